@@ -1,0 +1,69 @@
+"""Plain records the catalog reads and writes (no SQL here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    id: str
+    name: str
+    version: int
+    content_hash: str
+    size: int
+    materializer: str
+    type_name: str
+    run_id: str
+    step: str
+    code_version: str
+    created_at: float
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class NewOutput:
+    """An output a step just produced, already in the store."""
+
+    name: str
+    content_hash: str
+    size: int
+    materializer: str
+    type_name: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepRecord:
+    """One step of one run: executed, reused from cache, or failed."""
+
+    run_id: str
+    pipeline: str
+    step: str
+    status: str  # "executed" | "cached" | "failed"
+    cache_key: str
+    reason: str
+    code_version: str
+    started_at: float
+    duration: float = 0.0
+    fingerprint: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)  # param -> content hash
+    values: dict[str, list[str]] = field(default_factory=dict)  # param -> [token, display]
+    error: str | None = None
+    attempts: int = 1
+    outputs: dict[str, str] = field(default_factory=dict)  # asset -> artifact id
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    pipeline: str
+    status: str  # "running" | "succeeded" | "failed"
+    started_at: float
+    finished_at: float | None
+    error: str | None
+    params: dict[str, Any]
+    stats: dict[str, Any]
+    host: str
+    pid: int

@@ -1,0 +1,674 @@
+"""The catalog on SQLAlchemy Core: SQLite (default) and PostgreSQL.
+
+Writes happen in one transaction per step. On SQLite every write transaction is
+``BEGIN IMMEDIATE`` (the lock is taken up front, so two writers never deadlock on an
+upgrade) in WAL mode with a busy timeout; on both databases a unique constraint on
+``(name, version)`` plus a retry makes concurrent version assignment safe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import ArtifactNotFoundError, CatalogError
+from ..hashing import hash_text
+from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord
+
+T = TypeVar("T")
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta_t = sa.Table(
+    "flowyml_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+runs_t = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("pipeline", sa.String(200), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False, index=True),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("error", sa.Text),
+    sa.Column("params", sa.Text, nullable=False, default="{}"),
+    sa.Column("stats", sa.Text, nullable=False, default="{}"),
+    sa.Column("host", sa.String(255), nullable=False, default=""),
+    sa.Column("pid", sa.Integer, nullable=False, default=0),
+    sa.Column("heartbeat", sa.Float),
+)
+step_runs_t = sa.Table(
+    "step_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False, index=True),
+    sa.Column("pipeline", sa.String(200), nullable=False),
+    sa.Column("step", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("cache_key", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("code_version", sa.String(64), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("duration", sa.Float, nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("inputs", sa.Text, nullable=False),
+    sa.Column("vals", sa.Text, nullable=False),
+    sa.Column("outputs", sa.Text, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Index("ix_step_runs_pipeline_step", "pipeline", "step", "id"),
+)
+artifacts_t = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("materializer", sa.String(64), nullable=False),
+    sa.Column("type_name", sa.String(200), nullable=False),
+    sa.Column("meta", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False, index=True),
+    sa.Column("step", sa.String(200), nullable=False),
+    sa.Column("code_version", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_artifacts_name_version"),
+    sa.UniqueConstraint("name", "content_hash", name="uq_artifacts_name_hash"),
+)
+edges_t = sa.Table(
+    "lineage_edges",
+    metadata,
+    sa.Column("child_id", sa.String(64), primary_key=True),
+    sa.Column("parent_id", sa.String(64), primary_key=True, index=True),
+    sa.Column("param", sa.String(200), primary_key=True),
+)
+uses_t = sa.Table(
+    "artifact_uses",
+    metadata,
+    sa.Column("artifact_id", sa.String(64), nullable=False, index=True),
+    sa.Column("run_id", sa.String(64), nullable=False, index=True),
+    sa.Column("step", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # produced | reused
+)
+cache_t = sa.Table(
+    "cache_entries",
+    metadata,
+    sa.Column("cache_key", sa.String(64), primary_key=True),
+    sa.Column("step", sa.String(200), nullable=False),
+    sa.Column("outputs", sa.Text, nullable=False),  # {asset: artifact id}
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+aliases_t = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("alias", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+_RETRYABLE = (sa.exc.IntegrityError, sa.exc.OperationalError)
+
+
+def artifact_id(name: str, content_hash: str) -> str:
+    """Artifact ids are derived from (name, content hash): the same everywhere."""
+    return hash_text("artifact", name, content_hash)[:24]
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable catalog URL>"
+
+
+class SqlCatalog:
+    """Runs, steps, artifacts, versions, aliases, cache keys and lineage edges."""
+
+    def __init__(self, url: str, *, stack_name: str = "default") -> None:
+        self.url = url
+        self.display_url = mask_url(url)
+        self.stack_name = stack_name
+        self.engine = self._make_engine(url)
+        self._ensure_schema()
+
+    # -------------------------------------------------------------- connection
+    def _make_engine(self, url: str) -> Engine:
+        try:
+            u = sa.engine.make_url(url)
+        except Exception as exc:
+            raise CatalogError(
+                f"catalog URL {self.display_url!r} of stack {self.stack_name!r} is not a valid "
+                "SQLAlchemy URL; use sqlite:///path/catalog.db or postgresql+psycopg://..."
+            ) from exc
+        if u.get_backend_name() == "sqlite":
+            db = u.database
+            if db and db != ":memory:":
+                os.makedirs(os.path.dirname(os.path.abspath(db)) or ".", exist_ok=True)
+            engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+            sa.event.listen(engine, "connect", _sqlite_on_connect)
+            sa.event.listen(engine, "begin", _sqlite_on_begin)
+            return engine
+        try:
+            return sa.create_engine(url, pool_pre_ping=True, connect_args=_connect_args(u))
+        except ModuleNotFoundError as exc:
+            raise CatalogError(
+                f"catalog {self.display_url!r} needs the driver {exc.name!r}: "
+                "pip install 'flowyml-core[postgres]'"
+            ) from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise self._conn_error(exc) from exc
+
+    def _write(self, fn: Callable[[Connection], T], attempts: int = 30) -> T:
+        """Run ``fn`` in a write transaction, retrying conflicts (version races, locks)."""
+        delay = 0.005
+        for i in range(attempts):
+            try:
+                with self.engine.connect().execution_options(flowyml_write=True) as conn:
+                    with conn.begin():
+                        return fn(conn)
+            except _RETRYABLE as exc:
+                if i == attempts - 1 or not _retryable(exc):
+                    if isinstance(exc, sa.exc.OperationalError):
+                        raise self._conn_error(exc) from exc
+                    raise CatalogError(f"catalog {self.display_url}: {exc.orig}") from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _conn_error(self, exc: Exception) -> CatalogError:
+        return CatalogError(
+            f"cannot use catalog {self.display_url} of stack {self.stack_name!r}: "
+            f"{getattr(exc, 'orig', exc)}. Check that the database server is running and "
+            "the URL, user and password are right (`flowyml stack check`)"
+        )
+
+    def _ensure_schema(self) -> None:
+        try:
+            with self._read() as conn:
+                insp = sa.inspect(conn)
+                if insp.has_table("flowyml_meta"):
+                    row = conn.execute(
+                        sa.select(meta_t.c.value).where(meta_t.c.key == "schema_version")
+                    ).first()
+                    if row is not None and int(row[0]) == SCHEMA_VERSION:
+                        return
+        except CatalogError:
+            raise
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._conn_error(exc) from exc
+
+        def create(conn: Connection) -> None:
+            metadata.create_all(conn, checkfirst=True)
+            row = conn.execute(
+                sa.select(meta_t.c.value).where(meta_t.c.key == "schema_version")
+            ).first()
+            if row is None:
+                conn.execute(sa.insert(meta_t).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise CatalogError(
+                    f"catalog {self.display_url} has schema version {row[0]}, newer than this "
+                    f"FlowyML understands ({SCHEMA_VERSION}); upgrade flowyml"
+                )
+
+        self._write(create)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -------------------------------------------------------------- runs
+    def start_run(self, run_id: str, pipeline: str, params: dict[str, Any], started_at: float) -> None:
+        def fn(conn: Connection) -> None:
+            conn.execute(
+                sa.insert(runs_t).values(
+                    id=run_id,
+                    pipeline=pipeline,
+                    status="running",
+                    started_at=started_at,
+                    params=_dumps(params),
+                    stats="{}",
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    heartbeat=started_at,
+                )
+            )
+
+        self._write(fn)
+
+    def finish_run(self, run_id: str, status: str, error: str | None, stats: dict[str, Any]) -> None:
+        def fn(conn: Connection) -> None:
+            conn.execute(
+                sa.update(runs_t)
+                .where(runs_t.c.id == run_id)
+                .values(status=status, error=error, finished_at=time.time(), stats=_dumps(stats))
+            )
+
+        self._write(fn)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._read() as conn:
+            row = conn.execute(sa.select(runs_t).where(runs_t.c.id == run_id)).first()
+        if row is None:
+            raise ArtifactNotFoundError(f"no run {run_id!r} in catalog {self.display_url}")
+        return _run(row)
+
+    def list_runs(self, limit: int = 50, pipeline: str | None = None) -> list[RunRecord]:
+        q = sa.select(runs_t).order_by(runs_t.c.started_at.desc()).limit(limit)
+        if pipeline:
+            q = q.where(runs_t.c.pipeline == pipeline)
+        with self._read() as conn:
+            return [_run(r) for r in conn.execute(q)]
+
+    def step_runs(self, run_id: str) -> list[StepRecord]:
+        q = sa.select(step_runs_t).where(step_runs_t.c.run_id == run_id).order_by(step_runs_t.c.id)
+        with self._read() as conn:
+            return [_step(r) for r in conn.execute(q)]
+
+    # -------------------------------------------------------------- cache
+    def lookup_cache(self, cache_key: str) -> dict[str, ArtifactRecord] | None:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(cache_t.c.outputs).where(cache_t.c.cache_key == cache_key)
+            ).first()
+            if row is None:
+                return None
+            ids: dict[str, str] = json.loads(row[0])
+            recs = self._artifacts_by_id(conn, list(ids.values()))
+        if len(recs) != len(set(ids.values())):
+            return None
+        return {asset: recs[i] for asset, i in ids.items()}
+
+    def previous_step(self, pipeline: str, step: str) -> StepRecord | None:
+        q = (
+            sa.select(step_runs_t)
+            .where(
+                step_runs_t.c.pipeline == pipeline,
+                step_runs_t.c.step == step,
+                step_runs_t.c.status != "failed",
+            )
+            .order_by(step_runs_t.c.id.desc())
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else _step(row)
+
+    def forget_cache(self, cache_key: str) -> None:
+        self._write(lambda c: c.execute(sa.delete(cache_t).where(cache_t.c.cache_key == cache_key)))
+
+    # -------------------------------------------------------------- recording
+    def record_execution(
+        self,
+        rec: StepRecord,
+        outputs: list[NewOutput],
+        parents: dict[str, str],
+        cache: bool = True,
+    ) -> dict[str, ArtifactRecord]:
+        """Artifacts (new version or existing), lineage edges, cache entry and step row,
+        in one transaction. ``parents``: param -> parent artifact id."""
+
+        def fn(conn: Connection) -> dict[str, ArtifactRecord]:
+            now = time.time()
+            result: dict[str, ArtifactRecord] = {}
+            for out in outputs:
+                aid = artifact_id(out.name, out.content_hash)
+                existing = self._artifacts_by_id(conn, [aid]).get(aid)
+                if existing is None:
+                    version = conn.execute(
+                        sa.select(sa.func.coalesce(sa.func.max(artifacts_t.c.version), 0) + 1).where(
+                            artifacts_t.c.name == out.name
+                        )
+                    ).scalar_one()
+                    conn.execute(
+                        sa.insert(artifacts_t).values(
+                            id=aid,
+                            name=out.name,
+                            version=version,
+                            content_hash=out.content_hash,
+                            size=out.size,
+                            materializer=out.materializer,
+                            type_name=out.type_name,
+                            meta=_dumps(out.meta),
+                            run_id=rec.run_id,
+                            step=rec.step,
+                            code_version=rec.code_version,
+                            created_at=now,
+                        )
+                    )
+                    if parents:
+                        conn.execute(
+                            sa.insert(edges_t),
+                            [
+                                {"child_id": aid, "parent_id": pid, "param": param}
+                                for param, pid in sorted(parents.items())
+                            ],
+                        )
+                    existing = ArtifactRecord(
+                        aid, out.name, int(version), out.content_hash, out.size,
+                        out.materializer, out.type_name, rec.run_id, rec.step,
+                        rec.code_version, now, out.meta,
+                    )
+                result[out.name] = existing
+                conn.execute(
+                    sa.insert(uses_t).values(
+                        artifact_id=aid, run_id=rec.run_id, step=rec.step, role="produced"
+                    )
+                )
+            rec.outputs = {k: v.id for k, v in result.items()}
+            if cache:
+                _upsert_cache(conn, rec.cache_key, rec.step, rec.outputs, rec.run_id, now)
+            _insert_step(conn, rec)
+            return result
+
+        return self._write(fn)
+
+    def record_reuse(self, rec: StepRecord, artifacts: dict[str, ArtifactRecord]) -> None:
+        rec.outputs = {k: v.id for k, v in artifacts.items()}
+
+        def fn(conn: Connection) -> None:
+            if artifacts:
+                conn.execute(
+                    sa.insert(uses_t),
+                    [
+                        {"artifact_id": a.id, "run_id": rec.run_id, "step": rec.step, "role": "reused"}
+                        for a in artifacts.values()
+                    ],
+                )
+            _insert_step(conn, rec)
+
+        self._write(fn)
+
+    def record_failure(self, rec: StepRecord) -> None:
+        self._write(lambda conn: _insert_step(conn, rec))
+
+    # -------------------------------------------------------------- artifacts
+    def _artifacts_by_id(self, conn: Connection, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, ArtifactRecord] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for row in conn.execute(sa.select(artifacts_t).where(artifacts_t.c.id.in_(chunk))):
+                out[row.id] = _artifact(row)
+        return out
+
+    def artifacts_by_id(self, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
+        with self._read() as conn:
+            return self._artifacts_by_id(conn, ids)
+
+    def get_artifact(self, artifact_id_: str) -> ArtifactRecord:
+        rec = self.artifacts_by_id([artifact_id_]).get(artifact_id_)
+        if rec is None:
+            raise ArtifactNotFoundError(
+                f"no artifact with id {artifact_id_!r} in catalog {self.display_url}"
+            )
+        return rec
+
+    def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord:
+        """``name`` at a version number, ``"latest"`` (default) or an alias."""
+        sel = "latest" if selector is None else str(selector)
+        with self._read() as conn:
+            if sel == "latest":
+                q = (
+                    sa.select(artifacts_t)
+                    .where(artifacts_t.c.name == name)
+                    .order_by(artifacts_t.c.version.desc())
+                    .limit(1)
+                )
+            elif sel.isdigit():
+                q = sa.select(artifacts_t).where(
+                    artifacts_t.c.name == name, artifacts_t.c.version == int(sel)
+                )
+            else:
+                q = sa.select(artifacts_t).join(
+                    aliases_t,
+                    sa.and_(aliases_t.c.name == artifacts_t.c.name, aliases_t.c.version == artifacts_t.c.version),
+                ).where(aliases_t.c.name == name, aliases_t.c.alias == sel)
+            row = conn.execute(q).first()
+            if row is not None:
+                return _artifact(row)
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(artifacts_t).where(artifacts_t.c.name == name)
+            ).scalar_one()
+        if count == 0:
+            raise ArtifactNotFoundError(
+                f"no artifact named {name!r} in catalog {self.display_url}; run the pipeline "
+                "that produces it first (`flowyml artifacts` lists what exists)"
+            )
+        what = {"latest": "any version"}.get(sel, f"version {sel}" if sel.isdigit() else f"alias {sel!r}")
+        raise ArtifactNotFoundError(
+            f"asset {name!r} has no {what} in catalog {self.display_url} (it has {count} "
+            f"version{'s' if count != 1 else ''}; see `flowyml artifacts {name}`)"
+        )
+
+    def versions(self, name: str) -> list[ArtifactRecord]:
+        q = sa.select(artifacts_t).where(artifacts_t.c.name == name).order_by(artifacts_t.c.version)
+        with self._read() as conn:
+            return [_artifact(r) for r in conn.execute(q)]
+
+    def aliases(self, name: str) -> dict[str, int]:
+        q = sa.select(aliases_t.c.alias, aliases_t.c.version).where(aliases_t.c.name == name)
+        with self._read() as conn:
+            return {r.alias: int(r.version) for r in conn.execute(q)}
+
+    def tag(self, name: str, version: int, alias: str) -> None:
+        self.find(name, int(version))
+
+        def fn(conn: Connection) -> None:
+            conn.execute(
+                sa.delete(aliases_t).where(aliases_t.c.name == name, aliases_t.c.alias == alias)
+            )
+            conn.execute(
+                sa.insert(aliases_t).values(
+                    name=name, alias=alias, version=int(version), updated_at=time.time()
+                )
+            )
+
+        self._write(fn)
+
+    def search(
+        self,
+        name: str | None = None,
+        hash_prefix: str | None = None,
+        run_id: str | None = None,
+        step: str | None = None,
+        limit: int = 200,
+    ) -> list[ArtifactRecord]:
+        q = sa.select(artifacts_t)
+        if name:
+            q = q.where(artifacts_t.c.name.like(f"%{_escape_like(name)}%", escape="\\"))
+        if hash_prefix:
+            q = q.where(artifacts_t.c.content_hash.like(f"{_escape_like(hash_prefix.lower())}%", escape="\\"))
+        if run_id:
+            used = sa.select(uses_t.c.artifact_id).where(uses_t.c.run_id == run_id)
+            q = q.where(sa.or_(artifacts_t.c.run_id == run_id, artifacts_t.c.id.in_(used)))
+        if step:
+            q = q.where(artifacts_t.c.step == step)
+        q = q.order_by(artifacts_t.c.name, artifacts_t.c.version.desc()).limit(limit)
+        with self._read() as conn:
+            return [_artifact(r) for r in conn.execute(q)]
+
+    def asset_names(self) -> list[tuple[str, int, float]]:
+        """Every asset name with its number of versions and the latest creation time."""
+        q = sa.select(
+            artifacts_t.c.name, sa.func.count(), sa.func.max(artifacts_t.c.created_at)
+        ).group_by(artifacts_t.c.name).order_by(artifacts_t.c.name)
+        with self._read() as conn:
+            return [(r[0], int(r[1]), float(r[2])) for r in conn.execute(q)]
+
+    # -------------------------------------------------------------- lineage
+    def parents_of(self, ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """child id -> [(param, parent id)], sorted by param."""
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
+        with self._read() as conn:
+            for k in range(0, len(ids), 500):
+                q = sa.select(edges_t).where(edges_t.c.child_id.in_(ids[k : k + 500]))
+                for r in conn.execute(q.order_by(edges_t.c.param)):
+                    out[r.child_id].append((r.param, r.parent_id))
+        return out
+
+    def children_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, list[str]] = {i: [] for i in ids}
+        with self._read() as conn:
+            for k in range(0, len(ids), 500):
+                q = sa.select(edges_t).where(edges_t.c.parent_id.in_(ids[k : k + 500]))
+                for r in conn.execute(q):
+                    out[r.parent_id].append(r.child_id)
+        return out
+
+    def runs_using(self, artifact_id_: str) -> list[tuple[str, str, str]]:
+        """(run id, step, role) for every run that produced or reused the artifact."""
+        q = sa.select(uses_t.c.run_id, uses_t.c.step, uses_t.c.role).where(
+            uses_t.c.artifact_id == artifact_id_
+        )
+        with self._read() as conn:
+            return [(r[0], r[1], r[2]) for r in conn.execute(q)]
+
+    def referenced_hashes(self) -> set[str]:
+        with self._read() as conn:
+            return {r[0] for r in conn.execute(sa.select(artifacts_t.c.content_hash).distinct())}
+
+
+# ------------------------------------------------------------------ helpers
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get("flowyml_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _connect_args(u: sa.engine.URL) -> dict[str, Any]:
+    if u.get_backend_name() == "postgresql":
+        return {"connect_timeout": 10}
+    return {}
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    msg = str(getattr(exc, "orig", exc)).lower()
+    return any(s in msg for s in ("locked", "busy", "deadlock", "serializ", "could not obtain"))
+
+
+def _upsert_cache(
+    conn: Connection, key: str, step: str, outputs: dict[str, str], run_id: str, now: float
+) -> None:
+    conn.execute(sa.delete(cache_t).where(cache_t.c.cache_key == key))
+    conn.execute(
+        sa.insert(cache_t).values(
+            cache_key=key, step=step, outputs=_dumps(outputs), run_id=run_id, created_at=now
+        )
+    )
+
+
+def _insert_step(conn: Connection, rec: StepRecord) -> None:
+    conn.execute(
+        sa.insert(step_runs_t).values(
+            run_id=rec.run_id,
+            pipeline=rec.pipeline,
+            step=rec.step,
+            status=rec.status,
+            cache_key=rec.cache_key,
+            reason=rec.reason,
+            code_version=rec.code_version,
+            started_at=rec.started_at,
+            duration=rec.duration,
+            fingerprint=_dumps(rec.fingerprint),
+            inputs=_dumps(rec.inputs),
+            vals=_dumps(rec.values),
+            outputs=_dumps(rec.outputs),
+            error=rec.error,
+            attempts=rec.attempts,
+        )
+    )
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def _escape_like(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _artifact(row: Any) -> ArtifactRecord:
+    return ArtifactRecord(
+        id=row.id,
+        name=row.name,
+        version=int(row.version),
+        content_hash=row.content_hash,
+        size=int(row.size),
+        materializer=row.materializer,
+        type_name=row.type_name,
+        run_id=row.run_id,
+        step=row.step,
+        code_version=row.code_version,
+        created_at=float(row.created_at),
+        meta=json.loads(row.meta or "{}"),
+    )
+
+
+def _run(row: Any) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        pipeline=row.pipeline,
+        status=row.status,
+        started_at=float(row.started_at),
+        finished_at=None if row.finished_at is None else float(row.finished_at),
+        error=row.error,
+        params=json.loads(row.params or "{}"),
+        stats=json.loads(row.stats or "{}"),
+        host=row.host,
+        pid=int(row.pid),
+    )
+
+
+def _step(row: Any) -> StepRecord:
+    return StepRecord(
+        run_id=row.run_id,
+        pipeline=row.pipeline,
+        step=row.step,
+        status=row.status,
+        cache_key=row.cache_key,
+        reason=row.reason,
+        code_version=row.code_version,
+        started_at=float(row.started_at),
+        duration=float(row.duration),
+        fingerprint=json.loads(row.fingerprint),
+        inputs=json.loads(row.inputs),
+        values=json.loads(row.vals),
+        error=row.error,
+        attempts=int(row.attempts),
+        outputs=json.loads(row.outputs),
+    )

@@ -1,0 +1,96 @@
+"""The FlowyML exception tree.
+
+```
+FlowymlError
+ +-- BuildError                  the pipeline is wrong; raised before anything runs
+ |    +-- MissingInputError      a parameter resolves to nothing / a catalog ref does not resolve
+ |    +-- DuplicateOutputError   two steps produce one asset
+ |    +-- CycleError             the graph has a cycle
+ |    +-- ParameterError         a run value no step takes, or a bad step declaration
+ |    +-- TypeMismatchError      an input annotation contradicts the producer's return annotation
+ +-- StepFailed                  user code raised; the original exception is ``__cause__``
+ +-- ArtifactNotFoundError       no such artifact / version / alias in the catalog
+ +-- CorruptArtifactError        bytes read do not hash to the recorded content hash
+ +-- StoreError                  the artifact store failed (I/O, credentials, missing object)
+ +-- CatalogError                the catalog failed (connection, schema)
+ +-- ConfigError                 a stack or setting is wrong
+```
+
+Every message names the thing (step, asset, URI) and, where there is one, the fix.
+"""
+
+from __future__ import annotations
+
+
+class FlowymlError(Exception):
+    """Base class of every error FlowyML raises on purpose."""
+
+
+class BuildError(FlowymlError):
+    """The pipeline cannot be built; nothing has run and nothing was written."""
+
+
+class MissingInputError(BuildError):
+    """A step parameter resolves to no asset, run value or default."""
+
+
+class DuplicateOutputError(BuildError):
+    """Two steps of one pipeline produce the same asset."""
+
+
+class CycleError(BuildError):
+    """The inferred graph has a cycle."""
+
+
+class ParameterError(BuildError):
+    """A run value that no step takes, or an invalid step declaration."""
+
+
+class TypeMismatchError(BuildError):
+    """A consumer's annotation contradicts the producer's return annotation."""
+
+
+class StepFailed(FlowymlError):
+    """A step's own code raised. The user's exception is ``__cause__``."""
+
+    def __init__(self, step: str, run_id: str, message: str | None = None) -> None:
+        self.step = step
+        self.run_id = run_id
+        super().__init__(message or f"step {step!r} failed in run {run_id}")
+
+
+class ArtifactNotFoundError(FlowymlError, LookupError):
+    """No artifact matches the name, version, alias or id asked for."""
+
+
+class CorruptArtifactError(FlowymlError):
+    """Stored bytes do not match their content hash; no data is returned."""
+
+
+class StoreError(FlowymlError):
+    """The artifact store could not complete an operation."""
+
+
+class CatalogError(FlowymlError):
+    """The catalog database could not complete an operation."""
+
+
+class ConfigError(FlowymlError):
+    """A stack or configuration value is invalid."""
+
+
+__all__ = [
+    "ArtifactNotFoundError",
+    "BuildError",
+    "CatalogError",
+    "ConfigError",
+    "CorruptArtifactError",
+    "CycleError",
+    "DuplicateOutputError",
+    "FlowymlError",
+    "MissingInputError",
+    "ParameterError",
+    "StepFailed",
+    "StoreError",
+    "TypeMismatchError",
+]

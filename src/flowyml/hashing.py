@@ -1,0 +1,54 @@
+"""BLAKE3 content hashing of bytes, files and streams.
+
+Files are hashed through a memory map so a large artifact is never copied into
+Python memory just to be hashed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import blake3
+
+DIGEST_LEN = 64  # hex characters of a 32-byte BLAKE3 digest
+_HEX = frozenset("0123456789abcdef")
+
+
+def hash_bytes(data: bytes | bytearray | memoryview) -> str:
+    """Hex BLAKE3 digest of ``data``."""
+    return blake3.blake3(data).hexdigest()
+
+
+def hash_file(path: str | os.PathLike[str]) -> str:
+    """Hex BLAKE3 digest of the file at ``path`` (memory-mapped, never loaded whole)."""
+    path = Path(path)
+    h = blake3.blake3()
+    if path.stat().st_size == 0:
+        return h.hexdigest()
+    h.update_mmap(str(path))
+    return h.hexdigest()
+
+
+def hash_chunks(chunks: Iterable[bytes]) -> str:
+    """Hex BLAKE3 digest of a stream given as chunks."""
+    h = blake3.blake3()
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def hash_text(*parts: str) -> str:
+    """Digest of text parts, separated unambiguously (for keys, not for content)."""
+    h = blake3.blake3()
+    for part in parts:
+        b = part.encode("utf-8", "surrogatepass")
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def is_digest(value: str) -> bool:
+    """True when ``value`` is a full lowercase hex BLAKE3 digest (safe in a path)."""
+    return len(value) == DIGEST_LEN and all(c in _HEX for c in value)

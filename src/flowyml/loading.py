@@ -1,0 +1,44 @@
+"""Read an object back: fetch (once), verify its BLAKE3 hash, deserialize."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError, CorruptArtifactError
+from .hashing import hash_file
+from .materializers import get_materializer
+
+if TYPE_CHECKING:
+    from .stores.base import ArtifactStore
+
+
+def load_object(store: ArtifactStore, digest: str, materializer: str, what: str) -> Any:
+    """The value stored under ``digest``; never returns bytes that fail verification."""
+    mat = get_materializer(materializer)
+    if mat.uses_pickle and not store.allow_pickle:
+        raise ConfigError(
+            f"artifact {what} is stored with pickle, and loading a pickle can run code; "
+            f"store {store.uri} does not allow it. If you trust this store, set "
+            "allow_pickle = true on its stack (flowyml.toml) or Stack(allow_pickle=True)"
+        )
+    path = verified_path(store, digest, what)
+    return mat.load(path)
+
+
+def verified_path(store: ArtifactStore, digest: str, what: str) -> Any:
+    """A local path whose bytes hash to ``digest``; a bad local copy is evicted and
+    refetched once before giving up with ``CorruptArtifactError``."""
+    path = store.local_path(digest)
+    actual = hash_file(path)
+    if actual == digest:
+        return path
+    store.evict_local(digest)
+    path = store.local_path(digest)
+    actual = hash_file(path)
+    if actual == digest:
+        return path
+    raise CorruptArtifactError(
+        f"artifact {what}: object {digest} in store {store.uri} is corrupt (its bytes hash to "
+        f"{actual[:16]}...). No data was returned. Delete the object and re-run the producing "
+        "step with --force, or run `flowyml verify` to find other damage"
+    )

@@ -1,0 +1,67 @@
+"""Materializer registry: picks the canonical format for a value by its type.
+
+User materializers registered with ``register_materializer`` are tried first, then the
+built-ins (numpy ``.npy``, Arrow IPC for pandas / pyarrow / polars, JSON), and pickle
+last. Nothing heavy is imported until a value of that library is seen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+from .base import Materializer
+from .builtin import (
+    ArrowMaterializer,
+    JsonMaterializer,
+    NumpyMaterializer,
+    PandasMaterializer,
+    PickleMaterializer,
+    PolarsMaterializer,
+)
+
+_user: list[Materializer] = []
+_builtin: list[Materializer] = [
+    NumpyMaterializer(),
+    PandasMaterializer(),
+    ArrowMaterializer(),
+    PolarsMaterializer(),
+    JsonMaterializer(),
+    PickleMaterializer(),
+]
+
+
+def register_materializer(materializer: Materializer) -> None:
+    """Add a materializer, tried before the built-ins (last registered first)."""
+    for attr in ("name", "version", "uses_pickle", "handles", "save", "load"):
+        if not hasattr(materializer, attr):
+            raise ConfigError(f"materializer {materializer!r} has no {attr!r}")
+    if any(m.name == materializer.name for m in _builtin):
+        raise ConfigError(f"materializer name {materializer.name!r} is taken by a built-in")
+    _user[:] = [m for m in _user if m.name != materializer.name]
+    _user.insert(0, materializer)
+
+
+def materializer_for(value: Any) -> Materializer:
+    for m in (*_user, *_builtin):
+        if m.handles(value):
+            return m
+    raise AssertionError("unreachable: pickle handles everything")  # pragma: no cover
+
+
+def get_materializer(name: str) -> Materializer:
+    for m in (*_user, *_builtin):
+        if m.name == name:
+            return m
+    raise ConfigError(
+        f"no materializer named {name!r} is registered; register it with "
+        "flowyml.register_materializer before loading this artifact"
+    )
+
+
+def registry_versions() -> str:
+    """Names and versions of every registered materializer (part of each cache key)."""
+    return ",".join(f"{m.name}={m.version}" for m in (*_user, *_builtin))
+
+
+__all__ = ["Materializer", "get_materializer", "materializer_for", "register_materializer"]

@@ -1,0 +1,28 @@
+"""The materializer interface: turn a value into canonical bytes in a file and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Materializer(Protocol):
+    """Serializes one family of types.
+
+    ``save`` must be deterministic: the same value gives the same bytes, so the content
+    hash is stable and identical results deduplicate. ``load`` may memory-map ``path``
+    (objects are immutable), so two readers share pages.
+    """
+
+    name: str  # stored in the catalog; picks the loader
+    version: int  # bump when the byte format changes (part of every cache key)
+    uses_pickle: bool  # loading can execute code: refused on stacks with allow_pickle=False
+
+    def handles(self, value: Any) -> bool: ...
+
+    def save(self, value: Any, path: Path) -> dict[str, Any]:
+        """Write ``value`` to ``path``; return small metadata (shape, schema...)."""
+        ...
+
+    def load(self, path: Path) -> Any: ...

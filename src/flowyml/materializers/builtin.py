@@ -1,0 +1,209 @@
+"""Built-in materializers. Heavy libraries are imported only when a value of theirs shows up."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+from pathlib import Path
+from typing import Any
+
+
+def _module_root(value: Any) -> str:
+    return type(value).__module__.split(".")[0]
+
+
+_JSON_SCALARS = (str, int, bool, type(None))
+
+
+def _json_safe(value: Any, depth: int = 0) -> bool:
+    """True when JSON gives back exactly this value (types included)."""
+    stack = [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        t = type(v)
+        if t in _JSON_SCALARS:
+            continue
+        if t is float:
+            if not math.isfinite(v):
+                return False
+            continue
+        if d > 100:
+            return False
+        if t is list:
+            stack.extend((x, d + 1) for x in v)
+        elif t is dict:
+            for k, x in v.items():
+                if type(k) is not str:
+                    return False
+                stack.append((x, d + 1))
+        else:
+            return False
+    return True
+
+
+class JsonMaterializer:
+    name = "json"
+    version = 1
+    uses_pickle = False
+
+    def handles(self, value: Any) -> bool:
+        return _json_safe(value)
+
+    def save(self, value: Any, path: Path) -> dict[str, Any]:
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        path.write_bytes(data)
+        return {"type": type(value).__name__}
+
+    def load(self, path: Path) -> Any:
+        return json.loads(path.read_bytes())
+
+
+class NumpyMaterializer:
+    name = "numpy"
+    version = 1
+    uses_pickle = False
+
+    def handles(self, value: Any) -> bool:
+        if _module_root(value) != "numpy":
+            return False
+        import numpy as np
+
+        return type(value) is np.ndarray and value.dtype != object
+
+    def save(self, value: Any, path: Path) -> dict[str, Any]:
+        import numpy as np
+
+        with open(path, "wb") as f:
+            np.save(f, value, allow_pickle=False)
+        return {"shape": list(value.shape), "dtype": value.dtype.str}
+
+    def load(self, path: Path) -> Any:
+        import numpy as np
+
+        if path.stat().st_size == 0:
+            raise ValueError("empty .npy file")
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        # a read-only view over the shared pages; a plain ndarray for the user
+        return np.asarray(arr)
+
+
+class PandasMaterializer:
+    """pandas DataFrame/Series as an uncompressed Arrow IPC file (memory-mappable)."""
+
+    name = "pandas-arrow"
+    version = 1
+    uses_pickle = False
+
+    def handles(self, value: Any) -> bool:
+        if _module_root(value) != "pandas":
+            return False
+        import pandas as pd
+
+        return isinstance(value, (pd.DataFrame, pd.Series))
+
+    def save(self, value: Any, path: Path) -> dict[str, Any]:
+        import pandas as pd
+        import pyarrow as pa
+
+        is_series = isinstance(value, pd.Series)
+        frame = value.to_frame(name=value.name if value.name is not None else "__series__") if is_series else value
+        table = pa.Table.from_pandas(frame, preserve_index=True)
+        meta = dict(table.schema.metadata or {})
+        meta[b"flowyml.series"] = b"1" if is_series else b"0"
+        table = table.replace_schema_metadata(meta)
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+            w.write_table(table)
+        return {
+            "rows": int(len(value)),
+            "columns": [str(c) for c in frame.columns][:50],
+            "kind": "Series" if is_series else "DataFrame",
+        }
+
+    def load(self, path: Path) -> Any:
+        import pyarrow as pa
+
+        with pa.memory_map(str(path), "r") as src:
+            table = pa.ipc.open_file(src).read_all()
+        series = (table.schema.metadata or {}).get(b"flowyml.series") == b"1"
+        df = table.to_pandas()
+        if series:
+            s = df.iloc[:, 0]
+            if s.name == "__series__":
+                s.name = None
+            return s
+        return df
+
+
+class ArrowMaterializer:
+    name = "arrow"
+    version = 1
+    uses_pickle = False
+
+    def handles(self, value: Any) -> bool:
+        if _module_root(value) != "pyarrow":
+            return False
+        import pyarrow as pa
+
+        return isinstance(value, pa.Table)
+
+    def save(self, value: Any, path: Path) -> dict[str, Any]:
+        import pyarrow as pa
+
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, value.schema) as w:
+            w.write_table(value)
+        return {"rows": value.num_rows, "columns": value.column_names[:50]}
+
+    def load(self, path: Path) -> Any:
+        import pyarrow as pa
+
+        with pa.memory_map(str(path), "r") as src:
+            return pa.ipc.open_file(src).read_all()
+
+
+class PolarsMaterializer:
+    name = "polars-arrow"
+    version = 1
+    uses_pickle = False
+
+    def handles(self, value: Any) -> bool:
+        if _module_root(value) != "polars":
+            return False
+        import polars as pl
+
+        return isinstance(value, pl.DataFrame)
+
+    def save(self, value: Any, path: Path) -> dict[str, Any]:
+        import pyarrow as pa
+
+        table = value.to_arrow()
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+            w.write_table(table)
+        return {"rows": value.height, "columns": value.columns[:50]}
+
+    def load(self, path: Path) -> Any:
+        import polars as pl
+        import pyarrow as pa
+
+        with pa.memory_map(str(path), "r") as src:
+            return pl.from_arrow(pa.ipc.open_file(src).read_all())
+
+
+class PickleMaterializer:
+    """The fallback for everything else. Loading runs code: trusted stores only."""
+
+    name = "pickle"
+    version = 1
+    uses_pickle = True
+
+    def handles(self, value: Any) -> bool:
+        return True
+
+    def save(self, value: Any, path: Path) -> dict[str, Any]:
+        with open(path, "wb") as f:
+            pickle.dump(value, f, protocol=5)
+        return {}
+
+    def load(self, path: Path) -> Any:
+        with open(path, "rb") as f:
+            return pickle.load(f)  # noqa: S301 - gated by the stack's allow_pickle

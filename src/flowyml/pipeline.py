@@ -1,0 +1,101 @@
+"""``Pipeline``: a named set of steps; the graph is inferred from asset names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .errors import ArtifactNotFoundError, MissingInputError
+from .graph import Graph, build_graph
+from .names import check_name
+from .step import Step
+
+if TYPE_CHECKING:
+    from .catalog.records import ArtifactRecord
+    from .run import Run
+    from .runtime import Reporter
+    from .stack import Stack
+
+
+class Pipeline:
+    """``Pipeline(name, steps)``; order of ``steps`` does not matter."""
+
+    def __init__(self, name: str, steps: Iterable[Step]) -> None:
+        self.name = check_name(name, "pipeline name")
+        self.steps = list(steps)
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.name}: {len(self.steps)} steps>"
+
+    def build(
+        self, params: Mapping[str, Any] | None = None, stack: Stack | str | None = None
+    ) -> Graph:
+        """Validate the pipeline and return its graph. Runs no user code; raises a
+        ``BuildError`` subclass naming the step, the asset and the fix."""
+        graph, _ = self._build(params, stack)
+        return graph
+
+    def _build(
+        self, params: Mapping[str, Any] | None, stack: Stack | str | None
+    ) -> tuple[Graph, dict[tuple[str, str], ArtifactRecord]]:
+        refs: dict[tuple[str, str], ArtifactRecord] = {}
+        needs_catalog = any(s.from_catalog for st in self.steps if isinstance(st, Step)
+                            for s in st.input_map.values())
+
+        def resolve(asset: str, selector: str) -> None:
+            from .stack import as_stack
+
+            catalog = as_stack(stack).open_catalog()
+            try:
+                refs[(asset, selector)] = catalog.find(asset, selector)
+            except ArtifactNotFoundError as exc:
+                raise MissingInputError(
+                    f"pipeline {self.name!r}: catalog reference {asset}@{selector} does not "
+                    f"resolve: {exc}"
+                ) from None
+
+        graph = build_graph(self.steps, params, resolve if needs_catalog else None)
+        return graph, refs
+
+    def run(
+        self,
+        params: Mapping[str, Any] | None = None,
+        force: bool | Iterable[str] = False,
+        *,
+        stack: Stack | str | None = None,
+        executor: str | None = None,
+        progress: bool | Reporter = False,
+    ) -> Run:
+        """Build, then execute what is not cached. ``force=True`` (or a list of step
+        names) re-executes regardless of cache. Prints nothing unless ``progress``."""
+        from dataclasses import replace
+
+        from .runtime import _reporter_from, execute
+        from .stack import as_stack
+
+        params = dict(params or {})
+        graph, refs = self._build(params, stack)
+        st = as_stack(stack)
+        if executor is not None:
+            st = replace(st, executor=executor)
+        return execute(
+            self.name,
+            graph,
+            st,
+            params,
+            force=force,
+            reporter=_reporter_from(progress),
+            catalog_refs=refs,
+        )
+
+    def plan(
+        self, params: Mapping[str, Any] | None = None, stack: Stack | str | None = None
+    ) -> list[tuple[str, str, str]]:
+        """What a run would do now, without running: ``[(step, "run"|"reuse"|"?", reason)]``."""
+        from .planning import plan
+
+        from .stack import as_stack
+
+        params = dict(params or {})
+        graph, refs = self._build(params, stack)
+        return plan(self.name, graph, as_stack(stack), params, refs)

@@ -1,0 +1,37 @@
+"""Line-per-step progress for terminals (the CLI, or ``run(progress=True)``)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from .run import Run, StepResult
+from .runtime import Reporter
+
+
+class PrintReporter(Reporter):
+    def __init__(self, stream: TextIO | None = None, color: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.color = self.stream.isatty() if color is None else color
+
+    def _c(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+    def step_started(self, name: str) -> None:
+        self._print(f"  {self._c('>', '36')} {name}: running")
+
+    def step_finished(self, result: StepResult) -> None:
+        if result.status == "cached":
+            self._print(f"  {self._c('=', '34')} {result.name}: reused from cache")
+        elif result.status == "executed":
+            why = result.reason.removeprefix("executed: ")
+            self._print(f"  {self._c('+', '32')} {result.name}: done in {result.duration:.2f} s ({why})")
+        elif result.status == "failed":
+            self._print(f"  {self._c('x', '31')} {result.name}: {result.reason}")
+
+    def run_finished(self, run: Run) -> None:
+        colour = "32" if run.status == "succeeded" else "31"
+        self._print(self._c(run.summary(), colour))

@@ -1,0 +1,384 @@
+"""The scheduling loop: decide run-or-reuse per step as input hashes become known,
+hand steps to the executor, record what came back.
+
+Order of effects for each executed step: the executor puts every output object in the
+store; only then does the driver record artifacts, lineage edges, the cache entry and
+the step row, in one catalog transaction. A catalog row therefore never points at an
+object that is not (yet) stored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .artifact import Artifact, make_ref
+from .catalog.records import ArtifactRecord, StepRecord
+from .errors import FlowymlError, ParameterError, StepFailed
+from .execution import StepOutcome, StepTask, UserCodeError
+from .fingerprint import Fingerprint, explain_parts, fingerprint_function, short_repr, value_token
+from .hashing import hash_text
+from .iostats import IOStats
+from .materializers import registry_versions
+from .run import Run, StepResult
+
+if TYPE_CHECKING:
+    from .executors.base import Executor
+    from .graph import Graph
+    from .stack import Stack
+
+CACHE_KEY_VERSION = "1"
+
+
+class Reporter:
+    """Progress callbacks; the default prints nothing."""
+
+    def step_started(self, name: str) -> None: ...
+
+    def step_finished(self, result: StepResult) -> None: ...
+
+    def run_finished(self, run: Run) -> None: ...
+
+
+@dataclass
+class _Decision:
+    key: str
+    fingerprint: Fingerprint
+    inputs: dict[str, str]  # param -> content hash
+    values: dict[str, list[str]]  # param -> [token, display]
+    parents: dict[str, str]  # param -> artifact id
+    refs: dict[str, ArtifactRecord]  # param -> input record
+    started: float
+    note: str | None = None  # why a cache entry that exists could not be used
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def cache_key(
+    fingerprint: str, inputs: dict[str, str], values: dict[str, list[str]], outputs: Iterable[str]
+) -> str:
+    """H(code fingerprint, {param: input hash}, {param: value token}, outputs, materializers)."""
+    return hash_text(
+        CACHE_KEY_VERSION,
+        fingerprint,
+        json.dumps(sorted(inputs.items())),
+        json.dumps(sorted((k, v[0]) for k, v in values.items())),
+        json.dumps(list(outputs)),
+        registry_versions(),
+    )
+
+
+def execute(
+    pipeline: str,
+    graph: Graph,
+    stack: Stack,
+    params: dict[str, Any],
+    force: bool | Iterable[str] = False,
+    reporter: Reporter | None = None,
+    executor: Executor | None = None,
+    catalog_refs: dict[tuple[str, str], ArtifactRecord] | None = None,
+) -> Run:
+    reporter = reporter or Reporter()
+    forced = _forced_set(force, graph)
+    store = stack.open_store()
+    catalog = stack.open_catalog()
+    if executor is None:
+        from .executors import make_executor
+
+        executor = make_executor(stack.executor, stack)
+    root = stack.root
+    run_id = new_run_id()
+    t0 = time.perf_counter()
+    io_before = store.stats.snapshot()
+    catalog.start_run(run_id, pipeline, {k: short_repr(v) for k, v in params.items()}, time.time())
+
+    produced: dict[str, ArtifactRecord] = {}  # asset -> record, as steps finish
+    values: dict[str, Any] = {}  # asset -> in-memory value (in-process executors)
+    consumers_left: dict[str, int] = {}
+    for name in graph.order:
+        for b in graph.bindings[name].values():
+            if b.kind == "asset" and b.asset is not None:
+                consumers_left[b.asset] = consumers_left.get(b.asset, 0) + 1
+    refs = dict(catalog_refs or {})
+    results: dict[str, StepResult] = {}
+    pending = list(graph.order)
+    running: dict[Future[StepOutcome], tuple[str, _Decision]] = {}
+    failure: tuple[str, BaseException] | None = None
+    fps: dict[str, Fingerprint] = {}
+
+    def decide(name: str) -> _Decision:
+        step = graph.steps[name]
+        fp = fps.get(name)
+        if fp is None:
+            fp = fps[name] = fingerprint_function(step.func, step.options(), root)
+        inputs: dict[str, str] = {}
+        vals: dict[str, list[str]] = {}
+        parents: dict[str, str] = {}
+        in_recs: dict[str, ArtifactRecord] = {}
+        for param, b in graph.bindings[name].items():
+            if b.kind == "asset":
+                assert b.asset is not None
+                rec = produced[b.asset]
+            elif b.kind == "catalog":
+                assert b.asset is not None and b.selector is not None
+                rec = refs.get((b.asset, b.selector)) or catalog.find(b.asset, b.selector)
+                refs[(b.asset, b.selector)] = rec
+            else:
+                vals[param] = [value_token(b.value), short_repr(b.value)]
+                continue
+            inputs[param] = rec.content_hash
+            parents[param] = rec.id
+            in_recs[param] = rec
+        key = cache_key(fp.digest, inputs, vals, step.outputs)
+        return _Decision(key, fp, inputs, vals, parents, in_recs, time.time())
+
+    def step_record(name: str, d: _Decision, status: str, reason: str) -> StepRecord:
+        return StepRecord(
+            run_id=run_id,
+            pipeline=pipeline,
+            step=name,
+            status=status,
+            cache_key=d.key,
+            reason=reason,
+            code_version=d.fingerprint.digest[:12],
+            started_at=d.started,
+            fingerprint=d.fingerprint.parts,
+            inputs=d.inputs,
+            values=d.values,
+        )
+
+    def finish(name: str, recs: dict[str, ArtifactRecord]) -> None:
+        produced.update(recs)
+        for b in graph.bindings[name].values():
+            if b.kind == "asset" and b.asset is not None:
+                consumers_left[b.asset] -= 1
+                if consumers_left[b.asset] == 0 and b.asset in values and b.asset not in _sinks:
+                    del values[b.asset]
+
+    _sinks = {a for a in graph.producers if consumers_left.get(a, 0) == 0}
+
+    def try_reuse(name: str, d: _Decision) -> bool:
+        step = graph.steps[name]
+        if name in forced or not step.cache:
+            return False
+        hit = catalog.lookup_cache(d.key)
+        if hit is None or set(hit) != set(step.outputs):
+            return False
+        missing = [a for a, r in hit.items() if not store.exists(r.content_hash)]
+        if missing:
+            d.note = f"cached output {', '.join(sorted(missing))} is missing from the store"
+            return False
+        first_run = next(iter(hit.values())).run_id
+        reason = f"reused: code, inputs and parameters unchanged (outputs from run {first_run})"
+        rec = step_record(name, d, "cached", reason)
+        catalog.record_reuse(rec, hit)
+        res = StepResult(name, "cached", reason, 0.0, rec.code_version, d.key, 0, None, rec.outputs)
+        results[name] = res
+        reporter.step_finished(res)
+        finish(name, hit)
+        return True
+
+    def submit(name: str, d: _Decision) -> None:
+        step = graph.steps[name]
+        task_values: dict[str, Any] = {}
+        task_refs = {}
+        for param, b in graph.bindings[name].items():
+            if b.kind in ("value", "default"):
+                task_values[param] = b.value
+            elif b.kind == "asset" and b.asset in values and executor.in_process:
+                if param in _want_ref(step):
+                    task_refs[param] = make_ref(d.refs[param], stack)
+                else:
+                    task_values[param] = values[b.asset]
+            else:
+                task_refs[param] = make_ref(d.refs[param], stack)
+        task = StepTask(
+            step=step,
+            run_id=run_id,
+            values=task_values,
+            refs=task_refs,
+            want_ref=_want_ref(step),
+            keep_values=executor.in_process,
+        )
+        reporter.step_started(name)
+        running[executor.submit(task)] = (name, d)
+
+    def complete(fut: Future[StepOutcome], name: str, d: _Decision) -> None:
+        nonlocal failure
+        step = graph.steps[name]
+        try:
+            outcome = fut.result()
+        except BaseException as exc:  # user code or framework; recorded, then re-raised
+            reason = f"failed: {_error_text(exc)}"
+            rec = step_record(name, d, "failed", reason)
+            rec.duration = time.time() - d.started
+            rec.error = _error_text(exc)
+            rec.attempts = getattr(exc, "attempts", 1)
+            try:
+                catalog.record_failure(rec)
+            finally:
+                res = StepResult(name, "failed", reason, rec.duration, rec.code_version, d.key,
+                                 rec.attempts, rec.error)
+                results[name] = res
+                reporter.step_finished(res)
+                if failure is None:
+                    failure = (name, exc)
+            return
+        reason = "executed: " + _explain(pipeline, name, d, step, forced, catalog)
+        rec = step_record(name, d, "executed", reason)
+        rec.duration = outcome.duration
+        rec.attempts = outcome.attempts
+        recs = catalog.record_execution(rec, outcome.outputs, d.parents, cache=step.cache)
+        if outcome.values is not None:
+            values.update(outcome.values)
+        res = StepResult(name, "executed", reason, outcome.duration, rec.code_version, d.key,
+                         outcome.attempts, None, rec.outputs)
+        results[name] = res
+        reporter.step_finished(res)
+        finish(name, recs)
+
+    status = "failed"
+    try:
+        while True:
+            progressed = True
+            while progressed and failure is None:
+                progressed = False
+                for name in list(pending):
+                    if len(running) >= executor.max_workers:
+                        break
+                    if not all(u in results and results[u].status != "failed" for u in graph.upstream[name]):
+                        continue
+                    pending.remove(name)
+                    d = decide(name)
+                    if not try_reuse(name, d):
+                        submit(name, d)
+                    progressed = True
+            if not running:
+                break
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                name, d = running.pop(fut)
+                complete(fut, name, d)
+        status = "failed" if failure is not None or pending else "succeeded"
+    except BaseException as exc:
+        if failure is None:
+            failure = ("<runtime>", exc)
+        raise
+    finally:
+        for name in pending:
+            results[name] = StepResult(name, "not reached", "not reached: an upstream step failed")
+        io = IOStats.delta(io_before, store.stats.snapshot())
+        error = None if failure is None else f"step {failure[0]}: {_error_text(failure[1])}"
+        if status != "succeeded" and error is None:
+            error = "run interrupted"
+        try:
+            catalog.finish_run(run_id, status, error, {"io": io})
+        finally:
+            executor.shutdown()
+
+    artifacts: dict[str, Artifact] = {}
+    for asset, rec in produced.items():
+        art = Artifact(rec, stack)
+        if asset in values:
+            art._set_value(values[asset])
+        artifacts[asset] = art
+    ordered = {n: results[n] for n in graph.order if n in results}
+    run = Run(run_id, pipeline, status, ordered, artifacts, stack, io=io,
+              error=error, duration=time.perf_counter() - t0)
+    reporter.run_finished(run)
+    if failure is not None:
+        name, exc = failure
+        cause = exc.__cause__ if isinstance(exc, UserCodeError) and exc.__cause__ else exc
+        if isinstance(exc, FlowymlError) and not isinstance(exc, UserCodeError):
+            raise exc
+        err = StepFailed(name, run_id, f"step {name!r} failed in run {run_id}: {_error_text(exc)}")
+        err.run = run  # type: ignore[attr-defined]
+        raise err from cause
+    return run
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, UserCodeError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _want_ref(step: Any) -> frozenset[str]:
+    cached = getattr(step, "_want_ref", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    import typing
+
+    from .refs import ArtifactRef
+
+    try:
+        hints = typing.get_type_hints(step.func)
+    except Exception:
+        hints = {p.name: p.annotation for p in step.params}
+    want = frozenset(p for p, t in hints.items() if t is ArtifactRef and p != "return")
+    step._want_ref = want
+    return want
+
+
+def _forced_set(force: bool | Iterable[str], graph: Graph) -> set[str]:
+    if force is True:
+        return set(graph.order)
+    if not force:
+        return set()
+    names = {force} if isinstance(force, str) else set(force)
+    unknown = names - set(graph.order)
+    if unknown:
+        raise ParameterError(
+            f"force names unknown step(s) {sorted(unknown)}; steps are {graph.order}"
+        )
+    return names
+
+
+def _explain(pipeline: str, name: str, d: _Decision, step: Any, forced: set[str], catalog: Any) -> str:
+    if name in forced:
+        return "forced"
+    if not step.cache:
+        return "caching is off for this step (cache=False)"
+    if d.note:
+        return d.note
+    return explain_miss(catalog.previous_step(pipeline, name), d)
+
+
+def explain_miss(prev: StepRecord | None, d: _Decision) -> str:
+    """Why the cache key differs from the previous execution of this step."""
+    if prev is None:
+        return "first run of this step (nothing cached for it)"
+    phrases = explain_parts(prev.fingerprint, d.fingerprint.parts)
+    for param in sorted(set(prev.inputs) | set(d.inputs)):
+        if prev.inputs.get(param) != d.inputs.get(param):
+            asset = d.refs[param].name if param in d.refs else param
+            label = asset if asset == param else f"{param} ({asset})"
+            phrases.append(f"input {label} changed" if param in prev.inputs else f"input {label} is new")
+    for param in sorted(set(prev.values) | set(d.values)):
+        old, new = prev.values.get(param), d.values.get(param)
+        if (old or [None])[0] != (new or [None])[0]:
+            phrases.append(
+                f"parameter {param} {old[1] if old else '(unset)'} -> {new[1] if new else '(unset)'}"
+            )
+    if not phrases:
+        if prev.cache_key == d.key:
+            return "its cached outputs are missing from the store"
+        return "no cached result for this code, these inputs and parameters"
+    return "; ".join(phrases)
+
+
+def _reporter_from(progress: bool | Reporter | Callable[..., Any] | None) -> Reporter | None:
+    if progress is True:
+        from .progress import PrintReporter
+
+        return PrintReporter()
+    if isinstance(progress, Reporter):
+        return progress
+    return None

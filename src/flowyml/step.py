@@ -1,0 +1,185 @@
+"""``@step``: turn a plain function into a Step spec.
+
+The decorator only attaches metadata. Calling the decorated object calls the plain
+function, so steps stay unit-testable as ordinary Python.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+from .errors import ParameterError
+from .names import check_name, split_ref
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_NO_DEFAULT = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where one parameter of a step wants its asset from."""
+
+    param: str
+    asset: str
+    selector: str | None = None  # None: from a step of this pipeline; else catalog version/alias
+
+    @property
+    def from_catalog(self) -> bool:
+        return self.selector is not None
+
+    def __str__(self) -> str:
+        return self.asset if self.selector is None else f"{self.asset}@{self.selector}"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    default: Any = _NO_DEFAULT
+    annotation: Any = _NO_DEFAULT
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _NO_DEFAULT
+
+
+class Step:
+    """A function plus its declaration: inputs, outputs, parameters and options."""
+
+    func: Callable[..., Any]
+    name: str
+    outputs: tuple[str, ...]
+    input_map: Mapping[str, InputSpec]
+    params: tuple[ParamSpec, ...]
+    cache: bool
+    retries: int
+    timeout: float | None
+    map_over: str | None
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        *,
+        outputs: str | tuple[str, ...] | list[str] | None = None,
+        inputs: Mapping[str, str] | None = None,
+        name: str | None = None,
+        cache: bool = True,
+        retries: int = 0,
+        timeout: float | None = None,
+        map_over: str | None = None,
+    ) -> None:
+        if not callable(func):
+            raise ParameterError(f"@step must decorate a function, got {func!r}")
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.name = check_name(name or getattr(func, "__name__", ""), "step name")
+        if outputs is None:
+            outs: tuple[str, ...] = (self.name,)
+        elif isinstance(outputs, str):
+            outs = (outputs,)
+        else:
+            outs = tuple(outputs)
+        if not outs:
+            raise ParameterError(f"step {self.name!r}: outputs must name at least one asset")
+        for o in outs:
+            check_name(o, f"output name of step {self.name!r}")
+        if len(set(outs)) != len(outs):
+            raise ParameterError(f"step {self.name!r}: an output name is repeated in {outs}")
+        self.outputs = outs
+        if retries < 0:
+            raise ParameterError(f"step {self.name!r}: retries must be >= 0, got {retries}")
+        if timeout is not None and timeout <= 0:
+            raise ParameterError(f"step {self.name!r}: timeout must be > 0 seconds")
+        self.cache = bool(cache)
+        self.retries = int(retries)
+        self.timeout = timeout
+        self.params = _params_of(func, self.name)
+        names = {p.name for p in self.params}
+        mapping: dict[str, InputSpec] = {}
+        for param, ref in (inputs or {}).items():
+            if param not in names:
+                raise ParameterError(
+                    f"step {self.name!r}: inputs= maps {param!r}, which is not a parameter "
+                    f"of {self.name}(); its parameters are {sorted(names)}"
+                )
+            if not isinstance(ref, str):
+                raise ParameterError(f"step {self.name!r}: inputs[{param!r}] must be a string")
+            asset, selector = split_ref(ref)
+            mapping[param] = InputSpec(param, asset, selector)
+        self.input_map = mapping
+        if map_over is not None and map_over not in names:
+            raise ParameterError(
+                f"step {self.name!r}: map_over={map_over!r} is not a parameter of {self.name}()"
+            )
+        self.map_over = map_over
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Step {self.name} -> {', '.join(self.outputs)}>"
+
+    def options(self) -> dict[str, Any]:
+        """The declaration, as plain data (part of the code fingerprint)."""
+        return {
+            "name": self.name,
+            "outputs": list(self.outputs),
+            "inputs": {k: str(v) for k, v in sorted(self.input_map.items())},
+            "map_over": self.map_over,
+        }
+
+
+def _params_of(func: Callable[..., Any], step_name: str) -> tuple[ParamSpec, ...]:
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError) as exc:  # builtins and some C callables
+        raise ParameterError(f"step {step_name!r}: cannot read the signature: {exc}") from None
+    out = []
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise ParameterError(
+                f"step {step_name!r}: *{p.name} / **{p.name} cannot be wired by name; "
+                "declare each input as a named parameter"
+            )
+        if p.kind is p.POSITIONAL_ONLY:
+            raise ParameterError(
+                f"step {step_name!r}: positional-only parameter {p.name!r} cannot be passed "
+                "by name; remove the '/'"
+            )
+        out.append(ParamSpec(p.name, p.default, p.annotation))
+    return tuple(out)
+
+
+@overload
+def step(func: F, /) -> Step: ...
+
+
+@overload
+def step(
+    *,
+    outputs: str | tuple[str, ...] | list[str] | None = None,
+    inputs: Mapping[str, str] | None = None,
+    name: str | None = None,
+    cache: bool = True,
+    retries: int = 0,
+    timeout: float | None = None,
+    map_over: str | None = None,
+) -> Callable[[F], Step]: ...
+
+
+def step(func: Any = None, /, **options: Any) -> Any:
+    """Declare a step. Bare ``@step`` names the single output after the function.
+
+    ``outputs``: one asset name, or a tuple of names (a tuple return is split across
+    them). ``inputs``: parameter -> asset name, optionally ``name@VERSION``,
+    ``name@latest`` or ``name@ALIAS`` to take an artifact from the catalog.
+    ``cache=False`` always re-executes. ``retries``/``timeout`` bound a flaky step.
+    ``map_over``: run once per element of that list-valued input.
+    """
+    if func is not None:
+        return Step(func, **options)
+    return lambda f: Step(f, **options)

@@ -1,0 +1,33 @@
+"""Artifact stores, found by URI scheme. Remote backends are imported only when used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import ArtifactStore, ObjectInfo, object_key
+
+
+def open_store(
+    uri: str,
+    storage_options: dict[str, Any] | None = None,
+    allow_pickle: bool | None = None,
+    cache_dir: str | None = None,
+) -> ArtifactStore:
+    """Open the store at ``uri``: a path or ``file://`` (local), else a remote fsspec URI."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    if scheme in ("", "file", "local"):
+        from .local import LocalStore
+
+        path = uri.split("://", 1)[1] if scheme else uri
+        return LocalStore(path, allow_pickle=True if allow_pickle is None else allow_pickle)
+    from .remote import open_remote_store
+
+    return open_remote_store(
+        uri,
+        storage_options=storage_options or {},
+        allow_pickle=False if allow_pickle is None else allow_pickle,
+        cache_dir=cache_dir,
+    )
+
+
+__all__ = ["ArtifactStore", "ObjectInfo", "object_key", "open_store"]
