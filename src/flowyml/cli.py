@@ -1,0 +1,312 @@
+"""The ``flowyml`` command: a thin face over the Python API.
+
+Subcommands live here; each stays a few lines over the API so the CLI, the web page
+and user code see the same behaviour. Build errors print their message and exit 2,
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import BuildError, FlowymlError, StepFailed
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns FlowymlError into a one-line message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BuildError as exc:
+            _fail(f"{type(exc).__name__}: {exc}", 2)
+        except StepFailed as exc:
+            cause = exc.__cause__
+            detail = f"\n  caused by {type(cause).__name__}: {cause}" if cause else ""
+            _fail(f"{exc}{detail}", 1)
+        except FlowymlError as exc:
+            _fail(f"{type(exc).__name__}: {exc}", 1)
+
+
+def stack_option(f: F) -> F:
+    return click.option(
+        "--stack", "stack_name", default=None, envvar="FLOWYML_STACK",
+        help="Named stack from flowyml.toml (default: FLOWYML_STACK or the built-in local stack).",
+    )(f)
+
+
+def _stack(stack_name: str | None) -> Any:
+    from .stack import as_stack
+
+    return as_stack(stack_name)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="flowyml-core", prog_name="flowyml")
+def main() -> None:
+    """FlowyML: artifact-centric ML pipelines."""
+
+
+# ---------------------------------------------------------------- loading pipelines
+def load_pipeline(target: str) -> Any:
+    """``FILE[:PIPELINE]`` -> the Pipeline object defined in that file."""
+    from .pipeline import Pipeline
+
+    path_s, _, wanted = target.partition(":")
+    if len(path_s) == 1 and wanted:  # a Windows drive letter, unlikely here
+        path_s, wanted = target, ""
+    path = Path(path_s).resolve()
+    if not path.is_file():
+        raise click.UsageError(f"no such pipeline file: {path_s}")
+    module_name = path.stem if path.stem.isidentifier() else "flowyml_user_pipeline"
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    found = {k: v for k, v in vars(module).items() if isinstance(v, Pipeline)}
+    if wanted:
+        for var, p in found.items():
+            if wanted in (var, p.name):
+                return p
+        raise click.UsageError(
+            f"{path_s} has no pipeline {wanted!r}; it defines {sorted(p.name for p in found.values())}"
+        )
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if not found:
+        raise click.UsageError(f"{path_s} defines no flowyml.Pipeline")
+    names = sorted(p.name for p in found.values())
+    raise click.UsageError(f"{path_s} defines several pipelines {names}; pick one with {path_s}:NAME")
+
+
+def _parse_params(items: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, raw = item.partition("=")
+        if not eq or not key:
+            raise click.UsageError(f"-p expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+# ---------------------------------------------------------------- run / plan
+@main.command()
+@click.argument("target")
+@click.option("-p", "--param", "params", multiple=True, help="KEY=VALUE (JSON or a string).")
+@click.option("--force", is_flag=True, help="Re-execute every step regardless of cache.")
+@click.option("--executor", default=None, help="inline | processes[:N] | dask | dask://HOST:PORT")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+@stack_option
+def run(target: str, params: tuple[str, ...], force: bool, executor: str | None,
+        quiet: bool, stack_name: str | None) -> None:
+    """Run the pipeline in FILE[:PIPELINE]."""
+    from .progress import PrintReporter
+    from .runtime import Reporter
+
+    pipe = load_pipeline(target)
+    reporter: Reporter = Reporter() if quiet else PrintReporter()
+    result = pipe.run(params=_parse_params(params), force=force, stack=_stack(stack_name),
+                      executor=executor, progress=reporter)
+    if quiet:
+        click.echo(result.id)
+
+
+@main.command()
+@click.argument("target")
+@click.option("-p", "--param", "params", multiple=True, help="KEY=VALUE (JSON or a string).")
+@stack_option
+def plan(target: str, params: tuple[str, ...], stack_name: str | None) -> None:
+    """Show what a run would execute and reuse, with reasons, without running."""
+    pipe = load_pipeline(target)
+    rows = pipe.plan(_parse_params(params), stack=_stack(stack_name))
+    marks = {"reuse": "=", "run": "+", "run?": "?"}
+    for name, action, reason in rows:
+        click.echo(f"  {marks[action]} {name}: {action} - {reason}")
+
+
+# ---------------------------------------------------------------- catalog views
+def _fmt_time(ts: float | None) -> str:
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _fmt_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+@main.command()
+@click.option("-n", "--limit", default=20, show_default=True)
+@stack_option
+def runs(limit: int, stack_name: str | None) -> None:
+    """List recent runs, newest first."""
+    from .catalog_api import Catalog
+
+    cat = Catalog(_stack(stack_name))
+    rows = cat.runs(limit=limit)
+    if not rows:
+        click.echo("no runs yet")
+        return
+    click.echo(f"{'RUN':24} {'PIPELINE':16} {'STATUS':10} {'STARTED':19} {'SECS':>7} "
+               f"{'EXEC':>4} {'REUSE':>5} {'READ':>9} {'WRITTEN':>9}")
+    for r in rows:
+        steps = cat.steps(r.id)
+        n_exec = sum(1 for s in steps if s.status == "executed")
+        n_reuse = sum(1 for s in steps if s.status == "cached")
+        dur = "-" if r.finished_at is None else f"{r.finished_at - r.started_at:.2f}"
+        io = r.stats.get("io", {})
+        click.echo(
+            f"{r.id:24} {r.pipeline[:16]:16} {r.status:10} {_fmt_time(r.started_at):19} {dur:>7} "
+            f"{n_exec:>4} {n_reuse:>5} {_fmt_size(io.get('store_bytes_read', 0)):>9} "
+            f"{_fmt_size(io.get('store_bytes_written', 0)):>9}"
+        )
+        if r.status == "failed" and r.error:
+            click.echo(f"    {r.error}")
+
+
+@main.command()
+@click.argument("name", required=False)
+@stack_option
+def artifacts(name: str | None, stack_name: str | None) -> None:
+    """List assets, or the versions of asset NAME."""
+    from .catalog_api import Catalog
+
+    cat = Catalog(_stack(stack_name))
+    if name is None:
+        rows = cat.names()
+        if not rows:
+            click.echo("no artifacts yet")
+        for n, count, latest in rows:
+            click.echo(f"{n:30} {count:>4} version{'s' if count != 1 else ' '}  latest {_fmt_time(latest)}")
+        return
+    aliases = cat.aliases(name)
+    by_version: dict[int, list[str]] = {}
+    for alias, v in aliases.items():
+        by_version.setdefault(v, []).append(alias)
+    for a in cat.versions(name):
+        tags = f"  [{', '.join(sorted(by_version[a.version]))}]" if a.version in by_version else ""
+        click.echo(f"{a.name}@{a.version:<4} {a.id}  {a.content_hash[:12]}  {_fmt_size(a.size):>9}  "
+                   f"step {a.step}  run {a.run_id}{tags}")
+
+
+@main.command()
+@click.argument("spec")
+@stack_option
+def show(spec: str, stack_name: str | None) -> None:
+    """Show one artifact: NAME, NAME@VERSION, NAME@ALIAS or an artifact id."""
+    from .catalog_api import Catalog
+
+    cat = Catalog(_stack(stack_name))
+    a = cat.resolve(spec)
+    d = a.to_dict()
+    d["parents"] = a.parents
+    d["aliases"] = [k for k, v in cat.aliases(a.name).items() if v == a.version]
+    d["created_at"] = _fmt_time(a.created_at)
+    for k, v in d.items():
+        click.echo(f"{k:14} {v}")
+
+
+@main.command()
+@click.argument("spec")
+@click.option("--format", "fmt", type=click.Choice(["tree", "json", "mermaid"]), default="tree")
+@click.option("--down", is_flag=True, help="Show what was derived from it instead.")
+@stack_option
+def lineage(spec: str, fmt: str, down: bool, stack_name: str | None) -> None:
+    """Lineage of NAME[@VERSION] or an artifact id: its sources (or, --down, its descendants)."""
+    from .catalog_api import Catalog
+    from .lineage import get_descendants, get_lineage
+
+    st = _stack(stack_name)
+    a = Catalog(st).resolve(spec)
+    if down:
+        desc = get_descendants(a.id, stack=st)
+        if fmt == "json":
+            click.echo(json.dumps([d.to_dict() for d in desc], indent=2))
+        elif fmt == "mermaid":
+            click.echo("graph TD")
+            cat = st.open_catalog()
+            ids = {a.id} | {d.id for d in desc}
+            for child, parents in cat.parents_of([d.id for d in desc]).items():
+                for _, p in parents:
+                    if p in ids:
+                        click.echo(f"  a{p[:16]} --> a{child[:16]}")
+        else:
+            click.echo(f"{a.name}@{a.version} -> {len(desc)} derived artifact(s)")
+            for d in desc:
+                click.echo(f"  {d.name}@{d.version}  [step {d.step}, run {d.run_id}]")
+        return
+    node = get_lineage(a.id, stack=st)
+    if fmt == "json":
+        click.echo(json.dumps(node.to_dict(), indent=2))
+    elif fmt == "mermaid":
+        click.echo(node.to_mermaid())
+    else:
+        click.echo(str(node))
+
+
+@main.command()
+@click.argument("name")
+@click.argument("version", type=int)
+@click.argument("alias")
+@stack_option
+def tag(name: str, version: int, alias: str, stack_name: str | None) -> None:
+    """Point ALIAS of NAME at VERSION (e.g. `flowyml tag model 3 prod`)."""
+    from .catalog_api import Catalog
+
+    Catalog(_stack(stack_name)).tag(name, version, alias)
+    click.echo(f"{name}@{alias} -> version {version}")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="List what would be deleted.")
+@click.option("--grace", type=float, default=None,
+              help="Keep unreferenced objects younger than this many seconds (default: the stack's).")
+@stack_option
+def gc(dry_run: bool, grace: float | None, stack_name: str | None) -> None:
+    """Delete store objects that no catalog entry references."""
+    from .maintenance import collect_garbage
+
+    st = _stack(stack_name)
+    report = collect_garbage(st, dry_run=dry_run, grace_seconds=grace)
+    verb = "would delete" if dry_run else "deleted"
+    for d in report.deleted:
+        click.echo(f"  {verb} {d}")
+    click.echo(f"{verb} {len(report.deleted)} object(s), {_fmt_size(report.bytes)}; "
+               f"kept {report.kept_young} young unreferenced object(s)")
+
+
+@main.command()
+@click.option("--dir", "workdir", type=click.Path(file_okay=False), default=None,
+              help="Project folder for the demo's store and catalog (default: current project).")
+def demo(workdir: str | None) -> None:
+    """Run the demo ML pipeline twice, then print the model's lineage."""
+    from .demo import main as demo_main
+
+    demo_main(workdir)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

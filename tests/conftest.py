@@ -1,0 +1,63 @@
+"""Shared fixtures. Real servers (S3, GCS, Azure, PostgreSQL) come from fixtures_servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flowyml.stack import clear_opened
+
+pytest_plugins = ["tests.fixtures_servers"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty FlowyML project (flowyml.toml) as the current directory, default stack."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "flowyml.toml").write_text("")
+    monkeypatch.chdir(root)
+    for var in list(os.environ):
+        if var.startswith("FLOWYML_"):
+            monkeypatch.delenv(var)
+    clear_opened()
+    yield root
+    clear_opened()
+
+
+def write(path: Path, source: str) -> Path:
+    """Write dedented source to ``path`` (a user editing a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source).lstrip())
+    return path
+
+
+def run_py(cwd: Path, code: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    """Run ``code`` in a fresh Python process in ``cwd``; return stdout, fail on error."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout
+
+
+def flowyml_cli(cwd: Path, *args: str, env: dict[str, str] | None = None,
+                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``flowyml`` command in ``cwd``."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    full_env.update(env or {})
+    exe = Path(sys.executable).parent / "flowyml"
+    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
