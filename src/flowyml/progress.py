@@ -18,7 +18,10 @@ class PrintReporter(Reporter):
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
 
     def _print(self, line: str) -> None:
-        print(line, file=self.stream, flush=True)
+        try:
+            print(line, file=self.stream, flush=True)
+        except (BrokenPipeError, ValueError):
+            pass  # a closed terminal or pipe must not fail the run
 
     def step_started(self, name: str) -> None:
         self._print(f"  {self._c('>', '36')} {name}: running")

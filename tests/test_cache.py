@@ -1,0 +1,235 @@
+"""The cache key across separate processes: a user edits files and runs again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_py, write
+
+PIPE = '''
+import flowyml as fm
+from helpers import scale
+
+THRESHOLD = 3
+
+def _normalize(xs):
+    return [x - min(xs) for x in xs]
+
+@fm.step(outputs="raw_data")
+def load(n_rows: int = 6):
+    return list(range(10, 10 + n_rows))
+
+@fm.step(outputs="clean_data")
+def clean(raw_data):
+    # keep the big ones
+    return [x for x in _normalize(raw_data) if x >= THRESHOLD]
+
+@fm.step(outputs="features")
+def featurize(clean_data, factor=2):
+    return scale(clean_data, factor)
+
+@fm.step(outputs=("model", "metrics"))
+def train(features, lr: float = 0.1):
+    return {"w": sum(features) * lr}, {"n": len(features)}
+
+pipe = fm.Pipeline("cachetest", [train, featurize, clean, load])
+'''
+
+HELPERS = '''
+def scale(xs, k):
+    return [x * k for x in xs]
+'''
+
+RUN = '''
+import json, sys
+from pipe import pipe
+params = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+run = pipe.run(params=params)
+print(json.dumps({
+    "steps": {n: [s.status, s.reason] for n, s in run.steps.items()},
+    "model": run["model"],
+    "io": run.io,
+}))
+'''
+
+
+@pytest.fixture
+def proj(project: Path) -> Path:
+    write(project / "pipe.py", PIPE)
+    write(project / "helpers.py", HELPERS)
+    return project
+
+
+def run(proj: Path, params: dict | None = None) -> dict:
+    code = RUN.replace("sys.argv[1]) if len(sys.argv) > 1 else {}", repr(json.dumps(params or {})) + ")")
+    return json.loads(run_py(proj, code).strip().splitlines()[-1])
+
+
+def executed(result: dict) -> set[str]:
+    return {n for n, (status, _) in result["steps"].items() if status == "executed"}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+
+def test_unchanged_rerun_executes_nothing_and_reads_nothing(proj: Path) -> None:
+    first = run(proj)
+    assert executed(first) == {"load", "clean", "featurize", "train"}
+    again = run(proj)
+    assert executed(again) == set()
+    assert again["model"] == first["model"]
+    # the decisions came from hashes in the catalog: only the printed model was read
+    assert again["io"]["store_objects_read"] == 0 or again["io"]["store_objects_read"] <= 1
+
+
+def test_comment_docstring_and_formatting_changes_are_hits(proj: Path) -> None:
+    run(proj)
+    edit(proj / "pipe.py", "# keep the big ones", "# keep only the large values, see ticket 12")
+    edit(proj / "pipe.py", "def clean(raw_data):\n", 'def clean(raw_data):\n    """Drop small values."""\n\n')
+    edit(proj / "pipe.py", "return {\"w\": sum(features) * lr}, {\"n\": len(features)}",
+         "return (\n        {'w': sum(features)*lr},\n        {'n': len(features)},\n    )")
+    edit(proj / "helpers.py", "def scale(xs, k):", "def scale(xs, k):  # multiply\n    \"\"\"Scale.\"\"\"")
+    assert executed(run(proj)) == set()
+
+
+def test_real_change_reexecutes_step_and_changed_downstream(proj: Path) -> None:
+    first = run(proj)
+    edit(proj / "pipe.py", "if x >= THRESHOLD]", "if x >= THRESHOLD + 1]")
+    second = run(proj)
+    assert executed(second) == {"clean", "featurize", "train"}
+    assert second["steps"]["clean"][1] == "executed: code changed"
+    assert "input features changed" in second["steps"]["train"][1]
+    assert second["model"] != first["model"]
+
+
+def test_early_cutoff_when_output_bytes_are_identical(proj: Path) -> None:
+    run(proj)
+    # a refactor that changes code but not the result
+    edit(proj / "pipe.py", "return [x for x in _normalize(raw_data) if x >= THRESHOLD]",
+         "kept = [x for x in _normalize(raw_data) if not x < THRESHOLD]\n    return kept")
+    result = run(proj)
+    assert executed(result) == {"clean"}
+    assert result["steps"]["featurize"][0] == "cached"
+
+
+def test_helper_change_in_same_module(proj: Path) -> None:
+    run(proj)
+    edit(proj / "pipe.py", "return [x - min(xs) for x in xs]", "return [x - min(xs) + 1 for x in xs]")
+    result = run(proj)
+    assert "clean" in executed(result)
+    assert "code of helper _normalize changed" in result["steps"]["clean"][1]
+
+
+def test_helper_change_in_another_module(proj: Path) -> None:
+    first = run(proj)
+    edit(proj / "helpers.py", "return [x * k for x in xs]", "return [x * k * 10 for x in xs]")
+    result = run(proj)
+    assert executed(result) == {"featurize", "train"}
+    assert "code of helper scale changed" in result["steps"]["featurize"][1]
+    assert result["model"]["w"] == pytest.approx(first["model"]["w"] * 10)
+
+
+def test_module_constant_change(proj: Path) -> None:
+    run(proj)
+    edit(proj / "pipe.py", "THRESHOLD = 3", "THRESHOLD = 4")
+    result = run(proj)
+    assert "clean" in executed(result)
+    assert "constant THRESHOLD changed" in result["steps"]["clean"][1]
+
+
+def test_default_argument_change(proj: Path) -> None:
+    run(proj)
+    edit(proj / "pipe.py", "def featurize(clean_data, factor=2):", "def featurize(clean_data, factor=3):")
+    result = run(proj)
+    assert executed(result) == {"featurize", "train"}
+    assert "parameter factor 2 -> 3" in result["steps"]["featurize"][1]
+
+
+def test_parameter_change_reexecutes_only_its_users(proj: Path) -> None:
+    run(proj, {"lr": 0.1})
+    result = run(proj, {"lr": 0.2})
+    assert executed(result) == {"train"}
+    assert result["steps"]["train"][1] == "executed: parameter lr 0.1 -> 0.2"
+    # going back hits the older cache entry
+    assert executed(run(proj, {"lr": 0.1})) == set()
+
+
+def test_input_change_propagates(proj: Path) -> None:
+    run(proj)
+    result = run(proj, {"n_rows": 8})
+    assert executed(result) == {"load", "clean", "featurize", "train"}
+    assert "parameter n_rows 6 -> 8" in result["steps"]["load"][1]
+    assert "input raw_data changed" in result["steps"]["clean"][1]
+
+
+def test_swapping_two_inputs_is_a_different_key(project: Path) -> None:
+    write(project / "swap.py", '''
+        import flowyml as fm
+
+        @fm.step(outputs=("a", "b"))
+        def src(flip: bool = False):
+            return (1, 2) if not flip else (2, 1)
+
+        @fm.step(outputs="diff")
+        def sub(a, b):
+            return a - b
+
+        pipe = fm.Pipeline("swap", [src, sub])
+    ''')
+    code = '''
+        import sys
+        from swap import pipe
+        r = pipe.run(params={"flip": %s})
+        print(r["diff"], r.steps["sub"].status)
+    '''
+    assert run_py(project, code % "False").split() == ["-1", "executed"]
+    assert run_py(project, code % "True").split() == ["1", "executed"]
+
+
+def test_force_reexecutes(proj: Path) -> None:
+    run(proj)
+    out = run_py(proj, "from pipe import pipe\nr = pipe.run(force=['clean'])\n"
+                 "print(sorted(r.executed), r.steps['clean'].reason)")
+    assert out.strip() == "['clean'] executed: forced"
+    out = run_py(proj, "from pipe import pipe\nr = pipe.run(force=True)\nprint(len(r.executed))")
+    assert out.strip() == "4"
+
+
+def test_cache_false_always_executes(project: Path) -> None:
+    write(project / "nc.py", '''
+        import flowyml as fm
+
+        @fm.step(outputs="now", cache=False)
+        def stamp():
+            return 1
+
+        pipe = fm.Pipeline("nc", [stamp])
+    ''')
+    code = "from nc import pipe\nr = pipe.run()\nprint(r.steps['stamp'].status, r.steps['stamp'].reason)"
+    run_py(project, code)
+    assert run_py(project, code).strip() == "executed executed: caching is off for this step (cache=False)"
+
+
+def test_third_party_code_counts_by_version_not_source(project: Path) -> None:
+    from flowyml.fingerprint import fingerprint_function
+
+    def uses_json(x: dict) -> str:
+        import json as j
+
+        return j.dumps(x)
+
+    import textwrap as tw
+
+    def uses_textwrap(s: str) -> str:
+        return tw.dedent(s)
+
+    fp = fingerprint_function(uses_textwrap, root=project)
+    assert "library python" in fp.parts
+    assert not any(k.startswith("helper") for k in fp.parts)
+    assert fingerprint_function(uses_json, root=project).parts.keys() == {"code"}

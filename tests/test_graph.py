@@ -1,0 +1,258 @@
+"""Graph inference and build-time validation: broken pipelines fail before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import flowyml as fm
+
+CALLS: list[str] = []
+
+
+@fm.step(outputs="raw_data")
+def load(n_rows: int = 5) -> list[int]:
+    CALLS.append("load")
+    return list(range(n_rows))
+
+
+@fm.step(outputs="clean_data")
+def clean(raw_data: list[int]) -> list[int]:
+    CALLS.append("clean")
+    return [x * 2 for x in raw_data]
+
+
+@fm.step(outputs=("model", "metrics"))
+def train(clean_data: list[int], lr: float = 0.1) -> tuple[dict, dict]:
+    CALLS.append("train")
+    return {"w": sum(clean_data) * lr}, {"n": len(clean_data)}
+
+
+def _nothing_written(root: Path) -> bool:
+    objects = root / ".flowyml" / "objects"
+    return not objects.exists() or not any(objects.rglob("*"))
+
+
+def test_steps_in_any_order_build_the_same_graph(project: Path) -> None:
+    g1 = fm.Pipeline("p", [train, clean, load]).build()
+    g2 = fm.Pipeline("p", [load, clean, train]).build()
+    assert g1.order == g2.order == ["load", "clean", "train"]
+    assert g1.upstream["train"] == ["clean"]
+
+
+def test_bare_decorator_names_output_after_function(project: Path) -> None:
+    @fm.step
+    def numbers() -> list[int]:
+        return [1, 2, 3]
+
+    @fm.step
+    def total(numbers: list[int]) -> int:
+        return sum(numbers)
+
+    assert numbers.outputs == ("numbers",)
+    run = fm.Pipeline("bare", [total, numbers]).run()
+    assert run["total"] == 6
+
+
+def test_calling_a_step_calls_the_plain_function() -> None:
+    assert clean([1, 2]) == [2, 4]
+    assert clean.__name__ == "clean"
+
+
+def test_redefining_a_step_is_not_an_error(project: Path) -> None:
+    for _ in range(2):  # a notebook cell run twice
+
+        @fm.step(outputs="x")
+        def make() -> int:
+            return 1
+
+    assert fm.Pipeline("nb", [make]).run()["x"] == 1
+
+
+def test_fork_and_join(project: Path) -> None:
+    @fm.step(outputs="a")
+    def src() -> int:
+        return 2
+
+    @fm.step(outputs="b")
+    def left(a: int) -> int:
+        return a + 1
+
+    @fm.step(outputs="c")
+    def right(a: int) -> int:
+        return a * 10
+
+    @fm.step(outputs="d")
+    def join(b: int, c: int) -> int:
+        return b + c
+
+    g = fm.Pipeline("diamond", [join, right, left, src]).build()
+    assert sorted(g.downstream["src"]) == ["left", "right"]
+    assert sorted(g.upstream["join"]) == ["left", "right"]
+    assert fm.Pipeline("diamond", [join, right, left, src]).run()["d"] == 23
+
+
+def test_parameter_resolution_order(project: Path) -> None:
+    @fm.step(outputs="lr")
+    def make_lr() -> float:
+        return 0.5
+
+    @fm.step(outputs="out")
+    def use(lr: float = 0.1, epochs: int = 3, batch: int = 8) -> list:
+        return [lr, epochs, batch]
+
+    # asset beats run value; run value beats default
+    run = fm.Pipeline("res", [use]).run(params={"epochs": 5})
+    assert run["out"] == [0.1, 5, 8]
+    run = fm.Pipeline("res2", [use, make_lr]).run(params={"epochs": 7})
+    assert run["out"] == [0.5, 7, 8]
+
+
+def test_inputs_mapping_to_another_asset_name(project: Path) -> None:
+    @fm.step(outputs="summary", inputs={"df": "raw_data"})
+    def summarize(df: list[int]) -> int:
+        return len(df)
+
+    assert fm.Pipeline("m", [summarize, load]).run()["summary"] == 5
+
+
+def test_missing_input_names_step_param_and_closest_asset(project: Path) -> None:
+    @fm.step(outputs="model2")
+    def train2(clean_dta: list[int]) -> int:
+        return 1
+
+    CALLS.clear()
+    with pytest.raises(fm.MissingInputError) as err:
+        fm.Pipeline("p", [load, clean, train2]).run()
+    msg = str(err.value)
+    assert "train2" in msg and "clean_dta" in msg and "clean_data" in msg
+    assert CALLS == []
+    assert _nothing_written(project)
+    assert not (project / ".flowyml" / "catalog.db").exists()
+
+
+def test_removing_a_needed_output_fails_the_build(project: Path) -> None:
+    with pytest.raises(fm.MissingInputError, match="raw_data"):
+        fm.Pipeline("p", [clean, train]).build()
+
+
+def test_duplicate_producers(project: Path) -> None:
+    @fm.step(outputs="clean_data")
+    def clean_again(raw_data: list[int]) -> list[int]:
+        return raw_data
+
+    with pytest.raises(fm.DuplicateOutputError) as err:
+        fm.Pipeline("p", [load, clean, clean_again]).build()
+    assert "clean_data" in str(err.value) and "clean_again" in str(err.value)
+
+
+def test_cycle_is_reported_with_its_path(project: Path) -> None:
+    @fm.step(outputs="a")
+    def one(c: int) -> int:
+        return c
+
+    @fm.step(outputs="b")
+    def two(a: int) -> int:
+        return a
+
+    @fm.step(outputs="c")
+    def three(b: int) -> int:
+        return b
+
+    with pytest.raises(fm.CycleError) as err:
+        fm.Pipeline("cyc", [one, two, three]).run()
+    msg = str(err.value)
+    for name in ("one", "two", "three", "--a-->", "--b-->", "--c-->"):
+        assert name in msg
+
+
+def test_unknown_run_value_is_a_parameter_error(project: Path) -> None:
+    with pytest.raises(fm.ParameterError) as err:
+        fm.Pipeline("p", [load, clean, train]).run(params={"lrr": 0.3})
+    assert "lrr" in str(err.value) and "'lr'" in str(err.value)
+    assert _nothing_written(project)
+
+
+def test_run_value_cannot_override_an_asset(project: Path) -> None:
+    with pytest.raises(fm.ParameterError, match="raw_data"):
+        fm.Pipeline("p", [load, clean]).build(params={"raw_data": [1]})
+
+
+def test_type_mismatch_across_an_edge(project: Path) -> None:
+    @fm.step(outputs="text")
+    def produce() -> str:
+        return "x"
+
+    @fm.step(outputs="n")
+    def consume(text: int) -> int:
+        return text
+
+    with pytest.raises(fm.TypeMismatchError) as err:
+        fm.Pipeline("t", [produce, consume]).build()
+    assert "consume" in str(err.value) and "text" in str(err.value)
+
+
+def test_compatible_annotations_and_tuple_outputs_pass(project: Path) -> None:
+    @fm.step(outputs=("a", "b"))
+    def pair() -> tuple[list, dict]:
+        return [1], {"k": 1}
+
+    @fm.step(outputs="c")
+    def use(a: list, b: dict) -> int:
+        return len(a) + len(b)
+
+    assert fm.Pipeline("ok", [pair, use]).run()["c"] == 2
+
+
+def test_catalog_reference_that_does_not_resolve(project: Path) -> None:
+    fm.Pipeline("p", [load]).run()
+
+    @fm.step(outputs="total", inputs={"data": "raw_data@7"})
+    def total(data: list[int]) -> int:
+        return sum(data)
+
+    with pytest.raises(fm.MissingInputError, match="raw_data@7"):
+        fm.Pipeline("q", [total]).build()
+
+
+def test_catalog_reference_by_version_latest_and_alias(project: Path) -> None:
+    fm.Pipeline("p", [load]).run()
+    fm.Pipeline("p", [load]).run(params={"n_rows": 3})
+    fm.Catalog().tag("raw_data", 1, "prod")
+
+    def consumer(ref: str) -> fm.Step:
+        @fm.step(outputs="total", inputs={"data": f"raw_data@{ref}"})
+        def total(data: list[int]) -> int:
+            return len(data)
+
+        return total
+
+    assert fm.Pipeline("q", [consumer("1")]).run()["total"] == 5
+    assert fm.Pipeline("q", [consumer("latest")]).run()["total"] == 3
+    run = fm.Pipeline("q", [consumer("prod")]).run()
+    assert run["total"] == 5
+    # lineage crosses pipelines: total's parent is the catalog artifact
+    assert run.artifacts["total"].parents == [fm.Catalog().get("raw_data", 1).id]
+
+
+def test_bad_declarations_are_parameter_errors() -> None:
+    with pytest.raises(fm.ParameterError):
+        fm.step(outputs="../escape")(lambda: 1)
+    with pytest.raises(fm.ParameterError):
+
+        @fm.step(inputs={"nope": "raw_data"})
+        def f(x: int) -> int:
+            return x
+
+    with pytest.raises(fm.ParameterError):
+
+        @fm.step
+        def g(*args: int) -> int:
+            return 0
+
+
+def test_build_errors_are_flowyml_errors() -> None:
+    for cls in (fm.MissingInputError, fm.DuplicateOutputError, fm.CycleError,
+                fm.ParameterError, fm.TypeMismatchError):
+        assert issubclass(cls, fm.BuildError) and issubclass(cls, fm.FlowymlError)
