@@ -163,7 +163,7 @@ def _function_ast(obj: Any, strip_decorators: bool) -> tuple[ast.AST | None, boo
 def _warn_no_source(obj: Any) -> None:
     if isinstance(obj, types.FunctionType):
         warnings.warn(
-            f"cannot read the source of {obj.__module__}.{obj.__qualname__}; its bytecode "
+            f"cannot read the source of {obj.__module__ or '<unknown module>'}.{obj.__qualname__}; its bytecode "
             "is fingerprinted instead (a Python upgrade will re-execute it)",
             FingerprintWarning,
             stacklevel=4,

@@ -1,0 +1,124 @@
+"""The `flowyml` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import flowyml_cli, write
+
+PIPE = '''
+import flowyml as fm
+
+@fm.step(outputs="raw_data")
+def load(n_rows: int = 4):
+    return list(range(n_rows))
+
+@fm.step(outputs="clean_data")
+def clean(raw_data):
+    return [x * 2 for x in raw_data]
+
+@fm.step(outputs=("model", "metrics"))
+def train(clean_data, lr: float = 0.1):
+    return {"w": sum(clean_data) * lr}, {"n": len(clean_data)}
+
+pipe = fm.Pipeline("clitest", [train, clean, load])
+'''
+
+
+@pytest.fixture
+def proj(project: Path) -> Path:
+    write(project / "pipe.py", PIPE)
+    return project
+
+
+def ok(proj: Path, *args: str) -> str:
+    res = flowyml_cli(proj, *args)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return res.stdout + res.stderr
+
+
+def test_run_shows_progress_then_reuse(proj: Path) -> None:
+    out = ok(proj, "run", "pipe.py", "-p", "lr=0.2")
+    assert "load: running" in out and "train: done in" in out and "succeeded" in out
+    out = ok(proj, "run", "pipe.py:clitest", "-p", "lr=0.2")
+    assert out.count("reused from cache") == 3
+    out = ok(proj, "run", "pipe.py", "--quiet", "-p", "lr=0.2")
+    assert "reused" not in out and len(out.strip().split()) == 1  # just the run id
+    out = ok(proj, "run", "pipe.py", "--force", "-p", "lr=0.2")
+    assert out.count("done in") == 3
+
+
+def test_plan_without_running(proj: Path) -> None:
+    out = ok(proj, "plan", "pipe.py")
+    assert "+ load: run" in out and "? clean: run?" in out
+    assert "no runs yet" in ok(proj, "runs")  # planning runs nothing and records nothing
+    ok(proj, "run", "pipe.py")
+    out = ok(proj, "plan", "pipe.py", "-p", "lr=0.5")
+    assert "= load: reuse" in out and "= clean: reuse" in out
+    assert "+ train: run - parameter lr 0.1 -> 0.5" in out
+    assert ok(proj, "runs").count("clitest") == 1
+
+
+def test_catalog_commands(proj: Path) -> None:
+    ok(proj, "run", "pipe.py")
+    ok(proj, "run", "pipe.py", "-p", "lr=0.3")
+    out = ok(proj, "runs")
+    assert out.count("clitest") == 2 and "succeeded" in out
+    assert "model" in ok(proj, "artifacts")
+    out = ok(proj, "artifacts", "model")
+    assert "model@1" in out and "model@2" in out
+    ok(proj, "tag", "model", "1", "prod")
+    out = ok(proj, "show", "model@prod")
+    assert "version        1" in out and "prod" in out
+    tree = ok(proj, "lineage", "model")
+    assert tree.startswith("model@2") and "clean_data@1" in tree and "raw_data@1" in tree
+    data = json.loads(ok(proj, "lineage", "model@1", "--format", "json"))
+    assert data["parents"][0]["name"] == "clean_data"
+    assert ok(proj, "lineage", "model", "--format", "mermaid").startswith("graph BT")
+    down = ok(proj, "lineage", "raw_data", "--down")
+    assert "model@1" in down and "model@2" in down and "metrics@1" in down
+
+
+def test_gc_dry_run_and_delete(proj: Path) -> None:
+    ok(proj, "run", "pipe.py")
+    stray_dir = proj / ".flowyml" / "objects" / "ab"
+    stray_dir.mkdir(parents=True, exist_ok=True)
+    (stray_dir / ("ab" + "0" * 62)).write_bytes(b"x")
+    assert "kept 1 young" in ok(proj, "gc", "--dry-run")
+    assert "would delete 1 object" in ok(proj, "gc", "--dry-run", "--grace", "0")
+    assert "deleted 1 object" in ok(proj, "gc", "--grace", "0")
+    assert "deleted 0 object" in ok(proj, "gc", "--grace", "0")
+
+
+def test_build_error_exits_nonzero_without_traceback(proj: Path) -> None:
+    write(proj / "broken.py", PIPE.replace("def clean(raw_data)", "def clean(raw_dat)"))
+    res = flowyml_cli(proj, "run", "broken.py")
+    assert res.returncode == 2
+    assert "MissingInputError" in res.stderr and "raw_dat" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert not (proj / ".flowyml" / "objects").exists()
+
+
+def test_step_failure_exits_nonzero_with_cause(proj: Path) -> None:
+    write(proj / "fails.py", PIPE.replace("return [x * 2 for x in raw_data]", "raise KeyError('col')"))
+    res = flowyml_cli(proj, "run", "fails.py")
+    assert res.returncode == 1
+    assert "step 'clean' failed" in res.stderr and "KeyError" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_unknown_artifact_is_a_clear_error(proj: Path) -> None:
+    res = flowyml_cli(proj, "show", "nothing@3")
+    assert res.returncode == 1 and "no artifact named 'nothing'" in res.stderr
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    res = flowyml_cli(tmp_path, "demo", "--dir", str(tmp_path / "demo"), timeout=600)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout + res.stderr
+    assert "accuracy=" in out
+    assert "5 of 5 steps reused" in out
+    assert "model@1" in out and "dataset@1" in out
