@@ -46,7 +46,7 @@ def test_step_failure_keeps_finished_artifacts_and_resumes(project: Path) -> Non
             print(sorted(exc.run.steps[n].status for n in exc.run.steps))
     ''')
     lines = out.strip().splitlines()
-    step, run_id, cause, *msg = lines[0].split()
+    step, _run_id, cause, *msg = lines[0].split()
     assert (step, cause, " ".join(msg)) == ("train", "ValueError", "bad learning rate")
     assert lines[1] == "failed | step train: ValueError: bad learning rate"
     assert lines[2] == "['executed', 'executed', 'failed', 'not reached']"

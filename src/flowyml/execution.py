@@ -98,7 +98,7 @@ def split_outputs(step: Step, result: Any) -> dict[str, Any]:
             f"returned {got}; return a tuple with one value per output"
         )
         raise UserCodeError(step.name, str(exc)) from exc
-    return dict(zip(step.outputs, result))
+    return dict(zip(step.outputs, result, strict=False))
 
 
 def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:

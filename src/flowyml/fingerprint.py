@@ -81,7 +81,7 @@ def _part_label(key: str) -> str:
     if key == "declaration":
         return "declaration (@step arguments)"
     kind, _, rest = key.partition(" ")
-    where, _, qual = rest.rpartition(":")
+    _where, _, qual = rest.rpartition(":")
     name = qual or rest
     if kind == "helper":
         return f"code of helper {name}"
@@ -116,7 +116,7 @@ def fingerprint_function(
     ctx = _Context(Path(root) if root is not None else _project_root())
     func = inspect.unwrap(func)
     ctx.seen.add(id(func))
-    tree, source_ok = _function_ast(func, strip_decorators=True)
+    tree, _source_ok = _function_ast(func, strip_decorators=True)
     if tree is not None:
         ctx.add("code", _ast_digest(tree))
         _follow_refs(ctx, _refs_of_tree(tree), func)
@@ -290,7 +290,7 @@ def _closure_parts(ctx: _Context, func: Any) -> None:
     cells = getattr(func, "__closure__", None)
     if code is None or not cells:
         return
-    for name, cell in zip(code.co_freevars, cells):
+    for name, cell in zip(code.co_freevars, cells, strict=False):
         try:
             value = cell.cell_contents
         except ValueError:  # empty cell

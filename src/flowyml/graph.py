@@ -9,6 +9,7 @@ left unbound, doubly produced, cyclic or contradictory is a ``BuildError``.
 from __future__ import annotations
 
 import difflib
+import itertools
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -156,10 +157,9 @@ def build_graph(
     downstream: dict[str, list[str]] = {n: [] for n in by_name}
     for name, b in bindings.items():
         for bind in b.values():
-            if bind.kind == "asset" and bind.producer is not None:
-                if bind.producer not in upstream[name]:
-                    upstream[name].append(bind.producer)
-                    downstream[bind.producer].append(name)
+            if bind.kind == "asset" and bind.producer is not None and bind.producer not in upstream[name]:
+                upstream[name].append(bind.producer)
+                downstream[bind.producer].append(name)
     order = _toposort(list(by_name), upstream, bindings)
     graph = Graph(
         steps={n: by_name[n] for n in order},
@@ -218,7 +218,7 @@ def _describe_cycle(
     loop.reverse()  # producer -> consumer order
     loop.append(loop[0])
     parts = []
-    for a, b in zip(loop, loop[1:]):
+    for a, b in itertools.pairwise(loop):
         asset = next(
             (x.asset for x in bindings[b].values() if x.kind == "asset" and x.producer == a), "?"
         )
@@ -240,7 +240,7 @@ def _return_types(s: Step) -> dict[str, Any]:
     if typing.get_origin(ret) is tuple:
         args = typing.get_args(ret)
         if len(args) == len(s.outputs) and Ellipsis not in args:
-            return dict(zip(s.outputs, args))
+            return dict(zip(s.outputs, args, strict=False))
     return {}
 
 

@@ -93,7 +93,6 @@ class Pipeline:
     ) -> list[tuple[str, str, str]]:
         """What a run would do now, without running: ``[(step, "run"|"reuse"|"?", reason)]``."""
         from .planning import plan
-
         from .stack import as_stack
 
         params = dict(params or {})

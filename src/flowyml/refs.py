@@ -40,5 +40,5 @@ class ArtifactRef:
 class Lazy(Generic[T]):
     """``Lazy[T]`` in an annotation means: give me an ``ArtifactRef`` to a ``T``."""
 
-    def __class_getitem__(cls, item: Any) -> Any:  # type: ignore[override]
+    def __class_getitem__(cls, item: Any) -> Any:
         return ArtifactRef

@@ -294,11 +294,11 @@ def execute(
               error=error, duration=time.perf_counter() - t0)
     reporter.run_finished(run)
     if failure is not None:
-        name, exc = failure
-        cause = exc.__cause__ if isinstance(exc, UserCodeError) and exc.__cause__ else exc
-        if isinstance(exc, FlowymlError) and not isinstance(exc, UserCodeError):
-            raise exc
-        err = StepFailed(name, run_id, f"step {name!r} failed in run {run_id}: {_error_text(exc)}")
+        name, failed = failure
+        cause = failed.__cause__ if isinstance(failed, UserCodeError) and failed.__cause__ else failed
+        if isinstance(failed, FlowymlError):
+            raise failed
+        err = StepFailed(name, run_id, f"step {name!r} failed in run {run_id}: {_error_text(failed)}")
         err.run = run  # type: ignore[attr-defined]
         raise err from cause
     return run
@@ -313,7 +313,7 @@ def _error_text(exc: BaseException) -> str:
 def _want_ref(step: Any) -> frozenset[str]:
     cached = getattr(step, "_want_ref", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     import typing
 
     from .refs import ArtifactRef
@@ -363,7 +363,7 @@ def explain_miss(prev: StepRecord | None, d: _Decision) -> str:
             phrases.append(f"input {label} changed" if param in prev.inputs else f"input {label} is new")
     for param in sorted(set(prev.values) | set(d.values)):
         old, new = prev.values.get(param), d.values.get(param)
-        if (old or [None])[0] != (new or [None])[0]:
+        if (old[0] if old else None) != (new[0] if new else None):
             phrases.append(
                 f"parameter {param} {old[1] if old else '(unset)'} -> {new[1] if new else '(unset)'}"
             )

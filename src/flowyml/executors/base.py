@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..execution import StepOutcome, StepTask
-    from ..stack import Stack
 
 
 class Executor(Protocol):
