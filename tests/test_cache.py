@@ -233,3 +233,31 @@ def test_third_party_code_counts_by_version_not_source(project: Path) -> None:
     assert "library python" in fp.parts
     assert not any(k.startswith("helper") for k in fp.parts)
     assert fingerprint_function(uses_json, root=project).parts.keys() == {"code"}
+
+
+def test_methods_of_a_user_class_instance_count(project: Path) -> None:
+    write(project / "model_cfg.py", '''
+        class Scaler:
+            def __init__(self, k):
+                self.k = k
+
+            def apply(self, xs):
+                return [x * self.k for x in xs]
+    ''')
+    write(project / "inst.py", '''
+        import flowyml as fm
+        from model_cfg import Scaler
+
+        SCALER = Scaler(2)
+
+        @fm.step(outputs="out")
+        def use():
+            return SCALER.apply([1, 2])
+
+        pipe = fm.Pipeline("inst", [use])
+    ''')
+    code = "from inst import pipe\nr = pipe.run()\nprint(r['out'], r.steps['use'].status, r.steps['use'].reason)"
+    assert run_py(project, code).startswith("[2, 4] executed")
+    edit(project / "model_cfg.py", "return [x * self.k for x in xs]", "return [x * self.k + 1 for x in xs]")
+    out = run_py(project, code)
+    assert out.startswith("[3, 5] executed") and "code of helper Scaler changed" in out

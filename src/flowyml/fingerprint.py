@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import builtins
 import enum
+import functools
 import inspect
 import os
 import pickle
@@ -345,8 +346,16 @@ def _visit(ctx: _Context, name: str, obj: Any, owner_file: str | None) -> None:
         module = getattr(obj, "__module__", None) or type(obj).__module__
         _library_part(ctx, module or "builtins")
         return
+    if isinstance(obj, functools.partial):
+        _visit(ctx, f"{name}.func", obj.func, owner_file)
+        ctx.add(f"constant {_rel(ctx, owner_file)}:{name}", _token_digest((obj.args, obj.keywords)))
+        return
     # data: a module-level constant (or a global object) the code reads
     ctx.add(f"constant {_rel(ctx, owner_file)}:{name}", _token_digest(obj))
+    cls = type(obj)
+    if cls.__module__ not in ("builtins",) and _is_own(ctx, cls, _file_of(cls)):
+        # an instance of the user's own class: its methods are code the step may call
+        _visit(ctx, cls.__qualname__, cls, owner_file)
 
 
 def _file_of(obj: Any) -> str | None:
