@@ -19,6 +19,7 @@ import builtins
 import enum
 import functools
 import inspect
+import linecache
 import os
 import pickle
 import sys
@@ -138,18 +139,59 @@ def _project_root() -> Path:
     return project_root()
 
 
-def _function_ast(obj: Any, strip_decorators: bool) -> tuple[ast.AST | None, bool]:
+def _fast_source(func: Any) -> str | None:
+    """The function's source lines, cut by its code positions (no tokenizing).
+
+    Lines after the last one that produced bytecode (a trailing ``pass``) may be cut;
+    they cannot change behaviour, and when the cut text does not parse, the caller
+    falls back to ``inspect.getsource``.
+    """
+    code = getattr(func, "__code__", None)
+    if code is None or not hasattr(code, "co_positions"):
+        return None
+    lines = linecache.getlines(code.co_filename, getattr(func, "__globals__", None))
+    if not lines:
+        return None
+    start = code.co_firstlineno - 1
+    end = start + 1
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        for pos in c.co_positions():
+            if pos[1] is not None and pos[1] > end:
+                end = pos[1]
+        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+    return "".join(lines[start:end])
+
+
+def _parse(src: str) -> ast.Module | None:
     try:
-        src = inspect.getsource(obj)
-    except (OSError, TypeError):
-        _warn_no_source(obj)
-        return None, False
-    try:
-        tree = ast.parse(textwrap.dedent(src))
+        return ast.parse(textwrap.dedent(src))
     except SyntaxError:
-        # e.g. a lambda in the middle of an expression: parse fails on the fragment
-        _warn_no_source(obj)
-        return None, False
+        return None
+
+
+def _function_ast(obj: Any, strip_decorators: bool) -> tuple[ast.AST | None, bool]:
+    tree = None
+    if isinstance(obj, types.FunctionType) and obj.__name__ != "<lambda>":
+        fast = _fast_source(obj)
+        if fast is not None:
+            tree = _parse(fast)
+            if tree is not None and not (
+                tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef))
+            ):
+                tree = None
+    if tree is None:
+        try:
+            src = inspect.getsource(obj)
+        except (OSError, TypeError):
+            _warn_no_source(obj)
+            return None, False
+        tree = _parse(src)
+        if tree is None:
+            # e.g. a lambda in the middle of an expression: the fragment does not parse
+            _warn_no_source(obj)
+            return None, False
     node: ast.AST = tree
     if tree.body and isinstance(
         tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

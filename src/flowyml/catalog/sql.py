@@ -2,8 +2,13 @@
 
 Writes happen in one transaction per step. On SQLite every write transaction is
 ``BEGIN IMMEDIATE`` (the lock is taken up front, so two writers never deadlock on an
-upgrade) in WAL mode with a busy timeout; on both databases a unique constraint on
+upgrade) in WAL mode with a busy timeout; on PostgreSQL a transaction-scoped advisory
+lock per asset name serializes version assignment. On both, a unique constraint on
 ``(name, version)`` plus a retry makes concurrent version assignment safe.
+
+The schema is created on first use and upgraded by the numbered migrations in
+``migrations.py`` (one transaction, guarded so concurrent openers upgrade once); the
+tables below describe the latest version.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ArtifactNotFoundError, CatalogError
 from ..hashing import hash_text
+from ..secrets import redact
+from . import migrations
 from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord
 
 T = TypeVar("T")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = migrations.LATEST
 
 metadata = sa.MetaData()
 
@@ -48,6 +55,7 @@ runs_t = sa.Table(
     sa.Column("host", sa.String(255), nullable=False, default=""),
     sa.Column("pid", sa.Integer, nullable=False, default=0),
     sa.Column("heartbeat", sa.Float),
+    sa.Column("stack", sa.String(200)),  # migration 2
 )
 step_runs_t = sa.Table(
     "step_runs",
@@ -123,6 +131,30 @@ aliases_t = sa.Table(
 
 _RETRYABLE = (sa.exc.IntegrityError, sa.exc.OperationalError)
 
+# Statements are built once: SQLAlchemy then reuses their compiled form, which keeps
+# the per-step cost of recording small (parameters are passed separately).
+_SEL_CACHE = sa.select(cache_t.c.outputs).where(cache_t.c.cache_key == sa.bindparam("key"))
+_SEL_ARTS = sa.select(artifacts_t).where(artifacts_t.c.id.in_(sa.bindparam("ids", expanding=True)))
+_NEXT_VERSION = sa.select(sa.func.coalesce(sa.func.max(artifacts_t.c.version), 0) + 1).where(
+    artifacts_t.c.name == sa.bindparam("name")
+)
+_PREV_STEP = (
+    sa.select(step_runs_t)
+    .where(
+        step_runs_t.c.pipeline == sa.bindparam("pipeline"),
+        step_runs_t.c.step == sa.bindparam("step"),
+        step_runs_t.c.status != "failed",
+    )
+    .order_by(step_runs_t.c.id.desc())
+    .limit(1)
+)
+_INS_ART = artifacts_t.insert()
+_INS_EDGE = edges_t.insert()
+_INS_USE = uses_t.insert()
+_INS_STEP = step_runs_t.insert()
+_INS_CACHE = cache_t.insert()
+_DEL_CACHE = cache_t.delete().where(cache_t.c.cache_key == sa.bindparam("key"))
+
 
 def artifact_id(name: str, content_hash: str) -> str:
     """Artifact ids are derived from (name, content hash): the same everywhere."""
@@ -144,6 +176,13 @@ class SqlCatalog:
         self.url = url
         self.display_url = mask_url(url)
         self.stack_name = stack_name
+        self._secrets: set[str] = set()
+        try:
+            pw = sa.engine.make_url(url).password
+            if pw:
+                self._secrets.add(str(pw))
+        except Exception:
+            pass
         self.engine = self._make_engine(url)
         self._ensure_schema()
 
@@ -159,7 +198,14 @@ class SqlCatalog:
         if u.get_backend_name() == "sqlite":
             db = u.database
             if db and db != ":memory:":
-                os.makedirs(os.path.dirname(os.path.abspath(db)) or ".", exist_ok=True)
+                try:
+                    os.makedirs(os.path.dirname(os.path.abspath(db)) or ".", exist_ok=True)
+                except OSError as exc:
+                    raise CatalogError(
+                        f"cannot create the folder of catalog {self.display_url} of stack "
+                        f"{self.stack_name!r}: {exc}. Point the stack's catalog at a "
+                        "writable path"
+                    ) from exc
             engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
             sa.event.listen(engine, "connect", _sqlite_on_connect)
             sa.event.listen(engine, "begin", _sqlite_on_begin)
@@ -168,8 +214,14 @@ class SqlCatalog:
             return sa.create_engine(url, pool_pre_ping=True, connect_args=_connect_args(u))
         except ModuleNotFoundError as exc:
             raise CatalogError(
-                f"catalog {self.display_url!r} needs the driver {exc.name!r}: "
-                "pip install 'flowyml-core[postgres]'"
+                f"catalog {self.display_url!r} of stack {self.stack_name!r} needs the driver "
+                f"{exc.name!r}: pip install 'flowyml-core[postgres]'"
+            ) from exc
+        except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError) as exc:
+            raise CatalogError(
+                f"catalog {self.display_url!r} of stack {self.stack_name!r}: {exc}. FlowyML "
+                "supports sqlite:///PATH and postgresql+psycopg://USER:PASSWORD@HOST/DB "
+                "(pip install 'flowyml-core[postgres]')"
             ) from exc
 
     @contextmanager
@@ -177,7 +229,7 @@ class SqlCatalog:
         try:
             with self.engine.connect() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise self._conn_error(exc) from exc
 
     def _write(self, fn: Callable[[Connection], T], attempts: int = 30) -> T:
@@ -192,53 +244,48 @@ class SqlCatalog:
                 if i == attempts - 1 or not _retryable(exc):
                     if isinstance(exc, sa.exc.OperationalError):
                         raise self._conn_error(exc) from exc
-                    raise CatalogError(f"catalog {self.display_url}: {exc.orig}") from exc
+                    raise CatalogError(
+                        f"catalog {self.display_url} of stack {self.stack_name!r}: "
+                        f"{redact(str(exc.orig), self._secrets)}"
+                    ) from exc
+            except sa.exc.InterfaceError as exc:
+                raise self._conn_error(exc) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _conn_error(self, exc: Exception) -> CatalogError:
+        detail = redact(str(getattr(exc, "orig", exc)).strip(), self._secrets)
         return CatalogError(
             f"cannot use catalog {self.display_url} of stack {self.stack_name!r}: "
-            f"{getattr(exc, 'orig', exc)}. Check that the database server is running and "
-            "the URL, user and password are right (`flowyml stack check`)"
+            f"{detail}. Check that the database server is running and reachable, and that "
+            "the URL, user and password are right (`flowyml stack check "
+            f"{self.stack_name}`). Nothing was written"
         )
 
     def _ensure_schema(self) -> None:
+        """Create the schema on first use; apply pending migrations (see migrations.py)."""
         try:
             with self._read() as conn:
-                insp = sa.inspect(conn)
-                if insp.has_table("flowyml_meta"):
-                    row = conn.execute(
-                        sa.select(meta_t.c.value).where(meta_t.c.key == "schema_version")
-                    ).first()
-                    if row is not None and int(row[0]) == SCHEMA_VERSION:
-                        return
+                if migrations.read_version(conn) == SCHEMA_VERSION:
+                    return
         except CatalogError:
             raise
         except sa.exc.SQLAlchemyError as exc:
             raise self._conn_error(exc) from exc
+        self._write(lambda conn: migrations.upgrade(conn, self.display_url))
 
-        def create(conn: Connection) -> None:
-            metadata.create_all(conn, checkfirst=True)
-            row = conn.execute(
-                sa.select(meta_t.c.value).where(meta_t.c.key == "schema_version")
-            ).first()
-            if row is None:
-                conn.execute(sa.insert(meta_t).values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise CatalogError(
-                    f"catalog {self.display_url} has schema version {row[0]}, newer than this "
-                    f"FlowyML understands ({SCHEMA_VERSION}); upgrade flowyml"
-                )
-
-        self._write(create)
+    def schema_version(self) -> int:
+        with self._read() as conn:
+            return migrations.read_version(conn)
 
     def close(self) -> None:
         self.engine.dispose()
 
     # -------------------------------------------------------------- runs
-    def start_run(self, run_id: str, pipeline: str, params: dict[str, Any], started_at: float) -> None:
+    def start_run(
+        self, run_id: str, pipeline: str, params: dict[str, Any], started_at: float
+    ) -> None:
         def fn(conn: Connection) -> None:
             conn.execute(
                 sa.insert(runs_t).values(
@@ -251,12 +298,15 @@ class SqlCatalog:
                     host=socket.gethostname(),
                     pid=os.getpid(),
                     heartbeat=started_at,
+                    stack=self.stack_name,
                 )
             )
 
         self._write(fn)
 
-    def finish_run(self, run_id: str, status: str, error: str | None, stats: dict[str, Any]) -> None:
+    def finish_run(
+        self, run_id: str, status: str, error: str | None, stats: dict[str, Any]
+    ) -> None:
         def fn(conn: Connection) -> None:
             conn.execute(
                 sa.update(runs_t)
@@ -288,9 +338,7 @@ class SqlCatalog:
     # -------------------------------------------------------------- cache
     def lookup_cache(self, cache_key: str) -> dict[str, ArtifactRecord] | None:
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(cache_t.c.outputs).where(cache_t.c.cache_key == cache_key)
-            ).first()
+            row = conn.execute(_SEL_CACHE, {"key": cache_key}).first()
             if row is None:
                 return None
             ids: dict[str, str] = json.loads(row[0])
@@ -300,18 +348,8 @@ class SqlCatalog:
         return {asset: recs[i] for asset, i in ids.items()}
 
     def previous_step(self, pipeline: str, step: str) -> StepRecord | None:
-        q = (
-            sa.select(step_runs_t)
-            .where(
-                step_runs_t.c.pipeline == pipeline,
-                step_runs_t.c.step == step,
-                step_runs_t.c.status != "failed",
-            )
-            .order_by(step_runs_t.c.id.desc())
-            .limit(1)
-        )
         with self._read() as conn:
-            row = conn.execute(q).first()
+            row = conn.execute(_PREV_STEP, {"pipeline": pipeline, "step": step}).first()
         return None if row is None else _step(row)
 
     def forget_cache(self, cache_key: str) -> None:
@@ -331,49 +369,60 @@ class SqlCatalog:
         def fn(conn: Connection) -> dict[str, ArtifactRecord]:
             now = time.time()
             result: dict[str, ArtifactRecord] = {}
+            _lock_names(conn, [o.name for o in outputs])
             for out in outputs:
                 aid = artifact_id(out.name, out.content_hash)
                 existing = self._artifacts_by_id(conn, [aid]).get(aid)
                 if existing is None:
-                    version = conn.execute(
-                        sa.select(sa.func.coalesce(sa.func.max(artifacts_t.c.version), 0) + 1).where(
-                            artifacts_t.c.name == out.name
-                        )
-                    ).scalar_one()
+                    version = conn.execute(_NEXT_VERSION, {"name": out.name}).scalar_one()
                     conn.execute(
-                        sa.insert(artifacts_t).values(
-                            id=aid,
-                            name=out.name,
-                            version=version,
-                            content_hash=out.content_hash,
-                            size=out.size,
-                            materializer=out.materializer,
-                            type_name=out.type_name,
-                            meta=_dumps(out.meta),
-                            run_id=rec.run_id,
-                            step=rec.step,
-                            code_version=rec.code_version,
-                            created_at=now,
-                        )
+                        _INS_ART,
+                        {
+                            "id": aid,
+                            "name": out.name,
+                            "version": version,
+                            "content_hash": out.content_hash,
+                            "size": out.size,
+                            "materializer": out.materializer,
+                            "type_name": out.type_name,
+                            "meta": _dumps(out.meta),
+                            "run_id": rec.run_id,
+                            "step": rec.step,
+                            "code_version": rec.code_version,
+                            "created_at": now,
+                        },
                     )
                     if parents:
                         conn.execute(
-                            sa.insert(edges_t),
+                            _INS_EDGE,
                             [
                                 {"child_id": aid, "parent_id": pid, "param": param}
                                 for param, pid in sorted(parents.items())
                             ],
                         )
                     existing = ArtifactRecord(
-                        aid, out.name, int(version), out.content_hash, out.size,
-                        out.materializer, out.type_name, rec.run_id, rec.step,
-                        rec.code_version, now, out.meta,
+                        aid,
+                        out.name,
+                        int(version),
+                        out.content_hash,
+                        out.size,
+                        out.materializer,
+                        out.type_name,
+                        rec.run_id,
+                        rec.step,
+                        rec.code_version,
+                        now,
+                        out.meta,
                     )
                 result[out.name] = existing
                 conn.execute(
-                    sa.insert(uses_t).values(
-                        artifact_id=aid, run_id=rec.run_id, step=rec.step, role="produced"
-                    )
+                    _INS_USE,
+                    {
+                        "artifact_id": aid,
+                        "run_id": rec.run_id,
+                        "step": rec.step,
+                        "role": "produced",
+                    },
                 )
             rec.outputs = {k: v.id for k, v in result.items()}
             if cache:
@@ -384,18 +433,24 @@ class SqlCatalog:
         return self._write(fn)
 
     def record_reuse(self, rec: StepRecord, artifacts: dict[str, ArtifactRecord]) -> None:
-        rec.outputs = {k: v.id for k, v in artifacts.items()}
+        self.record_reuses([(rec, artifacts)])
+
+    def record_reuses(self, items: list[tuple[StepRecord, dict[str, ArtifactRecord]]]) -> None:
+        """Step rows and artifact uses of reused steps, many in one transaction."""
+        if not items:
+            return
+        for rec, artifacts in items:
+            rec.outputs = {k: v.id for k, v in artifacts.items()}
 
         def fn(conn: Connection) -> None:
-            if artifacts:
-                conn.execute(
-                    sa.insert(uses_t),
-                    [
-                        {"artifact_id": a.id, "run_id": rec.run_id, "step": rec.step, "role": "reused"}
-                        for a in artifacts.values()
-                    ],
-                )
-            _insert_step(conn, rec)
+            uses = [
+                {"artifact_id": a.id, "run_id": rec.run_id, "step": rec.step, "role": "reused"}
+                for rec, artifacts in items
+                for a in artifacts.values()
+            ]
+            if uses:
+                conn.execute(_INS_USE, uses)
+            conn.execute(_INS_STEP, [_step_params(rec) for rec, _ in items])
 
         self._write(fn)
 
@@ -407,8 +462,7 @@ class SqlCatalog:
         ids = list(dict.fromkeys(ids))
         out: dict[str, ArtifactRecord] = {}
         for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            for row in conn.execute(sa.select(artifacts_t).where(artifacts_t.c.id.in_(chunk))):
+            for row in conn.execute(_SEL_ARTS, {"ids": ids[i : i + 500]}):
                 out[row.id] = _artifact(row)
         return out
 
@@ -440,22 +494,33 @@ class SqlCatalog:
                     artifacts_t.c.name == name, artifacts_t.c.version == int(sel)
                 )
             else:
-                q = sa.select(artifacts_t).join(
-                    aliases_t,
-                    sa.and_(aliases_t.c.name == artifacts_t.c.name, aliases_t.c.version == artifacts_t.c.version),
-                ).where(aliases_t.c.name == name, aliases_t.c.alias == sel)
+                q = (
+                    sa.select(artifacts_t)
+                    .join(
+                        aliases_t,
+                        sa.and_(
+                            aliases_t.c.name == artifacts_t.c.name,
+                            aliases_t.c.version == artifacts_t.c.version,
+                        ),
+                    )
+                    .where(aliases_t.c.name == name, aliases_t.c.alias == sel)
+                )
             row = conn.execute(q).first()
             if row is not None:
                 return _artifact(row)
             count = conn.execute(
-                sa.select(sa.func.count()).select_from(artifacts_t).where(artifacts_t.c.name == name)
+                sa.select(sa.func.count())
+                .select_from(artifacts_t)
+                .where(artifacts_t.c.name == name)
             ).scalar_one()
         if count == 0:
             raise ArtifactNotFoundError(
                 f"no artifact named {name!r} in catalog {self.display_url}; run the pipeline "
                 "that produces it first (`flowyml artifacts` lists what exists)"
             )
-        what = {"latest": "any version"}.get(sel, f"version {sel}" if sel.isdigit() else f"alias {sel!r}")
+        what = {"latest": "any version"}.get(
+            sel, f"version {sel}" if sel.isdigit() else f"alias {sel!r}"
+        )
         raise ArtifactNotFoundError(
             f"asset {name!r} has no {what} in catalog {self.display_url} (it has {count} "
             f"version{'s' if count != 1 else ''}; see `flowyml artifacts {name}`)"
@@ -496,9 +561,13 @@ class SqlCatalog:
     ) -> list[ArtifactRecord]:
         q = sa.select(artifacts_t)
         if name:
-            q = q.where(artifacts_t.c.name.like(f"%{_escape_like(name)}%", escape="\\"))
+            q = q.where(artifacts_t.c.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
         if hash_prefix:
-            q = q.where(artifacts_t.c.content_hash.like(f"{_escape_like(hash_prefix.lower())}%", escape="\\"))
+            q = q.where(
+                artifacts_t.c.content_hash.like(
+                    f"{_escape_like(hash_prefix.lower())}%", escape="\\"
+                )
+            )
         if run_id:
             used = sa.select(uses_t.c.artifact_id).where(uses_t.c.run_id == run_id)
             q = q.where(sa.or_(artifacts_t.c.run_id == run_id, artifacts_t.c.id.in_(used)))
@@ -510,9 +579,11 @@ class SqlCatalog:
 
     def asset_names(self) -> list[tuple[str, int, float]]:
         """Every asset name with its number of versions and the latest creation time."""
-        q = sa.select(
-            artifacts_t.c.name, sa.func.count(), sa.func.max(artifacts_t.c.created_at)
-        ).group_by(artifacts_t.c.name).order_by(artifacts_t.c.name)
+        q = (
+            sa.select(artifacts_t.c.name, sa.func.count(), sa.func.max(artifacts_t.c.created_at))
+            .group_by(artifacts_t.c.name)
+            .order_by(artifacts_t.c.name)
+        )
         with self._read() as conn:
             return [(r[0], int(r[1]), float(r[2])) for r in conn.execute(q)]
 
@@ -570,7 +641,7 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 def _connect_args(u: sa.engine.URL) -> dict[str, Any]:
     if u.get_backend_name() == "postgresql":
-        return {"connect_timeout": 10}
+        return {"connect_timeout": 5}
     return {}
 
 
@@ -584,38 +655,58 @@ def _retryable(exc: Exception) -> bool:
 def _upsert_cache(
     conn: Connection, key: str, step: str, outputs: dict[str, str], run_id: str, now: float
 ) -> None:
-    conn.execute(sa.delete(cache_t).where(cache_t.c.cache_key == key))
+    conn.execute(_DEL_CACHE, {"key": key})
     conn.execute(
-        sa.insert(cache_t).values(
-            cache_key=key, step=step, outputs=_dumps(outputs), run_id=run_id, created_at=now
-        )
+        _INS_CACHE,
+        {
+            "cache_key": key,
+            "step": step,
+            "outputs": _dumps(outputs),
+            "run_id": run_id,
+            "created_at": now,
+        },
     )
 
 
 def _insert_step(conn: Connection, rec: StepRecord) -> None:
-    conn.execute(
-        sa.insert(step_runs_t).values(
-            run_id=rec.run_id,
-            pipeline=rec.pipeline,
-            step=rec.step,
-            status=rec.status,
-            cache_key=rec.cache_key,
-            reason=rec.reason,
-            code_version=rec.code_version,
-            started_at=rec.started_at,
-            duration=rec.duration,
-            fingerprint=_dumps(rec.fingerprint),
-            inputs=_dumps(rec.inputs),
-            vals=_dumps(rec.values),
-            outputs=_dumps(rec.outputs),
-            error=rec.error,
-            attempts=rec.attempts,
-        )
-    )
+    conn.execute(_INS_STEP, _step_params(rec))
+
+
+def _step_params(rec: StepRecord) -> dict[str, Any]:
+    return {
+        "run_id": rec.run_id,
+        "pipeline": rec.pipeline,
+        "step": rec.step,
+        "status": rec.status,
+        "cache_key": rec.cache_key,
+        "reason": rec.reason,
+        "code_version": rec.code_version,
+        "started_at": rec.started_at,
+        "duration": rec.duration,
+        "fingerprint": _dumps(rec.fingerprint),
+        "inputs": _dumps(rec.inputs),
+        "vals": _dumps(rec.values),
+        "outputs": _dumps(rec.outputs),
+        "error": rec.error,
+        "attempts": rec.attempts,
+    }
 
 
 def _dumps(v: Any) -> str:
     return json.dumps(v, sort_keys=True, default=str)
+
+
+def _lock_names(conn: Connection, names: Iterable[str]) -> None:
+    """On PostgreSQL, serialize version assignment per asset name until commit (sorted,
+    so two steps locking several names cannot deadlock). SQLite's BEGIN IMMEDIATE
+    already serializes writers."""
+    if conn.dialect.name != "postgresql":
+        return
+    for name in sorted(set(names)):
+        conn.execute(_PG_NAME_LOCK, {"k": "flowyml.version:" + name})
+
+
+_PG_NAME_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))")
 
 
 def _escape_like(s: str) -> str:
@@ -651,6 +742,7 @@ def _run(row: Any) -> RunRecord:
         stats=json.loads(row.stats or "{}"),
         host=row.host,
         pid=int(row.pid),
+        stack=getattr(row, "stack", None) or "",
     )
 
 

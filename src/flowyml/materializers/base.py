@@ -26,3 +26,8 @@ class Materializer(Protocol):
         ...
 
     def load(self, path: Path) -> Any: ...
+
+
+# Optional: a materializer may also define ``dumps(value) -> (bytes, meta)`` for values
+# that are cheap to serialize in memory; identical results are then deduplicated
+# without touching the disk.

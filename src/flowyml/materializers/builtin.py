@@ -50,10 +50,14 @@ class JsonMaterializer:
     def handles(self, value: Any) -> bool:
         return _json_safe(value)
 
-    def save(self, value: Any, path: Path) -> dict[str, Any]:
+    def dumps(self, value: Any) -> tuple[bytes, dict[str, Any]]:
         data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return data, {"type": type(value).__name__}
+
+    def save(self, value: Any, path: Path) -> dict[str, Any]:
+        data, meta = self.dumps(value)
         path.write_bytes(data)
-        return {"type": type(value).__name__}
+        return meta
 
     def load(self, path: Path) -> Any:
         return json.loads(path.read_bytes())
