@@ -34,7 +34,8 @@ def test_layout_is_content_addressed_and_atomic(project: Path) -> None:
     path = project / ".flowyml" / "objects" / art.content_hash[:2] / art.content_hash
     assert path.is_file() and hash_file(path) == art.content_hash
     assert (project / ".flowyml" / "catalog.db").is_file()
-    assert list((project / ".flowyml" / "tmp").iterdir()) == []  # no staged leftovers
+    staged = [p for p in (project / ".flowyml" / "tmp").rglob("*") if p.is_file()]
+    assert [p.name for p in staged] == [".lock"]  # no staged leftovers, only our lock
     con = sqlite3.connect(project / ".flowyml" / "catalog.db")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -76,7 +76,14 @@ class Step:
             raise ParameterError(f"@step must decorate a function, got {func!r}")
         functools.update_wrapper(self, func)
         self.func = func
-        self.name = check_name(name or getattr(func, "__name__", ""), "step name")
+        fname = getattr(func, "__name__", "")
+        if name is None and fname == "<lambda>":
+            # a lambda has no usable name: take its (first) output's
+            first = outputs if isinstance(outputs, str) else (list(outputs or []) or [None])[0]
+            if first is None:
+                raise ParameterError("a lambda step needs outputs= (or name=) to be named")
+            fname = first
+        self.name = check_name(name or fname, "step name")
         if outputs is None:
             outs: tuple[str, ...] = (self.name,)
         elif isinstance(outputs, str):

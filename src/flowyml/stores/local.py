@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import StoreError
 from ..hashing import is_digest
 from ..iostats import IOStats
+from ..staging import StagingArea
 from .base import ObjectInfo, object_key
-
-STALE_TMP_SECONDS = 3600.0
 
 
 class LocalStore:
@@ -24,12 +21,16 @@ class LocalStore:
     partial file (the staged file is complete before it gets its name).
     """
 
-    def __init__(self, root: str | os.PathLike[str], allow_pickle: bool = True) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], allow_pickle: bool = True, stack_name: str = "default"
+    ) -> None:
         self.root = Path(root).expanduser().resolve()
         self.uri = str(self.root)
+        self.stack_name = stack_name
         self.allow_pickle = allow_pickle
         self._made: set[str] = set()
         self.stats = IOStats()
+        self._staging = StagingArea(self.root / "tmp")
 
     def __repr__(self) -> str:
         return f"LocalStore({self.uri!r})"
@@ -40,14 +41,9 @@ class LocalStore:
         return self.root / object_key(digest)
 
     def staging_dir(self) -> Path:
-        tmp = self.root / "tmp"
-        if "tmp" not in self._made:
-            tmp.mkdir(parents=True, exist_ok=True)
-            self._made.add("tmp")
-        return tmp
-
-    def new_staging_file(self) -> Path:
-        return self.staging_dir() / f"{uuid.uuid4().hex}.part"
+        """This process's locked staging folder; leftovers of killed writers are swept
+        the first time a process stages anything."""
+        return self._staging.folder()
 
     def exists(self, digest: str) -> bool:
         return self._path(digest).is_file()
@@ -76,13 +72,25 @@ class LocalStore:
                 pass
         return created
 
+    def refresh(self, digest: str) -> bool:
+        """True when the object exists; its age is refreshed (gc grace) as a write would."""
+        path = self._path(digest)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return path.is_file()
+        return True
+
     def local_path(self, digest: str) -> Path:
         path = self._path(digest)
         if not path.is_file():
             from ..errors import ArtifactNotFoundError
 
             raise ArtifactNotFoundError(
-                f"object {digest} is missing from store {self.uri}; it was deleted outside "
+                f"object {digest} is missing from store {self.uri} of stack "
+                f"{self.stack_name!r}; it was deleted outside "
                 "FlowyML. Re-run the producing step with force=True (or `flowyml run "
                 "--force`) to recreate it"
             )
@@ -110,21 +118,9 @@ class LocalStore:
                     st = entry.stat()
                     yield ObjectInfo(entry.name, st.st_size, st.st_mtime)
 
-    def sweep_staging(self, older_than: float = STALE_TMP_SECONDS) -> int:
-        """Remove staged files left by killed writers; returns how many."""
-        tmp = self.root / "tmp"
-        if not tmp.is_dir():
-            return 0
-        now = time.time()
-        n = 0
-        for entry in os.scandir(tmp):
-            try:
-                if now - entry.stat().st_mtime > older_than:
-                    os.unlink(entry.path)
-                    n += 1
-            except FileNotFoundError:
-                continue
-        return n
+    def sweep_staging(self) -> int:
+        """Remove staging folders left by dead writers; returns how many."""
+        return self._staging.sweep()
 
 
 def _touch(path: Path) -> None:

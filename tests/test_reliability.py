@@ -1,0 +1,217 @@
+"""Reliability on one machine: kills, races, stale staging, concurrent writers, names."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import flowyml as fm
+from flowyml.hashing import hash_file
+from tests.conftest import run_py, write
+
+WRITER = '''
+import sys, numpy as np
+import flowyml as fm
+
+@fm.step(outputs=("big", "small"))
+def produce(i: int = 0):
+    rng = np.random.default_rng(i)
+    return rng.random(400_000), {"i": i}
+
+@fm.step(outputs="derived")
+def derive(big, small):
+    return big[: 1000] * small["i"]
+
+pipe = fm.Pipeline("writer", [produce, derive])
+
+if __name__ == "__main__":
+    start = int(sys.argv[1])
+    for i in range(start, start + 1000):
+        pipe.run(params={"i": i % 7})
+'''
+
+
+def _check_store_and_catalog(root: Path) -> tuple[int, int]:
+    """Every object hashes to its name; every artifact row points at a whole object."""
+    objects = {p.name: p for p in (root / ".flowyml" / "objects").rglob("*") if p.is_file()}
+    for name, path in objects.items():
+        assert hash_file(path) == name, f"object {name} is damaged"
+    con = sqlite3.connect(root / ".flowyml" / "catalog.db")
+    rows = con.execute("SELECT name, version, content_hash FROM artifacts").fetchall()
+    for name, version, digest in rows:
+        assert digest in objects, f"{name}@{version} points at missing object {digest}"
+    versions = con.execute("SELECT name, COUNT(*), MAX(version) FROM artifacts GROUP BY name").fetchall()
+    for name, count, top in versions:
+        assert count == top, f"versions of {name} are not 1..{count}"
+    return len(objects), len(rows)
+
+
+@pytest.mark.timeout(240)
+def test_kill_at_any_point_loses_nothing_complete(project: Path) -> None:
+    write(project / "writer.py", WRITER)
+    rnd = random.Random(1234)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    for k in range(50):
+        proc = subprocess.Popen([sys.executable, "writer.py", str(k)], cwd=project, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.25, 1.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    _check_store_and_catalog(project)
+    # the next run completes and reuses exactly what was complete
+    out = run_py(project, '''
+        from writer import pipe
+        import flowyml as fm
+        for i in range(7):
+            r = pipe.run(params={"i": i})
+            assert r.status == "succeeded"
+        r = pipe.run(params={"i": 3})
+        print(r.executed)
+    ''')
+    assert out.strip() == "[]"
+    staged = [p for p in (project / ".flowyml" / "tmp").rglob("*") if p.is_file() and p.name != ".lock"]
+    assert staged == []
+    assert len(list((project / ".flowyml" / "tmp").iterdir())) <= 1  # only the last writer's
+    _check_store_and_catalog(project)
+
+
+def test_leftover_staging_of_a_killed_writer_is_swept(project: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", '''
+import flowyml as fm, time
+store = fm.Stack().resolve().open_store()
+d = store.staging_dir()
+(d / "half-written.part").write_bytes(b"x" * 1000)
+print(d, flush=True)
+time.sleep(60)
+'''], cwd=project, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    folder = Path(proc.stdout.readline().strip())
+    store = fm.Stack().resolve().open_store()
+    store.staging_dir()
+    assert folder.exists()  # its owner is alive: never touched
+    proc.kill()
+    proc.wait()
+    t0 = time.perf_counter()
+    from flowyml.stack import clear_opened
+
+    clear_opened()
+    fm.Stack().resolve().open_store().staging_dir()  # the next open sweeps it
+    assert not folder.exists()
+    assert time.perf_counter() - t0 < 1.0  # a dead holder's lock never blocks
+
+
+def test_same_object_from_many_writers(project: Path) -> None:
+    code = '''
+        import flowyml as fm
+        @fm.step(outputs="same")
+        def make():
+            return list(range(50_000))
+        fm.Pipeline("p", [make]).run(force=True)
+    '''
+    import textwrap
+
+    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=project)
+             for _ in range(8)]
+    assert all(p.wait() == 0 for p in procs)
+    objects = [p for p in (project / ".flowyml" / "objects").rglob("*") if p.is_file()]
+    assert len(objects) == 1
+    assert [a.version for a in fm.Catalog().versions("same")] == [1]
+
+
+def test_different_bytes_never_replace_an_object(project: Path) -> None:
+    store = fm.Stack().resolve().open_store()
+    good = project / "good"
+    good.write_bytes(b"good")
+    digest = hash_file(good)
+    store.put_file(digest, good)
+    evil = project / "evil"
+    evil.write_bytes(b"evil")
+    assert store.put_file(digest, evil) is False
+    assert store.local_path(digest).read_bytes() == b"good"
+
+
+def test_versions_under_races_sqlite(project: Path) -> None:
+    code = '''
+        import sys
+        import flowyml as fm
+        i = int(sys.argv[1])
+        @fm.step(outputs="shared")
+        def make():
+            return {"writer": i}
+        fm.Pipeline(f"p{i}", [make]).run()
+    '''
+    import textwrap
+
+    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(i)], cwd=project)
+             for i in range(20)]
+    assert all(p.wait() == 0 for p in procs)
+    versions = sorted(a.version for a in fm.Catalog().versions("shared"))
+    assert versions == list(range(1, 21))
+
+
+@pytest.mark.timeout(300)
+def test_sqlite_under_load_loses_no_rows(project: Path) -> None:
+    code = '''
+        import sys
+        import flowyml as fm
+        w = int(sys.argv[1])
+        @fm.step(outputs=f"out{w}")
+        def make(i: int = 0):
+            return [w, i]
+        pipe = fm.Pipeline(f"load{w}", [make])
+        for i in range(200):
+            pipe.run(params={"i": i})
+    '''
+    import textwrap
+
+    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(w)], cwd=project,
+                              stderr=subprocess.PIPE, text=True) for w in range(8)]
+    errors = [p.communicate()[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    assert not any("locked" in e for e in errors)
+    con = sqlite3.connect(project / ".flowyml" / "catalog.db")
+    assert con.execute("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'").fetchone()[0] == 1600
+    assert con.execute("SELECT COUNT(*) FROM artifacts").fetchone()[0] == 1600
+    assert con.execute("SELECT COUNT(*) FROM step_runs").fetchone()[0] == 1600
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["../escape", "/abs/path", "a/b", "name#frag", "name%2e%2e", "nul\x00byte", "", ".hidden",
+     "white space", "a..b", "x" * 300],
+)
+def test_names_cannot_escape(project: Path, bad: str) -> None:
+    with pytest.raises(fm.ParameterError):
+        fm.step(outputs=bad)(lambda: 1)
+    fm.Pipeline("p", [fm.step(outputs="ok")(lambda: 1)]).run()
+    with pytest.raises(fm.ParameterError):
+        fm.Catalog().tag("ok", 1, bad)
+    with pytest.raises(fm.ParameterError):
+        fm.Catalog().get(bad)
+
+
+def test_digests_are_validated_before_touching_a_path(project: Path) -> None:
+    store = fm.Stack().resolve().open_store()
+    for bad in ("../../etc/passwd", "ab/../../x", "A" * 64, "0" * 63):
+        with pytest.raises(fm.StoreError):
+            store.exists(bad)
+
+
+def test_symlinked_object_is_not_trusted(project: Path, tmp_path: Path) -> None:
+    run = fm.Pipeline("p", [fm.step(outputs="v")(lambda: [1, 2, 3])]).run()
+    art = run.artifacts["v"]
+    path = project / ".flowyml" / "objects" / art.content_hash[:2] / art.content_hash
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"[9,9,9]")
+    path.unlink()
+    path.symlink_to(outside)
+    with pytest.raises(fm.FlowymlError):
+        fm.Catalog().get("v").load()
