@@ -122,3 +122,17 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "accuracy=" in out
     assert "5 of 5 steps reused" in out
     assert "model@1" in out and "dataset@1" in out
+
+
+def test_verify_finds_corrupt_and_missing_objects(proj: Path) -> None:
+    ok(proj, "run", "pipe.py")
+    assert "0 corrupt, 0 missing" in ok(proj, "verify")
+    objects = sorted(p for p in (proj / ".flowyml" / "objects").rglob("*") if p.is_file())
+    damaged, gone = objects[0], objects[1]
+    data = bytearray(damaged.read_bytes())
+    data[0] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    gone.unlink()
+    res = flowyml_cli(proj, "verify")
+    assert res.returncode == 1
+    assert f"corrupt  {damaged.name}" in res.stdout and f"missing  {gone.name}" in res.stdout

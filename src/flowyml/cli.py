@@ -299,6 +299,23 @@ def gc(dry_run: bool, grace: float | None, stack_name: str | None) -> None:
 
 
 @main.command()
+@stack_option
+def verify(stack_name: str | None) -> None:
+    """Rehash every stored object; list corrupt and missing ones (exit 1 if any)."""
+    from .maintenance import verify_store
+
+    report = verify_store(_stack(stack_name))
+    for d in report.corrupt:
+        click.echo(f"  corrupt  {d}")
+    for d in report.missing:
+        click.echo(f"  missing  {d}")
+    click.echo(f"checked {report.checked} object(s): {len(report.corrupt)} corrupt, "
+               f"{len(report.missing)} missing")
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--dir", "workdir", type=click.Path(file_okay=False), default=None,
               help="Project folder for the demo's store and catalog (default: current project).")
 def demo(workdir: str | None) -> None:
@@ -307,6 +324,28 @@ def demo(workdir: str | None) -> None:
 
     demo_main(workdir)
 
+
+@main.command()
+@click.option("--port", type=int, default=8765, show_default=True, help="Port (0 picks a free one).")
+@click.option("--host", default=None, envvar="FLOWYML_UI_HOST",
+              help="Interface to listen on (default 127.0.0.1). The page has no login: a "
+                   "non-loopback address must be given here, on the command line.")
+@stack_option
+def ui(port: int, host: str | None, stack_name: str | None) -> None:
+    """Serve a read-only web page of runs, artifacts and lineage until Ctrl-C."""
+    try:
+        from .ui.server import serve
+    except ModuleNotFoundError as exc:
+        _fail(f"the web page needs {exc.name}: pip install 'flowyml-core[ui]'")
+    source = click.get_current_context().get_parameter_source("host")
+    serve(_stack(stack_name), host, port, expose=source == click.core.ParameterSource.COMMANDLINE,
+          echo=click.echo, warn=lambda m: click.secho(m, fg="yellow", err=True))
+
+
+from .cli_stack import cache_group, stack_group  # noqa: E402  (stack and cache commands)
+
+main.add_command(stack_group)
+main.add_command(cache_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

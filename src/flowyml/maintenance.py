@@ -41,3 +41,38 @@ def collect_garbage(stack: Stack, dry_run: bool = False, grace_seconds: float | 
         if not dry_run:
             store.delete(obj.digest)
     return report
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    corrupt: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # referenced by the catalog, not stored
+
+    @property
+    def ok(self) -> bool:
+        return not self.corrupt and not self.missing
+
+
+def verify_store(stack: Stack) -> VerifyReport:
+    """Rehash every object of the store (a remote object is fetched anew, never trusted
+    from the local cache) and check that every object the catalog references exists."""
+    from .hashing import hash_file
+
+    store = stack.open_store()
+    catalog = stack.open_catalog()
+    report = VerifyReport()
+    present = set()
+    for obj in store.iter_objects():
+        present.add(obj.digest)
+        store.evict_local(obj.digest)  # remote: force a fresh copy; local: no-op
+        try:
+            actual = hash_file(store.local_path(obj.digest))
+        except FileNotFoundError:
+            continue  # deleted while we listed
+        report.checked += 1
+        if actual != obj.digest:
+            report.corrupt.append(obj.digest)
+            store.evict_local(obj.digest)  # never leave a bad copy in the local cache
+    report.missing = sorted(catalog.referenced_hashes() - present)
+    return report
