@@ -215,3 +215,51 @@ def test_symlinked_object_is_not_trusted(project: Path, tmp_path: Path) -> None:
     path.symlink_to(outside)
     with pytest.raises(fm.FlowymlError):
         fm.Catalog().get("v").load()
+
+
+def _plant(project: Path, data: bytes, name: str, materializer: str) -> None:
+    """Put hostile bytes in the store under their valid hash and a catalog row for them."""
+    from flowyml.catalog.records import NewOutput, StepRecord
+
+    st = fm.Stack().resolve()
+    store = st.open_store()
+    staged = project / "planted"
+    staged.write_bytes(data)
+    digest = hash_file(staged)
+    store.put_file(digest, staged)
+    rec = StepRecord(run_id="r-planted", pipeline="evil", step="evil", status="executed",
+                     cache_key="0" * 64, reason="planted", code_version="x", started_at=0.0)
+    st.open_catalog().record_execution(
+        rec, [NewOutput(name, digest, len(data), materializer, "x")], {}, cache=False)
+
+
+@pytest.mark.parametrize(
+    ("data", "materializer"),
+    [
+        (b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f8', 'fortran_order': False, 'shape': (10000000000000,), }"
+         + b" " * 40 + b"\n", "numpy"),
+        (b"\x93NUMPY\x01\x00\xff\xff" + b"{" * 70000, "numpy"),
+        (b"[" * 200_000 + b"]" * 200_000, "json"),
+        (b"ARROW1\x00\x00garbage" * 10, "pandas-arrow"),
+        (b"not a pickle at all", "pickle"),
+    ],
+)
+def test_hostile_objects_fail_cleanly(project: Path, data: bytes, materializer: str) -> None:
+    import resource
+
+    _plant(project, data, "hostile", materializer)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    with pytest.raises(fm.CorruptArtifactError):
+        fm.Catalog().get("hostile").load()
+    assert time.perf_counter() - t0 < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 512 * 1024  # KiB
+
+
+def test_oversized_json_is_refused(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flowyml.materializers import builtin
+
+    monkeypatch.setattr(builtin, "MAX_JSON_BYTES", 1000)
+    _plant(project, b"[" + b"1," * 1000 + b"1]", "big_json", "json")
+    with pytest.raises(fm.CorruptArtifactError, match="exceeds the limit"):
+        fm.Catalog().get("big_json").load()

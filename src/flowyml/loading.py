@@ -22,7 +22,16 @@ def load_object(store: ArtifactStore, digest: str, materializer: str, what: str)
             "allow_pickle = true on its stack (flowyml.toml) or Stack(allow_pickle=True)"
         )
     path = verified_path(store, digest, what)
-    return mat.load(path)
+    try:
+        return mat.load(path)
+    except Exception as exc:  # MemoryError and RecursionError included
+        # bytes that hash right but do not decode: written by something other than
+        # FlowyML's materializer, or hostile. Never let a half-decoded value through.
+        raise CorruptArtifactError(
+            f"artifact {what}: object {digest} does not decode as {mat.name!r} "
+            f"({type(exc).__name__}: {str(exc)[:200]}). It was not written by this "
+            "materializer; re-run the producing step with --force"
+        ) from exc
 
 
 def verified_path(store: ArtifactStore, digest: str, what: str) -> Any:
@@ -37,8 +46,10 @@ def verified_path(store: ArtifactStore, digest: str, what: str) -> Any:
     actual = hash_file(path)
     if actual == digest:
         return path
+    stack = getattr(store, "stack_name", None)
+    where = f"store {store.uri}" + (f" of stack {stack!r}" if stack else "")
     raise CorruptArtifactError(
-        f"artifact {what}: object {digest} in store {store.uri} is corrupt (its bytes hash to "
+        f"artifact {what}: object {digest} in {where} is corrupt (its bytes hash to "
         f"{actual[:16]}...). No data was returned. Delete the object and re-run the producing "
         "step with --force, or run `flowyml verify` to find other damage"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ def _module_root(value: Any) -> str:
 
 
 _JSON_SCALARS = (str, int, bool, type(None))
+# JSON is for small, plain values; a larger document is refused on load (hostile input
+# must fail within bounded memory). Big data belongs in .npy / Arrow.
+MAX_JSON_BYTES = int(os.environ.get("FLOWYML_MAX_JSON_BYTES", str(256 * 1024 * 1024)))
 
 
 def _json_safe(value: Any, depth: int = 0) -> bool:
@@ -60,7 +64,13 @@ class JsonMaterializer:
         return meta
 
     def load(self, path: Path) -> Any:
-        return json.loads(path.read_bytes())
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise ValueError(
+                f"JSON document of {size} bytes exceeds the limit of {MAX_JSON_BYTES} "
+                "(FLOWYML_MAX_JSON_BYTES)"
+            )
+        return json.loads(path.read_bytes())  # nesting too deep -> RecursionError
 
 
 class NumpyMaterializer:
