@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import StoreError
-from ..hashing import is_digest
+from ..hashing import hash_file, is_digest
 from ..iostats import IOStats
 from ..staging import StagingArea
 from .base import ObjectInfo, object_key
@@ -60,7 +60,12 @@ class LocalStore:
             self.stats.add(store_bytes_written=dest.stat().st_size, store_objects_written=1)
         except FileExistsError:
             created = False
-            _touch(dest)  # a writer that finds its object refreshes its age (gc grace)
+            if hash_file(dest) != digest:
+                # the stored copy was damaged behind our back; ``src`` hashes right (the
+                # caller hashed it), so putting it in place repairs the object
+                os.replace(src, dest)
+            else:
+                _touch(dest)  # a writer that finds its object refreshes its age (gc grace)
         except OSError as exc:
             if not dest.exists():
                 raise StoreError(f"cannot write object {digest} to {self.uri}: {exc}") from exc
@@ -73,14 +78,15 @@ class LocalStore:
         return created
 
     def refresh(self, digest: str) -> bool:
-        """True when the object exists; its age is refreshed (gc grace) as a write would."""
+        """True when the object exists intact; its age is refreshed (gc grace) as a write
+        would. Meant for small objects: the existing copy is rehashed."""
         path = self._path(digest)
         try:
+            if hash_file(path) != digest:
+                return False  # damaged: let the caller write (and so repair) it
             os.utime(path)
         except FileNotFoundError:
             return False
-        except OSError:
-            return path.is_file()
         return True
 
     def local_path(self, digest: str) -> Path:
