@@ -263,3 +263,38 @@ def test_oversized_json_is_refused(project: Path, monkeypatch: pytest.MonkeyPatc
     _plant(project, b"[" + b"1," * 1000 + b"1]", "big_json", "json")
     with pytest.raises(fm.CorruptArtifactError, match="exceeds the limit"):
         fm.Catalog().get("big_json").load()
+
+
+def test_killed_driver_shows_as_failed(project: Path) -> None:
+    write(project / "slow.py", '''
+        import time
+        import flowyml as fm
+
+        @fm.step(outputs="a")
+        def fast():
+            return 1
+
+        @fm.step(outputs="b")
+        def slow(a):
+            time.sleep(60)
+            return a
+
+        pipe = fm.Pipeline("slow", [fast, slow])
+    ''')
+    proc = subprocess.Popen([sys.executable, "-c", "from slow import pipe; pipe.run()"], cwd=project)
+    deadline = time.time() + 30
+    cat = fm.Catalog()
+    while time.time() < deadline:
+        runs = cat.runs()
+        if runs and runs[0].status == "running" and cat.steps(runs[0].id):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the run never started")
+    proc.kill()
+    proc.wait()
+    (run,) = cat.runs()
+    assert run.status == "failed" and "died" in (run.error or "")
+    # the step that was running left no cache entry: a rerun executes it
+    con = sqlite3.connect(project / ".flowyml" / "catalog.db")
+    assert con.execute("SELECT COUNT(*) FROM cache_entries WHERE step = 'slow'").fetchone()[0] == 0

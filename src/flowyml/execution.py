@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .catalog.records import NewOutput
-from .hashing import hash_file
+from .hashing import hash_bytes, hash_file
 from .loading import load_object
 from .materializers import materializer_for
 from .refs import ArtifactRef
@@ -102,14 +102,32 @@ def split_outputs(step: Step, result: Any) -> dict[str, Any]:
 
 
 def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
-    """Materialize ``value`` to a staged file, hash it, put it in the store."""
+    """Materialize ``value`` to a staged file, hash it, put it in the store.
+
+    Small values whose materializer can ``dumps`` are hashed in memory first: when the
+    store already holds those bytes (a rerun that produced the same result), nothing is
+    written, only the object's age is refreshed (so gc's grace period protects it).
+    """
     mat = materializer_for(value)
+    dumps = getattr(mat, "dumps", None)
+    data: bytes | None = None
+    if dumps is not None:
+        data, meta = dumps(value)
+        digest = hash_bytes(data)
+        size = len(data)
+        refresh = getattr(store, "refresh", None)
+        if refresh is not None and refresh(digest):
+            data = None  # already stored
     staged = store.staging_dir() / f"{time.time_ns()}-{id(value):x}-{name}.part"
     try:
-        meta = mat.save(value, staged)
-        digest = hash_file(staged)
-        size = staged.stat().st_size
-        store.put_file(digest, staged)
+        if dumps is None:
+            meta = mat.save(value, staged)
+            digest = hash_file(staged)
+            size = staged.stat().st_size
+            store.put_file(digest, staged)
+        elif data is not None:
+            staged.write_bytes(data)
+            store.put_file(digest, staged)
     finally:
         try:
             staged.unlink()

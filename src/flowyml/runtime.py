@@ -98,6 +98,7 @@ def execute(
     t0 = time.perf_counter()
     io_before = store.stats.snapshot()
     catalog.start_run(run_id, pipeline, {k: short_repr(v) for k, v in params.items()}, time.time())
+    heartbeat = _Heartbeat(catalog, run_id)
 
     produced: dict[str, ArtifactRecord] = {}  # asset -> record, as steps finish
     values: dict[str, Any] = {}  # asset -> in-memory value (in-process executors)
@@ -112,6 +113,14 @@ def execute(
     running: dict[Future[StepOutcome], tuple[str, _Decision]] = {}
     failure: tuple[str, BaseException] | None = None
     fps: dict[str, Fingerprint] = {}
+    # Rows of reused steps are history, not cache state: they are buffered and written
+    # in one transaction before the next execution record (keeping row order) or at the end.
+    reused: list[tuple[StepRecord, dict[str, ArtifactRecord]]] = []
+
+    def flush_reused() -> None:
+        if reused:
+            catalog.record_reuses(list(reused))
+            reused.clear()
 
     def decide(name: str) -> _Decision:
         step = graph.steps[name]
@@ -178,7 +187,7 @@ def execute(
         first_run = next(iter(hit.values())).run_id
         reason = f"reused: code, inputs and parameters unchanged (outputs from run {first_run})"
         rec = step_record(name, d, "cached", reason)
-        catalog.record_reuse(rec, hit)
+        reused.append((rec, hit))  # written in batches: see flush_reused
         res = StepResult(name, "cached", reason, 0.0, rec.code_version, d.key, 0, None, rec.outputs)
         results[name] = res
         reporter.step_finished(res)
@@ -189,10 +198,12 @@ def execute(
         step = graph.steps[name]
         task_values: dict[str, Any] = {}
         task_refs = {}
+        # a step with a timeout runs in a killable process even on an in-process executor
+        local = executor.in_process and step.timeout is None
         for param, b in graph.bindings[name].items():
             if b.kind in ("value", "default"):
                 task_values[param] = b.value
-            elif b.kind == "asset" and b.asset in values and executor.in_process:
+            elif b.kind == "asset" and b.asset in values and local:
                 if param in _want_ref(step):
                     task_refs[param] = make_ref(d.refs[param], stack)
                 else:
@@ -205,9 +216,14 @@ def execute(
             values=task_values,
             refs=task_refs,
             want_ref=_want_ref(step),
-            keep_values=executor.in_process,
+            keep_values=local,
         )
         reporter.step_started(name)
+        if step.map_over is not None:
+            from .mapping import submit_map
+
+            running[submit_map(task, d, executor, store, catalog, name in forced)] = (name, d)
+            return
         running[executor.submit(task)] = (name, d)
 
     def complete(fut: Future[StepOutcome], name: str, d: _Decision) -> None:
@@ -222,6 +238,11 @@ def execute(
             rec.error = _error_text(exc)
             rec.attempts = getattr(exc, "attempts", 1)
             try:
+                if getattr(exc, "map_elements", None):  # keep the elements that finished
+                    from .mapping import record_elements
+
+                    record_elements(catalog, step_record(name, d, "executed", ""), exc)
+                flush_reused()
                 catalog.record_failure(rec)
             finally:
                 res = StepResult(name, "failed", reason, rec.duration, rec.code_version, d.key,
@@ -232,6 +253,11 @@ def execute(
                     failure = (name, exc)
             return
         reason = "executed: " + _explain(pipeline, name, d, step, forced, catalog)
+        if getattr(outcome, "map_elements", None) is not None:  # map_over: record elements
+            from .mapping import record_elements
+
+            reason += record_elements(catalog, step_record(name, d, "executed", ""), outcome)
+        flush_reused()
         rec = step_record(name, d, "executed", reason)
         rec.duration = outcome.duration
         rec.attempts = outcome.attempts
@@ -278,7 +304,9 @@ def execute(
         error = None if failure is None else f"step {failure[0]}: {_error_text(failure[1])}"
         if status != "succeeded" and error is None:
             error = "run interrupted"
+        heartbeat.stop()
         try:
+            flush_reused()
             catalog.finish_run(run_id, status, error, {"io": io})
         finally:
             executor.shutdown()
@@ -302,6 +330,33 @@ def execute(
         err.run = run  # type: ignore[attr-defined]
         raise err from cause
     return run
+
+
+class _Heartbeat:
+    """Tells the catalog every few seconds that this run's driver is alive, so a run
+    whose driver was killed is shown as failed instead of running forever."""
+
+    def __init__(self, catalog: Any, run_id: str) -> None:
+        import threading
+
+        from .catalog.sql import HEARTBEAT_SECONDS
+
+        self._stop = threading.Event()
+        self._interval = HEARTBEAT_SECONDS
+        self._catalog = catalog
+        self._run_id = run_id
+        self._thread = threading.Thread(target=self._beat, name=f"flowyml-heartbeat-{run_id}", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._catalog.heartbeat(self._run_id)
+            except Exception:  # a missed beat only delays nothing; the next one retries
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def _error_text(exc: BaseException) -> str:

@@ -237,9 +237,9 @@ class SqlCatalog:
         delay = 0.005
         for i in range(attempts):
             try:
-                with self.engine.connect().execution_options(flowyml_write=True) as conn:
-                    with conn.begin():
-                        return fn(conn)
+                conn_ = self.engine.connect().execution_options(flowyml_write=True)
+                with conn_ as conn, conn.begin():
+                    return fn(conn)
             except _RETRYABLE as exc:
                 if i == attempts - 1 or not _retryable(exc):
                     if isinstance(exc, sa.exc.OperationalError):
@@ -312,6 +312,18 @@ class SqlCatalog:
                 sa.update(runs_t)
                 .where(runs_t.c.id == run_id)
                 .values(status=status, error=error, finished_at=time.time(), stats=_dumps(stats))
+            )
+
+        self._write(fn)
+
+    def heartbeat(self, run_id: str) -> None:
+        """Mark a running run as alive (the runtime calls this periodically)."""
+
+        def fn(conn: Connection) -> None:
+            conn.execute(
+                sa.update(runs_t)
+                .where(runs_t.c.id == run_id, runs_t.c.status == "running")
+                .values(heartbeat=time.time())
             )
 
         self._write(fn)
@@ -730,14 +742,42 @@ def _artifact(row: Any) -> ArtifactRecord:
     )
 
 
+HEARTBEAT_SECONDS = 15.0
+STALE_AFTER_SECONDS = 4 * HEARTBEAT_SECONDS
+
+
+def _liveness(row: Any) -> tuple[str, str | None]:
+    """A run still marked running whose driver is gone is shown as failed: its process
+    is dead (same host), or its heartbeat stopped (any host)."""
+    if row.status != "running":
+        return row.status, row.error
+    if row.host == socket.gethostname() and row.pid and not _pid_alive(int(row.pid)):
+        return "failed", f"the driver process (pid {row.pid}) died while the run was in progress"
+    beat = row.heartbeat if row.heartbeat is not None else row.started_at
+    if time.time() - float(beat) > STALE_AFTER_SECONDS:
+        return "failed", f"no heartbeat from the driver on {row.host} for over {STALE_AFTER_SECONDS:.0f} s"
+    return row.status, row.error
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _run(row: Any) -> RunRecord:
+    status, error = _liveness(row)
     return RunRecord(
         id=row.id,
         pipeline=row.pipeline,
-        status=row.status,
+        status=status,
         started_at=float(row.started_at),
         finished_at=None if row.finished_at is None else float(row.finished_at),
-        error=row.error,
+        error=error,
         params=json.loads(row.params or "{}"),
         stats=json.loads(row.stats or "{}"),
         host=row.host,
