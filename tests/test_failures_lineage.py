@@ -151,3 +151,23 @@ def test_lineage_survives_a_deep_chain(project: Path) -> None:
     run = fm.Pipeline("chain", steps).run()
     node = fm.get_lineage(run.artifacts["a59"].id)
     assert len(node.walk()) == 60
+
+
+def test_lineage_keeps_ancestors_fed_under_different_parameter_names(project: Path) -> None:
+    @fm.step(outputs="src")
+    def source() -> int:
+        return 1
+
+    @fm.step(outputs="mid", inputs={"x": "src"})
+    def middle(x: int) -> int:
+        return x + 1
+
+    @fm.step(outputs="top", inputs={"a": "src", "b": "mid"})
+    def top(a: int, b: int) -> int:
+        return a + b
+
+    run = fm.Pipeline("aliases", [source, middle, top]).run()
+    node = fm.get_lineage(run.artifacts["top"].id)
+    assert sorted(n.artifact.name for n in node.walk()) == ["mid", "src", "top"]
+    mid = next(p for p in node.parents if p.artifact.name == "mid")
+    assert [p.artifact.name for p in mid.parents] == ["src"]

@@ -123,8 +123,7 @@ def get_lineage(artifact_id: str | Artifact, stack: Stack | str | None = None) -
     for child, lst in edges.items():
         if child not in records:
             continue
-        n = node(child)
-        n.parents = []
+        n = node(child)  # each child once; aliases made earlier share this parents list
         for param, pid in lst:
             if pid not in records:
                 continue

@@ -307,7 +307,8 @@ def execute(
         heartbeat.stop()
         try:
             flush_reused()
-            catalog.finish_run(run_id, status, error, {"io": io})
+            graph_shape = {n: sorted(graph.upstream[n]) for n in graph.order}
+            catalog.finish_run(run_id, status, error, {"io": io, "graph": graph_shape})
         finally:
             executor.shutdown()
 

@@ -1,0 +1,320 @@
+"""The read-only web page: a Starlette app over the public catalog and lineage API.
+
+``create_app(stack)`` builds the app; ``flowyml ui`` serves it (see ``server.py``).
+Every route is a GET; nothing here writes to the catalog or the store. Pages are
+rendered on the server with Jinja2; ``static/app.js`` only pans and zooms graphs,
+opens step details and fetches the artifact preview. Graph layouts are computed in
+``layout.py``. Responses carry a strict Content-Security-Policy (no inline script or
+style, nothing from another origin), and requests must name a loopback host unless the
+page was deliberately exposed, so another web site cannot read it through DNS
+rebinding.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..errors import ArtifactNotFoundError, CatalogError, FlowymlError
+from . import fmt
+from .layout import Layout, fit_scale, layered_layout
+from .model import (
+    STATES,
+    artifact_view,
+    error_text,
+    lineage_view,
+    run_summary,
+    run_view,
+    search,
+)
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from ..catalog.sql import SqlCatalog
+    from ..catalog_api import Catalog
+    from ..stack import Stack
+
+HERE = Path(__file__).parent
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+class NoCatalogYet(Exception):
+    """The stack's SQLite catalog file does not exist (no pipeline has run)."""
+
+
+class _State:
+    """The stack and its catalog, opened on first use (never created by the page)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self._lock = threading.Lock()
+        self._cat: Catalog | None = None
+        self._db: SqlCatalog | None = None
+
+    def catalog(self) -> tuple[Catalog, SqlCatalog]:
+        with self._lock:
+            if self._cat is None or self._db is None:
+                missing = _missing_sqlite_file(self.stack.catalog or "")
+                if missing:
+                    raise NoCatalogYet(missing)
+                from ..catalog_api import Catalog
+
+                self._cat = Catalog(self.stack)
+                self._db = self.stack.open_catalog()
+            return self._cat, self._db
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    import sqlalchemy as sa
+
+    try:
+        u = sa.engine.make_url(url)
+    except Exception:
+        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return None if Path(u.database).exists() else u.database
+
+
+def create_app(
+    stack: Stack | str | None = None, *, allowed_hosts: list[str] | None = None
+) -> Starlette:
+    """The read-only page for ``stack`` (default: the current stack).
+
+    ``allowed_hosts``: the names requests may use in their Host header; the default
+    accepts only loopback names. Pass ``["*"]`` when serving on another interface.
+    """
+    from ..stack import as_stack
+
+    st = as_stack(stack)
+    state = _State(st)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(fmt.FILTERS)
+    env.filters["q"] = lambda s: quote(str(s), safe="")
+    describe = st.describe()
+
+    def render(request: Request, name: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:
+        ctx.setdefault("q", "")
+        ctx.setdefault("nav", "")
+        html = env.get_template(name).render(
+            request=request,
+            root=request.scope.get("root_path", "").rstrip("/"),
+            stack=describe,
+            states=STATES,
+            **ctx,
+        )
+        return HTMLResponse(html, status_code=http_status)
+
+    # ------------------------------------------------------------ pages
+    def runs_page(request: Request) -> Response:
+        limit = _int(request.query_params.get("limit"), 50, 1, 1000)
+        pipeline = request.query_params.get("pipeline") or None
+        try:
+            cat, db = state.catalog()
+        except NoCatalogYet as exc:
+            return render(request, "runs.html", rows=[], limit=limit, pipeline=pipeline,
+                          no_catalog=str(exc), nav="runs")
+        rows = [run_summary(db, r) for r in cat.runs(limit=limit, pipeline=pipeline)]
+        return render(request, "runs.html", rows=rows, limit=limit, pipeline=pipeline,
+                      no_catalog=None, nav="runs")
+
+    def run_page(request: Request) -> Response:
+        cat, db = state.catalog()
+        rec = cat.run(request.path_params["run_id"])
+        view = run_view(db, rec)
+        layout = best_layout(
+            [s.name for s in view.steps], [(u, v) for u, v, _ in view.edges],
+            node_w=232, node_h=72, lr_gaps=(110, 22), tb_gaps=(50, 28),
+        )
+        order = sorted(view.steps, key=lambda s: (layout.boxes[s.name].layer, layout.boxes[s.name].y))
+        labels = {(u, v): a for u, v, a in view.edges}
+        return render(request, "run.html", view=view, run=rec, layout=layout, steps=order,
+                      by_name={s.name: s for s in view.steps}, labels=labels, nav="runs")
+
+    def assets_page(request: Request) -> Response:
+        try:
+            cat, _ = state.catalog()
+        except NoCatalogYet as exc:
+            return render(request, "assets.html", names=[], no_catalog=str(exc), nav="assets")
+        return render(request, "assets.html", names=cat.names(), no_catalog=None, nav="assets")
+
+    def asset_redirect(request: Request) -> Response:
+        cat, _ = state.catalog()
+        name = request.path_params["name"]
+        art = cat.get(name, request.path_params.get("selector") or None)
+        root = request.scope.get("root_path", "").rstrip("/")
+        return RedirectResponse(f"{root}/artifacts/{quote(art.id, safe='')}", status_code=302)
+
+    def artifact_page(request: Request) -> Response:
+        cat, db = state.catalog()
+        view = artifact_view(cat, db, request.path_params["artifact_id"])
+        return render(request, "artifact.html", view=view, a=view.artifact, nav="assets")
+
+    def preview_fragment(request: Request) -> Response:
+        from .preview import make_preview
+
+        cat, _ = state.catalog()
+        art = cat.get_by_id(request.path_params["artifact_id"])
+        p = make_preview(art, st.open_store())
+        resp = render(request, "preview.html", p=p, a=art)
+        resp.headers["Cache-Control"] = "private, max-age=3600"
+        return resp
+
+    def lineage_page(request: Request) -> Response:
+        cat, db = state.catalog()
+        cat.get_by_id(request.path_params["artifact_id"])
+        view = lineage_view(st, db, request.path_params["artifact_id"])
+        arts = [view.focus, *view.ancestors, *view.descendants]
+        layout = best_layout(
+            [a.id for a in arts], [(p, c) for p, c, _ in view.edges],
+            node_w=210, node_h=50, lr_gaps=(60, 12), tb_gaps=(40, 16),
+        )
+        role = {a.id: "upstream" for a in view.ancestors}
+        role.update({a.id: "source" for a in view.ancestors if a.id in view.sources})
+        role.update({a.id: "downstream" for a in view.descendants})
+        role[view.focus.id] = "focus"
+        params = {(p, c): param for p, c, param in view.edges}
+        return render(request, "lineage.html", view=view, a=view.focus, layout=layout,
+                      arts={a.id: a for a in arts}, role=role, params=params, nav="assets")
+
+    def search_page(request: Request) -> Response:
+        q = request.query_params.get("q", "").strip()[:200]
+        try:
+            cat, db = state.catalog()
+        except NoCatalogYet as exc:
+            return render(request, "search.html", res=None, q=q, no_catalog=str(exc))
+        res = search(cat, db, q) if q else None
+        return render(request, "search.html", res=res, q=q, no_catalog=None)
+
+    # ------------------------------------------------------------ errors
+    def error_page(request: Request, status: int, title: str, message: str) -> Response:
+        return render(request, "error.html", http_status=status, status=status, title=title,
+                      message=message)
+
+    def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return error_page(request, 404, "Not found", f"There is no page at {request.url.path}.")
+        if exc.status_code == 405:
+            resp = error_page(request, 405, "Read-only",
+                              "This page only reads the catalog; it accepts GET requests only.")
+            resp.headers["Allow"] = "GET, HEAD"
+            return resp
+        return error_page(request, exc.status_code, "Error", str(exc.detail))
+
+    def not_found(request: Request, exc: Exception) -> Response:
+        return error_page(request, 404, "Not found", error_text(exc))
+
+    def no_catalog(request: Request, exc: Exception) -> Response:
+        return error_page(request, 404, "Not found",
+                          f"There is no catalog at {exc} yet: run a pipeline first.")
+
+    def catalog_error(request: Request, exc: Exception) -> Response:
+        return error_page(request, 503, "Catalog unavailable", error_text(exc))
+
+    def flowyml_error(request: Request, exc: Exception) -> Response:
+        return error_page(request, 400, type(exc).__name__, error_text(exc))
+
+    def server_error(request: Request, exc: Exception) -> Response:
+        return error_page(request, 500, "Internal error", f"{type(exc).__name__}: {exc}")
+
+    get = ["GET"]
+    routes = [
+        Route("/", runs_page, methods=get, name="runs"),
+        Route("/runs/{run_id}", run_page, methods=get, name="run"),
+        Route("/assets", assets_page, methods=get, name="assets"),
+        Route("/assets/{name}", asset_redirect, methods=get, name="asset"),
+        Route("/assets/{name}/{selector}", asset_redirect, methods=get, name="asset_version"),
+        Route("/artifacts/{artifact_id}", artifact_page, methods=get, name="artifact"),
+        Route("/artifacts/{artifact_id}/preview", preview_fragment, methods=get, name="preview"),
+        Route("/artifacts/{artifact_id}/lineage", lineage_page, methods=get, name="lineage"),
+        Route("/search", search_page, methods=get, name="search"),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS),
+            Middleware(_SecurityHeaders),
+        ],
+        exception_handlers={
+            HTTPException: http_error,
+            ArtifactNotFoundError: not_found,
+            NoCatalogYet: no_catalog,
+            CatalogError: catalog_error,
+            FlowymlError: flowyml_error,
+            Exception: server_error,
+        },
+    )
+    app.state.flowyml_stack = st
+    return app
+
+
+class _SecurityHeaders:
+    """Adds CSP and friends to every response (a plain ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", _CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def best_layout(
+    nodes: list[Any], edges: list[tuple[Any, Any]], *, node_w: float, node_h: float,
+    lr_gaps: tuple[float, float], tb_gaps: tuple[float, float],
+    view: tuple[float, float] = (1240, 620),
+) -> Layout[Any]:
+    """Left-to-right or top-to-bottom, whichever shows the graph larger in a typical view."""
+    lr = layered_layout(nodes, edges, node_w=node_w, node_h=node_h,
+                        gap_layer=lr_gaps[0], gap_node=lr_gaps[1])
+    tb = layered_layout(nodes, edges, node_w=node_w, node_h=node_h,
+                        gap_layer=tb_gaps[0], gap_node=tb_gaps[1], vertical=True)
+    return tb if fit_scale(tb, *view) > fit_scale(lr, *view) * 1.05 else lr
+
+
+def _int(raw: str | None, default: int, lo: int, hi: int) -> int:
+    try:
+        return max(lo, min(hi, int(raw))) if raw is not None else default
+    except ValueError:
+        return default
