@@ -59,7 +59,7 @@ class StoreCatalogMachine(RuleBasedStateMachine):
             known.append(value)
             assert art.version == len(known)
         state = self.damaged.get(art.content_hash)
-        if state == "corrupt":
+        if state == "corrupt" and run.steps[f"make_{asset}"].cached:
             # reuse is decided from hashes without reading bytes; the load catches it
             try:
                 art.load()
@@ -68,7 +68,8 @@ class StoreCatalogMachine(RuleBasedStateMachine):
             else:
                 raise AssertionError("a corrupt object was loaded")
             art = _pipeline(asset, value).run(params={"v": value}, force=True).artifacts[asset]
-        # a missing object is noticed by the real existence check: the step re-executed
+        # an executed step rewrote (so repaired) its object; a missing object is noticed
+        # by the real existence check, so the step re-executed
         self.damaged.pop(art.content_hash, None)
         assert fm.Catalog(self.stack).get(asset, art.version).load() == value
 

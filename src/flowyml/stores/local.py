@@ -60,9 +60,10 @@ class LocalStore:
             self.stats.add(store_bytes_written=dest.stat().st_size, store_objects_written=1)
         except FileExistsError:
             created = False
-            if hash_file(dest) != digest:
-                # the stored copy was damaged behind our back; ``src`` hashes right (the
-                # caller hashed it), so putting it in place repairs the object
+            if hash_file(dest) != digest and hash_file(src) == digest:
+                # the stored copy was damaged behind our back and ``src`` holds the right
+                # bytes: putting them in place repairs the object. Wrong bytes never
+                # replace anything.
                 os.replace(src, dest)
             else:
                 _touch(dest)  # a writer that finds its object refreshes its age (gc grace)
