@@ -282,6 +282,8 @@ def _check_types(graph: Graph) -> None:
             if bind.producer not in rets:
                 rets[bind.producer] = _return_types(graph.steps[bind.producer])
             have = _plain(rets[bind.producer].get(bind.asset or ""))
+            if graph.steps[bind.producer].map_over is not None:
+                have = list  # a mapped step's outputs are lists of what it returns
             if have is None or have is object:
                 continue
             if s.map_over == bind.param:

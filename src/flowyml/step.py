@@ -79,7 +79,8 @@ class Step:
         fname = getattr(func, "__name__", "")
         if name is None and fname == "<lambda>":
             # a lambda has no usable name: take its (first) output's
-            first = outputs if isinstance(outputs, str) else (list(outputs or []) or [None])[0]
+            outs_list = [outputs] if isinstance(outputs, str) else list(outputs or [])
+            first = outs_list[0] if outs_list else None
             if first is None:
                 raise ParameterError("a lambda step needs outputs= (or name=) to be named")
             fname = first

@@ -1,26 +1,60 @@
-"""Executors by spec: ``inline`` (default), ``processes[:N]``, ``dask``, ``dask://HOST:PORT``."""
+"""Executors by spec: ``inline`` (default), ``processes[:N]``, ``dask[:N]``, ``dask://HOST:PORT``.
+
+Each executor is one module, imported only when its spec is used (``dask`` and
+``distributed`` are never imported by ``import flowyml``).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .base import Executor
+from .base import Executor, StepTimedOut, WorkerDied
 
 if TYPE_CHECKING:
     from ..stack import Stack
 
+SPECS = "'inline', 'processes', 'processes:N', 'dask', 'dask:N' or 'dask://HOST:PORT'"
+
 
 def make_executor(spec: str | None, stack: Stack) -> Executor:
+    """The executor for ``spec`` (see the module docstring); ``ConfigError`` if unknown."""
+    raw = spec
     spec = (spec or "inline").strip()
-    if spec == "inline":
+    kind, _, arg = spec.partition(":")
+    kind = kind.lower()
+    if kind == "inline" and not arg:
         from .inline import InlineExecutor
 
         return InlineExecutor(stack)
-    raise ConfigError(
-        f"unknown executor {spec!r}; use 'inline', 'processes', 'processes:N', 'dask' "
-        "or 'dask://HOST:PORT'"
-    )
+    if kind == "processes":
+        from .processes import ProcessesExecutor
+
+        return ProcessesExecutor(stack, _count(arg, raw) if arg else None)
+    if kind == "dask" and arg.startswith("//"):
+        address = arg[2:].strip("/")
+        if not address:
+            raise ConfigError(f"executor {raw!r} names no scheduler; use 'dask://HOST:PORT'")
+        from .dask import DaskExecutor
+
+        return DaskExecutor(stack, address=address if "://" in address else f"tcp://{address}")
+    if kind == "dask":
+        from .dask import DaskExecutor
+
+        return DaskExecutor(stack, n_workers=_count(arg, raw) if arg else 2)
+    raise ConfigError(f"unknown executor {raw!r}; use {SPECS}")
 
 
-__all__ = ["Executor", "make_executor"]
+def _count(arg: str, raw: str | None) -> int:
+    try:
+        n = int(arg)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ConfigError(
+            f"executor {raw!r}: the number of workers must be a positive integer, got {arg!r}"
+        )
+    return n
+
+
+__all__ = ["Executor", "StepTimedOut", "WorkerDied", "make_executor"]

@@ -1,7 +1,20 @@
-"""The executor interface: run step tasks, hand back futures of outcomes."""
+"""The executor interface: run step tasks, hand back futures of outcomes.
+
+An executor receives a ``StepTask`` (the step, its plain parameter values, and
+``ArtifactRef`` handles — hashes — for its stored inputs) and returns a
+``concurrent.futures.Future`` of the ``StepOutcome`` (the hashes of what it stored).
+Executors never touch the catalog: the driver records what comes back.
+
+Errors an executor raises into a future besides the user's own (``UserCodeError``):
+``StepTimedOut`` when an attempt ran past ``@step(timeout=...)`` and its process was
+killed, ``WorkerDied`` when the process running the step died (killed, out of memory).
+"""
 
 from __future__ import annotations
 
+import signal
+import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Protocol
 
@@ -11,7 +24,11 @@ if TYPE_CHECKING:
 
 class Executor(Protocol):
     """Runs ready steps. ``in_process`` executors share the driver's memory, so values
-    can be passed between steps without a round trip through the store."""
+    can be passed between steps without a round trip through the store.
+
+    ``max_workers`` is how many steps may run at once; the scheduling loop submits up
+    to that many, but an executor must also accept (and queue) more (the elements of a
+    ``map_over`` step are submitted together)."""
 
     name: str
     max_workers: int
@@ -20,3 +37,87 @@ class Executor(Protocol):
     def submit(self, task: StepTask) -> Future[StepOutcome]: ...
 
     def shutdown(self) -> None: ...
+
+
+class StepTimedOut(Exception):
+    """An attempt of a step ran past its ``timeout``; the process running it was killed."""
+
+    def __init__(self, message: str, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class WorkerDied(Exception):
+    """The process running a step died before answering (killed, out of memory)."""
+
+    def __init__(self, message: str, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class RemoteError(Exception):
+    """A worker-side exception whose class could not be rebuilt in the driver; carries
+    its type name, message and the worker's traceback as text."""
+
+
+def describe_exit(returncode: int | None) -> str:
+    """``worker process died (signal 9)`` / ``(exit code 3)`` for a dead process."""
+    if returncode is None:
+        return "worker process died (it closed its connection)"
+    if returncode < 0:
+        try:
+            signame = signal.Signals(-returncode).name
+        except ValueError:
+            signame = "unknown signal"
+        hint = " (out of memory, or killed from outside)" if -returncode == 9 else ""
+        return f"worker process died (signal {-returncode}, {signame}){hint}"
+    return f"worker process died (exit code {returncode})"
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (same as in-process)."""
+    return min(0.1 * 2 ** (attempt - 1), 5.0)
+
+
+def timeout_message(step: str, timeout: float) -> str:
+    return f"step {step!r} timed out after {timeout:g} s; its process was killed"
+
+
+def run_attempts(
+    task: StepTask, call: Callable[[StepTask, float | None], StepOutcome]
+) -> StepOutcome:
+    """Run ``task`` up to ``retries + 1`` times through ``call(task, timeout)``.
+
+    Each attempt is one ``call`` of a copy of the task whose step has no retries of its
+    own, so the timeout applies per attempt and a timed-out or dead attempt is retried
+    like a failed one, with the same backoff as in-process retries. Framework errors
+    (a corrupt input, a bad configuration) are not retried."""
+    from ..execution import UserCodeError
+
+    step = task.step
+    limit = step.retries + 1
+    single = single_attempt(task)
+    for attempt in range(1, limit + 1):
+        try:
+            outcome = call(single, step.timeout)
+        except (UserCodeError, StepTimedOut, WorkerDied) as exc:
+            if attempt < limit:
+                time.sleep(backoff(attempt))
+                continue
+            exc.attempts = attempt
+            raise
+        outcome.attempts = attempt
+        return outcome
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def single_attempt(task: StepTask) -> StepTask:
+    """A copy of ``task`` whose step does not retry by itself."""
+    import copy
+    import dataclasses
+
+    if task.step.retries == 0:
+        return task
+    step = copy.copy(task.step)
+    step.retries = 0
+    return dataclasses.replace(task, step=step)

@@ -1,4 +1,9 @@
-"""The default executor: one step at a time, in the driver process."""
+"""The default executor: one step at a time, in the driver process.
+
+A step with ``timeout=`` is the exception: a timeout must be able to stop the step, and
+only a process can be stopped, so such a step runs in a one-worker process pool (the
+``processes`` executor's) and gets its inputs from the store like any worker.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from ..execution import StepOutcome, StepTask, run_task
 
 if TYPE_CHECKING:
     from ..stack import Stack
+    from .processes import ProcessesExecutor
 
 
 class InlineExecutor:
@@ -17,9 +23,17 @@ class InlineExecutor:
     in_process = True
 
     def __init__(self, stack: Stack) -> None:
+        self._stack = stack
         self._store = stack.open_store()
+        self._isolated: ProcessesExecutor | None = None
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
+        if task.step.timeout is not None:
+            if self._isolated is None:
+                from .processes import ProcessesExecutor
+
+                self._isolated = ProcessesExecutor(self._stack, 1)
+            return self._isolated.submit(task)
         fut: Future[StepOutcome] = Future()
         try:
             fut.set_result(run_task(task, self._store))
@@ -28,4 +42,6 @@ class InlineExecutor:
         return fut
 
     def shutdown(self) -> None:
-        return None
+        if self._isolated is not None:
+            self._isolated.shutdown()
+            self._isolated = None

@@ -1,0 +1,126 @@
+"""``dask`` and ``dask://HOST:PORT``: steps as Dask tasks on a cluster's workers.
+
+``dask`` starts a ``distributed.LocalCluster`` (2 worker processes, one thread each;
+``dask:N`` for N) that lives as long as the run; ``dask://HOST:PORT`` connects to an
+existing scheduler. Each attempt of a step is one ``client.submit`` of
+``worker.run_dask_task`` on the pickled job (``pure=False``): the job holds hashes, and
+the worker opens the stack's store itself, so no artifact bytes go through the
+scheduler. The workers must be able to reach the store (a shared folder or an object
+store) and import ``flowyml``; the stack's settings, storage options included, travel
+with each job.
+
+A step with a timeout runs in a child process of the Dask worker, killed at the
+deadline (a Dask task itself cannot be stopped). A Dask worker that dies is reported
+by the scheduler as ``KilledWorker`` and becomes ``WorkerDied``. ``dask`` and
+``distributed`` are imported only when this executor is created.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+from .base import StepTimedOut, WorkerDied, run_attempts
+from .worker import decode_reply, encode_job, run_dask_task
+
+if TYPE_CHECKING:
+    from ..execution import StepOutcome, StepTask
+    from ..stack import Stack
+
+INSTALL_HINT = "install it with: pip install 'flowyml-core[dask]'"
+CONNECT_TIMEOUT = "10s"  # to reach an existing scheduler
+
+
+class DaskExecutor:
+    name = "dask"
+    in_process = False
+
+    def __init__(self, stack: Stack, address: str | None = None, n_workers: int = 2) -> None:
+        try:
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise ConfigError(f"the dask executor needs dask.distributed ({exc}); {INSTALL_HINT}") from None
+        self._stack = stack
+        self._stats = stack.open_store().stats
+        self._cluster: Any = None
+        if address is None:
+            # Our own cluster: a task whose worker dies fails at once (our retries,
+            # not the scheduler's, decide whether to try again).
+            try:
+                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                    self._cluster = LocalCluster(
+                        n_workers=n_workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",  # any free port: never clashes
+                        silence_logs=logging.ERROR,
+                    )
+            except Exception as exc:
+                raise ConfigError(
+                    f"the local Dask cluster did not start ({type(exc).__name__}: {exc}). "
+                    "Dask starts its workers with multiprocessing 'spawn', which re-imports "
+                    "your main script: put the code that runs the pipeline under "
+                    "`if __name__ == \"__main__\":`, or use executor='processes'"
+                ) from exc
+            target: Any = self._cluster
+            self.address = self._cluster.scheduler_address
+        else:
+            target = self.address = address
+        try:
+            self._client = Client(target, set_as_default=False, timeout=CONNECT_TIMEOUT)
+        except Exception as exc:
+            if self._cluster is not None:
+                self._cluster.close()
+            raise ConfigError(
+                f"cannot reach the Dask scheduler at {address}: {exc}; start one with "
+                "`dask scheduler` (and `dask worker ADDRESS`), or use executor='dask' "
+                "for a local cluster"
+            ) from None
+        nthreads = self._client.nthreads()
+        self.max_workers = max(1, sum(nthreads.values()))
+        self._active: set[Any] = set()  # dask futures in flight, cancelled at shutdown
+        self._threads = ThreadPoolExecutor(
+            max(2 * self.max_workers, 8), thread_name_prefix="flowyml-dask"
+        )
+
+    def __repr__(self) -> str:
+        return f"DaskExecutor({self.address!r}, max_workers={self.max_workers})"
+
+    def submit(self, task: StepTask) -> Future[StepOutcome]:
+        return self._threads.submit(run_attempts, task, self._attempt)
+
+    def _attempt(self, task: StepTask, timeout: float | None) -> StepOutcome:
+        from distributed import KilledWorker
+
+        payload = encode_job(self._stack, task, timeout)
+        key = f"flowyml-{task.step.name}-{uuid.uuid4().hex[:12]}"
+        fut = self._client.submit(run_dask_task, payload, pure=False, key=key)
+        self._active.add(fut)
+        try:
+            reply = fut.result()
+        except KilledWorker as exc:
+            raise WorkerDied(
+                f"worker process died while running step {task.step.name!r} "
+                f"(Dask scheduler: {exc})"
+            ) from None
+        finally:
+            self._active.discard(fut)
+            fut.release()
+        return decode_reply(reply, self._stats)
+
+    def shutdown(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        try:
+            if self._active:  # an interrupted run: drop what has not started
+                self._client.cancel(list(self._active))
+            self._client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+__all__ = ["DaskExecutor", "StepTimedOut", "WorkerDied"]

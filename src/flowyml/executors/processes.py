@@ -1,0 +1,120 @@
+"""``processes[:N]``: a local pool of N worker processes (default: one per core).
+
+The pool is our own rather than ``concurrent.futures.ProcessPoolExecutor`` so that one
+worker can be killed — at a step's timeout, or when it died — and replaced without
+breaking the others. Each submitted task gets a driver thread that takes an idle
+worker, sends it the job (hashes, not values: see ``worker``), waits for the reply
+with the step's deadline and gives the worker back. Retries and timeouts are per
+attempt (``base.run_attempts``). ``shutdown`` stops every worker and SIGKILLs the
+process group of any that does not exit, so no process outlives the run.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from .base import StepTimedOut, WorkerDied, run_attempts, timeout_message
+from .worker import WorkerProcess, decode_reply, encode_job, warm_up_message
+
+if TYPE_CHECKING:
+    from ..execution import StepOutcome, StepTask
+    from ..stack import Stack
+
+
+class ProcessesExecutor:
+    name = "processes"
+    in_process = False
+
+    def __init__(self, stack: Stack, max_workers: int | None = None) -> None:
+        self.max_workers = max(1, max_workers or os.cpu_count() or 1)
+        self._stack = stack
+        self._stats = stack.open_store().stats
+        self._lock = threading.Lock()
+        self._closed = False
+        self._started = False
+        self._live: set[WorkerProcess] = set()
+        # idle workers; None stands for "start one when needed" (lazy replacement)
+        self._idle: queue.SimpleQueue[WorkerProcess | None] = queue.SimpleQueue()
+        for _ in range(self.max_workers):
+            self._idle.put(None)
+        self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="flowyml-proc")
+
+    def __repr__(self) -> str:
+        return f"ProcessesExecutor(max_workers={self.max_workers})"
+
+    def start(self, first: StepTask | None = None) -> ProcessesExecutor:
+        """Start every worker now; they start up in parallel, importing the module of
+        ``first``'s step. Called at the first submit, so a run whose steps are all
+        cached starts no process."""
+        with self._lock:
+            if self._started:
+                return self
+            self._started = True
+        warm = None if first is None else warm_up_message(first)
+        idle = []
+        for _ in range(self.max_workers):
+            w = self._idle.get()
+            if w is None:
+                w = self._new_worker()
+                if warm is not None:
+                    w.send(warm)
+            idle.append(w)
+        for w in idle:
+            self._idle.put(w)
+        return self
+
+    def submit(self, task: StepTask) -> Future[StepOutcome]:
+        if not self._started:
+            self.start(task)
+        return self._threads.submit(run_attempts, task, self._attempt)
+
+    def _attempt(self, task: StepTask, timeout: float | None) -> StepOutcome:
+        payload = encode_job(self._stack, task)
+        worker = self._idle.get()
+        if worker is None or not worker.alive():
+            if worker is not None:
+                self._forget(worker)
+            worker = self._new_worker()
+        try:
+            reply = worker.call(payload, timeout)
+        except StepTimedOut:
+            self._forget(worker)
+            self._idle.put(None)
+            assert timeout is not None
+            raise StepTimedOut(timeout_message(task.step.name, timeout)) from None
+        except WorkerDied as exc:
+            self._forget(worker)
+            self._idle.put(None)
+            raise WorkerDied(f"{exc} while running step {task.step.name!r}") from None
+        self._idle.put(worker)
+        return decode_reply(reply, self._stats)
+
+    def _new_worker(self) -> WorkerProcess:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the processes executor is shut down")
+            w = WorkerProcess()
+            self._live.add(w)
+            return w
+
+    def _forget(self, worker: WorkerProcess) -> None:
+        worker.kill()
+        with self._lock:
+            self._live.discard(worker)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers = list(self._live)
+            self._live.clear()
+        # polite first (they exit at once when idle), then SIGKILL the stragglers
+        stoppers = [threading.Thread(target=w.stop, args=(0.5,)) for w in workers]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join()
+        self._threads.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,379 @@
+"""The worker protocol: how a step task travels to another process and back.
+
+A *job* is two pickles. The outer one (plain ``pickle``) carries what the worker must
+set up before it can unpickle the step: the driver's ``sys.path`` and where the step's
+module lives. The inner one (``cloudpickle``) carries the resolved ``Stack`` and the
+``StepTask``. cloudpickle ships a function by value when it cannot be found by
+reference — the usual case for a step, since the module attribute is the ``Step``
+wrapper, not the function — and by reference otherwise (helpers, classes), so the
+worker imports the user's modules the way the driver did.
+
+A task holds ``ArtifactRef`` hashes, never input values: the worker opens the stack's
+store itself (``stack.open_store()``, once per process) and reads through
+``loading.load_object``, which memory-maps canonical formats read-only. The *reply* is
+a cloudpickle of ``(kind, payload, io)``: ``("ok", StepOutcome, io)`` or an error kind
+(``user``, ``framework``, ``timeout``, ``died``) with enough to rebuild the exception
+in the driver. ``io`` is the store traffic of the task, added to the driver's counters
+so ``run.io`` is the same whatever the executor.
+
+Two ways to host the worker side:
+
+* ``main(fd)``: a long-lived worker process (``WorkerProcess``), spoken to over a
+  socket pair with ``multiprocessing.connection`` framing. It is started with
+  ``python -c`` rather than ``multiprocessing``, so the user's ``__main__`` is never
+  re-imported and a script without an ``if __name__ == "__main__"`` guard is safe.
+* ``run_job(payload)``: one call in the current process (a Dask task).
+  ``run_job_isolated`` runs it in a fresh ``WorkerProcess`` instead, so a timeout can
+  kill it: that is what Dask tasks with a timeout do.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+from .base import RemoteError, StepTimedOut, WorkerDied, describe_exit, timeout_message
+
+if TYPE_CHECKING:
+    from ..execution import StepOutcome, StepTask
+    from ..iostats import IOStats
+    from ..stack import Stack
+
+_STOP = b"stop"
+_STARTED = b"started"  # sent by a worker when the step itself starts (the deadline's zero)
+
+
+@dataclass
+class Job:
+    inner: bytes  # cloudpickle of (Stack, StepTask)
+    step: str
+    sys_path: list[str]
+    module: tuple[str, str, int] | None  # (name, file, mtime_ns) of the step's module
+    timeout: float | None = None  # used by run_job_isolated only
+
+
+# ---------------------------------------------------------------- driver side
+def encode_job(stack: Stack, task: StepTask, timeout: float | None = None) -> bytes:
+    import cloudpickle
+
+    inner = cloudpickle.dumps((stack, task), protocol=5)
+    job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout)
+    return pickle.dumps(job, protocol=5)
+
+
+def warm_up_message(task: StepTask) -> bytes:
+    """A job with no task: the worker only prepares (imports the step's module), so
+    workers started together import in parallel before their first real job."""
+    job = Job(b"", task.step.name, list(sys.path), _module_of(task.step.func))
+    return pickle.dumps(job, protocol=5)
+
+
+def decode_reply(reply: bytes, stats: IOStats | None) -> StepOutcome:
+    """The outcome in ``reply``, or raise the error it carries. Adds its io to ``stats``."""
+    kind, payload, io = pickle.loads(reply)
+    if stats is not None and io:
+        stats.add(**{k: v for k, v in io.items() if v})
+    if kind == "ok":
+        return payload
+    raise _rebuild(kind, payload)
+
+
+def _module_of(func: Any) -> tuple[str, str, int] | None:
+    name = getattr(func, "__module__", None)
+    mod = sys.modules.get(name or "")
+    path = getattr(mod, "__file__", None)
+    if not name or name == "__main__" or mod is None or not path or not path.endswith(".py"):
+        return None
+    try:
+        return (name, path, os.stat(path).st_mtime_ns)
+    except OSError:
+        return None
+
+
+def _rebuild(kind: str, info: dict[str, Any]) -> BaseException:
+    from ..execution import UserCodeError
+
+    if kind == "timeout":
+        return StepTimedOut(info["message"])
+    if kind == "died":
+        return WorkerDied(info["message"])
+    cause = _unpickle_exc(info)
+    if kind == "user":
+        err = UserCodeError(info["step"], info["message"], info.get("attempts", 1))
+        err.__cause__ = cause
+        return err
+    return cause
+
+
+def _unpickle_exc(info: dict[str, Any]) -> BaseException:
+    exc: BaseException | None = None
+    if info.get("pickled") is not None:
+        try:
+            exc = pickle.loads(info["pickled"])
+        except Exception:
+            exc = None
+    if not isinstance(exc, BaseException):
+        exc = RemoteError(f"{info['type']}: {info['text']}")
+    tb = info.get("traceback")
+    if tb and hasattr(exc, "add_note"):
+        exc.add_note("traceback in the worker process:\n" + tb.rstrip())
+    return exc
+
+
+# ---------------------------------------------------------------- worker side
+_loaded: dict[str, int] = {}  # module name -> mtime_ns it was (re)loaded at
+
+
+def run_job(payload: bytes, started: Callable[[], None] | None = None) -> bytes:
+    """Run one job in this process; never raises (errors travel in the reply).
+    ``started()`` is called once the step's code is unpickled, just before it runs."""
+    stats = None
+    before: dict[str, int] = {}
+    try:
+        job: Job = pickle.loads(payload)
+        _prepare(job)
+        import cloudpickle  # noqa: F401  (unpickling by-value functions needs it importable)
+
+        from ..execution import run_task
+
+        stack, task = pickle.loads(job.inner)
+        store = _task_store(stack)
+        stats = store.stats
+        before = stats.snapshot()
+        if started is not None:
+            started()
+        outcome = run_task(task, store)
+        return _reply("ok", outcome, stats, before)
+    except BaseException as exc:
+        from ..execution import UserCodeError
+
+        kind = "user" if isinstance(exc, UserCodeError) else "framework"
+        return _reply(kind, _exc_info(exc), stats, before)
+
+
+def run_job_isolated(payload: bytes) -> bytes:
+    """Run one job in a fresh worker process, killed at the job's timeout. Never raises."""
+    job: Job = pickle.loads(payload)
+    worker = WorkerProcess()
+    try:
+        return worker.call(payload, job.timeout)
+    except StepTimedOut:
+        assert job.timeout is not None
+        return pickle.dumps(("timeout", {"message": timeout_message(job.step, job.timeout)}, {}))
+    except WorkerDied as exc:
+        return pickle.dumps(("died", {"message": f"{exc} while running step {job.step!r}"}, {}))
+    finally:
+        worker.stop()
+
+
+def _reply(kind: str, payload: Any, stats: IOStats | None, before: dict[str, int]) -> bytes:
+    import cloudpickle
+
+    io = {} if stats is None else {k: v - before.get(k, 0) for k, v in stats.snapshot().items()}
+    try:
+        return cloudpickle.dumps((kind, payload, io), protocol=5)
+    except Exception as exc:  # an outcome that cannot travel is a framework error
+        return cloudpickle.dumps(("framework", _exc_info(exc), io))
+
+
+def _exc_info(exc: BaseException) -> dict[str, Any]:
+    import cloudpickle
+
+    from ..execution import UserCodeError
+
+    cause = exc.__cause__ if isinstance(exc, UserCodeError) and exc.__cause__ else exc
+    try:
+        pickled = cloudpickle.dumps(cause)
+        pickle.loads(pickled)  # the driver must be able to rebuild it too
+    except Exception:
+        pickled = None
+    return {
+        "step": getattr(exc, "step", None),
+        "message": str(exc),
+        "attempts": getattr(exc, "attempts", 1),
+        "type": type(cause).__name__,
+        "text": str(cause),
+        "pickled": pickled,
+        "traceback": "".join(traceback.format_exception(type(cause), cause, cause.__traceback__)),
+    }
+
+
+def _task_store(stack: Stack) -> Any:
+    """The stack's store (opened once per process), with counters of its own for this
+    task, so concurrent tasks in one process (Dask threads) report their own io."""
+    from ..iostats import IOStats
+
+    store = stack.open_store()
+    try:
+        mine = copy.copy(store)
+        mine.stats = IOStats()
+        return mine
+    except Exception:
+        return store
+
+
+def _prepare(job: Job) -> None:
+    """Make the driver's modules importable here, and the step's module current."""
+    for entry in reversed(job.sys_path):
+        if entry not in sys.path and (entry == "" or os.path.isdir(entry)):
+            sys.path.insert(0, entry)
+    if job.module is None:
+        return
+    name, path, mtime = job.module
+    mod = sys.modules.get(name)
+    if mod is None:
+        try:
+            importlib.import_module(name)
+            _loaded[name] = mtime
+            return
+        except ImportError:
+            if not os.path.isfile(path):
+                return  # let unpickling report the missing module
+        _load_from_file(name, path)
+        _loaded[name] = mtime
+    elif getattr(mod, "__file__", None) != path or _loaded.setdefault(name, mtime) != mtime:
+        # A long-lived worker (Dask) has another file under this name (another
+        # project's pipe.py) or an older version of it: load the driver's, so helpers
+        # shipped by reference run the code the driver fingerprinted.
+        _load_from_file(name, path)
+        _loaded[name] = mtime
+
+
+def _load_from_file(name: str, path: str) -> None:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+
+
+def main(fd: int) -> None:
+    """Entry point of a worker process: serve jobs until told to stop or orphaned."""
+    conn = Connection(fd)
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while True:
+            threading.Event().wait(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True, name="flowyml-parent-watch").start()
+    while True:
+        try:
+            msg = conn.recv_bytes()
+        except (EOFError, OSError):
+            break
+        if msg == _STOP:
+            break
+        try:
+            job = pickle.loads(msg)
+            if not job.inner:  # warm-up: no reply
+                _prepare(job)
+                continue
+        except Exception:
+            pass  # run_job reports it
+        try:
+            reply = run_job(msg, lambda: conn.send_bytes(_STARTED))
+            conn.send_bytes(reply)
+        except OSError:
+            break
+    conn.close()
+
+
+class WorkerProcess:
+    """A worker process serving jobs one at a time, in its own process group so that
+    a kill takes whatever the step started with it."""
+
+    def __init__(self) -> None:
+        import flowyml
+
+        pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(flowyml.__file__)))
+        ours, theirs = socket.socketpair()
+        code = (
+            f"import sys; sys.path.insert(0, {pkg_parent!r}); "
+            f"from flowyml.executors.worker import main; main({theirs.fileno()})"
+        )
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", code],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            theirs.close()
+        self.conn = Connection(ours.detach())
+        self.pid = self.proc.pid
+
+    def call(self, payload: bytes, timeout: float | None) -> bytes:
+        """Send a job, wait for the reply. ``StepTimedOut`` after ``timeout`` seconds
+        counted from when the step starts (the process is killed first);
+        ``WorkerDied`` if the process dies."""
+        try:
+            self.conn.send_bytes(payload)
+            msg = self.conn.recv_bytes()  # worker start-up and imports are not timed
+            if msg != _STARTED:
+                return msg
+            if not self.conn.poll(timeout):
+                self.kill()
+                raise StepTimedOut(f"timed out after {timeout:g} s")
+            return self.conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            self.kill()
+            raise WorkerDied(describe_exit(self.proc.returncode)) from exc
+
+    def send(self, message: bytes) -> None:
+        """Send a message that has no reply (a warm-up)."""
+        try:
+            self.conn.send_bytes(message)
+        except OSError:
+            pass
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the worker's process group and reap it."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+        self.conn.close()
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Ask the worker to exit; kill it (and its group) if it does not in ``grace``."""
+        if self.alive():
+            try:
+                self.conn.send_bytes(_STOP)
+                self.proc.wait(timeout=grace)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+
+def run_dask_task(payload: bytes) -> bytes:
+    """The function a Dask worker runs for one attempt of a step: in its own process
+    when the step has a timeout (so the deadline can kill it), else in the worker."""
+    job: Job = pickle.loads(payload)
+    if job.timeout is not None:
+        return run_job_isolated(payload)
+    return run_job(payload)

@@ -1,0 +1,259 @@
+"""``@step(map_over="items")``: run a step once per element of a list asset, each
+element cached on its own; the step's output is the list of results, in order.
+
+How it fits the loop (the runtime calls ``submit_map`` instead of ``executor.submit``):
+
+* The step-level cache key is computed as for any step, with the whole list's hash as
+  an input: an unchanged list reuses the step without looking at its elements.
+* On a miss, the driver loads the list and stores each element as its own
+  content-addressed object (equal elements are one object), which gives its hash.
+  An element's cache key is the step's key recipe with the list's hash replaced by the
+  element's, plus an ``[element]`` marker, so changing one element misses that
+  element only.
+* Element hits come from the catalog's cache; each miss becomes one task, all
+  submitted to the executor together (they run in parallel up to its size). A task
+  carries the element's hash like any stored input; in-process executors get the value.
+* Each executed element is recorded (``record_elements``, by the driver, in element
+  order) as an artifact of asset ``<output>.element`` with lineage to the step's
+  inputs, a cache entry under the element key and a step row ``<step>[i]``. The
+  step's own outputs are then stored and recorded like any step's; its reason ends
+  with ``map over items: 1 of 3 elements executed, 2 reused``.
+* If an element fails, the others still finish and are recorded, so a rerun after a
+  fix executes only what did not succeed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from concurrent.futures import Future, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .execution import StepOutcome, StepTask, UserCodeError, store_value
+from .loading import load_object
+from .refs import ArtifactRef
+from .runtime import cache_key
+
+if TYPE_CHECKING:
+    from .catalog.records import ArtifactRecord, NewOutput, StepRecord
+    from .executors.base import Executor
+    from .runtime import _Decision
+    from .stores.base import ArtifactStore
+
+ELEMENT_SUFFIX = ".element"  # element results are artifacts of asset "<output>.element"
+ELEMENT_MARKER = "[element]"
+
+
+@dataclass
+class Element:
+    """One element of a mapped step: how it was served, and what to record."""
+
+    index: int
+    param: str
+    key: str
+    inputs: dict[str, str]  # param -> content hash (the element's for the mapped param)
+    parents: dict[str, str]  # param -> artifact id (the whole list for the mapped param)
+    cache: bool
+    status: str = "pending"  # "executed" | "cached" | "failed"
+    outputs: list[NewOutput] = field(default_factory=list)  # executed: stored results
+    cached: dict[str, ArtifactRecord] = field(default_factory=dict)  # cached: step output -> record
+    values: dict[str, Any] | None = None  # in-process results
+    duration: float = 0.0
+    attempts: int = 1
+
+
+@dataclass
+class MapOutcome(StepOutcome):
+    map_elements: list[Element] = field(default_factory=list)
+
+
+def submit_map(
+    task: StepTask,
+    d: _Decision,
+    executor: Executor,
+    store: ArtifactStore,
+    catalog: Any,
+    forced: bool,
+) -> Future[StepOutcome]:
+    """Submit the missing elements of a mapped step; a future of its ``MapOutcome``."""
+    step = task.step
+    param = step.map_over
+    assert param is not None
+    result: Future[StepOutcome] = Future()
+    t0 = time.perf_counter()
+    try:
+        items = _the_list(task, d, store, param)
+        whole = d.refs[param]
+        elements: list[Element] = []
+        futures: dict[int, Future[StepOutcome]] = {}
+        for i, item in enumerate(items):
+            obj = store_value(store, f"{whole.name}-{i}", item)
+            inputs = {**d.inputs, param: obj.content_hash}
+            key = cache_key(d.fingerprint.digest, inputs, d.values, (*step.outputs, ELEMENT_MARKER))
+            e = Element(i, param, key, inputs, dict(d.parents), step.cache)
+            elements.append(e)
+            hit = None if forced or not step.cache else _lookup(catalog, store, key, step.outputs)
+            if hit is not None:
+                e.status, e.cached = "cached", hit
+                continue
+            ref = ArtifactRef(
+                name=f"{whole.name}[{i}]", content_hash=obj.content_hash, size=obj.size,
+                materializer=obj.materializer, type_name=obj.type_name, uri=store.uri,
+                version=whole.version, meta=dict(obj.meta),
+            )
+            futures[i] = executor.submit(_element_task(task, param, item, ref))
+    except BaseException as exc:
+        result.set_exception(exc)
+        return result
+
+    def gather() -> None:
+        try:
+            result.set_result(_gather(task, store, elements, futures, t0))
+        except BaseException as exc:
+            result.set_exception(exc)
+
+    if executor.in_process or not futures:
+        gather()
+    else:
+        threading.Thread(target=gather, name=f"flowyml-map-{step.name}", daemon=True).start()
+    return result
+
+
+def record_elements(catalog: Any, template: StepRecord, source: object) -> str:
+    """Record the executed elements of ``source.map_elements`` (a ``MapOutcome``, or the
+    error of a failed map, which carries those that finished): artifacts, lineage,
+    element cache entries and step rows ``<step>[i]``, in element order. Returns the
+    summary for the step's reason."""
+    elements: list[Element] = getattr(source, "map_elements", None) or []
+    ran = 0
+    for e in elements:
+        if e.status != "executed":
+            continue
+        ran += 1
+        rec = dataclasses.replace(
+            template,
+            step=f"{template.step}[{e.index}]",
+            status="executed",
+            cache_key=e.key,
+            reason=f"executed: element {e.index} of {e.param}",
+            fingerprint={},
+            inputs=e.inputs,
+            duration=e.duration,
+            attempts=e.attempts,
+            outputs={},
+        )
+        outs = [dataclasses.replace(o, name=o.name + ELEMENT_SUFFIX) for o in e.outputs]
+        catalog.record_execution(rec, outs, e.parents, cache=e.cache)
+    if not elements:
+        return "; map over an empty list: 0 elements"
+    reused = sum(1 for e in elements if e.status == "cached")
+    return (
+        f"; map over {elements[0].param}: {ran} of {len(elements)} elements executed, "
+        f"{reused} reused"
+    )
+
+
+def _the_list(task: StepTask, d: _Decision, store: ArtifactStore, param: str) -> list[Any]:
+    if param in task.values:
+        items = task.values[param]
+    else:
+        ref = task.refs[param]
+        items = load_object(store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}")
+    if not isinstance(items, (list, tuple)):
+        exc = TypeError(
+            f"step {task.step.name!r} maps over {param!r}, but asset {d.refs[param].name!r} is "
+            f"a {type(items).__name__}, not a list; return a list from its producer"
+        )
+        raise UserCodeError(task.step.name, f"TypeError: {exc}") from exc
+    return list(items)
+
+
+def _lookup(
+    catalog: Any, store: ArtifactStore, key: str, outputs: tuple[str, ...]
+) -> dict[str, ArtifactRecord] | None:
+    hit = catalog.lookup_cache(key)
+    if hit is None or set(hit) != {o + ELEMENT_SUFFIX for o in outputs}:
+        return None
+    if not all(store.exists(r.content_hash) for r in hit.values()):
+        return None
+    return {o: hit[o + ELEMENT_SUFFIX] for o in outputs}
+
+
+def _element_task(task: StepTask, param: str, item: Any, ref: ArtifactRef) -> StepTask:
+    values = dict(task.values)
+    refs = dict(task.refs)
+    values.pop(param, None)
+    refs.pop(param, None)
+    if task.keep_values and param not in task.want_ref:
+        values[param] = item  # in-process: the value itself
+    else:
+        refs[param] = ref
+    return dataclasses.replace(task, values=values, refs=refs)
+
+
+def _gather(
+    task: StepTask,
+    store: ArtifactStore,
+    elements: list[Element],
+    futures: dict[int, Future[StepOutcome]],
+    t0: float,
+) -> MapOutcome:
+    step = task.step
+    wait(list(futures.values()))
+    failed: tuple[int, BaseException] | None = None
+    for i, fut in futures.items():
+        e = elements[i]
+        exc = fut.exception()
+        if exc is not None:
+            e.status = "failed"
+            e.attempts = getattr(exc, "attempts", 1)
+            if failed is None:
+                failed = (i, exc)
+            continue
+        out = fut.result()
+        e.status, e.outputs, e.values = "executed", out.outputs, out.values
+        e.duration, e.attempts = out.duration, out.attempts
+    if failed is not None:
+        raise _element_error(step.name, elements, *failed)
+    combined: dict[str, list[Any]] = {o: [] for o in step.outputs}
+    for e in elements:
+        for o in step.outputs:
+            combined[o].append(_element_value(store, e, o))
+    outputs = [store_value(store, o, combined[o]) for o in step.outputs]
+    return MapOutcome(
+        outputs=outputs,
+        duration=time.perf_counter() - t0,
+        attempts=max((e.attempts for e in elements if e.status == "executed"), default=1),
+        values=dict(combined) if task.keep_values else None,
+        map_elements=elements,
+    )
+
+
+def _element_value(store: ArtifactStore, e: Element, output: str) -> Any:
+    if e.values is not None:
+        return e.values[output]
+    if e.status == "cached":
+        rec = e.cached[output]
+        return load_object(store, rec.content_hash, rec.materializer, f"{rec.name}@{rec.version}")
+    out = next(o for o in e.outputs if o.name == output)
+    return load_object(store, out.content_hash, out.materializer, f"{output}[{e.index}]")
+
+
+def _element_error(step: str, elements: list[Element], index: int, exc: BaseException) -> BaseException:
+    """The first failed element's error, naming the element, carrying the finished ones."""
+    param = elements[index].param
+    new: BaseException = exc
+    if isinstance(exc, UserCodeError):
+        new = UserCodeError(step, f"element {index} of {param}: {exc}", exc.attempts)
+        new.__cause__ = exc.__cause__ or exc
+    else:
+        try:
+            new = type(exc)(f"element {index} of {param}: {exc}")
+            new.__cause__ = exc.__cause__
+            new.attempts = getattr(exc, "attempts", 1)  # type: ignore[attr-defined]
+        except Exception:
+            new = exc
+    new.map_elements = [e for e in elements if e.status == "executed"]  # type: ignore[attr-defined]
+    return new

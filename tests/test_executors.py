@@ -1,0 +1,388 @@
+"""Executors ``inline`` and ``processes``: parallel steps, the same results, retries,
+timeouts that stop the step, dead workers, and inputs read from the store by hash.
+
+Dask has its own module (``test_executors_dask.py``) so its cluster starts once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+import flowyml as fm
+from flowyml.errors import ConfigError
+from flowyml.executors import make_executor
+from flowyml.executors.base import StepTimedOut, WorkerDied
+from tests.conftest import flowyml_cli, write
+
+EXECUTORS = ["inline", "processes:2"]
+SCALE = 3  # a module-level constant the steps read (shipped to workers by reference)
+
+
+def _scaled(xs: list[int]) -> list[int]:
+    return [x * SCALE for x in xs]
+
+
+# Steps defined at module level: `tests.test_executors.clean` is the Step wrapper, so
+# the function is not importable by reference; workers get it by value.
+@fm.step(outputs="raw")
+def load(n: int = 4) -> list[int]:
+    return list(range(n))
+
+
+@fm.step(outputs="clean")
+def clean(raw: list[int]) -> list[int]:
+    return _scaled(raw)
+
+
+@fm.step(outputs="total")
+def total(raw: list[int]) -> int:
+    return sum(raw)
+
+
+@fm.step(outputs="report")
+def report(clean: list[int], total: int) -> dict:
+    return {"clean": clean, "total": total, "arr": np.arange(3).tolist()}
+
+
+PIPE = fm.Pipeline("exec", [report, total, clean, load])
+
+
+def _children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def _summary(run: fm.Run) -> dict[str, tuple[str, int, str, list[str]]]:
+    """Per asset: artifact id (name + hash), version, hash, parent ids."""
+    return {
+        a: (art.id, art.version, art.content_hash, sorted(art.parents))
+        for a, art in run.artifacts.items()
+    }
+
+
+# ---------------------------------------------------------------- specs
+def test_make_executor_specs(project: Path) -> None:
+    stack = fm.Stack().resolve()
+    ex = make_executor("processes:3", stack)
+    assert (ex.name, ex.max_workers, ex.in_process) == ("processes", 3, False)
+    ex.shutdown()
+    ex = make_executor("processes", stack)
+    assert ex.max_workers == (os.cpu_count() or 1)
+    ex.shutdown()
+    assert make_executor(None, stack).name == "inline"
+    for bad, hint in [
+        ("threads", "unknown executor 'threads'; use 'inline', 'processes', 'processes:N'"),
+        ("inline:2", "unknown executor"),
+        ("processes:0", "positive integer"),
+        ("processes:x", "positive integer"),
+        ("dask://", "names no scheduler"),
+    ]:
+        with pytest.raises(ConfigError, match=hint):
+            make_executor(bad, stack)
+
+
+def test_import_flowyml_does_not_import_dask(project: Path) -> None:
+    from tests.conftest import run_py
+
+    out = run_py(project, """
+        import sys, time
+        t = time.perf_counter(); import flowyml; dt = time.perf_counter() - t
+        import flowyml.executors, flowyml.executors.processes
+        print(dt, any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules))
+    """)
+    dt, imported = out.split()
+    assert imported == "False" and float(dt) < 0.15
+
+
+def test_executor_from_env_and_stack(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWYML_EXECUTOR", "processes:2")
+    run = PIPE.run()
+    assert run.status == "succeeded" and run["report"]["clean"] == [0, 3, 6, 9]
+    monkeypatch.setenv("FLOWYML_EXECUTOR", "nope")
+    with pytest.raises(ConfigError, match="unknown executor 'nope'"):
+        PIPE.run(force=True)
+
+
+# ---------------------------------------------------------------- parallelism
+@fm.step(outputs="seed")
+def seed() -> int:
+    return 1
+
+
+@fm.step(outputs="left")
+def left(seed: int) -> list[float]:
+    t = time.time()
+    time.sleep(1.0)
+    return [t, time.time()]
+
+
+@fm.step(outputs="right")
+def right(seed: int) -> list[float]:
+    t = time.time()
+    time.sleep(1.0)
+    return [t, time.time()]
+
+
+@fm.step(outputs="joined")
+def joined(left: list[float], right: list[float]) -> float:
+    return max(left[1], right[1]) - min(left[0], right[0])
+
+
+def test_diamond_branches_run_at_once_on_two_workers(project: Path) -> None:
+    run = fm.Pipeline("diamond", [joined, left, right, seed]).run(executor="processes:2")
+    assert run["joined"] < 1.8  # both 1 s branches overlapped
+    assert run.duration < 3.0
+
+
+# ---------------------------------------------------------------- same results
+def test_same_hashes_versions_and_lineage_on_every_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowyml.stack import clear_opened
+
+    seen = {}
+    for ex in EXECUTORS:
+        root = tmp_path / ex.replace(":", "_")
+        root.mkdir()
+        (root / "flowyml.toml").write_text("")
+        monkeypatch.chdir(root)
+        clear_opened()
+        run = PIPE.run(params={"n": 5}, executor=ex)
+        assert run["report"] == {"clean": [0, 3, 6, 9, 12], "total": 10, "arr": [0, 1, 2]}
+        seen[ex] = _summary(run)
+        again = PIPE.run(params={"n": 5}, executor=ex)
+        assert set(again.cached) == {"load", "clean", "total", "report"}
+    clear_opened()
+    assert seen["inline"] == seen["processes:2"]
+
+
+def test_only_hashes_travel_and_io_is_counted(project: Path) -> None:
+    @fm.step(outputs="big")
+    def big() -> np.ndarray:
+        return np.arange(1000, dtype=np.float64)
+
+    @fm.step(outputs="info")
+    def info(big: np.ndarray) -> dict:
+        base, mapped = big, False
+        while base is not None:
+            mapped = mapped or type(base).__name__ in ("mmap", "memmap")
+            base = getattr(base, "base", None)
+        from flowyml.stack import _opened
+
+        opened = sorted({key[0] for key in _opened})  # what this process has opened
+        return {"writeable": bool(big.flags.writeable), "mapped": mapped, "pid": os.getpid(),
+                "opened": opened}
+
+    seen = []
+
+    class Spy:
+        """Wraps the processes executor to look at the tasks it is given."""
+
+        def __init__(self) -> None:
+            self.inner = make_executor("processes:1", fm.Stack().resolve())
+            self.name, self.max_workers, self.in_process = "spy", 1, False
+
+        def submit(self, task):  # type: ignore[no-untyped-def]
+            seen.append(task)
+            return self.inner.submit(task)
+
+        def shutdown(self) -> None:
+            self.inner.shutdown()
+
+    from flowyml.runtime import execute
+
+    pipe = fm.Pipeline("mm", [big, info])
+    graph = pipe.build()
+    run = execute("mm", graph, fm.Stack().resolve(), {}, executor=Spy())
+    assert run["info"]["pid"] != os.getpid()
+    assert run["info"]["mapped"] and not run["info"]["writeable"]
+    assert run["info"]["opened"] == ["store"]  # workers never open the catalog
+    info_task = next(t for t in seen if t.step.name == "info")
+    assert info_task.values == {} and set(info_task.refs) == {"big"}
+    assert info_task.refs["big"].content_hash == run.artifacts["big"].content_hash
+    # the worker's store traffic is counted in run.io: 1 read of big, 2 objects written
+    assert run.io["store_objects_read"] == 1
+    assert run.io["store_objects_written"] == 2
+
+
+# ---------------------------------------------------------------- code shipping
+def test_steps_from_a_file_run_by_the_cli(project: Path) -> None:
+    src = '''
+        import os
+        import flowyml as fm
+
+        FACTOR = 7
+
+        def helper(x):
+            return x * FACTOR
+
+        @fm.step(outputs="xs")
+        def xs(n: int = 3):
+            return list(range(n))
+
+        @fm.step(outputs="ys")
+        def ys(xs):
+            return [helper(x) for x in xs]
+
+        @fm.step(outputs="where")
+        def where(xs):
+            return os.getpid()
+
+        pipe = fm.Pipeline("clipipe", [xs, ys, where])
+    '''
+    write(project / "pipe.py", src)
+    write(project / "my-pipe.py", src)  # not a module name: loaded from its file by workers
+    for target in ("pipe.py", "my-pipe.py"):
+        res = flowyml_cli(project, "run", target, "--executor", "processes:2", "--force")
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, out
+        for name in ("xs", "ys", "where"):
+            assert f"> {name}: running" in out and f"+ {name}: done in" in out
+        assert "succeeded, 3 executed" in out
+    cat = fm.Catalog(fm.Stack().resolve())
+    assert cat.get("ys").load() == [0, 7, 14]
+
+
+# ---------------------------------------------------------------- retries / timeouts
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_retries_are_counted(project: Path, executor: str) -> None:
+    marker = project / "attempts.txt"
+
+    @fm.step(outputs="flaky", retries=2)
+    def flaky(path: str) -> int:
+        with open(path, "a") as f:
+            f.write("x")
+        n = len(Path(path).read_text())
+        if n < 2:
+            raise RuntimeError(f"attempt {n} fails")
+        return n
+
+    run = fm.Pipeline("flaky", [flaky]).run(params={"path": str(marker)}, executor=executor)
+    assert run["flaky"] == 2 and run.steps["flaky"].attempts == 2
+    rec = fm.Stack().resolve().open_catalog().step_runs(run.id)[0]
+    assert rec.attempts == 2
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_timeout_stops_the_step(project: Path, executor: str) -> None:
+    pid_file = project / "pid.txt"
+
+    @fm.step(outputs="slow", timeout=0.5, retries=1)
+    def slow(path: str) -> int:
+        with open(path, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        time.sleep(60)
+        return 1
+
+    @fm.step(outputs="quick", timeout=20)
+    def quick(n: int = 2) -> int:
+        return n * 21  # a step with a timeout that finishes returns normally
+
+    before = _children()
+    t0 = time.perf_counter()
+    with pytest.raises(fm.StepFailed, match=r"timed out after 0\.5 s") as info:
+        fm.Pipeline("slow", [quick, slow]).run(params={"path": str(pid_file)}, executor=executor)
+    assert time.perf_counter() - t0 < 10
+    assert isinstance(info.value.__cause__, StepTimedOut)
+    pids = [int(x) for x in pid_file.read_text().split()]
+    assert len(pids) == 2 and os.getpid() not in pids  # two attempts, never in the driver
+    assert not any(psutil.pid_exists(p) for p in pids)
+    assert _children() <= before
+    run = info.value.run  # type: ignore[attr-defined]
+    assert run.status == "failed" and run.steps["slow"].attempts == 2
+    assert "timed out after 0.5 s" in run.steps["slow"].reason
+    cat = fm.Stack().resolve().open_catalog()
+    rec = next(r for r in cat.step_runs(run.id) if r.step == "slow")
+    assert rec.attempts == 2 and "timed out after 0.5 s" in (rec.error or "")
+    if "quick" in run.steps and run.steps["quick"].executed:
+        assert run["quick"] == 42
+
+
+def test_timeout_step_that_finishes_on_inline(project: Path) -> None:
+    @fm.step(outputs="base")
+    def base() -> list[int]:
+        return [1, 2, 3]
+
+    @fm.step(outputs="bounded", timeout=30)
+    def bounded(base: list[int]) -> dict:
+        return {"sum": sum(base), "pid": os.getpid()}
+
+    @fm.step(outputs="after")
+    def after(bounded: dict) -> int:
+        return bounded["sum"] + 1
+
+    run = fm.Pipeline("bounded", [after, bounded, base]).run()
+    assert run["after"] == 7 and run["bounded"]["pid"] != os.getpid()
+
+
+# ---------------------------------------------------------------- dead workers
+def test_a_killed_worker_fails_its_step_and_leaves_nothing(project: Path) -> None:
+    @fm.step(outputs="start")
+    def start() -> int:
+        return 5
+
+    @fm.step(outputs="fine")
+    def fine(start: int) -> int:
+        time.sleep(0.5)
+        return start + 1
+
+    @fm.step(outputs="doomed")
+    def doomed(start: int) -> int:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return 0
+
+    before = _children()
+    pipe = fm.Pipeline("kill", [start, fine, doomed])
+    with pytest.raises(fm.StepFailed) as info:
+        pipe.run(executor="processes:2")
+    msg = str(info.value)
+    assert "'doomed'" in msg and "worker process died (signal 9" in msg
+    assert isinstance(info.value.__cause__, WorkerDied)
+    run = info.value.run  # type: ignore[attr-defined]
+    assert run.status == "failed"
+    assert run.steps["fine"].executed and run["fine"] == 6  # finished artifacts are kept
+    cat = fm.Stack().resolve().open_catalog()
+    assert cat.get_run(run.id).status == "failed"
+    assert cat.find("fine").content_hash == run.artifacts["fine"].content_hash
+    assert _children() <= before
+    # the same pipeline without the killer reuses what was kept
+    rerun = fm.Pipeline("kill", [start, fine]).run(executor="processes:2")
+    assert rerun.cached == ["start", "fine"]
+
+
+def test_user_errors_come_back_with_their_type(project: Path) -> None:
+    @fm.step(outputs="bad")
+    def bad() -> int:
+        raise KeyError("missing-thing")
+
+    with pytest.raises(fm.StepFailed, match="missing-thing") as info:
+        fm.Pipeline("bad", [bad]).run(executor="processes:1")
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+# ---------------------------------------------------------------- shared inputs (W6)
+def test_parallel_readers_share_one_copy_of_an_array(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The W6 benchmark, small: two workers reading one 50 MB array add (almost) no
+    private memory; pickling it to them costs a copy each."""
+    bench_dir = Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench_dir))
+    import w6_shared_input as w6
+
+    size = 50
+    result = w6.run_benchmark(size, hold=0.3, workdir=tmp_path / "w6")
+    ours, pickled = result["flowyml"], result["pickled"]
+    assert ours["correct"] and ours["read_only_inputs"]
+    assert ours["uss_above_idle_mb"] < 0.10 * size, result
+    assert pickled["uss_above_idle_mb"] > 1.5 * size, result  # a private copy per worker
+    # local folder store: each worker maps the same object file (one open each), and the
+    # driver reads nothing; the baseline reads it once in the driver, then copies it
+    assert ours["store_objects_read"] == 2 and pickled["store_objects_read"] == 1
+    assert result["target_met"]["private_memory_under_10pct"]
