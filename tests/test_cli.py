@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -86,7 +88,9 @@ def test_gc_dry_run_and_delete(proj: Path) -> None:
     ok(proj, "run", "pipe.py")
     stray_dir = proj / ".flowyml" / "objects" / "ab"
     stray_dir.mkdir(parents=True, exist_ok=True)
-    (stray_dir / ("ab" + "0" * 62)).write_bytes(b"x")
+    stray = stray_dir / ("ab" + "0" * 62)
+    stray.write_bytes(b"x")
+    os.utime(stray, (time.time() - 3600, time.time() - 3600))
     assert "kept 1 young" in ok(proj, "gc", "--dry-run")
     assert "would delete 1 object" in ok(proj, "gc", "--dry-run", "--grace", "0")
     assert "deleted 1 object" in ok(proj, "gc", "--grace", "0")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -234,8 +236,11 @@ def test_gc_deletes_only_unreferenced_objects(project: Path) -> None:
     store = fm.Stack().resolve().open_store()
     stray = project / "stray.part"
     stray.write_bytes(b"orphan")
-    store.put_file(hash_file(stray), stray)
+    digest = hash_file(stray)
+    store.put_file(digest, stray)
     assert len(objects(project)) == 2
+    old = time.time() - 3600
+    os.utime(project / ".flowyml" / "objects" / digest[:2] / digest, (old, old))
     st = fm.Stack().resolve()
     young = collect_garbage(st, dry_run=True)
     assert young.deleted == [] and young.kept_young == 1

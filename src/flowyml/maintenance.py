@@ -18,29 +18,63 @@ class GcReport:
 
 
 def collect_garbage(stack: Stack, dry_run: bool = False, grace_seconds: float | None = None) -> GcReport:
-    """Delete objects no artifact references and older than the grace period, so a
-    writer that stored an object but has not recorded it yet never loses it."""
+    """Delete objects that no artifact references, safely while writers run.
+
+    A writer stores its objects first and records them afterwards, so an object can be
+    unreferenced only because its writer has not recorded it *yet*. gc therefore keeps
+    every object newer than the cutoff ``min(now - grace, start of the oldest live run)``:
+
+    1. read the live runs (heartbeating drivers) -> cutoff;
+    2. list the objects; 3. read the references; 4. delete unreferenced objects older
+       than the cutoff, re-checking each one's age right before deleting it.
+
+    An object older than the cutoff was written before every live run started, so its
+    writer has finished (its references, if any, were committed before step 1) or died
+    (the object is garbage). A writer that reuses an existing object refreshes its age
+    first, which puts it past the cutoff. This holds with a zero grace period.
+    """
     store = stack.open_store()
     catalog = stack.open_catalog()
     grace = stack.gc_grace_seconds if grace_seconds is None else grace_seconds
     grace = 0.0 if grace is None else grace
-    # list first, then read references: an object written after the listing is not
-    # considered, and one referenced after the listing is young (grace protects it)
+    now = time.time()
+    cutoff = min([now - grace, *catalog.live_run_starts()]) - CLOCK_MARGIN_SECONDS
     objects = list(store.iter_objects())
     referenced = catalog.referenced_hashes()
-    now = time.time()
     report = GcReport()
     for obj in objects:
         if obj.digest in referenced:
             continue
-        if now - obj.mtime < grace:
+        if obj.mtime >= cutoff or _age_now(store, obj.digest, obj.mtime) >= cutoff:
             report.kept_young += 1
             continue
+        if not dry_run:
+            safe_delete = getattr(store, "delete_if_older", None)
+            if safe_delete is not None:
+                if not safe_delete(obj.digest, cutoff):
+                    report.kept_young += 1  # refreshed by a writer just now
+                    continue
+            else:
+                store.delete(obj.digest)
         report.deleted.append(obj.digest)
         report.bytes += obj.size
-        if not dry_run:
-            store.delete(obj.digest)
     return report
+
+
+# Object ages come from the store's clock, run starts from the drivers': a small margin
+# keeps a writer whose clock runs a little ahead safe.
+CLOCK_MARGIN_SECONDS = 2.0
+
+
+def _age_now(store: object, digest: str, listed_mtime: float) -> float:
+    """The object's modification time now (a writer may have refreshed it since listing)."""
+    mtime_of = getattr(store, "mtime", None)
+    if mtime_of is None:
+        return listed_mtime
+    try:
+        return float(mtime_of(digest))
+    except (FileNotFoundError, OSError):
+        return listed_mtime
 
 
 @dataclass

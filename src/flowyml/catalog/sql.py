@@ -629,6 +629,12 @@ class SqlCatalog:
         with self._read() as conn:
             return [(r[0], r[1], r[2]) for r in conn.execute(q)]
 
+    def live_run_starts(self) -> list[float]:
+        """Start times of runs whose driver is alive (gc keeps what they may reference)."""
+        q = sa.select(runs_t).where(runs_t.c.status == "running")
+        with self._read() as conn:
+            return [float(r.started_at) for r in conn.execute(q) if _liveness(r)[0] == "running"]
+
     def referenced_hashes(self) -> set[str]:
         with self._read() as conn:
             return {r[0] for r in conn.execute(sa.select(artifacts_t.c.content_hash).distinct())}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,28 +56,31 @@ class LocalStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(shard)
         try:
-            os.link(src, dest)
-            created = True
-            self.stats.add(store_bytes_written=dest.stat().st_size, store_objects_written=1)
-        except FileExistsError:
-            created = False
-            if hash_file(dest) != digest and hash_file(src) == digest:
-                # the stored copy was damaged behind our back and ``src`` holds the right
-                # bytes: putting them in place repairs the object. Wrong bytes never
-                # replace anything.
-                os.replace(src, dest)
-            else:
-                _touch(dest)  # a writer that finds its object refreshes its age (gc grace)
+            for _ in range(100):
+                try:
+                    os.link(src, dest)
+                except FileExistsError:
+                    if hash_file(dest) != digest and hash_file(src) == digest:
+                        # the stored copy was damaged behind our back and ``src`` holds
+                        # the right bytes: putting them in place repairs the object.
+                        # Wrong bytes never replace anything.
+                        os.replace(src, dest)
+                        return False
+                    if self._touch(dest):  # refresh its age, so gc keeps it for us
+                        return False
+                    continue  # gc deleted it between our link and our touch: link again
+                self.stats.add(store_bytes_written=dest.stat().st_size, store_objects_written=1)
+                return True
+            raise StoreError(f"cannot write object {digest} to {self.uri}: it keeps vanishing")
         except OSError as exc:
             if not dest.exists():
                 raise StoreError(f"cannot write object {digest} to {self.uri}: {exc}") from exc
-            created = False
+            return False
         finally:
             try:
                 os.unlink(src)
             except FileNotFoundError:
                 pass
-        return created
 
     def refresh(self, digest: str) -> bool:
         """True when the object exists intact; its age is refreshed (gc grace) as a write
@@ -85,10 +89,9 @@ class LocalStore:
         try:
             if hash_file(path) != digest:
                 return False  # damaged: let the caller write (and so repair) it
-            os.utime(path)
         except FileNotFoundError:
             return False
-        return True
+        return self._touch(path)
 
     def local_path(self, digest: str) -> Path:
         path = self._path(digest)
@@ -103,6 +106,38 @@ class LocalStore:
             )
         self.stats.add(store_bytes_read=path.stat().st_size, store_objects_read=1)
         return path
+
+    def mtime(self, digest: str) -> float:
+        return self._path(digest).stat().st_mtime
+
+    # gc and writers that re-adopt an existing object meet on one lock file: a writer
+    # refreshes an object's age under a shared lock, gc re-checks the age and deletes
+    # under an exclusive one, so a refresh can never fall between gc's check and delete.
+    def _gc_lock(self, kind: int) -> _FileLock:
+        return _FileLock(self.root / "gc.lock", kind)
+
+    def _touch(self, path: Path) -> bool:
+        """Refresh the object's age; False when it is gone."""
+        with self._gc_lock(fcntl.LOCK_SH):
+            try:
+                os.utime(path)
+            except FileNotFoundError:
+                return False
+            except OSError:
+                return path.is_file()
+        return True
+
+    def delete_if_older(self, digest: str, cutoff: float) -> bool:
+        """Delete the object if its age is still before ``cutoff`` (gc's safe delete)."""
+        path = self._path(digest)
+        with self._gc_lock(fcntl.LOCK_EX):
+            try:
+                if path.stat().st_mtime >= cutoff:
+                    return False
+                path.unlink()
+            except FileNotFoundError:
+                return False
+        return True
 
     def evict_local(self, digest: str) -> None:
         return None
@@ -130,8 +165,18 @@ class LocalStore:
         return self._staging.sweep()
 
 
-def _touch(path: Path) -> None:
-    try:
-        os.utime(path)
-    except OSError:
-        pass
+class _FileLock:
+    """``flock`` on a file for the duration of a ``with`` block (released on death too)."""
+
+    def __init__(self, path: Path, kind: int) -> None:
+        self.path = path
+        self.kind = kind
+        self.fd = -1
+
+    def __enter__(self) -> _FileLock:
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(self.fd, self.kind)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # closing releases the lock
