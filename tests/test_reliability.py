@@ -346,3 +346,46 @@ def test_gc_with_zero_grace_is_safe_under_concurrent_writers(project: Path) -> N
         assert int(out) > 20
     assert deleted > 0  # gc really had garbage to collect
     _check_store_and_catalog(project)
+
+
+class _Flaky:
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+
+
+class _FlakyMaterializer:
+    name = "flaky-test"
+    version = 1
+    uses_pickle = False
+
+    def handles(self, value: object) -> bool:
+        return isinstance(value, _Flaky)
+
+    def save(self, value: _Flaky, path: Path) -> dict:
+        if value.fail:
+            raise OSError("upload failed half-way")
+        path.write_text("ok")
+        return {}
+
+    def load(self, path: Path) -> _Flaky:
+        return _Flaky(False)
+
+
+def test_outputs_before_records(project: Path) -> None:
+    """When the k-th output fails to store, no output of that execution is recorded."""
+    fm.register_materializer(_FlakyMaterializer())
+    state = {"fail": True}
+
+    @fm.step(outputs=("first", "second", "third"))
+    def three() -> tuple:
+        return [1], _Flaky(state["fail"]), [3]
+
+    pipe = fm.Pipeline("outputs", [three])
+    with pytest.raises(fm.StepFailed, match="upload failed"):
+        pipe.run()
+    con = sqlite3.connect(project / ".flowyml" / "catalog.db")
+    assert con.execute("SELECT COUNT(*) FROM artifacts").fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM cache_entries").fetchone()[0] == 0
+    state["fail"] = False
+    run = pipe.run()
+    assert run.executed == ["three"] and sorted(run.artifacts) == ["first", "second", "third"]
