@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -389,3 +390,25 @@ def test_outputs_before_records(project: Path) -> None:
     state["fail"] = False
     run = pipe.run()
     assert run.executed == ["three"] and sorted(run.artifacts) == ["first", "second", "third"]
+
+
+def test_versions_under_races_postgres(project: Path, postgres_server: Any) -> None:
+    url = postgres_server.create_database(f"races_{os.getpid()}_{int(time.time() * 1000) % 100000}")
+    code = textwrap.dedent('''
+        import sys
+        import flowyml as fm
+        i = int(sys.argv[1])
+        @fm.step(outputs="shared")
+        def make():
+            return {"writer": i}
+        fm.Pipeline(f"p{i}", [make]).run()
+    ''')
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")},
+           "FLOWYML_CATALOG": url}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(i)], cwd=project, env=env,
+                              stderr=subprocess.PIPE, text=True) for i in range(20)]
+    errs = [p.communicate()[1] for p in procs]
+    failed = [e[-1500:] for p, e in zip(procs, errs, strict=True) if p.returncode != 0]
+    assert not failed, failed[0]
+    versions = sorted(a.version for a in fm.Catalog(fm.Stack(catalog=url)).versions("shared"))
+    assert versions == list(range(1, 21))
