@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .artifact import Artifact, make_ref
-from .catalog.records import ArtifactRecord, StepRecord
+from .catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
 from .errors import FlowymlError, ParameterError, StepFailed
 from .execution import StepOutcome, StepTask, UserCodeError
 from .fingerprint import Fingerprint, explain_parts, fingerprint_function, short_repr, value_token
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from .stack import Stack
 
 CACHE_KEY_VERSION = "1"
+FLUSH_EVERY = 256  # records per group commit
+FLUSH_SECONDS = 0.2  # ...or this long after the first buffered one
 
 
 class Reporter:
@@ -98,7 +101,6 @@ def execute(
     t0 = time.perf_counter()
     io_before = store.stats.snapshot()
     catalog.start_run(run_id, pipeline, {k: short_repr(v) for k, v in params.items()}, time.time())
-    heartbeat = _Heartbeat(catalog, run_id)
 
     produced: dict[str, ArtifactRecord] = {}  # asset -> record, as steps finish
     values: dict[str, Any] = {}  # asset -> in-memory value (in-process executors)
@@ -109,18 +111,25 @@ def execute(
                 consumers_left[b.asset] = consumers_left.get(b.asset, 0) + 1
     refs = dict(catalog_refs or {})
     results: dict[str, StepResult] = {}
-    pending = list(graph.order)
+    pending = set(graph.order)
     running: dict[Future[StepOutcome], tuple[str, _Decision]] = {}
     failure: tuple[str, BaseException] | None = None
     fps: dict[str, Fingerprint] = {}
-    # Rows of reused steps are history, not cache state: they are buffered and written
-    # in one transaction before the next execution record (keeping row order) or at the end.
-    reused: list[tuple[StepRecord, dict[str, ArtifactRecord]]] = []
+    # Group commit: the records of finished steps are buffered and written together, in
+    # order, one transaction per batch (each step's rows stay all-or-nothing, and its
+    # objects are stored before). Later steps of this run decide from the in-memory
+    # records; a crash before a flush only costs re-executing those steps.
+    recorder = _Recorder(catalog, run_id)
+    buffer = recorder.add
+    flush = recorder.flush
 
-    def flush_reused() -> None:
-        if reused:
-            catalog.record_reuses(list(reused))
-            reused.clear()
+    prev_cache: dict[str, StepRecord] | None = None
+
+    def previous(name: str) -> StepRecord | None:
+        nonlocal prev_cache
+        if prev_cache is None:  # one query, only when some step executes
+            prev_cache = catalog.previous_steps(pipeline, list(graph.order))
+        return prev_cache.get(name)
 
     def decide(name: str) -> _Decision:
         step = graph.steps[name]
@@ -187,7 +196,7 @@ def execute(
         first_run = next(iter(hit.values())).run_id
         reason = f"reused: code, inputs and parameters unchanged (outputs from run {first_run})"
         rec = step_record(name, d, "cached", reason)
-        reused.append((rec, hit))  # written in batches: see flush_reused
+        buffer(Write("reuse", rec, artifacts=hit))
         res = StepResult(name, "cached", reason, 0.0, rec.code_version, d.key, 0, None, rec.outputs)
         results[name] = res
         reporter.step_finished(res)
@@ -242,8 +251,8 @@ def execute(
                     from .mapping import record_elements
 
                     record_elements(catalog, step_record(name, d, "executed", ""), exc)
-                flush_reused()
-                catalog.record_failure(rec)
+                buffer(Write("fail", rec))
+                flush()
             finally:
                 res = StepResult(name, "failed", reason, rec.duration, rec.code_version, d.key,
                                  rec.attempts, rec.error)
@@ -252,16 +261,24 @@ def execute(
                 if failure is None:
                     failure = (name, exc)
             return
-        reason = "executed: " + _explain(pipeline, name, d, step, forced, catalog)
+        reason = "executed: " + _explain(name, d, step, forced, previous)
         if getattr(outcome, "map_elements", None) is not None:  # map_over: record elements
             from .mapping import record_elements
 
             reason += record_elements(catalog, step_record(name, d, "executed", ""), outcome)
-        flush_reused()
         rec = step_record(name, d, "executed", reason)
         rec.duration = outcome.duration
         rec.attempts = outcome.attempts
-        recs = catalog.record_execution(rec, outcome.outputs, d.parents, cache=step.cache)
+        now = time.time()
+        recs = {
+            o.name: ArtifactRecord(
+                artifact_id(o.name, o.content_hash), o.name, 0, o.content_hash, o.size,
+                o.materializer, o.type_name, run_id, name, rec.code_version, now, o.meta,
+            )
+            for o in outcome.outputs
+        }  # provisional (version 0) until the batch is written
+        rec.outputs = {k: v.id for k, v in recs.items()}
+        buffer(Write("exec", rec, outputs=outcome.outputs, parents=d.parents, cache=step.cache))
         if outcome.values is not None:
             values.update(outcome.values)
         res = StepResult(name, "executed", reason, outcome.duration, rec.code_version, d.key,
@@ -271,47 +288,57 @@ def execute(
         finish(name, recs)
 
     status = "failed"
+    waiting = {n: len(graph.upstream[n]) for n in graph.order}
+    ready = deque(n for n in graph.order if waiting[n] == 0)
+
+    def release(name: str) -> None:
+        for down in graph.downstream[name]:
+            waiting[down] -= 1
+            if waiting[down] == 0:
+                ready.append(down)
+
     try:
         while True:
-            progressed = True
-            while progressed and failure is None:
-                progressed = False
-                for name in list(pending):
-                    if len(running) >= executor.max_workers:
-                        break
-                    if not all(u in results and results[u].status != "failed" for u in graph.upstream[name]):
-                        continue
-                    pending.remove(name)
-                    d = decide(name)
-                    if not try_reuse(name, d):
-                        submit(name, d)
-                    progressed = True
+            while ready and failure is None and len(running) < executor.max_workers:
+                name = ready.popleft()
+                pending.remove(name)
+                d = decide(name)
+                if try_reuse(name, d):
+                    release(name)
+                else:
+                    submit(name, d)
             if not running:
                 break
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in done:
                 name, d = running.pop(fut)
                 complete(fut, name, d)
+                if results[name].status == "executed":
+                    release(name)
         status = "failed" if failure is not None or pending else "succeeded"
     except BaseException as exc:
         if failure is None:
             failure = ("<runtime>", exc)
         raise
     finally:
-        for name in pending:
-            results[name] = StepResult(name, "not reached", "not reached: an upstream step failed")
+        for name in graph.order:
+            if name in pending:
+                results[name] = StepResult(name, "not reached", "not reached: an upstream step failed")
         io = IOStats.delta(io_before, store.stats.snapshot())
         error = None if failure is None else f"step {failure[0]}: {_error_text(failure[1])}"
         if status != "succeeded" and error is None:
             error = "run interrupted"
-        heartbeat.stop()
         try:
-            flush_reused()
+            recorder.close()
             graph_shape = {n: sorted(graph.upstream[n]) for n in graph.order}
             catalog.finish_run(run_id, status, error, {"io": io, "graph": graph_shape})
         finally:
             executor.shutdown()
 
+    provisional = [r.id for r in produced.values() if r.version == 0]
+    if provisional:  # versions are assigned when the records are written
+        real = catalog.artifacts_by_id(provisional)
+        produced.update({a: real[r.id] for a, r in produced.items() if r.id in real})
     artifacts: dict[str, Artifact] = {}
     for asset, rec in produced.items():
         art = Artifact(rec, stack)
@@ -333,31 +360,71 @@ def execute(
     return run
 
 
-class _Heartbeat:
-    """Tells the catalog every few seconds that this run's driver is alive, so a run
-    whose driver was killed is shown as failed instead of running forever."""
+class _Recorder:
+    """Buffers step records and writes them in batches; beats the run's heartbeat.
+
+    One background thread writes a batch once its oldest record is ``FLUSH_SECONDS``
+    old (so a long step does not hide the records before it) and tells the catalog
+    every ``HEARTBEAT_SECONDS`` that the driver is alive (so a killed run is shown as
+    failed, not running forever). Batches are written one at a time, in order.
+    """
 
     def __init__(self, catalog: Any, run_id: str) -> None:
         import threading
 
         from .catalog.sql import HEARTBEAT_SECONDS
 
-        self._stop = threading.Event()
-        self._interval = HEARTBEAT_SECONDS
         self._catalog = catalog
         self._run_id = run_id
-        self._thread = threading.Thread(target=self._beat, name=f"flowyml-heartbeat-{run_id}", daemon=True)
+        self._writes: list[Write] = []
+        self._oldest = 0.0
+        self._lock = threading.Lock()  # guards the buffer
+        self._flush_lock = threading.Lock()  # one batch at a time, in order
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._beat_every = HEARTBEAT_SECONDS
+        self._thread = threading.Thread(
+            target=self._loop, name=f"flowyml-recorder-{run_id}", daemon=True
+        )
         self._thread.start()
 
-    def _beat(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._catalog.heartbeat(self._run_id)
-            except Exception:  # a missed beat only delays nothing; the next one retries
-                pass
+    def add(self, w: Write) -> None:
+        with self._lock:
+            if not self._writes:
+                self._oldest = time.perf_counter()
+            self._writes.append(w)
+            full = len(self._writes) >= FLUSH_EVERY
+        if full:
+            self.flush()
 
-    def stop(self) -> None:
+    def flush(self) -> None:
+        with self._flush_lock:
+            with self._lock:
+                batch, self._writes = self._writes, []
+            if batch:
+                self._catalog.record_batch(batch)
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def _loop(self) -> None:
+        last_beat = time.perf_counter()
+        while not self._stop.wait(FLUSH_SECONDS / 2):
+            try:
+                with self._lock:
+                    due = bool(self._writes) and time.perf_counter() - self._oldest > FLUSH_SECONDS
+                if due:
+                    self.flush()
+                if time.perf_counter() - last_beat > self._beat_every:
+                    last_beat = time.perf_counter()
+                    self._catalog.heartbeat(self._run_id)
+            except BaseException as exc:  # surfaced by the next flush in the driver
+                self._error = exc
+
+    def close(self) -> None:
         self._stop.set()
+        self._thread.join()
+        self.flush()
 
 
 def _error_text(exc: BaseException) -> str:
@@ -397,14 +464,17 @@ def _forced_set(force: bool | Iterable[str], graph: Graph) -> set[str]:
     return names
 
 
-def _explain(pipeline: str, name: str, d: _Decision, step: Any, forced: set[str], catalog: Any) -> str:
+def _explain(
+    name: str, d: _Decision, step: Any, forced: set[str],
+    previous: Callable[[str], StepRecord | None],
+) -> str:
     if name in forced:
         return "forced"
     if not step.cache:
         return "caching is off for this step (cache=False)"
     if d.note:
         return d.note
-    return explain_miss(catalog.previous_step(pipeline, name), d)
+    return explain_miss(previous(name), d)
 
 
 def explain_miss(prev: StepRecord | None, d: _Decision) -> str:

@@ -12,6 +12,7 @@ import fcntl
 import os
 import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -33,10 +34,15 @@ class StagingArea:
             if self._dir is None or self._pid != os.getpid():
                 self.tmp_root.mkdir(parents=True, exist_ok=True)
                 self.sweep()
-                d = self.tmp_root / f"w-{uuid.uuid4().hex[:16]}"
-                d.mkdir()
-                fd = os.open(d / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+                name = uuid.uuid4().hex[:16]
+                # lock first, under a name sweepers leave alone, then publish the folder:
+                # a sweeper can never take the lock of a folder that is being set up
+                init = self.tmp_root / f"{_INIT}{name}"
+                init.mkdir()
+                fd = os.open(init / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                d = self.tmp_root / f"w-{name}"
+                os.rename(init, d)
                 self._dir, self._fd, self._pid = d, fd, os.getpid()
         return self._dir
 
@@ -52,7 +58,10 @@ class StagingArea:
             if self._dir is not None and path == self._dir:
                 continue
             if entry.is_dir(follow_symlinks=False):
-                if _owner_alive(path):
+                if entry.name.startswith(_INIT):
+                    if _young(path):
+                        continue  # being set up right now
+                elif _owner_alive(path):
                     continue
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
@@ -65,17 +74,21 @@ class StagingArea:
         return removed
 
 
+_INIT = ".init-"
+
+
+def _young(folder: Path) -> bool:
+    try:
+        return time.time() - folder.stat().st_mtime < 60
+    except FileNotFoundError:
+        return True
+
+
 def _owner_alive(folder: Path) -> bool:
     try:
         fd = os.open(folder / ".lock", os.O_RDWR)
     except FileNotFoundError:
-        # being created right now, or abandoned before it was locked: only an old one goes
-        try:
-            import time
-
-            return time.time() - folder.stat().st_mtime < 60
-        except FileNotFoundError:
-            return True
+        return _young(folder)  # abandoned before it was locked: only an old one goes
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -67,3 +67,23 @@ class RunRecord:
     stats: dict[str, Any]
     host: str
     pid: int
+    stack: str = ""  # the stack's name (never its settings)
+
+
+@dataclass
+class Write:
+    """One step's records for ``record_batch``: ``"exec"``, ``"reuse"`` or ``"fail"``."""
+
+    kind: str
+    rec: StepRecord
+    outputs: list[NewOutput] = field(default_factory=list)
+    parents: dict[str, str] = field(default_factory=dict)
+    cache: bool = True
+    artifacts: dict[str, ArtifactRecord] | None = None
+
+
+def artifact_id(name: str, content_hash: str) -> str:
+    """Artifact ids are derived from (name, content hash): the same everywhere."""
+    from ..hashing import hash_text
+
+    return hash_text("artifact", name, content_hash)[:24]

@@ -25,10 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ArtifactNotFoundError, CatalogError
-from ..hashing import hash_text
 from ..secrets import redact
 from . import migrations
-from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord
+from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord, Write, artifact_id
 
 T = TypeVar("T")
 SCHEMA_VERSION = migrations.LATEST
@@ -131,6 +130,7 @@ aliases_t = sa.Table(
 
 _RETRYABLE = (sa.exc.IntegrityError, sa.exc.OperationalError)
 
+
 # Statements are built once: SQLAlchemy then reuses their compiled form, which keeps
 # the per-step cost of recording small (parameters are passed separately).
 _SEL_CACHE = sa.select(cache_t.c.outputs).where(cache_t.c.cache_key == sa.bindparam("key"))
@@ -154,11 +154,6 @@ _INS_USE = uses_t.insert()
 _INS_STEP = step_runs_t.insert()
 _INS_CACHE = cache_t.insert()
 _DEL_CACHE = cache_t.delete().where(cache_t.c.cache_key == sa.bindparam("key"))
-
-
-def artifact_id(name: str, content_hash: str) -> str:
-    """Artifact ids are derived from (name, content hash): the same everywhere."""
-    return hash_text("artifact", name, content_hash)[:24]
 
 
 def mask_url(url: str) -> str:
@@ -364,6 +359,24 @@ class SqlCatalog:
             row = conn.execute(_PREV_STEP, {"pipeline": pipeline, "step": step}).first()
         return None if row is None else _step(row)
 
+    def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
+        """The latest non-failed record of each of ``steps`` in ``pipeline`` (one query)."""
+        out: dict[str, StepRecord] = {}
+        with self._read() as conn:
+            for i in range(0, len(steps), 500):
+                latest = (
+                    sa.select(sa.func.max(step_runs_t.c.id))
+                    .where(
+                        step_runs_t.c.pipeline == pipeline,
+                        step_runs_t.c.step.in_(steps[i : i + 500]),
+                        step_runs_t.c.status != "failed",
+                    )
+                    .group_by(step_runs_t.c.step)
+                )
+                for row in conn.execute(sa.select(step_runs_t).where(step_runs_t.c.id.in_(latest))):
+                    out[row.step] = _step(row)
+        return out
+
     def forget_cache(self, cache_key: str) -> None:
         self._write(lambda c: c.execute(sa.delete(cache_t).where(cache_t.c.cache_key == cache_key)))
 
@@ -377,106 +390,50 @@ class SqlCatalog:
     ) -> dict[str, ArtifactRecord]:
         """Artifacts (new version or existing), lineage edges, cache entry and step row,
         in one transaction. ``parents``: param -> parent artifact id."""
-
-        def fn(conn: Connection) -> dict[str, ArtifactRecord]:
-            now = time.time()
-            result: dict[str, ArtifactRecord] = {}
-            _lock_names(conn, [o.name for o in outputs])
-            for out in outputs:
-                aid = artifact_id(out.name, out.content_hash)
-                existing = self._artifacts_by_id(conn, [aid]).get(aid)
-                if existing is None:
-                    version = conn.execute(_NEXT_VERSION, {"name": out.name}).scalar_one()
-                    conn.execute(
-                        _INS_ART,
-                        {
-                            "id": aid,
-                            "name": out.name,
-                            "version": version,
-                            "content_hash": out.content_hash,
-                            "size": out.size,
-                            "materializer": out.materializer,
-                            "type_name": out.type_name,
-                            "meta": _dumps(out.meta),
-                            "run_id": rec.run_id,
-                            "step": rec.step,
-                            "code_version": rec.code_version,
-                            "created_at": now,
-                        },
-                    )
-                    if parents:
-                        conn.execute(
-                            _INS_EDGE,
-                            [
-                                {"child_id": aid, "parent_id": pid, "param": param}
-                                for param, pid in sorted(parents.items())
-                            ],
-                        )
-                    existing = ArtifactRecord(
-                        aid,
-                        out.name,
-                        int(version),
-                        out.content_hash,
-                        out.size,
-                        out.materializer,
-                        out.type_name,
-                        rec.run_id,
-                        rec.step,
-                        rec.code_version,
-                        now,
-                        out.meta,
-                    )
-                result[out.name] = existing
-                conn.execute(
-                    _INS_USE,
-                    {
-                        "artifact_id": aid,
-                        "run_id": rec.run_id,
-                        "step": rec.step,
-                        "role": "produced",
-                    },
-                )
-            rec.outputs = {k: v.id for k, v in result.items()}
-            if cache:
-                _upsert_cache(conn, rec.cache_key, rec.step, rec.outputs, rec.run_id, now)
-            _insert_step(conn, rec)
-            return result
-
-        return self._write(fn)
+        return self._write(lambda conn: _record_execution(conn, rec, outputs, parents, cache))
 
     def record_reuse(self, rec: StepRecord, artifacts: dict[str, ArtifactRecord]) -> None:
         self.record_reuses([(rec, artifacts)])
 
     def record_reuses(self, items: list[tuple[StepRecord, dict[str, ArtifactRecord]]]) -> None:
         """Step rows and artifact uses of reused steps, many in one transaction."""
-        if not items:
-            return
-        for rec, artifacts in items:
-            rec.outputs = {k: v.id for k, v in artifacts.items()}
+        self.record_batch([Write("reuse", rec, artifacts=arts) for rec, arts in items])
 
-        def fn(conn: Connection) -> None:
+    def record_batch(self, writes: list[Write]) -> list[dict[str, ArtifactRecord]]:
+        """Several steps' records in one transaction, in order (group commit). Each
+        step's rows are still all-or-nothing; for ``"exec"`` writes the artifact
+        records (with their versions) come back in the same order."""
+        if not writes:
+            return []
+
+        def fn(conn: Connection) -> list[dict[str, ArtifactRecord]]:
+            out: list[dict[str, ArtifactRecord]] = []
+            reuses = [w for w in writes if w.kind == "reuse"]
+            for w in reuses:
+                w.rec.outputs = {k: v.id for k, v in (w.artifacts or {}).items()}
             uses = [
-                {"artifact_id": a.id, "run_id": rec.run_id, "step": rec.step, "role": "reused"}
-                for rec, artifacts in items
-                for a in artifacts.values()
+                {"artifact_id": a.id, "run_id": w.rec.run_id, "step": w.rec.step, "role": "reused"}
+                for w in reuses
+                for a in (w.artifacts or {}).values()
             ]
             if uses:
                 conn.execute(_INS_USE, uses)
-            conn.execute(_INS_STEP, [_step_params(rec) for rec, _ in items])
+            for w in writes:
+                if w.kind == "exec":
+                    out.append(_record_execution(conn, w.rec, w.outputs, w.parents, w.cache))
+                else:  # reuse / failure: the step row only
+                    _insert_step(conn, w.rec)
+                    out.append({})
+            return out
 
-        self._write(fn)
+        return self._write(fn)
 
     def record_failure(self, rec: StepRecord) -> None:
         self._write(lambda conn: _insert_step(conn, rec))
 
     # -------------------------------------------------------------- artifacts
     def _artifacts_by_id(self, conn: Connection, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
-        ids = list(dict.fromkeys(ids))
-        out: dict[str, ArtifactRecord] = {}
-        for i in range(0, len(ids), 500):
-            for row in conn.execute(_SEL_ARTS, {"ids": ids[i : i + 500]}):
-                out[row.id] = _artifact(row)
-        return out
+        return _artifacts_by_id(conn, ids)
 
     def artifacts_by_id(self, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
         with self._read() as conn:
@@ -668,6 +625,86 @@ def _retryable(exc: Exception) -> bool:
         return True
     msg = str(getattr(exc, "orig", exc)).lower()
     return any(s in msg for s in ("locked", "busy", "deadlock", "serializ", "could not obtain"))
+
+
+def _artifacts_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
+    ids = list(dict.fromkeys(ids))
+    out: dict[str, ArtifactRecord] = {}
+    for i in range(0, len(ids), 500):
+        for row in conn.execute(_SEL_ARTS, {"ids": ids[i : i + 500]}):
+            out[row.id] = _artifact(row)
+    return out
+
+
+def _record_execution(
+    conn: Connection,
+    rec: StepRecord,
+    outputs: list[NewOutput],
+    parents: dict[str, str],
+    cache: bool,
+) -> dict[str, ArtifactRecord]:
+    now = time.time()
+    result: dict[str, ArtifactRecord] = {}
+    _lock_names(conn, [o.name for o in outputs])
+    for out in outputs:
+        aid = artifact_id(out.name, out.content_hash)
+        existing = _artifacts_by_id(conn, [aid]).get(aid)
+        if existing is None:
+            version = conn.execute(_NEXT_VERSION, {"name": out.name}).scalar_one()
+            conn.execute(
+                _INS_ART,
+                {
+                    "id": aid,
+                    "name": out.name,
+                    "version": version,
+                    "content_hash": out.content_hash,
+                    "size": out.size,
+                    "materializer": out.materializer,
+                    "type_name": out.type_name,
+                    "meta": _dumps(out.meta),
+                    "run_id": rec.run_id,
+                    "step": rec.step,
+                    "code_version": rec.code_version,
+                    "created_at": now,
+                },
+            )
+            if parents:
+                conn.execute(
+                    _INS_EDGE,
+                    [
+                        {"child_id": aid, "parent_id": pid, "param": param}
+                        for param, pid in sorted(parents.items())
+                    ],
+                )
+            existing = ArtifactRecord(
+                aid,
+                out.name,
+                int(version),
+                out.content_hash,
+                out.size,
+                out.materializer,
+                out.type_name,
+                rec.run_id,
+                rec.step,
+                rec.code_version,
+                now,
+                out.meta,
+            )
+        result[out.name] = existing
+        conn.execute(
+            _INS_USE,
+            {
+                "artifact_id": aid,
+                "run_id": rec.run_id,
+                "step": rec.step,
+                "role": "produced",
+            },
+        )
+    rec.outputs = {k: v.id for k, v in result.items()}
+    if cache:
+        _upsert_cache(conn, rec.cache_key, rec.step, rec.outputs, rec.run_id, now)
+    _insert_step(conn, rec)
+    return result
 
 
 def _upsert_cache(
