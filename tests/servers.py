@@ -433,7 +433,7 @@ def start_seaweedfs(
         f"-volume.port={v}",
         f"-volume.port.grpc={vg}",
         "-volume.preStopSeconds=0",
-        "-volume.max=8",
+        "-volume.max=250",  # one volume per bucket (collection): room for many test buckets
         f"-filer.port={f}",
         f"-filer.port.grpc={fg}",
         f"-filer.localSocket={root / 'f.sock'}",

@@ -91,6 +91,7 @@ class VerifyReport:
 def verify_store(stack: Stack) -> VerifyReport:
     """Rehash every object of the store (a remote object is fetched anew, never trusted
     from the local cache) and check that every object the catalog references exists."""
+    from .errors import ArtifactNotFoundError, CorruptArtifactError
     from .hashing import hash_file
 
     store = stack.open_store()
@@ -102,8 +103,12 @@ def verify_store(stack: Stack) -> VerifyReport:
         store.evict_local(obj.digest)  # remote: force a fresh copy; local: no-op
         try:
             actual = hash_file(store.local_path(obj.digest))
-        except FileNotFoundError:
+        except (FileNotFoundError, ArtifactNotFoundError):
             continue  # deleted while we listed
+        except CorruptArtifactError:  # a remote store verifies as it fetches
+            report.checked += 1
+            report.corrupt.append(obj.digest)
+            continue
         report.checked += 1
         if actual != obj.digest:
             report.corrupt.append(obj.digest)

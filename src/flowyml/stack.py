@@ -1,15 +1,25 @@
 """Stacks: where bytes live, where metadata lives, what runs steps. Chosen by name.
 
 Precedence for each setting: an argument to ``Stack(...)``, then the environment
-(``FLOWYML_STORE``, ``FLOWYML_CATALOG``, ``FLOWYML_EXECUTOR``, ``FLOWYML_CACHE_DIR``),
-then the named stack in ``flowyml.toml`` (or ``[tool.flowyml]`` in ``pyproject.toml``)
-at the project root, then the built-in local defaults: ``<root>/.flowyml`` for objects
-and ``<root>/.flowyml/catalog.db`` for the catalog. ``${VAR}`` in a configured value is
-read from the environment, so secrets stay out of files.
+(``FLOWYML_STORE``, ``FLOWYML_CATALOG``, ``FLOWYML_EXECUTOR``, ``FLOWYML_CACHE_DIR``,
+``FLOWYML_CACHE_MAX_SIZE``, ``FLOWYML_STORAGE_OPTIONS`` as JSON), then the named stack
+in ``flowyml.toml`` (or ``[tool.flowyml]`` in ``pyproject.toml``) at the project root,
+then the built-in local defaults: ``<root>/.flowyml`` for objects and
+``<root>/.flowyml/catalog.db`` for the catalog. The stack's name comes from
+``Stack(name=...)``, ``FLOWYML_STACK`` (``--stack`` on the CLI), ``stack = "..."`` at the
+top of the config file, else ``default`` / ``local`` when such a table exists.
+``${VAR}`` in a configured value is read from the environment, so secrets stay out of
+files; settings are shown only through ``describe()``, which masks secrets.
+
+A remote store (``s3://``, ``gs://``, ``az://``...) reads through the machine's local
+cache (``cache_dir``, default ``<user cache dir>/flowyml/objects``, capped at
+``cache_max_size``, default 20GB).
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import re
 import threading
@@ -29,7 +39,13 @@ ENV = {
     "catalog": "FLOWYML_CATALOG",
     "executor": "FLOWYML_EXECUTOR",
     "cache_dir": "FLOWYML_CACHE_DIR",
+    "cache_max_size": "FLOWYML_CACHE_MAX_SIZE",
+    "storage_options": "FLOWYML_STORAGE_OPTIONS",
 }
+KEYS = (
+    "store", "catalog", "executor", "cache_dir", "cache_max_size", "storage_options",
+    "allow_pickle", "gc_grace_seconds",
+)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -47,6 +63,7 @@ class Stack:
     name: str | None = None
     root: str | None = None
     gc_grace_seconds: float | None = None
+    cache_max_size: int | str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     # ------------------------------------------------------------ resolution
@@ -61,8 +78,15 @@ class Stack:
         table: dict[str, Any] = {}
         if name is not None:
             if name in stacks:
-                table = {k: _expand(v, name) for k, v in stacks[name].items()}
-            elif name != "default":
+                raw = stacks[name]
+                if not isinstance(raw, dict):
+                    raise ConfigError(
+                        f"stacks.{name} in {config.get('__file__')} must be a table "
+                        f"([stacks.{name}]) with keys {', '.join(KEYS)}"
+                    )
+                _check_keys(name, raw, config.get("__file__"))
+                table = {k: _expand(v, name) for k, v in raw.items()}
+            elif name != "default" and (self.store is None or self.catalog is None):
                 known = ", ".join(sorted(stacks)) or "none defined"
                 raise ConfigError(
                     f"no stack named {name!r} in {config.get('__file__', root / 'flowyml.toml')} "
@@ -70,16 +94,17 @@ class Stack:
                     "FLOWYML_STACK / --stack"
                 )
         values: dict[str, Any] = {}
-        for key in ("store", "catalog", "executor", "cache_dir"):
+        for key in ("store", "catalog", "executor", "cache_dir", "cache_max_size"):
             explicit = getattr(self, key)
             if explicit is not None:
                 values[key] = explicit
             elif os.environ.get(ENV[key]):
                 values[key] = os.environ[ENV[key]]
             elif key in table:
-                values[key] = str(table[key])
+                values[key] = table[key] if key == "cache_max_size" else str(table[key])
         store = values.get("store") or str(root / ".flowyml")
         if "://" not in store:
+            store = os.path.expanduser(store)
             store = str((root / store).resolve()) if not os.path.isabs(store) else store
         catalog = values.get("catalog") or _default_catalog(store, root)
         if catalog.startswith("sqlite:///") and not catalog.startswith("sqlite:////"):
@@ -87,8 +112,31 @@ class Stack:
             if rel and rel != ":memory:" and not os.path.isabs(rel):
                 catalog = "sqlite:///" + str((root / rel).resolve())
         options = self.storage_options
+        if options is None and os.environ.get(ENV["storage_options"]):
+            try:
+                options = json.loads(os.environ[ENV["storage_options"]])
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"{ENV['storage_options']} is not valid JSON ({exc.msg}); write e.g. "
+                    '{"endpoint_url": "http://localhost:9000"}'
+                ) from None
         if options is None:
             options = table.get("storage_options") or {}
+        if not isinstance(options, dict):
+            raise ConfigError(
+                f"storage_options of stack {name or 'default'!r} must be a table / dict, "
+                f"got {type(options).__name__}"
+            )
+        cache_dir = values.get("cache_dir")
+        if cache_dir:
+            cache_dir = os.path.expanduser(str(cache_dir))
+            if not os.path.isabs(cache_dir):
+                cache_dir = str((root / cache_dir).resolve())
+        max_size = values.get("cache_max_size")
+        if max_size is not None:
+            from .stores.cache import parse_size
+
+            max_size = parse_size(max_size, f"cache_max_size of stack {name or 'default'!r}")
         allow = self.allow_pickle
         if allow is None and "allow_pickle" in table:
             allow = bool(table["allow_pickle"])
@@ -100,7 +148,8 @@ class Stack:
             store=store,
             catalog=catalog,
             executor=values.get("executor") or "inline",
-            cache_dir=values.get("cache_dir"),
+            cache_dir=cache_dir,
+            cache_max_size=max_size,
             storage_options=dict(options),
             allow_pickle=allow,
             name=name or "default",
@@ -110,21 +159,32 @@ class Stack:
 
     # ------------------------------------------------------------ opening
     def open_store(self) -> ArtifactStore:
-        s = self if self.store is not None else self.resolve()
-        key = ("store", s.store, repr(sorted((s.storage_options or {}).items())), s.allow_pickle, s.cache_dir)
+        s = self if self.store is not None and self.root else self.resolve()
+        key = (
+            "store", s.store, repr(sorted((s.storage_options or {}).items())), s.allow_pickle,
+            s.cache_dir, s.cache_max_size, s.name,
+        )
         with _lock:
             hit = _opened.get(key)
             if hit is None:
                 from .stores import open_store
+                from .stores.cache import parse_size
 
                 assert s.store is not None
-                hit = open_store(s.store, s.storage_options, s.allow_pickle, s.cache_dir)
+                hit = open_store(
+                    s.store,
+                    s.storage_options,
+                    s.allow_pickle,
+                    s.cache_dir,
+                    stack_name=s.name or "default",
+                    cache_max_bytes=parse_size(s.cache_max_size),
+                )
                 _opened[key] = hit
-        return hit  # type: ignore[no-any-return]
+        return hit
 
     def open_catalog(self) -> SqlCatalog:
-        s = self if self.catalog is not None else self.resolve()
-        key = ("catalog", s.catalog)
+        s = self if self.catalog is not None and self.root else self.resolve()
+        key = ("catalog", s.catalog, s.name)
         with _lock:
             hit = _opened.get(key)
             if hit is None:
@@ -133,21 +193,30 @@ class Stack:
                 assert s.catalog is not None
                 hit = open_catalog(s.catalog, stack_name=s.name or "default")
                 _opened[key] = hit
-        return hit  # type: ignore[no-any-return]
+        return hit
+
+    def check(self) -> list[CheckResult]:
+        """Try the store and the catalog (see ``check_stack``)."""
+        return check_stack(self)
 
     def describe(self) -> dict[str, Any]:
         """The settings with secrets masked (for display)."""
         from .secrets import mask_options, mask_uri
+        from .stores.cache import DEFAULT_MAX_BYTES, default_cache_dir, parse_size
 
-        s = self if self.store is not None else self.resolve()
+        s = self if self.store is not None and self.root else self.resolve()
+        remote = "://" in (s.store or "") and not (s.store or "").startswith("file://")
+        cap = parse_size(s.cache_max_size)
         return {
             "name": s.name,
             "store": mask_uri(s.store or ""),
-            "catalog": mask_uri(s.catalog or ""),
+            "catalog": _mask_catalog(s.catalog or ""),
             "executor": s.executor,
-            "cache_dir": s.cache_dir,
+            "cache_dir": (s.cache_dir or str(default_cache_dir())) if remote else None,
+            "cache_max_size": (DEFAULT_MAX_BYTES if cap is None else cap) if remote else None,
             "storage_options": mask_options(s.storage_options or {}),
             "allow_pickle": s.allow_pickle,
+            "gc_grace_seconds": s.gc_grace_seconds,
         }
 
 
@@ -166,6 +235,23 @@ def clear_opened() -> None:
                 except Exception:
                     pass
         _opened.clear()
+
+
+def _mask_catalog(url: str) -> str:
+    from .secrets import mask_uri
+
+    return mask_uri(url)
+
+
+def _check_keys(name: str, table: dict[str, Any], where: Any) -> None:
+    for key in table:
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(
+                f"stack {name!r} in {where} has an unknown setting {key!r}; {hint}"
+                f"settings are {', '.join(KEYS)}"
+            )
 
 
 def _default_catalog(store: str, root: Path) -> str:
@@ -203,7 +289,7 @@ def load_config(root: Path) -> dict[str, Any]:
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib
         try:
             data = tomllib.loads(path.read_text())
         except Exception as exc:
@@ -232,3 +318,103 @@ def as_stack(stack: Stack | str | None) -> Stack:
     if isinstance(stack, Stack):
         return stack if stack.store is not None and stack.catalog is not None and stack.root else stack.resolve()
     raise ConfigError(f"stack must be a flowyml.Stack or a stack name, got {stack!r}")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of ``flowyml stack check``: what was tried, whether it worked, and why."""
+
+    part: str  # "config" | "store" | "catalog" | "cache"
+    ok: bool
+    message: str
+
+
+def check_stack(stack: Stack | str | None = None) -> list[CheckResult]:
+    """Connect to the stack's store and catalog and try what a run does: resolve the
+    settings, write, read back (verified) and delete a small object, open the catalog
+    (creating or upgrading its schema), and use the local cache. Never raises for a
+    failure of the stack itself: each failure is a ``CheckResult`` with ``ok=False``."""
+    import uuid
+
+    from .errors import FlowymlError
+    from .hashing import hash_bytes
+    from .secrets import mask_uri
+
+    out: list[CheckResult] = []
+    try:
+        st = as_stack(stack)
+    except FlowymlError as exc:
+        return [CheckResult("config", False, str(exc))]
+    info = st.describe()
+    out.append(CheckResult("config", True, f"stack {st.name!r} resolved (executor {st.executor})"))
+
+    store_uri = mask_uri(st.store or "")
+    try:
+        store = st.open_store()
+        data = f"flowyml stack check {uuid.uuid4().hex}\n".encode()
+        digest = hash_bytes(data)
+        done = []
+        store.exists(digest)
+        done.append("reachable, credentials accepted")
+        staged = store.staging_dir() / f"check-{digest[:16]}.part"
+        staged.write_bytes(data)
+        store.put_file(digest, staged)
+        done.append("write")
+        store.evict_local(digest)
+        path = store.local_path(digest)
+        if Path(path).read_bytes() != data:
+            raise ConfigError(f"store {store_uri} returned other bytes than were written")
+        done.append("read back")
+        store.delete(digest)
+        done.append("delete")
+        out.append(CheckResult("store", True, f"{store_uri}: {', '.join(done)} work"))
+    except FlowymlError as exc:
+        out.append(CheckResult("store", False, f"{store_uri}: {type(exc).__name__}: {exc}"))
+    except Exception as exc:  # an unexpected failure is still an answer, not a traceback
+        out.append(CheckResult("store", False, f"{store_uri}: {type(exc).__name__}: {exc}"))
+
+    try:
+        cat = st.open_catalog()
+        out.append(
+            CheckResult(
+                "catalog", True,
+                f"{cat.display_url}: connected, schema version {cat.schema_version()}",
+            )
+        )
+    except FlowymlError as exc:
+        out.append(CheckResult("catalog", False, f"{info['catalog']}: {type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        out.append(CheckResult("catalog", False, f"{info['catalog']}: {type(exc).__name__}: {exc}"))
+
+    if info.get("cache_dir"):
+        from .stores.cache import get_cache
+
+        cache = get_cache(info["cache_dir"], info["cache_max_size"])
+        try:
+            cache.tmp_dir()
+            n, size = cache.usage()
+            out.append(
+                CheckResult(
+                    "cache", True,
+                    f"{cache.root}: writable, {n} objects, {_fmt_size(size)} of "
+                    f"{_fmt_size(cache.max_bytes)}",
+                )
+            )
+        except OSError as exc:
+            out.append(
+                CheckResult(
+                    "cache", False,
+                    f"{cache.root}: not writable ({exc}); set cache_dir or FLOWYML_CACHE_DIR "
+                    "to a writable folder",
+                )
+            )
+    return out
+
+
+def _fmt_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

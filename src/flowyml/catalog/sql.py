@@ -418,6 +418,8 @@ class SqlCatalog:
             ]
             if uses:
                 conn.execute(_INS_USE, uses)
+            # every name this batch versions, locked up front in one order (no deadlock)
+            _lock_names(conn, [o.name for w in writes if w.kind == "exec" for o in w.outputs])
             for w in writes:
                 if w.kind == "exec":
                     out.append(_record_execution(conn, w.rec, w.outputs, w.parents, w.cache))
