@@ -120,8 +120,9 @@ def fingerprint_function(
     ctx.seen.add(id(func))
     tree, _source_ok = _function_ast(func, strip_decorators=True)
     if tree is not None:
-        ctx.add("code", _ast_digest(tree))
-        _follow_refs(ctx, _refs_of_tree(tree), func)
+        digest, refs = _digest_and_refs(tree)
+        ctx.add("code", digest)
+        _follow_refs(ctx, iter(refs), func)
     else:
         ctx.add("code", _bytecode_digest(func.__code__))
         _follow_refs(ctx, _refs_of_code(func.__code__), func)
@@ -199,7 +200,6 @@ def _function_ast(obj: Any, strip_decorators: bool) -> tuple[ast.AST | None, boo
         node = tree.body[0]
         if strip_decorators and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             node.decorator_list = []
-    _strip_docstrings(node)
     return node, True
 
 
@@ -213,43 +213,64 @@ def _warn_no_source(obj: Any) -> None:
         )
 
 
-def _strip_docstrings(root: ast.AST) -> None:
-    for node in ast.walk(root):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
+_DOC_OWNERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)
 
 
-def _ast_digest(node: ast.AST) -> str:
-    """Hash an AST without line numbers, iteratively (no recursion limit)."""
+def _is_docstring(stmt: ast.AST) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+def _digest_and_refs(node: ast.AST) -> tuple[str, list[tuple[str, ...]]]:
+    """In one iterative pass (no recursion limit): the hash of the AST without line
+    numbers and docstrings, and the name chains the code reads (``np.linalg.norm`` ->
+    ``("np", "linalg", "norm")``)."""
     h = blake3.blake3()
+    refs: list[tuple[str, ...]] = []
+    inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
     stack: list[Any] = [node]
+    pop, push, extend, update = stack.pop, stack.append, stack.extend, h.update
     while stack:
-        item = stack.pop()
+        item = pop()
         if isinstance(item, ast.AST):
-            h.update(b"(" + type(item).__name__.encode())
+            t = type(item)
+            update(b"(" + t.__name__.encode())
+            if t is ast.Name:
+                if id(item) not in inner:
+                    refs.append((item.id,))  # type: ignore[attr-defined]
+            elif t is ast.Attribute and id(item) not in inner:
+                chain = [item.attr]  # type: ignore[attr-defined]
+                base = item.value  # type: ignore[attr-defined]
+                while type(base) is ast.Attribute:
+                    inner.add(id(base))
+                    chain.append(base.attr)
+                    base = base.value
+                if type(base) is ast.Name:
+                    inner.add(id(base))
+                    chain.append(base.id)
+                    refs.append(tuple(reversed(chain)))
+            push(_CLOSE)
             fields = []
             for name in item._fields:
                 if name == "type_comment":
                     continue
-                fields.append(getattr(item, name, None))
-            stack.append(_CLOSE)
-            stack.extend(reversed(fields))
+                value = getattr(item, name, None)
+                if name == "body" and isinstance(item, _DOC_OWNERS) and value and _is_docstring(value[0]):
+                    value = value[1:] or [ast.Pass()]
+                fields.append(value)
+            extend(reversed(fields))
         elif isinstance(item, list):
-            h.update(b"[%d" % len(item))
-            stack.extend(reversed(item))
+            update(b"[%d" % len(item))
+            extend(reversed(item))
         elif item is _CLOSE:
-            h.update(b")")
+            update(b")")
         else:
             r = f"{type(item).__name__}:{item!r}".encode("utf-8", "surrogatepass")
-            h.update(len(r).to_bytes(4, "little") + r)
-    return h.hexdigest()
+            update(len(r).to_bytes(4, "little") + r)
+    return h.hexdigest(), refs
 
 
 _CLOSE = object()
@@ -268,26 +289,6 @@ def _bytecode_digest(code: types.CodeType) -> str:
         else:
             h.update(repr(c).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
-
-
-def _refs_of_tree(tree: ast.AST) -> Iterator[tuple[str, ...]]:
-    """Name chains the code reads: ``np.linalg.norm`` -> ("np", "linalg", "norm")."""
-    attr_bases: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            chain: list[str] = [node.attr]
-            base: ast.AST = node.value
-            while isinstance(base, ast.Attribute):
-                attr_bases.add(id(base))
-                chain.append(base.attr)
-                base = base.value
-            if isinstance(base, ast.Name) and id(node) not in attr_bases:
-                attr_bases.add(id(base))
-                chain.append(base.id)
-                yield tuple(reversed(chain))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and id(node) not in attr_bases:
-            yield (node.id,)
 
 
 def _refs_of_code(code: types.CodeType) -> Iterator[tuple[str, ...]]:
@@ -372,16 +373,18 @@ def _visit(ctx: _Context, name: str, obj: Any, owner_file: str | None) -> None:
             if tree is None:
                 ctx.add(key, _token_digest(sorted(vars(obj))))
                 return
-            ctx.add(key, _ast_digest(tree))
-            _follow_refs(ctx, _refs_of_tree(tree), sys.modules.get(module, obj))
+            digest, refs = _digest_and_refs(tree)
+            ctx.add(key, digest)
+            _follow_refs(ctx, iter(refs), sys.modules.get(module, obj))
             return
         tree, _ = _function_ast(obj, strip_decorators=False)
         if tree is None:
             ctx.add(key, _bytecode_digest(obj.__code__))
             _follow_refs(ctx, _refs_of_code(obj.__code__), obj)
         else:
-            ctx.add(key, _ast_digest(tree))
-            _follow_refs(ctx, _refs_of_tree(tree), obj)
+            digest, refs = _digest_and_refs(tree)
+            ctx.add(key, digest)
+            _follow_refs(ctx, iter(refs), obj)
         _closure_parts(ctx, obj)
         return
     if isinstance(obj, (types.BuiltinFunctionType, types.MethodType, types.MethodWrapperType)):

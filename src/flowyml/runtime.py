@@ -182,11 +182,10 @@ def execute(
 
     _sinks = {a for a in graph.producers if consumers_left.get(a, 0) == 0}
 
-    def try_reuse(name: str, d: _Decision) -> bool:
+    def try_reuse(name: str, d: _Decision, hit: dict[str, ArtifactRecord] | None) -> bool:
         step = graph.steps[name]
         if name in forced or not step.cache:
             return False
-        hit = catalog.lookup_cache(d.key)
         if hit is None or set(hit) != set(step.outputs):
             return False
         missing = [a for a, r in hit.items() if not store.exists(r.content_hash)]
@@ -297,18 +296,27 @@ def execute(
             if waiting[down] == 0:
                 ready.append(down)
 
+    to_run: deque[tuple[str, _Decision]] = deque()  # decided, waiting for a worker
     try:
         while True:
-            while ready and failure is None and len(running) < executor.max_workers:
-                name = ready.popleft()
-                pending.remove(name)
-                d = decide(name)
-                if try_reuse(name, d):
-                    release(name)
-                else:
-                    submit(name, d)
+            while ready and failure is None:
+                # decide every ready step at once: one catalog query for all their keys
+                batch = [ready.popleft() for _ in range(len(ready))]
+                decided = [(n, decide(n)) for n in batch]
+                hits = catalog.lookup_cache_many(
+                    [d.key for n, d in decided if n not in forced and graph.steps[n].cache]
+                )
+                for name, d in decided:
+                    pending.remove(name)
+                    if try_reuse(name, d, hits.get(d.key)):
+                        release(name)  # may make more steps ready: the loop goes on
+                    else:
+                        to_run.append((name, d))
+            while to_run and failure is None and len(running) < executor.max_workers:
+                name, d = to_run.popleft()
+                submit(name, d)
             if not running:
-                break
+                break  # nothing left to run, or a failure stopped new submissions
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in done:
                 name, d = running.pop(fut)
@@ -321,9 +329,11 @@ def execute(
             failure = ("<runtime>", exc)
         raise
     finally:
+        for name, _ in to_run:
+            pending.add(name)
         for name in graph.order:
             if name in pending:
-                results[name] = StepResult(name, "not reached", "not reached: an upstream step failed")
+                results[name] = StepResult(name, "not reached", "not reached: the run stopped at a failure")
         io = IOStats.delta(io_before, store.stats.snapshot())
         error = None if failure is None else f"step {failure[0]}: {_error_text(failure[1])}"
         if status != "succeeded" and error is None:

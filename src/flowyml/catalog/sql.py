@@ -133,7 +133,9 @@ _RETRYABLE = (sa.exc.IntegrityError, sa.exc.OperationalError)
 
 # Statements are built once: SQLAlchemy then reuses their compiled form, which keeps
 # the per-step cost of recording small (parameters are passed separately).
-_SEL_CACHE = sa.select(cache_t.c.outputs).where(cache_t.c.cache_key == sa.bindparam("key"))
+_SEL_CACHE_MANY = sa.select(cache_t.c.cache_key, cache_t.c.outputs).where(
+    cache_t.c.cache_key.in_(sa.bindparam("keys", expanding=True))
+)
 _SEL_ARTS = sa.select(artifacts_t).where(artifacts_t.c.id.in_(sa.bindparam("ids", expanding=True)))
 _NEXT_VERSION = sa.select(sa.func.coalesce(sa.func.max(artifacts_t.c.version), 0) + 1).where(
     artifacts_t.c.name == sa.bindparam("name")
@@ -344,15 +346,21 @@ class SqlCatalog:
 
     # -------------------------------------------------------------- cache
     def lookup_cache(self, cache_key: str) -> dict[str, ArtifactRecord] | None:
+        return self.lookup_cache_many([cache_key]).get(cache_key)
+
+    def lookup_cache_many(self, keys: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
+        """Cache hits among ``keys`` (two queries, whatever the number of keys)."""
+        hits: dict[str, dict[str, str]] = {}
         with self._read() as conn:
-            row = conn.execute(_SEL_CACHE, {"key": cache_key}).first()
-            if row is None:
-                return None
-            ids: dict[str, str] = json.loads(row[0])
-            recs = self._artifacts_by_id(conn, list(ids.values()))
-        if len(recs) != len(set(ids.values())):
-            return None
-        return {asset: recs[i] for asset, i in ids.items()}
+            for i in range(0, len(keys), 500):
+                for row in conn.execute(_SEL_CACHE_MANY, {"keys": keys[i : i + 500]}):
+                    hits[row.cache_key] = json.loads(row.outputs)
+            recs = self._artifacts_by_id(conn, [a for ids in hits.values() for a in ids.values()])
+        return {
+            key: {asset: recs[i] for asset, i in ids.items()}
+            for key, ids in hits.items()
+            if all(i in recs for i in ids.values())
+        }
 
     def previous_step(self, pipeline: str, step: str) -> StepRecord | None:
         with self._read() as conn:
@@ -610,10 +618,10 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
+    # Writes take the lock up front. Reads run in autocommit: each SELECT sees a
+    # consistent snapshot, and catalog rows that reads combine are never deleted.
     if conn.get_execution_options().get("flowyml_write"):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
 
 
 def _connect_args(u: sa.engine.URL) -> dict[str, Any]:
