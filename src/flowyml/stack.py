@@ -23,7 +23,7 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,21 @@ class Stack:
     gc_grace_seconds: float | None = None
     cache_max_size: int | str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        """The dataclass repr with secrets masked: a Stack gets printed, logged and shown
+        in tracebacks, and its storage options and catalog URL may hold credentials."""
+        from .secrets import mask_options, mask_uri
+
+        parts = []
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, dict):
+                v = mask_options(v)
+            elif isinstance(v, str):
+                v = mask_uri(v)
+            parts.append(f"{f.name}={v!r}")
+        return f"Stack({', '.join(parts)})"
 
     # ------------------------------------------------------------ resolution
     def resolve(self) -> Stack:
