@@ -41,8 +41,11 @@ WORK = BENCH / ".work"
 TOOLS_DIR = BENCH / "tools"
 TEMPLATES = BENCH / "templates"
 REQS = BENCH / "requirements"
+# Hand-written profile notes for the targets FlowyML misses, appended to RESULTS.md.
+PROFILES = BENCH / "profiles.md"
 RESULT_PREFIX = "BENCH_RESULT "
 OURS = "flowyml"
+NA = "\u2013"
 
 
 # --------------------------------------------------------------------------- tools
@@ -170,12 +173,14 @@ class Sizes:
     w2_passes: int
     w4_bytes: int
     w5_n: int  # float64 elements of the W5 artifact
+    w6_mb: float = 500  # MiB of the W6 shared array
 
 
 FULL = Sizes(chain=200, fanout=1000, w2_n=13_107_200, w2_passes=30, w4_bytes=1 << 30,
-             w5_n=134_217_728)
+             w5_n=134_217_728, w6_mb=500)
 QUICK = Sizes(chain=50, fanout=100, w2_n=1_638_400, w2_passes=30, w4_bytes=128 << 20,
-              w5_n=16_777_216)
+              w5_n=16_777_216, w6_mb=64)
+W6_SCRIPT = BENCH / "w6_shared_input.py"
 
 # W2: cumulative edits of the pipeline module, applied in order between processes.
 # (case, edits, (factor, offset) of the expected result, steps an ideal cache re-executes)
@@ -198,6 +203,9 @@ W2_CASE_TEXT = {
     "real": "`transform` really changed (`+ 1.0` -> `+ 3.0`)",
     "helper": "the helper `_scale` that `transform` calls changed (`* 2.0` -> `* 5.0`)",
 }
+
+
+PLAIN = "plain"  # W2 case: the cold run in plain Python (FlowyML's module, no decorators)
 
 
 def w2_expected(n: int, factor: int, offset: int) -> float:
@@ -224,6 +232,7 @@ SLOW: dict[str, dict[str, int]] = {
     "W1": {"dagster": 3, "prefect": 3, "flowyml2": 3},  # 1000-step fan-out: 20-50 s each
     "W2": {"prefect": 2},  # ~20-40 s per process (ephemeral server + hashing 100 MB inputs)
     "W5": {"prefect": 2},  # ~50-60 s per process and ~7 GiB peak on the 1 GiB artifact
+    "W6": {"flowyml": 3},  # ~25 s and ~1.5 GB per process (both modes, idle + full array)
 }
 
 NO_CACHE = "no cross-run result cache: every run recomputes every step (see W2)"
@@ -237,9 +246,9 @@ WORKLOADS: dict[str, Workload] = {
                  {k: (None if k == OURS else "FlowyML-only workload") for k in TOOLS}),
         Workload("W5", "Lazy: cached rerun over a 1 GiB artifact",
                  {k: (NO_CACHE if k in ("kedro", "dagster") else None) for k in TOOLS}),
-        # Hook for the shared-input workload of a later issue: add its cases to plan()
-        # and a ``w6`` function to each tools/bench_<tool>.py, then drop ``skip``.
-        Workload("W6", "Shared input", dict.fromkeys(TOOLS), skip="not implemented yet"),
+        # FlowyML-only; its baseline ("pickled to workers") runs in the same process.
+        Workload("W6", "Shared input: two parallel readers of one array",
+                 {k: (None if k == OURS else "FlowyML-only workload") for k in TOOLS}),
     ]
 }
 
@@ -262,9 +271,13 @@ class Record:
 
 
 def run_process(tool: Tool, workload: str, params: dict[str, Any], cwd: Path, tag: str,
-                timeout: float) -> tuple[bool, float, float, dict[str, Any], str | None]:
-    """Run one tool script; return ok, wall seconds, peak RSS MiB, result data, error."""
-    cmd = [str(tool.python), str(tool.script), workload.lower(), "--params", json.dumps(params)]
+                timeout: float, cmd: list[str] | None = None
+                ) -> tuple[bool, float, float, dict[str, Any], str | None]:
+    """Run one tool script (or ``cmd``); return ok, wall seconds, peak RSS MiB, result
+    data, error."""
+    if cmd is None:
+        cmd = [str(tool.python), str(tool.script), workload.lower(), "--params",
+               json.dumps(params)]
     out_path, err_path = cwd / f"{tag}.stdout", cwd / f"{tag}.stderr"
     with open(out_path, "w") as out, open(err_path, "w") as err:
         t0 = time.perf_counter()
@@ -356,8 +369,9 @@ class Runner:
         return tools[k:] + tools[:k]
 
     def one(self, rep: int, wl: str, case: str, tool: Tool, params: dict, cwd: Path,
-            tag: str) -> Record:
-        ok, wall, peak, data, err = run_process(tool, wl, params, cwd, tag, self.args.timeout)
+            tag: str, cmd: list[str] | None = None) -> Record:
+        ok, wall, peak, data, err = run_process(tool, wl, params, cwd, tag, self.args.timeout,
+                                                cmd)
         rec = Record(rep, wl, case, tool.key, ok, wall, peak, data, err,
                      "ok" if ok else "FAIL")
         if ok and "correct" in data and not data["correct"]:
@@ -395,6 +409,29 @@ class Runner:
                     self.log(f"      -> STALE: got {rec.data.get('value')} expected {expected}")
         for d in dirs.values():
             self.cleanup(d)
+        if any(t.key == OURS for t in tools):
+            self.w2_plain(rep, subs)
+
+    def w2_plain(self, rep: int, subs: dict[str, str]) -> None:
+        """The cold case without a framework: FlowyML's W2 module with its decorators and
+        pipeline removed, run by the project venv's python (the "plain Python" baseline)."""
+        ours = TOOLS[OURS]
+        d = fresh_dir(self.run_dir, "W2", "plain", f"rep{rep}")
+        text = render_template("w2_flowyml.py", subs, [])
+        keep = [ln for ln in text.splitlines() if not ln.startswith(
+            ("@fm.step", "import flowyml", "pipeline = fm.Pipeline"))]
+        write_pipeline(d, "pipeline_w2", "\n".join(keep) + "\n")
+        cmd = [str(ours.python), str(ours.script), "w2plain", "--params", "{}"]
+        rec = self.one(rep, "W2", PLAIN, ours, {}, d, "plain", cmd)
+        cold = [r for r in self.records if r.rep == rep and r.workload == "W2"
+                and r.case == "cold" and r.tool == OURS and r.ok]
+        if cold:  # its pair: FlowyML's cold run of the same repetition
+            rec.data["paired_cold_wall_s"] = cold[-1].wall_s
+        expected = w2_expected(self.sizes.w2_n, *W2_CASES[0][2])
+        rec.data["expected"] = expected
+        if rec.ok and rec.data.get("value") != expected:
+            rec.status = "STALE"
+        self.cleanup(d)
 
     def w3(self, rep: int) -> None:
         for tool in self.order(rep, "W3"):
@@ -422,6 +459,18 @@ class Runner:
                 if rec.ok and rec.data.get("value") != expected:
                     rec.status = "STALE"
         for d in dirs.values():
+            self.cleanup(d)
+
+    def w6(self, rep: int) -> None:
+        # benchmarks/w6_shared_input.py measures both modes (FlowyML, and the array
+        # pickled to a spawn ProcessPoolExecutor) in one process, in its own project.
+        for tool in self.order(rep, "W6"):
+            d = fresh_dir(self.run_dir, "W6", tool.key, f"rep{rep}")
+            cmd = [str(tool.python), str(W6_SCRIPT), "--size-mb", f"{self.sizes.w6_mb:g}",
+                   "--json", "--workdir", str(d / "project")]
+            rec = self.one(rep, "W6", "shared", tool, {}, d, "run", cmd)
+            if rec.ok and not (rec.data.get("flowyml") or {}).get("correct", True):
+                rec.status = "WRONG"
             self.cleanup(d)
 
     def cleanup(self, d: Path) -> None:
@@ -458,16 +507,22 @@ def metric_of(rec: Record, metric: str) -> float | None:
         if isinstance(io, dict):
             return float(io.get("store_bytes_read", 0) + io.get("cache_bytes_read", 0))
         return None
-    v = d.get(metric)
+    v: Any = d
+    for part in metric.split("."):  # "flowyml.uss_sum_mb" -> d["flowyml"]["uss_sum_mb"]
+        v = v.get(part) if isinstance(v, dict) else None
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+W6_MODES = ("flowyml", "pickled")
+W6_KEYS = ("uss_sum_mb", "idle_uss_sum_mb", "uss_above_idle_mb", "store_objects_read",
+           "store_bytes_read_mb", "cache_objects_read", "seconds")
 METRICS = {
     "W1": ["inproc_s", "per_step_ms", "wall_s", "peak_rss_mb"],
     "W2": ["wall_s", "run_s", "peak_rss_mb"],
     "W3": ["import_s", "wall_s"],
     "W4": ["hash_gib_s", "copy_gib_s", "ratio"],
     "W5": ["wall_s", "run_s", "rchar_run", "store_bytes_read", "peak_rss_mb"],
+    "W6": ["wall_s", "peak_rss_mb"] + [f"{mode}.{k}" for mode in W6_MODES for k in W6_KEYS],
 }
 RATIO_METRIC = {"W1": "inproc_s", "W2": "wall_s", "W3": "import_s", "W5": "wall_s"}
 
@@ -491,13 +546,24 @@ def summarize(records: list[Record], sizes: Sizes) -> dict[str, Any]:
                 entry[m] = s
         statuses = collections.Counter(r.status for r in recs)
         entry["status"] = dict(statuses)
+        if any(r.data.get("separate_run") for r in recs):
+            entry["separate_run"] = True
+        ios = [io.get("store_objects_read", 0) + io.get("cache_objects_read", 0)
+               for r in good if isinstance(io := r.data.get("io"), dict)]
+        if ios:
+            entry["objects_read_in_run"] = ios
         execs = collections.Counter(",".join(r.data.get("executed", [])) for r in good
                                     if "executed" in r.data)
         if execs:
             entry["executed"] = dict(execs)
         # Pairwise ratios to FlowyML within the same repetition.
         rm = RATIO_METRIC.get(wl)
-        if rm and tool != OURS:
+        if wl == "W2" and case == PLAIN:  # FlowyML's cold run ÷ plain Python
+            s = stats([r.data["paired_cold_wall_s"] / r.wall_s for r in good
+                       if r.data.get("paired_cold_wall_s")])
+            if s:
+                entry["flowyml_over_plain"] = {"metric": "wall_s", **s}
+        elif rm and tool != OURS:
             ours = {r.rep: r for r in groups.get((wl, case, OURS), []) if r.ok}
             ratios = []
             for r in good:
@@ -612,8 +678,10 @@ def report(meta: dict, summary: dict, tools: list[Tool], workloads: list[str], s
     add("")
 
     # Targets first: where FlowyML stands.
-    def target(name: str, value: float | None, ok: bool | None, shown: str) -> None:
-        targets.append({"target": name, "value": value, "met": ok, "shown": shown})
+    def target(name: str, value: float | None, ok: bool | None, shown: str,
+               met_text: str | None = None) -> None:
+        targets.append({"target": name, "value": value, "met": ok, "shown": shown,
+                        "met_text": met_text})
 
     if "W1" in workloads:
         e = get("W1", "chain")
@@ -629,6 +697,22 @@ def report(meta: dict, summary: dict, tools: list[Tool], workloads: list[str], s
         v = e and e.get("wall_s", {}).get("median")
         target("W2 unchanged rerun: < 0.3 s whole process", v,
                None if v is None else v < 0.3, "\u2013" if v is None else f"{v:.3f} s")
+        e = get("W2", "unchanged")
+        io = (e or {}).get("objects_read_in_run", [])
+        target("W2 unchanged rerun: no artifact loaded beyond the one printed", None,
+               None if not io else max(io) == 0, "\u2013" if not io else
+               f"{max(io):.0f} objects read during run() (the printed value loads on access)")
+        e = get("W2", PLAIN)
+        r = e and e.get("flowyml_over_plain")
+        target("W2 first run within 1.2\u00d7 of plain Python", r and r["median"],
+               None if not r else r["median"] <= 1.2, "not measured in this run" if not r
+               else f"{r['median']:.2f}\u00d7 ({r['min']:.2f}\u2013{r['max']:.2f})")
+        for case, want, label in (("comment", "", "W2 comment edit: a cache hit"),
+                                  ("noop", "transform",
+                                   "W2 no-op edit: re-executes transform only")):
+            ex = (get("W2", case) or {}).get("executed")
+            target(label, None, None if not ex else set(ex) == {want}, "\u2013" if not ex
+                   else executed_text(get("W2", case)))
         bad = [c for c, *_ in W2_CASES if (e := get("W2", c)) and status_text(e) != "correct"]
         have = any(get("W2", c) for c, *_ in W2_CASES)
         target("W2 every case returns the correct (never stale) value", None,
@@ -653,18 +737,33 @@ def report(meta: dict, summary: dict, tools: list[Tool], workloads: list[str], s
         v = e and e.get("peak_rss_mb", {}).get("median")
         target("W5 cached rerun: peak memory < 100 MB", v,
                None if v is None else v * 2**20 < 100e6, "\u2013" if v is None else f"{v:.0f} MiB")
+    if "W6" in workloads:
+        e = get("W6", "shared") or {}
+        v = e.get("flowyml.uss_above_idle_mb", {}).get("median")
+        limit = 0.10 * sizes.w6_mb
+        target(f"W6 workers' private memory for the shared array: < 10% of its size "
+               f"(< {limit:.0f} MiB of {sizes.w6_mb:g} MiB)", v,
+               None if v is None else v < limit, "\u2013" if v is None else f"{v:.1f} MiB")
+        v = e.get("flowyml.store_objects_read", {}).get("median")
+        target("W6 store read once", v, None, "\u2013" if v is None else
+               f"{v:.0f} object reads (local folder store)",
+               None if v is None else "n/a locally: one map per worker, one copy in memory "
+               "(see W6)")
 
     add("## FlowyML against its targets")
     add("")
     add("| Target | FlowyML (median) | Met? |")
     add("| --- | --- | --- |")
     for t in targets:
-        met = "not measured" if t["met"] is None else ("yes" if t["met"] else "**MISSED**")
+        met = t.get("met_text") or (
+            "not measured" if t["met"] is None else ("yes" if t["met"] else "**MISSED**"))
         add(f"| {t['target']} | {t['shown']} | {met} |")
     missed = [t["target"] for t in targets if t["met"] is False]
     add("")
     if missed:
-        add("FlowyML misses: " + "; ".join(missed) + ".")
+        add("FlowyML misses: " + "; ".join(missed) + "."
+            + (" Why: see the profiles at the end." if PROFILES.exists() and not quick
+               else ""))
     elif targets:
         add("FlowyML meets every measured target.")
     add("")
@@ -727,6 +826,15 @@ def report(meta: dict, summary: dict, tools: list[Tool], workloads: list[str], s
                 add(f"| {t.label} | {fmt_stat(e.get('wall_s'))} | {fmt_ratio(e)} | "
                     f"{executed_text(e)} | {fmt_stat(e.get('peak_rss_mb'), fmt_mb)} | "
                     f"{status_text(e)}{errors_text(e)} |")
+            p = get("W2", PLAIN) if case == "cold" else None
+            if p:
+                r = p.get("flowyml_over_plain")
+                label = "Plain Python (no framework" + (
+                    "; separate run, see Notes)" if p.get("separate_run") else ")")
+                add(f"| {label} | {fmt_stat(p.get('wall_s'))} | "
+                    f"{'FlowyML ÷ plain: ' + fmt_ratio({'ratio_to_flowyml': r}) if r else NA}"
+                    f" | {executed_text(p)} | {fmt_stat(p.get('peak_rss_mb'), fmt_mb)} | "
+                    f"{status_text(p)}{errors_text(p)} |")
             na_rows("W2", 6)
             add("")
 
@@ -794,11 +902,47 @@ def report(meta: dict, summary: dict, tools: list[Tool], workloads: list[str], s
         na_rows("W5", 10)
         add("")
 
-    add("## W6 — shared input")
-    add("")
-    add("Not run yet: the workload comes with a later issue (the hook is the `W6` entry in "
-        "`benchmarks/run.py`).")
-    add("")
+    if "W6" in workloads:
+        add("## W6 — shared input (FlowyML only, against pickling)")
+        add("")
+        add(f"Two parallel steps each read the same {sizes.w6_mb:g} MiB float64 array on "
+            "FlowyML's `processes:2` executor: FlowyML sends the workers the array's hash "
+            "and each worker memory-maps the stored `.npy` read-only, so both share the page "
+            "cache's single copy. The baseline (*pickled to workers*) runs the same two "
+            "readers in a `concurrent.futures.ProcessPoolExecutor` (spawn) with the array "
+            "pickled to each worker, the usual way. Each reader touches every page, then "
+            "holds the array; *USS* is the readers' peak private memory (psutil), summed "
+            "over the two; *for the array* subtracts the same run with a 1-element array. "
+            "Store reads come from `run.io` (the workers' traffic is added to the driver's); "
+            "the baseline reads the store once in the driver. The store is a local folder, "
+            "so each FlowyML worker maps the one file, which `run.io` counts as one read "
+            "per worker. Both modes run in one process (`benchmarks/w6_shared_input.py`).")
+        add("")
+        e = get("W6", "shared")
+        if e:
+            add("| Measure | FlowyML (hash + mmap) | Pickled to workers |")
+            add("| --- | --- | --- |")
+            one = lambda v: f"{v:.1f}"  # noqa: E731
+            ints = lambda v: f"{v:.0f}"  # noqa: E731
+            for key, label, f in [
+                ("uss_above_idle_mb", "Workers' private memory for the array, MiB", one),
+                ("uss_sum_mb", "Workers' peak USS, sum, MiB", one),
+                ("idle_uss_sum_mb", "— same with a 1-element array", one),
+                ("store_objects_read", "Store objects read", ints),
+                ("store_bytes_read_mb", "Store MiB read", one),
+                ("cache_objects_read", "Local-cache objects read", ints),
+                ("seconds", "Readers' run, s", fmt_s),
+            ]:
+                add(f"| {label} | {fmt_stat(e.get('flowyml.' + key), f)} | "
+                    f"{fmt_stat(e.get('pickled.' + key), f)} |")
+            add("")
+            add(f"Whole process (both modes): {fmt_stat(e.get('wall_s'))} s, peak RSS "
+                f"{fmt_stat(e.get('peak_rss_mb'), fmt_mb)} MiB; {e['ok_runs']} of "
+                f"{e['runs']} runs ok; readers' sums {status_text(e)}{errors_text(e)}.")
+            add("")
+    if PROFILES.exists() and not quick:
+        add(PROFILES.read_text().strip())
+        add("")
     if meta.get("notes"):
         add("## Notes")
         add("")
@@ -860,10 +1004,12 @@ def write_outputs(meta: dict, records: list[Record], tools: list[Tool], wls: lis
          "records": [r.__dict__ for r in records]}, indent=1, default=str) + "\n")
 
 
-def rerender(path: Path, out_dir: Path) -> None:
+def rerender(path: Path, out_dir: Path, notes: list[str] | None = None) -> None:
     """Rebuild RESULTS.md (and the summary in results.json) from a results.json."""
     doc = json.loads(path.read_text())
     meta = doc["meta"]
+    meta["notes"] = list(meta.get("notes", [])) + [n for n in notes or []
+                                                   if n not in meta.get("notes", [])]
     records = [Record(**r) for r in doc["records"]]
     tools = []
     for key, info in meta["tools"].items():
@@ -888,12 +1034,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900, help="seconds per process")
     ap.add_argument("--setup-only", action="store_true", help="create the venvs and exit")
     ap.add_argument("--keep-work", action="store_true", help="keep the work dirs")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a line for RESULTS.md's notes (repeatable; also with --from-json)")
     ap.add_argument("--from-json", default=None, metavar="RESULTS_JSON",
                     help="only re-render RESULTS.md from an existing results.json")
     args = ap.parse_args(argv)
     if args.from_json:
         src = Path(args.from_json)
-        rerender(src, Path(args.out) if args.out else src.parent)
+        rerender(src, Path(args.out) if args.out else src.parent, args.note)
         return 0
     if args.reps is None:
         args.reps = 1 if args.quick else 5
@@ -950,6 +1098,7 @@ def main(argv: list[str] | None = None) -> int:
                  "it; Dagster's `materialize` has no memoization. Both recompute each run.")
     notes.append("FlowyML 2.x runs with its default `cache=\"code_hash\"`, whose key is the "
                  "step's name and source only (inputs are not part of it).")
+    notes += args.note
     meta = {"date": date, "duration_s": time.monotonic() - start, "machine": machine(),
             "git": git_rev(), "reps": args.reps, "quick": args.quick,
             "sizes": sizes.__dict__, "notes": notes, "workloads": wls,

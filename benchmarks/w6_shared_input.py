@@ -48,6 +48,7 @@ from typing import Any
 RESULT_PREFIX = "BENCH_RESULT "
 MB = 2**20
 READERS = 2
+RELEASED = "released"  # mark file: a reader is about to let go of the array
 
 
 # ---------------------------------------------------------------- the readers
@@ -57,10 +58,17 @@ def _read_and_hold(arr: Any, hold: float, marks: str) -> dict[str, Any]:
     total = float(arr.sum())
     Path(marks, str(os.getpid())).touch()
     deadline = time.time() + 60
-    while len(os.listdir(marks)) < READERS and time.time() < deadline:
+    while len(_reader_pids(marks)) < READERS and time.time() < deadline:
         time.sleep(0.01)
     time.sleep(hold)
+    # Say so before letting go of the array: once one reader unmaps it, the pages the
+    # other still maps count as private to that one, which is not what is measured.
+    Path(marks, RELEASED).touch()
     return {"sum": total, "pid": os.getpid(), "writeable": bool(arr.flags.writeable)}
+
+
+def _reader_pids(marks: str) -> list[int]:
+    return [int(x) for x in os.listdir(marks) if x.isdigit()]
 
 
 def _pickled_reader(arr: Any, hold: float, marks: str) -> dict[str, Any]:  # baseline
@@ -69,9 +77,11 @@ def _pickled_reader(arr: Any, hold: float, marks: str) -> dict[str, Any]:  # bas
 
 class _Sampler(threading.Thread):
     """Peak USS of the readers, sampled every ``interval`` while all of them hold the
-    array (all their marks exist). A mapped file page counts as private to a process
-    while no other process maps it, so sampling while one reader is still scanning
-    would count pages the other is about to share."""
+    array (all their marks exist, and none has said it is letting go). A mapped file
+    page counts as private to a process while no other process maps it, so sampling
+    while one reader is still scanning, or after another has started to unmap, would
+    count pages that are shared while both hold the array. A sample is kept only if no
+    reader had started letting go by the time it was taken."""
 
     def __init__(self, marks: str, interval: float = 0.02) -> None:
         super().__init__(daemon=True)
@@ -83,15 +93,19 @@ class _Sampler(threading.Thread):
     def run(self) -> None:
         import psutil
 
+        released = os.path.join(self.marks, RELEASED)
         while not self._stop_event.is_set():
-            pids = [int(x) for x in os.listdir(self.marks)]
-            if len(pids) >= READERS:
+            pids = _reader_pids(self.marks)
+            if len(pids) >= READERS and not os.path.exists(released):
+                sample: dict[int, int] = {}
                 for pid in pids:
                     try:
-                        uss = psutil.Process(pid).memory_full_info().uss
+                        sample[pid] = psutil.Process(pid).memory_full_info().uss
                     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                         continue
-                    self.peak[pid] = max(uss, self.peak.get(pid, 0))
+                if not os.path.exists(released):  # nobody let go while sampling
+                    for pid, uss in sample.items():
+                        self.peak[pid] = max(uss, self.peak.get(pid, 0))
             self._stop_event.wait(self.interval)
 
     def stop(self) -> dict[int, int]:

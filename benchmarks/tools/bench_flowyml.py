@@ -1,4 +1,4 @@
-"""FlowyML (this repository), from the project venv: W1-W5.
+"""FlowyML (this repository), from the project venv: W1-W5, and W2 in plain Python.
 
 Steps are plain functions decorated with ``@fm.step``; a parameter named like an
 asset is that asset. Runs use the defaults, so the store, the SQLite catalog and
@@ -103,6 +103,17 @@ def w2(params):
             "tool_steps": _steps(run), "io": _io(run)}
 
 
+def w2plain(params):
+    """W2's first run without a framework: the same module with the decorators removed
+    (run.py writes it), its three functions called in turn -- the issue's "plain Python"."""
+    reset_marks()
+    t0 = now()
+    import pipeline_w2
+
+    value = pipeline_w2.train(pipeline_w2.transform(pipeline_w2.load()))
+    return {"run_s": now() - t0, "executed": read_marks(), "value": value}
+
+
 def w5(params):
     reset_marks()
     t0 = now()
@@ -159,7 +170,8 @@ def w4(params):
 
 def main():
     workload, params = parse_args()
-    emit(**{"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5}[workload](params))
+    emit(**{"w1": w1, "w2": w2, "w2plain": w2plain, "w3": w3, "w4": w4,
+             "w5": w5}[workload](params))
 
 
 if __name__ == "__main__":
