@@ -412,3 +412,26 @@ def test_versions_under_races_postgres(project: Path, postgres_server: Any) -> N
     assert not failed, failed[0]
     versions = sorted(a.version for a in fm.Catalog(fm.Stack(catalog=url)).versions("shared"))
     assert versions == list(range(1, 21))
+
+
+@pytest.mark.parametrize("materializer", ["pandas-arrow", "arrow", "polars-arrow"])
+def test_compressed_arrow_bomb_is_refused_before_decoding(project: Path, materializer: str) -> None:
+    """A planted Arrow file whose few compressed bytes expand to 800 MB: refused from its
+    metadata, without allocating."""
+    import resource
+
+    import pyarrow as pa
+
+    chunk = pa.table({"zeros": pa.array([0] * 1_000_000, type=pa.int64())})  # 8 MB
+    path = project / "bomb.arrow"
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, chunk.schema, options=options) as w:
+        for _ in range(100):  # 800 MB once decompressed
+            w.write_table(chunk)
+    data = path.read_bytes()
+    assert len(data) < 2_000_000  # a small file...
+    _plant(project, data, "bomb", materializer)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(fm.CorruptArtifactError, match="compressed Arrow"):
+        fm.Catalog().get("bomb").load()
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # KiB

@@ -46,6 +46,62 @@ def _json_safe(value: Any, depth: int = 0) -> bool:
     return True
 
 
+def _open_uncompressed_ipc(path: Path) -> Any:
+    """Read an Arrow IPC file that FlowyML wrote: uncompressed, so it maps without
+    allocating. Compressed record batches are refused before anything is decoded: a
+    planted file could otherwise declare gigabytes behind a few compressed bytes."""
+    import pyarrow as pa
+
+    with pa.memory_map(str(path), "r") as src:
+        src.seek(8)  # after the "ARROW1\0\0" magic the file is an IPC stream
+        for message in pa.ipc.MessageReader.open_stream(src):
+            if message.type in ("record batch", "dictionary batch") and _is_compressed(
+                message.metadata.to_pybytes()
+            ):
+                raise ValueError(
+                    "compressed Arrow record batches are refused (FlowyML writes them "
+                    "uncompressed; a compressed one can hide a decompression bomb)"
+                )
+    with pa.memory_map(str(path), "r") as src:
+        return pa.ipc.open_file(src).read_all()
+
+
+def _is_compressed(meta: bytes) -> bool:
+    """Whether an IPC ``Message`` flatbuffer's record batch carries ``compression``.
+
+    A few fixed offsets of the Arrow format (Message.header_type = field 1, header =
+    field 2; RecordBatch.compression = field 3; DictionaryBatch.data = field 1)."""
+    import struct
+
+    def u16(p: int) -> int:
+        return int(struct.unpack_from("<H", meta, p)[0])
+
+    def u32(p: int) -> int:
+        return int(struct.unpack_from("<I", meta, p)[0])
+
+    def field(table: int, i: int) -> int | None:
+        vt = table - int(struct.unpack_from("<i", meta, table)[0])
+        pos = vt + 4 + 2 * i
+        if pos >= vt + u16(vt) or u16(pos) == 0:
+            return None
+        return table + u16(pos)
+
+    def table_at(p: int | None) -> int | None:
+        return None if p is None else p + u32(p)
+
+    root = u32(0)
+    kind_pos = field(root, 1)
+    kind = meta[kind_pos] if kind_pos is not None else 0
+    header = table_at(field(root, 2))
+    if header is None:
+        return False
+    if kind == 2:  # DictionaryBatch: its data is a RecordBatch
+        header = table_at(field(header, 1))
+        if header is None:
+            return False
+    return kind in (2, 3) and field(header, 3) is not None
+
+
 class JsonMaterializer:
     name = "json"
     version = 1
@@ -135,10 +191,7 @@ class PandasMaterializer:
         }
 
     def load(self, path: Path) -> Any:
-        import pyarrow as pa
-
-        with pa.memory_map(str(path), "r") as src:
-            table = pa.ipc.open_file(src).read_all()
+        table = _open_uncompressed_ipc(path)
         series = (table.schema.metadata or {}).get(b"flowyml.series") == b"1"
         df = table.to_pandas()
         if series:
@@ -169,10 +222,7 @@ class ArrowMaterializer:
         return {"rows": value.num_rows, "columns": value.column_names[:50]}
 
     def load(self, path: Path) -> Any:
-        import pyarrow as pa
-
-        with pa.memory_map(str(path), "r") as src:
-            return pa.ipc.open_file(src).read_all()
+        return _open_uncompressed_ipc(path)
 
 
 class PolarsMaterializer:
@@ -197,10 +247,8 @@ class PolarsMaterializer:
 
     def load(self, path: Path) -> Any:
         import polars as pl
-        import pyarrow as pa
 
-        with pa.memory_map(str(path), "r") as src:
-            return pl.from_arrow(pa.ipc.open_file(src).read_all())
+        return pl.from_arrow(_open_uncompressed_ipc(path))
 
 
 class PickleMaterializer:
