@@ -177,7 +177,8 @@ def test_sqlite_under_load_loses_no_rows(project: Path) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(w)], cwd=project,
                               stderr=subprocess.PIPE, text=True) for w in range(8)]
     errors = [p.communicate()[1] for p in procs]
-    assert all(p.returncode == 0 for p in procs), errors
+    failed = [e[-3000:] for p, e in zip(procs, errors, strict=True) if p.returncode != 0]
+    assert not failed, failed[0]
     assert not any("locked" in e for e in errors)
     con = sqlite3.connect(project / ".flowyml" / "catalog.db")
     assert con.execute("SELECT COUNT(*) FROM runs WHERE status = 'succeeded'").fetchone()[0] == 1600
