@@ -28,6 +28,7 @@ def plan(
     known: dict[str, ArtifactRecord] = {}
     unknown: set[str] = set()
     out: list[tuple[str, str, str]] = []
+    previous = catalog.previous_steps(pipeline, list(graph.order))  # one query
     for name in graph.order:
         step = graph.steps[name]
         fp = fingerprint_function(step.func, step.options(), stack.root)
@@ -63,7 +64,7 @@ def plan(
             continue
         d = _Decision(key, fp, inputs, vals, {}, in_recs, 0.0)
         reason = "caching is off (cache=False)" if not step.cache else explain_miss(
-            catalog.previous_step(pipeline, name), d
+            previous.get(name), d
         )
         unknown.update(step.outputs)
         out.append((name, "run", reason))

@@ -401,11 +401,8 @@ class SqlCatalog:
         return self._write(lambda conn: _record_execution(conn, rec, outputs, parents, cache))
 
     def record_reuse(self, rec: StepRecord, artifacts: dict[str, ArtifactRecord]) -> None:
-        self.record_reuses([(rec, artifacts)])
-
-    def record_reuses(self, items: list[tuple[StepRecord, dict[str, ArtifactRecord]]]) -> None:
-        """Step rows and artifact uses of reused steps, many in one transaction."""
-        self.record_batch([Write("reuse", rec, artifacts=arts) for rec, arts in items])
+        """The step row and artifact uses of one reused step (see ``record_batch``)."""
+        self.record_batch([Write("reuse", rec, artifacts=artifacts)])
 
     def record_batch(self, writes: list[Write]) -> list[dict[str, ArtifactRecord]]:
         """Several steps' records in one transaction, in order (group commit). Each
@@ -438,10 +435,6 @@ class SqlCatalog:
 
         return self._write(fn)
 
-    def record_failure(self, rec: StepRecord) -> None:
-        self._write(lambda conn: _insert_step(conn, rec))
-
-    # -------------------------------------------------------------- artifacts
     def _artifacts_by_id(self, conn: Connection, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
         return _artifacts_by_id(conn, ids)
 

@@ -160,10 +160,6 @@ class LocalStore:
                     st = entry.stat()
                     yield ObjectInfo(entry.name, st.st_size, st.st_mtime)
 
-    def sweep_staging(self) -> int:
-        """Remove staging folders left by dead writers; returns how many."""
-        return self._staging.sweep()
-
 
 class _FileLock:
     """``flock`` on a file for the duration of a ``with`` block (released on death too)."""
