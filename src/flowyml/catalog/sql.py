@@ -605,7 +605,21 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA busy_timeout=60000")
-    cur.execute("PRAGMA journal_mode=WAL")
+    # Switching a brand-new database to WAL can fail at once with "database is locked"
+    # (no busy wait) while another connection is opening it too: retry for a while.
+    delay = 0.005
+    for attempt in range(100):
+        try:
+            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()
+            if mode is not None and str(mode[0]).lower() == "wal":
+                break
+        except Exception as exc:  # sqlite3.OperationalError
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        if attempt == 99:
+            raise CatalogError("cannot switch the SQLite catalog to WAL mode: it stays locked")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
