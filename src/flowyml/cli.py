@@ -170,7 +170,7 @@ def runs(limit: int, stack_name: str | None) -> None:
     if not rows:
         click.echo("no runs yet")
         return
-    click.echo(f"{'RUN':24} {'PIPELINE':16} {'STATUS':10} {'STARTED':19} {'SECS':>7} "
+    click.echo(f"{'RUN':28} {'PIPELINE':16} {'STATUS':10} {'STARTED':19} {'SECS':>7} "
                f"{'EXEC':>4} {'REUSE':>5} {'READ':>9} {'WRITTEN':>9}")
     for r in rows:
         steps = cat.steps(r.id)
@@ -179,7 +179,7 @@ def runs(limit: int, stack_name: str | None) -> None:
         dur = "-" if r.finished_at is None else f"{r.finished_at - r.started_at:.2f}"
         io = r.stats.get("io", {})
         click.echo(
-            f"{r.id:24} {r.pipeline[:16]:16} {r.status:10} {_fmt_time(r.started_at):19} {dur:>7} "
+            f"{r.id:28} {r.pipeline[:16]:16} {r.status:10} {_fmt_time(r.started_at):19} {dur:>7} "
             f"{n_exec:>4} {n_reuse:>5} {_fmt_size(io.get('store_bytes_read', 0)):>9} "
             f"{_fmt_size(io.get('store_bytes_written', 0)):>9}"
         )
