@@ -265,6 +265,7 @@ def run_benchmark(
     cwd = os.getcwd()
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("FLOWYML_")}
     os.chdir(root)
+    os.environ["FLOWYML_ROOT"] = str(root)  # its pipelines live in benchmarks/, its project here
     clear_opened()
     try:
         result: dict[str, Any] = {"array_mb": size_mb, "store": store or "local folder"}
@@ -284,6 +285,7 @@ def run_benchmark(
     finally:
         clear_opened()
         os.chdir(cwd)
+        os.environ.pop("FLOWYML_ROOT", None)
         os.environ.update(saved)
         if owned:
             import shutil

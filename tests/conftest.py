@@ -28,6 +28,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for var in list(os.environ):
         if var.startswith("FLOWYML_"):
             monkeypatch.delenv(var)
+    # pipelines defined in test modules belong to this repo's pyproject.toml; this
+    # project is theirs (subprocesses started by run_py drop FLOWYML_* and follow files)
+    monkeypatch.setenv("FLOWYML_ROOT", str(root))
     clear_opened()
     yield root
     clear_opened()

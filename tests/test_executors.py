@@ -152,6 +152,7 @@ def test_same_hashes_versions_and_lineage_on_every_executor(
         root.mkdir()
         (root / "flowyml.toml").write_text("")
         monkeypatch.chdir(root)
+        monkeypatch.setenv("FLOWYML_ROOT", str(root))
         clear_opened()
         run = PIPE.run(params={"n": 5}, executor=ex)
         assert run["report"] == {"clean": [0, 3, 6, 9, 12], "total": 10, "arr": [0, 1, 2]}

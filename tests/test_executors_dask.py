@@ -71,6 +71,7 @@ def test_same_results_as_inline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         root.mkdir()
         (root / "flowyml.toml").write_text("")
         monkeypatch.chdir(root)
+        monkeypatch.setenv("FLOWYML_ROOT", str(root))
         clear_opened()
         run = PIPE.run(params={"n": 6}, executor=ex)
         seen[ex] = _summary(run)

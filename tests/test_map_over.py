@@ -96,6 +96,7 @@ def test_results_are_identical_across_executors(tmp_path: Path, monkeypatch: pyt
         root.mkdir()
         (root / "flowyml.toml").write_text("")
         monkeypatch.chdir(root)
+        monkeypatch.setenv("FLOWYML_ROOT", str(root))
         clear_opened()
         run = PIPE.run(params={"values": [3, 1, 2], "log": os.devnull}, executor=ex)
         cat = fm.Stack().resolve().open_catalog()

@@ -37,6 +37,8 @@ class StoreCatalogMachine(RuleBasedStateMachine):
         (self.dir / "flowyml.toml").write_text("")
         self.old_cwd = os.getcwd()
         os.chdir(self.dir)
+        self.old_root = os.environ.get("FLOWYML_ROOT")
+        os.environ["FLOWYML_ROOT"] = str(self.dir)
         clear_opened()
         self.stack = fm.Stack().resolve()
         self.versions: dict[str, list[Any]] = {a: [] for a in ASSETS}
@@ -44,6 +46,10 @@ class StoreCatalogMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         os.chdir(self.old_cwd)
+        if self.old_root is None:
+            os.environ.pop("FLOWYML_ROOT", None)
+        else:
+            os.environ["FLOWYML_ROOT"] = self.old_root
         clear_opened()
 
     def _object(self, digest: str) -> Path:

@@ -8,6 +8,8 @@ flowyml.toml in every work dir to make it the project root).
 
 from __future__ import annotations
 
+import os
+
 from _common import (
     chain_expected,
     emit,
@@ -20,6 +22,10 @@ from _common import (
     w1_shapes,
     write_module,
 )
+
+# The pipelines are built here, in benchmarks/tools (this repository's project), but
+# belong to the work dir run.py prepared: say so, as a user would with FLOWYML_ROOT.
+os.environ.setdefault("FLOWYML_ROOT", os.getcwd())
 
 
 def w3(params):

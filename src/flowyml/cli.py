@@ -50,10 +50,12 @@ def stack_option(f: F) -> F:
     )(f)
 
 
-def _stack(stack_name: str | None) -> Any:
+def _stack(stack_name: str | None, root: Path | None = None) -> Any:
+    """The stack, resolved in ``root`` (a pipeline file's project), else in the current
+    directory's project (commands that take no pipeline file)."""
     from .stack import as_stack
 
-    return as_stack(stack_name)
+    return as_stack(stack_name, root=root)
 
 
 @click.group(cls=_Group)
@@ -64,7 +66,10 @@ def main() -> None:
 
 # ---------------------------------------------------------------- loading pipelines
 def load_pipeline(target: str) -> Any:
-    """``FILE[:PIPELINE]`` -> the Pipeline object defined in that file."""
+    """``FILE[:PIPELINE]`` -> the Pipeline object defined in that file. Its ``root`` is
+    the project of the file (or of the file that defined it, when imported there), never
+    the current directory's: `flowyml run /abs/pipe.py` from anywhere uses that project's
+    stack, and its code counts as the user's own."""
     from .pipeline import Pipeline
 
     path_s, _, wanted = target.partition(":")
@@ -81,6 +86,9 @@ def load_pipeline(target: str) -> Any:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     found = {k: v for k, v in vars(module).items() if isinstance(v, Pipeline)}
+    for p in found.values():
+        if p.file is None:  # made by library code: the file it was loaded from decides
+            p.file = path
     if wanted:
         for var, p in found.items():
             if wanted in (var, p.name):
@@ -125,8 +133,8 @@ def run(target: str, params: tuple[str, ...], force: bool, executor: str | None,
 
     pipe = load_pipeline(target)
     reporter: Reporter = Reporter() if quiet else PrintReporter()
-    result = pipe.run(params=_parse_params(params), force=force, stack=_stack(stack_name),
-                      executor=executor, progress=reporter)
+    result = pipe.run(params=_parse_params(params), force=force,
+                      stack=_stack(stack_name, pipe.root), executor=executor, progress=reporter)
     if quiet:
         click.echo(result.id)
 
@@ -138,7 +146,7 @@ def run(target: str, params: tuple[str, ...], force: bool, executor: str | None,
 def plan(target: str, params: tuple[str, ...], stack_name: str | None) -> None:
     """Show what a run would execute and reuse, with reasons, without running."""
     pipe = load_pipeline(target)
-    rows = pipe.plan(_parse_params(params), stack=_stack(stack_name))
+    rows = pipe.plan(_parse_params(params), stack=_stack(stack_name, pipe.root))
     marks = {"reuse": "=", "run": "+", "run?": "?"}
     for name, action, reason in rows:
         click.echo(f"  {marks[action]} {name}: {action} - {reason}")

@@ -67,19 +67,28 @@ def stack_list() -> None:
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stack_show(name: str | None, as_json: bool) -> None:
-    """The settings of stack NAME (default: the current stack), secrets masked."""
-    from .stack import Stack
+    """The settings of stack NAME (default: the current stack), secrets masked, each with
+    where it came from: argument, a FLOWYML_* variable, a config file and table, or the
+    built-in default."""
+    from .stack import Stack, stack_sources
 
-    d = Stack(name=name).describe()
+    st = Stack(name=name).resolve()
+    d = st.describe()
+    sources = stack_sources(Stack(name=name))
     if as_json:
-        click.echo(json.dumps(d, indent=2, default=str))
+        click.echo(json.dumps({**d, "root": st.root, "sources": sources}, indent=2, default=str))
         return
     for k, v in d.items():
+        source = f"from {sources.get(k, 'built-in default')}"
+        if k in ("cache_dir", "cache_max_size") and v is None:
+            source = f"not used by a local store; {source}"
         if k == "cache_max_size":
             v = _fmt_size(v)
         elif isinstance(v, dict):
             v = json.dumps(v, default=str) if v else "{}"
-        click.echo(f"{k:17} {'-' if v is None else v}")
+        click.echo(f"{k:17} {'-' if v is None else v}  ({source})")
+    click.echo(f"{'root':17} {st.root}  (from {sources['root']})")
+    click.echo(f"{'config':17} {sources['config']}")
 
 
 @stack_group.command("check")

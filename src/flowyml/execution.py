@@ -3,10 +3,18 @@
 This is the only code that touches user values, and it runs wherever the executor
 puts it (the driver, a worker process, a Dask worker). It returns hashes, never
 catalog rows: only the driver writes to the catalog.
+
+Inputs are decoded from their stored objects for every step, on every executor: each
+step gets its own view (numpy arrays memory-mapped read-only, frames and JSON / pickle
+values as new objects), so a step can never change what another step, or the store,
+sees. Writing into a read-only input fails the step with a message that names the
+input and the fix (copy it first). Plain parameter values that are mutable containers
+are copied for each in-process step, as unpickling copies them for a worker.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from dataclasses import dataclass, field
@@ -15,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .catalog.records import NewOutput
 from .hashing import hash_bytes, hash_file
 from .loading import load_object
-from .materializers import materializer_for
+from .materializers import materializers_for
 from .refs import ArtifactRef
 
 if TYPE_CHECKING:
@@ -41,6 +49,12 @@ class StepTask:
     refs: dict[str, ArtifactRef] = field(default_factory=dict)  # param -> stored input
     want_ref: frozenset[str] = frozenset()
     keep_values: bool = False
+    # params in ``refs`` whose object this process wrote during this run (in-process
+    # executors): decoded without re-hashing, pickles allowed (see ``load_object``)
+    own: frozenset[str] = frozenset()
+    # ``values`` are the driver's own objects (in-process executors): every call gets a
+    # private copy of the mutable containers, as a worker gets its own by unpickling
+    copy_values: bool = False
 
 
 @dataclass
@@ -54,14 +68,7 @@ class StepOutcome:
 def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
     """Execute ``task`` against ``store``; raises ``UserCodeError`` when user code fails."""
     step = task.step
-    kwargs = dict(task.values)
-    for param, ref in task.refs.items():
-        if param in task.want_ref:
-            kwargs[param] = dataclasses.replace(ref, _loader=_loader_for(store))
-        else:
-            kwargs[param] = load_object(
-                store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}"
-            )
+    kwargs = load_inputs(task, store)
     attempts = 0
     start = time.perf_counter()
     while True:
@@ -72,9 +79,10 @@ def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
         except Exception as exc:
             if attempts <= step.retries:
                 time.sleep(min(0.1 * 2 ** (attempts - 1), 5.0))
+                kwargs = load_inputs(task, store)  # as a new attempt in a worker would
                 continue
-            err = UserCodeError(step.name, f"{type(exc).__name__}: {exc}", attempts)
-            raise err from exc
+            raise user_error(task, kwargs, exc, attempts) from exc
+    del kwargs
     duration = time.perf_counter() - start
     values = split_outputs(step, result)
     outputs = [store_value(store, name, value) for name, value in values.items()]
@@ -83,6 +91,84 @@ def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
         duration=duration,
         attempts=attempts,
         values=values if task.keep_values else None,
+    )
+
+
+def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
+    """The step's arguments: plain values (a private copy of mutable containers when
+    they are the driver's objects), stored inputs decoded anew (a view of their own for
+    this call), ``ArtifactRef`` for parameters that ask for one."""
+    if task.copy_values:
+        kwargs = {p: private_copy(v) for p, v in task.values.items()}
+    else:
+        kwargs = dict(task.values)
+    for param, ref in task.refs.items():
+        if param in task.want_ref:
+            kwargs[param] = dataclasses.replace(ref, _loader=_loader_for(store))
+        else:
+            kwargs[param] = load_object(
+                store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}",
+                own=param in task.own,
+            )
+    return kwargs
+
+
+_CONTAINERS = (list, dict, set, bytearray)
+
+
+def private_copy(value: Any) -> Any:
+    """A copy of a plain parameter value for one call, when it is a mutable container
+    (list, dict, set, bytearray) or a numpy array / pandas frame, so a step that changes
+    it in place changes neither another step's value nor the caller's, as on executors
+    that send values to worker processes. Other objects are passed as they are: a
+    sentinel must stay itself, a model or a client is not copied behind the user's
+    back; nor is a value that cannot be copied."""
+    if isinstance(value, _CONTAINERS) or type(value).__module__.split(".", 1)[0] in (
+        "numpy",
+        "pandas",
+    ):
+        try:
+            return copy.deepcopy(value)
+        except Exception:
+            return value
+    return value
+
+
+# what numpy says when something writes into a read-only array ("assignment destination
+# is read-only", "output array is read-only", "sort array is read-only", ...)
+_READ_ONLY_MARKERS = ("read-only", "WRITEABLE flag")
+
+
+def user_error(
+    task: StepTask, kwargs: dict[str, Any], exc: BaseException, attempts: int
+) -> UserCodeError:
+    """``UserCodeError`` for ``exc`` raised by the step's code. A write into a read-only
+    input (a stored numpy array, memory-mapped read-only) names the input and the fix;
+    the user's exception stays the ``__cause__``."""
+    name = task.step.name
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ValueError) and any(m in str(exc) for m in _READ_ONLY_MARKERS):
+        suspects = [p for p, ref in task.refs.items() if _read_only_input(kwargs.get(p), ref)]
+        if suspects:
+            labels = ", ".join(f"{p} (asset {task.refs[p].name!r})" for p in suspects)
+            which = f"its input {labels}" if len(suspects) == 1 else f"one of its inputs {labels}"
+            p = suspects[0]
+            text = (
+                f"{text}. Step {name!r} wrote into {which}: a read-only view of a stored "
+                "artifact, which other steps read too and which never changes; to change "
+                f"it, copy it first, e.g. {p} = {p}.copy()"
+            )
+    return UserCodeError(name, text, attempts)
+
+
+def _read_only_input(value: Any, ref: ArtifactRef) -> bool:
+    if isinstance(value, ArtifactRef):  # the step loads it itself
+        return ref.materializer == "numpy"
+    flags = getattr(value, "flags", None)
+    return (
+        type(value).__module__ == "numpy"
+        and flags is not None
+        and getattr(flags, "writeable", True) is False
     )
 
 
@@ -107,32 +193,74 @@ def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
     Small values whose materializer can ``dumps`` are hashed in memory first: when the
     store already holds those bytes (a rerun that produced the same result), nothing is
     written, only the object's age is refreshed (so gc's grace period protects it).
+
+    A materializer that cannot keep the value exact raises ``UnsupportedValue`` and the
+    next one that handles it is tried; falling back to pickle warns
+    (``PickleFallbackWarning``), or raises ``ConfigError`` when the store refuses pickles.
     """
-    mat = materializer_for(value)
-    dumps = getattr(mat, "dumps", None)
-    data: bytes | None = None
-    if dumps is not None:
-        data, meta = dumps(value)
-        digest = hash_bytes(data)
-        size = len(data)
-        refresh = getattr(store, "refresh", None)
-        if refresh is not None and refresh(digest):
-            data = None  # already stored
-    staged = store.staging_dir() / f"{time.time_ns()}-{id(value):x}-{name}.part"
-    try:
-        if dumps is None:
-            meta = mat.save(value, staged)
-            digest = hash_file(staged)
-            size = staged.stat().st_size
-            store.put_file(digest, staged)
-        elif data is not None:
-            staged.write_bytes(data)
-            store.put_file(digest, staged)
-    finally:
+    import warnings
+
+    from .errors import ConfigError
+    from .materializers import PickleFallbackWarning, UnsupportedValue
+
+    # The first materializer that handles the value and keeps it exact stores it; one
+    # that cannot raises UnsupportedValue and the next is tried, ultimately pickle: with
+    # a warning, or an error on a stack that refuses pickles (nothing stored as one
+    # could be loaded back there, so the next run would not see this value).
+    refused: list[str] = []
+    for mat in materializers_for(value):
+        if mat.uses_pickle:
+            why = "; ".join(refused) or f"no canonical format (JSON, numpy, Arrow) holds a {type(value).__qualname__}"
+            if not store.allow_pickle:
+                # refused at write, not at the next load: a pickle this store cannot load
+                # back would break every later run that reuses it
+                stack = getattr(store, "stack_name", None) or "default"
+                raise ConfigError(
+                    f"asset {name!r} ({type(value).__qualname__}) would be stored with pickle "
+                    f"({why}), which stack {stack!r} forbids (allow_pickle is false, the default "
+                    "for remote stores: loading a pickle can run code). Return a value a "
+                    "canonical format keeps, or, if you trust this store, set allow_pickle = "
+                    f"true in [stacks.{stack}] of flowyml.toml or pass Stack(allow_pickle=True)"
+                )
+            if refused:
+                warnings.warn(
+                    PickleFallbackWarning(
+                        f"asset {name!r} ({type(value).__qualname__}) is stored with pickle: "
+                        f"{why}. Only stacks with allow_pickle = true can load it"
+                    ),
+                    stacklevel=2,
+                )
+        dumps = getattr(mat, "dumps", None)
+        data: bytes | None = None
         try:
-            staged.unlink()
-        except FileNotFoundError:
-            pass
+            if dumps is not None:
+                data, meta = dumps(value)
+                digest = hash_bytes(data)
+                size = len(data)
+                refresh = getattr(store, "refresh", None)
+                if refresh is not None and refresh(digest):
+                    data = None  # already stored
+            staged = store.staging_dir() / f"{time.time_ns()}-{id(value):x}-{name}.part"
+            try:
+                if dumps is None:
+                    meta = mat.save(value, staged)
+                    digest = hash_file(staged)
+                    size = staged.stat().st_size
+                    store.put_file(digest, staged)
+                elif data is not None:
+                    staged.write_bytes(data)
+                    store.put_file(digest, staged)
+            finally:
+                try:
+                    staged.unlink()
+                except FileNotFoundError:
+                    pass
+        except UnsupportedValue as exc:
+            refused.append(f"{mat.name} cannot keep it exact ({exc})")
+            continue
+        break
+    else:  # only when a user materializer that handles everything refused too
+        raise TypeError(f"asset {name!r}: no materializer can store it: {'; '.join(refused)}")
     t = type(value)
     return NewOutput(
         name=name,

@@ -1,46 +1,93 @@
 """Code fingerprints: what a step's result can depend on, hashed in named parts.
 
 The step function's *normalized* AST is hashed (comments, docstrings, blank lines and
-formatting do not count), together with what it reaches that can change its result:
-helper functions and classes of the user's own modules (recursively), closure values,
-module-level constants it reads, and the declaration. Third-party code counts by its
-installed version. Parts are kept by name so a cache miss can be explained
-("code of helper _normalize changed").
+formatting do not count), together with everything it can reach that can change its
+result, followed recursively and across files:
 
-"The user's own" means a source file under the project root and outside any
-site-packages. The AST is serialized iteratively, so generated or deeply nested code
-(a 1,000-term expression) never hits the recursion limit.
+- global names the code loads (read exactly from the bytecode, so a parameter that
+  shares its name with a module-level function is an input, not a helper), attribute
+  chains through modules (``helpers.scale``), and imports inside function bodies;
+- functions and classes of the user's own code (see ``ownership``): a class counts by
+  its body, each of its methods, its base classes and the *values* of its class
+  attributes (a ``SCALE`` loaded from a file at import counts by value);
+- values: module constants, closure cells, default arguments, decorator arguments,
+  instances (a bound method's ``self``), run values; each by a canonical token
+  (``tokens``), and the code of every function or class the value references (a
+  dispatch dict of functions, a config object's methods, ``np.vectorize(helper)``);
+- decorators on the step, by their source text (``@times(2)``) and by the wrapper's
+  code and closure.
+
+Third-party code counts by its installed version, the standard library by the Python
+version. Where the fingerprint cannot see (``eval``, ``exec``, ``globals()[...]``, a
+computed ``getattr``, a compiled module of the user's own), it warns once, naming the
+step and the construct, and counts the whole user module (its normalized source and
+everything in it): it errs toward re-execution, never toward reuse. A value that has
+no canonical form makes the step re-execute, with a warning.
+
+Parts are kept by name so a cache miss can be explained ("code of method
+Scaler.apply changed", "decorator times(2) -> times(3)").
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-import enum
+import dis
 import functools
 import inspect
 import linecache
 import os
-import pickle
 import sys
 import textwrap
 import types
+import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import blake3
 
 from .hashing import hash_text
+from .ownership import NOTEBOOK, library_name, library_version, user_label
+from .tokens import Opaque, Tokenizer, qualified_name
 
-FINGERPRINT_VERSION = "1"
+if TYPE_CHECKING:
+    from .graph import Graph
+
+__all__ = [
+    "Fingerprint",
+    "FingerprintWarning",
+    "code_ref_parts",
+    "explain_parts",
+    "fingerprint_function",
+    "fingerprint_graph",
+    "fingerprint_step",
+    "library_version",
+    "short_repr",
+    "value_token",
+]
+
+FINGERPRINT_VERSION = "2"
+OPAQUE = "opaque:"
 _BUILTINS = frozenset(dir(builtins))
+_UNSEEABLE_BUILTINS = {
+    "eval": "eval()",
+    "exec": "exec()",
+    "globals": "globals()",
+    "vars": "vars()",
+    "locals": "locals()",
+    "__import__": "__import__()",
+}
+_MUTATORS = frozenset(
+    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "extendleft", "sort", "reverse"]
+)
+_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
 
 
 class FingerprintWarning(UserWarning):
-    """The fingerprint of some code is weaker than usual (e.g. no source available)."""
+    """The fingerprint cannot see through some code or value; it errs toward re-execution."""
 
 
 @dataclass(frozen=True)
@@ -54,22 +101,62 @@ class Fingerprint:
         """Human phrases for what changed since ``old_parts`` (empty when nothing did)."""
         return explain_parts(old_parts, self.parts)
 
+    def merged(self, extra: Mapping[str, str]) -> Fingerprint:
+        """This fingerprint with more parts (the code an input artifact references)."""
+        if not extra or all(self.parts.get(k) == v for k, v in extra.items()):
+            return self
+        return _make({**self.parts, **extra})
+
+
+def _make(parts: Mapping[str, str]) -> Fingerprint:
+    ordered = dict(sorted(parts.items()))
+    digest = hash_text(FINGERPRINT_VERSION, *(f"{k}={v}" for k, v in ordered.items()))
+    return Fingerprint(digest, ordered)
+
+
+# --------------------------------------------------------------------------- explain
+
 
 def explain_parts(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """Phrases naming each part that differs between two fingerprints."""
     out: list[str] = []
+    gone = {k: v for k, v in old.items() if k not in new}
+    added = {k: v for k, v in new.items() if k not in old}
+    moved: set[str] = set()
+    for k, v in added.items():  # same code, same name, another file: a move
+        kind, label, qual = _split_key(k)
+        for g, gv in gone.items():
+            gk, glabel, gqual = _split_key(g)
+            if gk == kind and gqual == qual and glabel != label and gv == v and g not in moved:
+                out.append(f"{_part_label(k)} moved from {glabel} to {label}")
+                moved.update((k, g))
+                break
     for key in sorted(set(old) | set(new), key=_part_order):
-        if old.get(key) == new.get(key):
+        if key in moved or old.get(key) == new.get(key):
             continue
         label = _part_label(key)
-        if key not in old:
+        o, n = old.get(key), new.get(key)
+        if n is not None and n.startswith(OPAQUE):
+            out.append(f"{label} cannot be fingerprinted ({n.split(':', 2)[-1]}), so it re-executes")
+        elif key.startswith("decorator "):
+            out.append(f"decorator {o or '(none)'} -> {n or '(none)'}")
+        elif o is None:
             out.append(f"{label} is new")
-        elif key not in new:
+        elif n is None:
             out.append(f"{label} is no longer used")
         elif key.startswith("library "):
-            out.append(f"{label} {old[key]} -> {new[key]}")
+            out.append(f"{label} {o} -> {n}")
+        elif key.startswith("instance "):
+            out.append(f"state of {_split_key(key)[2]} instance changed")
         else:
             out.append(f"{label} changed")
     return out
+
+
+def _split_key(key: str) -> tuple[str, str, str]:
+    kind, _, rest = key.partition(" ")
+    where, _, qual = rest.rpartition(":")
+    return kind, where, qual or rest
 
 
 def _part_order(key: str) -> tuple[int, str]:
@@ -77,67 +164,794 @@ def _part_order(key: str) -> tuple[int, str]:
     return rank, key
 
 
+_KIND_LABELS = {
+    "helper": "code of helper",
+    "method": "code of method",
+    "class": "code of class",
+    "attribute": "class attribute",
+    "constant": "constant",
+    "closure": "closure value",
+    "defaults": "default arguments of",
+    "attributes": "attributes of",
+    "partial": "arguments of partial",
+    "instance": "state of instance",
+    "module": "source of module",
+    "extension": "compiled module",
+    "decorator": "decorator",
+}
+
+
 def _part_label(key: str) -> str:
     if key == "code":
         return "code"
     if key == "declaration":
         return "declaration (@step arguments)"
-    kind, _, rest = key.partition(" ")
-    _where, _, qual = rest.rpartition(":")
-    name = qual or rest
-    if kind == "helper":
-        return f"code of helper {name}"
-    if kind == "constant":
-        return f"constant {name}"
-    if kind == "closure":
-        return f"closure value {name}"
+    if key == "partial arguments":
+        return "arguments of the partial"
+    kind, where, qual = _split_key(key)
     if kind == "library":
-        return f"library {rest}"
-    return key
+        return f"library {qual}"
+    if kind == "module" or kind == "extension":
+        return f"{_KIND_LABELS[kind]} {where or qual}"
+    prefix = _KIND_LABELS.get(kind)
+    return f"{prefix} {qual}" if prefix else key
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- context
+
+_warned: set[str] = set()
 
 
+@dataclass
 class _Context:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.parts: dict[str, str] = {}
-        self.seen: set[int] = set()
+    root: Path
+    step: str
+    parts: dict[str, str] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
+    keep: list[Any] = field(default_factory=list)  # visited objects stay alive: ids stay unique
+    tokenizer: Tokenizer = field(init=False)
+    _multi: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tokenizer = Tokenizer(on_code=self.visit_code)
 
     def add(self, key: str, value: str) -> None:
-        self.parts[key] = value
+        old = self.parts.get(key)
+        if old is None or old == value:
+            self.parts[key] = value
+            return
+        # two pieces of code under one name (two lambdas in one dict, a function
+        # redefined): keep both, in an order that does not depend on visiting order
+        both = self._multi.setdefault(key, {old})
+        both.add(value)
+        self.parts[key] = hash_text("several", *sorted(both))
+
+    def first_visit(self, obj: Any) -> bool:
+        if id(obj) in self.seen:
+            return False
+        self.seen.add(id(obj))
+        self.keep.append(obj)
+        return True
+
+    def warn(self, message: str) -> None:
+        text = f"step {self.step!r}: {message}"
+        if text not in _warned:
+            _warned.add(text)
+            warnings.warn(text, FingerprintWarning, stacklevel=2)
+
+    def token(self, value: Any, what: str) -> str:
+        """A value's canonical token; the code it references is visited."""
+        try:
+            return self.tokenizer.digest(value)
+        except Opaque as exc:
+            self.warn(
+                f"{what} (a {exc.type_name}) cannot be fingerprinted ({exc.why}); "
+                "the step re-executes on every run. Make it a plain value, or create it "
+                "inside the step"
+            )
+            return f"{OPAQUE}{uuid.uuid4().hex}:a {exc.type_name}"
+
+    def visit_code(self, obj: Any) -> None:
+        """A function, class or module met inside a value."""
+        name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or "?"
+        _visit(self, obj, str(name), "")
+
+    def label_of(self, obj: Any) -> str | None:
+        return user_label(self.root, _module_of(obj), _file_of(obj))
+
+    def library(self, module: str, file: str | None = None) -> None:
+        top = library_name(module, file)
+        self.parts[f"library {top}"] = library_version(top)
+
+
+# --------------------------------------------------------------------------- entry points
 
 
 def fingerprint_function(
     func: Callable[..., Any],
     declaration: dict[str, Any] | None = None,
     root: str | os.PathLike[str] | None = None,
+    step_name: str | None = None,
 ) -> Fingerprint:
-    """Fingerprint ``func`` and everything of the user's own code it reaches."""
-    ctx = _Context(Path(root) if root is not None else _project_root())
-    func = inspect.unwrap(func)
-    ctx.seen.add(id(func))
-    tree, _source_ok = _function_ast(func, strip_decorators=True)
-    if tree is not None:
-        digest, refs = _digest_and_refs(tree)
-        ctx.add("code", digest)
-        _follow_refs(ctx, iter(refs), func)
-    else:
-        ctx.add("code", _bytecode_digest(func.__code__))
-        _follow_refs(ctx, _refs_of_code(func.__code__), func)
+    """Fingerprint ``func`` (a function, bound method, partial or callable instance)
+    and everything of the user's own code it reaches."""
+    ctx = _Context(Path(root) if root is not None else _project_root(),
+                   step_name or getattr(func, "__name__", None) or type(func).__name__)
+    _visit_callable(ctx, func)
     if declaration is not None:
-        ctx.add("declaration", _token_digest(declaration))
-    _closure_parts(ctx, func)
-    parts = dict(sorted(ctx.parts.items()))
-    digest = hash_text(FINGERPRINT_VERSION, *(f"{k}={v}" for k, v in parts.items()))
-    return Fingerprint(digest, parts)
+        ctx.add("declaration", Tokenizer().digest(declaration))
+    return _make(ctx.parts)
+
+
+def fingerprint_step(
+    step: Any, values: Mapping[str, Any], root: str | os.PathLike[str] | None = None
+) -> tuple[Fingerprint, dict[str, str]]:
+    """A step's fingerprint and the tokens of its run values, taken at one moment.
+
+    The code that a run value references (a config object's class, an Enum's class, a
+    function passed as a parameter) becomes part of the fingerprint, as if it were code
+    the step calls."""
+    ctx = _Context(Path(root) if root is not None else _project_root(), step.name)
+    _visit_callable(ctx, step.func)
+    ctx.add("declaration", Tokenizer().digest(step.options()))
+    tokens = {p: ctx.token(v, f"run value {p}") for p, v in values.items()}
+    _check_mutated_globals(ctx, step.func)
+    return _make(ctx.parts), tokens
+
+
+def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
+    """Fingerprint every step of ``graph`` now, before any step runs: a step that
+    mutates a global cannot change the key of a step after it in the same run."""
+    for name in graph.order:
+        if name in graph.fingerprints:
+            continue
+        values = {p: b.value for p, b in graph.bindings[name].items()
+                  if b.kind in ("value", "default")}
+        graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
+            graph.steps[name], values, root)
+
+
+def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str) -> dict[str, str]:
+    """Parts for the code an input artifact references by name (``module:qualname``,
+    recorded from its pickle): the artifact carries that code's behaviour, so it counts
+    as if the consuming step called it."""
+    ctx = _Context(Path(root), step)
+    for ref in refs:
+        obj = _resolve_ref(ref)
+        if obj is None:
+            ctx.add(f"helper {ref.replace(':', ' ')}:unresolved", "unresolved")
+            continue
+        _visit(ctx, obj, ref, "")
+    return ctx.parts
+
+
+def value_token(value: Any) -> str:
+    """A stable digest of a value (code it references counts by qualified name)."""
+    try:
+        return Tokenizer().digest(value)
+    except Opaque as exc:
+        return f"{OPAQUE}{uuid.uuid4().hex}:a {exc.type_name}"
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """A short display form of a parameter value for reason sentences."""
+    try:
+        r = repr(value)
+    except Exception:
+        r = f"<{type(value).__qualname__}>"
+    return r if len(r) <= limit else r[: limit - 3] + "..."
 
 
 def _project_root() -> Path:
     from .project import project_root
 
     return project_root()
+
+
+def _resolve_ref(ref: str) -> Any:
+    import importlib
+
+    module, _, qual = ref.partition(":")
+    mod = sys.modules.get(module)
+    if mod is None:
+        try:
+            mod = importlib.import_module(module)
+        except Exception:
+            return None
+    obj: Any = mod
+    for attr in qual.split("."):
+        obj = getattr(obj, attr, None)
+        if obj is None:
+            return None
+    return obj
+
+
+# --------------------------------------------------------------------------- the step
+
+
+def _visit_callable(ctx: _Context, func: Any) -> None:
+    """The step's own callable: its code is the ``code`` part."""
+    from .step import Step
+
+    if isinstance(func, Step):
+        func = func.func
+    if isinstance(func, functools.partial):
+        ctx.add("partial arguments", ctx.token((func.args, func.keywords), "the partial's arguments"))
+        _visit_callable(ctx, func.func)
+        return
+    if isinstance(func, types.MethodType) and isinstance(func.__func__, types.FunctionType):
+        ctx.first_visit(func.__func__)
+        _step_code(ctx, func.__func__)
+        owner = func.__self__
+        cls = owner if isinstance(owner, type) else type(owner)
+        if not isinstance(owner, type):
+            ctx.add(f"instance {ctx.label_of(cls) or _module_of(cls)}:{cls.__qualname__}",
+                    ctx.token(owner, f"the {cls.__qualname__} instance"))
+        _visit(ctx, cls, cls.__qualname__, "")
+        return
+    if isinstance(func, types.FunctionType):
+        _step_code(ctx, func)
+        return
+    wrapped = getattr(func, "__wrapped__", None)
+    if wrapped is not None:  # functools.lru_cache and other C wrappers
+        ctx.library(_module_of(type(func)))
+        _visit_callable(ctx, wrapped)
+        return
+    cls = type(func)
+    call = vars(cls).get("__call__") or next(
+        (vars(b)["__call__"] for b in cls.__mro__ if "__call__" in vars(b)), None)
+    if isinstance(call, types.FunctionType):  # a callable instance
+        ctx.first_visit(call)
+        _step_code(ctx, call)
+        ctx.add(f"instance {ctx.label_of(cls) or _module_of(cls)}:{cls.__qualname__}",
+                ctx.token(func, f"the {cls.__qualname__} instance"))
+        _visit(ctx, cls, cls.__qualname__, "")
+        return
+    ctx.library(_module_of(func) or _module_of(cls))
+    ctx.add("code", qualified_name(func))
+
+
+def _step_code(ctx: _Context, func: types.FunctionType) -> None:
+    """The step function: its own AST is ``code``; wrapper layers are helpers."""
+    layers = [func]
+    inner = func
+    while isinstance(getattr(inner, "__wrapped__", None), types.FunctionType):
+        inner = inner.__wrapped__  # type: ignore[attr-defined]
+        layers.append(inner)
+    ctx.first_visit(inner)
+    info = _info(inner, strip_decorators=True)
+    ctx.add("code", info.digest)
+    for i, text in enumerate(_decorator_texts(inner, info)):
+        ctx.add(f"decorator {i}", text)
+    _follow(ctx, inner, info)
+    _closure_parts(ctx, inner, own=True)
+    for wrapper in layers[:-1]:  # the decorators' wrappers: code and closures (times(2))
+        _visit(ctx, wrapper, _qualname(wrapper), "")
+
+
+def _decorator_texts(func: types.FunctionType, info: _Info) -> list[str]:
+    """Source of each decorator of the step function except ``@step`` itself."""
+    out = []
+    for node in info.decorators:
+        target = node.func if isinstance(node, ast.Call) else node
+        chain = _chain_of(target)
+        obj = _resolve_chain(chain, func.__globals__) if chain else None
+        if obj is not None and _module_of(obj).split(".")[0] == "flowyml":
+            continue
+        out.append(ast.unparse(node))
+    return out
+
+
+# --------------------------------------------------------------------------- visiting
+
+
+def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
+    """Anything the code reaches: code by source (own) or version (library); data by value."""
+    from .step import Step
+
+    if isinstance(obj, Step):
+        obj = obj.func
+    if isinstance(obj, types.ModuleType):
+        _visit_module(ctx, obj)
+    elif isinstance(obj, types.FunctionType):
+        _visit_function(ctx, obj, "helper")
+    elif isinstance(obj, type):
+        _visit_class(ctx, obj)
+    elif isinstance(obj, (types.BuiltinFunctionType, types.MethodWrapperType,
+                          types.MethodDescriptorType, types.WrapperDescriptorType)):
+        owner = getattr(obj, "__self__", None)
+        module = _module_of(obj) or (
+            _module_of(type(owner)) if owner is not None else "builtins")
+        ctx.library(module or "builtins")
+    elif getattr(obj, "__wrapped__", None) is not None and not isinstance(
+        obj, types.MethodType
+    ) and callable(obj):
+        if ctx.first_visit(obj):  # functools.lru_cache and other C-level wrappers
+            ctx.library(_module_of(type(obj)))
+            _visit(ctx, obj.__wrapped__, name, where)
+    elif _is_native_callable(obj):  # a Cython function, a ufunc: known by module and name
+        mod = sys.modules.get(_module_of(obj))
+        if mod is not None and ctx.label_of(mod) is not None:
+            _visit_module(ctx, mod)  # a compiled module of the user's own
+        else:
+            ctx.library(_module_of(obj))
+    else:
+        key = f"constant {where or '?'}:{name}"
+        if key not in ctx.parts:  # by name, not id: equal small values share one object
+            ctx.add(key, ctx.token(obj, f"constant {name}"))
+
+
+def _qualname(fn: Any) -> str:
+    """The name the code was defined under (``functools.wraps`` copies the wrapped
+    function's ``__qualname__`` onto the wrapper)."""
+    return str(getattr(getattr(fn, "__code__", None), "co_qualname", None) or fn.__qualname__)
+
+
+def _visit_module(ctx: _Context, mod: types.ModuleType) -> None:
+    label = user_label(ctx.root, mod.__name__, getattr(mod, "__file__", None))
+    if label is None:
+        ctx.library(mod.__name__)
+        return
+    file = getattr(mod, "__file__", None) or ""
+    if file.endswith((".so", ".pyd")):
+        if ctx.first_visit(mod):
+            from .hashing import hash_file
+
+            ctx.warn(f"compiled module {label} is the user's own: its binary's hash counts, "
+                     "not its source")
+            ctx.add(f"extension {label}:{mod.__name__}", hash_file(file))
+        return
+    # a user module referenced as a whole (passed around, or read with a name
+    # the fingerprint cannot follow): all of it counts
+    _whole_module(ctx, mod, label)
+
+
+def _whole_module(ctx: _Context, mod: types.ModuleType, label: str) -> None:
+    if not ctx.first_visit(mod):
+        return
+    try:
+        src = inspect.getsource(mod)
+        tree: ast.AST | None = ast.parse(src)
+    except (OSError, TypeError, SyntaxError):
+        tree = None
+    ctx.add(f"module {label}:{mod.__name__}",
+            _digest_and_refs(tree)[0] if tree is not None else "no source")
+    for gname, value in list(vars(mod).items()):
+        if gname.startswith("__") and gname.endswith("__"):
+            continue
+        if isinstance(value, (types.FunctionType, type)) and ctx.label_of(value) is not None:
+            _visit(ctx, value, gname, label)
+
+
+def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str | None = None) -> None:
+    label = ctx.label_of(fn)
+    if label is None:
+        ctx.library(fn.__module__ or "builtins", fn.__code__.co_filename)
+        if ctx.first_visit(fn):
+            # a library wrapper around user code (contextlib.contextmanager,
+            # functools.singledispatch and its registry): the user code counts
+            _function_attributes(ctx, fn, _module_of(fn) or "?")
+            wrapped = getattr(fn, "__wrapped__", None)
+            if wrapped is not None:
+                _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), "")
+        return
+    if not ctx.first_visit(fn):
+        return
+    _function_attributes(ctx, fn, label)
+    info = _info(fn, strip_decorators=False)
+    ctx.add(key or f"{kind} {label}:{_qualname(fn)}", info.digest)
+    _follow(ctx, fn, info)
+    _closure_parts(ctx, fn, own=False)
+    wrapped = getattr(fn, "__wrapped__", None)
+    if wrapped is not None:
+        _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), label)
+    if fn.__defaults__ or fn.__kwdefaults__:
+        ctx.add(f"defaults {label}:{_qualname(fn)}",
+                ctx.token((fn.__defaults__, fn.__kwdefaults__), f"defaults of {fn.__qualname__}"))
+
+
+_WRAPS_ATTRS = frozenset({"__wrapped__", "__module__", "__name__", "__qualname__", "__doc__",
+                          "__annotations__", "__dict__", "__type_params__"})
+
+
+def _function_attributes(ctx: _Context, fn: types.FunctionType, label: str) -> None:
+    """Attributes set on a function object (``f.registry``, ``f.cache = {...}``) count
+    by value, and the code they hold is visited."""
+    attrs = {k: v for k, v in vars(fn).items() if k not in _WRAPS_ATTRS}
+    if attrs:
+        ctx.add(f"attributes {label}:{_qualname(fn)}",
+                ctx.token(attrs, f"attributes of {fn.__qualname__}"))
+
+
+_SKIP_CLASS_ATTRS = frozenset({
+    "__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__firstlineno__",
+    "__static_attributes__", "__annotations__", "__orig_bases__", "__parameters__",
+    "__slots__", "__match_args__", "__abstractmethods__", "_abc_impl", "__hash__",
+    "__dataclass_params__", "__dataclass_fields__", "__annotate_func__",
+    "__annotations_cache__", "__type_params__",
+})
+
+
+def _visit_class(ctx: _Context, cls: type) -> None:
+    label = ctx.label_of(cls)
+    if label is None:
+        ctx.library(_module_of(cls))
+        return
+    if not ctx.first_visit(cls):
+        return
+    qual = cls.__qualname__
+    tree = _class_ast(cls)
+    if tree is not None:
+        ctx.add(f"class {label}:{qual}", _digest_and_refs(tree)[0])
+        # names the class body reads at import (bases, decorators, attribute values)
+        _follow_class_body(ctx, cls, tree, label)
+    for base in cls.__bases__:
+        if base is not object:
+            _visit(ctx, base, base.__qualname__, label)
+    meta = type(cls)
+    if meta is not type:
+        _visit(ctx, meta, meta.__qualname__, label)
+    is_enum = any(_module_of(b) == "enum" for b in cls.__mro__[1:])
+    for name, member in list(vars(cls).items()):
+        if name in _SKIP_CLASS_ATTRS or (is_enum and name.startswith("_") and name.endswith("_")):
+            continue
+        target = member
+        if isinstance(member, (staticmethod, classmethod)):
+            target = member.__func__
+        elif isinstance(member, property):
+            for acc in (member.fget, member.fset, member.fdel):
+                if isinstance(acc, types.FunctionType):
+                    _visit_function(ctx, acc, "method", f"method {label}:{qual}.{name}")
+            continue
+        elif isinstance(member, functools.cached_property):
+            target = member.func
+        if isinstance(target, types.FunctionType):
+            _visit_function(ctx, target, "method", f"method {label}:{qual}.{name}")
+        elif isinstance(target, type):
+            _visit(ctx, target, name, label)
+        elif name.startswith("__") and name.endswith("__"):
+            continue
+        else:
+            ctx.add(f"attribute {label}:{qual}.{name}",
+                    ctx.token(member, f"class attribute {qual}.{name}"))
+
+
+def _class_ast(cls: type) -> ast.AST | None:
+    """The class body with method bodies removed (methods count as their own parts)."""
+    node = _class_node(cls)
+    if node is None:
+        return None
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stmt.body = [ast.Pass()]
+    return node
+
+
+def _class_node(cls: type) -> ast.ClassDef | None:
+    try:
+        tree = _parse(inspect.getsource(cls))
+    except (OSError, TypeError):
+        tree = None
+    if tree is not None and tree.body and isinstance(tree.body[0], ast.ClassDef):
+        return tree.body[0]
+    # no file for the class's module (a notebook cell): find the class in the file that
+    # holds its methods' code
+    for member in vars(cls).values():
+        fn = getattr(member, "__func__", member)
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            continue
+        module_tree = _parse("".join(linecache.getlines(code.co_filename)))
+        if module_tree is None:
+            continue
+        path = cls.__qualname__.split(".")
+        for node in ast.walk(module_tree):
+            if isinstance(node, ast.ClassDef) and node.name == path[-1] and any(
+                (isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and s.name == fn.__name__ and s.lineno == code.co_firstlineno)
+                or (s.decorator_list and s.decorator_list[0].lineno == code.co_firstlineno)
+                for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+            ):
+                return node
+        break
+    return None
+
+
+def _follow_class_body(ctx: _Context, cls: type, tree: ast.AST, label: str) -> None:
+    module = sys.modules.get(_module_of(cls))
+    if module is None:
+        return
+    globs = vars(module)
+    local_names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                   and isinstance(n.ctx, ast.Store)}
+    _, chains = _digest_and_refs(tree)
+    for chain in chains:
+        if chain[0] in local_names or chain[0] not in globs:
+            continue
+        obj = _resolve_chain(chain, globs)
+        if obj is not None and obj is not cls:
+            _visit(ctx, obj, ".".join(chain), label)
+
+
+def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
+    code = getattr(func, "__code__", None)
+    cells = getattr(func, "__closure__", None)
+    if code is None or not cells:
+        return
+    label = ctx.label_of(func) or ""
+    for name, cell in zip(code.co_freevars, cells, strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # empty cell
+            continue
+        if isinstance(value, (types.FunctionType, type, types.ModuleType)):
+            _visit(ctx, value, name, label)
+            continue
+        key = f"closure {name}" if own else f"closure {label}:{_qualname(func)}.{name}"
+        ctx.add(key, ctx.token(value, f"closure value {name}"))
+
+
+# --------------------------------------------------------------------------- one function
+
+
+@dataclass
+class _Info:
+    """What one function's code says, computed once per code object."""
+
+    digest: str
+    chains: list[tuple[str, ...]]
+    global_names: frozenset[str]
+    imports: list[tuple[str, str, str | None, int]]  # local name, module, attribute, level
+    getattrs: list[tuple[tuple[str, ...], str | None]]  # (object chain, constant name or None)
+    dynamic_imports: bool
+    decorators: list[ast.expr]
+    tree: ast.AST | None
+
+
+_info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
+
+
+def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
+    cache_key = (fn.__code__, strip_decorators)
+    hit = _info_cache.get(cache_key)
+    if hit is not None:
+        return hit
+    names = _global_names(fn.__code__)
+    tree = _function_ast(fn)
+    decorators: list[ast.expr] = []
+    if tree is None:
+        digest = _bytecode_digest(fn.__code__)
+        chains: list[tuple[str, ...]] = [(n,) for n in sorted(names)]
+        imports: list[tuple[str, str, str | None, int]] = []
+        getattrs: list[tuple[tuple[str, ...], str | None]] = []
+        dynamic = False
+    else:
+        if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            decorators = list(tree.decorator_list)
+            if strip_decorators:
+                tree.decorator_list = []
+        digest, chains = _digest_and_refs(tree)
+        imports, getattrs, dynamic = _scan(tree, names)
+        if strip_decorators:
+            tree.decorator_list = decorators  # type: ignore[attr-defined]
+    info = _Info(digest, chains, names, imports, getattrs, dynamic, decorators, tree)
+    _info_cache[cache_key] = info
+    return info
+
+
+def _global_names(code: types.CodeType) -> frozenset[str]:
+    """Names the code (and code nested in it) reads or writes as globals: exact, from
+    the bytecode, so locals and parameters never count."""
+    out: set[str] = set()
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        for ins in dis.get_instructions(c):
+            if ins.opname in _GLOBAL_OPS:
+                out.add(ins.argval)
+        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+    return frozenset(out)
+
+
+def _scan(tree: ast.AST, names: frozenset[str]) -> tuple[
+    list[tuple[str, str, str | None, int]], list[tuple[tuple[str, ...], str | None]], bool
+]:
+    imports: list[tuple[str, str, str | None, int]] = []
+    getattrs: list[tuple[tuple[str, ...], str | None]] = []
+    dynamic = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    imports.append((a.asname, a.name, None, 0))
+                else:
+                    top = a.name.split(".")[0]
+                    imports.append((top, a.name, "", 0))  # binds the top package
+        elif isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                if a.name != "*":
+                    imports.append((a.asname or a.name, node.module or "", a.name, node.level))
+        elif isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name) and f.id == "getattr" and "getattr" in names and node.args:
+                chain = _chain_of(node.args[0])
+                const = node.args[1] if len(node.args) > 1 else None
+                name = const.value if isinstance(const, ast.Constant) and isinstance(
+                    const.value, str) else None
+                getattrs.append((chain or (), name))
+            elif (isinstance(f, ast.Attribute) and f.attr == "import_module"
+                  and not (node.args and isinstance(node.args[0], ast.Constant))):
+                dynamic = True
+    return imports, getattrs, dynamic
+
+
+def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
+    """Visit what ``fn`` reaches: globals, attribute chains, local imports, getattr."""
+    globs = fn.__globals__
+    label = ctx.label_of(fn) or NOTEBOOK
+    local = _local_imports(ctx, fn, info)
+    done: set[tuple[str, ...]] = set()
+    unseeable: list[str] = []
+    for chain in info.chains:
+        if chain in done:
+            continue
+        done.add(chain)
+        head = chain[0]
+        if head in local:
+            base = local[head]
+        elif head in info.global_names and head in globs:
+            base = globs[head]
+        elif head in info.global_names and head in _UNSEEABLE_BUILTINS:
+            unseeable.append(_UNSEEABLE_BUILTINS[head])
+            continue
+        else:
+            continue  # a local, a parameter, or a builtin
+        obj, dotted = _walk_modules(base, chain)
+        _visit(ctx, obj, dotted, label)
+    for chain, attr in info.getattrs:
+        if attr is None:
+            unseeable.append("getattr() with a computed name")
+            continue
+        base = _resolve_chain(chain, {**globs, **local}) if chain else None
+        if base is not None:
+            target = getattr(base, attr, None)
+            if target is not None:
+                _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
+    if info.dynamic_imports:
+        unseeable.append("importlib.import_module() with a computed name")
+    if unseeable:
+        mod = sys.modules.get(fn.__module__ or "")
+        ctx.warn(
+            f"{', '.join(sorted(set(unseeable)))} in {fn.__qualname__} ({label}) cannot be "
+            f"followed by the fingerprint; all of {label} counts as this step's code, so any "
+            "edit to it re-executes the step"
+        )
+        if mod is not None:
+            _whole_module(ctx, mod, label)
+        else:
+            ctx.add(f"module {label}:{fn.__module__}", info.digest)
+
+
+def _local_imports(ctx: _Context, fn: types.FunctionType, info: _Info) -> dict[str, Any]:
+    import importlib
+    import importlib.util
+
+    out: dict[str, Any] = {}
+    for local, module, attr, level in info.imports:
+        name = module
+        try:
+            if level:
+                package = fn.__globals__.get("__package__") or ""
+                name = importlib.util.resolve_name("." * level + module, package)
+            mod = importlib.import_module(name)
+            if attr is None:
+                out[local] = mod
+            elif attr == "":
+                out[local] = sys.modules[name.split(".")[0]]
+            else:
+                try:
+                    out[local] = getattr(mod, attr)
+                except AttributeError:
+                    out[local] = importlib.import_module(f"{name}.{attr}")
+        except Exception as exc:  # the step will fail the same way when it runs
+            ctx.add(f"helper {name}:{attr or ''}", f"unresolved import: {type(exc).__name__}")
+    return out
+
+
+def _walk_modules(obj: Any, chain: tuple[str, ...]) -> tuple[Any, str]:
+    """Follow ``a.b.c`` through modules; stop at the first non-module."""
+    name = chain[0]
+    for attr in chain[1:]:
+        if not isinstance(obj, types.ModuleType):
+            break
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError:
+            break
+        name = f"{name}.{attr}"
+    return obj, name
+
+
+def _chain_of(node: ast.AST) -> tuple[str, ...] | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return tuple(reversed(parts))
+    return None
+
+
+def _resolve_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
+    if chain[0] not in globs:
+        return None
+    obj = globs[chain[0]]
+    for attr in chain[1:]:
+        obj = getattr(obj, attr, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _check_mutated_globals(ctx: _Context, func: Any) -> None:
+    """A step that mutates a module-level container uses it as state, not input."""
+    fn = inspect.unwrap(func) if isinstance(func, types.FunctionType) else None
+    if fn is None:
+        return
+    info = _info(fn, strip_decorators=True)
+    if info.tree is None:
+        return
+    globs = fn.__globals__
+    hits: set[str] = set()
+    for node in ast.walk(info.tree):
+        target = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in _MUTATORS:
+            target = node.func.value
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for t in targets:
+                if isinstance(t, (ast.Subscript, ast.Attribute)):
+                    target = t.value
+        if isinstance(target, ast.Name) and target.id in info.global_names \
+                and isinstance(globs.get(target.id), (list, dict, set, bytearray)):
+            hits.add(target.id)
+    for name in sorted(hits):
+        ctx.warn(
+            f"it mutates the module-level {type(globs[name]).__name__} {name}: a global that "
+            "a step changes is state, not an input. Its value as the run starts is part of the "
+            "key; return what you need as an output instead"
+        )
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _is_native_callable(obj: Any) -> bool:
+    return (
+        callable(obj)
+        and not isinstance(obj, (types.FunctionType, types.MethodType, type))
+        and isinstance(getattr(obj, "__qualname__", None), str)
+        and bool(_module_of(obj))
+    )
+
+
+def _module_of(obj: Any) -> str:
+    """``obj.__module__`` when it is a string (C types may expose a descriptor)."""
+    module = getattr(obj, "__module__", None)
+    return module if isinstance(module, str) else ""
+
+
+def _file_of(obj: Any) -> str | None:
+    code = getattr(obj, "__code__", None)
+    if isinstance(code, types.CodeType):
+        return code.co_filename
+    try:
+        return inspect.getsourcefile(obj) or inspect.getfile(obj)
+    except (TypeError, OSError, AttributeError):
+        mod = sys.modules.get(_module_of(obj))
+        return getattr(mod, "__file__", None)
 
 
 def _fast_source(func: Any) -> str | None:
@@ -172,10 +986,10 @@ def _parse(src: str) -> ast.Module | None:
         return None
 
 
-def _function_ast(obj: Any, strip_decorators: bool) -> tuple[ast.AST | None, bool]:
+def _function_ast(fn: types.FunctionType) -> ast.AST | None:
     tree = None
-    if isinstance(obj, types.FunctionType) and obj.__name__ != "<lambda>":
-        fast = _fast_source(obj)
+    if fn.__name__ != "<lambda>":
+        fast = _fast_source(fn)
         if fast is not None:
             tree = _parse(fast)
             if tree is not None and not (
@@ -184,33 +998,40 @@ def _function_ast(obj: Any, strip_decorators: bool) -> tuple[ast.AST | None, boo
                 tree = None
     if tree is None:
         try:
-            src = inspect.getsource(obj)
+            src = inspect.getsource(fn)
         except (OSError, TypeError):
-            _warn_no_source(obj)
-            return None, False
+            _warn_no_source(fn)
+            return None
         tree = _parse(src)
-        if tree is None:
-            # e.g. a lambda in the middle of an expression: the fragment does not parse
-            _warn_no_source(obj)
-            return None, False
-    node: ast.AST = tree
-    if tree.body and isinstance(
-        tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    ):
-        node = tree.body[0]
-        if strip_decorators and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            node.decorator_list = []
-    return node, True
+        if tree is None:  # e.g. a lambda in the middle of an expression
+            return _lambda_node(fn, src)
+    if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return tree.body[0]
+    return tree
 
 
-def _warn_no_source(obj: Any) -> None:
-    if isinstance(obj, types.FunctionType):
-        warnings.warn(
-            f"cannot read the source of {obj.__module__ or '<unknown module>'}.{obj.__qualname__}; its bytecode "
-            "is fingerprinted instead (a Python upgrade will re-execute it)",
-            FingerprintWarning,
-            stacklevel=4,
-        )
+def _lambda_node(fn: types.FunctionType, src: str) -> ast.AST | None:
+    """A lambda inside a larger expression: parse the widest line span that parses."""
+    text = textwrap.dedent(src).strip()
+    for cut in range(len(text), 0, -1):
+        tree = _parse(text[:cut])
+        if tree is not None:
+            lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+            if lambdas:
+                return lambdas[0]
+    _warn_no_source(fn)
+    return None
+
+
+def _warn_no_source(fn: types.FunctionType) -> None:
+    if fn.__code__.co_filename == "<string>" and "." in fn.__qualname__:
+        return  # generated methods (dataclass __init__...): the class body counts
+    warnings.warn(
+        f"cannot read the source of {fn.__module__ or '<unknown module>'}.{fn.__qualname__}; "
+        "its bytecode is fingerprinted instead (a Python upgrade will re-execute it)",
+        FingerprintWarning,
+        stacklevel=5,
+    )
 
 
 _DOC_OWNERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)
@@ -289,268 +1110,3 @@ def _bytecode_digest(code: types.CodeType) -> str:
         else:
             h.update(repr(c).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
-
-
-def _refs_of_code(code: types.CodeType) -> Iterator[tuple[str, ...]]:
-    stack = [code]
-    while stack:
-        c = stack.pop()
-        for name in c.co_names:
-            yield (name,)
-        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
-
-
-def _follow_refs(ctx: _Context, chains: Iterator[tuple[str, ...]], owner: Any) -> None:
-    globs: dict[str, Any] = getattr(owner, "__globals__", None) or vars(
-        sys.modules.get(getattr(owner, "__module__", ""), types.ModuleType("_"))
-    )
-    owner_file = _file_of(owner)
-    done: set[tuple[str, ...]] = set()
-    for chain in chains:
-        if chain in done:
-            continue
-        done.add(chain)
-        head = chain[0]
-        if head in globs:
-            obj = globs[head]
-        elif head in _BUILTINS:
-            continue
-        else:
-            continue  # a local variable, or a name bound at run time
-        name = head
-        for attr in chain[1:]:
-            if not isinstance(obj, types.ModuleType):
-                break
-            try:
-                obj = getattr(obj, attr)
-            except AttributeError:
-                break
-            name = f"{name}.{attr}"
-        _visit(ctx, name, obj, owner_file)
-
-
-def _closure_parts(ctx: _Context, func: Any) -> None:
-    code = getattr(func, "__code__", None)
-    cells = getattr(func, "__closure__", None)
-    if code is None or not cells:
-        return
-    for name, cell in zip(code.co_freevars, cells, strict=False):
-        try:
-            value = cell.cell_contents
-        except ValueError:  # empty cell
-            continue
-        if isinstance(value, (types.FunctionType, type, types.ModuleType)) or _is_step(value):
-            _visit(ctx, name, value, _file_of(func))
-        else:
-            ctx.add(f"closure {name}", _token_digest(value))
-
-
-def _is_step(obj: Any) -> bool:
-    from .step import Step
-
-    return isinstance(obj, Step)
-
-
-def _visit(ctx: _Context, name: str, obj: Any, owner_file: str | None) -> None:
-    if _is_step(obj):
-        obj = obj.func
-    if isinstance(obj, types.ModuleType):
-        if not _is_own_file(ctx, getattr(obj, "__file__", None)):
-            _library_part(ctx, obj.__name__)
-        return
-    if isinstance(obj, (types.FunctionType, type)):
-        module = getattr(obj, "__module__", None) or ""
-        file = _file_of(obj)
-        if not _is_own(ctx, obj, file):
-            _library_part(ctx, module)
-            return
-        if id(obj) in ctx.seen:
-            return
-        ctx.seen.add(id(obj))
-        key = f"helper {_rel(ctx, file)}:{getattr(obj, '__qualname__', name)}"
-        if isinstance(obj, type):
-            tree, _ = _function_ast(obj, strip_decorators=False)
-            if tree is None:
-                ctx.add(key, _token_digest(sorted(vars(obj))))
-                return
-            digest, refs = _digest_and_refs(tree)
-            ctx.add(key, digest)
-            _follow_refs(ctx, iter(refs), sys.modules.get(module, obj))
-            return
-        tree, _ = _function_ast(obj, strip_decorators=False)
-        if tree is None:
-            ctx.add(key, _bytecode_digest(obj.__code__))
-            _follow_refs(ctx, _refs_of_code(obj.__code__), obj)
-        else:
-            digest, refs = _digest_and_refs(tree)
-            ctx.add(key, digest)
-            _follow_refs(ctx, iter(refs), obj)
-        _closure_parts(ctx, obj)
-        return
-    if isinstance(obj, (types.BuiltinFunctionType, types.MethodType, types.MethodWrapperType)):
-        module = getattr(obj, "__module__", None) or type(obj).__module__
-        _library_part(ctx, module or "builtins")
-        return
-    if isinstance(obj, functools.partial):
-        _visit(ctx, f"{name}.func", obj.func, owner_file)
-        ctx.add(f"constant {_rel(ctx, owner_file)}:{name}", _token_digest((obj.args, obj.keywords)))
-        return
-    # data: a module-level constant (or a global object) the code reads
-    ctx.add(f"constant {_rel(ctx, owner_file)}:{name}", _token_digest(obj))
-    cls = type(obj)
-    if cls.__module__ not in ("builtins",) and _is_own(ctx, cls, _file_of(cls)):
-        # an instance of the user's own class: its methods are code the step may call
-        _visit(ctx, cls.__qualname__, cls, owner_file)
-
-
-def _file_of(obj: Any) -> str | None:
-    try:
-        f = inspect.getsourcefile(obj) if not isinstance(obj, types.ModuleType) else obj.__file__
-        return f or None
-    except TypeError:
-        mod = sys.modules.get(getattr(obj, "__module__", "") or "")
-        return getattr(mod, "__file__", None)
-
-
-def _is_own(ctx: _Context, obj: Any, file: str | None) -> bool:
-    module = getattr(obj, "__module__", None) or ""
-    if file is None:
-        # no file: defined interactively (notebook, exec) -> the user's own code
-        return module in ("__main__", "") or module not in sys.modules or not hasattr(
-            sys.modules[module], "__file__"
-        )
-    return _is_own_file(ctx, file) and module.split(".")[0] != "flowyml"
-
-
-_own_cache: dict[tuple[str, str], bool] = {}
-
-
-def _is_own_file(ctx: _Context, file: str | None) -> bool:
-    if not file:
-        return False
-    key = (str(ctx.root), file)
-    hit = _own_cache.get(key)
-    if hit is not None:
-        return hit
-    try:
-        p = Path(file).resolve()
-        own = p.is_relative_to(ctx.root.resolve()) and not any(
-            part in ("site-packages", "dist-packages") for part in p.parts
-        )
-    except (OSError, ValueError):
-        own = False
-    _own_cache[key] = own
-    return own
-
-
-def _rel(ctx: _Context, file: str | None) -> str:
-    if not file:
-        return "<interactive>"
-    try:
-        return Path(file).resolve().relative_to(ctx.root.resolve()).as_posix()
-    except (ValueError, OSError):
-        return Path(file).name
-
-
-_versions: dict[str, str] = {}
-
-
-def _library_part(ctx: _Context, module: str) -> None:
-    top = module.split(".")[0] or "builtins"
-    if top in sys.stdlib_module_names or top == "builtins":
-        ctx.add("library python", f"{sys.version_info.major}.{sys.version_info.minor}")
-        return
-    ctx.add(f"library {top}", library_version(top))
-
-
-def library_version(top: str) -> str:
-    """Installed version of the distribution that provides the top-level module ``top``."""
-    v = _versions.get(top)
-    if v is not None:
-        return v
-    mod = sys.modules.get(top)
-    ver = getattr(mod, "__version__", None)
-    if not isinstance(ver, str):
-        from importlib import metadata
-
-        try:
-            dists = metadata.packages_distributions().get(top) or [top]
-            ver = metadata.version(dists[0])
-        except Exception:
-            ver = "unknown"
-    _versions[top] = ver
-    return ver
-
-
-# --------------------------------------------------------------------------- values
-
-
-def _token_digest(value: Any) -> str:
-    h = blake3.blake3()
-    _token(value, h, 0)
-    return h.hexdigest()
-
-
-def value_token(value: Any) -> str:
-    """A stable digest of a run value or constant (for the cache key)."""
-    return _token_digest(value)
-
-
-def _token(v: Any, h: Any, depth: int) -> None:
-    t = type(v)
-    if v is None or t in (bool, int, float, complex, str, bytes):
-        r = f"{t.__name__}:{v!r}".encode("utf-8", "surrogatepass")
-        h.update(len(r).to_bytes(8, "little") + r)
-        return
-    if depth > 40:
-        _pickle_token(v, h)
-        return
-    if t in (list, tuple):
-        h.update(f"{t.__name__}[{len(v)}".encode())
-        for x in v:
-            _token(x, h, depth + 1)
-        h.update(b"]")
-        return
-    if t is dict:
-        h.update(f"dict[{len(v)}".encode())
-        for k, x in v.items():
-            _token(k, h, depth + 1)
-            _token(x, h, depth + 1)
-        h.update(b"]")
-        return
-    if t in (set, frozenset):
-        items = sorted(_token_digest(x) for x in v)
-        h.update(f"{t.__name__}{items}".encode())
-        return
-    if isinstance(v, enum.Enum):
-        h.update(f"enum:{t.__module__}.{t.__qualname__}.{v.name}".encode())
-        return
-    if t.__module__.split(".")[0] == "numpy" and hasattr(v, "tobytes") and hasattr(v, "dtype"):
-        h.update(f"ndarray:{v.dtype.str}:{getattr(v, 'shape', ())}".encode())
-        h.update(v.tobytes())
-        return
-    if isinstance(v, os.PathLike):
-        h.update(f"path:{os.fspath(v)}".encode())
-        return
-    _pickle_token(v, h)
-
-
-def _pickle_token(v: Any, h: Any) -> None:
-    try:
-        data = pickle.dumps(v, protocol=5)
-    except Exception:
-        warnings.warn(
-            f"cannot fingerprint a value of type {type(v).__qualname__}; only its type counts "
-            "in the cache key, so changing it will not re-execute the step",
-            FingerprintWarning,
-            stacklevel=3,
-        )
-        h.update(f"type:{type(v).__module__}.{type(v).__qualname__}".encode())
-        return
-    h.update(b"pickle:" + data)
-
-
-def short_repr(value: Any, limit: int = 60) -> str:
-    """A short display form of a parameter value for reason sentences."""
-    r = repr(value)
-    return r if len(r) <= limit else r[: limit - 3] + "..."

@@ -49,6 +49,10 @@ class Graph:
     producers: dict[str, str]  # asset -> step name
     downstream: dict[str, list[str]] = field(default_factory=dict)  # step -> consumer steps
     upstream: dict[str, list[str]] = field(default_factory=dict)  # step -> producer steps
+    # taken at build, before any step runs (fingerprint.fingerprint_graph): step -> its
+    # code fingerprint, and step -> {parameter: token} for its run values and defaults
+    fingerprints: dict[str, Any] = field(default_factory=dict)
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def assets(self) -> list[str]:
         return [o for name in self.order for o in self.steps[name].outputs]
@@ -265,18 +269,81 @@ def _plain(tp: Any) -> type | None:
     return tp if isinstance(tp, type) else None
 
 
+def _lazy_params(s: Step) -> dict[str, Any]:
+    """``{param: T}`` for the parameters annotated ``Lazy[T]``.
+
+    ``Lazy[T]`` evaluates to ``ArtifactRef`` (what the step receives), so ``T`` survives
+    only in the annotation's text: under ``from __future__ import annotations`` (or a
+    quoted annotation) it is read back from there and evaluated in the function's
+    globals, like ``typing.get_type_hints`` does. An annotation evaluated at definition
+    time has lost ``T``; that parameter is not checked.
+    """
+    import ast
+    import inspect
+
+    from .refs import Lazy
+
+    func = inspect.unwrap(s.func)
+    raw = getattr(func, "__annotations__", None) or {}
+    env = getattr(func, "__globals__", {})
+
+    def evaluate(node: ast.expr) -> Any:
+        return eval(compile(ast.Expression(node), "<annotation>", "eval"), env)
+
+    out: dict[str, Any] = {}
+    for param, ann in raw.items():
+        if param == "return" or not isinstance(ann, str) or "Lazy" not in ann:
+            continue
+        try:
+            node = ast.parse(ann.strip(), mode="eval").body
+            if not isinstance(node, ast.Subscript) or evaluate(node.value) is not Lazy:
+                continue
+            inner = evaluate(node.slice)
+            if isinstance(inner, str):  # Lazy["pd.DataFrame"]
+                inner = evaluate(ast.parse(inner.strip(), mode="eval").body)
+        except Exception:
+            continue  # unresolvable: as with get_type_hints, not checked
+        out[param] = inner
+    return out
+
+
+# PEP 484's numeric tower: an int is acceptable where a float is expected, and both
+# where a complex is (bool is an int). numpy scalars count by their ``numbers`` ABC.
+_NUMERIC_RANK = {int: 1, float: 2, complex: 3}
+
+
+def _compatible(have: type, want: type) -> bool:
+    try:
+        if issubclass(have, want) or issubclass(want, have):
+            return True
+    except TypeError:  # e.g. a Protocol that is not runtime_checkable: cannot tell
+        return True
+    rank = _NUMERIC_RANK.get(want)
+    if rank is None:
+        return False
+    import numbers
+
+    for have_rank, abc in ((1, numbers.Integral), (2, numbers.Real), (3, numbers.Complex)):
+        if issubclass(have, abc):
+            return have_rank <= rank
+    return False
+
+
 def _check_types(graph: Graph) -> None:
     from .refs import ArtifactRef
 
     rets: dict[str, dict[str, Any]] = {}
     for name, s in graph.steps.items():
         hints: dict[str, Any] | None = None
+        lazy: dict[str, Any] = {}
         for bind in graph.bindings[name].values():
             if bind.kind != "asset" or bind.producer is None:
                 continue
             if hints is None:
                 hints = _param_types(s)
-            want = _plain(hints.get(bind.param))
+                lazy = _lazy_params(s)
+            is_lazy = bind.param in lazy  # Lazy[T]: T is checked like a plain annotation
+            want = _plain(lazy[bind.param] if is_lazy else hints.get(bind.param))
             if want is None or want is ArtifactRef or want is object:
                 continue
             if bind.producer not in rets:
@@ -288,9 +355,10 @@ def _check_types(graph: Graph) -> None:
                 continue
             if s.map_over == bind.param:
                 continue
-            if not (issubclass(have, want) or issubclass(want, have)):
+            if not _compatible(have, want):
+                shown = f"Lazy[{want.__name__}]" if is_lazy else want.__name__
                 raise TypeMismatchError(
-                    f"step {name!r}: parameter {bind.param!r} is annotated {want.__name__}, "
+                    f"step {name!r}: parameter {bind.param!r} is annotated {shown}, "
                     f"but step {bind.producer!r} returns {have.__name__} for asset "
                     f"{bind.asset!r}; fix one of the two annotations"
                 )

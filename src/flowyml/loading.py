@@ -12,9 +12,25 @@ if TYPE_CHECKING:
     from .stores.base import ArtifactStore
 
 
-def load_object(store: ArtifactStore, digest: str, materializer: str, what: str) -> Any:
-    """The value stored under ``digest``; never returns bytes that fail verification."""
+def load_object(
+    store: ArtifactStore, digest: str, materializer: str, what: str, own: bool = False
+) -> Any:
+    """The value stored under ``digest``; never returns bytes that fail verification.
+
+    Every call decodes a new value (numpy arrays and Arrow data map the object's pages
+    read-only), so no two readers share a mutable object. ``own=True`` is for objects
+    this process wrote during the current run (an in-process step's output read by the
+    next step): their bytes were hashed as they were written, so they are not hashed
+    again, and a pickle is loaded even when the store refuses pickles (the bytes are
+    the process's own serialization). A copy fetched from a remote store is verified
+    by the fetch itself.
+    """
     mat = get_materializer(materializer)
+    if own:
+        try:
+            return _decode(mat, store.local_path(digest), digest, what)
+        except CorruptArtifactError:  # damaged since it was written? verify (and refetch)
+            return _decode(mat, verified_path(store, digest, what), digest, what)
     if mat.uses_pickle and not store.allow_pickle:
         raise ConfigError(
             f"artifact {what} is stored with pickle, and loading a pickle can run code; "
@@ -22,6 +38,10 @@ def load_object(store: ArtifactStore, digest: str, materializer: str, what: str)
             "allow_pickle = true on its stack (flowyml.toml) or Stack(allow_pickle=True)"
         )
     path = verified_path(store, digest, what)
+    return _decode(mat, path, digest, what)
+
+
+def _decode(mat: Any, path: Any, digest: str, what: str) -> Any:
     try:
         return mat.load(path)
     except Exception as exc:  # MemoryError and RecursionError included

@@ -12,7 +12,9 @@ How it fits the loop (the runtime calls ``submit_map`` instead of ``executor.sub
   element only.
 * Element hits come from the catalog's cache; each miss becomes one task, all
   submitted to the executor together (they run in parallel up to its size). A task
-  carries the element's hash like any stored input; in-process executors get the value.
+  carries the element's hash like any stored input, on every executor: each element
+  step decodes a view of its own from the element's object (as a worker does), never
+  the driver's decoded element, so it cannot change what another step sees.
 * Each executed element is recorded (``record_elements``, by the driver, in element
   order) as an artifact of asset ``<output>.element`` with lineage to the step's
   inputs, a cache entry under the element key and a step row ``<step>[i]``. The
@@ -103,7 +105,7 @@ def submit_map(
                 materializer=obj.materializer, type_name=obj.type_name, uri=store.uri,
                 version=whole.version, meta=dict(obj.meta),
             )
-            futures[i] = executor.submit(_element_task(task, param, item, ref))
+            futures[i] = executor.submit(_element_task(task, param, ref))
     except BaseException as exc:
         result.set_exception(exc)
         return result
@@ -158,9 +160,12 @@ def record_elements(catalog: Any, template: StepRecord, source: object) -> str:
 def _the_list(task: StepTask, d: _Decision, store: ArtifactStore, param: str) -> list[Any]:
     if param in task.values:
         items = task.values[param]
-    else:
+    else:  # decoded here only to be split and stored element by element
         ref = task.refs[param]
-        items = load_object(store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}")
+        items = load_object(
+            store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}",
+            own=param in task.own,
+        )
     if not isinstance(items, (list, tuple)):
         exc = TypeError(
             f"step {task.step.name!r} maps over {param!r}, but asset {d.refs[param].name!r} is "
@@ -181,16 +186,15 @@ def _lookup(
     return {o: hit[o + ELEMENT_SUFFIX] for o in outputs}
 
 
-def _element_task(task: StepTask, param: str, item: Any, ref: ArtifactRef) -> StepTask:
+def _element_task(task: StepTask, param: str, ref: ArtifactRef) -> StepTask:
+    """The task of one element: the element's stored object as the mapped input (an
+    in-process step decodes it without hashing again: the driver just stored it)."""
     values = dict(task.values)
-    refs = dict(task.refs)
     values.pop(param, None)
-    refs.pop(param, None)
-    if task.keep_values and param not in task.want_ref:
-        values[param] = item  # in-process: the value itself
-    else:
-        refs[param] = ref
-    return dataclasses.replace(task, values=values, refs=refs)
+    own = task.own - {param}
+    if task.keep_values:  # in process: this process wrote (or verified) the element
+        own |= {param}
+    return dataclasses.replace(task, values=values, refs={**task.refs, param: ref}, own=own)
 
 
 def _gather(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ArtifactNotFoundError, MissingInputError
@@ -21,8 +23,23 @@ class Pipeline:
     """``Pipeline(name, steps)``; order of ``steps`` does not matter."""
 
     def __init__(self, name: str, steps: Iterable[Step]) -> None:
+        from .project import defining_file
+
         self.name = check_name(name, "pipeline name")
         self.steps = list(steps)
+        #: the file that defined this pipeline (else its first step's file), None when
+        #: there is none (a notebook, ``python -c``): it decides the project root
+        self.file: Path | None = defining_file(sys._getframe(1).f_globals.get("__file__"), self.steps)
+
+    @property
+    def root(self) -> Path:
+        """The project root: the nearest folder at or above ``file`` holding
+        ``pyproject.toml`` or ``flowyml.toml`` (the current directory's project when
+        there is no file). Its config file picks the stack, and code under it counts as
+        the user's own for the cache."""
+        from .project import pipeline_root
+
+        return pipeline_root(self.file)
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name}: {len(self.steps)} steps>"
@@ -45,7 +62,7 @@ class Pipeline:
         def resolve(asset: str, selector: str) -> None:
             from .stack import as_stack
 
-            catalog = as_stack(stack).open_catalog()
+            catalog = as_stack(stack, root=self.root).open_catalog()
             try:
                 refs[(asset, selector)] = catalog.find(asset, selector)
             except ArtifactNotFoundError as exc:
@@ -55,6 +72,13 @@ class Pipeline:
                 ) from None
 
         graph = build_graph(self.steps, params, resolve if needs_catalog else None)
+        # every key is taken now, before any step runs; what the fingerprint cannot see
+        # through is warned about here, at build
+        from .fingerprint import fingerprint_graph
+        from .stack import Stack
+
+        root = stack.root if isinstance(stack, Stack) and stack.root else self.root
+        fingerprint_graph(graph, root)
         return graph, refs
 
     def run(
@@ -75,7 +99,7 @@ class Pipeline:
 
         params = dict(params or {})
         graph, refs = self._build(params, stack)
-        st = as_stack(stack)
+        st = as_stack(stack, root=self.root)
         if executor is not None:
             st = replace(st, executor=executor)
         return execute(
@@ -97,4 +121,4 @@ class Pipeline:
 
         params = dict(params or {})
         graph, refs = self._build(params, stack)
-        return plan(self.name, graph, as_stack(stack), params, refs)
+        return plan(self.name, graph, as_stack(stack, root=self.root), params, refs)

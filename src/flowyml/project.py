@@ -1,10 +1,16 @@
-"""Find the project root: the nearest folder up from the cwd with pyproject.toml or flowyml.toml."""
+"""Find the project root: the nearest folder at or above the pipeline's own file (else
+the current directory) holding ``pyproject.toml`` or ``flowyml.toml``."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 MARKERS = ("flowyml.toml", "pyproject.toml")
+_PACKAGE = Path(__file__).resolve().parent  # flowyml itself: never a user's project
 
 
 def project_root(start: str | Path | None = None) -> Path:
@@ -16,3 +22,52 @@ def project_root(start: str | Path | None = None) -> Path:
         if any((folder / m).is_file() for m in MARKERS):
             return folder
     return here
+
+
+def user_file(file: Any) -> Path | None:
+    """``file`` as an absolute path when it is a real source file of the user's own code:
+    it exists, and lies neither in ``site-packages`` / ``dist-packages`` (an installed
+    package is nobody's project) nor inside flowyml. Else None (``<stdin>``, a notebook
+    cell, ``python -c``, a library)."""
+    if not isinstance(file, (str, os.PathLike)):
+        return None
+    try:
+        path = Path(file).resolve()
+        if not path.is_file():
+            return None
+    except (OSError, ValueError):
+        return None
+    if any(part in ("site-packages", "dist-packages") for part in path.parts):
+        return None
+    if path.is_relative_to(_PACKAGE):
+        return None
+    return path
+
+
+def defining_file(module_file: Any, steps: Iterable[Any] = ()) -> Path | None:
+    """Where a pipeline was defined: ``module_file`` (the ``__file__`` of the module that
+    created it), else the file of the first step whose function's module has one, else
+    None."""
+    found = user_file(module_file)
+    if found is not None:
+        return found
+    for st in steps:
+        func = getattr(st, "func", None)
+        module = sys.modules.get(getattr(func, "__module__", None) or "")
+        found = user_file(getattr(module, "__file__", None))
+        if found is not None:
+            return found
+    return None
+
+
+def pipeline_root(file: Path | None) -> Path:
+    """The project root of a pipeline defined in ``file``: ``FLOWYML_ROOT`` when set (an
+    explicit choice: a CI job, a test giving each case its own project), else the nearest
+    folder at or above the file holding a marker, whatever the current directory; with
+    no file (a notebook, ``python -c``), the current directory's project root."""
+    explicit = os.environ.get("FLOWYML_ROOT")
+    if explicit:
+        return Path(explicit).resolve()
+    if file is None:
+        return project_root()
+    return project_root(file.parent)

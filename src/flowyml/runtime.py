@@ -22,7 +22,14 @@ from .artifact import Artifact, make_ref
 from .catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
 from .errors import FlowymlError, ParameterError, StepFailed
 from .execution import StepOutcome, StepTask, UserCodeError
-from .fingerprint import Fingerprint, explain_parts, fingerprint_function, short_repr, value_token
+from .fingerprint import (
+    OPAQUE,
+    Fingerprint,
+    code_ref_parts,
+    explain_parts,
+    fingerprint_graph,
+    short_repr,
+)
 from .hashing import hash_text
 from .iostats import IOStats
 from .materializers import registry_versions
@@ -78,6 +85,37 @@ def cache_key(
     )
 
 
+def make_decision(
+    graph: Graph,
+    name: str,
+    in_recs: dict[str, ArtifactRecord],
+    root: str | None,
+    code_memo: dict[tuple[str, ...], dict[str, str]],
+) -> _Decision:
+    """The cache key of step ``name`` given the records of its inputs.
+
+    The key is H(code fingerprint, {param: input hash}, {param: value token}, outputs,
+    materializers). The fingerprint and value tokens were taken at build; the code that
+    an input artifact references (a pickled instance of the user's class) joins the
+    fingerprint here, as if the step called it.
+    """
+    step = graph.steps[name]
+    fp: Fingerprint = graph.fingerprints[name]
+    tokens = graph.tokens[name]
+    vals = {p: [tokens[p], short_repr(b.value)] for p, b in graph.bindings[name].items()
+            if b.kind in ("value", "default")}
+    refs = tuple(sorted({r for rec in in_recs.values() for r in (rec.meta or {}).get("code_refs", ())}))
+    if refs:
+        extra = code_memo.get(refs)
+        if extra is None:
+            extra = code_memo[refs] = code_ref_parts(refs, root or ".", name)
+        fp = fp.merged(extra)
+    inputs = {p: r.content_hash for p, r in in_recs.items()}
+    parents = {p: r.id for p, r in in_recs.items()}
+    key = cache_key(fp.digest, inputs, vals, step.outputs)
+    return _Decision(key, fp, inputs, vals, parents, in_recs, time.time())
+
+
 def execute(
     pipeline: str,
     graph: Graph,
@@ -103,7 +141,10 @@ def execute(
     catalog.start_run(run_id, pipeline, {k: short_repr(v) for k, v in params.items()}, time.time())
 
     produced: dict[str, ArtifactRecord] = {}  # asset -> record, as steps finish
-    values: dict[str, Any] = {}  # asset -> in-memory value (in-process executors)
+    # Consumers never get the producer's object: every step decodes its inputs from the
+    # stored objects, on every executor, so no step can change what another one sees.
+    values: dict[str, Any] = {}  # sink asset -> the producer's object (handed back by Run)
+    own: set[str] = set()  # digests of objects this process wrote during this run
     consumers_left: dict[str, int] = {}
     for name in graph.order:
         for b in graph.bindings[name].values():
@@ -114,7 +155,8 @@ def execute(
     pending = set(graph.order)
     running: dict[Future[StepOutcome], tuple[str, _Decision]] = {}
     failure: tuple[str, BaseException] | None = None
-    fps: dict[str, Fingerprint] = {}
+    fingerprint_graph(graph, root or ".")  # no-op when build took them: keys are taken before any step runs
+    code_memo: dict[tuple[str, ...], dict[str, str]] = {}
     # Group commit: the records of finished steps are buffered and written together, in
     # order, one transaction per batch (each step's rows stay all-or-nothing, and its
     # objects are stored before). Later steps of this run decide from the in-memory
@@ -132,30 +174,16 @@ def execute(
         return prev_cache.get(name)
 
     def decide(name: str) -> _Decision:
-        step = graph.steps[name]
-        fp = fps.get(name)
-        if fp is None:
-            fp = fps[name] = fingerprint_function(step.func, step.options(), root)
-        inputs: dict[str, str] = {}
-        vals: dict[str, list[str]] = {}
-        parents: dict[str, str] = {}
         in_recs: dict[str, ArtifactRecord] = {}
         for param, b in graph.bindings[name].items():
             if b.kind == "asset":
                 assert b.asset is not None
-                rec = produced[b.asset]
+                in_recs[param] = produced[b.asset]
             elif b.kind == "catalog":
                 assert b.asset is not None and b.selector is not None
                 rec = refs.get((b.asset, b.selector)) or catalog.find(b.asset, b.selector)
-                refs[(b.asset, b.selector)] = rec
-            else:
-                vals[param] = [value_token(b.value), short_repr(b.value)]
-                continue
-            inputs[param] = rec.content_hash
-            parents[param] = rec.id
-            in_recs[param] = rec
-        key = cache_key(fp.digest, inputs, vals, step.outputs)
-        return _Decision(key, fp, inputs, vals, parents, in_recs, time.time())
+                refs[(b.asset, b.selector)] = in_recs[param] = rec
+        return make_decision(graph, name, in_recs, root, code_memo)
 
     def step_record(name: str, d: _Decision, status: str, reason: str) -> StepRecord:
         return StepRecord(
@@ -174,13 +202,8 @@ def execute(
 
     def finish(name: str, recs: dict[str, ArtifactRecord]) -> None:
         produced.update(recs)
-        for b in graph.bindings[name].values():
-            if b.kind == "asset" and b.asset is not None:
-                consumers_left[b.asset] -= 1
-                if consumers_left[b.asset] == 0 and b.asset in values and b.asset not in _sinks:
-                    del values[b.asset]
 
-    _sinks = {a for a in graph.producers if consumers_left.get(a, 0) == 0}
+    _sinks = {a for a in graph.producers if consumers_left.get(a, 0) == 0}  # no consumer
 
     def try_reuse(name: str, d: _Decision, hit: dict[str, ArtifactRecord] | None) -> bool:
         step = graph.steps[name]
@@ -208,16 +231,18 @@ def execute(
         task_refs = {}
         # a step with a timeout runs in a killable process even on an in-process executor
         local = executor.in_process and step.timeout is None
+        task_own: set[str] = set()
         for param, b in graph.bindings[name].items():
             if b.kind in ("value", "default"):
                 task_values[param] = b.value
-            elif b.kind == "asset" and b.asset in values and local:
-                if param in _want_ref(step):
-                    task_refs[param] = make_ref(d.refs[param], stack)
-                else:
-                    task_values[param] = values[b.asset]
-            else:
-                task_refs[param] = make_ref(d.refs[param], stack)
+                continue
+            # stored inputs travel as refs on every executor, never as the producer's
+            # object: the step decodes a view of its own, as a worker does; in this
+            # process, objects it wrote during the run are not hashed again
+            rec = d.refs[param]
+            task_refs[param] = make_ref(rec, stack)
+            if local and rec.content_hash in own:
+                task_own.add(param)
         task = StepTask(
             step=step,
             run_id=run_id,
@@ -225,6 +250,8 @@ def execute(
             refs=task_refs,
             want_ref=_want_ref(step),
             keep_values=local,
+            own=frozenset(task_own),
+            copy_values=local,  # the plain values are the driver's objects
         )
         reporter.step_started(name)
         if step.map_over is not None:
@@ -278,8 +305,9 @@ def execute(
         }  # provisional (version 0) until the batch is written
         rec.outputs = {k: v.id for k, v in recs.items()}
         buffer(Write("exec", rec, outputs=outcome.outputs, parents=d.parents, cache=step.cache))
-        if outcome.values is not None:
-            values.update(outcome.values)
+        if outcome.values is not None:  # ran in this process: it wrote these objects
+            own.update(o.content_hash for o in outcome.outputs)
+            values.update((a, v) for a, v in outcome.values.items() if a in _sinks)
         res = StepResult(name, "executed", reason, outcome.duration, rec.code_version, d.key,
                          outcome.attempts, None, rec.outputs)
         results[name] = res
@@ -490,7 +518,7 @@ def _explain(
 def explain_miss(prev: StepRecord | None, d: _Decision) -> str:
     """Why the cache key differs from the previous execution of this step."""
     if prev is None:
-        return "first run of this step (nothing cached for it)"
+        return "first run of this step: nothing cached for it"
     phrases = explain_parts(prev.fingerprint, d.fingerprint.parts)
     for param in sorted(set(prev.inputs) | set(d.inputs)):
         if prev.inputs.get(param) != d.inputs.get(param):
@@ -499,7 +527,9 @@ def explain_miss(prev: StepRecord | None, d: _Decision) -> str:
             phrases.append(f"input {label} changed" if param in prev.inputs else f"input {label} is new")
     for param in sorted(set(prev.values) | set(d.values)):
         old, new = prev.values.get(param), d.values.get(param)
-        if (old[0] if old else None) != (new[0] if new else None):
+        if new and new[0].startswith(OPAQUE):
+            phrases.append(f"parameter {param} cannot be fingerprinted ({new[0].split(':', 2)[-1]})")
+        elif (old[0] if old else None) != (new[0] if new else None):
             phrases.append(
                 f"parameter {param} {old[1] if old else '(unset)'} -> {new[1] if new else '(unset)'}"
             )

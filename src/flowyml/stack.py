@@ -8,8 +8,15 @@ then the built-in local defaults: ``<root>/.flowyml`` for objects and
 ``<root>/.flowyml/catalog.db`` for the catalog. The stack's name comes from
 ``Stack(name=...)``, ``FLOWYML_STACK`` (``--stack`` on the CLI), ``stack = "..."`` at the
 top of the config file, else ``default`` / ``local`` when such a table exists.
-``${VAR}`` in a configured value is read from the environment, so secrets stay out of
-files; settings are shown only through ``describe()``, which masks secrets.
+``stack_sources`` says which of these each setting came from. ``${VAR}`` in a configured
+value is read from the environment, so secrets stay out of files; settings are shown
+only through ``describe()``, which masks secrets.
+
+The project root is ``Stack(root=...)``; a pipeline passes the root of its own file
+(``Pipeline.root``), other callers get the current directory's (``project.py``). The
+settings live in ONE file there: ``flowyml.toml`` or ``[tool.flowyml]`` in
+``pyproject.toml``, whichever has any; an empty ``flowyml.toml`` only marks the root.
+Settings in both is a ``ConfigError`` (``load_config``), never a silent pick.
 
 A remote store (``s3://``, ``gs://``, ``az://``...) reads through the machine's local
 cache (``cache_dir``, default ``<user cache dir>/flowyml/objects``, capped at
@@ -84,13 +91,32 @@ class Stack:
     # ------------------------------------------------------------ resolution
     def resolve(self) -> Stack:
         """A copy with every setting filled in (arguments > env > config file > defaults)."""
+        return self._resolve()[0]
+
+    def _resolve(self) -> tuple[Stack, dict[str, str]]:
+        """``resolve()`` and, for each setting, where its value came from (see
+        ``stack_sources``). One code path, so the sources shown never drift from the
+        values used."""
         root = Path(self.root) if self.root else project_root()
         config = load_config(root)
         stacks = config.get("stacks", {})
+        sources: dict[str, str] = {
+            "root": "argument" if self.root else "the current directory's project",
+            "config": _where(config) if config else "none (no settings at the root)",
+        }
         name = self.name or os.environ.get("FLOWYML_STACK") or config.get("stack")
+        if self.name:
+            sources["name"] = "argument"
+        elif os.environ.get("FLOWYML_STACK"):
+            sources["name"] = "environment FLOWYML_STACK"
+        elif config.get("stack"):
+            sources["name"] = _where(config, "stack")
+        else:
+            sources["name"] = DEFAULT
         if name is None:
             name = "default" if "default" in stacks else ("local" if "local" in stacks else None)
         table: dict[str, Any] = {}
+        table_where = DEFAULT
         if name is not None:
             if name in stacks:
                 raw = stacks[name]
@@ -101,6 +127,7 @@ class Stack:
                     )
                 _check_keys(name, raw, config.get("__file__"))
                 table = {k: _expand(v, name) for k, v in raw.items()}
+                table_where = _where(config, f"[stacks.{name}]")
             elif name != "default" and (self.store is None or self.catalog is None):
                 known = ", ".join(sorted(stacks)) or "none defined"
                 raise ConfigError(
@@ -113,10 +140,16 @@ class Stack:
             explicit = getattr(self, key)
             if explicit is not None:
                 values[key] = explicit
+                sources[key] = "argument"
             elif os.environ.get(ENV[key]):
                 values[key] = os.environ[ENV[key]]
+                sources[key] = f"environment {ENV[key]}"
             elif key in table:
                 values[key] = table[key] if key == "cache_max_size" else str(table[key])
+                sources[key] = table_where
+            if not values.get(key) and key != "cache_max_size":
+                sources[key] = DEFAULT
+        sources.setdefault("cache_max_size", DEFAULT)
         store = values.get("store") or str(root / ".flowyml")
         if "://" not in store:
             store = os.path.expanduser(store)
@@ -127,7 +160,9 @@ class Stack:
             if rel and rel != ":memory:" and not os.path.isabs(rel):
                 catalog = "sqlite:///" + str((root / rel).resolve())
         options = self.storage_options
+        sources["storage_options"] = "argument"
         if options is None and os.environ.get(ENV["storage_options"]):
+            sources["storage_options"] = f"environment {ENV['storage_options']}"
             try:
                 options = json.loads(os.environ[ENV["storage_options"]])
             except json.JSONDecodeError as exc:
@@ -137,6 +172,7 @@ class Stack:
                 ) from None
         if options is None:
             options = table.get("storage_options") or {}
+            sources["storage_options"] = table_where if "storage_options" in table else DEFAULT
         if not isinstance(options, dict):
             raise ConfigError(
                 f"storage_options of stack {name or 'default'!r} must be a table / dict, "
@@ -153,12 +189,16 @@ class Stack:
 
             max_size = parse_size(max_size, f"cache_max_size of stack {name or 'default'!r}")
         allow = self.allow_pickle
+        sources["allow_pickle"] = "argument" if allow is not None else DEFAULT
         if allow is None and "allow_pickle" in table:
             allow = bool(table["allow_pickle"])
+            sources["allow_pickle"] = table_where
         grace = self.gc_grace_seconds
+        sources["gc_grace_seconds"] = "argument" if grace is not None else DEFAULT
         if grace is None and "gc_grace_seconds" in table:
             grace = float(table["gc_grace_seconds"])
-        return replace(
+            sources["gc_grace_seconds"] = table_where
+        resolved = replace(
             self,
             store=store,
             catalog=catalog,
@@ -171,6 +211,7 @@ class Stack:
             root=str(root),
             gc_grace_seconds=24 * 3600.0 if grace is None else grace,
         )
+        return resolved, sources
 
     # ------------------------------------------------------------ opening
     def open_store(self) -> ArtifactStore:
@@ -295,9 +336,28 @@ def _expand(value: Any, stack: str) -> Any:
     return value
 
 
+DEFAULT = "built-in default"
+
+
+def _where(config: dict[str, Any], what: str = "") -> str:
+    """``/p/flowyml.toml [stacks.dev]`` or ``/p/pyproject.toml [tool.flowyml.stacks.dev]``
+    (``what`` a ``[table]`` or a top-level key), for messages and ``stack_sources``."""
+    table = config.get("__table__", "")
+    if what.startswith("["):
+        inner = what[1:-1]
+        return f"{config['__file__']} [{table + '.' if table else ''}{inner}]"
+    head = f" [{table}]" if table else ""
+    return f"{config['__file__']}{head}" + (f", key {what}" if what else "")
+
+
 def load_config(root: Path) -> dict[str, Any]:
-    """The ``flowyml.toml`` (or ``[tool.flowyml]`` of ``pyproject.toml``) at ``root``."""
-    for fname, sub in (("flowyml.toml", None), ("pyproject.toml", ("tool", "flowyml"))):
+    """The FlowyML settings at ``root``: ``flowyml.toml`` or the ``[tool.flowyml]`` table
+    of ``pyproject.toml``, whichever holds any (an empty ``flowyml.toml`` only marks the
+    project root). When both hold settings this refuses with a ``ConfigError`` naming
+    both: picking one silently would send results to a store nobody chose. Adds
+    ``__file__`` (the file) and ``__table__`` (``""`` or ``"tool.flowyml"``)."""
+    found: list[tuple[Path, str, dict[str, Any]]] = []
+    for fname, sub in (("flowyml.toml", ()), ("pyproject.toml", ("tool", "flowyml"))):
         path = root / fname
         if not path.is_file():
             continue
@@ -306,33 +366,64 @@ def load_config(root: Path) -> dict[str, Any]:
         except ModuleNotFoundError:  # Python 3.10
             import tomli as tomllib
         try:
-            data = tomllib.loads(path.read_text())
+            data: Any = tomllib.loads(path.read_text())
         except Exception as exc:
             raise ConfigError(f"cannot parse {path}: {exc}") from exc
-        if sub is not None:
-            for k in sub:
-                data = data.get(k, {})
-            if not data:
-                continue
-        data = dict(data)
-        data["__file__"] = str(path)
-        return data
-    return {}
+        for k in sub:
+            data = data.get(k, {}) if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"[{'.'.join(sub)}] in {path} must be a table")
+        if data:
+            found.append((path, ".".join(sub), data))
+    if len(found) > 1:
+        (a, _, _), (b, _, _) = found
+        raise ConfigError(
+            f"FlowyML settings are in both {a} and the [tool.flowyml] table of {b}; keep "
+            f"them in one of the two files (an empty {a.name} just marks the project root)"
+        )
+    if not found:
+        return {}
+    path, table, data = found[0]
+    out = dict(data)
+    out["__file__"] = str(path)
+    out["__table__"] = table
+    return out
 
 
 def stack_names(root: Path | None = None) -> list[str]:
     return sorted(load_config(root or project_root()).get("stacks", {}))
 
 
-def as_stack(stack: Stack | str | None) -> Stack:
-    """Accept a Stack, a stack name or None (the current stack); return it resolved."""
+def as_stack(stack: Stack | str | None, root: str | Path | None = None) -> Stack:
+    """Accept a Stack, a stack name or None (the current stack); return it resolved.
+    ``root`` is the project root to resolve in when the stack does not set its own (a
+    pipeline passes ``Pipeline.root``); default: the current directory's project."""
+    at = str(root) if root is not None else None
     if stack is None:
-        return Stack().resolve()
+        return Stack(root=at).resolve()
     if isinstance(stack, str):
-        return Stack(name=stack).resolve()
+        return Stack(name=stack, root=at).resolve()
     if isinstance(stack, Stack):
-        return stack if stack.store is not None and stack.catalog is not None and stack.root else stack.resolve()
+        if stack.store is not None and stack.catalog is not None and stack.root:
+            return stack
+        if not stack.root and at is not None:
+            stack = replace(stack, root=at)
+        return stack.resolve()
     raise ConfigError(f"stack must be a flowyml.Stack or a stack name, got {stack!r}")
+
+
+def stack_sources(stack: Stack | str | None = None, root: str | Path | None = None) -> dict[str, str]:
+    """Where each setting of ``stack`` (as ``as_stack`` takes it) comes from: ``argument``,
+    ``environment FLOWYML_...``, the config file and table (``/p/flowyml.toml
+    [stacks.dev]``) or ``built-in default``; also ``root`` and ``config`` (the file the
+    settings were read from). Labels only, never values, so nothing secret is shown."""
+    if stack is None or isinstance(stack, str):
+        stack = Stack(name=stack)
+    if not isinstance(stack, Stack):
+        raise ConfigError(f"stack must be a flowyml.Stack or a stack name, got {stack!r}")
+    if not stack.root and root is not None:
+        stack = replace(stack, root=str(root))
+    return stack._resolve()[1]
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ class Step:
             raise ParameterError(f"@step must decorate a function, got {func!r}")
         functools.update_wrapper(self, func)
         self.func = func
-        fname = getattr(func, "__name__", "")
+        fname = _callable_name(func)
         if name is None and fname == "<lambda>":
             # a lambda has no usable name: take its (first) output's
             outs_list = [outputs] if isinstance(outputs, str) else list(outputs or [])
@@ -139,6 +139,17 @@ class Step:
             "inputs": {k: str(v) for k, v in sorted(self.input_map.items())},
             "map_over": self.map_over,
         }
+
+
+def _callable_name(func: Any) -> str:
+    """A default step name: the function's, the partial's function's, the method's, or
+    a callable instance's class name."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    name = getattr(func, "__name__", None)
+    if isinstance(name, str):
+        return name
+    return type(func).__name__
 
 
 def _params_of(func: Callable[..., Any], step_name: str) -> tuple[ParamSpec, ...]:

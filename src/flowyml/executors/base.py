@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 
 class Executor(Protocol):
-    """Runs ready steps. ``in_process`` executors share the driver's memory, so values
-    can be passed between steps without a round trip through the store.
+    """Runs ready steps. ``in_process`` executors run steps in the driver; their steps
+    still get inputs decoded from the stored objects, like a worker's (a view of their
+    own: no step can change another's input), but read objects the driver wrote in
+    this run without hashing them again (``StepTask.own``).
 
     ``max_workers`` is how many steps may run at once; the scheduling loop submits up
     to that many, but an executor must also accept (and queue) more (the elements of a

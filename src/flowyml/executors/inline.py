@@ -1,8 +1,13 @@
 """The default executor: one step at a time, in the driver process.
 
+Steps get their inputs as a worker would: decoded from the stored objects, one view per
+step (numpy arrays memory-mapped read-only), never the producer's object, so results
+are the same as on the other executors. Objects written by this process during the
+run are read from the local store without hashing them again.
+
 A step with ``timeout=`` is the exception: a timeout must be able to stop the step, and
 only a process can be stopped, so such a step runs in a one-worker process pool (the
-``processes`` executor's) and gets its inputs from the store like any worker.
+``processes`` executor's).
 """
 
 from __future__ import annotations

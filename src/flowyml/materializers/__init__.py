@@ -3,6 +3,11 @@
 User materializers registered with ``register_materializer`` are tried first, then the
 built-ins (numpy ``.npy``, Arrow IPC for pandas / pyarrow / polars, JSON), and pickle
 last. Nothing heavy is imported until a value of that library is seen.
+
+A materializer claims a value with ``handles`` and stores only what it gives back
+exactly: when it cannot (a pandas index type, a dtype or a name would change on load),
+its ``save`` / ``dumps`` raises ``UnsupportedValue`` and the next materializer that
+handles the value is tried (``materializers_for``), ultimately pickle.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
-from .base import Materializer
+from .base import Materializer, PickleFallbackWarning, UnsupportedValue
 from .builtin import (
     ArrowMaterializer,
     JsonMaterializer,
@@ -43,10 +48,17 @@ def register_materializer(materializer: Materializer) -> None:
 
 
 def materializer_for(value: Any) -> Materializer:
+    """The first materializer that handles ``value`` (see ``materializers_for``)."""
     for m in (*_user, *_builtin):
         if m.handles(value):
             return m
     raise AssertionError("unreachable: pickle handles everything")  # pragma: no cover
+
+
+def materializers_for(value: Any) -> list[Materializer]:
+    """Every materializer that handles ``value``, in the order to try them; the last is
+    always pickle (unless a user materializer named otherwise handles everything)."""
+    return [m for m in (*_user, *_builtin) if m.handles(value)]
 
 
 def get_materializer(name: str) -> Materializer:
@@ -64,4 +76,12 @@ def registry_versions() -> str:
     return ",".join(f"{m.name}={m.version}" for m in (*_user, *_builtin))
 
 
-__all__ = ["Materializer", "get_materializer", "materializer_for", "register_materializer"]
+__all__ = [
+    "Materializer",
+    "PickleFallbackWarning",
+    "UnsupportedValue",
+    "get_materializer",
+    "materializer_for",
+    "materializers_for",
+    "register_materializer",
+]

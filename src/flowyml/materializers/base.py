@@ -28,6 +28,19 @@ class Materializer(Protocol):
     def load(self, path: Path) -> Any: ...
 
 
+class UnsupportedValue(ValueError):
+    """Raised by ``save`` / ``dumps`` when this format cannot give back exactly the value
+    it was handed (a type, index, dtype or name would change, or the value cannot be
+    encoded at all). The next materializer that handles the value is tried, ultimately
+    pickle. Other exceptions (a full disk...) fail the step as they are."""
+
+
+class PickleFallbackWarning(UserWarning):
+    """A value claimed by a canonical format (Arrow, ``.npy``, JSON) was stored with
+    pickle instead, because that format could not keep it exact. The message names the
+    asset and the reason."""
+
+
 # Optional: a materializer may also define ``dumps(value) -> (bytes, meta)`` for values
 # that are cheap to serialize in memory; identical results are then deduplicated
 # without touching the disk.

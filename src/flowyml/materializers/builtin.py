@@ -1,4 +1,28 @@
-"""Built-in materializers. Heavy libraries are imported only when a value of theirs shows up."""
+"""Built-in materializers. Heavy libraries are imported only when a value of theirs shows up.
+
+Each one stores only what it gives back exactly; otherwise ``save`` / ``dumps`` raises
+``UnsupportedValue`` (with the reason) and the next materializer is tried, ultimately
+pickle. How each one checks, without decoding big data twice:
+
+- JSON: ``handles`` accepts only types that JSON keeps (``_json_safe``); text that cannot
+  be encoded (lone surrogates) or integers beyond Python's digit limit are refused.
+- numpy: no Python objects in the dtype, no dtype metadata, and a dtype that the
+  ``.npy`` header describes exactly (a structural check of the dtype, never the data).
+- pandas: Arrow cannot hold every frame (mixed-type object columns, duplicate column
+  names, sparse or complex columns), and some it holds come back different (a
+  categorical column index does not load at all). FlowyML keeps what pyarrow's pandas
+  metadata drops (``freq`` of a datetime / timedelta index, object dtype of string
+  columns), registers pandas' Arrow extension types (``PeriodIndex``, intervals) before
+  reading, then decodes what it wrote and compares with ``pandas.testing`` (every
+  check strict: index and column types, dtypes, names, ``freq``, flags): the whole
+  frame when it is small (``FULL_CHECK_BYTES``), else its first ``HEAD_CHECK_ROWS`` rows,
+  which decide every type, dtype and name, plus a check that no object column holds
+  nested values (lists, dicts), whose Python types Arrow does not keep.
+- polars: the schema decoded from the Arrow schema must equal the frame's (a polars
+  ``Object`` column would come back as binary); small frames are compared in full.
+- pyarrow: IPC keeps a table exactly; an extension type that the loading process has
+  not registered is an error on load, never a silently different table.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +33,22 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from .base import UnsupportedValue
+
+# Frames up to this size (pandas ``memory_usage``, polars ``estimated_size``) are decoded
+# in full and compared after encoding; larger ones by their head and their types.
+FULL_CHECK_BYTES = 4 * 2**20
+HEAD_CHECK_ROWS = 1000
+
 
 def _module_root(value: Any) -> str:
     return type(value).__module__.split(".")[0]
+
+
+def _why(exc: BaseException, limit: int = 300) -> str:
+    """A one-line reason from an exception (pandas' assertion texts span lines)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _JSON_SCALARS = (str, int, bool, type(None))
@@ -102,6 +139,61 @@ def _is_compressed(meta: bytes) -> bool:
     return kind in (2, 3) and field(header, 3) is not None
 
 
+_EXT_NAME = b"ARROW:extension:name"
+
+
+def _unregistered_extensions(schema: Any) -> list[str]:
+    """Names of the Arrow extension types in ``schema`` that this process has not
+    registered: pyarrow then reads the storage type (a ``PeriodIndex`` as integer
+    ordinals) and keeps the name in the field's metadata."""
+    import pyarrow as pa
+
+    names: list[str] = []
+    fields = list(schema)
+    while fields:
+        f = fields.pop()
+        meta = f.metadata or {}
+        if _EXT_NAME in meta:
+            names.append(meta[_EXT_NAME].decode(errors="replace"))
+        t = f.type
+        if isinstance(t, pa.ExtensionType):
+            t = t.storage_type
+        fields.extend(t.field(i) for i in range(t.num_fields))
+    return sorted(set(names))
+
+
+def _register_pandas_arrow_types() -> bool:
+    """Register pandas' Arrow extension types (period, interval): pandas does it only
+    when it first converts such an array, so a fresh process reading one would see
+    integer ordinals. True when they are registered."""
+    import importlib
+
+    for module in ("pandas.core.arrays.arrow.extension_types", "pandas.core.arrays._arrow_utils"):
+        try:  # pandas >= 2, then pandas 1.x
+            importlib.import_module(module)
+            return True
+        except ImportError:
+            continue
+    return False
+
+
+def _read_ipc(path: Path) -> Any:
+    """``_open_uncompressed_ipc``, refusing to return a table whose extension types
+    this process cannot rebuild (pandas' own are registered on demand)."""
+    table = _open_uncompressed_ipc(path)
+    missing = _unregistered_extensions(table.schema)
+    if any(n.startswith("pandas.") for n in missing) and _register_pandas_arrow_types():
+        table = _open_uncompressed_ipc(path)
+        missing = _unregistered_extensions(table.schema)
+    if missing:
+        raise ValueError(
+            f"the Arrow extension type(s) {', '.join(missing)} are not registered in this "
+            "process, so the table would load with different types; import the library "
+            "that defines them before loading"
+        )
+    return table
+
+
 class JsonMaterializer:
     name = "json"
     version = 1
@@ -111,7 +203,12 @@ class JsonMaterializer:
         return _json_safe(value)
 
     def dumps(self, value: Any) -> tuple[bytes, dict[str, Any]]:
-        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError as exc:  # a lone surrogate: not UTF-8 text
+            raise UnsupportedValue(f"it holds text that is not valid UTF-8 ({_why(exc)})") from None
+        except ValueError as exc:  # an int beyond sys.get_int_max_str_digits()
+            raise UnsupportedValue(f"JSON cannot write it ({_why(exc)})") from None
         return data, {"type": type(value).__name__}
 
     def save(self, value: Any, path: Path) -> dict[str, Any]:
@@ -130,6 +227,9 @@ class JsonMaterializer:
 
 
 class NumpyMaterializer:
+    """A plain ``ndarray`` as ``.npy``. Object arrays are not claimed (pickle); a dtype
+    the ``.npy`` header cannot describe exactly is refused on save."""
+
     name = "numpy"
     version = 1
     uses_pickle = False
@@ -144,8 +244,12 @@ class NumpyMaterializer:
     def save(self, value: Any, path: Path) -> dict[str, Any]:
         import numpy as np
 
+        _check_npy_dtype(value.dtype)
         with open(path, "wb") as f:
-            np.save(f, value, allow_pickle=False)
+            try:
+                np.save(f, value, allow_pickle=False)
+            except ValueError as exc:  # e.g. object fields inside a structured dtype
+                raise UnsupportedValue(f".npy cannot hold it ({_why(exc)})") from None
         return {"shape": list(value.shape), "dtype": value.dtype.str}
 
     def load(self, path: Path) -> Any:
@@ -158,11 +262,31 @@ class NumpyMaterializer:
         return np.asarray(arr)
 
 
+def _check_npy_dtype(dtype: Any) -> None:
+    import numpy as np
+
+    if dtype.hasobject:
+        raise UnsupportedValue(f"its dtype {dtype} holds Python objects")
+    if dtype.metadata:
+        raise UnsupportedValue(f"its dtype {dtype} carries metadata, which .npy drops")
+    fmt = np.lib.format
+    try:
+        same = fmt.descr_to_dtype(fmt.dtype_to_descr(dtype)) == dtype
+    except Exception as exc:
+        raise UnsupportedValue(f".npy cannot describe its dtype {dtype} ({_why(exc)})") from None
+    if not same:
+        raise UnsupportedValue(f".npy cannot describe its dtype {dtype} exactly")
+
+
 class PandasMaterializer:
-    """pandas DataFrame/Series as an uncompressed Arrow IPC file (memory-mappable)."""
+    """pandas DataFrame/Series as an uncompressed Arrow IPC file (memory-mappable).
+
+    Version 2: ``freq`` of a datetime / timedelta index and the object dtype of string
+    columns are kept, ``PeriodIndex`` loads as such in a fresh process, and a frame
+    that would load back different is refused (it falls back to pickle)."""
 
     name = "pandas-arrow"
-    version = 1
+    version = 2
     uses_pickle = False
 
     def handles(self, value: Any) -> bool:
@@ -178,10 +302,8 @@ class PandasMaterializer:
 
         is_series = isinstance(value, pd.Series)
         frame = value.to_frame(name=value.name if value.name is not None else "__series__") if is_series else value
-        table = pa.Table.from_pandas(frame, preserve_index=True)
-        meta = dict(table.schema.metadata or {})
-        meta[b"flowyml.series"] = b"1" if is_series else b"0"
-        table = table.replace_schema_metadata(meta)
+        table = _pandas_to_arrow(frame, is_series)
+        _check_pandas_roundtrip(value, frame, table)
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
             w.write_table(table)
         return {
@@ -191,20 +313,168 @@ class PandasMaterializer:
         }
 
     def load(self, path: Path) -> Any:
-        table = _open_uncompressed_ipc(path)
-        series = (table.schema.metadata or {}).get(b"flowyml.series") == b"1"
-        df = table.to_pandas()
-        if series:
-            s = df.iloc[:, 0]
-            if s.name == "__series__":
-                s.name = None
-            return s
-        return df
+        _register_pandas_arrow_types()
+        return _arrow_to_pandas(_read_ipc(path))
+
+
+_SERIES = b"flowyml.series"
+_EXTRA = b"flowyml.pandas"  # what pyarrow's pandas metadata drops (JSON)
+
+
+def _pandas_to_arrow(frame: Any, is_series: bool) -> Any:
+    import pandas as pd
+    import pyarrow as pa
+
+    dup = frame.columns[frame.columns.duplicated()].unique()
+    if len(dup):
+        raise UnsupportedValue(f"duplicate column names {list(dup)[:5]} (Arrow needs unique names)")
+    try:
+        # preserve_index=None: a RangeIndex is kept as metadata (True would turn it
+        # into an int64 column that loads as a plain Index); any other index is a column
+        table = pa.Table.from_pandas(frame, preserve_index=None)
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # ArrowInvalid / ArrowTypeError / TypeError / OverflowError
+        raise UnsupportedValue(f"Arrow cannot hold it ({_why(exc)})") from None
+    meta = dict(table.schema.metadata or {})
+    meta[_SERIES] = b"1" if is_series else b"0"
+    extra: dict[str, Any] = {}
+    for where, index in (("index", frame.index), ("columns", frame.columns)):
+        if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) and index.freq is not None:
+            extra[f"{where}_freq"] = index.freq.freqstr
+    if isinstance(frame.columns, pd.RangeIndex):  # e.g. a frame made from a 2-d array
+        c = frame.columns
+        extra["columns_range"] = [int(c.start), int(c.stop), int(c.step)]
+    if extra:
+        meta[_EXTRA] = json.dumps(extra, sort_keys=True).encode()
+    return table.replace_schema_metadata(meta)
+
+
+def _arrow_to_pandas(table: Any) -> Any:
+    """The value ``PandasMaterializer`` wrote: ``to_pandas`` plus what pyarrow's pandas
+    metadata does not restore."""
+    import pandas as pd
+
+    meta = table.schema.metadata or {}
+    df = table.to_pandas()
+    _restore_object_strings(df, meta)
+    extra = json.loads(meta.get(_EXTRA, b"{}"))
+    if "index_freq" in extra and isinstance(df.index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+        df.index = type(df.index)(df.index, freq=extra["index_freq"])
+    if "columns_freq" in extra and isinstance(df.columns, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+        df.columns = type(df.columns)(df.columns, freq=extra["columns_freq"])
+    if "columns_range" in extra:
+        cols = pd.RangeIndex(*extra["columns_range"], name=df.columns.name)
+        if len(cols) == df.shape[1] and (df.shape[1] == 0 or cols.equals(df.columns)):
+            df.columns = cols
+    if meta.get(_SERIES) == b"1":
+        s = df.iloc[:, 0]
+        if s.name == "__series__":
+            s.name = None
+        return s
+    return df
+
+
+def _restore_object_strings(df: Any, meta: dict[bytes, bytes]) -> None:
+    """Columns (and a flat index or column index) of strings in an ``object`` column
+    come back as pandas' string dtype when pandas infers strings (pandas >= 3); the
+    pandas metadata still says ``object``: give them their dtype back."""
+    import pandas as pd
+
+    raw = meta.get(b"pandas")
+    if raw is None:
+        return
+    info = json.loads(raw)
+    columns = info.get("columns") or []
+
+    def was_object(entry: dict[str, Any] | None, now: Any) -> bool:
+        if not entry or entry.get("numpy_type") != "object":
+            return False
+        return isinstance(now, pd.StringDtype)
+
+    n = df.shape[1]
+    if len(columns) >= n:
+        for i, entry in enumerate(columns[:n]):
+            if was_object(entry, df.dtypes.iloc[i]):
+                df.isetitem(i, df.iloc[:, i].astype(object))
+    index_cols = info.get("index_columns") or []
+    if len(index_cols) == 1 and isinstance(index_cols[0], str) and df.index.nlevels == 1:
+        entry = next((c for c in columns if c.get("field_name") == index_cols[0]), None)
+        if was_object(entry, df.index.dtype):
+            df.index = df.index.astype(object)
+    col_indexes = info.get("column_indexes") or []
+    if len(col_indexes) == 1 and df.columns.nlevels == 1 and was_object(col_indexes[0], df.columns.dtype):
+        df.columns = df.columns.astype(object)
+
+
+_STRICT = {
+    "check_dtype": True,
+    "check_index_type": True,
+    "check_names": True,
+    "check_exact": True,
+    "check_categorical": True,
+    "check_freq": True,
+    "check_flags": True,
+}
+
+
+def _check_pandas_roundtrip(value: Any, frame: Any, table: Any) -> None:
+    """Raise ``UnsupportedValue`` unless ``_arrow_to_pandas(table)`` equals ``value``.
+
+    A small value is decoded and compared whole. A big one is compared by its first
+    ``HEAD_CHECK_ROWS`` rows: they decode to the same index type, column index, dtypes,
+    names and ``freq`` as the whole table (these are decided by the schema), and Arrow's
+    conversion of the rest is exact except for nested Python objects, refused here."""
+    import pandas as pd
+    import pyarrow as pa
+
+    is_series = isinstance(value, pd.Series)
+    size = int(value.memory_usage(index=True, deep=False).sum()) if not is_series else int(
+        value.memory_usage(index=True, deep=False)
+    )
+    whole = size <= FULL_CHECK_BYTES
+    if whole:
+        part, expected = table, value
+    else:
+        for i, dtype in enumerate(frame.dtypes):
+            if str(dtype) == "object" and pa.types.is_nested(table.schema.field(i).type):
+                raise UnsupportedValue(
+                    f"column {frame.columns[i]!r} holds nested Python objects (lists, "
+                    "dicts), which Arrow gives back as arrays / dicts of other types"
+                )
+        part, expected = table.slice(0, HEAD_CHECK_ROWS), value.iloc[:HEAD_CHECK_ROWS]
+    try:
+        got = _arrow_to_pandas(part)
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # e.g. a categorical column index: written, never readable
+        raise UnsupportedValue(f"it would not load back ({_why(exc)})") from None
+    if not whole and isinstance(expected.index, pd.RangeIndex) and got.index.equals(expected.index):
+        got.index = expected.index  # the whole table keeps its RangeIndex (metadata)
+    try:
+        if is_series:
+            pd.testing.assert_series_equal(got, expected, check_series_type=True, **_STRICT)
+        else:
+            pd.testing.assert_frame_equal(got, expected, check_column_type=True, **_STRICT)
+        same_attrs = bool(got.attrs == expected.attrs)
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except AssertionError as exc:
+        raise UnsupportedValue(
+            f"it would load back different ({_why(exc)}; left: loaded, right: returned)"
+        ) from None
+    except Exception as exc:
+        raise UnsupportedValue(f"its round trip cannot be verified ({_why(exc)})") from None
+    if not same_attrs:
+        raise UnsupportedValue("its .attrs would load back different")
 
 
 class ArrowMaterializer:
+    """A ``pyarrow.Table`` as Arrow IPC (exact). Version 2: extension types that the
+    loading process has not registered are an error, pandas' own are registered."""
+
     name = "arrow"
-    version = 1
+    version = 2
     uses_pickle = False
 
     def handles(self, value: Any) -> bool:
@@ -222,12 +492,15 @@ class ArrowMaterializer:
         return {"rows": value.num_rows, "columns": value.column_names[:50]}
 
     def load(self, path: Path) -> Any:
-        return _open_uncompressed_ipc(path)
+        return _read_ipc(path)
 
 
 class PolarsMaterializer:
+    """A polars DataFrame as Arrow IPC. Version 2: refused (pickle) when its schema would
+    not come back the same (an ``Object`` column, ``Int128``)."""
+
     name = "polars-arrow"
-    version = 1
+    version = 2
     uses_pickle = False
 
     def handles(self, value: Any) -> bool:
@@ -240,7 +513,7 @@ class PolarsMaterializer:
     def save(self, value: Any, path: Path) -> dict[str, Any]:
         import pyarrow as pa
 
-        table = value.to_arrow()
+        table = _polars_to_arrow(value)
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
             w.write_table(table)
         return {"rows": value.height, "columns": value.columns[:50]}
@@ -248,7 +521,38 @@ class PolarsMaterializer:
     def load(self, path: Path) -> Any:
         import polars as pl
 
-        return pl.from_arrow(_open_uncompressed_ipc(path))
+        return pl.from_arrow(_read_ipc(path))
+
+
+def _polars_to_arrow(value: Any) -> Any:
+    """``value.to_arrow()``, verified: the schema decoded from it (no rows) must be the
+    frame's; a small frame is decoded and compared whole."""
+    import polars as pl
+
+    try:
+        table = value.to_arrow()
+        schema = pl.from_arrow(table.slice(0, 0)).schema  # type: ignore[union-attr]
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise UnsupportedValue(f"Arrow cannot hold it ({_why(exc)})") from None
+    if schema != value.schema:
+        changed = [
+            f"{c}: {value.schema[c]} -> {schema.get(c)}"
+            for c in value.schema
+            if schema.get(c) != value.schema[c]
+        ]
+        raise UnsupportedValue(f"column types would change ({', '.join(changed[:5])})")
+    if value.estimated_size() <= FULL_CHECK_BYTES:
+        try:
+            same = bool(pl.from_arrow(table).equals(value))
+        except (MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise UnsupportedValue(f"its round trip cannot be verified ({_why(exc)})") from None
+        if not same:
+            raise UnsupportedValue("it would load back with different values")
+    return table
 
 
 class PickleMaterializer:
@@ -262,9 +566,14 @@ class PickleMaterializer:
         return True
 
     def save(self, value: Any, path: Path) -> dict[str, Any]:
+        from ..coderefs import pickle_globals
+
         with open(path, "wb") as f:
             pickle.dump(value, f, protocol=5)
-        return {}
+        # the code that unpickling will import: the cache folds the user's part of it
+        # into the keys of downstream steps
+        with open(path, "rb") as f:
+            return {"code_refs": pickle_globals(f)}
 
     def load(self, path: Path) -> Any:
         with open(path, "rb") as f:

@@ -1,0 +1,154 @@
+"""Whose code is it? The user's own code is fingerprinted by source; libraries by version.
+
+Rules, in order (first match wins):
+
+1. ``flowyml`` itself counts by its version.
+2. Code of the ``__main__`` module, of a notebook cell (ipykernel keeps cells in
+   temporary files outside the project) or defined interactively is the user's own.
+3. A file under the project root and outside ``site-packages`` is the user's own.
+4. The standard library (``sys.stdlib_module_names``, including frozen modules such
+   as ``<frozen posixpath>``) counts by the Python version.
+5. A file in ``site-packages`` / ``dist-packages`` or the interpreter's prefix is a
+   library, counted by the version of its distribution.
+6. Anything else (a sibling folder put on ``sys.path``, an editable checkout outside
+   the root) is treated as the user's own code: it is source someone is editing, and
+   treating it as a library would let edits go stale.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import sysconfig
+from pathlib import Path
+
+NOTEBOOK = "<notebook>"
+
+_label_cache: dict[tuple[str, str, str], str | None] = {}
+_versions: dict[str, str] = {}
+
+
+def _library_dirs() -> tuple[str, ...]:
+    dirs = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        try:
+            dirs.add(os.path.realpath(sysconfig.get_path(key)))
+        except (KeyError, TypeError):
+            continue
+    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix):
+        dirs.add(os.path.realpath(os.path.join(prefix, "lib")))
+    return tuple(sorted(dirs))
+
+
+_LIB_DIRS: tuple[str, ...] | None = None
+
+
+def is_notebook_file(file: str | None) -> bool:
+    """A Jupyter cell's file: ipykernel names them ``.../ipykernel_<pid>/<hash>.py``."""
+    if not file:
+        return False
+    return file.startswith("<ipython-input") or "ipykernel_" in os.path.basename(
+        os.path.dirname(file)
+    )
+
+
+def user_label(root: Path, module: str, file: str | None) -> str | None:
+    """The label of the user's own code in ``file`` (a path relative to ``root``, or
+    ``<notebook>``), or None when the code belongs to a library."""
+    key = (str(root), module, file or "")
+    if key in _label_cache:
+        return _label_cache[key]
+    label = _classify(root, module, file)
+    _label_cache[key] = label
+    return label
+
+
+def _classify(root: Path, module: str, file: str | None) -> str | None:
+    top = module.split(".")[0]
+    if top == "flowyml":
+        return None
+    if is_notebook_file(file):
+        return NOTEBOOK
+    # the file decides when there is one: functools.wraps copies __module__ onto
+    # wrappers, so a stdlib wrapper can claim to be the user's module
+    real = file is not None and not file.startswith("<") and os.path.exists(file)
+    if not real and module == "__main__":
+        return NOTEBOOK
+    if not real and not module:
+        # Python code made by exec() in a bare namespace has a file name ("<string>");
+        # a C type with no module of its own has none
+        return NOTEBOOK if file else None
+    if real:
+        assert file is not None
+        path = os.path.realpath(file)
+        in_packages = any(p in ("site-packages", "dist-packages") for p in Path(path).parts)
+        rel = _relative(root, file)
+        if not in_packages and not rel.startswith("/"):
+            return rel  # under the project root
+        if top in sys.stdlib_module_names:
+            return None
+        if in_packages:
+            return None
+        global _LIB_DIRS
+        if _LIB_DIRS is None:
+            _LIB_DIRS = _library_dirs()
+        if any(path.startswith(d + os.sep) for d in _LIB_DIRS):
+            return None
+        return rel  # outside the root, not installed: someone's source, fingerprinted
+    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        return None  # frozen or built-in standard modules
+    mod_file = getattr(sys.modules.get(module), "__file__", None)
+    if mod_file is None:
+        return NOTEBOOK  # defined interactively / by exec: the user's own
+    # generated code (a dataclass's __init__) belongs where its module lives
+    return user_label(root, module, mod_file)
+
+
+def _relative(root: Path, file: str | None) -> str:
+    """``file`` relative to ``root`` (posix), or its absolute path when outside."""
+    if not file:
+        return NOTEBOOK
+    try:
+        return Path(os.path.realpath(file)).relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(os.path.realpath(file)).as_posix()
+
+
+@functools.lru_cache(maxsize=1)
+def _stdlib_dirs() -> frozenset[str]:
+    return frozenset(os.path.realpath(sysconfig.get_path(k)) for k in ("stdlib", "platstdlib"))
+
+
+def library_name(module: str, file: str | None = None) -> str:
+    """The name a library part is keyed by: ``python`` for the standard library.
+    ``file`` wins over ``module`` (a wrapper may carry a copied ``__module__``)."""
+    if file and not file.startswith("<"):
+        real = os.path.realpath(file)
+        if any(real.startswith(d + os.sep) for d in _stdlib_dirs()) and "site-packages" not in real:
+            return "python"
+    top = module.split(".")[0] or "builtins"
+    if top in sys.stdlib_module_names or top in ("builtins", "__builtin__"):
+        return "python"
+    return top
+
+
+def library_version(top: str) -> str:
+    """Installed version of the distribution that provides the top-level module ``top``."""
+    if top == "python":
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
+    v = _versions.get(top)
+    if v is not None:
+        return v
+    mod = sys.modules.get(top)
+    ver = getattr(mod, "__version__", None)
+    if not isinstance(ver, str):
+        from importlib import metadata
+
+        try:
+            dists = metadata.packages_distributions().get(top) or [top]
+            ver = metadata.version(dists[0])
+        except Exception:
+            ver = "unknown"
+    _versions[top] = ver
+    return ver

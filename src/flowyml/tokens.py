@@ -1,0 +1,210 @@
+"""Canonical value tokens: equal values give equal digests in every process.
+
+A value token is the BLAKE3 of a canonical walk of the value, never of memory
+addresses or of orders that follow the hash seed:
+
+- dicts, sets and frozensets are hashed as *sorted* collections of their items'
+  digests, so ``{"a": 1, "b": 2}`` and ``{"b": 2, "a": 1}`` agree and a set of strings
+  agrees across ``PYTHONHASHSEED`` values;
+- numpy arrays by dtype, shape and bytes; object arrays element by element (their
+  ``tobytes()`` would be pointers);
+- other objects through the pickle reduce protocol (``__reduce_ex__``), walked with
+  the same rules, so a dataclass holding a set, or a pydantic model (whose state holds
+  ``__pydantic_fields_set__``, a set), is canonical too;
+- functions, classes and modules met on the way count by qualified name, and are
+  handed to ``on_code`` so the caller can fingerprint the code they carry: a
+  configuration object's methods, a function stored in a dict.
+
+What cannot be walked (a lock, an open file) raises ``Opaque``; the caller decides to
+warn and re-execute rather than guess.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import enum
+import functools
+import os
+import pickle
+import types
+from collections.abc import Callable
+from typing import Any
+
+import blake3
+
+_PRIMITIVES = (type(None), bool, int, float, complex, str, bytes)
+_CODE_TYPES = (
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.ModuleType,
+    types.MethodDescriptorType,
+    types.WrapperDescriptorType,
+    types.ClassMethodDescriptorType,
+    type,
+)
+MAX_DEPTH = 200
+MAX_NODES = 1_000_000
+
+
+class Opaque(Exception):
+    """A value that has no canonical form (it cannot be reduced)."""
+
+    def __init__(self, type_name: str, why: str) -> None:
+        super().__init__(f"{type_name}: {why}")
+        self.type_name = type_name
+        self.why = why
+
+
+def qualified_name(obj: Any) -> str:
+    """``module:qualname`` of a function, class or module."""
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    module = getattr(obj, "__module__", None)
+    if not isinstance(module, str):
+        module = type(obj).__module__ or "?"
+    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if not isinstance(qual, str):
+        qual = "?"
+    return f"{module}:{qual}"
+
+
+class Tokenizer:
+    """Walks values canonically. ``on_code`` receives each function, class or module met."""
+
+    def __init__(self, on_code: Callable[[Any], None] | None = None) -> None:
+        self.on_code = on_code
+        self._nodes = 0
+
+    def digest(self, value: Any) -> str:
+        h = blake3.blake3()
+        self._nodes = 0
+        self._walk(value, h, 0, {})
+        return h.hexdigest()
+
+    # ``memo`` holds the containers and objects being walked (the path from the root),
+    # keeping them alive so no id is reused: a cycle hashes as a back-reference by
+    # distance, and a shared object is walked again wherever it appears, so the token
+    # does not depend on the order in which items are visited.
+    def _sub(self, value: Any, depth: int, memo: dict[int, Any]) -> bytes:
+        h = blake3.blake3()
+        self._walk(value, h, depth, memo)
+        return h.digest()
+
+    def _walk(self, v: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
+        t = type(v)
+        if t in _PRIMITIVES:
+            r = f"{t.__name__}:{v!r}".encode("utf-8", "surrogatepass")
+            h.update(len(r).to_bytes(8, "little") + r)
+            return
+        if depth > MAX_DEPTH:
+            raise Opaque(t.__qualname__, "nested too deeply")
+        key = id(v)
+        if key in memo:
+            h.update(b"cycle:%d" % (depth - memo[key][0]))
+            return
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise Opaque(t.__qualname__, f"more than {MAX_NODES} objects to walk")
+        memo[key] = (depth, v)
+        try:
+            self._walk_container(v, t, h, depth + 1, memo)
+        finally:
+            del memo[key]
+
+    def _walk_container(self, v: Any, t: type, h: Any, depth: int, memo: dict[int, Any]) -> None:
+        if t is list or t is tuple:
+            h.update(f"{t.__name__}[{len(v)}".encode())
+            for x in v:
+                self._walk(x, h, depth, memo)
+            h.update(b"]")
+        elif t is dict or t is types.MappingProxyType:
+            items = sorted(
+                self._sub(k, depth, memo) + self._sub(x, depth, memo) for k, x in v.items()
+            )
+            h.update(b"dict[%d" % len(items))
+            for item in items:
+                h.update(item)
+            h.update(b"]")
+        elif t is set or t is frozenset:
+            elems = sorted(self._sub(x, depth, memo) for x in v)
+            h.update(b"%s[%d" % (t.__name__.encode(), len(elems)))
+            for e in elems:
+                h.update(e)
+            h.update(b"]")
+        elif t is bytearray:
+            h.update(b"bytearray:" + bytes(v))
+        elif isinstance(v, _CODE_TYPES) or t is functools._lru_cache_wrapper:
+            self._code(v, h)
+        elif t is types.MethodType:
+            h.update(b"method:")
+            self._code(v.__func__, h)
+            self._walk(v.__self__, h, depth, memo)
+        elif isinstance(v, enum.Enum):
+            h.update(b"enum:")
+            self._code(t, h)
+            h.update(v.name.encode())
+            self._walk(v.value, h, depth, memo)
+        elif isinstance(v, os.PathLike) and isinstance(os.fspath(v), str):
+            h.update(f"path:{t.__name__}:{os.fspath(v)}".encode())
+        else:
+            self._object(v, t, h, depth, memo)
+
+    def _code(self, obj: Any, h: Any) -> None:
+        h.update(b"code:" + qualified_name(obj).encode("utf-8", "surrogatepass"))
+        if self.on_code is not None:
+            self.on_code(obj)
+
+    def _object(self, v: Any, t: type, h: Any, depth: int, memo: dict[int, Any]) -> None:
+        top = (t.__module__ or "").split(".")[0]
+        if top == "numpy" and hasattr(v, "dtype") and hasattr(v, "shape"):
+            self._numpy(v, h, depth, memo)
+            return
+        if top in ("pandas", "polars", "pyarrow"):
+            # their pickles are canonical for the data they hold; walking their internals
+            # would be slow and version-dependent for no gain
+            try:
+                h.update(b"pickle:" + pickle.dumps(v, protocol=5))
+            except Exception as exc:
+                raise Opaque(t.__qualname__, str(exc)) from None
+            self._code(t, h)
+            return
+        reducer = copyreg.dispatch_table.get(t)
+        try:
+            rv = reducer(v) if reducer is not None else v.__reduce_ex__(4)
+        except Exception as exc:
+            raise Opaque(t.__qualname__, str(exc) or type(exc).__name__) from None
+        if isinstance(rv, str):  # known by name: a Cython function, a ufunc, a singleton
+            h.update(f"global:{t.__module__}:{rv}".encode())
+            self._code(v if callable(v) else t, h)
+            return
+        if not isinstance(rv, tuple) or len(rv) < 2:
+            raise Opaque(t.__qualname__, "unexpected reduce value")
+        h.update(b"reduce(")
+        self._code_or_value(rv[0], h, depth, memo)
+        self._walk(rv[1], h, depth, memo)
+        state = rv[2] if len(rv) > 2 else None
+        self._walk(state, h, depth, memo)
+        if len(rv) > 3 and rv[3] is not None:
+            self._walk(list(rv[3]), h, depth, memo)
+        if len(rv) > 4 and rv[4] is not None:
+            self._walk(dict(rv[4]), h, depth, memo)
+        h.update(b")")
+
+    def _code_or_value(self, f: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
+        if isinstance(f, _CODE_TYPES):
+            self._code(f, h)
+        else:
+            self._walk(f, h, depth, memo)
+
+    def _numpy(self, v: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
+        import numpy as np
+
+        arr = np.asarray(v)
+        h.update(f"ndarray:{arr.dtype.str}:{arr.shape}:{type(v).__name__}".encode())
+        if arr.dtype.hasobject:
+            # tobytes() of an object array is a list of pointers: walk the elements
+            self._walk(arr.tolist(), h, depth, memo)
+            return
+        if arr.dtype.names is not None or arr.dtype.kind == "V":
+            h.update(repr(arr.dtype.descr).encode())
+        h.update(np.ascontiguousarray(arr).tobytes())

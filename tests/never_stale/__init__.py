@@ -1,0 +1,1 @@
+"""The never-stale mutation corpus: idioms, their edits and a driver that runs them."""

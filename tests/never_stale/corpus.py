@@ -1,0 +1,2495 @@
+"""The idioms of everyday Python a step can depend on, each with its edits.
+
+Conventions: the project's ``pipe.py`` defines ``pipe``; unless said otherwise the
+checked step is ``f`` with output ``y`` and the oracle is ``f()`` (calling a step
+calls the plain function). ``PARAMS`` in ``pipe.py``, when present, are the run
+values. Every idiom is a separate project folder with its own ``flowyml.toml``.
+"""
+
+from __future__ import annotations
+
+from .spec import E, Idiom, change, idiom, same, src, unchanged
+
+IDIOMS: list[Idiom] = []
+add = IDIOMS.append
+
+# --------------------------------------------------------------------------- helpers
+
+add(idiom("helper_same_module", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _scale(x):
+        return x * 2
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [_scale(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _scale(x):\n", 'def _scale(x):\n    """Scale one value."""\n    # doubled\n\n'),
+         note="docstring, comment and blank line in the helper"),
+    change(E("pipe.py", "return x * 2", "return x * 2 + 1"), note="helper body"),
+))
+
+add(idiom("helper_from_import", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from helpers import scale
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "def scale(x):\n", "# scaling\n\n\ndef scale(x):  # one value\n"),
+         note="comments and blank lines in helpers.py"),
+    change(E("helpers.py", "return x * 2", "return x * 5"), note="helpers.scale body"),
+))
+
+add(idiom("helper_module_attr", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        import helpers
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [helpers.scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "    return x * 2", "    return (\n        x * 2\n    )"),
+         note="reformatted return"),
+    change(E("helpers.py", "x * 2", "x * 2 - 1"), note="helpers.scale body"),
+))
+
+add(idiom("helper_import_as", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        import helpers as h
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [h.scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "def scale(x):\n", 'def scale(x):\n    """Double."""\n'), note="docstring"),
+    change(E("helpers.py", "return x * 2", "return x * 3"), note="helpers.scale body"),
+))
+
+add(idiom("nested_helpers_two_files", {
+    "outer.py": src('''
+        from inner import core
+
+
+        def wrap(x):
+            return core(x) + 1
+    '''),
+    "inner.py": src('''
+        def core(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from outer import wrap
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [wrap(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("outer.py", "return core(x) + 1", "return (core(x)\n            + 1)"),
+         E("inner.py", "def core(x):\n", "def core(x):\n    # two levels down\n"),
+         note="formatting in outer.py, comment in inner.py"),
+    change(E("inner.py", "return x * 2", "return x * 3"), note="inner.core, two files away"),
+))
+
+add(idiom("helper_default_argument", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _scale(x, k=2):
+        return x * k
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [_scale(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _scale(x, k=2):", "def _scale(x,\n           k=2):"), note="signature reformatted"),
+    change(E("pipe.py", "k=2", "k=3"), note="the helper's default value"),
+))
+
+add(idiom("step_default_argument", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4, factor=2):
+        return [i * factor for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def f(n: int = 4, factor=2):", "def f(n: int = 4, factor=2):  # tunable"),
+         note="comment"),
+    change(E("pipe.py", "factor=2", "factor=3"), note="the step's default value"),
+))
+
+add(idiom("lambda_helper", {"pipe.py": src('''
+    import flowyml as fm
+
+    double = lambda x: x * 2  # noqa: E731
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [double(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "double = lambda x: x * 2  # noqa: E731",
+           "# the doubling\ndouble = lambda x: (x * 2)  # noqa: E731"),
+         note="comment, redundant parentheses"),
+    change(E("pipe.py", "(x * 2)", "(x * 2 + 1)"), note="lambda body"),
+))
+
+add(idiom("recursive_helper", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _fact(k):
+        return 1 if k <= 1 else k * _fact(k - 1)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 5):
+        return [_fact(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _fact(k):\n", 'def _fact(k):\n    """k!"""\n'), note="docstring"),
+    change(E("pipe.py", "return 1 if k <= 1", "return 2 if k <= 1"), note="the base case"),
+))
+
+add(idiom("mutual_recursion", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _even(k):
+        return True if k == 0 else _odd(k - 1)
+
+
+    def _odd(k):
+        return False if k == 0 else _even(k - 1)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 6):
+        return [_even(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _odd(k):\n", "def _odd(k):\n    # mirrors _even\n"), note="comment"),
+    change(E("pipe.py", "return False if k == 0", "return True if k == 0"),
+           note="_odd, reached only through _even"),
+))
+
+add(idiom("generator_helper", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _evens(n):
+        for i in range(n):
+            yield i * 2
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return list(_evens(n))
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "        yield i * 2", "\n        yield i * 2  # lazily"), note="comment"),
+    change(E("pipe.py", "yield i * 2", "yield i * 2 + 1"), note="generator body"),
+))
+
+add(idiom("helper_defined_after_step", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [_late(i) for i in range(n)]
+
+
+    def _late(x):
+        return x + 10
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _late(x):\n", "def _late(x):\n    # defined below its user\n"),
+         note="comment"),
+    change(E("pipe.py", "x + 10", "x + 20"), note="helper defined after the step"),
+))
+
+add(idiom("helper_alias", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _scale_v1(x):
+        return x * 2
+
+
+    scale = _scale_v1
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [scale(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "scale = _scale_v1", "scale = _scale_v1  # current version"), note="comment"),
+    change(E("pipe.py", "return x * 2", "return x * 4"), note="the aliased function's body"),
+))
+
+add(idiom("nested_function_in_helper", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _process(xs):
+        def one(x):
+            return x * 2
+        return [one(x) for x in xs]
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return _process(range(n))
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "    def one(x):\n", "    def one(x):\n        \"\"\"Inner.\"\"\"\n"),
+         note="docstring of the inner function"),
+    change(E("pipe.py", "return x * 2", "return x * 2 + 3"), note="inner function body"),
+))
+
+# --------------------------------------------------------------------------- constants
+
+add(idiom("const_int", {"pipe.py": src('''
+    import flowyml as fm
+
+    FACTOR = 2
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [i * FACTOR for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "FACTOR = 2\n", "\n# tuned by hand\nFACTOR = 2  # see notes\n"), note="comments"),
+    change(E("pipe.py", "FACTOR = 2", "FACTOR = 3"), note="int constant"),
+))
+
+add(idiom("const_str", {"pipe.py": src('''
+    import flowyml as fm
+
+    SEP = "-"
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return SEP.join(str(i) for i in range(n))
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", 'SEP = "-"', "SEP = '-'"), note="quote style"),
+    change(E("pipe.py", "SEP = '-'", "SEP = '+'"), note="str constant"),
+))
+
+add(idiom("const_dict", {"pipe.py": src('''
+    import flowyml as fm
+
+    WEIGHTS = {"a": 1, "b": 2}
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [WEIGHTS["a"] * i + WEIGHTS["b"] for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", 'WEIGHTS = {"a": 1, "b": 2}', 'WEIGHTS = {\n    "a": 1,\n    "b": 2,\n}'),
+         note="dict literal reformatted"),
+    change(E("pipe.py", '"b": 2', '"b": 5'), note="a dict value"),
+))
+
+add(idiom("const_list", {"pipe.py": src('''
+    import flowyml as fm
+
+    OFFSETS = [1, 2, 3]
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 3):
+        return [i + o for i in range(n) for o in OFFSETS]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "OFFSETS = [1, 2, 3]", "OFFSETS = [\n    1,\n    2,\n    3,\n]"),
+         note="list literal reformatted"),
+    change(E("pipe.py", "    3,\n", "    4,\n"), note="a list element"),
+))
+
+add(idiom("const_tuple", {"pipe.py": src('''
+    import flowyml as fm
+
+    SHAPE = (2, 3)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [SHAPE[0] * i + SHAPE[1] for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "SHAPE = (2, 3)", "SHAPE = 2, 3"), note="tuple without parentheses"),
+    change(E("pipe.py", "SHAPE = 2, 3", "SHAPE = 2, 4"), note="a tuple element"),
+))
+
+add(idiom("const_other_module", {
+    "settings.py": src('''
+        FACTOR = 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from settings import FACTOR
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [i * FACTOR for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("settings.py", "FACTOR = 2\n", '"""Settings."""\n\nFACTOR = 2  # default\n'),
+         note="module docstring and comment in settings.py"),
+    change(E("settings.py", "FACTOR = 2", "FACTOR = 7"), note="constant in another module"),
+))
+
+add(idiom("const_other_module_attr", {
+    "settings.py": src('''
+        FACTOR = 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        import settings
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [i * settings.FACTOR for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("settings.py", "FACTOR = 2\n", "\n\nFACTOR = 2\n\n"), note="blank lines"),
+    change(E("settings.py", "FACTOR = 2", "FACTOR = 6"), note="settings.FACTOR"),
+))
+
+add(idiom("const_computed_by_function", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _compute():
+        return 2
+
+
+    K = _compute()
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [i * K for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _compute():\n", "def _compute():  # at import\n"), note="comment"),
+    change(E("pipe.py", "return 2", "return 3"), note="the function computing the constant"),
+))
+
+add(idiom("const_derived_from_const", {"pipe.py": src('''
+    import flowyml as fm
+
+    BASE = 2
+    FACTOR = BASE * 3
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [i * FACTOR for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "FACTOR = BASE * 3", "FACTOR = (BASE\n          * 3)"), note="formatting"),
+    change(E("pipe.py", "BASE = 2", "BASE = 5"), note="the constant the read constant is built from"),
+))
+
+add(idiom("namedtuple_constant", {"pipe.py": src('''
+    from typing import NamedTuple
+
+    import flowyml as fm
+
+
+    class Point(NamedTuple):
+        x: int
+        y: int
+
+
+    ORIGIN = Point(1, 2)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [ORIGIN.x * i + ORIGIN.y for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "ORIGIN = Point(1, 2)", "ORIGIN = Point(1,\n               2)"), note="formatting"),
+    change(E("pipe.py", "               2)", "               9)"), note="a field of the constant"),
+))
+
+add(idiom("nested_class_attr", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Config:
+        class Inner:
+            K = 2
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [i * Config.Inner.K for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "        K = 2", '        """Inner settings."""\n\n        K = 2'),
+         note="docstring of the nested class"),
+    change(E("pipe.py", "K = 2", "K = 3"), note="nested class attribute"),
+))
+
+# --------------------------------------------------------------------------- closures
+
+add(idiom("closure_step_factory", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def make_step(k):
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [i * k for i in range(n)]
+        return f
+
+
+    f = make_step(2)
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def make_step(k):\n", "def make_step(k):\n    # a factory of steps\n"),
+         note="comment"),
+    change(E("pipe.py", "make_step(2)", "make_step(3)"), note="the closure value k"),
+))
+
+add(idiom("closure_helper", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def make_scaler(k):
+        def scale(x):
+            return x * k
+        return scale
+
+
+    _scale = make_scaler(2)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [_scale(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "_scale = make_scaler(2)", "_scale = make_scaler(\n    2,\n)"), note="formatting"),
+    change(E("pipe.py", "    2,\n", "    3,\n"), note="the value captured by the closure"),
+    change(E("pipe.py", "return x * k", "return x * k + 1"), note="the closure's body"),
+))
+
+# --------------------------------------------------------------------------- classes
+
+add(idiom("method_calls_module_helper", {
+    "model.py": src('''
+        def _k():
+            return 2
+
+
+        class Scaler:
+            def apply(self, x):
+                return x * _k()
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Scaler
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [Scaler().apply(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("model.py", "    def apply(self, x):\n", '    def apply(self, x):\n        """Scale x."""\n'),
+         E("model.py", "def _k():\n", "def _k():  # the factor\n"),
+         note="docstring in the method, comment in the helper"),
+    change(E("model.py", "return 2", "return 3"), note="module helper _k called by the method"),
+))
+
+add(idiom("method_reads_module_constant", {
+    "model.py": src('''
+        RATE = 2
+
+
+        class Scaler:
+            def apply(self, x):
+                return x * RATE
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Scaler
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [Scaler().apply(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("model.py", "RATE = 2\n", "RATE = 2  # per unit\n"), note="comment"),
+    change(E("model.py", "RATE = 2", "RATE = 4"), note="module constant read by the method"),
+))
+
+add(idiom("class_constant_via_self", {
+    "model.py": src('''
+        class Scaler:
+            RATE = 2
+
+            def apply(self, x):
+                return x * self.RATE
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Scaler
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [Scaler().apply(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("model.py", "    RATE = 2\n", "    RATE = 2  # per unit\n\n"), note="comment, blank line"),
+    change(E("model.py", "RATE = 2", "RATE = 5"), note="class attribute read through self"),
+))
+
+add(idiom("base_class_method", {
+    "base.py": src('''
+        class Base:
+            def transform(self, x):
+                return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from base import Base
+
+
+        class Child(Base):
+            def run(self, xs):
+                return [self.transform(x) for x in xs]
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return Child().run(range(n))
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("base.py", "class Base:\n", 'class Base:\n    """The base."""\n\n'), note="class docstring"),
+    change(E("base.py", "return x * 2", "return x * 2 + 1"), note="method of the base class"),
+))
+
+add(idiom("super_call_other_module", {
+    "base.py": src('''
+        class Base:
+            def transform(self, x):
+                return x * 2
+    '''),
+    "model.py": src('''
+        from base import Base
+
+
+        class Child(Base):
+            def transform(self, x):
+                return super().transform(x) + 1
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Child
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [Child().transform(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("model.py", "return super().transform(x) + 1", "return super().transform(x) + 1  # plus one"),
+         note="comment"),
+    change(E("base.py", "return x * 2", "return x * 10"), note="the method super() reaches"),
+))
+
+add(idiom("classmethod", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Conv:
+        FACTOR = 2
+
+        @classmethod
+        def make(cls, x):
+            return x * cls.FACTOR
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [Conv.make(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "    @classmethod\n", "    # alternative constructor\n    @classmethod\n"), note="comment"),
+    change(E("pipe.py", "return x * cls.FACTOR", "return x * cls.FACTOR + 1"), note="classmethod body"),
+    change(E("pipe.py", "FACTOR = 2", "FACTOR = 3"), note="class attribute read by the classmethod"),
+))
+
+add(idiom("staticmethod", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Conv:
+        @staticmethod
+        def double(x):
+            return x * 2
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [Conv.double(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "    def double(x):\n", '    def double(x):\n        """Twice x."""\n'),
+         note="docstring"),
+    change(E("pipe.py", "return x * 2", "return x * 2 - 1"), note="staticmethod body"),
+))
+
+add(idiom("property", {
+    "model.py": src('''
+        class Box:
+            @property
+            def factor(self):
+                return 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Box
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [Box().factor * i for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("model.py", "        return 2", "        # constant for now\n        return 2"), note="comment"),
+    change(E("model.py", "return 2", "return 3"), note="property body"),
+))
+
+add(idiom("user_init", {
+    "model.py": src('''
+        class Scaler:
+            def __init__(self, k):
+                self.k = k
+
+            def apply(self, x):
+                return x * self.k
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Scaler
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            s = Scaler(2)
+            return [s.apply(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("model.py", "        self.k = k", "        self.k = k  # kept"), note="comment"),
+    change(E("model.py", "self.k = k", "self.k = k + 1"), note="__init__ body"),
+))
+
+add(idiom("instance_constant_state", {
+    "model.py": src('''
+        class Scaler:
+            def __init__(self, k):
+                self.k = k
+
+            def apply(self, x):
+                return x * self.k
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Scaler
+
+        SCALER = Scaler(2)
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [SCALER.apply(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "SCALER = Scaler(2)", "SCALER = Scaler(2)  # shared"), note="comment"),
+    change(E("pipe.py", "Scaler(2)", "Scaler(3)"), note="the module-level instance's state"),
+    change(E("model.py", "return x * self.k", "return x * self.k + 1"), note="its method"),
+))
+
+add(idiom("dunder_operator", {
+    "vec.py": src('''
+        class Vec:
+            def __init__(self, v):
+                self.v = v
+
+            def __add__(self, other):
+                return Vec(self.v + other.v)
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from vec import Vec
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [(Vec(i) + Vec(1)).v for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("vec.py", "    def __add__(self, other):\n", "    def __add__(self, other):  # v + w\n"),
+         note="comment"),
+    change(E("vec.py", "Vec(self.v + other.v)", "Vec(self.v + other.v * 10)"),
+           note="__add__, used only through the + operator"),
+))
+
+add(idiom("dataclass_field_default", {
+    "conf.py": src('''
+        from dataclasses import dataclass
+
+
+        @dataclass
+        class Cfg:
+            k: int = 2
+
+            def scale(self, x):
+                return x * self.k
+
+
+        CFG = Cfg()
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from conf import CFG
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [CFG.scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("conf.py", "    k: int = 2\n", "    k: int = 2  # the factor\n"), note="comment"),
+    change(E("conf.py", "k: int = 2", "k: int = 3"), note="a field default of the config dataclass"),
+))
+
+add(idiom("dataclass_method", {
+    "conf.py": src('''
+        from dataclasses import dataclass
+
+
+        @dataclass
+        class Cfg:
+            k: int = 2
+
+            def scale(self, x):
+                return x * self.k
+
+
+        CFG = Cfg()
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from conf import CFG
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [CFG.scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("conf.py", "    def scale(self, x):\n", '    def scale(self, x):\n        """Scale."""\n'),
+         note="docstring of the method"),
+    change(E("conf.py", "return x * self.k", "return x * self.k + 1"), note="a method of the config"),
+))
+
+add(idiom("dataclass_post_init", {
+    "conf.py": src('''
+        from dataclasses import dataclass, field
+
+
+        @dataclass
+        class Cfg:
+            k: int = 2
+            k2: int = field(init=False)
+
+            def __post_init__(self):
+                self.k2 = self.k * self.k
+
+
+        CFG = Cfg()
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from conf import CFG
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [CFG.k2 * i for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("conf.py", "    def __post_init__(self):\n", "    def __post_init__(self):  # derived\n"),
+         note="comment"),
+    change(E("conf.py", "self.k * self.k", "self.k * self.k + 1"), note="__post_init__ body"),
+))
+
+add(idiom("dataclass_default_factory", {
+    "conf.py": src('''
+        from dataclasses import dataclass, field
+
+
+        @dataclass
+        class Cfg:
+            offsets: list = field(default_factory=lambda: [1, 2])
+
+
+        CFG = Cfg()
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from conf import CFG
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 3):
+            return [i + o for i in range(n) for o in CFG.offsets]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("conf.py", "lambda: [1, 2]", "lambda: [1, 2,]"), note="trailing comma"),
+    change(E("conf.py", "[1, 2,]", "[1, 5]"), note="the default factory"),
+))
+
+add(idiom("enum_member_constant", {
+    "modes.py": src('''
+        import enum
+
+
+        class Mode(enum.Enum):
+            FAST = 2
+            SLOW = 5
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from modes import Mode
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [i * Mode.FAST.value for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("modes.py", "    FAST = 2\n", "    FAST = 2  # quick\n"), note="comment"),
+    change(E("modes.py", "FAST = 2", "FAST = 3"), note="the enum member's value"),
+))
+
+add(idiom("class_attr_reassigned", {
+    "model.py": src('''
+        class Scaler:
+            def apply(self, n):
+                return [Scaler.fn(i) for i in range(n)]
+
+
+        def g(x):
+            return x * 2
+
+
+        Scaler.fn = g
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Scaler
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return Scaler().apply(n)
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("model.py", "Scaler.fn = g", "# plugged in after the class body\nScaler.fn = g"),
+         note="comment"),
+    change(E("model.py", "return x * 2", "return x * 2 + 1"),
+           note="g, assigned to the class after its body"),
+))
+
+add(idiom("plugin_registry", {
+    "plugins.py": src('''
+        REGISTRY = {}
+
+
+        def register(cls):
+            REGISTRY[cls.__name__] = cls
+            return cls
+
+
+        @register
+        class Doubler:
+            def apply(self, x):
+                return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from plugins import REGISTRY
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [REGISTRY["Doubler"]().apply(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("plugins.py", "@register\n", "# plugins\n@register\n"), note="comment"),
+    change(E("plugins.py", "return x * 2", "return x * 2 + 5"),
+           note="method of a class reached through a registry dict"),
+))
+
+# --------------------------------------------------------------------------- decorators
+
+add(idiom("lru_cache_helper", {"pipe.py": src('''
+    import functools
+
+    import flowyml as fm
+
+
+    @functools.lru_cache(maxsize=None)
+    def _sq(x):
+        return x * x
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [_sq(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _sq(x):\n", 'def _sq(x):\n    """Memoized square."""\n'), note="docstring"),
+    change(E("pipe.py", "return x * x", "return x * x + 1"), note="body of the lru_cache'd helper"),
+))
+
+add(idiom("wraps_decorated_helper", {
+    "decos.py": src('''
+        import functools
+
+
+        def logged(fn):
+            @functools.wraps(fn)
+            def inner(*args):
+                return fn(*args)
+            return inner
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from decos import logged
+
+
+        @logged
+        def _sq(x):
+            return x * x
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [_sq(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "def _sq(x):\n", "def _sq(x):\n    # squared\n"),
+         E("decos.py", "def logged(fn):\n", 'def logged(fn):\n    """Log calls."""\n'),
+         note="comment in the helper, docstring in the decorator"),
+    change(E("pipe.py", "return x * x", "return x * x - 1"), note="the decorated helper's body"),
+    change(E("decos.py", "return fn(*args)", "return fn(*args) + 100"), note="the decorator's wrapper"),
+))
+
+add(idiom("np_vectorize_helper", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+
+    def _sq(x):
+        return x * x
+
+
+    vsq = np.vectorize(_sq)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return vsq(np.arange(n)).tolist()
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _sq(x):\n", "def _sq(x):  # elementwise\n"), note="comment"),
+    change(E("pipe.py", "return x * x", "return x * x + 2"), note="function wrapped by np.vectorize"),
+))
+
+add(idiom("partial_helper_constant", {"pipe.py": src('''
+    import functools
+
+    import flowyml as fm
+
+
+    def _mul(k, x):
+        return k * x
+
+
+    triple = functools.partial(_mul, 3)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [triple(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _mul(k, x):\n", "def _mul(k, x):\n    # k times x\n"), note="comment"),
+    change(E("pipe.py", "return k * x", "return k * x + 1"), note="the function behind the partial"),
+    change(E("pipe.py", "functools.partial(_mul, 3)", "functools.partial(_mul, 4)"),
+           note="the partial's bound argument"),
+))
+
+add(idiom("singledispatch_helper", {"pipe.py": src('''
+    import functools
+
+    import flowyml as fm
+
+
+    @functools.singledispatch
+    def fmt(x):
+        return str(x)
+
+
+    @fmt.register
+    def _(x: int):
+        return x * 2
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [fmt(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _(x: int):\n", "def _(x: int):  # ints\n"), note="comment"),
+    change(E("pipe.py", "return x * 2", "return x * 2 + 1"), note="the registered int implementation"),
+))
+
+add(idiom("contextmanager_helper", {"pipe.py": src('''
+    import contextlib
+
+    import flowyml as fm
+
+
+    @contextlib.contextmanager
+    def scaled(k):
+        yield k * 2
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        with scaled(3) as k:
+            return [i * k for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def scaled(k):\n", 'def scaled(k):\n    """Scale inside."""\n'), note="docstring"),
+    change(E("pipe.py", "yield k * 2", "yield k * 3"), note="the context manager's generator"),
+))
+
+add(idiom("step_over_user_decorator", {
+    "decos.py": src('''
+        import functools
+
+
+        def times(k):
+            def deco(fn):
+                @functools.wraps(fn)
+                def inner(*args, **kwargs):
+                    return fn(*args, **kwargs) * k
+                return inner
+            return deco
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from decos import times
+
+
+        @fm.step(outputs="y")
+        @times(2)
+        def f(n: int = 4):
+            return sum(range(n))
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "@times(2)\n", "@times(2)  # doubled\n"),
+         E("decos.py", "def times(k):\n", 'def times(k):\n    """Multiply the result by k."""\n'),
+         note="comment on the decorator line, docstring of the decorator"),
+    change(E("pipe.py", "@times(2)", "@times(3)"), note="the decorator's argument",
+           reason={"f": "times"}),
+    change(E("decos.py", "return fn(*args, **kwargs) * k", "return fn(*args, **kwargs) * k + 1"),
+           note="the decorator's body"),
+))
+
+# --------------------------------------------------------------------------- imports in the body
+
+add(idiom("local_from_import", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            from helpers import scale
+            return [scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "def scale(x):\n", "def scale(x):\n\n    # doubled\n"), note="comment"),
+    change(E("helpers.py", "return x * 2", "return x * 3"),
+           note="helper imported inside the step body"),
+))
+
+add(idiom("local_import_module", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            import helpers
+            return [helpers.scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "    import helpers\n", "    import helpers  # lazily\n\n"), note="comment in the step"),
+    change(E("helpers.py", "return x * 2", "return x * 4"),
+           note="module imported inside the step body"),
+))
+
+add(idiom("local_import_as", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            import helpers as h
+            return [h.scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "    return x * 2", "    return (x\n            * 2)"), note="formatting"),
+    change(E("helpers.py", "* 2)", "* 2 + 7)"), note="module imported with `as` inside the step"),
+))
+
+add(idiom("package_helper", {
+    "pkg/__init__.py": "",
+    "pkg/ops.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from pkg.ops import scale
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pkg/ops.py", "def scale(x):\n", "def scale(x):  # in a package\n"), note="comment"),
+    change(E("pkg/ops.py", "return x * 2", "return x * 3"), note="helper in a package module"),
+))
+
+add(idiom("package_relative_import", {
+    "pkg/__init__.py": "",
+    "pkg/_impl.py": src('''
+        def factor():
+            return 2
+    '''),
+    "pkg/ops.py": src('''
+        from ._impl import factor
+
+
+        def scale(x):
+            return x * factor()
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from pkg.ops import scale
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pkg/_impl.py", "def factor():\n", 'def factor():\n    """The factor."""\n'), note="docstring"),
+    change(E("pkg/_impl.py", "return 2", "return 6"), note="helper reached through a relative import"),
+))
+
+add(idiom("package_reexport", {
+    "pkg/__init__.py": src('''
+        from .impl import scale
+
+        __all__ = ["scale"]
+    '''),
+    "pkg/impl.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        import pkg
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [pkg.scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pkg/impl.py", "def scale(x):\n", "def scale(x):\n    # re-exported by the package\n"),
+         note="comment"),
+    change(E("pkg/impl.py", "return x * 2", "return x * 2 + 9"),
+           note="function re-exported by a package __init__"),
+))
+
+add(idiom("star_import", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from helpers import *  # noqa: F403
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [scale(i) for i in range(n)]  # noqa: F405
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "def scale(x):\n", 'def scale(x):\n    """Star-imported."""\n'), note="docstring"),
+    change(E("helpers.py", "return x * 2", "return x * 8"), note="star-imported helper"),
+))
+
+add(idiom("try_except_import", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+
+        try:
+            from fast_helpers import scale
+        except ImportError:
+            from helpers import scale
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "def scale(x):\n", "def scale(x):  # the slow fallback\n"), note="comment"),
+    change(E("helpers.py", "return x * 2", "return x * 3"), note="helper chosen by try/except ImportError"),
+))
+
+add(idiom("conditional_function_choice", {"pipe.py": src('''
+    import flowyml as fm
+
+    USE_FAST = True
+
+
+    def _fast(x):
+        return x * 2
+
+
+    def _slow(x):
+        return x + x + 1
+
+
+    scale = _fast if USE_FAST else _slow
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [scale(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "USE_FAST = True", "USE_FAST = True  # toggle"), note="comment"),
+    change(E("pipe.py", "USE_FAST = True", "USE_FAST = False"), note="another function is chosen"),
+    change(E("pipe.py", "return x + x + 1", "return x + x + 2"), note="the chosen function's body"),
+))
+
+# --------------------------------------------------------------------------- containers
+
+add(idiom("dispatch_dict", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _scale(x):
+        return x * 2
+
+
+    def _shift(x):
+        return x + 1
+
+
+    OPS = {"scale": _scale, "shift": _shift}
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [OPS["scale"](i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", 'OPS = {"scale": _scale, "shift": _shift}',
+           'OPS = {\n    "scale": _scale,\n    "shift": _shift,\n}'), note="dict reformatted"),
+    change(E("pipe.py", "return x * 2", "return x * 2 + 1"), note="function held in a dispatch dict"),
+))
+
+add(idiom("dispatch_dict_of_lambdas", {"pipe.py": src('''
+    import flowyml as fm
+
+    OPS = {
+        "sq": lambda x: x * x,
+        "neg": lambda x: -x,
+    }
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [OPS["sq"](i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", '    "neg": lambda x: -x,\n', '    "neg": lambda x: -x,  # unused\n'), note="comment"),
+    change(E("pipe.py", "lambda x: x * x", "lambda x: x * x * x"), note="lambda in a dict"),
+))
+
+add(idiom("function_list", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _a(x):
+        return x + 1
+
+
+    def _b(x):
+        return x * 2
+
+
+    STAGES = [_a, _b]
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        out = []
+        for i in range(n):
+            for fn in STAGES:
+                i = fn(i)
+            out.append(i)
+        return out
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "STAGES = [_a, _b]", "STAGES = [_a, _b]  # in order"), note="comment"),
+    change(E("pipe.py", "return x * 2", "return x * 3"), note="function held in a list"),
+))
+
+add(idiom("function_on_config_attr", {"pipe.py": src('''
+    from dataclasses import dataclass
+    from typing import Callable
+
+    import flowyml as fm
+
+
+    def _scale(x):
+        return x * 2
+
+
+    @dataclass
+    class Cfg:
+        fn: Callable
+
+
+    CFG = Cfg(fn=_scale)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [CFG.fn(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _scale(x):\n", "def _scale(x):\n    # stored on CFG\n"), note="comment"),
+    change(E("pipe.py", "return x * 2", "return x * 2 + 3"), note="function stored on a config attribute"),
+))
+
+add(idiom("getattr_constant_name", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        import helpers
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [getattr(helpers, "scale")(i) for i in range(n)]  # noqa: B009
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "def scale(x):\n", "def scale(x):  # by name\n"), note="comment"),
+    change(E("helpers.py", "return x * 2", "return x * 2 + 4"), note="helper fetched by getattr(mod, 'name')"),
+))
+
+add(idiom("function_as_step_default", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _double(x):
+        return x * 2
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4, fn=_double):
+        return [fn(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _double(x):\n", "def _double(x):\n    # the default op\n"), note="comment"),
+    change(E("pipe.py", "return x * 2", "return x * 2 + 1"), note="function used as a step's default"),
+))
+
+add(idiom("nested_container_of_functions", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _a(x):
+        return x + 1
+
+
+    def _b(x):
+        return x * 2
+
+
+    PLAN = {"stages": [("inc", _a), ("dbl", _b)], "name": "plan"}
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        out = []
+        for i in range(n):
+            for _, fn in PLAN["stages"]:
+                i = fn(i)
+            out.append(i)
+        return out
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", 'PLAN = {"stages"', '# the plan\nPLAN = {"stages"'), note="comment"),
+    change(E("pipe.py", "return x * 2", "return x * 2 + 1"),
+           note="function in a tuple in a list in a dict"),
+))
+
+add(idiom("bound_method_constant", {
+    "model.py": src('''
+        class Scaler:
+            def __init__(self, k):
+                self.k = k
+
+            def apply(self, x):
+                return x * self.k
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Scaler
+
+        scale = Scaler(2).apply
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("model.py", "    def apply(self, x):\n", '    def apply(self, x):\n        """Scale."""\n'),
+         note="docstring"),
+    change(E("model.py", "return x * self.k", "return x * self.k + 1"),
+           note="method behind a module-level bound method"),
+    change(E("pipe.py", "Scaler(2)", "Scaler(5)"), note="the bound instance's state"),
+))
+
+add(idiom("closure_captures_function", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _double(x):
+        return x * 2
+
+
+    def make_step(fn):
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [fn(i) for i in range(n)]
+        return f
+
+
+    f = make_step(_double)
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _double(x):\n", "def _double(x):  # captured\n"), note="comment"),
+    change(E("pipe.py", "return x * 2", "return x * 2 + 1"), note="function captured by the step's closure"),
+))
+
+add(idiom("sorted_key_helper", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _key(x):
+        return x % 3
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 6):
+        return sorted(range(n), key=_key)
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "def _key(x):\n", 'def _key(x):\n    """Sort key."""\n'), note="docstring"),
+    change(E("pipe.py", "return x % 3", "return -x"), note="the key function passed to sorted"),
+))
+
+add(idiom("cached_property", {
+    "model.py": src('''
+        import functools
+
+
+        class Box:
+            @functools.cached_property
+            def factor(self):
+                return 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Box
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [Box().factor * i for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("model.py", "    def factor(self):\n", "    def factor(self):  # computed once\n"), note="comment"),
+    change(E("model.py", "return 2", "return 4"), note="functools.cached_property body"),
+))
+
+add(idiom("const_mutated_at_import", {"pipe.py": src('''
+    import flowyml as fm
+
+    CONFIG = {}
+    CONFIG["k"] = 2
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [i * CONFIG["k"] for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", 'CONFIG["k"] = 2', 'CONFIG["k"] = 2  # filled at import'), note="comment"),
+    change(E("pipe.py", 'CONFIG["k"] = 2', 'CONFIG["k"] = 3'), note="a module-level statement filling the dict"),
+))
+
+# --------------------------------------------------------------------------- steps of other kinds
+
+add(idiom("bound_method_step", {
+    "pipe.py": src('''
+        import flowyml as fm
+
+
+        class Model:
+            def __init__(self, k):
+                self.k = k
+
+            def _base(self, x):
+                return x + 1
+
+            def predict(self, n: int = 4):
+                return [self._base(i) * self.k for i in range(n)]
+
+
+        predict = fm.step(outputs="y")(Model(k=2).predict)
+        pipe = fm.Pipeline("ns", [predict])
+    ''')},
+    same(E("pipe.py", "    def predict(self, n: int = 4):\n",
+           '    def predict(self, n: int = 4):\n        """Predict n values."""\n'),
+         E("pipe.py", "    def _base(self, x):\n", "    def _base(self, x):  # shared\n"),
+         note="docstring in the method, comment in its sibling"),
+    change(E("pipe.py", "* self.k for i", "* self.k + 1 for i"), note="the method itself"),
+    change(E("pipe.py", "return x + 1", "return x + 2"), note="a sibling method it calls"),
+    change(E("pipe.py", "Model(k=2)", "Model(k=3)"), note="the instance's state"),
+    steps=("predict",), check={"y": "predict()"},
+))
+
+add(idiom("partial_step", {
+    "ops.py": src('''
+        import functools
+
+
+        def scale(k, n=4):
+            return [i * k for i in range(n)]
+
+
+        SCALED = functools.partial(scale, 2)
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from ops import SCALED
+
+        scaled = fm.step(outputs="y", name="scaled")(SCALED)
+        pipe = fm.Pipeline("ns", [scaled])
+    ''')},
+    same(E("ops.py", "def scale(k, n=4):\n", "def scale(k, n=4):\n    # k times each\n"), note="comment"),
+    change(E("ops.py", "return [i * k for i in range(n)]", "return [i * k + 1 for i in range(n)]"),
+           note="the function behind the partial step"),
+    change(E("ops.py", "functools.partial(scale, 2)", "functools.partial(scale, 3)"),
+           note="the partial's bound argument"),
+    steps=("scaled",), check={"y": "SCALED()"}, oracle_module="ops", build_error_ok=True,
+))
+
+add(idiom("callable_instance_step", {
+    "ops.py": src('''
+        class Scale:
+            def __init__(self, k):
+                self.k = k
+
+            def __call__(self, n: int = 4):
+                return [i * self.k for i in range(n)]
+
+
+        SCALE = Scale(2)
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from ops import SCALE
+
+        scaled = fm.step(outputs="y", name="scaled")(SCALE)
+        pipe = fm.Pipeline("ns", [scaled])
+    ''')},
+    same(E("ops.py", "    def __call__(self, n: int = 4):\n",
+           '    def __call__(self, n: int = 4):\n        """Scale range(n)."""\n'), note="docstring"),
+    change(E("ops.py", "[i * self.k for", "[i * self.k - 1 for"), note="__call__ body"),
+    change(E("ops.py", "Scale(2)", "Scale(3)"), note="the instance's state"),
+    steps=("scaled",), check={"y": "SCALE()"}, oracle_module="ops", build_error_ok=True,
+))
+
+# --------------------------------------------------------------------------- behaviour in objects
+
+add(idiom("pickled_model_predict", {
+    "models.py": src('''
+        class ThresholdClassifier:
+            def __init__(self, t):
+                self.t = t
+
+            def predict(self, xs):
+                return [int(x > self.t) for x in xs]
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from models import ThresholdClassifier
+
+
+        @fm.step(outputs="X")
+        def load(n: int = 6):
+            return list(range(n))
+
+
+        @fm.step(outputs="model")
+        def train(X):
+            return ThresholdClassifier(sum(X) / len(X))
+
+
+        @fm.step(outputs="preds")
+        def evaluate(model, X):
+            return model.predict(X)
+
+
+        pipe = fm.Pipeline("ns", [load, train, evaluate])
+    ''')},
+    same(E("models.py", "    def predict(self, xs):\n", '    def predict(self, xs):\n        """0/1 labels."""\n'),
+         note="docstring of predict"),
+    change(E("models.py", "[int(x > self.t) for x in xs]", "[int(x > self.t) * 2 for x in xs]"),
+           note="predict of the class whose pickled instance evaluate receives "
+                "(train's bytes are unchanged)"),
+    steps=("evaluate",), check={"preds": "evaluate(train(load()), load())"},
+))
+
+add(idiom("config_instance_run_value", {
+    "cfgs.py": src('''
+        class Cfg:
+            def __init__(self):
+                self.k = 2
+
+            def scale(self, x):
+                return x * self.k
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from cfgs import Cfg
+
+
+        @fm.step(outputs="y")
+        def f(cfg, n: int = 4):
+            return [cfg.scale(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+        PARAMS = {"cfg": Cfg()}
+    ''')},
+    same(E("cfgs.py", "    def scale(self, x):\n", "    def scale(self, x):  # the method\n"), note="comment"),
+    change(E("cfgs.py", "return x * self.k", "return x * self.k + 1"),
+           note="a method of the run value's class"),
+    change(E("cfgs.py", "self.k = 2", "self.k = 3"), note="the run value's state"),
+    check={"y": "f(**PARAMS)"},
+))
+
+add(idiom("enum_run_value", {
+    "modes.py": src('''
+        import enum
+
+
+        class Mode(enum.Enum):
+            FAST = 2
+            SLOW = 5
+
+            def factor(self):
+                return self.value
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from modes import Mode
+
+
+        @fm.step(outputs="y")
+        def f(mode, n: int = 4):
+            return [i * mode.factor() for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+        PARAMS = {"mode": Mode.FAST}
+    ''')},
+    same(E("modes.py", "    FAST = 2\n", "    FAST = 2  # the default\n"), note="comment"),
+    change(E("modes.py", "FAST = 2", "FAST = 3"), note="the value of the enum member passed as a run value"),
+    change(E("modes.py", "return self.value", "return self.value + 1"), note="a method of the enum"),
+    check={"y": "f(**PARAMS)"},
+))
+
+add(idiom("function_run_value", {
+    "ops.py": src('''
+        def double(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from ops import double
+
+
+        @fm.step(outputs="y")
+        def f(fn, n: int = 4):
+            return [fn(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+        PARAMS = {"fn": double}
+    ''')},
+    same(E("ops.py", "def double(x):\n", 'def double(x):\n    """Twice."""\n'), note="docstring"),
+    change(E("ops.py", "return x * 2", "return x * 2 + 1"), note="the function passed as a run value"),
+    check={"y": "f(**PARAMS)"},
+))
+
+add(idiom("class_attr_from_json", {
+    "params.json": '{"scale": 2}\n',
+    "pipe.py": src('''
+        import json
+        from pathlib import Path
+
+        import flowyml as fm
+
+
+        class Config:
+            SCALE = json.loads(Path("params.json").read_text())["scale"]
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [i * Config.SCALE for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("params.json", '{"scale": 2}', '{\n  "scale":   2\n}'),
+         E("pipe.py", "class Config:\n", "class Config:\n    # read at import\n"),
+         note="JSON reformatted, comment in the class"),
+    change(E("params.json", '"scale":   2', '"scale": 3'),
+           note="params.json, read into a class attribute at import"),
+))
+
+# --------------------------------------------------------------------------- numpy
+
+add(idiom("numpy_object_array_const", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+    LABELS = np.array(["a", "bb", "ccc"], dtype=object)
+
+
+    @fm.step(outputs="y")
+    def f():
+        return [len(s) for s in LABELS]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", 'LABELS = np.array(["a", "bb", "ccc"], dtype=object)',
+           'LABELS = np.array(\n    ["a", "bb", "ccc"],\n    dtype=object,\n)'), note="formatting"),
+    change(E("pipe.py", '"bb"', '"bbbb"'), note="an element of the object array"),
+))
+
+add(idiom("numpy_numeric_array_const", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+    W = np.array([1.0, 2.0, 3.0])
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 3):
+        return [float((W * i).sum()) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "W = np.array([1.0, 2.0, 3.0])", "W = np.array([1.0, 2.0, 3.0])  # weights"),
+         note="comment"),
+    change(E("pipe.py", "2.0, 3.0", "2.0, 3.5"), note="an element of the numeric array"),
+))
+
+add(idiom("numpy_computed_const", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+    GRID = np.linspace(0.0, 1.0, 5)
+
+
+    @fm.step(outputs="y")
+    def f():
+        return GRID.round(3).tolist()
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "GRID = np.linspace(0.0, 1.0, 5)", "GRID = np.linspace(0.0, 1.0,\n                   5)"),
+         note="formatting"),
+    change(E("pipe.py", "                   5)", "                   6)"), note="the array's length"),
+))
+
+# --------------------------------------------------------------------------- stable value tokens
+
+add(idiom("pydantic_run_value", {
+    "cfgs.py": src('''
+        from pydantic import BaseModel
+
+
+        class Cfg(BaseModel):
+            k: int = 2
+            tags: set[str] = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta"}
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from cfgs import Cfg
+
+
+        @fm.step(outputs="y")
+        def f(cfg, n: int = 4):
+            return [i * cfg.k for i in range(n)] + sorted(cfg.tags)
+
+
+        pipe = fm.Pipeline("ns", [f])
+        PARAMS = {"cfg": Cfg()}
+    ''')},
+    unchanged(),
+    unchanged(),
+    same(E("cfgs.py", "    k: int = 2\n", "    k: int = 2  # factor\n"), note="comment"),
+    change(E("cfgs.py", "k: int = 2", "k: int = 3"), note="a field of the pydantic run value"),
+    check={"y": "f(**PARAMS)"}, requires=("pydantic",),
+))
+
+add(idiom("dataclass_set_run_value", {
+    "specs.py": src('''
+        from dataclasses import dataclass
+
+
+        @dataclass(frozen=True)
+        class Spec:
+            tags: frozenset
+            names: set
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from specs import Spec
+
+
+        @fm.step(outputs="y")
+        def f(spec):
+            return sorted(spec.tags) + sorted(spec.names)
+
+
+        pipe = fm.Pipeline("ns", [f])
+        PARAMS = {"spec": Spec(frozenset({"alpha", "beta", "gamma", "delta", "epsilon", "zeta"}),
+                               {"u", "v", "w", "x", "y", "z"})}
+    ''')},
+    unchanged(),
+    unchanged(),
+    same(E("specs.py", "class Spec:\n", 'class Spec:\n    """Tags and names."""\n\n'), note="docstring"),
+    change(E("pipe.py", '"zeta"}', '"zeta", "eta"}'), note="a member of the run value's frozenset"),
+    check={"y": "f(**PARAMS)"},
+))
+
+add(idiom("dataclass_frozenset_const", {"pipe.py": src('''
+    from dataclasses import dataclass
+
+    import flowyml as fm
+
+
+    @dataclass(frozen=True)
+    class Spec:
+        tags: frozenset
+
+
+    SPEC = Spec(frozenset({"alpha", "beta", "gamma", "delta", "epsilon", "zeta"}))
+
+
+    @fm.step(outputs="y")
+    def f():
+        return sorted(SPEC.tags)
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    unchanged(),
+    same(E("pipe.py", "class Spec:\n", "class Spec:\n    # a bag of tags\n"), note="comment"),
+    change(E("pipe.py", '"zeta"}', '"zeta", "eta"}'), note="a member of the constant's frozenset"),
+))
+
+add(idiom("dict_insertion_order_const", {"pipe.py": src('''
+    import flowyml as fm
+
+    WEIGHTS = {k: len(k) for k in {"alpha", "beta", "gamma", "delta", "epsilon", "zeta"}}
+
+
+    @fm.step(outputs="y")
+    def f():
+        return sorted(WEIGHTS.items())
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged("the dict's insertion order follows the hash seed; its content does not"),
+    unchanged(),
+    same(E("pipe.py", "WEIGHTS = {", "# built from a set: insertion order varies\nWEIGHTS = {"), note="comment"),
+    change(E("pipe.py", '"zeta"}', '"zeta", "eta"}'), note="a new key"),
+))
+
+add(idiom("set_of_strings_const", {"pipe.py": src('''
+    import flowyml as fm
+
+    TAGS = {"red", "green", "blue", "cyan", "magenta", "yellow"}
+
+
+    @fm.step(outputs="y")
+    def f():
+        return sorted(TAGS)
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    unchanged(),
+    same(E("pipe.py", "TAGS = {", "TAGS = {  # colours\n    "), note="formatting and comment"),
+    change(E("pipe.py", '"yellow"}', '"yellow", "black"}'), note="a new member"),
+))
+
+# --------------------------------------------------------------------------- graph idioms
+
+add(idiom("param_named_like_step", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    @fm.step(outputs="clean")
+    def clean(n: int = 5):
+        return [i * 2 for i in range(n)]
+
+
+    @fm.step(outputs="total")
+    def total(clean):
+        return sum(clean)
+
+
+    pipe = fm.Pipeline("ns", [clean, total])
+''')},
+    same(E("pipe.py", "def total(clean):\n", 'def total(clean):\n    """Sum."""\n'),
+         E("pipe.py", "def clean(n: int = 5):\n", "def clean(n: int = 5):  # producer\n"),
+         note="docstring and comment"),
+    change(E("pipe.py", "[i * 2 for i in range(n)]", "[2 * i for i in range(n)]"),
+           note="clean's code changes, its output does not: total is an early cutoff",
+           expect={"clean": "executed", "total": "cached"}),
+    change(E("pipe.py", "[2 * i for i in range(n)]", "[3 * i for i in range(n)]"),
+           note="clean's output changes", expect={"clean": "executed", "total": "executed"}),
+    steps=("clean", "total"), check={"total": "total(clean())"},
+))
+
+add(idiom("two_steps_share_helper", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+
+
+        def shift(x):
+            return x + 1
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from helpers import scale, shift
+
+
+        @fm.step(outputs="a")
+        def first(n: int = 4):
+            return [scale(i) for i in range(n)]
+
+
+        @fm.step(outputs="b")
+        def second(a):
+            return [shift(x) for x in a]
+
+
+        pipe = fm.Pipeline("ns", [first, second])
+    ''')},
+    same(E("helpers.py", "def shift(x):\n", "def shift(x):  # by one\n"), note="comment"),
+    change(E("helpers.py", "return x + 1", "return x + 2"),
+           note="only second's helper", expect={"first": "cached", "second": "executed"}),
+    change(E("helpers.py", "return x * 2", "return x * 3"),
+           note="first's helper", expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"b": "second(first())"},
+))
+
+# --------------------------------------------------------------------------- outside the project
+
+add(idiom("sibling_folder_on_sys_path", {
+    "../shared/extlib.py": src('''
+        def bump(x):
+            return x + 1
+    '''),
+    "pipe.py": src('''
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))
+
+        import flowyml as fm  # noqa: E402
+        from extlib import bump  # noqa: E402
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [bump(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("../shared/extlib.py", "def bump(x):\n", "def bump(x):\n    # shared by projects\n"),
+         note="comment in the helper outside the project root"),
+    change(E("../shared/extlib.py", "return x + 1", "return x + 3"),
+           note="helper in a sibling folder put on sys.path"),
+))
+
+add(idiom("stdlib_os_path_join", {"pipe.py": src('''
+    import os
+
+    import flowyml as fm
+
+
+    @fm.step(outputs="y")
+    def f(name: str = "data"):
+        return os.path.join("root", name, "file.txt")
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", 'return os.path.join("root", name, "file.txt")',
+           'return os.path.join(\n        "root", name, "file.txt"\n    )'), note="formatting"),
+    change(E("pipe.py", '"file.txt"', '"other.txt"'), note="the step's own code"),
+    no_fingerprint_warning=True,
+))
+
+add(idiom("mutable_global_events", {"pipe.py": src('''
+    import flowyml as fm
+
+    EVENTS = []
+
+
+    @fm.step(outputs="a")
+    def a(x: int = 1):
+        EVENTS.append("a")
+        return x
+
+
+    @fm.step(outputs="b")
+    def b(a):
+        EVENTS.append("b")
+        return a + 1
+
+
+    pipe = fm.Pipeline("ns", [a, b])
+''')},
+    unchanged("keys are taken before any step runs: a's append must not change b's key"),
+    same(E("pipe.py", "EVENTS = []", "EVENTS = []  # a log"), note="comment"),
+    change(E("pipe.py", "return a + 1", "return a + 2"), note="b's code",
+           expect={"a": "cached", "b": "executed"}),
+    steps=("a", "b"), check={"b": "b(a())"}, warns_anywhere=("EVENTS",),
+))
+
+add(idiom("nonsemantic_everywhere", {
+    "helpers.py": src('''
+        def prep(xs):
+            return [x + 1 for x in xs]
+    '''),
+    "model.py": src('''
+        from helpers import prep
+
+
+        class Model:
+            def __init__(self, k):
+                self.k = k
+
+            def fit(self, xs):
+                return [self._one(x) for x in prep(xs)]
+
+            def _one(self, x):
+                return x * self.k
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from model import Model
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            m = Model(2)
+            return m.fit(range(n))
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "def f(n: int = 4):\n", 'def f(n: int = 4):\n    """Fit."""\n    # a model\n\n'),
+         E("pipe.py", "    m = Model(2)\n", "    m = Model(\n        2,\n    )\n"),
+         E("helpers.py", "def prep(xs):\n", '"""Helpers."""\n\n\ndef prep(xs):  # add one\n'),
+         E("helpers.py", "return [x + 1 for x in xs]", "return [x + 1\n            for x in xs]"),
+         E("model.py", "    def _one(self, x):\n", '    def _one(self, x):\n        """One value."""\n\n'),
+         E("model.py", "class Model:\n", "class Model:  # the model\n"),
+         note="comments, docstrings, blank lines and formatting in the step, a helper and methods"),
+    change(E("model.py", "return x * self.k", "return x * self.k - 1"), note="a private method, two files away"),
+))
+
+# --------------------------------------------------------------------------- unseeable constructs
+
+add(idiom("unseeable_eval", {
+    "helpers.py": src('''
+        def _double(x):
+            return x * 2
+
+
+        def _triple(x):
+            return x * 3
+
+
+        def apply(kind, x):
+            return eval("_" + kind)(x)
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from helpers import apply
+
+
+        @fm.step(outputs="y")
+        def f(kind: str = "double", n: int = 4):
+            return [apply(kind, i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "def _double(x):\n", "def _double(x):  # via eval\n"), note="comment"),
+    change(E("helpers.py", "return x * 2", "return x * 2 + 1"), note="the function eval reaches"),
+    change(E("helpers.py", "return x * 3", "return x * 3 + 1"),
+           note="another function of the same module (an edit anywhere re-executes)"),
+    warns_at_build=("eval",),
+))
+
+add(idiom("unseeable_globals_lookup", {
+    "helpers.py": src('''
+        def _double(x):
+            return x * 2
+
+
+        def _triple(x):
+            return x * 3
+
+
+        def apply(kind, x):
+            return globals()["_" + kind](x)
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from helpers import apply
+
+
+        @fm.step(outputs="y")
+        def f(kind: str = "double", n: int = 4):
+            return [apply(kind, i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "def _double(x):\n", 'def _double(x):\n    """By name."""\n'), note="docstring"),
+    change(E("helpers.py", "return x * 2", "return x * 2 + 1"), note="the function globals() reaches"),
+    change(E("helpers.py", "return x * 3", "return x * 3 + 1"),
+           note="another function of the same module (an edit anywhere re-executes)"),
+    warns_at_build=("globals",),
+))
+
+add(idiom("unseeable_computed_getattr", {
+    "ops.py": src('''
+        def op_double(x):
+            return x * 2
+
+
+        def op_triple(x):
+            return x * 3
+    '''),
+    "helpers.py": src('''
+        import ops
+
+
+        def apply(kind, x):
+            name = "op_" + kind
+            return getattr(ops, name)(x)
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from helpers import apply
+
+
+        @fm.step(outputs="y")
+        def f(kind: str = "double", n: int = 4):
+            return [apply(kind, i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("ops.py", "def op_double(x):\n", "def op_double(x):  # found by getattr\n"), note="comment"),
+    change(E("ops.py", "return x * 2", "return x * 2 + 1"), note="the function getattr reaches"),
+    change(E("ops.py", "return x * 3", "return x * 3 + 1"),
+           note="another function of the module getattr searches (an edit anywhere re-executes)"),
+    warns_at_build=("getattr",),
+))

@@ -1,0 +1,186 @@
+"""Unit tests of the fingerprint's parts, value tokens and explanations (in-process).
+
+The mutation corpus (test_never_stale.py) checks the same rules end to end, in fresh
+processes; these tests pin the pieces and the wording of reasons.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import subprocess
+import sys
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flowyml.fingerprint import (
+    FingerprintWarning,
+    explain_parts,
+    fingerprint_function,
+    value_token,
+)
+from flowyml.tokens import Opaque, Tokenizer
+
+ROOT = Path(__file__).resolve().parent
+
+
+def test_dicts_and_sets_are_canonical() -> None:
+    assert value_token({"a": 1, "b": 2}) == value_token({"b": 2, "a": 1})
+    assert value_token({"x", "y", "z"}) == value_token({"z", "x", "y"})
+    assert value_token({"a": 1}) != value_token({"a": 2})
+    assert value_token([1, 2]) != value_token((1, 2))
+    assert value_token({1, 2}) != value_token(frozenset({1, 2}))
+
+
+def test_tokens_agree_across_hash_seeds() -> None:
+    code = (
+        "from dataclasses import dataclass\n"
+        "from flowyml.fingerprint import value_token\n"
+        "@dataclass\nclass C:\n    s: set\n    f: frozenset\n"
+        "print(value_token(C({'a', 'b', 'c', 'd'}, frozenset({'x', 'y'}))),"
+        " value_token({'k%d' % i: i for i in range(20)}))\n"
+    )
+    outs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"}).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(outs) == 1
+
+
+def test_object_arrays_count_by_content_not_addresses() -> None:
+    a = np.array([{"k": 1}, "s", 3], dtype=object)
+    b = np.array([{"k": 1}, "s", 3], dtype=object)
+    assert value_token(a) == value_token(b)
+    b[0]["k"] = 2  # changed in place
+    assert value_token(a) != value_token(b)
+    assert value_token(np.arange(3)) != value_token(np.arange(3).astype("int32"))
+
+
+def test_cycles_terminate() -> None:
+    a: list = [1]
+    a.append(a)
+    b: list = [1]
+    b.append(b)
+    assert value_token(a) == value_token(b)
+
+
+def test_a_value_with_no_canonical_form_is_opaque() -> None:
+    with pytest.raises(Opaque):
+        Tokenizer().digest(threading.Thread())
+    # the public token never repeats, so a step using it re-executes
+    t = threading.Thread()
+    assert value_token(t) != value_token(t)
+
+
+def helper_one(x: int) -> int:
+    return x + 1
+
+
+def helper_two(x: int) -> int:
+    return x + 2
+
+
+def test_functions_inside_values_are_visited_as_code() -> None:
+    seen: list = []
+    Tokenizer(on_code=seen.append).digest({"ops": [helper_one], "p": functools.partial(helper_two, 1)})
+    assert helper_one in seen and helper_two in seen
+
+
+class Color(enum.Enum):
+    RED = 1
+
+
+@dataclass
+class Cfg:
+    k: int = 2
+
+    def scaled(self, x: int) -> int:
+        return x * self.k
+
+
+def test_a_run_value_brings_its_class_code(tmp_path: Path) -> None:
+    import flowyml as fm
+    from flowyml.fingerprint import fingerprint_step
+
+    @fm.step(outputs="y")
+    def use(cfg, color):
+        return cfg.scaled(color.value)
+
+    fp, tokens = fingerprint_step(use, {"cfg": Cfg(), "color": Color.RED}, ROOT.parent)
+    assert any(k.startswith("method") and k.endswith("Cfg.scaled") for k in fp.parts)
+    assert any(k.startswith("class") and k.endswith(":Color") for k in fp.parts)
+    assert tokens["cfg"] != fingerprint_step(use, {"cfg": Cfg(k=3), "color": Color.RED},
+                                             ROOT.parent)[1]["cfg"]
+
+
+def test_reasons_name_the_part_that_changed() -> None:
+    old = {"code": "a", "method x.py:Scaler.apply": "1", "decorator 0": "times(2)",
+           "instance x.py:Model": "s1", "attribute x.py:Config.SCALE": "v1",
+           "helper a.py:norm": "h"}
+    new = {"code": "a", "method x.py:Scaler.apply": "2", "decorator 0": "times(3)",
+           "instance x.py:Model": "s2", "attribute x.py:Config.SCALE": "v2",
+           "helper b.py:norm": "h"}
+    text = "; ".join(explain_parts(old, new))
+    assert "code of method Scaler.apply changed" in text
+    assert "decorator times(2) -> times(3)" in text
+    assert "state of Model instance changed" in text
+    assert "class attribute Config.SCALE changed" in text
+    assert "code of helper norm moved from a.py to b.py" in text
+
+
+def test_unseeable_code_warns_and_counts_the_whole_module(tmp_path: Path) -> None:
+    mod = tmp_path / "dyn_mod.py"
+    mod.write_text("def pick(name):\n    return globals()[name]\n\ndef other():\n    return 1\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import dyn_mod  # type: ignore[import-not-found]
+
+        def step_fn(x):
+            return dyn_mod.pick("other")()
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fp = fingerprint_function(step_fn, root=tmp_path, step_name="dyn")
+        assert any(issubclass(w.category, FingerprintWarning) and "globals()" in str(w.message)
+                   and "dyn" in str(w.message) for w in caught)
+        assert any(k.startswith("module dyn_mod.py") for k in fp.parts)
+        assert any(k.endswith(":other") for k in fp.parts)  # everything in the module counts
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("dyn_mod", None)
+
+
+def test_standard_library_counts_by_python_version(tmp_path: Path) -> None:
+    import os
+
+    def joins(a):
+        return os.path.join(a, "b")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fp = fingerprint_function(joins, root=tmp_path)
+    assert set(fp.parts) == {"code", "library python"}
+
+
+def test_a_compiled_module_of_the_users_own_counts_by_its_binary(tmp_path: Path) -> None:
+    import types
+
+    binary = tmp_path / "fastmath.cpython-311-x86_64-linux-gnu.so"
+    binary.write_bytes(b"\x7fELF v1")
+    mod = types.ModuleType("fastmath")
+    mod.__file__ = str(binary)
+    ns = {"fastmath": mod}
+    exec("def uses(x):\n    return fastmath.go(x)\n", ns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = fingerprint_function(ns["uses"], root=tmp_path, step_name="ext")
+    assert any("compiled module" in str(w.message) for w in caught)
+    binary.write_bytes(b"\x7fELF v2")
+    second = fingerprint_function(ns["uses"], root=tmp_path, step_name="ext")
+    assert first.digest != second.digest

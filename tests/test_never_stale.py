@@ -1,0 +1,439 @@
+"""Never stale: a mutation corpus of everyday Python a step can depend on.
+
+For every idiom of ``tests/never_stale/corpus.py`` (a small project of its own) the
+pipeline runs once, then after each edit in a fresh process:
+
+- a non-semantic edit (comment, docstring, blank lines, formatting) must be reused;
+- an effective edit must execute the step, and the value must equal what the plain
+  function gives when the edited project is imported in another fresh process.
+
+Every phase of every idiom is its own process: one driver per phase forks a child per
+idiom (``tests/never_stale/driver.py``), so the whole corpus costs a few interpreter
+start-ups, not hundreds. Each phase uses another ``PYTHONHASHSEED``. Only the idioms
+selected on the command line are run::
+
+    .venv/bin/pytest tests/test_never_stale.py -k closure_helper
+    .venv/bin/pytest "tests/test_never_stale.py::test_idiom[closure_helper]"
+
+The notebook (a real ipykernel through nbclient) and the run from another working
+directory are tests of their own at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.never_stale.corpus import IDIOMS
+from tests.never_stale.spec import Idiom, Phase, apply_edit, validate
+
+DRIVER = Path(__file__).resolve().parent / "never_stale" / "driver.py"
+BY_ID = {item.id: item for item in IDIOMS}
+PHASE_TIMEOUT = 600  # seconds for one phase of the whole corpus
+CPUS = os.cpu_count() or 2
+
+
+def seed(phase: int) -> str:
+    """Another hash seed for every phase: set and dict orders differ between them."""
+    return str(101 + 7919 * phase)
+
+
+def child_env(phase: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    env.pop("PYTHONPATH", None)
+    # an edit within the second of the last run must not be hidden by a stale .pyc
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONHASHSEED"] = seed(phase)
+    return env
+
+
+def missing_modules(item: Idiom) -> list[str]:
+    return [m for m in item.requires if importlib.util.find_spec(m) is None]
+
+
+# --------------------------------------------------------------------------- the harness
+
+
+def write_project(base: Path, item: Idiom) -> Path:
+    proj = base / item.id / "proj"
+    proj.mkdir(parents=True)
+    (proj / "flowyml.toml").write_text("")
+    for rel, text in item.files.items():
+        path = (proj / rel).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return proj
+
+
+def apply_phase(proj: Path, phase: Phase) -> None:
+    for edit in phase.edits:
+        path = (proj / edit.file).resolve()
+        path.write_text(apply_edit(path.read_text(), edit))
+
+
+def run_driver(mode: str, jobs: list[dict[str, Any]], spec_path: Path, phase: int,
+               parallel: int) -> subprocess.Popen[str]:
+    spec_path.write_text(json.dumps({"mode": mode, "parallel": parallel, "jobs": jobs,
+                                     "timeout": 120}))
+    return subprocess.Popen([sys.executable, str(DRIVER), str(spec_path)], env=child_env(phase),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return {"error": {"stage": "driver", "type": "NoResult", "mro": [],
+                          "message": f"no result in {path}: {exc}", "traceback": ""}}
+
+
+def describe_error(err: dict[str, Any]) -> str:
+    tail = [ln for ln in err.get("traceback", "").strip().splitlines() if ln.strip()][-3:]
+    where = " | ".join(ln.strip() for ln in tail)
+    return f"{err['stage']} raised {err['type']}: {err['message'][:300]}" + (
+        f" [{where[:400]}]" if where else "")
+
+
+def refused(res: dict[str, Any]) -> bool:
+    err = res.get("error")
+    return bool(err) and err["stage"] in ("import", "build") and "BuildError" in err["mro"]
+
+
+def fp_warnings(texts: list[list[str]]) -> list[str]:
+    return [msg for cat, msg in texts if cat == "FingerprintWarning"]
+
+
+def judge(item: Idiom, number: int, res: dict[str, Any], oracle: dict[str, Any] | None,
+          stderr: str, refused_at_baseline: bool) -> list[str]:
+    phase = item.phases[number]
+    label = f"phase {number} {phase.kind} ({phase.note})"
+    if item.build_error_ok and (refused_at_baseline or number == 0) and refused(res):
+        return []
+    if item.build_error_ok and refused_at_baseline:
+        return [f"{label}: refused at baseline with BuildError, but not now: "
+                + (describe_error(res["error"]) if "error" in res else "it ran")]
+    problems: list[str] = []
+    warn = res.get("warnings", {"build": [], "run": []})
+    if number == 0:
+        built = fp_warnings(warn["build"])
+        for word in item.warns_at_build:
+            if not any(word in msg for msg in built):
+                problems.append(f"{label}: no FingerprintWarning naming {word!r} at build "
+                                f"(build warnings: {built or 'none'})")
+        every = [msg for _, msg in warn["build"] + warn["run"]]
+        for word in item.warns_anywhere:
+            if not any(word in msg for msg in every) and word not in stderr:
+                problems.append(f"{label}: no warning naming {word!r} "
+                                f"(warnings: {every or 'none'})")
+    if item.no_fingerprint_warning:
+        found = fp_warnings(warn["build"] + warn["run"])
+        if found or "FingerprintWarning" in stderr:
+            problems.append(f"{label}: unexpected FingerprintWarning: {found or stderr[-300:]}")
+    if "error" in res and "steps" not in res:
+        return [*problems, f"{label}: {describe_error(res['error'])}"]
+    steps = res.get("steps", {})
+    for step, want in item.expected(phase).items():
+        got = steps.get(step)
+        if got is None:
+            problems.append(f"{label}: step {step} missing from the run (steps: {sorted(steps)})")
+        elif got[0] != want:
+            stale = " STALE HIT" if got[0] == "cached" else ""
+            problems.append(f"{label}: step {step} {got[0]}, want {want}{stale}; "
+                            f"reason: {got[1]!r}")
+    for step, word in phase.reason.items():
+        got = steps.get(step)
+        if got is not None and word not in got[1]:
+            problems.append(f"{label}: reason of {step} does not mention {word!r}: {got[1]!r}")
+    if "error" in res:
+        problems.append(f"{label}: {describe_error(res['error'])}")
+        return problems
+    checks = item.checks(phase)
+    if checks:
+        assert oracle is not None
+        if "error" in oracle:
+            problems.append(f"{label}: the plain-Python oracle failed: "
+                            f"{describe_error(oracle['error'])}")
+        else:
+            for asset in checks:
+                got, want = res["values"].get(asset), oracle["values"].get(asset)
+                if got != want:
+                    problems.append(f"{label}: {asset} = {json.dumps(got)}, but the plain "
+                                    f"function gives {json.dumps(want)}")
+    return problems
+
+
+def run_corpus(base: Path, items: list[Idiom]) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {item.id: [] for item in items}
+    projects = {item.id: write_project(base, item) for item in items}
+    baseline_refused: dict[str, bool] = {}
+    for number in range(max(len(item.phases) for item in items)):
+        active = [item for item in items if number < len(item.phases)]
+        for item in active:
+            apply_phase(projects[item.id], item.phases[number])
+        work = base / f"_phase{number}"
+        work.mkdir()
+        run_jobs, oracle_jobs = [], []
+        for item in active:
+            proj = str(projects[item.id])
+            checks = item.checks(item.phases[number])
+            run_jobs.append({"proj": proj, "module": "pipe", "pipeline": "pipe",
+                             "assets": sorted(checks), "out": str(work / f"{item.id}.run.json"),
+                             "stderr": str(work / f"{item.id}.run.txt")})
+            if checks:
+                oracle_jobs.append({"proj": proj, "module": item.oracle_module, "oracle": checks,
+                                    "out": str(work / f"{item.id}.oracle.json"),
+                                    "stderr": str(work / f"{item.id}.oracle.txt")})
+        drivers = [run_driver("run", run_jobs, work / "run.json", number, max(4, 3 * CPUS))]
+        if oracle_jobs:
+            drivers.append(run_driver("oracle", oracle_jobs, work / "oracle.json", number,
+                                      max(1, CPUS // 2)))
+        for proc in drivers:
+            out, _ = proc.communicate(timeout=PHASE_TIMEOUT)
+            assert proc.returncode == 0, f"the driver failed:\n{out}"
+        for item in active:
+            res = read_json(work / f"{item.id}.run.json")
+            oracle = (read_json(work / f"{item.id}.oracle.json")
+                      if item.checks(item.phases[number]) else None)
+            stderr_path = work / f"{item.id}.run.txt"
+            stderr = stderr_path.read_text() if stderr_path.exists() else ""
+            if number == 0:
+                baseline_refused[item.id] = refused(res)
+            problems[item.id] += judge(item, number, res, oracle, stderr,
+                                       baseline_refused[item.id])
+    return problems
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+def test_corpus_is_well_formed() -> None:
+    assert len(IDIOMS) >= 60
+    assert len(BY_ID) == len(IDIOMS), "idiom ids must be unique"
+    bad = {item.id: p for item in IDIOMS if (p := validate(item))}
+    assert not bad, json.dumps(bad, indent=1)
+
+
+def _selected(request: pytest.FixtureRequest) -> list[Idiom]:
+    names: set[str] = set()
+    for test in request.session.items:
+        spec = getattr(test, "callspec", None)
+        if (spec is not None and getattr(test, "originalname", "") == "test_idiom"
+                and getattr(test, "module", None) is request.module):
+            names.add(spec.params["name"])
+    return [item for item in IDIOMS
+            if (not names or item.id in names) and not missing_modules(item)]
+
+
+@pytest.fixture(scope="module")
+def corpus(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    if not hasattr(os, "fork"):
+        pytest.skip("the corpus driver forks a fresh process per idiom (POSIX only)")
+    items = _selected(request)
+    if not items:
+        return {}
+    return run_corpus(tmp_path_factory.mktemp("never_stale"), items)
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("name", list(BY_ID))
+def test_idiom(name: str, corpus: dict[str, list[str]]) -> None:
+    item = BY_ID[name]
+    missing = missing_modules(item)
+    if missing:
+        pytest.skip(f"idiom {name} needs {', '.join(missing)}, which is not installed")
+    problems = corpus[name]
+    assert not problems, f"{name}:\n  " + "\n  ".join(problems)
+
+
+# --------------------------------------------------------------------------- a notebook
+
+
+NB_HELPER = "def helper(x):\n    return x * 2\n"
+NB_STEP = textwrap.dedent('''
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [helper(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("nb", [f])
+''').lstrip()
+NB_RUN = textwrap.dedent('''
+    import json as _json
+
+    _run = pipe.run()
+    print("RESULT " + _json.dumps({"status": _run.steps["f"].status,
+                                   "reason": _run.steps["f"].reason, "y": _run["y"]}))
+''').lstrip()
+
+
+@pytest.fixture
+def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A kernelspec that starts this interpreter's ipykernel; nothing read from $HOME."""
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    spec_dir = tmp_path / "jupyter" / "kernels" / "nsk"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "never-stale", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    for var in list(os.environ):
+        if var.startswith("FLOWYML_"):
+            monkeypatch.delenv(var)
+    return "nsk"
+
+
+def _cell_result(cell: Any) -> dict[str, Any]:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return {"error": f"{out.get('ename')}: {out.get('evalue')}"}
+        if out.get("output_type") == "stream":
+            for line in out.get("text", "").splitlines():
+                if line.startswith("RESULT "):
+                    return json.loads(line[len("RESULT "):])
+    raise AssertionError(f"the run cell printed no result: {cell.get('outputs')}")
+
+
+def _plain_notebook_value(proj: Path, nb: Any) -> Any:
+    """What the plain function gives: the notebook's code cells (without the run cell)
+    executed in a fresh interpreter, then ``f`` called directly."""
+    code = "\n\n".join(c.source for c in nb.cells[:-1])
+    code += "\n\nimport json\nprint(json.dumps(f()))\n"
+    out = subprocess.run([sys.executable, "-c", code], cwd=proj, capture_output=True,
+                         text=True, timeout=120, env=child_env(0))
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.timeout(600)
+def test_notebook_cells_in_a_real_kernel(tmp_path: Path, kernel_env: str) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    proj = tmp_path / "nbproj"
+    proj.mkdir()
+    (proj / "flowyml.toml").write_text("")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import flowyml as fm"),
+                nbformat.v4.new_code_cell(NB_HELPER),
+                nbformat.v4.new_code_cell(NB_STEP),
+                nbformat.v4.new_code_cell(NB_RUN)]
+    problems: list[str] = []
+
+    def expect(what: str, cell: Any, status: str) -> None:
+        got = _cell_result(cell)
+        if "error" in got:
+            problems.append(f"{what}: the run cell raised {got['error']}")
+            return
+        if got["status"] != status:
+            problems.append(f"{what}: f {got['status']}, want {status}; reason {got['reason']!r}")
+        want = _plain_notebook_value(proj, nb)
+        if got["y"] != want:
+            problems.append(f"{what}: y = {got['y']}, the plain function gives {want}")
+
+    def run_cells(client: NotebookClient, indexes: list[int]) -> Any:
+        for i in indexes:
+            client.execute_cell(nb.cells[i], i)
+            errors = [o for o in nb.cells[i].outputs if o.get("output_type") == "error"]
+            assert i == len(nb.cells) - 1 or not errors, f"cell {i} raised {errors}"
+        return nb.cells[-1]
+
+    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                            resources={"metadata": {"path": str(proj)}})
+    with client.setup_kernel():
+        expect("first run", run_cells(client, [0, 1, 2, 3]), "executed")
+        nb.cells[1].source = "def helper(x):\n    # doubles x\n    return x * 2  # twice\n"
+        expect("comment-only edit of the helper cell, re-executed in the same kernel",
+               run_cells(client, [1, 3]), "cached")
+        nb.cells[1].source = "def helper(x):\n    # doubles x\n    return x * 2 + 1  # twice\n"
+        expect("helper cell edited, re-executed in the same kernel",
+               run_cells(client, [1, 3]), "executed")
+    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                            resources={"metadata": {"path": str(proj)}})
+    with client.setup_kernel():
+        expect("kernel restarted, notebook unchanged, run all",
+               run_cells(client, [0, 1, 2, 3]), "cached")
+        nb.cells[1].source = "def helper(x):\n    # doubles x\n    return x * 3  # thrice\n"
+        expect("after the restart, helper cell edited", run_cells(client, [1, 3]), "executed")
+    if not (proj / ".flowyml").is_dir():
+        problems.append("the store is not in the notebook's project folder (the kernel's cwd)")
+    assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- another cwd
+
+
+CWD_PIPE = textwrap.dedent('''
+    import json
+
+    import flowyml as fm
+    from helpers import scale
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [scale(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("cwd", [f])
+
+    if __name__ == "__main__":
+        run = pipe.run()
+        print(json.dumps({"status": run.steps["f"].status, "reason": run.steps["f"].reason,
+                          "y": run["y"]}))
+''').lstrip()
+
+
+@pytest.mark.timeout(300)
+def test_run_from_another_working_directory(tmp_path: Path) -> None:
+    proj, elsewhere = tmp_path / "proj", tmp_path / "elsewhere"
+    proj.mkdir()
+    elsewhere.mkdir()
+    (proj / "flowyml.toml").write_text("")
+    (proj / "pipe.py").write_text(CWD_PIPE)
+    (proj / "helpers.py").write_text("def scale(x):\n    return x * 2\n")
+    problems: list[str] = []
+
+    def run(what: str, phase: int, status: str) -> None:
+        out = subprocess.run([sys.executable, str(proj / "pipe.py")], cwd=elsewhere,
+                             capture_output=True, text=True, timeout=120, env=child_env(phase))
+        if out.returncode != 0:
+            problems.append(f"{what}: the script failed: {out.stderr[-800:]}")
+            return
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        if got["status"] != status:
+            problems.append(f"{what}: f {got['status']}, want {status}; reason {got['reason']!r}")
+        plain = subprocess.run([sys.executable, "-c", "import json, pipe; print(json.dumps(pipe.f()))"],
+                               cwd=proj, capture_output=True, text=True, timeout=120,
+                               env=child_env(phase))
+        want = json.loads(plain.stdout.strip().splitlines()[-1])
+        if got["y"] != want:
+            problems.append(f"{what}: y = {got['y']}, the plain function gives {want}")
+        if (elsewhere / ".flowyml").exists():
+            problems.append(f"{what}: a .flowyml folder appeared in the working directory")
+
+    run("first run from another directory", 0, "executed")
+    (proj / "helpers.py").write_text("def scale(x):\n    # doubled\n    return x * 2\n")
+    run("comment in the helper", 1, "cached")
+    (proj / "helpers.py").write_text("def scale(x):\n    # doubled\n    return x * 2 + 5\n")
+    run("helper edited", 2, "executed")
+    assert not problems, "\n".join(problems)
+
+
+def test_docs_name_every_idiom() -> None:
+    """docs/cache-idioms.md tells users what is tracked: it must list the whole corpus."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cache-idioms.md").read_text()
+    missing = [item.id for item in IDIOMS if f"`{item.id}`" not in doc]
+    assert not missing, f"add these idioms to docs/cache-idioms.md: {missing}"
