@@ -1,4 +1,14 @@
-"""One contract, both catalogs: SQLite and PostgreSQL (a real server on loopback).
+"""Contract suites for the catalog interfaces, run on every implementation: SQLite and
+PostgreSQL (a real server on loopback).
+
+- ``TestRuntimeCatalog``: what running and planning a pipeline use (``RuntimeCatalog``).
+- ``TestCatalogReader``: what lineage, the CLI and the web page read (``CatalogReader``).
+- ``TestCatalogContract``: the SQL catalog beyond the interfaces (schema version,
+  aliases, what gc reads), concurrent writers, and retried write conflicts.
+
+An implementation joins by adding an entry to ``IMPLEMENTATIONS``. Each suite tests
+its interface's methods; the other interface is used only to set up and to observe.
+``TestLiveness`` covers the run-liveness policy every implementation applies.
 
 Also the schema: created on first use, versioned, upgraded from the first schema (a
 frozen copy of version 1's DDL), upgraded once when several processes open an old
@@ -7,18 +17,26 @@ catalog at the same time, and never touched when it is newer than this FlowyML.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from flowyml.catalog import migrations
-from flowyml.catalog.records import NewOutput, StepRecord
+from flowyml.catalog import liveness, migrations
+from flowyml.catalog import sql as sql_module
+from flowyml.catalog.base import CatalogReader, RuntimeCatalog
+from flowyml.catalog.records import ArtifactRecord, NewOutput, StepRecord, Write
 from flowyml.catalog.sql import SqlCatalog, artifact_id
 from flowyml.errors import ArtifactNotFoundError, CatalogError
 from flowyml.hashing import hash_bytes
@@ -26,15 +44,28 @@ from flowyml.hashing import hash_bytes
 from .stack_fixtures import pg_url, uniq  # noqa: F401  (pg_url is a fixture)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'catalog.db'}"
+def _sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'catalog.db'}"
+
+
+def _postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+# implementation name -> the URL of a fresh, empty catalog
+IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
+    "sqlite": _sqlite_url,
+    "postgres": _postgres_url,
+}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return IMPLEMENTATIONS[request.param](request, tmp_path)
+
+
 @pytest.fixture
-def cat(url: str) -> Any:
+def cat(url: str) -> Iterator[SqlCatalog]:
     c = SqlCatalog(url, stack_name="contract")
     yield c
     c.close()
@@ -44,108 +75,255 @@ def out(name: str, content: str, size: int = 10) -> NewOutput:
     return NewOutput(name, hash_bytes(content.encode()), size, "json", "builtins.dict", {"k": 1})
 
 
-def rec(run_id: str, step: str, key: str | None = None, pipeline: str = "p") -> StepRecord:
+def rec(
+    run_id: str, step: str, key: str | None = None, pipeline: str = "p", status: str = "executed"
+) -> StepRecord:
     return StepRecord(
-        run_id=run_id, pipeline=pipeline, step=step, status="executed",
+        run_id=run_id, pipeline=pipeline, step=step, status=status,
         cache_key=key or uuid.uuid4().hex, reason="executed: test", code_version="c0de",
         started_at=time.time(), fingerprint={"code": "x"}, inputs={}, values={},
     )
 
 
+def record(
+    cat: RuntimeCatalog,
+    r: StepRecord,
+    outputs: list[NewOutput],
+    parents: dict[str, str] | None = None,
+    cache: bool = True,
+) -> dict[str, ArtifactRecord]:
+    """One executed step, written the way the runtime writes it."""
+    return cat.record_batch([Write("exec", r, outputs, parents or {}, cache)])[0]
+
+
+# ---------------------------------------------------------------- RuntimeCatalog
+class TestRuntimeCatalog:
+    def test_implements_the_interface(self, cat: RuntimeCatalog) -> None:
+        assert isinstance(cat, RuntimeCatalog)
+
+    def test_versions_follow_content(self, cat: RuntimeCatalog) -> None:
+        r1 = record(cat, rec("r1", "train"), [out("model", "a")])
+        assert r1["model"].version == 1
+        again = record(cat, rec("r2", "train"), [out("model", "a")])
+        assert again["model"].id == r1["model"].id and again["model"].version == 1
+        r3 = record(cat, rec("r3", "train"), [out("model", "b")])
+        assert r3["model"].version == 2
+        assert r1["model"].id == artifact_id("model", hash_bytes(b"a"))
+        assert cat.find("model").version == 2
+        assert cat.find("model", 1).content_hash == hash_bytes(b"a")
+        assert cat.find("model", "latest").id == r3["model"].id
+        got = cat.artifacts_by_id([r1["model"].id, "no-such-id", r3["model"].id])
+        assert got == {r1["model"].id: r1["model"], r3["model"].id: r3["model"]}
+        assert got[r1["model"].id].meta == {"k": 1}
+
+    def test_find_says_what_exists(self, cat: RuntimeCatalog) -> None:
+        record(cat, rec("r1", "train"), [out("model", "a")])
+        with pytest.raises(ArtifactNotFoundError, match="no artifact named 'nothing'"):
+            cat.find("nothing")
+        with pytest.raises(ArtifactNotFoundError, match=r"has no version 9 .*\(it has 1 version;"):
+            cat.find("model", 9)
+        with pytest.raises(ArtifactNotFoundError, match="no alias 'staging'"):
+            cat.find("model", "staging")
+
+    def test_a_batch_is_written_in_order(self, cat: RuntimeCatalog) -> None:
+        first = record(cat, rec("r1", "load", key="k-load"), [out("raw", "r")])["raw"]
+        reuse = rec("r2", "load", key="k-load", status="cached")
+        failed = rec("r2", "train", status="failed")
+        failed.error = "ValueError: boom"
+        made = cat.record_batch([
+            Write("reuse", reuse, artifacts={"raw": first}),
+            Write("exec", rec("r2", "clean"), [out("clean", "c")], {"df": first.id}),
+            Write("fail", failed, cache=False),
+        ])
+        assert [set(m) for m in made] == [set(), {"clean"}, set()]
+        assert reuse.outputs == {"raw": first.id}, "a reuse records the artifacts it reused"
+        reader: Any = cat
+        steps = reader.step_runs("r2")
+        assert [(s.step, s.status) for s in steps] == [
+            ("load", "cached"), ("clean", "executed"), ("train", "failed")
+        ]
+        assert steps[0].outputs == {"raw": first.id} and steps[2].error == "ValueError: boom"
+        assert ("r2", "load", "reused") in reader.runs_using(first.id)
+        assert cat.record_batch([]) == []
+
+    def test_cache_lookups(self, cat: RuntimeCatalog) -> None:
+        assert cat.lookup_cache_many(["k1"]) == {}
+        made = record(cat, rec("r1", "train", key="k1"), [out("model", "a"), out("m", "x")])
+        record(cat, rec("r1", "nocache", key="k2"), [out("x", "x")], cache=False)
+        hits = cat.lookup_cache_many(["k1", "k2", "k3"])
+        assert hits == {"k1": made}, "cache=False records no entry; unknown keys are misses"
+        redone = record(cat, rec("r2", "train", key="k1"), [out("model", "b")])
+        assert cat.lookup_cache_many(["k1"]) == {"k1": redone}, "the newest entry wins"
+        cat.record_batch([Write("reuse", rec("r3", "train", key="k9"), artifacts=redone)])
+        assert cat.lookup_cache_many(["k9"]) == {}, "a reuse adds no cache entry"
+        many = [f"key-{i}" for i in range(1200)] + ["k1"]  # more keys than one query takes
+        assert set(cat.lookup_cache_many(many)) == {"k1"}
+
+    def test_previous_steps(self, cat: RuntimeCatalog) -> None:
+        record(cat, rec("r1", "train"), [out("model", "a")])
+        record(cat, rec("r2", "train"), [out("model", "b")])
+        record(cat, rec("r2", "eval"), [out("score", "s")])
+        cat.record_batch([Write("fail", rec("r3", "train", status="failed"))])
+        record(cat, rec("q1", "train", pipeline="q"), [out("model", "q")])
+        prev = cat.previous_steps("p", ["train", "eval", "never-ran"])
+        assert {k: v.run_id for k, v in prev.items()} == {"train": "r2", "eval": "r2"}
+        assert cat.previous_steps("p", []) == {}
+
+    def test_run_start_heartbeat_and_finish(self, cat: RuntimeCatalog) -> None:
+        reader: Any = cat
+        cat.start_run("run-a", "p", {"lr": 0.1}, time.time())
+        a = reader.get_run("run-a")
+        assert (a.status, a.params, a.stack) == ("running", {"lr": 0.1}, "contract")
+        assert (a.host, a.pid, a.finished_at) == (socket.gethostname(), os.getpid(), None)
+        cat.heartbeat("run-a")
+        cat.finish_run("run-a", "succeeded", None, {"io": {"store_bytes_read": 5}})
+        a = reader.get_run("run-a")
+        assert (a.status, a.stats["io"]["store_bytes_read"]) == ("succeeded", 5)
+        assert a.finished_at is not None and a.finished_at >= a.started_at
+        cat.heartbeat("run-a")  # a late beat does not revive a finished run
+        assert reader.get_run("run-a").status == "succeeded"
+        cat.start_run("run-b", "p", {}, time.time())
+        cat.finish_run("run-b", "failed", "step train failed", {})
+        b = reader.get_run("run-b")
+        assert (b.status, b.error) == ("failed", "step train failed")
+
+    def test_heartbeat_keeps_a_long_run_alive(self, cat: RuntimeCatalog) -> None:
+        reader: Any = cat
+        long_ago = time.time() - 10 * liveness.STALE_AFTER_SECONDS
+        cat.start_run("old", "p", {}, long_ago)
+        stale = reader.get_run("old")
+        assert stale.status == "failed" and "no heartbeat" in (stale.error or "")
+        cat.heartbeat("old")
+        assert reader.get_run("old").status == "running"
+        assert [r.status for r in reader.list_runs()] == ["running"]
+
+
+# ---------------------------------------------------------------- CatalogReader
+class TestCatalogReader:
+    def test_implements_the_interface(self, cat: CatalogReader) -> None:
+        assert isinstance(cat, CatalogReader)
+
+    def test_artifacts(self, cat: Any) -> None:
+        reader: CatalogReader = cat
+        a = record(cat, rec("r1", "train"), [out("model", "a", size=7)])["model"]
+        record(cat, rec("r2", "train"), [out("model", "b")])
+        record(cat, rec("r2", "eval"), [out("score", "s")])
+        assert reader.get_artifact(a.id) == a
+        assert (a.size, a.step, a.run_id, a.code_version, a.meta) == (7, "train", "r1", "c0de", {"k": 1})
+        with pytest.raises(ArtifactNotFoundError, match="no artifact with id 'nope'") as err:
+            reader.get_artifact("nope")
+        assert reader.display_url in str(err.value), "errors name the catalog"
+        assert [v.version for v in reader.versions("model")] == [1, 2]
+        assert reader.versions("nothing") == []
+        assert reader.aliases("model") == {}
+        assert [n[:2] for n in reader.asset_names()] == [("model", 2), ("score", 1)]
+        assert reader.find("model", 1) == a
+
+    def test_search_behaves_the_same(self, cat: Any) -> None:
+        reader: CatalogReader = cat
+        record(cat, rec("r1", "train"), [out("Model_A", "a")])
+        record(cat, rec("r2", "other"), [out("model%b", "b")])
+        names = {a.name for a in reader.search(name="model")}
+        assert names == {"Model_A", "model%b"}, "name search ignores case on both databases"
+        assert {a.name for a in reader.search(name="l%")} == {"model%b"}, "% is literal"
+        assert {a.name for a in reader.search(name="l_")} == {"Model_A"}, "_ is literal"
+        digest = hash_bytes(b"a")
+        assert [a.name for a in reader.search(hash_prefix=digest[:8].upper())] == ["Model_A"]
+        assert [a.name for a in reader.search(step="other")] == ["model%b"]
+        assert [a.name for a in reader.search(run_id="r1")] == ["Model_A"]
+        assert len(reader.search(limit=1)) == 1
+
+    def test_lineage_edges(self, cat: Any) -> None:
+        reader: CatalogReader = cat
+        raw = record(cat, rec("r1", "load"), [out("raw", "r")])["raw"]
+        clean = record(cat, rec("r1", "clean"), [out("clean", "c")], {"df": raw.id})["clean"]
+        made = record(
+            cat, rec("r1", "train"), [out("model", "m"), out("metrics", "x")],
+            {"clean_data": clean.id, "raw": raw.id},
+        )
+        assert reader.parents_of([made["model"].id, raw.id]) == {
+            made["model"].id: [("clean_data", clean.id), ("raw", raw.id)],
+            raw.id: [],
+        }
+        assert sorted(reader.children_of([raw.id])[raw.id]) == sorted(
+            [clean.id, made["model"].id, made["metrics"].id]
+        )
+        assert reader.children_of([made["model"].id]) == {made["model"].id: []}
+        record(cat, rec("r2", "load"), [out("raw", "r")])  # the same content again
+        assert sorted(reader.runs_using(raw.id)) == [
+            ("r1", "load", "produced"), ("r2", "load", "produced")
+        ]
+
+    def test_runs(self, cat: Any) -> None:
+        reader: CatalogReader = cat
+        cat.start_run("run-a", "p", {"lr": 0.1}, time.time())
+        cat.start_run("run-b", "q", {}, time.time() + 1)
+        cat.finish_run("run-a", "succeeded", None, {"io": {"store_bytes_read": 5}})
+        a = reader.get_run("run-a")
+        assert (a.status, a.params, a.stats["io"]["store_bytes_read"]) == ("succeeded", {"lr": 0.1}, 5)
+        assert a.stack == "contract" and a.finished_at is not None
+        assert [r.id for r in reader.list_runs()] == ["run-b", "run-a"]
+        assert [r.id for r in reader.list_runs(pipeline="p")] == ["run-a"]
+        assert [r.id for r in reader.list_runs(limit=1)] == ["run-b"]
+        with pytest.raises(ArtifactNotFoundError):
+            reader.get_run("nope")
+        record(cat, rec("run-a", "train"), [out("model", "a")])
+        record(cat, rec("run-a", "eval"), [out("score", "s")])
+        assert [s.step for s in reader.step_runs("run-a")] == ["train", "eval"]
+        assert reader.step_runs("run-b") == []
+
+    def test_runs_read_with_liveness(self, cat: Any) -> None:
+        """A run still marked running whose driver is silent reads as failed."""
+        reader: CatalogReader = cat
+        cat.start_run("silent", "p", {}, time.time() - 10 * liveness.STALE_AFTER_SECONDS)
+        cat.start_run("alive", "p", {}, time.time())
+        by_id = {r.id: r for r in reader.list_runs()}
+        assert by_id["alive"].status == "running"
+        assert by_id["silent"].status == "failed"
+        assert "no heartbeat from the driver" in (reader.get_run("silent").error or "")
+
+    def test_liveness_decides_the_bound(self, cat: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        reader: CatalogReader = cat
+        cat.start_run("quiet", "p", {}, time.time() - 5)
+        assert reader.get_run("quiet").status == "running"
+        monkeypatch.setattr(liveness, "STALE_AFTER_SECONDS", 1.0)
+        assert reader.get_run("quiet").status == "failed"
+
+
+# ---------------------------------------------------------------- the SQL catalog
 class TestCatalogContract:
-    def test_schema_is_created_and_versioned(self, cat: Any, url: str) -> None:
+    def test_schema_is_created_and_versioned(self, cat: SqlCatalog, url: str) -> None:
         assert cat.schema_version() == migrations.LATEST
         SqlCatalog(url).close()  # opening again changes nothing
         assert cat.schema_version() == migrations.LATEST
 
-    def test_versions_follow_content(self, cat: Any) -> None:
-        r1 = cat.record_execution(rec("r1", "train"), [out("model", "a")], {})
-        assert r1["model"].version == 1
-        again = cat.record_execution(rec("r2", "train"), [out("model", "a")], {})
-        assert again["model"].id == r1["model"].id and again["model"].version == 1
-        r3 = cat.record_execution(rec("r3", "train"), [out("model", "b")], {})
-        assert r3["model"].version == 2
-        assert cat.find("model").version == 2
-        assert cat.find("model", 1).content_hash == hash_bytes(b"a")
-        assert cat.find("model", "latest").id == r3["model"].id
-        assert [a.version for a in cat.versions("model")] == [1, 2]
-        assert cat.get_artifact(r1["model"].id).meta == {"k": 1}
-        assert {u[0] for u in cat.runs_using(r1["model"].id)} == {"r1", "r2"}
-        assert cat.referenced_hashes() == {hash_bytes(b"a"), hash_bytes(b"b")}
-
-    def test_aliases(self, cat: Any) -> None:
-        cat.record_execution(rec("r1", "train"), [out("model", "a")], {})
-        cat.record_execution(rec("r2", "train"), [out("model", "b")], {})
+    def test_aliases(self, cat: SqlCatalog) -> None:
+        record(cat, rec("r1", "train"), [out("model", "a")])
+        record(cat, rec("r2", "train"), [out("model", "b")])
         cat.tag("model", 1, "prod")
         assert cat.find("model", "prod").version == 1
         cat.tag("model", 2, "prod")
         assert cat.find("model", "prod").version == 2
         assert cat.aliases("model") == {"prod": 2}
-        with pytest.raises(ArtifactNotFoundError, match="no alias 'staging'"):
-            cat.find("model", "staging")
-        with pytest.raises(ArtifactNotFoundError, match="no artifact named 'nothing'"):
-            cat.find("nothing")
         with pytest.raises(ArtifactNotFoundError):
             cat.tag("model", 9, "prod")
 
-    def test_lineage_edges(self, cat: Any) -> None:
-        raw = cat.record_execution(rec("r1", "load"), [out("raw", "r")], {})["raw"]
-        clean = cat.record_execution(rec("r1", "clean"), [out("clean", "c")], {"df": raw.id})["clean"]
-        made = cat.record_execution(
-            rec("r1", "train"), [out("model", "m"), out("metrics", "x")],
-            {"clean_data": clean.id, "raw": raw.id},
-        )
-        assert cat.parents_of([made["model"].id]) == {
-            made["model"].id: [("clean_data", clean.id), ("raw", raw.id)]
-        }
-        assert sorted(cat.children_of([raw.id])[raw.id]) == sorted(
-            [clean.id, made["model"].id, made["metrics"].id]
-        )
-
-    def test_cache_entries(self, cat: Any) -> None:
-        assert cat.lookup_cache("k1") is None
-        made = cat.record_execution(rec("r1", "train", key="k1"), [out("model", "a")], {})
-        hit = cat.lookup_cache("k1")
-        assert hit is not None and hit["model"].id == made["model"].id
-        cat.record_reuse(rec("r2", "train", key="k1"), hit)
-        assert [s.status for s in cat.step_runs("r2")] == ["executed"]  # as recorded
-        assert cat.previous_step("p", "train").run_id == "r2"
-        cat.forget_cache("k1")
-        assert cat.lookup_cache("k1") is None
-        cat.record_execution(rec("r3", "nocache", key="k2"), [out("x", "x")], {}, cache=False)
-        assert cat.lookup_cache("k2") is None
-
-    def test_runs(self, cat: Any) -> None:
-        cat.start_run("run-a", "p", {"lr": 0.1}, time.time())
-        cat.start_run("run-b", "q", {}, time.time() + 1)
-        cat.finish_run("run-a", "succeeded", None, {"io": {"store_bytes_read": 5}})
-        a = cat.get_run("run-a")
-        assert (a.status, a.params, a.stats["io"]["store_bytes_read"]) == ("succeeded", {"lr": 0.1}, 5)
-        assert a.stack == "contract" and a.finished_at is not None
-        assert [r.id for r in cat.list_runs()] == ["run-b", "run-a"]
-        assert [r.id for r in cat.list_runs(pipeline="p")] == ["run-a"]
-        with pytest.raises(ArtifactNotFoundError):
-            cat.get_run("nope")
-
-    def test_search_behaves_the_same(self, cat: Any) -> None:
-        cat.record_execution(rec("r1", "train"), [out("Model_A", "a")], {})
-        cat.record_execution(rec("r2", "other"), [out("model%b", "b")], {})
-        names = {a.name for a in cat.search(name="model")}
-        assert names == {"Model_A", "model%b"}, "name search ignores case on both databases"
-        assert {a.name for a in cat.search(name="l%")} == {"model%b"}, "% is literal"
-        assert {a.name for a in cat.search(name="l_")} == {"Model_A"}, "_ is literal"
-        digest = hash_bytes(b"a")
-        assert [a.name for a in cat.search(hash_prefix=digest[:8].upper())] == ["Model_A"]
-        assert [a.name for a in cat.search(step="other")] == ["model%b"]
-        assert [a.name for a in cat.search(run_id="r1")] == ["Model_A"]
-        assert cat.asset_names()[0][:2] in (("Model_A", 1), ("model%b", 1))
+    def test_what_gc_reads(self, cat: SqlCatalog) -> None:
+        record(cat, rec("r1", "train"), [out("model", "a")])
+        record(cat, rec("r2", "train"), [out("model", "b")])
+        assert cat.referenced_hashes() == {hash_bytes(b"a"), hash_bytes(b"b")}
+        now = time.time()
+        cat.start_run("live", "p", {}, now)
+        cat.start_run("done", "p", {}, now)
+        cat.finish_run("done", "succeeded", None, {})
+        cat.start_run("silent", "p", {}, now - 10 * liveness.STALE_AFTER_SECONDS)
+        assert cat.live_run_starts() == [pytest.approx(now)]
 
     def test_concurrent_writers_get_distinct_versions(self, url: str) -> None:
         cats = [SqlCatalog(url, stack_name=f"w{i}") for i in range(4)]
         try:
             def write(i: int) -> int:
-                c = cats[i % 4]
-                got = c.record_execution(rec(f"r{i}", "train"), [out("model", f"c{i}")], {})
+                got = record(cats[i % 4], rec(f"r{i}", "train"), [out("model", f"c{i}")])
                 return int(got["model"].version)
 
             with ThreadPoolExecutor(8) as pool:
@@ -159,18 +337,132 @@ class TestCatalogContract:
     def test_same_content_from_many_writers_is_one_artifact(self, url: str) -> None:
         cats = [SqlCatalog(url) for _ in range(3)]
         try:
+            def write(i: int) -> str:
+                return record(cats[i % 3], rec(f"r{i}", "train"), [out("model", "same")])["model"].id
+
             with ThreadPoolExecutor(6) as pool:
-                ids = set(pool.map(
-                    lambda i: cats[i % 3].record_execution(
-                        rec(f"r{i}", "train"), [out("model", "same")], {}
-                    )["model"].id,
-                    range(12),
-                ))
+                ids = set(pool.map(write, range(12)))
             assert ids == {artifact_id("model", hash_bytes(b"same"))}
             assert len(cats[0].versions("model")) == 1
         finally:
             for c in cats:
                 c.close()
+
+
+# ---------------------------------------------------------------- retried write conflicts
+CONFLICTS = {
+    "unique violation": lambda: sa.exc.IntegrityError(
+        "INSERT INTO artifacts", {}, Exception("UNIQUE constraint failed: artifacts.version")
+    ),
+    "lock": lambda: sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")),
+}
+
+
+def _conflicting(times: int, conflict: Callable[[], Exception]) -> tuple[Callable[[Any], str], list[int]]:
+    """A write that conflicts ``times`` times, then succeeds; and its call count."""
+    calls: list[int] = []
+
+    def fn(conn: Any) -> str:
+        calls.append(1)
+        if len(calls) <= times:
+            raise conflict()
+        return "written"
+
+    return fn, calls
+
+
+class TestWriteRetries:
+    @pytest.mark.parametrize("kind", sorted(CONFLICTS))
+    def test_conflicts_back_off_with_jitter_up_to_a_bound(
+        self, cat: SqlCatalog, kind: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        sleeps: list[float] = []
+        monkeypatch.setattr(sql_module.time, "sleep", sleeps.append)
+        fn, calls = _conflicting(12, CONFLICTS[kind])
+        assert cat._write(fn) == "written"
+        assert len(calls) == 13 and len(sleeps) == 12, "one wait before every retry"
+        first, cap = sql_module.RETRY_FIRST_DELAY, sql_module.RETRY_MAX_DELAY
+        ceilings = [min(cap, first * 2**i) for i in range(12)]
+        for waited, ceiling in zip(sleeps, ceilings, strict=True):
+            assert ceiling / 2 <= waited <= ceiling, (sleeps, ceilings)
+        assert max(sleeps) <= cap and sleeps[-1] > 0.2, "waits grow to the bound"
+        assert len({round(w / c, 9) for w, c in zip(sleeps, ceilings, strict=True)}) > 1, "jittered"
+
+    def test_a_conflict_really_waits(self, cat: SqlCatalog) -> None:
+        fn, _ = _conflicting(5, CONFLICTS["unique violation"])
+        t0 = time.monotonic()
+        assert cat._write(fn) == "written"
+        least = sum(sql_module.RETRY_FIRST_DELAY * 2**i / 2 for i in range(5))
+        assert least - 0.001 <= time.monotonic() - t0 < 5
+
+    @pytest.mark.parametrize("kind", sorted(CONFLICTS))
+    def test_the_last_conflict_raises(
+        self, cat: SqlCatalog, kind: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        sleeps: list[float] = []
+        monkeypatch.setattr(sql_module.time, "sleep", sleeps.append)
+        fn, calls = _conflicting(100, CONFLICTS[kind])
+        with pytest.raises(CatalogError, match="'contract'"):
+            cat._write(fn, attempts=6)
+        assert (len(calls), len(sleeps)) == (6, 5)
+
+    def test_other_errors_are_not_retried(
+        self, cat: SqlCatalog, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        sleeps: list[float] = []
+        monkeypatch.setattr(sql_module.time, "sleep", sleeps.append)
+        def no_table() -> Exception:
+            return sa.exc.OperationalError("SELECT", {}, Exception("no such table: x"))
+
+        fn, calls = _conflicting(1, no_table)
+        with pytest.raises(CatalogError, match="no such table"):
+            cat._write(fn)
+        assert (len(calls), sleeps) == (1, [])
+
+
+# ---------------------------------------------------------------- run liveness
+def _row(**kw: Any) -> Any:
+    base = {"status": "running", "error": None, "host": socket.gethostname(),
+            "pid": os.getpid(), "heartbeat": time.time(), "started_at": time.time()}
+    return SimpleNamespace(**{**base, **kw})
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+class TestLiveness:
+    def test_a_finished_run_reads_as_recorded(self) -> None:
+        row = _row(status="failed", error="boom", pid=_dead_pid(), heartbeat=0.0)
+        assert liveness.status_of(row) == ("failed", "boom")
+
+    def test_a_live_driver_here_keeps_its_run_running(self) -> None:
+        assert liveness.status_of(_row()) == ("running", None)
+        assert liveness.is_live(_row())
+
+    def test_a_dead_driver_here_fails_its_run_at_once(self) -> None:
+        pid = _dead_pid()
+        status, error = liveness.status_of(_row(pid=pid))
+        assert status == "failed" and f"pid {pid}" in (error or "")
+        assert not liveness.is_live(_row(pid=pid))
+
+    def test_elsewhere_only_the_heartbeat_counts(self) -> None:
+        now = time.time()
+        away = _row(host="another-machine", pid=_dead_pid())
+        assert liveness.status_of(away, now=now)[0] == "running"
+        old = now - liveness.STALE_AFTER_SECONDS - 1
+        status, error = liveness.status_of(_row(host="another-machine", heartbeat=old), now=now)
+        assert status == "failed"
+        assert error == "no heartbeat from the driver on another-machine for over 60 s"
+        never_beat = _row(host="another-machine", heartbeat=None, started_at=old)
+        assert liveness.status_of(never_beat, now=now)[0] == "failed"
+        recent = _row(host="another-machine", heartbeat=now - 2)
+        assert liveness.status_of(recent, now=now, stale_after=1.5)[0] == "failed"
+
+    def test_the_heartbeat_is_well_within_the_bound(self) -> None:
+        assert liveness.STALE_AFTER_SECONDS >= 4 * liveness.HEARTBEAT_SECONDS
 
 
 # ---------------------------------------------------------------- schema upgrades
@@ -207,7 +499,7 @@ def test_upgrade_from_the_first_schema(kind: str, tmp_path: Path, request: pytes
         assert (old.status, old.stack) == ("succeeded", "")
         assert cat.find("model").content_hash == "ab" * 32
         # the upgraded catalog works as a new one does
-        made = cat.record_execution(rec("new", "train"), [out("model", "n")], {})
+        made = record(cat, rec("new", "train"), [out("model", "n")])
         assert made["model"].version == 2
         cat.start_run("new-run", "p", {}, time.time())
         assert cat.get_run("new-run").stack == "team"

@@ -187,4 +187,5 @@ def test_elements_run_in_parallel(project: Path) -> None:
 
     run = fm.Pipeline("naps", [naps, nap]).run(executor="processes:2")
     spans = run["spans"]
-    assert max(s[1] for s in spans) - min(s[0] for s in spans) < 1.4
+    # they overlapped (a check of overlap, not of total time, holds on a loaded machine)
+    assert min(s[1] for s in spans) > max(s[0] for s in spans)

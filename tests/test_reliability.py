@@ -222,7 +222,7 @@ def test_symlinked_object_is_not_trusted(project: Path, tmp_path: Path) -> None:
 
 def _plant(project: Path, data: bytes, name: str, materializer: str) -> None:
     """Put hostile bytes in the store under their valid hash and a catalog row for them."""
-    from flowyml.catalog.records import NewOutput, StepRecord
+    from flowyml.catalog.records import NewOutput, StepRecord, Write
 
     st = fm.Stack().resolve()
     store = st.open_store()
@@ -232,8 +232,8 @@ def _plant(project: Path, data: bytes, name: str, materializer: str) -> None:
     store.put_file(digest, staged)
     rec = StepRecord(run_id="r-planted", pipeline="evil", step="evil", status="executed",
                      cache_key="0" * 64, reason="planted", code_version="x", started_at=0.0)
-    st.open_catalog().record_execution(
-        rec, [NewOutput(name, digest, len(data), materializer, "x")], {}, cache=False)
+    st.open_catalog().record_batch([Write(
+        "exec", rec, [NewOutput(name, digest, len(data), materializer, "x")], {}, cache=False)])
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import flowyml as fm
-from flowyml.catalog.records import NewOutput, StepRecord
+from flowyml.catalog.records import NewOutput, StepRecord, Write
 from flowyml.hashing import hash_bytes
 from flowyml.stack import Stack, clear_opened
 from tests.conftest import flowyml_cli, write
@@ -68,8 +68,9 @@ def _plant(st: Stack, data: bytes, name: str, materializer: str) -> str:
     store.put_file(digest, staged)
     rec = StepRecord(run_id="r-planted", pipeline="evil", step="evil", status="executed",
                      cache_key="0" * 64, reason="planted", code_version="x", started_at=0.0)
-    st.open_catalog().record_execution(
-        rec, [NewOutput(name, digest, len(data), materializer, "x.Trap")], {}, cache=False)
+    st.open_catalog().record_batch([Write(
+        "exec", rec, [NewOutput(name, digest, len(data), materializer, "x.Trap")], {},
+        cache=False)])
     return digest
 
 
@@ -269,7 +270,8 @@ def test_writer_killed_inside_a_materializer_leaves_nothing(project: Path) -> No
     ''')
     repo = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-c", code], cwd=project,
-                          env=_env(HALF_WRITER_KILL="1", PYTHONPATH=str(repo)))
+                          env=_env(HALF_WRITER_KILL="1", PYTHONPATH=str(repo),
+                                   FLOWYML_ROOT=str(project)))  # its pipeline lives in tests/
     assert proc.returncode == -signal.SIGKILL
     tmp = project / ".flowyml" / "tmp"
     leftovers = [p for p in _files(tmp) if p.name != ".lock"]
@@ -788,9 +790,9 @@ def _let_ui_start(proc: subprocess.Popen[str]) -> None:
 REMOTE_DRIVER = '''
 import socket, time
 import flowyml as fm
-import flowyml.catalog.sql as sql
+import flowyml.catalog.liveness as liveness
 
-sql.HEARTBEAT_SECONDS = 0.2  # beat often: the test shrinks "stale" to 1.5 s
+liveness.HEARTBEAT_SECONDS = 0.2  # beat often: the test shrinks "stale" to 1.5 s
 socket.gethostname = lambda: "another-machine"  # its pid means nothing here
 
 @fm.step(outputs="slow")
@@ -808,9 +810,9 @@ def test_a_killed_driver_on_another_host_is_shown_failed(
     """The pid of a driver on another machine cannot be checked: its heartbeat keeps a
     long step's run "running" (and protects what it writes from gc); once the driver is
     killed the run is shown failed within the staleness bound."""
-    import flowyml.catalog.sql as sql
+    import flowyml.catalog.liveness as liveness
 
-    monkeypatch.setattr(sql, "STALE_AFTER_SECONDS", 1.5)
+    monkeypatch.setattr(liveness, "STALE_AFTER_SECONDS", 1.5)
     proc = subprocess.Popen([sys.executable, "-c", REMOTE_DRIVER], cwd=project, env=_env())
     try:
         cat = fm.Catalog()

@@ -1,16 +1,42 @@
-"""The public ``Catalog``: find artifacts by name, version, alias, hash or run."""
+"""The public ``Catalog``: find artifacts by name, version, alias, hash or run.
+
+``Catalog`` is the stack's ``CatalogReader`` (``Catalog.reader``) with what a user needs
+on top of records: names and aliases are checked, and artifacts come back as
+``Artifact``s, which load their values from the stack's store. Reads that need nothing
+added (``runs``, ``run``, ``steps``, ``names``, ``aliases``) are the reader's own
+methods under their public names; record-level reads (lineage edges, artifact records
+by id) are on ``reader``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .artifact import Artifact
+from .catalog.base import CatalogReader
 from .names import check_name
 
 if TYPE_CHECKING:
-    from .catalog.records import RunRecord
+    from typing import Concatenate
+
     from .catalog.sql import SqlCatalog
     from .stack import Stack
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reads(method: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Catalog, P], R]:
+    """``method`` of ``CatalogReader``, called on the catalog's reader (same signature)."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def call(self: Catalog, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return getattr(self.reader, name)(*args, **kwargs)
+
+    return call
 
 
 class Catalog:
@@ -22,16 +48,28 @@ class Catalog:
         self.stack = as_stack(stack)
         self._db: SqlCatalog = self.stack.open_catalog()
 
+    @property
+    def reader(self) -> CatalogReader:
+        """The stack's catalog, read-only: records of runs, steps, artifacts, lineage."""
+        return self._db
+
+    # runs(limit=50, pipeline=None), run(run_id), steps(run_id), names(), aliases(name)
+    runs = _reads(CatalogReader.list_runs)
+    run = _reads(CatalogReader.get_run)
+    steps = _reads(CatalogReader.step_runs)
+    names = _reads(CatalogReader.asset_names)
+    aliases = _reads(CatalogReader.aliases)
+
     def get(self, name: str, version: int | str | None = None) -> Artifact:
         """``name`` at ``version``: an int, ``"latest"`` (default) or an alias."""
         if isinstance(version, str) and version.isdigit():
             version = int(version)
         if isinstance(version, str) and version != "latest":
             check_name(version, "alias")
-        return Artifact(self._db.find(check_name(name), version), self.stack)
+        return Artifact(self.reader.find(check_name(name), version), self.stack)
 
     def get_by_id(self, artifact_id: str) -> Artifact:
-        return Artifact(self._db.get_artifact(artifact_id), self.stack)
+        return Artifact(self.reader.get_artifact(artifact_id), self.stack)
 
     def resolve(self, spec: str) -> Artifact:
         """``NAME``, ``NAME@VERSION``, ``NAME@ALIAS`` or an artifact id."""
@@ -49,7 +87,8 @@ class Catalog:
                 raise first from None
 
     def versions(self, name: str) -> list[Artifact]:
-        return [Artifact(r, self.stack) for r in self._db.versions(check_name(name))]
+        """Every version of ``name``, oldest first."""
+        return [Artifact(r, self.stack) for r in self.reader.versions(check_name(name))]
 
     def tag(self, name: str, version: int, alias: str) -> None:
         """Point ``alias`` (e.g. ``"prod"``) of ``name`` at ``version``."""
@@ -59,9 +98,6 @@ class Catalog:
 
             raise ParameterError(f"alias {alias!r} is reserved; pick another name")
         self._db.tag(check_name(name), int(version), alias)
-
-    def aliases(self, name: str) -> dict[str, int]:
-        return self._db.aliases(name)
 
     def search(
         self,
@@ -75,20 +111,10 @@ class Catalog:
     ) -> list[Artifact]:
         """Artifacts whose name contains ``name``, hash starts with ``hash_prefix``,
         made or used in ``run_id``, by ``step``, or tagged ``alias``."""
-        recs = self._db.search(name=name, hash_prefix=hash_prefix, run_id=run_id, step=step, limit=limit)
+        recs = self.reader.search(
+            name=name, hash_prefix=hash_prefix, run_id=run_id, step=step, limit=limit
+        )
         arts = [Artifact(r, self.stack) for r in recs]
         if alias:
-            arts = [a for a in arts if self._db.aliases(a.name).get(alias) == a.version]
+            arts = [a for a in arts if self.reader.aliases(a.name).get(alias) == a.version]
         return arts
-
-    def names(self) -> list[tuple[str, int, float]]:
-        return self._db.asset_names()
-
-    def runs(self, limit: int = 50, pipeline: str | None = None) -> list[RunRecord]:
-        return self._db.list_runs(limit=limit, pipeline=pipeline)
-
-    def run(self, run_id: str) -> RunRecord:
-        return self._db.get_run(run_id)
-
-    def steps(self, run_id: str) -> list[Any]:
-        return self._db.step_runs(run_id)

@@ -128,8 +128,7 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, Any]:
 def run(target: str, params: tuple[str, ...], force: bool, executor: str | None,
         quiet: bool, stack_name: str | None) -> None:
     """Run the pipeline in FILE[:PIPELINE]."""
-    from .progress import PrintReporter
-    from .runtime import Reporter
+    from .runtime.reporting import PrintReporter, Reporter
 
     pipe = load_pipeline(target)
     reporter: Reporter = Reporter() if quiet else PrintReporter()
@@ -150,6 +149,11 @@ def plan(target: str, params: tuple[str, ...], stack_name: str | None) -> None:
     marks = {"reuse": "=", "run": "+", "run?": "?"}
     for name, action, reason in rows:
         click.echo(f"  {marks[action]} {name}: {action} - {reason}")
+    checks = getattr(rows, "schema_checks", None)
+    if checks:  # declared table schemas, checked at build (contracts.py)
+        click.echo("schema checks:")
+        for line in checks:
+            click.echo(f"  {line}")
 
 
 # ---------------------------------------------------------------- catalog views
@@ -233,8 +237,17 @@ def show(spec: str, stack_name: str | None) -> None:
     d["parents"] = a.parents
     d["aliases"] = [k for k, v in cat.aliases(a.name).items() if v == a.version]
     d["created_at"] = _fmt_time(a.created_at)
+    d["meta"] = {k: v for k, v in a.meta.items() if k != "schema"}
     for k, v in d.items():
         click.echo(f"{k:14} {v}")
+    recorded = a.meta.get("schema")
+    if isinstance(recorded, dict):  # a table's columns, dtypes and row count
+        from .contracts import describe_schema
+
+        head, *columns = describe_schema(recorded)
+        click.echo(f"{'schema':14} {head}")
+        for line in columns:
+            click.echo(f"{'':14}   {line}")
 
 
 @main.command()

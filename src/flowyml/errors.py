@@ -8,6 +8,7 @@ FlowymlError
  |    +-- CycleError             the graph has a cycle
  |    +-- ParameterError         a run value no step takes, or a bad step declaration
  |    +-- TypeMismatchError      an input annotation contradicts the producer's return annotation
+ |    +-- SchemaError            a column a consumer's schema reads is missing or of another dtype
  +-- StepFailed                  user code raised; the original exception is ``__cause__``
  +-- ArtifactNotFoundError       no such artifact / version / alias in the catalog
  +-- CorruptArtifactError        bytes read do not hash to the recorded content hash
@@ -50,6 +51,12 @@ class TypeMismatchError(BuildError):
     """A consumer's annotation contradicts the producer's return annotation."""
 
 
+class SchemaError(BuildError):
+    """A consumer's declared schema reads a column that its producer's schema (or the
+    schema recorded for a catalog input) does not have, or has with a dtype that cannot
+    be read as the consumer's."""
+
+
 class StepFailed(FlowymlError):
     """A step's own code raised. The user's exception is ``__cause__``."""
 
@@ -90,6 +97,7 @@ __all__ = [
     "FlowymlError",
     "MissingInputError",
     "ParameterError",
+    "SchemaError",
     "StepFailed",
     "StoreError",
     "TypeMismatchError",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .catalog.records import NewOutput
+from .contracts import SchemaViolation, validate_outputs
 from .hashing import hash_bytes, hash_file
 from .loading import load_object
 from .materializers import materializers_for
@@ -85,6 +86,11 @@ def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
     del kwargs
     duration = time.perf_counter() - start
     values = split_outputs(step, result)
+    # declared schemas (contracts.py): a violation fails the step before anything is stored
+    try:
+        values = validate_outputs(step, values)
+    except SchemaViolation as exc:  # the user's step produced it: a failure of the step
+        raise UserCodeError(step.name, str(exc), attempts) from (exc.__cause__ or exc)
     outputs = [store_value(store, name, value) for name, value in values.items()]
     return StepOutcome(
         outputs=outputs,
@@ -209,27 +215,27 @@ def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
     # could be loaded back there, so the next run would not see this value).
     refused: list[str] = []
     for mat in materializers_for(value):
-        if mat.uses_pickle:
-            why = "; ".join(refused) or f"no canonical format (JSON, numpy, Arrow) holds a {type(value).__qualname__}"
+        if mat.uses_pickle and refused:
+            why = "; ".join(refused)
             if not store.allow_pickle:
-                # refused at write, not at the next load: a pickle this store cannot load
-                # back would break every later run that reuses it
+                # a value a canonical format was meant to keep: refuse now rather than
+                # store a pickle this store will not load back
                 stack = getattr(store, "stack_name", None) or "default"
                 raise ConfigError(
-                    f"asset {name!r} ({type(value).__qualname__}) would be stored with pickle "
-                    f"({why}), which stack {stack!r} forbids (allow_pickle is false, the default "
-                    "for remote stores: loading a pickle can run code). Return a value a "
-                    "canonical format keeps, or, if you trust this store, set allow_pickle = "
-                    f"true in [stacks.{stack}] of flowyml.toml or pass Stack(allow_pickle=True)"
+                    f"asset {name!r} ({type(value).__qualname__}) cannot be stored exactly: "
+                    f"{why}. The fallback is pickle, which stack {stack!r} forbids "
+                    "(allow_pickle is false, the default for remote stores: loading a pickle "
+                    "can run code). Return a value that format keeps, or, if you trust this "
+                    f"store, set allow_pickle = true in [stacks.{stack}] of flowyml.toml or "
+                    "pass Stack(allow_pickle=True)"
                 )
-            if refused:
-                warnings.warn(
-                    PickleFallbackWarning(
-                        f"asset {name!r} ({type(value).__qualname__}) is stored with pickle: "
-                        f"{why}. Only stacks with allow_pickle = true can load it"
-                    ),
-                    stacklevel=2,
-                )
+            warnings.warn(
+                PickleFallbackWarning(
+                    f"asset {name!r} ({type(value).__qualname__}) is stored with pickle: "
+                    f"{why}. Only stacks with allow_pickle = true can load it"
+                ),
+                stacklevel=2,
+            )
         dumps = getattr(mat, "dumps", None)
         data: bytes | None = None
         try:
@@ -277,3 +283,19 @@ def _loader_for(store: ArtifactStore) -> Any:
         return load_object(store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}")
 
     return loader
+
+
+def want_ref(step: Any) -> frozenset[str]:
+    """The parameters annotated ``ArtifactRef``: they get a handle, not the value."""
+    cached = getattr(step, "_want_ref", None)
+    if cached is not None:
+        return cached
+    import typing
+
+    try:
+        hints = typing.get_type_hints(step.func)
+    except Exception:  # unresolvable annotations: read them as written
+        hints = {p.name: p.annotation for p in step.params}
+    want = frozenset(p for p, t in hints.items() if t is ArtifactRef and p != "return")
+    step._want_ref = want
+    return want

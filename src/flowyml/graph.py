@@ -53,6 +53,8 @@ class Graph:
     # code fingerprint, and step -> {parameter: token} for its run values and defaults
     fingerprints: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    # one line per schema check made at build (contracts.check_graph), for `flowyml plan`
+    schema_checks: list[str] = field(default_factory=list)
 
     def assets(self) -> list[str]:
         return [o for name in self.order for o in self.steps[name].outputs]
@@ -61,10 +63,11 @@ class Graph:
 def build_graph(
     steps: Iterable[Step],
     params: Mapping[str, Any] | None = None,
-    resolve_ref: Callable[[str, str], None] | None = None,
+    resolve_ref: Callable[[str, str], Any] | None = None,
 ) -> Graph:
     """Bind, order and validate ``steps``. ``resolve_ref(asset, selector)`` must raise
-    ``MissingInputError`` when a catalog reference does not resolve."""
+    ``MissingInputError`` when a catalog reference does not resolve; the record it
+    returns (if any) carries the schema a consumer's declared schema is checked against."""
     params = dict(params or {})
     step_list = list(steps)
     by_name: dict[str, Step] = {}
@@ -91,6 +94,7 @@ def build_graph(
             producers[out] = s.name
 
     bindings: dict[str, dict[str, Binding]] = {}
+    records: dict[tuple[str, str], Any] = {}  # catalog reference -> its record
     used_params: set[str] = set()
     overridden: dict[str, str] = {}
     for s in by_name.values():
@@ -100,7 +104,7 @@ def build_graph(
             if spec is not None and spec.from_catalog:
                 assert spec.selector is not None
                 if resolve_ref is not None:
-                    resolve_ref(spec.asset, spec.selector)
+                    records[(spec.asset, spec.selector)] = resolve_ref(spec.asset, spec.selector)
                 b[p.name] = Binding(p.name, "catalog", spec.asset, spec.selector)
             elif spec is not None:
                 if spec.asset not in producers:
@@ -174,7 +178,18 @@ def build_graph(
         upstream=upstream,
     )
     _check_types(graph)
+    _check_schemas(graph, records)
     return graph
+
+
+def _check_schemas(graph: Graph, records: dict[tuple[str, str], Any]) -> None:
+    """Declared table schemas across every edge and catalog input (``contracts.py``)."""
+    import sys
+
+    if "pandera" in sys.modules or "pyarrow" in sys.modules:  # else none can be declared
+        from .contracts import check_graph
+
+        graph.schema_checks = check_graph(graph, records)
 
 
 def _hint(name: str, producers: Mapping[str, str]) -> str:

@@ -1,4 +1,7 @@
-"""Lineage from the catalog: ``get_lineage`` (up to the sources) and ``get_descendants``."""
+"""Lineage from the catalog: ``get_lineage`` (up to the sources) and ``get_descendants``.
+
+Both read only the stack's ``CatalogReader`` (artifact records and lineage edges),
+level by level, one query per level."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .artifact import Artifact
 
 if TYPE_CHECKING:
+    from .catalog.base import CatalogReader
     from .catalog.records import ArtifactRecord
     from .stack import Stack
 
@@ -99,7 +103,7 @@ def get_lineage(artifact_id: str | Artifact, stack: Stack | str | None = None) -
     from .stack import as_stack
 
     st = as_stack(stack)
-    catalog = st.open_catalog()
+    catalog: CatalogReader = st.open_catalog()
     aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
     root_rec = catalog.get_artifact(aid)
     records: dict[str, ArtifactRecord] = {aid: root_rec}
@@ -143,7 +147,7 @@ def get_descendants(artifact_id: str | Artifact, stack: Stack | str | None = Non
     from .stack import as_stack
 
     st = as_stack(stack)
-    catalog = st.open_catalog()
+    catalog: CatalogReader = st.open_catalog()
     aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
     catalog.get_artifact(aid)
     seen: list[str] = []

@@ -59,7 +59,7 @@ class Pipeline:
         needs_catalog = any(s.from_catalog for st in self.steps if isinstance(st, Step)
                             for s in st.input_map.values())
 
-        def resolve(asset: str, selector: str) -> None:
+        def resolve(asset: str, selector: str) -> ArtifactRecord:
             from .stack import as_stack
 
             catalog = as_stack(stack, root=self.root).open_catalog()
@@ -70,6 +70,7 @@ class Pipeline:
                     f"pipeline {self.name!r}: catalog reference {asset}@{selector} does not "
                     f"resolve: {exc}"
                 ) from None
+            return refs[(asset, selector)]  # its recorded schema is checked (contracts.py)
 
         graph = build_graph(self.steps, params, resolve if needs_catalog else None)
         # every key is taken now, before any step runs; what the fingerprint cannot see
@@ -94,7 +95,8 @@ class Pipeline:
         names) re-executes regardless of cache. Prints nothing unless ``progress``."""
         from dataclasses import replace
 
-        from .runtime import _reporter_from, execute
+        from .runtime import execute
+        from .runtime.reporting import reporter_from
         from .stack import as_stack
 
         params = dict(params or {})
@@ -108,7 +110,7 @@ class Pipeline:
             st,
             params,
             force=force,
-            reporter=_reporter_from(progress),
+            reporter=reporter_from(progress),
             catalog_refs=refs,
         )
 
@@ -116,7 +118,7 @@ class Pipeline:
         self, params: Mapping[str, Any] | None = None, stack: Stack | str | None = None
     ) -> list[tuple[str, str, str]]:
         """What a run would do now, without running: ``[(step, "run"|"reuse"|"?", reason)]``."""
-        from .planning import plan
+        from .runtime.planning import plan
         from .stack import as_stack
 
         params = dict(params or {})

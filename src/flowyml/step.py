@@ -132,13 +132,20 @@ class Step:
         return f"<Step {self.name} -> {', '.join(self.outputs)}>"
 
     def options(self) -> dict[str, Any]:
-        """The declaration, as plain data (part of the code fingerprint)."""
-        return {
+        """The declaration, as plain data (part of the code fingerprint). Declared table
+        schemas count too (``contracts.py``): editing one re-executes, so re-validates."""
+        from .contracts import declaration
+
+        options: dict[str, Any] = {
             "name": self.name,
             "outputs": list(self.outputs),
             "inputs": {k: str(v) for k, v in sorted(self.input_map.items())},
             "map_over": self.map_over,
         }
+        schemas = declaration(self)
+        if schemas is not None:  # absent otherwise: keys of steps without schemas stay
+            options["schemas"] = schemas
+        return options
 
 
 def _callable_name(func: Any) -> str:

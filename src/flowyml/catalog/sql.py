@@ -4,7 +4,12 @@ Writes happen in one transaction per step. On SQLite every write transaction is
 ``BEGIN IMMEDIATE`` (the lock is taken up front, so two writers never deadlock on an
 upgrade) in WAL mode with a busy timeout; on PostgreSQL a transaction-scoped advisory
 lock per asset name serializes version assignment. On both, a unique constraint on
-``(name, version)`` plus a retry makes concurrent version assignment safe.
+``(name, version)`` plus a retry makes concurrent version assignment safe. Conflicts
+(a lock, a unique violation) are retried after an exponential, jittered, capped backoff.
+
+``SqlCatalog`` implements both interfaces of ``base.py`` (``RuntimeCatalog`` and
+``CatalogReader``); the status of a run still marked running is decided by
+``liveness.py``.
 
 The schema is created on first use and upgraded by the numbered migrations in
 ``migrations.py`` (one transaction, guarded so concurrent openers upgrade once); the
@@ -15,19 +20,23 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ArtifactNotFoundError, CatalogError
 from ..secrets import redact
-from . import migrations
+from . import liveness, migrations
 from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord, Write, artifact_id
+
+if TYPE_CHECKING:
+    from .base import CatalogReader, RuntimeCatalog
 
 T = TypeVar("T")
 SCHEMA_VERSION = migrations.LATEST
@@ -129,6 +138,10 @@ aliases_t = sa.Table(
 )
 
 _RETRYABLE = (sa.exc.IntegrityError, sa.exc.OperationalError)
+WRITE_ATTEMPTS = 30
+RETRY_FIRST_DELAY = 0.005  # seconds before the first retry (at most; see _backoff)
+RETRY_MAX_DELAY = 0.5  # no single wait is longer
+
 
 
 # Statements are built once: SQLAlchemy then reuses their compiled form, which keeps
@@ -139,16 +152,6 @@ _SEL_CACHE_MANY = sa.select(cache_t.c.cache_key, cache_t.c.outputs).where(
 _SEL_ARTS = sa.select(artifacts_t).where(artifacts_t.c.id.in_(sa.bindparam("ids", expanding=True)))
 _NEXT_VERSION = sa.select(sa.func.coalesce(sa.func.max(artifacts_t.c.version), 0) + 1).where(
     artifacts_t.c.name == sa.bindparam("name")
-)
-_PREV_STEP = (
-    sa.select(step_runs_t)
-    .where(
-        step_runs_t.c.pipeline == sa.bindparam("pipeline"),
-        step_runs_t.c.step == sa.bindparam("step"),
-        step_runs_t.c.status != "failed",
-    )
-    .order_by(step_runs_t.c.id.desc())
-    .limit(1)
 )
 _INS_ART = artifacts_t.insert()
 _INS_EDGE = edges_t.insert()
@@ -178,7 +181,7 @@ class SqlCatalog:
             pw = sa.engine.make_url(url).password
             if pw:
                 self._secrets.add(str(pw))
-        except Exception:
+        except Exception:  # an unparseable URL has no password; _make_engine says why
             pass
         self.engine = self._make_engine(url)
         self._ensure_schema()
@@ -229,27 +232,29 @@ class SqlCatalog:
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise self._conn_error(exc) from exc
 
-    def _write(self, fn: Callable[[Connection], T], attempts: int = 30) -> T:
-        """Run ``fn`` in a write transaction, retrying conflicts (version races, locks)."""
-        delay = 0.005
-        for i in range(attempts):
+    def _write(self, fn: Callable[[Connection], T], attempts: int = WRITE_ATTEMPTS) -> T:
+        """Run ``fn`` in a write transaction, retrying conflicts (version races, locks)
+        after a backoff (``_backoff``); other errors, and the last conflict, raise."""
+        for attempt in range(attempts):
             try:
                 conn_ = self.engine.connect().execution_options(flowyml_write=True)
                 with conn_ as conn, conn.begin():
                     return fn(conn)
             except _RETRYABLE as exc:
-                if i == attempts - 1 or not _retryable(exc):
-                    if isinstance(exc, sa.exc.OperationalError):
-                        raise self._conn_error(exc) from exc
-                    raise CatalogError(
-                        f"catalog {self.display_url} of stack {self.stack_name!r}: "
-                        f"{redact(str(exc.orig), self._secrets)}"
-                    ) from exc
+                if attempt == attempts - 1 or not _retryable(exc):
+                    raise self._write_error(exc) from exc
             except sa.exc.InterfaceError as exc:
                 raise self._conn_error(exc) from exc
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
+            time.sleep(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write_error(self, exc: sa.exc.IntegrityError | sa.exc.OperationalError) -> CatalogError:
+        if isinstance(exc, sa.exc.OperationalError):
+            return self._conn_error(exc)
+        return CatalogError(
+            f"catalog {self.display_url} of stack {self.stack_name!r}: "
+            f"{redact(str(exc.orig), self._secrets)}"
+        )
 
     def _conn_error(self, exc: Exception) -> CatalogError:
         detail = redact(str(getattr(exc, "orig", exc)).strip(), self._secrets)
@@ -345,9 +350,6 @@ class SqlCatalog:
             return [_step(r) for r in conn.execute(q)]
 
     # -------------------------------------------------------------- cache
-    def lookup_cache(self, cache_key: str) -> dict[str, ArtifactRecord] | None:
-        return self.lookup_cache_many([cache_key]).get(cache_key)
-
     def lookup_cache_many(self, keys: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
         """Cache hits among ``keys`` (two queries, whatever the number of keys)."""
         hits: dict[str, dict[str, str]] = {}
@@ -355,17 +357,12 @@ class SqlCatalog:
             for i in range(0, len(keys), 500):
                 for row in conn.execute(_SEL_CACHE_MANY, {"keys": keys[i : i + 500]}):
                     hits[row.cache_key] = json.loads(row.outputs)
-            recs = self._artifacts_by_id(conn, [a for ids in hits.values() for a in ids.values()])
+            recs = _artifacts_by_id(conn, [a for ids in hits.values() for a in ids.values()])
         return {
             key: {asset: recs[i] for asset, i in ids.items()}
             for key, ids in hits.items()
             if all(i in recs for i in ids.values())
         }
-
-    def previous_step(self, pipeline: str, step: str) -> StepRecord | None:
-        with self._read() as conn:
-            row = conn.execute(_PREV_STEP, {"pipeline": pipeline, "step": step}).first()
-        return None if row is None else _step(row)
 
     def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
         """The latest non-failed record of each of ``steps`` in ``pipeline`` (one query)."""
@@ -385,25 +382,7 @@ class SqlCatalog:
                     out[row.step] = _step(row)
         return out
 
-    def forget_cache(self, cache_key: str) -> None:
-        self._write(lambda c: c.execute(sa.delete(cache_t).where(cache_t.c.cache_key == cache_key)))
-
     # -------------------------------------------------------------- recording
-    def record_execution(
-        self,
-        rec: StepRecord,
-        outputs: list[NewOutput],
-        parents: dict[str, str],
-        cache: bool = True,
-    ) -> dict[str, ArtifactRecord]:
-        """Artifacts (new version or existing), lineage edges, cache entry and step row,
-        in one transaction. ``parents``: param -> parent artifact id."""
-        return self._write(lambda conn: _record_execution(conn, rec, outputs, parents, cache))
-
-    def record_reuse(self, rec: StepRecord, artifacts: dict[str, ArtifactRecord]) -> None:
-        """The step row and artifact uses of one reused step (see ``record_batch``)."""
-        self.record_batch([Write("reuse", rec, artifacts=artifacts)])
-
     def record_batch(self, writes: list[Write]) -> list[dict[str, ArtifactRecord]]:
         """Several steps' records in one transaction, in order (group commit). Each
         step's rows are still all-or-nothing; for ``"exec"`` writes the artifact
@@ -435,18 +414,15 @@ class SqlCatalog:
 
         return self._write(fn)
 
-    def _artifacts_by_id(self, conn: Connection, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
-        return _artifacts_by_id(conn, ids)
-
     def artifacts_by_id(self, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
         with self._read() as conn:
-            return self._artifacts_by_id(conn, ids)
+            return _artifacts_by_id(conn, ids)
 
-    def get_artifact(self, artifact_id_: str) -> ArtifactRecord:
-        rec = self.artifacts_by_id([artifact_id_]).get(artifact_id_)
+    def get_artifact(self, artifact_id: str) -> ArtifactRecord:
+        rec = self.artifacts_by_id([artifact_id]).get(artifact_id)
         if rec is None:
             raise ArtifactNotFoundError(
-                f"no artifact with id {artifact_id_!r} in catalog {self.display_url}"
+                f"no artifact with id {artifact_id!r} in catalog {self.display_url}"
             )
         return rec
 
@@ -581,10 +557,10 @@ class SqlCatalog:
                     out[r.parent_id].append(r.child_id)
         return out
 
-    def runs_using(self, artifact_id_: str) -> list[tuple[str, str, str]]:
+    def runs_using(self, artifact_id: str) -> list[tuple[str, str, str]]:
         """(run id, step, role) for every run that produced or reused the artifact."""
         q = sa.select(uses_t.c.run_id, uses_t.c.step, uses_t.c.role).where(
-            uses_t.c.artifact_id == artifact_id_
+            uses_t.c.artifact_id == artifact_id
         )
         with self._read() as conn:
             return [(r[0], r[1], r[2]) for r in conn.execute(q)]
@@ -593,7 +569,9 @@ class SqlCatalog:
         """Start times of runs whose driver is alive (gc keeps what they may reference)."""
         q = sa.select(runs_t).where(runs_t.c.status == "running")
         with self._read() as conn:
-            return [float(r.started_at) for r in conn.execute(q) if _liveness(r)[0] == "running"]
+            rows = list(conn.execute(q))
+        live = [r for r in rows if liveness.is_live(r)]
+        return [float(r.started_at) for r in live]
 
     def referenced_hashes(self) -> set[str]:
         with self._read() as conn:
@@ -635,6 +613,14 @@ def _connect_args(u: sa.engine.URL) -> dict[str, Any]:
     if u.get_backend_name() == "postgresql":
         return {"connect_timeout": 5}
     return {}
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds to wait before retrying after conflict number ``attempt`` (from 0): the
+    ceiling doubles from ``RETRY_FIRST_DELAY`` up to ``RETRY_MAX_DELAY``, and the wait is
+    a random point in its upper half, so writers that collided do not retry in step."""
+    ceiling = min(RETRY_MAX_DELAY, RETRY_FIRST_DELAY * 2 ** min(attempt, 30))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def _retryable(exc: Exception) -> bool:
@@ -802,35 +788,8 @@ def _artifact(row: Any) -> ArtifactRecord:
     )
 
 
-HEARTBEAT_SECONDS = 15.0
-STALE_AFTER_SECONDS = 4 * HEARTBEAT_SECONDS
-
-
-def _liveness(row: Any) -> tuple[str, str | None]:
-    """A run still marked running whose driver is gone is shown as failed: its process
-    is dead (same host), or its heartbeat stopped (any host)."""
-    if row.status != "running":
-        return row.status, row.error
-    if row.host == socket.gethostname() and row.pid and not _pid_alive(int(row.pid)):
-        return "failed", f"the driver process (pid {row.pid}) died while the run was in progress"
-    beat = row.heartbeat if row.heartbeat is not None else row.started_at
-    if time.time() - float(beat) > STALE_AFTER_SECONDS:
-        return "failed", f"no heartbeat from the driver on {row.host} for over {STALE_AFTER_SECONDS:.0f} s"
-    return row.status, row.error
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _run(row: Any) -> RunRecord:
-    status, error = _liveness(row)
+    status, error = liveness.status_of(row)
     return RunRecord(
         id=row.id,
         pipeline=row.pipeline,
@@ -864,3 +823,9 @@ def _step(row: Any) -> StepRecord:
         attempts=int(row.attempts),
         outputs=json.loads(row.outputs),
     )
+
+
+if TYPE_CHECKING:  # SqlCatalog provides both interfaces (checked by mypy)
+
+    def _implements(c: SqlCatalog) -> tuple[RuntimeCatalog, CatalogReader]:
+        return c, c

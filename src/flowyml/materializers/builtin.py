@@ -33,6 +33,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from ..contracts import schema_meta
 from .base import UnsupportedValue
 
 # Frames up to this size (pandas ``memory_usage``, polars ``estimated_size``) are decoded
@@ -310,6 +311,8 @@ class PandasMaterializer:
             "rows": len(value),
             "columns": [str(c) for c in frame.columns][:50],
             "kind": "Series" if is_series else "DataFrame",
+            # columns come first in the table, the index after them
+            "schema": schema_meta(table.schema, len(value), count=frame.shape[1]),
         }
 
     def load(self, path: Path) -> Any:
@@ -489,7 +492,8 @@ class ArrowMaterializer:
 
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, value.schema) as w:
             w.write_table(value)
-        return {"rows": value.num_rows, "columns": value.column_names[:50]}
+        return {"rows": value.num_rows, "columns": value.column_names[:50],
+                "schema": schema_meta(value.schema, value.num_rows)}
 
     def load(self, path: Path) -> Any:
         return _read_ipc(path)
@@ -516,7 +520,8 @@ class PolarsMaterializer:
         table = _polars_to_arrow(value)
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
             w.write_table(table)
-        return {"rows": value.height, "columns": value.columns[:50]}
+        return {"rows": value.height, "columns": value.columns[:50],
+                "schema": schema_meta(table.schema, value.height)}
 
     def load(self, path: Path) -> Any:
         import polars as pl

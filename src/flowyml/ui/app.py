@@ -43,7 +43,6 @@ from .model import (
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from ..catalog.sql import SqlCatalog
     from ..catalog_api import Catalog
     from ..stack import Stack
 
@@ -61,25 +60,23 @@ class NoCatalogYet(Exception):
 
 
 class _State:
-    """The stack and its catalog, opened on first use (never created by the page)."""
+    """The stack's ``Catalog``, opened on first use (never created by the page)."""
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self._lock = threading.Lock()
         self._cat: Catalog | None = None
-        self._db: SqlCatalog | None = None
 
-    def catalog(self) -> tuple[Catalog, SqlCatalog]:
+    def catalog(self) -> Catalog:
         with self._lock:
-            if self._cat is None or self._db is None:
+            if self._cat is None:
                 missing = _missing_sqlite_file(self.stack.catalog or "")
                 if missing:
                     raise NoCatalogYet(missing)
                 from ..catalog_api import Catalog
 
                 self._cat = Catalog(self.stack)
-                self._db = self.stack.open_catalog()
-            return self._cat, self._db
+            return self._cat
 
 
 def _missing_sqlite_file(url: str) -> str | None:
@@ -105,89 +102,131 @@ def create_app(
     from ..stack import as_stack
 
     st = as_stack(stack)
-    state = _State(st)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-        autoescape=jinja2.select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
+    pages = _Pages(st)
+    get = ["GET"]
+    routes = [
+        Route("/", pages.runs_page, methods=get, name="runs"),
+        Route("/runs/{run_id}", pages.run_page, methods=get, name="run"),
+        Route("/assets", pages.assets_page, methods=get, name="assets"),
+        Route("/assets/{name}", pages.asset_redirect, methods=get, name="asset"),
+        Route("/assets/{name}/{selector}", pages.asset_redirect, methods=get, name="asset_version"),
+        Route("/artifacts/{artifact_id}", pages.artifact_page, methods=get, name="artifact"),
+        Route(
+            "/artifacts/{artifact_id}/preview", pages.preview_fragment, methods=get, name="preview"
+        ),
+        Route("/artifacts/{artifact_id}/lineage", pages.lineage_page, methods=get, name="lineage"),
+        Route("/search", pages.search_page, methods=get, name="search"),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS),
+            Middleware(_SecurityHeaders),
+        ],
+        exception_handlers={
+            HTTPException: pages.http_error,
+            ArtifactNotFoundError: pages.not_found,
+            NoCatalogYet: pages.no_catalog,
+            CatalogError: pages.catalog_error,
+            FlowymlError: pages.flowyml_error,
+            Exception: pages.server_error,
+        },
     )
-    env.filters.update(fmt.FILTERS)
-    env.filters["q"] = lambda s: quote(str(s), safe="")
-    describe = st.describe()
+    app.state.flowyml_stack = st
+    return app
 
-    def render(request: Request, name: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:
+
+class _Pages:
+    """The page handlers of one app: each reads the stack's one ``Catalog``."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.state = _State(stack)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+            autoescape=jinja2.select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.env.filters.update(fmt.FILTERS)
+        self.env.filters["q"] = lambda s: quote(str(s), safe="")
+        self.describe = stack.describe()
+
+    def render(
+        self, request: Request, name: str, http_status: int = 200, **ctx: Any
+    ) -> HTMLResponse:
         ctx.setdefault("q", "")
         ctx.setdefault("nav", "")
-        html = env.get_template(name).render(
+        html = self.env.get_template(name).render(
             request=request,
             root=request.scope.get("root_path", "").rstrip("/"),
-            stack=describe,
+            stack=self.describe,
             states=STATES,
             **ctx,
         )
         return HTMLResponse(html, status_code=http_status)
 
     # ------------------------------------------------------------ pages
-    def runs_page(request: Request) -> Response:
+    def runs_page(self, request: Request) -> Response:
         limit = _int(request.query_params.get("limit"), 50, 1, 1000)
         pipeline = request.query_params.get("pipeline") or None
         try:
-            cat, db = state.catalog()
+            cat = self.state.catalog()
         except NoCatalogYet as exc:
-            return render(request, "runs.html", rows=[], limit=limit, pipeline=pipeline,
-                          no_catalog=str(exc), nav="runs")
-        rows = [run_summary(db, r) for r in cat.runs(limit=limit, pipeline=pipeline)]
-        return render(request, "runs.html", rows=rows, limit=limit, pipeline=pipeline,
-                      no_catalog=None, nav="runs")
+            return self.render(request, "runs.html", rows=[], limit=limit, pipeline=pipeline,
+                               no_catalog=str(exc), nav="runs")
+        rows = [run_summary(cat.reader, r) for r in cat.runs(limit=limit, pipeline=pipeline)]
+        return self.render(request, "runs.html", rows=rows, limit=limit, pipeline=pipeline,
+                           no_catalog=None, nav="runs")
 
-    def run_page(request: Request) -> Response:
-        cat, db = state.catalog()
+    def run_page(self, request: Request) -> Response:
+        cat = self.state.catalog()
         rec = cat.run(request.path_params["run_id"])
-        view = run_view(db, rec)
+        view = run_view(cat.reader, rec)
         layout = best_layout(
             [s.name for s in view.steps], [(u, v) for u, v, _ in view.edges],
             node_w=232, node_h=72, lr_gaps=(110, 22), tb_gaps=(50, 28),
         )
-        order = sorted(view.steps, key=lambda s: (layout.boxes[s.name].layer, layout.boxes[s.name].y))
+        boxes = layout.boxes
+        order = sorted(view.steps, key=lambda s: (boxes[s.name].layer, boxes[s.name].y))
         labels = {(u, v): a for u, v, a in view.edges}
-        return render(request, "run.html", view=view, run=rec, layout=layout, steps=order,
-                      by_name={s.name: s for s in view.steps}, labels=labels, nav="runs")
+        return self.render(request, "run.html", view=view, run=rec, layout=layout, steps=order,
+                           by_name={s.name: s for s in view.steps}, labels=labels, nav="runs")
 
-    def assets_page(request: Request) -> Response:
+    def assets_page(self, request: Request) -> Response:
         try:
-            cat, _ = state.catalog()
+            cat = self.state.catalog()
         except NoCatalogYet as exc:
-            return render(request, "assets.html", names=[], no_catalog=str(exc), nav="assets")
-        return render(request, "assets.html", names=cat.names(), no_catalog=None, nav="assets")
+            return self.render(request, "assets.html", names=[], no_catalog=str(exc), nav="assets")
+        names = cat.names()
+        return self.render(request, "assets.html", names=names, no_catalog=None, nav="assets")
 
-    def asset_redirect(request: Request) -> Response:
-        cat, _ = state.catalog()
+    def asset_redirect(self, request: Request) -> Response:
+        cat = self.state.catalog()
         name = request.path_params["name"]
         art = cat.get(name, request.path_params.get("selector") or None)
         root = request.scope.get("root_path", "").rstrip("/")
         return RedirectResponse(f"{root}/artifacts/{quote(art.id, safe='')}", status_code=302)
 
-    def artifact_page(request: Request) -> Response:
-        cat, db = state.catalog()
-        view = artifact_view(cat, db, request.path_params["artifact_id"])
-        return render(request, "artifact.html", view=view, a=view.artifact, nav="assets")
+    def artifact_page(self, request: Request) -> Response:
+        view = artifact_view(self.state.catalog(), request.path_params["artifact_id"])
+        return self.render(request, "artifact.html", view=view, a=view.artifact, nav="assets")
 
-    def preview_fragment(request: Request) -> Response:
+    def preview_fragment(self, request: Request) -> Response:
         from .preview import make_preview
 
-        cat, _ = state.catalog()
-        art = cat.get_by_id(request.path_params["artifact_id"])
-        p = make_preview(art, st.open_store())
-        resp = render(request, "preview.html", p=p, a=art)
+        art = self.state.catalog().get_by_id(request.path_params["artifact_id"])
+        p = make_preview(art, self.stack.open_store())
+        resp = self.render(request, "preview.html", p=p, a=art)
         resp.headers["Cache-Control"] = "private, max-age=3600"
         return resp
 
-    def lineage_page(request: Request) -> Response:
-        cat, db = state.catalog()
+    def lineage_page(self, request: Request) -> Response:
+        cat = self.state.catalog()
         cat.get_by_id(request.path_params["artifact_id"])
-        view = lineage_view(st, db, request.path_params["artifact_id"])
+        view = lineage_view(cat, request.path_params["artifact_id"])
         arts = [view.focus, *view.ancestors, *view.descendants]
         layout = best_layout(
             [a.id for a in arts], [(p, c) for p, c, _ in view.edges],
@@ -198,80 +237,52 @@ def create_app(
         role.update({a.id: "downstream" for a in view.descendants})
         role[view.focus.id] = "focus"
         params = {(p, c): param for p, c, param in view.edges}
-        return render(request, "lineage.html", view=view, a=view.focus, layout=layout,
-                      arts={a.id: a for a in arts}, role=role, params=params, nav="assets")
+        return self.render(request, "lineage.html", view=view, a=view.focus, layout=layout,
+                           arts={a.id: a for a in arts}, role=role, params=params, nav="assets")
 
-    def search_page(request: Request) -> Response:
+    def search_page(self, request: Request) -> Response:
         q = request.query_params.get("q", "").strip()[:200]
         try:
-            cat, db = state.catalog()
+            cat = self.state.catalog()
         except NoCatalogYet as exc:
-            return render(request, "search.html", res=None, q=q, no_catalog=str(exc))
-        res = search(cat, db, q) if q else None
-        return render(request, "search.html", res=res, q=q, no_catalog=None)
+            return self.render(request, "search.html", res=None, q=q, no_catalog=str(exc))
+        res = search(cat, q) if q else None
+        return self.render(request, "search.html", res=res, q=q, no_catalog=None)
 
     # ------------------------------------------------------------ errors
-    def error_page(request: Request, status: int, title: str, message: str) -> Response:
-        return render(request, "error.html", http_status=status, status=status, title=title,
-                      message=message)
+    def error_page(self, request: Request, status: int, title: str, message: str) -> Response:
+        return self.render(request, "error.html", http_status=status, status=status, title=title,
+                           message=message)
 
-    def http_error(request: Request, exc: Exception) -> Response:
+    def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return error_page(request, 404, "Not found", f"There is no page at {request.url.path}.")
+            return self.error_page(request, 404, "Not found",
+                                   f"There is no page at {request.url.path}.")
         if exc.status_code == 405:
-            resp = error_page(request, 405, "Read-only",
-                              "This page only reads the catalog; it accepts GET requests only.")
+            resp = self.error_page(
+                request, 405, "Read-only",
+                "This page only reads the catalog; it accepts GET requests only.",
+            )
             resp.headers["Allow"] = "GET, HEAD"
             return resp
-        return error_page(request, exc.status_code, "Error", str(exc.detail))
+        return self.error_page(request, exc.status_code, "Error", str(exc.detail))
 
-    def not_found(request: Request, exc: Exception) -> Response:
-        return error_page(request, 404, "Not found", error_text(exc))
+    def not_found(self, request: Request, exc: Exception) -> Response:
+        return self.error_page(request, 404, "Not found", error_text(exc))
 
-    def no_catalog(request: Request, exc: Exception) -> Response:
-        return error_page(request, 404, "Not found",
-                          f"There is no catalog at {exc} yet: run a pipeline first.")
+    def no_catalog(self, request: Request, exc: Exception) -> Response:
+        return self.error_page(request, 404, "Not found",
+                               f"There is no catalog at {exc} yet: run a pipeline first.")
 
-    def catalog_error(request: Request, exc: Exception) -> Response:
-        return error_page(request, 503, "Catalog unavailable", error_text(exc))
+    def catalog_error(self, request: Request, exc: Exception) -> Response:
+        return self.error_page(request, 503, "Catalog unavailable", error_text(exc))
 
-    def flowyml_error(request: Request, exc: Exception) -> Response:
-        return error_page(request, 400, type(exc).__name__, error_text(exc))
+    def flowyml_error(self, request: Request, exc: Exception) -> Response:
+        return self.error_page(request, 400, type(exc).__name__, error_text(exc))
 
-    def server_error(request: Request, exc: Exception) -> Response:
-        return error_page(request, 500, "Internal error", f"{type(exc).__name__}: {exc}")
-
-    get = ["GET"]
-    routes = [
-        Route("/", runs_page, methods=get, name="runs"),
-        Route("/runs/{run_id}", run_page, methods=get, name="run"),
-        Route("/assets", assets_page, methods=get, name="assets"),
-        Route("/assets/{name}", asset_redirect, methods=get, name="asset"),
-        Route("/assets/{name}/{selector}", asset_redirect, methods=get, name="asset_version"),
-        Route("/artifacts/{artifact_id}", artifact_page, methods=get, name="artifact"),
-        Route("/artifacts/{artifact_id}/preview", preview_fragment, methods=get, name="preview"),
-        Route("/artifacts/{artifact_id}/lineage", lineage_page, methods=get, name="lineage"),
-        Route("/search", search_page, methods=get, name="search"),
-        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
-    ]
-    app = Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS),
-            Middleware(_SecurityHeaders),
-        ],
-        exception_handlers={
-            HTTPException: http_error,
-            ArtifactNotFoundError: not_found,
-            NoCatalogYet: no_catalog,
-            CatalogError: catalog_error,
-            FlowymlError: flowyml_error,
-            Exception: server_error,
-        },
-    )
-    app.state.flowyml_stack = st
-    return app
+    def server_error(self, request: Request, exc: Exception) -> Response:
+        return self.error_page(request, 500, "Internal error", f"{type(exc).__name__}: {exc}")
 
 
 class _SecurityHeaders:

@@ -1,9 +1,9 @@
 """What the pages show, gathered from the public catalog and lineage API. No SQL here.
 
-Everything goes through ``flowyml.Catalog``, ``get_lineage`` / ``get_descendants`` and
-the read methods of the stack's catalog (``parents_of``, ``children_of``,
-``artifacts_by_id``, ``runs_using``), so the page works on every catalog and store the
-CLI works on, and it never writes.
+Everything goes through one ``flowyml.Catalog``: its artifact reads, and its
+``reader`` (the stack's ``CatalogReader``) for runs, step records and lineage edges,
+plus ``get_lineage`` / ``get_descendants``. So the page works on every catalog and store
+the CLI works on, and it never writes.
 
 A run's step graph is derived from what the catalog recorded: an edge goes from the
 step whose output artifact a step consumed (matched by the input's content hash, and
@@ -23,11 +23,10 @@ from ..errors import ArtifactNotFoundError, FlowymlError
 
 if TYPE_CHECKING:
     from ..artifact import Artifact
+    from ..catalog.base import CatalogReader
     from ..catalog.records import ArtifactRecord, RunRecord, StepRecord
-    from ..catalog.sql import SqlCatalog
     from ..catalog_api import Catalog
     from ..lineage import LineageNode
-    from ..stack import Stack
 
 STATES = ("executed", "reused", "failed", "not-reached")
 _STATE = {"executed": "executed", "cached": "reused", "failed": "failed"}
@@ -132,7 +131,9 @@ class SearchResult:
 
 
 # ------------------------------------------------------------------ runs
-def run_summary(db: SqlCatalog, rec: RunRecord, steps: list[StepRecord] | None = None) -> RunSummary:
+def run_summary(
+    db: CatalogReader, rec: RunRecord, steps: list[StepRecord] | None = None
+) -> RunSummary:
     steps = _split_elements(db.step_runs(rec.id))[0] if steps is None else steps
     failing = [_step_view(s, {}, {}) for s in steps if s.status == "failed"]
     return RunSummary(
@@ -144,7 +145,7 @@ def run_summary(db: SqlCatalog, rec: RunRecord, steps: list[StepRecord] | None =
     )
 
 
-def run_view(db: SqlCatalog, rec: RunRecord) -> RunView:
+def run_view(db: CatalogReader, rec: RunRecord) -> RunView:
     records, elements = _split_elements(db.step_runs(rec.id))
     summary = run_summary(db, rec, records)
     edges, inputs, outputs = _derive(db, records)
@@ -202,7 +203,7 @@ def _split_elements(records: list[StepRecord]) -> tuple[list[StepRecord], dict[s
     return list(out.values()), elements
 
 
-def _reference_run(db: SqlCatalog, rec: RunRecord) -> RunRecord | None:
+def _reference_run(db: CatalogReader, rec: RunRecord) -> RunRecord | None:
     """The nearest run of the same pipeline that recorded every step it had."""
     best: RunRecord | None = None
     for r in db.list_runs(limit=200, pipeline=rec.pipeline):
@@ -214,7 +215,7 @@ def _reference_run(db: SqlCatalog, rec: RunRecord) -> RunRecord | None:
 
 
 def _derive(
-    db: SqlCatalog, steps: list[StepRecord]
+    db: CatalogReader, steps: list[StepRecord]
 ) -> tuple[
     list[tuple[str, str, list[str]]],
     dict[str, dict[str, list[Link]]],
@@ -289,9 +290,10 @@ def _step_view(s: StepRecord, inputs: dict[str, list[Link]], outputs: dict[str, 
 
 
 # ------------------------------------------------------------------ artifacts
-def artifact_view(cat: Catalog, db: SqlCatalog, artifact_id: str, max_versions: int = 200) -> ArtifactView:
+def artifact_view(cat: Catalog, artifact_id: str, max_versions: int = 200) -> ArtifactView:
     from .preview import preview_kind
 
+    db = cat.reader
     art = cat.get_by_id(artifact_id)
     aliases = cat.aliases(art.name)
     by_version: dict[int, list[str]] = {}
@@ -322,9 +324,10 @@ def artifact_view(cat: Catalog, db: SqlCatalog, artifact_id: str, max_versions: 
     )
 
 
-def lineage_view(stack: Stack, db: SqlCatalog, artifact_id: str) -> LineageView:
+def lineage_view(cat: Catalog, artifact_id: str) -> LineageView:
     from ..lineage import get_descendants, get_lineage
 
+    stack, db = cat.stack, cat.reader
     root = get_lineage(artifact_id, stack)
     walked = _every_node(root)
     edges: dict[tuple[str, str], str] = {}
@@ -373,7 +376,7 @@ _HEX = re.compile(r"[0-9a-fA-F]{4,64}")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 
-def search(cat: Catalog, db: SqlCatalog, query: str, limit: int = 100, max_names: int = 2000) -> SearchResult:
+def search(cat: Catalog, query: str, limit: int = 100, max_names: int = 2000) -> SearchResult:
     """By asset name (substring), ``NAME@VERSION`` / ``NAME@ALIAS``, alias, content-hash
     prefix, artifact id, run id (or part of one) and pipeline name."""
     q = query.strip()
@@ -383,12 +386,12 @@ def search(cat: Catalog, db: SqlCatalog, query: str, limit: int = 100, max_names
     if "@" in q:
         try:
             res.exact = cat.resolve(q)
-        except (FlowymlError, ValueError):
+        except (FlowymlError, ValueError):  # not an artifact: the other sections may match
             pass
     elif _HEX.fullmatch(q) and len(q) == 24:
         try:
             res.exact = cat.get_by_id(q.lower())
-        except FlowymlError:
+        except FlowymlError:  # hex that is no artifact id: it may be a hash prefix
             pass
     try:
         res.runs = [cat.run(q)]
@@ -403,7 +406,7 @@ def search(cat: Catalog, db: SqlCatalog, query: str, limit: int = 100, max_names
             if version is not None:
                 try:
                     res.by_alias.append((cat.get(name, version), q))
-                except FlowymlError:
+                except FlowymlError:  # a name the API refuses, or a race: leave it out
                     pass
     return res
 

@@ -1,12 +1,24 @@
-"""Line-per-step progress for terminals (the CLI, or ``run(progress=True)``)."""
+"""Progress callbacks: the silent default, and line-per-step progress for terminals
+(the CLI, or ``run(progress=True)``). Progress goes to stderr; the Python API prints
+nothing unless asked."""
 
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
-from .run import Run, StepResult
-from .runtime import Reporter
+from ..run import Run, StepResult
+
+
+class Reporter:
+    """Progress callbacks; the default prints nothing."""
+
+    def step_started(self, name: str) -> None: ...
+
+    def step_finished(self, result: StepResult) -> None: ...
+
+    def run_finished(self, run: Run) -> None: ...
 
 
 class PrintReporter(Reporter):
@@ -38,3 +50,12 @@ class PrintReporter(Reporter):
     def run_finished(self, run: Run) -> None:
         colour = "32" if run.status == "succeeded" else "31"
         self._print(self._c(run.summary(), colour))
+
+
+def reporter_from(progress: bool | Reporter | Callable[..., Any] | None) -> Reporter | None:
+    """``run(progress=...)``: ``True`` prints to stderr, a ``Reporter`` is used as is."""
+    if progress is True:
+        return PrintReporter()
+    if isinstance(progress, Reporter):
+        return progress
+    return None

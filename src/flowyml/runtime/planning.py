@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .fingerprint import fingerprint_graph
-from .runtime import explain_miss, make_decision
+from ..fingerprint import fingerprint_graph
+from .decisions import Decider, explain_miss
 
 if TYPE_CHECKING:
-    from .catalog.records import ArtifactRecord
-    from .graph import Graph
-    from .stack import Stack
+    from ..catalog.records import ArtifactRecord
+    from ..graph import Graph
+    from ..stack import Stack
+
+
+class Plan(list[tuple[str, str, str]]):
+    """``plan``'s rows, plus one line per schema check that build made
+    (``graph.schema_checks``, see ``contracts.check_graph``); ``flowyml plan`` prints both."""
+
+    def __init__(self, schema_checks: list[str] | None = None) -> None:
+        super().__init__()
+        self.schema_checks = list(schema_checks or [])
 
 
 def plan(
@@ -27,10 +36,10 @@ def plan(
     store = stack.open_store()
     known: dict[str, ArtifactRecord] = {}
     unknown: set[str] = set()
-    out: list[tuple[str, str, str]] = []
+    out = Plan(graph.schema_checks)
     previous = catalog.previous_steps(pipeline, list(graph.order))  # one query
     fingerprint_graph(graph, stack.root or ".")
-    code_memo: dict[tuple[str, ...], dict[str, str]] = {}
+    decider = Decider(graph, stack.root)
     for name in graph.order:
         step = graph.steps[name]
         in_recs: dict[str, ArtifactRecord] = {}
@@ -50,9 +59,9 @@ def plan(
             out.append((name, "run?", f"after {graph.producers[blocked]} runs: reused only if "
                         f"{blocked} comes out byte-identical"))
             continue
-        d = make_decision(graph, name, in_recs, stack.root, code_memo)
+        d = decider.decide(name, in_recs)
         key = d.key
-        hit = catalog.lookup_cache(key) if step.cache else None
+        hit = catalog.lookup_cache_many([key]).get(key) if step.cache else None
         if hit is not None and all(store.exists(r.content_hash) for r in hit.values()):
             known.update(hit)
             out.append((name, "reuse", "code, inputs and parameters unchanged"))

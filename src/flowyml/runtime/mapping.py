@@ -15,8 +15,8 @@ How it fits the loop (the runtime calls ``submit_map`` instead of ``executor.sub
   carries the element's hash like any stored input, on every executor: each element
   step decodes a view of its own from the element's object (as a worker does), never
   the driver's decoded element, so it cannot change what another step sees.
-* Each executed element is recorded (``record_elements``, by the driver, in element
-  order) as an artifact of asset ``<output>.element`` with lineage to the step's
+* Each executed element is recorded (``element_writes``, through the run's recorder,
+  in element order) as an artifact of asset ``<output>.element`` with lineage to the step's
   inputs, a cache entry under the element key and a step row ``<step>[i]``. The
   step's own outputs are then stored and recorded like any step's; its reason ends
   with ``map over items: 1 of 3 elements executed, 2 reused``.
@@ -33,16 +33,16 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .execution import StepOutcome, StepTask, UserCodeError, store_value
-from .loading import load_object
-from .refs import ArtifactRef
-from .runtime import cache_key
+from ..catalog.records import Write
+from ..execution import StepOutcome, StepTask, UserCodeError, store_value
+from ..loading import load_object
+from ..refs import ArtifactRef
+from .decisions import Decision, cache_key
 
 if TYPE_CHECKING:
-    from .catalog.records import ArtifactRecord, NewOutput, StepRecord
-    from .executors.base import Executor
-    from .runtime import _Decision
-    from .stores.base import ArtifactStore
+    from ..catalog.records import ArtifactRecord, NewOutput, StepRecord
+    from ..executors.base import Executor
+    from ..stores.base import ArtifactStore
 
 ELEMENT_SUFFIX = ".element"  # element results are artifacts of asset "<output>.element"
 ELEMENT_MARKER = "[element]"
@@ -73,7 +73,7 @@ class MapOutcome(StepOutcome):
 
 def submit_map(
     task: StepTask,
-    d: _Decision,
+    d: Decision,
     executor: Executor,
     store: ArtifactStore,
     catalog: Any,
@@ -123,17 +123,17 @@ def submit_map(
     return result
 
 
-def record_elements(catalog: Any, template: StepRecord, source: object) -> str:
-    """Record the executed elements of ``source.map_elements`` (a ``MapOutcome``, or the
-    error of a failed map, which carries those that finished): artifacts, lineage,
-    element cache entries and step rows ``<step>[i]``, in element order. Returns the
-    summary for the step's reason."""
+def element_writes(template: StepRecord, source: object) -> tuple[list[Write], str]:
+    """The records of the executed elements of ``source.map_elements`` (a
+    ``MapOutcome``, or the error of a failed map, which carries those that finished):
+    artifacts of ``<output>.element``, lineage, element cache entries and step rows
+    ``<step>[i]``, in element order, for the run's recorder. Also the summary for the
+    step's reason."""
     elements: list[Element] = getattr(source, "map_elements", None) or []
-    ran = 0
+    writes: list[Write] = []
     for e in elements:
         if e.status != "executed":
             continue
-        ran += 1
         rec = dataclasses.replace(
             template,
             step=f"{template.step}[{e.index}]",
@@ -147,17 +147,17 @@ def record_elements(catalog: Any, template: StepRecord, source: object) -> str:
             outputs={},
         )
         outs = [dataclasses.replace(o, name=o.name + ELEMENT_SUFFIX) for o in e.outputs]
-        catalog.record_execution(rec, outs, e.parents, cache=e.cache)
+        writes.append(Write("exec", rec, outputs=outs, parents=e.parents, cache=e.cache))
     if not elements:
-        return "; map over an empty list: 0 elements"
+        return writes, "; map over an empty list: 0 elements"
     reused = sum(1 for e in elements if e.status == "cached")
-    return (
-        f"; map over {elements[0].param}: {ran} of {len(elements)} elements executed, "
+    return writes, (
+        f"; map over {elements[0].param}: {len(writes)} of {len(elements)} elements executed, "
         f"{reused} reused"
     )
 
 
-def _the_list(task: StepTask, d: _Decision, store: ArtifactStore, param: str) -> list[Any]:
+def _the_list(task: StepTask, d: Decision, store: ArtifactStore, param: str) -> list[Any]:
     if param in task.values:
         items = task.values[param]
     else:  # decoded here only to be split and stored element by element
@@ -178,7 +178,7 @@ def _the_list(task: StepTask, d: _Decision, store: ArtifactStore, param: str) ->
 def _lookup(
     catalog: Any, store: ArtifactStore, key: str, outputs: tuple[str, ...]
 ) -> dict[str, ArtifactRecord] | None:
-    hit = catalog.lookup_cache(key)
+    hit = catalog.lookup_cache_many([key]).get(key)
     if hit is None or set(hit) != {o + ELEMENT_SUFFIX for o in outputs}:
         return None
     if not all(store.exists(r.content_hash) for r in hit.values()):

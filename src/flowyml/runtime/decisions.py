@@ -1,0 +1,141 @@
+"""Run or reuse: the cache key of a step, the decision record, and why it missed.
+
+One place for the rules, used by the scheduling loop (``loop``), by ``plan`` (the same
+decisions from the catalog alone) and by map-over (an element's key is the step's key
+recipe with the element's hash). The key is
+
+    H(code fingerprint, {param: input content hash}, {param: value token},
+      output names, materializer versions)
+
+The fingerprint and the value tokens were taken at build (``fingerprint_graph``); the
+code that an input artifact references (a pickled instance of the user's class) joins
+the fingerprint here, as if the step called it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ParameterError
+from ..fingerprint import OPAQUE, Fingerprint, code_ref_parts, explain_parts, short_repr
+from ..hashing import hash_text
+from ..materializers import registry_versions
+
+if TYPE_CHECKING:
+    from ..catalog.records import ArtifactRecord, StepRecord
+    from ..graph import Graph
+
+CACHE_KEY_VERSION = "1"
+
+
+@dataclass
+class Decision:
+    """What the key of one step was made from, kept to record and explain it."""
+
+    key: str
+    fingerprint: Fingerprint
+    inputs: dict[str, str]  # param -> content hash
+    values: dict[str, list[str]]  # param -> [token, display]
+    parents: dict[str, str]  # param -> artifact id
+    refs: dict[str, ArtifactRecord]  # param -> input record
+    started: float
+    note: str | None = None  # why a cache entry that exists could not be used
+
+
+def cache_key(
+    fingerprint: str, inputs: dict[str, str], values: dict[str, list[str]], outputs: Iterable[str]
+) -> str:
+    """H(code fingerprint, {param: input hash}, {param: value token}, outputs, materializers)."""
+    return hash_text(
+        CACHE_KEY_VERSION,
+        fingerprint,
+        json.dumps(sorted(inputs.items())),
+        json.dumps(sorted((k, v[0]) for k, v in values.items())),
+        json.dumps(list(outputs)),
+        registry_versions(),
+    )
+
+
+class Decider:
+    """Makes the decisions of one run (or plan): the code an input carries is resolved
+    once per set of references."""
+
+    def __init__(self, graph: Graph, root: str | None) -> None:
+        self.graph = graph
+        self.root = root or "."
+        self._code: dict[tuple[str, ...], dict[str, str]] = {}
+
+    def decide(self, name: str, in_recs: dict[str, ArtifactRecord]) -> Decision:
+        """The key of step ``name`` given the records of its inputs."""
+        graph = self.graph
+        step = graph.steps[name]
+        fp: Fingerprint = graph.fingerprints[name]
+        tokens = graph.tokens[name]
+        vals = {p: [tokens[p], short_repr(b.value)] for p, b in graph.bindings[name].items()
+                if b.kind in ("value", "default")}
+        refs = tuple(sorted({r for rec in in_recs.values()
+                             for r in (rec.meta or {}).get("code_refs", ())}))
+        if refs:
+            extra = self._code.get(refs)
+            if extra is None:
+                extra = self._code[refs] = code_ref_parts(refs, self.root, name)
+            fp = fp.merged(extra)
+        inputs = {p: r.content_hash for p, r in in_recs.items()}
+        parents = {p: r.id for p, r in in_recs.items()}
+        key = cache_key(fp.digest, inputs, vals, step.outputs)
+        return Decision(key, fp, inputs, vals, parents, in_recs, time.time())
+
+
+def forced_set(force: bool | Iterable[str], graph: Graph) -> set[str]:
+    """The steps ``force=`` names (all for ``True``); unknown names are an error."""
+    if force is True:
+        return set(graph.order)
+    if not force:
+        return set()
+    names = {force} if isinstance(force, str) else set(force)
+    unknown = names - set(graph.order)
+    if unknown:
+        raise ParameterError(
+            f"force names unknown step(s) {sorted(unknown)}; steps are {graph.order}"
+        )
+    return names
+
+
+def explain(d: Decision, step: Any, forced: bool, prev: StepRecord | None) -> str:
+    """Why a step executes."""
+    if forced:
+        return "forced"
+    if not step.cache:
+        return "caching is off for this step (cache=False)"
+    if d.note:
+        return d.note
+    return explain_miss(prev, d)
+
+
+def explain_miss(prev: StepRecord | None, d: Decision) -> str:
+    """Why the cache key differs from the previous execution of this step."""
+    if prev is None:
+        return "first run of this step: nothing cached for it"
+    phrases = explain_parts(prev.fingerprint, d.fingerprint.parts)
+    for param in sorted(set(prev.inputs) | set(d.inputs)):
+        if prev.inputs.get(param) != d.inputs.get(param):
+            asset = d.refs[param].name if param in d.refs else param
+            label = asset if asset == param else f"{param} ({asset})"
+            phrases.append(f"input {label} changed" if param in prev.inputs else f"input {label} is new")
+    for param in sorted(set(prev.values) | set(d.values)):
+        old, new = prev.values.get(param), d.values.get(param)
+        if new and new[0].startswith(OPAQUE):
+            phrases.append(f"parameter {param} cannot be fingerprinted ({new[0].split(':', 2)[-1]})")
+        elif (old[0] if old else None) != (new[0] if new else None):
+            phrases.append(
+                f"parameter {param} {old[1] if old else '(unset)'} -> {new[1] if new else '(unset)'}"
+            )
+    if not phrases:
+        if prev.cache_key == d.key:
+            return "its cached outputs are missing from the store"
+        return "no cached result for this code, these inputs and parameters"
+    return "; ".join(phrases)

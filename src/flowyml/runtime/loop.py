@@ -1,0 +1,360 @@
+"""The scheduling loop: decide run-or-reuse per step as input hashes become known,
+hand steps to the executor, record what came back.
+
+Like Dask's ``local.py``, the loop is a small state object with four moves: steps
+become *ready* when their producers are done; ready steps are decided together (one
+catalog query for all their keys) and reused or queued; queued steps are *submitted*
+to the executor up to its size; a finished future is *completed* (recorded, its
+outputs known) and *releases* its consumers.
+
+Order of effects for each executed step: the executor puts every output object in the
+store; only then does the driver record artifacts, lineage edges, the cache entry and
+the step row (through the group-commit ``Recorder``). A catalog row therefore never
+points at an object that is not (yet) stored.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import TYPE_CHECKING, Any
+
+from ..artifact import Artifact, make_ref
+from ..catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
+from ..errors import FlowymlError, StepFailed
+from ..execution import StepOutcome, StepTask, UserCodeError, want_ref
+from ..fingerprint import fingerprint_graph, short_repr
+from ..iostats import IOStats
+from ..run import Run, StepResult
+from .decisions import Decider, Decision, explain, forced_set
+from .recorder import Recorder
+from .reporting import Reporter
+
+if TYPE_CHECKING:
+    from ..executors.base import Executor
+    from ..graph import Graph
+    from ..stack import Stack
+
+
+def new_run_id() -> str:
+    """``YYYYMMDD-HHMMSS-<12 hex>`` (UTC): sortable, readable, unique enough for busy
+    concurrent writers (48 random bits)."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:12]
+
+
+def execute(
+    pipeline: str,
+    graph: Graph,
+    stack: Stack,
+    params: dict[str, Any],
+    force: bool | Iterable[str] = False,
+    reporter: Reporter | None = None,
+    executor: Executor | None = None,
+    catalog_refs: dict[tuple[str, str], ArtifactRecord] | None = None,
+) -> Run:
+    """Run ``graph``: reuse what is cached, execute the rest, record everything."""
+    if executor is None:
+        from ..executors import make_executor
+
+        executor = make_executor(stack.executor, stack)
+    state = _RunState(pipeline, graph, stack, params, forced_set(force, graph),
+                      reporter or Reporter(), executor, dict(catalog_refs or {}))
+    return state.run()
+
+
+class _RunState:
+    """Everything one run knows while it runs."""
+
+    def __init__(
+        self, pipeline: str, graph: Graph, stack: Stack, params: dict[str, Any],
+        forced: set[str], reporter: Reporter, executor: Executor,
+        refs: dict[tuple[str, str], ArtifactRecord],
+    ) -> None:
+        self.pipeline, self.graph, self.stack, self.params = pipeline, graph, stack, params
+        self.forced, self.reporter, self.executor, self.refs = forced, reporter, executor, refs
+        self.store = stack.open_store()
+        self.catalog = stack.open_catalog()
+        self.run_id = new_run_id()
+        fingerprint_graph(graph, stack.root or ".")  # no-op when build took them
+        self.decider = Decider(graph, stack.root)
+        self.produced: dict[str, ArtifactRecord] = {}  # asset -> record, as steps finish
+        # Consumers never get the producer's object: every step decodes its inputs from
+        # the stored objects, on every executor, so no step changes what another sees.
+        self.values: dict[str, Any] = {}  # sink asset -> the producer's object (for Run)
+        self.own: set[str] = set()  # digests of objects this process wrote in this run
+        consumed = {b.asset for n in graph.order for b in graph.bindings[n].values()
+                    if b.kind == "asset"}
+        self.sinks = set(graph.producers) - consumed
+        self.results: dict[str, StepResult] = {}
+        self.pending = set(graph.order)
+        self.waiting = {n: len(graph.upstream[n]) for n in graph.order}
+        self.ready = deque(n for n in graph.order if self.waiting[n] == 0)
+        self.queued: deque[tuple[str, Decision]] = deque()  # decided, waiting for a worker
+        self.running: dict[Future[StepOutcome], tuple[str, Decision]] = {}
+        self.failure: tuple[str, BaseException] | None = None
+        self._previous: dict[str, StepRecord] | None = None
+        self.recorder: Recorder | None = None
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> Run:
+        t0 = time.perf_counter()
+        io_before = self.store.stats.snapshot()
+        self.catalog.start_run(self.run_id, self.pipeline,
+                               {k: short_repr(v) for k, v in self.params.items()}, time.time())
+        self.recorder = Recorder(self.catalog, self.run_id)
+        status = "failed"
+        try:
+            self._loop()
+            status = "failed" if self.failure is not None or self.pending else "succeeded"
+        except BaseException as exc:
+            if self.failure is None:
+                self.failure = ("<runtime>", exc)
+            raise
+        finally:
+            io = IOStats.delta(io_before, self.store.stats.snapshot())
+            error = self._finish(status, io)
+        run = self._result(status, io, error, time.perf_counter() - t0)
+        self.reporter.run_finished(run)
+        if self.failure is not None:
+            self._raise(run)
+        return run
+
+    def _loop(self) -> None:
+        while True:
+            while self.ready and self.failure is None:
+                self._decide_ready()
+            while (self.queued and self.failure is None
+                   and len(self.running) < self.executor.max_workers):
+                self.submit(*self.queued.popleft())
+            if not self.running:
+                return  # nothing left to run, or a failure stopped new submissions
+            done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                name, d = self.running.pop(fut)
+                self.complete(fut, name, d)
+                if self.results[name].status == "executed":
+                    self.release(name)
+
+    # ------------------------------------------------------------------ ready
+    def _decide_ready(self) -> None:
+        """Decide every ready step at once: one catalog query for all their keys."""
+        batch = [self.ready.popleft() for _ in range(len(self.ready))]
+        decided = [(n, self.decider.decide(n, self._input_records(n))) for n in batch]
+        hits = self.catalog.lookup_cache_many(
+            [d.key for n, d in decided if n not in self.forced and self.graph.steps[n].cache]
+        )
+        for name, d in decided:
+            self.pending.remove(name)
+            if self._try_reuse(name, d, hits.get(d.key)):
+                self.release(name)  # may make more steps ready: the loop goes on
+            else:
+                self.queued.append((name, d))
+
+    def _input_records(self, name: str) -> dict[str, ArtifactRecord]:
+        recs: dict[str, ArtifactRecord] = {}
+        for param, b in self.graph.bindings[name].items():
+            if b.kind == "asset":
+                assert b.asset is not None
+                recs[param] = self.produced[b.asset]
+            elif b.kind == "catalog":
+                assert b.asset is not None and b.selector is not None
+                key = (b.asset, b.selector)
+                rec = self.refs.get(key) or self.catalog.find(b.asset, b.selector)
+                self.refs[key] = recs[param] = rec
+        return recs
+
+    def _try_reuse(self, name: str, d: Decision, hit: dict[str, ArtifactRecord] | None) -> bool:
+        step = self.graph.steps[name]
+        if name in self.forced or not step.cache:
+            return False
+        if hit is None or set(hit) != set(step.outputs):
+            return False
+        missing = [a for a, r in hit.items() if not self.store.exists(r.content_hash)]
+        if missing:
+            d.note = f"cached output {', '.join(sorted(missing))} is missing from the store"
+            return False
+        first_run = next(iter(hit.values())).run_id
+        reason = f"reused: code, inputs and parameters unchanged (outputs from run {first_run})"
+        rec = self._step_record(name, d, "cached", reason)
+        self._record(Write("reuse", rec, artifacts=hit))
+        self._finished(StepResult(name, "cached", reason, 0.0, rec.code_version, d.key, 0,
+                                  None, rec.outputs))
+        self.produced.update(hit)
+        return True
+
+    # ------------------------------------------------------------------ submit
+    def submit(self, name: str, d: Decision) -> None:
+        step = self.graph.steps[name]
+        # a step with a timeout runs in a killable process even on an in-process executor
+        local = self.executor.in_process and step.timeout is None
+        values: dict[str, Any] = {}
+        refs = {}
+        own: set[str] = set()
+        for param, b in self.graph.bindings[name].items():
+            if b.kind in ("value", "default"):
+                values[param] = b.value
+                continue
+            # stored inputs travel as refs on every executor, never as the producer's
+            # object: the step decodes a view of its own, as a worker does; in this
+            # process, objects it wrote during the run are not hashed again
+            rec = d.refs[param]
+            refs[param] = make_ref(rec, self.stack)
+            if local and rec.content_hash in self.own:
+                own.add(param)
+        task = StepTask(step=step, run_id=self.run_id, values=values, refs=refs,
+                        want_ref=want_ref(step), keep_values=local, own=frozenset(own),
+                        copy_values=local)  # the plain values are the driver's objects
+        self.reporter.step_started(name)
+        if step.map_over is not None:
+            from .mapping import submit_map
+
+            fut = submit_map(task, d, self.executor, self.store, self.catalog, name in self.forced)
+        else:
+            fut = self.executor.submit(task)
+        self.running[fut] = (name, d)
+
+    # ------------------------------------------------------------------ complete
+    def complete(self, fut: Future[StepOutcome], name: str, d: Decision) -> None:
+        step = self.graph.steps[name]
+        try:
+            outcome = fut.result()
+        except BaseException as exc:  # user code or framework: recorded, then re-raised
+            self._failed(name, d, exc)
+            return
+        prev = self._previous_record(name) if name not in self.forced and step.cache else None
+        reason = "executed: " + explain(d, step, name in self.forced, prev)
+        if getattr(outcome, "map_elements", None) is not None:  # map_over: the elements
+            reason += self._record_elements(name, d, outcome)
+        rec = self._step_record(name, d, "executed", reason)
+        rec.duration, rec.attempts = outcome.duration, outcome.attempts
+        now = time.time()
+        recs = {  # provisional (version 0) until the batch is written
+            o.name: ArtifactRecord(
+                artifact_id(o.name, o.content_hash), o.name, 0, o.content_hash, o.size,
+                o.materializer, o.type_name, self.run_id, name, rec.code_version, now, o.meta,
+            )
+            for o in outcome.outputs
+        }
+        rec.outputs = {k: v.id for k, v in recs.items()}
+        self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
+                           cache=step.cache))
+        if outcome.values is not None:  # ran in this process: it wrote these objects
+            self.own.update(o.content_hash for o in outcome.outputs)
+            self.values.update((a, v) for a, v in outcome.values.items() if a in self.sinks)
+        self._finished(StepResult(name, "executed", reason, outcome.duration,
+                                  rec.code_version, d.key, outcome.attempts, None, rec.outputs))
+        self.produced.update(recs)
+
+    def _failed(self, name: str, d: Decision, exc: BaseException) -> None:
+        text = error_text(exc)
+        rec = self._step_record(name, d, "failed", f"failed: {text}")
+        rec.duration = time.time() - d.started
+        rec.error = text
+        rec.attempts = getattr(exc, "attempts", 1)
+        try:
+            if getattr(exc, "map_elements", None):  # keep the elements that finished
+                self._record_elements(name, d, exc)
+            self._record(Write("fail", rec))
+            assert self.recorder is not None
+            self.recorder.flush()
+        finally:
+            self._finished(StepResult(name, "failed", rec.reason, rec.duration,
+                                      rec.code_version, d.key, rec.attempts, rec.error))
+            if self.failure is None:
+                self.failure = (name, exc)
+
+    def _record_elements(self, name: str, d: Decision, source: object) -> str:
+        from .mapping import element_writes
+
+        writes, summary = element_writes(self._step_record(name, d, "executed", ""), source)
+        for w in writes:
+            self._record(w)
+        return summary
+
+    def release(self, name: str) -> None:
+        for down in self.graph.downstream[name]:
+            self.waiting[down] -= 1
+            if self.waiting[down] == 0:
+                self.ready.append(down)
+
+    # ------------------------------------------------------------------ records
+    def _step_record(self, name: str, d: Decision, status: str, reason: str) -> StepRecord:
+        return StepRecord(
+            run_id=self.run_id, pipeline=self.pipeline, step=name, status=status,
+            cache_key=d.key, reason=reason, code_version=d.fingerprint.digest[:12],
+            started_at=d.started, fingerprint=d.fingerprint.parts, inputs=d.inputs,
+            values=d.values,
+        )
+
+    def _record(self, w: Write) -> None:
+        assert self.recorder is not None
+        self.recorder.add(w)
+
+    def _previous_record(self, name: str) -> StepRecord | None:
+        if self._previous is None:  # one query, only when some step executes
+            self._previous = self.catalog.previous_steps(self.pipeline, list(self.graph.order))
+        return self._previous.get(name)
+
+    def _finished(self, result: StepResult) -> None:
+        self.results[result.name] = result
+        self.reporter.step_finished(result)
+
+    # ------------------------------------------------------------------ the end
+    def _finish(self, status: str, io: dict[str, Any]) -> str | None:
+        """Mark unreached steps, flush the records, close the run; the run's error."""
+        for name, _ in self.queued:
+            self.pending.add(name)
+        for name in self.graph.order:
+            if name in self.pending:
+                self.results[name] = StepResult(
+                    name, "not reached", "not reached: the run stopped at a failure")
+        error = None
+        if self.failure is not None:
+            error = f"step {self.failure[0]}: {error_text(self.failure[1])}"
+        elif status != "succeeded":
+            error = "run interrupted"
+        try:
+            if self.recorder is not None:
+                self.recorder.close()
+            shape = {n: sorted(self.graph.upstream[n]) for n in self.graph.order}
+            self.catalog.finish_run(self.run_id, status, error, {"io": io, "graph": shape})
+        finally:
+            self.executor.shutdown()
+        return error
+
+    def _result(self, status: str, io: dict[str, Any], error: str | None,
+                duration: float) -> Run:
+        provisional = [r.id for r in self.produced.values() if r.version == 0]
+        if provisional:  # versions are assigned when the records are written
+            real = self.catalog.artifacts_by_id(provisional)
+            self.produced.update({a: real[r.id] for a, r in self.produced.items()
+                                  if r.id in real})
+        artifacts: dict[str, Artifact] = {}
+        for asset, rec in self.produced.items():
+            art = Artifact(rec, self.stack)
+            if asset in self.values:
+                art._set_value(self.values[asset])
+            artifacts[asset] = art
+        ordered = {n: self.results[n] for n in self.graph.order if n in self.results}
+        return Run(self.run_id, self.pipeline, status, ordered, artifacts, self.stack, io=io,
+                   error=error, duration=duration)
+
+    def _raise(self, run: Run) -> None:
+        assert self.failure is not None
+        name, failed = self.failure
+        if isinstance(failed, FlowymlError):
+            raise failed
+        cause = failed.__cause__ if isinstance(failed, UserCodeError) and failed.__cause__ else failed
+        err = StepFailed(name, self.run_id,
+                         f"step {name!r} failed in run {self.run_id}: {error_text(failed)}")
+        err.run = run  # type: ignore[attr-defined]
+        raise err from cause
+
+
+def error_text(exc: BaseException) -> str:
+    if isinstance(exc, UserCodeError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
