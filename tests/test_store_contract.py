@@ -1,7 +1,10 @@
 """One contract, every store: a local folder, memory://, S3, GCS and Azure.
 
 The remote kinds run against real servers on loopback (SeaweedFS, fake-gcs-server,
-Azurite), started once per session by tests/fixtures_servers.py.
+Azurite), started once per session by tests/fixtures_servers.py. Every member of the
+``ArtifactStore`` protocol is exercised for every kind (``COVERED`` keeps that true when
+the protocol grows); the remote backends' error mappings are checked with the client
+libraries' own exception types at the end.
 """
 
 from __future__ import annotations
@@ -14,9 +17,14 @@ from typing import Any
 
 import pytest
 
-from flowyml.errors import ArtifactNotFoundError, CorruptArtifactError
+from flowyml.errors import ArtifactNotFoundError, ConfigError, CorruptArtifactError, StoreError
 from flowyml.hashing import hash_bytes
+from flowyml.iostats import IOStats
 from flowyml.loading import verified_path
+from flowyml.secrets import secret_values
+from flowyml.stores.adapter import Adapter, classify_error
+from flowyml.stores.base import ArtifactStore
+from flowyml.stores.registry import BACKENDS, load_adapter
 
 from .stack_fixtures import StoreHarness, make_harness
 
@@ -191,7 +199,211 @@ class TestStoreContract:
         assert refreshed > first
         assert store.delete_if_older(digest, refreshed - 0.5) is False
         assert store.exists(digest)
-        assert store.delete_if_older(digest, refreshed + 5) is True
+        time.sleep(1.1)
+        assert store.refresh(digest) is True, "an intact object is vouched for"
+        again = store.mtime(digest)
+        assert again > refreshed, "refresh makes the object young, as a write does"
+        assert store.delete_if_older(digest, refreshed + 0.5) is False
+        assert store.delete_if_older(digest, again + 5) is True
         assert not store.exists(digest)
         with pytest.raises(FileNotFoundError):
             store.mtime(digest)
+        assert store.delete_if_older(digest, again + 5) is True, "gone is gone"
+
+    def test_refresh_never_vouches_for_absent_or_damaged_objects(
+        self, harness: StoreHarness
+    ) -> None:
+        store = harness.open()
+        data = b"small json-like bytes"
+        digest = hash_bytes(data)
+        assert store.refresh(digest) is False
+        assert not store.exists(digest), "refresh never creates anything"
+        put(store, data)
+        assert store.refresh(digest) is True
+        harness.raw_write(harness.key(digest), b"small json-like BYTES")  # same size
+        assert store.refresh(digest) is False, "a damaged object must be written again"
+        _, staged = stage(store, data)
+        assert store.put_file(digest, staged) is False
+        assert harness.raw_read(harness.key(digest)) == data, "the write repaired it"
+        assert store.refresh(digest) is True
+
+    def test_every_protocol_member_is_there(self, harness: StoreHarness) -> None:
+        store = harness.open()
+        for name in protocol_members():
+            assert hasattr(store, name), f"{harness.kind} store lacks {name}"
+        assert isinstance(store.uri, str) and store.stack_name == "contract"
+        assert store.allow_pickle is True and isinstance(store.stats, IOStats)
+        folder = store.staging_dir()
+        assert folder.is_dir() and store.staging_dir() == folder
+
+    def test_describe_names_the_store_without_secrets(self, harness: StoreHarness) -> None:
+        store = harness.open()
+        d = store.describe()
+        assert set(d) == {"kind", "uri", "endpoint", "storage_options", "cache_dir"}
+        assert d["kind"] == harness.kind and d["uri"] == store.uri
+        if harness.kind == "local":
+            assert d["endpoint"] is None and d["cache_dir"] is None
+        else:
+            assert d["cache_dir"] == str(harness.cache_dir.resolve())
+        if harness.kind in ("s3", "gcs", "azure"):
+            assert str(d["endpoint"]).startswith("http://127.0.0.1:")
+        shown = repr(d) + repr(store)
+        for secret in secret_values(harness.options):
+            assert secret not in shown
+
+    def test_missing_objects_everywhere(self, harness: StoreHarness) -> None:
+        store = harness.open()
+        digest = hash_bytes(b"never stored")
+        assert store.exists(digest) is False
+        with pytest.raises(FileNotFoundError):
+            store.mtime(digest)
+        assert store.delete_if_older(digest, time.time() + 60) is True
+        store.delete(digest)  # absent is fine
+        store.evict_local(digest)  # nothing to forget is fine
+        assert list(store.iter_objects()) == []
+
+    @pytest.mark.parametrize("bad", ["../../etc/passwd", "AB" * 32, "a" * 63, ""])
+    def test_bad_digests_are_refused(self, harness: StoreHarness, bad: str) -> None:
+        store = harness.open()
+        calls = {
+            "exists": lambda: store.exists(bad),
+            "local_path": lambda: store.local_path(bad),
+            "evict_local": lambda: store.evict_local(bad),
+            "refresh": lambda: store.refresh(bad),
+            "mtime": lambda: store.mtime(bad),
+            "delete_if_older": lambda: store.delete_if_older(bad, 0.0),
+            "delete": lambda: store.delete(bad),
+        }
+        refused = []
+        for name, call in calls.items():
+            try:
+                call()
+            except StoreError as exc:
+                if "invalid object digest" in str(exc):
+                    refused.append(name)
+        assert refused == list(calls)
+        _, staged = stage(store, b"x")
+        with pytest.raises(StoreError, match="invalid object digest"):
+            store.put_file(bad, staged)
+        assert harness.raw_keys() == []
+
+
+# ---------------------------------------------------------------- the protocol itself
+COVERED = {
+    # attributes
+    "uri", "stack_name", "allow_pickle", "stats",
+    # reading, writing, maintenance, display: each is exercised above for every kind
+    "exists", "local_path", "evict_local", "staging_dir", "put_file", "refresh",
+    "iter_objects", "mtime", "delete_if_older", "delete", "describe",
+}
+
+
+def protocol_members() -> set[str]:
+    methods = {n for n in vars(ArtifactStore) if not n.startswith("_")}
+    return methods | set(ArtifactStore.__annotations__)
+
+
+def test_the_contract_covers_the_whole_protocol() -> None:
+    """A member added to ArtifactStore needs a contract test (and an entry here)."""
+    assert protocol_members() == COVERED
+
+
+# ---------------------------------------------------------------- backend adapters
+def test_every_scheme_has_an_adapter() -> None:
+    for scheme, backend in BACKENDS.items():
+        adapter = load_adapter(f"{scheme}://bucket/prefix")
+        assert isinstance(adapter, Adapter) and adapter.protocol == backend.protocol
+        assert adapter.name in ("s3", "gcs", "azure", "memory")
+    with pytest.raises(ConfigError, match=r"unknown scheme ftp://.*flowyml-core\[azure\]"):
+        load_adapter("ftp://host/x", "contract")
+
+
+def _s3_errors() -> list[tuple[BaseException, str]]:
+    import errno
+
+    from botocore import exceptions as boto
+
+    def client_error(code: str, status: int) -> Any:
+        response = {"Error": {"Code": code, "Message": "m"},
+                    "ResponseMetadata": {"HTTPStatusCode": status}}
+        return boto.ClientError(response, "PutObject")  # type: ignore[arg-type]
+
+    seaweed_412 = OSError(errno.EINVAL, "At least one of the pre-conditions did not hold")
+    seaweed_412.__cause__ = client_error("PreconditionFailed", 412)
+    head_403 = PermissionError("Forbidden")
+    head_403.__cause__ = client_error("403", 403)
+    return [
+        (client_error("SignatureDoesNotMatch", 403), "auth"),
+        (client_error("InvalidAccessKeyId", 403), "auth"),
+        (head_403, "auth"),
+        (boto.NoCredentialsError(), "auth"),
+        (client_error("NoSuchBucket", 404), "missing"),
+        (client_error("NoSuchKey", 404), "missing"),
+        (seaweed_412, "exists"),
+        (boto.EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), "unreachable"),
+        (boto.ConnectTimeoutError(endpoint_url="http://127.0.0.1:9"), "unreachable"),
+        (client_error("InternalError", 500), "other"),
+        (OSError("AccessDenied: forbidden, 403, not found"), "other"),  # words decide nothing
+    ]
+
+
+def _gcs_errors() -> list[tuple[BaseException, str]]:
+    import aiohttp
+    from gcsfs.retry import HttpError
+    from google.auth import exceptions as google_auth
+
+    def response_error(status: int) -> aiohttp.ClientResponseError:
+        return aiohttp.ClientResponseError(None, (), status=status)  # type: ignore[arg-type]
+
+    return [
+        (HttpError({"code": 401, "message": "Invalid Credentials"}), "auth"),
+        (OSError("Forbidden: b/bkt/o\nno access"), "auth"),  # gcsfs's bare OSError for 403
+        (google_auth.RefreshError("bad token"), "auth"),
+        (google_auth.DefaultCredentialsError("none found"), "auth"),
+        (response_error(403), "auth"),
+        (FileNotFoundError("b/bkt/o/k"), "missing"),
+        (response_error(404), "missing"),
+        (FileExistsError("b/bkt/o/k"), "exists"),
+        (HttpError({"code": 412, "message": "conditionNotMet"}), "exists"),
+        (aiohttp.ServerDisconnectedError(), "unreachable"),
+        (google_auth.TransportError("no route"), "unreachable"),
+        (HttpError({"code": 500, "message": "backend error"}), "other"),
+        (OSError("Permission to the bucket is Forbidden"), "other"),  # only gcsfs's own form
+    ]
+
+
+def _azure_errors() -> list[tuple[BaseException, str]]:
+    from azure.core import exceptions as az
+
+    def http_error(status: int) -> az.HttpResponseError:
+        e = az.HttpResponseError(message="Server failed to authenticate the request")
+        e.status_code = status
+        return e
+
+    return [
+        (az.ClientAuthenticationError(message="bad key"), "auth"),
+        (http_error(403), "auth"),
+        (az.ResourceNotFoundError(message="ContainerNotFound"), "missing"),
+        (FileNotFoundError(2, "No such container"), "missing"),
+        (az.ResourceExistsError(message="BlobAlreadyExists"), "exists"),
+        (FileExistsError("File already exists!"), "exists"),
+        (az.ServiceRequestError("Cannot connect to host"), "unreachable"),
+        (http_error(500), "other"),
+        (ValueError("AuthenticationFailed connection refused 404"), "other"),
+    ]
+
+
+def _memory_errors() -> list[tuple[BaseException, str]]:
+    missing = FileNotFoundError("/mem/p/k")
+    missing.__context__ = KeyError("/mem/p/k")
+    return [(missing, "missing"), (FileExistsError(), "exists"), (KeyError("x"), "other")]
+
+
+@pytest.mark.parametrize("scheme, cases", [
+    ("s3", _s3_errors), ("gs", _gcs_errors), ("az", _azure_errors), ("memory", _memory_errors),
+])
+def test_each_backend_maps_its_own_exception_types(scheme: str, cases: Any) -> None:
+    adapter = load_adapter(f"{scheme}://bucket/prefix")
+    examples = cases()
+    got = [(repr(exc), classify_error(adapter, exc)) for exc, _ in examples]
+    assert got == [(repr(exc), kind) for exc, kind in examples]

@@ -220,7 +220,7 @@ def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
             if not store.allow_pickle:
                 # a value a canonical format was meant to keep: refuse now rather than
                 # store a pickle this store will not load back
-                stack = getattr(store, "stack_name", None) or "default"
+                stack = store.stack_name or "default"
                 raise ConfigError(
                     f"asset {name!r} ({type(value).__qualname__}) cannot be stored exactly: "
                     f"{why}. The fallback is pickle, which stack {stack!r} forbids "
@@ -243,8 +243,7 @@ def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
                 data, meta = dumps(value)
                 digest = hash_bytes(data)
                 size = len(data)
-                refresh = getattr(store, "refresh", None)
-                if refresh is not None and refresh(digest):
+                if store.refresh(digest):
                     data = None  # already stored
             staged = store.staging_dir() / f"{time.time_ns()}-{id(value):x}-{name}.part"
             try:

@@ -66,8 +66,7 @@ def verified_path(store: ArtifactStore, digest: str, what: str) -> Any:
     actual = hash_file(path)
     if actual == digest:
         return path
-    stack = getattr(store, "stack_name", None)
-    where = f"store {store.uri}" + (f" of stack {stack!r}" if stack else "")
+    where = f"store {store.uri}" + (f" of stack {store.stack_name!r}" if store.stack_name else "")
     raise CorruptArtifactError(
         f"artifact {what}: object {digest} in {where} is corrupt (its bytes hash to "
         f"{actual[:16]}...). No data was returned. Delete the object and re-run the producing "

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .stack import Stack
+    from .stores.base import ArtifactStore
 
 
 @dataclass
@@ -48,14 +49,9 @@ def collect_garbage(stack: Stack, dry_run: bool = False, grace_seconds: float | 
         if obj.mtime >= cutoff or _age_now(store, obj.digest, obj.mtime) >= cutoff:
             report.kept_young += 1
             continue
-        if not dry_run:
-            safe_delete = getattr(store, "delete_if_older", None)
-            if safe_delete is not None:
-                if not safe_delete(obj.digest, cutoff):
-                    report.kept_young += 1  # refreshed by a writer just now
-                    continue
-            else:
-                store.delete(obj.digest)
+        if not dry_run and not store.delete_if_older(obj.digest, cutoff):
+            report.kept_young += 1  # refreshed by a writer just now
+            continue
         report.deleted.append(obj.digest)
         report.bytes += obj.size
     return report
@@ -66,14 +62,11 @@ def collect_garbage(stack: Stack, dry_run: bool = False, grace_seconds: float | 
 CLOCK_MARGIN_SECONDS = 2.0
 
 
-def _age_now(store: object, digest: str, listed_mtime: float) -> float:
+def _age_now(store: ArtifactStore, digest: str, listed_mtime: float) -> float:
     """The object's modification time now (a writer may have refreshed it since listing)."""
-    mtime_of = getattr(store, "mtime", None)
-    if mtime_of is None:
-        return listed_mtime
     try:
-        return float(mtime_of(digest))
-    except (FileNotFoundError, OSError):
+        return float(store.mtime(digest))
+    except OSError:  # gone since listing (FileNotFoundError) or unreadable: the listed age
         return listed_mtime
 
 

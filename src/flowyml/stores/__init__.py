@@ -1,4 +1,11 @@
-"""Artifact stores, found by URI scheme. Remote backends are imported only when used."""
+"""Artifact stores, found by URI scheme. Remote backends are imported only when used.
+
+- ``base.py``: the ``ArtifactStore`` protocol every store implements in full;
+- ``local.py``: a folder (a plain path or ``file://``);
+- ``remote.py``: the fsspec core for every remote scheme, behind ``cache.py``;
+- ``adapter.py``: what a remote backend supplies; ``registry.py``: scheme -> adapter;
+- ``s3.py``, ``gcs.py``, ``azure.py``, ``memory.py``: one adapter per backend.
+"""
 
 from __future__ import annotations
 

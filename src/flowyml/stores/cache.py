@@ -267,7 +267,7 @@ class LocalCache:
         try:
             marker.touch()
         except OSError:
-            pass
+            pass  # only spaces out the scans: a read-only marker means scanning more often
         _, total = self.usage()
         if total > self.max_bytes:
             self.prune(int(self.max_bytes * 0.9), keep_recent=RECENT_SECONDS)
@@ -277,7 +277,7 @@ def _unlink(p: Path) -> None:
     try:
         os.unlink(p)
     except FileNotFoundError:
-        pass
+        pass  # already gone is what we wanted
 
 
 _caches: dict[tuple[str, int], LocalCache] = {}

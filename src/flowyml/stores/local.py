@@ -6,6 +6,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..errors import StoreError
 from ..hashing import hash_file, is_digest
@@ -80,7 +81,7 @@ class LocalStore:
             try:
                 os.unlink(src)
             except FileNotFoundError:
-                pass
+                pass  # the repair moved it into place: nothing is left to clean up
 
     def refresh(self, digest: str) -> bool:
         """True when the object exists intact; its age is refreshed (gc grace) as a write
@@ -108,12 +109,14 @@ class LocalStore:
         return path
 
     def mtime(self, digest: str) -> float:
+        """The object's modification time; ``FileNotFoundError`` when it is not stored."""
         return self._path(digest).stat().st_mtime
 
     # gc and writers that re-adopt an existing object meet on one lock file: a writer
     # refreshes an object's age under a shared lock, gc re-checks the age and deletes
     # under an exclusive one, so a refresh can never fall between gc's check and delete.
     def _gc_lock(self, kind: int) -> _FileLock:
+        self.root.mkdir(parents=True, exist_ok=True)  # a store never written to has none
         return _FileLock(self.root / "gc.lock", kind)
 
     def _touch(self, path: Path) -> bool:
@@ -128,7 +131,8 @@ class LocalStore:
         return True
 
     def delete_if_older(self, digest: str, cutoff: float) -> bool:
-        """Delete the object if its age is still before ``cutoff`` (gc's safe delete)."""
+        """Delete the object if its age is still before ``cutoff`` (gc's safe delete,
+        under the exclusive lock a refreshing writer waits for). True when it is gone."""
         path = self._path(digest)
         with self._gc_lock(fcntl.LOCK_EX):
             try:
@@ -136,17 +140,18 @@ class LocalStore:
                     return False
                 path.unlink()
             except FileNotFoundError:
-                return False
+                return True  # deleted meanwhile (by another gc): gone all the same
         return True
 
     def evict_local(self, digest: str) -> None:
-        return None
+        self._path(digest)  # validates the digest, as every method does
+        return None  # the store is the only copy: nothing to forget
 
     def delete(self, digest: str) -> None:
         try:
             self._path(digest).unlink()
         except FileNotFoundError:
-            pass
+            pass  # deleting an absent object is a no-op by contract
 
     def iter_objects(self) -> Iterator[ObjectInfo]:
         base = self.root / "objects"
@@ -159,6 +164,15 @@ class LocalStore:
                 if is_digest(entry.name):
                     st = entry.stat()
                     yield ObjectInfo(entry.name, st.st_size, st.st_mtime)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": "local",
+            "uri": self.uri,
+            "endpoint": None,
+            "storage_options": {},
+            "cache_dir": None,  # the store is its own local copy
+        }
 
 
 class _FileLock:
