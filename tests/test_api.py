@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import flowyml as fm
-from flowyml.fingerprint import FingerprintWarning, fingerprint_function
+from flowyml.core.fingerprint import FingerprintWarning, fingerprint_function
 
 
 def test_all_is_curated_and_resolvable() -> None:

@@ -218,7 +218,7 @@ def test_cache_false_always_executes(project: Path) -> None:
 
 
 def test_third_party_code_counts_by_version_not_source(project: Path) -> None:
-    from flowyml.fingerprint import fingerprint_function
+    from flowyml.core.fingerprint import fingerprint_function
 
     def uses_json(x: dict) -> str:
         import json as j

@@ -38,8 +38,8 @@ from flowyml.catalog import sql as sql_module
 from flowyml.catalog.base import CatalogReader, RuntimeCatalog
 from flowyml.catalog.records import ArtifactRecord, NewOutput, StepRecord, Write
 from flowyml.catalog.sql import SqlCatalog, artifact_id
-from flowyml.errors import ArtifactNotFoundError, CatalogError
-from flowyml.hashing import hash_bytes
+from flowyml.core.errors import ArtifactNotFoundError, CatalogError
+from flowyml.core.hashing import hash_bytes
 
 from .stack_fixtures import pg_url, uniq  # noqa: F401  (pg_url is a fixture)
 

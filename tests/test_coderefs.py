@@ -9,7 +9,7 @@ import pickletools
 
 import pytest
 
-from flowyml.coderefs import pickle_globals
+from flowyml.core.coderefs import pickle_globals
 
 
 class Thing:

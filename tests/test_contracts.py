@@ -528,8 +528,8 @@ def test_import_stays_light_when_no_step_declares_a_schema(project: Path) -> Non
         "@fm.step(outputs='b')\n"
         "def b(a: int) -> int:\n    return a\n"
         "fm.Pipeline('p', [a, b]).build()\n"
-        "print([m for m in ('pandera', 'pyarrow', 'flowyml.contracts') if m in sys.modules])\n"
+        "print([m for m in ('pandera', 'pyarrow', 'flowyml.core.contracts') if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True,
                          text=True, check=True)
-    assert out.stdout.strip() == "['flowyml.contracts']"  # the light module only
+    assert out.stdout.strip() == "['flowyml.core.contracts']"  # the light module only

@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 import flowyml as fm
-from flowyml.errors import ConfigError
+from flowyml.core.errors import ConfigError
 from flowyml.executors import make_executor
 from flowyml.executors.base import StepTimedOut, WorkerDied
 from tests.conftest import flowyml_cli, write

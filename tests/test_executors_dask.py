@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import flowyml as fm
-from flowyml.errors import ConfigError
+from flowyml.core.errors import ConfigError
 from flowyml.executors import make_executor
 from flowyml.executors.base import StepTimedOut, WorkerDied
 from tests.conftest import flowyml_cli, write

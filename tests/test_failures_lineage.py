@@ -138,7 +138,7 @@ def test_lineage_of_reused_artifact_stays_first_production(project: Path) -> Non
     assert {(r, role) for r, _, role in uses} == {(first.id, "produced"), (second.id, "produced")}
 
 
-@pytest.mark.filterwarnings("ignore::flowyml.fingerprint.FingerprintWarning")
+@pytest.mark.filterwarnings("ignore::flowyml.core.fingerprint.FingerprintWarning")
 def test_lineage_survives_a_deep_chain(project: Path) -> None:
     steps = []
     for i in range(60):

@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flowyml.fingerprint import (
+from flowyml.core.fingerprint import (
     FingerprintWarning,
     explain_parts,
     fingerprint_function,
     value_token,
 )
-from flowyml.tokens import Opaque, Tokenizer
+from flowyml.core.tokens import Opaque, Tokenizer
 
 ROOT = Path(__file__).resolve().parent
 
@@ -40,7 +40,7 @@ def test_dicts_and_sets_are_canonical() -> None:
 def test_tokens_agree_across_hash_seeds() -> None:
     code = (
         "from dataclasses import dataclass\n"
-        "from flowyml.fingerprint import value_token\n"
+        "from flowyml.core.fingerprint import value_token\n"
         "@dataclass\nclass C:\n    s: set\n    f: frozenset\n"
         "print(value_token(C({'a', 'b', 'c', 'd'}, frozenset({'x', 'y'}))),"
         " value_token({'k%d' % i: i for i in range(20)}))\n"
@@ -106,7 +106,7 @@ class Cfg:
 
 def test_a_run_value_brings_its_class_code(tmp_path: Path) -> None:
     import flowyml as fm
-    from flowyml.fingerprint import fingerprint_step
+    from flowyml.core.fingerprint import fingerprint_step
 
     @fm.step(outputs="y")
     def use(cfg, color):

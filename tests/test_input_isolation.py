@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 import flowyml as fm
-from flowyml.refs import ArtifactRef
+from flowyml.core.refs import ArtifactRef
 from flowyml.stack import clear_opened
 from tests.test_executors_dask import dask_address  # noqa: F401  (module-scoped cluster)
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import flowyml as fm
-from flowyml.hashing import hash_file
-from flowyml.maintenance import collect_garbage
+from flowyml.cli.maintenance import collect_garbage
+from flowyml.core.hashing import hash_file
 from flowyml.stack import clear_opened
 
 ASSETS = ["alpha", "beta"]

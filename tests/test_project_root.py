@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import flowyml as fm
-from flowyml.errors import ConfigError
+from flowyml.core.errors import ConfigError
 from flowyml.stack import Stack, load_config, stack_sources
 from tests.conftest import flowyml_cli, write
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import flowyml as fm
-from flowyml.hashing import hash_file
+from flowyml.core.hashing import hash_file
 from tests.conftest import run_py, write
 
 WRITER = '''
@@ -310,7 +310,7 @@ def test_gc_with_zero_grace_is_safe_under_concurrent_writers(project: Path) -> N
     code = textwrap.dedent('''
         import sys, time
         import flowyml as fm
-        from flowyml.execution import store_value
+        from flowyml.objects import store_value
         w = int(sys.argv[1])
 
         @fm.step(outputs=f"data{w}")
@@ -331,7 +331,7 @@ def test_gc_with_zero_grace_is_safe_under_concurrent_writers(project: Path) -> N
     writers = [subprocess.Popen([sys.executable, "-c", code, str(w), "60"], cwd=project,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for w in range(2)]
-    from flowyml.maintenance import collect_garbage
+    from flowyml.cli.maintenance import collect_garbage
 
     st = fm.Stack().resolve()
     deleted = 0

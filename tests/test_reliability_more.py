@@ -24,7 +24,7 @@ import pytest
 
 import flowyml as fm
 from flowyml.catalog.records import NewOutput, StepRecord, Write
-from flowyml.hashing import hash_bytes
+from flowyml.core.hashing import hash_bytes
 from flowyml.stack import Stack, clear_opened
 from tests.conftest import flowyml_cli, write
 
@@ -511,7 +511,7 @@ def test_dask_retry_after_a_dead_worker_commits_once(project: Path) -> None:
     import numpy as np
     from distributed import LocalCluster
 
-    from flowyml.execution import store_value
+    from flowyml.objects import store_value
     from flowyml.stores import open_store
 
     @fm.step(outputs="base")
@@ -680,7 +680,7 @@ def test_a_sentinel_secret_never_shows(
 
     from click.testing import CliRunner
 
-    from flowyml.cli import main
+    from flowyml.cli.commands import main
     from flowyml.stack import check_stack
 
     from .stack_fixtures import all_catalog_text
@@ -839,7 +839,7 @@ def test_a_killed_driver_on_another_host_is_shown_failed(
     assert fm.Stack().resolve().open_catalog().live_run_starts() == []
     from click.testing import CliRunner
 
-    from flowyml.cli import main
+    from flowyml.cli.commands import main
 
     out = CliRunner().invoke(main, ["runs"]).stdout  # in-process: the shortened bound applies
     assert "failed" in out and "no heartbeat from the driver on another-machine" in out

@@ -26,8 +26,13 @@ from typing import Any
 import pytest
 
 import flowyml as fm
-from flowyml.errors import ArtifactNotFoundError, CatalogError, CorruptArtifactError, StoreError
-from flowyml.hashing import hash_bytes
+from flowyml.core.errors import (
+    ArtifactNotFoundError,
+    CatalogError,
+    CorruptArtifactError,
+    StoreError,
+)
+from flowyml.core.hashing import hash_bytes
 from flowyml.stack import Stack, clear_opened
 from tests.conftest import flowyml_cli, run_py, write
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import flowyml as fm
-from flowyml.errors import ConfigError
-from flowyml.secrets import mask_options, mask_uri, redact, secret_values
+from flowyml.core.errors import ConfigError
+from flowyml.core.secrets import mask_options, mask_uri, redact, secret_values
 from flowyml.stack import Stack, as_stack, check_stack
 from flowyml.stores.cache import LocalCache, parse_size
 from tests.conftest import flowyml_cli, write
@@ -208,7 +208,7 @@ def test_masking() -> None:
 
 # ---------------------------------------------------------------- local cache
 def _obj(cache: LocalCache, data: bytes) -> str:
-    from flowyml.hashing import hash_bytes
+    from flowyml.core.hashing import hash_bytes
 
     digest = hash_bytes(data)
     src = cache.new_tmp()

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 import flowyml as fm
-from flowyml.hashing import hash_file
+from flowyml.core.hashing import hash_file
 
 
 def objects(root: Path) -> list[Path]:
@@ -230,7 +230,7 @@ def test_artifact_ref_loads_on_demand(project: Path) -> None:
 
 
 def test_gc_deletes_only_unreferenced_objects(project: Path) -> None:
-    from flowyml.maintenance import collect_garbage
+    from flowyml.cli.maintenance import collect_garbage
 
     fm.Pipeline("p", [one_step([1])]).run()
     store = fm.Stack().resolve().open_store()

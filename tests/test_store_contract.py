@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from flowyml.errors import ArtifactNotFoundError, ConfigError, CorruptArtifactError, StoreError
-from flowyml.hashing import hash_bytes
-from flowyml.iostats import IOStats
-from flowyml.loading import verified_path
-from flowyml.secrets import secret_values
+from flowyml.core.errors import ArtifactNotFoundError, ConfigError, CorruptArtifactError, StoreError
+from flowyml.core.hashing import hash_bytes
+from flowyml.core.iostats import IOStats
+from flowyml.core.secrets import secret_values
+from flowyml.objects import verified_path
 from flowyml.stores.adapter import Adapter, classify_error
 from flowyml.stores.base import ArtifactStore
 from flowyml.stores.registry import BACKENDS, load_adapter

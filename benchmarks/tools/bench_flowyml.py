@@ -145,9 +145,9 @@ def w4(params):
     import numpy as np
 
     try:
-        from flowyml.hashing import hash_bytes
+        from flowyml.core.hashing import hash_bytes
 
-        hasher = "flowyml.hashing.hash_bytes"
+        hasher = "flowyml.core.hashing.hash_bytes"
     except ImportError:  # pragma: no cover - fall back to the package FlowyML uses
         import blake3
 

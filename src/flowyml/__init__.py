@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from .core.errors import (
     ArtifactNotFoundError,
     BuildError,
     CatalogError,
@@ -28,10 +28,10 @@ from .errors import (
     StoreError,
     TypeMismatchError,
 )
+from .core.refs import ArtifactRef, Lazy
+from .core.step import Step, step
 from .pipeline import Pipeline
-from .refs import ArtifactRef, Lazy
 from .stack import Stack
-from .step import Step, step
 
 if TYPE_CHECKING:
     from .artifact import Artifact

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .refs import ArtifactRef
+from .core.refs import ArtifactRef
 
 if TYPE_CHECKING:
     from .catalog.records import ArtifactRecord
@@ -59,7 +59,7 @@ class Artifact:
     def load(self) -> Any:
         """Fetch, verify and deserialize the value (cached on this object)."""
         if self._value is _UNSET:
-            from .loading import load_object
+            from .objects import load_object
 
             self._value = load_object(
                 self._stack.open_store(), self.content_hash, self.materializer, self.label
@@ -107,7 +107,7 @@ class Artifact:
 
 
 def make_ref(record: ArtifactRecord, stack: Stack) -> ArtifactRef:
-    from .loading import load_object
+    from .objects import load_object
 
     def loader(ref: ArtifactRef) -> Any:
         return load_object(stack.open_store(), ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}")

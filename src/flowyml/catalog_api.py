@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .artifact import Artifact
 from .catalog.base import CatalogReader
-from .names import check_name
+from .core.names import check_name
 
 if TYPE_CHECKING:
     from typing import Concatenate
@@ -76,7 +76,7 @@ class Catalog:
         if "@" in spec:
             name, _, sel = spec.partition("@")
             return self.get(name, sel)
-        from .errors import ArtifactNotFoundError
+        from .core.errors import ArtifactNotFoundError
 
         try:
             return self.get(spec)
@@ -94,7 +94,7 @@ class Catalog:
         """Point ``alias`` (e.g. ``"prod"``) of ``name`` at ``version``."""
         check_name(alias, "alias")
         if alias == "latest" or alias.isdigit():
-            from .errors import ParameterError
+            from .core.errors import ParameterError
 
             raise ParameterError(f"alias {alias!r} is reserved; pick another name")
         self._db.tag(check_name(name), int(version), alias)

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArtifactNotFoundError, MissingInputError
-from .graph import Graph, build_graph
-from .names import check_name
-from .step import Step
+from .core.errors import ArtifactNotFoundError, MissingInputError
+from .core.graph import Graph, build_graph
+from .core.names import check_name
+from .core.step import Step
 
 if TYPE_CHECKING:
     from .catalog.records import ArtifactRecord
@@ -23,7 +23,7 @@ class Pipeline:
     """``Pipeline(name, steps)``; order of ``steps`` does not matter."""
 
     def __init__(self, name: str, steps: Iterable[Step]) -> None:
-        from .project import defining_file
+        from .core.project import defining_file
 
         self.name = check_name(name, "pipeline name")
         self.steps = list(steps)
@@ -37,7 +37,7 @@ class Pipeline:
         ``pyproject.toml`` or ``flowyml.toml`` (the current directory's project when
         there is no file). Its config file picks the stack, and code under it counts as
         the user's own for the cache."""
-        from .project import pipeline_root
+        from .core.project import pipeline_root
 
         return pipeline_root(self.file)
 
@@ -75,7 +75,7 @@ class Pipeline:
         graph = build_graph(self.steps, params, resolve if needs_catalog else None)
         # every key is taken now, before any step runs; what the fingerprint cannot see
         # through is warned about here, at build
-        from .fingerprint import fingerprint_graph
+        from .core.fingerprint import fingerprint_graph
         from .stack import Stack
 
         root = stack.root if isinstance(stack, Stack) and stack.root else self.root

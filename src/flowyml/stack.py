@@ -34,8 +34,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
-from .project import project_root
+from .core.errors import ConfigError
+from .core.project import project_root
 
 if TYPE_CHECKING:
     from .catalog.sql import SqlCatalog
@@ -76,7 +76,7 @@ class Stack:
     def __repr__(self) -> str:
         """The dataclass repr with secrets masked: a Stack gets printed, logged and shown
         in tracebacks, and its storage options and catalog URL may hold credentials."""
-        from .secrets import mask_options, mask_uri
+        from .core.secrets import mask_options, mask_uri
 
         parts = []
         for f in fields(self):
@@ -257,7 +257,7 @@ class Stack:
 
     def describe(self) -> dict[str, Any]:
         """The settings with secrets masked (for display)."""
-        from .secrets import mask_options, mask_uri
+        from .core.secrets import mask_options, mask_uri
         from .stores.cache import DEFAULT_MAX_BYTES, default_cache_dir, parse_size
 
         s = self if self.store is not None and self.root else self.resolve()
@@ -294,7 +294,7 @@ def clear_opened() -> None:
 
 
 def _mask_catalog(url: str) -> str:
-    from .secrets import mask_uri
+    from .core.secrets import mask_uri
 
     return mask_uri(url)
 
@@ -442,9 +442,9 @@ def check_stack(stack: Stack | str | None = None) -> list[CheckResult]:
     failure of the stack itself: each failure is a ``CheckResult`` with ``ok=False``."""
     import uuid
 
-    from .errors import FlowymlError
-    from .hashing import hash_bytes
-    from .secrets import mask_uri
+    from .core.errors import FlowymlError
+    from .core.hashing import hash_bytes
+    from .core.secrets import mask_uri
 
     out: list[CheckResult] = []
     try:

@@ -135,9 +135,9 @@ def _child(job: dict[str, Any], mode: str) -> None:
 
 def _preimport() -> None:
     """What every run imports anyway; no project, no store, no catalog is touched."""
-    for name in ("flowyml", "flowyml.runtime", "flowyml.execution", "flowyml.executors.inline",
+    for name in ("flowyml", "flowyml.runtime", "flowyml.executors.task", "flowyml.executors.inline",
                  "flowyml.materializers", "flowyml.catalog", "flowyml.catalog.sql",
-                 "flowyml.stores", "flowyml.fingerprint", "sqlalchemy", "numpy", "blake3"):
+                 "flowyml.stores", "flowyml.core.fingerprint", "sqlalchemy", "numpy", "blake3"):
         try:
             importlib.import_module(name)
         except ImportError:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..errors import CatalogError
+from ..core.errors import CatalogError
 
 SCHEMA_KEY = "schema_version"
 ADVISORY_LOCK_KEY = 0x666C6F77796D6C  # "flowyml": PostgreSQL advisory lock for upgrades

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.stored import NewOutput as NewOutput
+
 
 @dataclass(frozen=True)
 class ArtifactRecord:
@@ -20,18 +22,6 @@ class ArtifactRecord:
     code_version: str
     created_at: float
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class NewOutput:
-    """An output a step just produced, already in the store."""
-
-    name: str
-    content_hash: str
-    size: int
-    materializer: str
-    type_name: str
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -84,6 +74,6 @@ class Write:
 
 def artifact_id(name: str, content_hash: str) -> str:
     """Artifact ids are derived from (name, content hash): the same everywhere."""
-    from ..hashing import hash_text
+    from ..core.hashing import hash_text
 
     return hash_text("artifact", name, content_hash)[:24]

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import ArtifactNotFoundError, CatalogError
-from ..secrets import redact
+from ..core.errors import ArtifactNotFoundError, CatalogError
+from ..core.secrets import redact
 from . import liveness, migrations
 from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord, Write, artifact_id
 

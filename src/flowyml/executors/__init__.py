@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .base import Executor, StepTimedOut, WorkerDied
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..execution import StepOutcome, StepTask
+    from .task import StepOutcome, StepTask
 
 
 class Executor(Protocol):
@@ -94,7 +94,7 @@ def run_attempts(
     own, so the timeout applies per attempt and a timed-out or dead attempt is retried
     like a failed one, with the same backoff as in-process retries. Framework errors
     (a corrupt input, a bad configuration) are not retried."""
-    from ..execution import UserCodeError
+    from .task import UserCodeError
 
     step = task.step
     limit = step.retries + 1

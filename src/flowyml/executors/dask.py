@@ -22,13 +22,13 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .base import StepTimedOut, WorkerDied, run_attempts
 from .worker import decode_reply, encode_job, run_dask_task
 
 if TYPE_CHECKING:
-    from ..execution import StepOutcome, StepTask
     from ..stack import Stack
+    from .task import StepOutcome, StepTask
 
 INSTALL_HINT = "install it with: pip install 'flowyml-core[dask]'"
 CONNECT_TIMEOUT = "10s"  # to reach an existing scheduler

@@ -15,7 +15,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from ..execution import StepOutcome, StepTask, run_task
+from .task import StepOutcome, StepTask, run_task
 
 if TYPE_CHECKING:
     from ..stack import Stack

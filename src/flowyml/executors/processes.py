@@ -21,8 +21,8 @@ from .base import StepTimedOut, WorkerDied, run_attempts, timeout_message
 from .worker import WorkerProcess, decode_reply, encode_job, warm_up_message
 
 if TYPE_CHECKING:
-    from ..execution import StepOutcome, StepTask
     from ..stack import Stack
+    from .task import StepOutcome, StepTask
 
 
 class ProcessesExecutor:

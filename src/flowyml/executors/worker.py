@@ -48,9 +48,9 @@ from typing import TYPE_CHECKING, Any
 from .base import RemoteError, StepTimedOut, WorkerDied, describe_exit, timeout_message
 
 if TYPE_CHECKING:
-    from ..execution import StepOutcome, StepTask
-    from ..iostats import IOStats
+    from ..core.iostats import IOStats
     from ..stack import Stack
+    from .task import StepOutcome, StepTask
 
 _STOP = b"stop"
 _STARTED = b"started"  # sent by a worker when the step itself starts (the deadline's zero)
@@ -104,7 +104,7 @@ def _module_of(func: Any) -> tuple[str, str, int] | None:
 
 
 def _rebuild(kind: str, info: dict[str, Any]) -> BaseException:
-    from ..execution import UserCodeError
+    from .task import UserCodeError
 
     if kind == "timeout":
         return StepTimedOut(info["message"])
@@ -147,7 +147,7 @@ def run_job(payload: bytes, started: Callable[[], None] | None = None) -> bytes:
         _prepare(job)
         import cloudpickle  # noqa: F401  (unpickling by-value functions needs it importable)
 
-        from ..execution import run_task
+        from .task import run_task
 
         stack, task = pickle.loads(job.inner)
         store = _task_store(stack)
@@ -158,7 +158,7 @@ def run_job(payload: bytes, started: Callable[[], None] | None = None) -> bytes:
         outcome = run_task(task, store)
         return _reply("ok", outcome, stats, before)
     except BaseException as exc:
-        from ..execution import UserCodeError
+        from .task import UserCodeError
 
         kind = "user" if isinstance(exc, UserCodeError) else "framework"
         return _reply(kind, _exc_info(exc), stats, before)
@@ -192,7 +192,7 @@ def _reply(kind: str, payload: Any, stats: IOStats | None, before: dict[str, int
 def _exc_info(exc: BaseException) -> dict[str, Any]:
     import cloudpickle
 
-    from ..execution import UserCodeError
+    from .task import UserCodeError
 
     cause = exc.__cause__ if isinstance(exc, UserCodeError) and exc.__cause__ else exc
     try:
@@ -214,7 +214,7 @@ def _exc_info(exc: BaseException) -> dict[str, Any]:
 def _task_store(stack: Stack) -> Any:
     """The stack's store (opened once per process), with counters of its own for this
     task, so concurrent tasks in one process (Dask threads) report their own io."""
-    from ..iostats import IOStats
+    from ..core.iostats import IOStats
 
     store = stack.open_store()
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .base import Materializer, PickleFallbackWarning, UnsupportedValue
 from .builtin import (
     ArrowMaterializer,

@@ -33,7 +33,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from ..contracts import schema_meta
+from ..core.contracts import schema_meta
 from .base import UnsupportedValue
 
 # Frames up to this size (pandas ``memory_usage``, polars ``estimated_size``) are decoded
@@ -571,7 +571,7 @@ class PickleMaterializer:
         return True
 
     def save(self, value: Any, path: Path) -> dict[str, Any]:
-        from ..coderefs import pickle_globals
+        from ..core.coderefs import pickle_globals
 
         with open(path, "wb") as f:
             pickle.dump(value, f, protocol=5)

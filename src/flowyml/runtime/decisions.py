@@ -20,14 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ParameterError
-from ..fingerprint import OPAQUE, Fingerprint, code_ref_parts, explain_parts, short_repr
-from ..hashing import hash_text
+from ..core.errors import ParameterError
+from ..core.fingerprint import OPAQUE, Fingerprint, code_ref_parts, explain_parts, short_repr
+from ..core.hashing import hash_text
 from ..materializers import registry_versions
 
 if TYPE_CHECKING:
     from ..catalog.records import ArtifactRecord, StepRecord
-    from ..graph import Graph
+    from ..core.graph import Graph
 
 CACHE_KEY_VERSION = "1"
 

@@ -24,18 +24,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..artifact import Artifact, make_ref
 from ..catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
-from ..errors import FlowymlError, StepFailed
-from ..execution import StepOutcome, StepTask, UserCodeError, want_ref
-from ..fingerprint import fingerprint_graph, short_repr
-from ..iostats import IOStats
+from ..core.errors import FlowymlError, StepFailed
+from ..core.fingerprint import fingerprint_graph, short_repr
+from ..core.iostats import IOStats
+from ..executors.task import StepOutcome, StepTask, UserCodeError, want_ref
 from ..run import Run, StepResult
 from .decisions import Decider, Decision, explain, forced_set
 from .recorder import Recorder
 from .reporting import Reporter
 
 if TYPE_CHECKING:
+    from ..core.graph import Graph
     from ..executors.base import Executor
-    from ..graph import Graph
     from ..stack import Stack
 
 

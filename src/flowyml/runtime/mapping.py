@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..catalog.records import Write
-from ..execution import StepOutcome, StepTask, UserCodeError, store_value
-from ..loading import load_object
-from ..refs import ArtifactRef
+from ..core.refs import ArtifactRef
+from ..executors.task import StepOutcome, StepTask, UserCodeError
+from ..objects import load_object, store_value
 from .decisions import Decision, cache_key
 
 if TYPE_CHECKING:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..fingerprint import fingerprint_graph
+from ..core.fingerprint import fingerprint_graph
 from .decisions import Decider, explain_miss
 
 if TYPE_CHECKING:
     from ..catalog.records import ArtifactRecord
-    from ..graph import Graph
+    from ..core.graph import Graph
     from ..stack import Stack
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..iostats import IOStats
+from ..core.iostats import IOStats
 
 
 @dataclass(frozen=True)

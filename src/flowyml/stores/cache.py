@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..hashing import hash_file, is_digest
-from ..staging import StagingArea
+from ..core.errors import ConfigError
+from ..core.hashing import hash_file, is_digest
+from .staging import StagingArea
 
 DEFAULT_MAX_BYTES = 20 * 2**30
 RECENT_SECONDS = 120.0  # automatic eviction never removes an object used this recently

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
-from ..hashing import hash_file, is_digest
-from ..iostats import IOStats
-from ..staging import StagingArea
+from ..core.errors import StoreError
+from ..core.hashing import hash_file, is_digest
+from ..core.iostats import IOStats
 from .base import ObjectInfo, object_key
+from .staging import StagingArea
 
 
 class LocalStore:
@@ -97,7 +97,7 @@ class LocalStore:
     def local_path(self, digest: str) -> Path:
         path = self._path(digest)
         if not path.is_file():
-            from ..errors import ArtifactNotFoundError
+            from ..core.errors import ArtifactNotFoundError
 
             raise ArtifactNotFoundError(
                 f"object {digest} is missing from store {self.uri} of stack "

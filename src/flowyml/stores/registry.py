@@ -12,8 +12,8 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 
-from ..errors import ConfigError
-from ..secrets import mask_uri
+from ..core.errors import ConfigError
+from ..core.secrets import mask_uri
 from .adapter import Adapter
 
 

@@ -34,16 +34,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ..errors import (
+from ..core.errors import (
     ArtifactNotFoundError,
     ConfigError,
     CorruptArtifactError,
     FlowymlError,
     StoreError,
 )
-from ..hashing import hash_file, is_digest
-from ..iostats import IOStats
-from ..secrets import mask_options, mask_uri, redact, secret_values
+from ..core.hashing import hash_file, is_digest
+from ..core.iostats import IOStats
+from ..core.secrets import mask_options, mask_uri, redact, secret_values
 from .adapter import Adapter, ErrorKind, classify_error
 from .base import ObjectInfo, object_key
 from .cache import LocalCache, get_cache

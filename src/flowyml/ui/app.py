@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import ArtifactNotFoundError, CatalogError, FlowymlError
+from ..core.errors import ArtifactNotFoundError, CatalogError, FlowymlError
 from . import fmt
 from .layout import Layout, fit_scale, layered_layout
 from .model import (

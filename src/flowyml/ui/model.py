@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import ArtifactNotFoundError, FlowymlError
+from ..core.errors import ArtifactNotFoundError, FlowymlError
 
 if TYPE_CHECKING:
     from ..artifact import Artifact

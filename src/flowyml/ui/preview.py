@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import FlowymlError
+from ..core.errors import FlowymlError
 
 if TYPE_CHECKING:
     from ..artifact import Artifact
@@ -68,7 +68,7 @@ def make_preview(art: Artifact, store: ArtifactStore) -> Preview:
     if art.size > MAX_BYTES:
         return Preview(kind, f"not previewed: {art.size:,} bytes is over the "
                              f"{MAX_BYTES // 2**20} MB preview limit")
-    from ..loading import verified_path
+    from ..objects import verified_path
 
     try:
         path = verified_path(store, art.content_hash, art.label)

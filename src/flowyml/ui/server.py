@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .app import create_app
 
 if TYPE_CHECKING:

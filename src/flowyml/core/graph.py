@@ -74,7 +74,7 @@ def build_graph(
     for s in step_list:
         if not isinstance(s, Step):
             raise ParameterError(
-                f"{s!r} is not a step: decorate it with @flowyml.step before adding it"
+                f"{s!r} is not a step: decorate it with @flowyml.core.step before adding it"
             )
         if s.name in by_name and by_name[s.name] is not s:
             raise ParameterError(

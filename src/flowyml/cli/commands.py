@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .errors import BuildError, FlowymlError, StepFailed
+from ..core.errors import BuildError, FlowymlError, StepFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +53,7 @@ def stack_option(f: F) -> F:
 def _stack(stack_name: str | None, root: Path | None = None) -> Any:
     """The stack, resolved in ``root`` (a pipeline file's project), else in the current
     directory's project (commands that take no pipeline file)."""
-    from .stack import as_stack
+    from ..stack import as_stack
 
     return as_stack(stack_name, root=root)
 
@@ -70,7 +70,7 @@ def load_pipeline(target: str) -> Any:
     the project of the file (or of the file that defined it, when imported there), never
     the current directory's: `flowyml run /abs/pipe.py` from anywhere uses that project's
     stack, and its code counts as the user's own."""
-    from .pipeline import Pipeline
+    from ..pipeline import Pipeline
 
     path_s, _, wanted = target.partition(":")
     if len(path_s) == 1 and wanted:  # a Windows drive letter, unlikely here
@@ -128,7 +128,7 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, Any]:
 def run(target: str, params: tuple[str, ...], force: bool, executor: str | None,
         quiet: bool, stack_name: str | None) -> None:
     """Run the pipeline in FILE[:PIPELINE]."""
-    from .runtime.reporting import PrintReporter, Reporter
+    from ..runtime.reporting import PrintReporter, Reporter
 
     pipe = load_pipeline(target)
     reporter: Reporter = Reporter() if quiet else PrintReporter()
@@ -175,7 +175,7 @@ def _fmt_size(n: int) -> str:
 @stack_option
 def runs(limit: int, stack_name: str | None) -> None:
     """List recent runs, newest first."""
-    from .catalog_api import Catalog
+    from ..catalog_api import Catalog
 
     cat = Catalog(_stack(stack_name))
     rows = cat.runs(limit=limit)
@@ -204,7 +204,7 @@ def runs(limit: int, stack_name: str | None) -> None:
 @stack_option
 def artifacts(name: str | None, stack_name: str | None) -> None:
     """List assets, or the versions of asset NAME."""
-    from .catalog_api import Catalog
+    from ..catalog_api import Catalog
 
     cat = Catalog(_stack(stack_name))
     if name is None:
@@ -229,7 +229,7 @@ def artifacts(name: str | None, stack_name: str | None) -> None:
 @stack_option
 def show(spec: str, stack_name: str | None) -> None:
     """Show one artifact: NAME, NAME@VERSION, NAME@ALIAS or an artifact id."""
-    from .catalog_api import Catalog
+    from ..catalog_api import Catalog
 
     cat = Catalog(_stack(stack_name))
     a = cat.resolve(spec)
@@ -242,7 +242,7 @@ def show(spec: str, stack_name: str | None) -> None:
         click.echo(f"{k:14} {v}")
     recorded = a.meta.get("schema")
     if isinstance(recorded, dict):  # a table's columns, dtypes and row count
-        from .contracts import describe_schema
+        from ..core.contracts import describe_schema
 
         head, *columns = describe_schema(recorded)
         click.echo(f"{'schema':14} {head}")
@@ -257,8 +257,8 @@ def show(spec: str, stack_name: str | None) -> None:
 @stack_option
 def lineage(spec: str, fmt: str, down: bool, stack_name: str | None) -> None:
     """Lineage of NAME[@VERSION] or an artifact id: its sources (or, --down, its descendants)."""
-    from .catalog_api import Catalog
-    from .lineage import get_descendants, get_lineage
+    from ..catalog_api import Catalog
+    from ..lineage import get_descendants, get_lineage
 
     st = _stack(stack_name)
     a = Catalog(st).resolve(spec)
@@ -295,7 +295,7 @@ def lineage(spec: str, fmt: str, down: bool, stack_name: str | None) -> None:
 @stack_option
 def tag(name: str, version: int, alias: str, stack_name: str | None) -> None:
     """Point ALIAS of NAME at VERSION (e.g. `flowyml tag model 3 prod`)."""
-    from .catalog_api import Catalog
+    from ..catalog_api import Catalog
 
     Catalog(_stack(stack_name)).tag(name, version, alias)
     click.echo(f"{name}@{alias} -> version {version}")
@@ -355,7 +355,7 @@ def demo(workdir: str | None) -> None:
 def ui(port: int, host: str | None, stack_name: str | None) -> None:
     """Serve a read-only web page of runs, artifacts and lineage until Ctrl-C."""
     try:
-        from .ui.server import serve
+        from ..ui.server import serve
     except ModuleNotFoundError as exc:
         _fail(f"the web page needs {exc.name}: pip install 'flowyml-core[ui]'")
     source = click.get_current_context().get_parameter_source("host")
@@ -363,7 +363,7 @@ def ui(port: int, host: str | None, stack_name: str | None) -> None:
           echo=click.echo, warn=lambda m: click.secho(m, fg="yellow", err=True))
 
 
-from .cli_stack import cache_group, stack_group  # noqa: E402  (stack and cache commands)
+from .stack import cache_group, stack_group  # noqa: E402  (stack and cache commands)
 
 main.add_command(stack_group)
 main.add_command(cache_group)

@@ -27,8 +27,8 @@ def _fmt_size(n: int | None) -> str:
 def _current_name() -> str | None:
     import os
 
-    from .project import project_root
-    from .stack import load_config
+    from ..core.project import project_root
+    from ..stack import load_config
 
     return os.environ.get("FLOWYML_STACK") or load_config(project_root()).get("stack")
 
@@ -41,8 +41,8 @@ def stack_group() -> None:
 @stack_group.command("list")
 def stack_list() -> None:
     """The stacks defined in flowyml.toml / pyproject.toml; * marks the current one."""
-    from .project import project_root
-    from .stack import Stack, load_config
+    from ..core.project import project_root
+    from ..stack import Stack, load_config
 
     root = project_root()
     config = load_config(root)
@@ -70,7 +70,7 @@ def stack_show(name: str | None, as_json: bool) -> None:
     """The settings of stack NAME (default: the current stack), secrets masked, each with
     where it came from: argument, a FLOWYML_* variable, a config file and table, or the
     built-in default."""
-    from .stack import Stack, stack_sources
+    from ..stack import Stack, stack_sources
 
     st = Stack(name=name).resolve()
     d = st.describe()
@@ -99,7 +99,7 @@ def stack_check(name: str | None) -> None:
     Writes, reads back and deletes a small object in the store, opens the catalog
     (creating or upgrading its schema) and uses the local cache. Exits 1 if any fails.
     """
-    from .stack import Stack, check_stack
+    from ..stack import Stack, check_stack
 
     label = name or _current_name() or "default"
     results = check_stack(Stack(name=name))
@@ -116,8 +116,8 @@ def stack_check(name: str | None) -> None:
 
 # ---------------------------------------------------------------- cache
 def _cache(stack_name: str | None, cache_dir: str | None) -> Any:
-    from .stack import Stack
-    from .stores.cache import get_cache, parse_size
+    from ..stack import Stack
+    from ..stores.cache import get_cache, parse_size
 
     st = Stack(name=stack_name, cache_dir=cache_dir).resolve()
     return get_cache(st.cache_dir, parse_size(st.cache_max_size))
@@ -157,7 +157,7 @@ def cache_prune(max_size: str | None, stack_name: str | None, cache_dir: str | N
     Only local copies are deleted: every object stays in its store and is fetched
     again when needed.
     """
-    from .stores.cache import parse_size
+    from ..stores.cache import parse_size
 
     cache = _cache(stack_name, cache_dir)
     limit = parse_size(max_size, "--max-size")

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .stack import Stack
-    from .stores.base import ArtifactStore
+    from ..stack import Stack
+    from ..stores.base import ArtifactStore
 
 
 @dataclass
@@ -84,8 +84,8 @@ class VerifyReport:
 def verify_store(stack: Stack) -> VerifyReport:
     """Rehash every object of the store (a remote object is fetched anew, never trusted
     from the local cache) and check that every object the catalog references exists."""
-    from .errors import ArtifactNotFoundError, CorruptArtifactError
-    from .hashing import hash_file
+    from ..core.errors import ArtifactNotFoundError, CorruptArtifactError
+    from ..core.hashing import hash_file
 
     store = stack.open_store()
     catalog = stack.open_catalog()

@@ -20,16 +20,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .catalog.records import NewOutput
-from .contracts import SchemaViolation, validate_outputs
-from .hashing import hash_bytes, hash_file
-from .loading import load_object
-from .materializers import materializers_for
-from .refs import ArtifactRef
+from ..core.contracts import SchemaViolation, validate_outputs
+from ..core.refs import ArtifactRef
+from ..core.stored import NewOutput
+from ..objects import load_object, store_value
 
 if TYPE_CHECKING:
-    from .step import Step
-    from .stores.base import ArtifactStore
+    from ..core.step import Step
+    from ..stores.base import ArtifactStore
 
 
 class UserCodeError(Exception):
@@ -191,90 +189,6 @@ def split_outputs(step: Step, result: Any) -> dict[str, Any]:
         )
         raise UserCodeError(step.name, str(exc)) from exc
     return dict(zip(step.outputs, result, strict=False))
-
-
-def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
-    """Materialize ``value`` to a staged file, hash it, put it in the store.
-
-    Small values whose materializer can ``dumps`` are hashed in memory first: when the
-    store already holds those bytes (a rerun that produced the same result), nothing is
-    written, only the object's age is refreshed (so gc's grace period protects it).
-
-    A materializer that cannot keep the value exact raises ``UnsupportedValue`` and the
-    next one that handles it is tried; falling back to pickle warns
-    (``PickleFallbackWarning``), or raises ``ConfigError`` when the store refuses pickles.
-    """
-    import warnings
-
-    from .errors import ConfigError
-    from .materializers import PickleFallbackWarning, UnsupportedValue
-
-    # The first materializer that handles the value and keeps it exact stores it; one
-    # that cannot raises UnsupportedValue and the next is tried, ultimately pickle: with
-    # a warning, or an error on a stack that refuses pickles (nothing stored as one
-    # could be loaded back there, so the next run would not see this value).
-    refused: list[str] = []
-    for mat in materializers_for(value):
-        if mat.uses_pickle and refused:
-            why = "; ".join(refused)
-            if not store.allow_pickle:
-                # a value a canonical format was meant to keep: refuse now rather than
-                # store a pickle this store will not load back
-                stack = store.stack_name or "default"
-                raise ConfigError(
-                    f"asset {name!r} ({type(value).__qualname__}) cannot be stored exactly: "
-                    f"{why}. The fallback is pickle, which stack {stack!r} forbids "
-                    "(allow_pickle is false, the default for remote stores: loading a pickle "
-                    "can run code). Return a value that format keeps, or, if you trust this "
-                    f"store, set allow_pickle = true in [stacks.{stack}] of flowyml.toml or "
-                    "pass Stack(allow_pickle=True)"
-                )
-            warnings.warn(
-                PickleFallbackWarning(
-                    f"asset {name!r} ({type(value).__qualname__}) is stored with pickle: "
-                    f"{why}. Only stacks with allow_pickle = true can load it"
-                ),
-                stacklevel=2,
-            )
-        dumps = getattr(mat, "dumps", None)
-        data: bytes | None = None
-        try:
-            if dumps is not None:
-                data, meta = dumps(value)
-                digest = hash_bytes(data)
-                size = len(data)
-                if store.refresh(digest):
-                    data = None  # already stored
-            staged = store.staging_dir() / f"{time.time_ns()}-{id(value):x}-{name}.part"
-            try:
-                if dumps is None:
-                    meta = mat.save(value, staged)
-                    digest = hash_file(staged)
-                    size = staged.stat().st_size
-                    store.put_file(digest, staged)
-                elif data is not None:
-                    staged.write_bytes(data)
-                    store.put_file(digest, staged)
-            finally:
-                try:
-                    staged.unlink()
-                except FileNotFoundError:
-                    pass
-        except UnsupportedValue as exc:
-            refused.append(f"{mat.name} cannot keep it exact ({exc})")
-            continue
-        break
-    else:  # only when a user materializer that handles everything refused too
-        raise TypeError(f"asset {name!r}: no materializer can store it: {'; '.join(refused)}")
-    t = type(value)
-    return NewOutput(
-        name=name,
-        content_hash=digest,
-        size=size,
-        materializer=mat.name,
-        type_name=f"{t.__module__}.{t.__qualname__}",
-        meta=meta or {},
-    )
 
 
 def _loader_for(store: ArtifactStore) -> Any:

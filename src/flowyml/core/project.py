@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 MARKERS = ("flowyml.toml", "pyproject.toml")
-_PACKAGE = Path(__file__).resolve().parent  # flowyml itself: never a user's project
+_PACKAGE = Path(__file__).resolve().parents[1]  # flowyml itself: never a user's project
 
 
 def project_root(start: str | Path | None = None) -> Path:

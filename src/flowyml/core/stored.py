@@ -1,0 +1,18 @@
+"""What an executor hands back for each output it stored: hashes, never values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NewOutput:
+    """An output a step just produced, already in the store."""
+
+    name: str
+    content_hash: str
+    size: int
+    materializer: str
+    type_name: str
+    meta: dict[str, Any] = field(default_factory=dict)

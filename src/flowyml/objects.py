@@ -1,0 +1,171 @@
+"""The object path, both halves: serialize, hash and put a value; fetch, verify and
+decode it back.
+
+Write: the first materializer that handles a value and keeps it exact serializes it
+(in memory for small values, to a staged file otherwise), the bytes are hashed with
+BLAKE3 and put in the store under that hash (create-if-absent: an object is written
+once). A materializer that cannot keep a value exact raises ``UnsupportedValue`` and
+the next one is tried, down to pickle: with a ``PickleFallbackWarning``, or a
+``ConfigError`` on a store that refuses pickles.
+
+Read: a local copy is fetched once (remote stores), its hash verified (a bad copy is
+evicted and refetched once), then decoded; numpy and Arrow data are memory-mapped
+read-only, so every reader gets a view of its own and no reader can change the object.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from .core.errors import ConfigError, CorruptArtifactError
+from .core.hashing import hash_bytes, hash_file
+from .core.stored import NewOutput
+from .materializers import (
+    PickleFallbackWarning,
+    UnsupportedValue,
+    get_materializer,
+    materializers_for,
+)
+
+if TYPE_CHECKING:
+    from .materializers import Materializer
+    from .stores.base import ArtifactStore
+
+
+# ---------------------------------------------------------------------- write
+
+
+def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
+    """Serialize ``value``, hash it, put it in the store; what was stored.
+
+    Small values whose materializer can ``dumps`` are hashed in memory first: when the
+    store already holds those bytes (a rerun that produced the same result), nothing is
+    written, only the object's age is refreshed (so gc's grace period protects it).
+    """
+    refused: list[str] = []
+    for mat in materializers_for(value):
+        if mat.uses_pickle and refused:
+            _pickle_fallback(store, name, value, "; ".join(refused))
+        try:
+            digest, size, meta = _put(store, mat, name, value)
+        except UnsupportedValue as exc:
+            refused.append(f"{mat.name} cannot keep it exact ({exc})")
+            continue
+        t = type(value)
+        return NewOutput(name=name, content_hash=digest, size=size, materializer=mat.name,
+                         type_name=f"{t.__module__}.{t.__qualname__}", meta=meta or {})
+    # only when a user materializer that handles everything refused too
+    raise TypeError(f"asset {name!r}: no materializer can store it: {'; '.join(refused)}")
+
+
+def _pickle_fallback(store: ArtifactStore, name: str, value: Any, why: str) -> None:
+    """A value a canonical format was meant to keep goes to pickle: warn, or refuse on
+    a store that will not load a pickle back (rather than store what no later run can
+    read)."""
+    if not store.allow_pickle:
+        stack = store.stack_name or "default"
+        raise ConfigError(
+            f"asset {name!r} ({type(value).__qualname__}) cannot be stored exactly: "
+            f"{why}. The fallback is pickle, which stack {stack!r} forbids "
+            "(allow_pickle is false, the default for remote stores: loading a pickle "
+            "can run code). Return a value that format keeps, or, if you trust this "
+            f"store, set allow_pickle = true in [stacks.{stack}] of flowyml.toml or "
+            "pass Stack(allow_pickle=True)"
+        )
+    warnings.warn(
+        PickleFallbackWarning(
+            f"asset {name!r} ({type(value).__qualname__}) is stored with pickle: "
+            f"{why}. Only stacks with allow_pickle = true can load it"
+        ),
+        stacklevel=3,
+    )
+
+
+def _put(store: ArtifactStore, mat: Materializer, name: str,
+         value: Any) -> tuple[str, int, dict[str, Any]]:
+    """One materializer's attempt: (digest, size, meta) of the stored object."""
+    dumps = getattr(mat, "dumps", None)
+    data: bytes | None = None
+    if dumps is not None:
+        data, meta = dumps(value)
+        digest, size = hash_bytes(data), len(data)
+        if store.refresh(digest):
+            return digest, size, meta  # already stored: its age is refreshed
+    staged = store.staging_dir() / f"{time.time_ns()}-{id(value):x}-{name}.part"
+    try:
+        if data is None:
+            meta = mat.save(value, staged)
+            digest, size = hash_file(staged), staged.stat().st_size
+        else:
+            staged.write_bytes(data)
+        store.put_file(digest, staged)
+    finally:
+        staged.unlink(missing_ok=True)
+    return digest, size, meta
+
+
+# ---------------------------------------------------------------------- read
+
+
+def load_object(
+    store: ArtifactStore, digest: str, materializer: str, what: str, own: bool = False
+) -> Any:
+    """The value stored under ``digest``; never returns bytes that fail verification.
+
+    Every call decodes a new value (numpy arrays and Arrow data map the object's pages
+    read-only), so no two readers share a mutable object. ``own=True`` is for objects
+    this process wrote during the current run (an in-process step's output read by the
+    next step): their bytes were hashed as they were written, so they are not hashed
+    again, and a pickle is loaded even when the store refuses pickles (the bytes are
+    the process's own serialization). A copy fetched from a remote store is verified
+    by the fetch itself.
+    """
+    mat = get_materializer(materializer)
+    if own:
+        try:
+            return _decode(mat, store.local_path(digest), digest, what)
+        except CorruptArtifactError:  # damaged since it was written? verify (and refetch)
+            return _decode(mat, verified_path(store, digest, what), digest, what)
+    if mat.uses_pickle and not store.allow_pickle:
+        raise ConfigError(
+            f"artifact {what} is stored with pickle, and loading a pickle can run code; "
+            f"store {store.uri} does not allow it. If you trust this store, set "
+            "allow_pickle = true on its stack (flowyml.toml) or Stack(allow_pickle=True)"
+        )
+    path = verified_path(store, digest, what)
+    return _decode(mat, path, digest, what)
+
+
+def _decode(mat: Any, path: Any, digest: str, what: str) -> Any:
+    try:
+        return mat.load(path)
+    except Exception as exc:  # MemoryError and RecursionError included
+        # bytes that hash right but do not decode: written by something other than
+        # FlowyML's materializer, or hostile. Never let a half-decoded value through.
+        raise CorruptArtifactError(
+            f"artifact {what}: object {digest} does not decode as {mat.name!r} "
+            f"({type(exc).__name__}: {str(exc)[:200]}). It was not written by this "
+            "materializer; re-run the producing step with --force"
+        ) from exc
+
+
+def verified_path(store: ArtifactStore, digest: str, what: str) -> Any:
+    """A local path whose bytes hash to ``digest``; a bad local copy is evicted and
+    refetched once before giving up with ``CorruptArtifactError``."""
+    path = store.local_path(digest)
+    actual = hash_file(path)
+    if actual == digest:
+        return path
+    store.evict_local(digest)
+    path = store.local_path(digest)
+    actual = hash_file(path)
+    if actual == digest:
+        return path
+    where = f"store {store.uri}" + (f" of stack {store.stack_name!r}" if store.stack_name else "")
+    raise CorruptArtifactError(
+        f"artifact {what}: object {digest} in {where} is corrupt (its bytes hash to "
+        f"{actual[:16]}...). No data was returned. Delete the object and re-run the producing "
+        "step with --force, or run `flowyml verify` to find other damage"
+    )
