@@ -68,7 +68,7 @@ def _summary(run: fm.Run) -> dict[str, tuple[str, int, str, list[str]]]:
 
 # ---------------------------------------------------------------- specs
 def test_make_executor_specs(project: Path) -> None:
-    stack = fm.Stack().resolve()
+    stack = fm.Stack().resolve().store_spec()  # executors get where the store is, not the stack
     ex = make_executor("processes:3", stack)
     assert (ex.name, ex.max_workers, ex.in_process) == ("processes", 3, False)
     ex.shutdown()
@@ -162,9 +162,12 @@ def test_only_hashes_travel_and_io_is_counted(project: Path) -> None:
         while base is not None:
             mapped = mapped or type(base).__name__ in ("mmap", "memmap")
             base = getattr(base, "base", None)
-        from flowyml.stack import _opened
+        import flowyml.stack
+        import flowyml.stores
 
-        opened = sorted({key[0] for key in _opened})  # what this process has opened
+        # what this process has opened: stores (by spec), catalogs (through a stack)
+        opened = sorted({"store" for _ in flowyml.stores._opened}
+                        | {key[0] for key in flowyml.stack._opened})
         return {"writeable": bool(big.flags.writeable), "mapped": mapped, "pid": os.getpid(),
                 "opened": opened}
 
@@ -174,7 +177,7 @@ def test_only_hashes_travel_and_io_is_counted(project: Path) -> None:
         """Wraps the processes executor to look at the tasks it is given."""
 
         def __init__(self) -> None:
-            self.inner = make_executor("processes:1", fm.Stack().resolve())
+            self.inner = make_executor("processes:1", fm.Stack().resolve().store_spec())
             self.name, self.max_workers, self.in_process = "spy", 1, False
 
         def submit(self, task):  # type: ignore[no-untyped-def]
@@ -184,11 +187,11 @@ def test_only_hashes_travel_and_io_is_counted(project: Path) -> None:
         def shutdown(self) -> None:
             self.inner.shutdown()
 
-    from flowyml.runtime import execute
+    from flowyml.pipeline import run_graph
 
     pipe = fm.Pipeline("mm", [big, info])
     graph = pipe.build()
-    run = execute("mm", graph, fm.Stack().resolve(), {}, executor=Spy())
+    run = run_graph("mm", graph, fm.Stack().resolve(), {}, executor=Spy())
     assert run["info"]["pid"] != os.getpid()
     assert run["info"]["mapped"] and not run["info"]["writeable"]
     assert run["info"]["opened"] == ["store"]  # workers never open the catalog

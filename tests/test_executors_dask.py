@@ -47,14 +47,14 @@ def spec(dask_address: str) -> str:
 def test_connects_to_the_scheduler(
     project: Path, spec: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ex = make_executor(spec, fm.Stack().resolve())
+    ex = make_executor(spec, fm.Stack().resolve().store_spec())
     try:
         assert ex.name == "dask" and ex.max_workers == 2 and not ex.in_process
     finally:
         ex.shutdown()
     monkeypatch.setattr("flowyml.executors.dask.CONNECT_TIMEOUT", "1s")
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
-        make_executor("dask://127.0.0.1:1", fm.Stack().resolve())
+        make_executor("dask://127.0.0.1:1", fm.Stack().resolve().store_spec())
 
 
 def test_diamond_branches_run_at_once(project: Path, spec: str) -> None:

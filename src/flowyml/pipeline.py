@@ -14,6 +14,7 @@ from .core.step import Step
 
 if TYPE_CHECKING:
     from .catalog.records import ArtifactRecord
+    from .executors.base import Executor
     from .run import Run
     from .runtime import Reporter
     from .stack import Stack
@@ -68,7 +69,7 @@ class Pipeline:
             except ArtifactNotFoundError as exc:
                 raise MissingInputError(
                     f"pipeline {self.name!r}: catalog reference {asset}@{selector} does not "
-                    f"resolve: {exc}"
+                    f"resolve: {exc}" + _catalog_hint(catalog, asset, selector)
                 ) from None
             return refs[(asset, selector)]  # its recorded schema is checked (contracts.py)
 
@@ -95,7 +96,6 @@ class Pipeline:
         names) re-executes regardless of cache. Prints nothing unless ``progress``."""
         from dataclasses import replace
 
-        from .runtime import execute
         from .runtime.reporting import reporter_from
         from .stack import as_stack
 
@@ -104,15 +104,8 @@ class Pipeline:
         st = as_stack(stack, root=self.root)
         if executor is not None:
             st = replace(st, executor=executor)
-        return execute(
-            self.name,
-            graph,
-            st,
-            params,
-            force=force,
-            reporter=reporter_from(progress),
-            catalog_refs=refs,
-        )
+        return run_graph(self.name, graph, st, params, force=force,
+                         reporter=reporter_from(progress), catalog_refs=refs)
 
     def plan(
         self, params: Mapping[str, Any] | None = None, stack: Stack | str | None = None
@@ -124,3 +117,55 @@ class Pipeline:
         params = dict(params or {})
         graph, refs = self._build(params, stack)
         return plan(self.name, graph, as_stack(stack, root=self.root), params, refs)
+
+
+def _catalog_hint(catalog: Any, asset: str, selector: str) -> str:
+    """`` (did you mean 'model@latest'?)`` when ``asset`` is a typo of a catalog name."""
+    import difflib
+
+    names = [n for n, _, _ in catalog.asset_names()]
+    if asset in names:
+        return ""
+    close = difflib.get_close_matches(asset, names, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}@{selector}'?)" if close else ""
+
+
+def run_graph(
+    name: str,
+    graph: Graph,
+    stack: Stack,
+    params: dict[str, Any],
+    *,
+    force: bool | Iterable[str] = False,
+    reporter: Reporter | None = None,
+    executor: Executor | None = None,
+    catalog_refs: dict[tuple[str, str], ArtifactRecord] | None = None,
+) -> Run:
+    """Execute a built graph on ``stack`` and hand back the ``Run``: its artifacts load
+    lazily from the stack's store. A failed run raises (``StepFailed``, with the run as
+    ``.run`` and the user's exception as ``__cause__``) after it was recorded."""
+    from .artifact import Artifact
+    from .run import Run
+    from .runtime import execute
+    from .runtime.reporting import Reporter
+
+    reporter = reporter or Reporter()
+    out = execute(name, graph, stack, params, force=force, reporter=reporter,
+                  executor=executor, catalog_refs=catalog_refs)
+    artifacts = {}
+    for asset, rec in out.produced.items():
+        art = Artifact(rec, stack)
+        if asset in out.values:
+            art._set_value(out.values[asset])
+        artifacts[asset] = art
+    run = Run(out.run_id, out.pipeline, out.status, out.steps, artifacts, stack, io=out.io,
+              error=out.error, duration=out.duration)
+    reporter.run_finished(run)
+    failed = out.failure_error()
+    if failed is None:
+        return run
+    err, cause = failed
+    if err is (out.failure[1] if out.failure else None):
+        raise err  # a framework error, raised as it came
+    err.run = run  # type: ignore[attr-defined]
+    raise err from cause

@@ -39,6 +39,7 @@ from .core.project import project_root
 
 if TYPE_CHECKING:
     from .catalog.sql import SqlCatalog
+    from .stores import StoreSpec
     from .stores.base import ArtifactStore
 
 ENV = {
@@ -214,29 +215,18 @@ class Stack:
         return resolved, sources
 
     # ------------------------------------------------------------ opening
-    def open_store(self) -> ArtifactStore:
-        s = self if self.store is not None and self.root else self.resolve()
-        key = (
-            "store", s.store, repr(sorted((s.storage_options or {}).items())), s.allow_pickle,
-            s.cache_dir, s.cache_max_size, s.name,
-        )
-        with _lock:
-            hit = _opened.get(key)
-            if hit is None:
-                from .stores import open_store
-                from .stores.cache import parse_size
+    def store_spec(self) -> StoreSpec:
+        """What it takes to open this stack's store (what executors ship to workers)."""
+        from .stores import StoreSpec
+        from .stores.cache import parse_size
 
-                assert s.store is not None
-                hit = open_store(
-                    s.store,
-                    s.storage_options,
-                    s.allow_pickle,
-                    s.cache_dir,
-                    stack_name=s.name or "default",
-                    cache_max_bytes=parse_size(s.cache_max_size),
-                )
-                _opened[key] = hit
-        return hit
+        s = self if self.store is not None and self.root else self.resolve()
+        assert s.store is not None
+        return StoreSpec(s.store, dict(s.storage_options or {}), s.allow_pickle, s.cache_dir,
+                         s.name or "default", parse_size(s.cache_max_size))
+
+    def open_store(self) -> ArtifactStore:
+        return self.store_spec().open()
 
     def open_catalog(self) -> SqlCatalog:
         s = self if self.catalog is not None and self.root else self.resolve()
@@ -282,14 +272,15 @@ _opened: dict[tuple[Any, ...], Any] = {}
 
 def clear_opened() -> None:
     """Forget opened stores and catalogs (tests, and after a fork)."""
+    from .stores import forget_opened
+
+    forget_opened()
     with _lock:
         for v in _opened.values():
-            close = getattr(v, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    pass
+            try:
+                v.close()
+            except Exception:  # closing is best effort: the object is forgotten anyway
+                continue
         _opened.clear()
 
 

@@ -12,12 +12,12 @@ from ..core.errors import ConfigError
 from .base import Executor, StepTimedOut, WorkerDied
 
 if TYPE_CHECKING:
-    from ..stack import Stack
+    from ..stores import StoreSpec
 
 SPECS = "'inline', 'processes', 'processes:N', 'dask', 'dask:N' or 'dask://HOST:PORT'"
 
 
-def make_executor(spec: str | None, stack: Stack) -> Executor:
+def make_executor(spec: str | None, store: StoreSpec) -> Executor:
     """The executor for ``spec`` (see the module docstring); ``ConfigError`` if unknown."""
     raw = spec
     spec = (spec or "inline").strip()
@@ -26,22 +26,22 @@ def make_executor(spec: str | None, stack: Stack) -> Executor:
     if kind == "inline" and not arg:
         from .inline import InlineExecutor
 
-        return InlineExecutor(stack)
+        return InlineExecutor(store)
     if kind == "processes":
         from .processes import ProcessesExecutor
 
-        return ProcessesExecutor(stack, _count(arg, raw) if arg else None)
+        return ProcessesExecutor(store, _count(arg, raw) if arg else None)
     if kind == "dask" and arg.startswith("//"):
         address = arg[2:].strip("/")
         if not address:
             raise ConfigError(f"executor {raw!r} names no scheduler; use 'dask://HOST:PORT'")
         from .dask import DaskExecutor
 
-        return DaskExecutor(stack, address=address if "://" in address else f"tcp://{address}")
+        return DaskExecutor(store, address=address if "://" in address else f"tcp://{address}")
     if kind == "dask":
         from .dask import DaskExecutor
 
-        return DaskExecutor(stack, n_workers=_count(arg, raw) if arg else 2)
+        return DaskExecutor(store, n_workers=_count(arg, raw) if arg else 2)
     raise ConfigError(f"unknown executor {raw!r}; use {SPECS}")
 
 

@@ -4,9 +4,9 @@
 ``dask:N`` for N) that lives as long as the run; ``dask://HOST:PORT`` connects to an
 existing scheduler. Each attempt of a step is one ``client.submit`` of
 ``worker.run_dask_task`` on the pickled job (``pure=False``): the job holds hashes, and
-the worker opens the stack's store itself, so no artifact bytes go through the
+the worker opens the store itself, so no artifact bytes go through the
 scheduler. The workers must be able to reach the store (a shared folder or an object
-store) and import ``flowyml``; the stack's settings, storage options included, travel
+store) and import ``flowyml``; the store's settings (a ``StoreSpec``), storage options included, travel
 with each job.
 
 A step with a timeout runs in a child process of the Dask worker, killed at the
@@ -27,7 +27,7 @@ from .base import StepTimedOut, WorkerDied, run_attempts
 from .worker import decode_reply, encode_job, run_dask_task
 
 if TYPE_CHECKING:
-    from ..stack import Stack
+    from ..stores import StoreSpec
     from .task import StepOutcome, StepTask
 
 INSTALL_HINT = "install it with: pip install 'flowyml-core[dask]'"
@@ -38,14 +38,14 @@ class DaskExecutor:
     name = "dask"
     in_process = False
 
-    def __init__(self, stack: Stack, address: str | None = None, n_workers: int = 2) -> None:
+    def __init__(self, store: StoreSpec, address: str | None = None, n_workers: int = 2) -> None:
         try:
             import dask
             from distributed import Client, LocalCluster
         except ImportError as exc:
             raise ConfigError(f"the dask executor needs dask.distributed ({exc}); {INSTALL_HINT}") from None
-        self._stack = stack
-        self._stats = stack.open_store().stats
+        self._spec = store
+        self._stats = store.open().stats
         self._cluster: Any = None
         if address is None:
             # Our own cluster: a task whose worker dies fails at once (our retries,
@@ -96,7 +96,7 @@ class DaskExecutor:
     def _attempt(self, task: StepTask, timeout: float | None) -> StepOutcome:
         from distributed import KilledWorker
 
-        payload = encode_job(self._stack, task, timeout)
+        payload = encode_job(self._spec, task, timeout)
         key = f"flowyml-{task.step.name}-{uuid.uuid4().hex[:12]}"
         fut = self._client.submit(run_dask_task, payload, pure=False, key=key)
         self._active.add(fut)

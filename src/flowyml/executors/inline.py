@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .task import StepOutcome, StepTask, run_task
 
 if TYPE_CHECKING:
-    from ..stack import Stack
+    from ..stores import StoreSpec
     from .processes import ProcessesExecutor
 
 
@@ -27,9 +27,9 @@ class InlineExecutor:
     max_workers = 1
     in_process = True
 
-    def __init__(self, stack: Stack) -> None:
-        self._stack = stack
-        self._store = stack.open_store()
+    def __init__(self, store: StoreSpec) -> None:
+        self._spec = store
+        self._store = store.open()
         self._isolated: ProcessesExecutor | None = None
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
@@ -37,7 +37,7 @@ class InlineExecutor:
             if self._isolated is None:
                 from .processes import ProcessesExecutor
 
-                self._isolated = ProcessesExecutor(self._stack, 1)
+                self._isolated = ProcessesExecutor(self._spec, 1)
             return self._isolated.submit(task)
         fut: Future[StepOutcome] = Future()
         try:

@@ -21,7 +21,7 @@ from .base import StepTimedOut, WorkerDied, run_attempts, timeout_message
 from .worker import WorkerProcess, decode_reply, encode_job, warm_up_message
 
 if TYPE_CHECKING:
-    from ..stack import Stack
+    from ..stores import StoreSpec
     from .task import StepOutcome, StepTask
 
 
@@ -29,10 +29,10 @@ class ProcessesExecutor:
     name = "processes"
     in_process = False
 
-    def __init__(self, stack: Stack, max_workers: int | None = None) -> None:
+    def __init__(self, store: StoreSpec, max_workers: int | None = None) -> None:
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
-        self._stack = stack
-        self._stats = stack.open_store().stats
+        self._spec = store
+        self._stats = store.open().stats
         self._lock = threading.Lock()
         self._closed = False
         self._started = False
@@ -73,7 +73,7 @@ class ProcessesExecutor:
         return self._threads.submit(run_attempts, task, self._attempt)
 
     def _attempt(self, task: StepTask, timeout: float | None) -> StepOutcome:
-        payload = encode_job(self._stack, task)
+        payload = encode_job(self._spec, task)
         worker = self._idle.get()
         if worker is None or not worker.alive():
             if worker is not None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +28,14 @@ from ..core.stored import NewOutput
 from ..objects import load_object, store_value
 
 if TYPE_CHECKING:
+    from ..core.graph import Graph
     from ..core.step import Step
     from ..stores.base import ArtifactStore
+
+
+class NoneOutputWarning(UserWarning):
+    """A step returned ``None`` for an asset that a later step consumes: the later
+    step's failure most likely starts here."""
 
 
 class UserCodeError(Exception):
@@ -54,6 +62,9 @@ class StepTask:
     # ``values`` are the driver's own objects (in-process executors): every call gets a
     # private copy of the mutable containers, as a worker gets its own by unpickling
     copy_values: bool = False
+    # output asset -> the steps that consume it (``consumers_of``); None: not known, so
+    # a None output is warned about whatever reads it
+    consumers: dict[str, tuple[str, ...]] | None = None
 
 
 @dataclass
@@ -89,6 +100,7 @@ def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
         values = validate_outputs(step, values)
     except SchemaViolation as exc:  # the user's step produced it: a failure of the step
         raise UserCodeError(step.name, str(exc), attempts) from (exc.__cause__ or exc)
+    warn_none_outputs(task, values)
     outputs = [store_value(store, name, value) for name, value in values.items()]
     return StepOutcome(
         outputs=outputs,
@@ -96,6 +108,41 @@ def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
         attempts=attempts,
         values=values if task.keep_values else None,
     )
+
+
+def warn_none_outputs(task: StepTask, values: dict[str, Any]) -> None:
+    """A ``NoneOutputWarning`` for each output that is ``None`` and that a later step
+    consumes (an element of a mapped step is not warned about: its output is a list)."""
+    step = task.step
+    if step.map_over is not None:
+        return
+    for asset, value in values.items():
+        if value is not None:
+            continue
+        readers = None if task.consumers is None else task.consumers.get(asset)
+        if task.consumers is not None and not readers:
+            continue  # nobody reads it: a step run for its side effects may return None
+        who = f"step {', '.join(map(repr, readers))}" if readers else "a later step"
+        warning = NoneOutputWarning(
+            f"step {step.name!r} returned None for asset {asset!r}, which {who} "
+            f"consumes; if {step.name} is missing a return statement, that step fails "
+            "on a None input")
+        code = getattr(inspect.unwrap(step.func), "__code__", None)
+        if code is None:
+            warnings.warn(warning, stacklevel=2)
+        else:  # shown at the step's own definition, not in FlowyML's code
+            warnings.warn_explicit(warning, NoneOutputWarning, code.co_filename,
+                                   code.co_firstlineno, getattr(step.func, "__module__", None))
+
+
+def consumers_of(graph: Graph, name: str) -> dict[str, tuple[str, ...]]:
+    """For each output of step ``name``: the steps of ``graph`` that consume it."""
+    return {
+        asset: tuple(n for n in graph.downstream.get(name, [])
+                     if any(b.kind == "asset" and b.asset == asset
+                            for b in graph.bindings[n].values()))
+        for asset in graph.steps[name].outputs
+    }
 
 
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
@@ -162,6 +209,10 @@ def user_error(
                 "artifact, which other steps read too and which never changes; to change "
                 f"it, copy it first, e.g. {p} = {p}.copy()"
             )
+    nones = [f"{p} (asset {ref.name!r})" for p, ref in task.refs.items()
+             if p not in task.want_ref and p in kwargs and kwargs[p] is None]
+    if nones:  # points back at the producer, which was warned about (NoneOutputWarning)
+        text += f" (its input {', '.join(nones)} is None: the step that produced it returned None)"
     return UserCodeError(name, text, attempts)
 
 

@@ -2,15 +2,15 @@
 
 A *job* is two pickles. The outer one (plain ``pickle``) carries what the worker must
 set up before it can unpickle the step: the driver's ``sys.path`` and where the step's
-module lives. The inner one (``cloudpickle``) carries the resolved ``Stack`` and the
-``StepTask``. cloudpickle ships a function by value when it cannot be found by
+module lives. The inner one (``cloudpickle``) carries the ``StoreSpec`` (where the
+store is and how to open it: never the whole stack) and the ``StepTask``. cloudpickle ships a function by value when it cannot be found by
 reference — the usual case for a step, since the module attribute is the ``Step``
 wrapper, not the function — and by reference otherwise (helpers, classes), so the
 worker imports the user's modules the way the driver did.
 
-A task holds ``ArtifactRef`` hashes, never input values: the worker opens the stack's
-store itself (``stack.open_store()``, once per process) and reads through
-``loading.load_object``, which memory-maps canonical formats read-only. The *reply* is
+A task holds ``ArtifactRef`` hashes, never input values: the worker opens the
+store itself (``spec.open()``, once per process) and reads through
+``objects.load_object``, which memory-maps canonical formats read-only. The *reply* is
 a cloudpickle of ``(kind, payload, io)``: ``("ok", StepOutcome, io)`` or an error kind
 (``user``, ``framework``, ``timeout``, ``died``) with enough to rebuild the exception
 in the driver. ``io`` is the store traffic of the task, added to the driver's counters
@@ -49,7 +49,7 @@ from .base import RemoteError, StepTimedOut, WorkerDied, describe_exit, timeout_
 
 if TYPE_CHECKING:
     from ..core.iostats import IOStats
-    from ..stack import Stack
+    from ..stores import StoreSpec
     from .task import StepOutcome, StepTask
 
 _STOP = b"stop"
@@ -66,10 +66,10 @@ class Job:
 
 
 # ---------------------------------------------------------------- driver side
-def encode_job(stack: Stack, task: StepTask, timeout: float | None = None) -> bytes:
+def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) -> bytes:
     import cloudpickle
 
-    inner = cloudpickle.dumps((stack, task), protocol=5)
+    inner = cloudpickle.dumps((spec, task), protocol=5)
     job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout)
     return pickle.dumps(job, protocol=5)
 
@@ -149,8 +149,8 @@ def run_job(payload: bytes, started: Callable[[], None] | None = None) -> bytes:
 
         from .task import run_task
 
-        stack, task = pickle.loads(job.inner)
-        store = _task_store(stack)
+        spec, task = pickle.loads(job.inner)
+        store = _task_store(spec)
         stats = store.stats
         before = stats.snapshot()
         if started is not None:
@@ -211,12 +211,12 @@ def _exc_info(exc: BaseException) -> dict[str, Any]:
     }
 
 
-def _task_store(stack: Stack) -> Any:
-    """The stack's store (opened once per process), with counters of its own for this
+def _task_store(spec: StoreSpec) -> Any:
+    """The store (opened once per process), with counters of its own for this
     task, so concurrent tasks in one process (Dask threads) report their own io."""
     from ..core.iostats import IOStats
 
-    store = stack.open_store()
+    store = spec.open()
     try:
         mine = copy.copy(store)
         mine.stats = IOStats()
@@ -300,9 +300,8 @@ class WorkerProcess:
     a kill takes whatever the step started with it."""
 
     def __init__(self) -> None:
-        import flowyml
-
-        pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(flowyml.__file__)))
+        # the folder that holds the flowyml package (src/ of a checkout, or site-packages)
+        pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         ours, theirs = socket.socketpair()
         code = (
             f"import sys; sys.path.insert(0, {pkg_parent!r}); "

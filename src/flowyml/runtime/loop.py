@@ -20,23 +20,44 @@ import uuid
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..artifact import Artifact, make_ref
 from ..catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
 from ..core.errors import FlowymlError, StepFailed
 from ..core.fingerprint import fingerprint_graph, short_repr
 from ..core.iostats import IOStats
+from ..core.refs import ArtifactRef
 from ..executors.task import StepOutcome, StepTask, UserCodeError, want_ref
-from ..run import Run, StepResult
+from ..run import StepResult
 from .decisions import Decider, Decision, explain, forced_set
 from .recorder import Recorder
 from .reporting import Reporter
 
 if TYPE_CHECKING:
+    from ..catalog.base import RuntimeCatalog
     from ..core.graph import Graph
     from ..executors.base import Executor
-    from ..stack import Stack
+    from ..stores import StoreSpec
+    from ..stores.base import ArtifactStore
+
+
+class RunContext(Protocol):
+    """What a run needs of its caller's stack: where the project is, which executor,
+    and the store and catalog to open. ``flowyml.Stack`` is one; the runtime never
+    imports it."""
+
+    @property
+    def root(self) -> str | None: ...
+
+    @property
+    def executor(self) -> str | None: ...
+
+    def open_store(self) -> ArtifactStore: ...
+
+    def open_catalog(self) -> RuntimeCatalog: ...
+
+    def store_spec(self) -> StoreSpec: ...
 
 
 def new_run_id() -> str:
@@ -48,18 +69,18 @@ def new_run_id() -> str:
 def execute(
     pipeline: str,
     graph: Graph,
-    stack: Stack,
+    stack: RunContext,
     params: dict[str, Any],
     force: bool | Iterable[str] = False,
     reporter: Reporter | None = None,
     executor: Executor | None = None,
     catalog_refs: dict[tuple[str, str], ArtifactRecord] | None = None,
-) -> Run:
+) -> RunOutcome:
     """Run ``graph``: reuse what is cached, execute the rest, record everything."""
     if executor is None:
         from ..executors import make_executor
 
-        executor = make_executor(stack.executor, stack)
+        executor = make_executor(stack.executor, stack.store_spec())
     state = _RunState(pipeline, graph, stack, params, forced_set(force, graph),
                       reporter or Reporter(), executor, dict(catalog_refs or {}))
     return state.run()
@@ -69,7 +90,7 @@ class _RunState:
     """Everything one run knows while it runs."""
 
     def __init__(
-        self, pipeline: str, graph: Graph, stack: Stack, params: dict[str, Any],
+        self, pipeline: str, graph: Graph, stack: RunContext, params: dict[str, Any],
         forced: set[str], reporter: Reporter, executor: Executor,
         refs: dict[tuple[str, str], ArtifactRecord],
     ) -> None:
@@ -99,7 +120,7 @@ class _RunState:
         self.recorder: Recorder | None = None
 
     # ------------------------------------------------------------------ the run
-    def run(self) -> Run:
+    def run(self) -> RunOutcome:
         t0 = time.perf_counter()
         io_before = self.store.stats.snapshot()
         self.catalog.start_run(self.run_id, self.pipeline,
@@ -116,11 +137,10 @@ class _RunState:
         finally:
             io = IOStats.delta(io_before, self.store.stats.snapshot())
             error = self._finish(status, io)
-        run = self._result(status, io, error, time.perf_counter() - t0)
-        self.reporter.run_finished(run)
-        if self.failure is not None:
-            self._raise(run)
-        return run
+        self._final_versions()
+        ordered = {n: self.results[n] for n in self.graph.order if n in self.results}
+        return RunOutcome(self.run_id, self.pipeline, status, ordered, dict(self.produced),
+                          self.values, io, error, time.perf_counter() - t0, self.failure)
 
     def _loop(self) -> None:
         while True:
@@ -201,7 +221,10 @@ class _RunState:
             # object: the step decodes a view of its own, as a worker does; in this
             # process, objects it wrote during the run are not hashed again
             rec = d.refs[param]
-            refs[param] = make_ref(rec, self.stack)
+            refs[param] = ArtifactRef(
+                name=rec.name, content_hash=rec.content_hash, size=rec.size,
+                materializer=rec.materializer, type_name=rec.type_name, uri=self.store.uri,
+                artifact_id=rec.id, version=rec.version, meta=dict(rec.meta))
             if local and rec.content_hash in self.own:
                 own.add(param)
         task = StepTask(step=step, run_id=self.run_id, values=values, refs=refs,
@@ -325,33 +348,40 @@ class _RunState:
             self.executor.shutdown()
         return error
 
-    def _result(self, status: str, io: dict[str, Any], error: str | None,
-                duration: float) -> Run:
+    def _final_versions(self) -> None:
         provisional = [r.id for r in self.produced.values() if r.version == 0]
         if provisional:  # versions are assigned when the records are written
             real = self.catalog.artifacts_by_id(provisional)
             self.produced.update({a: real[r.id] for a, r in self.produced.items()
                                   if r.id in real})
-        artifacts: dict[str, Artifact] = {}
-        for asset, rec in self.produced.items():
-            art = Artifact(rec, self.stack)
-            if asset in self.values:
-                art._set_value(self.values[asset])
-            artifacts[asset] = art
-        ordered = {n: self.results[n] for n in self.graph.order if n in self.results}
-        return Run(self.run_id, self.pipeline, status, ordered, artifacts, self.stack, io=io,
-                   error=error, duration=duration)
 
-    def _raise(self, run: Run) -> None:
-        assert self.failure is not None
+
+@dataclass
+class RunOutcome:
+    """What a run did; the API hands it back as a ``Run`` (with lazy artifacts)."""
+
+    run_id: str
+    pipeline: str
+    status: str
+    steps: dict[str, StepResult]
+    produced: dict[str, ArtifactRecord]  # asset -> record, final versions
+    values: dict[str, Any]  # sink asset -> the producer's object
+    io: dict[str, Any]
+    error: str | None
+    duration: float
+    failure: tuple[str, BaseException] | None
+
+    def failure_error(self) -> tuple[BaseException, BaseException | None] | None:
+        """The error to raise for a failed run, and its cause (the user's exception)."""
+        if self.failure is None:
+            return None
         name, failed = self.failure
         if isinstance(failed, FlowymlError):
-            raise failed
+            return failed, failed.__cause__
         cause = failed.__cause__ if isinstance(failed, UserCodeError) and failed.__cause__ else failed
         err = StepFailed(name, self.run_id,
                          f"step {name!r} failed in run {self.run_id}: {error_text(failed)}")
-        err.run = run  # type: ignore[attr-defined]
-        raise err from cause
+        return err, cause
 
 
 def error_text(exc: BaseException) -> str:

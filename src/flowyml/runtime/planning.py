@@ -10,7 +10,7 @@ from .decisions import Decider, explain_miss
 if TYPE_CHECKING:
     from ..catalog.records import ArtifactRecord
     from ..core.graph import Graph
-    from ..stack import Stack
+    from .loop import RunContext
 
 
 class Plan(list[tuple[str, str, str]]):
@@ -25,7 +25,7 @@ class Plan(list[tuple[str, str, str]]):
 def plan(
     pipeline: str,
     graph: Graph,
-    stack: Stack,
+    stack: RunContext,
     params: dict[str, Any],
     refs: dict[tuple[str, str], ArtifactRecord],
 ) -> list[tuple[str, str, str]]:

@@ -9,9 +9,49 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from .base import ArtifactStore, ObjectInfo, object_key
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """Everything needed to open a store, and nothing else: small and picklable, so an
+    executor ships it to its workers instead of the whole stack. Opening is cached per
+    process, so the driver and its in-process executor share one store (and its I/O
+    counters)."""
+
+    uri: str
+    storage_options: dict[str, Any] = field(default_factory=dict)
+    allow_pickle: bool | None = None
+    cache_dir: str | None = None
+    stack_name: str = "default"
+    cache_max_bytes: int | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.uri, repr(sorted(self.storage_options.items())), self.allow_pickle,
+                self.cache_dir, self.stack_name, self.cache_max_bytes)
+
+    def open(self) -> ArtifactStore:
+        with _lock:
+            store = _opened.get(self.key())
+            if store is None:
+                store = _opened[self.key()] = open_store(
+                    self.uri, self.storage_options, self.allow_pickle, self.cache_dir,
+                    stack_name=self.stack_name, cache_max_bytes=self.cache_max_bytes)
+        return store
+
+
+_lock = threading.Lock()
+_opened: dict[tuple[Any, ...], ArtifactStore] = {}
+
+
+def forget_opened() -> None:
+    """Forget the stores opened in this process (tests, and after a fork)."""
+    with _lock:
+        _opened.clear()
 
 
 def open_store(
@@ -45,4 +85,4 @@ def open_store(
     )
 
 
-__all__ = ["ArtifactStore", "ObjectInfo", "object_key", "open_store"]
+__all__ = ["ArtifactStore", "ObjectInfo", "StoreSpec", "forget_opened", "object_key", "open_store"]
