@@ -63,6 +63,7 @@ class Layout(Generic[K]):
 
 
 _Node: TypeAlias = object  # a K or a _Dummy
+_Columns: TypeAlias = list[list[_Node]]  # the layers, each in its order along the cross axis
 
 
 class _Dummy:
@@ -72,6 +73,61 @@ class _Dummy:
 
     def __init__(self, n: int) -> None:
         self.n = n
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """The sizes of a layout. "main" runs along the layers (x when left to right), "cross"
+    along a layer."""
+
+    node_w: float
+    node_h: float
+    gap_layer: float
+    gap_node: float
+    margin: float
+    vertical: bool
+
+    @property
+    def main_size(self) -> float:
+        return self.node_h if self.vertical else self.node_w
+
+    @property
+    def cross_size(self) -> float:
+        return self.node_w if self.vertical else self.node_h
+
+    def extent(self, m: _Node) -> float:
+        """The room ``m`` takes along its layer: none for a dummy."""
+        return 0.0 if isinstance(m, _Dummy) else self.cross_size
+
+    def xy(self, main: float, cross: float) -> tuple[float, float]:
+        return (cross, main) if self.vertical else (main, cross)
+
+
+@dataclass
+class _Ranked(Generic[K]):
+    """The acyclic skeleton: a topological order, the edges that agree with it, layers."""
+
+    topo: list[K]
+    pos: dict[K, int]  # index in ``topo``; an edge with pos[u] >= pos[v] closes a cycle
+    fwd: list[tuple[K, K]]
+    pred: dict[K, list[K]]
+    succ: dict[K, list[K]]
+    layer: dict[K, int]
+
+    @property
+    def n_layers(self) -> int:
+        return max(self.layer.values()) + 1
+
+
+@dataclass
+class _Proper(Generic[K]):
+    """The forward edges with long ones cut by dummies, so (unless there were too many
+    dummies to insert) every edge joins consecutive layers."""
+
+    up: dict[_Node, list[_Node]]
+    down: dict[_Node, list[_Node]]
+    lay: dict[_Node, int]  # the layer of every node, dummies included
+    chains: dict[tuple[K, K], list[_Dummy]]
 
 
 def layered_layout(
@@ -98,15 +154,24 @@ def layered_layout(
     if not order:
         return Layout(width=2 * margin, height=2 * margin, vertical=vertical)
     es = list(dict.fromkeys((u, v) for u, v in edges if u in index and v in index and u != v))
-    main_size, cross_size = (node_h, node_w) if vertical else (node_w, node_h)
+    geo = _Geometry(node_w, node_h, gap_layer, gap_node, margin, vertical)
+    ranked = _rank(order, es)
+    proper = _insert_dummies(order, ranked, max_dummies)
+    columns, n_cross = _order_columns(ranked.topo, proper, ranked.n_layers, sweeps)
+    centres = _cross_centres(columns, proper, geo)
+    out = _assemble(order, es, ranked, proper, columns, centres, geo)
+    out.crossings = n_cross
+    return out
 
-    # ---------------------------------------------------------------- layers
+
+# ---------------------------------------------------------------------- layers
+def _topological_order(order: list[K], es: list[tuple[K, K]]) -> list[K]:
+    """Kahn's algorithm with a stack (so a node's successors follow it closely), ties in
+    input order; the nodes of a cycle are appended in input order."""
     succ: dict[K, list[K]] = {n: [] for n in order}
-    pred: dict[K, list[K]] = {n: [] for n in order}
     indeg = dict.fromkeys(order, 0)
     for u, v in es:
         succ[u].append(v)
-        pred[v].append(u)
         indeg[v] += 1
     topo: list[K] = []
     ready = [n for n in order if indeg[n] == 0]
@@ -121,38 +186,48 @@ def layered_layout(
     if len(topo) < len(order):  # a cycle: keep the input order for the rest
         done = set(topo)
         topo.extend(n for n in order if n not in done)
+    return topo
+
+
+def _rank(order: list[K], es: list[tuple[K, K]]) -> _Ranked[K]:
+    """Layer = longest path from a source, then sources pulled next to their nearest
+    consumer (so an input does not sit far left of the step that reads it)."""
+    topo = _topological_order(order, es)
     pos = {n: i for i, n in enumerate(topo)}
     fwd = [(u, v) for u, v in es if pos[u] < pos[v]]
-    succ = {n: [] for n in order}
-    pred = {n: [] for n in order}
+    succ: dict[K, list[K]] = {n: [] for n in order}
+    pred: dict[K, list[K]] = {n: [] for n in order}
     for u, v in fwd:
         succ[u].append(v)
         pred[v].append(u)
     layer: dict[K, int] = {}
     for n in topo:
         layer[n] = max((layer[p] + 1 for p in pred[n]), default=0)
-    for n in topo:  # pull a source next to its nearest consumer
+    for n in topo:
         if not pred[n] and succ[n]:
             layer[n] = min(layer[s] for s in succ[n]) - 1
-    n_layers = max(layer.values()) + 1
+    return _Ranked(topo, pos, fwd, pred, succ, layer)
 
-    # ------------------------------------------------------- dummies for long edges
-    up: dict[_Node, list[_Node]] = {n: list(pred[n]) for n in order}
-    down: dict[_Node, list[_Node]] = {n: list(succ[n]) for n in order}
-    lay: dict[_Node, int] = {n: layer[n] for n in order}
+
+def _insert_dummies(order: list[K], r: _Ranked[K], max_dummies: int) -> _Proper[K]:
+    """Replace each edge spanning several layers by a chain through one dummy per skipped
+    layer; past ``max_dummies`` in total, none at all (long edges then cut across)."""
+    up: dict[_Node, list[_Node]] = {n: list(r.pred[n]) for n in order}
+    down: dict[_Node, list[_Node]] = {n: list(r.succ[n]) for n in order}
+    lay: dict[_Node, int] = {n: r.layer[n] for n in order}
     chains: dict[tuple[K, K], list[_Dummy]] = {}
-    total = sum(max(0, layer[v] - layer[u] - 1) for u, v in fwd)
-    use_dummies = total <= max_dummies
+    total = sum(max(0, r.layer[v] - r.layer[u] - 1) for u, v in r.fwd)
+    if total > max_dummies:
+        return _Proper(up, down, lay, chains)
     counter = 0
-    for u, v in fwd:
-        span = layer[v] - layer[u]
-        if span <= 1 or not use_dummies:
+    for u, v in r.fwd:
+        if r.layer[v] - r.layer[u] <= 1:
             continue
         down[u].remove(v)
         up[v].remove(u)
         prev: _Node = u
         chain: list[_Dummy] = []
-        for k in range(layer[u] + 1, layer[v]):
+        for k in range(r.layer[u] + 1, r.layer[v]):
             d = _Dummy(counter)
             counter += 1
             lay[d] = k
@@ -164,124 +239,152 @@ def layered_layout(
         down[prev].append(v)
         up[v].append(prev)
         chains[(u, v)] = chain
+    return _Proper(up, down, lay, chains)
 
-    # ------------------------------------------------------------- ordering
-    layers: list[list[_Node]] = [[] for _ in range(n_layers)]
+
+# -------------------------------------------------------------------- ordering
+def _order_columns(
+    topo: list[K], g: _Proper[K], n_layers: int, sweeps: int
+) -> tuple[_Columns, int]:
+    """Barycenter sweeps, alternately downward and upward, stopping early at zero
+    crossings. Returns the order with the fewest crossings seen, and that number."""
+    layers = _initial_columns(topo, g, n_layers)
+    rank = {m: i for col in layers for i, m in enumerate(col)}
+    best = [list(c) for c in layers]
+    best_x = _crossings(layers, g.down, rank)
+    for sweep in range(sweeps):
+        if best_x == 0:
+            break
+        _sweep(layers, rank, g, downward=sweep % 2 == 0)
+        n_cross = _crossings(layers, g.down, rank)
+        if n_cross < best_x:
+            best_x = n_cross
+            best = [list(c) for c in layers]
+    return best, best_x
+
+
+def _initial_columns(topo: list[K], g: _Proper[K], n_layers: int) -> _Columns:
+    """Fill the columns depth-first from each source, then from every node not reached
+    yet, so that related nodes start close together."""
+    layers: _Columns = [[] for _ in range(n_layers)]
     seen: set[_Node] = set()
-
-    def place(n: _Node) -> None:  # depth-first from each source: related nodes stay close
-        stack = [n]
+    starts: list[_Node] = [n for n in topo if not g.up[n]]
+    starts.extend(topo)
+    for start in starts:
+        stack = [start]
         while stack:
             m = stack.pop()
             if m in seen:
                 continue
             seen.add(m)
-            layers[lay[m]].append(m)
-            stack.extend(reversed(down[m]))
+            layers[g.lay[m]].append(m)
+            stack.extend(reversed(g.down[m]))
+    return layers
 
-    for n in topo:
-        if not up[n]:
-            place(n)
-    for n in topo:
-        place(n)
-    rank: dict[_Node, int] = {}
 
-    def renumber() -> None:
-        for col in layers:
-            for i, m in enumerate(col):
-                rank[m] = i
+def _sweep(layers: _Columns, rank: dict[_Node, int], g: _Proper[K], *, downward: bool) -> None:
+    """Sort each column (after the first, in the sweep's direction) by the mean rank of its
+    neighbours in the column just done; a node without any keeps its place as key.
+    Updates ``layers`` and ``rank`` in place, column by column."""
+    n_layers = len(layers)
+    rng = range(1, n_layers) if downward else range(n_layers - 2, -1, -1)
+    for i in rng:
+        col = layers[i]
+        keys: dict[_Node, float] = {}
+        for j, m in enumerate(col):
+            nb = g.up[m] if downward else g.down[m]
+            keys[m] = sum(rank[x] for x in nb) / len(nb) if nb else float(j)
+        col.sort(key=keys.__getitem__)
+        for j, m in enumerate(col):
+            rank[m] = j
 
-    def crossings() -> int:
-        total = 0
-        for i in range(n_layers - 1):
-            pairs = sorted((rank[m], rank[t]) for m in layers[i] for t in down[m])
-            total += _inversions([b for _, b in pairs])
-        return total
 
-    renumber()
-    best = [list(c) for c in layers]
-    best_x = crossings()
-    for sweep in range(sweeps):
-        if best_x == 0:
-            break
-        downward = sweep % 2 == 0
-        rng = range(1, n_layers) if downward else range(n_layers - 2, -1, -1)
-        for i in rng:
-            col = layers[i]
-            keys: dict[_Node, float] = {}
-            for j, m in enumerate(col):
-                nb = up[m] if downward else down[m]
-                keys[m] = sum(rank[x] for x in nb) / len(nb) if nb else float(j)
-            col.sort(key=lambda m: keys[m])
-            for j, m in enumerate(col):
-                rank[m] = j
-        n_cross = crossings()
-        if n_cross < best_x:
-            best_x = n_cross
-            best = [list(c) for c in layers]
-    layers = best
-    renumber()
+def _crossings(layers: _Columns, down: dict[_Node, list[_Node]], rank: dict[_Node, int]) -> int:
+    """Edge crossings between consecutive columns (inversions of the targets' ranks)."""
+    total = 0
+    for i in range(len(layers) - 1):
+        pairs = sorted((rank[m], rank[t]) for m in layers[i] for t in down[m])
+        total += _inversions([b for _, b in pairs])
+    return total
 
-    # ------------------------------------------------------------ coordinates
-    # "main" runs along the layers (x when left to right), "cross" along a layer.
-    def extent(m: _Node) -> float:
-        return 0.0 if isinstance(m, _Dummy) else cross_size
 
-    cc: dict[_Node, float] = {}  # cross-axis centre
+# ----------------------------------------------------------------- coordinates
+def _cross_centres(layers: _Columns, g: _Proper[K], geo: _Geometry) -> dict[_Node, float]:
+    """Each node's centre along its layer: packed, then 8 rounds of pulling the columns
+    towards their neighbours (downward, upward, ...; the last two rounds both sides)."""
+    cc: dict[_Node, float] = {}
     for col in layers:
         c = 0.0
         for j, m in enumerate(col):
             if j:
-                c += (extent(col[j - 1]) + extent(m)) / 2 + gap_node
+                c += (geo.extent(col[j - 1]) + geo.extent(m)) / 2 + geo.gap_node
             cc[m] = c
+    n_layers = len(layers)
     for it in range(8):
         downward = it % 2 == 0
         rng = range(1, n_layers) if downward else range(n_layers - 2, -1, -1)
         if it >= 6:  # last rounds: balance both sides
             rng = range(n_layers)
         for i in rng:
-            col = layers[i]
-            want: list[float] = []
-            for m in col:
-                nb = (up[m] + down[m]) if it >= 6 else (up[m] if downward else down[m])
-                want.append(sum(cc[x] for x in nb) / len(nb) if nb else cc[m])
-            seps = [0.0] + [
-                (extent(col[j - 1]) + extent(col[j])) / 2 + gap_node for j in range(1, len(col))
-            ]
-            for m, c in zip(col, _spaced_fit(want, seps), strict=True):
-                cc[m] = c
-    low = min(cc[m] - extent(m) / 2 for col in layers for m in col)
-    shift = margin - low
-    main_at = [margin + i * (main_size + gap_layer) for i in range(n_layers)]
+            _align_column(layers[i], cc, g, geo, downward=downward, both=it >= 6)
+    return cc
 
-    def xy(main: float, cross: float) -> tuple[float, float]:
-        return (cross, main) if vertical else (main, cross)
 
-    out: Layout[K] = Layout(vertical=vertical)
+def _align_column(
+    col: list[_Node],
+    cc: dict[_Node, float],
+    g: _Proper[K],
+    geo: _Geometry,
+    *,
+    downward: bool,
+    both: bool,
+) -> None:
+    """Move ``col`` (in ``cc``) as close as its order and spacing allow to the mean of each
+    node's neighbours: above if ``downward``, below if not, all of them if ``both``."""
+    want: list[float] = []
+    for m in col:
+        nb = (g.up[m] + g.down[m]) if both else (g.up[m] if downward else g.down[m])
+        want.append(sum(cc[x] for x in nb) / len(nb) if nb else cc[m])
+    seps = [0.0] + [
+        (geo.extent(col[j - 1]) + geo.extent(col[j])) / 2 + geo.gap_node for j in range(1, len(col))
+    ]
+    for m, c in zip(col, _spaced_fit(want, seps), strict=True):
+        cc[m] = c
+
+
+def _assemble(
+    order: list[K],
+    es: list[tuple[K, K]],
+    r: _Ranked[K],
+    g: _Proper[K],
+    layers: _Columns,
+    cc: dict[_Node, float],
+    geo: _Geometry,
+) -> Layout[K]:
+    """Boxes, edge paths and the overall size, with everything shifted so the topmost
+    (leftmost, if vertical) node sits at the margin."""
+    low = min(cc[m] - geo.extent(m) / 2 for col in layers for m in col)
+    shift = geo.margin - low
+    at = {m: c + shift for m, c in cc.items()}  # final cross-axis centres
+    main_at = [geo.margin + i * (geo.main_size + geo.gap_layer) for i in range(len(layers))]
+    out: Layout[K] = Layout(vertical=geo.vertical)
     far = 0.0  # largest cross coordinate used
     for n in order:
-        c0 = cc[n] + shift - cross_size / 2
-        bx, by = xy(main_at[layer[n]], c0)
-        out.boxes[n] = Box(n, bx, by, node_w, node_h, layer[n])
-        far = max(far, c0 + cross_size)
+        c0 = at[n] - geo.cross_size / 2
+        bx, by = geo.xy(main_at[r.layer[n]], c0)
+        out.boxes[n] = Box(n, bx, by, geo.node_w, geo.node_h, r.layer[n])
+        far = max(far, c0 + geo.cross_size)
     for u, v in es:
-        cu, cv = cc[u] + shift, cc[v] + shift
-        if pos[u] >= pos[v]:  # a broken cycle edge: draw it straight
-            pts = [(main_at[layer[u]] + main_size, cu), (main_at[layer[v]], cv)]
-            out.edges.append(_path(u, v, pts, vertical, straight=True))
-            continue
-        pts = [(main_at[layer[u]] + main_size, cu)]
-        for d in chains.get((u, v), []):
-            c = cc[d] + shift
-            pts.append((main_at[lay[d]], c))
-            pts.append((main_at[lay[d]] + main_size, c))
-            far = max(far, c)
-        pts.append((main_at[layer[v]], cv))
-        out.edges.append(_path(u, v, pts, vertical))
-    main_total = main_at[-1] + main_size + margin
-    cross_total = far + margin
-    out.width, out.height = (cross_total, main_total) if vertical else (main_total, cross_total)
-    out.crossings = best_x
+        pts = [(main_at[r.layer[u]] + geo.main_size, at[u])]
+        for d in g.chains.get((u, v), []):  # none for a broken cycle edge: drawn straight
+            pts.append((main_at[g.lay[d]], at[d]))
+            pts.append((main_at[g.lay[d]] + geo.main_size, at[d]))
+            far = max(far, at[d])
+        pts.append((main_at[r.layer[v]], at[v]))
+        out.edges.append(_path(u, v, pts, geo.vertical, straight=r.pos[u] >= r.pos[v]))
+    main_total = main_at[-1] + geo.main_size + geo.margin
+    cross_total = far + geo.margin
+    out.width, out.height = geo.xy(main_total, cross_total)
     return out
 
 
