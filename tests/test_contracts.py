@@ -20,7 +20,7 @@ from pandera.typing import DataFrame, Series
 from pandera.typing.polars import DataFrame as PlDataFrame
 
 import flowyml as fm
-from flowyml import contracts
+from flowyml.core import contracts
 from tests.conftest import flowyml_cli, run_py, write
 
 LIBS = ["pandas", "polars"]

@@ -454,7 +454,7 @@ def test_a_killed_upgrade_leaves_the_old_or_the_new_schema(
     SqlCatalog(ref_new).close()
     old = {"v1": _schema(ref_v1), "empty": (0, {})}
     latest = _schema(ref_new)
-    assert latest[0] == migrations.LATEST == 2
+    assert latest[0] == migrations.LATEST
 
     rnd = random.Random(10 if kind == "sqlite" else 11)
     n = 12 if kind == "sqlite" else 8

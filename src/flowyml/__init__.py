@@ -36,7 +36,9 @@ from .stack import Stack
 if TYPE_CHECKING:
     from .artifact import Artifact
     from .catalog_api import Catalog
-    from .lineage import LineageNode, get_descendants, get_lineage
+    from .core.fingerprint import FingerprintWarning
+    from .executors.task import NoneOutputWarning
+    from .lineage import LineageNode, get_descendant_tree, get_descendants, get_lineage
     from .materializers import Materializer, register_materializer
     from .run import Run, StepResult
 
@@ -48,6 +50,9 @@ _LAZY = {
     "LineageNode": ("lineage", "LineageNode"),
     "get_lineage": ("lineage", "get_lineage"),
     "get_descendants": ("lineage", "get_descendants"),
+    "get_descendant_tree": ("lineage", "get_descendant_tree"),
+    "FingerprintWarning": ("core.fingerprint", "FingerprintWarning"),
+    "NoneOutputWarning": ("executors.task", "NoneOutputWarning"),
     "Materializer": ("materializers", "Materializer"),
     "register_materializer": ("materializers", "register_materializer"),
     "Run": ("run", "Run"),
@@ -81,11 +86,13 @@ __all__ = [
     "CorruptArtifactError",
     "CycleError",
     "DuplicateOutputError",
+    "FingerprintWarning",
     "FlowymlError",
     "Lazy",
     "LineageNode",
     "Materializer",
     "MissingInputError",
+    "NoneOutputWarning",
     "ParameterError",
     "Pipeline",
     "Run",
@@ -96,6 +103,7 @@ __all__ = [
     "StepResult",
     "StoreError",
     "TypeMismatchError",
+    "get_descendant_tree",
     "get_descendants",
     "get_lineage",
     "register_materializer",

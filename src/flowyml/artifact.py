@@ -99,6 +99,11 @@ class Artifact:
             f"hash={self.content_hash[:12]}, step={self.step})"
         )
 
+    def _repr_html_(self) -> str:
+        from .display import artifact_html
+
+        return artifact_html(self)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Artifact) and other.id == self.id
 

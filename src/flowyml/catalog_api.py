@@ -61,7 +61,13 @@ class Catalog:
     aliases = _reads(CatalogReader.aliases)
 
     def get(self, name: str, version: int | str | None = None) -> Artifact:
-        """``name`` at ``version``: an int, ``"latest"`` (default) or an alias."""
+        """``name`` at ``version``: an int, ``"latest"`` (default) or an alias.
+
+        ``latest`` is the version the most recent successful run output (executed or
+        reused): the run that finished last wins, whatever the version numbers; without
+        a successful run, the most recently created version. The CLI (``NAME``,
+        ``NAME@latest``), catalog inputs (``inputs={"m": "model@latest"}``) and the web
+        page (``/assets/NAME``) resolve it here, through ``CatalogReader.find``."""
         if isinstance(version, str) and version.isdigit():
             version = int(version)
         if isinstance(version, str) and version != "latest":

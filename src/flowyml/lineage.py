@@ -1,18 +1,22 @@
-"""Lineage from the catalog: ``get_lineage`` (up to the sources) and ``get_descendants``.
+"""Lineage from the catalog: ``get_lineage`` (up to the sources), ``get_descendants``
+and ``get_descendant_tree`` (down to what was made from it).
 
-Both read only the stack's ``CatalogReader`` (artifact records and lineage edges),
-level by level, one query per level."""
+All read only the stack's ``CatalogReader`` (artifact records, lineage edges and
+derivations), level by level, a few queries per level. The same bytes can be made
+several ways (content addressing): every derivation is kept; a tree shows the first
+production unless ``get_lineage(..., run=RUN_ID)`` asks for the one a run made, and a
+node's ``derivations`` counts the distinct ways its artifact was made."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .artifact import Artifact
 
 if TYPE_CHECKING:
-    from .catalog.base import CatalogReader
-    from .catalog.records import ArtifactRecord
+    from .catalog.base import CatalogReader, Derivation
+    from .catalog.records import ArtifactRecord, CodeVersion
     from .stack import Stack
 
 
@@ -26,6 +30,17 @@ class LineageNode:
     code_version: str
     parents: list[LineageNode] = field(default_factory=list)
     param: str | None = None  # the parameter of the child step this artifact fed
+    _code: CodeVersion | None = field(default=None, repr=False, compare=False)
+    derivations: int = 1  # distinct ways these bytes were made (>1: see derivations_of)
+
+    @property
+    def code(self) -> CodeVersion:
+        """The code of the step version that made this artifact: each fingerprint
+        part's normalized source (read from the catalog on first use)."""
+        if self._code is None:
+            catalog = self.artifact._stack.open_catalog()
+            self._code = catalog.code_versions([self.code_version])[self.code_version]
+        return self._code
 
     def walk(self) -> list[LineageNode]:
         """Every node once, this one first (iterative; shared ancestors once)."""
@@ -42,7 +57,12 @@ class LineageNode:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """Nested dicts; a shared ancestor is expanded at each place it appears."""
+        """Nested dicts; a shared ancestor is expanded at each place it appears. Each
+        node's ``code`` references its step's recorded code: the code version and, per
+        part, the BLAKE3 of its normalized source (``flowyml show ID --code`` prints it)."""
+        codes = self.artifact._stack.open_catalog().code_versions(
+            {n.code_version for n in self.walk()}, text=False)
+
         def conv(n: LineageNode) -> dict[str, Any]:
             return {
                 "id": n.artifact.id,
@@ -52,7 +72,9 @@ class LineageNode:
                 "step": n.step,
                 "run_id": n.run_id,
                 "code_version": n.code_version,
+                "code": {"version": n.code_version, "parts": codes[n.code_version].digests},
                 "param": n.param,
+                "derivations": n.derivations,
                 "parents": [conv(p) for p in n.parents],
             }
 
@@ -62,7 +84,7 @@ class LineageNode:
         lines = ["graph BT"]
         for n in self.walk():
             a = n.artifact
-            lines.append(f'  {_mid(a.id)}["{a.name}@{a.version}<br/>{n.step}"]')
+            lines.append(f'  {_mid(a.id)}["{_mermaid_label(n)}"]')
         edges = set()
         for n in self.walk():
             for p in n.parents:
@@ -80,7 +102,7 @@ class LineageNode:
             via = f" (as {n.param})" if n.param and n.param != a.name else ""
             label = (
                 f"{a.name}@{a.version}{via}  [step {n.step}, code {n.code_version}, "
-                f"run {n.run_id}, {a.content_hash[:10]}]"
+                f"run {n.run_id}, {a.content_hash[:10]}{_derivations_mark(n.derivations)}]"
             )
             if a.id in shown and n.parents:
                 out.append(f"{prefix}{branch}{label} (see above)")
@@ -93,34 +115,74 @@ class LineageNode:
                 stack.append((p, child_prefix, "└── " if is_last else "├── ", is_last))
         return "\n".join(out)
 
+    def _repr_html_(self) -> str:
+        from .display import lineage_html
+
+        return lineage_html(self)
+
 
 def _mid(artifact_id: str) -> str:
     return "a" + artifact_id[:16]
 
 
-def get_lineage(artifact_id: str | Artifact, stack: Stack | str | None = None) -> LineageNode:
-    """The recursive tree of what ``artifact_id`` was made from, down to the sources."""
+def _mermaid_label(n: LineageNode | DescendantNode) -> str:
+    a = n.artifact
+    more = f"<br/>{n.derivations} derivations" if n.derivations > 1 else ""
+    return f"{a.name}@{a.version}<br/>{n.step}{more}"
+
+
+def _derivations_mark(count: int) -> str:
+    return f", {count} derivations" if count > 1 else ""
+
+
+def get_lineage(
+    artifact_id: str | Artifact, stack: Stack | str | None = None, *, run: str | None = None
+) -> LineageNode:
+    """The recursive tree of what ``artifact_id`` was made from, down to the sources.
+
+    Each artifact appears as its first production made it, unless ``run`` (a run id)
+    is given: then each artifact that run produced appears as that run made it (step,
+    code version, inputs; ``node.run_id`` is ``run``), one it reused as made by the
+    derivation whose inputs the run had (``node.run_id`` is the run that made it so),
+    anything else as first produced. ``run`` must have produced or reused
+    ``artifact_id``. ``node.derivations`` > 1 marks an artifact made in several ways."""
     from .stack import as_stack
 
     st = as_stack(stack)
     catalog: CatalogReader = st.open_catalog()
     aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
     root_rec = catalog.get_artifact(aid)
+    touched: set[str] = set()  # what ``run`` produced or reused
+    if run is not None:
+        _check_run(catalog, root_rec, run)
+        touched = {a.id for a in catalog.search(run_id=run, limit=10**9)}
     records: dict[str, ArtifactRecord] = {aid: root_rec}
     edges: dict[str, list[tuple[str, str]]] = {}
+    derivs: dict[str, list[Derivation]] = {}
     frontier = [aid]
     while frontier:
-        got = catalog.parents_of(frontier)
+        if run is None:
+            got = catalog.parents_of(frontier)
+        else:  # the parents of the derivation the run made or had (see _made_by)
+            derivs.update(catalog.derivations_of(frontier))
+            got = {i: [] for i in frontier}
+            for i in frontier:
+                made = _made_by(derivs[i], run, touched)
+                got[i] = list(made.parents) if made else []
         edges.update(got)
         new = {pid for lst in got.values() for _, pid in lst if pid not in records}
         records.update(catalog.artifacts_by_id(new))
         frontier = [i for i in new if i not in edges]
+    derivs.update(catalog.derivations_of([i for i in records if i not in derivs]))
     nodes: dict[str, LineageNode] = {}
 
     def node(i: str) -> LineageNode:
         if i not in nodes:
-            r = records[i]
-            nodes[i] = LineageNode(Artifact(r, st), r.step, r.run_id, r.code_version)
+            r, ways = records[i], derivs.get(i, [])
+            made = _made_by(ways, run, touched) if run else None
+            step, by, code = (r.step, r.run_id, r.code_version) if made is None else (
+                made.step, run if run in made.runs else made.runs[0], made.code_version)
+            nodes[i] = LineageNode(Artifact(r, st), step, by, code, derivations=max(1, len(ways)))
         return nodes[i]
 
     # build iteratively; shared ancestors are the same node object
@@ -139,7 +201,31 @@ def get_lineage(artifact_id: str | Artifact, stack: Stack | str | None = None) -
 
 
 def _alias(n: LineageNode, param: str) -> LineageNode:
-    return LineageNode(n.artifact, n.step, n.run_id, n.code_version, n.parents, param)
+    return replace(n, param=param)  # the same parents list: shared ancestors stay shared
+
+
+def _made_by(ways: list[Derivation], run: str, touched: set[str]) -> Derivation | None:
+    """The derivation ``run`` made; else the first whose inputs the run had (what it
+    reused was made that way); else the first production's."""
+    for d in ways:
+        if run in d.runs:
+            return d
+    for d in ways:
+        if all(pid in touched for _, pid in d.parents):
+            return d
+    return ways[0] if ways else None
+
+
+def _check_run(catalog: CatalogReader, rec: ArtifactRecord, run: str) -> None:
+    uses = catalog.runs_using(rec.id)
+    if run not in {u[0] for u in uses}:
+        from .core.errors import ArtifactNotFoundError
+
+        made = sorted({u[0] for u in uses if u[2] == "produced"} | {rec.run_id})
+        raise ArtifactNotFoundError(
+            f"run {run!r} did not produce or reuse {rec.name}@{rec.version} ({rec.id}); "
+            f"it was produced by run(s) {', '.join(made)}"
+        )
 
 
 def get_descendants(artifact_id: str | Artifact, stack: Stack | str | None = None) -> list[Artifact]:
@@ -164,3 +250,108 @@ def get_descendants(artifact_id: str | Artifact, stack: Stack | str | None = Non
                     frontier.append(k)
     recs = catalog.artifacts_by_id(seen)
     return [Artifact(recs[i], st) for i in seen if i in recs]
+
+
+@dataclass
+class DescendantNode:
+    """One artifact in a tree of what was made from an artifact: the nodes of the
+    artifacts made from it (by any derivation) are its ``children``."""
+
+    artifact: Artifact
+    step: str
+    run_id: str
+    code_version: str
+    children: list[DescendantNode] = field(default_factory=list)
+    param: str | None = None  # the parameter through which the parent fed this one's step
+    derivations: int = 1
+
+    def walk(self) -> list[DescendantNode]:
+        """Every node once, this one first (iterative; shared descendants once)."""
+        seen: set[str] = set()
+        out: list[DescendantNode] = []
+        stack = [self]
+        while stack:
+            n = stack.pop()
+            if n.artifact.id not in seen:
+                seen.add(n.artifact.id)
+                out.append(n)
+                stack.extend(reversed(n.children))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested dicts like ``LineageNode.to_dict`` with ``children`` for ``parents``; a
+        shared descendant is expanded at each place it appears."""
+
+        def conv(n: DescendantNode) -> dict[str, Any]:
+            a = n.artifact
+            return {
+                "id": a.id, "name": a.name, "version": a.version,
+                "content_hash": a.content_hash, "step": n.step, "run_id": n.run_id,
+                "code_version": n.code_version, "param": n.param,
+                "derivations": n.derivations, "children": [conv(c) for c in n.children],
+            }
+
+        return conv(self)
+
+    def to_mermaid(self) -> str:
+        """``graph TD``: each node labelled ``name@version`` and its step."""
+        nodes = self.walk()
+        lines = ["graph TD"]
+        lines += [f'  {_mid(n.artifact.id)}["{_mermaid_label(n)}"]' for n in nodes]
+        lines += sorted({f"  {_mid(n.artifact.id)} --> {_mid(c.artifact.id)}"
+                         for n in nodes for c in n.children})
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        out: list[str] = []
+        shown: set[str] = set()
+        stack: list[tuple[DescendantNode, str]] = [(self, "")]
+        while stack:
+            n, indent = stack.pop()
+            a = n.artifact
+            via = f" (as {n.param})" if n.param and n.param != a.name else ""
+            label = (f"{indent}{'-> ' if indent else ''}{a.name}@{a.version}{via}  [step {n.step}, "
+                     f"run {n.run_id}{_derivations_mark(n.derivations)}]")
+            if a.id in shown and n.children:
+                out.append(label + " (see above)")
+                continue
+            shown.add(a.id)
+            out.append(label)
+            stack.extend((c, indent + "  ") for c in reversed(n.children))
+        return "\n".join(out)
+
+
+def get_descendant_tree(
+    artifact_id: str | Artifact, stack: Stack | str | None = None
+) -> DescendantNode:
+    """The tree of everything made from ``artifact_id`` (by any derivation), down to
+    the leaves; shared descendants are the same node."""
+    from .stack import as_stack
+
+    st = as_stack(stack)
+    catalog: CatalogReader = st.open_catalog()
+    aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
+    records: dict[str, ArtifactRecord] = {aid: catalog.get_artifact(aid)}
+    kids: dict[str, list[str]] = {}
+    frontier = [aid]
+    while frontier:
+        got = catalog.children_of(frontier)
+        kids.update(got)
+        new = {k for lst in got.values() for k in lst if k not in records}
+        records.update(catalog.artifacts_by_id(new))
+        frontier = [k for k in new if k not in kids]
+    derivs = catalog.derivations_of(records)
+    nodes: dict[str, DescendantNode] = {}
+    for i, r in records.items():
+        nodes[i] = DescendantNode(Artifact(r, st), r.step, r.run_id, r.code_version,
+                                  derivations=max(1, len(derivs.get(i, []))))
+    for parent, lst in kids.items():
+        for k in sorted((k for k in lst if k in nodes),
+                        key=lambda k: (records[k].name, records[k].version)):
+            param = next((p for d in derivs.get(k, []) for p, pid in d.parents if pid == parent),
+                         None)
+            child = nodes[k]
+            if child.param is None:
+                child.param = param
+            nodes[parent].children.append(child if child.param == param else replace(child, param=param))
+    return nodes[aid]

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .core.errors import ConfigError, CorruptArtifactError
-from .core.hashing import hash_bytes, hash_file
+from .core.errors import ConfigError, CorruptArtifactError, FlowymlError, ParameterError
+from .core.hashing import hash_bytes, hash_file, hash_text
+from .core.names import check_name
 from .core.stored import NewOutput
 from .materializers import (
     PickleFallbackWarning,
@@ -122,20 +125,55 @@ def load_object(
     the process's own serialization). A copy fetched from a remote store is verified
     by the fetch itself.
     """
+    what = artifact_label(what, digest)
     mat = get_materializer(materializer)
-    if own:
+    with _naming(what):
+        if own:
+            try:
+                return _decode(mat, store.local_path(digest), digest, what)
+            except CorruptArtifactError:  # damaged since it was written? verify (and refetch)
+                return _decode(mat, verified_path(store, digest, what), digest, what)
+        if mat.uses_pickle and not store.allow_pickle:
+            raise ConfigError(
+                f"artifact {what} is stored with pickle, and loading a pickle can run code; "
+                f"store {store.uri} does not allow it. If you trust this store, set "
+                "allow_pickle = true on its stack (flowyml.toml) or Stack(allow_pickle=True)"
+            )
+        path = verified_path(store, digest, what)
+        return _decode(mat, path, digest, what)
+
+
+def artifact_label(what: str, digest: str) -> str:
+    """``name@version (id ...)`` for what a caller names (``name@version``): the id is
+    the catalog's, derived from the name and the content hash like
+    ``catalog.records.artifact_id`` derives it (kept in step by a test). Anything else,
+    or a label that has its id already, is returned as it is."""
+    name, at, version = what.partition("@")
+    if not at or not version.isdigit() or "(id " in what:
+        return what
+    try:
+        check_name(name)
+    except ParameterError:  # not an asset's name (an element, say): no artifact id
+        return what
+    return f"{what} (id {hash_text('artifact', name, digest)[:24]})"
+
+
+@contextmanager
+def _naming(what: str) -> Iterator[None]:
+    """Errors of the store (a missing or damaged object, on any backend) name the
+    artifact as well as the object."""
+    try:
+        yield
+    except FlowymlError as exc:
+        if what in str(exc):
+            raise
         try:
-            return _decode(mat, store.local_path(digest), digest, what)
-        except CorruptArtifactError:  # damaged since it was written? verify (and refetch)
-            return _decode(mat, verified_path(store, digest, what), digest, what)
-    if mat.uses_pickle and not store.allow_pickle:
-        raise ConfigError(
-            f"artifact {what} is stored with pickle, and loading a pickle can run code; "
-            f"store {store.uri} does not allow it. If you trust this store, set "
-            "allow_pickle = true on its stack (flowyml.toml) or Stack(allow_pickle=True)"
-        )
-    path = verified_path(store, digest, what)
-    return _decode(mat, path, digest, what)
+            named = type(exc)(f"artifact {what}: {exc}")
+        except Exception:  # an error class with another signature: as it came
+            named = None
+        if named is None:
+            raise
+        raise named from exc.__cause__ or exc
 
 
 def _decode(mat: Any, path: Any, digest: str, what: str) -> Any:
@@ -154,6 +192,12 @@ def _decode(mat: Any, path: Any, digest: str, what: str) -> Any:
 def verified_path(store: ArtifactStore, digest: str, what: str) -> Any:
     """A local path whose bytes hash to ``digest``; a bad local copy is evicted and
     refetched once before giving up with ``CorruptArtifactError``."""
+    what = artifact_label(what, digest)
+    with _naming(what):
+        return _verified_path(store, digest, what)
+
+
+def _verified_path(store: ArtifactStore, digest: str, what: str) -> Any:
     path = store.local_path(digest)
     actual = hash_file(path)
     if actual == digest:

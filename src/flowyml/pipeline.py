@@ -104,8 +104,11 @@ class Pipeline:
         st = as_stack(stack, root=self.root)
         if executor is not None:
             st = replace(st, executor=executor)
+        from .openlineage import reporter_for  # events only when the stack asks for them
+
+        reporter = reporter_for(st, self.name, graph, refs, reporter_from(progress))
         return run_graph(self.name, graph, st, params, force=force,
-                         reporter=reporter_from(progress), catalog_refs=refs)
+                         reporter=reporter, catalog_refs=refs)
 
     def plan(
         self, params: Mapping[str, Any] | None = None, stack: Stack | str | None = None

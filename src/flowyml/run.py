@@ -24,6 +24,8 @@ class StepResult:
     attempts: int = 0
     error: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)  # asset -> artifact id
+    # map_over: (elements executed, elements reused); None for a step that maps nothing
+    elements: tuple[int, int] | None = None
 
     @property
     def cached(self) -> bool:
@@ -104,3 +106,8 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.pipeline} {self.status}>"
+
+    def _repr_html_(self) -> str:
+        from .display import run_html
+
+        return run_html(self)

@@ -2,9 +2,9 @@
 
 Precedence for each setting: an argument to ``Stack(...)``, then the environment
 (``FLOWYML_STORE``, ``FLOWYML_CATALOG``, ``FLOWYML_EXECUTOR``, ``FLOWYML_CACHE_DIR``,
-``FLOWYML_CACHE_MAX_SIZE``, ``FLOWYML_STORAGE_OPTIONS`` as JSON), then the named stack
-in ``flowyml.toml`` (or ``[tool.flowyml]`` in ``pyproject.toml``) at the project root,
-then the built-in local defaults: ``<root>/.flowyml`` for objects and
+``FLOWYML_CACHE_MAX_SIZE``, ``FLOWYML_STORAGE_OPTIONS`` as JSON, ``FLOWYML_OPENLINEAGE_URL``),
+then the named stack in ``flowyml.toml`` (or ``[tool.flowyml]`` in ``pyproject.toml``) at
+the project root, then the built-in local defaults: ``<root>/.flowyml`` for objects and
 ``<root>/.flowyml/catalog.db`` for the catalog. The stack's name comes from
 ``Stack(name=...)``, ``FLOWYML_STACK`` (``--stack`` on the CLI), ``stack = "..."`` at the
 top of the config file, else ``default`` / ``local`` when such a table exists.
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core.errors import ConfigError
 from .core.project import project_root
+from .core.units import format_size as _fmt_size
 
 if TYPE_CHECKING:
     from .catalog.sql import SqlCatalog
@@ -49,10 +50,11 @@ ENV = {
     "cache_dir": "FLOWYML_CACHE_DIR",
     "cache_max_size": "FLOWYML_CACHE_MAX_SIZE",
     "storage_options": "FLOWYML_STORAGE_OPTIONS",
+    "openlineage_url": "FLOWYML_OPENLINEAGE_URL",
 }
 KEYS = (
     "store", "catalog", "executor", "cache_dir", "cache_max_size", "storage_options",
-    "allow_pickle", "gc_grace_seconds",
+    "allow_pickle", "gc_grace_seconds", "openlineage_url",
 )
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -72,6 +74,7 @@ class Stack:
     root: str | None = None
     gc_grace_seconds: float | None = None
     cache_max_size: int | str | None = None
+    openlineage_url: str | None = None  # http(s)://SERVER or file://PATH.jsonl (openlineage.py)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -100,11 +103,43 @@ class Stack:
         values used."""
         root = Path(self.root) if self.root else project_root()
         config = load_config(root)
-        stacks = config.get("stacks", {})
         sources: dict[str, str] = {
             "root": "argument" if self.root else "the current directory's project",
             "config": _where(config) if config else "none (no settings at the root)",
         }
+        name, table, table_where = self._named_table(config, root, sources)
+        values = self._layered_values(table, table_where, sources)
+        store, catalog, cache_dir = _locations(values, root)
+        options = self._storage_options(table, table_where, name, sources)
+        max_size = values.get("cache_max_size")
+        if max_size is not None:
+            from .stores.cache import parse_size
+
+            max_size = parse_size(max_size, f"cache_max_size of stack {name or 'default'!r}")
+        allow = self.allow_pickle
+        sources["allow_pickle"] = "argument" if allow is not None else DEFAULT
+        if allow is None and "allow_pickle" in table:
+            allow = bool(table["allow_pickle"])
+            sources["allow_pickle"] = table_where
+        grace = self.gc_grace_seconds
+        sources["gc_grace_seconds"] = "argument" if grace is not None else DEFAULT
+        if grace is None and "gc_grace_seconds" in table:
+            grace = float(table["gc_grace_seconds"])
+            sources["gc_grace_seconds"] = table_where
+        resolved = replace(
+            self, store=store, catalog=catalog, executor=values.get("executor") or "inline",
+            cache_dir=cache_dir, cache_max_size=max_size, storage_options=dict(options),
+            allow_pickle=allow, name=name or "default", root=str(root),
+            gc_grace_seconds=24 * 3600.0 if grace is None else grace,
+            openlineage_url=values.get("openlineage_url") or None,
+        )
+        return resolved, sources
+
+    def _named_table(
+        self, config: dict[str, Any], root: Path, sources: dict[str, str]
+    ) -> tuple[str | None, dict[str, Any], str]:
+        """The stack's name, its table (``${VAR}`` expanded) and where the table is."""
+        stacks = config.get("stacks", {})
         name = self.name or os.environ.get("FLOWYML_STACK") or config.get("stack")
         if self.name:
             sources["name"] = "argument"
@@ -116,28 +151,34 @@ class Stack:
             sources["name"] = DEFAULT
         if name is None:
             name = "default" if "default" in stacks else ("local" if "local" in stacks else None)
-        table: dict[str, Any] = {}
-        table_where = DEFAULT
-        if name is not None:
-            if name in stacks:
-                raw = stacks[name]
-                if not isinstance(raw, dict):
-                    raise ConfigError(
-                        f"stacks.{name} in {config.get('__file__')} must be a table "
-                        f"([stacks.{name}]) with keys {', '.join(KEYS)}"
-                    )
-                _check_keys(name, raw, config.get("__file__"))
-                table = {k: _expand(v, name) for k, v in raw.items()}
-                table_where = _where(config, f"[stacks.{name}]")
-            elif name != "default" and (self.store is None or self.catalog is None):
-                known = ", ".join(sorted(stacks)) or "none defined"
+        if name is None:
+            return None, {}, DEFAULT
+        if name in stacks:
+            raw = stacks[name]
+            if not isinstance(raw, dict):
                 raise ConfigError(
-                    f"no stack named {name!r} in {config.get('__file__', root / 'flowyml.toml')} "
-                    f"(stacks: {known}); add a [stacks.{name}] table or pick another with "
-                    "FLOWYML_STACK / --stack"
+                    f"stacks.{name} in {config.get('__file__')} must be a table "
+                    f"([stacks.{name}]) with keys {', '.join(KEYS)}"
                 )
+            _check_keys(name, raw, config.get("__file__"))
+            return name, {k: _expand(v, name) for k, v in raw.items()}, _where(
+                config, f"[stacks.{name}]")
+        if name != "default" and (self.store is None or self.catalog is None):
+            known = ", ".join(sorted(stacks)) or "none defined"
+            raise ConfigError(
+                f"no stack named {name!r} in {config.get('__file__', root / 'flowyml.toml')} "
+                f"(stacks: {known}); add a [stacks.{name}] table or pick another with "
+                "FLOWYML_STACK / --stack"
+            )
+        return name, {}, DEFAULT
+
+    def _layered_values(
+        self, table: dict[str, Any], table_where: str, sources: dict[str, str]
+    ) -> dict[str, Any]:
+        """Plain settings: argument > FLOWYML_* > the stack's table (> default later)."""
         values: dict[str, Any] = {}
-        for key in ("store", "catalog", "executor", "cache_dir", "cache_max_size"):
+        for key in ("store", "catalog", "executor", "cache_dir", "cache_max_size",
+                    "openlineage_url"):
             explicit = getattr(self, key)
             if explicit is not None:
                 values[key] = explicit
@@ -151,15 +192,12 @@ class Stack:
             if not values.get(key) and key != "cache_max_size":
                 sources[key] = DEFAULT
         sources.setdefault("cache_max_size", DEFAULT)
-        store = values.get("store") or str(root / ".flowyml")
-        if "://" not in store:
-            store = os.path.expanduser(store)
-            store = str((root / store).resolve()) if not os.path.isabs(store) else store
-        catalog = values.get("catalog") or _default_catalog(store, root)
-        if catalog.startswith("sqlite:///") and not catalog.startswith("sqlite:////"):
-            rel = catalog[len("sqlite:///") :]
-            if rel and rel != ":memory:" and not os.path.isabs(rel):
-                catalog = "sqlite:///" + str((root / rel).resolve())
+        return values
+
+    def _storage_options(
+        self, table: dict[str, Any], table_where: str, name: str | None,
+        sources: dict[str, str],
+    ) -> dict[str, Any]:
         options = self.storage_options
         sources["storage_options"] = "argument"
         if options is None and os.environ.get(ENV["storage_options"]):
@@ -179,40 +217,7 @@ class Stack:
                 f"storage_options of stack {name or 'default'!r} must be a table / dict, "
                 f"got {type(options).__name__}"
             )
-        cache_dir = values.get("cache_dir")
-        if cache_dir:
-            cache_dir = os.path.expanduser(str(cache_dir))
-            if not os.path.isabs(cache_dir):
-                cache_dir = str((root / cache_dir).resolve())
-        max_size = values.get("cache_max_size")
-        if max_size is not None:
-            from .stores.cache import parse_size
-
-            max_size = parse_size(max_size, f"cache_max_size of stack {name or 'default'!r}")
-        allow = self.allow_pickle
-        sources["allow_pickle"] = "argument" if allow is not None else DEFAULT
-        if allow is None and "allow_pickle" in table:
-            allow = bool(table["allow_pickle"])
-            sources["allow_pickle"] = table_where
-        grace = self.gc_grace_seconds
-        sources["gc_grace_seconds"] = "argument" if grace is not None else DEFAULT
-        if grace is None and "gc_grace_seconds" in table:
-            grace = float(table["gc_grace_seconds"])
-            sources["gc_grace_seconds"] = table_where
-        resolved = replace(
-            self,
-            store=store,
-            catalog=catalog,
-            executor=values.get("executor") or "inline",
-            cache_dir=cache_dir,
-            cache_max_size=max_size,
-            storage_options=dict(options),
-            allow_pickle=allow,
-            name=name or "default",
-            root=str(root),
-            gc_grace_seconds=24 * 3600.0 if grace is None else grace,
-        )
-        return resolved, sources
+        return options
 
     # ------------------------------------------------------------ opening
     def store_spec(self) -> StoreSpec:
@@ -263,6 +268,7 @@ class Stack:
             "storage_options": mask_options(s.storage_options or {}),
             "allow_pickle": s.allow_pickle,
             "gc_grace_seconds": s.gc_grace_seconds,
+            "openlineage_url": mask_uri(s.openlineage_url) if s.openlineage_url else None,
         }
 
 
@@ -299,6 +305,25 @@ def _check_keys(name: str, table: dict[str, Any], where: Any) -> None:
                 f"stack {name!r} in {where} has an unknown setting {key!r}; {hint}"
                 f"settings are {', '.join(KEYS)}"
             )
+
+
+def _locations(values: dict[str, Any], root: Path) -> tuple[str, str, str | None]:
+    """The store, catalog and cache folder, relative paths taken from the project root."""
+    store = values.get("store") or str(root / ".flowyml")
+    if "://" not in store:
+        store = os.path.expanduser(store)
+        store = str((root / store).resolve()) if not os.path.isabs(store) else store
+    catalog = values.get("catalog") or _default_catalog(store, root)
+    if catalog.startswith("sqlite:///") and not catalog.startswith("sqlite:////"):
+        rel = catalog[len("sqlite:///") :]
+        if rel and rel != ":memory:" and not os.path.isabs(rel):
+            catalog = "sqlite:///" + str((root / rel).resolve())
+    cache_dir = values.get("cache_dir")
+    if cache_dir:
+        cache_dir = os.path.expanduser(str(cache_dir))
+        if not os.path.isabs(cache_dir):
+            cache_dir = str((root / cache_dir).resolve())
+    return store, catalog, cache_dir
 
 
 def _default_catalog(store: str, root: Path) -> str:
@@ -508,10 +533,3 @@ def check_stack(stack: Stack | str | None = None) -> list[CheckResult]:
     return out
 
 
-def _fmt_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"

@@ -4,8 +4,8 @@
 ``planning.py``, ``mapping.py``): cache lookups, the previous records of its steps,
 catalog references, the run's start, heartbeat and end, and group-committed step
 records. ``CatalogReader`` is what lineage, the CLI, the web page and the public
-``flowyml.Catalog`` read; it is three small read interfaces (artifacts, lineage,
-runs) and never writes.
+``flowyml.Catalog`` read; it is four small read interfaces (artifacts, lineage,
+runs, code) and never writes.
 
 ``sql.SqlCatalog`` (SQLite and PostgreSQL) implements both; administration that only
 it offers (schema version, aliases, what gc reads) stays on that class. Another
@@ -19,10 +19,11 @@ Nothing here imports SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from .records import ArtifactRecord, RunRecord, StepRecord, Write
+from .records import ArtifactRecord, CodeVersion, RunRecord, StepRecord, Write
 
 
 @runtime_checkable
@@ -40,7 +41,9 @@ class RuntimeCatalog(Protocol):
 
     def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord:
         """``name`` at a version number, ``"latest"`` (default) or an alias; raises
-        ``ArtifactNotFoundError`` saying what exists."""
+        ``ArtifactNotFoundError`` saying what exists. ``latest`` is the version output
+        (executed or reused) by the successful run that finished last; when no
+        successful run output ``name``, the most recently created version."""
         ...
 
     def artifacts_by_id(self, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
@@ -127,6 +130,32 @@ class LineageReader(Protocol):
         """(run id, step, ``"produced"`` | ``"reused"``) of every use of the artifact."""
         ...
 
+    def ancestry(
+        self, artifact_id: str, max_depth: int | None = None
+    ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, ArtifactRecord]]:
+        """Everything ``artifact_id`` was made from, in one query (not one per level):
+        ``(edges, records)``. ``records``: the artifact and every ancestor within
+        ``max_depth`` levels (``None``: down to the sources), nearest first. ``edges``:
+        child id -> [(param, parent id)] sorted, as ``parents_of`` gives them, keyed by
+        every artifact whose parents were read (all of them unless ``max_depth``
+        stopped there). Raises ``ArtifactNotFoundError`` for an unknown id."""
+        ...
+
+    def descendants(
+        self, artifact_id: str, max_depth: int | None = None
+    ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, ArtifactRecord]]:
+        """Everything made from ``artifact_id``, likewise in one query: ``edges`` are
+        parent id -> [(param, child id)] sorted, ``records`` the artifact and every
+        descendant within ``max_depth`` levels, nearest first."""
+        ...
+
+    def derivations_of(self, ids: Iterable[str]) -> dict[str, list[Derivation]]:
+        """Artifact id -> its distinct derivations (every id is a key): the same bytes
+        made by other code, run values or inputs are separate derivations; the first
+        production's comes first. A production recorded before derivations were kept
+        (schema < 5) with inputs but no edges is left out."""
+        ...
+
 
 @runtime_checkable
 class RunReader(Protocol):
@@ -146,8 +175,90 @@ class RunReader(Protocol):
 
 
 @runtime_checkable
-class CatalogReader(ArtifactReader, LineageReader, RunReader, Protocol):
+class CodeReader(Protocol):
+    """The code of code versions: what ``record_batch`` stored for executed steps
+    (each fingerprint part's normalized source, content-addressed)."""
+
+    def code_versions(
+        self, versions: Iterable[str], text: bool = True
+    ) -> dict[str, CodeVersion]:
+        """Code version -> its recorded code, for each of ``versions`` (one that was
+        never recorded gets a ``CodeVersion`` without parts). ``text=False`` reads only
+        the content addresses (``digests``), not the source texts."""
+        ...
+
+
+@runtime_checkable
+class CatalogReader(ArtifactReader, LineageReader, RunReader, CodeReader, Protocol):
     """Everything lineage, the CLI and the web page read; nothing here writes."""
 
 
-__all__ = ["ArtifactReader", "CatalogReader", "LineageReader", "RunReader", "RuntimeCatalog"]
+# ------------------------------------------------------------------ derivations, retention
+@dataclass(frozen=True)
+class Derivation:
+    """One way an artifact was made: the step, its code version, its run values
+    (parameter -> value token) and its inputs (parameter -> artifact id), and the runs
+    that made it this way (the first production's run first)."""
+
+    step: str
+    code_version: str
+    parents: tuple[tuple[str, str], ...]
+    values: tuple[tuple[str, str], ...]
+    runs: tuple[str, ...]
+
+
+@dataclass
+class CatalogSnapshot:
+    """What a retention policy decides on, read inside the pruning transaction: runs
+    (liveness applied), artifacts (without ``meta``), every use (artifact id, run id,
+    role), every lineage edge (child, parent, run of the derivation; ``None`` for the
+    first production's), and the ids of aliased artifacts."""
+
+    runs: list[RunRecord]
+    artifacts: dict[str, ArtifactRecord]
+    uses: list[tuple[str, str, str]]
+    edges: list[tuple[str, str, str | None]]
+    aliased: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What to delete: runs (with their step rows, uses and derivation edges) and
+    artifacts (with their edges and the cache entries that point at them)."""
+
+    runs: frozenset[str] = frozenset()
+    artifacts: frozenset[str] = frozenset()
+
+
+@runtime_checkable
+class RetentionCatalog(Protocol):
+    """Deleting runs and artifacts under a policy, and checking what lineage needs."""
+
+    def prune(
+        self, decide: Callable[[CatalogSnapshot], Deletion], *, dry_run: bool = False,
+        wait: float = 300.0,
+    ) -> tuple[CatalogSnapshot, Deletion]:
+        """In ONE write transaction: read a snapshot, ask ``decide`` what to delete,
+        delete it (not with ``dry_run``). A run in progress may reuse anything, so a
+        non-empty deletion waits (up to ``wait`` seconds, then ``CatalogError``) until no
+        run is live; runs that start meanwhile wait for the transaction."""
+        ...
+
+    def lineage_gaps(self) -> list[str]:
+        """One line per broken reference: a lineage edge or a use naming a missing
+        artifact or run, an artifact whose first production's run is missing."""
+        ...
+
+
+__all__ = [
+    "ArtifactReader",
+    "CatalogReader",
+    "CatalogSnapshot",
+    "CodeReader",
+    "Deletion",
+    "Derivation",
+    "LineageReader",
+    "RetentionCatalog",
+    "RunReader",
+    "RuntimeCatalog",
+]

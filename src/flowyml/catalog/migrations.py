@@ -29,6 +29,12 @@ ADVISORY_LOCK_KEY = 0x666C6F77796D6C  # "flowyml": PostgreSQL advisory lock for 
 def v1_metadata() -> sa.MetaData:
     """The first schema, exactly as FlowyML 0.1 created it (frozen: do not edit)."""
     md = sa.MetaData()
+    _v1_run_tables(md)
+    _v1_artifact_tables(md)
+    return md
+
+
+def _v1_run_tables(md: sa.MetaData) -> None:
     sa.Table(
         "flowyml_meta",
         md,
@@ -71,6 +77,9 @@ def v1_metadata() -> sa.MetaData:
         sa.Column("attempts", sa.Integer, nullable=False, default=1),
         sa.Index("ix_step_runs_pipeline_step", "pipeline", "step", "id"),
     )
+
+
+def _v1_artifact_tables(md: sa.MetaData) -> None:
     sa.Table(
         "artifacts",
         md,
@@ -121,7 +130,6 @@ def v1_metadata() -> sa.MetaData:
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("updated_at", sa.Float, nullable=False),
     )
-    return md
 
 
 def _m1_initial(conn: Connection) -> None:
@@ -133,11 +141,66 @@ def _m2_run_stack(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE runs ADD COLUMN stack VARCHAR(200)"))
 
 
+def _m3_scale_indexes(conn: Connection) -> None:
+    """Indexes for catalogs of millions of rows (each query names its index in sql.py):
+    ``(name, created_at)`` gives an asset's latest creation time in one probe; the steps
+    that did not fail, by ``(pipeline, step, id)``, give a step's latest usable record in
+    one probe whatever its history; ``(pipeline, started_at)`` lists a pipeline's latest
+    runs without sorting them all."""
+    for ddl in (
+        "CREATE INDEX ix_artifacts_name_created ON artifacts (name, created_at)",
+        "CREATE INDEX ix_step_runs_not_failed ON step_runs (pipeline, step, id) "
+        "WHERE status <> 'failed'",
+        "CREATE INDEX ix_runs_pipeline_started ON runs (pipeline, started_at)",
+    ):
+        conn.execute(sa.text(ddl))
+
+
+def _m4_code_sources(conn: Connection) -> None:
+    """The code of every code version, content-addressed: ``code_sources`` holds each
+    distinct normalized source text once (by its BLAKE3); ``code_versions`` maps a code
+    version to {fingerprint part: text digest}."""
+    md = sa.MetaData()
+    sa.Table(
+        "code_sources",
+        md,
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("text", sa.Text, nullable=False),
+    )
+    sa.Table(
+        "code_versions",
+        md,
+        sa.Column("code_version", sa.String(64), primary_key=True),
+        sa.Column("parts", sa.Text, nullable=False),
+    )
+    md.create_all(conn, checkfirst=True)
+
+
+def _m5_derivation_edges(conn: Connection) -> None:
+    """``derivation_edges``: the lineage edges of every later production of an artifact
+    (same bytes, another run), one set per producing run; ``lineage_edges`` keeps those
+    of the first production (the default lineage). Nothing to backfill: earlier
+    catalogs did not record later derivations."""
+    md = sa.MetaData()
+    sa.Table(
+        "derivation_edges",
+        md,
+        sa.Column("child_id", sa.String(64), primary_key=True),
+        sa.Column("run_id", sa.String(64), primary_key=True, index=True),
+        sa.Column("param", sa.String(200), primary_key=True),
+        sa.Column("parent_id", sa.String(64), primary_key=True, index=True),
+    )
+    md.create_all(conn, checkfirst=True)
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _m1_initial),
     (2, "runs.stack: the stack each run used", _m2_run_stack),
+    (3, "indexes for catalogs of millions of artifacts", _m3_scale_indexes),
+    (4, "code_sources, code_versions: the code of every code version", _m4_code_sources),
+    (5, "derivation_edges: lineage of every derivation, per run", _m5_derivation_edges),
 ]
 LATEST = MIGRATIONS[-1][0]
 

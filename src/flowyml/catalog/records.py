@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,24 @@ class StepRecord:
     error: str | None = None
     attempts: int = 1
     outputs: dict[str, str] = field(default_factory=dict)  # asset -> artifact id
+    # fingerprint part -> its normalized source (``Fingerprint.sources``): written,
+    # content-addressed, for executed steps; read back with ``CodeReader.code_versions``
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class CodeVersion:
+    """The code of one code version (a step's fingerprint): each recorded part's
+    normalized source, and the content address (BLAKE3 of the text) it is stored under."""
+
+    version: str
+    sources: dict[str, str] = field(default_factory=dict)  # part -> source text
+    digests: dict[str, str] = field(default_factory=dict)  # part -> digest of the text
+
+    @property
+    def recorded(self) -> bool:
+        """False for a code version executed before FlowyML recorded code."""
+        return bool(self.digests)
 
 
 @dataclass(frozen=True)

@@ -105,42 +105,76 @@ def load_pipeline(target: str) -> Any:
 
 
 def _parse_params(items: tuple[str, ...]) -> dict[str, Any]:
+    """``-p KEY=VALUE`` -> run values as text: build converts each by the annotation of
+    the parameter it fills (``core.graph.RawValue``), or refuses it (``ParameterError``)."""
+    from ..core.graph import RawValue
+
     out: dict[str, Any] = {}
     for item in items:
         key, eq, raw = item.partition("=")
         if not eq or not key:
             raise click.UsageError(f"-p expects KEY=VALUE, got {item!r}")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
+        out[key] = RawValue(raw)
     return out
+
+
+def _step_failed(exc: StepFailed, full: bool) -> None:
+    """A failing step: the user's own traceback (from the step's frame down) once, or
+    with ``--traceback`` all of it, then the one-line error; exit 1."""
+    import traceback
+
+    from ..display import user_traceback
+
+    if full:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    else:
+        cause = exc.__cause__
+        text = user_traceback(cause, exc.step) if cause is not None else ""
+        if text:
+            text += "(FlowyML's frames are hidden: --traceback shows them)\n"
+    click.echo(text, err=True, nl=False)
+    _fail(str(exc), 1)
 
 
 # ---------------------------------------------------------------- run / plan
 @main.command()
 @click.argument("target")
-@click.option("-p", "--param", "params", multiple=True, help="KEY=VALUE (JSON or a string).")
+@click.option("-p", "--param", "params", multiple=True,
+              help="KEY=VALUE, converted by the parameter's annotation (lists and dicts as JSON).")
 @click.option("--force", is_flag=True, help="Re-execute every step regardless of cache.")
 @click.option("--executor", default=None, help="inline | processes[:N] | dask | dask://HOST:PORT")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+@click.option("--traceback", "full_traceback", is_flag=True,
+              help="On an error, show the whole traceback, FlowyML's frames included.")
 @stack_option
 def run(target: str, params: tuple[str, ...], force: bool, executor: str | None,
-        quiet: bool, stack_name: str | None) -> None:
+        quiet: bool, full_traceback: bool, stack_name: str | None) -> None:
     """Run the pipeline in FILE[:PIPELINE]."""
     from ..runtime.reporting import PrintReporter, Reporter
 
     pipe = load_pipeline(target)
     reporter: Reporter = Reporter() if quiet else PrintReporter()
-    result = pipe.run(params=_parse_params(params), force=force,
-                      stack=_stack(stack_name, pipe.root), executor=executor, progress=reporter)
+    try:
+        result = pipe.run(params=_parse_params(params), force=force,
+                          stack=_stack(stack_name, pipe.root), executor=executor,
+                          progress=reporter)
+    except StepFailed as exc:
+        _step_failed(exc, full_traceback)
+        return
+    except Exception:
+        if full_traceback:
+            import traceback
+
+            traceback.print_exc()
+        raise
     if quiet:
         click.echo(result.id)
 
 
 @main.command()
 @click.argument("target")
-@click.option("-p", "--param", "params", multiple=True, help="KEY=VALUE (JSON or a string).")
+@click.option("-p", "--param", "params", multiple=True,
+              help="KEY=VALUE, converted by the parameter's annotation (lists and dicts as JSON).")
 @stack_option
 def plan(target: str, params: tuple[str, ...], stack_name: str | None) -> None:
     """Show what a run would execute and reuse, with reasons, without running."""
@@ -185,7 +219,8 @@ def runs(limit: int, stack_name: str | None) -> None:
     click.echo(f"{'RUN':28} {'PIPELINE':16} {'STATUS':10} {'STARTED':19} {'SECS':>7} "
                f"{'EXEC':>4} {'REUSE':>5} {'READ':>9} {'WRITTEN':>9}")
     for r in rows:
-        steps = cat.steps(r.id)
+        # a mapped step's element rows (`<step>[i]`) are not steps
+        steps = [s for s in cat.steps(r.id) if not s.step.endswith("]")]
         n_exec = sum(1 for s in steps if s.status == "executed")
         n_reuse = sum(1 for s in steps if s.status == "cached")
         dur = "-" if r.finished_at is None else f"{r.finished_at - r.started_at:.2f}"
@@ -218,7 +253,10 @@ def artifacts(name: str | None, stack_name: str | None) -> None:
     by_version: dict[int, list[str]] = {}
     for alias, v in aliases.items():
         by_version.setdefault(v, []).append(alias)
-    for a in cat.versions(name):
+    versions = cat.versions(name)
+    if versions:  # NAME@latest: what the last successful run output (see Catalog.get)
+        by_version.setdefault(cat.get(name).version, []).append("latest")
+    for a in versions:
         tags = f"  [{', '.join(sorted(by_version[a.version]))}]" if a.version in by_version else ""
         click.echo(f"{a.name}@{a.version:<4} {a.id}  {a.content_hash[:12]}  {_fmt_size(a.size):>9}  "
                    f"step {a.step}  run {a.run_id}{tags}")
@@ -226,13 +264,21 @@ def artifacts(name: str | None, stack_name: str | None) -> None:
 
 @main.command()
 @click.argument("spec")
+@click.option("--code", "code", is_flag=True,
+              help="Print the code of the step version that produced it (each helper under "
+                   "its own heading).")
 @stack_option
-def show(spec: str, stack_name: str | None) -> None:
+def show(spec: str, code: bool, stack_name: str | None) -> None:
     """Show one artifact: NAME, NAME@VERSION, NAME@ALIAS or an artifact id."""
     from ..catalog_api import Catalog
 
     cat = Catalog(_stack(stack_name))
     a = cat.resolve(spec)
+    if code:
+        from ..diff import artifact_code
+
+        click.echo(str(artifact_code(a, stack=cat.stack)))
+        return
     d = a.to_dict()
     d["parents"] = a.parents
     d["aliases"] = [k for k, v in cat.aliases(a.name).items() if v == a.version]
@@ -248,44 +294,71 @@ def show(spec: str, stack_name: str | None) -> None:
         click.echo(f"{'schema':14} {head}")
         for line in columns:
             click.echo(f"{'':14}   {line}")
+    _show_preview(a, cat)
+
+
+def _show_preview(a: Any, cat: Any) -> None:
+    """A small preview of the value (as the web page shows it; never unpickles)."""
+    from ..display import make_preview, preview_lines
+
+    for i, line in enumerate(preview_lines(make_preview(a, cat.stack.open_store()))):
+        click.echo(f"{'preview' if i == 0 else '':14} {line}")
 
 
 @main.command()
 @click.argument("spec")
 @click.option("--format", "fmt", type=click.Choice(["tree", "json", "mermaid"]), default="tree")
 @click.option("--down", is_flag=True, help="Show what was derived from it instead.")
+@click.option("--run", "run_id", default=None, metavar="RUN_ID",
+              help="The tree as RUN_ID made it (default: as first produced).")
+@click.option("--openlineage", "ol_run", default=None, metavar="RUN_ID",
+              help="`lineage export --openlineage RUN_ID`: send a past run's OpenLineage events.")
+@click.option("--url", "ol_url", default=None,
+              help="With export: the endpoint (default: the stack's openlineage_url).")
 @stack_option
-def lineage(spec: str, fmt: str, down: bool, stack_name: str | None) -> None:
-    """Lineage of NAME[@VERSION] or an artifact id: its sources (or, --down, its descendants)."""
+def lineage(spec: str, fmt: str, down: bool, run_id: str | None, ol_run: str | None,
+            ol_url: str | None, stack_name: str | None) -> None:
+    """Lineage of NAME[@VERSION|@ALIAS] or an artifact id: its sources (or, --down, what
+    was made from it). `flowyml lineage export --openlineage RUN_ID [--url URL]` sends
+    the OpenLineage events of a past run (http(s)://... or file://PATH.jsonl)."""
     from ..catalog_api import Catalog
-    from ..lineage import get_descendants, get_lineage
+    from ..lineage import get_descendant_tree, get_lineage
 
     st = _stack(stack_name)
-    a = Catalog(st).resolve(spec)
-    if down:
-        desc = get_descendants(a.id, stack=st)
-        if fmt == "json":
-            click.echo(json.dumps([d.to_dict() for d in desc], indent=2))
-        elif fmt == "mermaid":
-            click.echo("graph TD")
-            cat = st.open_catalog()
-            ids = {a.id} | {d.id for d in desc}
-            for child, parents in cat.parents_of([d.id for d in desc]).items():
-                for _, p in parents:
-                    if p in ids:
-                        click.echo(f"  a{p[:16]} --> a{child[:16]}")
-        else:
-            click.echo(f"{a.name}@{a.version} -> {len(desc)} derived artifact(s)")
-            for d in desc:
-                click.echo(f"  {d.name}@{d.version}  [step {d.step}, run {d.run_id}]")
+    if ol_run is not None or ol_url is not None:
+        if spec != "export" or ol_run is None:
+            raise click.UsageError("export with: flowyml lineage export --openlineage RUN_ID")
+        from ..openlineage import export_run
+
+        sent, where = export_run(st, ol_run, url=ol_url)
+        click.echo(f"sent {sent} OpenLineage event(s) of run {ol_run} to {where}")
         return
-    node = get_lineage(a.id, stack=st)
+    if down and run_id:
+        raise click.UsageError("--run applies to the upward lineage, not to --down")
+    a = Catalog(st).resolve(spec)
+    tree = get_descendant_tree(a.id, stack=st) if down else get_lineage(a.id, stack=st, run=run_id)
     if fmt == "json":
-        click.echo(json.dumps(node.to_dict(), indent=2))
-    elif fmt == "mermaid":
-        click.echo(node.to_mermaid())
+        click.echo(json.dumps(tree.to_dict(), indent=2))
     else:
-        click.echo(str(node))
+        click.echo(tree.to_mermaid() if fmt == "mermaid" else str(tree))
+
+
+@main.command()
+@click.argument("first")
+@click.argument("second")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@stack_option
+def diff(first: str, second: str, fmt: str, stack_name: str | None) -> None:
+    """Compare two runs (RUN_A RUN_B) or two artifacts (NAME@V1 NAME@V2).
+
+    Runs: each step, executed or reused, with its differing run values, code (a unified
+    diff of each changed part) and input versions; each asset's version and hash.
+    Artifacts: where their lineages first diverge, walking up. Exits 0 either way."""
+    from ..diff import compare
+
+    result = compare(first, second, stack=_stack(stack_name))
+    click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else str(result))
 
 
 @main.command()
@@ -320,9 +393,39 @@ def gc(dry_run: bool, grace: float | None, stack_name: str | None) -> None:
 
 
 @main.command()
+@click.option("--keep-last", type=int, default=None, metavar="N",
+              help="Keep the N most recent runs of each pipeline.")
+@click.option("--older-than", default=None, metavar="DURATION",
+              help="Delete only runs started longer ago: 30d, 12h, 90m, 2w or seconds.")
+@click.option("--pipeline", default=None, help="Only consider runs of this pipeline.")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
+@click.option("--wait", type=float, default=300.0, show_default=True,
+              help="Seconds to wait for runs in progress before deleting.")
+@stack_option
+def prune(keep_last: int | None, older_than: str | None, pipeline: str | None, dry_run: bool,
+          wait: float, stack_name: str | None) -> None:
+    """Delete runs and artifact versions outside a retention policy (then `gc` frees the
+    bytes). Never deletes an artifact with an alias, one a kept run used, or one in the
+    lineage of a kept artifact; keeps the run that first made a kept artifact."""
+    from ..retention import Policy, parse_duration
+    from ..retention import prune as run_prune
+    from .maintenance import prune_lines
+
+    try:
+        seconds = None if older_than is None else parse_duration(older_than)
+        policy = Policy(keep_last, seconds, pipeline)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    report = run_prune(_stack(stack_name), policy, dry_run=dry_run, wait=wait)
+    for line in prune_lines(report, _fmt_size, _fmt_time):
+        click.echo(line)
+
+
+@main.command()
 @stack_option
 def verify(stack_name: str | None) -> None:
-    """Rehash every stored object; list corrupt and missing ones (exit 1 if any)."""
+    """Rehash every stored object; list corrupt and missing ones and broken lineage
+    references (exit 1 if any)."""
     from .maintenance import verify_store
 
     report = verify_store(_stack(stack_name))
@@ -330,8 +433,10 @@ def verify(stack_name: str | None) -> None:
         click.echo(f"  corrupt  {d}")
     for d in report.missing:
         click.echo(f"  missing  {d}")
+    for line in report.broken:
+        click.echo(f"  lineage  {line}")
     click.echo(f"checked {report.checked} object(s): {len(report.corrupt)} corrupt, "
-               f"{len(report.missing)} missing")
+               f"{len(report.missing)} missing; lineage: {len(report.broken)} broken reference(s)")
     if not report.ok:
         sys.exit(1)
 

@@ -1,12 +1,15 @@
-"""Store maintenance: garbage collection of unreferenced objects."""
+"""Store maintenance: garbage collection of unreferenced objects, verification of the
+store and of the catalog's lineage, and the lines ``flowyml prune`` prints."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..retention import PruneReport
     from ..stack import Stack
     from ..stores.base import ArtifactStore
 
@@ -75,15 +78,18 @@ class VerifyReport:
     checked: int = 0
     corrupt: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # referenced by the catalog, not stored
+    broken: list[str] = field(default_factory=list)  # lineage references to missing rows
 
     @property
     def ok(self) -> bool:
-        return not self.corrupt and not self.missing
+        return not self.corrupt and not self.missing and not self.broken
 
 
 def verify_store(stack: Stack) -> VerifyReport:
     """Rehash every object of the store (a remote object is fetched anew, never trusted
-    from the local cache) and check that every object the catalog references exists."""
+    from the local cache), check that every object the catalog references exists, and
+    that lineage is whole: every edge and use names an artifact and a run that exist
+    (``RetentionCatalog.lineage_gaps``)."""
     from ..core.errors import ArtifactNotFoundError, CorruptArtifactError
     from ..core.hashing import hash_file
 
@@ -107,4 +113,26 @@ def verify_store(stack: Stack) -> VerifyReport:
             report.corrupt.append(obj.digest)
             store.evict_local(obj.digest)  # never leave a bad copy in the local cache
     report.missing = sorted(catalog.referenced_hashes() - present)
+    report.broken = catalog.lineage_gaps()
     return report
+
+
+def prune_lines(report: PruneReport, size: Callable[[int], str], when: Callable[[float], str]) -> list[str]:
+    """What ``flowyml prune`` prints: each run and artifact version it deletes (or would),
+    the runs kept outside the policy for lineage, and what ``gc`` can then free."""
+    verb = "would delete" if report.dry_run else "deleted"
+    lines = [f"  {verb} run {r.id}  {r.pipeline}  {r.status}  started {when(r.started_at)}"
+             for r in report.runs]
+    lines += [f"  {verb} {a.name}@{a.version}  {a.id}  {size(a.size)}" for a in report.artifacts]
+    lines += [f"  kept run {r}: {why}" for r, why in sorted(report.kept_for_lineage.items())]
+    if report.in_progress and report.dry_run:
+        lines.append(f"  note: run(s) {', '.join(report.in_progress)} in progress: prune will "
+                     "wait for them before deleting")
+    lines.append(
+        f"{verb} {len(report.runs)} run(s) and {len(report.artifacts)} artifact version(s); "
+        f"kept {report.kept_runs} run(s) and {report.kept_artifacts} artifact version(s). "
+        f"`flowyml gc` will then reclaim {report.reclaim_objects} object(s), "
+        f"{size(report.reclaim_bytes)} (objects younger than the grace period wait for a "
+        "later gc)"
+    )
+    return lines

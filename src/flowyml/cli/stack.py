@@ -12,16 +12,7 @@ from typing import Any
 
 import click
 
-
-def _fmt_size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
+from ..core.units import format_size as _fmt_size
 
 
 def _current_name() -> str | None:

@@ -32,17 +32,19 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import dis
 import functools
 import inspect
 import linecache
 import os
+import reprlib
 import sys
 import textwrap
 import types
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +67,7 @@ __all__ = [
     "fingerprint_graph",
     "fingerprint_step",
     "library_version",
+    "part_label",
     "short_repr",
     "value_token",
 ]
@@ -92,10 +95,16 @@ class FingerprintWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """A code fingerprint: the digest and the named parts it was made from."""
+    """A code fingerprint: the digest and the named parts it was made from.
+
+    ``sources`` holds, for the parts that are code or a value, their normalized source
+    (the AST that was hashed, unparsed, docstrings removed) or a short repr. It never
+    enters the digest, and is rendered on first read: only executed steps' records
+    read it."""
 
     digest: str
     parts: dict[str, str]
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def explain_change(self, old_parts: dict[str, str]) -> list[str]:
         """Human phrases for what changed since ``old_parts`` (empty when nothing did)."""
@@ -105,13 +114,106 @@ class Fingerprint:
         """This fingerprint with more parts (the code an input artifact references)."""
         if not extra or all(self.parts.get(k) == v for k, v in extra.items()):
             return self
-        return _make({**self.parts, **extra})
+        return _make({**self.parts, **extra}, self.sources)
 
 
-def _make(parts: Mapping[str, str]) -> Fingerprint:
+def _make(parts: Mapping[str, str], sources: Mapping[str, str] | None = None) -> Fingerprint:
     ordered = dict(sorted(parts.items()))
     digest = hash_text(FINGERPRINT_VERSION, *(f"{k}={v}" for k, v in ordered.items()))
-    return Fingerprint(digest, ordered)
+    return Fingerprint(digest, ordered, sources if sources is not None else {})
+
+
+# --------------------------------------------------------------------------- sources
+
+Source = str | Callable[[], str]  # a part's source text, or a function that renders it
+_SOURCE_REPR = reprlib.Repr()
+_SOURCE_REPR.maxstring = _SOURCE_REPR.maxother = 400
+_SOURCE_REPR.maxlist = _SOURCE_REPR.maxtuple = _SOURCE_REPR.maxdict = 30
+_SOURCE_REPR.maxset = _SOURCE_REPR.maxfrozenset = 30
+_SOURCE_REPR.maxlevel = 4
+
+
+class LazySources(Mapping[str, str]):
+    """Part -> source text, each rendered on first read and kept (a part that is
+    code is unparsed from the tree that was hashed; rendering never raises)."""
+
+    __slots__ = ("_done", "_pending")
+
+    def __init__(self, pending: Mapping[str, Mapping[str, Source]]) -> None:
+        self._pending = dict(pending)
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, key: str) -> str:
+        text = self._done.get(key)
+        if text is None:
+            variants = self._pending[key]  # KeyError for an unknown part
+            texts = [_render(variants[v]) for v in sorted(variants)]
+            text = self._done[key] = "\n\n".join(dict.fromkeys(texts))
+        return text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pending)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles as the plain dict it renders
+        return (dict, (dict(self),))
+
+
+def _render(source: Source) -> str:
+    if isinstance(source, str):
+        return source
+    try:
+        return source()
+    except (RecursionError, MemoryError):
+        return "<source too deeply nested to show>"
+    except Exception as exc:  # never let showing code break recording it
+        return f"<source not available: {type(exc).__name__}>"
+
+
+def _tree_source(tree: ast.AST | None, decorators: bool = True,
+                 stubs: bool = False) -> Source | None:
+    """A function rendering ``tree`` as normalized source: what the digest saw
+    (docstrings removed; without decorators for the step's own ``code``; a class's
+    methods as ``...`` when ``stubs``, since each is a part of its own)."""
+    if tree is None:
+        return None
+
+    def render() -> str:
+        node = copy.deepcopy(tree)  # the tree may be shared (cached per code object)
+        if not decorators and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.decorator_list = []
+        for owner in ast.walk(node):
+            if isinstance(owner, _DOC_OWNERS) and owner.body and _is_docstring(owner.body[0]):
+                owner.body = owner.body[1:] or [ast.Pass()]
+        if stubs and isinstance(node, ast.ClassDef):
+            for stmt in node.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    stmt.body = [ast.Expr(ast.Constant(...))]
+        return ast.unparse(node)
+
+    return render
+
+
+def value_source(name: str, value: Any) -> str:
+    """``name = <short repr>`` for a value part; values under secret-looking names
+    (``API_KEY``, ``password``) are masked, so a catalog never stores a credential."""
+    from .secrets import MASK, is_secret_key, mask_uri
+
+    leaf = name.rsplit(".", 1)[-1]
+    if is_secret_key(leaf) and not callable(value):
+        return f"{name} = {MASK}"
+    try:
+        text = _SOURCE_REPR.repr(value)
+    except Exception:
+        text = f"<{type(value).__qualname__}>"
+    return f"{name} = {mask_uri(text)}"
+
+
+def _declaration_text(options: Mapping[str, Any]) -> str:
+    shown = {k: v for k, v in options.items() if v not in (None, {}, [])}
+    return "@step(" + ", ".join(f"{k}={_SOURCE_REPR.repr(v)}" for k, v in shown.items()) + ")"
 
 
 # --------------------------------------------------------------------------- explain
@@ -197,6 +299,11 @@ def _part_label(key: str) -> str:
     return f"{prefix} {qual}" if prefix else key
 
 
+def part_label(key: str) -> str:
+    """How a part is named to a person (``helper a.py:f`` -> ``code of helper f``)."""
+    return _part_label(key)
+
+
 # --------------------------------------------------------------------------- context
 
 _warned: set[str] = set()
@@ -211,11 +318,15 @@ class _Context:
     keep: list[Any] = field(default_factory=list)  # visited objects stay alive: ids stay unique
     tokenizer: Tokenizer = field(init=False)
     _multi: dict[str, set[str]] = field(default_factory=dict)
+    # part -> {part value: its source, or a function that renders it}
+    _sources: dict[str, dict[str, Source]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tokenizer = Tokenizer(on_code=self.visit_code)
 
-    def add(self, key: str, value: str) -> None:
+    def add(self, key: str, value: str, source: Source | None = None) -> None:
+        if source is not None:
+            self._sources.setdefault(key, {}).setdefault(value, source)
         old = self.parts.get(key)
         if old is None or old == value:
             self.parts[key] = value
@@ -225,6 +336,9 @@ class _Context:
         both = self._multi.setdefault(key, {old})
         both.add(value)
         self.parts[key] = hash_text("several", *sorted(both))
+
+    def sources(self) -> LazySources:
+        return LazySources({k: v for k, v in self._sources.items() if k in self.parts})
 
     def first_visit(self, obj: Any) -> bool:
         if id(obj) in self.seen:
@@ -279,8 +393,8 @@ def fingerprint_function(
                    step_name or getattr(func, "__name__", None) or type(func).__name__)
     _visit_callable(ctx, func)
     if declaration is not None:
-        ctx.add("declaration", Tokenizer().digest(declaration))
-    return _make(ctx.parts)
+        ctx.add("declaration", Tokenizer().digest(declaration), _declaration_text(declaration))
+    return _make(ctx.parts, ctx.sources())
 
 
 def fingerprint_step(
@@ -293,10 +407,11 @@ def fingerprint_step(
     the step calls."""
     ctx = _Context(Path(root) if root is not None else _project_root(), step.name)
     _visit_callable(ctx, step.func)
-    ctx.add("declaration", Tokenizer().digest(step.options()))
+    options = step.options()
+    ctx.add("declaration", Tokenizer().digest(options), _declaration_text(options))
     tokens = {p: ctx.token(v, f"run value {p}") for p, v in values.items()}
     _check_mutated_globals(ctx, step.func)
-    return _make(ctx.parts), tokens
+    return _make(ctx.parts, ctx.sources()), tokens
 
 
 def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
@@ -420,9 +535,9 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
         layers.append(inner)
     ctx.first_visit(inner)
     info = _info(inner, strip_decorators=True)
-    ctx.add("code", info.digest)
+    ctx.add("code", info.digest, _tree_source(info.tree, decorators=False))
     for i, text in enumerate(_decorator_texts(inner, info)):
-        ctx.add(f"decorator {i}", text)
+        ctx.add(f"decorator {i}", text, f"@{text}")
     _follow(ctx, inner, info)
     _closure_parts(ctx, inner, own=True)
     for wrapper in layers[:-1]:  # the decorators' wrappers: code and closures (times(2))
@@ -478,7 +593,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
     else:
         key = f"constant {where or '?'}:{name}"
         if key not in ctx.parts:  # by name, not id: equal small values share one object
-            ctx.add(key, ctx.token(obj, f"constant {name}"))
+            ctx.add(key, ctx.token(obj, f"constant {name}"), value_source(name, obj))
 
 
 def _qualname(fn: Any) -> str:
@@ -515,7 +630,8 @@ def _whole_module(ctx: _Context, mod: types.ModuleType, label: str) -> None:
     except (OSError, TypeError, SyntaxError):
         tree = None
     ctx.add(f"module {label}:{mod.__name__}",
-            _digest_and_refs(tree)[0] if tree is not None else "no source")
+            _digest_and_refs(tree)[0] if tree is not None else "no source",
+            _tree_source(tree) if tree is not None else None)
     for gname, value in list(vars(mod).items()):
         if gname.startswith("__") and gname.endswith("__"):
             continue
@@ -539,7 +655,7 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
         return
     _function_attributes(ctx, fn, label)
     info = _info(fn, strip_decorators=False)
-    ctx.add(key or f"{kind} {label}:{_qualname(fn)}", info.digest)
+    ctx.add(key or f"{kind} {label}:{_qualname(fn)}", info.digest, _tree_source(info.tree))
     _follow(ctx, fn, info)
     _closure_parts(ctx, fn, own=False)
     wrapped = getattr(fn, "__wrapped__", None)
@@ -547,7 +663,9 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
         _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), label)
     if fn.__defaults__ or fn.__kwdefaults__:
         ctx.add(f"defaults {label}:{_qualname(fn)}",
-                ctx.token((fn.__defaults__, fn.__kwdefaults__), f"defaults of {fn.__qualname__}"))
+                ctx.token((fn.__defaults__, fn.__kwdefaults__), f"defaults of {fn.__qualname__}"),
+                value_source(f"{fn.__qualname__}.__defaults__",
+                             (fn.__defaults__, fn.__kwdefaults__)))
 
 
 _WRAPS_ATTRS = frozenset({"__wrapped__", "__module__", "__name__", "__qualname__", "__doc__",
@@ -582,7 +700,8 @@ def _visit_class(ctx: _Context, cls: type) -> None:
     qual = cls.__qualname__
     tree = _class_ast(cls)
     if tree is not None:
-        ctx.add(f"class {label}:{qual}", _digest_and_refs(tree)[0])
+        ctx.add(f"class {label}:{qual}", _digest_and_refs(tree)[0],
+                _tree_source(tree, stubs=True))
         # names the class body reads at import (bases, decorators, attribute values)
         _follow_class_body(ctx, cls, tree, label)
     for base in cls.__bases__:
@@ -613,7 +732,8 @@ def _visit_class(ctx: _Context, cls: type) -> None:
             continue
         else:
             ctx.add(f"attribute {label}:{qual}.{name}",
-                    ctx.token(member, f"class attribute {qual}.{name}"))
+                    ctx.token(member, f"class attribute {qual}.{name}"),
+                    value_source(f"{qual}.{name}", member))
 
 
 def _class_ast(cls: type) -> ast.AST | None:
@@ -688,7 +808,7 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
             _visit(ctx, value, name, label)
             continue
         key = f"closure {name}" if own else f"closure {label}:{_qualname(func)}.{name}"
-        ctx.add(key, ctx.token(value, f"closure value {name}"))
+        ctx.add(key, ctx.token(value, f"closure value {name}"), value_source(name, value))
 
 
 # --------------------------------------------------------------------------- one function

@@ -8,11 +8,18 @@ left unbound, doubly produced, cyclic or contradictory is a ``BuildError``.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import enum
+import inspect
 import itertools
+import json
+import numbers
+import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal
 
 from .errors import (
@@ -22,7 +29,7 @@ from .errors import (
     ParameterError,
     TypeMismatchError,
 )
-from .step import Step
+from .step import ParamSpec, Step
 
 BindingKind = Literal["asset", "catalog", "value", "default"]
 
@@ -95,71 +102,16 @@ def build_graph(
 
     bindings: dict[str, dict[str, Binding]] = {}
     records: dict[tuple[str, str], Any] = {}  # catalog reference -> its record
-    used_params: set[str] = set()
-    overridden: dict[str, str] = {}
     for s in by_name.values():
-        b: dict[str, Binding] = {}
+        b = bindings[s.name] = {}
         for p in s.params:
-            spec = s.input_map.get(p.name)
-            if spec is not None and spec.from_catalog:
-                assert spec.selector is not None
-                if resolve_ref is not None:
-                    records[(spec.asset, spec.selector)] = resolve_ref(spec.asset, spec.selector)
-                b[p.name] = Binding(p.name, "catalog", spec.asset, spec.selector)
-            elif spec is not None:
-                if spec.asset not in producers:
-                    raise MissingInputError(
-                        f"step {s.name!r}: parameter {p.name!r} is mapped to asset "
-                        f"{spec.asset!r}, which no step produces"
-                        + _hint(spec.asset, producers)
-                        + f"; add a step with outputs={spec.asset!r}, or take it from the "
-                        f"catalog with inputs={{{p.name!r}: '{spec.asset}@latest'}}"
-                    )
-                b[p.name] = Binding(p.name, "asset", spec.asset, producer=producers[spec.asset])
-            elif p.name in producers:
-                b[p.name] = Binding(p.name, "asset", p.name, producer=producers[p.name])
-                if p.name in params:
-                    overridden[p.name] = producers[p.name]
-            elif p.name in params:
-                b[p.name] = Binding(p.name, "value", value=params[p.name])
-                used_params.add(p.name)
-            elif p.has_default:
-                b[p.name] = Binding(p.name, "default", value=p.default)
-            else:
-                raise MissingInputError(
-                    f"step {s.name!r}: parameter {p.name!r} resolves to nothing: no step "
-                    f"produces an asset {p.name!r}, no run value is given and it has no "
-                    "default"
-                    + _hint(p.name, producers)
-                    + f"; add a producing step, pass params={{{p.name!r}: ...}}, map it with "
-                    f"inputs={{{p.name!r}: 'asset_name'}}, or give it a default"
-                )
-            if (
-                s.map_over == p.name
-                and b[p.name].kind not in ("asset", "catalog")
-            ):
+            b[p.name] = _bind(s, p, params, producers, resolve_ref, records)
+            if s.map_over == p.name and b[p.name].kind not in ("asset", "catalog"):
                 raise ParameterError(
                     f"step {s.name!r}: map_over={p.name!r} must be an asset (a list), "
                     "not a run value or default"
                 )
-        bindings[s.name] = b
-
-    unknown = sorted(set(params) - used_params)
-    if unknown:
-        for key in unknown:
-            if key in overridden:
-                raise ParameterError(
-                    f"run value {key!r} cannot be used: {key!r} is an asset produced by "
-                    f"step {overridden[key]!r}; remove it from params or rename the parameter"
-                )
-        all_params = sorted({p.name for s in by_name.values() for p in s.params})
-        key = unknown[0]
-        close = difflib.get_close_matches(key, all_params, n=1)
-        raise ParameterError(
-            f"run value {key!r} is not a parameter of any step"
-            + (f"; did you mean {close[0]!r}?" if close else "")
-            + (f" (step parameters: {', '.join(all_params)})" if all_params else "")
-        )
+    _check_run_values(params, bindings, producers)
 
     upstream: dict[str, list[str]] = {n: [] for n in by_name}
     downstream: dict[str, list[str]] = {n: [] for n in by_name}
@@ -182,6 +134,69 @@ def build_graph(
     return graph
 
 
+def _bind(s: Step, p: ParamSpec, params: Mapping[str, Any], producers: Mapping[str, str],
+          resolve_ref: Callable[[str, str], Any] | None,
+          records: dict[tuple[str, str], Any]) -> Binding:
+    """What parameter ``p`` of step ``s`` resolves to (a catalog reference is resolved
+    now, its record kept in ``records``); ``MissingInputError`` when nothing."""
+    spec = s.input_map.get(p.name)
+    if spec is not None and spec.from_catalog:
+        assert spec.selector is not None
+        if resolve_ref is not None:
+            records[(spec.asset, spec.selector)] = _resolve(
+                resolve_ref, s.name, p.name, spec.asset, spec.selector, producers)
+        return Binding(p.name, "catalog", spec.asset, spec.selector)
+    if spec is not None:
+        if spec.asset not in producers:
+            raise MissingInputError(
+                f"step {s.name!r}: parameter {p.name!r} is mapped to asset "
+                f"{spec.asset!r}, which no step produces"
+                + _hint(spec.asset, producers)
+                + f"; add a step with outputs={spec.asset!r}, or take it from the "
+                f"catalog with inputs={{{p.name!r}: '{spec.asset}@latest'}}"
+            )
+        return Binding(p.name, "asset", spec.asset, producer=producers[spec.asset])
+    if p.name in producers:
+        return Binding(p.name, "asset", p.name, producer=producers[p.name])
+    if p.name in params:
+        return Binding(p.name, "value", value=run_value(s, p, params[p.name]))
+    if p.has_default:
+        return Binding(p.name, "default", value=p.default)
+    raise MissingInputError(
+        f"step {s.name!r}: parameter {p.name!r} resolves to nothing: no step "
+        f"produces an asset {p.name!r}, no run value is given and it has no "
+        "default"
+        + _hint(p.name, producers)
+        + f"; add a producing step, pass params={{{p.name!r}: ...}}, map it with "
+        f"inputs={{{p.name!r}: 'asset_name'}}, or give it a default"
+    )
+
+
+def _check_run_values(params: Mapping[str, Any], bindings: Mapping[str, Mapping[str, Binding]],
+                      producers: Mapping[str, str]) -> None:
+    """Every run value fills some step's parameter; else a ``ParameterError`` naming the
+    closest parameter a run value can fill (never one bound to an asset)."""
+    used = {p for b in bindings.values() for p, bind in b.items() if bind.kind == "value"}
+    unknown = sorted(set(params) - used)
+    if not unknown:
+        return
+    for key in unknown:
+        if key in producers:
+            raise ParameterError(
+                f"run value {key!r} cannot be used: {key!r} is an asset produced by "
+                f"step {producers[key]!r}; remove it from params or rename the parameter"
+            )
+    all_params = sorted({p for b in bindings.values() for p, bind in b.items()
+                         if bind.kind in ("value", "default")})
+    key = unknown[0]
+    close = difflib.get_close_matches(key, all_params, n=1)
+    raise ParameterError(
+        f"run value {key!r} is not a parameter of any step"
+        + (f"; did you mean {close[0]!r}?" if close else "")
+        + (f" (step parameters: {', '.join(all_params)})" if all_params else "")
+    )
+
+
 def _check_schemas(graph: Graph, records: dict[tuple[str, str], Any]) -> None:
     """Declared table schemas across every edge and catalog input (``contracts.py``)."""
     import sys
@@ -190,6 +205,18 @@ def _check_schemas(graph: Graph, records: dict[tuple[str, str], Any]) -> None:
         from .contracts import check_graph
 
         graph.schema_checks = check_graph(graph, records)
+
+
+def _resolve(resolve_ref: Callable[[str, str], Any], step: str, param: str, asset: str,
+             selector: str, producers: Mapping[str, str]) -> Any:
+    """``resolve_ref(asset, selector)``; its ``MissingInputError`` names the step and the
+    parameter, and, when the catalog suggested nothing, the closest asset of the pipeline."""
+    try:
+        return resolve_ref(asset, selector)
+    except MissingInputError as exc:
+        text = str(exc)
+        hint = "" if "did you mean" in text or asset in producers else _hint(asset, producers)
+        raise MissingInputError(f"step {step!r}: parameter {param!r}: {text}{hint}") from None
 
 
 def _hint(name: str, producers: Mapping[str, str]) -> str:
@@ -377,3 +404,171 @@ def _check_types(graph: Graph) -> None:
                     f"but step {bind.producer!r} returns {have.__name__} for asset "
                     f"{bind.asset!r}; fix one of the two annotations"
                 )
+
+
+# ---------------------------------------------------------------- run values as text
+class RawValue(str):
+    """A run value as typed on the command line (``flowyml run -p KEY=VALUE``). Build
+    converts it by the annotation of each parameter it fills: ``int``, ``float``,
+    ``complex``, ``bool`` (true/false, yes/no, on/off, 1/0), ``str``, a ``Path``, an
+    ``Enum`` (by name or value), a ``Literal``, ``Optional`` / unions, and ``list`` /
+    ``tuple`` / ``set`` / ``dict`` (JSON, items checked against simple item types).
+    Text that does not fit is a ``ParameterError``. A parameter without an annotation
+    takes the type of its default, else JSON when the text parses as JSON, else the
+    text."""
+
+    def __repr__(self) -> str:  # how the run's values are shown: as JSON-or-text reads it
+        return repr(_json_or_text(self))
+
+
+def run_value(step: Step, param: ParamSpec, value: Any) -> Any:
+    """``value`` for ``param`` of ``step``: a ``RawValue`` converted by the parameter's
+    annotation (``ParameterError`` when it does not fit); anything else as it is."""
+    if not isinstance(value, RawValue):
+        return value
+    tp = _param_types(step).get(param.name, param.annotation)
+    if tp is inspect.Parameter.empty or isinstance(tp, str):  # none, or unresolvable
+        default = type(param.default) if param.has_default else None
+        tp = default if default in (bool, int, float, str) or (
+            isinstance(default, type) and issubclass(default, PurePath)) else Any
+    try:
+        return _convert(str(value), tp)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ParameterError(
+            f"step {step.name!r}: run value {param.name}={str(value)!r} does not fit "
+            f"parameter {param.name}: {_type_name(tp)} ({exc}); pass e.g. "
+            f"-p {param.name}={_example(tp)}"
+        ) from None
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return str(text)
+
+
+_TRUE, _FALSE = {"true", "yes", "on", "1", "y", "t"}, {"false", "no", "off", "0", "n", "f"}
+
+
+def _convert(text: str, tp: Any) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _convert(text, args[0])
+    if origin is typing.Union or (origin is not None and origin is getattr(types, "UnionType", 0)):
+        return _convert_union(text, args)
+    if origin is typing.Literal:
+        for choice in args:
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                if _convert(text, type(choice)) == choice:
+                    return choice
+        raise ValueError(f"expected one of {', '.join(map(repr, args))}")
+    if tp is Any or tp is object:
+        return _json_or_text(text)
+    if tp is bool:
+        word = text.strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise ValueError("expected true or false")
+        return word in _TRUE
+    if tp in (int, float, complex, str):
+        return tp(text.strip() if tp is not str else text)
+    container = origin or tp
+    if container in (list, tuple, set, frozenset, dict):
+        return _items(json.loads(text), container, args)
+    if isinstance(tp, type) and issubclass(tp, PurePath):
+        return tp(text)
+    if isinstance(tp, type) and issubclass(tp, numbers.Number):  # Decimal, numpy scalars
+        number: Any = tp
+        return number(text.strip())
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum(text, tp)
+    value = _json_or_text(text)
+    want = _plain(tp)
+    if want is not None and not isinstance(value, want):
+        raise TypeError(f"a {want.__name__} cannot be written on the command line; "
+                        "pass it from Python with run(params=...)")
+    return value
+
+
+def _convert_union(text: str, args: tuple[Any, ...]) -> Any:
+    if type(None) in args and text.strip().lower() in ("none", "null"):
+        return None
+    errors = []
+    for member in args:
+        if member is type(None):
+            continue
+        try:
+            return _convert(text, member)
+        except (ValueError, TypeError, KeyError) as exc:
+            errors.append(f"{_type_name(member)}: {exc}")
+    raise ValueError("; ".join(errors))
+
+
+def _enum(text: str, tp: type[enum.Enum]) -> enum.Enum:
+    if text in tp.__members__:
+        return tp[text]
+    for member in tp:
+        if str(member.value) == text:
+            return member
+    raise ValueError(f"expected one of {', '.join(tp.__members__)}")
+
+
+def _items(value: Any, container: Any, args: tuple[Any, ...]) -> Any:
+    """A JSON value as ``container``, its items checked against simple item types."""
+    if container is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+        item = args[1] if len(args) == 2 else Any
+        return {k: _item(v, item) for k, v in value.items()}
+    if not isinstance(value, list):
+        raise ValueError(f"expected a JSON array, got {type(value).__name__}")
+    if container is tuple and args and args[-1] is not Ellipsis:
+        if len(value) != len(args):
+            raise ValueError(f"expected {len(args)} items, got {len(value)}")
+        return tuple(_item(v, a) for v, a in zip(value, args, strict=True))
+    items = [_item(v, args[0] if args else Any) for v in value]
+    return items if container is list else container(items)
+
+
+def _item(value: Any, tp: Any) -> Any:
+    want = _plain(tp)
+    if want is None or want is object:
+        return value
+    if want is float and type(value) is int:
+        return float(value)
+    if issubclass(want, PurePath) and isinstance(value, str):
+        return want(value)
+    if isinstance(value, want) and not (isinstance(value, bool) and want is not bool):
+        return value
+    raise ValueError(f"item {value!r} is not a {want.__name__}")
+
+
+_EXAMPLES = {int: "3", float: "0.5", complex: "1+2j", bool: "true", str: "text"}
+_JSON_ITEMS = {int: "1, 2", float: "0.5, 1.5", bool: "true, false", str: '"a", "b"'}
+
+
+def _example(tp: Any) -> str:
+    """A command-line value that fits ``tp`` (for the error message)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Literal:
+        return str(args[0])
+    if origin is typing.Annotated or origin is typing.Union or (
+            origin is not None and origin is getattr(types, "UnionType", 0)):
+        return _example(next(a for a in args if a is not type(None)))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return next(iter(tp.__members__))
+    if isinstance(tp, type) and issubclass(tp, PurePath):
+        return "path/to/file"
+    items = _JSON_ITEMS.get(args[-1] if args else int, "1, 2")
+    if (origin or tp) is dict:
+        return f"'{{\"key\": {items.split(', ')[0]}}}'"
+    if (origin or tp) in (list, tuple, set, frozenset):
+        return f"'[{items}]'"
+    return _EXAMPLES.get(tp, "...")
+
+
+def _type_name(tp: Any) -> str:
+    if tp is Any:
+        return "no annotation"
+    return tp.__name__ if isinstance(tp, type) and not typing.get_args(tp) else str(tp).replace(
+        "typing.", "")

@@ -28,7 +28,7 @@ from ..core.errors import FlowymlError, StepFailed
 from ..core.fingerprint import fingerprint_graph, short_repr
 from ..core.iostats import IOStats
 from ..core.refs import ArtifactRef
-from ..executors.task import StepOutcome, StepTask, UserCodeError, want_ref
+from ..executors.task import StepOutcome, StepTask, UserCodeError, consumers_of, want_ref
 from ..run import StepResult
 from .decisions import Decider, Decision, explain, forced_set
 from .recorder import Recorder
@@ -125,6 +125,7 @@ class _RunState:
         io_before = self.store.stats.snapshot()
         self.catalog.start_run(self.run_id, self.pipeline,
                                {k: short_repr(v) for k, v in self.params.items()}, time.time())
+        self.reporter.run_started(self.run_id, self.pipeline)
         self.recorder = Recorder(self.catalog, self.run_id)
         status = "failed"
         try:
@@ -201,7 +202,7 @@ class _RunState:
         rec = self._step_record(name, d, "cached", reason)
         self._record(Write("reuse", rec, artifacts=hit))
         self._finished(StepResult(name, "cached", reason, 0.0, rec.code_version, d.key, 0,
-                                  None, rec.outputs))
+                                  None, {a: r.id for a, r in hit.items()}))
         self.produced.update(hit)
         return True
 
@@ -229,7 +230,8 @@ class _RunState:
                 own.add(param)
         task = StepTask(step=step, run_id=self.run_id, values=values, refs=refs,
                         want_ref=want_ref(step), keep_values=local, own=frozenset(own),
-                        copy_values=local)  # the plain values are the driver's objects
+                        copy_values=local,  # the plain values are the driver's objects
+                        consumers=consumers_of(self.graph, name))
         self.reporter.step_started(name)
         if step.map_over is not None:
             from .mapping import submit_map
@@ -267,8 +269,13 @@ class _RunState:
         if outcome.values is not None:  # ran in this process: it wrote these objects
             self.own.update(o.content_hash for o in outcome.outputs)
             self.values.update((a, v) for a, v in outcome.values.items() if a in self.sinks)
+        elements = getattr(outcome, "map_elements", None)
+        counts = None if elements is None else (
+            sum(e.status == "executed" for e in elements),
+            sum(e.status == "cached" for e in elements))
         self._finished(StepResult(name, "executed", reason, outcome.duration,
-                                  rec.code_version, d.key, outcome.attempts, None, rec.outputs))
+                                  rec.code_version, d.key, outcome.attempts, None, rec.outputs,
+                                  elements=counts))
         self.produced.update(recs)
 
     def _failed(self, name: str, d: Decision, exc: BaseException) -> None:
@@ -309,7 +316,7 @@ class _RunState:
             run_id=self.run_id, pipeline=self.pipeline, step=name, status=status,
             cache_key=d.key, reason=reason, code_version=d.fingerprint.digest[:12],
             started_at=d.started, fingerprint=d.fingerprint.parts, inputs=d.inputs,
-            values=d.values,
+            values=d.values, sources=d.fingerprint.sources,
         )
 
     def _record(self, w: Write) -> None:

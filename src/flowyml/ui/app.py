@@ -116,6 +116,7 @@ def create_app(
         ),
         Route("/artifacts/{artifact_id}/lineage", pages.lineage_page, methods=get, name="lineage"),
         Route("/search", pages.search_page, methods=get, name="search"),
+        Route("/diff", pages.diff_page, methods=get, name="diff"),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(
@@ -248,6 +249,27 @@ class _Pages:
             return self.render(request, "search.html", res=None, q=q, no_catalog=str(exc))
         res = search(cat, q) if q else None
         return self.render(request, "search.html", res=res, q=q, no_catalog=None)
+
+    def diff_page(self, request: Request) -> Response:
+        """Two runs compared (``?run=A&run=B``, as the runs list's form sends them,
+        older first) or two artifacts (``?a=NAME@V1&b=NAME@V2``)."""
+        from ..diff import RunDiff, compare
+
+        qp = request.query_params
+        runs = [x for x in qp.getlist("run") if x]
+        picked = runs or [x for x in (qp.get("a"), qp.get("b")) if x]
+        if len(picked) != 2:
+            return self.error_page(
+                request, 400, "Pick two runs",
+                f"Tick exactly two runs in the list to compare them ({len(picked)} given).")
+        cat = self.state.catalog()
+        if runs:  # the list is newest first: compare the older run (A) with the newer (B)
+            recs = sorted((cat.run(r) for r in runs), key=lambda r: r.started_at)
+            picked = [r.id for r in recs]
+        result = compare(picked[0], picked[1], stack=cat.stack)
+        kind = "runs" if isinstance(result, RunDiff) else "artifacts"
+        return self.render(request, "diff.html", d=result, kind=kind,
+                           nav="runs" if kind == "runs" else "assets")
 
     # ------------------------------------------------------------ errors
     def error_page(self, request: Request, status: int, title: str, message: str) -> Response:

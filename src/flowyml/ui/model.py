@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..catalog.base import CatalogReader
     from ..catalog.records import ArtifactRecord, RunRecord, StepRecord
     from ..catalog_api import Catalog
+    from ..diff import ArtifactCode
     from ..lineage import LineageNode
 
 STATES = ("executed", "reused", "failed", "not-reached")
@@ -65,6 +66,7 @@ class StepView:
     params: list[tuple[str, str]] = field(default_factory=list)  # param, value as shown
     outputs: list[tuple[str, Link | None]] = field(default_factory=list)
     elements: int = 0  # map_over: element rows ``<step>[i]`` executed in this run
+    code: list[tuple[str, str]] = field(default_factory=list)  # (heading, source) parts
 
 
 @dataclass
@@ -105,6 +107,7 @@ class ArtifactView:
     uses: list[tuple[str, str, str]]  # run id, step, role
     run: RunRecord | None
     preview_kind: str
+    code: ArtifactCode | None = None  # the code of the step version that made it
 
 
 @dataclass
@@ -152,6 +155,7 @@ def run_view(db: CatalogReader, rec: RunRecord) -> RunView:
     steps = [_step_view(s, inputs.get(s.step, {}), outputs.get(s.step, {})) for s in records]
     for sv in steps:
         sv.elements = elements.get(sv.name, 0)
+    _add_code(db, records, steps)
     present = {s.step for s in records}
     inferred: str | None = None
     missing: dict[str, list[str]] = {}  # not-reached step -> upstream steps
@@ -184,6 +188,17 @@ def run_view(db: CatalogReader, rec: RunRecord) -> RunView:
     known = {s.name for s in steps}
     edges = [(u, v, a) for u, v, a in edges if u in known and v in known]
     return RunView(summary, steps, edges, inferred)
+
+
+def _add_code(db: CatalogReader, records: list[StepRecord], steps: list[StepView]) -> None:
+    """Each step's recorded code, by part (one catalog read for the whole run)."""
+    from ..diff import code_sections
+
+    codes = db.code_versions({s.code_version for s in records if s.code_version})
+    for rec, sv in zip(records, steps, strict=True):
+        code = codes.get(rec.code_version)
+        if code is not None and code.recorded:
+            sv.code = code_sections(code, rec.step, rec.fingerprint)
 
 
 _ELEMENT = re.compile(r"^(.+)\[(\d+)\]$")
@@ -321,7 +336,14 @@ def artifact_view(cat: Catalog, artifact_id: str, max_versions: int = 200) -> Ar
         uses=db.runs_using(art.id),
         run=run,
         preview_kind=preview_kind(art),
+        code=_artifact_code(db, art.id),
     )
+
+
+def _artifact_code(db: CatalogReader, artifact_id: str) -> ArtifactCode:
+    from ..diff import record_code
+
+    return record_code(db, db.get_artifact(artifact_id))
 
 
 def lineage_view(cat: Catalog, artifact_id: str) -> LineageView:

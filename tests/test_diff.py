@@ -1,0 +1,269 @@
+"""`flowyml diff`: two runs compared step by step and asset by asset, two artifacts'
+lineages walked up to where they diverge, and the web page's diff of two runs.
+
+One project, three real runs through the CLI: A (defaults), B (a helper edited, which
+changes the columns of `features`, and lr=0.2), C (B again: everything reused).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import flowyml_cli, write
+from tests.test_ui import UiServer, get
+
+HELPERS = '''
+def add_ratio(df):
+    """Adds a ratio column."""
+    out = df.copy()
+    out["ratio"] = out["a"] / out["b"]
+    return out
+'''
+
+HELPERS_B = '''
+def add_ratio(df):
+    """Adds a ratio column."""
+    out = df.copy()
+    out["a"] = out["a"].astype("float64")
+    out["half"] = out["a"] / out["b"]
+    return out
+'''
+
+PIPE = '''
+import pandas as pd
+
+import flowyml as fm
+from helpers import add_ratio
+
+
+@fm.step(outputs="raw")
+def load(n: int = 20) -> pd.DataFrame:
+    return pd.DataFrame({"a": range(1, n + 1), "b": [2] * n})
+
+
+@fm.step(outputs="features")
+def featurize(raw: pd.DataFrame) -> pd.DataFrame:
+    return add_ratio(raw)
+
+
+@fm.step(outputs="model")
+def train(features: pd.DataFrame, lr: float = 0.1) -> dict:
+    return {"w": float(features.iloc[:, -1].sum() * lr)}
+
+
+pipeline = fm.Pipeline("toy", [load, featurize, train])
+'''
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    res = flowyml_cli(root, *args)
+    assert res.returncode == 0, f"flowyml {' '.join(args)}:\n{res.stdout}\n{res.stderr}"
+    return res
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("diff") / "proj"
+    root.mkdir()
+    (root / "flowyml.toml").write_text("")
+    write(root / "helpers.py", HELPERS)
+    write(root / "pipe.py", PIPE)
+    a = cli(root, "run", "-q", "pipe.py").stdout.strip()
+    write(root / "helpers.py", HELPERS_B)
+    b = cli(root, "run", "-q", "pipe.py", "-p", "lr=0.2").stdout.strip()
+    c = cli(root, "run", "-q", "pipe.py", "-p", "lr=0.2").stdout.strip()
+    return {"root": root, "a": a, "b": b, "c": c}
+
+
+def _versions(toy: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    out = cli(toy["root"], "artifacts", name).stdout
+    rows = re.findall(rf"^{name}@(\d+)\s+([0-9a-f]{{24}})\s+([0-9a-f]{{12}})", out, re.M)
+    return [{"version": int(v), "id": i, "hash12": h} for v, i, h in rows]
+
+
+# ---------------------------------------------------------------- runs
+def test_run_diff_text_names_values_code_inputs_and_assets(toy: dict[str, Any]) -> None:
+    res = cli(toy["root"], "diff", toy["a"], toy["b"])
+    assert res.returncode == 0
+    out = res.stdout
+    assert f"A: run {toy['a']} (toy, succeeded)" in out
+    assert f"B: run {toy['b']} (toy, succeeded)" in out
+    assert re.search(r"^  = load\s+executed / reused$", out, re.M)
+    assert re.search(r"^  ~ featurize\s+executed / executed$", out, re.M)
+    assert re.search(r"^  ~ train\s+executed / executed$", out, re.M)
+    assert "      run value lr: 0.1 -> 0.2" in out
+    assert "      input features: features@1 -> features@2" in out
+    # the helper's normalized source as a unified diff (docstring gone, quotes normalized)
+    assert "code of helper add_ratio changed:" in out
+    assert "--- a/helper helpers.py:add_ratio" in out and "+++ b/helper helpers.py:add_ratio" in out
+    assert "-    out['ratio'] = out['a'] / out['b']" in out
+    assert "+    out['half'] = out['a'] / out['b']" in out
+    assert "+    out['a'] = out['a'].astype('float64')" in out
+    assert "Adds a ratio column" not in out
+    raw, features, model = (_versions(toy, n) for n in ("raw", "features", "model"))
+    assert re.search(rf"^  = raw\s+v1 {raw[0]['hash12']}\s+v1 {raw[0]['hash12']}$", out, re.M)
+    assert re.search(rf"^  ~ features\s+v1 {features[0]['hash12']}\s+v2 {features[1]['hash12']}$",
+                     out, re.M)
+    assert re.search(rf"^  ~ model\s+v1 {model[0]['hash12']}\s+v2 {model[1]['hash12']}$", out, re.M)
+    # the recorded schema of features: a column added, one removed, one retyped
+    assert "      + column half (float64)" in out
+    assert "      - column ratio (float64)" in out
+    assert "      ~ column a: int64 -> float64" in out
+    assert out.rstrip().endswith("the runs differ")
+
+
+def test_run_diff_json(toy: dict[str, Any]) -> None:
+    res = cli(toy["root"], "diff", toy["a"], toy["b"], "--format", "json")
+    d = json.loads(res.stdout)
+    assert d["kind"] == "runs" and d["differs"] is True
+    assert (d["a"]["run"], d["b"]["run"]) == (toy["a"], toy["b"])
+    steps = {s["step"]: s for s in d["steps"]}
+    assert steps["load"]["same"] is True
+    assert (steps["load"]["a"]["status"], steps["load"]["b"]["status"]) == ("executed", "reused")
+    train = steps["train"]
+    assert train["values"] == [{"param": "lr", "a": "0.1", "b": "0.2"}]
+    assert train["code"] == []
+    (inp,) = train["inputs"]
+    assert inp["param"] == "features"
+    assert (inp["a"]["version"], inp["b"]["version"]) == (1, 2)
+    (change,) = steps["featurize"]["code"]
+    assert change["part"] == "helper helpers.py:add_ratio" and change["change"] == "changed"
+    assert "+    out['half'] = out['a'] / out['b']" in change["diff"].splitlines()
+    assets = {x["asset"]: x for x in d["assets"]}
+    assert assets["raw"]["same"] and assets["raw"]["a"] == assets["raw"]["b"]
+    assert (assets["features"]["a"]["version"], assets["features"]["b"]["version"]) == (1, 2)
+    assert assets["features"]["schema"]["added"] == [["half", "float64"]]
+    assert assets["features"]["schema"]["retyped"] == [["a", "int64", "float64"]]
+    ids = {v["version"]: v["id"] for v in _versions(toy, "model")}
+    assert (assets["model"]["a"]["id"], assets["model"]["b"]["id"]) == (ids[1], ids[2])
+
+
+def test_identical_runs_differ_in_nothing_and_exit_0(toy: dict[str, Any]) -> None:
+    res = cli(toy["root"], "diff", toy["b"], toy["c"])
+    assert res.returncode == 0
+    assert re.search(r"^  = train\s+executed / reused$", res.stdout, re.M)
+    assert "~" not in res.stdout and "the runs made the same artifacts" in res.stdout
+    d = json.loads(cli(toy["root"], "diff", toy["b"], toy["c"], "--format", "json").stdout)
+    assert d["differs"] is False and all(s["same"] for s in d["steps"])
+
+
+def test_run_diff_api(toy: dict[str, Any]) -> None:
+    from flowyml.diff import diff_runs
+    from flowyml.stack import Stack
+
+    root = toy["root"]
+    st = Stack(name="default", root=str(root), store=str(root / ".flowyml"),
+               catalog="sqlite:///" + str(root / ".flowyml" / "catalog.db")).resolve()
+    d = diff_runs(toy["a"], toy["b"], stack=st)
+    assert [s.name for s in d.steps] == ["load", "featurize", "train"]
+    assert [s.name for s in d.steps if not s.same] == ["featurize", "train"]
+    assert d.to_dict() == json.loads(json.dumps(d.to_dict()))  # plain JSON data
+
+
+def test_bad_arguments_are_clear_errors(toy: dict[str, Any]) -> None:
+    res = flowyml_cli(toy["root"], "diff", toy["a"], "model@1")
+    assert res.returncode == 2  # a usage mistake, as for other parameter errors
+    assert f"'{toy['a']}' is a run but 'model@1' is not" in res.stderr
+    res = flowyml_cli(toy["root"], "diff", "model@1", "model@9")
+    assert res.returncode == 1 and "no version 9" in res.stderr
+
+
+# ---------------------------------------------------------------- artifacts
+def test_artifact_diff_finds_where_the_lineages_diverge(toy: dict[str, Any]) -> None:
+    res = cli(toy["root"], "diff", "model@1", "model@2")
+    out = res.stdout
+    assert res.returncode == 0
+    diverge = out.split("the lineages diverge at:\n", 1)[1].split("\n\n", 1)[0]
+    assert diverge.splitlines() == [
+        "  model@1 / model@2 (step train)",
+        "      run value lr: 0.1 -> 0.2",
+        "  features@1 / features@2 (step featurize)",
+        "      code of helper add_ratio changed",
+    ]
+    walk = out.split("walking up from the artifacts:\n", 1)[1]
+    assert "      input features: features@1 -> features@2" in walk
+    assert "          -    out['ratio'] = out['a'] / out['b']" in walk  # the unified diff
+    assert "          + column half (float64)" in walk
+    assert "raw@" not in walk  # the same upstream artifact: the walk stops there
+    d = json.loads(cli(toy["root"], "diff", "model@1", "model@2", "--format", "json").stdout)
+    assert d["kind"] == "artifacts" and d["differs"] is True
+    assert [(p["a"], p["b"], p["step"]) for p in d["diverges_at"]] == [
+        ("model@1", "model@2", "train"), ("features@1", "features@2", "featurize")]
+    assert d["diverges_at"][0]["why"] == ["run value lr: 0.1 -> 0.2"]
+    feat = d["walk"][1]
+    assert feat["depth"] == 1 and feat["diverges_here"] is True
+    assert feat["schema"]["removed"] == [["ratio", "float64"]]
+    assert feat["code"][0]["part"] == "helper helpers.py:add_ratio"
+
+
+def test_artifact_diff_of_one_artifact_and_by_alias(toy: dict[str, Any]) -> None:
+    out = cli(toy["root"], "diff", "raw@1", "raw").stdout
+    assert "the same artifact: nothing differs" in out
+    cli(toy["root"], "tag", "model", "1", "prod")
+    out = cli(toy["root"], "diff", "model@prod", "model@latest").stdout
+    assert "model@1 / model@2 (step train)" in out
+
+
+# ---------------------------------------------------------------- the web page
+@pytest.fixture(scope="module")
+def ui(toy: dict[str, Any]) -> Iterator[str]:
+    server = UiServer(toy["root"], "--port", "0")
+    try:
+        yield server.wait_url()
+    finally:
+        server.stop()
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&gt;", ">")
+
+
+def test_runs_list_picks_two_runs_and_opens_their_diff(ui: str, toy: dict[str, Any]) -> None:
+    status, _, html = get(ui)
+    assert status == 200
+    assert re.search(r'<form[^>]*id="compare-form"[^>]*action="/diff"[^>]*method="get"', html)
+    for run in (toy["a"], toy["b"], toy["c"]):
+        assert f'name="run" value="{run}" form="compare-form"' in html
+    # what the form sends when A and B are ticked (newest first, as listed)
+    status, _, html = get(f"{ui}diff?run={toy['b']}&run={toy['a']}")
+    assert status == 200
+    assert re.search(rf'id="diff-a" href="/runs/{toy["a"]}"', html)  # the older run is A
+    assert re.search(rf'id="diff-b" href="/runs/{toy["b"]}"', html)
+    text = _text(html)
+    assert "run value lr : 0.1 → 0.2" in text
+    assert "input features : features @1 → features @2" in text
+    assert re.search(r'<tr class="diff-row changed" data-step="featurize">', html)
+    assert re.search(r'<tr class="diff-row same" data-step="load">', html)
+    assert '<span class="add">+    out[&#39;half&#39;] = out[&#39;a&#39;] / out[&#39;b&#39;]</span>' in html
+    assert '<span class="del">-    out[&#39;ratio&#39;] = out[&#39;a&#39;] / out[&#39;b&#39;]</span>' in html
+    assert "+ column half (float64)" in text
+    status, _, html = get(f"{ui}diff?run={toy['a']}")
+    assert status == 400 and "Tick exactly two runs" in html
+    status, _, _ = get(f"{ui}diff?run={toy['a']}&run=20990101-000000-ffffffffffff")
+    assert status == 404
+
+
+def test_artifact_and_step_views_show_the_code(ui: str, toy: dict[str, Any]) -> None:
+    features = {v["version"]: v["id"] for v in _versions(toy, "features")}
+    status, _, html = get(f"{ui}artifacts/{features[1]}")
+    assert status == 200 and 'id="code"' in html
+    text = _text(html)
+    assert "helper add_ratio (helpers.py)" in text
+    assert "out[&#39;ratio&#39;] = out[&#39;a&#39;] / out[&#39;b&#39;]" in html
+    status, _, html = get(f"{ui}artifacts/{features[2]}")
+    assert "out[&#39;half&#39;]" in html and "out[&#39;ratio&#39;]" not in html
+    assert 'id="diff-previous" href="/diff?a=features%401&amp;b=features%402"' in html
+    status, _, html = get(f"{ui}runs/{toy['b']}")
+    detail = html.split('data-detail="featurize"', 1)[1].split("</section>", 1)[0]
+    assert "step featurize" in detail and "def featurize(raw: pd.DataFrame)" in detail
+    assert "helper add_ratio (helpers.py)" in detail
+    status, _, html = get(f"{ui}diff?a=model@1&b=model@2")
+    assert status == 200 and "Where the lineages diverge" in html
+    assert "code of helper add_ratio changed" in _text(html)

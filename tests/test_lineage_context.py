@@ -1,0 +1,195 @@
+"""Lineage in context: every derivation of the same bytes is kept and can be shown as a
+given run made it; the downward tree; what ``@latest`` means, the same in the API, the
+CLI, the web page and catalog references. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import flowyml as fm
+from flowyml.catalog import migrations
+from flowyml.core.errors import ArtifactNotFoundError, StepFailed
+from flowyml.lineage import get_descendant_tree
+from tests.conftest import flowyml_cli
+
+from .stack_fixtures import pg_url  # noqa: F401  (a fixture)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def stack(request: pytest.FixtureRequest, project: Path) -> fm.Stack:
+    """The project's stack, with its catalog on SQLite or on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return fm.Stack(root=str(project)).resolve()
+    url = request.getfixturevalue("pg_url")
+    return fm.Stack(catalog=url, root=str(project)).resolve()
+
+
+def _pipeline() -> fm.Pipeline:
+    """``size`` has the same bytes for n=3 and n=4 (two derivations from two ``raw``s);
+    ``summary`` has the same bytes whatever ``tag`` is (derivations by run value)."""
+
+    @fm.step(outputs="raw")
+    def load(n: int = 3) -> list[int]:
+        return list(range(n))
+
+    @fm.step(outputs="size")
+    def classify(raw: list[int]) -> str:
+        return "small" if len(raw) < 10 else "large"
+
+    @fm.step(outputs="summary")
+    def summarize(size: str, tag: str = "a") -> dict[str, str]:
+        return {"size": size}
+
+    return fm.Pipeline("ctx", [load, classify, summarize])
+
+
+def test_every_derivation_is_kept_and_shown_per_run(stack: fm.Stack) -> None:
+    pipe = _pipeline()
+    r1 = pipe.run(stack=stack)
+    r2 = pipe.run(params={"n": 4}, stack=stack)  # raw@2 -> the same size: a 2nd derivation
+    r3 = pipe.run(params={"n": 4, "tag": "b"}, stack=stack)  # same summary, other value
+    r4 = pipe.run(stack=stack, force=True)  # the first derivation again
+    size, summary = r1.artifacts["size"], r1.artifacts["summary"]
+    assert r2.artifacts["size"].id == size.id and r3.artifacts["summary"].id == summary.id
+    raw1, raw2 = r1.artifacts["raw"], r2.artifacts["raw"]
+    assert (raw1.version, raw2.version) == (1, 2)
+
+    ways = stack.open_catalog().derivations_of([size.id, summary.id, raw1.id])
+    assert [(d.parents, d.runs) for d in ways[size.id]] == [
+        ((("raw", raw1.id),), (r1.id, r4.id)), ((("raw", raw2.id),), (r2.id,)),
+    ], "a forced rerun with the same inputs adds a run to the first derivation"
+    assert [dict(d.values)["tag"] for d in ways[summary.id]] == ["'a'", "'b'"]
+    assert [d.runs for d in ways[raw1.id]] == [(r1.id, r4.id)]
+
+    first = fm.get_lineage(summary.id, stack=stack)  # the default: the first production
+    assert (first.run_id, first.derivations) == (r1.id, 2)
+    (sz,) = first.parents
+    assert (sz.artifact.id, sz.derivations, sz.run_id) == (size.id, 2, r1.id)
+    assert [p.artifact.id for p in sz.parents] == [raw1.id] and sz.parents[0].derivations == 1
+    assert first.to_dict()["derivations"] == 2 and "2 derivations" in str(first)
+    assert "2 derivations" in first.to_mermaid()
+
+    as_r3 = fm.get_lineage(summary.id, stack=stack, run=r3.id)
+    assert (as_r3.run_id, as_r3.step) == (r3.id, "summarize")
+    (sz3,) = as_r3.parents  # r3 reused size: as made from the raw r3 had (by r2)
+    assert (sz3.run_id, [p.artifact.id for p in sz3.parents]) == (r2.id, [raw2.id])
+
+    as_r2 = fm.get_lineage(size.id, stack=stack, run=r2.id)
+    assert as_r2.run_id == r2.id and [p.artifact.id for p in as_r2.parents] == [raw2.id]
+    assert fm.get_lineage(size.id, stack=stack, run=r4.id).parents[0].artifact.id == raw1.id
+    with pytest.raises(ArtifactNotFoundError, match="did not produce or reuse"):
+        fm.get_lineage(raw2.id, stack=stack, run=r1.id)
+
+
+def test_a_catalog_from_before_derivations_upgrades(project: Path) -> None:
+    """Schema 5 adds the table; productions recorded before it (inputs, no edges) are
+    not counted as other derivations."""
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{project / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        migrations.upgrade(conn, url, target=2)
+    engine.dispose()
+    st = fm.Stack(catalog=url, root=str(project)).resolve()
+    assert st.open_catalog().schema_version() == migrations.LATEST
+    pipe = _pipeline()
+    r1 = pipe.run(stack=st)
+    pipe.run(params={"n": 4}, stack=st)
+    cat = st.open_catalog()
+    with cat.engine.begin() as conn:  # as an older FlowyML would have left it
+        conn.execute(sa.text("DELETE FROM derivation_edges"))
+    assert len(cat.derivations_of([r1.artifacts["size"].id])[r1.artifacts["size"].id]) == 1
+
+
+def test_downward_tree_in_every_format(project: Path) -> None:
+    pipe = _pipeline()
+    r1 = pipe.run()
+    r2 = pipe.run(params={"n": 4})
+    raw2 = r2.artifacts["raw"]
+    tree = get_descendant_tree(raw2.id)
+    (size,) = tree.children  # made from raw@2 by r2's derivation, first made from raw@1
+    assert size.artifact.id == r1.artifacts["size"].id and size.derivations == 2
+    assert size.param == "raw" and [c.artifact.name for c in size.children] == ["summary"]
+
+    res = flowyml_cli(project, "lineage", "raw@1", "--down", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert (data["name"], data["version"]) == ("raw", 1)
+    assert data["children"][0]["name"] == "size" and data["children"][0]["derivations"] == 2
+    assert data["children"][0]["children"][0]["name"] == "summary"
+    mermaid = flowyml_cli(project, "lineage", "raw@2", "--down", "--format", "mermaid").stdout
+    assert mermaid.startswith("graph TD")
+    labels = [line for line in mermaid.splitlines() if '["' in line]
+    assert [lbl.split('["')[1].split("<br/>")[0] for lbl in labels] == ["raw@2", "size@1", "summary@1"]
+    assert "-->" in mermaid
+    text = flowyml_cli(project, "lineage", "raw@2", "--down").stdout
+    assert "size@1" in text and "summary@1" in text and "2 derivations" in text
+    as_run = flowyml_cli(project, "lineage", "size", "--run", r2.id, "--format", "json").stdout
+    assert json.loads(as_run)["parents"][0]["id"] == raw2.id
+
+
+# ---------------------------------------------------------------------------- @latest
+def _report(pipeline: str, text: str, fail_after: bool = False) -> fm.Pipeline:
+    @fm.step(outputs="report")
+    def make_report(label: str = text) -> str:
+        return label
+
+    steps = [make_report]
+    if fail_after:
+        @fm.step(outputs="after")
+        def after(report: str) -> str:
+            raise RuntimeError("boom")
+
+        steps.append(after)
+    return fm.Pipeline(pipeline, steps)
+
+
+def _latest_everywhere(project: Path, stack: fm.Stack) -> set[int]:
+    """``report@latest`` as the API, the catalog, the CLI and the web page answer it."""
+    from starlette.testclient import TestClient
+
+    from flowyml.ui.app import create_app
+
+    cat = fm.Catalog(stack)
+    seen = {cat.get("report").version, cat.get("report", "latest").version,
+            cat.resolve("report@latest").version, stack.open_catalog().find("report").version}
+    if stack.catalog and stack.catalog.startswith("sqlite"):
+        out = flowyml_cli(project, "show", "report@latest").stdout
+        seen.add(int(next(ln.split()[1] for ln in out.splitlines() if ln.startswith("version"))))
+        listing = flowyml_cli(project, "artifacts", "report").stdout
+        seen |= {int(ln.split("@")[1].split()[0]) for ln in listing.splitlines() if "latest" in ln}
+    page = TestClient(create_app(stack), base_url="http://127.0.0.1", follow_redirects=False)
+    location = page.get("/assets/report").headers["location"]
+    seen.add(cat.get_by_id(location.rsplit("/", 1)[1]).version)
+    return seen
+
+
+def test_latest_is_what_the_last_successful_run_output(stack: fm.Stack, project: Path) -> None:
+    alpha, beta = _report("alpha", "from alpha"), _report("beta", "from beta")
+    assert alpha.run(stack=stack).artifacts["report"].version == 1
+    assert beta.run(stack=stack).artifacts["report"].version == 2
+    assert _latest_everywhere(project, stack) == {2}
+    again = alpha.run(stack=stack)  # alpha after beta, reused from cache: its report
+    assert again.steps["make_report"].cached
+    assert _latest_everywhere(project, stack) == {1}, "alpha ran last: report@latest is alpha's"
+    with pytest.raises(StepFailed):  # a failed run does not move latest, even if it made one
+        _report("gamma", "from gamma", fail_after=True).run(stack=stack)
+    assert fm.Catalog(stack).versions("report")[-1].version == 3
+    assert _latest_everywhere(project, stack) == {1}
+
+    @fm.step(outputs="echo", inputs={"r": "report@latest"})
+    def echo(r: str) -> str:
+        return r
+
+    assert fm.Pipeline("reader", [echo]).run(stack=stack)["echo"] == "from alpha"
+
+
+def test_latest_without_a_successful_run_is_the_newest_version(stack: fm.Stack) -> None:
+    for text in ("one", "two"):
+        with pytest.raises(StepFailed):
+            _report("gamma", text, fail_after=True).run(stack=stack)
+    assert fm.Catalog(stack).get("report").version == 2
