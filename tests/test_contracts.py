@@ -497,6 +497,18 @@ def test_cli_plan_reports_checks_and_show_displays_the_schema(project: Path) -> 
     assert res.returncode == 0, res.stderr
     assert "schema         2 rows, 2 columns" in res.stdout
     assert "order_id  int64" in res.stdout and "price     float64" in res.stdout
+    # the web page shows the recorded schema on the artifact's page
+    from flowyml.catalog_api import Catalog
+    from tests.test_ui import UiServer, get
+
+    art = Catalog(fm.Stack(root=str(project)).resolve()).get("orders")
+    server = UiServer(project, "--port", "0")
+    try:
+        status, _, page = get(server.wait_url() + f"artifacts/{art.id}")
+    finally:
+        server.stop()
+    assert status == 200 and "Schema" in page
+    assert "<td>price</td><td>float64</td>" in page
     # removing the column a consumer reads: exit 2 and the message, no traceback
     write(project / "pipe.py", PIPE.replace("    price: Series[float]\n\nclass Report",
                                             "\nclass Report"))

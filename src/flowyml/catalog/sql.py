@@ -695,12 +695,12 @@ class SqlCatalog:
         records: dict[str, ArtifactRecord] = {}
         with self._read() as conn:
             sql = _walk_sql(up, max_depth is not None, _walk_dialect(conn))
-            for r in conn.execute(sql, params):
-                if r.name is not None:  # an artifact's row (names are never NULL)
-                    records[r.id] = _artifact(r)
+            for node, param, other, depth, *art in conn.execute(sql, params):
+                if art[0] is not None:  # an artifact's row (names are never NULL)
+                    records[node] = _artifact_of(node, art)
                 else:  # an edge's row
-                    key = (r.id, r.param, r.other)
-                    found[key] = min(found.get(key, r.depth), r.depth)
+                    key = (node, param, other)
+                    found[key] = min(found.get(key, depth), depth)
         if artifact_id not in records:
             raise ArtifactNotFoundError(
                 f"no artifact with id {artifact_id!r} in catalog {self.display_url}"
@@ -1154,6 +1154,16 @@ def _walk_sql(up: bool, bounded: bool, dialect: str) -> sa.TextClause:
 
 _ARTIFACT_COLS = ("name", "version", "content_hash", "size", "materializer", "type_name",
                   "meta", "run_id", "step", "code_version", "created_at")
+
+
+def _artifact_of(artifact_id: str, v: list[Any]) -> ArtifactRecord:
+    """``_artifact`` for the values of ``_ARTIFACT_COLS``, in that order (positional:
+    thousands of lineage records build faster than through named row attributes)."""
+    return ArtifactRecord(
+        id=artifact_id, name=v[0], version=int(v[1]), content_hash=v[2], size=int(v[3]),
+        materializer=v[4], type_name=v[5], run_id=v[7], step=v[8], code_version=v[9],
+        created_at=float(v[10]), meta=json.loads(v[6] or "{}"),
+    )
 
 
 def _nearest_first(

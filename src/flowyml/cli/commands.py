@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from ..core.errors import BuildError, FlowymlError, StepFailed
+from ..core.units import format_size as _fmt_size
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -195,13 +196,6 @@ def _fmt_time(ts: float | None) -> str:
     return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
-def _fmt_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 @main.command()

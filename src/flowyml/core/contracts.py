@@ -98,7 +98,7 @@ def step_contracts(step: Step) -> StepContracts:
     found = _read_contracts(step) if _may_declare() else _NONE
     try:
         step._contracts = found  # type: ignore[attr-defined]
-    except AttributeError:
+    except AttributeError:  # a step type with __slots__: no memo, computed again next time
         pass
     return found
 
@@ -135,7 +135,7 @@ def _hints(func: Any) -> dict[str, Any]:
     target = inspect.unwrap(func) if callable(func) else func
     try:
         return typing.get_type_hints(target, include_extras=True)
-    except Exception:
+    except Exception:  # unresolvable names: fall back to reading them one by one below
         pass
     raw = getattr(target, "__annotations__", None) or {}
     env = getattr(target, "__globals__", {})

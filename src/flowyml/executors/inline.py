@@ -15,6 +15,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
+from .base import run_attempts
 from .task import StepOutcome, StepTask, run_task
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class InlineExecutor:
             return self._isolated.submit(task)
         fut: Future[StepOutcome] = Future()
         try:
-            fut.set_result(run_task(task, self._store))
+            fut.set_result(run_attempts(task, lambda t, _timeout: run_task(t, self._store)))
         except BaseException as exc:  # delivered to the scheduling loop
             fut.set_exception(exc)
         return fut

@@ -76,22 +76,17 @@ class StepOutcome:
 
 
 def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
-    """Execute ``task`` against ``store``; raises ``UserCodeError`` when user code fails."""
+    """One attempt of ``task`` against ``store``; raises ``UserCodeError`` when user code
+    fails. Retries are the executor's (``base.run_attempts``, the one retry policy):
+    every attempt decodes its inputs anew, wherever it runs."""
     step = task.step
     kwargs = load_inputs(task, store)
-    attempts = 0
+    attempts = 1
     start = time.perf_counter()
-    while True:
-        attempts += 1
-        try:
-            result = step.func(**kwargs)
-            break
-        except Exception as exc:
-            if attempts <= step.retries:
-                time.sleep(min(0.1 * 2 ** (attempts - 1), 5.0))
-                kwargs = load_inputs(task, store)  # as a new attempt in a worker would
-                continue
-            raise user_error(task, kwargs, exc, attempts) from exc
+    try:
+        result = step.func(**kwargs)
+    except Exception as exc:
+        raise user_error(task, kwargs, exc, attempts) from exc
     del kwargs
     duration = time.perf_counter() - start
     values = split_outputs(step, result)

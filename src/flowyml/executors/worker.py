@@ -340,7 +340,7 @@ class WorkerProcess:
         """Send a message that has no reply (a warm-up)."""
         try:
             self.conn.send_bytes(message)
-        except OSError:
+        except OSError:  # a dead worker: the next job finds out and reports it
             pass
 
     def alive(self) -> bool:
@@ -350,11 +350,11 @@ class WorkerProcess:
         """SIGKILL the worker's process group and reap it."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+        except (ProcessLookupError, PermissionError):  # already gone
             pass
         try:
             self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
+        except subprocess.TimeoutExpired:  # pragma: no cover - unkillable: leave it to init
             pass
         self.conn.close()
 
@@ -364,7 +364,7 @@ class WorkerProcess:
             try:
                 self.conn.send_bytes(_STOP)
                 self.proc.wait(timeout=grace)
-            except (OSError, subprocess.TimeoutExpired):
+            except (OSError, subprocess.TimeoutExpired):  # did not stop in time: killed below
                 pass
         self.kill()
 

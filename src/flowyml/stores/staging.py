@@ -69,7 +69,7 @@ class StagingArea:
                 try:
                     os.unlink(path)
                     removed += 1
-                except FileNotFoundError:
+                except FileNotFoundError:  # another sweeper took it first
                     pass
         return removed
 

@@ -5,16 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..core.units import format_size
+
 
 def size(n: Any) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover
+    return format_size(n)
 
 
 def when(ts: float | None) -> str:

@@ -32,7 +32,7 @@ def is_loopback(host: str) -> bool:
     h = host.strip("[]")
     try:
         return ipaddress.ip_address(h).is_loopback
-    except ValueError:
+    except ValueError:  # a host name, not an address: resolve it below
         pass
     try:
         infos = socket.getaddrinfo(h, None, type=socket.SOCK_STREAM)
