@@ -527,7 +527,7 @@ def _fill_text(latest: dict[str, Any]) -> str:
             secs = f.get("fill_wall_seconds", f.get("fill_seconds"))
             parts.append(f"{kind}: {c['artifacts']:,} artifacts, {c['runs']:,} runs, "
                          f"{c['step_runs']:,} step records, {c['lineage_edges']:,} lineage "
-                         f"edges, filled in {secs} s")
+                         f"edges, bulk-filled (schema 2) in {secs} s")
     return "; ".join(parts) + "."
 
 
@@ -574,7 +574,7 @@ NOTES = [
     "`name@latest` in *after* is the new `_latest_query` (the version the last successful "
     "run output): it reads every use of every version of the name, not an index probe.",
     "`flowyml runs` as a whole process is the interpreter and its imports (SQLAlchemy, "
-    "psycopg) plus the reads in process shown on the next row; the front page reads the "
+    "psycopg) plus its reads (the *in process* row); the front page reads the "
     "step records of its 50 runs (here 200-step chains), whatever the catalog's size.",
 ]
 def write_results(data: dict[str, Any]) -> None:
