@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .core.errors import FlowymlError
+from .core.units import format_size
 
 if TYPE_CHECKING:  # never imported at run time: run.py, artifact.py and lineage.py call here
     from .artifact import Artifact
@@ -337,14 +338,6 @@ def _table_html(head: list[str], rows: list[list[str]], mono: set[int] | None = 
     return f'<table style="{_TABLE}">{thead}<tbody>{body}</tbody></table>'
 
 
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
-
 
 def _step_row(r: StepResult, run: Run) -> list[str]:
     word = {"cached": "reused"}.get(r.status, r.status)
@@ -372,7 +365,7 @@ def run_html(run: Run) -> str:
     error = (f'<div style="color:#cf222e;{_MONO}">{_e(run.error)}</div>' if run.error else "")
     steps = _table_html(["step", "", "time", "reason", "outputs"],
                         [_step_row(r, run) for r in run.steps.values()], mono={4})
-    arts = [[_e(asset), _e(a.label), _e(a.id), _e(a.content_hash[:12]), _e(_size(a.size)),
+    arts = [[_e(asset), _e(a.label), _e(a.id), _e(a.content_hash[:12]), _e(format_size(a.size)),
              _e(a.type_name)] for asset, a in run.artifacts.items()]
     art_table = (_table_html(["asset", "artifact", "id", "hash", "size", "type"], arts,
                              mono={1, 2, 3}) if arts else "")
@@ -383,7 +376,7 @@ def artifact_html(art: Artifact) -> str:
     """An artifact for Jupyter: its catalog record and a small preview of its value."""
     created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(art.created_at))
     fields: list[tuple[str, str]] = [
-        ("id", art.id), ("content hash", art.content_hash), ("size", _size(art.size)),
+        ("id", art.id), ("content hash", art.content_hash), ("size", format_size(art.size)),
         ("type", art.type_name), ("materializer", art.materializer),
         ("step", art.step), ("run", art.run_id), ("code version", art.code_version),
         ("created", created),
