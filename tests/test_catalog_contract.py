@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -33,8 +34,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from flowyml.catalog import liveness, migrations
-from flowyml.catalog import sql as sql_module
+from flowyml.catalog import dbapi, liveness, migrations, open_catalog, open_runtime_catalog
 from flowyml.catalog.base import CatalogReader, RuntimeCatalog
 from flowyml.catalog.records import ArtifactRecord, NewOutput, StepRecord, Write
 from flowyml.catalog.sql import SqlCatalog, artifact_id
@@ -98,6 +98,26 @@ def record(
 
 # ---------------------------------------------------------------- RuntimeCatalog
 class TestRuntimeCatalog:
+    """Both implementations of what a run writes: the full catalog and the one a run
+    opens (``RuntimeSqlCatalog``, on the DBAPI driver); what they write is read back
+    through the full catalog."""
+
+    @pytest.fixture(params=["SqlCatalog", "RuntimeSqlCatalog"])
+    def cat(self, request: pytest.FixtureRequest, url: str) -> Iterator[RuntimeCatalog]:
+        opener = open_catalog if request.param == "SqlCatalog" else open_runtime_catalog
+        c: Any = opener(url, stack_name="contract")
+        yield c
+        c.close()
+
+    @pytest.fixture
+    def reader(self, cat: RuntimeCatalog, url: str) -> Iterator[Any]:
+        if isinstance(cat, SqlCatalog):
+            yield cat
+            return
+        c = SqlCatalog(url, stack_name="contract")
+        yield c
+        c.close()
+
     def test_implements_the_interface(self, cat: RuntimeCatalog) -> None:
         assert isinstance(cat, RuntimeCatalog)
 
@@ -125,7 +145,7 @@ class TestRuntimeCatalog:
         with pytest.raises(ArtifactNotFoundError, match="no alias 'staging'"):
             cat.find("model", "staging")
 
-    def test_a_batch_is_written_in_order(self, cat: RuntimeCatalog) -> None:
+    def test_a_batch_is_written_in_order(self, cat: RuntimeCatalog, reader: Any) -> None:
         first = record(cat, rec("r1", "load", key="k-load"), [out("raw", "r")])["raw"]
         reuse = rec("r2", "load", key="k-load", status="cached")
         failed = rec("r2", "train", status="failed")
@@ -137,7 +157,6 @@ class TestRuntimeCatalog:
         ])
         assert [set(m) for m in made] == [set(), {"clean"}, set()]
         assert reuse.outputs == {"raw": first.id}, "a reuse records the artifacts it reused"
-        reader: Any = cat
         steps = reader.step_runs("r2")
         assert [(s.step, s.status) for s in steps] == [
             ("load", "cached"), ("clean", "executed"), ("train", "failed")
@@ -169,8 +188,7 @@ class TestRuntimeCatalog:
         assert {k: v.run_id for k, v in prev.items()} == {"train": "r2", "eval": "r2"}
         assert cat.previous_steps("p", []) == {}
 
-    def test_run_start_heartbeat_and_finish(self, cat: RuntimeCatalog) -> None:
-        reader: Any = cat
+    def test_run_start_heartbeat_and_finish(self, cat: RuntimeCatalog, reader: Any) -> None:
         cat.start_run("run-a", "p", {"lr": 0.1}, time.time())
         a = reader.get_run("run-a")
         assert (a.status, a.params, a.stack) == ("running", {"lr": 0.1}, "contract")
@@ -187,8 +205,7 @@ class TestRuntimeCatalog:
         b = reader.get_run("run-b")
         assert (b.status, b.error) == ("failed", "step train failed")
 
-    def test_heartbeat_keeps_a_long_run_alive(self, cat: RuntimeCatalog) -> None:
-        reader: Any = cat
+    def test_heartbeat_keeps_a_long_run_alive(self, cat: RuntimeCatalog, reader: Any) -> None:
         long_ago = time.time() - 10 * liveness.STALE_AFTER_SECONDS
         cat.start_run("old", "p", {}, long_ago)
         stale = reader.get_run("old")
@@ -356,6 +373,27 @@ CONFLICTS = {
     ),
     "lock": lambda: sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")),
 }
+# the same conflicts as the database drivers raise them on a run's writes (dbapi.Db.write)
+DRIVER_CONFLICTS: dict[str, dict[str, Callable[[], Exception]]] = {
+    "sqlite": {
+        "unique violation": lambda: sqlite3.IntegrityError(
+            "UNIQUE constraint failed: artifacts.version"),
+        "lock": lambda: sqlite3.OperationalError("database is locked"),
+        "other": lambda: sqlite3.OperationalError("no such table: x"),
+    },
+    "postgresql": {
+        "unique violation": lambda: _psycopg().IntegrityError(
+            'duplicate key value violates unique constraint "uq_artifacts_name_version"'),
+        "lock": lambda: _psycopg().OperationalError("deadlock detected"),
+        "other": lambda: _psycopg().OperationalError("no such table: x"),
+    },
+}
+
+
+def _psycopg() -> Any:
+    import psycopg
+
+    return psycopg
 
 
 def _conflicting(times: int, conflict: Callable[[], Exception]) -> tuple[Callable[[Any], str], list[int]]:
@@ -371,52 +409,63 @@ def _conflicting(times: int, conflict: Callable[[], Exception]) -> tuple[Callabl
     return fn, calls
 
 
+def _write_path(cat: SqlCatalog, path: str, kind: str) -> tuple[Callable[..., str], Callable[[], Exception]]:
+    """The write function of ``path`` (SQLAlchemy's engine for migrations and
+    administration, the DBAPI driver for a run's records) and its ``kind`` of error."""
+    if path == "engine":
+        other = lambda: sa.exc.OperationalError("SELECT", {}, Exception("no such table: x"))  # noqa: E731
+        return cat._write, {**CONFLICTS, "other": other}[kind]
+    return cat.db.write, DRIVER_CONFLICTS[cat.db.dialect][kind]
+
+
+@pytest.mark.parametrize("path", ["engine", "driver"])
 class TestWriteRetries:
     @pytest.mark.parametrize("kind", sorted(CONFLICTS))
     def test_conflicts_back_off_with_jitter_up_to_a_bound(
-        self, cat: SqlCatalog, kind: str, monkeypatch: pytest.MonkeyPatch
+        self, cat: SqlCatalog, kind: str, path: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         sleeps: list[float] = []
-        monkeypatch.setattr(sql_module.time, "sleep", sleeps.append)
-        fn, calls = _conflicting(12, CONFLICTS[kind])
-        assert cat._write(fn) == "written"
+        monkeypatch.setattr(dbapi.time, "sleep", sleeps.append)
+        write, conflict = _write_path(cat, path, kind)
+        fn, calls = _conflicting(12, conflict)
+        assert write(fn) == "written"
         assert len(calls) == 13 and len(sleeps) == 12, "one wait before every retry"
-        first, cap = sql_module.RETRY_FIRST_DELAY, sql_module.RETRY_MAX_DELAY
+        first, cap = dbapi.RETRY_FIRST_DELAY, dbapi.RETRY_MAX_DELAY
         ceilings = [min(cap, first * 2**i) for i in range(12)]
         for waited, ceiling in zip(sleeps, ceilings, strict=True):
             assert ceiling / 2 <= waited <= ceiling, (sleeps, ceilings)
         assert max(sleeps) <= cap and sleeps[-1] > 0.2, "waits grow to the bound"
         assert len({round(w / c, 9) for w, c in zip(sleeps, ceilings, strict=True)}) > 1, "jittered"
 
-    def test_a_conflict_really_waits(self, cat: SqlCatalog) -> None:
-        fn, _ = _conflicting(5, CONFLICTS["unique violation"])
+    def test_a_conflict_really_waits(self, cat: SqlCatalog, path: str) -> None:
+        write, conflict = _write_path(cat, path, "unique violation")
+        fn, _ = _conflicting(5, conflict)
         t0 = time.monotonic()
-        assert cat._write(fn) == "written"
-        least = sum(sql_module.RETRY_FIRST_DELAY * 2**i / 2 for i in range(5))
+        assert write(fn) == "written"
+        least = sum(dbapi.RETRY_FIRST_DELAY * 2**i / 2 for i in range(5))
         assert least - 0.001 <= time.monotonic() - t0 < 5
 
     @pytest.mark.parametrize("kind", sorted(CONFLICTS))
     def test_the_last_conflict_raises(
-        self, cat: SqlCatalog, kind: str, monkeypatch: pytest.MonkeyPatch
+        self, cat: SqlCatalog, kind: str, path: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         sleeps: list[float] = []
-        monkeypatch.setattr(sql_module.time, "sleep", sleeps.append)
-        fn, calls = _conflicting(100, CONFLICTS[kind])
+        monkeypatch.setattr(dbapi.time, "sleep", sleeps.append)
+        write, conflict = _write_path(cat, path, kind)
+        fn, calls = _conflicting(100, conflict)
         with pytest.raises(CatalogError, match="'contract'"):
-            cat._write(fn, attempts=6)
+            write(fn, attempts=6)
         assert (len(calls), len(sleeps)) == (6, 5)
 
     def test_other_errors_are_not_retried(
-        self, cat: SqlCatalog, monkeypatch: pytest.MonkeyPatch
+        self, cat: SqlCatalog, path: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         sleeps: list[float] = []
-        monkeypatch.setattr(sql_module.time, "sleep", sleeps.append)
-        def no_table() -> Exception:
-            return sa.exc.OperationalError("SELECT", {}, Exception("no such table: x"))
-
-        fn, calls = _conflicting(1, no_table)
+        monkeypatch.setattr(dbapi.time, "sleep", sleeps.append)
+        write, other = _write_path(cat, path, "other")
+        fn, calls = _conflicting(1, other)
         with pytest.raises(CatalogError, match="no such table"):
-            cat._write(fn)
+            write(fn)
         assert (len(calls), sleeps) == (1, [])
 
 
@@ -626,3 +675,26 @@ def test_unusable_catalog_urls(url: str, words: list[str]) -> None:
 
 def test_uniq_helper_is_unique() -> None:
     assert uniq("a") != uniq("a")
+
+
+# ---------------------------------------------------------------- the run path
+def test_the_schema_version_a_run_checks_is_the_latest_migration() -> None:
+    assert dbapi.SCHEMA_VERSION == migrations.LATEST
+
+
+def test_a_run_on_an_existing_catalog_never_imports_sqlalchemy(tmp_path: Path) -> None:
+    """A run writes through the database driver (``runtime_sql.py``); SQLAlchemy, a
+    quarter of a second to import, is for creating the schema and for the readers."""
+    (tmp_path / "flowyml.toml").write_text("")
+    (tmp_path / "pipe.py").write_text(
+        "import sys\nimport flowyml as fm\n\n"
+        "@fm.step(outputs='a')\ndef a():\n    return 1\n\n"
+        "@fm.step(outputs='b')\ndef b(a):\n    return a + 1\n\n"
+        "run = fm.Pipeline('p', [a, b]).run()\n"
+        "print(run['b'], [s.cached for s in run.steps.values()], 'sqlalchemy' in sys.modules)\n"
+    )
+    outs = [subprocess.run([sys.executable, "pipe.py"], cwd=tmp_path, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(3)]
+    assert outs[0][0] == "2" and outs[0][-1] == "True", "the first run creates the schema"
+    assert outs[1] == ["2", "[True,", "True]", "False"], outs[1]
+    assert outs[2] == outs[1]

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 import flowyml as fm
+from flowyml.catalog import dbapi
 from flowyml.catalog.sql import SqlCatalog, artifacts_t, step_runs_t
 from flowyml.stack import Stack, clear_opened
 
@@ -327,13 +328,13 @@ def test_previous_steps_equal_the_grouped_query(filled: Filled) -> None:
 
 def _grouped_previous(filled: Filled, pipeline: str, steps: list[str]) -> dict[str, Any]:
     """previous_steps as it was: the max id per step among the non-failed records."""
-    from flowyml.catalog.sql import _step
+    from flowyml.catalog.runtime_sql import step_from
 
     t = step_runs_t.c
     latest = sa.select(sa.func.max(t.id)).where(
         t.pipeline == pipeline, t.step.in_(steps), t.status != "failed").group_by(t.step)
     with filled.engine.connect() as conn:
-        return {r.step: _step(r) for r in conn.execute(sa.select(step_runs_t).where(t.id.in_(latest)))}
+        return {r.step: step_from(r._mapping) for r in conn.execute(sa.select(step_runs_t).where(t.id.in_(latest)))}
 
 
 # ---------------------------------------------------------------- query plans
@@ -342,17 +343,26 @@ ALIASES = {"x": "step_runs", "v": "artifacts", "n": "artifacts", "a": "artifacts
 
 
 def _plans(filled: Filled, fn: Callable[[], Any]) -> list[str]:
-    """The plans of the SELECTs ``fn`` sends, as the database explains them."""
+    """The plans of the SELECTs ``fn`` sends (through SQLAlchemy or, for a run's reads,
+    the driver: ``dbapi.Cursor``), as the database explains them."""
     got: list[tuple[str, Any]] = []
 
     def hook(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if statement.lstrip()[:4].upper() in ("SELE", "WITH"):
             got.append((statement, parameters))
 
+    original = dbapi.Cursor.run
+
+    def run(cur: Any, statement: str, params: Any = None) -> Any:  # a run's reads
+        hook(None, None, cur._db.sql(statement), params or {})
+        return original(cur, statement, params)
+
     sa.event.listen(filled.engine, "before_cursor_execute", hook)
+    dbapi.Cursor.run = run  # type: ignore[method-assign]
     try:
         fn()
     finally:
+        dbapi.Cursor.run = original  # type: ignore[method-assign]
         sa.event.remove(filled.engine, "before_cursor_execute", hook)
     out = []
     with filled.engine.connect() as conn:
@@ -416,7 +426,6 @@ def test_statistics(filled: Filled) -> None:
     """PostgreSQL: opening the bulk-filled catalog analyzed it (nothing else runs ANALYZE
     here: autovacuum's would be ``last_autoanalyze``); SQLite is never analyzed on its
     own. ``analyze()`` refreshes both, and the plans stay on their indexes."""
-    from flowyml.catalog.sql import _stale_tables
 
     with filled.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
@@ -424,7 +433,7 @@ def test_statistics(filled: Filled) -> None:
                 "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'artifacts' "
                 "AND schemaname = current_schema()")).scalar()
             assert analyzed is not None
-            assert _stale_tables(conn) == []
+            assert filled.cat._stale_tables() == []
         else:
             assert not sa.inspect(conn).has_table("sqlite_stat1")
     filled.cat.analyze()

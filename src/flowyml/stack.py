@@ -39,6 +39,7 @@ from .core.project import project_root
 from .core.units import format_size as _fmt_size
 
 if TYPE_CHECKING:
+    from .catalog.base import RuntimeCatalog
     from .catalog.sql import SqlCatalog
     from .stores import StoreSpec
     from .stores.base import ArtifactStore
@@ -234,6 +235,8 @@ class Stack:
         return self.store_spec().open()
 
     def open_catalog(self) -> SqlCatalog:
+        """The full catalog: what a run writes and what lineage, the CLI and the web
+        page read (imports SQLAlchemy)."""
         s = self if self.catalog is not None and self.root else self.resolve()
         key = ("catalog", s.catalog, s.name)
         with _lock:
@@ -244,6 +247,23 @@ class Stack:
                 assert s.catalog is not None
                 hit = open_catalog(s.catalog, stack_name=s.name or "default")
                 _opened[key] = hit
+        return hit
+
+    def open_runtime_catalog(self) -> RuntimeCatalog:
+        """What a run and ``plan`` need of the catalog, on the database driver alone
+        (``catalog/runtime_sql.py``): the full catalog when it is already open."""
+        s = self if self.catalog is not None and self.root else self.resolve()
+        with _lock:
+            hit = _opened.get(("catalog", s.catalog, s.name))
+            if hit is None:
+                key = ("runtime-catalog", s.catalog, s.name)
+                hit = _opened.get(key)
+                if hit is None:
+                    from .catalog import open_runtime_catalog
+
+                    assert s.catalog is not None
+                    hit = open_runtime_catalog(s.catalog, stack_name=s.name or "default")
+                    _opened[key] = hit
         return hit
 
     def check(self) -> list[CheckResult]:

@@ -1,9 +1,11 @@
-"""Catalog backends. SQLAlchemy is imported only when a catalog is opened.
+"""Catalog backends. SQLAlchemy is imported only when the full catalog is opened.
 
 ``base.py`` holds the two interfaces the rest of FlowyML uses (``RuntimeCatalog`` for
 running and planning, ``CatalogReader`` for lineage, the CLI and the web page);
-``sql.py`` implements both on SQLite and PostgreSQL; ``liveness.py`` decides whether a
-run still marked running has a live driver.
+``sql.py`` implements both on SQLite and PostgreSQL, and inherits the writes of a
+run from ``runtime_sql.py`` (on the DBAPI driver, ``dbapi.py``: a run never imports
+SQLAlchemy); ``liveness.py`` decides whether a run still marked running has a live
+driver.
 """
 
 from __future__ import annotations
@@ -18,9 +20,18 @@ if TYPE_CHECKING:
 
 
 def open_catalog(url: str, stack_name: str = "default") -> SqlCatalog:
+    """The full catalog (``sql.py``: imports SQLAlchemy)."""
     from .sql import SqlCatalog
 
     return SqlCatalog(url, stack_name=stack_name)
+
+
+def open_runtime_catalog(url: str, stack_name: str = "default") -> RuntimeCatalog:
+    """What a run needs of the catalog, on the database driver (``runtime_sql.py``)."""
+    from .runtime_sql import RuntimeSqlCatalog
+
+    return RuntimeSqlCatalog(url, stack_name=stack_name,
+                             open_full=lambda: open_catalog(url, stack_name))
 
 
 __all__ = [
@@ -31,4 +42,5 @@ __all__ = [
     "RuntimeCatalog",
     "StepRecord",
     "open_catalog",
+    "open_runtime_catalog",
 ]

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..core.errors import CatalogError
+from .dbapi import SCHEMA_KEY, SCHEMA_VERSION
 
-SCHEMA_KEY = "schema_version"
 ADVISORY_LOCK_KEY = 0x666C6F77796D6C  # "flowyml": PostgreSQL advisory lock for upgrades
 
 
@@ -203,6 +203,8 @@ MIGRATIONS: list[Migration] = [
     (5, "derivation_edges: lineage of every derivation, per run", _m5_derivation_edges),
 ]
 LATEST = MIGRATIONS[-1][0]
+if LATEST != SCHEMA_VERSION:  # a run checks the version without importing this module
+    raise RuntimeError(f"dbapi.SCHEMA_VERSION is {SCHEMA_VERSION}: set it to {LATEST}")
 
 
 def read_version(conn: Connection) -> int:

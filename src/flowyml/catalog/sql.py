@@ -32,8 +32,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import random
-import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -42,23 +40,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY as pg_array
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from ..core.errors import ArtifactNotFoundError, CatalogError
-from ..core.hashing import hash_bytes
 from ..core.secrets import redact
 from . import liveness, migrations
 from .base import CatalogSnapshot, Deletion, Derivation
-from .records import (
-    ArtifactRecord,
-    CodeVersion,
-    NewOutput,
-    RunRecord,
-    StepRecord,
-    Write,
-    artifact_id,
+from .dbapi import CONFLICT_WORDS, WRITE_ATTEMPTS, backoff, configure_sqlite
+from .records import ArtifactRecord, CodeVersion, RunRecord, StepRecord
+from .records import artifact_id as artifact_id  # re-exported: tests and tools use it here
+from .runtime_sql import (
+    RuntimeSqlCatalog,
+    artifact_from,
+    chunks,
+    step_from,
 )
 
 if TYPE_CHECKING:
@@ -191,45 +186,15 @@ code_versions_t = sa.Table(  # migration 4: code version -> {part: text digest} 
 )
 
 _RETRYABLE = (sa.exc.IntegrityError, sa.exc.OperationalError)
-WRITE_ATTEMPTS = 30
-RETRY_FIRST_DELAY = 0.005  # seconds before the first retry (at most; see _backoff)
-RETRY_MAX_DELAY = 0.5  # no single wait is longer
 
 
-
-# Statements are built once: SQLAlchemy then reuses their compiled form, which keeps
-# the per-step cost of recording small (parameters are passed separately).
-_SEL_CACHE_MANY = sa.select(cache_t.c.cache_key, cache_t.c.outputs).where(
-    cache_t.c.cache_key.in_(sa.bindparam("keys", expanding=True))
-)
-_SEL_ARTS = sa.select(artifacts_t).where(artifacts_t.c.id.in_(sa.bindparam("ids", expanding=True)))
-_NEXT_VERSION = sa.select(sa.func.coalesce(sa.func.max(artifacts_t.c.version), 0) + 1).where(
-    artifacts_t.c.name == sa.bindparam("name")
-)
-_INS_ART = artifacts_t.insert()
-_INS_EDGE = edges_t.insert()
-_INS_USE = uses_t.insert()
-_INS_STEP = step_runs_t.insert()
-_INS_CACHE = cache_t.insert()
-_DEL_CACHE = cache_t.delete().where(cache_t.c.cache_key == sa.bindparam("key"))
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable catalog URL>"
-
-
-class SqlCatalog:
-    """Runs, steps, artifacts, versions, aliases, cache keys and lineage edges."""
+class SqlCatalog(RuntimeSqlCatalog):
+    """Runs, steps, artifacts, versions, aliases, cache keys and lineage edges: what a
+    run writes (inherited from ``RuntimeSqlCatalog``, on the DBAPI driver) and what
+    lineage, the CLI and the web page read (here, on SQLAlchemy Core)."""
 
     def __init__(self, url: str, *, stack_name: str = "default") -> None:
-        self.url = url
-        self.display_url = mask_url(url)
-        self.stack_name = stack_name
-        self._secrets: set[str] = set()
+        self._names(url, stack_name)
         try:
             pw = sa.engine.make_url(url).password
             if pw:
@@ -237,7 +202,11 @@ class SqlCatalog:
         except Exception:  # an unparseable URL has no password; _make_engine says why
             pass
         self.engine = self._make_engine(url)
+        self._open_db()
         self._ensure_schema()
+
+    def _full_catalog(self) -> SqlCatalog:
+        return self  # it is the full catalog
 
     # -------------------------------------------------------------- connection
     def _make_engine(self, url: str) -> Engine:
@@ -260,7 +229,7 @@ class SqlCatalog:
                         "writable path"
                     ) from exc
             engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-            sa.event.listen(engine, "connect", _sqlite_on_connect)
+            sa.event.listen(engine, "connect", lambda conn, _rec: configure_sqlite(conn))
             sa.event.listen(engine, "begin", _sqlite_on_begin)
             return engine
         try:
@@ -298,7 +267,7 @@ class SqlCatalog:
                     raise self._write_error(exc) from exc
             except sa.exc.InterfaceError as exc:
                 raise self._conn_error(exc) from exc
-            time.sleep(_backoff(attempt))
+            time.sleep(backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _write_error(self, exc: sa.exc.IntegrityError | sa.exc.OperationalError) -> CatalogError:
@@ -310,13 +279,7 @@ class SqlCatalog:
         )
 
     def _conn_error(self, exc: Exception) -> CatalogError:
-        detail = redact(str(getattr(exc, "orig", exc)).strip(), self._secrets)
-        return CatalogError(
-            f"cannot use catalog {self.display_url} of stack {self.stack_name!r}: "
-            f"{detail}. Check that the database server is running and reachable, and that "
-            "the URL, user and password are right (`flowyml stack check "
-            f"{self.stack_name}`). Nothing was written"
-        )
+        return self.db.conn_error(getattr(exc, "orig", exc))
 
     def _ensure_schema(self) -> None:
         """Create the schema on first use; apply pending migrations (see migrations.py);
@@ -324,15 +287,14 @@ class SqlCatalog:
         try:
             with self._read() as conn:
                 current = migrations.read_version(conn) == SCHEMA_VERSION
-                stale = _stale_tables(conn) if current else []
+            stale = self._stale_tables() if current else []
         except CatalogError:
             raise
         except sa.exc.SQLAlchemyError as exc:
             raise self._conn_error(exc) from exc
         if not current:
             self._write(lambda conn: migrations.upgrade(conn, self.display_url))
-            with self._read() as conn:
-                stale = _stale_tables(conn)
+            stale = self._stale_tables()
         if stale:
             try:  # best effort: a reader without the right to analyze still reads
                 self._analyze(stale, wait=False)
@@ -369,53 +331,11 @@ class SqlCatalog:
             return migrations.read_version(conn)
 
     def close(self) -> None:
+        super().close()
         self.engine.dispose()
 
     # -------------------------------------------------------------- runs
-    def start_run(
-        self, run_id: str, pipeline: str, params: dict[str, Any], started_at: float
-    ) -> None:
-        def fn(conn: Connection) -> None:
-            conn.execute(
-                sa.insert(runs_t).values(
-                    id=run_id,
-                    pipeline=pipeline,
-                    status="running",
-                    started_at=started_at,
-                    params=_dumps(params),
-                    stats="{}",
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                    heartbeat=started_at,
-                    stack=self.stack_name,
-                )
-            )
 
-        self._write(fn)
-
-    def finish_run(
-        self, run_id: str, status: str, error: str | None, stats: dict[str, Any]
-    ) -> None:
-        def fn(conn: Connection) -> None:
-            conn.execute(
-                sa.update(runs_t)
-                .where(runs_t.c.id == run_id)
-                .values(status=status, error=error, finished_at=time.time(), stats=_dumps(stats))
-            )
-
-        self._write(fn)
-
-    def heartbeat(self, run_id: str) -> None:
-        """Mark a running run as alive (the runtime calls this periodically)."""
-
-        def fn(conn: Connection) -> None:
-            conn.execute(
-                sa.update(runs_t)
-                .where(runs_t.c.id == run_id, runs_t.c.status == "running")
-                .values(heartbeat=time.time())
-            )
-
-        self._write(fn)
 
     def get_run(self, run_id: str) -> RunRecord:
         with self._read() as conn:
@@ -434,74 +354,13 @@ class SqlCatalog:
     def step_runs(self, run_id: str) -> list[StepRecord]:
         q = sa.select(step_runs_t).where(step_runs_t.c.run_id == run_id).order_by(step_runs_t.c.id)
         with self._read() as conn:
-            return [_step(r) for r in conn.execute(q)]
+            return [step_from(r._mapping) for r in conn.execute(q)]
 
     # -------------------------------------------------------------- cache
-    def lookup_cache_many(self, keys: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
-        """Cache hits among ``keys`` (two queries, whatever the number of keys)."""
-        hits: dict[str, dict[str, str]] = {}
-        with self._read() as conn:
-            for i in range(0, len(keys), 500):
-                for row in conn.execute(_SEL_CACHE_MANY, {"keys": keys[i : i + 500]}):
-                    hits[row.cache_key] = json.loads(row.outputs)
-            recs = _artifacts_by_id(conn, [a for ids in hits.values() for a in ids.values()])
-        return {
-            key: {asset: recs[i] for asset, i in ids.items()}
-            for key, ids in hits.items()
-            if all(i in recs for i in ids.values())
-        }
 
-    def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
-        """The latest non-failed record of each of ``steps`` in ``pipeline``: one query,
-        one probe per step into ``ix_step_runs_not_failed``, however long the history."""
-        out: dict[str, StepRecord] = {}
-        steps = list(dict.fromkeys(steps))
-        with self._read() as conn:
-            for i in range(0, len(steps), 500):
-                chunk = steps[i : i + 500]
-                params = {f"s{k}": s for k, s in enumerate(chunk)}
-                params["pipeline"] = pipeline
-                for row in conn.execute(_previous_steps_sql(len(chunk)), params):
-                    out[row.step] = _step(row)
-        return out
 
     # -------------------------------------------------------------- recording
-    def record_batch(self, writes: list[Write]) -> list[dict[str, ArtifactRecord]]:
-        """Several steps' records in one transaction, in order (group commit). Each
-        step's rows are still all-or-nothing; for ``"exec"`` writes the artifact
-        records (with their versions) come back in the same order."""
-        if not writes:
-            return []
 
-        def fn(conn: Connection) -> list[dict[str, ArtifactRecord]]:
-            out: list[dict[str, ArtifactRecord]] = []
-            _check_referenced(conn, writes)
-            reuses = [w for w in writes if w.kind == "reuse"]
-            for w in reuses:
-                w.rec.outputs = {k: v.id for k, v in (w.artifacts or {}).items()}
-            uses = [
-                {"artifact_id": a.id, "run_id": w.rec.run_id, "step": w.rec.step, "role": "reused"}
-                for w in reuses
-                for a in (w.artifacts or {}).values()
-            ]
-            if uses:
-                conn.execute(_INS_USE, uses)
-            # every name this batch versions, locked up front in one order (no deadlock)
-            _lock_names(conn, [o.name for w in writes if w.kind == "exec" for o in w.outputs])
-            _record_sources(conn, [w.rec for w in writes if w.kind == "exec"])
-            for w in writes:
-                if w.kind == "exec":
-                    out.append(_record_execution(conn, w.rec, w.outputs, w.parents, w.cache))
-                else:  # reuse / failure: the step row only
-                    _insert_step(conn, w.rec)
-                    out.append({})
-            return out
-
-        return self._write(fn)
-
-    def artifacts_by_id(self, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
-        with self._read() as conn:
-            return _artifacts_by_id(conn, ids)
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         rec = self.artifacts_by_id([artifact_id]).get(artifact_id)
@@ -536,7 +395,7 @@ class SqlCatalog:
                 )
             row = conn.execute(q).first()
             if row is not None:
-                return _artifact(row)
+                return artifact_from(row._mapping)
             count = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(artifacts_t)
@@ -558,7 +417,7 @@ class SqlCatalog:
     def versions(self, name: str) -> list[ArtifactRecord]:
         q = sa.select(artifacts_t).where(artifacts_t.c.name == name).order_by(artifacts_t.c.version)
         with self._read() as conn:
-            return [_artifact(r) for r in conn.execute(q)]
+            return [artifact_from(r._mapping) for r in conn.execute(q)]
 
     def aliases(self, name: str) -> dict[str, int]:
         q = sa.select(aliases_t.c.alias, aliases_t.c.version).where(aliases_t.c.name == name)
@@ -600,7 +459,7 @@ class SqlCatalog:
             q = q.where(artifacts_t.c.step == step)
         q = q.order_by(artifacts_t.c.name, artifacts_t.c.version.desc()).limit(limit)
         with self._read() as conn:
-            return [_artifact(r) for r in conn.execute(q)]
+            return [artifact_from(r._mapping) for r in conn.execute(q)]
 
     def asset_names(self) -> list[tuple[str, int, float]]:
         """Every asset name with its number of versions and the latest creation time,
@@ -788,27 +647,6 @@ class SqlCatalog:
 
 
 # ------------------------------------------------------------------ helpers
-def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=60000")
-    # Switching a brand-new database to WAL can fail at once with "database is locked"
-    # (no busy wait) while another connection is opening it too: retry for a while.
-    delay = 0.005
-    for attempt in range(100):
-        try:
-            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()
-            if mode is not None and str(mode[0]).lower() == "wal":
-                break
-        except Exception as exc:  # sqlite3.OperationalError
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-        if attempt == 99:
-            raise CatalogError("cannot switch the SQLite catalog to WAL mode: it stays locked")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
@@ -824,139 +662,11 @@ def _connect_args(u: sa.engine.URL) -> dict[str, Any]:
     return {}
 
 
-def _backoff(attempt: int) -> float:
-    """Seconds to wait before retrying after conflict number ``attempt`` (from 0): the
-    ceiling doubles from ``RETRY_FIRST_DELAY`` up to ``RETRY_MAX_DELAY``, and the wait is
-    a random point in its upper half, so writers that collided do not retry in step."""
-    ceiling = min(RETRY_MAX_DELAY, RETRY_FIRST_DELAY * 2 ** min(attempt, 30))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, sa.exc.IntegrityError):
         return True
     msg = str(getattr(exc, "orig", exc)).lower()
-    return any(s in msg for s in ("locked", "busy", "deadlock", "serializ", "could not obtain"))
-
-
-def _artifacts_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
-    ids = list(dict.fromkeys(ids))
-    out: dict[str, ArtifactRecord] = {}
-    for i in range(0, len(ids), 500):
-        for row in conn.execute(_SEL_ARTS, {"ids": ids[i : i + 500]}):
-            out[row.id] = _artifact(row)
-    return out
-
-
-def _record_execution(
-    conn: Connection,
-    rec: StepRecord,
-    outputs: list[NewOutput],
-    parents: dict[str, str],
-    cache: bool,
-) -> dict[str, ArtifactRecord]:
-    now = time.time()
-    result: dict[str, ArtifactRecord] = {}
-    _lock_names(conn, [o.name for o in outputs])
-    for out in outputs:
-        aid = artifact_id(out.name, out.content_hash)
-        existing = _artifacts_by_id(conn, [aid]).get(aid)
-        if existing is not None and parents:  # the same bytes again: keep this derivation
-            _insert_derivation(conn, aid, rec.run_id, parents)
-        if existing is None:
-            version = conn.execute(_NEXT_VERSION, {"name": out.name}).scalar_one()
-            conn.execute(
-                _INS_ART,
-                {
-                    "id": aid,
-                    "name": out.name,
-                    "version": version,
-                    "content_hash": out.content_hash,
-                    "size": out.size,
-                    "materializer": out.materializer,
-                    "type_name": out.type_name,
-                    "meta": _dumps(out.meta),
-                    "run_id": rec.run_id,
-                    "step": rec.step,
-                    "code_version": rec.code_version,
-                    "created_at": now,
-                },
-            )
-            if parents:
-                conn.execute(
-                    _INS_EDGE,
-                    [
-                        {"child_id": aid, "parent_id": pid, "param": param}
-                        for param, pid in sorted(parents.items())
-                    ],
-                )
-            existing = ArtifactRecord(
-                aid,
-                out.name,
-                int(version),
-                out.content_hash,
-                out.size,
-                out.materializer,
-                out.type_name,
-                rec.run_id,
-                rec.step,
-                rec.code_version,
-                now,
-                out.meta,
-            )
-        result[out.name] = existing
-        conn.execute(
-            _INS_USE,
-            {
-                "artifact_id": aid,
-                "run_id": rec.run_id,
-                "step": rec.step,
-                "role": "produced",
-            },
-        )
-    rec.outputs = {k: v.id for k, v in result.items()}
-    if cache:
-        _upsert_cache(conn, rec.cache_key, rec.step, rec.outputs, rec.run_id, now)
-    _insert_step(conn, rec)
-    return result
-
-
-def _record_sources(conn: Connection, recs: list[StepRecord]) -> None:
-    """The code of executed steps, content-addressed and insert-if-absent: a code
-    version already recorded is not even rendered, and a text is stored once."""
-    pending = {r.code_version: r for r in recs if r.sources}
-    if not pending:
-        return
-    col = code_versions_t.c.code_version
-    present = {row[0] for row in conn.execute(sa.select(col).where(col.in_(list(pending))))}
-    versions: dict[str, dict[str, str]] = {}
-    texts: dict[str, str] = {}
-    for version, rec in pending.items():
-        if version in present:
-            continue
-        parts = versions[version] = {}
-        for part, text in rec.sources.items():
-            digest = hash_bytes(text.encode("utf-8", "surrogatepass"))
-            parts[part] = digest
-            texts[digest] = text
-    if versions:
-        _insert_absent(conn, code_versions_t, "code_version",
-                       {v: {"code_version": v, "parts": _dumps(p)} for v, p in versions.items()})
-        _insert_absent(conn, code_sources_t, "digest",
-                       {d: {"digest": d, "text": t} for d, t in texts.items()})
-
-
-def _insert_absent(conn: Connection, table: sa.Table, key: str, rows: dict[str, dict[str, Any]]) -> None:
-    """Insert the ``rows`` (by primary key ``key``) that the table does not hold yet. A
-    concurrent writer inserting the same key makes the batch retry (unique violation)."""
-    col = table.c[key]
-    keys = list(rows)
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        present = {r[0] for r in conn.execute(sa.select(col).where(col.in_(chunk)))}
-        new = [rows[k] for k in chunk if k not in present]
-        if new:
-            conn.execute(table.insert(), new)
+    return any(s in msg for s in CONFLICT_WORDS)
 
 
 def _code_texts(conn: Connection, digests: Iterable[str]) -> dict[str, str]:
@@ -968,96 +678,11 @@ def _code_texts(conn: Connection, digests: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _upsert_cache(
-    conn: Connection, key: str, step: str, outputs: dict[str, str], run_id: str, now: float
-) -> None:
-    conn.execute(_DEL_CACHE, {"key": key})
-    conn.execute(
-        _INS_CACHE,
-        {
-            "cache_key": key,
-            "step": step,
-            "outputs": _dumps(outputs),
-            "run_id": run_id,
-            "created_at": now,
-        },
-    )
-
-
-def _insert_step(conn: Connection, rec: StepRecord) -> None:
-    conn.execute(_INS_STEP, _step_params(rec))
-
-
-def _step_params(rec: StepRecord) -> dict[str, Any]:
-    return {
-        "run_id": rec.run_id,
-        "pipeline": rec.pipeline,
-        "step": rec.step,
-        "status": rec.status,
-        "cache_key": rec.cache_key,
-        "reason": rec.reason,
-        "code_version": rec.code_version,
-        "started_at": rec.started_at,
-        "duration": rec.duration,
-        "fingerprint": _dumps(rec.fingerprint),
-        "inputs": _dumps(rec.inputs),
-        "vals": _dumps(rec.values),
-        "outputs": _dumps(rec.outputs),
-        "error": rec.error,
-        "attempts": rec.attempts,
-    }
-
-
-def _dumps(v: Any) -> str:
-    return json.dumps(v, sort_keys=True, default=str)
-
-
-def _lock_names(conn: Connection, names: Iterable[str]) -> None:
-    """On PostgreSQL, serialize version assignment per asset name until commit (sorted,
-    so two steps locking several names cannot deadlock). SQLite's BEGIN IMMEDIATE
-    already serializes writers."""
-    if conn.dialect.name != "postgresql":
-        return
-    for name in sorted(set(names)):
-        conn.execute(_PG_NAME_LOCK, {"k": "flowyml.version:" + name})
-
-
-_PG_NAME_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))")
-
-
 _PG_TRY_LOCK = sa.text("SELECT pg_try_advisory_xact_lock(:k)")
 _ANALYZE_LOCK_KEY = 0x666C6F77616E6C  # one process at a time analyzes a catalog
 # PostgreSQL: analyze a table at open when it was never analyzed (its planner estimates
 # are guesses, even for an empty table), or when this many rows, and at least half as
 # many as it has, changed since its last ANALYZE (autovacuum, when on, acts at 10%)
-STALE_MIN_ROWS = 10_000
-_STALE = sa.text(
-    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
-    "AND relname IN :names AND (n_mod_since_analyze >= GREATEST(:rows, n_live_tup / 2) "
-    "OR (last_analyze IS NULL AND last_autoanalyze IS NULL))"
-).bindparams(sa.bindparam("names", expanding=True))
-
-
-def _stale_tables(conn: Connection) -> list[str]:
-    """The catalog tables whose PostgreSQL statistics are missing or far behind."""
-    if conn.dialect.name != "postgresql":
-        return []
-    rows = conn.execute(_STALE, {"names": sorted(metadata.tables), "rows": STALE_MIN_ROWS})
-    return sorted(r[0] for r in rows)
-
-
-@functools.lru_cache(maxsize=64)
-def _previous_steps_sql(n: int) -> sa.TextClause:
-    """For each of the ``n`` steps ``:s0``... of ``:pipeline``, its newest record that
-    did not fail: one backward probe into ``ix_step_runs_not_failed`` each (the literal
-    ``'failed'`` lets both databases match the partial index)."""
-    values = ", ".join(f"(:s{k})" for k in range(n))
-    return sa.text(
-        f"WITH s(step) AS (VALUES {values}) "
-        "SELECT * FROM step_runs WHERE id IN (SELECT (SELECT x.id FROM step_runs x "
-        "WHERE x.pipeline = :pipeline AND x.step = s.step AND x.status <> 'failed' "
-        "ORDER BY x.id DESC LIMIT 1) FROM s)"
-    )
 
 
 def _distinct_names() -> sa.CTE:
@@ -1184,23 +809,6 @@ def _escape_like(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _artifact(row: Any) -> ArtifactRecord:
-    return ArtifactRecord(
-        id=row.id,
-        name=row.name,
-        version=int(row.version),
-        content_hash=row.content_hash,
-        size=int(row.size),
-        materializer=row.materializer,
-        type_name=row.type_name,
-        run_id=row.run_id,
-        step=row.step,
-        code_version=row.code_version,
-        created_at=float(row.created_at),
-        meta=json.loads(row.meta or "{}"),
-    )
-
-
 def _run(row: Any) -> RunRecord:
     status, error = liveness.status_of(row)
     return RunRecord(
@@ -1218,68 +826,7 @@ def _run(row: Any) -> RunRecord:
     )
 
 
-def _step(row: Any) -> StepRecord:
-    return StepRecord(
-        run_id=row.run_id,
-        pipeline=row.pipeline,
-        step=row.step,
-        status=row.status,
-        cache_key=row.cache_key,
-        reason=row.reason,
-        code_version=row.code_version,
-        started_at=float(row.started_at),
-        duration=float(row.duration),
-        fingerprint=json.loads(row.fingerprint),
-        inputs=json.loads(row.inputs),
-        values=json.loads(row.vals),
-        error=row.error,
-        attempts=int(row.attempts),
-        outputs=json.loads(row.outputs),
-    )
-
-
 # ------------------------------------------------------------------ derivations
-_INS_DERIV = {
-    "postgresql": pg_insert(deriv_t).on_conflict_do_nothing(),
-    "sqlite": sqlite_insert(deriv_t).on_conflict_do_nothing(),
-}
-
-
-def _insert_derivation(conn: Connection, child: str, run_id: str, parents: dict[str, str]) -> None:
-    """The edges of one more production of ``child`` (insert-if-absent: a run that
-    makes the same artifact twice the same way records it once)."""
-    stmt = _INS_DERIV.get(conn.dialect.name, _INS_DERIV["sqlite"])
-    conn.execute(stmt, [
-        {"child_id": child, "run_id": run_id, "param": param, "parent_id": pid}
-        for param, pid in sorted(parents.items())
-    ])
-
-
-def _check_referenced(conn: Connection, writes: list[Write]) -> None:
-    """Every artifact a batch refers to (what a reuse reused, an execution's inputs)
-    must exist. A run resolves catalog references at build, before it starts, so a
-    prune that ran in between may have deleted one: recording it would leave lineage
-    pointing at nothing, so the batch fails instead, naming it (one query)."""
-    made = {artifact_id(o.name, o.content_hash)
-            for w in writes if w.kind == "exec" for o in w.outputs}
-    want = {pid for w in writes if w.kind == "exec" for pid in w.parents.values()}
-    want |= {a.id for w in writes if w.kind == "reuse" for a in (w.artifacts or {}).values()}
-    want -= made
-    found: set[str] = set()
-    for chunk in _chunks(sorted(want)):
-        q = sa.select(artifacts_t.c.id).where(artifacts_t.c.id.in_(chunk))
-        found.update(r[0] for r in conn.execute(q))
-    if want - found:
-        raise CatalogError(
-            f"artifact(s) {', '.join(sorted(want - found))} were deleted (flowyml prune) "
-            "while this run used them; the run's steps from here on were not recorded: run "
-            "the pipeline again"
-        )
-
-
-def _chunks(seq: list[str], n: int = 500) -> Iterator[list[str]]:
-    for i in range(0, len(seq), n):
-        yield seq[i : i + n]
 
 
 def _derivations(conn: Connection, ids: list[str]) -> dict[str, list[Derivation]]:
@@ -1290,7 +837,7 @@ def _derivations(conn: Connection, ids: list[str]) -> dict[str, list[Derivation]
     made: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
     edges: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
     a = artifacts_t.c
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         q = sa.select(a.id, a.run_id, a.step, a.code_version).where(a.id.in_(chunk))
         firsts.update((r.id, (r.run_id, r.step, r.code_version)) for r in conn.execute(q))
         u = sa.select(uses_t).where(uses_t.c.artifact_id.in_(chunk), uses_t.c.role == "produced")
@@ -1328,7 +875,7 @@ def _executed_steps(
     whether it had artifact inputs), for the executed steps of ``runs``."""
     s = step_runs_t.c
     out = {}
-    for chunk in _chunks(runs):
+    for chunk in chunks(runs):
         q = sa.select(s.run_id, s.step, s.code_version, s.vals, s.inputs).where(
             s.run_id.in_(chunk), s.status == "executed"
         )
@@ -1451,19 +998,19 @@ def _check_deletion(snap: CatalogSnapshot, d: Deletion) -> None:
 
 def _delete(conn: Connection, d: Deletion) -> None:
     runs, arts = sorted(d.runs), sorted(d.artifacts)
-    for chunk in _chunks(runs):
+    for chunk in chunks(runs):
         conn.execute(step_runs_t.delete().where(step_runs_t.c.run_id.in_(chunk)))
         conn.execute(uses_t.delete().where(uses_t.c.run_id.in_(chunk)))
         conn.execute(deriv_t.delete().where(deriv_t.c.run_id.in_(chunk)))
         conn.execute(runs_t.delete().where(runs_t.c.id.in_(chunk)))
-    for chunk in _chunks(arts):
+    for chunk in chunks(arts):
         conn.execute(uses_t.delete().where(uses_t.c.artifact_id.in_(chunk)))
         conn.execute(edges_t.delete().where(edges_t.c.child_id.in_(chunk)))
         conn.execute(deriv_t.delete().where(deriv_t.c.child_id.in_(chunk)))
         conn.execute(artifacts_t.delete().where(artifacts_t.c.id.in_(chunk)))
     stale = [r.cache_key for r in conn.execute(sa.select(cache_t.c.cache_key, cache_t.c.outputs))
              if d.artifacts.intersection(json.loads(r.outputs).values())]
-    for chunk in _chunks(stale):  # a cache entry never points at a deleted artifact
+    for chunk in chunks(stale):  # a cache entry never points at a deleted artifact
         conn.execute(cache_t.delete().where(cache_t.c.cache_key.in_(chunk)))
 
 

@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import ast
 import builtins
-import copy
 import dis
 import functools
 import inspect
 import linecache
 import os
+import pickle
 import reprlib
 import sys
 import textwrap
@@ -181,7 +181,9 @@ def _tree_source(tree: ast.AST | None, decorators: bool = True,
         return None
 
     def render() -> str:
-        node = copy.deepcopy(tree)  # the tree may be shared (cached per code object)
+        # the tree may be shared (cached per code object): render a copy; a pickle round
+        # trip copies an AST about twice as fast as copy.deepcopy
+        node = pickle.loads(pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
         if not decorators and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             node.decorator_list = []
         for owner in ast.walk(node):
@@ -826,6 +828,7 @@ class _Info:
     dynamic_imports: bool
     decorators: list[ast.expr]
     tree: ast.AST | None
+    mutated: frozenset[str] = frozenset()  # names whose items/attributes the code assigns
 
 
 _info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
@@ -850,11 +853,13 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
             decorators = list(tree.decorator_list)
             if strip_decorators:
                 tree.decorator_list = []
-        digest, chains = _digest_and_refs(tree)
-        imports, getattrs, dynamic = _scan(tree, names)
+        scan = _Scanner(names)
+        digest, chains = _digest_and_refs(tree, scan)
+        imports, getattrs, dynamic = scan.imports, scan.getattrs, scan.dynamic
         if strip_decorators:
             tree.decorator_list = decorators  # type: ignore[attr-defined]
-    info = _Info(digest, chains, names, imports, getattrs, dynamic, decorators, tree)
+    info = _Info(digest, chains, names, imports, getattrs, dynamic, decorators, tree,
+                 frozenset(scan.mutated) if tree is not None else frozenset())
     _info_cache[cache_key] = info
     return info
 
@@ -873,36 +878,60 @@ def _global_names(code: types.CodeType) -> frozenset[str]:
     return frozenset(out)
 
 
-def _scan(tree: ast.AST, names: frozenset[str]) -> tuple[
-    list[tuple[str, str, str | None, int]], list[tuple[tuple[str, ...], str | None]], bool
-]:
-    imports: list[tuple[str, str, str | None, int]] = []
-    getattrs: list[tuple[tuple[str, ...], str | None]] = []
-    dynamic = False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
+class _Scanner:
+    """What a function's AST does beyond its digest, collected node by node during the
+    digest's own pass (``_digest_and_refs``): imports inside it, ``getattr`` calls,
+    dynamic imports, and the names whose items or attributes it assigns."""
+
+    __slots__ = ("dynamic", "getattrs", "imports", "mutated", "names")
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+        self.imports: list[tuple[str, str, str | None, int]] = []
+        self.getattrs: list[tuple[tuple[str, ...], str | None]] = []
+        self.dynamic = False
+        self.mutated: set[str] = set()
+
+    def __call__(self, node: ast.AST) -> None:
+        t = type(node)
+        if t is ast.Import:
+            for a in node.names:  # type: ignore[attr-defined]
                 if a.asname:
-                    imports.append((a.asname, a.name, None, 0))
+                    self.imports.append((a.asname, a.name, None, 0))
                 else:
                     top = a.name.split(".")[0]
-                    imports.append((top, a.name, "", 0))  # binds the top package
-        elif isinstance(node, ast.ImportFrom):
-            for a in node.names:
+                    self.imports.append((top, a.name, "", 0))  # binds the top package
+        elif t is ast.ImportFrom:
+            for a in node.names:  # type: ignore[attr-defined]
                 if a.name != "*":
-                    imports.append((a.asname or a.name, node.module or "", a.name, node.level))
-        elif isinstance(node, ast.Call):
-            f = node.func
-            if isinstance(f, ast.Name) and f.id == "getattr" and "getattr" in names and node.args:
-                chain = _chain_of(node.args[0])
-                const = node.args[1] if len(node.args) > 1 else None
-                name = const.value if isinstance(const, ast.Constant) and isinstance(
-                    const.value, str) else None
-                getattrs.append((chain or (), name))
-            elif (isinstance(f, ast.Attribute) and f.attr == "import_module"
-                  and not (node.args and isinstance(node.args[0], ast.Constant))):
-                dynamic = True
-    return imports, getattrs, dynamic
+                    self.imports.append((a.asname or a.name, node.module or "",  # type: ignore[attr-defined]
+                                         a.name, node.level))  # type: ignore[attr-defined]
+        elif t is ast.Call:
+            self._call(node)  # type: ignore[arg-type]
+        elif t is ast.Assign or t is ast.Delete:
+            for target in node.targets:  # type: ignore[attr-defined]
+                self._assigned(target)
+        elif t is ast.AugAssign:
+            self._assigned(node.target)  # type: ignore[attr-defined]
+
+    def _call(self, node: ast.Call) -> None:
+        f = node.func
+        if isinstance(f, ast.Name) and f.id == "getattr" and "getattr" in self.names and node.args:
+            chain = _chain_of(node.args[0])
+            const = node.args[1] if len(node.args) > 1 else None
+            name = const.value if isinstance(const, ast.Constant) and isinstance(
+                const.value, str) else None
+            self.getattrs.append((chain or (), name))
+        elif isinstance(f, ast.Attribute):
+            if f.attr == "import_module" and not (
+                    node.args and isinstance(node.args[0], ast.Constant)):
+                self.dynamic = True
+            if f.attr in _MUTATORS and isinstance(f.value, ast.Name):
+                self.mutated.add(f.value.id)
+
+    def _assigned(self, target: ast.AST) -> None:
+        if isinstance(target, (ast.Subscript, ast.Attribute)) and isinstance(target.value, ast.Name):
+            self.mutated.add(target.value.id)
 
 
 def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
@@ -1023,20 +1052,8 @@ def _check_mutated_globals(ctx: _Context, func: Any) -> None:
     if info.tree is None:
         return
     globs = fn.__globals__
-    hits: set[str] = set()
-    for node in ast.walk(info.tree):
-        target = None
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in _MUTATORS:
-            target = node.func.value
-        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
-            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            for t in targets:
-                if isinstance(t, (ast.Subscript, ast.Attribute)):
-                    target = t.value
-        if isinstance(target, ast.Name) and target.id in info.global_names \
-                and isinstance(globs.get(target.id), (list, dict, set, bytearray)):
-            hits.add(target.id)
+    hits = {name for name in info.mutated if name in info.global_names
+            and isinstance(globs.get(name), (list, dict, set, bytearray))}
     for name in sorted(hits):
         ctx.warn(
             f"it mutates the module-level {type(globs[name]).__name__} {name}: a global that "
@@ -1165,10 +1182,12 @@ def _is_docstring(stmt: ast.AST) -> bool:
     )
 
 
-def _digest_and_refs(node: ast.AST) -> tuple[str, list[tuple[str, ...]]]:
+def _digest_and_refs(
+    node: ast.AST, visit: Callable[[ast.AST], None] | None = None
+) -> tuple[str, list[tuple[str, ...]]]:
     """In one iterative pass (no recursion limit): the hash of the AST without line
     numbers and docstrings, and the name chains the code reads (``np.linalg.norm`` ->
-    ``("np", "linalg", "norm")``)."""
+    ``("np", "linalg", "norm")``); ``visit`` sees every node on the way (``_Scanner``)."""
     h = blake3.blake3()
     refs: list[tuple[str, ...]] = []
     inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
@@ -1178,6 +1197,8 @@ def _digest_and_refs(node: ast.AST) -> tuple[str, list[tuple[str, ...]]]:
         item = pop()
         if isinstance(item, ast.AST):
             t = type(item)
+            if visit is not None:
+                visit(item)
             update(b"(" + t.__name__.encode())
             if t is ast.Name:
                 if id(item) not in inner:

@@ -55,7 +55,7 @@ class RunContext(Protocol):
 
     def open_store(self) -> ArtifactStore: ...
 
-    def open_catalog(self) -> RuntimeCatalog: ...
+    def open_runtime_catalog(self) -> RuntimeCatalog: ...
 
     def store_spec(self) -> StoreSpec: ...
 
@@ -97,7 +97,7 @@ class _RunState:
         self.pipeline, self.graph, self.stack, self.params = pipeline, graph, stack, params
         self.forced, self.reporter, self.executor, self.refs = forced, reporter, executor, refs
         self.store = stack.open_store()
-        self.catalog = stack.open_catalog()
+        self.catalog = stack.open_runtime_catalog()
         self.run_id = new_run_id()
         fingerprint_graph(graph, stack.root or ".")  # no-op when build took them
         self.decider = Decider(graph, stack.root)

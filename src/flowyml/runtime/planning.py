@@ -32,7 +32,7 @@ def plan(
     """For each step: ("reuse" | "run" | "run?", reason). Downstream of a step that
     will run, outputs are unknown until it runs: "run?" says it may still be reused
     (early cutoff) if the new outputs are byte-identical."""
-    catalog = stack.open_catalog()
+    catalog = stack.open_runtime_catalog()
     store = stack.open_store()
     known: dict[str, ArtifactRecord] = {}
     unknown: set[str] = set()

@@ -1,0 +1,417 @@
+"""What a run needs of the SQL catalog, on the DBAPI drivers (``dbapi.py``).
+
+``RuntimeSqlCatalog`` implements ``base.RuntimeCatalog`` for SQLite and PostgreSQL
+with plain SQL, written once for both: cache lookups, the previous records of a
+pipeline's steps, the run's start, heartbeat and end, and group-committed step
+records. Running a pipeline opens this (``Stack.open_runtime_catalog``) and never
+imports SQLAlchemy, unless the catalog's schema must first be created or upgraded, or
+a step reads a catalog reference (``find``): those go through ``sql.SqlCatalog``, the
+full catalog, which inherits everything here so both write the same rows.
+
+Writes happen in one transaction per batch. On SQLite each is ``BEGIN IMMEDIATE`` in
+WAL mode; on PostgreSQL a transaction-scoped advisory lock per asset name serializes
+version assignment. On both, the unique constraint on ``(name, version)`` plus the
+retry of ``dbapi.Db.write`` makes concurrent version assignment safe.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from ..core.errors import CatalogError
+from ..core.hashing import hash_bytes
+from .dbapi import SCHEMA_VERSION, Cursor, Db, in_list, parse_url
+from .records import ArtifactRecord, NewOutput, StepRecord, Write, artifact_id
+
+if TYPE_CHECKING:
+    from .base import RuntimeCatalog
+
+
+class FullCatalog(Protocol):
+    """What this module asks of the full catalog (``sql.SqlCatalog``), which it never
+    imports: ``catalog.open_runtime_catalog`` hands it a way to open one."""
+
+    def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord: ...
+
+    def close(self) -> None: ...
+
+ART_COLS = ("id", "name", "version", "content_hash", "size", "materializer", "type_name",
+            "meta", "run_id", "step", "code_version", "created_at")
+STEP_COLS = ("run_id", "pipeline", "step", "status", "cache_key", "reason", "code_version",
+             "started_at", "duration", "fingerprint", "inputs", "vals", "outputs", "error",
+             "attempts")
+_ARTS = ", ".join(ART_COLS)
+_STEPS = ", ".join(STEP_COLS)
+CATALOG_TABLES = ("flowyml_meta", "runs", "step_runs", "artifacts", "lineage_edges",
+                  "derivation_edges", "artifact_uses", "cache_entries", "aliases",
+                  "code_sources", "code_versions")
+# PostgreSQL: analyze a table at open when it was never analyzed (its planner estimates
+# are guesses, even for an empty table), or when this many rows, and at least half as
+# many as it has, changed since its last ANALYZE (autovacuum, when on, acts at 10%)
+STALE_MIN_ROWS = 10_000
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    except ValueError:
+        return "<unparseable catalog URL>"
+
+
+class RuntimeSqlCatalog:
+    """Cache lookups, step records and the run's life, in plain SQL."""
+
+    def __init__(
+        self, url: str, *, stack_name: str = "default", open_full: Callable[[], FullCatalog]
+    ) -> None:
+        self._names(url, stack_name)
+        self._open_full = open_full
+        if parse_url(url) is None:  # the full catalog says what is wrong with the URL
+            self._full_catalog()
+        self._open_db()
+        if self.db.schema_version() != SCHEMA_VERSION or self._stale_tables():
+            # create, upgrade (or refuse a newer schema), analyze: the full catalog's job
+            self._full_catalog()
+
+    def _names(self, url: str, stack_name: str) -> None:
+        self.url = url
+        self.display_url = mask_url(url)
+        self.stack_name = stack_name
+        self._full: FullCatalog | None = None
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        self._secrets: set[str] = {password} if password else set()
+
+    def _open_db(self) -> None:
+        parsed = parse_url(self.url)
+        if parsed is None or parsed[1] == ":memory:":
+            raise CatalogError(
+                f"catalog URL {self.display_url!r} of stack {self.stack_name!r} is not one "
+                "FlowyML opens: use sqlite:///path/catalog.db (a file: an in-memory catalog "
+                "would vanish with the process) or postgresql+psycopg://USER:PASSWORD@HOST/DB "
+                "(pip install 'flowyml-core[postgres]')"
+            )
+        self.db = Db(parsed[0], parsed[1], self.display_url, self.stack_name, self._secrets)
+
+    def _full_catalog(self) -> FullCatalog:
+        """The full catalog on the same database, opened once (it creates or upgrades
+        the schema and analyzes stale PostgreSQL tables as it opens)."""
+        if self._full is None:
+            self._full = self._open_full()
+        return self._full
+
+    def _stale_tables(self) -> list[str]:
+        """The catalog tables whose PostgreSQL statistics are missing or far behind."""
+        if self.db.dialect != "postgresql":
+            return []
+        names, params = in_list("t", CATALOG_TABLES)
+        params["rows"] = STALE_MIN_ROWS
+        with self.db.read() as cur:
+            rows = cur.all(
+                "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                f"AND relname IN {names} AND (n_mod_since_analyze >= GREATEST(:rows, "
+                "n_live_tup / 2) OR (last_analyze IS NULL AND last_autoanalyze IS NULL))",
+                params,
+            )
+        return sorted(r[0] for r in rows)
+
+    def close(self) -> None:
+        self.db.close()
+        if self._full is not None:
+            self._full.close()
+
+    # -------------------------------------------------------------- runs
+    def start_run(
+        self, run_id: str, pipeline: str, params: dict[str, Any], started_at: float
+    ) -> None:
+        row = {"id": run_id, "pipeline": pipeline, "status": "running", "started_at": started_at,
+               "params": dumps(params), "stats": "{}", "host": socket.gethostname(),
+               "pid": os.getpid(), "heartbeat": started_at, "stack": self.stack_name}
+        cols = ", ".join(row)
+        marks = ", ".join(":" + c for c in row)
+        self.db.write(lambda cur: cur.run(f"INSERT INTO runs ({cols}) VALUES ({marks})", row))
+
+    def finish_run(
+        self, run_id: str, status: str, error: str | None, stats: dict[str, Any]
+    ) -> None:
+        row = {"id": run_id, "status": status, "error": error, "t": time.time(),
+               "stats": dumps(stats)}
+        self.db.write(lambda cur: cur.run(
+            "UPDATE runs SET status = :status, error = :error, finished_at = :t, "
+            "stats = :stats WHERE id = :id", row))
+
+    def heartbeat(self, run_id: str) -> None:
+        """Mark a running run as alive (the runtime calls this periodically)."""
+        row = {"id": run_id, "t": time.time()}
+        self.db.write(lambda cur: cur.run(
+            "UPDATE runs SET heartbeat = :t WHERE id = :id AND status = 'running'", row))
+
+    # -------------------------------------------------------------- cache
+    def lookup_cache_many(self, keys: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
+        """Cache hits among ``keys`` (two queries per 500 keys)."""
+        hits: dict[str, dict[str, str]] = {}
+        with self.db.read() as cur:
+            for chunk in chunks(keys):
+                marks, params = in_list("k", chunk)
+                for key, outputs in cur.all(
+                    f"SELECT cache_key, outputs FROM cache_entries WHERE cache_key IN {marks}",
+                    params,
+                ):
+                    hits[key] = json.loads(outputs)
+            recs = artifacts_by_id(cur, [a for ids in hits.values() for a in ids.values()])
+        return {
+            key: {asset: recs[i] for asset, i in ids.items()}
+            for key, ids in hits.items()
+            if all(i in recs for i in ids.values())
+        }
+
+    def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
+        """The latest non-failed record of each of ``steps`` in ``pipeline``: one query,
+        one probe per step into ``ix_step_runs_not_failed``, however long the history."""
+        out: dict[str, StepRecord] = {}
+        with self.db.read() as cur:
+            for chunk in chunks(list(dict.fromkeys(steps))):
+                params: dict[str, Any] = {f"s{k}": s for k, s in enumerate(chunk)}
+                params["pipeline"] = pipeline
+                for row in cur.all(_previous_steps_sql(len(chunk)), params):
+                    out[row[2]] = step_from(dict(zip(STEP_COLS, row, strict=True)))
+        return out
+
+    def artifacts_by_id(self, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
+        with self.db.read() as cur:
+            return artifacts_by_id(cur, ids)
+
+    def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord:
+        """``name`` at a version, ``"latest"`` or an alias (see ``SqlCatalog.find``)."""
+        return self._full_catalog().find(name, selector)
+
+    # -------------------------------------------------------------- recording
+    def record_batch(self, writes: list[Write]) -> list[dict[str, ArtifactRecord]]:
+        """Several steps' records in one transaction, in order (group commit). Each
+        step's rows are still all-or-nothing; for ``"exec"`` writes the artifact
+        records (with their versions) come back in the same order."""
+        if not writes:
+            return []
+        dialect = self.db.dialect
+
+        def fn(cur: Cursor) -> list[dict[str, ArtifactRecord]]:
+            _check_referenced(cur, writes)
+            reuses = [w for w in writes if w.kind == "reuse"]
+            for w in reuses:
+                w.rec.outputs = {k: v.id for k, v in (w.artifacts or {}).items()}
+            cur.many(_INS_USE, [
+                {"a": a.id, "r": w.rec.run_id, "s": w.rec.step, "role": "reused"}
+                for w in reuses for a in (w.artifacts or {}).values()
+            ])
+            # every name this batch versions, locked up front in one order (no deadlock)
+            _lock_names(cur, dialect,
+                        [o.name for w in writes if w.kind == "exec" for o in w.outputs])
+            _record_sources(cur, [w.rec for w in writes if w.kind == "exec"])
+            out: list[dict[str, ArtifactRecord]] = []
+            for w in writes:
+                if w.kind == "exec":
+                    out.append(_record_execution(cur, w))
+                else:  # reuse / failure: the step row only
+                    cur.run(_INS_STEP, step_params(w.rec))
+                    out.append({})
+            return out
+
+        return self.db.write(fn)
+
+    if TYPE_CHECKING:
+        def _implements(self) -> RuntimeCatalog:
+            return self
+
+
+# ------------------------------------------------------------------ statements
+_INS_USE = ("INSERT INTO artifact_uses (artifact_id, run_id, step, role) "
+            "VALUES (:a, :r, :s, :role)")
+_INS_STEP = (f"INSERT INTO step_runs ({_STEPS}) VALUES ("
+             + ", ".join(":" + c for c in STEP_COLS) + ")")
+_INS_ART = f"INSERT INTO artifacts ({_ARTS}) VALUES (" + ", ".join(":" + c for c in ART_COLS) + ")"
+_INS_EDGE = "INSERT INTO lineage_edges (child_id, parent_id, param) VALUES (:c, :p, :param)"
+_INS_DERIV = ("INSERT INTO derivation_edges (child_id, run_id, param, parent_id) "
+              "VALUES (:c, :r, :param, :p) ON CONFLICT DO NOTHING")
+_NEXT_VERSION = "SELECT COALESCE(MAX(version), 0) + 1 FROM artifacts WHERE name = :name"
+_UPSERT_CACHE = (
+    "INSERT INTO cache_entries (cache_key, step, outputs, run_id, created_at) "
+    "VALUES (:k, :s, :o, :r, :t) ON CONFLICT (cache_key) DO UPDATE SET step = excluded.step, "
+    "outputs = excluded.outputs, run_id = excluded.run_id, created_at = excluded.created_at"
+)
+
+
+def chunks(seq: list[str], n: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def dumps(v: Any) -> str:
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def artifact_from(row: Mapping[Any, Any]) -> ArtifactRecord:
+    """An artifact record from a row's columns by name (``ART_COLS``)."""
+    return ArtifactRecord(
+        id=row["id"], name=row["name"], version=int(row["version"]),
+        content_hash=row["content_hash"], size=int(row["size"]),
+        materializer=row["materializer"], type_name=row["type_name"], run_id=row["run_id"],
+        step=row["step"], code_version=row["code_version"],
+        created_at=float(row["created_at"]), meta=json.loads(row["meta"] or "{}"),
+    )
+
+
+def step_from(row: Mapping[Any, Any]) -> StepRecord:
+    """A step record from a row's columns by name (``STEP_COLS``)."""
+    return StepRecord(
+        run_id=row["run_id"], pipeline=row["pipeline"], step=row["step"],
+        status=row["status"], cache_key=row["cache_key"], reason=row["reason"],
+        code_version=row["code_version"], started_at=float(row["started_at"]),
+        duration=float(row["duration"]), fingerprint=json.loads(row["fingerprint"]),
+        inputs=json.loads(row["inputs"]), values=json.loads(row["vals"]),
+        error=row["error"], attempts=int(row["attempts"]), outputs=json.loads(row["outputs"]),
+    )
+
+
+def step_params(rec: StepRecord) -> dict[str, Any]:
+    return {
+        "run_id": rec.run_id, "pipeline": rec.pipeline, "step": rec.step,
+        "status": rec.status, "cache_key": rec.cache_key, "reason": rec.reason,
+        "code_version": rec.code_version, "started_at": rec.started_at,
+        "duration": rec.duration, "fingerprint": dumps(rec.fingerprint),
+        "inputs": dumps(rec.inputs), "vals": dumps(rec.values), "outputs": dumps(rec.outputs),
+        "error": rec.error, "attempts": rec.attempts,
+    }
+
+
+def artifacts_by_id(cur: Cursor, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
+    out: dict[str, ArtifactRecord] = {}
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        marks, params = in_list("i", chunk)
+        for row in cur.all(f"SELECT {_ARTS} FROM artifacts WHERE id IN {marks}", params):
+            out[row[0]] = artifact_from(dict(zip(ART_COLS, row, strict=True)))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _previous_steps_sql(n: int) -> str:
+    """For each of the ``n`` steps ``:s0``... of ``:pipeline``, its newest record that
+    did not fail: one backward probe into ``ix_step_runs_not_failed`` each (the literal
+    ``'failed'`` lets both databases match the partial index)."""
+    values = ", ".join(f"(:s{k})" for k in range(n))
+    return (
+        f"WITH s(step) AS (VALUES {values}) "
+        f"SELECT {_STEPS} FROM step_runs WHERE id IN (SELECT (SELECT x.id FROM step_runs x "
+        "WHERE x.pipeline = :pipeline AND x.step = s.step AND x.status <> 'failed' "
+        "ORDER BY x.id DESC LIMIT 1) FROM s)"
+    )
+
+
+def _lock_names(cur: Cursor, dialect: str, names: Iterable[str]) -> None:
+    """On PostgreSQL, serialize version assignment per asset name until commit (sorted,
+    so two steps locking several names cannot deadlock). SQLite's BEGIN IMMEDIATE
+    already serializes writers."""
+    if dialect != "postgresql":
+        return
+    for name in sorted(set(names)):
+        cur.run("SELECT pg_advisory_xact_lock(hashtext(:k))", {"k": "flowyml.version:" + name})
+
+
+def _check_referenced(cur: Cursor, writes: list[Write]) -> None:
+    """Every artifact a batch refers to (what a reuse reused, an execution's inputs)
+    must exist. A run resolves catalog references at build, before it starts, so a
+    prune that ran in between may have deleted one: recording it would leave lineage
+    pointing at nothing, so the batch fails instead, naming it (one query)."""
+    made = {artifact_id(o.name, o.content_hash)
+            for w in writes if w.kind == "exec" for o in w.outputs}
+    want = {pid for w in writes if w.kind == "exec" for pid in w.parents.values()}
+    want |= {a.id for w in writes if w.kind == "reuse" for a in (w.artifacts or {}).values()}
+    want -= made
+    found: set[str] = set()
+    for chunk in chunks(sorted(want)):
+        marks, params = in_list("i", chunk)
+        found.update(r[0] for r in cur.all(f"SELECT id FROM artifacts WHERE id IN {marks}",
+                                           params))
+    if want - found:
+        raise CatalogError(
+            f"artifact(s) {', '.join(sorted(want - found))} were deleted (flowyml prune) "
+            "while this run used them; the run's steps from here on were not recorded: run "
+            "the pipeline again"
+        )
+
+
+def _record_sources(cur: Cursor, recs: list[StepRecord]) -> None:
+    """The code of executed steps, content-addressed and insert-if-absent: a code
+    version already recorded is not even rendered, and a text is stored once."""
+    pending = {r.code_version: r for r in recs if r.sources}
+    if not pending:
+        return
+    present: set[str] = set()
+    for chunk in chunks(list(pending)):
+        marks, params = in_list("v", chunk)
+        present.update(r[0] for r in cur.all(
+            f"SELECT code_version FROM code_versions WHERE code_version IN {marks}", params))
+    versions: list[dict[str, Any]] = []
+    texts: dict[str, str] = {}
+    for version, rec in pending.items():
+        if version in present:
+            continue
+        parts = {}
+        for part, text in rec.sources.items():
+            digest = hash_bytes(text.encode("utf-8", "surrogatepass"))
+            parts[part] = digest
+            texts[digest] = text
+        versions.append({"v": version, "p": dumps(parts)})
+    cur.many("INSERT INTO code_versions (code_version, parts) VALUES (:v, :p) "
+             "ON CONFLICT DO NOTHING", versions)
+    cur.many("INSERT INTO code_sources (digest, text) VALUES (:d, :t) ON CONFLICT DO NOTHING",
+             [{"d": d, "t": t} for d, t in texts.items()])
+
+
+def _record_execution(cur: Cursor, w: Write) -> dict[str, ArtifactRecord]:
+    rec, parents = w.rec, w.parents
+    now = time.time()
+    result: dict[str, ArtifactRecord] = {}
+    for out in w.outputs:
+        aid = artifact_id(out.name, out.content_hash)
+        existing = artifacts_by_id(cur, [aid]).get(aid)
+        if existing is not None and parents:  # the same bytes again: keep this derivation
+            cur.many(_INS_DERIV, [{"c": aid, "r": rec.run_id, "param": k, "p": p}
+                                  for k, p in sorted(parents.items())])
+        if existing is None:
+            existing = _new_artifact(cur, rec, out, aid, now)
+            cur.many(_INS_EDGE, [{"c": aid, "p": p, "param": k}
+                                 for k, p in sorted(parents.items())])
+        result[out.name] = existing
+        cur.run(_INS_USE, {"a": aid, "r": rec.run_id, "s": rec.step, "role": "produced"})
+    rec.outputs = {k: v.id for k, v in result.items()}
+    if w.cache:
+        cur.run(_UPSERT_CACHE, {"k": rec.cache_key, "s": rec.step, "o": dumps(rec.outputs),
+                                "r": rec.run_id, "t": now})
+    cur.run(_INS_STEP, step_params(rec))
+    return result
+
+
+def _new_artifact(
+    cur: Cursor, rec: StepRecord, out: NewOutput, aid: str, now: float
+) -> ArtifactRecord:
+    version = int(cur.one(_NEXT_VERSION, {"name": out.name})[0])
+    art = ArtifactRecord(aid, out.name, version, out.content_hash, out.size, out.materializer,
+                         out.type_name, rec.run_id, rec.step, rec.code_version, now, out.meta)
+    row = {c: getattr(art, c) for c in ART_COLS}
+    row["meta"] = dumps(out.meta)
+    cur.run(_INS_ART, row)
+    return art
