@@ -165,6 +165,27 @@ class TestRuntimeCatalog:
         assert ("r2", "load", "reused") in reader.runs_using(first.id)
         assert cat.record_batch([]) == []
 
+    def test_runs_read_without_sqlalchemy(self, cat: Any, reader: Any) -> None:
+        """Runs, their steps and step counts (what `flowyml runs` reads) come from the
+        catalog a run opens too, and agree with the full catalog."""
+        first = record(cat, rec("r1", "load"), [out("raw", "r")])["raw"]
+        cat.start_run("r2", "p", {"n": 1}, time.time())
+        cat.record_batch([
+            Write("reuse", rec("r2", "load", status="cached"), artifacts={"raw": first}),
+            Write("exec", rec("r2", "clean"), [out("clean", "c")], {"df": first.id}),
+            Write("exec", rec("r2", "clean[0]"), [out("clean-0", "c0")], {"df": first.id}),
+            Write("fail", rec("r2", "train", status="failed"), cache=False),
+        ])
+        cat.finish_run("r2", "failed", "step train failed", {})
+        assert cat.step_counts(["r1", "r2", "nope"]) == {
+            "r1": {"executed": 1}, "r2": {"cached": 1, "executed": 1, "failed": 1}, "nope": {}}
+        assert cat.get_run("r2") == reader.get_run("r2")
+        assert [r.id for r in cat.list_runs(5, pipeline="p")] == ["r2"]
+        assert cat.step_runs("r2") == reader.step_runs("r2")
+        assert [s.step for s in cat.step_runs("r2")] == ["load", "clean", "clean[0]", "train"]
+        with pytest.raises(ArtifactNotFoundError, match="no run 'nope'"):
+            cat.get_run("nope")
+
     def test_cache_lookups(self, cat: RuntimeCatalog) -> None:
         assert cat.lookup_cache_many(["k1"]) == {}
         made = record(cat, rec("r1", "train", key="k1"), [out("model", "a"), out("m", "x")])

@@ -15,12 +15,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .artifact import Artifact
-from .catalog.base import CatalogReader
+from .catalog.base import CatalogReader, RunReader
 from .core.names import check_name
 
 if TYPE_CHECKING:
     from typing import Concatenate
 
+    from .catalog.records import RunRecord, StepRecord
     from .catalog.sql import SqlCatalog
     from .stack import Stack
 
@@ -46,17 +47,37 @@ class Catalog:
         from .stack import as_stack
 
         self.stack = as_stack(stack)
-        self._db: SqlCatalog = self.stack.open_catalog()
+        # runs and their steps are read through the catalog a run opens (the database
+        # driver alone): `flowyml runs` does not import SQLAlchemy
+        self._runs: RunReader = self.stack.open_runtime_catalog()
 
     @property
     def reader(self) -> CatalogReader:
         """The stack's catalog, read-only: records of runs, steps, artifacts, lineage."""
         return self._db
 
-    # runs(limit=50, pipeline=None), run(run_id), steps(run_id), names(), aliases(name)
-    runs = _reads(CatalogReader.list_runs)
-    run = _reads(CatalogReader.get_run)
-    steps = _reads(CatalogReader.step_runs)
+    @functools.cached_property
+    def _db(self) -> SqlCatalog:
+        return self.stack.open_catalog()
+
+    def runs(self, limit: int = 50, pipeline: str | None = None) -> list[RunRecord]:
+        """The latest runs (of ``pipeline``), newest first."""
+        return self._runs.list_runs(limit, pipeline)
+
+    def run(self, run_id: str) -> RunRecord:
+        """The run ``run_id``; raises ``ArtifactNotFoundError``."""
+        return self._runs.get_run(run_id)
+
+    def steps(self, run_id: str) -> list[StepRecord]:
+        """The step records of a run, in the order they were written."""
+        return self._runs.step_runs(run_id)
+
+    def step_counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
+        """Run -> {status: number of its steps} (``executed``, ``cached``, ``failed``),
+        for many runs in one query."""
+        return self._runs.step_counts(run_ids)
+
+    # names(), aliases(name)
     names = _reads(CatalogReader.asset_names)
     aliases = _reads(CatalogReader.aliases)
 

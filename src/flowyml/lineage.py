@@ -151,28 +151,15 @@ def get_lineage(
     st = as_stack(stack)
     catalog: CatalogReader = st.open_catalog()
     aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
-    root_rec = catalog.get_artifact(aid)
     touched: set[str] = set()  # what ``run`` produced or reused
-    if run is not None:
+    derivs: dict[str, list[Derivation]] = {}
+    if run is None:  # first productions all the way up: one recursive query
+        edges, records = catalog.ancestry(aid)
+    else:
+        root_rec = catalog.get_artifact(aid)
         _check_run(catalog, root_rec, run)
         touched = {a.id for a in catalog.search(run_id=run, limit=10**9)}
-    records: dict[str, ArtifactRecord] = {aid: root_rec}
-    edges: dict[str, list[tuple[str, str]]] = {}
-    derivs: dict[str, list[Derivation]] = {}
-    frontier = [aid]
-    while frontier:
-        if run is None:
-            got = catalog.parents_of(frontier)
-        else:  # the parents of the derivation the run made or had (see _made_by)
-            derivs.update(catalog.derivations_of(frontier))
-            got = {i: [] for i in frontier}
-            for i in frontier:
-                made = _made_by(derivs[i], run, touched)
-                got[i] = list(made.parents) if made else []
-        edges.update(got)
-        new = {pid for lst in got.values() for _, pid in lst if pid not in records}
-        records.update(catalog.artifacts_by_id(new))
-        frontier = [i for i in new if i not in edges]
+        edges, records = _walk_run(catalog, root_rec, run, touched, derivs)
     derivs.update(catalog.derivations_of([i for i in records if i not in derivs]))
     nodes: dict[str, LineageNode] = {}
 
@@ -198,6 +185,28 @@ def get_lineage(
             if p.param is None:
                 p.param = param
     return node(aid)
+
+
+def _walk_run(
+    catalog: CatalogReader, root: ArtifactRecord, run: str, touched: set[str],
+    derivs: dict[str, list[Derivation]],
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, ArtifactRecord]]:
+    """Level by level up from ``root``, each artifact through the derivation ``run``
+    made or had (see ``_made_by``); the derivations read land in ``derivs``."""
+    records: dict[str, ArtifactRecord] = {root.id: root}
+    edges: dict[str, list[tuple[str, str]]] = {}
+    frontier = [root.id]
+    while frontier:
+        derivs.update(catalog.derivations_of(frontier))
+        got: dict[str, list[tuple[str, str]]] = {}
+        for i in frontier:
+            made = _made_by(derivs[i], run, touched)
+            got[i] = list(made.parents) if made else []
+        edges.update(got)
+        new = {pid for lst in got.values() for _, pid in lst if pid not in records}
+        records.update(catalog.artifacts_by_id(new))
+        frontier = [i for i in new if i not in edges]
+    return edges, records
 
 
 def _alias(n: LineageNode, param: str) -> LineageNode:

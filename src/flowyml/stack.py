@@ -39,7 +39,7 @@ from .core.project import project_root
 from .core.units import format_size as _fmt_size
 
 if TYPE_CHECKING:
-    from .catalog.base import RuntimeCatalog
+    from .catalog.runtime_sql import RuntimeSqlCatalog
     from .catalog.sql import SqlCatalog
     from .stores import StoreSpec
     from .stores.base import ArtifactStore
@@ -249,7 +249,7 @@ class Stack:
                 _opened[key] = hit
         return hit
 
-    def open_runtime_catalog(self) -> RuntimeCatalog:
+    def open_runtime_catalog(self) -> RuntimeSqlCatalog:
         """What a run and ``plan`` need of the catalog, on the database driver alone
         (``catalog/runtime_sql.py``): the full catalog when it is already open."""
         s = self if self.catalog is not None and self.root else self.resolve()

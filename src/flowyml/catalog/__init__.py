@@ -16,6 +16,7 @@ from .base import CatalogReader, RuntimeCatalog
 from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord
 
 if TYPE_CHECKING:
+    from .runtime_sql import RuntimeSqlCatalog
     from .sql import SqlCatalog
 
 
@@ -26,7 +27,7 @@ def open_catalog(url: str, stack_name: str = "default") -> SqlCatalog:
     return SqlCatalog(url, stack_name=stack_name)
 
 
-def open_runtime_catalog(url: str, stack_name: str = "default") -> RuntimeCatalog:
+def open_runtime_catalog(url: str, stack_name: str = "default") -> RuntimeSqlCatalog:
     """What a run needs of the catalog, on the database driver (``runtime_sql.py``)."""
     from .runtime_sql import RuntimeSqlCatalog
 

@@ -173,6 +173,10 @@ class RunReader(Protocol):
         """The step records of a run, in the order they were written."""
         ...
 
+    def step_counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
+        """Run -> {status: number of its steps}, a mapped step's elements left out."""
+        ...
+
 
 @runtime_checkable
 class CodeReader(Protocol):

@@ -22,13 +22,15 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from ..core.errors import CatalogError
+from ..core.errors import ArtifactNotFoundError, CatalogError
 from ..core.hashing import hash_bytes
+from . import liveness
 from .dbapi import SCHEMA_VERSION, Cursor, Db, in_list, parse_url
-from .records import ArtifactRecord, NewOutput, StepRecord, Write, artifact_id
+from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord, Write, artifact_id
 
 if TYPE_CHECKING:
     from .base import RuntimeCatalog
@@ -47,7 +49,10 @@ ART_COLS = ("id", "name", "version", "content_hash", "size", "materializer", "ty
 STEP_COLS = ("run_id", "pipeline", "step", "status", "cache_key", "reason", "code_version",
              "started_at", "duration", "fingerprint", "inputs", "vals", "outputs", "error",
              "attempts")
+RUN_COLS = ("id", "pipeline", "status", "started_at", "finished_at", "error", "params", "stats",
+            "host", "pid", "heartbeat", "stack")
 _ARTS = ", ".join(ART_COLS)
+_RUNS = ", ".join(RUN_COLS)
 _STEPS = ", ".join(STEP_COLS)
 CATALOG_TABLES = ("flowyml_meta", "runs", "step_runs", "artifacts", "lineage_edges",
                   "derivation_edges", "artifact_uses", "cache_entries", "aliases",
@@ -159,6 +164,45 @@ class RuntimeSqlCatalog:
         row = {"id": run_id, "t": time.time()}
         self.db.write(lambda cur: cur.run(
             "UPDATE runs SET heartbeat = :t WHERE id = :id AND status = 'running'", row))
+
+    # ---------------------------------------------- runs, as readers see them
+    # (here, not in sql.py, so `flowyml runs` needs no SQLAlchemy either)
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run ``run_id`` (``liveness`` applied); raises ``ArtifactNotFoundError``."""
+        with self.db.read() as cur:
+            row = cur.one(f"SELECT {_RUNS} FROM runs WHERE id = :id", {"id": run_id})
+        if row is None:
+            raise ArtifactNotFoundError(f"no run {run_id!r} in catalog {self.display_url}")
+        return run_from(dict(zip(RUN_COLS, row, strict=True)))
+
+    def list_runs(self, limit: int = 50, pipeline: str | None = None) -> list[RunRecord]:
+        """The latest runs (of ``pipeline``), newest first."""
+        where = "WHERE pipeline = :p " if pipeline else ""
+        with self.db.read() as cur:
+            rows = cur.all(f"SELECT {_RUNS} FROM runs {where}ORDER BY started_at DESC "
+                           "LIMIT :n", {"p": pipeline, "n": int(limit)})
+        return [run_from(dict(zip(RUN_COLS, r, strict=True))) for r in rows]
+
+    def step_runs(self, run_id: str) -> list[StepRecord]:
+        """The step records of a run, in the order they were written."""
+        with self.db.read() as cur:
+            rows = cur.all(f"SELECT {_STEPS} FROM step_runs WHERE run_id = :r ORDER BY id",
+                           {"r": run_id})
+        return [step_from(dict(zip(STEP_COLS, r, strict=True))) for r in rows]
+
+    def step_counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
+        """Run -> {status: number of its steps} (a mapped step's element rows,
+        ``step[i]``, are not steps): one grouped query, not every record."""
+        out: dict[str, dict[str, int]] = {r: {} for r in run_ids}
+        with self.db.read() as cur:
+            for chunk in chunks(list(dict.fromkeys(run_ids))):
+                marks, params = in_list("r", chunk)
+                for run, status, n in cur.all(
+                    f"SELECT run_id, status, COUNT(*) FROM step_runs WHERE run_id IN {marks} "
+                    "AND step NOT LIKE '%]' GROUP BY run_id, status", params,
+                ):
+                    out[run][status] = int(n)
+        return out
 
     # -------------------------------------------------------------- cache
     def lookup_cache_many(self, keys: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
@@ -283,6 +327,20 @@ def step_from(row: Mapping[Any, Any]) -> StepRecord:
         duration=float(row["duration"]), fingerprint=json.loads(row["fingerprint"]),
         inputs=json.loads(row["inputs"]), values=json.loads(row["vals"]),
         error=row["error"], attempts=int(row["attempts"]), outputs=json.loads(row["outputs"]),
+    )
+
+
+def run_from(row: Mapping[Any, Any]) -> RunRecord:
+    """A run record from a row's columns by name (``RUN_COLS``), with its status as
+    readers show it (``liveness``: a running run whose driver died reads as failed)."""
+    status, error = liveness.status_of(SimpleNamespace(**row))
+    return RunRecord(
+        id=row["id"], pipeline=row["pipeline"], status=status,
+        started_at=float(row["started_at"]),
+        finished_at=None if row["finished_at"] is None else float(row["finished_at"]),
+        error=error, params=json.loads(row["params"] or "{}"),
+        stats=json.loads(row["stats"] or "{}"), host=row["host"], pid=int(row["pid"]),
+        stack=row.get("stack") or "",
     )
 
 

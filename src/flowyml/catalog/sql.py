@@ -47,14 +47,9 @@ from ..core.secrets import redact
 from . import liveness, migrations
 from .base import CatalogSnapshot, Deletion, Derivation
 from .dbapi import CONFLICT_WORDS, WRITE_ATTEMPTS, backoff, configure_sqlite
-from .records import ArtifactRecord, CodeVersion, RunRecord, StepRecord
+from .records import ArtifactRecord, CodeVersion
 from .records import artifact_id as artifact_id  # re-exported: tests and tools use it here
-from .runtime_sql import (
-    RuntimeSqlCatalog,
-    artifact_from,
-    chunks,
-    step_from,
-)
+from .runtime_sql import RuntimeSqlCatalog, artifact_from, chunks, run_from
 
 if TYPE_CHECKING:
     from .base import CatalogReader, RetentionCatalog, RuntimeCatalog
@@ -336,25 +331,6 @@ class SqlCatalog(RuntimeSqlCatalog):
 
     # -------------------------------------------------------------- runs
 
-
-    def get_run(self, run_id: str) -> RunRecord:
-        with self._read() as conn:
-            row = conn.execute(sa.select(runs_t).where(runs_t.c.id == run_id)).first()
-        if row is None:
-            raise ArtifactNotFoundError(f"no run {run_id!r} in catalog {self.display_url}")
-        return _run(row)
-
-    def list_runs(self, limit: int = 50, pipeline: str | None = None) -> list[RunRecord]:
-        q = sa.select(runs_t).order_by(runs_t.c.started_at.desc()).limit(limit)
-        if pipeline:
-            q = q.where(runs_t.c.pipeline == pipeline)
-        with self._read() as conn:
-            return [_run(r) for r in conn.execute(q)]
-
-    def step_runs(self, run_id: str) -> list[StepRecord]:
-        q = sa.select(step_runs_t).where(step_runs_t.c.run_id == run_id).order_by(step_runs_t.c.id)
-        with self._read() as conn:
-            return [step_from(r._mapping) for r in conn.execute(q)]
 
     # -------------------------------------------------------------- cache
 
@@ -809,23 +785,6 @@ def _escape_like(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _run(row: Any) -> RunRecord:
-    status, error = liveness.status_of(row)
-    return RunRecord(
-        id=row.id,
-        pipeline=row.pipeline,
-        status=status,
-        started_at=float(row.started_at),
-        finished_at=None if row.finished_at is None else float(row.finished_at),
-        error=error,
-        params=json.loads(row.params or "{}"),
-        stats=json.loads(row.stats or "{}"),
-        host=row.host,
-        pid=int(row.pid),
-        stack=getattr(row, "stack", None) or "",
-    )
-
-
 # ------------------------------------------------------------------ derivations
 
 
@@ -975,7 +934,7 @@ def _snapshot(conn: Connection) -> CatalogSnapshot:
     aliased_q = sa.select(a.id).join(
         aliases_t, sa.and_(aliases_t.c.name == a.name, aliases_t.c.version == a.version))
     return CatalogSnapshot(
-        runs=[_run(r) for r in conn.execute(sa.select(runs_t))],
+        runs=[run_from(r._mapping) for r in conn.execute(sa.select(runs_t))],
         artifacts=arts, uses=uses, edges=edges,
         aliased={r[0] for r in conn.execute(aliased_q)},
     )

@@ -212,11 +212,10 @@ def runs(limit: int, stack_name: str | None) -> None:
         return
     click.echo(f"{'RUN':28} {'PIPELINE':16} {'STATUS':10} {'STARTED':19} {'SECS':>7} "
                f"{'EXEC':>4} {'REUSE':>5} {'READ':>9} {'WRITTEN':>9}")
+    counts = cat.step_counts([r.id for r in rows])
     for r in rows:
-        # a mapped step's element rows (`<step>[i]`) are not steps
-        steps = [s for s in cat.steps(r.id) if not s.step.endswith("]")]
-        n_exec = sum(1 for s in steps if s.status == "executed")
-        n_reuse = sum(1 for s in steps if s.status == "cached")
+        n_exec = counts[r.id].get("executed", 0)
+        n_reuse = counts[r.id].get("cached", 0)
         dur = "-" if r.finished_at is None else f"{r.finished_at - r.started_at:.2f}"
         io = r.stats.get("io", {})
         click.echo(
