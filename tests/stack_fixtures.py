@@ -139,3 +139,17 @@ def all_catalog_text(url: str) -> str:
         return "\n".join(parts)
     finally:
         engine.dispose()
+
+
+def catalog_at_version(url: str, target: int) -> None:
+    """Create the catalog at ``url`` at schema version ``target`` (as an older FlowyML
+    left it), through the migrations themselves."""
+    from flowyml.catalog import dbapi, migrations
+
+    parsed = dbapi.parse_url(url)
+    assert parsed is not None, url
+    db = dbapi.Db(parsed[0], parsed[1], url, "old", set())
+    try:
+        db.write(lambda cur: migrations.upgrade(cur, url, target=target))
+    finally:
+        db.close()

@@ -35,13 +35,15 @@ import pytest
 import sqlalchemy as sa
 
 from flowyml.catalog import dbapi, liveness, migrations, open_catalog, open_runtime_catalog
+from flowyml.catalog import sql as sql_module
 from flowyml.catalog.base import CatalogReader, RuntimeCatalog
 from flowyml.catalog.records import ArtifactRecord, NewOutput, StepRecord, Write
+from flowyml.catalog.runtime_sql import CATALOG_TABLES
 from flowyml.catalog.sql import SqlCatalog, artifact_id
 from flowyml.core.errors import ArtifactNotFoundError, CatalogError
 from flowyml.core.hashing import hash_bytes
 
-from .stack_fixtures import pg_url, uniq  # noqa: F401  (pg_url is a fixture)
+from .stack_fixtures import catalog_at_version, pg_url, uniq  # noqa: F401  (pg_url is a fixture)
 
 
 def _sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -538,13 +540,13 @@ class TestLiveness:
 # ---------------------------------------------------------------- schema upgrades
 def _make_v1(url: str) -> None:
     """A catalog exactly as FlowyML 0.1 left it, with some data."""
+    catalog_at_version(url, 1)
     engine = sa.create_engine(url)
     try:
-        md = migrations.v1_metadata()
+        md = sa.MetaData()
+        md.reflect(engine)
         with engine.begin() as conn:
-            md.create_all(conn)
             t = md.tables
-            conn.execute(t["flowyml_meta"].insert().values(key="schema_version", value="1"))
             conn.execute(t["runs"].insert().values(
                 id="old-run", pipeline="p", status="succeeded", started_at=1.0, finished_at=2.0,
                 params="{}", stats='{"io": {}}', host="h", pid=1,
@@ -703,9 +705,10 @@ def test_the_schema_version_a_run_checks_is_the_latest_migration() -> None:
     assert dbapi.SCHEMA_VERSION == migrations.LATEST
 
 
-def test_a_run_on_an_existing_catalog_never_imports_sqlalchemy(tmp_path: Path) -> None:
-    """A run writes through the database driver (``runtime_sql.py``); SQLAlchemy, a
-    quarter of a second to import, is for creating the schema and for the readers."""
+def test_a_run_never_imports_sqlalchemy(tmp_path: Path) -> None:
+    """A run creates its catalog (migrations are plain SQL) and writes it through the
+    database driver (``runtime_sql.py``); SQLAlchemy, a quarter of a second to import,
+    is for the readers (lineage, search, the web page)."""
     (tmp_path / "flowyml.toml").write_text("")
     (tmp_path / "pipe.py").write_text(
         "import sys\nimport flowyml as fm\n\n"
@@ -716,6 +719,24 @@ def test_a_run_on_an_existing_catalog_never_imports_sqlalchemy(tmp_path: Path) -
     )
     outs = [subprocess.run([sys.executable, "pipe.py"], cwd=tmp_path, capture_output=True,
                            text=True, check=True).stdout.split() for _ in range(3)]
-    assert outs[0][0] == "2" and outs[0][-1] == "True", "the first run creates the schema"
+    assert outs[0] == ["2", "[False,", "False]", "False"], outs[0]
     assert outs[1] == ["2", "[True,", "True]", "False"], outs[1]
     assert outs[2] == outs[1]
+
+
+def test_the_migrated_schema_is_the_one_sql_py_describes(url: str) -> None:
+    """Migrations are plain SQL; the tables SQLAlchemy reads through (``sql.py``) must
+    describe what they create, column by column and index by index."""
+    SqlCatalog(url).close()
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        insp = sa.inspect(engine)
+        assert set(insp.get_table_names()) >= set(sql_module.metadata.tables)
+        assert set(sql_module.metadata.tables) == set(CATALOG_TABLES)
+        for name, table in sql_module.metadata.tables.items():
+            got = {c["name"]: c["nullable"] for c in insp.get_columns(name)}
+            assert got == {c.name: c.nullable for c in table.columns}, name
+            want_ix = {ix.name for ix in table.indexes}
+            assert want_ix <= {ix["name"] for ix in insp.get_indexes(name)}, name
+    finally:
+        engine.dispose()

@@ -15,7 +15,7 @@ from flowyml.core.errors import ArtifactNotFoundError, StepFailed
 from flowyml.lineage import get_descendant_tree
 from tests.conftest import flowyml_cli
 
-from .stack_fixtures import pg_url  # noqa: F401  (a fixture)
+from .stack_fixtures import catalog_at_version, pg_url  # noqa: F401  (pg_url: a fixture)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -90,10 +90,7 @@ def test_a_catalog_from_before_derivations_upgrades(project: Path) -> None:
     import sqlalchemy as sa
 
     url = f"sqlite:///{project / 'old.db'}"
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        migrations.upgrade(conn, url, target=2)
-    engine.dispose()
+    catalog_at_version(url, 2)
     st = fm.Stack(catalog=url, root=str(project)).resolve()
     assert st.open_catalog().schema_version() == migrations.LATEST
     pipe = _pipeline()

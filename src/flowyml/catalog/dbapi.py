@@ -3,8 +3,8 @@
 A run's statements (cache lookups, step records, the run's start and end) are few and
 simple, and they run once per step: through SQLAlchemy each costs ~0.1 ms of Python,
 and importing SQLAlchemy costs ~0.25 s before the first one. So they go through this
-small layer, and SQLAlchemy is imported only by what pays for it (migrations and the
-read queries of lineage, the CLI and the web page: ``sql.py``).
+small layer (so do the schema migrations), and SQLAlchemy is imported only by what
+pays for it: the read queries of lineage, search and the web page (``sql.py``).
 
 What it keeps from the engine it replaces:
 
@@ -220,16 +220,26 @@ class Db:
 
     def schema_version(self) -> int:
         """The schema version recorded in ``flowyml_meta``; 0 when there is none."""
-        exists = (
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flowyml_meta'"
-            if self.dialect == "sqlite" else "SELECT to_regclass('flowyml_meta') IS NOT NULL"
-        )
         with self.read() as cur:
-            row = cur.one(exists)
-            if row is None or not row[0]:
-                return 0
-            row = cur.one("SELECT value FROM flowyml_meta WHERE key = :k", {"k": SCHEMA_KEY})
-        return 0 if row is None else int(row[0])
+            return read_version(cur)
+
+
+def read_version(cur: Cursor) -> int:
+    """The catalog's schema version; 0 for an empty database."""
+    # PostgreSQL: read pg_tables under the statement's snapshot. (to_regclass would go
+    # through the session's catalog cache, which can still say "no such table" after
+    # another opener created it while this transaction waited for the upgrade lock.)
+    exists = (
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flowyml_meta'"
+        if cur.dialect == "sqlite" else
+        "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+        "AND tablename = 'flowyml_meta'"
+    )
+    row = cur.one(exists)
+    if row is None or not row[0]:
+        return 0
+    row = cur.one('SELECT value FROM flowyml_meta WHERE "key" = :k', {"k": SCHEMA_KEY})
+    return 0 if row is None else int(row[0])
 
 
 class Cursor:
@@ -240,6 +250,11 @@ class Cursor:
     def __init__(self, db: Db, cur: Any) -> None:
         self._db = db
         self._cur = cur
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.dialect
 
     def run(self, statement: str, params: dict[str, Any] | None = None) -> Any:
         self._cur.execute(self._db.sql(statement), params or {})

@@ -8,140 +8,83 @@ transaction first takes a lock (``BEGIN IMMEDIATE`` on SQLite, an advisory trans
 lock on PostgreSQL) and then re-reads the version. A catalog newer than ``LATEST`` is
 refused with a ``CatalogError`` (upgrade FlowyML), never modified.
 
-To change the schema: append ``(N, "what", function)`` to ``MIGRATIONS``, make the
-tables in ``sql.py`` describe the result, and never edit a released migration. Version
-1 is frozen here (``v1_metadata``) so an upgrade from the first schema stays testable.
+Migrations are plain SQL run through the driver (``dbapi.py``), one text for both
+databases, so creating a catalog does not import SQLAlchemy either. To change the
+schema: append ``(N, "what", function)`` to ``MIGRATIONS``, make the tables in
+``sql.py`` describe the result (a test compares a migrated catalog with them), set
+``dbapi.SCHEMA_VERSION``, and never edit a released migration. Version 1 below is the
+DDL SQLAlchemy generated for FlowyML 0.1's tables on both databases, frozen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from ..core.errors import CatalogError
-from .dbapi import SCHEMA_KEY, SCHEMA_VERSION
+from .dbapi import SCHEMA_KEY, SCHEMA_VERSION, Cursor, read_version
 
 ADVISORY_LOCK_KEY = 0x666C6F77796D6C  # "flowyml": PostgreSQL advisory lock for upgrades
 
-
-def v1_metadata() -> sa.MetaData:
-    """The first schema, exactly as FlowyML 0.1 created it (frozen: do not edit)."""
-    md = sa.MetaData()
-    _v1_run_tables(md)
-    _v1_artifact_tables(md)
-    return md
-
-
-def _v1_run_tables(md: sa.MetaData) -> None:
-    sa.Table(
-        "flowyml_meta",
-        md,
-        sa.Column("key", sa.String(64), primary_key=True),
-        sa.Column("value", sa.Text, nullable=False),
-    )
-    sa.Table(
-        "runs",
-        md,
-        sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("pipeline", sa.String(200), nullable=False, index=True),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("started_at", sa.Float, nullable=False, index=True),
-        sa.Column("finished_at", sa.Float),
-        sa.Column("error", sa.Text),
-        sa.Column("params", sa.Text, nullable=False, default="{}"),
-        sa.Column("stats", sa.Text, nullable=False, default="{}"),
-        sa.Column("host", sa.String(255), nullable=False, default=""),
-        sa.Column("pid", sa.Integer, nullable=False, default=0),
-        sa.Column("heartbeat", sa.Float),
-    )
-    sa.Table(
-        "step_runs",
-        md,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.String(64), nullable=False, index=True),
-        sa.Column("pipeline", sa.String(200), nullable=False),
-        sa.Column("step", sa.String(200), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("cache_key", sa.String(64), nullable=False),
-        sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("code_version", sa.String(64), nullable=False),
-        sa.Column("started_at", sa.Float, nullable=False),
-        sa.Column("duration", sa.Float, nullable=False),
-        sa.Column("fingerprint", sa.Text, nullable=False),
-        sa.Column("inputs", sa.Text, nullable=False),
-        sa.Column("vals", sa.Text, nullable=False),
-        sa.Column("outputs", sa.Text, nullable=False),
-        sa.Column("error", sa.Text),
-        sa.Column("attempts", sa.Integer, nullable=False, default=1),
-        sa.Index("ix_step_runs_pipeline_step", "pipeline", "step", "id"),
-    )
+# FlowyML 0.1's schema (frozen: do not edit). {serial}: step_runs' generated id.
+_V1 = (
+    """CREATE TABLE IF NOT EXISTS flowyml_meta (
+    "key" VARCHAR(64) NOT NULL, value TEXT NOT NULL, PRIMARY KEY ("key"))""",
+    """CREATE TABLE IF NOT EXISTS runs (
+    id VARCHAR(64) NOT NULL, pipeline VARCHAR(200) NOT NULL, status VARCHAR(16) NOT NULL,
+    started_at FLOAT NOT NULL, finished_at FLOAT, error TEXT, params TEXT NOT NULL,
+    stats TEXT NOT NULL, host VARCHAR(255) NOT NULL, pid INTEGER NOT NULL,
+    heartbeat FLOAT, PRIMARY KEY (id))""",
+    "CREATE INDEX IF NOT EXISTS ix_runs_pipeline ON runs (pipeline)",
+    "CREATE INDEX IF NOT EXISTS ix_runs_started_at ON runs (started_at)",
+    """CREATE TABLE IF NOT EXISTS step_runs (
+    id {serial} NOT NULL, run_id VARCHAR(64) NOT NULL, pipeline VARCHAR(200) NOT NULL,
+    step VARCHAR(200) NOT NULL, status VARCHAR(16) NOT NULL, cache_key VARCHAR(64) NOT NULL,
+    reason TEXT NOT NULL, code_version VARCHAR(64) NOT NULL, started_at FLOAT NOT NULL,
+    duration FLOAT NOT NULL, fingerprint TEXT NOT NULL, inputs TEXT NOT NULL,
+    vals TEXT NOT NULL, outputs TEXT NOT NULL, error TEXT, attempts INTEGER NOT NULL,
+    PRIMARY KEY (id))""",
+    "CREATE INDEX IF NOT EXISTS ix_step_runs_pipeline_step ON step_runs (pipeline, step, id)",
+    "CREATE INDEX IF NOT EXISTS ix_step_runs_run_id ON step_runs (run_id)",
+    """CREATE TABLE IF NOT EXISTS artifacts (
+    id VARCHAR(64) NOT NULL, name VARCHAR(200) NOT NULL, version INTEGER NOT NULL,
+    content_hash VARCHAR(64) NOT NULL, size BIGINT NOT NULL,
+    materializer VARCHAR(64) NOT NULL, type_name VARCHAR(200) NOT NULL, meta TEXT NOT NULL,
+    run_id VARCHAR(64) NOT NULL, step VARCHAR(200) NOT NULL,
+    code_version VARCHAR(64) NOT NULL, created_at FLOAT NOT NULL, PRIMARY KEY (id),
+    CONSTRAINT uq_artifacts_name_version UNIQUE (name, version),
+    CONSTRAINT uq_artifacts_name_hash UNIQUE (name, content_hash))""",
+    "CREATE INDEX IF NOT EXISTS ix_artifacts_content_hash ON artifacts (content_hash)",
+    "CREATE INDEX IF NOT EXISTS ix_artifacts_run_id ON artifacts (run_id)",
+    """CREATE TABLE IF NOT EXISTS lineage_edges (
+    child_id VARCHAR(64) NOT NULL, parent_id VARCHAR(64) NOT NULL,
+    param VARCHAR(200) NOT NULL, PRIMARY KEY (child_id, parent_id, param))""",
+    "CREATE INDEX IF NOT EXISTS ix_lineage_edges_parent_id ON lineage_edges (parent_id)",
+    """CREATE TABLE IF NOT EXISTS artifact_uses (
+    artifact_id VARCHAR(64) NOT NULL, run_id VARCHAR(64) NOT NULL,
+    step VARCHAR(200) NOT NULL, role VARCHAR(16) NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS ix_artifact_uses_artifact_id ON artifact_uses (artifact_id)",
+    "CREATE INDEX IF NOT EXISTS ix_artifact_uses_run_id ON artifact_uses (run_id)",
+    """CREATE TABLE IF NOT EXISTS cache_entries (
+    cache_key VARCHAR(64) NOT NULL, step VARCHAR(200) NOT NULL, outputs TEXT NOT NULL,
+    run_id VARCHAR(64) NOT NULL, created_at FLOAT NOT NULL, PRIMARY KEY (cache_key))""",
+    """CREATE TABLE IF NOT EXISTS aliases (
+    name VARCHAR(200) NOT NULL, alias VARCHAR(200) NOT NULL, version INTEGER NOT NULL,
+    updated_at FLOAT NOT NULL, PRIMARY KEY (name, alias))""",
+)
 
 
-def _v1_artifact_tables(md: sa.MetaData) -> None:
-    sa.Table(
-        "artifacts",
-        md,
-        sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("name", sa.String(200), nullable=False),
-        sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("content_hash", sa.String(64), nullable=False, index=True),
-        sa.Column("size", sa.BigInteger, nullable=False),
-        sa.Column("materializer", sa.String(64), nullable=False),
-        sa.Column("type_name", sa.String(200), nullable=False),
-        sa.Column("meta", sa.Text, nullable=False),
-        sa.Column("run_id", sa.String(64), nullable=False, index=True),
-        sa.Column("step", sa.String(200), nullable=False),
-        sa.Column("code_version", sa.String(64), nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-        sa.UniqueConstraint("name", "version", name="uq_artifacts_name_version"),
-        sa.UniqueConstraint("name", "content_hash", name="uq_artifacts_name_hash"),
-    )
-    sa.Table(
-        "lineage_edges",
-        md,
-        sa.Column("child_id", sa.String(64), primary_key=True),
-        sa.Column("parent_id", sa.String(64), primary_key=True, index=True),
-        sa.Column("param", sa.String(200), primary_key=True),
-    )
-    sa.Table(
-        "artifact_uses",
-        md,
-        sa.Column("artifact_id", sa.String(64), nullable=False, index=True),
-        sa.Column("run_id", sa.String(64), nullable=False, index=True),
-        sa.Column("step", sa.String(200), nullable=False),
-        sa.Column("role", sa.String(16), nullable=False),
-    )
-    sa.Table(
-        "cache_entries",
-        md,
-        sa.Column("cache_key", sa.String(64), primary_key=True),
-        sa.Column("step", sa.String(200), nullable=False),
-        sa.Column("outputs", sa.Text, nullable=False),
-        sa.Column("run_id", sa.String(64), nullable=False),
-        sa.Column("created_at", sa.Float, nullable=False),
-    )
-    sa.Table(
-        "aliases",
-        md,
-        sa.Column("name", sa.String(200), primary_key=True),
-        sa.Column("alias", sa.String(200), primary_key=True),
-        sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
-    )
+def _m1_initial(cur: Cursor) -> None:
+    serial = "SERIAL" if cur.dialect == "postgresql" else "INTEGER"
+    for ddl in _V1:
+        cur.run(ddl.replace("{serial}", serial))
 
 
-def _m1_initial(conn: Connection) -> None:
-    v1_metadata().create_all(conn, checkfirst=True)
-
-
-def _m2_run_stack(conn: Connection) -> None:
+def _m2_run_stack(cur: Cursor) -> None:
     """``runs.stack``: the name of the stack a run used (a name, never a credential)."""
-    conn.execute(sa.text("ALTER TABLE runs ADD COLUMN stack VARCHAR(200)"))
+    cur.run("ALTER TABLE runs ADD COLUMN stack VARCHAR(200)")
 
 
-def _m3_scale_indexes(conn: Connection) -> None:
+def _m3_scale_indexes(cur: Cursor) -> None:
     """Indexes for catalogs of millions of rows (each query names its index in sql.py):
     ``(name, created_at)`` gives an asset's latest creation time in one probe; the steps
     that did not fail, by ``(pipeline, step, id)``, give a step's latest usable record in
@@ -153,47 +96,34 @@ def _m3_scale_indexes(conn: Connection) -> None:
         "WHERE status <> 'failed'",
         "CREATE INDEX ix_runs_pipeline_started ON runs (pipeline, started_at)",
     ):
-        conn.execute(sa.text(ddl))
+        cur.run(ddl)
 
 
-def _m4_code_sources(conn: Connection) -> None:
+def _m4_code_sources(cur: Cursor) -> None:
     """The code of every code version, content-addressed: ``code_sources`` holds each
     distinct normalized source text once (by its BLAKE3); ``code_versions`` maps a code
     version to {fingerprint part: text digest}."""
-    md = sa.MetaData()
-    sa.Table(
-        "code_sources",
-        md,
-        sa.Column("digest", sa.String(64), primary_key=True),
-        sa.Column("text", sa.Text, nullable=False),
-    )
-    sa.Table(
-        "code_versions",
-        md,
-        sa.Column("code_version", sa.String(64), primary_key=True),
-        sa.Column("parts", sa.Text, nullable=False),
-    )
-    md.create_all(conn, checkfirst=True)
+    cur.run("CREATE TABLE IF NOT EXISTS code_sources (digest VARCHAR(64) NOT NULL, "
+            "text TEXT NOT NULL, PRIMARY KEY (digest))")
+    cur.run("CREATE TABLE IF NOT EXISTS code_versions (code_version VARCHAR(64) NOT NULL, "
+            "parts TEXT NOT NULL, PRIMARY KEY (code_version))")
 
 
-def _m5_derivation_edges(conn: Connection) -> None:
+def _m5_derivation_edges(cur: Cursor) -> None:
     """``derivation_edges``: the lineage edges of every later production of an artifact
     (same bytes, another run), one set per producing run; ``lineage_edges`` keeps those
     of the first production (the default lineage). Nothing to backfill: earlier
     catalogs did not record later derivations."""
-    md = sa.MetaData()
-    sa.Table(
-        "derivation_edges",
-        md,
-        sa.Column("child_id", sa.String(64), primary_key=True),
-        sa.Column("run_id", sa.String(64), primary_key=True, index=True),
-        sa.Column("param", sa.String(200), primary_key=True),
-        sa.Column("parent_id", sa.String(64), primary_key=True, index=True),
-    )
-    md.create_all(conn, checkfirst=True)
+    cur.run("CREATE TABLE IF NOT EXISTS derivation_edges (child_id VARCHAR(64) NOT NULL, "
+            "run_id VARCHAR(64) NOT NULL, param VARCHAR(200) NOT NULL, "
+            "parent_id VARCHAR(64) NOT NULL, PRIMARY KEY (child_id, run_id, param, parent_id))")
+    cur.run("CREATE INDEX IF NOT EXISTS ix_derivation_edges_run_id "
+            "ON derivation_edges (run_id)")
+    cur.run("CREATE INDEX IF NOT EXISTS ix_derivation_edges_parent_id "
+            "ON derivation_edges (parent_id)")
 
 
-Migration = tuple[int, str, Callable[[Connection], None]]
+Migration = tuple[int, str, Callable[[Cursor], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _m1_initial),
@@ -207,22 +137,12 @@ if LATEST != SCHEMA_VERSION:  # a run checks the version without importing this 
     raise RuntimeError(f"dbapi.SCHEMA_VERSION is {SCHEMA_VERSION}: set it to {LATEST}")
 
 
-def read_version(conn: Connection) -> int:
-    """The catalog's schema version; 0 for an empty database."""
-    if not sa.inspect(conn).has_table("flowyml_meta"):
-        return 0
-    row = conn.execute(
-        sa.text("SELECT value FROM flowyml_meta WHERE key = :k"), {"k": SCHEMA_KEY}
-    ).first()
-    return 0 if row is None else int(row[0])
-
-
-def upgrade(conn: Connection, display_url: str, target: int = LATEST) -> list[int]:
-    """Bring the catalog on ``conn`` (inside a write transaction) to ``target``; returns
+def upgrade(cur: Cursor, display_url: str, target: int = LATEST) -> list[int]:
+    """Bring the catalog (``cur`` is inside a write transaction) to ``target``; returns
     the versions applied (empty when it was already there)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
-    current = read_version(conn)
+    if cur.dialect == "postgresql":
+        cur.run("SELECT pg_advisory_xact_lock(:k)", {"k": ADVISORY_LOCK_KEY})
+    current = read_version(cur)
     if current > LATEST:
         raise CatalogError(
             f"catalog {display_url} has schema version {current}, newer than this FlowyML "
@@ -231,12 +151,12 @@ def upgrade(conn: Connection, display_url: str, target: int = LATEST) -> list[in
     applied: list[int] = []
     for version, _what, fn in MIGRATIONS:
         if current < version <= target:
-            fn(conn)
+            fn(cur)
             applied.append(version)
     if applied:
         params = {"k": SCHEMA_KEY, "v": str(applied[-1])}
         if current == 0:
-            conn.execute(sa.text("INSERT INTO flowyml_meta (key, value) VALUES (:k, :v)"), params)
+            cur.run('INSERT INTO flowyml_meta ("key", value) VALUES (:k, :v)', params)
         else:
-            conn.execute(sa.text("UPDATE flowyml_meta SET value = :v WHERE key = :k"), params)
+            cur.run('UPDATE flowyml_meta SET value = :v WHERE "key" = :k', params)
     return applied

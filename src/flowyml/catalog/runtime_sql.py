@@ -3,10 +3,12 @@
 ``RuntimeSqlCatalog`` implements ``base.RuntimeCatalog`` for SQLite and PostgreSQL
 with plain SQL, written once for both: cache lookups, the previous records of a
 pipeline's steps, the run's start, heartbeat and end, and group-committed step
-records. Running a pipeline opens this (``Stack.open_runtime_catalog``) and never
-imports SQLAlchemy, unless the catalog's schema must first be created or upgraded, or
-a step reads a catalog reference (``find``): those go through ``sql.SqlCatalog``, the
-full catalog, which inherits everything here so both write the same rows.
+records; it also creates and upgrades the schema (``migrations.py``, plain SQL too),
+analyzes stale PostgreSQL tables, and reads runs and their steps for ``flowyml runs``.
+Running a pipeline opens this (``Stack.open_runtime_catalog``) and never imports
+SQLAlchemy, unless a step reads a catalog reference (``find``): that goes through
+``sql.SqlCatalog``, the full catalog, which inherits everything here so both write
+the same rows.
 
 Writes happen in one transaction per batch. On SQLite each is ``BEGIN IMMEDIATE`` in
 WAL mode; on PostgreSQL a transaction-scoped advisory lock per asset name serializes
@@ -57,6 +59,7 @@ _STEPS = ", ".join(STEP_COLS)
 CATALOG_TABLES = ("flowyml_meta", "runs", "step_runs", "artifacts", "lineage_edges",
                   "derivation_edges", "artifact_uses", "cache_entries", "aliases",
                   "code_sources", "code_versions")
+_ANALYZE_LOCK_KEY = 0x666C6F77616E6C  # one process at a time analyzes a catalog
 # PostgreSQL: analyze a table at open when it was never analyzed (its planner estimates
 # are guesses, even for an empty table), or when this many rows, and at least half as
 # many as it has, changed since its last ANALYZE (autovacuum, when on, acts at 10%)
@@ -86,9 +89,7 @@ class RuntimeSqlCatalog:
         if parse_url(url) is None:  # the full catalog says what is wrong with the URL
             self._full_catalog()
         self._open_db()
-        if self.db.schema_version() != SCHEMA_VERSION or self._stale_tables():
-            # create, upgrade (or refuse a newer schema), analyze: the full catalog's job
-            self._full_catalog()
+        self._ensure_schema()
 
     def _names(self, url: str, stack_name: str) -> None:
         self.url = url
@@ -118,6 +119,48 @@ class RuntimeSqlCatalog:
         if self._full is None:
             self._full = self._open_full()
         return self._full
+
+    def _ensure_schema(self) -> None:
+        """Create the schema on first use; apply pending migrations (see migrations.py);
+        on PostgreSQL, analyze the tables whose statistics are missing or stale."""
+        if self.db.schema_version() != SCHEMA_VERSION:
+            from . import migrations
+
+            self.db.write(lambda cur: migrations.upgrade(cur, self.display_url))
+        stale = self._stale_tables()
+        if stale:
+            try:  # best effort: a reader without the right to analyze still reads
+                self._analyze(stale, wait=False)
+            except CatalogError:
+                pass
+
+    def schema_version(self) -> int:
+        return self.db.schema_version()
+
+    def analyze(self, tables: Iterable[str] | None = None) -> None:
+        """Refresh the query planner's statistics of the catalog's tables (all of them
+        by default): ``ANALYZE``, on SQLite and PostgreSQL. PostgreSQL catalogs get this
+        automatically when opened with missing or stale statistics (see ``sql.py``);
+        call it after loading or restoring a catalog in bulk."""
+        self._analyze(sorted(CATALOG_TABLES) if tables is None else list(tables), wait=True)
+
+    def _analyze(self, tables: list[str], wait: bool) -> bool:
+        """ANALYZE ``tables``; without ``wait``, skipped (False) while another process is
+        analyzing this PostgreSQL catalog."""
+        unknown = set(tables) - set(CATALOG_TABLES)
+        if unknown:
+            raise ValueError(f"not catalog tables: {sorted(unknown)}")
+
+        def fn(cur: Cursor) -> bool:
+            if cur.dialect == "postgresql" and not wait:
+                lock = cur.one("SELECT pg_try_advisory_xact_lock(:k)", {"k": _ANALYZE_LOCK_KEY})
+                if not lock[0]:
+                    return False
+            for table in tables:
+                cur.run(f"ANALYZE {table}")  # a catalog table's name, checked above
+            return True
+
+        return self.db.write(fn)
 
     def _stale_tables(self) -> list[str]:
         """The catalog tables whose PostgreSQL statistics are missing or far behind."""

@@ -1,19 +1,14 @@
-"""The catalog on SQLAlchemy Core: SQLite (default) and PostgreSQL.
-
-Writes happen in one transaction per step. On SQLite every write transaction is
-``BEGIN IMMEDIATE`` (the lock is taken up front, so two writers never deadlock on an
-upgrade) in WAL mode with a busy timeout; on PostgreSQL a transaction-scoped advisory
-lock per asset name serializes version assignment. On both, a unique constraint on
-``(name, version)`` plus a retry makes concurrent version assignment safe. Conflicts
-(a lock, a unique violation) are retried after an exponential, jittered, capped backoff.
+"""The full catalog: SQLite (default) and PostgreSQL, read through SQLAlchemy Core.
 
 ``SqlCatalog`` implements both interfaces of ``base.py`` (``RuntimeCatalog`` and
-``CatalogReader``); the status of a run still marked running is decided by
-``liveness.py``.
-
-The schema is created on first use and upgraded by the numbered migrations in
-``migrations.py`` (one transaction, guarded so concurrent openers upgrade once); the
-tables below describe the latest version.
+``CatalogReader``). What a run writes, the schema's creation and upgrades
+(``migrations.py``) and the runs list are inherited from ``runtime_sql.py``, on the
+database driver; what lineage, search, the CLI and the web page read is here, on
+SQLAlchemy Core, whose tables below describe the latest schema (a test compares them
+with a migrated catalog). Administration writes (aliases, prune) go through
+``_write``: one transaction, ``BEGIN IMMEDIATE`` on SQLite, conflicts (a lock, a
+unique violation) retried after the same jittered, capped backoff as a run's writes.
+The status of a run still marked running is decided by ``liveness.py``.
 
 At scale (millions of artifacts) every read the CLI, the web page and a run make is an
 index probe, never a scan: asset names by a loose index scan, a step's latest usable
@@ -44,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..core.errors import ArtifactNotFoundError, CatalogError
 from ..core.secrets import redact
-from . import liveness, migrations
+from . import liveness
 from .base import CatalogSnapshot, Deletion, Derivation
 from .dbapi import CONFLICT_WORDS, WRITE_ATTEMPTS, backoff, configure_sqlite
 from .records import ArtifactRecord, CodeVersion
@@ -55,7 +50,6 @@ if TYPE_CHECKING:
     from .base import CatalogReader, RetentionCatalog, RuntimeCatalog
 
 T = TypeVar("T")
-SCHEMA_VERSION = migrations.LATEST
 
 metadata = sa.MetaData()
 
@@ -198,7 +192,7 @@ class SqlCatalog(RuntimeSqlCatalog):
             pass
         self.engine = self._make_engine(url)
         self._open_db()
-        self._ensure_schema()
+        self._ensure_schema()  # on the driver, as a run does (runtime_sql.py)
 
     def _full_catalog(self) -> SqlCatalog:
         return self  # it is the full catalog
@@ -276,54 +270,6 @@ class SqlCatalog(RuntimeSqlCatalog):
     def _conn_error(self, exc: Exception) -> CatalogError:
         return self.db.conn_error(getattr(exc, "orig", exc))
 
-    def _ensure_schema(self) -> None:
-        """Create the schema on first use; apply pending migrations (see migrations.py);
-        on PostgreSQL, analyze the tables whose statistics are missing or stale."""
-        try:
-            with self._read() as conn:
-                current = migrations.read_version(conn) == SCHEMA_VERSION
-            stale = self._stale_tables() if current else []
-        except CatalogError:
-            raise
-        except sa.exc.SQLAlchemyError as exc:
-            raise self._conn_error(exc) from exc
-        if not current:
-            self._write(lambda conn: migrations.upgrade(conn, self.display_url))
-            stale = self._stale_tables()
-        if stale:
-            try:  # best effort: a reader without the right to analyze still reads
-                self._analyze(stale, wait=False)
-            except CatalogError:
-                pass
-
-    def analyze(self, tables: Iterable[str] | None = None) -> None:
-        """Refresh the query planner's statistics of the catalog's tables (all of them
-        by default): ``ANALYZE``, on SQLite and PostgreSQL. PostgreSQL catalogs get this
-        automatically when opened with missing or stale statistics (see the module
-        docstring); call it after loading or restoring a catalog in bulk."""
-        self._analyze(sorted(metadata.tables) if tables is None else list(tables), wait=True)
-
-    def _analyze(self, tables: list[str], wait: bool) -> bool:
-        """ANALYZE ``tables``; without ``wait``, skipped (False) while another process is
-        analyzing this PostgreSQL catalog."""
-        unknown = set(tables) - set(metadata.tables)
-        if unknown:
-            raise ValueError(f"not catalog tables: {sorted(unknown)}")
-
-        def fn(conn: Connection) -> bool:
-            if conn.dialect.name == "postgresql" and not wait:
-                lock = conn.execute(_PG_TRY_LOCK, {"k": _ANALYZE_LOCK_KEY}).scalar()
-                if not lock:
-                    return False
-            for table in tables:
-                conn.exec_driver_sql(f"ANALYZE {table}")  # a name from metadata
-            return True
-
-        return self._write(fn)
-
-    def schema_version(self) -> int:
-        with self._read() as conn:
-            return migrations.read_version(conn)
 
     def close(self) -> None:
         super().close()
@@ -654,8 +600,6 @@ def _code_texts(conn: Connection, digests: Iterable[str]) -> dict[str, str]:
     return out
 
 
-_PG_TRY_LOCK = sa.text("SELECT pg_try_advisory_xact_lock(:k)")
-_ANALYZE_LOCK_KEY = 0x666C6F77616E6C  # one process at a time analyzes a catalog
 # PostgreSQL: analyze a table at open when it was never analyzed (its planner estimates
 # are guesses, even for an empty table), or when this many rows, and at least half as
 # many as it has, changed since its last ANALYZE (autovacuum, when on, acts at 10%)
