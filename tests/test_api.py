@@ -26,7 +26,8 @@ def test_all_is_curated_and_resolvable() -> None:
 
 HEAVY = ("numpy", "pandas", "sqlalchemy", "sklearn", "pyarrow", "fsspec", "dask",
          "distributed", "click", "rich", "starlette", "uvicorn", "jinja2", "pandera",
-         "polars", "flowyml.ui", "flowyml.runtime", "flowyml.executors")
+         "polars", "openlineage", "flowyml.ui", "flowyml.runtime", "flowyml.executors",
+         "flowyml.openlineage")
 
 
 def test_import_is_light() -> None:
@@ -43,7 +44,9 @@ def test_import_is_light() -> None:
         heavy, d = out.stdout.rsplit(" ", 1)
         assert heavy == "[]"
         times.append(float(d))
-    assert min(times) < 0.3  # target is 0.15 s; the benchmark measures it properly
+    # ~0.04 s here (0.07 s on a loaded 2-core machine); the real figure and its 0.15 s
+    # target are the benchmark's (W3), this bound only catches a gross regression
+    assert min(times) < 0.5
 
 
 def test_fingerprint_handles_a_step_with_1000_parameters(tmp_path: Path) -> None:

@@ -532,7 +532,7 @@ def test_readable_as() -> None:
     assert not any(contracts.readable_as(h, w) for h, w in bad)
 
 
-def test_import_stays_light_when_no_step_declares_a_schema(project: Path) -> None:
+def test_a_build_without_schemas_imports_no_schema_library(project: Path) -> None:
     code = (
         "import sys, flowyml as fm\n"
         "@fm.step(outputs='a')\n"

@@ -7,16 +7,21 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import flowyml as fm
 from flowyml.core.errors import ConfigError
+from flowyml.core.hashing import hash_bytes
 from flowyml.executors import make_executor
 from flowyml.executors.base import StepTimedOut, WorkerDied
+from flowyml.stack import Stack, clear_opened
+from tests._helpers_stores import _files
 from tests.conftest import flowyml_cli, write
 from tests.test_executors import PIPE, _summary, joined, left, right, seed
 from tests.test_map_over import PIPE as MAP_PIPE
@@ -205,3 +210,79 @@ def test_long_lived_workers_run_the_current_code(project: Path, spec: str) -> No
         res = flowyml_cli(project, "run", "pipe.py", "--executor", spec)
         assert res.returncode == 0, res.stdout + res.stderr
         assert fm.Catalog(fm.Stack().resolve()).get("ys").load() == [0, factor, 2 * factor]
+
+
+def test_dask_retry_after_a_dead_worker_commits_once(project: Path) -> None:
+    """On a cluster with Dask's own retries (allowed-failures 3, nannies restart dead
+    workers), a step whose worker dies after uploading one of its outputs is re-run by
+    the scheduler: one artifact per output, one cache entry, no duplicate lineage."""
+    import dask
+    import numpy as np
+    from distributed import LocalCluster
+
+    from flowyml.objects import store_value
+    from flowyml.stores import open_store
+
+    @fm.step(outputs="base")
+    def base() -> list[int]:
+        return list(range(100))
+
+    @fm.step(outputs=("part_a", "part_b"))
+    def doomed(base: list[int], marker: str, root: str) -> tuple:
+        a = np.arange(20_000, dtype=np.float64) * len(base)
+        with open(marker, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        if len(Path(marker).read_text().split()) == 1:  # the first attempt
+            store_value(open_store(root), "part_a", a)  # its first output is uploaded...
+            os.kill(os.getpid(), signal.SIGKILL)  # ...then its worker dies
+        return a, {"n": len(base)}
+
+    @fm.step(outputs="after")
+    def after(part_a: Any, part_b: dict) -> float:
+        return float(part_a.sum()) + part_b["n"]
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 3}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    try:
+        spec = "dask://" + cluster.scheduler_address.removeprefix("tcp://")
+        marker = project / "attempts.txt"
+        params = {"marker": str(marker), "root": str(project / ".flowyml")}
+        pipe = fm.Pipeline("retried", [after, doomed, base])
+        run = pipe.run(params=params, executor=spec)
+        assert run.status == "succeeded" and run["after"] == float(np.arange(20_000).sum()) * 100 + 100
+        pids = marker.read_text().split()
+        assert len(pids) == 2 and pids[0] != pids[1], "Dask ran the step again on a new worker"
+        assert run.steps["doomed"].attempts == 1  # the retry was Dask's, not FlowyML's
+
+        con = sqlite3.connect(project / ".flowyml" / "catalog.db")
+        q = con.execute
+        assert q("SELECT name, COUNT(*) FROM artifacts GROUP BY name ORDER BY name").fetchall() == [
+            ("after", 1), ("base", 1), ("part_a", 1), ("part_b", 1)]
+        assert q("SELECT step, COUNT(*) FROM cache_entries GROUP BY step ORDER BY step").fetchall() == [
+            ("after", 1), ("base", 1), ("doomed", 1)]
+        assert q("SELECT step, COUNT(*) FROM step_runs GROUP BY step ORDER BY step").fetchall() == [
+            ("after", 1), ("base", 1), ("doomed", 1)]
+        ids = dict(q("SELECT name, id FROM artifacts").fetchall())
+        edges = sorted(q("SELECT child_id, parent_id, param FROM lineage_edges").fetchall())
+        assert edges == sorted([
+            (ids["part_a"], ids["base"], "base"), (ids["part_b"], ids["base"], "base"),
+            (ids["after"], ids["part_a"], "part_a"), (ids["after"], ids["part_b"], "part_b"),
+        ])
+        uses = q("SELECT artifact_id, run_id, step, role FROM artifact_uses").fetchall()
+        assert len(uses) == len(set(uses)), "duplicate artifact_uses rows"
+        assert sorted((u[2], u[3]) for u in uses if u[2] == "doomed") == [
+            ("doomed", "produced"), ("doomed", "produced")]
+        con.close()
+        # one object per artifact, each whole; the dead worker's staging is swept
+        objects = _files(project / ".flowyml" / "objects")
+        assert len(objects) == 4
+        assert all(hash_bytes(p.read_bytes()) == p.name for p in objects)
+        clear_opened()
+        Stack().resolve().open_store().staging_dir()
+        assert [p for p in _files(project / ".flowyml" / "tmp") if p.name != ".lock"] == []
+        # and the next run reuses all of it
+        again = pipe.run(params=params, executor=spec)
+        assert again.executed == [] and len(marker.read_text().split()) == 2
+    finally:
+        cluster.close()

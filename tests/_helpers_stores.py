@@ -1,0 +1,43 @@
+"""Helpers shared by the store, object-path and catalog tests: the files under a folder,
+an S3 stack over the loopback server, and a whole-project integrity check."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from flowyml.core.hashing import hash_file
+from flowyml.stack import Stack
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def _s3_stack(project: Path, s3_server: Any, bucket: str, cache: str, **kw: Any) -> Stack:
+    return Stack(
+        name="team",
+        store=f"s3://{bucket}/p",
+        catalog=f"sqlite:///{project / '.flowyml' / 'catalog.db'}",
+        storage_options=s3_server.storage_options(),
+        cache_dir=str(project.parent / cache),
+        **kw,
+    ).resolve()
+
+
+def _check_store_and_catalog(root: Path) -> tuple[int, int]:
+    """Every object hashes to its name; every artifact row points at a whole object."""
+    objects = {p.name: p for p in (root / ".flowyml" / "objects").rglob("*") if p.is_file()}
+    for name, path in objects.items():
+        assert hash_file(path) == name, f"object {name} is damaged"
+    con = sqlite3.connect(root / ".flowyml" / "catalog.db")
+    rows = con.execute("SELECT name, version, content_hash FROM artifacts").fetchall()
+    for name, version, digest in rows:
+        assert digest in objects, f"{name}@{version} points at missing object {digest}"
+    versions = con.execute(
+        "SELECT name, COUNT(*), MAX(version) FROM artifacts GROUP BY name"
+    ).fetchall()
+    for name, count, top in versions:
+        assert count == top, f"versions of {name} are not 1..{count}"
+    return len(objects), len(rows)
