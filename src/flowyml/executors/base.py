@@ -28,12 +28,15 @@ class Executor(Protocol):
     own: no step can change another's input), but read objects the driver wrote in
     this run without hashing them again (``StepTask.own``).
 
-    ``max_workers`` is how many steps may run at once; the scheduling loop submits up
-    to that many, but an executor must also accept (and queue) more (the elements of a
-    ``map_over`` step are submitted together)."""
+    ``max_workers`` is how many steps may run at once. ``in_flight`` is how many the
+    scheduling loop keeps submitted: ``max_workers``, or more for an executor whose
+    workers would otherwise wait a round trip (through Dask's scheduler) between one
+    step and the next. An executor must also accept (and queue) more (the elements of
+    a ``map_over`` step are submitted together)."""
 
     name: str
     max_workers: int
+    in_flight: int
     in_process: bool
 
     def submit(self, task: StepTask) -> Future[StepOutcome]: ...

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 class InlineExecutor:
     name = "inline"
     max_workers = 1
+    in_flight = 1
     in_process = True
 
     def __init__(self, store: StoreSpec) -> None:

@@ -31,6 +31,9 @@ class ProcessesExecutor:
 
     def __init__(self, store: StoreSpec, max_workers: int | None = None) -> None:
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
+        # one step waiting per worker: a driver thread hands it over as soon as the
+        # worker answers, without waiting for the scheduling loop to come round
+        self.in_flight = 2 * self.max_workers
         self._spec = store
         self._stats = store.open().stats
         self._lock = threading.Lock()

@@ -148,7 +148,7 @@ class _RunState:
             while self.ready and self.failure is None:
                 self._decide_ready()
             while (self.queued and self.failure is None
-                   and len(self.running) < self.executor.max_workers):
+                   and len(self.running) < self.executor.in_flight):
                 self.submit(*self.queued.popleft())
             if not self.running:
                 return  # nothing left to run, or a failure stopped new submissions
