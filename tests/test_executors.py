@@ -359,6 +359,38 @@ def test_user_errors_come_back_with_their_type(project: Path) -> None:
     assert isinstance(info.value.__cause__, KeyError)
 
 
+def test_a_failure_starts_nothing_beyond_what_was_handed_over(project: Path) -> None:
+    """Executors keep a step queued per worker (``in_flight``); when a step fails, what
+    is still queued never starts, and the run fails."""
+    marks = project / "started"
+    marks.mkdir()
+
+    @fm.step(outputs="src")
+    def src() -> int:
+        return 1
+
+    @fm.step(outputs="bad")
+    def bad(src: int) -> int:
+        raise ValueError("boom")
+
+    def slow_step(i: int) -> fm.Step:
+        def slow(src: int) -> int:
+            (marks / str(i)).touch()
+            time.sleep(0.3)
+            return src + i
+
+        return fm.step(outputs=f"out{i}", name=f"slow{i}")(slow)
+
+    steps = [src, bad, *[slow_step(i) for i in range(12)]]
+    with pytest.raises(fm.StepFailed, match="boom"):
+        fm.Pipeline("failing", steps).run(executor="processes:2")
+    # one per worker at most: the step running beside the failing one, and the one its
+    # driver thread had taken from the queue as the failure came back; the rest of the
+    # queue (in_flight is twice the workers) is cancelled
+    started = len(list(marks.iterdir()))
+    assert started <= 2, f"{started} slow steps started, of 12"
+
+
 # ---------------------------------------------------------------- shared inputs (W6)
 def test_parallel_readers_share_one_copy_of_an_array(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -158,6 +158,9 @@ class _RunState:
                 self.complete(fut, name, d)
                 if self.results[name].status == "executed":
                     self.release(name)
+            if self.failure is not None:  # what waits in the executor's queue never starts
+                for fut in [f for f in self.running if f.cancel()]:
+                    del self.running[fut]
 
     # ------------------------------------------------------------------ ready
     def _decide_ready(self) -> None:
