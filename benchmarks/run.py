@@ -726,8 +726,8 @@ def report(meta: dict, summary: dict, tools: list[Tool], workloads: list[str], s
     if "W4" in workloads:
         e = get("W4", "hash")
         v = e and e.get("ratio", {}).get("median")
-        target("W4 single-thread hashing: ≥ 40% of memcpy", v,
-               None if v is None else v >= 0.40, "\u2013" if v is None else f"{v * 100:.0f}%")
+        target("W4 hashing a big object (every core): ≥ 80% of memcpy", v,
+               None if v is None else v >= 0.80, "\u2013" if v is None else f"{v * 100:.0f}%")
     if "W5" in workloads:
         e = get("W5", "rerun")
         br = e and (e.get("store_bytes_read") or e.get("rchar_run"))
@@ -861,7 +861,7 @@ def report(meta: dict, summary: dict, tools: list[Tool], workloads: list[str], s
     if "W4" in workloads:
         add("## W4 — content hashing (FlowyML only)")
         add("")
-        add(f"BLAKE3 (`blake3` package, single thread) over a {fmt_bytes(sizes.w4_bytes)} "
+        add(f"BLAKE3 (`blake3` package, on every core from 4 MiB up) over a {fmt_bytes(sizes.w4_bytes)} "
             "array through FlowyML's content-hash function, against `np.copyto` of the same "
             "array into a pre-faulted buffer (the memory-bandwidth ceiling); best of 3 "
             "passes per process.")

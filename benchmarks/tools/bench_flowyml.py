@@ -141,7 +141,7 @@ def w5(params):
 
 
 def w4(params):
-    """BLAKE3 content hashing (single thread) vs a plain memory copy of the same array."""
+    """BLAKE3 content hashing (every core, for a big array) vs a memory copy of it."""
     import numpy as np
 
     try:
