@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
+from typing import Any
 
 import blake3
 import pytest
@@ -23,3 +25,49 @@ def test_every_way_of_hashing_gives_the_one_digest(size: int, tmp_path: Path) ->
     assert hash_file(path) == want
     assert hash_chunks(data[i : i + 65536] for i in range(0, size, 65536)) == want
     assert is_digest(want)
+
+
+def _npy_cases() -> list[Any]:
+    import numpy as np
+
+    wide = np.dtype([(f"field_{i:04d}", "<f4") for i in range(3000)])  # a 2.0 header
+    return [
+        np.arange(300_000, dtype=np.float64).reshape(600, 500),
+        np.arange(200_000, dtype=">i4"),
+        np.array(["2024-01-01", "2025-06-30"] * 50_000, dtype="datetime64[D]"),
+        np.zeros(700, dtype=np.dtype([("a", "<i8"), ("b", "<f4", (3,))])),
+        np.zeros(200, dtype=wide),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_an_array_hashed_while_written_is_the_file_np_save_writes(
+    case: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big arrays are hashed in a thread while written: the file must be byte for byte
+    what ``np.save`` writes, and the digest the file's."""
+    import numpy as np
+
+    from flowyml.materializers import builtin
+
+    monkeypatch.setattr(builtin, "HASH_WHILE_WRITING_FROM", 1)
+    arr = _npy_cases()[case]
+    got = builtin.NumpyMaterializer().save_hashed(arr, tmp_path / "a.npy")
+    assert got is not None
+    meta, digest = got
+    with warnings.catch_warnings():  # the wide dtype's header needs format 2.0: numpy says so
+        warnings.simplefilter("ignore", UserWarning)
+        np.save(tmp_path / "ref.npy", arr, allow_pickle=False)
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "ref.npy").read_bytes()
+    assert digest == hash_file(tmp_path / "a.npy")
+    assert meta == {"shape": list(arr.shape), "dtype": arr.dtype.str}
+
+
+def test_small_or_strided_arrays_are_saved_then_hashed(tmp_path: Path) -> None:
+    import numpy as np
+
+    from flowyml.materializers.builtin import NumpyMaterializer
+
+    mat = NumpyMaterializer()
+    assert mat.save_hashed(np.arange(10.0), tmp_path / "small.npy") is None
+    assert mat.save_hashed(np.zeros((4096, 4096))[:, ::2], tmp_path / "strided.npy") is None

@@ -99,8 +99,14 @@ def _put(store: ArtifactStore, mat: Materializer, name: str,
     staged = store.staging_dir() / f"{time.time_ns()}-{id(value):x}-{name}.part"
     try:
         if data is None:
-            meta = mat.save(value, staged)
-            digest, size = hash_file(staged), staged.stat().st_size
+            hashed = getattr(mat, "save_hashed", None)  # optional: hash while writing
+            got = hashed(value, staged) if hashed is not None else None
+            if got is None:
+                meta = mat.save(value, staged)
+                digest = hash_file(staged)
+            else:
+                meta, digest = got
+            size = staged.stat().st_size
         else:
             staged.write_bytes(data)
         store.put_file(digest, staged)

@@ -37,6 +37,15 @@ def hash_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def hash_buffers(*buffers: bytes | bytearray | memoryview) -> str:
+    """Hex BLAKE3 digest of the concatenation of ``buffers``, on one thread (for a
+    caller that hashes in a thread of its own while another does the writing)."""
+    h = blake3.blake3()
+    for b in buffers:
+        h.update(b)
+    return h.hexdigest()
+
+
 def hash_chunks(chunks: Iterable[bytes]) -> str:
     """Hex BLAKE3 digest of a stream given as chunks."""
     h = blake3.blake3()

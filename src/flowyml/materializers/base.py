@@ -43,4 +43,6 @@ class PickleFallbackWarning(UserWarning):
 
 # Optional: a materializer may also define ``dumps(value) -> (bytes, meta)`` for values
 # that are cheap to serialize in memory; identical results are then deduplicated
-# without touching the disk.
+# without touching the disk. And ``save_hashed(value, path) -> (meta, digest) | None``:
+# ``save`` that also returns the BLAKE3 digest of the bytes it wrote, computed while
+# writing (``None``: not for this value; the caller saves, then hashes the file).

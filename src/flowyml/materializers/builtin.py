@@ -26,15 +26,22 @@ pickle. How each one checks, without decoding big data twice:
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import pickle
+import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
 from ..core.contracts import schema_meta
+from ..core.hashing import hash_buffers
 from .base import UnsupportedValue
+
+# arrays this big are hashed while they are written (NumpyMaterializer.save_hashed)
+HASH_WHILE_WRITING_FROM = 16 << 20  # bytes
 
 # Frames up to this size (pandas ``memory_usage``, polars ``estimated_size``) are decoded
 # in full and compared after encoding; larger ones by their head and their types.
@@ -253,6 +260,34 @@ class NumpyMaterializer:
                 raise UnsupportedValue(f".npy cannot hold it ({_why(exc)})") from None
         return {"shape": list(value.shape), "dtype": value.dtype.str}
 
+    def save_hashed(self, value: Any, path: Path) -> tuple[dict[str, Any], str] | None:
+        """``save`` and the digest of what it wrote, in one pass over the array's memory
+        overlapped with the write: a thread hashes the header and the array's bytes
+        while this one writes the same bytes (``tofile``, as ``np.save`` does for a
+        C-contiguous array). ``None`` for a small or non-contiguous array, or a header
+        ``np.save`` would write in another format version: the caller saves, then
+        hashes the file."""
+        import numpy as np
+
+        if not value.flags.c_contiguous or value.nbytes < HASH_WHILE_WRITING_FROM:
+            return None
+        _check_npy_dtype(value.dtype)
+        head = _npy_header(value)
+        if head is None:
+            return None
+        body = memoryview(value.reshape(-1).view(np.uint8))
+        digest: list[str] = []
+        hasher = threading.Thread(target=lambda: digest.append(hash_buffers(head, body)),
+                                  name="flowyml-hash")
+        hasher.start()
+        try:
+            with open(path, "wb") as f:
+                f.write(head)
+                value.tofile(f)
+        finally:
+            hasher.join()
+        return {"shape": list(value.shape), "dtype": value.dtype.str}, digest[0]
+
     def load(self, path: Path) -> Any:
         import numpy as np
 
@@ -261,6 +296,25 @@ class NumpyMaterializer:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
         # a read-only view over the shared pages; a plain ndarray for the user
         return np.asarray(arr)
+
+
+def _npy_header(arr: Any) -> bytes | None:
+    """The header ``np.save`` writes before ``arr``'s data: format 1.0, or 2.0 when the
+    header is too long for 1.0; ``None`` when it needs 3.0 (non-Latin-1 field names)."""
+    import numpy as np
+
+    fmt = np.lib.format
+    data = fmt.header_data_from_array_1_0(arr)
+    for write in (fmt.write_array_header_1_0, fmt.write_array_header_2_0):
+        buf = io.BytesIO()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                write(buf, data)
+        except ValueError:  # too long for 1.0; not Latin-1 (UnicodeEncodeError)
+            continue
+        return buf.getvalue()
+    return None
 
 
 def _check_npy_dtype(dtype: Any) -> None:
