@@ -184,3 +184,30 @@ def test_a_compiled_module_of_the_users_own_counts_by_its_binary(tmp_path: Path)
     binary.write_bytes(b"\x7fELF v2")
     second = fingerprint_function(ns["uses"], root=tmp_path, step_name="ext")
     assert first.digest != second.digest
+
+
+def test_global_names_read_from_the_bytecode_agree_with_dis() -> None:
+    """The fingerprint reads LOAD_GLOBAL & co straight from ``co_code``; ``dis`` is the
+    reference, over whole modules (every function, class and comprehension in them)."""
+    import dis
+    import importlib
+    import types
+
+    from flowyml.core import fingerprint as fp
+
+    def reference(code: types.CodeType) -> frozenset[str]:
+        out: set[str] = set()
+        stack = [code]
+        while stack:
+            c = stack.pop()
+            out.update(i.argval for i in dis.get_instructions(c) if i.opname in fp._GLOBAL_OPS)
+            stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+        return frozenset(out)
+
+    for name in ("json", "ast", "inspect", "typing", "dataclasses", "asyncio.base_events",
+                 "flowyml.core.fingerprint", "flowyml.catalog.sql"):
+        path = importlib.import_module(name).__file__
+        assert path is not None
+        with open(path, encoding="utf-8") as f:
+            code = compile(f.read(), path, "exec")
+        assert fp._global_names(code) == reference(code), name

@@ -53,6 +53,7 @@ import blake3
 
 from .hashing import hash_text
 from .ownership import NOTEBOOK, library_name, library_version, user_label
+from .source_memo import SourceMemo
 from .tokens import Opaque, Tokenizer, qualified_name
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ def _render(source: Source) -> str:
         return f"<source not available: {type(exc).__name__}>"
 
 
-def _tree_source(tree: ast.AST | None, decorators: bool = True,
+def _tree_source(tree: ast.AST | Callable[[], ast.AST | None] | None, decorators: bool = True,
                  stubs: bool = False) -> Source | None:
     """A function rendering ``tree`` as normalized source: what the digest saw
     (docstrings removed; without decorators for the step's own ``code``; a class's
@@ -181,9 +182,12 @@ def _tree_source(tree: ast.AST | None, decorators: bool = True,
         return None
 
     def render() -> str:
+        shared = tree() if callable(tree) else tree  # a memo hit parses only here
+        if shared is None:
+            return "<source not available>"
         # the tree may be shared (cached per code object): render a copy; a pickle round
         # trip copies an AST about twice as fast as copy.deepcopy
-        node = pickle.loads(pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
+        node = pickle.loads(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL))
         if not decorators and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             node.decorator_list = []
         for owner in ast.walk(node):
@@ -426,6 +430,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
                   if b.kind in ("value", "default")}
         graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
             graph.steps[name], values, root)
+    _MEMO.flush()
 
 
 def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str) -> dict[str, str]:
@@ -537,7 +542,8 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
         layers.append(inner)
     ctx.first_visit(inner)
     info = _info(inner, strip_decorators=True)
-    ctx.add("code", info.digest, _tree_source(info.tree, decorators=False))
+    ctx.add("code", info.digest,
+            _tree_source(info.tree if info.has_source() else None, decorators=False))
     for i, text in enumerate(_decorator_texts(inner, info)):
         ctx.add(f"decorator {i}", text, f"@{text}")
     _follow(ctx, inner, info)
@@ -549,13 +555,11 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
 def _decorator_texts(func: types.FunctionType, info: _Info) -> list[str]:
     """Source of each decorator of the step function except ``@step`` itself."""
     out = []
-    for node in info.decorators:
-        target = node.func if isinstance(node, ast.Call) else node
-        chain = _chain_of(target)
+    for text, chain in info.decorators:
         obj = _resolve_chain(chain, func.__globals__) if chain else None
         if obj is not None and _module_of(obj).split(".")[0] == "flowyml":
             continue
-        out.append(ast.unparse(node))
+        out.append(text)
     return out
 
 
@@ -657,7 +661,7 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
         return
     _function_attributes(ctx, fn, label)
     info = _info(fn, strip_decorators=False)
-    ctx.add(key or f"{kind} {label}:{_qualname(fn)}", info.digest, _tree_source(info.tree))
+    ctx.add(key or f"{kind} {label}:{_qualname(fn)}", info.digest, _tree_source(info.tree if info.has_source() else None))
     _follow(ctx, fn, info)
     _closure_parts(ctx, fn, own=False)
     wrapped = getattr(fn, "__wrapped__", None)
@@ -818,20 +822,65 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
 
 @dataclass
 class _Info:
-    """What one function's code says, computed once per code object."""
+    """What one function's code says, computed once per code object (and, for what
+    its source text alone decides, remembered across processes: ``source_memo``)."""
 
     digest: str
     chains: list[tuple[str, ...]]
     global_names: frozenset[str]
     imports: list[tuple[str, str, str | None, int]]  # local name, module, attribute, level
-    getattrs: list[tuple[tuple[str, ...], str | None]]  # (object chain, constant name or None)
+    calls_getattr: list[tuple[tuple[str, ...], str | None]]  # getattr(chain, name) calls
     dynamic_imports: bool
-    decorators: list[ast.expr]
-    tree: ast.AST | None
+    decorators: list[tuple[str, tuple[str, ...] | None]]  # (source, chain of its callable)
+    parsed: ast.AST | None  # the function's tree, once parsed in this process
+    source: str | None = None  # the text ``parsed`` comes from, parsed again on demand
     mutated: frozenset[str] = frozenset()  # names whose items/attributes the code assigns
+
+    @property
+    def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
+        """``getattr`` calls, when ``getattr`` is the builtin (read as a global)."""
+        return self.calls_getattr if "getattr" in self.global_names else []
+
+    def tree(self) -> ast.AST | None:
+        if self.parsed is None and self.source is not None:
+            self.parsed = _function_node(_parse(self.source))
+        return self.parsed
+
+    def has_source(self) -> bool:
+        return self.parsed is not None or self.source is not None
+
+    def facts(self) -> dict[str, Any]:
+        """What the source text alone decides, as JSON for the memo."""
+        return {"d": self.digest, "c": [list(c) for c in self.chains],
+                "i": [list(i) for i in self.imports],
+                "g": [[list(c), n] for c, n in self.calls_getattr],
+                "y": self.dynamic_imports, "m": sorted(self.mutated),
+                "k": [[t, None if c is None else list(c)] for t, c in self.decorators]}
+
+    @classmethod
+    def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
+        return cls(f["d"], [tuple(c) for c in f["c"]], names,
+                   [(a, b, c, int(d)) for a, b, c, d in f["i"]],
+                   [(tuple(c), n) for c, n in f["g"]], bool(f["y"]),
+                   [(t, None if c is None else tuple(c)) for t, c in f["k"]],
+                   None, source, frozenset(f["m"]))
 
 
 _info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
+
+
+def _memo_salt() -> str:
+    """What memo entries depend on besides the text: Python (its AST) and this code."""
+    parts = [sys.version, FINGERPRINT_VERSION]
+    for mod in (__file__, getattr(sys.modules.get(__package__ + ".source_memo"), "__file__", "")):
+        try:
+            parts.append(Path(mod).read_text("utf-8"))
+        except OSError:
+            parts.append(uuid.uuid4().hex)  # cannot tell the code's version: never reuse
+    return hash_text(*parts)
+
+
+_MEMO = SourceMemo(_memo_salt())
 
 
 def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
@@ -840,28 +889,55 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
     if hit is not None:
         return hit
     names = _global_names(fn.__code__)
-    tree = _function_ast(fn)
-    decorators: list[ast.expr] = []
-    if tree is None:
-        digest = _bytecode_digest(fn.__code__)
-        chains: list[tuple[str, ...]] = [(n,) for n in sorted(names)]
-        imports: list[tuple[str, str, str | None, int]] = []
-        getattrs: list[tuple[tuple[str, ...], str | None]] = []
-        dynamic = False
+    text = _fast_source(fn) if fn.__name__ != "<lambda>" else None
+    slot = None
+    if text is not None:
+        lines = linecache.getlines(fn.__code__.co_filename, fn.__globals__)
+        slot = (_MEMO.group(fn.__code__.co_filename, lines),
+                _MEMO.entry_key("strip" if strip_decorators else "keep", text))
+    facts = _MEMO.get(*slot) if slot is not None else None
+    if facts is not None and text is not None:
+        info = _Info.from_facts(facts, names, text)
     else:
-        if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            decorators = list(tree.decorator_list)
-            if strip_decorators:
-                tree.decorator_list = []
-        scan = _Scanner(names)
-        digest, chains = _digest_and_refs(tree, scan)
-        imports, getattrs, dynamic = scan.imports, scan.getattrs, scan.dynamic
-        if strip_decorators:
-            tree.decorator_list = decorators  # type: ignore[attr-defined]
-    info = _Info(digest, chains, names, imports, getattrs, dynamic, decorators, tree,
-                 frozenset(scan.mutated) if tree is not None else frozenset())
+        info = _compute_info(fn, strip_decorators, names, text)
+        if slot is not None and info.source is not None:  # parsed from ``text`` itself
+            _MEMO.put(*slot, info.facts())
     _info_cache[cache_key] = info
     return info
+
+
+def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozenset[str],
+                  text: str | None) -> _Info:
+    tree = _function_node(_parse(text)) if text is not None else None
+    source = text if tree is not None else None
+    if tree is None:
+        tree = _function_ast(fn)
+    if tree is None:
+        chains: list[tuple[str, ...]] = [(n,) for n in sorted(names)]
+        return _Info(_bytecode_digest(fn.__code__), chains, names, [], [], False, [], None)
+    decorators: list[ast.expr] = []
+    if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        decorators = list(tree.decorator_list)
+        if strip_decorators:
+            tree.decorator_list = []
+    scan = _Scanner()
+    try:
+        digest, chains = _digest_and_refs(tree, scan)
+    finally:
+        if strip_decorators and decorators:
+            tree.decorator_list = decorators  # type: ignore[attr-defined]
+    texts = [(ast.unparse(node), _chain_of(node.func if isinstance(node, ast.Call) else node))
+             for node in decorators]
+    return _Info(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
+                 tree, source, frozenset(scan.mutated))
+
+
+def _function_node(module: ast.Module | None) -> ast.AST | None:
+    """The function definition a source text holds, or None."""
+    if module is not None and module.body and isinstance(
+            module.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return module.body[0]
+    return None
 
 
 def _global_names(code: types.CodeType) -> frozenset[str]:
@@ -869,13 +945,39 @@ def _global_names(code: types.CodeType) -> frozenset[str]:
     the bytecode, so locals and parameters never count."""
     out: set[str] = set()
     stack = [code]
+    fast = _GLOBAL_OPCODES is not None
     while stack:
         c = stack.pop()
-        for ins in dis.get_instructions(c):
-            if ins.opname in _GLOBAL_OPS:
-                out.add(ins.argval)
+        if fast:
+            _scan_global_ops(c, out)
+        else:  # a Python whose bytecode layout this module does not know: dis decodes
+            out.update(ins.argval for ins in dis.get_instructions(c) if ins.opname in _GLOBAL_OPS)
         stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
     return frozenset(out)
+
+
+# The opcodes of _GLOBAL_OPS, to read them straight from ``co_code`` (``dis`` builds an
+# object per instruction: most of the fingerprint's time). Known layouts only: 2-byte
+# instructions, EXTENDED_ARG prefixes, and from 3.11 LOAD_GLOBAL's name index in arg >> 1.
+_GLOBAL_OPCODES = (frozenset(dis.opmap[n] for n in _GLOBAL_OPS)
+                   if (3, 10) <= sys.version_info[:2] <= (3, 13) else None)
+_LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
+_LOAD_GLOBAL_SHIFT = 1 if sys.version_info >= (3, 11) else 0
+
+
+def _scan_global_ops(c: types.CodeType, out: set[str]) -> None:
+    ops = _GLOBAL_OPCODES
+    assert ops is not None
+    code, names, ext, extended = c.co_code, c.co_names, 0, dis.EXTENDED_ARG
+    for i in range(0, len(code), 2):
+        op = code[i]
+        arg = code[i + 1] | ext
+        if op == extended:
+            ext = arg << 8
+            continue
+        ext = 0
+        if op in ops:
+            out.add(names[arg >> _LOAD_GLOBAL_SHIFT if op == _LOAD_GLOBAL else arg])
 
 
 class _Scanner:
@@ -883,10 +985,9 @@ class _Scanner:
     digest's own pass (``_digest_and_refs``): imports inside it, ``getattr`` calls,
     dynamic imports, and the names whose items or attributes it assigns."""
 
-    __slots__ = ("dynamic", "getattrs", "imports", "mutated", "names")
+    __slots__ = ("dynamic", "getattrs", "imports", "mutated")
 
-    def __init__(self, names: frozenset[str]) -> None:
-        self.names = names
+    def __init__(self) -> None:
         self.imports: list[tuple[str, str, str | None, int]] = []
         self.getattrs: list[tuple[tuple[str, ...], str | None]] = []
         self.dynamic = False
@@ -916,7 +1017,7 @@ class _Scanner:
 
     def _call(self, node: ast.Call) -> None:
         f = node.func
-        if isinstance(f, ast.Name) and f.id == "getattr" and "getattr" in self.names and node.args:
+        if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see _Info.getattrs
             chain = _chain_of(node.args[0])
             const = node.args[1] if len(node.args) > 1 else None
             name = const.value if isinstance(const, ast.Constant) and isinstance(
@@ -1049,8 +1150,6 @@ def _check_mutated_globals(ctx: _Context, func: Any) -> None:
     if fn is None:
         return
     info = _info(fn, strip_decorators=True)
-    if info.tree is None:
-        return
     globs = fn.__globals__
     hits = {name for name in info.mutated if name in info.global_names
             and isinstance(globs.get(name), (list, dict, set, bytearray))}
@@ -1124,24 +1223,16 @@ def _parse(src: str) -> ast.Module | None:
 
 
 def _function_ast(fn: types.FunctionType) -> ast.AST | None:
-    tree = None
-    if fn.__name__ != "<lambda>":
-        fast = _fast_source(fn)
-        if fast is not None:
-            tree = _parse(fast)
-            if tree is not None and not (
-                tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef))
-            ):
-                tree = None
-    if tree is None:
-        try:
-            src = inspect.getsource(fn)
-        except (OSError, TypeError):
-            _warn_no_source(fn)
-            return None
-        tree = _parse(src)
-        if tree is None:  # e.g. a lambda in the middle of an expression
-            return _lambda_node(fn, src)
+    """The tree of ``fn`` from ``inspect.getsource`` (when its lines, cut by code
+    positions, did not parse as a function: a lambda, a trailing decorator...)."""
+    try:
+        src = inspect.getsource(fn)
+    except (OSError, TypeError):
+        _warn_no_source(fn)
+        return None
+    tree = _parse(src)
+    if tree is None:  # e.g. a lambda in the middle of an expression
+        return _lambda_node(fn, src)
     if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
         return tree.body[0]
     return tree

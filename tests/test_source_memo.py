@@ -1,0 +1,77 @@
+"""The fingerprint's memo of what source text says (``core/source_memo.py``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from flowyml.core.source_memo import KEEP_DAYS, SourceMemo
+
+
+def test_entries_survive_the_process_and_a_corrupt_file_is_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLOWYML_FINGERPRINT_MEMO", str(tmp_path))
+    memo = SourceMemo("salt")
+    group = memo.group("f.py", ["def f():\n", "    return 1\n"])
+    key = memo.entry_key("keep", "def f():\n    return 1\n")
+    memo.put(group, key, {"d": "x"})
+    memo.flush()
+    assert SourceMemo("salt").get(group, key) == {"d": "x"}
+    assert SourceMemo("other salt").group("f.py", ["def f():\n", "    return 1\n"]) != group
+    (tmp_path / f"{group}.json").write_text("{not json")
+    assert SourceMemo("salt").get(group, key) is None
+
+
+def test_off_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWYML_FINGERPRINT_MEMO", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    memo = SourceMemo("salt")
+    memo.put("g", "k", {"d": "x"})
+    memo.flush()
+    assert not any(tmp_path.rglob("*"))
+
+
+def test_unused_files_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWYML_FINGERPRINT_MEMO", str(tmp_path))
+    old = tmp_path / "old.json"
+    old.write_text("{}")
+    past = time.time() - (KEEP_DAYS + 1) * 86400
+    os.utime(old, (past, past))
+    memo = SourceMemo("salt")
+    memo.put("new", "k", {"d": "x"})
+    memo.flush()
+    assert not old.exists() and (tmp_path / "new.json").exists()
+
+
+def test_an_edit_misses_the_memo_and_re_executes(project: Path, tmp_path: Path) -> None:
+    """Fresh processes share the memo; an edited step is a new entry, so it re-executes,
+    and an unchanged one is still reused (the memo only saves parsing)."""
+    memo = tmp_path / "memo"
+    (project / "steps.py").write_text(
+        "import flowyml as fm\n\n"
+        "@fm.step(outputs='a')\ndef a():\n    return 1\n\n"
+        "@fm.step(outputs='b')\ndef b(a):\n    return a + 1\n\n"
+        "run = fm.Pipeline('p', [a, b]).run()\n"
+        "print(run['b'], run.steps['a'].cached, run.steps['b'].cached)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    env["FLOWYML_FINGERPRINT_MEMO"] = str(memo)
+
+    def run() -> str:
+        return subprocess.run([sys.executable, "steps.py"], cwd=project, env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    assert run() == "2 False False"
+    assert list(memo.glob("*.json")), "the first process wrote the memo"
+    assert run() == "2 True True"
+    src = (project / "steps.py").read_text().replace("return a + 1", "return a + 2")
+    (project / "steps.py").write_text(src)
+    assert run() == "3 True False"
+    (project / "steps.py").write_text(src.replace("return 1\n", "return 1  # one\n"))
+    assert run() == "3 True True", "a comment is not a code change, memo or not"
