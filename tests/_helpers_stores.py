@@ -1,5 +1,6 @@
-"""Helpers shared by the store, object-path and catalog tests: the files under a folder,
-an S3 stack over the loopback server, and a whole-project integrity check."""
+"""Helpers shared by the store, object-path, catalog and materializer tests: the files
+under a folder, an S3 stack over the loopback server, a whole-project integrity check,
+and bytes planted in a store with a catalog row naming them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from flowyml.core.hashing import hash_file
+from flowyml.core.hashing import hash_bytes, hash_file
 from flowyml.stack import Stack
 
 
@@ -41,3 +42,20 @@ def _check_store_and_catalog(root: Path) -> tuple[int, int]:
     for name, count, top in versions:
         assert count == top, f"versions of {name} are not 1..{count}"
     return len(objects), len(rows)
+
+
+def plant(st: Stack, data: bytes, name: str, materializer: str, type_name: str = "x") -> str:
+    """Bytes (hostile ones, for the tests) under their valid hash in ``st``'s store, and
+    a catalog row naming them as artifact ``name`` of ``materializer``; their digest."""
+    from flowyml.catalog.records import NewOutput, StepRecord, Write
+
+    store = st.open_store()
+    staged = store.staging_dir() / "planted.part"
+    staged.write_bytes(data)
+    digest = hash_bytes(data)
+    store.put_file(digest, staged)
+    rec = StepRecord(run_id="r-planted", pipeline="evil", step="evil", status="executed",
+                     cache_key="0" * 64, reason="planted", code_version="x", started_at=0.0)
+    out = NewOutput(name, digest, len(data), materializer, type_name)
+    st.open_catalog().record_batch([Write("exec", rec, [out], {}, cache=False)])
+    return digest

@@ -10,40 +10,7 @@ from pathlib import Path
 import pytest
 
 import flowyml as fm
-from flowyml.core.hashing import hash_file
-
-
-def _plant(project: Path, data: bytes, name: str, materializer: str) -> None:
-    """Put hostile bytes in the store under their valid hash and a catalog row for them."""
-    from flowyml.catalog.records import NewOutput, StepRecord, Write
-
-    st = fm.Stack().resolve()
-    store = st.open_store()
-    staged = project / "planted"
-    staged.write_bytes(data)
-    digest = hash_file(staged)
-    store.put_file(digest, staged)
-    rec = StepRecord(
-        run_id="r-planted",
-        pipeline="evil",
-        step="evil",
-        status="executed",
-        cache_key="0" * 64,
-        reason="planted",
-        code_version="x",
-        started_at=0.0,
-    )
-    st.open_catalog().record_batch(
-        [
-            Write(
-                "exec",
-                rec,
-                [NewOutput(name, digest, len(data), materializer, "x")],
-                {},
-                cache=False,
-            )
-        ]
-    )
+from tests._helpers_stores import plant
 
 
 @pytest.mark.parametrize(
@@ -64,7 +31,7 @@ def _plant(project: Path, data: bytes, name: str, materializer: str) -> None:
 def test_hostile_objects_fail_cleanly(project: Path, data: bytes, materializer: str) -> None:
     import resource
 
-    _plant(project, data, "hostile", materializer)
+    plant(fm.Stack().resolve(), data, "hostile", materializer)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     with pytest.raises(fm.CorruptArtifactError):
@@ -77,7 +44,7 @@ def test_oversized_json_is_refused(project: Path, monkeypatch: pytest.MonkeyPatc
     from flowyml.materializers import builtin
 
     monkeypatch.setattr(builtin, "MAX_JSON_BYTES", 1000)
-    _plant(project, b"[" + b"1," * 1000 + b"1]", "big_json", "json")
+    plant(fm.Stack().resolve(), b"[" + b"1," * 1000 + b"1]", "big_json", "json")
     with pytest.raises(fm.CorruptArtifactError, match="exceeds the limit"):
         fm.Catalog().get("big_json").load()
 
@@ -101,7 +68,7 @@ def test_compressed_arrow_bomb_is_refused_before_decoding(project: Path, materia
             w.write_table(chunk)
     data = path.read_bytes()
     assert len(data) < 2_000_000  # a small file...
-    _plant(project, data, "bomb", materializer)
+    plant(fm.Stack().resolve(), data, "bomb", materializer)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(fm.CorruptArtifactError, match="compressed Arrow"):
         fm.Catalog().get("bomb").load()

@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 
 import flowyml as fm
-from flowyml.catalog.records import NewOutput, StepRecord, Write
-from flowyml.core.hashing import hash_bytes
 from flowyml.stack import Stack, clear_opened
-from tests._helpers_stores import _s3_stack
+from tests._helpers_stores import _s3_stack, plant
 from tests.conftest import flowyml_cli, write
 
 from .stack_fixtures import s3_bucket  # noqa: F401  (s3_bucket is a fixture)
@@ -31,37 +29,6 @@ class _Trap:
         return (Path.touch, (self.path,))
 
 
-def _plant(st: Stack, data: bytes, name: str, materializer: str) -> str:
-    """Bytes under their valid hash in ``st``'s store, and a catalog row naming them."""
-    store = st.open_store()
-    staged = store.staging_dir() / "planted.part"
-    staged.write_bytes(data)
-    digest = hash_bytes(data)
-    store.put_file(digest, staged)
-    rec = StepRecord(
-        run_id="r-planted",
-        pipeline="evil",
-        step="evil",
-        status="executed",
-        cache_key="0" * 64,
-        reason="planted",
-        code_version="x",
-        started_at=0.0,
-    )
-    st.open_catalog().record_batch(
-        [
-            Write(
-                "exec",
-                rec,
-                [NewOutput(name, digest, len(data), materializer, "x.Trap")],
-                {},
-                cache=False,
-            )
-        ]
-    )
-    return digest
-
-
 def test_no_code_execution_from_a_remote_store_by_default(
     project: Path,
     s3_server: Any,
@@ -72,7 +39,7 @@ def test_no_code_execution_from_a_remote_store_by_default(
     payload = pickle.dumps(_Trap(marker), protocol=5)
     st = _s3_stack(project, s3_server, s3_bucket, "cache-a")
     assert st.allow_pickle is None and st.open_store().allow_pickle is False  # the default
-    _plant(st, payload, "trap", "pickle")
+    plant(st, payload, "trap", "pickle", "x.Trap")
 
     # another machine (empty local cache) and the planting one: both refuse
     for cache in ("cache-b", "cache-a"):
@@ -203,7 +170,7 @@ def test_npy_and_arrow_never_unpickle_even_when_allowed(
     it: an object-dtype .npy is refused, a pickled Arrow extension type is ignored."""
     marker = project / "PWNED"
     st = _s3_stack(project, s3_server, s3_bucket, "cache-a", allow_pickle=True)
-    _plant(st, make(marker), "hostile", materializer)
+    plant(st, make(marker), "hostile", materializer, "x.Trap")
     try:
         fm.Catalog(st).get("hostile").load()
     except fm.FlowymlError as exc:

@@ -30,6 +30,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,33 +238,29 @@ class Stack:
     def open_catalog(self) -> SqlCatalog:
         """The full catalog: what a run writes and what lineage, the CLI and the web
         page read (imports SQLAlchemy)."""
-        s = self if self.catalog is not None and self.root else self.resolve()
-        key = ("catalog", s.catalog, s.name)
-        with _lock:
-            hit = _opened.get(key)
-            if hit is None:
-                from .catalog import open_catalog
+        from .catalog import open_catalog
 
-                assert s.catalog is not None
-                hit = open_catalog(s.catalog, stack_name=s.name or "default")
-                _opened[key] = hit
-        return hit
+        return self._catalog("catalog", open_catalog)
 
     def open_runtime_catalog(self) -> RuntimeSqlCatalog:
         """What a run and ``plan`` need of the catalog, on the database driver alone
         (``catalog/runtime_sql.py``): the full catalog when it is already open."""
+        from .catalog import open_runtime_catalog
+
         s = self if self.catalog is not None and self.root else self.resolve()
         with _lock:
-            hit = _opened.get(("catalog", s.catalog, s.name))
-            if hit is None:
-                key = ("runtime-catalog", s.catalog, s.name)
-                hit = _opened.get(key)
-                if hit is None:
-                    from .catalog import open_runtime_catalog
+            full = _opened.get(("catalog", s.catalog, s.name))
+        return full if full is not None else s._catalog("runtime-catalog", open_runtime_catalog)
 
-                    assert s.catalog is not None
-                    hit = open_runtime_catalog(s.catalog, stack_name=s.name or "default")
-                    _opened[key] = hit
+    def _catalog(self, kind: str, opener: Callable[..., Any]) -> Any:
+        """The ``kind`` of catalog of this stack, opened once per process."""
+        s = self if self.catalog is not None and self.root else self.resolve()
+        key = (kind, s.catalog, s.name)
+        with _lock:
+            hit = _opened.get(key)
+            if hit is None:
+                assert s.catalog is not None
+                hit = _opened[key] = opener(s.catalog, stack_name=s.name or "default")
         return hit
 
     def check(self) -> list[CheckResult]:
