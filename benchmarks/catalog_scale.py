@@ -198,7 +198,8 @@ def asgi_get(app: Any, path: str) -> tuple[int, bytes]:
 # ---------------------------------------------------------------- query plans
 @contextmanager
 def captured(engine: Any) -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements (and their parameters) the catalog sends meanwhile."""
+    """The SELECT statements (and their parameters) the catalog sends meanwhile, through
+    SQLAlchemy or (a run's reads) the driver itself."""
     import sqlalchemy as sa
 
     got: list[tuple[str, Any]] = []
@@ -207,10 +208,20 @@ def captured(engine: Any) -> Iterator[list[tuple[str, Any]]]:
         if statement.lstrip()[:4].upper() in ("SELE", "WITH"):
             got.append((statement, parameters))
 
+    from flowyml.catalog import dbapi  # a run's reads go to the driver directly
+
+    original = dbapi.Cursor.run
+
+    def run(cur: Any, statement: str, params: Any = None) -> Any:
+        hook(None, None, cur._db.sql(statement), params or {})
+        return original(cur, statement, params)
+
     sa.event.listen(engine, "before_cursor_execute", hook)
+    dbapi.Cursor.run = run  # type: ignore[method-assign]
     try:
         yield got
     finally:
+        dbapi.Cursor.run = original  # type: ignore[method-assign]
         sa.event.remove(engine, "before_cursor_execute", hook)
 
 

@@ -297,24 +297,13 @@ class RuntimeSqlCatalog:
 
         def fn(cur: Cursor) -> list[dict[str, ArtifactRecord]]:
             _check_referenced(cur, writes)
-            reuses = [w for w in writes if w.kind == "reuse"]
-            for w in reuses:
-                w.rec.outputs = {k: v.id for k, v in (w.artifacts or {}).items()}
-            cur.many(_INS_USE, [
-                {"a": a.id, "r": w.rec.run_id, "s": w.rec.step, "role": "reused"}
-                for w in reuses for a in (w.artifacts or {}).values()
-            ])
+            execs = [w for w in writes if w.kind == "exec"]
             # every name this batch versions, locked up front in one order (no deadlock)
-            _lock_names(cur, dialect,
-                        [o.name for w in writes if w.kind == "exec" for o in w.outputs])
-            _record_sources(cur, [w.rec for w in writes if w.kind == "exec"])
-            out: list[dict[str, ArtifactRecord]] = []
-            for w in writes:
-                if w.kind == "exec":
-                    out.append(_record_execution(cur, w))
-                else:  # reuse / failure: the step row only
-                    cur.run(_INS_STEP, step_params(w.rec))
-                    out.append({})
+            _lock_names(cur, dialect, [o.name for w in execs for o in w.outputs])
+            _record_sources(cur, [w.rec for w in execs])
+            batch = _Batch(cur, execs)
+            out = [batch.add(w) for w in writes]
+            batch.write(cur)
             return out
 
         return self.db.write(fn)
@@ -333,7 +322,6 @@ _INS_ART = f"INSERT INTO artifacts ({_ARTS}) VALUES (" + ", ".join(":" + c for c
 _INS_EDGE = "INSERT INTO lineage_edges (child_id, parent_id, param) VALUES (:c, :p, :param)"
 _INS_DERIV = ("INSERT INTO derivation_edges (child_id, run_id, param, parent_id) "
               "VALUES (:c, :r, :param, :p) ON CONFLICT DO NOTHING")
-_NEXT_VERSION = "SELECT COALESCE(MAX(version), 0) + 1 FROM artifacts WHERE name = :name"
 _UPSERT_CACHE = (
     "INSERT INTO cache_entries (cache_key, step, outputs, run_id, created_at) "
     "VALUES (:k, :s, :o, :r, :t) ON CONFLICT (cache_key) DO UPDATE SET step = excluded.step, "
@@ -482,37 +470,73 @@ def _record_sources(cur: Cursor, recs: list[StepRecord]) -> None:
              [{"d": d, "t": t} for d, t in texts.items()])
 
 
-def _record_execution(cur: Cursor, w: Write) -> dict[str, ArtifactRecord]:
-    rec, parents = w.rec, w.parents
-    now = time.time()
-    result: dict[str, ArtifactRecord] = {}
-    for out in w.outputs:
+class _Batch:
+    """The rows of a batch of step records, in order, written with one ``executemany``
+    per table: what already exists and each name's highest version are read once for
+    the whole batch, and versions continue from there."""
+
+    def __init__(self, cur: Cursor, execs: list[Write]) -> None:
+        self.now = time.time()
+        ids = [artifact_id(o.name, o.content_hash) for w in execs for o in w.outputs]
+        self.known = artifacts_by_id(cur, ids)
+        self.version = _max_versions(cur, {o.name for w in execs for o in w.outputs})
+        self.arts: list[dict[str, Any]] = []
+        self.edges: list[dict[str, Any]] = []
+        self.derivs: list[dict[str, Any]] = []
+        self.uses: list[dict[str, Any]] = []
+        self.cache: list[dict[str, Any]] = []
+        self.steps: list[dict[str, Any]] = []
+
+    def add(self, w: Write) -> dict[str, ArtifactRecord]:
+        """``w``'s rows; the artifacts of an execution (new ones get their versions)."""
+        rec = w.rec
+        result: dict[str, ArtifactRecord] = {}
+        if w.kind == "reuse":
+            rec.outputs = {k: v.id for k, v in (w.artifacts or {}).items()}
+            self.uses += [{"a": a.id, "r": rec.run_id, "s": rec.step, "role": "reused"}
+                          for a in (w.artifacts or {}).values()]
+        elif w.kind == "exec":
+            for out in w.outputs:
+                result[out.name] = self._output(rec, out, w.parents)
+            rec.outputs = {k: v.id for k, v in result.items()}
+            if w.cache:
+                self.cache.append({"k": rec.cache_key, "s": rec.step, "o": dumps(rec.outputs),
+                                   "r": rec.run_id, "t": self.now})
+        self.steps.append(step_params(rec))
+        return result
+
+    def _output(self, rec: StepRecord, out: NewOutput, parents: dict[str, str]) -> ArtifactRecord:
         aid = artifact_id(out.name, out.content_hash)
-        existing = artifacts_by_id(cur, [aid]).get(aid)
-        if existing is not None and parents:  # the same bytes again: keep this derivation
-            cur.many(_INS_DERIV, [{"c": aid, "r": rec.run_id, "param": k, "p": p}
-                                  for k, p in sorted(parents.items())])
-        if existing is None:
-            existing = _new_artifact(cur, rec, out, aid, now)
-            cur.many(_INS_EDGE, [{"c": aid, "p": p, "param": k}
-                                 for k, p in sorted(parents.items())])
-        result[out.name] = existing
-        cur.run(_INS_USE, {"a": aid, "r": rec.run_id, "s": rec.step, "role": "produced"})
-    rec.outputs = {k: v.id for k, v in result.items()}
-    if w.cache:
-        cur.run(_UPSERT_CACHE, {"k": rec.cache_key, "s": rec.step, "o": dumps(rec.outputs),
-                                "r": rec.run_id, "t": now})
-    cur.run(_INS_STEP, step_params(rec))
-    return result
+        art = self.known.get(aid)
+        if art is not None and parents:  # the same bytes again: keep this derivation
+            self.derivs += [{"c": aid, "r": rec.run_id, "param": k, "p": p}
+                            for k, p in sorted(parents.items())]
+        if art is None:
+            version = self.version[out.name] = self.version.get(out.name, 0) + 1
+            art = self.known[aid] = ArtifactRecord(
+                aid, out.name, version, out.content_hash, out.size, out.materializer,
+                out.type_name, rec.run_id, rec.step, rec.code_version, self.now, out.meta)
+            row = {c: getattr(art, c) for c in ART_COLS}
+            row["meta"] = dumps(out.meta)
+            self.arts.append(row)
+            self.edges += [{"c": aid, "p": p, "param": k} for k, p in sorted(parents.items())]
+        self.uses.append({"a": aid, "r": rec.run_id, "s": rec.step, "role": "produced"})
+        return art
+
+    def write(self, cur: Cursor) -> None:
+        for statement, rows in ((_INS_ART, self.arts), (_INS_EDGE, self.edges),
+                                (_INS_DERIV, self.derivs), (_INS_USE, self.uses),
+                                (_UPSERT_CACHE, self.cache), (_INS_STEP, self.steps)):
+            cur.many(statement, rows)
 
 
-def _new_artifact(
-    cur: Cursor, rec: StepRecord, out: NewOutput, aid: str, now: float
-) -> ArtifactRecord:
-    version = int(cur.one(_NEXT_VERSION, {"name": out.name})[0])
-    art = ArtifactRecord(aid, out.name, version, out.content_hash, out.size, out.materializer,
-                         out.type_name, rec.run_id, rec.step, rec.code_version, now, out.meta)
-    row = {c: getattr(art, c) for c in ART_COLS}
-    row["meta"] = dumps(out.meta)
-    cur.run(_INS_ART, row)
-    return art
+def _max_versions(cur: Cursor, names: set[str]) -> dict[str, int]:
+    """Each name's highest version (one probe of ``(name, version)`` per name)."""
+    out: dict[str, int] = {}
+    for chunk in chunks(sorted(names)):
+        marks, params = in_list("n", chunk)
+        out.update((n, int(v)) for n, v in cur.all(
+            f"SELECT name, MAX(version) FROM artifacts WHERE name IN {marks} GROUP BY name",
+            params))
+    return out
+
