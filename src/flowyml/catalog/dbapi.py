@@ -194,10 +194,7 @@ class Db:
                     if not isinstance(exc, self._integrity):
                         self._drop()
                         raise self.conn_error(exc) from exc
-                    raise CatalogError(
-                        f"catalog {self._display} of stack {self._stack!r}: "
-                        f"{redact(str(exc), self._secrets)}"
-                    ) from exc
+                    raise self.conflict_error(exc) from exc
             finally:
                 _quietly(cur.close)
             time.sleep(backoff(attempt))
@@ -209,7 +206,14 @@ class Db:
         msg = str(exc).lower()
         return any(s in msg for s in CONFLICT_WORDS)
 
-    def conn_error(self, exc: Exception) -> CatalogError:
+    def conflict_error(self, exc: BaseException) -> CatalogError:
+        """A write that still conflicted after its last attempt (a unique violation)."""
+        return CatalogError(
+            f"catalog {self._display} of stack {self._stack!r}: "
+            f"{redact(str(exc), self._secrets)}"
+        )
+
+    def conn_error(self, exc: BaseException) -> CatalogError:
         detail = redact(str(exc).strip(), self._secrets)
         return CatalogError(
             f"cannot use catalog {self._display} of stack {self._stack!r}: "

@@ -114,8 +114,8 @@ class RuntimeSqlCatalog:
         self.db = Db(parsed[0], parsed[1], self.display_url, self.stack_name, self._secrets)
 
     def _full_catalog(self) -> FullCatalog:
-        """The full catalog on the same database, opened once (it creates or upgrades
-        the schema and analyzes stale PostgreSQL tables as it opens)."""
+        """The full catalog on the same database (``find``; the errors of a URL this
+        module does not open), opened once."""
         if self._full is None:
             self._full = self._open_full()
         return self._full

@@ -38,7 +38,6 @@ from sqlalchemy.dialects.postgresql import ARRAY as pg_array
 from sqlalchemy.engine import Connection, Engine
 
 from ..core.errors import ArtifactNotFoundError, CatalogError
-from ..core.secrets import redact
 from . import liveness
 from .base import CatalogSnapshot, Deletion, Derivation
 from .dbapi import CONFLICT_WORDS, WRITE_ATTEMPTS, backoff, configure_sqlite
@@ -262,28 +261,16 @@ class SqlCatalog(RuntimeSqlCatalog):
     def _write_error(self, exc: sa.exc.IntegrityError | sa.exc.OperationalError) -> CatalogError:
         if isinstance(exc, sa.exc.OperationalError):
             return self._conn_error(exc)
-        return CatalogError(
-            f"catalog {self.display_url} of stack {self.stack_name!r}: "
-            f"{redact(str(exc.orig), self._secrets)}"
-        )
+        return self.db.conflict_error(exc.orig or exc)
 
     def _conn_error(self, exc: Exception) -> CatalogError:
         return self.db.conn_error(getattr(exc, "orig", exc))
-
 
     def close(self) -> None:
         super().close()
         self.engine.dispose()
 
-    # -------------------------------------------------------------- runs
-
-
-    # -------------------------------------------------------------- cache
-
-
-    # -------------------------------------------------------------- recording
-
-
+    # -------------------------------------------------------------- artifacts
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         rec = self.artifacts_by_id([artifact_id]).get(artifact_id)
         if rec is None:
@@ -598,11 +585,6 @@ def _code_texts(conn: Connection, digests: Iterable[str]) -> dict[str, str]:
         q = sa.select(code_sources_t).where(code_sources_t.c.digest.in_(digests[i : i + 500]))
         out.update((r.digest, r.text) for r in conn.execute(q))
     return out
-
-
-# PostgreSQL: analyze a table at open when it was never analyzed (its planner estimates
-# are guesses, even for an empty table), or when this many rows, and at least half as
-# many as it has, changed since its last ANALYZE (autovacuum, when on, acts at 10%)
 
 
 def _distinct_names() -> sa.CTE:
