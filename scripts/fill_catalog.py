@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowyml.catalog.migrations import refresh_latest
 from flowyml.catalog.records import artifact_id
 from flowyml.catalog.sql import SqlCatalog
 
@@ -423,6 +424,7 @@ def fill(url: str, artifacts: int = 1_000_000, runs: int = 100_000, seed: int = 
     hist.aliases(now - 3600)
     sink.write(hist.take())
     sink.close()
+    cat.db.write(lambda cur: refresh_latest(cur.run))  # each name's @latest, as runs keep it
     cat.close()
     fill_s = time.monotonic() - t0
     SqlCatalog(url, stack_name="fill").close()  # PostgreSQL: opening analyzes what changed

@@ -13,6 +13,7 @@ import flowyml as fm
 from flowyml.catalog import migrations
 from flowyml.core.errors import ArtifactNotFoundError, StepFailed
 from flowyml.lineage import get_descendant_tree
+from flowyml.stack import clear_opened
 from tests.conftest import flowyml_cli
 
 from .stack_fixtures import catalog_at_version, pg_url  # noqa: F401  (pg_url: a fixture)
@@ -190,3 +191,39 @@ def test_latest_without_a_successful_run_is_the_newest_version(stack: fm.Stack) 
         with pytest.raises(StepFailed):
             _report("gamma", text, fail_after=True).run(stack=stack)
     assert fm.Catalog(stack).get("report").version == 2
+
+
+def _three_reports(stack: fm.Stack) -> None:
+    """report@1 by alpha, @2 by beta (both succeeded), @3 by gamma (failed): @latest is 2."""
+    _report("alpha", "from alpha").run(stack=stack)
+    _report("beta", "from beta").run(stack=stack)
+    with pytest.raises(StepFailed):
+        _report("gamma", "from gamma", fail_after=True).run(stack=stack)
+
+
+def test_prune_gives_latest_back_to_the_last_successful_run_left(
+    stack: fm.Stack, project: Path
+) -> None:
+    from flowyml.retention import Policy, prune
+
+    _three_reports(stack)
+    assert _latest_everywhere(project, stack) == {2}
+    prune(stack, Policy(keep_last=0, pipeline="beta"))  # beta's run and report@2 go
+    assert [a.version for a in fm.Catalog(stack).versions("report")] == [1, 3]
+    assert _latest_everywhere(project, stack) == {1}, "alpha's is the last success left"
+
+
+def test_an_upgraded_catalog_knows_each_names_latest(project: Path) -> None:
+    """Schema 6 keeps each name's @latest in a table; upgrading fills it from the runs."""
+    import sqlalchemy as sa
+
+    stack = fm.Stack(root=str(project)).resolve()
+    _three_reports(stack)
+    cat = stack.open_catalog()
+    with cat.engine.begin() as conn:  # as FlowyML before schema 6 left it
+        conn.execute(sa.text("DROP TABLE latest_outputs"))
+        conn.execute(sa.text("UPDATE flowyml_meta SET value = '5' WHERE key = 'schema_version'"))
+    cat.close()
+    clear_opened()  # the next open is a new process's
+    assert stack.open_catalog().schema_version() == migrations.LATEST
+    assert _latest_everywhere(project, stack) == {2}

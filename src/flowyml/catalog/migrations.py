@@ -18,10 +18,11 @@ DDL SQLAlchemy generated for FlowyML 0.1's tables on both databases, frozen.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..core.errors import CatalogError
-from .dbapi import SCHEMA_KEY, SCHEMA_VERSION, Cursor, read_version
+from .dbapi import SCHEMA_KEY, SCHEMA_VERSION, Cursor, in_list, read_version
 
 ADVISORY_LOCK_KEY = 0x666C6F77796D6C  # "flowyml": PostgreSQL advisory lock for upgrades
 
@@ -123,6 +124,43 @@ def _m5_derivation_edges(cur: Cursor) -> None:
             "ON derivation_edges (parent_id)")
 
 
+def _m6_latest_outputs(cur: Cursor) -> None:
+    """``latest_outputs``: each asset name's ``@latest`` (the version the successful run
+    that finished last output), kept by ``finish_run`` and repaired by ``prune``, so
+    ``name@latest`` is one probe instead of a walk over every use of every version.
+    Backfilled from the runs already recorded."""
+    cur.run("CREATE TABLE IF NOT EXISTS latest_outputs (name VARCHAR(200) NOT NULL, "
+            "artifact_id VARCHAR(64) NOT NULL, run_id VARCHAR(64) NOT NULL, "
+            "finished_at FLOAT NOT NULL, PRIMARY KEY (name))")
+    refresh_latest(cur.run)
+
+
+def refresh_latest(run: Callable[[str, dict[str, Any]], Any],
+                   names: Sequence[str] | None = None) -> None:
+    """Recompute ``latest_outputs`` (for ``names``; every name by default) from the
+    recorded runs: per name, the version used (produced or reused) by the successful
+    run that finished last, ties to the newest version. ``run(sql, params)`` executes
+    a statement (a driver cursor's, or SQLAlchemy's in ``prune``). A name no
+    successful run used has no row (``find`` then takes its newest version)."""
+    where, params = "", dict[str, Any]()
+    if names is not None:
+        if not names:
+            return
+        marks, params = in_list("n", list(names))
+        where = f" AND a.name IN {marks}"
+        run(f"DELETE FROM latest_outputs WHERE name IN {marks}", params)
+    run(
+        "INSERT INTO latest_outputs (name, artifact_id, run_id, finished_at) "
+        "SELECT name, artifact_id, run_id, finished_at FROM (SELECT a.name AS name, "
+        "a.id AS artifact_id, r.id AS run_id, r.finished_at AS finished_at, ROW_NUMBER() "
+        "OVER (PARTITION BY a.name ORDER BY r.finished_at DESC, a.created_at DESC, "
+        "a.version DESC) AS rn FROM artifact_uses u JOIN runs r ON r.id = u.run_id "
+        "JOIN artifacts a ON a.id = u.artifact_id WHERE r.status = 'succeeded' "
+        f"AND r.finished_at IS NOT NULL{where}) t WHERE rn = 1",
+        params,
+    )
+
+
 Migration = tuple[int, str, Callable[[Cursor], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -131,6 +169,7 @@ MIGRATIONS: list[Migration] = [
     (3, "indexes for catalogs of millions of artifacts", _m3_scale_indexes),
     (4, "code_sources, code_versions: the code of every code version", _m4_code_sources),
     (5, "derivation_edges: lineage of every derivation, per run", _m5_derivation_edges),
+    (6, "latest_outputs: each name's @latest in one probe", _m6_latest_outputs),
 ]
 LATEST = MIGRATIONS[-1][0]
 if LATEST != SCHEMA_VERSION:  # a run checks the version without importing this module

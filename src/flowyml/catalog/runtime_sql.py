@@ -2,13 +2,12 @@
 
 ``RuntimeSqlCatalog`` implements ``base.RuntimeCatalog`` for SQLite and PostgreSQL
 with plain SQL, written once for both: cache lookups, the previous records of a
-pipeline's steps, the run's start, heartbeat and end, and group-committed step
-records; it also creates and upgrades the schema (``migrations.py``, plain SQL too),
-analyzes stale PostgreSQL tables, and reads runs and their steps for ``flowyml runs``.
-Running a pipeline opens this (``Stack.open_runtime_catalog``) and never imports
-SQLAlchemy, unless a step reads a catalog reference (``find``): that goes through
-``sql.SqlCatalog``, the full catalog, which inherits everything here so both write
-the same rows.
+pipeline's steps, catalog references (``find``), the run's start, heartbeat and end,
+and group-committed step records; it also creates and upgrades the schema
+(``migrations.py``, plain SQL too), analyzes stale PostgreSQL tables, and reads runs
+and their steps for ``flowyml runs``. Running a pipeline opens this
+(``Stack.open_runtime_catalog``) and never imports SQLAlchemy; ``sql.SqlCatalog``, the
+full catalog, inherits everything here, so both write the same rows.
 
 Writes happen in one transaction per batch. On SQLite each is ``BEGIN IMMEDIATE`` in
 WAL mode; on PostgreSQL a transaction-scoped advisory lock per asset name serializes
@@ -40,9 +39,8 @@ if TYPE_CHECKING:
 
 class FullCatalog(Protocol):
     """What this module asks of the full catalog (``sql.SqlCatalog``), which it never
-    imports: ``catalog.open_runtime_catalog`` hands it a way to open one."""
-
-    def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord: ...
+    imports: ``catalog.open_runtime_catalog`` hands it a way to open one (it says what
+    is wrong with a URL the driver layer does not open)."""
 
     def close(self) -> None: ...
 
@@ -58,7 +56,7 @@ _RUNS = ", ".join(RUN_COLS)
 _STEPS = ", ".join(STEP_COLS)
 CATALOG_TABLES = ("flowyml_meta", "runs", "step_runs", "artifacts", "lineage_edges",
                   "derivation_edges", "artifact_uses", "cache_entries", "aliases",
-                  "code_sources", "code_versions")
+                  "code_sources", "code_versions", "latest_outputs")
 _ANALYZE_LOCK_KEY = 0x666C6F77616E6C  # one process at a time analyzes a catalog
 # PostgreSQL: analyze a table at open when it was never analyzed (its planner estimates
 # are guesses, even for an empty table), or when this many rows, and at least half as
@@ -114,8 +112,8 @@ class RuntimeSqlCatalog:
         self.db = Db(parsed[0], parsed[1], self.display_url, self.stack_name, self._secrets)
 
     def _full_catalog(self) -> FullCatalog:
-        """The full catalog on the same database (``find``; the errors of a URL this
-        module does not open), opened once."""
+        """The full catalog on the same database (it explains a URL this module does
+        not open), opened once."""
         if self._full is None:
             self._full = self._open_full()
         return self._full
@@ -196,11 +194,17 @@ class RuntimeSqlCatalog:
     def finish_run(
         self, run_id: str, status: str, error: str | None, stats: dict[str, Any]
     ) -> None:
-        row = {"id": run_id, "status": status, "error": error, "t": time.time(),
+        now = time.time()
+        row = {"id": run_id, "status": status, "error": error, "t": now,
                "stats": dumps(stats)}
-        self.db.write(lambda cur: cur.run(
-            "UPDATE runs SET status = :status, error = :error, finished_at = :t, "
-            "stats = :stats WHERE id = :id", row))
+
+        def fn(cur: Cursor) -> None:
+            cur.run("UPDATE runs SET status = :status, error = :error, finished_at = :t, "
+                    "stats = :stats WHERE id = :id", row)
+            if status == "succeeded":
+                _advance_latest(cur, run_id, now)
+
+        self.db.write(fn)
 
     def heartbeat(self, run_id: str) -> None:
         """Mark a running run as alive (the runtime calls this periodically)."""
@@ -283,8 +287,34 @@ class RuntimeSqlCatalog:
             return artifacts_by_id(cur, ids)
 
     def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord:
-        """``name`` at a version, ``"latest"`` or an alias (see ``SqlCatalog.find``)."""
-        return self._full_catalog().find(name, selector)
+        """``name`` at a version number, ``"latest"`` (default) or an alias; one index
+        probe each. ``latest`` is the version the successful run that finished last
+        output or reused (``latest_outputs``, kept by ``finish_run``); a name no
+        successful run used yet gives its newest version."""
+        sel = "latest" if selector is None else str(selector)
+        params: dict[str, Any] = {"n": name, "s": sel}
+        with self.db.read() as cur:
+            if sel == "latest":
+                row = cur.one(_FIND_LATEST, params) or cur.one(_FIND_NEWEST, params)
+            elif sel.isdigit():
+                row = cur.one(_FIND_VERSION, {"n": name, "v": int(sel)})
+            else:
+                row = cur.one(_FIND_ALIAS, params)
+            if row is not None:
+                return artifact_from(dict(zip(ART_COLS, row, strict=True)))
+            count = int(cur.one("SELECT COUNT(*) FROM artifacts WHERE name = :n", params)[0])
+        if count == 0:
+            raise ArtifactNotFoundError(
+                f"no artifact named {name!r} in catalog {self.display_url}; run the pipeline "
+                "that produces it first (`flowyml artifacts` lists what exists)"
+            )
+        what = {"latest": "any version"}.get(
+            sel, f"version {sel}" if sel.isdigit() else f"alias {sel!r}"
+        )
+        raise ArtifactNotFoundError(
+            f"asset {name!r} has no {what} in catalog {self.display_url} (it has {count} "
+            f"version{'s' if count != 1 else ''}; see `flowyml artifacts {name}`)"
+        )
 
     # -------------------------------------------------------------- recording
     def record_batch(self, writes: list[Write]) -> list[dict[str, ArtifactRecord]]:
@@ -322,6 +352,20 @@ _INS_ART = f"INSERT INTO artifacts ({_ARTS}) VALUES (" + ", ".join(":" + c for c
 _INS_EDGE = "INSERT INTO lineage_edges (child_id, parent_id, param) VALUES (:c, :p, :param)"
 _INS_DERIV = ("INSERT INTO derivation_edges (child_id, run_id, param, parent_id) "
               "VALUES (:c, :r, :param, :p) ON CONFLICT DO NOTHING")
+_A_ARTS = ", ".join("a." + c for c in ART_COLS)
+_FIND_LATEST = (f"SELECT {_A_ARTS} FROM latest_outputs l JOIN artifacts a "
+                "ON a.id = l.artifact_id WHERE l.name = :n")
+_FIND_NEWEST = (f"SELECT {_ARTS} FROM artifacts WHERE name = :n "
+                "ORDER BY created_at DESC, version DESC LIMIT 1")
+_FIND_VERSION = f"SELECT {_ARTS} FROM artifacts WHERE name = :n AND version = :v"
+_FIND_ALIAS = (f"SELECT {_A_ARTS} FROM aliases al JOIN artifacts a ON a.name = al.name "
+               "AND a.version = al.version WHERE al.name = :n AND al.alias = :s")
+_UPSERT_LATEST = (
+    "INSERT INTO latest_outputs (name, artifact_id, run_id, finished_at) "
+    "VALUES (:n, :a, :r, :t) ON CONFLICT (name) DO UPDATE SET "
+    "artifact_id = excluded.artifact_id, run_id = excluded.run_id, "
+    "finished_at = excluded.finished_at WHERE latest_outputs.finished_at <= excluded.finished_at"
+)
 _UPSERT_CACHE = (
     "INSERT INTO cache_entries (cache_key, step, outputs, run_id, created_at) "
     "VALUES (:k, :s, :o, :r, :t) ON CONFLICT (cache_key) DO UPDATE SET step = excluded.step, "
@@ -528,6 +572,19 @@ class _Batch:
                                 (_INS_DERIV, self.derivs), (_INS_USE, self.uses),
                                 (_UPSERT_CACHE, self.cache), (_INS_STEP, self.steps)):
             cur.many(statement, rows)
+
+
+def _advance_latest(cur: Cursor, run_id: str, finished_at: float) -> None:
+    """A run succeeded: what it used becomes its names' ``@latest`` (per name, the
+    newest version it used), unless a run that finished later already set one."""
+    best: dict[str, tuple[float, int, str]] = {}
+    for name, aid, created, version in cur.all(
+        "SELECT a.name, a.id, a.created_at, a.version FROM artifact_uses u "
+        "JOIN artifacts a ON a.id = u.artifact_id WHERE u.run_id = :r", {"r": run_id}
+    ):
+        best[name] = max(best.get(name, (-1.0, -1, "")), (float(created), int(version), aid))
+    cur.many(_UPSERT_LATEST, [{"n": n, "a": b[2], "r": run_id, "t": finished_at}
+                              for n, b in sorted(best.items())])
 
 
 def _max_versions(cur: Cursor, names: set[str]) -> dict[str, int]:

@@ -41,6 +41,7 @@ from ..core.errors import ArtifactNotFoundError, CatalogError
 from . import liveness
 from .base import CatalogSnapshot, Deletion, Derivation
 from .dbapi import CONFLICT_WORDS, WRITE_ATTEMPTS, backoff, configure_sqlite
+from .migrations import refresh_latest
 from .records import ArtifactRecord, CodeVersion
 from .records import artifact_id as artifact_id  # re-exported: tests and tools use it here
 from .runtime_sql import RuntimeSqlCatalog, artifact_from, chunks, run_from
@@ -172,6 +173,14 @@ code_versions_t = sa.Table(  # migration 4: code version -> {part: text digest} 
     sa.Column("code_version", sa.String(64), primary_key=True),
     sa.Column("parts", sa.Text, nullable=False),
 )
+latest_t = sa.Table(  # migration 6: each name's @latest (runtime_sql.find)
+    "latest_outputs",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("artifact_id", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("finished_at", sa.Float, nullable=False),
+)
 
 _RETRYABLE = (sa.exc.IntegrityError, sa.exc.OperationalError)
 
@@ -278,50 +287,6 @@ class SqlCatalog(RuntimeSqlCatalog):
                 f"no artifact with id {artifact_id!r} in catalog {self.display_url}"
             )
         return rec
-
-    def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord:
-        """``name`` at a version number, ``"latest"`` (default) or an alias. ``latest``
-        is what the successful run that finished last output (see ``_latest_query``)."""
-        sel = "latest" if selector is None else str(selector)
-        with self._read() as conn:
-            if sel == "latest":
-                q = _latest_query(name)
-            elif sel.isdigit():
-                q = sa.select(artifacts_t).where(
-                    artifacts_t.c.name == name, artifacts_t.c.version == int(sel)
-                )
-            else:
-                q = (
-                    sa.select(artifacts_t)
-                    .join(
-                        aliases_t,
-                        sa.and_(
-                            aliases_t.c.name == artifacts_t.c.name,
-                            aliases_t.c.version == artifacts_t.c.version,
-                        ),
-                    )
-                    .where(aliases_t.c.name == name, aliases_t.c.alias == sel)
-                )
-            row = conn.execute(q).first()
-            if row is not None:
-                return artifact_from(row._mapping)
-            count = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(artifacts_t)
-                .where(artifacts_t.c.name == name)
-            ).scalar_one()
-        if count == 0:
-            raise ArtifactNotFoundError(
-                f"no artifact named {name!r} in catalog {self.display_url}; run the pipeline "
-                "that produces it first (`flowyml artifacts` lists what exists)"
-            )
-        what = {"latest": "any version"}.get(
-            sel, f"version {sel}" if sel.isdigit() else f"alias {sel!r}"
-        )
-        raise ArtifactNotFoundError(
-            f"asset {name!r} has no {what} in catalog {self.display_url} (it has {count} "
-            f"version{'s' if count != 1 else ''}; see `flowyml artifacts {name}`)"
-        )
 
     def versions(self, name: str) -> list[ArtifactRecord]:
         q = sa.select(artifacts_t).where(artifacts_t.c.name == name).order_by(artifacts_t.c.version)
@@ -790,31 +755,6 @@ def _group(
             for (step, code, _, parents), (shown, runs) in groups.items()]
 
 
-def _latest_query(name: str) -> sa.Select[Any]:
-    """``name@latest``: the version output (executed or reused) by the successful run
-    that finished last; without one, the most recently created version."""
-    done = (
-        sa.select(uses_t.c.artifact_id, sa.func.max(runs_t.c.finished_at).label("t"))
-        .join(runs_t, runs_t.c.id == uses_t.c.run_id)
-        .join(artifacts_t, artifacts_t.c.id == uses_t.c.artifact_id)
-        .where(artifacts_t.c.name == name, runs_t.c.status == "succeeded")
-        .group_by(uses_t.c.artifact_id)
-        .subquery()
-    )
-    return (
-        sa.select(artifacts_t)
-        .select_from(artifacts_t.outerjoin(done, done.c.artifact_id == artifacts_t.c.id))
-        .where(artifacts_t.c.name == name)
-        .order_by(
-            sa.case((done.c.t.is_(None), 1), else_=0),
-            done.c.t.desc(),
-            artifacts_t.c.created_at.desc(),
-            artifacts_t.c.version.desc(),
-        )
-        .limit(1)
-    )
-
-
 # ------------------------------------------------------------------ retention
 PRUNE_POLL_SECONDS = 0.5  # how often a waiting prune looks again for runs in progress
 
@@ -897,6 +837,19 @@ def _delete(conn: Connection, d: Deletion) -> None:
              if d.artifacts.intersection(json.loads(r.outputs).values())]
     for chunk in chunks(stale):  # a cache entry never points at a deleted artifact
         conn.execute(cache_t.delete().where(cache_t.c.cache_key.in_(chunk)))
+    _repair_latest(conn, d)
+
+
+def _repair_latest(conn: Connection, d: Deletion) -> None:
+    """The names whose ``@latest`` pointed at a deleted run or artifact get it again
+    from what is left (``migrations.refresh_latest``)."""
+    names = sorted({
+        r.name for r in conn.execute(sa.select(latest_t.c.name, latest_t.c.artifact_id,
+                                               latest_t.c.run_id))
+        if r.artifact_id in d.artifacts or r.run_id in d.runs
+    })
+    for chunk in chunks(names):
+        refresh_latest(lambda q, p: conn.execute(sa.text(q), p), chunk)
 
 
 def _lineage_gaps(conn: Connection) -> list[str]:
