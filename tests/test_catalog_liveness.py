@@ -57,12 +57,12 @@ def test_killed_driver_shows_as_failed(project: Path) -> None:
 
 
 REMOTE_DRIVER = """
-import socket, time
+import time
 import flowyml as fm
 import flowyml.catalog.liveness as liveness
 
 liveness.HEARTBEAT_SECONDS = 0.2  # beat often: the test shrinks "stale" to 1.5 s
-socket.gethostname = lambda: "another-machine"  # its pid means nothing here
+liveness.hostname = lambda: "another-machine"  # its pid means nothing here
 
 @fm.step(outputs="slow")
 def slow():

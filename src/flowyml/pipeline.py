@@ -104,9 +104,11 @@ class Pipeline:
         st = as_stack(stack, root=self.root)
         if executor is not None:
             st = replace(st, executor=executor)
-        from .openlineage import reporter_for  # events only when the stack asks for them
+        reporter = reporter_from(progress)
+        if st.openlineage_url:  # events only when the stack asks for them
+            from .openlineage import reporter_for
 
-        reporter = reporter_for(st, self.name, graph, refs, reporter_from(progress))
+            reporter = reporter_for(st, self.name, graph, refs, reporter)
         return run_graph(self.name, graph, st, params, force=force,
                          reporter=reporter, catalog_refs=refs)
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import os
-import random
 import re
 import threading
 import time
@@ -51,6 +50,8 @@ def backoff(attempt: int) -> float:
     ceiling doubles from ``RETRY_FIRST_DELAY`` up to ``RETRY_MAX_DELAY``, and the wait is
     a random point in its upper half, so writers that collided do not retry in step."""
     ceiling = min(RETRY_MAX_DELAY, RETRY_FIRST_DELAY * 2 ** min(attempt, 30))
+    import random
+
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 

@@ -14,7 +14,6 @@ reads, and the runtime takes its heartbeat period from here. No SQL, no I/O beyo
 from __future__ import annotations
 
 import os
-import socket
 import time
 from typing import Protocol
 
@@ -39,6 +38,17 @@ class RunRow(Protocol):
     def started_at(self) -> float: ...
 
 
+def hostname() -> str:
+    """This machine's name, as runs record it (``os.uname`` where there is one: the
+    same as ``socket.gethostname()`` without importing ``socket``)."""
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        return str(uname().nodename)
+    import socket
+
+    return socket.gethostname()
+
+
 def status_of(
     row: RunRow, *, stale_after: float | None = None, now: float | None = None
 ) -> tuple[str, str | None]:
@@ -46,7 +56,7 @@ def status_of(
     gone reads as ``failed``, with the reason as its error."""
     if row.status != "running":
         return row.status, row.error
-    if row.host == socket.gethostname() and row.pid and not pid_alive(int(row.pid)):
+    if row.host == hostname() and row.pid and not pid_alive(int(row.pid)):
         return "failed", f"the driver process (pid {row.pid}) died while the run was in progress"
     bound = STALE_AFTER_SECONDS if stale_after is None else stale_after
     beat = row.heartbeat if row.heartbeat is not None else row.started_at

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import SimpleNamespace
@@ -185,7 +184,7 @@ class RuntimeSqlCatalog:
         self, run_id: str, pipeline: str, params: dict[str, Any], started_at: float
     ) -> None:
         row = {"id": run_id, "pipeline": pipeline, "status": "running", "started_at": started_at,
-               "params": dumps(params), "stats": "{}", "host": socket.gethostname(),
+               "params": dumps(params), "stats": "{}", "host": liveness.hostname(),
                "pid": os.getpid(), "heartbeat": started_at, "stack": self.stack_name}
         cols = ", ".join(row)
         marks = ", ".join(":" + c for c in row)

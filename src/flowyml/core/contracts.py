@@ -32,6 +32,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .declared import schemas_possible
 from .errors import SchemaError
 
 if TYPE_CHECKING:
@@ -84,9 +85,7 @@ _NONE = StepContracts()
 # ---------------------------------------------------------------------- declarations
 
 
-def _may_declare() -> bool:
-    """No schema can be declared before pandera or pyarrow is imported."""
-    return "pandera" in sys.modules or "pyarrow" in sys.modules
+_may_declare = schemas_possible  # no schema can be declared before pandera or pyarrow
 
 
 def step_contracts(step: Step) -> StepContracts:

@@ -37,12 +37,10 @@ import functools
 import inspect
 import linecache
 import os
-import pickle
 import reprlib
 import sys
 import textwrap
 import types
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -187,6 +185,8 @@ def _tree_source(tree: ast.AST | Callable[[], ast.AST | None] | None, decorators
             return "<source not available>"
         # the tree may be shared (cached per code object): render a copy; a pickle round
         # trip copies an AST about twice as fast as copy.deepcopy
+        import pickle
+
         node = pickle.loads(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL))
         if not decorators and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             node.decorator_list = []
@@ -369,7 +369,7 @@ class _Context:
                 "the step re-executes on every run. Make it a plain value, or create it "
                 "inside the step"
             )
-            return f"{OPAQUE}{uuid.uuid4().hex}:a {exc.type_name}"
+            return f"{OPAQUE}{os.urandom(16).hex()}:a {exc.type_name}"
 
     def visit_code(self, obj: Any) -> None:
         """A function, class or module met inside a value."""
@@ -452,7 +452,7 @@ def value_token(value: Any) -> str:
     try:
         return Tokenizer().digest(value)
     except Opaque as exc:
-        return f"{OPAQUE}{uuid.uuid4().hex}:a {exc.type_name}"
+        return f"{OPAQUE}{os.urandom(16).hex()}:a {exc.type_name}"
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
@@ -876,7 +876,7 @@ def _memo_salt() -> str:
         try:
             parts.append(Path(mod).read_text("utf-8"))
         except OSError:
-            parts.append(uuid.uuid4().hex)  # cannot tell the code's version: never reuse
+            parts.append(os.urandom(16).hex())  # cannot tell the code's version: never reuse
     return hash_text(*parts)
 
 

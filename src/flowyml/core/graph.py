@@ -199,9 +199,9 @@ def _check_run_values(params: Mapping[str, Any], bindings: Mapping[str, Mapping[
 
 def _check_schemas(graph: Graph, records: dict[tuple[str, str], Any]) -> None:
     """Declared table schemas across every edge and catalog input (``contracts.py``)."""
-    import sys
+    from .declared import schemas_possible
 
-    if "pandera" in sys.modules or "pyarrow" in sys.modules:  # else none can be declared
+    if schemas_possible():  # else none can be declared
         from .contracts import check_graph
 
         graph.schema_checks = check_graph(graph, records)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
+from .declared import schemas_possible
 from .errors import ParameterError
 from .names import check_name, split_ref
 
@@ -134,15 +135,17 @@ class Step:
     def options(self) -> dict[str, Any]:
         """The declaration, as plain data (part of the code fingerprint). Declared table
         schemas count too (``contracts.py``): editing one re-executes, so re-validates."""
-        from .contracts import declaration
-
         options: dict[str, Any] = {
             "name": self.name,
             "outputs": list(self.outputs),
             "inputs": {k: str(v) for k, v in sorted(self.input_map.items())},
             "map_over": self.map_over,
         }
-        schemas = declaration(self)
+        schemas = None
+        if schemas_possible():
+            from .contracts import declaration
+
+            schemas = declaration(self)
         if schemas is not None:  # absent otherwise: keys of steps without schemas stay
             options["schemas"] = schemas
         return options

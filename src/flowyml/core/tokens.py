@@ -25,7 +25,6 @@ import copyreg
 import enum
 import functools
 import os
-import pickle
 import types
 from collections.abc import Callable
 from typing import Any
@@ -162,6 +161,8 @@ class Tokenizer:
         if top in ("pandas", "polars", "pyarrow"):
             # their pickles are canonical for the data they hold; walking their internals
             # would be slow and version-dependent for no gain
+            import pickle
+
             try:
                 h.update(b"pickle:" + pickle.dumps(v, protocol=5))
             except Exception as exc:

@@ -1,8 +1,10 @@
 """The executor interface: run step tasks, hand back futures of outcomes.
 
 An executor receives a ``StepTask`` (the step, its plain parameter values, and
-``ArtifactRef`` handles — hashes — for its stored inputs) and returns a
-``concurrent.futures.Future`` of the ``StepOutcome`` (the hashes of what it stored).
+``ArtifactRef`` handles — hashes — for its stored inputs) and returns a future of the
+``StepOutcome`` (the hashes of what it stored): a ``concurrent.futures.Future``, or a
+``Completed`` when the step already ran in the driver (``concurrent.futures`` is then
+never imported).
 Executors never touch the catalog: the driver records what comes back.
 
 Errors an executor raises into a future besides the user's own (``UserCodeError``):
@@ -15,11 +17,41 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .task import StepOutcome, StepTask
+
+
+class StepFuture(Protocol):
+    """What the scheduling loop asks of a submitted step (``concurrent.futures.Future``
+    has it)."""
+
+    def result(self, timeout: float | None = None) -> StepOutcome: ...
+
+    def done(self) -> bool: ...
+
+    def cancel(self) -> bool: ...
+
+
+class Completed:
+    """The future of a step that already ran: its outcome, or the exception it raised."""
+
+    __slots__ = ("_error", "_value")
+
+    def __init__(self, value: Any = None, error: BaseException | None = None) -> None:
+        self._value, self._error = value, error
+
+    def result(self, timeout: float | None = None) -> StepOutcome:
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def done(self) -> bool:
+        return True
+
+    def cancel(self) -> bool:
+        return False
 
 
 class Executor(Protocol):
@@ -39,7 +71,7 @@ class Executor(Protocol):
     in_flight: int
     in_process: bool
 
-    def submit(self, task: StepTask) -> Future[StepOutcome]: ...
+    def submit(self, task: StepTask) -> StepFuture: ...
 
     def shutdown(self) -> None: ...
 

@@ -12,11 +12,10 @@ only a process can be stopped, so such a step runs in a one-worker process pool 
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from .base import run_attempts
-from .task import StepOutcome, StepTask, run_task
+from .base import Completed, StepFuture, run_attempts
+from .task import StepTask, run_task
 
 if TYPE_CHECKING:
     from ..stores import StoreSpec
@@ -34,19 +33,17 @@ class InlineExecutor:
         self._store = store.open()
         self._isolated: ProcessesExecutor | None = None
 
-    def submit(self, task: StepTask) -> Future[StepOutcome]:
+    def submit(self, task: StepTask) -> StepFuture:
         if task.step.timeout is not None:
             if self._isolated is None:
                 from .processes import ProcessesExecutor
 
                 self._isolated = ProcessesExecutor(self._spec, 1)
             return self._isolated.submit(task)
-        fut: Future[StepOutcome] = Future()
         try:
-            fut.set_result(run_attempts(task, lambda t, _timeout: run_task(t, self._store)))
+            return Completed(run_attempts(task, lambda t, _timeout: run_task(t, self._store)))
         except BaseException as exc:  # delivered to the scheduling loop
-            fut.set_exception(exc)
-        return fut
+            return Completed(error=exc)
 
     def shutdown(self) -> None:
         if self._isolated is not None:

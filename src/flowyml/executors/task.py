@@ -22,7 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..core.contracts import SchemaViolation, validate_outputs
+from ..core.declared import schemas_possible
 from ..core.refs import ArtifactRef
 from ..core.stored import NewOutput
 from ..objects import load_object, store_value
@@ -90,11 +90,13 @@ def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
     del kwargs
     duration = time.perf_counter() - start
     values = split_outputs(step, result)
-    # declared schemas (contracts.py): a violation fails the step before anything is stored
-    try:
-        values = validate_outputs(step, values)
-    except SchemaViolation as exc:  # the user's step produced it: a failure of the step
-        raise UserCodeError(step.name, str(exc), attempts) from (exc.__cause__ or exc)
+    if schemas_possible():  # declared schemas (contracts.py): checked before anything is stored
+        from ..core.contracts import SchemaViolation, validate_outputs
+
+        try:
+            values = validate_outputs(step, values)
+        except SchemaViolation as exc:  # the user's step produced it: a failure of the step
+            raise UserCodeError(step.name, str(exc), attempts) from (exc.__cause__ or exc)
     warn_none_outputs(task, values)
     outputs = [store_value(store, name, value) for name, value in values.items()]
     return StepOutcome(

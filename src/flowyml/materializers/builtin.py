@@ -30,13 +30,11 @@ import io
 import json
 import math
 import os
-import pickle
 import threading
 import warnings
 from pathlib import Path
 from typing import Any
 
-from ..core.contracts import schema_meta
 from ..core.hashing import hash_buffers
 from .base import UnsupportedValue
 
@@ -47,6 +45,13 @@ HASH_WHILE_WRITING_FROM = 16 << 20  # bytes
 # in full and compared after encoding; larger ones by their head and their types.
 FULL_CHECK_BYTES = 4 * 2**20
 HEAD_CHECK_ROWS = 1000
+
+
+def schema_meta(schema: Any, rows: int, count: int | None = None) -> dict[str, Any]:
+    """``contracts.schema_meta``, imported with the first table stored."""
+    from ..core.contracts import schema_meta as meta
+
+    return meta(schema, rows, count=count)
 
 
 def _module_root(value: Any) -> str:
@@ -625,6 +630,8 @@ class PickleMaterializer:
         return True
 
     def save(self, value: Any, path: Path) -> dict[str, Any]:
+        import pickle
+
         from ..core.coderefs import pickle_globals
 
         with open(path, "wb") as f:
@@ -635,5 +642,7 @@ class PickleMaterializer:
             return {"code_refs": pickle_globals(f)}
 
     def load(self, path: Path) -> Any:
+        import pickle
+
         with open(path, "rb") as f:
             return pickle.load(f)

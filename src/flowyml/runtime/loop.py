@@ -15,13 +15,12 @@ points at an object that is not (yet) stored.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
 from ..core.errors import FlowymlError, StepFailed
@@ -37,7 +36,7 @@ from .reporting import Reporter
 if TYPE_CHECKING:
     from ..catalog.base import RuntimeCatalog
     from ..core.graph import Graph
-    from ..executors.base import Executor
+    from ..executors.base import Executor, StepFuture
     from ..stores import StoreSpec
     from ..stores.base import ArtifactStore
 
@@ -63,7 +62,7 @@ class RunContext(Protocol):
 def new_run_id() -> str:
     """``YYYYMMDD-HHMMSS-<12 hex>`` (UTC): sortable, readable, unique enough for busy
     concurrent writers (48 random bits)."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:12]
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + os.urandom(6).hex()
 
 
 def execute(
@@ -114,7 +113,7 @@ class _RunState:
         self.waiting = {n: len(graph.upstream[n]) for n in graph.order}
         self.ready = deque(n for n in graph.order if self.waiting[n] == 0)
         self.queued: deque[tuple[str, Decision]] = deque()  # decided, waiting for a worker
-        self.running: dict[Future[StepOutcome], tuple[str, Decision]] = {}
+        self.running: dict[StepFuture, tuple[str, Decision]] = {}
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
         self.recorder: Recorder | None = None
@@ -152,8 +151,7 @@ class _RunState:
                 self.submit(*self.queued.popleft())
             if not self.running:
                 return  # nothing left to run, or a failure stopped new submissions
-            done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
-            for fut in done:
+            for fut in self._wait_any():
                 name, d = self.running.pop(fut)
                 self.complete(fut, name, d)
                 if self.results[name].status == "executed":
@@ -161,6 +159,17 @@ class _RunState:
             if self.failure is not None:  # what waits in the executor's queue never starts
                 for fut in [f for f in self.running if f.cancel()]:
                     del self.running[fut]
+
+    def _wait_any(self) -> list[StepFuture]:
+        """The running steps that are done, after waiting for one if none is (an
+        in-process executor's steps are done on submit: no waiting, no threads)."""
+        done = [f for f in self.running if f.done()]
+        if done:
+            return done
+        from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+        pending = cast("list[Future[StepOutcome]]", list(self.running))
+        return list(wait(pending, return_when=FIRST_COMPLETED)[0])
 
     # ------------------------------------------------------------------ ready
     def _decide_ready(self) -> None:
@@ -239,13 +248,14 @@ class _RunState:
         if step.map_over is not None:
             from .mapping import submit_map
 
-            fut = submit_map(task, d, self.executor, self.store, self.catalog, name in self.forced)
+            fut: StepFuture = submit_map(task, d, self.executor, self.store, self.catalog,
+                                         name in self.forced)
         else:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)
 
     # ------------------------------------------------------------------ complete
-    def complete(self, fut: Future[StepOutcome], name: str, d: Decision) -> None:
+    def complete(self, fut: StepFuture, name: str, d: Decision) -> None:
         step = self.graph.steps[name]
         try:
             outcome = fut.result()

@@ -31,7 +31,7 @@ import threading
 import time
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..catalog.records import Write
 from ..core.refs import ArtifactRef
@@ -41,7 +41,7 @@ from .decisions import Decision, cache_key
 
 if TYPE_CHECKING:
     from ..catalog.records import ArtifactRecord, NewOutput, StepRecord
-    from ..executors.base import Executor
+    from ..executors.base import Executor, StepFuture
     from ..stores.base import ArtifactStore
 
 ELEMENT_SUFFIX = ".element"  # element results are artifacts of asset "<output>.element"
@@ -89,7 +89,7 @@ def submit_map(
         items = _the_list(task, d, store, param)
         whole = d.refs[param]
         elements: list[Element] = []
-        futures: dict[int, Future[StepOutcome]] = {}
+        futures: dict[int, StepFuture] = {}
         for i, item in enumerate(items):
             obj = store_value(store, f"{whole.name}-{i}", item)
             inputs = {**d.inputs, param: obj.content_hash}
@@ -201,22 +201,24 @@ def _gather(
     task: StepTask,
     store: ArtifactStore,
     elements: list[Element],
-    futures: dict[int, Future[StepOutcome]],
+    futures: dict[int, StepFuture],
     t0: float,
 ) -> MapOutcome:
     step = task.step
-    wait(list(futures.values()))
+    pending = [f for f in futures.values() if not f.done()]  # an in-process one is done
+    if pending:
+        wait(cast("list[Future[StepOutcome]]", pending))
     failed: tuple[int, BaseException] | None = None
     for i, fut in futures.items():
         e = elements[i]
-        exc = fut.exception()
-        if exc is not None:
+        try:
+            out = fut.result()
+        except BaseException as exc:
             e.status = "failed"
             e.attempts = getattr(exc, "attempts", 1)
             if failed is None:
                 failed = (i, exc)
             continue
-        out = fut.result()
         e.status, e.outputs, e.values = "executed", out.outputs, out.values
         e.duration, e.attempts = out.duration, out.attempts
     if failed is not None:

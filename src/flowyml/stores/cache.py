@@ -23,7 +23,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +108,7 @@ class LocalCache:
         return self._staging.folder()
 
     def new_tmp(self, suffix: str = ".part") -> Path:
-        return self.tmp_dir() / f"{uuid.uuid4().hex}{suffix}"
+        return self.tmp_dir() / f"{os.urandom(16).hex()}{suffix}"
 
     # ------------------------------------------------------------ reading
     def lookup(self, digest: str) -> Path | None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import threading
 import time
-import uuid
 from pathlib import Path
 
 _lock = threading.Lock()
@@ -34,7 +32,7 @@ class StagingArea:
             if self._dir is None or self._pid != os.getpid():
                 self.tmp_root.mkdir(parents=True, exist_ok=True)
                 self.sweep()
-                name = uuid.uuid4().hex[:16]
+                name = os.urandom(8).hex()
                 # lock first, under a name sweepers leave alone, then publish the folder:
                 # a sweeper can never take the lock of a folder that is being set up
                 init = self.tmp_root / f"{_INIT}{name}"
@@ -63,6 +61,8 @@ class StagingArea:
                         continue  # being set up right now
                 elif _owner_alive(path):
                     continue
+                import shutil
+
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
             else:  # a loose staged file from an older layout or a crashed tool

@@ -1,0 +1,13 @@
+"""Whether any table schema can have been declared yet: only once pandera or pyarrow is
+imported. Checked before ``contracts.py`` (and its imports) is loaded at all, so a
+pipeline without schemas never pays for it."""
+
+from __future__ import annotations
+
+import sys
+
+SCHEMA_LIBRARIES = ("pandera", "pyarrow")
+
+
+def schemas_possible() -> bool:
+    return any(m in sys.modules for m in SCHEMA_LIBRARIES)
