@@ -49,6 +49,31 @@ def test_import_is_light() -> None:
     assert min(times) < 0.5
 
 
+# what a plain run on a local stack does not need (each costs milliseconds per process)
+UNUSED_BY_A_RUN = ("sqlalchemy", "uuid", "socket", "concurrent.futures", "logging", "tomllib",
+                   "pickle", "openlineage", "flowyml.openlineage", "flowyml.core.contracts")
+
+
+def test_a_run_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """A first run and a cached rerun, inline, in a project whose pyproject.toml has no
+    FlowyML settings. (A first run records the steps' source: it copies their syntax
+    trees with pickle.)"""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+    (tmp_path / "pipe.py").write_text(
+        "import sys, flowyml as fm\n"
+        "@fm.step(outputs='a')\n"
+        "def a() -> int:\n    return 1\n"
+        "@fm.step(outputs='b')\n"
+        "def b(a: int) -> int:\n    return a + 1\n"
+        "assert fm.Pipeline('p', [a, b]).run()['b'] == 2\n"
+        f"print([m for m in {UNUSED_BY_A_RUN!r} if m in sys.modules])\n"
+    )
+    for seen in ("['pickle']", "[]"):  # executed, then cached
+        out = subprocess.run([sys.executable, "pipe.py"], cwd=tmp_path, capture_output=True,
+                             text=True, check=True)
+        assert out.stdout.strip() == seen
+
+
 def test_fingerprint_handles_a_step_with_1000_parameters(tmp_path: Path) -> None:
     params = ", ".join(f"p{i}=0" for i in range(1000))
     src = f"def wide({params}):\n    return p0 + p999\n"

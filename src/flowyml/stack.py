@@ -383,6 +383,15 @@ def _where(config: dict[str, Any], what: str = "") -> str:
     return f"{config['__file__']}{head}" + (f", key {what}" if what else "")
 
 
+def _may_hold_settings(text: str, table: tuple[str, ...]) -> bool:
+    """Whether parsing ``text`` can find settings at all (the TOML parser is a few
+    milliseconds of imports every run): an empty ``flowyml.toml`` cannot, nor a
+    ``pyproject.toml`` that never spells ``flowyml`` (nor a unicode escape that could)."""
+    if not table:
+        return bool(text.strip())
+    return "flowyml" in text or "\\u" in text or "\\U" in text
+
+
 def load_config(root: Path) -> dict[str, Any]:
     """The FlowyML settings at ``root``: ``flowyml.toml`` or the ``[tool.flowyml]`` table
     of ``pyproject.toml``, whichever holds any (an empty ``flowyml.toml`` only marks the
@@ -394,12 +403,15 @@ def load_config(root: Path) -> dict[str, Any]:
         path = root / fname
         if not path.is_file():
             continue
+        text = path.read_text()
+        if not _may_hold_settings(text, sub):
+            continue
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
             import tomli as tomllib
         try:
-            data: Any = tomllib.loads(path.read_text())
+            data: Any = tomllib.loads(text)
         except Exception as exc:
             raise ConfigError(f"cannot parse {path}: {exc}") from exc
         for k in sub:
