@@ -201,6 +201,21 @@ class TestRuntimeCatalog:
         many = [f"key-{i}" for i in range(1200)] + ["k1"]  # more keys than one query takes
         assert set(cat.lookup_cache_many(many)) == {"k1"}
 
+    def test_expected_hits_are_the_entries_of_the_last_keys(self, cat: RuntimeCatalog) -> None:
+        assert cat.expected_hits("p", ["train"]) == {}
+        old = record(cat, rec("r1", "train", key="k-old"), [out("model", "a")])
+        new = record(cat, rec("r2", "train", key="k-new"), [out("model", "b")])
+        made = record(cat, rec("r2", "eval", key="k-eval"), [out("score", "s")])
+        cat.record_batch([Write("fail", rec("r3", "train", key="k-failed", status="failed"))])
+        record(cat, rec("r4", "plain", key="k-plain"), [out("x", "x")], cache=False)
+        record(cat, rec("q1", "train", pipeline="q", key="k-q"), [out("model", "q")])
+        got = cat.expected_hits("p", ["train", "eval", "plain", "never-ran"])
+        assert got == {"k-new": new, "k-eval": made}, "the last non-failed key; entries only"
+        assert got == cat.lookup_cache_many(["k-new", "k-eval", "k-plain"])
+        assert cat.lookup_cache_many(["k-old"]) == {"k-old": old}, "older keys still hit"
+        many = [f"s{i}" for i in range(1200)] + ["eval"]  # more steps than one query takes
+        assert cat.expected_hits("p", many) == {"k-eval": made}
+
     def test_previous_steps(self, cat: RuntimeCatalog) -> None:
         record(cat, rec("r1", "train"), [out("model", "a")])
         record(cat, rec("r2", "train"), [out("model", "b")])

@@ -420,6 +420,8 @@ def _check_plans(filled: Filled) -> None:
         "asset_names": (cat.asset_names, ["ix_artifacts_name_created"]),
         "previous_steps": (lambda: cat.previous_steps(p["pipeline"], steps),
                            ["ix_step_runs_not_failed"]),
+        "expected_hits": (lambda: cat.expected_hits(p["pipeline"], steps),
+                          ["ix_step_runs_not_failed"]),
         "hash prefix": (lambda: cat.search(hash_prefix=p["hash_prefix"]),
                         ["ix_artifacts_content_hash"]),
         "name search": (lambda: cat.search(name="model"), []),

@@ -39,6 +39,12 @@ class RuntimeCatalog(Protocol):
         """The latest non-failed record of each of ``steps`` in ``pipeline``."""
         ...
 
+    def expected_hits(self, pipeline: str, steps: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
+        """The cache hits (as ``lookup_cache_many``) of the keys that ``steps`` had in
+        their latest non-failed records in ``pipeline``: what a run whose code and
+        inputs did not change will look up, read at once."""
+        ...
+
     def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord:
         """``name`` at a version number, ``"latest"`` (default) or an alias; raises
         ``ArtifactNotFoundError`` saying what exists. ``latest`` is the version output

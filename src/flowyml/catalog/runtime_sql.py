@@ -253,21 +253,26 @@ class RuntimeSqlCatalog:
     # -------------------------------------------------------------- cache
     def lookup_cache_many(self, keys: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
         """Cache hits among ``keys`` (two queries per 500 keys)."""
-        hits: dict[str, dict[str, str]] = {}
         with self.db.read() as cur:
+            rows = []
             for chunk in chunks(keys):
                 marks, params = in_list("k", chunk)
-                for key, outputs in cur.all(
+                rows += cur.all(
                     f"SELECT cache_key, outputs FROM cache_entries WHERE cache_key IN {marks}",
-                    params,
-                ):
-                    hits[key] = json.loads(outputs)
-            recs = artifacts_by_id(cur, [a for ids in hits.values() for a in ids.values()])
-        return {
-            key: {asset: recs[i] for asset, i in ids.items()}
-            for key, ids in hits.items()
-            if all(i in recs for i in ids.values())
-        }
+                    params)
+            return _hits(cur, rows)
+
+    def expected_hits(self, pipeline: str, steps: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
+        """The cache hits of the keys ``steps`` had last time (see ``base``): one probe
+        per step into ``ix_step_runs_not_failed`` and one into the cache, in one query
+        per 500 steps, plus the artifacts."""
+        with self.db.read() as cur:
+            rows = []
+            for chunk in chunks(list(dict.fromkeys(steps))):
+                params: dict[str, Any] = {f"s{k}": s for k, s in enumerate(chunk)}
+                params["pipeline"] = pipeline
+                rows += cur.all(_expected_sql(len(chunk)), params)
+            return _hits(cur, rows)
 
     def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
         """The latest non-failed record of each of ``steps`` in ``pipeline``: one query,
@@ -436,6 +441,31 @@ def artifacts_by_id(cur: Cursor, ids: Iterable[str]) -> dict[str, ArtifactRecord
         for row in cur.all(f"SELECT {_ARTS} FROM artifacts WHERE id IN {marks}", params):
             out[row[0]] = artifact_from(dict(zip(ART_COLS, row, strict=True)))
     return out
+
+
+def _hits(cur: Cursor, rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, ArtifactRecord]]:
+    """(cache key, outputs JSON) rows as hits; a key whose artifacts are not all there
+    is a miss."""
+    hits = {key: json.loads(outputs) for key, outputs in rows}
+    recs = artifacts_by_id(cur, [a for ids in hits.values() for a in ids.values()])
+    return {
+        key: {asset: recs[i] for asset, i in ids.items()}
+        for key, ids in hits.items()
+        if all(i in recs for i in ids.values())
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _expected_sql(n: int) -> str:
+    """The cache entries of the keys of each of ``n`` steps' newest record that did not
+    fail (the probe of ``_previous_steps_sql``, keys only)."""
+    values = ", ".join(f"(:s{k})" for k in range(n))
+    return (
+        f"WITH s(step) AS (VALUES {values}) "
+        "SELECT cache_key, outputs FROM cache_entries WHERE cache_key IN (SELECT (SELECT "
+        "x.cache_key FROM step_runs x WHERE x.pipeline = :pipeline AND x.step = s.step "
+        "AND x.status <> 'failed' ORDER BY x.id DESC LIMIT 1) FROM s)"
+    )
 
 
 @functools.lru_cache(maxsize=64)

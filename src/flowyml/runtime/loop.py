@@ -116,6 +116,7 @@ class _RunState:
         self.running: dict[StepFuture, tuple[str, Decision]] = {}
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
+        self._expected: dict[str, dict[str, ArtifactRecord]] = {}  # see _prefetch
         self.recorder: Recorder | None = None
 
     # ------------------------------------------------------------------ the run
@@ -128,6 +129,7 @@ class _RunState:
         self.recorder = Recorder(self.catalog, self.run_id)
         status = "failed"
         try:
+            self._prefetch()
             self._loop()
             status = "failed" if self.failure is not None or self.pending else "succeeded"
         except BaseException as exc:
@@ -172,13 +174,23 @@ class _RunState:
         return list(wait(pending, return_when=FIRST_COMPLETED)[0])
 
     # ------------------------------------------------------------------ ready
+    def _prefetch(self) -> None:
+        """The cache entries of the keys each step had last time, read once (two
+        queries for the whole run) after the run is registered, so no prune can delete
+        them from under it. A step whose key is unchanged is then decided without a
+        query of its own; any other key is looked up as it comes."""
+        steps = [n for n in self.graph.order if n not in self.forced and self.graph.steps[n].cache]
+        self._expected = self.catalog.expected_hits(self.pipeline, steps) if steps else {}
+
     def _decide_ready(self) -> None:
-        """Decide every ready step at once: one catalog query for all their keys."""
+        """Decide every ready step at once: at most one catalog query for all their keys."""
         batch = [self.ready.popleft() for _ in range(len(self.ready))]
         decided = [(n, self.decider.decide(n, self._input_records(n))) for n in batch]
-        hits = self.catalog.lookup_cache_many(
-            [d.key for n, d in decided if n not in self.forced and self.graph.steps[n].cache]
-        )
+        keys = [d.key for n, d in decided if n not in self.forced and self.graph.steps[n].cache]
+        hits = {k: self._expected[k] for k in keys if k in self._expected}
+        unknown = [k for k in keys if k not in hits]
+        if unknown:
+            hits.update(self.catalog.lookup_cache_many(unknown))
         for name, d in decided:
             self.pending.remove(name)
             if self._try_reuse(name, d, hits.get(d.key)):
@@ -337,9 +349,13 @@ class _RunState:
         self.recorder.add(w)
 
     def _previous_record(self, name: str) -> StepRecord | None:
-        if self._previous is None:  # one query, only when some step executes
+        return self._previous_steps().get(name)
+
+    def _previous_steps(self) -> dict[str, StepRecord]:
+        """Each step's latest record that did not fail (one query, once per run)."""
+        if self._previous is None:
             self._previous = self.catalog.previous_steps(self.pipeline, list(self.graph.order))
-        return self._previous.get(name)
+        return self._previous
 
     def _finished(self, result: StepResult) -> None:
         self.results[result.name] = result
