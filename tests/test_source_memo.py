@@ -75,3 +75,43 @@ def test_an_edit_misses_the_memo_and_re_executes(project: Path, tmp_path: Path) 
     assert run() == "3 True False"
     (project / "steps.py").write_text(src.replace("return 1\n", "return 1  # one\n"))
     assert run() == "3 True True", "a comment is not a code change, memo or not"
+
+
+def test_a_warm_memo_records_the_same_code_without_parsing(project: Path, tmp_path: Path) -> None:
+    """The normalized source a run records (``code_sources``) is kept with the memo's
+    facts: a later process, in a fresh project, records the same texts without parsing
+    a single function."""
+    import sqlite3
+
+    memo = tmp_path / "memo"
+    (project / "steps.py").write_text(
+        "import sys\nimport flowyml as fm\n\n"
+        "def helper(x):\n    '''Doubles.'''\n    return 2 * x  # twice\n\n"
+        "@fm.step(outputs='a')\ndef a():\n    return helper(1)\n\n"
+        "@fm.step(outputs='b')\ndef b(a):\n    return a + 1\n\n"
+        "if sys.argv[1:] == ['no-parse']:\n"
+        "    import flowyml.core.fingerprint as F\n"
+        "    def refuse(*args):\n        raise AssertionError('parsed a function')\n"
+        "    F._parse = F._function_ast = refuse\n"
+        "print(fm.Pipeline('p', [a, b]).run()['b'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    env["FLOWYML_FINGERPRINT_MEMO"] = str(memo)
+
+    def codes() -> set[str]:
+        with sqlite3.connect(project / ".flowyml" / "catalog.db") as db:
+            return {t for (t,) in db.execute("SELECT text FROM code_sources")}
+
+    def run(*args: str) -> None:
+        out = subprocess.run([sys.executable, "steps.py", *args], cwd=project, env=env,
+                             capture_output=True, text=True)
+        assert out.returncode == 0 and out.stdout.strip() == "3", out.stderr
+
+    run()
+    first = codes()
+    assert "def helper(x):\n    return 2 * x" in first  # docstring and comment gone
+    for path in (project / ".flowyml").iterdir():
+        if path.name.startswith("catalog.db"):
+            path.unlink()  # a fresh catalog: the code is recorded again
+    run("no-parse")
+    assert codes() == first

@@ -180,26 +180,47 @@ def _tree_source(tree: ast.AST | Callable[[], ast.AST | None] | None, decorators
         return None
 
     def render() -> str:
-        shared = tree() if callable(tree) else tree  # a memo hit parses only here
-        if shared is None:
-            return "<source not available>"
-        # the tree may be shared (cached per code object): render a copy; a pickle round
-        # trip copies an AST about twice as fast as copy.deepcopy
-        import pickle
-
-        node = pickle.loads(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL))
-        if not decorators and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            node.decorator_list = []
-        for owner in ast.walk(node):
-            if isinstance(owner, _DOC_OWNERS) and owner.body and _is_docstring(owner.body[0]):
-                owner.body = owner.body[1:] or [ast.Pass()]
-        if stubs and isinstance(node, ast.ClassDef):
-            for stmt in node.body:
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    stmt.body = [ast.Expr(ast.Constant(...))]
-        return ast.unparse(node)
+        return _render_tree(tree() if callable(tree) else tree, decorators, stubs)
 
     return render
+
+
+def _info_source(info: _Info, decorators: bool) -> Source | None:
+    """``_tree_source`` of a function's tree, remembered with its ``_Info`` (and in the
+    memo, with the facts of the same text): a memo hit renders without parsing."""
+    if not info.has_source():
+        return None
+    variant = "decorated" if decorators else "bare"
+
+    def render() -> str:
+        text = info.rendered.get(variant)
+        if text is None:
+            text = info.rendered[variant] = _render_tree(info.tree(), decorators, False)
+            if info.slot is not None:
+                _MEMO.put(*info.slot, info.facts())
+        return text
+
+    return render
+
+
+def _render_tree(shared: ast.AST | None, decorators: bool, stubs: bool) -> str:
+    if shared is None:
+        return "<source not available>"
+    # the tree may be shared (cached per code object): render a copy; a pickle round
+    # trip copies an AST about twice as fast as copy.deepcopy
+    import pickle
+
+    node = pickle.loads(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL))
+    if not decorators and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        node.decorator_list = []
+    for owner in ast.walk(node):
+        if isinstance(owner, _DOC_OWNERS) and owner.body and _is_docstring(owner.body[0]):
+            owner.body = owner.body[1:] or [ast.Pass()]
+    if stubs and isinstance(node, ast.ClassDef):
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                stmt.body = [ast.Expr(ast.Constant(...))]
+    return ast.unparse(node)
 
 
 def value_source(name: str, value: Any) -> str:
@@ -433,6 +454,12 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
     _MEMO.flush()
 
 
+def flush_memo() -> None:
+    """Write what this process added to the fingerprint memo (the normalized sources
+    rendered while recording a run's code; ``fingerprint_graph`` flushes the rest)."""
+    _MEMO.flush()
+
+
 def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str) -> dict[str, str]:
     """Parts for the code an input artifact references by name (``module:qualname``,
     recorded from its pickle): the artifact carries that code's behaviour, so it counts
@@ -543,7 +570,7 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
     ctx.first_visit(inner)
     info = _info(inner, strip_decorators=True)
     ctx.add("code", info.digest,
-            _tree_source(info.tree if info.has_source() else None, decorators=False))
+            _info_source(info, decorators=False))
     for i, text in enumerate(_decorator_texts(inner, info)):
         ctx.add(f"decorator {i}", text, f"@{text}")
     _follow(ctx, inner, info)
@@ -661,7 +688,7 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
         return
     _function_attributes(ctx, fn, label)
     info = _info(fn, strip_decorators=False)
-    ctx.add(key or f"{kind} {label}:{_qualname(fn)}", info.digest, _tree_source(info.tree if info.has_source() else None))
+    ctx.add(key or f"{kind} {label}:{_qualname(fn)}", info.digest, _info_source(info, True))
     _follow(ctx, fn, info)
     _closure_parts(ctx, fn, own=False)
     wrapped = getattr(fn, "__wrapped__", None)
@@ -835,6 +862,8 @@ class _Info:
     parsed: ast.AST | None  # the function's tree, once parsed in this process
     source: str | None = None  # the text ``parsed`` comes from, parsed again on demand
     mutated: frozenset[str] = frozenset()  # names whose items/attributes the code assigns
+    rendered: dict[str, str] = field(default_factory=dict)  # variant -> normalized source
+    slot: tuple[str, str] | None = None  # where the memo keeps these facts
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -855,7 +884,8 @@ class _Info:
                 "i": [list(i) for i in self.imports],
                 "g": [[list(c), n] for c, n in self.calls_getattr],
                 "y": self.dynamic_imports, "m": sorted(self.mutated),
-                "k": [[t, None if c is None else list(c)] for t, c in self.decorators]}
+                "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
+                "r": dict(self.rendered)}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
@@ -863,7 +893,7 @@ class _Info:
                    [(a, b, c, int(d)) for a, b, c, d in f["i"]],
                    [(tuple(c), n) for c, n in f["g"]], bool(f["y"]),
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
-                   None, source, frozenset(f["m"]))
+                   None, source, frozenset(f["m"]), dict(f.get("r") or {}))
 
 
 _info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
@@ -898,9 +928,11 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
     facts = _MEMO.get(*slot) if slot is not None else None
     if facts is not None and text is not None:
         info = _Info.from_facts(facts, names, text)
+        info.slot = slot
     else:
         info = _compute_info(fn, strip_decorators, names, text)
         if slot is not None and info.source is not None:  # parsed from ``text`` itself
+            info.slot = slot
             _MEMO.put(*slot, info.facts())
     _info_cache[cache_key] = info
     return info

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
 from ..core.errors import FlowymlError, StepFailed
-from ..core.fingerprint import fingerprint_graph, short_repr
+from ..core.fingerprint import fingerprint_graph, flush_memo, short_repr
 from ..core.iostats import IOStats
 from ..core.refs import ArtifactRef
 from ..executors.task import StepOutcome, StepTask, UserCodeError, consumers_of, want_ref
@@ -378,6 +378,7 @@ class _RunState:
         try:
             if self.recorder is not None:
                 self.recorder.close()
+            flush_memo()  # the code the records rendered, kept for the next process
             shape = {n: sorted(self.graph.upstream[n]) for n in self.graph.order}
             self.catalog.finish_run(self.run_id, status, error, {"io": io, "graph": shape})
         finally:
