@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
-    env.update(extra)
-    return env
+    from tests.conftest import child_env
+
+    return child_env(extra)

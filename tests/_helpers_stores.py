@@ -28,13 +28,17 @@ def _s3_stack(project: Path, s3_server: Any, bucket: str, cache: str, **kw: Any)
 
 
 def _check_store_and_catalog(root: Path) -> tuple[int, int]:
-    """Every object hashes to its name; every artifact row points at a whole object."""
+    """Every object hashes to its name; every artifact row points at a whole object (in
+    the store, or, for a tiny one, in the row itself)."""
     objects = {p.name: p for p in (root / ".flowyml" / "objects").rglob("*") if p.is_file()}
     for name, path in objects.items():
         assert hash_file(path) == name, f"object {name} is damaged"
     con = sqlite3.connect(root / ".flowyml" / "catalog.db")
-    rows = con.execute("SELECT name, version, content_hash FROM artifacts").fetchall()
-    for name, version, digest in rows:
+    rows = con.execute("SELECT name, version, content_hash, data FROM artifacts").fetchall()
+    for name, version, digest, data in rows:
+        if data is not None:
+            assert hash_bytes(data) == digest, f"{name}@{version}: its inline bytes are damaged"
+            continue
         assert digest in objects, f"{name}@{version} points at missing object {digest}"
     versions = con.execute(
         "SELECT name, COUNT(*), MAX(version) FROM artifacts GROUP BY name"

@@ -16,6 +16,24 @@ from flowyml.stack import clear_opened
 pytest_plugins = ["tests.fixtures_servers"]
 
 REPO = Path(__file__).resolve().parents[1]
+INLINE_ENV = "FLOWYML_INLINE_MAX"  # kept by the helpers below: see objects_in_store
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a child FlowyML process: no FLOWYML_* setting
+    leaks in (the child follows its files), except ``objects_in_store``'s."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("FLOWYML_") or k == INLINE_ENV}
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def objects_in_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every object goes to the store, tiny ones included (``inline_max = 0``), here and
+    in child processes: for tests of what the store does with objects, whose steps
+    return small values."""
+    monkeypatch.setenv(INLINE_ENV, "0")
 
 
 @pytest.fixture
@@ -26,7 +44,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (root / "flowyml.toml").write_text("")
     monkeypatch.chdir(root)
     for var in list(os.environ):
-        if var.startswith("FLOWYML_"):
+        if var.startswith("FLOWYML_") and var != INLINE_ENV:
             monkeypatch.delenv(var)
     # pipelines defined in test modules belong to this repo's pyproject.toml; this
     # project is theirs (subprocesses started by run_py drop FLOWYML_* and follow files)
@@ -45,8 +63,7 @@ def write(path: Path, source: str) -> Path:
 
 def run_py(cwd: Path, code: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
     """Run ``code`` in a fresh Python process in ``cwd``; return stdout, fail on error."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
-    full_env.update(env or {})
+    full_env = child_env(env)
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
@@ -59,8 +76,7 @@ def run_py(cwd: Path, code: str, env: dict[str, str] | None = None, timeout: flo
 def flowyml_cli(cwd: Path, *args: str, env: dict[str, str] | None = None,
                 timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the installed ``flowyml`` command in ``cwd``."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
-    full_env.update(env or {})
+    full_env = child_env(env)
     exe = Path(sys.executable).parent / "flowyml"
     return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)

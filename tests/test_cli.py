@@ -128,6 +128,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "model@1" in out and "dataset@1" in out
 
 
+@pytest.mark.usefixtures("objects_in_store")
 def test_verify_finds_corrupt_and_missing_objects(proj: Path) -> None:
     ok(proj, "run", "pipe.py")
     assert "0 corrupt, 0 missing" in ok(proj, "verify")

@@ -16,6 +16,7 @@ import flowyml as fm
 from tests._helpers_stores import _check_store_and_catalog
 
 
+@pytest.mark.usefixtures("objects_in_store")
 @pytest.mark.timeout(200)
 def test_gc_with_zero_grace_is_safe_under_concurrent_writers(project: Path) -> None:
     """A 60-second soak: gc with no grace period against two writers that keep leaving

@@ -358,6 +358,7 @@ def test_the_artifact_label_is_the_catalogs_id() -> None:
         assert artifact_label(unchanged, digest) == unchanged
 
 
+@pytest.mark.usefixtures("objects_in_store")
 @pytest.mark.parametrize("kind", ["local", "memory", "s3"])
 def test_every_load_error_names_the_artifact_and_its_id(
     project: Path, kind: str, request: pytest.FixtureRequest, tmp_path: Path

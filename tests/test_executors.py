@@ -151,6 +151,7 @@ def test_same_hashes_versions_and_lineage_on_every_executor(
     assert seen["inline"] == seen["processes:2"]
 
 
+@pytest.mark.usefixtures("objects_in_store")
 def test_only_hashes_travel_and_io_is_counted(project: Path) -> None:
     @fm.step(outputs="big")
     def big() -> np.ndarray:

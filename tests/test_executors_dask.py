@@ -67,6 +67,7 @@ def test_diamond_branches_run_at_once(project: Path, spec: str) -> None:
     assert run["joined"] > 0  # the two branches overlapped
 
 
+@pytest.mark.usefixtures("objects_in_store")
 def test_same_results_as_inline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str) -> None:
     from flowyml.stack import clear_opened
 
@@ -212,6 +213,7 @@ def test_long_lived_workers_run_the_current_code(project: Path, spec: str) -> No
         assert fm.Catalog(fm.Stack().resolve()).get("ys").load() == [0, factor, 2 * factor]
 
 
+@pytest.mark.usefixtures("objects_in_store")
 def test_dask_retry_after_a_dead_worker_commits_once(project: Path) -> None:
     """On a cluster with Dask's own retries (allowed-failures 3, nannies restart dead
     workers), a step whose worker dies after uploading one of its outputs is re-run by

@@ -222,6 +222,7 @@ def test_an_upgraded_catalog_knows_each_names_latest(project: Path) -> None:
     cat = stack.open_catalog()
     with cat.engine.begin() as conn:  # as FlowyML before schema 6 left it
         conn.execute(sa.text("DROP TABLE latest_outputs"))
+        conn.execute(sa.text("ALTER TABLE artifacts DROP COLUMN data"))  # schema 7
         conn.execute(sa.text("UPDATE flowyml_meta SET value = '5' WHERE key = 'schema_version'"))
     cat.close()
     clear_opened()  # the next open is a new process's

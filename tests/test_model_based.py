@@ -34,7 +34,9 @@ class StoreCatalogMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="flowyml-mbt-"))
-        (self.dir / "flowyml.toml").write_text("")
+        # a model of the store: every object in it, tiny ones too (the catalog keeps
+        # those by default; damaging catalog rows is test_debugging's)
+        (self.dir / "flowyml.toml").write_text("[stacks.default]\ninline_max = 0\n")
         self.old_cwd = os.getcwd()
         os.chdir(self.dir)
         self.old_root = os.environ.get("FLOWYML_ROOT")

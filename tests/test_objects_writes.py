@@ -25,6 +25,9 @@ from tests.conftest import write
 
 from .stack_fixtures import uniq
 
+# about objects in the store, tiny ones too (conftest.objects_in_store)
+pytestmark = pytest.mark.usefixtures("objects_in_store")
+
 
 class _Half:
     """A value whose materializer dies half-way through writing a large file."""

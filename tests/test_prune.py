@@ -73,6 +73,7 @@ def _assert_whole(stack: fm.Stack) -> None:
     assert report.ok, (report.corrupt, report.missing, report.broken)
 
 
+@pytest.mark.usefixtures("objects_in_store")
 def test_keep_last_deletes_the_rest_but_never_what_lineage_or_an_alias_needs(
     stack: fm.Stack,
 ) -> None:
@@ -239,6 +240,7 @@ def test_prune_racing_runs_loses_nothing_they_recorded(
     _assert_whole(stack)
 
 
+@pytest.mark.usefixtures("objects_in_store")
 def test_prune_on_the_command_line(project: Path) -> None:
     write(project / "pipe.py", """
         import flowyml as fm

@@ -34,9 +34,12 @@ from flowyml.core.errors import (
 )
 from flowyml.core.hashing import hash_bytes
 from flowyml.stack import Stack, clear_opened
-from tests.conftest import flowyml_cli, run_py, write
+from tests.conftest import child_env, flowyml_cli, run_py, write
 
 from .stack_fixtures import all_catalog_text, pg_url, s3_bucket, uniq  # noqa: F401
+
+# about objects in the store, tiny ones too (conftest.objects_in_store)
+pytestmark = pytest.mark.usefixtures("objects_in_store")
 
 TEAM_TOML = """
 stack = "team"
@@ -223,7 +226,7 @@ def test_two_machines_write_one_catalog_at_once(
     go = tmp_path / "go"
     procs = []
     for who in ("alpha", "beta"):
-        penv = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+        penv = child_env()
         penv.update(machine(env, who))
         procs.append(subprocess.Popen(
             [sys.executable, "writer.py", who, str(go)], cwd=project, env=penv,
@@ -277,7 +280,7 @@ def test_concurrent_processes_fetch_an_object_once(
     go = tmp_path / "go-fetch"
     procs = []
     for i in range(3):
-        penv = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+        penv = child_env()
         penv.update(env)
         procs.append(subprocess.Popen([sys.executable, "fetch.py", str(go), str(i)], cwd=project,
                                       env=penv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -323,7 +326,7 @@ def test_killed_writer_leaves_no_dangling_artifact(
 ) -> None:
     write(project / "killed.py", KILLED)
     rnd = random.Random(7)
-    penv = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    penv = child_env()
     penv.update(machine(team, "victim"))
     for round_ in range(3):
         p = subprocess.Popen([sys.executable, "killed.py", str(round_ * 1000)], cwd=project,

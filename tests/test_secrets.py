@@ -21,6 +21,9 @@ from tests.conftest import write
 
 from .stack_fixtures import uniq
 
+# about objects in the store, tiny ones too (conftest.objects_in_store)
+pytestmark = pytest.mark.usefixtures("objects_in_store")
+
 SENTINEL = "SENTINEL-9f3c-secret"
 
 

@@ -17,6 +17,9 @@ import pytest
 import flowyml as fm
 from flowyml.core.hashing import hash_file
 
+# about objects in the store, tiny ones too (conftest.objects_in_store)
+pytestmark = pytest.mark.usefixtures("objects_in_store")
+
 
 def objects(root: Path) -> list[Path]:
     return sorted(p for p in (root / ".flowyml" / "objects").rglob("*") if p.is_file())

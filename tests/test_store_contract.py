@@ -23,7 +23,7 @@ from flowyml.core.iostats import IOStats
 from flowyml.core.secrets import secret_values
 from flowyml.objects import verified_path
 from flowyml.stores.adapter import Adapter, classify_error
-from flowyml.stores.base import ArtifactStore
+from flowyml.stores.base import INLINE_MAX, ArtifactStore
 from flowyml.stores.registry import BACKENDS, load_adapter
 
 from .stack_fixtures import StoreHarness, make_harness
@@ -233,6 +233,7 @@ class TestStoreContract:
             assert hasattr(store, name), f"{harness.kind} store lacks {name}"
         assert isinstance(store.uri, str) and store.stack_name == "contract"
         assert store.allow_pickle is True and isinstance(store.stats, IOStats)
+        assert store.inline_max == INLINE_MAX  # the default; a stack's setting overrides it
         folder = store.staging_dir()
         assert folder.is_dir() and store.staging_dir() == folder
 
@@ -291,7 +292,7 @@ class TestStoreContract:
 # ---------------------------------------------------------------- the protocol itself
 COVERED = {
     # attributes
-    "uri", "stack_name", "allow_pickle", "stats",
+    "uri", "stack_name", "allow_pickle", "stats", "inline_max",
     # reading, writing, maintenance, display: each is exercised above for every kind
     "exists", "local_path", "evict_local", "staging_dir", "put_file", "refresh",
     "iter_objects", "mtime", "delete_if_older", "delete", "describe",

@@ -11,6 +11,9 @@ import pytest
 import flowyml as fm
 from flowyml.core.hashing import hash_file
 
+# about objects in the store, tiny ones too (conftest.objects_in_store)
+pytestmark = pytest.mark.usefixtures("objects_in_store")
+
 
 def test_different_bytes_never_replace_an_object(project: Path) -> None:
     store = fm.Stack().resolve().open_store()

@@ -52,6 +52,10 @@ class Artifact:
 
     @property
     def uri(self) -> str:
+        """Where the object lives: its URI in the store, or ``catalog:<artifact id>``
+        for a tiny object the catalog keeps in the artifact's row."""
+        if self._record.data is not None:
+            return f"catalog:{self.id}"
         from .stores.base import object_key
 
         return f"{self._stack.open_store().uri.rstrip('/')}/{object_key(self.content_hash)}"
@@ -62,7 +66,8 @@ class Artifact:
             from .objects import load_object
 
             self._value = load_object(
-                self._stack.open_store(), self.content_hash, self.materializer, self.label
+                self._stack.open_store(), self.content_hash, self.materializer, self.label,
+                data=self._record.data,
             )
         return self._value
 
@@ -115,7 +120,8 @@ def make_ref(record: ArtifactRecord, stack: Stack) -> ArtifactRef:
     from .objects import load_object
 
     def loader(ref: ArtifactRef) -> Any:
-        return load_object(stack.open_store(), ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}")
+        return load_object(stack.open_store(), ref.content_hash, ref.materializer,
+                           f"{ref.name}@{ref.version}", data=ref.data)
 
     return ArtifactRef(
         name=record.name,
@@ -127,5 +133,6 @@ def make_ref(record: ArtifactRecord, stack: Stack) -> ArtifactRef:
         artifact_id=record.id,
         version=record.version,
         meta=dict(record.meta),
+        data=record.data,
         _loader=loader,
     )

@@ -4,7 +4,11 @@ decode it back.
 Write: the first materializer that handles a value and keeps it exact serializes it
 (in memory for small values, to a staged file otherwise), the bytes are hashed with
 BLAKE3 and put in the store under that hash (create-if-absent: an object is written
-once). A materializer that cannot keep a value exact raises ``UnsupportedValue`` and
+once). An object of at most ``store.inline_max`` bytes (the stack's ``inline_max``,
+4096 by default) from a materializer that can
+``loads`` is not put anywhere: its bytes travel back with the ``NewOutput`` and the
+catalog keeps them in the artifact's row (no file, no object-store request, per
+scalar); readers verify them against the hash like any object. A materializer that cannot keep a value exact raises ``UnsupportedValue`` and
 the next one is tried, down to pickle: with a ``PickleFallbackWarning``, or a
 ``ConfigError`` on a store that refuses pickles.
 
@@ -52,13 +56,14 @@ def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
         if mat.uses_pickle and refused:
             _pickle_fallback(store, name, value, "; ".join(refused))
         try:
-            digest, size, meta = _put(store, mat, name, value)
+            digest, size, meta, data = _put(store, mat, name, value)
         except UnsupportedValue as exc:
             refused.append(f"{mat.name} cannot keep it exact ({exc})")
             continue
         t = type(value)
         return NewOutput(name=name, content_hash=digest, size=size, materializer=mat.name,
-                         type_name=f"{t.__module__}.{t.__qualname__}", meta=meta or {})
+                         type_name=f"{t.__module__}.{t.__qualname__}", meta=meta or {},
+                         data=data)
     # only when a user materializer that handles everything refused too
     raise TypeError(f"asset {name!r}: no materializer can store it: {'; '.join(refused)}")
 
@@ -87,15 +92,18 @@ def _pickle_fallback(store: ArtifactStore, name: str, value: Any, why: str) -> N
 
 
 def _put(store: ArtifactStore, mat: Materializer, name: str,
-         value: Any) -> tuple[str, int, dict[str, Any]]:
-    """One materializer's attempt: (digest, size, meta) of the stored object."""
+         value: Any) -> tuple[str, int, dict[str, Any], bytes | None]:
+    """One materializer's attempt: (digest, size, meta, the bytes when the catalog is
+    to keep them) of the stored object."""
     dumps = getattr(mat, "dumps", None)
     data: bytes | None = None
     if dumps is not None:
         data, meta = dumps(value)
         digest, size = hash_bytes(data), len(data)
+        if size <= store.inline_max and getattr(mat, "loads", None) is not None:
+            return digest, size, meta, data  # kept in the catalog row
         if store.refresh(digest):
-            return digest, size, meta  # already stored: its age is refreshed
+            return digest, size, meta, None  # already stored: its age is refreshed
     staged = store.staging_dir() / f"{time.time_ns()}-{id(value):x}-{name}.part"
     try:
         if data is None:
@@ -112,14 +120,21 @@ def _put(store: ArtifactStore, mat: Materializer, name: str,
         store.put_file(digest, staged)
     finally:
         staged.unlink(missing_ok=True)
-    return digest, size, meta
+    return digest, size, meta, None
 
 
 # ---------------------------------------------------------------------- read
 
 
+def is_stored(store: ArtifactStore, record: Any) -> bool:
+    """Whether an artifact's object can be read: its bytes are in its catalog row
+    (``data``), or the store holds it (a real existence check, never a listing)."""
+    return getattr(record, "data", None) is not None or store.exists(record.content_hash)
+
+
 def load_object(
-    store: ArtifactStore, digest: str, materializer: str, what: str, own: bool = False
+    store: ArtifactStore, digest: str, materializer: str, what: str, own: bool = False,
+    data: bytes | None = None,
 ) -> Any:
     """The value stored under ``digest``; never returns bytes that fail verification.
 
@@ -133,6 +148,8 @@ def load_object(
     """
     what = artifact_label(what, digest)
     mat = get_materializer(materializer)
+    if data is not None:  # kept in the catalog row: verified here, whoever wrote it
+        return _decode_inline(mat, data, digest, what)
     with _naming(what):
         if own:
             try:
@@ -180,6 +197,29 @@ def _naming(what: str) -> Iterator[None]:
         if named is None:
             raise
         raise named from exc.__cause__ or exc
+
+
+def _decode_inline(mat: Any, data: bytes, digest: str, what: str) -> Any:
+    actual = hash_bytes(data)
+    if actual != digest:
+        raise CorruptArtifactError(
+            f"artifact {what}: the bytes the catalog keeps for object {digest} are corrupt "
+            f"(they hash to {actual[:16]}...). No data was returned. Re-run the producing "
+            "step with --force, or run `flowyml verify` to find other damage"
+        )
+    loads = getattr(mat, "loads", None)
+    if loads is None:
+        raise CorruptArtifactError(
+            f"artifact {what}: the catalog keeps its bytes, but materializer {mat.name!r} "
+            "cannot decode bytes in memory (no loads); re-run the producing step with --force"
+        )
+    try:
+        return loads(data)
+    except Exception as exc:
+        raise CorruptArtifactError(
+            f"artifact {what}: object {digest} does not decode as {mat.name!r} "
+            f"({type(exc).__name__}: {str(exc)[:200]}); re-run the producing step with --force"
+        ) from exc
 
 
 def _decode(mat: Any, path: Any, digest: str, what: str) -> Any:

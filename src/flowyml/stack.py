@@ -53,10 +53,11 @@ ENV = {
     "cache_max_size": "FLOWYML_CACHE_MAX_SIZE",
     "storage_options": "FLOWYML_STORAGE_OPTIONS",
     "openlineage_url": "FLOWYML_OPENLINEAGE_URL",
+    "inline_max": "FLOWYML_INLINE_MAX",
 }
 KEYS = (
     "store", "catalog", "executor", "cache_dir", "cache_max_size", "storage_options",
-    "allow_pickle", "gc_grace_seconds", "openlineage_url",
+    "allow_pickle", "gc_grace_seconds", "openlineage_url", "inline_max",
 )
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -77,6 +78,9 @@ class Stack:
     gc_grace_seconds: float | None = None
     cache_max_size: int | str | None = None
     openlineage_url: str | None = None  # http(s)://SERVER or file://PATH.jsonl (openlineage.py)
+    # objects of at most this many bytes are kept in the catalog row, not the store
+    # (0: every object goes to the store); see objects.py
+    inline_max: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -134,6 +138,7 @@ class Stack:
             allow_pickle=allow, name=name or "default", root=str(root),
             gc_grace_seconds=24 * 3600.0 if grace is None else grace,
             openlineage_url=values.get("openlineage_url") or None,
+            inline_max=_inline_max(values.get("inline_max"), name or "default"),
         )
         return resolved, sources
 
@@ -180,7 +185,7 @@ class Stack:
         """Plain settings: argument > FLOWYML_* > the stack's table (> default later)."""
         values: dict[str, Any] = {}
         for key in ("store", "catalog", "executor", "cache_dir", "cache_max_size",
-                    "openlineage_url"):
+                    "openlineage_url", "inline_max"):
             explicit = getattr(self, key)
             if explicit is not None:
                 values[key] = explicit
@@ -191,7 +196,7 @@ class Stack:
             elif key in table:
                 values[key] = table[key] if key == "cache_max_size" else str(table[key])
                 sources[key] = table_where
-            if not values.get(key) and key != "cache_max_size":
+            if values.get(key) in (None, "") and key != "cache_max_size":
                 sources[key] = DEFAULT
         sources.setdefault("cache_max_size", DEFAULT)
         return values
@@ -230,7 +235,7 @@ class Stack:
         s = self if self.store is not None and self.root else self.resolve()
         assert s.store is not None
         return StoreSpec(s.store, dict(s.storage_options or {}), s.allow_pickle, s.cache_dir,
-                         s.name or "default", parse_size(s.cache_max_size))
+                         s.name or "default", parse_size(s.cache_max_size), s.inline_max)
 
     def open_store(self) -> ArtifactStore:
         return self.store_spec().open()
@@ -286,6 +291,7 @@ class Stack:
             "allow_pickle": s.allow_pickle,
             "gc_grace_seconds": s.gc_grace_seconds,
             "openlineage_url": mask_uri(s.openlineage_url) if s.openlineage_url else None,
+            "inline_max": s.inline_max,
         }
 
 
@@ -381,6 +387,24 @@ def _where(config: dict[str, Any], what: str = "") -> str:
         return f"{config['__file__']} [{table + '.' if table else ''}{inner}]"
     head = f" [{table}]" if table else ""
     return f"{config['__file__']}{head}" + (f", key {what}" if what else "")
+
+
+def _inline_max(value: Any, stack: str) -> int:
+    """``inline_max`` as a number of bytes (default ``stores.base.INLINE_MAX``)."""
+    if value in (None, ""):
+        from .stores.base import INLINE_MAX
+
+        return INLINE_MAX
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = -1
+    if n < 0:
+        raise ConfigError(
+            f"inline_max of stack {stack!r} must be a number of bytes (0 or more), got "
+            f"{value!r}: objects up to that size are kept in the catalog (0: none)"
+        )
+    return n
 
 
 def _may_hold_settings(text: str, table: tuple[str, ...]) -> bool:

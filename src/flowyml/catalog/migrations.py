@@ -161,6 +161,15 @@ def refresh_latest(run: Callable[[str, dict[str, Any]], Any],
     )
 
 
+def _m7_inline_data(cur: Cursor) -> None:
+    """``artifacts.data``: the bytes of a tiny object (``objects.INLINE_MAX``), kept in
+    the row instead of one small file (or object-store request) per scalar; NULL for
+    objects in the store. Still content-addressed: readers verify it against
+    ``content_hash``."""
+    kind = "BYTEA" if cur.dialect == "postgresql" else "BLOB"
+    cur.run(f"ALTER TABLE artifacts ADD COLUMN data {kind}")
+
+
 Migration = tuple[int, str, Callable[[Cursor], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -170,6 +179,7 @@ MIGRATIONS: list[Migration] = [
     (4, "code_sources, code_versions: the code of every code version", _m4_code_sources),
     (5, "derivation_edges: lineage of every derivation, per run", _m5_derivation_edges),
     (6, "latest_outputs: each name's @latest in one probe", _m6_latest_outputs),
+    (7, "artifacts.data: tiny objects kept in the catalog", _m7_inline_data),
 ]
 LATEST = MIGRATIONS[-1][0]
 if LATEST != SCHEMA_VERSION:  # a run checks the version without importing this module

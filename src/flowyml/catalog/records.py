@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ class ArtifactRecord:
     code_version: str
     created_at: float
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    # a tiny object kept in the catalog row instead of the store (``objects.INLINE_MAX``)
+    data: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -91,6 +94,7 @@ class Write:
     artifacts: dict[str, ArtifactRecord] | None = None
 
 
+@functools.lru_cache(maxsize=4096)  # a run asks for each output's id several times
 def artifact_id(name: str, content_hash: str) -> str:
     """Artifact ids are derived from (name, content hash): the same everywhere."""
     from ..core.hashing import hash_text

@@ -44,7 +44,7 @@ class FullCatalog(Protocol):
     def close(self) -> None: ...
 
 ART_COLS = ("id", "name", "version", "content_hash", "size", "materializer", "type_name",
-            "meta", "run_id", "step", "code_version", "created_at")
+            "meta", "run_id", "step", "code_version", "created_at", "data")
 STEP_COLS = ("run_id", "pipeline", "step", "status", "cache_key", "reason", "code_version",
              "started_at", "duration", "fingerprint", "inputs", "vals", "outputs", "error",
              "attempts")
@@ -394,6 +394,7 @@ def artifact_from(row: Mapping[Any, Any]) -> ArtifactRecord:
         materializer=row["materializer"], type_name=row["type_name"], run_id=row["run_id"],
         step=row["step"], code_version=row["code_version"],
         created_at=float(row["created_at"]), meta=json.loads(row["meta"] or "{}"),
+        data=None if row["data"] is None else bytes(row["data"]),
     )
 
 
@@ -588,7 +589,8 @@ class _Batch:
             version = self.version[out.name] = self.version.get(out.name, 0) + 1
             art = self.known[aid] = ArtifactRecord(
                 aid, out.name, version, out.content_hash, out.size, out.materializer,
-                out.type_name, rec.run_id, rec.step, rec.code_version, self.now, out.meta)
+                out.type_name, rec.run_id, rec.step, rec.code_version, self.now, out.meta,
+                out.data)
             row = {c: getattr(art, c) for c in ART_COLS}
             row["meta"] = dumps(out.meta)
             self.arts.append(row)

@@ -117,6 +117,7 @@ artifacts_t = sa.Table(
     sa.Column("step", sa.String(200), nullable=False),
     sa.Column("code_version", sa.String(64), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=True),  # migration 7: a tiny object's bytes
     sa.UniqueConstraint("name", "version", name="uq_artifacts_name_version"),
     sa.UniqueConstraint("name", "content_hash", name="uq_artifacts_name_hash"),
     sa.Index("ix_artifacts_name_created", "name", "created_at"),  # migration 3
@@ -485,7 +486,15 @@ class SqlCatalog(RuntimeSqlCatalog):
 
     def referenced_hashes(self) -> set[str]:
         with self._read() as conn:
-            return {r[0] for r in conn.execute(sa.select(artifacts_t.c.content_hash).distinct())}
+            q = sa.select(artifacts_t.c.content_hash).where(artifacts_t.c.data.is_(None))
+            return {r[0] for r in conn.execute(q.distinct())}
+
+    def inline_objects(self) -> list[tuple[str, str, bytes]]:
+        """(artifact id, content hash, bytes) of every object kept in the catalog."""
+        q = sa.select(artifacts_t.c.id, artifacts_t.c.content_hash, artifacts_t.c.data).where(
+            artifacts_t.c.data.is_not(None))
+        with self._read() as conn:
+            return [(r[0], r[1], bytes(r[2])) for r in conn.execute(q)]
 
     # -------------------------------------------------------------- retention
     def prune(
@@ -645,7 +654,7 @@ def _walk_sql(up: bool, bounded: bool, dialect: str) -> sa.TextClause:
 
 
 _ARTIFACT_COLS = ("name", "version", "content_hash", "size", "materializer", "type_name",
-                  "meta", "run_id", "step", "code_version", "created_at")
+                  "meta", "run_id", "step", "code_version", "created_at", "data")
 
 
 def _artifact_of(artifact_id: str, v: list[Any]) -> ArtifactRecord:
@@ -655,6 +664,7 @@ def _artifact_of(artifact_id: str, v: list[Any]) -> ArtifactRecord:
         id=artifact_id, name=v[0], version=int(v[1]), content_hash=v[2], size=int(v[3]),
         materializer=v[4], type_name=v[5], run_id=v[7], step=v[8], code_version=v[9],
         created_at=float(v[10]), meta=json.loads(v[6] or "{}"),
+        data=None if v[11] is None else bytes(v[11]),
     )
 
 

@@ -87,11 +87,11 @@ class VerifyReport:
 
 def verify_store(stack: Stack) -> VerifyReport:
     """Rehash every object of the store (a remote object is fetched anew, never trusted
-    from the local cache), check that every object the catalog references exists, and
-    that lineage is whole: every edge and use names an artifact and a run that exist
+    from the local cache) and every tiny object the catalog keeps in its rows, check
+    that every object the catalog references exists, and that lineage is whole: every edge and use names an artifact and a run that exist
     (``RetentionCatalog.lineage_gaps``)."""
     from ..core.errors import ArtifactNotFoundError, CorruptArtifactError
-    from ..core.hashing import hash_file
+    from ..core.hashing import hash_bytes, hash_file
 
     store = stack.open_store()
     catalog = stack.open_catalog()
@@ -112,6 +112,10 @@ def verify_store(stack: Stack) -> VerifyReport:
         if actual != obj.digest:
             report.corrupt.append(obj.digest)
             store.evict_local(obj.digest)  # never leave a bad copy in the local cache
+    for _aid, digest, data in catalog.inline_objects():
+        report.checked += 1
+        if hash_bytes(data) != digest:
+            report.corrupt.append(digest)
     report.missing = sorted(catalog.referenced_hashes() - present)
     report.broken = catalog.lineage_gaps()
     return report

@@ -16,7 +16,7 @@ import blake3
 
 DIGEST_LEN = 64  # hex characters of a 32-byte BLAKE3 digest
 THREADED_FROM = 4 << 20  # bytes
-_HEX = frozenset("0123456789abcdef")
+_HEX_CHARS = "0123456789abcdef"
 
 
 def hash_bytes(data: bytes | bytearray | memoryview) -> str:
@@ -66,4 +66,4 @@ def hash_text(*parts: str) -> str:
 
 def is_digest(value: str) -> bool:
     """True when ``value`` is a full lowercase hex BLAKE3 digest (safe in a path)."""
-    return len(value) == DIGEST_LEN and all(c in _HEX for c in value)
+    return len(value) == DIGEST_LEN and not value.strip(_HEX_CHARS)

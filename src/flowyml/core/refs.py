@@ -26,6 +26,7 @@ class ArtifactRef:
     artifact_id: str | None = None
     version: int | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    data: bytes | None = field(default=None, repr=False, compare=False)  # a tiny object's bytes
     _loader: Callable[[ArtifactRef], Any] | None = field(
         default=None, repr=False, compare=False
     )

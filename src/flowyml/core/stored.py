@@ -8,7 +8,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class NewOutput:
-    """An output a step just produced, already in the store."""
+    """An output a step just produced: in the store, or, for a tiny one, its bytes in
+    ``data`` (the catalog row will keep them: ``objects.INLINE_MAX``)."""
 
     name: str
     content_hash: str
@@ -16,3 +17,4 @@ class NewOutput:
     materializer: str
     type_name: str
     meta: dict[str, Any] = field(default_factory=dict)
+    data: bytes | None = field(default=None, repr=False)

@@ -156,7 +156,7 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
         else:
             kwargs[param] = load_object(
                 store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}",
-                own=param in task.own,
+                own=param in task.own, data=ref.data,
             )
     return kwargs
 
@@ -241,7 +241,8 @@ def split_outputs(step: Step, result: Any) -> dict[str, Any]:
 
 def _loader_for(store: ArtifactStore) -> Any:
     def loader(ref: ArtifactRef) -> Any:
-        return load_object(store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}")
+        return load_object(store, ref.content_hash, ref.materializer,
+                           f"{ref.name}@{ref.version}", data=ref.data)
 
     return loader
 

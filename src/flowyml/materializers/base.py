@@ -43,6 +43,7 @@ class PickleFallbackWarning(UserWarning):
 
 # Optional: a materializer may also define ``dumps(value) -> (bytes, meta)`` for values
 # that are cheap to serialize in memory; identical results are then deduplicated
-# without touching the disk. And ``save_hashed(value, path) -> (meta, digest) | None``:
+# without touching the disk. With ``loads(data) -> value`` as well, an object of at
+# most ``objects.INLINE_MAX`` bytes is kept in the catalog row instead of the store. And ``save_hashed(value, path) -> (meta, digest) | None``:
 # ``save`` that also returns the BLAKE3 digest of the bytes it wrote, computed while
 # writing (``None``: not for this value; the caller saves, then hashes the file).

@@ -238,6 +238,12 @@ class JsonMaterializer:
             )
         return json.loads(path.read_bytes())  # nesting too deep -> RecursionError
 
+    def loads(self, data: bytes) -> Any:
+        if len(data) > MAX_JSON_BYTES:
+            raise ValueError(f"JSON document of {len(data)} bytes exceeds the limit of "
+                             f"{MAX_JSON_BYTES} (FLOWYML_MAX_JSON_BYTES)")
+        return json.loads(data)
+
 
 class NumpyMaterializer:
     """A plain ``ndarray`` as ``.npy``. Object arrays are not claimed (pickle); a dtype

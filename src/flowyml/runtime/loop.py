@@ -28,6 +28,7 @@ from ..core.fingerprint import fingerprint_graph, flush_memo, short_repr
 from ..core.iostats import IOStats
 from ..core.refs import ArtifactRef
 from ..executors.task import StepOutcome, StepTask, UserCodeError, consumers_of, want_ref
+from ..objects import is_stored
 from ..run import StepResult
 from .decisions import Decider, Decision, explain, forced_set
 from .recorder import Recorder
@@ -217,7 +218,7 @@ class _RunState:
             return False
         if hit is None or set(hit) != set(step.outputs):
             return False
-        missing = [a for a, r in hit.items() if not self.store.exists(r.content_hash)]
+        missing = [a for a, r in hit.items() if not is_stored(self.store, r)]
         if missing:
             d.note = f"cached output {', '.join(sorted(missing))} is missing from the store"
             return False
@@ -249,7 +250,7 @@ class _RunState:
             refs[param] = ArtifactRef(
                 name=rec.name, content_hash=rec.content_hash, size=rec.size,
                 materializer=rec.materializer, type_name=rec.type_name, uri=self.store.uri,
-                artifact_id=rec.id, version=rec.version, meta=dict(rec.meta))
+                artifact_id=rec.id, version=rec.version, meta=dict(rec.meta), data=rec.data)
             if local and rec.content_hash in self.own:
                 own.add(param)
         task = StepTask(step=step, run_id=self.run_id, values=values, refs=refs,
@@ -285,6 +286,7 @@ class _RunState:
             o.name: ArtifactRecord(
                 artifact_id(o.name, o.content_hash), o.name, 0, o.content_hash, o.size,
                 o.materializer, o.type_name, self.run_id, name, rec.code_version, now, o.meta,
+                o.data,
             )
             for o in outcome.outputs
         }

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..catalog.records import Write
 from ..core.refs import ArtifactRef
 from ..executors.task import StepOutcome, StepTask, UserCodeError
-from ..objects import load_object, store_value
+from ..objects import is_stored, load_object, store_value
 from .decisions import Decision, cache_key
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def submit_map(
             ref = ArtifactRef(
                 name=f"{whole.name}[{i}]", content_hash=obj.content_hash, size=obj.size,
                 materializer=obj.materializer, type_name=obj.type_name, uri=store.uri,
-                version=whole.version, meta=dict(obj.meta),
+                version=whole.version, meta=dict(obj.meta), data=obj.data,
             )
             futures[i] = executor.submit(_element_task(task, param, ref))
     except BaseException as exc:
@@ -164,7 +164,7 @@ def _the_list(task: StepTask, d: Decision, store: ArtifactStore, param: str) -> 
         ref = task.refs[param]
         items = load_object(
             store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}",
-            own=param in task.own,
+            own=param in task.own, data=ref.data,
         )
     if not isinstance(items, (list, tuple)):
         exc = TypeError(
@@ -181,7 +181,7 @@ def _lookup(
     hit = catalog.lookup_cache_many([key]).get(key)
     if hit is None or set(hit) != {o + ELEMENT_SUFFIX for o in outputs}:
         return None
-    if not all(store.exists(r.content_hash) for r in hit.values()):
+    if not all(is_stored(store, r) for r in hit.values()):
         return None
     return {o: hit[o + ELEMENT_SUFFIX] for o in outputs}
 
@@ -242,9 +242,11 @@ def _element_value(store: ArtifactStore, e: Element, output: str) -> Any:
         return e.values[output]
     if e.status == "cached":
         rec = e.cached[output]
-        return load_object(store, rec.content_hash, rec.materializer, f"{rec.name}@{rec.version}")
+        return load_object(store, rec.content_hash, rec.materializer, f"{rec.name}@{rec.version}",
+                           data=rec.data)
     out = next(o for o in e.outputs if o.name == output)
-    return load_object(store, out.content_hash, out.materializer, f"{output}[{e.index}]")
+    return load_object(store, out.content_hash, out.materializer, f"{output}[{e.index}]",
+                       data=out.data)
 
 
 def _element_error(step: str, elements: list[Element], index: int, exc: BaseException) -> BaseException:

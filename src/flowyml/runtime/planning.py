@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.fingerprint import fingerprint_graph
+from ..objects import is_stored
 from .decisions import Decider, explain_miss
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def plan(
         d = decider.decide(name, in_recs)
         key = d.key
         hit = catalog.lookup_cache_many([key]).get(key) if step.cache else None
-        if hit is not None and all(store.exists(r.content_hash) for r in hit.values()):
+        if hit is not None and all(is_stored(store, r) for r in hit.values()):
             known.update(hit)
             out.append((name, "reuse", "code, inputs and parameters unchanged"))
             continue

@@ -29,10 +29,11 @@ class StoreSpec:
     cache_dir: str | None = None
     stack_name: str = "default"
     cache_max_bytes: int | None = None
+    inline_max: int | None = None  # None: the default (stack.INLINE_MAX)
 
     def key(self) -> tuple[Any, ...]:
         return (self.uri, repr(sorted(self.storage_options.items())), self.allow_pickle,
-                self.cache_dir, self.stack_name, self.cache_max_bytes)
+                self.cache_dir, self.stack_name, self.cache_max_bytes, self.inline_max)
 
     def open(self) -> ArtifactStore:
         with _lock:
@@ -41,6 +42,8 @@ class StoreSpec:
                 store = _opened[self.key()] = open_store(
                     self.uri, self.storage_options, self.allow_pickle, self.cache_dir,
                     stack_name=self.stack_name, cache_max_bytes=self.cache_max_bytes)
+                if self.inline_max is not None:
+                    store.inline_max = self.inline_max
         return store
 
 

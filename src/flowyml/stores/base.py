@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from ..core.iostats import IOStats
 
+INLINE_MAX = 4096  # bytes: the default ``inline_max`` (objects kept in the catalog row)
+
 
 @dataclass(frozen=True)
 class ObjectInfo:
@@ -34,6 +36,7 @@ class ArtifactStore(Protocol):
     uri: str  # for display: secrets never appear in it
     stack_name: str  # the stack the store was opened for (named in every error)
     allow_pickle: bool  # may artifacts from this store be unpickled?
+    inline_max: int  # objects of at most this many bytes stay in the catalog (objects.py)
     stats: IOStats  # bytes and objects moved, for run.io
 
     # ---------------------------------------------------------------- reading

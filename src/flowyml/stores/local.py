@@ -11,7 +11,7 @@ from typing import Any
 from ..core.errors import StoreError
 from ..core.hashing import hash_file, is_digest
 from ..core.iostats import IOStats
-from .base import ObjectInfo, object_key
+from .base import INLINE_MAX, ObjectInfo, object_key
 from .staging import StagingArea
 
 
@@ -30,6 +30,7 @@ class LocalStore:
         self.uri = str(self.root)
         self.stack_name = stack_name
         self.allow_pickle = allow_pickle
+        self.inline_max = INLINE_MAX
         self._made: set[str] = set()
         self.stats = IOStats()
         self._staging = StagingArea(self.root / "tmp")

@@ -45,7 +45,7 @@ from ..core.hashing import hash_file, is_digest
 from ..core.iostats import IOStats
 from ..core.secrets import mask_options, mask_uri, redact, secret_values
 from .adapter import Adapter, ErrorKind, classify_error
-from .base import ObjectInfo, object_key
+from .base import INLINE_MAX, ObjectInfo, object_key
 from .cache import LocalCache, get_cache
 from .registry import load_adapter
 
@@ -92,6 +92,7 @@ class RemoteStore:
         self._raw_uri = uri.rstrip("/")
         self.uri = mask_uri(self._raw_uri)
         self.allow_pickle = allow_pickle
+        self.inline_max = INLINE_MAX
         self.cache = cache
         self.stack_name = stack_name
         self.stats = IOStats()
