@@ -582,8 +582,9 @@ NOTES = [
     "indexes of migration 3 are most of that time, once).",
     "`get_lineage` still walks level by level (two queries per level); "
     "`CatalogReader.ancestry()` is the one-query walk it can switch to.",
-    "`name@latest` in *after* is the new `_latest_query` (the version the last successful "
-    "run output): it reads every use of every version of the name, not an index probe.",
+    "`name@latest` in *after* is one probe of `latest_outputs` (schema 6: each name's "
+    "version the last successful run output, kept by `finish_run`); *before* read every "
+    "use of every version of the name.",
     "`flowyml runs` as a whole process is the interpreter and its imports (SQLAlchemy, "
     "psycopg) plus its reads (the *in process* row); the front page reads the "
     "step records of its 50 runs (here 200-step chains), whatever the catalog's size.",
