@@ -21,6 +21,7 @@ from tests._helpers_stores import _files
 # about objects in the store, tiny ones too (conftest.objects_in_store)
 pytestmark = pytest.mark.usefixtures("objects_in_store")
 
+
 def test_leftover_staging_of_a_killed_writer_is_swept(project: Path) -> None:
     proc = subprocess.Popen(
         [
@@ -54,6 +55,7 @@ time.sleep(60)
     assert not folder.exists()
     assert time.perf_counter() - t0 < 1.0  # a dead holder's lock never blocks
 
+
 LOCK_HOLDER = """
 import fcntl, pathlib, sys, threading, time
 import flowyml as fm
@@ -64,28 +66,35 @@ digest = sys.argv[2]
 st = fm.Stack().resolve()
 store, catalog = st.open_store(), st.open_catalog()
 
+
 def ready(what):
     (here / f"holding-{what}").touch()
     time.sleep(600)
+
 
 def staging():
     (store.staging_dir() / "half.part").write_bytes(b"x" * 1000)
     ready("staging")
 
+
 def fetch():  # downloading into the local cache, under the object's fetch lock
     LocalCache(here / "cache").fetch(digest, lambda tmp: ready("fetch"), RuntimeError)
+
 
 def gc_lock():  # gc between its age check and its delete
     with store._gc_lock(fcntl.LOCK_EX):
         ready("gc")
 
+
 def sqlite_write():  # in the middle of a catalog write transaction
     catalog._write(lambda conn: ready("sqlite"))
+
 
 for fn in (staging, fetch, gc_lock, sqlite_write):
     threading.Thread(target=fn, daemon=True).start()
 time.sleep(600)
 """
+
 
 def test_locks_die_with_their_holder(project: Path, tmp_path: Path) -> None:
     """A process killed while holding every lock FlowyML takes (its staging folder, a
