@@ -52,7 +52,9 @@ def test_import_is_light() -> None:
 
 # what a plain run on a local stack does not need (each costs milliseconds per process)
 UNUSED_BY_A_RUN = ("sqlalchemy", "uuid", "socket", "concurrent.futures", "logging", "tomllib",
-                   "pickle", "openlineage", "flowyml.openlineage", "flowyml.core.contracts")
+                   "pickle", "signal", "openlineage", "flowyml.openlineage",
+                   "flowyml.core.contracts", "flowyml.catalog.base", "flowyml.stores.cache",
+                   "flowyml.core.secrets")
 
 
 def test_a_run_imports_only_what_it_uses(tmp_path: Path) -> None:

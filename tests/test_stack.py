@@ -13,8 +13,9 @@ import pytest
 import flowyml as fm
 from flowyml.core.errors import ConfigError
 from flowyml.core.secrets import mask_options, mask_uri, redact, secret_values
+from flowyml.core.units import parse_size
 from flowyml.stack import Stack, as_stack, check_stack
-from flowyml.stores.cache import LocalCache, parse_size
+from flowyml.stores.cache import LocalCache
 from tests.conftest import flowyml_cli, write
 
 

@@ -2,7 +2,8 @@
 
 Precedence for each setting: an argument to ``Stack(...)``, then the environment
 (``FLOWYML_STORE``, ``FLOWYML_CATALOG``, ``FLOWYML_EXECUTOR``, ``FLOWYML_CACHE_DIR``,
-``FLOWYML_CACHE_MAX_SIZE``, ``FLOWYML_STORAGE_OPTIONS`` as JSON, ``FLOWYML_OPENLINEAGE_URL``),
+``FLOWYML_CACHE_MAX_SIZE``, ``FLOWYML_STORAGE_OPTIONS`` as JSON, ``FLOWYML_OPENLINEAGE_URL``,
+``FLOWYML_INLINE_MAX``),
 then the named stack in ``flowyml.toml`` (or ``[tool.flowyml]`` in ``pyproject.toml``) at
 the project root, then the built-in local defaults: ``<root>/.flowyml`` for objects and
 ``<root>/.flowyml/catalog.db`` for the catalog. The stack's name comes from
@@ -119,7 +120,7 @@ class Stack:
         options = self._storage_options(table, table_where, name, sources)
         max_size = values.get("cache_max_size")
         if max_size is not None:
-            from .stores.cache import parse_size
+            from .core.units import parse_size
 
             max_size = parse_size(max_size, f"cache_max_size of stack {name or 'default'!r}")
         allow = self.allow_pickle
@@ -229,8 +230,8 @@ class Stack:
     # ------------------------------------------------------------ opening
     def store_spec(self) -> StoreSpec:
         """What it takes to open this stack's store (what executors ship to workers)."""
+        from .core.units import parse_size
         from .stores import StoreSpec
-        from .stores.cache import parse_size
 
         s = self if self.store is not None and self.root else self.resolve()
         assert s.store is not None
@@ -275,7 +276,8 @@ class Stack:
     def describe(self) -> dict[str, Any]:
         """The settings with secrets masked (for display)."""
         from .core.secrets import mask_options, mask_uri
-        from .stores.cache import DEFAULT_MAX_BYTES, default_cache_dir, parse_size
+        from .core.units import parse_size
+        from .stores.cache import DEFAULT_MAX_BYTES, default_cache_dir
 
         s = self if self.store is not None and self.root else self.resolve()
         remote = "://" in (s.store or "") and not (s.store or "").startswith("file://")

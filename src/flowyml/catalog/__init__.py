@@ -10,14 +10,23 @@ driver.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .base import CatalogReader, RuntimeCatalog
 from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord
 
 if TYPE_CHECKING:
+    from .base import CatalogReader, RuntimeCatalog
     from .runtime_sql import RuntimeSqlCatalog
     from .sql import SqlCatalog
+
+
+def __getattr__(name: str) -> Any:
+    """The interfaces (``base.py``) load on first use: a run needs none of them."""
+    if name in ("CatalogReader", "RuntimeCatalog"):
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_catalog(url: str, stack_name: str = "default") -> SqlCatalog:

@@ -33,7 +33,6 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from ..core.errors import CatalogError
-from ..core.secrets import redact
 
 T = TypeVar("T")
 
@@ -209,12 +208,16 @@ class Db:
 
     def conflict_error(self, exc: BaseException) -> CatalogError:
         """A write that still conflicted after its last attempt (a unique violation)."""
+        from ..core.secrets import redact
+
         return CatalogError(
             f"catalog {self._display} of stack {self._stack!r}: "
             f"{redact(str(exc), self._secrets)}"
         )
 
     def conn_error(self, exc: BaseException) -> CatalogError:
+        from ..core.secrets import redact
+
         detail = redact(str(exc).strip(), self._secrets)
         return CatalogError(
             f"cannot use catalog {self._display} of stack {self._stack!r}: "

@@ -107,8 +107,9 @@ def stack_check(name: str | None) -> None:
 
 # ---------------------------------------------------------------- cache
 def _cache(stack_name: str | None, cache_dir: str | None) -> Any:
+    from ..core.units import parse_size
     from ..stack import Stack
-    from ..stores.cache import get_cache, parse_size
+    from ..stores.cache import get_cache
 
     st = Stack(name=stack_name, cache_dir=cache_dir).resolve()
     return get_cache(st.cache_dir, parse_size(st.cache_max_size))
@@ -148,7 +149,7 @@ def cache_prune(max_size: str | None, stack_name: str | None, cache_dir: str | N
     Only local copies are deleted: every object stays in its store and is fetched
     again when needed.
     """
-    from ..stores.cache import parse_size
+    from ..core.units import parse_size
 
     cache = _cache(stack_name, cache_dir)
     limit = parse_size(max_size, "--max-size")

@@ -39,7 +39,6 @@ import linecache
 import os
 import reprlib
 import sys
-import textwrap
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -1249,6 +1248,8 @@ def _fast_source(func: Any) -> str | None:
 
 def _parse(src: str) -> ast.Module | None:
     try:
+        import textwrap
+
         return ast.parse(textwrap.dedent(src))
     except SyntaxError:
         return None
@@ -1272,6 +1273,8 @@ def _function_ast(fn: types.FunctionType) -> ast.AST | None:
 
 def _lambda_node(fn: types.FunctionType, src: str) -> ast.AST | None:
     """A lambda inside a larger expression: parse the widest line span that parses."""
+    import textwrap
+
     text = textwrap.dedent(src).strip()
     for cut in range(len(text), 0, -1):
         tree = _parse(text[:cut])

@@ -14,7 +14,6 @@ killed, ``WorkerDied`` when the process running the step died (killed, out of me
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -102,6 +101,8 @@ def describe_exit(returncode: int | None) -> str:
     if returncode is None:
         return "worker process died (it closed its connection)"
     if returncode < 0:
+        import signal
+
         try:
             signame = signal.Signals(-returncode).name
         except ValueError:

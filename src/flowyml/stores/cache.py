@@ -20,14 +20,12 @@ least recently used objects are deleted (never one used in the last two minutes)
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import ConfigError
 from ..core.hashing import hash_file, is_digest
 from .staging import StagingArea
 
@@ -37,28 +35,12 @@ SCAN_INTERVAL = 600.0  # seconds between automatic size checks (shared by all pr
 STALE_LOCK_SECONDS = 3600.0
 LOCK_TIMEOUT = 3600.0
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.I)
 
 
 def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("flowyml", appauthor=False)) / "objects"
-
-
-def parse_size(value: str | int | float | None, what: str = "cache size") -> int | None:
-    """``20GB``, ``500 MiB``, ``1.5g`` or a number of bytes -> bytes (powers of 1024)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    m = _SIZE.match(str(value))
-    if not m:
-        raise ConfigError(
-            f"{what} {value!r} is not a size; write a number of bytes or e.g. '20GB', '500MB'"
-        )
-    scale = 1024 ** " kmgtp".index((m.group(2) or " ").lower())
-    return int(float(m.group(1)) * scale)
 
 
 @dataclass
