@@ -305,7 +305,7 @@ class RuntimeSqlCatalog:
             else:
                 row = cur.one(_FIND_ALIAS, params)
             if row is not None:
-                return artifact_from(dict(zip(ART_COLS, row, strict=True)))
+                return artifact_of_row(row)
             count = int(cur.one("SELECT COUNT(*) FROM artifacts WHERE name = :n", params)[0])
         if count == 0:
             raise ArtifactNotFoundError(
@@ -398,6 +398,17 @@ def artifact_from(row: Mapping[Any, Any]) -> ArtifactRecord:
     )
 
 
+def artifact_of_row(r: tuple[Any, ...]) -> ArtifactRecord:
+    """An artifact record from a row in ``ART_COLS`` order (positional: a run reads
+    hundreds at once, and most have no metadata to decode)."""
+    meta = r[7]
+    return ArtifactRecord(
+        r[0], r[1], int(r[2]), r[3], int(r[4]), r[5], r[6], r[8], r[9], r[10], float(r[11]),
+        {} if not meta or meta == "{}" else json.loads(meta),
+        None if r[12] is None else bytes(r[12]),
+    )
+
+
 def step_from(row: Mapping[Any, Any]) -> StepRecord:
     """A step record from a row's columns by name (``STEP_COLS``)."""
     return StepRecord(
@@ -440,7 +451,7 @@ def artifacts_by_id(cur: Cursor, ids: Iterable[str]) -> dict[str, ArtifactRecord
     for chunk in chunks(list(dict.fromkeys(ids))):
         marks, params = in_list("i", chunk)
         for row in cur.all(f"SELECT {_ARTS} FROM artifacts WHERE id IN {marks}", params):
-            out[row[0]] = artifact_from(dict(zip(ART_COLS, row, strict=True)))
+            out[row[0]] = artifact_of_row(row)
     return out
 
 
