@@ -5,11 +5,11 @@ Write: the first materializer that handles a value and keeps it exact serializes
 (in memory for small values, to a staged file otherwise), the bytes are hashed with
 BLAKE3 and put in the store under that hash (create-if-absent: an object is written
 once). An object of at most ``store.inline_max`` bytes (the stack's ``inline_max``,
-4096 by default) from a materializer that can
-``loads`` is not put anywhere: its bytes travel back with the ``NewOutput`` and the
-catalog keeps them in the artifact's row (no file, no object-store request, per
-scalar); readers verify them against the hash like any object. A materializer that cannot keep a value exact raises ``UnsupportedValue`` and
-the next one is tried, down to pickle: with a ``PickleFallbackWarning``, or a
+4096 by default) from a materializer that can ``loads`` is not put anywhere: its bytes
+travel back with the ``NewOutput`` and the catalog keeps them in the artifact's row (no
+file, no object-store request, per scalar); readers verify them against the hash like
+any object. A materializer that cannot keep a value exact raises ``UnsupportedValue``
+and the next one is tried, down to pickle: with a ``PickleFallbackWarning``, or a
 ``ConfigError`` on a store that refuses pickles.
 
 Read: a local copy is fetched once (remote stores), its hash verified (a bad copy is
