@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import flowyml as fm
+from tests.conftest import child_env
 
 
 def test_versions_under_races_sqlite(project: Path) -> None:
@@ -84,10 +85,7 @@ def test_versions_under_races_postgres(project: Path, postgres_server: Any) -> N
             return {"writer": i}
         fm.Pipeline(f"p{i}", [make]).run()
     """)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")},
-        "FLOWYML_CATALOG": url,
-    }
+    env = child_env({"FLOWYML_CATALOG": url})
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", code, str(i)],

@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import child_env as clean_env
 from tests.never_stale.corpus import IDIOMS
 from tests.never_stale.spec import Idiom, Phase, apply_edit, validate
 
@@ -47,7 +48,7 @@ def seed(phase: int) -> str:
 
 
 def child_env(phase: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    env = clean_env()
     env.pop("PYTHONPATH", None)
     # an edit within the second of the last run must not be hidden by a stale .pyc
     env["PYTHONDONTWRITEBYTECODE"] = "1"

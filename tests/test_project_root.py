@@ -9,7 +9,6 @@ modules as the user's own code (an edit re-executes the step that calls it).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import types
@@ -20,7 +19,7 @@ import pytest
 import flowyml as fm
 from flowyml.core.errors import ConfigError
 from flowyml.stack import Stack, load_config, stack_sources
-from tests.conftest import flowyml_cli, write
+from tests.conftest import child_env, flowyml_cli, write
 
 PIPE = '''
 import json
@@ -50,7 +49,7 @@ ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    env = child_env()
     env.update(ENV)
     return env
 

@@ -4,7 +4,6 @@ killed at any point loses nothing complete."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
@@ -17,7 +16,7 @@ import pytest
 
 import flowyml as fm
 from tests._helpers_stores import _check_store_and_catalog
-from tests.conftest import run_py, write
+from tests.conftest import child_env, run_py, write
 
 WRITER = """
 import sys, numpy as np
@@ -45,7 +44,7 @@ if __name__ == "__main__":
 def test_kill_at_any_point_loses_nothing_complete(project: Path) -> None:
     write(project / "writer.py", WRITER)
     rnd = random.Random(1234)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    env = child_env()
     for k in range(50):
         proc = subprocess.Popen(
             [sys.executable, "writer.py", str(k)],

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from flowyml.core.source_memo import KEEP_DAYS, SourceMemo
+from tests.conftest import child_env
 
 
 def test_entries_survive_the_process_and_a_corrupt_file_is_empty(
@@ -60,7 +61,7 @@ def test_an_edit_misses_the_memo_and_re_executes(project: Path, tmp_path: Path) 
         "run = fm.Pipeline('p', [a, b]).run()\n"
         "print(run['b'], run.steps['a'].cached, run.steps['b'].cached)\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    env = child_env()
     env["FLOWYML_FINGERPRINT_MEMO"] = str(memo)
 
     def run() -> str:
@@ -95,7 +96,7 @@ def test_a_warm_memo_records_the_same_code_without_parsing(project: Path, tmp_pa
         "    F._parse = F._function_ast = refuse\n"
         "print(fm.Pipeline('p', [a, b]).run()['b'])\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    env = child_env()
     env["FLOWYML_FINGERPRINT_MEMO"] = str(memo)
 
     def codes() -> set[str]:

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import flowyml_cli, run_py, write
+from tests.conftest import child_env, flowyml_cli, run_py, write
 
 # ---------------------------------------------------------------------------- fixtures
 CHURN = '''
@@ -166,7 +166,7 @@ print(json.dumps({"runs": runs, "artifacts": arts, "metrics_ancestors": ancestor
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWYML_")}
+    env = child_env()
     env.update(extra)
     return env
 

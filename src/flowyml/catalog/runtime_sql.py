@@ -21,7 +21,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -305,7 +305,7 @@ class RuntimeSqlCatalog:
             else:
                 row = cur.one(_FIND_ALIAS, params)
             if row is not None:
-                return artifact_of_row(row)
+                return artifact_from(row)
             count = int(cur.one("SELECT COUNT(*) FROM artifacts WHERE name = :n", params)[0])
         if count == 0:
             raise ArtifactNotFoundError(
@@ -386,21 +386,10 @@ def dumps(v: Any) -> str:
     return json.dumps(v, sort_keys=True, default=str)
 
 
-def artifact_from(row: Mapping[Any, Any]) -> ArtifactRecord:
-    """An artifact record from a row's columns by name (``ART_COLS``)."""
-    return ArtifactRecord(
-        id=row["id"], name=row["name"], version=int(row["version"]),
-        content_hash=row["content_hash"], size=int(row["size"]),
-        materializer=row["materializer"], type_name=row["type_name"], run_id=row["run_id"],
-        step=row["step"], code_version=row["code_version"],
-        created_at=float(row["created_at"]), meta=json.loads(row["meta"] or "{}"),
-        data=None if row["data"] is None else bytes(row["data"]),
-    )
-
-
-def artifact_of_row(r: tuple[Any, ...]) -> ArtifactRecord:
-    """An artifact record from a row in ``ART_COLS`` order (positional: a run reads
-    hundreds at once, and most have no metadata to decode)."""
+def artifact_from(r: Sequence[Any]) -> ArtifactRecord:
+    """An artifact record from a row in ``ART_COLS`` order, whoever read it (the
+    driver, SQLAlchemy, the lineage walk). Positional: a run reads hundreds at once,
+    and most have no metadata to decode."""
     meta = r[7]
     return ArtifactRecord(
         r[0], r[1], int(r[2]), r[3], int(r[4]), r[5], r[6], r[8], r[9], r[10], float(r[11]),
@@ -451,7 +440,7 @@ def artifacts_by_id(cur: Cursor, ids: Iterable[str]) -> dict[str, ArtifactRecord
     for chunk in chunks(list(dict.fromkeys(ids))):
         marks, params = in_list("i", chunk)
         for row in cur.all(f"SELECT {_ARTS} FROM artifacts WHERE id IN {marks}", params):
-            out[row[0]] = artifact_of_row(row)
+            out[row[0]] = artifact_from(row)
     return out
 
 

@@ -44,7 +44,7 @@ from .dbapi import CONFLICT_WORDS, WRITE_ATTEMPTS, backoff, configure_sqlite
 from .migrations import refresh_latest
 from .records import ArtifactRecord, CodeVersion
 from .records import artifact_id as artifact_id  # re-exported: tests and tools use it here
-from .runtime_sql import RuntimeSqlCatalog, artifact_from, chunks, run_from
+from .runtime_sql import ART_COLS, RuntimeSqlCatalog, artifact_from, chunks, run_from
 
 if TYPE_CHECKING:
     from .base import CatalogReader, RetentionCatalog, RuntimeCatalog
@@ -183,6 +183,7 @@ latest_t = sa.Table(  # migration 6: each name's @latest (runtime_sql.find)
     sa.Column("finished_at", sa.Float, nullable=False),
 )
 
+_ART = [artifacts_t.c[c] for c in ART_COLS]  # the columns artifact_from reads, in its order
 _RETRYABLE = (sa.exc.IntegrityError, sa.exc.OperationalError)
 
 
@@ -290,9 +291,9 @@ class SqlCatalog(RuntimeSqlCatalog):
         return rec
 
     def versions(self, name: str) -> list[ArtifactRecord]:
-        q = sa.select(artifacts_t).where(artifacts_t.c.name == name).order_by(artifacts_t.c.version)
+        q = sa.select(*_ART).where(artifacts_t.c.name == name).order_by(artifacts_t.c.version)
         with self._read() as conn:
-            return [artifact_from(r._mapping) for r in conn.execute(q)]
+            return [artifact_from(r) for r in conn.execute(q)]
 
     def aliases(self, name: str) -> dict[str, int]:
         q = sa.select(aliases_t.c.alias, aliases_t.c.version).where(aliases_t.c.name == name)
@@ -322,7 +323,7 @@ class SqlCatalog(RuntimeSqlCatalog):
         step: str | None = None,
         limit: int = 200,
     ) -> list[ArtifactRecord]:
-        q = sa.select(artifacts_t)
+        q = sa.select(*_ART)
         if name:
             q = q.where(_names_like(name, self.engine.dialect.name))
         if hash_prefix:
@@ -334,7 +335,7 @@ class SqlCatalog(RuntimeSqlCatalog):
             q = q.where(artifacts_t.c.step == step)
         q = q.order_by(artifacts_t.c.name, artifacts_t.c.version.desc()).limit(limit)
         with self._read() as conn:
-            return [artifact_from(r._mapping) for r in conn.execute(q)]
+            return [artifact_from(r) for r in conn.execute(q)]
 
     def asset_names(self) -> list[tuple[str, int, float]]:
         """Every asset name with its number of versions and the latest creation time,
@@ -431,7 +432,7 @@ class SqlCatalog(RuntimeSqlCatalog):
             sql = _walk_sql(up, max_depth is not None, _walk_dialect(conn))
             for node, param, other, depth, *art in conn.execute(sql, params):
                 if art[0] is not None:  # an artifact's row (names are never NULL)
-                    records[node] = _artifact_of(node, art)
+                    records[node] = artifact_from((node, *art))
                 else:  # an edge's row
                     key = (node, param, other)
                     found[key] = min(found.get(key, depth), depth)
@@ -653,19 +654,7 @@ def _walk_sql(up: bool, bounded: bool, dialect: str) -> sa.TextClause:
     )
 
 
-_ARTIFACT_COLS = ("name", "version", "content_hash", "size", "materializer", "type_name",
-                  "meta", "run_id", "step", "code_version", "created_at", "data")
-
-
-def _artifact_of(artifact_id: str, v: list[Any]) -> ArtifactRecord:
-    """``_artifact`` for the values of ``_ARTIFACT_COLS``, in that order (positional:
-    thousands of lineage records build faster than through named row attributes)."""
-    return ArtifactRecord(
-        id=artifact_id, name=v[0], version=int(v[1]), content_hash=v[2], size=int(v[3]),
-        materializer=v[4], type_name=v[5], run_id=v[7], step=v[8], code_version=v[9],
-        created_at=float(v[10]), meta=json.loads(v[6] or "{}"),
-        data=None if v[11] is None else bytes(v[11]),
-    )
+_ARTIFACT_COLS = ART_COLS[1:]  # the walk reads the id as its node
 
 
 def _nearest_first(
