@@ -94,8 +94,7 @@ class Pipeline:
     ) -> Run:
         """Build, then execute what is not cached. ``force=True`` (or a list of step
         names) re-executes regardless of cache. Prints nothing unless ``progress``."""
-        from dataclasses import replace
-
+        from .core.struct import replace
         from .runtime.reporting import reporter_from
         from .stack import as_stack
 

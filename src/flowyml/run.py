@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from .core.struct import field, struct
 
 if TYPE_CHECKING:
     from .artifact import Artifact
     from .stack import Stack
 
 
-@dataclass
+@struct
 class StepResult:
     """What happened to one step in one run."""
 

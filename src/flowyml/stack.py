@@ -32,12 +32,12 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .core.errors import ConfigError
 from .core.project import project_root
+from .core.struct import field, field_names, replace, struct
 from .core.units import format_size as _fmt_size
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ KEYS = (
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Stack:
     """A store URI, a catalog URL, an executor spec and options. Unset fields are
     filled from the environment, the project's config file and the defaults."""
@@ -85,18 +85,18 @@ class Stack:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
-        """The dataclass repr with secrets masked: a Stack gets printed, logged and shown
+        """The usual repr with secrets masked: a Stack gets printed, logged and shown
         in tracebacks, and its storage options and catalog URL may hold credentials."""
         from .core.secrets import mask_options, mask_uri
 
         parts = []
-        for f in fields(self):
-            v = getattr(self, f.name)
+        for name in field_names(self):
+            v = getattr(self, name)
             if isinstance(v, dict):
                 v = mask_options(v)
             elif isinstance(v, str):
                 v = mask_uri(v)
-            parts.append(f"{f.name}={v!r}")
+            parts.append(f"{name}={v!r}")
         return f"Stack({', '.join(parts)})"
 
     # ------------------------------------------------------------ resolution
@@ -497,7 +497,7 @@ def stack_sources(stack: Stack | str | None = None, root: str | Path | None = No
     return stack._resolve()[1]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class CheckResult:
     """One line of ``flowyml stack check``: what was tried, whether it worked, and why."""
 

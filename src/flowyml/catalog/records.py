@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.stored import NewOutput as NewOutput
+from ..core.struct import field, struct
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ArtifactRecord:
     id: str
     name: str
@@ -28,7 +28,7 @@ class ArtifactRecord:
     data: bytes | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass
+@struct
 class StepRecord:
     """One step of one run: executed, reused from cache, or failed."""
 
@@ -52,7 +52,7 @@ class StepRecord:
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class CodeVersion:
     """The code of one code version (a step's fingerprint): each recorded part's
     normalized source, and the content address (BLAKE3 of the text) it is stored under."""
@@ -67,7 +67,7 @@ class CodeVersion:
         return bool(self.digests)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RunRecord:
     id: str
     pipeline: str
@@ -82,7 +82,7 @@ class RunRecord:
     stack: str = ""  # the stack's name (never its settings)
 
 
-@dataclass
+@struct
 class Write:
     """One step's records for ``record_batch``: ``"exec"``, ``"reuse"`` or ``"fail"``."""
 

@@ -42,7 +42,6 @@ import sys
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +50,7 @@ import blake3
 from .hashing import hash_text
 from .ownership import NOTEBOOK, library_name, library_version, user_label
 from .source_memo import SourceMemo
+from .struct import field, struct
 from .tokens import Opaque, Tokenizer, qualified_name
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class FingerprintWarning(UserWarning):
     """The fingerprint cannot see through some code or value; it errs toward re-execution."""
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Fingerprint:
     """A code fingerprint: the digest and the named parts it was made from.
 
@@ -335,7 +335,7 @@ def part_label(key: str) -> str:
 _warned: set[str] = set()
 
 
-@dataclass
+@struct
 class _Context:
     root: Path
     step: str
@@ -846,7 +846,7 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
 # --------------------------------------------------------------------------- one function
 
 
-@dataclass
+@struct
 class _Info:
     """What one function's code says, computed once per code object (and, for what
     its source text alone decides, remembered across processes: ``source_memo``)."""

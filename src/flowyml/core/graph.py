@@ -18,7 +18,6 @@ import numbers
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal
 
@@ -30,11 +29,12 @@ from .errors import (
     TypeMismatchError,
 )
 from .step import ParamSpec, Step
+from .struct import field, struct
 
 BindingKind = Literal["asset", "catalog", "value", "default"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Binding:
     """What one step parameter resolves to."""
 
@@ -46,7 +46,7 @@ class Binding:
     value: Any = None  # value / default
 
 
-@dataclass
+@struct
 class Graph:
     """The validated graph: steps in a topological order plus every parameter binding."""
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, fields
+
+from .struct import field, field_names, struct
 
 
-@dataclass
+@struct
 class IOStats:
     store_bytes_read: int = 0
     store_objects_read: int = 0
@@ -23,7 +24,7 @@ class IOStats:
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
-            return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
+            return {n: getattr(self, n) for n in field_names(self) if n != "_lock"}
 
     @staticmethod
     def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:

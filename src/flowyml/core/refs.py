@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+from .struct import field, struct
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ArtifactRef:
     """A stored artifact that has not been loaded: hash, size, format and where it lives.
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 from .declared import schemas_possible
 from .errors import ParameterError
 from .names import check_name, split_ref
+from .struct import struct
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _NO_DEFAULT = inspect.Parameter.empty
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class InputSpec:
     """Where one parameter of a step wants its asset from."""
 
@@ -37,7 +37,7 @@ class InputSpec:
         return self.asset if self.selector is None else f"{self.asset}@{self.selector}"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ParamSpec:
     name: str
     default: Any = _NO_DEFAULT

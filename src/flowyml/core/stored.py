@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from .struct import field, struct
 
-@dataclass(frozen=True)
+
+@struct(frozen=True)
 class NewOutput:
     """An output a step just produced: in the store, or, for a tiny one, its bytes in
     ``data`` (the catalog row will keep them: ``objects.INLINE_MAX``)."""

@@ -152,10 +152,11 @@ def run_attempts(
 def single_attempt(task: StepTask) -> StepTask:
     """A copy of ``task`` whose step does not retry by itself."""
     import copy
-    import dataclasses
+
+    from ..core.struct import replace
 
     if task.step.retries == 0:
         return task
     step = copy.copy(task.step)
     step.retries = 0
-    return dataclasses.replace(task, step=step)
+    return replace(task, step=step)

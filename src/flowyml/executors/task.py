@@ -15,16 +15,15 @@ are copied for each in-process step, as unpickling copies them for a worker.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import inspect
 import time
 import warnings
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.declared import schemas_possible
 from ..core.refs import ArtifactRef
 from ..core.stored import NewOutput
+from ..core.struct import field, replace, struct
 from ..objects import load_object, store_value
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ class UserCodeError(Exception):
         self.attempts = attempts
 
 
-@dataclass
+@struct
 class StepTask:
     step: Step
     run_id: str
@@ -67,7 +66,7 @@ class StepTask:
     consumers: dict[str, tuple[str, ...]] | None = None
 
 
-@dataclass
+@struct
 class StepOutcome:
     outputs: list[NewOutput]
     duration: float
@@ -152,7 +151,7 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
         kwargs = dict(task.values)
     for param, ref in task.refs.items():
         if param in task.want_ref:
-            kwargs[param] = dataclasses.replace(ref, _loader=_loader_for(store))
+            kwargs[param] = replace(ref, _loader=_loader_for(store))
         else:
             kwargs[param] = load_object(
                 store, ref.content_hash, ref.materializer, f"{ref.name}@{ref.version}",

@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ParameterError
 from ..core.fingerprint import OPAQUE, Fingerprint, code_ref_parts, explain_parts, short_repr
 from ..core.hashing import hash_text
+from ..core.struct import struct
 from ..materializers import registry_versions
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 CACHE_KEY_VERSION = "1"
 
 
-@dataclass
+@struct
 class Decision:
     """What the key of one step was made from, kept to record and explain it."""
 

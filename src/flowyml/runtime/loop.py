@@ -19,7 +19,6 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
@@ -27,6 +26,7 @@ from ..core.errors import FlowymlError, StepFailed
 from ..core.fingerprint import fingerprint_graph, flush_memo, short_repr
 from ..core.iostats import IOStats
 from ..core.refs import ArtifactRef
+from ..core.struct import struct
 from ..executors.task import StepOutcome, StepTask, UserCodeError, consumers_of, want_ref
 from ..objects import is_stored
 from ..run import StepResult
@@ -395,7 +395,7 @@ class _RunState:
                                   if r.id in real})
 
 
-@dataclass
+@struct
 class RunOutcome:
     """What a run did; the API hands it back as a ``Run`` (with lazy artifacts)."""
 

@@ -26,15 +26,14 @@ How it fits the loop (the runtime calls ``submit_map`` instead of ``executor.sub
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from concurrent.futures import Future, wait
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from ..catalog.records import Write
 from ..core.refs import ArtifactRef
+from ..core.struct import field, replace, struct
 from ..executors.task import StepOutcome, StepTask, UserCodeError
 from ..objects import is_stored, load_object, store_value
 from .decisions import Decision, cache_key
@@ -48,7 +47,7 @@ ELEMENT_SUFFIX = ".element"  # element results are artifacts of asset "<output>.
 ELEMENT_MARKER = "[element]"
 
 
-@dataclass
+@struct
 class Element:
     """One element of a mapped step: how it was served, and what to record."""
 
@@ -66,7 +65,7 @@ class Element:
     attempts: int = 1
 
 
-@dataclass
+@struct
 class MapOutcome(StepOutcome):
     map_elements: list[Element] = field(default_factory=list)
 
@@ -134,7 +133,7 @@ def element_writes(template: StepRecord, source: object) -> tuple[list[Write], s
     for e in elements:
         if e.status != "executed":
             continue
-        rec = dataclasses.replace(
+        rec = replace(
             template,
             step=f"{template.step}[{e.index}]",
             status="executed",
@@ -146,7 +145,7 @@ def element_writes(template: StepRecord, source: object) -> tuple[list[Write], s
             attempts=e.attempts,
             outputs={},
         )
-        outs = [dataclasses.replace(o, name=o.name + ELEMENT_SUFFIX) for o in e.outputs]
+        outs = [replace(o, name=o.name + ELEMENT_SUFFIX) for o in e.outputs]
         writes.append(Write("exec", rec, outputs=outs, parents=e.parents, cache=e.cache))
     if not elements:
         return writes, "; map over an empty list: 0 elements"
@@ -194,7 +193,7 @@ def _element_task(task: StepTask, param: str, ref: ArtifactRef) -> StepTask:
     own = task.own - {param}
     if task.keep_values:  # in process: this process wrote (or verified) the element
         own |= {param}
-    return dataclasses.replace(task, values=values, refs={**task.refs, param: ref}, own=own)
+    return replace(task, values=values, refs={**task.refs, param: ref}, own=own)
 
 
 def _gather(

@@ -10,13 +10,13 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.struct import field, struct
 from .base import ArtifactStore, ObjectInfo, object_key
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class StoreSpec:
     """Everything needed to open a store, and nothing else: small and picklable, so an
     executor ships it to its workers instead of the whole stack. Opening is cached per

@@ -9,16 +9,16 @@ with its backend adapters) gives every method the semantics it can honour.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..core.iostats import IOStats
+from ..core.struct import struct
 
 INLINE_MAX = 4096  # bytes: the default ``inline_max`` (objects kept in the catalog row)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ObjectInfo:
     digest: str
     size: int

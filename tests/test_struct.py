@@ -1,0 +1,89 @@
+"""``core.struct``: the runtime's records behave as the dataclasses they replace."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from typing import Any
+
+import pytest
+
+from flowyml.core.struct import FrozenError, field, field_names, replace, struct
+
+
+@struct(frozen=True)
+class Ref:
+    name: str
+    size: int = 0
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    data: bytes | None = field(default=None, compare=False, repr=False)
+
+
+@struct
+class Rec:
+    step: str
+    outputs: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.seen = True
+
+
+@struct
+class Child(Rec):
+    extra: str = "x"
+
+
+def test_fields_defaults_and_factories() -> None:
+    a, b = Rec("s"), Rec("s")
+    assert a.outputs == [] and a.outputs is not b.outputs  # a fresh list each
+    assert field_names(Ref) == ("name", "size", "meta", "data")
+    assert Ref("n", 3, {"k": 1}).meta == {"k": 1}
+    assert a.seen  # __post_init__ ran
+
+
+def test_equality_hash_and_repr_follow_the_declared_options() -> None:
+    assert Ref("n", 1, {"a": 1}, b"x") == Ref("n", 1)  # meta/data not compared
+    assert Ref("n", 1) != Ref("n", 2) and Ref("n") != ("n", 0)
+    assert hash(Ref("n", 1, {"a": 1})) == hash(Ref("n", 1))  # frozen + eq: hashable
+    assert Rec.__hash__ is None  # mutable + eq: unhashable, as a dataclass
+    assert repr(Ref("n", 1)) == "Ref(name='n', size=1, meta={})"  # data: repr=False
+
+
+def test_frozen_refuses_assignment() -> None:
+    r = Ref("n")
+    with pytest.raises(FrozenError, match="frozen Ref"):
+        r.size = 2  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del r.name  # type: ignore[misc]
+
+
+def test_pickle_copy_and_replace_round_trip() -> None:
+    r = Ref("n", 2, {"k": [1]}, b"d")
+    back = pickle.loads(pickle.dumps(r))
+    assert back == r and back.meta == r.meta and back.data == b"d"
+    assert copy.copy(r) == r
+    moved = replace(r, size=5)
+    assert moved.size == 5 and moved.meta == {"k": [1]} and r.size == 2
+    with pytest.raises(TypeError, match="no init fields"):
+        replace(r, nope=1)
+
+
+def test_a_subclass_extends_the_fields_of_its_base() -> None:
+    c = Child("s", ["o"], "e")
+    assert (c.step, c.outputs, c.extra, c.seen) == ("s", ["o"], "e", True)
+    assert Child("s") != Rec("s")  # another class is never equal
+
+
+def test_declaration_mistakes_fail_when_the_class_is_made() -> None:
+    with pytest.raises(ValueError, match="default_factory"):
+
+        @struct
+        class Shared:
+            items: list[int] = []
+
+    with pytest.raises(TypeError, match="follows a field with one"):
+
+        @struct
+        class Order:
+            a: int = 0
+            b: int  # type: ignore[misc]
