@@ -37,6 +37,33 @@ def test_dicts_and_sets_are_canonical() -> None:
     assert value_token({1, 2}) != value_token(frozenset({1, 2}))
 
 
+def test_the_fast_path_for_plain_values_gives_the_general_walks_digest() -> None:
+    """Declarations and most parameters take a shortcut; keys must not depend on it."""
+    import blake3
+
+    def general(value: object) -> str:
+        h = blake3.blake3()
+        Tokenizer()._walk(value, h, 0, {})
+        return h.hexdigest()
+
+    cyclic: list[object] = [1]
+    cyclic.append(cyclic)
+    deep: list[object] = []
+    cur = deep
+    for _ in range(40):
+        cur.append([])
+        cur = cur[0]  # type: ignore[assignment]
+    values = [
+        {"name": "s5", "outputs": ["a5"], "inputs": {}, "map_over": None}, 1, True, None,
+        -0.0, 0.0, 1.5, "x", "\ud800", b"b", 2j, (1, "a"), [1, [2, [3]]], {}, [], (),
+        {"a": {"b": [1, 2.0, None, True]}, 3: (b"x", 1j), True: 1, 2.5: 2},
+        list(range(200)), {f"k{i}": i for i in range(100)}, cyclic, deep,
+    ]
+    for value in values:
+        assert Tokenizer().digest(value) == general(value), value
+        assert Tokenizer().digest(value) == Tokenizer().digest(value)  # memo of items
+
+
 def test_tokens_agree_across_hash_seeds() -> None:
     code = (
         "from dataclasses import dataclass\n"

@@ -256,3 +256,26 @@ def test_build_errors_are_flowyml_errors() -> None:
     for cls in (fm.MissingInputError, fm.DuplicateOutputError, fm.CycleError,
                 fm.ParameterError, fm.TypeMismatchError):
         assert issubclass(cls, fm.BuildError) and issubclass(cls, fm.FlowymlError)
+
+
+def test_parameters_read_from_the_code_object_match_inspect_signature() -> None:
+    """Steps' parameters are read from the code object (fast); they must be what
+    ``inspect.signature`` says, for every shape a step can declare."""
+    import inspect
+
+    from flowyml.core.step import ParamSpec, _plain_params
+
+    def kinds(x, y: int = 2, *, z="q", w: list[int]):  # type: ignore[no-untyped-def]
+        return x
+
+    class Model:
+        def fit(self, data, lr=0.1):  # type: ignore[no-untyped-def]
+            return data
+
+    for f in (kinds, load, train.func, Model.fit, Model().fit, lambda q, r=5: q):
+        want = tuple(ParamSpec(p.name, p.default, p.annotation)
+                     for p in inspect.signature(f).parameters.values())
+        fast = _plain_params(f)
+        assert fast is None or fast == want, f
+    assert _plain_params(kinds) is not None  # the plain function takes the fast path
+    assert _plain_params(Model().fit) is None  # a bound method: inspect decides

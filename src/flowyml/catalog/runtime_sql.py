@@ -382,8 +382,11 @@ def chunks(seq: list[str], n: int = 500) -> Iterator[list[str]]:
         yield seq[i : i + n]
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps would make one a call
+
+
 def dumps(v: Any) -> str:
-    return json.dumps(v, sort_keys=True, default=str)
+    return _ENCODER.encode(v)
 
 
 def artifact_from(r: Sequence[Any]) -> ArtifactRecord:

@@ -335,20 +335,21 @@ def part_label(key: str) -> str:
 _warned: set[str] = set()
 
 
-@struct
 class _Context:
-    root: Path
-    step: str
-    parts: dict[str, str] = field(default_factory=dict)
-    seen: set[int] = field(default_factory=set)
-    keep: list[Any] = field(default_factory=list)  # visited objects stay alive: ids stay unique
-    tokenizer: Tokenizer = field(init=False)
-    _multi: dict[str, set[str]] = field(default_factory=dict)
-    # part -> {part value: its source, or a function that renders it}
-    _sources: dict[str, dict[str, Source]] = field(default_factory=dict)
+    """One fingerprint being made: its parts, and what was visited on the way."""
 
-    def __post_init__(self) -> None:
+    __slots__ = ("_multi", "_sources", "keep", "parts", "root", "seen", "step", "tokenizer")
+
+    def __init__(self, root: Path, step: str) -> None:
+        self.root = root
+        self.step = step
+        self.parts: dict[str, str] = {}
+        self.seen: set[int] = set()
+        self.keep: list[Any] = []  # visited objects stay alive: ids stay unique
         self.tokenizer = Tokenizer(on_code=self.visit_code)
+        self._multi: dict[str, set[str]] = {}
+        # part -> {part value: its source, or a function that renders it}
+        self._sources: dict[str, dict[str, Source]] = {}
 
     def add(self, key: str, value: str, source: Source | None = None) -> None:
         if source is not None:
@@ -419,7 +420,8 @@ def fingerprint_function(
                    step_name or getattr(func, "__name__", None) or type(func).__name__)
     _visit_callable(ctx, func)
     if declaration is not None:
-        ctx.add("declaration", Tokenizer().digest(declaration), _declaration_text(declaration))
+        ctx.add("declaration", Tokenizer().digest(declaration),
+                functools.partial(_declaration_text, declaration))
     return _make(ctx.parts, ctx.sources())
 
 
@@ -434,7 +436,8 @@ def fingerprint_step(
     ctx = _Context(Path(root) if root is not None else _project_root(), step.name)
     _visit_callable(ctx, step.func)
     options = step.options()
-    ctx.add("declaration", Tokenizer().digest(options), _declaration_text(options))
+    ctx.add("declaration", Tokenizer().digest(options),
+            functools.partial(_declaration_text, options))  # rendered if recorded
     tokens = {p: ctx.token(v, f"run value {p}") for p, v in values.items()}
     _check_mutated_globals(ctx, step.func)
     return _make(ctx.parts, ctx.sources()), tokens

@@ -56,12 +56,8 @@ def hash_chunks(chunks: Iterable[bytes]) -> str:
 
 def hash_text(*parts: str) -> str:
     """Digest of text parts, separated unambiguously (for keys, not for content)."""
-    h = blake3.blake3()
-    for part in parts:
-        b = part.encode("utf-8", "surrogatepass")
-        h.update(len(b).to_bytes(8, "little"))
-        h.update(b)
-    return h.hexdigest()
+    encoded = [p.encode("utf-8", "surrogatepass") for p in parts]
+    return blake3.blake3(b"".join([len(b).to_bytes(8, "little") + b for b in encoded])).hexdigest()
 
 
 def is_digest(value: str) -> bool:

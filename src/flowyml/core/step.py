@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
@@ -163,6 +164,9 @@ def _callable_name(func: Any) -> str:
 
 
 def _params_of(func: Callable[..., Any], step_name: str) -> tuple[ParamSpec, ...]:
+    fast = _plain_params(func)
+    if fast is not None:
+        return fast
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError) as exc:  # builtins and some C callables
@@ -181,6 +185,30 @@ def _params_of(func: Callable[..., Any], step_name: str) -> tuple[ParamSpec, ...
             )
         out.append(ParamSpec(p.name, p.default, p.annotation))
     return tuple(out)
+
+
+def _plain_params(func: Any) -> tuple[ParamSpec, ...] | None:
+    """What ``inspect.signature`` would say of a plain function whose parameters can
+    all be passed by name, read from its code object (~10x faster: a module of steps
+    is imported on every run); None for anything else (the general path decides)."""
+    if type(func) is not types.FunctionType or hasattr(func, "__wrapped__") or hasattr(
+            func, "__signature__"):
+        return None
+    code = func.__code__
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_posonlyargcount:
+        return None
+    n = code.co_argcount
+    names = code.co_varnames[: n + code.co_kwonlyargcount]
+    defaults = func.__defaults__ or ()
+    kwdefaults = func.__kwdefaults__ or {}
+    notes = func.__annotations__
+    first_default = n - len(defaults)
+    return tuple(
+        ParamSpec(name,
+                  defaults[i - first_default] if first_default <= i < n
+                  else kwdefaults.get(name, _NO_DEFAULT) if i >= n else _NO_DEFAULT,
+                  notes.get(name, _NO_DEFAULT))
+        for i, name in enumerate(names))
 
 
 @overload

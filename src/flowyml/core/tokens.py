@@ -67,6 +67,54 @@ def qualified_name(obj: Any) -> str:
     return f"{module}:{qual}"
 
 
+class _NotPlain(Exception):
+    """``_plain`` met something the general walk must handle."""
+
+
+_PLAIN_LEN, _PLAIN_DEPTH, _PLAIN_NODES = 64, 16, 2000
+
+
+def _plain(v: Any, depth: int, budget: list[int]) -> bytes:
+    """The bytes ``Tokenizer._walk`` feeds its hash for ``v`` when ``v`` is primitives
+    in small lists, tuples and dicts: the same digest, without the walk's bookkeeping
+    (a run tokenizes every step's declaration, ~3x faster this way). Anything else, a
+    big or deep container or a cycle, raises ``_NotPlain`` for the general walk."""
+    t = type(v)
+    if t in _PRIMITIVES:
+        r = f"{t.__name__}:{v!r}".encode("utf-8", "surrogatepass")
+        return len(r).to_bytes(8, "little") + r
+    budget[0] -= 1
+    if depth >= _PLAIN_DEPTH or budget[0] < 0 or (
+            (t is list or t is tuple or t is dict) and len(v) > _PLAIN_LEN):
+        raise _NotPlain
+    d = depth + 1
+    if t is list or t is tuple:
+        return b"".join([f"{t.__name__}[{len(v)}".encode(), *[_plain(x, d, budget) for x in v],
+                         b"]"])
+    if t is dict:
+        items = sorted([_plain_sub(k, d, budget) + _plain_sub(x, d, budget)
+                        for k, x in v.items()])
+        return b"".join([b"dict[%d" % len(items), *items, b"]"])
+    raise _NotPlain
+
+
+_SUBS: dict[tuple[type, Any], bytes] = {}  # short keys and scalars: the same in every step
+
+
+def _plain_sub(v: Any, depth: int, budget: list[int]) -> bytes:
+    """The digest of ``v`` as an item of a dict (``Tokenizer._sub``)."""
+    t = type(v)
+    short = (t is str and len(v) <= 64) or t is int or t is bool or v is None
+    if short:
+        hit = _SUBS.get((t, v))
+        if hit is not None:
+            return hit
+    sub = blake3.blake3(_plain(v, depth, budget)).digest()
+    if short and len(_SUBS) < 4096:
+        _SUBS[(t, v)] = sub
+    return sub
+
+
 class Tokenizer:
     """Walks values canonically. ``on_code`` receives each function, class or module met."""
 
@@ -75,6 +123,10 @@ class Tokenizer:
         self._nodes = 0
 
     def digest(self, value: Any) -> str:
+        try:  # most declarations and parameters: a few primitives in small containers
+            return blake3.blake3(_plain(value, 0, [_PLAIN_NODES])).hexdigest()
+        except _NotPlain:
+            pass
         h = blake3.blake3()
         self._nodes = 0
         self._walk(value, h, 0, {})

@@ -390,7 +390,11 @@ class _RunState:
     def _final_versions(self) -> None:
         provisional = [r.id for r in self.produced.values() if r.version == 0]
         if provisional:  # versions are assigned when the records are written
-            real = self.catalog.artifacts_by_id(provisional)
+            written = self.recorder.written if self.recorder is not None else {}
+            real = {i: written[i] for i in provisional if i in written}
+            if len(real) < len(provisional):  # e.g. written by a map step's own batch
+                real.update(self.catalog.artifacts_by_id([i for i in provisional
+                                                          if i not in real]))
             self.produced.update({a: real[r.id] for a, r in self.produced.items()
                                   if r.id in real})
 

@@ -20,7 +20,7 @@ from ..catalog import liveness
 
 if TYPE_CHECKING:
     from ..catalog.base import RuntimeCatalog
-    from ..catalog.records import Write
+    from ..catalog.records import ArtifactRecord, Write
 
 FLUSH_EVERY = 256  # records per group commit
 FLUSH_SECONDS = 0.2  # ...or this long after the first buffered one
@@ -33,6 +33,9 @@ class Recorder:
         self._catalog = catalog
         self._run_id = run_id
         self._writes: list[Write] = []
+        # id -> the record as written, with its version (a run's outputs are provisional,
+        # version 0, until their batch is written)
+        self.written: dict[str, ArtifactRecord] = {}
         self._oldest = 0.0
         self._lock = threading.Lock()  # guards the buffer
         self._flush_lock = threading.Lock()  # one batch at a time, in order
@@ -58,7 +61,8 @@ class Recorder:
             with self._lock:
                 batch, self._writes = self._writes, []
             if batch:
-                self._catalog.record_batch(batch)
+                for arts in self._catalog.record_batch(batch):
+                    self.written.update((a.id, a) for a in arts.values())
         if self._error is not None:
             err, self._error = self._error, None
             raise err
