@@ -61,7 +61,7 @@ class StepTask:
     # ``values`` are the driver's own objects (in-process executors): every call gets a
     # private copy of the mutable containers, as a worker gets its own by unpickling
     copy_values: bool = False
-    # output asset -> the steps that consume it (``consumers_of``); None: not known, so
+    # output asset -> the steps that consume it (``consumers_by_asset``); None: not known, so
     # a None output is warned about whatever reads it
     consumers: dict[str, tuple[str, ...]] | None = None
 
@@ -131,14 +131,15 @@ def warn_none_outputs(task: StepTask, values: dict[str, Any]) -> None:
                                    code.co_firstlineno, getattr(step.func, "__module__", None))
 
 
-def consumers_of(graph: Graph, name: str) -> dict[str, tuple[str, ...]]:
-    """For each output of step ``name``: the steps of ``graph`` that consume it."""
-    return {
-        asset: tuple(n for n in graph.downstream.get(name, [])
-                     if any(b.kind == "asset" and b.asset == asset
-                            for b in graph.bindings[n].values()))
-        for asset in graph.steps[name].outputs
-    }
+def consumers_by_asset(graph: Graph) -> dict[str, tuple[str, ...]]:
+    """Each asset the steps of ``graph`` consume -> those steps, in graph order (one
+    pass over the bindings: a step's ``consumers`` are then a lookup per output)."""
+    out: dict[str, dict[str, None]] = {}
+    for n in graph.order:
+        for b in graph.bindings[n].values():
+            if b.kind == "asset" and b.asset is not None:
+                out.setdefault(b.asset, {})[n] = None
+    return {asset: tuple(steps) for asset, steps in out.items()}
 
 
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:

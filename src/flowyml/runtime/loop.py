@@ -27,7 +27,13 @@ from ..core.fingerprint import fingerprint_graph, flush_memo, short_repr
 from ..core.iostats import IOStats
 from ..core.refs import ArtifactRef
 from ..core.struct import struct
-from ..executors.task import StepOutcome, StepTask, UserCodeError, consumers_of, want_ref
+from ..executors.task import (
+    StepOutcome,
+    StepTask,
+    UserCodeError,
+    consumers_by_asset,
+    want_ref,
+)
 from ..objects import is_stored
 from ..run import StepResult
 from .decisions import Decider, Decision, explain, forced_set
@@ -106,9 +112,8 @@ class _RunState:
         # the stored objects, on every executor, so no step changes what another sees.
         self.values: dict[str, Any] = {}  # sink asset -> the producer's object (for Run)
         self.own: set[str] = set()  # digests of objects this process wrote in this run
-        consumed = {b.asset for n in graph.order for b in graph.bindings[n].values()
-                    if b.kind == "asset"}
-        self.sinks = set(graph.producers) - consumed
+        self.consumers = consumers_by_asset(graph)  # asset -> the steps that read it
+        self.sinks = set(graph.producers) - set(self.consumers)
         self.results: dict[str, StepResult] = {}
         self.pending = set(graph.order)
         self.waiting = {n: len(graph.upstream[n]) for n in graph.order}
@@ -256,7 +261,7 @@ class _RunState:
         task = StepTask(step=step, run_id=self.run_id, values=values, refs=refs,
                         want_ref=want_ref(step), keep_values=local, own=frozenset(own),
                         copy_values=local,  # the plain values are the driver's objects
-                        consumers=consumers_of(self.graph, name))
+                        consumers={a: self.consumers.get(a, ()) for a in step.outputs})
         self.reporter.step_started(name)
         if step.map_over is not None:
             from .mapping import submit_map
