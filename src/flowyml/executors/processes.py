@@ -44,7 +44,7 @@ class ProcessesExecutor:
         self._idle: queue.SimpleQueue[WorkerProcess | None] = queue.SimpleQueue()
         for _ in range(self.max_workers):
             self._idle.put(None)
-        self._threads = ThreadPoolExecutor(self.max_workers, thread_name_prefix="flowyml-proc")
+        self._threads = ThreadPoolExecutor(self.in_flight, thread_name_prefix="flowyml-proc")
 
     def __repr__(self) -> str:
         return f"ProcessesExecutor(max_workers={self.max_workers})"
@@ -76,7 +76,7 @@ class ProcessesExecutor:
         return self._threads.submit(run_attempts, task, self._attempt)
 
     def _attempt(self, task: StepTask, timeout: float | None) -> StepOutcome:
-        payload = encode_job(self._spec, task)
+        payload = encode_job(self._spec, task, timeout)  # the worker says when it starts
         worker = self._idle.get()
         if worker is None or not worker.alive():
             if worker is not None:

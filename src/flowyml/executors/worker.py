@@ -62,7 +62,7 @@ class Job:
     step: str
     sys_path: list[str]
     module: tuple[str, str, int] | None  # (name, file, mtime_ns) of the step's module
-    timeout: float | None = None  # used by run_job_isolated only
+    timeout: float | None = None  # a deadline: the worker says when the step starts
 
 
 # ---------------------------------------------------------------- driver side
@@ -280,15 +280,18 @@ def main(fd: int) -> None:
             break
         if msg == _STOP:
             break
+        timed = True
         try:
             job = pickle.loads(msg)
             if not job.inner:  # warm-up: no reply
                 _prepare(job)
                 continue
+            timed = job.timeout is not None
         except Exception:
             pass  # run_job reports it
         try:
-            reply = run_job(msg, lambda: conn.send_bytes(_STARTED))
+            # the deadline counts from the step's start: said only when there is one
+            reply = run_job(msg, (lambda: conn.send_bytes(_STARTED)) if timed else None)
             conn.send_bytes(reply)
         except OSError:
             break
@@ -326,7 +329,7 @@ class WorkerProcess:
         try:
             self.conn.send_bytes(payload)
             msg = self.conn.recv_bytes()  # worker start-up and imports are not timed
-            if msg != _STARTED:
+            if msg != _STARTED:  # the reply (a job without a timeout does not say _STARTED)
                 return msg
             if not self.conn.poll(timeout):
                 self.kill()
