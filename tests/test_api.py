@@ -12,6 +12,7 @@ import pytest
 
 import flowyml as fm
 from flowyml.core.fingerprint import FingerprintWarning, fingerprint_function
+from tests.conftest import child_env
 
 
 def test_all_is_curated_and_resolvable() -> None:
@@ -76,6 +77,25 @@ def test_a_run_imports_only_what_it_uses(tmp_path: Path) -> None:
         out = subprocess.run([sys.executable, "pipe.py"], cwd=tmp_path, capture_output=True,
                              text=True, check=True, env=env)
         assert out.stdout.strip() == seen
+
+
+def test_a_catalog_input_is_resolved_without_sqlalchemy(tmp_path: Path) -> None:
+    """``inputs={"m": "m@latest"}`` is one probe on the database driver, at build."""
+    (tmp_path / "flowyml.toml").write_text("")
+    (tmp_path / "pipe.py").write_text(
+        "import sys, flowyml as fm\n"
+        "@fm.step(outputs='m')\n"
+        "def make() -> int:\n    return 3\n"
+        "@fm.step(outputs='out', inputs={'m': 'm@latest'})\n"
+        "def use(m: int) -> int:\n    return m + 1\n"
+        "fm.Pipeline('a', [make]).run() if sys.argv[1] == 'make' else print(\n"
+        "    fm.Pipeline('b', [use]).run()['out'], 'sqlalchemy' in sys.modules)\n"
+    )
+    env = child_env({"FLOWYML_FINGERPRINT_MEMO": str(tmp_path / "memo")})
+    for arg in ("make", "use"):
+        out = subprocess.run([sys.executable, "pipe.py", arg], cwd=tmp_path,
+                             capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["4", "False"]
 
 
 def test_fingerprint_handles_a_step_with_1000_parameters(tmp_path: Path) -> None:

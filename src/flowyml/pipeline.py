@@ -63,13 +63,13 @@ class Pipeline:
         def resolve(asset: str, selector: str) -> ArtifactRecord:
             from .stack import as_stack
 
-            catalog = as_stack(stack, root=self.root).open_catalog()
-            try:
-                refs[(asset, selector)] = catalog.find(asset, selector)
+            st = as_stack(stack, root=self.root)
+            try:  # one probe on the database driver: no SQLAlchemy for a run
+                refs[(asset, selector)] = st.open_runtime_catalog().find(asset, selector)
             except ArtifactNotFoundError as exc:
                 raise MissingInputError(
                     f"pipeline {self.name!r}: catalog reference {asset}@{selector} does not "
-                    f"resolve: {exc}" + _catalog_hint(catalog, asset, selector)
+                    f"resolve: {exc}" + _catalog_hint(st.open_catalog(), asset, selector)
                 ) from None
             return refs[(asset, selector)]  # its recorded schema is checked (contracts.py)
 
