@@ -80,7 +80,8 @@ def test_a_run_imports_only_what_it_uses(tmp_path: Path) -> None:
 
 
 def test_a_catalog_input_is_resolved_without_sqlalchemy(tmp_path: Path) -> None:
-    """``inputs={"m": "m@latest"}`` is one probe on the database driver, at build."""
+    """``inputs={"m": "m@latest"}`` is one probe on the database driver, at build, and
+    so is ``Catalog().get`` (what a notebook does first)."""
     (tmp_path / "flowyml.toml").write_text("")
     (tmp_path / "pipe.py").write_text(
         "import sys, flowyml as fm\n"
@@ -89,13 +90,14 @@ def test_a_catalog_input_is_resolved_without_sqlalchemy(tmp_path: Path) -> None:
         "@fm.step(outputs='out', inputs={'m': 'm@latest'})\n"
         "def use(m: int) -> int:\n    return m + 1\n"
         "fm.Pipeline('a', [make]).run() if sys.argv[1] == 'make' else print(\n"
-        "    fm.Pipeline('b', [use]).run()['out'], 'sqlalchemy' in sys.modules)\n"
+        "    fm.Pipeline('b', [use]).run()['out'], fm.Catalog().get('m', 1).load(),\n"
+        "    'sqlalchemy' in sys.modules)\n"
     )
     env = child_env({"FLOWYML_FINGERPRINT_MEMO": str(tmp_path / "memo")})
     for arg in ("make", "use"):
         out = subprocess.run([sys.executable, "pipe.py", arg], cwd=tmp_path,
                              capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.split() == ["4", "False"]
+    assert out.stdout.split() == ["4", "3", "False"]
 
 
 def test_fingerprint_handles_a_step_with_1000_parameters(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .artifact import Artifact
-from .catalog.base import CatalogReader, RunReader
+from .catalog.base import CatalogReader, RunReader, RuntimeCatalog
 from .core.names import check_name
 
 if TYPE_CHECKING:
@@ -49,7 +49,9 @@ class Catalog:
         self.stack = as_stack(stack)
         # runs and their steps are read through the catalog a run opens (the database
         # driver alone): `flowyml runs` does not import SQLAlchemy
-        self._runs: RunReader = self.stack.open_runtime_catalog()
+        runtime = self.stack.open_runtime_catalog()
+        self._runs: RunReader = runtime
+        self._finder: RuntimeCatalog = runtime  # ``get``: one probe, no SQLAlchemy either
 
     @property
     def reader(self) -> CatalogReader:
@@ -88,12 +90,13 @@ class Catalog:
         reused): the run that finished last wins, whatever the version numbers; without
         a successful run, the most recently created version. The CLI (``NAME``,
         ``NAME@latest``), catalog inputs (``inputs={"m": "model@latest"}``) and the web
-        page (``/assets/NAME``) resolve it here, through ``CatalogReader.find``."""
+        page (``/assets/NAME``) resolve it the same way (``find``, one index probe on
+        the database driver)."""
         if isinstance(version, str) and version.isdigit():
             version = int(version)
         if isinstance(version, str) and version != "latest":
             check_name(version, "alias")
-        return Artifact(self.reader.find(check_name(name), version), self.stack)
+        return Artifact(self._finder.find(check_name(name), version), self.stack)
 
     def get_by_id(self, artifact_id: str) -> Artifact:
         return Artifact(self.reader.get_artifact(artifact_id), self.stack)
