@@ -338,7 +338,7 @@ _warned: set[str] = set()
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "keep", "parts", "root", "seen", "step", "tokenizer")
+    __slots__ = ("_multi", "_sources", "keep", "parts", "root", "seen", "step")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -346,7 +346,6 @@ class _Context:
         self.parts: dict[str, str] = {}
         self.seen: set[int] = set()
         self.keep: list[Any] = []  # visited objects stay alive: ids stay unique
-        self.tokenizer = Tokenizer(on_code=self.visit_code)
         self._multi: dict[str, set[str]] = {}
         # part -> {part value: its source, or a function that renders it}
         self._sources: dict[str, dict[str, Source]] = {}
@@ -383,7 +382,9 @@ class _Context:
     def token(self, value: Any, what: str) -> str:
         """A value's canonical token; the code it references is visited."""
         try:
-            return self.tokenizer.digest(value)
+            # a tokenizer per value: one held here would make a reference cycle (its
+            # callback is this context's method), left for the garbage collector
+            return Tokenizer(on_code=self.visit_code).digest(value)
         except Opaque as exc:
             self.warn(
                 f"{what} (a {exc.type_name}) cannot be fingerprinted ({exc.why}); "
