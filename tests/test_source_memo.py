@@ -48,6 +48,19 @@ def test_unused_files_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     memo.put("new", "k", {"d": "x"})
     memo.flush()
     assert not old.exists() and (tmp_path / "new.json").exists()
+    # the folder is listed at most once a day: a process tomorrow removes the next one
+    old.write_text("{}")
+    os.utime(old, (past, past))
+    again = SourceMemo("salt")
+    again.put("newer", "k", {"d": "x"})
+    again.flush()
+    assert old.exists()
+    yesterday = time.time() - 86400 - 60
+    os.utime(tmp_path / ".pruned", (yesterday, yesterday))
+    later = SourceMemo("salt")
+    later.put("newest", "k", {"d": "x"})
+    later.flush()
+    assert not old.exists()
 
 
 def test_an_edit_misses_the_memo_and_re_executes(project: Path, tmp_path: Path) -> None:

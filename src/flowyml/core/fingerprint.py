@@ -50,6 +50,7 @@ import blake3
 from .hashing import hash_text
 from .ownership import NOTEBOOK, library_name, library_version, user_label
 from .source_memo import SourceMemo
+from .step import Step
 from .struct import field, struct
 from .tokens import Opaque, Tokenizer, qualified_name
 
@@ -434,7 +435,8 @@ def fingerprint_step(
     The code that a run value references (a config object's class, an Enum's class, a
     function passed as a parameter) becomes part of the fingerprint, as if it were code
     the step calls."""
-    ctx = _Context(Path(root) if root is not None else _project_root(), step.name)
+    where = root if isinstance(root, Path) else Path(root) if root is not None else _project_root()
+    ctx = _Context(where, step.name)
     _visit_callable(ctx, step.func)
     options = step.options()
     ctx.add("declaration", Tokenizer().digest(options),
@@ -447,6 +449,7 @@ def fingerprint_step(
 def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
     """Fingerprint every step of ``graph`` now, before any step runs: a step that
     mutates a global cannot change the key of a step after it in the same run."""
+    root = Path(root)  # once, not per step
     for name in graph.order:
         if name in graph.fingerprints:
             continue
@@ -523,8 +526,6 @@ def _resolve_ref(ref: str) -> Any:
 
 def _visit_callable(ctx: _Context, func: Any) -> None:
     """The step's own callable: its code is the ``code`` part."""
-    from .step import Step
-
     if isinstance(func, Step):
         func = func.func
     if isinstance(func, functools.partial):
@@ -598,8 +599,6 @@ def _decorator_texts(func: types.FunctionType, info: _Info) -> list[str]:
 
 def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
     """Anything the code reaches: code by source (own) or version (library); data by value."""
-    from .step import Step
-
     if isinstance(obj, Step):
         obj = obj.func
     if isinstance(obj, types.ModuleType):

@@ -13,7 +13,7 @@ Entries are grouped in one small JSON file per source file's content, under the 
 cache folder (``~/.cache/flowyml/fingerprints`` on Linux); ``FLOWYML_FINGERPRINT_MEMO``
 names another folder, or ``off``. Files are written atomically, a corrupt one counts
 as empty, and files unused for ``KEEP_DAYS`` days are removed when new ones are
-written.
+written (at most once a day).
 """
 
 from __future__ import annotations
@@ -125,8 +125,19 @@ class SourceMemo:
 
 def _prune(folder: Path) -> None:
     """Remove groups unused for ``KEEP_DAYS`` days, and temporary files a killed
-    process left (older than a day)."""
+    process left (older than a day): at most once a day (the folder can hold thousands
+    of groups, and listing them is the costliest part of a run's first write)."""
     now = time.time()
+    mark = folder / ".pruned"
+    try:
+        if mark.stat().st_mtime > now - 86400:
+            return
+    except OSError:
+        pass
+    try:
+        mark.touch()
+    except OSError:
+        return
     for pattern, age in (("*.json", KEEP_DAYS * 86400), (".*.tmp", 86400)):
         for path in folder.glob(pattern):
             try:
