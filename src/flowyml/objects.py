@@ -146,10 +146,10 @@ def load_object(
     the process's own serialization). A copy fetched from a remote store is verified
     by the fetch itself.
     """
-    what = artifact_label(what, digest)
     mat = get_materializer(materializer)
     if data is not None:  # kept in the catalog row: verified here, whoever wrote it
         return _decode_inline(mat, data, digest, what)
+    what = artifact_label(what, digest)
     with _naming(what):
         if own:
             try:
@@ -200,8 +200,11 @@ def _naming(what: str) -> Iterator[None]:
 
 
 def _decode_inline(mat: Any, data: bytes, digest: str, what: str) -> Any:
+    """Verify and decode a tiny object; ``what`` gets its artifact id only in an error
+    (labelling costs a hash, on every read of every scalar)."""
     actual = hash_bytes(data)
     if actual != digest:
+        what = artifact_label(what, digest)
         raise CorruptArtifactError(
             f"artifact {what}: the bytes the catalog keeps for object {digest} are corrupt "
             f"(they hash to {actual[:16]}...). No data was returned. Re-run the producing "
@@ -209,6 +212,7 @@ def _decode_inline(mat: Any, data: bytes, digest: str, what: str) -> Any:
         )
     loads = getattr(mat, "loads", None)
     if loads is None:
+        what = artifact_label(what, digest)
         raise CorruptArtifactError(
             f"artifact {what}: the catalog keeps its bytes, but materializer {mat.name!r} "
             "cannot decode bytes in memory (no loads); re-run the producing step with --force"
@@ -216,6 +220,7 @@ def _decode_inline(mat: Any, data: bytes, digest: str, what: str) -> Any:
     try:
         return loads(data)
     except Exception as exc:
+        what = artifact_label(what, digest)
         raise CorruptArtifactError(
             f"artifact {what}: object {digest} does not decode as {mat.name!r} "
             f"({type(exc).__name__}: {str(exc)[:200]}); re-run the producing step with --force"
