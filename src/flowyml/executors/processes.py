@@ -2,15 +2,18 @@
 
 The pool is our own rather than ``concurrent.futures.ProcessPoolExecutor`` so that one
 worker can be killed — at a step's timeout, or when it died — and replaced without
-breaking the others. Each submitted task gets a driver thread that takes an idle
-worker, sends it the job (hashes, not values: see ``worker``), waits for the reply
-with the step's deadline and gives the worker back. Retries and timeouts are per
+breaking the others. Each submitted task gets a driver thread that encodes the job
+(hashes, not values: see ``worker``), takes an idle worker, sends it the job, waits for
+the reply with the step's deadline and gives the worker back; the next jobs wait
+encoded, so a worker that answers gets its next job at once, and a step's future can
+be cancelled until a worker takes it (a failure stops what has not started). Retries and timeouts are per
 attempt (``base.run_attempts``). ``shutdown`` stops every worker and SIGKILLs the
 process group of any that does not exit, so no process outlives the run.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -23,6 +26,10 @@ from .worker import WorkerProcess, decode_reply, encode_job, warm_up_message
 if TYPE_CHECKING:
     from ..stores import StoreSpec
     from .task import StepOutcome, StepTask
+
+
+class _Cancelled(Exception):
+    """The step's future was cancelled before a worker was free for it."""
 
 
 class ProcessesExecutor:
@@ -71,13 +78,31 @@ class ProcessesExecutor:
         return self
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
+        """The step's future: pending (so ``cancel()`` works) until a worker is free
+        for it; its driver thread encodes the job meanwhile."""
         if not self._started:
             self.start(task)
-        return self._threads.submit(run_attempts, task, self._attempt)
+        fut: Future[StepOutcome] = Future()
+        self._threads.submit(self._drive, task, fut)
+        return fut
 
-    def _attempt(self, task: StepTask, timeout: float | None) -> StepOutcome:
+    def _drive(self, task: StepTask, fut: Future[StepOutcome]) -> None:
+        try:
+            outcome = run_attempts(task, functools.partial(self._attempt, fut=fut))
+        except _Cancelled:
+            return
+        except BaseException as exc:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(outcome)
+
+    def _attempt(self, task: StepTask, timeout: float | None,
+                 fut: Future[StepOutcome] | None = None) -> StepOutcome:
         payload = encode_job(self._spec, task, timeout)  # the worker says when it starts
         worker = self._idle.get()
+        if fut is not None and not fut.running() and not fut.set_running_or_notify_cancel():
+            self._idle.put(worker)  # cancelled while it waited (a failure elsewhere)
+            raise _Cancelled
         if worker is None or not worker.alive():
             if worker is not None:
                 self._forget(worker)
