@@ -386,6 +386,8 @@ _ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps would mak
 
 
 def dumps(v: Any) -> str:
+    if type(v) is dict and not v:  # most steps' inputs or values: no encoder call
+        return "{}"
     return _ENCODER.encode(v)
 
 

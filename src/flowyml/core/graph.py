@@ -273,11 +273,19 @@ def _describe_cycle(
     return f"the steps form a cycle: {text}; break it by renaming an input or output"
 
 
-def _return_types(s: Step) -> dict[str, Any]:
+def _hints(func: Any) -> dict[str, Any]:
+    """``typing.get_type_hints`` of a step's function ({} when they do not resolve);
+    a plain function without annotations has none (the common case, asked per step)."""
+    if type(func) is types.FunctionType and not func.__annotations__:
+        return {}
     try:
-        hints = typing.get_type_hints(s.func)
+        return typing.get_type_hints(func)
     except Exception:
         return {}
+
+
+def _return_types(s: Step) -> dict[str, Any]:
+    hints = _hints(s.func)
     ret = hints.get("return")
     if ret is None:
         return {}
@@ -291,10 +299,7 @@ def _return_types(s: Step) -> dict[str, Any]:
 
 
 def _param_types(s: Step) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(s.func)
-    except Exception:
-        return {}
+    return _hints(s.func)
 
 
 def _plain(tp: Any) -> type | None:

@@ -53,8 +53,8 @@ def cache_key(
     return hash_text(
         CACHE_KEY_VERSION,
         fingerprint,
-        json.dumps(sorted(inputs.items())),
-        json.dumps(sorted((k, v[0]) for k, v in values.items())),
+        json.dumps(sorted(inputs.items())) if inputs else "[]",
+        json.dumps(sorted((k, v[0]) for k, v in values.items())) if values else "[]",
         json.dumps(list(outputs)),
         registry_versions(),
     )
