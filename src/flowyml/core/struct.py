@@ -4,9 +4,10 @@ Why not ``dataclasses.dataclass``: on the Pythons we support before 3.13 it comp
 each generated method on its own (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``
 and, when frozen, ``__setattr__`` and ``__delattr__``: an ``exec`` each, ~0.1 ms). The
 two dozen records a run defines cost ~20 ms of start-up that way, a third of a fully
-cached 200-step rerun. ``struct`` writes the same methods from the class's annotations
-as one module of source, compiled once; type checkers read it as a dataclass
-(``typing.dataclass_transform``).
+cached 200-step rerun. ``struct`` compiles only ``__init__`` from the class's
+annotations (one ``compile`` per class); ``__eq__``, ``__hash__``, ``__repr__`` and the
+frozen setters are shared functions that read the class's field list. Type checkers
+read it as a dataclass (``typing.dataclass_transform``).
 
 What it supports is what the runtime uses: fields in annotation order, after the
 fields of a ``struct`` base class; a default, or ``field(default=..,
@@ -53,9 +54,6 @@ class Field:
         self.compare = compare
         self.repr = repr
         self.init = init
-
-    def has_default(self) -> bool:
-        return self.default is not _MISSING or self.factory is not None
 
 
 def field(*, default: Any = _MISSING, default_factory: Callable[[], Any] | None = None,
