@@ -19,14 +19,39 @@ def test_entries_survive_the_process_and_a_corrupt_file_is_empty(
 ) -> None:
     monkeypatch.setenv("FLOWYML_FINGERPRINT_MEMO", str(tmp_path))
     memo = SourceMemo("salt")
-    group = memo.group("f.py", ["def f():\n", "    return 1\n"])
+    group = memo.group("f.py")
     key = memo.entry_key("keep", "def f():\n    return 1\n")
     memo.put(group, key, {"d": "x"})
     memo.flush()
     assert SourceMemo("salt").get(group, key) == {"d": "x"}
-    assert SourceMemo("other salt").group("f.py", ["def f():\n", "    return 1\n"]) != group
+    assert SourceMemo("other salt").group("f.py") != group
     (tmp_path / f"{group}.json").write_text("{not json")
     assert SourceMemo("salt").get(group, key) is None
+
+
+def test_a_group_keeps_what_its_writer_used_and_the_newest_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries are keyed by text, grouped by file: after an edit, the file's unchanged
+    functions still hit; old versions are kept up to ``KEEP_UNUSED``."""
+    import flowyml.core.source_memo as sm
+
+    monkeypatch.setenv("FLOWYML_FINGERPRINT_MEMO", str(tmp_path))
+    monkeypatch.setattr(sm, "KEEP_UNUSED", 2)
+    first = SourceMemo("salt")
+    group = first.group("/p/steps.py")
+    for i in range(5):  # five versions of one function, then the file's other function
+        first.put(group, f"v{i}", {"d": str(i)})
+    first.put(group, "other", {"d": "o"})
+    first.flush()
+    second = SourceMemo("salt")  # a later process: the edited file, the same group
+    assert second.group("/p/steps.py") == group
+    assert second.get(group, "other") == {"d": "o"}  # unchanged function: a hit
+    second.put(group, "v5", {"d": "5"})
+    second.flush()
+    kept = SourceMemo("salt")
+    assert [k for k in ("v0", "v1", "v2", "v3", "v4", "v5", "other")
+            if kept.get(group, k) is not None] == ["v3", "v4", "v5", "other"]
 
 
 def test_off_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -924,8 +924,7 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
     text = _fast_source(fn) if fn.__name__ != "<lambda>" else None
     slot = None
     if text is not None:
-        lines = linecache.getlines(fn.__code__.co_filename, fn.__globals__)
-        slot = (_MEMO.group(fn.__code__.co_filename, lines),
+        slot = (_MEMO.group(fn.__code__.co_filename),
                 _MEMO.entry_key("strip" if strip_decorators else "keep", text))
     facts = _MEMO.get(*slot) if slot is not None else None
     if facts is not None and text is not None:

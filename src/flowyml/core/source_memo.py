@@ -9,11 +9,14 @@ by name or path: the memo cannot be stale, at worst it misses and the work is do
 again. What depends on more than the text (the globals the bytecode reads, values,
 closures) is never memoized.
 
-Entries are grouped in one small JSON file per source file's content, under the user's
-cache folder (``~/.cache/flowyml/fingerprints`` on Linux); ``FLOWYML_FINGERPRINT_MEMO``
-names another folder, or ``off``. Files are written atomically, a corrupt one counts
-as empty, and files unused for ``KEEP_DAYS`` days are removed when new ones are
-written (at most once a day).
+Entries are grouped in one small JSON file per source file (by its path: after an edit,
+the functions of the file that did not change still hit; the group is only where
+entries are kept, never part of what they say), under the user's cache folder
+(``~/.cache/flowyml/fingerprints`` on Linux); ``FLOWYML_FINGERPRINT_MEMO`` names another
+folder, or ``off``. Files are written atomically, a corrupt one counts as empty, a group
+keeps the entries its last writer used plus at most ``KEEP_UNUSED`` others (the newest),
+and files unused for ``KEEP_DAYS`` days are removed when new ones are written (at most
+once a day).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 from .hashing import hash_text
 
 KEEP_DAYS = 30
+KEEP_UNUSED = 256  # entries of a group the writing process did not use (older versions)
 _ENV = "FLOWYML_FINGERPRINT_MEMO"
 
 
@@ -51,8 +55,9 @@ class SourceMemo:
         self._salt = salt
         self._lock = threading.Lock()
         self._groups: dict[str, dict[str, Any]] = {}
+        self._used: dict[str, set[str]] = {}  # group -> keys this process read or wrote
         self._dirty: set[str] = set()
-        self._line_digests: dict[str, tuple[list[str], str]] = {}
+        self._names: dict[str, str] = {}  # file name -> group
         self._pruned = False
 
     def _folder(self) -> Path | None:
@@ -61,14 +66,12 @@ class SourceMemo:
             return None
         return Path(where) if where else _default_dir()
 
-    def group(self, filename: str, lines: list[str]) -> str:
-        """The group of a source file's current lines (by content; cached per list)."""
-        hit = self._line_digests.get(filename)
-        if hit is not None and hit[0] is lines:
-            return hit[1]
-        digest = hash_text(self._salt, "".join(lines))[:40]
-        self._line_digests[filename] = (lines, digest)  # keeps ``lines`` alive: ids stay
-        return digest
+    def group(self, filename: str) -> str:
+        """The group of a source file (by its name: entries are keyed by text)."""
+        hit = self._names.get(filename)
+        if hit is None:
+            hit = self._names[filename] = hash_text(self._salt, filename)[:40]
+        return hit
 
     def entry_key(self, variant: str, text: str) -> str:
         return hash_text(variant, text)[:32]
@@ -78,12 +81,17 @@ class SourceMemo:
             entries = self._groups.get(group)
             if entries is None:
                 entries = self._groups[group] = self._read(group)
-            return entries.get(key)
+            facts = entries.get(key)
+            if facts is not None:
+                self._used.setdefault(group, set()).add(key)
+            return facts
 
     def put(self, group: str, key: str, facts: dict[str, Any]) -> None:
         with self._lock:
             entries = self._groups.setdefault(group, {})
+            self._used.setdefault(group, set()).add(key)
             if entries.get(key) != facts:
+                entries.pop(key, None)  # (re)inserted last: the newest
                 entries[key] = facts
                 self._dirty.add(group)
 
@@ -99,13 +107,23 @@ class SourceMemo:
                 folder.mkdir(parents=True, exist_ok=True)
                 for group in dirty:
                     tmp = folder / f".{group}.{os.getpid()}.{threading.get_ident()}.tmp"
-                    tmp.write_text(json.dumps(self._groups[group], separators=(",", ":")))
+                    kept = self._bounded(group)
+                    tmp.write_text(json.dumps(kept, separators=(",", ":")))
                     os.replace(tmp, folder / f"{group}.json")
                 if not self._pruned:
                     self._pruned = True
                     _prune(folder)
             except OSError:
                 return
+
+    def _bounded(self, group: str) -> dict[str, Any]:
+        """What to write of ``group``: the entries this process used, and the newest
+        ``KEEP_UNUSED`` others (the versions of functions edited since)."""
+        entries = self._groups[group]
+        used = self._used.get(group, set())
+        others = [k for k in entries if k not in used][-KEEP_UNUSED:] if KEEP_UNUSED else []
+        keep = used.union(others)
+        return {k: v for k, v in entries.items() if k in keep}
 
     def _read(self, group: str) -> dict[str, Any]:
         folder = self._folder()
