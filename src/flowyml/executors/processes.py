@@ -92,7 +92,8 @@ class ProcessesExecutor:
         except _Cancelled:
             return
         except BaseException as exc:
-            fut.set_exception(exc)
+            if not fut.cancelled():  # (a job that fails to encode after a cancel: moot)
+                fut.set_exception(exc)
         else:
             fut.set_result(outcome)
 
