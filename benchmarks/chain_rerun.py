@@ -3,6 +3,12 @@
 
     python3 benchmarks/chain_rerun.py                 # 5 repetitions -> benchmarks/chain_rerun.md
     python3 benchmarks/chain_rerun.py --reps 3 --n 100 --out /tmp/chain.md
+    python3 benchmarks/chain_rerun.py --shape fanout  # W1's fan-out of 1000 -> fanout_rerun.md
+
+``--shape fanout`` runs W1's fan-out instead (one source, ``n`` steps ``f_i = src + i``, one
+sink summing them: ``n + 2`` steps), with the first runs and cached reruns only (no
+changed-module case), against issue #12's fan-out targets (first run <= 0.3 s, cached
+rerun <= 0.1 s, in process).
 
 The chain is W1's (``a0 = 0``, ``a_i = a_(i-1) + 1``), generated into ``w1_steps.py`` by
 each tool's own generator in ``benchmarks/tools/bench_<tool>.py``. Per repetition, in
@@ -61,9 +67,18 @@ RESULT_PREFIX = "BENCH_RESULT "  # as in tools/_common.py
 DASH = "\u2013"
 TIMES = "\u00d7"
 
-# Targets for FlowyML (issue #12), in ms per step of in-process time.
+# Targets for FlowyML (issue #12), in ms per step of in-process time (the chain), or in
+# seconds of in-process time for the whole fan-out.
 TARGET_RERUN_MS = 0.1
 TARGET_FIRST_MS = 0.3
+FANOUT_TARGETS_S = {"first": 0.3, "rerun": 0.1}
+SHAPE = "chain"  # or "fanout" (--shape); set once in main, passed to the children
+
+
+def step_count(n: int) -> int:
+    """Steps in the generated module: the chain's ``n``, the fan-out's ``n`` plus its
+    source and sink."""
+    return n if SHAPE == "chain" else n + 2
 
 
 # =========================================================================== child side
@@ -72,8 +87,11 @@ TARGET_FIRST_MS = 0.3
 
 
 def _generated_source(bench: Any, n: int, k: int) -> tuple[str, str]:
-    """The tool's W1 chain module, with every ``a_(i-1) + 1`` body turned into ``+ k``."""
-    source, final = bench._w1_source("chain", n)
+    """The tool's W1 chain module, with every ``a_(i-1) + 1`` body turned into ``+ k``
+    (or its fan-out module, unchanged)."""
+    source, final = bench._w1_source(SHAPE, n)
+    if k != 1 and SHAPE != "chain":
+        raise RuntimeError("the fan-out has no changed-module case")
     if k != 1:
         source, count = re.subn(r"^(\s+return a\d+) \+ 1$", rf"\g<1> + {k}", source,
                                 flags=re.MULTILINE)
@@ -169,7 +187,7 @@ def child_main(config: str, n: int, k: int) -> None:
         data = _child_kedro(bench, final, now)
     else:
         raise SystemExit(f"unknown config {config!r}")
-    expected = (n - 1) * k
+    expected = (n - 1) * k if SHAPE == "chain" else common.fanout_expected(n)
     data.update(n=n, k=k, expected=expected, correct=data["value"] == expected)
     common.emit(**data)
 
@@ -266,7 +284,7 @@ def run_child(cfg: Config, case: str, n: int, workdir: Path, logdir: Path, rep: 
               timeout: float) -> Record:
     k = CASES[case][1]
     cmd = [str(cfg.python), str(Path(__file__).resolve()), "--child", cfg.key,
-           "--n", str(n), "--k", str(k)]
+           "--n", str(n), "--k", str(k), "--shape", SHAPE]
     out_path = logdir / f"{cfg.key}-{case}.stdout"
     err_path = logdir / f"{cfg.key}-{case}.stderr"
     killed: list[bool] = []
@@ -376,7 +394,7 @@ def median_range(values: list[float], fmt: str, unit: str = "") -> str:
 
 def steps_text(recs: list[Record], cfg: str, n: int) -> str:
     if cfg in ("hamilton", "kedro"):
-        return f"{n} / 0 (no cache)"
+        return f"{step_count(n)} / 0 (no cache)"
     pairs = collections.Counter((r.data.get("executed"), r.data.get("reused"))
                                 for r in recs if r.ok)
     if not pairs:
@@ -392,11 +410,15 @@ def report(meta: dict[str, Any], records: list[Record], n: int) -> tuple[str, li
         by[(r.config, r.case)].append(r)
 
     def per_step(cfg: str, case: str) -> list[float]:
-        return [r.data["inproc_s"] * 1000 / n for r in by[(cfg, case)] if r.good]
+        return [r.data["inproc_s"] * 1000 / step_count(n) for r in by[(cfg, case)] if r.good]
 
     lines: list[str] = []
     add = lines.append
-    add(f"# Chain rerun: per-step overhead of a {n}-step linear chain")
+    if SHAPE == "chain":
+        add(f"# Chain rerun: per-step overhead of a {n}-step linear chain")
+    else:
+        add(f"# Fan-out rerun: per-step overhead of a fan-out of {n} steps ({step_count(n)} "
+            "with its source and sink)")
     add("")
     add(f"- Date: {meta['date']}")
     add(f"- Machine: {meta['cpu']}, {meta['cores']} cores, load average "
@@ -406,9 +428,15 @@ def report(meta: dict[str, Any], records: list[Record], n: int) -> tuple[str, li
         f"{c.name} {c.version} on Python {c.py_version}"
         for c in CONFIGS if c.key in ("flowyml", "hamilton_cache", "kedro")))
     add(f"- FlowyML commit: {meta['git']}")
-    add(f"- Repetitions: {meta['reps']}, chain length {n}; total time {meta['elapsed_s']:.0f} s; "
+    add(f"- Repetitions: {meta['reps']}, {SHAPE} of {n}; total time {meta['elapsed_s']:.0f} s; "
         f"command `{meta['command']}`")
     add("")
+    if SHAPE == "fanout":
+        add(f"The fan-out: `src = 1`, `f_i = src + i` for `i < {n}`, `total = sum(f_i)`, "
+            "one function per step; the same measurements as `chain_rerun.md` (below), "
+            f"*per step* divided by {step_count(n)}, first runs and cached reruns only. "
+            "The description of the chain follows.")
+        add("")
     add(f"The chain: `a0 = 0`, `a_i = a_(i-1) + k`, final value `(n - 1) * k` "
         f"({n - 1} for `k = 1`), one function per step, generated into `w1_steps.py` by "
         "each tool's generator in `benchmarks/tools/bench_<tool>.py`. Every measurement is "
@@ -450,7 +478,20 @@ def report(meta: dict[str, Any], records: list[Record], n: int) -> tuple[str, li
             if cfg.error:
                 result = f"not run: {cfg.error}"
             target = ""
-            if cfg.key == "flowyml":
+            if cfg.key == "flowyml" and SHAPE == "fanout":
+                secs = [r.data["inproc_s"] for r in recs if r.good]
+                limit_s = FANOUT_TARGETS_S[case]
+                what = {"first": "fan-out first run", "rerun": "fan-out cached rerun"}[case]
+                if secs:
+                    med = statistics.median(secs)
+                    ok = med <= limit_s
+                    target = f"\u2264 {limit_s} s: {'met' if ok else '**missed**'}"
+                    verdicts.append(f"{what}: {med:.3f} s vs \u2264 {limit_s} s "
+                                    f"\u2192 {'met' if ok else '**missed**'}")
+                else:
+                    target = f"\u2264 {limit_s} s: not measured"
+                    verdicts.append(f"{what}: not measured")
+            elif cfg.key == "flowyml":
                 limit = TARGET_RERUN_MS if case == "rerun" else TARGET_FIRST_MS
                 what = {"first": "first run with full recording, fresh project",
                         "rerun": "cached rerun",
@@ -503,13 +544,27 @@ def report(meta: dict[str, Any], records: list[Record], n: int) -> tuple[str, li
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=5, help="repetitions (default 5)")
-    ap.add_argument("--n", type=int, default=200, help="chain length (default 200)")
-    ap.add_argument("--out", type=Path, default=BENCH / "chain_rerun.md",
-                    help="Markdown report path (default benchmarks/chain_rerun.md)")
+    ap.add_argument("--shape", choices=("chain", "fanout"), default="chain",
+                    help="W1's chain (default) or its fan-out")
+    ap.add_argument("--n", type=int, default=None,
+                    help="chain length (default 200), or fan-out width (default 1000)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="Markdown report path (default benchmarks/chain_rerun.md, or "
+                    "fanout_rerun.md)")
     ap.add_argument("--timeout", type=float, default=600, help="per-process timeout, s")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--k", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    global SHAPE, WORK
+    SHAPE = args.shape
+    if args.n is None:
+        args.n = 200 if SHAPE == "chain" else 1000
+    if SHAPE == "fanout":
+        WORK = BENCH / ".work" / "fanout_rerun"
+        CASES.pop("changed", None)
+        RATIOS[:] = [r for r in RATIOS if "changed" not in (r[1][1], r[2][1])]
+    if args.out is None:
+        args.out = BENCH / ("chain_rerun.md" if SHAPE == "chain" else "fanout_rerun.md")
     if args.child:
         child_main(args.child, args.n, args.k)
         return 0
@@ -547,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
             for cfg in order[shift:] + order[:shift]:
                 rec = run_child(cfg, case, args.n, dirs[cfg.key], logdir, rep, args.timeout)
                 records.append(rec)
-                ms = (f"{rec.data['inproc_s'] * 1000 / args.n:7.3f} ms/step"
+                ms = (f"{rec.data['inproc_s'] * 1000 / step_count(args.n):7.3f} ms/step"
                       if "inproc_s" in rec.data else " " * 15)
                 log(f"rep {rep + 1} {case:<7} {cfg.key:<14} {ms} {rec.wall_s:6.2f} s "
                     f"{'' if rec.good else 'FAIL ' + str(rec.error)}".rstrip())
