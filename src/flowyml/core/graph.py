@@ -298,10 +298,6 @@ def _return_types(s: Step) -> dict[str, Any]:
     return {}
 
 
-def _param_types(s: Step) -> dict[str, Any]:
-    return _hints(s.func)
-
-
 def _plain(tp: Any) -> type | None:
     """The runtime class of an annotation, or None when it cannot be compared safely."""
     if tp is Any or tp is None:
@@ -387,7 +383,7 @@ def _check_types(graph: Graph) -> None:
             if bind.kind != "asset" or bind.producer is None:
                 continue
             if hints is None:
-                hints = _param_types(s)
+                hints = _hints(s.func)
                 lazy = _lazy_params(s)
             is_lazy = bind.param in lazy  # Lazy[T]: T is checked like a plain annotation
             want = _plain(lazy[bind.param] if is_lazy else hints.get(bind.param))
@@ -431,7 +427,7 @@ def run_value(step: Step, param: ParamSpec, value: Any) -> Any:
     annotation (``ParameterError`` when it does not fit); anything else as it is."""
     if not isinstance(value, RawValue):
         return value
-    tp = _param_types(step).get(param.name, param.annotation)
+    tp = _hints(step.func).get(param.name, param.annotation)
     if tp is inspect.Parameter.empty or isinstance(tp, str):  # none, or unresolvable
         default = type(param.default) if param.has_default else None
         tp = default if default in (bool, int, float, str) or (

@@ -4,9 +4,9 @@ Fingerprinting parses each step's source and walks its tree (~0.1 ms a function)
 same work in every process, for source that rarely changes. This memo keeps what the
 walk found (the normalized-AST digest, the names the code reads, its imports, ...)
 keyed by the source text itself, together with the Python version and a digest of the
-code that does the walk. A changed function has another key, and nothing is looked up
-by name or path: the memo cannot be stale, at worst it misses and the work is done
-again. What depends on more than the text (the globals the bytecode reads, values,
+code that does the walk. A changed function has another key, and no entry is found by
+name or path (the file's path only says which group file holds it): the memo cannot be
+stale, at worst it misses and the work is done again. What depends on more than the text (the globals the bytecode reads, values,
 closures) is never memoized.
 
 Entries are grouped in one small JSON file per source file (by its path: after an edit,

@@ -67,6 +67,12 @@ def qualified_name(obj: Any) -> str:
     return f"{module}:{qual}"
 
 
+def _primitive(t: type, v: Any) -> bytes:
+    """The bytes a primitive value adds to a token: its type and repr, length-prefixed."""
+    r = f"{t.__name__}:{v!r}".encode("utf-8", "surrogatepass")
+    return len(r).to_bytes(8, "little") + r
+
+
 class _NotPlain(Exception):
     """``_plain`` met something the general walk must handle."""
 
@@ -81,8 +87,7 @@ def _plain(v: Any, depth: int, budget: list[int]) -> bytes:
     big or deep container or a cycle, raises ``_NotPlain`` for the general walk."""
     t = type(v)
     if t in _PRIMITIVES:
-        r = f"{t.__name__}:{v!r}".encode("utf-8", "surrogatepass")
-        return len(r).to_bytes(8, "little") + r
+        return _primitive(t, v)
     budget[0] -= 1
     if depth >= _PLAIN_DEPTH or budget[0] < 0 or (
             (t is list or t is tuple or t is dict) and len(v) > _PLAIN_LEN):
@@ -144,8 +149,7 @@ class Tokenizer:
     def _walk(self, v: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
         t = type(v)
         if t in _PRIMITIVES:
-            r = f"{t.__name__}:{v!r}".encode("utf-8", "surrogatepass")
-            h.update(len(r).to_bytes(8, "little") + r)
+            h.update(_primitive(t, v))
             return
         if depth > MAX_DEPTH:
             raise Opaque(t.__qualname__, "nested too deeply")

@@ -97,11 +97,11 @@ class ProcessesExecutor:
         else:
             fut.set_result(outcome)
 
-    def _attempt(self, task: StepTask, timeout: float | None,
-                 fut: Future[StepOutcome] | None = None) -> StepOutcome:
+    def _attempt(self, task: StepTask, timeout: float | None, *,
+                 fut: Future[StepOutcome]) -> StepOutcome:
         payload = encode_job(self._spec, task, timeout)  # the worker says when it starts
         worker = self._idle.get()
-        if fut is not None and not fut.running() and not fut.set_running_or_notify_cancel():
+        if not fut.running() and not fut.set_running_or_notify_cancel():
             self._idle.put(worker)  # cancelled while it waited (a failure elsewhere)
             raise _Cancelled
         if worker is None or not worker.alive():

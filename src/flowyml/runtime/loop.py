@@ -397,7 +397,7 @@ class _RunState:
         if provisional:  # versions are assigned when the records are written
             written = self.recorder.written if self.recorder is not None else {}
             real = {i: written[i] for i in provisional if i in written}
-            if len(real) < len(provisional):  # e.g. written by a map step's own batch
+            if len(real) < len(provisional):  # not in a batch the recorder wrote: ask
                 real.update(self.catalog.artifacts_by_id([i for i in provisional
                                                           if i not in real]))
             self.produced.update({a: real[r.id] for a, r in self.produced.items()
