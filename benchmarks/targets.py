@@ -863,22 +863,12 @@ def markdown(data: dict[str, Any], level: int = 1) -> str:
     ]
     rows, details = [], []
     res = data["results"]
-    if "big" in res:
-        r, d = _big_md(res["big"], h)
-        rows += r
-        details += d
-    if "graph" in res:
-        r, d = _graph_md(res["graph"], h)
-        rows += r
-        details += d
-    if "cli" in res:
-        r, d = _cli_md(res["cli"], h)
-        rows += r
-        details += d
-    if "open" in res:
-        r, d = _open_md(res["open"], h)
-        rows += r
-        details += d
+    for part, render in (("big", _big_md), ("graph", _graph_md), ("cli", _cli_md),
+                         ("open", _open_md)):
+        if part in res:
+            r, d = render(res[part], h)
+            rows += r
+            details += d
     out += ["| Target | Measured | Target | Met? |", "| --- | --- | --- | --- |", *rows, ""]
     out += details
     return "\n".join(out).rstrip() + "\n"
