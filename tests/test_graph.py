@@ -279,3 +279,20 @@ def test_parameters_read_from_the_code_object_match_inspect_signature() -> None:
         assert fast is None or fast == want, f
     assert _plain_params(kinds) is not None  # the plain function takes the fast path
     assert _plain_params(Model().fit) is None  # a bound method: inspect decides
+
+
+def test_parameters_annotated_artifact_ref_get_a_handle_and_no_others() -> None:
+    """``want_ref`` (which parameters get an ``ArtifactRef``): unannotated steps take a
+    fast path that must agree with reading the annotations."""
+    from flowyml.executors.task import want_ref
+
+    @fm.step(outputs="o1")
+    def plain(a, b):  # type: ignore[no-untyped-def]
+        return a
+
+    @fm.step(outputs="o2")
+    def mixed(a: fm.ArtifactRef, b: int, c: fm.ArtifactRef) -> int:
+        return b
+
+    assert want_ref(plain) == frozenset()
+    assert want_ref(mixed) == {"a", "c"}

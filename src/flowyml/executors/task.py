@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import inspect
 import time
+import types
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -252,10 +253,14 @@ def want_ref(step: Any) -> frozenset[str]:
     cached = getattr(step, "_want_ref", None)
     if cached is not None:
         return cached
+    func = step.func
+    if type(func) is types.FunctionType and not func.__annotations__:  # most steps
+        step._want_ref = frozenset()
+        return step._want_ref
     import typing
 
     try:
-        hints = typing.get_type_hints(step.func)
+        hints = typing.get_type_hints(func)
     except Exception:  # unresolvable annotations: read them as written
         hints = {p.name: p.annotation for p in step.params}
     want = frozenset(p for p, t in hints.items() if t is ArtifactRef and p != "return")
