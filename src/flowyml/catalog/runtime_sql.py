@@ -254,6 +254,9 @@ class RuntimeSqlCatalog:
     def lookup_cache_many(self, keys: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
         """Cache hits among ``keys`` (two queries per 500 keys)."""
         with self.db.read() as cur:
+            if len(keys) == 1:  # a chain asks one key at a time: no list to build
+                rows = cur.all(_LOOKUP_ONE, {"k": keys[0]})
+                return _hits(cur, rows) if rows else {}
             rows = []
             for chunk in chunks(keys):
                 marks, params = in_list("k", chunk)
@@ -356,6 +359,7 @@ _INS_ART = f"INSERT INTO artifacts ({_ARTS}) VALUES (" + ", ".join(":" + c for c
 _INS_EDGE = "INSERT INTO lineage_edges (child_id, parent_id, param) VALUES (:c, :p, :param)"
 _INS_DERIV = ("INSERT INTO derivation_edges (child_id, run_id, param, parent_id) "
               "VALUES (:c, :r, :param, :p) ON CONFLICT DO NOTHING")
+_LOOKUP_ONE = "SELECT cache_key, outputs FROM cache_entries WHERE cache_key = :k"
 _A_ARTS = ", ".join("a." + c for c in ART_COLS)
 _FIND_LATEST = (f"SELECT {_A_ARTS} FROM latest_outputs l JOIN artifacts a "
                 "ON a.id = l.artifact_id WHERE l.name = :n")
