@@ -238,3 +238,14 @@ def test_global_names_read_from_the_bytecode_agree_with_dis() -> None:
         with open(path, encoding="utf-8") as f:
             code = compile(f.read(), path, "exec")
         assert fp._global_names(code) == reference(code), name
+
+
+def test_the_declarations_display_text_is_reprlibs() -> None:
+    """A step's declaration is shown as ``@step(...)``; its values' fast repr must be
+    what the bounded reprlib gives (the recorded text does not depend on the path)."""
+    from flowyml.core.fingerprint import _SOURCE_REPR, _short_repr
+
+    samples = ["a", "x" * 100, "x" * 500, ["a", "b"], ["q" * 100] * 10, ["q"] * 40, [],
+               "it's \"q\" \\ \n", ["é", "\x00"], ("a",), {"b": "x", "a": "y"}, 3, None]
+    for value in samples:
+        assert _short_repr(value) == _SOURCE_REPR.repr(value), value

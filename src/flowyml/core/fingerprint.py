@@ -240,7 +240,17 @@ def value_source(name: str, value: Any) -> str:
 
 def _declaration_text(options: Mapping[str, Any]) -> str:
     shown = {k: v for k, v in options.items() if v not in (None, {}, [])}
-    return "@step(" + ", ".join(f"{k}={_SOURCE_REPR.repr(v)}" for k, v in shown.items()) + ")"
+    return "@step(" + ", ".join(f"{k}={_short_repr(v)}" for k, v in shown.items()) + ")"
+
+
+def _short_repr(v: Any) -> str:
+    """``_SOURCE_REPR.repr(v)``; a short string, or a short list of them (a step's name
+    and outputs), is its plain ``repr``, which reprlib would return too, ~10x faster."""
+    t = type(v)
+    if (t is str and len(v) <= 100) or (t is list and len(v) <= 10 and all(
+            type(x) is str and len(x) <= 100 for x in v)):
+        return repr(v)
+    return _SOURCE_REPR.repr(v)
 
 
 # --------------------------------------------------------------------------- explain
