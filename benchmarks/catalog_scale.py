@@ -197,32 +197,25 @@ def asgi_get(app: Any, path: str) -> tuple[int, bytes]:
 
 # ---------------------------------------------------------------- query plans
 @contextmanager
-def captured(engine: Any) -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements (and their parameters) the catalog sends meanwhile, through
-    SQLAlchemy or (a run's reads) the driver itself."""
-    import sqlalchemy as sa
+def captured() -> Iterator[list[tuple[str, Any]]]:
+    """The SELECT statements (and their parameters) the catalog sends meanwhile (all of
+    them go to the driver through ``dbapi.Cursor``), in the driver's paramstyle."""
+    from flowyml.catalog import dbapi
 
     got: list[tuple[str, Any]] = []
-
-    def hook(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip()[:4].upper() in ("SELE", "WITH"):
-            got.append((statement, parameters))
-
-    from flowyml.catalog import dbapi  # a run's reads go to the driver directly
-
     original = dbapi.Cursor.run
 
     def run(cur: Any, statement: str, params: Any = None) -> Any:
-        hook(None, None, cur._db.sql(statement), params or {})
+        sql = cur._db.sql(statement)
+        if sql.lstrip()[:4].upper() in ("SELE", "WITH"):
+            got.append((sql, params or {}))
         return original(cur, statement, params)
 
-    sa.event.listen(engine, "before_cursor_execute", hook)
     dbapi.Cursor.run = run  # type: ignore[method-assign]
     try:
         yield got
     finally:
         dbapi.Cursor.run = original  # type: ignore[method-assign]
-        sa.event.remove(engine, "before_cursor_execute", hook)
 
 
 def explain(engine: Any, statement: str, parameters: Any) -> list[str]:
@@ -294,15 +287,21 @@ def hot_queries(db: Any, probes: dict[str, Any]) -> dict[str, Callable[[], Any]]
 
 
 def query_plans(db: Any, probes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    import sqlalchemy as sa  # the benchmark's own connection explains (the catalog has none)
+
     out: dict[str, dict[str, Any]] = {}
-    dialect = db.engine.dialect.name
-    for what, fn in hot_queries(db, probes).items():
-        with captured(db.engine) as got:
-            fn()
-        plans = [(explain(db.engine, st, params), st) for st, params in got]
-        lines = [ln for p, _ in plans for ln in (*p, "")][:-1]
-        scans = [b for p, st in plans for b in full_scans(p, dialect, st)]
-        out[what] = {"plan": lines, "full_scans": scans}
+    engine = sa.create_engine(db.url)
+    try:
+        dialect = engine.dialect.name
+        for what, fn in hot_queries(db, probes).items():
+            with captured() as got:
+                fn()
+            plans = [(explain(engine, st, params), st) for st, params in got]
+            lines = [ln for p, _ in plans for ln in (*p, "")][:-1]
+            scans = [b for p, st in plans for b in full_scans(p, dialect, st)]
+            out[what] = {"plan": lines, "full_scans": scans}
+    finally:
+        engine.dispose()
     return out
 
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowyml.catalog import dbapi
 from flowyml.catalog.migrations import refresh_latest
 from flowyml.catalog.records import artifact_id
 from flowyml.catalog.sql import SqlCatalog
@@ -314,13 +315,24 @@ def _dumps(v: Any) -> str:
 
 # ---------------------------------------------------------------- writing
 class _Sink:
-    """Bulk writes on the catalog's own engine: executemany (SQLite), COPY (PostgreSQL)."""
+    """Bulk writes on a driver connection of their own (the catalog's URL, parsed as the
+    catalog parses it): executemany (SQLite), COPY (PostgreSQL)."""
 
-    def __init__(self, cat: SqlCatalog) -> None:
-        self.raw = cat.engine.raw_connection()
-        self.conn: Any = self.raw.driver_connection
-        self.pg = cat.engine.dialect.name == "postgresql"
-        if not self.pg:  # a bulk load: the history is rebuilt if the machine dies
+    def __init__(self, url: str) -> None:
+        parsed = dbapi.parse_url(url)
+        assert parsed is not None, url  # SqlCatalog opened it already
+        self.pg = parsed[0] == "postgresql"
+        self.conn: Any
+        if self.pg:
+            import psycopg
+
+            self.conn = psycopg.connect(parsed[1])  # not autocommit: write() commits
+        else:
+            import sqlite3
+
+            self.conn = sqlite3.connect(parsed[1])
+            dbapi.configure_sqlite(self.conn)  # WAL, autocommit: write() begins
+            # a bulk load: the history is rebuilt if the machine dies
             self.conn.execute("PRAGMA synchronous=OFF")
             self.conn.execute("PRAGMA cache_size=-1000000")
 
@@ -350,7 +362,7 @@ class _Sink:
             self.conn.commit()
         else:
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.raw.close()
+        self.conn.close()
 
 
 def _schedule(rng: random.Random, runs: int, n_cont: int, n_deep: int) -> list[str]:
@@ -396,7 +408,7 @@ def fill(url: str, artifacts: int = 1_000_000, runs: int = 100_000, seed: int = 
     deep, cont = deep_pipeline(), continual_pipeline()
     weights = [rng.uniform(0.2, 3.0) for _ in etl]
     hist = History(rng)
-    sink = _Sink(cat)
+    sink = _Sink(url)
     now = time.time()
     t_first, gap = now - 365 * 86400, (365 * 86400 - 7200) / runs
     made = 0

@@ -18,6 +18,7 @@ catalog at the same time, and never touched when it is newer than this FlowyML.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -35,7 +36,6 @@ import pytest
 import sqlalchemy as sa
 
 from flowyml.catalog import dbapi, liveness, migrations, open_catalog, open_runtime_catalog
-from flowyml.catalog import sql as sql_module
 from flowyml.catalog.base import CatalogReader, RuntimeCatalog
 from flowyml.catalog.records import ArtifactRecord, NewOutput, StepRecord, Write
 from flowyml.catalog.runtime_sql import CATALOG_TABLES
@@ -420,13 +420,10 @@ class TestCatalogContract:
 
 
 # ---------------------------------------------------------------- retried write conflicts
-CONFLICTS = {
-    "unique violation": lambda: sa.exc.IntegrityError(
-        "INSERT INTO artifacts", {}, Exception("UNIQUE constraint failed: artifacts.version")
-    ),
-    "lock": lambda: sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")),
-}
-# the same conflicts as the database drivers raise them on a run's writes (dbapi.Db.write)
+# Every write (a run's records, migrations, aliases, prune) is one ``dbapi.Db.write``
+# transaction; the conflicts it retries, and an error it does not, as the database
+# drivers raise them.
+CONFLICTS = ("lock", "unique violation")
 DRIVER_CONFLICTS: dict[str, dict[str, Callable[[], Exception]]] = {
     "sqlite": {
         "unique violation": lambda: sqlite3.IntegrityError(
@@ -462,26 +459,15 @@ def _conflicting(times: int, conflict: Callable[[], Exception]) -> tuple[Callabl
     return fn, calls
 
 
-def _write_path(cat: SqlCatalog, path: str, kind: str) -> tuple[Callable[..., str], Callable[[], Exception]]:
-    """The write function of ``path`` (SQLAlchemy's engine for migrations and
-    administration, the DBAPI driver for a run's records) and its ``kind`` of error."""
-    if path == "engine":
-        other = lambda: sa.exc.OperationalError("SELECT", {}, Exception("no such table: x"))  # noqa: E731
-        return cat._write, {**CONFLICTS, "other": other}[kind]
-    return cat.db.write, DRIVER_CONFLICTS[cat.db.dialect][kind]
-
-
-@pytest.mark.parametrize("path", ["engine", "driver"])
 class TestWriteRetries:
-    @pytest.mark.parametrize("kind", sorted(CONFLICTS))
+    @pytest.mark.parametrize("kind", CONFLICTS)
     def test_conflicts_back_off_with_jitter_up_to_a_bound(
-        self, cat: SqlCatalog, kind: str, path: str, monkeypatch: pytest.MonkeyPatch
+        self, cat: SqlCatalog, kind: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         sleeps: list[float] = []
         monkeypatch.setattr(dbapi.time, "sleep", sleeps.append)
-        write, conflict = _write_path(cat, path, kind)
-        fn, calls = _conflicting(12, conflict)
-        assert write(fn) == "written"
+        fn, calls = _conflicting(12, DRIVER_CONFLICTS[cat.db.dialect][kind])
+        assert cat.db.write(fn) == "written"
         assert len(calls) == 13 and len(sleeps) == 12, "one wait before every retry"
         first, cap = dbapi.RETRY_FIRST_DELAY, dbapi.RETRY_MAX_DELAY
         ceilings = [min(cap, first * 2**i) for i in range(12)]
@@ -490,36 +476,82 @@ class TestWriteRetries:
         assert max(sleeps) <= cap and sleeps[-1] > 0.2, "waits grow to the bound"
         assert len({round(w / c, 9) for w, c in zip(sleeps, ceilings, strict=True)}) > 1, "jittered"
 
-    def test_a_conflict_really_waits(self, cat: SqlCatalog, path: str) -> None:
-        write, conflict = _write_path(cat, path, "unique violation")
-        fn, _ = _conflicting(5, conflict)
+    def test_a_conflict_really_waits(self, cat: SqlCatalog) -> None:
+        fn, _ = _conflicting(5, DRIVER_CONFLICTS[cat.db.dialect]["unique violation"])
         t0 = time.monotonic()
-        assert write(fn) == "written"
+        assert cat.db.write(fn) == "written"
         least = sum(dbapi.RETRY_FIRST_DELAY * 2**i / 2 for i in range(5))
         assert least - 0.001 <= time.monotonic() - t0 < 5
 
-    @pytest.mark.parametrize("kind", sorted(CONFLICTS))
+    @pytest.mark.parametrize("kind", CONFLICTS)
     def test_the_last_conflict_raises(
-        self, cat: SqlCatalog, kind: str, path: str, monkeypatch: pytest.MonkeyPatch
+        self, cat: SqlCatalog, kind: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         sleeps: list[float] = []
         monkeypatch.setattr(dbapi.time, "sleep", sleeps.append)
-        write, conflict = _write_path(cat, path, kind)
-        fn, calls = _conflicting(100, conflict)
+        fn, calls = _conflicting(100, DRIVER_CONFLICTS[cat.db.dialect][kind])
         with pytest.raises(CatalogError, match="'contract'"):
-            write(fn, attempts=6)
+            cat.db.write(fn, attempts=6)
         assert (len(calls), len(sleeps)) == (6, 5)
 
     def test_other_errors_are_not_retried(
-        self, cat: SqlCatalog, path: str, monkeypatch: pytest.MonkeyPatch
+        self, cat: SqlCatalog, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         sleeps: list[float] = []
         monkeypatch.setattr(dbapi.time, "sleep", sleeps.append)
-        write, other = _write_path(cat, path, "other")
-        fn, calls = _conflicting(1, other)
+        fn, calls = _conflicting(1, DRIVER_CONFLICTS[cat.db.dialect]["other"])
         with pytest.raises(CatalogError, match="no such table"):
-            write(fn)
+            cat.db.write(fn)
         assert (len(calls), sleeps) == (1, [])
+
+    @pytest.mark.parametrize("op", ["tag", "prune"])
+    @pytest.mark.parametrize("kind", [*CONFLICTS, "other"])
+    def test_administration_retries_conflicts_and_raises_other_errors(
+        self, cat: SqlCatalog, op: str, kind: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Aliases and prune are one write transaction each, retried like a run's: the
+        driver's conflicts in the middle of it (here, on its first DELETEs) are rolled
+        back and the transaction runs again; another error raises at once, with
+        nothing written."""
+        from flowyml.catalog.base import Deletion
+
+        made = record(cat, rec("r1", "train"), [out("model", "a")])["model"]
+        cat.start_run("r1", "p", {}, time.time())
+        cat.finish_run("r1", "succeeded", None, {})
+        if op == "tag":
+            def admin() -> Any:
+                return cat.tag("model", 1, "prod")
+
+            def done() -> bool:
+                return cat.aliases("model") == {"prod": 1}
+        else:
+            deletion = Deletion(runs=frozenset({"r1"}), artifacts=frozenset({made.id}))
+
+            def admin() -> Any:
+                return cat.prune(lambda snap: deletion)
+
+            def done() -> bool:
+                return cat.versions("model") == [] and cat.list_runs() == []
+        sleeps: list[float] = []
+        monkeypatch.setattr(dbapi.time, "sleep", sleeps.append)
+        error, failures = DRIVER_CONFLICTS[cat.db.dialect][kind], [3 if kind in CONFLICTS else 1]
+        real = dbapi.Cursor.run
+
+        def run(cur: Any, statement: str, params: Any = None) -> Any:
+            if statement.startswith("DELETE") and failures[0] > 0:
+                failures[0] -= 1
+                raise error()
+            return real(cur, statement, params)
+
+        monkeypatch.setattr(dbapi.Cursor, "run", run)
+        if kind == "other":
+            with pytest.raises(CatalogError, match="no such table"):
+                admin()
+            assert sleeps == [] and not done()
+            assert cat.find("model").id == made.id, "nothing was deleted"
+        else:
+            admin()
+            assert len(sleeps) == 3 and done()
 
 
 # ---------------------------------------------------------------- run liveness
@@ -757,19 +789,173 @@ def test_a_run_never_imports_sqlalchemy(tmp_path: Path) -> None:
     assert listing == "3 {'cached': 2} False", listing
 
 
-def test_the_migrated_schema_is_the_one_sql_py_describes(url: str) -> None:
-    """Migrations are plain SQL; the tables SQLAlchemy reads through (``sql.py``) must
-    describe what they create, column by column and index by index."""
-    SqlCatalog(url).close()
+def test_the_full_catalog_never_imports_sqlalchemy(tmp_path: Path) -> None:
+    """Opening the full catalog (lineage, versions, search, the web page, prune) and
+    reading through it goes to the database driver too: no SQLAlchemy, in a fresh
+    process."""
+    (tmp_path / "flowyml.toml").write_text("")
+    (tmp_path / "pipe.py").write_text(
+        "import flowyml as fm\n\n"
+        "@fm.step(outputs='a')\ndef a():\n    return 1\n\n"
+        "@fm.step(outputs='b')\ndef b(a):\n    return a + 1\n\n"
+        "fm.Pipeline('p', [a, b]).run()\n"
+    )
+    (tmp_path / "read.py").write_text(
+        "import sys, flowyml as fm\n"
+        "cat = fm.Stack().open_catalog()\n"
+        "b = cat.versions('b')[-1]\n"
+        "node = fm.get_lineage(b.id)\n"
+        "cat.tag('b', b.version, 'prod')\n"
+        "reads = [len(cat.search(name='B')), cat.asset_names()[0][0], cat.aliases('b'),\n"
+        "         len(cat.descendants(node.parents[0].artifact.id)[1]),\n"
+        "         len(cat.derivations_of([b.id])[b.id]), cat.lineage_gaps(),\n"
+        "         len(cat.prune(lambda snap: __import__('flowyml.catalog.base').catalog.base\n"
+        "             .Deletion(), dry_run=True)[0].runs)]\n"
+        "print(node.artifact.name, node.parents[0].artifact.name, reads,\n"
+        "      'sqlalchemy' in sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "pipe.py"], cwd=tmp_path, capture_output=True, check=True)
+    got = subprocess.run([sys.executable, "read.py"], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert got == "b a [1, 'a', {'prod': 1}, 2, 1, [], 1] False", got
+
+
+def test_a_run_and_a_reader_share_one_connection(url: str, tmp_path: Path) -> None:
+    """The full catalog opened after the runtime one (a run, then lineage) uses its
+    connections: one per thread, so on PostgreSQL one session, not two."""
+    from flowyml.stack import Stack, clear_opened
+
+    stack = Stack(store=str(tmp_path / "objects"), catalog=url, root=str(tmp_path))
+    clear_opened()
+    try:
+        runtime = stack.open_runtime_catalog()
+        assert runtime.list_runs() == []
+        full = stack.open_catalog()
+        assert isinstance(full, SqlCatalog) and full.db is runtime.db
+        assert full.versions("model") == [] and stack.open_runtime_catalog().db is runtime.db
+        if full.db.dialect == "postgresql":
+            with full.db.read() as cur:
+                (sessions,) = cur.one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend'")
+            assert sessions == 1
+    finally:
+        clear_opened()
+
+
+# The schema the catalog's statements are written against (``sql.py``,
+# ``runtime_sql.py``), described once more, here: the migrations (``migrations.py``)
+# are the schema's one source of truth in the library, and this is what catches a
+# migration that changes it without the code (and this description) following.
+# table -> its columns ("?": nullable), in order
+LATEST_COLUMNS = {
+    "flowyml_meta": "key value",
+    "runs": "id pipeline status started_at finished_at? error? params stats host pid "
+            "heartbeat? stack?",
+    "step_runs": "id run_id pipeline step status cache_key reason code_version started_at "
+                 "duration fingerprint inputs vals outputs error? attempts",
+    "artifacts": "id name version content_hash size materializer type_name meta run_id step "
+                 "code_version created_at data?",
+    "lineage_edges": "child_id parent_id param",
+    "derivation_edges": "child_id run_id param parent_id",
+    "artifact_uses": "artifact_id run_id step role",
+    "cache_entries": "cache_key step outputs run_id created_at",
+    "aliases": "name alias version updated_at",
+    "code_sources": "digest text",
+    "code_versions": "code_version parts",
+    "latest_outputs": "name artifact_id run_id finished_at",
+}
+# the indexes and unique constraints queries rely on: name -> (table, columns)
+LATEST_INDEXES = {
+    "ix_runs_pipeline": ("runs", "pipeline"),
+    "ix_runs_started_at": ("runs", "started_at"),
+    "ix_runs_pipeline_started": ("runs", "pipeline started_at"),
+    "ix_step_runs_run_id": ("step_runs", "run_id"),
+    "ix_step_runs_pipeline_step": ("step_runs", "pipeline step id"),
+    "ix_step_runs_not_failed": ("step_runs", "pipeline step id"),  # WHERE status <> 'failed'
+    "ix_artifacts_content_hash": ("artifacts", "content_hash"),
+    "ix_artifacts_run_id": ("artifacts", "run_id"),
+    "ix_artifacts_name_created": ("artifacts", "name created_at"),
+    "uq_artifacts_name_version": ("artifacts", "name version"),
+    "uq_artifacts_name_hash": ("artifacts", "name content_hash"),
+    "ix_lineage_edges_parent_id": ("lineage_edges", "parent_id"),
+    "ix_derivation_edges_run_id": ("derivation_edges", "run_id"),
+    "ix_derivation_edges_parent_id": ("derivation_edges", "parent_id"),
+    "ix_artifact_uses_artifact_id": ("artifact_uses", "artifact_id"),
+    "ix_artifact_uses_run_id": ("artifact_uses", "run_id"),
+}
+
+
+def _schema(url: str) -> dict[str, dict[str, Any]]:
+    """A catalog's schema as the database describes it (through SQLAlchemy's
+    inspector: the tests may use it, the library does not): per table its columns
+    (name, type, nullable) in order, primary key, unique constraints and indexes
+    (columns, uniqueness, a partial index's condition)."""
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         insp = sa.inspect(engine)
-        assert set(insp.get_table_names()) >= set(sql_module.metadata.tables)
-        assert set(sql_module.metadata.tables) == set(CATALOG_TABLES)
-        for name, table in sql_module.metadata.tables.items():
-            got = {c["name"]: c["nullable"] for c in insp.get_columns(name)}
-            assert got == {c.name: c.nullable for c in table.columns}, name
-            want_ix = {ix.name for ix in table.indexes}
-            assert want_ix <= {ix["name"] for ix in insp.get_indexes(name)}, name
+        return {
+            t: {
+                "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(t)],
+                "primary key": insp.get_pk_constraint(t)["constrained_columns"],
+                "unique": sorted((u["name"], *u["column_names"])
+                                 for u in insp.get_unique_constraints(t)),
+                "indexes": sorted(
+                    (str(i["name"]), " ".join(str(c) for c in i["column_names"]), bool(i["unique"]),
+                     str(sorted((k, str(v)) for k, v in (i.get("dialect_options") or {}).items())))
+                    for i in insp.get_indexes(t)
+                ),
+            }
+            for t in sorted(insp.get_table_names())
+        }
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_catalog_upgraded_from_the_first_schema_is_a_fresh_one(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Upgrading a FlowyML 0.1 catalog (with rows) gives exactly the schema a new
+    catalog gets: every column (type, nullability, order), key, constraint and index,
+    partial ones with their condition."""
+    if kind == "sqlite":
+        old, fresh = (f"sqlite:///{tmp_path / n}" for n in ("old.db", "fresh.db"))
+    else:
+        server = request.getfixturevalue("postgres_server")
+        old, fresh = (server.create_database(uniq(n).replace("-", "_")) for n in ("old", "fresh"))
+    _make_v1(old)
+    SqlCatalog(old).close()
+    SqlCatalog(fresh).close()
+    assert _schema(old) == _schema(fresh)
+
+
+def test_the_schema_is_the_one_the_statements_are_written_against(url: str) -> None:
+    """What the migrations create, column by column and index by index, is what the
+    catalog's statements read and write (``LATEST_COLUMNS``, ``LATEST_INDEXES``), and
+    ``CATALOG_TABLES`` (what ``analyze`` covers) names every table."""
+    from flowyml.catalog.runtime_sql import ART_COLS, RUN_COLS, STEP_COLS
+
+    SqlCatalog(url).close()
+    schema = _schema(url)
+    assert set(schema) == set(CATALOG_TABLES) == set(LATEST_COLUMNS)
+    for table, columns in LATEST_COLUMNS.items():
+        got = [c + ("?" if nullable else "") for c, _, nullable in schema[table]["columns"]]
+        assert got == columns.split(), table
+    columns = {t: [c for c, _, _ in schema[t]["columns"]] for t in schema}
+    assert list(ART_COLS) == columns["artifacts"] and list(RUN_COLS) == columns["runs"]
+    assert set(STEP_COLS) == set(columns["step_runs"]) - {"id"}
+    found = {name: (t, cols) for t in schema for name, cols, *_ in schema[t]["indexes"]}
+    found |= {name: (t, " ".join(cols)) for t in schema for name, *cols in schema[t]["unique"]}
+    for name, want in LATEST_INDEXES.items():
+        assert found.get(name) == want, name
+    cat = SqlCatalog(url)  # the partial index behind previous_steps, with its condition
+    try:
+        with cat.db.read() as cur:
+            (ddl,) = cur.one(
+                "SELECT sql FROM sqlite_master WHERE name = :n" if cur.dialect == "sqlite"
+                else "SELECT indexdef FROM pg_indexes WHERE indexname = :n "
+                     "AND schemaname = current_schema()", {"n": "ix_step_runs_not_failed"})
+    finally:
+        cat.close()
+    assert "WHERE status <> 'failed'" in re.sub(r"::\w+|[()]", "", ddl), ddl

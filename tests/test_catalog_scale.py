@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 import flowyml as fm
 from flowyml.catalog import dbapi
-from flowyml.catalog.sql import SqlCatalog, artifacts_t, runs_t, step_runs_t, uses_t
+from flowyml.catalog.sql import SqlCatalog
 from flowyml.stack import Stack, clear_opened
 
 from .stack_fixtures import uniq
@@ -44,7 +44,8 @@ class Filled:
         self.report = report
         self.probes: dict[str, Any] = report["probes"]
         self.cat = SqlCatalog(url, stack_name="scale")
-        self.engine = self.cat.engine
+        # the reference queries' own connection (the tests use SQLAlchemy; the catalog does not)
+        self.engine = sa.create_engine(url)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -58,6 +59,7 @@ def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     f = Filled(url, report)
     yield f
     f.cat.close()
+    f.engine.dispose()
 
 
 # ---------------------------------------------------------------- the generator
@@ -135,10 +137,9 @@ def _get(app: Any, path: str) -> int:
 def _sample_ids(filled: Filled) -> list[str]:
     p = filled.probes
     with filled.engine.connect() as conn:
-        some = [r[0] for r in conn.execute(
-            sa.select(artifacts_t.c.id).order_by(artifacts_t.c.id).limit(25))]
-        first = [r[0] for r in conn.execute(sa.select(artifacts_t.c.id).where(
-            artifacts_t.c.version == 1, artifacts_t.c.name.in_(["cont.batch", "deep.a00"])))]
+        some = [r[0] for r in conn.execute(sa.text("SELECT id FROM artifacts ORDER BY id LIMIT 25"))]
+        first = [r[0] for r in conn.execute(sa.text(
+            "SELECT id FROM artifacts WHERE version = 1 AND name IN ('cont.batch', 'deep.a00')"))]
     return [p["depth50"], p["ancestors"], *first, *some]
 
 
@@ -262,8 +263,7 @@ def test_get_lineage_sees_what_ancestry_sees(filled: Filled, monkeypatch: pytest
 
 
 def test_asset_names_equal_a_full_group_by(filled: Filled) -> None:
-    a = artifacts_t.c
-    q = sa.select(a.name, sa.func.count(), sa.func.max(a.created_at)).group_by(a.name).order_by(a.name)
+    q = sa.text("SELECT name, COUNT(*), MAX(created_at) FROM artifacts GROUP BY name ORDER BY name")
     with filled.engine.connect() as conn:
         ref = [(r[0], int(r[1]), float(r[2])) for r in conn.execute(q)]
     assert filled.cat.asset_names() == ref
@@ -279,16 +279,15 @@ def test_latest_equals_the_walk_over_every_use(filled: Filled) -> None:
 
 
 def _walked_latest(filled: Filled, name: str) -> str:
-    a, u, r = artifacts_t.c, uses_t.c, runs_t.c
-    done = (sa.select(u.artifact_id, sa.func.max(r.finished_at).label("t"))
-            .join(runs_t, r.id == u.run_id).join(artifacts_t, a.id == u.artifact_id)
-            .where(a.name == name, r.status == "succeeded").group_by(u.artifact_id).subquery())
-    q = (sa.select(a.id).select_from(artifacts_t.outerjoin(done, done.c.artifact_id == a.id))
-         .where(a.name == name)
-         .order_by(sa.case((done.c.t.is_(None), 1), else_=0), done.c.t.desc(),
-                   a.created_at.desc(), a.version.desc()).limit(1))
+    q = sa.text(
+        "SELECT a.id FROM artifacts a LEFT OUTER JOIN (SELECT u.artifact_id AS artifact_id, "
+        "MAX(r.finished_at) AS t FROM artifact_uses u JOIN runs r ON r.id = u.run_id "
+        "JOIN artifacts x ON x.id = u.artifact_id WHERE x.name = :name AND r.status = 'succeeded' "
+        "GROUP BY u.artifact_id) done ON done.artifact_id = a.id WHERE a.name = :name "
+        "ORDER BY CASE WHEN done.t IS NULL THEN 1 ELSE 0 END, done.t DESC, a.created_at DESC, "
+        "a.version DESC LIMIT 1")
     with filled.engine.connect() as conn:
-        return str(conn.execute(q).scalar_one())
+        return str(conn.execute(q, {"name": name}).scalar_one())
 
 
 HASH_PREFIXES = ["0", "9", "a", "f", "ff", "fff", "a9", "9f", "af", "e0f", "00", "AB", "xyz",
@@ -318,14 +317,18 @@ def _like_search(filled: Filled, name: str | None = None, hash_prefix: str | Non
     def esc(s: str) -> str:
         return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
-    q = sa.select(artifacts_t.c.id)
+    where, params = ["1 = 1"], {"limit": limit}
     if name:
-        q = q.where(artifacts_t.c.name.ilike(f"%{esc(name)}%", escape="\\"))
+        where.append("name ILIKE :name ESCAPE '\\'" if filled.engine.dialect.name == "postgresql"
+                     else "lower(name) LIKE lower(:name) ESCAPE '\\'")
+        params["name"] = f"%{esc(name)}%"
     if hash_prefix:
-        q = q.where(artifacts_t.c.content_hash.like(f"{esc(hash_prefix.lower())}%", escape="\\"))
-    q = q.order_by(artifacts_t.c.name, artifacts_t.c.version.desc()).limit(limit)
+        where.append("content_hash LIKE :hash ESCAPE '\\'")
+        params["hash"] = f"{esc(hash_prefix.lower())}%"
+    q = sa.text(f"SELECT id FROM artifacts WHERE {' AND '.join(where)} "
+                "ORDER BY name, version DESC LIMIT :limit")
     with filled.engine.connect() as conn:
-        return [r[0] for r in conn.execute(q)]
+        return [r[0] for r in conn.execute(q, params)]
 
 
 def test_previous_steps_equal_the_grouped_query(filled: Filled) -> None:
@@ -352,11 +355,12 @@ def _grouped_previous(filled: Filled, pipeline: str, steps: list[str]) -> dict[s
     """previous_steps as it was: the max id per step among the non-failed records."""
     from flowyml.catalog.runtime_sql import step_from
 
-    t = step_runs_t.c
-    latest = sa.select(sa.func.max(t.id)).where(
-        t.pipeline == pipeline, t.step.in_(steps), t.status != "failed").group_by(t.step)
+    q = sa.text("SELECT * FROM step_runs WHERE id IN (SELECT MAX(id) FROM step_runs WHERE "
+                "pipeline = :pipeline AND step IN :steps AND status <> 'failed' GROUP BY step)")
+    q = q.bindparams(sa.bindparam("steps", expanding=True))
     with filled.engine.connect() as conn:
-        return {r.step: step_from(r._mapping) for r in conn.execute(sa.select(step_runs_t).where(t.id.in_(latest)))}
+        rows = conn.execute(q, {"pipeline": pipeline, "steps": steps})
+        return {r.step: step_from(r._mapping) for r in rows}
 
 
 # ---------------------------------------------------------------- query plans
@@ -365,27 +369,22 @@ ALIASES = {"x": "step_runs", "v": "artifacts", "n": "artifacts", "a": "artifacts
 
 
 def _plans(filled: Filled, fn: Callable[[], Any]) -> list[str]:
-    """The plans of the SELECTs ``fn`` sends (through SQLAlchemy or, for a run's reads,
-    the driver: ``dbapi.Cursor``), as the database explains them."""
+    """The plans of the SELECTs ``fn`` sends (every catalog statement goes through the
+    driver: ``dbapi.Cursor``), as the database explains them."""
     got: list[tuple[str, Any]] = []
-
-    def hook(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip()[:4].upper() in ("SELE", "WITH"):
-            got.append((statement, parameters))
-
     original = dbapi.Cursor.run
 
-    def run(cur: Any, statement: str, params: Any = None) -> Any:  # a run's reads
-        hook(None, None, cur._db.sql(statement), params or {})
+    def run(cur: Any, statement: str, params: Any = None) -> Any:
+        sql = cur._db.sql(statement)
+        if sql.lstrip()[:4].upper() in ("SELE", "WITH"):
+            got.append((sql, params or {}))
         return original(cur, statement, params)
 
-    sa.event.listen(filled.engine, "before_cursor_execute", hook)
     dbapi.Cursor.run = run  # type: ignore[method-assign]
     try:
         fn()
     finally:
         dbapi.Cursor.run = original  # type: ignore[method-assign]
-        sa.event.remove(filled.engine, "before_cursor_execute", hook)
     out = []
     with filled.engine.connect() as conn:
         for statement, params in got:

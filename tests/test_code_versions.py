@@ -162,11 +162,9 @@ def _exec(run: str, version: str, sources: Mapping[str, str], content: str) -> W
 
 
 def _rows(cat: SqlCatalog) -> tuple[int, int]:
-    import sqlalchemy as sa
-
-    with cat.engine.connect() as conn:
-        return (conn.execute(sa.text("SELECT COUNT(*) FROM code_sources")).scalar_one(),
-                conn.execute(sa.text("SELECT COUNT(*) FROM code_versions")).scalar_one())
+    with cat.db.read() as cur:
+        return (cur.one("SELECT COUNT(*) FROM code_sources")[0],
+                cur.one("SELECT COUNT(*) FROM code_versions")[0])
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,8 +89,6 @@ def test_every_derivation_is_kept_and_shown_per_run(stack: fm.Stack) -> None:
 def test_a_catalog_from_before_derivations_upgrades(project: Path) -> None:
     """Schema 5 adds the table; productions recorded before it (inputs, no edges) are
     not counted as other derivations."""
-    import sqlalchemy as sa
-
     url = f"sqlite:///{project / 'old.db'}"
     catalog_at_version(url, 2)
     st = fm.Stack(catalog=url, root=str(project)).resolve()
@@ -98,8 +97,8 @@ def test_a_catalog_from_before_derivations_upgrades(project: Path) -> None:
     r1 = pipe.run(stack=st)
     pipe.run(params={"n": 4}, stack=st)
     cat = st.open_catalog()
-    with cat.engine.begin() as conn:  # as an older FlowyML would have left it
-        conn.execute(sa.text("DELETE FROM derivation_edges"))
+    # as an older FlowyML would have left it
+    cat.db.write(lambda cur: cur.run("DELETE FROM derivation_edges"))
     assert len(cat.derivations_of([r1.artifacts["size"].id])[r1.artifacts["size"].id]) == 1
 
 
@@ -215,15 +214,15 @@ def test_prune_gives_latest_back_to_the_last_successful_run_left(
 
 def test_an_upgraded_catalog_knows_each_names_latest(project: Path) -> None:
     """Schema 6 keeps each name's @latest in a table; upgrading fills it from the runs."""
-    import sqlalchemy as sa
-
     stack = fm.Stack(root=str(project)).resolve()
     _three_reports(stack)
     cat = stack.open_catalog()
-    with cat.engine.begin() as conn:  # as FlowyML before schema 6 left it
-        conn.execute(sa.text("DROP TABLE latest_outputs"))
-        conn.execute(sa.text("ALTER TABLE artifacts DROP COLUMN data"))  # schema 7
-        conn.execute(sa.text("UPDATE flowyml_meta SET value = '5' WHERE key = 'schema_version'"))
+    def downgrade(cur: Any) -> None:  # as FlowyML before schema 6 left it
+        cur.run("DROP TABLE latest_outputs")
+        cur.run("ALTER TABLE artifacts DROP COLUMN data")  # schema 7
+        cur.run("UPDATE flowyml_meta SET value = '5' WHERE key = 'schema_version'")
+
+    cat.db.write(downgrade)
     cat.close()
     clear_opened()  # the next open is a new process's
     assert stack.open_catalog().schema_version() == migrations.LATEST

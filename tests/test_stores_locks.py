@@ -87,7 +87,7 @@ def gc_lock():  # gc between its age check and its delete
 
 
 def sqlite_write():  # in the middle of a catalog write transaction
-    catalog._write(lambda conn: ready("sqlite"))
+    catalog.db.write(lambda cur: ready("sqlite"))
 
 
 for fn in (staging, fetch, gc_lock, sqlite_write):

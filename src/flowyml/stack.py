@@ -27,6 +27,7 @@ cache (``cache_dir``, default ``<user cache dir>/flowyml/objects``, capped at
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import re
@@ -243,10 +244,14 @@ class Stack:
 
     def open_catalog(self) -> SqlCatalog:
         """The full catalog: what a run writes and what lineage, the CLI and the web
-        page read (imports SQLAlchemy)."""
+        page read. It shares the connections of the runtime catalog when that is open
+        already (a run, then a reader: one connection per thread, not two)."""
         from .catalog import open_catalog
 
-        return self._catalog("catalog", open_catalog)
+        s = self if self.catalog is not None and self.root else self.resolve()
+        with _lock:
+            runtime = _opened.get(("runtime-catalog", s.catalog, s.name))
+        return s._catalog("catalog", functools.partial(open_catalog, share=runtime))
 
     def open_runtime_catalog(self) -> RuntimeSqlCatalog:
         """What a run and ``plan`` need of the catalog, on the database driver alone

@@ -1,11 +1,12 @@
-"""Catalog backends. SQLAlchemy is imported only when the full catalog is opened.
+"""Catalog backends, on the database drivers alone (no SQLAlchemy anywhere).
 
 ``base.py`` holds the two interfaces the rest of FlowyML uses (``RuntimeCatalog`` for
 running and planning, ``CatalogReader`` for lineage, the CLI and the web page);
 ``sql.py`` implements both on SQLite and PostgreSQL, and inherits the writes of a
-run from ``runtime_sql.py`` (on the DBAPI driver, ``dbapi.py``: a run never imports
-SQLAlchemy); ``liveness.py`` decides whether a run still marked running has a live
-driver.
+run from ``runtime_sql.py``; both speak plain SQL through ``dbapi.py`` (connections,
+write transactions, conflict retries) and create or upgrade the schema with
+``migrations.py``; ``liveness.py`` decides whether a run still marked running has a
+live driver.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def open_catalog(url: str, stack_name: str = "default") -> SqlCatalog:
-    """The full catalog (``sql.py``: imports SQLAlchemy)."""
+def open_catalog(
+    url: str, stack_name: str = "default", *, share: RuntimeSqlCatalog | None = None
+) -> SqlCatalog:
+    """The full catalog (``sql.py``). ``share``: a catalog already open on ``url``
+    whose connections the full one uses too (one connection per thread, not two)."""
     from .sql import SqlCatalog
 
-    return SqlCatalog(url, stack_name=stack_name)
+    return SqlCatalog(url, stack_name=stack_name, db=None if share is None else share.db)
 
 
 def open_runtime_catalog(url: str, stack_name: str = "default") -> RuntimeSqlCatalog:

@@ -1,10 +1,11 @@
 """The catalog's connections on the DBAPI drivers themselves (``sqlite3``, ``psycopg``).
 
-A run's statements (cache lookups, step records, the run's start and end) are few and
-simple, and they run once per step: through SQLAlchemy each costs ~0.1 ms of Python,
-and importing SQLAlchemy costs ~0.25 s before the first one. So they go through this
-small layer (so do the schema migrations), and SQLAlchemy is imported only by what
-pays for it: the read queries of lineage, search and the web page (``sql.py``).
+Every catalog statement goes through this small layer: a run's (cache lookups, step
+records, the run's start and end: few, simple, once per step), the schema migrations,
+and the readers' and administration's of the full catalog (``sql.py``: lineage,
+search, the web page, aliases, prune). Through SQLAlchemy each statement cost ~0.1 ms
+of Python, and importing it ~0.2 s before the first one: a catalog opens here in a few
+milliseconds.
 
 What it keeps from the engine it replaces:
 
@@ -57,7 +58,7 @@ def backoff(attempt: int) -> float:
 def parse_url(url: str) -> tuple[str, str] | None:
     """``(dialect, target)`` for the URLs this layer opens: ``sqlite:///PATH`` (target:
     the file, or ``:memory:``) and ``postgresql[+psycopg]://...`` (target: a libpq
-    URL). ``None`` for anything else: ``sql.py`` then opens it, or says what is wrong."""
+    URL). ``None`` for anything else (``sql.SqlCatalog`` says what is wrong with it)."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if "?" in path or not path:
@@ -307,7 +308,7 @@ def _sqlite_connect(path: str) -> Any:
 
 def configure_sqlite(conn: Any) -> None:
     """WAL, a busy timeout and NORMAL synchronous: on every SQLite connection of a
-    catalog, from this layer or from SQLAlchemy's engine (``sql.py``)."""
+    catalog (this layer's, and a bulk loader's such as ``scripts/fill_catalog.py``)."""
     conn.isolation_level = None  # we issue BEGIN ourselves
     cur = conn.cursor()
     cur.execute("PRAGMA busy_timeout=60000")

@@ -10,10 +10,13 @@ refused with a ``CatalogError`` (upgrade FlowyML), never modified.
 
 Migrations are plain SQL run through the driver (``dbapi.py``), one text for both
 databases, so creating a catalog does not import SQLAlchemy either. To change the
-schema: append ``(N, "what", function)`` to ``MIGRATIONS``, make the tables in
-``sql.py`` describe the result (a test compares a migrated catalog with them), set
-``dbapi.SCHEMA_VERSION``, and never edit a released migration. Version 1 below is the
-DDL SQLAlchemy generated for FlowyML 0.1's tables on both databases, frozen.
+schema: append ``(N, "what", function)`` to ``MIGRATIONS``, update the statements that
+read and write the tables (``runtime_sql.py``, ``sql.py``) and the description of the
+latest schema in ``tests/test_catalog_contract.py`` (``LATEST_COLUMNS``,
+``LATEST_INDEXES``: a test compares a migrated catalog with it, and an upgraded one
+with a fresh one), set ``dbapi.SCHEMA_VERSION``, and never edit a released migration.
+Version 1 below is the DDL SQLAlchemy generated for FlowyML 0.1's tables on both
+databases, frozen.
 """
 
 from __future__ import annotations
@@ -140,7 +143,7 @@ def refresh_latest(run: Callable[[str, dict[str, Any]], Any],
     """Recompute ``latest_outputs`` (for ``names``; every name by default) from the
     recorded runs: per name, the version used (produced or reused) by the successful
     run that finished last, ties to the newest version. ``run(sql, params)`` executes
-    a statement (a driver cursor's, or SQLAlchemy's in ``prune``). A name no
+    a statement (a driver cursor's ``run``). A name no
     successful run used has no row (``find`` then takes its newest version)."""
     where, params = "", dict[str, Any]()
     if names is not None:

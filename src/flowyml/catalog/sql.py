@@ -1,14 +1,21 @@
-"""The full catalog: SQLite (default) and PostgreSQL, read through SQLAlchemy Core.
+"""The full catalog: SQLite (default) and PostgreSQL, in plain SQL on the database driver.
 
 ``SqlCatalog`` implements both interfaces of ``base.py`` (``RuntimeCatalog`` and
 ``CatalogReader``). What a run writes, the schema's creation and upgrades
-(``migrations.py``) and the runs list are inherited from ``runtime_sql.py``, on the
-database driver; what lineage, search, the CLI and the web page read is here, on
-SQLAlchemy Core, whose tables below describe the latest schema (a test compares them
-with a migrated catalog). Administration writes (aliases, prune) go through
-``_write``: one transaction, ``BEGIN IMMEDIATE`` on SQLite, conflicts (a lock, a
-unique violation) retried after the same jittered, capped backoff as a run's writes.
-The status of a run still marked running is decided by ``liveness.py``.
+(``migrations.py``, the schema's single description) and the runs list are inherited
+from ``runtime_sql.py``; what lineage, search, the CLI and the web page read is here,
+on the same layer (``dbapi.py``): statements written once with ``:name`` parameters
+(turned into psycopg's ``%(name)s`` by ``Db.sql``), through the connection the catalog
+already has. So opening the full catalog costs what opening a run's does (no
+SQLAlchemy: importing it took ~0.2 s), and a process that runs a pipeline and reads
+lineage shares one connection per thread (``Stack.open_catalog`` hands the runtime
+catalog's ``Db`` to the full one). Where the two databases need different SQL (a
+case-insensitive ``LIKE``, an array of names, the recursive walk's shape), the
+statement is chosen by ``Cursor.dialect``. Administration writes (aliases, prune) go
+through ``Db.write``: one transaction, ``BEGIN IMMEDIATE`` on SQLite, conflicts (a
+lock, a unique violation) retried after the same jittered, capped backoff as a run's
+writes, any other error raised as a ``CatalogError``. The status of a run still
+marked running is decided by ``liveness.py``.
 
 At scale (millions of artifacts) every read the CLI, the web page and a run make is an
 index probe, never a scan: asset names by a loose index scan, a step's latest usable
@@ -20,6 +27,9 @@ on the catalog tables whose statistics are missing or far behind (``_stale_table
 and ``analyze()`` does it on request. SQLite is never analyzed automatically: its
 planner picks these indexes without statistics, and a stale ``sqlite_stat1`` could only
 mislead it.
+
+Nothing here imports SQLAlchemy (a test opens the full catalog and reads lineage in a
+fresh process, and checks).
 """
 
 from __future__ import annotations
@@ -27,259 +37,86 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sqlite3
+import re
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY as pg_array
-from sqlalchemy.engine import Connection, Engine
+from collections.abc import Callable, Iterable
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from ..core.errors import ArtifactNotFoundError, CatalogError
 from . import liveness
-from .base import CatalogSnapshot, Deletion, Derivation
-from .dbapi import CONFLICT_WORDS, WRITE_ATTEMPTS, backoff, configure_sqlite
-from .migrations import refresh_latest
+from .dbapi import Cursor, Db, in_list, parse_url
 from .records import ArtifactRecord, CodeVersion
 from .records import artifact_id as artifact_id  # re-exported: tests and tools use it here
-from .runtime_sql import ART_COLS, RuntimeSqlCatalog, artifact_from, chunks, run_from
+from .runtime_sql import ART_COLS, RUN_COLS, RuntimeSqlCatalog, artifact_from, chunks, run_from
 
-if TYPE_CHECKING:
-    from .base import CatalogReader, RetentionCatalog, RuntimeCatalog
+if TYPE_CHECKING:  # (base.py loads where its classes are made: not on open, see _snapshot)
+    from .base import (
+        CatalogReader,
+        CatalogSnapshot,
+        Deletion,
+        Derivation,
+        RetentionCatalog,
+        RuntimeCatalog,
+    )
 
-T = TypeVar("T")
-
-metadata = sa.MetaData()
-
-meta_t = sa.Table(
-    "flowyml_meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-runs_t = sa.Table(
-    "runs",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("pipeline", sa.String(200), nullable=False, index=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("started_at", sa.Float, nullable=False, index=True),
-    sa.Column("finished_at", sa.Float),
-    sa.Column("error", sa.Text),
-    sa.Column("params", sa.Text, nullable=False, default="{}"),
-    sa.Column("stats", sa.Text, nullable=False, default="{}"),
-    sa.Column("host", sa.String(255), nullable=False, default=""),
-    sa.Column("pid", sa.Integer, nullable=False, default=0),
-    sa.Column("heartbeat", sa.Float),
-    sa.Column("stack", sa.String(200)),  # migration 2
-    sa.Index("ix_runs_pipeline_started", "pipeline", "started_at"),  # migration 3
-)
-step_runs_t = sa.Table(
-    "step_runs",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(64), nullable=False, index=True),
-    sa.Column("pipeline", sa.String(200), nullable=False),
-    sa.Column("step", sa.String(200), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("cache_key", sa.String(64), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("code_version", sa.String(64), nullable=False),
-    sa.Column("started_at", sa.Float, nullable=False),
-    sa.Column("duration", sa.Float, nullable=False),
-    sa.Column("fingerprint", sa.Text, nullable=False),
-    sa.Column("inputs", sa.Text, nullable=False),
-    sa.Column("vals", sa.Text, nullable=False),
-    sa.Column("outputs", sa.Text, nullable=False),
-    sa.Column("error", sa.Text),
-    sa.Column("attempts", sa.Integer, nullable=False, default=1),
-    sa.Index("ix_step_runs_pipeline_step", "pipeline", "step", "id"),
-    sa.Index(  # migration 3: the records previous_steps may return
-        "ix_step_runs_not_failed", "pipeline", "step", "id",
-        sqlite_where=sa.text("status <> 'failed'"),
-        postgresql_where=sa.text("status <> 'failed'"),
-    ),
-)
-artifacts_t = sa.Table(
-    "artifacts",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("content_hash", sa.String(64), nullable=False, index=True),
-    sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("materializer", sa.String(64), nullable=False),
-    sa.Column("type_name", sa.String(200), nullable=False),
-    sa.Column("meta", sa.Text, nullable=False),
-    sa.Column("run_id", sa.String(64), nullable=False, index=True),
-    sa.Column("step", sa.String(200), nullable=False),
-    sa.Column("code_version", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("data", sa.LargeBinary, nullable=True),  # migration 7: a tiny object's bytes
-    sa.UniqueConstraint("name", "version", name="uq_artifacts_name_version"),
-    sa.UniqueConstraint("name", "content_hash", name="uq_artifacts_name_hash"),
-    sa.Index("ix_artifacts_name_created", "name", "created_at"),  # migration 3
-)
-edges_t = sa.Table(
-    "lineage_edges",
-    metadata,
-    sa.Column("child_id", sa.String(64), primary_key=True),
-    sa.Column("parent_id", sa.String(64), primary_key=True, index=True),
-    sa.Column("param", sa.String(200), primary_key=True),
-)
-deriv_t = sa.Table(  # migration 5: the edges of every later production, per run
-    "derivation_edges",
-    metadata,
-    sa.Column("child_id", sa.String(64), primary_key=True),
-    sa.Column("run_id", sa.String(64), primary_key=True, index=True),
-    sa.Column("param", sa.String(200), primary_key=True),
-    sa.Column("parent_id", sa.String(64), primary_key=True, index=True),
-)
-uses_t = sa.Table(
-    "artifact_uses",
-    metadata,
-    sa.Column("artifact_id", sa.String(64), nullable=False, index=True),
-    sa.Column("run_id", sa.String(64), nullable=False, index=True),
-    sa.Column("step", sa.String(200), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),  # produced | reused
-)
-cache_t = sa.Table(
-    "cache_entries",
-    metadata,
-    sa.Column("cache_key", sa.String(64), primary_key=True),
-    sa.Column("step", sa.String(200), nullable=False),
-    sa.Column("outputs", sa.Text, nullable=False),  # {asset: artifact id}
-    sa.Column("run_id", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-)
-aliases_t = sa.Table(
-    "aliases",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("alias", sa.String(200), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
-code_sources_t = sa.Table(  # migration 4: each distinct normalized source text once
-    "code_sources",
-    metadata,
-    sa.Column("digest", sa.String(64), primary_key=True),
-    sa.Column("text", sa.Text, nullable=False),
-)
-code_versions_t = sa.Table(  # migration 4: code version -> {part: text digest} (JSON)
-    "code_versions",
-    metadata,
-    sa.Column("code_version", sa.String(64), primary_key=True),
-    sa.Column("parts", sa.Text, nullable=False),
-)
-latest_t = sa.Table(  # migration 6: each name's @latest (runtime_sql.find)
-    "latest_outputs",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("artifact_id", sa.String(64), nullable=False),
-    sa.Column("run_id", sa.String(64), nullable=False),
-    sa.Column("finished_at", sa.Float, nullable=False),
-)
-
-_ART = [artifacts_t.c[c] for c in ART_COLS]  # the columns artifact_from reads, in its order
-_RETRYABLE = (sa.exc.IntegrityError, sa.exc.OperationalError)
+_ARTS = ", ".join(ART_COLS)  # the columns artifact_from reads, in its order
+_RUNS = ", ".join(RUN_COLS)
+# scheme://... : anything else is not a URL at all (``_url_error``)
+_URL_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 class SqlCatalog(RuntimeSqlCatalog):
     """Runs, steps, artifacts, versions, aliases, cache keys and lineage edges: what a
-    run writes (inherited from ``RuntimeSqlCatalog``, on the DBAPI driver) and what
-    lineage, the CLI and the web page read (here, on SQLAlchemy Core)."""
+    run writes (inherited from ``RuntimeSqlCatalog``) and what lineage, the CLI and
+    the web page read (here), all on the database driver (``dbapi.py``)."""
 
-    def __init__(self, url: str, *, stack_name: str = "default") -> None:
+    def __init__(self, url: str, *, stack_name: str = "default", db: Db | None = None) -> None:
+        """Open the catalog at ``url``. ``db``: the connections of a catalog already
+        open on the same URL (a run's ``RuntimeSqlCatalog``), shared instead of opening
+        others; its schema is then already current."""
         self._names(url, stack_name)
-        try:
-            pw = sa.engine.make_url(url).password
-            if pw:
-                self._secrets.add(str(pw))
-        except Exception:  # an unparseable URL has no password; _make_engine says why
-            pass
-        self.engine = self._make_engine(url)
+        try:  # the password as the driver gets it (percent-decoded) is a secret too
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        if password:
+            self._secrets.add(unquote(password))
+        if db is not None:
+            self.db = db
+            return
+        parsed = parse_url(url)
+        if parsed is None:
+            raise self._url_error()
+        if parsed[0] == "sqlite" and parsed[1] != ":memory:":
+            folder = os.path.dirname(os.path.abspath(parsed[1])) or "."
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as exc:
+                raise CatalogError(
+                    f"cannot create the folder of catalog {self.display_url} of stack "
+                    f"{self.stack_name!r}: {exc}. Point the stack's catalog at a writable path"
+                ) from exc
         self._open_db()
         self._ensure_schema()  # on the driver, as a run does (runtime_sql.py)
 
+    def _url_error(self) -> CatalogError:
+        """What is wrong with a URL that ``dbapi.parse_url`` does not open."""
+        if not _URL_SHAPE.match(self.url):
+            return CatalogError(
+                f"catalog URL {self.display_url!r} of stack {self.stack_name!r} is not a valid "
+                "database URL; use sqlite:///path/catalog.db or "
+                "postgresql+psycopg://USER:PASSWORD@HOST/DB"
+            )
+        return CatalogError(
+            f"catalog {self.display_url!r} of stack {self.stack_name!r}: FlowyML supports "
+            "sqlite:///PATH (a file: an in-memory catalog would vanish with the process) and "
+            "postgresql+psycopg://USER:PASSWORD@HOST/DB (pip install 'flowyml-core[postgres]')"
+        )
+
     def _full_catalog(self) -> SqlCatalog:
         return self  # it is the full catalog
-
-    # -------------------------------------------------------------- connection
-    def _make_engine(self, url: str) -> Engine:
-        try:
-            u = sa.engine.make_url(url)
-        except Exception as exc:
-            raise CatalogError(
-                f"catalog URL {self.display_url!r} of stack {self.stack_name!r} is not a valid "
-                "SQLAlchemy URL; use sqlite:///path/catalog.db or postgresql+psycopg://..."
-            ) from exc
-        if u.get_backend_name() == "sqlite":
-            db = u.database
-            if db and db != ":memory:":
-                try:
-                    os.makedirs(os.path.dirname(os.path.abspath(db)) or ".", exist_ok=True)
-                except OSError as exc:
-                    raise CatalogError(
-                        f"cannot create the folder of catalog {self.display_url} of stack "
-                        f"{self.stack_name!r}: {exc}. Point the stack's catalog at a "
-                        "writable path"
-                    ) from exc
-            engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-            sa.event.listen(engine, "connect", lambda conn, _rec: configure_sqlite(conn))
-            sa.event.listen(engine, "begin", _sqlite_on_begin)
-            return engine
-        try:
-            return sa.create_engine(url, pool_pre_ping=True, connect_args=_connect_args(u))
-        except ModuleNotFoundError as exc:
-            raise CatalogError(
-                f"catalog {self.display_url!r} of stack {self.stack_name!r} needs the driver "
-                f"{exc.name!r}: pip install 'flowyml-core[postgres]'"
-            ) from exc
-        except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError) as exc:
-            raise CatalogError(
-                f"catalog {self.display_url!r} of stack {self.stack_name!r}: {exc}. FlowyML "
-                "supports sqlite:///PATH and postgresql+psycopg://USER:PASSWORD@HOST/DB "
-                "(pip install 'flowyml-core[postgres]')"
-            ) from exc
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-            raise self._conn_error(exc) from exc
-
-    def _write(self, fn: Callable[[Connection], T], attempts: int = WRITE_ATTEMPTS) -> T:
-        """Run ``fn`` in a write transaction, retrying conflicts (version races, locks)
-        after a backoff (``_backoff``); other errors, and the last conflict, raise."""
-        for attempt in range(attempts):
-            try:
-                conn_ = self.engine.connect().execution_options(flowyml_write=True)
-                with conn_ as conn, conn.begin():
-                    return fn(conn)
-            except _RETRYABLE as exc:
-                if attempt == attempts - 1 or not _retryable(exc):
-                    raise self._write_error(exc) from exc
-            except sa.exc.InterfaceError as exc:
-                raise self._conn_error(exc) from exc
-            time.sleep(backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _write_error(self, exc: sa.exc.IntegrityError | sa.exc.OperationalError) -> CatalogError:
-        if isinstance(exc, sa.exc.OperationalError):
-            return self._conn_error(exc)
-        return self.db.conflict_error(exc.orig or exc)
-
-    def _conn_error(self, exc: Exception) -> CatalogError:
-        return self.db.conn_error(getattr(exc, "orig", exc))
-
-    def close(self) -> None:
-        super().close()
-        self.engine.dispose()
 
     # -------------------------------------------------------------- artifacts
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
@@ -291,29 +128,26 @@ class SqlCatalog(RuntimeSqlCatalog):
         return rec
 
     def versions(self, name: str) -> list[ArtifactRecord]:
-        q = sa.select(*_ART).where(artifacts_t.c.name == name).order_by(artifacts_t.c.version)
-        with self._read() as conn:
-            return [artifact_from(r) for r in conn.execute(q)]
+        with self.db.read() as cur:
+            rows = cur.all(f"SELECT {_ARTS} FROM artifacts WHERE name = :n ORDER BY version",
+                           {"n": name})
+        return [artifact_from(r) for r in rows]
 
     def aliases(self, name: str) -> dict[str, int]:
-        q = sa.select(aliases_t.c.alias, aliases_t.c.version).where(aliases_t.c.name == name)
-        with self._read() as conn:
-            return {r.alias: int(r.version) for r in conn.execute(q)}
+        with self.db.read() as cur:
+            rows = cur.all("SELECT alias, version FROM aliases WHERE name = :n", {"n": name})
+        return {alias: int(version) for alias, version in rows}
 
     def tag(self, name: str, version: int, alias: str) -> None:
         self.find(name, int(version))
+        row = {"n": name, "a": alias, "v": int(version), "t": time.time()}
 
-        def fn(conn: Connection) -> None:
-            conn.execute(
-                sa.delete(aliases_t).where(aliases_t.c.name == name, aliases_t.c.alias == alias)
-            )
-            conn.execute(
-                sa.insert(aliases_t).values(
-                    name=name, alias=alias, version=int(version), updated_at=time.time()
-                )
-            )
+        def fn(cur: Cursor) -> None:
+            cur.run("DELETE FROM aliases WHERE name = :n AND alias = :a", row)
+            cur.run("INSERT INTO aliases (name, alias, version, updated_at) "
+                    "VALUES (:n, :a, :v, :t)", row)
 
-        self._write(fn)
+        self.db.write(fn)
 
     def search(
         self,
@@ -323,80 +157,84 @@ class SqlCatalog(RuntimeSqlCatalog):
         step: str | None = None,
         limit: int = 200,
     ) -> list[ArtifactRecord]:
-        q = sa.select(*_ART)
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": int(limit)}
+        cte = ""
         if name:
-            q = q.where(_names_like(name, self.engine.dialect.name))
+            cte = _DISTINCT_NAMES + " "
+            where.append(_NAMES_LIKE[self.db.dialect])
+            params["name"] = f"%{_escape_like(name)}%"
         if hash_prefix:
-            q = q.where(*_hash_prefix_terms(hash_prefix.lower()))
+            terms, hash_params = _hash_prefix_terms(hash_prefix.lower())
+            where += terms
+            params.update(hash_params)
         if run_id:
-            used = sa.select(uses_t.c.artifact_id).where(uses_t.c.run_id == run_id)
-            q = q.where(sa.or_(artifacts_t.c.run_id == run_id, artifacts_t.c.id.in_(used)))
+            where.append("(artifacts.run_id = :run OR artifacts.id IN (SELECT "
+                         "artifact_uses.artifact_id FROM artifact_uses WHERE "
+                         "artifact_uses.run_id = :run))")
+            params["run"] = run_id
         if step:
-            q = q.where(artifacts_t.c.step == step)
-        q = q.order_by(artifacts_t.c.name, artifacts_t.c.version.desc()).limit(limit)
-        with self._read() as conn:
-            return [artifact_from(r) for r in conn.execute(q)]
+            where.append("artifacts.step = :step")
+            params["step"] = step
+        cols = ", ".join("artifacts." + c for c in ART_COLS)
+        sql = (f"{cte}SELECT {cols} FROM artifacts"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY artifacts.name, artifacts.version DESC LIMIT :limit")
+        with self.db.read() as cur:
+            rows = cur.all(sql, params)
+        return [artifact_from(r) for r in rows]
 
     def asset_names(self) -> list[tuple[str, int, float]]:
         """Every asset name with its number of versions and the latest creation time,
         from the indexes alone, never the artifacts' rows: the names by a loose index
         scan, then per name a count of its ``(name, version)`` index entries (pruning
         may leave gaps in the versions) and one probe of ``ix_artifacts_name_created``."""
-        names = _distinct_names()
-        a = artifacts_t.alias("v")
-        q = (
-            sa.select(
-                names.c.name,
-                sa.select(sa.func.count()).where(a.c.name == names.c.name)
-                .scalar_subquery(),
-                sa.select(sa.func.max(a.c.created_at)).where(a.c.name == names.c.name)
-                .scalar_subquery(),
-            )
-            .where(names.c.name.is_not(None))
-            .order_by(names.c.name)
-        )
-        with self._read() as conn:
-            return [(r[0], int(r[1]), float(r[2])) for r in conn.execute(q)]
+        with self.db.read() as cur:
+            rows = cur.all(_ASSET_NAMES)
+        return [(r[0], int(r[1]), float(r[2])) for r in rows]
 
     # -------------------------------------------------------------- lineage
     def parents_of(self, ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """child id -> [(param, parent id)], sorted by param."""
         ids = list(dict.fromkeys(ids))
         out: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
-        with self._read() as conn:
-            for k in range(0, len(ids), 500):
-                q = sa.select(edges_t).where(edges_t.c.child_id.in_(ids[k : k + 500]))
-                for r in conn.execute(q.order_by(edges_t.c.param)):
-                    out[r.child_id].append((r.param, r.parent_id))
+        with self.db.read() as cur:
+            for chunk in chunks(ids):
+                marks, params = in_list("i", chunk)
+                for child, parent, param in cur.all(
+                    "SELECT child_id, parent_id, param FROM lineage_edges "
+                    f"WHERE child_id IN {marks} ORDER BY param", params,
+                ):
+                    out[child].append((param, parent))
         return out
 
     def children_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
         """Parent id -> the artifacts made from it, by any derivation (each once)."""
         ids = list(dict.fromkeys(ids))
         out: dict[str, list[str]] = {i: [] for i in ids}
-        with self._read() as conn:
-            for k in range(0, len(ids), 500):
-                for table in (edges_t, deriv_t):
-                    q = sa.select(table.c.parent_id, table.c.child_id).where(
-                        table.c.parent_id.in_(ids[k : k + 500])
-                    )
-                    for r in conn.execute(q):
-                        if r.child_id not in out[r.parent_id]:
-                            out[r.parent_id].append(r.child_id)
+        with self.db.read() as cur:
+            for chunk in chunks(ids):
+                marks, params = in_list("i", chunk)
+                for table in ("lineage_edges", "derivation_edges"):
+                    for parent, child in cur.all(
+                        f"SELECT parent_id, child_id FROM {table} WHERE parent_id IN {marks}",
+                        params,
+                    ):
+                        if child not in out[parent]:
+                            out[parent].append(child)
         return out
 
     def derivations_of(self, ids: Iterable[str]) -> dict[str, list[Derivation]]:
         """Artifact id -> its distinct derivations, the first production's first."""
-        with self._read() as conn:
-            return _derivations(conn, list(dict.fromkeys(ids)))
+        with self.db.read() as cur:
+            return _derivations(cur, list(dict.fromkeys(ids)))
 
     def runs_using(self, artifact_id: str) -> list[tuple[str, str, str]]:
         """(run id, step, role) for every run that produced or reused the artifact."""
-        q = sa.select(uses_t.c.run_id, uses_t.c.step, uses_t.c.role).where(
-            uses_t.c.artifact_id == artifact_id
-        )
-        with self._read() as conn:
-            return [(r[0], r[1], r[2]) for r in conn.execute(q)]
+        with self.db.read() as cur:
+            rows = cur.all("SELECT run_id, step, role FROM artifact_uses WHERE artifact_id = :a",
+                           {"a": artifact_id})
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def ancestry(
         self, artifact_id: str, max_depth: int | None = None
@@ -428,9 +266,9 @@ class SqlCatalog(RuntimeSqlCatalog):
             params["max_depth"] = max_depth
         found: dict[tuple[str, str, str], int] = {}  # (node, param, other) -> nearest depth
         records: dict[str, ArtifactRecord] = {}
-        with self._read() as conn:
-            sql = _walk_sql(up, max_depth is not None, _walk_dialect(conn))
-            for node, param, other, depth, *art in conn.execute(sql, params):
+        with self.db.read() as cur:
+            sql = _walk_sql(up, max_depth is not None, _walk_dialect(cur))
+            for node, param, other, depth, *art in cur.all(sql, params):
                 if art[0] is not None:  # an artifact's row (names are never NULL)
                     records[node] = artifact_from((node, *art))
                 else:  # an edge's row
@@ -459,15 +297,16 @@ class SqlCatalog(RuntimeSqlCatalog):
         to an empty ``CodeVersion``."""
         versions = list(dict.fromkeys(versions))
         parts: dict[str, dict[str, str]] = {}
-        with self._read() as conn:
-            for i in range(0, len(versions), 500):
-                q = sa.select(code_versions_t).where(
-                    code_versions_t.c.code_version.in_(versions[i : i + 500])
-                )
-                for r in conn.execute(q):
-                    parts[r.code_version] = json.loads(r.parts)
+        with self.db.read() as cur:
+            for chunk in chunks(versions):
+                marks, params = in_list("v", chunk)
+                for version, got in cur.all(
+                    f"SELECT code_version, parts FROM code_versions WHERE code_version IN {marks}",
+                    params,
+                ):
+                    parts[version] = json.loads(got)
             digests = {d for p in parts.values() for d in p.values()}
-            texts = _code_texts(conn, digests) if text else {}
+            texts = _code_texts(cur, digests) if text else {}
         return {
             v: CodeVersion(
                 v,
@@ -479,23 +318,21 @@ class SqlCatalog(RuntimeSqlCatalog):
 
     def live_run_starts(self) -> list[float]:
         """Start times of runs whose driver is alive (gc keeps what they may reference)."""
-        q = sa.select(runs_t).where(runs_t.c.status == "running")
-        with self._read() as conn:
-            rows = list(conn.execute(q))
-        live = [r for r in rows if liveness.is_live(r)]
-        return [float(r.started_at) for r in live]
+        with self.db.read() as cur:
+            rows = cur.all(f"SELECT {_RUNS} FROM runs WHERE status = :s", {"s": "running"})
+        runs = [SimpleNamespace(**dict(zip(RUN_COLS, r, strict=True))) for r in rows]
+        return [float(r.started_at) for r in runs if liveness.is_live(r)]
 
     def referenced_hashes(self) -> set[str]:
-        with self._read() as conn:
-            q = sa.select(artifacts_t.c.content_hash).where(artifacts_t.c.data.is_(None))
-            return {r[0] for r in conn.execute(q.distinct())}
+        with self.db.read() as cur:
+            rows = cur.all("SELECT DISTINCT content_hash FROM artifacts WHERE data IS NULL")
+        return {r[0] for r in rows}
 
     def inline_objects(self) -> list[tuple[str, str, bytes]]:
         """(artifact id, content hash, bytes) of every object kept in the catalog."""
-        q = sa.select(artifacts_t.c.id, artifacts_t.c.content_hash, artifacts_t.c.data).where(
-            artifacts_t.c.data.is_not(None))
-        with self._read() as conn:
-            return [(r[0], r[1], bytes(r[2])) for r in conn.execute(q)]
+        with self.db.read() as cur:
+            rows = cur.all("SELECT id, content_hash, data FROM artifacts WHERE data IS NOT NULL")
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
 
     # -------------------------------------------------------------- retention
     def prune(
@@ -505,13 +342,13 @@ class SqlCatalog(RuntimeSqlCatalog):
         """Read a snapshot, let ``decide`` choose, delete: one write transaction (see
         ``RetentionCatalog.prune``). A non-empty deletion waits for runs in progress."""
         if dry_run:
-            with self._read() as conn:
-                snap = _snapshot(conn)
+            with self.db.read() as cur:
+                snap = _snapshot(cur)
             return snap, decide(snap)
         deadline = time.monotonic() + wait
         while True:
             try:
-                return self._write(lambda conn: _prune_once(conn, decide))
+                return self.db.write(lambda cur: _prune_once(cur, decide))
             except _RunsInProgress as busy:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -526,96 +363,71 @@ class SqlCatalog(RuntimeSqlCatalog):
     def lineage_gaps(self) -> list[str]:
         """Broken references: edges and uses naming a missing artifact or run, artifacts
         whose first production's run is missing (LEFT JOINs, one query each)."""
-        with self._read() as conn:
-            return _lineage_gaps(conn)
+        with self.db.read() as cur:
+            return _lineage_gaps(cur)
 
 
-# ------------------------------------------------------------------ helpers
+# ------------------------------------------------------------------ statements
 
-
-def _sqlite_on_begin(conn: Connection) -> None:
-    # Writes take the lock up front. Reads run in autocommit: each SELECT sees a
-    # consistent snapshot, and catalog rows that reads combine are never deleted.
-    if conn.get_execution_options().get("flowyml_write"):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _connect_args(u: sa.engine.URL) -> dict[str, Any]:
-    if u.get_backend_name() == "postgresql":
-        return {"connect_timeout": 5}
-    return {}
-
-
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, sa.exc.IntegrityError):
-        return True
-    msg = str(getattr(exc, "orig", exc)).lower()
-    return any(s in msg for s in CONFLICT_WORDS)
-
-
-def _code_texts(conn: Connection, digests: Iterable[str]) -> dict[str, str]:
-    digests = list(digests)
-    out: dict[str, str] = {}
-    for i in range(0, len(digests), 500):
-        q = sa.select(code_sources_t).where(code_sources_t.c.digest.in_(digests[i : i + 500]))
-        out.update((r.digest, r.text) for r in conn.execute(q))
-    return out
-
-
-def _distinct_names() -> sa.CTE:
-    """The distinct asset names, ascending, by a loose index scan: each is the first
-    name after the previous one in the ``(name, version)`` index (one probe per name,
-    however many versions each has). The last row is NULL."""
-    a = artifacts_t.alias("n")
-    names = sa.select(sa.func.min(artifacts_t.c.name).label("name")).cte(
-        "names", recursive=True
-    )
-    after = sa.select(sa.func.min(a.c.name)).where(a.c.name > names.c.name).scalar_subquery()
-    return names.union_all(sa.select(after).where(names.c.name.is_not(None)))
-
-
-def _names_like(name: str, dialect: str) -> sa.ColumnElement[bool]:
-    """``artifacts.name`` contains ``name`` (any case): matched against the distinct
-    names (a loose index scan), then their versions read by index in name order. On
-    PostgreSQL the names come as an array (``= ANY``), so that no guess of how many
-    match makes it hash-join every artifact."""
-    names = _distinct_names()
-    like = names.c.name.ilike(f"%{_escape_like(name)}%", escape="\\")
-    if dialect == "postgresql":
-        agg = sa.select(sa.func.array_agg(names.c.name)).where(like).scalar_subquery()
-        return artifacts_t.c.name == sa.any_(sa.cast(agg, pg_array(sa.String)))
-    return artifacts_t.c.name.in_(sa.select(names.c.name).where(like))
-
+# The distinct asset names, ascending, by a loose index scan: each is the first name
+# after the previous one in the ``(name, version)`` index (one probe per name, however
+# many versions each has). The last row is NULL.
+_DISTINCT_NAMES = (
+    "WITH RECURSIVE names(name) AS (SELECT min(artifacts.name) AS name FROM artifacts "
+    "UNION ALL SELECT (SELECT min(n.name) FROM artifacts AS n WHERE n.name > names.name) "
+    "FROM names WHERE names.name IS NOT NULL)"
+)
+_ASSET_NAMES = (
+    f"{_DISTINCT_NAMES} SELECT names.name, "
+    "(SELECT count(*) FROM artifacts AS v WHERE v.name = names.name), "
+    "(SELECT max(v.created_at) FROM artifacts AS v WHERE v.name = names.name) "
+    "FROM names WHERE names.name IS NOT NULL ORDER BY names.name"
+)
+# ``artifacts.name`` contains ``:name`` (any case; ``:name`` is a LIKE pattern with
+# ``\`` escapes): matched against the distinct names (``_DISTINCT_NAMES``), then their
+# versions read by index in name order. On PostgreSQL the names come as an array
+# (``= ANY``), so that no guess of how many match makes it hash-join every artifact.
+_NAMES_LIKE = {
+    "sqlite": "artifacts.name IN (SELECT names.name FROM names "
+              "WHERE lower(names.name) LIKE lower(:name) ESCAPE '\\')",
+    "postgresql": "artifacts.name = ANY (CAST((SELECT array_agg(names.name) FROM names "
+                  "WHERE names.name ILIKE :name ESCAPE '\\') AS VARCHAR[]))",
+}
 
 _HEX_NEXT = dict(zip("0123456789abcde", "123456789abcdef", strict=True))  # "f" carries
 
 
-def _hash_prefix_terms(prefix: str) -> list[sa.ColumnElement[bool]]:
-    """``content_hash`` starts with ``prefix``. For a hex prefix, the range ``[prefix,
-    next)`` (``next``: the prefix plus one, in hex; no upper end for ``fff...``) uses the
-    hash index, where ``LIKE`` cannot; ``LIKE`` stays as a filter on that range, so the
-    answer is the same as ``LIKE``'s alone, in any collation."""
-    col = artifacts_t.c.content_hash
-    like = col.like(f"{_escape_like(prefix)}%", escape="\\")
+def _hash_prefix_terms(prefix: str) -> tuple[list[str], dict[str, Any]]:
+    """``content_hash`` starts with ``prefix``: the conditions and their parameters. For
+    a hex prefix, the range ``[prefix, next)`` (``next``: the prefix plus one, in hex; no
+    upper end for ``fff...``) uses the hash index, where ``LIKE`` cannot; ``LIKE`` stays
+    as a filter on that range, so the answer is the same as ``LIKE``'s alone, in any
+    collation."""
+    like = "artifacts.content_hash LIKE :h_like ESCAPE '\\'"
+    params: dict[str, Any] = {"h_like": f"{_escape_like(prefix)}%"}
     if not prefix or any(c not in _HEX_NEXT and c != "f" for c in prefix):
-        return [like]
+        return [like], params
     head = prefix.rstrip("f")
-    terms = [col >= prefix, like]
+    terms = ["artifacts.content_hash >= :h_low", like]
+    params["h_low"] = prefix
     if head:
-        terms.append(col < head[:-1] + _HEX_NEXT[head[-1]])
-    return terms
+        terms.append("artifacts.content_hash < :h_high")
+        params["h_high"] = head[:-1] + _HEX_NEXT[head[-1]]
+    return terms, params
 
 
-def _walk_dialect(conn: Connection) -> str:
+def _walk_dialect(cur: Cursor) -> str:
     """``"postgresql"``, ``"sqlite"`` (3.34+: a recursive query may have several
     recursive SELECTs) or ``"sqlite-old"``."""
-    if conn.dialect.name != "sqlite":
+    if cur.dialect != "sqlite":
         return "postgresql"
+    import sqlite3  # (imported already: the connection is SQLite's)
+
     return "sqlite" if sqlite3.sqlite_version_info >= (3, 34) else "sqlite-old"
 
 
 @functools.lru_cache(maxsize=16)
-def _walk_sql(up: bool, bounded: bool, dialect: str) -> sa.TextClause:
+def _walk_sql(up: bool, bounded: bool, dialect: str) -> str:
     """One recursive query for ``SqlCatalog._walk``: every lineage edge reachable from
     ``:root``, then the record of each artifact reached (by primary key). Up: child ->
     parent over ``lineage_edges`` (its primary key), the first production's edges, as
@@ -646,7 +458,7 @@ def _walk_sql(up: bool, bounded: bool, dialect: str) -> sa.TextClause:
         fetch = f"FROM ({reached}) reached JOIN artifacts a ON a.id = reached.other"
     nulls = ", ".join(f"NULL AS {c}" for c in _ARTIFACT_COLS)
     record = ", ".join(f"a.{c}" for c in _ARTIFACT_COLS)
-    return sa.text(
+    return (
         f"WITH RECURSIVE w(node, param, other{cols}) AS ({' UNION '.join(selects)}) "
         f"SELECT w.node AS id, w.param AS param, w.other AS other, "
         f"{'w.depth' if bounded else '0'} AS depth, {nulls} FROM w "
@@ -675,29 +487,46 @@ def _escape_like(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _code_texts(cur: Cursor, digests: Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for chunk in chunks(list(digests)):
+        marks, params = in_list("d", chunk)
+        out.update((d, t) for d, t in cur.all(
+            f"SELECT digest, text FROM code_sources WHERE digest IN {marks}", params))
+    return out
+
+
 # ------------------------------------------------------------------ derivations
 
 
-def _derivations(conn: Connection, ids: list[str]) -> dict[str, list[Derivation]]:
+def _derivations(cur: Cursor, ids: list[str]) -> dict[str, list[Derivation]]:
     """Each artifact's productions (``artifact_uses``), grouped by what made them: step,
     code version, run values (from the step rows) and parents (``lineage_edges`` for
     the first production, ``derivation_edges`` for the others)."""
     firsts: dict[str, tuple[str, str, str]] = {}  # id -> (run, step, code) of the first
     made: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
     edges: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
-    a = artifacts_t.c
     for chunk in chunks(ids):
-        q = sa.select(a.id, a.run_id, a.step, a.code_version).where(a.id.in_(chunk))
-        firsts.update((r.id, (r.run_id, r.step, r.code_version)) for r in conn.execute(q))
-        u = sa.select(uses_t).where(uses_t.c.artifact_id.in_(chunk), uses_t.c.role == "produced")
-        for r in conn.execute(u):
-            made[r.artifact_id].append((r.run_id, r.step))
-        for r in conn.execute(sa.select(edges_t).where(edges_t.c.child_id.in_(chunk))):
-            edges.setdefault((r.child_id, None), []).append((r.param, r.parent_id))
-        for r in conn.execute(sa.select(deriv_t).where(deriv_t.c.child_id.in_(chunk))):
-            edges.setdefault((r.child_id, r.run_id), []).append((r.param, r.parent_id))
+        marks, params = in_list("i", chunk)
+        firsts.update((i, (run, step, code)) for i, run, step, code in cur.all(
+            f"SELECT id, run_id, step, code_version FROM artifacts WHERE id IN {marks}", params))
+        for aid, run, step in cur.all(
+            "SELECT artifact_id, run_id, step FROM artifact_uses "
+            f"WHERE artifact_id IN {marks} AND role = :role", {**params, "role": "produced"},
+        ):
+            made[aid].append((run, step))
+        for child, parent, param in cur.all(
+            f"SELECT child_id, parent_id, param FROM lineage_edges WHERE child_id IN {marks}",
+            params,
+        ):
+            edges.setdefault((child, None), []).append((param, parent))
+        for child, run, param, parent in cur.all(
+            "SELECT child_id, run_id, param, parent_id FROM derivation_edges "
+            f"WHERE child_id IN {marks}", params,
+        ):
+            edges.setdefault((child, run), []).append((param, parent))
     runs = {run for lst in made.values() for run, _ in lst} | {f[0] for f in firsts.values()}
-    steps = _executed_steps(conn, sorted(runs))
+    steps = _executed_steps(cur, sorted(runs))
     out: dict[str, list[Derivation]] = {}
     for i in ids:
         if i not in firsts:
@@ -718,23 +547,23 @@ def _derivations(conn: Connection, ids: list[str]) -> dict[str, list[Derivation]
 
 
 def _executed_steps(
-    conn: Connection, runs: list[str]
+    cur: Cursor, runs: list[str]
 ) -> dict[tuple[str, str], tuple[str, tuple[tuple[str, str], ...], tuple[str, ...], bool]]:
     """(run, step) -> (code version, run values as (param, shown value), their tokens,
     whether it had artifact inputs), for the executed steps of ``runs``."""
-    s = step_runs_t.c
     out = {}
     for chunk in chunks(runs):
-        q = sa.select(s.run_id, s.step, s.code_version, s.vals, s.inputs).where(
-            s.run_id.in_(chunk), s.status == "executed"
-        )
-        for r in conn.execute(q):
-            vals = json.loads(r.vals or "{}")
+        marks, params = in_list("r", chunk)
+        for run, step, code, vals_text, inputs in cur.all(
+            "SELECT run_id, step, code_version, vals, inputs FROM step_runs "
+            f"WHERE run_id IN {marks} AND status = :status", {**params, "status": "executed"},
+        ):
+            vals = json.loads(vals_text or "{}")
             shown = tuple(sorted((k, str(v[-1]) if isinstance(v, list) else str(v))
                                  for k, v in vals.items()))
             tokens = tuple(sorted(f"{k}={v[0] if isinstance(v, list) else v}"
                                   for k, v in vals.items()))
-            out[(r.run_id, r.step)] = (r.code_version, shown, tokens, bool(json.loads(r.inputs or "{}")))
+            out[(run, step)] = (code, shown, tokens, bool(json.loads(inputs or "{}")))
     return out
 
 
@@ -744,6 +573,8 @@ def _group(
     first_code: str,
 ) -> list[Derivation]:
     """Productions made the same way (step, code, run values, parents) are one derivation."""
+    from .base import Derivation
+
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for n, (run, step, parents) in enumerate(productions):
         code, shown, tokens, _ = steps.get((run, step), (first_code if n == 0 else "", (), (), False))
@@ -756,6 +587,9 @@ def _group(
 
 # ------------------------------------------------------------------ retention
 PRUNE_POLL_SECONDS = 0.5  # how often a waiting prune looks again for runs in progress
+# the artifact columns a retention snapshot reads, in ArtifactRecord's order (no meta)
+_SNAPSHOT_ARTS = ("id, name, version, content_hash, size, materializer, type_name, run_id, "
+                  "step, code_version, created_at")
 
 
 class _RunsInProgress(Exception):
@@ -765,14 +599,14 @@ class _RunsInProgress(Exception):
 
 
 def _prune_once(
-    conn: Connection, decide: Callable[[CatalogSnapshot], Deletion]
+    cur: Cursor, decide: Callable[[CatalogSnapshot], Deletion]
 ) -> tuple[CatalogSnapshot, Deletion]:
     """One attempt, inside the write transaction. On PostgreSQL the runs table is locked
     against writes first, so no run starts (and reads the old state) until we commit;
     on SQLite ``BEGIN IMMEDIATE`` already holds every writer back."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("LOCK TABLE runs IN SHARE ROW EXCLUSIVE MODE"))
-    snap = _snapshot(conn)
+    if cur.dialect == "postgresql":
+        cur.run("LOCK TABLE runs IN SHARE ROW EXCLUSIVE MODE")
+    snap = _snapshot(cur)
     deletion = decide(snap)
     if not deletion.runs and not deletion.artifacts:
         return snap, deletion
@@ -780,28 +614,31 @@ def _prune_once(
     if live:
         raise _RunsInProgress(live)
     _check_deletion(snap, deletion)
-    _delete(conn, deletion)
+    _delete(cur, deletion)
     return snap, deletion
 
 
-def _snapshot(conn: Connection) -> CatalogSnapshot:
-    a = artifacts_t.c
-    cols = [a.id, a.name, a.version, a.content_hash, a.size, a.materializer, a.type_name,
-            a.run_id, a.step, a.code_version, a.created_at]
-    arts = {r.id: ArtifactRecord(*r) for r in conn.execute(sa.select(*cols))}  # no meta
-    uses = [(r[0], r[1], r[2]) for r in conn.execute(
-        sa.select(uses_t.c.artifact_id, uses_t.c.run_id, uses_t.c.role))]
+def _snapshot(cur: Cursor) -> CatalogSnapshot:
+    # base.py (and dataclasses) are imported here, not by opening the catalog: the first
+    # open is on the path of every command, and most read no snapshot or derivation
+    from .base import CatalogSnapshot
+
+    arts = {r[0]: ArtifactRecord(*r)
+            for r in cur.all(f"SELECT {_SNAPSHOT_ARTS} FROM artifacts")}  # no meta
+    uses = [(r[0], r[1], r[2])
+            for r in cur.all("SELECT artifact_id, run_id, role FROM artifact_uses")]
     edges: list[tuple[str, str, str | None]] = [
-        (r[0], r[1], None) for r in conn.execute(sa.select(edges_t.c.child_id, edges_t.c.parent_id))
+        (r[0], r[1], None) for r in cur.all("SELECT child_id, parent_id FROM lineage_edges")
     ]
-    edges += [(r[0], r[1], r[2]) for r in conn.execute(
-        sa.select(deriv_t.c.child_id, deriv_t.c.parent_id, deriv_t.c.run_id))]
-    aliased_q = sa.select(a.id).join(
-        aliases_t, sa.and_(aliases_t.c.name == a.name, aliases_t.c.version == a.version))
+    edges += [(r[0], r[1], r[2])
+              for r in cur.all("SELECT child_id, parent_id, run_id FROM derivation_edges")]
+    aliased = cur.all("SELECT artifacts.id FROM artifacts JOIN aliases ON aliases.name = "
+                      "artifacts.name AND aliases.version = artifacts.version")
     return CatalogSnapshot(
-        runs=[run_from(r._mapping) for r in conn.execute(sa.select(runs_t))],
+        runs=[run_from(dict(zip(RUN_COLS, r, strict=True)))
+              for r in cur.all(f"SELECT {_RUNS} FROM runs")],
         artifacts=arts, uses=uses, edges=edges,
-        aliased={r[0] for r in conn.execute(aliased_q)},
+        aliased={r[0] for r in aliased},
     )
 
 
@@ -820,59 +657,67 @@ def _check_deletion(snap: CatalogSnapshot, d: Deletion) -> None:
         raise CatalogError(f"refusing a deletion that breaks lineage: {'; '.join(bad[:5])}")
 
 
-def _delete(conn: Connection, d: Deletion) -> None:
-    runs, arts = sorted(d.runs), sorted(d.artifacts)
-    for chunk in chunks(runs):
-        conn.execute(step_runs_t.delete().where(step_runs_t.c.run_id.in_(chunk)))
-        conn.execute(uses_t.delete().where(uses_t.c.run_id.in_(chunk)))
-        conn.execute(deriv_t.delete().where(deriv_t.c.run_id.in_(chunk)))
-        conn.execute(runs_t.delete().where(runs_t.c.id.in_(chunk)))
-    for chunk in chunks(arts):
-        conn.execute(uses_t.delete().where(uses_t.c.artifact_id.in_(chunk)))
-        conn.execute(edges_t.delete().where(edges_t.c.child_id.in_(chunk)))
-        conn.execute(deriv_t.delete().where(deriv_t.c.child_id.in_(chunk)))
-        conn.execute(artifacts_t.delete().where(artifacts_t.c.id.in_(chunk)))
-    stale = [r.cache_key for r in conn.execute(sa.select(cache_t.c.cache_key, cache_t.c.outputs))
-             if d.artifacts.intersection(json.loads(r.outputs).values())]
+# what a deletion removes, in order: (table, column) whose value is a deleted run's id,
+# then a deleted artifact's
+_RUN_ROWS = (("step_runs", "run_id"), ("artifact_uses", "run_id"),
+             ("derivation_edges", "run_id"), ("runs", "id"))
+_ARTIFACT_ROWS = (("artifact_uses", "artifact_id"), ("lineage_edges", "child_id"),
+                  ("derivation_edges", "child_id"), ("artifacts", "id"))
+
+
+def _delete(cur: Cursor, d: Deletion) -> None:
+    for ids, rows in ((sorted(d.runs), _RUN_ROWS), (sorted(d.artifacts), _ARTIFACT_ROWS)):
+        for chunk in chunks(ids):
+            marks, params = in_list("i", chunk)
+            for table, column in rows:
+                cur.run(f"DELETE FROM {table} WHERE {column} IN {marks}", params)
+    stale = [key for key, outputs in cur.all("SELECT cache_key, outputs FROM cache_entries")
+             if d.artifacts.intersection(json.loads(outputs).values())]
     for chunk in chunks(stale):  # a cache entry never points at a deleted artifact
-        conn.execute(cache_t.delete().where(cache_t.c.cache_key.in_(chunk)))
-    _repair_latest(conn, d)
+        marks, params = in_list("k", chunk)
+        cur.run(f"DELETE FROM cache_entries WHERE cache_key IN {marks}", params)
+    _repair_latest(cur, d)
 
 
-def _repair_latest(conn: Connection, d: Deletion) -> None:
+def _repair_latest(cur: Cursor, d: Deletion) -> None:
     """The names whose ``@latest`` pointed at a deleted run or artifact get it again
     from what is left (``migrations.refresh_latest``)."""
     names = sorted({
-        r.name for r in conn.execute(sa.select(latest_t.c.name, latest_t.c.artifact_id,
-                                               latest_t.c.run_id))
-        if r.artifact_id in d.artifacts or r.run_id in d.runs
+        name for name, aid, run in cur.all("SELECT name, artifact_id, run_id FROM latest_outputs")
+        if aid in d.artifacts or run in d.runs
     })
+    from .migrations import refresh_latest
+
     for chunk in chunks(names):
-        refresh_latest(lambda q, p: conn.execute(sa.text(q), p), chunk)
+        refresh_latest(cur.run, chunk)
 
 
-def _lineage_gaps(conn: Connection) -> list[str]:
-    a, r = artifacts_t.alias("a"), runs_t.alias("r")
-    out: list[str] = []
-    for table, what in ((edges_t, "lineage edge"), (deriv_t, "derivation edge")):
-        for col, role in ((table.c.parent_id, "parent"), (table.c.child_id, "child")):
-            q = sa.select(table.c.child_id, table.c.parent_id).select_from(
-                table.outerjoin(a, a.c.id == col)).where(a.c.id.is_(None))
-            out += [f"{what} {c} <- {p}: {role} artifact is missing" for c, p in conn.execute(q)]
-    q = sa.select(deriv_t.c.child_id, deriv_t.c.run_id).select_from(
-        deriv_t.outerjoin(r, r.c.id == deriv_t.c.run_id)).where(r.c.id.is_(None))
-    out += [f"derivation of {c} in run {run}: the run is missing" for c, run in conn.execute(q)]
-    q = sa.select(uses_t.c.artifact_id, uses_t.c.run_id).select_from(
-        uses_t.outerjoin(a, a.c.id == uses_t.c.artifact_id)).where(a.c.id.is_(None))
-    out += [f"run {run} used artifact {x}, which is missing" for x, run in conn.execute(q)]
-    q = sa.select(uses_t.c.artifact_id, uses_t.c.run_id).select_from(
-        uses_t.outerjoin(r, r.c.id == uses_t.c.run_id)).where(r.c.id.is_(None))
-    out += [f"artifact {x} was used by run {run}, which is missing" for x, run in conn.execute(q)]
-    q = sa.select(artifacts_t.c.name, artifacts_t.c.version, artifacts_t.c.run_id).select_from(
-        artifacts_t.outerjoin(r, r.c.id == artifacts_t.c.run_id)).where(r.c.id.is_(None))
-    out += [f"{row[0]}@{row[1]}: the run that first made it ({row[2]}) is missing"
-            for row in conn.execute(q)]
-    return out
+# (query, message format): each finds one kind of broken reference (a LEFT JOIN)
+_GAPS = (
+    *(
+        (f"SELECT {t}.child_id, {t}.parent_id FROM {t} LEFT OUTER JOIN artifacts AS a "
+         f"ON a.id = {t}.{col} WHERE a.id IS NULL",
+         f"{what} {{0}} <- {{1}}: {role} artifact is missing")
+        for t, what in (("lineage_edges", "lineage edge"), ("derivation_edges", "derivation edge"))
+        for col, role in (("parent_id", "parent"), ("child_id", "child"))
+    ),
+    ("SELECT derivation_edges.child_id, derivation_edges.run_id FROM derivation_edges "
+     "LEFT OUTER JOIN runs AS r ON r.id = derivation_edges.run_id WHERE r.id IS NULL",
+     "derivation of {0} in run {1}: the run is missing"),
+    ("SELECT artifact_uses.artifact_id, artifact_uses.run_id FROM artifact_uses "
+     "LEFT OUTER JOIN artifacts AS a ON a.id = artifact_uses.artifact_id WHERE a.id IS NULL",
+     "run {1} used artifact {0}, which is missing"),
+    ("SELECT artifact_uses.artifact_id, artifact_uses.run_id FROM artifact_uses "
+     "LEFT OUTER JOIN runs AS r ON r.id = artifact_uses.run_id WHERE r.id IS NULL",
+     "artifact {0} was used by run {1}, which is missing"),
+    ("SELECT artifacts.name, artifacts.version, artifacts.run_id FROM artifacts "
+     "LEFT OUTER JOIN runs AS r ON r.id = artifacts.run_id WHERE r.id IS NULL",
+     "{0}@{1}: the run that first made it ({2}) is missing"),
+)
+
+
+def _lineage_gaps(cur: Cursor) -> list[str]:
+    return [message.format(*row) for query, message in _GAPS for row in cur.all(query)]
 
 
 if TYPE_CHECKING:  # SqlCatalog provides both interfaces (checked by mypy)

@@ -80,15 +80,14 @@ class _State:
 
 
 def _missing_sqlite_file(url: str) -> str | None:
-    import sqlalchemy as sa
+    """The file of a SQLite catalog ``url`` when it does not exist yet (``None`` for
+    any other URL): parsed as the catalog itself parses it (``dbapi.parse_url``)."""
+    from ..catalog.dbapi import parse_url
 
-    try:
-        u = sa.engine.make_url(url)
-    except Exception:
+    parsed = parse_url(url)
+    if parsed is None or parsed[0] != "sqlite" or parsed[1] == ":memory:":
         return None
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return None
-    return None if Path(u.database).exists() else u.database
+    return None if Path(parsed[1]).exists() else parsed[1]
 
 
 def create_app(
