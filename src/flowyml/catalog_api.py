@@ -47,11 +47,11 @@ class Catalog:
         from .stack import as_stack
 
         self.stack = as_stack(stack)
-        # runs and their steps are read through the catalog a run opens (the database
-        # driver alone): `flowyml runs` does not import SQLAlchemy
+        # runs and their steps are read through the catalog a run opens: `flowyml runs`
+        # opens nothing more
         runtime = self.stack.open_runtime_catalog()
         self._runs: RunReader = runtime
-        self._finder: RuntimeCatalog = runtime  # ``get``: one probe, no SQLAlchemy either
+        self._finder: RuntimeCatalog = runtime  # ``get``: one probe of the same catalog
 
     @property
     def reader(self) -> CatalogReader:

@@ -64,7 +64,7 @@ class Pipeline:
             from .stack import as_stack
 
             st = as_stack(stack, root=self.root)
-            try:  # one probe on the database driver: no SQLAlchemy for a run
+            try:  # one probe of the catalog a run opens anyway
                 refs[(asset, selector)] = st.open_runtime_catalog().find(asset, selector)
             except ArtifactNotFoundError as exc:
                 raise MissingInputError(

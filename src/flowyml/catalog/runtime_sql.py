@@ -5,9 +5,9 @@ with plain SQL, written once for both: cache lookups, the previous records of a
 pipeline's steps, catalog references (``find``), the run's start, heartbeat and end,
 and group-committed step records; it also creates and upgrades the schema
 (``migrations.py``, plain SQL too), analyzes stale PostgreSQL tables, and reads runs
-and their steps for ``flowyml runs``. Running a pipeline opens this
-(``Stack.open_runtime_catalog``) and never imports SQLAlchemy; ``sql.SqlCatalog``, the
-full catalog, inherits everything here, so both write the same rows.
+and their steps for ``flowyml runs``. Running a pipeline opens this, and only this
+(``Stack.open_runtime_catalog``); ``sql.SqlCatalog``, the full catalog, inherits
+everything here, so both write the same rows.
 
 Writes happen in one transaction per batch. On SQLite each is ``BEGIN IMMEDIATE`` in
 WAL mode; on PostgreSQL a transaction-scoped advisory lock per asset name serializes
@@ -212,7 +212,7 @@ class RuntimeSqlCatalog:
             "UPDATE runs SET heartbeat = :t WHERE id = :id AND status = 'running'", row))
 
     # ---------------------------------------------- runs, as readers see them
-    # (here, not in sql.py, so `flowyml runs` needs no SQLAlchemy either)
+    # (here, not in sql.py: `flowyml runs` opens only what a run opens)
     def get_run(self, run_id: str) -> RunRecord:
         """The run ``run_id`` (``liveness`` applied); raises ``ArtifactNotFoundError``."""
         with self.db.read() as cur:
@@ -402,8 +402,8 @@ def dumps(v: Any) -> str:
 
 
 def artifact_from(r: Sequence[Any]) -> ArtifactRecord:
-    """An artifact record from a row in ``ART_COLS`` order, whoever read it (the
-    driver, SQLAlchemy, the lineage walk). Positional: a run reads hundreds at once,
+    """An artifact record from a row in ``ART_COLS`` order, whoever read it (a run's
+    queries, a reader's, the lineage walk). Positional: a run reads hundreds at once,
     and most have no metadata to decode."""
     meta = r[7]
     return ArtifactRecord(
