@@ -130,6 +130,32 @@ def test_config_errors_name_the_fix(project: Path, monkeypatch: pytest.MonkeyPat
         Stack(cache_max_size="lots").resolve()
 
 
+def test_a_top_level_setting_is_refused_not_ignored(project: Path) -> None:
+    """``store = ...`` outside any ``[stacks.NAME]`` used to be ignored, sending results
+    to the default local store; it is an error naming where it belongs."""
+    toml(project, """
+        store = "s3://team-bucket/p"
+        [stacks.default]
+        catalog = "sqlite:///c.db"
+    """)
+    with pytest.raises(ConfigError, match=r"unknown top-level key 'store'.*stack's setting.*"
+                                          r"\[stacks\.default\]"):
+        Stack().resolve()
+    toml(project, 'stak = "team"\n')
+    with pytest.raises(ConfigError, match=r"'stak': did you mean 'stack'\?"):
+        Stack().resolve()
+    (project / "flowyml.toml").unlink()
+    write(project / "pyproject.toml", """
+        [project]
+        name = "x"
+        [tool.flowyml]
+        executor = "processes"
+    """)
+    with pytest.raises(ConfigError, match=r"\[tool\.flowyml\] of .*pyproject\.toml.*'executor'"
+                                          r".*\[tool\.flowyml\.stacks\.default\]"):
+        Stack().resolve()
+
+
 def test_unknown_scheme_and_missing_backend_name_the_extra(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -460,10 +460,35 @@ def load_config(root: Path) -> dict[str, Any]:
     if not found:
         return {}
     path, table, data = found[0]
+    _check_root_keys(data, path, table)
     out = dict(data)
     out["__file__"] = str(path)
     out["__table__"] = table
     return out
+
+
+ROOT_KEYS = ("stack", "stacks")
+
+
+def _check_root_keys(data: dict[str, Any], path: Path, table: str) -> None:
+    """Only ``stack`` (the one to use) and ``stacks`` (their tables) belong at the top:
+    a stack's setting written there would be ignored, and results would go where
+    nobody chose."""
+    where = f"[{table}] of {path}" if table else str(path)
+    for key in data:
+        if key in ROOT_KEYS:
+            continue
+        if key in KEYS:
+            hint = (f"{key!r} is a stack's setting: put it in a stack's table, e.g. "
+                    f"[{table + '.' if table else ''}stacks.default]")
+        else:
+            close = difflib.get_close_matches(key, ROOT_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "remove it"
+        raise ConfigError(
+            f"{where} has an unknown top-level key {key!r}: {hint}. Top-level keys are "
+            f"{', '.join(ROOT_KEYS)}; a stack's settings ({', '.join(KEYS)}) go in "
+            "[stacks.NAME]"
+        )
 
 
 def stack_names(root: Path | None = None) -> list[str]:
