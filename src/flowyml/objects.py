@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .core.errors import ConfigError, CorruptArtifactError, FlowymlError, ParameterError
-from .core.hashing import hash_bytes, hash_file, hash_text
+from .core.hashing import hash_bytes, hash_file
 from .core.names import check_name
-from .core.stored import NewOutput
+from .core.stored import NewOutput, artifact_id
 from .materializers import (
     PickleFallbackWarning,
     UnsupportedValue,
@@ -168,9 +168,8 @@ def load_object(
 
 def artifact_label(what: str, digest: str) -> str:
     """``name@version (id ...)`` for what a caller names (``name@version``): the id is
-    the catalog's, derived from the name and the content hash like
-    ``catalog.records.artifact_id`` derives it (kept in step by a test). Anything else,
-    or a label that has its id already, is returned as it is."""
+    the catalog's (``core.stored.artifact_id``). Anything else, or a label that has its
+    id already, is returned as it is."""
     name, at, version = what.partition("@")
     if not at or not version.isdigit() or "(id " in what:
         return what
@@ -178,7 +177,7 @@ def artifact_label(what: str, digest: str) -> str:
         check_name(name)
     except ParameterError:  # not an asset's name (an element, say): no artifact id
         return what
-    return f"{what} (id {hash_text('artifact', name, digest)[:24]})"
+    return f"{what} (id {artifact_id(name, digest)})"
 
 
 @contextmanager

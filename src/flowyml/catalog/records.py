@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
 from ..core.stored import NewOutput as NewOutput
+from ..core.stored import artifact_id as artifact_id  # re-exported: the catalog's ids
 from ..core.struct import field, struct
 
 
@@ -94,9 +94,3 @@ class Write:
     artifacts: dict[str, ArtifactRecord] | None = None
 
 
-@functools.lru_cache(maxsize=4096)  # a run asks for each output's id several times
-def artifact_id(name: str, content_hash: str) -> str:
-    """Artifact ids are derived from (name, content hash): the same everywhere."""
-    from ..core.hashing import hash_text
-
-    return hash_text("artifact", name, content_hash)[:24]

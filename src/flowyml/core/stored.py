@@ -1,10 +1,20 @@
-"""What an executor hands back for each output it stored: hashes, never values."""
+"""What an executor hands back for each output it stored (hashes, never values), and
+the id the catalog gives an artifact."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from .hashing import hash_text
 from .struct import field, struct
+
+
+@functools.lru_cache(maxsize=4096)  # a run asks for each output's id several times
+def artifact_id(name: str, content_hash: str) -> str:
+    """Artifact ids are derived from (name, content hash): the same everywhere, in the
+    catalog (``catalog.records``) and in the messages of the objects layer."""
+    return hash_text("artifact", name, content_hash)[:24]
 
 
 @struct(frozen=True)
