@@ -408,3 +408,49 @@ def test_each_backend_maps_its_own_exception_types(scheme: str, cases: Any) -> N
     examples = cases()
     got = [(repr(exc), classify_error(adapter, exc)) for exc, _ in examples]
     assert got == [(repr(exc), kind) for exc, kind in examples]
+
+
+def test_s3_retries_a_write_that_conflicts_with_one_in_flight(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS answers a conditional write racing another one of the same key with 409
+    ``ConditionalRequestConflict`` and asks for a retry; the retry then creates the
+    object or finds it (412). Any other error is raised at once."""
+    from botocore import exceptions as boto
+
+    from flowyml.stores import s3
+
+    def client_error(code: str, status: int) -> Exception:
+        error = OSError("s3fs wraps it")
+        error.__cause__ = boto.ClientError(
+            {"Error": {"Code": code, "Message": "m"},
+             "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject")
+        return error
+
+    class Fs:  # what Adapter.upload calls of an s3fs filesystem
+        def __init__(self, errors: list[Exception]) -> None:
+            self.errors, self.calls = errors, 0
+
+        def put_file(self, src: str, key: str, mode: str = "overwrite") -> None:
+            self.calls += 1
+            if self.errors:
+                raise self.errors.pop(0)
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(s3.time, "sleep", sleeps.append)
+    adapter = load_adapter("s3://bucket/prefix")
+    src = tmp_path / "obj"
+    src.write_bytes(b"x")
+    conflict = lambda: client_error("ConditionalRequestConflict", 409)  # noqa: E731
+    fs = Fs([conflict(), conflict()])
+    assert adapter.upload(fs, src, "k", create=True) is True and fs.calls == 3
+    assert sleeps == [s3.CONFLICT_BACKOFF, 2 * s3.CONFLICT_BACKOFF]
+    fs = Fs([conflict(), client_error("PreconditionFailed", 412)])  # the other one won
+    assert adapter.upload(fs, src, "k", create=True) is False and fs.calls == 2
+    fs = Fs([client_error("InternalError", 500)])
+    with pytest.raises(OSError):
+        adapter.upload(fs, src, "k", create=True)
+    assert fs.calls == 1
+    fs = Fs([conflict() for _ in range(s3.CONFLICT_ATTEMPTS)])
+    with pytest.raises(OSError):
+        adapter.upload(fs, src, "k", create=True)
+    assert fs.calls == s3.CONFLICT_ATTEMPTS

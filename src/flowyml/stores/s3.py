@@ -5,19 +5,27 @@ Create-if-absent is ``PutObject`` / ``CompleteMultipartUpload`` with
 ``Condition: If-None-Match``, which s3fs turns into ``FileExistsError``; SeaweedFS
 omits the condition, so s3fs raises a plain ``OSError`` whose cause is the botocore
 ``ClientError`` carrying the 412: errors are read from that ``ClientError`` (code and
-HTTP status) and from botocore's connection and credential exception types.
+HTTP status) and from botocore's connection and credential exception types. While
+another conditional write of the same key is in flight, AWS answers 409
+``ConditionalRequestConflict`` and asks for a retry: the upload is retried after a
+short backoff, and then either creates the object or finds it (412).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 import aiohttp
 from botocore import exceptions as boto
 
-from .adapter import Adapter, ErrorKind
+from .adapter import Adapter, ErrorKind, exception_chain
+
+# a create-if-absent upload that met a concurrent one (409): tries, and the first wait
+CONFLICT_ATTEMPTS = 5
+CONFLICT_BACKOFF = 0.2  # seconds, doubled per attempt
 
 # S3 error codes that mean "these credentials may not do this" (s3fs maps most of them
 # to PermissionError already; HEAD responses have no body and carry only the status).
@@ -71,6 +79,18 @@ class S3Adapter(Adapter):
             Metadata={"flowyml-refreshed": str(int(time.time()))},
         )
 
+    def upload(self, fs: Any, src: Path, key: str, *, create: bool) -> bool:
+        """``Adapter.upload``; a conditional write that conflicts with one in flight
+        (AWS's 409 ``ConditionalRequestConflict``) is tried again after a backoff."""
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                return super().upload(fs, src, key, create=create)
+            except Exception as exc:
+                if attempt == CONFLICT_ATTEMPTS - 1 or not is_conflict(exc):
+                    raise
+            time.sleep(CONFLICT_BACKOFF * 2 ** attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def stored_md5(self, fs: Any, key: str, info: dict[str, Any]) -> str | None:
         """The ETag, which is the MD5 of the bytes unless the upload was multipart."""
         etag = info.get("ETag") or info.get("etag")
@@ -95,6 +115,18 @@ class S3Adapter(Adapter):
         if isinstance(exc, (boto.ConnectionError, aiohttp.ClientConnectionError)):
             return "unreachable"  # endpoint refused, timed out, DNS, proxy, TLS handshake
         return None
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A 409 ``ConditionalRequestConflict`` anywhere in ``exc``'s chain: another
+    conditional write of the key is in flight."""
+    for e in exception_chain(exc):
+        if isinstance(e, boto.ClientError):
+            error = e.response.get("Error") or {}
+            status = (e.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            if error.get("Code") == "ConditionalRequestConflict" or status == 409:
+                return True
+    return False
 
 
 def _client_error_kind(response: Any) -> ErrorKind | None:
