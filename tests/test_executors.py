@@ -360,6 +360,41 @@ def test_user_errors_come_back_with_their_type(project: Path) -> None:
     assert isinstance(info.value.__cause__, KeyError)
 
 
+class CarefulWarning(UserWarning):
+    """A warning class of the user's own (importable in the driver and the workers)."""
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_steps_warnings_reach_the_driver(project: Path, executor: str) -> None:
+    """A warning raised in a step (or about it: a None output a later step reads) is
+    raised where ``run()`` was called, whatever the executor: the driver's filters and
+    ``pytest.warns`` see it, not only a worker's stderr."""
+    import warnings
+
+    @fm.step(outputs="x")
+    def noisy() -> int:
+        warnings.warn("careful with x", CarefulWarning, stacklevel=1)
+        return 1
+
+    @fm.step(outputs="y")
+    def silent(x: int) -> None:
+        return None
+
+    @fm.step(outputs="z")
+    def reads(y: None) -> int:
+        return 2
+
+    with pytest.warns(CarefulWarning, match="careful with x") as got:
+        fm.Pipeline(f"warns_{executor[:3]}", [noisy, silent, reads]).run(
+            executor=executor, force=True)
+    kinds = {type(w.message).__name__ for w in got}
+    assert kinds >= {"CarefulWarning", "NoneOutputWarning"}, kinds
+    none = next(w for w in got if type(w.message).__name__ == "NoneOutputWarning")
+    assert none.lineno == silent.func.__code__.co_firstlineno  # at the step's definition
+    # (a worker runs code shipped by value, which cloudpickle names "<dynamic-code>")
+    assert none.filename == (__file__ if executor == "inline" else "<dynamic-code>")
+
+
 def test_a_failure_starts_nothing_beyond_what_was_handed_over(project: Path) -> None:
     """Executors keep a step queued per worker (``in_flight``); when a step fails, what
     is still queued never starts, and the run fails."""

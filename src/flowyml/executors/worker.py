@@ -11,10 +11,14 @@ worker imports the user's modules the way the driver did.
 A task holds ``ArtifactRef`` hashes, never input values: the worker opens the
 store itself (``spec.open()``, once per process) and reads through
 ``objects.load_object``, which memory-maps canonical formats read-only. The *reply* is
-a cloudpickle of ``(kind, payload, io)``: ``("ok", StepOutcome, io)`` or an error kind
-(``user``, ``framework``, ``timeout``, ``died``) with enough to rebuild the exception
-in the driver. ``io`` is the store traffic of the task, added to the driver's counters
-so ``run.io`` is the same whatever the executor.
+a cloudpickle of ``(kind, payload, io, warnings)``: ``("ok", StepOutcome, io, ...)`` or
+an error kind (``user``, ``framework``, ``timeout``, ``died``) with enough to rebuild
+the exception in the driver. ``io`` is the store traffic of the task, added to the
+driver's counters so ``run.io`` is the same whatever the executor. ``warnings`` are
+those the task raised in a worker process, re-raised in the driver (``decode_reply``),
+where the user's filters, ``pytest.warns`` and a notebook see them, as on the inline
+executor. (A Dask task runs in a worker's thread, where capturing warnings is not
+safe: its warnings go to the worker's log.)
 
 Two ways to host the worker side:
 
@@ -40,6 +44,7 @@ import subprocess
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -82,13 +87,29 @@ def warm_up_message(task: StepTask) -> bytes:
 
 
 def decode_reply(reply: bytes, stats: IOStats | None) -> StepOutcome:
-    """The outcome in ``reply``, or raise the error it carries. Adds its io to ``stats``."""
-    kind, payload, io = pickle.loads(reply)
+    """The outcome in ``reply``, or raise the error it carries. Adds its io to ``stats``
+    and raises the warnings the task raised, here."""
+    kind, payload, io, *rest = pickle.loads(reply)
     if stats is not None and io:
         stats.add(**{k: v for k, v in io.items() if v})
+    if rest and rest[0]:
+        _warn_again(rest[0])
     if kind == "ok":
         return payload
     raise _rebuild(kind, payload)
+
+
+_REGISTRY: dict[Any, Any] = {}  # "default" filters warn once per location, as in-process
+
+
+def _warn_again(caught: list[tuple[str, str, str, str, int]]) -> None:
+    """Raise warnings a worker caught, ``(category module, category name, text,
+    filename, line)``, in this process: its filters decide what is shown."""
+    for module, name, text, filename, lineno in caught:
+        category: Any = getattr(sys.modules.get(module), name, None)
+        if not (isinstance(category, type) and issubclass(category, Warning)):
+            category, text = UserWarning, f"{name}: {text}"
+        warnings.warn_explicit(text, category, filename, lineno, registry=_REGISTRY)
 
 
 def _module_of(func: Any) -> tuple[str, str, int] | None:
@@ -137,9 +158,22 @@ def _unpickle_exc(info: dict[str, Any]) -> BaseException:
 _loaded: dict[str, int] = {}  # module name -> mtime_ns it was (re)loaded at
 
 
-def run_job(payload: bytes, started: Callable[[], None] | None = None) -> bytes:
+def run_job(payload: bytes, started: Callable[[], None] | None = None,
+            capture: bool = False) -> bytes:
     """Run one job in this process; never raises (errors travel in the reply).
-    ``started()`` is called once the step's code is unpickled, just before it runs."""
+    ``started()`` is called once the step's code is unpickled, just before it runs.
+    ``capture``: the warnings it raises travel in the reply (a worker process's only
+    thread: ``warnings.catch_warnings`` is not thread-safe)."""
+    if not capture:
+        return _run_job(payload, started, [])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # the driver's filters decide, not ours
+        reply = _run_job(payload, started, caught)
+    return reply
+
+
+def _run_job(payload: bytes, started: Callable[[], None] | None,
+             caught: list[warnings.WarningMessage]) -> bytes:
     stats = None
     before: dict[str, int] = {}
     try:
@@ -156,12 +190,12 @@ def run_job(payload: bytes, started: Callable[[], None] | None = None) -> bytes:
         if started is not None:
             started()
         outcome = run_task(task, store)
-        return _reply("ok", outcome, stats, before)
+        return _reply("ok", outcome, stats, before, caught)
     except BaseException as exc:
         from .task import UserCodeError
 
         kind = "user" if isinstance(exc, UserCodeError) else "framework"
-        return _reply(kind, _exc_info(exc), stats, before)
+        return _reply(kind, _exc_info(exc), stats, before, caught)
 
 
 def run_job_isolated(payload: bytes) -> bytes:
@@ -179,14 +213,17 @@ def run_job_isolated(payload: bytes) -> bytes:
         worker.stop()
 
 
-def _reply(kind: str, payload: Any, stats: IOStats | None, before: dict[str, int]) -> bytes:
+def _reply(kind: str, payload: Any, stats: IOStats | None, before: dict[str, int],
+           caught: list[warnings.WarningMessage]) -> bytes:
     import cloudpickle
 
     io = {} if stats is None else {k: v - before.get(k, 0) for k, v in stats.snapshot().items()}
+    warned = [(w.category.__module__, w.category.__qualname__, str(w.message), w.filename,
+               w.lineno) for w in caught]
     try:
-        return cloudpickle.dumps((kind, payload, io), protocol=5)
+        return cloudpickle.dumps((kind, payload, io, warned), protocol=5)
     except Exception as exc:  # an outcome that cannot travel is a framework error
-        return cloudpickle.dumps(("framework", _exc_info(exc), io))
+        return cloudpickle.dumps(("framework", _exc_info(exc), io, warned))
 
 
 def _exc_info(exc: BaseException) -> dict[str, Any]:
@@ -291,7 +328,8 @@ def main(fd: int) -> None:
             pass  # run_job reports it
         try:
             # the deadline counts from the step's start: said only when there is one
-            reply = run_job(msg, (lambda: conn.send_bytes(_STARTED)) if timed else None)
+            reply = run_job(msg, (lambda: conn.send_bytes(_STARTED)) if timed else None,
+                            capture=True)
             conn.send_bytes(reply)
         except OSError:
             break
