@@ -177,10 +177,14 @@ def test_dask_spec_starts_and_stops_a_local_cluster(project: Path) -> None:
     import psutil
 
     def ours() -> set[int]:  # multiprocessing's resource tracker lives as long as we do
-        return {
-            p.pid for p in psutil.Process().children(recursive=True)
-            if "resource_tracker" not in " ".join(p.cmdline())
-        }
+        pids = set()
+        for p in psutil.Process().children(recursive=True):
+            try:
+                if "resource_tracker" not in " ".join(p.cmdline()):
+                    pids.add(p.pid)
+            except psutil.NoSuchProcess:  # exited between the listing and the look
+                continue
+        return pids
 
     before = ours()
     run = PIPE.run(params={"n": 3}, executor="dask")
