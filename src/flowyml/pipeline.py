@@ -73,17 +73,14 @@ class Pipeline:
                 ) from None
             return refs[(asset, selector)]  # its recorded schema is checked (contracts.py)
 
-        from .core.gcpause import paused
+        graph = build_graph(self.steps, params, resolve if needs_catalog else None)
+        # every key is taken now, before any step runs; what the fingerprint cannot see
+        # through is warned about here, at build
+        from .core.fingerprint import fingerprint_graph
+        from .stack import Stack
 
-        with paused():  # bookkeeping only: see gcpause
-            graph = build_graph(self.steps, params, resolve if needs_catalog else None)
-            # every key is taken now, before any step runs; what the fingerprint cannot
-            # see through is warned about here, at build
-            from .core.fingerprint import fingerprint_graph
-            from .stack import Stack
-
-            root = stack.root if isinstance(stack, Stack) and stack.root else self.root
-            fingerprint_graph(graph, root)
+        root = stack.root if isinstance(stack, Stack) and stack.root else self.root
+        fingerprint_graph(graph, root)
         return graph, refs
 
     def run(

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from ..catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
 from ..core.errors import FlowymlError, StepFailed
 from ..core.fingerprint import fingerprint_graph, flush_memo, short_repr
-from ..core.gcpause import paused, resumed
 from ..core.iostats import IOStats
 from ..core.refs import ArtifactRef
 from ..core.struct import struct
@@ -135,19 +134,18 @@ class _RunState:
         self.reporter.run_started(self.run_id, self.pipeline)
         self.recorder = Recorder(self.catalog, self.run_id)
         status = "failed"
-        with paused():  # the driver's own bookkeeping; user code runs in ``submit``
-            try:
-                self._prefetch()
-                self._loop()
-                status = "failed" if self.failure is not None or self.pending else "succeeded"
-            except BaseException as exc:
-                if self.failure is None:
-                    self.failure = ("<runtime>", exc)
-                raise
-            finally:
-                io = IOStats.delta(io_before, self.store.stats.snapshot())
-                error = self._finish(status, io)
-            self._final_versions()
+        try:
+            self._prefetch()
+            self._loop()
+            status = "failed" if self.failure is not None or self.pending else "succeeded"
+        except BaseException as exc:
+            if self.failure is None:
+                self.failure = ("<runtime>", exc)
+            raise
+        finally:
+            io = IOStats.delta(io_before, self.store.stats.snapshot())
+            error = self._finish(status, io)
+        self._final_versions()
         ordered = {n: self.results[n] for n in self.graph.order if n in self.results}
         return RunOutcome(self.run_id, self.pipeline, status, ordered, dict(self.produced),
                           self.values, io, error, time.perf_counter() - t0, self.failure)
@@ -179,8 +177,7 @@ class _RunState:
         from concurrent.futures import FIRST_COMPLETED, Future, wait
 
         pending = cast("list[Future[StepOutcome]]", list(self.running))
-        with resumed():  # the process's other threads go on meanwhile
-            return list(wait(pending, return_when=FIRST_COMPLETED)[0])
+        return list(wait(pending, return_when=FIRST_COMPLETED)[0])
 
     # ------------------------------------------------------------------ ready
     def _prefetch(self) -> None:
@@ -268,14 +265,13 @@ class _RunState:
                         copy_values=local,  # the plain values are the driver's objects
                         consumers={a: self.consumers.get(a, ()) for a in step.outputs})
         self.reporter.step_started(name)
-        with resumed():  # an in-process executor runs the step here: the collector on
-            if step.map_over is not None:
-                from .mapping import submit_map
+        if step.map_over is not None:
+            from .mapping import submit_map
 
-                fut: StepFuture = submit_map(task, d, self.executor, self.store, self.catalog,
-                                             name in self.forced)
-            else:
-                fut = self.executor.submit(task)
+            fut: StepFuture = submit_map(task, d, self.executor, self.store, self.catalog,
+                                         name in self.forced)
+        else:
+            fut = self.executor.submit(task)
         self.running[fut] = (name, d)
 
     # ------------------------------------------------------------------ complete
