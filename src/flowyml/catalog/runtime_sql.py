@@ -265,23 +265,17 @@ class RuntimeSqlCatalog:
                     params)
             return _hits(cur, rows)
 
-    def expected_hits(
-        self, pipeline: str, steps: list[str], code_versions: Mapping[str, str] | None = None
-    ) -> dict[str, dict[str, ArtifactRecord]]:
+    def expected_hits(self, pipeline: str, steps: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
         """The cache hits of the keys ``steps`` had last time (see ``base``): one probe
         per step into ``ix_step_runs_not_failed`` and one into the cache, in one query
-        per 500 steps, plus the artifacts (of the entries found: a changed module's
-        steps, filtered out by code version, cost nothing to decode)."""
-        by_code = code_versions is not None
+        per 500 steps, plus the artifacts."""
         with self.db.read() as cur:
             rows = []
             for chunk in chunks(list(dict.fromkeys(steps))):
                 params: dict[str, Any] = {f"s{k}": s for k, s in enumerate(chunk)}
-                if code_versions is not None:
-                    params.update({f"c{k}": code_versions.get(s, "") for k, s in enumerate(chunk)})
                 params["pipeline"] = pipeline
-                rows += cur.all(_expected_sql(len(chunk), by_code), params)
-            return _hits(cur, rows) if rows else {}
+                rows += cur.all(_expected_sql(len(chunk)), params)
+            return _hits(cur, rows)
 
     def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
         """The latest non-failed record of each of ``steps`` in ``pipeline``: one query,
@@ -477,20 +471,14 @@ def _hits(cur: Cursor, rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, A
 
 
 @functools.lru_cache(maxsize=64)
-def _expected_sql(n: int, by_code: bool = False) -> str:
+def _expected_sql(n: int) -> str:
     """The cache entries of the keys of each of ``n`` steps' newest record that did not
-    fail (the probe of ``_previous_steps_sql``, keys only); ``by_code``: only when that
-    record's code version is the step's ``:c<k>``."""
-    if by_code:
-        values = ", ".join(f"(:s{k}, :c{k})" for k in range(n))
-        head, key = "s(step, cv)", "CASE WHEN x.code_version = s.cv THEN x.cache_key END"
-    else:
-        values = ", ".join(f"(:s{k})" for k in range(n))
-        head, key = "s(step)", "x.cache_key"
+    fail (the probe of ``_previous_steps_sql``, keys only)."""
+    values = ", ".join(f"(:s{k})" for k in range(n))
     return (
-        f"WITH {head} AS (VALUES {values}) "
-        f"SELECT cache_key, outputs FROM cache_entries WHERE cache_key IN (SELECT (SELECT "
-        f"{key} FROM step_runs x WHERE x.pipeline = :pipeline AND x.step = s.step "
+        f"WITH s(step) AS (VALUES {values}) "
+        "SELECT cache_key, outputs FROM cache_entries WHERE cache_key IN (SELECT (SELECT "
+        "x.cache_key FROM step_runs x WHERE x.pipeline = :pipeline AND x.step = s.step "
         "AND x.status <> 'failed' ORDER BY x.id DESC LIMIT 1) FROM s)"
     )
 
