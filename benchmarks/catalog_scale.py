@@ -584,8 +584,8 @@ NOTES = [
     "`name@latest` in *after* is one probe of `latest_outputs` (schema 6: each name's "
     "version the last successful run output, kept by `finish_run`); *before* read every "
     "use of every version of the name.",
-    "`flowyml runs` as a whole process is the interpreter and its imports (SQLAlchemy, "
-    "psycopg) plus its reads (the *in process* row); the front page reads the "
+    "`flowyml runs` as a whole process is the interpreter and its imports (the driver: "
+    "sqlite3 or psycopg) plus its reads (the *in process* row); the front page reads the "
     "step records of its 50 runs (here 200-step chains), whatever the catalog's size.",
 ]
 def write_results(data: dict[str, Any]) -> None:
