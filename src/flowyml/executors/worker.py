@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from ..stores import StoreSpec
     from .task import StepOutcome, StepTask
 
+MAX_WARNINGS = 100  # distinct warnings of one task sent back to the driver
 _STOP = b"stop"
 _STARTED = b"started"  # sent by a worker when the step itself starts (the deadline's zero)
 
@@ -167,7 +168,9 @@ def run_job(payload: bytes, started: Callable[[], None] | None = None,
     if not capture:
         return _run_job(payload, started, [])
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")  # the driver's filters decide, not ours
+        # every distinct warning once (a warning in a loop is not shipped a million
+        # times), whatever its category: the driver's filters decide what is shown
+        warnings.simplefilter("default")
         reply = _run_job(payload, started, caught)
     return reply
 
@@ -219,7 +222,7 @@ def _reply(kind: str, payload: Any, stats: IOStats | None, before: dict[str, int
 
     io = {} if stats is None else {k: v - before.get(k, 0) for k, v in stats.snapshot().items()}
     warned = [(w.category.__module__, w.category.__qualname__, str(w.message), w.filename,
-               w.lineno) for w in caught]
+               w.lineno) for w in caught[:MAX_WARNINGS]]
     try:
         return cloudpickle.dumps((kind, payload, io, warned), protocol=5)
     except Exception as exc:  # an outcome that cannot travel is a framework error
