@@ -245,7 +245,9 @@ def test_the_declarations_display_text_is_reprlibs() -> None:
     what the bounded reprlib gives (the recorded text does not depend on the path)."""
     from flowyml.core.fingerprint import _SOURCE_REPR, _short_repr
 
-    samples = ["a", "x" * 100, "x" * 500, ["a", "b"], ["q" * 100] * 10, ["q"] * 40, [],
-               "it's \"q\" \\ \n", ["é", "\x00"], ("a",), {"b": "x", "a": "y"}, 3, None]
+    samples = ["a", "x" * 100, "x" * 400, "x" * 500, ["a", "b"], ["q" * 100] * 10,
+               ["q"] * 30, ["q"] * 40, [], "it's \"q\" \\ \n", ["é", "\x00"], ("a",),
+               {"b": "x", "a": "y"}, 3, None, "\U000e0001" * 100, ["\U000e0001" * 38] * 2,
+               ["\U000e0001" * 39]]
     for value in samples:
         assert _short_repr(value) == _SOURCE_REPR.repr(value), value

@@ -245,10 +245,15 @@ def _declaration_text(options: Mapping[str, Any]) -> str:
 
 def _short_repr(v: Any) -> str:
     """``_SOURCE_REPR.repr(v)``; a short string, or a short list of them (a step's name
-    and outputs), is its plain ``repr``, which reprlib would return too, ~10x faster."""
+    and outputs), is its plain ``repr``, which reprlib would return too, ~10x faster.
+    Within reprlib's limits (400 characters a string, 30 items a list), both give the
+    same text; a character's escape is at most 10 long, so 38 characters always fit."""
     t = type(v)
-    if (t is str and len(v) <= 100) or (t is list and len(v) <= 10 and all(
-            type(x) is str and len(x) <= 100 for x in v)):
+    if t is str and len(v) <= 400:
+        text = repr(v)
+        if len(text) <= 400:
+            return text
+    elif t is list and len(v) <= 30 and all(type(x) is str and len(x) <= 38 for x in v):
         return repr(v)
     return _SOURCE_REPR.repr(v)
 
