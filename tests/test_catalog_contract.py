@@ -216,6 +216,21 @@ class TestRuntimeCatalog:
         many = [f"s{i}" for i in range(1200)] + ["eval"]  # more steps than one query takes
         assert cat.expected_hits("p", many) == {"k-eval": made}
 
+    def test_expected_hits_of_unchanged_code_only(self, cat: RuntimeCatalog) -> None:
+        """With the steps' code versions now, a step whose code changed since its last
+        record expects nothing (its old key cannot come back)."""
+        r = rec("r1", "train", key="k-train")
+        r.code_version = "v1"
+        trained = record(cat, r, [out("model", "a")])
+        e = rec("r1", "eval", key="k-eval")
+        e.code_version = "v1"
+        record(cat, e, [out("score", "s")])
+        got = cat.expected_hits("p", ["train", "eval"], {"train": "v1", "eval": "v2"})
+        assert got == {"k-train": trained}
+        assert cat.expected_hits("p", ["train", "eval"], {}) == {}
+        many = [f"s{i}" for i in range(1200)] + ["train"]
+        assert cat.expected_hits("p", many, {"train": "v1"}) == {"k-train": trained}
+
     def test_previous_steps(self, cat: RuntimeCatalog) -> None:
         record(cat, rec("r1", "train"), [out("model", "a")])
         record(cat, rec("r2", "train"), [out("model", "b")])

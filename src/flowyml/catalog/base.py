@@ -19,7 +19,7 @@ Nothing here imports SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,10 +39,14 @@ class RuntimeCatalog(Protocol):
         """The latest non-failed record of each of ``steps`` in ``pipeline``."""
         ...
 
-    def expected_hits(self, pipeline: str, steps: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
+    def expected_hits(
+        self, pipeline: str, steps: list[str], code_versions: Mapping[str, str] | None = None
+    ) -> dict[str, dict[str, ArtifactRecord]]:
         """The cache hits (as ``lookup_cache_many``) of the keys that ``steps`` had in
         their latest non-failed records in ``pipeline``: what a run whose code and
-        inputs did not change will look up, read at once."""
+        inputs did not change will look up, read at once. With ``code_versions`` (step
+        -> its code version now), a record of another code version expects nothing:
+        the key of code that changed since cannot come back."""
         ...
 
     def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord:

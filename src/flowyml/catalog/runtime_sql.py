@@ -265,17 +265,22 @@ class RuntimeSqlCatalog:
                     params)
             return _hits(cur, rows)
 
-    def expected_hits(self, pipeline: str, steps: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
+    def expected_hits(
+        self, pipeline: str, steps: list[str], code_versions: Mapping[str, str] | None = None
+    ) -> dict[str, dict[str, ArtifactRecord]]:
         """The cache hits of the keys ``steps`` had last time (see ``base``): one probe
         per step into ``ix_step_runs_not_failed`` and one into the cache, in one query
-        per 500 steps, plus the artifacts."""
+        per 500 steps, plus the artifacts of the entries kept (a step whose code version
+        differs from its record's is dropped first: nothing of it is decoded)."""
         with self.db.read() as cur:
             rows = []
             for chunk in chunks(list(dict.fromkeys(steps))):
                 params: dict[str, Any] = {f"s{k}": s for k, s in enumerate(chunk)}
                 params["pipeline"] = pipeline
                 rows += cur.all(_expected_sql(len(chunk)), params)
-            return _hits(cur, rows)
+            if code_versions is not None:
+                rows = [r for r in rows if code_versions.get(r[2]) == r[3]]
+            return _hits(cur, [(r[0], r[1]) for r in rows]) if rows else {}
 
     def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
         """The latest non-failed record of each of ``steps`` in ``pipeline``: one query,
@@ -472,14 +477,16 @@ def _hits(cur: Cursor, rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, A
 
 @functools.lru_cache(maxsize=64)
 def _expected_sql(n: int) -> str:
-    """The cache entries of the keys of each of ``n`` steps' newest record that did not
-    fail (the probe of ``_previous_steps_sql``, keys only)."""
+    """The cache entry of the key of each of ``n`` steps' newest record that did not
+    fail (the probe of ``_previous_steps_sql``), with that record's step and code
+    version: ``(cache_key, outputs, step, code_version)``."""
     values = ", ".join(f"(:s{k})" for k in range(n))
     return (
         f"WITH s(step) AS (VALUES {values}) "
-        "SELECT cache_key, outputs FROM cache_entries WHERE cache_key IN (SELECT (SELECT "
-        "x.cache_key FROM step_runs x WHERE x.pipeline = :pipeline AND x.step = s.step "
-        "AND x.status <> 'failed' ORDER BY x.id DESC LIMIT 1) FROM s)"
+        "SELECT c.cache_key, c.outputs, x.step, x.code_version FROM s "
+        "JOIN step_runs x ON x.id = (SELECT y.id FROM step_runs y WHERE y.pipeline = "
+        ":pipeline AND y.step = s.step AND y.status <> 'failed' ORDER BY y.id DESC LIMIT 1) "
+        "JOIN cache_entries c ON c.cache_key = x.cache_key"
     )
 
 

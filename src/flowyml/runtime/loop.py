@@ -186,7 +186,9 @@ class _RunState:
         them from under it. A step whose key is unchanged is then decided without a
         query of its own; any other key is looked up as it comes."""
         steps = [n for n in self.graph.order if n not in self.forced and self.graph.steps[n].cache]
-        self._expected = self.catalog.expected_hits(self.pipeline, steps) if steps else {}
+        if steps:  # a step records its fingerprint's first 12 digits (``_step_record``)
+            versions = {n: self.graph.fingerprints[n].digest[:12] for n in steps}
+            self._expected = self.catalog.expected_hits(self.pipeline, steps, versions)
 
     def _decide_ready(self) -> None:
         """Decide every ready step at once: at most one catalog query for all their keys."""
