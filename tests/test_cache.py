@@ -263,3 +263,55 @@ def test_methods_of_a_user_class_instance_count(project: Path) -> None:
     edit(project / "model_cfg.py", "return [x * self.k for x in xs]", "return [x * self.k + 1 for x in xs]")
     out = run_py(project, code)
     assert out.startswith("[3, 5] executed") and "code of method Scaler.apply changed" in out
+
+
+def test_a_stale_bytecode_cache_never_keys_a_result_by_the_new_text(tmp_path: Path) -> None:
+    """CPython trusts a ``.pyc`` whose header has the source's mtime in whole seconds and
+    its size: an edit of the same size within that second runs the old bytecode. The
+    result of that run must not be cached under the new text's key, or the next process
+    (which compiles the new text) would be handed it. Fresh processes, bytecode writing
+    on, each value checked against the plain function called in the same process."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    proj = tmp_path / "proj"
+    write(proj / "flowyml.toml", "")
+    mod = write(proj / "stepsmod.py", """
+        import flowyml as fm
+
+        @fm.step(outputs="v")
+        def value():
+            return 1
+        """)
+    env = child_env()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    code = (
+        "import sys, warnings; sys.path.insert(0, '.')\n"
+        "import flowyml as fm, stepsmod\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    run = fm.Pipeline('p', [stepsmod.value]).run()\n"
+        "stale = any('changed after its module' in str(x.message) for x in w)\n"
+        "print(run['v'], stepsmod.value.func(), run.steps['value'].status, stale)\n"
+    )
+
+    def run() -> list[str]:
+        out = subprocess.run([sys.executable, "-c", code], cwd=proj, env=env,
+                             capture_output=True, text=True, check=True)
+        return out.stdout.split()
+
+    t = (int(os.stat(mod).st_mtime) - 10) * 10**9 + 100  # a whole second, well past
+    os.utime(mod, ns=(t, t))
+    assert run() == ["1", "1", "executed", "False"]  # writes the .pyc (header: t's second)
+    pyc = importlib.util.cache_from_source(str(mod))
+    os.utime(pyc, ns=(t + 1000, t + 1000))
+    mod.write_text(mod.read_text().replace("return 1", "return 2"))  # same size
+    os.utime(mod, ns=(t + 2000, t + 2000))  # same second: the old .pyc is trusted
+    assert run() == ["1", "1", "executed", "True"]  # the old code runs, and is fingerprinted
+    os.utime(mod, ns=(t + 5 * 10**9, t + 5 * 10**9))  # another second: recompiled
+    assert run() == ["2", "2", "executed", "False"]  # not the stale run's result
+    assert run() == ["2", "2", "cached", "False"]

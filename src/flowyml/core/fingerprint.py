@@ -465,6 +465,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
     """Fingerprint every step of ``graph`` now, before any step runs: a step that
     mutates a global cannot change the key of a step after it in the same run."""
     root = Path(root)  # once, not per step
+    _file_checks.clear()  # a file may have changed since the last build in this process
     for name in graph.order:
         if name in graph.fingerprints:
             continue
@@ -936,6 +937,11 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
     if hit is not None:
         return hit
     names = _global_names(fn.__code__)
+    if not _source_is_what_runs(fn):  # fingerprint the code that runs, not the file
+        info = _Info(_bytecode_digest(fn.__code__), [(n,) for n in sorted(names)], names,
+                     [], [], False, [], None)
+        _info_cache[cache_key] = info
+        return info
     text = _fast_source(fn) if fn.__name__ != "<lambda>" else None
     slot = None
     if text is not None:
@@ -952,6 +958,56 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
             _MEMO.put(*slot, info.facts())
     _info_cache[cache_key] = info
     return info
+
+
+_file_checks: dict[str, bool] = {}  # file -> its source is what runs (per build)
+
+
+def _source_is_what_runs(fn: types.FunctionType) -> bool:
+    """False when the file of ``fn`` changed after its module's code was loaded, so the
+    text on disk is not what runs: CPython trusts a ``.pyc`` whose header records the
+    source's mtime in whole seconds and its size, so an edit of the same size within the
+    same second runs the old bytecode; and a module edited after its import runs the code
+    it was imported with. Both leave the module's ``.pyc`` older than its source (or its
+    header out of date). A warning says so; the
+    caller then fingerprints the bytecode that runs. Without a ``.pyc`` (a notebook
+    cell), or with bytecode writing off and an out-of-date one, there is nothing to
+    compare: the text counts. Checked again at each build (``fingerprint_graph``)."""
+    file = fn.__code__.co_filename
+    ok = _file_checks.get(file)
+    if ok is not None:
+        return ok
+    ok = True
+    mod = sys.modules.get(getattr(fn, "__module__", None) or "")
+    cached = getattr(mod, "__cached__", None)
+    if cached and getattr(mod, "__file__", None) == file and file.endswith(".py"):
+        try:
+            src = os.stat(file)
+            pyc = os.stat(cached)
+            with open(cached, "rb") as f:
+                header = f.read(16)
+        except OSError:
+            pass
+        else:
+            flags = int.from_bytes(header[4:8], "little")
+            if len(header) == 16 and flags == 0:  # a timestamp pyc (not hash-based)
+                stamp = int.from_bytes(header[8:12], "little")
+                size = int.from_bytes(header[12:16], "little")
+                if (stamp, size) == (int(src.st_mtime) & 0xFFFFFFFF, src.st_size & 0xFFFFFFFF):
+                    # trusted by the import: stale if the source was written after it
+                    ok = src.st_mtime_ns <= pyc.st_mtime_ns
+                else:  # the import would have rewritten it: the source changed since
+                    ok = bool(sys.dont_write_bytecode)
+    if not ok:
+        warnings.warn(
+            f"{file} changed after its module {getattr(mod, '__name__', '?')} was loaded "
+            "(its bytecode cache is older than the source): the code that runs is not the "
+            "text on disk, so its bytecode is fingerprinted instead (no reuse of results "
+            "made from the file's text). Restart the process, or reload the module",
+            FingerprintWarning, stacklevel=6,
+        )
+    _file_checks[file] = ok
+    return ok
 
 
 def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozenset[str],
