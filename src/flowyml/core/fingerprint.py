@@ -105,6 +105,12 @@ class Fingerprint:
     parts: dict[str, str]
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def code_version(self) -> str:
+        """The short id a step's records carry for this code (``StepRecord.code_version``;
+        the run's prefetch compares it with the recorded one)."""
+        return self.digest[:12]
+
     def explain_change(self, old_parts: dict[str, str]) -> list[str]:
         """Human phrases for what changed since ``old_parts`` (empty when nothing did)."""
         return explain_parts(old_parts, self.parts)

@@ -186,8 +186,8 @@ class _RunState:
         them from under it. A step whose key is unchanged is then decided without a
         query of its own; any other key is looked up as it comes."""
         steps = [n for n in self.graph.order if n not in self.forced and self.graph.steps[n].cache]
-        if steps:  # a step records its fingerprint's first 12 digits (``_step_record``)
-            versions = {n: self.graph.fingerprints[n].digest[:12] for n in steps}
+        if steps:
+            versions = {n: self.graph.fingerprints[n].code_version for n in steps}
             self._expected = self.catalog.expected_hits(self.pipeline, steps, versions)
 
     def _decide_ready(self) -> None:
@@ -348,7 +348,7 @@ class _RunState:
     def _step_record(self, name: str, d: Decision, status: str, reason: str) -> StepRecord:
         return StepRecord(
             run_id=self.run_id, pipeline=self.pipeline, step=name, status=status,
-            cache_key=d.key, reason=reason, code_version=d.fingerprint.digest[:12],
+            cache_key=d.key, reason=reason, code_version=d.fingerprint.code_version,
             started_at=d.started, fingerprint=d.fingerprint.parts, inputs=d.inputs,
             values=d.values, sources=d.fingerprint.sources,
         )
