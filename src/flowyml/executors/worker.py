@@ -90,11 +90,11 @@ def warm_up_message(task: StepTask) -> bytes:
 def decode_reply(reply: bytes, stats: IOStats | None) -> StepOutcome:
     """The outcome in ``reply``, or raise the error it carries. Adds its io to ``stats``
     and raises the warnings the task raised, here."""
-    kind, payload, io, *rest = pickle.loads(reply)
+    kind, payload, io, warned = pickle.loads(reply)
     if stats is not None and io:
         stats.add(**{k: v for k, v in io.items() if v})
-    if rest and rest[0]:
-        _warn_again(rest[0])
+    if warned:
+        _warn_again(warned)
     if kind == "ok":
         return payload
     raise _rebuild(kind, payload)
@@ -209,9 +209,11 @@ def run_job_isolated(payload: bytes) -> bytes:
         return worker.call(payload, job.timeout)
     except StepTimedOut:
         assert job.timeout is not None
-        return pickle.dumps(("timeout", {"message": timeout_message(job.step, job.timeout)}, {}))
+        return pickle.dumps(("timeout", {"message": timeout_message(job.step, job.timeout)},
+                             {}, []))
     except WorkerDied as exc:
-        return pickle.dumps(("died", {"message": f"{exc} while running step {job.step!r}"}, {}))
+        return pickle.dumps(("died", {"message": f"{exc} while running step {job.step!r}"},
+                             {}, []))
     finally:
         worker.stop()
 
