@@ -315,3 +315,130 @@ def test_a_stale_bytecode_cache_never_keys_a_result_by_the_new_text(tmp_path: Pa
     os.utime(mod, ns=(t + 5 * 10**9, t + 5 * 10**9))  # another second: recompiled
     assert run() == ["2", "2", "executed", "False"]  # not the stale run's result
     assert run() == ["2", "2", "cached", "False"]
+
+
+# The driver of the two tests below: it imports ``stepsmod``, runs, then applies the
+# edits in ``EDITS`` to the file one by one, each followed (or not) by a reload, and runs
+# again after each, in ONE process; every line is the run's value, the plain function's
+# value in that same process, the step's status, and whether a warning said the file
+# changed after its module was loaded.
+SAME_PROCESS = '''
+import importlib, json, sys, warnings
+sys.path.insert(0, ".")
+import flowyml as fm
+import stepsmod
+
+def run():
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        r = fm.Pipeline("p", [stepsmod.value]).run()
+    stale = any("changed after its module" in str(x.message) for x in w)
+    print(json.dumps([r["v"], stepsmod.value.func(), r.steps["value"].status, stale]))
+
+run()
+for old, new, reload in json.loads(sys.argv[1]):
+    with open("stepsmod.py") as f:
+        text = f.read()
+    with open("stepsmod.py", "w") as f:
+        f.write(text.replace(old, new))
+    if reload:
+        importlib.reload(stepsmod)
+    run()
+'''
+
+STEPS_MOD = """
+    import flowyml as fm
+
+    def helper():
+        return 1
+
+    @fm.step(outputs="v")
+    def value():
+        return helper()
+    """
+
+
+def _same_process(proj: Path, edits: list[tuple[str, str, bool]], bytecode: bool) -> list[list]:
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    env = child_env()
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    out = subprocess.run([sys.executable, "-c", SAME_PROCESS, json.dumps(edits)], cwd=proj,
+                         env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("bytecode", [False, True], ids=["no-pyc", "pyc"])
+def test_a_reloaded_module_is_fingerprinted_by_its_new_text(tmp_path: Path, bytecode: bool) -> None:
+    """``importlib.reload`` (what IPython's autoreload does) runs the file's new text;
+    the fingerprint must read that text, not the lines Python's ``linecache`` kept from
+    before the edit: a reloaded edit re-executes, a reloaded comment edit does not."""
+    proj = tmp_path / "proj"
+    write(proj / "flowyml.toml", "")
+    write(proj / "stepsmod.py", STEPS_MOD)
+    # every edit changes the file's size: a same-size edit within the same second would
+    # reload the old .pyc, which CPython trusts (that case is the test below)
+    edits = [("return 1", "return 20", True),  # the helper, reloaded
+             ("return helper()", "return helper() + 10", True),  # the step itself
+             ("return 20", "return 20  # twenty", True),  # a comment: not a code change
+             ("return helper() + 10", "return helper() + 200", True)]
+    assert _same_process(proj, edits, bytecode) == [
+        [1, 1, "executed", False],
+        [20, 20, "executed", False],
+        [30, 30, "executed", False],
+        [30, 30, "cached", False],
+        [220, 220, "executed", False],
+    ]
+
+
+@pytest.mark.parametrize("bytecode", [False, True], ids=["no-pyc", "pyc"])
+def test_an_edit_without_a_reload_never_keys_the_old_code_by_the_new_text(
+    tmp_path: Path, bytecode: bool
+) -> None:
+    """A file edited under a running process that does not reload it: the old code
+    still runs, and its result must not be stored under the new text's key (the next
+    process, which runs the new text, would be handed it). The fingerprint sees that
+    the text does not compile to the code that runs, warns, and keys by the bytecode."""
+    proj = tmp_path / "proj"
+    write(proj / "flowyml.toml", "")
+    write(proj / "stepsmod.py", STEPS_MOD)
+    lines = _same_process(proj, [("return 1", "return 2", False),
+                                 ("return helper()", "return helper() + 10", False)], bytecode)
+    assert [line[:3] for line in lines] == [[1, 1, "executed"], [1, 1, "cached"],
+                                           [1, 1, "cached"]]
+    # the step's code object was fingerprinted before the edits, in this process: its
+    # facts stand; the helper's were too. Nothing was keyed by text that did not run.
+    fresh = _same_process(proj, [], bytecode)  # a new process runs the edited file
+    assert fresh == [[12, 12, "executed", False]]
+
+
+def test_a_function_first_fingerprinted_after_an_edit_is_keyed_by_its_bytecode(
+    tmp_path: Path,
+) -> None:
+    """The same, when the process had not fingerprinted the function before the edit
+    (imported, file edited, then the first run): a warning, the old code's result under
+    a bytecode key, and a new process runs the new text."""
+    proj = tmp_path / "proj"
+    write(proj / "flowyml.toml", "")
+    write(proj / "stepsmod.py", STEPS_MOD)
+    code = SAME_PROCESS.replace("\nrun()\nfor", "\nfor")  # no run before the edits
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps([["return helper()", "return helper() + 10",
+                                                  False]])],
+        cwd=proj, env=child_env(), capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(line) for line in out.stdout.splitlines()] == [[1, 1, "executed", True]]
+    assert _same_process(proj, [], False) == [[11, 11, "executed", False]]
+    assert _same_process(proj, [], False) == [[11, 11, "cached", False]]

@@ -11,6 +11,7 @@ import functools
 import subprocess
 import sys
 import threading
+import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,3 +252,28 @@ def test_the_declarations_display_text_is_reprlibs() -> None:
                ["\U000e0001" * 39]]
     for value in samples:
         assert _short_repr(value) == _SOURCE_REPR.repr(value), value
+
+
+def test_a_decorator_named_like_step_counts_when_it_is_not_flowymls(tmp_path: Path) -> None:
+    """``@fm.step(...)`` is the declaration, and its text is not kept with a function's
+    facts; if the same text later names another object (``fm`` rebound), that decorator
+    is user code and its text must count again."""
+    from flowyml.core import fingerprint as F
+
+    mod = tmp_path / "deco_mod.py"
+    mod.write_text("import flowyml as fm\n\n\n@fm.step(outputs='y')\ndef f():\n    return 1\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import deco_mod  # type: ignore[import-not-found]
+
+        fn = deco_mod.f.func
+        info = F._info(fn, strip_decorators=True)
+        assert info.decorators == [(None, ("fm", "step"))]
+        assert F._decorator_texts(fn, info) == []
+        fn.__globals__["fm"] = types.SimpleNamespace(step=lambda **kw: (lambda g: g))
+        assert F._decorator_texts(fn, info) == ["fm.step(outputs='y')"]
+        fresh = F._Info.from_facts(info.facts(), info.global_names, info.source or "")
+        assert F._decorator_texts(fn, fresh) == ["fm.step(outputs='y')"]  # a memo hit
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("deco_mod", None)

@@ -134,6 +134,11 @@ def judge(item: Idiom, number: int, res: dict[str, Any], oracle: dict[str, Any] 
             if not any(word in msg for msg in every) and word not in stderr:
                 problems.append(f"{label}: no warning naming {word!r} "
                                 f"(warnings: {every or 'none'})")
+    # every phase is a fresh process: the text on disk is what runs, so the check that a
+    # function's text compiles to its code must never fail (methods, closures, lambdas...)
+    stale = [m for m in fp_warnings(warn["build"] + warn["run"]) if "changed after its" in m]
+    if stale:
+        problems.append(f"{label}: the text of code that runs was taken for stale: {stale}")
     if item.no_fingerprint_warning:
         found = fp_warnings(warn["build"] + warn["run"])
         if found or "FingerprintWarning" in stderr:
@@ -370,6 +375,87 @@ def test_notebook_cells_in_a_real_kernel(tmp_path: Path, kernel_env: str) -> Non
         expect("after the restart, helper cell edited", run_cells(client, [1, 3]), "executed")
     if not (proj / ".flowyml").is_dir():
         problems.append("the store is not in the notebook's project folder (the kernel's cwd)")
+    assert not problems, "\n".join(problems)
+
+
+NB_MOD_STEP = textwrap.dedent('''
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [helpers_mod.helper(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("nbmod", [f])
+''').lstrip()
+NB_MOD_RUN = textwrap.dedent('''
+    import json as _json
+
+    _run = pipe.run()
+    print("RESULT " + _json.dumps({"status": _run.steps["f"].status, "y": _run["y"],
+                                   "plain": f.func(), "reason": _run.steps["f"].reason}))
+''').lstrip()
+
+
+@pytest.mark.timeout(600)
+def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str) -> None:
+    """A notebook that imports the user's own module, which the user edits in an
+    editor while the kernel runs. With ``%autoreload 2`` the kernel runs the new text
+    (IPython swaps the functions' code): an edit re-executes, a comment does not.
+    Without it the kernel keeps running the old code, and the run must give what that
+    old code gives, while a restarted kernel runs the new text and must not be handed
+    the old code's result. Each value is checked against the step's plain function
+    called in the same kernel."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    proj = tmp_path / "nbproj"
+    proj.mkdir()
+    (proj / "flowyml.toml").write_text("")
+    helpers = proj / "helpers_mod.py"
+    helpers.write_text("def helper(x):\n    return x * 2\n")
+    problems: list[str] = []
+
+    def notebook(first: str) -> Any:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(first), nbformat.v4.new_code_cell(NB_MOD_STEP),
+                    nbformat.v4.new_code_cell(NB_MOD_RUN)]
+        return nb
+
+    def run(client: NotebookClient, nb: Any, indexes: list[int], what: str, status: str,
+            want: list[int]) -> None:
+        for i in indexes:
+            client.execute_cell(nb.cells[i], i)
+        got = _cell_result(nb.cells[-1])
+        if "error" in got:
+            problems.append(f"{what}: the run cell raised {got['error']}")
+        elif (got["status"], got["y"], got["plain"]) != (status, want, want):
+            problems.append(f"{what}: f {got['status']} (want {status}), y = {got['y']}, "
+                            f"the plain function gives {got['plain']} (want {want}); "
+                            f"reason {got['reason']!r}")
+
+    def edit(old: str, new: str) -> None:
+        helpers.write_text(helpers.read_text().replace(old, new))
+
+    nb = notebook("%load_ext autoreload\n%autoreload 2\nimport flowyml as fm\nimport helpers_mod")
+    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                            resources={"metadata": {"path": str(proj)}})
+    with client.setup_kernel():
+        run(client, nb, [0, 1, 2], "autoreload: first run", "executed", [0, 2, 4, 6])
+        edit("x * 2", "x * 2 + 1")
+        run(client, nb, [2], "autoreload: helper edited", "executed", [1, 3, 5, 7])
+        edit("x * 2 + 1", "x * 2 + 1  # odd")
+        run(client, nb, [2], "autoreload: comment added", "cached", [1, 3, 5, 7])
+    nb = notebook("import flowyml as fm\nimport helpers_mod")
+    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                            resources={"metadata": {"path": str(proj)}})
+    with client.setup_kernel():
+        run(client, nb, [0, 1, 2], "no autoreload: a new kernel", "cached", [1, 3, 5, 7])
+        edit("x * 2 + 1", "x * 2 + 3")
+        run(client, nb, [2], "no autoreload: helper edited, old code still runs", "cached",
+            [1, 3, 5, 7])
+    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                            resources={"metadata": {"path": str(proj)}})
+    with client.setup_kernel():
+        run(client, nb, [0, 1, 2], "kernel restarted after the edit", "executed", [3, 5, 7, 9])
     assert not problems, "\n".join(problems)
 
 

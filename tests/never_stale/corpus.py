@@ -184,6 +184,27 @@ add(idiom("lambda_helper", {"pipe.py": src('''
     change(E("pipe.py", "(x * 2)", "(x * 2 + 1)"), note="lambda body"),
 ))
 
+add(idiom("lambdas_on_one_line", {"pipe.py": src('''
+    import flowyml as fm
+
+    OPS = [lambda x: x * 2, lambda x: x * 3]
+    op = OPS[1]
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [op(i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "OPS = [lambda x: x * 2, lambda x: x * 3]",
+           "OPS = [lambda x: x * 2, lambda x: (x * 3)]  # double, triple"),
+         note="comment, redundant parentheses"),
+    change(E("pipe.py", "op = OPS[1]", "op = OPS[0]"),
+           note="the other lambda of the same line (one statement's text, two codes)"),
+))
+
 add(idiom("recursive_helper", {"pipe.py": src('''
     import flowyml as fm
 

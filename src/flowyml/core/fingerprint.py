@@ -471,7 +471,9 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
     """Fingerprint every step of ``graph`` now, before any step runs: a step that
     mutates a global cannot change the key of a step after it in the same run."""
     root = Path(root)  # once, not per step
-    _file_checks.clear()  # a file may have changed since the last build in this process
+    _fresh_files.clear()  # a file may have changed since the last build in this process
+    _context_codes.clear()
+    _stale_files.clear()
     for name in graph.order:
         if name in graph.fingerprints:
             continue
@@ -608,12 +610,19 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
 def _decorator_texts(func: types.FunctionType, info: _Info) -> list[str]:
     """Source of each decorator of the step function except ``@step`` itself."""
     out = []
-    for text, chain in info.decorators:
-        obj = _resolve_chain(chain, func.__globals__) if chain else None
-        if obj is not None and _module_of(obj).split(".")[0] == "flowyml":
+    for i, (text, chain) in enumerate(info.decorators):
+        if _is_flowyml(_resolve_chain(chain, func.__globals__) if chain else None):
             continue
+        if text is None:  # FlowyML's when the facts were taken; not in this process
+            tree = info.tree()
+            decorators = getattr(tree, "decorator_list", [])
+            text = ast.unparse(decorators[i]) if i < len(decorators) else repr(chain)
         out.append(text)
     return out
+
+
+def _is_flowyml(obj: Any) -> bool:
+    return obj is not None and _module_of(obj).split(".")[0] == "flowyml"
 
 
 # --------------------------------------------------------------------------- visiting
@@ -818,7 +827,7 @@ def _class_node(cls: type) -> ast.ClassDef | None:
         code = getattr(fn, "__code__", None)
         if code is None:
             continue
-        module_tree = _parse("".join(linecache.getlines(code.co_filename)))
+        module_tree = _parse("".join(_lines(fn, code.co_filename)))
         if module_tree is None:
             continue
         path = cls.__qualname__.split(".")
@@ -882,12 +891,14 @@ class _Info:
     imports: list[tuple[str, str, str | None, int]]  # local name, module, attribute, level
     calls_getattr: list[tuple[tuple[str, ...], str | None]]  # getattr(chain, name) calls
     dynamic_imports: bool
-    decorators: list[tuple[str, tuple[str, ...] | None]]  # (source, chain of its callable)
+    decorators: list[tuple[str | None, tuple[str, ...] | None]]  # (source, chain of its
+    # callable); no source for FlowyML's own (``@step``), rendered when needed
     parsed: ast.AST | None  # the function's tree, once parsed in this process
     source: str | None = None  # the text ``parsed`` comes from, parsed again on demand
     mutated: frozenset[str] = frozenset()  # names whose items/attributes the code assigns
     rendered: dict[str, str] = field(default_factory=dict)  # variant -> normalized source
     slot: tuple[str, str] | None = None  # where the memo keeps these facts
+    shape: str = ""  # ``_code_shape`` of the code the text compiled to (checked per process)
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -909,7 +920,7 @@ class _Info:
                 "g": [[list(c), n] for c, n in self.calls_getattr],
                 "y": self.dynamic_imports, "m": sorted(self.mutated),
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
-                "r": dict(self.rendered)}
+                "r": dict(self.rendered), "s": self.shape}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
@@ -917,7 +928,7 @@ class _Info:
                    [(a, b, c, int(d)) for a, b, c, d in f["i"]],
                    [(tuple(c), n) for c, n in f["g"]], bool(f["y"]),
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
-                   None, source, frozenset(f["m"]), dict(f.get("r") or {}))
+                   None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"])
 
 
 _info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
@@ -938,82 +949,170 @@ _MEMO = SourceMemo(_memo_salt())
 
 
 def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
+    """The facts of ``fn``'s source text, once that text is known to be what runs.
+
+    The text comes from ``linecache`` (checked against the file once per build), and is
+    accepted only if it compiles to the code object that runs (``_code_shape``). It may
+    not: a module edited after its import, or a stale ``.pyc`` (CPython trusts one whose
+    header has the source's mtime in whole seconds and its size, so an edit of the same
+    size within that second runs the old bytecode). Then the code that runs is
+    fingerprinted by its bytecode, with a warning: a result is never keyed by text that
+    did not make it. The memo remembers the shape each text compiled to, so a hit costs
+    one hash of the live bytecode, no compile."""
     cache_key = (fn.__code__, strip_decorators)
     hit = _info_cache.get(cache_key)
     if hit is not None:
         return hit
-    names = _global_names(fn.__code__)
-    if not _source_is_what_runs(fn):  # fingerprint the code that runs, not the file
-        info = _Info(_bytecode_digest(fn.__code__), [(n,) for n in sorted(names)], names,
-                     [], [], False, [], None)
-        _info_cache[cache_key] = info
-        return info
+    code = fn.__code__
+    names = _global_names(code)
+    shape = _code_shape(code)
     text = _fast_source(fn) if fn.__name__ != "<lambda>" else None
     slot = None
     if text is not None:
-        slot = (_MEMO.group(fn.__code__.co_filename),
+        slot = (_MEMO.group(code.co_filename),
                 _MEMO.entry_key("strip" if strip_decorators else "keep", text))
     facts = _MEMO.get(*slot) if slot is not None else None
-    if facts is not None and text is not None:
+    if facts is not None and text is not None and facts.get("s") == shape:
         info = _Info.from_facts(facts, names, text)
         info.slot = slot
     else:
         info = _compute_info(fn, strip_decorators, names, text)
-        if slot is not None and info.source is not None:  # parsed from ``text`` itself
-            info.slot = slot
+        if info.has_source() and not _compiles_to(fn, info, shape):
+            info = _stale_info(fn, names)
+        elif slot is not None and info.source is not None:  # parsed from ``text`` itself
+            info.slot, info.shape = slot, shape
             _MEMO.put(*slot, info.facts())
+        elif fn.__name__ == "<lambda>" and info.has_source():
+            # a lambda's text is its whole statement, which may hold other lambdas: the
+            # shape tells this one from its neighbours
+            info.digest = hash_text(info.digest, shape)
     _info_cache[cache_key] = info
     return info
 
 
-_file_checks: dict[str, bool] = {}  # file -> its source is what runs (per build)
+def _stale_info(fn: types.FunctionType, names: frozenset[str]) -> _Info:
+    """Facts of the bytecode that runs, for a function whose text does not show it."""
+    filename = fn.__code__.co_filename
+    if filename not in _stale_files:  # one warning per file per build
+        _stale_files.add(filename)
+        mod = sys.modules.get(getattr(fn, "__module__", None) or "")
+        warnings.warn(
+            f"{filename} changed after its module {getattr(mod, '__name__', '?')} was "
+            f"loaded: {fn.__qualname__} (and any other function of it so affected) runs "
+            "code its text no longer shows (an edit without a reload, or a stale bytecode "
+            "cache), so the bytecode that runs is fingerprinted instead, and no result made "
+            "from the file's text is reused. Restart the process, or reload the module",
+            FingerprintWarning, stacklevel=2,
+        )
+    return _Info(_bytecode_digest(fn.__code__), [(n,) for n in sorted(names)], names,
+                 [], [], False, [], None)
 
 
-def _source_is_what_runs(fn: types.FunctionType) -> bool:
-    """False when the file of ``fn`` changed after its module's code was loaded, so the
-    text on disk is not what runs: CPython trusts a ``.pyc`` whose header records the
-    source's mtime in whole seconds and its size, so an edit of the same size within the
-    same second runs the old bytecode; and a module edited after its import runs the code
-    it was imported with. Both leave the module's ``.pyc`` older than its source (or its
-    header out of date). A warning says so; the
-    caller then fingerprints the bytecode that runs. Without a ``.pyc`` (a notebook
-    cell), or with bytecode writing off and an out-of-date one, there is nothing to
-    compare: the text counts. Checked again at each build (``fingerprint_graph``)."""
-    file = fn.__code__.co_filename
-    ok = _file_checks.get(file)
-    if ok is not None:
-        return ok
-    ok = True
-    mod = sys.modules.get(getattr(fn, "__module__", None) or "")
-    cached = getattr(mod, "__cached__", None)
-    if cached and getattr(mod, "__file__", None) == file and file.endswith(".py"):
+_stale_files: set[str] = set()  # files ``_stale_info`` warned about this build
+_fresh_files: set[str] = set()  # files whose ``linecache`` entry this build checked
+_context_codes: dict[str, dict[tuple[str, int], list[types.CodeType]] | None] = {}
+_FLAGS = 0x3FF  # co_flags without the __future__ ones (their effect is in the code itself)
+
+
+def _lines(func: Any, filename: str) -> list[str]:
+    """``linecache``'s lines of ``filename``, re-read if the file changed since they
+    were cached (once per build): after ``importlib.reload`` (or autoreload), the text
+    of the code that now runs."""
+    if filename not in _fresh_files:
+        linecache.checkcache(filename)
+        _fresh_files.add(filename)
+    return linecache.getlines(filename, getattr(func, "__globals__", None))
+
+
+def _code_shape(code: types.CodeType) -> str:
+    """A digest of what ``code`` does, without where it sits in its file: bytecode,
+    names, constants (nested code included), signature counts and flags. Two code
+    objects with the same shape behave the same; comments and line moves do not change
+    it. Computed for every function fingerprinted; compared, never part of a key
+    (except a lambda's, see ``_info``)."""
+    h = blake3.blake3()
+    stack: list[Any] = [code]
+    while stack:
+        c = stack.pop()
+        t = type(c)
+        if t is types.CodeType:
+            h.update(c.co_code)
+            h.update(repr((c.co_name, c.co_names, c.co_varnames, c.co_freevars, c.co_cellvars,
+                           c.co_argcount, c.co_posonlyargcount, c.co_kwonlyargcount,
+                           c.co_flags & _FLAGS, len(c.co_consts))).encode("utf-8", "surrogatepass"))
+            stack.extend(c.co_consts)
+        elif t is tuple:
+            h.update(b"(%d" % len(c))
+            stack.extend(c)
+        elif t is frozenset:  # its order follows the hash seed
+            h.update(repr(sorted(repr(x) for x in c)).encode("utf-8", "surrogatepass"))
+        else:
+            h.update(repr((t.__name__, c)).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _code_span(code: Any) -> tuple[int, int]:
+    """First and last line that ``code`` (nested code included) was compiled from
+    (``co_positions``: Python 3.11+)."""
+    end = code.co_firstlineno
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        for pos in c.co_positions():
+            if pos[1] is not None and pos[1] > end:
+                end = pos[1]
+        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+    return code.co_firstlineno, end
+
+
+def _compiles_to(fn: types.FunctionType, info: _Info, shape: str) -> bool:
+    """Whether the text ``info`` was read from compiles to the code that runs. First the
+    function's own text, compiled alone (a module-level function); then, for what
+    compiles differently out of its context (a closure, a method using ``super()`` or a
+    private name), the whole file, where the function must sit at the same lines."""
+    code = fn.__code__
+    if info.source is not None:
+        import textwrap
+
+        try:  # the text, not the tree: no recursion limit on deep generated code
+            module = compile(textwrap.dedent(info.source), code.co_filename, "exec",
+                             dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            module = None
+        if module is not None and any(
+                type(c) is types.CodeType and c.co_name == code.co_name and _code_shape(c) == shape
+                for c in module.co_consts):
+            return True
+    span = _code_span(code) if info.source is not None else None
+    for c in _codes_in_context(fn).get((_co_qualname(code), code.co_firstlineno), ()):
+        if _code_shape(c) == shape and (span is None or _code_span(c) == span):
+            return True
+    return False
+
+
+def _co_qualname(code: types.CodeType) -> str:
+    return str(getattr(code, "co_qualname", code.co_name))  # co_qualname: Python 3.11+
+
+
+def _codes_in_context(fn: types.FunctionType) -> dict[tuple[str, int], list[types.CodeType]]:
+    """Every code object compiled from ``fn``'s file as ``linecache`` has it now, by
+    (qualified name, first line): once per file per build."""
+    filename = fn.__code__.co_filename
+    if filename not in _context_codes:
+        out: dict[tuple[str, int], list[types.CodeType]] | None = None
         try:
-            src = os.stat(file)
-            pyc = os.stat(cached)
-            with open(cached, "rb") as f:
-                header = f.read(16)
-        except OSError:
+            module = compile("".join(_lines(fn, filename)), filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass
         else:
-            flags = int.from_bytes(header[4:8], "little")
-            if len(header) == 16 and flags == 0:  # a timestamp pyc (not hash-based)
-                stamp = int.from_bytes(header[8:12], "little")
-                size = int.from_bytes(header[12:16], "little")
-                if (stamp, size) == (int(src.st_mtime) & 0xFFFFFFFF, src.st_size & 0xFFFFFFFF):
-                    # trusted by the import: stale if the source was written after it
-                    ok = src.st_mtime_ns <= pyc.st_mtime_ns
-                else:  # the import would have rewritten it: the source changed since
-                    ok = bool(sys.dont_write_bytecode)
-    if not ok:
-        warnings.warn(
-            f"{file} changed after its module {getattr(mod, '__name__', '?')} was loaded "
-            "(its bytecode cache is older than the source): the code that runs is not the "
-            "text on disk, so its bytecode is fingerprinted instead (no reuse of results "
-            "made from the file's text). Restart the process, or reload the module",
-            FingerprintWarning, stacklevel=6,
-        )
-    _file_checks[file] = ok
-    return ok
+            out = {}
+            stack = [module]
+            while stack:
+                c = stack.pop()
+                out.setdefault((_co_qualname(c), c.co_firstlineno), []).append(c)
+                stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+        _context_codes[filename] = out
+    return _context_codes[filename] or {}
 
 
 def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozenset[str],
@@ -1036,8 +1135,13 @@ def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozens
     finally:
         if strip_decorators and decorators:
             tree.decorator_list = decorators  # type: ignore[attr-defined]
-    texts = [(ast.unparse(node), _chain_of(node.func if isinstance(node, ast.Call) else node))
-             for node in decorators]
+    texts: list[tuple[str | None, tuple[str, ...] | None]] = []
+    for node in decorators:
+        chain = _chain_of(node.func if isinstance(node, ast.Call) else node)
+        # ``@step(...)`` is the declaration, not code: its text is rendered only if
+        # another process finds another object under its name (``_decorator_texts``)
+        own = _is_flowyml(_resolve_chain(chain, fn.__globals__) if chain else None)
+        texts.append((None if own else ast.unparse(node), chain))
     return _Info(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(scan.mutated))
 
@@ -1310,18 +1414,11 @@ def _fast_source(func: Any) -> str | None:
     code = getattr(func, "__code__", None)
     if code is None or not hasattr(code, "co_positions"):
         return None
-    lines = linecache.getlines(code.co_filename, getattr(func, "__globals__", None))
+    lines = _lines(func, code.co_filename)
     if not lines:
         return None
-    start = code.co_firstlineno - 1
-    end = start + 1
-    stack = [code]
-    while stack:
-        c = stack.pop()
-        for pos in c.co_positions():
-            if pos[1] is not None and pos[1] > end:
-                end = pos[1]
-        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+    first, end = _code_span(code)
+    start = first - 1
     return "".join(lines[start:end])
 
 
