@@ -277,3 +277,22 @@ def test_a_decorator_named_like_step_counts_when_it_is_not_flowymls(tmp_path: Pa
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("deco_mod", None)
+
+
+def test_code_rewritten_by_its_loader_counts_by_bytecode_without_a_warning() -> None:
+    """pytest rewrites the asserts of this file as it imports it: a function with an
+    assert runs code its text does not compile to. That is no edit for the user to fix:
+    its bytecode counts (sound, and stable from run to run), and nothing is warned."""
+    from flowyml.core import fingerprint as F
+
+    def checked(x):
+        assert x > 0
+        return x
+
+    assert type(sys.modules[__name__].__loader__).__module__.startswith("_pytest")
+    F._stale_files.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = F._info(checked, strip_decorators=False)
+    assert not [w for w in caught if "changed after" in str(w.message)]
+    assert info.source is None and info.digest == F._bytecode_digest(checked.__code__)

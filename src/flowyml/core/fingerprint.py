@@ -991,11 +991,15 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
 
 
 def _stale_info(fn: types.FunctionType, names: frozenset[str]) -> _Info:
-    """Facts of the bytecode that runs, for a function whose text does not show it."""
+    """Facts of the bytecode that runs, for a function whose text does not show it.
+
+    A module whose loader rewrites code on import (pytest's assertion rewriting of test
+    files, an instrumenting import hook) gets here on every build, with nothing for the
+    user to fix: only a module loaded from its file as it is is warned about."""
     filename = fn.__code__.co_filename
-    if filename not in _stale_files:  # one warning per file per build
+    mod = sys.modules.get(getattr(fn, "__module__", None) or "")
+    if filename not in _stale_files and not _loader_rewrites(mod):  # once per file per build
         _stale_files.add(filename)
-        mod = sys.modules.get(getattr(fn, "__module__", None) or "")
         warnings.warn(
             f"{filename} changed after its module {getattr(mod, '__name__', '?')} was "
             f"loaded: {fn.__qualname__} (and any other function of it so affected) runs "
@@ -1006,6 +1010,17 @@ def _stale_info(fn: types.FunctionType, names: frozenset[str]) -> _Info:
         )
     return _Info(_bytecode_digest(fn.__code__), [(n,) for n in sorted(names)], names,
                  [], [], False, [], None)
+
+
+def _loader_rewrites(mod: types.ModuleType | None) -> bool:
+    """Whether ``mod`` was loaded by something other than Python's own file loaders
+    (which compile the file's text as it is)."""
+    import importlib.machinery as machinery
+
+    spec = getattr(mod, "__spec__", None)
+    loader = getattr(spec, "loader", None) or getattr(mod, "__loader__", None)
+    return loader is not None and not isinstance(
+        loader, (machinery.SourceFileLoader, machinery.SourcelessFileLoader))
 
 
 _stale_files: set[str] = set()  # files ``_stale_info`` warned about this build
@@ -1297,10 +1312,12 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
 
 
 def _local_imports(ctx: _Context, fn: types.FunctionType, info: _Info) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not info.imports:
+        return out
     import importlib
     import importlib.util
 
-    out: dict[str, Any] = {}
     for local, module, attr, level in info.imports:
         name = module
         try:

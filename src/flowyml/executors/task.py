@@ -14,7 +14,6 @@ are copied for each in-process step, as unpickling copies them for a worker.
 
 from __future__ import annotations
 
-import copy
 import inspect
 import time
 import types
@@ -176,6 +175,8 @@ def private_copy(value: Any) -> Any:
         "numpy",
         "pandas",
     ):
+        import copy  # here: a run that executes no step never needs it
+
         try:
             return copy.deepcopy(value)
         except Exception:

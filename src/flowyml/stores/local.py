@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,13 +115,13 @@ class LocalStore:
     # gc and writers that re-adopt an existing object meet on one lock file: a writer
     # refreshes an object's age under a shared lock, gc re-checks the age and deletes
     # under an exclusive one, so a refresh can never fall between gc's check and delete.
-    def _gc_lock(self, kind: int) -> _FileLock:
+    def _gc_lock(self, exclusive: bool) -> _FileLock:
         self.root.mkdir(parents=True, exist_ok=True)  # a store never written to has none
-        return _FileLock(self.root / "gc.lock", kind)
+        return _FileLock(self.root / "gc.lock", exclusive)
 
     def _touch(self, path: Path) -> bool:
         """Refresh the object's age; False when it is gone."""
-        with self._gc_lock(fcntl.LOCK_SH):
+        with self._gc_lock(exclusive=False):
             try:
                 os.utime(path)
             except FileNotFoundError:
@@ -135,7 +134,7 @@ class LocalStore:
         """Delete the object if its age is still before ``cutoff`` (gc's safe delete,
         under the exclusive lock a refreshing writer waits for). True when it is gone."""
         path = self._path(digest)
-        with self._gc_lock(fcntl.LOCK_EX):
+        with self._gc_lock(exclusive=True):
             try:
                 if path.stat().st_mtime >= cutoff:
                     return False
@@ -179,14 +178,16 @@ class LocalStore:
 class _FileLock:
     """``flock`` on a file for the duration of a ``with`` block (released on death too)."""
 
-    def __init__(self, path: Path, kind: int) -> None:
+    def __init__(self, path: Path, exclusive: bool) -> None:
         self.path = path
-        self.kind = kind
+        self.exclusive = exclusive
         self.fd = -1
 
     def __enter__(self) -> _FileLock:
+        import fcntl  # here: a run that writes nothing to the store never needs it
+
         self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
-        fcntl.flock(self.fd, self.kind)
+        fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
         return self
 
     def __exit__(self, *exc: object) -> None:

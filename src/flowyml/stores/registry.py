@@ -9,7 +9,6 @@ imported. Adding a backend is one adapter module and one line here.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 
 from ..core.errors import ConfigError
@@ -56,7 +55,7 @@ def load_adapter(uri: str, stack_name: str = "default") -> Adapter:
             f"stack {stack_name!r}: store {mask_uri(uri)!r} has an unknown scheme "
             f"{scheme + '://' if scheme else '(none)'}; supported: {SUPPORTED}"
         )
-    if backend.package and importlib.util.find_spec(backend.package) is None:
+    if backend.package and _missing(backend.package):
         raise ConfigError(
             f"stack {stack_name!r}: store {mask_uri(uri)} needs the Python package "
             f"{backend.package!r}, which is not installed: pip install "
@@ -72,3 +71,9 @@ def load_adapter(uri: str, stack_name: str = "default") -> Adapter:
         ) from exc
     adapter: Adapter = adapter_class(backend.protocol, backend.extra)
     return adapter
+
+
+def _missing(package: str) -> bool:
+    import importlib.util  # here: a local store never needs it
+
+    return importlib.util.find_spec(package) is None

@@ -8,7 +8,6 @@ an abandoned folder (lock free) from one in use (lock held) without timeouts or 
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 import time
@@ -38,6 +37,8 @@ class StagingArea:
                 init = self.tmp_root / f"{_INIT}{name}"
                 init.mkdir()
                 fd = os.open(init / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+                import fcntl  # here: a run that writes nothing never needs it
+
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 d = self.tmp_root / f"w-{name}"
                 os.rename(init, d)
@@ -89,6 +90,8 @@ def _owner_alive(folder: Path) -> bool:
         fd = os.open(folder / ".lock", os.O_RDWR)
     except FileNotFoundError:
         return _young(folder)  # abandoned before it was locked: only an old one goes
+    import fcntl
+
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
