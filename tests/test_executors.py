@@ -54,8 +54,31 @@ def report(clean: list[int], total: int) -> dict:
 PIPE = fm.Pipeline("exec", [report, total, clean, load])
 
 
-def _children() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True)}
+def _children() -> set[tuple[int, float]]:
+    """This process's direct children, as (pid, start time): pids wrap (32768 here)."""
+    out = set()
+    for p in psutil.Process().children():
+        try:
+            out.add((p.pid, p.create_time()))
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
+def _started_since(before: set[tuple[int, float]]) -> set[int]:
+    """Processes this process started since ``before``, and everything under them. A
+    server fixture's own children (PostgreSQL's autovacuum workers) come and go on their
+    own and are not counted: only what a run here could have left behind."""
+    out: set[int] = set()
+    for p in psutil.Process().children():
+        try:
+            if (p.pid, p.create_time()) in before:
+                continue
+            out.add(p.pid)
+            out.update(c.pid for c in p.children(recursive=True))
+        except psutil.NoSuchProcess:
+            continue
+    return out
 
 
 def _summary(run: fm.Run) -> dict[str, tuple[str, int, str, list[str]]]:
@@ -287,7 +310,7 @@ def test_timeout_stops_the_step(project: Path, executor: str) -> None:
     pids = [int(x) for x in pid_file.read_text().split()]
     assert len(pids) == 2 and os.getpid() not in pids  # two attempts, never in the driver
     assert not any(psutil.pid_exists(p) for p in pids)
-    assert _children() <= before
+    assert not _started_since(before)
     run = info.value.run  # type: ignore[attr-defined]
     assert run.status == "failed" and run.steps["slow"].attempts == 2
     assert "timed out after 0.5 s" in run.steps["slow"].reason
@@ -344,7 +367,7 @@ def test_a_killed_worker_fails_its_step_and_leaves_nothing(project: Path) -> Non
     cat = fm.Stack().resolve().open_catalog()
     assert cat.get_run(run.id).status == "failed"
     assert cat.find("fine").content_hash == run.artifacts["fine"].content_hash
-    assert _children() <= before
+    assert not _started_since(before)
     # the same pipeline without the killer reuses what was kept
     rerun = fm.Pipeline("kill", [start, fine]).run(executor="processes:2")
     assert rerun.cached == ["start", "fine"]

@@ -425,6 +425,9 @@ def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str)
         for i in indexes:
             client.execute_cell(nb.cells[i], i)
         got = _cell_result(nb.cells[-1])
+        said = " ".join(o.get("text", "") for i in indexes for o in nb.cells[i].outputs)
+        if "changed after its" in said:  # the text is what runs in every phase here
+            problems.append(f"{what}: the text was taken for stale: {said[-300:]}")
         if "error" in got:
             problems.append(f"{what}: the run cell raised {got['error']}")
         elif (got["status"], got["y"], got["plain"]) != (status, want, want):
