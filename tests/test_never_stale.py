@@ -438,9 +438,12 @@ def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str)
     def edit(old: str, new: str) -> None:
         helpers.write_text(helpers.read_text().replace(old, new))
 
+    def kernel(nb: Any) -> NotebookClient:
+        return NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                              resources={"metadata": {"path": str(proj)}})
+
     nb = notebook("%load_ext autoreload\n%autoreload 2\nimport flowyml as fm\nimport helpers_mod")
-    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
-                            resources={"metadata": {"path": str(proj)}})
+    client = kernel(nb)
     with client.setup_kernel():
         run(client, nb, [0, 1, 2], "autoreload: first run", "executed", [0, 2, 4, 6])
         edit("x * 2", "x * 2 + 1")
@@ -448,15 +451,13 @@ def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str)
         edit("x * 2 + 1", "x * 2 + 1  # odd")
         run(client, nb, [2], "autoreload: comment added", "cached", [1, 3, 5, 7])
     nb = notebook("import flowyml as fm\nimport helpers_mod")
-    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
-                            resources={"metadata": {"path": str(proj)}})
+    client = kernel(nb)
     with client.setup_kernel():
         run(client, nb, [0, 1, 2], "no autoreload: a new kernel", "cached", [1, 3, 5, 7])
         edit("x * 2 + 1", "x * 2 + 3")
         run(client, nb, [2], "no autoreload: helper edited, old code still runs", "cached",
             [1, 3, 5, 7])
-    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
-                            resources={"metadata": {"path": str(proj)}})
+    client = kernel(nb)
     with client.setup_kernel():
         run(client, nb, [0, 1, 2], "kernel restarted after the edit", "executed", [3, 5, 7, 9])
     assert not problems, "\n".join(problems)
