@@ -471,17 +471,25 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
     """Fingerprint every step of ``graph`` now, before any step runs: a step that
     mutates a global cannot change the key of a step after it in the same run."""
     root = Path(root)  # once, not per step
-    _fresh_files.clear()  # a file may have changed since the last build in this process
+    _end_of_build()  # a file may have changed since the last build in this process
+    try:
+        for name in graph.order:
+            if name in graph.fingerprints:
+                continue
+            values = {p: b.value for p, b in graph.bindings[name].items()
+                      if b.kind in ("value", "default")}
+            graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
+                graph.steps[name], values, root)
+    finally:
+        _end_of_build()
+    _MEMO.flush()
+
+
+def _end_of_build() -> None:
+    """Forget the per-build file checks (and the code compiled for them)."""
+    _fresh_files.clear()
     _context_codes.clear()
     _stale_files.clear()
-    for name in graph.order:
-        if name in graph.fingerprints:
-            continue
-        values = {p: b.value for p, b in graph.bindings[name].items()
-                  if b.kind in ("value", "default")}
-        graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
-            graph.steps[name], values, root)
-    _MEMO.flush()
 
 
 def flush_memo() -> None:
