@@ -296,3 +296,35 @@ def test_code_rewritten_by_its_loader_counts_by_bytecode_without_a_warning() -> 
         info = F._info(checked, strip_decorators=False)
     assert not [w for w in caught if "changed after" in str(w.message)]
     assert info.source is None and info.digest == F._bytecode_digest(checked.__code__)
+
+
+def test_the_code_shape_ignores_positions_and_hash_seeds_but_not_behaviour() -> None:
+    """The shape that checks a function's text against its running code: equal for the
+    same code moved or commented, different for any change of what it does, and the
+    same in every process (a set literal's constant is a frozenset, whose order follows
+    the hash seed)."""
+    from flowyml.core.fingerprint import _code_shape
+
+    def shape(text: str) -> str:
+        module = compile(text, "m.py", "exec", dont_inherit=True)
+        return _code_shape(next(c for c in module.co_consts if isinstance(c, types.CodeType)))
+
+    base = shape("def f(x):\n    return x in {'a', 'b', 'c'} and x + 1\n")
+    assert shape("\n\n# moved\ndef f(x):\n    return (x in {'a', 'b', 'c'}\n"
+                 "            and x + 1)  # same\n") == base
+    for changed in ("def f(x):\n    return x in {'a', 'b', 'd'} and x + 1\n",
+                    "def f(x):\n    return x in {'a', 'b', 'c'} and x + 2\n",
+                    "def f(y):\n    return y in {'a', 'b', 'c'} and y + 1\n",
+                    "def f(x, /):\n    return x in {'a', 'b', 'c'} and x + 1\n"):
+        assert shape(changed) != base, changed
+    code = ("import sys; from flowyml.core.fingerprint import _code_shape\n"
+            "m = compile(sys.argv[1], 'm.py', 'exec', dont_inherit=True)\n"
+            "print(_code_shape(m.co_consts[0]))\n")
+    import os
+
+    seen = {subprocess.run([sys.executable, "-c", code,
+                            "def f(x):\n    return x in {'a', 'b', 'c'} and x + 1\n"],
+                           capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+            for seed in ("1", "2", "3")}
+    assert seen == {base}

@@ -1035,6 +1035,7 @@ _stale_files: set[str] = set()  # files ``_stale_info`` warned about this build
 _fresh_files: set[str] = set()  # files whose ``linecache`` entry this build checked
 _context_codes: dict[str, dict[tuple[str, int], list[types.CodeType]] | None] = {}
 _FLAGS = 0x3FF  # co_flags without the __future__ ones (their effect is in the code itself)
+_NUL = "\0"
 
 
 def _lines(func: Any, filename: str) -> list[str]:
@@ -1060,9 +1061,11 @@ def _code_shape(code: types.CodeType) -> str:
         t = type(c)
         if t is types.CodeType:
             h.update(c.co_code)
-            h.update(repr((c.co_name, c.co_names, c.co_varnames, c.co_freevars, c.co_cellvars,
-                           c.co_argcount, c.co_posonlyargcount, c.co_kwonlyargcount,
-                           c.co_flags & _FLAGS, len(c.co_consts))).encode("utf-8", "surrogatepass"))
+            # names hold no control characters: NUL between names, SOH between fields
+            h.update((f"{c.co_name}\1{_NUL.join(c.co_names)}\1{_NUL.join(c.co_varnames)}\1"
+                      f"{_NUL.join(c.co_freevars)}\1{_NUL.join(c.co_cellvars)}\1"
+                      f"{c.co_argcount} {c.co_posonlyargcount} {c.co_kwonlyargcount} "
+                      f"{c.co_flags & _FLAGS} {len(c.co_consts)}").encode("utf-8", "surrogatepass"))
             stack.extend(c.co_consts)
         elif t is tuple:
             h.update(b"(%d" % len(c))
