@@ -292,3 +292,51 @@ def test_dask_retry_after_a_dead_worker_commits_once(project: Path) -> None:
         assert again.executed == [] and len(marker.read_text().split()) == 2
     finally:
         cluster.close()
+
+
+UNGUARDED = '''
+import flowyml as fm
+
+@fm.step(outputs="x")
+def a(n: int = 3):
+    return n * 2
+
+{run}
+'''
+
+
+@pytest.mark.parametrize("where, guarded", [
+    ("run = fm.Pipeline('g', [a]).run(executor='dask')", False),
+    ("def main():\n    fm.Pipeline('g', [a]).run(executor='dask')\n\nmain()", False),
+    ("if True:\n    fm.Pipeline('g', [a]).run(executor='dask')", False),
+    ("if __name__ == '__main__':\n    fm.Pipeline('g', [a]).run(executor='dask')", True),
+    ("def main():\n    fm.Pipeline('g', [a]).run(executor='dask')\n\n"
+     "if '__main__' == __name__:\n    main()", True),
+], ids=["top-level", "function-called-at-top-level", "other-if", "guard", "guard-reversed"])
+def test_a_script_without_a_main_guard_is_told_before_any_worker_starts(
+    tmp_path: Path, where: str, guarded: bool
+) -> None:
+    """Dask's workers re-import the main script (multiprocessing 'spawn'): a script that
+    runs the pipeline on import would start clusters in every worker, which fails with
+    hundreds of lines of Dask's logs. It is told at once, naming the line and the fix;
+    under ``if __name__ == "__main__":`` it runs."""
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    write(tmp_path / "flowyml.toml", "")
+    script = write(tmp_path / "pipe.py", UNGUARDED.format(run=where))
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=child_env(),
+                         capture_output=True, text=True, timeout=120)
+    if guarded:
+        assert out.returncode == 0, out.stderr
+        return
+    assert out.returncode == 1
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("flowyml.core.errors.ConfigError: executor='dask' starts a local "
+                           f"Dask cluster from {script}:"), last
+    assert 'if __name__ == "__main__":' in last and "executor='processes'" in last
+    assert "distributed" not in out.stderr  # no cluster, no worker, no Dask log
+    assert time.perf_counter() - t0 < 30

@@ -34,6 +34,53 @@ INSTALL_HINT = "install it with: pip install 'flowyml-core[dask]'"
 CONNECT_TIMEOUT = "10s"  # to reach an existing scheduler
 
 
+def _unguarded_main_line(method: str) -> str | None:
+    """``FILE:LINE`` of the main script's top-level statement that is running now (the
+    one that got here), unless it is under ``if __name__ == "__main__":``. ``None``
+    when there is no main script file (a notebook, ``python -c``), when this is not
+    called from its top level (a function, the CLI), or with ``fork`` workers, which do
+    not re-import it."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    file = getattr(main, "__file__", None)
+    if method == "fork" or not file or main is None:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None and not (
+            frame.f_code.co_name == "<module>" and frame.f_globals is vars(main)):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return None
+    line = frame.f_lineno
+    try:
+        import ast
+
+        with open(file, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for stmt in tree.body:
+        if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+            return None if _is_main_guard(stmt) else f"{file}:{line}"
+    return None
+
+
+def _is_main_guard(stmt: Any) -> bool:
+    """``if __name__ == "__main__":`` (either way round)."""
+    import ast
+
+    test = getattr(stmt, "test", None)
+    if not isinstance(stmt, ast.If) or not isinstance(test, ast.Compare):
+        return False
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [x for x in sides if isinstance(x, ast.Name) and x.id == "__name__"]
+    values = [x for x in sides if isinstance(x, ast.Constant) and x.value == "__main__"]
+    return len(names) == 1 and len(values) == 1
+
+
 class DaskExecutor:
     name = "dask"
     in_process = False
@@ -48,6 +95,16 @@ class DaskExecutor:
         self._stats = store.open().stats
         self._cluster: Any = None
         if address is None:
+            unguarded = _unguarded_main_line(dask.config.get(
+                "distributed.worker.multiprocessing-method", "spawn"))
+            if unguarded is not None:  # say so now: Dask's workers would fail noisily
+                raise ConfigError(
+                    f"executor='dask' starts a local Dask cluster from {unguarded}, which "
+                    "runs whenever that script is imported; Dask starts its workers with "
+                    "multiprocessing 'spawn', which re-imports the main script in each of "
+                    "them. Put the code that runs the pipeline under "
+                    "`if __name__ == \"__main__\":`, or use executor='processes'"
+                )
             # Our own cluster: a task whose worker dies fails at once (our retries,
             # not the scheduler's, decide whether to try again).
             try:
