@@ -317,11 +317,11 @@ def test_a_stale_bytecode_cache_never_keys_a_result_by_the_new_text(tmp_path: Pa
     assert run() == ["2", "2", "cached", "False"]
 
 
-# The driver of the two tests below: it imports ``stepsmod``, runs, then applies the
-# edits in ``EDITS`` to the file one by one, each followed (or not) by a reload, and runs
-# again after each, in ONE process; every line is the run's value, the plain function's
-# value in that same process, the step's status, and whether a warning said the file
-# changed after its module was loaded.
+# The driver of the tests below: it imports ``stepsmod``, runs (unless argv[2] says not
+# to), then applies the edits of argv[1] to the file one by one, each followed (or not)
+# by a reload, and runs again after each, all in ONE process. Every line it prints is the
+# run's value, the plain function's value in that same process, the step's status, and
+# whether a warning said the file changed after its module was loaded.
 SAME_PROCESS = '''
 import importlib, json, sys, warnings
 sys.path.insert(0, ".")
@@ -335,7 +335,8 @@ def run():
     stale = any("changed after its module" in str(x.message) for x in w)
     print(json.dumps([r["v"], stepsmod.value.func(), r.steps["value"].status, stale]))
 
-run()
+if sys.argv[2] == "run-first":
+    run()
 for old, new, reload in json.loads(sys.argv[1]):
     with open("stepsmod.py") as f:
         text = f.read()
@@ -358,7 +359,8 @@ STEPS_MOD = """
     """
 
 
-def _same_process(proj: Path, edits: list[tuple[str, str, bool]], bytecode: bool) -> list[list]:
+def _same_process(proj: Path, edits: list[tuple[str, str, bool]], bytecode: bool,
+                  run_first: bool = True) -> list[list]:
     import subprocess
     import sys
 
@@ -369,7 +371,8 @@ def _same_process(proj: Path, edits: list[tuple[str, str, bool]], bytecode: bool
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     else:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-    out = subprocess.run([sys.executable, "-c", SAME_PROCESS, json.dumps(edits)], cwd=proj,
+    out = subprocess.run([sys.executable, "-c", SAME_PROCESS, json.dumps(edits),
+                          "run-first" if run_first else "edit-first"], cwd=proj,
                          env=env, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]
@@ -403,9 +406,9 @@ def test_an_edit_without_a_reload_never_keys_the_old_code_by_the_new_text(
     tmp_path: Path, bytecode: bool
 ) -> None:
     """A file edited under a running process that does not reload it: the old code
-    still runs, and its result must not be stored under the new text's key (the next
-    process, which runs the new text, would be handed it). The fingerprint sees that
-    the text does not compile to the code that runs, warns, and keys by the bytecode."""
+    still runs. Its functions were fingerprinted before the edits, from the text that
+    made them, and those facts stand (no warning); the next process runs the new text
+    and must not be handed the old code's result."""
     proj = tmp_path / "proj"
     write(proj / "flowyml.toml", "")
     write(proj / "stepsmod.py", STEPS_MOD)
@@ -413,8 +416,6 @@ def test_an_edit_without_a_reload_never_keys_the_old_code_by_the_new_text(
                                  ("return helper()", "return helper() + 10", False)], bytecode)
     assert [line[:3] for line in lines] == [[1, 1, "executed"], [1, 1, "cached"],
                                            [1, 1, "cached"]]
-    # the step's code object was fingerprinted before the edits, in this process: its
-    # facts stand; the helper's were too. Nothing was keyed by text that did not run.
     fresh = _same_process(proj, [], bytecode)  # a new process runs the edited file
     assert fresh == [[12, 12, "executed", False]]
 
@@ -428,17 +429,7 @@ def test_a_function_first_fingerprinted_after_an_edit_is_keyed_by_its_bytecode(
     proj = tmp_path / "proj"
     write(proj / "flowyml.toml", "")
     write(proj / "stepsmod.py", STEPS_MOD)
-    code = SAME_PROCESS.replace("\nrun()\nfor", "\nfor")  # no run before the edits
-    import subprocess
-    import sys
-
-    from tests.conftest import child_env
-
-    out = subprocess.run(
-        [sys.executable, "-c", code, json.dumps([["return helper()", "return helper() + 10",
-                                                  False]])],
-        cwd=proj, env=child_env(), capture_output=True, text=True, check=False)
-    assert out.returncode == 0, out.stderr
-    assert [json.loads(line) for line in out.stdout.splitlines()] == [[1, 1, "executed", True]]
+    edit = [("return helper()", "return helper() + 10", False)]
+    assert _same_process(proj, edit, False, run_first=False) == [[1, 1, "executed", True]]
     assert _same_process(proj, [], False) == [[11, 11, "executed", False]]
     assert _same_process(proj, [], False) == [[11, 11, "cached", False]]
