@@ -87,3 +87,35 @@ def test_declaration_mistakes_fail_when_the_class_is_made() -> None:
         class Order:
             a: int = 0
             b: int  # type: ignore[misc]
+
+
+def test_init_is_compiled_when_the_first_instance_is_made() -> None:
+    """A record no code instantiates costs no compile; the first instance puts the real
+    ``__init__`` (with its signature) on the class, for every later one and subclass."""
+    import inspect
+
+    @struct
+    class Lazy:
+        a: int
+        b: str = "x"
+
+    assert "*args" in str(inspect.signature(Lazy))  # not compiled yet
+    first = Lazy(1)
+    assert str(inspect.signature(Lazy)) == "(a, b='x')"
+    assert (first.a, first.b) == (1, "x") and Lazy(2, "y").b == "y"
+
+    class Plain(Lazy):  # not a struct: inherits the compiled __init__
+        pass
+
+    assert Plain(3).a == 3
+    with pytest.raises(TypeError):
+        Lazy()  # type: ignore[call-arg]
+
+    @struct
+    class Lazy2:
+        a: int
+
+    class Sub(Lazy2):  # the first instance is a plain subclass's
+        pass
+
+    assert Sub(5).a == 5 and Lazy2(6).a == 6
