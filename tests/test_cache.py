@@ -433,3 +433,34 @@ def test_a_function_first_fingerprinted_after_an_edit_is_keyed_by_its_bytecode(
     assert _same_process(proj, edit, False, run_first=False) == [[1, 1, "executed", True]]
     assert _same_process(proj, [], False) == [[11, 11, "executed", False]]
     assert _same_process(proj, [], False) == [[11, 11, "cached", False]]
+
+
+def test_a_file_saved_broken_under_a_running_process_is_said_so(tmp_path: Path) -> None:
+    """An edit saved mid-way (the file no longer compiles) under a running process: the
+    old code runs and counts by its bytecode, and the warning says the file does not
+    compile, not only that it changed."""
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    proj = tmp_path / "proj"
+    write(proj / "flowyml.toml", "")
+    write(proj / "stepsmod.py", STEPS_MOD)
+    code = (
+        "import sys, warnings; sys.path.insert(0, '.')\n"
+        "import flowyml as fm, stepsmod\n"
+        "text = open('stepsmod.py').read()\n"
+        "open('stepsmod.py', 'w').write(text.replace('return helper()',\n"
+        "    'return helper() + 10\\n\\ndef half_typed(:\\n    pass'))\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    run = fm.Pipeline('p', [stepsmod.value]).run()\n"
+        "said = [str(x.message) for x in w if 'changed after its module' in str(x.message)]\n"
+        "print(run['v'], stepsmod.value.func(), run.steps['value'].status, said)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=proj, env=child_env(),
+                         capture_output=True, text=True, check=True)
+    v, plain, status, said = out.stdout.split(" ", 3)
+    assert (v, plain, status) == ("1", "1", "executed")
+    assert "does not even compile" in said, said

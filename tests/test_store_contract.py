@@ -327,7 +327,7 @@ def _s3_errors() -> list[tuple[BaseException, str]]:
     def client_error(code: str, status: int) -> Any:
         response = {"Error": {"Code": code, "Message": "m"},
                     "ResponseMetadata": {"HTTPStatusCode": status}}
-        return boto.ClientError(response, "PutObject")  # type: ignore[arg-type]
+        return boto.ClientError(response, "PutObject")
 
     seaweed_412 = OSError(errno.EINVAL, "At least one of the pre-conditions did not hold")
     seaweed_412.__cause__ = client_error("PreconditionFailed", 412)

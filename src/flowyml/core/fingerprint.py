@@ -1008,12 +1008,15 @@ def _stale_info(fn: types.FunctionType, names: frozenset[str]) -> _Info:
     mod = sys.modules.get(getattr(fn, "__module__", None) or "")
     if filename not in _stale_files and not _loader_rewrites(mod):  # once per file per build
         _stale_files.add(filename)
+        broken = filename in _context_codes and _context_codes[filename] is None
+        why = ("the file, as saved now, does not even compile" if broken else
+               "an edit without a reload, or a stale bytecode cache")
         warnings.warn(
             f"{filename} changed after its module {getattr(mod, '__name__', '?')} was "
             f"loaded: {fn.__qualname__} (and any other function of it so affected) runs "
-            "code its text no longer shows (an edit without a reload, or a stale bytecode "
-            "cache), so the bytecode that runs is fingerprinted instead, and no result made "
-            "from the file's text is reused. Restart the process, or reload the module",
+            f"code its text no longer shows ({why}), so the bytecode that runs is "
+            "fingerprinted instead, and no result made from the file's text is reused. "
+            "Restart the process, or reload the module",
             FingerprintWarning, stacklevel=2,
         )
     return _Info(_bytecode_digest(fn.__code__), [(n,) for n in sorted(names)], names,
