@@ -319,15 +319,19 @@ def test_every_scheme_has_an_adapter() -> None:
         load_adapter("ftp://host/x", "contract")
 
 
+def client_error(code: str, status: int) -> Any:
+    """botocore's error for an S3 answer: error ``code``, HTTP ``status``."""
+    from botocore import exceptions as boto
+
+    response = {"Error": {"Code": code, "Message": "m"},
+                "ResponseMetadata": {"HTTPStatusCode": status}}
+    return boto.ClientError(response, "PutObject")
+
+
 def _s3_errors() -> list[tuple[BaseException, str]]:
     import errno
 
     from botocore import exceptions as boto
-
-    def client_error(code: str, status: int) -> Any:
-        response = {"Error": {"Code": code, "Message": "m"},
-                    "ResponseMetadata": {"HTTPStatusCode": status}}
-        return boto.ClientError(response, "PutObject")
 
     seaweed_412 = OSError(errno.EINVAL, "At least one of the pre-conditions did not hold")
     seaweed_412.__cause__ = client_error("PreconditionFailed", 412)
@@ -415,15 +419,11 @@ def test_s3_retries_a_write_that_conflicts_with_one_in_flight(
     """AWS answers a conditional write racing another one of the same key with 409
     ``ConditionalRequestConflict`` and asks for a retry; the retry then creates the
     object or finds it (412). Any other error is raised at once."""
-    from botocore import exceptions as boto
-
     from flowyml.stores import s3
 
-    def client_error(code: str, status: int) -> Exception:
+    def wrapped(code: str, status: int) -> Exception:
         error = OSError("s3fs wraps it")
-        error.__cause__ = boto.ClientError(
-            {"Error": {"Code": code, "Message": "m"},
-             "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject")
+        error.__cause__ = client_error(code, status)
         return error
 
     class Fs:  # what Adapter.upload calls of an s3fs filesystem
@@ -440,13 +440,13 @@ def test_s3_retries_a_write_that_conflicts_with_one_in_flight(
     adapter = load_adapter("s3://bucket/prefix")
     src = tmp_path / "obj"
     src.write_bytes(b"x")
-    conflict = lambda: client_error("ConditionalRequestConflict", 409)  # noqa: E731
+    conflict = lambda: wrapped("ConditionalRequestConflict", 409)  # noqa: E731
     fs = Fs([conflict(), conflict()])
     assert adapter.upload(fs, src, "k", create=True) is True and fs.calls == 3
     assert sleeps == [s3.CONFLICT_BACKOFF, 2 * s3.CONFLICT_BACKOFF]
-    fs = Fs([conflict(), client_error("PreconditionFailed", 412)])  # the other one won
+    fs = Fs([conflict(), wrapped("PreconditionFailed", 412)])  # the other one won
     assert adapter.upload(fs, src, "k", create=True) is False and fs.calls == 2
-    fs = Fs([client_error("InternalError", 500)])
+    fs = Fs([wrapped("InternalError", 500)])
     with pytest.raises(OSError):
         adapter.upload(fs, src, "k", create=True)
     assert fs.calls == 1

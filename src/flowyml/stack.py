@@ -248,9 +248,8 @@ class Stack:
         already (a run, then a reader: one connection per thread, not two)."""
         from .catalog import open_catalog
 
-        s = self if self.catalog is not None and self.root else self.resolve()
-        with _lock:
-            runtime = _opened.get(("runtime-catalog", s.catalog, s.name))
+        s = self._for_catalog()
+        runtime = s._opened_catalog("runtime-catalog")
         return s._catalog("catalog", functools.partial(open_catalog, share=runtime))
 
     def open_runtime_catalog(self) -> RuntimeSqlCatalog:
@@ -258,20 +257,27 @@ class Stack:
         (``catalog/runtime_sql.py``): the full catalog when it is already open."""
         from .catalog import open_runtime_catalog
 
-        s = self if self.catalog is not None and self.root else self.resolve()
-        with _lock:
-            full = _opened.get(("catalog", s.catalog, s.name))
+        s = self._for_catalog()
+        full = s._opened_catalog("catalog")
         return full if full is not None else s._catalog("runtime-catalog", open_runtime_catalog)
 
+    def _for_catalog(self) -> Stack:
+        """This stack, resolved if its catalog or root is not set yet."""
+        return self if self.catalog is not None and self.root else self.resolve()
+
+    def _opened_catalog(self, kind: str) -> Any:
+        """The ``kind`` of catalog of this (resolved) stack if this process opened it."""
+        with _lock:
+            return _opened.get((kind, self.catalog, self.name))
+
     def _catalog(self, kind: str, opener: Callable[..., Any]) -> Any:
-        """The ``kind`` of catalog of this stack, opened once per process."""
-        s = self if self.catalog is not None and self.root else self.resolve()
-        key = (kind, s.catalog, s.name)
+        """The ``kind`` of catalog of this (resolved) stack, opened once per process."""
+        key = (kind, self.catalog, self.name)
         with _lock:
             hit = _opened.get(key)
             if hit is None:
-                assert s.catalog is not None
-                hit = _opened[key] = opener(s.catalog, stack_name=s.name or "default")
+                assert self.catalog is not None
+                hit = _opened[key] = opener(self.catalog, stack_name=self.name or "default")
         return hit
 
     def check(self) -> list[CheckResult]:

@@ -49,7 +49,16 @@ from . import liveness
 from .dbapi import Cursor, Db, in_list, parse_url
 from .records import ArtifactRecord, CodeVersion
 from .records import artifact_id as artifact_id  # re-exported: tests and tools use it here
-from .runtime_sql import ART_COLS, RUN_COLS, RuntimeSqlCatalog, artifact_from, chunks, run_from
+from .runtime_sql import (
+    _ARTS,  # the columns artifact_from reads, in its order
+    _RUNS,
+    ART_COLS,
+    RUN_COLS,
+    RuntimeSqlCatalog,
+    artifact_from,
+    chunks,
+    run_from,
+)
 
 if TYPE_CHECKING:  # (base.py loads where its classes are made: not on open, see _snapshot)
     from .base import (
@@ -61,8 +70,6 @@ if TYPE_CHECKING:  # (base.py loads where its classes are made: not on open, see
         RuntimeCatalog,
     )
 
-_ARTS = ", ".join(ART_COLS)  # the columns artifact_from reads, in its order
-_RUNS = ", ".join(RUN_COLS)
 # scheme://... : anything else is not a URL at all (``_url_error``)
 _URL_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
