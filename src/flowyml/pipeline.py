@@ -73,7 +73,10 @@ class Pipeline:
                 ) from None
             return refs[(asset, selector)]  # its recorded schema is checked (contracts.py)
 
-        graph = build_graph(self.steps, params, resolve if needs_catalog else None)
+        from .core.gcpause import cyclic_gc_paused
+
+        with cyclic_gc_paused():  # see gcpause: it would scan, and free nothing
+            graph = build_graph(self.steps, params, resolve if needs_catalog else None)
         # every key is taken now, before any step runs; what the fingerprint cannot see
         # through is warned about here, at build
         from .core.fingerprint import fingerprint_graph

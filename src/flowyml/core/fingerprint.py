@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import blake3
 
+from .gcpause import cyclic_gc_paused
 from .hashing import hash_text
 from .ownership import NOTEBOOK, library_name, library_version, user_label
 from .source_memo import SourceMemo
@@ -471,18 +472,19 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
     """Fingerprint every step of ``graph`` now, before any step runs: a step that
     mutates a global cannot change the key of a step after it in the same run."""
     root = Path(root)  # once, not per step
-    _end_of_build()  # a file may have changed since the last build in this process
-    try:
-        for name in graph.order:
-            if name in graph.fingerprints:
-                continue
-            values = {p: b.value for p, b in graph.bindings[name].items()
-                      if b.kind in ("value", "default")}
-            graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
-                graph.steps[name], values, root)
-    finally:
-        _end_of_build()
-    _MEMO.flush()
+    with cyclic_gc_paused():  # bulk allocation, next to no cyclic garbage: see gcpause
+        _end_of_build()  # a file may have changed since the last build in this process
+        try:
+            for name in graph.order:
+                if name in graph.fingerprints:
+                    continue
+                values = {p: b.value for p, b in graph.bindings[name].items()
+                          if b.kind in ("value", "default")}
+                graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
+                    graph.steps[name], values, root)
+        finally:
+            _end_of_build()
+        _MEMO.flush()
 
 
 def _end_of_build() -> None:
