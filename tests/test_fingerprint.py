@@ -184,6 +184,66 @@ def test_unseeable_code_warns_and_counts_the_whole_module(tmp_path: Path) -> Non
         sys.modules.pop("dyn_mod", None)
 
 
+def test_a_computed_import_counts_every_file_of_the_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module may not even be imported yet: every Python file under the root counts,
+    by normalized source, and a miss names the file."""
+    import importlib
+
+    import flowyml.core.fingerprint as fp_mod
+
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "__init__.py").write_text("")
+    (tmp_path / "plugins" / "double.py").write_text("def apply(x):\n    return x * 2\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "skipped.py").write_text("x = 1\n")
+
+    def step_fn(kind):
+        return importlib.import_module("plugins." + kind).apply(3)
+
+    def parts() -> dict[str, str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = fingerprint_function(step_fn, root=tmp_path, step_name="plug").parts
+        said.extend(str(w.message) for w in caught)
+        return got
+
+    said: list[str] = []
+    before = parts()
+    assert any("every Python file of the project" in m for m in said)  # once a process
+    assert "file plugins/double.py" in before and not any(".venv" in k for k in before)
+    (tmp_path / "plugins" / "double.py").write_text("def apply(x):  # c\n    return x * 2\n")
+    assert parts() == before  # a comment is not a change
+    (tmp_path / "plugins" / "double.py").write_text("def apply(x):\n    return x * 2 + 1\n")
+    after = parts()
+    assert explain_parts(before, after) == ["source of file plugins/double.py changed"]
+
+    monkeypatch.setattr(fp_mod, "PROJECT_FILES_LIMIT", 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        big = fingerprint_function(step_fn, root=tmp_path, step_name="plug2").parts
+    assert any("too many to fingerprint" in str(w.message) for w in caught)
+    assert big["project sources"].startswith("opaque:")  # re-executes, never reused
+
+
+def test_an_unseeable_step_counts_its_modules_globals_as_they_are_now(tmp_path: Path) -> None:
+    mod = tmp_path / "evals_mod.py"
+    mod.write_text("SCALE = 2\n\ndef f(x):\n    return eval('x * SCALE')\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import evals_mod  # type: ignore[import-not-found]
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            before = fingerprint_function(evals_mod.f, root=tmp_path).parts
+            evals_mod.SCALE = 3  # rebound after the import: the text still says 2
+            after = fingerprint_function(evals_mod.f, root=tmp_path).parts
+        assert explain_parts(before, after) == ["constant SCALE changed"]
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("evals_mod", None)
+
+
 def test_standard_library_counts_by_python_version(tmp_path: Path) -> None:
     import os
 

@@ -463,6 +463,63 @@ def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str)
     assert not problems, "\n".join(problems)
 
 
+NB_EVAL_STEP = textwrap.dedent('''
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return eval("[i * SCALE + CONFIG['offset'] for i in range(n)]", globals(), {"n": n})
+
+
+    pipe = fm.Pipeline("nbeval", [f])
+''').lstrip()
+
+
+@pytest.mark.timeout(600)
+def test_an_eval_step_in_a_notebook_counts_the_kernels_state(
+        tmp_path: Path, kernel_env: str) -> None:
+    """A step whose code the fingerprint cannot follow (``eval``) counts everything in
+    the notebook's namespace as it is now: a cell that rebinds or mutates a global
+    re-executes the step, while IPython's own history names (``In``, ``Out``, ``_i3``),
+    which change with every cell, and the ``Run`` a cell keeps do not."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    proj = tmp_path / "nbproj"
+    proj.mkdir()
+    (proj / "flowyml.toml").write_text("")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import flowyml as fm"),
+                nbformat.v4.new_code_cell("SCALE = 2\nCONFIG = {'offset': 0}"),
+                nbformat.v4.new_code_cell(NB_EVAL_STEP),
+                nbformat.v4.new_code_cell(NB_MOD_RUN),
+                nbformat.v4.new_code_cell("CONFIG['offset'] = 1"),
+                nbformat.v4.new_code_cell("SCALE")]  # an output: IPython binds _6
+    problems: list[str] = []
+
+    def run(client: NotebookClient, indexes: list[int], what: str, status: str,
+            want: list[int]) -> None:
+        for i in indexes:
+            client.execute_cell(nb.cells[i], i)
+        got = _cell_result(nb.cells[3])
+        if "error" in got:
+            problems.append(f"{what}: the run cell raised {got['error']}")
+        elif (got["status"], got["y"], got["plain"]) != (status, want, want):
+            problems.append(f"{what}: f {got['status']} (want {status}), y = {got['y']}, "
+                            f"the plain function gives {got['plain']} (want {want}); "
+                            f"reason {got['reason']!r}")
+
+    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                            resources={"metadata": {"path": str(proj)}})
+    with client.setup_kernel():
+        run(client, [0, 1, 2, 3], "first run", "executed", [0, 2, 4, 6])
+        run(client, [5, 3], "run cell again, after a cell with an output", "cached",
+            [0, 2, 4, 6])
+        nb.cells[1].source = "SCALE = 3\nCONFIG = {'offset': 0}"
+        run(client, [1, 3], "SCALE rebound by its cell", "executed", [0, 3, 6, 9])
+        run(client, [4, 3], "CONFIG mutated by another cell", "executed", [1, 4, 7, 10])
+        run(client, [3], "nothing changed", "cached", [1, 4, 7, 10])
+    assert not problems, "\n".join(problems)
+
+
 # --------------------------------------------------------------------------- another cwd
 
 

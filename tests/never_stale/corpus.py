@@ -2514,3 +2514,67 @@ add(idiom("unseeable_computed_getattr", {
            note="another function of the module getattr searches (an edit anywhere re-executes)"),
     warns_at_build=("getattr",),
 ))
+
+add(idiom("unseeable_eval_reaches_a_module", {
+    "helpers.py": src('''
+        SCALE = 2
+
+
+        def double(x):
+            return x * SCALE
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        import helpers
+
+        OFFSET = 1
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return eval("[helpers.double(i) + OFFSET for i in range(n)]", globals(), {"n": n})
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("helpers.py", "def double(x):\n", "def double(x):  # reached through eval\n"),
+         note="comment in the module eval reaches"),
+    change(E("helpers.py", "return x * SCALE", "return x * SCALE + 1"),
+           note="a function of a user module the step's module imports, reached by eval"),
+    change(E("helpers.py", "SCALE = 2", "SCALE = 3"), note="a constant of that module"),
+    change(E("pipe.py", "OFFSET = 1", "OFFSET = 5"), note="a constant of the step's module"),
+    warns_at_build=("eval",),
+))
+
+add(idiom("unseeable_computed_import", {
+    "plugins/__init__.py": "",
+    "plugins/double.py": src('''
+        def apply(x):
+            return x * 2
+    '''),
+    "plugins/triple.py": src('''
+        def apply(x):
+            return x * 3
+    '''),
+    "pipe.py": src('''
+        import importlib
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(kind: str = "double", n: int = 4):
+            plugin = importlib.import_module("plugins." + kind)
+            return [plugin.apply(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("plugins/double.py", "def apply(x):\n", "def apply(x):  # found by name\n"),
+         note="comment in the module imported by a computed name"),
+    change(E("plugins/double.py", "return x * 2", "return x * 2 + 1"),
+           note="the module imported by a computed name (not imported at build)"),
+    change(E("plugins/triple.py", "return x * 3", "return x * 3 + 1"),
+           note="another module of the project (an edit anywhere re-executes)"),
+    warns_at_build=("import_module",),
+))

@@ -20,8 +20,10 @@ result, followed recursively and across files:
 Third-party code counts by its installed version, the standard library by the Python
 version. Where the fingerprint cannot see (``eval``, ``exec``, ``globals()[...]``, a
 computed ``getattr``, a compiled module of the user's own), it warns once, naming the
-step and the construct, and counts the whole user module (its normalized source and
-everything in it): it errs toward re-execution, never toward reuse. A value that has
+step and the construct, and counts the whole user module (its normalized source, and
+everything its names reach as it is now: functions, classes, the user modules it
+imports, the current value of every other global): it errs toward re-execution, never
+toward reuse. A value that has
 no canonical form makes the step re-execute, with a warning.
 
 Parts are kept by name so a cache miss can be explained ("code of method
@@ -327,6 +329,7 @@ _KIND_LABELS = {
     "partial": "arguments of partial",
     "instance": "state of instance",
     "module": "source of module",
+    "file": "source of file",
     "extension": "compiled module",
     "decorator": "decorator",
 }
@@ -442,7 +445,11 @@ def fingerprint_function(
     and everything of the user's own code it reaches."""
     ctx = _Context(Path(root) if root is not None else _project_root(),
                    step_name or getattr(func, "__name__", None) or type(func).__name__)
-    _visit_callable(ctx, func)
+    _end_of_build()  # one call, one build: files are checked afresh
+    try:
+        _visit_callable(ctx, func)
+    finally:
+        _end_of_build()
     if declaration is not None:
         ctx.add("declaration", Tokenizer().digest(declaration),
                 functools.partial(_declaration_text, declaration))
@@ -492,6 +499,7 @@ def _end_of_build() -> None:
     _fresh_files.clear()
     _context_codes.clear()
     _stale_files.clear()
+    _project_listings.clear()
 
 
 def flush_memo() -> None:
@@ -708,11 +716,30 @@ def _whole_module(ctx: _Context, mod: types.ModuleType, label: str) -> None:
     ctx.add(f"module {label}:{mod.__name__}",
             _digest_and_refs(tree)[0] if tree is not None else "no source",
             _tree_source(tree) if tree is not None else None)
+    # Everything a name can reach from here counts as it is now, not as the text says:
+    # a global rebound or mutated since the import, a user module imported here
+    # (``eval("helpers.f(x)")``), a value with no canonical form (which re-executes).
     for gname, value in list(vars(mod).items()):
-        if gname.startswith("__") and gname.endswith("__"):
+        if (gname.startswith("__") and gname.endswith("__")) or (
+                label == NOTEBOOK and _is_ipython_name(gname)):
             continue
-        if isinstance(value, (types.FunctionType, type)) and ctx.label_of(value) is not None:
-            _visit(ctx, value, gname, label)
+        if isinstance(value, (types.FunctionType, type)) and ctx.label_of(value) is None:
+            ctx.library(_module_of(value) or "builtins")  # a library's: by its version
+            continue
+        if not isinstance(value, Step) and type(value).__module__.startswith("flowyml."):
+            continue  # a Pipeline, a Run: handles of this framework, not the step's data
+        _visit(ctx, value, gname, label)
+
+
+_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "_ih", "_oh", "_dh",
+                            "_", "__", "___", "_i", "_ii", "_iii"})
+
+
+def _is_ipython_name(name: str) -> bool:
+    """A name IPython keeps in a notebook's namespace (its input and output history):
+    not the user's state, and different after every cell."""
+    return name in _IPYTHON_NAMES or (
+        name[:1] == "_" and name.lstrip("_i").isdigit() and name.count("i") <= 1)
 
 
 def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str | None = None) -> None:
@@ -1316,15 +1343,101 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         unseeable.append("importlib.import_module() with a computed name")
     if unseeable:
         mod = sys.modules.get(fn.__module__ or "")
+        imports = [u for u in unseeable if u in _IMPORTING]
         ctx.warn(
             f"{', '.join(sorted(set(unseeable)))} in {fn.__qualname__} ({label}) cannot be "
-            f"followed by the fingerprint; all of {label} counts as this step's code, so any "
-            "edit to it re-executes the step"
+            f"followed by the fingerprint; all of {label} counts as this step's code (its "
+            "text, and the current value of each of its globals)"
+            + (", and so does every Python file of the project (a module imported by a name "
+               "the fingerprint cannot know may be any of them)" if imports else "")
+            + ", so any edit to them re-executes the step"
         )
         if mod is not None:
             _whole_module(ctx, mod, label)
         else:
             ctx.add(f"module {label}:{fn.__module__}", info.digest)
+        if imports:
+            _project_sources(ctx)
+
+
+# what can import a module whose name the fingerprint cannot know
+_IMPORTING = frozenset({"eval()", "exec()", "__import__()",
+                        "importlib.import_module() with a computed name"})
+_PROJECT = object()  # visited once per step, like a module
+PROJECT_FILES_LIMIT = 2000
+_SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "dist-packages"})
+_file_digests: dict[tuple[str, int, int], str] = {}  # (path, mtime_ns, size) -> digest
+_project_listings: dict[Path, list[tuple[str, str]] | None] = {}  # this build's
+
+
+def _project_sources(ctx: _Context) -> None:
+    """Every Python file of the project (under its root; and the user's modules imported
+    from outside it), each by its normalized source: code imported by a name the
+    fingerprint cannot know may be any of them, and may not even be imported yet."""
+    if not ctx.first_visit(_PROJECT):
+        return
+    if ctx.root not in _project_listings:
+        _project_listings[ctx.root] = _project_files(ctx.root)
+    files = _project_listings[ctx.root]
+    if files is None:
+        ctx.warn(f"the project under {ctx.root} has more than {PROJECT_FILES_LIMIT} Python "
+                 "files, too many to fingerprint on every build: the step re-executes on "
+                 "every run. Import the code it needs by name")
+        ctx.add("project sources", f"{OPAQUE}{os.urandom(16).hex()}:a project too big")
+        return
+    for label, path in files:
+        ctx.add(f"file {label}", _file_digest(path))
+
+
+def _project_files(root: Path) -> list[tuple[str, str]] | None:
+    """(label, path) of the project's Python files, sorted; None past the limit."""
+    found: dict[str, str] = {}
+    for top, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS
+                   and not os.path.exists(os.path.join(top, d, "pyvenv.cfg"))]
+        for n in names:
+            if n.endswith(".py"):
+                path = os.path.join(top, n)
+                found[Path(path).relative_to(root).as_posix()] = path
+        if len(found) > PROJECT_FILES_LIMIT:
+            return None
+    for name, mod in list(sys.modules.items()):  # a sibling folder put on sys.path
+        file = getattr(mod, "__file__", None)
+        if isinstance(file, str) and file.endswith(".py"):
+            label = user_label(root, name, file)
+            if label is not None and label != NOTEBOOK and label not in found:
+                found[label] = file
+    if len(found) > PROJECT_FILES_LIMIT:
+        return None
+    return sorted(found.items())
+
+
+def _file_digest(path: str) -> str:
+    """A file's normalized-AST digest (comments and formatting do not count)."""
+    try:
+        st = os.stat(path)
+        key = (path, st.st_mtime_ns, st.st_size)
+        if key in _file_digests:
+            return _file_digests[key]
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return "unreadable"
+    text = data.decode("utf-8", "surrogateescape")
+    slot = (_MEMO.group(path), _MEMO.entry_key("file", text))
+    facts = _MEMO.get(*slot)
+    if facts is not None and isinstance(facts.get("d"), str):
+        digest: str = facts["d"]
+    else:
+        try:
+            digest = _digest_and_refs(ast.parse(data))[0]
+        except (SyntaxError, ValueError):
+            digest = "text:" + blake3.blake3(data).hexdigest()
+        _MEMO.put(*slot, {"d": digest})
+    if len(_file_digests) > 10_000:
+        _file_digests.clear()
+    _file_digests[key] = digest
+    return digest
 
 
 def _local_imports(ctx: _Context, fn: types.FunctionType, info: _Info) -> dict[str, Any]:
