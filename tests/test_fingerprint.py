@@ -226,6 +226,36 @@ def test_a_computed_import_counts_every_file_of_the_project(
     assert big["project sources"].startswith("opaque:")  # re-executes, never reused
 
 
+def test_subclasses_count_as_they_are_now(tmp_path: Path) -> None:
+    """``Base.__subclasses__()`` reaches every subclass that exists at build, in any
+    module; that of a class the bytecode does not name counts the whole project."""
+    (tmp_path / "subs_base.py").write_text(
+        "class Base:\n    pass\n\n\ndef pick(name):\n"
+        "    return [c for c in Base.__subclasses__() if c.__name__ == name][0]\n\n\n"
+        "def of(obj):\n    return type(obj).__subclasses__()\n")
+    (tmp_path / "subs_impl.py").write_text(
+        "from subs_base import Base\n\n\nclass Impl(Base):\n    def go(self):\n"
+        "        return 1\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import subs_base  # type: ignore[import-not-found]
+        import subs_impl  # type: ignore[import-not-found]  # noqa: F401
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            named = fingerprint_function(subs_base.pick, root=tmp_path, step_name="sub1").parts
+            unnamed = fingerprint_function(subs_base.of, root=tmp_path, step_name="sub2").parts
+        assert "class subs_impl.py:Impl" in named and "method subs_impl.py:Impl.go" in named
+        assert not [w for w in caught if "sub1" in str(w.message)]  # nothing unseeable
+        assert any("sub2" in str(w.message) and "__subclasses__()" in str(w.message)
+                   for w in caught)
+        assert "file subs_impl.py" in unnamed
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("subs_base", None)
+        sys.modules.pop("subs_impl", None)
+
+
 def test_an_unseeable_step_counts_its_modules_globals_as_they_are_now(tmp_path: Path) -> None:
     mod = tmp_path / "evals_mod.py"
     mod.write_text("SCALE = 2\n\ndef f(x):\n    return eval('x * SCALE')\n")

@@ -2546,6 +2546,48 @@ add(idiom("unseeable_eval_reaches_a_module", {
     warns_at_build=("eval",),
 ))
 
+add(idiom("subclass_registry", {
+    "base.py": src('''
+        class Model:
+            def predict(self, x):
+                raise NotImplementedError
+    '''),
+    "impls.py": src('''
+        from base import Model
+
+
+        class Double(Model):
+            def predict(self, x):
+                return x * 2
+
+
+        class Triple(Model):
+            def predict(self, x):
+                return x * 3
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        import impls  # noqa: F401  (defines the subclasses)
+        from base import Model
+
+
+        @fm.step(outputs="y")
+        def f(kind: str = "Double", n: int = 4):
+            cls = next(c for c in Model.__subclasses__() if c.__name__ == kind)
+            return [cls().predict(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("impls.py", "class Double(Model):\n", "class Double(Model):  # found by name\n"),
+         note="comment in a subclass"),
+    change(E("impls.py", "return x * 2", "return x * 2 + 1"),
+           note="the subclass found through Model.__subclasses__(), in a module the step "
+                "never names"),
+    change(E("impls.py", "return x * 3", "return x * 3 + 1"),
+           note="another subclass (any of them may be the one found)"),
+))
+
 add(idiom("unseeable_computed_import", {
     "plugins/__init__.py": "",
     "plugins/double.py": src('''

@@ -1341,6 +1341,15 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
                 _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
     if info.dynamic_imports:
         unseeable.append("importlib.import_module() with a computed name")
+    owners, unknown = _subclass_reads(fn.__code__)
+    for chain in owners:  # a registry by subclassing: every subclass that exists now
+        owner = _resolve_chain(chain, {**globs, **local})
+        if isinstance(owner, type) and owner is not object:
+            _visit_subclasses(ctx, owner, label)
+        else:
+            unknown = True
+    if unknown:
+        unseeable.append(_SUBCLASSES)
     if unseeable:
         mod = sys.modules.get(fn.__module__ or "")
         imports = [u for u in unseeable if u in _IMPORTING]
@@ -1360,9 +1369,52 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             _project_sources(ctx)
 
 
-# what can import a module whose name the fingerprint cannot know
-_IMPORTING = frozenset({"eval()", "exec()", "__import__()",
+_SUBCLASSES = "__subclasses__() of a class known only at run time"
+# what can import, or reach code in, a module whose name the fingerprint cannot know
+_IMPORTING = frozenset({"eval()", "exec()", "__import__()", _SUBCLASSES,
                         "importlib.import_module() with a computed name"})
+_ATTR_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
+
+
+def _subclass_reads(code: types.CodeType) -> tuple[list[tuple[str, ...]], bool]:
+    """The classes whose ``__subclasses__`` the code (and code nested in it) reads, as
+    global name chains (``Base``, ``plugins.Base``), and whether it reads that of a class
+    it does not name (``type(x).__subclasses__()``, a parameter's). From the bytecode:
+    nothing is decoded unless the name is there."""
+    chains: list[tuple[str, ...]] = []
+    unknown = False
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+        if "__subclasses__" not in c.co_names:
+            continue
+        ins = list(dis.get_instructions(c))
+        for i, x in enumerate(ins):
+            if x.opname not in _ATTR_LOADS or x.argval != "__subclasses__":
+                continue
+            j, attrs = i - 1, []
+            while j >= 0 and ins[j].opname in _ATTR_LOADS:
+                attrs.append(str(ins[j].argval))
+                j -= 1
+            if j >= 0 and ins[j].opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                chains.append((str(ins[j].argval), *reversed(attrs)))
+            else:
+                unknown = True
+    return chains, unknown
+
+
+def _visit_subclasses(ctx: _Context, owner: type, label: str) -> None:
+    """Every class that subclasses ``owner`` now, at any depth, as code."""
+    seen: set[type] = set()
+    todo: list[type] = list(type.__subclasses__(owner))
+    while todo:
+        sub = todo.pop()
+        if sub in seen:
+            continue
+        seen.add(sub)
+        _visit(ctx, sub, sub.__qualname__, label)
+        todo.extend(type.__subclasses__(sub))
 _PROJECT = object()  # visited once per step, like a module
 PROJECT_FILES_LIMIT = 2000
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "dist-packages"})
