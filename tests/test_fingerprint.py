@@ -256,6 +256,30 @@ def test_subclasses_count_as_they_are_now(tmp_path: Path) -> None:
         sys.modules.pop("subs_impl", None)
 
 
+def test_sys_modules_is_unseeable_and_a_dict_may_grow_while_walked(tmp_path: Path) -> None:
+    """``sys.modules[name]`` reaches any module: the project's files count, with a
+    warning. Tokenizing it used to raise "dictionary changed size during iteration"
+    (visiting a module's code imports); a dict walked is a snapshot."""
+    (tmp_path / "mods_helper.py").write_text("def f(x):\n    return x\n")
+
+    def by_name(kind):
+        return sys.modules["mods_" + kind].f(1)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parts = fingerprint_function(by_name, root=tmp_path, step_name="sysmods").parts
+    assert any("sys.modules" in str(w.message) for w in caught)
+    assert "file mods_helper.py" in parts
+
+    grows: dict[str, object] = {"a": 1}
+
+    def on_code(obj: object) -> None:
+        grows[f"k{len(grows)}"] = len(grows)  # as an import adds to sys.modules
+
+    grows["f"] = by_name
+    assert Tokenizer(on_code=on_code).digest(grows)
+
+
 def test_an_unseeable_step_counts_its_modules_globals_as_they_are_now(tmp_path: Path) -> None:
     mod = tmp_path / "evals_mod.py"
     mod.write_text("SCALE = 2\n\ndef f(x):\n    return eval('x * SCALE')\n")

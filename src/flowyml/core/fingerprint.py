@@ -1329,6 +1329,9 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         else:
             continue  # a local, a parameter, or a builtin
         obj, dotted = _walk_modules(base, chain)
+        if obj is sys.modules:  # any module, by a name known at run time
+            unseeable.append(_SYS_MODULES)
+            continue
         _visit(ctx, obj, dotted, label)
     for chain, attr in info.getattrs:
         if attr is None:
@@ -1370,8 +1373,9 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
 
 
 _SUBCLASSES = "__subclasses__() of a class known only at run time"
+_SYS_MODULES = "sys.modules"
 # what can import, or reach code in, a module whose name the fingerprint cannot know
-_IMPORTING = frozenset({"eval()", "exec()", "__import__()", _SUBCLASSES,
+_IMPORTING = frozenset({"eval()", "exec()", "__import__()", _SUBCLASSES, _SYS_MODULES,
                         "importlib.import_module() with a computed name"})
 _ATTR_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
 

@@ -173,15 +173,18 @@ class Tokenizer:
                 self._walk(x, h, depth, memo)
             h.update(b"]")
         elif t is dict or t is types.MappingProxyType:
+            # a snapshot: visiting the code an item holds may import, and so change a
+            # dict such as a module's namespace while it is walked
             items = sorted(
-                self._sub(k, depth, memo) + self._sub(x, depth, memo) for k, x in v.items()
+                self._sub(k, depth, memo) + self._sub(x, depth, memo)
+                for k, x in list(v.items())
             )
             h.update(b"dict[%d" % len(items))
             for item in items:
                 h.update(item)
             h.update(b"]")
         elif t is set or t is frozenset:
-            elems = sorted(self._sub(x, depth, memo) for x in v)
+            elems = sorted(self._sub(x, depth, memo) for x in list(v))
             h.update(b"%s[%d" % (t.__name__.encode(), len(elems)))
             for e in elems:
                 h.update(e)
