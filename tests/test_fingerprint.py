@@ -10,6 +10,7 @@ import enum
 import functools
 import subprocess
 import sys
+import textwrap
 import threading
 import types
 import warnings
@@ -278,6 +279,54 @@ def test_sys_modules_is_unseeable_and_a_dict_may_grow_while_walked(tmp_path: Pat
 
     grows["f"] = by_name
     assert Tokenizer(on_code=on_code).digest(grows)
+
+
+def test_environment_variables_count_by_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variable read by a literal name counts by its value (or its absence), and no
+    other does; ``os.environ`` used any other way counts as a whole."""
+    (tmp_path / "env_mod.py").write_text(textwrap.dedent('''
+        import os
+        from os import environ as env_alias
+
+
+        def literal():
+            import os as local_os
+
+            a = os.getenv("FM_A", "1")
+            b = os.environ.get("FM_B")
+            c = env_alias["FM_C"] if "FM_D" in os.environ else local_os.environ.get("FM_E")
+            return a, b, c
+
+
+        def computed(name):
+            return os.environ[name]
+    '''))
+    for var in ("FM_A", "FM_B", "FM_C", "FM_D", "FM_E"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import env_mod  # type: ignore[import-not-found]
+
+    try:
+        before = fingerprint_function(env_mod.literal, root=tmp_path).parts
+        assert {k for k in before if k.startswith("env ")} == {
+            "env FM_A", "env FM_B", "env FM_C", "env FM_D", "env FM_E"}
+        assert not any("environ" in k for k in before)  # not the whole environment
+        monkeypatch.setenv("FM_UNREAD", "1")
+        assert fingerprint_function(env_mod.literal, root=tmp_path).parts == before
+        monkeypatch.setenv("FM_D", "")  # now present: "in" reads it
+        after = fingerprint_function(env_mod.literal, root=tmp_path).parts
+        assert explain_parts(before, after) == ["environment variable FM_D changed"]
+
+        fp = fingerprint_function(env_mod.computed, root=tmp_path)
+        whole = fp.parts
+        assert any("os.environ" in k for k in whole)
+        shown = {k: fp.sources[k] for k in whole if "os.environ" in k}
+        assert shown and all(v.endswith("= ***") for v in shown.values())  # never rendered
+        monkeypatch.setenv("FM_UNREAD", "2")
+        assert fingerprint_function(env_mod.computed, root=tmp_path).parts != whole
+    finally:
+        sys.modules.pop("env_mod", None)
 
 
 def test_an_unseeable_step_counts_its_modules_globals_as_they_are_now(tmp_path: Path) -> None:

@@ -2546,6 +2546,42 @@ add(idiom("unseeable_eval_reaches_a_module", {
     warns_at_build=("eval",),
 ))
 
+add(idiom("environment_variables", {
+    "settings.json": '{"SCALE": "2", "OFFSET": "1", "UNUSED": "x"}\n',
+    "pipe.py": src('''
+        import json
+        import os
+        from pathlib import Path
+
+        import flowyml as fm
+
+        # as python-dotenv does: settings put into the environment at import
+        os.environ.update(json.loads((Path(__file__).parent / "settings.json").read_text()))
+
+
+        def offset():
+            return int(os.environ.get("OFFSET", "0"))
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            scale = int(os.getenv("SCALE", "1"))
+            return [i * scale + offset() for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("settings.json", '{"SCALE": "2", "OFFSET": "1", "UNUSED": "x"}',
+           '{\n  "UNUSED": "x",\n  "OFFSET": "1",\n  "SCALE": "2"\n}'),
+         note="the settings file reformatted: the same variables"),
+    change(E("settings.json", '"SCALE": "2"', '"SCALE": "3"'),
+           note="a variable the step reads with os.getenv"),
+    change(E("settings.json", '"OFFSET": "1"', '"OFFSET": "5"'),
+           note="a variable a helper reads with os.environ.get"),
+    change(E("settings.json", '"UNUSED": "x"', '"UNUSED": "y"'), expect={"f": "cached"},
+           note="a variable nothing reads: reused"),
+))
+
 add(idiom("subclass_registry", {
     "base.py": src('''
         class Model:

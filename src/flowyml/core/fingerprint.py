@@ -238,8 +238,8 @@ def value_source(name: str, value: Any) -> str:
     from .secrets import MASK, is_secret_key, mask_uri
 
     leaf = name.rsplit(".", 1)[-1]
-    if is_secret_key(leaf) and not callable(value):
-        return f"{name} = {MASK}"
+    if (is_secret_key(leaf) and not callable(value)) or value is os.environ:
+        return f"{name} = {MASK}"  # the environment is where credentials live
     try:
         text = _SOURCE_REPR.repr(value)
     except Exception:
@@ -330,6 +330,7 @@ _KIND_LABELS = {
     "instance": "state of instance",
     "module": "source of module",
     "file": "source of file",
+    "env": "environment variable",
     "extension": "compiled module",
     "decorator": "decorator",
 }
@@ -1314,6 +1315,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     local = _local_imports(ctx, fn, info)
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
+    env_names: frozenset[str] | None = None
     for chain in info.chains:
         if chain in done:
             continue
@@ -1332,6 +1334,11 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         if obj is sys.modules:  # any module, by a name known at run time
             unseeable.append(_SYS_MODULES)
             continue
+        if obj is os.environ:
+            if env_names is None:
+                env_names = _env_reads(fn.__code__, globs, local)
+            if env_names is not _WHOLE_ENV:
+                continue  # read by literal names only: those count, below
         _visit(ctx, obj, dotted, label)
     for chain, attr in info.getattrs:
         if attr is None:
@@ -1344,6 +1351,11 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
                 _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
     if info.dynamic_imports:
         unseeable.append("importlib.import_module() with a computed name")
+    if env_names is None:
+        env_names = _env_reads(fn.__code__, globs, local)
+    if env_names is not _WHOLE_ENV:
+        for var in sorted(env_names):  # the value the step will read, or its absence
+            ctx.add(f"env {var}", ctx.token(os.environ.get(var), f"environment variable {var}"))
     owners, unknown = _subclass_reads(fn.__code__)
     for chain in owners:  # a registry by subclassing: every subclass that exists now
         owner = _resolve_chain(chain, {**globs, **local})
@@ -1370,6 +1382,70 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             ctx.add(f"module {label}:{fn.__module__}", info.digest)
         if imports:
             _project_sources(ctx)
+
+
+_WHOLE_ENV: frozenset[str] = frozenset({"\0"})  # os.environ read as a whole (its token)
+_NO_ENV: frozenset[str] = frozenset()
+_ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
+
+
+def _env_reads(code: types.CodeType, globs: Mapping[str, Any],
+               local: Mapping[str, Any]) -> frozenset[str]:
+    """The environment variables the code (and code nested in it) reads by a literal
+    name (``os.getenv("X")``, ``os.environ.get("X")``, ``os.environ["X"]``,
+    ``"X" in os.environ``), or ``_WHOLE_ENV`` when it uses ``os.environ`` any other way
+    (a computed name, a copy, iteration): then the whole environment counts, by token.
+    Read from the bytecode, decoded only for code that names them."""
+    environ, getenv = os.environ, os.getenv
+
+    def resolve(name: str) -> Any:
+        return local[name] if name in local else globs.get(name)
+
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+        if not ("environ" in c.co_names or "getenv" in c.co_names or any(
+                resolve(n) is environ or resolve(n) is getenv for n in c.co_names)
+                or any(v is environ or v is getenv for v in local.values())):
+            continue
+        ins = list(dis.get_instructions(c))
+        for i, x in enumerate(ins):
+            if x.opname not in _ENV_LOADS or not isinstance(x.argval, str):
+                continue
+            obj, j = resolve(x.argval), i
+            while (obj is not environ and obj is not getenv and isinstance(obj, types.ModuleType)
+                   and j + 1 < len(ins) and ins[j + 1].opname in _ATTR_LOADS):
+                obj = getattr(obj, str(ins[j + 1].argval), None)
+                j += 1
+            if obj is not environ and obj is not getenv:
+                continue
+            var = _literal_env_read(ins, i, j, obj is getenv)
+            if var is None:
+                return _WHOLE_ENV
+            names.add(var)
+    return frozenset(names) if names else _NO_ENV
+
+
+def _literal_env_read(ins: list[dis.Instruction], i: int, j: int, getenv: bool) -> str | None:
+    """The variable named by a literal in the use of ``os.getenv`` / ``os.environ``
+    loaded by ``ins[i:j + 1]``, or None for any other use."""
+    nxt = ins[j + 1:j + 3]
+    ops = [n.opname for n in nxt]
+    lit = [n.argval for n in nxt if n.opname == "LOAD_CONST" and isinstance(n.argval, str)]
+    if getenv:  # getenv("X", default)
+        return lit[0] if ops[:1] == ["LOAD_CONST"] and lit else None
+    if ops[:1] in (["LOAD_ATTR"], ["LOAD_METHOD"]) and nxt[0].argval == "get" and (
+            ops[1:2] == ["LOAD_CONST"] and lit):  # environ.get("X", default)
+        return lit[0]
+    if ops[:2] == ["LOAD_CONST", "BINARY_SUBSCR"] and lit:  # environ["X"]
+        return lit[0]
+    before = ins[i - 1] if i > 0 else None  # "X" in environ
+    if ops[:1] == ["CONTAINS_OP"] and before is not None and before.opname == "LOAD_CONST" \
+            and isinstance(before.argval, str):
+        return before.argval
+    return None
 
 
 _SUBCLASSES = "__subclasses__() of a class known only at run time"
