@@ -395,6 +395,17 @@ NB_MOD_RUN = textwrap.dedent('''
 ''').lstrip()
 
 
+def _run_cell_problems(what: str, got: dict[str, Any], status: str, want: Any) -> list[str]:
+    """What is wrong with a run cell's result (``NB_MOD_RUN``): its error, or a status
+    or value other than wanted, or a plain function that disagrees."""
+    if "error" in got:
+        return [f"{what}: the run cell raised {got['error']}"]
+    if (got["status"], got["y"], got["plain"]) != (status, want, want):
+        return [f"{what}: f {got['status']} (want {status}), y = {got['y']}, the plain "
+                f"function gives {got['plain']} (want {want}); reason {got['reason']!r}"]
+    return []
+
+
 @pytest.mark.timeout(600)
 def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str) -> None:
     """A notebook that imports the user's own module, which the user edits in an
@@ -428,12 +439,7 @@ def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str)
         said = " ".join(o.get("text", "") for i in indexes for o in nb.cells[i].outputs)
         if "changed after its" in said:  # the text is what runs in every phase here
             problems.append(f"{what}: the text was taken for stale: {said[-300:]}")
-        if "error" in got:
-            problems.append(f"{what}: the run cell raised {got['error']}")
-        elif (got["status"], got["y"], got["plain"]) != (status, want, want):
-            problems.append(f"{what}: f {got['status']} (want {status}), y = {got['y']}, "
-                            f"the plain function gives {got['plain']} (want {want}); "
-                            f"reason {got['reason']!r}")
+        problems.extend(_run_cell_problems(what, got, status, want))
 
     def edit(old: str, new: str) -> None:
         helpers.write_text(helpers.read_text().replace(old, new))
@@ -500,12 +506,7 @@ def test_an_eval_step_in_a_notebook_counts_the_kernels_state(
         for i in indexes:
             client.execute_cell(nb.cells[i], i)
         got = _cell_result(nb.cells[3])
-        if "error" in got:
-            problems.append(f"{what}: the run cell raised {got['error']}")
-        elif (got["status"], got["y"], got["plain"]) != (status, want, want):
-            problems.append(f"{what}: f {got['status']} (want {status}), y = {got['y']}, "
-                            f"the plain function gives {got['plain']} (want {want}); "
-                            f"reason {got['reason']!r}")
+        problems.extend(_run_cell_problems(what, got, status, want))
 
     client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
                             resources={"metadata": {"path": str(proj)}})
