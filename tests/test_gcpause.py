@@ -15,7 +15,7 @@ import pytest
 
 import flowyml as fm
 from flowyml.core.errors import BuildError
-from flowyml.core.gcpause import cyclic_gc_paused
+from flowyml.core.gcpause import BIG, cyclic_gc_paused
 
 _BUILDING = {"build_graph", "fingerprint_step"}  # validating, fingerprinting a step
 
@@ -60,7 +60,7 @@ def _chain(root: Path, n: int) -> list[fm.Step]:
 
 def test_a_build_collects_nothing_and_leaves_the_collector_on(
         project: Path, collections: list[str]) -> None:
-    pipeline = fm.Pipeline("p", _chain(project, 300))
+    pipeline = fm.Pipeline("p", _chain(project, BIG))
     assert gc.isenabled()
     threshold = gc.get_threshold()
     gc.set_threshold(100)  # an enabled collector would run hundreds of times
@@ -76,7 +76,7 @@ def test_a_build_collects_nothing_and_leaves_the_collector_on(
 def test_a_collector_the_user_turned_off_stays_off(project: Path) -> None:
     gc.disable()
     try:
-        fm.Pipeline("p", _chain(project, 3)).build()
+        fm.Pipeline("p", _chain(project, BIG)).build()
         assert not gc.isenabled()
     finally:
         gc.enable()
@@ -91,7 +91,7 @@ def test_a_failing_build_turns_the_collector_back_on(project: Path) -> None:
         fm.Pipeline("p", [needs_x]).build()
     assert gc.isenabled()
 
-    with pytest.raises(RuntimeError), cyclic_gc_paused():
+    with pytest.raises(RuntimeError), cyclic_gc_paused(BIG):
         raise RuntimeError("boom")
     assert gc.isenabled()
 

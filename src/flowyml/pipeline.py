@@ -75,7 +75,7 @@ class Pipeline:
 
         from .core.gcpause import cyclic_gc_paused
 
-        with cyclic_gc_paused():  # see gcpause: it would scan, and free nothing
+        with cyclic_gc_paused(len(self.steps)):  # see gcpause: it would scan, free nothing
             graph = build_graph(self.steps, params, resolve if needs_catalog else None)
         # every key is taken now, before any step runs; what the fingerprint cannot see
         # through is warned about here, at build

@@ -480,7 +480,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
     """Fingerprint every step of ``graph`` now, before any step runs: a step that
     mutates a global cannot change the key of a step after it in the same run."""
     root = Path(root)  # once, not per step
-    with cyclic_gc_paused():  # bulk allocation, next to no cyclic garbage: see gcpause
+    with cyclic_gc_paused(len(graph.order)):  # bulk allocation, no cyclic garbage
         _end_of_build()  # a file may have changed since the last build in this process
         try:
             for name in graph.order:
@@ -501,6 +501,7 @@ def _end_of_build() -> None:
     _context_codes.clear()
     _stale_files.clear()
     _project_listings.clear()
+    _env_aliases.clear()
 
 
 def flush_memo() -> None:
@@ -1385,6 +1386,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
 
 
 _WHOLE_ENV: frozenset[str] = frozenset({"\0"})  # os.environ read as a whole (its token)
+_env_aliases: dict[int, frozenset[str]] = {}  # this build's: id(module globals) -> names
 _NO_ENV: frozenset[str] = frozenset()
 _ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
 
@@ -1401,14 +1403,21 @@ def _env_reads(code: types.CodeType, globs: Mapping[str, Any],
     def resolve(name: str) -> Any:
         return local[name] if name in local else globs.get(name)
 
+    aliases = _env_aliases.get(id(globs))
+    if aliases is None:  # once per module per build: its globals bound to them
+        aliases = _env_aliases[id(globs)] = frozenset(
+            k for k, v in list(globs.items()) if v is environ or v is getenv)
+    if local:
+        aliases = aliases | {k for k, v in local.items() if v is environ or v is getenv}
     names: set[str] = set()
     stack = [code]
     while stack:
         c = stack.pop()
-        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
-        if not ("environ" in c.co_names or "getenv" in c.co_names or any(
-                resolve(n) is environ or resolve(n) is getenv for n in c.co_names)
-                or any(v is environ or v is getenv for v in local.values())):
+        for x in c.co_consts:
+            if type(x) is types.CodeType:
+                stack.append(x)
+        if not ("environ" in c.co_names or "getenv" in c.co_names
+                or not aliases.isdisjoint(c.co_names) or not aliases.isdisjoint(c.co_varnames)):
             continue
         ins = list(dis.get_instructions(c))
         for i, x in enumerate(ins):
@@ -1466,7 +1475,9 @@ def _subclass_reads(code: types.CodeType) -> tuple[list[tuple[str, ...]], bool]:
     stack = [code]
     while stack:
         c = stack.pop()
-        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
+        for x in c.co_consts:
+            if type(x) is types.CodeType:
+                stack.append(x)
         if "__subclasses__" not in c.co_names:
             continue
         ins = list(dis.get_instructions(c))
