@@ -28,6 +28,20 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The fingerprint memo (and anything else that keeps a user cache) writes under a
+    folder of this session, here and in every child process, not in the developer's
+    ``~/.cache``: thousands of test projects would each leave a group file there."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture
 def objects_in_store(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every object goes to the store, tiny ones included (``inline_max = 0``), here and
