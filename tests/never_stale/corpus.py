@@ -2582,6 +2582,51 @@ add(idiom("environment_variables", {
            note="a variable nothing reads: reused"),
 ))
 
+add(idiom("global_random_seed", {
+    "pipe.py": src('''
+        import random
+
+        import flowyml as fm
+
+        random.seed(7)  # the hidden generator behind random.random and friends
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return [round(random.random(), 6) for _ in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "random.seed(7)  # the hidden generator", "random.seed(7)  # hidden generator"),
+         note="comment on the seed line"),
+    change(E("pipe.py", "random.seed(7)", "random.seed(8)"),
+           note="the global seed the step's draws come from"),
+))
+
+add(idiom("progress_to_stderr", {
+    "pipe.py": src('''
+        import sys
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            out = []
+            for i in range(n):
+                sys.stderr.write(f"step {i}\\n")
+                sys.stderr.flush()
+                out.append(i * 2)
+            return out
+    ''') + "\n\npipe = fm.Pipeline(\"ns\", [f])\n"},
+    unchanged(note="writing to sys.stderr is output, not an input: reused"),
+    same(E("pipe.py", "sys.stderr.flush()", "sys.stderr.flush()  # show it now"), note="comment"),
+    change(E("pipe.py", "i * 2", "i * 3"), note="the step's own code"),
+    no_fingerprint_warning=True,
+))
+
 add(idiom("subclass_registry", {
     "base.py": src('''
         class Model:

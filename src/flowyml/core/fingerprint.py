@@ -331,6 +331,7 @@ _KIND_LABELS = {
     "module": "source of module",
     "file": "source of file",
     "env": "environment variable",
+    "rng": "state of the random generator behind",
     "extension": "compiled module",
     "decorator": "decorator",
 }
@@ -664,6 +665,15 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
         module = _module_of(obj) or (
             _module_of(type(owner)) if owner is not None else "builtins")
         ctx.library(module or "builtins")
+        rnd = sys.modules.get("random")
+        if rnd is not None and isinstance(owner, rnd.Random):
+            # random.random() is a method of a hidden generator: what it returns depends
+            # on that generator's state (random.seed(7) at import), which counts as a value
+            key = f"rng {where or '?'}:{name}"
+            if key not in ctx.parts:
+                ctx.add(key, ctx.token(owner, f"the generator behind {name}"))
+    elif any(obj is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
+        ctx.library("python")  # a stream written to: output, not an input (``print`` too)
     elif getattr(obj, "__wrapped__", None) is not None and not isinstance(
         obj, types.MethodType
     ) and callable(obj):
