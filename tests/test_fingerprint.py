@@ -301,6 +301,10 @@ def test_environment_variables_count_by_name(
 
         def computed(name):
             return os.environ[name]
+
+
+        def prefixed(name):
+            return os.getenv("FM_" + name)
     '''))
     for var in ("FM_A", "FM_B", "FM_C", "FM_D", "FM_E"):
         monkeypatch.delenv(var, raising=False)
@@ -325,6 +329,9 @@ def test_environment_variables_count_by_name(
         assert shown and all(v.endswith("= ***") for v in shown.values())  # never rendered
         monkeypatch.setenv("FM_UNREAD", "2")
         assert fingerprint_function(env_mod.computed, root=tmp_path).parts != whole
+        # a name that starts with a literal is still computed: the whole environment
+        assert any("os.environ" in k for k in
+                   fingerprint_function(env_mod.prefixed, root=tmp_path).parts)
     finally:
         sys.modules.pop("env_mod", None)
 

@@ -23,8 +23,8 @@ computed ``getattr``, a compiled module of the user's own), it warns once, namin
 step and the construct, and counts the whole user module (its normalized source, and
 everything its names reach as it is now: functions, classes, the user modules it
 imports, the current value of every other global): it errs toward re-execution, never
-toward reuse. A value that has
-no canonical form makes the step re-execute, with a warning.
+toward reuse. A value that has no canonical form makes the step re-execute, with a
+warning.
 
 Parts are kept by name so a cache miss can be explained ("code of method
 Scaler.apply changed", "decorator times(2) -> times(3)").
@@ -1364,7 +1364,9 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         unseeable.append("importlib.import_module() with a computed name")
     if env_names is None:
         env_names = _env_reads(fn.__code__, globs, local)
-    if env_names is not _WHOLE_ENV:
+    if env_names is _WHOLE_ENV:  # getenv(computed) reaches it without naming os.environ
+        _visit(ctx, os.environ, "os.environ", label)
+    else:
         for var in sorted(env_names):  # the value the step will read, or its absence
             ctx.add(f"env {var}", ctx.token(os.environ.get(var), f"environment variable {var}"))
     owners, unknown = _subclass_reads(fn.__code__)
@@ -1449,17 +1451,27 @@ def _env_reads(code: types.CodeType, globs: Mapping[str, Any],
 
 def _literal_env_read(ins: list[dis.Instruction], i: int, j: int, getenv: bool) -> str | None:
     """The variable named by a literal in the use of ``os.getenv`` / ``os.environ``
-    loaded by ``ins[i:j + 1]``, or None for any other use."""
+    loaded by ``ins[i:j + 1]``, or None for any other use (``getenv("X_" + k)`` too)."""
+
+    def call_with_literal(k: int) -> str | None:
+        """``ins[k]`` is a literal string that is the call's first argument: the call
+        follows at once, or after one simple default (a constant or a name)."""
+        if k >= len(ins) or ins[k].opname != "LOAD_CONST" or not isinstance(ins[k].argval, str):
+            return None
+        rest = [x.opname for x in ins[k + 1:k + 3]]
+        if rest[:1] and (rest[0] in _CALLS or (rest[0] in _SIMPLE_LOADS and rest[1:2]
+                                               and rest[1] in _CALLS)):
+            return str(ins[k].argval)
+        return None
+
+    if getenv:  # getenv("X"), getenv("X", default)
+        return call_with_literal(j + 1)
     nxt = ins[j + 1:j + 3]
     ops = [n.opname for n in nxt]
-    lit = [n.argval for n in nxt if n.opname == "LOAD_CONST" and isinstance(n.argval, str)]
-    if getenv:  # getenv("X", default)
-        return lit[0] if ops[:1] == ["LOAD_CONST"] and lit else None
-    if ops[:1] in (["LOAD_ATTR"], ["LOAD_METHOD"]) and nxt[0].argval == "get" and (
-            ops[1:2] == ["LOAD_CONST"] and lit):  # environ.get("X", default)
-        return lit[0]
-    if ops[:2] == ["LOAD_CONST", "BINARY_SUBSCR"] and lit:  # environ["X"]
-        return lit[0]
+    if ops[:1] and ops[0] in _ATTR_LOADS and nxt[0].argval == "get":  # environ.get("X", d)
+        return call_with_literal(j + 2)
+    if ops[:2] == ["LOAD_CONST", "BINARY_SUBSCR"] and isinstance(nxt[0].argval, str):
+        return str(nxt[0].argval)  # environ["X"]
     before = ins[i - 1] if i > 0 else None  # "X" in environ
     if ops[:1] == ["CONTAINS_OP"] and before is not None and before.opname == "LOAD_CONST" \
             and isinstance(before.argval, str):
@@ -1473,6 +1485,10 @@ _SYS_MODULES = "sys.modules"
 _IMPORTING = frozenset({"eval()", "exec()", "__import__()", _SUBCLASSES, _SYS_MODULES,
                         "importlib.import_module() with a computed name"})
 _ATTR_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
+_CALLS = frozenset({"PRECALL", "CALL", "CALL_FUNCTION", "CALL_METHOD", "KW_NAMES",
+                    "CALL_KW", "CALL_FUNCTION_KW"})
+_SIMPLE_LOADS = frozenset({"LOAD_CONST", "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST",
+                           "LOAD_DEREF"})
 
 
 def _subclass_reads(code: types.CodeType) -> tuple[list[tuple[str, ...]], bool]:
@@ -1516,6 +1532,8 @@ def _visit_subclasses(ctx: _Context, owner: type, label: str) -> None:
         seen.add(sub)
         _visit(ctx, sub, sub.__qualname__, label)
         todo.extend(type.__subclasses__(sub))
+
+
 _PROJECT = object()  # visited once per step, like a module
 PROJECT_FILES_LIMIT = 2000
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "dist-packages"})
