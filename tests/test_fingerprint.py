@@ -305,6 +305,11 @@ def test_environment_variables_count_by_name(
 
         def prefixed(name):
             return os.getenv("FM_" + name)
+
+
+        def sets(value):
+            os.environ["FM_SET"] = value
+            return value
     '''))
     for var in ("FM_A", "FM_B", "FM_C", "FM_D", "FM_E"):
         monkeypatch.delenv(var, raising=False)
@@ -332,6 +337,12 @@ def test_environment_variables_count_by_name(
         # a name that starts with a literal is still computed: the whole environment
         assert any("os.environ" in k for k in
                    fingerprint_function(env_mod.prefixed, root=tmp_path).parts)
+        # changing the environment is state for later steps: warned, and not a read
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            parts = fingerprint_function(env_mod.sets, root=tmp_path, step_name="sets").parts
+        assert any("changes os.environ" in str(w.message) for w in caught)
+        assert not any("env" in k for k in parts)
     finally:
         sys.modules.pop("env_mod", None)
 

@@ -1327,6 +1327,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
     env_names: frozenset[str] | None = None
+    env_writes = False
     for chain in info.chains:
         if chain in done:
             continue
@@ -1347,7 +1348,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             continue
         if obj is os.environ:
             if env_names is None:
-                env_names = _env_reads(fn.__code__, globs, local)
+                env_names, env_writes = _env_reads(fn.__code__, globs, local)
             if env_names is not _WHOLE_ENV:
                 continue  # read by literal names only: those count, below
         _visit(ctx, obj, dotted, label)
@@ -1363,7 +1364,14 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     if info.dynamic_imports:
         unseeable.append("importlib.import_module() with a computed name")
     if env_names is None:
-        env_names = _env_reads(fn.__code__, globs, local)
+        env_names, env_writes = _env_reads(fn.__code__, globs, local)
+    if env_writes:
+        ctx.warn(
+            f"{fn.__qualname__} ({label}) changes os.environ: that is state shared with "
+            "later steps, not an output, and a step that reads the variable is keyed by "
+            "its value at build, before this one runs. Return the value as an output, "
+            "or set the variable before the run"
+        )
     if env_names is _WHOLE_ENV:  # getenv(computed) reaches it without naming os.environ
         _visit(ctx, os.environ, "os.environ", label)
     else:
@@ -1404,13 +1412,16 @@ _ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
 
 
 def _env_reads(code: types.CodeType, globs: Mapping[str, Any],
-               local: Mapping[str, Any]) -> frozenset[str]:
+               local: Mapping[str, Any]) -> tuple[frozenset[str], bool]:
     """The environment variables the code (and code nested in it) reads by a literal
     name (``os.getenv("X")``, ``os.environ.get("X")``, ``os.environ["X"]``,
     ``"X" in os.environ``), or ``_WHOLE_ENV`` when it uses ``os.environ`` any other way
     (a computed name, a copy, iteration): then the whole environment counts, by token.
-    Read from the bytecode, decoded only for code that names them."""
+    And whether it changes the environment (``os.environ["X"] = ...``, ``update``,
+    ``os.putenv``). Read from the bytecode, decoded only for code that names them."""
     environ, getenv = os.environ, os.getenv
+    setters = (os.putenv, getattr(os, "unsetenv", os.putenv))
+    watched = (environ, getenv, *setters)
 
     def resolve(name: str) -> Any:
         return local[name] if name in local else globs.get(name)
@@ -1418,35 +1429,51 @@ def _env_reads(code: types.CodeType, globs: Mapping[str, Any],
     aliases = _env_aliases.get(id(globs))
     if aliases is None:  # once per module per build: its globals bound to them
         aliases = _env_aliases[id(globs)] = frozenset(
-            k for k, v in list(globs.items()) if v is environ or v is getenv)
+            k for k, v in list(globs.items()) if any(v is w for w in watched))
     if local:
-        aliases = aliases | {k for k, v in local.items() if v is environ or v is getenv}
+        aliases = aliases | {k for k, v in local.items() if any(v is w for w in watched)}
     names: set[str] = set()
+    whole = writes = False
     stack = [code]
     while stack:
         c = stack.pop()
         for x in c.co_consts:
             if type(x) is types.CodeType:
                 stack.append(x)
-        if not ("environ" in c.co_names or "getenv" in c.co_names
-                or not aliases.isdisjoint(c.co_names) or not aliases.isdisjoint(c.co_varnames)):
+        if _ENV_NAMES.isdisjoint(c.co_names) and aliases.isdisjoint(c.co_names) \
+                and aliases.isdisjoint(c.co_varnames):
             continue
         ins = list(dis.get_instructions(c))
         for i, x in enumerate(ins):
             if x.opname not in _ENV_LOADS or not isinstance(x.argval, str):
                 continue
             obj, j = resolve(x.argval), i
-            while (obj is not environ and obj is not getenv and isinstance(obj, types.ModuleType)
+            while (not any(obj is w for w in watched) and isinstance(obj, types.ModuleType)
                    and j + 1 < len(ins) and ins[j + 1].opname in _ATTR_LOADS):
                 obj = getattr(obj, str(ins[j + 1].argval), None)
                 j += 1
-            if obj is not environ and obj is not getenv:
-                continue
-            var = _literal_env_read(ins, i, j, obj is getenv)
-            if var is None:
-                return _WHOLE_ENV
-            names.add(var)
-    return frozenset(names) if names else _NO_ENV
+            if any(obj is w for w in setters) or (obj is environ and _writes_env(ins, j)):
+                writes = True
+            elif obj is environ or obj is getenv:
+                var = _literal_env_read(ins, i, j, obj is getenv)
+                if var is None:
+                    whole = True
+                else:
+                    names.add(var)
+    return (_WHOLE_ENV if whole else frozenset(names) if names else _NO_ENV), writes
+
+
+_ENV_NAMES = frozenset({"environ", "getenv", "putenv", "unsetenv"})
+_ENV_WRITERS = frozenset({"update", "setdefault", "pop", "popitem", "clear", "__setitem__",
+                          "__delitem__"})
+
+
+def _writes_env(ins: list[dis.Instruction], j: int) -> bool:
+    """Whether the use of ``os.environ`` loaded by ``ins[..j]`` changes it."""
+    nxt = ins[j + 1:j + 3]
+    if nxt and nxt[0].opname in _ATTR_LOADS and nxt[0].argval in _ENV_WRITERS:
+        return True
+    return len(nxt) == 2 and nxt[1].opname in ("STORE_SUBSCR", "DELETE_SUBSCR")
 
 
 def _literal_env_read(ins: list[dis.Instruction], i: int, j: int, getenv: bool) -> str | None:
