@@ -239,8 +239,8 @@ def test_subclasses_count_as_they_are_now(tmp_path: Path) -> None:
         "        return 1\n")
     sys.path.insert(0, str(tmp_path))
     try:
-        import subs_base  # type: ignore[import-not-found]
-        import subs_impl  # type: ignore[import-not-found]  # noqa: F401
+        import subs_base
+        import subs_impl  # noqa: F401
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -314,7 +314,7 @@ def test_environment_variables_count_by_name(
     for var in ("FM_A", "FM_B", "FM_C", "FM_D", "FM_E"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.syspath_prepend(str(tmp_path))
-    import env_mod  # type: ignore[import-not-found]
+    import env_mod
 
     try:
         before = fingerprint_function(env_mod.literal, root=tmp_path).parts
@@ -352,7 +352,7 @@ def test_an_unseeable_step_counts_its_modules_globals_as_they_are_now(tmp_path: 
     mod.write_text("SCALE = 2\n\ndef f(x):\n    return eval('x * SCALE')\n")
     sys.path.insert(0, str(tmp_path))
     try:
-        import evals_mod  # type: ignore[import-not-found]
+        import evals_mod
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
