@@ -1326,8 +1326,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     local = _local_imports(ctx, fn, info)
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
-    env_names: frozenset[str] | None = None
-    env_writes = False
+    env_names, env_writes = _env_reads(fn.__code__, globs, local)
     for chain in info.chains:
         if chain in done:
             continue
@@ -1346,11 +1345,8 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         if obj is sys.modules:  # any module, by a name known at run time
             unseeable.append(_SYS_MODULES)
             continue
-        if obj is os.environ:
-            if env_names is None:
-                env_names, env_writes = _env_reads(fn.__code__, globs, local)
-            if env_names is not _WHOLE_ENV:
-                continue  # read by literal names only: those count, below
+        if obj is os.environ and env_names is not _WHOLE_ENV:
+            continue  # read by literal names only: those count (_environment_parts)
         _visit(ctx, obj, dotted, label)
     for chain, attr in info.getattrs:
         if attr is None:
@@ -1363,46 +1359,66 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
                 _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
     if info.dynamic_imports:
         unseeable.append("importlib.import_module() with a computed name")
-    if env_names is None:
-        env_names, env_writes = _env_reads(fn.__code__, globs, local)
-    if env_writes:
+    _environment_parts(ctx, fn, label, env_names, env_writes)
+    if _subclass_parts(ctx, fn, {**globs, **local} if local else globs, label):
+        unseeable.append(_SUBCLASSES)
+    if unseeable:
+        _unseeable(ctx, fn, info, label, unseeable)
+
+
+def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
+                       names: frozenset[str], writes: bool) -> None:
+    """The environment variables ``fn`` reads (``_env_reads``), and a warning if it
+    changes the environment."""
+    if writes:
         ctx.warn(
             f"{fn.__qualname__} ({label}) changes os.environ: that is state shared with "
             "later steps, not an output, and a step that reads the variable is keyed by "
             "its value at build, before this one runs. Return the value as an output, "
             "or set the variable before the run"
         )
-    if env_names is _WHOLE_ENV:  # getenv(computed) reaches it without naming os.environ
+    if names is _WHOLE_ENV:  # getenv(computed) reaches it without naming os.environ
         _visit(ctx, os.environ, "os.environ", label)
-    else:
-        for var in sorted(env_names):  # the value the step will read, or its absence
-            ctx.add(f"env {var}", ctx.token(os.environ.get(var), f"environment variable {var}"))
+        return
+    for var in sorted(names):  # the value the step will read, or its absence
+        ctx.add(f"env {var}", ctx.token(os.environ.get(var), f"environment variable {var}"))
+
+
+def _subclass_parts(ctx: _Context, fn: types.FunctionType, scope: Mapping[str, Any],
+                    label: str) -> bool:
+    """Every subclass that exists now of each class whose ``__subclasses__`` ``fn``
+    reads (a registry by subclassing); True if it reads that of a class it does not
+    name, which is unseeable."""
     owners, unknown = _subclass_reads(fn.__code__)
-    for chain in owners:  # a registry by subclassing: every subclass that exists now
-        owner = _resolve_chain(chain, {**globs, **local})
+    for chain in owners:
+        owner = _resolve_chain(chain, scope)
         if isinstance(owner, type) and owner is not object:
             _visit_subclasses(ctx, owner, label)
         else:
             unknown = True
-    if unknown:
-        unseeable.append(_SUBCLASSES)
-    if unseeable:
-        mod = sys.modules.get(fn.__module__ or "")
-        imports = [u for u in unseeable if u in _IMPORTING]
-        ctx.warn(
-            f"{', '.join(sorted(set(unseeable)))} in {fn.__qualname__} ({label}) cannot be "
-            f"followed by the fingerprint; all of {label} counts as this step's code (its "
-            "text, and the current value of each of its globals)"
-            + (", and so does every Python file of the project (a module imported by a name "
-               "the fingerprint cannot know may be any of them)" if imports else "")
-            + ", so any edit to them re-executes the step"
-        )
-        if mod is not None:
-            _whole_module(ctx, mod, label)
-        else:
-            ctx.add(f"module {label}:{fn.__module__}", info.digest)
-        if imports:
-            _project_sources(ctx)
+    return unknown
+
+
+def _unseeable(ctx: _Context, fn: types.FunctionType, info: _Info, label: str,
+               unseeable: list[str]) -> None:
+    """What ``fn`` reaches in ways the fingerprint cannot follow: warned about, and its
+    whole module counts (and the project's files, for what can import by name)."""
+    mod = sys.modules.get(fn.__module__ or "")
+    imports = [u for u in unseeable if u in _IMPORTING]
+    ctx.warn(
+        f"{', '.join(sorted(set(unseeable)))} in {fn.__qualname__} ({label}) cannot be "
+        f"followed by the fingerprint; all of {label} counts as this step's code (its "
+        "text, and the current value of each of its globals)"
+        + (", and so does every Python file of the project (a module imported by a name "
+           "the fingerprint cannot know may be any of them)" if imports else "")
+        + ", so any edit to them re-executes the step"
+    )
+    if mod is not None:
+        _whole_module(ctx, mod, label)
+    else:
+        ctx.add(f"module {label}:{fn.__module__}", info.digest)
+    if imports:
+        _project_sources(ctx)
 
 
 _WHOLE_ENV: frozenset[str] = frozenset({"\0"})  # os.environ read as a whole (its token)
