@@ -36,6 +36,7 @@ from .stack import Stack
 if TYPE_CHECKING:
     from .artifact import Artifact
     from .catalog_api import Catalog
+    from .core.datafile import DataFile
     from .core.fingerprint import FingerprintWarning
     from .executors.task import NoneOutputWarning
     from .lineage import LineageNode, get_descendant_tree, get_descendants, get_lineage
@@ -47,6 +48,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Artifact": ("artifact", "Artifact"),
     "Catalog": ("catalog_api", "Catalog"),
+    "DataFile": ("core.datafile", "DataFile"),
     "LineageNode": ("lineage", "LineageNode"),
     "get_lineage": ("lineage", "get_lineage"),
     "get_descendants": ("lineage", "get_descendants"),
@@ -85,6 +87,7 @@ __all__ = [
     "ConfigError",
     "CorruptArtifactError",
     "CycleError",
+    "DataFile",
     "DuplicateOutputError",
     "FingerprintWarning",
     "FlowymlError",

@@ -2546,6 +2546,30 @@ add(idiom("unseeable_eval_reaches_a_module", {
     warns_at_build=("eval",),
 ))
 
+add(idiom("declared_data_file", {
+    "data/raw.csv": "a,b\n1,2\n3,4\n",
+    "pipe.py": src('''
+        from pathlib import Path
+
+        import flowyml as fm
+
+        HERE = Path(__file__).parent
+
+
+        @fm.step(outputs="y")
+        def f(src: fm.DataFile = fm.DataFile(HERE / "data" / "raw.csv")):
+            with open(src) as fh:
+                rows = fh.read().splitlines()[1:]
+            return [sum(int(x) for x in row.split(",")) for row in rows]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "    with open(src) as fh:\n", "    # the declared file\n    with open(src) as fh:\n"),
+         note="comment in the step"),
+    change(E("data/raw.csv", "3,4", "3,5"), note="the file the step declares with fm.DataFile"),
+))
+
 add(idiom("environment_variables", {
     "settings.json": '{"SCALE": "2", "OFFSET": "1", "UNUSED": "x"}\n',
     "pipe.py": src('''

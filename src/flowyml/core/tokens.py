@@ -202,6 +202,8 @@ class Tokenizer:
             self._code(t, h)
             h.update(v.name.encode())
             self._walk(v.value, h, depth, memo)
+        elif hasattr(t, "__flowyml_token__"):  # a value that says what it stands for
+            h.update(f"token:{qualified_name(t)}:{v.__flowyml_token__()}".encode())  # (DataFile)
         elif isinstance(v, os.PathLike) and isinstance(os.fspath(v), str):
             h.update(f"path:{t.__name__}:{os.fspath(v)}".encode())
         else:

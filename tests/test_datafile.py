@@ -1,0 +1,97 @@
+"""A file a step reads, declared as ``fm.DataFile``, counts by its content: an edit
+re-executes the step, a touch, a copy or a move with the same bytes does not."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+import flowyml as fm
+from tests.conftest import write
+
+
+def _pipeline(root: Path) -> fm.Pipeline:
+    write(root / "readers.py", '''
+        import flowyml as fm
+
+
+        @fm.step(outputs="rows")
+        def load(src: fm.DataFile = fm.DataFile("data/raw.csv")) -> int:
+            with open(src) as f:
+                return len(f.read().splitlines())
+
+
+        @fm.step(outputs="names")
+        def listing(folder: fm.DataFile) -> list[str]:
+            return sorted(p.name for p in folder.path.iterdir())
+    ''')
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(root))
+    try:
+        sys.modules.pop("readers", None)
+        readers = importlib.import_module("readers")
+    finally:
+        sys.path.remove(str(root))
+    return fm.Pipeline("files", [readers.load, readers.listing])
+
+
+def _statuses(run: fm.Run) -> dict[str, str]:
+    return {name: str(s.status) for name, s in run.steps.items()}
+
+
+def test_a_data_file_counts_by_content(project: Path) -> None:
+    (project / "data").mkdir()
+    raw = project / "data" / "raw.csv"
+    raw.write_text("a,b\n1,2\n")
+    pipe = _pipeline(project)
+    params = {"folder": fm.DataFile("data")}
+
+    first = pipe.run(params=params)
+    assert (first["rows"], first["names"]) == (2, ["raw.csv"])
+    assert _statuses(pipe.run(params=params)) == {"load": "cached", "listing": "cached"}
+
+    raw.write_text("a,b\n1,2\n3,4\n")  # an edit: same path, other bytes
+    edited = pipe.run(params=params)
+    assert _statuses(edited) == {"load": "executed", "listing": "executed"}
+    assert edited["rows"] == 3
+    assert "parameter src DataFile('data/raw.csv', content" in edited.steps["load"].reason
+
+    os.utime(raw, (1, 1))  # a touch: same bytes
+    assert _statuses(pipe.run(params=params)) == {"load": "cached", "listing": "cached"}
+
+    (project / "data" / "more.csv").write_text("x\n")  # a folder counts every file
+    grown = pipe.run(params=params)
+    assert _statuses(grown) == {"load": "cached", "listing": "executed"}
+    assert grown["names"] == ["more.csv", "raw.csv"]
+
+    shutil.copytree(project / "data", project / "copy")  # the same bytes elsewhere
+    moved = pipe.run(params={"folder": fm.DataFile(project / "copy")})
+    assert _statuses(moved)["listing"] == "cached"
+
+
+def test_a_data_file_is_a_path_everywhere(tmp_path: Path) -> None:
+    f = tmp_path / "x.txt"
+    f.write_text("hello")
+    df = fm.DataFile(f)
+    assert os.fspath(df) == str(f) and df.path == f
+    with open(df) as fh:
+        assert fh.read() == "hello"
+    assert pickle.loads(pickle.dumps(df)) == df
+    assert "content" in repr(df) and repr(fm.DataFile(tmp_path / "nope")).endswith("missing)")
+    with pytest.raises(TypeError):
+        fm.DataFile(b"bytes")  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(300)
+def test_a_data_file_reaches_a_worker_process(project: Path) -> None:
+    (project / "data").mkdir()
+    (project / "data" / "raw.csv").write_text("a\n1\n2\n3\n")
+    pipe = _pipeline(project)
+    run = pipe.run(params={"folder": fm.DataFile("data")}, executor="processes:2")
+    assert (run["rows"], run["names"]) == (4, ["raw.csv"])
