@@ -88,6 +88,21 @@ def test_a_data_file_is_a_path_everywhere(tmp_path: Path) -> None:
         fm.DataFile(b"bytes")  # type: ignore[arg-type]
 
 
+def test_a_folder_counts_the_folders_it_links_to(tmp_path: Path) -> None:
+    """A data folder often links to a bigger disk: what the link points to counts, and
+    a link back up the tree does not loop."""
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "part.csv").write_text("1\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "linked").symlink_to(big, target_is_directory=True)
+    (data / "loop").symlink_to(data, target_is_directory=True)
+    before = fm.DataFile(data).content_hash()
+    (big / "part.csv").write_text("2\n")
+    assert fm.DataFile(data).content_hash() != before
+
+
 @pytest.mark.timeout(300)
 def test_a_data_file_reaches_a_worker_process(project: Path) -> None:
     (project / "data").mkdir()

@@ -6,7 +6,7 @@ editing ``data/raw.csv`` would leave ``load(path="data/raw.csv")`` cached with t
 data. ``DataFile`` is the way to say "this step reads that file": it is a path
 everywhere a path is accepted (``open``, ``pd.read_csv``, ``np.load``, ``Path(...)``),
 and its value in the cache key is the file's content (for a folder, every file in it,
-by relative name), hashed with BLAKE3 at build. An edit re-executes the step; a copy,
+by relative name, through linked subfolders too), hashed with BLAKE3 at build. An edit re-executes the step; a copy,
 a move or a ``touch`` that leaves the bytes alone does not.
 
     @fm.step(outputs="raw")
@@ -78,14 +78,24 @@ class DataFile(os.PathLike):
 def _content_hash(path: str) -> str:
     if os.path.isdir(path):
         entries = []
-        for top, dirs, names in os.walk(path):
-            dirs.sort()
+        seen = {os.path.realpath(path)}
+        for top, dirs, names in os.walk(path, followlinks=True):  # a linked data folder
+            # counts; a link back up the tree is walked once
+            dirs[:] = sorted(d for d in dirs if _first_visit(os.path.join(top, d), seen))
             for name in sorted(names):
                 full = os.path.join(top, name)
                 rel = os.path.relpath(full, path).replace(os.sep, "/")
                 entries.append(f"{rel}\0{_file_hash(full)}")
         return hash_text("folder", *entries)
     return _file_hash(path)
+
+
+def _first_visit(folder: str, seen: set[str]) -> bool:
+    real = os.path.realpath(folder)
+    if real in seen:
+        return False
+    seen.add(real)
+    return True
 
 
 def _file_hash(path: str) -> str:
