@@ -1125,14 +1125,22 @@ def _code_span(code: Any) -> tuple[int, int]:
     """First and last line that ``code`` (nested code included) was compiled from
     (``co_positions``: Python 3.11+)."""
     end = code.co_firstlineno
-    stack = [code]
-    while stack:
-        c = stack.pop()
-        for pos in c.co_positions():
+    for c in _code_tree(code):
+        for pos in c.co_positions():  # type: ignore[attr-defined]  # 3.11+
             if pos[1] is not None and pos[1] > end:
                 end = pos[1]
-        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
     return code.co_firstlineno, end
+
+
+def _code_tree(code: types.CodeType) -> list[types.CodeType]:
+    """``code`` and every code object nested in it (functions, lambdas, classes and
+    comprehensions defined inside), at any depth."""
+    out = [code]
+    for c in out:  # grows while it is walked
+        for x in c.co_consts:
+            if type(x) is types.CodeType:
+                out.append(x)
+    return out
 
 
 def _compiles_to(fn: types.FunctionType, info: _Info, shape: str) -> bool:
@@ -1176,11 +1184,8 @@ def _codes_in_context(fn: types.FunctionType) -> dict[tuple[str, int], list[type
             pass
         else:
             out = {}
-            stack = [module]
-            while stack:
-                c = stack.pop()
+            for c in _code_tree(module):
                 out.setdefault((_co_qualname(c), c.co_firstlineno), []).append(c)
-                stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
         _context_codes[filename] = out
     return _context_codes[filename] or {}
 
@@ -1228,15 +1233,12 @@ def _global_names(code: types.CodeType) -> frozenset[str]:
     """Names the code (and code nested in it) reads or writes as globals: exact, from
     the bytecode, so locals and parameters never count."""
     out: set[str] = set()
-    stack = [code]
     fast = _GLOBAL_OPCODES is not None
-    while stack:
-        c = stack.pop()
+    for c in _code_tree(code):
         if fast:
             _scan_global_ops(c, out)
         else:  # a Python whose bytecode layout this module does not know: dis decodes
             out.update(ins.argval for ins in dis.get_instructions(c) if ins.opname in _GLOBAL_OPS)
-        stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
     return frozenset(out)
 
 
@@ -1326,7 +1328,8 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     local = _local_imports(ctx, fn, info)
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
-    env_names, env_writes = _env_reads(fn.__code__, globs, local)
+    codes = _code_tree(fn.__code__)  # what the bytecode checks below read
+    env_names, env_writes = _env_reads(codes, globs, local)
     for chain in info.chains:
         if chain in done:
             continue
@@ -1360,7 +1363,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     if info.dynamic_imports:
         unseeable.append("importlib.import_module() with a computed name")
     _environment_parts(ctx, fn, label, env_names, env_writes)
-    if _subclass_parts(ctx, fn, {**globs, **local} if local else globs, label):
+    if _subclass_parts(ctx, codes, {**globs, **local} if local else globs, label):
         unseeable.append(_SUBCLASSES)
     if unseeable:
         _unseeable(ctx, fn, info, label, unseeable)
@@ -1384,12 +1387,12 @@ def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
         ctx.add(f"env {var}", ctx.token(os.environ.get(var), f"environment variable {var}"))
 
 
-def _subclass_parts(ctx: _Context, fn: types.FunctionType, scope: Mapping[str, Any],
+def _subclass_parts(ctx: _Context, codes: list[types.CodeType], scope: Mapping[str, Any],
                     label: str) -> bool:
-    """Every subclass that exists now of each class whose ``__subclasses__`` ``fn``
+    """Every subclass that exists now of each class whose ``__subclasses__`` the code
     reads (a registry by subclassing); True if it reads that of a class it does not
     name, which is unseeable."""
-    owners, unknown = _subclass_reads(fn.__code__)
+    owners, unknown = _subclass_reads(codes)
     for chain in owners:
         owner = _resolve_chain(chain, scope)
         if isinstance(owner, type) and owner is not object:
@@ -1427,9 +1430,9 @@ _NO_ENV: frozenset[str] = frozenset()
 _ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
 
 
-def _env_reads(code: types.CodeType, globs: Mapping[str, Any],
+def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
                local: Mapping[str, Any]) -> tuple[frozenset[str], bool]:
-    """The environment variables the code (and code nested in it) reads by a literal
+    """The environment variables ``codes`` (a ``_code_tree``) read by a literal
     name (``os.getenv("X")``, ``os.environ.get("X")``, ``os.environ["X"]``,
     ``"X" in os.environ``), or ``_WHOLE_ENV`` when it uses ``os.environ`` any other way
     (a computed name, a copy, iteration): then the whole environment counts, by token.
@@ -1450,12 +1453,7 @@ def _env_reads(code: types.CodeType, globs: Mapping[str, Any],
         aliases = aliases | {k for k, v in local.items() if any(v is w for w in watched)}
     names: set[str] = set()
     whole = writes = False
-    stack = [code]
-    while stack:
-        c = stack.pop()
-        for x in c.co_consts:
-            if type(x) is types.CodeType:
-                stack.append(x)
+    for c in codes:
         if _ENV_NAMES.isdisjoint(c.co_names) and aliases.isdisjoint(c.co_names) \
                 and aliases.isdisjoint(c.co_varnames):
             continue
@@ -1534,19 +1532,14 @@ _SIMPLE_LOADS = frozenset({"LOAD_CONST", "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST"
                            "LOAD_DEREF"})
 
 
-def _subclass_reads(code: types.CodeType) -> tuple[list[tuple[str, ...]], bool]:
-    """The classes whose ``__subclasses__`` the code (and code nested in it) reads, as
+def _subclass_reads(codes: list[types.CodeType]) -> tuple[list[tuple[str, ...]], bool]:
+    """The classes whose ``__subclasses__`` ``codes`` (a ``_code_tree``) read, as
     global name chains (``Base``, ``plugins.Base``), and whether it reads that of a class
     it does not name (``type(x).__subclasses__()``, a parameter's). From the bytecode:
     nothing is decoded unless the name is there."""
     chains: list[tuple[str, ...]] = []
     unknown = False
-    stack = [code]
-    while stack:
-        c = stack.pop()
-        for x in c.co_consts:
-            if type(x) is types.CodeType:
-                stack.append(x)
+    for c in codes:
         if "__subclasses__" not in c.co_names:
             continue
         ins = list(dis.get_instructions(c))
