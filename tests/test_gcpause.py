@@ -87,9 +87,13 @@ def test_a_failing_build_turns_the_collector_back_on(project: Path) -> None:
     def needs_x(x: int) -> int:  # nobody produces x
         return x
 
-    with pytest.raises(BuildError):
-        fm.Pipeline("p", [needs_x]).build()
-    assert gc.isenabled()
+    steps = [*_chain(project, BIG), needs_x]  # big enough to be validated paused
+    try:
+        with pytest.raises(BuildError):
+            fm.Pipeline("p", steps).build()
+        assert gc.isenabled()
+    finally:
+        gc.enable()  # a failure here must not leave the rest of the suite without it
 
     with pytest.raises(RuntimeError), cyclic_gc_paused(BIG):
         raise RuntimeError("boom")
