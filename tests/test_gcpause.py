@@ -73,6 +73,23 @@ def test_a_build_collects_nothing_and_leaves_the_collector_on(
     assert gc.isenabled()
 
 
+def test_a_build_leaves_nothing_frozen_and_keeps_the_users_frozen_objects(
+        project: Path) -> None:
+    steps = _chain(project, BIG)
+    fm.Pipeline("p", steps).build()
+    assert gc.get_freeze_count() == 0  # what the build left alive is collectable
+
+    kept = [[i] for i in range(10)]  # a user's preloaded, frozen objects
+    gc.freeze()
+    try:
+        fm.Pipeline("p", steps).build()
+        assert gc.get_freeze_count() >= len(kept)
+        collectable = {id(o) for g in range(3) for o in gc.get_objects(generation=g)}
+        assert not any(id(k) in collectable for k in kept)  # still frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_a_collector_the_user_turned_off_stays_off(project: Path) -> None:
     gc.disable()
     try:
