@@ -1272,6 +1272,8 @@ class _Scanner:
     dynamic imports, and the names whose items or attributes it assigns."""
 
     __slots__ = ("dynamic", "getattrs", "imports", "mutated")
+    WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
+                       ast.AugAssign})  # the node types ``__call__`` looks at
 
     def __init__(self) -> None:
         self.imports: list[tuple[str, str, str | None, int]] = []
@@ -1838,59 +1840,77 @@ def _is_docstring(stmt: ast.AST) -> bool:
 
 
 def _digest_and_refs(
-    node: ast.AST, visit: Callable[[ast.AST], None] | None = None
+    node: ast.AST, visit: _Scanner | None = None
 ) -> tuple[str, list[tuple[str, ...]]]:
     """In one iterative pass (no recursion limit): the hash of the AST without line
     numbers and docstrings, and the name chains the code reads (``np.linalg.norm`` ->
-    ``("np", "linalg", "norm")``); ``visit`` sees every node on the way (``_Scanner``)."""
-    h = blake3.blake3()
+    ``("np", "linalg", "norm")``); ``visit`` sees every node of a type it ``WANTS``.
+
+    The hashed stream, per node: ``(`` and its type name, its fields in order (a list
+    as ``[`` and its length, then its items; anything else as its length-prefixed
+    ``type:repr``), then ``)``. It is built as one list of byte strings and hashed once:
+    the same bytes as fed piece by piece, without a call into the hasher per piece."""
     refs: list[tuple[str, ...]] = []
     inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
     stack: list[Any] = [node]
-    pop, push, extend, update = stack.pop, stack.append, stack.extend, h.update
+    out: list[bytes] = []
+    pop, push, extend, add = stack.pop, stack.append, stack.extend, out.append
+    wants = visit.WANTS if visit is not None else frozenset()
+    kinds = _NODE_KINDS
+    name_t, attr_t, close = ast.Name, ast.Attribute, _CLOSE
     while stack:
         item = pop()
-        if isinstance(item, ast.AST):
-            t = type(item)
-            if visit is not None:
-                visit(item)
-            update(b"(" + t.__name__.encode())
-            if t is ast.Name:
+        t = type(item)
+        kind = kinds.get(t)
+        if kind is None and isinstance(item, ast.AST):
+            kind = _node_kind(t)
+        if kind is not None:
+            if t in wants:
+                visit(item)  # type: ignore[misc]
+            add(kind[0])
+            if t is name_t:
                 if id(item) not in inner:
-                    refs.append((item.id,))  # type: ignore[attr-defined]
-            elif t is ast.Attribute and id(item) not in inner:
-                chain = [item.attr]  # type: ignore[attr-defined]
-                base = item.value  # type: ignore[attr-defined]
-                while type(base) is ast.Attribute:
+                    refs.append((item.id,))
+            elif t is attr_t and id(item) not in inner:
+                chain = [item.attr]
+                base = item.value
+                while type(base) is attr_t:
                     inner.add(id(base))
                     chain.append(base.attr)
                     base = base.value
-                if type(base) is ast.Name:
+                if type(base) is name_t:
                     inner.add(id(base))
                     chain.append(base.id)
                     refs.append(tuple(reversed(chain)))
-            push(_CLOSE)
-            fields = []
-            for name in item._fields:
-                if name == "type_comment":
-                    continue
-                value = getattr(item, name, None)
-                if name == "body" and isinstance(item, _DOC_OWNERS) and value and _is_docstring(value[0]):
-                    value = value[1:] or [ast.Pass()]
-                fields.append(value)
+            push(close)
+            fields: list[Any] = [getattr(item, name, None) for name in kind[1]]
+            body = kind[2]
+            if body >= 0 and fields[body] and _is_docstring(fields[body][0]):
+                fields[body] = fields[body][1:] or [ast.Pass()]
             extend(reversed(fields))
-        elif isinstance(item, list):
-            update(b"[%d" % len(item))
+        elif t is list or isinstance(item, list):
+            add(b"[%d" % len(item))
             extend(reversed(item))
-        elif item is _CLOSE:
-            update(b")")
+        elif item is close:
+            add(b")")
         else:
-            r = f"{type(item).__name__}:{item!r}".encode("utf-8", "surrogatepass")
-            update(len(r).to_bytes(4, "little") + r)
-    return h.hexdigest(), refs
+            r = f"{t.__name__}:{item!r}".encode("utf-8", "surrogatepass")
+            add(len(r).to_bytes(4, "little") + r)
+    return blake3.blake3(b"".join(out)).hexdigest(), refs
 
 
 _CLOSE = object()
+
+# Per AST node type: its opening bytes, the fields hashed (``type_comment`` never is),
+# and the index among them of a ``body`` whose docstring is skipped (-1: none)
+_NODE_KINDS: dict[type, tuple[bytes, tuple[str, ...], int]] = {}
+
+
+def _node_kind(t: type) -> tuple[bytes, tuple[str, ...], int]:
+    fields = tuple(f for f in t._fields if f != "type_comment")  # type: ignore[attr-defined]
+    body = fields.index("body") if issubclass(t, _DOC_OWNERS) and "body" in fields else -1
+    kind = _NODE_KINDS[t] = (b"(" + t.__name__.encode(), fields, body)
+    return kind
 
 
 def _bytecode_digest(code: types.CodeType) -> str:
