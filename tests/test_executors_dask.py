@@ -97,6 +97,27 @@ def test_map_over_on_dask(project: Path, spec: str) -> None:
     assert "1 of 3 elements executed, 2 reused" in run.steps["square"].reason
 
 
+def test_a_dask_worker_records_the_files_a_step_reads(project: Path, spec: str) -> None:
+    """A file opened by a plain path in a step on a Dask worker (here by an absolute
+    path: the workers' folder is not the project's) joins the cache entry."""
+    raw = project / "raw.txt"
+    raw.write_text("1 2 3")
+
+    @fm.step(outputs="total")
+    def total(path: str) -> int:
+        with open(path) as f:
+            return sum(int(x) for x in f.read().split())
+
+    pipe = fm.Pipeline("dask-reads", [total])
+    params = {"path": str(raw)}
+    assert pipe.run(params=params, executor=spec)["total"] == 6
+    assert pipe.run(params=params, executor=spec).executed == []
+    raw.write_text("1 2 4")
+    run = pipe.run(params=params, executor=spec)
+    assert run["total"] == 7 and run.executed == ["total"]
+    assert "file raw.txt it read changed" in run.steps["total"].reason
+
+
 def test_timeout_and_retries_on_dask(project: Path, spec: str) -> None:
     pid_file = project / "pids.txt"
 

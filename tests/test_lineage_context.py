@@ -220,6 +220,7 @@ def test_an_upgraded_catalog_knows_each_names_latest(project: Path) -> None:
     def downgrade(cur: Any) -> None:  # as FlowyML before schema 6 left it
         cur.run("DROP TABLE latest_outputs")
         cur.run("ALTER TABLE artifacts DROP COLUMN data")  # schema 7
+        cur.run("ALTER TABLE cache_entries DROP COLUMN reads")  # schema 8
         cur.run("UPDATE flowyml_meta SET value = '5' WHERE key = 'schema_version'")
 
     cat.db.write(downgrade)

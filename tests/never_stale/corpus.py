@@ -2570,6 +2570,40 @@ add(idiom("declared_data_file", {
     change(E("data/raw.csv", "3,4", "3,5"), note="the file the step declares with fm.DataFile"),
 ))
 
+add(idiom("undeclared_file_read", {
+    "data/raw.csv": "a,b\n1,2\n3,4\n",
+    "settings.json": '{"k": 2}\n',
+    "pipe.py": src('''
+        import json
+        from pathlib import Path
+
+        import flowyml as fm
+
+        HERE = Path(__file__).parent
+
+
+        def factor():
+            with open(HERE / "settings.json") as fh:  # read by a helper
+                return json.load(fh)["k"]
+
+
+        @fm.step(outputs="y")
+        def f():
+            with open(HERE / "data" / "raw.csv") as fh:  # a plain path, not declared
+                rows = fh.read().splitlines()[1:]
+            return [factor() * sum(int(x) for x in row.split(",")) for row in rows]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", '    with open(HERE / "data"', '    # the raw data\n    with open(HERE / "data"'),
+         note="comment in the step"),
+    change(E("data/raw.csv", "3,4", "3,5"), note="a file the step opens by a plain path",
+           reason={"f": "file data/raw.csv it read changed"}),
+    change(E("settings.json", '"k": 2', '"k": 3'), note="a file a helper opens",
+           reason={"f": "file settings.json it read changed"}),
+))
+
 add(idiom("environment_variables", {
     "settings.json": '{"SCALE": "2", "OFFSET": "1", "UNUSED": "x"}\n',
     "pipe.py": src('''

@@ -23,16 +23,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from .records import ArtifactRecord, CodeVersion, RunRecord, StepRecord, Write
+from .records import ArtifactRecord, CacheHit, CodeVersion, RunRecord, StepRecord, Write
 
 
 @runtime_checkable
 class RuntimeCatalog(Protocol):
     """What a run (and ``plan``) needs of a catalog."""
 
-    def lookup_cache_many(self, keys: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
-        """The cache hits among ``keys``: key -> {asset: artifact}. A key whose
-        artifacts are not all present is a miss."""
+    def lookup_cache_many(self, keys: list[str]) -> dict[str, CacheHit]:
+        """The cache hits among ``keys``: key -> {asset: artifact}, with the files the
+        execution read (``CacheHit.reads``). A key whose artifacts are not all present
+        is a miss."""
         ...
 
     def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
@@ -41,7 +42,7 @@ class RuntimeCatalog(Protocol):
 
     def expected_hits(
         self, pipeline: str, steps: list[str], code_versions: Mapping[str, str] | None = None
-    ) -> dict[str, dict[str, ArtifactRecord]]:
+    ) -> dict[str, CacheHit]:
         """The cache hits (as ``lookup_cache_many``) of the keys that ``steps`` had in
         their latest non-failed records in ``pipeline``: what a run whose code and
         inputs did not change will look up, read at once. With ``code_versions`` (step

@@ -173,6 +173,14 @@ def _m7_inline_data(cur: Cursor) -> None:
     cur.run(f"ALTER TABLE artifacts ADD COLUMN data {kind}")
 
 
+def _m8_cache_reads(cur: Cursor) -> None:
+    """``cache_entries.reads``: the files the execution behind an entry opened for
+    reading (JSON ``[[path, size, mtime_ns, blake3], ...]``, ``core.reads``), checked
+    before the entry is reused; NULL when it read none, as every earlier entry is
+    taken to have."""
+    cur.run("ALTER TABLE cache_entries ADD COLUMN reads TEXT")
+
+
 Migration = tuple[int, str, Callable[[Cursor], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -183,6 +191,7 @@ MIGRATIONS: list[Migration] = [
     (5, "derivation_edges: lineage of every derivation, per run", _m5_derivation_edges),
     (6, "latest_outputs: each name's @latest in one probe", _m6_latest_outputs),
     (7, "artifacts.data: tiny objects kept in the catalog", _m7_inline_data),
+    (8, "cache_entries.reads: the files each cached execution read", _m8_cache_reads),
 ]
 LATEST = MIGRATIONS[-1][0]
 if LATEST != SCHEMA_VERSION:  # a run checks the version without importing this module

@@ -92,5 +92,19 @@ class Write:
     parents: dict[str, str] = field(default_factory=dict)
     cache: bool = True
     artifacts: dict[str, ArtifactRecord] | None = None
+    # the files the execution read (``core.reads.portable``), kept with its cache entry
+    reads: list[list[Any]] | None = None
+
+
+class CacheHit(dict[str, ArtifactRecord]):
+    """A cache entry's outputs (asset -> record), and the files its execution read
+    (``core.reads.portable``), which must still hold for the entry to be reused."""
+
+    __slots__ = ("reads",)
+
+    def __init__(self, outputs: Mapping[str, ArtifactRecord],
+                 reads: list[list[Any]] | None = None) -> None:
+        super().__init__(outputs)
+        self.reads = reads
 
 

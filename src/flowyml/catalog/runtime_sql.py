@@ -30,7 +30,15 @@ from ..core.errors import ArtifactNotFoundError, CatalogError
 from ..core.hashing import hash_bytes
 from . import liveness
 from .dbapi import SCHEMA_VERSION, Cursor, Db, in_list, parse_url
-from .records import ArtifactRecord, NewOutput, RunRecord, StepRecord, Write, artifact_id
+from .records import (
+    ArtifactRecord,
+    CacheHit,
+    NewOutput,
+    RunRecord,
+    StepRecord,
+    Write,
+    artifact_id,
+)
 
 if TYPE_CHECKING:
     from .base import RuntimeCatalog
@@ -251,7 +259,7 @@ class RuntimeSqlCatalog:
         return out
 
     # -------------------------------------------------------------- cache
-    def lookup_cache_many(self, keys: list[str]) -> dict[str, dict[str, ArtifactRecord]]:
+    def lookup_cache_many(self, keys: list[str]) -> dict[str, CacheHit]:
         """Cache hits among ``keys`` (two queries per 500 keys)."""
         with self.db.read() as cur:
             if len(keys) == 1:  # a chain asks one key at a time: no list to build
@@ -261,13 +269,13 @@ class RuntimeSqlCatalog:
             for chunk in chunks(keys):
                 marks, params = in_list("k", chunk)
                 rows += cur.all(
-                    f"SELECT cache_key, outputs FROM cache_entries WHERE cache_key IN {marks}",
+                    f"SELECT cache_key, outputs, reads FROM cache_entries WHERE cache_key IN {marks}",
                     params)
             return _hits(cur, rows)
 
     def expected_hits(
         self, pipeline: str, steps: list[str], code_versions: Mapping[str, str] | None = None
-    ) -> dict[str, dict[str, ArtifactRecord]]:
+    ) -> dict[str, CacheHit]:
         """The cache hits of the keys ``steps`` had last time (see ``base``): one probe
         per step into ``ix_step_runs_not_failed`` and one into the cache, in one query
         per 500 steps, plus the artifacts of the entries kept (a step whose code version
@@ -280,7 +288,7 @@ class RuntimeSqlCatalog:
                 rows += cur.all(_expected_sql(len(chunk)), params)
             if code_versions is not None:
                 rows = [r for r in rows if code_versions.get(r[2]) == r[3]]
-            return _hits(cur, [(r[0], r[1]) for r in rows]) if rows else {}
+            return _hits(cur, [(r[0], r[1], r[4]) for r in rows]) if rows else {}
 
     def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
         """The latest non-failed record of each of ``steps`` in ``pipeline``: one query,
@@ -364,7 +372,7 @@ _INS_ART = f"INSERT INTO artifacts ({_ARTS}) VALUES (" + ", ".join(":" + c for c
 _INS_EDGE = "INSERT INTO lineage_edges (child_id, parent_id, param) VALUES (:c, :p, :param)"
 _INS_DERIV = ("INSERT INTO derivation_edges (child_id, run_id, param, parent_id) "
               "VALUES (:c, :r, :param, :p) ON CONFLICT DO NOTHING")
-_LOOKUP_ONE = "SELECT cache_key, outputs FROM cache_entries WHERE cache_key = :k"
+_LOOKUP_ONE = "SELECT cache_key, outputs, reads FROM cache_entries WHERE cache_key = :k"
 _A_ARTS = ", ".join("a." + c for c in ART_COLS)
 _FIND_LATEST = (f"SELECT {_A_ARTS} FROM latest_outputs l JOIN artifacts a "
                 "ON a.id = l.artifact_id WHERE l.name = :n")
@@ -380,9 +388,10 @@ _UPSERT_LATEST = (
     "finished_at = excluded.finished_at WHERE latest_outputs.finished_at <= excluded.finished_at"
 )
 _UPSERT_CACHE = (
-    "INSERT INTO cache_entries (cache_key, step, outputs, run_id, created_at) "
-    "VALUES (:k, :s, :o, :r, :t) ON CONFLICT (cache_key) DO UPDATE SET step = excluded.step, "
-    "outputs = excluded.outputs, run_id = excluded.run_id, created_at = excluded.created_at"
+    "INSERT INTO cache_entries (cache_key, step, outputs, run_id, created_at, reads) "
+    "VALUES (:k, :s, :o, :r, :t, :reads) ON CONFLICT (cache_key) DO UPDATE SET "
+    "step = excluded.step, outputs = excluded.outputs, run_id = excluded.run_id, "
+    "created_at = excluded.created_at, reads = excluded.reads"
 )
 
 
@@ -463,14 +472,15 @@ def artifacts_by_id(cur: Cursor, ids: Iterable[str]) -> dict[str, ArtifactRecord
     return out
 
 
-def _hits(cur: Cursor, rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, ArtifactRecord]]:
-    """(cache key, outputs JSON) rows as hits; a key whose artifacts are not all there
-    is a miss."""
-    hits = {key: json.loads(outputs) for key, outputs in rows}
-    recs = artifacts_by_id(cur, [a for ids in hits.values() for a in ids.values()])
+def _hits(cur: Cursor, rows: Iterable[tuple[str, str, str | None]]) -> dict[str, CacheHit]:
+    """(cache key, outputs JSON, reads JSON) rows as hits; a key whose artifacts are not
+    all there is a miss."""
+    hits = {key: (json.loads(outputs), json.loads(reads) if reads else None)
+            for key, outputs, reads in rows}
+    recs = artifacts_by_id(cur, [a for ids, _ in hits.values() for a in ids.values()])
     return {
-        key: {asset: recs[i] for asset, i in ids.items()}
-        for key, ids in hits.items()
+        key: CacheHit({asset: recs[i] for asset, i in ids.items()}, reads)
+        for key, (ids, reads) in hits.items()
         if all(i in recs for i in ids.values())
     }
 
@@ -479,11 +489,11 @@ def _hits(cur: Cursor, rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, A
 def _expected_sql(n: int) -> str:
     """The cache entry of the key of each of ``n`` steps' newest record that did not
     fail (the probe of ``_previous_steps_sql``), with that record's step and code
-    version: ``(cache_key, outputs, step, code_version)``."""
+    version, and the entry's reads: ``(cache_key, outputs, step, code_version, reads)``."""
     values = ", ".join(f"(:s{k})" for k in range(n))
     return (
         f"WITH s(step) AS (VALUES {values}) "
-        "SELECT c.cache_key, c.outputs, x.step, x.code_version FROM s "
+        "SELECT c.cache_key, c.outputs, x.step, x.code_version, c.reads FROM s "
         "JOIN step_runs x ON x.id = (SELECT y.id FROM step_runs y WHERE y.pipeline = "
         ":pipeline AND y.step = s.step AND y.status <> 'failed' ORDER BY y.id DESC LIMIT 1) "
         "JOIN cache_entries c ON c.cache_key = x.cache_key"
@@ -596,7 +606,8 @@ class _Batch:
             rec.outputs = {k: v.id for k, v in result.items()}
             if w.cache:
                 self.cache.append({"k": rec.cache_key, "s": rec.step, "o": dumps(rec.outputs),
-                                   "r": rec.run_id, "t": self.now})
+                                   "r": rec.run_id, "t": self.now,
+                                   "reads": dumps(w.reads) if w.reads else None})
         self.steps.append(step_params(rec))
         return result
 

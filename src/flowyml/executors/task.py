@@ -18,8 +18,10 @@ import inspect
 import time
 import types
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..core import reads as file_reads
 from ..core.declared import schemas_possible
 from ..core.refs import ArtifactRef
 from ..core.stored import NewOutput
@@ -72,6 +74,9 @@ class StepOutcome:
     duration: float
     attempts: int = 1
     values: dict[str, Any] | None = None
+    # the files the step opened for reading (``core.reads``): absolute paths, with
+    # their stat and content hash; kept with the cache entry, checked before a reuse
+    reads: Sequence[Sequence[Any]] = field(default_factory=list)
 
 
 def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
@@ -82,12 +87,15 @@ def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
     kwargs = load_inputs(task, store)
     attempts = 1
     start = time.perf_counter()
+    root = getattr(store, "root", None)  # a local store's folder: its files are not inputs
     try:
-        result = step.func(**kwargs)
+        with file_reads.recording((str(root),) if root is not None else ()) as opened:
+            result = step.func(**kwargs)
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc
     del kwargs
     duration = time.perf_counter() - start
+    files = opened.files()
     values = split_outputs(step, result)
     if schemas_possible():  # declared schemas (contracts.py): checked before anything is stored
         from ..core.contracts import SchemaViolation, validate_outputs
@@ -103,6 +111,7 @@ def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
         duration=duration,
         attempts=attempts,
         values=values if task.keep_values else None,
+        reads=files,
     )
 
 
@@ -243,8 +252,9 @@ def split_outputs(step: Step, result: Any) -> dict[str, Any]:
 
 def _loader_for(store: ArtifactStore) -> Any:
     def loader(ref: ArtifactRef) -> Any:
-        return load_object(store, ref.content_hash, ref.materializer,
-                           f"{ref.name}@{ref.version}", data=ref.data)
+        with file_reads.paused():  # the store's files, read for the step: not its inputs
+            return load_object(store, ref.content_hash, ref.materializer,
+                               f"{ref.name}@{ref.version}", data=ref.data)
 
     return loader
 

@@ -21,7 +21,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from ..catalog.records import ArtifactRecord, StepRecord, Write, artifact_id
+from ..catalog.records import ArtifactRecord, CacheHit, StepRecord, Write, artifact_id
+from ..core import reads as file_reads
 from ..core.errors import FlowymlError, StepFailed
 from ..core.fingerprint import fingerprint_graph, flush_memo, short_repr
 from ..core.iostats import IOStats
@@ -122,7 +123,7 @@ class _RunState:
         self.running: dict[StepFuture, tuple[str, Decision]] = {}
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
-        self._expected: dict[str, dict[str, ArtifactRecord]] = {}  # see _prefetch
+        self._expected: dict[str, CacheHit] = {}  # see _prefetch
         self.recorder: Recorder | None = None
 
     # ------------------------------------------------------------------ the run
@@ -229,8 +230,15 @@ class _RunState:
         if missing:
             d.note = f"cached output {', '.join(sorted(missing))} is missing from the store"
             return False
+        files = getattr(hit, "reads", None)
+        stale = file_reads.changed(files, self.stack.root)
+        if stale is not None:  # a file the cached execution opened is not as it read it
+            d.note = stale
+            return False
         first_run = next(iter(hit.values())).run_id
-        reason = f"reused: code, inputs and parameters unchanged (outputs from run {first_run})"
+        what = (f"code, inputs, parameters and the {file_reads.count(files)} it read"
+                if files else "code, inputs and parameters")
+        reason = f"reused: {what} unchanged (outputs from run {first_run})"
         rec = self._step_record(name, d, "cached", reason)
         self._record(Write("reuse", rec, artifacts=hit))
         self._finished(StepResult(name, "cached", reason, 0.0, rec.code_version, d.key, 0,
@@ -269,7 +277,7 @@ class _RunState:
             from .mapping import submit_map
 
             fut: StepFuture = submit_map(task, d, self.executor, self.store, self.catalog,
-                                         name in self.forced)
+                                         name in self.forced, self.stack.root)
         else:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)
@@ -299,7 +307,8 @@ class _RunState:
         }
         rec.outputs = {k: v.id for k, v in recs.items()}
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
-                           cache=step.cache))
+                           cache=step.cache,
+                           reads=file_reads.portable(outcome.reads, self.stack.root)))
         if outcome.values is not None:  # ran in this process: it wrote these objects
             self.own.update(o.content_hash for o in outcome.outputs)
             self.values.update((a, v) for a, v in outcome.values.items() if a in self.sinks)

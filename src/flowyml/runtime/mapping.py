@@ -32,6 +32,7 @@ from concurrent.futures import Future, wait
 from typing import TYPE_CHECKING, Any, cast
 
 from ..catalog.records import Write
+from ..core import reads as file_reads
 from ..core.refs import ArtifactRef
 from ..core.struct import field, replace, struct
 from ..executors.task import StepOutcome, StepTask, UserCodeError
@@ -63,6 +64,7 @@ class Element:
     values: dict[str, Any] | None = None  # in-process results
     duration: float = 0.0
     attempts: int = 1
+    reads: list[list[Any]] = field(default_factory=list)  # files read (``reads.portable``)
 
 
 @struct
@@ -77,6 +79,7 @@ def submit_map(
     store: ArtifactStore,
     catalog: Any,
     forced: bool,
+    root: str | None = None,
 ) -> Future[StepOutcome]:
     """Submit the missing elements of a mapped step; a future of its ``MapOutcome``."""
     step = task.step
@@ -95,9 +98,10 @@ def submit_map(
             key = cache_key(d.fingerprint.digest, inputs, d.values, (*step.outputs, ELEMENT_MARKER))
             e = Element(i, param, key, inputs, dict(d.parents), step.cache)
             elements.append(e)
-            hit = None if forced or not step.cache else _lookup(catalog, store, key, step.outputs)
+            hit = None if forced or not step.cache else _lookup(
+                catalog, store, key, step.outputs, root)
             if hit is not None:
-                e.status, e.cached = "cached", hit
+                e.status, e.cached, e.reads = "cached", hit[0], hit[1]
                 continue
             ref = ArtifactRef(
                 name=f"{whole.name}[{i}]", content_hash=obj.content_hash, size=obj.size,
@@ -111,7 +115,7 @@ def submit_map(
 
     def gather() -> None:
         try:
-            result.set_result(_gather(task, store, elements, futures, t0))
+            result.set_result(_gather(task, store, elements, futures, t0, root))
         except BaseException as exc:
             result.set_exception(exc)
 
@@ -146,7 +150,8 @@ def element_writes(template: StepRecord, source: object) -> tuple[list[Write], s
             outputs={},
         )
         outs = [replace(o, name=o.name + ELEMENT_SUFFIX) for o in e.outputs]
-        writes.append(Write("exec", rec, outputs=outs, parents=e.parents, cache=e.cache))
+        writes.append(Write("exec", rec, outputs=outs, parents=e.parents, cache=e.cache,
+                            reads=e.reads))
     if not elements:
         return writes, "; map over an empty list: 0 elements"
     reused = sum(1 for e in elements if e.status == "cached")
@@ -175,14 +180,18 @@ def _the_list(task: StepTask, d: Decision, store: ArtifactStore, param: str) -> 
 
 
 def _lookup(
-    catalog: Any, store: ArtifactStore, key: str, outputs: tuple[str, ...]
-) -> dict[str, ArtifactRecord] | None:
+    catalog: Any, store: ArtifactStore, key: str, outputs: tuple[str, ...], root: str | None
+) -> tuple[dict[str, ArtifactRecord], list[list[Any]]] | None:
+    """An element's cached outputs (step output -> record) and the files its execution
+    read, if it can be reused: outputs all stored, files as they were read."""
     hit = catalog.lookup_cache_many([key]).get(key)
     if hit is None or set(hit) != {o + ELEMENT_SUFFIX for o in outputs}:
         return None
     if not all(is_stored(store, r) for r in hit.values()):
         return None
-    return {o: hit[o + ELEMENT_SUFFIX] for o in outputs}
+    if file_reads.changed(hit.reads, root) is not None:
+        return None
+    return {o: hit[o + ELEMENT_SUFFIX] for o in outputs}, list(hit.reads or [])
 
 
 def _element_task(task: StepTask, param: str, ref: ArtifactRef) -> StepTask:
@@ -202,6 +211,7 @@ def _gather(
     elements: list[Element],
     futures: dict[int, StepFuture],
     t0: float,
+    root: str | None,
 ) -> MapOutcome:
     step = task.step
     pending = [f for f in futures.values() if not f.done()]  # an in-process one is done
@@ -220,6 +230,7 @@ def _gather(
             continue
         e.status, e.outputs, e.values = "executed", out.outputs, out.values
         e.duration, e.attempts = out.duration, out.attempts
+        e.reads = file_reads.portable(out.reads, root)
     if failed is not None:
         raise _element_error(step.name, elements, *failed)
     combined: dict[str, list[Any]] = {o: [] for o in step.outputs}
@@ -232,6 +243,8 @@ def _gather(
         duration=time.perf_counter() - t0,
         attempts=max((e.attempts for e in elements if e.status == "executed"), default=1),
         values=dict(combined) if task.keep_values else None,
+        # the whole step's entry holds every element's files: reusing it reuses them all
+        reads=sorted({r[0]: r for e in elements for r in e.reads}.values()),
         map_elements=elements,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core import reads as file_reads
 from ..core.fingerprint import fingerprint_graph
 from ..objects import is_stored
 from .decisions import Decider, explain_miss
@@ -63,11 +64,16 @@ def plan(
         d = decider.decide(name, in_recs)
         key = d.key
         hit = catalog.lookup_cache_many([key]).get(key) if step.cache else None
+        stale = None
         if hit is not None and all(is_stored(store, r) for r in hit.values()):
-            known.update(hit)
-            out.append((name, "reuse", "code, inputs and parameters unchanged"))
-            continue
-        reason = "caching is off (cache=False)" if not step.cache else explain_miss(
+            stale = file_reads.changed(hit.reads, stack.root)
+            if stale is None:
+                known.update(hit)
+                out.append((name, "reuse", f"code, inputs, parameters and the "
+                            f"{file_reads.count(hit.reads)} it read unchanged" if hit.reads
+                            else "code, inputs and parameters unchanged"))
+                continue
+        reason = "caching is off (cache=False)" if not step.cache else stale or explain_miss(
             previous.get(name), d
         )
         unknown.update(step.outputs)

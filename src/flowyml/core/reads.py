@@ -1,0 +1,233 @@
+"""The files a step's execution opened for reading, recorded so a reuse can check them.
+
+The cache key covers a step's code, its inputs and its parameters. A file the step
+opens by a plain path (``pd.read_csv("data/raw.csv")``) is none of these, and editing
+it would otherwise leave the old result cached. So while a step's body runs, the
+files it opens for reading are recorded (a ``sys.addaudithook`` hook sees every
+``open``: builtin ``open``, ``os.open``, ``io.open``, and so ``pandas``, ``numpy``,
+``json``, ``pickle``...), each with its size, modification time and BLAKE3 content
+hash, taken once the step returns. They are kept with the cache entry, and a later
+run checks them before it reuses the entry: a file whose size and mtime are unchanged
+is taken as unchanged (as ``make`` and Python's own bytecode cache do); otherwise its
+content is hashed, and a different hash, or a missing file, re-executes the step
+with a reason that names the file.
+
+Not recorded (each is covered otherwise, or is not the step's input):
+
+* files the same execution also opened for writing (its outputs, scratch files);
+* Python code and the interpreter's and installed packages' files (the code
+  fingerprint and library versions cover them), ``/proc``, ``/sys``, ``/dev``;
+* FlowyML's own reads: inputs loaded lazily (``ArtifactRef.load``), anything under a
+  ``.flowyml`` folder, the local store's folder.
+
+Seen only where Python opens the file: a library that opens files in C, C++ or Rust
+(pyarrow and so ``pd.read_parquet``, polars, h5py) and threads the step starts are
+not; declare such files with ``fm.DataFile``. Files of more than ``HASH_LIMIT`` bytes
+are recorded by size and mtime alone (a ``touch`` re-executes the step).
+
+The hook is added once per process, at the first step executed, and does nothing
+while no step runs in the thread (one attribute lookup per audited event).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+# (path, size, mtime_ns, BLAKE3 hex or None): None when only the stat counts (a file
+# too big to hash, or one that changed while the step ran: its mtime is then -1)
+FileRead = tuple[str, int, int, "str | None"]
+
+HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
+_SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
+_SKIP_DIRS = ("/proc/", "/sys/", "/dev/")
+
+_local = threading.local()
+_hooked = False
+_hook_lock = threading.Lock()
+_skip_prefixes: tuple[str, ...] = ()
+_hashes: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, inode) -> hash
+
+
+class _Recording:
+    __slots__ = ("opened", "skip", "written")
+
+    def __init__(self, skip: tuple[str, ...]) -> None:
+        self.skip = skip
+        self.opened: dict[str, tuple[int, int] | None] = {}  # path -> stat at first open
+        self.written: set[str] = set()
+
+
+def _hook(event: str, args: tuple[object, ...]) -> None:
+    if event != "open":
+        return
+    rec: _Recording | None = getattr(_local, "rec", None)
+    if rec is None:
+        return
+    try:  # an audit hook that raises would fail the user's open(): never
+        _opened(rec, args)
+    except Exception:
+        pass
+
+
+def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
+    path, flags = args[0], args[2]
+    if isinstance(path, int) or not isinstance(flags, int):
+        return  # a file descriptor: opened before, by path
+    name = os.path.abspath(os.fsdecode(path))  # type: ignore[arg-type]
+    if name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip) or "/.flowyml/" in name:
+        return
+    access = flags & os.O_ACCMODE
+    if access != os.O_RDONLY:
+        rec.written.add(name)
+    if access != os.O_WRONLY and name not in rec.opened:
+        rec.opened[name] = _stat(name)
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None  # a folder, a pipe, a device: no content to key by
+    return st.st_size, st.st_mtime_ns
+
+
+def _install() -> bool:
+    global _hooked, _skip_prefixes
+    if _hooked:
+        return True
+    with _hook_lock:
+        if not _hooked:
+            prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+            _skip_prefixes = (*sorted(os.path.join(p, "") for p in prefixes if p), *_SKIP_DIRS)
+            try:
+                sys.addaudithook(_hook)
+            except Exception:  # another hook refused ours: nothing is recorded
+                return False
+            _hooked = True
+    return True
+
+
+class Recording:
+    """The files one thread opens while it is entered (``recording``); ``files()``
+    once the step has returned. A plain class, not a generator: it wraps every step."""
+
+    __slots__ = ("_outer", "_rec")
+
+    def __init__(self, skip: tuple[str, ...]) -> None:
+        self._rec: _Recording | None = None
+        self._outer: _Recording | None = None
+        if _install():
+            prefixes = _prefixes.get(skip)
+            if prefixes is None:
+                prefixes = _prefixes[skip] = _skip_prefixes + tuple(
+                    os.path.join(s, "") for s in skip)
+            self._rec = _Recording(prefixes)
+
+    def __enter__(self) -> Recording:
+        self._outer = getattr(_local, "rec", None)
+        if self._rec is not None:
+            _local.rec = self._rec
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _local.rec = self._outer
+
+    def files(self) -> list[FileRead]:
+        """The files read and not written, each with its stat and content hash, sorted."""
+        rec = self._rec
+        if rec is None or not rec.opened:
+            return []
+        out: list[FileRead] = []
+        for path, before in sorted(rec.opened.items()):
+            if before is None or path in rec.written:
+                continue
+            size, mtime = before
+            if _stat(path) != before:  # changed while the step ran: never matches
+                out.append((path, size, -1, None))
+            elif size > HASH_LIMIT:
+                out.append((path, size, mtime, None))
+            else:
+                out.append((path, size, mtime, content_hash(path)))
+        return out
+
+
+_prefixes: dict[tuple[str, ...], tuple[str, ...]] = {}  # recording's skip -> all prefixes
+
+
+def recording(skip: tuple[str, ...] = ()) -> Recording:
+    """``with recording() as r:`` records the files this thread opens meanwhile
+    (``skip``: more folder prefixes, such as the store's). Nested recordings (a step
+    run inside a step) keep their own."""
+    return Recording(skip)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """FlowyML's own reads on a step's behalf (a lazy input's load): not the step's."""
+    outer = getattr(_local, "rec", None)
+    _local.rec = None
+    try:
+        yield
+    finally:
+        _local.rec = outer
+
+
+def content_hash(path: str) -> str:
+    """BLAKE3 of the file, kept per process by (path, size, mtime, inode)."""
+    from .hashing import hash_file
+
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+    digest = _hashes.get(key)
+    if digest is None:
+        digest = _hashes[key] = hash_file(path)
+    return digest
+
+
+def portable(files: Iterable[Sequence[Any]], root: str | None) -> list[list[Any]]:
+    """``files`` as the catalog keeps them: paths under the project root relative to it
+    (a moved or re-cloned project still matches), others absolute."""
+    if not files:
+        return []
+    base = os.path.join(os.path.abspath(root), "") if root else None
+    out: list[list[Any]] = []
+    for path, size, mtime, digest in files:
+        if base is not None and path.startswith(base):
+            path = os.path.relpath(path, base)
+        out.append([path, size, mtime, digest])
+    return out
+
+
+def count(files: Sequence[object]) -> str:
+    """``1 file`` / ``3 files``, for a reason."""
+    return f"{len(files)} file{'' if len(files) == 1 else 's'}"
+
+
+def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | None:
+    """Why a cache entry's recorded reads no longer hold (None: they all do): the first
+    file that is gone or whose content differs."""
+    if not files:
+        return None
+    for path, size, mtime, digest in files:
+        assert isinstance(path, str)
+        full = os.path.join(root or ".", path)
+        now = _stat(full)
+        if now is None:
+            return f"file {path} it read is gone"
+        if now == (size, mtime):
+            continue
+        if digest is None:
+            return f"file {path} it read changed (size or modification time)"
+        new = content_hash(full)
+        if new != digest:
+            return f"file {path} it read changed (content {str(digest)[:12]} -> {new[:12]})"
+    return None

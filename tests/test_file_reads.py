@@ -1,0 +1,288 @@
+"""A file a step opens by a plain path counts too: the files each execution read are
+recorded with the cache entry, and a reuse checks them first. An edit re-executes the
+step with a reason that names the file; a touch does not; nothing FlowyML itself reads
+for the step (the store, lazy inputs, imported code) is recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import flowyml as fm
+from flowyml.core import reads
+from tests.conftest import write
+
+
+def _statuses(run: fm.Run) -> dict[str, str]:
+    return {name: str(s.status) for name, s in run.steps.items()}
+
+
+def _recorded(project: Path) -> dict[str, list[list[object]]]:
+    """Step -> the files its newest cache entry holds (as the catalog keeps them)."""
+    con = sqlite3.connect(project / ".flowyml" / "catalog.db")
+    try:
+        rows = con.execute("SELECT step, reads FROM cache_entries ORDER BY created_at").fetchall()
+    finally:
+        con.close()
+    return {step: json.loads(r) if r else [] for step, r in rows}
+
+
+@fm.step(outputs="total")
+def load_total() -> int:
+    with open("data/raw.csv") as f:
+        return sum(int(x) for x in f.read().split()[1:])
+
+
+@fm.step(outputs="double")
+def double(total: int) -> int:
+    return total * 2
+
+
+PIPE = fm.Pipeline("reads", [load_total, double])
+
+
+def _plain(path: Path) -> int:
+    """What load_total computes, called directly."""
+    return sum(int(x) for x in path.read_text().split()[1:])
+
+
+def test_an_undeclared_file_counts_by_content(project: Path) -> None:
+    (project / "data").mkdir()
+    raw = project / "data" / "raw.csv"
+    raw.write_text("a\n1\n2\n")
+
+    first = PIPE.run()
+    assert (first["total"], first["double"]) == (_plain(raw), 6)
+    assert _recorded(project)["load_total"] == [
+        ["data/raw.csv", raw.stat().st_size, raw.stat().st_mtime_ns, reads.content_hash(str(raw))]]
+    again = PIPE.run()
+    assert _statuses(again) == {"load_total": "cached", "double": "cached"}
+    assert "the 1 file it read unchanged" in again.steps["load_total"].reason
+
+    os.utime(raw, (1, 1))  # a touch: the same bytes
+    assert _statuses(PIPE.run()) == {"load_total": "cached", "double": "cached"}
+
+    raw.write_text("a\n1\n5\n")  # an edit: the same path, other bytes
+    plan = {name: (what, why) for name, what, why in PIPE.plan()}
+    assert plan["load_total"][0] == "run" and "file data/raw.csv it read changed" in plan["load_total"][1]
+    edited = PIPE.run()
+    assert _statuses(edited) == {"load_total": "executed", "double": "executed"}
+    assert edited["total"] == _plain(raw) == 6
+    assert edited.steps["load_total"].reason.startswith(
+        "executed: file data/raw.csv it read changed (content ")
+    assert _statuses(PIPE.run()) == {"load_total": "cached", "double": "cached"}
+
+    raw.unlink()  # gone: the step runs again, and says so
+    with pytest.raises(fm.StepFailed, match="No such file"):
+        PIPE.run()
+
+
+def test_the_same_bytes_after_an_edit_keep_downstream_cached(project: Path) -> None:
+    (project / "data").mkdir()
+    raw = project / "data" / "raw.csv"
+    raw.write_text("a\n1\n2\n")
+    PIPE.run()
+    raw.write_text("b\n2\n1\n")  # other bytes, the same total
+    run = PIPE.run()
+    assert _statuses(run) == {"load_total": "executed", "double": "cached"}
+
+
+def test_what_flowyml_reads_for_the_step_is_not_recorded(project: Path) -> None:
+    """Outputs and scratch files the step writes, code it imports, the store's files
+    (a lazy input) and files of installed packages: none of them is the step's input."""
+    (project / "config.json").write_text('{"k": 3}')
+
+    @fm.step(outputs="big")
+    def make() -> list[int]:
+        return list(range(1000))  # big enough to be a file in the store
+
+    @fm.step(outputs="y")
+    def use(big: fm.ArtifactRef) -> int:
+        import fractions  # noqa: F401  (a first import inside the step opens its code)
+        import importlib.metadata
+
+        importlib.metadata.version("blake3")  # reads the package's metadata files
+        with open("scratch.txt", "w") as f:  # written, then read back
+            f.write("5")
+        with open("scratch.txt") as f:
+            scratch = int(f.read())
+        with open("config.json") as f:
+            k = json.load(f)["k"]
+        return sum(big.load()) * k + scratch
+
+    pipe = fm.Pipeline("own", [make, use])
+    assert pipe.run()["y"] == sum(range(1000)) * 3 + 5
+    assert [r[0] for r in _recorded(project)["use"]] == ["config.json"]
+    assert _statuses(pipe.run()) == {"make": "cached", "use": "cached"}
+
+
+def test_a_file_outside_the_project_is_kept_by_its_absolute_path(
+        project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "shared" / "lookup.txt"
+    outside.parent.mkdir()
+    outside.write_text("7")
+
+    @fm.step(outputs="v")
+    def read_it(path: str) -> int:
+        return int(Path(path).read_text())
+
+    pipe = fm.Pipeline("outside", [read_it])
+    assert pipe.run(params={"path": str(outside)})["v"] == 7
+    assert _recorded(project)["read_it"][0][0] == str(outside)
+    outside.write_text("8")
+    run = pipe.run(params={"path": str(outside)})
+    assert run["v"] == 8 and _statuses(run) == {"read_it": "executed"}
+    assert f"file {outside} it read changed" in run.steps["read_it"].reason
+
+
+def test_a_file_that_changes_while_the_step_runs_is_never_taken_as_read(project: Path) -> None:
+    data = project / "live.txt"
+    data.write_text("1")
+
+    @fm.step(outputs="v")
+    def read_then_rewrite() -> int:
+        value = int(Path("live.txt").read_text())
+        os.utime("live.txt", ns=(1, 1))  # as if another process wrote it meanwhile
+        return value
+
+    pipe = fm.Pipeline("live", [read_then_rewrite])
+    pipe.run()
+    [[_, _, mtime, digest]] = _recorded(project)["read_then_rewrite"]
+    assert (mtime, digest) == (-1, None)
+    assert _statuses(pipe.run()) == {"read_then_rewrite": "executed"}
+
+
+def test_each_element_of_a_mapped_step_keeps_its_own_files(project: Path) -> None:
+    for name, text in (("a", "1"), ("b", "2"), ("c", "3")):
+        (project / f"{name}.txt").write_text(text)
+
+    @fm.step(outputs="names")
+    def names() -> list[str]:
+        return ["a", "b", "c"]
+
+    @fm.step(outputs="values", map_over="names")
+    def value(names: str) -> int:
+        return int(Path(f"{names}.txt").read_text())
+
+    pipe = fm.Pipeline("mapped", [names, value])
+    assert pipe.run()["values"] == [1, 2, 3]
+    assert _statuses(pipe.run())["value"] == "cached"
+    (project / "b.txt").write_text("20")
+    run = pipe.run()
+    assert run["values"] == [1, 20, 3]
+    assert "file b.txt it read changed" in run.steps["value"].reason
+    assert "1 of 3 elements executed, 2 reused" in run.steps["value"].reason
+    assert _statuses(pipe.run())["value"] == "cached"
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_process_records_what_it_reads(project: Path) -> None:
+    write(project / "steps_reads.py", '''
+        import flowyml as fm
+
+
+        @fm.step(outputs="n")
+        def count_lines() -> int:
+            with open("data/raw.csv") as f:
+                return len(f.read().splitlines())
+    ''')
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(project))
+    try:
+        sys.modules.pop("steps_reads", None)
+        module = importlib.import_module("steps_reads")
+    finally:
+        sys.path.remove(str(project))
+    (project / "data").mkdir()
+    raw = project / "data" / "raw.csv"
+    raw.write_text("a\n1\n")
+    pipe = fm.Pipeline("worker", [module.count_lines])
+    assert pipe.run(executor="processes:2")["n"] == 2
+    assert [r[0] for r in _recorded(project)["count_lines"]] == ["data/raw.csv"]
+    assert _statuses(pipe.run(executor="processes:2")) == {"count_lines": "cached"}
+    raw.write_text("a\n1\n2\n")
+    run = pipe.run(executor="processes:2")
+    assert run["n"] == 3 and "file data/raw.csv it read changed" in run.steps["count_lines"].reason
+
+
+def test_recording_is_per_thread_and_never_breaks_an_open(tmp_path: Path) -> None:
+    import threading
+
+    f = tmp_path / "x.txt"
+    f.write_text("x")
+    other: list[str] = []
+    with reads.recording() as mine:
+        t = threading.Thread(target=lambda: other.append(f.read_text()))
+        t.start()
+        t.join()
+        with open(os.fsencode(f)) as fh:  # a bytes path
+            fh.read()
+        fd = os.open(f, os.O_RDONLY)  # a raw descriptor, then a file object on it
+        with os.fdopen(fd) as fh:
+            fh.read()
+        with reads.paused():
+            (tmp_path / "y.txt").write_text("y")
+            (tmp_path / "y.txt").read_text()
+    assert other == ["x"]
+    assert [r[0] for r in mine.files()] == [str(f)]
+    assert reads.changed([[str(f), 1, 0, "0" * 64]], None) is not None
+    assert reads.changed([["x.txt", f.stat().st_size, f.stat().st_mtime_ns, None]],
+                         str(tmp_path)) is None
+
+
+def test_a_folder_the_step_lists_counts_by_its_names(project: Path) -> None:
+    """``glob`` / ``iterdir`` / ``os.walk``: a new file that the listing would find
+    re-executes the step; a folder the step writes into is its output, not an input."""
+    data = project / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("1")
+
+    @fm.step(outputs="total")
+    def sum_all() -> int:
+        total = sum(int(p.read_text()) for p in sorted(Path("data").glob("*.csv")))
+        Path("out").mkdir(exist_ok=True)
+        Path("out", "report.txt").write_text(str(total))  # written into a folder ...
+        return total + len(os.listdir("out"))  # ... that it also lists
+
+    pipe = fm.Pipeline("listing", [sum_all])
+    assert pipe.run()["total"] == 2
+    recorded = [r[0] for r in _recorded(project)["sum_all"]]
+    assert recorded == ["data/", "data/a.csv"]
+    assert _statuses(pipe.run()) == {"sum_all": "cached"}
+    (data / "a.csv").touch()  # the folder's names are the same
+    assert _statuses(pipe.run()) == {"sum_all": "cached"}
+
+    (data / "b.csv").write_text("5")  # a new file the glob finds
+    run = pipe.run()
+    assert run["total"] == 7 and "folder data/ it listed changed" in run.steps["sum_all"].reason
+    (data / "notes.txt").write_text("x")  # the glob would not find it, but the listing
+    assert _statuses(pipe.run()) == {"sum_all": "executed"}  # changed: re-executes (sound)
+    assert _statuses(pipe.run()) == {"sum_all": "cached"}
+
+
+def test_imports_inside_a_step_record_no_folder(project: Path) -> None:
+    """The import system lists folders on sys.path (the project's among them) to find
+    a module: not the step's input, or every new file in the project would re-execute
+    the step."""
+    write(project / "lazy_helper.py", "VALUE = 4\n")
+
+    @fm.step(outputs="v")
+    def lazy() -> int:
+        import importlib
+        import sys
+
+        sys.path.insert(0, os.getcwd())
+        try:
+            return int(importlib.import_module("lazy_helper").VALUE)
+        finally:
+            sys.path.remove(os.getcwd())
+
+    pipe = fm.Pipeline("imports", [lazy])
+    assert pipe.run()["v"] == 4
+    assert _recorded(project)["lazy"] == []
