@@ -286,3 +286,22 @@ def test_imports_inside_a_step_record_no_folder(project: Path) -> None:
     pipe = fm.Pipeline("imports", [lazy])
     assert pipe.run()["v"] == 4
     assert _recorded(project)["lazy"] == []
+
+
+def test_a_folder_the_step_adds_to_is_its_output(project: Path) -> None:
+    """Listing ``runs/`` and then making a subfolder in it (or renaming, removing an
+    entry) changes the listing by the step's own hand: not an input, so the next run
+    reuses."""
+    (project / "runs").mkdir()
+
+    @fm.step(outputs="n")
+    def new_run_folder() -> int:
+        n = len(os.listdir("runs"))
+        os.mkdir(f"runs/run{n}")
+        os.rename(f"runs/run{n}", f"runs/r{n}")
+        return n
+
+    pipe = fm.Pipeline("adds", [new_run_folder])
+    assert pipe.run()["n"] == 0
+    assert _recorded(project)["new_run_folder"] == []
+    assert _statuses(pipe.run()) == {"new_run_folder": "cached"}

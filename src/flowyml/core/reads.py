@@ -12,6 +12,11 @@ is taken as unchanged (as ``make`` and Python's own bytecode cache do); otherwis
 content is hashed, and a different hash, or a missing file, re-executes the step
 with a reason that names the file.
 
+A folder the step lists (``glob``, ``iterdir``, ``os.walk``) is recorded too, as its
+sorted names: a file added or removed re-executes the step. Not a folder the step
+itself created, removed or renamed entries in, nor the ``sys.path`` folders the import
+system lists to find a module.
+
 Not recorded (each is covered otherwise, or is not the step's input):
 
 * files the same execution also opened for writing (its outputs, scratch files);
@@ -22,7 +27,8 @@ Not recorded (each is covered otherwise, or is not the step's input):
 
 Seen only where Python opens the file: a library that opens files in C, C++ or Rust
 (pyarrow and so ``pd.read_parquet``, polars, h5py) and threads the step starts are
-not; declare such files with ``fm.DataFile``. Files of more than ``HASH_LIMIT`` bytes
+not, nor is a check of whether a file exists (``os.stat`` is not audited); declare
+such files with ``fm.DataFile``. Files of more than ``HASH_LIMIT`` bytes
 are recorded by size and mtime alone (a ``touch`` re-executes the step).
 
 The hook is added once per process, at the first step executed, and does nothing
@@ -55,24 +61,74 @@ _hashes: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, ino
 
 
 class _Recording:
-    __slots__ = ("opened", "skip", "written")
+    __slots__ = ("listed", "opened", "skip", "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
         self.opened: dict[str, tuple[int, int] | None] = {}  # path -> stat at first open
         self.written: set[str] = set()
+        self.listed: dict[str, int | None] = {}  # folder -> its mtime at first listing
+
+
+_LISTINGS = ("os.listdir", "os.scandir")
+# events that create, remove or rename an entry of a folder -> which of their
+# arguments name it: the step's writes, as a file opened for writing is
+_CHANGES = {"os.mkdir": (0,), "os.rmdir": (0,), "os.remove": (0,), "os.rename": (0, 1),
+            "os.link": (1,), "os.symlink": (1,)}
 
 
 def _hook(event: str, args: tuple[object, ...]) -> None:
-    if event != "open":
+    if event != "open" and event not in _LISTINGS and event not in _CHANGES:
         return
     rec: _Recording | None = getattr(_local, "rec", None)
     if rec is None:
         return
     try:  # an audit hook that raises would fail the user's open(): never
-        _opened(rec, args)
+        if event == "open":
+            _opened(rec, args)
+        elif event in _CHANGES:
+            for i in _CHANGES[event]:
+                if isinstance(args[i], (str, bytes, os.PathLike)):
+                    rec.written.add(os.path.abspath(os.fsdecode(args[i])))  # type: ignore[arg-type]
+        else:
+            _listed(rec, args)
     except Exception:
         pass
+
+
+def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
+    """A folder listed (``glob``, ``iterdir``, ``os.walk``): its names are an input.
+    Not when the import system lists a folder of ``sys.path`` to find a module."""
+    path = args[0] if args else "."
+    if isinstance(path, int):
+        return
+    frame = sys._getframe(2)  # _listed <- _hook <- (os.listdir, in C) <- who lists
+    if frame.f_code.co_filename.startswith("<frozen importlib"):
+        return
+    name = os.path.abspath(os.fsdecode(path if path is not None else "."))  # type: ignore[arg-type]
+    if (name.startswith(rec.skip) or os.path.join(name, "").startswith(rec.skip)
+            or "/.flowyml/" in name or name.endswith("/.flowyml") or name in rec.listed):
+        return
+    rec.listed[name] = _dir_mtime(name)
+
+
+def _dir_mtime(path: str) -> int | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns if stat.S_ISDIR(st.st_mode) else None
+
+
+def _names_digest(path: str) -> tuple[int, str] | None:
+    """How many names the folder holds and a hash of them (sorted), or None."""
+    from .hashing import hash_text
+
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return None
+    return len(names), hash_text(*names)
 
 
 def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
@@ -142,12 +198,14 @@ class Recording:
         _local.rec = self._outer
 
     def files(self) -> list[FileRead]:
-        """The files read and not written, each with its stat and content hash, sorted."""
+        """The files read and not written, each with its stat and content hash, and the
+        folders listed (a path ending in ``/``: name count, mtime, hash of the names)
+        that the step did not write into; sorted by path."""
         rec = self._rec
-        if rec is None or not rec.opened:
+        if rec is None or not (rec.opened or rec.listed):
             return []
         out: list[FileRead] = []
-        for path, before in sorted(rec.opened.items()):
+        for path, before in rec.opened.items():
             if before is None or path in rec.written:
                 continue
             size, mtime = before
@@ -157,7 +215,16 @@ class Recording:
                 out.append((path, size, mtime, None))
             else:
                 out.append((path, size, mtime, content_hash(path)))
-        return out
+        into = {os.path.dirname(p) for p in rec.written}
+        for folder, listed_at in rec.listed.items():
+            if listed_at is None or folder in into:
+                continue
+            names = _names_digest(folder)
+            if names is not None:
+                moved = _dir_mtime(folder) != listed_at  # changed while the step ran
+                out.append((os.path.join(folder, ""), names[0], -1 if moved else listed_at,
+                            None if moved else names[1]))
+        return sorted(out)
 
 
 _prefixes: dict[tuple[str, ...], tuple[str, ...]] = {}  # recording's skip -> all prefixes
@@ -201,15 +268,35 @@ def portable(files: Iterable[Sequence[Any]], root: str | None) -> list[list[Any]
     base = os.path.join(os.path.abspath(root), "") if root else None
     out: list[list[Any]] = []
     for path, size, mtime, digest in files:
-        if base is not None and path.startswith(base):
+        if base is not None and (path + "/").startswith(base):
+            folder = path.endswith("/")
             path = os.path.relpath(path, base)
+            if folder:  # a listing keeps its trailing separator
+                path = os.path.join(path, "")
         out.append([path, size, mtime, digest])
     return out
 
 
-def count(files: Sequence[object]) -> str:
-    """``1 file`` / ``3 files``, for a reason."""
-    return f"{len(files)} file{'' if len(files) == 1 else 's'}"
+def _listing_changed(path: str, full: str, mtime: object, digest: object) -> str | None:
+    now = _dir_mtime(full)
+    if now is None:
+        return f"folder {path} it listed is gone"
+    if now == mtime:
+        return None
+    names = _names_digest(full)
+    if digest is None or names is None or names[1] != digest:
+        return f"folder {path} it listed changed (files added, removed or renamed)"
+    return None
+
+
+def count(files: Sequence[Sequence[Any]]) -> str:
+    """``1 file``, ``3 files and 1 folder``, for a reason."""
+    folders = sum(1 for f in files if str(f[0]).endswith("/"))
+    n = len(files) - folders
+    said = [f"{n} file{'' if n == 1 else 's'}"] if n else []
+    if folders:
+        said.append(f"{folders} folder{'' if folders == 1 else 's'}")
+    return " and ".join(said)
 
 
 def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | None:
@@ -220,6 +307,11 @@ def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | No
     for path, size, mtime, digest in files:
         assert isinstance(path, str)
         full = os.path.join(root or ".", path)
+        if path.endswith("/"):
+            why = _listing_changed(path, full, mtime, digest)
+            if why is not None:
+                return why
+            continue
         now = _stat(full)
         if now is None:
             return f"file {path} it read is gone"
