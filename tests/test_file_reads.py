@@ -267,18 +267,22 @@ def test_a_folder_the_step_lists_counts_by_its_names(project: Path) -> None:
 
 
 def test_imports_inside_a_step_record_no_folder(project: Path) -> None:
-    """The import system lists folders on sys.path (the project's among them) to find
-    a module: not the step's input, or every new file in the project would re-execute
-    the step."""
+    """The import system, ``importlib.metadata`` and ``pkgutil`` list the folders on
+    sys.path (the project's among them) to find a module or a version: not the step's
+    input, or every new file in the project would re-execute the step."""
     write(project / "lazy_helper.py", "VALUE = 4\n")
 
     @fm.step(outputs="v")
     def lazy() -> int:
         import importlib
+        import importlib.metadata
+        import pkgutil
         import sys
 
         sys.path.insert(0, os.getcwd())
         try:
+            found = sum(1 for m in pkgutil.iter_modules() if m.name == "lazy_helper")
+            assert found == 1 and importlib.metadata.version("blake3")
             return int(importlib.import_module("lazy_helper").VALUE)
         finally:
             sys.path.remove(os.getcwd())

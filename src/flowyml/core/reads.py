@@ -96,14 +96,25 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
         pass
 
 
+# Code that lists the folders of ``sys.path`` to find a module, a distribution's
+# metadata or a resource (the import system, ``importlib.metadata`` /
+# ``importlib.resources``, ``pkgutil``, ``pkg_resources``): such a listing is a lookup,
+# not the step's input. Else a library imported inside a step, which asks for its
+# version, would make every new file in the project re-execute the step.
+_STDLIB = os.path.dirname(os.__file__)
+_FINDERS = ("<frozen importlib", os.path.join(_STDLIB, "importlib", ""),
+            os.path.join(_STDLIB, "pkgutil.py"))
+_FINDER_PACKAGES = ("/pkg_resources/", "/importlib_metadata/", "/importlib_resources/")
+
+
 def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
     """A folder listed (``glob``, ``iterdir``, ``os.walk``): its names are an input.
-    Not when the import system lists a folder of ``sys.path`` to find a module."""
+    Not when code that looks up modules lists a folder of ``sys.path`` (``_FINDERS``)."""
     path = args[0] if args else "."
     if isinstance(path, int):
         return
-    frame = sys._getframe(2)  # _listed <- _hook <- (os.listdir, in C) <- who lists
-    if frame.f_code.co_filename.startswith("<frozen importlib"):
+    lister = sys._getframe(2).f_code.co_filename  # _listed <- _hook <- (C) <- who lists
+    if lister.startswith(_FINDERS) or any(part in lister for part in _FINDER_PACKAGES):
         return
     name = os.path.abspath(os.fsdecode(path if path is not None else "."))  # type: ignore[arg-type]
     if (name.startswith(rec.skip) or os.path.join(name, "").startswith(rec.skip)
