@@ -853,7 +853,7 @@ LATEST_COLUMNS = {
     "runs": "id pipeline status started_at finished_at? error? params stats host pid "
             "heartbeat? stack?",
     "step_runs": "id run_id pipeline step status cache_key reason code_version started_at "
-                 "duration fingerprint inputs vals outputs error? attempts",
+                 "duration fingerprint inputs vals outputs error? attempts reads?",
     "artifacts": "id name version content_hash size materializer type_name meta run_id step "
                  "code_version created_at data?",
     "lineage_edges": "child_id parent_id param",

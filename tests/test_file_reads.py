@@ -309,3 +309,36 @@ def test_a_folder_the_step_adds_to_is_its_output(project: Path) -> None:
     assert pipe.run()["n"] == 0
     assert _recorded(project)["new_run_folder"] == []
     assert _statuses(pipe.run()) == {"new_run_folder": "cached"}
+
+
+def test_lineage_and_diff_name_the_files_a_step_read(project: Path) -> None:
+    """Lineage shows which files made an artifact; a diff of two runs, or of two
+    versions of an artifact, says which file changed between them."""
+    from flowyml.diff import diff_artifacts, diff_runs
+
+    (project / "data").mkdir()
+    raw = project / "data" / "raw.csv"
+    raw.write_text("a\n1\n2\n")
+    first = PIPE.run()
+    old = reads.content_hash(str(raw))[:12]
+    raw.write_text("a\n1\n5\n")
+    second = PIPE.run()
+    new = reads.content_hash(str(raw))[:12]
+    reused = PIPE.run()  # a reuse records the files of the execution it reused
+
+    tree = fm.get_lineage(second.artifacts["double"].id)
+    [total] = tree.parents
+    assert [f[0] for f in total.files] == ["data/raw.csv"] and tree.files == []
+    assert total.files[0][3][:12] == new
+    assert f"reads data/raw.csv ({new[:10]})" in str(tree)
+    assert tree.to_dict()["parents"][0]["files"] == total.files
+
+    runs = diff_runs(first.id, second.id)
+    [load] = [s for s in runs.steps if s.name == "load_total"]
+    assert [f.to_dict() for f in load.files] == [{"path": "data/raw.csv", "a": old, "b": new}]
+    assert f"file data/raw.csv it read: {old} -> {new}" in str(runs)
+    assert diff_runs(second.id, reused.id).steps[0].files == []
+
+    arts = diff_artifacts("double@1", "double@2")
+    [origin] = arts.divergence
+    assert origin.b.name == "total" and origin.why == [f"file data/raw.csv it read: {old} -> {new}"]

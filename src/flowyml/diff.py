@@ -104,6 +104,49 @@ class ValueChange:
 
 
 @dataclass(frozen=True)
+class FileChange:
+    """A file (or a listed folder, ``path/``) that a step read in one run or the other,
+    with different content: each side's short content hash, or None when not read."""
+
+    path: str
+    a: str | None
+    b: str | None
+
+    def text(self) -> str:
+        what = "folder" if self.path.endswith("/") else "file"
+        if self.a is None:
+            return f"{what} {self.path}: read in B only ({self.b})"
+        if self.b is None:
+            return f"{what} {self.path}: read in A only ({self.a})"
+        return f"{what} {self.path} it read: {self.a} -> {self.b}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "a": self.a, "b": self.b}
+
+
+def _read_state(r: list[Any] | None) -> str | None:
+    if r is None:
+        return None
+    if r[3] is not None:
+        return str(r[3])[:12]
+    return "changed while read" if r[2] == -1 else f"size {r[1]}, mtime_ns {r[2]}"
+
+
+def file_changes(a: StepRecord | None, b: StepRecord | None) -> list[FileChange]:
+    """The files the two executions read that differ (by content; by size and mtime
+    for a file recorded without a hash), or that only one of them read."""
+    if a is None or b is None:
+        return []
+    ra, rb = {r[0]: r for r in a.reads}, {r[0]: r for r in b.reads}
+    out = []
+    for path in sorted(set(ra) | set(rb)):
+        x, y = _read_state(ra.get(path)), _read_state(rb.get(path))
+        if x != y or x == "changed while read":
+            out.append(FileChange(path, x, y))
+    return out
+
+
+@dataclass(frozen=True)
 class InputChange:
     param: str
     a: ArtRef | None
@@ -347,11 +390,12 @@ class StepDiff:
     values: list[ValueChange] = field(default_factory=list)
     inputs: list[InputChange] = field(default_factory=list)
     code: list[CodeChange] = field(default_factory=list)
+    files: list[FileChange] = field(default_factory=list)
 
     @property
     def same(self) -> bool:
         return self.a is not None and self.b is not None and not (
-            self.values or self.inputs or self.code)
+            self.values or self.inputs or self.code or self.files)
 
     def state(self, side: str) -> str:
         rec = self.a if side == "a" else self.b
@@ -365,7 +409,8 @@ class StepDiff:
         return {"step": self.name, "a": side(self.a), "b": side(self.b), "same": self.same,
                 "values": [{"param": v.param, "a": v.a, "b": v.b} for v in self.values],
                 "inputs": [i.to_dict() for i in self.inputs],
-                "code": [c.to_dict() for c in self.code]}
+                "code": [c.to_dict() for c in self.code],
+                "files": [f.to_dict() for f in self.files]}
 
 
 @dataclass
@@ -416,6 +461,7 @@ class RunDiff:
             out.append(f"  {mark} {s.name:<{width}}  {s.state('a')} / {s.state('b')}")
             out += [f"      {v.text()}" for v in s.values]
             out += [f"      {i.text()}" for i in s.inputs]
+            out += [f"      {f.text()}" for f in s.files]
             out += _code_lines(s.code, 6)
         out += ["", "assets (A / B):"]
         width = max((len(x.name) for x in self.assets), default=4)
@@ -490,6 +536,7 @@ def diff_runs(run_a: str | Any, run_b: str | Any, stack: Stack | str | None = No
                 if ha != hb:
                     d.inputs.append(InputChange(p, inputs.ref(n, p, ha), inputs.ref(n, p, hb)))
             d.code = code.get((sa_.code_version, sb.code_version), [])
+            d.files = file_changes(sa_, sb)
         steps.append(d)
     return RunDiff(ra, rb, steps, _asset_diffs(inputs, a, b))
 
@@ -524,6 +571,7 @@ class PairDiff:
     inputs: list[InputChange] = field(default_factory=list)
     schema: SchemaDiff | None = None
     why: list[str] = field(default_factory=list)
+    files: list[FileChange] = field(default_factory=list)
 
     @property
     def origin(self) -> bool:
@@ -545,6 +593,7 @@ class PairDiff:
                 "values": [{"param": v.param, "a": v.a, "b": v.b} for v in self.values],
                 "inputs": [i.to_dict() for i in self.inputs],
                 "code": [c.to_dict() for c in self.code],
+                "files": [f.to_dict() for f in self.files],
                 "schema": self.schema.to_dict() if self.schema and self.schema.changed else None}
 
 
@@ -593,6 +642,7 @@ class ArtifactDiff:
             pad = 6 + 2 * p.depth
             out += [f"{' ' * pad}{v.text()}" for v in p.values]
             out += [f"{' ' * pad}{i.text()}" for i in p.inputs]
+            out += [f"{' ' * pad}{f.text()}" for f in p.files]
             out += _code_lines(p.code, pad)
             if p.schema is not None and p.schema.changed:
                 out.append(f"{' ' * pad}schema:")
@@ -607,7 +657,7 @@ def _pair(x: ArtifactRecord, y: ArtifactRecord, depth: int,
     pa, pb = prods.get(x.id), prods.get(y.id)
     d = PairDiff(x, y, depth, _value_changes(pa, pb),
                  code.get((x.code_version, y.code_version), []),
-                 schema=schema_diff(x.meta, y.meta))
+                 schema=schema_diff(x.meta, y.meta), files=file_changes(pa, pb))
     up_a, up_b = dict(parents.get(x.id, [])), dict(parents.get(y.id, []))
     for param in sorted(set(up_a) | set(up_b)):
         ia, ib = up_a.get(param), up_b.get(param)
@@ -619,11 +669,12 @@ def _pair(x: ArtifactRecord, y: ArtifactRecord, depth: int,
         d.why.append(f"made by different steps: {x.step} / {y.step}")
     d.why += [v.text() for v in d.values]
     d.why += [f"{c.label} {c.change}" for c in d.code]
+    d.why += [f.text() for f in d.files]
     d.why += [i.text() for i in d.inputs if i.a is None or i.b is None]
     if (not d.why and x.content_hash != y.content_hash
             and not any(i.a and i.b for i in d.inputs)):
-        d.why.append(f"same code, run values and inputs but different content: step {y.step} "
-                     "is not deterministic, or reads data FlowyML does not see")
+        d.why.append(f"same code, run values, inputs and files read but different content: "
+                     f"step {y.step} is not deterministic, or reads data FlowyML does not see")
     return d
 
 

@@ -32,6 +32,7 @@ class LineageNode:
     param: str | None = None  # the parameter of the child step this artifact fed
     _code: CodeVersion | None = field(default=None, repr=False, compare=False)
     derivations: int = 1  # distinct ways these bytes were made (>1: see derivations_of)
+    _files: list[list[Any]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def code(self) -> CodeVersion:
@@ -41,6 +42,15 @@ class LineageNode:
             catalog = self.artifact._stack.open_catalog()
             self._code = catalog.code_versions([self.code_version])[self.code_version]
         return self._code
+
+    @property
+    def files(self) -> list[list[Any]]:
+        """The files the step execution that made this artifact read, outside FlowyML's
+        store (``[path, size, mtime_ns, blake3]``; a folder it listed ends in ``/``; paths
+        under the project root relative to it). Read from the catalog on first use."""
+        if self._files is None:
+            _load_files(self.artifact._stack.open_catalog(), [self])
+        return self._files or []
 
     def walk(self) -> list[LineageNode]:
         """Every node once, this one first (iterative; shared ancestors once)."""
@@ -60,8 +70,9 @@ class LineageNode:
         """Nested dicts; a shared ancestor is expanded at each place it appears. Each
         node's ``code`` references its step's recorded code: the code version and, per
         part, the BLAKE3 of its normalized source (``flowyml show ID --code`` prints it)."""
-        codes = self.artifact._stack.open_catalog().code_versions(
-            {n.code_version for n in self.walk()}, text=False)
+        catalog = self.artifact._stack.open_catalog()
+        codes = catalog.code_versions({n.code_version for n in self.walk()}, text=False)
+        _load_files(catalog, self.walk())
 
         def conv(n: LineageNode) -> dict[str, Any]:
             return {
@@ -75,6 +86,7 @@ class LineageNode:
                 "code": {"version": n.code_version, "parts": codes[n.code_version].digests},
                 "param": n.param,
                 "derivations": n.derivations,
+                "files": n.files,
                 "parents": [conv(p) for p in n.parents],
             }
 
@@ -95,6 +107,7 @@ class LineageNode:
     def __str__(self) -> str:
         out: list[str] = []
         shown: set[str] = set()
+        _load_files(self.artifact._stack.open_catalog(), self.walk())
         stack: list[tuple[LineageNode, str, str, bool]] = [(self, "", "", True)]
         while stack:
             n, prefix, branch, last = stack.pop()
@@ -110,6 +123,8 @@ class LineageNode:
             shown.add(a.id)
             out.append(f"{prefix}{branch}{label}")
             child_prefix = prefix + ("" if not branch else ("    " if last else "│   "))
+            bar = "│   " if n.parents else "    "
+            out += [f"{child_prefix}{bar}reads {f[0]} ({_short(f)})" for f in n.files]
             for i, p in reversed(list(enumerate(n.parents))):
                 is_last = i == len(n.parents) - 1
                 stack.append((p, child_prefix, "└── " if is_last else "├── ", is_last))
@@ -119,6 +134,21 @@ class LineageNode:
         from .display import lineage_html
 
         return lineage_html(self)
+
+
+def _short(read: list[Any]) -> str:
+    return str(read[3])[:10] if read[3] else f"{read[1]} bytes, not hashed"
+
+
+def _load_files(catalog: Any, nodes: list[LineageNode]) -> None:
+    """Fill ``_files`` of ``nodes`` from their producing steps' records: one query per
+    run (a node's own step row; an artifact reused by its run has the execution's)."""
+    todo = [n for n in nodes if n._files is None]
+    for run in dict.fromkeys(n.run_id for n in todo):
+        by_step = {r.step: r.reads for r in catalog.step_runs(run)}
+        for n in todo:
+            if n.run_id == run:
+                n._files = list(by_step.get(n.step) or [])
 
 
 def _mid(artifact_id: str) -> str:

@@ -181,6 +181,13 @@ def _m8_cache_reads(cur: Cursor) -> None:
     cur.run("ALTER TABLE cache_entries ADD COLUMN reads TEXT")
 
 
+def _m9_step_reads(cur: Cursor) -> None:
+    """``step_runs.reads``: the files each step execution read (as ``cache_entries.reads``;
+    a reused step's row, those of the execution it reused), for lineage and ``diff``:
+    the cache entry keeps only the newest execution's. NULL: none, or not recorded."""
+    cur.run("ALTER TABLE step_runs ADD COLUMN reads TEXT")
+
+
 Migration = tuple[int, str, Callable[[Cursor], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -192,6 +199,7 @@ MIGRATIONS: list[Migration] = [
     (6, "latest_outputs: each name's @latest in one probe", _m6_latest_outputs),
     (7, "artifacts.data: tiny objects kept in the catalog", _m7_inline_data),
     (8, "cache_entries.reads: the files each cached execution read", _m8_cache_reads),
+    (9, "step_runs.reads: the files each step execution read", _m9_step_reads),
 ]
 LATEST = MIGRATIONS[-1][0]
 if LATEST != SCHEMA_VERSION:  # a run checks the version without importing this module

@@ -50,6 +50,10 @@ class StepRecord:
     # fingerprint part -> its normalized source (``Fingerprint.sources``): written,
     # content-addressed, for executed steps; read back with ``CodeReader.code_versions``
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # the files the execution read (``core.reads.portable``: [path, size, mtime_ns,
+    # blake3]; a folder it listed ends in "/"); a reused step's are those of the
+    # execution it reused
+    reads: list[list[Any]] = field(default_factory=list)
 
 
 @struct(frozen=True)
@@ -92,8 +96,6 @@ class Write:
     parents: dict[str, str] = field(default_factory=dict)
     cache: bool = True
     artifacts: dict[str, ArtifactRecord] | None = None
-    # the files the execution read (``core.reads.portable``), kept with its cache entry
-    reads: list[list[Any]] | None = None
 
 
 class CacheHit(dict[str, ArtifactRecord]):

@@ -55,7 +55,7 @@ ART_COLS = ("id", "name", "version", "content_hash", "size", "materializer", "ty
             "meta", "run_id", "step", "code_version", "created_at", "data")
 STEP_COLS = ("run_id", "pipeline", "step", "status", "cache_key", "reason", "code_version",
              "started_at", "duration", "fingerprint", "inputs", "vals", "outputs", "error",
-             "attempts")
+             "attempts", "reads")
 RUN_COLS = ("id", "pipeline", "status", "started_at", "finished_at", "error", "params", "stats",
             "host", "pid", "heartbeat", "stack")
 _ARTS = ", ".join(ART_COLS)
@@ -430,6 +430,7 @@ def step_from(row: Mapping[Any, Any]) -> StepRecord:
         duration=float(row["duration"]), fingerprint=_obj(row["fingerprint"]),
         inputs=_obj(row["inputs"]), values=_obj(row["vals"]),
         error=row["error"], attempts=int(row["attempts"]), outputs=_obj(row["outputs"]),
+        reads=json.loads(row["reads"]) if row.get("reads") else [],
     )
 
 
@@ -460,6 +461,7 @@ def step_params(rec: StepRecord) -> dict[str, Any]:
         "duration": rec.duration, "fingerprint": dumps(rec.fingerprint),
         "inputs": dumps(rec.inputs), "vals": dumps(rec.values), "outputs": dumps(rec.outputs),
         "error": rec.error, "attempts": rec.attempts,
+        "reads": dumps(rec.reads) if rec.reads else None,
     }
 
 
@@ -607,7 +609,7 @@ class _Batch:
             if w.cache:
                 self.cache.append({"k": rec.cache_key, "s": rec.step, "o": dumps(rec.outputs),
                                    "r": rec.run_id, "t": self.now,
-                                   "reads": dumps(w.reads) if w.reads else None})
+                                   "reads": dumps(rec.reads) if rec.reads else None})
         self.steps.append(step_params(rec))
         return result
 

@@ -240,6 +240,7 @@ class _RunState:
                 if files else "code, inputs and parameters")
         reason = f"reused: {what} unchanged (outputs from run {first_run})"
         rec = self._step_record(name, d, "cached", reason)
+        rec.reads = list(files or [])  # what the execution it reuses read
         self._record(Write("reuse", rec, artifacts=hit))
         self._finished(StepResult(name, "cached", reason, 0.0, rec.code_version, d.key, 0,
                                   None, {a: r.id for a, r in hit.items()}))
@@ -306,9 +307,9 @@ class _RunState:
             for o in outcome.outputs
         }
         rec.outputs = {k: v.id for k, v in recs.items()}
+        rec.reads = file_reads.portable(outcome.reads, self.stack.root)
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
-                           cache=step.cache,
-                           reads=file_reads.portable(outcome.reads, self.stack.root)))
+                           cache=step.cache))
         if outcome.values is not None:  # ran in this process: it wrote these objects
             self.own.update(o.content_hash for o in outcome.outputs)
             self.values.update((a, v) for a, v in outcome.values.items() if a in self.sinks)

@@ -148,10 +148,10 @@ def element_writes(template: StepRecord, source: object) -> tuple[list[Write], s
             duration=e.duration,
             attempts=e.attempts,
             outputs={},
+            reads=e.reads,
         )
         outs = [replace(o, name=o.name + ELEMENT_SUFFIX) for o in e.outputs]
-        writes.append(Write("exec", rec, outputs=outs, parents=e.parents, cache=e.cache,
-                            reads=e.reads))
+        writes.append(Write("exec", rec, outputs=outs, parents=e.parents, cache=e.cache))
     if not elements:
         return writes, "; map over an empty list: 0 elements"
     reused = sum(1 for e in elements if e.status == "cached")
