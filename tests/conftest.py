@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -73,6 +74,19 @@ def write(path: Path, source: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source).lstrip())
     return path
+
+
+def import_from(root: Path, name: str) -> ModuleType:
+    """Import module ``name`` from the folder ``root`` afresh, as a script next to it
+    would (the folder on ``sys.path`` only meanwhile)."""
+    import importlib
+
+    sys.path.insert(0, str(root))
+    try:
+        sys.modules.pop(name, None)
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(root))
 
 
 def run_py(cwd: Path, code: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import flowyml as fm
-from tests.conftest import write
+from tests.conftest import import_from, write
 
 
 def _pipeline(root: Path) -> fm.Pipeline:
@@ -29,15 +29,7 @@ def _pipeline(root: Path) -> fm.Pipeline:
         def listing(folder: fm.DataFile) -> list[str]:
             return sorted(p.name for p in folder.path.iterdir())
     ''')
-    import importlib
-    import sys
-
-    sys.path.insert(0, str(root))
-    try:
-        sys.modules.pop("readers", None)
-        readers = importlib.import_module("readers")
-    finally:
-        sys.path.remove(str(root))
+    readers = import_from(root, "readers")
     return fm.Pipeline("files", [readers.load, readers.listing])
 
 

@@ -14,7 +14,7 @@ import pytest
 
 import flowyml as fm
 from flowyml.core import reads
-from tests.conftest import write
+from tests.conftest import import_from, write
 
 
 def _statuses(run: fm.Run) -> dict[str, str]:
@@ -190,15 +190,7 @@ def test_a_worker_process_records_what_it_reads(project: Path) -> None:
             with open("data/raw.csv") as f:
                 return len(f.read().splitlines())
     ''')
-    import importlib
-    import sys
-
-    sys.path.insert(0, str(project))
-    try:
-        sys.modules.pop("steps_reads", None)
-        module = importlib.import_module("steps_reads")
-    finally:
-        sys.path.remove(str(project))
+    module = import_from(project, "steps_reads")
     (project / "data").mkdir()
     raw = project / "data" / "raw.csv"
     raw.write_text("a\n1\n")
