@@ -521,6 +521,56 @@ def test_an_eval_step_in_a_notebook_counts_the_kernels_state(
     assert not problems, "\n".join(problems)
 
 
+NB_FILE_STEP = textwrap.dedent('''
+    @fm.step(outputs="y")
+    def f():
+        with open("data.csv") as fh:  # a plain path, relative to the notebook's folder
+            return [int(x) * 2 for x in fh.read().split()]
+
+
+    pipe = fm.Pipeline("nbfile", [f])
+''').lstrip()
+
+
+@pytest.mark.timeout(300)
+def test_a_notebook_step_that_reads_a_file(tmp_path: Path, kernel_env: str) -> None:
+    """A step defined in a cell opens a file by a plain path: editing the file between
+    two runs in the same kernel re-executes it; a touch does not."""
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    proj = tmp_path / "nbproj"
+    proj.mkdir()
+    (proj / "flowyml.toml").write_text("")
+    data = proj / "data.csv"
+    data.write_text("1 2")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import flowyml as fm"),
+                nbformat.v4.new_code_cell(NB_FILE_STEP),
+                nbformat.v4.new_code_cell(NB_MOD_RUN)]
+    problems: list[str] = []
+
+    def run(client: NotebookClient, what: str, status: str, want: list[int]) -> None:
+        client.execute_cell(nb.cells[2], 2)
+        problems.extend(_run_cell_problems(what, _cell_result(nb.cells[2]), status, want))
+
+    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                            resources={"metadata": {"path": str(proj)}})
+    with client.setup_kernel():
+        for i in (0, 1):
+            client.execute_cell(nb.cells[i], i)
+        run(client, "first run", "executed", [2, 4])
+        run(client, "nothing changed", "cached", [2, 4])
+        os.utime(data, (1, 1))
+        run(client, "the file touched", "cached", [2, 4])
+        data.write_text("1 2 3")
+        run(client, "the file edited", "executed", [2, 4, 6])
+        run(client, "nothing changed since", "cached", [2, 4, 6])
+    assert not problems, "\n".join(problems)
+
+
 # --------------------------------------------------------------------------- another cwd
 
 
