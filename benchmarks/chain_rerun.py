@@ -71,7 +71,7 @@ TIMES = "\u00d7"
 # seconds of in-process time for the whole fan-out.
 TARGET_RERUN_MS = 0.1
 TARGET_FIRST_MS = 0.3
-FANOUT_TARGETS_S = {"first": 0.3, "rerun": 0.1}
+FANOUT_TARGETS_S = {"first": 0.3, "rerun": 0.1, "cold": 0.3}
 SHAPE = "chain"  # or "fanout" (--shape); set once in main, passed to the children
 
 
@@ -225,6 +225,7 @@ CASES = {
     "first": ("first run (fresh dir)", 1, ["flowyml", "hamilton_cache", "hamilton", "kedro"]),
     "rerun": ("cached rerun (same dir, 2nd process)", 1, ["flowyml", "hamilton_cache"]),
     "changed": ("first run on an existing catalog (`+ 1` \u2192 `+ 2`)", 2, ["flowyml"]),
+    "cold": ("first run, code never seen (fingerprint memo empty, fresh dir)", 1, ["flowyml"]),
 }
 
 # Ratios A / B taken pair by pair within a repetition: (label, A, B).
@@ -263,7 +264,7 @@ class Record:
         return self.ok and bool(self.data.get("correct"))
 
 
-def child_env(cfg: Config, workdir: Path) -> dict[str, str]:
+def child_env(cfg: Config, workdir: Path, memo: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("FLOWYML_", "KEDRO_", "HAMILTON_"))
            and k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE")}
@@ -273,6 +274,7 @@ def child_env(cfg: Config, workdir: Path) -> dict[str, str]:
     env["PATH"] = f"{cfg.python.parent}{os.pathsep}{env.get('PATH', '')}"
     if cfg.key == "flowyml":
         env["FLOWYML_ROOT"] = str(workdir)  # the work dir is the project root
+        env["FLOWYML_FINGERPRINT_MEMO"] = str(memo)  # this benchmark's, not the user's
     elif cfg.key.startswith("hamilton"):
         env["HAMILTON_TELEMETRY_ENABLED"] = "false"
     elif cfg.key == "kedro":
@@ -281,7 +283,7 @@ def child_env(cfg: Config, workdir: Path) -> dict[str, str]:
 
 
 def run_child(cfg: Config, case: str, n: int, workdir: Path, logdir: Path, rep: int,
-              timeout: float) -> Record:
+              timeout: float, memo: Path) -> Record:
     k = CASES[case][1]
     cmd = [str(cfg.python), str(Path(__file__).resolve()), "--child", cfg.key,
            "--n", str(n), "--k", str(k), "--shape", SHAPE]
@@ -290,7 +292,7 @@ def run_child(cfg: Config, case: str, n: int, workdir: Path, logdir: Path, rep: 
     killed: list[bool] = []
     with open(out_path, "w") as out, open(err_path, "w") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=str(workdir), env=child_env(cfg, workdir),
+        proc = subprocess.Popen(cmd, cwd=str(workdir), env=child_env(cfg, workdir, memo),
                                 stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
 
@@ -446,14 +448,18 @@ def report(meta: dict[str, Any], records: list[Record], n: int) -> tuple[str, li
         f"the pipeline, reading the result), divided by {n}. *Import* is the framework "
         "import alone; *whole process* is the wall time of the process as seen by the "
         "runner (interpreter start, imports, run, exit). FlowyML runs with its defaults: "
-        "local store + SQLite catalog + lineage under `<work dir>/.flowyml`, and its "
-        "fingerprint memo in the user's cache folder, which knows the generated module "
-        "from earlier runs of this script (the work dirs are the same paths every time; "
-        "a first run of files the memo never saw parses every step: ~0.2 ms a step more). "
-        "The cached "
+        "local store + SQLite catalog + lineage under `<work dir>/.flowyml`; its "
+        "fingerprint memo (which remembers what each function's source says, across "
+        "processes) is a folder of this run's own. In each repetition an untimed FlowyML "
+        "run in the work dir comes first, then the dir is wiped: the fresh-dir first run "
+        "finds the module in the memo, as after `rm -rf .flowyml` or a new clone of code "
+        "run before. The *code never seen* case is a first run with the memo empty too "
+        "(new code: every step's source parsed), in a dir of its own. The cached "
         "rerun is the same module in the same dir in a second process; the "
         "existing-catalog run follows it in the same dir, with every `+ 1` rewritten to "
-        "`+ 2` (`s0`, `return 0`, is unchanged and so reused). Medians (min\u2013max) over "
+        "`+ 2` (`s0`, `return 0`, is unchanged and so reused; the other steps are code "
+        "the memo never saw, so their source is parsed, as in the *code never seen* "
+        "case). Medians (min\u2013max) over "
         "the correct runs; *Steps* is executed / reused as the tool reports it (Hamilton's "
         "from its cache adapter's log); *Modules* is how many modules were first imported "
         "inside the timed section (FlowyML defers most of its own imports to first use, "
@@ -482,14 +488,16 @@ def report(meta: dict[str, Any], records: list[Record], n: int) -> tuple[str, li
                 if SHAPE == "fanout":  # the fan-out targets are whole-run seconds
                     values = [r.data["inproc_s"] for r in recs if r.good]
                     limit, unit = FANOUT_TARGETS_S[case], "s"
-                    what = {"first": "fan-out first run", "rerun": "fan-out cached rerun"}[case]
+                    what = {"first": "fan-out first run", "rerun": "fan-out cached rerun",
+                            "cold": "fan-out first run, code never seen"}[case]
                 else:
                     values = ps
                     limit = TARGET_RERUN_MS if case == "rerun" else TARGET_FIRST_MS
                     unit = "ms/step"
                     what = {"first": "first run with full recording, fresh project",
                             "rerun": "cached rerun",
-                            "changed": "first run with full recording, existing catalog"}[case]
+                            "changed": "first run with full recording, existing catalog",
+                            "cold": "first run with full recording, code never seen"}[case]
                 if values:
                     med = statistics.median(values)
                     verdict = "met" if med <= limit else "**missed**"
@@ -590,11 +598,21 @@ def main(argv: list[str] | None = None) -> int:
         logdir = root / "logs"
         logdir.mkdir(parents=True)
         dirs = {c.key: fresh_dir(root / c.key, c.key == "flowyml") for c in CONFIGS}
+        memo = WORK / "memo"
+        if CONFIG["flowyml"].error is None:  # untimed: the memo learns this dir's module
+            run_child(CONFIG["flowyml"], "first", args.n, dirs["flowyml"], logdir, rep,
+                      args.timeout, memo)
+            dirs["flowyml"] = fresh_dir(root / "flowyml", True)
         for case, (_label, _k, keys) in CASES.items():
             order = [CONFIG[k] for k in keys if CONFIG[k].error is None]
             shift = rep % len(order) if order else 0
             for cfg in order[shift:] + order[:shift]:
-                rec = run_child(cfg, case, args.n, dirs[cfg.key], logdir, rep, args.timeout)
+                workdir, case_memo = dirs[cfg.key], memo
+                if case == "cold":  # a dir and a memo of its own, both empty
+                    workdir = fresh_dir(root / "flowyml_cold", True)
+                    case_memo = fresh_dir(root / "memo_empty", False)
+                rec = run_child(cfg, case, args.n, workdir, logdir, rep, args.timeout,
+                                case_memo)
                 records.append(rec)
                 ms = (f"{rec.data['inproc_s'] * 1000 / step_count(args.n):7.3f} ms/step"
                       if "inproc_s" in rec.data else " " * 15)
