@@ -99,6 +99,10 @@ def tool_env(tool: Tool, workdir: Path) -> dict[str, str]:
             PREFECT_LOGGING_TO_API_ENABLED="false",
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
         )
+    elif tool.key == OURS:
+        # the benchmark's own fingerprint memo, emptied per run: a first run parses every
+        # step's source (code never seen), whatever earlier runs left in the user's
+        env["FLOWYML_FINGERPRINT_MEMO"] = str(WORK / "flowyml_memo")
     elif tool.key == "flowyml2":
         env["FLOWYML_HOME"] = str(workdir / ".flowyml_home")
     elif tool.key == "kedro":
@@ -782,7 +786,13 @@ def report(meta: dict, summary: dict, tools: list[Tool], workloads: list[str], s
             f"({sizes.fanout + 2} steps), step functions generated into a module. *In-process* "
             "is the time from importing that module through building and running the "
             "pipeline to holding the final value (the library import itself is W3); "
-            "*per step* divides it by the number of steps. Every run is in a fresh project.")
+            "*per step* divides it by the number of steps. Every run is in a fresh project. "
+            "FlowyML's fingerprint memo (what each function's source says, kept across "
+            "processes) is a folder of this benchmark's own, empty at the start of a "
+            "benchmark run, and each repetition's project is new to it: its first runs here "
+            "parse every step's source, as for code it never saw. `chain_rerun.md` also "
+            "gives the first run of code the memo knows (a fresh `.flowyml` for code run "
+            "before).")
         add("")
         for shape in ("chain", "fanout"):
             add(f"**{shape}**")
@@ -1058,6 +1068,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.out) if args.out else (WORK / "quick" if args.quick else BENCH)
 
     WORK.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(WORK / "flowyml_memo", ignore_errors=True)
     VENVS.mkdir(parents=True, exist_ok=True)
     tools = [TOOLS[k] for k in TOOLS if k in keys]
     start = time.monotonic()
