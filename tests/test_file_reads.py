@@ -334,3 +334,39 @@ def test_lineage_and_diff_name_the_files_a_step_read(project: Path) -> None:
     arts = diff_artifacts("double@1", "double@2")
     [origin] = arts.divergence
     assert origin.b.name == "total" and origin.why == [f"file data/raw.csv it read: {old} -> {new}"]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("executor", ["inline", "processes:2"])
+def test_files_read_by_threads_the_step_starts(project: Path, executor: str) -> None:
+    """Loading files in a thread pool is common: where the step has its process to
+    itself, what its threads read is its input too."""
+    parts = project / "parts"
+    parts.mkdir()
+    for i in range(3):
+        (parts / f"p{i}.txt").write_text(str(i + 1))
+    write(project / "steps_threads.py", '''
+        from concurrent.futures import ThreadPoolExecutor
+        from pathlib import Path
+
+        import flowyml as fm
+
+
+        def read(name: str) -> int:
+            return int(Path("parts", name).read_text())
+
+
+        @fm.step(outputs="total")
+        def total() -> int:
+            with ThreadPoolExecutor(3) as pool:
+                return sum(pool.map(read, ["p0.txt", "p1.txt", "p2.txt"]))
+    ''')
+    module = import_from(project, "steps_threads")
+    pipe = fm.Pipeline("threads", [module.total])
+    assert pipe.run(executor=executor)["total"] == 6
+    assert [r[0] for r in _recorded(project)["total"]] == [
+        "parts/p0.txt", "parts/p1.txt", "parts/p2.txt"]
+    assert _statuses(pipe.run(executor=executor)) == {"total": "cached"}
+    (parts / "p1.txt").write_text("20")
+    run = pipe.run(executor=executor)
+    assert run["total"] == 24 and "file parts/p1.txt it read changed" in run.steps["total"].reason

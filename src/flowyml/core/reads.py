@@ -25,8 +25,11 @@ Not recorded (each is covered otherwise, or is not the step's input):
 * FlowyML's own reads: inputs loaded lazily (``ArtifactRef.load``), anything under a
   ``.flowyml`` folder, the local store's folder.
 
-Seen only where Python opens the file: a library that opens files in C, C++ or Rust
-(pyarrow and so ``pd.read_parquet``, polars, h5py) and threads the step starts are
+Threads the step starts count where the step has the process to itself (the inline
+executor, a ``processes`` worker): there a file any thread without a step of its own
+opens is the step's. On a Dask worker, whose threads run several steps at once, only
+the step's own thread counts. Seen only where Python opens the file: a library that
+opens files in C, C++ or Rust (pyarrow and so ``pd.read_parquet``, polars, h5py) is
 not, nor is a check of whether a file exists (``os.stat`` is not audited); declare
 such files with ``fm.DataFile``. Files of more than ``HASH_LIMIT`` bytes
 are recorded by size and mtime alone (a ``touch`` re-executes the step).
@@ -54,6 +57,10 @@ _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
 _SKIP_DIRS = ("/proc/", "/sys/", "/dev/")
 
 _local = threading.local()
+_PAUSED: Any = object()  # a thread's ``rec`` while FlowyML reads for the step
+# the recording of the step that has the whole process (the inline executor, a worker
+# process): it gets the opens of threads without a recording of their own too
+_process: _Recording | None = None
 _hooked = False
 _hook_lock = threading.Lock()
 _skip_prefixes: tuple[str, ...] = ()
@@ -80,8 +87,12 @@ _CHANGES = {"os.mkdir": (0,), "os.rmdir": (0,), "os.remove": (0,), "os.rename": 
 def _hook(event: str, args: tuple[object, ...]) -> None:
     if event != "open" and event not in _LISTINGS and event not in _CHANGES:
         return
-    rec: _Recording | None = getattr(_local, "rec", None)
+    rec = getattr(_local, "rec", None)
     if rec is None:
+        rec = _process  # a thread the step started (or another thread of its process)
+        if rec is None:
+            return
+    elif rec is _PAUSED:
         return
     try:  # an audit hook that raises would fail the user's open(): never
         if event == "open":
@@ -184,14 +195,18 @@ def _install() -> bool:
 
 
 class Recording:
-    """The files one thread opens while it is entered (``recording``); ``files()``
-    once the step has returned. A plain class, not a generator: it wraps every step."""
+    """The files one thread opens while it is entered (``recording``), and with
+    ``whole_process`` those of every thread without a recording of its own (threads
+    the step starts); ``files()`` once the step has returned. A plain class, not a
+    generator: it wraps every step."""
 
-    __slots__ = ("_outer", "_rec")
+    __slots__ = ("_outer", "_outer_process", "_rec", "_whole")
 
-    def __init__(self, skip: tuple[str, ...]) -> None:
+    def __init__(self, skip: tuple[str, ...], whole_process: bool = False) -> None:
         self._rec: _Recording | None = None
-        self._outer: _Recording | None = None
+        self._outer: Any = None
+        self._outer_process: _Recording | None = None
+        self._whole = whole_process
         if _install():
             prefixes = _prefixes.get(skip)
             if prefixes is None:
@@ -200,13 +215,19 @@ class Recording:
             self._rec = _Recording(prefixes)
 
     def __enter__(self) -> Recording:
+        global _process
         self._outer = getattr(_local, "rec", None)
         if self._rec is not None:
             _local.rec = self._rec
+            if self._whole:
+                self._outer_process, _process = _process, self._rec
         return self
 
     def __exit__(self, *exc: object) -> None:
+        global _process
         _local.rec = self._outer
+        if self._rec is not None and self._whole:
+            _process = self._outer_process
 
     def files(self) -> list[FileRead]:
         """The files read and not written, each with its stat and content hash, and the
@@ -241,18 +262,20 @@ class Recording:
 _prefixes: dict[tuple[str, ...], tuple[str, ...]] = {}  # recording's skip -> all prefixes
 
 
-def recording(skip: tuple[str, ...] = ()) -> Recording:
+def recording(skip: tuple[str, ...] = (), whole_process: bool = False) -> Recording:
     """``with recording() as r:`` records the files this thread opens meanwhile
-    (``skip``: more folder prefixes, such as the store's). Nested recordings (a step
-    run inside a step) keep their own."""
-    return Recording(skip)
+    (``skip``: more folder prefixes, such as the store's). ``whole_process``: the step
+    runs alone in the process (the inline executor, a worker process), so the opens of
+    threads it starts count too; not on a Dask worker, whose threads run other steps.
+    Nested recordings (a step run inside a step) keep their own."""
+    return Recording(skip, whole_process)
 
 
 @contextmanager
 def paused() -> Iterator[None]:
     """FlowyML's own reads on a step's behalf (a lazy input's load): not the step's."""
     outer = getattr(_local, "rec", None)
-    _local.rec = None
+    _local.rec = _PAUSED
     try:
         yield
     finally:

@@ -41,7 +41,8 @@ class InlineExecutor:
                 self._isolated = ProcessesExecutor(self._spec, 1)
             return self._isolated.submit(task)
         try:
-            return Completed(run_attempts(task, lambda t, _timeout: run_task(t, self._store)))
+            return Completed(run_attempts(  # one step at a time: the process is its own
+                task, lambda t, _timeout: run_task(t, self._store, alone=True)))
         except BaseException as exc:  # delivered to the scheduling loop
             return Completed(error=exc)
 

@@ -79,17 +79,19 @@ class StepOutcome:
     reads: Sequence[Sequence[Any]] = field(default_factory=list)
 
 
-def run_task(task: StepTask, store: ArtifactStore) -> StepOutcome:
+def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepOutcome:
     """One attempt of ``task`` against ``store``; raises ``UserCodeError`` when user code
     fails. Retries are the executor's (``base.run_attempts``, the one retry policy):
-    every attempt decodes its inputs anew, wherever it runs."""
+    every attempt decodes its inputs anew, wherever it runs. ``alone``: no other step
+    runs in this process meanwhile, so files the step's own threads open are its reads
+    (``core.reads``)."""
     step = task.step
     kwargs = load_inputs(task, store)
     attempts = 1
     start = time.perf_counter()
     root = getattr(store, "root", None)  # a local store's folder: its files are not inputs
     try:
-        with file_reads.recording((str(root),) if root is not None else ()) as opened:
+        with file_reads.recording((str(root),) if root is not None else (), alone) as opened:
             result = step.func(**kwargs)
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc

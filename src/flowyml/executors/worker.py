@@ -166,17 +166,17 @@ def run_job(payload: bytes, started: Callable[[], None] | None = None,
     ``capture``: the warnings it raises travel in the reply (a worker process's only
     thread: ``warnings.catch_warnings`` is not thread-safe)."""
     if not capture:
-        return _run_job(payload, started, [])
+        return _run_job(payload, started, [], capture)
     with warnings.catch_warnings(record=True) as caught:
         # every distinct warning once (a warning in a loop is not shipped a million
         # times), whatever its category: the driver's filters decide what is shown
         warnings.simplefilter("default")
-        reply = _run_job(payload, started, caught)
+        reply = _run_job(payload, started, caught, capture)
     return reply
 
 
 def _run_job(payload: bytes, started: Callable[[], None] | None,
-             caught: list[warnings.WarningMessage]) -> bytes:
+             caught: list[warnings.WarningMessage], capture: bool) -> bytes:
     stats = None
     before: dict[str, int] = {}
     try:
@@ -192,7 +192,7 @@ def _run_job(payload: bytes, started: Callable[[], None] | None,
         before = stats.snapshot()
         if started is not None:
             started()
-        outcome = run_task(task, store)
+        outcome = run_task(task, store, alone=capture)  # a worker process's only step
         return _reply("ok", outcome, stats, before, caught)
     except BaseException as exc:
         from .task import UserCodeError
