@@ -62,6 +62,8 @@ def test_an_undeclared_file_counts_by_content(project: Path) -> None:
     again = PIPE.run()
     assert _statuses(again) == {"load_total": "cached", "double": "cached"}
     assert "the 1 file it read unchanged" in again.steps["load_total"].reason
+    assert ("load_total", "reuse", "code, inputs, parameters and the 1 file it read "
+            "unchanged") in PIPE.plan()
 
     os.utime(raw, (1, 1))  # a touch: the same bytes
     assert _statuses(PIPE.run()) == {"load_total": "cached", "double": "cached"}

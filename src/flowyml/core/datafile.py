@@ -25,9 +25,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .hashing import hash_file, hash_text
-
-_hashes: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, inode) -> hash
+from .hashing import file_content_hash, hash_text
 
 
 class DataFile(os.PathLike):
@@ -85,9 +83,9 @@ def _content_hash(path: str) -> str:
             for name in sorted(names):
                 full = os.path.join(top, name)
                 rel = os.path.relpath(full, path).replace(os.sep, "/")
-                entries.append(f"{rel}\0{_file_hash(full)}")
+                entries.append(f"{rel}\0{file_content_hash(full)}")
         return hash_text("folder", *entries)
-    return _file_hash(path)
+    return file_content_hash(path)
 
 
 def _first_visit(folder: str, seen: set[str]) -> bool:
@@ -96,17 +94,3 @@ def _first_visit(folder: str, seen: set[str]) -> bool:
         return False
     seen.add(real)
     return True
-
-
-def _file_hash(path: str) -> str:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return "missing"
-    key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
-    hit = _hashes.get(key)
-    if hit is None:
-        if len(_hashes) > 100_000:
-            _hashes.clear()
-        hit = _hashes[key] = hash_file(path)
-    return hit

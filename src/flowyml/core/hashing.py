@@ -37,6 +37,26 @@ def hash_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+_file_hashes: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, inode)
+
+
+def file_content_hash(path: str) -> str:
+    """``hash_file`` of ``path``, kept per process by (path, size, mtime, inode): a file
+    read by many steps, or checked by every run of a notebook, is hashed once while it
+    is unchanged. ``missing`` when there is no file (or it vanished meanwhile)."""
+    try:
+        st = os.stat(path)
+        key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+        hit = _file_hashes.get(key)
+        if hit is None:
+            if len(_file_hashes) > 100_000:
+                _file_hashes.clear()
+            hit = _file_hashes[key] = hash_file(path)
+    except OSError:
+        return "missing"
+    return hit
+
+
 def hash_buffers(*buffers: bytes | bytearray | memoryview) -> str:
     """Hex BLAKE3 digest of the concatenation of ``buffers``, on one thread (for a
     caller that hashes in a thread of its own while another does the writing)."""

@@ -64,7 +64,6 @@ _process: _Recording | None = None
 _hooked = False
 _hook_lock = threading.Lock()
 _skip_prefixes: tuple[str, ...] = ()
-_hashes: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, inode) -> hash
 
 
 class _Recording:
@@ -283,15 +282,10 @@ def paused() -> Iterator[None]:
 
 
 def content_hash(path: str) -> str:
-    """BLAKE3 of the file, kept per process by (path, size, mtime, inode)."""
-    from .hashing import hash_file
+    """BLAKE3 of the file (``missing`` if gone), kept per process while it is unchanged."""
+    from .hashing import file_content_hash
 
-    st = os.stat(path)
-    key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
-    digest = _hashes.get(key)
-    if digest is None:
-        digest = _hashes[key] = hash_file(path)
-    return digest
+    return file_content_hash(path)
 
 
 def portable(files: Iterable[Sequence[Any]], root: str | None) -> list[list[Any]]:
@@ -323,14 +317,17 @@ def _listing_changed(path: str, full: str, mtime: object, digest: object) -> str
     return None
 
 
-def count(files: Sequence[Sequence[Any]]) -> str:
-    """``1 file``, ``3 files and 1 folder``, for a reason."""
+def unchanged(files: Sequence[Sequence[Any]] | None) -> str:
+    """What a reuse found unchanged, for its reason: ``code, inputs and parameters``,
+    and ``the 1 file`` / ``the 3 files and 1 folder it read`` when it recorded any."""
+    if not files:
+        return "code, inputs and parameters"
     folders = sum(1 for f in files if str(f[0]).endswith("/"))
     n = len(files) - folders
     said = [f"{n} file{'' if n == 1 else 's'}"] if n else []
     if folders:
         said.append(f"{folders} folder{'' if folders == 1 else 's'}")
-    return " and ".join(said)
+    return f"code, inputs, parameters and the {' and '.join(said)} it read"
 
 
 def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | None:

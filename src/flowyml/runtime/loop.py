@@ -220,7 +220,7 @@ class _RunState:
                 self.refs[key] = recs[param] = rec
         return recs
 
-    def _try_reuse(self, name: str, d: Decision, hit: dict[str, ArtifactRecord] | None) -> bool:
+    def _try_reuse(self, name: str, d: Decision, hit: CacheHit | None) -> bool:
         step = self.graph.steps[name]
         if name in self.forced or not step.cache:
             return False
@@ -230,17 +230,15 @@ class _RunState:
         if missing:
             d.note = f"cached output {', '.join(sorted(missing))} is missing from the store"
             return False
-        files = getattr(hit, "reads", None)
-        stale = file_reads.changed(files, self.stack.root)
+        stale = file_reads.changed(hit.reads, self.stack.root)
         if stale is not None:  # a file the cached execution opened is not as it read it
             d.note = stale
             return False
         first_run = next(iter(hit.values())).run_id
-        what = (f"code, inputs, parameters and the {file_reads.count(files)} it read"
-                if files else "code, inputs and parameters")
-        reason = f"reused: {what} unchanged (outputs from run {first_run})"
+        reason = (f"reused: {file_reads.unchanged(hit.reads)} unchanged "
+                  f"(outputs from run {first_run})")
         rec = self._step_record(name, d, "cached", reason)
-        rec.reads = list(files or [])  # what the execution it reuses read
+        rec.reads = list(hit.reads or [])  # what the execution it reuses read
         self._record(Write("reuse", rec, artifacts=hit))
         self._finished(StepResult(name, "cached", reason, 0.0, rec.code_version, d.key, 0,
                                   None, {a: r.id for a, r in hit.items()}))

@@ -69,9 +69,7 @@ def plan(
             stale = file_reads.changed(hit.reads, stack.root)
             if stale is None:
                 known.update(hit)
-                out.append((name, "reuse", f"code, inputs, parameters and the "
-                            f"{file_reads.count(hit.reads)} it read unchanged" if hit.reads
-                            else "code, inputs and parameters unchanged"))
+                out.append((name, "reuse", f"{file_reads.unchanged(hit.reads)} unchanged"))
                 continue
         reason = "caching is off (cache=False)" if not step.cache else stale or explain_miss(
             previous.get(name), d
