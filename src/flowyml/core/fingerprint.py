@@ -969,7 +969,7 @@ class _Info:
                 "g": [[list(c), n] for c, n in self.calls_getattr],
                 "y": self.dynamic_imports, "m": sorted(self.mutated),
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
-                "r": dict(self.rendered), "s": self.shape}
+                "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names)}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
@@ -1013,7 +1013,6 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
     if hit is not None:
         return hit
     code = fn.__code__
-    names = _global_names(code)
     shape = _code_shape(code)
     text = _fast_source(fn) if fn.__name__ != "<lambda>" else None
     slot = None
@@ -1022,9 +1021,11 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
                 _MEMO.entry_key("strip" if strip_decorators else "keep", text))
     facts = _MEMO.get(*slot) if slot is not None else None
     if facts is not None and text is not None and facts.get("s") == shape:
-        info = _Info.from_facts(facts, names, text)
+        # the same shape: the same bytecode and names, so the same globals it reads
+        info = _Info.from_facts(facts, frozenset(facts["n"]), text)
         info.slot = slot
     else:
+        names = _global_names(code)
         info = _compute_info(fn, strip_decorators, names, text)
         if info.has_source() and not _compiles_to(fn, info, shape):
             info = _stale_info(fn, names)
@@ -1443,22 +1444,23 @@ def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
     environ, getenv = os.environ, os.getenv
     setters = (os.putenv, getattr(os, "unsetenv", os.putenv))
     watched = (environ, getenv, *setters)
-
-    def resolve(name: str) -> Any:
-        return local[name] if name in local else globs.get(name)
-
     aliases = _env_aliases.get(id(globs))
     if aliases is None:  # once per module per build: its globals bound to them
         aliases = _env_aliases[id(globs)] = frozenset(
             k for k, v in list(globs.items()) if any(v is w for w in watched))
     if local:
         aliases = aliases | {k for k, v in local.items() if any(v is w for w in watched)}
+    hot = [c for c in codes if not (_ENV_NAMES.isdisjoint(c.co_names) and aliases.isdisjoint(
+        c.co_names) and aliases.isdisjoint(c.co_varnames))]
+    if not hot:  # most code: no name it uses can reach the environment
+        return _NO_ENV, False
+
+    def resolve(name: str) -> Any:
+        return local[name] if name in local else globs.get(name)
+
     names: set[str] = set()
     whole = writes = False
-    for c in codes:
-        if _ENV_NAMES.isdisjoint(c.co_names) and aliases.isdisjoint(c.co_names) \
-                and aliases.isdisjoint(c.co_varnames):
-            continue
+    for c in hot:
         ins = list(dis.get_instructions(c))
         for i, x in enumerate(ins):
             if x.opname not in _ENV_LOADS or not isinstance(x.argval, str):
@@ -1715,10 +1717,14 @@ def _resolve_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
 
 def _check_mutated_globals(ctx: _Context, func: Any) -> None:
     """A step that mutates a module-level container uses it as state, not input."""
-    fn = inspect.unwrap(func) if isinstance(func, types.FunctionType) else None
-    if fn is None:
+    if not isinstance(func, types.FunctionType):
         return
-    info = _info(fn, strip_decorators=True)
+    fn = inspect.unwrap(func) if hasattr(func, "__wrapped__") else func
+    if not isinstance(fn, types.FunctionType):
+        return
+    info = _info(fn, strip_decorators=True)  # cached: the step's code was just visited
+    if not info.mutated:
+        return
     globs = fn.__globals__
     hits = {name for name in info.mutated if name in info.global_names
             and isinstance(globs.get(name), (list, dict, set, bytearray))}
