@@ -89,10 +89,13 @@ def test_declaration_mistakes_fail_when_the_class_is_made() -> None:
             b: int  # type: ignore[misc]
 
 
-def test_init_is_compiled_when_the_first_instance_is_made() -> None:
-    """A record no code instantiates costs no compile; the first instance puts the real
-    ``__init__`` (with its signature) on the class, for every later one and subclass."""
+def test_init_is_compiled_once_the_class_is_in_use() -> None:
+    """A record made once or twice costs no compile: its first ``COMPILE_AFTER``
+    instances are made by a generic ``__init__``, then the real one (with its signature)
+    is put on the class, for every later instance and subclass."""
     import inspect
+
+    from flowyml.core.struct import COMPILE_AFTER
 
     @struct
     class Lazy:
@@ -101,8 +104,12 @@ def test_init_is_compiled_when_the_first_instance_is_made() -> None:
 
     assert "*args" in str(inspect.signature(Lazy))  # not compiled yet
     first = Lazy(1)
+    assert (first.a, first.b) == (1, "x")
+    assert "*args" in str(inspect.signature(Lazy))  # still generic
+    for i in range(COMPILE_AFTER):
+        Lazy(i)
     assert str(inspect.signature(Lazy)) == "(a, b='x')"
-    assert (first.a, first.b) == (1, "x") and Lazy(2, "y").b == "y"
+    assert Lazy(2, "y").b == "y"
 
     class Plain(Lazy):  # not a struct: inherits the compiled __init__
         pass
@@ -115,7 +122,50 @@ def test_init_is_compiled_when_the_first_instance_is_made() -> None:
     class Lazy2:
         a: int
 
-    class Sub(Lazy2):  # the first instance is a plain subclass's
+    class Sub(Lazy2):  # the first instances are a plain subclass's
         pass
 
-    assert Sub(5).a == 5 and Lazy2(6).a == 6
+    assert [Sub(5).a for _ in range(COMPILE_AFTER + 1)][-1] == 5 and Lazy2(6).a == 6
+
+
+def _made(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        obj = cls(*args, **kwargs)
+    except TypeError as exc:
+        return ("TypeError", str(exc).split("()", 1)[-1])
+    return (obj.__dict__, obj)
+
+
+def test_the_generic_init_and_the_compiled_one_agree() -> None:
+    """Defaults, factories, init=False fields, __post_init__ and the argument errors
+    are the same before and after the class's ``__init__`` is compiled."""
+    from flowyml.core.struct import COMPILE_AFTER
+
+    calls = [((), {}), (("s",), {}), (("s", ["o"]), {}), ((), {"step": "s"}),
+             (("s",), {"outputs": ["p"], "extra": "e"}), (("s", ["o"], "e", "z"), {}),
+             (("s",), {"nope": 1}), (("s",), {"step": "t"}), (("s",), {"extra": "e"})]
+
+    def fresh() -> type:
+        @struct
+        class Made:
+            step: str
+            outputs: list[str] = field(default_factory=list)
+            extra: str = "x"
+            hidden: int = field(default=3, init=False)
+            later: list[int] = field(default_factory=list, init=False)
+
+            def __post_init__(self) -> None:
+                self.seen = len(self.outputs)
+
+        return Made
+
+    generic = [_made(fresh(), *a, **k) for a, k in calls]
+    compiled_cls = fresh()
+    for _ in range(COMPILE_AFTER):
+        compiled_cls("warm")
+    compiled = [_made(compiled_cls, *a, **k) for a, k in calls]
+    assert [g[0] for g in generic] == [c[0] for c in compiled]
+    assert [g for g in generic if g[0] == "TypeError"] == [
+        c for c in compiled if c[0] == "TypeError"]  # the same messages
+    assert generic[1][0] == {"step": "s", "outputs": [], "extra": "x", "hidden": 3,
+                             "later": [], "seen": 0}
