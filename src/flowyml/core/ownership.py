@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import sysconfig
 from pathlib import Path
 
 NOTEBOOK = "<notebook>"
@@ -30,6 +29,8 @@ _versions: dict[str, str] = {}
 
 
 def _library_dirs() -> tuple[str, ...]:
+    import sysconfig  # here: a run whose code is all the project's never needs it
+
     dirs = set()
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         try:
@@ -117,6 +118,8 @@ def _relative(root: Path, file: str | None) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _stdlib_dirs() -> frozenset[str]:
+    import sysconfig
+
     return frozenset(os.path.realpath(sysconfig.get_path(k)) for k in ("stdlib", "platstdlib"))
 
 

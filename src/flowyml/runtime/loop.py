@@ -272,6 +272,8 @@ class _RunState:
                         copy_values=local,  # the plain values are the driver's objects
                         consumers={a: self.consumers.get(a, ()) for a in step.outputs})
         self.reporter.step_started(name)
+        assert self.recorder is not None
+        self.recorder.start()  # from here the driver may wait on user code
         if step.map_over is not None:
             from .mapping import submit_map
 

@@ -4,7 +4,8 @@ Writing one catalog transaction per step made per-step overhead several millisec
 The recorder buffers finished steps' records and writes them in order, one transaction
 per batch: every ``FLUSH_EVERY`` records, when the oldest buffered record is
 ``FLUSH_SECONDS`` old (a background thread checks, so a long step never hides the
-records before it), before a failure is recorded, and at the end of the run. Each
+records before it; it starts when the first step executes, or once a run that only
+reuses has lasted half that), before a failure is recorded, and at the end of the run. Each
 step's rows stay all-or-nothing, and objects are always stored before the batch that
 references them. A crash before a flush costs only re-executing those steps. The same
 thread beats the run's heartbeat, so a killed run reads as failed, not running forever.
@@ -43,10 +44,19 @@ class Recorder:
         self._flush_lock = threading.Lock()  # one batch at a time, in order
         self._stop = threading.Event()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._loop, name=f"flowyml-recorder-{run_id}", daemon=True
-        )
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._born = time.perf_counter()
+
+    def start(self) -> None:
+        """Start the background thread (the run calls this before a step executes: a
+        long step must not hold back the records before it, nor the heartbeat). A run
+        that only reuses starts it once it has lasted ``FLUSH_SECONDS / 2``; one that
+        ends sooner never pays for a thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._loop, name=f"flowyml-recorder-{self._run_id}", daemon=True
+            )
+            self._thread.start()
 
     def add(self, w: Write) -> None:
         with self._lock:
@@ -54,6 +64,8 @@ class Recorder:
                 self._oldest = time.perf_counter()
             self._writes.append(w)
             full = len(self._writes) >= FLUSH_EVERY
+        if self._thread is None and time.perf_counter() - self._born > FLUSH_SECONDS / 2:
+            self.start()
         if full:
             self.flush()
 
@@ -85,5 +97,6 @@ class Recorder:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         self.flush()
