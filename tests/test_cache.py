@@ -464,3 +464,70 @@ def test_a_file_saved_broken_under_a_running_process_is_said_so(tmp_path: Path) 
     v, plain, status, said = out.stdout.split(" ", 3)
     assert (v, plain, status) == ("1", "1", "executed")
     assert "does not even compile" in said, said
+
+
+COUNTED = '''
+import json
+from flowyml.catalog.runtime_sql import RuntimeSqlCatalog
+calls = {"lookups": 0, "versions": 0}
+real_lookup, real_known = RuntimeSqlCatalog.lookup_cache_many, RuntimeSqlCatalog.known_code_versions
+def lookup(self, keys):
+    calls["lookups"] += len(keys)
+    return real_lookup(self, keys)
+def known(self, versions):
+    calls["versions"] += 1
+    return real_known(self, versions)
+RuntimeSqlCatalog.lookup_cache_many, RuntimeSqlCatalog.known_code_versions = lookup, known
+from pipe import pipe
+run = pipe.run()
+print(json.dumps({"steps": {n: s.status for n, s in run.steps.items()}, "last": run["d"],
+                  **calls}))
+'''
+
+
+def test_new_code_is_not_looked_up_key_by_key_and_old_code_still_hits(project: Path) -> None:
+    """A key made by code that never executed cannot be in the cache: a run asks once
+    which of its steps' code versions executed before, instead of one lookup per step
+    of a chain; code that did execute (a revert, an input that changed) is looked up,
+    and still hits."""
+    write(project / "pipe.py", '''
+        import flowyml as fm
+
+        @fm.step(outputs="a")
+        def s_a():
+            return 1
+
+        @fm.step(outputs="b")
+        def s_b(a):
+            return a + 1
+
+        @fm.step(outputs="c")
+        def s_c(b):
+            return b + 1
+
+        @fm.step(outputs="d")
+        def s_d(c):
+            return c + 1
+
+        pipe = fm.Pipeline("lookups", [s_a, s_b, s_c, s_d])
+    ''')
+
+    def go() -> dict:
+        return json.loads(run_py(project, COUNTED).strip().splitlines()[-1])
+
+    first = go()
+    assert first["last"] == 4 and set(first["steps"].values()) == {"executed"}
+    assert (first["lookups"], first["versions"]) == (0, 1)  # all new code: no lookup
+    again = go()
+    assert set(again["steps"].values()) == {"cached"}
+    assert (again["lookups"], again["versions"]) == (0, 0)  # the expected hits, read at once
+    edit(project / "pipe.py", "return b + 1", "return b + 100")  # s_c's code: new
+    changed = go()
+    assert changed["last"] == 103
+    assert changed["steps"] == {"s_a": "cached", "s_b": "cached", "s_c": "executed",
+                                "s_d": "executed"}
+    assert (changed["lookups"], changed["versions"]) == (1, 1)  # s_d's known code only
+    edit(project / "pipe.py", "return b + 100", "return b + 1")  # back: executed before
+    back = go()
+    assert back["last"] == 4 and set(back["steps"].values()) == {"cached"}
+    assert back["lookups"] == 2  # s_c and s_d: not their last keys, but in the cache

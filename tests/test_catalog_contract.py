@@ -231,6 +231,22 @@ class TestRuntimeCatalog:
         many = [f"s{i}" for i in range(1200)] + ["train"]
         assert cat.expected_hits("p", many, {"train": "v1"}) == {"k-train": trained}
 
+    def test_known_code_versions_are_those_that_executed(self, cat: RuntimeCatalog) -> None:
+        """The code version of every cache entry is known (written with it), whether or
+        not the step recorded its source; a reuse or a failure adds none."""
+        assert cat.known_code_versions(["v1"]) == set()
+        r = rec("r1", "train", key="k1")
+        r.code_version, r.sources = "v1", {"code": "def train(): ..."}
+        record(cat, r, [out("model", "a")])
+        bare = rec("r1", "eval", key="k2")
+        bare.code_version = "v2"  # no sources
+        record(cat, bare, [out("score", "s")], cache=False)
+        reused, failed = rec("r2", "train", key="k1"), rec("r2", "x", status="failed")
+        reused.code_version, failed.code_version = "v3", "v4"
+        cat.record_batch([Write("reuse", reused, artifacts={}), Write("fail", failed)])
+        many = [f"x{i}" for i in range(1200)] + ["v1", "v2", "v3", "v4"]
+        assert cat.known_code_versions(many) == {"v1", "v2"}
+
     def test_previous_steps(self, cat: RuntimeCatalog) -> None:
         record(cat, rec("r1", "train"), [out("model", "a")])
         record(cat, rec("r2", "train"), [out("model", "b")])

@@ -203,11 +203,13 @@ def test_catalog_keeps_each_text_once(kind: str, tmp_path: Path,
         assert not got["never"].recorded and got["never"].sources == {}
         refs = cat.code_versions(["v2"], text=False)["v2"]
         assert refs.digests == got["v2"].digests and refs.sources == {}
-        # steps that did not execute (reused, failed, no sources) write no code
+        # a step that did not execute (reused) writes no code; one that executed
+        # without sources, its version with no code (``known_code_versions``)
         reuse = _exec("r5", "v3", {"code": "def t(): pass"}, "a")
         reuse.kind = "reuse"
         cat.record_batch([reuse, _exec("r6", "v4", {}, "e")])
-        assert _rows(cat) == (3, 2)
+        assert _rows(cat) == (3, 3)
+        assert not cat.code_versions(["v4"])["v4"].recorded
         # writers racing to store the same new code: each text and version lands once
         import threading
 
@@ -230,7 +232,7 @@ def test_catalog_keeps_each_text_once(kind: str, tmp_path: Path,
             t.start()
         for t in threads:
             t.join()
-        assert errors == [] and _rows(cat) == (5, 3)
+        assert errors == [] and _rows(cat) == (5, 4)
         assert cat.code_versions(["v5"])["v5"].sources == new
     finally:
         cat.close()

@@ -50,6 +50,14 @@ class RuntimeCatalog(Protocol):
         the key of code that changed since cannot come back."""
         ...
 
+    def known_code_versions(self, versions: Iterable[str]) -> set[str]:
+        """The code versions among ``versions`` that an execution recorded. The code
+        version of every cache entry is among them (both are written in one
+        transaction), so a key made by any other code cannot be in the cache: a run
+        does not look it up. (An entry recorded before the catalog kept code versions
+        is not found that way: its step executes once more.)"""
+        ...
+
     def find(self, name: str, selector: str | int | None = None) -> ArtifactRecord:
         """``name`` at a version number, ``"latest"`` (default) or an alias; raises
         ``ArtifactNotFoundError`` saying what exists. ``latest`` is the version output

@@ -290,6 +290,18 @@ class RuntimeSqlCatalog:
                 rows = [r for r in rows if code_versions.get(r[2]) == r[3]]
             return _hits(cur, [(r[0], r[1], r[4]) for r in rows]) if rows else {}
 
+    def known_code_versions(self, versions: Iterable[str]) -> set[str]:
+        """The code versions among ``versions`` that an execution recorded (see
+        ``base``): one query per 500."""
+        out: set[str] = set()
+        with self.db.read() as cur:
+            for chunk in chunks(sorted(set(versions))):
+                marks, params = in_list("v", chunk)
+                out.update(r[0] for r in cur.all(
+                    f"SELECT code_version FROM code_versions WHERE code_version IN {marks}",
+                    params))
+        return out
+
     def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
         """The latest non-failed record of each of ``steps`` in ``pipeline``: one query,
         one probe per step into ``ix_step_runs_not_failed``, however long the history."""
@@ -551,8 +563,9 @@ def _check_referenced(cur: Cursor, writes: list[Write]) -> None:
 
 def _record_sources(cur: Cursor, recs: list[StepRecord]) -> None:
     """The code of executed steps, content-addressed and insert-if-absent: a code
-    version already recorded is not even rendered, and a text is stored once."""
-    pending = {r.code_version: r for r in recs if r.sources}
+    version already recorded is not even rendered, and a text is stored once. Every
+    executed code version gets its row, sources or not (``known_code_versions``)."""
+    pending = {r.code_version: r for r in recs}
     if not pending:
         return
     present: set[str] = set()
@@ -566,7 +579,7 @@ def _record_sources(cur: Cursor, recs: list[StepRecord]) -> None:
         if version in present:
             continue
         parts = {}
-        for part, text in rec.sources.items():
+        for part, text in (rec.sources or {}).items():
             digest = hash_bytes(text.encode("utf-8", "surrogatepass"))
             parts[part] = digest
             texts[digest] = text

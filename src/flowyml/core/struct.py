@@ -148,11 +148,11 @@ def _make(cls: type[T], frozen: bool, eq: bool) -> type[T]:
         else:
             continue
         body.append(f"    _d[{f.name!r}] = {value}")
-    if "__post_init__" in _all_names(cls):
+    post_init = any("__post_init__" in c.__dict__ for c in cls.__mro__)
+    if post_init:
         body.append("    self.__post_init__()")  # (the generic init does the same)
     src = [f"def __init__(self, {', '.join(params)}):" if params else "def __init__(self):",
            "    _d = self.__dict__", *body]
-    post_init = "__post_init__" in _all_names(cls)
     methods: dict[str, Any] = {"__init__": _lazy_init(cls, "\n".join(src), env, fields,
                                                       post_init),
                                "__repr__": _repr}
@@ -267,6 +267,3 @@ def _frozen_set(self: Any, name: str, value: Any) -> None:
 def _frozen_del(self: Any, name: str) -> None:
     raise FrozenError(f"cannot delete field {name!r} of a frozen {self.__class__.__qualname__}")
 
-
-def _all_names(cls: type) -> set[str]:
-    return {n for c in cls.__mro__ for n in c.__dict__}

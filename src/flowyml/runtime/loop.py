@@ -124,6 +124,7 @@ class _RunState:
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
         self._expected: dict[str, CacheHit] = {}  # see _prefetch
+        self._new_code: set[str] | None = None  # see _new_code_steps
         self.recorder: Recorder | None = None
 
     # ------------------------------------------------------------------ the run
@@ -199,6 +200,13 @@ class _RunState:
         hits = {k: self._expected[k] for k in keys if k in self._expected}
         unknown = [k for k in keys if k not in hits]
         if unknown:
+            # a key made by code that never executed cannot be in the cache (a chain of
+            # new code: one query for the run, not one per step); a merged fingerprint
+            # (code an input carries, see ``decide``) is not the one checked
+            new = {d.key for n, d in decided if n in self._new_code_steps()
+                   and d.fingerprint is self.graph.fingerprints[n]}
+            unknown = [k for k in unknown if k not in new]
+        if unknown:
             hits.update(self.catalog.lookup_cache_many(unknown))
         for name, d in decided:
             self.pending.remove(name)
@@ -206,6 +214,18 @@ class _RunState:
                 self.release(name)  # may make more steps ready: the loop goes on
             else:
                 self.queued.append((name, d))
+
+    def _new_code_steps(self) -> set[str]:
+        """The steps whose code version no execution recorded (asked once, when a key
+        is first not among the expected hits). Skipping their lookups can only cost an
+        execution (another process may record that code meanwhile), never a stale
+        result."""
+        if self._new_code is None:
+            versions = {n: self.graph.fingerprints[n].code_version for n in self.graph.order
+                        if n not in self.forced and self.graph.steps[n].cache}
+            known = self.catalog.known_code_versions(versions.values())
+            self._new_code = {n for n, v in versions.items() if v not in known}
+        return self._new_code
 
     def _input_records(self, name: str) -> dict[str, ArtifactRecord]:
         recs: dict[str, ArtifactRecord] = {}
