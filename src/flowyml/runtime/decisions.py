@@ -47,16 +47,18 @@ class Decision:
 
 
 def cache_key(
-    fingerprint: str, inputs: dict[str, str], values: dict[str, list[str]], outputs: Iterable[str]
+    fingerprint: str, inputs: dict[str, str], values: dict[str, list[str]], outputs: Iterable[str],
+    materializers: str | None = None,
 ) -> str:
-    """H(code fingerprint, {param: input hash}, {param: value token}, outputs, materializers)."""
+    """H(code fingerprint, {param: input hash}, {param: value token}, outputs, materializers);
+    ``materializers`` is ``registry_versions()``, taken now unless the caller took it."""
     return hash_text(
         CACHE_KEY_VERSION,
         fingerprint,
         json.dumps(sorted(inputs.items())) if inputs else "[]",
         json.dumps(sorted((k, v[0]) for k, v in values.items())) if values else "[]",
         json.dumps(list(outputs)),
-        registry_versions(),
+        registry_versions() if materializers is None else materializers,
     )
 
 
@@ -68,6 +70,7 @@ class Decider:
         self.graph = graph
         self.root = root or "."
         self._code: dict[tuple[str, ...], dict[str, str]] = {}
+        self.materializers = registry_versions()  # once per run, as the run starts
 
     def decide(self, name: str, in_recs: dict[str, ArtifactRecord]) -> Decision:
         """The key of step ``name`` given the records of its inputs."""
@@ -86,7 +89,7 @@ class Decider:
             fp = fp.merged(extra)
         inputs = {p: r.content_hash for p, r in in_recs.items()}
         parents = {p: r.id for p, r in in_recs.items()}
-        key = cache_key(fp.digest, inputs, vals, step.outputs)
+        key = cache_key(fp.digest, inputs, vals, step.outputs, self.materializers)
         return Decision(key, fp, inputs, vals, parents, in_recs, time.time())
 
 

@@ -36,6 +36,7 @@ from ..core import reads as file_reads
 from ..core.refs import ArtifactRef
 from ..core.struct import field, replace, struct
 from ..executors.task import StepOutcome, StepTask, UserCodeError
+from ..materializers import registry_versions
 from ..objects import is_stored, load_object, store_value
 from .decisions import Decision, cache_key
 
@@ -92,10 +93,12 @@ def submit_map(
         whole = d.refs[param]
         elements: list[Element] = []
         futures: dict[int, StepFuture] = {}
+        materializers = registry_versions()  # once for the map, not per element
         for i, item in enumerate(items):
             obj = store_value(store, f"{whole.name}-{i}", item)
             inputs = {**d.inputs, param: obj.content_hash}
-            key = cache_key(d.fingerprint.digest, inputs, d.values, (*step.outputs, ELEMENT_MARKER))
+            key = cache_key(d.fingerprint.digest, inputs, d.values,
+                            (*step.outputs, ELEMENT_MARKER), materializers)
             e = Element(i, param, key, inputs, dict(d.parents), step.cache)
             elements.append(e)
             hit = None if forced or not step.cache else _lookup(
