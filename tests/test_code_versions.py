@@ -12,6 +12,7 @@ import importlib.util
 import json
 import sqlite3
 import sys
+import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,44 @@ def test_rendering_never_fails_on_deep_or_generated_code(tmp_path: Path) -> None
     fp = fingerprint_function(mod.deep, root=tmp_path)
     text = fp.sources["code"]
     assert isinstance(text, str) and text  # the unparsed code, or a note that it is too deep
+
+
+def test_rendering_leaves_the_shared_tree_as_it_was_under_concurrent_readers() -> None:
+    """A function's tree is shared by every fingerprint that reaches it (a helper of
+    many steps) and cut down in place to render it: renders from many threads (runs
+    recording at once) all see the whole tree, and leave it whole."""
+    import ast
+    import threading
+
+    from flowyml.core.fingerprint import _render_tree
+
+    tree = ast.parse(textwrap.dedent('''
+        @decorate(1)
+        def helper(x):
+            """Docs."""
+            class Inner:
+                """More docs."""
+                def m(self):
+                    """Even more."""
+                    return x
+            return Inner().m() + 1
+    ''')).body[0]
+    before = ast.dump(tree, include_attributes=True)
+    want = {v: _render_tree(tree, *v) for v in ((False, False), (True, False), (True, True))}
+    assert "Docs" not in want[(True, False)] and "@decorate(1)" in want[(True, False)]
+    assert "@decorate" not in want[(False, False)]
+    seen: list[bool] = []
+
+    def render() -> None:
+        seen.extend(_render_tree(tree, *v) == text for _ in range(100) for v, text in want.items())
+
+    threads = [threading.Thread(target=render) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 1200 and all(seen)
+    assert ast.dump(tree, include_attributes=True) == before
 
 
 def test_sources_are_rendered_only_when_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,6 +41,7 @@ import linecache
 import os
 import reprlib
 import sys
+import threading
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -215,21 +216,32 @@ def _info_source(info: _Info, decorators: bool) -> Source | None:
 def _render_tree(shared: ast.AST | None, decorators: bool, stubs: bool) -> str:
     if shared is None:
         return "<source not available>"
-    # the tree may be shared (cached per code object): render a copy; a pickle round
-    # trip copies an AST about twice as fast as copy.deepcopy
-    import pickle
+    # the tree is shared (cached per code object): it is cut down in place, under a
+    # lock, and put back as it was (copying it cost twice as much as unparsing it)
+    cut: list[tuple[ast.AST, str, Any]] = []
 
-    node = pickle.loads(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL))
-    if not decorators and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        node.decorator_list = []
-    for owner in ast.walk(node):
-        if isinstance(owner, _DOC_OWNERS) and owner.body and _is_docstring(owner.body[0]):
-            owner.body = owner.body[1:] or [ast.Pass()]
-    if stubs and isinstance(node, ast.ClassDef):
-        for stmt in node.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                stmt.body = [ast.Expr(ast.Constant(...))]
-    return ast.unparse(node)
+    def set_(owner: ast.AST, attr: str, value: Any) -> None:
+        cut.append((owner, attr, getattr(owner, attr)))
+        setattr(owner, attr, value)
+
+    with _TREE_LOCK:
+        try:
+            if not decorators and isinstance(shared, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                set_(shared, "decorator_list", [])
+            for owner in ast.walk(shared):
+                if isinstance(owner, _DOC_OWNERS) and owner.body and _is_docstring(owner.body[0]):
+                    set_(owner, "body", owner.body[1:] or [ast.Pass()])
+            if stubs and isinstance(shared, ast.ClassDef):
+                for stmt in shared.body:
+                    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        set_(stmt, "body", [ast.Expr(ast.Constant(...))])
+            return ast.unparse(shared)
+        finally:
+            for owner, attr, value in reversed(cut):
+                setattr(owner, attr, value)
+
+
+_TREE_LOCK = threading.RLock()  # held while a shared tree is changed (and put back)
 
 
 def value_source(name: str, value: Any) -> str:
@@ -1201,16 +1213,17 @@ def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozens
         chains: list[tuple[str, ...]] = [(n,) for n in sorted(names)]
         return _Info(_bytecode_digest(fn.__code__), chains, names, [], [], False, [], None)
     decorators: list[ast.expr] = []
-    if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        decorators = list(tree.decorator_list)
-        if strip_decorators:
-            tree.decorator_list = []
     scan = _Scanner()
-    try:
-        digest, chains = _digest_and_refs(tree, scan)
-    finally:
-        if strip_decorators and decorators:
-            tree.decorator_list = decorators  # type: ignore[attr-defined]
+    with _TREE_LOCK:  # the tree may be shared (a lambda's statement): changed, put back
+        if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            decorators = list(tree.decorator_list)
+            if strip_decorators:
+                tree.decorator_list = []
+        try:
+            digest, chains = _digest_and_refs(tree, scan)
+        finally:
+            if strip_decorators and decorators:
+                tree.decorator_list = decorators  # type: ignore[attr-defined]
     texts: list[tuple[str | None, tuple[str, ...] | None]] = []
     for node in decorators:
         chain = _chain_of(node.func if isinstance(node, ast.Call) else node)
