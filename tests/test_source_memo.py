@@ -154,3 +154,24 @@ def test_a_warm_memo_records_the_same_code_without_parsing(project: Path, tmp_pa
             path.unlink()  # a fresh catalog: the code is recorded again
     run("no-parse")
     assert codes() == first
+
+
+def test_a_build_alone_keeps_what_it_parsed(project: Path, tmp_path: Path) -> None:
+    """``build()`` without a run writes the memo too (a run writes it once, at its
+    end): the next process builds without parsing a function."""
+    (project / "steps.py").write_text(
+        "import sys\nimport flowyml as fm\n\n"
+        "@fm.step(outputs='a')\ndef a():\n    return 1\n\n"
+        "if sys.argv[1:] == ['no-parse']:\n"
+        "    import flowyml.core.fingerprint as F\n"
+        "    def refuse(*args):\n        raise AssertionError('parsed a function')\n"
+        "    F._parse = F._function_ast = refuse\n"
+        "print(len(fm.Pipeline('p', [a]).build().fingerprints))\n"
+    )
+    env = child_env()
+    env["FLOWYML_FINGERPRINT_MEMO"] = str(tmp_path / "memo")
+    for args in ([], ["no-parse"]):
+        out = subprocess.run([sys.executable, "steps.py", *args], cwd=project, env=env,
+                             capture_output=True, text=True)
+        assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr
+    assert not (project / ".flowyml").exists()  # a build runs nothing, records nothing

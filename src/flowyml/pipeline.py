@@ -54,7 +54,7 @@ class Pipeline:
         return graph
 
     def _build(
-        self, params: Mapping[str, Any] | None, stack: Stack | str | None
+        self, params: Mapping[str, Any] | None, stack: Stack | str | None, running: bool = False
     ) -> tuple[Graph, dict[tuple[str, str], ArtifactRecord]]:
         refs: dict[tuple[str, str], ArtifactRecord] = {}
         needs_catalog = any(s.from_catalog for st in self.steps if isinstance(st, Step)
@@ -83,7 +83,7 @@ class Pipeline:
         from .stack import Stack
 
         root = stack.root if isinstance(stack, Stack) and stack.root else self.root
-        fingerprint_graph(graph, root)
+        fingerprint_graph(graph, root, flush=not running)  # a run writes the memo at its end
         return graph, refs
 
     def run(
@@ -102,7 +102,7 @@ class Pipeline:
         from .stack import as_stack
 
         params = dict(params or {})
-        graph, refs = self._build(params, stack)
+        graph, refs = self._build(params, stack, running=True)
         st = as_stack(stack, root=self.root)
         if executor is not None:
             st = replace(st, executor=executor)

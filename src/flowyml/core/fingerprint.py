@@ -489,9 +489,11 @@ def fingerprint_step(
     return _make(ctx.parts, ctx.sources()), tokens
 
 
-def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
+def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = True) -> None:
     """Fingerprint every step of ``graph`` now, before any step runs: a step that
-    mutates a global cannot change the key of a step after it in the same run."""
+    mutates a global cannot change the key of a step after it in the same run. A run
+    passes ``flush=False``: it writes the memo once, at its end (``flush_memo``), with
+    the code its records rendered."""
     root = Path(root)  # once, not per step
     with cyclic_gc_paused(len(graph.order)):  # bulk allocation, no cyclic garbage
         _end_of_build()  # a file may have changed since the last build in this process
@@ -505,7 +507,8 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str]) -> None:
                     graph.steps[name], values, root)
         finally:
             _end_of_build()
-        _MEMO.flush()
+        if flush:
+            _MEMO.flush()
 
 
 def _end_of_build() -> None:

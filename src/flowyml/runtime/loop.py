@@ -106,7 +106,8 @@ class _RunState:
         self.store = stack.open_store()
         self.catalog = stack.open_runtime_catalog()
         self.run_id = new_run_id()
-        fingerprint_graph(graph, stack.root or ".")  # no-op when build took them
+        fingerprint_graph(graph, stack.root or ".", flush=False)  # no-op after a build; the
+        # memo is written once, at the end (_finish)
         self.decider = Decider(graph, stack.root)
         self.produced: dict[str, ArtifactRecord] = {}  # asset -> record, as steps finish
         # Consumers never get the producer's object: every step decodes its inputs from
