@@ -16,10 +16,13 @@ from .conftest import import_from, write
 
 def _recorded(root: Path) -> list[str]:
     """The steps recorded so far for the newest run, read as another process would."""
-    with sqlite3.connect(root / ".flowyml" / "catalog.db") as conn:
+    conn = sqlite3.connect(root / ".flowyml" / "catalog.db")
+    try:
         return [r[0] for r in conn.execute(
             "SELECT step FROM step_runs WHERE run_id = (SELECT id FROM runs "
             "ORDER BY started_at DESC LIMIT 1) ORDER BY id")]
+    finally:
+        conn.close()
 
 
 def test_a_long_step_does_not_hold_back_the_records_before_it(project: Path) -> None:
@@ -94,4 +97,4 @@ def test_a_run_that_only_reuses_starts_no_thread_unless_it_lasts(
     monkeypatch.setattr(recorder, "FLUSH_SECONDS", 0.0)
     third = pipe.run()
     assert started == [first.id, third.id] and _recorded(project) == ["first", "second"]
-    assert [t for t in threading.enumerate() if t.name.startswith("flowyml-recorder")] == []
+    assert _recorder_threads() == []  # each was joined when its run ended
