@@ -139,6 +139,7 @@ class _RunState:
         status = "failed"
         try:
             self._prefetch()
+            self.recorder.lasted()  # a long prefetch (a huge graph): beat from now on
             self._loop()
             status = "failed" if self.failure is not None or self.pending else "succeeded"
         except BaseException as exc:

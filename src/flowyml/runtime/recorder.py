@@ -64,10 +64,15 @@ class Recorder:
                 self._oldest = time.perf_counter()
             self._writes.append(w)
             full = len(self._writes) >= FLUSH_EVERY
-        if self._thread is None and time.perf_counter() - self._born > FLUSH_SECONDS / 2:
-            self.start()
+        self.lasted()
         if full:
             self.flush()
+
+    def lasted(self) -> None:
+        """Start the thread if the run has lasted ``FLUSH_SECONDS / 2`` (the run calls
+        this after each phase that may take long before anything is recorded)."""
+        if self._thread is None and time.perf_counter() - self._born > FLUSH_SECONDS / 2:
+            self.start()
 
     def flush(self) -> None:
         """Write what is buffered now; re-raise an error of the background thread."""
