@@ -110,6 +110,30 @@ def test_make_executor_specs(project: Path) -> None:
             make_executor(bad, stack)
 
 
+def test_the_executor_is_made_only_when_a_step_executes(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that reuses every step starts no worker (no cluster, no scheduler link); a
+    spec that is not one still fails before the run starts, cached or not."""
+    import flowyml.executors as executors
+
+    made: list[str | None] = []
+    real = executors.make_executor
+
+    def counting(spec: str | None, store: object) -> object:
+        made.append(spec)
+        return real(spec, store)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(executors, "make_executor", counting)
+    first = PIPE.run(executor="processes:1")
+    assert made == ["processes:1"] and first["total"] is not None
+    again = PIPE.run(executor="processes:1")
+    assert {s.status for s in again.steps.values()} == {"cached"} and made == ["processes:1"]
+    runs = len(fm.Catalog().runs())
+    with pytest.raises(ConfigError, match="unknown executor 'threads'"):
+        PIPE.run(executor="threads")
+    assert len(fm.Catalog().runs()) == runs  # refused before it started
+
+
 def test_executor_from_env_and_stack(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWYML_EXECUTOR", "processes:2")
     run = PIPE.run()

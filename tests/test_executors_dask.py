@@ -62,6 +62,26 @@ def test_connects_to_the_scheduler(
         make_executor("dask://127.0.0.1:1", fm.Stack().resolve().store_spec())
 
 
+def test_a_cached_run_connects_to_no_scheduler(
+        project: Path, spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The executor is made when a step has to execute: a rerun that reuses every step
+    opens no Dask client (and, for executor='dask', would start no local cluster)."""
+    from flowyml.executors import dask as dask_executor
+
+    made: list[str | None] = []
+    real_init = dask_executor.DaskExecutor.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(kwargs.get("address"))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(dask_executor.DaskExecutor, "__init__", counting)
+    pipe = fm.Pipeline("diamond", [joined, left, right, seed])
+    assert pipe.run(executor=spec)["joined"] is not None and len(made) == 1
+    again = pipe.run(executor=spec)
+    assert {s.status for s in again.steps.values()} == {"cached"} and len(made) == 1
+
+
 def test_diamond_branches_run_at_once(project: Path, spec: str) -> None:
     run = fm.Pipeline("diamond", [joined, left, right, seed]).run(executor=spec)
     assert run["joined"] > 0  # the two branches overlapped

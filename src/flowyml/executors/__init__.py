@@ -19,29 +19,41 @@ SPECS = "'inline', 'processes', 'processes:N', 'dask', 'dask:N' or 'dask://HOST:
 
 def make_executor(spec: str | None, store: StoreSpec) -> Executor:
     """The executor for ``spec`` (see the module docstring); ``ConfigError`` if unknown."""
-    raw = spec
-    spec = (spec or "inline").strip()
-    kind, _, arg = spec.partition(":")
-    kind = kind.lower()
-    if kind == "inline" and not arg:
+    kind, value = check_spec(spec)
+    if kind == "inline":
         from .inline import InlineExecutor
 
         return InlineExecutor(store)
     if kind == "processes":
         from .processes import ProcessesExecutor
 
-        return ProcessesExecutor(store, _count(arg, raw) if arg else None)
+        return ProcessesExecutor(store, value if isinstance(value, int) else None)
+    from .dask import DaskExecutor
+
+    if isinstance(value, str):
+        return DaskExecutor(store, address=value)
+    return DaskExecutor(store, n_workers=value if value is not None else 2)
+
+
+def check_spec(spec: str | None) -> tuple[str, int | str | None]:
+    """``(kind, workers or scheduler address)`` of ``spec``, without making anything (a
+    run checks its executor's spec before it starts, and makes the executor only when a
+    step has to execute); ``ConfigError`` if it is not one of ``SPECS``."""
+    raw = spec
+    spec = (spec or "inline").strip()
+    kind, _, arg = spec.partition(":")
+    kind = kind.lower()
+    if kind == "inline" and not arg:
+        return "inline", None
+    if kind == "processes":
+        return "processes", _count(arg, raw) if arg else None
     if kind == "dask" and arg.startswith("//"):
         address = arg[2:].strip("/")
         if not address:
             raise ConfigError(f"executor {raw!r} names no scheduler; use 'dask://HOST:PORT'")
-        from .dask import DaskExecutor
-
-        return DaskExecutor(store, address=address if "://" in address else f"tcp://{address}")
+        return "dask", address if "://" in address else f"tcp://{address}"
     if kind == "dask":
-        from .dask import DaskExecutor
-
-        return DaskExecutor(store, n_workers=_count(arg, raw) if arg else 2)
+        return "dask", _count(arg, raw) if arg else None
     raise ConfigError(f"unknown executor {raw!r}; use {SPECS}")
 
 
@@ -57,4 +69,4 @@ def _count(arg: str, raw: str | None) -> int:
     return n
 
 
-__all__ = ["Executor", "StepTimedOut", "WorkerDied", "make_executor"]
+__all__ = ["Executor", "StepTimedOut", "WorkerDied", "check_spec", "make_executor"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..catalog.records import ArtifactRecord, CacheHit, StepRecord, Write, artifact_id
@@ -83,13 +83,22 @@ def execute(
     executor: Executor | None = None,
     catalog_refs: dict[tuple[str, str], ArtifactRecord] | None = None,
 ) -> RunOutcome:
-    """Run ``graph``: reuse what is cached, execute the rest, record everything."""
+    """Run ``graph``: reuse what is cached, execute the rest, record everything. The
+    stack's executor is made when the first step has to execute: a run that reuses
+    everything starts no worker, no cluster, connects to no scheduler (its spec is
+    checked before the run starts all the same)."""
+    make: Callable[[], Executor] | None = None
     if executor is None:
-        from ..executors import make_executor
+        from ..executors import check_spec, make_executor
 
-        executor = make_executor(stack.executor, stack.store_spec())
+        check_spec(stack.executor)
+        spec, store = stack.executor, stack.store_spec()
+
+        def make() -> Executor:
+            return make_executor(spec, store)
+
     state = _RunState(pipeline, graph, stack, params, forced_set(force, graph),
-                      reporter or Reporter(), executor, dict(catalog_refs or {}))
+                      reporter or Reporter(), executor, dict(catalog_refs or {}), make)
     return state.run()
 
 
@@ -98,11 +107,13 @@ class _RunState:
 
     def __init__(
         self, pipeline: str, graph: Graph, stack: RunContext, params: dict[str, Any],
-        forced: set[str], reporter: Reporter, executor: Executor,
+        forced: set[str], reporter: Reporter, executor: Executor | None,
         refs: dict[tuple[str, str], ArtifactRecord],
+        make_executor: Callable[[], Executor] | None = None,
     ) -> None:
         self.pipeline, self.graph, self.stack, self.params = pipeline, graph, stack, params
-        self.forced, self.reporter, self.executor, self.refs = forced, reporter, executor, refs
+        self.forced, self.reporter, self.refs = forced, reporter, refs
+        self._executor, self._make_executor = executor, make_executor
         self.store = stack.open_store()
         self.catalog = stack.open_runtime_catalog()
         self.run_id = new_run_id()
@@ -127,6 +138,14 @@ class _RunState:
         self._expected: dict[str, CacheHit] = {}  # see _prefetch
         self._new_code: set[str] | None = None  # see _new_code_steps
         self.recorder: Recorder | None = None
+
+    @property
+    def executor(self) -> Executor:
+        """The executor, made on first use (the first step to execute)."""
+        if self._executor is None:
+            assert self._make_executor is not None
+            self._executor = self._make_executor()
+        return self._executor
 
     # ------------------------------------------------------------------ the run
     def run(self) -> RunOutcome:
@@ -423,7 +442,8 @@ class _RunState:
             shape = {n: sorted(self.graph.upstream[n]) for n in self.graph.order}
             self.catalog.finish_run(self.run_id, status, error, {"io": io, "graph": shape})
         finally:
-            self.executor.shutdown()
+            if self._executor is not None:  # made only if a step had to execute
+                self._executor.shutdown()
         return error
 
     def _final_versions(self) -> None:
