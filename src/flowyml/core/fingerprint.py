@@ -1035,7 +1035,7 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
         slot = (_MEMO.group(code.co_filename),
                 _MEMO.entry_key("strip" if strip_decorators else "keep", text))
     facts = _MEMO.get(*slot) if slot is not None else None
-    if facts is not None and text is not None and facts.get("s") == shape:
+    if facts is not None and text is not None and facts.get("s") == shape and "n" in facts:
         # the same shape: the same bytecode and names, so the same globals it reads
         info = _Info.from_facts(facts, frozenset(facts["n"]), text)
         info.slot = slot
