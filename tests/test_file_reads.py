@@ -57,8 +57,9 @@ def test_an_undeclared_file_counts_by_content(project: Path) -> None:
 
     first = PIPE.run()
     assert (first["total"], first["double"]) == (_plain(raw), 6)
+    st = raw.stat()
     assert _recorded(project)["load_total"] == [
-        ["data/raw.csv", raw.stat().st_size, raw.stat().st_mtime_ns, reads.content_hash(str(raw))]]
+        ["data/raw.csv", st.st_size, st.st_mtime_ns, reads.content_hash(str(raw)), st.st_ctime_ns]]
     again = PIPE.run()
     assert _statuses(again) == {"load_total": "cached", "double": "cached"}
     assert "the 1 file it read unchanged" in again.steps["load_total"].reason
@@ -81,6 +82,49 @@ def test_an_undeclared_file_counts_by_content(project: Path) -> None:
     raw.unlink()  # gone: the step runs again, and says so
     with pytest.raises(fm.StepFailed, match="No such file"):
         PIPE.run()
+
+
+def test_new_bytes_behind_an_old_mtime_are_seen(project: Path) -> None:
+    """``cp -p``, ``touch -r``, ``rsync -t`` or tar put a file's mtime back over other
+    bytes of the same size: size and mtime match what the step read, but the file's
+    ctime (which no tool can put back) does not, so its content is checked. In the same
+    process too (the per-process hash memo is keyed by the ctime as well)."""
+    (project / "data").mkdir()
+    raw = project / "data" / "raw.csv"
+    raw.write_text("a\n1\n2\n")
+    assert PIPE.run()["total"] == 3
+    before = raw.stat()
+    raw.write_text("a\n1\n5\n")  # the same size
+    os.utime(raw, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (raw.stat().st_size, raw.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    edited = PIPE.run()
+    assert _statuses(edited) == {"load_total": "executed", "double": "executed"}
+    assert edited["total"] == _plain(raw) == 6
+    assert "file data/raw.csv it read changed (content " in edited.steps["load_total"].reason
+    assert _statuses(PIPE.run()) == {"load_total": "cached", "double": "cached"}
+    data = fm.DataFile(raw)  # a declared file: its token follows the same rule
+    token = data.__flowyml_token__()
+    stamp = raw.stat()
+    raw.write_text("a\n1\n7\n")
+    os.utime(raw, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert data.__flowyml_token__() != token
+
+
+def test_a_read_recorded_without_a_ctime_is_checked_by_content(project: Path) -> None:
+    """Records from before ctimes were kept (four fields) prove nothing by their stat:
+    the content decides, so the same bytes are still reused and new ones are not."""
+    (project / "data").mkdir()
+    raw = project / "data" / "raw.csv"
+    raw.write_text("a\n1\n2\n")
+    PIPE.run()
+    with sqlite3.connect(project / ".flowyml" / "catalog.db") as db:
+        db.execute("UPDATE cache_entries SET reads = :r WHERE reads IS NOT NULL",
+                   {"r": json.dumps([r[:4] for r in _recorded(project)["load_total"]])})
+    assert _statuses(PIPE.run()) == {"load_total": "cached", "double": "cached"}
+    before = raw.stat()
+    raw.write_text("a\n1\n5\n")
+    os.utime(raw, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert _statuses(PIPE.run())["load_total"] == "executed"
 
 
 def test_the_same_bytes_after_an_edit_keep_downstream_cached(project: Path) -> None:
@@ -153,8 +197,8 @@ def test_a_file_that_changes_while_the_step_runs_is_never_taken_as_read(project:
 
     pipe = fm.Pipeline("live", [read_then_rewrite])
     pipe.run()
-    [[_, _, mtime, digest]] = _recorded(project)["read_then_rewrite"]
-    assert (mtime, digest) == (-1, None)
+    [[_, _, mtime, digest, ctime]] = _recorded(project)["read_then_rewrite"]
+    assert (mtime, digest, ctime) == (-1, None, -1)
     assert _statuses(pipe.run()) == {"read_then_rewrite": "executed"}
 
 
@@ -226,8 +270,11 @@ def test_recording_is_per_thread_and_never_breaks_an_open(tmp_path: Path) -> Non
     assert other == ["x"]
     assert [r[0] for r in mine.files()] == [str(f)]
     assert reads.changed([[str(f), 1, 0, "0" * 64]], None) is not None
-    assert reads.changed([["x.txt", f.stat().st_size, f.stat().st_mtime_ns, None]],
+    st = f.stat()
+    assert reads.changed([["x.txt", st.st_size, st.st_mtime_ns, None, st.st_ctime_ns]],
                          str(tmp_path)) is None
+    # recorded without a ctime and without a hash: nothing proves it unchanged
+    assert reads.changed([["x.txt", st.st_size, st.st_mtime_ns, None]], str(tmp_path))
 
 
 def test_a_folder_the_step_lists_counts_by_its_names(project: Path) -> None:

@@ -46,8 +46,9 @@ class LineageNode:
     @property
     def files(self) -> list[list[Any]]:
         """The files the step execution that made this artifact read, outside FlowyML's
-        store (``[path, size, mtime_ns, blake3]``; a folder it listed ends in ``/``; paths
-        under the project root relative to it). Read from the catalog on first use."""
+        store (``[path, size, mtime_ns, blake3, ctime_ns]``, the ctime absent from records
+        made before it was kept; a folder it listed ends in ``/``; paths under the project
+        root relative to it). Read from the catalog on first use."""
         if self._files is None:
             _load_files(self.artifact._stack.open_catalog(), [self])
         return self._files or []

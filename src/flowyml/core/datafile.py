@@ -16,7 +16,7 @@ a move or a ``touch`` that leaves the bytes alone does not.
     pipe.run(params={"src": fm.DataFile("data/other.csv")})
 
 The tokenizer asks any object with a ``__flowyml_token__`` method for its token; this
-class is the one FlowyML ships. Hashes are kept per process by (path, size, mtime,
+class is the one FlowyML ships. Hashes are kept per process by (path, size, mtime, ctime,
 inode), so a build hashes each file once while it is unchanged.
 """
 

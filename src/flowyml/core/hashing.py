@@ -37,16 +37,17 @@ def hash_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-_file_hashes: dict[tuple[str, int, int, int], str] = {}  # (path, size, mtime_ns, inode)
+_file_hashes: dict[tuple[str, int, int, int, int], str] = {}  # (path, size, mtime, ctime, inode)
 
 
 def file_content_hash(path: str) -> str:
-    """``hash_file`` of ``path``, kept per process by (path, size, mtime, inode): a file
-    read by many steps, or checked by every run of a notebook, is hashed once while it
-    is unchanged. ``missing`` when there is no file (or it vanished meanwhile)."""
+    """``hash_file`` of ``path``, kept per process by (path, size, mtime, ctime, inode):
+    a file read by many steps, or checked by every run of a notebook, is hashed once
+    while it is unchanged (the ctime: an mtime put back over new bytes, ``cp -p``, does
+    not hide the change). ``missing`` when there is no file (or it vanished meanwhile)."""
     try:
         st = os.stat(path)
-        key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+        key = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         hit = _file_hashes.get(key)
         if hit is None:
             if len(_file_hashes) > 100_000:

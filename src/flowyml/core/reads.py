@@ -48,9 +48,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-# (path, size, mtime_ns, BLAKE3 hex or None): None when only the stat counts (a file
-# too big to hash, or one that changed while the step ran: its mtime is then -1)
-FileRead = tuple[str, int, int, "str | None"]
+# (path, size, mtime_ns, BLAKE3 hex or None, ctime_ns): no hash when only the stat counts
+# (a file too big to hash, or one that changed while the step ran: its times are then -1)
+FileRead = tuple[str, int, int, "str | None", int]
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
@@ -71,9 +71,9 @@ class _Recording:
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
-        self.opened: dict[str, tuple[int, int] | None] = {}  # path -> stat at first open
+        self.opened: dict[str, tuple[int, int, int] | None] = {}  # path -> stat at first open
         self.written: set[str] = set()
-        self.listed: dict[str, int | None] = {}  # folder -> its mtime at first listing
+        self.listed: dict[str, tuple[int, int] | None] = {}  # folder -> its times then
 
 
 _LISTINGS = ("os.listdir", "os.scandir")
@@ -133,12 +133,13 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
     rec.listed[name] = _dir_mtime(name)
 
 
-def _dir_mtime(path: str) -> int | None:
+def _dir_mtime(path: str) -> tuple[int, int] | None:
+    """A folder's (mtime, ctime) in ns (see ``_stat``), or None."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_mtime_ns if stat.S_ISDIR(st.st_mode) else None
+    return (st.st_mtime_ns, st.st_ctime_ns) if stat.S_ISDIR(st.st_mode) else None
 
 
 def _names_digest(path: str) -> tuple[int, str] | None:
@@ -166,14 +167,17 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
         rec.opened[name] = _stat(name)
 
 
-def _stat(path: str) -> tuple[int, int] | None:
+def _stat(path: str) -> tuple[int, int, int] | None:
+    """(size, mtime, ctime) in ns of a regular file, or None. The ctime counts because
+    the mtime can be put back (``cp -p``, ``touch -r``, ``rsync -t``, tar) over other
+    bytes of the same size; the ctime cannot: any write or ``utime`` sets it to now."""
     try:
         st = os.stat(path)
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None  # a folder, a pipe, a device: no content to key by
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _install() -> bool:
@@ -239,13 +243,13 @@ class Recording:
         for path, before in rec.opened.items():
             if before is None or path in rec.written:
                 continue
-            size, mtime = before
+            size, mtime, ctime = before
             if _stat(path) != before:  # changed while the step ran: never matches
-                out.append((path, size, -1, None))
+                out.append((path, size, -1, None, -1))
             elif size > HASH_LIMIT:
-                out.append((path, size, mtime, None))
+                out.append((path, size, mtime, None, ctime))
             else:
-                out.append((path, size, mtime, content_hash(path)))
+                out.append((path, size, mtime, content_hash(path), ctime))
         into = {os.path.dirname(p) for p in rec.written}
         for folder, listed_at in rec.listed.items():
             if listed_at is None or folder in into:
@@ -253,8 +257,8 @@ class Recording:
             names = _names_digest(folder)
             if names is not None:
                 moved = _dir_mtime(folder) != listed_at  # changed while the step ran
-                out.append((os.path.join(folder, ""), names[0], -1 if moved else listed_at,
-                            None if moved else names[1]))
+                out.append((os.path.join(folder, ""), names[0], -1 if moved else listed_at[0],
+                            None if moved else names[1], -1 if moved else listed_at[1]))
         return sorted(out)
 
 
@@ -295,21 +299,22 @@ def portable(files: Iterable[Sequence[Any]], root: str | None) -> list[list[Any]
         return []
     base = os.path.join(os.path.abspath(root), "") if root else None
     out: list[list[Any]] = []
-    for path, size, mtime, digest in files:
+    for path, *rest in files:
         if base is not None and (path + "/").startswith(base):
             folder = path.endswith("/")
             path = os.path.relpath(path, base)
             if folder:  # a listing keeps its trailing separator
                 path = os.path.join(path, "")
-        out.append([path, size, mtime, digest])
+        out.append([path, *rest])
     return out
 
 
-def _listing_changed(path: str, full: str, mtime: object, digest: object) -> str | None:
+def _listing_changed(path: str, full: str, times: tuple[object, object],
+                     digest: object) -> str | None:
     now = _dir_mtime(full)
     if now is None:
         return f"folder {path} it listed is gone"
-    if now == mtime:
+    if now == times:
         return None
     names = _names_digest(full)
     if digest is None or names is None or names[1] != digest:
@@ -335,21 +340,24 @@ def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | No
     file that is gone or whose content differs."""
     if not files:
         return None
-    for path, size, mtime, digest in files:
+    for entry in files:
+        path, size, mtime, digest = entry[:4]
+        # recorded before ctimes were: its stat proves nothing, its content decides
+        ctime = entry[4] if len(entry) > 4 else None
         assert isinstance(path, str)
         full = os.path.join(root or ".", path)
         if path.endswith("/"):
-            why = _listing_changed(path, full, mtime, digest)
+            why = _listing_changed(path, full, (mtime, ctime), digest)
             if why is not None:
                 return why
             continue
         now = _stat(full)
         if now is None:
             return f"file {path} it read is gone"
-        if now == (size, mtime):
+        if ctime is not None and now == (size, mtime, ctime):
             continue
         if digest is None:
-            return f"file {path} it read changed (size or modification time)"
+            return f"file {path} it read changed (its size or times; too big to hash)"
         new = content_hash(full)
         if new != digest:
             return f"file {path} it read changed (content {str(digest)[:12]} -> {new[:12]})"
