@@ -249,6 +249,9 @@ def test_catalog_keeps_each_text_once(kind: str, tmp_path: Path,
         cat.record_batch([reuse, _exec("r6", "v4", {}, "e")])
         assert _rows(cat) == (3, 3)
         assert not cat.code_versions(["v4"])["v4"].recorded
+        # one batch, one version with and without sources: the code is kept
+        cat.record_batch([_exec("r7", "v6", code, "f"), _exec("r8", "v6", {}, "g")])
+        assert cat.code_versions(["v6"])["v6"].sources == code and _rows(cat) == (3, 4)
         # writers racing to store the same new code: each text and version lands once
         import threading
 
@@ -271,7 +274,7 @@ def test_catalog_keeps_each_text_once(kind: str, tmp_path: Path,
             t.start()
         for t in threads:
             t.join()
-        assert errors == [] and _rows(cat) == (5, 4)
+        assert errors == [] and _rows(cat) == (5, 5)
         assert cat.code_versions(["v5"])["v5"].sources == new
     finally:
         cat.close()

@@ -565,7 +565,8 @@ def _record_sources(cur: Cursor, recs: list[StepRecord]) -> None:
     """The code of executed steps, content-addressed and insert-if-absent: a code
     version already recorded is not even rendered, and a text is stored once. Every
     executed code version gets its row, sources or not (``known_code_versions``)."""
-    pending = {r.code_version: r for r in recs}
+    pending = {r.code_version: r for r in recs if not r.sources}
+    pending.update((r.code_version, r) for r in recs if r.sources)  # its code wins
     if not pending:
         return
     present: set[str] = set()

@@ -319,7 +319,8 @@ class _RunState:
             from .mapping import submit_map
 
             fut: StepFuture = submit_map(task, d, self.executor, self.store, self.catalog,
-                                         name in self.forced, self.stack.root)
+                                         name in self.forced, self.stack.root,
+                                         self.decider.materializers)
         else:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)

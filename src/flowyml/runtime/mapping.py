@@ -81,8 +81,10 @@ def submit_map(
     catalog: Any,
     forced: bool,
     root: str | None = None,
+    materializers: str | None = None,
 ) -> Future[StepOutcome]:
-    """Submit the missing elements of a mapped step; a future of its ``MapOutcome``."""
+    """Submit the missing elements of a mapped step; a future of its ``MapOutcome``.
+    ``materializers``: the run's ``registry_versions()`` (the step's key has them)."""
     step = task.step
     param = step.map_over
     assert param is not None
@@ -93,7 +95,8 @@ def submit_map(
         whole = d.refs[param]
         elements: list[Element] = []
         futures: dict[int, StepFuture] = {}
-        materializers = registry_versions()  # once for the map, not per element
+        if materializers is None:
+            materializers = registry_versions()
         for i, item in enumerate(items):
             obj = store_value(store, f"{whole.name}-{i}", item)
             inputs = {**d.inputs, param: obj.content_hash}
