@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 import flowyml as fm
-from flowyml.core import reads
+from flowyml.core import hashing, reads
 from tests.conftest import import_from, write
 
 
@@ -50,11 +51,43 @@ def _plain(path: Path) -> int:
     return sum(int(x) for x in path.read_text().split()[1:])
 
 
+def _a_tick_old(path: Path) -> None:
+    """Wait until ``path`` changed more than a timestamp tick ago: a read then records
+    its stat (a file changed more recently is checked by content, ``hashing.just_changed``)."""
+    while hashing.just_changed(path.stat().st_ctime_ns):
+        time.sleep(0.002)
+
+
+def _coarse_timestamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stats the recording takes, as a file system with timestamps in whole seconds
+    (FAT, HFS+, ext3) gives them: two writes within a second leave the same times. (A
+    kernel tick plays that part on Linux without multigrain timestamps; this one has
+    them, so a same-tick write cannot happen here for real.) Then waits for the start
+    of a second, so that what the test does next falls within one."""
+    stat_of, dir_times = reads._stat, reads._dir_mtime
+
+    def whole(ns: int) -> int:
+        return ns // 10**9 * 10**9
+
+    def coarse_stat(path: str) -> tuple[int, int, int] | None:
+        st = stat_of(path)
+        return None if st is None else (st[0], whole(st[1]), whole(st[2]))
+
+    def coarse_dir(path: str) -> tuple[int, int] | None:
+        times = dir_times(path)
+        return None if times is None else (whole(times[0]), whole(times[1]))
+
+    monkeypatch.setattr(reads, "_stat", coarse_stat)
+    monkeypatch.setattr(reads, "_dir_mtime", coarse_dir)
+    time.sleep(1.01 - time.time() % 1)
+
+
 def test_an_undeclared_file_counts_by_content(project: Path) -> None:
     (project / "data").mkdir()
     raw = project / "data" / "raw.csv"
     raw.write_text("a\n1\n2\n")
 
+    _a_tick_old(raw)
     first = PIPE.run()
     assert (first["total"], first["double"]) == (_plain(raw), 6)
     st = raw.stat()
@@ -200,6 +233,56 @@ def test_a_file_that_changes_while_the_step_runs_is_never_taken_as_read(project:
     [[_, _, mtime, digest, ctime]] = _recorded(project)["read_then_rewrite"]
     assert (mtime, digest, ctime) == (-1, None, -1)
     assert _statuses(pipe.run()) == {"read_then_rewrite": "executed"}
+
+
+def test_a_same_size_write_in_the_tick_of_the_read_is_seen(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where timestamps are coarse, a file rewritten with the same size in the tick in
+    which a step read it keeps its size and times: a stat cannot tell. So a file that
+    changed within a tick of the read is hashed as the step opens it, before it reads,
+    and recorded without a ctime: a reuse compares its content, and sees the rewrite."""
+    _coarse_timestamps(monkeypatch)
+    data = project / "live.txt"
+    data.write_text("1")
+
+    @fm.step(outputs="v")
+    def read_then_rewritten() -> int:
+        value = int(Path("live.txt").read_text())
+        with reads.paused():  # as another process would, unseen by the recording
+            Path("live.txt").write_text("2")
+        return value
+
+    pipe = fm.Pipeline("racy", [read_then_rewritten])
+    assert pipe.run()["v"] == 1
+    [[path, size, _, digest, ctime]] = _recorded(project)["read_then_rewritten"]
+    assert (path, size, digest, ctime) == ("live.txt", 1, hashing.hash_bytes(b"1"), None)
+    again = pipe.run()
+    assert again["v"] == int(data.read_text()) == 2  # the plain function's answer now
+    assert again.steps["read_then_rewritten"].reason.startswith(
+        "executed: file live.txt it read changed (content ")
+
+
+def test_a_folder_changed_in_the_tick_of_its_listing_keeps_its_names_as_listed(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for a folder: an entry added in the tick of the listing keeps the
+    folder's times, so its names are taken as the step lists them."""
+    _coarse_timestamps(monkeypatch)
+    inbox = project / "inbox"
+    inbox.mkdir()
+    (inbox / "a").write_text("")
+
+    @fm.step(outputs="names")
+    def list_then_added() -> list[str]:
+        names = sorted(os.listdir("inbox"))
+        with reads.paused():  # as another process would, unseen by the recording
+            Path("inbox", "b").write_text("")
+        return names
+
+    pipe = fm.Pipeline("racy_folder", [list_then_added])
+    assert pipe.run()["names"] == ["a"]
+    again = pipe.run()
+    assert again["names"] == sorted(os.listdir(inbox)) == ["a", "b"]
+    assert "folder inbox/ it listed changed" in again.steps["list_then_added"].reason
 
 
 def test_each_element_of_a_mapped_step_keeps_its_own_files(project: Path) -> None:

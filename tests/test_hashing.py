@@ -10,6 +10,7 @@ from typing import Any
 import blake3
 import pytest
 
+from flowyml.core import hashing
 from flowyml.core.hashing import THREADED_FROM, hash_bytes, hash_chunks, hash_file, is_digest
 
 
@@ -71,3 +72,16 @@ def test_small_or_strided_arrays_are_saved_then_hashed(tmp_path: Path) -> None:
     mat = NumpyMaterializer()
     assert mat.save_hashed(np.arange(10.0), tmp_path / "small.npy") is None
     assert mat.save_hashed(np.zeros((4096, 4096))[:, ::2], tmp_path / "strided.npy") is None
+
+
+def test_a_file_changed_within_a_tick_is_hashed_again_each_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-process memo of file hashes keys by the stat: not for a file changed
+    within a timestamp tick of now, whose next same-size write may keep that stat."""
+    path = tmp_path / "f.txt"
+    path.write_text("a")
+    held = lambda: [k for k in hashing._file_hashes if k[0] == str(path)]  # noqa: E731
+    monkeypatch.setattr(hashing, "RACY_NS", 10**18)  # every file: just changed
+    assert hashing.file_content_hash(str(path)) == hash_bytes(b"a") and held() == []
+    monkeypatch.setattr(hashing, "RACY_NS", 0)
+    assert hashing.file_content_hash(str(path)) == hash_bytes(b"a") and len(held()) == 1

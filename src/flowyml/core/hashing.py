@@ -9,6 +9,7 @@ below that, starting threads costs more than it saves.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,6 +38,24 @@ def hash_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+# A file's times show a change only once the clock that stamps them has moved on: on a
+# file system whose timestamps come from a coarse clock (a kernel tick, up to 10 ms on
+# Linux without multigrain timestamps; whole seconds on FAT, HFS+, ext3 and some network
+# shares), two same-size writes within one tick leave the same (size, mtime, ctime). So
+# a stat proves a file unchanged only if its ctime was a tick old when the stat was
+# taken (git's "racy clean" rule); a file changed more recently is checked by content.
+RACY_NS = 10_000_000
+RACY_COARSE_NS = 2_000_000_000  # timestamps in whole seconds (ns part 0): FAT's 2 s
+
+
+def just_changed(ctime_ns: int) -> bool:
+    """Whether a file whose ctime is ``ctime_ns`` changed within a timestamp tick of
+    now (or, by a skewed clock, seems to change in the future): a same-size write now
+    may keep its times."""
+    window = RACY_COARSE_NS if ctime_ns % 1_000_000_000 == 0 else RACY_NS
+    return abs(time.time_ns() - ctime_ns) < window
+
+
 _file_hashes: dict[tuple[str, int, int, int, int], str] = {}  # (path, size, mtime, ctime, inode)
 
 
@@ -44,9 +63,13 @@ def file_content_hash(path: str) -> str:
     """``hash_file`` of ``path``, kept per process by (path, size, mtime, ctime, inode):
     a file read by many steps, or checked by every run of a notebook, is hashed once
     while it is unchanged (the ctime: an mtime put back over new bytes, ``cp -p``, does
-    not hide the change). ``missing`` when there is no file (or it vanished meanwhile)."""
+    not hide the change); not a file changed within a timestamp tick of now
+    (``just_changed``), whose next same-size write may keep its times. ``missing`` when
+    there is no file (or it vanished meanwhile)."""
     try:
         st = os.stat(path)
+        if just_changed(st.st_ctime_ns):  # a write now may keep its times: not kept
+            return hash_file(path)
         key = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         hit = _file_hashes.get(key)
         if hit is None:

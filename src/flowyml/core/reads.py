@@ -7,10 +7,11 @@ files it opens for reading are recorded (a ``sys.addaudithook`` hook sees every
 ``open``: builtin ``open``, ``os.open``, ``io.open``, and so ``pandas``, ``numpy``,
 ``json``, ``pickle``...), each with its size, modification time and BLAKE3 content
 hash, taken once the step returns. They are kept with the cache entry, and a later
-run checks them before it reuses the entry: a file whose size and mtime are unchanged
-is taken as unchanged (as ``make`` and Python's own bytecode cache do); otherwise its
-content is hashed, and a different hash, or a missing file, re-executes the step
-with a reason that names the file.
+run checks them before it reuses the entry: a file whose size, mtime and ctime are
+unchanged is taken as unchanged (as ``make`` and git do); otherwise its content is
+hashed, and a different hash, or a missing file, re-executes the step with a reason
+that names the file. A file that changed within a timestamp tick of the read (racy,
+see ``_opened``) is hashed as the step opens it, and always checked by content.
 
 A folder the step lists (``glob``, ``iterdir``, ``os.walk``) is recorded too, as its
 sorted names: a file added or removed re-executes the step. Not a folder the step
@@ -48,9 +49,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from .hashing import just_changed
+
 # (path, size, mtime_ns, BLAKE3 hex or None, ctime_ns): no hash when only the stat counts
-# (a file too big to hash, or one that changed while the step ran: its times are then -1)
-FileRead = tuple[str, int, int, "str | None", int]
+# (a file too big to hash, or one that changed while the step ran: its times are then
+# -1); no ctime when only the content counts (a file changed just before it was read)
+FileRead = tuple[str, int, int, "str | None", "int | None"]
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
@@ -67,13 +71,16 @@ _skip_prefixes: tuple[str, ...] = ()
 
 
 class _Recording:
-    __slots__ = ("listed", "opened", "skip", "written")
+    __slots__ = ("early", "listed", "opened", "skip", "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
         self.opened: dict[str, tuple[int, int, int] | None] = {}  # path -> stat at first open
         self.written: set[str] = set()
         self.listed: dict[str, tuple[int, int] | None] = {}  # folder -> its times then
+        # what a file or folder changed just before the step read it held then (its
+        # hash; a folder's names): its times cannot prove it unchanged (racy, below)
+        self.early: dict[str, Any] = {}
 
 
 _LISTINGS = ("os.listdir", "os.scandir")
@@ -130,7 +137,9 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
     if (name.startswith(rec.skip) or os.path.join(name, "").startswith(rec.skip)
             or "/.flowyml/" in name or name.endswith("/.flowyml") or name in rec.listed):
         return
-    rec.listed[name] = _dir_mtime(name)
+    times = rec.listed[name] = _dir_mtime(name)
+    if times is not None and just_changed(times[1]):
+        rec.early[name] = _names_digest(name)  # racy (see ``_opened``)
 
 
 def _dir_mtime(path: str) -> tuple[int, int] | None:
@@ -164,7 +173,16 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
     if access != os.O_RDONLY:
         rec.written.add(name)
     if access != os.O_WRONLY and name not in rec.opened:
-        rec.opened[name] = _stat(name)
+        # A file changed within a timestamp tick of the read is racy (git's word): a
+        # same-size write after the read, in that tick, keeps its size and times
+        # (``hashing.just_changed``), so no later stat can show it, and a hash taken
+        # once the step returns may not be of what it read. Its content is taken now,
+        # before the step reads, and the record keeps no ctime: a reuse compares content.
+        # (Too big to hash: recorded as never matching; a folder: its names as listed.)
+        before = rec.opened[name] = _stat(name)
+        if before is not None and name not in rec.written and just_changed(before[2]):
+            rec.early[name] = content_hash(name) if before[0] <= HASH_LIMIT else None
+
 
 
 def _stat(path: str) -> tuple[int, int, int] | None:
@@ -246,6 +264,10 @@ class Recording:
             size, mtime, ctime = before
             if _stat(path) != before:  # changed while the step ran: never matches
                 out.append((path, size, -1, None, -1))
+            elif path in rec.early:  # racy: its content as the step opened it
+                early = rec.early[path]
+                out.append((path, size, mtime, early, None) if early is not None
+                           else (path, size, -1, None, -1))
             elif size > HASH_LIMIT:
                 out.append((path, size, mtime, None, ctime))
             else:
@@ -254,11 +276,13 @@ class Recording:
         for folder, listed_at in rec.listed.items():
             if listed_at is None or folder in into:
                 continue
-            names = _names_digest(folder)
+            names = rec.early[folder] if folder in rec.early else _names_digest(folder)
             if names is not None:
                 moved = _dir_mtime(folder) != listed_at  # changed while the step ran
+                racy = folder in rec.early  # its names as listed, no ctime (racy)
                 out.append((os.path.join(folder, ""), names[0], -1 if moved else listed_at[0],
-                            None if moved else names[1], -1 if moved else listed_at[1]))
+                            None if moved else names[1],
+                            -1 if moved else None if racy else listed_at[1]))
         return sorted(out)
 
 
