@@ -1166,13 +1166,7 @@ def _compiles_to(fn: types.FunctionType, info: _Info, shape: str) -> bool:
     private name), the whole file, where the function must sit at the same lines."""
     code = fn.__code__
     if info.source is not None:
-        import textwrap
-
-        try:  # the text, not the tree: no recursion limit on deep generated code
-            module = compile(textwrap.dedent(info.source), code.co_filename, "exec",
-                             dont_inherit=True)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            module = None
+        module = _compile_own_text(info, code.co_filename)
         if module is not None and any(
                 type(c) is types.CodeType and c.co_name == code.co_name and _code_shape(c) == shape
                 for c in module.co_consts):
@@ -1182,6 +1176,27 @@ def _compiles_to(fn: types.FunctionType, info: _Info, shape: str) -> bool:
         if _code_shape(c) == shape and (span is None or _code_span(c) == span):
             return True
     return False
+
+
+def _compile_own_text(info: _Info, filename: str) -> types.CodeType | None:
+    """``info.source`` compiled alone: from the tree just parsed from it when there is
+    one (the same code, without parsing the text again), else from the text itself (a
+    tree too deep for the compiler's own limit, too)."""
+    tree = info.parsed
+    if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        try:
+            with _TREE_LOCK:  # the tree may be shared: cut down in place elsewhere
+                return compile(ast.Module(body=[tree], type_ignores=[]), filename, "exec",
+                               dont_inherit=True)
+        except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+            pass
+    import textwrap
+
+    assert info.source is not None
+    try:  # the text: no recursion limit on deep generated code
+        return compile(textwrap.dedent(info.source), filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def _co_qualname(code: types.CodeType) -> str:
