@@ -235,6 +235,44 @@ def test_a_file_that_changes_while_the_step_runs_is_never_taken_as_read(project:
     assert _statuses(pipe.run()) == {"read_then_rewrite": "executed"}
 
 
+def test_a_file_the_step_did_not_find_counts_by_its_absence(project: Path) -> None:
+    """``try: open(...) except FileNotFoundError: default``: the result depends on the
+    file being absent, so one created later re-executes the step (and one deleted
+    again re-executes it once more)."""
+
+    @fm.step(outputs="cfg")
+    def load_cfg() -> dict[str, float]:
+        try:
+            with open("override.json") as f:
+                return dict(json.load(f))
+        except FileNotFoundError:
+            return {"lr": 0.1}
+
+    def plain() -> dict[str, float]:
+        override = project / "override.json"
+        return json.loads(override.read_text()) if override.exists() else {"lr": 0.1}
+
+    pipe = fm.Pipeline("optional", [load_cfg])
+    assert pipe.run()["cfg"] == plain() == {"lr": 0.1}
+    assert _recorded(project)["load_cfg"] == [["override.json", -1, -1, "missing", -1]]
+    again = pipe.run()
+    assert _statuses(again) == {"load_cfg": "cached"}
+    assert "the 1 file it read or looked for unchanged" in again.steps["load_cfg"].reason
+
+    (project / "override.json").write_text('{"lr": 0.5}')
+    why = "file override.json, missing when the step ran, now exists"
+    assert ("load_cfg", "run", why) in pipe.plan()
+    found = pipe.run()
+    assert found["cfg"] == plain() == {"lr": 0.5}
+    assert found.steps["load_cfg"].reason == f"executed: {why}"
+    assert _statuses(pipe.run()) == {"load_cfg": "cached"}
+
+    (project / "override.json").unlink()
+    gone = pipe.run()
+    assert gone["cfg"] == plain() == {"lr": 0.1}
+    assert _statuses(gone) == {"load_cfg": "executed"}
+
+
 def test_a_same_size_write_in_the_tick_of_the_read_is_seen(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where timestamps are coarse, a file rewritten with the same size in the tick in

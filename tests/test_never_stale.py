@@ -34,7 +34,7 @@ import pytest
 
 from tests.conftest import child_env as clean_env
 from tests.never_stale.corpus import IDIOMS
-from tests.never_stale.spec import Idiom, Phase, apply_edit, validate
+from tests.never_stale.spec import ABSENT, Idiom, Phase, apply_edit, validate
 
 DRIVER = Path(__file__).resolve().parent / "never_stale" / "driver.py"
 BY_ID = {item.id: item for item in IDIOMS}
@@ -68,6 +68,8 @@ def write_project(base: Path, item: Idiom) -> Path:
     proj.mkdir(parents=True)
     (proj / "flowyml.toml").write_text("")
     for rel, text in item.files.items():
+        if text == ABSENT:
+            continue
         path = (proj / rel).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -77,7 +79,11 @@ def write_project(base: Path, item: Idiom) -> Path:
 def apply_phase(proj: Path, phase: Phase) -> None:
     for edit in phase.edits:
         path = (proj / edit.file).resolve()
-        path.write_text(apply_edit(path.read_text(), edit))
+        text = apply_edit(path.read_text() if path.exists() else ABSENT, edit)
+        if text == ABSENT:
+            path.unlink()
+        else:
+            path.write_text(text)
 
 
 def run_driver(mode: str, jobs: list[dict[str, Any]], spec_path: Path, phase: int,

@@ -8,7 +8,7 @@ values. Every idiom is a separate project folder with its own ``flowyml.toml``.
 
 from __future__ import annotations
 
-from .spec import E, Idiom, change, idiom, same, src, unchanged
+from .spec import ABSENT, E, Idiom, change, idiom, same, src, unchanged
 
 IDIOMS: list[Idiom] = []
 add = IDIOMS.append
@@ -2602,6 +2602,36 @@ add(idiom("undeclared_file_read", {
            reason={"f": "file data/raw.csv it read changed"}),
     change(E("settings.json", '"k": 2', '"k": 3'), note="a file a helper opens",
            reason={"f": "file settings.json it read changed"}),
+))
+
+add(idiom("optional_file_not_found", {
+    "override.json": ABSENT,
+    "pipe.py": src('''
+        import json
+        from pathlib import Path
+
+        import flowyml as fm
+
+        HERE = Path(__file__).parent
+
+
+        @fm.step(outputs="y")
+        def f():
+            try:  # an optional file: its absence decides the result too
+                with open(HERE / "override.json") as fh:
+                    k = json.load(fh)["k"]
+            except FileNotFoundError:
+                k = 2
+            return [k * i for i in range(3)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "        k = 2", "        k = 2  # the default"), note="comment in the step"),
+    change(E("override.json", ABSENT, '{"k": 3}\n'), note="the file it did not find appears",
+           reason={"f": "file override.json, missing when the step ran, now exists"}),
+    change(E("override.json", '{"k": 3}\n', ABSENT), note="and is deleted again",
+           reason={"f": "file override.json it read is gone"}),
 ))
 
 add(idiom("environment_variables", {

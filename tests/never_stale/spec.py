@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("baseline", "unchanged", "nonsemantic", "effective")
+# a file's text while it does not exist: ``E(path, ABSENT, text)`` creates the file,
+# ``E(path, text, ABSENT)`` deletes it, and a project starts without a file given as ABSENT
+ABSENT = "\0<absent>\0"
 
 
 def src(text: str) -> str:
@@ -125,6 +128,8 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
 def meaning(path: str, text: str) -> str:
     """What an edit may not change to be non-semantic: the AST without docstrings, or
     the data of a JSON file, or the text itself."""
+    if text == ABSENT:
+        return text
     if path.endswith(".py"):
         return ast.dump(_strip_docstrings(ast.parse(text)), include_attributes=False)
     if path.endswith(".json"):

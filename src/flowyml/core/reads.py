@@ -53,8 +53,11 @@ from .hashing import just_changed
 
 # (path, size, mtime_ns, BLAKE3 hex or None, ctime_ns): no hash when only the stat counts
 # (a file too big to hash, or one that changed while the step ran: its times are then
-# -1); no ctime when only the content counts (a file changed just before it was read)
+# -1); no ctime when only the content counts (a file changed just before it was read);
+# ``MISSING`` for the hash of a file the step tried to read and did not find
 FileRead = tuple[str, int, int, "str | None", "int | None"]
+MISSING = "missing"
+_ABSENT = (-1, -1, -1)  # the stat of a file not there when the step tried to open it
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
@@ -180,7 +183,11 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
         # before the step reads, and the record keeps no ctime: a reuse compares content.
         # (Too big to hash: recorded as never matching; a folder: its names as listed.)
         before = rec.opened[name] = _stat(name)
-        if before is not None and name not in rec.written and just_changed(before[2]):
+        if before is None and not os.path.lexists(name):
+            # ``try: open(p) except FileNotFoundError: default``: the result depends on
+            # the file being absent, so a file there later re-executes the step
+            rec.opened[name] = _ABSENT
+        elif before is not None and name not in rec.written and just_changed(before[2]):
             rec.early[name] = content_hash(name) if before[0] <= HASH_LIMIT else None
 
 
@@ -262,7 +269,9 @@ class Recording:
             if before is None or path in rec.written:
                 continue
             size, mtime, ctime = before
-            if _stat(path) != before:  # changed while the step ran: never matches
+            if before == _ABSENT:  # still absent; there now: appeared meanwhile, never matches
+                out.append((path, -1, -1, None if os.path.lexists(path) else MISSING, -1))
+            elif _stat(path) != before:  # changed while the step ran: never matches
                 out.append((path, size, -1, None, -1))
             elif path in rec.early:  # racy: its content as the step opened it
                 early = rec.early[path]
@@ -348,7 +357,8 @@ def _listing_changed(path: str, full: str, times: tuple[object, object],
 
 def unchanged(files: Sequence[Sequence[Any]] | None) -> str:
     """What a reuse found unchanged, for its reason: ``code, inputs and parameters``,
-    and ``the 1 file`` / ``the 3 files and 1 folder it read`` when it recorded any."""
+    and ``the 1 file`` / ``the 3 files and 1 folder it read`` when it recorded any
+    (``... it read or looked for`` when one was missing, and still is)."""
     if not files:
         return "code, inputs and parameters"
     folders = sum(1 for f in files if str(f[0]).endswith("/"))
@@ -356,7 +366,8 @@ def unchanged(files: Sequence[Sequence[Any]] | None) -> str:
     said = [f"{n} file{'' if n == 1 else 's'}"] if n else []
     if folders:
         said.append(f"{folders} folder{'' if folders == 1 else 's'}")
-    return f"code, inputs, parameters and the {' and '.join(said)} it read"
+    looked = " or looked for" if any(f[3] == MISSING for f in files) else ""
+    return f"code, inputs, parameters and the {' and '.join(said)} it read{looked}"
 
 
 def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | None:
@@ -370,6 +381,10 @@ def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | No
         ctime = entry[4] if len(entry) > 4 else None
         assert isinstance(path, str)
         full = os.path.join(root or ".", path)
+        if digest == MISSING:
+            if os.path.lexists(full):
+                return f"file {path}, missing when the step ran, now exists"
+            continue
         if path.endswith("/"):
             why = _listing_changed(path, full, (mtime, ctime), digest)
             if why is not None:
