@@ -5,6 +5,7 @@ for the step (the store, lazy inputs, imported code) is recorded."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sqlite3
@@ -271,6 +272,26 @@ def test_a_file_the_step_did_not_find_counts_by_its_absence(project: Path) -> No
     gone = pipe.run()
     assert gone["cfg"] == plain() == {"lr": 0.1}
     assert _statuses(gone) == {"load_cfg": "executed"}
+
+
+def test_a_folder_the_step_did_not_find_counts_by_its_absence(project: Path) -> None:
+    """``glob("inbox/*.txt")`` with no ``inbox`` yet: ``[]`` until the folder exists."""
+
+    @fm.step(outputs="names")
+    def inbox_files() -> list[str]:
+        return sorted(os.path.basename(p) for p in glob.glob("inbox/*.txt"))
+
+    pipe = fm.Pipeline("no_inbox", [inbox_files])
+    assert pipe.run()["names"] == []
+    assert _recorded(project)["inbox_files"] == [["inbox/", -1, -1, "missing", -1]]
+    assert _statuses(pipe.run()) == {"inbox_files": "cached"}
+    (project / "inbox").mkdir()
+    (project / "inbox" / "a.txt").write_text("")
+    found = pipe.run()
+    assert found["names"] == sorted(os.listdir(project / "inbox")) == ["a.txt"]
+    assert found.steps["inbox_files"].reason == (
+        "executed: folder inbox/, missing when the step ran, now exists")
+    assert _statuses(pipe.run()) == {"inbox_files": "cached"}
 
 
 def test_a_same_size_write_in_the_tick_of_the_read_is_seen(

@@ -83,6 +83,7 @@ def apply_phase(proj: Path, phase: Phase) -> None:
         if text == ABSENT:
             path.unlink()
         else:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
 
 

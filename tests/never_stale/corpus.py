@@ -2634,6 +2634,31 @@ add(idiom("optional_file_not_found", {
            reason={"f": "file override.json it read is gone"}),
 ))
 
+add(idiom("glob_of_a_folder_not_there_yet", {
+    "inbox/a.txt": ABSENT,
+    "pipe.py": src('''
+        import glob
+        import os
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+        @fm.step(outputs="y")
+        def f():
+            paths = glob.glob(os.path.join(HERE, "inbox", "*.txt"))  # no inbox: []
+            return sorted(os.path.basename(p) for p in paths)
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "    return sorted(", "    # the names only\n    return sorted("),
+         note="comment in the step"),
+    change(E("inbox/a.txt", ABSENT, "x\n"), note="the folder it did not find appears",
+           reason={"f": "missing when the step ran, now exists"}),
+))
+
 add(idiom("environment_variables", {
     "settings.json": '{"SCALE": "2", "OFFSET": "1", "UNUSED": "x"}\n',
     "pipe.py": src('''

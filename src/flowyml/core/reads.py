@@ -58,6 +58,7 @@ from .hashing import just_changed
 FileRead = tuple[str, int, int, "str | None", "int | None"]
 MISSING = "missing"
 _ABSENT = (-1, -1, -1)  # the stat of a file not there when the step tried to open it
+# (its first two: the times of a folder not there when the step tried to list it)
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
@@ -141,7 +142,9 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
             or "/.flowyml/" in name or name.endswith("/.flowyml") or name in rec.listed):
         return
     times = rec.listed[name] = _dir_mtime(name)
-    if times is not None and just_changed(times[1]):
+    if times is None and not os.path.lexists(name):
+        rec.listed[name] = _ABSENT[:2]  # ``glob("inbox/*")`` found no folder: [] until one
+    elif times is not None and just_changed(times[1]):
         rec.early[name] = _names_digest(name)  # racy (see ``_opened``)
 
 
@@ -283,7 +286,11 @@ class Recording:
                 out.append((path, size, mtime, content_hash(path), ctime))
         into = {os.path.dirname(p) for p in rec.written}
         for folder, listed_at in rec.listed.items():
-            if listed_at is None or folder in into:
+            if listed_at is None or folder in into or folder in rec.written:
+                continue
+            if listed_at == _ABSENT[:2]:  # still absent; there now: made meanwhile, never matches
+                out.append((os.path.join(folder, ""), -1, -1,
+                            None if os.path.lexists(folder) else MISSING, -1))
                 continue
             names = rec.early[folder] if folder in rec.early else _names_digest(folder)
             if names is not None:
@@ -383,7 +390,8 @@ def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | No
         full = os.path.join(root or ".", path)
         if digest == MISSING:
             if os.path.lexists(full):
-                return f"file {path}, missing when the step ran, now exists"
+                what = "folder" if path.endswith("/") else "file"
+                return f"{what} {path}, missing when the step ran, now exists"
             continue
         if path.endswith("/"):
             why = _listing_changed(path, full, (mtime, ctime), digest)
