@@ -8,8 +8,13 @@ from __future__ import annotations
 import glob
 import json
 import os
+import platform
+import re
 import sqlite3
+import subprocess
+import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -292,6 +297,65 @@ def test_a_folder_the_step_did_not_find_counts_by_its_absence(project: Path) -> 
     assert found.steps["inbox_files"].reason == (
         "executed: folder inbox/, missing when the step ran, now exists")
     assert _statuses(pipe.run()) == {"inbox_files": "cached"}
+
+
+_SUM_SCRIPT = "import sys\nprint({k} * sum(int(x) for x in open(sys.argv[1]).read().split()))\n"
+
+
+@pytest.mark.filterwarnings("ignore::flowyml.CommandWarning")
+def test_a_command_the_step_runs_counts_the_files_it_names(project: Path) -> None:
+    """``subprocess.run([python, "prep.py", "data.txt"])``: what the command reads is
+    not seen, so the files named on its command line count (the script by content: no
+    fingerprint covers it), a ``CommandWarning`` says so, and a file the command writes
+    is its output, not an input."""
+    (project / "prep.py").write_text(_SUM_SCRIPT.format(k=1))
+    (project / "data.txt").write_text("1 2 3\n")
+    (project / "out.txt").write_text("an output from before")
+
+    @fm.step(outputs="total")
+    def total() -> int:
+        done = subprocess.run([sys.executable, "prep.py", "data.txt"], capture_output=True,
+                              text=True, check=True)
+        subprocess.run(f"{sys.executable} -c 'open(\"out.txt\", \"w\").write(\"new\")' out.txt",
+                       shell=True, check=True)
+        return int(done.stdout)
+
+    def plain() -> int:
+        done = subprocess.run([sys.executable, "prep.py", "data.txt"], capture_output=True,
+                              text=True, check=True, cwd=project)
+        return int(done.stdout)
+
+    pipe = fm.Pipeline("command", [total])
+    with pytest.warns(fm.CommandWarning) as caught:
+        assert pipe.run()["total"] == plain() == 6
+    said = [str(w.message) for w in caught]
+    assert any(re.search(r"ran `.*prep\.py data\.txt`.*\(prep\.py, data\.txt\)", m)
+               for m in said), said
+    assert any("no file named on its command line counts (out.txt: changed by the step, "
+               "so taken as its output)" in m for m in said), said
+    assert [r[0] for r in _recorded(project)["total"]] == ["data.txt", "prep.py"]
+    assert _statuses(pipe.run()) == {"total": "cached"}
+    (project / "prep.py").write_text(_SUM_SCRIPT.format(k=2))
+    edited = pipe.run()
+    assert edited["total"] == plain() == 12
+    assert "file prep.py it read changed" in edited.steps["total"].reason
+    (project / "data.txt").write_text("1 2 4\n")
+    assert pipe.run()["total"] == plain() == 14
+    assert _statuses(pipe.run()) == {"total": "cached"}
+
+
+def test_a_command_a_library_runs_is_not_the_steps(project: Path) -> None:
+    """A command that library code runs for its own needs (here the standard library's
+    ``platform``, which asks the ``file`` command) is neither warned about nor counted."""
+
+    @fm.step(outputs="v")
+    def arch() -> str:
+        return platform.architecture("/bin/ls")[0]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fm.CommandWarning)
+        assert fm.Pipeline("lib_command", [arch]).run()["v"] == platform.architecture("/bin/ls")[0]
+    assert _recorded(project)["arch"] == []
 
 
 def test_a_same_size_write_in_the_tick_of_the_read_is_seen(

@@ -2659,6 +2659,38 @@ add(idiom("glob_of_a_folder_not_there_yet", {
            reason={"f": "missing when the step ran, now exists"}),
 ))
 
+add(idiom("script_run_as_a_command", {
+    "prep.py": "import sys\nprint(2 * sum(int(x) for x in open(sys.argv[1]).read().split()))\n",
+    "data.txt": "1 2 3\n",
+    "pipe.py": src('''
+        import os
+        import subprocess
+        import sys
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+        @fm.step(outputs="y")
+        def f():
+            done = subprocess.run(
+                [sys.executable, os.path.join(HERE, "prep.py"), os.path.join(HERE, "data.txt")],
+                capture_output=True, text=True, check=True)
+            return int(done.stdout)
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "    return int(", "    # what the script printed\n    return int("),
+         note="comment in the step"),
+    change(E("prep.py", "print(2 *", "print(3 *"), note="the script the step runs as a command",
+           reason={"f": "file prep.py it read changed"}),
+    change(E("data.txt", "1 2 3", "1 2 4"), note="a file named on the command line",
+           reason={"f": "file data.txt it read changed"}),
+    warns_anywhere=("ran `",),
+))
+
 add(idiom("environment_variables", {
     "settings.json": '{"SCALE": "2", "OFFSET": "1", "UNUSED": "x"}\n',
     "pipe.py": src('''

@@ -75,7 +75,7 @@ _skip_prefixes: tuple[str, ...] = ()
 
 
 class _Recording:
-    __slots__ = ("early", "listed", "opened", "skip", "written")
+    __slots__ = ("commands", "early", "listed", "opened", "skip", "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
@@ -85,6 +85,7 @@ class _Recording:
         # what a file or folder changed just before the step read it held then (its
         # hash; a folder's names): its times cannot prove it unchanged (racy, below)
         self.early: dict[str, Any] = {}
+        self.commands: dict[str, list[str]] = {}  # command the step ran -> files it names
 
 
 _LISTINGS = ("os.listdir", "os.scandir")
@@ -92,10 +93,15 @@ _LISTINGS = ("os.listdir", "os.scandir")
 # arguments name it: the step's writes, as a file opened for writing is
 _CHANGES = {"os.mkdir": (0,), "os.rmdir": (0,), "os.remove": (0,), "os.rename": (0, 1),
             "os.link": (1,), "os.symlink": (1,)}
+# events that start a command -> the index of its argv (or command line) among their
+# arguments (``subprocess.Popen``: executable, args, cwd, env)
+_SPAWNS = {"subprocess.Popen": 1, "os.system": 0, "os.posix_spawn": 1, "os.exec": 1,
+           "os.spawn": 2}
+_EVENTS = frozenset({"open", *_LISTINGS, *_CHANGES, *_SPAWNS})
 
 
 def _hook(event: str, args: tuple[object, ...]) -> None:
-    if event != "open" and event not in _LISTINGS and event not in _CHANGES:
+    if event not in _EVENTS:
         return
     rec = getattr(_local, "rec", None)
     if rec is None:
@@ -111,6 +117,9 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
             for i in _CHANGES[event]:
                 if isinstance(args[i], (str, bytes, os.PathLike)):
                     rec.written.add(os.path.abspath(os.fsdecode(args[i])))  # type: ignore[arg-type]
+        elif event in _SPAWNS:
+            _spawned(rec, args[_SPAWNS[event]],
+                     args[2] if event == "subprocess.Popen" else None)
         else:
             _listed(rec, args)
     except Exception:
@@ -178,7 +187,13 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
     access = flags & os.O_ACCMODE
     if access != os.O_RDONLY:
         rec.written.add(name)
-    if access != os.O_WRONLY and name not in rec.opened:
+    if access != os.O_WRONLY:
+        _read(rec, name)
+
+
+def _read(rec: _Recording, name: str) -> None:
+    """``name`` is read by the step: its stat now, before the read."""
+    if name not in rec.opened:
         # A file changed within a timestamp tick of the read is racy (git's word): a
         # same-size write after the read, in that tick, keeps its size and times
         # (``hashing.just_changed``), so no later stat can show it, and a hash taken
@@ -192,6 +207,77 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
             rec.opened[name] = _ABSENT
         elif before is not None and name not in rec.written and just_changed(before[2]):
             rec.early[name] = content_hash(name) if before[0] <= HASH_LIMIT else None
+
+
+def _spawned(rec: _Recording, command: object, cwd: object) -> None:
+    """A command the step's own code runs (``subprocess``, ``os.system``): what it reads
+    is not seen, but the files named on its command line (a script, a data file, the
+    value of ``--opt=FILE``) count as the step's reads, by content, Python scripts too
+    (no fingerprint covers a script another interpreter runs). The command is kept for
+    a warning (``warn_commands``). A command that library code runs for its own needs
+    (``platform``, ``ctypes.util``, a package's helper) is not the step's."""
+    if not _by_user_code(sys._getframe(2)):  # _spawned <- _hook <- (C) <- who runs it
+        return
+    if isinstance(command, (str, bytes, os.PathLike)):
+        argv = [os.fsdecode(command)]  # a shell command line
+    elif isinstance(command, (list, tuple)):
+        argv = [os.fsdecode(a) for a in command if isinstance(a, (str, bytes, os.PathLike))]
+    else:
+        return
+    base = os.fsdecode(cwd) if isinstance(cwd, (str, bytes, os.PathLike)) else os.getcwd()
+    named: list[str] = []
+    for i, arg in enumerate(argv):
+        for token in _tokens(arg):
+            if i == 0 and token == arg and (os.path.isabs(token) or os.sep not in token):
+                continue  # the program, found on PATH (or a system binary): not data
+            path = os.path.abspath(os.path.join(base, os.path.expanduser(token)))
+            if (path not in named and not path.startswith(rec.skip) and "/.flowyml/" not in path
+                    and os.path.isfile(path)):
+                named.append(path)
+                _read(rec, path)
+    rec.commands.setdefault(_display(argv), named)
+
+
+def _tokens(arg: str) -> list[str]:
+    """The words of one argument that may name a file: itself, the value of
+    ``--opt=FILE``, and the words of a shell command line (``sh -c "python x.py"``)."""
+    out = [arg]
+    if arg.startswith("-") and "=" in arg:
+        out.append(arg.split("=", 1)[1])
+    if any(c.isspace() for c in arg):
+        import shlex
+
+        try:
+            words = shlex.split(arg)
+        except ValueError:
+            words = arg.split()
+        out += [w.split("=", 1)[1] if w.startswith("-") and "=" in w else w for w in words]
+    return [t for t in out if t and not t.startswith("-")]
+
+
+# the standard library's ways to start a command: frames skipped to find whose it is
+_SPAWNERS = (os.path.join(_STDLIB, "subprocess.py"), os.path.join(_STDLIB, "os.py"),
+             os.path.join(_STDLIB, "asyncio", ""))
+
+
+def _by_user_code(frame: Any) -> bool:
+    """Whether the code that runs the command (the first frame above ``subprocess``'s,
+    ``os``'s and ``asyncio``'s own) is the user's, not the standard library's
+    (``platform``, ``ctypes.util``), an installed package's or FlowyML's."""
+    while frame is not None and frame.f_code.co_filename.startswith(_SPAWNERS):
+        frame = frame.f_back
+    if frame is None:
+        return False
+    name = frame.f_code.co_filename
+    return not (name.startswith(_STDLIB) or name.startswith("<frozen")
+                or name.startswith(_skip_prefixes))
+
+
+def _display(argv: list[str]) -> str:
+    import shlex
+
+    text = shlex.join(argv) if len(argv) > 1 else (argv[0] if argv else "")
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 
@@ -260,6 +346,11 @@ class Recording:
         if self._rec is not None and self._whole:
             _process = self._outer_process
 
+    def commands(self) -> dict[str, list[str]]:
+        """The commands the step's own code ran (``subprocess``, ``os.system``), each
+        with the files named on its command line, which count as reads (``_spawned``)."""
+        return dict(self._rec.commands) if self._rec is not None else {}
+
     def files(self) -> list[FileRead]:
         """The files read and not written, each with its stat and content hash, and the
         folders listed (a path ending in ``/``: name count, mtime, hash of the names)
@@ -268,6 +359,7 @@ class Recording:
         if rec is None or not (rec.opened or rec.listed):
             return []
         out: list[FileRead] = []
+        named = {p for paths in rec.commands.values() for p in paths}
         for path, before in rec.opened.items():
             if before is None or path in rec.written:
                 continue
@@ -275,6 +367,8 @@ class Recording:
             if before == _ABSENT:  # still absent; there now: appeared meanwhile, never matches
                 out.append((path, -1, -1, None if os.path.lexists(path) else MISSING, -1))
             elif _stat(path) != before:  # changed while the step ran: never matches
+                if path in named and path not in rec.early:
+                    continue  # named on a command line and changed: the command's output
                 out.append((path, size, -1, None, -1))
             elif path in rec.early:  # racy: its content as the step opened it
                 early = rec.early[path]

@@ -15,6 +15,7 @@ are copied for each in-process step, as unpickling copies them for a worker.
 from __future__ import annotations
 
 import inspect
+import os
 import time
 import types
 import warnings
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
 class NoneOutputWarning(UserWarning):
     """A step returned ``None`` for an asset that a later step consumes: the later
     step's failure most likely starts here."""
+
+
+class CommandWarning(UserWarning):
+    """A step ran a command (``subprocess``, ``os.system``): FlowyML cannot see what it
+    reads. The files named on its command line count as the step's reads; anything
+    else it reads does not, unless declared (``fm.DataFile``)."""
 
 
 class UserCodeError(Exception):
@@ -98,6 +105,7 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     del kwargs
     duration = time.perf_counter() - start
     files = opened.files()
+    warn_commands(task, opened.commands(), {f[0] for f in files})
     values = split_outputs(step, result)
     if schemas_possible():  # declared schemas (contracts.py): checked before anything is stored
         from ..core.contracts import SchemaViolation, validate_outputs
@@ -134,12 +142,41 @@ def warn_none_outputs(task: StepTask, values: dict[str, Any]) -> None:
             f"step {step.name!r} returned None for asset {asset!r}, which {who} "
             f"consumes; if {step.name} is missing a return statement, that step fails "
             "on a None input")
-        code = getattr(inspect.unwrap(step.func), "__code__", None)
-        if code is None:
-            warnings.warn(warning, stacklevel=2)
-        else:  # shown at the step's own definition, not in FlowyML's code
-            warnings.warn_explicit(warning, NoneOutputWarning, code.co_filename,
-                                   code.co_firstlineno, getattr(step.func, "__module__", None))
+        _warn_at_step(task, warning)
+
+
+def warn_commands(task: StepTask, commands: dict[str, list[str]], read: set[str]) -> None:
+    """A ``CommandWarning`` for each command the step's code ran (``core.reads``);
+    ``read``: the files recorded as the step's reads."""
+    here = os.path.join(os.getcwd(), "")
+
+    def shown(paths: list[str]) -> str:
+        return ", ".join(os.path.relpath(p, here) if p.startswith(here) else p for p in paths)
+
+    for command, named in commands.items():
+        inputs = [p for p in named if p in read]
+        outputs = [p for p in named if p not in read]
+        counted = (f"the files named on its command line count as the step's reads "
+                   f"({shown(inputs)})" if inputs else "no file named on its command line "
+                   "counts")
+        if outputs:
+            counted += f" ({shown(outputs)}: changed by the step, so taken as its output)"
+        _warn_at_step(task, CommandWarning(
+            f"step {task.step.name!r} ran `{command}`: FlowyML cannot see what a command "
+            f"reads; {counted}, anything else it reads does not (an edit of such a "
+            "file would reuse the old result). Declare such files as fm.DataFile "
+            "parameters, or use @step(cache=False)"))
+
+
+def _warn_at_step(task: StepTask, warning: Warning) -> None:
+    """Shown at the step's own definition, not in FlowyML's code."""
+    step = task.step
+    code = getattr(inspect.unwrap(step.func), "__code__", None)
+    if code is None:
+        warnings.warn(warning, stacklevel=3)
+    else:
+        warnings.warn_explicit(warning, type(warning), code.co_filename, code.co_firstlineno,
+                               getattr(step.func, "__module__", None))
 
 
 def consumers_by_asset(graph: Graph) -> dict[str, tuple[str, ...]]:
