@@ -302,11 +302,11 @@ def test_a_folder_the_step_did_not_find_counts_by_its_absence(project: Path) -> 
 _SUM_SCRIPT = "import sys\nprint({k} * sum(int(x) for x in open(sys.argv[1]).read().split()))\n"
 
 
-@pytest.mark.filterwarnings("ignore::flowyml.CommandWarning")
+@pytest.mark.filterwarnings("ignore::flowyml.UnseenInputWarning")
 def test_a_command_the_step_runs_counts_the_files_it_names(project: Path) -> None:
     """``subprocess.run([python, "prep.py", "data.txt"])``: what the command reads is
     not seen, so the files named on its command line count (the script by content: no
-    fingerprint covers it), a ``CommandWarning`` says so, and a file the command writes
+    fingerprint covers it), a ``UnseenInputWarning`` says so, and a file the command writes
     is its output, not an input."""
     (project / "prep.py").write_text(_SUM_SCRIPT.format(k=1))
     (project / "data.txt").write_text("1 2 3\n")
@@ -326,7 +326,7 @@ def test_a_command_the_step_runs_counts_the_files_it_names(project: Path) -> Non
         return int(done.stdout)
 
     pipe = fm.Pipeline("command", [total])
-    with pytest.warns(fm.CommandWarning) as caught:
+    with pytest.warns(fm.UnseenInputWarning) as caught:
         assert pipe.run()["total"] == plain() == 6
     said = [str(w.message) for w in caught]
     assert any(re.search(r"ran `.*prep\.py data\.txt`.*\(prep\.py, data\.txt\)", m)
@@ -353,9 +353,81 @@ def test_a_command_a_library_runs_is_not_the_steps(project: Path) -> None:
         return platform.architecture("/bin/ls")[0]
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error", fm.CommandWarning)
+        warnings.simplefilter("error", fm.UnseenInputWarning)
         assert fm.Pipeline("lib_command", [arch]).run()["v"] == platform.architecture("/bin/ls")[0]
     assert _recorded(project)["arch"] == []
+
+
+def test_a_sqlite_database_the_step_queries_counts(project: Path) -> None:
+    """SQLite reads its file in C, where ``open`` is not seen: ``sqlite3.connect`` by
+    the step's code counts the database (and its write-ahead log) as read. A database
+    the step writes (an export) is its output: reused, not re-executed every run."""
+    with sqlite3.connect(project / "data.db") as db:
+        db.executescript("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2);")
+    _a_tick_old(project / "data.db")
+
+    @fm.step(outputs="total")
+    def query() -> int:
+        con = sqlite3.connect("data.db")
+        try:
+            return int(con.execute("SELECT sum(x) FROM t").fetchone()[0])
+        finally:
+            con.close()
+
+    @fm.step(outputs="exported")
+    def export(total: int) -> int:
+        with sqlite3.connect("export.db") as con:
+            con.execute("CREATE TABLE IF NOT EXISTS totals (v INTEGER)")
+            con.execute("INSERT INTO totals VALUES (?)", (total,))
+        con.close()
+        return total
+
+    def plain() -> int:
+        with sqlite3.connect(project / "data.db") as con:
+            return int(con.execute("SELECT sum(x) FROM t").fetchone()[0])
+
+    pipe = fm.Pipeline("sqlite", [query, export])
+    assert pipe.run()["total"] == plain() == 3
+    assert [r[0] for r in _recorded(project)["query"]] == ["data.db"]
+    assert _recorded(project)["export"] == []  # the database it wrote: an output
+    assert _statuses(pipe.run()) == {"query": "cached", "export": "cached"}
+    with sqlite3.connect(project / "data.db") as db:
+        db.execute("UPDATE t SET x = 5 WHERE x = 2")
+    db.close()
+    edited = pipe.run()
+    assert edited["total"] == plain() == 6
+    assert "file data.db it read changed" in edited.steps["query"].reason
+    assert _statuses(pipe.run()) == {"query": "cached", "export": "cached"}
+
+
+def test_a_network_connection_is_warned_about(project: Path) -> None:
+    """What a step receives over the network is an input nobody sees: each execution
+    that connects somewhere warns, naming where."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.sendall(b"42")
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    @fm.step(outputs="v")
+    def fetch(port: int) -> int:
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            return int(sock.recv(16))
+
+    try:
+        with pytest.warns(fm.UnseenInputWarning,
+                          match=rf"step 'fetch' connected to 127\.0\.0\.1:{port}: what it "
+                                "received is not seen"):
+            assert fm.Pipeline("net", [fetch]).run(params={"port": port})["v"] == 42
+    finally:
+        server.close()
 
 
 def test_a_same_size_write_in_the_tick_of_the_read_is_seen(

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .catalog_api import Catalog
     from .core.datafile import DataFile
     from .core.fingerprint import FingerprintWarning
-    from .executors.task import CommandWarning, NoneOutputWarning
+    from .executors.task import NoneOutputWarning, UnseenInputWarning
     from .lineage import LineageNode, get_descendant_tree, get_descendants, get_lineage
     from .materializers import Materializer, register_materializer
     from .run import Run, StepResult
@@ -55,7 +55,7 @@ _LAZY = {
     "get_descendant_tree": ("lineage", "get_descendant_tree"),
     "FingerprintWarning": ("core.fingerprint", "FingerprintWarning"),
     "NoneOutputWarning": ("executors.task", "NoneOutputWarning"),
-    "CommandWarning": ("executors.task", "CommandWarning"),
+    "UnseenInputWarning": ("executors.task", "UnseenInputWarning"),
     "Materializer": ("materializers", "Materializer"),
     "register_materializer": ("materializers", "register_materializer"),
     "Run": ("run", "Run"),
@@ -85,7 +85,6 @@ __all__ = [
     "BuildError",
     "Catalog",
     "CatalogError",
-    "CommandWarning",
     "ConfigError",
     "CorruptArtifactError",
     "CycleError",
@@ -108,6 +107,7 @@ __all__ = [
     "StepResult",
     "StoreError",
     "TypeMismatchError",
+    "UnseenInputWarning",
     "get_descendant_tree",
     "get_descendants",
     "get_lineage",

@@ -75,7 +75,8 @@ _skip_prefixes: tuple[str, ...] = ()
 
 
 class _Recording:
-    __slots__ = ("commands", "early", "listed", "opened", "skip", "written")
+    __slots__ = ("commands", "early", "listed", "opened", "peers", "skip", "unseen_writes",
+                 "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
@@ -86,6 +87,10 @@ class _Recording:
         # hash; a folder's names): its times cannot prove it unchanged (racy, below)
         self.early: dict[str, Any] = {}
         self.commands: dict[str, list[str]] = {}  # command the step ran -> files it names
+        self.peers: dict[str, None] = {}  # network addresses connected to, in order
+        # files the step may write where FlowyML cannot see it (named on a command line,
+        # a SQLite database): changed while the step ran, they are its outputs
+        self.unseen_writes: set[str] = set()
 
 
 _LISTINGS = ("os.listdir", "os.scandir")
@@ -97,7 +102,8 @@ _CHANGES = {"os.mkdir": (0,), "os.rmdir": (0,), "os.remove": (0,), "os.rename": 
 # arguments (``subprocess.Popen``: executable, args, cwd, env)
 _SPAWNS = {"subprocess.Popen": 1, "os.system": 0, "os.posix_spawn": 1, "os.exec": 1,
            "os.spawn": 2}
-_EVENTS = frozenset({"open", *_LISTINGS, *_CHANGES, *_SPAWNS})
+_EVENTS = frozenset({"open", *_LISTINGS, *_CHANGES, *_SPAWNS, "socket.connect",
+                     "sqlite3.connect"})
 
 
 def _hook(event: str, args: tuple[object, ...]) -> None:
@@ -120,6 +126,10 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
         elif event in _SPAWNS:
             _spawned(rec, args[_SPAWNS[event]],
                      args[2] if event == "subprocess.Popen" else None)
+        elif event == "socket.connect":
+            _connected(rec, args[1])
+        elif event == "sqlite3.connect":
+            _database(rec, args[0])
         else:
             _listed(rec, args)
     except Exception:
@@ -234,8 +244,40 @@ def _spawned(rec: _Recording, command: object, cwd: object) -> None:
             if (path not in named and not path.startswith(rec.skip) and "/.flowyml/" not in path
                     and os.path.isfile(path)):
                 named.append(path)
+                rec.unseen_writes.add(path)
                 _read(rec, path)
     rec.commands.setdefault(_display(argv), named)
+
+
+def _connected(rec: _Recording, address: object) -> None:
+    """A network connection (``socket.connect``): what comes back is an input nobody
+    sees, warned about (``task.warn_connections``). A local socket is not the
+    network (a Unix socket path, ``AF_UNIX``), nor is a connection FlowyML makes."""
+    if (isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str)
+            and _by_user_code(sys._getframe(2), through_libraries=True)):
+        host = f"[{address[0]}]" if ":" in address[0] else address[0]
+        rec.peers.setdefault(f"{host}:{address[1]}", None)
+
+
+def _database(rec: _Recording, database: object) -> None:
+    """``sqlite3.connect(path)`` by the user's code: SQLite reads the file in C, unseen
+    by ``open``; the database counts as a read, with its write-ahead log (committed
+    rows may be there only). One the step changed is its output (an export), not an
+    input: as before, a reuse does not check it."""
+    if not isinstance(database, (str, bytes, os.PathLike)) or not _by_user_code(
+            sys._getframe(2)):  # _database <- _hook <- (C) <- who connects
+        return
+    name = os.fsdecode(database)
+    if name.startswith("file:"):  # a URI: its path, without the query
+        name = name[5:].split("?", 1)[0]
+    if not name or name == ":memory:" or name.startswith(":"):
+        return
+    path = os.path.abspath(name)
+    if not path.startswith(rec.skip) and "/.flowyml/" not in path:
+        for file in (path, path + "-wal"):
+            if file == path or os.path.lexists(file):
+                rec.unseen_writes.add(file)
+                _read(rec, file)
 
 
 def _tokens(arg: str) -> list[str]:
@@ -255,15 +297,30 @@ def _tokens(arg: str) -> list[str]:
     return [t for t in out if t and not t.startswith("-")]
 
 
+_FLOWYML = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
 # the standard library's ways to start a command: frames skipped to find whose it is
 _SPAWNERS = (os.path.join(_STDLIB, "subprocess.py"), os.path.join(_STDLIB, "os.py"),
              os.path.join(_STDLIB, "asyncio", ""))
 
 
-def _by_user_code(frame: Any) -> bool:
+def _by_user_code(frame: Any, through_libraries: bool = False) -> bool:
     """Whether the code that runs the command (the first frame above ``subprocess``'s,
     ``os``'s and ``asyncio``'s own) is the user's, not the standard library's
-    (``platform``, ``ctypes.util``), an installed package's or FlowyML's."""
+    (``platform``, ``ctypes.util``), an installed package's or FlowyML's.
+    ``through_libraries``: a network connection, which user code makes through
+    libraries (``requests``, ``urllib``): the first frame that is neither the standard
+    library's nor a package's must be the user's (not FlowyML's; none: a library's
+    own thread)."""
+    if through_libraries:
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name.startswith(_FLOWYML):
+                return False
+            if not (name.startswith(_STDLIB) or name.startswith("<frozen")
+                    or name.startswith(_skip_prefixes)):
+                return True
+            frame = frame.f_back
+        return False
     while frame is not None and frame.f_code.co_filename.startswith(_SPAWNERS):
         frame = frame.f_back
     if frame is None:
@@ -346,6 +403,10 @@ class Recording:
         if self._rec is not None and self._whole:
             _process = self._outer_process
 
+    def connections(self) -> list[str]:
+        """The network addresses (``host:port``) the step connected to."""
+        return list(self._rec.peers) if self._rec is not None else []
+
     def commands(self) -> dict[str, list[str]]:
         """The commands the step's own code ran (``subprocess``, ``os.system``), each
         with the files named on its command line, which count as reads (``_spawned``)."""
@@ -359,16 +420,18 @@ class Recording:
         if rec is None or not (rec.opened or rec.listed):
             return []
         out: list[FileRead] = []
-        named = {p for paths in rec.commands.values() for p in paths}
         for path, before in rec.opened.items():
             if before is None or path in rec.written:
                 continue
             size, mtime, ctime = before
             if before == _ABSENT:  # still absent; there now: appeared meanwhile, never matches
-                out.append((path, -1, -1, None if os.path.lexists(path) else MISSING, -1))
+                there = os.path.lexists(path)
+                if there and path in rec.unseen_writes:
+                    continue  # made by SQLite or a command for the step: its output
+                out.append((path, -1, -1, None if there else MISSING, -1))
             elif _stat(path) != before:  # changed while the step ran: never matches
-                if path in named and path not in rec.early:
-                    continue  # named on a command line and changed: the command's output
+                if path in rec.unseen_writes:
+                    continue  # changed by a command or by SQLite: the step's output
                 out.append((path, size, -1, None, -1))
             elif path in rec.early:  # racy: its content as the step opened it
                 early = rec.early[path]

@@ -40,10 +40,12 @@ class NoneOutputWarning(UserWarning):
     step's failure most likely starts here."""
 
 
-class CommandWarning(UserWarning):
-    """A step ran a command (``subprocess``, ``os.system``): FlowyML cannot see what it
-    reads. The files named on its command line count as the step's reads; anything
-    else it reads does not, unless declared (``fm.DataFile``)."""
+class UnseenInputWarning(UserWarning):
+    """A step's execution used an input FlowyML cannot see: what a command it ran
+    reads (the files named on its command line count, nothing else), or what it
+    received over a network connection. A reuse returns this execution's result
+    even if that input changes: declare such files (``fm.DataFile``), make what is
+    fetched a parameter, or use ``@step(cache=False)``."""
 
 
 class UserCodeError(Exception):
@@ -106,6 +108,7 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     duration = time.perf_counter() - start
     files = opened.files()
     warn_commands(task, opened.commands(), {f[0] for f in files})
+    warn_connections(task, opened.connections())
     values = split_outputs(step, result)
     if schemas_possible():  # declared schemas (contracts.py): checked before anything is stored
         from ..core.contracts import SchemaViolation, validate_outputs
@@ -146,7 +149,7 @@ def warn_none_outputs(task: StepTask, values: dict[str, Any]) -> None:
 
 
 def warn_commands(task: StepTask, commands: dict[str, list[str]], read: set[str]) -> None:
-    """A ``CommandWarning`` for each command the step's code ran (``core.reads``);
+    """A ``UnseenInputWarning`` for each command the step's code ran (``core.reads``);
     ``read``: the files recorded as the step's reads."""
     here = os.path.join(os.getcwd(), "")
 
@@ -161,11 +164,23 @@ def warn_commands(task: StepTask, commands: dict[str, list[str]], read: set[str]
                    "counts")
         if outputs:
             counted += f" ({shown(outputs)}: changed by the step, so taken as its output)"
-        _warn_at_step(task, CommandWarning(
+        _warn_at_step(task, UnseenInputWarning(
             f"step {task.step.name!r} ran `{command}`: FlowyML cannot see what a command "
             f"reads; {counted}, anything else it reads does not (an edit of such a "
             "file would reuse the old result). Declare such files as fm.DataFile "
             "parameters, or use @step(cache=False)"))
+
+
+def warn_connections(task: StepTask, peers: list[str]) -> None:
+    """One ``UnseenInputWarning`` for the network connections the step opened."""
+    if not peers:
+        return
+    more = f" and {len(peers) - 3} more" if len(peers) > 3 else ""
+    _warn_at_step(task, UnseenInputWarning(
+        f"step {task.step.name!r} connected to {', '.join(peers[:3])}{more}: what it "
+        "received is not seen by the cache, so a reuse returns this execution's result "
+        "even if the data there changes. Make what it fetches a parameter (a date, a "
+        "version), or use @step(cache=False) to run it every time"))
 
 
 def _warn_at_step(task: StepTask, warning: Warning) -> None:
