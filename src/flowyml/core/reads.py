@@ -11,10 +11,11 @@ run checks them before it reuses the entry: a file whose size, mtime and ctime a
 unchanged is taken as unchanged (as ``make`` and git do); otherwise its content is
 hashed, and a different hash, or a missing file, re-executes the step with a reason
 that names the file. A file that changed within a timestamp tick of the read (racy,
-see ``_opened``) is hashed as the step opens it, and always checked by content.
+see ``_read``) is hashed as the step opens it, and always checked by content.
 
-A folder the step lists (``glob``, ``iterdir``, ``os.walk``) is recorded too, as its
-sorted names: a file added or removed re-executes the step. Not a folder the step
+A file the step tried to open and did not find counts by its absence. A folder the
+step lists (``glob``, ``iterdir``, ``os.walk``) is recorded too, as its sorted names
+(or its absence): a file added or removed re-executes the step. Not a folder the step
 itself created, removed or renamed entries in, nor the ``sys.path`` folders the import
 system lists to find a module.
 
@@ -34,6 +35,12 @@ opens files in C, C++ or Rust (pyarrow and so ``pd.read_parquet``, polars, h5py)
 not, nor is a check of whether a file exists (``os.stat`` is not audited); declare
 such files with ``fm.DataFile``. Files of more than ``HASH_LIMIT`` bytes
 are recorded by size and mtime alone (a ``touch`` re-executes the step).
+
+Two C-level readers are seen by their own audit events: SQLite (``sqlite3.connect``:
+the database counts as read) and a command the step's code runs (``subprocess``,
+``os.system``: the files named on its command line count; what else it reads is not
+seen, and each execution warns). A network connection is only warned about: what came
+back cannot be recorded (``executors.task.UnseenInputWarning``).
 
 The hook is added once per process, at the first step executed, and does nothing
 while no step runs in the thread (one attribute lookup per audited event).
@@ -164,7 +171,7 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
     if times is None and not os.path.lexists(name):
         rec.listed[name] = _ABSENT[:2]  # ``glob("inbox/*")`` found no folder: [] until one
     elif times is not None and just_changed(times[1]):
-        rec.early[name] = _names_digest(name)  # racy (see ``_opened``)
+        rec.early[name] = _names_digest(name)  # racy (see ``_read``)
 
 
 def _dir_mtime(path: str) -> tuple[int, int] | None:
@@ -335,7 +342,6 @@ def _display(argv: list[str]) -> str:
 
     text = shlex.join(argv) if len(argv) > 1 else (argv[0] if argv else "")
     return text if len(text) <= 120 else text[:117] + "..."
-
 
 
 def _stat(path: str) -> tuple[int, int, int] | None:
