@@ -430,6 +430,36 @@ def test_a_network_connection_is_warned_about(project: Path) -> None:
         server.close()
 
 
+def test_a_file_a_step_reads_after_another_wrote_it_without_an_asset_is_warned_about(
+        project: Path) -> None:
+    """Two steps that share a file and no asset: nothing orders them (the one that
+    reads may even be reused before the other rewrites the file), so the run warns,
+    naming the file and the fix. With the asset between them, it does not."""
+
+    @fm.step(outputs="n_rows")
+    def preprocess() -> int:
+        Path("clean.csv").write_text("a\n1\n2\n")
+        return 2
+
+    @fm.step(outputs="total")
+    def train() -> int:
+        return sum(int(x) for x in Path("clean.csv").read_text().split()[1:])
+
+    @fm.step(outputs="total")
+    def train_after(n_rows: int) -> int:
+        return sum(int(x) for x in Path("clean.csv").read_text().split()[1:n_rows + 1])
+
+    with pytest.warns(fm.UnseenInputWarning,
+                      match="step 'train' read clean.csv, which step 'preprocess' wrote in "
+                            "this run, and no asset leads from preprocess to train"):
+        assert fm.Pipeline("file_edge", [preprocess, train]).run()["total"] == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fm.UnseenInputWarning)
+        run = fm.Pipeline("file_edge_asset", [preprocess, train_after]).run(
+            force=["preprocess"])
+        assert run["total"] == 3
+
+
 def test_a_same_size_write_in_the_tick_of_the_read_is_seen(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where timestamps are coarse, a file rewritten with the same size in the tick in

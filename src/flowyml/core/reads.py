@@ -409,6 +409,16 @@ class Recording:
         if self._rec is not None and self._whole:
             _process = self._outer_process
 
+    def written_files(self) -> list[str]:
+        """The files the step wrote (opened for writing, or made by a rename or a link)
+        that are there once it returns, outside FlowyML's own folders: for the run's
+        check that no step read a file another one wrote without an asset between them."""
+        rec = self._rec
+        if rec is None:
+            return []
+        return sorted(p for p in rec.written if not p.startswith(rec.skip)
+                      and "/.flowyml/" not in p and os.path.isfile(p))
+
     def connections(self) -> list[str]:
         """The network addresses (``host:port``) the step connected to."""
         return list(self._rec.peers) if self._rec is not None else []

@@ -86,6 +86,7 @@ class StepOutcome:
     # the files the step opened for reading (``core.reads``): absolute paths, with
     # their stat and content hash; kept with the cache entry, checked before a reuse
     reads: Sequence[Sequence[Any]] = field(default_factory=list)
+    writes: Sequence[str] = field(default_factory=list)  # files it wrote, absolute paths
 
 
 def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepOutcome:
@@ -125,6 +126,7 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
         attempts=attempts,
         values=values if task.keep_values else None,
         reads=files,
+        writes=opened.written_files(),
     )
 
 
@@ -145,7 +147,7 @@ def warn_none_outputs(task: StepTask, values: dict[str, Any]) -> None:
             f"step {step.name!r} returned None for asset {asset!r}, which {who} "
             f"consumes; if {step.name} is missing a return statement, that step fails "
             "on a None input")
-        _warn_at_step(task, warning)
+        warn_at_step(step, warning)
 
 
 def warn_commands(task: StepTask, commands: dict[str, list[str]], read: set[str]) -> None:
@@ -164,7 +166,7 @@ def warn_commands(task: StepTask, commands: dict[str, list[str]], read: set[str]
                    "counts")
         if outputs:
             counted += f" ({shown(outputs)}: changed by the step, so taken as its output)"
-        _warn_at_step(task, UnseenInputWarning(
+        warn_at_step(task.step, UnseenInputWarning(
             f"step {task.step.name!r} ran `{command}`: FlowyML cannot see what a command "
             f"reads; {counted}, anything else it reads does not (an edit of such a "
             "file would reuse the old result). Declare such files as fm.DataFile "
@@ -176,16 +178,15 @@ def warn_connections(task: StepTask, peers: list[str]) -> None:
     if not peers:
         return
     more = f" and {len(peers) - 3} more" if len(peers) > 3 else ""
-    _warn_at_step(task, UnseenInputWarning(
+    warn_at_step(task.step, UnseenInputWarning(
         f"step {task.step.name!r} connected to {', '.join(peers[:3])}{more}: what it "
         "received is not seen by the cache, so a reuse returns this execution's result "
         "even if the data there changes. Make what it fetches a parameter (a date, a "
         "version), or use @step(cache=False) to run it every time"))
 
 
-def _warn_at_step(task: StepTask, warning: Warning) -> None:
+def warn_at_step(step: Step, warning: Warning) -> None:
     """Shown at the step's own definition, not in FlowyML's code."""
-    step = task.step
     code = getattr(inspect.unwrap(step.func), "__code__", None)
     if code is None:
         warnings.warn(warning, stacklevel=3)

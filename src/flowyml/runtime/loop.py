@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..catalog.records import ArtifactRecord, CacheHit, StepRecord, Write, artifact_id
@@ -31,9 +31,11 @@ from ..core.struct import struct
 from ..executors.task import (
     StepOutcome,
     StepTask,
+    UnseenInputWarning,
     UserCodeError,
     consumers_by_asset,
     want_ref,
+    warn_at_step,
 )
 from ..objects import is_stored
 from ..run import StepResult
@@ -138,6 +140,10 @@ class _RunState:
         self._expected: dict[str, CacheHit] = {}  # see _prefetch
         self._new_code: set[str] | None = None  # see _new_code_steps
         self.recorder: Recorder | None = None
+        # for _warn_file_edges: file -> the step that wrote it in this run, and each
+        # step's recorded reads (its execution's, or those of the execution it reused)
+        self.writers: dict[str, str] = {}
+        self.step_reads: dict[str, Sequence[Sequence[Any]]] = {}
 
     @property
     def executor(self) -> Executor:
@@ -280,6 +286,8 @@ class _RunState:
                   f"(outputs from run {first_run})")
         rec = self._step_record(name, d, "cached", reason)
         rec.reads = list(hit.reads or [])  # what the execution it reuses read
+        if rec.reads:
+            self.step_reads[name] = rec.reads
         self._record(Write("reuse", rec, artifacts=hit))
         self._finished(StepResult(name, "cached", reason, 0.0, rec.code_version, d.key, 0,
                                   None, {a: r.id for a, r in hit.items()}))
@@ -350,6 +358,10 @@ class _RunState:
         }
         rec.outputs = {k: v.id for k, v in recs.items()}
         rec.reads = file_reads.portable(outcome.reads, self.stack.root)
+        if outcome.reads:
+            self.step_reads[name] = outcome.reads
+        for path in getattr(outcome, "writes", ()):
+            self.writers.setdefault(path, name)
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
                            cache=step.cache))
         if outcome.values is not None:  # ran in this process: it wrote these objects
@@ -431,6 +443,8 @@ class _RunState:
             if name in self.pending:
                 self.results[name] = StepResult(
                     name, "not reached", "not reached: the run stopped at a failure")
+        if self.writers:
+            self._warn_file_edges()
         error = None
         if self.failure is not None:
             error = f"step {self.failure[0]}: {error_text(self.failure[1])}"
@@ -446,6 +460,40 @@ class _RunState:
             if self._executor is not None:  # made only if a step had to execute
                 self._executor.shutdown()
         return error
+
+    def _warn_file_edges(self) -> None:
+        """A step that read a file another step wrote in this run, with no asset between
+        them, may have run (or been reused) before the file was written: the order of
+        the two is the graph's, and the graph does not know the file. Warned, once per
+        pair, naming the fix."""
+        root = os.path.abspath(self.stack.root or ".")
+        upstream = self.graph.upstream
+        said: set[tuple[str, str]] = set()
+        for reader, files in self.step_reads.items():
+            above: set[str] | None = None
+            for entry in files:
+                full = os.path.abspath(os.path.join(root, str(entry[0])))
+                writer = self.writers.get(full)
+                path = os.path.relpath(full, root) if full.startswith(
+                    os.path.join(root, "")) else full
+                if writer is None or writer == reader or (writer, reader) in said:
+                    continue
+                if above is None:  # the steps the reader comes after (by assets)
+                    above, todo = set(), list(upstream[reader])
+                    while todo:
+                        n = todo.pop()
+                        if n not in above:
+                            above.add(n)
+                            todo.extend(upstream[n])
+                if writer in above:
+                    continue
+                said.add((writer, reader))
+                warn_at_step(self.graph.steps[reader], UnseenInputWarning(
+                    f"step {reader!r} read {path}, which step {writer!r} wrote in this run, "
+                    f"and no asset leads from {writer} to {reader}: {reader} may have run, "
+                    f"or been reused, before {path} was written. Make what {writer} writes "
+                    f"an output it returns and {reader} takes as an input, so that "
+                    f"{reader} runs after it"))
 
     def _final_versions(self) -> None:
         provisional = [r.id for r in self.produced.values() if r.version == 0]
