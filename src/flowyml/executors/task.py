@@ -45,7 +45,8 @@ class UnseenInputWarning(UserWarning):
     reads (the files named on its command line count, nothing else), or what it
     received over a network connection. A reuse returns this execution's result
     even if that input changes: declare such files (``fm.DataFile``), make what is
-    fetched a parameter, or use ``@step(cache=False)``."""
+    fetched a parameter, or use ``@step(cache=False)``. Also a file a step read that
+    another step of the run wrote, with no asset to order the two (the run warns)."""
 
 
 class UserCodeError(Exception):

@@ -443,8 +443,6 @@ class _RunState:
             if name in self.pending:
                 self.results[name] = StepResult(
                     name, "not reached", "not reached: the run stopped at a failure")
-        if self.writers:
-            self._warn_file_edges()
         error = None
         if self.failure is not None:
             error = f"step {self.failure[0]}: {error_text(self.failure[1])}"
@@ -459,6 +457,8 @@ class _RunState:
         finally:
             if self._executor is not None:  # made only if a step had to execute
                 self._executor.shutdown()
+        if self.writers:  # after the records: a warning turned into an error loses nothing
+            self._warn_file_edges()
         return error
 
     def _warn_file_edges(self) -> None:
