@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .hashing import file_content_hash, hash_text
+from .hashing import MISSING, file_content_hash, hash_text
 
 
 class DataFile(os.PathLike):
@@ -51,7 +51,7 @@ class DataFile(os.PathLike):
 
     def __repr__(self) -> str:
         digest = self.content_hash()
-        shown = digest[:12] if not digest.startswith("missing") else "missing"
+        shown = digest[:12] if not digest.startswith(MISSING) else MISSING
         return f"DataFile({self._path!r}, content {shown})"
 
     def __eq__(self, other: object) -> bool:

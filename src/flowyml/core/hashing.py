@@ -56,6 +56,7 @@ def just_changed(ctime_ns: int) -> bool:
     return abs(time.time_ns() - ctime_ns) < window
 
 
+MISSING = "missing"  # the content hash of a file that is not there
 _file_hashes: dict[tuple[str, int, int, int, int], str] = {}  # (path, size, mtime, ctime, inode)
 
 
@@ -77,7 +78,7 @@ def file_content_hash(path: str) -> str:
                 _file_hashes.clear()
             hit = _file_hashes[key] = hash_file(path)
     except OSError:
-        return "missing"
+        return MISSING
     return hit
 
 

@@ -56,14 +56,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .hashing import just_changed
+from .hashing import MISSING, just_changed
 
 # (path, size, mtime_ns, BLAKE3 hex or None, ctime_ns): no hash when only the stat counts
 # (a file too big to hash, or one that changed while the step ran: its times are then
 # -1); no ctime when only the content counts (a file changed just before it was read);
 # ``MISSING`` for the hash of a file the step tried to read and did not find
 FileRead = tuple[str, int, int, "str | None", "int | None"]
-MISSING = "missing"
 _ABSENT = (-1, -1, -1)  # the stat of a file not there when the step tried to open it
 # (its first two: the times of a folder not there when the step tried to list it)
 
@@ -364,7 +363,7 @@ def _install() -> bool:
     with _hook_lock:
         if not _hooked:
             prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+                        _FLOWYML}
             _skip_prefixes = (*sorted(os.path.join(p, "") for p in prefixes if p), *_SKIP_DIRS)
             try:
                 sys.addaudithook(_hook)

@@ -109,7 +109,9 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     del kwargs
     duration = time.perf_counter() - start
     files = opened.files()
-    warn_commands(task, opened.commands(), {f[0] for f in files})
+    commands = opened.commands()
+    if commands:
+        warn_commands(task, commands, {f[0] for f in files})
     warn_connections(task, opened.connections())
     values = split_outputs(step, result)
     if schemas_possible():  # declared schemas (contracts.py): checked before anything is stored

@@ -360,7 +360,7 @@ class _RunState:
         rec.reads = file_reads.portable(outcome.reads, self.stack.root)
         if outcome.reads:
             self.step_reads[name] = outcome.reads
-        for path in getattr(outcome, "writes", ()):
+        for path in outcome.writes:
             self.writers.setdefault(path, name)
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
                            cache=step.cache))

@@ -36,7 +36,6 @@ from ..core import reads as file_reads
 from ..core.refs import ArtifactRef
 from ..core.struct import field, replace, struct
 from ..executors.task import StepOutcome, StepTask, UserCodeError
-from ..materializers import registry_versions
 from ..objects import is_stored, load_object, store_value
 from .decisions import Decision, cache_key
 
@@ -80,8 +79,8 @@ def submit_map(
     store: ArtifactStore,
     catalog: Any,
     forced: bool,
-    root: str | None = None,
-    materializers: str | None = None,
+    root: str | None,
+    materializers: str,
 ) -> Future[StepOutcome]:
     """Submit the missing elements of a mapped step; a future of its ``MapOutcome``.
     ``materializers``: the run's ``registry_versions()`` (the step's key has them)."""
@@ -95,8 +94,6 @@ def submit_map(
         whole = d.refs[param]
         elements: list[Element] = []
         futures: dict[int, StepFuture] = {}
-        if materializers is None:
-            materializers = registry_versions()
         for i, item in enumerate(items):
             obj = store_value(store, f"{whole.name}-{i}", item)
             inputs = {**d.inputs, param: obj.content_hash}
