@@ -476,10 +476,16 @@ def test_a_failure_starts_nothing_beyond_what_was_handed_over(project: Path) -> 
     # After the failure, one per worker at most: the step its driver thread had taken
     # from the queue as the failure came back; the rest of the queue (in_flight is
     # twice the workers) is cancelled. Before it, the driver threads of the first
-    # steps handed over may have reached the workers ahead of the failing one's.
+    # steps handed over may have reached the workers ahead of the failing one's, and
+    # each slow step that finished meanwhile made room for one more (a busy machine
+    # delays the failing one: what is handed over is bounded, not when it fails).
     after = [t for t in starts if t > failed_at]
     assert len(after) <= 2, f"{len(after)} slow steps started after the failure"
-    assert len(starts) <= 5, f"{len(starts)} slow steps started, of 12"
+    before = [t for t in starts if t <= failed_at]
+    finished = [t for t in before if t + 0.3 <= failed_at]
+    assert len(before) <= 4 + len(finished), (
+        f"{len(before)} slow steps started before the failure, {len(finished)} finished")
+    assert len(starts) < 12
 
 
 # ---------------------------------------------------------------- shared inputs (W6)

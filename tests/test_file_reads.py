@@ -299,6 +299,105 @@ def test_a_folder_the_step_did_not_find_counts_by_its_absence(project: Path) -> 
     assert _statuses(pipe.run()) == {"inbox_files": "cached"}
 
 
+def test_a_path_the_step_only_checks_counts(project: Path) -> None:
+    """``os.path.exists`` / ``Path.is_dir`` / ``os.path.getsize`` are ``stat`` calls,
+    which Python does not audit: a path not there counts by its absence, a file by its
+    size and times (no content is hashed for a check), a folder by its being there."""
+    (project / "weights.bin").write_bytes(b"x" * 10)
+    (project / "cache").mkdir()
+    _a_tick_old(project / "weights.bin")  # else checked by content (racy), as a read is
+
+    @fm.step(outputs="cfg")
+    def settings() -> dict[str, int]:
+        lr = 3 if os.path.exists("override.json") else 1  # checked, never opened
+        return {"lr": lr, "size": os.path.getsize("weights.bin"),
+                "cached": int(Path("cache").is_dir())}
+
+    def plain() -> dict[str, int]:
+        return {"lr": 3 if (project / "override.json").exists() else 1,
+                "size": (project / "weights.bin").stat().st_size,
+                "cached": int((project / "cache").is_dir())}
+
+    pipe = fm.Pipeline("checks", [settings])
+    assert pipe.run()["cfg"] == plain() == {"lr": 1, "size": 10, "cached": 1}
+    size = (project / "weights.bin").stat()
+    assert _recorded(project)["settings"] == [
+        ["cache", -1, -1, "folder", -1], ["override.json", -1, -1, "missing", -1],
+        ["weights.bin", 10, size.st_mtime_ns, "stat", size.st_ctime_ns]]
+    again = pipe.run()
+    assert _statuses(again) == {"settings": "cached"}
+    assert "the 1 file and 1 folder it read or looked for unchanged" not in again.steps[
+        "settings"].reason  # two files: one there, one not
+    assert "the 2 files and 1 folder it read or looked for unchanged" in again.steps[
+        "settings"].reason
+
+    (project / "override.json").write_text("{}")
+    _a_tick_old(project / "override.json")
+    found = pipe.run()
+    assert found["cfg"] == plain() == {"lr": 3, "size": 10, "cached": 1}
+    assert found.steps["settings"].reason == (
+        "executed: file override.json, missing when the step ran, now exists")
+
+    (project / "weights.bin").write_bytes(b"x" * 12)
+    _a_tick_old(project / "weights.bin")
+    grown = pipe.run()
+    assert grown["cfg"] == plain() == {"lr": 3, "size": 12, "cached": 1}
+    assert grown.steps["settings"].reason == (
+        "executed: file weights.bin it checked changed (its size or times)")
+
+    (project / "cache").rmdir()
+    gone = pipe.run()
+    assert gone["cfg"] == plain() == {"lr": 3, "size": 12, "cached": 0}
+    assert gone.steps["settings"].reason == "executed: folder cache it checked is gone"
+    assert _statuses(pipe.run()) == {"settings": "cached"}
+
+
+def test_a_check_made_by_library_code_or_before_writing_is_not_an_input(
+        project: Path) -> None:
+    """What the standard library checks for its own needs (``shutil.which`` looks along
+    ``PATH``), and a path the step checks and then writes (``os.makedirs``, an output
+    it replaces), are not the step's inputs; ``shutil``'s own use of ``os.stat`` works
+    through the check (``copy2`` of a link, which asks ``os.supports_follow_symlinks``)."""
+    import shutil
+
+    (project / "src.txt").write_text("data")
+    (project / "link.txt").symlink_to("src.txt")
+
+    @fm.step(outputs="v")
+    def export() -> str:
+        found = shutil.which("surely-no-such-tool-here")
+        os.makedirs("out/reports", exist_ok=True)
+        if os.path.exists("out/result.txt"):
+            os.remove("out/result.txt")
+        Path("out/result.txt").write_text("done")
+        shutil.copy2("link.txt", "out/link.txt", follow_symlinks=False)
+        return f"{found}:{os.path.islink('out/link.txt')}:{os.path.islink('link.txt')}"
+
+    pipe = fm.Pipeline("checks_lib", [export])
+    assert pipe.run()["v"] == "None:True:True"  # the link it checked counts by its being there
+    assert _recorded(project)["export"] == [["link.txt", -1, -1, "present", -1]]
+    assert _statuses(pipe.run()) == {"export": "cached"}
+
+
+@pytest.mark.filterwarnings("ignore::flowyml.UnseenInputWarning")
+def test_a_command_started_through_os_popen_counts(project: Path) -> None:
+    """``os.popen`` runs its command through ``subprocess`` from ``os``, a module
+    Python freezes (its frames are ``<frozen os>``): still the step's command."""
+    (project / "prep.py").write_text(_SUM_SCRIPT.format(k=1))
+    (project / "data.txt").write_text("1 2 3\n")
+
+    @fm.step(outputs="total")
+    def total() -> int:
+        with os.popen(f"{sys.executable} prep.py data.txt") as out:
+            return int(out.read())
+
+    pipe = fm.Pipeline("popen", [total])
+    assert pipe.run()["total"] == 6
+    assert [r[0] for r in _recorded(project)["total"]] == ["data.txt", "prep.py"]
+    (project / "data.txt").write_text("1 2 4\n")
+    assert pipe.run()["total"] == 7
+
+
 _SUM_SCRIPT = "import sys\nprint({k} * sum(int(x) for x in open(sys.argv[1]).read().split()))\n"
 
 

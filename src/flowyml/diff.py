@@ -127,7 +127,7 @@ class FileChange:
 def _read_state(r: list[Any] | None) -> str | None:
     if r is None:
         return None
-    if r[3] is not None:
+    if r[3] is not None and r[3] != "stat":  # "stat": checked, by size and times
         return str(r[3])[:12]
     return "changed while read" if r[2] == -1 else f"size {r[1]}, mtime_ns {r[2]}"
 

@@ -2634,6 +2634,83 @@ add(idiom("optional_file_not_found", {
            reason={"f": "file override.json it read is gone"}),
 ))
 
+add(idiom("optional_file_checked_with_exists", {
+    "override.json": ABSENT,
+    "pipe.py": src('''
+        import json
+        import os
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+        @fm.step(outputs="y")
+        def f():
+            path = os.path.join(HERE, "override.json")
+            k = 2
+            if os.path.exists(path):  # a stat, which Python does not audit
+                with open(path) as fh:
+                    k = json.load(fh)["k"]
+            return [k * i for i in range(3)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "    k = 2", "    k = 2  # the default"), note="comment in the step"),
+    change(E("override.json", ABSENT, '{"k": 3}\n'), note="the file it checked for appears",
+           reason={"f": "file override.json, missing when the step ran, now exists"}),
+    change(E("override.json", '{"k": 3}\n', ABSENT), note="and is deleted again",
+           reason={"f": "file override.json it read is gone"}),
+))
+
+add(idiom("file_size_checked_not_read", {
+    "weights.bin": "abcd\n",
+    "pipe.py": src('''
+        from pathlib import Path
+
+        import flowyml as fm
+
+        HERE = Path(__file__).parent
+
+
+        @fm.step(outputs="y")
+        def f():
+            size = (HERE / "weights.bin").stat().st_size  # its size only, never opened
+            return [size * i for i in range(3)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "    return [size", "    # scaled\n    return [size"),
+         note="comment in the step"),
+    change(E("weights.bin", "abcd\n", "abcdef\n"), note="the file it measured grows",
+           reason={"f": "file weights.bin it checked changed (its size or times)"}),
+))
+
+add(idiom("path_glob_of_a_folder_not_there_yet", {
+    "inbox/a.txt": ABSENT,
+    "pipe.py": src('''
+        from pathlib import Path
+
+        import flowyml as fm
+
+        HERE = Path(__file__).parent
+
+
+        @fm.step(outputs="y")
+        def f():
+            return sorted(p.name for p in (HERE / "inbox").glob("*.txt"))  # no inbox: []
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "    return sorted(", "    # the names only\n    return sorted("),
+         note="comment in the step"),
+    change(E("inbox/a.txt", ABSENT, "x\n"), note="the folder it did not find appears",
+           reason={"f": "folder inbox, missing when the step ran, now exists"}),
+))
+
 add(idiom("glob_of_a_folder_not_there_yet", {
     "inbox/a.txt": ABSENT,
     "pipe.py": src('''

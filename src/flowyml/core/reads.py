@@ -32,9 +32,17 @@ executor, a ``processes`` worker): there a file any thread without a step of its
 opens is the step's. On a Dask worker, whose threads run several steps at once, only
 the step's own thread counts. Seen only where Python opens the file: a library that
 opens files in C, C++ or Rust (pyarrow and so ``pd.read_parquet``, polars, h5py) is
-not, nor is a check of whether a file exists (``os.stat`` is not audited); declare
-such files with ``fm.DataFile``. Files of more than ``HASH_LIMIT`` bytes
+not; declare such files with ``fm.DataFile``. Files of more than ``HASH_LIMIT`` bytes
 are recorded by size and mtime alone (a ``touch`` re-executes the step).
+
+A path the step's own code only checks (``os.path.exists``, ``Path.is_file``,
+``os.path.getsize``: an ``os.stat`` or ``os.lstat``, which Python does not audit, so
+``_install`` wraps those two functions) counts too: a path not there by its absence
+(``if os.path.exists("override.json")``: once it appears, the step runs again), a
+regular file by its size and times (``STAT``: a check hashes no content), a folder or
+anything else by its being there (``FOLDER``, ``PRESENT``). A check that library code
+makes for its own needs is not the step's: the first caller above ``os``,
+``os.path``, ``pathlib`` and ``glob`` must be the user's code.
 
 Two C-level readers are seen by their own audit events: SQLite (``sqlite3.connect``:
 the database counts as read) and a command the step's code runs (``subprocess``,
@@ -64,6 +72,9 @@ from .hashing import MISSING, just_changed
 # ``MISSING`` for the hash of a file the step tried to read and did not find
 FileRead = tuple[str, int, int, "str | None", "int | None"]
 _ABSENT = (-1, -1, -1)  # the stat of a file not there when the step tried to open it
+# the "hash" of a path the step's code only checked (``_checked``): a regular file by
+# its size and times, a folder or anything else by its being there
+STAT, FOLDER, PRESENT = "stat", "folder", "present"
 # (its first two: the times of a folder not there when the step tried to list it)
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
@@ -81,14 +92,18 @@ _skip_prefixes: tuple[str, ...] = ()
 
 
 class _Recording:
-    __slots__ = ("commands", "early", "listed", "opened", "peers", "skip", "unseen_writes",
-                 "written")
+    __slots__ = ("checked", "commands", "early", "listed", "opened", "peers", "skip",
+                 "unseen_writes", "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
         self.opened: dict[str, tuple[int, int, int] | None] = {}  # path -> stat at first open
         self.written: set[str] = set()
         self.listed: dict[str, tuple[int, int] | None] = {}  # folder -> its times then
+        # a path the step's code only checked (``os.path.exists``) -> the stat of a
+        # regular file then (-1 times: racy), or its kind (``FOLDER``, ``PRESENT``); a
+        # path not there is kept in ``opened``, as a file the step did not find
+        self.checked: dict[str, tuple[int, int, int] | str] = {}
         # what a file or folder changed just before the step read it held then (its
         # hash; a folder's names): its times cannot prove it unchanged (racy, below)
         self.early: dict[str, Any] = {}
@@ -151,6 +166,19 @@ _STDLIB = os.path.dirname(os.__file__)
 _FINDERS = ("<frozen importlib", os.path.join(_STDLIB, "importlib", ""),
             os.path.join(_STDLIB, "pkgutil.py"))
 _FINDER_PACKAGES = ("/pkg_resources/", "/importlib_metadata/", "/importlib_resources/")
+
+
+def _stdlib_frames(*modules: str) -> tuple[str, ...]:
+    """The ``co_filename`` prefixes of frames of these standard library modules (a
+    package as ``name/``): their file, or ``<frozen name>`` where Python freezes them
+    (``os``, ``posixpath``, ``genericpath`` from 3.11)."""
+    out: list[str] = []
+    for m in modules:
+        if m.endswith("/"):
+            out.append(os.path.join(_STDLIB, m[:-1], ""))
+        else:
+            out += [os.path.join(_STDLIB, f"{m}.py"), f"<frozen {m}>"]
+    return tuple(out)
 
 
 def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
@@ -286,6 +314,89 @@ def _database(rec: _Recording, database: object) -> None:
                 _read(rec, file)
 
 
+# the standard library's ways to check a path: frames skipped to find whose check it is
+_CHECKERS = _stdlib_frames("os", "genericpath", "posixpath", "ntpath", "pathlib", "glob")
+
+
+def _stat_watcher(original: Any) -> Any:
+    """``os.stat`` / ``os.lstat`` as they are, telling ``_checked`` what a step's code
+    checked. Outside a step's recording: one attribute lookup more per call."""
+
+    lstat = original is _real_lstat
+
+    def watched(path: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = original(path, *args, **kwargs)
+        except (FileNotFoundError, NotADirectoryError):
+            if getattr(_local, "rec", None) is not None or _process is not None:
+                _checked(path, None, lstat, args, kwargs)
+            raise
+        if getattr(_local, "rec", None) is not None or _process is not None:
+            _checked(path, result, lstat, args, kwargs)
+        return result
+
+    watched.__module__ = "os"  # pickled by reference, as ``os.stat`` (what it is now)
+    watched.__name__ = original.__name__
+    watched.__qualname__ = original.__qualname__
+    watched.__doc__ = original.__doc__
+    watched.__wrapped__ = original  # type: ignore[attr-defined]
+    return watched
+
+
+def _checked(path: Any, st: Any, lstat: bool, args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> None:
+    """A step's code may have checked ``path`` (``st``: its stat, None: not there)."""
+    rec = getattr(_local, "rec", None)
+    if rec is None:
+        rec = _process
+    if (rec is None or rec is _PAUSED or args or kwargs.get("dir_fd") is not None
+            or not isinstance(path, (str, bytes, os.PathLike))):
+        return
+    lstat = lstat or kwargs.get("follow_symlinks") is False  # ``Path.lstat``
+    try:  # never fail the user's call
+        _record_check(rec, sys._getframe(2), path, st, lstat)  # _checked <- watched <- who
+    except Exception:
+        pass
+
+
+def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) -> None:
+    if not _by_user_code(frame, skip=_CHECKERS):
+        return
+    name = os.path.abspath(os.fsdecode(path))
+    if (name in rec.opened or name in rec.checked or name in rec.written
+            or name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip)
+            or "/.flowyml/" in name or name.endswith("/.flowyml")):
+        return
+    if st is None:
+        try:
+            _real_lstat(name)
+        except OSError:  # not there (not a dangling link): counts by its absence
+            rec.opened[name] = _ABSENT
+        return
+    if stat.S_ISREG(st.st_mode):
+        times = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        # racy (see ``_read``): a same-size write in this tick would keep its times
+        rec.checked[name] = (st.st_size, -1, -1) if just_changed(st.st_ctime_ns) else times
+    else:
+        rec.checked[name] = FOLDER if stat.S_ISDIR(st.st_mode) and not lstat else PRESENT
+
+
+_real_stat, _real_lstat = os.stat, os.lstat
+
+
+def _watch_stats() -> None:
+    """Put ``_stat_watcher`` in place of ``os.stat`` and ``os.lstat`` (once a process),
+    also in the ``os.supports_*`` sets that hold them (``shutil`` asks them)."""
+    for attr, original in (("stat", _real_stat), ("lstat", _real_lstat)):
+        if getattr(os, attr) is not original:
+            continue  # someone else's in place already: leave it
+        watched = _stat_watcher(original)
+        for group in (os.supports_dir_fd, os.supports_fd, os.supports_follow_symlinks):
+            if original in group:
+                group.add(watched)
+        setattr(os, attr, watched)
+
+
 def _tokens(arg: str) -> list[str]:
     """The words of one argument that may name a file: itself, the value of
     ``--opt=FILE``, and the words of a shell command line (``sh -c "python x.py"``)."""
@@ -305,18 +416,18 @@ def _tokens(arg: str) -> list[str]:
 
 _FLOWYML = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
 # the standard library's ways to start a command: frames skipped to find whose it is
-_SPAWNERS = (os.path.join(_STDLIB, "subprocess.py"), os.path.join(_STDLIB, "os.py"),
-             os.path.join(_STDLIB, "asyncio", ""))
+_SPAWNERS = _stdlib_frames("subprocess", "os", "asyncio/")
 
 
-def _by_user_code(frame: Any, through_libraries: bool = False) -> bool:
+def _by_user_code(frame: Any, through_libraries: bool = False,
+                  skip: tuple[str, ...] = _SPAWNERS) -> bool:
     """Whether the code that runs the command (the first frame above ``subprocess``'s,
     ``os``'s and ``asyncio``'s own) is the user's, not the standard library's
     (``platform``, ``ctypes.util``), an installed package's or FlowyML's.
     ``through_libraries``: a network connection, which user code makes through
     libraries (``requests``, ``urllib``): the first frame that is neither the standard
     library's nor a package's must be the user's (not FlowyML's; none: a library's
-    own thread)."""
+    own thread). ``skip``: the frames of the standard library's own ways to do it."""
     if through_libraries:
         while frame is not None:
             name = frame.f_code.co_filename
@@ -327,7 +438,7 @@ def _by_user_code(frame: Any, through_libraries: bool = False) -> bool:
                 return True
             frame = frame.f_back
         return False
-    while frame is not None and frame.f_code.co_filename.startswith(_SPAWNERS):
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
         frame = frame.f_back
     if frame is None:
         return False
@@ -369,6 +480,7 @@ def _install() -> bool:
                 sys.addaudithook(_hook)
             except Exception:  # another hook refused ours: nothing is recorded
                 return False
+            _watch_stats()
             _hooked = True
     return True
 
@@ -432,7 +544,7 @@ class Recording:
         folders listed (a path ending in ``/``: name count, mtime, hash of the names)
         that the step did not write into; sorted by path."""
         rec = self._rec
-        if rec is None or not (rec.opened or rec.listed):
+        if rec is None or not (rec.opened or rec.listed or rec.checked):
             return []
         out: list[FileRead] = []
         for path, before in rec.opened.items():
@@ -456,6 +568,15 @@ class Recording:
                 out.append((path, size, mtime, None, ctime))
             else:
                 out.append((path, size, mtime, content_hash(path), ctime))
+        for path, then in rec.checked.items():
+            if path in rec.opened or path in rec.written or path in rec.listed:
+                continue  # read or listed (its content counts), or written (an output)
+            if isinstance(then, str):  # a folder, a link...: by its being there
+                out.append((path, -1, -1, then, -1))
+            elif _stat(path) != then or then[1] == -1:  # changed meanwhile, or racy
+                out.append((path, then[0], -1, STAT, -1))  # never matches
+            else:
+                out.append((path, then[0], then[1], STAT, then[2]))
         into = {os.path.dirname(p) for p in rec.written}
         for folder, listed_at in rec.listed.items():
             if listed_at is None or folder in into or folder in rec.written:
@@ -540,12 +661,13 @@ def unchanged(files: Sequence[Sequence[Any]] | None) -> str:
     (``... it read or looked for`` when one was missing, and still is)."""
     if not files:
         return "code, inputs and parameters"
-    folders = sum(1 for f in files if str(f[0]).endswith("/"))
+    folders = sum(1 for f in files if str(f[0]).endswith("/") or f[3] == FOLDER)
     n = len(files) - folders
     said = [f"{n} file{'' if n == 1 else 's'}"] if n else []
     if folders:
         said.append(f"{folders} folder{'' if folders == 1 else 's'}")
-    looked = " or looked for" if any(f[3] == MISSING for f in files) else ""
+    looked = (" or looked for" if any(f[3] in (MISSING, STAT, FOLDER, PRESENT) for f in files)
+              else "")
     return f"code, inputs, parameters and the {' and '.join(said)} it read{looked}"
 
 
@@ -562,8 +684,20 @@ def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | No
         full = os.path.join(root or ".", path)
         if digest == MISSING:
             if os.path.lexists(full):
-                what = "folder" if path.endswith("/") else "file"
+                what = "folder" if path.endswith("/") or os.path.isdir(full) else "file"
                 return f"{what} {path}, missing when the step ran, now exists"
+            continue
+        if digest in (FOLDER, PRESENT):  # checked, not read: only its being there counts
+            there = os.path.isdir(full) if digest == FOLDER else os.path.lexists(full)
+            if not there:
+                return f"{digest if digest == FOLDER else 'path'} {path} it checked is gone"
+            continue
+        if digest == STAT:  # a file checked, not read (``os.path.getsize``): by its stat
+            now = _stat(full)
+            if now is None:
+                return f"file {path} it checked is gone"
+            if ctime is None or now != (size, mtime, ctime):
+                return f"file {path} it checked changed (its size or times)"
             continue
         if path.endswith("/"):
             why = _listing_changed(path, full, (mtime, ctime), digest)
