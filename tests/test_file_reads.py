@@ -499,6 +499,41 @@ def test_a_sqlite_database_the_step_queries_counts(project: Path) -> None:
     assert _statuses(pipe.run()) == {"query": "cached", "export": "cached"}
 
 
+def test_a_sqlite_database_queried_through_a_library_counts(project: Path) -> None:
+    """``create_engine("sqlite:///data.db")`` (SQLAlchemy, and so ``pd.read_sql``):
+    the library calls ``sqlite3.connect`` for the step, which counts as the step's."""
+    import sqlalchemy as sa
+
+    with sqlite3.connect(project / "data.db") as db:
+        db.executescript("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2);")
+    db.close()
+    _a_tick_old(project / "data.db")
+
+    @fm.step(outputs="total")
+    def query() -> int:
+        engine = sa.create_engine("sqlite:///data.db")
+        try:
+            with engine.connect() as con:
+                return int(con.execute(sa.text("SELECT sum(x) FROM t")).scalar_one())
+        finally:
+            engine.dispose()
+
+    def plain() -> int:
+        with sqlite3.connect(project / "data.db") as con:
+            return int(con.execute("SELECT sum(x) FROM t").fetchone()[0])
+
+    pipe = fm.Pipeline("sqlalchemy", [query])
+    assert pipe.run()["total"] == plain() == 3
+    assert [r[0] for r in _recorded(project)["query"]] == ["data.db"]
+    assert _statuses(pipe.run()) == {"query": "cached"}
+    with sqlite3.connect(project / "data.db") as db:
+        db.execute("UPDATE t SET x = 10 WHERE x = 2")
+    db.close()
+    edited = pipe.run()
+    assert edited["total"] == plain() == 11
+    assert "file data.db it read changed" in edited.steps["query"].reason
+
+
 def test_a_network_connection_is_warned_about(project: Path) -> None:
     """What a step receives over the network is an input nobody sees: each execution
     that connects somewhere warns, naming where."""

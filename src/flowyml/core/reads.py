@@ -294,12 +294,15 @@ def _connected(rec: _Recording, address: object) -> None:
 
 
 def _database(rec: _Recording, database: object) -> None:
-    """``sqlite3.connect(path)`` by the user's code: SQLite reads the file in C, unseen
-    by ``open``; the database counts as a read, with its write-ahead log (committed
-    rows may be there only). One the step changed is its output (an export), not an
-    input: as before, a reuse does not check it."""
+    """``sqlite3.connect(path)`` for the user's code, itself or through a library
+    (SQLAlchemy's ``create_engine("sqlite:///data.db")``, ``pd.read_sql``): SQLite
+    reads the file in C, unseen by ``open``; the database counts as a read, with its
+    write-ahead log (committed rows may be there only). One the step changed is its
+    output (an export, a library's store such as Optuna's), not an input: as before,
+    a reuse does not check it. Not a connection FlowyML makes, nor one in a thread
+    no user code runs in (IPython's history)."""
     if not isinstance(database, (str, bytes, os.PathLike)) or not _by_user_code(
-            sys._getframe(2)):  # _database <- _hook <- (C) <- who connects
+            sys._getframe(2), through_libraries=True):  # _database <- _hook <- (C) <- who
         return
     name = os.fsdecode(database)
     if name.startswith("file:"):  # a URI: its path, without the query
