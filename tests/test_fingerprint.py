@@ -281,6 +281,55 @@ def test_sys_modules_is_unseeable_and_a_dict_may_grow_while_walked(tmp_path: Pat
     assert Tokenizer(on_code=on_code).digest(grows)
 
 
+def test_a_command_line_parser_makes_the_arguments_an_input(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``parser.parse_args()`` reads ``sys.argv`` in the standard library, where no
+    fingerprint looks: code that reaches a command-line parser (a parser held in a
+    global, or one the function builds) counts the arguments; other code does not."""
+    (tmp_path / "cli_mod.py").write_text(textwrap.dedent('''
+        import argparse
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--k", type=int, default=1)
+
+
+        def global_parser():
+            return parser.parse_args().k * 2
+
+
+        def own_parser():
+            import argparse as ap
+
+            p = ap.ArgumentParser()
+            p.add_argument("--k", type=int, default=1)
+            return p.parse_known_args()[0].k * 2
+
+
+        def no_parser():
+            return 2
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["train.py", "--k", "3"])
+    import cli_mod
+
+    try:
+        for fn in (cli_mod.global_parser, cli_mod.own_parser):
+            before = fingerprint_function(fn, root=tmp_path).parts
+            assert fn() == 6
+            monkeypatch.setattr(sys, "argv", ["other/train.py", "--k", "3"])  # same args
+            assert fingerprint_function(fn, root=tmp_path).parts == before
+            monkeypatch.setattr(sys, "argv", ["train.py", "--k", "5"])
+            after = fingerprint_function(fn, root=tmp_path).parts
+            assert fn() == 10
+            assert explain_parts(before, after) == ["constant sys.argv changed"]
+            monkeypatch.setattr(sys, "argv", ["train.py", "--k", "3"])
+        plain = fingerprint_function(cli_mod.no_parser, root=tmp_path).parts
+        monkeypatch.setattr(sys, "argv", ["train.py", "--k", "5"])
+        assert fingerprint_function(cli_mod.no_parser, root=tmp_path).parts == plain
+    finally:
+        sys.modules.pop("cli_mod", None)
+
+
 def test_environment_variables_count_by_name(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A variable read by a literal name counts by its value (or its absence), and no

@@ -444,6 +444,16 @@ class _Context:
     def library(self, module: str, file: str | None = None) -> None:
         top = library_name(module, file)
         self.parts[f"library {top}"] = library_version(top)
+        if module.partition(".")[0] in _READS_ARGV and _ARGV_PART not in self.parts:
+            # ``parser.parse_args()`` reads the command line itself, in library code
+            # no fingerprint looks into: the arguments are an input of what reaches it
+            self.add(_ARGV_PART, self.token(sys.argv[1:], "the command-line arguments"),
+                     value_source("sys.argv[1:]", sys.argv[1:]))
+
+
+# libraries whose parsers read ``sys.argv`` when given no arguments
+_READS_ARGV = frozenset({"argparse", "optparse", "getopt", "click", "typer", "fire"})
+_ARGV_PART = "constant command line:sys.argv"
 
 
 # --------------------------------------------------------------------------- entry points
