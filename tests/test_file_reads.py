@@ -398,6 +398,37 @@ def test_a_command_started_through_os_popen_counts(project: Path) -> None:
     assert pipe.run()["total"] == 7
 
 
+def test_a_step_that_starts_processes_is_warned_about(project: Path) -> None:
+    """Files read in processes a step starts (a process pool, joblib, a data loader's
+    workers) are opened in another process, where no recording sees them: each such
+    execution warns, whatever starts them (``fork`` raises an audit event; ``spawn``
+    and ``forkserver`` do not, ``multiprocessing``'s ``start`` is watched instead)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    (project / "a.txt").write_text("1")
+    (project / "b.txt").write_text("2")
+
+    @fm.step(outputs="total")
+    def total(method: str = "fork") -> int:
+        with ProcessPoolExecutor(1, mp_context=mp.get_context(method)) as pool:
+            return sum(int(t) for t in pool.map(Path.read_text, [Path("a.txt"), Path("b.txt")]))
+
+    @fm.step(outputs="alone")
+    def alone(total: int) -> int:
+        return total + int(Path("a.txt").read_text())
+
+    pipe = fm.Pipeline("workers", [total, alone])
+    for method in ("fork", "spawn"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run = pipe.run(params={"method": method})
+        assert run["alone"] == 4
+        said = [str(w.message) for w in caught if issubclass(w.category, fm.UnseenInputWarning)]
+        assert len(said) == 1 and said[0].startswith("step 'total' started processes"), said
+    assert [r[0] for r in _recorded(project)["alone"]] == ["a.txt"]  # its own read counts
+
+
 _SUM_SCRIPT = "import sys\nprint({k} * sum(int(x) for x in open(sys.argv[1]).read().split()))\n"
 
 

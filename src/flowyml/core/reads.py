@@ -93,7 +93,7 @@ _skip_prefixes: tuple[str, ...] = ()
 
 class _Recording:
     __slots__ = ("checked", "commands", "early", "listed", "opened", "peers", "skip",
-                 "unseen_writes", "written")
+                 "unseen_writes", "workers", "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
@@ -109,6 +109,7 @@ class _Recording:
         self.early: dict[str, Any] = {}
         self.commands: dict[str, list[str]] = {}  # command the step ran -> files it names
         self.peers: dict[str, None] = {}  # network addresses connected to, in order
+        self.workers = 0  # process starts for the step's code seen (``_worker_started``)
         # files the step may write where FlowyML cannot see it (named on a command line,
         # a SQLite database): changed while the step ran, they are its outputs
         self.unseen_writes: set[str] = set()
@@ -124,7 +125,7 @@ _CHANGES = {"os.mkdir": (0,), "os.rmdir": (0,), "os.remove": (0,), "os.rename": 
 _SPAWNS = {"subprocess.Popen": 1, "os.system": 0, "os.posix_spawn": 1, "os.exec": 1,
            "os.spawn": 2}
 _EVENTS = frozenset({"open", *_LISTINGS, *_CHANGES, *_SPAWNS, "socket.connect",
-                     "sqlite3.connect"})
+                     "sqlite3.connect", "os.fork"})
 
 
 def _hook(event: str, args: tuple[object, ...]) -> None:
@@ -151,6 +152,8 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
             _connected(rec, args[1])
         elif event == "sqlite3.connect":
             _database(rec, args[0])
+        elif event == "os.fork":
+            _worker_started(rec, sys._getframe(2))  # _hook <- (C) <- who forks
         else:
             _listed(rec, args)
     except Exception:
@@ -400,6 +403,45 @@ def _watch_stats() -> None:
         setattr(os, attr, watched)
 
 
+def _worker_started(rec: _Recording, frame: Any) -> None:
+    """A process started for the step's code (``multiprocessing``, a process pool,
+    joblib, a data loader's workers): what it reads is not seen (its opens are in
+    another process), warned about (``task.warn_workers``). Not FlowyML's own."""
+    if _by_user_code(frame, through_libraries=True):
+        rec.workers += 1
+
+
+def _watch_processes() -> None:
+    """Wrap ``multiprocessing``'s ``BaseProcess.start`` (once ``multiprocessing`` is
+    imported: it is not imported for this): a process started by ``spawn`` or
+    ``forkserver``, or by joblib's loky, raises no audit event (``fork`` raises
+    ``os.fork``, seen by the hook). Checked as each recording begins."""
+    global _processes_watched
+    mod = sys.modules.get("multiprocessing.process")
+    if mod is None or _processes_watched:
+        return
+    _processes_watched = True
+    base = mod.BaseProcess
+    original = base.start
+
+    def start(self: Any) -> None:
+        rec = getattr(_local, "rec", None)
+        if rec is None:
+            rec = _process
+        if rec is not None and rec is not _PAUSED:
+            try:
+                _worker_started(rec, sys._getframe(1))
+            except Exception:
+                pass
+        original(self)
+
+    start.__wrapped__ = original  # type: ignore[attr-defined]
+    base.start = start
+
+
+_processes_watched = False
+
+
 def _tokens(arg: str) -> list[str]:
     """The words of one argument that may name a file: itself, the value of
     ``--opt=FILE``, and the words of a shell command line (``sh -c "python x.py"``)."""
@@ -502,6 +544,8 @@ class Recording:
         self._outer_process: _Recording | None = None
         self._whole = whole_process
         if _install():
+            if not _processes_watched:
+                _watch_processes()
             prefixes = _prefixes.get(skip)
             if prefixes is None:
                 prefixes = _prefixes[skip] = _skip_prefixes + tuple(
@@ -532,6 +576,11 @@ class Recording:
             return []
         return sorted(p for p in rec.written if not p.startswith(rec.skip)
                       and "/.flowyml/" not in p and os.path.isfile(p))
+
+    def workers(self) -> int:
+        """Whether (non-zero) the step's code started processes, whose reads are not
+        seen (a start may be seen twice: ``BaseProcess.start`` and ``os.fork``)."""
+        return self._rec.workers if self._rec is not None else 0
 
     def connections(self) -> list[str]:
         """The network addresses (``host:port``) the step connected to."""

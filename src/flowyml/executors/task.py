@@ -45,8 +45,10 @@ class UnseenInputWarning(UserWarning):
     reads (the files named on its command line count, nothing else), or what it
     received over a network connection. A reuse returns this execution's result
     even if that input changes: declare such files (``fm.DataFile``), make what is
-    fetched a parameter, or use ``@step(cache=False)``. Also a file a step read that
-    another step of the run wrote, with no asset to order the two (the run warns)."""
+    fetched a parameter, or use ``@step(cache=False)``. Also what processes the step
+    started read (``multiprocessing``, joblib, a data loader's workers), and a file a
+    step read that another step of the run wrote, with no asset to order the two (the
+    run warns)."""
 
 
 class UserCodeError(Exception):
@@ -113,6 +115,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     if commands:
         warn_commands(task, commands, {f[0] for f in files})
     warn_connections(task, opened.connections())
+    if opened.workers():
+        warn_workers(task)
     values = split_outputs(step, result)
     if schemas_possible():  # declared schemas (contracts.py): checked before anything is stored
         from ..core.contracts import SchemaViolation, validate_outputs
@@ -186,6 +190,16 @@ def warn_connections(task: StepTask, peers: list[str]) -> None:
         "received is not seen by the cache, so a reuse returns this execution's result "
         "even if the data there changes. Make what it fetches a parameter (a date, a "
         "version), or use @step(cache=False) to run it every time"))
+
+
+def warn_workers(task: StepTask) -> None:
+    """One ``UnseenInputWarning`` for the processes the step's code started."""
+    warn_at_step(task.step, UnseenInputWarning(
+        f"step {task.step.name!r} started processes (multiprocessing, a process pool, "
+        "joblib, a data loader's workers): the files they read are not seen by the "
+        "cache, so a reuse returns this execution's result even if those files change "
+        "(what the step itself reads still counts). Declare the files its workers read "
+        "as fm.DataFile parameters, or use @step(cache=False)"))
 
 
 def warn_at_step(step: Step, warning: Warning) -> None:
