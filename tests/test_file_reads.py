@@ -352,6 +352,33 @@ def test_a_path_the_step_only_checks_counts(project: Path) -> None:
     assert _statuses(pipe.run()) == {"settings": "cached"}
 
 
+def test_a_parquet_file_pandas_reads_counts_by_its_stat(project: Path) -> None:
+    """pyarrow reads ``pd.read_parquet``'s file in C, unseen by ``open``; pandas asks
+    ``os.path.isdir`` first, and a library's check of a path under the working folder,
+    for the step's code, counts: the file by its size and times."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    pd.DataFrame({"a": [1, 2]}).to_parquet(project / "data.parquet")
+    _a_tick_old(project / "data.parquet")
+
+    @fm.step(outputs="total")
+    def total() -> int:
+        return int(pd.read_parquet("data.parquet")["a"].sum())
+
+    def plain() -> int:
+        return int(pd.read_parquet(project / "data.parquet")["a"].sum())
+
+    pipe = fm.Pipeline("parquet", [total])
+    assert pipe.run()["total"] == plain() == 3
+    assert [r[0] for r in _recorded(project)["total"]] == ["data.parquet"]
+    assert _statuses(pipe.run()) == {"total": "cached"}
+    pd.DataFrame({"a": [1, 5]}).to_parquet(project / "data.parquet")
+    edited = pipe.run()
+    assert edited["total"] == plain() == 6
+    assert edited.steps["total"].reason == (
+        "executed: file data.parquet it checked changed (its size or times)")
+
+
 def test_a_check_made_by_library_code_or_before_writing_is_not_an_input(
         project: Path) -> None:
     """What the standard library checks for its own needs (``shutil.which`` looks along
@@ -365,13 +392,14 @@ def test_a_check_made_by_library_code_or_before_writing_is_not_an_input(
 
     @fm.step(outputs="v")
     def export() -> str:
+        link = os.path.islink("link.txt")  # (before shutil's own stat of it, below)
         found = shutil.which("surely-no-such-tool-here")
         os.makedirs("out/reports", exist_ok=True)
         if os.path.exists("out/result.txt"):
             os.remove("out/result.txt")
         Path("out/result.txt").write_text("done")
         shutil.copy2("link.txt", "out/link.txt", follow_symlinks=False)
-        return f"{found}:{os.path.islink('out/link.txt')}:{os.path.islink('link.txt')}"
+        return f"{found}:{os.path.islink('out/link.txt')}:{link}"
 
     pipe = fm.Pipeline("checks_lib", [export])
     assert pipe.run()["v"] == "None:True:True"  # the link it checked counts by its being there

@@ -42,7 +42,10 @@ A path the step's own code only checks (``os.path.exists``, ``Path.is_file``,
 regular file by its size and times (``STAT``: a check hashes no content), a folder or
 anything else by its being there (``FOLDER``, ``PRESENT``). A check that library code
 makes for its own needs is not the step's: the first caller above ``os``,
-``os.path``, ``pathlib`` and ``glob`` must be the user's code.
+``os.path``, ``pathlib`` and ``glob`` must be the user's code, or, for a path under
+the working folder, the first caller outside the standard library and installed
+packages (``pd.read_parquet("data.parquet")`` asks ``os.path.isdir`` before pyarrow
+reads the file in C: the file then counts by its stat).
 
 Two C-level readers are seen by their own audit events: SQLite (``sqlite3.connect``:
 the database counts as read) and a command the step's code runs (``subprocess``,
@@ -202,6 +205,20 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
         rec.listed[name] = _ABSENT[:2]  # ``glob("inbox/*")`` found no folder: [] until one
     elif times is not None and just_changed(times[1]):
         rec.early[name] = _names_digest(name)  # racy (see ``_read``)
+
+
+def _finding_modules(frame: Any) -> bool:
+    """Whether code that looks up modules (``_FINDERS``: ``pkgutil.iter_modules`` stats
+    every entry of a ``sys.path`` folder) is among the library frames above ``frame``."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(_FINDERS) or any(part in name for part in _FINDER_PACKAGES):
+            return True
+        if not (name.startswith(_STDLIB) or name.startswith("<frozen")
+                or name.startswith(_skip_prefixes)):
+            return False  # the user's frame: no finder below it
+        frame = frame.f_back
+    return False
 
 
 def _dir_mtime(path: str) -> tuple[int, int] | None:
@@ -366,9 +383,15 @@ def _checked(path: Any, st: Any, lstat: bool, args: tuple[Any, ...],
 
 
 def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) -> None:
-    if not _by_user_code(frame, skip=_CHECKERS):
-        return
     name = os.path.abspath(os.fsdecode(path))
+    if not _by_user_code(frame, skip=_CHECKERS) and not (
+            # a library checking, for the user's code, a path in the working folder:
+            # the data file it then reads in C (``pd.read_parquet`` asks ``isdir``
+            # first, pyarrow reads); not its own probes (``~/.netrc``, config folders)
+            _by_user_code(frame, through_libraries=True)
+            and name.startswith(os.path.join(os.getcwd(), ""))
+            and not _finding_modules(frame)):
+        return
     if (name in rec.opened or name in rec.checked or name in rec.written
             or name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip)
             or "/.flowyml/" in name or name.endswith("/.flowyml")):
