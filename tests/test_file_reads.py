@@ -456,6 +456,16 @@ def test_a_step_that_starts_processes_is_warned_about(project: Path) -> None:
         assert len(said) == 1 and said[0].startswith("step 'total' started processes"), said
     assert [r[0] for r in _recorded(project)["alone"]] == ["a.txt"]  # its own read counts
 
+    @fm.step(outputs="forked")
+    def forked() -> int:
+        pid = os.fork()  # the step's own fork, no library in between
+        if pid == 0:
+            os._exit(0)
+        return os.waitpid(pid, 0)[1]
+
+    with pytest.warns(fm.UnseenInputWarning, match="step 'forked' started processes"):
+        assert fm.Pipeline("fork", [forked]).run()["forked"] == 0
+
 
 _SUM_SCRIPT = "import sys\nprint({k} * sum(int(x) for x in open(sys.argv[1]).read().split()))\n"
 

@@ -75,10 +75,10 @@ from .hashing import MISSING, just_changed
 # ``MISSING`` for the hash of a file the step tried to read and did not find
 FileRead = tuple[str, int, int, "str | None", "int | None"]
 _ABSENT = (-1, -1, -1)  # the stat of a file not there when the step tried to open it
+# (its first two: the times of a folder not there when the step tried to list it)
 # the "hash" of a path the step's code only checked (``_checked``): a regular file by
 # its size and times, a folder or anything else by its being there
 STAT, FOLDER, PRESENT = "stat", "folder", "present"
-# (its first two: the times of a folder not there when the step tried to list it)
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
@@ -156,7 +156,7 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
         elif event == "sqlite3.connect":
             _database(rec, args[0])
         elif event == "os.fork":
-            _worker_started(rec, sys._getframe(2))  # _hook <- (C) <- who forks
+            _worker_started(rec, sys._getframe(1))  # _hook <- (C) <- who forks
         else:
             _listed(rec, args)
     except Exception:
