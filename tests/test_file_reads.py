@@ -379,6 +379,36 @@ def test_a_parquet_file_pandas_reads_counts_by_its_stat(project: Path) -> None:
         "executed: file data.parquet it checked changed (its size or times)")
 
 
+def test_the_wrapped_stat_functions_behave_as_os_own(tmp_path: Path) -> None:
+    """``os.stat`` / ``os.lstat``, once wrapped to see checks, take the same arguments,
+    give the same results and errors, are in the same ``os.supports_*`` sets, and
+    pickle by reference, inside a recording and outside one."""
+    import pickle
+
+    assert reads._install()
+    (tmp_path / "f.txt").write_text("x")
+    (tmp_path / "link").symlink_to("f.txt")
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for inside in (False, True):
+            with reads.recording() if inside else warnings.catch_warnings():
+                assert os.stat(tmp_path / "f.txt") == reads._real_stat(tmp_path / "f.txt")
+                assert os.stat(tmp_path / "link", follow_symlinks=False) == (
+                    reads._real_lstat(tmp_path / "link"))
+                assert os.lstat(str(tmp_path / "link")) == reads._real_lstat(tmp_path / "link")
+                assert os.stat("f.txt", dir_fd=fd) == reads._real_stat(tmp_path / "f.txt")
+                assert os.lstat(b"link", dir_fd=fd) == reads._real_lstat(tmp_path / "link")
+                with pytest.raises(FileNotFoundError):
+                    os.stat(tmp_path / "nothing")
+                with pytest.raises(NotADirectoryError):
+                    os.lstat(tmp_path / "f.txt" / "below")
+    finally:
+        os.close(fd)
+    assert os.stat is not reads._real_stat and os.stat.__wrapped__ is reads._real_stat
+    assert pickle.loads(pickle.dumps(os.stat)) is os.stat
+    assert os.stat in os.supports_follow_symlinks and os.stat in os.supports_dir_fd
+
+
 def test_a_check_made_by_library_code_or_before_writing_is_not_an_input(
         project: Path) -> None:
     """What the standard library checks for its own needs (``shutil.which`` looks along

@@ -342,42 +342,66 @@ _CHECKERS = _stdlib_frames("os", "genericpath", "posixpath", "ntpath", "pathlib"
 
 
 def _stat_watcher(original: Any) -> Any:
-    """``os.stat`` / ``os.lstat`` as they are, telling ``_checked`` what a step's code
-    checked. Outside a step's recording: one attribute lookup more per call."""
-
-    lstat = original is _real_lstat
-
-    def watched(path: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            result = original(path, *args, **kwargs)
-        except (FileNotFoundError, NotADirectoryError):
-            if getattr(_local, "rec", None) is not None or _process is not None:
-                _checked(path, None, lstat, args, kwargs)
-            raise
-        if getattr(_local, "rec", None) is not None or _process is not None:
-            _checked(path, result, lstat, args, kwargs)
-        return result
-
+    """``os.stat`` / ``os.lstat`` as they are (same signature), telling ``_checked``
+    what a step's code checked. While no recording is active anywhere (``_active``):
+    one more Python call and a global's test."""
+    watched = _lstat_wrapper(original) if original is _real_lstat else _stat_wrapper(original)
     watched.__module__ = "os"  # pickled by reference, as ``os.stat`` (what it is now)
     watched.__name__ = original.__name__
     watched.__qualname__ = original.__qualname__
     watched.__doc__ = original.__doc__
-    watched.__wrapped__ = original  # type: ignore[attr-defined]
+    watched.__wrapped__ = original
     return watched
 
 
-def _checked(path: Any, st: Any, lstat: bool, args: tuple[Any, ...],
-             kwargs: dict[str, Any]) -> None:
+def _stat_wrapper(original: Any) -> Any:
+    def watched(path: Any, *, dir_fd: Any = None, follow_symlinks: Any = True) -> Any:
+        if not _active:
+            if dir_fd is None and follow_symlinks is True:
+                return original(path)
+            return original(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+        return _watched_call(original, path, dir_fd, follow_symlinks)
+
+    return watched
+
+
+def _lstat_wrapper(original: Any) -> Any:
+    def watched(path: Any, *, dir_fd: Any = None) -> Any:
+        if not _active:
+            return original(path) if dir_fd is None else original(path, dir_fd=dir_fd)
+        return _watched_call(original, path, dir_fd, True)
+
+    return watched
+
+
+def _watched_call(original: Any, path: Any, dir_fd: Any, follow: Any) -> Any:
+    """``original(path)`` called while some recording is active, and ``_checked``
+    told (``follow``: the ``follow_symlinks`` given to ``os.stat``; True for
+    ``os.lstat``, which takes none and never follows a link)."""
+    lstat = original is _real_lstat or not follow
+    kwargs: dict[str, Any] = {} if dir_fd is None else {"dir_fd": dir_fd}
+    if original is not _real_lstat and follow is not True:
+        kwargs["follow_symlinks"] = follow
+    try:
+        result = original(path, **kwargs)
+    except (FileNotFoundError, NotADirectoryError):
+        _checked(path, None, lstat, dir_fd)
+        raise
+    _checked(path, result, lstat, dir_fd)
+    return result
+
+
+def _checked(path: Any, st: Any, lstat: bool, dir_fd: Any) -> None:
     """A step's code may have checked ``path`` (``st``: its stat, None: not there)."""
     rec = getattr(_local, "rec", None)
     if rec is None:
         rec = _process
-    if (rec is None or rec is _PAUSED or args or kwargs.get("dir_fd") is not None
+    if (rec is None or rec is _PAUSED or dir_fd is not None
             or not isinstance(path, (str, bytes, os.PathLike))):
         return
-    lstat = lstat or kwargs.get("follow_symlinks") is False  # ``Path.lstat``
     try:  # never fail the user's call
-        _record_check(rec, sys._getframe(2), path, st, lstat)  # _checked <- watched <- who
+        # _checked <- _watched_call <- watched <- who checks
+        _record_check(rec, sys._getframe(3), path, st, lstat)
     except Exception:
         pass
 
@@ -463,6 +487,8 @@ def _watch_processes() -> None:
 
 
 _processes_watched = False
+_active = 0  # recordings entered and not yet exited, in any thread (``Recording``)
+_active_lock = threading.Lock()
 
 
 def _tokens(arg: str) -> list[str]:
@@ -576,19 +602,24 @@ class Recording:
             self._rec = _Recording(prefixes)
 
     def __enter__(self) -> Recording:
-        global _process
+        global _process, _active
         self._outer = getattr(_local, "rec", None)
         if self._rec is not None:
+            with _active_lock:
+                _active += 1
             _local.rec = self._rec
             if self._whole:
                 self._outer_process, _process = _process, self._rec
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _process
+        global _process, _active
         _local.rec = self._outer
-        if self._rec is not None and self._whole:
-            _process = self._outer_process
+        if self._rec is not None:
+            if self._whole:
+                _process = self._outer_process
+            with _active_lock:
+                _active -= 1
 
     def written_files(self) -> list[str]:
         """The files the step wrote (opened for writing, or made by a rename or a link)
