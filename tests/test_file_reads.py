@@ -319,11 +319,16 @@ def test_a_path_the_step_only_checks_counts(project: Path) -> None:
                 "cached": int((project / "cache").is_dir())}
 
     pipe = fm.Pipeline("checks", [settings])
-    assert pipe.run()["cfg"] == plain() == {"lr": 1, "size": 10, "cached": 1}
+    first = pipe.run()
+    assert first["cfg"] == plain() == {"lr": 1, "size": 10, "cached": 1}
     size = (project / "weights.bin").stat()
     assert _recorded(project)["settings"] == [
         ["cache", -1, -1, "folder", -1], ["override.json", -1, -1, "missing", -1],
         ["weights.bin", 10, size.st_mtime_ns, "stat", size.st_ctime_ns]]
+    shown = str(fm.get_lineage(first.artifacts["cfg"].id))
+    for line in ("reads cache (checked: folder)", "reads override.json (missing)",
+                 "reads weights.bin (checked: 10 bytes)"):
+        assert line in shown, shown
     again = pipe.run()
     assert _statuses(again) == {"settings": "cached"}
     assert "the 1 file and 1 folder it read or looked for unchanged" not in again.steps[

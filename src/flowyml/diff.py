@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .catalog_api import Catalog
 from .core.errors import ArtifactNotFoundError, ParameterError
 from .core.fingerprint import part_label
+from .core.reads import STAT
 
 if TYPE_CHECKING:
     from .artifact import Artifact
@@ -127,7 +128,7 @@ class FileChange:
 def _read_state(r: list[Any] | None) -> str | None:
     if r is None:
         return None
-    if r[3] is not None and r[3] != "stat":  # "stat": checked, by size and times
+    if r[3] is not None and r[3] != STAT:  # a file checked, not read: by size and times
         return str(r[3])[:12]
     return "changed while read" if r[2] == -1 else f"size {r[1]}, mtime_ns {r[2]}"
 

@@ -138,9 +138,11 @@ class LineageNode:
 
 
 def _short(read: list[Any]) -> str:
-    if read[3] == "stat":  # a file its code checked (``os.path.getsize``), not read
+    from .core.reads import FOLDER, PRESENT, STAT
+
+    if read[3] == STAT:  # a file its code checked (``os.path.getsize``), not read
         return f"checked: {read[1]} bytes"
-    if read[3] in ("folder", "present"):
+    if read[3] in (FOLDER, PRESENT):
         return f"checked: {read[3]}"
     return str(read[3])[:10] if read[3] else f"{read[1]} bytes, not hashed"
 
