@@ -21,7 +21,7 @@ import pytest
 
 import flowyml as fm
 from flowyml.core import hashing, reads
-from tests.conftest import import_from, write
+from tests.conftest import import_from, run_py, write
 
 
 def _statuses(run: fm.Run) -> dict[str, str]:
@@ -412,6 +412,67 @@ def test_the_wrapped_stat_functions_behave_as_os_own(tmp_path: Path) -> None:
     assert os.stat is not reads._real_stat and os.stat.__wrapped__ is reads._real_stat
     assert pickle.loads(pickle.dumps(os.stat)) is os.stat
     assert os.stat in os.supports_follow_symlinks and os.stat in os.supports_dir_fd
+
+
+def test_a_memoized_helper_counts_for_each_step_that_gets_its_result(project: Path) -> None:
+    """``@functools.lru_cache`` on a helper that reads a file: the first step computes
+    (its open is recorded), the next gets the cached result and opens nothing. What the
+    helper read counts for every step that got its result, in each process: an edit
+    re-executes both (a module-level function and a method of a module-level object)."""
+    write(project / "memo_steps.py", '''
+        import functools
+        import json
+        import os
+
+        import flowyml as fm
+
+
+        @functools.lru_cache
+        def load_config():
+            with open("config.json") as f:
+                return json.load(f)
+
+
+        class Inbox:
+            @functools.lru_cache
+            def names(self):
+                return tuple(sorted(os.listdir("inbox")))
+
+
+        INBOX = Inbox()
+
+
+        @fm.step(outputs="a")
+        def a() -> str:
+            return f"{load_config()['x']}:{len(INBOX.names())}"
+
+
+        @fm.step(outputs="b")
+        def b() -> str:
+            return f"{load_config()['y']}:{','.join(INBOX.names())}"
+
+
+        pipe = fm.Pipeline("memo", [a, b])
+    ''')
+    (project / "config.json").write_text('{"x": 1, "y": 2}')
+    (project / "inbox").mkdir()
+    (project / "inbox" / "m1").write_text("")
+    code = ("from memo_steps import pipe\n"
+            "r = pipe.run()\n"
+            "print(r['a'], r['b'], r.steps['a'].status, r.steps['b'].status)")
+
+    def plain() -> list[str]:
+        cfg = json.loads((project / "config.json").read_text())
+        names = sorted(os.listdir(project / "inbox"))
+        return [f"{cfg['x']}:{len(names)}", f"{cfg['y']}:{','.join(names)}"]
+
+    assert run_py(project, code).split() == [*plain(), "executed", "executed"]
+    assert run_py(project, code).split() == [*plain(), "cached", "cached"]
+    (project / "config.json").write_text('{"x": 1, "y": 5}')
+    assert run_py(project, code).split() == [*plain(), "executed", "executed"]
+    (project / "inbox" / "m2").write_text("")
+    assert run_py(project, code).split() == [*plain(), "executed", "executed"]
+    assert run_py(project, code).split() == [*plain(), "cached", "cached"]
 
 
 def test_a_check_made_by_library_code_or_before_writing_is_not_an_input(

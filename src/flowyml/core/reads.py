@@ -59,10 +59,12 @@ while no step runs in the thread (one attribute lookup per audited event).
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import sys
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -95,8 +97,8 @@ _skip_prefixes: tuple[str, ...] = ()
 
 
 class _Recording:
-    __slots__ = ("checked", "commands", "early", "listed", "opened", "peers", "skip",
-                 "unseen_writes", "workers", "written")
+    __slots__ = ("checked", "commands", "early", "hits", "listed", "memo", "opened", "peers",
+                 "skip", "unseen_writes", "workers", "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
@@ -113,6 +115,11 @@ class _Recording:
         self.commands: dict[str, list[str]] = {}  # command the step ran -> files it names
         self.peers: dict[str, None] = {}  # network addresses connected to, in order
         self.workers = 0  # process starts for the step's code seen (``_worker_started``)
+        # memoized functions (``functools.lru_cache``) that computed here -> the paths
+        # they read, listed or checked meanwhile; and those known to have read files ->
+        # their cache hits as the step began (``_memoized``)
+        self.memo: dict[Any, set[str]] = {}
+        self.hits: dict[Any, int] = {}
         # files the step may write where FlowyML cannot see it (named on a command line,
         # a SQLite database): changed while the step ran, they are its outputs
         self.unseen_writes: set[str] = set()
@@ -198,7 +205,10 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
         return
     name = os.path.abspath(os.fsdecode(path if path is not None else "."))  # type: ignore[arg-type]
     if (name.startswith(rec.skip) or os.path.join(name, "").startswith(rec.skip)
-            or "/.flowyml/" in name or name.endswith("/.flowyml") or name in rec.listed):
+            or "/.flowyml/" in name or name.endswith("/.flowyml")):
+        return
+    _attribute(rec, os.path.join(name, ""), sys._getframe(2))
+    if name in rec.listed:
         return
     times = rec.listed[name] = _dir_mtime(name)
     if times is None and not os.path.lexists(name):
@@ -253,6 +263,34 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
         rec.written.add(name)
     if access != os.O_WRONLY:
         _read(rec, name)
+        _attribute(rec, name, sys._getframe(2))  # _opened <- _hook <- (C) <- who opens
+
+
+# functools.lru_cache / functools.cache wrappers (a C type)
+_LRU: Any = type(functools.lru_cache()(lambda: None))
+_memo_lock = threading.Lock()
+# memoized function -> {path: the record of what it read when it computed}, this process
+# (weak: a notebook cell redefining the function drops the old one's)
+_memo_records: Any = weakref.WeakKeyDictionary()
+
+
+def _attribute(rec: _Recording, key: str, frame: Any) -> None:
+    """``key`` (a path read, listed or checked) counts for each memoized function
+    (``@functools.lru_cache`` / ``@functools.cache``, at module or class level) computing
+    on the stack: a later step that gets its cached result without computing reads
+    nothing, yet depends on what it read (``Recording.files``)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.startswith(_FLOWYML):
+            return  # the step's caller: nothing of the user's below
+        fn: Any = frame.f_globals
+        for part in getattr(code, "co_qualname", code.co_name).split("."):  # ("<locals>": none)
+            fn = fn.get(part) if type(fn) is dict else getattr(fn, "__dict__", {}).get(part)
+            if fn is None:
+                break
+        if type(fn) is _LRU and getattr(fn.__wrapped__, "__code__", None) is code:
+            rec.memo.setdefault(fn, set()).add(key)
+        frame = frame.f_back
 
 
 def _read(rec: _Recording, name: str) -> None:
@@ -416,9 +454,11 @@ def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) 
             and name.startswith(os.path.join(os.getcwd(), ""))
             and not _finding_modules(frame)):
         return
-    if (name in rec.opened or name in rec.checked or name in rec.written
-            or name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip)
+    if (name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip)
             or "/.flowyml/" in name or name.endswith("/.flowyml")):
+        return
+    _attribute(rec, name, frame)
+    if name in rec.opened or name in rec.checked or name in rec.written:
         return
     if st is None:
         try:
@@ -605,6 +645,9 @@ class Recording:
         global _process, _active
         self._outer = getattr(_local, "rec", None)
         if self._rec is not None:
+            if len(_memo_records):  # memoized functions known to read files: hits now
+                with _memo_lock:
+                    self._rec.hits = {fn: fn.cache_info().hits for fn in list(_memo_records)}
             with _active_lock:
                 _active += 1
             _local.rec = self._rec
@@ -650,7 +693,7 @@ class Recording:
         folders listed (a path ending in ``/``: name count, mtime, hash of the names)
         that the step did not write into; sorted by path."""
         rec = self._rec
-        if rec is None or not (rec.opened or rec.listed or rec.checked):
+        if rec is None or not (rec.opened or rec.listed or rec.checked or rec.hits):
             return []
         out: list[FileRead] = []
         for path, before in rec.opened.items():
@@ -698,7 +741,26 @@ class Recording:
                 out.append((os.path.join(folder, ""), names[0], -1 if moved else listed_at[0],
                             None if moved else names[1],
                             -1 if moved else None if racy else listed_at[1]))
-        return sorted(out)
+        return _memoized(rec, sorted(out))
+
+
+def _memoized(rec: _Recording, out: list[FileRead]) -> list[FileRead]:
+    """``out`` with what memoized functions read: remembered from the records of a step
+    that computed them (``rec.memo``), added to those of a step that got a cached result
+    (its hits grew: ``rec.hits``). Another thread's hit meanwhile (a Dask worker) adds
+    reads to this step too: more to check, never less."""
+    if not (rec.memo or rec.hits):
+        return out
+    by_path = {r[0]: r for r in out}
+    with _memo_lock:
+        for fn, keys in rec.memo.items():
+            known = _memo_records.setdefault(fn, {})
+            known.update((k, by_path[k]) for k in keys if k in by_path)
+        for fn, before in rec.hits.items():
+            if fn.cache_info().hits > before:
+                for k, r in _memo_records.get(fn, {}).items():
+                    by_path.setdefault(k, r)
+    return sorted(by_path.values())
 
 
 _prefixes: dict[tuple[str, ...], tuple[str, ...]] = {}  # recording's skip -> all prefixes
