@@ -786,6 +786,30 @@ def test_a_same_size_write_in_the_tick_of_the_read_is_seen(
         "executed: file live.txt it read changed (content ")
 
 
+def test_a_file_checked_in_the_tick_it_changed_counts_by_content(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for a file the step only checks (``os.path.getsize``): changed within a
+    tick of the check, its times cannot show a same-size rewrite, so it counts by its
+    content as checked, at every reuse."""
+    _coarse_timestamps(monkeypatch)
+    (project / "w.bin").write_bytes(b"xxxx")
+
+    @fm.step(outputs="v")
+    def measure_then_rewritten() -> int:
+        size = os.path.getsize("w.bin")
+        with reads.paused():  # as another process would: same size, same second
+            Path("w.bin").write_bytes(b"yyyy")
+        return size
+
+    pipe = fm.Pipeline("racy_check", [measure_then_rewritten])
+    assert pipe.run()["v"] == 4
+    [[path, size, _, digest, ctime]] = _recorded(project)["measure_then_rewritten"]
+    assert (path, size, digest, ctime) == ("w.bin", 4, hashing.hash_bytes(b"xxxx"), None)
+    again = pipe.run()
+    assert again.steps["measure_then_rewritten"].reason.startswith(
+        "executed: file w.bin it read changed (content ")
+
+
 def test_a_folder_changed_in_the_tick_of_its_listing_keeps_its_names_as_listed(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same for a folder: an entry added in the tick of the listing keeps the

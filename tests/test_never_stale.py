@@ -476,6 +476,54 @@ def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str)
     assert not problems, "\n".join(problems)
 
 
+NB_CHECK_STEP = textwrap.dedent('''
+    import os
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 3):
+        k = 3 if os.path.exists("override.json") else 2  # checked, never opened
+        return [k * i for i in range(n)]
+
+
+    pipe = fm.Pipeline("nbcheck", [f])
+''').lstrip()
+
+
+@pytest.mark.timeout(600)
+def test_a_path_a_notebook_step_checks_counts(tmp_path: Path, kernel_env: str) -> None:
+    """A step defined in a cell that checks a path (``os.path.exists``, a ``stat``):
+    the cell's code is the user's, so the check counts; the file appearing while the
+    kernel runs re-executes the step, and the next run reuses it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    proj = tmp_path / "nbproj"
+    proj.mkdir()
+    (proj / "flowyml.toml").write_text("")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import flowyml as fm"),
+                nbformat.v4.new_code_cell(NB_CHECK_STEP),
+                nbformat.v4.new_code_cell(NB_MOD_RUN)]
+    problems: list[str] = []
+
+    def run(client: NotebookClient, indexes: list[int], what: str, status: str,
+            want: list[int]) -> None:
+        for i in indexes:
+            client.execute_cell(nb.cells[i], i)
+        problems.extend(_run_cell_problems(what, _cell_result(nb.cells[2]), status, want))
+
+    client = NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                            resources={"metadata": {"path": str(proj)}})
+    with client.setup_kernel():
+        run(client, [0, 1, 2], "first run", "executed", [0, 2, 4])
+        run(client, [2], "run again", "cached", [0, 2, 4])
+        (proj / "override.json").write_text("{}")
+        run(client, [2], "the file it checked for appears", "executed", [0, 3, 6])
+        run(client, [2], "run again with the file there", "cached", [0, 3, 6])
+    assert not problems, "\n".join(problems)
+
+
 NB_EVAL_STEP = textwrap.dedent('''
     @fm.step(outputs="y")
     def f(n: int = 4):

@@ -39,7 +39,8 @@ A path the step's own code only checks (``os.path.exists``, ``Path.is_file``,
 ``os.path.getsize``: an ``os.stat`` or ``os.lstat``, which Python does not audit, so
 ``_install`` wraps those two functions) counts too: a path not there by its absence
 (``if os.path.exists("override.json")``: once it appears, the step runs again), a
-regular file by its size and times (``STAT``: a check hashes no content), a folder or
+regular file by its size and times (``STAT``: a check hashes no content, unless the
+file changed within a tick of it: racy, as for a read), a folder or
 anything else by its being there (``FOLDER``, ``PRESENT``). A check that library code
 makes for its own needs is not the step's: the first caller above ``os``,
 ``os.path``, ``pathlib`` and ``glob`` must be the user's code, or, for a path under
@@ -106,8 +107,8 @@ class _Recording:
         self.written: set[str] = set()
         self.listed: dict[str, tuple[int, int] | None] = {}  # folder -> its times then
         # a path the step's code only checked (``os.path.exists``) -> the stat of a
-        # regular file then (-1 times: racy), or its kind (``FOLDER``, ``PRESENT``); a
-        # path not there is kept in ``opened``, as a file the step did not find
+        # regular file then (racy: its hash in ``early``), or its kind (``FOLDER``,
+        # ``PRESENT``); a path not there is kept in ``opened``, as a file not found
         self.checked: dict[str, tuple[int, int, int] | str] = {}
         # what a file or folder changed just before the step read it held then (its
         # hash; a folder's names): its times cannot prove it unchanged (racy, below)
@@ -467,9 +468,15 @@ def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) 
             rec.opened[name] = _ABSENT
         return
     if stat.S_ISREG(st.st_mode):
-        times = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        # racy (see ``_read``): a same-size write in this tick would keep its times
-        rec.checked[name] = (st.st_size, -1, -1) if just_changed(st.st_ctime_ns) else times
+        before = _stat(name)  # (as ``_read`` takes it: the times it compares at the end)
+        if before is None:
+            return  # replaced meanwhile
+        rec.checked[name] = before
+        if just_changed(before[2]):
+            # racy (see ``_read``): a same-size write in this tick would keep its times,
+            # so it counts by its content as checked (FlowyML's read, not the step's)
+            with paused():
+                rec.early[name] = content_hash(name) if before[0] <= HASH_LIMIT else None
     else:
         rec.checked[name] = FOLDER if stat.S_ISDIR(st.st_mode) and not lstat else PRESENT
 
@@ -722,8 +729,12 @@ class Recording:
                 continue  # read or listed (its content counts), or written (an output)
             if isinstance(then, str):  # a folder, a link...: by its being there
                 out.append((path, -1, -1, then, -1))
-            elif _stat(path) != then or then[1] == -1:  # changed meanwhile, or racy
-                out.append((path, then[0], -1, STAT, -1))  # never matches
+            elif _stat(path) != then:  # changed while the step ran: never matches
+                out.append((path, then[0], -1, STAT, -1))
+            elif path in rec.early:  # racy: by its content as checked, at every reuse
+                early = rec.early[path]
+                out.append((path, then[0], then[1], early, None) if early is not None
+                           else (path, then[0], -1, STAT, -1))
             else:
                 out.append((path, then[0], then[1], STAT, then[2]))
         into = {os.path.dirname(p) for p in rec.written}
