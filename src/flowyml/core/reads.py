@@ -115,7 +115,7 @@ class _Recording:
         self.early: dict[str, Any] = {}
         self.commands: dict[str, list[str]] = {}  # command the step ran -> files it names
         self.peers: dict[str, None] = {}  # network addresses connected to, in order
-        self.workers = 0  # process starts for the step's code seen (``_worker_started``)
+        self.workers = False  # it started processes (``_worker_started``)
         # memoized functions (``functools.lru_cache``) that computed here -> the paths
         # they read, listed or checked meanwhile; and those known to have read files ->
         # their cache hits as the step began (``_memoized``)
@@ -195,20 +195,30 @@ def _stdlib_frames(*modules: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _is_finder(filename: str) -> bool:
+    """Code that looks up modules, distributions or resources (``_FINDERS``)."""
+    return filename.startswith(_FINDERS) or any(p in filename for p in _FINDER_PACKAGES)
+
+
+def _is_library(filename: str) -> bool:
+    """The standard library's code, or an installed package's (FlowyML's too)."""
+    return (filename.startswith(_STDLIB) or filename.startswith("<frozen")
+            or filename.startswith(_skip_prefixes))
+
+
 def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
     """A folder listed (``glob``, ``iterdir``, ``os.walk``): its names are an input.
     Not when code that looks up modules lists a folder of ``sys.path`` (``_FINDERS``)."""
     path = args[0] if args else "."
     if isinstance(path, int):
         return
-    lister = sys._getframe(2).f_code.co_filename  # _listed <- _hook <- (C) <- who lists
-    if lister.startswith(_FINDERS) or any(part in lister for part in _FINDER_PACKAGES):
+    if _is_finder(sys._getframe(2).f_code.co_filename):  # _listed <- _hook <- (C) <- who
         return
     name = os.path.abspath(os.fsdecode(path if path is not None else "."))  # type: ignore[arg-type]
     if (name.startswith(rec.skip) or os.path.join(name, "").startswith(rec.skip)
             or "/.flowyml/" in name or name.endswith("/.flowyml")):
         return
-    _attribute(rec, os.path.join(name, ""), sys._getframe(2))
+    _attribute(rec, os.path.join(name, ""))
     if name in rec.listed:
         return
     times = rec.listed[name] = _dir_mtime(name)
@@ -223,10 +233,9 @@ def _finding_modules(frame: Any) -> bool:
     every entry of a ``sys.path`` folder) is among the library frames above ``frame``."""
     while frame is not None:
         name = frame.f_code.co_filename
-        if name.startswith(_FINDERS) or any(part in name for part in _FINDER_PACKAGES):
+        if _is_finder(name):
             return True
-        if not (name.startswith(_STDLIB) or name.startswith("<frozen")
-                or name.startswith(_skip_prefixes)):
+        if not _is_library(name):
             return False  # the user's frame: no finder below it
         frame = frame.f_back
     return False
@@ -264,7 +273,6 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
         rec.written.add(name)
     if access != os.O_WRONLY:
         _read(rec, name)
-        _attribute(rec, name, sys._getframe(2))  # _opened <- _hook <- (C) <- who opens
 
 
 # functools.lru_cache / functools.cache wrappers (a C type)
@@ -275,11 +283,16 @@ _memo_lock = threading.Lock()
 _memo_records: Any = weakref.WeakKeyDictionary()
 
 
-def _attribute(rec: _Recording, key: str, frame: Any) -> None:
+def _attribute(rec: _Recording, key: str) -> None:
     """``key`` (a path read, listed or checked) counts for each memoized function
     (``@functools.lru_cache`` / ``@functools.cache``, at module or class level) computing
     on the stack: a later step that gets its cached result without computing reads
-    nothing, yet depends on what it read (``Recording.files``)."""
+    nothing, yet depends on what it read (``Recording.files``). The stack is walked from
+    the first frame outside FlowyML (this module's, that saw the read) to the next one
+    of FlowyML's (that called the step)."""
+    frame: Any = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_FLOWYML):
+        frame = frame.f_back
     while frame is not None:
         code = frame.f_code
         if code.co_filename.startswith(_FLOWYML):
@@ -295,7 +308,9 @@ def _attribute(rec: _Recording, key: str, frame: Any) -> None:
 
 
 def _read(rec: _Recording, name: str) -> None:
-    """``name`` is read by the step: its stat now, before the read."""
+    """``name`` is read by the step (opened, a database, a file a command names): its
+    stat now, before the read; and for any memoized function computing (``_attribute``)."""
+    _attribute(rec, name)
     if name not in rec.opened:
         # A file changed within a timestamp tick of the read is racy (git's word): a
         # same-size write after the read, in that tick, keeps its size and times
@@ -458,7 +473,7 @@ def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) 
     if (name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip)
             or "/.flowyml/" in name or name.endswith("/.flowyml")):
         return
-    _attribute(rec, name, frame)
+    _attribute(rec, name)
     if name in rec.opened or name in rec.checked or name in rec.written:
         return
     if st is None:
@@ -502,7 +517,7 @@ def _worker_started(rec: _Recording, frame: Any) -> None:
     joblib, a data loader's workers): what it reads is not seen (its opens are in
     another process), warned about (``task.warn_workers``). Not FlowyML's own."""
     if _by_user_code(frame, through_libraries=True):
-        rec.workers += 1
+        rec.workers = True
 
 
 def _watch_processes() -> None:
@@ -574,18 +589,13 @@ def _by_user_code(frame: Any, through_libraries: bool = False,
             name = frame.f_code.co_filename
             if name.startswith(_FLOWYML):
                 return False
-            if not (name.startswith(_STDLIB) or name.startswith("<frozen")
-                    or name.startswith(_skip_prefixes)):
+            if not _is_library(name):
                 return True
             frame = frame.f_back
         return False
     while frame is not None and frame.f_code.co_filename.startswith(skip):
         frame = frame.f_back
-    if frame is None:
-        return False
-    name = frame.f_code.co_filename
-    return not (name.startswith(_STDLIB) or name.startswith("<frozen")
-                or name.startswith(_skip_prefixes))
+    return frame is not None and not _is_library(frame.f_code.co_filename)
 
 
 def _display(argv: list[str]) -> str:
@@ -681,10 +691,9 @@ class Recording:
         return sorted(p for p in rec.written if not p.startswith(rec.skip)
                       and "/.flowyml/" not in p and os.path.isfile(p))
 
-    def workers(self) -> int:
-        """Whether (non-zero) the step's code started processes, whose reads are not
-        seen (a start may be seen twice: ``BaseProcess.start`` and ``os.fork``)."""
-        return self._rec.workers if self._rec is not None else 0
+    def workers(self) -> bool:
+        """Whether the step's code started processes, whose reads are not seen."""
+        return self._rec is not None and self._rec.workers
 
     def connections(self) -> list[str]:
         """The network addresses (``host:port``) the step connected to."""
@@ -867,9 +876,10 @@ def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | No
                 return f"{what} {path}, missing when the step ran, now exists"
             continue
         if digest in (FOLDER, PRESENT):  # checked, not read: only its being there counts
-            there = os.path.isdir(full) if digest == FOLDER else os.path.lexists(full)
-            if not there:
-                return f"{digest if digest == FOLDER else 'path'} {path} it checked is gone"
+            if digest == FOLDER and not os.path.isdir(full):
+                return f"folder {path} it checked is gone"
+            if digest == PRESENT and not os.path.lexists(full):
+                return f"path {path} it checked is gone"
             continue
         if digest == STAT:  # a file checked, not read (``os.path.getsize``): by its stat
             now = _stat(full)
