@@ -548,6 +548,36 @@ add(idiom("nested_class_attr", {"pipe.py": src('''
     change(E("pipe.py", "K = 2", "K = 3"), note="nested class attribute"),
 ))
 
+# A line of spaces inside a multi-line string is part of the string's value (a
+# template's layout): written without ``src`` so that its spaces stay as they are.
+add(idiom("string_with_a_line_of_spaces", {"pipe.py": (
+    "import flowyml as fm\n"
+    "\n"
+    "\n"
+    "class Report:\n"
+    "    def render(self):\n"
+    "        return \"\"\"title\n"
+    "        \n"
+    "        body\"\"\"\n"
+    "\n"
+    "\n"
+    "@fm.step(outputs=\"y\")\n"
+    "def f():\n"
+    "    head = \"\"\"top\n"
+    "  \n"
+    "end\"\"\"\n"
+    "    return [head, Report().render()]\n"
+    "\n"
+    "\n"
+    "pipe = fm.Pipeline(\"ns\", [f])\n")},
+    same(E("pipe.py", "    return [head", "    # both texts\n    return [head"),
+         note="comment in the step"),
+    change(E("pipe.py", "top\n  \n", "top\n    \n"),
+           note="spaces of the step's own string's empty-looking line"),
+    change(E("pipe.py", "title\n        \n", "title\n          \n"),
+           note="spaces of a method's string's empty-looking line"),
+))
+
 # --------------------------------------------------------------------------- closures
 
 add(idiom("closure_step_factory", {"pipe.py": src('''

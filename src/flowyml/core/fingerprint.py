@@ -38,6 +38,7 @@ import dis
 import functools
 import inspect
 import linecache
+import operator
 import os
 import reprlib
 import sys
@@ -1200,11 +1201,12 @@ def _compile_own_text(info: _Info, filename: str) -> types.CodeType | None:
                                dont_inherit=True)
         except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
             pass
-    import textwrap
-
     assert info.source is not None
+    text = info.source
+    if text[:1] in (" ", "\t"):  # indented: as ``_parse`` reads it, each string as it is
+        text = "if 1:\n" + text
     try:  # the text: no recursion limit on deep generated code
-        return compile(textwrap.dedent(info.source), filename, "exec", dont_inherit=True)
+        return compile(text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
@@ -1825,11 +1827,18 @@ def _fast_source(func: Any) -> str | None:
 
 
 def _parse(src: str) -> ast.Module | None:
-    try:
-        import textwrap
+    """The statements of ``src``, which may be indented (a method's lines).
 
-        return ast.parse(textwrap.dedent(src))
-    except SyntaxError:
+    Not ``textwrap.dedent``: it rewrites every line, those inside a multi-line string
+    too, and turns a line of spaces into an empty one, so an edit of such a line (a
+    template's blank line) left the digest as it was. Indented text is parsed as the
+    body of an ``if 1:`` instead: each string keeps its exact value."""
+    try:
+        if src[:1] in (" ", "\t"):
+            wrapped = ast.parse("if 1:\n" + src)
+            return ast.Module(body=wrapped.body[0].body, type_ignores=[])  # type: ignore[attr-defined]
+        return ast.parse(src)
+    except (SyntaxError, ValueError):  # ValueError: a NUL byte in the text
         return None
 
 
@@ -1896,18 +1905,28 @@ def _digest_and_refs(
     The hashed stream, per node: ``(`` and its type name, its fields in order (a list
     as ``[`` and its length, then its items; anything else as its length-prefixed
     ``type:repr``), then ``)``. It is built as one list of byte strings and hashed once:
-    the same bytes as fed piece by piece, without a call into the hasher per piece."""
+    the same bytes as fed piece by piece, without a call into the hasher per piece.
+    A node's fields are read by one ``attrgetter`` per node type, and the bytes of names
+    and of ``None`` come from a table: most of a tree is identifiers."""
     refs: list[tuple[str, ...]] = []
     inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
     stack: list[Any] = [node]
     out: list[bytes] = []
     pop, push, extend, add = stack.pop, stack.append, stack.extend, out.append
     wants = visit.WANTS if visit is not None else frozenset()
-    kinds = _NODE_KINDS
-    name_t, attr_t, close = ast.Name, ast.Attribute, _CLOSE
+    kinds, leaves = _NODE_KINDS, _LEAVES
+    name_t, attr_t, close, str_t = ast.Name, ast.Attribute, _CLOSE, str
     while stack:
         item = pop()
         t = type(item)
+        if t is str_t or item is None:
+            b = leaves.get(item)
+            if b is None:
+                b = _leaf(t, item)
+                if len(leaves) < _LEAVES_MAX:
+                    leaves[item] = b
+            add(b)
+            continue
         kind = kinds.get(t)
         if kind is None and isinstance(item, ast.AST):
             kind = _node_kind(t)
@@ -1930,10 +1949,16 @@ def _digest_and_refs(
                     chain.append(base.id)
                     refs.append(tuple(reversed(chain)))
             push(close)
-            fields: list[Any] = [getattr(item, name, None) for name in kind[1]]
+            try:
+                fields: Any = kind[1](item)
+            except AttributeError:  # a node built by hand, without every field
+                fields = tuple(getattr(item, name, None) for name in kind[3])
             body = kind[2]
-            if body >= 0 and fields[body] and _is_docstring(fields[body][0]):
-                fields[body] = fields[body][1:] or [ast.Pass()]
+            if body >= 0:
+                stmts = fields[body]
+                if stmts and _is_docstring(stmts[0]):
+                    fields = list(fields)
+                    fields[body] = stmts[1:] or [ast.Pass()]
             extend(reversed(fields))
         elif t is list or isinstance(item, list):
             add(b"[%d" % len(item))
@@ -1941,22 +1966,37 @@ def _digest_and_refs(
         elif item is close:
             add(b")")
         else:
-            r = f"{t.__name__}:{item!r}".encode("utf-8", "surrogatepass")
-            add(len(r).to_bytes(4, "little") + r)
+            add(_leaf(t, item))
     return blake3.blake3(b"".join(out)).hexdigest(), refs
 
 
+def _leaf(t: type, value: Any) -> bytes:
+    r = f"{t.__name__}:{value!r}".encode("utf-8", "surrogatepass")
+    return len(r).to_bytes(4, "little") + r
+
+
 _CLOSE = object()
+_LEAVES: dict[str | None, bytes] = {}  # identifier (or None) -> its bytes in the stream
+_LEAVES_MAX = 1 << 16
 
-# Per AST node type: its opening bytes, the fields hashed (``type_comment`` never is),
-# and the index among them of a ``body`` whose docstring is skipped (-1: none)
-_NODE_KINDS: dict[type, tuple[bytes, tuple[str, ...], int]] = {}
+# Per AST node type: its opening bytes, a getter of the fields hashed (``type_comment``
+# never is) as a tuple, the index among them of a ``body`` whose docstring is skipped
+# (-1: none), and the fields' names
+_NODE_KINDS: dict[type, tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...]]] = {}
 
 
-def _node_kind(t: type) -> tuple[bytes, tuple[str, ...], int]:
+def _node_kind(t: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...]]:
     fields = tuple(f for f in t._fields if f != "type_comment")  # type: ignore[attr-defined]
     body = fields.index("body") if issubclass(t, _DOC_OWNERS) and "body" in fields else -1
-    kind = _NODE_KINDS[t] = (b"(" + t.__name__.encode(), fields, body)
+    get: Callable[[Any], tuple[Any, ...]]
+    if len(fields) > 1:
+        get = operator.attrgetter(*fields)
+    elif fields:
+        one = operator.attrgetter(fields[0])
+        get = lambda n: (one(n),)  # noqa: E731
+    else:
+        get = lambda n: ()  # noqa: E731
+    kind = _NODE_KINDS[t] = (b"(" + t.__name__.encode(), get, body, fields)
     return kind
 
 
