@@ -206,7 +206,8 @@ def _info_source(info: _Info, decorators: bool) -> Source | None:
     def render() -> str:
         text = info.rendered.get(variant)
         if text is None:
-            text = info.rendered[variant] = _render_tree(info.tree(), decorators, False)
+            text = info.rendered[variant] = _render_tree(info.tree(), decorators, False,
+                                                         info.docstrings)
             if info.slot is not None:
                 _MEMO.put(*info.slot, info.facts())
         return text
@@ -214,7 +215,10 @@ def _info_source(info: _Info, decorators: bool) -> Source | None:
     return render
 
 
-def _render_tree(shared: ast.AST | None, decorators: bool, stubs: bool) -> str:
+def _render_tree(shared: ast.AST | None, decorators: bool, stubs: bool,
+                 docstrings: bool = True) -> str:
+    """``shared`` unparsed, as the digest saw it; ``docstrings=False`` says the tree
+    holds none (``_Scanner.docstrings``), so it is not searched for them."""
     if shared is None:
         return "<source not available>"
     # the tree is shared (cached per code object): it is cut down in place, under a
@@ -229,7 +233,7 @@ def _render_tree(shared: ast.AST | None, decorators: bool, stubs: bool) -> str:
         try:
             if not decorators and isinstance(shared, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 set_(shared, "decorator_list", [])
-            for owner in ast.walk(shared):
+            for owner in ast.walk(shared) if docstrings else ():
                 if isinstance(owner, _DOC_OWNERS) and owner.body and _is_docstring(owner.body[0]):
                     set_(owner, "body", owner.body[1:] or [ast.Pass()])
             if stubs and isinstance(shared, ast.ClassDef):
@@ -974,6 +978,7 @@ class _Info:
     rendered: dict[str, str] = field(default_factory=dict)  # variant -> normalized source
     slot: tuple[str, str] | None = None  # where the memo keeps these facts
     shape: str = ""  # ``_code_shape`` of the code the text compiled to (checked per process)
+    docstrings: bool = True  # whether the tree holds any (False: rendering skips the search)
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -995,7 +1000,8 @@ class _Info:
                 "g": [[list(c), n] for c, n in self.calls_getattr],
                 "y": self.dynamic_imports, "m": sorted(self.mutated),
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
-                "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names)}
+                "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
+                "h": self.docstrings}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
@@ -1003,7 +1009,8 @@ class _Info:
                    [(a, b, c, int(d)) for a, b, c, d in f["i"]],
                    [(tuple(c), n) for c, n in f["g"]], bool(f["y"]),
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
-                   None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"])
+                   None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
+                   bool(f.get("h", True)))
 
 
 _info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
@@ -1262,7 +1269,7 @@ def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozens
         own = _is_flowyml(_resolve_chain(chain, fn.__globals__) if chain else None)
         texts.append((None if own else ast.unparse(node), chain))
     return _Info(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
-                 tree, source, frozenset(scan.mutated))
+                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings)
 
 
 def _function_node(module: ast.Module | None) -> ast.AST | None:
@@ -1315,7 +1322,7 @@ class _Scanner:
     digest's own pass (``_digest_and_refs``): imports inside it, ``getattr`` calls,
     dynamic imports, and the names whose items or attributes it assigns."""
 
-    __slots__ = ("dynamic", "getattrs", "imports", "mutated")
+    __slots__ = ("docstrings", "dynamic", "getattrs", "imports", "mutated")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign})  # the node types ``__call__`` looks at
 
@@ -1324,6 +1331,7 @@ class _Scanner:
         self.getattrs: list[tuple[tuple[str, ...], str | None]] = []
         self.dynamic = False
         self.mutated: set[str] = set()
+        self.docstrings = False  # set by ``_digest_and_refs`` when it skips one
 
     def __call__(self, node: ast.AST) -> None:
         t = type(node)
@@ -1957,6 +1965,8 @@ def _digest_and_refs(
             if body >= 0:
                 stmts = fields[body]
                 if stmts and _is_docstring(stmts[0]):
+                    if visit is not None:
+                        visit.docstrings = True
                     fields = list(fields)
                     fields[body] = stmts[1:] or [ast.Pass()]
             extend(reversed(fields))
