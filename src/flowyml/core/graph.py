@@ -274,10 +274,14 @@ def _describe_cycle(
 
 
 def _hints(func: Any) -> dict[str, Any]:
-    """``typing.get_type_hints`` of a step's function ({} when they do not resolve);
-    a plain function without annotations has none (the common case, asked per step)."""
-    if type(func) is types.FunctionType and not func.__annotations__:
-        return {}
+    """``typing.get_type_hints`` of a step's function ({} when they do not resolve).
+    A plain function whose annotations are all plain classes (``int``, ``pd.DataFrame``)
+    or absent, the common case asked per step, has them as they are: get_type_hints
+    would only evaluate each to itself."""
+    if type(func) is types.FunctionType:
+        ann = func.__annotations__
+        if all(type(v) is type for v in ann.values()):
+            return dict(ann)  # plain classes (or none): what get_type_hints returns, ~20x sooner
     try:
         return typing.get_type_hints(func)
     except Exception:
