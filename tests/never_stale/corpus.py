@@ -578,6 +578,45 @@ add(idiom("string_with_a_line_of_spaces", {"pipe.py": (
            note="spaces of a method's string's empty-looking line"),
 ))
 
+# A docstring is not code, unless the code reads it (a prompt or a template kept in
+# one): then it counts as a value, and an edit elsewhere in it still does not.
+add(idiom("docstring_read_as_data", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def summarize():
+        """Summarize the text in one sentence."""
+
+
+    class Report:
+        """Quarterly report"""
+
+        def title(self):
+            return type(self).__doc__.upper()
+
+
+    class Annual(Report):
+        """Annual report"""
+
+
+    @fm.step(outputs="y")
+    def f():
+        return [summarize.__doc__, Report().title(), Annual().title()]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "    return [summarize", "    # prompt and titles\n    return [summarize"),
+         note="comment in the step"),
+    change(E("pipe.py", "in one sentence", "in two sentences"),
+           note="the docstring the step reads as a prompt"),
+    change(E("pipe.py", "Quarterly report", "Monthly report"),
+           note="the docstring a method reads through type(self)"),
+    change(E("pipe.py", "Annual report", "Yearly report"),
+           note="a subclass's docstring, read by the inherited method"),
+    reads_docstrings=True,
+))
+
 # --------------------------------------------------------------------------- closures
 
 add(idiom("closure_step_factory", {"pipe.py": src('''

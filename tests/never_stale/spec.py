@@ -89,6 +89,7 @@ class Idiom:
     warns_anywhere: tuple[str, ...] = ()  # some warning, build or run, names each
     no_fingerprint_warning: bool = False
     requires: tuple[str, ...] = ()  # importable modules the idiom needs
+    reads_docstrings: bool = False  # its code reads docstrings: they are part of the meaning
 
     def expected(self, phase: Phase) -> dict[str, str]:
         if phase.expect is not None:
@@ -125,13 +126,14 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def meaning(path: str, text: str) -> str:
-    """What an edit may not change to be non-semantic: the AST without docstrings, or
-    the data of a JSON file, or the text itself."""
+def meaning(path: str, text: str, docstrings: bool = False) -> str:
+    """What an edit may not change to be non-semantic: the AST without docstrings (with
+    them for code that reads them), or the data of a JSON file, or the text itself."""
     if text == ABSENT:
         return text
     if path.endswith(".py"):
-        return ast.dump(_strip_docstrings(ast.parse(text)), include_attributes=False)
+        tree = ast.parse(text)
+        return ast.dump(tree if docstrings else _strip_docstrings(tree), include_attributes=False)
     if path.endswith(".json"):
         return json.dumps(json.loads(text), sort_keys=True)
     return text
@@ -160,7 +162,9 @@ def validate(item: Idiom) -> list[str]:
             except ValueError as exc:
                 problems.append(f"phase {number}: {exc}")
         touched = sorted({e.file for e in phase.edits if e.file in files})
-        changed = [f for f in touched if meaning(f, before[f]) != meaning(f, files[f])]
+        docs = item.reads_docstrings
+        changed = [f for f in touched
+                   if meaning(f, before[f], docs) != meaning(f, files[f], docs)]
         if phase.kind == "nonsemantic" and changed:
             problems.append(f"phase {number} ({phase.note}): not non-semantic, changes {changed}")
         if phase.kind == "nonsemantic" and not touched:

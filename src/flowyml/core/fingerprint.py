@@ -849,6 +849,10 @@ def _visit_class(ctx: _Context, cls: type) -> None:
                 _tree_source(tree, stubs=True))
         # names the class body reads at import (bases, decorators, attribute values)
         _follow_class_body(ctx, cls, tree, label)
+    if _reads_own_doc(cls):
+        ctx.add(f"attribute {label}:{qual}.__doc__",
+                ctx.token(cls.__doc__, f"the docstring of {qual}"),
+                value_source(f"{qual}.__doc__", cls.__doc__))
     for base in cls.__bases__:
         if base is not object:
             _visit(ctx, base, base.__qualname__, label)
@@ -1405,6 +1409,8 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         if obj is os.environ and env_names is not _WHOLE_ENV:
             continue  # read by literal names only: those count (_environment_parts)
         _visit(ctx, obj, dotted, label)
+        if chain[-1] == "__doc__" and len(chain) > 1:
+            _docstring_read(ctx, base, chain, label)
     for chain, attr in info.getattrs:
         if attr is None:
             unseeable.append("getattr() with a computed name")
@@ -1421,6 +1427,36 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         unseeable.append(_SUBCLASSES)
     if unseeable:
         _unseeable(ctx, fn, info, label, unseeable)
+
+
+def _docstring_read(ctx: _Context, base: Any, chain: tuple[str, ...], label: str) -> None:
+    """``helper.__doc__`` read by the code (a prompt, a template kept in a docstring):
+    the docstring, which no digest holds, counts as a value."""
+    doc = base
+    for attr in chain[1:]:
+        doc = getattr(doc, attr, None)
+    _visit(ctx, doc, ".".join(chain), label)
+
+
+def _reads_own_doc(cls: type) -> bool:
+    """Whether a method of ``cls`` or of a class it derives from reads an attribute
+    ``__doc__`` (``self.__doc__``, ``type(self).__doc__``, ``cls.__doc__``): the class's
+    own docstring is then an input of that method."""
+    for klass in cls.__mro__:
+        if _module_of(klass) == "builtins":  # object, dict...: C code, no ``__code__``
+            continue
+        for member in list(vars(klass).values()):
+            if isinstance(member, (staticmethod, classmethod)):
+                member = member.__func__
+            elif isinstance(member, property):
+                member = member.fget
+            elif isinstance(member, functools.cached_property):
+                member = member.func
+            code = getattr(member, "__code__", None)
+            if isinstance(code, types.CodeType) and any(
+                    "__doc__" in c.co_names for c in _code_tree(code)):
+                return True
+    return False
 
 
 def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
