@@ -531,6 +531,7 @@ def _end_of_build() -> None:
     _fresh_files.clear()
     _context_codes.clear()
     _stale_files.clear()
+    _doc_readers.clear()
     _project_listings.clear()
     _env_aliases.clear()
 
@@ -1441,7 +1442,18 @@ def _docstring_read(ctx: _Context, base: Any, chain: tuple[str, ...], label: str
 def _reads_own_doc(cls: type) -> bool:
     """Whether a method of ``cls`` or of a class it derives from reads an attribute
     ``__doc__`` (``self.__doc__``, ``type(self).__doc__``, ``cls.__doc__``): the class's
-    own docstring is then an input of that method."""
+    own docstring is then an input of that method. Once per class per build (a
+    library base such as ``torch.nn.Module`` has hundreds of methods)."""
+    hit = _doc_readers.get(cls)
+    if hit is None:
+        hit = _doc_readers[cls] = _scan_own_doc(cls)
+    return hit
+
+
+_doc_readers: dict[type, bool] = {}  # this build's ``_reads_own_doc`` answers
+
+
+def _scan_own_doc(cls: type) -> bool:
     for klass in cls.__mro__:
         if _module_of(klass) == "builtins":  # object, dict...: C code, no ``__code__``
             continue
