@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -43,9 +44,9 @@ def test_the_fast_path_for_plain_values_gives_the_general_walks_digest() -> None
     """Declarations and most parameters take a shortcut; keys must not depend on it."""
     import blake3
 
-    def general(value: object) -> str:
+    def general(value: object, ordered: bool = False) -> str:
         h = blake3.blake3()
-        Tokenizer()._walk(value, h, 0, {})
+        Tokenizer(ordered=ordered)._walk(value, h, 0, {})
         return h.hexdigest()
 
     cyclic: list[object] = [1]
@@ -64,6 +65,26 @@ def test_the_fast_path_for_plain_values_gives_the_general_walks_digest() -> None
     for value in values:
         assert Tokenizer().digest(value) == general(value), value
         assert Tokenizer().digest(value) == Tokenizer().digest(value)  # memo of items
+        assert Tokenizer(ordered=True).digest(value) == general(value, ordered=True), value
+
+
+def test_a_dicts_order_counts_in_the_tokens_keys_are_made_with() -> None:
+    """``list(FEATURES)`` follows the dict's order: reordering its entries is an edit."""
+
+    class Holder:  # a dict in an object's state, walked the general way
+        def __init__(self, d: dict[str, object]) -> None:
+            self.d = d
+
+    ab, ba = {"a": 1, "b": [2]}, {"b": [2], "a": 1}
+    ordered, unordered = Tokenizer(ordered=True), Tokenizer()
+    for wrap in (lambda d: d, lambda d: {"outer": d}, lambda d: [d, 1], Holder):
+        assert ordered.digest(wrap(ab)) != ordered.digest(wrap(ba))
+        assert ordered.digest(wrap(ab)) == ordered.digest(wrap(dict(ab)))
+        assert unordered.digest(wrap(ab)) == unordered.digest(wrap(ba))  # the declaration's
+    three = [("x", 1), ("y", 2), ("z", 3)]
+    tokens = {ordered.digest(dict(p)) for p in itertools.permutations(three)}
+    assert len(tokens) == 6  # every order its own token, the sorted one included
+    assert unordered.digest({}) == ordered.digest({}) and unordered.digest({"k": 1}) == ordered.digest({"k": 1})
 
 
 def test_tokens_agree_across_hash_seeds() -> None:

@@ -2265,20 +2265,46 @@ add(idiom("dataclass_frozenset_const", {"pipe.py": src('''
 add(idiom("dict_insertion_order_const", {"pipe.py": src('''
     import flowyml as fm
 
-    WEIGHTS = {k: len(k) for k in {"alpha", "beta", "gamma", "delta", "epsilon", "zeta"}}
+    WEIGHTS = {k: len(k) for k in sorted({"alpha", "beta", "gamma", "delta", "epsilon", "zeta"})}
 
 
     @fm.step(outputs="y")
     def f():
-        return sorted(WEIGHTS.items())
+        return list(WEIGHTS.items())
 
 
     pipe = fm.Pipeline("ns", [f])
 ''')},
-    unchanged("the dict's insertion order follows the hash seed; its content does not"),
+    unchanged("a dict of strings built from a set, in sorted order: its token does not "
+              "follow the hash seed"),
     unchanged(),
-    same(E("pipe.py", "WEIGHTS = {", "# built from a set: insertion order varies\nWEIGHTS = {"), note="comment"),
+    same(E("pipe.py", "WEIGHTS = {", "# built from a set, sorted\nWEIGHTS = {"), note="comment"),
     change(E("pipe.py", '"zeta"}', '"zeta", "eta"}'), note="a new key"),
+))
+
+# The order of a dict is part of its value: a loop over ``.items()`` builds columns,
+# rows or a report in that order.
+add(idiom("dict_reordered", {"pipe.py": src('''
+    import flowyml as fm
+
+    FEATURES = {"age": 2, "income": 3, "tenure": 5}
+    PARAMS = {"weights": {"a": 1.0, "b": 0.5}}
+
+
+    @fm.step(outputs="y")
+    def f(weights: dict):
+        return [list(FEATURES.items()), list(weights)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "FEATURES = {", "FEATURES = {  # model inputs\n    "),
+         note="comment and formatting inside the dict"),
+    change(E("pipe.py", '"age": 2, "income": 3', '"income": 3, "age": 2'),
+           note="two entries of the constant swapped"),
+    change(E("pipe.py", '"a": 1.0, "b": 0.5', '"b": 0.5, "a": 1.0'),
+           note="two entries of a run value swapped"),
+    check={"y": "f(**PARAMS)"},
 ))
 
 add(idiom("set_of_strings_const", {"pipe.py": src('''

@@ -429,7 +429,7 @@ class _Context:
         try:
             # a tokenizer per value: one held here would make a reference cycle (its
             # callback is this context's method), left for the garbage collector
-            return Tokenizer(on_code=self.visit_code).digest(value)
+            return Tokenizer(on_code=self.visit_code, ordered=True).digest(value)
         except Opaque as exc:
             self.warn(
                 f"{what} (a {exc.type_name}) cannot be fingerprinted ({exc.why}); "

@@ -4,8 +4,11 @@ A value token is the BLAKE3 of a canonical walk of the value, never of memory
 addresses or of orders that follow the hash seed:
 
 - dicts, sets and frozensets are hashed as *sorted* collections of their items'
-  digests, so ``{"a": 1, "b": 2}`` and ``{"b": 2, "a": 1}`` agree and a set of strings
-  agrees across ``PYTHONHASHSEED`` values;
+  digests, so a set of strings agrees across ``PYTHONHASHSEED`` values; a dict's
+  order is observable (``list(FEATURES)``, the columns a loop over ``.items()``
+  builds), so an ``ordered`` tokenizer (the one keys are made with) adds the order of
+  its keys when it is not the sorted one: ``{"a": 1, "b": 2}`` and ``{"b": 2, "a": 1}``
+  differ, and a dict built by iterating a set follows the hash seed, like its order;
 - numpy arrays by dtype, shape and bytes; object arrays element by element (their
   ``tobytes()`` would be pointers);
 - other objects through the pickle reduce protocol (``__reduce_ex__``), walked with
@@ -80,7 +83,16 @@ class _NotPlain(Exception):
 _PLAIN_LEN, _PLAIN_DEPTH, _PLAIN_NODES = 64, 16, 2000
 
 
-def _plain(v: Any, depth: int, budget: list[int]) -> bytes:
+def _order(keys: list[bytes], items: list[bytes]) -> bytes:
+    """What an ordered token adds to a dict's sorted items: nothing when its keys come
+    in the sorted items' order, else the key digests in the dict's own order (so each
+    order of the same items has its own bytes)."""
+    if len(keys) < 2 or all(item.startswith(k) for k, item in zip(keys, items, strict=True)):
+        return b""
+    return b"order%d" % len(keys) + b"".join(keys)
+
+
+def _plain(v: Any, depth: int, budget: list[int], ordered: bool = False) -> bytes:
     """The bytes ``Tokenizer._walk`` feeds its hash for ``v`` when ``v`` is primitives
     in small lists, tuples and dicts: the same digest, without the walk's bookkeeping
     (a run tokenizes every step's declaration, ~3x faster this way). Anything else, a
@@ -94,19 +106,20 @@ def _plain(v: Any, depth: int, budget: list[int]) -> bytes:
         raise _NotPlain
     d = depth + 1
     if t is list or t is tuple:
-        return b"".join([f"{t.__name__}[{len(v)}".encode(), *[_plain(x, d, budget) for x in v],
-                         b"]"])
+        return b"".join([f"{t.__name__}[{len(v)}".encode(),
+                         *[_plain(x, d, budget, ordered) for x in v], b"]"])
     if t is dict:
-        items = sorted([_plain_sub(k, d, budget) + _plain_sub(x, d, budget)
-                        for k, x in v.items()])
-        return b"".join([b"dict[%d" % len(items), *items, b"]"])
+        keys = [_plain_sub(k, d, budget, ordered) for k in v]
+        items = sorted([k + _plain_sub(x, d, budget, ordered) for k, x in zip(keys, v.values(), strict=True)])
+        return b"".join([b"dict[%d" % len(items), *items,
+                         _order(keys, items) if ordered else b"", b"]"])
     raise _NotPlain
 
 
 _SUBS: dict[tuple[type, Any], bytes] = {}  # short keys and scalars: the same in every step
 
 
-def _plain_sub(v: Any, depth: int, budget: list[int]) -> bytes:
+def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> bytes:
     """The digest of ``v`` as an item of a dict (``Tokenizer._sub``)."""
     t = type(v)
     short = (t is str and len(v) <= 64) or t is int or t is bool or v is None
@@ -114,22 +127,24 @@ def _plain_sub(v: Any, depth: int, budget: list[int]) -> bytes:
         hit = _SUBS.get((t, v))
         if hit is not None:
             return hit
-    sub = blake3.blake3(_plain(v, depth, budget)).digest()
+    sub = blake3.blake3(_plain(v, depth, budget, ordered)).digest()
     if short and len(_SUBS) < 4096:
         _SUBS[(t, v)] = sub
     return sub
 
 
 class Tokenizer:
-    """Walks values canonically. ``on_code`` receives each function, class or module met."""
+    """Walks values canonically. ``on_code`` receives each function, class or module met;
+    ``ordered`` makes a dict's order count (see the module's docstring)."""
 
-    def __init__(self, on_code: Callable[[Any], None] | None = None) -> None:
+    def __init__(self, on_code: Callable[[Any], None] | None = None, ordered: bool = False) -> None:
         self.on_code = on_code
+        self.ordered = ordered
         self._nodes = 0
 
     def digest(self, value: Any) -> str:
         try:  # most declarations and parameters: a few primitives in small containers
-            return blake3.blake3(_plain(value, 0, [_PLAIN_NODES])).hexdigest()
+            return blake3.blake3(_plain(value, 0, [_PLAIN_NODES], self.ordered)).hexdigest()
         except _NotPlain:
             pass
         h = blake3.blake3()
@@ -175,13 +190,14 @@ class Tokenizer:
         elif t is dict or t is types.MappingProxyType:
             # a snapshot: visiting the code an item holds may import, and so change a
             # dict such as a module's namespace while it is walked
-            items = sorted(
-                self._sub(k, depth, memo) + self._sub(x, depth, memo)
-                for k, x in list(v.items())
-            )
+            pairs = list(v.items())
+            keys = [self._sub(k, depth, memo) for k, _ in pairs]
+            items = sorted(k + self._sub(x, depth, memo) for k, (_, x) in zip(keys, pairs, strict=True))
             h.update(b"dict[%d" % len(items))
             for item in items:
                 h.update(item)
+            if self.ordered:
+                h.update(_order(keys, items))
             h.update(b"]")
         elif t is set or t is frozenset:
             elems = sorted(self._sub(x, depth, memo) for x in list(v))
