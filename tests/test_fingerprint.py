@@ -6,6 +6,7 @@ processes; these tests pin the pieces and the wording of reasons.
 
 from __future__ import annotations
 
+import ast
 import enum
 import functools
 import itertools
@@ -579,3 +580,15 @@ def test_the_code_shape_ignores_positions_and_hash_seeds_but_not_behaviour() -> 
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
             for seed in ("1", "2", "3")}
     assert seen == {base}
+
+
+def test_indented_text_is_parsed_with_every_string_as_written() -> None:
+    """A method's lines parse as they are: a line of spaces inside a string keeps its
+    spaces (``textwrap.dedent`` emptied it), and text that is not one block is refused."""
+    from flowyml.core.fingerprint import _parse
+
+    tree = _parse('    def f(self):\n        return """a\n  \nb"""\n')
+    assert tree is not None
+    assert ast.literal_eval(tree.body[0].body[0].value) == "a\n  \nb"  # type: ignore[attr-defined]
+    assert _parse("    x = 1\ny = 2\n") is None
+    assert _parse("x = 1\n") is not None

@@ -1892,6 +1892,8 @@ def _parse(src: str) -> ast.Module | None:
     try:
         if src[:1] in (" ", "\t"):
             wrapped = ast.parse("if 1:\n" + src)
+            if len(wrapped.body) != 1:  # a line less indented than the first: not one block
+                return None
             return ast.Module(body=wrapped.body[0].body, type_ignores=[])  # type: ignore[attr-defined]
         return ast.parse(src)
     except (SyntaxError, ValueError):  # ValueError: a NUL byte in the text
