@@ -94,6 +94,15 @@ _PAUSED: Any = object()  # a thread's ``rec`` while FlowyML reads for the step
 _process: _Recording | None = None
 _hooked = False
 _hook_lock = threading.Lock()
+
+
+def _current() -> _Recording | None:
+    """The recording this thread's reads go to: its own step's, else the one that has
+    the whole process (a thread the step started); None when FlowyML reads (paused)."""
+    rec = getattr(_local, "rec", None)
+    if rec is None:
+        return _process
+    return None if rec is _PAUSED else rec
 _skip_prefixes: tuple[str, ...] = ()
 
 
@@ -142,12 +151,8 @@ _EVENTS = frozenset({"open", *_LISTINGS, *_CHANGES, *_SPAWNS, "socket.connect",
 def _hook(event: str, args: tuple[object, ...]) -> None:
     if event not in _EVENTS:
         return
-    rec = getattr(_local, "rec", None)
+    rec = _current()
     if rec is None:
-        rec = _process  # a thread the step started (or another thread of its process)
-        if rec is None:
-            return
-    elif rec is _PAUSED:
         return
     try:  # an audit hook that raises would fail the user's open(): never
         if event == "open":
@@ -447,11 +452,8 @@ def _watched_call(original: Any, path: Any, dir_fd: Any, follow: Any) -> Any:
 
 def _checked(path: Any, st: Any, lstat: bool, dir_fd: Any) -> None:
     """A step's code may have checked ``path`` (``st``: its stat, None: not there)."""
-    rec = getattr(_local, "rec", None)
-    if rec is None:
-        rec = _process
-    if (rec is None or rec is _PAUSED or dir_fd is not None
-            or not isinstance(path, (str, bytes, os.PathLike))):
+    rec = _current()
+    if rec is None or dir_fd is not None or not isinstance(path, (str, bytes, os.PathLike)):
         return
     try:  # never fail the user's call
         # _checked <- _watched_call <- watched <- who checks
@@ -534,10 +536,8 @@ def _watch_processes() -> None:
     original = base.start
 
     def start(self: Any) -> None:
-        rec = getattr(_local, "rec", None)
-        if rec is None:
-            rec = _process
-        if rec is not None and rec is not _PAUSED:
+        rec = _current()
+        if rec is not None:
             try:
                 _worker_started(rec, sys._getframe(1))
             except Exception:
