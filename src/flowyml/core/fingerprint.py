@@ -557,9 +557,10 @@ def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str)
 
 
 def value_token(value: Any) -> str:
-    """A stable digest of a value (code it references counts by qualified name)."""
+    """A stable digest of a value, as keys take it (code it references counts by
+    qualified name; a dict's order counts)."""
     try:
-        return Tokenizer().digest(value)
+        return Tokenizer(ordered=True).digest(value)
     except Opaque as exc:
         return f"{OPAQUE}{os.urandom(16).hex()}:a {exc.type_name}"
 
@@ -1411,7 +1412,9 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             continue  # read by literal names only: those count (_environment_parts)
         _visit(ctx, obj, dotted, label)
         if chain[-1] == "__doc__" and len(chain) > 1:
-            _docstring_read(ctx, base, chain, label)
+            # ``helper.__doc__`` (a prompt kept in a docstring): the docstring, which no
+            # digest holds, counts as a value
+            _visit(ctx, _resolve_chain(chain, {head: base}), ".".join(chain), label)
     for chain, attr in info.getattrs:
         if attr is None:
             unseeable.append("getattr() with a computed name")
@@ -1428,15 +1431,6 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         unseeable.append(_SUBCLASSES)
     if unseeable:
         _unseeable(ctx, fn, info, label, unseeable)
-
-
-def _docstring_read(ctx: _Context, base: Any, chain: tuple[str, ...], label: str) -> None:
-    """``helper.__doc__`` read by the code (a prompt, a template kept in a docstring):
-    the docstring, which no digest holds, counts as a value."""
-    doc = base
-    for attr in chain[1:]:
-        doc = getattr(doc, attr, None)
-    _visit(ctx, doc, ".".join(chain), label)
 
 
 def _reads_own_doc(cls: type) -> bool:
