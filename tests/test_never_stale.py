@@ -308,6 +308,23 @@ def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return "nsk"
 
 
+def _notebook_project(tmp_path: Path) -> Path:
+    """A project folder for a notebook (a ``flowyml.toml`` marks its root)."""
+    proj = tmp_path / "nbproj"
+    proj.mkdir()
+    (proj / "flowyml.toml").write_text("")
+    return proj
+
+
+def _notebook(*cells: str) -> Any:
+    """A notebook of these code cells."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    return nb
+
+
 def _cell_result(cell: Any) -> dict[str, Any]:
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
@@ -332,17 +349,10 @@ def _plain_notebook_value(proj: Path, nb: Any) -> Any:
 
 @pytest.mark.timeout(600)
 def test_notebook_cells_in_a_real_kernel(tmp_path: Path, kernel_env: str) -> None:
-    import nbformat
     from nbclient import NotebookClient
 
-    proj = tmp_path / "nbproj"
-    proj.mkdir()
-    (proj / "flowyml.toml").write_text("")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import flowyml as fm"),
-                nbformat.v4.new_code_cell(NB_HELPER),
-                nbformat.v4.new_code_cell(NB_STEP),
-                nbformat.v4.new_code_cell(NB_RUN)]
+    proj = _notebook_project(tmp_path)
+    nb = _notebook("import flowyml as fm", NB_HELPER, NB_STEP, NB_RUN)
     problems: list[str] = []
 
     def expect(what: str, cell: Any, status: str) -> None:
@@ -422,21 +432,15 @@ def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str)
     old code gives, while a restarted kernel runs the new text and must not be handed
     the old code's result. Each value is checked against the step's plain function
     called in the same kernel."""
-    import nbformat
     from nbclient import NotebookClient
 
-    proj = tmp_path / "nbproj"
-    proj.mkdir()
-    (proj / "flowyml.toml").write_text("")
+    proj = _notebook_project(tmp_path)
     helpers = proj / "helpers_mod.py"
     helpers.write_text("def helper(x):\n    return x * 2\n")
     problems: list[str] = []
 
     def notebook(first: str) -> Any:
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(first), nbformat.v4.new_code_cell(NB_MOD_STEP),
-                    nbformat.v4.new_code_cell(NB_MOD_RUN)]
-        return nb
+        return _notebook(first, NB_MOD_STEP, NB_MOD_RUN)
 
     def run(client: NotebookClient, nb: Any, indexes: list[int], what: str, status: str,
             want: list[int]) -> None:
@@ -495,16 +499,10 @@ def test_a_path_a_notebook_step_checks_counts(tmp_path: Path, kernel_env: str) -
     """A step defined in a cell that checks a path (``os.path.exists``, a ``stat``):
     the cell's code is the user's, so the check counts; the file appearing while the
     kernel runs re-executes the step, and the next run reuses it."""
-    import nbformat
     from nbclient import NotebookClient
 
-    proj = tmp_path / "nbproj"
-    proj.mkdir()
-    (proj / "flowyml.toml").write_text("")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import flowyml as fm"),
-                nbformat.v4.new_code_cell(NB_CHECK_STEP),
-                nbformat.v4.new_code_cell(NB_MOD_RUN)]
+    proj = _notebook_project(tmp_path)
+    nb = _notebook("import flowyml as fm", NB_CHECK_STEP, NB_MOD_RUN)
     problems: list[str] = []
 
     def run(client: NotebookClient, indexes: list[int], what: str, status: str,
@@ -541,19 +539,15 @@ def test_an_eval_step_in_a_notebook_counts_the_kernels_state(
     the notebook's namespace as it is now: a cell that rebinds or mutates a global
     re-executes the step, while IPython's own history names (``In``, ``Out``, ``_i3``),
     which change with every cell, and the ``Run`` a cell keeps do not."""
-    import nbformat
     from nbclient import NotebookClient
 
-    proj = tmp_path / "nbproj"
-    proj.mkdir()
-    (proj / "flowyml.toml").write_text("")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import flowyml as fm"),
-                nbformat.v4.new_code_cell("SCALE = 2\nCONFIG = {'offset': 0}"),
-                nbformat.v4.new_code_cell(NB_EVAL_STEP),
-                nbformat.v4.new_code_cell(NB_MOD_RUN),
-                nbformat.v4.new_code_cell("CONFIG['offset'] = 1"),
-                nbformat.v4.new_code_cell("SCALE")]  # an output: IPython binds _6
+    proj = _notebook_project(tmp_path)
+    nb = _notebook("import flowyml as fm",
+                   "SCALE = 2\nCONFIG = {'offset': 0}",
+                   NB_EVAL_STEP,
+                   NB_MOD_RUN,
+                   "CONFIG['offset'] = 1",
+                   "SCALE")  # an output: IPython binds _6
     problems: list[str] = []
 
     def run(client: NotebookClient, indexes: list[int], what: str, status: str,
@@ -593,18 +587,12 @@ def test_a_notebook_step_that_reads_a_file(tmp_path: Path, kernel_env: str) -> N
     two runs in the same kernel re-executes it; a touch does not."""
     import os
 
-    import nbformat
     from nbclient import NotebookClient
 
-    proj = tmp_path / "nbproj"
-    proj.mkdir()
-    (proj / "flowyml.toml").write_text("")
+    proj = _notebook_project(tmp_path)
     data = proj / "data.csv"
     data.write_text("1 2")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import flowyml as fm"),
-                nbformat.v4.new_code_cell(NB_FILE_STEP),
-                nbformat.v4.new_code_cell(NB_MOD_RUN)]
+    nb = _notebook("import flowyml as fm", NB_FILE_STEP, NB_MOD_RUN)
     problems: list[str] = []
 
     def run(client: NotebookClient, what: str, status: str, want: list[int]) -> None:
