@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import enum
 import functools
+import inspect
 import itertools
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from flowyml.core.fingerprint import (
     fingerprint_function,
     value_token,
 )
+from flowyml.core.hashing import hash_text
 from flowyml.core.tokens import Opaque, Tokenizer
 
 ROOT = Path(__file__).resolve().parent
@@ -169,6 +171,46 @@ def test_a_run_value_brings_its_class_code(tmp_path: Path) -> None:
     assert any(k.startswith("class") and k.endswith(":Color") for k in fp.parts)
     assert tokens["cfg"] != fingerprint_step(use, {"cfg": Cfg(k=3), "color": Color.RED},
                                              ROOT.parent)[1]["cfg"]
+
+
+def documented_helper(x: int) -> int:
+    """Add one."""
+    return x + 1  # the increment
+
+
+def plain_step() -> int:
+    return documented_helper(1)
+
+
+def getdoc_step() -> str | None:
+    return inspect.getdoc(documented_helper)
+
+
+def doc_attribute_step(fn=documented_helper) -> str | None:
+    return fn.__doc__
+
+
+def getsource_step() -> str:
+    return inspect.getsource(documented_helper)
+
+
+def test_docstrings_and_comments_count_only_where_the_step_can_read_them() -> None:
+    plain, by_getdoc, by_attribute, by_source = (
+        plain_step, getdoc_step, doc_attribute_step, getsource_step)
+
+    def kinds(fn) -> set[str]:
+        return {k.partition(" ")[0] for k in fingerprint_function(fn, root=ROOT.parent).parts}
+
+    # the usual step: a docstring or comment edit keeps its key
+    assert not {"docstring", "text"} & kinds(plain)
+    assert "docstring" in kinds(by_getdoc) and "text" not in kinds(by_getdoc)
+    assert "docstring" in kinds(by_attribute)
+    assert "text" in kinds(by_source)
+    parts = fingerprint_function(by_source, root=ROOT.parent).parts
+    helper = next(k for k in parts if k.startswith("text") and k.endswith(":documented_helper"))
+    assert parts[helper] == hash_text(inspect.getsource(documented_helper))
+    assert explain_parts({"docstring x.py:Answer": "1"}, {"docstring x.py:Answer": "2"}) == [
+        "docstring of Answer changed"]
 
 
 def test_reasons_name_the_part_that_changed() -> None:

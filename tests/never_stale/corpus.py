@@ -617,6 +617,119 @@ add(idiom("docstring_read_as_data", {"pipe.py": src('''
     reads_docstrings=True,
 ))
 
+add(idiom("docstring_read_by_library", {
+    "models.py": src('''
+        from dataclasses import dataclass
+
+        from pydantic import BaseModel
+
+
+        class Answer(BaseModel):
+            """The answer, in one word."""
+
+            text: str
+
+
+        class Reply(BaseModel):
+            """A reply to the question."""
+
+            answer: Answer  # nested: its schema is in the reply's
+
+
+        @dataclass
+        class Movie:
+            """A film, by its title."""
+
+            title: str
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from pydantic import TypeAdapter
+
+        from models import Movie, Reply
+
+
+        @fm.step(outputs="y")
+        def f():
+            # what an LLM is asked to fill: a docstring is a schema's description
+            return [Reply.model_json_schema(), TypeAdapter(Movie).json_schema()]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("models.py", "    text: str\n", "    text: str  # one word\n"), note="comment"),
+    change(E("models.py", "in one word", "in two words"),
+           note="a nested model's docstring (pydantic: its schema's description)"),
+    change(E("models.py", "A reply to the question.", "A reply, short."),
+           note="the model's docstring"),
+    change(E("models.py", "A film, by its title.", "A film."),
+           note="a dataclass's docstring, described by pydantic's TypeAdapter"),
+    requires=("pydantic",), reads_docstrings=True,
+))
+
+add(idiom("docstring_read_by_inspect", {"pipe.py": src('''
+    import inspect
+
+    import flowyml as fm
+
+
+    def summarize(text):
+        """Summarize the text in one sentence."""
+        return text[:40]
+
+
+    def classify(text):
+        """Say whether the text is positive."""
+        return "positive" in text
+
+
+    @fm.step(outputs="y")
+    def f(task=classify):
+        # two prompts: one by inspect, one from the function passed in
+        return [inspect.getdoc(summarize), task.__doc__]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "    return text[:40]", "    return text[:40]  # a stub"), note="comment"),
+    change(E("pipe.py", "in one sentence", "in two sentences"),
+           note="the docstring inspect.getdoc reads"),
+    change(E("pipe.py", "is positive", "is negative"),
+           note="the docstring of a function passed in as a value"),
+    reads_docstrings=True,
+))
+
+add(idiom("source_read_by_inspect", {
+    "rules.py": src('''
+        # the rule the report quotes
+        def keep(x):
+            # positives only
+            return x > 0
+    '''),
+    "pipe.py": src('''
+        import inspect
+
+        import flowyml as fm
+
+        from rules import keep
+
+
+        @fm.step(outputs="y")
+        def f():
+            return inspect.getcomments(keep) + inspect.getsource(keep)
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "pipe = fm.Pipeline", "# the pipeline\npipe = fm.Pipeline"),
+         note="a comment outside the code the step reads"),
+    change(E("rules.py", "# positives only", "# strictly positive"),
+           note="a comment in the text inspect.getsource returns"),
+    change(E("rules.py", "# the rule the report quotes", "# the rule"),
+           note="the comment above it, which inspect.getcomments returns"),
+    reads_source=("rules.py",),
+))
+
 # --------------------------------------------------------------------------- closures
 
 add(idiom("closure_step_factory", {"pipe.py": src('''

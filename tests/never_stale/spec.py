@@ -90,6 +90,7 @@ class Idiom:
     no_fingerprint_warning: bool = False
     requires: tuple[str, ...] = ()  # importable modules the idiom needs
     reads_docstrings: bool = False  # its code reads docstrings: they are part of the meaning
+    reads_source: tuple[str, ...] = ()  # files whose exact text (comments too) its code reads
 
     def expected(self, phase: Phase) -> dict[str, str]:
         if phase.expect is not None:
@@ -126,10 +127,11 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def meaning(path: str, text: str, docstrings: bool = False) -> str:
+def meaning(path: str, text: str, docstrings: bool = False, source: bool = False) -> str:
     """What an edit may not change to be non-semantic: the AST without docstrings (with
-    them for code that reads them), or the data of a JSON file, or the text itself."""
-    if text == ABSENT:
+    them for code that reads them), or the data of a JSON file, or the text itself (of
+    any other file, and of a source file that code reads as text)."""
+    if text == ABSENT or source:
         return text
     if path.endswith(".py"):
         tree = ast.parse(text)
@@ -163,8 +165,9 @@ def validate(item: Idiom) -> list[str]:
                 problems.append(f"phase {number}: {exc}")
         touched = sorted({e.file for e in phase.edits if e.file in files})
         docs = item.reads_docstrings
-        changed = [f for f in touched
-                   if meaning(f, before[f], docs) != meaning(f, files[f], docs)]
+        text = item.reads_source
+        changed = [f for f in touched if meaning(f, before[f], docs, f in text)
+                   != meaning(f, files[f], docs, f in text)]
         if phase.kind == "nonsemantic" and changed:
             problems.append(f"phase {number} ({phase.note}): not non-semantic, changes {changed}")
         if phase.kind == "nonsemantic" and not touched:

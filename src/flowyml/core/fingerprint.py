@@ -351,6 +351,8 @@ _KIND_LABELS = {
     "rng": "state of the random generator behind",
     "extension": "compiled module",
     "decorator": "decorator",
+    "docstring": "docstring of",
+    "text": "source text (comments included) of",
 }
 
 
@@ -383,7 +385,7 @@ _warned: set[str] = set()
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "keep", "parts", "root", "seen", "step")
+    __slots__ = ("_multi", "_sources", "keep", "parts", "reads_text", "root", "seen", "step")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -391,6 +393,10 @@ class _Context:
         self.parts: dict[str, str] = {}
         self.seen: set[int] = set()
         self.keep: list[Any] = []  # visited objects stay alive: ids stay unique
+        # what of its own code's text the step can read as data (``_text_parts``):
+        # _DOCSTRINGS, _SOURCE_TEXT, or 0 (the usual case: comments and docstrings are
+        # not code)
+        self.reads_text = 0
         self._multi: dict[str, set[str]] = {}
         # part -> {part value: its source, or a function that renders it}
         self._sources: dict[str, dict[str, Source]] = {}
@@ -477,6 +483,8 @@ def fingerprint_function(
     _end_of_build()  # one call, one build: files are checked afresh
     try:
         _visit_callable(ctx, func)
+        if ctx.reads_text:
+            _text_parts(ctx)
     finally:
         _end_of_build()
     if declaration is not None:
@@ -501,6 +509,8 @@ def fingerprint_step(
             functools.partial(_declaration_text, options))  # rendered if recorded
     tokens = {p: ctx.token(v, f"run value {p}") for p, v in values.items()}
     _check_mutated_globals(ctx, step.func)
+    if ctx.reads_text:
+        _text_parts(ctx)
     return _make(ctx.parts, ctx.sources()), tokens
 
 
@@ -790,6 +800,7 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
     label = ctx.label_of(fn)
     if label is None:
         ctx.library(fn.__module__ or "builtins", fn.__code__.co_filename)
+        ctx.reads_text |= _TEXT_READERS.get((_module_of(fn), _qualname(fn)), 0)
         if ctx.first_visit(fn):
             # a library wrapper around user code (contextlib.contextmanager,
             # functools.singledispatch and its registry): the user code counts
@@ -841,6 +852,7 @@ def _visit_class(ctx: _Context, cls: type) -> None:
     label = ctx.label_of(cls)
     if label is None:
         ctx.library(_module_of(cls))
+        ctx.reads_text |= _TEXT_READERS.get((_module_of(cls), cls.__qualname__), 0)
         return
     if not ctx.first_visit(cls):
         return
@@ -851,8 +863,8 @@ def _visit_class(ctx: _Context, cls: type) -> None:
                 _tree_source(tree, stubs=True))
         # names the class body reads at import (bases, decorators, attribute values)
         _follow_class_body(ctx, cls, tree, label)
-    if _reads_own_doc(cls):
-        ctx.add(f"attribute {label}:{qual}.__doc__",
+    if _reads_own_doc(cls) or _library_reads_doc(cls):
+        ctx.add(f"docstring {label}:{qual}",
                 ctx.token(cls.__doc__, f"the docstring of {qual}"),
                 value_source(f"{qual}.__doc__", cls.__doc__))
     for base in cls.__bases__:
@@ -1389,6 +1401,10 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
     codes = _code_tree(fn.__code__)  # what the bytecode checks below read
+    if any("__doc__" in c.co_names for c in codes):
+        # ``x.__doc__`` of whatever x is (a parameter, a function passed in): every
+        # docstring the step reaches may be what it reads
+        ctx.reads_text |= _DOCSTRINGS
     env_names, env_writes = _env_reads(codes, globs, local)
     for chain in info.chains:
         if chain in done:
@@ -1463,6 +1479,66 @@ def _scan_own_doc(cls: type) -> bool:
                     "__doc__" in c.co_names for c in _code_tree(code)):
                 return True
     return False
+
+
+# libraries that make a model class's docstring data: its JSON schema's description
+# (pydantic, and what builds on it: SQLModel, LangChain's tools, instructor; msgspec),
+# or the instructions of a prompt (DSPy signatures)
+_DOC_LIBRARIES = frozenset({"pydantic", "msgspec", "dspy"})
+
+
+def _library_reads_doc(cls: type) -> bool:
+    """Whether ``cls`` derives from a class of a library that reads the docstrings of
+    its subclasses (``_DOC_LIBRARIES``): the docstring is then an input of what the
+    library makes of the class."""
+    return any(_module_of(k).partition(".")[0] in _DOC_LIBRARIES for k in cls.__mro__[1:])
+
+
+_DOCSTRINGS, _SOURCE_TEXT = 1, 2  # ``_Context.reads_text``
+# library functions and classes that read the text of the code they are given:
+# (module, qualified name) -> what of it
+_TEXT_READERS = {
+    ("inspect", "getdoc"): _DOCSTRINGS,
+    ("pydoc", "getdoc"): _DOCSTRINGS,
+    ("pydoc", "render_doc"): _DOCSTRINGS,
+    # pydantic describes a TypedDict or a dataclass by its docstring
+    ("pydantic.type_adapter", "TypeAdapter"): _DOCSTRINGS,
+    ("inspect", "getsource"): _SOURCE_TEXT,
+    ("inspect", "getsourcelines"): _SOURCE_TEXT,
+    ("inspect", "getcomments"): _SOURCE_TEXT,
+    ("inspect", "findsource"): _SOURCE_TEXT,
+}
+
+
+def _text_parts(ctx: _Context) -> None:
+    """The text of the user's code the step reached, where it can read it as data:
+    each function's and class's docstring (``inspect.getdoc``, ``x.__doc__`` of a value
+    the fingerprint cannot name), or its whole source text, comments included
+    (``inspect.getsource``). Not knowing which object the step asks about, every one
+    it reaches counts: such a step re-executes after a docstring (or comment) edit of
+    any of them, and is never reused on text it read before the edit."""
+    for obj in list(ctx.keep):
+        if not isinstance(obj, (types.FunctionType, type)):
+            continue
+        label = ctx.label_of(obj)
+        if label is None:
+            continue
+        qual = _qualname(obj) if isinstance(obj, types.FunctionType) else obj.__qualname__
+        if ctx.reads_text & _DOCSTRINGS:
+            doc = obj.__doc__
+            ctx.add(f"docstring {label}:{qual}", ctx.token(doc, f"the docstring of {qual}"),
+                    value_source(f"{qual}.__doc__", doc))
+        if ctx.reads_text & _SOURCE_TEXT:
+            text = _exact_text(obj)
+            ctx.add(f"text {label}:{qual}", hash_text(text), text)
+
+
+def _exact_text(obj: Any) -> str:
+    """``obj``'s source as ``inspect`` gives it (the comment block above it too)."""
+    try:
+        return (inspect.getcomments(obj) or "") + inspect.getsource(obj)
+    except (OSError, TypeError):
+        return "unavailable"
 
 
 def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
