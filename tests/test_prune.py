@@ -115,6 +115,29 @@ def test_keep_last_deletes_the_rest_but_never_what_lineage_or_an_alias_needs(
     assert again.steps["train"].executed and again.artifacts["model"].version == 7
 
 
+def test_keep_last_counts_results_a_failed_run_never_pushes_one_out(stack: fm.Stack) -> None:
+    @fm.step(outputs="model")
+    def fit(lr: float = 0.1) -> dict[str, float]:
+        if lr < 0:
+            raise ValueError("a negative learning rate")
+        return {"w": lr}
+
+    pipe = fm.Pipeline("fit", [fit])
+    good = [pipe.run(params={"lr": lr}, stack=stack) for lr in (0.1, 0.2)]
+    failed = []
+    for _ in range(2):  # two crashes after the last good run
+        with pytest.raises(fm.StepFailed) as err:
+            pipe.run(params={"lr": -1.0}, stack=stack)
+        failed.append(err.value.run.id)  # type: ignore[attr-defined]
+    dry = prune(stack, Policy(keep_last=1), dry_run=True)
+    assert [r.id for r in dry.runs] == [good[0].id]  # the failed runs are newer: kept
+    assert [f"{a.name}@{a.version}" for a in dry.artifacts] == ["model@1"]
+    prune(stack, Policy(keep_last=1))
+    assert fm.Catalog(stack).get("model").version == 2, "the last good model stays @latest"
+    assert {r.id for r in stack.open_catalog().list_runs(limit=10)} == {good[1].id, *failed}
+    _assert_whole(stack)
+
+
 def test_older_than_and_both_limits(stack: fm.Stack) -> None:
     pipe = _pipe()
     runs = [pipe.run(params={"lr": lr}, stack=stack) for lr in (0.1, 0.2, 0.3)]

@@ -8,8 +8,10 @@ it has looked up). Bytes are not touched: ``gc`` frees them afterwards.
 
 What a policy keeps, in this order, until nothing changes:
 
-1. the runs inside the policy: the ``keep_last`` most recent runs of each pipeline,
-   the runs younger than ``older_than``, every run of another pipeline than
+1. the runs inside the policy: the runs of each pipeline since its ``keep_last``-th
+   most recent successful run (that one included: a failed run does not count, so
+   it never pushes a result out), the runs younger than ``older_than``, every run of
+   another pipeline than
    ``pipeline``, and runs in progress (a run is outside the policy when it is outside
    every limit given);
 2. every artifact a kept run produced or reused, every artifact with an alias, and
@@ -57,8 +59,9 @@ def parse_duration(text: str) -> float:
 
 @dataclass(frozen=True)
 class Policy:
-    """Keep the ``keep_last`` most recent runs of each pipeline and the runs younger
-    than ``older_than`` seconds; only runs of ``pipeline`` are considered when given.
+    """Keep the runs of each pipeline since its ``keep_last``-th most recent successful
+    run and the runs younger than ``older_than`` seconds; only runs of ``pipeline`` are
+    considered when given.
     At least one of ``keep_last`` and ``older_than`` is required."""
 
     keep_last: int | None = None
@@ -82,11 +85,15 @@ class Policy:
         out: set[str] = set()
         for group in by_pipeline.values():
             group.sort(key=lambda r: (r.started_at, r.id), reverse=True)
-            for rank, r in enumerate(group):
-                beyond = self.keep_last is None or rank >= self.keep_last
+            newer = 0  # successful runs of the pipeline that started after this one
+            for r in group:
+                # ``keep_last`` counts results: the runs since the N-th most recent
+                # successful one stay, so failed runs never push a good result out
+                beyond = self.keep_last is None or newer >= self.keep_last
                 old = self.older_than is None or r.started_at < now - self.older_than
                 if beyond and old and r.status != "running":
                     out.add(r.id)
+                newer += r.status == "succeeded"
         return out
 
 
