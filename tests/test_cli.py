@@ -72,6 +72,8 @@ def test_catalog_commands(proj: Path) -> None:
     assert "model" in ok(proj, "artifacts")
     out = ok(proj, "artifacts", "model")
     assert "model@1" in out and "model@2" in out
+    typo = flowyml_cli(proj, "artifacts", "modell")  # as show and lineage: an error, exit 1
+    assert typo.returncode == 1 and "no artifact named 'modell'" in typo.stderr
     ok(proj, "tag", "model", "1", "prod")
     out = ok(proj, "show", "model@prod")
     assert "version        1" in out and "prod" in out

@@ -102,3 +102,36 @@ def test_a_data_file_reaches_a_worker_process(project: Path) -> None:
     pipe = _pipeline(project)
     run = pipe.run(params={"folder": fm.DataFile("data")}, executor="processes:2")
     assert (run["rows"], run["names"]) == (4, ["raw.csv"])
+
+
+def test_a_data_file_parameter_takes_a_path_on_the_command_line(project: Path) -> None:
+    from tests.conftest import flowyml_cli
+
+    (project / "data").mkdir()
+    (project / "data" / "raw.csv").write_text("a,b\n1,2\n")
+    (project / "data" / "other.csv").write_text("a,b\n1,2\n3,4\n5,6\n")
+    write(project / "files.py", '''
+        import flowyml as fm
+
+
+        @fm.step(outputs="rows")
+        def load(src: fm.DataFile = fm.DataFile("data/raw.csv")) -> int:
+            with open(src) as f:
+                return len(f.read().splitlines())
+
+
+        @fm.step(outputs="lines")
+        def count(src2=fm.DataFile("data/raw.csv")) -> int:  # no annotation: its default's type
+            with open(src2) as f:
+                return len(f.read().splitlines())
+
+
+        pipe = fm.Pipeline("files", [load, count])
+    ''')
+    done = flowyml_cli(project, "run", "files.py", "-p", "src=data/other.csv",
+                       "-p", "src2=data/other.csv")
+    assert done.returncode == 0, done.stdout + done.stderr
+    from flowyml.catalog_api import Catalog
+
+    catalog = Catalog(fm.Stack(root=str(project)))
+    assert (catalog.get("rows").load(), catalog.get("lines").load()) == (4, 4)

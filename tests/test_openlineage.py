@@ -372,3 +372,29 @@ def test_events_stream_while_the_run_goes_on(
     st = fm.Stack(root=str(project), openlineage_url=server.url)
     fm.Pipeline("stream", [first, second]).run(stack=st)
     assert seen == [True]
+
+
+def test_export_without_the_client_says_what_to_install(project: Path) -> None:
+    """Without ``flowyml-core[openlineage]``, export names the extra to install instead
+    of ending in a traceback (a run with an endpoint already just warns)."""
+    write(project / "pipe.py", """
+        import flowyml as fm
+
+        @fm.step(outputs="raw")
+        def load() -> int:
+            return 1
+
+        pipe = fm.Pipeline("ol", [load])
+    """)
+    assert flowyml_cli(project, "run", "pipe.py", "--quiet").returncode == 0
+    run_id = fm.Catalog(fm.Stack(root=str(project))).get("raw").run_id
+    blocker = project / "no_openlineage"
+    write(blocker / "sitecustomize.py", """
+        import sys
+        sys.modules["openlineage"] = None  # as if the extra were not installed
+    """)
+    res = flowyml_cli(project, "lineage", "export", "--openlineage", run_id, "--url",
+                      "file://events.jsonl", env={"PYTHONPATH": str(blocker)})
+    assert res.returncode == 1, res.stderr
+    assert "pip install 'flowyml-core[openlineage]'" in res.stderr
+    assert "Traceback" not in res.stderr

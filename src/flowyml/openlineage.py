@@ -50,6 +50,7 @@ from .runtime.reporting import Reporter
 if TYPE_CHECKING:
     from .catalog.records import ArtifactRecord, StepRecord
     from .catalog.sql import SqlCatalog
+    from .core.errors import FlowymlError
     from .core.graph import Graph
     from .run import Run, StepResult
     from .stack import Stack
@@ -487,18 +488,27 @@ def export_run(stack: Stack, run_id: str, url: str | None = None) -> tuple[int, 
         raise ConfigError("no OpenLineage endpoint: pass --url, set FLOWYML_OPENLINEAGE_URL, or "
                           "openlineage_url in the stack")
     check_target(target)
-    events = run_events(stack, run_id)
-    try:
+    try:  # the events are the client's classes too
+        events = run_events(stack, run_id)
         client = make_client(target, stack.root)
+    except ImportError as exc:
+        raise _no_client(exc) from exc
+    try:
         for event in events:
             client.emit(event)
     except ImportError as exc:
-        raise ConfigError(f"OpenLineage needs its client: pip install "
-                          f"'flowyml-core[openlineage]' ({exc})") from exc
+        raise _no_client(exc) from exc
     except Exception as exc:
         raise FlowymlError(f"sending OpenLineage events to {_where(target)} failed: "
                            f"{type(exc).__name__}: {exc}") from exc
     return len(events), mask_uri(target)
+
+
+def _no_client(exc: ImportError) -> FlowymlError:
+    from .core.errors import ConfigError
+
+    return ConfigError(f"OpenLineage needs its client: pip install "
+                       f"'flowyml-core[openlineage]' ({exc})")
 
 
 def run_events(stack: Stack, run_id: str) -> list[Any]:

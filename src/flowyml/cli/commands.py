@@ -247,8 +247,9 @@ def artifacts(name: str | None, stack_name: str | None) -> None:
     for alias, v in aliases.items():
         by_version.setdefault(v, []).append(alias)
     versions = cat.versions(name)
-    if versions:  # NAME@latest: what the last successful run output (see Catalog.get)
-        by_version.setdefault(cat.get(name).version, []).append("latest")
+    # NAME@latest: what the last successful run output (see Catalog.get); for a name
+    # with no version, get raises the error ``show`` and ``lineage`` give (exit 1)
+    by_version.setdefault(cat.get(name).version, []).append("latest")
     for a in versions:
         tags = f"  [{', '.join(sorted(by_version[a.version]))}]" if a.version in by_version else ""
         click.echo(f"{a.name}@{a.version:<4} {a.id}  {a.content_hash[:12]}  {_fmt_size(a.size):>9}  "

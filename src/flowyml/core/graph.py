@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePath
 from typing import Any, Literal
 
+from .datafile import DataFile
 from .errors import (
     CycleError,
     DuplicateOutputError,
@@ -81,7 +82,8 @@ def build_graph(
     for s in step_list:
         if not isinstance(s, Step):
             raise ParameterError(
-                f"{s!r} is not a step: decorate it with @flowyml.core.step before adding it"
+                f"{s!r} is not a step: decorate it with @fm.step (import flowyml as fm) "
+                "before adding it"
             )
         if s.name in by_name and by_name[s.name] is not s:
             raise ParameterError(
@@ -435,7 +437,7 @@ def run_value(step: Step, param: ParamSpec, value: Any) -> Any:
     if tp is inspect.Parameter.empty or isinstance(tp, str):  # none, or unresolvable
         default = type(param.default) if param.has_default else None
         tp = default if default in (bool, int, float, str) or (
-            isinstance(default, type) and issubclass(default, PurePath)) else Any
+            isinstance(default, type) and issubclass(default, (PurePath, DataFile))) else Any
     try:
         return _convert(str(value), tp)
     except (ValueError, TypeError, KeyError) as exc:
@@ -480,8 +482,8 @@ def _convert(text: str, tp: Any) -> Any:
     container = origin or tp
     if container in (list, tuple, set, frozenset, dict):
         return _items(json.loads(text), container, args)
-    if isinstance(tp, type) and issubclass(tp, PurePath):
-        return tp(text)
+    if isinstance(tp, type) and issubclass(tp, (PurePath, DataFile)):
+        return tp(text)  # a DataFile from the command line: a path, keyed by content
     if isinstance(tp, type) and issubclass(tp, numbers.Number):  # Decimal, numpy scalars
         number: Any = tp
         return number(text.strip())
@@ -562,7 +564,7 @@ def _example(tp: Any) -> str:
         return _example(next(a for a in args if a is not type(None)))
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return next(iter(tp.__members__))
-    if isinstance(tp, type) and issubclass(tp, PurePath):
+    if isinstance(tp, type) and issubclass(tp, (PurePath, DataFile)):
         return "path/to/file"
     items = _JSON_ITEMS.get(args[-1] if args else int, "1, 2")
     if (origin or tp) is dict:
