@@ -8,7 +8,7 @@ values. Every idiom is a separate project folder with its own ``flowyml.toml``.
 
 from __future__ import annotations
 
-from .spec import ABSENT, E, Idiom, change, idiom, same, src, unchanged
+from .spec import ABSENT, E, Idiom, Phase, change, idiom, same, src, unchanged
 
 IDIOMS: list[Idiom] = []
 add = IDIOMS.append
@@ -728,6 +728,39 @@ add(idiom("source_read_by_inspect", {
     change(E("rules.py", "# the rule the report quotes", "# the rule"),
            note="the comment above it, which inspect.getcomments returns"),
     reads_source=("rules.py",),
+))
+
+add(idiom("library_object_bound_to_a_name", {
+    "settings.py": src('''
+        REDUCE = max
+    '''),
+    "pipe.py": src('''
+        from statistics import mean as center
+
+        import numpy as np
+
+        import flowyml as fm
+        import settings
+
+        AGG = np.mean
+
+
+        @fm.step(outputs="y")
+        def f():
+            x = [1.0, 3.0, 10.0]
+            return [float(AGG(x)), center(x), settings.REDUCE(x)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "AGG = np.mean", "AGG = np.mean  # the aggregate"), note="comment"),
+    change(E("pipe.py", "AGG = np.mean", "AGG = np.median"),
+           note="a global bound to another function of the same library"),
+    change(E("pipe.py", "from statistics import mean as center",
+             "from statistics import median as center"),
+           note="an import alias bound to another function"),
+    change(E("settings.py", "REDUCE = max", "REDUCE = min"),
+           note="a builtin bound to a name of another module"),
 ))
 
 # --------------------------------------------------------------------------- closures
@@ -1467,6 +1500,43 @@ add(idiom("step_over_user_decorator", {
            reason={"f": "times"}),
     change(E("decos.py", "return fn(*args, **kwargs) * k", "return fn(*args, **kwargs) * k + 1"),
            note="the decorator's body"),
+))
+
+add(idiom("decorator_class_with_update_wrapper", {"pipe.py": src('''
+    import functools
+
+    import flowyml as fm
+
+
+    class scaled:
+        def __init__(self, fn, k=2):
+            functools.update_wrapper(self, fn)
+            self.fn = fn
+            self.k = k
+
+        def __call__(self, x):
+            return self.fn(x) * self.k
+
+
+    @scaled
+    def helper(x):
+        return x + 1
+
+
+    @fm.step(outputs="y")
+    def f():
+        return helper(3)
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "    return x + 1", "    return x + 1  # the wrapped helper"),
+         note="comment"),
+    change(E("pipe.py", "return self.fn(x) * self.k", "return self.fn(x) + self.k"),
+           note="the decorator class's __call__"),
+    change(E("pipe.py", "def __init__(self, fn, k=2):", "def __init__(self, fn, k=5):"),
+           note="the decorator instance's state"),
+    change(E("pipe.py", "    return x + 1", "    return x + 2"), note="the wrapped function"),
 ))
 
 # --------------------------------------------------------------------------- imports in the body
@@ -2284,6 +2354,95 @@ add(idiom("numpy_computed_const", {"pipe.py": src('''
     same(E("pipe.py", "GRID = np.linspace(0.0, 1.0, 5)", "GRID = np.linspace(0.0, 1.0,\n                   5)"),
          note="formatting"),
     change(E("pipe.py", "                   5)", "                   6)"), note="the array's length"),
+))
+
+add(idiom("numpy_masked_array_const", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+    DATA = np.ma.array([1.0, 2.0, 30.0], mask=[0, 0, 1])
+
+
+    @fm.step(outputs="y")
+    def f():
+        return float(DATA.mean())
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "mask=[0, 0, 1])", "mask=[0, 0, 1])  # the outlier masked"),
+         note="comment"),
+    change(E("pipe.py", "mask=[0, 0, 1]", "mask=[0, 0, 0]"), note="the mask, same data"),
+))
+
+add(idiom("ufunc_from_a_python_function", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+
+    def helper(x):
+        return x * 5
+
+
+    VEC = np.frompyfunc(helper, 1, 1)
+
+
+    @fm.step(outputs="y")
+    def f():
+        return VEC(np.arange(3)).tolist()
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    # np.frompyfunc hides its function: the step cannot be fingerprinted, so it warns
+    # and executes every time (never a reuse of what helper computed before)
+    Phase("nonsemantic", (E("pipe.py", "    return x * 5", "    return x * 5  # five"),),
+          "comment: executes all the same", {"f": "executed"}),
+    change(E("pipe.py", "return x * 5", "return x * 7"), note="the function behind the ufunc"),
+    warns_at_build=("VEC",),
+))
+
+add(idiom("pydantic_field_type_alias_and_validator", {
+    "mytypes.py": src('''
+        from typing import Annotated
+
+        from pydantic import AfterValidator
+
+
+        def _check(v):
+            return v * 2
+
+
+        Num = int
+        Doubled = Annotated[int, AfterValidator(_check)]
+    '''),
+    "pipe.py": src('''
+        from pydantic import BaseModel
+
+        import flowyml as fm
+        from mytypes import Doubled, Num
+
+
+        class Row(BaseModel):
+            x: Num
+            y: Doubled
+
+
+        @fm.step(outputs="y")
+        def f():
+            row = Row(x="2", y=2)
+            return [row.x, row.y]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("mytypes.py", "    return v * 2", "    return v * 2  # double"), note="comment"),
+    change(E("mytypes.py", "Num = int", "Num = float"), note="the type an alias is bound to"),
+    change(E("mytypes.py", "return v * 2", "return v * 3"),
+           note="the validator in an Annotated alias"),
+    requires=("pydantic",),
 ))
 
 # --------------------------------------------------------------------------- stable value tokens

@@ -353,6 +353,7 @@ _KIND_LABELS = {
     "decorator": "decorator",
     "docstring": "docstring of",
     "text": "source text (comments included) of",
+    "binding": "binding of",
 }
 
 
@@ -385,7 +386,8 @@ _warned: set[str] = set()
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "keep", "parts", "reads_text", "root", "seen", "step")
+    __slots__ = ("_multi", "_sources", "keep", "parts", "reads_text", "root", "seen", "step",
+                 "tokenizing")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -397,6 +399,7 @@ class _Context:
         # _DOCSTRINGS, _SOURCE_TEXT, or 0 (the usual case: comments and docstrings are
         # not code)
         self.reads_text = 0
+        self.tokenizing: set[int] = set()  # ids of the constants being tokenized now
         self._multi: dict[str, set[str]] = {}
         # part -> {part value: its source, or a function that renders it}
         self._sources: dict[str, dict[str, Source]] = {}
@@ -718,11 +721,19 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
         ctx.library("python")  # a stream written to: output, not an input (``print`` too)
     elif getattr(obj, "__wrapped__", None) is not None and not isinstance(
         obj, types.MethodType
-    ) and callable(obj):
+    ) and callable(obj) and not _is_type_alias(obj):
         if ctx.first_visit(obj):  # functools.lru_cache and other C-level wrappers
-            ctx.library(_module_of(type(obj)))
+            cls = type(obj)
+            if ctx.label_of(cls) is not None:  # a decorator class of the user's own
+                # (``functools.update_wrapper(self, fn)``): its ``__call__`` and state count
+                _visit_class(ctx, cls)
+                ctx.add(f"instance {where or '?'}:{name}",
+                        ctx.token(obj, f"the {cls.__qualname__} instance {name}"))
+            else:
+                ctx.library(_module_of(cls))
             _visit(ctx, obj.__wrapped__, name, where)
-    elif _is_native_callable(obj):  # a Cython function, a ufunc: known by module and name
+    elif _is_native_callable(obj) and not _is_type_alias(obj):  # a Cython function, a
+        # ufunc: known by module and name
         mod = sys.modules.get(_module_of(obj))
         if mod is not None and ctx.label_of(mod) is not None:
             _visit_module(ctx, mod)  # a compiled module of the user's own
@@ -730,8 +741,14 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             ctx.library(_module_of(obj))
     else:
         key = f"constant {where or '?'}:{name}"
-        if key not in ctx.parts:  # by name, not id: equal small values share one object
-            ctx.add(key, ctx.token(obj, f"constant {name}"), value_source(name, obj))
+        if key not in ctx.parts and id(obj) not in ctx.tokenizing:  # by name, not id:
+            # equal small values share one object; a value met again inside its own
+            # token (a callable known by name) is already being counted
+            ctx.tokenizing.add(id(obj))
+            try:
+                ctx.add(key, ctx.token(obj, f"constant {name}"), value_source(name, obj))
+            finally:
+                ctx.tokenizing.discard(id(obj))
 
 
 def _qualname(fn: Any) -> str:
@@ -951,9 +968,10 @@ def _follow_class_body(ctx: _Context, cls: type, tree: ast.AST, label: str) -> N
     for chain in chains:
         if chain[0] in local_names or chain[0] not in globs:
             continue
-        obj = _resolve_chain(chain, globs)
+        obj, dotted = _walk_modules(globs[chain[0]], chain)
         if obj is not None and obj is not cls:
-            _visit(ctx, obj, ".".join(chain), label)
+            _visit(ctx, obj, dotted, label)
+            _binding(ctx, globs[chain[0]], obj, dotted, label)
 
 
 def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
@@ -967,10 +985,12 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
             value = cell.cell_contents
         except ValueError:  # empty cell
             continue
+        key = f"closure {name}" if own else f"closure {label}:{_qualname(func)}.{name}"
         if isinstance(value, (types.FunctionType, type, types.ModuleType)):
             _visit(ctx, value, name, label)
+            if _is_library_code(ctx, value):
+                ctx.add(key, qualified_name(value))  # which one: np.mean or np.median
             continue
-        key = f"closure {name}" if own else f"closure {label}:{_qualname(func)}.{name}"
         ctx.add(key, ctx.token(value, f"closure value {name}"), value_source(name, value))
 
 
@@ -1427,6 +1447,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         if obj is os.environ and env_names is not _WHOLE_ENV:
             continue  # read by literal names only: those count (_environment_parts)
         _visit(ctx, obj, dotted, label)
+        _binding(ctx, base, obj, dotted, label)
         if chain[-1] == "__doc__" and len(chain) > 1:
             # ``helper.__doc__`` (a prompt kept in a docstring): the docstring, which no
             # digest holds, counts as a value
@@ -1860,6 +1881,36 @@ def _walk_modules(obj: Any, chain: tuple[str, ...]) -> tuple[Any, str]:
             break
         name = f"{name}.{attr}"
     return obj, name
+
+
+def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> None:
+    """Which library function or class a name of the user's code is bound to, when the
+    text does not say: ``AGG = np.mean`` (then ``np.median``), ``from sklearn.linear_model
+    import Ridge as Model``, ``config.MODEL = Ridge``, ``Num = int``. The library's version
+    alone would not tell them apart. A chain through library modules only (``np.mean``,
+    ``os.path.join``) names its object in the code's own text, which the digest holds."""
+    if not _is_library_code(ctx, obj):
+        return
+    if isinstance(base, types.ModuleType) and "." in dotted and ctx.label_of(base) is None:
+        return  # library module, attribute path: the text says which object
+    ctx.add(f"binding {label}:{dotted}", qualified_name(obj))
+
+
+def _is_library_code(ctx: _Context, obj: Any) -> bool:
+    """A library's (or Python's) function, class or other named callable."""
+    if isinstance(obj, (types.FunctionType, type)):
+        return ctx.label_of(obj) is None
+    return isinstance(obj, (types.BuiltinFunctionType, types.MethodDescriptorType,
+                            types.WrapperDescriptorType, types.ClassMethodDescriptorType)
+                      ) or (_is_native_callable(obj) and not _is_type_alias(obj))
+
+
+def _is_type_alias(obj: Any) -> bool:
+    """``list[int]``, ``int | None``, ``Annotated[int, AfterValidator(check)]``: values
+    (what they hold counts), though callable and named after their origin."""
+    import typing
+
+    return typing.get_origin(obj) is not None
 
 
 def _chain_of(node: ast.AST) -> tuple[str, ...] | None:

@@ -28,6 +28,7 @@ import copyreg
 import enum
 import functools
 import os
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -131,6 +132,16 @@ def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> 
     if short and len(_SUBS) < 4096:
         _SUBS[(t, v)] = sub
     return sub
+
+
+def _by_name(v: Any, t: type, name: str) -> Any:
+    """What ``name`` (a reduce value's global name) leads to in ``v``'s module, as
+    unpickling would look it up."""
+    module = getattr(v, "__module__", None)
+    obj: Any = sys.modules.get(module if isinstance(module, str) and module else t.__module__)
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+    return obj
 
 
 class Tokenizer:
@@ -252,8 +263,13 @@ class Tokenizer:
         except Exception as exc:
             raise Opaque(t.__qualname__, str(exc) or type(exc).__name__) from None
         if isinstance(rv, str):  # known by name: a Cython function, a ufunc, a singleton
+            if _by_name(v, t, rv) is not v:
+                # np.frompyfunc(f, 1, 1): a name that leads nowhere, and no way to f
+                raise Opaque(t.__qualname__, f"known only by the name {rv!r}")
             h.update(f"global:{t.__module__}:{rv}".encode())
             self._code(v if callable(v) else t, h)
+            if self.on_code is not None and callable(v) and not isinstance(v, _CODE_TYPES):
+                self.on_code(t)  # a callable singleton: its class's code runs
             return
         if not isinstance(rv, tuple) or len(rv) < 2:
             raise Opaque(t.__qualname__, "unexpected reduce value")
@@ -279,6 +295,9 @@ class Tokenizer:
 
         arr = np.asarray(v)
         h.update(f"ndarray:{arr.dtype.str}:{arr.shape}:{type(v).__name__}".encode())
+        if type(v).__module__.startswith("numpy.ma"):  # asarray dropped the mask
+            ma = sys.modules["numpy.ma"]
+            self._walk(("mask", ma.getmaskarray(v), v.fill_value), h, depth, memo)
         if arr.dtype.hasobject:
             # tobytes() of an object array is a list of pointers: walk the elements
             self._walk(arr.tolist(), h, depth, memo)
