@@ -1308,6 +1308,41 @@ add(idiom("plugin_registry", {
            note="method of a class reached through a registry dict"),
 ))
 
+add(idiom("attrs_class", {"pipe.py": src('''
+    import attrs
+
+    import flowyml as fm
+
+
+    def _clip(v):
+        return min(v, 1.0)
+
+
+    @attrs.define
+    class Cfg:
+        lr: float = attrs.field(default=0.5, converter=_clip)
+        epochs: int = 3
+
+        def steps(self):
+            return self.epochs * 10
+
+
+    @fm.step(outputs="y")
+    def f():
+        cfg = Cfg(lr=2.0)
+        return [cfg.lr, cfg.steps(), repr(cfg)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "    epochs: int = 3", "    epochs: int = 3  # passes"), note="comment"),
+    change(E("pipe.py", "epochs: int = 3", "epochs: int = 4"), note="a field's default"),
+    change(E("pipe.py", "return min(v, 1.0)", "return min(v, 0.9)"), note="the field's converter"),
+    change(E("pipe.py", "return self.epochs * 10", "return self.epochs * 20"), note="a method"),
+    requires=("attrs",), no_fingerprint_warning=True,
+))
+
 # --------------------------------------------------------------------------- decorators
 
 add(idiom("lru_cache_helper", {"pipe.py": src('''

@@ -814,6 +814,12 @@ def _is_ipython_name(name: str) -> bool:
 
 
 def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str | None = None) -> None:
+    if fn.__code__.co_filename.startswith(_ATTRS_GENERATED):
+        # attrs' __init__, __repr__, __eq__ of a class of yours: made from the class's
+        # fields (its body counts) by attrs (its version counts); its globals hold
+        # attrs' own state, a thread-local that no token can take
+        ctx.library("attr")
+        return
     label = ctx.label_of(fn)
     if label is None:
         ctx.library(fn.__module__ or "builtins", fn.__code__.co_filename)
@@ -843,6 +849,7 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
                              (fn.__defaults__, fn.__kwdefaults__)))
 
 
+_ATTRS_GENERATED = "<attrs generated"  # the file name attrs compiles its methods under
 _WRAPS_ATTRS = frozenset({"__wrapped__", "__module__", "__name__", "__qualname__", "__doc__",
                           "__annotations__", "__dict__", "__type_params__"})
 
