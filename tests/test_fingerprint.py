@@ -11,6 +11,7 @@ import enum
 import functools
 import inspect
 import itertools
+import json
 import subprocess
 import sys
 import textwrap
@@ -635,3 +636,27 @@ def test_indented_text_is_parsed_with_every_string_as_written() -> None:
     assert ast.literal_eval(tree.body[0].body[0].value) == "a\n  \nb"  # type: ignore[attr-defined]
     assert _parse("    x = 1\ny = 2\n") is None
     assert _parse("x = 1\n") is not None
+
+
+def test_library_settings_count_only_when_not_the_defaults() -> None:
+    """A step using numpy, pandas, scikit-learn or decimal on their defaults has no
+    settings part (its key is as before); a changed setting is one, by value."""
+    code = textwrap.dedent("""
+        import decimal, json
+        import numpy as np, pandas as pd, sklearn
+        from flowyml.core.settings import changed
+
+        tops = ("numpy", "pandas", "sklearn", "decimal")
+        before = {top: changed(top) for top in tops}
+        np.seterr(divide="raise")
+        pd.set_option("display.precision", 2)
+        sklearn.set_config(transform_output="pandas")
+        decimal.getcontext().prec = 6
+        print(json.dumps([before, {top: changed(top) for top in tops}]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    before, after = json.loads(out)
+    assert before == {"numpy": {}, "pandas": {}, "sklearn": {}, "decimal": {}}
+    assert after == {"numpy": {"err.divide": "raise"}, "pandas": {"display.precision": 2},
+                     "sklearn": {"transform_output": "pandas"}, "decimal": {"prec": 6}}

@@ -2480,6 +2480,39 @@ add(idiom("pydantic_field_type_alias_and_validator", {
     requires=("pydantic",),
 ))
 
+add(idiom("library_settings_set_at_import", {"pipe.py": src('''
+    import decimal
+
+    import numpy as np
+    import sklearn
+    from sklearn.preprocessing import StandardScaler
+
+    import flowyml as fm
+
+    np.set_printoptions(precision=3)
+    decimal.getcontext().prec = 6
+    sklearn.set_config(transform_output="default")
+
+
+    @fm.step(outputs="y")
+    def f():
+        scaled = StandardScaler().fit_transform([[1.0], [3.0]])
+        third = str(np.array([1 / 3]))
+        return [third, str(decimal.Decimal(1) / decimal.Decimal(7)), type(scaled).__name__]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "np.set_printoptions(precision=3)",
+           "np.set_printoptions(precision=3)  # short floats"), note="comment"),
+    change(E("pipe.py", "precision=3", "precision=5"), note="numpy's print options"),
+    change(E("pipe.py", "prec = 6", "prec = 3"), note="the decimal context's precision"),
+    change(E("pipe.py", 'transform_output="default"', 'transform_output="pandas"'),
+           note="scikit-learn's configuration"),
+    requires=("sklearn", "pandas"),
+))
+
 # --------------------------------------------------------------------------- stable value tokens
 
 add(idiom("pydantic_run_value", {

@@ -354,6 +354,7 @@ _KIND_LABELS = {
     "docstring": "docstring of",
     "text": "source text (comments included) of",
     "binding": "binding of",
+    "settings": "settings of",
 }
 
 
@@ -458,11 +459,38 @@ class _Context:
     def library(self, module: str, file: str | None = None) -> None:
         top = library_name(module, file)
         self.parts[f"library {top}"] = library_version(top)
+        settings = _settings_part(module.partition(".")[0])
+        if settings is not None:
+            self.add(*settings)
         if module.partition(".")[0] in _READS_ARGV and _ARGV_PART not in self.parts:
             # ``parser.parse_args()`` reads the command line itself, in library code
             # no fingerprint looks into: the arguments are an input of what reaches it
             self.add(_ARGV_PART, self.token(sys.argv[1:], "the command-line arguments"),
                      value_source("sys.argv[1:]", sys.argv[1:]))
+
+
+def _settings_part(top: str) -> tuple[str, str, str] | None:
+    """The part for library ``top``'s process-wide settings that are not its defaults
+    (``core.settings``), once per build; None when they are all the defaults."""
+    if top not in _settings_parts:
+        from .settings import changed
+
+        now = changed(top)
+        if now is None:
+            warnings.warn(f"the settings of {top} cannot be read: steps that use it "
+                          "re-execute", FingerprintWarning, stacklevel=2)
+            part: tuple[str, str, str] | None = (
+                f"settings {top}", f"{OPAQUE}{os.urandom(16).hex()}", "unreadable")
+        elif now:
+            part = (f"settings {top}", Tokenizer(ordered=True).digest(now),
+                    value_source(f"{top} settings", now))
+        else:
+            part = None
+        _settings_parts[top] = part
+    return _settings_parts[top]
+
+
+_settings_parts: dict[str, tuple[str, str, str] | None] = {}  # this build's, by library
 
 
 # libraries whose parsers read ``sys.argv`` when given no arguments
@@ -545,6 +573,7 @@ def _end_of_build() -> None:
     _context_codes.clear()
     _stale_files.clear()
     _doc_readers.clear()
+    _settings_parts.clear()
     _project_listings.clear()
     _env_aliases.clear()
 

@@ -1,0 +1,98 @@
+"""Process-wide settings of libraries that change what their functions return.
+
+``sklearn.set_config(transform_output="pandas")`` makes every transformer return a
+DataFrame; ``np.seterr(divide="raise")`` turns an ``inf`` into an exception;
+``decimal.getcontext().prec = 6`` rounds every ``Decimal`` operation;
+``pd.set_option("display.precision", 2)`` changes every ``str(df)``. A script sets them
+once, at import, where no step's code shows them. A step that reaches such a library
+has the settings that differ from the library's defaults as a part of its fingerprint:
+changing them re-executes it, and a step whose libraries run on their defaults has no
+such part (its key is what it was before this module existed).
+
+``changed(top)`` returns those settings for a top-level module name, ``{}`` when all are
+the defaults or the library is not one of these, and ``None`` when they cannot be read
+(the caller then warns and re-executes).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+# scikit-learn's documented defaults (sklearn.get_config()); a key it adds later counts
+# until it is listed here (a new scikit-learn is a new library version anyway)
+_SKLEARN = {
+    "assume_finite": False, "working_memory": 1024, "print_changed_only": True,
+    "display": "diagram", "pairwise_dist_chunk_size": 256,
+    "enable_cython_pairwise_dist": True, "array_api_dispatch": False,
+    "transform_output": "default", "enable_metadata_routing": False,
+    "skip_parameter_validation": False, "sparse_interface": "spmatrix",
+}
+_NUMPY_ERR = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
+_NUMPY_PRINT = {
+    "edgeitems": 3, "threshold": 1000, "floatmode": "maxprec", "precision": 8,
+    "suppress": False, "linewidth": 75, "nanstr": "nan", "infstr": "inf", "sign": "-",
+    "formatter": None, "legacy": False, "override_repr": None,
+}
+_DECIMAL = {"prec": 28, "rounding": "ROUND_HALF_EVEN", "Emin": -999999, "Emax": 999999,
+            "capitals": 1, "clamp": 0,
+            "traps": ["DivisionByZero", "InvalidOperation", "Overflow"]}
+
+
+def _differing(now: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    missing = object()
+    return {k: v for k, v in now.items() if defaults.get(k, missing) != v}
+
+
+def _sklearn() -> dict[str, Any]:
+    return _differing(dict(sys.modules["sklearn"].get_config()), _SKLEARN)
+
+
+def _numpy() -> dict[str, Any]:
+    np = sys.modules["numpy"]
+    out = {f"err.{k}": v for k, v in _differing(np.geterr(), _NUMPY_ERR).items()}
+    legacy = np.get_printoptions()
+    if legacy.get("legacy") == sys.maxsize:  # numpy 1.x's "no legacy mode"
+        legacy["legacy"] = False
+    out.update((f"print.{k}", v) for k, v in _differing(legacy, _NUMPY_PRINT).items())
+    return out
+
+
+def _decimal() -> dict[str, Any]:
+    ctx = sys.modules["decimal"].getcontext()
+    now = {"prec": ctx.prec, "rounding": ctx.rounding, "Emin": ctx.Emin, "Emax": ctx.Emax,
+           "capitals": ctx.capitals, "clamp": ctx.clamp,
+           "traps": sorted(t.__name__ for t, on in ctx.traps.items() if on)}
+    return _differing(now, _DECIMAL)  # flags are the results of past operations: not settings
+
+
+def _pandas() -> dict[str, Any]:
+    config = sys.modules["pandas"]._config.config  # every option with its default
+    out = {}
+    with warnings.catch_warnings():  # reading a deprecated option warns
+        warnings.simplefilter("ignore")
+        for key, option in config._registered_options.items():
+            value = config.get_option(key)
+            if value != option.defval:
+                out[key] = value
+    return out
+
+
+_READERS: dict[str, Callable[[], dict[str, Any]]] = {
+    "sklearn": _sklearn, "numpy": _numpy, "decimal": _decimal, "pandas": _pandas,
+}
+
+
+def changed(top: str) -> dict[str, Any] | None:
+    """The settings of library ``top`` (a top-level module name) that differ from its
+    defaults; ``{}`` for none (or a library without such settings), ``None`` when they
+    cannot be read."""
+    reader = _READERS.get(top)
+    if reader is None or top not in sys.modules:
+        return {}
+    try:
+        return reader()
+    except Exception:  # an API that moved: say so rather than guess the defaults
+        return None
