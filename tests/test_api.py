@@ -154,3 +154,16 @@ def test_closure_values_count() -> None:
     assert "closure value k changed" in fingerprint_function(make(3)).explain_change(
         fingerprint_function(make(2)).parts
     )
+
+
+def test_an_async_or_generator_function_is_refused_at_decoration() -> None:
+    async def fetch() -> int:
+        return 1
+
+    def rows():
+        yield 1
+
+    with pytest.raises(fm.FlowymlError, match=r"async function.*asyncio.run"):
+        fm.step(outputs="x")(fetch)
+    with pytest.raises(fm.FlowymlError, match=r"generator function.*list\(\.\.\.\)"):
+        fm.step(outputs="x")(rows)

@@ -76,6 +76,7 @@ class Step:
     ) -> None:
         if not callable(func):
             raise ParameterError(f"@step must decorate a function, got {func!r}")
+        _refuse_lazy_results(func)
         functools.update_wrapper(self, func)
         self.func = func
         fname = _callable_name(func)
@@ -150,6 +151,21 @@ class Step:
         if schemas is not None:  # absent otherwise: keys of steps without schemas stay
             options["schemas"] = schemas
         return options
+
+
+def _refuse_lazy_results(func: Any) -> None:
+    """An ``async def`` or generator function returns a coroutine or generator, which
+    no store can keep: said at decoration, with the fix, rather than when storing."""
+    target = inspect.unwrap(func) if isinstance(func, types.FunctionType) else func
+    name = getattr(func, "__name__", repr(func))
+    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
+        raise ParameterError(
+            f"step {name!r} is an async function, which FlowyML does not await: make it a "
+            "plain function that runs its coroutine (return asyncio.run(main()))")
+    if inspect.isgeneratorfunction(target):
+        raise ParameterError(
+            f"step {name!r} is a generator function (it yields): a step returns its "
+            "outputs, so return a list of what it yields (return list(...))")
 
 
 def _callable_name(func: Any) -> str:
