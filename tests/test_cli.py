@@ -143,3 +143,16 @@ def test_verify_finds_corrupt_and_missing_objects(proj: Path) -> None:
     res = flowyml_cli(proj, "verify")
     assert res.returncode == 1
     assert f"corrupt  {damaged.name}" in res.stdout and f"missing  {gone.name}" in res.stdout
+
+
+def test_python_lookups_take_name_at_version_as_the_cli_does(proj: Path) -> None:
+    import flowyml as fm
+
+    ok(proj, "run", "pipe.py")
+    ok(proj, "run", "pipe.py", "-p", "lr=0.3")
+    stack = fm.Stack(root=str(proj))
+    cat = fm.Catalog(stack)
+    assert cat.get("model@1").version == 1 and cat.get("model@latest").version == 2
+    assert cat.get("model@1").id == cat.get("model", 1).id
+    tree = fm.get_lineage("model@1", stack=stack)
+    assert tree.artifact.id == cat.get("model", 1).id and tree.parents

@@ -91,7 +91,10 @@ class Catalog:
         a successful run, the most recently created version. The CLI (``NAME``,
         ``NAME@latest``), catalog inputs (``inputs={"m": "model@latest"}``) and the web
         page (``/assets/NAME``) resolve it the same way (``find``, one index probe on
-        the database driver)."""
+        the database driver). ``get("model@3")`` and ``get("model@prod")`` say the
+        version in the name, as the CLI does."""
+        if version is None and "@" in name:
+            name, _, version = name.partition("@")
         if isinstance(version, str) and version.isdigit():
             version = int(version)
         if isinstance(version, str) and version != "latest":

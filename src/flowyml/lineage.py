@@ -175,7 +175,8 @@ def _derivations_mark(count: int) -> str:
 def get_lineage(
     artifact_id: str | Artifact, stack: Stack | str | None = None, *, run: str | None = None
 ) -> LineageNode:
-    """The recursive tree of what ``artifact_id`` was made from, down to the sources.
+    """The recursive tree of what ``artifact_id`` (an id, an ``Artifact``, or
+    ``NAME@VERSION`` / ``@latest`` / ``@ALIAS``) was made from, down to the sources.
 
     Each artifact appears as its first production made it, unless ``run`` (a run id)
     is given: then each artifact that run produced appears as that run made it (step,
@@ -188,6 +189,10 @@ def get_lineage(
     st = as_stack(stack)
     catalog: CatalogReader = st.open_catalog()
     aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
+    if "@" in aid:  # "model@3", "model@latest", "model@prod": as the CLI takes it
+        from .catalog_api import Catalog
+
+        aid = Catalog(st).resolve(aid).id
     touched: set[str] = set()  # what ``run`` produced or reused
     derivs: dict[str, list[Derivation]] = {}
     if run is None:  # first productions all the way up: one recursive query
