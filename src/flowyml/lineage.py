@@ -190,9 +190,8 @@ def get_lineage(
     catalog: CatalogReader = st.open_catalog()
     aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
     if "@" in aid:  # "model@3", "model@latest", "model@prod": as the CLI takes it
-        from .catalog_api import Catalog
-
-        aid = Catalog(st).resolve(aid).id
+        name, _, selector = aid.partition("@")
+        aid = catalog.find(name, selector).id
     touched: set[str] = set()  # what ``run`` produced or reused
     derivs: dict[str, list[Derivation]] = {}
     if run is None:  # first productions all the way up: one recursive query
