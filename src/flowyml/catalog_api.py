@@ -54,6 +54,11 @@ class Catalog:
         self._finder: RuntimeCatalog = runtime  # ``get``: one probe of the same catalog
 
     @property
+    def display_url(self) -> str:
+        """The catalog's URL, any password masked."""
+        return self._finder.display_url
+
+    @property
     def reader(self) -> CatalogReader:
         """The stack's catalog, read-only: records of runs, steps, artifacts, lineage."""
         return self._db

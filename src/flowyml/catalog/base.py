@@ -30,6 +30,8 @@ from .records import ArtifactRecord, CacheHit, CodeVersion, RunRecord, StepRecor
 class RuntimeCatalog(Protocol):
     """What a run (and ``plan``) needs of a catalog."""
 
+    display_url: str  # the catalog's URL with any password masked, for messages
+
     def lookup_cache_many(self, keys: list[str]) -> dict[str, CacheHit]:
         """The cache hits among ``keys``: key -> {asset: artifact}, with the files the
         execution read (``CacheHit.reads``). A key whose artifacts are not all present

@@ -207,8 +207,8 @@ def runs(limit: int, stack_name: str | None) -> None:
 
     cat = Catalog(_stack(stack_name))
     rows = cat.runs(limit=limit)
-    if not rows:
-        click.echo("no runs yet")
+    if not rows:  # say where it looked: a pipeline elsewhere keeps its runs elsewhere
+        click.echo(f"no runs yet in catalog {cat.display_url}")
         return
     click.echo(f"{'RUN':28} {'PIPELINE':16} {'STATUS':10} {'STARTED':19} {'SECS':>7} "
                f"{'EXEC':>4} {'REUSE':>5} {'READ':>9} {'WRITTEN':>9}")
@@ -238,7 +238,7 @@ def artifacts(name: str | None, stack_name: str | None) -> None:
     if name is None:
         rows = cat.names()
         if not rows:
-            click.echo("no artifacts yet")
+            click.echo(f"no artifacts yet in catalog {cat.display_url}")
         for n, count, latest in rows:
             click.echo(f"{n:30} {count:>4} version{'s' if count != 1 else ' '}  latest {_fmt_time(latest)}")
         return
