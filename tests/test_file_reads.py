@@ -1067,3 +1067,46 @@ def test_files_read_by_threads_the_step_starts(project: Path, executor: str) -> 
     (parts / "p1.txt").write_text("20")
     run = pipe.run(executor=executor)
     assert run["total"] == 24 and "file parts/p1.txt it read changed" in run.steps["total"].reason
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes:2"])
+def test_code_a_pickle_loaded_in_the_step_names_counts(project: Path, executor: str) -> None:
+    """A model file loaded inside the step calls your code by name: the file counts by
+    its bytes, the code it names by its source (``pickle.find_class``), on every
+    executor; lineage and the reuse reason say so."""
+    write(project / "models.py", """
+        class Model:
+            def predict(self, xs):
+                return [x * 2 for x in xs]
+    """)
+    write(project / "pipe.py", """
+        import pickle
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def predict(path: str = "model.pkl") -> list[int]:
+            with open(path, "rb") as fh:
+                return pickle.load(fh).predict([1, 2])
+
+
+        pipe = fm.Pipeline("pickled", [predict])
+    """)
+    run_py(project, "import pickle, models; pickle.dump(models.Model(), open('model.pkl', 'wb'))")
+    code = f"""
+        import pipe
+        run = pipe.pipe.run(executor={executor!r})
+        print(run.steps["predict"].status, run["y"], run.steps["predict"].reason)
+        import flowyml as fm
+        print(fm.get_lineage(run.artifacts["y"].id))
+    """
+    first = run_py(project, code)
+    assert first.startswith("executed [2, 4]") and "unpickled models:Model (" in first
+    again = run_py(project, code)
+    assert again.startswith("cached [2, 4]") and "the code of the 1 object it unpickled" in again
+    models = project / "models.py"
+    models.write_text(models.read_text().replace("x * 2", "x * 3"))
+    edited = run_py(project, code)
+    assert edited.startswith("executed [3, 6]")
+    assert "code models:Model, which a pickle the step loaded names, changed" in edited

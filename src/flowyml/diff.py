@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .catalog_api import Catalog
 from .core.errors import ArtifactNotFoundError, ParameterError
 from .core.fingerprint import part_label
-from .core.reads import STAT
+from .core.reads import CODE, STAT
 
 if TYPE_CHECKING:
     from .artifact import Artifact
@@ -112,17 +112,22 @@ class FileChange:
     path: str
     a: str | None
     b: str | None
+    code: bool = False  # code a pickle the step loaded names (``core.reads.CODE``)
 
     def text(self) -> str:
-        what = "folder" if self.path.endswith("/") else "file"
+        what = "code" if self.code else "folder" if self.path.endswith("/") else "file"
+        verb = "unpickled" if self.code else "read"
         if self.a is None:
-            return f"{what} {self.path}: read in B only ({self.b})"
+            return f"{what} {self.path}: {verb} in B only ({self.b})"
         if self.b is None:
-            return f"{what} {self.path}: read in A only ({self.a})"
-        return f"{what} {self.path} it read: {self.a} -> {self.b}"
+            return f"{what} {self.path}: {verb} in A only ({self.a})"
+        return f"{what} {self.path} it {verb}: {self.a} -> {self.b}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "a": self.a, "b": self.b}
+        out: dict[str, Any] = {"path": self.path, "a": self.a, "b": self.b}
+        if self.code:
+            out["code"] = True
+        return out
 
 
 def _read_state(r: list[Any] | None) -> str | None:
@@ -143,7 +148,9 @@ def file_changes(a: StepRecord | None, b: StepRecord | None) -> list[FileChange]
     for path in sorted(set(ra) | set(rb)):
         x, y = _read_state(ra.get(path)), _read_state(rb.get(path))
         if x != y or x == "changed while read":
-            out.append(FileChange(path, x, y))
+            r = ra.get(path) or rb.get(path)
+            out.append(FileChange(path, x, y, code=r is not None and len(r) > 4
+                                  and r[4] == CODE))
     return out
 
 

@@ -125,7 +125,7 @@ class LineageNode:
             out.append(f"{prefix}{branch}{label}")
             child_prefix = prefix + ("" if not branch else ("    " if last else "│   "))
             bar = "│   " if n.parents else "    "
-            out += [f"{child_prefix}{bar}reads {f[0]} ({_short(f)})" for f in n.files]
+            out += [f"{child_prefix}{bar}{_verb(f)} {f[0]} ({_short(f)})" for f in n.files]
             for i, p in reversed(list(enumerate(n.parents))):
                 is_last = i == len(n.parents) - 1
                 stack.append((p, child_prefix, "└── " if is_last else "├── ", is_last))
@@ -135,6 +135,14 @@ class LineageNode:
         from .display import lineage_html
 
         return lineage_html(self)
+
+
+def _verb(read: list[Any]) -> str:
+    """``reads data/raw.csv``; ``unpickled features:add_one`` for code a pickle it loaded
+    names (``core.reads.CODE``)."""
+    from .core.reads import CODE
+
+    return "unpickled" if len(read) > 4 and read[4] == CODE else "reads"
 
 
 def _short(read: list[Any]) -> str:

@@ -2326,6 +2326,45 @@ add(idiom("class_attr_from_json", {
            note="params.json, read into a class attribute at import"),
 ))
 
+add(idiom("pickled_model_loaded_in_the_step", {
+    "features.py": src('''
+        class Model:
+            def __init__(self, scale):
+                self.scale = scale
+
+            def predict(self, xs):
+                return [x * self.scale for x in xs]
+    '''),
+    "pipe.py": src('''
+        import os
+        import pickle
+
+        import flowyml as fm
+        import features
+
+        MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.pkl")
+        if not os.path.exists(MODEL):  # made once, as a training script would
+            with open(MODEL, "wb") as out:
+                pickle.dump(features.Model(scale=2), out)
+
+
+        @fm.step(outputs="y")
+        def f():
+            with open(MODEL, "rb") as fh:  # the file counts by its bytes
+                model = pickle.load(fh)
+            return model.predict([1, 2, 3])  # ...and the code it names by its source
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("features.py", "    def predict(self, xs):\n",
+           "    def predict(self, xs):  # the model's rule\n"), note="comment"),
+    change(E("features.py", "return [x * self.scale for x in xs]",
+             "return [x * self.scale + 1 for x in xs]"),
+           note="a method of the class the pickle names"),
+))
+
 # --------------------------------------------------------------------------- numpy
 
 add(idiom("numpy_object_array_const", {"pipe.py": src('''

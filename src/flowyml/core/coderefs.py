@@ -88,4 +88,10 @@ def _ignored(module: str) -> bool:
     return module.split(".", 1)[0] in sys.stdlib_module_names
 
 
-__all__ = ["pickle_globals"]
+def is_python_own(module: str) -> bool:
+    """Whether ``module`` is the standard library's (or builtins, copyreg): not code that
+    a pickle's meaning depends on beyond the Python version."""
+    return _ignored(module)
+
+
+__all__ = ["is_python_own", "pickle_globals"]

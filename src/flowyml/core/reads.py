@@ -76,12 +76,16 @@ from .hashing import MISSING, just_changed
 # (a file too big to hash, or one that changed while the step ran: its times are then
 # -1); no ctime when only the content counts (a file changed just before it was read);
 # ``MISSING`` for the hash of a file the step tried to read and did not find
-FileRead = tuple[str, int, int, "str | None", "int | None"]
+FileRead = tuple[str, int, int, "str | None", "int | str | None"]  # str: CODE
 _ABSENT = (-1, -1, -1)  # the stat of a file not there when the step tried to open it
 # (its first two: the times of a folder not there when the step tried to list it)
 # the "hash" of a path the step's code only checked (``_checked``): a regular file by
 # its size and times, a folder or anything else by its being there
 STAT, FOLDER, PRESENT = "stat", "folder", "present"
+# the last field of an entry for code a pickle the step loaded names (``pickle.find_class``:
+# a joblib model calling your function): (``module:qualname``, -1, -1, digest of that
+# code as the fingerprint sees it, CODE); the file counts by its bytes, this by its code
+CODE = "code"
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
@@ -107,8 +111,8 @@ _skip_prefixes: tuple[str, ...] = ()
 
 
 class _Recording:
-    __slots__ = ("checked", "commands", "early", "hits", "listed", "memo", "opened", "peers",
-                 "skip", "unseen_writes", "workers", "written")
+    __slots__ = ("checked", "classes", "commands", "early", "hits", "listed", "memo", "opened",
+                 "peers", "skip", "unseen_writes", "workers", "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
@@ -133,6 +137,7 @@ class _Recording:
         # files the step may write where FlowyML cannot see it (named on a command line,
         # a SQLite database): changed while the step ran, they are its outputs
         self.unseen_writes: set[str] = set()
+        self.classes: set[tuple[str, str]] = set()  # what unpickling looked up (module, name)
 
 
 _LISTINGS = ("os.listdir", "os.scandir")
@@ -145,7 +150,7 @@ _CHANGES = {"os.mkdir": (0,), "os.rmdir": (0,), "os.remove": (0,), "os.rename": 
 _SPAWNS = {"subprocess.Popen": 1, "os.system": 0, "os.posix_spawn": 1, "os.exec": 1,
            "os.spawn": 2}
 _EVENTS = frozenset({"open", *_LISTINGS, *_CHANGES, *_SPAWNS, "socket.connect",
-                     "sqlite3.connect", "os.fork"})
+                     "sqlite3.connect", "os.fork", "pickle.find_class"})
 
 
 def _hook(event: str, args: tuple[object, ...]) -> None:
@@ -170,6 +175,8 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
             _database(rec, args[0])
         elif event == "os.fork":
             _worker_started(rec, sys._getframe(1))  # _hook <- (C) <- who forks
+        elif event == "pickle.find_class":  # unpickling (pickle, joblib, torch.load...)
+            rec.classes.add((str(args[0]), str(args[1])))
         else:
             _listed(rec, args)
     except Exception:
@@ -709,9 +716,10 @@ class Recording:
         folders listed (a path ending in ``/``: name count, mtime, hash of the names)
         that the step did not write into; sorted by path."""
         rec = self._rec
-        if rec is None or not (rec.opened or rec.listed or rec.checked or rec.hits):
+        if rec is None or not (rec.opened or rec.listed or rec.checked or rec.hits
+                               or rec.classes):
             return []
-        out: list[FileRead] = []
+        out: list[FileRead] = _unpickled(rec)
         for path, before in rec.opened.items():
             if before is None or path in rec.written:
                 continue
@@ -762,6 +770,15 @@ class Recording:
                             None if moved else names[1],
                             -1 if moved else None if racy else listed_at[1]))
         return _memoized(rec, sorted(out))
+
+
+def _unpickled(rec: _Recording) -> list[FileRead]:
+    """The code the pickles the step loaded name, but for Python's own: entries whose
+    digest the driver fills in (``portable``), as the fingerprint sees that code."""
+    from .coderefs import is_python_own
+
+    return [(f"{module}:{name}", -1, -1, None, CODE)
+            for module, name in sorted(rec.classes) if not is_python_own(module)]
 
 
 def _memoized(rec: _Recording, out: list[FileRead]) -> list[FileRead]:
@@ -821,6 +838,9 @@ def portable(files: Iterable[Sequence[Any]], root: str | None) -> list[list[Any]
     base = os.path.join(os.path.abspath(root), "") if root else None
     out: list[list[Any]] = []
     for path, *rest in files:
+        if _is_code(rest):  # what the code a pickle named is now, as the fingerprint sees it
+            out.append([path, -1, -1, rest[2] or code_digest(path, root), CODE])
+            continue
         if base is not None and (path + "/").startswith(base):
             folder = path.endswith("/")
             path = os.path.relpath(path, base)
@@ -828,6 +848,20 @@ def portable(files: Iterable[Sequence[Any]], root: str | None) -> list[list[Any]
                 path = os.path.join(path, "")
         out.append([path, *rest])
     return out
+
+
+def _is_code(rest: Sequence[Any]) -> bool:
+    return len(rest) > 3 and rest[3] == CODE
+
+
+def code_digest(ref: str, root: str | None) -> str:
+    """A digest of the code ``module:qualname`` as a step's fingerprint would count it
+    (your code by its normalized source and what it reaches, a library's by version)."""
+    from .fingerprint import code_ref_parts
+    from .hashing import hash_text
+
+    parts = code_ref_parts([ref], root or ".", "unpickled")
+    return hash_text(*sorted(f"{k}={v}" for k, v in parts.items()))
 
 
 def _listing_changed(path: str, full: str, times: tuple[object, object],
@@ -846,17 +880,24 @@ def _listing_changed(path: str, full: str, times: tuple[object, object],
 def unchanged(files: Sequence[Sequence[Any]] | None) -> str:
     """What a reuse found unchanged, for its reason: ``code, inputs and parameters``,
     and ``the 1 file`` / ``the 3 files and 1 folder it read`` when it recorded any
-    (``... it read or looked for`` when one was missing, and still is)."""
+    (``... it read or looked for`` when one was missing, and still is), and ``the code
+    of the 2 objects it unpickled``."""
     if not files:
         return "code, inputs and parameters"
+    code = sum(1 for f in files if _is_code(f[1:]))
     folders = sum(1 for f in files if str(f[0]).endswith("/") or f[3] == FOLDER)
-    n = len(files) - folders
+    n = len(files) - folders - code
     said = [f"{n} file{'' if n == 1 else 's'}"] if n else []
     if folders:
         said.append(f"{folders} folder{'' if folders == 1 else 's'}")
-    looked = (" or looked for" if any(f[3] in (MISSING, STAT, FOLDER, PRESENT) for f in files)
-              else "")
-    return f"code, inputs, parameters and the {' and '.join(said)} it read{looked}"
+    parts = []
+    if said:
+        looked = (" or looked for" if any(f[3] in (MISSING, STAT, FOLDER, PRESENT)
+                                          for f in files) else "")
+        parts.append(f"the {' and '.join(said)} it read{looked}")
+    if code:
+        parts.append(f"the code of the {code} object{'' if code == 1 else 's'} it unpickled")
+    return f"code, inputs, parameters and {' and '.join(parts)}"
 
 
 def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | None:
@@ -869,6 +910,10 @@ def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | No
         # recorded before ctimes were: its stat proves nothing, its content decides
         ctime = entry[4] if len(entry) > 4 else None
         assert isinstance(path, str)
+        if ctime == CODE:  # code a pickle the step loaded names: as it is now
+            if code_digest(path, root) != digest:
+                return f"code {path}, which a pickle the step loaded names, changed"
+            continue
         full = os.path.join(root or ".", path)
         if digest == MISSING:
             if os.path.lexists(full):
