@@ -2552,6 +2552,39 @@ add(idiom("library_settings_set_at_import", {"pipe.py": src('''
     requires=("sklearn", "pandas"),
 ))
 
+add(idiom("pandas_constant_of_own_objects", {
+    "rules.py": src('''
+        class Rule:
+            def __init__(self, t):
+                self.t = t
+
+            def apply(self, x):
+                return x > self.t
+    '''),
+    "pipe.py": src('''
+        import pandas as pd
+
+        import flowyml as fm
+        from rules import Rule
+
+        RULES = pd.Series([Rule(1), Rule(5)])
+
+
+        @fm.step(outputs="y")
+        def f():
+            return [bool(rule.apply(3)) for rule in RULES]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("rules.py", "    def apply(self, x):\n", "    def apply(self, x):  # the test\n"),
+         note="comment"),
+    change(E("rules.py", "return x > self.t", "return x < self.t"),
+           note="a method of the class of the objects a pandas constant holds"),
+    change(E("pipe.py", "Rule(5)", "Rule(2)"), note="an object's state"),
+    requires=("pandas",),
+))
+
 # --------------------------------------------------------------------------- stable value tokens
 
 add(idiom("pydantic_run_value", {

@@ -134,6 +134,46 @@ def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> 
     return sub
 
 
+def _pickled(v: Any, on_code: Callable[[Any], None] | None) -> bytes:
+    """``pickle.dumps(v, protocol=5)``, the same bytes, handing ``on_code`` each class or
+    function of code outside Python and installed packages that the pickle holds (the
+    pickler shows every object but str, int and the like to ``reducer_override``)."""
+    import io
+    import pickle
+
+    if on_code is None:
+        return pickle.dumps(v, protocol=5)
+
+    class Spotter(pickle.Pickler):
+        def reducer_override(self, obj: Any) -> Any:
+            target = obj if isinstance(obj, (types.FunctionType, type)) else type(obj)
+            if _maybe_users(target):
+                on_code(target)
+            return NotImplemented
+
+    buf = io.BytesIO()
+    Spotter(buf, protocol=5).dump(v)
+    return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=1024)
+def _maybe_users_module(module: str) -> bool:
+    top = module.partition(".")[0]
+    if top == "__main__":  # a script's or a notebook's
+        return True
+    if not top or top in sys.stdlib_module_names:
+        return False
+    file = getattr(sys.modules.get(top), "__file__", None)  # none: builtins, Cython's
+    return bool(file) and "site-packages" not in file and "dist-packages" not in file
+
+
+def _maybe_users(obj: Any) -> bool:
+    """Whether ``obj``'s code may be the user's (the fingerprint decides): not Python's,
+    not an installed package's."""
+    module = getattr(obj, "__module__", None)
+    return isinstance(module, str) and _maybe_users_module(module)
+
+
 def _by_name(v: Any, t: type, name: str) -> Any:
     """What ``name`` (a reduce value's global name) leads to in ``v``'s module, as
     unpickling would look it up."""
@@ -248,11 +288,10 @@ class Tokenizer:
             return
         if top in ("pandas", "polars", "pyarrow"):
             # their pickles are canonical for the data they hold; walking their internals
-            # would be slow and version-dependent for no gain
-            import pickle
-
+            # would be slow and version-dependent for no gain. The code of objects they
+            # hold (a column of your class's instances) is handed to ``on_code``.
             try:
-                h.update(b"pickle:" + pickle.dumps(v, protocol=5))
+                h.update(b"pickle:" + _pickled(v, self.on_code))
             except Exception as exc:
                 raise Opaque(t.__qualname__, str(exc)) from None
             self._code(t, h)
