@@ -143,12 +143,13 @@ def _pickled(v: Any, on_code: Callable[[Any], None] | None) -> bytes:
 
     if on_code is None:
         return pickle.dumps(v, protocol=5)
+    visit = on_code
 
     class Spotter(pickle.Pickler):
         def reducer_override(self, obj: Any) -> Any:
             target = obj if isinstance(obj, (types.FunctionType, type)) else type(obj)
             if _maybe_users(target):
-                on_code(target)
+                visit(target)
             return NotImplemented
 
     buf = io.BytesIO()
@@ -164,7 +165,7 @@ def _maybe_users_module(module: str) -> bool:
     if not top or top in sys.stdlib_module_names:
         return False
     file = getattr(sys.modules.get(top), "__file__", None)  # none: builtins, Cython's
-    return bool(file) and "site-packages" not in file and "dist-packages" not in file
+    return isinstance(file, str) and "site-packages" not in file and "dist-packages" not in file
 
 
 def _maybe_users(obj: Any) -> bool:
