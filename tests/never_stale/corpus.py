@@ -2585,6 +2585,50 @@ add(idiom("pandas_constant_of_own_objects", {
     requires=("pandas",),
 ))
 
+add(idiom("library_class_patched_with_own_code", {
+    "accessors.py": src('''
+        import pandas as pd
+
+
+        @pd.api.extensions.register_dataframe_accessor("stats")
+        class Stats:
+            def __init__(self, df):
+                self._df = df
+
+            def spread(self):
+                return float(self._df["a"].max() - self._df["a"].min())
+
+
+        def total(self):
+            return float(self.to_numpy().sum() * 2)
+
+
+        pd.DataFrame.total = total
+    '''),
+    "pipe.py": src('''
+        import pandas as pd
+
+        import accessors  # noqa: F401  (registers .stats and .total)
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f():
+            df = pd.DataFrame({"a": [1, 5, 9]})
+            return [df.stats.spread(), df.total()]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("accessors.py", "    def spread(self):\n", "    def spread(self):  # range\n"),
+         note="comment"),
+    change(E("accessors.py", "max() - self", "max() + self"),
+           note="a pandas accessor registered by your code"),
+    change(E("accessors.py", "sum() * 2", "sum() * 3"),
+           note="a method your code assigned to a library class"),
+    requires=("pandas",),
+))
+
 # --------------------------------------------------------------------------- stable value tokens
 
 add(idiom("pydantic_run_value", {

@@ -574,6 +574,7 @@ def _end_of_build() -> None:
     _stale_files.clear()
     _doc_readers.clear()
     _settings_parts.clear()
+    _patches.clear()
     _project_listings.clear()
     _env_aliases.clear()
 
@@ -906,6 +907,9 @@ def _visit_class(ctx: _Context, cls: type) -> None:
     if label is None:
         ctx.library(_module_of(cls))
         ctx.reads_text |= _TEXT_READERS.get((_module_of(cls), cls.__qualname__), 0)
+        if ctx.first_visit(cls):
+            for member in _patched_in(ctx, cls):
+                _visit(ctx, member, getattr(member, "__qualname__", "?"), "")
         return
     if not ctx.first_visit(cls):
         return
@@ -950,6 +954,33 @@ def _visit_class(ctx: _Context, cls: type) -> None:
             ctx.add(f"attribute {label}:{qual}.{name}",
                     ctx.token(member, f"class attribute {qual}.{name}"),
                     value_source(f"{qual}.{name}", member))
+
+
+def _patched_in(ctx: _Context, cls: type) -> list[Any]:
+    """Code of the user's own that a library class holds: a function assigned to it
+    (``pd.DataFrame.total = total``), or a class kept by an object it holds (pandas'
+    ``register_dataframe_accessor``). Scanned once per class per build."""
+    hit = _patches.get(cls)
+    if hit is None:
+        hit = []
+        try:
+            members = list(vars(cls).values())
+        except TypeError:
+            members = []
+        for member in members:
+            if isinstance(member, (staticmethod, classmethod)):
+                member = member.__func__
+            inner = [member]
+            if not isinstance(member, (types.FunctionType, type)):
+                held = getattr(member, "__dict__", None)
+                inner = list(held.values()) if isinstance(held, dict) else []
+            hit += [m for m in inner if isinstance(m, (types.FunctionType, type))
+                    and ctx.label_of(m) is not None]
+        _patches[cls] = hit
+    return hit
+
+
+_patches: dict[type, list[Any]] = {}  # this build's ``_patched_in`` answers
 
 
 def _class_ast(cls: type) -> ast.AST | None:
