@@ -972,7 +972,10 @@ def _patched_in(ctx: _Context, cls: type) -> list[Any]:
                 member = member.__func__
             inner = [member]
             if not isinstance(member, (types.FunctionType, type)):
-                held = getattr(member, "__dict__", None)
+                try:  # a library's placeholder may raise on any attribute (pydantic's)
+                    held = object.__getattribute__(member, "__dict__")
+                except Exception:
+                    held = None
                 inner = list(held.values()) if isinstance(held, dict) else []
             hit += [m for m in inner if isinstance(m, (types.FunctionType, type))
                     and ctx.label_of(m) is not None]
