@@ -169,8 +169,9 @@ def _bind(s: Step, p: ParamSpec, params: Mapping[str, Any], producers: Mapping[s
         f"produces an asset {p.name!r}, no run value is given and it has no "
         "default"
         + _hint(p.name, producers)
-        + f"; add a producing step, pass params={{{p.name!r}: ...}}, map it with "
-        f"inputs={{{p.name!r}: 'asset_name'}}, or give it a default"
+        + f"; add a producing step, pass params={{{p.name!r}: ...}} (on the command "
+        f"line: -p {p.name}=...), map it with inputs={{{p.name!r}: 'asset_name'}}, or give "
+        "it a default"
     )
 
 
