@@ -167,3 +167,22 @@ def test_an_async_or_generator_function_is_refused_at_decoration() -> None:
         fm.step(outputs="x")(fetch)
     with pytest.raises(fm.FlowymlError, match=r"generator function.*list\(\.\.\.\)"):
         fm.step(outputs="x")(rows)
+
+
+def test_an_empty_pipeline_is_refused() -> None:
+    with pytest.raises(fm.FlowymlError, match="has no steps"):
+        fm.Pipeline("empty", [])
+
+
+def test_a_dask_executor_without_dask_is_refused_before_the_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from flowyml.executors import check_spec
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "distributed" else real(name, *a))
+    with pytest.raises(fm.FlowymlError, match=r"needs dask.distributed.*flowyml-core\[dask\]"):
+        check_spec("dask:2")
+    assert check_spec("processes:2") == ("processes", 2)

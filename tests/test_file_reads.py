@@ -1110,3 +1110,20 @@ def test_code_a_pickle_loaded_in_the_step_names_counts(project: Path, executor: 
     edited = run_py(project, code)
     assert edited.startswith("executed [3, 6]")
     assert "code models:Model, which a pickle the step loaded names, changed" in edited
+
+
+def test_package_metadata_is_not_a_step_input(project: Path) -> None:
+    """``importlib.metadata`` reading an editable install's metadata (kept in the
+    project) is the library's version, not the step's data."""
+    meta = project / "src" / "mypkg-0.1.dist-info"
+    meta.mkdir(parents=True)
+    (meta / "METADATA").write_text("Name: mypkg\nVersion: 0.1\n")
+    (project / "data.txt").write_text("x")
+
+    @fm.step(outputs="both")
+    def both() -> str:
+        return (meta / "METADATA").read_text()[:4] + open("data.txt").read()
+
+    with contextlib.chdir(project):
+        fm.Pipeline("meta", [both]).run()
+    assert [Path(str(f[0])).name for f in _recorded(project)["both"]] == ["data.txt"]

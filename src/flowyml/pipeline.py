@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .core.errors import ArtifactNotFoundError, MissingInputError
+from .core.errors import ArtifactNotFoundError, MissingInputError, ParameterError
 from .core.graph import Graph, build_graph
 from .core.names import check_name
 from .core.step import Step
@@ -28,6 +28,9 @@ class Pipeline:
 
         self.name = check_name(name, "pipeline name")
         self.steps = list(steps)
+        if not self.steps:
+            raise ParameterError(f"pipeline {self.name!r} has no steps: pass the steps to "
+                                 f"run, fm.Pipeline({self.name!r}, [load, train])")
         #: the file that defined this pipeline (else its first step's file), None when
         #: there is none (a notebook, ``python -c``): it decides the project root
         self.file: Path | None = defining_file(sys._getframe(1).f_globals.get("__file__"), self.steps)

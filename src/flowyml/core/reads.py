@@ -90,6 +90,7 @@ CODE = "code"
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
 _SKIP_DIRS = ("/proc/", "/sys/", "/dev/")
+_METADATA = (".egg-info/", ".dist-info/")  # a package's metadata folder
 
 _local = threading.local()
 _PAUSED: Any = object()  # a thread's ``rec`` while FlowyML reads for the step
@@ -280,6 +281,9 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
     name = os.path.abspath(os.fsdecode(path))  # type: ignore[arg-type]
     if name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip) or "/.flowyml/" in name:
         return
+    if not flags & os.O_ACCMODE and any(m in name for m in _METADATA):
+        return  # importlib.metadata reading a package's metadata (an editable install of
+        # your own package keeps it in the project): the library's version, not data
     access = flags & os.O_ACCMODE
     if access != os.O_RDONLY:
         rec.written.add(name)

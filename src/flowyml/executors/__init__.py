@@ -47,6 +47,8 @@ def check_spec(spec: str | None) -> tuple[str, int | str | None]:
         return "inline", None
     if kind == "processes":
         return "processes", _count(arg, raw) if arg else None
+    if kind == "dask":
+        _check_dask_installed(raw)
     if kind == "dask" and arg.startswith("//"):
         address = arg[2:].strip("/")
         if not address:
@@ -55,6 +57,16 @@ def check_spec(spec: str | None) -> tuple[str, int | str | None]:
     if kind == "dask":
         return "dask", _count(arg, raw) if arg else None
     raise ConfigError(f"unknown executor {raw!r}; use {SPECS}")
+
+
+def _check_dask_installed(raw: str | None) -> None:
+    """Before the run starts (so no failed run is recorded for it): dask.distributed
+    must be importable, which ``find_spec`` tells without importing it."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        raise ConfigError(f"executor {raw!r} needs dask.distributed, which is not installed: "
+                          "pip install 'flowyml-core[dask]'")
 
 
 def _count(arg: str, raw: str | None) -> int:
