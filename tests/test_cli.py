@@ -62,6 +62,10 @@ def test_plan_without_running(proj: Path) -> None:
     assert "= load: reuse" in out and "= clean: reuse" in out
     assert "+ train: run - parameter lr 0.1 -> 0.5" in out
     assert ok(proj, "runs").count("clitest") == 1
+    # upstream will run: a step's own changes are named with the condition
+    out = ok(proj, "plan", "pipe.py", "-p", "n_rows=5", "-p", "lr=0.5")
+    assert ("? train: run? - parameter lr 0.1 -> 0.5; and after clean runs: reused only "
+            "if clean_data comes out byte-identical") in out
 
 
 def test_catalog_commands(proj: Path) -> None:

@@ -129,6 +129,24 @@ def explain_miss(prev: StepRecord | None, d: Decision) -> str:
             asset = d.refs[param].name if param in d.refs else param
             label = asset if asset == param else f"{param} ({asset})"
             phrases.append(f"input {label} changed" if param in prev.inputs else f"input {label} is new")
+    phrases += _value_changes(prev, d)
+    if not phrases:
+        if prev.cache_key == d.key:
+            return "its cached outputs are missing from the store"
+        return "no cached result for this code, these inputs and parameters"
+    return "; ".join(phrases)
+
+
+def own_changes(prev: StepRecord | None, d: Decision) -> list[str]:
+    """What changed in the step itself since its previous execution: its code and run
+    values, not its inputs (``plan`` says this of a step whose inputs are not known yet)."""
+    if prev is None:
+        return []
+    return explain_parts(prev.fingerprint, d.fingerprint.parts) + _value_changes(prev, d)
+
+
+def _value_changes(prev: StepRecord, d: Decision) -> list[str]:
+    phrases = []
     for param in sorted(set(prev.values) | set(d.values)):
         old, new = prev.values.get(param), d.values.get(param)
         if new and new[0].startswith(OPAQUE):
@@ -137,8 +155,4 @@ def explain_miss(prev: StepRecord | None, d: Decision) -> str:
             phrases.append(
                 f"parameter {param} {old[1] if old else '(unset)'} -> {new[1] if new else '(unset)'}"
             )
-    if not phrases:
-        if prev.cache_key == d.key:
-            return "its cached outputs are missing from the store"
-        return "no cached result for this code, these inputs and parameters"
-    return "; ".join(phrases)
+    return phrases

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import reads as file_reads
 from ..core.fingerprint import fingerprint_graph
 from ..objects import is_stored
-from .decisions import Decider, explain_miss
+from .decisions import Decider, explain_miss, own_changes
 
 if TYPE_CHECKING:
     from ..catalog.records import ArtifactRecord
@@ -58,7 +58,9 @@ def plan(
                 in_recs[param] = refs.get((b.asset, b.selector)) or catalog.find(b.asset, b.selector)
         if blocked is not None:
             unknown.update(step.outputs)
-            out.append((name, "run?", f"after {graph.producers[blocked]} runs: reused only if "
+            own = own_changes(previous.get(name), decider.decide(name, in_recs))
+            out.append((name, "run?", "; ".join(own) + ("; and " if own else "")
+                        + f"after {graph.producers[blocked]} runs: reused only if "
                         f"{blocked} comes out byte-identical"))
             continue
         d = decider.decide(name, in_recs)
