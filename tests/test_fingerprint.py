@@ -646,8 +646,10 @@ def test_library_settings_count_only_when_not_the_defaults() -> None:
         import numpy as np, pandas as pd, sklearn
         from flowyml.core.settings import changed
 
-        tops = ("numpy", "pandas", "sklearn", "decimal")
+        import logging
+        tops = ("numpy", "pandas", "sklearn", "decimal", "logging")
         before = {top: changed(top) for top in tops}
+        logging.basicConfig(level=logging.INFO)
         np.seterr(divide="raise")
         pd.set_option("display.precision", 2)
         sklearn.set_config(transform_output="pandas")
@@ -657,6 +659,7 @@ def test_library_settings_count_only_when_not_the_defaults() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     before, after = json.loads(out)
-    assert before == {"numpy": {}, "pandas": {}, "sklearn": {}, "decimal": {}}
+    assert before == {"numpy": {}, "pandas": {}, "sklearn": {}, "decimal": {}, "logging": {}}
     assert after == {"numpy": {"err.divide": "raise"}, "pandas": {"display.precision": 2},
-                     "sklearn": {"transform_output": "pandas"}, "decimal": {"prec": 6}}
+                     "sklearn": {"transform_output": "pandas"}, "decimal": {"prec": 6},
+                     "logging": {"root.level": 20}}

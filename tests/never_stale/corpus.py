@@ -2629,6 +2629,141 @@ add(idiom("library_class_patched_with_own_code", {
     requires=("pandas",),
 ))
 
+add(idiom("enum_and_class_special_methods", {
+    "kinds.py": src('''
+        import enum
+
+
+        class Color(str, enum.Enum):
+            RED = "red"
+            BLUE = "blue"
+
+            def __str__(self):
+                return self.value.upper()
+
+            @classmethod
+            def _missing_(cls, value):
+                return cls.RED
+
+
+        class Planet(enum.Enum):
+            EARTH = (5.97, 6.37)
+
+            def __init__(self, mass, radius):
+                self.mass = mass
+                self.radius = radius
+
+
+        class Record:
+            def __init__(self, user, ts):
+                self.user, self.ts = user, ts
+
+            def __eq__(self, other):
+                return self.user == other.user
+
+            def __hash__(self):
+                return hash(self.user)
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from kinds import Color, Planet, Record
+
+
+        @fm.step(outputs="y")
+        def f():
+            rows = {Record("a", 1), Record("a", 2), Record("b", 3)}
+            return [str(Color.RED), Color("green").value, Planet.EARTH.mass, len(rows)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("kinds.py", "    def __str__(self):\n", "    def __str__(self):  # shouted\n"),
+         note="comment"),
+    change(E("kinds.py", "return self.value.upper()", "return self.value.title()"),
+           note="an Enum's __str__"),
+    change(E("kinds.py", "return cls.RED", "return cls.BLUE"), note="an Enum's _missing_"),
+    change(E("kinds.py", "self.mass = mass", "self.mass = mass * 2"), note="an Enum's __init__"),
+    change(E("kinds.py", "return hash(self.user)", "return hash((self.user, self.ts))"),
+           note="a class's __hash__"),
+))
+
+add(idiom("library_function_as_a_class_attribute", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class Cfg:
+        agg = staticmethod(np.mean)
+
+
+    @fm.step(outputs="y")
+    def f():
+        return float(Cfg.agg([1.0, 2.0, 10.0]))
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "    agg = staticmethod(np.mean)", "    agg = staticmethod(np.mean)  # center"),
+         note="comment"),
+    change(E("pipe.py", "staticmethod(np.mean)", "staticmethod(np.median)"),
+           note="the library function a staticmethod wraps"),
+))
+
+add(idiom("numpy_generator_constant", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+    RNG = np.random.default_rng(0)
+
+
+    @fm.step(outputs="y")
+    def f():
+        return float(RNG.random())
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "RNG = np.random.default_rng(0)", "RNG = np.random.default_rng(0)  # seeded"),
+         note="comment"),
+    change(E("pipe.py", "default_rng(0)", "default_rng(1)"), note="the generator's seed"),
+    no_fingerprint_warning=True,
+))
+
+add(idiom("logging_level_set_at_import", {
+    "logsetup.py": src('''
+        import logging
+
+        logging.basicConfig(level=logging.INFO)
+    '''),
+    "pipe.py": src('''
+        import logging
+
+        import flowyml as fm
+        import logsetup  # noqa: F401
+
+        log = logging.getLogger("train")
+
+
+        @fm.step(outputs="y")
+        def f():
+            out = {"loss": 1.0}
+            if log.isEnabledFor(logging.DEBUG):  # diagnostics in debug mode only
+                out["debug"] = True
+            return out
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("logsetup.py", "logging.basicConfig(level=logging.INFO)",
+           "logging.basicConfig(level=logging.INFO)  # quiet"), note="comment"),
+    change(E("logsetup.py", "level=logging.INFO", "level=logging.DEBUG"),
+           note="the root logger's level"),
+))
+
 # --------------------------------------------------------------------------- stable value tokens
 
 add(idiom("pydantic_run_value", {

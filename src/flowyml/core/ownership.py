@@ -67,7 +67,7 @@ def user_label(root: Path, module: str, file: str | None) -> str | None:
 
 def _classify(root: Path, module: str, file: str | None) -> str | None:
     top = module.split(".")[0]
-    if top == "flowyml":
+    if top == "flowyml" or top.startswith("_cython_"):  # Cython's shared types module
         return None
     if is_notebook_file(file):
         return NOTEBOOK

@@ -3,7 +3,8 @@
 ``sklearn.set_config(transform_output="pandas")`` makes every transformer return a
 DataFrame; ``np.seterr(divide="raise")`` turns an ``inf`` into an exception;
 ``decimal.getcontext().prec = 6`` rounds every ``Decimal`` operation;
-``pd.set_option("display.precision", 2)`` changes every ``str(df)``. A script sets them
+``pd.set_option("display.precision", 2)`` changes every ``str(df)``;
+``logging.basicConfig(level=logging.DEBUG)`` what ``log.isEnabledFor`` says. A script sets them
 once, at import, where no step's code shows them. A step that reaches such a library
 has the settings that differ from the library's defaults as a part of its fingerprint:
 changing them re-executes it, and a step whose libraries run on their defaults has no
@@ -68,6 +69,13 @@ def _decimal() -> dict[str, Any]:
     return _differing(now, _DECIMAL)  # flags are the results of past operations: not settings
 
 
+def _logging() -> dict[str, Any]:
+    """The root logger's level (``logging.basicConfig(level=...)``): code that asks
+    ``isEnabledFor`` computes by it; handlers and formats are output, not inputs."""
+    level = sys.modules["logging"].getLogger().level
+    return {} if level == 30 else {"root.level": level}  # WARNING by default
+
+
 def _pandas() -> dict[str, Any]:
     config = sys.modules["pandas"]._config.config  # every option with its default
     out = {}
@@ -82,6 +90,7 @@ def _pandas() -> dict[str, Any]:
 
 _READERS: dict[str, Callable[[], dict[str, Any]]] = {
     "sklearn": _sklearn, "numpy": _numpy, "decimal": _decimal, "pandas": _pandas,
+    "logging": _logging,
 }
 
 

@@ -308,8 +308,9 @@ class Tokenizer:
                 raise Opaque(t.__qualname__, f"known only by the name {rv!r}")
             h.update(f"global:{t.__module__}:{rv}".encode())
             self._code(v if callable(v) else t, h)
-            if self.on_code is not None and callable(v) and not isinstance(v, _CODE_TYPES):
-                self.on_code(t)  # a callable singleton: its class's code runs
+            if (self.on_code is not None and callable(v) and not isinstance(v, _CODE_TYPES)
+                    and _maybe_users(t)):
+                self.on_code(t)  # a callable singleton of yours: its class's code runs
             return
         if not isinstance(rv, tuple) or len(rv) < 2:
             raise Opaque(t.__qualname__, "unexpected reduce value")
