@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .catalog_api import Catalog
 from .core.errors import ArtifactNotFoundError, ParameterError
 from .core.fingerprint import part_label
-from .core.reads import CODE, STAT
+from .core.reads import CODE, CWD, CWD_PATH, STAT
 
 if TYPE_CHECKING:
     from .artifact import Artifact
@@ -115,6 +115,8 @@ class FileChange:
     code: bool = False  # code a pickle the step loaded names (``core.reads.CODE``)
 
     def text(self) -> str:
+        if self.path == CWD_PATH:
+            return f"working directory its relative paths resolved in: {self.a} -> {self.b}"
         what = "code" if self.code else "folder" if self.path.endswith("/") else "file"
         verb = "unpickled" if self.code else "read"
         if self.a is None:
@@ -133,6 +135,8 @@ class FileChange:
 def _read_state(r: list[Any] | None) -> str | None:
     if r is None:
         return None
+    if len(r) > 4 and r[4] == CWD:  # the working directory relative paths resolved in
+        return str(r[3])
     if r[3] is not None and r[3] != STAT:  # a file checked, not read: by size and times
         return str(r[3])[:12]
     return "changed while read" if r[2] == -1 else f"size {r[1]}, mtime_ns {r[2]}"
@@ -150,7 +154,7 @@ def file_changes(a: StepRecord | None, b: StepRecord | None) -> list[FileChange]
         if x != y or x == "changed while read":
             r = ra.get(path) or rb.get(path)
             out.append(FileChange(path, x, y, code=r is not None and len(r) > 4
-                                  and r[4] == CODE))
+                                  and r[4] == CODE))  # (the working directory: its path)
     return out
 
 

@@ -125,7 +125,7 @@ class LineageNode:
             out.append(f"{prefix}{branch}{label}")
             child_prefix = prefix + ("" if not branch else ("    " if last else "│   "))
             bar = "│   " if n.parents else "    "
-            out += [f"{child_prefix}{bar}{_verb(f)} {f[0]} ({_short(f)})" for f in n.files]
+            out += [f"{child_prefix}{bar}{_read_line(f)}" for f in n.files]
             for i, p in reversed(list(enumerate(n.parents))):
                 is_last = i == len(n.parents) - 1
                 stack.append((p, child_prefix, "└── " if is_last else "├── ", is_last))
@@ -137,12 +137,13 @@ class LineageNode:
         return lineage_html(self)
 
 
-def _verb(read: list[Any]) -> str:
-    """``reads data/raw.csv``; ``unpickled features:add_one`` for code a pickle it loaded
-    names (``core.reads.CODE``)."""
+def _read_line(read: list[Any]) -> str:
+    """``reads data/raw.csv (44bf83394c)``; ``unpickled features:add_one (67ba2f2dc2)`` for
+    code a pickle it loaded names."""
     from .core.reads import CODE
 
-    return "unpickled" if len(read) > 4 and read[4] == CODE else "reads"
+    kind = read[4] if len(read) > 4 else None
+    return f"{'unpickled' if kind == CODE else 'reads'} {read[0]} ({_short(read)})"
 
 
 def _short(read: list[Any]) -> str:
@@ -158,12 +159,15 @@ def _short(read: list[Any]) -> str:
 def _load_files(catalog: Any, nodes: list[LineageNode]) -> None:
     """Fill ``_files`` of ``nodes`` from their producing steps' records: one query per
     run (a node's own step row; an artifact reused by its run has the execution's)."""
+    from .core.reads import CWD
+
     todo = [n for n in nodes if n._files is None]
     for run in dict.fromkeys(n.run_id for n in todo):
         by_step = {r.step: r.reads for r in catalog.step_runs(run)}
         for n in todo:
-            if n.run_id == run:
-                n._files = list(by_step.get(n.step) or [])
+            if n.run_id == run:  # files and code; not where relative paths resolved
+                n._files = [f for f in by_step.get(n.step) or []
+                            if not (len(f) > 4 and f[4] == CWD)]
 
 
 def _mid(artifact_id: str) -> str:

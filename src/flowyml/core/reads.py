@@ -86,6 +86,9 @@ STAT, FOLDER, PRESENT = "stat", "folder", "present"
 # a joblib model calling your function): (``module:qualname``, -1, -1, digest of that
 # code as the fingerprint sees it, CODE); the file counts by its bytes, this by its code
 CODE = "code"
+# an entry (CWD_PATH, -1, -1, the working directory, CWD) for a step that opened, listed or
+# checked a path relative to the working directory: from another one it reads other files
+CWD, CWD_PATH = "cwd", "<working directory>"
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
@@ -113,7 +116,7 @@ _skip_prefixes: tuple[str, ...] = ()
 
 class _Recording:
     __slots__ = ("checked", "classes", "commands", "early", "hits", "listed", "memo", "opened",
-                 "peers", "skip", "unseen_writes", "workers", "written")
+                 "peers", "relative", "skip", "unseen_writes", "workers", "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
@@ -139,6 +142,7 @@ class _Recording:
         # a SQLite database): changed while the step ran, they are its outputs
         self.unseen_writes: set[str] = set()
         self.classes: set[tuple[str, str]] = set()  # what unpickling looked up (module, name)
+        self.relative = False  # it named a path relative to the working directory
 
 
 _LISTINGS = ("os.listdir", "os.scandir")
@@ -232,6 +236,8 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
             or "/.flowyml/" in name or name.endswith("/.flowyml")):
         return
     _attribute(rec, os.path.join(name, ""))
+    rec.relative = rec.relative or path is None or not os.path.isabs(
+        os.fsdecode(path))  # type: ignore[arg-type]
     if name in rec.listed:
         return
     times = rec.listed[name] = _dir_mtime(name)
@@ -284,6 +290,7 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
     if not flags & os.O_ACCMODE and any(m in name for m in _METADATA):
         return  # importlib.metadata reading a package's metadata (an editable install of
         # your own package keeps it in the project): the library's version, not data
+    rec.relative = rec.relative or not os.path.isabs(os.fsdecode(path))  # type: ignore[arg-type]
     access = flags & os.O_ACCMODE
     if access != os.O_RDONLY:
         rec.written.add(name)
@@ -486,6 +493,7 @@ def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) 
     if (name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip)
             or "/.flowyml/" in name or name.endswith("/.flowyml")):
         return
+    rec.relative = rec.relative or not os.path.isabs(os.fsdecode(path))
     _attribute(rec, name)
     if name in rec.opened or name in rec.checked or name in rec.written:
         return
@@ -724,6 +732,8 @@ class Recording:
                                or rec.classes):
             return []
         out: list[FileRead] = _unpickled(rec)
+        if rec.relative:
+            out.append((CWD_PATH, -1, -1, os.getcwd(), CWD))
         for path, before in rec.opened.items():
             if before is None or path in rec.written:
                 continue
@@ -845,6 +855,9 @@ def portable(files: Iterable[Sequence[Any]], root: str | None) -> list[list[Any]
         if _is_code(rest):  # what the code a pickle named is now, as the fingerprint sees it
             out.append([path, -1, -1, rest[2] or code_digest(path, root), CODE])
             continue
+        if len(rest) > 3 and rest[3] == CWD:
+            out.append([path, -1, -1, _portable_dir(str(rest[2]), base), CWD])
+            continue
         if base is not None and (path + "/").startswith(base):
             folder = path.endswith("/")
             path = os.path.relpath(path, base)
@@ -852,6 +865,14 @@ def portable(files: Iterable[Sequence[Any]], root: str | None) -> list[list[Any]
                 path = os.path.join(path, "")
         out.append([path, *rest])
     return out
+
+
+def _portable_dir(folder: str, base: str | None) -> str:
+    """``folder`` relative to the project root (``base``, ending in a separator) when
+    under it, else absolute."""
+    if base is not None and os.path.join(folder, "").startswith(base):
+        return os.path.relpath(folder, base)
+    return folder
 
 
 def _is_code(rest: Sequence[Any]) -> bool:
@@ -890,7 +911,7 @@ def unchanged(files: Sequence[Sequence[Any]] | None) -> str:
         return "code, inputs and parameters"
     code = sum(1 for f in files if _is_code(f[1:]))
     folders = sum(1 for f in files if str(f[0]).endswith("/") or f[3] == FOLDER)
-    n = len(files) - folders - code
+    n = len(files) - folders - code - sum(1 for f in files if len(f) > 4 and f[4] == CWD)
     said = [f"{n} file{'' if n == 1 else 's'}"] if n else []
     if folders:
         said.append(f"{folders} folder{'' if folders == 1 else 's'}")
@@ -901,6 +922,8 @@ def unchanged(files: Sequence[Sequence[Any]] | None) -> str:
         parts.append(f"the {' and '.join(said)} it read{looked}")
     if code:
         parts.append(f"the code of the {code} object{'' if code == 1 else 's'} it unpickled")
+    if not parts:  # only its working directory
+        return "code, inputs, parameters and working directory"
     return f"code, inputs, parameters and {' and '.join(parts)}"
 
 
@@ -917,6 +940,13 @@ def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | No
         if ctime == CODE:  # code a pickle the step loaded names: as it is now
             if code_digest(path, root) != digest:
                 return f"code {path}, which a pickle the step loaded names, changed"
+            continue
+        if ctime == CWD:  # it named paths relative to the working directory
+            base = os.path.join(os.path.abspath(root), "") if root else None
+            now_dir = _portable_dir(os.getcwd(), base)
+            if now_dir != digest:
+                return (f"the working directory is {now_dir}, not {digest}: the step opened "
+                        "paths relative to it")
             continue
         full = os.path.join(root or ".", path)
         if digest == MISSING:
