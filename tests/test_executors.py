@@ -508,3 +508,30 @@ def test_parallel_readers_share_one_copy_of_an_array(
     # driver reads nothing; the baseline reads it once in the driver, then copies it
     assert ours["store_objects_read"] == 2 and pickled["store_objects_read"] == 1
     assert result["target_met"]["private_memory_under_10pct"]
+
+
+def test_a_worker_sees_the_drivers_command_line(project: Path) -> None:
+    """A step reading ``sys.argv`` (argparse in the step) is keyed by the driver's
+    command line, so it must run with it: the worker gets it."""
+    from tests.conftest import run_py
+
+    write(project / "pipe.py", """
+        import sys
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="args")
+        def args() -> list[str]:
+            return sys.argv[1:]
+
+
+        pipe = fm.Pipeline("argv", [args])
+    """)
+    code = """
+        import sys
+        sys.argv = ["pipe.py", "--lr", "0.1"]
+        import pipe
+        print(pipe.pipe.run(executor="processes:1")["args"])
+    """
+    assert run_py(project, code).strip() == "['--lr', '0.1']"

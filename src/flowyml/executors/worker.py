@@ -69,6 +69,7 @@ class Job:
     sys_path: list[str]
     module: tuple[str, str, int] | None  # (name, file, mtime_ns) of the step's module
     timeout: float | None = None  # a deadline: the worker says when the step starts
+    argv: list[str] | None = None  # the driver's command line (its key counts it)
 
 
 # ---------------------------------------------------------------- driver side
@@ -76,7 +77,8 @@ def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) ->
     import cloudpickle
 
     inner = cloudpickle.dumps((spec, task), protocol=5)
-    job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout)
+    job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout,
+              list(sys.argv))
     return pickle.dumps(job, protocol=5)
 
 
@@ -272,6 +274,8 @@ def _prepare(job: Job) -> None:
     for entry in reversed(job.sys_path):
         if entry not in sys.path and (entry == "" or os.path.isdir(entry)):
             sys.path.insert(0, entry)
+    if job.argv is not None:  # a step parsing the command line sees the driver's
+        sys.argv[:] = job.argv
     if job.module is None:
         return
     name, path, mtime = job.module
