@@ -12,6 +12,7 @@ import functools
 import inspect
 import itertools
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -663,3 +665,30 @@ def test_library_settings_count_only_when_not_the_defaults() -> None:
     assert after == {"numpy": {"err.divide": "raise"}, "pandas": {"display.precision": 2},
                      "sklearn": {"transform_output": "pandas"}, "decimal": {"prec": 6},
                      "logging": {"root.level": 20}}
+
+
+def test_code_keyed_by_bytecode_tells_signatures_apart_and_ignores_the_hash_seed() -> None:
+    """Code whose text is not known (a notebook cell run through ``exec`` or ``%%time``)
+    is keyed by its shape: ``f(*items)`` and ``f(items)`` compile to the same bytecode
+    and names, and a set constant's order follows the hash seed."""
+    from flowyml.core.fingerprint import _bytecode_digest
+
+    def compiled(src: str) -> Any:
+        ns: dict[str, Any] = {}
+        exec(compile(src, "<cell>", "exec"), ns)
+        return ns["count"].__code__
+
+    varargs = compiled("def count(*items):\n    return len(items)\n")
+    plain = compiled("def count(items):\n    return len(items)\n")
+    assert _bytecode_digest(varargs) != _bytecode_digest(plain)
+    code = textwrap.dedent("""
+        from flowyml.core.fingerprint import _bytecode_digest
+        ns = {}
+        exec(compile("def f(w):\\n    return w in {'apple', 'plum', 'fig', 'kiwi'}\\n",
+                     "<cell>", "exec"), ns)
+        print(_bytecode_digest(ns["f"].__code__))
+    """)
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2", "3", "4")}
+    assert len(digests) == 1

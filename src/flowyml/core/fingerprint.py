@@ -2263,15 +2263,8 @@ def _node_kind(t: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]], int, t
 
 
 def _bytecode_digest(code: types.CodeType) -> str:
-    h = blake3.blake3()
-    stack: list[Any] = [code]
-    while stack:
-        c = stack.pop()
-        if isinstance(c, types.CodeType):
-            h.update(c.co_code)
-            h.update(repr((c.co_names, c.co_varnames, c.co_freevars)).encode())
-            for const in c.co_consts:
-                stack.append(const)
-        else:
-            h.update(repr(c).encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+    """The key of code whose text is not known (a cell run by ``exec`` or ``%%time``, a
+    file changed since its import): its shape (``_code_shape``), so ``def f(*items)`` and
+    ``def f(items)`` differ (argument counts and flags), and a set constant hashes the
+    same under every hash seed."""
+    return hash_text("bytecode", _code_shape(code))
