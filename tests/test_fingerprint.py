@@ -692,3 +692,30 @@ def test_code_keyed_by_bytecode_tells_signatures_apart_and_ignores_the_hash_seed
                               check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
                for seed in ("1", "2", "3", "4")}
     assert len(digests) == 1
+
+
+def test_a_function_patched_by_autoreload_is_keyed_by_its_text_in_the_file(
+        tmp_path: Path) -> None:
+    """IPython's ``%autoreload`` patches a function with code compiled from its text
+    alone, which says line 1: the fingerprint finds the function where the file has it
+    (same code), so the key is a fresh process's, with no warning."""
+    mod = tmp_path / "autoreloaded.py"
+    mod.write_text("def other(x):\n    return x\n\n\ndef helper(x):\n    return x * 2\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import autoreloaded
+
+        def step() -> int:
+            return autoreloaded.helper(3)
+
+        fresh = fingerprint_function(step, root=tmp_path)
+        alone = compile("def helper(x):\n    return x * 2\n", str(mod), "exec")
+        autoreloaded.helper.__code__ = next(
+            c for c in alone.co_consts if isinstance(c, types.CodeType))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            patched = fingerprint_function(step, root=tmp_path)
+        assert patched.digest == fresh.digest
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("autoreloaded", None)

@@ -1180,7 +1180,16 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
         names = _global_names(code)
         info = _compute_info(fn, strip_decorators, names, text)
         if info.has_source() and not _compiles_to(fn, info, shape):
-            info = _stale_info(fn, names)
+            moved = _relocated_text(fn, shape)
+            info = _stale_info(fn, names) if moved is None else _compute_info(
+                fn, strip_decorators, names, moved)
+            if moved is not None and info.source is not None:
+                slot = (_MEMO.group(code.co_filename),
+                        _MEMO.entry_key("strip" if strip_decorators else "keep", moved))
+                info.slot, info.shape = slot, shape
+                _MEMO.put(*slot, info.facts())
+            elif moved is not None:
+                info = _stale_info(fn, names)
         elif slot is not None and info.source is not None:  # parsed from ``text`` itself
             info.slot, info.shape = slot, shape
             _MEMO.put(*slot, info.facts())
@@ -1335,6 +1344,20 @@ def _compile_own_text(info: _Info, filename: str) -> types.CodeType | None:
         return compile(text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+
+
+def _relocated_text(fn: types.FunctionType, shape: str) -> str | None:
+    """The file's text of ``fn`` when its code object says the wrong lines: the one
+    function of that name in the file whose code has the same shape. IPython's
+    ``%autoreload`` patches a function with code compiled from its text alone, which
+    starts at line 1; the file, as a fresh process imports it, has it further down."""
+    qual = _co_qualname(fn.__code__)
+    found = [c for (q, _), codes in _codes_in_context(fn).items() if q == qual
+             for c in codes if _code_shape(c) == shape]
+    if len(found) != 1:
+        return None
+    first, end = _code_span(found[0])
+    return "".join(_lines(fn, fn.__code__.co_filename)[first - 1:end]) or None
 
 
 def _co_qualname(code: types.CodeType) -> str:
