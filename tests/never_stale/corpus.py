@@ -3490,6 +3490,35 @@ add(idiom("environment_variables", {
            note="a variable nothing reads: reused"),
 ))
 
+add(idiom("environment_variable_named_by_a_constant", {
+    "settings.json": '{"DEPTH": "3", "UNUSED": "x"}\n',
+    "pipe.py": src('''
+        import json
+        import os
+        from pathlib import Path
+
+        import flowyml as fm
+
+        os.environ.update(json.loads((Path(__file__).parent / "settings.json").read_text()))
+        KEY = "DEPTH"
+
+
+        @fm.step(outputs="y")
+        def f():
+            return int(os.environ.get(KEY, "1")) * 10 + (KEY in os.environ)
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("settings.json", '{"DEPTH": "3", "UNUSED": "x"}', '{\n  "UNUSED": "x",\n  "DEPTH": "3"\n}'),
+         note="the settings file reformatted: the same variables"),
+    change(E("settings.json", '"DEPTH": "3"', '"DEPTH": "4"'),
+           note="the variable a constant names"),
+    change(E("settings.json", '"UNUSED": "x"', '"UNUSED": "y"'), expect={"f": "cached"},
+           note="a variable nothing reads: reused (the whole environment does not count)"),
+))
+
 add(idiom("global_random_seed", {
     "pipe.py": src('''
         import random

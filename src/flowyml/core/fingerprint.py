@@ -1767,7 +1767,7 @@ def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
             if any(obj is w for w in setters) or (obj is environ and _writes_env(ins, j)):
                 writes = True
             elif obj is environ or obj is getenv:
-                var = _literal_env_read(ins, i, j, obj is getenv)
+                var = _literal_env_read(ins, i, j, obj is getenv, resolve)
                 if var is None:
                     whole = True
                 else:
@@ -1788,19 +1788,32 @@ def _writes_env(ins: list[dis.Instruction], j: int) -> bool:
     return len(nxt) == 2 and nxt[1].opname in ("STORE_SUBSCR", "DELETE_SUBSCR")
 
 
-def _literal_env_read(ins: list[dis.Instruction], i: int, j: int, getenv: bool) -> str | None:
+def _literal_env_read(ins: list[dis.Instruction], i: int, j: int, getenv: bool,
+                      resolve: Callable[[str], Any] | None = None) -> str | None:
     """The variable named by a literal in the use of ``os.getenv`` / ``os.environ``
-    loaded by ``ins[i:j + 1]``, or None for any other use (``getenv("X_" + k)`` too)."""
+    loaded by ``ins[i:j + 1]``, or None for any other use (``getenv("X_" + k)`` too).
+    A global string constant is a literal too (``KEY = "DEPTH"``, ``getenv(KEY)``): its
+    value counts as a constant of the code, so the name it gives is the one read."""
+
+    def literal(x: dis.Instruction) -> str | None:
+        if x.opname == "LOAD_CONST" and isinstance(x.argval, str):
+            return x.argval
+        if x.opname in ("LOAD_GLOBAL", "LOAD_NAME") and resolve is not None and isinstance(
+                x.argval, str):
+            value = resolve(x.argval)
+            return value if type(value) is str else None
+        return None
 
     def call_with_literal(k: int) -> str | None:
         """``ins[k]`` is a literal string that is the call's first argument: the call
         follows at once, or after one simple default (a constant or a name)."""
-        if k >= len(ins) or ins[k].opname != "LOAD_CONST" or not isinstance(ins[k].argval, str):
+        name = literal(ins[k]) if k < len(ins) else None
+        if name is None:
             return None
         rest = [x.opname for x in ins[k + 1:k + 3]]
         if rest[:1] and (rest[0] in _CALLS or (rest[0] in _SIMPLE_LOADS and rest[1:2]
                                                and rest[1] in _CALLS)):
-            return str(ins[k].argval)
+            return name
         return None
 
     if getenv:  # getenv("X"), getenv("X", default)
@@ -1809,12 +1822,11 @@ def _literal_env_read(ins: list[dis.Instruction], i: int, j: int, getenv: bool) 
     ops = [n.opname for n in nxt]
     if ops[:1] and ops[0] in _ATTR_LOADS and nxt[0].argval == "get":  # environ.get("X", d)
         return call_with_literal(j + 2)
-    if ops[:2] == ["LOAD_CONST", "BINARY_SUBSCR"] and isinstance(nxt[0].argval, str):
-        return str(nxt[0].argval)  # environ["X"]
+    if len(nxt) == 2 and ops[1] == "BINARY_SUBSCR" and literal(nxt[0]) is not None:
+        return literal(nxt[0])  # environ["X"], environ[KEY]
     before = ins[i - 1] if i > 0 else None  # "X" in environ
-    if ops[:1] == ["CONTAINS_OP"] and before is not None and before.opname == "LOAD_CONST" \
-            and isinstance(before.argval, str):
-        return before.argval
+    if ops[:1] == ["CONTAINS_OP"] and before is not None and literal(before) is not None:
+        return literal(before)
     return None
 
 
