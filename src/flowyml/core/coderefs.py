@@ -79,19 +79,15 @@ def pickle_globals(data: bytes | bytearray | memoryview | IO[bytes]) -> list[str
         raise
     except Exception as exc:  # truncated or garbled bytes
         raise ValueError(f"not a pickle: {type(exc).__name__}: {exc}") from None
-    return sorted(f"{m}:{q}" for m, q in found if not _ignored(m))
-
-
-def _ignored(module: str) -> bool:
-    if module in _IGNORED:
-        return True
-    return module.split(".", 1)[0] in sys.stdlib_module_names
+    return sorted(f"{m}:{q}" for m, q in found if not is_python_own(m))
 
 
 def is_python_own(module: str) -> bool:
     """Whether ``module`` is the standard library's (or builtins, copyreg): not code that
     a pickle's meaning depends on beyond the Python version."""
-    return _ignored(module)
+    if module in _IGNORED:
+        return True
+    return module.split(".", 1)[0] in sys.stdlib_module_names
 
 
 __all__ = ["is_python_own", "pickle_globals"]

@@ -47,7 +47,7 @@ import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_origin
 
 import blake3
 
@@ -459,10 +459,11 @@ class _Context:
     def library(self, module: str, file: str | None = None) -> None:
         top = library_name(module, file)
         self.parts[f"library {top}"] = library_version(top)
-        settings = _settings_part(module.partition(".")[0])
+        package = module.partition(".")[0]
+        settings = _settings_part(package)
         if settings is not None:
             self.add(*settings)
-        if module.partition(".")[0] in _READS_ARGV and _ARGV_PART not in self.parts:
+        if package in _READS_ARGV and _ARGV_PART not in self.parts:
             # ``parser.parse_args()`` reads the command line itself, in library code
             # no fingerprint looks into: the arguments are an input of what reaches it
             self.add(_ARGV_PART, self.token(sys.argv[1:], "the command-line arguments"),
@@ -1167,10 +1168,7 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
     code = fn.__code__
     shape = _code_shape(code)
     text = _fast_source(fn) if fn.__name__ != "<lambda>" else None
-    slot = None
-    if text is not None:
-        slot = (_MEMO.group(code.co_filename),
-                _MEMO.entry_key("strip" if strip_decorators else "keep", text))
+    slot = _memo_slot(code, strip_decorators, text) if text is not None else None
     facts = _MEMO.get(*slot) if slot is not None else None
     if facts is not None and text is not None and facts.get("s") == shape and "n" in facts:
         # the same shape: the same bytecode and names, so the same globals it reads
@@ -1180,17 +1178,15 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
         names = _global_names(code)
         info = _compute_info(fn, strip_decorators, names, text)
         if info.has_source() and not _compiles_to(fn, info, shape):
-            moved = _relocated_text(fn, shape)
-            info = _stale_info(fn, names) if moved is None else _compute_info(
-                fn, strip_decorators, names, moved)
-            if moved is not None and info.source is not None:
-                slot = (_MEMO.group(code.co_filename),
-                        _MEMO.entry_key("strip" if strip_decorators else "keep", moved))
-                info.slot, info.shape = slot, shape
-                _MEMO.put(*slot, info.facts())
-            elif moved is not None:
+            # the code may say other lines than the file has it at (a function patched
+            # by ``%autoreload``): its text there, else the bytecode that runs
+            moved = _relocated_text(fn, shape) if text is not None else None
+            relocated = _compute_info(fn, strip_decorators, names, moved) if moved else None
+            if relocated is None or relocated.source is None:
                 info = _stale_info(fn, names)
-        elif slot is not None and info.source is not None:  # parsed from ``text`` itself
+            else:
+                info, slot = relocated, _memo_slot(code, strip_decorators, relocated.source)
+        if slot is not None and info.source is not None:  # parsed from its text itself
             info.slot, info.shape = slot, shape
             _MEMO.put(*slot, info.facts())
         elif fn.__name__ == "<lambda>" and info.has_source():
@@ -1199,6 +1195,12 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
             info.digest = hash_text(info.digest, shape)
     _info_cache[cache_key] = info
     return info
+
+
+def _memo_slot(code: types.CodeType, strip_decorators: bool, text: str) -> tuple[str, str]:
+    """Where the memo keeps the facts of ``text`` (a function of ``code``'s file)."""
+    return (_MEMO.group(code.co_filename),
+            _MEMO.entry_key("strip" if strip_decorators else "keep", text))
 
 
 def _stale_info(fn: types.FunctionType, names: frozenset[str]) -> _Info:
@@ -1526,8 +1528,9 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     unseeable: list[str] = []
     codes = _code_tree(fn.__code__)  # what the bytecode checks below read
     if any("__doc__" in c.co_names for c in codes):
-        # ``x.__doc__`` of whatever x is (a parameter, a function passed in): every
-        # docstring the step reaches may be what it reads
+        # ``helper.__doc__`` (a prompt kept in a docstring), ``type(self).__doc__``, or
+        # that of a function passed in: every docstring the step reaches may be what it
+        # reads (``_text_parts``)
         ctx.reads_text |= _DOCSTRINGS
     env_names, env_writes = _env_reads(codes, globs, local)
     for chain in info.chains:
@@ -1552,10 +1555,6 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             continue  # read by literal names only: those count (_environment_parts)
         _visit(ctx, obj, dotted, label)
         _binding(ctx, base, obj, dotted, label)
-        if chain[-1] == "__doc__" and len(chain) > 1:
-            # ``helper.__doc__`` (a prompt kept in a docstring): the docstring, which no
-            # digest holds, counts as a value
-            _visit(ctx, _resolve_chain(chain, {head: base}), ".".join(chain), label)
     for chain, attr in info.getattrs:
         if attr is None:
             unseeable.append("getattr() with a computed name")
@@ -2024,9 +2023,7 @@ def _is_library_code(ctx: _Context, obj: Any) -> bool:
 def _is_type_alias(obj: Any) -> bool:
     """``list[int]``, ``int | None``, ``Annotated[int, AfterValidator(check)]``: values
     (what they hold counts), though callable and named after their origin."""
-    import typing
-
-    return typing.get_origin(obj) is not None
+    return get_origin(obj) is not None
 
 
 def _chain_of(node: ast.AST) -> tuple[str, ...] | None:

@@ -236,8 +236,7 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
             or "/.flowyml/" in name or name.endswith("/.flowyml")):
         return
     _attribute(rec, os.path.join(name, ""))
-    rec.relative = rec.relative or path is None or not os.path.isabs(
-        os.fsdecode(path))  # type: ignore[arg-type]
+    _note_relative(rec, path)
     if name in rec.listed:
         return
     times = rec.listed[name] = _dir_mtime(name)
@@ -280,6 +279,13 @@ def _names_digest(path: str) -> tuple[int, str] | None:
     return len(names), hash_text(*names)
 
 
+def _note_relative(rec: _Recording, path: Any) -> None:
+    """``path`` (``None``: the working directory itself, as ``os.listdir()`` lists it)
+    may resolve against the working directory: the step then depends on it (``CWD``)."""
+    if not rec.relative:
+        rec.relative = path is None or not os.path.isabs(os.fsdecode(path))
+
+
 def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
     path, flags = args[0], args[2]
     if isinstance(path, int) or not isinstance(flags, int):
@@ -290,7 +296,7 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
     if not flags & os.O_ACCMODE and any(m in name for m in _METADATA):
         return  # importlib.metadata reading a package's metadata (an editable install of
         # your own package keeps it in the project): the library's version, not data
-    rec.relative = rec.relative or not os.path.isabs(os.fsdecode(path))  # type: ignore[arg-type]
+    _note_relative(rec, path)
     access = flags & os.O_ACCMODE
     if access != os.O_RDONLY:
         rec.written.add(name)
@@ -493,7 +499,7 @@ def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) 
     if (name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip)
             or "/.flowyml/" in name or name.endswith("/.flowyml")):
         return
-    rec.relative = rec.relative or not os.path.isabs(os.fsdecode(path))
+    _note_relative(rec, path)
     _attribute(rec, name)
     if name in rec.opened or name in rec.checked or name in rec.written:
         return

@@ -72,8 +72,9 @@ def _decimal() -> dict[str, Any]:
 def _logging() -> dict[str, Any]:
     """The root logger's level (``logging.basicConfig(level=...)``): code that asks
     ``isEnabledFor`` computes by it; handlers and formats are output, not inputs."""
-    level = sys.modules["logging"].getLogger().level
-    return {} if level == 30 else {"root.level": level}  # WARNING by default
+    logging = sys.modules["logging"]
+    level = logging.getLogger().level
+    return {} if level == logging.WARNING else {"root.level": level}  # WARNING by default
 
 
 def _pandas() -> dict[str, Any]:
