@@ -77,12 +77,20 @@ def _logging() -> dict[str, Any]:
     return {} if level == logging.WARNING else {"root.level": level}  # WARNING by default
 
 
+# Options that choose how pandas computes, not what: ``dask.dataframe`` turns numexpr
+# off when it is imported (by pandera or distributed too), so counting it would change
+# keys with what happened to be imported, and set a worker apart from its driver.
+_PANDAS_SPEED_ONLY = frozenset({"compute.use_numexpr"})
+
+
 def _pandas() -> dict[str, Any]:
     config = sys.modules["pandas"]._config.config  # every option with its default
     out = {}
     with warnings.catch_warnings():  # reading a deprecated option warns
         warnings.simplefilter("ignore")
         for key, option in config._registered_options.items():
+            if key in _PANDAS_SPEED_ONLY:
+                continue
             value = config.get_option(key)
             if value != option.defval:
                 out[key] = value
