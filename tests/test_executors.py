@@ -441,8 +441,8 @@ def test_a_steps_warnings_reach_the_driver(project: Path, executor: str) -> None
         assert kinds.count("CarefulWarning") == 1, kinds
     none = next(w for w in got if type(w.message).__name__ == "NoneOutputWarning")
     assert none.lineno == silent.func.__code__.co_firstlineno  # at the step's definition
-    # (a worker runs code shipped by value, which cloudpickle names "<dynamic-code>")
-    assert none.filename == (__file__ if executor == "inline" else "<dynamic-code>")
+    # code shipped by value keeps its file name (cloudpickle alone drops it)
+    assert none.filename == __file__
 
 
 def test_a_failure_starts_nothing_beyond_what_was_handed_over(project: Path) -> None:

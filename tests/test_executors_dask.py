@@ -381,3 +381,30 @@ def test_a_script_without_a_main_guard_is_told_before_any_worker_starts(
     assert 'if __name__ == "__main__":' in last and "executor='processes'" in last
     assert "distributed" not in out.stderr  # no cluster, no worker, no Dask log
     assert time.perf_counter() - t0 < 30
+
+
+SCALE = {"factor": 1}
+
+
+def scaled(x: int) -> int:
+    """Shipped by reference: on a worker it reads the worker's own ``SCALE``."""
+    return x * SCALE["factor"]
+
+
+def test_state_the_driver_changed_is_refused_on_a_dask_worker(
+        project: Path, spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's module has the value it was imported with, not the driver's: the
+    step is refused there, and nothing is filed under the driver's key."""
+    from flowyml.core.statecheck import WorkerStateError
+
+    @fm.step(outputs="y")
+    def y() -> int:
+        return scaled(10)
+
+    pipe = fm.Pipeline("dask-state", [y])
+    assert pipe.run(executor=spec)["y"] == 10
+    monkeypatch.setitem(SCALE, "factor", 4)
+    with pytest.raises(WorkerStateError, match="constant SCALE"):
+        pipe.run(executor=spec)
+    run = pipe.run()  # inline, with the driver's state
+    assert run["y"] == 40 and run.executed == ["y"]

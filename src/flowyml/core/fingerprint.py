@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import dis
 import functools
 import inspect
@@ -382,13 +383,14 @@ def part_label(key: str) -> str:
 # --------------------------------------------------------------------------- context
 
 _warned: set[str] = set()
+_quiet = threading.local()  # ``quiet_warnings``: a worker re-taking a key the driver took
 
 
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "keep", "parts", "reads_text", "root", "seen", "step",
-                 "tokenizing")
+    __slots__ = ("_multi", "_sources", "generators", "keep", "parts", "reads_text", "root",
+                 "seen", "step", "tokenizing")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -401,6 +403,9 @@ class _Context:
         # not code)
         self.reads_text = 0
         self.tokenizing: set[int] = set()  # ids of the constants being tokenized now
+        # the keys of constants that are random generators (or their methods), when
+        # asked for (``fingerprint_step(generators=...)``)
+        self.generators: set[str] | None = None
         self._multi: dict[str, set[str]] = {}
         # part -> {part value: its source, or a function that renders it}
         self._sources: dict[str, dict[str, Source]] = {}
@@ -430,6 +435,8 @@ class _Context:
 
     def warn(self, message: str) -> None:
         text = f"step {self.step!r}: {message}"
+        if getattr(_quiet, "on", False):
+            return
         if text not in _warned:
             _warned.add(text)
             warnings.warn(text, FingerprintWarning, stacklevel=2)
@@ -526,15 +533,19 @@ def fingerprint_function(
 
 
 def fingerprint_step(
-    step: Any, values: Mapping[str, Any], root: str | os.PathLike[str] | None = None
+    step: Any, values: Mapping[str, Any], root: str | os.PathLike[str] | None = None,
+    generators: set[str] | None = None,
 ) -> tuple[Fingerprint, dict[str, str]]:
     """A step's fingerprint and the tokens of its run values, taken at one moment.
 
     The code that a run value references (a config object's class, an Enum's class, a
     function passed as a parameter) becomes part of the fingerprint, as if it were code
-    the step calls."""
+    the step calls. ``generators``: a worker re-taking the driver's key to compare
+    (``statecheck``); filled with the keys of the parts that are the state of a random
+    generator, and the parts it does not compare (decorator texts) are not made."""
     where = root if isinstance(root, Path) else Path(root) if root is not None else _project_root()
     ctx = _Context(where, step.name)
+    ctx.generators = generators
     _visit_callable(ctx, step.func)
     options = step.options()
     ctx.add("declaration", Tokenizer().digest(options),
@@ -696,7 +707,9 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
     info = _info(inner, strip_decorators=True)
     ctx.add("code", info.digest,
             _info_source(info, decorators=False))
-    for i, text in enumerate(_decorator_texts(inner, info)):
+    # (not when a worker re-takes the key: it cannot tell ``@fm.step`` from another
+    # decorator, see ``statecheck``, and unparsing them is most of its cost)
+    for i, text in enumerate(_decorator_texts(inner, info) if ctx.generators is None else ()):
         ctx.add(f"decorator {i}", text, f"@{text}")
     _follow(ctx, inner, info)
     _closure_parts(ctx, inner, own=True)
@@ -780,6 +793,20 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.add(key, ctx.token(obj, f"constant {name}"), value_source(name, obj))
             finally:
                 ctx.tokenizing.discard(id(obj))
+            if ctx.generators is not None and _is_generator(obj):
+                ctx.generators.add(key)
+
+
+def _is_generator(obj: Any) -> bool:
+    """A random generator, or one of its methods (``np.random.rand``): state that
+    every draw advances."""
+    owner = getattr(obj, "__self__", obj)
+    rnd = sys.modules.get("random")
+    if rnd is not None and isinstance(owner, rnd.Random):
+        return True
+    npr = sys.modules.get("numpy.random")
+    return npr is not None and isinstance(
+        owner, (npr.Generator, npr.RandomState, npr.BitGenerator))
 
 
 def _qualname(fn: Any) -> str:
@@ -2048,25 +2075,48 @@ def _resolve_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
     return obj
 
 
-def _check_mutated_globals(ctx: _Context, func: Any) -> None:
-    """A step that mutates a module-level container uses it as state, not input."""
+def mutated_globals(func: Any) -> dict[str, str]:
+    """The module-level containers (list, dict, set, bytearray) that ``func``'s own code
+    mutates, by name, with their type's name: state the step keeps, whose value as the
+    run starts is part of its key."""
     if not isinstance(func, types.FunctionType):
-        return
+        return {}
     fn = inspect.unwrap(func) if hasattr(func, "__wrapped__") else func
     if not isinstance(fn, types.FunctionType):
-        return
+        return {}
     info = _info(fn, strip_decorators=True)  # cached: the step's code was just visited
     if not info.mutated:
-        return
+        return {}
     globs = fn.__globals__
-    hits = {name for name in info.mutated if name in info.global_names
+    return {name: type(globs[name]).__name__ for name in info.mutated
+            if name in info.global_names
             and isinstance(globs.get(name), (list, dict, set, bytearray))}
-    for name in sorted(hits):
+
+
+def _check_mutated_globals(ctx: _Context, func: Any) -> None:
+    """A step that mutates a module-level container uses it as state, not input."""
+    for name, kind in sorted(mutated_globals(func).items()):
         ctx.warn(
-            f"it mutates the module-level {type(globs[name]).__name__} {name}: a global that "
+            f"it mutates the module-level {kind} {name}: a global that "
             "a step changes is state, not an input. Its value as the run starts is part of the "
             "key; return what you need as an output instead"
         )
+
+
+@contextlib.contextmanager
+def quiet_warnings() -> Iterator[None]:
+    """Fingerprint without warning, in this thread: a worker re-taking the key the
+    driver took (and warned about) at build."""
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = False
+
+
+def begin_build() -> None:
+    """Check files afresh from here (a long-lived worker fingerprints job after job)."""
+    _end_of_build()
 
 
 # --------------------------------------------------------------------------- sources

@@ -78,6 +78,10 @@ class StepTask:
     # output asset -> the steps that consume it (``consumers_by_asset``); None: not known, so
     # a None output is warned about whatever reads it
     consumers: dict[str, tuple[str, ...]] | None = None
+    # (project root, the parts of the step's key a worker can check): set for a step
+    # that runs in another process, which takes the fingerprint again before running
+    # it and refuses if its state differs from the driver's (``core.statecheck``)
+    state: tuple[str, dict[str, str]] | None = None
 
 
 @struct

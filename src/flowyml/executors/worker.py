@@ -34,8 +34,11 @@ Two ways to host the worker side:
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import importlib.util
+import io
+import linecache
 import os
 import pickle
 import signal
@@ -44,6 +47,7 @@ import subprocess
 import sys
 import threading
 import traceback
+import types
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,16 +74,59 @@ class Job:
     module: tuple[str, str, int] | None  # (name, file, mtime_ns) of the step's module
     timeout: float | None = None  # a deadline: the worker says when the step starts
     argv: list[str] | None = None  # the driver's command line (its key counts it)
+    # the text of code shipped by value whose file is not on disk (a notebook cell's,
+    # held in the driver's linecache), by file name
+    lines: dict[str, list[str]] | None = None
 
 
 # ---------------------------------------------------------------- driver side
 def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) -> bytes:
+    inner, files = _dumps((spec, task))
+    lines = {}
+    for name in files:  # a notebook cell's code: its text travels with it
+        if name in linecache.cache and not os.path.exists(name):
+            lines[name] = linecache.getlines(name)
+    job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout,
+              list(sys.argv), lines or None)
+    return pickle.dumps(job, protocol=5)
+
+
+_DYNAMIC = "<dynamic-code>"  # the file name cloudpickle gives the code it ships by value
+
+
+def _with_filename(code: types.CodeType, filename: str) -> types.CodeType:
+    """Code shipped by value, with the file name it has in the driver."""
+    return code.replace(co_filename=filename)
+
+
+@functools.cache
+def _pickler() -> type[Any]:
+    """cloudpickle's pickler, keeping the file name of the code it ships by value (a
+    step in ``__main__`` or a notebook cell). cloudpickle drops it: the worker could
+    then neither read that code's text (to check the step's key, ``core.statecheck``)
+    nor show the step's own file and lines in a traceback."""
     import cloudpickle
 
-    inner = cloudpickle.dumps((spec, task), protocol=5)
-    job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout,
-              list(sys.argv))
-    return pickle.dumps(job, protocol=5)
+    class Pickler(cloudpickle.Pickler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.files: set[str] = set()
+
+        def reducer_override(self, obj: Any) -> Any:
+            if type(obj) is types.CodeType and obj.co_filename != _DYNAMIC:
+                self.files.add(obj.co_filename)
+                return _with_filename, (obj.replace(co_filename=_DYNAMIC), obj.co_filename)
+            return super().reducer_override(obj)
+
+    return Pickler
+
+
+def _dumps(obj: Any) -> tuple[bytes, set[str]]:
+    """``obj`` pickled for a worker, and the files of the code shipped by value."""
+    with io.BytesIO() as out:
+        pickler = _pickler()(out, protocol=5)
+        pickler.dump(obj)
+        return out.getvalue(), pickler.files
 
 
 def warm_up_message(task: StepTask) -> bytes:
@@ -152,7 +199,10 @@ def _unpickle_exc(info: dict[str, Any]) -> BaseException:
     if not isinstance(exc, BaseException):
         exc = RemoteError(f"{info['type']}: {info['text']}")
     tb = info.get("traceback")
-    if tb and hasattr(exc, "add_note"):
+    from ..core.errors import FlowymlError
+
+    if tb and hasattr(exc, "add_note") and not isinstance(exc, FlowymlError):
+        # (a FlowymlError's message says it all: not a bug in the worker)
         exc.add_note("traceback in the worker process:\n" + tb.rstrip())
     return exc
 
@@ -189,6 +239,10 @@ def _run_job(payload: bytes, started: Callable[[], None] | None,
         from .task import run_task
 
         spec, task = pickle.loads(job.inner)
+        if task.state is not None:  # the driver's state is what the step's key says
+            from ..core.statecheck import check_worker_state
+
+            check_worker_state(task.step, task.values, *task.state)
         store = _task_store(spec)
         stats = store.stats
         before = stats.snapshot()
@@ -271,6 +325,9 @@ def _task_store(spec: StoreSpec) -> Any:
 
 def _prepare(job: Job) -> None:
     """Make the driver's modules importable here, and the step's module current."""
+    for name, lines in (job.lines or {}).items():  # a notebook cell's text, as IPython
+        # keeps it (no modification time: ``linecache.checkcache`` leaves it alone)
+        linecache.cache[name] = (sum(map(len, lines)), None, lines, name)
     for entry in reversed(job.sys_path):
         if entry not in sys.path and (entry == "" or os.path.isdir(entry)):
             sys.path.insert(0, entry)
@@ -331,6 +388,7 @@ def main(fd: int) -> None:
             job = pickle.loads(msg)
             if not job.inner:  # warm-up: no reply
                 _prepare(job)
+                from ..core import statecheck  # noqa: F401  (every job's first check)
                 continue
             timed = job.timeout is not None
         except Exception:
@@ -425,6 +483,7 @@ def warm_up_dask_worker() -> None:
     import cloudpickle  # noqa: F401
 
     from .. import stores  # noqa: F401
+    from ..core import statecheck  # noqa: F401
     from . import task  # noqa: F401
 
 

@@ -319,7 +319,8 @@ class _RunState:
         task = StepTask(step=step, run_id=self.run_id, values=values, refs=refs,
                         want_ref=want_ref(step), keep_values=local, own=frozenset(own),
                         copy_values=local,  # the plain values are the driver's objects
-                        consumers={a: self.consumers.get(a, ()) for a in step.outputs})
+                        consumers={a: self.consumers.get(a, ()) for a in step.outputs},
+                        state=None if local else self._state_check(name))
         self.reporter.step_started(name)
         assert self.recorder is not None
         self.recorder.start()  # from here the driver may wait on user code
@@ -333,7 +334,15 @@ class _RunState:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)
 
+    def _state_check(self, name: str) -> tuple[str, dict[str, str]]:
+        """What a worker checks before running step ``name``: that it would compute
+        with the state the step's key was taken with (``core.statecheck``)."""
+        from ..core.statecheck import expected_parts
+
+        return str(self.stack.root or "."), expected_parts(self.graph.fingerprints[name])
+
     # ------------------------------------------------------------------ complete
+
     def complete(self, fut: StepFuture, name: str, d: Decision) -> None:
         step = self.graph.steps[name]
         try:

@@ -1,0 +1,100 @@
+"""Does a worker process compute with the state its step's cache key describes?
+
+The key of a step is taken in the driver, at build: its code, and the values of the
+globals, settings and environment that code reaches, as they are in the driver. A
+worker process (``processes``, Dask, a step with a timeout) imports the user's modules
+afresh: what a script or notebook set after importing them (``config.LR = 0.1`` under
+``if __name__ == "__main__"``, ``np.set_printoptions`` in the script), what an earlier
+step changed in that worker, a value made at import (a time, a random number), or a
+file edited since the driver imported it, are different there. A result computed with
+the worker's state and filed under the driver's key would be a wrong cache entry, and
+a result other than the inline executor's.
+
+So a worker takes the step's fingerprint again before it runs the step, and refuses
+(``WorkerStateError``) when a part differs from the driver's. Parts that differ
+between processes by design are not compared: opaque parts (random by construction:
+such a step re-executes anyway), the hidden random generator's state (which earlier
+steps in the same process advance, inline too) and any other random generator's, the
+module-level containers the step itself mutates (state it keeps, as its fingerprint
+warned at build) and decorator texts (see ``_compared``). So a script that seeds a
+generator before ``run()`` does not seed the workers' (the README says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import FlowymlError
+from .fingerprint import (
+    OPAQUE,
+    Fingerprint,
+    begin_build,
+    fingerprint_step,
+    mutated_globals,
+    part_label,
+    quiet_warnings,
+)
+
+
+class WorkerStateError(FlowymlError):
+    """A worker process would run a step with other state than the driver's, where the
+    step's cache key was taken."""
+
+
+def _compared(key: str, value: str) -> bool:
+    # A decorator's text is not compared: code shipped by value (a step in ``__main__``)
+    # keeps only the globals its body reads, so a worker cannot resolve ``@fm.step`` to
+    # tell FlowyML's own decorator from another. The decorators' wrappers, their code
+    # and closures, are parts of their own and are compared.
+    return not (value.startswith(OPAQUE) or key.startswith(("rng ", "decorator ")))
+
+
+def expected_parts(fp: Fingerprint) -> dict[str, str]:
+    """The parts of a step's key (taken in the driver) that a worker checks."""
+    return {k: v for k, v in fp.parts.items() if _compared(k, v)}
+
+
+def differing_parts(step: Any, values: Mapping[str, Any], root: str,
+                    expected: Mapping[str, str]) -> list[str]:
+    """The keys of the parts of ``step``'s fingerprint, taken here, that differ from
+    ``expected`` (the driver's), either way. For an element of a ``map_over`` step, a
+    part only the driver has is not one (the driver's key counts what every element
+    reaches), except library settings, which do not depend on the element."""
+    generators: set[str] = set()
+    begin_build()  # files are checked afresh for each job of a long-lived worker
+    try:
+        with quiet_warnings():  # the driver warned at build
+            fp, _tokens = fingerprint_step(step, values, Path(root), generators)
+    finally:
+        begin_build()
+    kept = mutated_globals(step.func)
+    here = {k: v for k, v in fp.parts.items() if _compared(k, v) and k not in generators
+            and not (k.startswith("constant ") and k.rpartition(":")[2] in kept)}
+    # A library's version counts where both sides reach it (a Dask worker with another
+    # numpy); reached on one side only, it comes with state that differs (or is exempt)
+    differ = [k for k, v in here.items() if expected.get(k) != v
+              and not (k.startswith("library ") and k not in expected)]
+    element = getattr(step, "map_over", None) is not None
+    differ += [k for k in expected if k not in fp.parts and not k.startswith("library ")
+               and (not element or k.startswith("settings "))]
+    return differ
+
+
+def check_worker_state(step: Any, values: Mapping[str, Any], root: str,
+                       expected: Mapping[str, str]) -> None:
+    """Raise ``WorkerStateError`` naming what differs, before the step runs here."""
+    differ = differing_parts(step, values, root, expected)
+    if not differ:
+        return
+    what = ", ".join(part_label(k) for k in sorted(differ))
+    raise WorkerStateError(
+        f"step {step.name!r} cannot run in a worker process: there, {what} "
+        f"{'is' if len(differ) == 1 else 'are'} not what {'it is' if len(differ) == 1 else 'they are'} "
+        "in this process, where the step's cache key was taken. A worker imports your modules "
+        "afresh, so what your script or notebook set after importing them, what another step "
+        "changed, a value made at import (a time, a random number) and a file edited since "
+        "this process imported it are not the same there. Pass such values as step "
+        "parameters, set them in the module itself, or run with executor='inline'"
+    )

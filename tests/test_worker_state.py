@@ -1,0 +1,212 @@
+"""A worker process computes with the state its step's cache key describes, or refuses.
+
+A step's key is taken in the driver. A worker process imports the user's modules
+afresh, so what a script sets after importing them is not there: a worker takes the
+fingerprint again before running the step and refuses when it differs, naming what
+differs and the fix. Nothing is filed under the driver's key that the worker computed
+with other state, and an inline run afterwards computes the driver's value. Random
+generators and the containers a step mutates itself are state every process advances:
+they never refuse a step (see ``core/statecheck.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import child_env, write
+from tests.test_never_stale import _cell_result, _notebook, _notebook_project, kernel_env
+
+__all__ = ["kernel_env"]  # a fixture, used by name
+
+HELPERS = """
+    SETTINGS = {"scale": 1}
+
+    def scale(x):
+        return x * SETTINGS["scale"]
+"""
+
+PIPE = """
+    import json
+    import sys
+
+    import flowyml as fm
+    import helpers
+
+    @fm.step(outputs="y")
+    def f():
+        return helpers.scale(10)
+
+    pipeline = fm.Pipeline("state", [f])
+
+    if __name__ == "__main__":
+        helpers.SETTINGS["scale"] = int(sys.argv[1])  # e.g. from argparse
+        r = pipeline.run(executor=sys.argv[2])
+        print("RESULT " + json.dumps({"status": r.steps["f"].status, "y": r["y"]}))
+"""
+
+
+def _script(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python pipe.py ARGS`` in ``root``: the pipeline's file is the script."""
+    return subprocess.run([sys.executable, "pipe.py", *args], cwd=root, env=child_env(),
+                          capture_output=True, text=True, timeout=180)
+
+
+def _result(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    return dict(json.loads(line[len("RESULT "):]))
+
+
+def test_state_a_script_sets_after_import_is_refused_in_a_worker(project: Path) -> None:
+    write(project / "helpers.py", HELPERS)
+    write(project / "pipe.py", PIPE)
+
+    # the module as imported: the worker agrees with the driver and runs the step
+    # (a step in __main__ travels by value, its text and file name with it)
+    assert _result(_script(project, "1", "processes:2")) == {"status": "executed", "y": 10}
+
+    refused = _script(project, "3", "processes:2")
+    assert refused.returncode != 0
+    assert "WorkerStateError: step 'f' cannot run in a worker process" in refused.stderr
+    assert "constant SETTINGS" in refused.stderr
+    assert "Pass such values as step parameters" in refused.stderr
+    assert "executor='inline'" in refused.stderr
+    assert "traceback in the worker process" not in refused.stderr  # no bug to debug there
+
+    # nothing was filed under the key of scale 3: inline computes it, then reuses it
+    assert _result(_script(project, "3", "inline")) == {"status": "executed", "y": 30}
+    assert _result(_script(project, "3", "inline")) == {"status": "cached", "y": 30}
+    # the worker's own state (scale 1) still hits the entry it made
+    assert _result(_script(project, "1", "processes:2")) == {"status": "cached", "y": 10}
+
+
+def test_library_settings_a_script_makes_are_refused_in_a_worker(project: Path) -> None:
+    write(project / "pipe.py", """
+        import json
+        import sys
+
+        import numpy as np
+        import flowyml as fm
+
+        @fm.step(outputs="y")
+        def f():
+            return str(np.array([1 / 3]))
+
+        pipeline = fm.Pipeline("settings", [f])
+
+        if __name__ == "__main__":
+            np.set_printoptions(precision=int(sys.argv[1]))
+            r = pipeline.run(executor=sys.argv[2])
+            print("RESULT " + json.dumps({"status": r.steps["f"].status, "y": r["y"]}))
+    """)
+    refused = _script(project, "2", "processes:2")
+    assert refused.returncode != 0 and "settings of numpy" in refused.stderr
+    assert _result(_script(project, "2", "inline"))["y"] == "[0.33]"
+    assert _result(_script(project, "8", "processes:2"))["y"] == "[0.33333333]"  # the default
+
+
+def test_a_file_edited_since_the_driver_imported_it_is_refused(project: Path) -> None:
+    """The driver keyed the code it imported; a new worker would import the edit."""
+    write(project / "helpers.py", HELPERS)
+    write(project / "pipe.py", PIPE)
+    proc = subprocess.run([sys.executable, "-c", """
+import json, pathlib, sys
+sys.argv = ["pipe.py"]
+import pipe
+pathlib.Path("helpers.py").write_text(
+    pathlib.Path("helpers.py").read_text().replace("x * SETTINGS", "x + SETTINGS"))
+try:
+    pipe.pipeline.run(executor="processes:1")
+except Exception as exc:
+    print("RESULT " + json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+"""], cwd=project, env=child_env(), capture_output=True, text=True, timeout=180)
+    got = _result(proc)
+    assert got["error"] == "WorkerStateError", got
+    assert "code of helper scale" in got["message"]
+
+
+def test_generators_and_state_a_step_keeps_never_refuse(project: Path) -> None:
+    """Draws advance a generator and a step's own appends grow its list, in a worker
+    as inline: one worker running every step and element agrees with the driver."""
+    write(project / "steps.py", """
+        import random
+
+        import numpy as np
+        import flowyml as fm
+
+        random.seed(7)
+        np.random.seed(7)
+        RNG = np.random.default_rng(7)
+        SEEN = []
+
+        @fm.step(outputs="a")
+        def a():
+            SEEN.append("a")
+            return random.random() + np.random.rand() + RNG.normal()
+
+        @fm.step(outputs="b")
+        def b(a):
+            SEEN.append("b")
+            return a + random.random() + np.random.rand() + RNG.normal()
+
+        @fm.step(outputs="items")
+        def items(n: int):
+            SEEN.append("items")
+            return [random.random() for _ in range(n)]
+
+        @fm.step(outputs="c", map_over="items")
+        def c(b, items):
+            SEEN.append(items)
+            return b + items + random.random() + RNG.normal()
+
+        pipeline = fm.Pipeline("draws", [a, b, items, c])
+    """)
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", """
+import json, sys
+sys.path.insert(0, ".")
+import steps
+r = steps.pipeline.run(params={"n": 4}, executor="processes:1")
+print("RESULT " + json.dumps({"executed": sorted(r.executed), "c": len(r["c"])}))
+"""], cwd=project, env=child_env(), capture_output=True, text=True, timeout=180)
+    assert _result(proc) == {"executed": ["a", "b", "c", "items"], "c": 4}
+
+
+@pytest.mark.timeout(300)
+def test_a_notebook_step_runs_in_a_worker_and_cell_state_is_refused(
+        tmp_path: Path, kernel_env: str) -> None:
+    """A step defined in a cell travels by value; its text (which only the kernel has)
+    travels with it, so the worker agrees with the kernel, until a cell changes a
+    module the step reads after importing it."""
+    from nbclient import NotebookClient
+
+    proj = _notebook_project(tmp_path)
+    write(proj / "helpers.py", HELPERS)
+    run = """
+        import json as _json
+        try:
+            _r = pipe.run(executor="processes:2")
+            print("RESULT " + _json.dumps({"status": _r.steps["f"].status, "y": _r["y"]}))
+        except Exception as _exc:
+            print("RESULT " + _json.dumps({"error": type(_exc).__name__, "message": str(_exc)}))
+    """
+    nb = _notebook(
+        "import flowyml as fm\nimport helpers\n\n"
+        "def double(x):\n    return 2 * x\n\n"
+        "@fm.step(outputs='y')\ndef f():\n    return double(helpers.scale(10))\n\n"
+        "pipe = fm.Pipeline('nbstate', [f])",
+        run.strip().replace("\n        ", "\n"),
+        "helpers.SETTINGS['scale'] = 5",
+        run.strip().replace("\n        ", "\n"),
+    )
+    NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                   resources={"metadata": {"path": str(proj)}}).execute()
+    assert _cell_result(nb.cells[1]) == {"status": "executed", "y": 20}
+    refused = _cell_result(nb.cells[3])
+    assert refused["error"] == "WorkerStateError", refused
+    assert "constant SETTINGS" in refused["message"]
