@@ -86,29 +86,67 @@ def test_state_a_script_sets_after_import_is_refused_in_a_worker(project: Path) 
     assert _result(_script(project, "1", "processes:2")) == {"status": "cached", "y": 10}
 
 
-def test_library_settings_a_script_makes_are_refused_in_a_worker(project: Path) -> None:
+def test_a_worker_takes_the_library_settings_of_the_driver(project: Path) -> None:
+    """Settings a script makes before running (print options, a pandas option, the
+    root logger's level from ``logging.basicConfig``) are the driver's in its workers,
+    as its command line is: the worker computes what inline computes, under one key."""
     write(project / "pipe.py", """
         import json
+        import logging
         import sys
 
         import numpy as np
+        import pandas as pd
         import flowyml as fm
+
+        log = logging.getLogger("pipe")
 
         @fm.step(outputs="y")
         def f():
-            return str(np.array([1 / 3]))
+            return [str(np.array([1 / 3])), repr(pd.Series([1 / 3])),
+                    log.isEnabledFor(logging.INFO)]
 
         pipeline = fm.Pipeline("settings", [f])
 
         if __name__ == "__main__":
+            logging.basicConfig(level=logging.INFO)
             np.set_printoptions(precision=int(sys.argv[1]))
+            pd.set_option("display.precision", int(sys.argv[1]))
             r = pipeline.run(executor=sys.argv[2])
-            print("RESULT " + json.dumps({"status": r.steps["f"].status, "y": r["y"]}))
+            print("RESULT " + json.dumps({"status": r.steps["f"].status, "y": r["y"],
+                                          "plain": f.func()}))
     """)
-    refused = _script(project, "2", "processes:2")
-    assert refused.returncode != 0 and "settings of numpy" in refused.stderr
-    assert _result(_script(project, "2", "inline"))["y"] == "[0.33]"
-    assert _result(_script(project, "8", "processes:2"))["y"] == "[0.33333333]"  # the default
+    first = _result(_script(project, "2", "processes:2"))
+    assert first["status"] == "executed" and first["y"] == first["plain"]
+    assert first["y"] == ["[0.33]", "0    0.33\ndtype: float64", True]
+    assert _result(_script(project, "2", "inline"))["status"] == "cached"
+    third = _result(_script(project, "3", "processes:2"))
+    assert third["status"] == "executed" and third["y"][0] == "[0.333]"
+
+
+def test_a_worker_puts_back_the_defaults_the_driver_has() -> None:
+    """A long-lived worker (Dask) keeps what an earlier job set: a driver on the
+    defaults has them back for its step, and nothing is refused."""
+    code = """
+import numpy as np
+import flowyml as fm
+from flowyml.core.fingerprint import fingerprint_step
+from flowyml.core.statecheck import check_worker_state, driver_state
+
+@fm.step(outputs="y")
+def f():
+    return str(np.array([1 / 3]))
+
+fp, _ = fingerprint_step(f, {}, ".")
+driver = driver_state(fp, ".", {})
+np.set_printoptions(precision=2)  # left by an earlier job in this worker
+check_worker_state(f, {}, driver)
+print(np.get_printoptions()["precision"], f.func())
+"""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, timeout=120, env=child_env())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["8", "[0.33333333]"]
 
 
 def test_a_file_edited_since_the_driver_imported_it_is_refused(project: Path) -> None:
@@ -131,14 +169,27 @@ except Exception as exc:
     assert "code of helper scale" in got["message"]
 
 
-def test_generators_and_state_a_step_keeps_never_refuse(project: Path) -> None:
-    """Draws advance a generator and a step's own appends grow its list, in a worker
-    as inline: one worker running every step and element agrees with the driver."""
+def test_generators_and_state_the_code_changes_never_refuse(project: Path) -> None:
+    """Draws advance a generator, a step's own appends grow its list, a helper fills
+    its memo and counts its calls, in a worker as inline: one worker running every step
+    and element after the other agrees with the driver."""
+    write(project / "memo.py", """
+        _SQUARES = {}
+        CALLS = 0
+
+        def square(x):
+            global CALLS
+            CALLS += 1
+            if x not in _SQUARES:
+                _SQUARES[x] = x * x
+            return _SQUARES[x]
+    """)
     write(project / "steps.py", """
         import random
 
         import numpy as np
         import flowyml as fm
+        from memo import square
 
         random.seed(7)
         np.random.seed(7)
@@ -148,12 +199,12 @@ def test_generators_and_state_a_step_keeps_never_refuse(project: Path) -> None:
         @fm.step(outputs="a")
         def a():
             SEEN.append("a")
-            return random.random() + np.random.rand() + RNG.normal()
+            return square(2) + random.random() + np.random.rand() + RNG.normal()
 
         @fm.step(outputs="b")
         def b(a):
             SEEN.append("b")
-            return a + random.random() + np.random.rand() + RNG.normal()
+            return a + square(2) + random.random() + np.random.rand() + RNG.normal()
 
         @fm.step(outputs="items")
         def items(n: int):
@@ -163,7 +214,7 @@ def test_generators_and_state_a_step_keeps_never_refuse(project: Path) -> None:
         @fm.step(outputs="c", map_over="items")
         def c(b, items):
             SEEN.append(items)
-            return b + items + random.random() + RNG.normal()
+            return b + items + square(3) + random.random() + RNG.normal()
 
         pipeline = fm.Pipeline("draws", [a, b, items, c])
     """)

@@ -389,7 +389,7 @@ _quiet = threading.local()  # ``quiet_warnings``: a worker re-taking a key the d
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "generators", "keep", "parts", "reads_text", "root",
+    __slots__ = ("_multi", "_sources", "changing", "keep", "parts", "reads_text", "root",
                  "seen", "step", "tokenizing")
 
     def __init__(self, root: Path, step: str) -> None:
@@ -403,9 +403,9 @@ class _Context:
         # not code)
         self.reads_text = 0
         self.tokenizing: set[int] = set()  # ids of the constants being tokenized now
-        # the keys of constants that are random generators (or their methods), when
-        # asked for (``fingerprint_step(generators=...)``)
-        self.generators: set[str] | None = None
+        # a worker re-taking the driver's key (``fingerprint_step(changing=...)``): the
+        # keys of the parts that are state code changes as it runs
+        self.changing: set[str] | None = None
         self._multi: dict[str, set[str]] = {}
         # part -> {part value: its source, or a function that renders it}
         self._sources: dict[str, dict[str, Source]] = {}
@@ -534,18 +534,20 @@ def fingerprint_function(
 
 def fingerprint_step(
     step: Any, values: Mapping[str, Any], root: str | os.PathLike[str] | None = None,
-    generators: set[str] | None = None,
+    changing: set[str] | None = None,
 ) -> tuple[Fingerprint, dict[str, str]]:
     """A step's fingerprint and the tokens of its run values, taken at one moment.
 
     The code that a run value references (a config object's class, an Enum's class, a
     function passed as a parameter) becomes part of the fingerprint, as if it were code
-    the step calls. ``generators``: a worker re-taking the driver's key to compare
-    (``statecheck``); filled with the keys of the parts that are the state of a random
-    generator, and the parts it does not compare (decorator texts) are not made."""
+    the step calls. ``changing``: a worker re-taking the driver's key to compare
+    (``statecheck``); filled with the keys of the parts that are state the code changes
+    as it runs (random generators, the module-level containers and globals the code
+    reached mutates or rebinds), and the parts it does not compare (decorator texts)
+    are not made."""
     where = root if isinstance(root, Path) else Path(root) if root is not None else _project_root()
     ctx = _Context(where, step.name)
-    ctx.generators = generators
+    ctx.changing = changing
     _visit_callable(ctx, step.func)
     options = step.options()
     ctx.add("declaration", Tokenizer().digest(options),
@@ -709,7 +711,7 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
             _info_source(info, decorators=False))
     # (not when a worker re-takes the key: it cannot tell ``@fm.step`` from another
     # decorator, see ``statecheck``, and unparsing them is most of its cost)
-    for i, text in enumerate(_decorator_texts(inner, info) if ctx.generators is None else ()):
+    for i, text in enumerate(_decorator_texts(inner, info) if ctx.changing is None else ()):
         ctx.add(f"decorator {i}", text, f"@{text}")
     _follow(ctx, inner, info)
     _closure_parts(ctx, inner, own=True)
@@ -793,8 +795,8 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.add(key, ctx.token(obj, f"constant {name}"), value_source(name, obj))
             finally:
                 ctx.tokenizing.discard(id(obj))
-            if ctx.generators is not None and _is_generator(obj):
-                ctx.generators.add(key)
+            if ctx.changing is not None and _is_generator(obj):
+                ctx.changing.add(key)
 
 
 def _is_generator(obj: Any) -> bool:
@@ -1560,6 +1562,9 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         # reads (``_text_parts``)
         ctx.reads_text |= _DOCSTRINGS
     env_names, env_writes = _env_reads(codes, globs, local)
+    if ctx.changing is not None:  # a worker comparing keys: what this code changes
+        changed = set(info.mutated) | _stored_globals(codes)
+        ctx.changing.update(f"constant {label}:{n}" for n in changed if n in info.global_names)
     for chain in info.chains:
         if chain in done:
             continue
@@ -1598,6 +1603,23 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         unseeable.append(_SUBCLASSES)
     if unseeable:
         _unseeable(ctx, fn, info, label, unseeable)
+
+
+_STORE_GLOBAL = dis.opmap["STORE_GLOBAL"]
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+
+
+def _stored_globals(codes: list[types.CodeType]) -> set[str]:
+    """The globals ``codes`` rebind (``global n; n += 1``)."""
+    out: set[str] = set()
+    for c in codes:
+        raw, ext = c.co_code, 0
+        for i in range(0, len(raw), 2):
+            op, arg = raw[i], raw[i + 1] | ext
+            ext = arg << 8 if op == _EXTENDED_ARG else 0
+            if op == _STORE_GLOBAL:
+                out.add(c.co_names[arg])
+    return out
 
 
 def _reads_own_doc(cls: type) -> bool:
@@ -2075,7 +2097,7 @@ def _resolve_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
     return obj
 
 
-def mutated_globals(func: Any) -> dict[str, str]:
+def _mutated_globals(func: Any) -> dict[str, str]:
     """The module-level containers (list, dict, set, bytearray) that ``func``'s own code
     mutates, by name, with their type's name: state the step keeps, whose value as the
     run starts is part of its key."""
@@ -2095,7 +2117,7 @@ def mutated_globals(func: Any) -> dict[str, str]:
 
 def _check_mutated_globals(ctx: _Context, func: Any) -> None:
     """A step that mutates a module-level container uses it as state, not input."""
-    for name, kind in sorted(mutated_globals(func).items()):
+    for name, kind in sorted(_mutated_globals(func).items()):
         ctx.warn(
             f"it mutates the module-level {kind} {name}: a global that "
             "a step changes is state, not an input. Its value as the run starts is part of the "

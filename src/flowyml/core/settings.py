@@ -114,3 +114,72 @@ def changed(top: str) -> dict[str, Any] | None:
         return reader()
     except Exception:  # an API that moved: say so rather than guess the defaults
         return None
+
+
+# ------------------------------------------------------------------ applying them
+
+
+def _apply_sklearn(want: dict[str, Any], now: dict[str, Any]) -> None:
+    current = sys.modules["sklearn"].get_config()
+    sys.modules["sklearn"].set_config(**{k: want.get(k, _SKLEARN.get(k, current[k]))
+                                         for k in set(want) | set(now) if k in current})
+
+
+def _apply_numpy(want: dict[str, Any], now: dict[str, Any]) -> None:
+    np = sys.modules["numpy"]
+    keys = set(want) | set(now)
+    err = {k: want.get(f"err.{k}", d) for k, d in _NUMPY_ERR.items() if f"err.{k}" in keys}
+    if err:
+        np.seterr(**err)
+    known = np.get_printoptions()
+    printing = {k: want.get(f"print.{k}", d) for k, d in _NUMPY_PRINT.items()
+                if f"print.{k}" in keys and k in known}
+    if printing:
+        np.set_printoptions(**printing)
+
+
+def _apply_decimal(want: dict[str, Any], now: dict[str, Any]) -> None:
+    decimal = sys.modules["decimal"]
+    ctx = decimal.getcontext()
+    for key in set(want) | set(now):
+        value = want.get(key, _DECIMAL[key])
+        if key == "traps":
+            for trap in list(ctx.traps):
+                ctx.traps[trap] = trap.__name__ in value
+        else:
+            setattr(ctx, key, value)
+
+
+def _apply_pandas(want: dict[str, Any], now: dict[str, Any]) -> None:
+    config = sys.modules["pandas"]._config.config
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key in set(want) | set(now):
+            config.set_option(key, want.get(key, config._registered_options[key].defval))
+
+
+def _apply_logging(want: dict[str, Any], now: dict[str, Any]) -> None:
+    logging = sys.modules["logging"]
+    logging.getLogger().setLevel(want.get("root.level", logging.WARNING))
+
+
+_APPLIERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+    "sklearn": _apply_sklearn, "numpy": _apply_numpy, "decimal": _apply_decimal,
+    "pandas": _apply_pandas, "logging": _apply_logging,
+}
+
+
+def apply(top: str, want: dict[str, Any]) -> bool:
+    """Make library ``top``'s settings those of ``want`` (what ``changed(top)`` returned
+    in another process: a worker taking its driver's). True when ``changed(top)`` now
+    says ``want``."""
+    applier = _APPLIERS.get(top)
+    now = changed(top)
+    if applier is None or now is None:
+        return False
+    if now != want:
+        try:
+            applier(want, now)
+        except Exception:  # an API that moved, a value this version refuses
+            return False
+    return changed(top) == want

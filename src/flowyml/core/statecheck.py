@@ -11,13 +11,16 @@ the worker's state and filed under the driver's key would be a wrong cache entry
 a result other than the inline executor's.
 
 So a worker takes the step's fingerprint again before it runs the step, and refuses
-(``WorkerStateError``) when a part differs from the driver's. Parts that differ
-between processes by design are not compared: opaque parts (random by construction:
-such a step re-executes anyway), the hidden random generator's state (which earlier
-steps in the same process advance, inline too) and any other random generator's, the
-module-level containers the step itself mutates (state it keeps, as its fingerprint
-warned at build) and decorator texts (see ``_compared``). So a script that seeds a
-generator before ``run()`` does not seed the workers' (the README says so).
+(``WorkerStateError``) when a part differs from the driver's, except library settings
+(``core.settings``: numpy's print options, a pandas option, the root logger's level
+from ``logging.basicConfig`` in the script), which it takes from the driver, as it
+takes the driver's command line. Parts that differ between processes by design are not
+compared: opaque parts (random by construction: such a step re-executes anyway); state
+the code changes as it runs, which earlier steps in the same process advance (inline
+too): random generators, and the module-level containers and globals the code reached
+mutates or rebinds (a helper's memo dict); and decorator texts (see ``_compared``). So
+a script that seeds a generator before ``run()`` does not seed the workers' (the
+README says so).
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ from .fingerprint import (
     Fingerprint,
     begin_build,
     fingerprint_step,
-    mutated_globals,
     part_label,
     quiet_warnings,
 )
+from .settings import apply, changed
+from .struct import struct
 
 
 class WorkerStateError(FlowymlError):
@@ -51,9 +55,32 @@ def _compared(key: str, value: str) -> bool:
     return not (value.startswith(OPAQUE) or key.startswith(("rng ", "decorator ")))
 
 
-def expected_parts(fp: Fingerprint) -> dict[str, str]:
-    """The parts of a step's key (taken in the driver) that a worker checks."""
-    return {k: v for k, v in fp.parts.items() if _compared(k, v)}
+@struct
+class DriverState:
+    """What a worker checks its state against, sent with a step's task."""
+
+    root: str  # the project root the key was taken under
+    parts: dict[str, str]  # the key's parts a worker compares (``_compared``)
+    # library -> its settings that are not the defaults (``settings.changed``), for the
+    # libraries whose settings are a part of the key
+    settings: dict[str, dict[str, Any]]
+
+
+def driver_state(fp: Fingerprint, root: str,
+                 settings: dict[str, dict[str, Any] | None]) -> DriverState:
+    """The driver's side for a step whose key is ``fp``. ``settings`` caches the
+    libraries' settings for the run (they were read once at build)."""
+    parts = {k: v for k, v in fp.parts.items() if _compared(k, v)}
+    mine: dict[str, dict[str, Any]] = {}
+    for key in parts:
+        if key.startswith("settings "):
+            top = key[len("settings "):]
+            if top not in settings:
+                settings[top] = changed(top)
+            now = settings[top]
+            if now is not None:
+                mine[top] = now
+    return DriverState(root, parts, mine)
 
 
 def differing_parts(step: Any, values: Mapping[str, Any], root: str,
@@ -62,16 +89,14 @@ def differing_parts(step: Any, values: Mapping[str, Any], root: str,
     ``expected`` (the driver's), either way. For an element of a ``map_over`` step, a
     part only the driver has is not one (the driver's key counts what every element
     reaches), except library settings, which do not depend on the element."""
-    generators: set[str] = set()
+    changing: set[str] = set()
     begin_build()  # files are checked afresh for each job of a long-lived worker
     try:
         with quiet_warnings():  # the driver warned at build
-            fp, _tokens = fingerprint_step(step, values, Path(root), generators)
+            fp, _tokens = fingerprint_step(step, values, Path(root), changing)
     finally:
         begin_build()
-    kept = mutated_globals(step.func)
-    here = {k: v for k, v in fp.parts.items() if _compared(k, v) and k not in generators
-            and not (k.startswith("constant ") and k.rpartition(":")[2] in kept)}
+    here = {k: v for k, v in fp.parts.items() if _compared(k, v) and k not in changing}
     # A library's version counts where both sides reach it (a Dask worker with another
     # numpy); reached on one side only, it comes with state that differs (or is exempt)
     differ = [k for k, v in here.items() if expected.get(k) != v
@@ -82,10 +107,16 @@ def differing_parts(step: Any, values: Mapping[str, Any], root: str,
     return differ
 
 
-def check_worker_state(step: Any, values: Mapping[str, Any], root: str,
-                       expected: Mapping[str, str]) -> None:
-    """Raise ``WorkerStateError`` naming what differs, before the step runs here."""
-    differ = differing_parts(step, values, root, expected)
+def check_worker_state(step: Any, values: Mapping[str, Any], driver: DriverState) -> None:
+    """Make this process's library settings the driver's where they differ (as the
+    driver's command line is), then raise ``WorkerStateError`` naming what else
+    differs, before the step runs here."""
+    differ = differing_parts(step, values, driver.root, driver.parts)
+    tops = [k[len("settings "):] for k in differ if k.startswith("settings ")]
+    if tops:
+        for top in tops:
+            apply(top, driver.settings.get(top, {}))
+        differ = differing_parts(step, values, driver.root, driver.parts)
     if not differ:
         return
     what = ", ".join(part_label(k) for k in sorted(differ))

@@ -31,6 +31,7 @@ from ..objects import load_object, store_value
 
 if TYPE_CHECKING:
     from ..core.graph import Graph
+    from ..core.statecheck import DriverState
     from ..core.step import Step
     from ..stores.base import ArtifactStore
 
@@ -78,10 +79,9 @@ class StepTask:
     # output asset -> the steps that consume it (``consumers_by_asset``); None: not known, so
     # a None output is warned about whatever reads it
     consumers: dict[str, tuple[str, ...]] | None = None
-    # (project root, the parts of the step's key a worker can check): set for a step
-    # that runs in another process, which takes the fingerprint again before running
-    # it and refuses if its state differs from the driver's (``core.statecheck``)
-    state: tuple[str, dict[str, str]] | None = None
+    # set for a step that runs in another process, which takes the fingerprint again
+    # before running it and refuses if its state differs from the driver's
+    state: DriverState | None = None
 
 
 @struct

@@ -242,7 +242,7 @@ def _run_job(payload: bytes, started: Callable[[], None] | None,
         if task.state is not None:  # the driver's state is what the step's key says
             from ..core.statecheck import check_worker_state
 
-            check_worker_state(task.step, task.values, *task.state)
+            check_worker_state(task.step, task.values, task.state)
         store = _task_store(spec)
         stats = store.stats
         before = stats.snapshot()

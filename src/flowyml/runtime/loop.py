@@ -46,6 +46,7 @@ from .reporting import Reporter
 if TYPE_CHECKING:
     from ..catalog.base import RuntimeCatalog
     from ..core.graph import Graph
+    from ..core.statecheck import DriverState
     from ..executors.base import Executor, StepFuture
     from ..stores import StoreSpec
     from ..stores.base import ArtifactStore
@@ -144,6 +145,8 @@ class _RunState:
         # step's recorded reads (its execution's, or those of the execution it reused)
         self.writers: dict[str, str] = {}
         self.step_reads: dict[str, Sequence[Sequence[Any]]] = {}
+        # library -> its settings, read once per run for the tasks of worker processes
+        self._settings: dict[str, dict[str, Any] | None] = {}
 
     @property
     def executor(self) -> Executor:
@@ -334,12 +337,13 @@ class _RunState:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)
 
-    def _state_check(self, name: str) -> tuple[str, dict[str, str]]:
+    def _state_check(self, name: str) -> DriverState:
         """What a worker checks before running step ``name``: that it would compute
         with the state the step's key was taken with (``core.statecheck``)."""
-        from ..core.statecheck import expected_parts
+        from ..core.statecheck import driver_state
 
-        return str(self.stack.root or "."), expected_parts(self.graph.fingerprints[name])
+        return driver_state(self.graph.fingerprints[name], str(self.stack.root or "."),
+                            self._settings)
 
     # ------------------------------------------------------------------ complete
 
