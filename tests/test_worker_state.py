@@ -86,6 +86,50 @@ def test_state_a_script_sets_after_import_is_refused_in_a_worker(project: Path) 
     assert _result(_script(project, "1", "processes:2")) == {"status": "cached", "y": 10}
 
 
+def test_classes_and_values_of_the_script_agree_in_a_worker(project: Path) -> None:
+    """A dataclass run value and a class defined in the script travel by value; what
+    their bodies name (``dataclass``, a constant of the script) is the driver's."""
+    write(project / "pipe.py", """
+        import json
+        import sys
+        from dataclasses import dataclass, field
+
+        import flowyml as fm
+
+        FACTOR = 10
+
+        @dataclass
+        class Config:
+            lr: float = 0.1
+            tags: list = field(default_factory=list)
+
+            def scaled(self):
+                return self.lr * FACTOR
+
+        class Model:
+            \"\"\"Multiplies.\"\"\"
+            unit = FACTOR
+
+            def __init__(self, k):
+                self.k = k
+
+            def predict(self, x):
+                return x * self.k + self.unit
+
+        @fm.step(outputs="y")
+        def f(cfg: Config):
+            return Model(cfg.scaled()).predict(2)
+
+        pipeline = fm.Pipeline("classes", [f])
+
+        if __name__ == "__main__":
+            r = pipeline.run(params={"cfg": Config(0.5, ["a"])}, executor=sys.argv[1])
+            print("RESULT " + json.dumps({"status": r.steps["f"].status, "y": r["y"]}))
+    """)
+    assert _result(_script(project, "processes:2")) == {"status": "executed", "y": 20.0}
+    assert _result(_script(project, "inline")) == {"status": "cached", "y": 20.0}
+
+
 def test_a_worker_takes_the_library_settings_of_the_driver(project: Path) -> None:
     """Settings a script makes before running (print options, a pandas option, the
     root logger's level from ``logging.basicConfig``) are the driver's in its workers,
@@ -231,9 +275,9 @@ print("RESULT " + json.dumps({"executed": sorted(r.executed), "c": len(r["c"])})
 @pytest.mark.timeout(300)
 def test_a_notebook_step_runs_in_a_worker_and_cell_state_is_refused(
         tmp_path: Path, kernel_env: str) -> None:
-    """A step defined in a cell travels by value; its text (which only the kernel has)
-    travels with it, so the worker agrees with the kernel, until a cell changes a
-    module the step reads after importing it."""
+    """A step, a helper and a class defined in a cell travel by value; their text
+    (which only the kernel has) travels with them, so the worker agrees with the
+    kernel, until a cell changes a module the step reads after importing it."""
     from nbclient import NotebookClient
 
     proj = _notebook_project(tmp_path)
@@ -247,8 +291,10 @@ def test_a_notebook_step_runs_in_a_worker_and_cell_state_is_refused(
             print("RESULT " + _json.dumps({"error": type(_exc).__name__, "message": str(_exc)}))
     """
     nb = _notebook(
-        "import flowyml as fm\nimport helpers\n\n"
-        "def double(x):\n    return 2 * x\n\n"
+        "import flowyml as fm\nimport helpers\n\nTWO = 2\n\n"
+        "class Doubler:\n    factor = TWO\n\n    def apply(self, x):\n"
+        "        return self.factor * x\n\n"
+        "def double(x):\n    return Doubler().apply(x)\n\n"
         "@fm.step(outputs='y')\ndef f():\n    return double(helpers.scale(10))\n\n"
         "pipe = fm.Pipeline('nbstate', [f])",
         run.strip().replace("\n        ", "\n"),

@@ -25,6 +25,7 @@ README says so).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from .fingerprint import (
     part_label,
     quiet_warnings,
 )
+from .ownership import user_label
 from .settings import apply, changed
 from .struct import struct
 
@@ -68,8 +70,8 @@ class DriverState:
 
 def driver_state(fp: Fingerprint, root: str,
                  settings: dict[str, dict[str, Any] | None]) -> DriverState:
-    """The driver's side for a step whose key is ``fp``. ``settings`` caches the
-    libraries' settings for the run (they were read once at build)."""
+    """The driver's side for a step whose key is ``fp``. ``settings`` is the run's
+    cache of the libraries' settings, read for the first task that needs them."""
     parts = {k: v for k, v in fp.parts.items() if _compared(k, v)}
     mine: dict[str, dict[str, Any]] = {}
     for key in parts:
@@ -86,9 +88,7 @@ def driver_state(fp: Fingerprint, root: str,
 def differing_parts(step: Any, values: Mapping[str, Any], root: str,
                     expected: Mapping[str, str]) -> list[str]:
     """The keys of the parts of ``step``'s fingerprint, taken here, that differ from
-    ``expected`` (the driver's), either way. For an element of a ``map_over`` step, a
-    part only the driver has is not one (the driver's key counts what every element
-    reaches), except library settings, which do not depend on the element."""
+    ``expected`` (the driver's), either way."""
     changing: set[str] = set()
     begin_build()  # files are checked afresh for each job of a long-lived worker
     try:
@@ -101,9 +101,17 @@ def differing_parts(step: Any, values: Mapping[str, Any], root: str,
     # numpy); reached on one side only, it comes with state that differs (or is exempt)
     differ = [k for k, v in here.items() if expected.get(k) != v
               and not (k.startswith("library ") and k not in expected)]
+    # A part only the driver has: not one for an element of a ``map_over`` step (the
+    # driver's key counts what every element reaches), except library settings, which
+    # do not depend on the element; nor for the code of the driver's ``__main__`` (a
+    # script, a notebook), which travels by value, whole: what its class bodies name
+    # is not in this process's ``__main__`` to be looked up, but it is the driver's.
     element = getattr(step, "map_over", None) is not None
+    shipped = user_label(Path(root), "__main__",
+                         getattr(sys.modules.get("__main__"), "__file__", None))
     differ += [k for k in expected if k not in fp.parts and not k.startswith("library ")
-               and (not element or k.startswith("settings "))]
+               and (k.startswith("settings ") or not (
+                   element or k.partition(" ")[2].rpartition(":")[0] == shipped))]
     return differ
 
 

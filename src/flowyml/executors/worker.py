@@ -77,6 +77,9 @@ class Job:
     # the text of code shipped by value whose file is not on disk (a notebook cell's,
     # held in the driver's linecache), by file name
     lines: dict[str, list[str]] | None = None
+    # the driver's ``__main__.__file__`` (None in a notebook): where the classes and
+    # functions of ``__main__`` shipped by value are, for their source and their label
+    main_file: str | None = None
 
 
 # ---------------------------------------------------------------- driver side
@@ -87,7 +90,8 @@ def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) ->
         if name in linecache.cache and not os.path.exists(name):
             lines[name] = linecache.getlines(name)
     job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout,
-              list(sys.argv), lines or None)
+              list(sys.argv), lines or None,
+              getattr(sys.modules.get("__main__"), "__file__", None))
     return pickle.dumps(job, protocol=5)
 
 
@@ -333,6 +337,15 @@ def _prepare(job: Job) -> None:
             sys.path.insert(0, entry)
     if job.argv is not None:  # a step parsing the command line sees the driver's
         sys.argv[:] = job.argv
+    main = sys.modules.get("__main__")
+    if job.inner and main is not None and getattr(main, "__file__", None) != job.main_file:
+        # this process's __main__ stands for the driver's: a class of the driver's
+        # script, shipped by value, is found in that file (``inspect.getsource``) and
+        # labelled by it, as in the driver
+        if job.main_file is None:
+            vars(main).pop("__file__", None)
+        else:
+            main.__file__ = job.main_file
     if job.module is None:
         return
     name, path, mtime = job.module
