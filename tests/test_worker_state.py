@@ -307,3 +307,161 @@ def test_a_notebook_step_runs_in_a_worker_and_cell_state_is_refused(
     refused = _cell_result(nb.cells[3])
     assert refused["error"] == "WorkerStateError", refused
     assert "constant SETTINGS" in refused["message"]
+
+
+def test_state_steps_change_is_accepted_once_the_worker_had_the_drivers(project: Path) -> None:
+    """A module-level model a step fits, a loader's cache filled through a method: a
+    worker that had the driver's value before its steps changed it runs on, as inline
+    steps run with what earlier steps left. A value the script set and a helper then
+    mutates (``setdefault``) was never the driver's in the worker: refused."""
+    write(project / "state.py", """
+        from sklearn.preprocessing import StandardScaler
+
+        SCALER = StandardScaler()
+        CONFIG = {}
+
+        class Loader:
+            def __init__(self):
+                self._cache = {}
+
+            def get(self, i):
+                if i not in self._cache:
+                    self._cache[i] = i * 10
+                return self._cache[i]
+
+        LOADER = Loader()
+
+        def scale(x):
+            return x * CONFIG.setdefault("scale", 1)
+    """)
+    write(project / "steps.py", """
+        import numpy as np
+        import flowyml as fm
+        import state
+
+        @fm.step(outputs="a")
+        def a():
+            state.SCALER.fit(np.arange(6.0).reshape(3, 2))
+            return float(state.SCALER.mean_[0]) + state.LOADER.get(1) + state.scale(1)
+
+        @fm.step(outputs="b")
+        def b(a):
+            return a + state.LOADER.get(2) + float(state.SCALER.scale_[0]) + state.scale(2)
+
+        @fm.step(outputs="c")
+        def c(b):
+            return b + state.LOADER.get(3) + state.scale(3)
+
+        pipeline = fm.Pipeline("fitted", [a, b, c])
+    """)
+    run = """
+import json, sys
+sys.path.insert(0, ".")
+import state, steps
+if len(sys.argv) > 1:
+    state.CONFIG["scale"] = int(sys.argv[1])
+try:
+    r = steps.pipeline.run(executor="processes:1")
+    print("RESULT " + json.dumps({"c": r["c"]}))
+except Exception as exc:
+    print("RESULT " + json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+"""
+    def go(*args: str) -> dict[str, Any]:
+        return _result(subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", run, *args], cwd=project,
+            env=child_env(), capture_output=True, text=True, timeout=180))
+
+    assert go() == {"c": 2.0 + 10 + 1 + 20 + 1.632993161855452 + 2 + 30 + 3}
+    refused = go("100")
+    assert refused["error"] == "WorkerStateError" and "constant CONFIG" in refused["message"]
+
+
+def test_a_classmethod_step_agrees_in_a_worker(project: Path) -> None:
+    """The step's function travels by value, its class by reference: one method."""
+    write(project / "steps.py", """
+        import flowyml as fm
+
+        class Dataset:
+            SIZE = 3
+
+            @classmethod
+            def load(cls):
+                return list(range(cls.SIZE))
+
+        load = fm.step(outputs="xs")(Dataset.load)
+        pipeline = fm.Pipeline("cm", [load])
+    """)
+    out = run_in(project, """
+import json, sys
+sys.path.insert(0, ".")
+import steps
+r = steps.pipeline.run(executor="processes:1")
+print("RESULT " + json.dumps({"xs": r["xs"]}))
+""")
+    assert out == {"xs": [0, 1, 2]}
+
+
+def test_a_step_in_a_worker_sees_the_drivers_warning_filters(project: Path) -> None:
+    """``warnings.simplefilter("error")`` in the script turns a warning into an
+    exception the step itself can catch, in a worker as inline."""
+    write(project / "steps.py", """
+        import warnings
+        import flowyml as fm
+
+        @fm.step(outputs="kind")
+        def fit():
+            try:
+                warnings.warn("did not converge", UserWarning)
+                return "model"
+            except UserWarning:
+                return "fallback"
+
+        pipeline = fm.Pipeline("warned", [fit])
+    """)
+    code = """
+import json, sys, warnings
+sys.path.insert(0, ".")
+import steps
+warnings.simplefilter("error", UserWarning)
+print("RESULT " + json.dumps({"kind": steps.pipeline.run(executor=sys.argv[1])["kind"]}))
+"""
+    for executor in ("inline", "processes:1"):
+        proc = subprocess.run([sys.executable, "-c", code, executor], cwd=project,
+                              env=child_env(), capture_output=True, text=True, timeout=180)
+        assert _result(proc) == {"kind": "fallback"}, executor
+        (project / ".flowyml").rename(project / f"old-{executor[:4]}")
+
+
+def test_a_module_reading_the_command_line_at_import_agrees_in_a_worker(project: Path) -> None:
+    """Workers import the step's module before the first job (a warm-up): with the
+    driver's command line already."""
+    write(project / "steps.py", """
+        import sys
+        import flowyml as fm
+
+        SMALL = "--small" in sys.argv
+
+        def size():
+            return 2 if SMALL else 20
+
+        @fm.step(outputs="n")
+        def n():
+            return size()
+
+        pipeline = fm.Pipeline("argv", [n])
+    """)
+    code = """
+import json, sys
+sys.path.insert(0, ".")
+import steps
+print("RESULT " + json.dumps({"n": steps.pipeline.run(executor="processes:2")["n"]}))
+"""
+    proc = subprocess.run([sys.executable, "-c", code, "--small"], cwd=project,
+                          env=child_env(), capture_output=True, text=True, timeout=180)
+    assert _result(proc) == {"n": 2}
+
+
+def run_in(root: Path, code: str) -> dict[str, Any]:
+    """``code`` in a fresh interpreter in ``root``: its RESULT line."""
+    return _result(subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=root,
+                                  env=child_env(), capture_output=True, text=True, timeout=180))

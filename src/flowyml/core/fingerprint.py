@@ -389,7 +389,7 @@ _quiet = threading.local()  # ``quiet_warnings``: a worker re-taking a key the d
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "changing", "keep", "parts", "reads_text", "root",
+    __slots__ = ("_multi", "_sources", "generators", "keep", "parts", "reads_text", "root",
                  "seen", "step", "tokenizing")
 
     def __init__(self, root: Path, step: str) -> None:
@@ -403,9 +403,9 @@ class _Context:
         # not code)
         self.reads_text = 0
         self.tokenizing: set[int] = set()  # ids of the constants being tokenized now
-        # a worker re-taking the driver's key (``fingerprint_step(changing=...)``): the
-        # keys of the parts that are state code changes as it runs
-        self.changing: set[str] | None = None
+        # a worker re-taking the driver's key (``fingerprint_step(generators=...)``): the
+        # keys of the parts that are random generators
+        self.generators: set[str] | None = None
         self._multi: dict[str, set[str]] = {}
         # part -> {part value: its source, or a function that renders it}
         self._sources: dict[str, dict[str, Source]] = {}
@@ -534,20 +534,19 @@ def fingerprint_function(
 
 def fingerprint_step(
     step: Any, values: Mapping[str, Any], root: str | os.PathLike[str] | None = None,
-    changing: set[str] | None = None,
+    generators: set[str] | None = None,
 ) -> tuple[Fingerprint, dict[str, str]]:
     """A step's fingerprint and the tokens of its run values, taken at one moment.
 
     The code that a run value references (a config object's class, an Enum's class, a
     function passed as a parameter) becomes part of the fingerprint, as if it were code
-    the step calls. ``changing``: a worker re-taking the driver's key to compare
-    (``statecheck``); filled with the keys of the parts that are state the code changes
-    as it runs (random generators, the module-level containers and globals the code
-    reached mutates or rebinds), and the parts it does not compare (decorator texts)
-    are not made."""
+    the step calls. ``generators``: a worker re-taking the driver's key to compare
+    (``statecheck``); filled with the keys of the parts that are random generators,
+    state every draw changes, and the parts it does not compare (decorator texts) are
+    not made."""
     where = root if isinstance(root, Path) else Path(root) if root is not None else _project_root()
     ctx = _Context(where, step.name)
-    ctx.changing = changing
+    ctx.generators = generators
     _visit_callable(ctx, step.func)
     options = step.options()
     ctx.add("declaration", Tokenizer().digest(options),
@@ -671,6 +670,12 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         _step_code(ctx, func.__func__)
         owner = func.__self__
         cls = owner if isinstance(owner, type) else type(owner)
+        # the class's own function of that name is this step's code (in a worker, the
+        # step's function came by value and the class by reference: two objects)
+        member = inspect.getattr_static(cls, func.__func__.__name__, None)
+        member = getattr(member, "__func__", member)
+        if isinstance(member, types.FunctionType) and _same_definition(member, func.__func__):
+            ctx.first_visit(member)
         if not isinstance(owner, type):
             ctx.add(f"instance {ctx.label_of(cls) or _module_of(cls)}:{cls.__qualname__}",
                     ctx.token(owner, f"the {cls.__qualname__} instance"))
@@ -698,6 +703,13 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
     ctx.add("code", qualified_name(func))
 
 
+def _same_definition(a: types.FunctionType, b: types.FunctionType) -> bool:
+    """The same ``def`` (a function and its copy that travelled by value)."""
+    return a is b or (a.__qualname__ == b.__qualname__
+                      and a.__code__.co_filename == b.__code__.co_filename
+                      and a.__code__.co_firstlineno == b.__code__.co_firstlineno)
+
+
 def _step_code(ctx: _Context, func: types.FunctionType) -> None:
     """The step function: its own AST is ``code``; wrapper layers are helpers."""
     layers = [func]
@@ -711,7 +723,7 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
             _info_source(info, decorators=False))
     # (not when a worker re-takes the key: it cannot tell ``@fm.step`` from another
     # decorator, see ``statecheck``, and unparsing them is most of its cost)
-    for i, text in enumerate(_decorator_texts(inner, info) if ctx.changing is None else ()):
+    for i, text in enumerate(_decorator_texts(inner, info) if ctx.generators is None else ()):
         ctx.add(f"decorator {i}", text, f"@{text}")
     _follow(ctx, inner, info)
     _closure_parts(ctx, inner, own=True)
@@ -795,8 +807,8 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.add(key, ctx.token(obj, f"constant {name}"), value_source(name, obj))
             finally:
                 ctx.tokenizing.discard(id(obj))
-            if ctx.changing is not None and _is_generator(obj):
-                ctx.changing.add(key)
+            if ctx.generators is not None and _is_generator(obj):
+                ctx.generators.add(key)
 
 
 def _is_generator(obj: Any) -> bool:
@@ -1562,9 +1574,6 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         # reads (``_text_parts``)
         ctx.reads_text |= _DOCSTRINGS
     env_names, env_writes = _env_reads(codes, globs, local)
-    if ctx.changing is not None:  # a worker comparing keys: what this code changes
-        changed = set(info.mutated) | _stored_globals(codes)
-        ctx.changing.update(f"constant {label}:{n}" for n in changed if n in info.global_names)
     for chain in info.chains:
         if chain in done:
             continue
@@ -1603,23 +1612,6 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         unseeable.append(_SUBCLASSES)
     if unseeable:
         _unseeable(ctx, fn, info, label, unseeable)
-
-
-_STORE_GLOBAL = dis.opmap["STORE_GLOBAL"]
-_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
-
-
-def _stored_globals(codes: list[types.CodeType]) -> set[str]:
-    """The globals ``codes`` rebind (``global n; n += 1``)."""
-    out: set[str] = set()
-    for c in codes:
-        raw, ext = c.co_code, 0
-        for i in range(0, len(raw), 2):
-            op, arg = raw[i], raw[i + 1] | ext
-            ext = arg << 8 if op == _EXTENDED_ARG else 0
-            if op == _STORE_GLOBAL:
-                out.add(c.co_names[arg])
-    return out
 
 
 def _reads_own_doc(cls: type) -> bool:

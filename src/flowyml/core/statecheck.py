@@ -14,13 +14,13 @@ So a worker takes the step's fingerprint again before it runs the step, and refu
 (``WorkerStateError``) when a part differs from the driver's, except library settings
 (``core.settings``: numpy's print options, a pandas option, the root logger's level
 from ``logging.basicConfig`` in the script), which it takes from the driver, as it
-takes the driver's command line. Parts that differ between processes by design are not
-compared: opaque parts (random by construction: such a step re-executes anyway); state
-the code changes as it runs, which earlier steps in the same process advance (inline
-too): random generators, and the module-level containers and globals the code reached
-mutates or rebinds (a helper's memo dict); and decorator texts (see ``_compared``). So
-a script that seeds a generator before ``run()`` does not seed the workers' (the
-README says so).
+takes the driver's command line. A value the worker once had as the driver has it,
+and that steps run in the worker changed since (a helper's memo, a model a step fits,
+a call counter), is accepted: inline steps, too, run with what earlier steps left,
+under keys taken before the run. Not compared: opaque parts (random by construction:
+such a step re-executes anyway), random generators (every draw changes them; so a
+script that seeds one before ``run()`` does not seed the workers', the README says
+so) and decorator texts (see ``_compared``).
 """
 
 from __future__ import annotations
@@ -85,22 +85,40 @@ def driver_state(fp: Fingerprint, root: str,
     return DriverState(root, parts, mine)
 
 
+# Parts that are state (values), not code: a worker that once had the driver's value
+# of one accepts it changed since, by the steps that ran in it, as inline steps run
+# with what earlier steps left (``_seen``)
+_STATE_KINDS = ("constant ", "attribute ", "instance ", "closure ", "defaults ",
+                "attributes ", "partial ")
+# (root, part key) -> the driver's value this process once had for that part
+_seen: dict[tuple[str, str], str] = {}
+
+
 def differing_parts(step: Any, values: Mapping[str, Any], root: str,
                     expected: Mapping[str, str]) -> list[str]:
     """The keys of the parts of ``step``'s fingerprint, taken here, that differ from
     ``expected`` (the driver's), either way."""
-    changing: set[str] = set()
+    generators: set[str] = set()
     begin_build()  # files are checked afresh for each job of a long-lived worker
     try:
         with quiet_warnings():  # the driver warned at build
-            fp, _tokens = fingerprint_step(step, values, Path(root), changing)
+            fp, _tokens = fingerprint_step(step, values, Path(root), generators)
     finally:
         begin_build()
-    here = {k: v for k, v in fp.parts.items() if _compared(k, v) and k not in changing}
-    # A library's version counts where both sides reach it (a Dask worker with another
-    # numpy); reached on one side only, it comes with state that differs (or is exempt)
-    differ = [k for k, v in here.items() if expected.get(k) != v
-              and not (k.startswith("library ") and k not in expected)]
+    differ = []
+    for k, v in fp.parts.items():
+        if not _compared(k, v) or k in generators:
+            continue
+        want = expected.get(k)
+        if want == v:
+            if k.startswith(_STATE_KINDS):
+                _seen[root, k] = v
+        elif want is None and k.startswith("library "):
+            # a library's version counts where both sides reach it (a Dask worker with
+            # another numpy); reached here only, it comes with state that differs
+            continue
+        elif want is None or _seen.get((root, k)) != want:
+            differ.append(k)
     # A part only the driver has: not one for an element of a ``map_over`` step (the
     # driver's key counts what every element reaches), except library settings, which
     # do not depend on the element; nor for the code of the driver's ``__main__`` (a

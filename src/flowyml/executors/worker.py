@@ -2,11 +2,14 @@
 
 A *job* is two pickles. The outer one (plain ``pickle``) carries what the worker must
 set up before it can unpickle the step: the driver's ``sys.path`` and where the step's
-module lives. The inner one (``cloudpickle``) carries the ``StoreSpec`` (where the
-store is and how to open it: never the whole stack) and the ``StepTask``. cloudpickle ships a function by value when it cannot be found by
-reference — the usual case for a step, since the module attribute is the ``Step``
-wrapper, not the function — and by reference otherwise (helpers, classes), so the
-worker imports the user's modules the way the driver did.
+module lives, its command line and its ``__main__`` file. The inner one (``cloudpickle``,
+keeping the file names of code: ``_pickler``) carries the ``StoreSpec`` (where the store
+is and how to open it: never the whole stack), the ``StepTask`` and the driver's warning
+filters. cloudpickle ships a function by value when it cannot be found by reference —
+the usual case for a step, since the module attribute is the ``Step`` wrapper, not the
+function — and by reference otherwise (helpers, classes), so the worker imports the
+user's modules the way the driver did. Before running the step, the worker checks that
+its state is the one the step's key was taken with (``core.statecheck``).
 
 A task holds ``ArtifactRef`` hashes, never input values: the worker opens the
 store itself (``spec.open()``, once per process) and reads through
@@ -68,7 +71,7 @@ _STARTED = b"started"  # sent by a worker when the step itself starts (the deadl
 
 @dataclass
 class Job:
-    inner: bytes  # cloudpickle of (Stack, StepTask)
+    inner: bytes  # cloudpickle of (StoreSpec, StepTask, the driver's warning filters)
     step: str
     sys_path: list[str]
     module: tuple[str, str, int] | None  # (name, file, mtime_ns) of the step's module
@@ -84,7 +87,9 @@ class Job:
 
 # ---------------------------------------------------------------- driver side
 def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) -> bytes:
-    inner, files = _dumps((spec, task))
+    # the driver's warning filters: a step in a worker sees ``simplefilter("error")``
+    # of the script, or pytest's, as an inline step does
+    inner, files = _dumps((spec, task, list(warnings.filters)))
     lines = {}
     for name in files:  # a notebook cell's code: its text travels with it
         if name in linecache.cache and not os.path.exists(name):
@@ -136,7 +141,8 @@ def _dumps(obj: Any) -> tuple[bytes, set[str]]:
 def warm_up_message(task: StepTask) -> bytes:
     """A job with no task: the worker only prepares (imports the step's module), so
     workers started together import in parallel before their first real job."""
-    job = Job(b"", task.step.name, list(sys.path), _module_of(task.step.func))
+    job = Job(b"", task.step.name, list(sys.path), _module_of(task.step.func),
+              argv=list(sys.argv))  # a module may read the command line as it is imported
     return pickle.dumps(job, protocol=5)
 
 
@@ -242,7 +248,14 @@ def _run_job(payload: bytes, started: Callable[[], None] | None,
 
         from .task import run_task
 
-        spec, task = pickle.loads(job.inner)
+        spec, task, filters = pickle.loads(job.inner)
+        if capture:  # this process's only thread: the driver's filters decide what
+            # raises and what is dropped; what they show is recorded once per place
+            # (not a thousand times from a loop), and shown by them again there
+            kept = ("error", "ignore")
+            warnings.filters[:] = [(a if a in kept else "default", *rest)  # type: ignore[index]
+                                   for a, *rest in filters]
+            warnings.simplefilter("default", append=True)
         if task.state is not None:  # the driver's state is what the step's key says
             from ..core.statecheck import check_worker_state
 
