@@ -182,7 +182,7 @@ def f():
     return str(np.array([1 / 3]))
 
 fp, _ = fingerprint_step(f, {}, ".")
-driver = driver_state(fp, ".", {})
+driver = driver_state(fp, fp, ".", {})
 np.set_printoptions(precision=2)  # left by an earlier job in this worker
 check_worker_state(f, {}, driver)
 print(np.get_printoptions()["precision"], f.func())
@@ -465,3 +465,31 @@ def run_in(root: Path, code: str) -> dict[str, Any]:
     """``code`` in a fresh interpreter in ``root``: its RESULT line."""
     return _result(subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=root,
                                   env=child_env(), capture_output=True, text=True, timeout=180))
+
+
+def test_settings_of_the_libraries_of_a_steps_inputs_reach_the_worker(project: Path) -> None:
+    """A step that formats the numpy array and the DataFrame it is given, without its
+    code naming numpy or pandas, formats them with the driver's options."""
+    write(project / "steps.py", """
+        import flowyml as fm
+
+        @fm.step(outputs="report")
+        def report(arr, frame):
+            return f"{arr}|{frame}"
+
+        pipeline = fm.Pipeline("fmt", [report])
+    """)
+    code = """
+import json, sys
+sys.path.insert(0, ".")
+import numpy as np, pandas as pd
+import steps
+np.set_printoptions(precision=3)
+pd.set_option("display.precision", 2)
+params = {"arr": np.array([1 / 3, 2 / 3]), "frame": pd.DataFrame({"x": [1 / 3]})}
+r = steps.pipeline.run(params=params, executor="processes:1")
+print("RESULT " + json.dumps({"same": r["report"] == steps.report.func(**params),
+                              "report": r["report"]}))
+"""
+    got = run_in(project, code)
+    assert got["same"] and got["report"].startswith("[0.333 0.667]"), got

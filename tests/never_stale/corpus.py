@@ -2552,6 +2552,41 @@ add(idiom("library_settings_set_at_import", {"pipe.py": src('''
     requires=("sklearn", "pandas"),
 ))
 
+add(idiom("library_settings_of_an_input_type", {"pipe.py": src('''
+    import numpy as np
+    import pandas as pd
+
+    import flowyml as fm
+
+    np.set_printoptions(precision=3)
+    pd.set_option("display.precision", 2)
+
+
+    @fm.step(outputs="arr")
+    def make():
+        return np.linspace(0, 1, 4)
+
+
+    @fm.step(outputs="y")
+    def f(arr, frame):
+        # the code never names numpy or pandas: their objects format themselves
+        return f"{arr}|{frame}"
+
+
+    pipe = fm.Pipeline("ns", [make, f])
+    PARAMS = {"frame": pd.DataFrame({"x": [1 / 3, 2 / 3]})}
+''')},
+    unchanged(),
+    same(E("pipe.py", "np.set_printoptions(precision=3)",
+           "np.set_printoptions(precision=3)  # short floats"), note="comment"),
+    change(E("pipe.py", "precision=3", "precision=5"),
+           note="numpy's print options, for an input that is a numpy array"),
+    change(E("pipe.py", '"display.precision", 2', '"display.precision", 4'),
+           note="a pandas option, for a run value that is a DataFrame"),
+    check={"y": "f(make(), **PARAMS)"},
+    requires=("pandas",),
+))
+
 add(idiom("pandas_constant_of_own_objects", {
     "rules.py": src('''
         class Rule:

@@ -501,6 +501,18 @@ def _settings_part(top: str) -> tuple[str, str, str] | None:
 _settings_parts: dict[str, tuple[str, str, str] | None] = {}  # this build's, by library
 
 
+def settings_parts(tops: Iterable[str]) -> dict[str, str]:
+    """The settings parts of libraries ``tops`` (those whose settings are not the
+    defaults): for a step that computes with a library's objects it receives as inputs
+    (formats a numpy array) without its code naming the library."""
+    out = {}
+    for top in tops:
+        part = _settings_part(top)
+        if part is not None:
+            out[part[0]] = part[1]
+    return out
+
+
 # libraries whose parsers read ``sys.argv`` when given no arguments
 _READS_ARGV = frozenset({"argparse", "optparse", "getopt", "click", "typer", "fire"})
 _ARGV_PART = "constant command line:sys.argv"

@@ -68,14 +68,16 @@ class DriverState:
     settings: dict[str, dict[str, Any]]
 
 
-def driver_state(fp: Fingerprint, root: str,
+def driver_state(compared: Fingerprint, keyed: Fingerprint, root: str,
                  settings: dict[str, dict[str, Any] | None]) -> DriverState:
-    """The driver's side for a step whose key is ``fp``. ``settings`` is the run's
-    cache of the libraries' settings, read for the first task that needs them."""
-    parts = {k: v for k, v in fp.parts.items() if _compared(k, v)}
+    """The driver's side for a step: ``compared`` is its fingerprint taken at build,
+    ``keyed`` the one its key was made of (with the settings of its inputs' libraries,
+    which the worker takes too). ``settings`` is the run's cache of the libraries'
+    settings, read for the first task that needs them."""
+    parts = {k: v for k, v in compared.parts.items() if _compared(k, v)}
     mine: dict[str, dict[str, Any]] = {}
-    for key in parts:
-        if key.startswith("settings "):
+    for key, value in keyed.parts.items():
+        if key.startswith("settings ") and not value.startswith(OPAQUE):
             top = key[len("settings "):]
             if top not in settings:
                 settings[top] = changed(top)
@@ -134,15 +136,19 @@ def differing_parts(step: Any, values: Mapping[str, Any], root: str,
 
 
 def check_worker_state(step: Any, values: Mapping[str, Any], driver: DriverState) -> None:
-    """Make this process's library settings the driver's where they differ (as the
-    driver's command line is), then raise ``WorkerStateError`` naming what else
-    differs, before the step runs here."""
+    """Make this process's library settings the driver's (as its command line is), then
+    raise ``WorkerStateError`` naming what else differs, before the step runs here."""
+    unset = [f"settings {top}" for top, want in driver.settings.items() if not apply(top, want)]
     differ = differing_parts(step, values, driver.root, driver.parts)
-    tops = [k[len("settings "):] for k in differ if k.startswith("settings ")]
-    if tops:
-        for top in tops:
-            apply(top, driver.settings.get(top, {}))
+    # settings of a library the step reaches that are not the defaults here, where the
+    # driver has the defaults (an earlier job of a long-lived worker set them)
+    reset = [k for k in differ if k.startswith("settings ") and k not in unset
+             and k[len("settings "):] not in driver.settings]
+    if reset:
+        for key in reset:
+            apply(key[len("settings "):], {})
         differ = differing_parts(step, values, driver.root, driver.parts)
+    differ = sorted(set(differ) | set(unset))
     if not differ:
         return
     what = ", ".join(part_label(k) for k in sorted(differ))

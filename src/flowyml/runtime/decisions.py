@@ -20,7 +20,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ParameterError
-from ..core.fingerprint import OPAQUE, Fingerprint, code_ref_parts, explain_parts, short_repr
+from ..core.fingerprint import (
+    OPAQUE,
+    Fingerprint,
+    code_ref_parts,
+    explain_parts,
+    settings_parts,
+    short_repr,
+)
 from ..core.hashing import hash_text
 from ..core.struct import struct
 from ..materializers import registry_versions
@@ -70,6 +77,7 @@ class Decider:
         self.graph = graph
         self.root = root or "."
         self._code: dict[tuple[str, ...], dict[str, str]] = {}
+        self._settings: dict[frozenset[str], dict[str, str]] = {}  # input libraries' settings
         self.materializers = registry_versions()  # once per run, as the run starts
 
     def decide(self, name: str, in_recs: dict[str, ArtifactRecord]) -> Decision:
@@ -87,6 +95,17 @@ class Decider:
             if extra is None:
                 extra = self._code[refs] = code_ref_parts(refs, self.root, name)
             fp = fp.merged(extra)
+        # the settings of the libraries of its inputs' and run values' types
+        # (``str(array)`` follows numpy's print options, though the code never names numpy)
+        libs = frozenset([*(rec.type_name.partition(".")[0] for rec in in_recs.values()),
+                          *(type(b.value).__module__.partition(".")[0]
+                            for b in graph.bindings[name].values()
+                            if b.kind in ("value", "default"))])
+        settings = self._settings.get(libs)
+        if settings is None:
+            settings = self._settings[libs] = settings_parts(libs)
+        if settings:
+            fp = fp.merged(settings)
         inputs = {p: r.content_hash for p, r in in_recs.items()}
         parents = {p: r.id for p, r in in_recs.items()}
         key = cache_key(fp.digest, inputs, vals, step.outputs, self.materializers)

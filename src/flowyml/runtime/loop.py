@@ -323,7 +323,7 @@ class _RunState:
                         want_ref=want_ref(step), keep_values=local, own=frozenset(own),
                         copy_values=local,  # the plain values are the driver's objects
                         consumers={a: self.consumers.get(a, ()) for a in step.outputs},
-                        state=None if local else self._state_check(name))
+                        state=None if local else self._state_check(name, d))
         self.reporter.step_started(name)
         assert self.recorder is not None
         self.recorder.start()  # from here the driver may wait on user code
@@ -337,13 +337,13 @@ class _RunState:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)
 
-    def _state_check(self, name: str) -> DriverState:
+    def _state_check(self, name: str, d: Decision) -> DriverState:
         """What a worker checks before running step ``name``: that it would compute
         with the state the step's key was taken with (``core.statecheck``)."""
         from ..core.statecheck import driver_state
 
-        return driver_state(self.graph.fingerprints[name], str(self.stack.root or "."),
-                            self._settings)
+        return driver_state(self.graph.fingerprints[name], d.fingerprint,
+                            str(self.stack.root or "."), self._settings)
 
     # ------------------------------------------------------------------ complete
 
