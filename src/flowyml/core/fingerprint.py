@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import contextlib
 import dis
 import functools
 import inspect
@@ -383,7 +382,7 @@ def part_label(key: str) -> str:
 # --------------------------------------------------------------------------- context
 
 _warned: set[str] = set()
-_quiet = threading.local()  # ``quiet_warnings``: a worker re-taking a key the driver took
+_quiet = threading.local()  # ``recheck_parts``: a worker re-taking a key the driver took
 
 
 class _Context:
@@ -403,8 +402,8 @@ class _Context:
         # not code)
         self.reads_text = 0
         self.tokenizing: set[int] = set()  # ids of the constants being tokenized now
-        # a worker re-taking the driver's key (``fingerprint_step(generators=...)``): the
-        # keys of the parts that are random generators
+        # a worker re-taking the driver's key (``recheck_parts``): the keys of the parts
+        # that are random generators
         self.generators: set[str] | None = None
         self._multi: dict[str, set[str]] = {}
         # part -> {part value: its source, or a function that renders it}
@@ -545,20 +544,15 @@ def fingerprint_function(
 
 
 def fingerprint_step(
-    step: Any, values: Mapping[str, Any], root: str | os.PathLike[str] | None = None,
-    generators: set[str] | None = None,
+    step: Any, values: Mapping[str, Any], root: str | os.PathLike[str] | None = None
 ) -> tuple[Fingerprint, dict[str, str]]:
     """A step's fingerprint and the tokens of its run values, taken at one moment.
 
     The code that a run value references (a config object's class, an Enum's class, a
     function passed as a parameter) becomes part of the fingerprint, as if it were code
-    the step calls. ``generators``: a worker re-taking the driver's key to compare
-    (``statecheck``); filled with the keys of the parts that are random generators,
-    state every draw changes, and the parts it does not compare (decorator texts) are
-    not made."""
+    the step calls."""
     where = root if isinstance(root, Path) else Path(root) if root is not None else _project_root()
     ctx = _Context(where, step.name)
-    ctx.generators = generators
     _visit_callable(ctx, step.func)
     options = step.options()
     ctx.add("declaration", Tokenizer().digest(options),
@@ -568,6 +562,29 @@ def fingerprint_step(
     if ctx.reads_text:
         _text_parts(ctx)
     return _make(ctx.parts, ctx.sources()), tokens
+
+
+def recheck_parts(step: Any, values: Mapping[str, Any], root: Path) -> tuple[dict[str, str],
+                                                                            set[str]]:
+    """The parts of ``step``'s fingerprint as this process has them, for a worker to
+    compare with the driver's (``statecheck``), and the keys of those that are random
+    generators (state every draw changes). Without what the worker cannot tell or
+    that travelled with the step from the driver, whole: its declaration, decorator
+    texts; no sources, no digest, no warnings."""
+    ctx = _Context(root, step.name)
+    ctx.generators = set()
+    _end_of_build()  # files are checked afresh for each job of a long-lived worker
+    _quiet.on = True
+    try:
+        _visit_callable(ctx, step.func)
+        for p, v in values.items():
+            ctx.token(v, f"run value {p}")
+        if ctx.reads_text:
+            _text_parts(ctx)
+    finally:
+        _quiet.on = False
+        _end_of_build()
+    return ctx.parts, ctx.generators
 
 
 def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = True) -> None:
@@ -816,7 +833,8 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             # token (a callable known by name) is already being counted
             ctx.tokenizing.add(id(obj))
             try:
-                ctx.add(key, ctx.token(obj, f"constant {name}"), value_source(name, obj))
+                ctx.add(key, ctx.token(obj, f"constant {name}"),
+                        value_source(name, obj) if ctx.generators is None else None)
             finally:
                 ctx.tokenizing.discard(id(obj))
             if ctx.generators is not None and _is_generator(obj):
@@ -1126,7 +1144,8 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
             if _is_library_code(ctx, value):
                 ctx.add(key, qualified_name(value))  # which one: np.mean or np.median
             continue
-        ctx.add(key, ctx.token(value, f"closure value {name}"), value_source(name, value))
+        ctx.add(key, ctx.token(value, f"closure value {name}"),
+                value_source(name, value) if ctx.generators is None else None)
 
 
 # --------------------------------------------------------------------------- one function
@@ -2127,22 +2146,6 @@ def _check_mutated_globals(ctx: _Context, func: Any) -> None:
             "a step changes is state, not an input. Its value as the run starts is part of the "
             "key; return what you need as an output instead"
         )
-
-
-@contextlib.contextmanager
-def quiet_warnings() -> Iterator[None]:
-    """Fingerprint without warning, in this thread: a worker re-taking the key the
-    driver took (and warned about) at build."""
-    _quiet.on = True
-    try:
-        yield
-    finally:
-        _quiet.on = False
-
-
-def begin_build() -> None:
-    """Check files afresh from here (a long-lived worker fingerprints job after job)."""
-    _end_of_build()
 
 
 # --------------------------------------------------------------------------- sources

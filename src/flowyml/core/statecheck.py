@@ -31,14 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FlowymlError
-from .fingerprint import (
-    OPAQUE,
-    Fingerprint,
-    begin_build,
-    fingerprint_step,
-    part_label,
-    quiet_warnings,
-)
+from .fingerprint import OPAQUE, Fingerprint, part_label, recheck_parts
 from .ownership import user_label
 from .settings import apply, changed
 from .struct import struct
@@ -50,11 +43,13 @@ class WorkerStateError(FlowymlError):
 
 
 def _compared(key: str, value: str) -> bool:
-    # A decorator's text is not compared: code shipped by value (a step in ``__main__``)
-    # keeps only the globals its body reads, so a worker cannot resolve ``@fm.step`` to
-    # tell FlowyML's own decorator from another. The decorators' wrappers, their code
-    # and closures, are parts of their own and are compared.
-    return not (value.startswith(OPAQUE) or key.startswith(("rng ", "decorator ")))
+    # Not compared: the declaration (the ``@step`` arguments travel with the step,
+    # whole), and decorator texts: code shipped by value (a step in ``__main__``) keeps
+    # only the globals its body reads, so a worker cannot resolve ``@fm.step`` to tell
+    # FlowyML's own decorator from another. The decorators' wrappers, their code and
+    # closures, are parts of their own and are compared.
+    return not (value.startswith(OPAQUE) or key == "declaration"
+                or key.startswith(("rng ", "decorator ")))
 
 
 @struct
@@ -100,15 +95,9 @@ def differing_parts(step: Any, values: Mapping[str, Any], root: str,
                     expected: Mapping[str, str]) -> list[str]:
     """The keys of the parts of ``step``'s fingerprint, taken here, that differ from
     ``expected`` (the driver's), either way."""
-    generators: set[str] = set()
-    begin_build()  # files are checked afresh for each job of a long-lived worker
-    try:
-        with quiet_warnings():  # the driver warned at build
-            fp, _tokens = fingerprint_step(step, values, Path(root), generators)
-    finally:
-        begin_build()
+    parts, generators = recheck_parts(step, values, Path(root))
     differ = []
-    for k, v in fp.parts.items():
+    for k, v in parts.items():
         if not _compared(k, v) or k in generators:
             continue
         want = expected.get(k)
@@ -129,7 +118,7 @@ def differing_parts(step: Any, values: Mapping[str, Any], root: str,
     element = getattr(step, "map_over", None) is not None
     shipped = user_label(Path(root), "__main__",
                          getattr(sys.modules.get("__main__"), "__file__", None))
-    differ += [k for k in expected if k not in fp.parts and not k.startswith("library ")
+    differ += [k for k in expected if k not in parts and not k.startswith("library ")
                and (k.startswith("settings ") or not (
                    element or k.partition(" ")[2].rpartition(":")[0] == shipped))]
     return differ

@@ -36,6 +36,7 @@ Two ways to host the worker side:
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import importlib
@@ -71,7 +72,7 @@ _STARTED = b"started"  # sent by a worker when the step itself starts (the deadl
 
 @dataclass
 class Job:
-    inner: bytes  # cloudpickle of (StoreSpec, StepTask, the driver's warning filters)
+    inner: bytes  # cloudpickle of (StoreSpec, StepTask)
     step: str
     sys_path: list[str]
     module: tuple[str, str, int] | None  # (name, file, mtime_ns) of the step's module
@@ -83,20 +84,21 @@ class Job:
     # the driver's ``__main__.__file__`` (None in a notebook): where the classes and
     # functions of ``__main__`` shipped by value are, for their source and their label
     main_file: str | None = None
+    # the driver's warning filters (a pickle): a step in a worker sees the script's
+    # ``simplefilter("error")``, or pytest's, as an inline step does
+    filters: bytes | None = None
 
 
 # ---------------------------------------------------------------- driver side
 def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) -> bytes:
-    # the driver's warning filters: a step in a worker sees ``simplefilter("error")``
-    # of the script, or pytest's, as an inline step does
-    inner, files = _dumps((spec, task, list(warnings.filters)))
+    inner, files = _dumps((spec, task))
     lines = {}
     for name in files:  # a notebook cell's code: its text travels with it
         if name in linecache.cache and not os.path.exists(name):
             lines[name] = linecache.getlines(name)
     job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout,
               list(sys.argv), lines or None,
-              getattr(sys.modules.get("__main__"), "__file__", None))
+              getattr(sys.modules.get("__main__"), "__file__", None), _filters_blob())
     return pickle.dumps(job, protocol=5)
 
 
@@ -108,34 +110,57 @@ def _with_filename(code: types.CodeType, filename: str) -> types.CodeType:
     return code.replace(co_filename=filename)
 
 
+_shipping = threading.local()  # the files of the code ``_dumps`` ships, per thread
+
+
+def _reduce_code(code: types.CodeType) -> Any:
+    import cloudpickle
+
+    if code.co_filename == _DYNAMIC:
+        return cloudpickle.Pickler.dispatch_table[types.CodeType](code)
+    _shipping.files.add(code.co_filename)
+    return _with_filename, (code.replace(co_filename=_DYNAMIC), code.co_filename)
+
+
 @functools.cache
 def _pickler() -> type[Any]:
     """cloudpickle's pickler, keeping the file name of the code it ships by value (a
-    step in ``__main__`` or a notebook cell). cloudpickle drops it: the worker could
+    step in ``__main__`` or a notebook cell), which cloudpickle drops: the worker could
     then neither read that code's text (to check the step's key, ``core.statecheck``)
-    nor show the step's own file and lines in a traceback."""
+    nor show the step's own file and lines in a traceback. (A dispatch table entry,
+    read by the C pickler: no Python call for the objects that are not code.)"""
     import cloudpickle
 
     class Pickler(cloudpickle.Pickler):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.files: set[str] = set()
-
-        def reducer_override(self, obj: Any) -> Any:
-            if type(obj) is types.CodeType and obj.co_filename != _DYNAMIC:
-                self.files.add(obj.co_filename)
-                return _with_filename, (obj.replace(co_filename=_DYNAMIC), obj.co_filename)
-            return super().reducer_override(obj)
+        dispatch_table = collections.ChainMap({types.CodeType: _reduce_code},
+                                              cloudpickle.Pickler.dispatch_table)
 
     return Pickler
 
 
 def _dumps(obj: Any) -> tuple[bytes, set[str]]:
     """``obj`` pickled for a worker, and the files of the code shipped by value."""
+    files: set[str] = set()
+    _shipping.files = files
     with io.BytesIO() as out:
-        pickler = _pickler()(out, protocol=5)
-        pickler.dump(obj)
-        return out.getvalue(), pickler.files
+        _pickler()(out, protocol=5).dump(obj)
+        return out.getvalue(), files
+
+
+_filters: tuple[list[Any], bytes] = ([], pickle.dumps([]))
+
+
+def _filters_blob() -> bytes:
+    """The driver's warning filters, pickled once for as long as they stay the same."""
+    global _filters
+    now = warnings.filters
+    kept, blob = _filters
+    if len(kept) != len(now) or any(a is not b for a, b in zip(kept, now, strict=True)):
+        import cloudpickle
+
+        blob = cloudpickle.dumps(list(now), protocol=5)  # a category of __main__: by value
+        _filters = (list(now), blob)
+    return blob
 
 
 def warm_up_message(task: StepTask) -> bytes:
@@ -248,13 +273,9 @@ def _run_job(payload: bytes, started: Callable[[], None] | None,
 
         from .task import run_task
 
-        spec, task, filters = pickle.loads(job.inner)
-        if capture:  # this process's only thread: the driver's filters decide what
-            # raises and what is dropped; what they show is recorded once per place
-            # (not a thousand times from a loop), and shown by them again there
-            kept = ("error", "ignore")
-            warnings.filters[:] = [(a if a in kept else "default", *rest)  # type: ignore[index]
-                                   for a, *rest in filters]
+        spec, task = pickle.loads(job.inner)
+        if capture and job.filters:  # this process's only thread
+            warnings.filters[:] = _driver_filters(job.filters)  # type: ignore[index]
             warnings.simplefilter("default", append=True)
         if task.state is not None:  # the driver's state is what the step's key says
             from ..core.statecheck import check_worker_state
@@ -272,6 +293,21 @@ def _run_job(payload: bytes, started: Callable[[], None] | None,
 
         kind = "user" if isinstance(exc, UserCodeError) else "framework"
         return _reply(kind, _exc_info(exc), stats, before, caught)
+
+
+_last_filters: tuple[bytes, list[Any]] = (b"", [])
+
+
+def _driver_filters(blob: bytes) -> list[Any]:
+    """The driver's warning filters: they decide what raises and what is dropped; what
+    they show is recorded once per place (not a thousand times from a loop) and shown
+    by them again in the driver. Unpickled once while the driver's stay the same."""
+    global _last_filters
+    if _last_filters[0] != blob:
+        kept = ("error", "ignore")
+        _last_filters = (blob, [(a if a in kept else "default", *rest)
+                                for a, *rest in pickle.loads(blob)])
+    return _last_filters[1]
 
 
 def run_job_isolated(payload: bytes) -> bytes:
