@@ -395,7 +395,7 @@ def test_state_the_driver_changed_is_refused_on_a_dask_worker(
         project: Path, spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker's module has the value it was imported with, not the driver's: the
     step is refused there, and nothing is filed under the driver's key."""
-    from flowyml.core.statecheck import WorkerStateError
+    from flowyml import WorkerStateError
 
     @fm.step(outputs="y")
     def y() -> int:

@@ -27,6 +27,7 @@ from .core.errors import (
     StepFailed,
     StoreError,
     TypeMismatchError,
+    WorkerStateError,
 )
 from .core.refs import ArtifactRef, Lazy
 from .core.step import Step, step
@@ -108,6 +109,7 @@ __all__ = [
     "StoreError",
     "TypeMismatchError",
     "UnseenInputWarning",
+    "WorkerStateError",
     "get_descendant_tree",
     "get_descendants",
     "get_lineage",

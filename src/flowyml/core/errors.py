@@ -10,6 +10,7 @@ FlowymlError
  |    +-- TypeMismatchError      an input annotation contradicts the producer's return annotation
  |    +-- SchemaError            a column a consumer's schema reads is missing or of another dtype
  +-- StepFailed                  user code raised; the original exception is ``__cause__``
+ +-- WorkerStateError            a worker would run a step with other state than the driver's
  +-- ArtifactNotFoundError       no such artifact / version / alias in the catalog
  +-- CorruptArtifactError        bytes read do not hash to the recorded content hash
  +-- StoreError                  the artifact store failed (I/O, credentials, missing object)
@@ -64,6 +65,11 @@ class StepFailed(FlowymlError):
         self.step = step
         self.run_id = run_id
         super().__init__(message or f"step {step!r} failed in run {run_id}")
+
+
+class WorkerStateError(FlowymlError):
+    """A worker process would run a step with other state than the driver's, where the
+    step's cache key was taken (``core.statecheck``); the step did not run."""
 
 
 class ArtifactNotFoundError(FlowymlError, LookupError):

@@ -30,16 +30,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import FlowymlError
+from .errors import WorkerStateError
 from .fingerprint import OPAQUE, Fingerprint, part_label, recheck_parts
 from .ownership import user_label
 from .settings import apply, changed
 from .struct import struct
-
-
-class WorkerStateError(FlowymlError):
-    """A worker process would run a step with other state than the driver's, where the
-    step's cache key was taken."""
 
 
 def _compared(key: str, value: str) -> bool:
