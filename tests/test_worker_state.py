@@ -493,3 +493,75 @@ print("RESULT " + json.dumps({"same": r["report"] == steps.report.func(**params)
 """
     got = run_in(project, code)
     assert got["same"] and got["report"].startswith("[0.333 0.667]"), got
+
+
+def test_a_module_step_reads_its_modules_globals_in_a_worker(project: Path) -> None:
+    """A step of an importable module travels by name: in a worker its function reads
+    the module's globals, the very objects its helpers change, as inline; and a global
+    that cannot be pickled (a database connection made at import) does not travel."""
+    write(project / "steps.py", """
+        import sqlite3
+
+        import flowyml as fm
+
+        DB = sqlite3.connect(":memory:")
+        REGISTRY = {}
+
+        def register(name):
+            REGISTRY[name] = len(REGISTRY)
+
+        @fm.step(outputs="names")
+        def names():
+            register("m1")
+            register("m2")
+            return sorted(REGISTRY) + [DB.execute("select 7").fetchone()[0]]
+
+        pipeline = fm.Pipeline("registry", [names])
+    """)
+    got = run_in(project, """
+import json, sys
+sys.path.insert(0, ".")
+import steps
+r = steps.pipeline.run(executor="processes:1")
+print("RESULT " + json.dumps({"names": r["names"]}))
+""")
+    assert got == {"names": ["m1", "m2", 7]}
+
+
+def test_a_value_whose_repr_fills_a_memo_agrees_in_a_worker(project: Path) -> None:
+    """The fingerprint shows a constant with ``repr``; a ``repr`` that fills a
+    ``cached_property`` changes the object. The token is taken after it, in the driver
+    and in the worker, so both agree, and a second run in one process still reuses."""
+    write(project / "steps.py", """
+        from functools import cached_property
+
+        import flowyml as fm
+
+        class Table:
+            def __init__(self, rows):
+                self.rows = rows
+
+            @cached_property
+            def size(self):
+                return len(self.rows)
+
+            def __repr__(self):
+                return f"Table({self.size} rows)"
+
+        DATA = Table([1, 2, 3])
+
+        @fm.step(outputs="total")
+        def total():
+            return sum(DATA.rows)
+
+        pipeline = fm.Pipeline("memo", [total])
+    """)
+    got = run_in(project, """
+import json, sys
+sys.path.insert(0, ".")
+import steps
+first = steps.pipeline.run(executor="processes:1")
+again = steps.pipeline.run()
+print("RESULT " + json.dumps({"total": first["total"], "again": again.steps["total"].status}))
+""")
+    assert got == {"total": 6, "again": "cached"}

@@ -570,7 +570,8 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path) -> tuple[dic
     compare with the driver's (``statecheck``), and the keys of those that are random
     generators (state every draw changes). Without what the worker cannot tell or
     that travelled with the step from the driver, whole: its declaration, decorator
-    texts; no sources, no digest, no warnings."""
+    texts; no digest, no warnings. (Values are shown with ``repr`` as at build, for
+    what a ``repr`` memoizes on them, and the text is not kept.)"""
     ctx = _Context(root, step.name)
     ctx.generators = set()
     _end_of_build()  # files are checked afresh for each job of a long-lived worker
@@ -833,8 +834,10 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             # token (a callable known by name) is already being counted
             ctx.tokenizing.add(id(obj))
             try:
-                ctx.add(key, ctx.token(obj, f"constant {name}"),
-                        value_source(name, obj) if ctx.generators is None else None)
+                # the repr first, in a worker too: one that fills a memo of the object
+                # (a SQLAlchemy Table's description) changes what the token sees
+                shown = value_source(name, obj)
+                ctx.add(key, ctx.token(obj, f"constant {name}"), shown)
             finally:
                 ctx.tokenizing.discard(id(obj))
             if ctx.generators is not None and _is_generator(obj):
@@ -1144,8 +1147,8 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
             if _is_library_code(ctx, value):
                 ctx.add(key, qualified_name(value))  # which one: np.mean or np.median
             continue
-        ctx.add(key, ctx.token(value, f"closure value {name}"),
-                value_source(name, value) if ctx.generators is None else None)
+        shown = value_source(name, value)  # (the repr first, as for a constant)
+        ctx.add(key, ctx.token(value, f"closure value {name}"), shown)
 
 
 # --------------------------------------------------------------------------- one function

@@ -122,6 +122,28 @@ def _reduce_code(code: types.CodeType) -> Any:
     return _with_filename, (code.replace(co_filename=_DYNAMIC), code.co_filename)
 
 
+def _reduce_step(step: Any) -> Any:
+    """A step that is its module's attribute travels by name (the worker imports the
+    module, as the driver did): its function then reads the module's globals, the
+    objects its helpers read too, as inline, not copies of them that travelled with
+    it; and a global that cannot be pickled (a database engine) does not have to be.
+    Any other step (in ``__main__``, made in a function) travels by value."""
+    module = getattr(step, "__module__", None) or ""
+    name = getattr(step, "__qualname__", None) or ""
+    mod = sys.modules.get(module)
+    named = getattr(mod, name, None) if module != "__main__" and name.isidentifier() else None
+    if named is not None and named is step and _module_of(step.func) is not None:
+        return _step_named, (module, name)
+    return step.__reduce_ex__(5)
+
+
+def _step_named(module: str, name: str) -> Any:
+    step = getattr(importlib.import_module(module), name, None)
+    if step is None or type(step).__name__ != "Step":
+        raise RuntimeError(f"module {module} has no step {name} in this worker process")
+    return step
+
+
 @functools.cache
 def _pickler() -> type[Any]:
     """cloudpickle's pickler, keeping the file name of the code it ships by value (a
@@ -131,8 +153,11 @@ def _pickler() -> type[Any]:
     read by the C pickler: no Python call for the objects that are not code.)"""
     import cloudpickle
 
+    from ..core.step import Step
+
     class Pickler(cloudpickle.Pickler):
-        dispatch_table = collections.ChainMap({types.CodeType: _reduce_code},
+        dispatch_table = collections.ChainMap({types.CodeType: _reduce_code,
+                                               Step: _reduce_step},
                                               cloudpickle.Pickler.dispatch_table)
 
     return Pickler
