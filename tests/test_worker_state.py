@@ -565,3 +565,42 @@ again = steps.pipeline.run()
 print("RESULT " + json.dumps({"total": first["total"], "again": again.steps["total"].status}))
 """)
     assert got == {"total": 6, "again": "cached"}
+
+
+def test_a_library_function_the_script_patches_is_refused_in_a_worker(project: Path) -> None:
+    """``json.dumps = sorted_dumps`` in the script: a worker has the library's own, so
+    the step is refused, not run with the other function (its text came by value, but
+    the library module it is reached through did not)."""
+    write(project / "steps.py", """
+        import json
+        import flowyml as fm
+
+        @fm.step(outputs="text")
+        def dump():
+            return json.dumps({"b": 1, "a": 2})
+
+        pipeline = fm.Pipeline("patch", [dump])
+    """)
+    write(project / "pipe.py", """
+        import json
+        import sys
+
+        import steps
+
+        _dumps = json.dumps
+
+        def sorted_dumps(obj, **kw):
+            return _dumps(obj, sort_keys=True, **kw)
+
+        json.dumps = sorted_dumps
+
+        if __name__ == "__main__":
+            try:
+                r = steps.pipeline.run(executor=sys.argv[1])
+                print("RESULT " + json.dumps({"text": r["text"]}))
+            except Exception as exc:
+                print("RESULT " + json.dumps({"error": type(exc).__name__, "msg": str(exc)}))
+    """)
+    refused = _result(_script(project, "processes:1"))
+    assert refused["error"] == "WorkerStateError" and "sorted_dumps" in refused["msg"]
+    assert _result(_script(project, "inline")) == {"text": '{"a": 2, "b": 1}'}

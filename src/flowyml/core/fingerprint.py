@@ -389,7 +389,7 @@ class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
     __slots__ = ("_multi", "_sources", "generators", "keep", "parts", "reads_text", "root",
-                 "seen", "step", "tokenizing")
+                 "seen", "step", "tokenizing", "unresolved")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -405,6 +405,9 @@ class _Context:
         # a worker re-taking the driver's key (``recheck_parts``): the keys of the parts
         # that are random generators
         self.generators: set[str] | None = None
+        # ... and the names class bodies read that its module does not have (a class of
+        # the driver's ``__main__`` that came by value, in a worker)
+        self.unresolved: set[str] = set()
         self._multi: dict[str, set[str]] = {}
         # part -> {part value: its source, or a function that renders it}
         self._sources: dict[str, dict[str, Source]] = {}
@@ -564,11 +567,12 @@ def fingerprint_step(
     return _make(ctx.parts, ctx.sources()), tokens
 
 
-def recheck_parts(step: Any, values: Mapping[str, Any], root: Path) -> tuple[dict[str, str],
-                                                                            set[str]]:
+def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
+                  ) -> tuple[dict[str, str], set[str], set[str]]:
     """The parts of ``step``'s fingerprint as this process has them, for a worker to
-    compare with the driver's (``statecheck``), and the keys of those that are random
-    generators (state every draw changes). Without what the worker cannot tell or
+    compare with the driver's (``statecheck``), the keys of those that are random
+    generators (state every draw changes), and the names class bodies read that their
+    module does not have here. Without what the worker cannot tell or
     that travelled with the step from the driver, whole: its declaration, decorator
     texts; no digest, no warnings. (Values are shown with ``repr`` as at build, for
     what a ``repr`` memoizes on them, and the text is not kept.)"""
@@ -585,7 +589,7 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path) -> tuple[dic
     finally:
         _quiet.on = False
         _end_of_build()
-    return ctx.parts, ctx.generators
+    return ctx.parts, ctx.generators, ctx.unresolved
 
 
 def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = True) -> None:
@@ -1122,7 +1126,10 @@ def _follow_class_body(ctx: _Context, cls: type, tree: ast.AST, label: str) -> N
                    and isinstance(n.ctx, ast.Store)}
     _, chains = _digest_and_refs(tree)
     for chain in chains:
-        if chain[0] in local_names or chain[0] not in globs:
+        if chain[0] in local_names:
+            continue
+        if chain[0] not in globs:
+            ctx.unresolved.add(chain[0])
             continue
         obj, dotted = _walk_modules(globs[chain[0]], chain)
         if obj is not None and obj is not cls:

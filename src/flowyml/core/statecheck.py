@@ -90,7 +90,7 @@ def differing_parts(step: Any, values: Mapping[str, Any], root: str,
                     expected: Mapping[str, str]) -> list[str]:
     """The keys of the parts of ``step``'s fingerprint, taken here, that differ from
     ``expected`` (the driver's), either way."""
-    parts, generators = recheck_parts(step, values, Path(root))
+    parts, generators, unresolved = recheck_parts(step, values, Path(root))
     differ = []
     for k, v in parts.items():
         if not _compared(k, v) or k in generators:
@@ -107,15 +107,19 @@ def differing_parts(step: Any, values: Mapping[str, Any], root: str,
             differ.append(k)
     # A part only the driver has: not one for an element of a ``map_over`` step (the
     # driver's key counts what every element reaches), except library settings, which
-    # do not depend on the element; nor for the code of the driver's ``__main__`` (a
-    # script, a notebook), which travels by value, whole: what its class bodies name
-    # is not in this process's ``__main__`` to be looked up, but it is the driver's.
+    # do not depend on the element; nor for what the class bodies of the driver's
+    # ``__main__`` (a script, a notebook) name, which are not in this process's
+    # ``__main__`` to be looked up: those classes came by value, whole.
     element = getattr(step, "map_over", None) is not None
     shipped = user_label(Path(root), "__main__",
                          getattr(sys.modules.get("__main__"), "__file__", None))
+
+    def looked_up_in_main(key: str) -> bool:
+        where, _, qual = key.partition(" ")[2].rpartition(":")
+        return where == shipped and qual.partition(".")[0] in unresolved
+
     differ += [k for k in expected if k not in parts and not k.startswith("library ")
-               and (k.startswith("settings ") or not (
-                   element or k.partition(" ")[2].rpartition(":")[0] == shipped))]
+               and (k.startswith("settings ") or not (element or looked_up_in_main(k)))]
     return differ
 
 
