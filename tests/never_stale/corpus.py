@@ -3554,6 +3554,41 @@ add(idiom("environment_variable_named_by_a_constant", {
            note="a variable nothing reads: reused (the whole environment does not count)"),
 ))
 
+add(idiom("environment_variable_read_in_a_class_body", {
+    "settings.json": '{"DB_URL": "sqlite://a", "UNUSED": "x"}\n',
+    "config.py": src('''
+        import json
+        import os
+        from pathlib import Path
+
+        os.environ.update(json.loads((Path(__file__).parent / "settings.json").read_text()))
+
+
+        class Settings:
+            db_url = os.environ.get("DB_URL", "sqlite://")
+            level = os.getenv("LEVEL", "info")
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from config import Settings
+
+
+        @fm.step(outputs="y")
+        def f():
+            return [Settings.db_url, Settings.level]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("config.py", "class Settings:\n", "class Settings:  # read once, at import\n"),
+         note="comment"),
+    change(E("settings.json", '"sqlite://a"', '"sqlite://b"'),
+           note="the variable the class body reads (its value when the class was made)"),
+    change(E("settings.json", '"UNUSED": "x"', '"UNUSED": "y"'), expect={"f": "cached"},
+           note="a variable nothing reads: reused (the whole environment does not count)"),
+))
+
 add(idiom("global_random_seed", {
     "pipe.py": src('''
         import random

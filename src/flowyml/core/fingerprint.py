@@ -1125,6 +1125,9 @@ def _follow_class_body(ctx: _Context, cls: type, tree: ast.AST, label: str) -> N
     local_names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
                    and isinstance(n.ctx, ast.Store)}
     _, chains = _digest_and_refs(tree)
+    env = _class_env_reads(tree, globs)
+    for var in sorted(env or ()):  # the value the class body read, or its absence
+        ctx.add(f"env {var}", ctx.token(os.environ.get(var), f"environment variable {var}"))
     for chain in chains:
         if chain[0] in local_names:
             continue
@@ -1132,9 +1135,45 @@ def _follow_class_body(ctx: _Context, cls: type, tree: ast.AST, label: str) -> N
             ctx.unresolved.add(chain[0])
             continue
         obj, dotted = _walk_modules(globs[chain[0]], chain)
+        if env is not None and (obj is os.environ or obj is os.getenv):
+            continue  # read by literal names only: those count (above)
         if obj is not None and obj is not cls:
             _visit(ctx, obj, dotted, label)
             _binding(ctx, globs[chain[0]], obj, dotted, label)
+
+
+def _class_env_reads(tree: ast.AST, globs: Mapping[str, Any]) -> frozenset[str] | None:
+    """The environment variables a class body reads by literal name
+    (``os.environ.get("DB_URL", ...)``, ``os.environ["X"]``, ``os.getenv("X")``); None
+    when it reaches ``os.environ`` or ``os.getenv`` any other way (then the whole
+    environment counts, as before)."""
+    def target(node: ast.AST) -> Any:
+        chain = _chain_of(node)
+        return _walk_modules(globs[chain[0]], chain)[0] if chain and chain[0] in globs else None
+
+    names: set[str] = set()
+    literal: set[int] = set()  # ids of the nodes read by a literal name
+    for node in ast.walk(tree):
+        key: ast.AST | None = None
+        if isinstance(node, ast.Call) and node.args:
+            f = node.func
+            if isinstance(f, ast.Attribute) and f.attr == "get" and target(f.value) is os.environ:
+                key, literal_node = node.args[0], f.value
+            elif target(f) is os.getenv:
+                key, literal_node = node.args[0], f
+        elif isinstance(node, ast.Subscript) and target(node.value) is os.environ:
+            key, literal_node = node.slice, node.value
+        if key is not None and isinstance(key, ast.Constant) and isinstance(key.value, str):
+            names.add(key.value)
+            literal.add(id(literal_node))
+            if isinstance(node, ast.Call):
+                literal.add(id(node.func))  # ``os.environ.get`` itself
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Name, ast.Attribute)) and id(node) not in literal:
+            reached = target(node)
+            if reached is os.environ or reached is os.getenv:
+                return None  # reached otherwise (iterated, passed on)
+    return frozenset(names)
 
 
 def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
