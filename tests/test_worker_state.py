@@ -275,7 +275,7 @@ print("RESULT " + json.dumps({"executed": sorted(r.executed), "c": len(r["c"])})
 @pytest.mark.timeout(300)
 def test_a_notebook_step_runs_in_a_worker_and_cell_state_is_refused(
         tmp_path: Path, kernel_env: str) -> None:
-    """A step, a helper and a class defined in a cell travel by value; their text
+    """A step, a helper and a dataclass defined in a cell travel by value; their text
     (which only the kernel has) travels with them, so the worker agrees with the
     kernel, until a cell changes a module the step reads after importing it."""
     from nbclient import NotebookClient
@@ -291,9 +291,9 @@ def test_a_notebook_step_runs_in_a_worker_and_cell_state_is_refused(
             print("RESULT " + _json.dumps({"error": type(_exc).__name__, "message": str(_exc)}))
     """
     nb = _notebook(
-        "import flowyml as fm\nimport helpers\n\nTWO = 2\n\n"
-        "class Doubler:\n    factor = TWO\n\n    def apply(self, x):\n"
-        "        return self.factor * x\n\n"
+        "import dataclasses\n\nimport flowyml as fm\nimport helpers\n\nTWO = 2\n\n"
+        "@dataclasses.dataclass\nclass Doubler:\n    factor: int = TWO\n\n"
+        "    def apply(self, x):\n        return self.factor * x\n\n"
         "def double(x):\n    return Doubler().apply(x)\n\n"
         "@fm.step(outputs='y')\ndef f():\n    return double(helpers.scale(10))\n\n"
         "pipe = fm.Pipeline('nbstate', [f])",
@@ -604,3 +604,42 @@ def test_a_library_function_the_script_patches_is_refused_in_a_worker(project: P
     refused = _result(_script(project, "processes:1"))
     assert refused["error"] == "WorkerStateError" and "sorted_dumps" in refused["msg"]
     assert _result(_script(project, "inline")) == {"text": '{"a": 2, "b": 1}'}
+
+
+def test_a_step_with_retries_or_redeclared_keeps_its_module_and_its_declaration(
+        project: Path) -> None:
+    """Each attempt of a step with ``retries`` runs a copy of it; a script may declare
+    a module's function again (``m.f = fm.step(outputs="y2")(m.f.func)``). Either way
+    the worker runs the driver's declaration around the module's own function, reading
+    the module's globals (a lock that cannot be pickled among them)."""
+    write(project / "m.py", """
+        import threading
+
+        import flowyml as fm
+
+        LOCK = threading.Lock()
+        REGISTRY = {}
+
+        def register(name):
+            REGISTRY[name] = True
+
+        @fm.step(outputs="names", retries=1)
+        def names():
+            with LOCK:
+                register("a")
+            return sorted(REGISTRY)
+
+        @fm.step(outputs="y")
+        def f():
+            return 10
+    """)
+    got = run_in(project, """
+import json, sys
+sys.path.insert(0, ".")
+import flowyml as fm
+import m
+m.f = fm.step(outputs="y2")(m.f.func)
+r = fm.Pipeline("redeclared", [m.names, m.f]).run(executor="processes:1")
+print("RESULT " + json.dumps({"names": r["names"], "y2": r["y2"]}))
+""")
+    assert got == {"names": ["a"], "y2": 10}

@@ -2568,22 +2568,30 @@ add(idiom("library_settings_of_an_input_type", {"pipe.py": src('''
 
 
     @fm.step(outputs="y")
-    def f(arr, frame):
+    def f(arr):
         # the code never names numpy or pandas: their objects format themselves
-        return f"{arr}|{frame}"
+        return f"{arr}"
 
 
-    pipe = fm.Pipeline("ns", [make, f])
-    PARAMS = {"frame": pd.DataFrame({"x": [1 / 3, 2 / 3]})}
+    @fm.step(outputs="z")
+    def g(frame, arrays):
+        return f"{frame['x'].to_numpy()}|{arrays[0]}|{frame}"
+
+
+    pipe = fm.Pipeline("ns", [make, f, g])
+    PARAMS = {"frame": pd.DataFrame({"x": [1 / 3, 2 / 3]}), "arrays": [np.array([1 / 3])]}
 ''')},
     unchanged(),
     same(E("pipe.py", "np.set_printoptions(precision=3)",
            "np.set_printoptions(precision=3)  # short floats"), note="comment"),
     change(E("pipe.py", "precision=3", "precision=5"),
-           note="numpy's print options, for an input that is a numpy array"),
+           note="numpy's print options: for an input that is an array, the array a "
+                "DataFrame run value hands out, a list of arrays"),
     change(E("pipe.py", '"display.precision", 2', '"display.precision", 4'),
+           expect={"f": "cached", "g": "executed"},
            note="a pandas option, for a run value that is a DataFrame"),
-    check={"y": "f(make(), **PARAMS)"},
+    steps=("f", "g"),
+    check={"y": "f(make())", "z": "g(**PARAMS)"},
     requires=("pandas",),
 ))
 
@@ -3567,6 +3575,7 @@ add(idiom("environment_variable_read_in_a_class_body", {
         class Settings:
             db_url = os.environ.get("DB_URL", "sqlite://")
             level = os.getenv("LEVEL", "info")
+            debug = "FM_DEBUG" in os.environ
     '''),
     "pipe.py": src('''
         import flowyml as fm
@@ -3575,7 +3584,7 @@ add(idiom("environment_variable_read_in_a_class_body", {
 
         @fm.step(outputs="y")
         def f():
-            return [Settings.db_url, Settings.level]
+            return [Settings.db_url, Settings.level, Settings.debug]
 
 
         pipe = fm.Pipeline("ns", [f])
@@ -3585,6 +3594,8 @@ add(idiom("environment_variable_read_in_a_class_body", {
          note="comment"),
     change(E("settings.json", '"sqlite://a"', '"sqlite://b"'),
            note="the variable the class body reads (its value when the class was made)"),
+    change(E("settings.json", '"UNUSED": "x"', '"UNUSED": "x", "FM_DEBUG": "1"'),
+           note="a variable the class body tests with `in`, now set"),
     change(E("settings.json", '"UNUSED": "x"', '"UNUSED": "y"'), expect={"f": "cached"},
            note="a variable nothing reads: reused (the whole environment does not count)"),
 ))

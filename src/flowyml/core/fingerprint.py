@@ -1095,11 +1095,12 @@ def _class_node(cls: type) -> ast.ClassDef | None:
     if tree is not None and tree.body and isinstance(tree.body[0], ast.ClassDef):
         return tree.body[0]
     # no file for the class's module (a notebook cell): find the class in the file that
-    # holds its methods' code
+    # holds its methods' code (any of them: a class that came by value lists its
+    # members in another order, a dataclass's generated ones first, from "<string>")
     for member in vars(cls).values():
         fn = getattr(member, "__func__", member)
         code = getattr(fn, "__code__", None)
-        if code is None:
+        if code is None or code.co_filename == "<string>":
             continue
         module_tree = _parse("".join(_lines(fn, code.co_filename)))
         if module_tree is None:
@@ -1113,7 +1114,6 @@ def _class_node(cls: type) -> ast.ClassDef | None:
                 for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
             ):
                 return node
-        break
     return None
 
 
@@ -1144,7 +1144,8 @@ def _follow_class_body(ctx: _Context, cls: type, tree: ast.AST, label: str) -> N
 
 def _class_env_reads(tree: ast.AST, globs: Mapping[str, Any]) -> frozenset[str] | None:
     """The environment variables a class body reads by literal name
-    (``os.environ.get("DB_URL", ...)``, ``os.environ["X"]``, ``os.getenv("X")``); None
+    (``os.environ.get("DB_URL", ...)``, ``os.environ["X"]``, ``os.getenv("X")``,
+    ``"X" in os.environ``); None
     when it reaches ``os.environ`` or ``os.getenv`` any other way (then the whole
     environment counts, as before)."""
     def target(node: ast.AST) -> Any:
@@ -1163,6 +1164,10 @@ def _class_env_reads(tree: ast.AST, globs: Mapping[str, Any]) -> frozenset[str] 
                 key, literal_node = node.args[0], f
         elif isinstance(node, ast.Subscript) and target(node.value) is os.environ:
             key, literal_node = node.slice, node.value
+        elif (isinstance(node, ast.Compare) and len(node.ops) == 1
+              and isinstance(node.ops[0], (ast.In, ast.NotIn))
+              and target(node.comparators[0]) is os.environ):
+            key, literal_node = node.left, node.comparators[0]  # "X" in os.environ
         if key is not None and isinstance(key, ast.Constant) and isinstance(key.value, str):
             names.add(key.value)
             literal.add(id(literal_node))

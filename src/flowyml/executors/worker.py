@@ -123,24 +123,36 @@ def _reduce_code(code: types.CodeType) -> Any:
 
 
 def _reduce_step(step: Any) -> Any:
-    """A step that is its module's attribute travels by name (the worker imports the
-    module, as the driver did): its function then reads the module's globals, the
-    objects its helpers read too, as inline, not copies of them that travelled with
-    it; and a global that cannot be pickled (a database engine) does not have to be.
-    Any other step (in ``__main__``, made in a function) travels by value."""
-    module = getattr(step, "__module__", None) or ""
-    name = getattr(step, "__qualname__", None) or ""
+    """A step travels with its declaration (outputs, options: the driver's, whatever its
+    module says now) and, when its function is its importable module's (``mod.f``, or
+    ``mod.f.func`` of the step there), with that function by name: the worker imports
+    the module, as the driver did, so the function reads the module's globals, the
+    objects its helpers read too, as inline, not copies of them that travelled with it,
+    and a global that cannot be pickled (a database engine) does not have to be. Any
+    other function (in ``__main__``, made in a function) travels by value. The
+    worker's check (``core.statecheck``) compares the function's code with the
+    driver's."""
+    func = step.func
+    module = getattr(func, "__module__", None) or ""
+    name = getattr(func, "__qualname__", None) or ""
     mod = sys.modules.get(module)
-    named = getattr(mod, name, None) if module != "__main__" and name.isidentifier() else None
-    if named is not None and named is step and _module_of(step.func) is not None:
-        return _step_named, (module, name)
+    found = getattr(mod, name, None) if module != "__main__" and name.isidentifier() else None
+    if found is not None and (found is func or getattr(found, "func", None) is func) \
+            and _module_of(func) is not None:
+        state = {k: v for k, v in vars(step).items() if k not in ("func", "__wrapped__")}
+        return _step_by_name, (type(step), module, name, state)
     return step.__reduce_ex__(5)
 
 
-def _step_named(module: str, name: str) -> Any:
-    step = getattr(importlib.import_module(module), name, None)
-    if step is None or type(step).__name__ != "Step":
-        raise RuntimeError(f"module {module} has no step {name} in this worker process")
+def _step_by_name(cls: type, module: str, name: str, state: dict[str, Any]) -> Any:
+    """The driver's step, around the function its module has under ``name``."""
+    found = getattr(importlib.import_module(module), name, None)
+    func = getattr(found, "func", found)
+    if not callable(func):
+        raise RuntimeError(f"module {module} has no function {name} in this worker process")
+    step: Any = object.__new__(cls)
+    vars(step).update(state)
+    step.func = step.__wrapped__ = func
     return step
 
 

@@ -14,9 +14,10 @@ the fingerprint here, as if the step called it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ParameterError
@@ -98,9 +99,10 @@ class Decider:
         # the settings of the libraries of its inputs' and run values' types
         # (``str(array)`` follows numpy's print options, though the code never names numpy)
         libs = frozenset([*(rec.type_name.partition(".")[0] for rec in in_recs.values()),
-                          *(type(b.value).__module__.partition(".")[0]
-                            for b in graph.bindings[name].values()
-                            if b.kind in ("value", "default"))])
+                          *(top for b in graph.bindings[name].values()
+                            if b.kind in ("value", "default") for top in _libraries(b.value))])
+        if "pandas" in libs or "polars" in libs:  # their objects hand out numpy arrays
+            libs |= {"numpy"}
         settings = self._settings.get(libs)
         if settings is None:
             settings = self._settings[libs] = settings_parts(libs)
@@ -110,6 +112,16 @@ class Decider:
         parents = {p: r.id for p, r in in_recs.items()}
         key = cache_key(fp.digest, inputs, vals, step.outputs, self.materializers)
         return Decision(key, fp, inputs, vals, parents, in_recs, time.time())
+
+
+def _libraries(value: Any) -> Iterator[str]:
+    """The top-level modules of a run value's type and, for a list, tuple or dict, of
+    its items' types (a list of arrays): whose settings the value may format by."""
+    yield type(value).__module__.partition(".")[0]
+    items = value.values() if isinstance(value, dict) else value if isinstance(
+        value, (list, tuple)) else ()
+    for item in itertools.islice(items, 100):
+        yield type(item).__module__.partition(".")[0]
 
 
 def forced_set(force: bool | Iterable[str], graph: Graph) -> set[str]:
