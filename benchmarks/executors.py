@@ -38,7 +38,6 @@ def main():
     import fan_steps
     from flowyml.executors import dask as fdask
 
-    fan_steps.SALT = time.time_ns() % 10**9
     startup = []
     init = fdask.DaskExecutor.__init__
 
@@ -62,7 +61,11 @@ if __name__ == "__main__":
 
 
 def _steps_module(n: int, sleep_ms: float) -> str:
-    lines = ["import time", "import flowyml as fm", "", "SALT = 0", f"SLEEP = {sleep_ms / 1000!r}",
+    # the salt is written in the module (a worker imports it), not set on it by the
+    # driver: a worker would refuse a step whose module state the driver changed
+    salt = time.time_ns() % 10**9
+    lines = ["import time", "import flowyml as fm", "", f"SALT = {salt}",
+             f"SLEEP = {sleep_ms / 1000!r}",
              "", '@fm.step(outputs="src")', "def source():", "    return 1", ""]
     for i in range(n):
         lines += [f'@fm.step(outputs="f{i}")', f"def s{i}(src):", "    time.sleep(SLEEP)",

@@ -578,7 +578,7 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
     what a ``repr`` memoizes on them, and the text is not kept.)"""
     ctx = _Context(root, step.name)
     ctx.generators = set()
-    _end_of_build()  # files are checked afresh for each job of a long-lived worker
+    _end_of_build(aliases=False)  # files are checked afresh for each job of a worker
     _quiet.on = True
     try:
         _visit_callable(ctx, step.func)
@@ -588,7 +588,7 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
             _text_parts(ctx)
     finally:
         _quiet.on = False
-        _end_of_build()
+        _end_of_build(aliases=False)
     return ctx.parts, ctx.generators, ctx.unresolved
 
 
@@ -614,8 +614,10 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
             _MEMO.flush()
 
 
-def _end_of_build() -> None:
-    """Forget the per-build file checks (and the code compiled for them)."""
+def _end_of_build(aliases: bool = True) -> None:
+    """Forget the per-build file checks (and the code compiled for them). A worker's
+    job after job (``recheck_parts``) keeps the modules' environment aliases, which a
+    module's globals keep unless one is bound anew (``_env_reads`` checks their count)."""
     _fresh_files.clear()
     _context_codes.clear()
     _stale_files.clear()
@@ -623,7 +625,8 @@ def _end_of_build() -> None:
     _settings_parts.clear()
     _patches.clear()
     _project_listings.clear()
-    _env_aliases.clear()
+    if aliases:
+        _env_aliases.clear()
 
 
 def flush_memo() -> None:
@@ -1847,7 +1850,8 @@ def _unseeable(ctx: _Context, fn: types.FunctionType, info: _Info, label: str,
 
 
 _WHOLE_ENV: frozenset[str] = frozenset({"\0"})  # os.environ read as a whole (its token)
-_env_aliases: dict[int, frozenset[str]] = {}  # this build's: id(module globals) -> names
+# this build's: id(module globals) -> (their number, the names bound to the environment)
+_env_aliases: dict[int, tuple[int, frozenset[str]]] = {}
 _NO_ENV: frozenset[str] = frozenset()
 _ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
 
@@ -1862,13 +1866,15 @@ def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
     ``os.putenv``). Read from the bytecode, decoded only for code that names them."""
     environ, getenv = os.environ, os.getenv
     setters = (os.putenv, getattr(os, "unsetenv", os.putenv))
-    watched = (environ, getenv, *setters)
-    aliases = _env_aliases.get(id(globs))
-    if aliases is None:  # once per module per build: its globals bound to them
-        aliases = _env_aliases[id(globs)] = frozenset(
-            k for k, v in list(globs.items()) if any(v is w for w in watched))
+    watched = {id(environ), id(getenv), *map(id, setters)}
+    known = _env_aliases.get(id(globs))
+    if known is not None and known[0] == len(globs):
+        aliases = known[1]
+    else:  # once per module per build: its globals bound to them
+        aliases = frozenset(k for k, v in list(globs.items()) if id(v) in watched)
+        _env_aliases[id(globs)] = (len(globs), aliases)
     if local:
-        aliases = aliases | {k for k, v in local.items() if any(v is w for w in watched)}
+        aliases = aliases | {k for k, v in local.items() if id(v) in watched}
     hot = [c for c in codes if not (_ENV_NAMES.isdisjoint(c.co_names) and aliases.isdisjoint(
         c.co_names) and aliases.isdisjoint(c.co_varnames))]
     if not hot:  # most code: no name it uses can reach the environment

@@ -117,6 +117,7 @@ class _RunState:
         self.pipeline, self.graph, self.stack, self.params = pipeline, graph, stack, params
         self.forced, self.reporter, self.refs = forced, reporter, refs
         self._executor, self._make_executor = executor, make_executor
+        self._memo_shared = False
         self.store = stack.open_store()
         self.catalog = stack.open_runtime_catalog()
         self.run_id = new_run_id()
@@ -154,6 +155,13 @@ class _RunState:
         if self._executor is None:
             assert self._make_executor is not None
             self._executor = self._make_executor()
+        if not self._memo_shared:
+            self._memo_shared = True
+            if not self._executor.in_process:
+                # the fingerprint memo, written now rather than at the run's end: the
+                # workers that take their steps' fingerprints again read it, instead of
+                # parsing every function anew
+                flush_memo()
         return self._executor
 
     # ------------------------------------------------------------------ the run
