@@ -63,6 +63,13 @@ def _result(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return dict(json.loads(line[len("RESULT "):]))
 
 
+def run_in(root: Path, code: str, *args: str) -> dict[str, Any]:
+    """``code`` (with ``args`` as its command line) in a fresh interpreter in ``root``:
+    its RESULT line."""
+    return _result(subprocess.run([sys.executable, "-c", code, *args], cwd=root,
+                                  env=child_env(), capture_output=True, text=True, timeout=180))
+
+
 def test_state_a_script_sets_after_import_is_refused_in_a_worker(project: Path) -> None:
     write(project / "helpers.py", HELPERS)
     write(project / "pipe.py", PIPE)
@@ -197,7 +204,7 @@ def test_a_file_edited_since_the_driver_imported_it_is_refused(project: Path) ->
     """The driver keyed the code it imported; a new worker would import the edit."""
     write(project / "helpers.py", HELPERS)
     write(project / "pipe.py", PIPE)
-    proc = subprocess.run([sys.executable, "-c", """
+    got = run_in(project, """
 import json, pathlib, sys
 sys.argv = ["pipe.py"]
 import pipe
@@ -207,8 +214,7 @@ try:
     pipe.pipeline.run(executor="processes:1")
 except Exception as exc:
     print("RESULT " + json.dumps({"error": type(exc).__name__, "message": str(exc)}))
-"""], cwd=project, env=child_env(), capture_output=True, text=True, timeout=180)
-    got = _result(proc)
+""")
     assert got["error"] == "WorkerStateError", got
     assert "code of helper scale" in got["message"]
 
@@ -262,14 +268,14 @@ def test_generators_and_state_the_code_changes_never_refuse(project: Path) -> No
 
         pipeline = fm.Pipeline("draws", [a, b, items, c])
     """)
-    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", """
+    got = run_in(project, """
 import json, sys
 sys.path.insert(0, ".")
 import steps
 r = steps.pipeline.run(params={"n": 4}, executor="processes:1")
 print("RESULT " + json.dumps({"executed": sorted(r.executed), "c": len(r["c"])}))
-"""], cwd=project, env=child_env(), capture_output=True, text=True, timeout=180)
-    assert _result(proc) == {"executed": ["a", "b", "c", "items"], "c": 4}
+""")
+    assert got == {"executed": ["a", "b", "c", "items"], "c": 4}
 
 
 @pytest.mark.timeout(300)
@@ -366,13 +372,8 @@ try:
 except Exception as exc:
     print("RESULT " + json.dumps({"error": type(exc).__name__, "message": str(exc)}))
 """
-    def go(*args: str) -> dict[str, Any]:
-        return _result(subprocess.run(
-            [sys.executable, "-W", "ignore", "-c", run, *args], cwd=project,
-            env=child_env(), capture_output=True, text=True, timeout=180))
-
-    assert go() == {"c": 2.0 + 10 + 1 + 20 + 1.632993161855452 + 2 + 30 + 3}
-    refused = go("100")
+    assert run_in(project, run) == {"c": 2.0 + 10 + 1 + 20 + 1.632993161855452 + 2 + 30 + 3}
+    refused = run_in(project, run, "100")
     assert refused["error"] == "WorkerStateError" and "constant CONFIG" in refused["message"]
 
 
@@ -426,9 +427,7 @@ warnings.simplefilter("error", UserWarning)
 print("RESULT " + json.dumps({"kind": steps.pipeline.run(executor=sys.argv[1])["kind"]}))
 """
     for executor in ("inline", "processes:1"):
-        proc = subprocess.run([sys.executable, "-c", code, executor], cwd=project,
-                              env=child_env(), capture_output=True, text=True, timeout=180)
-        assert _result(proc) == {"kind": "fallback"}, executor
+        assert run_in(project, code, executor) == {"kind": "fallback"}, executor
         (project / ".flowyml").rename(project / f"old-{executor[:4]}")
 
 
@@ -456,15 +455,7 @@ sys.path.insert(0, ".")
 import steps
 print("RESULT " + json.dumps({"n": steps.pipeline.run(executor="processes:2")["n"]}))
 """
-    proc = subprocess.run([sys.executable, "-c", code, "--small"], cwd=project,
-                          env=child_env(), capture_output=True, text=True, timeout=180)
-    assert _result(proc) == {"n": 2}
-
-
-def run_in(root: Path, code: str) -> dict[str, Any]:
-    """``code`` in a fresh interpreter in ``root``: its RESULT line."""
-    return _result(subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=root,
-                                  env=child_env(), capture_output=True, text=True, timeout=180))
+    assert run_in(project, code, "--small") == {"n": 2}
 
 
 def test_settings_of_the_libraries_of_a_steps_inputs_reach_the_worker(project: Path) -> None:

@@ -382,7 +382,6 @@ def part_label(key: str) -> str:
 # --------------------------------------------------------------------------- context
 
 _warned: set[str] = set()
-_quiet = threading.local()  # ``recheck_parts``: a worker re-taking a key the driver took
 
 
 class _Context:
@@ -435,10 +434,15 @@ class _Context:
         self.keep.append(obj)
         return True
 
+    @property
+    def rechecking(self) -> bool:
+        """A worker re-taking the driver's key (``recheck_parts``)."""
+        return self.generators is not None
+
     def warn(self, message: str) -> None:
-        text = f"step {self.step!r}: {message}"
-        if getattr(_quiet, "on", False):
+        if self.rechecking:  # the driver warned at build
             return
+        text = f"step {self.step!r}: {message}"
         if text not in _warned:
             _warned.add(text)
             warnings.warn(text, FingerprintWarning, stacklevel=2)
@@ -579,7 +583,6 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
     ctx = _Context(root, step.name)
     ctx.generators = set()
     _end_of_build(aliases=False)  # files are checked afresh for each job of a worker
-    _quiet.on = True
     try:
         _visit_callable(ctx, step.func)
         for p, v in values.items():
@@ -587,7 +590,6 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
         if ctx.reads_text:
             _text_parts(ctx)
     finally:
-        _quiet.on = False
         _end_of_build(aliases=False)
     return ctx.parts, ctx.generators, ctx.unresolved
 
@@ -760,7 +762,7 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
             _info_source(info, decorators=False))
     # (not when a worker re-takes the key: it cannot tell ``@fm.step`` from another
     # decorator, see ``statecheck``, and unparsing them is most of its cost)
-    for i, text in enumerate(_decorator_texts(inner, info) if ctx.generators is None else ()):
+    for i, text in enumerate(() if ctx.rechecking else _decorator_texts(inner, info)):
         ctx.add(f"decorator {i}", text, f"@{text}")
     _follow(ctx, inner, info)
     _closure_parts(ctx, inner, own=True)
@@ -2180,29 +2182,22 @@ def _resolve_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
     return obj
 
 
-def _mutated_globals(func: Any) -> dict[str, str]:
-    """The module-level containers (list, dict, set, bytearray) that ``func``'s own code
-    mutates, by name, with their type's name: state the step keeps, whose value as the
-    run starts is part of its key."""
-    if not isinstance(func, types.FunctionType):
-        return {}
-    fn = inspect.unwrap(func) if hasattr(func, "__wrapped__") else func
-    if not isinstance(fn, types.FunctionType):
-        return {}
-    info = _info(fn, strip_decorators=True)  # cached: the step's code was just visited
-    if not info.mutated:
-        return {}
-    globs = fn.__globals__
-    return {name: type(globs[name]).__name__ for name in info.mutated
-            if name in info.global_names
-            and isinstance(globs.get(name), (list, dict, set, bytearray))}
-
-
 def _check_mutated_globals(ctx: _Context, func: Any) -> None:
     """A step that mutates a module-level container uses it as state, not input."""
-    for name, kind in sorted(_mutated_globals(func).items()):
+    if not isinstance(func, types.FunctionType):
+        return
+    fn = inspect.unwrap(func) if hasattr(func, "__wrapped__") else func
+    if not isinstance(fn, types.FunctionType):
+        return
+    info = _info(fn, strip_decorators=True)  # cached: the step's code was just visited
+    if not info.mutated:
+        return
+    globs = fn.__globals__
+    hits = {name for name in info.mutated if name in info.global_names
+            and isinstance(globs.get(name), (list, dict, set, bytearray))}
+    for name in sorted(hits):
         ctx.warn(
-            f"it mutates the module-level {kind} {name}: a global that "
+            f"it mutates the module-level {type(globs[name]).__name__} {name}: a global that "
             "a step changes is state, not an input. Its value as the run starts is part of the "
             "key; return what you need as an output instead"
         )

@@ -136,9 +136,9 @@ def _reduce_step(step: Any) -> Any:
     module = getattr(func, "__module__", None) or ""
     name = getattr(func, "__qualname__", None) or ""
     mod = sys.modules.get(module)
-    found = getattr(mod, name, None) if module != "__main__" and name.isidentifier() else None
-    if found is not None and (found is func or getattr(found, "func", None) is func) \
-            and _module_of(func) is not None:
+    found = getattr(mod, name, None) if _importable(module, mod) and name.isidentifier() \
+        else None
+    if found is not None and (found is func or getattr(found, "func", None) is func):
         state = {k: v for k, v in vars(step).items() if k not in ("func", "__wrapped__")}
         return _step_by_name, (type(step), module, name, state)
     return step.__reduce_ex__(5)
@@ -235,15 +235,21 @@ def _warn_again(caught: list[tuple[str, str, str, str, int]]) -> None:
 
 
 def _module_of(func: Any) -> tuple[str, str, int] | None:
-    name = getattr(func, "__module__", None)
-    mod = sys.modules.get(name or "")
-    path = getattr(mod, "__file__", None)
-    if not name or name == "__main__" or mod is None or not path or not path.endswith(".py"):
+    name = getattr(func, "__module__", None) or ""
+    mod = sys.modules.get(name)
+    if not _importable(name, mod):
         return None
+    path: str = getattr(mod, "__file__", "")
     try:
         return (name, path, os.stat(path).st_mtime_ns)
     except OSError:
         return None
+
+
+def _importable(name: str, mod: Any) -> bool:
+    """A module a worker can import by its name from a ``.py`` file (not ``__main__``)."""
+    path = getattr(mod, "__file__", None)
+    return bool(name) and name != "__main__" and isinstance(path, str) and path.endswith(".py")
 
 
 def _rebuild(kind: str, info: dict[str, Any]) -> BaseException:
