@@ -68,6 +68,7 @@ def test_the_fast_path_for_plain_values_gives_the_general_walks_digest() -> None
         -0.0, 0.0, 1.5, "x", "\ud800", b"b", 2j, (1, "a"), [1, [2, [3]]], {}, [], (),
         {"a": {"b": [1, 2.0, None, True]}, 3: (b"x", 1j), True: 1, 2.5: 2},
         list(range(200)), {f"k{i}": i for i in range(100)}, cyclic, deep,
+        {"e": [], "t": (), "d": {}, "n": None, "long": "x" * 70, "i": 7, "b": False},
     ]
     for value in values:
         assert Tokenizer().digest(value) == general(value), value

@@ -118,9 +118,12 @@ def build_graph(
     upstream: dict[str, list[str]] = {n: [] for n in by_name}
     downstream: dict[str, list[str]] = {n: [] for n in by_name}
     for name, b in bindings.items():
+        ups = upstream[name]
+        seen: set[str] = set()  # a sink may read a thousand producers: no list scans
         for bind in b.values():
-            if bind.kind == "asset" and bind.producer is not None and bind.producer not in upstream[name]:
-                upstream[name].append(bind.producer)
+            if bind.kind == "asset" and bind.producer is not None and bind.producer not in seen:
+                seen.add(bind.producer)
+                ups.append(bind.producer)
                 downstream[bind.producer].append(name)
     order = _toposort(list(by_name), upstream, bindings)
     graph = Graph(

@@ -20,6 +20,9 @@ from .struct import struct
 F = TypeVar("F", bound=Callable[..., Any])
 
 _NO_DEFAULT = inspect.Parameter.empty
+# what ``inspect.iscoroutinefunction`` / ``isasyncgenfunction`` / ``isgeneratorfunction``
+# look for in a plain function's code
+_LAZY_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_GENERATOR
 
 
 @struct(frozen=True)
@@ -156,6 +159,11 @@ class Step:
 def _refuse_lazy_results(func: Any) -> None:
     """An ``async def`` or generator function returns a coroutine or generator, which
     no store can keep: said at decoration, with the fix, rather than when storing."""
+    if type(func) is types.FunctionType and not func.__dict__ and not (
+            func.__code__.co_flags & _LAZY_FLAGS):
+        # a plain function with no attributes (no ``__wrapped__``, no coroutine mark):
+        # its code's flags say it all (most steps; a module of them imports every run)
+        return
     target = inspect.unwrap(func) if isinstance(func, types.FunctionType) else func
     name = getattr(func, "__name__", repr(func))
     if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):

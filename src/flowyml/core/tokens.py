@@ -36,6 +36,7 @@ from typing import Any
 import blake3
 
 _PRIMITIVES = (type(None), bool, int, float, complex, str, bytes)
+_PRIMITIVE_SET = frozenset(_PRIMITIVES)  # one hash, not a scan of the tuple
 _CODE_TYPES = (
     types.FunctionType,
     types.BuiltinFunctionType,
@@ -99,7 +100,7 @@ def _plain(v: Any, depth: int, budget: list[int], ordered: bool = False) -> byte
     (a run tokenizes every step's declaration, ~3x faster this way). Anything else, a
     big or deep container or a cycle, raises ``_NotPlain`` for the general walk."""
     t = type(v)
-    if t in _PRIMITIVES:
+    if t in _PRIMITIVE_SET:
         return _primitive(t, v)
     budget[0] -= 1
     if depth >= _PLAIN_DEPTH or budget[0] < 0 or (
@@ -123,15 +124,19 @@ _SUBS: dict[tuple[type, Any], bytes] = {}  # short keys and scalars: the same in
 def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> bytes:
     """The digest of ``v`` as an item of a dict (``Tokenizer._sub``)."""
     t = type(v)
-    short = (t is str and len(v) <= 64) or t is int or t is bool or v is None
-    if short:
+    if (t is str and len(v) <= 64) or t is int or t is bool or v is None:  # primitives
         hit = _SUBS.get((t, v))
-        if hit is not None:
-            return hit
-    sub = blake3.blake3(_plain(v, depth, budget, ordered)).digest()
-    if short and len(_SUBS) < 4096:
-        _SUBS[(t, v)] = sub
-    return sub
+        if hit is None:
+            hit = blake3.blake3(_primitive(t, v)).digest()  # what ``_plain`` gives them
+            if len(_SUBS) < 4096:
+                _SUBS[(t, v)] = hit
+        return hit
+    if not v and (t is dict or t is list or t is tuple):  # most declarations' inputs={}
+        hit = _SUBS.get((t, None))
+        if hit is None:
+            hit = _SUBS[(t, None)] = blake3.blake3(_plain(v, depth, budget, ordered)).digest()
+        return hit
+    return blake3.blake3(_plain(v, depth, budget, ordered)).digest()
 
 
 def _pickled(v: Any, on_code: Callable[[Any], None] | None) -> bytes:
