@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import flowyml_cli, write
+from tests.conftest import child_env, flowyml_cli, write
 from tests.test_ui import UiServer, get
 
 HELPERS = '''
@@ -165,6 +165,55 @@ def test_run_diff_api(toy: dict[str, Any]) -> None:
     assert [s.name for s in d.steps] == ["load", "featurize", "train"]
     assert [s.name for s in d.steps if not s.same] == ["featurize", "train"]
     assert d.to_dict() == json.loads(json.dumps(d.to_dict()))  # plain JSON data
+
+
+SETTINGS_PIPE = """
+import sys
+
+import numpy as np
+
+import flowyml as fm
+
+np.set_printoptions(precision=int(sys.argv[1]))
+
+
+@fm.step(outputs="arr")
+def make():
+    return np.array([1 / 3])
+
+
+@fm.step(outputs="text")
+def show(arr):  # never names numpy: the array formats itself by numpy's print options
+    return f"{arr}"
+
+
+if __name__ == "__main__":
+    print(fm.Pipeline("set", [make, show]).run().id)
+"""
+
+
+def test_run_diff_shows_the_settings_an_inputs_library_brings(tmp_path: Path) -> None:
+    """A step keyed by the settings of its input's library (numpy's print options,
+    for an array it formats) shows what they were in each run, as the step that names
+    numpy does: the records keep the source of every part of the key."""
+    import sys
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "flowyml.toml").write_text("")
+    write(root / "pipe.py", SETTINGS_PIPE)
+    runs = []
+    for precision in ("3", "6"):
+        out = subprocess.run([sys.executable, "pipe.py", precision], cwd=root, text=True,
+                             capture_output=True, env=child_env())
+        assert out.returncode == 0, out.stderr
+        runs.append(out.stdout.split()[-1])
+    out = cli(root, "diff", *runs).stdout
+    show = out[out.index("~ show"):out.index("assets (A / B)")]
+    assert "settings of numpy changed:" in show
+    assert "-numpy settings = {'print.precision': 3}" in show
+    assert "+numpy settings = {'print.precision': 6}" in show
+    assert "no recorded source" not in out
 
 
 def test_bad_arguments_are_clear_errors(toy: dict[str, Any]) -> None:

@@ -120,11 +120,15 @@ class Fingerprint:
         """Human phrases for what changed since ``old_parts`` (empty when nothing did)."""
         return explain_parts(old_parts, self.parts)
 
-    def merged(self, extra: Mapping[str, str]) -> Fingerprint:
-        """This fingerprint with more parts (the code an input artifact references)."""
+    def merged(self, extra: Mapping[str, str],
+               sources: Mapping[str, str] | None = None) -> Fingerprint:
+        """This fingerprint with more parts (the code an input artifact references, the
+        settings of its inputs' libraries), and their ``sources``, so records can show
+        them as they show the rest."""
         if not extra or all(self.parts.get(k) == v for k, v in extra.items()):
             return self
-        return _make({**self.parts, **extra}, self.sources)
+        both = _Overlay(sources, self.sources) if sources else self.sources
+        return _make({**self.parts, **extra}, both)
 
 
 def _make(parts: Mapping[str, str], sources: Mapping[str, str] | None = None) -> Fingerprint:
@@ -166,6 +170,29 @@ class LazySources(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._pending)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles as the plain dict it renders
+        return (dict, (dict(self),))
+
+
+class _Overlay(Mapping[str, str]):
+    """The sources of a merged fingerprint: the added parts' over the original's, each
+    still rendered on first read (``LazySources``)."""
+
+    __slots__ = ("_base", "_top")
+
+    def __init__(self, top: Mapping[str, str], base: Mapping[str, str]) -> None:
+        self._top, self._base = top, base
+
+    def __getitem__(self, key: str) -> str:
+        return self._top[key] if key in self._top else self._base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._top
+        yield from (k for k in self._base if k not in self._top)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles as the plain dict it renders
         return (dict, (dict(self),))
@@ -507,16 +534,16 @@ def _settings_part(top: str) -> tuple[str, str, str] | None:
 _settings_parts: dict[str, tuple[str, str, str] | None] = {}  # this build's, by library
 
 
-def settings_parts(tops: Iterable[str]) -> dict[str, str]:
+def settings_parts(tops: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
     """The settings parts of libraries ``tops`` (those whose settings are not the
-    defaults): for a step that computes with a library's objects it receives as inputs
-    (formats a numpy array) without its code naming the library."""
-    out = {}
+    defaults), and their sources: for a step that computes with a library's objects it
+    receives as inputs (formats a numpy array) without its code naming the library."""
+    out, sources = {}, {}
     for top in tops:
         part = _settings_part(top)
         if part is not None:
-            out[part[0]] = part[1]
-    return out
+            out[part[0]], sources[part[0]] = part[1], part[2]
+    return out, sources
 
 
 # libraries whose parsers read ``sys.argv`` when given no arguments
@@ -637,10 +664,11 @@ def flush_memo() -> None:
     _MEMO.flush()
 
 
-def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str) -> dict[str, str]:
+def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str
+                   ) -> tuple[dict[str, str], Mapping[str, str]]:
     """Parts for the code an input artifact references by name (``module:qualname``,
-    recorded from its pickle): the artifact carries that code's behaviour, so it counts
-    as if the consuming step called it."""
+    recorded from its pickle), and their sources: the artifact carries that code's
+    behaviour, so it counts as if the consuming step called it."""
     ctx = _Context(Path(root), step)
     for ref in refs:
         obj = _resolve_ref(ref)
@@ -648,7 +676,7 @@ def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str)
             ctx.add(f"helper {ref.replace(':', ' ')}:unresolved", "unresolved")
             continue
         _visit(ctx, obj, ref, "")
-    return ctx.parts
+    return ctx.parts, ctx.sources()
 
 
 def value_token(value: Any) -> str:

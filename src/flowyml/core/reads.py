@@ -891,7 +891,7 @@ def code_digest(ref: str, root: str | None) -> str:
     from .fingerprint import code_ref_parts
     from .hashing import hash_text
 
-    parts = code_ref_parts([ref], root or ".", "unpickled")
+    parts, _ = code_ref_parts([ref], root or ".", "unpickled")
     return hash_text(*sorted(f"{k}={v}" for k, v in parts.items()))
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ParameterError
@@ -77,8 +77,9 @@ class Decider:
     def __init__(self, graph: Graph, root: str | None) -> None:
         self.graph = graph
         self.root = root or "."
-        self._code: dict[tuple[str, ...], dict[str, str]] = {}
-        self._settings: dict[frozenset[str], dict[str, str]] = {}  # input libraries' settings
+        # (parts, their sources) of the code inputs reference, of input libraries' settings
+        self._code: dict[tuple[str, ...], tuple[dict[str, str], Mapping[str, str]]] = {}
+        self._settings: dict[frozenset[str], tuple[dict[str, str], dict[str, str]]] = {}
         self.materializers = registry_versions()  # once per run, as the run starts
 
     def decide(self, name: str, in_recs: dict[str, ArtifactRecord]) -> Decision:
@@ -95,7 +96,7 @@ class Decider:
             extra = self._code.get(refs)
             if extra is None:
                 extra = self._code[refs] = code_ref_parts(refs, self.root, name)
-            fp = fp.merged(extra)
+            fp = fp.merged(*extra)
         # the settings of the libraries of its inputs' and run values' types
         # (``str(array)`` follows numpy's print options, though the code never names numpy)
         libs = frozenset([*(rec.type_name.partition(".")[0] for rec in in_recs.values()),
@@ -106,8 +107,8 @@ class Decider:
         settings = self._settings.get(libs)
         if settings is None:
             settings = self._settings[libs] = settings_parts(libs)
-        if settings:
-            fp = fp.merged(settings)
+        if settings[0]:
+            fp = fp.merged(*settings)
         inputs = {p: r.content_hash for p, r in in_recs.items()}
         parents = {p: r.id for p, r in in_recs.items()}
         key = cache_key(fp.digest, inputs, vals, step.outputs, self.materializers)
