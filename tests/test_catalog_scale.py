@@ -439,6 +439,27 @@ def _check_plans(filled: Filled) -> None:
     if dialect == "sqlite":  # the range, not LIKE, bounds the hash index
         (plan,) = _plans(filled, lambda: cat.search(hash_prefix=p["hash_prefix"]))
         assert "content_hash>? AND content_hash<?" in plan
+    # the next version of each name a run writes: one probe of (name, version) per name,
+    # not a read of every version of those names (a run got slower with history)
+    from flowyml.catalog.runtime_sql import _max_versions
+
+    names = {p["name"], "model", "no-such-name"}
+    got: dict[str, int] = {}
+
+    def max_versions() -> None:
+        with cat.db.read() as cur:
+            got.update(_max_versions(cur, names))
+
+    (plan,) = _plans(filled, max_versions)
+    with filled.engine.connect() as conn:
+        want = dict(conn.execute(sa.text(
+            "SELECT name, MAX(version) FROM artifacts WHERE name IN :n GROUP BY name"
+        ).bindparams(sa.bindparam("n", expanding=True)), {"n": sorted(names)}).all())
+    assert got == want and "no-such-name" not in got
+    if dialect == "sqlite":
+        assert "CORRELATED SCALAR SUBQUERY" in plan and "(name=?)" in plan, plan
+    else:
+        assert "Backward" in plan, plan  # MAX by the index's last entry
 
 
 def test_hot_queries_use_indexes(filled: Filled) -> None:

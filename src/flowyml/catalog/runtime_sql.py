@@ -667,12 +667,19 @@ def _advance_latest(cur: Cursor, run_id: str, finished_at: float) -> None:
 
 
 def _max_versions(cur: Cursor, names: set[str]) -> dict[str, int]:
-    """Each name's highest version (one probe of ``(name, version)`` per name)."""
+    """Each name's highest version: one probe of ``(name, version)`` per name (a
+    scalar subquery each). ``MAX ... WHERE name IN (...) GROUP BY name`` read every
+    version of those names instead: a run got slower with each run before it."""
     out: dict[str, int] = {}
     for chunk in chunks(sorted(names)):
-        marks, params = in_list("n", chunk)
-        out.update((n, int(v)) for n, v in cur.all(
-            f"SELECT name, MAX(version) FROM artifacts WHERE name IN {marks} GROUP BY name",
-            params))
+        out.update((n, int(v)) for n, v in cur.all(_max_versions_sql(len(chunk)),
+                                                    {f"n{k}": n for k, n in enumerate(chunk)})
+                   if v is not None)
     return out
 
+
+@functools.lru_cache(maxsize=64)
+def _max_versions_sql(n: int) -> str:
+    values = ", ".join(f"(:n{k})" for k in range(n))
+    return (f"WITH n(name) AS (VALUES {values}) SELECT n.name, (SELECT MAX(a.version) "
+            "FROM artifacts a WHERE a.name = n.name) FROM n")
