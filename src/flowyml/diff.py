@@ -346,15 +346,21 @@ def code_changes(parts_a: dict[str, str], parts_b: dict[str, str],
 
 # ------------------------------------------------------------------ shared reads
 def _producer(reader: CatalogReader, rec: ArtifactRecord,
-              runs: dict[str, list[StepRecord]]) -> StepRecord | None:
-    """The step record that first produced ``rec`` (its run's row for its step)."""
+              runs: dict[str, dict[str, list[StepRecord]]]) -> StepRecord | None:
+    """The step record that first produced ``rec`` (its run's row for its step); each
+    run's rows are read once into ``runs``, by step (a walk down a long lineage asks
+    once per artifact, not once per row of the run)."""
     if rec.run_id not in runs:
         try:
-            runs[rec.run_id] = reader.step_runs(rec.run_id)
+            rows = reader.step_runs(rec.run_id)
         except ArtifactNotFoundError:
-            runs[rec.run_id] = []
-    rows = [s for s in runs[rec.run_id] if s.step == rec.step and rec.id in s.outputs.values()]
-    return next((s for s in rows if s.status == "executed"), rows[0] if rows else None)
+            rows = []
+        by_step: dict[str, list[StepRecord]] = {}
+        for s in rows:
+            by_step.setdefault(s.step, []).append(s)
+        runs[rec.run_id] = by_step
+    found = [s for s in runs[rec.run_id].get(rec.step, ()) if rec.id in s.outputs.values()]
+    return next((s for s in found if s.status == "executed"), found[0] if found else None)
 
 
 def _value_changes(a: StepRecord | None, b: StepRecord | None) -> list[ValueChange]:
@@ -701,7 +707,7 @@ def diff_artifacts(spec_a: str | Artifact, spec_b: str | Artifact,
     a, b = (reader.get_artifact(cat.resolve(s).id if isinstance(s, str) else s.id)
             for s in (spec_a, spec_b))
     walk: list[PairDiff] = []
-    runs: dict[str, list[StepRecord]] = {}
+    runs: dict[str, dict[str, list[StepRecord]]] = {}
     seen: set[tuple[str, str]] = set()
     frontier = [(a, b)]
     depth = 0
