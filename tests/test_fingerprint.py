@@ -409,6 +409,32 @@ def test_a_command_line_parser_makes_the_arguments_an_input(
         sys.modules.pop("cli_mod", None)
 
 
+def test_a_global_bound_to_the_environment_later_counts_at_the_next_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ENV`` is a plain dict at one build and ``os.environ`` at the next (a script
+    that rebinds it, the module's globals as many as before): the variable the step
+    reads through it counts from then on."""
+    (tmp_path / "alias_mod.py").write_text(textwrap.dedent('''
+        ENV = {}
+
+
+        def reads():
+            return ENV.get("FM_ALIAS_X")
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("FM_ALIAS_X", "1")
+    import alias_mod
+
+    try:
+        before = fingerprint_function(alias_mod.reads, root=tmp_path).parts
+        assert not any(k.startswith("env ") for k in before)
+        monkeypatch.setattr(alias_mod, "ENV", os.environ)
+        after = fingerprint_function(alias_mod.reads, root=tmp_path).parts
+        assert "env FM_ALIAS_X" in after
+    finally:
+        sys.modules.pop("alias_mod", None)
+
+
 def test_environment_variables_count_by_name(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A variable read by a literal name counts by its value (or its absence), and no

@@ -609,7 +609,7 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
     what a ``repr`` memoizes on them, and the text is not kept.)"""
     ctx = _Context(root, step.name)
     ctx.generators = set()
-    _end_of_build(aliases=False)  # files are checked afresh for each job of a worker
+    _end_of_build()  # files are checked afresh for each job of a worker
     try:
         _visit_callable(ctx, step.func)
         for p, v in values.items():
@@ -617,7 +617,7 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
         if ctx.reads_text:
             _text_parts(ctx)
     finally:
-        _end_of_build(aliases=False)
+        _end_of_build()
     return ctx.parts, ctx.generators, ctx.unresolved
 
 
@@ -643,10 +643,8 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
             _MEMO.flush()
 
 
-def _end_of_build(aliases: bool = True) -> None:
-    """Forget the per-build file checks (and the code compiled for them). A worker's
-    job after job (``recheck_parts``) keeps the modules' environment aliases, which a
-    module's globals keep unless one is bound anew (``_env_reads`` checks their count)."""
+def _end_of_build() -> None:
+    """Forget the per-build file checks (and the code compiled for them)."""
     _fresh_files.clear()
     _context_codes.clear()
     _stale_files.clear()
@@ -654,8 +652,6 @@ def _end_of_build(aliases: bool = True) -> None:
     _settings_parts.clear()
     _patches.clear()
     _project_listings.clear()
-    if aliases:
-        _env_aliases.clear()
 
 
 def flush_memo() -> None:
@@ -1880,8 +1876,6 @@ def _unseeable(ctx: _Context, fn: types.FunctionType, info: _Info, label: str,
 
 
 _WHOLE_ENV: frozenset[str] = frozenset({"\0"})  # os.environ read as a whole (its token)
-# this build's: id(module globals) -> (their number, the names bound to the environment)
-_env_aliases: dict[int, tuple[int, frozenset[str]]] = {}
 _NO_ENV: frozenset[str] = frozenset()
 _ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
 
@@ -1897,14 +1891,12 @@ def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
     environ, getenv = os.environ, os.getenv
     setters = (os.putenv, getattr(os, "unsetenv", os.putenv))
     watched = {id(environ), id(getenv), *map(id, setters)}
-    known = _env_aliases.get(id(globs))
-    if known is not None and known[0] == len(globs):
-        aliases = known[1]
-    else:  # once per module per build: its globals bound to them
-        aliases = frozenset(k for k, v in list(globs.items()) if id(v) in watched)
-        _env_aliases[id(globs)] = (len(globs), aliases)
+    # the globals bound to them that the code names (``ENV = os.environ``): only a name
+    # it loads can reach one, so its names are looked up, not the module's every global
+    # (a module of a thousand pipelines was scanned whole for each one's build)
+    aliases = {n for c in codes for n in c.co_names if id(globs.get(n)) in watched}
     if local:
-        aliases = aliases | {k for k, v in local.items() if id(v) in watched}
+        aliases.update(k for k, v in local.items() if id(v) in watched)
     hot = [c for c in codes if not (_ENV_NAMES.isdisjoint(c.co_names) and aliases.isdisjoint(
         c.co_names) and aliases.isdisjoint(c.co_varnames))]
     if not hot:  # most code: no name it uses can reach the environment
