@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,6 +153,70 @@ def test_lineage_survives_a_deep_chain(project: Path) -> None:
     run = fm.Pipeline("chain", steps).run()
     node = fm.get_lineage(run.artifacts["a59"].id)
     assert len(node.walk()) == 60
+
+
+def _exec_steps(defs: list[tuple[str, str, str]]) -> list[fm.Step]:
+    """Steps from (output, parameters, expression) triples, one function each."""
+    steps = []
+    for i, (out, args, expr) in enumerate(defs):
+        ns: dict = {}
+        exec(f"def f{i}({args}):\n    return {expr}\n", ns)
+        steps.append(fm.step(outputs=out, name=f"make_{out}")(ns[f"f{i}"]))
+    return steps
+
+
+@pytest.mark.filterwarnings("ignore::flowyml.core.fingerprint.FingerprintWarning")
+def test_a_shared_ancestor_is_expanded_once_in_the_json_lineage(project: Path) -> None:
+    """A ladder of diamonds: every a_i is reached through b_i and through c_i, so the
+    paths to a0 double at each rung. Each artifact is expanded where it first appears
+    (as the text tree prints it); where it appears again it says so."""
+    defs = [("a0", "", "1")]
+    for i in range(1, 25):
+        defs += [(f"b{i}", f"a{i - 1}", f"a{i - 1} + 1"), (f"c{i}", f"a{i - 1}", f"a{i - 1} + 2"),
+                 (f"a{i}", f"b{i}, c{i}", f"b{i} + c{i}")]
+    run = fm.Pipeline("ladder", _exec_steps(defs)).run()
+    node = fm.get_lineage(run.artifacts["a24"].id)
+    tree = node.to_dict()
+    text = node.to_json()  # 2**24 paths: expanded at each, this never finished
+    assert len(text) < 2_000_000 and json.loads(text) == tree
+    b, c = tree["parents"]  # a24's: b24 then c24, each made from a23
+    assert (b["name"], c["name"]) == ("b24", "c24")
+    assert b["parents"][0]["name"] == "a23" and "step" in b["parents"][0]
+    assert c["parents"] == [{"id": b["parents"][0]["id"], "name": "a23", "version": 1,
+                             "see_above": True}]
+    names = []
+    todo = [tree]
+    while todo:
+        d = todo.pop()
+        names.append(d["name"])
+        todo += d.get("parents", [])
+    # a0 (a source) repeats whole under b1 and c1; each other a_i is expanded once and
+    # stands for itself once more: linear in the ladder, not in its paths
+    assert names.count("a0") == 2 and len(set(names)) == len(defs)
+    assert len(names) == 1 + 2 * 24 + 2 * 23 + 2
+
+
+@pytest.mark.filterwarnings("ignore::flowyml.core.fingerprint.FingerprintWarning")
+def test_the_json_lineage_of_a_chain_thousands_deep(project: Path) -> None:
+    """Deeper than the interpreter's recursion limit: built without recursion, and
+    written compact (indenting each level made a 4,000-step chain half a gigabyte)."""
+    defs = [("a0", "", "0")] + [(f"a{i}", f"a{i - 1}", f"a{i - 1} + 1") for i in range(1, 1500)]
+    run = fm.Pipeline("deep", _exec_steps(defs)).run()
+    node = fm.get_lineage(run.artifacts["a1499"].id)
+    text = node.to_json()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)  # Python's own json.loads recurses per level too
+    try:
+        data = json.loads(text)
+        down = json.loads(fm.get_descendant_tree(run.artifacts["a0"].id).to_json())
+    finally:
+        sys.setrecursionlimit(limit)
+    depth = 0
+    while data["parents"]:
+        (data,) = data["parents"]
+        depth += 1
+    assert depth == 1499 and data["name"] == "a0"
+    assert down["name"] == "a0" and down["children"][0]["name"] == "a1"
 
 
 def test_lineage_keeps_ancestors_fed_under_different_parameter_names(project: Path) -> None:

@@ -15,9 +15,15 @@ from typing import TYPE_CHECKING, Any
 from .artifact import Artifact
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .catalog.base import CatalogReader, Derivation
     from .catalog.records import ArtifactRecord, CodeVersion
     from .stack import Stack
+
+
+MAX_JSON_DEPTH = 20_000  # steps of lineage ``to_json`` nests (the encoder recurses)
+INDENTED_DEPTH = 64  # deeper trees come as compact JSON
 
 
 @dataclass
@@ -68,19 +74,22 @@ class LineageNode:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """Nested dicts; a shared ancestor is expanded at each place it appears. Each
+        """Nested dicts, in the text tree's order (``_nested``): each artifact is
+        expanded where it first appears, a shared ancestor that appears again is
+        ``{"id", "name", "version", "see_above": True}``, a source repeats whole. Each
         node's ``code`` references its step's recorded code: the code version and, per
         part, the BLAKE3 of its normalized source (``flowyml show ID --code`` prints it)."""
         catalog = self.artifact._stack.open_catalog()
         codes = catalog.code_versions({n.code_version for n in self.walk()}, text=False)
         _load_files(catalog, self.walk())
 
-        def conv(n: LineageNode) -> dict[str, Any]:
+        def record(n: LineageNode) -> dict[str, Any]:
+            a = n.artifact
             return {
-                "id": n.artifact.id,
-                "name": n.artifact.name,
-                "version": n.artifact.version,
-                "content_hash": n.artifact.content_hash,
+                "id": a.id,
+                "name": a.name,
+                "version": a.version,
+                "content_hash": a.content_hash,
                 "step": n.step,
                 "run_id": n.run_id,
                 "code_version": n.code_version,
@@ -88,10 +97,13 @@ class LineageNode:
                 "param": n.param,
                 "derivations": n.derivations,
                 "files": n.files,
-                "parents": [conv(p) for p in n.parents],
             }
 
-        return conv(self)
+        return _nested(self, lambda n: n.parents, record, "parents")
+
+    def to_json(self) -> str:
+        """``to_dict()`` as JSON text, however deep (see ``_json``)."""
+        return _json(self.to_dict(), "parents", f"{self.artifact.name}@{self.artifact.version}")
 
     def to_mermaid(self) -> str:
         lines = ["graph BT"]
@@ -341,19 +353,23 @@ class DescendantNode:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """Nested dicts like ``LineageNode.to_dict`` with ``children`` for ``parents``; a
-        shared descendant is expanded at each place it appears."""
+        """Nested dicts like ``LineageNode.to_dict``, with ``children`` for ``parents``: a
+        shared descendant is expanded where it first appears."""
 
-        def conv(n: DescendantNode) -> dict[str, Any]:
+        def record(n: DescendantNode) -> dict[str, Any]:
             a = n.artifact
             return {
                 "id": a.id, "name": a.name, "version": a.version,
                 "content_hash": a.content_hash, "step": n.step, "run_id": n.run_id,
                 "code_version": n.code_version, "param": n.param,
-                "derivations": n.derivations, "children": [conv(c) for c in n.children],
+                "derivations": n.derivations,
             }
 
-        return conv(self)
+        return _nested(self, lambda n: n.children, record, "children")
+
+    def to_json(self) -> str:
+        """``to_dict()`` as JSON text, however deep (see ``_json``)."""
+        return _json(self.to_dict(), "children", f"{self.artifact.name}@{self.artifact.version}")
 
     def to_mermaid(self) -> str:
         """``graph TD``: each node labelled ``name@version`` and its step."""
@@ -417,3 +433,60 @@ def get_descendant_tree(
                 child.param = param
             nodes[parent].children.append(child if child.param == param else replace(child, param=param))
     return nodes[aid]
+
+
+def _nested(root: Any, kids: Callable[[Any], list[Any]],
+            record: Callable[[Any], dict[str, Any]], key: str) -> dict[str, Any]:
+    """A tree of nodes as nested dicts (``record`` of each, its ``kids`` under ``key``),
+    depth first in order as the text tree prints it, without recursion. A node is
+    expanded where it first appears; where one with kids appears again it is
+    ``{"id", "name", "version", "see_above": True}``: expanding it at every place grew
+    with the number of paths (a ladder of 16 diamonds: 35 s and 0.8 GB of JSON)."""
+    shown: set[str] = set()
+
+    def conv(n: Any) -> dict[str, Any]:
+        a = n.artifact
+        below = kids(n)
+        if a.id in shown and below:
+            return {"id": a.id, "name": a.name, "version": a.version, "see_above": True}
+        shown.add(a.id)
+        out = record(n)
+        out[key] = [None] * len(below)  # each filled in when its node is reached
+        return out
+
+    top = conv(root)
+    node, out = root, top
+    stack: list[tuple[Any, list[Any], int]] = []
+    while True:
+        if key in out:
+            slots = out[key]
+            stack.extend((k, slots, i) for i, k in reversed(list(enumerate(kids(node)))))
+        if not stack:
+            return top
+        node, slots, i = stack.pop()
+        out = slots[i] = conv(node)
+
+
+def _json(tree: dict[str, Any], key: str, what: str) -> str:
+    """``tree`` (``_nested``) as JSON: indented, unless it is more than ``INDENTED_DEPTH``
+    levels deep (each level indents every line below it: a 4,000-step chain was 0.5 GB
+    of spaces), then compact. The encoder recurses per level: the interpreter's limit
+    is raised for the call as far as the tree needs, up to ``MAX_JSON_DEPTH`` levels
+    (beyond, a ``ValueError`` says to use the tree or mermaid form)."""
+    import json
+    import sys
+
+    depth, todo = 0, [(tree, 1)]
+    while todo:
+        d, level = todo.pop()
+        depth = max(depth, level)
+        todo.extend((k, level + 1) for k in d.get(key, ()))
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"the lineage of {what} is {depth} steps deep, more than its JSON "
+                         f"form goes ({MAX_JSON_DEPTH}): use the tree or mermaid form")
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 4 * depth + 200))  # a dict and a list per level
+    try:
+        return json.dumps(tree, indent=2 if depth <= INDENTED_DEPTH else None)
+    finally:
+        sys.setrecursionlimit(old)

@@ -332,7 +332,10 @@ def lineage(spec: str, fmt: str, down: bool, run_id: str | None, ol_run: str | N
     a = Catalog(st).resolve(spec)
     tree = get_descendant_tree(a.id, stack=st) if down else get_lineage(a.id, stack=st, run=run_id)
     if fmt == "json":
-        click.echo(json.dumps(tree.to_dict(), indent=2))
+        try:
+            click.echo(tree.to_json())
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     else:
         click.echo(tree.to_mermaid() if fmt == "mermaid" else str(tree))
 
