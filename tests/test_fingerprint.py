@@ -759,3 +759,120 @@ def test_a_function_patched_by_autoreload_is_keyed_by_its_text_in_the_file(
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("autoreloaded", None)
+
+
+def test_a_value_many_steps_reach_is_tokenized_once_per_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lookup table (and the code it holds) that every step reaches is tokenized once
+    per build, not once per step; each step's key still holds it, and the code in it."""
+    import flowyml as fm
+    from flowyml.core import tokens
+
+    (tmp_path / "table_mod.py").write_text(textwrap.dedent('''
+        import flowyml as fm
+
+
+        def double(x):
+            return 2 * x
+
+
+        TABLE = {"k%d" % i: i for i in range(1000)}
+        TABLE["op"] = double
+
+
+        @fm.step(outputs="a")
+        def a():
+            return TABLE["k1"]
+
+
+        @fm.step(outputs="b")
+        def b(a):
+            return TABLE["op"](a)
+
+
+        @fm.step(outputs="c")
+        def c(b):
+            return b + len(TABLE)
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import table_mod
+
+    seen: list[int] = []
+    digest = tokens.Tokenizer.digest
+
+    def counting(self: Any, value: Any) -> str:
+        if value is table_mod.TABLE:
+            seen.append(1)
+        return digest(self, value)
+
+    monkeypatch.setattr(tokens.Tokenizer, "digest", counting)
+    try:
+        graph = fm.Pipeline("t", [table_mod.a, table_mod.b, table_mod.c]).build()
+        assert len(seen) == 1
+        parts = [graph.fingerprints[n].parts for n in ("a", "b", "c")]
+        table = {k for p in parts for k in p if k.endswith(":TABLE")}
+        assert len(table) == 1 and all(table <= set(p) for p in parts)
+        assert len({p[next(iter(table))] for p in parts}) == 1
+        assert all(any("double" in k for k in p) for p in parts)  # the code it holds
+        fm.Pipeline("t", [table_mod.a, table_mod.b, table_mod.c]).build()
+        assert len(seen) == 2  # a new build takes it again (the table may have changed)
+    finally:
+        sys.modules.pop("table_mod", None)
+
+
+def test_a_class_whose_methods_are_steps_is_read_once_per_build(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each method step reaches its class: the class's text is found and parsed once per
+    build (``inspect.getsource`` of a class parses its whole module), and every step's
+    key holds the class and its sibling methods."""
+    import flowyml as fm
+    from flowyml.core import fingerprint
+
+    (project / "cls_mod.py").write_text(textwrap.dedent('''
+        import flowyml as fm
+
+
+        class Model:
+            SCALE = 3
+
+            def __init__(self, bias):
+                self.bias = bias
+
+            def load(self):
+                return 1
+
+            def fit(self, raw):
+                return raw * self.SCALE + self.bias
+
+            def score(self, fitted):
+                return fitted - self.bias
+
+
+        M = Model(2)
+        STEPS = [fm.step(outputs="raw")(M.load), fm.step(outputs="fitted")(M.fit),
+                 fm.step(outputs="scored")(M.score)]
+    '''))
+    monkeypatch.syspath_prepend(str(project))
+    import cls_mod
+
+    calls: list[type] = []
+    original = fingerprint._class_ast
+
+    def counting(cls: type) -> Any:
+        calls.append(cls)
+        return original(cls)
+
+    monkeypatch.setattr(fingerprint, "_class_ast", counting)
+    try:
+        graph = fm.Pipeline("m", cls_mod.STEPS).build()
+        assert calls.count(cls_mod.Model) == 1
+        for name in ("load", "fit", "score"):
+            parts = graph.fingerprints[name].parts
+            assert any(k.startswith("class ") and k.endswith(":Model") for k in parts)
+            assert sum(k.startswith("method ") for k in parts) >= 3
+        run = fm.Pipeline("m", cls_mod.STEPS).run()
+        assert run["scored"] == 3 and calls.count(cls_mod.Model) == 2
+        src = run.steps["fit"]
+        assert src.status == "executed"
+    finally:
+        sys.modules.pop("cls_mod", None)

@@ -409,6 +409,11 @@ def part_label(key: str) -> str:
 # --------------------------------------------------------------------------- context
 
 _warned: set[str] = set()
+# this build's tokens of values (``_Context.token``): id -> (the value, its token, the
+# code objects its tokenizing met)
+_build_tokens: dict[int, tuple[Any, str, list[Any]]] = {}
+_SCALARS = frozenset({type(None), bool, int, float, complex})
+_TEXTS = frozenset({str, bytes})
 
 
 class _Context:
@@ -475,11 +480,30 @@ class _Context:
             warnings.warn(text, FingerprintWarning, stacklevel=2)
 
     def token(self, value: Any, what: str) -> str:
-        """A value's canonical token; the code it references is visited."""
+        """A value's canonical token; the code it references is visited.
+
+        A value that is not a small primitive is tokenized once per build: the steps
+        that reach it (a lookup table, a model, a run value given to many steps) take
+        that token, and visit the code it references, as the first one did. A build
+        runs no user code between steps, so the value is as it was."""
+        cacheable = type(value) not in _SCALARS and not (
+            type(value) in _TEXTS and len(value) < 4096)
+        if cacheable:
+            hit = _build_tokens.get(id(value))
+            if hit is not None and hit[0] is value:
+                for code in hit[2]:
+                    self.visit_code(code)
+                return hit[1]
+        codes: list[Any] = []
+
+        def on_code(obj: Any) -> None:
+            codes.append(obj)
+            self.visit_code(obj)
+
         try:
             # a tokenizer per value: one held here would make a reference cycle (its
             # callback is this context's method), left for the garbage collector
-            return Tokenizer(on_code=self.visit_code, ordered=True).digest(value)
+            digest = Tokenizer(on_code=on_code, ordered=True).digest(value)
         except Opaque as exc:
             self.warn(
                 f"{what} (a {exc.type_name}) cannot be fingerprinted ({exc.why}); "
@@ -487,6 +511,9 @@ class _Context:
                 "inside the step"
             )
             return f"{OPAQUE}{os.urandom(16).hex()}:a {exc.type_name}"
+        if cacheable:  # (the value stays referenced: its id is not reused this build)
+            _build_tokens[id(value)] = (value, digest, codes)
+        return digest
 
     def visit_code(self, obj: Any) -> None:
         """A function, class or module met inside a value."""
@@ -652,6 +679,8 @@ def _end_of_build() -> None:
     _settings_parts.clear()
     _patches.clear()
     _project_listings.clear()
+    _build_tokens.clear()
+    _class_bodies.clear()
 
 
 def flush_memo() -> None:
@@ -1022,12 +1051,11 @@ def _visit_class(ctx: _Context, cls: type) -> None:
     if not ctx.first_visit(cls):
         return
     qual = cls.__qualname__
-    tree = _class_ast(cls)
-    if tree is not None:
-        ctx.add(f"class {label}:{qual}", _digest_and_refs(tree)[0],
-                _tree_source(tree, stubs=True))
+    body = _class_body(cls)
+    if body is not None:
+        ctx.add(f"class {label}:{qual}", body.digest, body.source)
         # names the class body reads at import (bases, decorators, attribute values)
-        _follow_class_body(ctx, cls, tree, label)
+        _follow_class_body(ctx, cls, body, label)
     if _reads_own_doc(cls) or _library_reads_doc(cls):
         ctx.add(f"docstring {label}:{qual}",
                 ctx.token(cls.__doc__, f"the docstring of {qual}"),
@@ -1146,15 +1174,56 @@ def _class_node(cls: type) -> ast.ClassDef | None:
     return None
 
 
-def _follow_class_body(ctx: _Context, cls: type, tree: ast.AST, label: str) -> None:
-    module = sys.modules.get(_module_of(cls))
+@struct
+class _ClassBody:
+    """What a class's own text says (its body, methods as ``pass``), taken once per
+    class per build: every step that reaches the class (each method of a class that is
+    a step) reads it, and ``inspect.getsource`` of a class parses its whole module."""
+
+    tree: ast.AST
+    digest: str
+    chains: list[tuple[str, ...]]
+    local_names: set[str]
+    env: frozenset[str] | None  # ``_class_env_reads``
+    module: types.ModuleType | None
+    rendered: str | None = None
+
+    def source(self) -> str:
+        """The body's normalized source, rendered once (each executed step's record
+        that reaches the class asks for it)."""
+        if self.rendered is None:
+            render = _tree_source(self.tree, stubs=True)
+            assert render is not None
+            self.rendered = _render(render)
+        return self.rendered
+
+
+def _class_body(cls: type) -> _ClassBody | None:
+    if cls in _class_bodies:
+        return _class_bodies[cls]
+    tree = _class_ast(cls)
+    body = None
+    if tree is not None:
+        digest, chains = _digest_and_refs(tree)
+        module = sys.modules.get(_module_of(cls))
+        body = _ClassBody(
+            tree, digest, chains,
+            {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Store)},
+            _class_env_reads(tree, vars(module)) if module is not None else None, module)
+    _class_bodies[cls] = body
+    return body
+
+
+_class_bodies: dict[type, _ClassBody | None] = {}  # this build's, by class
+
+
+def _follow_class_body(ctx: _Context, cls: type, body: _ClassBody, label: str) -> None:
+    module = body.module
     if module is None:
         return
     globs = vars(module)
-    local_names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-                   and isinstance(n.ctx, ast.Store)}
-    _, chains = _digest_and_refs(tree)
-    env = _class_env_reads(tree, globs)
+    local_names, chains, env = body.local_names, body.chains, body.env
     for var in sorted(env or ()):  # the value the class body read, or its absence
         ctx.add(f"env {var}", ctx.token(os.environ.get(var), f"environment variable {var}"))
     for chain in chains:
