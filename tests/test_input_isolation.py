@@ -277,6 +277,7 @@ DEFAULT_TAGS = ["base"]
 @fm.step(outputs="first_opts")
 def change_opts(opts: dict, tags: list = DEFAULT_TAGS) -> dict:
     opts["k"] = "changed"
+    opts["nested"]["n"].append(2)  # inside a value inside the value
     tags.append("first")
     return {"opts": opts, "tags": tags}
 
@@ -287,13 +288,15 @@ def read_opts(first_opts: dict, opts: dict, tags: list = DEFAULT_TAGS) -> dict:
 
 
 def test_plain_values_are_private_to_each_step(project: Path, executor: str) -> None:
-    opts = {"k": "original"}
+    opts = {"k": "original", "nested": {"n": [1]}}
     run = fm.Pipeline("opts", [change_opts, read_opts]).run(
         params={"opts": opts}, executor=executor
     )
-    assert run["first_opts"] == {"opts": {"k": "changed"}, "tags": ["base", "first"]}
-    assert run["second_opts"] == {"opts": {"k": "original"}, "tags": ["base"]}
-    assert opts == {"k": "original"} and DEFAULT_TAGS == ["base"]  # the caller's objects
+    assert run["first_opts"] == {"opts": {"k": "changed", "nested": {"n": [1, 2]}},
+                                 "tags": ["base", "first"]}
+    assert run["second_opts"] == {"opts": {"k": "original", "nested": {"n": [1]}},
+                                  "tags": ["base"]}
+    assert opts == {"k": "original", "nested": {"n": [1]}} and DEFAULT_TAGS == ["base"]
 
 
 @fm.step(outputs="retried", retries=1)
