@@ -1003,12 +1003,26 @@ def git_rev() -> str:
     return (rev or "no commit") + (" + uncommitted src changes" if dirty else "")
 
 
+def _kept_sections(path: Path) -> str:
+    """The sections other benchmarks write into RESULTS.md between their markers
+    (``<!-- NAME:start -->`` ... ``<!-- NAME:end -->``: ``catalog_scale.py``,
+    ``targets.py``), as the file has them now: a new run of this one keeps them."""
+    import re
+
+    try:
+        old = path.read_text()
+    except OSError:
+        return ""
+    found = re.findall(r"(<!-- ([\w-]+):start -->.*?<!-- \2:end -->)", old, re.S)
+    return "".join(f"\n{block}\n" for block, _ in found)
+
+
 def write_outputs(meta: dict, records: list[Record], tools: list[Tool], wls: list[str],
                   sizes: Sizes, out_dir: Path) -> None:
     summary = summarize(records, sizes)
     md, targets = report(meta, summary, tools, wls, sizes, bool(meta.get("quick")))
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "RESULTS.md").write_text(md)
+    (out_dir / "RESULTS.md").write_text(md + _kept_sections(out_dir / "RESULTS.md"))
     (out_dir / "results.json").write_text(json.dumps(
         {"meta": meta, "targets": targets, "summary": summary,
          "records": [r.__dict__ for r in records]}, indent=1, default=str) + "\n")
