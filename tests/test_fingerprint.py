@@ -908,3 +908,30 @@ def test_the_fields_compare_of_two_codes_agrees_with_their_shapes() -> None:
             assert same
         if a.co_firstlineno != b.co_firstlineno and same:
             assert _same_shape(a, b)  # the usual case: decided without hashing
+
+
+def test_tokens_are_shared_only_within_a_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While steps run, the code an input references is fingerprinted afresh each time:
+    a step may have changed a value in between, and that value is what counts."""
+    from flowyml.core.fingerprint import code_ref_parts
+
+    (tmp_path / "ref_mod.py").write_text(textwrap.dedent('''
+        TABLE = {"a": 1}
+
+
+        class Scaler:
+            def scale(self, x):
+                return x * TABLE["a"]
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import ref_mod
+
+    try:
+        before, _ = code_ref_parts(["ref_mod:Scaler"], tmp_path, "s")
+        ref_mod.TABLE["a"] = 2  # in place: the same object, another value
+        after, _ = code_ref_parts(["ref_mod:Scaler"], tmp_path, "s")
+        changed = {k for k in before if before[k] != after.get(k)}
+        assert changed and all(k.endswith(":TABLE") for k in changed)
+    finally:
+        sys.modules.pop("ref_mod", None)

@@ -412,6 +412,7 @@ _warned: set[str] = set()
 # this build's tokens of values (``_Context.token``): id -> (the value, its token, the
 # code objects its tokenizing met)
 _build_tokens: dict[int, tuple[Any, str, list[Any]]] = {}
+_sharing = [False]  # in ``fingerprint_graph``: steps share tokens and class bodies
 _SCALARS = frozenset({type(None), bool, int, float, complex})
 _TEXTS = frozenset({str, bytes})
 
@@ -485,8 +486,10 @@ class _Context:
         A value that is not a small primitive is tokenized once per build: the steps
         that reach it (a lookup table, a model, a run value given to many steps) take
         that token, and visit the code it references, as the first one did. A build
-        runs no user code between steps, so the value is as it was."""
-        cacheable = type(value) not in _SCALARS and not (
+        runs no user code between steps, so the value is as it was. (Only in a build,
+        ``fingerprint_graph``: the code an input references is fingerprinted while steps
+        run, and they may change a value between two of those.)"""
+        cacheable = _sharing[0] and type(value) not in _SCALARS and not (
             type(value) in _TEXTS and len(value) < 4096)
         if cacheable:
             hit = _build_tokens.get(id(value))
@@ -656,6 +659,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
     root = Path(root)  # once, not per step
     with cyclic_gc_paused(len(graph.order)):  # bulk allocation, no cyclic garbage
         _end_of_build()  # a file may have changed since the last build in this process
+        _sharing[0] = True
         try:
             for name in graph.order:
                 if name in graph.fingerprints:
@@ -665,6 +669,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                 graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
                     graph.steps[name], values, root)
         finally:
+            _sharing[0] = False
             _end_of_build()
         if flush:
             _MEMO.flush()
@@ -1199,7 +1204,7 @@ class _ClassBody:
 
 
 def _class_body(cls: type) -> _ClassBody | None:
-    if cls in _class_bodies:
+    if _sharing[0] and cls in _class_bodies:
         return _class_bodies[cls]
     tree = _class_ast(cls)
     body = None
@@ -1211,7 +1216,8 @@ def _class_body(cls: type) -> _ClassBody | None:
             {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Store)},
             _class_env_reads(tree, vars(module)) if module is not None else None, module)
-    _class_bodies[cls] = body
+    if _sharing[0]:
+        _class_bodies[cls] = body
     return body
 
 
