@@ -878,38 +878,6 @@ def test_a_class_whose_methods_are_steps_is_read_once_per_build(
         sys.modules.pop("cls_mod", None)
 
 
-def test_the_fields_compare_of_two_codes_agrees_with_their_shapes() -> None:
-    """The compile check compares the code compiled from a function's text with the
-    code that runs field by field; it may only say "same" where the shapes are the
-    same (the shapes decide the rest)."""
-    from flowyml.core.fingerprint import _code_shape, _same_shape
-
-    texts = [
-        "def f(x):\n    return x + 1\n",
-        "def f(x):\n    return x + True\n",
-        "def f(x):\n    return x + 1.0\n",
-        "def f(x):\n    return x in {1, 2}\n",
-        "def f(x):\n    return x in {2, 3}\n",
-        "def f(x):\n    return [y * 2 for y in x if y]\n",
-        "def f(x):\n    return [y * 3 for y in x if y]\n",
-        "def f(x, *, k=(1, ('a', b'b'))):\n    return lambda z: (x, z, k)\n",
-        "def f(x, *, k=(1, ('a', b'c'))):\n    return lambda z: (x, z, k)\n",
-        "def f(x):\n    '''Doc.'''\n    return -0.0\n",
-        "def f(x):\n    '''Doc.'''\n    return 0.0\n",
-    ]
-    codes = []
-    for text in texts:
-        for lines_above in (0, 7):  # the same text compiled at another line: same shape
-            module = compile("\n" * lines_above + text, "<t>", "exec")
-            codes.append(next(c for c in module.co_consts if isinstance(c, types.CodeType)))
-    for a, b in itertools.product(codes, repeat=2):
-        same = _code_shape(a) == _code_shape(b)
-        if _same_shape(a, b):
-            assert same
-        if a.co_firstlineno != b.co_firstlineno and same:
-            assert _same_shape(a, b)  # the usual case: decided without hashing
-
-
 def test_tokens_are_shared_only_within_a_build(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While steps run, the code an input references is fingerprinted afresh each time:

@@ -235,8 +235,8 @@ def _info_source(info: _Info, decorators: bool) -> Source | None:
         if text is None:
             text = info.rendered[variant] = _render_tree(info.tree(), decorators, False,
                                                          info.docstrings)
-            if info.slot is not None:  # kept with the facts of the same text
-                _MEMO.add_rendered(*info.slot, variant, text, info.facts)
+            if info.slot is not None:
+                _MEMO.put(*info.slot, info.facts())
         return text
 
     return render
@@ -1515,39 +1515,6 @@ def _code_shape(code: types.CodeType) -> str:
     return h.hexdigest()
 
 
-def _same_shape(a: types.CodeType, b: types.CodeType) -> bool:
-    """Whether ``a`` and ``b`` have the same ``_code_shape``, compared field by field
-    (no hashing: the text of a function compiled to check it, against the code that
-    runs). True only when every field ``_code_shape`` hashes is equal; False may also
-    mean "not sure" (the caller then compares the shapes themselves)."""
-    stack: list[tuple[Any, Any]] = [(a, b)]
-    while stack:
-        x, y = stack.pop()
-        t = type(x)
-        if t is not type(y):
-            return False
-        if t is types.CodeType:
-            if (x.co_code != y.co_code or x.co_name != y.co_name or x.co_names != y.co_names
-                    or x.co_varnames != y.co_varnames or x.co_freevars != y.co_freevars
-                    or x.co_cellvars != y.co_cellvars or x.co_argcount != y.co_argcount
-                    or x.co_posonlyargcount != y.co_posonlyargcount
-                    or x.co_kwonlyargcount != y.co_kwonlyargcount
-                    or x.co_flags & _FLAGS != y.co_flags & _FLAGS
-                    or len(x.co_consts) != len(y.co_consts)):
-                return False
-            stack.extend(zip(x.co_consts, y.co_consts, strict=True))
-        elif t is tuple:
-            if len(x) != len(y):
-                return False
-            stack.extend(zip(x, y, strict=True))
-        elif t is frozenset:
-            if sorted(map(repr, x)) != sorted(map(repr, y)):
-                return False
-        elif repr(x) != repr(y):
-            return False
-    return True
-
-
 def _code_span(code: Any) -> tuple[int, int]:
     """First and last line that ``code`` (nested code included) was compiled from
     (``co_positions``: Python 3.11+)."""
@@ -1579,8 +1546,7 @@ def _compiles_to(fn: types.FunctionType, info: _Info, shape: str) -> bool:
     if info.source is not None:
         module = _compile_own_text(info, code.co_filename)
         if module is not None and any(
-                type(c) is types.CodeType and c.co_name == code.co_name
-                and (_same_shape(c, code) or _code_shape(c) == shape)
+                type(c) is types.CodeType and c.co_name == code.co_name and _code_shape(c) == shape
                 for c in module.co_consts):
             return True
     span = _code_span(code) if info.source is not None else None

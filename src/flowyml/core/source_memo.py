@@ -26,7 +26,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,22 +94,6 @@ class SourceMemo:
                 entries.pop(key, None)  # (re)inserted last: the newest
                 entries[key] = facts
                 self._dirty.add(group)
-
-    def add_rendered(self, group: str, key: str, variant: str, text: str,
-                     facts: Callable[[], dict[str, Any]]) -> None:
-        """Keep ``text``, a rendering of the entry's source, in its ``"r"``: in the entry
-        this process holds (not building the whole entry again, a first run renders
-        every new function), else in ``facts()``, put as a new entry."""
-        with self._lock:
-            entry = self._groups.get(group, {}).get(key)
-            if entry is not None:
-                rendered = entry.get("r") or {}
-                if rendered.get(variant) != text:
-                    entry["r"] = {**rendered, variant: text}
-                    self._used.setdefault(group, set()).add(key)
-                    self._dirty.add(group)
-                return
-        self.put(group, key, facts())
 
     def flush(self) -> None:
         """Write the groups that gained entries (best effort: a read-only or full disk
