@@ -412,7 +412,7 @@ _warned: set[str] = set()
 # this build's tokens of values (``_Context.token``): id -> (the value, its token, the
 # code objects its tokenizing met)
 _build_tokens: dict[int, tuple[Any, str, list[Any]]] = {}
-_sharing = [False]  # in ``fingerprint_graph``: steps share tokens and class bodies
+_sharing = False  # in ``fingerprint_graph``: steps share tokens and class bodies
 _SCALARS = frozenset({type(None), bool, int, float, complex})
 _TEXTS = frozenset({str, bytes})
 
@@ -489,7 +489,7 @@ class _Context:
         runs no user code between steps, so the value is as it was. (Only in a build,
         ``fingerprint_graph``: the code an input references is fingerprinted while steps
         run, and they may change a value between two of those.)"""
-        cacheable = _sharing[0] and type(value) not in _SCALARS and not (
+        cacheable = _sharing and type(value) not in _SCALARS and not (
             type(value) in _TEXTS and len(value) < 4096)
         if cacheable:
             hit = _build_tokens.get(id(value))
@@ -499,14 +499,15 @@ class _Context:
                 return hit[1]
         codes: list[Any] = []
 
-        def on_code(obj: Any) -> None:
+        def on_code(obj: Any) -> None:  # the code met, kept for the steps that follow
             codes.append(obj)
             self.visit_code(obj)
 
         try:
             # a tokenizer per value: one held here would make a reference cycle (its
             # callback is this context's method), left for the garbage collector
-            digest = Tokenizer(on_code=on_code, ordered=True).digest(value)
+            digest = Tokenizer(on_code=on_code if cacheable else self.visit_code,
+                               ordered=True).digest(value)
         except Opaque as exc:
             self.warn(
                 f"{what} (a {exc.type_name}) cannot be fingerprinted ({exc.why}); "
@@ -656,10 +657,11 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
     mutates a global cannot change the key of a step after it in the same run. A run
     passes ``flush=False``: it writes the memo once, at its end (``flush_memo``), with
     the code its records rendered."""
+    global _sharing
     root = Path(root)  # once, not per step
     with cyclic_gc_paused(len(graph.order)):  # bulk allocation, no cyclic garbage
         _end_of_build()  # a file may have changed since the last build in this process
-        _sharing[0] = True
+        _sharing = True
         try:
             for name in graph.order:
                 if name in graph.fingerprints:
@@ -669,7 +671,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                 graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
                     graph.steps[name], values, root)
         finally:
-            _sharing[0] = False
+            _sharing = False
             _end_of_build()
         if flush:
             _MEMO.flush()
@@ -1204,7 +1206,7 @@ class _ClassBody:
 
 
 def _class_body(cls: type) -> _ClassBody | None:
-    if _sharing[0] and cls in _class_bodies:
+    if _sharing and cls in _class_bodies:
         return _class_bodies[cls]
     tree = _class_ast(cls)
     body = None
@@ -1216,7 +1218,7 @@ def _class_body(cls: type) -> _ClassBody | None:
             {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Store)},
             _class_env_reads(tree, vars(module)) if module is not None else None, module)
-    if _sharing[0]:
+    if _sharing:
         _class_bodies[cls] = body
     return body
 
