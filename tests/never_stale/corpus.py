@@ -1641,6 +1641,36 @@ add(idiom("local_import_as", {
     change(E("helpers.py", "* 2)", "* 2 + 7)"), note="module imported with `as` inside the step"),
 ))
 
+add(idiom("one_name_two_modules", {
+    "cfg_a.py": "X = 1\n",
+    "cfg_b.py": "X = 10\n",
+    "pipe.py": src('''
+        import flowyml as fm
+        import cfg_b as cfg
+
+
+        def from_a():
+            import cfg_a as cfg
+            return cfg.X
+
+
+        def from_b():
+            return cfg.X
+
+
+        @fm.step(outputs="y")
+        def f():
+            return from_a() + from_b()
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("cfg_b.py", "X = 10\n", "# the second\nX = 10\n"), note="comment in cfg_b.py"),
+    change(E("cfg_b.py", "X = 10", "X = 20"),
+           note="`cfg.X` of another module than the `cfg.X` a helper read before it"),
+    change(E("cfg_a.py", "X = 1", "X = 2"), note="the first module's `cfg.X`"),
+))
+
 add(idiom("package_helper", {
     "pkg/__init__.py": "",
     "pkg/ops.py": src('''

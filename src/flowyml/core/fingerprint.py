@@ -420,14 +420,15 @@ _TEXTS = frozenset({str, bytes})
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "generators", "keep", "parts", "reads_text", "root",
-                 "seen", "step", "tokenizing", "unresolved")
+    __slots__ = ("_multi", "_sources", "counted", "generators", "keep", "parts", "reads_text",
+                 "root", "seen", "step", "tokenizing", "unresolved")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
         self.step = step
         self.parts: dict[str, str] = {}
         self.seen: set[int] = set()
+        self.counted: set[tuple[str, int]] = set()  # (part, id) of values counted
         self.keep: list[Any] = []  # visited objects stay alive: ids stay unique
         # what of its own code's text the step can read as data (``_text_parts``):
         # _DOCSTRINGS, _SOURCE_TEXT, or 0 (the usual case: comments and docstrings are
@@ -459,6 +460,16 @@ class _Context:
 
     def sources(self) -> LazySources:
         return LazySources({k: v for k, v in self._sources.items() if k in self.parts})
+
+    def first_count(self, key: str, obj: Any) -> bool:
+        """Whether ``obj`` is met under the part ``key`` for the first time (a value
+        counts once under each name it is read by)."""
+        mark = (key, id(obj))
+        if mark in self.counted:
+            return False
+        self.counted.add(mark)
+        self.keep.append(obj)
+        return True
 
     def first_visit(self, obj: Any) -> bool:
         if id(obj) in self.seen:
@@ -872,7 +883,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             # random.random() is a method of a hidden generator: what it returns depends
             # on that generator's state (random.seed(7) at import), which counts as a value
             key = f"rng {where or '?'}:{name}"
-            if key not in ctx.parts:
+            if ctx.first_count(key, owner):
                 ctx.add(key, ctx.token(owner, f"the generator behind {name}"))
     elif any(obj is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         ctx.library("python")  # a stream written to: output, not an input (``print`` too)
@@ -898,9 +909,11 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             ctx.library(_module_of(obj))
     else:
         key = f"constant {where or '?'}:{name}"
-        if key not in ctx.parts and id(obj) not in ctx.tokenizing:  # by name, not id:
-            # equal small values share one object; a value met again inside its own
-            # token (a callable known by name) is already being counted
+        if id(obj) not in ctx.tokenizing and ctx.first_count(key, obj):
+            # by name and object: equal small values share one object, and one name
+            # may be two objects (``cfg.X`` of a module imported as ``cfg`` inside one
+            # helper, and of the global ``cfg`` in another), both counted; a value met
+            # again inside its own token (a callable known by name) is already counted
             ctx.tokenizing.add(id(obj))
             try:
                 # the repr first, in a worker too: one that fills a memo of the object
