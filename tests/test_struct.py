@@ -110,6 +110,9 @@ def test_init_is_compiled_once_the_class_is_in_use() -> None:
         Lazy(i)
     assert str(inspect.signature(Lazy)) == "(a, b='x')"
     assert Lazy(2, "y").b == "y"
+    # it belongs to the class's module (FlowyML's own structs are not a notebook's code
+    # to the fingerprint, before or after the compile)
+    assert Lazy.__init__.__module__ == Lazy.__module__ == __name__
 
     class Plain(Lazy):  # not a struct: inherits the compiled __init__
         pass

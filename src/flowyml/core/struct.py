@@ -119,7 +119,9 @@ def _fields_of(cls: type) -> list[Field]:
 
 def _make(cls: type[T], frozen: bool, eq: bool) -> type[T]:
     fields = _fields_of(cls)
-    env: dict[str, Any] = {"_MISSING": _MISSING}
+    # ``__name__``: the compiled ``__init__`` belongs to the class's module, not to an
+    # anonymous namespace (which the fingerprint would take for a notebook's code)
+    env: dict[str, Any] = {"_MISSING": _MISSING, "__name__": cls.__module__}
     params, body, seen_default = [], [], False
     for i, f in enumerate(fields):
         if f.init:
