@@ -902,3 +902,253 @@ def test_tokens_are_shared_only_within_a_build(
         assert changed and all(k.endswith(":TABLE") for k in changed)
     finally:
         sys.modules.pop("ref_mod", None)
+
+
+_CLOSURES_MODULE = '''
+import importlib
+import flowyml as fm
+import cfg_b as cfg
+
+
+def leaf(x):
+    return x + cfg.X
+
+
+def left(x):
+    return leaf(x) * 2
+
+
+def right(x):
+    return leaf(x) - 1
+
+
+def diamond(x):
+    return left(x) + right(x)
+
+
+def ping(n):
+    return n if n <= 0 else pong(n - 1)
+
+
+def pong(n):
+    return ping(n - 1) + 1
+
+
+def local_cfg():
+    import cfg_a as cfg
+    return cfg.X
+
+
+def dynamic(name):
+    return importlib.import_module(name).X
+
+
+class Model:
+    SCALE = 3
+
+    def predict(self, x):
+        return leaf(x) * self.SCALE
+
+    @staticmethod
+    def helper(x):
+        return diamond(x)
+
+
+alias = Model.helper
+
+
+def uses_model(x):
+    return Model().predict(x) + alias(x)
+
+
+def back_into(x):
+    return s_recursive(x - 1) if x > 0 else 0
+
+
+OPS = {f"op{i}": (lambda i: lambda x: leaf(x) + i)(i) for i in range(10)}
+for _i in range(10):
+    def _op(x, _k=_i):
+        return diamond(x) + _k
+    OPS[f"d{_i}"] = _op
+
+
+@fm.step(outputs="a")
+def s_a():
+    return diamond(1) + ping(4)
+
+
+@fm.step(outputs="b")
+def s_b(a):
+    return local_cfg() + leaf(a) + OPS["op3"](a)
+
+
+@fm.step(outputs="c")
+def s_c(a):
+    return uses_model(a) + pong(3) + OPS["d1"](a)
+
+
+@fm.step(outputs="d")
+def s_recursive(c):
+    return back_into(c) + dynamic("cfg_b") + Model.helper(c)
+
+
+TABLE = {"s": s_recursive, **{f"k{i}": leaf for i in range(10)}}
+
+
+@fm.step(outputs="e")
+def s_table(d):
+    return TABLE["k1"](d)
+
+
+def raw_self(e):
+    return OPS2["k1"](e) + 1
+
+
+OPS2 = {"me": raw_self, **{f"k{i}": (lambda i: lambda x: leaf(x) * i)(i) for i in range(10)}}
+
+
+@fm.step(outputs="g1")
+def s_other1(e):
+    return OPS2["k2"](e)
+
+
+@fm.step(outputs="g2")
+def s_other2(g1):
+    return OPS2["k3"](g1)
+
+
+s_self = fm.step(outputs="g3")(raw_self)
+
+
+def _many(i):
+    def many(a):
+        return diamond(a) + i
+    return fm.step(outputs=f"m{i}", name=f"many{i}")(many)
+
+
+MANY = [_many(i) for i in range(5)]
+
+
+class Steps:
+    def __init__(self, k):
+        self.k = k
+
+    def method(self, g2):
+        return Model().predict(g2) + uses_model(self.k)
+
+
+STEPS = Steps(2)
+'''
+
+
+def _closures_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    (tmp_path / "cfg_a.py").write_text("X = 1\n")
+    (tmp_path / "cfg_b.py").write_text("X = 10\n")
+    (tmp_path / "closures_mod.py").write_text(_CLOSURES_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("closures_mod", "cfg_a", "cfg_b"):
+        sys.modules.pop(name, None)
+    import closures_mod
+
+    return closures_mod
+
+
+def _closure_steps(mod: Any) -> list[Any]:
+    import flowyml as fm
+
+    method = fm.step(outputs="f")(mod.STEPS.method)
+    return [mod.s_a, mod.s_b, mod.s_c, mod.s_recursive, mod.s_table, mod.s_other1,
+            mod.s_other2, mod.s_self, method]
+
+
+def test_helpers_many_steps_reach_are_walked_once_per_build_with_the_same_parts(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a helper reaches is walked once per build and added to each step that calls
+    it (more steps calling it walk nothing more). Each step's parts are the ones a fingerprint of that step alone takes, whatever
+    the order the steps come in, and the ones a worker re-takes (``differing_parts``):
+    through diamonds, recursion (into the step itself too), a method also reached under
+    another name, a dispatch table of functions, and a name bound to two modules."""
+    import warnings
+
+    import flowyml as fm
+    from flowyml.core import fingerprint as fp
+    from flowyml.core.statecheck import _compared, differing_parts
+
+    mod = _closures_module(tmp_path, monkeypatch)
+    try:
+        walked: list[str] = []
+        body = fp._function_body
+
+        def counting(ctx: Any, fn: Any, label: str, info: Any) -> None:
+            walked.append(fn.__qualname__)
+            body(ctx, fn, label, info)
+
+        monkeypatch.setattr(fp, "_function_body", counting)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fm.Pipeline("closures", [*_closure_steps(mod), mod.MANY[0]]).build()
+        once = {name: walked.count(name) for name in set(walked)}
+        walked.clear()
+        graph = fm.Pipeline("closures", [*_closure_steps(mod), *mod.MANY]).build()
+        # four more steps calling diamond(): no helper is walked once more
+        assert {name: walked.count(name) for name in set(walked)} == once
+        assert "diamond" in once and "leaf" in once
+        # the helper that imports by a computed name warns for each step reaching it
+        dyn = {str(w.message).split("'")[1] for w in caught
+               if "importlib.import_module() with a computed name" in str(w.message)}
+        assert dyn == {"s_recursive", "s_table"}, dyn  # s_table: through TABLE
+
+        reversed_graph = fm.Pipeline("closures", [*_closure_steps(mod), *mod.MANY][::-1]).build()
+        for name in graph.order:
+            step = graph.steps[name]
+            values = {p: b.value for p, b in graph.bindings[name].items()
+                      if b.kind in ("value", "default")}
+            alone, _ = fp.fingerprint_step(step, values, project)
+            assert graph.fingerprints[name].parts == alone.parts, name
+            assert reversed_graph.fingerprints[name].parts == alone.parts, name
+            expected = {k: v for k, v in alone.parts.items() if _compared(k, v)}
+            assert differing_parts(step, values, str(project), expected) == [], name
+        # s_b counts both modules' cfg.X; s_c counts Model.helper under both its names
+        b = graph.fingerprints["s_b"].parts
+        (x,) = [k for k in b if k.endswith("closures_mod.py:cfg.X")]
+        assert b[x] not in (fp.value_token(10), fp.value_token(1))  # both values count
+        c = graph.fingerprints["s_c"].parts
+        assert {k.split()[0] for k in c if k.endswith("closures_mod.py:Model.helper")} == {
+            "helper", "method"}, sorted(c)
+    finally:
+        for name in ("closures_mod", "cfg_a", "cfg_b"):
+            sys.modules.pop(name, None)
+
+
+def test_a_helper_chain_thousands_deep_is_fingerprinted(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The functions a closure meets are walked from a worklist, not by recursion: a
+    chain of helpers deeper than Python's recursion limit builds (it raised
+    ``RecursionError`` at 400), and an edit at its far end changes the step's key."""
+    import flowyml as fm
+
+    def write(last: str) -> None:
+        lines = ["import flowyml as fm", ""]
+        for i in range(3000):
+            nxt = f"h{i + 1}(x - 1)" if i < 2999 else last
+            lines += [f"def h{i}(x):", f"    return {nxt} if x > 0 else 0", ""]
+        lines += ["@fm.step(outputs='a')", "def s():", "    return h0(3)"]
+        (tmp_path / "deep_mod.py").write_text("\n".join(lines) + "\n")
+        sys.modules.pop("deep_mod", None)
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        write("x")
+        import deep_mod
+
+        before = fm.Pipeline("deep", [deep_mod.s]).build().fingerprints["s"]
+        assert "helper deep_mod.py:h2999" in before.parts or any(
+            k.endswith(":h2999") for k in before.parts)
+        write("x + 1")
+        import deep_mod as edited
+
+        after = fm.Pipeline("deep", [edited.s]).build().fingerprints["s"]
+        assert [k for k in before.parts if before.parts[k] != after.parts.get(k)] == [
+            next(k for k in before.parts if k.endswith(":h2999"))]
+    finally:
+        sys.modules.pop("deep_mod", None)

@@ -291,6 +291,22 @@ def value_source(name: str, value: Any) -> str:
     return f"{name} = {mask_uri(text)}"
 
 
+def _shown(name: str, value: Any) -> str:
+    """``value_source`` of a constant, once per build for a value many steps read (its
+    repr is what the first step's showed: no user code runs in between)."""
+    if not _sharing or type(value) in _SCALARS:
+        return value_source(name, value)
+    hit = _build_shown.get((name, id(value)))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    text = value_source(name, value)
+    _build_shown[(name, id(value))] = (value, text)
+    return text
+
+
+_build_shown: dict[tuple[str, int], tuple[Any, str]] = {}  # this build's ``_shown``
+
+
 def _declaration_text(options: Mapping[str, Any]) -> str:
     shown = {k: v for k, v in options.items() if v not in (None, {}, [])}
     return "@step(" + ", ".join(f"{k}={_short_repr(v)}" for k, v in shown.items()) + ")"
@@ -409,10 +425,12 @@ def part_label(key: str) -> str:
 # --------------------------------------------------------------------------- context
 
 _warned: set[str] = set()
-# this build's tokens of values (``_Context.token``): id -> (the value, its token, the
-# code objects its tokenizing met)
-_build_tokens: dict[int, tuple[Any, str, list[Any]]] = {}
-_sharing = False  # in ``fingerprint_graph``: steps share tokens and class bodies
+# this build's tokens of values (``_Context.token``): id -> [the value, its token, the
+# code objects its tokenizing met, a context that visited them and their ids (``_revisit``)]
+_build_tokens: dict[int, list[Any]] = {}
+# this build's closures of user functions (``_closure_of``): id -> (function, context)
+_build_closures: dict[int, tuple[Any, Any]] = {}
+_sharing = False  # in ``fingerprint_graph``: steps share tokens, class bodies, closures
 _SCALARS = frozenset({type(None), bool, int, float, complex})
 _TEXTS = frozenset({str, bytes})
 
@@ -420,12 +438,21 @@ _TEXTS = frozenset({str, bytes})
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "counted", "generators", "keep", "parts", "reads_text",
-                 "root", "seen", "step", "tokenizing", "unresolved")
+    __slots__ = ("_multi", "_sources", "captured", "closures", "counted", "generators", "keep",
+                 "own", "parts", "pending", "reads_text", "root", "seen", "step", "tokenizing",
+                 "unresolved")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
         self.step = step
+        # what each user function reaches (``_closure_of``): this build's, shared by its
+        # steps, or this fingerprint's own
+        self.closures: dict[int, tuple[Any, _Context]] = _build_closures if _sharing else {}
+        self.own: set[int] = set()  # ids of the step's own function (its ``code`` part)
+        # a closure's context (``sub``): its warnings, given to each step that adds it,
+        # and the functions met whose bodies are still to walk (``drain``)
+        self.captured: list[str] | None = None
+        self.pending: list[tuple[types.FunctionType, str, _Info]] = []
         self.parts: dict[str, str] = {}
         self.seen: set[int] = set()
         self.counted: set[tuple[str, int]] = set()  # (part, id) of values counted
@@ -452,6 +479,11 @@ class _Context:
         if old is None or old == value:
             self.parts[key] = value
             return
+        if old.startswith(OPAQUE):  # never matches, whatever else it holds: keeps its reason
+            return
+        if value.startswith(OPAQUE):
+            self.parts[key] = value
+            return
         # two pieces of code under one name (two lambdas in one dict, a function
         # redefined): keep both, in an order that does not depend on visiting order
         both = self._multi.setdefault(key, {old})
@@ -471,6 +503,41 @@ class _Context:
         self.keep.append(obj)
         return True
 
+    def sub(self) -> _Context:
+        """A fresh context for one function's closure, in this one's build and mode."""
+        sub = _Context(self.root, self.step)
+        sub.closures = self.closures
+        sub.captured = []
+        if self.generators is not None:
+            sub.generators = set()
+        return sub
+
+    def drain(self) -> _Context:
+        """Walk the bodies of the functions met, and of those they meet, until none is
+        left: a loop, not a recursion, so a call chain of any depth is walked (the order
+        does not change what is counted)."""
+        while self.pending:
+            fn, label, info = self.pending.pop()
+            _function_body(self, fn, label, info)
+        return self
+
+    def merge(self, sub: _Context) -> None:
+        """Add what ``sub`` (a function's closure) counted: its parts (each value of a
+        part with several), what it visited and counted, and its warnings."""
+        for key, value in sub.parts.items():
+            sources = sub._sources.get(key, {})
+            for v in sub._multi.get(key) or (value,):
+                self.add(key, v, sources.get(v))
+        self.seen |= sub.seen
+        self.counted |= sub.counted
+        self.keep.extend(sub.keep)
+        self.reads_text |= sub.reads_text
+        self.unresolved |= sub.unresolved
+        if self.generators is not None and sub.generators:
+            self.generators |= sub.generators
+        for message in sub.captured or ():
+            self.warn(message)
+
     def first_visit(self, obj: Any) -> bool:
         if id(obj) in self.seen:
             return False
@@ -485,6 +552,10 @@ class _Context:
 
     def warn(self, message: str) -> None:
         if self.rechecking:  # the driver warned at build
+            return
+        if self.captured is not None:  # a closure's: each step that reaches it warns
+            if message not in self.captured:
+                self.captured.append(message)
             return
         text = f"step {self.step!r}: {message}"
         if text not in _warned:
@@ -505,8 +576,7 @@ class _Context:
         if cacheable:
             hit = _build_tokens.get(id(value))
             if hit is not None and hit[0] is value:
-                for code in hit[2]:
-                    self.visit_code(code)
+                self._revisit(hit)
                 return hit[1]
         codes: list[Any] = []
 
@@ -527,8 +597,31 @@ class _Context:
             )
             return f"{OPAQUE}{os.urandom(16).hex()}:a {exc.type_name}"
         if cacheable:  # (the value stays referenced: its id is not reused this build)
-            _build_tokens[id(value)] = (value, digest, codes)
+            _build_tokens[id(value)] = [value, digest, codes, None, None]
         return digest
+
+    def _revisit(self, hit: list[Any]) -> None:
+        """Visit the code a value this build tokenized references, as its first
+        tokenizing did. Functions alone (a dispatch table) are visited once in a context
+        of their own, which each step then adds: a table of a thousand functions costs
+        a step one merge, not a thousand visits. Not when one of them is this step's
+        own function, which counts as its ``code`` only; nor for classes, which may
+        hold it."""
+        codes: list[Any] = hit[2]
+        if hit[4] is None:  # the ids of the functions, if functions alone (and many)
+            hit[4] = frozenset(map(id, codes)) if len(codes) >= 8 and all(
+                type(c) is types.FunctionType for c in codes) else frozenset()
+        if not hit[4] or not self.own.isdisjoint(hit[4]):
+            for code in codes:
+                self.visit_code(code)
+            return
+        visited: _Context | None = hit[3]
+        if visited is None:
+            visited = hit[3] = self.sub()
+            for code in codes:
+                visited.visit_code(code)
+            visited.drain()
+        self.merge(visited)
 
     def visit_code(self, obj: Any) -> None:
         """A function, class or module met inside a value."""
@@ -698,6 +791,8 @@ def _end_of_build() -> None:
     _patches.clear()
     _project_listings.clear()
     _build_tokens.clear()
+    _build_closures.clear()
+    _build_shown.clear()
     _class_bodies.clear()
 
 
@@ -777,6 +872,7 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         return
     if isinstance(func, types.MethodType) and isinstance(func.__func__, types.FunctionType):
         ctx.first_visit(func.__func__)
+        ctx.own.add(id(func.__func__))
         _step_code(ctx, func.__func__)
         owner = func.__self__
         cls = owner if isinstance(owner, type) else type(owner)
@@ -786,6 +882,7 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         member = getattr(member, "__func__", member)
         if isinstance(member, types.FunctionType) and _same_definition(member, func.__func__):
             ctx.first_visit(member)
+            ctx.own.add(id(member))
         if not isinstance(owner, type):
             ctx.add(f"instance {ctx.label_of(cls) or _module_of(cls)}:{cls.__qualname__}",
                     ctx.token(owner, f"the {cls.__qualname__} instance"))
@@ -804,6 +901,7 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         (vars(b)["__call__"] for b in cls.__mro__ if "__call__" in vars(b)), None)
     if isinstance(call, types.FunctionType):  # a callable instance
         ctx.first_visit(call)
+        ctx.own.add(id(call))
         _step_code(ctx, call)
         ctx.add(f"instance {ctx.label_of(cls) or _module_of(cls)}:{cls.__qualname__}",
                 ctx.token(func, f"the {cls.__qualname__} instance"))
@@ -828,6 +926,7 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
         inner = inner.__wrapped__  # type: ignore[attr-defined]
         layers.append(inner)
     ctx.first_visit(inner)
+    ctx.own.add(id(inner))
     info = _info(inner, strip_decorators=True)
     ctx.add("code", info.digest,
             _info_source(info, decorators=False))
@@ -890,13 +989,16 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
     elif getattr(obj, "__wrapped__", None) is not None and not isinstance(
         obj, types.MethodType
     ) and callable(obj) and not _is_type_alias(obj):
-        if ctx.first_visit(obj):  # functools.lru_cache and other C-level wrappers
-            cls = type(obj)
-            if ctx.label_of(cls) is not None:  # a decorator class of the user's own
-                # (``functools.update_wrapper(self, fn)``): its ``__call__`` and state count
+        cls = type(obj)  # functools.lru_cache and other C-level wrappers
+        mine = ctx.label_of(cls) is not None  # a decorator class of the user's own
+        # (``functools.update_wrapper(self, fn)``): its ``__call__`` and state count, under
+        # each name the instance is read by
+        key = f"instance {where or '?'}:{name}"
+        if mine and ctx.first_count(key, obj):
+            ctx.add(key, ctx.token(obj, f"the {cls.__qualname__} instance {name}"))
+        if ctx.first_visit(obj):
+            if mine:
                 _visit_class(ctx, cls)
-                ctx.add(f"instance {where or '?'}:{name}",
-                        ctx.token(obj, f"the {cls.__qualname__} instance {name}"))
             else:
                 ctx.library(_module_of(cls))
             _visit(ctx, obj.__wrapped__, name, where)
@@ -918,7 +1020,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             try:
                 # the repr first, in a worker too: one that fills a memo of the object
                 # (a SQLAlchemy Table's description) changes what the token sees
-                shown = value_source(name, obj)
+                shown = _shown(name, obj)
                 ctx.add(key, ctx.token(obj, f"constant {name}"), shown)
             finally:
                 ctx.tokenizing.discard(id(obj))
@@ -1019,11 +1121,46 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
             if wrapped is not None:
                 _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), "")
         return
+    name = key or f"{kind} {label}:{_qualname(fn)}"
     if not ctx.first_visit(fn):
+        # the same code under another name (a method also called as a helper): that
+        # name counts too, whichever way the code was reached first
+        if id(fn) not in ctx.own and ctx.first_count(name, fn):
+            info = _info(fn, strip_decorators=False)
+            ctx.add(name, info.digest, _info_source(info, True))
         return
-    _function_attributes(ctx, fn, label)
+    ctx.counted.add((name, id(fn)))
     info = _info(fn, strip_decorators=False)
-    ctx.add(key or f"{kind} {label}:{_qualname(fn)}", info.digest, _info_source(info, True))
+    ctx.add(name, info.digest, _info_source(info, True))
+    if ctx.captured is None:  # reached from the step: what it reaches, made once
+        ctx.merge(_closure_of(ctx, fn, label, info))
+    else:  # inside a closure being made: walked there, once this walk returns
+        ctx.pending.append((fn, label, info))
+
+
+def _closure_of(ctx: _Context, fn: types.FunctionType, label: str, info: _Info) -> _Context:
+    """Everything the user function ``fn`` reaches, beyond its own code, walked once
+    per build (per fingerprint outside a build) in a context of its own: every step
+    that calls a helper adds its closure instead of walking it again. Only for what a
+    step reaches first-hand: inside a closure, the functions it reaches are walked
+    there, so a chain of helpers is walked once, not once per link. What a walk counts
+    does not depend on the order it meets things in (each name that code or a value is
+    reached by counts), so the closures a step adds give the parts one walk gives."""
+    hit = ctx.closures.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    sub = ctx.sub()
+    sub.seen.add(id(fn))
+    sub.keep.append(fn)
+    sub.pending.append((fn, label, info))
+    ctx.closures[id(fn)] = (fn, sub.drain())
+    return sub
+
+
+def _function_body(ctx: _Context, fn: types.FunctionType, label: str, info: _Info) -> None:
+    """What a user function reaches: its attributes, globals, closure cells, the
+    function it wraps, its defaults."""
+    _function_attributes(ctx, fn, label)
     _follow(ctx, fn, info)
     _closure_parts(ctx, fn, own=False)
     wrapped = getattr(fn, "__wrapped__", None)
