@@ -744,6 +744,7 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
     what a ``repr`` memoizes on them, and the text is not kept.)"""
     ctx = _Context(root, step.name)
     ctx.generators = set()
+    ctx.closures = {}  # its own: a closure made for a build is not one made to recheck
     _end_of_build()  # files are checked afresh for each job of a worker
     try:
         _visit_callable(ctx, step.func)
