@@ -1029,12 +1029,33 @@ def _many(i):
 MANY = [_many(i) for i in range(5)]
 
 
+def _make_own(k):
+    def own_fn(g3, scale=2):
+        return back_to_own(g3) * k * scale
+    return own_fn
+
+
+own_fn = _make_own(3)
+
+
+def back_to_own(x):
+    return own_fn(x - 1) if x > 100 else x
+
+
+@fm.step(outputs="g4")
+def s_before_own(g3):
+    return back_to_own(g3)
+
+
+s_own = fm.step(outputs="g5")(own_fn)
+
+
 class Steps:
     def __init__(self, k):
         self.k = k
 
-    def method(self, g2):
-        return Model().predict(g2) + uses_model(self.k)
+    def method(self, g5):
+        return Model().predict(g5) + uses_model(self.k)
 
 
 STEPS = Steps(2)
@@ -1058,7 +1079,7 @@ def _closure_steps(mod: Any) -> list[Any]:
 
     method = fm.step(outputs="f")(mod.STEPS.method)
     return [mod.s_a, mod.s_b, mod.s_c, mod.s_recursive, mod.s_table, mod.s_other1,
-            mod.s_other2, mod.s_self, method]
+            mod.s_other2, mod.s_self, mod.s_before_own, mod.s_own, method]
 
 
 def test_helpers_many_steps_reach_are_walked_once_per_build_with_the_same_parts(

@@ -426,10 +426,12 @@ def part_label(key: str) -> str:
 
 _warned: set[str] = set()
 # this build's tokens of values (``_Context.token``): id -> [the value, its token, the
-# code objects its tokenizing met, a context that visited them and their ids (``_revisit``)]
+# code objects its tokenizing met, a context that visited them (``_revisit``)]
 _build_tokens: dict[int, list[Any]] = {}
-# this build's closures of user functions (``_closure_of``): id -> (function, context)
+# this build's closures of user functions (``_closure_of``): id -> (function, context);
+# and the functions a step walked itself, first (id -> function)
 _build_closures: dict[int, tuple[Any, Any]] = {}
+_build_walked: dict[int, Any] = {}
 _sharing = False  # in ``fingerprint_graph``: steps share tokens, class bodies, closures
 _SCALARS = frozenset({type(None), bool, int, float, complex})
 _TEXTS = frozenset({str, bytes})
@@ -439,16 +441,21 @@ class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
     __slots__ = ("_multi", "_sources", "captured", "closures", "counted", "generators", "keep",
-                 "own", "parts", "pending", "reads_text", "root", "seen", "step", "tokenizing",
-                 "unresolved")
+                 "own", "owners", "parts", "pending", "reads_text", "root", "seen", "step",
+                 "tokenizing", "unresolved", "walked")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
         self.step = step
-        # what each user function reaches (``_closure_of``): this build's, shared by its
-        # steps, or this fingerprint's own
+        # what each user function reaches (``_closure_of``), and the functions an
+        # earlier step walked itself: this build's, shared by its steps, or this
+        # fingerprint's own
         self.closures: dict[int, tuple[Any, _Context]] = _build_closures if _sharing else {}
+        self.walked: dict[int, Any] = _build_walked if _sharing else {}
         self.own: set[int] = set()  # ids of the step's own function (its ``code`` part)
+        # part -> value -> ids of the functions whose own part it is (their name, their
+        # attributes, closure cells and defaults as a helper's: ``owned``)
+        self.owners: dict[str, dict[str, set[int]]] = {}
         # a closure's context (``sub``): its warnings, given to each step that adds it,
         # and the functions met whose bodies are still to walk (``drain``)
         self.captured: list[str] | None = None
@@ -506,7 +513,7 @@ class _Context:
     def sub(self) -> _Context:
         """A fresh context for one function's closure, in this one's build and mode."""
         sub = _Context(self.root, self.step)
-        sub.closures = self.closures
+        sub.closures, sub.walked = self.closures, self.walked
         sub.captured = []
         if self.generators is not None:
             sub.generators = set()
@@ -524,9 +531,19 @@ class _Context:
     def merge(self, sub: _Context) -> None:
         """Add what ``sub`` (a function's closure) counted: its parts (each value of a
         part with several), what it visited and counted, and its warnings."""
+        own, owners = self.own, sub.owners
+        keep_owners = self.captured is not None  # merged again later: a closure's
         for key, value in sub.parts.items():
             sources = sub._sources.get(key, {})
+            by_value = owners.get(key)
             for v in sub._multi.get(key) or (value,):
+                fns = by_value.get(v) if by_value is not None else None
+                if fns is not None:
+                    if own and fns <= own:
+                        continue  # of this step's own function as a helper: it is the
+                        # step's ``code`` (its cells ``closure x``), as when walked alone
+                    if keep_owners:
+                        self.owners.setdefault(key, {}).setdefault(v, set()).update(fns)
                 self.add(key, v, sources.get(v))
         self.seen |= sub.seen
         self.counted |= sub.counted
@@ -537,6 +554,12 @@ class _Context:
             self.generators |= sub.generators
         for message in sub.captured or ():
             self.warn(message)
+
+    def owned(self, fn: Any, key: str, value: str, source: Source | None = None) -> None:
+        """``add`` a part of helper function ``fn``'s own (not of what it reaches)."""
+        self.add(key, value, source)
+        if self.captured is not None:  # a closure's: for the steps that add it
+            self.owners.setdefault(key, {}).setdefault(value, set()).add(id(fn))
 
     def first_visit(self, obj: Any) -> bool:
         if id(obj) in self.seen:
@@ -597,21 +620,16 @@ class _Context:
             )
             return f"{OPAQUE}{os.urandom(16).hex()}:a {exc.type_name}"
         if cacheable:  # (the value stays referenced: its id is not reused this build)
-            _build_tokens[id(value)] = [value, digest, codes, None, None]
+            _build_tokens[id(value)] = [value, digest, codes, None]
         return digest
 
     def _revisit(self, hit: list[Any]) -> None:
         """Visit the code a value this build tokenized references, as its first
-        tokenizing did. Functions alone (a dispatch table) are visited once in a context
-        of their own, which each step then adds: a table of a thousand functions costs
-        a step one merge, not a thousand visits. Not when one of them is this step's
-        own function, which counts as its ``code`` only; nor for classes, which may
-        hold it."""
+        tokenizing did. Many (a dispatch table) are visited once in a context of their
+        own, which each step then adds: a table of a thousand functions costs a step
+        one merge, not a thousand visits."""
         codes: list[Any] = hit[2]
-        if hit[4] is None:  # the ids of the functions, if functions alone (and many)
-            hit[4] = frozenset(map(id, codes)) if len(codes) >= 8 and all(
-                type(c) is types.FunctionType for c in codes) else frozenset()
-        if not hit[4] or not self.own.isdisjoint(hit[4]):
+        if len(codes) < 8:
             for code in codes:
                 self.visit_code(code)
             return
@@ -702,6 +720,7 @@ def fingerprint_function(
     _end_of_build()  # one call, one build: files are checked afresh
     try:
         _visit_callable(ctx, func)
+        ctx.drain()
         if ctx.reads_text:
             _text_parts(ctx)
     finally:
@@ -727,6 +746,7 @@ def fingerprint_step(
     ctx.add("declaration", Tokenizer().digest(options),
             functools.partial(_declaration_text, options))  # rendered if recorded
     tokens = {p: ctx.token(v, f"run value {p}") for p, v in values.items()}
+    ctx.drain()
     _check_mutated_globals(ctx, step.func)
     if ctx.reads_text:
         _text_parts(ctx)
@@ -744,12 +764,13 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
     what a ``repr`` memoizes on them, and the text is not kept.)"""
     ctx = _Context(root, step.name)
     ctx.generators = set()
-    ctx.closures = {}  # its own: a closure made for a build is not one made to recheck
+    ctx.closures, ctx.walked = {}, {}  # its own: not a build's, even if called in one
     _end_of_build()  # files are checked afresh for each job of a worker
     try:
         _visit_callable(ctx, step.func)
         for p, v in values.items():
             ctx.token(v, f"run value {p}")
+        ctx.drain()
         if ctx.reads_text:
             _text_parts(ctx)
     finally:
@@ -793,6 +814,7 @@ def _end_of_build() -> None:
     _project_listings.clear()
     _build_tokens.clear()
     _build_closures.clear()
+    _build_walked.clear()
     _build_shown.clear()
     _class_bodies.clear()
 
@@ -815,6 +837,7 @@ def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str
             ctx.add(f"helper {ref.replace(':', ' ')}:unresolved", "unresolved")
             continue
         _visit(ctx, obj, ref, "")
+    ctx.drain()
     return ctx.parts, ctx.sources()
 
 
@@ -1127,29 +1150,40 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
         # the same code under another name (a method also called as a helper): that
         # name counts too, whichever way the code was reached first
         if id(fn) not in ctx.own and ctx.first_count(name, fn):
-            info = _info(fn, strip_decorators=False)
-            ctx.add(name, info.digest, _info_source(info, True))
+            _name_part(ctx, name, fn)
         return
     ctx.counted.add((name, id(fn)))
+    info = _name_part(ctx, name, fn)
+    if ctx.captured is None:  # reached from the step
+        hit = ctx.closures.get(id(fn))
+        if hit is not None and hit[0] is fn:
+            ctx.merge(hit[1])
+            return
+        if id(fn) in ctx.walked:  # a second step reaches it: its closure, made once
+            ctx.merge(_closure_of(ctx, fn, label, info))
+            return
+        ctx.walked[id(fn)] = fn  # the first: walked in the step's own context
+    ctx.pending.append((fn, label, info))  # walked when the current walk returns
+
+
+def _name_part(ctx: _Context, name: str, fn: types.FunctionType) -> _Info:
+    """The part naming user function ``fn``'s code (``helper x.py:f``), and which
+    function it names: a closure merged into the step whose own function it is leaves
+    it out (the step's own code is its ``code`` part, as when the step walks alone)."""
     info = _info(fn, strip_decorators=False)
-    ctx.add(name, info.digest, _info_source(info, True))
-    if ctx.captured is None:  # reached from the step: what it reaches, made once
-        ctx.merge(_closure_of(ctx, fn, label, info))
-    else:  # inside a closure being made: walked there, once this walk returns
-        ctx.pending.append((fn, label, info))
+    ctx.owned(fn, name, info.digest, _info_source(info, True))
+    return info
 
 
 def _closure_of(ctx: _Context, fn: types.FunctionType, label: str, info: _Info) -> _Context:
-    """Everything the user function ``fn`` reaches, beyond its own code, walked once
-    per build (per fingerprint outside a build) in a context of its own: every step
-    that calls a helper adds its closure instead of walking it again. Only for what a
-    step reaches first-hand: inside a closure, the functions it reaches are walked
-    there, so a chain of helpers is walked once, not once per link. What a walk counts
-    does not depend on the order it meets things in (each name that code or a value is
-    reached by counts), so the closures a step adds give the parts one walk gives."""
-    hit = ctx.closures.get(id(fn))
-    if hit is not None and hit[0] is fn:
-        return hit[1]
+    """Everything the user function ``fn`` reaches, beyond its own code, walked in a
+    context of its own, once per build: the second step that reaches ``fn`` makes it
+    (the first walked ``fn`` in its own context, as a fingerprint outside a build
+    does), and every later one adds it instead of walking it again. Inside it, the
+    functions met are walked there, from a worklist: a chain of helpers is walked once,
+    not once per link, and at any depth. What a walk counts does not depend on the
+    order it meets things in (each name that code or a value is reached by counts), so
+    adding closures gives the parts one walk gives."""
     sub = ctx.sub()
     sub.seen.add(id(fn))
     sub.keep.append(fn)
@@ -1168,10 +1202,10 @@ def _function_body(ctx: _Context, fn: types.FunctionType, label: str, info: _Inf
     if wrapped is not None:
         _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), label)
     if fn.__defaults__ or fn.__kwdefaults__:
-        ctx.add(f"defaults {label}:{_qualname(fn)}",
-                ctx.token((fn.__defaults__, fn.__kwdefaults__), f"defaults of {fn.__qualname__}"),
-                value_source(f"{fn.__qualname__}.__defaults__",
-                             (fn.__defaults__, fn.__kwdefaults__)))
+        ctx.owned(fn, f"defaults {label}:{_qualname(fn)}",
+                  ctx.token((fn.__defaults__, fn.__kwdefaults__), f"defaults of {fn.__qualname__}"),
+                  value_source(f"{fn.__qualname__}.__defaults__",
+                               (fn.__defaults__, fn.__kwdefaults__)))
 
 
 _ATTRS_GENERATED = "<attrs generated"  # the file name attrs compiles its methods under
@@ -1184,8 +1218,8 @@ def _function_attributes(ctx: _Context, fn: types.FunctionType, label: str) -> N
     by value, and the code they hold is visited."""
     attrs = {k: v for k, v in vars(fn).items() if k not in _WRAPS_ATTRS}
     if attrs:
-        ctx.add(f"attributes {label}:{_qualname(fn)}",
-                ctx.token(attrs, f"attributes of {fn.__qualname__}"))
+        ctx.owned(fn, f"attributes {label}:{_qualname(fn)}",
+                  ctx.token(attrs, f"attributes of {fn.__qualname__}"))
 
 
 _SKIP_CLASS_ATTRS = frozenset({
@@ -1450,13 +1484,14 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
         except ValueError:  # empty cell
             continue
         key = f"closure {name}" if own else f"closure {label}:{_qualname(func)}.{name}"
+        add = ctx.add if own else functools.partial(ctx.owned, func)
         if isinstance(value, (types.FunctionType, type, types.ModuleType)):
             _visit(ctx, value, name, label)
             if _is_library_code(ctx, value):
-                ctx.add(key, qualified_name(value))  # which one: np.mean or np.median
+                add(key, qualified_name(value))  # which one: np.mean or np.median
             continue
         shown = value_source(name, value)  # (the repr first, as for a constant)
-        ctx.add(key, ctx.token(value, f"closure value {name}"), shown)
+        add(key, ctx.token(value, f"closure value {name}"), shown)
 
 
 # --------------------------------------------------------------------------- one function
