@@ -175,3 +175,43 @@ def test_a_build_alone_keeps_what_it_parsed(project: Path, tmp_path: Path) -> No
                              capture_output=True, text=True)
         assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr
     assert not (project / ".flowyml").exists()  # a build runs nothing, records nothing
+
+
+def test_a_big_group_is_written_when_a_tenth_is_new_and_at_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group is rewritten whole: a big one is not rewritten for each function a build
+    adds (a process building many pipelines of one module), but once a tenth of it is
+    new, and what is left when the process exits."""
+    import textwrap
+
+    import flowyml.core.source_memo as sm
+
+    monkeypatch.setenv("FLOWYML_FINGERPRINT_MEMO", str(tmp_path))
+    memo = SourceMemo("salt")
+    group = memo.group("/p/big.py")
+    for i in range(sm.WRITE_ALWAYS + 44):  # 300: written, all new
+        memo.put(group, f"k{i}", {"d": str(i)})
+    memo.flush()
+    assert SourceMemo("salt").get(group, "k0") == {"d": "0"}
+    for i in range(300, 333):  # 33 new: under a tenth of 333, not written yet
+        memo.put(group, f"k{i}", {"d": str(i)})
+        memo.flush()
+    assert SourceMemo("salt").get(group, "k300") is None
+    memo.put(group, "k333", {"d": "333"})  # the 34th: a tenth of 334, written
+    memo.flush()
+    assert SourceMemo("salt").get(group, "k300") == {"d": "300"}
+
+    code = textwrap.dedent(f"""
+        from flowyml.core.source_memo import SourceMemo
+        memo = SourceMemo("salt")
+        group = memo.group("/p/big.py")
+        assert memo.get(group, "k0") is not None
+        memo.put(group, "late", {{"d": "late"}})
+        memo.flush()  # one new entry of 335: left for the exit
+        import os
+        assert "late" not in open(os.path.join({str(tmp_path)!r}, group + ".json")).read()
+    """)
+    env = {**os.environ, "FLOWYML_FINGERPRINT_MEMO": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    assert SourceMemo("salt").get(group, "late") == {"d": "late"}

@@ -16,11 +16,15 @@ entries are kept, never part of what they say), under the user's cache folder
 folder, or ``off``. Files are written atomically, a corrupt one counts as empty, a group
 keeps the entries its last writer used plus at most ``KEEP_UNUSED`` others (the newest),
 and files unused for ``KEEP_DAYS`` days are removed when new ones are written (at most
-once a day).
+once a day). A group is rewritten whole, so a big one (over ``WRITE_ALWAYS`` entries) is
+written once its new entries are a tenth of it, and what is left at the process's exit:
+a process building many pipelines from one big module, each adding a few functions, does
+not rewrite it at every build (runs x module size).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -33,6 +37,7 @@ from .hashing import hash_text
 
 KEEP_DAYS = 30
 KEEP_UNUSED = 256  # entries of a group the writing process did not use (older versions)
+WRITE_ALWAYS = 256  # a group up to this size is written at every flush that changed it
 _ENV = "FLOWYML_FINGERPRINT_MEMO"
 
 
@@ -57,6 +62,8 @@ class SourceMemo:
         self._groups: dict[str, dict[str, Any]] = {}
         self._used: dict[str, set[str]] = {}  # group -> keys this process read or wrote
         self._dirty: set[str] = set()
+        self._new: dict[str, int] = {}  # group -> entries changed since it was written
+        self._at_exit = False
         self._names: dict[str, str] = {}  # file name -> group
         self._pruned = False
 
@@ -94,15 +101,23 @@ class SourceMemo:
                 entries.pop(key, None)  # (re)inserted last: the newest
                 entries[key] = facts
                 self._dirty.add(group)
+                self._new[group] = self._new.get(group, 0) + 1
 
-    def flush(self) -> None:
+    def flush(self, final: bool = False) -> None:
         """Write the groups that gained entries (best effort: a read-only or full disk
-        only means the work is done again next time)."""
+        only means the work is done again next time). A big group with few new entries
+        waits (``WRITE_ALWAYS``), for a later flush or the process's exit (``final``)."""
         with self._lock:
-            dirty, self._dirty = self._dirty, set()
+            dirty = {g for g in self._dirty if final or self._due(g)}
+            self._dirty -= dirty
+            if self._dirty and not self._at_exit:
+                self._at_exit = True
+                atexit.register(self.flush, True)
             folder = self._folder()
             if folder is None or not dirty:
                 return
+            for group in dirty:
+                self._new.pop(group, None)
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 for group in dirty:
@@ -115,6 +130,10 @@ class SourceMemo:
                     _prune(folder)
             except OSError:
                 return
+
+    def _due(self, group: str) -> bool:
+        size = len(self._groups.get(group, ()))
+        return size <= WRITE_ALWAYS or self._new.get(group, 0) * 10 >= size
 
     def _bounded(self, group: str) -> dict[str, Any]:
         """What to write of ``group``: the entries this process used, and the newest
