@@ -1173,3 +1173,133 @@ def test_a_helper_chain_thousands_deep_is_fingerprinted(
             next(k for k in before.parts if k.endswith(":h2999"))]
     finally:
         sys.modules.pop("deep_mod", None)
+
+
+_TWO_TABLES = '''
+import flowyml as fm
+
+SCALE = 10
+
+
+def op_scale(x):
+    return x * SCALE
+
+
+def op_fmt(x):
+    return FORMATS["plain"](x)
+
+
+def fmt_plain(x):
+    return str(x)
+
+
+def fmt_scaled(x):
+    return str(OPS["scale"](x))
+
+
+OPS = {"scale": op_scale, "fmt": op_fmt, **{f"k{i}": abs for i in range(8)}}
+FORMATS = {"plain": fmt_plain, "scaled": fmt_scaled, **{f"k{i}": str for i in range(8)}}
+for _i in range(8):
+    OPS[f"f{_i}"] = (lambda i: lambda x: x + i)(_i)
+    FORMATS[f"f{_i}"] = (lambda i: lambda x: str(x + i))(_i)
+
+
+@fm.step(outputs="a")
+def s1(n: int = 3):
+    return OPS["f1"](n)
+
+
+@fm.step(outputs="b")
+def s2(n: int = 3):
+    return OPS["f2"](n)
+
+
+@fm.step(outputs="y")
+def s3(n: int = 3):
+    return FORMATS["scaled"](n)
+'''
+
+
+def test_two_tables_that_reach_each_other_count_everything_either_holds(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table's functions are visited once per build and merged into each later step
+    that reads it, but only once that visit is whole: a table whose functions read a
+    second table, whose functions read the first, merged its half-made visit (missing
+    ``SCALE``), which the build then kept: a stale hit on ``SCALE``'s edit, and a worker
+    that disagreed with its driver."""
+    import flowyml as fm
+    from flowyml.core import fingerprint as fp
+
+    (tmp_path / "tables_mod.py").write_text(_TWO_TABLES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("tables_mod", None)
+    try:
+        import tables_mod as mod
+
+        graph = fm.Pipeline("t", [mod.s1, mod.s2, mod.s3]).build()
+        for name in graph.order:
+            alone, _ = fp.fingerprint_step(graph.steps[name], {"n": 3}, project)
+            assert graph.fingerprints[name].parts == alone.parts, name
+        assert any(k.endswith(":SCALE") for k in graph.fingerprints["s3"].parts)
+    finally:
+        sys.modules.pop("tables_mod", None)
+
+
+def test_a_registry_read_under_many_names_stays_small(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry of functions that read the registry again, each through a name of its
+    own module: the visit of its functions was merged into itself while being made, and
+    what it kept doubled for every module (16 plugins: ~100 MB, 25: out of memory)."""
+    import tracemalloc
+
+    import flowyml as fm
+
+    (tmp_path / "registry_mod.py").write_text(
+        "REGISTRY = {}\n\n\ndef register(fn):\n    REGISTRY[fn.__name__] = fn\n    return fn\n")
+    plugins = tmp_path / "plugins_pkg"
+    plugins.mkdir()
+    (plugins / "__init__.py").write_text("")
+    for k in range(18):
+        (plugins / f"p{k}.py").write_text(textwrap.dedent(f'''
+            from registry_mod import REGISTRY, register
+
+
+            @register
+            def op{k}(x):
+                if x > 100:
+                    return REGISTRY["op0"](x - 100)
+                return x + {k}
+        '''))
+    imports = "\n".join(f"import plugins_pkg.p{k}" for k in range(18))
+    (tmp_path / "plug_pipe.py").write_text(f'''
+import flowyml as fm
+from registry_mod import REGISTRY
+{imports}
+
+
+@fm.step(outputs="y")
+def total(n: int = 3):
+    return sum(op(n) for op in REGISTRY.values())
+
+
+@fm.step(outputs="z")
+def first(n: int = 3):
+    return REGISTRY["op1"](n)
+''')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    names = ["plug_pipe", "registry_mod", "plugins_pkg",
+             *(f"plugins_pkg.p{k}" for k in range(18))]
+    try:
+        import plug_pipe
+
+        tracemalloc.start()
+        try:
+            graph = fm.Pipeline("plug", [plug_pipe.total, plug_pipe.first]).build()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 30 * 2**20, f"{peak / 2**20:.0f} MiB"
+        assert sum(1 for k in graph.fingerprints["total"].parts if ":op" in k) >= 18
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)

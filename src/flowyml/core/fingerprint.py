@@ -428,6 +428,7 @@ _warned: set[str] = set()
 # this build's tokens of values (``_Context.token``): id -> [the value, its token, the
 # code objects its tokenizing met, a context that visited them (``_revisit``)]
 _build_tokens: dict[int, list[Any]] = {}
+_MAKING: Any = object()  # a ``_revisit`` context being made
 # this build's closures of user functions (``_closure_of``): id -> (function, context);
 # and the functions a step walked itself, first (id -> function)
 _build_closures: dict[int, tuple[Any, Any]] = {}
@@ -545,9 +546,10 @@ class _Context:
                     if keep_owners:
                         self.owners.setdefault(key, {}).setdefault(v, set()).update(fns)
                 self.add(key, v, sources.get(v))
-        self.seen |= sub.seen
+        seen = self.seen
+        self.keep.extend([obj for obj in sub.keep if id(obj) not in seen])
+        seen |= sub.seen
         self.counted |= sub.counted
-        self.keep.extend(sub.keep)
         self.reads_text |= sub.reads_text
         self.unresolved |= sub.unresolved
         if self.generators is not None and sub.generators:
@@ -629,16 +631,23 @@ class _Context:
         own, which each step then adds: a table of a thousand functions costs a step
         one merge, not a thousand visits."""
         codes: list[Any] = hit[2]
-        if len(codes) < 8:
+        visited: _Context | None = hit[3]
+        if len(codes) < 8 or visited is _MAKING:  # few; or met again while it is made
+            # (a table whose functions read another that reads it): visited here
             for code in codes:
                 self.visit_code(code)
             return
-        visited: _Context | None = hit[3]
         if visited is None:
-            visited = hit[3] = self.sub()
-            for code in codes:
-                visited.visit_code(code)
-            visited.drain()
+            hit[3] = _MAKING  # published once whole: a part-made one would miss parts
+            made = self.sub()
+            try:
+                for code in codes:
+                    made.visit_code(code)
+                made.drain()
+            except BaseException:
+                hit[3] = None
+                raise
+            visited = hit[3] = made
         self.merge(visited)
 
     def visit_code(self, obj: Any) -> None:
