@@ -1854,6 +1854,31 @@ add(idiom("dispatch_dict", {"pipe.py": src('''
     change(E("pipe.py", "return x * 2", "return x * 2 + 1"), note="function held in a dispatch dict"),
 ))
 
+add(idiom("step_in_a_list", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    @fm.step(outputs="a")
+    def double(n: int = 3):
+        return n * 2
+
+
+    STAGES = [double]
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [stage(n) for stage in STAGES]
+
+
+    pipe = fm.Pipeline("ns", [f, double])
+''')},
+    same(E("pipe.py", "def double(n: int = 3):\n", 'def double(n: int = 3):\n    """Double it."""\n'),
+         note="docstring of the step held in the list"),
+    change(E("pipe.py", "return n * 2", "return n * 2 + 1"),
+           note="body of a step held in a list another step calls"),
+))
+
 add(idiom("dispatch_dict_of_lambdas", {"pipe.py": src('''
     import flowyml as fm
 

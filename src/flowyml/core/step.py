@@ -134,6 +134,12 @@ class Step:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
 
+    def __flowyml_code__(self) -> Callable[..., Any]:
+        """What a step held in a value (a list of stages) counts as in a key: its
+        function, which calling it calls; not its attributes (``update_wrapper`` copies
+        the function's docstring onto the step, and a docstring is not code)."""
+        return self.func
+
     def __repr__(self) -> str:
         return f"<Step {self.name} -> {', '.join(self.outputs)}>"
 
