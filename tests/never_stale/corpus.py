@@ -1879,6 +1879,73 @@ add(idiom("step_in_a_list", {"pipe.py": src('''
            note="body of a step held in a list another step calls"),
 ))
 
+add(idiom("attribute_on_the_step_function", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [i + STAGES[0].bonus for i in range(n)]
+
+
+    STAGES = [f.func]
+    f.func.bonus = 1
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "f.func.bonus = 1", "f.func.bonus = 1  # set once"), note="comment"),
+    change(E("pipe.py", "f.func.bonus = 1", "f.func.bonus = 5"),
+           note="an attribute set on the step's own function, read through a list"),
+))
+
+add(idiom("attribute_on_a_step", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    @fm.step(outputs="z")
+    def other(n: int = 2):
+        return n
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [i + other.extra for i in range(n)]
+
+
+    other.extra = 1
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "    return n\n", '    """The n."""\n    return n\n'),
+         note="docstring of the other step"),
+    change(E("pipe.py", "other.extra = 1", "other.extra = 7"),
+           note="an attribute set on another step, read by name"),
+))
+
+add(idiom("declaration_of_a_step_in_a_list", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def _double(n: int = 3):
+        return n * 2
+
+
+    double = fm.step(outputs="a", name="double")(_double)
+    STAGES = [double]
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [[st.name, list(st.outputs)] for st in STAGES]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("pipe.py", "    return n * 2\n", "    return n * 2  # twice\n"), note="comment"),
+    change(E("pipe.py", 'fm.step(outputs="a", name="double")', 'fm.step(outputs="b", name="twice")'),
+           note="the declaration of a step held in a list another step reads"),
+))
+
 add(idiom("dispatch_dict_of_lambdas", {"pipe.py": src('''
     import flowyml as fm
 

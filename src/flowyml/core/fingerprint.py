@@ -398,6 +398,7 @@ _KIND_LABELS = {
     "text": "source text (comments included) of",
     "binding": "binding of",
     "settings": "settings of",
+    "step": "declaration or attributes of step",
 }
 
 
@@ -408,6 +409,8 @@ def _part_label(key: str) -> str:
         return "declaration (@step arguments)"
     if key == "partial arguments":
         return "arguments of the partial"
+    if key == "attributes":
+        return "attributes set on the step's function"
     kind, where, qual = _split_key(key)
     if kind == "library":
         return f"library {qual}"
@@ -960,6 +963,9 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
         layers.append(inner)
     ctx.first_visit(inner)
     ctx.own.add(id(inner))
+    attrs = {k: v for k, v in vars(inner).items() if k not in _WRAPS_ATTRS}
+    if attrs:  # set on the step's function (``f.bonus = 1``), which it may read
+        ctx.add("attributes", ctx.token(attrs, f"attributes of {inner.__qualname__}"))
     info = _info(inner, strip_decorators=True)
     ctx.add("code", info.digest,
             _info_source(info, decorators=False))
@@ -996,8 +1002,13 @@ def _is_flowyml(obj: Any) -> bool:
 
 def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
     """Anything the code reaches: code by source (own) or version (library); data by value."""
-    if isinstance(obj, Step):
-        obj = obj.func
+    if isinstance(obj, Step):  # its function, and its declaration and attributes, by value
+        func, state = obj.__flowyml_code__()
+        key = f"step {where or '?'}:{name}"
+        if ctx.first_count(key, obj):
+            ctx.add(key, ctx.token(state, f"the declaration of step {name}"),
+                    value_source(f"{name} (step)", state))
+        obj = func
     if isinstance(obj, types.ModuleType):
         _visit_module(ctx, obj)
     elif isinstance(obj, types.FunctionType):

@@ -52,6 +52,11 @@ class ParamSpec:
         return self.default is not _NO_DEFAULT
 
 
+# a Step's attributes that are its function's, not its own state (``__flowyml_code__``)
+_COPIED = frozenset({"func", "__wrapped__", "__doc__", "__module__", "__name__", "__qualname__",
+                     "__annotations__", "__type_params__", "__dict__"})
+
+
 class Step:
     """A function plus its declaration: inputs, outputs, parameters and options."""
 
@@ -134,11 +139,14 @@ class Step:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
 
-    def __flowyml_code__(self) -> Callable[..., Any]:
-        """What a step held in a value (a list of stages) counts as in a key: its
-        function, which calling it calls; not its attributes (``update_wrapper`` copies
-        the function's docstring onto the step, and a docstring is not code)."""
-        return self.func
+    def __flowyml_code__(self) -> tuple[Callable[..., Any], dict[str, Any]]:
+        """What a step counts as in a key when code reaches it (by name, or held in a
+        value: a list of stages): its function, which calling it calls, and what else it
+        holds (its declaration, attributes set on it), which code may read; not what
+        ``update_wrapper`` copied from the function (its docstring is not code), nor
+        the private attributes FlowyML keeps on a step as it runs (``_contracts``)."""
+        return self.func, {k: v for k, v in vars(self).items()
+                           if k not in _COPIED and not k.startswith("_")}
 
     def __repr__(self) -> str:
         return f"<Step {self.name} -> {', '.join(self.outputs)}>"

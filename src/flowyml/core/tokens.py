@@ -276,9 +276,11 @@ class Tokenizer:
             h.update(v.name.encode())
             self._walk(v.value, h, depth, memo)
         elif hasattr(t, "__flowyml_code__"):  # code standing for other code (a Step:
-            # its function, whatever else the object holds, its docstring too)
+            # its function), and the state it holds besides
+            code, state = v.__flowyml_code__()
             h.update(b"stands-for:")
-            self._walk(v.__flowyml_code__(), h, depth, memo)
+            self._walk(code, h, depth, memo)
+            self._walk(state, h, depth, memo)
         elif hasattr(t, "__flowyml_token__"):  # a value that says what it stands for
             h.update(f"token:{qualified_name(t)}:{v.__flowyml_token__()}".encode())  # (DataFile)
         elif isinstance(v, os.PathLike) and isinstance(os.fspath(v), str):
