@@ -634,3 +634,48 @@ r = fm.Pipeline("redeclared", [m.names, m.f]).run(executor="processes:1")
 print("RESULT " + json.dumps({"names": r["names"], "y2": r["y2"]}))
 """)
     assert got == {"names": ["a"], "y2": 10}
+
+
+def test_a_copy_of_the_steps_own_function_agrees_in_a_worker(project: Path) -> None:
+    """The step's own function, also held by a run value (``PARAMS = {"f": s.func}``) or
+    by a list a module keeps (through a helper's attribute), may reach a worker as
+    another object than the step's function (one by value): it is the step's code on
+    both sides, not a helper in the worker only (a false ``WorkerStateError``)."""
+    write(project / "steps.py", """
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def s(x: int = 2, f=None):
+            if x <= 0 or f is None:
+                return 1
+            return x + f(x - 1)
+
+
+        def f0(x):
+            return 1
+
+
+        def factory(k):
+            def inner(x: int = 2):
+                if x <= 0:
+                    return k
+                return x + TAB[0](x - 1)
+            return inner
+
+
+        t = fm.step(outputs="z", name="t")(factory(10))
+        TAB = [f0, t]
+        f0.reg = TAB
+        pipeline = fm.Pipeline("copies", [s, t])
+    """)
+    code = """
+import json, sys
+sys.path.insert(0, ".")
+import steps
+r = steps.pipeline.run(params={"f": steps.s.func}, executor="processes:2")
+print("RESULT " + json.dumps({"y": r["y"], "z": r["z"],
+                              "status": sorted({str(x.status) for x in r.steps.values()})}))
+"""
+    assert run_in(project, code) == {"y": 3, "z": 3, "status": ["executed"]}
+    assert run_in(project, code) == {"y": 3, "z": 3, "status": ["cached"]}

@@ -445,8 +445,8 @@ class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
     __slots__ = ("_multi", "_sources", "captured", "closures", "counted", "generators", "keep",
-                 "own", "owners", "parts", "pending", "reads_text", "root", "seen", "step",
-                 "tokenizing", "unresolved", "walked")
+                 "own", "own_fns", "owners", "parts", "pending", "reads_text", "root", "seen",
+                 "step", "tokenizing", "unresolved", "walked")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -457,6 +457,7 @@ class _Context:
         self.closures: dict[int, tuple[Any, _Context]] = _build_closures if _sharing else {}
         self.walked: dict[int, Any] = _build_walked if _sharing else {}
         self.own: set[int] = set()  # ids of the step's own function (its ``code`` part)
+        self.own_fns: list[types.FunctionType] = []  # ... and the functions
         # part -> value -> ids of the functions whose own part it is (their name, their
         # attributes, closure cells and defaults as a helper's: ``owned``)
         self.owners: dict[str, dict[str, set[int]]] = {}
@@ -908,7 +909,7 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         return
     if isinstance(func, types.MethodType) and isinstance(func.__func__, types.FunctionType):
         ctx.first_visit(func.__func__)
-        ctx.own.add(id(func.__func__))
+        _own(ctx, func.__func__)
         _step_code(ctx, func.__func__)
         owner = func.__self__
         cls = owner if isinstance(owner, type) else type(owner)
@@ -918,7 +919,7 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         member = getattr(member, "__func__", member)
         if isinstance(member, types.FunctionType) and _same_definition(member, func.__func__):
             ctx.first_visit(member)
-            ctx.own.add(id(member))
+            _own(ctx, member)
         if not isinstance(owner, type):
             ctx.add(f"instance {ctx.label_of(cls) or _module_of(cls)}:{cls.__qualname__}",
                     ctx.token(owner, f"the {cls.__qualname__} instance"))
@@ -937,7 +938,7 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         (vars(b)["__call__"] for b in cls.__mro__ if "__call__" in vars(b)), None)
     if isinstance(call, types.FunctionType):  # a callable instance
         ctx.first_visit(call)
-        ctx.own.add(id(call))
+        _own(ctx, call)
         _step_code(ctx, call)
         ctx.add(f"instance {ctx.label_of(cls) or _module_of(cls)}:{cls.__qualname__}",
                 ctx.token(func, f"the {cls.__qualname__} instance"))
@@ -945,6 +946,38 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         return
     ctx.library(_module_of(func) or _module_of(cls))
     ctx.add("code", qualified_name(func))
+
+
+def _own(ctx: _Context, fn: types.FunctionType) -> None:
+    ctx.own.add(id(fn))
+    ctx.own_fns.append(fn)
+
+
+def _copy_of_own(ctx: _Context, fn: types.FunctionType) -> bool:
+    """Whether ``fn`` is a copy of the step's own function: in a worker, the step's
+    function and the one a value holds (``PARAMS = {"f": s.func}``, a list of steps a
+    module keeps) may have travelled apart, one by value; they are the same code, with
+    the same closure values and defaults, and count as the step's ``code`` on both
+    sides, as the one object does in the driver."""
+    for own in ctx.own_fns:
+        if _same_definition(own, fn) and _code_shape(own.__code__) == _code_shape(
+                fn.__code__) and _bound_token(own) == _bound_token(fn):
+            return True
+    return False
+
+
+def _bound_token(fn: types.FunctionType) -> str:
+    """A token of what a function holds besides its code: closure values, defaults."""
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            cells.append(cell.cell_contents)
+        except ValueError:  # empty cell
+            cells.append(_EMPTY_CELL)
+    return value_token((cells, fn.__defaults__, fn.__kwdefaults__))
+
+
+_EMPTY_CELL = "<empty cell>"
 
 
 def _same_definition(a: types.FunctionType, b: types.FunctionType) -> bool:
@@ -962,7 +995,7 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
         inner = inner.__wrapped__  # type: ignore[attr-defined]
         layers.append(inner)
     ctx.first_visit(inner)
-    ctx.own.add(id(inner))
+    _own(ctx, inner)
     attrs = {k: v for k, v in vars(inner).items() if k not in _WRAPS_ATTRS}
     if attrs:  # set on the step's function (``f.bonus = 1``), which it may read
         ctx.add("attributes", ctx.token(attrs, f"attributes of {inner.__qualname__}"))
@@ -1166,6 +1199,10 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
                 _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), "")
         return
     name = key or f"{kind} {label}:{_qualname(fn)}"
+    if ctx.own_fns and id(fn) not in ctx.seen and _copy_of_own(ctx, fn):
+        ctx.first_visit(fn)
+        ctx.own.add(id(fn))  # a copy of the step's own function: its ``code`` too
+        return
     if not ctx.first_visit(fn):
         # the same code under another name (a method also called as a helper): that
         # name counts too, whichever way the code was reached first
