@@ -636,8 +636,10 @@ class _Context:
         one merge, not a thousand visits."""
         codes: list[Any] = hit[2]
         visited: _Context | None = hit[3]
-        if len(codes) < 8 or visited is _MAKING:  # few; or met again while it is made
-            # (a table whose functions read another that reads it): visited here
+        if len(codes) < 8 or visited is _MAKING or self.captured is not None:
+            # few; or met again while it is made (a table whose functions read another
+            # that reads it); or inside a context being made, which walks each thing it
+            # reaches once (tables that read each other would each walk them all again)
             for code in codes:
                 self.visit_code(code)
             return
