@@ -55,7 +55,7 @@ from .gcpause import cyclic_gc_paused
 from .hashing import hash_text
 from .ownership import NOTEBOOK, is_notebook_file, library_name, library_version, user_label
 from .source_memo import SourceMemo
-from .step import Step
+from .step import WRAPS_ATTRS, Step
 from .struct import field, struct
 from .tokens import Opaque, Tokenizer, qualified_name
 
@@ -998,7 +998,7 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
         layers.append(inner)
     ctx.first_visit(inner)
     _own(ctx, inner)
-    attrs = {k: v for k, v in vars(inner).items() if k not in _WRAPS_ATTRS}
+    attrs = _set_attributes(inner)
     if attrs:  # set on the step's function (``f.bonus = 1``), which it may read
         ctx.add("attributes", ctx.token(attrs, f"attributes of {inner.__qualname__}"))
     info = _info(inner, strip_decorators=True)
@@ -1268,14 +1268,17 @@ def _function_body(ctx: _Context, fn: types.FunctionType, label: str, info: _Inf
 
 
 _ATTRS_GENERATED = "<attrs generated"  # the file name attrs compiles its methods under
-_WRAPS_ATTRS = frozenset({"__wrapped__", "__module__", "__name__", "__qualname__", "__doc__",
-                          "__annotations__", "__dict__", "__type_params__"})
+
+
+def _set_attributes(fn: types.FunctionType) -> dict[str, Any]:
+    """The attributes set on ``fn`` (``f.registry``), not those ``functools.wraps`` copied."""
+    return {k: v for k, v in vars(fn).items() if k not in WRAPS_ATTRS}
 
 
 def _function_attributes(ctx: _Context, fn: types.FunctionType, label: str) -> None:
     """Attributes set on a function object (``f.registry``, ``f.cache = {...}``) count
     by value, and the code they hold is visited."""
-    attrs = {k: v for k, v in vars(fn).items() if k not in _WRAPS_ATTRS}
+    attrs = _set_attributes(fn)
     if attrs:
         ctx.owned(fn, f"attributes {label}:{_qualname(fn)}",
                   ctx.token(attrs, f"attributes of {fn.__qualname__}"))

@@ -52,9 +52,11 @@ class ParamSpec:
         return self.default is not _NO_DEFAULT
 
 
+# what ``functools.wraps``/``update_wrapper`` set on a wrapper (``__type_params__`` from
+# Python 3.12): the wrapped function's, not the wrapper's own attributes
+WRAPS_ATTRS = frozenset({"__wrapped__", "__type_params__", *functools.WRAPPER_ASSIGNMENTS})
 # a Step's attributes that are its function's, not its own state (``__flowyml_code__``)
-_COPIED = frozenset({"func", "__wrapped__", "__doc__", "__module__", "__name__", "__qualname__",
-                     "__annotations__", "__type_params__", "__dict__"})
+_COPIED = WRAPS_ATTRS | {"func"}
 
 
 class Step:
