@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -38,11 +39,12 @@ import sys
 import time
 from pathlib import Path
 
+from chain_rerun import DASH, git_rev, median_range
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 WORK = BENCH / ".work" / "helpers_rerun"
 PYTHON = REPO / ".venv" / "bin" / "python"
-DASH = "\u2013"
 SHAPES = ("helpers", "table1000", "entangled")
 
 CHILD = r"""
@@ -150,7 +152,7 @@ def measure(shape: str, label: str, src: Path, rep: int) -> dict[str, object]:
 
 
 def _fmt(values: list[float]) -> str:
-    return f"{statistics.median(values):.3f} s ({min(values):.3f}{DASH}{max(values):.3f})"
+    return median_range(values, ".3f", " s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,11 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(BENCH / "helpers_rerun.md"))
     args = ap.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
-    here = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "src"],
-                           check=True, capture_output=True, text=True).stdout.strip()
-    checkouts = [(here + ("+changes" if dirty else ""), REPO / "src")]
+    checkouts = [(git_rev(), REPO / "src")]
     if args.against:
         checkouts.append((args.against, checkout(args.against)))
     shapes = [s for s in args.shapes.split(",") if s]
@@ -175,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         for shape in shapes:
             order = checkouts[rep % len(checkouts):] + checkouts[:rep % len(checkouts)]
             for label, src in order:
-                res = measure(shape, label.replace("+", "_"), src, rep)
+                res = measure(shape, re.sub(r"\W+", "_", label), src, rep)
                 results.setdefault((shape, label), []).append(res)
                 print(f"rep {rep + 1} {shape:10} {label:16} first {res['first_s']:.3f} s  "
                       f"cached {res['cached_s']:.3f} s  ok={res['ok']}", flush=True)
