@@ -1742,27 +1742,28 @@ def _code_shape(code: types.CodeType) -> str:
     objects with the same shape behave the same; comments and line moves do not change
     it. Computed for every function fingerprinted; compared, never part of a key
     (except a lambda's, see ``_info``)."""
-    h = blake3.blake3()
+    out: list[bytes] = []  # hashed at once: the same digest as an update per piece
+    add = out.append
     stack: list[Any] = [code]
     while stack:
         c = stack.pop()
         t = type(c)
         if t is types.CodeType:
-            h.update(c.co_code)
+            add(c.co_code)
             # names hold no control characters: NUL between names, SOH between fields
-            h.update((f"{c.co_name}\1{_NUL.join(c.co_names)}\1{_NUL.join(c.co_varnames)}\1"
-                      f"{_NUL.join(c.co_freevars)}\1{_NUL.join(c.co_cellvars)}\1"
-                      f"{c.co_argcount} {c.co_posonlyargcount} {c.co_kwonlyargcount} "
-                      f"{c.co_flags & _FLAGS} {len(c.co_consts)}").encode("utf-8", "surrogatepass"))
+            add((f"{c.co_name}\1{_NUL.join(c.co_names)}\1{_NUL.join(c.co_varnames)}\1"
+                 f"{_NUL.join(c.co_freevars)}\1{_NUL.join(c.co_cellvars)}\1"
+                 f"{c.co_argcount} {c.co_posonlyargcount} {c.co_kwonlyargcount} "
+                 f"{c.co_flags & _FLAGS} {len(c.co_consts)}").encode("utf-8", "surrogatepass"))
             stack.extend(c.co_consts)
         elif t is tuple:
-            h.update(b"(%d" % len(c))
+            add(b"(%d" % len(c))
             stack.extend(c)
         elif t is frozenset:  # its order follows the hash seed
-            h.update(repr(sorted(repr(x) for x in c)).encode("utf-8", "surrogatepass"))
+            add(repr(sorted(repr(x) for x in c)).encode("utf-8", "surrogatepass"))
         else:
-            h.update(repr((t.__name__, c)).encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+            add(repr((t.__name__, c)).encode("utf-8", "surrogatepass"))
+    return blake3.blake3(b"".join(out)).digest().hex()
 
 
 def _code_span(code: Any) -> tuple[int, int]:
@@ -2433,7 +2434,7 @@ def _file_digest(path: str) -> str:
         try:
             digest = _digest_and_refs(ast.parse(data))[0]
         except (SyntaxError, ValueError):
-            digest = "text:" + blake3.blake3(data).hexdigest()
+            digest = "text:" + blake3.blake3(data).digest().hex()
         _MEMO.put(*slot, {"d": digest})
     if len(_file_digests) > 10_000:
         _file_digests.clear()
@@ -2746,7 +2747,7 @@ def _digest_and_refs(
             add(b")")
         else:
             add(_leaf(t, item))
-    return blake3.blake3(b"".join(out)).hexdigest(), refs
+    return blake3.blake3(b"".join(out)).digest().hex(), refs
 
 
 def _leaf(t: type, value: Any) -> bytes:

@@ -4,6 +4,9 @@ Files are hashed through a memory map so a large artifact is never copied into
 Python memory just to be hashed. Inputs of ``THREADED_FROM`` bytes or more are hashed
 on every core (BLAKE3's tree hashing: the digest is the same as single-threaded);
 below that, starting threads costs more than it saves.
+
+Hex digests are ``digest().hex()``: the same text as the binding's ``hexdigest()``,
+which takes about 0.1 us longer per call (fingerprints make several per step).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ _HEX_CHARS = "0123456789abcdef"
 def hash_bytes(data: bytes | bytearray | memoryview) -> str:
     """Hex BLAKE3 digest of ``data``."""
     if memoryview(data).nbytes >= THREADED_FROM:
-        return blake3.blake3(data, max_threads=blake3.blake3.AUTO).hexdigest()
-    return blake3.blake3(data).hexdigest()
+        return blake3.blake3(data, max_threads=blake3.blake3.AUTO).digest().hex()
+    return blake3.blake3(data).digest().hex()
 
 
 def hash_file(path: str | os.PathLike[str]) -> str:
@@ -32,10 +35,10 @@ def hash_file(path: str | os.PathLike[str]) -> str:
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
-        return blake3.blake3().hexdigest()
+        return blake3.blake3().digest().hex()
     h = blake3.blake3(max_threads=blake3.blake3.AUTO if size >= THREADED_FROM else 1)
     h.update_mmap(str(path))
-    return h.hexdigest()
+    return h.digest().hex()
 
 
 # A file's times show a change only once the clock that stamps them has moved on: on a
@@ -88,7 +91,7 @@ def hash_buffers(*buffers: bytes | bytearray | memoryview) -> str:
     h = blake3.blake3()
     for b in buffers:
         h.update(b)
-    return h.hexdigest()
+    return h.digest().hex()
 
 
 def hash_chunks(chunks: Iterable[bytes]) -> str:
@@ -96,13 +99,20 @@ def hash_chunks(chunks: Iterable[bytes]) -> str:
     h = blake3.blake3()
     for chunk in chunks:
         h.update(chunk)
-    return h.hexdigest()
+    return h.digest().hex()
 
 
 def hash_text(*parts: str) -> str:
-    """Digest of text parts, separated unambiguously (for keys, not for content)."""
-    encoded = [p.encode("utf-8", "surrogatepass") for p in parts]
-    return blake3.blake3(b"".join([len(b).to_bytes(8, "little") + b for b in encoded])).hexdigest()
+    """Digest of text parts, separated unambiguously (for keys, not for content): each
+    part's UTF-8 bytes after their length (8 bytes, little-endian). Called several times
+    per step fingerprint, so built in one loop (about a third faster than two list
+    comprehensions and ``hexdigest``, the same digest)."""
+    out = []
+    for p in parts:
+        b = p.encode("utf-8", "surrogatepass")
+        out.append(len(b).to_bytes(8, "little"))
+        out.append(b)
+    return blake3.blake3(b"".join(out)).digest().hex()
 
 
 def is_digest(value: str) -> bool:

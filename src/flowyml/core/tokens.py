@@ -201,13 +201,13 @@ class Tokenizer:
 
     def digest(self, value: Any) -> str:
         try:  # most declarations and parameters: a few primitives in small containers
-            return blake3.blake3(_plain(value, 0, [_PLAIN_NODES], self.ordered)).hexdigest()
+            return blake3.blake3(_plain(value, 0, [_PLAIN_NODES], self.ordered)).digest().hex()
         except _NotPlain:
             pass
         h = blake3.blake3()
         self._nodes = 0
         self._walk(value, h, 0, {})
-        return h.hexdigest()
+        return h.digest().hex()
 
     # ``memo`` holds the containers and objects being walked (the path from the root),
     # keeping them alive so no id is reused: a cycle hashes as a back-reference by
