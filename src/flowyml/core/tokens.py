@@ -108,14 +108,24 @@ def _plain(v: Any, depth: int, budget: list[int], ordered: bool = False) -> byte
         raise _NotPlain
     d = depth + 1
     if t is list or t is tuple:
-        return b"".join([f"{t.__name__}[{len(v)}".encode(),
-                         *[_plain(x, d, budget, ordered) for x in v], b"]"])
+        out = [_OPENERS[t] % len(v)]
+        for x in v:  # (a primitive item without a call)
+            tx = type(x)
+            out.append(_primitive(tx, x) if tx in _PRIMITIVE_SET else _plain(x, d, budget, ordered))
+        out.append(b"]")
+        return b"".join(out)
     if t is dict:
-        keys = [_plain_sub(k, d, budget, ordered) for k in v]
+        # a string key's digest straight from ``_SUBS`` when it is there (most are)
+        subs = _SUBS
+        keys = [(type(k) is str and subs.get((str, k))) or _plain_sub(k, d, budget, ordered)
+                for k in v]
         items = sorted([k + _plain_sub(x, d, budget, ordered) for k, x in zip(keys, v.values(), strict=True)])
         return b"".join([b"dict[%d" % len(items), *items,
                          _order(keys, items) if ordered else b"", b"]"])
     raise _NotPlain
+
+
+_OPENERS: dict[type, bytes] = {list: b"list[%d", tuple: b"tuple[%d"}  # what the walk writes before the items
 
 
 _SUBS: dict[tuple[type, Any], bytes] = {}  # short keys and scalars: the same in every step
