@@ -1605,9 +1605,12 @@ class _Info:
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
-        return cls(f["d"], [tuple(c) for c in f["c"]], names,
-                   [(a, b, c, int(d)) for a, b, c, d in f["i"]],
-                   [(tuple(c), n) for c, n in f["g"]], bool(f["y"]),
+        # (on every memo hit: empty lists, the usual imports and getattr calls, skip
+        # their comprehension)
+        imports, getattrs = f["i"], f["g"]
+        return cls(f["d"], list(map(tuple, f["c"])), names,
+                   [(a, b, c, int(d)) for a, b, c, d in imports] if imports else [],
+                   [(tuple(c), n) for c, n in getattrs] if getattrs else [], bool(f["y"]),
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
                    None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
                    bool(f.get("h", True)))
