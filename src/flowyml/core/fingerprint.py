@@ -2228,12 +2228,16 @@ def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
     watched = {id(environ), id(getenv), *map(id, setters)}
     # the globals bound to them that the code names (``ENV = os.environ``): only a name
     # it loads can reach one, so its names are looked up, not the module's every global
-    # (a module of a thousand pipelines was scanned whole for each one's build)
-    aliases = {n for c in codes for n in c.co_names if id(globs.get(n)) in watched}
+    # (a module of a thousand pipelines was scanned whole for each one's build); first
+    # all at once, in C: most code names none
+    loaded = codes[0].co_names if len(codes) == 1 else [n for c in codes for n in c.co_names]
+    aliases: set[str] = set() if watched.isdisjoint(map(id, map(globs.get, loaded))) else {
+        n for n in loaded if id(globs.get(n)) in watched}
     if local:
         aliases.update(k for k, v in local.items() if id(v) in watched)
     hot = [c for c in codes if not (_ENV_NAMES.isdisjoint(c.co_names) and aliases.isdisjoint(
-        c.co_names) and aliases.isdisjoint(c.co_varnames))]
+        c.co_names) and aliases.isdisjoint(c.co_varnames))] if aliases else [
+        c for c in codes if not _ENV_NAMES.isdisjoint(c.co_names)]
     if not hot:  # most code: no name it uses can reach the environment
         return _NO_ENV, False
 
