@@ -1764,9 +1764,28 @@ def _code_shape(code: types.CodeType) -> str:
             stack.extend(c)
         elif t is frozenset:  # its order follows the hash seed
             add(repr(sorted(repr(x) for x in c)).encode("utf-8", "surrogatepass"))
+        elif t in _SHAPE_SCALARS:
+            add(_scalar_bytes(t, c))
         else:
             add(repr((t.__name__, c)).encode("utf-8", "surrogatepass"))
     return blake3.blake3(b"".join(out)).digest().hex()
+
+
+_SHAPE_SCALARS = frozenset({type(None), bool, int, str})  # equal ones have one repr (not
+# floats: 0.0 == -0.0)
+_scalar_shapes: dict[tuple[type, Any], bytes] = {}  # the same constants in every function
+
+
+def _scalar_bytes(t: type, c: Any) -> bytes:
+    """What ``_code_shape`` hashes for the constant ``c`` of type ``t``, kept for the
+    short ones (``None``, small numbers, names: most constants of most functions)."""
+    key = (t, c)
+    hit = _scalar_shapes.get(key)
+    if hit is None:
+        hit = repr((t.__name__, c)).encode("utf-8", "surrogatepass")
+        if len(hit) <= 128 and len(_scalar_shapes) < 4096:
+            _scalar_shapes[key] = hit
+    return hit
 
 
 def _code_span(code: Any) -> tuple[int, int]:
