@@ -115,11 +115,17 @@ def _plain(v: Any, depth: int, budget: list[int], ordered: bool = False) -> byte
         out.append(b"]")
         return b"".join(out)
     if t is dict:
-        # a string key's digest straight from ``_SUBS`` when it is there (most are)
+        # a string key's digest, and a short scalar value's, straight from ``_SUBS``
+        # when it is there (most are: the same names and flags in every declaration)
         subs = _SUBS
-        keys = [(type(k) is str and subs.get((str, k))) or _plain_sub(k, d, budget, ordered)
-                for k in v]
-        items = sorted([k + _plain_sub(x, d, budget, ordered) for k, x in zip(keys, v.values(), strict=True)])
+        keys, items = [], []
+        for k, x in v.items():
+            key = (type(k) is str and subs.get((str, k))) or _plain_sub(k, d, budget, ordered)
+            tx = type(x)
+            keys.append(key)
+            items.append(key + ((tx in _SUB_TYPES and subs.get((tx, x)))
+                                or _plain_sub(x, d, budget, ordered)))
+        items.sort()
         return b"".join([b"dict[%d" % len(items), *items,
                          _order(keys, items) if ordered else b"", b"]"])
     raise _NotPlain
@@ -129,6 +135,7 @@ _OPENERS: dict[type, bytes] = {list: b"list[%d", tuple: b"tuple[%d"}  # what the
 
 
 _SUBS: dict[tuple[type, Any], bytes] = {}  # short keys and scalars: the same in every step
+_SUB_TYPES = frozenset({str, int, bool, type(None)})  # the types ``_SUBS`` keeps
 
 
 def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> bytes:
