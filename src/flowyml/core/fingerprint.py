@@ -133,7 +133,7 @@ class Fingerprint:
 
 def _make(parts: Mapping[str, str], sources: Mapping[str, str] | None = None) -> Fingerprint:
     ordered = dict(sorted(parts.items()))
-    digest = hash_text(FINGERPRINT_VERSION, *(f"{k}={v}" for k, v in ordered.items()))
+    digest = hash_text(FINGERPRINT_VERSION, *[f"{k}={v}" for k, v in ordered.items()])
     return Fingerprint(digest, ordered, sources if sources is not None else {})
 
 
@@ -760,7 +760,7 @@ def fingerprint_step(
     options = step.options()
     ctx.add("declaration", Tokenizer().digest(options),
             functools.partial(_declaration_text, options))  # rendered if recorded
-    tokens = {p: ctx.token(v, f"run value {p}") for p, v in values.items()}
+    tokens = {p: ctx.token(v, f"run value {p}") for p, v in values.items()} if values else {}
     ctx.drain()
     _check_mutated_globals(ctx, step.func)
     if ctx.reads_text:
@@ -1029,7 +1029,7 @@ def _decorator_texts(func: types.FunctionType, info: _Info) -> list[str]:
 
 
 def _is_flowyml(obj: Any) -> bool:
-    return obj is not None and _module_of(obj).split(".")[0] == "flowyml"
+    return obj is not None and _module_of(obj).partition(".")[0] == "flowyml"
 
 
 # --------------------------------------------------------------------------- visiting
