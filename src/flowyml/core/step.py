@@ -159,7 +159,8 @@ class Step:
         options: dict[str, Any] = {
             "name": self.name,
             "outputs": list(self.outputs),
-            "inputs": {k: str(v) for k, v in sorted(self.input_map.items())},
+            "inputs": {k: str(v) for k, v in sorted(self.input_map.items())}
+            if self.input_map else {},  # (most steps map none: no sort, no comprehension)
             "map_over": self.map_over,
         }
         schemas = None
