@@ -45,7 +45,7 @@ import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_origin
 
@@ -1272,7 +1272,8 @@ _ATTRS_GENERATED = "<attrs generated"  # the file name attrs compiles its method
 
 def _set_attributes(fn: types.FunctionType) -> dict[str, Any]:
     """The attributes set on ``fn`` (``f.registry``), not those ``functools.wraps`` copied."""
-    return {k: v for k, v in vars(fn).items() if k not in WRAPS_ATTRS}
+    attrs = vars(fn)
+    return {k: v for k, v in attrs.items() if k not in WRAPS_ATTRS} if attrs else {}
 
 
 def _function_attributes(ctx: _Context, fn: types.FunctionType, label: str) -> None:
@@ -2036,12 +2037,13 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
     codes = _code_tree(fn.__code__)  # what the bytecode checks below read
-    if any("__doc__" in c.co_names for c in codes):
+    names = _names_of(codes)
+    if "__doc__" in names:
         # ``helper.__doc__`` (a prompt kept in a docstring), ``type(self).__doc__``, or
         # that of a function passed in: every docstring the step reaches may be what it
         # reads (``_text_parts``)
         ctx.reads_text |= _DOCSTRINGS
-    env_names, env_writes = _env_reads(codes, globs, local)
+    env_names, env_writes = _env_reads(codes, globs, local, names)
     for chain in info.chains:
         if chain in done:
             continue
@@ -2075,8 +2077,10 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
                 _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
     if info.dynamic_imports:
         unseeable.append("importlib.import_module() with a computed name")
-    _environment_parts(ctx, fn, label, env_names, env_writes)
-    if _subclass_parts(ctx, codes, {**globs, **local} if local else globs, label):
+    if env_names or env_writes:
+        _environment_parts(ctx, fn, label, env_names, env_writes)
+    if "__subclasses__" in names and _subclass_parts(
+            ctx, codes, {**globs, **local} if local else globs, label):
         unseeable.append(_SUBCLASSES)
     if unseeable:
         _unseeable(ctx, fn, info, label, unseeable)
@@ -2192,6 +2196,13 @@ def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
         ctx.add(f"env {var}", ctx.token(os.environ.get(var), f"environment variable {var}"))
 
 
+def _names_of(codes: list[types.CodeType]) -> Sequence[str]:
+    """Every name the bytecode of ``codes`` (a ``_code_tree``) loads as a global or an
+    attribute: one step's checks of its code for names (``__doc__``, ``__subclasses__``,
+    the environment's) look in one sequence, not each in every code object."""
+    return codes[0].co_names if len(codes) == 1 else [n for c in codes for n in c.co_names]
+
+
 def _subclass_parts(ctx: _Context, codes: list[types.CodeType], scope: Mapping[str, Any],
                     label: str) -> bool:
     """Every subclass that exists now of each class whose ``__subclasses__`` the code
@@ -2235,13 +2246,15 @@ _ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
 
 
 def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
-               local: Mapping[str, Any]) -> tuple[frozenset[str], bool]:
+               local: Mapping[str, Any], loaded: Sequence[str] | None = None
+               ) -> tuple[frozenset[str], bool]:
     """The environment variables ``codes`` (a ``_code_tree``) read by a literal
     name (``os.getenv("X")``, ``os.environ.get("X")``, ``os.environ["X"]``,
     ``"X" in os.environ``), or ``_WHOLE_ENV`` when it uses ``os.environ`` any other way
     (a computed name, a copy, iteration): then the whole environment counts, by token.
     And whether it changes the environment (``os.environ["X"] = ...``, ``update``,
-    ``os.putenv``). Read from the bytecode, decoded only for code that names them."""
+    ``os.putenv``). Read from the bytecode, decoded only for code that names them.
+    ``loaded``: the names ``codes`` load (``_names_of``), when the caller has them."""
     environ, getenv = os.environ, os.getenv
     setters = (os.putenv, getattr(os, "unsetenv", os.putenv))
     watched = {id(environ), id(getenv), *map(id, setters)}
@@ -2249,7 +2262,8 @@ def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
     # it loads can reach one, so its names are looked up, not the module's every global
     # (a module of a thousand pipelines was scanned whole for each one's build); first
     # all at once, in C: most code names none
-    loaded = codes[0].co_names if len(codes) == 1 else [n for c in codes for n in c.co_names]
+    if loaded is None:
+        loaded = _names_of(codes)
     aliases: set[str] = set() if watched.isdisjoint(map(id, map(globs.get, loaded))) else {
         n for n in loaded if id(globs.get(n)) in watched}
     if local:
