@@ -761,7 +761,8 @@ def fingerprint_step(
     ctx.add("declaration", Tokenizer().digest(options),
             functools.partial(_declaration_text, options))  # rendered if recorded
     tokens = {p: ctx.token(v, f"run value {p}") for p, v in values.items()} if values else {}
-    ctx.drain()
+    if ctx.pending:  # (nothing to walk unless its code met a user function)
+        ctx.drain()
     _check_mutated_globals(ctx, step.func)
     if ctx.reads_text:
         _text_parts(ctx)
@@ -1009,7 +1010,8 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
     for i, text in enumerate(() if ctx.rechecking else _decorator_texts(inner, info)):
         ctx.add(f"decorator {i}", text, f"@{text}")
     _follow(ctx, inner, info)
-    _closure_parts(ctx, inner, own=True)
+    if inner.__closure__:  # (most steps close over nothing)
+        _closure_parts(ctx, inner, own=True)
     for wrapper in layers[:-1]:  # the decorators' wrappers: code and closures (times(2))
         _visit(ctx, wrapper, _qualname(wrapper), "")
 
@@ -1256,7 +1258,8 @@ def _function_body(ctx: _Context, fn: types.FunctionType, label: str, info: _Inf
     function it wraps, its defaults."""
     _function_attributes(ctx, fn, label)
     _follow(ctx, fn, info)
-    _closure_parts(ctx, fn, own=False)
+    if fn.__closure__:
+        _closure_parts(ctx, fn, own=False)
     wrapped = getattr(fn, "__wrapped__", None)
     if wrapped is not None:
         _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), label)
@@ -2033,7 +2036,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     """Visit what ``fn`` reaches: globals, attribute chains, local imports, getattr."""
     globs = fn.__globals__
     label = ctx.label_of(fn) or NOTEBOOK
-    local = _local_imports(ctx, fn, info)
+    local = _local_imports(ctx, fn, info) if info.imports else {}
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
     codes = _code_tree(fn.__code__)  # what the bytecode checks below read
