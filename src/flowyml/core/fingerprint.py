@@ -503,7 +503,11 @@ class _Context:
         self.parts[key] = hash_text("several", *sorted(both))
 
     def sources(self) -> LazySources:
-        return LazySources({k: v for k, v in self._sources.items() if k in self.parts})
+        pending, parts = self._sources, self.parts
+        if not parts.keys() >= pending.keys():  # (every part with a source is a part,
+            # usually: then no filtering comprehension, only the copy LazySources makes)
+            pending = {k: v for k, v in pending.items() if k in parts}
+        return LazySources(pending)
 
     def first_count(self, key: str, obj: Any) -> bool:
         """Whether ``obj`` is met under the part ``key`` for the first time (a value
