@@ -413,12 +413,49 @@ def chunks(seq: list[str], n: int = 500) -> Iterator[list[str]]:
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps would make one a call
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+# ``_ENCODER.encode`` makes a new C encoder at every call (its circular-reference markers
+# are per call); a run encodes thousands of small columns, so encoders are kept in a pool
+# instead: each call takes one of its own (list.pop and append are atomic, the recorder
+# thread encodes too), and one that raised is dropped with whatever markers it held
+_ENCODERS: list[Any] = []
 
 
 def dumps(v: Any) -> str:
+    """``v`` as JSON, keys sorted, anything not JSON as its ``str``: the text of
+    ``_ENCODER.encode(v)``, without making an encoder per call."""
     if type(v) is dict and not v:  # most steps' inputs or values: no encoder call
         return "{}"
-    return _ENCODER.encode(v)
+    if _C_ENCODER is None:
+        return _ENCODER.encode(v)
+    try:
+        encode = _ENCODERS.pop()
+    except IndexError:
+        e = _ENCODER
+        encode = _C_ENCODER({}, e.default, json.encoder.encode_basestring_ascii, None,
+                            e.key_separator, e.item_separator, e.sort_keys, e.skipkeys,
+                            e.allow_nan)
+    text = "".join(encode(v, 0))
+    _ENCODERS.append(encode)
+    return text
+
+
+# what json.loads scans with (the decoder's own scanner, an instance attribute)
+_SCAN: Callable[[str, int], tuple[Any, int]] = vars(json.decoder.JSONDecoder())["scan_once"]
+
+
+def loads(text: str) -> Any:
+    """``json.loads(text)``, without its wrappers when ``text`` is one JSON value with
+    nothing around it (every column this module wrote); anything else, and every error,
+    goes through ``json.loads`` itself."""
+    if type(text) is str:
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            return json.loads(text)
+        if end == len(text):
+            return value
+    return json.loads(text)
 
 
 def artifact_from(r: Sequence[Any]) -> ArtifactRecord:
@@ -428,7 +465,7 @@ def artifact_from(r: Sequence[Any]) -> ArtifactRecord:
     meta = r[7]
     return ArtifactRecord(
         r[0], r[1], int(r[2]), r[3], int(r[4]), r[5], r[6], r[8], r[9], r[10], float(r[11]),
-        {} if not meta or meta == "{}" else json.loads(meta),
+        {} if not meta or meta == "{}" else loads(meta),
         None if r[12] is None else bytes(r[12]),
     )
 
@@ -442,13 +479,13 @@ def step_from(row: Mapping[Any, Any]) -> StepRecord:
         duration=float(row["duration"]), fingerprint=_obj(row["fingerprint"]),
         inputs=_obj(row["inputs"]), values=_obj(row["vals"]),
         error=row["error"], attempts=int(row["attempts"]), outputs=_obj(row["outputs"]),
-        reads=json.loads(row["reads"]) if row.get("reads") else [],
+        reads=loads(row["reads"]) if row.get("reads") else [],
     )
 
 
 def _obj(text: str) -> Any:
     """A JSON column; the empty object (most steps' values) without the decoder."""
-    return {} if text == "{}" else json.loads(text)
+    return {} if text == "{}" else loads(text)
 
 
 def run_from(row: Mapping[Any, Any]) -> RunRecord:
@@ -489,7 +526,7 @@ def artifacts_by_id(cur: Cursor, ids: Iterable[str]) -> dict[str, ArtifactRecord
 def _hits(cur: Cursor, rows: Iterable[tuple[str, str, str | None]]) -> dict[str, CacheHit]:
     """(cache key, outputs JSON, reads JSON) rows as hits; a key whose artifacts are not
     all there is a miss."""
-    hits = {key: (json.loads(outputs), json.loads(reads) if reads else None)
+    hits = {key: (loads(outputs), loads(reads) if reads else None)
             for key, outputs, reads in rows}
     recs = artifacts_by_id(cur, [a for ids, _ in hits.values() for a in ids.values()])
     return {
