@@ -63,11 +63,30 @@ def cache_key(
     return hash_text(
         CACHE_KEY_VERSION,
         fingerprint,
-        json.dumps(sorted(inputs.items())) if inputs else "[]",
-        json.dumps(sorted((k, v[0]) for k, v in values.items())) if values else "[]",
-        json.dumps(list(outputs)),
+        _json_list(sorted(inputs.items())) if inputs else "[]",
+        _json_list(sorted((k, v[0]) for k, v in values.items())) if values else "[]",
+        _json_list(list(outputs)),
         registry_versions() if materializers is None else materializers,
     )
+
+
+_quote = json.encoder.encode_basestring_ascii  # how json.dumps writes a string
+
+
+def _json_list(items: list[Any]) -> str:
+    """``json.dumps(items)`` for a list of strings or of pairs of strings (what a key is
+    made of), written by hand: ``json.dumps`` makes an encoder per call, three calls a
+    step. Anything else goes through ``json.dumps``, so the text is always its text."""
+    parts = []
+    for item in items:
+        if isinstance(item, str):
+            parts.append(_quote(item))
+        elif (type(item) is tuple and len(item) == 2 and isinstance(item[0], str)
+              and isinstance(item[1], str)):
+            parts.append(f"[{_quote(item[0])}, {_quote(item[1])}]")
+        else:
+            return json.dumps(items)
+    return "[" + ", ".join(parts) + "]"
 
 
 class Decider:
