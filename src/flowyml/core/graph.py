@@ -331,13 +331,18 @@ def _lazy_params(s: Step) -> dict[str, Any]:
     globals, like ``typing.get_type_hints`` does. An annotation evaluated at definition
     time has lost ``T``; that parameter is not checked.
     """
+    func = s.func
+    if hasattr(func, "__wrapped__"):
+        import inspect
+
+        func = inspect.unwrap(func)
+    raw = getattr(func, "__annotations__", None) or {}
+    if not any(isinstance(ann, str) and "Lazy" in ann for ann in raw.values()):
+        return {}  # nothing can be Lazy[T] (most steps): no parse, no imports
     import ast
-    import inspect
 
     from .refs import Lazy
 
-    func = inspect.unwrap(s.func)
-    raw = getattr(func, "__annotations__", None) or {}
     env = getattr(func, "__globals__", {})
 
     def evaluate(node: ast.expr) -> Any:
@@ -395,6 +400,8 @@ def _check_types(graph: Graph) -> None:
             if hints is None:
                 hints = _hints(s.func)
                 lazy = _lazy_params(s)
+                if not hints and not lazy:
+                    break  # no annotation: nothing of this step's to check
             is_lazy = bind.param in lazy  # Lazy[T]: T is checked like a plain annotation
             want = _plain(lazy[bind.param] if is_lazy else hints.get(bind.param))
             if want is None or want is ArtifactRef or want is object:
