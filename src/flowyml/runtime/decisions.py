@@ -107,10 +107,10 @@ class Decider:
         step = graph.steps[name]
         fp: Fingerprint = graph.fingerprints[name]
         tokens = graph.tokens[name]
-        vals = {p: [tokens[p], short_repr(b.value)] for p, b in graph.bindings[name].items()
+        bindings = graph.bindings[name]
+        vals = {p: [tokens[p], short_repr(b.value)] for p, b in bindings.items()
                 if b.kind in ("value", "default")}
-        refs = tuple(sorted({r for rec in in_recs.values()
-                             for r in (rec.meta or {}).get("code_refs", ())}))
+        refs = _code_refs(in_recs)
         if refs:
             extra = self._code.get(refs)
             if extra is None:
@@ -118,9 +118,12 @@ class Decider:
             fp = fp.merged(*extra)
         # the settings of the libraries of its inputs' and run values' types
         # (``str(array)`` follows numpy's print options, though the code never names numpy)
-        libs = frozenset([*(rec.type_name.partition(".")[0] for rec in in_recs.values()),
-                          *(top for b in graph.bindings[name].values()
-                            if b.kind in ("value", "default") for top in _libraries(b.value))])
+        tops = {rec.type_name.partition(".")[0] for rec in in_recs.values()}
+        if vals:
+            for b in bindings.values():
+                if b.kind in ("value", "default"):
+                    tops.update(_libraries(b.value))
+        libs = frozenset(tops)
         if "pandas" in libs or "polars" in libs:  # their objects hand out numpy arrays
             libs |= {"numpy"}
         settings = self._settings.get(libs)
@@ -132,6 +135,15 @@ class Decider:
         parents = {p: r.id for p, r in in_recs.items()}
         key = cache_key(fp.digest, inputs, vals, step.outputs, self.materializers)
         return Decision(key, fp, inputs, vals, parents, in_recs, time.time())
+
+
+def _code_refs(in_recs: dict[str, ArtifactRecord]) -> tuple[str, ...]:
+    """The code the input artifacts reference, sorted (most inputs reference none:
+    no set to build then)."""
+    if not any(rec.meta and "code_refs" in rec.meta for rec in in_recs.values()):
+        return ()
+    return tuple(sorted({r for rec in in_recs.values()
+                         for r in (rec.meta or {}).get("code_refs", ())}))
 
 
 def _libraries(value: Any) -> Iterator[str]:
