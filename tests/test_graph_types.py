@@ -12,6 +12,7 @@ import pytest
 
 import flowyml as fm
 from flowyml import Lazy
+from flowyml import Lazy as Deferred
 
 
 def _producer(kind: str) -> fm.Step:
@@ -94,6 +95,17 @@ def test_lazy_inner_type_is_checked_like_a_plain_annotation(project: Path) -> No
 def test_lazy_spelled_as_a_bare_name(project: Path) -> None:
     @fm.step(outputs="y", name="consume")
     def consume(x: Lazy[pd.DataFrame]) -> int:
+        return 1
+
+    with pytest.raises(fm.TypeMismatchError, match=r"Lazy\[DataFrame\]"):
+        fm.Pipeline("lazy", [_producer("ndarray"), consume]).build()
+
+
+def test_lazy_under_another_name_is_checked_too(project: Path) -> None:
+    # the annotation is text (``from __future__ import annotations``) that does not say
+    # "Lazy": the build still finds it by what the name holds
+    @fm.step(outputs="y", name="consume")
+    def consume(x: Deferred[pd.DataFrame]) -> int:
         return 1
 
     with pytest.raises(fm.TypeMismatchError, match=r"Lazy\[DataFrame\]"):

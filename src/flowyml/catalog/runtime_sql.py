@@ -432,9 +432,12 @@ def dumps(v: Any) -> str:
         encode = _ENCODERS.pop()
     except IndexError:
         e = _ENCODER
-        encode = _C_ENCODER({}, e.default, json.encoder.encode_basestring_ascii, None,
-                            e.key_separator, e.item_separator, e.sort_keys, e.skipkeys,
-                            e.allow_nan)
+        try:  # the arguments ``JSONEncoder.iterencode`` passes it (CPython 3.11-3.13)
+            encode = _C_ENCODER({}, e.default, json.encoder.encode_basestring_ascii, None,
+                                e.key_separator, e.item_separator, e.sort_keys,
+                                e.skipkeys, e.allow_nan)
+        except TypeError:  # a Python whose private encoder takes others: the public path
+            return _ENCODER.encode(v)
     text = "".join(encode(v, 0))
     _ENCODERS.append(encode)
     return text

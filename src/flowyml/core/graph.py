@@ -337,8 +337,9 @@ def _lazy_params(s: Step) -> dict[str, Any]:
 
         func = inspect.unwrap(func)
     raw = getattr(func, "__annotations__", None) or {}
-    if not any(isinstance(ann, str) and "Lazy" in ann for ann in raw.values()):
-        return {}  # nothing can be Lazy[T] (most steps): no parse, no imports
+    if not any(isinstance(ann, str) and "[" in ann for ann in raw.values()):
+        return {}  # no text subscript, so no ``Lazy[T]`` under any name (``L[int]`` with
+        # ``from flowyml import Lazy as L``): no parse, no imports (most steps)
     import ast
 
     from .refs import Lazy
@@ -350,7 +351,7 @@ def _lazy_params(s: Step) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for param, ann in raw.items():
-        if param == "return" or not isinstance(ann, str) or "Lazy" not in ann:
+        if param == "return" or not isinstance(ann, str) or "[" not in ann:
             continue
         try:
             node = ast.parse(ann.strip(), mode="eval").body
