@@ -2732,18 +2732,26 @@ def _digest_and_refs(
     ``type:repr``), then ``)``. It is built as one list of byte strings and hashed once:
     the same bytes as fed piece by piece, without a call into the hasher per piece.
     A node's fields are read by one ``attrgetter`` per node type, and the bytes of names
-    and of ``None`` come from a table: most of a tree is identifiers."""
+    and of ``None`` come from a table: most of a tree is identifiers. The commonest
+    nodes are emitted whole, in one step, instead of one stack item per field: a node
+    without fields (``Load``, ``Add``) as one piece, a ``Name`` (its identifier and
+    context) and a ``Constant`` (its value and kind) as theirs (``_whole_name``,
+    ``_whole_constant``); so is the closing ``)`` of every other node (``_Piece``)."""
     refs: list[tuple[str, ...]] = []
     inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
     stack: list[Any] = [node]
     out: list[bytes] = []
     pop, push, extend, add = stack.pop, stack.append, stack.extend, out.append
     wants = visit.WANTS if visit is not None else frozenset()
-    kinds, leaves = _NODE_KINDS, _LEAVES
-    name_t, attr_t, close, str_t = ast.Name, ast.Attribute, _CLOSE, str
+    kinds, leaves, names = _NODE_KINDS, _LEAVES, _NAMES
+    name_t, attr_t, const_t, close, str_t, piece_t = (
+        ast.Name, ast.Attribute, ast.Constant, _CLOSE, str, _Piece)
     while stack:
         item = pop()
         t = type(item)
+        if t is piece_t:  # a node's closing ``)``
+            add(item)
+            continue
         if t is str_t or item is None:
             b = leaves.get(item)
             if b is None:
@@ -2753,47 +2761,63 @@ def _digest_and_refs(
             add(b)
             continue
         kind = kinds.get(t)
-        if kind is None and isinstance(item, ast.AST):
+        if kind is None:
+            if t is list or isinstance(item, list):
+                add(b"[%d" % len(item))
+                extend(reversed(item))
+                continue
+            if not isinstance(item, ast.AST):
+                add(_leaf(t, item))
+                continue
             kind = _node_kind(t)
-        if kind is not None:
-            if t in wants:
-                visit(item)  # type: ignore[misc]
+        if kind[4]:  # no fields: the whole node at once
             add(kind[0])
-            if t is name_t:
-                if id(item) not in inner:
-                    refs.append((item.id,))
-            elif t is attr_t and id(item) not in inner:
-                chain = [item.attr]
-                base = item.value
-                while type(base) is attr_t:
-                    inner.add(id(base))
-                    chain.append(base.attr)
-                    base = base.value
-                if type(base) is name_t:
-                    inner.add(id(base))
-                    chain.append(base.id)
-                    refs.append(tuple(reversed(chain)))
-            push(close)
+            continue
+        if t is name_t:
+            if id(item) not in inner:
+                refs.append((item.id,))
             try:
-                fields: Any = kind[1](item)
-            except AttributeError:  # a node built by hand, without every field
-                fields = tuple(getattr(item, name, None) for name in kind[3])
-            body = kind[2]
-            if body >= 0:
-                stmts = fields[body]
-                if stmts and _is_docstring(stmts[0]):
-                    if visit is not None:
-                        visit.docstrings = True
-                    fields = list(fields)
-                    fields[body] = stmts[1:] or [ast.Pass()]
-            extend(reversed(fields))
-        elif t is list or isinstance(item, list):
-            add(b"[%d" % len(item))
-            extend(reversed(item))
-        elif item is close:
-            add(b")")
-        else:
-            add(_leaf(t, item))
+                b = names.get((item.id, type(item.ctx)))
+            except AttributeError:  # built by hand, without its context
+                b = None
+            if b is None:
+                b = _whole_name(item)
+            if b is not None:
+                add(b)
+                continue
+        elif t is const_t:
+            b = _whole_constant(item)
+            if b is not None:
+                add(b)
+                continue
+        elif t in wants:
+            visit(item)  # type: ignore[misc]
+        add(kind[0])
+        if t is attr_t and id(item) not in inner:
+            chain = [item.attr]
+            base = item.value
+            while type(base) is attr_t:
+                inner.add(id(base))
+                chain.append(base.attr)
+                base = base.value
+            if type(base) is name_t:
+                inner.add(id(base))
+                chain.append(base.id)
+                refs.append(tuple(reversed(chain)))
+        push(close)
+        try:
+            fields: Any = kind[1](item)
+        except AttributeError:  # a node built by hand, without every field
+            fields = tuple(getattr(item, name, None) for name in kind[3])
+        body = kind[2]
+        if body >= 0:
+            stmts = fields[body]
+            if stmts and _is_docstring(stmts[0]):
+                if visit is not None:
+                    visit.docstrings = True
+                fields = list(fields)
+                fields[body] = stmts[1:] or [ast.Pass()]
+        extend(reversed(fields))
     return blake3.blake3(b"".join(out)).digest().hex(), refs
 
 
@@ -2802,17 +2826,69 @@ def _leaf(t: type, value: Any) -> bytes:
     return len(r).to_bytes(4, "little") + r
 
 
-_CLOSE = object()
+class _Piece(bytes):
+    """Bytes of the stream pushed on the walk's stack (a node's closing ``)``): of a type
+    no field of a tree holds, so the walk tells them from a field's value."""
+
+
+_CLOSE = _Piece(b")")
 _LEAVES: dict[str | None, bytes] = {}  # identifier (or None) -> its bytes in the stream
 _LEAVES_MAX = 1 << 16
+_CONTEXTS = {ast.Load: b"(Load)", ast.Store: b"(Store)", ast.Del: b"(Del)"}
+_NAMES: dict[tuple[str, type], bytes] = {}  # (identifier, context type) -> a Name's bytes
+_NONE = _leaf(type(None), None)
+_CONSTANTS = frozenset({int, float, complex, bytes, bool, type(None), type(...)})  # a
+# Constant's value of these types is one leaf (a ``str`` is too, from ``_LEAVES``)
 
-# Per AST node type: its opening bytes, a getter of the fields hashed (``type_comment``
-# never is) as a tuple, the index among them of a ``body`` whose docstring is skipped
-# (-1: none), and the fields' names
-_NODE_KINDS: dict[type, tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...]]] = {}
+
+def _whole_name(node: ast.Name) -> bytes | None:
+    """A ``Name``'s bytes in the stream, as the walk would emit them field by field
+    (kept in ``_NAMES``); None for one built by hand (another identifier or context)."""
+    ident, ctx = getattr(node, "id", None), type(getattr(node, "ctx", None))
+    if type(ident) is not str or ctx not in _CONTEXTS:
+        return None
+    leaf = _LEAVES.get(ident)
+    if leaf is None:
+        leaf = _leaf(str, ident)
+    b = b"(Name" + leaf + _CONTEXTS[ctx] + b")"
+    if len(_NAMES) < _LEAVES_MAX:
+        _NAMES[(ident, ctx)] = b
+    return b
 
 
-def _node_kind(t: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...]]:
+def _whole_constant(node: ast.Constant) -> bytes | None:
+    """A ``Constant``'s bytes in the stream, as the walk would emit them field by field;
+    None when its value is not a plain one (a hand-built node holding a tree, a list)."""
+    try:
+        value, kind = node.value, node.kind
+    except AttributeError:
+        return None
+    t = type(value)
+    if t is str:
+        b = _LEAVES.get(value)  # type: ignore[arg-type]
+        if b is None:
+            b = _leaf(t, value)
+    elif t in _CONSTANTS:
+        b = _leaf(t, value)
+    else:
+        return None
+    if kind is None:
+        return b"(Constant" + b + _NONE + b")"
+    if type(kind) is str:
+        return b"(Constant" + b + _leaf(str, kind) + b")"
+    return None
+
+
+# Per AST node type: its opening bytes (the whole node's when it has no fields), a
+# getter of the fields hashed (``type_comment`` never is) as a tuple, the index among
+# them of a ``body`` whose docstring is skipped (-1: none), the fields' names, and
+# whether it has none
+_NODE_KINDS: dict[type, tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...],
+                              bool]] = {}
+
+
+def _node_kind(t: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...],
+                                 bool]:
     fields = tuple(f for f in t._fields if f != "type_comment")  # type: ignore[attr-defined]
     body = fields.index("body") if issubclass(t, _DOC_OWNERS) and "body" in fields else -1
     get: Callable[[Any], tuple[Any, ...]]
@@ -2823,7 +2899,9 @@ def _node_kind(t: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]], int, t
         get = lambda n: (one(n),)  # noqa: E731
     else:
         get = lambda n: ()  # noqa: E731
-    kind = _NODE_KINDS[t] = (b"(" + t.__name__.encode(), get, body, fields)
+    opening = b"(" + t.__name__.encode()
+    kind = _NODE_KINDS[t] = (opening + b")" if not fields else opening, get, body, fields,
+                             not fields)
     return kind
 
 
