@@ -1827,7 +1827,7 @@ def _compiles_to(fn: types.FunctionType, info: _Info, shape: str) -> bool:
     if info.source is not None:
         module = _compile_own_text(info, code.co_filename)
         if module is not None and any(
-                type(c) is types.CodeType and c.co_name == code.co_name and _code_shape(c) == shape
+                type(c) is types.CodeType and c.co_name == code.co_name and _same_shape(c, code)
                 for c in module.co_consts):
             return True
     span = _code_span(code) if info.source is not None else None
@@ -1835,6 +1835,39 @@ def _compiles_to(fn: types.FunctionType, info: _Info, shape: str) -> bool:
         if _code_shape(c) == shape and (span is None or _code_span(c) == span):
             return True
     return False
+
+
+def _same_shape(a: types.CodeType, b: types.CodeType) -> bool:
+    """Whether ``_code_shape`` would say the same of ``a`` and ``b``, read side by side
+    rather than hashed (the compile check's freshly compiled code: its shape was hashed
+    for nothing but this comparison). Stricter than comparing digests, never looser:
+    what it calls equal serializes to the same bytes."""
+    pairs: list[tuple[Any, Any]] = [(a, b)]
+    for x, y in pairs:  # grows while it is walked
+        t = type(x)
+        if type(y) is not t:
+            return False
+        if t is types.CodeType:
+            if (x.co_code != y.co_code or x.co_name != y.co_name or x.co_names != y.co_names
+                    or x.co_varnames != y.co_varnames or x.co_freevars != y.co_freevars
+                    or x.co_cellvars != y.co_cellvars or x.co_argcount != y.co_argcount
+                    or x.co_posonlyargcount != y.co_posonlyargcount
+                    or x.co_kwonlyargcount != y.co_kwonlyargcount
+                    or (x.co_flags ^ y.co_flags) & _FLAGS
+                    or len(x.co_consts) != len(y.co_consts)):
+                return False
+            pairs.extend(zip(x.co_consts, y.co_consts, strict=True))
+        elif t is tuple:
+            if len(x) != len(y):
+                return False
+            pairs.extend(zip(x, y, strict=True))
+        elif t in _SHAPE_SCALARS:  # of one type, equal exactly when their reprs are
+            if x != y:
+                return False
+        elif (sorted(repr(i) for i in x) != sorted(repr(i) for i in y) if t is frozenset
+              else repr(x) != repr(y)):
+            return False
+    return True
 
 
 def _compile_own_text(info: _Info, filename: str) -> types.CodeType | None:
