@@ -2796,9 +2796,9 @@ def _digest_and_refs(
     out: list[bytes] = []
     pop, push, extend, add = stack.pop, stack.append, stack.extend, out.append
     wants = visit.WANTS if visit is not None else frozenset()
-    kinds, leaves, names = _NODE_KINDS, _LEAVES, _NAMES
-    name_t, attr_t, const_t, close, str_t, piece_t = (
-        ast.Name, ast.Attribute, ast.Constant, _CLOSE, str, _Piece)
+    kinds, leaves, names, tails = _NODE_KINDS, _LEAVES, _NAMES, _ATTRIBUTE_TAILS
+    name_t, attr_t, const_t, arg_t, args_t, close, str_t, piece_t = (
+        ast.Name, ast.Attribute, ast.Constant, ast.arg, ast.arguments, _CLOSE, str, _Piece)
     while stack:
         item = pop()
         t = type(item)
@@ -2831,7 +2831,7 @@ def _digest_and_refs(
                 refs.append((item.id,))
             try:
                 b = names.get((item.id, type(item.ctx)))
-            except AttributeError:  # built by hand, without its context
+            except (AttributeError, TypeError):  # built by hand: no context, odd id
                 b = None
             if b is None:
                 b = _whole_name(item)
@@ -2843,20 +2843,36 @@ def _digest_and_refs(
             if b is not None:
                 add(b)
                 continue
+        elif t is arg_t or t is args_t:
+            b = _whole_arg(item) if t is arg_t else _whole_arguments(item, push)
+            if b is not None:
+                add(b)
+                continue
         elif t in wants:
             visit(item)  # type: ignore[misc]
         add(kind[0])
-        if t is attr_t and id(item) not in inner:
-            chain = [item.attr]
-            base = item.value
-            while type(base) is attr_t:
-                inner.add(id(base))
-                chain.append(base.attr)
-                base = base.value
-            if type(base) is name_t:
-                inner.add(id(base))
-                chain.append(base.id)
-                refs.append(tuple(reversed(chain)))
+        if t is attr_t:
+            if id(item) not in inner:
+                chain = [item.attr]
+                base = item.value
+                while type(base) is attr_t:
+                    inner.add(id(base))
+                    chain.append(base.attr)
+                    base = base.value
+                if type(base) is name_t:
+                    inner.add(id(base))
+                    chain.append(base.id)
+                    refs.append(tuple(reversed(chain)))
+            try:  # its name and context after its value: one piece with the closer
+                b = tails.get((item.attr, type(item.ctx)))
+            except (AttributeError, TypeError):
+                b = None
+            if b is None:
+                b = _attribute_tail(item)
+            if b is not None:
+                push(b)
+                push(item.value)
+                continue
         push(close)
         try:
             fields: Any = kind[1](item)
@@ -2890,6 +2906,16 @@ _LEAVES_MAX = 1 << 16
 _CONTEXTS = {ast.Load: b"(Load)", ast.Store: b"(Store)", ast.Del: b"(Del)"}
 _NAMES: dict[tuple[str, type], bytes] = {}  # (identifier, context type) -> a Name's bytes
 _NONE = _leaf(type(None), None)
+# Whether the node types emitted whole or in pieces (Name, Attribute, Constant, arg,
+# arguments) have the fields they have in Python 3.11-3.13 (else: field by field)
+_SHORTCUTS = (ast.Name._fields, ast.Attribute._fields, ast.Constant._fields, ast.arg._fields,
+              ast.arguments._fields) == (
+    ("id", "ctx"), ("value", "attr", "ctx"), ("value", "kind"),
+    ("arg", "annotation", "type_comment"),
+    ("posonlyargs", "args", "vararg", "kwonlyargs", "kw_defaults", "kwarg", "defaults"))
+_ATTRIBUTE_TAILS: dict[tuple[str, type], _Piece] = {}  # (attr, context type) -> piece
+_ARGS: dict[str, bytes] = {}  # name -> an ``arg``'s bytes when it has no annotation
+_ARGUMENTS_TAIL = _Piece(_NONE + b"[0[0" + _NONE + b"[0)")  # vararg .. defaults, closer
 _CONSTANTS = frozenset({int, float, complex, bytes, bool, type(None), type(...)})  # a
 # Constant's value of these types is one leaf (a ``str`` is too, from ``_LEAVES``)
 
@@ -2898,7 +2924,7 @@ def _whole_name(node: ast.Name) -> bytes | None:
     """A ``Name``'s bytes in the stream, as the walk would emit them field by field
     (kept in ``_NAMES``); None for one built by hand (another identifier or context)."""
     ident, ctx = getattr(node, "id", None), type(getattr(node, "ctx", None))
-    if type(ident) is not str or ctx not in _CONTEXTS:
+    if type(ident) is not str or ctx not in _CONTEXTS or not _SHORTCUTS:
         return None
     leaf = _LEAVES.get(ident)
     if leaf is None:
@@ -2909,12 +2935,62 @@ def _whole_name(node: ast.Name) -> bytes | None:
     return b
 
 
+def _attribute_tail(node: ast.Attribute) -> _Piece | None:
+    """What the walk emits of an ``Attribute`` after its value (its name, context and
+    closer), kept in ``_ATTRIBUTE_TAILS``; None for one built by hand."""
+    attr, ctx = getattr(node, "attr", None), type(getattr(node, "ctx", None))
+    if (type(attr) is not str or ctx not in _CONTEXTS or not hasattr(node, "value")
+            or not _SHORTCUTS):
+        return None
+    leaf = _LEAVES.get(attr)
+    b = _Piece((leaf or _leaf(str, attr)) + _CONTEXTS[ctx] + b")")
+    if len(_ATTRIBUTE_TAILS) < _LEAVES_MAX:
+        _ATTRIBUTE_TAILS[(attr, ctx)] = b
+    return b
+
+
+def _whole_arg(node: ast.arg) -> bytes | None:
+    """An ``arg`` without annotation, whole (kept in ``_ARGS``); None for another."""
+    name = getattr(node, "arg", None)
+    if type(name) is not str or getattr(node, "annotation", 0) is not None or not _SHORTCUTS:
+        return None
+    b = _ARGS.get(name)
+    if b is None:
+        b = b"(arg" + (_LEAVES.get(name) or _leaf(str, name)) + _NONE + b")"
+        if len(_ARGS) < _LEAVES_MAX:
+            _ARGS[name] = b
+    return b
+
+
+def _whole_arguments(node: ast.arguments, push: Callable[[Any], None]) -> bytes | None:
+    """The opening of the usual ``arguments`` (positional ones only, no defaults), with
+    its ``args`` and the piece of its five empty fields after them pushed for the walk;
+    None, with nothing pushed, for another."""
+    if not _SHORTCUTS:
+        return None
+    try:
+        posonly, args, vararg, kwonly, kw_defaults, kwarg, defaults = (
+            node.posonlyargs, node.args, node.vararg, node.kwonlyargs, node.kw_defaults,
+            node.kwarg, node.defaults)
+    except AttributeError:
+        return None
+    if (type(posonly) is not list or posonly or vararg is not None or type(kwonly) is not list
+            or kwonly or type(kw_defaults) is not list or kw_defaults or kwarg is not None
+            or type(defaults) is not list or defaults):
+        return None
+    push(_ARGUMENTS_TAIL)
+    push(args)
+    return b"(arguments[0"
+
+
 def _whole_constant(node: ast.Constant) -> bytes | None:
     """A ``Constant``'s bytes in the stream, as the walk would emit them field by field;
     None when its value is not a plain one (a hand-built node holding a tree, a list)."""
     try:
         value, kind = node.value, node.kind
     except AttributeError:
+        return None
+    if not _SHORTCUTS:
         return None
     t = type(value)
     if t is str:
