@@ -2904,6 +2904,7 @@ _CLOSE = _Piece(b")")
 _LEAVES: dict[str | None, bytes] = {}  # identifier (or None) -> its bytes in the stream
 _LEAVES_MAX = 1 << 16
 _CONTEXTS = {ast.Load: b"(Load)", ast.Store: b"(Store)", ast.Del: b"(Del)"}
+_INTS: dict[int, bytes] = {}  # an int Constant's value -> its bytes
 _NAMES: dict[tuple[str, type], bytes] = {}  # (identifier, context type) -> a Name's bytes
 _NONE = _leaf(type(None), None)
 # Whether the node types emitted whole or in pieces (Name, Attribute, Constant, arg,
@@ -2920,16 +2921,23 @@ _CONSTANTS = frozenset({int, float, complex, bytes, bool, type(None), type(...)}
 # Constant's value of these types is one leaf (a ``str`` is too, from ``_LEAVES``)
 
 
+def _identifier(name: str) -> bytes:
+    """A name's bytes in the stream, from (and into) ``_LEAVES``."""
+    b = _LEAVES.get(name)
+    if b is None:
+        b = _leaf(str, name)
+        if len(_LEAVES) < _LEAVES_MAX:
+            _LEAVES[name] = b
+    return b
+
+
 def _whole_name(node: ast.Name) -> bytes | None:
     """A ``Name``'s bytes in the stream, as the walk would emit them field by field
     (kept in ``_NAMES``); None for one built by hand (another identifier or context)."""
     ident, ctx = getattr(node, "id", None), type(getattr(node, "ctx", None))
     if type(ident) is not str or ctx not in _CONTEXTS or not _SHORTCUTS:
         return None
-    leaf = _LEAVES.get(ident)
-    if leaf is None:
-        leaf = _leaf(str, ident)
-    b = b"(Name" + leaf + _CONTEXTS[ctx] + b")"
+    b = b"(Name" + _identifier(ident) + _CONTEXTS[ctx] + b")"
     if len(_NAMES) < _LEAVES_MAX:
         _NAMES[(ident, ctx)] = b
     return b
@@ -2942,8 +2950,7 @@ def _attribute_tail(node: ast.Attribute) -> _Piece | None:
     if (type(attr) is not str or ctx not in _CONTEXTS or not hasattr(node, "value")
             or not _SHORTCUTS):
         return None
-    leaf = _LEAVES.get(attr)
-    b = _Piece((leaf or _leaf(str, attr)) + _CONTEXTS[ctx] + b")")
+    b = _Piece(_identifier(attr) + _CONTEXTS[ctx] + b")")
     if len(_ATTRIBUTE_TAILS) < _LEAVES_MAX:
         _ATTRIBUTE_TAILS[(attr, ctx)] = b
     return b
@@ -2956,7 +2963,7 @@ def _whole_arg(node: ast.arg) -> bytes | None:
         return None
     b = _ARGS.get(name)
     if b is None:
-        b = b"(arg" + (_LEAVES.get(name) or _leaf(str, name)) + _NONE + b")"
+        b = b"(arg" + _identifier(name) + _NONE + b")"
         if len(_ARGS) < _LEAVES_MAX:
             _ARGS[name] = b
     return b
@@ -2997,6 +3004,13 @@ def _whole_constant(node: ast.Constant) -> bytes | None:
         b = _LEAVES.get(value)  # type: ignore[arg-type]
         if b is None:
             b = _leaf(t, value)
+    elif t is int:  # (only ints: 1 == 1.0 == True, so no table of mixed types)
+        number: Any = value
+        b = _INTS.get(number)
+        if b is None:
+            b = _leaf(t, number)
+            if len(b) <= 64 and len(_INTS) < 4096:
+                _INTS[number] = b
     elif t in _CONSTANTS:
         b = _leaf(t, value)
     else:
