@@ -123,7 +123,8 @@ class SourceMemo:
                 for group in dirty:
                     tmp = folder / f".{group}.{os.getpid()}.{threading.get_ident()}.tmp"
                     kept = self._bounded(group)
-                    tmp.write_text(json.dumps(kept, separators=(",", ":")))
+                    # (facts are trees of fresh lists and dicts: no cycle to look for)
+                    tmp.write_text(json.dumps(kept, separators=(",", ":"), check_circular=False))
                     os.replace(tmp, folder / f"{group}.json")
                 if not self._pruned:
                     self._pruned = True
@@ -140,6 +141,8 @@ class SourceMemo:
         ``KEEP_UNUSED`` others (the versions of functions edited since)."""
         entries = self._groups[group]
         used = self._used.get(group, set())
+        if len(used) >= len(entries):  # every entry used (a first run): all of them, as they are
+            return entries
         others = [k for k in entries if k not in used][-KEEP_UNUSED:] if KEEP_UNUSED else []
         keep = used.union(others)
         return {k: v for k, v in entries.items() if k in keep}
