@@ -108,7 +108,7 @@ class Step:
             raise ParameterError(f"step {self.name!r}: outputs must name at least one asset")
         for o in outs:
             check_name(o, f"output name of step {self.name!r}")
-        if len(set(outs)) != len(outs):
+        if len(outs) > 1 and len(set(outs)) != len(outs):
             raise ParameterError(f"step {self.name!r}: an output name is repeated in {outs}")
         self.outputs = outs
         if retries < 0:
@@ -119,7 +119,8 @@ class Step:
         self.retries = int(retries)
         self.timeout = timeout
         self.params = _params_of(func, self.name)
-        names = {p.name for p in self.params}
+        # (most steps map no input and map over none: no set of parameter names)
+        names = {p.name for p in self.params} if inputs or map_over is not None else set()
         mapping: dict[str, InputSpec] = {}
         for param, ref in (inputs or {}).items():
             if param not in names:
@@ -243,6 +244,8 @@ def _plain_params(func: Any) -> tuple[ParamSpec, ...] | None:
     defaults = func.__defaults__ or ()
     kwdefaults = func.__kwdefaults__ or {}
     notes = func.__annotations__
+    if not defaults and not kwdefaults and not notes:  # (most steps: names alone)
+        return tuple(map(ParamSpec, names))
     first_default = n - len(defaults)
     return tuple(
         ParamSpec(name,
