@@ -2773,23 +2773,22 @@ def _is_docstring(stmt: ast.AST) -> bool:
     )
 
 
-def _digest_and_refs(
-    node: ast.AST, visit: _Scanner | None = None
-) -> tuple[str, list[tuple[str, ...]]]:
-    """In one iterative pass (no recursion limit): the hash of the AST without line
-    numbers and docstrings, and the name chains the code reads (``np.linalg.norm`` ->
-    ``("np", "linalg", "norm")``); ``visit`` sees every node of a type it ``WANTS``.
-
-    The hashed stream, per node: ``(`` and its type name, its fields in order (a list
-    as ``[`` and its length, then its items; anything else as its length-prefixed
-    ``type:repr``), then ``)``. It is built as one list of byte strings and hashed once:
-    the same bytes as fed piece by piece, without a call into the hasher per piece.
-    A node's fields are read by one ``attrgetter`` per node type, and the bytes of names
-    and of ``None`` come from a table: most of a tree is identifiers. The commonest
-    nodes are emitted whole, in one step, instead of one stack item per field: a node
-    without fields (``Load``, ``Add``) as one piece, a ``Name`` (its identifier and
-    context) and a ``Constant`` (its value and kind) as theirs (``_whole_name``,
-    ``_whole_constant``); so is the closing ``)`` of every other node (``_Piece``)."""
+# The stream ``_digest_and_refs`` hashes, per node: ``(`` and its type name, its
+# fields in order (a list as ``[`` and its length, then its items; anything else as its
+# length-prefixed ``type:repr``), then ``)``. It is built as one list of byte strings and
+# hashed once: the same bytes as fed piece by piece, without a call into the hasher per
+# piece. A node's fields are read by one ``attrgetter`` per node type, and the bytes of
+# names and of ``None`` come from a table: most of a tree is identifiers. The commonest
+# nodes are emitted whole, in one step, instead of one stack item per field: a node
+# without fields (``Load``, ``Add``) as one piece, a ``Name`` (its identifier and context)
+# and a ``Constant`` (its value and kind) as theirs (``_whole_name``, ``_whole_constant``);
+# so is the closing ``)`` of every other node (``_Piece``).
+def _digest_and_refs(node: ast.AST, visit: _Scanner | None = None
+                     ) -> tuple[str, list[tuple[str, ...]]]:
+    """In one iterative pass (no recursion limit; the stream it hashes is described
+    above): the hash of the AST without line numbers and docstrings, and the name chains
+    the code reads (``np.linalg.norm`` -> ``("np", "linalg", "norm")``); ``visit`` sees
+    every node of a type it ``WANTS``."""
     refs: list[tuple[str, ...]] = []
     inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
     stack: list[Any] = [node]
@@ -2806,12 +2805,7 @@ def _digest_and_refs(
             add(item)
             continue
         if t is str_t or item is None:
-            b = leaves.get(item)
-            if b is None:
-                b = _leaf(t, item)
-                if len(leaves) < _LEAVES_MAX:
-                    leaves[item] = b
-            add(b)
+            add(leaves.get(item) or _new_leaf(t, item))
             continue
         kind = kinds.get(t)
         if kind is None:
@@ -2830,10 +2824,8 @@ def _digest_and_refs(
             if id(item) not in inner:
                 refs.append((item.id,))
             try:
-                b = names.get((item.id, type(item.ctx)))
+                b = names.get((item.id, type(item.ctx))) or _whole_name(item)
             except (AttributeError, TypeError):  # built by hand: no context, odd id
-                b = None
-            if b is None:
                 b = _whole_name(item)
             if b is not None:
                 add(b)
@@ -2853,21 +2845,10 @@ def _digest_and_refs(
         add(kind[0])
         if t is attr_t:
             if id(item) not in inner:
-                chain = [item.attr]
-                base = item.value
-                while type(base) is attr_t:
-                    inner.add(id(base))
-                    chain.append(base.attr)
-                    base = base.value
-                if type(base) is name_t:
-                    inner.add(id(base))
-                    chain.append(base.id)
-                    refs.append(tuple(reversed(chain)))
+                _attribute_chain(item, inner, refs)
             try:  # its name and context after its value: one piece with the closer
-                b = tails.get((item.attr, type(item.ctx)))
+                b = tails.get((item.attr, type(item.ctx))) or _attribute_tail(item)
             except (AttributeError, TypeError):
-                b = None
-            if b is None:
                 b = _attribute_tail(item)
             if b is not None:
                 push(b)
@@ -2878,16 +2859,46 @@ def _digest_and_refs(
             fields: Any = kind[1](item)
         except AttributeError:  # a node built by hand, without every field
             fields = tuple(getattr(item, name, None) for name in kind[3])
-        body = kind[2]
-        if body >= 0:
-            stmts = fields[body]
-            if stmts and _is_docstring(stmts[0]):
-                if visit is not None:
-                    visit.docstrings = True
-                fields = list(fields)
-                fields[body] = stmts[1:] or [ast.Pass()]
+        if kind[2] >= 0:  # a body that may start with a docstring
+            fields = _without_docstring(fields, kind[2], visit)
         extend(reversed(fields))
     return blake3.blake3(b"".join(out)).digest().hex(), refs
+
+
+def _attribute_chain(item: ast.Attribute, inner: set[int],
+                     refs: list[tuple[str, ...]]) -> None:
+    """Record the name chain an ``Attribute`` reads (``np.linalg.norm``) when it starts
+    at a ``Name``; the nodes inside it are marked ``inner`` (not chains of their own)."""
+    chain = [item.attr]
+    base = item.value
+    while type(base) is ast.Attribute:
+        inner.add(id(base))
+        chain.append(base.attr)
+        base = base.value
+    if type(base) is ast.Name:
+        inner.add(id(base))
+        chain.append(base.id)
+        refs.append(tuple(reversed(chain)))
+
+
+def _without_docstring(fields: Any, body: int, visit: _Scanner | None) -> Any:
+    """A node's fields with its ``body``'s docstring left out (``pass`` if that was all)."""
+    stmts = fields[body]
+    if not (stmts and _is_docstring(stmts[0])):
+        return fields
+    if visit is not None:
+        visit.docstrings = True
+    fields = list(fields)
+    fields[body] = stmts[1:] or [ast.Pass()]
+    return fields
+
+
+def _new_leaf(t: type, value: str | None) -> bytes:
+    """``_leaf`` of an identifier (or ``None``) not yet in ``_LEAVES``, kept there."""
+    b = _leaf(t, value)
+    if len(_LEAVES) < _LEAVES_MAX:
+        _LEAVES[value] = b
+    return b
 
 
 def _leaf(t: type, value: Any) -> bytes:
