@@ -614,6 +614,33 @@ def test_a_decorator_named_like_step_counts_when_it_is_not_flowymls(tmp_path: Pa
         sys.modules.pop("deco_mod", None)
 
 
+def test_a_cell_whose_decorator_awaits_is_keyed_by_its_text(tmp_path: Path) -> None:
+    """IPython compiles a cell with top-level ``await``, so a decorator may await
+    (``@fm.step(outputs=await names())``). Neither the function's text with that
+    decorator nor the whole cell compiles on its own; the function's own code object
+    holds no decorator, so its text without them is what the compile check compares:
+    keyed by its text, no warning that the file changed."""
+    import asyncio
+
+    from flowyml.core import fingerprint as F
+
+    path = tmp_path / "cell.py"
+    path.write_text("import flowyml as fm\n\nasync def names():\n    return 'y'\n\n"
+                    "@fm.step(outputs=await names())\ndef s(x: int = 1):\n"
+                    "    return x + 41\n")
+    code = compile(path.read_text(), str(path), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    ns: dict[str, Any] = {"__name__": "cell_with_await"}
+    result = eval(code, ns)  # what IPython does with such a cell
+    if asyncio.iscoroutine(result):
+        asyncio.run(result)
+    fn = ns["s"].func
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", F.FingerprintWarning)
+        info = F._info(fn, strip_decorators=True)
+    assert info.source is not None and "return x + 41" in info.source
+    assert info.digest != F._bytecode_digest(fn.__code__)
+
+
 def test_code_rewritten_by_its_loader_counts_by_bytecode_without_a_warning() -> None:
     """pytest rewrites the asserts of this file as it imports it: a function with an
     assert runs code its text does not compile to. That is no edit for the user to fix:
