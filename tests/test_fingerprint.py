@@ -641,6 +641,63 @@ def test_a_cell_whose_decorator_awaits_is_keyed_by_its_text(tmp_path: Path) -> N
     assert info.digest != F._bytecode_digest(fn.__code__)
 
 
+@pytest.mark.filterwarnings("ignore:.*a lock.*cannot be fingerprinted")  # the test's events
+def test_a_build_in_another_thread_shares_no_per_build_cache_with_this_one(
+        tmp_path: Path) -> None:
+    """A build shares tokens, shown values and closures between its own steps, because
+    no user code runs between them. Another thread fingerprinting meanwhile (a run
+    deciding a step whose input references code, while a pipeline builds elsewhere)
+    runs steps in between: it must not take a token the build cached before its own
+    steps changed the value."""
+    from flowyml.core import fingerprint as F
+    from flowyml.core.graph import build_graph
+
+    (tmp_path / "threaded_mod.py").write_text(textwrap.dedent("""
+        import threading
+        import flowyml as fm
+
+        ENTERED, RELEASE = threading.Event(), threading.Event()
+
+        class Slow:  # its token is taken while the build in the other thread waits
+            def __reduce__(self):
+                ENTERED.set()
+                RELEASE.wait(30)
+                return (Slow, ())
+
+        SLOW = Slow()
+        CFG = [1, 2]
+
+        @fm.step(outputs="a")
+        def first():
+            return sum(CFG) + len(repr(SLOW))
+
+        @fm.step(outputs="b")
+        def second():
+            return sum(CFG)
+        """))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import threaded_mod as mod  # type: ignore[import-not-found]
+
+        graph = build_graph([mod.first], {}, None)
+        builder = threading.Thread(target=F.fingerprint_graph, args=(graph, tmp_path))
+        builder.start()
+        try:
+            assert mod.ENTERED.wait(30)  # the other thread is in the middle of its build
+            before, _ = F.fingerprint_step(mod.second, {}, tmp_path)
+            mod.CFG.append(3)  # what a step of this thread's run does
+            after, _ = F.fingerprint_step(mod.second, {}, tmp_path)
+        finally:
+            mod.RELEASE.set()
+            builder.join(30)
+        key = next(k for k in after.parts if k.endswith(":CFG"))
+        assert before.parts[key] != after.parts[key]
+        assert "[1, 2, 3]" in after.sources[key]
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("threaded_mod", None)
+
+
 def test_code_rewritten_by_its_loader_counts_by_bytecode_without_a_warning() -> None:
     """pytest rewrites the asserts of this file as it imports it: a function with an
     assert runs code its text does not compile to. That is no edit for the user to fix:

@@ -294,7 +294,7 @@ def value_source(name: str, value: Any) -> str:
 def _shown(name: str, value: Any) -> str:
     """``value_source`` of a constant, once per build for a value many steps read (its
     repr is what the first step's showed: no user code runs in between)."""
-    if not _sharing or type(value) in _SCALARS:
+    if type(value) in _SCALARS or not _sharing():
         return value_source(name, value)
     hit = _build_shown.get((name, id(value)))
     if hit is not None and hit[0] is value:
@@ -436,7 +436,16 @@ _MAKING: Any = object()  # a ``_revisit`` context being made
 # and the functions a step walked itself, first (id -> function)
 _build_closures: dict[int, tuple[Any, Any]] = {}
 _build_walked: dict[int, Any] = {}
-_sharing = False  # in ``fingerprint_graph``: steps share tokens, class bodies, closures
+# the thread in ``fingerprint_graph``: its steps share tokens, class bodies, closures (no
+# user code runs between them); another thread fingerprinting meanwhile (a run deciding
+# while a pipeline builds) runs steps in between, and shares nothing
+_sharing_thread: int | None = None
+
+
+def _sharing() -> bool:
+    """Whether this thread is in ``fingerprint_graph`` (see ``_sharing_thread``)."""
+    return _sharing_thread is not None and _sharing_thread == threading.get_ident()
+
 _SCALARS = frozenset({type(None), bool, int, float, complex})
 _TEXTS = frozenset({str, bytes})
 
@@ -454,8 +463,9 @@ class _Context:
         # what each user function reaches (``_closure_of``), and the functions an
         # earlier step walked itself: this build's, shared by its steps, or this
         # fingerprint's own
-        self.closures: dict[int, tuple[Any, _Context]] = _build_closures if _sharing else {}
-        self.walked: dict[int, Any] = _build_walked if _sharing else {}
+        sharing = _sharing()
+        self.closures: dict[int, tuple[Any, _Context]] = _build_closures if sharing else {}
+        self.walked: dict[int, Any] = _build_walked if sharing else {}
         self.own: set[int] = set()  # ids of the step's own function (its ``code`` part)
         self.own_fns: list[types.FunctionType] = []  # ... and the functions
         # part -> value -> ids of the functions whose own part it is (their name, their
@@ -604,7 +614,7 @@ class _Context:
         runs no user code between steps, so the value is as it was. (Only in a build,
         ``fingerprint_graph``: the code an input references is fingerprinted while steps
         run, and they may change a value between two of those.)"""
-        cacheable = _sharing and type(value) not in _SCALARS and not (
+        cacheable = type(value) not in _SCALARS and _sharing() and not (
             type(value) in _TEXTS and len(value) < 4096)
         if cacheable:
             hit = _build_tokens.get(id(value))
@@ -803,11 +813,11 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
     mutates a global cannot change the key of a step after it in the same run. A run
     passes ``flush=False``: it writes the memo once, at its end (``flush_memo``), with
     the code its records rendered."""
-    global _sharing
+    global _sharing_thread
     root = Path(root)  # once, not per step
     with cyclic_gc_paused(len(graph.order)):  # bulk allocation, no cyclic garbage
         _end_of_build()  # a file may have changed since the last build in this process
-        _sharing = True
+        me = _sharing_thread = threading.get_ident()
         try:
             for name in graph.order:
                 if name in graph.fingerprints:
@@ -817,7 +827,8 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                 graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
                     graph.steps[name], values, root)
         finally:
-            _sharing = False
+            if _sharing_thread == me:  # (another thread's build may have taken it over)
+                _sharing_thread = None
             _end_of_build()
         if flush:
             _MEMO.flush()
@@ -1461,7 +1472,7 @@ class _ClassBody:
 
 
 def _class_body(cls: type) -> _ClassBody | None:
-    if _sharing and cls in _class_bodies:
+    if cls in _class_bodies and _sharing():
         return _class_bodies[cls]
     tree = _class_ast(cls)
     body = None
@@ -1473,7 +1484,7 @@ def _class_body(cls: type) -> _ClassBody | None:
             {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Store)},
             _class_env_reads(tree, vars(module)) if module is not None else None, module)
-    if _sharing:
+    if _sharing():
         _class_bodies[cls] = body
     return body
 
