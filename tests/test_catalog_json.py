@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from flowyml.runtime.decisions import _json_list
 VALUES: list[Any] = [
     {}, [], "", "héllo", "\ud800 lone surrogate", {"b": 1, "a": [1, 2.5, None, True]},
     {"nested": {"z": {"y": ["x"]}}, "n": -0.0}, [("a", "b"), ("c", "d")],
-    {"path": object.__name__}, {3: "int key"}, {"set": {1}}, 1e300, float("inf"),
+    {"path": PurePosixPath("a/b")}, {3: "int key"}, {"set": {1}}, 1e300, float("inf"),
 ]
 
 

@@ -250,30 +250,37 @@ def _render_tree(shared: ast.AST | None, decorators: bool, stubs: bool,
         return "<source not available>"
     # the tree is shared (cached per code object): it is cut down in place, under a
     # lock, and put back as it was (copying it cost twice as much as unparsing it)
-    cut: list[tuple[ast.AST, str, Any]] = []
-
-    def set_(owner: ast.AST, attr: str, value: Any) -> None:
-        cut.append((owner, attr, getattr(owner, attr)))
-        setattr(owner, attr, value)
-
+    cut: _Cut = []
     with _TREE_LOCK:
         try:
             if not decorators and isinstance(shared, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                set_(shared, "decorator_list", [])
+                _cut_field(cut, shared, "decorator_list", [])
             for owner in ast.walk(shared) if docstrings else ():
                 if isinstance(owner, _DOC_OWNERS) and owner.body and _is_docstring(owner.body[0]):
-                    set_(owner, "body", owner.body[1:] or [ast.Pass()])
+                    _cut_field(cut, owner, "body", owner.body[1:] or [ast.Pass()])
             if stubs and isinstance(shared, ast.ClassDef):
                 for stmt in shared.body:
                     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        set_(stmt, "body", [ast.Expr(ast.Constant(...))])
+                        _cut_field(cut, stmt, "body", [ast.Expr(ast.Constant(...))])
             return ast.unparse(shared)
         finally:
-            for owner, attr, value in reversed(cut):
-                setattr(owner, attr, value)
+            _put_back(cut)
 
 
 _TREE_LOCK = threading.RLock()  # held while a shared tree is changed (and put back)
+_Cut = list[tuple[ast.AST, str, Any]]  # fields of a shared tree changed, with their values
+
+
+def _cut_field(cut: _Cut, owner: ast.AST, attr: str, value: Any) -> None:
+    """Set a field of a shared tree (under ``_TREE_LOCK``), kept in ``cut`` to put back."""
+    cut.append((owner, attr, getattr(owner, attr)))
+    setattr(owner, attr, value)
+
+
+def _put_back(cut: _Cut) -> None:
+    """Undo ``_cut_field``s, the last first: the shared tree as it was."""
+    for owner, attr, value in reversed(cut):
+        setattr(owner, attr, value)
 
 
 def value_source(name: str, value: Any) -> str:
@@ -1889,14 +1896,13 @@ def _compile_own_text(info: _Info, filename: str) -> types.CodeType | None:
     if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
         try:
             with _TREE_LOCK:  # the tree may be shared: cut down in place elsewhere
-                cut: list[tuple[ast.AST, str, Any]] = []
+                cut: _Cut = []
                 try:
                     _cut_enclosing(tree, cut)
                     return compile(ast.Module(body=[tree], type_ignores=[]), filename,
                                    "exec", dont_inherit=True)
                 finally:
-                    for owner, attr, value in cut:
-                        setattr(owner, attr, value)
+                    _put_back(cut)
         except (SyntaxError, ValueError, TypeError, AttributeError, RecursionError,
                 MemoryError):
             pass
@@ -1910,23 +1916,19 @@ def _compile_own_text(info: _Info, filename: str) -> types.CodeType | None:
         return None
 
 
-def _cut_enclosing(tree: ast.FunctionDef | ast.AsyncFunctionDef,
-                   cut: list[tuple[ast.AST, str, Any]]) -> None:
+def _cut_enclosing(tree: ast.FunctionDef | ast.AsyncFunctionDef, cut: _Cut) -> None:
     """Take out of a function's tree, for the compile check, what is evaluated in the
     enclosing scope and so is no part of the function's own code object: its
     decorators (~30% of the compile of a small step) and its signature's annotations
     (~15% more: passed to the function when it is made, like its defaults). Each field
-    changed goes into ``cut`` with its value, for the caller to put back."""
-    cut.append((tree, "decorator_list", tree.decorator_list))
-    tree.decorator_list = []
+    changed goes into ``cut`` (``_cut_field``), for the caller to put back."""
+    _cut_field(cut, tree, "decorator_list", [])
     if tree.returns is not None:
-        cut.append((tree, "returns", tree.returns))
-        tree.returns = None
+        _cut_field(cut, tree, "returns", None)
     a = tree.args
     for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
         if arg is not None and arg.annotation is not None:
-            cut.append((arg, "annotation", arg.annotation))
-            arg.annotation = None
+            _cut_field(cut, arg, "annotation", None)
 
 
 def _relocated_text(fn: types.FunctionType, shape: str) -> str | None:
@@ -2317,7 +2319,7 @@ _ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
 
 
 def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
-               local: Mapping[str, Any], loaded: Sequence[str] | None = None
+               local: Mapping[str, Any], loaded: Sequence[str]
                ) -> tuple[frozenset[str], bool]:
     """The environment variables ``codes`` (a ``_code_tree``) read by a literal
     name (``os.getenv("X")``, ``os.environ.get("X")``, ``os.environ["X"]``,
@@ -2325,7 +2327,7 @@ def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
     (a computed name, a copy, iteration): then the whole environment counts, by token.
     And whether it changes the environment (``os.environ["X"] = ...``, ``update``,
     ``os.putenv``). Read from the bytecode, decoded only for code that names them.
-    ``loaded``: the names ``codes`` load (``_names_of``), when the caller has them."""
+    ``loaded``: the names ``codes`` load (``_names_of``)."""
     environ, getenv = os.environ, os.getenv
     setters = (os.putenv, getattr(os, "unsetenv", os.putenv))
     watched = {id(environ), id(getenv), *map(id, setters)}
@@ -2333,8 +2335,6 @@ def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
     # it loads can reach one, so its names are looked up, not the module's every global
     # (a module of a thousand pipelines was scanned whole for each one's build); first
     # all at once, in C: most code names none
-    if loaded is None:
-        loaded = _names_of(codes)
     aliases: set[str] = set() if watched.isdisjoint(map(id, map(globs.get, loaded))) else {
         n for n in loaded if id(globs.get(n)) in watched}
     if local:
@@ -2816,7 +2816,7 @@ def _digest_and_refs(node: ast.AST, visit: _Scanner | None = None
             add(item)
             continue
         if t is str_t or item is None:
-            add(leaves.get(item) or _new_leaf(t, item))
+            add(leaves.get(item) or _identifier(item))
             continue
         kind = kinds.get(t)
         if kind is None:
@@ -2904,14 +2904,6 @@ def _without_docstring(fields: Any, body: int, visit: _Scanner | None) -> Any:
     return fields
 
 
-def _new_leaf(t: type, value: str | None) -> bytes:
-    """``_leaf`` of an identifier (or ``None``) not yet in ``_LEAVES``, kept there."""
-    b = _leaf(t, value)
-    if len(_LEAVES) < _LEAVES_MAX:
-        _LEAVES[value] = b
-    return b
-
-
 def _leaf(t: type, value: Any) -> bytes:
     r = f"{t.__name__}:{value!r}".encode("utf-8", "surrogatepass")
     return len(r).to_bytes(4, "little") + r
@@ -2943,11 +2935,11 @@ _CONSTANTS = frozenset({int, float, complex, bytes, bool, type(None), type(...)}
 # Constant's value of these types is one leaf (a ``str`` is too, from ``_LEAVES``)
 
 
-def _identifier(name: str) -> bytes:
-    """A name's bytes in the stream, from (and into) ``_LEAVES``."""
+def _identifier(name: str | None) -> bytes:
+    """A name's (or ``None``'s) bytes in the stream, from (and into) ``_LEAVES``."""
     b = _LEAVES.get(name)
     if b is None:
-        b = _leaf(str, name)
+        b = _leaf(type(name), name)
         if len(_LEAVES) < _LEAVES_MAX:
             _LEAVES[name] = b
     return b
