@@ -445,6 +445,30 @@ def test_a_steps_warnings_reach_the_driver(project: Path, executor: str) -> None
     assert none.filename == __file__
 
 
+def test_code_shipped_by_value_is_not_taken_for_an_edited_file(project: Path) -> None:
+    """A step defined in a function of a module whose code its loader rewrote (this
+    test file: pytest rewrites its ``assert``) goes to a worker by value. The worker's
+    copy does not compile from the file's text, as in the driver, but it was never made
+    from the module the worker has: no "changed after it was loaded" warning there
+    (a false one: nothing was edited), and the same key as the driver's."""
+    import warnings
+
+    @fm.step(outputs="checked")
+    def check() -> int:
+        value = 3
+        assert value == 3, "rewritten by pytest"
+        return value
+
+    pipe = fm.Pipeline("shipped", [check])
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        first = pipe.run(executor="processes:1")
+        again = pipe.run(executor="processes:1")
+    said = [str(w.message) for w in got if issubclass(w.category, fm.FingerprintWarning)]
+    assert said == []
+    assert first["checked"] == 3 and again.steps["check"].cached
+
+
 def test_a_failure_starts_nothing_beyond_what_was_handed_over(project: Path) -> None:
     """Executors keep a step queued per worker (``in_flight``); when a step fails, what
     is still queued never starts, and the run fails."""

@@ -1717,10 +1717,16 @@ def _stale_info(fn: types.FunctionType, names: frozenset[str]) -> _Info:
 
     A module whose loader rewrites code on import (pytest's assertion rewriting of test
     files, an instrumenting import hook) gets here on every build, with nothing for the
-    user to fix: only a module loaded from its file as it is is warned about."""
+    user to fix: only a module loaded from its file as it is is warned about. So is only
+    a function this process made by running that module: one that came by value from
+    another process (a worker's copy of a step the driver defined in a function) was
+    checked there, against the module that process loaded, and here the module (if any)
+    is not where its code came from."""
     filename = fn.__code__.co_filename
     mod = sys.modules.get(getattr(fn, "__module__", None) or "")
-    if filename not in _stale_files and not _loader_rewrites(mod):  # once per file per build
+    if (filename not in _stale_files  # once per file per build
+            and getattr(mod, "__dict__", None) is fn.__globals__
+            and not _loader_rewrites(mod)):
         _stale_files.add(filename)
         broken = filename in _context_codes and _context_codes[filename] is None
         why = ("the file, as saved now, does not even compile" if broken else
