@@ -3841,3 +3841,204 @@ add(idiom("unseeable_computed_import", {
            note="another module of the project (an edit anywhere re-executes)"),
     warns_at_build=("import_module",),
 ))
+
+# ------------------------------------------------------- found by session 19's hunt
+
+add(idiom("attrdict_config", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class AttrDict(dict):
+        __getattr__ = dict.__getitem__  # KeyError, not AttributeError, for a missing name
+        __setattr__ = dict.__setitem__
+
+
+    class Doubled:
+        def __init__(self):
+            self._d = {"lr": 0.5}
+
+        def __getattr__(self, name):
+            return self._d[name] * 2
+
+
+    CFG = AttrDict(lr=0.1, depth=3)
+    SCALED = Doubled()
+
+
+    @fm.step(outputs="y")
+    def f():
+        return CFG.lr * CFG.depth + SCALED.lr
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "CFG = AttrDict(lr=0.1, depth=3)", "CFG = AttrDict(\n    lr=0.1,\n    depth=3,\n)"),
+         note="the config reformatted"),
+    change(E("pipe.py", "lr=0.1", "lr=0.2"), note="a value of the AttrDict"),
+    change(E("pipe.py", "return self._d[name] * 2", "return self._d[name] * 3"),
+           note="the __getattr__ of an object read as a global"),
+))
+
+add(idiom("bound_builtin_method", {"pipe.py": src('''
+    import re
+
+    import flowyml as fm
+
+    FMT = "{:.2f}".format
+    WEIGHT = {"a": 2.0, "b": 1.0}.get
+    DIGITS = re.compile(r"[0-9]+").sub
+    FORMATTERS = {"price": "{:.1f}".format}
+
+
+    @fm.step(outputs="y")
+    def f():
+        return [FMT(1.23456), WEIGHT("b"), DIGITS("#", "a12b3"), FORMATTERS["price"](2.25)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", 'FMT = "{:.2f}".format', 'FMT = "{:.2f}".format  # two decimals'),
+         note="comment"),
+    change(E("pipe.py", '"{:.2f}"', '"{:.3f}"'), note="the str a global's method is bound to"),
+    change(E("pipe.py", '"b": 1.0', '"b": 5.0'), note="the dict whose get a global is"),
+    change(E("pipe.py", 'r"[0-9]+"', 'r"[0-9]"'), note="the pattern whose sub a global is"),
+    change(E("pipe.py", '"{:.1f}"', '"{:.4f}"'), note="a bound method inside a dict constant"),
+))
+
+add(idiom("settings_hold_user_function", {
+    "fmt.py": src('''
+        def money(v):
+            return f"${v:.2f}"
+    '''),
+    "pipe.py": src('''
+        import numpy as np
+        import pandas as pd
+
+        import flowyml as fm
+        from fmt import money
+
+        pd.set_option("display.float_format", money)
+        np.set_printoptions(formatter={"float": "{:0.2f}".format})
+
+
+        @fm.step(outputs="y")
+        def f():
+            return pd.DataFrame({"x": [1.23456, 2.5]}).to_string() + str(np.array([1 / 3]))
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("fmt.py", "def money(v):\n", "def money(v):  # the display format\n"),
+         note="comment in the function set as a pandas option"),
+    change(E("fmt.py", ":.2f", ":.4f"), note="the user function set as a pandas option"),
+    change(E("pipe.py", "{:0.2f}", "{:0.3f}"), note="a str's format set as a numpy formatter"),
+    requires=("pandas",),
+))
+
+add(idiom("import_module_literal", {
+    "helpers.py": src('''
+        def scale(x):
+            return x * 2
+    '''),
+    "params.py": "K = 3\n",
+    "pipe.py": src('''
+        import runpy
+        from importlib import import_module
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f():
+            return import_module("helpers").scale(5)
+
+
+        @fm.step(outputs="z")
+        def g():
+            return runpy.run_path("params.py")["K"]
+
+
+        pipe = fm.Pipeline("ns", [f, g])
+    ''')},
+    unchanged(),
+    same(E("helpers.py", "def scale(x):\n", "def scale(x):  # by literal name\n"),
+         note="comment in the module imported by a literal name"),
+    change(E("helpers.py", "return x * 2", "return x * 3"),
+           note="the module imported by import_module with a literal name"),
+    change(E("params.py", "K = 3", "K = 4"), expect={"f": "cached", "g": "executed"},
+           note="the file runpy.run_path runs (every project file counts for g)"),
+    steps=("f", "g"),
+    check={"y": "f()", "z": "g()"},
+    warns_at_build=("runpy",),
+))
+
+add(idiom("pandas_query_reads_a_name", {
+    "params.py": "K = 2\n",
+    "pipe.py": src('''
+        import pandas as pd
+
+        import flowyml as fm
+        from params import K
+
+        THRESH = 2
+
+
+        @fm.step(outputs="y")
+        def f():
+            df = pd.DataFrame({"x": [1, 2, 3, 4]})
+            return df.query("x > @THRESH")["x"].tolist() + df.eval(expr="x * @K").tolist()
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "THRESH = 2", "THRESH = 2  # rows kept above it"), note="comment"),
+    change(E("pipe.py", "THRESH = 2", "THRESH = 3"), note="a global named by @ in query()"),
+    change(E("params.py", "K = 2", "K = 5"), note="an imported constant named by @ in eval()"),
+    requires=("pandas",),
+))
+
+add(idiom("string_annotation_forward_ref", {"pipe.py": src('''
+    from pydantic import BaseModel, field_validator
+
+    import flowyml as fm
+
+    Num = int
+
+
+    class Outer(BaseModel):
+        inner: "Inner"
+        x: "Num"
+
+
+    class Inner(BaseModel):
+        v: int
+
+        @field_validator("v")
+        @classmethod
+        def dbl(cls, v):
+            return v * 2
+
+
+    Outer.model_rebuild()
+
+
+    @fm.step(outputs="y")
+    def f():
+        o = Outer(inner={"v": 3}, x="4")
+        return [o.inner.v, repr(o.x)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "    v: int\n", "    v: int  # validated below\n"), note="comment"),
+    change(E("pipe.py", "return v * 2", "return v * 5"),
+           note="a validator of a model named only in a string annotation"),
+    change(E("pipe.py", "Num = int", "Num = float"),
+           note="an alias named only in a string annotation"),
+    requires=("pydantic",),
+))

@@ -40,6 +40,7 @@ import inspect
 import linecache
 import operator
 import os
+import re
 import reprlib
 import sys
 import threading
@@ -57,7 +58,7 @@ from .ownership import NOTEBOOK, is_notebook_file, library_name, library_version
 from .source_memo import SourceMemo
 from .step import WRAPS_ATTRS, Step
 from .struct import field, struct
-from .tokens import Opaque, Tokenizer, qualified_name
+from .tokens import Opaque, Tokenizer, bound_data, maybe_users, qualified_name
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -404,6 +405,7 @@ _KIND_LABELS = {
     "docstring": "docstring of",
     "text": "source text (comments included) of",
     "binding": "binding of",
+    "bound": "object bound to method",
     "settings": "settings of",
     "step": "declaration or attributes of step",
 }
@@ -692,6 +694,11 @@ class _Context:
         settings = _settings_part(package)
         if settings is not None:
             self.add(*settings)
+            now = _settings_values.get(package)
+            if now:  # a user function set as a setting (a float format, a formatter):
+                # its code counts as the step's own helpers do (the settings' token
+                # knows it by name)
+                self.token(now, f"the settings of {package}")
         if package in _READS_ARGV and _ARGV_PART not in self.parts:
             # ``parser.parse_args()`` reads the command line itself, in library code
             # no fingerprint looks into: the arguments are an input of what reaches it
@@ -714,6 +721,8 @@ def _settings_part(top: str) -> tuple[str, str, str] | None:
         elif now:
             part = (f"settings {top}", Tokenizer(ordered=True).digest(now),
                     value_source(f"{top} settings", now))
+            if _holds_users_code(now):
+                _settings_values[top] = now
         else:
             part = None
         _settings_parts[top] = part
@@ -721,6 +730,18 @@ def _settings_part(top: str) -> tuple[str, str, str] | None:
 
 
 _settings_parts: dict[str, tuple[str, str, str] | None] = {}  # this build's, by library
+_settings_values: dict[str, Any] = {}  # ... those that hold the user's code: the values
+
+
+def _holds_users_code(value: Any) -> bool:
+    """Whether settings (``core.settings``: plain data, callables in it) reach a function
+    or class of the user's, which a token knows by name only."""
+    found: list[Any] = []
+    try:
+        Tokenizer(on_code=found.append).digest(value)
+    except Opaque:
+        return False
+    return any(maybe_users(obj) for obj in found)
 
 
 def settings_parts(tops: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -848,6 +869,7 @@ def _end_of_build() -> None:
     _stale_files.clear()
     _doc_readers.clear()
     _settings_parts.clear()
+    _settings_values.clear()
     _patches.clear()
     _project_listings.clear()
     _build_tokens.clear()
@@ -1089,9 +1111,9 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.add(key, ctx.token(owner, f"the generator behind {name}"))
     elif any(obj is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         ctx.library("python")  # a stream written to: output, not an input (``print`` too)
-    elif getattr(obj, "__wrapped__", None) is not None and not isinstance(
+    elif callable(obj) and _attr(obj, "__wrapped__") is not None and not isinstance(
         obj, types.MethodType
-    ) and callable(obj) and not _is_type_alias(obj):
+    ) and not _is_type_alias(obj):
         cls = type(obj)  # functools.lru_cache and other C-level wrappers
         mine = ctx.label_of(cls) is not None  # a decorator class of the user's own
         # (``functools.update_wrapper(self, fn)``): its ``__call__`` and state count, under
@@ -1134,7 +1156,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
 def _is_generator(obj: Any) -> bool:
     """A random generator, or one of its methods (``np.random.rand``): state that
     every draw advances."""
-    owner = getattr(obj, "__self__", obj)
+    owner = _attr(obj, "__self__", obj)
     rnd = sys.modules.get("random")
     if rnd is not None and isinstance(owner, rnd.Random):
         return True
@@ -1485,6 +1507,7 @@ def _class_body(cls: type) -> _ClassBody | None:
     body = None
     if tree is not None:
         digest, chains = _digest_and_refs(tree)
+        chains += _string_annotation_refs(tree)
         module = sys.modules.get(_module_of(cls))
         body = _ClassBody(
             tree, digest, chains,
@@ -1497,6 +1520,27 @@ def _class_body(cls: type) -> _ClassBody | None:
 
 
 _class_bodies: dict[type, _ClassBody | None] = {}  # this build's, by class
+
+
+def _string_annotation_refs(tree: ast.AST) -> list[tuple[str, ...]]:
+    """The names that the string annotations of a class body read (``inner: "Inner"``,
+    ``x: "Num"``): pydantic and dataclasses look them up in the class's module, as its
+    code looks up its names, though only a string says them."""
+    out: list[tuple[str, ...]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.AnnAssign, ast.arg)):
+            ann = node.annotation
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            ann = node.returns
+        else:
+            continue
+        for c in ast.walk(ann) if ann is not None else ():
+            if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                try:
+                    out += _digest_and_refs(ast.parse(c.value.strip(), mode="eval"))[1]
+                except (SyntaxError, ValueError, RecursionError):
+                    continue  # not an expression: a plain string in ``Literal[...]``
+    return out
 
 
 def _follow_class_body(ctx: _Context, cls: type, body: _ClassBody, label: str) -> None:
@@ -2001,6 +2045,9 @@ def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozens
         # another process finds another object under its name (``_decorator_texts``)
         own = _is_flowyml(_resolve_chain(chain, fn.__globals__) if chain else None)
         texts.append((None if own else ast.unparse(node), chain))
+    if scan.at_names:  # names a string makes the library read (see _Scanner._call)
+        chains = [*chains, *((n,) for n in sorted(scan.at_names))]
+        names = names | scan.at_names
     return _Info(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(scan.mutated), docstrings=scan.docstrings)
 
@@ -2055,7 +2102,7 @@ class _Scanner:
     digest's own pass (``_digest_and_refs``): imports inside it, ``getattr`` calls,
     dynamic imports, and the names whose items or attributes it assigns."""
 
-    __slots__ = ("docstrings", "dynamic", "getattrs", "imports", "mutated")
+    __slots__ = ("at_names", "docstrings", "dynamic", "getattrs", "imports", "mutated")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign})  # the node types ``__call__`` looks at
 
@@ -2064,6 +2111,7 @@ class _Scanner:
         self.getattrs: list[tuple[tuple[str, ...], str | None]] = []
         self.dynamic = False
         self.mutated: set[str] = set()
+        self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
         self.docstrings = False  # set by ``_digest_and_refs`` when it skips one
 
     def __call__(self, node: ast.AST) -> None:
@@ -2096,11 +2144,28 @@ class _Scanner:
             name = const.value if isinstance(const, ast.Constant) and isinstance(
                 const.value, str) else None
             self.getattrs.append((chain or (), name))
-        elif isinstance(f, ast.Attribute):
-            if f.attr == "import_module" and not (
-                    node.args and isinstance(node.args[0], ast.Constant)):
-                self.dynamic = True
-            if f.attr in _MUTATORS and isinstance(f.value, ast.Name):
+        else:
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(
+                f, ast.Name) else None
+            if name == "import_module":  # importlib's, also imported by its own name
+                arg = node.args[0] if node.args else None
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    # a literal name: that module, as a local import (see _follow)
+                    level = len(arg.value) - len(arg.value.lstrip("."))
+                    self.imports.append((f"{_IMPORTED}{arg.value}", arg.value[level:],
+                                         None, level))
+                else:
+                    self.dynamic = True
+            elif name in _LOADERS or (name == "locate" and _chain_of(f) == ("pydoc", "locate")):
+                self.dynamic = True  # code loaded from a file or by a dotted name
+            elif name in _QUERIES and isinstance(f, ast.Attribute):
+                # pandas' ``query``/``eval`` look ``@name`` up in the caller's scope: a
+                # name the code reads, though only a string says it
+                for arg in (*node.args[:1], *(k.value for k in node.keywords if k.arg == "expr")):
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        self.at_names.update(_AT_NAME.findall(arg.value))
+            if isinstance(f, ast.Attribute) and f.attr in _MUTATORS and isinstance(
+                    f.value, ast.Name):
                 self.mutated.add(f.value.id)
 
     def _assigned(self, target: ast.AST) -> None:
@@ -2108,11 +2173,24 @@ class _Scanner:
             self.mutated.add(target.value.id)
 
 
+# a module ``importlib.import_module("name")`` imports: a local import under this name
+# and the module's (no code can read it by that name: it is visited as a whole)
+_IMPORTED = "<import_module>"
+_DYNAMIC_IMPORT = ("importlib.import_module() with a computed name, or code loaded from a "
+                   "file or by a dotted name (runpy, importlib.util, pydoc.locate)")
+_QUERIES = frozenset({"query", "eval"})
+_AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
+# calls that load code the text does not name (``runpy.run_path("params.py")``)
+_LOADERS = frozenset({"run_path", "run_module", "spec_from_file_location", "load_source"})
+
+
 def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
     """Visit what ``fn`` reaches: globals, attribute chains, local imports, getattr."""
     globs = fn.__globals__
     label = ctx.label_of(fn) or NOTEBOOK
     local = _local_imports(ctx, fn, info) if info.imports else {}
+    for key in [k for k in local if k.startswith(_IMPORTED)]:
+        _visit(ctx, local.pop(key), key[len(_IMPORTED):], label)
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
     codes = _code_tree(fn.__code__)  # what the bytecode checks below read
@@ -2155,7 +2233,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             if target is not None:
                 _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
     if info.dynamic_imports:
-        unseeable.append("importlib.import_module() with a computed name")
+        unseeable.append(_DYNAMIC_IMPORT)
     if env_names or env_writes:
         _environment_parts(ctx, fn, label, env_names, env_writes)
     if "__subclasses__" in names and _subclass_parts(
@@ -2436,7 +2514,7 @@ _SUBCLASSES = "__subclasses__() of a class known only at run time"
 _SYS_MODULES = "sys.modules"
 # what can import, or reach code in, a module whose name the fingerprint cannot know
 _IMPORTING = frozenset({"eval()", "exec()", "__import__()", _SUBCLASSES, _SYS_MODULES,
-                        "importlib.import_module() with a computed name"})
+                        _DYNAMIC_IMPORT})
 _ATTR_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
 _CALLS = frozenset({"PRECALL", "CALL", "CALL_FUNCTION", "CALL_METHOD", "KW_NAMES",
                     "CALL_KW", "CALL_FUNCTION_KW"})
@@ -2612,6 +2690,20 @@ def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> Non
     if isinstance(base, types.ModuleType) and "." in dotted and ctx.label_of(base) is None:
         return  # library module, attribute path: the text says which object
     ctx.add(f"binding {label}:{dotted}", qualified_name(obj))
+    owner = _bound_data(obj)
+    if owner is not None:  # ``FMT = "{:.2f}".format``, ``W = {"a": 2}.get``: the object
+        # the method is bound to is data the name's calls read, counted by value
+        key = f"bound {label}:{dotted}"
+        if ctx.first_count(key, owner):
+            ctx.add(key, ctx.token(owner, f"the object {dotted} is bound to"),
+                    _shown(f"{dotted}.__self__", owner))
+
+
+def _bound_data(obj: Any) -> Any:
+    """``tokens.bound_data``, but not a random generator (``_visit`` counts its state
+    as the ``rng`` part, or as a constant)."""
+    owner = bound_data(obj)
+    return None if owner is None or _is_generator(owner) else owner
 
 
 def _is_library_code(ctx: _Context, obj: Any) -> bool:
@@ -2621,6 +2713,16 @@ def _is_library_code(ctx: _Context, obj: Any) -> bool:
     return isinstance(obj, (types.BuiltinFunctionType, types.MethodDescriptorType,
                             types.WrapperDescriptorType, types.ClassMethodDescriptorType)
                       ) or (_is_native_callable(obj) and not _is_type_alias(obj))
+
+
+def _attr(obj: Any, name: str, default: Any = None) -> Any:
+    """``getattr(obj, name, default)`` for a value of the user's, whose ``__getattr__``
+    may raise something else than ``AttributeError`` for a name it does not have (an
+    ``AttrDict``'s ``KeyError``): that is a name it does not have too."""
+    try:
+        return getattr(obj, name, default)
+    except Exception:
+        return default
 
 
 def _is_type_alias(obj: Any) -> bool:

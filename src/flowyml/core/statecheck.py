@@ -80,7 +80,7 @@ def driver_state(compared: Fingerprint, keyed: Fingerprint, root: str,
 # Parts that are state (values), not code: a worker that once had the driver's value
 # of one accepts it changed since, by the steps that ran in it, as inline steps run
 # with what earlier steps left (``_seen``)
-_STATE_KINDS = ("constant ", "attribute ", "instance ", "closure ", "defaults ",
+_STATE_KINDS = ("constant ", "attribute ", "instance ", "closure ", "defaults ", "bound ",
                 "attributes ", "partial ")
 # (root, part key) -> the driver's value this process once had for that part
 _seen: dict[tuple[str, str], str] = {}

@@ -72,6 +72,23 @@ def qualified_name(obj: Any) -> str:
     return f"{module}:{qual}"
 
 
+def bound_data(obj: Any) -> Any:
+    """The object a built-in method (or method-wrapper) is bound to when that is data
+    its calls read (a str's ``format``, a dict's ``get``, a compiled pattern's ``sub``),
+    else None: a module (``print``, ``math.sqrt``), a class (``dict.fromkeys``) or a
+    standard stream (``sys.stdout.write``: written to, not read)."""
+    if not isinstance(obj, (types.BuiltinMethodType, types.MethodWrapperType)):
+        return None  # (a compiled pattern's ``sub`` is a subclass: ``builtin_method``)
+    try:
+        owner = obj.__self__
+    except Exception:
+        return None
+    if owner is None or isinstance(owner, (types.ModuleType, type)) or any(
+            owner is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
+        return None
+    return owner
+
+
 def _primitive(t: type, v: Any) -> bytes:
     """The bytes a primitive value adds to a token: its type and repr, length-prefixed."""
     r = f"{t.__name__}:{v!r}".encode("utf-8", "surrogatepass")
@@ -170,7 +187,7 @@ def _pickled(v: Any, on_code: Callable[[Any], None] | None) -> bytes:
     class Spotter(pickle.Pickler):
         def reducer_override(self, obj: Any) -> Any:
             target = obj if isinstance(obj, (types.FunctionType, type)) else type(obj)
-            if _maybe_users(target):
+            if maybe_users(target):
                 visit(target)
             return NotImplemented
 
@@ -190,7 +207,7 @@ def _maybe_users_module(module: str) -> bool:
     return isinstance(file, str) and "site-packages" not in file and "dist-packages" not in file
 
 
-def _maybe_users(obj: Any) -> bool:
+def maybe_users(obj: Any) -> bool:
     """Whether ``obj``'s code may be the user's (the fingerprint decides): not Python's,
     not an installed package's."""
     module = getattr(obj, "__module__", None)
@@ -281,6 +298,10 @@ class Tokenizer:
             h.update(b"]")
         elif t is bytearray:
             h.update(b"bytearray:" + bytes(v))
+        elif isinstance(v, types.BuiltinMethodType) and bound_data(v) is not None:
+            h.update(b"bound:")  # ``"{:.2f}".format``: the method, and what it is bound to
+            self._code(v, h)
+            self._walk(v.__self__, h, depth, memo)
         elif isinstance(v, _CODE_TYPES) or t is functools._lru_cache_wrapper:
             self._code(v, h)
         elif t is types.MethodType:
@@ -337,7 +358,7 @@ class Tokenizer:
             h.update(f"global:{t.__module__}:{rv}".encode())
             self._code(v if callable(v) else t, h)
             if (self.on_code is not None and callable(v) and not isinstance(v, _CODE_TYPES)
-                    and _maybe_users(t)):
+                    and maybe_users(t)):
                 self.on_code(t)  # a callable singleton of yours: its class's code runs
             return
         if not isinstance(rv, tuple) or len(rv) < 2:
