@@ -68,6 +68,21 @@ def test_arguments_beat_env_beat_file(project: Path, monkeypatch: pytest.MonkeyP
     assert st.catalog == f"sqlite:///{project / 'file.db'}", "unset fields still come from the file"
 
 
+def test_a_store_uri_without_a_path(project: Path) -> None:
+    """``memory://`` (the README's in-memory store) is a store; ``s3://`` names no bucket,
+    and says so (a trailing slash once cut the scheme itself: ``s3:``)."""
+    st = Stack(store="memory://")
+    run = fm.Pipeline("mem", [_one]).run(stack=st)
+    assert run["one"] == 1
+    with pytest.raises(ConfigError, match=r"store s3:// names no bucket; write s3://BUCKET"):
+        Stack(store="s3://").open_store()
+
+
+@fm.step(outputs="one")
+def _one() -> int:
+    return 1
+
+
 def test_named_stacks_selected_by_env_arg_or_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     toml(project, """
         stack = "dev"

@@ -89,7 +89,8 @@ class RemoteStore:
         cache: LocalCache,
         stack_name: str = "default",
     ) -> None:
-        self._raw_uri = uri.rstrip("/")
+        scheme, sep, rest = uri.partition("://")  # ``s3://``: no bucket (said below),
+        self._raw_uri = scheme + sep + rest.rstrip("/")  # not the scheme ``s3:``
         self.uri = mask_uri(self._raw_uri)
         self.allow_pickle = allow_pickle
         self.inline_max = INLINE_MAX
