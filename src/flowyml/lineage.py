@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .artifact import Artifact
+from .core.errors import ArtifactNotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -212,10 +213,7 @@ def get_lineage(
 
     st = as_stack(stack)
     catalog: CatalogReader = st.open_catalog()
-    aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
-    if "@" in aid:  # "model@3", "model@latest", "model@prod": as the CLI takes it
-        name, _, selector = aid.partition("@")
-        aid = catalog.find(name, selector).id
+    aid = _artifact_id(catalog, artifact_id)
     touched: set[str] = set()  # what ``run`` produced or reused
     derivs: dict[str, list[Derivation]] = {}
     if run is None:  # first productions all the way up: one recursive query
@@ -399,6 +397,27 @@ class DescendantNode:
         return "\n".join(out)
 
 
+def _artifact_id(catalog: CatalogReader, spec: str | Artifact) -> str:
+    """The id ``spec`` names, as the CLI takes it: an ``Artifact``, an artifact id,
+    ``NAME@VERSION`` / ``@latest`` / ``@ALIAS``, or a bare ``NAME`` (its ``@latest``)."""
+    if isinstance(spec, Artifact):
+        return spec.id
+    if "@" in spec:
+        name, _, selector = spec.partition("@")
+        return catalog.find(name, selector).id
+    try:
+        return catalog.get_artifact(spec).id
+    except ArtifactNotFoundError as not_an_id:
+        try:
+            return catalog.find(spec, "latest").id
+        except ArtifactNotFoundError as not_a_name:
+            raise (not_an_id if _looks_like_id(spec) else not_a_name) from None
+
+
+def _looks_like_id(spec: str) -> bool:
+    return len(spec) == 24 and all(c in "0123456789abcdef" for c in spec)
+
+
 def get_descendant_tree(
     artifact_id: str | Artifact, stack: Stack | str | None = None
 ) -> DescendantNode:
@@ -408,7 +427,7 @@ def get_descendant_tree(
 
     st = as_stack(stack)
     catalog: CatalogReader = st.open_catalog()
-    aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
+    aid = _artifact_id(catalog, artifact_id)
     records: dict[str, ArtifactRecord] = {aid: catalog.get_artifact(aid)}
     kids: dict[str, list[str]] = {}
     frontier = [aid]
