@@ -445,6 +445,27 @@ def test_a_steps_warnings_reach_the_driver(project: Path, executor: str) -> None
     assert none.filename == __file__
 
 
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_handle_to_an_output_of_this_run_has_its_version(project: Path, executor: str) -> None:
+    """An ``ArtifactRef`` or ``Lazy`` input made earlier in the same run carries the
+    version the catalog gives it, as one from an earlier run does (it had version 0,
+    not yet recorded, and a step that logged it stored that)."""
+
+    @fm.step(outputs="model")
+    def fit(k: int = 1) -> dict:
+        return {"w": k}
+
+    @fm.step(outputs="info", inputs={"lazy_model": "model"})
+    def info(model: fm.ArtifactRef, lazy_model: fm.Lazy[dict]) -> list:
+        return [model.version, lazy_model.version, lazy_model.load()["w"]]
+
+    pipe = fm.Pipeline(f"ref_{executor[:3]}", [fit, info])
+    first = pipe.run(params={"k": 1}, executor=executor)
+    second = pipe.run(params={"k": 2}, executor=executor)
+    assert first["info"] == [1, 1, 1] and first.artifacts["model"].version == 1
+    assert second["info"] == [2, 2, 2] and second.artifacts["model"].version == 2
+
+
 def test_code_shipped_by_value_is_not_taken_for_an_edited_file(project: Path) -> None:
     """A step defined in a function of a module whose code its loader rewrote (this
     test file: pytest rewrites its ``assert``) goes to a worker by value. The worker's

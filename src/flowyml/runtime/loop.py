@@ -313,6 +313,7 @@ class _RunState:
         values: dict[str, Any] = {}
         refs = {}
         own: set[str] = set()
+        handles = want_ref(step)
         for param, b in self.graph.bindings[name].items():
             if b.kind in ("value", "default"):
                 values[param] = b.value
@@ -321,6 +322,8 @@ class _RunState:
             # object: the step decodes a view of its own, as a worker does; in this
             # process, objects it wrote during the run are not hashed again
             rec = d.refs[param]
+            if rec.version == 0 and param in handles:
+                rec = self._versioned(rec)  # the step sees the handle's version
             refs[param] = ArtifactRef(
                 name=rec.name, content_hash=rec.content_hash, size=rec.size,
                 materializer=rec.materializer, type_name=rec.type_name, uri=self.store.uri,
@@ -328,7 +331,7 @@ class _RunState:
             if local and rec.content_hash in self.own:
                 own.add(param)
         task = StepTask(step=step, run_id=self.run_id, values=values, refs=refs,
-                        want_ref=want_ref(step), keep_values=local, own=frozenset(own),
+                        want_ref=handles, keep_values=local, own=frozenset(own),
                         copy_values=local,  # the plain values are the driver's objects
                         consumers={a: self.consumers.get(a, ()) for a in step.outputs},
                         state=None if local else self._state_check(name, d))
@@ -344,6 +347,15 @@ class _RunState:
         else:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)
+
+    def _versioned(self, rec: ArtifactRecord) -> ArtifactRecord:
+        """An output of this run as recorded, with its version: until its batch is
+        written it has none (0), so a step given its handle (``ArtifactRef``,
+        ``Lazy``) has the batch written first."""
+        assert self.recorder is not None
+        if rec.id not in self.recorder.written:
+            self.recorder.flush()
+        return self.recorder.written.get(rec.id, rec)
 
     def _state_check(self, name: str, d: Decision) -> DriverState:
         """What a worker checks before running step ``name``: that it would compute
