@@ -174,6 +174,24 @@ def test_an_empty_pipeline_is_refused() -> None:
         fm.Pipeline("empty", [])
 
 
+def test_wiring_mistakes_name_the_thing_and_the_fix() -> None:
+    @fm.step(outputs="x")
+    def load() -> int:
+        return 1
+
+    def plain() -> int:
+        return 2
+
+    with pytest.raises(fm.FlowymlError, match=r"pass a list of steps, fm.Pipeline\('one', \[load\]\)"):
+        fm.Pipeline("one", load)  # type: ignore[arg-type]
+    with pytest.raises(fm.FlowymlError, match=r"^test_wiring_mistakes.*\.plain is not a step"):
+        fm.Pipeline("plain", [load, plain]).build()  # type: ignore[list-item]
+    with pytest.raises(fm.FlowymlError, match=r"\*\*kwargs cannot be wired"):
+        @fm.step(outputs="y")
+        def takes_kwargs(**kwargs: int) -> int:
+            return 0
+
+
 def test_a_dask_executor_without_dask_is_refused_before_the_run(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util

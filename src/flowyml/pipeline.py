@@ -27,6 +27,10 @@ class Pipeline:
         from .core.project import defining_file
 
         self.name = check_name(name, "pipeline name")
+        if isinstance(steps, Step) or not isinstance(steps, Iterable):
+            what = getattr(steps, "name", None) or getattr(steps, "__name__", None) or "..."
+            raise ParameterError(f"pipeline {self.name!r}: pass a list of steps, "
+                                 f"fm.Pipeline({self.name!r}, [{what}])")
         self.steps = list(steps)
         if not self.steps:
             raise ParameterError(f"pipeline {self.name!r} has no steps: pass the steps to "

@@ -81,9 +81,10 @@ def build_graph(
     by_name: dict[str, Step] = {}
     for s in step_list:
         if not isinstance(s, Step):
+            what = getattr(s, "__qualname__", None)
             raise ParameterError(
-                f"{s!r} is not a step: decorate it with @fm.step (import flowyml as fm) "
-                "before adding it"
+                f"{what if isinstance(what, str) else repr(s)} is not a step: decorate it "
+                "with @fm.step (import flowyml as fm) before adding it"
             )
         if s.name in by_name and by_name[s.name] is not s:
             raise ParameterError(

@@ -217,7 +217,8 @@ def _params_of(func: Callable[..., Any], step_name: str) -> tuple[ParamSpec, ...
     for p in sig.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise ParameterError(
-                f"step {step_name!r}: *{p.name} / **{p.name} cannot be wired by name; "
+                f"step {step_name!r}: {'*' if p.kind is p.VAR_POSITIONAL else '**'}{p.name} "
+                "cannot be wired by name; "
                 "declare each input as a named parameter"
             )
         if p.kind is p.POSITIONAL_ONLY:
