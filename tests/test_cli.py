@@ -120,6 +120,26 @@ def test_step_failure_exits_nonzero_with_cause(proj: Path) -> None:
     assert "Traceback" not in res.stderr
 
 
+def test_a_file_that_fails_to_import_shows_its_own_frames(proj: Path) -> None:
+    write(proj / "syntax.py", "import flowyml as fm\n\ndef load(:\n    return 1\n")
+    write(proj / "missing.py", "import flowyml as fm\nimport not_a_module_anywhere\n")
+    for name, error, line in (("syntax.py", "SyntaxError", "def load(:"),
+                              ("missing.py", "ModuleNotFoundError", "import not_a_module")):
+        res = flowyml_cli(proj, "plan", name)
+        assert res.returncode == 1, res.stderr
+        assert f"error: cannot import {name}: {error}" in res.stderr and line in res.stderr
+        assert "click" not in res.stderr and "importlib" not in res.stderr, res.stderr
+
+
+def test_a_file_importing_another_files_pipeline_runs_its_own(proj: Path) -> None:
+    write(proj / "importer.py", "import flowyml as fm\nfrom pipe import pipe as upstream\n\n"
+          "@fm.step(outputs='z')\ndef c(n: int = 1):\n    return n\n\n"
+          "pipe = fm.Pipeline('importer', [c])\n")
+    out = ok(proj, "plan", "importer.py")
+    assert "c: run" in out and "load" not in out
+    assert "load: run" in ok(proj, "plan", "importer.py:clitest")  # the other, by name
+
+
 def test_unknown_artifact_is_a_clear_error(proj: Path) -> None:
     res = flowyml_cli(proj, "show", "nothing@3")
     assert res.returncode == 1 and "no artifact named 'nothing'" in res.stderr

@@ -85,11 +85,19 @@ def load_pipeline(target: str) -> Any:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except (FlowymlError, KeyboardInterrupt):
+        raise  # a build or run the file starts at import: said as such errors are
+    except BaseException as exc:  # noqa: BLE001 (SystemExit of the user's too)
+        _import_failed(path_s, exc)
     found = {k: v for k, v in vars(module).items() if isinstance(v, Pipeline)}
     for p in found.values():
         if p.file is None:  # made by library code: the file it was loaded from decides
             p.file = path
+    own = {k: v for k, v in found.items() if v.file == path}
+    if not wanted and len(found) > 1 and len(own) == 1:
+        found = own  # the file's own pipeline, not one it imported from another file
     if wanted:
         for var, p in found.items():
             if wanted in (var, p.name):
@@ -103,6 +111,23 @@ def load_pipeline(target: str) -> Any:
         raise click.UsageError(f"{path_s} defines no flowyml.Pipeline")
     names = sorted(p.name for p in found.values())
     raise click.UsageError(f"{path_s} defines several pipelines {names}; pick one with {path_s}:NAME")
+
+
+def _import_failed(path_s: str, exc: BaseException) -> None:
+    """The file raised at import (a syntax error, a missing module): its own frames and
+    the error, without the importer's (click, importlib, FlowyML); exit 1."""
+    import traceback
+
+    from ..display import _flowyml_frame
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not (f.filename.startswith("<frozen ") or _flowyml_frame(f.filename)
+                      or "/click/" in f.filename.replace("\\", "/"))]
+    text = ("your code raised (most recent call last):\n"
+            + "".join(traceback.format_list(frames)) if frames else "")
+    click.echo(text + "".join(traceback.format_exception_only(type(exc), exc)), err=True,
+               nl=False)
+    _fail(f"cannot import {path_s}: {type(exc).__name__} (above)", 1)
 
 
 def _parse_params(items: tuple[str, ...]) -> dict[str, Any]:
