@@ -87,9 +87,9 @@ def load_pipeline(target: str) -> Any:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except (FlowymlError, KeyboardInterrupt):
+    except FlowymlError:
         raise  # a build or run the file starts at import: said as such errors are
-    except BaseException as exc:  # noqa: BLE001 (SystemExit of the user's too)
+    except Exception as exc:  # (SystemExit and KeyboardInterrupt go on as they are)
         _import_failed(path_s, exc)
     found = {k: v for k, v in vars(module).items() if isinstance(v, Pipeline)}
     for p in found.values():
