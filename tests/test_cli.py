@@ -131,6 +131,19 @@ def test_a_file_that_fails_to_import_shows_its_own_frames(proj: Path) -> None:
         assert "click" not in res.stderr and "importlib" not in res.stderr, res.stderr
 
 
+def test_a_run_at_import_is_refused_by_the_cli(proj: Path) -> None:
+    """`flowyml plan` must not execute steps, nor `flowyml run` run twice: a file whose
+    pipeline runs when imported (no ``__main__`` guard) is refused, naming the line."""
+    write(proj / "unguarded.py", PIPE + "run = pipe.run()\n")
+    for command in ("plan", "run"):
+        res = flowyml_cli(proj, command, "unguarded.py")
+        assert res.returncode == 1
+        line = (proj / "unguarded.py").read_text().splitlines().index("run = pipe.run()") + 1
+        assert f"unguarded.py:{line} runs pipeline 'clitest' when the file is imported" in res.stderr
+        assert 'if __name__ == "__main__":' in res.stderr
+    assert not (proj / ".flowyml" / "objects").exists()  # nothing ran
+
+
 def test_a_file_importing_another_files_pipeline_runs_its_own(proj: Path) -> None:
     write(proj / "importer.py", "import flowyml as fm\nfrom pipe import pipe as upstream\n\n"
           "@fm.step(outputs='z')\ndef c(n: int = 1):\n    return n\n\n"

@@ -108,6 +108,8 @@ class Pipeline:
         from .runtime.reporting import reporter_from
         from .stack import as_stack
 
+        if _IMPORTING:
+            _refuse_run_at_import(self.name, _IMPORTING[-1])
         params = dict(params or {})
         graph, refs = self._build(params, stack, running=True)
         st = as_stack(stack, root=self.root)
@@ -131,6 +133,27 @@ class Pipeline:
         params = dict(params or {})
         graph, refs = self._build(params, stack)
         return plan(self.name, graph, as_stack(stack, root=self.root), params, refs)
+
+
+# the pipeline files the CLI is importing now, to find their pipeline (see cli.commands)
+_IMPORTING: list[Path] = []
+
+
+def _refuse_run_at_import(name: str, file: Path) -> None:
+    """A file that runs a pipeline when imported: ``flowyml run``/``plan`` import it to
+    find its pipeline, so that run would come before (or instead of) the one asked for,
+    and ``plan`` would execute steps. Refused before anything runs, naming the line."""
+    from .core.errors import ConfigError
+
+    frame = sys._getframe(2)
+    while frame is not None and Path(frame.f_code.co_filename) != file:
+        frame = frame.f_back  # type: ignore[assignment]
+    where = f"{file.name}:{frame.f_lineno}" if frame is not None else file.name
+    raise ConfigError(
+        f"{where} runs pipeline {name!r} when the file is imported, and the flowyml command "
+        "imports it to find its pipeline: put the run under `if __name__ == \"__main__\":` "
+        "(nothing ran)"
+    )
 
 
 def _catalog_hint(catalog: Any, asset: str, selector: str) -> str:

@@ -85,12 +85,17 @@ def load_pipeline(target: str) -> Any:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    from .. import pipeline as pipeline_module
+
+    pipeline_module._IMPORTING.append(path)  # a run at import is refused
     try:
         spec.loader.exec_module(module)
     except FlowymlError:
         raise  # a build or run the file starts at import: said as such errors are
     except Exception as exc:  # (SystemExit and KeyboardInterrupt go on as they are)
         _import_failed(path_s, exc)
+    finally:
+        pipeline_module._IMPORTING.remove(path)
     found = {k: v for k, v in vars(module).items() if isinstance(v, Pipeline)}
     for p in found.values():
         if p.file is None:  # made by library code: the file it was loaded from decides
