@@ -153,6 +153,19 @@ def test_a_file_importing_another_files_pipeline_runs_its_own(proj: Path) -> Non
     assert "load: run" in ok(proj, "plan", "importer.py:clitest")  # the other, by name
 
 
+def test_catalog_commands_outside_any_project_create_nothing(tmp_path: Path) -> None:
+    """`flowyml runs` in a folder of no project (the home folder, by mistake) says so,
+    instead of creating an empty catalog there; a folder with a .flowyml is one."""
+    lost = tmp_path / "nowhere"
+    lost.mkdir()
+    for args in (("runs",), ("artifacts",), ("show", "model"), ("verify",)):
+        res = flowyml_cli(lost, *args)
+        assert res.returncode == 1 and "no FlowyML project here" in res.stderr, res.stderr
+    assert list(lost.iterdir()) == []
+    (lost / ".flowyml").mkdir()
+    assert "no runs yet" in ok(lost, "runs")
+
+
 def test_unknown_artifact_is_a_clear_error(proj: Path) -> None:
     res = flowyml_cli(proj, "show", "nothing@3")
     assert res.returncode == 1 and "no artifact named 'nothing'" in res.stderr
