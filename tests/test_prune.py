@@ -73,6 +73,22 @@ def _assert_whole(stack: fm.Stack) -> None:
     assert report.ok, (report.corrupt, report.missing, report.broken)
 
 
+def test_the_bytes_gc_will_reclaim_leave_out_objects_kept_in_the_catalog(
+    stack: fm.Stack,
+) -> None:
+    """Small objects live in their catalog row (``inline_max``): deleting the row frees
+    them, so prune does not promise them to ``gc``, which finds nothing of them."""
+    pipe = _pipe()
+    for lr in (0.1, 0.2, 0.3):
+        pipe.run(params={"lr": lr}, stack=stack)
+    done = prune(stack, Policy(keep_last=1, pipeline="shop"))
+    assert [f"{a.name}@{a.version}" for a in done.artifacts] == ["model@2"]
+    assert (done.reclaim_objects, done.reclaim_bytes) == (0, 0)
+    _age_objects(stack)
+    gc = collect_garbage(stack, grace_seconds=0)
+    assert (len(gc.deleted), gc.bytes) == (0, 0)
+
+
 @pytest.mark.usefixtures("objects_in_store")
 def test_keep_last_deletes_the_rest_but_never_what_lineage_or_an_alias_needs(
     stack: fm.Stack,

@@ -192,7 +192,8 @@ def report(snap: CatalogSnapshot, p: Plan, dry_run: bool) -> PruneReport:
     runs = sorted((r for r in snap.runs if r.id in d.runs), key=lambda r: r.started_at)
     gone = sorted((snap.artifacts[a] for a in d.artifacts), key=lambda a: (a.name, a.version))
     kept_hashes = {a.content_hash for i, a in snap.artifacts.items() if i not in d.artifacts}
-    freed = {a.content_hash: a.size for a in gone if a.content_hash not in kept_hashes}
+    freed = {a.content_hash: a.size for a in gone
+             if a.content_hash not in kept_hashes and a.id not in snap.inline}
     return PruneReport(
         dry_run=dry_run,
         runs=runs,

@@ -237,13 +237,15 @@ class CatalogSnapshot:
     """What a retention policy decides on, read inside the pruning transaction: runs
     (liveness applied), artifacts (without ``meta``), every use (artifact id, run id,
     role), every lineage edge (child, parent, run of the derivation; ``None`` for the
-    first production's), and the ids of aliased artifacts."""
+    first production's), the ids of aliased artifacts, and of those whose bytes the
+    catalog row holds (no store object: deleting them frees nothing for ``gc``)."""
 
     runs: list[RunRecord]
     artifacts: dict[str, ArtifactRecord]
     uses: list[tuple[str, str, str]]
     edges: list[tuple[str, str, str | None]]
     aliased: set[str] = field(default_factory=set)
+    inline: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)

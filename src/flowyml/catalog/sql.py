@@ -641,11 +641,12 @@ def _snapshot(cur: Cursor) -> CatalogSnapshot:
               for r in cur.all("SELECT child_id, parent_id, run_id FROM derivation_edges")]
     aliased = cur.all("SELECT artifacts.id FROM artifacts JOIN aliases ON aliases.name = "
                       "artifacts.name AND aliases.version = artifacts.version")
+    inline = cur.all("SELECT id FROM artifacts WHERE data IS NOT NULL")
     return CatalogSnapshot(
         runs=[run_from(dict(zip(RUN_COLS, r, strict=True)))
               for r in cur.all(f"SELECT {_RUNS} FROM runs")],
         artifacts=arts, uses=uses, edges=edges,
-        aliased={r[0] for r in aliased},
+        aliased={r[0] for r in aliased}, inline={r[0] for r in inline},
     )
 
 
