@@ -385,3 +385,27 @@ def test_every_load_error_names_the_artifact_and_its_id(
     with pytest.raises(fm.FlowymlError) as err:
         fm.Catalog(gone).get("thing").load()
     assert label in str(err.value) and art.content_hash in str(err.value), str(err.value)
+
+
+def test_a_timed_out_step_shows_its_message_not_flowymls_frames(project: Path) -> None:
+    """A timeout has no frame of the user's: the message says it all (no traceback of
+    the executor's waiting, then a note that FlowyML's frames were hidden)."""
+    write(project / "slow.py", '''
+import time
+
+import flowyml as fm
+
+
+@fm.step(outputs="x", timeout=1)
+def slow(s: float = 5):
+    time.sleep(s)
+    return 1
+
+
+pipe = fm.Pipeline("slow", [slow])
+''')
+    res = flowyml_cli(project, "run", "slow.py")
+    assert res.returncode == 1
+    assert "step 'slow' timed out after 1 s" in res.stderr
+    assert "most recent call last" not in res.stderr and "frames are hidden" not in res.stderr
+    assert "concurrent" not in res.stderr and "executors" not in res.stderr, res.stderr

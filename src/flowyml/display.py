@@ -17,9 +17,11 @@ and no script is emitted (the lineage graph is an inline SVG).
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
+import os
 import re
 import time
 import traceback
@@ -280,6 +282,19 @@ def _flowyml_frame(path: str) -> bool:
     return path.startswith(_PACKAGE) or "/site-packages/flowyml/" in p
 
 
+def _machinery_frame(path: str) -> bool:
+    """FlowyML's frame, or Python's own (``concurrent.futures`` waiting on a worker):
+    above the user's first frame, neither is the user's code."""
+    return _flowyml_frame(path) or path.startswith(("<frozen ", _stdlib()))
+
+
+@functools.cache
+def _stdlib() -> str:
+    import sysconfig
+
+    return str(Path(sysconfig.get_paths()["stdlib"]).resolve()) + os.sep
+
+
 def user_traceback(exc: BaseException, step: str | None = None) -> str:
     """The traceback of ``exc`` (a step's own exception) from the user's frame down:
     FlowyML's frames above the user's first are dropped, in each exception of the
@@ -296,7 +311,8 @@ def user_traceback(exc: BaseException, step: str | None = None) -> str:
 
 
 def _trim_frames(text: str, first_header: str) -> str:
-    """Drop the leading FlowyML frames of every ``Traceback`` block of ``text``."""
+    """Drop the leading FlowyML (and Python) frames of every ``Traceback`` block of
+    ``text``; empty when no block has a frame of the user's (a timeout)."""
     out: list[str] = []
     dropping = False
     user_frames = 0
@@ -307,7 +323,7 @@ def _trim_frames(text: str, first_header: str) -> str:
             continue
         frame = _FRAME.match(line)
         if frame is not None:
-            dropping = dropping and _flowyml_frame(frame["path"])
+            dropping = dropping and _machinery_frame(frame["path"])
             user_frames += 0 if dropping else 1
         elif dropping and line.startswith("    "):
             continue  # the source line and carets of a dropped frame
