@@ -138,7 +138,7 @@ class TestRuntimeCatalog:
         assert got == {r1["model"].id: r1["model"], r3["model"].id: r3["model"]}
         assert got[r1["model"].id].meta == {"k": 1}
 
-    def test_find_says_what_exists(self, cat: RuntimeCatalog) -> None:
+    def test_find_says_what_exists(self, cat: RuntimeCatalog, reader: Any) -> None:
         record(cat, rec("r1", "train"), [out("model", "a")])
         with pytest.raises(ArtifactNotFoundError, match="no artifact named 'nothing'"):
             cat.find("nothing")
@@ -146,6 +146,12 @@ class TestRuntimeCatalog:
             cat.find("model", 9)
         with pytest.raises(ArtifactNotFoundError, match="no alias 'staging'"):
             cat.find("model", "staging")
+        with pytest.raises(ArtifactNotFoundError, match=r"'modle' .*\(did you mean 'model'\?\)"):
+            cat.find("modle")  # a typo: the name it is close to
+        reader.tag("model", 1, "prod")
+        with pytest.raises(ArtifactNotFoundError,
+                           match=r"alias 'prdo' \(did you mean 'prod'\?\).*its aliases: prod;"):
+            cat.find("model", "prdo")
 
     def test_a_batch_is_written_in_order(self, cat: RuntimeCatalog, reader: Any) -> None:
         first = record(cat, rec("r1", "load", key="k-load"), [out("raw", "r")])["raw"]

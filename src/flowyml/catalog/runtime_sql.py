@@ -335,17 +335,25 @@ class RuntimeSqlCatalog:
             if row is not None:
                 return artifact_from(row)
             count = int(cur.one("SELECT COUNT(*) FROM artifacts WHERE name = :n", params)[0])
+            if count == 0:
+                names = [r[0] for r in cur.all(f"{_DISTINCT_NAMES} SELECT name FROM names "
+                                               "WHERE name IS NOT NULL")]
+            aliases = [] if sel == "latest" or sel.isdigit() else [r[0] for r in cur.all(
+                "SELECT alias FROM aliases WHERE name = :n ORDER BY alias", params)]
         if count == 0:
             raise ArtifactNotFoundError(
-                f"no artifact named {name!r} in catalog {self.display_url}; run the pipeline "
-                "that produces it first (`flowyml artifacts` lists what exists)"
+                f"no artifact named {name!r} in catalog {self.display_url}"
+                f"{_did_you_mean(name, names)}; run the pipeline that produces it first "
+                "(`flowyml artifacts` lists what exists)"
             )
         what = {"latest": "any version"}.get(
             sel, f"version {sel}" if sel.isdigit() else f"alias {sel!r}"
         )
+        also = f"; its aliases: {', '.join(aliases)}" if aliases else ""
         raise ArtifactNotFoundError(
-            f"asset {name!r} has no {what} in catalog {self.display_url} (it has {count} "
-            f"version{'s' if count != 1 else ''}; see `flowyml artifacts {name}`)"
+            f"asset {name!r} has no {what}{_did_you_mean(sel, aliases)} in catalog "
+            f"{self.display_url} (it has {count} version{'s' if count != 1 else ''}{also}; "
+            f"see `flowyml artifacts {name}`)"
         )
 
     # -------------------------------------------------------------- recording
@@ -405,6 +413,23 @@ _UPSERT_CACHE = (
     "step = excluded.step, outputs = excluded.outputs, run_id = excluded.run_id, "
     "created_at = excluded.created_at, reads = excluded.reads"
 )
+
+
+# The distinct asset names, ascending, by a loose index scan: each is the first name after
+# the previous one in the ``(name, version)`` index (one probe per name, however many
+# versions each has). The last row is NULL.
+_DISTINCT_NAMES = (
+    "WITH RECURSIVE names(name) AS (SELECT min(artifacts.name) AS name FROM artifacts "
+    "UNION ALL SELECT (SELECT min(n.name) FROM artifacts AS n WHERE n.name > names.name) "
+    "FROM names WHERE names.name IS NOT NULL)"
+)
+
+
+def _did_you_mean(word: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def chunks(seq: list[str], n: int = 500) -> Iterator[list[str]]:

@@ -51,6 +51,7 @@ from .records import ArtifactRecord, CodeVersion
 from .records import artifact_id as artifact_id  # re-exported: tests and tools use it here
 from .runtime_sql import (
     _ARTS,  # the columns artifact_from reads, in its order
+    _DISTINCT_NAMES,  # see there
     _RUNS,
     ART_COLS,
     RUN_COLS,
@@ -376,14 +377,8 @@ class SqlCatalog(RuntimeSqlCatalog):
 
 # ------------------------------------------------------------------ statements
 
-# The distinct asset names, ascending, by a loose index scan: each is the first name
-# after the previous one in the ``(name, version)`` index (one probe per name, however
-# many versions each has). The last row is NULL.
-_DISTINCT_NAMES = (
-    "WITH RECURSIVE names(name) AS (SELECT min(artifacts.name) AS name FROM artifacts "
-    "UNION ALL SELECT (SELECT min(n.name) FROM artifacts AS n WHERE n.name > names.name) "
-    "FROM names WHERE names.name IS NOT NULL)"
-)
+# per distinct asset name (``_DISTINCT_NAMES``: a loose index scan, one probe per name
+# in the ``(name, version)`` index however many versions each has)
 _ASSET_NAMES = (
     f"{_DISTINCT_NAMES} SELECT names.name, "
     "(SELECT count(*) FROM artifacts AS v WHERE v.name = names.name), "
