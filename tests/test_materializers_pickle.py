@@ -176,3 +176,22 @@ def test_npy_and_arrow_never_unpickle_even_when_allowed(
     except fm.FlowymlError as exc:
         assert isinstance(exc, fm.CorruptArtifactError), exc
     assert not marker.exists()
+
+
+def test_a_value_nothing_can_store_says_what_to_return(project: Path) -> None:
+    """A generator or a lambda returned by mistake: the error names the asset, the
+    type and what to return, not only pickle's ``cannot pickle 'generator' object``."""
+
+    @fm.step(outputs="rows")
+    def rows(n: int = 3) -> Any:
+        return (i for i in range(n))
+
+    @fm.step(outputs="fn")
+    def fn(n: int = 3) -> Any:
+        return lambda x: x + n
+
+    for step, what, fix in ((rows, "generator", r"list\(...\)"),
+                            (fn, "function", "top level")):
+        with pytest.raises(fm.StepFailed, match=rf"asset '{step.name}': a {what} cannot be "
+                                                rf"stored .*{fix}"):
+            fm.Pipeline(f"bad_{step.name}", [step]).run()

@@ -60,12 +60,31 @@ def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
         except UnsupportedValue as exc:
             refused.append(f"{mat.name} cannot keep it exact ({exc})")
             continue
+        except (TypeError, AttributeError) as exc:
+            if mat.uses_pickle and "pickle" in str(exc):
+                raise TypeError(_cannot_pickle(name, value, exc)) from exc
+            raise
         t = type(value)
         return NewOutput(name=name, content_hash=digest, size=size, materializer=mat.name,
                          type_name=f"{t.__module__}.{t.__qualname__}", meta=meta or {},
                          data=data)
     # only when a user materializer that handles everything refused too
     raise TypeError(f"asset {name!r}: no materializer can store it: {'; '.join(refused)}")
+
+
+def _cannot_pickle(name: str, value: Any, exc: BaseException) -> str:
+    """What to return instead of a value that no format, pickle included, can store."""
+    import inspect
+
+    if inspect.isgenerator(value) or inspect.isasyncgen(value):
+        fix = "return its items, as list(...): a generator runs once and holds no data"
+    elif inspect.isfunction(value) or inspect.ismethod(value):
+        fix = ("return what the function computes, or define it at a module's top level "
+               "(a lambda or a function defined inside another has no name to import)")
+    else:
+        fix = ("return plain data (lists, dicts, arrays, tables), or register a "
+               "materializer for its type (fm.register_materializer)")
+    return f"asset {name!r}: a {type(value).__qualname__} cannot be stored ({exc}): {fix}"
 
 
 def _pickle_fallback(store: ArtifactStore, name: str, value: Any, why: str) -> None:
