@@ -570,6 +570,8 @@ def test_busy_port_is_a_one_line_error(ui_project: dict[str, Any]) -> None:
     assert proc.returncode != 0
     assert "cannot listen on 127.0.0.1" in proc.stderr and "--port" in proc.stderr
     assert "Traceback" not in proc.stderr
+    proc = flowyml_cli(ui_project["root"], "ui", "--port", "99999", timeout=60)
+    assert proc.returncode == 2 and "99999 is not in the range" in proc.stderr  # not a random one
 
 
 # ---------------------------------------------------------------------------- 500 nodes

@@ -495,7 +495,7 @@ def demo(workdir: str | None) -> None:
 
 
 @main.command()
-@click.option("--port", type=int, default=8765, show_default=True, help="Port (0 picks a free one).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port (0 picks a free one).")
 @click.option("--host", default=None, envvar="FLOWYML_UI_HOST",
               help="Interface to listen on (default 127.0.0.1). The page has no login: a "
                    "non-loopback address must be given here, on the command line.")
