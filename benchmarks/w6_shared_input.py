@@ -38,6 +38,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -150,6 +151,7 @@ def _flowyml_readers(asset: str, hold: float, executor: str) -> dict[str, Any]:
     run = pipe.run(params={"hold": hold, "marks": marks}, executor=executor)
     seconds = time.perf_counter() - t0
     peaks = sampler.stop()
+    shutil.rmtree(marks, ignore_errors=True)
     reads = [run["left_read"], run["right_read"]]
     pids = [r["pid"] for r in reads]
     return {
@@ -172,7 +174,6 @@ def measure_flowyml(
     _produce("w6_big", n)
     gc.collect()
     if fresh_cache is not None:
-        import shutil
 
         from flowyml.stack import clear_opened
 
@@ -208,6 +209,7 @@ def _pickled_readers(arr: Any, hold: float) -> dict[str, Any]:
         reads = [f.result() for f in futs]
     seconds = time.perf_counter() - t0
     peaks = sampler.stop()
+    shutil.rmtree(marks, ignore_errors=True)
     return {
         "uss_sum_mb": sum(peaks.get(r["pid"], 0) for r in reads) / MB,
         "seconds": seconds,
@@ -288,7 +290,6 @@ def run_benchmark(
         os.environ.pop("FLOWYML_ROOT", None)
         os.environ.update(saved)
         if owned:
-            import shutil
 
             shutil.rmtree(root, ignore_errors=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ class StoreCatalogMachine(RuleBasedStateMachine):
         else:
             os.environ["FLOWYML_ROOT"] = self.old_root
         clear_opened()
+        shutil.rmtree(self.dir, ignore_errors=True)  # one per hypothesis example
 
     def _object(self, digest: str) -> Path:
         return self.dir / ".flowyml" / "objects" / digest[:2] / digest
