@@ -174,7 +174,6 @@ def measure_flowyml(
     _produce("w6_big", n)
     gc.collect()
     if fresh_cache is not None:
-
         from flowyml.stack import clear_opened
 
         clear_opened()
@@ -290,7 +289,6 @@ def run_benchmark(
         os.environ.pop("FLOWYML_ROOT", None)
         os.environ.update(saved)
         if owned:
-
             shutil.rmtree(root, ignore_errors=True)
 
 
