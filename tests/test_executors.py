@@ -19,6 +19,7 @@ import flowyml as fm
 from flowyml.core.errors import ConfigError
 from flowyml.executors import make_executor
 from flowyml.executors.base import StepTimedOut, WorkerDied
+from flowyml.runtime.reporting import PrintReporter
 from tests.conftest import flowyml_cli, write
 
 EXECUTORS = ["inline", "processes:2"]
@@ -304,8 +305,13 @@ def test_retries_are_counted(project: Path, executor: str) -> None:
             raise RuntimeError(f"attempt {n} fails")
         return n
 
-    run = fm.Pipeline("flaky", [flaky]).run(params={"path": str(marker)}, executor=executor)
+    import io
+
+    shown = io.StringIO()
+    run = fm.Pipeline("flaky", [flaky]).run(params={"path": str(marker)}, executor=executor,
+                                            progress=PrintReporter(shown))
     assert run["flaky"] == 2 and run.steps["flaky"].attempts == 2
+    assert "succeeded at attempt 2" in shown.getvalue()  # the progress line says so
     rec = fm.Stack().resolve().open_catalog().step_runs(run.id)[0]
     assert rec.attempts == 2
 

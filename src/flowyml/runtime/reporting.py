@@ -45,6 +45,8 @@ class PrintReporter(Reporter):
             self._print(f"  {self._c('=', '34')} {result.name}: reused from cache")
         elif result.status == "executed":
             why = result.reason.removeprefix("executed: ")
+            if result.attempts > 1:  # retried: it failed before it succeeded
+                why += f"; succeeded at attempt {result.attempts}"
             self._print(f"  {self._c('+', '32')} {result.name}: done in {result.duration:.2f} s ({why})")
         elif result.status == "failed":
             self._print(f"  {self._c('x', '31')} {result.name}: {result.reason}")
