@@ -76,6 +76,9 @@ def test_catalog_commands(proj: Path) -> None:
     assert "model" in ok(proj, "artifacts")
     out = ok(proj, "artifacts", "model")
     assert "model@1" in out and "model@2" in out
+    first = next(line for line in out.splitlines() if line.startswith("model@1 "))
+    short = first.split(" hash ")[1][:10]  # the lineage tree shows 10 hex digits too
+    assert "version        1" in ok(proj, "show", short)
     typo = flowyml_cli(proj, "artifacts", "modell")  # as show and lineage: an error, exit 1
     assert typo.returncode == 1 and "no artifact named 'modell'" in typo.stderr
     ok(proj, "tag", "model", "1", "prod")

@@ -298,8 +298,8 @@ def artifacts(name: str | None, stack_name: str | None) -> None:
     by_version.setdefault(cat.get(name).version, []).append("latest")
     for a in versions:
         tags = f"  [{', '.join(sorted(by_version[a.version]))}]" if a.version in by_version else ""
-        click.echo(f"{a.name}@{a.version:<4} {a.id}  {a.content_hash[:12]}  {_fmt_size(a.size):>9}  "
-                   f"step {a.step}  run {a.run_id}{tags}")
+        click.echo(f"{a.name}@{a.version:<4} id {a.id}  hash {a.content_hash[:12]}  "
+                   f"{_fmt_size(a.size):>9}  step {a.step}  run {a.run_id}{tags}")
 
 
 @main.command()
