@@ -186,6 +186,10 @@ def test_wiring_mistakes_name_the_thing_and_the_fix() -> None:
         fm.Pipeline("one", load)  # type: ignore[arg-type]
     with pytest.raises(fm.FlowymlError, match=r"^test_wiring_mistakes.*\.plain is not a step"):
         fm.Pipeline("plain", [load, plain]).build()  # type: ignore[list-item]
+    with pytest.raises(fm.FlowymlError, match=r"map_over='fold' .* \(did you mean 'folds'\?\)"):
+        @fm.step(outputs="z", map_over="fold")
+        def score(folds: list) -> int:
+            return 0
     with pytest.raises(fm.FlowymlError, match=r"\*\*kwargs cannot be wired"):
         @fm.step(outputs="y")
         def takes_kwargs(**kwargs: int) -> int:

@@ -84,6 +84,8 @@ def test_every_derivation_is_kept_and_shown_per_run(stack: fm.Stack) -> None:
     assert fm.get_lineage(size.id, stack=stack, run=r4.id).parents[0].artifact.id == raw1.id
     with pytest.raises(ArtifactNotFoundError, match="did not produce or reuse"):
         fm.get_lineage(raw2.id, stack=stack, run=r1.id)
+    with pytest.raises(ArtifactNotFoundError, match="no run 'nope'"):  # not "did not produce"
+        fm.get_lineage(raw2.id, stack=stack, run="nope")
 
 
 def test_a_catalog_from_before_derivations_upgrades(project: Path) -> None:

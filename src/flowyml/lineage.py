@@ -291,8 +291,7 @@ def _made_by(ways: list[Derivation], run: str, touched: set[str]) -> Derivation 
 def _check_run(catalog: CatalogReader, rec: ArtifactRecord, run: str) -> None:
     uses = catalog.runs_using(rec.id)
     if run not in {u[0] for u in uses}:
-        from .core.errors import ArtifactNotFoundError
-
+        catalog.get_run(run)  # no such run: says so (ArtifactNotFoundError, as a lookup)
         made = sorted({u[0] for u in uses if u[2] == "produced"} | {rec.run_id})
         raise ArtifactNotFoundError(
             f"run {run!r} did not produce or reuse {rec.name}@{rec.version} ({rec.id}); "

@@ -134,8 +134,12 @@ class Step:
             mapping[param] = InputSpec(param, asset, selector)
         self.input_map = mapping
         if map_over is not None and map_over not in names:
+            import difflib
+
+            close = difflib.get_close_matches(str(map_over), sorted(names), n=1, cutoff=0.6)
             raise ParameterError(
                 f"step {self.name!r}: map_over={map_over!r} is not a parameter of {self.name}()"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
             )
         self.map_over = map_over
 
