@@ -195,7 +195,11 @@ def test_verify_finds_corrupt_and_missing_objects(proj: Path) -> None:
     gone.unlink()
     res = flowyml_cli(proj, "verify")
     assert res.returncode == 1
-    assert f"corrupt  {damaged.name}" in res.stdout and f"missing  {gone.name}" in res.stdout
+    assert f"corrupt  {damaged.name}  (" in res.stdout and f"missing  {gone.name}  (" in res.stdout
+    labels = {line.split("(")[1].rstrip(")") for line in res.stdout.splitlines()
+              if line.startswith(("  corrupt", "  missing"))}
+    assert labels <= {"raw_data@1", "clean_data@1", "model@1", "metrics@1"}, labels  # which
+    assert "--force" in res.stdout  # and how to store them again
 
 
 def test_python_lookups_take_name_at_version_as_the_cli_does(proj: Path) -> None:

@@ -471,15 +471,26 @@ def verify(stack_name: str | None) -> None:
     references (exit 1 if any)."""
     from .maintenance import verify_store
 
-    report = verify_store(_stack(stack_name))
+    st = _stack(stack_name)
+    report = verify_store(st)
+    reader = st.open_catalog() if report.corrupt or report.missing else None
+
+    def which(digest: str) -> str:  # the artifact versions whose bytes these are
+        assert reader is not None
+        found = reader.search(hash_prefix=digest, limit=20)
+        return f"  ({', '.join(f'{a.name}@{a.version}' for a in found)})" if found else ""
+
     for d in report.corrupt:
-        click.echo(f"  corrupt  {d}")
+        click.echo(f"  corrupt  {d}{which(d)}")
     for d in report.missing:
-        click.echo(f"  missing  {d}")
+        click.echo(f"  missing  {d}{which(d)}")
     for line in report.broken:
         click.echo(f"  lineage  {line}")
     click.echo(f"checked {report.checked} object(s): {len(report.corrupt)} corrupt, "
                f"{len(report.missing)} missing; lineage: {len(report.broken)} broken reference(s)")
+    if report.corrupt or report.missing:
+        click.echo("to store them again, run the pipelines that made them with --force "
+                   "(`flowyml run FILE --force`)")
     if not report.ok:
         sys.exit(1)
 
