@@ -4042,3 +4042,52 @@ add(idiom("string_annotation_forward_ref", {"pipe.py": src('''
            note="an alias named only in a string annotation"),
     requires=("pydantic",),
 ))
+
+add(idiom("state_passed_through_a_global", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class State:
+        k = 0
+
+
+    STATE = State()
+    STATS = np.zeros(2)
+    LEVEL = 0
+
+
+    @fm.step(outputs="n")
+    def fit(k: int = 3):
+        global LEVEL
+        STATE.k = k
+        STATS[:] = k
+        LEVEL = k
+        return "fitted"
+
+
+    @fm.step(outputs="y")
+    def f(n):
+        return [STATE.k, float(STATS[0]), LEVEL]
+
+
+    @fm.step(outputs="z")
+    def other(k: int = 3):
+        return k * 2
+
+
+    pipe = fm.Pipeline("ns", [fit, f, other])
+''')},
+    Phase("unchanged", (), "a fresh process: the two steps coupled by globals re-execute",
+          {"fit": "executed", "f": "executed", "other": "cached"}),
+    Phase("nonsemantic", (E("pipe.py", "    k = 0\n", "    k = 0  # set by fit\n"),),
+          "comment: the coupled steps re-execute anyway, the other is reused",
+          {"fit": "executed", "f": "executed", "other": "cached"}),
+    change(E("pipe.py", "def fit(k: int = 3)", "def fit(k: int = 4)"),
+           expect={"fit": "executed", "f": "executed", "other": "cached"},
+           note="what fit writes into the globals f reads (f's inputs are unchanged)"),
+    steps=("fit", "f", "other"),
+    check={"y": "[fit(), f('fitted')][1]", "z": "other()"},
+    warns_at_build=("STATE",),
+))

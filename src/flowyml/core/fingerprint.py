@@ -89,7 +89,8 @@ _UNSEEABLE_BUILTINS = {
     "__import__": "__import__()",
 }
 _MUTATORS = frozenset(
-    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "extendleft", "sort", "reverse"]
+    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "extendleft", "sort", "reverse",
+     "fit", "partial_fit", "fit_transform", "fit_predict"]  # an estimator fits in place
 )
 _GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
 
@@ -405,6 +406,7 @@ _KIND_LABELS = {
     "docstring": "docstring of",
     "text": "source text (comments included) of",
     "binding": "binding of",
+    "state": "state shared through the global",
     "bound": "object bound to method",
     "settings": "settings of",
     "step": "declaration or attributes of step",
@@ -796,6 +798,13 @@ def fingerprint_step(
     The code that a run value references (a config object's class, an Enum's class, a
     function passed as a parameter) becomes part of the fingerprint, as if it were code
     the step calls."""
+    fp, tokens, _ = _fingerprint_step(step, values, root)
+    return fp, tokens
+
+
+def _fingerprint_step(
+    step: Any, values: Mapping[str, Any], root: str | os.PathLike[str] | None
+) -> tuple[Fingerprint, dict[str, str], _Context]:
     where = root if isinstance(root, Path) else Path(root) if root is not None else _project_root()
     ctx = _Context(where, step.name)
     _visit_callable(ctx, step.func)
@@ -808,7 +817,7 @@ def fingerprint_step(
     _check_mutated_globals(ctx, step.func)
     if ctx.reads_text:
         _text_parts(ctx)
-    return _make(ctx.parts, ctx.sources()), tokens
+    return _make(ctx.parts, ctx.sources()), tokens, ctx
 
 
 def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
@@ -847,19 +856,106 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
         _end_of_build()  # a file may have changed since the last build in this process
         me = _sharing_thread = threading.get_ident()
         try:
+            writes = {n: w for n in graph.order if (w := _state_writes(graph.steps[n]))}
+            contexts: dict[str, _Context] = {}
             for name in graph.order:
                 if name in graph.fingerprints:
                     continue
                 values = {p: b.value for p, b in graph.bindings[name].items()
                           if b.kind in ("value", "default")}
-                graph.fingerprints[name], graph.tokens[name] = fingerprint_step(
+                graph.fingerprints[name], graph.tokens[name], ctx = _fingerprint_step(
                     graph.steps[name], values, root)
+                if writes:  # (kept only then: what each step's key read, by identity)
+                    contexts[name] = ctx
+            if writes:
+                _couple_shared_state(graph, writes, contexts)
         finally:
             if _sharing_thread == me:  # (another thread's build may have taken it over)
                 _sharing_thread = None
             _end_of_build()
         if flush:
             _MEMO.flush()
+
+
+def _state_writes(step: Any) -> dict[tuple[Any, ...], str]:
+    """The module-level state ``step``'s own code changes: an item or attribute it
+    assigns, a mutating method it calls (``append``, ``fit``), a name it rebinds
+    (``global``). Markers: ``("value", id)`` of the object changed in place, and
+    ``("name", id(module dict), name)`` of the binding; each mapped to the name."""
+    func = step.func
+    if not isinstance(func, types.FunctionType):
+        return {}
+    fn = inspect.unwrap(func) if hasattr(func, "__wrapped__") else func
+    if not isinstance(fn, types.FunctionType):
+        return {}
+    info = _info(fn, strip_decorators=True)  # cached: fingerprinting asks for it anyway
+    if not info.mutated:
+        return {}
+    globs = fn.__globals__
+    out: dict[tuple[Any, ...], str] = {}
+    for name in sorted(info.mutated & info.global_names):
+        value = globs.get(name, _IMMUTABLE)
+        if isinstance(value, (types.ModuleType, types.FunctionType, type)):
+            continue  # code: a patch of it is seen as code, by every step that reaches it
+        out[("name", id(globs), name)] = name
+        if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
+            out[("value", id(value))] = name  # interned str, may be any global's value)
+    return out
+
+
+_IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset, range)
+
+
+def _couple_shared_state(graph: Graph, writes: dict[str, dict[tuple[Any, ...], str]],
+                         contexts: Mapping[str, _Context]) -> None:
+    """A step that changes module-level state another step's key counts and that step
+    does not change (``STATE.k = k`` in ``fit``, ``STATE.k`` read by ``predict``; not a
+    log every step appends to) passes it outside any asset: the
+    reader's key holds the value as the run starts, and a reused writer would not change
+    it at all. Neither can be reused soundly: both get a part that differs every run
+    (they re-execute), and a warning says how to pass it as an asset instead."""
+    readers: dict[tuple[Any, ...], set[str]] = {}
+    for name, ctx in contexts.items():
+        fn = inspect.unwrap(graph.steps[name].func)
+        globs = getattr(fn, "__globals__", None)
+        own = ctx.label_of(fn) if globs is not None else None
+        for part, ident in ctx.counted:
+            readers.setdefault(("value", ident), set()).add(name)
+            kind, where, qual = _split_key(part)
+            if kind == "constant" and where == own and "." not in qual:
+                # a global of the step's own module, by name (rebound with ``global``)
+                readers.setdefault(("name", id(globs), qual), set()).add(name)
+    writers: dict[tuple[Any, ...], set[str]] = {}
+    for writer, marks in writes.items():
+        for mark in marks:
+            writers.setdefault(mark, set()).add(writer)
+    coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
+    for writer, marks in writes.items():
+        shared: dict[str, set[str]] = {}  # global -> the other steps that read it
+        for mark, gname in marks.items():
+            # (a step that writes it too only adds to it, as to a log: what it returns
+            # does not come from it, and it was fingerprinted before anything ran)
+            others = readers.get(mark, set()) - writers[mark]
+            if others:
+                shared.setdefault(gname, set()).update(others)
+        if not shared:
+            continue
+        steps = sorted(set().union(*shared.values()))
+        for step in (writer, *steps):
+            coupled.setdefault(step, set()).update(shared)
+        text = (f"step {writer!r} changes the global{'s' if len(shared) > 1 else ''} "
+                f"{', '.join(sorted(shared))}, which "
+                f"{'steps' if len(steps) > 1 else 'step'} {', '.join(repr(r) for r in steps)} "
+                f"{'read' if len(steps) > 1 else 'reads'}: state passed outside any asset, "
+                f"which no key can follow (a reused {writer!r} would not change it). These "
+                f"steps re-execute every run; return what {writer!r} computes as an output, "
+                "and take it as an input instead")
+        if text not in _warned:
+            _warned.add(text)
+            warnings.warn(text, FingerprintWarning, stacklevel=3)
+    for name, gnames in coupled.items():
+        graph.fingerprints[name] = graph.fingerprints[name].merged(
+            {f"state {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}" for g in sorted(gnames)})
 
 
 def _end_of_build() -> None:
@@ -2104,7 +2200,7 @@ class _Scanner:
 
     __slots__ = ("at_names", "docstrings", "dynamic", "getattrs", "imports", "mutated")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
-                       ast.AugAssign})  # the node types ``__call__`` looks at
+                       ast.AugAssign, ast.Global})  # the node types ``__call__`` looks at
 
     def __init__(self) -> None:
         self.imports: list[tuple[str, str, str | None, int]] = []
@@ -2135,6 +2231,8 @@ class _Scanner:
                 self._assigned(target)
         elif t is ast.AugAssign:
             self._assigned(node.target)  # type: ignore[attr-defined]
+        elif t is ast.Global:  # ``global X`` then ``X = ...``: the module's X rebound
+            self.mutated.update(node.names)  # type: ignore[attr-defined]
 
     def _call(self, node: ast.Call) -> None:
         f = node.func
