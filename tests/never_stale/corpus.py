@@ -4091,3 +4091,28 @@ add(idiom("state_passed_through_a_global", {"pipe.py": src('''
     check={"y": "[fit(), f('fitted')][1]", "z": "other()"},
     warns_at_build=("STATE",),
 ))
+
+add(idiom("scipy_ufunc_without_a_module", {"pipe.py": src('''
+    from scipy.special import expit, logit
+
+    import flowyml as fm
+
+    SIG = expit
+    FUNCS = {"squash": expit}
+
+
+    @fm.step(outputs="y")
+    def f():
+        return [round(float(SIG(0.25)), 6), round(float(FUNCS["squash"](0.5)), 6)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged("scipy's ufuncs have no __module__: still known by name, no warning, reused"),
+    same(E("pipe.py", "SIG = expit", "SIG = expit  # the logistic"), note="comment"),
+    change(E("pipe.py", "SIG = expit", "SIG = logit"), note="the ufunc a global is bound to"),
+    change(E("pipe.py", '{"squash": expit}', '{"squash": logit}'),
+           note="the ufunc a dict constant holds"),
+    no_fingerprint_warning=True,
+    requires=("scipy",),
+))

@@ -58,7 +58,7 @@ from .ownership import NOTEBOOK, is_notebook_file, library_name, library_version
 from .source_memo import SourceMemo
 from .step import WRAPS_ATTRS, Step
 from .struct import field, struct
-from .tokens import Opaque, Tokenizer, bound_data, maybe_users, qualified_name
+from .tokens import Opaque, Tokenizer, bound_data, home_module, maybe_users, qualified_name
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -1224,12 +1224,13 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.library(_module_of(cls))
             _visit(ctx, obj.__wrapped__, name, where)
     elif _is_native_callable(obj) and not _is_type_alias(obj):  # a Cython function, a
-        # ufunc: known by module and name
-        mod = sys.modules.get(_module_of(obj))
+        # ufunc: known by module and name (scipy's ufuncs by the module that has them)
+        home = _module_of(obj) or _native_home(obj)
+        mod = sys.modules.get(home)
         if mod is not None and ctx.label_of(mod) is not None:
             _visit_module(ctx, mod)  # a compiled module of the user's own
         else:
-            ctx.library(_module_of(obj))
+            ctx.library(home)
     else:
         key = f"constant {where or '?'}:{name}"
         if id(obj) not in ctx.tokenizing and ctx.first_count(key, obj):
@@ -2881,7 +2882,17 @@ def _is_native_callable(obj: Any) -> bool:
         and not isinstance(obj, (types.FunctionType, types.MethodType, type))
         and isinstance(getattr(obj, "__qualname__", None), str)
         and bool(_module_of(obj))
-    )
+    ) or bool(_native_home(obj))
+
+
+def _native_home(obj: Any) -> str:
+    """The module of a numpy ufunc that does not say it (scipy's ``expit``: its
+    ``__module__`` is None), as pickle finds it; "" for anything else."""
+    t = type(obj)
+    if t.__name__ != "ufunc" or t.__module__ != "numpy" or _attr(obj, "__module__"):
+        return ""
+    name = _attr(obj, "__name__")
+    return (home_module(obj, name) or "") if isinstance(name, str) else ""
 
 
 def _module_of(obj: Any) -> str:

@@ -64,11 +64,11 @@ def qualified_name(obj: Any) -> str:
     if isinstance(obj, types.ModuleType):
         return obj.__name__
     module = getattr(obj, "__module__", None)
-    if not isinstance(module, str):
-        module = type(obj).__module__ or "?"
     qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
     if not isinstance(qual, str):
         qual = "?"
+    if not isinstance(module, str):  # scipy's ufuncs: the module that has them
+        module = (home_module(obj, qual) if qual != "?" else None) or type(obj).__module__ or "?"
     return f"{module}:{qual}"
 
 
@@ -214,6 +214,30 @@ def maybe_users(obj: Any) -> bool:
     return isinstance(module, str) and _maybe_users_module(module)
 
 
+_HOMES: dict[int, tuple[Any, str | None]] = {}  # id -> (object, the module that has it)
+
+
+def home_module(obj: Any, name: str) -> str | None:
+    """The module that holds ``obj`` under ``name`` when ``obj`` does not say
+    (``scipy.special.expit``, a ufunc whose ``__module__`` is None): found as pickle
+    finds it, among the imported modules, once per object. None when none does (a
+    ufunc ``np.frompyfunc`` made, known by a name that leads nowhere)."""
+    hit = _HOMES.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    module = None
+    for mod_name, mod in list(sys.modules.items()):  # (import may add some meanwhile)
+        if mod_name != "__main__" and mod is not None:
+            try:
+                if getattr(mod, name, None) is obj:
+                    module = mod_name
+                    break
+            except Exception:  # a lazy module whose attribute access fails
+                continue
+    _HOMES[id(obj)] = (obj, module)
+    return module
+
+
 def _by_name(v: Any, t: type, name: str) -> Any:
     """What ``name`` (a reduce value's global name) leads to in ``v``'s module, as
     unpickling would look it up."""
@@ -352,10 +376,13 @@ class Tokenizer:
         except Exception as exc:
             raise Opaque(t.__qualname__, str(exc) or type(exc).__name__) from None
         if isinstance(rv, str):  # known by name: a Cython function, a ufunc, a singleton
+            module: str | None = t.__module__
             if _by_name(v, t, rv) is not v:
-                # np.frompyfunc(f, 1, 1): a name that leads nowhere, and no way to f
-                raise Opaque(t.__qualname__, f"known only by the name {rv!r}")
-            h.update(f"global:{t.__module__}:{rv}".encode())
+                module = home_module(v, rv)  # scipy's ufuncs have no __module__
+                if module is None:
+                    # np.frompyfunc(f, 1, 1): a name that leads nowhere, and no way to f
+                    raise Opaque(t.__qualname__, f"known only by the name {rv!r}")
+            h.update(f"global:{module}:{rv}".encode())
             self._code(v if callable(v) else t, h)
             if (self.on_code is not None and callable(v) and not isinstance(v, _CODE_TYPES)
                     and maybe_users(t)):
