@@ -4116,3 +4116,36 @@ add(idiom("scipy_ufunc_without_a_module", {"pipe.py": src('''
     no_fingerprint_warning=True,
     requires=("scipy",),
 ))
+
+add(idiom("class_made_by_a_call", {"pipe.py": src('''
+    import types
+    from dataclasses import make_dataclass
+
+    import pydantic
+
+    import flowyml as fm
+
+    Cfg = make_dataclass("Cfg", [("a", int, 1), ("b", int, 2)])
+    NS = types.new_class("NS", (), {}, lambda ns: ns.update(a=1, b=2))
+    M = pydantic.create_model("M", a=(int, 1), b=(int, 2))
+
+
+    @fm.step(outputs="y")
+    def f():
+        c = Cfg()
+        return [c.a + c.b, NS.a + NS.b, M().a + M().b]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", 'Cfg = make_dataclass("Cfg", [("a", int, 1), ("b", int, 2)])',
+           'Cfg = make_dataclass(\n    "Cfg",\n    [("a", int, 1), ("b", int, 2)],  # two fields\n)'),
+         note="the factory call reformatted, with a comment"),
+    change(E("pipe.py", '("b", int, 2)', '("b", int, 9)'),
+           note="a field default of make_dataclass (its __module__ says 'types' on 3.11)"),
+    change(E("pipe.py", "ns.update(a=1, b=2)", "ns.update(a=1, b=7)"),
+           note="an attribute types.new_class puts in the namespace"),
+    change(E("pipe.py", "b=(int, 2)", "b=(int, 5)"), note="a field default of create_model"),
+    requires=("pydantic",),
+))

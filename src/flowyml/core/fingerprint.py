@@ -1191,7 +1191,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
     elif isinstance(obj, types.FunctionType):
         _visit_function(ctx, obj, "helper")
     elif isinstance(obj, type):
-        _visit_class(ctx, obj)
+        _visit_class(ctx, obj, where)
     elif isinstance(obj, (types.BuiltinFunctionType, types.MethodWrapperType,
                           types.MethodDescriptorType, types.WrapperDescriptorType)):
         owner = getattr(obj, "__self__", None)
@@ -1438,8 +1438,10 @@ _SKIP_CLASS_ATTRS = frozenset({
 })
 
 
-def _visit_class(ctx: _Context, cls: type) -> None:
+def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
     label = ctx.label_of(cls)
+    if label is None and where and _made_by_a_factory(cls):
+        label = where  # the user's code made it: counted as the user's class
     if label is None:
         ctx.library(_module_of(cls))
         ctx.reads_text |= _TEXT_READERS.get((_module_of(cls), cls.__qualname__), 0)
@@ -1455,6 +1457,12 @@ def _visit_class(ctx: _Context, cls: type) -> None:
         ctx.add(f"class {label}:{qual}", body.digest, body.source)
         # names the class body reads at import (bases, decorators, attribute values)
         _follow_class_body(ctx, cls, body, label)
+    else:  # made by a call, not a class statement: its declared fields, by value
+        fields = _declared_fields(cls)
+        if fields:
+            ctx.add(f"attribute {label}:{qual}.<fields>",
+                    ctx.token(fields, f"the fields of {qual}"),
+                    value_source(f"{qual} fields", fields))
     if _reads_own_doc(cls) or _library_reads_doc(cls):
         ctx.add(f"docstring {label}:{qual}",
                 ctx.token(cls.__doc__, f"the docstring of {qual}"),
@@ -1490,6 +1498,34 @@ def _visit_class(ctx: _Context, cls: type) -> None:
             ctx.add(f"attribute {label}:{qual}.{name}",
                     ctx.token(target, f"class attribute {qual}.{name}"),
                     value_source(f"{qual}.{name}", target))
+
+
+def _made_by_a_factory(cls: type) -> bool:
+    """A class ``dataclasses.make_dataclass`` or ``types.new_class`` made: on Python
+    3.11 its ``__module__`` says ``types``, which does not hold it."""
+    return _module_of(cls) == "types" and getattr(types, cls.__qualname__, None) is not cls
+
+
+def _declared_fields(cls: type) -> dict[str, Any]:
+    """The fields a class made by a call declares (``make_dataclass``, pydantic's
+    ``create_model``): type, default and default factory of each. Their defaults are
+    not class attributes (pydantic keeps them in ``model_fields``), and there is no
+    class body to read them from."""
+    out: dict[str, Any] = {}
+    for name, f in (vars(cls).get("__dataclass_fields__") or {}).items():
+        out[name] = (f.type, _or_none(f.default), _or_none(f.default_factory))
+    model = vars(cls).get("__pydantic_fields__")
+    if isinstance(model, dict):
+        for name, info in model.items():
+            out[name] = (getattr(info, "annotation", None), _or_none(getattr(info, "default", None)),
+                         getattr(info, "default_factory", None))
+    return out
+
+
+def _or_none(value: Any) -> Any:
+    """A default, or None for the markers that say there is none (dataclasses'
+    ``MISSING``, pydantic's ``PydanticUndefined``: singletons without a canonical form)."""
+    return None if type(value).__name__ in ("_MISSING_TYPE", "PydanticUndefinedType") else value
 
 
 def _written_method(member: Any) -> bool:
