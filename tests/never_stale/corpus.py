@@ -4149,3 +4149,32 @@ add(idiom("class_made_by_a_call", {"pipe.py": src('''
     change(E("pipe.py", "b=(int, 2)", "b=(int, 5)"), note="a field default of create_model"),
     requires=("pydantic",),
 ))
+
+add(idiom("library_registry_holds_own_function", {"pipe.py": src('''
+    import yaml
+
+    import flowyml as fm
+
+
+    def env_tag(loader, node):
+        return "ENV:" + loader.construct_scalar(node)
+
+
+    yaml.SafeLoader.add_constructor("!env", env_tag)
+
+
+    @fm.step(outputs="y")
+    def f():
+        return yaml.load("a: !env HOME", Loader=yaml.SafeLoader)["a"]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "def env_tag(loader, node):\n",
+           'def env_tag(loader, node):\n    """The !env tag."""\n'), note="docstring"),
+    change(E("pipe.py", '"ENV:"', '"E:"'),
+           note="a function of yours a library class keeps in a registry dict "
+                "(yaml.SafeLoader.add_constructor), the class named by the step"),
+    requires=("yaml",),
+))

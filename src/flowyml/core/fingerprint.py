@@ -1540,8 +1540,9 @@ def _written_method(member: Any) -> bool:
 
 def _patched_in(ctx: _Context, cls: type) -> list[Any]:
     """Code of the user's own that a library class holds: a function assigned to it
-    (``pd.DataFrame.total = total``), or a class kept by an object it holds (pandas'
-    ``register_dataframe_accessor``). Scanned once per class per build."""
+    (``pd.DataFrame.total = total``), a class kept by an object it holds (pandas'
+    ``register_dataframe_accessor``), or a function in a registry dict it holds
+    (PyYAML's ``SafeLoader.add_constructor``). Scanned once per class per build."""
     hit = _patches.get(cls)
     if hit is None:
         hit = []
@@ -1553,7 +1554,9 @@ def _patched_in(ctx: _Context, cls: type) -> list[Any]:
             if isinstance(member, (staticmethod, classmethod)):
                 member = member.__func__
             inner = [member]
-            if not isinstance(member, (types.FunctionType, type)):
+            if type(member) is dict:  # a registry: name -> handler
+                inner = list(member.values()) if len(member) <= 10_000 else []
+            elif not isinstance(member, (types.FunctionType, type)):
                 try:  # a library's placeholder may raise on any attribute (pydantic's)
                     held = object.__getattribute__(member, "__dict__")
                 except Exception:
