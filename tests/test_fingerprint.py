@@ -95,6 +95,23 @@ def test_a_dicts_order_counts_in_the_tokens_keys_are_made_with() -> None:
     assert unordered.digest({}) == ordered.digest({}) and unordered.digest({"k": 1}) == ordered.digest({"k": 1})
 
 
+def test_tokens_of_what_a_value_is_bound_to_and_how_it_is_laid_out() -> None:
+    """A built-in method bound to data counts by that data (``"{:.2f}".format``, a
+    dict's ``get``); an array in Fortran order is another value for code that iterates
+    it in memory order (``np.nditer``), the same array in C order the same token."""
+    import re
+
+    import numpy as np
+
+    t = Tokenizer()
+    assert t.digest({"f": "{:.2f}".format}) != t.digest({"f": "{:.3f}".format})
+    assert t.digest([{"a": 1}.get]) != t.digest([{"a": 2}.get])
+    assert t.digest(re.compile("[0-9]+").sub) != t.digest(re.compile("[0-9]").sub)
+    assert t.digest([print, len]) == t.digest([print, len])  # a module's: by name
+    a = np.arange(6).reshape(2, 3)
+    assert t.digest(a) == t.digest(a.copy()) != t.digest(np.asfortranarray(a))
+
+
 def test_tokens_agree_across_hash_seeds() -> None:
     code = (
         "from dataclasses import dataclass\n"

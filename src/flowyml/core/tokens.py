@@ -412,6 +412,8 @@ class Tokenizer:
 
         arr = np.asarray(v)
         h.update(f"ndarray:{arr.dtype.str}:{arr.shape}:{type(v).__name__}".encode())
+        if arr.ndim > 1 and arr.flags.f_contiguous and not arr.flags.c_contiguous:
+            h.update(b":F")  # Fortran order: what iterates it in memory order sees differs
         if type(v).__module__.startswith("numpy.ma"):  # asarray dropped the mask
             ma = sys.modules["numpy.ma"]
             self._walk(("mask", ma.getmaskarray(v), v.fill_value), h, depth, memo)
