@@ -471,6 +471,13 @@ def test_a_handle_to_an_output_of_this_run_has_its_version(project: Path, execut
     assert first["info"] == [1, 1, 1] and first.artifacts["model"].version == 1
     assert second["info"] == [2, 2, 2] and second.artifacts["model"].version == 2
 
+    @fm.step(outputs="where")
+    def where(model: fm.ArtifactRef) -> str:
+        return model.uri
+
+    run = fm.Pipeline(f"uri_{executor[:3]}", [fit, where]).run(executor=executor)
+    assert run["where"] == run.artifacts["model"].uri  # as the Artifact says: catalog:ID
+
 
 def test_code_shipped_by_value_is_not_taken_for_an_edited_file(project: Path) -> None:
     """A step defined in a function of a module whose code its loader rewrote (this

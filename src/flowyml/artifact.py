@@ -54,11 +54,11 @@ class Artifact:
     def uri(self) -> str:
         """Where the object lives: its URI in the store, or ``catalog:<artifact id>``
         for a tiny object the catalog keeps in the artifact's row."""
-        if self._record.data is not None:
-            return f"catalog:{self.id}"
-        from .stores.base import object_key
+        from .stores.base import object_uri
 
-        return f"{self._stack.open_store().uri.rstrip('/')}/{object_key(self.content_hash)}"
+        if self._record.data is not None:
+            return object_uri("", self.content_hash, self.id)
+        return object_uri(self._stack.open_store().uri, self.content_hash)
 
     def load(self) -> Any:
         """Fetch, verify and deserialize the value (cached on this object)."""
@@ -129,7 +129,7 @@ def make_ref(record: ArtifactRecord, stack: Stack) -> ArtifactRef:
         size=record.size,
         materializer=record.materializer,
         type_name=record.type_name,
-        uri=stack.store or "",
+        uri=Artifact(record, stack).uri,
         artifact_id=record.id,
         version=record.version,
         meta=dict(record.meta),

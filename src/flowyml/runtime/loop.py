@@ -39,6 +39,7 @@ from ..executors.task import (
 )
 from ..objects import is_stored
 from ..run import StepResult
+from ..stores.base import object_uri
 from .decisions import Decider, Decision, explain, forced_set
 from .recorder import Recorder
 from .reporting import Reporter
@@ -326,7 +327,9 @@ class _RunState:
                 rec = self._versioned(rec)  # the step sees the handle's version
             refs[param] = ArtifactRef(
                 name=rec.name, content_hash=rec.content_hash, size=rec.size,
-                materializer=rec.materializer, type_name=rec.type_name, uri=self.store.uri,
+                materializer=rec.materializer, type_name=rec.type_name,
+                uri=object_uri(self.store.uri, rec.content_hash,
+                               rec.id if rec.data is not None else None),
                 artifact_id=rec.id, version=rec.version, meta=dict(rec.meta), data=rec.data)
             if local and rec.content_hash in self.own:
                 own.add(param)

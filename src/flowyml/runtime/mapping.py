@@ -37,6 +37,7 @@ from ..core.refs import ArtifactRef
 from ..core.struct import field, replace, struct
 from ..executors.task import StepOutcome, StepTask, UserCodeError
 from ..objects import is_stored, load_object, store_value
+from ..stores.base import object_uri
 from .decisions import Decision, cache_key
 
 if TYPE_CHECKING:
@@ -108,7 +109,9 @@ def submit_map(
                 continue
             ref = ArtifactRef(
                 name=f"{whole.name}[{i}]", content_hash=obj.content_hash, size=obj.size,
-                materializer=obj.materializer, type_name=obj.type_name, uri=store.uri,
+                materializer=obj.materializer, type_name=obj.type_name,
+                uri=object_uri(store.uri, obj.content_hash,
+                               whole.id if obj.data is not None else None),
                 version=whole.version, meta=dict(obj.meta), data=obj.data,
             )
             futures[i] = executor.submit(_element_task(task, param, ref))

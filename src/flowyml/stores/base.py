@@ -99,3 +99,11 @@ class ArtifactStore(Protocol):
 def object_key(digest: str) -> str:
     """The object's path below the store root."""
     return f"objects/{digest[:2]}/{digest}"
+
+
+def object_uri(store_uri: str, digest: str, inline_id: str | None = None) -> str:
+    """Where an object lives: its URI in the store, or ``catalog:<artifact id>`` for a
+    tiny object the catalog keeps in the row of artifact ``inline_id``."""
+    if inline_id is not None:
+        return f"catalog:{inline_id}"
+    return f"{store_uri.rstrip('/')}/{object_key(digest)}"
