@@ -4178,3 +4178,71 @@ add(idiom("library_registry_holds_own_function", {"pipe.py": src('''
                 "(yaml.SafeLoader.add_constructor), the class named by the step"),
     requires=("yaml",),
 ))
+
+add(idiom("state_through_a_global_of_another_module", {
+    "w.py": src('''
+        import flowyml as fm
+
+        X = 0
+
+
+        def get_x():
+            return X
+
+
+        @fm.step(outputs="a")
+        def writer(n: int = 1):
+            global X
+            X = 5
+            return n
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from w import get_x, writer
+
+        LIMIT = 5
+        LOG = []
+        _CACHE = {}
+
+
+        def log(msg):
+            LOG.append(msg)
+
+
+        def lookup(k):
+            if k not in _CACHE:
+                _CACHE[k] = k * 2
+            return _CACHE[k]
+
+
+        @fm.step(outputs="y")
+        def f(a):
+            return get_x() * 10 + a
+
+
+        @fm.step(outputs="b")
+        def fa(n: int = 3):
+            global LIMIT  # read only: rebinds nothing
+            LOG.append("fa")
+            _CACHE[n] = n * 2
+            return min(n, LIMIT)
+
+
+        @fm.step(outputs="c")
+        def g(b):
+            log("g")
+            return b + LIMIT + lookup(b)
+
+
+        pipe = fm.Pipeline("ns", [writer, f, fa, g])
+    ''')},
+    Phase("unchanged", (), "writer and f are coupled through w.X; fa and g only log and memoize",
+          {"writer": "executed", "f": "executed", "fa": "cached", "g": "cached"}),
+    Phase("nonsemantic", (E("pipe.py", "LIMIT = 5", "LIMIT = 5  # the cap"),),
+          "comment", {"writer": "executed", "f": "executed", "fa": "cached", "g": "cached"}),
+    change(E("w.py", "X = 5", "X = 6"), note="what writer rebinds in w, read by f through a helper",
+           expect={"writer": "executed", "f": "executed", "fa": "cached", "g": "cached"}),
+    steps=("writer", "f", "fa", "g"),
+    check={"y": "[writer(), f(1)][1]", "c": "g(fa())"},
+    warns_at_build=("changes the global X",),
+))

@@ -856,8 +856,8 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
         _end_of_build()  # a file may have changed since the last build in this process
         me = _sharing_thread = threading.get_ident()
         try:
-            writes = {n: w for n in graph.order if (w := _state_writes(graph.steps[n]))}
-            contexts: dict[str, _Context] = {}
+            writes: dict[str, dict[tuple[Any, ...], str]] = {}
+            reads: dict[str, set[tuple[Any, ...]]] = {}
             for name in graph.order:
                 if name in graph.fingerprints:
                     continue
@@ -865,10 +865,13 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                           if b.kind in ("value", "default")}
                 graph.fingerprints[name], graph.tokens[name], ctx = _fingerprint_step(
                     graph.steps[name], values, root)
-                if writes:  # (kept only then: what each step's key read, by identity)
-                    contexts[name] = ctx
+                w = _state_writes(ctx)
+                if w:
+                    writes[name] = w
+                if ctx.counted:
+                    reads[name] = _state_reads(ctx)
             if writes:
-                _couple_shared_state(graph, writes, contexts)
+                _couple_shared_state(graph, writes, reads)
         finally:
             if _sharing_thread == me:  # (another thread's build may have taken it over)
                 _sharing_thread = None
@@ -877,62 +880,69 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
             _MEMO.flush()
 
 
-def _state_writes(step: Any) -> dict[tuple[Any, ...], str]:
-    """The module-level state ``step``'s own code changes: an item or attribute it
-    assigns, a mutating method it calls (``append``, ``fit``), a name it rebinds
-    (``global``). Markers: ``("value", id)`` of the object changed in place, and
-    ``("name", id(module dict), name)`` of the binding; each mapped to the name."""
-    func = step.func
-    if not isinstance(func, types.FunctionType):
-        return {}
-    fn = inspect.unwrap(func) if hasattr(func, "__wrapped__") else func
-    if not isinstance(fn, types.FunctionType):
-        return {}
-    info = _info(fn, strip_decorators=True)  # cached: fingerprinting asks for it anyway
-    if not info.mutated:
-        return {}
-    globs = fn.__globals__
+def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
+    """The module-level state the code a step reaches changes (its own, and its
+    helpers'): an item or attribute it assigns, a mutating method it calls (``append``,
+    ``fit``), a name it rebinds after ``global``. Markers: ``("value", id)`` of an
+    object changed in place, ``("name", label, name)`` of a binding; each mapped to the
+    global's name."""
     out: dict[tuple[Any, ...], str] = {}
-    for name in sorted(info.mutated & info.global_names):
-        value = globs.get(name, _IMMUTABLE)
-        if isinstance(value, (types.ModuleType, types.FunctionType, type)):
-            continue  # code: a patch of it is seen as code, by every step that reaches it
-        out[("name", id(globs), name)] = name
-        if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
-            out[("value", id(value))] = name  # interned str, may be any global's value)
+    for fn in ctx.keep:
+        if type(fn) is not types.FunctionType:
+            continue
+        info = _info_cache.get((fn.__code__, True)) or _info_cache.get((fn.__code__, False))
+        if info is None or not info.mutated:
+            continue
+        label = ctx.label_of(fn)
+        if label is None:
+            continue
+        globs = fn.__globals__
+        for name in sorted(info.mutated & info.global_names):
+            value = globs.get(name, _IMMUTABLE)
+            if isinstance(value, (types.ModuleType, types.FunctionType, type)):
+                continue  # code: a patch of it is seen as code, by every step that reaches it
+            out[("name", label, name)] = name
+            if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
+                out[("value", id(value))] = name  # interned str, may be any global's value)
     return out
 
 
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset, range)
 
 
-def _couple_shared_state(graph: Graph, writes: dict[str, dict[tuple[Any, ...], str]],
-                         contexts: Mapping[str, _Context]) -> None:
+def _state_reads(ctx: _Context) -> set[tuple[Any, ...]]:
+    """The markers (see ``_state_writes``) of the values a step's key counts: each
+    object by identity, each global by the module and name it was read as."""
+    out: set[tuple[Any, ...]] = set()
+    for part, ident in ctx.counted:
+        out.add(("value", ident))
+        kind, where, qual = _split_key(part)
+        if kind == "constant" and "." not in qual:
+            out.add(("name", where, qual))
+    return out
+
+
+def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...], str]],
+                         reads: Mapping[str, set[tuple[Any, ...]]]) -> None:
     """A step that changes module-level state another step's key counts and that step
     does not change (``STATE.k = k`` in ``fit``, ``STATE.k`` read by ``predict``; not a
-    log every step appends to) passes it outside any asset: the
-    reader's key holds the value as the run starts, and a reused writer would not change
-    it at all. Neither can be reused soundly: both get a part that differs every run
-    (they re-execute), and a warning says how to pass it as an asset instead."""
+    log several steps append to, nor a memo dict their helpers fill) passes it outside
+    any asset: the reader's key holds the value as the run starts, and a reused writer
+    would not change it at all. Neither can be reused soundly: both get a part that
+    differs every run (they re-execute), and a warning says how to pass it as an asset
+    instead."""
     readers: dict[tuple[Any, ...], set[str]] = {}
-    for name, ctx in contexts.items():
-        fn = inspect.unwrap(graph.steps[name].func)
-        globs = getattr(fn, "__globals__", None)
-        own = ctx.label_of(fn) if globs is not None else None
-        for part, ident in ctx.counted:
-            readers.setdefault(("value", ident), set()).add(name)
-            kind, where, qual = _split_key(part)
-            if kind == "constant" and where == own and "." not in qual:
-                # a global of the step's own module, by name (rebound with ``global``)
-                readers.setdefault(("name", id(globs), qual), set()).add(name)
-    writers: dict[tuple[Any, ...], set[str]] = {}
-    for writer, marks in writes.items():
+    for name, marks in reads.items():
         for mark in marks:
+            readers.setdefault(mark, set()).add(name)
+    writers: dict[tuple[Any, ...], set[str]] = {}
+    for writer, wmarks in writes.items():
+        for mark in wmarks:
             writers.setdefault(mark, set()).add(writer)
     coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
-    for writer, marks in writes.items():
+    for writer, wmarks in writes.items():
         shared: dict[str, set[str]] = {}  # global -> the other steps that read it
-        for mark, gname in marks.items():
+        for mark, gname in wmarks.items():
             # (a step that writes it too only adds to it, as to a log: what it returns
             # does not come from it, and it was fingerprinted before anything ran)
             others = readers.get(mark, set()) - writers[mark]
@@ -2238,7 +2248,8 @@ class _Scanner:
     digest's own pass (``_digest_and_refs``): imports inside it, ``getattr`` calls,
     dynamic imports, and the names whose items or attributes it assigns."""
 
-    __slots__ = ("at_names", "docstrings", "dynamic", "getattrs", "imports", "mutated")
+    __slots__ = ("at_names", "declared", "docstrings", "dynamic", "getattrs", "imports",
+                 "mutated")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global})  # the node types ``__call__`` looks at
 
@@ -2248,6 +2259,7 @@ class _Scanner:
         self.dynamic = False
         self.mutated: set[str] = set()
         self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
+        self.declared: set[str] = set()  # names a ``global`` statement declares
         self.docstrings = False  # set by ``_digest_and_refs`` when it skips one
 
     def __call__(self, node: ast.AST) -> None:
@@ -2271,8 +2283,8 @@ class _Scanner:
                 self._assigned(target)
         elif t is ast.AugAssign:
             self._assigned(node.target)  # type: ignore[attr-defined]
-        elif t is ast.Global:  # ``global X`` then ``X = ...``: the module's X rebound
-            self.mutated.update(node.names)  # type: ignore[attr-defined]
+        elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
+            self.declared.update(node.names)  # type: ignore[attr-defined]
 
     def _call(self, node: ast.Call) -> None:
         f = node.func
@@ -2294,8 +2306,12 @@ class _Scanner:
                                          None, level))
                 else:
                     self.dynamic = True
-            elif name in _LOADERS or (name == "locate" and _chain_of(f) == ("pydoc", "locate")):
-                self.dynamic = True  # code loaded from a file or by a dotted name
+            elif name in _LOADERS and (
+                    (_chain_of(f) or ())[:1] in (("runpy",), ("importlib",), ("util",), ("imp",),
+                                                 ("pydoc",))
+                    or (isinstance(f, ast.Name) and name != "locate")):
+                self.dynamic = True  # code loaded from a file or by a dotted name, by those
+                # modules' functions (not a method of the user's of the same name)
             elif name in _QUERIES and isinstance(f, ast.Attribute):
                 # pandas' ``query``/``eval`` look ``@name`` up in the caller's scope: a
                 # name the code reads, though only a string says it
@@ -2309,6 +2325,11 @@ class _Scanner:
     def _assigned(self, target: ast.AST) -> None:
         if isinstance(target, (ast.Subscript, ast.Attribute)) and isinstance(target.value, ast.Name):
             self.mutated.add(target.value.id)
+        elif isinstance(target, ast.Name) and target.id in self.declared:
+            self.mutated.add(target.id)  # a global rebound (read-only ``global``: nothing)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                self._assigned(t)
 
 
 # a module ``importlib.import_module("name")`` imports: a local import under this name
@@ -2319,7 +2340,8 @@ _DYNAMIC_IMPORT = ("importlib.import_module() with a computed name, or code load
 _QUERIES = frozenset({"query", "eval"})
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
 # calls that load code the text does not name (``runpy.run_path("params.py")``)
-_LOADERS = frozenset({"run_path", "run_module", "spec_from_file_location", "load_source"})
+_LOADERS = frozenset({"run_path", "run_module", "spec_from_file_location", "load_source",
+                      "locate"})
 
 
 def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
