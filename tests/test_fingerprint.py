@@ -108,6 +108,11 @@ def test_tokens_of_what_a_value_is_bound_to_and_how_it_is_laid_out() -> None:
     assert t.digest([{"a": 1}.get]) != t.digest([{"a": 2}.get])
     assert t.digest(re.compile("[0-9]+").sub) != t.digest(re.compile("[0-9]").sub)
     assert t.digest([print, len]) == t.digest([print, len])  # a module's: by name
+    import threading
+
+    with open(os.devnull, "w") as sink:  # output, and a lock: by name, not by state
+        assert t.digest([sink.write, threading.Lock().acquire]) == t.digest(
+            [sink.write, threading.Lock().acquire])
     a = np.arange(6).reshape(2, 3)
     assert t.digest(a) == t.digest(a.copy()) != t.digest(np.asfortranarray(a))
 

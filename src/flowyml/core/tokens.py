@@ -27,6 +27,7 @@ from __future__ import annotations
 import copyreg
 import enum
 import functools
+import io
 import os
 import sys
 import types
@@ -76,7 +77,8 @@ def bound_data(obj: Any) -> Any:
     """The object a built-in method (or method-wrapper) is bound to when that is data
     its calls read (a str's ``format``, a dict's ``get``, a compiled pattern's ``sub``),
     else None: a module (``print``, ``math.sqrt``), a class (``dict.fromkeys``) or a
-    standard stream (``sys.stdout.write``: written to, not read)."""
+    standard stream, an open file or a lock (``sys.stdout.write``, ``log.write``,
+    ``lock.acquire``: no data its calls read)."""
     if not isinstance(obj, (types.BuiltinMethodType, types.MethodWrapperType)):
         return None  # (a compiled pattern's ``sub`` is a subclass: ``builtin_method``)
     try:
@@ -86,6 +88,8 @@ def bound_data(obj: Any) -> Any:
     if owner is None or isinstance(owner, (types.ModuleType, type)) or any(
             owner is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         return None
+    if isinstance(owner, io.IOBase) or type(owner).__module__ == "_thread":
+        return None  # a file written to (output, as a stream is), a lock: no data read
     return owner
 
 
