@@ -42,6 +42,7 @@ from flowyml.catalog.runtime_sql import CATALOG_TABLES
 from flowyml.catalog.sql import SqlCatalog, artifact_id
 from flowyml.core.errors import ArtifactNotFoundError, CatalogError
 from flowyml.core.hashing import hash_bytes
+from flowyml.core.struct import replace
 
 from .stack_fixtures import catalog_at_version, pg_url, uniq  # noqa: F401  (pg_url is a fixture)
 
@@ -152,6 +153,21 @@ class TestRuntimeCatalog:
         with pytest.raises(ArtifactNotFoundError,
                            match=r"alias 'prdo' \(did you mean 'prod'\?\).*its aliases: prod;"):
             cat.find("model", "prdo")
+
+    def test_a_batch_naming_a_deleted_artifact_fails_and_writes_nothing(
+            self, cat: RuntimeCatalog, reader: Any) -> None:
+        """What a run reused or read must still exist when its records are written (a
+        prune may have deleted it since the run resolved it): the batch fails, naming
+        the artifact, and none of its rows are written."""
+        kept = record(cat, rec("r1", "load"), [out("raw", "a")])["raw"]
+        gone = replace(kept, id="0" * 24)  # an artifact no row has (any more)
+        reuse = Write("reuse", rec("r2", "load"), artifacts={"raw": kept})
+        stale = Write("exec", rec("r2", "train"), [out("model", "m")], {"raw": gone.id})
+        with pytest.raises(CatalogError, match=f"{gone.id} were deleted"):
+            cat.record_batch([reuse, stale])
+        assert reader.step_runs("r2") == []  # all or nothing
+        cat.record_batch([reuse])  # what exists is recorded as ever
+        assert [s.step for s in reader.step_runs("r2")] == ["load"]
 
     def test_a_batch_is_written_in_order(self, cat: RuntimeCatalog, reader: Any) -> None:
         first = record(cat, rec("r1", "load", key="k-load"), [out("raw", "r")])["raw"]
