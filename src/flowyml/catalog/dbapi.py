@@ -300,11 +300,12 @@ def _sqlite() -> Any:
     the DB-API wrapper, which imports ``datetime`` for adapters the catalog never uses
     (it stores times as floats): ~1 ms of every command's start. The same classes and
     ``connect`` either way."""
+    import importlib
+
     try:
-        import _sqlite3
+        return importlib.import_module("_sqlite3")
     except ImportError:  # pragma: no cover (a Python built without it: the package says why)
-        import sqlite3 as _sqlite3
-    return _sqlite3
+        return importlib.import_module("sqlite3")
 
 
 def _sqlite_connect(path: str) -> Any:
