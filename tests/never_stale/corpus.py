@@ -4246,3 +4246,42 @@ add(idiom("state_through_a_global_of_another_module", {
     check={"y": "[writer(), f(1)][1]", "c": "g(fa())"},
     warns_at_build=("changes the global X",),
 ))
+
+add(idiom("state_through_a_module_attribute", {
+    "settings.py": "FACTOR = 1\n",
+    "pipe.py": src('''
+        import flowyml as fm
+        import settings as cfg
+
+
+        @fm.step(outputs="a")
+        def writer(n: int = 1):
+            cfg.FACTOR = 5
+            return n
+
+
+        @fm.step(outputs="y")
+        def reader(a):
+            import settings
+
+            return settings.FACTOR * 10 + a
+
+
+        @fm.step(outputs="z")
+        def other(k: int = 2):
+            return k
+
+
+        pipe = fm.Pipeline("ns", [writer, reader, other])
+    ''')},
+    Phase("unchanged", (), "writer sets an attribute of a module reader reads: both re-execute",
+          {"writer": "executed", "reader": "executed", "other": "cached"}),
+    Phase("nonsemantic", (E("settings.py", "FACTOR = 1\n", "FACTOR = 1  # set by writer\n"),),
+          "comment", {"writer": "executed", "reader": "executed", "other": "cached"}),
+    change(E("pipe.py", "cfg.FACTOR = 5", "cfg.FACTOR = 6"),
+           note="what writer sets in the settings module (imported under another name)",
+           expect={"writer": "executed", "reader": "executed", "other": "cached"}),
+    steps=("writer", "reader", "other"),
+    check={"y": "[writer(), reader(1)][1]", "z": "other()"},
+    warns_at_build=("cfg.FACTOR",),
+))

@@ -904,6 +904,12 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
             out[("name", label, name)] = name
             if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
                 out[("value", id(value))] = name  # interned str, may be any global's value)
+        for dotted in sorted(n for n in info.mutated if "." in n):  # ``settings.FACTOR = 5``
+            base, _, attr = dotted.partition(".")
+            mod = globs.get(base) if base in info.global_names else None
+            mod_label = ctx.label_of(mod) if type(mod) is types.ModuleType else None
+            if mod_label is not None:
+                out[("name", mod_label, attr)] = dotted
     return out
 
 
@@ -912,14 +918,36 @@ _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozense
 
 def _state_reads(ctx: _Context) -> set[tuple[Any, ...]]:
     """The markers (see ``_state_writes``) of the values a step's key counts: each
-    object by identity, each global by the module and name it was read as."""
+    object by identity, each global by the module and name it was read as (as a
+    global of its module, or as an attribute of a module of the user's:
+    ``settings.FACTOR``, see ``_module_attribute_read``)."""
     out: set[tuple[Any, ...]] = set()
     for part, ident in ctx.counted:
-        out.add(("value", ident))
         kind, where, qual = _split_key(part)
+        if kind == _MODATTR:
+            out.add(("name", where, qual))
+            continue
+        out.add(("value", ident))
         if kind == "constant" and "." not in qual:
             out.add(("name", where, qual))
     return out
+
+
+_MODATTR = "modattr"  # a ``ctx.counted`` entry: a module of the user's read by attribute
+
+
+def _module_attribute_read(ctx: _Context, base: types.ModuleType, dotted: str) -> None:
+    """Note that the code read ``settings.FACTOR`` (an attribute of a module of the
+    user's, by whatever name it imported the module), for ``_state_reads``: a step that
+    sets ``settings.FACTOR`` passes state to it (``_couple_shared_state``)."""
+    *path, attr = dotted.split(".")
+    mod: Any = base
+    for name in path[1:]:
+        mod = getattr(mod, name, None)
+    if type(mod) is types.ModuleType:
+        label = ctx.label_of(mod)
+        if label is not None:
+            ctx.counted.add((f"{_MODATTR} {label}:{attr}", 0))
 
 
 def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...], str]],
@@ -2325,6 +2353,8 @@ class _Scanner:
     def _assigned(self, target: ast.AST) -> None:
         if isinstance(target, (ast.Subscript, ast.Attribute)) and isinstance(target.value, ast.Name):
             self.mutated.add(target.value.id)
+            if isinstance(target, ast.Attribute):  # ``settings.FACTOR = 5``: which attribute
+                self.mutated.add(f"{target.value.id}.{target.attr}")
         elif isinstance(target, ast.Name) and target.id in self.declared:
             self.mutated.add(target.id)  # a global rebound (read-only ``global``: nothing)
         elif isinstance(target, (ast.Tuple, ast.List)):
@@ -2383,6 +2413,8 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             continue  # read by literal names only: those count (_environment_parts)
         _visit(ctx, obj, dotted, label)
         _binding(ctx, base, obj, dotted, label)
+        if "." in dotted and type(base) is types.ModuleType:
+            _module_attribute_read(ctx, base, dotted)
     for chain, attr in info.getattrs:
         if attr is None:
             unseeable.append("getattr() with a computed name")
