@@ -4285,3 +4285,34 @@ add(idiom("state_through_a_module_attribute", {
     check={"y": "[writer(), reader(1)][1]", "z": "other()"},
     warns_at_build=("cfg.FACTOR",),
 ))
+
+add(idiom("state_through_a_class_attribute", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Cfg:
+        k = 0
+
+
+    @fm.step(outputs="a")
+    def writer(n: int = 1):
+        Cfg.k = 5
+        return n
+
+
+    @fm.step(outputs="y")
+    def reader(a):
+        return Cfg.k * 10 + a
+
+
+    pipe = fm.Pipeline("ns", [writer, reader])
+''')},
+    Phase("unchanged", (), "writer sets a class attribute reader reads: both re-execute",
+          {"writer": "executed", "reader": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "    k = 0\n", "    k = 0  # set by writer\n"),),
+          "comment", {"writer": "executed", "reader": "executed"}),
+    change(E("pipe.py", "Cfg.k = 5", "Cfg.k = 6"), note="the class attribute writer sets"),
+    steps=("writer", "reader"),
+    check={"y": "[writer(), reader(1)][1]"},
+    warns_at_build=("Cfg.k",),
+))

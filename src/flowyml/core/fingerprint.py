@@ -868,8 +868,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                 w = _state_writes(ctx)
                 if w:
                     writes[name] = w
-                if ctx.counted:
-                    reads[name] = _state_reads(ctx)
+                reads[name] = _state_reads(ctx)
             if writes:
                 _couple_shared_state(graph, writes, reads)
         finally:
@@ -906,10 +905,15 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
                 out[("value", id(value))] = name  # interned str, may be any global's value)
         for dotted in sorted(n for n in info.mutated if "." in n):  # ``settings.FACTOR = 5``
             base, _, attr = dotted.partition(".")
-            mod = globs.get(base) if base in info.global_names else None
-            mod_label = ctx.label_of(mod) if type(mod) is types.ModuleType else None
-            if mod_label is not None:
-                out[("name", mod_label, attr)] = dotted
+            owner = globs.get(base) if base in info.global_names else None
+            if type(owner) is types.ModuleType:
+                mod_label = ctx.label_of(owner)
+                if mod_label is not None:
+                    out[("name", mod_label, attr)] = dotted
+            elif isinstance(owner, type):  # ``Cfg.k = 5``: a class attribute, at run time
+                cls_label = ctx.label_of(owner)
+                if cls_label is not None:
+                    out[("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
     return out
 
 
@@ -923,13 +927,16 @@ def _state_reads(ctx: _Context) -> set[tuple[Any, ...]]:
     ``settings.FACTOR``, see ``_module_attribute_read``)."""
     out: set[tuple[Any, ...]] = set()
     for part, ident in ctx.counted:
-        kind, where, qual = _split_key(part)
-        if kind == _MODATTR:
+        if part.startswith(_MODATTR):
+            _, where, qual = _split_key(part)
             out.add(("name", where, qual))
-            continue
-        out.add(("value", ident))
-        if kind == "constant" and "." not in qual:
-            out.add(("name", where, qual))
+        else:
+            out.add(("value", ident))
+    for part in ctx.parts:
+        if part.startswith(("constant ", "attribute ")):
+            kind, where, qual = _split_key(part)
+            if kind == "attribute" or "." not in qual:  # (``attribute L:Cls.k``)
+                out.add(("name", where, qual))
     return out
 
 
