@@ -4316,3 +4316,49 @@ add(idiom("state_through_a_class_attribute", {"pipe.py": src('''
     check={"y": "[writer(), reader(1)][1]"},
     warns_at_build=("Cfg.k",),
 ))
+
+add(idiom("state_through_nested_writes", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class S:
+        pass
+
+
+    STATE = S()
+    STATE.sub = S()
+    STATE.sub.k = 0
+    CFG = {"m": {"k": 0}}
+    BUF = np.zeros(2)
+    OBJ = S()
+    OBJ.k = 0
+
+
+    @fm.step(outputs="a")
+    def writer(n: int = 5):
+        STATE.sub.k = n
+        CFG["m"]["k"] = n
+        np.add(np.zeros(2), n, out=BUF)
+        setattr(OBJ, "k", n)
+        return 1
+
+
+    @fm.step(outputs="y")
+    def reader(a):
+        return [STATE.sub.k, CFG["m"]["k"], float(BUF[0]), OBJ.k]
+
+
+    pipe = fm.Pipeline("ns", [writer, reader])
+''')},
+    Phase("unchanged", (), "writer changes globals reader reads, deep or by setattr/out=",
+          {"writer": "executed", "reader": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "BUF = np.zeros(2)", "BUF = np.zeros(2)  # filled by writer"),),
+          "comment", {"writer": "executed", "reader": "executed"}),
+    change(E("pipe.py", "def writer(n: int = 5)", "def writer(n: int = 6)"),
+           note="what writer puts in a nested attribute, a nested item, an out= array, by setattr"),
+    steps=("writer", "reader"),
+    check={"y": "[writer(), reader(1)][1]"},
+    warns_at_build=("STATE",),
+))

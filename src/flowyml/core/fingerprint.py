@@ -2356,12 +2356,25 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and f.attr in _MUTATORS and isinstance(
                     f.value, ast.Name):
                 self.mutated.add(f.value.id)
+            elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
+                target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
+                if isinstance(target, ast.Name):
+                    self.mutated.add(target.id)
+                    if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
+                        self.mutated.add(f"{target.id}.{attr.value}")
+            for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
+                if k.arg == "out" and isinstance(k.value, ast.Name):
+                    self.mutated.add(k.value.id)
 
     def _assigned(self, target: ast.AST) -> None:
-        if isinstance(target, (ast.Subscript, ast.Attribute)) and isinstance(target.value, ast.Name):
-            self.mutated.add(target.value.id)
-            if isinstance(target, ast.Attribute):  # ``settings.FACTOR = 5``: which attribute
-                self.mutated.add(f"{target.value.id}.{target.attr}")
+        if isinstance(target, (ast.Subscript, ast.Attribute)):
+            root = target.value  # ``X.a = v``, ``X[k] = v``, and deeper: ``X.a.b[k] = v``
+            while isinstance(root, (ast.Subscript, ast.Attribute)):
+                root = root.value
+            if isinstance(root, ast.Name):
+                self.mutated.add(root.id)
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                self.mutated.add(f"{target.value.id}.{target.attr}")  # which attribute
         elif isinstance(target, ast.Name) and target.id in self.declared:
             self.mutated.add(target.id)  # a global rebound (read-only ``global``: nothing)
         elif isinstance(target, (ast.Tuple, ast.List)):
