@@ -4362,3 +4362,46 @@ add(idiom("state_through_nested_writes", {"pipe.py": src('''
     check={"y": "[writer(), reader(1)][1]"},
     warns_at_build=("STATE",),
 ))
+
+add(idiom("state_through_a_method_changing_its_object", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Model:
+        def __init__(self):
+            self.w = 0
+
+        def train(self, x):
+            self.w = x * 2
+            return self
+
+        def predict(self, x):
+            return self.w * x
+
+
+    MODEL = Model()
+
+
+    @fm.step(outputs="a")
+    def fit(k: int = 3):
+        MODEL.train(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def predict(a):
+        return MODEL.predict(10)
+
+
+    pipe = fm.Pipeline("ns", [fit, predict])
+''')},
+    Phase("unchanged", (), "fit trains a global model predict uses: both re-execute",
+          {"fit": "executed", "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "MODEL = Model()", "MODEL = Model()  # trained by fit"),),
+          "comment", {"fit": "executed", "predict": "executed"}),
+    change(E("pipe.py", "def fit(k: int = 3)", "def fit(k: int = 4)"),
+           note="what a method of yours (assigning to self) puts into a global object"),
+    steps=("fit", "predict"),
+    check={"y": "[fit(), predict('ok')][1]"},
+    warns_at_build=("MODEL",),
+))

@@ -890,7 +890,10 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
         if type(fn) is not types.FunctionType:
             continue
         info = _info_cache.get((fn.__code__, True)) or _info_cache.get((fn.__code__, False))
-        if info is None or not info.mutated:
+        if info is None:
+            continue
+        _self_changing_calls(fn, info, out)
+        if not info.mutated:
             continue
         label = ctx.label_of(fn)
         if label is None:
@@ -918,6 +921,28 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
 
 
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset, range)
+
+
+def _self_changing_calls(fn: types.FunctionType, info: _Info,
+                         out: dict[tuple[Any, ...], str]) -> None:
+    """``MODEL.train(x)`` where ``MODEL`` is a global instance of a class of the user's
+    whose ``train`` assigns to its ``self`` (``self.w = ...``): the object changes in
+    place, as ``MODEL.fit(x)`` changes an estimator."""
+    globs = fn.__globals__
+    for chain in info.chains:
+        if len(chain) != 2 or chain[0] not in info.global_names:
+            continue
+        obj = globs.get(chain[0])
+        if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, type,
+                                           *_IMMUTABLE)):
+            continue
+        meth = getattr(type(obj), chain[1], None)
+        if type(meth) is not types.FunctionType or not meth.__code__.co_argcount:
+            continue
+        minfo = (_info_cache.get((meth.__code__, False))
+                 or _info_cache.get((meth.__code__, True)))
+        if minfo is not None and meth.__code__.co_varnames[0] in minfo.mutated:
+            out[("value", id(obj))] = chain[0]
 
 
 def _state_reads(ctx: _Context) -> set[tuple[Any, ...]]:
