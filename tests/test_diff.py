@@ -84,7 +84,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _versions(toy: dict[str, Any], name: str) -> list[dict[str, Any]]:
     out = cli(toy["root"], "artifacts", name).stdout
-    rows = re.findall(rf"^{name}@(\d+)\s+([0-9a-f]{{24}})\s+([0-9a-f]{{12}})", out, re.M)
+    rows = re.findall(rf"^{name}@(\d+)\s+id ([0-9a-f]{{24}})\s+hash ([0-9a-f]{{12}})", out, re.M)
     return [{"version": int(v), "id": i, "hash12": h} for v, i, h in rows]
 
 
