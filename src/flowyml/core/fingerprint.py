@@ -856,7 +856,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
         _end_of_build()  # a file may have changed since the last build in this process
         me = _sharing_thread = threading.get_ident()
         try:
-            writes: dict[str, dict[tuple[Any, ...], tuple[str, bool]]] = {}
+            writes: dict[str, dict[tuple[Any, ...], str]] = {}
             reads: dict[str, set[tuple[Any, ...]]] = {}
             for name in graph.order:
                 if name in graph.fingerprints:
@@ -879,14 +879,13 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
             _MEMO.flush()
 
 
-def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], tuple[str, bool]]:
+def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
     """The module-level state the code a step reaches changes (its own, and its
     helpers'): an item or attribute it assigns, a mutating method it calls (``append``,
     ``fit``), a name it rebinds after ``global``. Markers: ``("value", id)`` of an
     object changed in place, ``("name", label, name)`` of a binding; each mapped to the
-    global's name, and whether only a method of the object changes it (see
-    ``_couple_shared_state``)."""
-    out: dict[tuple[Any, ...], tuple[str, bool]] = {}
+    global's name."""
+    out: dict[tuple[Any, ...], str] = {}
     for fn in ctx.keep:
         if type(fn) is not types.FunctionType:
             continue
@@ -904,20 +903,20 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], tuple[str, bool]]:
             value = globs.get(name, _IMMUTABLE)
             if isinstance(value, (types.ModuleType, types.FunctionType, type)):
                 continue  # code: a patch of it is seen as code, by every step that reaches it
-            out[("name", label, name)] = (name, False)
+            out[("name", label, name)] = name
             if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
-                out[("value", id(value))] = (name, False)  # interned str: any global's)
+                out[("value", id(value))] = name  # interned str, may be any global's value)
         for dotted in sorted(n for n in info.mutated if "." in n):  # ``settings.FACTOR = 5``
             base, _, attr = dotted.partition(".")
             owner = globs.get(base) if base in info.global_names else None
             if type(owner) is types.ModuleType:
                 mod_label = ctx.label_of(owner)
                 if mod_label is not None:
-                    out[("name", mod_label, attr)] = (dotted, False)
+                    out[("name", mod_label, attr)] = dotted
             elif isinstance(owner, type):  # ``Cfg.k = 5``: a class attribute, at run time
                 cls_label = ctx.label_of(owner)
                 if cls_label is not None:
-                    out[("name", cls_label, f"{owner.__qualname__}.{attr}")] = (dotted, False)
+                    out[("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
     return out
 
 
@@ -925,7 +924,7 @@ _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozense
 
 
 def _self_changing_calls(fn: types.FunctionType, info: _Info,
-                         out: dict[tuple[Any, ...], tuple[str, bool]]) -> None:
+                         out: dict[tuple[Any, ...], str]) -> None:
     """``MODEL.train(x)`` where ``MODEL`` is a global instance of a class of the user's
     whose ``train`` assigns to its ``self`` (``self.w = ...``): the object changes in
     place, as ``MODEL.fit(x)`` changes an estimator."""
@@ -943,7 +942,7 @@ def _self_changing_calls(fn: types.FunctionType, info: _Info,
         minfo = (_info_cache.get((meth.__code__, False))
                  or _info_cache.get((meth.__code__, True)))
         if minfo is not None and meth.__code__.co_varnames[0] in minfo.mutated:
-            out.setdefault(("value", id(obj)), (chain[0], True))
+            out[("value", id(obj))] = chain[0]
 
 
 def _state_reads(ctx: _Context) -> set[tuple[Any, ...]]:
@@ -983,8 +982,7 @@ def _module_attribute_read(ctx: _Context, base: types.ModuleType, dotted: str) -
             ctx.counted.add((f"{_MODATTR} {label}:{attr}", 0))
 
 
-def _couple_shared_state(graph: Graph,
-                         writes: Mapping[str, dict[tuple[Any, ...], tuple[str, bool]]],
+def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...], str]],
                          reads: Mapping[str, set[tuple[Any, ...]]]) -> None:
     """A step that changes module-level state another step's key counts and that step
     does not change (``STATE.k = k`` in ``fit``, ``STATE.k`` read by ``predict``; not a
@@ -997,20 +995,17 @@ def _couple_shared_state(graph: Graph,
     for name, marks in reads.items():
         for mark in marks:
             readers.setdefault(mark, set()).add(name)
-    writers: dict[tuple[Any, ...], set[str]] = {}  # by its own code or its helpers'
+    writers: dict[tuple[Any, ...], set[str]] = {}
     for writer, wmarks in writes.items():
-        for mark, (_, by_method) in wmarks.items():
-            if not by_method:
-                writers.setdefault(mark, set()).add(writer)
+        for mark in wmarks:
+            writers.setdefault(mark, set()).add(writer)
     coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
     for writer, wmarks in writes.items():
         shared: dict[str, set[str]] = {}  # global -> the other steps that read it
-        for mark, (gname, _) in wmarks.items():
+        for mark, gname in wmarks.items():
             # (a step that writes it too only adds to it, as to a log: what it returns
-            # does not come from it, and it was fingerprinted before anything ran; not
-            # one that only calls a method that changes the object, as a ``predict``
-            # that caches into ``self``: that one still reads what ``train`` left)
-            others = readers.get(mark, set()) - writers.get(mark, set()) - {writer}
+            # does not come from it, and it was fingerprinted before anything ran)
+            others = readers.get(mark, set()) - writers[mark]
             if others:
                 shared.setdefault(gname, set()).update(others)
         if not shared:
