@@ -4405,3 +4405,43 @@ add(idiom("state_through_a_method_changing_its_object", {"pipe.py": src('''
     check={"y": "[fit(), predict('ok')][1]"},
     warns_at_build=("MODEL",),
 ))
+
+add(idiom("shared_tracker_object_couples_nothing", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Tracker:
+        def __init__(self):
+            self.count = 0
+
+        def log(self, msg):
+            self.count += 1
+            return msg
+
+
+    TRACKER = Tracker()
+
+
+    @fm.step(outputs="a")
+    def load(n: int = 3):
+        TRACKER.log("load")
+        return list(range(n))
+
+
+    @fm.step(outputs="y")
+    def train(a):
+        TRACKER.log("train")
+        return sum(a)
+
+
+    pipe = fm.Pipeline("ns", [load, train])
+''')},
+    unchanged("every step logs to one tracker object: a log, not state passed between them"),
+    same(E("pipe.py", "TRACKER = Tracker()", "TRACKER = Tracker()  # counts calls"),
+         note="comment"),
+    change(E("pipe.py", "def load(n: int = 3)", "def load(n: int = 4)"),
+           note="load's parameter (train follows its input)"),
+    steps=("load", "train"),
+    check={"y": "train(load())"},
+    no_fingerprint_warning=True,
+))
