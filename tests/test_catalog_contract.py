@@ -147,7 +147,7 @@ class TestRuntimeCatalog:
             cat.find("model", 9)
         with pytest.raises(ArtifactNotFoundError, match="no alias 'staging'"):
             cat.find("model", "staging")
-        with pytest.raises(ArtifactNotFoundError, match=r"'modle' .*\(did you mean 'model'\?\)"):
+        with pytest.raises(ArtifactNotFoundError, match=r"'modle' .*\(did you mean 'model@latest'\?\)"):
             cat.find("modle")  # a typo: the name it is close to
         reader.tag("model", 1, "prod")
         with pytest.raises(ArtifactNotFoundError,

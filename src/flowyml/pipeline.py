@@ -74,9 +74,9 @@ class Pipeline:
             try:  # one probe of the catalog a run opens anyway
                 refs[(asset, selector)] = st.open_runtime_catalog().find(asset, selector)
             except ArtifactNotFoundError as exc:
-                raise MissingInputError(
+                raise MissingInputError(  # (the catalog's message names a close asset)
                     f"pipeline {self.name!r}: catalog reference {asset}@{selector} does not "
-                    f"resolve: {exc}" + _catalog_hint(st.open_catalog(), asset, selector)
+                    f"resolve: {exc}"
                 ) from None
             return refs[(asset, selector)]  # its recorded schema is checked (contracts.py)
 
@@ -154,17 +154,6 @@ def _refuse_run_at_import(name: str, file: Path) -> None:
         "imports it to find its pipeline: put the run under `if __name__ == \"__main__\":` "
         "(nothing ran)"
     )
-
-
-def _catalog_hint(catalog: Any, asset: str, selector: str) -> str:
-    """`` (did you mean 'model@latest'?)`` when ``asset`` is a typo of a catalog name."""
-    import difflib
-
-    names = [n for n, _, _ in catalog.asset_names()]
-    if asset in names:
-        return ""
-    close = difflib.get_close_matches(asset, names, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}@{selector}'?)" if close else ""
 
 
 def run_graph(

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..core.errors import ArtifactNotFoundError, CatalogError
 from ..core.hashing import hash_bytes
+from ..core.names import closest
 from . import liveness
 from .dbapi import SCHEMA_VERSION, Cursor, Db, in_list, parse_url
 from .records import (
@@ -341,17 +342,21 @@ class RuntimeSqlCatalog:
             aliases = [] if sel == "latest" or sel.isdigit() else [r[0] for r in cur.all(
                 "SELECT alias FROM aliases WHERE name = :n ORDER BY alias", params)]
         if count == 0:
+            close = closest(name, names)
             raise ArtifactNotFoundError(
                 f"no artifact named {name!r} in catalog {self.display_url}"
-                f"{_did_you_mean(name, names)}; run the pipeline that produces it first "
-                "(`flowyml artifacts` lists what exists)"
+                + (f" (did you mean '{close}@{sel}'?)" if close else "")
+                + "; run the pipeline that produces it first (`flowyml artifacts` lists what "
+                "exists)"
             )
         what = {"latest": "any version"}.get(
             sel, f"version {sel}" if sel.isdigit() else f"alias {sel!r}"
         )
         also = f"; its aliases: {', '.join(aliases)}" if aliases else ""
+        close = closest(sel, aliases)
+        hint = f" (did you mean {close!r}?)" if close else ""
         raise ArtifactNotFoundError(
-            f"asset {name!r} has no {what}{_did_you_mean(sel, aliases)} in catalog "
+            f"asset {name!r} has no {what}{hint} in catalog "
             f"{self.display_url} (it has {count} version{'s' if count != 1 else ''}{also}; "
             f"see `flowyml artifacts {name}`)"
         )
@@ -423,13 +428,6 @@ _DISTINCT_NAMES = (
     "UNION ALL SELECT (SELECT min(n.name) FROM artifacts AS n WHERE n.name > names.name) "
     "FROM names WHERE names.name IS NOT NULL)"
 )
-
-
-def _did_you_mean(word: str, known: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def chunks(seq: list[str], n: int = 500) -> Iterator[list[str]]:

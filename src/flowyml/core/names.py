@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .errors import ParameterError
 
@@ -23,6 +24,14 @@ def check_name(value: object, what: str = "asset name") -> str:
             f"starting with a letter or '_' (at most {MAX_NAME_LEN} characters)"
         )
     return value
+
+
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known name ``word`` is most likely a typo of (for "did you mean"), or None."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def split_ref(ref: str) -> tuple[str, str | None]:

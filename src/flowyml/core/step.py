@@ -14,7 +14,7 @@ from typing import Any, TypeVar, overload
 
 from .declared import schemas_possible
 from .errors import ParameterError
-from .names import check_name, split_ref
+from .names import check_name, closest, split_ref
 from .struct import struct
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,12 +134,10 @@ class Step:
             mapping[param] = InputSpec(param, asset, selector)
         self.input_map = mapping
         if map_over is not None and map_over not in names:
-            import difflib
-
-            close = difflib.get_close_matches(str(map_over), sorted(names), n=1, cutoff=0.6)
+            close = closest(str(map_over), sorted(names))
             raise ParameterError(
                 f"step {self.name!r}: map_over={map_over!r} is not a parameter of {self.name}()"
-                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + (f" (did you mean {close!r}?)" if close else "")
             )
         self.map_over = map_over
 
