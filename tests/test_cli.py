@@ -218,5 +218,7 @@ def test_python_lookups_take_name_at_version_as_the_cli_does(proj: Path) -> None
     assert fm.get_descendant_tree("model", stack=stack).artifact.version == 2
     latest = cat.get("model").id
     assert fm.get_lineage(latest, stack=stack).artifact.id == latest
+    prefix = cat.get("model", 1).content_hash[:10]  # as the tree prints it, and show takes it
+    assert fm.get_lineage(prefix, stack=stack).artifact.version == 1
     with pytest.raises(fm.ArtifactNotFoundError, match="modle"):
         fm.get_lineage("modle", stack=stack)

@@ -213,7 +213,7 @@ def get_lineage(
 
     st = as_stack(stack)
     catalog: CatalogReader = st.open_catalog()
-    aid = _artifact_id(catalog, artifact_id)
+    aid = _artifact_id(st, artifact_id)
     touched: set[str] = set()  # what ``run`` produced or reused
     derivs: dict[str, list[Derivation]] = {}
     if run is None:  # first productions all the way up: one recursive query
@@ -396,25 +396,15 @@ class DescendantNode:
         return "\n".join(out)
 
 
-def _artifact_id(catalog: CatalogReader, spec: str | Artifact) -> str:
-    """The id ``spec`` names, as the CLI takes it: an ``Artifact``, an artifact id,
-    ``NAME@VERSION`` / ``@latest`` / ``@ALIAS``, or a bare ``NAME`` (its ``@latest``)."""
+def _artifact_id(stack: Stack, spec: str | Artifact) -> str:
+    """The id ``spec`` names, as the CLI takes it (``Catalog.resolve``): an
+    ``Artifact``, ``NAME`` (its ``@latest``), ``NAME@VERSION|ALIAS``, an id, or the
+    start of a content hash."""
     if isinstance(spec, Artifact):
         return spec.id
-    if "@" in spec:
-        name, _, selector = spec.partition("@")
-        return catalog.find(name, selector).id
-    try:
-        return catalog.get_artifact(spec).id
-    except ArtifactNotFoundError as not_an_id:
-        try:
-            return catalog.find(spec, "latest").id
-        except ArtifactNotFoundError as not_a_name:
-            raise (not_an_id if _looks_like_id(spec) else not_a_name) from None
+    from .catalog_api import Catalog
 
-
-def _looks_like_id(spec: str) -> bool:
-    return len(spec) == 24 and all(c in "0123456789abcdef" for c in spec)
+    return Catalog(stack).resolve(spec).id
 
 
 def get_descendant_tree(
@@ -426,7 +416,7 @@ def get_descendant_tree(
 
     st = as_stack(stack)
     catalog: CatalogReader = st.open_catalog()
-    aid = _artifact_id(catalog, artifact_id)
+    aid = _artifact_id(st, artifact_id)
     records: dict[str, ArtifactRecord] = {aid: catalog.get_artifact(aid)}
     kids: dict[str, list[str]] = {}
     frontier = [aid]

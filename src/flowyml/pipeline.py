@@ -27,7 +27,7 @@ class Pipeline:
         from .core.project import defining_file
 
         self.name = check_name(name, "pipeline name")
-        if isinstance(steps, Step) or not isinstance(steps, Iterable):
+        if not isinstance(steps, Iterable):  # (one step, not a list of them)
             what = getattr(steps, "name", None) or getattr(steps, "__name__", None) or "..."
             raise ParameterError(f"pipeline {self.name!r}: pass a list of steps, "
                                  f"fm.Pipeline({self.name!r}, [{what}])")

@@ -857,7 +857,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
         me = _sharing_thread = threading.get_ident()
         try:
             writes: dict[str, dict[tuple[Any, ...], str]] = {}
-            reads: dict[str, set[tuple[Any, ...]]] = {}
+            counted: dict[str, set[tuple[str, int]]] = {}  # (read only if a step writes)
             for name in graph.order:
                 if name in graph.fingerprints:
                     continue
@@ -868,8 +868,10 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                 w = _state_writes(ctx)
                 if w:
                     writes[name] = w
-                reads[name] = _state_reads(ctx)
+                counted[name] = ctx.counted
             if writes:
+                reads = {n: _state_reads(c, graph.fingerprints[n].parts)
+                         for n, c in counted.items()}
                 _couple_shared_state(graph, writes, reads)
         finally:
             if _sharing_thread == me:  # (another thread's build may have taken it over)
@@ -945,19 +947,23 @@ def _self_changing_calls(fn: types.FunctionType, info: _Info,
             out[("value", id(obj))] = chain[0]
 
 
-def _state_reads(ctx: _Context) -> set[tuple[Any, ...]]:
+def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
+                 ) -> set[tuple[Any, ...]]:
     """The markers (see ``_state_writes``) of the values a step's key counts: each
     object by identity, each global by the module and name it was read as (as a
     global of its module, or as an attribute of a module of the user's:
-    ``settings.FACTOR``, see ``_module_attribute_read``)."""
+    ``settings.FACTOR``, see ``_module_attribute_read``): from what its context
+    counted and its fingerprint's parts. (An id is matched only with a writer's mark,
+    a module global alive since before the build: no object counted and freed since
+    can have had its id.)"""
     out: set[tuple[Any, ...]] = set()
-    for part, ident in ctx.counted:
+    for part, ident in counted:
         if part.startswith(_MODATTR):
             _, where, qual = _split_key(part)
             out.add(("name", where, qual))
         else:
             out.add(("value", ident))
-    for part in ctx.parts:
+    for part in parts:
         if part.startswith(("constant ", "attribute ")):
             kind, where, qual = _split_key(part)
             if kind == "attribute" or "." not in qual:  # (``attribute L:Cls.k``)
