@@ -112,30 +112,10 @@ class Catalog:
     def resolve(self, spec: str) -> Artifact:
         """``NAME``, ``NAME@VERSION``, ``NAME@ALIAS``, an artifact id, or the start of
         a content hash (at least 6 hex digits, as the lineage tree shows 10) that one
-        artifact has."""
-        if "@" in spec:
-            name, _, sel = spec.partition("@")
-            return self.get(name, sel)
-        from .core.errors import ArtifactNotFoundError
+        artifact has (``catalog.resolve``)."""
+        from .catalog.resolve import resolve_spec
 
-        try:
-            return self.get(spec)
-        except (ArtifactNotFoundError, Exception) as first:
-            try:
-                return self.get_by_id(spec)
-            except ArtifactNotFoundError:
-                pass
-            if len(spec) < 6 or spec.strip("0123456789abcdef"):
-                raise first from None
-            found = self.reader.search(hash_prefix=spec, limit=10)
-            if len(found) == 1:
-                return Artifact(found[0], self.stack)
-            if not found:
-                raise first from None
-            labels = ", ".join(f"{a.name}@{a.version}" for a in found)
-            raise ArtifactNotFoundError(
-                f"{spec!r} starts the content hash of several artifacts ({labels}): "
-                "give more of it, or NAME@VERSION") from None
+        return Artifact(resolve_spec(spec, self._finder.find, lambda: self.reader), self.stack)
 
     def versions(self, name: str) -> list[Artifact]:
         """Every version of ``name``, oldest first."""

@@ -213,7 +213,7 @@ def get_lineage(
 
     st = as_stack(stack)
     catalog: CatalogReader = st.open_catalog()
-    aid = _artifact_id(st, artifact_id)
+    aid = _artifact_id(catalog, artifact_id)
     touched: set[str] = set()  # what ``run`` produced or reused
     derivs: dict[str, list[Derivation]] = {}
     if run is None:  # first productions all the way up: one recursive query
@@ -396,15 +396,15 @@ class DescendantNode:
         return "\n".join(out)
 
 
-def _artifact_id(stack: Stack, spec: str | Artifact) -> str:
-    """The id ``spec`` names, as the CLI takes it (``Catalog.resolve``): an
+def _artifact_id(catalog: CatalogReader, spec: str | Artifact) -> str:
+    """The id ``spec`` names, as the CLI takes it (``catalog.resolve``): an
     ``Artifact``, ``NAME`` (its ``@latest``), ``NAME@VERSION|ALIAS``, an id, or the
     start of a content hash."""
     if isinstance(spec, Artifact):
         return spec.id
-    from .catalog_api import Catalog
+    from .catalog.resolve import resolve_spec
 
-    return Catalog(stack).resolve(spec).id
+    return resolve_spec(spec, catalog.find, lambda: catalog).id
 
 
 def get_descendant_tree(
@@ -416,7 +416,7 @@ def get_descendant_tree(
 
     st = as_stack(stack)
     catalog: CatalogReader = st.open_catalog()
-    aid = _artifact_id(st, artifact_id)
+    aid = _artifact_id(catalog, artifact_id)
     records: dict[str, ArtifactRecord] = {aid: catalog.get_artifact(aid)}
     kids: dict[str, list[str]] = {}
     frontier = [aid]
