@@ -4406,6 +4406,99 @@ add(idiom("state_through_a_method_changing_its_object", {"pipe.py": src('''
     warns_at_build=("MODEL",),
 ))
 
+add(idiom("state_through_in_place_library_calls", {"pipe.py": src('''
+    import heapq
+
+    import numpy as np
+    import pandas as pd
+
+    import flowyml as fm
+
+
+    class Param:
+        def __init__(self):
+            self.v = 0
+
+        def add_(self, k):  # torch's naming: a trailing underscore changes the object
+            self.v += k
+            return self
+
+
+    DF = pd.DataFrame({"x": [1.0, None, 3.0]})
+    ARR = np.zeros(3)
+    HEAP = [5, 1]
+    P = Param()
+
+
+    @fm.step(outputs="a")
+    def writer(n: int = 5):
+        DF.fillna(n, inplace=True)
+        ARR.fill(n)
+        heapq.heappush(HEAP, -n)
+        P.add_(n)
+        return 1
+
+
+    @fm.step(outputs="y")
+    def reader(a):
+        return [float(DF["x"].sum()), float(ARR[0]), HEAP[0], P.v]
+
+
+    pipe = fm.Pipeline("ns", [writer, reader])
+''')},
+    Phase("unchanged", (), "writer changes globals in place through library calls",
+          {"writer": "executed", "reader": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "ARR = np.zeros(3)", "ARR = np.zeros(3)  # filled by writer"),),
+          "comment", {"writer": "executed", "reader": "executed"}),
+    change(E("pipe.py", "def writer(n: int = 5)", "def writer(n: int = 7)"),
+           note="inplace=True, ndarray.fill, heapq.heappush, a trailing-underscore method"),
+    steps=("writer", "reader"),
+    check={"y": "[writer(), reader(1)][1]"},
+    warns_at_build=("DF",),
+))
+
+add(idiom("state_through_setattr_with_a_computed_name", {
+    "settings.py": "FACTOR = 1\n",
+    "pipe.py": src('''
+        import flowyml as fm
+        import settings
+
+
+        class Cfg:
+            k = 0
+
+
+        @fm.step(outputs="a")
+        def writer(n: int = 5, name: str = "factor"):
+            setattr(settings, name.upper(), n)
+            setattr(Cfg, name[0], n)
+            return 1
+
+
+        @fm.step(outputs="y")
+        def reader(a):
+            return [settings.FACTOR, Cfg.k]
+
+
+        @fm.step(outputs="z")
+        def other(k: int = 2):
+            return k
+
+
+        pipe = fm.Pipeline("ns", [writer, reader, other])
+    ''')},
+    Phase("unchanged", (), "writer sets attributes it names at run time, reader reads them",
+          {"writer": "executed", "reader": "executed", "other": "cached"}),
+    Phase("nonsemantic", (E("settings.py", "FACTOR = 1\n", "FACTOR = 1  # set by writer\n"),),
+          "comment", {"writer": "executed", "reader": "executed", "other": "cached"}),
+    change(E("pipe.py", "def writer(n: int = 5", "def writer(n: int = 6"),
+           note="what setattr with a computed name puts in a module and a class of yours",
+           expect={"writer": "executed", "reader": "executed", "other": "cached"}),
+    steps=("writer", "reader", "other"),
+    check={"y": "[writer(), reader(1)][1]", "z": "other()"},
+    warns_at_build=("settings.*",),
+))
+
 add(idiom("shared_tracker_object_couples_nothing", {"pipe.py": src('''
     import flowyml as fm
 

@@ -89,8 +89,13 @@ _UNSEEABLE_BUILTINS = {
     "__import__": "__import__()",
 }
 _MUTATORS = frozenset(
-    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "extendleft", "sort", "reverse",
-     "fit", "partial_fit", "fit_transform", "fit_predict"]  # an estimator fits in place
+    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "extendleft", "sort", "reverse", "rotate",
+     "fit", "partial_fit", "fit_transform", "fit_predict", "set_params",  # an estimator
+     "load_state_dict", "fill", "resize", "put", "itemset", "partition", "shuffle", "seed"]
+)  # methods that change their object (also: ``inplace=True``, torch's ``add_``)
+_ARGUMENT_MUTATORS = frozenset(  # functions that change their first argument
+    ["shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "heappush", "heappop",
+     "heapify", "heapreplace", "heappushpop", "insort", "insort_left", "insort_right"]
 )
 _GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
 
@@ -913,12 +918,13 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
             owner = globs.get(base) if base in info.global_names else None
             if type(owner) is types.ModuleType:
                 mod_label = ctx.label_of(owner)
-                if mod_label is not None:
-                    out[("name", mod_label, attr)] = dotted
+                if mod_label is not None:  # (``setattr(settings, name, v)``: any of them)
+                    out[("module", mod_label) if attr == "*" else ("name", mod_label, attr)] = dotted
             elif isinstance(owner, type):  # ``Cfg.k = 5``: a class attribute, at run time
                 cls_label = ctx.label_of(owner)
                 if cls_label is not None:
-                    out[("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
+                    out[("class", cls_label, owner.__qualname__) if attr == "*" else
+                        ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
     return out
 
 
@@ -961,6 +967,7 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
         if part.startswith(_MODATTR):
             _, where, qual = _split_key(part)
             out.add(("name", where, qual))
+            out.add(("module", where))
         else:
             out.add(("value", ident))
     for part in parts:
@@ -968,6 +975,9 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
             kind, where, qual = _split_key(part)
             if kind == "attribute" or "." not in qual:  # (``attribute L:Cls.k``)
                 out.add(("name", where, qual))
+                # what a ``setattr`` with a computed name changes (any of them)
+                out.add(("class", where, qual.rpartition(".")[0]) if kind == "attribute"
+                        else ("module", where))
     return out
 
 
@@ -2384,15 +2394,18 @@ class _Scanner:
                 for arg in (*node.args[:1], *(k.value for k in node.keywords if k.arg == "expr")):
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                         self.at_names.update(_AT_NAME.findall(arg.value))
-            if isinstance(f, ast.Attribute) and f.attr in _MUTATORS and isinstance(
-                    f.value, ast.Name):
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
+                    f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
                 self.mutated.add(f.value.id)
             elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
                 target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
                 if isinstance(target, ast.Name):
                     self.mutated.add(target.id)
-                    if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
-                        self.mutated.add(f"{target.id}.{attr.value}")
+                    literal = isinstance(attr, ast.Constant) and isinstance(attr.value, str)
+                    # a computed name: any attribute (of a module or class: ``_state_writes``)
+                    self.mutated.add(f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
+            if name in _ARGUMENT_MUTATORS and node.args and isinstance(node.args[0], ast.Name):
+                self.mutated.add(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self.mutated.add(k.value.id)
@@ -2411,6 +2424,14 @@ class _Scanner:
         elif isinstance(target, (ast.Tuple, ast.List)):
             for t in target.elts:
                 self._assigned(t)
+
+
+def _in_place(method: str, keywords: list[ast.keyword]) -> bool:
+    """A method call that changes its object by convention: ``DF.fillna(0, inplace=True)``
+    (pandas), ``T.add_(1)`` (torch: a trailing underscore)."""
+    return (method.endswith("_") and not method.startswith("_")) or any(
+        k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in keywords)
 
 
 # a module ``importlib.import_module("name")`` imports: a local import under this name
