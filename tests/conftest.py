@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -41,6 +42,27 @@ def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = before
+
+
+@pytest.fixture
+def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The name of a kernelspec that starts this interpreter's ipykernel (for notebooks
+    run through nbclient); nothing read from $HOME, no FLOWYML_* setting leaks in."""
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    spec_dir = tmp_path / "jupyter" / "kernels" / "nsk"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "flowyml-tests", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    for var in list(os.environ):
+        if var.startswith("FLOWYML_"):
+            monkeypatch.delenv(var)
+    return "nsk"
 
 
 @pytest.fixture

@@ -147,6 +147,15 @@ def test_a_run_at_import_is_refused_by_the_cli(proj: Path) -> None:
     assert not (proj / ".flowyml" / "objects").exists()  # nothing ran
 
 
+def test_a_notebook_given_as_the_pipeline_file_is_refused_clearly(proj: Path) -> None:
+    write(proj / "nb.ipynb", '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    for command in ("plan", "run"):
+        res = flowyml_cli(proj, command, "nb.ipynb")
+        assert res.returncode == 2, res.stderr
+        assert "nb.ipynb is not a Python file" in res.stderr and "pipe.plan()" in res.stderr
+        assert "Traceback" not in res.stderr
+
+
 def test_a_file_importing_another_files_pipeline_runs_its_own(proj: Path) -> None:
     write(proj / "importer.py", "import flowyml as fm\nfrom pipe import pipe as upstream\n\n"
           "@fm.step(outputs='z')\ndef c(n: int = 1):\n    return n\n\n"

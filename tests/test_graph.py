@@ -147,6 +147,18 @@ def test_duplicate_producers(project: Path) -> None:
     assert "clean_data" in str(err.value) and "clean_again" in str(err.value)
 
 
+def test_a_step_taking_its_own_output_is_told_which_parameter(project: Path) -> None:
+    @fm.step(outputs="f")
+    def scale(x: int = 1, f: int = 2) -> int:
+        return x * f
+
+    with pytest.raises(fm.CycleError) as err:
+        fm.Pipeline("own", [scale]).build()
+    msg = str(err.value)
+    assert "step 'scale' takes its own output as its parameter 'f'" in msg
+    assert "rename the parameter" in msg
+
+
 def test_cycle_is_reported_with_its_path(project: Path) -> None:
     @fm.step(outputs="a")
     def one(c: int) -> int:

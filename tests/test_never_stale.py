@@ -288,26 +288,6 @@ NB_RUN = textwrap.dedent('''
 ''').lstrip()
 
 
-@pytest.fixture
-def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A kernelspec that starts this interpreter's ipykernel; nothing read from $HOME."""
-    pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    spec_dir = tmp_path / "jupyter" / "kernels" / "nsk"
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "never-stale", "language": "python"}))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
-    for var in list(os.environ):
-        if var.startswith("FLOWYML_"):
-            monkeypatch.delenv(var)
-    return "nsk"
-
-
 def _notebook_project(tmp_path: Path) -> Path:
     """A project folder for a notebook (a ``flowyml.toml`` marks its root)."""
     proj = tmp_path / "nbproj"

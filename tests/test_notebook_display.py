@@ -3,10 +3,7 @@ kernel (nbclient + ipykernel), reading the ``text/html`` outputs the notebook sh
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,25 +41,6 @@ CELLS = [
 ]
 
 
-@pytest.fixture
-def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A kernelspec that starts this interpreter's ipykernel; nothing read from $HOME."""
-    pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    spec_dir = tmp_path / "jupyter" / "kernels" / "fmdisplay"
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "flowyml-display", "language": "python"}))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    for var in list(os.environ):
-        if var.startswith("FLOWYML_"):
-            monkeypatch.delenv(var)
-    return "fmdisplay"
-
-
 def _html(cell: Any) -> str:
     for out in cell.outputs:
         if out.get("output_type") == "error":
@@ -86,7 +64,7 @@ def _rows(page: str) -> dict[str, str]:
 
 
 @pytest.mark.timeout(300)
-def test_run_artifact_and_lineage_display_as_html_in_a_kernel(tmp_path: Path, kernel: str) -> None:
+def test_run_artifact_and_lineage_display_as_html_in_a_kernel(tmp_path: Path, kernel_env: str) -> None:
     import nbformat
     from nbclient import NotebookClient
 
@@ -95,7 +73,7 @@ def test_run_artifact_and_lineage_display_as_html_in_a_kernel(tmp_path: Path, ke
     (proj / "flowyml.toml").write_text("")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    NotebookClient(nb, timeout=120, kernel_name=kernel, allow_errors=True,
+    NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
                    resources={"metadata": {"path": str(proj)}}).execute()
     first, again, artifact, lineage = (_html(c) for c in nb.cells[1:])
 

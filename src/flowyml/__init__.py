@@ -21,6 +21,7 @@ from .core.errors import (
     CycleError,
     DuplicateOutputError,
     FlowymlError,
+    MissingCodeError,
     MissingInputError,
     ParameterError,
     SchemaError,
@@ -30,7 +31,7 @@ from .core.errors import (
     WorkerStateError,
 )
 from .core.refs import ArtifactRef, Lazy
-from .core.step import Step, step
+from .core.step import RedefinedStepWarning, Step, step
 from .pipeline import Pipeline
 from .stack import Stack
 
@@ -96,10 +97,12 @@ __all__ = [
     "Lazy",
     "LineageNode",
     "Materializer",
+    "MissingCodeError",
     "MissingInputError",
     "NoneOutputWarning",
     "ParameterError",
     "Pipeline",
+    "RedefinedStepWarning",
     "Run",
     "SchemaError",
     "Stack",

@@ -58,6 +58,9 @@ class Catalog:
         """The catalog's URL, any password masked."""
         return self._finder.display_url
 
+    def __repr__(self) -> str:
+        return f"Catalog({self.display_url})"
+
     @property
     def reader(self) -> CatalogReader:
         """The stack's catalog, read-only: records of runs, steps, artifacts, lineage."""

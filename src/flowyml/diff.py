@@ -267,6 +267,10 @@ class ArtifactCode:
     def sections(self) -> list[tuple[str, str]]:
         return code_sections(self.code, self.step, self.parts)
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython shows the text ``print`` shows, not the fields."""
+        p.text(str(self))
+
     def __str__(self) -> str:
         head = (f"{self.artifact.label} was made by step {self.step}, code version "
                 f"{self.code.version}, in run {self.run_id}")
@@ -469,6 +473,10 @@ class RunDiff:
                 "steps": [s.to_dict() for s in self.steps],
                 "assets": [x.to_dict() for x in self.assets]}
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython shows the text ``print`` shows, not the fields."""
+        p.text(str(self))
+
     def __str__(self) -> str:
         a, b = self.a, self.b
         out = [f"A: run {a.id} ({a.pipeline}, {a.status})",
@@ -642,6 +650,10 @@ class ArtifactDiff:
                 "diverges_at": [{"a": ArtRef.of(p.a).label, "b": ArtRef.of(p.b).label,
                                  "step": p.b.step, "why": list(p.why)} for p in self.divergence],
                 "walk": [p.to_dict() for p in self.walk]}
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython shows the text ``print`` shows, not the fields."""
+        p.text(str(self))
 
     def __str__(self) -> str:
         out = []

@@ -118,6 +118,10 @@ class LineageNode:
         lines.extend(sorted(edges))
         return "\n".join(lines)
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython shows the text ``print`` shows, not the fields."""
+        p.text(str(self))
+
     def __str__(self) -> str:
         out: list[str] = []
         shown: set[str] = set()
@@ -376,6 +380,10 @@ class DescendantNode:
         lines += sorted({f"  {_mid(n.artifact.id)} --> {_mid(c.artifact.id)}"
                          for n in nodes for c in n.children})
         return "\n".join(lines)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython shows the text ``print`` shows, not the fields."""
+        p.text(str(self))
 
     def __str__(self) -> str:
         out: list[str] = []

@@ -19,16 +19,24 @@ read-only, so every reader gets a view of its own and no reader can change the o
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .core.errors import ConfigError, CorruptArtifactError, FlowymlError, ParameterError
+from .core.errors import (
+    ConfigError,
+    CorruptArtifactError,
+    FlowymlError,
+    MissingCodeError,
+    ParameterError,
+)
 from .core.hashing import hash_bytes, hash_file
 from .core.names import check_name
 from .core.stored import NewOutput, artifact_id
+from .core.userframe import outside_stacklevel
 from .materializers import (
     PickleFallbackWarning,
     UnsupportedValue,
@@ -106,7 +114,7 @@ def _pickle_fallback(store: ArtifactStore, name: str, value: Any, why: str) -> N
             f"asset {name!r} ({type(value).__qualname__}) is stored with pickle: "
             f"{why}. Only stacks with allow_pickle = true can load it"
         ),
-        stacklevel=3,
+        stacklevel=outside_stacklevel(),
     )
 
 
@@ -239,9 +247,11 @@ def _decode_inline(mat: Any, data: bytes, digest: str, what: str) -> Any:
         return loads(data)
     except Exception as exc:
         what = artifact_label(what, digest)
+        _missing_code(mat, exc, what)
         raise CorruptArtifactError(
             f"artifact {what}: object {digest} does not decode as {mat.name!r} "
-            f"({type(exc).__name__}: {str(exc)[:200]}); re-run the producing step with --force"
+            f"({type(exc).__name__}: {str(exc)[:200]}); re-run the producing step with "
+            "force (run(force=[...]) or --force)"
         ) from exc
 
 
@@ -249,13 +259,39 @@ def _decode(mat: Any, path: Any, digest: str, what: str) -> Any:
     try:
         return mat.load(path)
     except Exception as exc:  # MemoryError and RecursionError included
+        _missing_code(mat, exc, what)
         # bytes that hash right but do not decode: written by something other than
         # FlowyML's materializer, or hostile. Never let a half-decoded value through.
         raise CorruptArtifactError(
             f"artifact {what}: object {digest} does not decode as {mat.name!r} "
             f"({type(exc).__name__}: {str(exc)[:200]}). It was not written by this "
-            "materializer; re-run the producing step with --force"
+            "materializer; re-run the producing step with force (run(force=[...]) or --force)"
         ) from exc
+
+
+_NO_ATTRIBUTE = re.compile(r"Can't get attribute '([^']+)' on <module '([^']+)'")
+
+
+def _missing_code(mat: Any, exc: Exception, what: str) -> None:
+    """A pickle that names a class or module this process does not have (a class of a
+    notebook cell after a restart, a module not on ``sys.path``): its bytes are intact,
+    so say what to define or import, not that it is corrupt."""
+    if not getattr(mat, "uses_pickle", False):
+        return
+    found = _NO_ATTRIBUTE.search(str(exc)) if isinstance(exc, AttributeError) else None
+    if found is not None:
+        name, module = found.group(1), found.group(2)
+        where = ("define it in __main__ first (in a notebook: run the cell that defines "
+                 "it), then load again" if module == "__main__" else
+                 f"make sure module {module} defines it, then load again")
+        raise MissingCodeError(
+            f"artifact {what} holds an object of class {module}.{name}, which this "
+            f"process does not define (its bytes are intact): {where}") from exc
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        raise MissingCodeError(
+            f"artifact {what} needs module {exc.name!r} to load, which this process cannot "
+            "import (its bytes are intact): install it, or put the folder that has it on "
+            "sys.path, then load again") from exc
 
 
 def verified_path(store: ArtifactStore, digest: str, what: str) -> Any:

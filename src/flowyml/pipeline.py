@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .core.errors import ArtifactNotFoundError, MissingInputError, ParameterError
 from .core.graph import Graph, build_graph
 from .core.names import check_name
-from .core.step import Step
+from .core.step import Step, warn_redefined
 
 if TYPE_CHECKING:
     from .catalog.records import ArtifactRecord
@@ -84,6 +84,7 @@ class Pipeline:
 
         with cyclic_gc_paused(len(self.steps)):  # see gcpause: it would scan, free nothing
             graph = build_graph(self.steps, params, resolve if needs_catalog else None)
+        warn_redefined(self.steps, self.name)
         # every key is taken now, before any step runs; what the fingerprint cannot see
         # through is warned about here, at build
         from .core.fingerprint import fingerprint_graph

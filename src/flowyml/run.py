@@ -36,6 +36,11 @@ class StepResult:
     def executed(self) -> bool:
         return self.status == "executed"
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython shows one line (``run.steps`` in a notebook), not every field."""
+        took = f" in {self.duration:.3g} s" if self.status == "executed" else ""
+        p.text(f"<step {self.name}: {self.status}{took}: {self.reason}>")
+
 
 class _ArtifactMap(Mapping[str, "Artifact"]):
     def __init__(self, items: dict[str, Artifact]) -> None:

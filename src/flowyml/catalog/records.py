@@ -85,6 +85,15 @@ class RunRecord:
     pid: int
     stack: str = ""  # the stack's name (never its settings)
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython shows one line (``Catalog().runs()`` in a notebook), not every field."""
+        import time
+
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started_at))
+        took = (f", {self.finished_at - self.started_at:.3g} s"
+                if self.finished_at is not None else "")
+        p.text(f"<run {self.id} of {self.pipeline}: {self.status}, started {started}{took}>")
+
 
 @struct
 class Write:

@@ -79,6 +79,20 @@ def _in_a_project() -> bool:
 @click.version_option(package_name="flowyml-core", prog_name="flowyml")
 def main() -> None:
     """FlowyML: artifact-centric ML pipelines."""
+    import warnings
+
+    shown = warnings.showwarning
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        # FlowyML's warnings are about the user's code as a whole; the line they would
+        # name is click's (the frame that called into FlowyML), so only the text counts
+        if category.__module__.partition(".")[0] == "flowyml":
+            click.echo(f"{category.__name__}: {message}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 # ---------------------------------------------------------------- loading pipelines
@@ -98,7 +112,11 @@ def load_pipeline(target: str) -> Any:
     module_name = path.stem if path.stem.isidentifier() else "flowyml_user_pipeline"
     sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:  # not Python source: a notebook, say
+        hint = (" (from a notebook, call pipe.plan() or pipe.run() in the notebook, or "
+                "move the steps into a .py file)" if path.suffix == ".ipynb" else "")
+        raise click.UsageError(f"{path_s} is not a Python file: FILE must be a .py file "
+                               f"that defines a Pipeline{hint}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     from .. import pipeline as pipeline_module
@@ -256,8 +274,10 @@ def runs(limit: int, stack_name: str | None) -> None:
     if not rows:  # say where it looked: a pipeline elsewhere keeps its runs elsewhere
         click.echo(f"no runs yet in catalog {cat.display_url}")
         return
+    # (bytes moved to and from the store; values small enough to stay in the catalog's
+    # rows, ``inline_max``, move none)
     click.echo(f"{'RUN':28} {'PIPELINE':16} {'STATUS':10} {'STARTED':19} {'SECS':>7} "
-               f"{'EXEC':>4} {'REUSE':>5} {'READ':>9} {'WRITTEN':>9}")
+               f"{'EXEC':>4} {'REUSE':>5} {'STORE READ':>10} {'STORE WRITTEN':>13}")
     counts = cat.step_counts([r.id for r in rows])
     for r in rows:
         n_exec = counts[r.id].get("executed", 0)
@@ -266,8 +286,8 @@ def runs(limit: int, stack_name: str | None) -> None:
         io = r.stats.get("io", {})
         click.echo(
             f"{r.id:28} {r.pipeline[:16]:16} {r.status:10} {_fmt_time(r.started_at):19} {dur:>7} "
-            f"{n_exec:>4} {n_reuse:>5} {_fmt_size(io.get('store_bytes_read', 0)):>9} "
-            f"{_fmt_size(io.get('store_bytes_written', 0)):>9}"
+            f"{n_exec:>4} {n_reuse:>5} {_fmt_size(io.get('store_bytes_read', 0)):>10} "
+            f"{_fmt_size(io.get('store_bytes_written', 0)):>13}"
         )
         if r.status == "failed" and r.error:
             click.echo(f"    {r.error}")

@@ -13,6 +13,7 @@ FlowymlError
  +-- WorkerStateError            a worker would run a step with other state than the driver's
  +-- ArtifactNotFoundError       no such artifact / version / alias in the catalog
  +-- CorruptArtifactError        bytes read do not hash to the recorded content hash
+ +-- MissingCodeError            intact bytes need a class or module this process lacks
  +-- StoreError                  the artifact store failed (I/O, credentials, missing object)
  +-- CatalogError                the catalog failed (connection, schema)
  +-- ConfigError                 a stack or setting is wrong
@@ -23,9 +24,29 @@ Every message names the thing (step, asset, URI) and, where there is one, the fi
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class FlowymlError(Exception):
     """Base class of every error FlowyML raises on purpose."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook) shows for this error instead of its traceback: the
+        message says what is wrong and the fix, so FlowyML's own frames (30 lines of
+        them for a typo'd input) are left out; the user's lines stay, and a failed
+        step's own traceback (its ``__cause__``) too."""
+        import traceback
+
+        from .userframe import is_flowyml_file
+
+        shown = traceback.TracebackException.from_exception(self)
+        todo: list[Any] = [shown]
+        while todo:
+            te = todo.pop()
+            te.stack = traceback.StackSummary.from_list(
+                [f for f in te.stack if not is_flowyml_file(f.filename)])
+            todo.extend(x for x in (te.__cause__, te.__context__) if x is not None)
+        return "".join(shown.format()).rstrip("\n").split("\n")
 
 
 class BuildError(FlowymlError):
@@ -80,6 +101,11 @@ class CorruptArtifactError(FlowymlError):
     """Stored bytes do not match their content hash; no data is returned."""
 
 
+class MissingCodeError(FlowymlError):
+    """An artifact's bytes are intact, but loading it needs a class or module this
+    process does not have (a notebook cell's class after a restart)."""
+
+
 class StoreError(FlowymlError):
     """The artifact store could not complete an operation."""
 
@@ -101,6 +127,7 @@ __all__ = [
     "CycleError",
     "DuplicateOutputError",
     "FlowymlError",
+    "MissingCodeError",
     "MissingInputError",
     "ParameterError",
     "SchemaError",

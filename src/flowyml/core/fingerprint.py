@@ -59,6 +59,7 @@ from .source_memo import SourceMemo
 from .step import WRAPS_ATTRS, Step
 from .struct import field, struct
 from .tokens import Opaque, Tokenizer, bound_data, home_module, maybe_users, qualified_name
+from .userframe import outside_stacklevel
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -619,7 +620,7 @@ class _Context:
         text = f"step {self.step!r}: {message}"
         if text not in _warned:
             _warned.add(text)
-            warnings.warn(text, FingerprintWarning, stacklevel=2)
+            warnings.warn(text, FingerprintWarning, stacklevel=outside_stacklevel())
 
     def token(self, value: Any, what: str) -> str:
         """A value's canonical token; the code it references is visited.
@@ -722,7 +723,7 @@ def _settings_part(top: str) -> tuple[str, str, str] | None:
         now = changed(top)
         if now is None:
             warnings.warn(f"the settings of {top} cannot be read: steps that use it "
-                          "re-execute", FingerprintWarning, stacklevel=2)
+                          "re-execute", FingerprintWarning, stacklevel=outside_stacklevel())
             part: tuple[str, str, str] | None = (
                 f"settings {top}", f"{OPAQUE}{os.urandom(16).hex()}", "unreadable")
         elif now:
@@ -1038,10 +1039,11 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                 "and take it as an input instead")
         if text not in _warned:
             _warned.add(text)
-            warnings.warn(text, FingerprintWarning, stacklevel=3)
+            warnings.warn(text, FingerprintWarning, stacklevel=outside_stacklevel())
     for name, gnames in coupled.items():
         graph.fingerprints[name] = graph.fingerprints[name].merged(
-            {f"state {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}" for g in sorted(gnames)})
+            {f"state {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:passed between steps "
+             "outside any asset" for g in sorted(gnames)})
 
 
 def _end_of_build() -> None:
@@ -2003,7 +2005,7 @@ def _stale_info(fn: types.FunctionType, names: frozenset[str]) -> _Info:
             f"code its text no longer shows ({why}), so the bytecode that runs is "
             "fingerprinted instead, and no result made from the file's text is reused. "
             "Restart the process, or reload the module",
-            FingerprintWarning, stacklevel=2,
+            FingerprintWarning, stacklevel=outside_stacklevel(),
         )
     return _Info(_bytecode_digest(fn.__code__), [(n,) for n in sorted(names)], names,
                  [], [], False, [], None)
@@ -3151,7 +3153,7 @@ def _warn_no_source(fn: types.FunctionType) -> None:
         f"cannot read the source of {fn.__module__ or '<unknown module>'}.{fn.__qualname__}; "
         "its bytecode is fingerprinted instead (a Python upgrade will re-execute it)",
         FingerprintWarning,
-        stacklevel=5,
+        stacklevel=outside_stacklevel(),
     )
 
 

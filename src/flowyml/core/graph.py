@@ -268,6 +268,15 @@ def _describe_cycle(
         path.append(node)
         node = next(u for u in upstream[node] if u in remaining)
     loop = path[seen[node] :]
+    if len(loop) == 1:  # a step that takes its own output: one parameter shares its name
+        step = loop[0]
+        own = sorted(x.param for x in bindings[step].values()
+                     if x.kind == "asset" and x.producer == step)
+        names = ", ".join(repr(p) for p in own)
+        return (f"step {step!r} takes its own output as its parameter{'s' if len(own) > 1 else ''} "
+                f"{names}: a parameter named like one of the step's outputs is wired to that "
+                f"output; rename the parameter, or map it to another asset with "
+                f"inputs={{{own[0]!r}: ...}}")
     loop.reverse()  # producer -> consumer order
     loop.append(loop[0])
     parts = []

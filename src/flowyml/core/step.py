@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import types
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
@@ -16,6 +18,7 @@ from .declared import schemas_possible
 from .errors import ParameterError
 from .names import check_name, closest, split_ref
 from .struct import struct
+from .userframe import outside_stacklevel
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -174,6 +177,59 @@ class Step:
         if schemas is not None:  # absent otherwise: keys of steps without schemas stay
             options["schemas"] = schemas
         return options
+
+
+class RedefinedStepWarning(UserWarning):
+    """A pipeline holds an older definition of a step than its module (or notebook)
+    has now: the run uses the one the pipeline holds."""
+
+
+def newer_definition(step: Step) -> str | None:
+    """Where a definition of ``step``'s function newer than the one it holds is, if the
+    function's module now has one under its name with other code: a notebook cell
+    run again after the ``Pipeline`` was made, or a module reloaded (``%autoreload``,
+    ``importlib.reload``) after ``from module import step``. (``%autoreload`` patches
+    functions in place, not the ``Step`` around one.) None otherwise."""
+    func = step.func
+    name = getattr(func, "__qualname__", "")
+    code = getattr(func, "__code__", None)
+    if code is None or not name.isidentifier():  # (a method, a function made in one)
+        return None
+    mod = sys.modules.get(getattr(func, "__module__", None) or "")
+    current = vars(mod).get(name) if mod is not None else None
+    if mod is None or current is None or current is step:
+        return None
+    current = getattr(current, "func", current)
+    new_code = getattr(current, "__code__", None)
+    if current is func or not isinstance(new_code, types.CodeType) or new_code == code:
+        return None  # (the same cell run again unedited: equal code)
+    return "__main__" if mod.__name__ == "__main__" else mod.__name__
+
+
+def warn_redefined(steps: list[Step], pipeline: str) -> None:
+    """Warn, once per step and definition, about steps that ``newer_definition`` finds."""
+    for st in steps:
+        where = newer_definition(st)
+        if where is None or (id(st.func), where) in _redefined_said:
+            continue
+        _redefined_said.add((id(st.func), where))
+        fname = st.func.__qualname__
+        if where == "__main__":
+            text = (f"pipeline {pipeline!r} holds an older definition of step {st.name!r}: "
+                    f"{fname!r} was defined again since the pipeline was made (a notebook "
+                    "cell run again), with other code. This run uses the older one; make "
+                    "the pipeline again (re-run its cell) to use the new one")
+        else:
+            text = (f"pipeline {pipeline!r} holds an older definition of step {st.name!r} "
+                    f"than module {where} has now ({where} was reloaded, by %autoreload "
+                    f"or importlib.reload, after `from {where} import {fname}`: a reload "
+                    "cannot update a step imported by name). This run uses the older one; "
+                    f"use {where}.{fname} (import the module, not the name), or import it "
+                    "again and make the pipeline again")
+        warnings.warn(text, RedefinedStepWarning, stacklevel=outside_stacklevel())
+
+
+_redefined_said: set[tuple[int, str]] = set()
 
 
 def _refuse_lazy_results(func: Any) -> None:

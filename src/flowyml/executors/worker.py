@@ -53,6 +53,7 @@ import threading
 import traceback
 import types
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -87,19 +88,57 @@ class Job:
     # the driver's warning filters (a pickle): a step in a worker sees the script's
     # ``simplefilter("error")``, or pytest's, as an inline step does
     filters: bytes | None = None
+    # the classes the driver's ``__main__`` defines, each pickled by value, by name
+    # (``_main_classes``)
+    main_classes: dict[str, bytes] | None = None
 
 
 # ---------------------------------------------------------------- driver side
 def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) -> bytes:
     inner, files = _dumps((spec, task))
+    classes = _main_classes(files)
     lines = {}
     for name in files:  # a notebook cell's code: its text travels with it
         if name in linecache.cache and not os.path.exists(name):
             lines[name] = linecache.getlines(name)
     job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout,
               list(sys.argv), lines or None,
-              getattr(sys.modules.get("__main__"), "__file__", None), _filters_blob())
+              getattr(sys.modules.get("__main__"), "__file__", None), _filters_blob(),
+              classes)
     return pickle.dumps(job, protocol=5)
+
+
+_MAIN_CLASS_MAX = 4 << 20  # a class pickled bigger than this (a big class attribute) stays
+_class_blobs: weakref.WeakKeyDictionary[type, tuple[bytes, frozenset[str]] | None] = (
+    weakref.WeakKeyDictionary())  # (a class redefined in a notebook goes when it goes)
+
+
+def _main_classes(files: set[str]) -> dict[str, bytes] | None:
+    """The classes the driver's ``__main__`` defines at its top level (a script's, a
+    notebook's cells'), each pickled by value once per class object, for the worker to
+    put in its own ``__main__`` (``_prepare``): there an output of one of them pickles
+    by reference (``__main__.Box``), and loads back in the driver as its own class; an
+    input of one loads. (cloudpickle unpickles the copy the step's code refers to as
+    the same class object, by its tracking id.) Adds the files of their code to
+    ``files``."""
+    main = sys.modules.get("__main__")
+    out: dict[str, bytes] = {}
+    for name, obj in list(vars(main).items()) if main is not None else ():
+        if not (isinstance(obj, type) and obj.__module__ == "__main__"
+                and obj.__qualname__ == name):
+            continue
+        if obj not in _class_blobs:
+            try:
+                blob, its_files = _dumps(obj)
+                _class_blobs[obj] = (blob, frozenset(its_files)) if len(
+                    blob) <= _MAIN_CLASS_MAX else None
+            except Exception:  # cannot travel: its instances cannot either, as before
+                _class_blobs[obj] = None
+        kept = _class_blobs[obj]
+        if kept is not None:
+            out[name] = kept[0]
+            files.update(kept[1])
+    return out or None
 
 
 _DYNAMIC = "<dynamic-code>"  # the file name cloudpickle gives the code it ships by value
@@ -438,6 +477,8 @@ def _prepare(job: Job) -> None:
             vars(main).pop("__file__", None)
         else:
             main.__file__ = job.main_file
+    if job.main_classes and main is not None:
+        _put_main_classes(main, job.main_classes)
     if job.module is None:
         return
     name, path, mtime = job.module
@@ -458,6 +499,24 @@ def _prepare(job: Job) -> None:
         # shipped by reference run the code the driver fingerprinted.
         _load_from_file(name, path)
         _loaded[name] = mtime
+
+
+_main_blobs: dict[str, bytes] = {}  # what this worker's ``__main__`` holds, by name
+
+
+def _put_main_classes(main: types.ModuleType, classes: dict[str, bytes]) -> None:
+    """The driver's ``__main__`` classes, in this process's ``__main__`` (see
+    ``_main_classes``); one that does not unpickle here is left out."""
+    import cloudpickle  # noqa: F401  (its reconstructors, by reference)
+
+    for name, blob in classes.items():
+        if _main_blobs.get(name) == blob and name in vars(main):
+            continue
+        try:
+            setattr(main, name, pickle.loads(blob))
+            _main_blobs[name] = blob
+        except Exception:
+            continue
 
 
 def _load_from_file(name: str, path: str) -> None:
