@@ -231,3 +231,43 @@ def test_python_lookups_take_name_at_version_as_the_cli_does(proj: Path) -> None
     assert fm.get_lineage(prefix, stack=stack).artifact.version == 1
     with pytest.raises(fm.ArtifactNotFoundError, match="modle"):
         fm.get_lineage("modle", stack=stack)
+
+
+@pytest.mark.timeout(120)
+def test_an_interrupted_run_is_listed_as_interrupted(project: Path) -> None:
+    """Ctrl-C while a worker runs a step: the run is recorded as failed, and `flowyml
+    runs` says it was interrupted (it named a step ``<runtime>`` before)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    write(project / "slow.py", """
+        import sys, time
+        import flowyml as fm
+
+        @fm.step(outputs="x")
+        def slow(n: int = 1):
+            time.sleep(60)
+            return n
+
+        if __name__ == "__main__":
+            print("started", flush=True)
+            fm.Pipeline("slow", [slow]).run(executor="processes:1", progress=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "slow.py"], cwd=project, env=child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # the progress line of the step: the worker runs it
+            if "slow" in line:
+                break
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    out = ok(project, "runs")
+    assert "failed" in out and "run interrupted (KeyboardInterrupt)" in out, out
+    assert "<runtime>" not in out

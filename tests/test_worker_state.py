@@ -20,9 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import child_env, write
-from tests.test_never_stale import _cell_result, _notebook, _notebook_project, kernel_env
-
-__all__ = ["kernel_env"]  # a fixture, used by name
+from tests.test_never_stale import _cell_result, _notebook, _notebook_project
 
 HELPERS = """
     SETTINGS = {"scale": 1}

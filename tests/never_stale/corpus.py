@@ -4499,6 +4499,225 @@ add(idiom("state_through_setattr_with_a_computed_name", {
     warns_at_build=("settings.*",),
 ))
 
+add(idiom("dunder_member_wrapped_other_ways", {"pipe.py": src("""
+    import functools
+
+    import flowyml as fm
+
+
+    class Scorer:
+        @functools.lru_cache(maxsize=None)
+        def __call__(self, x):
+            return x * 2
+
+        def __hash__(self):
+            return 1
+
+
+    class Table:
+        @functools.cache
+        def __getitem__(self, k):
+            return k * 10
+
+
+    class Vec:
+        def __init__(self, xs):
+            self.xs = list(xs)
+
+        @functools.singledispatchmethod
+        def __mul__(self, other):
+            return NotImplemented
+
+        @__mul__.register
+        def _(self, other: int):
+            return Vec(x * other for x in self.xs)
+
+        @__mul__.register
+        def _(self, other: list):
+            return Vec(a * b for a, b in zip(self.xs, other))
+
+
+    def _combine(self, other, how):
+        return type(self)(self.v + other.v if how == "add" else self.v * other.v)
+
+
+    class Num:
+        def __init__(self, v):
+            self.v = v
+
+
+    Num.__add__ = functools.partialmethod(_combine, how="add")
+
+
+    class traced:
+        def __init__(self, fn):
+            self.fn = fn
+
+        def __get__(self, obj, cls=None):
+            return functools.partial(self.fn, obj)
+
+
+    class Box:
+        def __init__(self, v):
+            self.v = v
+
+        @traced
+        def __len__(self):
+            return self.v * 2
+
+
+    SC = Scorer()
+
+
+    def _label(x):
+        return u"item-" + str(x)
+
+
+    @fm.step(outputs="y")
+    def f():
+        v = Vec([1, 2, 3])
+        return [[SC(i) for i in range(3)], [Table()[i] for i in range(3)], (v * 2).xs,
+                (v * [1, 0, 1]).xs, (Num(2) + Num(3)).v, len(Box(3)), _label(1)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    same(E("pipe.py", 'u"item-"', '"item-"'), note="a u prefix dropped (pyupgrade)"),
+    change(E("pipe.py", "return x * 2\n", "return x * 3\n"), note="an lru_cache'd __call__"),
+    change(E("pipe.py", "k * 10", "k * 100"), note="a functools.cache'd __getitem__"),
+    change(E("pipe.py", "Vec(x * other for x in self.xs)", "Vec(x * other + 1 for x in self.xs)"),
+           note="the first of two registrations of a singledispatchmethod __mul__"),
+    change(E("pipe.py", 'how="add")', 'how="mul")'),
+           note="a partialmethod assigned to __add__ after the class body"),
+    change(E("pipe.py", "self.v * 2", "self.v * 3"),
+           note="a __len__ under a descriptor class of the user's"),
+))
+
+add(idiom("context_manager_as_a_decorator", {"pipe.py": src("""
+    import contextlib
+
+    import numpy as np
+    import pandas as pd
+
+    import flowyml as fm
+
+    STATE = {"k": 1}
+    PREC = 2
+    PRECISION = 2
+    FACTOR = 3
+    SETTINGS = {"unit": "m"}
+
+
+    @contextlib.contextmanager
+    def scaled(k):
+        old = STATE["k"]
+        STATE["k"] = k
+        try:
+            yield
+        finally:
+            STATE["k"] = old
+
+
+    @scaled(3)
+    def helper(x):
+        return x * STATE["k"]
+
+
+    @np.printoptions(precision=PREC)
+    def render(a):
+        return str(a)
+
+
+    @pd.option_context("display.precision", PRECISION)
+    def render_df(df):
+        return df.to_string()
+
+
+    class _Ctx:
+        k = 1
+
+
+    class scaled_by(contextlib.ContextDecorator):
+        def __init__(self, k):
+            self.k = k
+
+        def __enter__(self):
+            _Ctx.k = self.k
+            return self
+
+        def __exit__(self, *exc):
+            _Ctx.k = 1
+            return False
+
+
+    @scaled_by(FACTOR)
+    def helper2(x):
+        return x * _Ctx.k
+
+
+    @contextlib.contextmanager
+    def in_km():
+        old = SETTINGS["unit"]
+        SETTINGS["unit"] = "km"
+        try:
+            yield
+        finally:
+            SETTINGS["unit"] = old
+
+
+    @fm.step(outputs="y")
+    @in_km()
+    def f():
+        return [helper(5), render(np.array([1 / 3])), render_df(pd.DataFrame({"a": [1 / 3]})),
+                helper2(5), f"12 {SETTINGS['unit']}"]
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    same(E("pipe.py", "    old = STATE", "    # keep the old factor\n    old = STATE"),
+         note="a comment in the context manager's generator"),
+    change(E("pipe.py", 'STATE["k"] = k\n', 'STATE["k"] = k + 1\n'),
+           note="what a @contextmanager decorating a helper sets"),
+    change(E("pipe.py", "PREC = 2", "PREC = 4"), note="a global given to @np.printoptions"),
+    change(E("pipe.py", "PRECISION = 2", "PRECISION = 5"),
+           note="a global given to @pd.option_context"),
+    change(E("pipe.py", "FACTOR = 3", "FACTOR = 4"), note="a ContextDecorator's argument"),
+    change(E("pipe.py", "_Ctx.k = self.k\n", "_Ctx.k = self.k + 1\n"),
+           note="a ContextDecorator subclass's __enter__"),
+    change(E("pipe.py", 'SETTINGS["unit"] = "km"', 'SETTINGS["unit"] = "mi"'),
+           note="a @contextmanager on the step itself"),
+))
+
+add(idiom("standard_values_that_do_not_pickle", {"pipe.py": src("""
+    import json
+    import struct
+    from decimal import Decimal
+
+    import flowyml as fm
+
+    REC = struct.Struct("<hh")
+    WEIGHTS = {"a": 1, "b": 2}
+    FEATURES = WEIGHTS.keys()
+    DEC = json.JSONDecoder(parse_float=Decimal)
+
+
+    @fm.step(outputs="y")
+    def f():
+        packed = struct.pack("<hh", 1, 2)
+        return [list(REC.unpack(packed[:REC.size])) if REC.size == 4 else REC.size,
+                sorted(FEATURES), str(DEC.decode("1.10"))]
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    unchanged("a Struct, a dict's keys view and a JSONDecoder: reused (they do not pickle)"),
+    same(E("pipe.py", "FEATURES = WEIGHTS.keys()", "FEATURES = WEIGHTS.keys()  # in order"),
+         note="a comment"),
+    change(E("pipe.py", 'struct.Struct("<hh")', 'struct.Struct("<hi")'), note="the Struct's format"),
+    change(E("pipe.py", '"b": 2}', '"c": 2}'), note="the dict behind a keys view"),
+    change(E("pipe.py", "parse_float=Decimal", "parse_float=float"), note="a decoder's setting"),
+))
+
 add(idiom("shared_tracker_object_couples_nothing", {"pipe.py": src('''
     import flowyml as fm
 

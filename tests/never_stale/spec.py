@@ -135,6 +135,9 @@ def meaning(path: str, text: str, docstrings: bool = False, source: bool = False
         return text
     if path.endswith(".py"):
         tree = ast.parse(text)
+        for node in ast.walk(tree):  # ``u"x"`` is ``"x"``: only the prefix's flag differs
+            if isinstance(node, ast.Constant) and node.kind == "u":
+                node.kind = None
         return ast.dump(tree if docstrings else _strip_docstrings(tree), include_attributes=False)
     if path.endswith(".json"):
         return json.dumps(json.loads(text), sort_keys=True)

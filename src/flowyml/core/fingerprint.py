@@ -1430,6 +1430,8 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
             wrapped = getattr(fn, "__wrapped__", None)
             if wrapped is not None:
                 _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), "")
+                if fn.__closure__ and fn.__globals__.get("__name__") == "contextlib":
+                    _entered_context(ctx, fn, wrapped)
         return
     name = key or f"{kind} {label}:{_qualname(fn)}"
     if ctx.own_fns and id(fn) not in ctx.seen and _copy_of_own(ctx, fn):
@@ -1454,6 +1456,29 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
             return
         ctx.walked[id(fn)] = fn  # the first: walked in the step's own context
     ctx.pending.append((fn, label, info))  # walked when the current walk returns
+
+
+def _entered_context(ctx: _Context, fn: types.FunctionType, wrapped: Any) -> None:
+    """A context manager used as a decorator (``ContextDecorator``: ``@contextmanager``
+    functions of the user's, ``@np.printoptions(precision=P)``, ``@pd.option_context``):
+    contextlib's wrapper enters it around every call, so what it sets counts. A
+    generator-based one counts by its function's code and its arguments' values (its
+    generator, made once, has no token), any other by value (its class's code too)."""
+    key = f"context {_module_of(wrapped) or '?'}:{_qualname(wrapped)}"
+    for cell in fn.__closure__ or ():
+        try:
+            cm = cell.cell_contents
+        except ValueError:
+            continue
+        if cm is wrapped or isinstance(cm, types.FunctionType):
+            continue  # the decorated function (visited as ``__wrapped__``)
+        gen_func = _attr(cm, "func")
+        if _module_of(type(cm)) == "contextlib" and callable(gen_func) and hasattr(cm, "kwds"):
+            _visit(ctx, gen_func, _qualname(gen_func), "")
+            ctx.add(key, ctx.token((_attr(cm, "args"), _attr(cm, "kwds")),
+                                   f"the arguments of the context around {_qualname(wrapped)}"))
+        else:
+            ctx.add(key, ctx.token(cm, f"the context around {_qualname(wrapped)}"))
 
 
 def _name_part(ctx: _Context, name: str, fn: types.FunctionType) -> _Info:
@@ -1580,12 +1605,35 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
             _visit_function(ctx, target, "method", f"method {label}:{qual}.{name}")
         elif isinstance(target, type):
             _visit(ctx, target, name, label)
-        elif name.startswith("__") and name.endswith("__"):
-            continue
-        else:  # a value (of a staticmethod: what it wraps, np.mean, which pickles)
+        elif name.startswith("__") and name.endswith("__") and not _carries_code(target):
+            continue  # the machinery's data (a library's ``__pydantic_fields__``)
+        else:  # a value (of a staticmethod: what it wraps, np.mean, which pickles); a
+            # dunder that is code wrapped some other way than a function (a cached
+            # ``__call__``, a ``singledispatchmethod`` or ``partialmethod`` operator, a
+            # descriptor of the user's): as under any other name
             ctx.add(f"attribute {label}:{qual}.{name}",
                     ctx.token(target, f"class attribute {qual}.{name}"),
                     value_source(f"{qual}.{name}", target))
+
+
+_MACHINERY_DESCRIPTORS = (types.GetSetDescriptorType, types.MemberDescriptorType,
+                          types.WrapperDescriptorType, types.MethodDescriptorType,
+                          types.BuiltinFunctionType)
+
+
+def _carries_code(member: Any) -> bool:
+    """A class's dunder member that holds code of the user's, other than a plain
+    function: something callable or a descriptor (``functools.cache`` on
+    ``__getitem__``, ``partialmethod`` or ``singledispatchmethod`` as an operator, a
+    decorator class of the user's on ``__len__``), not the type machinery's slots and
+    descriptors, nor a library's."""
+    if isinstance(member, _MACHINERY_DESCRIPTORS) or member is None:
+        return False
+    if not (callable(member) or hasattr(type(member), "__get__")):
+        return False
+    return (maybe_users(type(member))  # a decorator class of the user's
+            or _module_of(type(member)) == "functools"
+            or isinstance(_attr(member, "__wrapped__"), types.FunctionType))
 
 
 def _made_by_a_factory(cls: type) -> bool:
@@ -3149,6 +3197,10 @@ def _lambda_node(fn: types.FunctionType, src: str) -> ast.AST | None:
 def _warn_no_source(fn: types.FunctionType) -> None:
     if fn.__code__.co_filename == "<string>" and "." in fn.__qualname__:
         return  # generated methods (dataclass __init__...): the class body counts
+    if fn.__module__ is None and fn.__code__.co_filename.startswith("<") and not (
+            is_notebook_file(fn.__code__.co_filename)):
+        return  # code a library generated in no module (a jinja2 template's): no text
+        # to read, nothing to fix; its bytecode counts
     warnings.warn(
         f"cannot read the source of {fn.__module__ or '<unknown module>'}.{fn.__qualname__}; "
         "its bytecode is fingerprinted instead (a Python upgrade will re-execute it)",
@@ -3413,7 +3465,7 @@ def _whole_constant(node: ast.Constant) -> bytes | None:
         b = _leaf(t, value)
     else:
         return None
-    if kind is None:
+    if kind is None or kind == "u":  # ``u"x"`` is ``"x"`` (pyupgrade drops the prefix)
         return b"(Constant" + b + _NONE + b")"
     if type(kind) is str:
         return b"(Constant" + b + _leaf(str, kind) + b")"
@@ -3433,7 +3485,9 @@ def _node_kind(t: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]], int, t
     fields = tuple(f for f in t._fields if f != "type_comment")  # type: ignore[attr-defined]
     body = fields.index("body") if issubclass(t, _DOC_OWNERS) and "body" in fields else -1
     get: Callable[[Any], tuple[Any, ...]]
-    if len(fields) > 1:
+    if t is ast.Constant and fields == ("value", "kind"):  # as ``_whole_constant``
+        get = lambda n: (n.value, None if n.kind == "u" else n.kind)  # noqa: E731
+    elif len(fields) > 1:
         get = operator.attrgetter(*fields)
     elif fields:
         one = operator.attrgetter(fields[0])

@@ -177,6 +177,26 @@ def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> 
     return blake3.blake3(_plain(v, depth, budget, ordered)).digest()
 
 
+_DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_JSON_SETTINGS = ("object_hook", "object_pairs_hook", "parse_float", "parse_int",
+                  "parse_constant", "strict")
+
+
+def _reducer(t: type) -> Callable[[Any], Any] | None:
+    """What stands for a value of a standard type that does not pickle but shows all it
+    holds: a ``struct.Struct`` (its format), a view of a dict (the dict), a
+    ``json.JSONDecoder`` (its settings; its C scanner is made from them). Without one
+    a step reading such a global re-executed every run. None for any other type."""
+    if t in _DICT_VIEWS:
+        return lambda v: (t, (dict(v.mapping),))
+    module = t.__module__
+    if module == "_struct" and t.__name__ == "Struct":
+        return lambda v: (t, (v.format,))
+    if module == "json.decoder" and t.__name__ == "JSONDecoder":
+        return lambda v: (t, (), {k: getattr(v, k, None) for k in _JSON_SETTINGS})
+    return None
+
+
 def _pickled(v: Any, on_code: Callable[[Any], None] | None) -> bytes:
     """``pickle.dumps(v, protocol=5)``, the same bytes, handing ``on_code`` each class or
     function of code outside Python and installed packages that the pickle holds (the
@@ -374,7 +394,7 @@ class Tokenizer:
                 raise Opaque(t.__qualname__, str(exc)) from None
             self._code(t, h)
             return
-        reducer = copyreg.dispatch_table.get(t)
+        reducer = copyreg.dispatch_table.get(t) or _reducer(t)
         try:
             rv = reducer(v) if reducer is not None else v.__reduce_ex__(4)
         except Exception as exc:

@@ -349,10 +349,12 @@ class PandasMaterializer:
 
     Version 2: ``freq`` of a datetime / timedelta index and the object dtype of string
     columns are kept, ``PeriodIndex`` loads as such in a fresh process, and a frame
-    that would load back different is refused (it falls back to pickle)."""
+    that would load back different is refused (it falls back to pickle). Version 3:
+    "different" includes what ``==`` calls equal in object columns (None for nan,
+    ``Decimal("1.50")`` for ``"1.5"``, a dict's key order, ``np.str_`` for ``str``)."""
 
     name = "pandas-arrow"
-    version = 2
+    version = 3
     uses_pickle = False
 
     def handles(self, value: Any) -> bool:
@@ -500,7 +502,10 @@ def _check_pandas_roundtrip(value: Any, frame: Any, table: Any) -> None:
     size = int(value.memory_usage(index=True, deep=False).sum()) if not is_series else int(
         value.memory_usage(index=True, deep=False)
     )
-    whole = size <= FULL_CHECK_BYTES
+    objects = _object_columns(value)
+    # past the head, only columns of plain str round-trip exactly by their schema
+    whole = size <= FULL_CHECK_BYTES or any(
+        not set(map(type, values)) <= {str} for _, values in objects)
     if whole:
         part, expected = table, value
     else:
@@ -535,6 +540,51 @@ def _check_pandas_roundtrip(value: Any, frame: Any, table: Any) -> None:
         raise UnsupportedValue(f"its round trip cannot be verified ({_why(exc)})") from None
     if not same_attrs:
         raise UnsupportedValue("its .attrs would load back different")
+    if whole:
+        _exact_objects(dict(_object_columns(got)), objects)
+
+
+def _object_columns(value: Any) -> list[tuple[Any, Any]]:
+    """(name, values as an object array) of each object-dtype column (or the series)."""
+    import pandas as pd
+
+    if isinstance(value, pd.Series):
+        return [(value.name, value.to_numpy())] if value.dtype == object else []
+    return [(name, value.iloc[:, i].to_numpy()) for i, (name, dtype) in
+            enumerate(value.dtypes.items()) if dtype == object]
+
+
+_EXACT_KINDS = frozenset({str, bytes, int, float, bool})  # equal values: the same value
+
+
+def _exact_objects(got: dict[Any, Any], objects: list[tuple[Any, Any]]) -> None:
+    """Python objects in object columns come back as they went, not only equal:
+    ``assert_frame_equal`` takes None for nan, ``Decimal("1.50")`` for ``"1.5"``, a
+    dict for one with its keys in another order, ``np.str_`` for ``str``. The types
+    must match row by row, and values of other types than plain scalars, by repr."""
+    for name, want in objects:
+        have = got.get(name)
+        kinds = list(map(type, want))
+        if have is None or kinds != list(map(type, have)):
+            row = next((i for i, (a, b) in enumerate(zip(kinds, map(type, have), strict=False))
+                        if a is not b), 0) if have is not None else 0
+            came = type(have[row]).__name__ if have is not None and len(have) > row else "?"
+            raise UnsupportedValue(
+                f"it would load back different (column {name!r}, row {row}: a "
+                f"{kinds[row].__name__ if kinds else '?'} would come back as a {came})")
+        if set(kinds) <= _EXACT_KINDS:
+            continue
+        for row, kind in enumerate(kinds):
+            if kind not in _EXACT_KINDS and want[row] is not None and repr(want[row]) != repr(
+                    have[row]):
+                raise UnsupportedValue(
+                    f"it would load back different (column {name!r}, row {row}: "
+                    f"{_short(want[row])} would come back as {_short(have[row])})")
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class ArrowMaterializer:

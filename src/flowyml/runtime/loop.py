@@ -106,6 +106,9 @@ def execute(
     return state.run()
 
 
+_RUNTIME = "<runtime>"  # the failure of no step: an interrupt, or FlowyML's own error
+
+
 class _RunState:
     """Everything one run knows while it runs."""
 
@@ -181,7 +184,7 @@ class _RunState:
             status = "failed" if self.failure is not None or self.pending else "succeeded"
         except BaseException as exc:
             if self.failure is None:
-                self.failure = ("<runtime>", exc)
+                self.failure = (_RUNTIME, exc)
             raise
         finally:
             io = IOStats.delta(io_before, self.store.stats.snapshot())
@@ -480,7 +483,11 @@ class _RunState:
                 self.results[name] = StepResult(
                     name, "not reached", "not reached: the run stopped at a failure")
         error = None
-        if self.failure is not None:
+        if self.failure is not None and self.failure[0] == _RUNTIME:  # no step's error
+            exc = self.failure[1]
+            error = ("run interrupted (KeyboardInterrupt)" if isinstance(exc, KeyboardInterrupt)
+                     else f"the run stopped: {error_text(exc)}")
+        elif self.failure is not None:
             error = f"step {self.failure[0]}: {error_text(self.failure[1])}"
         elif status != "succeeded":
             error = "run interrupted"
