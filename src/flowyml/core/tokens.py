@@ -177,7 +177,7 @@ def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> 
     return blake3.blake3(_plain(v, depth, budget, ordered)).digest()
 
 
-_DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_DICT_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
 _JSON_SETTINGS = ("object_hook", "object_pairs_hook", "parse_float", "parse_int",
                   "parse_constant", "strict")
 

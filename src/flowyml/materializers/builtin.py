@@ -549,9 +549,9 @@ def _object_columns(value: Any) -> list[tuple[Any, Any]]:
     import pandas as pd
 
     if isinstance(value, pd.Series):
-        return [(value.name, value.to_numpy())] if value.dtype == object else []
+        return [(value.name, value.to_numpy())] if str(value.dtype) == "object" else []
     return [(name, value.iloc[:, i].to_numpy()) for i, (name, dtype) in
-            enumerate(value.dtypes.items()) if dtype == object]
+            enumerate(value.dtypes.items()) if str(dtype) == "object"]
 
 
 _EXACT_KINDS = frozenset({str, bytes, int, float, bool})  # equal values: the same value
