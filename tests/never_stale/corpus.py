@@ -4716,6 +4716,48 @@ add(idiom("standard_values_that_do_not_pickle", {"pipe.py": src("""
     change(E("pipe.py", 'struct.Struct("<hh")', 'struct.Struct("<hi")'), note="the Struct's format"),
     change(E("pipe.py", '"b": 2}', '"c": 2}'), note="the dict behind a keys view"),
     change(E("pipe.py", "parse_float=Decimal", "parse_float=float"), note="a decoder's setting"),
+    no_fingerprint_warning=True,
+))
+
+add(idiom("getattr_on_an_object_given", {"pipe.py": src("""
+    import flowyml as fm
+
+
+    class Field:
+        def __set_name__(self, owner, name):
+            self.name = "_" + name
+
+        def __get__(self, obj, cls=None):
+            return getattr(obj, self.name) * 2
+
+        def __set__(self, obj, value):
+            setattr(obj, self.name, value)
+
+
+    class Rec:
+        price = Field()
+
+        def __init__(self, p):
+            self.price = p
+
+
+    def field_plus_one(rec, name):
+        return getattr(rec, name) + 1
+
+
+    @fm.step(outputs="y")
+    def f():
+        r = Rec(5)
+        return [r.price, field_plus_one(r, "price")]
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    unchanged("a computed getattr on an object the code was given: no warning, reused"),
+    same(E("pipe.py", "class Rec:", "class Rec:  # one field"), note="a comment"),
+    change(E("pipe.py", ") * 2", ") * 3"), note="the descriptor's __get__"),
+    change(E("pipe.py", "name) + 1", "name) + 2"), note="the helper's getattr"),
+    no_fingerprint_warning=True,
 ))
 
 add(idiom("shared_tracker_object_couples_nothing", {"pipe.py": src('''

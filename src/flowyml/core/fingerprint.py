@@ -2538,6 +2538,10 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         if "." in dotted and type(base) is types.ModuleType:
             _module_attribute_read(ctx, base, dotted)
     for chain, attr in info.getattrs:
+        if attr is None and chain and chain[0] in fn.__code__.co_varnames:
+            continue  # an attribute of an object the code was given or made (a
+            # descriptor's ``getattr(obj, self.name)``): its class counts where the
+            # object comes from; a module reaches it only named whole, which counts all
         if attr is None:
             unseeable.append("getattr() with a computed name")
             continue
