@@ -57,8 +57,8 @@ EXACT: dict[str, Callable[[], Any]] = {
     "period_column": lambda: pd.DataFrame({"p": pd.period_range("2020", periods=2, freq="Q")}),
     "array_frame": lambda: pd.DataFrame(np.arange(6.0).reshape(3, 2)),  # RangeIndex columns
     "object_strings": lambda: pd.DataFrame(
-        {"o": pd.Series(["x", "y", "z"], dtype=object)}, index=pd.Index(["a", "b", "c"], dtype=object)
-    ),
+        {"o": pd.Series(["x", "y", "z"], dtype=object, index=["a", "b", "c"])},
+        index=pd.Index(["a", "b", "c"], dtype=object)),
     "big_minutes": _big_minutes,
 }
 

@@ -4689,6 +4689,7 @@ add(idiom("context_manager_as_a_decorator", {"pipe.py": src("""
 ))
 
 add(idiom("standard_values_that_do_not_pickle", {"pipe.py": src("""
+    import contextvars
     import json
     import struct
     from decimal import Decimal
@@ -4699,13 +4700,15 @@ add(idiom("standard_values_that_do_not_pickle", {"pipe.py": src("""
     WEIGHTS = {"a": 1, "b": 2}
     FEATURES = WEIGHTS.keys()
     DEC = json.JSONDecoder(parse_float=Decimal)
+    CV = contextvars.ContextVar("k", default=2)
+    CV.set(3)
 
 
     @fm.step(outputs="y")
     def f():
         packed = struct.pack("<hh", 1, 2)
         return [list(REC.unpack(packed[:REC.size])) if REC.size == 4 else REC.size,
-                sorted(FEATURES), str(DEC.decode("1.10"))]
+                sorted(FEATURES), str(DEC.decode("1.10")), CV.get()]
 
 
     pipe = fm.Pipeline("ns", [f])
@@ -4716,7 +4719,38 @@ add(idiom("standard_values_that_do_not_pickle", {"pipe.py": src("""
     change(E("pipe.py", 'struct.Struct("<hh")', 'struct.Struct("<hi")'), note="the Struct's format"),
     change(E("pipe.py", '"b": 2}', '"c": 2}'), note="the dict behind a keys view"),
     change(E("pipe.py", "parse_float=Decimal", "parse_float=float"), note="a decoder's setting"),
+    change(E("pipe.py", "CV.set(3)", "CV.set(4)"), note="the value a ContextVar holds"),
     no_fingerprint_warning=True,
+))
+
+add(idiom("ndarray_subclass_attributes", {"pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class Unit(np.ndarray):
+        def __new__(cls, data, scale=1):
+            obj = np.asarray(data).view(cls)
+            obj.scale = scale
+            return obj
+
+        def __array_finalize__(self, obj):
+            self.scale = getattr(obj, "scale", 1)
+
+
+    A = Unit([1, 2, 3], scale=2)
+
+
+    @fm.step(outputs="y")
+    def f():
+        return int(np.asarray(A).sum()) * A.scale
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    same(E("pipe.py", "A = Unit(", "# the unit's scale\nA = Unit("), note="a comment"),
+    change(E("pipe.py", "scale=2)", "scale=5)"), note="an attribute of an ndarray subclass"),
 ))
 
 add(idiom("getattr_on_an_object_given", {"pipe.py": src("""
@@ -4757,6 +4791,80 @@ add(idiom("getattr_on_an_object_given", {"pipe.py": src("""
     same(E("pipe.py", "class Rec:", "class Rec:  # one field"), note="a comment"),
     change(E("pipe.py", ") * 2", ") * 3"), note="the descriptor's __get__"),
     change(E("pipe.py", "name) + 1", "name) + 2"), note="the helper's getattr"),
+    no_fingerprint_warning=True,
+))
+
+add(idiom("pydantic_and_attrs_fields_kept_apart", {"pipe.py": src("""
+    import attr
+    import attrs
+    from pydantic import BaseModel
+
+    import flowyml as fm
+
+
+    def conv(v):
+        return v * 2
+
+
+    Cfg = attr.make_class("Cfg", {"x": attr.ib(default=3), "y": attr.ib(default=1, converter=conv)})
+
+
+    def make_model(k):
+        class Settings(BaseModel):
+            x: int = k
+        return Settings
+
+
+    Settings = make_model(3)
+
+
+    def make_cfg(k, conv):
+        @attrs.define
+        class Cfg2:
+            x: int = k
+            y: int = attrs.field(default=1, converter=conv)
+        return Cfg2
+
+
+    def triple(v):
+        return v * 3
+
+
+    Cfg2 = make_cfg(3, triple)
+
+    _DEFAULT = 3
+
+
+    class S3(BaseModel):
+        x: int = _DEFAULT
+
+
+    del _DEFAULT
+
+    MODELS = {}
+    for name, k in [("small", 3), ("big", 10)]:
+        class M(BaseModel):
+            x: int = k
+        MODELS[name] = M
+
+
+    @fm.step(outputs="y")
+    def f():
+        c = Cfg()
+        c2 = Cfg2()
+        return [c.x, c.y, Settings().x, c2.x, c2.y, S3().x, MODELS["small"]().x]
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    same(E("pipe.py", "def triple(v):", "def triple(v):  # a converter"), note="a comment"),
+    change(E("pipe.py", "default=3)", "default=4)"), note="a default of attr.make_class"),
+    change(E("pipe.py", "v * 2", "v * 5"), note="an attr.make_class converter's code"),
+    change(E("pipe.py", "make_model(3)", "make_model(4)"), note="a pydantic model made in a function"),
+    change(E("pipe.py", "make_cfg(3,", "make_cfg(4,"), note="an attrs class made in a function"),
+    change(E("pipe.py", "v * 3", "v * 7"), note="its converter, given to the function"),
+    change(E("pipe.py", "_DEFAULT = 3", "_DEFAULT = 4"), note="a name the body read, deleted since"),
+    change(E("pipe.py", '("small", 3)', '("small", 4)'), note="a model made in a loop"),
     no_fingerprint_warning=True,
 ))
 

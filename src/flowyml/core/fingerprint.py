@@ -1570,7 +1570,10 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
         ctx.add(f"class {label}:{qual}", body.digest, body.source)
         # names the class body reads at import (bases, decorators, attribute values)
         _follow_class_body(ctx, cls, body, label)
-    else:  # made by a call, not a class statement: its declared fields, by value
+    if body is None or _keeps_fields_apart(cls):
+        # made by a call, not a class statement, or a pydantic/attrs class, which keeps
+        # its defaults and converters out of its attributes (and a body's names may be
+        # a function's locals, a name deleted or rebound since): its fields, by value
         fields = _declared_fields(cls)
         if fields:
             ctx.add(f"attribute {label}:{qual}.<fields>",
@@ -1642,11 +1645,18 @@ def _made_by_a_factory(cls: type) -> bool:
     return _module_of(cls) == "types" and getattr(types, cls.__qualname__, None) is not cls
 
 
+def _keeps_fields_apart(cls: type) -> bool:
+    """A pydantic model or an attrs class: its fields' defaults, factories and
+    converters are not class attributes."""
+    own = vars(cls)
+    return isinstance(own.get("__pydantic_fields__"), dict) or "__attrs_attrs__" in own
+
+
 def _declared_fields(cls: type) -> dict[str, Any]:
-    """The fields a class made by a call declares (``make_dataclass``, pydantic's
-    ``create_model``): type, default and default factory of each. Their defaults are
-    not class attributes (pydantic keeps them in ``model_fields``), and there is no
-    class body to read them from."""
+    """The fields a class declares where its attributes do not show them (a class made
+    by ``make_dataclass``, ``attr.make_class`` or pydantic's ``create_model``; any
+    pydantic model or attrs class): type, default and default factory of each, and an
+    attrs field's converter and validator."""
     out: dict[str, Any] = {}
     for name, f in (vars(cls).get("__dataclass_fields__") or {}).items():
         out[name] = (f.type, _or_none(f.default), _or_none(f.default_factory))
@@ -1655,13 +1665,20 @@ def _declared_fields(cls: type) -> dict[str, Any]:
         for name, info in model.items():
             out[name] = (getattr(info, "annotation", None), _or_none(getattr(info, "default", None)),
                          getattr(info, "default_factory", None))
+    for a in vars(cls).get("__attrs_attrs__") or ():
+        default = _or_none(getattr(a, "default", None))
+        factory = getattr(default, "factory", None)  # attr.Factory(f): its function
+        out[getattr(a, "name", "?")] = (
+            getattr(a, "type", None), factory if callable(factory) else default,
+            getattr(a, "converter", None), getattr(a, "validator", None))
     return out
 
 
 def _or_none(value: Any) -> Any:
     """A default, or None for the markers that say there is none (dataclasses'
     ``MISSING``, pydantic's ``PydanticUndefined``: singletons without a canonical form)."""
-    return None if type(value).__name__ in ("_MISSING_TYPE", "PydanticUndefinedType") else value
+    return None if type(value).__name__ in ("_MISSING_TYPE", "PydanticUndefinedType",
+                                            "_Nothing") else value
 
 
 def _written_method(member: Any) -> bool:
@@ -3201,10 +3218,9 @@ def _lambda_node(fn: types.FunctionType, src: str) -> ast.AST | None:
 def _warn_no_source(fn: types.FunctionType) -> None:
     if fn.__code__.co_filename == "<string>" and "." in fn.__qualname__:
         return  # generated methods (dataclass __init__...): the class body counts
-    if fn.__module__ is None and fn.__code__.co_filename.startswith("<") and not (
-            is_notebook_file(fn.__code__.co_filename)):
-        return  # code a library generated in no module (a jinja2 template's): no text
-        # to read, nothing to fix; its bytecode counts
+    if fn.__module__ is None and fn.__code__.co_filename == "<template>":
+        return  # a jinja2 template's code, generated in no module: no text to read,
+        # nothing to fix; its bytecode counts
     warnings.warn(
         f"cannot read the source of {fn.__module__ or '<unknown module>'}.{fn.__qualname__}; "
         "its bytecode is fingerprinted instead (a Python upgrade will re-execute it)",

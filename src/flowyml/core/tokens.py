@@ -194,8 +194,12 @@ def _reducer(t: type) -> Callable[[Any], Any] | None:
         return lambda v: (t, (v.format,))
     if module == "json.decoder" and t.__name__ == "JSONDecoder":
         return lambda v: (t, (), {k: getattr(v, k, None) for k in _JSON_SETTINGS})
+    if module == "_contextvars" and t.__name__ == "ContextVar":  # its value here and now
+        return lambda v: (t, (v.name,), {"value": v.get(_NO_VALUE)})
     return None
 
+
+_NO_VALUE = "<no value>"  # a ContextVar without a value or a default
 
 def _pickled(v: Any, on_code: Callable[[Any], None] | None) -> bytes:
     """``pickle.dumps(v, protocol=5)``, the same bytes, handing ``on_code`` each class or
@@ -384,6 +388,10 @@ class Tokenizer:
         if top == "numpy" and hasattr(v, "dtype") and hasattr(v, "shape"):
             self._numpy(v, h, depth, memo)
             return
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(v, np.ndarray) and getattr(v, "__dict__", None):
+            self._numpy(v, h, depth, memo)  # a subclass of the user's with attributes
+            return  # (one without: by its pickle, as before)
         if top in ("pandas", "polars", "pyarrow"):
             # their pickles are canonical for the data they hold; walking their internals
             # would be slow and version-dependent for no gain. The code of objects they
@@ -441,6 +449,11 @@ class Tokenizer:
         if type(v).__module__.startswith("numpy.ma"):  # asarray dropped the mask
             ma = sys.modules["numpy.ma"]
             self._walk(("mask", ma.getmaskarray(v), v.fill_value), h, depth, memo)
+        elif not type(v).__module__.startswith("numpy") and getattr(v, "__dict__", None):
+            # a subclass of the user's: its own attributes (``obj.scale = 2``), which
+            # ndarray's pickle drops, and its class's code
+            self._code(type(v), h)
+            self._walk(("attributes", dict(vars(v))), h, depth, memo)
         if arr.dtype.hasobject:
             # tobytes() of an object array is a list of pointers: walk the elements
             self._walk(arr.tolist(), h, depth, memo)
