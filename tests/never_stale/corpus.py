@@ -4868,6 +4868,73 @@ add(idiom("pydantic_and_attrs_fields_kept_apart", {"pipe.py": src("""
     no_fingerprint_warning=True,
 ))
 
+add(idiom("annotations_a_decorator_acts_on", {
+    "models.py": src("""
+        from pydantic import BaseModel, field_validator
+
+
+        def check(v):
+            return v * 10
+
+
+        class Config(BaseModel):
+            name: str
+            x: int = 3
+
+            @field_validator("name")
+            @classmethod
+            def strip(cls, v):
+                return v.strip()
+    """),
+    "kinds.py": "Num = int\n",
+    "service.py": src("""
+        from typing import Annotated
+
+        from kinds import Num
+        from models import Config, check
+        from pydantic import AfterValidator, validate_call
+
+
+        @validate_call
+        def run(cfg: Config, n: Annotated[int, AfterValidator(check)], m: Num):
+            return (cfg.name, cfg.x, n, m)
+    """),
+    "pipe.py": src("""
+        from models import Config
+        from pydantic import validate_call
+        from service import run
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f():
+            return list(run({"name": " Ann "}, "5", "2"))
+
+
+        @fm.step(outputs="z")
+        @validate_call
+        def g(cfg: Config = {"name": "x"}):
+            return [cfg.name, cfg.x]
+
+
+        pipe = fm.Pipeline("ns", [f, g])
+    """)},
+    same(E("models.py", "def check(v):", "def check(v):  # scales"), note="a comment"),
+    change(E("models.py", "x: int = 3", "x: int = 4"),
+           note="a field of a model @validate_call builds from an annotation",
+           expect={"f": "executed", "g": "executed"}),
+    change(E("models.py", "v.strip()", "v.strip().upper()"), note="the model's validator",
+           expect={"f": "executed", "g": "executed"}),
+    change(E("models.py", "v * 10", "v * 100"), note="an AfterValidator in an annotation",
+           expect={"f": "executed", "g": "cached"}),
+    change(E("kinds.py", "Num = int", "Num = float"), note="an alias an annotation names",
+           expect={"f": "executed", "g": "cached"}),
+    steps=("f", "g"),
+    check={"y": "f()", "z": "g(cfg={'name': 'x'})"},
+    no_fingerprint_warning=True,
+))
+
 add(idiom("shared_tracker_object_couples_nothing", {"pipe.py": src('''
     import flowyml as fm
 

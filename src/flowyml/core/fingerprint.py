@@ -45,6 +45,7 @@ import reprlib
 import sys
 import threading
 import types
+import typing
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -1432,6 +1433,8 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
                 _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), "")
                 if fn.__closure__ and fn.__globals__.get("__name__") == "contextlib":
                     _entered_context(ctx, fn, wrapped)
+                elif isinstance(wrapped, types.FunctionType) and wrapped.__annotations__:
+                    _wrapped_annotations(ctx, wrapped)
         return
     name = key or f"{kind} {label}:{_qualname(fn)}"
     if ctx.own_fns and id(fn) not in ctx.seen and _copy_of_own(ctx, fn):
@@ -1456,6 +1459,37 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
             return
         ctx.walked[id(fn)] = fn  # the first: walked in the step's own context
     ctx.pending.append((fn, label, info))  # walked when the current walk returns
+
+
+def _wrapped_annotations(ctx: _Context, fn: types.FunctionType) -> None:
+    """The annotations of a user function a library's decorator wraps, by value: such a
+    wrapper may act on them at every call (pydantic's ``@validate_call`` validates and
+    converts each argument to its annotated type, ``Annotated[int, AfterValidator(f)]``
+    runs ``f``), so a model's fields, an alias (``Num = float``) or a validator count."""
+    label = ctx.label_of(fn)
+    if label is None:
+        return
+    try:
+        hints: Any = typing.get_type_hints(fn, include_extras=True)
+    except Exception:  # a name it cannot resolve: the annotations as written
+        hints = dict(fn.__annotations__)
+    ctx.add(f"annotations {label}:{_qualname(fn)}",
+            ctx.token(hints, f"the annotations of {_qualname(fn)}"))
+    for hint in hints.values():  # the classes of the user's they name: their code
+        for cls in _classes_in(hint):
+            _visit(ctx, cls, cls.__qualname__, label)
+
+
+def _classes_in(hint: Any) -> list[type]:
+    """The classes a type hint names (``Config``, ``list[Config]``, ``Annotated[...]``)."""
+    out: list[type] = []
+    todo = [hint]
+    while todo and len(out) < 64:
+        h = todo.pop()
+        if isinstance(h, type):
+            out.append(h)
+        todo.extend(typing.get_args(h))
+    return out
 
 
 def _entered_context(ctx: _Context, fn: types.FunctionType, wrapped: Any) -> None:
