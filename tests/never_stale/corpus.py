@@ -4690,12 +4690,19 @@ add(idiom("context_manager_as_a_decorator", {"pipe.py": src("""
 
 add(idiom("standard_values_that_do_not_pickle", {"pipe.py": src("""
     import contextvars
+    import functools
     import json
     import struct
     from decimal import Decimal
 
     import flowyml as fm
 
+
+    def _cmp(a, b):
+        return a - b
+
+
+    KEY = functools.cmp_to_key(_cmp)
     REC = struct.Struct("<hh")
     WEIGHTS = {"a": 1, "b": 2}
     FEATURES = WEIGHTS.keys()
@@ -4708,7 +4715,7 @@ add(idiom("standard_values_that_do_not_pickle", {"pipe.py": src("""
     def f():
         packed = struct.pack("<hh", 1, 2)
         return [list(REC.unpack(packed[:REC.size])) if REC.size == 4 else REC.size,
-                sorted(FEATURES), str(DEC.decode("1.10")), CV.get()]
+                sorted(FEATURES), str(DEC.decode("1.10")), CV.get(), sorted([3, 1, 2], key=KEY)]
 
 
     pipe = fm.Pipeline("ns", [f])
@@ -4720,6 +4727,7 @@ add(idiom("standard_values_that_do_not_pickle", {"pipe.py": src("""
     change(E("pipe.py", '"b": 2}', '"c": 2}'), note="the dict behind a keys view"),
     change(E("pipe.py", "parse_float=Decimal", "parse_float=float"), note="a decoder's setting"),
     change(E("pipe.py", "CV.set(3)", "CV.set(4)"), note="the value a ContextVar holds"),
+    change(E("pipe.py", "return a - b", "return b - a"), note="the function behind cmp_to_key"),
     no_fingerprint_warning=True,
 ))
 

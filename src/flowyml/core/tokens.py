@@ -196,7 +196,20 @@ def _reducer(t: type) -> Callable[[Any], Any] | None:
         return lambda v: (t, (), {k: getattr(v, k, None) for k in _JSON_SETTINGS})
     if module == "_contextvars" and t.__name__ == "ContextVar":  # its value here and now
         return lambda v: (t, (v.name,), {"value": v.get(_NO_VALUE)})
+    if module == "functools" and t.__name__ == "KeyWrapper":  # ``cmp_to_key(f)``: ``f``
+        return _key_wrapper
     return None
+
+
+def _key_wrapper(v: Any) -> Any:
+    """``functools.cmp_to_key(f)`` by ``f``, which only the collector's view of the C
+    object shows (besides its type)."""
+    import gc
+
+    held = [r for r in gc.get_referents(v) if r is not type(v)]
+    if len(held) != 1 or not callable(held[0]):
+        raise TypeError("a cmp_to_key wrapper whose function cannot be read")
+    return (functools.cmp_to_key, (held[0],))
 
 
 _NO_VALUE = "<no value>"  # a ContextVar without a value or a default
