@@ -4943,6 +4943,90 @@ add(idiom("annotations_a_decorator_acts_on", {
     no_fingerprint_warning=True,
 ))
 
+add(idiom("query_strings_made_before_the_call", {"pipe.py": src("""
+    import pandas as pd
+
+    import flowyml as fm
+
+    LIMIT = 4
+    K = 2
+    QUERY = "x > @LIMIT"
+
+
+    def keep_small():
+        return "x <= @LIMIT"
+
+
+    @fm.step(outputs="df")
+    def load():
+        return pd.DataFrame({"x": [1, 2, 3, 4, 5, 6, 7]})
+
+
+    @fm.step(outputs="y")
+    def f(df):
+        cond = "x > @LIMIT"
+        return df.query(cond).x.tolist()
+
+
+    @fm.step(outputs="z")
+    def g(df):
+        return [df.query(QUERY).x.tolist(), df.query(keep_small()).x.tolist()]
+
+
+    @fm.step(outputs="w")
+    def h(df):
+        return pd.eval("df.x * K").tolist()
+
+
+    pipe = fm.Pipeline("ns", [load, f, g, h])
+""")},
+    Phase("nonsemantic", (E("pipe.py", "def keep_small():", "def keep_small():  # the rows kept"),),
+          "a comment", {"f": "cached", "g": "cached", "h": "cached"}),
+    change(E("pipe.py", "LIMIT = 4", "LIMIT = 5"),
+           note="a name a query string held in a local, a global, a helper's result reads",
+           expect={"f": "executed", "g": "executed"}),
+    change(E("pipe.py", "K = 2", "K = 3"), note="a bare name pd.eval reads",
+           expect={"h": "executed"}),
+    steps=("f", "g", "h"),
+    check={"y": "f(load())", "z": "g(load())", "w": "h(load())"},
+    warns_at_build=("made elsewhere than in the call",),
+))
+
+add(idiom("one_generator_drawn_by_two_steps", {"pipe.py": src("""
+    import random
+
+    import numpy as np
+
+    import flowyml as fm
+
+    RNG = np.random.default_rng(7)
+    PY = random.Random(7)
+
+
+    @fm.step(outputs="split")
+    def split(n: int = 5):
+        return RNG.permutation(n).tolist() + [PY.random()]
+
+
+    @fm.step(outputs="y")
+    def init_weights():
+        return RNG.integers(0, 100, 2).tolist() + [PY.random()]
+
+
+    pipe = fm.Pipeline("ns", [split, init_weights])
+""")},
+    Phase("unchanged", (), "two steps draw from one generator: both re-execute every run",
+          {"split": "executed", "init_weights": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "PY = random", "# one generator for the script\nPY = random"),),
+          "comment", {"split": "executed", "init_weights": "executed"}),
+    change(E("pipe.py", "def split(n: int = 5)", "def split(n: int = 8)"),
+           note="what the first step draws, which moves the generator the second draws from",
+           expect={"split": "executed", "init_weights": "executed"}),
+    steps=("split", "init_weights"),
+    check={"y": "[split(), init_weights()][1]"},
+    warns_at_build=("RNG",),
+))
+
 add(idiom("shared_tracker_object_couples_nothing", {"pipe.py": src('''
     import flowyml as fm
 

@@ -902,6 +902,7 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
         if info is None:
             continue
         _self_changing_calls(fn, info, out)
+        _generator_draws(fn, info, out)
         if not info.mutated:
             continue
         label = ctx.label_of(fn)
@@ -931,6 +932,44 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
 
 
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset, range)
+
+
+_RANDOM_MODULES = frozenset({"random", "numpy", "numpy.random"})
+
+
+def _generator_draws(fn: types.FunctionType, info: _Info,
+                     out: dict[tuple[Any, ...], str]) -> None:
+    """A global random generator the code draws from or seeds (``RNG.permutation(5)``,
+    ``random.random()``, ``np.random.rand()``): each draw changes its state, so what a
+    step draws depends on the draws of the steps that ran before it in the process
+    (``("draw", id)``); a step that draws without seeding it first depends on them
+    (``("depends", id)``, see ``_couple_shared_state``)."""
+    globs = fn.__globals__
+    seeded: set[int] = set()
+    drawn: dict[int, str] = {}
+    for chain in info.chains:
+        if len(chain) < 2 or chain[0] not in info.global_names:
+            continue
+        head = globs.get(chain[0])
+        if isinstance(head, types.ModuleType):
+            if head.__name__ not in _RANDOM_MODULES:
+                continue
+            obj = _resolve_chain(chain, globs)
+        elif _is_generator(head):
+            obj = head
+        else:
+            continue
+        gen = _attr(obj, "__self__", obj)
+        if obj is None or not _is_generator(gen):
+            continue
+        if chain[-1] == "seed":
+            seeded.add(id(gen))
+        drawn.setdefault(id(gen), ".".join(chain[:-1]) if isinstance(head, types.ModuleType)
+                         else chain[0])
+    for ident, name in drawn.items():
+        out[("draw", ident)] = name
+        if ident not in seeded:
+            out[("depends", ident)] = name
 
 
 def _self_changing_calls(fn: types.FunctionType, info: _Info,
@@ -1021,9 +1060,15 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
     for writer, wmarks in writes.items():
         shared: dict[str, set[str]] = {}  # global -> the other steps that read it
         for mark, gname in wmarks.items():
-            # (a step that writes it too only adds to it, as to a log: what it returns
-            # does not come from it, and it was fingerprinted before anything ran)
-            others = readers.get(mark, set()) - writers[mark]
+            if mark[0] == "depends":
+                continue
+            if mark[0] == "draw":  # a generator: the steps that draw from it unseeded
+                others = writers.get(("depends", mark[1]), set()) - {writer}
+            else:
+                # (a step that writes it too only adds to it, as to a log: what it
+                # returns does not come from it, and it was fingerprinted before
+                # anything ran)
+                others = readers.get(mark, set()) - writers[mark]
             if others:
                 shared.setdefault(gname, set()).update(others)
         if not shared:
@@ -2369,10 +2414,36 @@ def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozens
         own = _is_flowyml(_resolve_chain(chain, fn.__globals__) if chain else None)
         texts.append((None if own else ast.unparse(node), chain))
     if scan.at_names:  # names a string makes the library read (see _Scanner._call)
-        chains = [*chains, *((n,) for n in sorted(scan.at_names))]
-        names = names | scan.at_names
+        at_names = set(scan.at_names)
+        if _QUERY_MADE_ELSEWHERE in at_names:
+            # a string built before the call: the names of the function's own string
+            # literals (``cond = "x > @LIMIT"``) count; with none, the whole module does
+            # (``_follow``: a helper's string, a global's)
+            found = {n for c in _string_constants(fn.__code__) if "@" in c
+                     for n in _AT_NAME.findall(c)}
+            if found:
+                at_names = (at_names - {_QUERY_MADE_ELSEWHERE}) | found
+        chains = [*chains, *((n,) for n in sorted(at_names) if n != _QUERY_MADE_ELSEWHERE)]
+        names = names | at_names
     return _Info(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(scan.mutated), docstrings=scan.docstrings)
+
+
+_AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
+
+
+def _string_constants(code: types.CodeType) -> list[str]:
+    """Every string literal of ``code`` and the code nested in it."""
+    out: list[str] = []
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        for k in c.co_consts:
+            if isinstance(k, str):
+                out.append(k)
+            elif isinstance(k, types.CodeType):
+                todo.append(k)
+    return out
 
 
 def _function_node(module: ast.Module | None) -> ast.AST | None:
@@ -2490,11 +2561,16 @@ class _Scanner:
                 self.dynamic = True  # code loaded from a file or by a dotted name, by those
                 # modules' functions (not a method of the user's of the same name)
             elif name in _QUERIES and isinstance(f, ast.Attribute):
-                # pandas' ``query``/``eval`` look ``@name`` up in the caller's scope: a
-                # name the code reads, though only a string says it
-                for arg in (*node.args[:1], *(k.value for k in node.keywords if k.arg == "expr")):
+                # pandas' ``query``/``eval`` look ``@name`` up in the caller's scope (and
+                # ``pd.eval`` bare names), polars' and DuckDB's SQL its frames by name: a
+                # name the code reads, though only a string says it (every identifier
+                # of the string, as the library may resolve any)
+                for arg in (*node.args[:1],
+                            *(k.value for k in node.keywords if k.arg in ("expr", "query"))):
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        self.at_names.update(_AT_NAME.findall(arg.value))
+                        self.at_names.update(_IDENTIFIER.findall(arg.value))
+                    elif name != "execute" and name != "sql":
+                        self.at_names.add(_QUERY_MADE_ELSEWHERE)  # see _compute_info
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
                 self.mutated.add(f.value.id)
@@ -2540,8 +2616,11 @@ def _in_place(method: str, keywords: list[ast.keyword]) -> bool:
 _IMPORTED = "<import_module>"
 _DYNAMIC_IMPORT = ("importlib.import_module() with a computed name, or code loaded from a "
                    "file or by a dotted name (runpy, importlib.util, pydoc.locate)")
-_QUERIES = frozenset({"query", "eval"})
-_AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
+_QUERIES = frozenset({"query", "eval", "sql", "execute"})
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+# a ``query``/``eval`` string the call does not spell out (a variable, a helper's result)
+_QUERY_MADE_ELSEWHERE = "<query>"
+_QUERY_UNSEEN = "a .query()/.eval() string made elsewhere than in the call"
 # calls that load code the text does not name (``runpy.run_path("params.py")``)
 _LOADERS = frozenset({"run_path", "run_module", "spec_from_file_location", "load_source",
                       "locate"})
@@ -2603,6 +2682,8 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
                 _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
     if info.dynamic_imports:
         unseeable.append(_DYNAMIC_IMPORT)
+    if _QUERY_MADE_ELSEWHERE in info.global_names:
+        unseeable.append(_QUERY_UNSEEN)
     if env_names or env_writes:
         _environment_parts(ctx, fn, label, env_names, env_writes)
     if "__subclasses__" in names and _subclass_parts(
