@@ -5027,6 +5027,47 @@ add(idiom("one_generator_drawn_by_two_steps", {"pipe.py": src("""
     warns_at_build=("RNG",),
 ))
 
+add(idiom("lambda_layout_is_formatting", {
+    "util.py": src("""
+        from dataclasses import dataclass, field
+
+        TRANSFORM = lambda x: x * 2 + 1  # noqa: E731
+
+
+        @dataclass
+        class Cfg:
+            weights: dict = field(default_factory=lambda: {"a": 1.0, "b": 2.0})
+
+
+        OPS = {"inc": lambda x: x + 1, "dbl": lambda x: x * 2}
+    """),
+    "pipe.py": src("""
+        from util import OPS, TRANSFORM, Cfg
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 5):
+            return [[TRANSFORM(i) for i in range(n)], Cfg().weights["b"] * n, OPS["dbl"](n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    """)},
+    same(E("util.py", "TRANSFORM = lambda x: x * 2 + 1  # noqa: E731",
+           "TRANSFORM = (  # noqa: E731\n    lambda x: x * 2 + 1\n)"),
+         E("util.py", 'field(default_factory=lambda: {"a": 1.0, "b": 2.0})',
+           'field(\n        default_factory=lambda: {"a": 1.0, "b": 2.0}\n    )'),
+         E("util.py", 'OPS = {"inc": lambda x: x + 1, "dbl": lambda x: x * 2}',
+           'OPS = {\n    "inc": lambda x: x + 1,\n    "dbl": lambda x: x * 2,\n}'),
+         note="lambdas laid out over lines, as a formatter does"),
+    change(E("util.py", '"dbl": lambda x: x * 2,', '"dbl": lambda x: x * 3,'),
+           note="a lambda of a dict laid out one per line"),
+    change(E("util.py", "lambda x: x * 2 + 1", "lambda x: x * 2 + 2"),
+           note="a lambda wrapped in parentheses"),
+    no_fingerprint_warning=True,
+))
+
 add(idiom("shared_tracker_object_couples_nothing", {"pipe.py": src('''
     import flowyml as fm
 

@@ -1096,6 +1096,7 @@ def _end_of_build() -> None:
     """Forget the per-build file checks (and the code compiled for them)."""
     _fresh_files.clear()
     _context_codes.clear()
+    _file_trees.clear()
     _stale_files.clear()
     _doc_readers.clear()
     _settings_parts.clear()
@@ -3302,6 +3303,10 @@ def _parse(src: str) -> ast.Module | None:
 def _function_ast(fn: types.FunctionType) -> ast.AST | None:
     """The tree of ``fn`` from ``inspect.getsource`` (when its lines, cut by code
     positions, did not parse as a function: a lambda, a trailing decorator...)."""
+    if fn.__name__ == "<lambda>":
+        node = _lambda_in_file(fn)
+        if node is not None:
+            return node
     try:
         src = inspect.getsource(fn)
     except (OSError, TypeError):
@@ -3313,6 +3318,36 @@ def _function_ast(fn: types.FunctionType) -> ast.AST | None:
     if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
         return tree.body[0]
     return tree
+
+
+def _lambda_in_file(fn: types.FunctionType) -> ast.Lambda | None:
+    """The lambda's own node in its file's tree (as ``linecache`` has the file), found
+    by its first line and, among several there, by the code it compiles to: its key is
+    then its own expression, however the statement around it is laid out (a dict of
+    lambdas one per line, a lambda wrapped in parentheses or in ``field(...)`` over
+    lines), and a neighbour's edit is not its own. None when the file does not parse."""
+    code = fn.__code__
+    filename = code.co_filename
+    if filename not in _file_trees:
+        _file_trees[filename] = _parse("".join(_lines(fn, filename)))
+    tree = _file_trees[filename]
+    if tree is None:
+        return None
+    found = [n for n in ast.walk(tree)
+             if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno]
+    if len(found) == 1:
+        return found[0]
+    for node in found:  # several on the line: the one whose code this is
+        try:
+            module = compile(ast.Expression(body=node), filename, "eval", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if any(type(c) is types.CodeType and _same_shape(c, code) for c in module.co_consts):
+            return node
+    return None
+
+
+_file_trees: dict[str, ast.Module | None] = {}  # a file's tree, once per build (lambdas)
 
 
 def _lambda_node(fn: types.FunctionType, src: str) -> ast.AST | None:
