@@ -5068,6 +5068,39 @@ add(idiom("lambda_layout_is_formatting", {
     no_fingerprint_warning=True,
 ))
 
+add(idiom("local_annotations_are_not_code", {"pipe.py": src("""
+    from dataclasses import dataclass
+
+    import flowyml as fm
+
+
+    @dataclass
+    class Cfg:
+        k: int = 2
+
+
+    def helper(xs):
+        out = []
+        for x in xs:
+            out.append(x * Cfg().k)
+        return out
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 3):
+        rows = list(range(n))
+        return helper(rows)
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    same(E("pipe.py", "    rows = list", "    rows: list[int] = list"),
+         E("pipe.py", "    out = []", "    out: list = []"),
+         note="type hints added to local variables (neither evaluated nor kept)"),
+    change(E("pipe.py", "    k: int = 2", "    k: float = 2"),
+           note="the annotation of a dataclass field (it declares the field)"),
+))
+
 add(idiom("shared_tracker_object_couples_nothing", {"pipe.py": src('''
     import flowyml as fm
 

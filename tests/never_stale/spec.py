@@ -127,6 +127,37 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+class _Unannotate(ast.NodeTransformer):
+    """``x: T = v`` inside a function is ``x = v`` (a local's annotation is neither
+    evaluated nor kept); in a class or module body it declares, and stays."""
+
+    def __init__(self) -> None:
+        self.depth = 0  # functions we are in, since the last class
+
+    def visit_FunctionDef(self, node: ast.AST) -> ast.AST:
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+        return node
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.AST) -> ast.AST:
+        depth, self.depth = self.depth, 0
+        self.generic_visit(node)
+        self.depth = depth
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        if self.depth and node.value is not None:
+            return ast.Assign(targets=[node.target], value=node.value)
+        return node
+
+
+def _locals_unannotated(tree: ast.AST) -> None:
+    _Unannotate().visit(tree)
+
+
 def meaning(path: str, text: str, docstrings: bool = False, source: bool = False) -> str:
     """What an edit may not change to be non-semantic: the AST without docstrings (with
     them for code that reads them), or the data of a JSON file, or the text itself (of
@@ -138,6 +169,7 @@ def meaning(path: str, text: str, docstrings: bool = False, source: bool = False
         for node in ast.walk(tree):  # ``u"x"`` is ``"x"``: only the prefix's flag differs
             if isinstance(node, ast.Constant) and node.kind == "u":
                 node.kind = None
+        _locals_unannotated(tree)
         return ast.dump(tree if docstrings else _strip_docstrings(tree), include_attributes=False)
     if path.endswith(".json"):
         return json.dumps(json.loads(text), sort_keys=True)

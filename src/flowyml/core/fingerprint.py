@@ -3408,6 +3408,9 @@ def _digest_and_refs(node: ast.AST, visit: _Scanner | None = None
     every node of a type it ``WANTS``."""
     refs: list[tuple[str, ...]] = []
     inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
+    declared: set[int] = set()  # annotated assignments that declare (``_declarations``)
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        _declarations(node, declared)
     stack: list[Any] = [node]
     out: list[bytes] = []
     pop, push, extend, add = stack.pop, stack.append, stack.extend, out.append
@@ -3457,6 +3460,16 @@ def _digest_and_refs(node: ast.AST, visit: _Scanner | None = None
             if b is not None:
                 add(b)
                 continue
+        elif t is ast.AnnAssign and item.value is not None and id(item) not in declared:
+            # ``x: T = v`` in a function is ``x = v``: Python neither evaluates nor keeps
+            # a local's annotation (adding type hints is not a code change)
+            item = ast.Assign(targets=[item.target], value=item.value)
+            t = ast.Assign
+            kind = kinds.get(t) or _node_kind(t)
+            if t in wants:
+                visit(item)  # type: ignore[misc]
+        elif t is ast.ClassDef:
+            _declarations(item, declared)  # a class in a function: its fields count
         elif t in wants:
             visit(item)  # type: ignore[misc]
         add(kind[0])
@@ -3480,6 +3493,28 @@ def _digest_and_refs(node: ast.AST, visit: _Scanner | None = None
             fields = _without_docstring(fields, kind[2], visit)
         extend(reversed(fields))
     return blake3.blake3(b"".join(out)).digest().hex(), refs
+
+
+_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
+           ast.Match, ast.match_case, ast.ExceptHandler)
+
+
+def _declarations(node: ast.AST, out: set[int]) -> None:
+    """The annotated assignments of a module's or class's own body, in its blocks too
+    (``if``, ``try``...), not in the functions it defines: those declare (a dataclass
+    field, a pydantic field, a module's ``__annotations__``), where a function's only
+    bind a local."""
+    todo: list[Any] = list(getattr(node, "body", ()))
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, ast.AnnAssign):
+            out.add(id(stmt))
+        elif isinstance(stmt, _BLOCKS):
+            for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+                todo.extend(getattr(stmt, name, ()) or ())
+        elif sys.version_info >= (3, 11) and type(stmt).__name__ == "TryStar":
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                todo.extend(getattr(stmt, name, ()) or ())
 
 
 def _attribute_chain(item: ast.Attribute, inner: set[int],
