@@ -3402,15 +3402,13 @@ def _is_docstring(stmt: ast.AST) -> bool:
 # so is the closing ``)`` of every other node (``_Piece``).
 def _digest_and_refs(node: ast.AST, visit: _Scanner | None = None
                      ) -> tuple[str, list[tuple[str, ...]]]:
-    """In one iterative pass (no recursion limit; the stream it hashes is described
-    above): the hash of the AST without line numbers and docstrings, and the name chains
-    the code reads (``np.linalg.norm`` -> ``("np", "linalg", "norm")``); ``visit`` sees
-    every node of a type it ``WANTS``."""
+    """In one iterative pass (no recursion limit; the stream is described above): the
+    hash of the AST without line numbers, docstrings and locals' annotations, and the
+    name chains the code reads (``np.linalg.norm`` -> ``("np", "linalg", "norm")``);
+    ``visit`` sees every node of a type it ``WANTS``."""
     refs: list[tuple[str, ...]] = []
     inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
-    declared: set[int] = set()  # annotated assignments that declare (``_declarations``)
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        _declarations(node, declared)
+    declared = _declarations(node, set())  # annotated assignments that declare
     stack: list[Any] = [node]
     out: list[bytes] = []
     pop, push, extend, add = stack.pop, stack.append, stack.extend, out.append
@@ -3450,27 +3448,16 @@ def _digest_and_refs(node: ast.AST, visit: _Scanner | None = None
             if b is not None:
                 add(b)
                 continue
-        elif t is const_t:
-            b = _whole_constant(item)
+        elif t is const_t or t is arg_t or t is args_t:
+            b = (_whole_constant(item) if t is const_t else _whole_arg(item) if t is arg_t
+                 else _whole_arguments(item, push))
             if b is not None:
                 add(b)
                 continue
-        elif t is arg_t or t is args_t:
-            b = _whole_arg(item) if t is arg_t else _whole_arguments(item, push)
-            if b is not None:
-                add(b)
-                continue
-        elif t is ast.AnnAssign and item.value is not None and id(item) not in declared:
-            # ``x: T = v`` in a function is ``x = v``: Python neither evaluates nor keeps
-            # a local's annotation (adding type hints is not a code change)
-            item = ast.Assign(targets=[item.target], value=item.value)
-            t = ast.Assign
+        elif t is ast.AnnAssign or t is ast.ClassDef:  # (``_unannotated``)
+            item, t = _unannotated(item, declared)
             kind = kinds.get(t) or _node_kind(t)
-            if t in wants:
-                visit(item)  # type: ignore[misc]
-        elif t is ast.ClassDef:
-            _declarations(item, declared)  # a class in a function: its fields count
-        elif t in wants:
+        if t in wants:  # (never a Name, Constant or arg: those went on above)
             visit(item)  # type: ignore[misc]
         add(kind[0])
         if t is attr_t:
@@ -3499,12 +3486,26 @@ _BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, as
            ast.Match, ast.match_case, ast.ExceptHandler)
 
 
-def _declarations(node: ast.AST, out: set[int]) -> None:
+def _unannotated(item: Any, declared: set[int]) -> tuple[Any, type]:
+    """``x: T = v`` in a function is ``x = v``: Python neither evaluates nor keeps a
+    local's annotation (adding type hints is not a code change). A class met in a
+    function has its own fields, which declare (``_declarations``)."""
+    if type(item) is ast.ClassDef:
+        _declarations(item, declared)
+    elif item.value is not None and id(item) not in declared:
+        return ast.Assign(targets=[item.target], value=item.value), ast.Assign
+    return item, type(item)
+
+
+def _declarations(node: ast.AST, out: set[int]) -> set[int]:
     """The annotated assignments of a module's or class's own body, in its blocks too
     (``if``, ``try``...), not in the functions it defines: those declare (a dataclass
     field, a pydantic field, a module's ``__annotations__``), where a function's only
-    bind a local."""
-    todo: list[Any] = list(getattr(node, "body", ()))
+    bind a local. Adds them to ``out``, and returns it."""
+    body = getattr(node, "body", None)
+    if not isinstance(body, list) or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return out
+    todo: list[Any] = list(body)
     while todo:
         stmt = todo.pop()
         if isinstance(stmt, ast.AnnAssign):
@@ -3515,6 +3516,7 @@ def _declarations(node: ast.AST, out: set[int]) -> None:
         elif sys.version_info >= (3, 11) and type(stmt).__name__ == "TryStar":
             for name in ("body", "orelse", "finalbody", "handlers"):
                 todo.extend(getattr(stmt, name, ()) or ())
+    return out
 
 
 def _attribute_chain(item: ast.Attribute, inner: set[int],
