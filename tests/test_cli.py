@@ -222,6 +222,9 @@ def test_python_lookups_take_name_at_version_as_the_cli_does(proj: Path) -> None
     assert cat.get("model@1").id == cat.get("model", 1).id
     tree = fm.get_lineage("model@1", stack=stack)
     assert tree.artifact.id == cat.get("model", 1).id and tree.parents
+    from IPython.lib.pretty import pretty
+
+    assert pretty(tree) == str(tree) and "model@1" in pretty(tree)  # IPython: the tree
     # a bare name is its @latest, as everywhere; an id is an id
     assert fm.get_lineage("model", stack=stack).artifact.version == 2
     assert fm.get_descendant_tree("model", stack=stack).artifact.version == 2

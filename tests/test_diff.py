@@ -165,6 +165,9 @@ def test_run_diff_api(toy: dict[str, Any]) -> None:
     assert [s.name for s in d.steps] == ["load", "featurize", "train"]
     assert [s.name for s in d.steps if not s.same] == ["featurize", "train"]
     assert d.to_dict() == json.loads(json.dumps(d.to_dict()))  # plain JSON data
+    from IPython.lib.pretty import pretty
+
+    assert pretty(d) == str(d) and "featurize" in pretty(d)  # a notebook shows the text
 
 
 SETTINGS_PIPE = """

@@ -30,6 +30,7 @@ from .catalog_api import Catalog
 from .core.errors import ArtifactNotFoundError, ParameterError
 from .core.fingerprint import part_label
 from .core.reads import CODE, CWD, CWD_PATH, STAT
+from .core.userframe import shown_as_text
 
 if TYPE_CHECKING:
     from .artifact import Artifact
@@ -254,6 +255,7 @@ def code_sections(code: CodeVersion, step: str,
     return out
 
 
+@shown_as_text
 @dataclass
 class ArtifactCode:
     """The code of the step version that produced an artifact."""
@@ -266,10 +268,6 @@ class ArtifactCode:
 
     def sections(self) -> list[tuple[str, str]]:
         return code_sections(self.code, self.step, self.parts)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        """IPython shows the text ``print`` shows, not the fields."""
-        p.text(str(self))
 
     def __str__(self) -> str:
         head = (f"{self.artifact.label} was made by step {self.step}, code version "
@@ -452,6 +450,7 @@ class AssetDiff:
                 "schema": self.schema.to_dict() if self.schema and self.schema.changed else None}
 
 
+@shown_as_text
 @dataclass
 class RunDiff:
     """Two runs compared step by step and asset by asset (``diff_runs``)."""
@@ -472,10 +471,6 @@ class RunDiff:
         return {"kind": "runs", "a": run(self.a), "b": run(self.b), "differs": self.differs,
                 "steps": [s.to_dict() for s in self.steps],
                 "assets": [x.to_dict() for x in self.assets]}
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        """IPython shows the text ``print`` shows, not the fields."""
-        p.text(str(self))
 
     def __str__(self) -> str:
         a, b = self.a, self.b
@@ -623,6 +618,7 @@ class PairDiff:
                 "schema": self.schema.to_dict() if self.schema and self.schema.changed else None}
 
 
+@shown_as_text
 @dataclass
 class ArtifactDiff:
     """Two artifacts' lineages compared, walking up from them (``diff_artifacts``)."""
@@ -650,10 +646,6 @@ class ArtifactDiff:
                 "diverges_at": [{"a": ArtRef.of(p.a).label, "b": ArtRef.of(p.b).label,
                                  "step": p.b.step, "why": list(p.why)} for p in self.divergence],
                 "walk": [p.to_dict() for p in self.walk]}
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        """IPython shows the text ``print`` shows, not the fields."""
-        p.text(str(self))
 
     def __str__(self) -> str:
         out = []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .artifact import Artifact
 from .core.errors import ArtifactNotFoundError
+from .core.userframe import shown_as_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,6 +28,7 @@ MAX_JSON_DEPTH = 20_000  # steps of lineage ``to_json`` nests (the encoder recur
 INDENTED_DEPTH = 64  # deeper trees come as compact JSON
 
 
+@shown_as_text
 @dataclass
 class LineageNode:
     """One artifact in a lineage tree, with the nodes of the inputs it was made from."""
@@ -117,10 +119,6 @@ class LineageNode:
                 edges.add(f"  {_mid(p.artifact.id)} --> {_mid(n.artifact.id)}")
         lines.extend(sorted(edges))
         return "\n".join(lines)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        """IPython shows the text ``print`` shows, not the fields."""
-        p.text(str(self))
 
     def __str__(self) -> str:
         out: list[str] = []
@@ -327,6 +325,7 @@ def get_descendants(artifact_id: str | Artifact, stack: Stack | str | None = Non
     return [Artifact(recs[i], st) for i in seen if i in recs]
 
 
+@shown_as_text
 @dataclass
 class DescendantNode:
     """One artifact in a tree of what was made from an artifact: the nodes of the
@@ -380,10 +379,6 @@ class DescendantNode:
         lines += sorted({f"  {_mid(n.artifact.id)} --> {_mid(c.artifact.id)}"
                          for n in nodes for c in n.children})
         return "\n".join(lines)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        """IPython shows the text ``print`` shows, not the fields."""
-        p.text(str(self))
 
     def __str__(self) -> str:
         out: list[str] = []

@@ -203,7 +203,7 @@ def newer_definition(step: Step) -> str | None:
     new_code = getattr(current, "__code__", None)
     if current is func or not isinstance(new_code, types.CodeType) or new_code == code:
         return None  # (the same cell run again unedited: equal code)
-    return "__main__" if mod.__name__ == "__main__" else mod.__name__
+    return mod.__name__
 
 
 def warn_redefined(steps: list[Step], pipeline: str) -> None:

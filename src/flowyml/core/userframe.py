@@ -1,4 +1,5 @@
-"""Warnings that point at the user's line, not FlowyML's.
+"""What the user sees of FlowyML's objects: warnings that point at the user's line, not
+FlowyML's, and records IPython shows as their text.
 
 A warning FlowyML raises while building or running a pipeline is about the user's
 code, and Python shows the location ``stacklevel`` names: with a fixed level that is
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any, TypeVar
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -29,3 +31,19 @@ def outside_stacklevel() -> int:
 def is_flowyml_file(filename: str) -> bool:
     """Whether code of ``filename`` is FlowyML's own."""
     return filename.startswith(_PACKAGE)
+
+
+
+T = TypeVar("T", bound=type)
+
+
+def shown_as_text(cls: T) -> T:
+    """Make IPython show a record by its ``str`` (its human text: a diff, a lineage
+    tree), as ``print`` does, not by its fields. Set on the class itself: IPython takes
+    a class's own ``__repr__`` (a dataclass's) before an inherited ``_repr_pretty_``."""
+
+    def _repr_pretty_(self: Any, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+    cls._repr_pretty_ = _repr_pretty_  # type: ignore[attr-defined]
+    return cls
