@@ -296,3 +296,27 @@ def test_a_stack_with_its_own_root_keeps_it(project: Path, tmp_path: Path) -> No
     run = fm.Pipeline("here", [one]).run(stack=Stack(root=str(other)))
     assert run["n"] == 1 and (other / "kept" / "catalog.db").is_file()
     assert not (project / ".flowyml").exists()
+
+
+def test_catalog_outside_any_project_says_so_and_creates_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fm.Catalog()`` in a folder of no project (a notebook started in the wrong
+    folder) says so, as the CLI does, instead of creating an empty catalog there; a
+    folder where a pipeline ran (its .flowyml) is a project, and a stack given says
+    where the catalog is."""
+    lost = tmp_path / "nowhere"
+    lost.mkdir()
+    monkeypatch.chdir(lost)
+    for var in list(__import__("os").environ):
+        if var.startswith("FLOWYML_"):
+            monkeypatch.delenv(var)
+    with pytest.raises(ConfigError, match=r"no FlowyML project in .*nowhere.*fm\.Stack\(root="):
+        fm.Catalog()
+    with pytest.raises(ConfigError, match="no FlowyML project"):
+        fm.get_lineage("model")
+    assert list(lost.iterdir()) == []
+    elsewhere = tmp_path / "proj"
+    elsewhere.mkdir()
+    assert fm.Catalog(fm.Stack(root=str(elsewhere))).runs() == []
+    (lost / ".flowyml").mkdir()
+    assert fm.Catalog().runs() == []

@@ -44,9 +44,9 @@ class Catalog:
     """The current stack's catalog (or ``Catalog(stack=...)``)."""
 
     def __init__(self, stack: Stack | str | None = None) -> None:
-        from .stack import as_stack
+        from .stack import reading_stack
 
-        self.stack = as_stack(stack)
+        self.stack = reading_stack(stack)
         # runs and their steps are read through the catalog a run opens: `flowyml runs`
         # opens nothing more
         runtime = self.stack.open_runtime_catalog()

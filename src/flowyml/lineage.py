@@ -211,9 +211,9 @@ def get_lineage(
     derivation whose inputs the run had (``node.run_id`` is the run that made it so),
     anything else as first produced. ``run`` must have produced or reused
     ``artifact_id``. ``node.derivations`` > 1 marks an artifact made in several ways."""
-    from .stack import as_stack
+    from .stack import reading_stack
 
-    st = as_stack(stack)
+    st = reading_stack(stack)
     catalog: CatalogReader = st.open_catalog()
     aid = _artifact_id(catalog, artifact_id)
     touched: set[str] = set()  # what ``run`` produced or reused
@@ -303,9 +303,9 @@ def _check_run(catalog: CatalogReader, rec: ArtifactRecord, run: str) -> None:
 
 def get_descendants(artifact_id: str | Artifact, stack: Stack | str | None = None) -> list[Artifact]:
     """Every artifact derived from ``artifact_id``, directly or not (nearest first)."""
-    from .stack import as_stack
+    from .stack import reading_stack
 
-    st = as_stack(stack)
+    st = reading_stack(stack)
     catalog: CatalogReader = st.open_catalog()
     aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
     catalog.get_artifact(aid)
@@ -415,9 +415,9 @@ def get_descendant_tree(
 ) -> DescendantNode:
     """The tree of everything made from ``artifact_id`` (by any derivation), down to
     the leaves; shared descendants are the same node."""
-    from .stack import as_stack
+    from .stack import reading_stack
 
-    st = as_stack(stack)
+    st = reading_stack(stack)
     catalog: CatalogReader = st.open_catalog()
     aid = _artifact_id(catalog, artifact_id)
     records: dict[str, ArtifactRecord] = {aid: catalog.get_artifact(aid)}

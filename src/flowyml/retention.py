@@ -172,9 +172,9 @@ def prune(
     """Delete the runs and artifact versions outside ``policy`` (see the module
     docstring); with ``dry_run`` only say what would go. While a run is in progress a
     deletion waits up to ``wait`` seconds for it (then ``CatalogError``)."""
-    from .stack import as_stack
+    from .stack import reading_stack
 
-    catalog = as_stack(stack).open_catalog()
+    catalog = reading_stack(stack).open_catalog()
     at = time.time() if now is None else now
     made: list[Plan] = []
 

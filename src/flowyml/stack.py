@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .core.errors import ConfigError
-from .core.project import project_root
+from .core.project import MARKERS, in_a_project, project_root
 from .core.struct import field, field_names, replace, struct
 from .core.units import format_size as _fmt_size
 
@@ -517,6 +517,20 @@ def as_stack(stack: Stack | str | None, root: str | Path | None = None) -> Stack
             stack = replace(stack, root=at)
         return stack.resolve()
     raise ConfigError(f"stack must be a flowyml.Stack or a stack name, got {stack!r}")
+
+
+def reading_stack(stack: Stack | str | None) -> Stack:
+    """``as_stack`` for a reader that has no pipeline file to find its project from
+    (``fm.Catalog()``, ``get_lineage``): with no stack given, the current directory
+    must be in a project, else there is no catalog to read, and opening one would
+    create it, empty, in whatever folder a notebook or shell happened to start in."""
+    if stack is None and not os.environ.get("FLOWYML_STACK") and not in_a_project():
+        raise ConfigError(
+            f"no FlowyML project in {Path.cwd()}: no {' or '.join(MARKERS)} there or above "
+            "it, and no .flowyml folder, so there is no catalog to read. Run this from your "
+            "project's folder (os.chdir), or pass the stack: stack=fm.Stack(root='path/to/"
+            "project')")
+    return as_stack(stack)
 
 
 def stack_sources(stack: Stack | str | None = None, root: str | Path | None = None) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from ..core.errors import BuildError, FlowymlError, StepFailed
-from ..core.project import MARKERS
+from ..core.project import MARKERS, in_a_project
 from ..core.units import format_size as _fmt_size
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,23 +55,14 @@ def stack_option(f: F) -> F:
 def _stack(stack_name: str | None, root: Path | None = None) -> Any:
     """The stack, resolved in ``root`` (a pipeline file's project), else in the current
     directory's project (commands that take no pipeline file). Those refuse a folder in
-    no project, where they would only create an empty catalog (``flowyml runs`` in the
-    home folder by mistake)."""
+    no project (``in_a_project``)."""
     from ..stack import as_stack
 
-    if root is None and stack_name is None and not _in_a_project():
+    if root is None and stack_name is None and not in_a_project():
         _fail(f"no FlowyML project here: no {' or '.join(MARKERS)} in {Path.cwd()} or above "
               "it, and no .flowyml folder. Run this in your project's folder (or name the "
               "store with FLOWYML_STORE / FLOWYML_CATALOG)")
     return as_stack(stack_name, root=root)
-
-
-def _in_a_project() -> bool:
-    if any(os.environ.get(v) for v in ("FLOWYML_STORE", "FLOWYML_CATALOG", "FLOWYML_ROOT")):
-        return True
-    here = Path.cwd()
-    return (here / ".flowyml").is_dir() or any(
-        (folder / m).is_file() for folder in (here, *here.parents) for m in MARKERS)
 
 
 @click.group(cls=_Group)

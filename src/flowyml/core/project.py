@@ -13,6 +13,19 @@ MARKERS = ("flowyml.toml", "pyproject.toml")
 _PACKAGE = Path(__file__).resolve().parents[1]  # flowyml itself: never a user's project
 
 
+def in_a_project(start: str | Path | None = None) -> bool:
+    """Whether ``start`` (default: cwd) is in a FlowyML project: a marker file at or
+    above it, a ``.flowyml`` folder in it, or a store or catalog named in the
+    environment. The readers that take no pipeline file (the CLI's commands,
+    ``fm.Catalog()``) refuse a folder in none, where they would only create an empty
+    catalog (``flowyml runs`` in the home folder by mistake)."""
+    if any(os.environ.get(v) for v in ("FLOWYML_STORE", "FLOWYML_CATALOG", "FLOWYML_ROOT")):
+        return True
+    here = Path(start) if start is not None else Path.cwd()
+    return (here / ".flowyml").is_dir() or any(
+        (folder / m).is_file() for folder in (here, *here.parents) for m in MARKERS)
+
+
 def project_root(start: str | Path | None = None) -> Path:
     """The nearest folder at or above ``start`` (default: cwd) holding a marker file;
     the start folder itself when none does."""
