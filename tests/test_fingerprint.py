@@ -286,6 +286,82 @@ def test_unseeable_code_warns_and_counts_the_whole_module(tmp_path: Path) -> Non
         sys.modules.pop("dyn_mod", None)
 
 
+def test_a_module_counted_whole_warns_once_per_step_naming_each_construct(
+        tmp_path: Path) -> None:
+    """The whole-module fallback meets every function of the module, some with their
+    own unseeable constructs: the step hears one warning for the module, naming each,
+    not one per construct."""
+    mod = tmp_path / "dyn_three.py"
+    mod.write_text("QUERY = 'a > 1'\n\ndef pick(name):\n    return globals()[name]\n\n"
+                   "def run(code):\n    return eval(code)\n\n"
+                   "def select(df):\n    return df.query(QUERY)\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import dyn_three  # type: ignore[import-not-found]
+
+        def step_fn(x):
+            return dyn_three.pick("run")
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fp = fingerprint_function(step_fn, root=tmp_path, step_name="three")
+        said = [str(w.message) for w in caught if issubclass(w.category, FingerprintWarning)]
+        assert len(said) == 1, said
+        assert said[0].startswith("step 'three': a .query()/.eval() string made elsewhere "
+                                  "than in the call in select; eval() in run; globals() in "
+                                  "pick (dyn_three.py) cannot be followed")
+        assert "every Python file of the project" in said[0]  # (eval can import)
+        assert any(k.startswith("module dyn_three.py") for k in fp.parts)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("dyn_three", None)
+
+
+def test_only_a_seed_first_thing_takes_the_generators_state_out_of_the_key(
+        tmp_path: Path) -> None:
+    """A step that seeds the global generator as its first statement is keyed by the
+    seed; one that draws before seeding, seeds with ``None`` (entropy) or with a call
+    (which may draw first) still counts the state, which an unseeded draw changes."""
+    mod = tmp_path / "seeds_mod.py"
+    mod.write_text(textwrap.dedent("""
+        import random
+
+        def first():
+            random.seed(3)
+            return random.random()
+
+        def late():
+            x = random.random()
+            random.seed(3)
+            return x + random.random()
+
+        def entropy():
+            random.seed(None)
+            return random.random()
+
+        def computed():
+            random.seed(int(random.random() * 10))
+            return random.random()
+    """))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import seeds_mod  # type: ignore[import-not-found]
+
+        def key(fn: Any) -> dict[str, str]:
+            return fingerprint_function(fn, root=tmp_path).parts
+
+        before = {f: key(getattr(seeds_mod, f)) for f in ("first", "late", "entropy", "computed")}
+        random_module = __import__("random")
+        random_module.random()  # the hidden generator moves
+        after = {f: key(getattr(seeds_mod, f)) for f in before}
+        assert after["first"] == before["first"]
+        for f in ("late", "entropy", "computed"):
+            assert after[f] != before[f], f
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("seeds_mod", None)
+
+
 def test_a_computed_import_counts_every_file_of_the_project(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The module may not even be imported yet: every Python file under the root counts,

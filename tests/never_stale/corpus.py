@@ -5140,3 +5140,44 @@ add(idiom("shared_tracker_object_couples_nothing", {"pipe.py": src('''
     check={"y": "train(load())"},
     no_fingerprint_warning=True,
 ))
+
+add(idiom("generator_seeded_inside_the_step", {
+    "noise.py": src('''
+        import random
+
+
+        def jitter(xs):
+            return [round(x + random.random(), 6) for x in xs]
+    '''),
+    "pipe.py": src('''
+        import random
+
+        import numpy as np
+
+        import flowyml as fm
+        from noise import jitter
+
+
+        @fm.step(outputs="y")
+        def sample(n: int = 3):
+            """Seeded first thing: what it draws does not depend on the process."""
+            random.seed(11)
+            np.random.seed(5)
+            base = [round(random.random(), 6) for _ in range(n)]
+            return jitter(base) + np.random.randint(0, 100, 2).tolist()
+
+
+        pipe = fm.Pipeline("ns", [sample])
+    ''')},
+    unchanged("the generators' state before the seeds differs in every process; it does "
+              "not count, so the step is reused"),
+    same(E("pipe.py", "np.random.seed(5)", "np.random.seed(5)  # numpy's global generator"),
+         note="comment on a seed"),
+    change(E("pipe.py", "random.seed(11)", "random.seed(12)"), note="the seed"),
+    change(E("pipe.py", "np.random.seed(5)", "np.random.seed(6)"), note="numpy's seed"),
+    change(E("noise.py", "x + random.random()", "x - random.random()"),
+           note="a helper drawing after the seeds"),
+    steps=("sample",),
+    check={"y": "sample()"},
+    no_fingerprint_warning=True,
+))

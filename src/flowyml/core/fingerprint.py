@@ -468,12 +468,16 @@ _SCALARS = frozenset({type(None), bool, int, float, complex})
 _TEXTS = frozenset({str, bytes})
 
 
+_Unseen = tuple[str, str, bool]  # what cannot be followed (in which function), the
+# module's label, whether it may import by name: ``_Context.warn_unseen``
+
+
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
     __slots__ = ("_multi", "_sources", "captured", "closures", "counted", "generators", "keep",
-                 "own", "own_fns", "owners", "parts", "pending", "reads_text", "root", "seen",
-                 "step", "tokenizing", "unresolved", "walked")
+                 "own", "own_fns", "owners", "parts", "pending", "reads_text", "rng_parts",
+                 "root", "seeded", "seen", "step", "tokenizing", "unresolved", "unseen", "walked")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -491,7 +495,14 @@ class _Context:
         self.owners: dict[str, dict[str, set[int]]] = {}
         # a closure's context (``sub``): its warnings, given to each step that adds it,
         # and the functions met whose bodies are still to walk (``drain``)
-        self.captured: list[str] | None = None
+        self.captured: list[str | _Unseen] | None = None
+        # label -> (what cannot be followed, in which function; whether any of it can
+        # import by name): one warning per module, once the step is walked (``_unseeable``)
+        self.unseen: dict[str, tuple[list[str], bool]] | None = None
+        # part -> id of the random generator whose state it counts (``_visit``), and the
+        # generators the step seeds before it draws (``_seeded_generators``)
+        self.rng_parts: dict[str, int] | None = None
+        self.seeded: set[int] | None = None
         self.pending: list[tuple[types.FunctionType, str, _Info]] = []
         self.parts: dict[str, str] = {}
         self.seen: set[int] = set()
@@ -588,6 +599,8 @@ class _Context:
         self.counted |= sub.counted
         self.reads_text |= sub.reads_text
         self.unresolved |= sub.unresolved
+        if sub.rng_parts:
+            self.rng_parts = {**(self.rng_parts or {}), **sub.rng_parts}
         if self.generators is not None and sub.generators:
             self.generators |= sub.generators
         for message in sub.captured or ():
@@ -611,17 +624,47 @@ class _Context:
         """A worker re-taking the driver's key (``recheck_parts``)."""
         return self.generators is not None
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str | _Unseen) -> None:
         if self.rechecking:  # the driver warned at build
             return
         if self.captured is not None:  # a closure's: each step that reaches it warns
             if message not in self.captured:
                 self.captured.append(message)
             return
+        if isinstance(message, tuple):  # said with the module's others (``warn_unseen``)
+            what, label, imports = message
+            if self.unseen is None:
+                self.unseen = {}
+            found, before = self.unseen.get(label) or ([], False)
+            if what not in found:
+                found.append(what)
+            self.unseen[label] = (found, before or imports)
+            return
         text = f"step {self.step!r}: {message}"
         if text not in _warned:
             _warned.add(text)
             warnings.warn(text, FingerprintWarning, stacklevel=outside_stacklevel())
+
+    def generator_part(self, key: str, gen: Any) -> None:
+        """``key`` counts the state of the random generator ``gen``."""
+        if self.rng_parts is None:
+            self.rng_parts = {}
+        self.rng_parts[key] = id(gen)
+
+    def warn_unseen(self) -> None:
+        """One warning per module for what the step reaches there that the fingerprint
+        cannot follow: each construct makes the whole module count, so a module whose
+        every function is counted (the whole-module fallback meets them all) would
+        otherwise warn once per construct, about functions the step may not call."""
+        for label, (found, imports) in (self.unseen or {}).items():
+            self.warn(
+                f"{'; '.join(sorted(found))} ({label}) cannot be followed by the "
+                f"fingerprint; all of {label} counts as this step's code (its text, and the "
+                "current value of each of its globals)"
+                + (", and so does every Python file of the project (a module imported by a "
+                   "name the fingerprint cannot know may be any of them)" if imports else "")
+                + ", so any edit to them re-executes the step")
+        self.unseen = None
 
     def token(self, value: Any, what: str) -> str:
         """A value's canonical token; the code it references is visited.
@@ -789,6 +832,10 @@ def fingerprint_function(
         ctx.drain()
         if ctx.reads_text:
             _text_parts(ctx)
+        if ctx.unseen:
+            ctx.warn_unseen()
+        if ctx.seeded and ctx.rng_parts:
+            _seeded_generators(ctx)
     finally:
         _end_of_build()
     if declaration is not None:
@@ -824,7 +871,37 @@ def _fingerprint_step(
     _check_mutated_globals(ctx, step.func)
     if ctx.reads_text:
         _text_parts(ctx)
+    if ctx.unseen:
+        ctx.warn_unseen()
+    if ctx.seeded and ctx.rng_parts:
+        _seeded_generators(ctx)
     return _make(ctx.parts, ctx.sources()), tokens, ctx
+
+
+_SEEDED = "seeded by the step before it draws"
+
+
+def _seeded_by(seed: Any) -> Any:
+    """The global random generator the function ``seed`` seeds (``random.seed``: its
+    hidden ``Random``; ``np.random.seed``: numpy's global ``RandomState``), or None."""
+    gen = _attr(seed, "__self__")
+    if gen is None:
+        mtrand = sys.modules.get("numpy.random.mtrand")
+        if mtrand is not None and seed is getattr(mtrand, "seed", None):
+            gen = getattr(mtrand, "_rand", None)
+    return gen if gen is not None and _is_generator(gen) else None
+
+
+def _seeded_generators(ctx: _Context) -> None:
+    """The state of a global random generator the step seeds first thing
+    (``random.seed(3)`` as its first statement) does not count: it differs in every
+    process until something seeds it, so the step would re-execute every run, though
+    what it draws after the seed is the same. The seed's argument counts, as code."""
+    seeded, parts = ctx.seeded or set(), ctx.parts
+    for key, gen in (ctx.rng_parts or {}).items():
+        if gen in seeded and key in parts:
+            parts[key] = _SEEDED
+            ctx._sources[key] = {_SEEDED: _SEEDED}
 
 
 def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
@@ -1129,6 +1206,8 @@ def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str
             continue
         _visit(ctx, obj, ref, "")
     ctx.drain()
+    if ctx.unseen:
+        ctx.warn_unseen()
     return ctx.parts, ctx.sources()
 
 
@@ -1280,6 +1359,10 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
     info = _info(inner, strip_decorators=True)
     ctx.add("code", info.digest,
             _info_source(info, decorators=False))
+    for chain in info.seeds_first or ():
+        gen = _seeded_by(_resolve_chain(chain, inner.__globals__))
+        if gen is not None:
+            ctx.seeded = {*(ctx.seeded or ()), id(gen)}
     # (not when a worker re-takes the key: it cannot tell ``@fm.step`` from another
     # decorator, see ``statecheck``, and unparsing them is most of its cost)
     for i, text in enumerate(() if ctx.rechecking else _decorator_texts(inner, info)):
@@ -1340,6 +1423,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             key = f"rng {where or '?'}:{name}"
             if ctx.first_count(key, owner):
                 ctx.add(key, ctx.token(owner, f"the generator behind {name}"))
+                ctx.generator_part(key, owner)
     elif any(obj is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         ctx.library("python")  # a stream written to: output, not an input (``print`` too)
     elif callable(obj) and _attr(obj, "__wrapped__") is not None and not isinstance(
@@ -1381,8 +1465,10 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.add(key, ctx.token(obj, f"constant {name}"), shown)
             finally:
                 ctx.tokenizing.discard(id(obj))
-            if ctx.generators is not None and _is_generator(obj):
-                ctx.generators.add(key)
+            if _is_generator(obj):
+                ctx.generator_part(key, _attr(obj, "__self__", obj))
+                if ctx.generators is not None:
+                    ctx.generators.add(key)
 
 
 def _is_generator(obj: Any) -> bool:
@@ -2018,6 +2104,7 @@ class _Info:
     slot: tuple[str, str] | None = None  # where the memo keeps these facts
     shape: str = ""  # ``_code_shape`` of the code the text compiled to (checked per process)
     docstrings: bool = True  # whether the tree holds any (False: rendering skips the search)
+    seeds_first: list[tuple[str, ...]] | None = None  # ``X.seed(...)``: its first statements
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -2040,7 +2127,7 @@ class _Info:
                 "y": self.dynamic_imports, "m": sorted(self.mutated),
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
                 "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
-                "h": self.docstrings}
+                "h": self.docstrings, "f": self.seeds_first and [list(c) for c in self.seeds_first]}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
@@ -2052,7 +2139,7 @@ class _Info:
                    [(tuple(c), n) for c, n in getattrs] if getattrs else [], bool(f["y"]),
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
                    None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
-                   bool(f.get("h", True)))
+                   bool(f.get("h", True)), [tuple(c) for c in f["f"]] if f.get("f") else None)
 
 
 _info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
@@ -2427,7 +2514,43 @@ def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozens
         chains = [*chains, *((n,) for n in sorted(at_names) if n != _QUERY_MADE_ELSEWHERE)]
         names = names | at_names
     return _Info(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
-                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings)
+                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings,
+                 seeds_first=_seeds_first(tree))
+
+
+def _seeds_first(tree: ast.AST) -> list[tuple[str, ...]] | None:
+    """The chains of ``X.seed`` when the function's first statements (after its
+    docstring) are ``X.seed(a)`` calls, with arguments that call nothing and are not
+    ``None``: what the function draws from ``X`` after them (itself, or the helpers it
+    then calls) does not depend on the state ``X`` had before, which another step's
+    draws, or the process's start, left (``_seeded_generators``)."""
+    if not isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    body = tree.body[1:] if tree.body and _is_docstring(tree.body[0]) else tree.body
+    chains = []
+    for stmt in body:
+        chain = _seed_call(stmt)
+        if chain is None:
+            break
+        chains.append(chain)
+    return chains or None
+
+
+def _seed_call(stmt: ast.stmt) -> tuple[str, ...] | None:
+    """The chain of ``X.seed`` when ``stmt`` is ``X.seed(a)`` as ``_seeds_first`` takes it."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return None
+    call = stmt.value
+    chain = _chain_of(call.func)
+    args = [*call.args, *(k.value for k in call.keywords)]
+    if chain is None or len(chain) < 2 or chain[-1] != "seed" or not args:
+        return None
+    for node in (n for a in args for n in ast.walk(a)):
+        if isinstance(node, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr,
+                             ast.Starred)) or (isinstance(node, ast.Constant)
+                                               and node.value is None):
+            return None  # (a call may draw before the seed; ``seed(None)`` is entropy)
+    return chain
 
 
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
@@ -2832,14 +2955,7 @@ def _unseeable(ctx: _Context, fn: types.FunctionType, info: _Info, label: str,
     whole module counts (and the project's files, for what can import by name)."""
     mod = sys.modules.get(fn.__module__ or "")
     imports = [u for u in unseeable if u in _IMPORTING]
-    ctx.warn(
-        f"{', '.join(sorted(set(unseeable)))} in {fn.__qualname__} ({label}) cannot be "
-        f"followed by the fingerprint; all of {label} counts as this step's code (its "
-        "text, and the current value of each of its globals)"
-        + (", and so does every Python file of the project (a module imported by a name "
-           "the fingerprint cannot know may be any of them)" if imports else "")
-        + ", so any edit to them re-executes the step"
-    )
+    ctx.warn((f"{', '.join(sorted(set(unseeable)))} in {fn.__qualname__}", label, bool(imports)))
     if mod is not None:
         _whole_module(ctx, mod, label)
     else:
