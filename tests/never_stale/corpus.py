@@ -5145,9 +5145,16 @@ add(idiom("generator_seeded_inside_the_step", {
     "noise.py": src('''
         import random
 
+        import numpy as np
+
 
         def jitter(xs):
             return [round(x + random.random(), 6) for x in xs]
+
+
+        def seed_everything(seed):
+            random.seed(seed)
+            np.random.seed(seed)
     '''),
     "pipe.py": src('''
         import random
@@ -5155,7 +5162,7 @@ add(idiom("generator_seeded_inside_the_step", {
         import numpy as np
 
         import flowyml as fm
-        from noise import jitter
+        from noise import jitter, seed_everything
 
 
         @fm.step(outputs="y")
@@ -5167,7 +5174,13 @@ add(idiom("generator_seeded_inside_the_step", {
             return jitter(base) + np.random.randint(0, 100, 2).tolist()
 
 
-        pipe = fm.Pipeline("ns", [sample])
+        @fm.step(outputs="z")
+        def shuffled(y):
+            seed_everything(3)
+            return sorted(y, key=lambda _: random.random()) + [int(np.random.randint(9))]
+
+
+        pipe = fm.Pipeline("ns", [sample, shuffled])
     ''')},
     unchanged("the generators' state before the seeds differs in every process; it does "
               "not count, so the step is reused"),
@@ -5176,8 +5189,10 @@ add(idiom("generator_seeded_inside_the_step", {
     change(E("pipe.py", "random.seed(11)", "random.seed(12)"), note="the seed"),
     change(E("pipe.py", "np.random.seed(5)", "np.random.seed(6)"), note="numpy's seed"),
     change(E("noise.py", "x + random.random()", "x - random.random()"),
-           note="a helper drawing after the seeds"),
-    steps=("sample",),
-    check={"y": "sample()"},
+           note="a helper drawing after the seeds", expect={"sample": "executed", "shuffled": "executed"}),
+    change(E("noise.py", "    np.random.seed(seed)", "    np.random.seed(seed + 1)"),
+           note="what a helper that seeds first thing seeds", expect={"sample": "cached", "shuffled": "executed"}),
+    steps=("sample", "shuffled"),
+    check={"y": "sample()", "z": "shuffled(sample())"},
     no_fingerprint_warning=True,
 ))

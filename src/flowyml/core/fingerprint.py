@@ -881,6 +881,33 @@ def _fingerprint_step(
 _SEEDED = "seeded by the step before it draws"
 
 
+def _leading_seeds(ctx: _Context, fn: types.FunctionType, info: _Info) -> set[int] | None:
+    """The ids of the global random generators ``fn`` seeds before anything else: by
+    its first statements, each a seed (``random.seed(11)``) or a call of a helper of
+    the user's whose own first statements are seeds (``seed_everything(42)``), up to
+    the first that is neither."""
+    out: set[int] = set()
+    for chain in info.seeds_first or ():
+        obj = _resolve_chain(chain, fn.__globals__)
+        if chain[-1] == "seed":
+            gens = [_seeded_by(obj)]
+        elif (isinstance(obj, types.FunctionType) and ctx.label_of(obj) is not None
+              and None not in (*(obj.__defaults__ or ()), *(obj.__kwdefaults__ or {}).values())):
+            # (a parameter left ``None`` may be the seed: ``random.seed(None)`` is entropy)
+            helper = _info(obj, strip_decorators=False)
+            gens = []
+            for c in helper.seeds_first or ():
+                if c[-1] != "seed":
+                    break
+                gens.append(_seeded_by(_resolve_chain(c, obj.__globals__)))
+        else:
+            break
+        if not gens or None in gens:
+            break
+        out.update(id(g) for g in gens)
+    return out or None
+
+
 def _seeded_by(seed: Any) -> Any:
     """The global random generator the function ``seed`` seeds (``random.seed``: its
     hidden ``Random``; ``np.random.seed``: numpy's global ``RandomState``), or None."""
@@ -1005,6 +1032,8 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
                 if cls_label is not None:
                     out[("class", cls_label, owner.__qualname__) if attr == "*" else
                         ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
+    for gen in ctx.seeded or ():  # seeded first thing: what it and its helpers draw after
+        out.pop(("depends", gen), None)  # depends on no step's draws before
     return out
 
 
@@ -1359,10 +1388,8 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
     info = _info(inner, strip_decorators=True)
     ctx.add("code", info.digest,
             _info_source(info, decorators=False))
-    for chain in info.seeds_first or ():
-        gen = _seeded_by(_resolve_chain(chain, inner.__globals__))
-        if gen is not None:
-            ctx.seeded = {*(ctx.seeded or ()), id(gen)}
+    if info.seeds_first:
+        ctx.seeded = _leading_seeds(ctx, inner, info)
     # (not when a worker re-takes the key: it cannot tell ``@fm.step`` from another
     # decorator, see ``statecheck``, and unparsing them is most of its cost)
     for i, text in enumerate(() if ctx.rechecking else _decorator_texts(inner, info)):
@@ -2104,7 +2131,7 @@ class _Info:
     slot: tuple[str, str] | None = None  # where the memo keeps these facts
     shape: str = ""  # ``_code_shape`` of the code the text compiled to (checked per process)
     docstrings: bool = True  # whether the tree holds any (False: rendering skips the search)
-    seeds_first: list[tuple[str, ...]] | None = None  # ``X.seed(...)``: its first statements
+    seeds_first: list[tuple[str, ...]] | None = None  # its first statements' calls (seeds?)
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -2519,31 +2546,32 @@ def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozens
 
 
 def _seeds_first(tree: ast.AST) -> list[tuple[str, ...]] | None:
-    """The chains of ``X.seed`` when the function's first statements (after its
-    docstring) are ``X.seed(a)`` calls, with arguments that call nothing and are not
-    ``None``: what the function draws from ``X`` after them (itself, or the helpers it
-    then calls) does not depend on the state ``X`` had before, which another step's
-    draws, or the process's start, left (``_seeded_generators``)."""
+    """The callables of the function's first statements (after its docstring) while
+    they are plain calls (``X.seed(a)``, ``seed_everything(42)``) with arguments that
+    call nothing and are not ``None``: those that seed a global random generator, or
+    call a helper of the user's that seeds it first thing, come before any draw, so
+    what the function draws after them does not depend on the state the generator had
+    before (``_leading_seeds``)."""
     if not isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     body = tree.body[1:] if tree.body and _is_docstring(tree.body[0]) else tree.body
     chains = []
-    for stmt in body:
-        chain = _seed_call(stmt)
+    for stmt in body[:8]:
+        chain = _plain_call(stmt)
         if chain is None:
             break
         chains.append(chain)
     return chains or None
 
 
-def _seed_call(stmt: ast.stmt) -> tuple[str, ...] | None:
-    """The chain of ``X.seed`` when ``stmt`` is ``X.seed(a)`` as ``_seeds_first`` takes it."""
+def _plain_call(stmt: ast.stmt) -> tuple[str, ...] | None:
+    """The chain of ``f`` when ``stmt`` is ``f(a)`` as ``_seeds_first`` takes it."""
     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
         return None
     call = stmt.value
     chain = _chain_of(call.func)
     args = [*call.args, *(k.value for k in call.keywords)]
-    if chain is None or len(chain) < 2 or chain[-1] != "seed" or not args:
+    if chain is None or (chain[-1] == "seed" and not args):
         return None
     for node in (n for a in args for n in ast.walk(a)):
         if isinstance(node, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr,
