@@ -5196,3 +5196,225 @@ add(idiom("generator_seeded_inside_the_step", {
     check={"y": "sample()", "z": "shuffled(sample())"},
     no_fingerprint_warning=True,
 ))
+
+add(idiom("decorator_and_wrapt_packages", {
+    "decos.py": src('''
+        import wrapt
+        from decorator import decorator
+
+
+        @decorator
+        def plus(func, *args, **kw):
+            return func(*args, **kw) + 1
+
+
+        @wrapt.decorator
+        def doubled(wrapped, instance, args, kwargs):
+            return wrapped(*args, **kwargs) * 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from decos import doubled, plus
+
+
+        @plus
+        def helper(x):
+            return x * 3
+
+
+        @doubled
+        def other(x):
+            return x + 2
+
+
+        @fm.step(outputs="y")
+        def f(x: int = 3):
+            return helper(x) + other(x)
+
+
+        @fm.step(outputs="z")
+        @doubled
+        def g(x: int = 4):
+            return x - 1
+
+
+        pipe = fm.Pipeline("ns", [f, g])
+    ''')},
+    unchanged(),
+    same(E("decos.py", "def plus(func, *args, **kw):", "def plus(func, *args, **kw):  # the caller"),
+         note="comment in a decorator's caller"),
+    change(E("decos.py", ") + 1", ") + 10"), expect={"f": "executed", "g": "cached"},
+           note="the caller the `decorator` package's wrapper calls"),
+    change(E("decos.py", ") * 2", ") * 3"), expect={"f": "executed", "g": "executed"},
+           note="the wrapper of `@wrapt.decorator`, on a helper and on the step"),
+    change(E("pipe.py", "return x * 3", "return x * 4"), expect={"f": "executed", "g": "cached"},
+           note="the decorated helper"),
+    steps=("f", "g"),
+    check={"y": "f()", "z": "g()"},
+    no_fingerprint_warning=True,
+))
+
+add(idiom("code_loaded_by_name_under_other_names", {
+    "models.py": src('''
+        class Model:
+            def fit(self, x):
+                return x * 2
+
+
+        def fit(x):
+            return x * 2
+    '''),
+    "pipe.py": src('''
+        import importlib
+        import pkgutil
+        from importlib import import_module as im
+        from pydoc import locate
+
+        import flowyml as fm
+
+        CONFIG = {"target": "models:Model"}
+
+
+        @fm.step(outputs="a")
+        def by_resolve_name(x: int = 4):
+            return pkgutil.resolve_name(CONFIG["target"])().fit(x)
+
+
+        @fm.step(outputs="b")
+        def by_locate(x: int = 4, target: str = "models"):
+            return locate(target + ".fit")(x)
+
+
+        @fm.step(outputs="c")
+        def by_alias(x: int = 4, target: str = "models"):
+            return im(target).fit(x)
+
+
+        @fm.step(outputs="d")
+        def by_dunder(x: int = 4, target: str = "models"):
+            return importlib.__import__(target).fit(x)
+
+
+        pipe = fm.Pipeline("ns", [by_resolve_name, by_locate, by_alias, by_dunder])
+    ''')},
+    unchanged(),
+    same(E("models.py", "class Model:", "class Model:  # found by name"), note="comment"),
+    change(E("models.py", "        return x * 2\n\n\ndef", "        return x * 3\n\n\ndef"),
+           note="a method of the class pkgutil.resolve_name finds by a string",
+           expect={"by_resolve_name": "executed", "by_locate": "executed",
+                   "by_alias": "executed", "by_dunder": "executed"}),
+    change(E("models.py", "def fit(x):\n    return x * 2", "def fit(x):\n    return x * 5"),
+           note="the function found by pydoc.locate (imported by its name), an aliased "
+                "import_module, importlib.__import__",
+           expect={"by_resolve_name": "executed", "by_locate": "executed",
+                   "by_alias": "executed", "by_dunder": "executed"}),
+    steps=("by_resolve_name", "by_locate", "by_alias", "by_dunder"),
+    check={"a": "by_resolve_name()", "b": "by_locate()", "c": "by_alias()", "d": "by_dunder()"},
+    warns_at_build=("resolve_name", "by_locate", "by_alias", "by_dunder"),
+))
+
+add(idiom("registered_with_the_standard_library", {
+    "geom.py": src('''
+        import copyreg
+        import sqlite3
+
+
+        class Point:
+            def __init__(self, x, y):
+                self.x, self.y = x, y
+
+
+        def _rebuild(x, y):
+            return Point(x, y)
+
+
+        def _reduce_point(p):
+            return _rebuild, (p.x, p.y)
+
+
+        copyreg.pickle(Point, _reduce_point)
+
+
+        def _to_pair(b):
+            x, y = map(float, b.split(b";"))
+            return (x, y)
+
+
+        sqlite3.register_converter("pair", _to_pair)
+    '''),
+    "pipe.py": src('''
+        import copy
+        import sqlite3
+
+        import flowyml as fm
+        from geom import Point
+
+
+        @fm.step(outputs="y")
+        def copied(x: int = 3):
+            q = copy.deepcopy(Point(x, 1))
+            return [q.x, q.y]
+
+
+        @fm.step(outputs="z")
+        def queried():
+            con = sqlite3.connect(":memory:", detect_types=sqlite3.PARSE_DECLTYPES)
+            con.execute("create table t (p pair)")
+            con.execute("insert into t values ('1.0;2.0')")
+            return list(con.execute("select p from t").fetchone()[0])
+
+
+        pipe = fm.Pipeline("ns", [copied, queried])
+    ''')},
+    unchanged(),
+    same(E("geom.py", "def _to_pair(b):", "def _to_pair(b):  # 'x;y' -> (x, y)"), note="comment"),
+    change(E("geom.py", "return Point(x, y)", "return Point(x * 10, y)"),
+           note="the function a copyreg reducer rebuilds with (copy.deepcopy calls it)",
+           expect={"copied": "executed", "queried": "cached"}),
+    change(E("geom.py", "return (x, y)", "return (y, x)"),
+           note="a converter registered with sqlite3.register_converter",
+           expect={"copied": "cached", "queried": "executed"}),
+    steps=("copied", "queried"),
+    check={"y": "copied()", "z": "queried()"},
+    no_fingerprint_warning=True,
+))
+
+add(idiom("attributes_of_container_subclasses", {
+    "vocab.py": src('''
+        from collections import Counter, defaultdict
+
+
+        class Vocab(Counter):
+            def kept(self):
+                return sorted(w for w, n in self.items() if n >= self.min_freq)
+
+
+        class Table(defaultdict):
+            def total(self):
+                return sum(self.values()) * self.scale
+
+
+        VOCAB = Vocab("a a a b b c".split())
+        VOCAB.min_freq = 2
+        TABLE = Table(int, {"x": 1, "y": 2})
+        TABLE.scale = 2
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from vocab import TABLE, VOCAB
+
+
+        @fm.step(outputs="y")
+        def f():
+            return [VOCAB.kept(), TABLE.total()]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("vocab.py", "TABLE.scale = 2", "TABLE.scale = 2  # doubled"), note="comment"),
+    change(E("vocab.py", "VOCAB.min_freq = 2", "VOCAB.min_freq = 3"),
+           note="an attribute of a Counter subclass's instance (Counter's reduce drops it)"),
+    change(E("vocab.py", "TABLE.scale = 2", "TABLE.scale = 5"),
+           note="an attribute of a defaultdict subclass's instance"),
+))

@@ -1431,6 +1431,16 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             ctx.add(key, ctx.token(state, f"the declaration of step {name}"),
                     value_source(f"{name} (step)", state))
         obj = func
+    if type(obj) is not types.FunctionType and isinstance(obj, types.FunctionType):
+        # a proxy passing for the function it wraps (``@wrapt.decorator``'s
+        # FunctionWrapper sets ``__class__``): the library's, with the user's wrapper
+        wrapped = _attr(obj, "__wrapped__")
+        if wrapped is not None and wrapped is not obj:
+            if ctx.first_visit(obj):
+                ctx.library(type(obj).__module__)
+                _wrappers_code(ctx, obj, wrapped)
+            _visit(ctx, wrapped, name, where)
+            return
     if isinstance(obj, types.ModuleType):
         _visit_module(ctx, obj)
     elif isinstance(obj, types.FunctionType):
@@ -1468,6 +1478,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 _visit_class(ctx, cls)
             else:
                 ctx.library(_module_of(cls))
+                _wrappers_code(ctx, obj, obj.__wrapped__)
             _visit(ctx, obj.__wrapped__, name, where)
     elif _is_native_callable(obj) and not _is_type_alias(obj):  # a Cython function, a
         # ufunc: known by module and name (scipy's ufuncs by the module that has them)
@@ -1590,6 +1601,7 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
             wrapped = getattr(fn, "__wrapped__", None)
             if wrapped is not None:
                 _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), "")
+                _wrappers_code(ctx, fn, wrapped)
                 if fn.__closure__ and fn.__globals__.get("__name__") == "contextlib":
                     _entered_context(ctx, fn, wrapped)
                 elif isinstance(wrapped, types.FunctionType) and wrapped.__annotations__:
@@ -1618,6 +1630,25 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
             return
         ctx.walked[id(fn)] = fn  # the first: walked in the step's own context
     ctx.pending.append((fn, label, info))  # walked when the current walk returns
+
+
+def _wrappers_code(ctx: _Context, wrapper: Any, wrapped: Any) -> None:
+    """The user's code a library's wrapper calls besides the function it wraps: the
+    ``caller`` of the ``decorator`` package's ``@decorator`` (a cell of the wrapper's
+    closure), the wrapper function of ``@wrapt.decorator`` (``_self_wrapper``). Only
+    code of the user's counts here (the library's own cells are its version)."""
+    held = [wrapper._self_wrapper] if _attr(wrapper, "_self_wrapper") is not None else []
+    for cell in getattr(wrapper, "__closure__", None) or ():
+        try:
+            held.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            continue
+    for value in held:
+        code = _attr(value, "__func__", value)  # (a bound method: its function)
+        if value is not wrapped and isinstance(code, (types.FunctionType, type)) and (
+                ctx.label_of(code) is not None):
+            _visit(ctx, value, _qualname(code) if isinstance(code, types.FunctionType)
+                   else code.__qualname__, "")
 
 
 def _wrapped_annotations(ctx: _Context, fn: types.FunctionType) -> None:
@@ -1782,6 +1813,10 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
     meta = type(cls)
     if meta is not type:
         _visit(ctx, meta, meta.__qualname__, label)
+    copyreg = sys.modules.get("copyreg")
+    reducer = copyreg.dispatch_table.get(cls) if copyreg is not None else None
+    if reducer is not None:  # ``copyreg.pickle(cls, f)``: how copy and pickle remake it
+        _visit(ctx, reducer, f"copyreg reducer of {qual}", label)
     is_enum = any(_module_of(b) == "enum" for b in cls.__mro__[1:])
     for name, member in list(vars(cls).items()):
         if (name in _SKIP_CLASS_ATTRS or (is_enum and name.startswith("_") and name.endswith("_"))
@@ -2776,6 +2811,22 @@ _QUERY_UNSEEN = "a .query()/.eval() string made elsewhere than in the call"
 # calls that load code the text does not name (``runpy.run_path("params.py")``)
 _LOADERS = frozenset({"run_path", "run_module", "spec_from_file_location", "load_source",
                       "locate"})
+# the functions that import or load code by a name or path known at run time, found by
+# what a name is bound to (``_is_loader``), whatever it is called
+_LOADER_FUNCTIONS = (("importlib", "import_module"), ("importlib", "__import__"),
+                     ("builtins", "__import__"), ("pkgutil", "resolve_name"),
+                     ("pydoc", "locate"), ("runpy", "run_path"), ("runpy", "run_module"),
+                     ("importlib.util", "spec_from_file_location"), ("imp", "load_source"))
+_LOADER_NAMES = frozenset(n for _, n in _LOADER_FUNCTIONS)
+
+
+def _is_loader(obj: Any) -> bool:
+    """Whether ``obj`` is one of ``_LOADER_FUNCTIONS``."""
+    if type(obj) is not types.FunctionType and type(obj) is not types.BuiltinFunctionType:
+        return False
+    name = obj.__name__
+    return name in _LOADER_NAMES and any(
+        getattr(sys.modules.get(m), n, None) is obj for m, n in _LOADER_FUNCTIONS if n == name)
 
 
 def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
@@ -2813,6 +2864,9 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         if obj is sys.modules:  # any module, by a name known at run time
             unseeable.append(_SYS_MODULES)
             continue
+        if chain[-1] != "import_module" and _is_loader(obj):  # (that name: the scanner's)
+            unseeable.append(_DYNAMIC_IMPORT)  # under another name (``from pydoc import
+            # locate``, ``import_module as im``) or one the scanner does not know
         if obj is os.environ and env_names is not _WHOLE_ENV:
             continue  # read by literal names only: those count (_environment_parts)
         _visit(ctx, obj, dotted, label)

@@ -4,7 +4,8 @@
 DataFrame; ``np.seterr(divide="raise")`` turns an ``inf`` into an exception;
 ``decimal.getcontext().prec = 6`` rounds every ``Decimal`` operation;
 ``pd.set_option("display.precision", 2)`` changes every ``str(df)``;
-``logging.basicConfig(level=logging.DEBUG)`` what ``log.isEnabledFor`` says. A script sets them
+``logging.basicConfig(level=logging.DEBUG)`` what ``log.isEnabledFor`` says;
+``sqlite3.register_converter("point", parse)`` what a query returns. A script sets them
 once, at import, where no step's code shows them. A step that reaches such a library
 has the settings that differ from the library's defaults as a part of its fingerprint:
 changing them re-executes it, and a step whose libraries run on their defaults has no
@@ -97,9 +98,24 @@ def _pandas() -> dict[str, Any]:
     return out
 
 
+def _sqlite3() -> dict[str, Any]:
+    """The converters and adapters registered besides the standard library's own (its
+    dates): functions of the user's, which turn what a query returns or sends."""
+    sqlite3 = sys.modules.get("sqlite3") or sys.modules["_sqlite3"]
+    out: dict[str, Any] = {f"converter.{name}": fn for name, fn in sqlite3.converters.items()
+                           if getattr(fn, "__module__", None) != _SQLITE_OWN}
+    for (typ, _), fn in sqlite3.adapters.items():
+        if getattr(fn, "__module__", None) != _SQLITE_OWN:
+            out[f"adapter.{typ.__module__}.{typ.__qualname__}"] = (typ, fn)
+    return out
+
+
+_SQLITE_OWN = "sqlite3.dbapi2"  # where the default date converters and adapters are made
+
+
 _READERS: dict[str, Callable[[], dict[str, Any]]] = {
     "sklearn": _sklearn, "numpy": _numpy, "decimal": _decimal, "pandas": _pandas,
-    "logging": _logging,
+    "logging": _logging, "sqlite3": _sqlite3, "_sqlite3": _sqlite3,  # (``connect``'s module)
 }
 
 
@@ -163,9 +179,24 @@ def _apply_logging(want: dict[str, Any], now: dict[str, Any]) -> None:
     logging.getLogger().setLevel(want.get("root.level", logging.WARNING))
 
 
+def _apply_sqlite3(want: dict[str, Any], now: dict[str, Any]) -> None:
+    sqlite3 = sys.modules["sqlite3"]
+    for key in now.keys() - want.keys():
+        if key.startswith("converter."):
+            sqlite3.converters.pop(key.partition(".")[2], None)
+        else:
+            sqlite3.adapters.pop((now[key][0], sqlite3.PrepareProtocol), None)
+    for key, value in want.items():
+        if key.startswith("converter."):
+            sqlite3.register_converter(key.partition(".")[2], value)
+        else:
+            sqlite3.register_adapter(*value)
+
+
 _APPLIERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "sklearn": _apply_sklearn, "numpy": _apply_numpy, "decimal": _apply_decimal,
-    "pandas": _apply_pandas, "logging": _apply_logging,
+    "pandas": _apply_pandas, "logging": _apply_logging, "sqlite3": _apply_sqlite3,
+    "_sqlite3": _apply_sqlite3,
 }
 
 

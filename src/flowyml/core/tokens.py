@@ -444,6 +444,10 @@ class Tokenizer:
             self._walk(list(rv[3]), h, depth, memo)
         if len(rv) > 4 and rv[4] is not None:
             self._walk(dict(rv[4]), h, depth, memo)
+        if state is None and maybe_users(t) and getattr(v, "__dict__", None):
+            # a subclass of the user's of a type whose reduce drops the instance's own
+            # attributes (``Counter``, ``defaultdict``: ``VOCAB.min_freq = 2``)
+            self._walk(("attributes", dict(vars(v))), h, depth, memo)
         h.update(b")")
 
     def _code_or_value(self, f: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
