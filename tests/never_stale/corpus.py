@@ -5211,15 +5211,27 @@ add(idiom("decorator_and_wrapt_packages", {
         @wrapt.decorator
         def doubled(wrapped, instance, args, kwargs):
             return wrapped(*args, **kwargs) * 2
+
+
+        class Shifted(wrapt.ObjectProxy):
+            def __call__(self, *args, **kwargs):
+                return self.__wrapped__(*args, **kwargs) + 100
     '''),
     "pipe.py": src('''
         import flowyml as fm
-        from decos import doubled, plus
+        from decos import Shifted, doubled, plus
 
 
         @plus
         def helper(x):
             return x * 3
+
+
+        def base(x):
+            return x - 1
+
+
+        SHIFTED = Shifted(base)
 
 
         @doubled
@@ -5229,7 +5241,7 @@ add(idiom("decorator_and_wrapt_packages", {
 
         @fm.step(outputs="y")
         def f(x: int = 3):
-            return helper(x) + other(x)
+            return helper(x) + other(x) + SHIFTED(x)
 
 
         @fm.step(outputs="z")
@@ -5243,12 +5255,14 @@ add(idiom("decorator_and_wrapt_packages", {
     unchanged(),
     same(E("decos.py", "def plus(func, *args, **kw):", "def plus(func, *args, **kw):  # the caller"),
          note="comment in a decorator's caller"),
-    change(E("decos.py", ") + 1", ") + 10"), expect={"f": "executed", "g": "cached"},
+    change(E("decos.py", "**kw) + 1", "**kw) + 10"), expect={"f": "executed", "g": "cached"},
            note="the caller the `decorator` package's wrapper calls"),
     change(E("decos.py", ") * 2", ") * 3"), expect={"f": "executed", "g": "executed"},
            note="the wrapper of `@wrapt.decorator`, on a helper and on the step"),
     change(E("pipe.py", "return x * 3", "return x * 4"), expect={"f": "executed", "g": "cached"},
            note="the decorated helper"),
+    change(E("decos.py", ") + 100", ") + 200"), expect={"f": "executed", "g": "cached"},
+           note="the __call__ of a wrapt.ObjectProxy subclass a global wraps a function in"),
     steps=("f", "g"),
     check={"y": "f()", "z": "g()"},
     no_fingerprint_warning=True,
@@ -5269,6 +5283,9 @@ add(idiom("code_loaded_by_name_under_other_names", {
         import pkgutil
         from importlib import import_module as im
         from pydoc import locate
+
+        import yaml
+        from jinja2.utils import import_string
 
         import flowyml as fm
 
@@ -5295,22 +5312,30 @@ add(idiom("code_loaded_by_name_under_other_names", {
             return importlib.__import__(target).fit(x)
 
 
-        pipe = fm.Pipeline("ns", [by_resolve_name, by_locate, by_alias, by_dunder])
+        @fm.step(outputs="e")
+        def by_library(x: int = 4):
+            return import_string("models:fit")(x) + yaml.unsafe_load(
+                "!!python/name:models.fit")(x)
+
+
+        pipe = fm.Pipeline("ns", [by_resolve_name, by_locate, by_alias, by_dunder, by_library])
     ''')},
     unchanged(),
     same(E("models.py", "class Model:", "class Model:  # found by name"), note="comment"),
     change(E("models.py", "        return x * 2\n\n\ndef", "        return x * 3\n\n\ndef"),
            note="a method of the class pkgutil.resolve_name finds by a string",
            expect={"by_resolve_name": "executed", "by_locate": "executed",
-                   "by_alias": "executed", "by_dunder": "executed"}),
+                   "by_alias": "executed", "by_dunder": "executed", "by_library": "executed"}),
     change(E("models.py", "def fit(x):\n    return x * 2", "def fit(x):\n    return x * 5"),
            note="the function found by pydoc.locate (imported by its name), an aliased "
-                "import_module, importlib.__import__",
+                "import_module, importlib.__import__, jinja2's import_string, a YAML "
+                "!!python/name tag",
            expect={"by_resolve_name": "executed", "by_locate": "executed",
-                   "by_alias": "executed", "by_dunder": "executed"}),
-    steps=("by_resolve_name", "by_locate", "by_alias", "by_dunder"),
-    check={"a": "by_resolve_name()", "b": "by_locate()", "c": "by_alias()", "d": "by_dunder()"},
-    warns_at_build=("resolve_name", "by_locate", "by_alias", "by_dunder"),
+                   "by_alias": "executed", "by_dunder": "executed", "by_library": "executed"}),
+    steps=("by_resolve_name", "by_locate", "by_alias", "by_dunder", "by_library"),
+    check={"a": "by_resolve_name()", "b": "by_locate()", "c": "by_alias()", "d": "by_dunder()",
+           "e": "by_library()"},
+    warns_at_build=("resolve_name", "by_locate", "by_alias", "by_dunder", "by_library"),
 ))
 
 add(idiom("registered_with_the_standard_library", {
@@ -5417,4 +5442,81 @@ add(idiom("attributes_of_container_subclasses", {
            note="an attribute of a Counter subclass's instance (Counter's reduce drops it)"),
     change(E("vocab.py", "TABLE.scale = 2", "TABLE.scale = 5"),
            note="an attribute of a defaultdict subclass's instance"),
+))
+
+add(idiom("dict_constants_holding_arrays", {"pipe.py": src('''
+    import numpy as np
+    import pandas as pd
+
+    import flowyml as fm
+
+    WEIGHTS = {"a": np.array([1.0, 2.0]), "b": pd.Series([3.0, 4.0])}
+    REPLACE = {"n/a": pd.NA, "": pd.NA}
+    LABELS = {pd.NA: "missing"}
+
+
+    @fm.step(outputs="y")
+    def f():
+        raw = pd.Series(["1", "n/a", "2"]).replace(REPLACE)
+        return [float(WEIGHTS["a"].sum() + WEIGHTS["b"].sum()), int(raw.isna().sum()),
+                LABELS[pd.NA]]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged("a dict whose values are arrays, Series or pd.NA (whose truth raises): the build "
+              "crashed on them"),
+    same(E("pipe.py", "LABELS = {", "# what missing shows as\nLABELS = {"), note="comment"),
+    change(E("pipe.py", "np.array([1.0, 2.0])", "np.array([1.0, 5.0])"), note="an array in a dict"),
+    change(E("pipe.py", "pd.Series([3.0, 4.0])", "pd.Series([3.0, 6.0])"), note="a Series in a dict"),
+    change(E("pipe.py", '"": pd.NA}', '"": None, "2": pd.NA}'), note="pd.NA values in a dict"),
+))
+
+add(idiom("library_settings_beneath_the_library_named", {
+    "settings.py": src('''
+        import csv
+
+        import numpy as np
+        import pandas as pd
+
+        np.set_printoptions(precision=5)
+        pd.set_option("display.precision", 4)
+        csv.register_dialect("semi", delimiter=";")
+    '''),
+    "pipe.py": src('''
+        import csv
+        import io
+
+        import pandas as pd
+        import polars as pl
+
+        import flowyml as fm
+        import settings  # noqa: F401
+
+
+        @fm.step(outputs="y")
+        def shown():
+            return [str(pd.Series([1.234567]).to_numpy()),
+                    str(pl.DataFrame({"a": [1.234567]}).to_pandas())]
+
+
+        @fm.step(outputs="z")
+        def parsed():
+            return list(csv.reader(io.StringIO("a;b\\n1;2\\n"), dialect="semi"))
+
+
+        pipe = fm.Pipeline("ns", [shown, parsed])
+    ''')},
+    unchanged(),
+    same(E("settings.py", "np.set_printoptions(precision=5)",
+           "np.set_printoptions(precision=5)  # for the report"), note="comment"),
+    change(E("settings.py", "precision=5", "precision=2"), expect={"shown": "executed", "parsed": "cached"},
+           note="numpy's print options, for a step that names only pandas"),
+    change(E("settings.py", '"display.precision", 4', '"display.precision", 2'),
+           expect={"shown": "executed", "parsed": "cached"},
+           note="pandas' display options, for a step that names only polars"),
+    change(E("settings.py", 'delimiter=";"', 'delimiter=","'), expect={"shown": "cached", "parsed": "executed"},
+           note="a csv dialect registered at import"),
+    steps=("shown", "parsed"),
+    check={"y": "shown()", "z": "parsed()"},
 ))

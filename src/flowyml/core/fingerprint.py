@@ -743,19 +743,30 @@ class _Context:
         top = library_name(module, file)
         self.parts[f"library {top}"] = library_version(top)
         package = module.partition(".")[0]
-        settings = _settings_part(package)
-        if settings is not None:
-            self.add(*settings)
-            now = _settings_values.get(package)
-            if now:  # a user function set as a setting (a float format, a formatter):
-                # its code counts as the step's own helpers do (the settings' token
-                # knows it by name)
-                self.token(now, f"the settings of {package}")
+        for top in (package, *_SETTINGS_BENEATH.get(package, ())):
+            settings = _settings_part(top)
+            if settings is not None:
+                self.add(*settings)
+                now = _settings_values.get(top)
+                if now:  # a user function set as a setting (a float format, a
+                    # formatter): its code counts as the step's own helpers do (the
+                    # settings' token knows it by name)
+                    self.token(now, f"the settings of {top}")
         if package in _READS_ARGV and _ARGV_PART not in self.parts:
             # ``parser.parse_args()`` reads the command line itself, in library code
             # no fingerprint looks into: the arguments are an input of what reaches it
             self.add(_ARGV_PART, self.token(sys.argv[1:], "the command-line arguments"),
                      value_source("sys.argv[1:]", sys.argv[1:]))
+
+
+# the libraries whose settings act on what a library computes or returns, beneath it
+# (``str(df.to_numpy())`` prints by numpy's options, ``pl_frame.to_pandas()`` by pandas'
+# display options), besides its own
+_SETTINGS_BENEATH: dict[str, tuple[str, ...]] = {
+    "pandas": ("numpy",), "scipy": ("numpy",), "polars": ("numpy", "pandas"),
+    "pyarrow": ("numpy", "pandas"), "sklearn": ("numpy", "pandas"),
+    "dask": ("numpy", "pandas"), "statsmodels": ("numpy", "pandas"),
+}
 
 
 def _settings_part(top: str) -> tuple[str, str, str] | None:
@@ -801,7 +812,7 @@ def settings_parts(tops: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]
     defaults), and their sources: for a step that computes with a library's objects it
     receives as inputs (formats a numpy array) without its code naming the library."""
     out, sources = {}, {}
-    for top in tops:
+    for top in dict.fromkeys(t for lib in tops for t in (lib, *_SETTINGS_BENEATH.get(lib, ()))):
         part = _settings_part(top)
         if part is not None:
             out[part[0]], sources[part[0]] = part[1], part[2]
@@ -1437,7 +1448,14 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
         wrapped = _attr(obj, "__wrapped__")
         if wrapped is not None and wrapped is not obj:
             if ctx.first_visit(obj):
-                ctx.library(type(obj).__module__)
+                cls = type(obj)
+                if sys.modules.get(cls.__module__) is not None and ctx.label_of(cls) is not None:
+                    # a proxy class of the user's (a ``wrapt.ObjectProxy`` subclass's
+                    # ``__call__``); wrapt's own say the module ``_wrappers``, not imported
+                    # under that name, which ``label_of`` takes for a notebook's
+                    _visit_class(ctx, cls)
+                else:
+                    ctx.library(cls.__module__)
                 _wrappers_code(ctx, obj, wrapped)
             _visit(ctx, wrapped, name, where)
             return
@@ -2816,7 +2834,10 @@ _LOADERS = frozenset({"run_path", "run_module", "spec_from_file_location", "load
 _LOADER_FUNCTIONS = (("importlib", "import_module"), ("importlib", "__import__"),
                      ("builtins", "__import__"), ("pkgutil", "resolve_name"),
                      ("pydoc", "locate"), ("runpy", "run_path"), ("runpy", "run_module"),
-                     ("importlib.util", "spec_from_file_location"), ("imp", "load_source"))
+                     ("importlib.util", "spec_from_file_location"), ("imp", "load_source"),
+                     ("jinja2.utils", "import_string"), ("werkzeug.utils", "import_string"),
+                     ("django.utils.module_loading", "import_string"),
+                     ("yaml", "unsafe_load"), ("yaml", "unsafe_load_all"))
 _LOADER_NAMES = frozenset(n for _, n in _LOADER_FUNCTIONS)
 
 

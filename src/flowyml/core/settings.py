@@ -5,7 +5,8 @@ DataFrame; ``np.seterr(divide="raise")`` turns an ``inf`` into an exception;
 ``decimal.getcontext().prec = 6`` rounds every ``Decimal`` operation;
 ``pd.set_option("display.precision", 2)`` changes every ``str(df)``;
 ``logging.basicConfig(level=logging.DEBUG)`` what ``log.isEnabledFor`` says;
-``sqlite3.register_converter("point", parse)`` what a query returns. A script sets them
+``sqlite3.register_converter("point", parse)`` what a query returns;
+``csv.register_dialect("mine", delimiter=";")`` how a reader splits. A script sets them
 once, at import, where no step's code shows them. A step that reaches such a library
 has the settings that differ from the library's defaults as a part of its fingerprint:
 changing them re-executes it, and a step whose libraries run on their defaults has no
@@ -113,9 +114,22 @@ def _sqlite3() -> dict[str, Any]:
 _SQLITE_OWN = "sqlite3.dbapi2"  # where the default date converters and adapters are made
 
 
+_CSV_OWN = frozenset({"excel", "excel-tab", "unix"})  # the dialects csv defines
+_DIALECT = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace",
+            "lineterminator", "quoting", "strict")
+
+
+def _csv() -> dict[str, Any]:
+    """The dialects registered besides csv's own, by what they say."""
+    csv = sys.modules.get("csv") or sys.modules["_csv"]
+    return {f"dialect.{name}": {k: getattr(csv.get_dialect(name), k) for k in _DIALECT}
+            for name in sorted(csv.list_dialects()) if name not in _CSV_OWN}
+
+
 _READERS: dict[str, Callable[[], dict[str, Any]]] = {
     "sklearn": _sklearn, "numpy": _numpy, "decimal": _decimal, "pandas": _pandas,
     "logging": _logging, "sqlite3": _sqlite3, "_sqlite3": _sqlite3,  # (``connect``'s module)
+    "csv": _csv, "_csv": _csv,
 }
 
 
@@ -193,10 +207,18 @@ def _apply_sqlite3(want: dict[str, Any], now: dict[str, Any]) -> None:
             sqlite3.register_adapter(*value)
 
 
+def _apply_csv(want: dict[str, Any], now: dict[str, Any]) -> None:
+    csv = sys.modules.get("csv") or sys.modules["_csv"]
+    for key in now.keys() - want.keys():
+        csv.unregister_dialect(key.partition(".")[2])
+    for key, params in want.items():
+        csv.register_dialect(key.partition(".")[2], **params)
+
+
 _APPLIERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "sklearn": _apply_sklearn, "numpy": _apply_numpy, "decimal": _apply_decimal,
     "pandas": _apply_pandas, "logging": _apply_logging, "sqlite3": _apply_sqlite3,
-    "_sqlite3": _apply_sqlite3,
+    "_sqlite3": _apply_sqlite3, "csv": _apply_csv, "_csv": _apply_csv,
 }
 
 

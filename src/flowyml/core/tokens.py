@@ -169,7 +169,8 @@ def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> 
             if len(_SUBS) < 4096:
                 _SUBS[(t, v)] = hit
         return hit
-    if not v and (t is dict or t is list or t is tuple):  # most declarations' inputs={}
+    if (t is dict or t is list or t is tuple) and not v:  # most declarations' inputs={}
+        # (the type first: the truth of an array, a Series or ``pd.NA`` raises)
         hit = _SUBS.get((t, None))
         if hit is None:
             hit = _SUBS[(t, None)] = blake3.blake3(_plain(v, depth, budget, ordered)).digest()
