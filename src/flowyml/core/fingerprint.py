@@ -1442,23 +1442,9 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             ctx.add(key, ctx.token(state, f"the declaration of step {name}"),
                     value_source(f"{name} (step)", state))
         obj = func
-    if type(obj) is not types.FunctionType and isinstance(obj, types.FunctionType):
-        # a proxy passing for the function it wraps (``@wrapt.decorator``'s
-        # FunctionWrapper sets ``__class__``): the library's, with the user's wrapper
-        wrapped = _attr(obj, "__wrapped__")
-        if wrapped is not None and wrapped is not obj:
-            if ctx.first_visit(obj):
-                cls = type(obj)
-                if sys.modules.get(cls.__module__) is not None and ctx.label_of(cls) is not None:
-                    # a proxy class of the user's (a ``wrapt.ObjectProxy`` subclass's
-                    # ``__call__``); wrapt's own say the module ``_wrappers``, not imported
-                    # under that name, which ``label_of`` takes for a notebook's
-                    _visit_class(ctx, cls)
-                else:
-                    ctx.library(cls.__module__)
-                _wrappers_code(ctx, obj, wrapped)
-            _visit(ctx, wrapped, name, where)
-            return
+    if type(obj) is not types.FunctionType and isinstance(obj, types.FunctionType) and (
+            _visit_proxy(ctx, obj, name, where)):
+        return
     if isinstance(obj, types.ModuleType):
         _visit_module(ctx, obj)
     elif isinstance(obj, types.FunctionType):
@@ -1525,6 +1511,27 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.generator_part(key, _attr(obj, "__self__", obj))
                 if ctx.generators is not None:
                     ctx.generators.add(key)
+
+
+def _visit_proxy(ctx: _Context, obj: Any, name: str, where: str) -> bool:
+    """A proxy passing for the function it wraps (``@wrapt.decorator``'s FunctionWrapper
+    sets ``__class__``): the library's, or its class of the user's (a
+    ``wrapt.ObjectProxy`` subclass's ``__call__``), with the user's wrapper, then what
+    it wraps. False when it wraps nothing (then it is visited as what it says it is)."""
+    wrapped = _attr(obj, "__wrapped__")
+    if wrapped is None or wrapped is obj:
+        return False
+    if ctx.first_visit(obj):
+        cls = type(obj)
+        # (wrapt's own classes say the module ``_wrappers``, not imported under that
+        # name, which ``label_of`` takes for a notebook's)
+        if sys.modules.get(cls.__module__) is not None and ctx.label_of(cls) is not None:
+            _visit_class(ctx, cls)
+        else:
+            ctx.library(cls.__module__)
+        _wrappers_code(ctx, obj, wrapped)
+    _visit(ctx, wrapped, name, where)
+    return True
 
 
 def _is_generator(obj: Any) -> bool:
