@@ -889,6 +889,38 @@ def test_library_settings_count_only_when_not_the_defaults() -> None:
                      "logging": {"root.level": 20}}
 
 
+def test_standard_library_registries_count_as_settings() -> None:
+    """sqlite3's converters and adapters and csv's dialects and field size limit,
+    registered at import, are settings: none on the defaults (sqlite3's own date
+    converters are not counted), and a worker takes the driver's (``apply``)."""
+    code = textwrap.dedent("""
+        import csv, json, sqlite3
+        from flowyml.core.settings import apply, changed
+
+        def parse(b):
+            return b.decode()
+
+        before = {top: changed(top) for top in ("sqlite3", "csv")}
+        sqlite3.register_converter("point", parse)
+        csv.register_dialect("semi", delimiter=";")
+        csv.field_size_limit(1000)
+        after = {top: changed(top) for top in ("sqlite3", "csv")}
+        sqlite_after = {k: v.__name__ for k, v in after["sqlite3"].items()}
+        want = after["csv"]
+        csv.unregister_dialect("semi")
+        csv.field_size_limit(131072)
+        applied = apply("csv", want) and changed("csv") == want
+        print(json.dumps([before, sqlite_after, after["csv"], applied]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    before, sqlite_after, csv_after, applied = json.loads(out)
+    assert before == {"sqlite3": {}, "csv": {}}
+    assert sqlite_after == {"converter.POINT": "parse"}
+    assert csv_after["field_size_limit"] == 1000 and csv_after["dialect.semi"]["delimiter"] == ";"
+    assert applied
+
+
 def test_code_keyed_by_bytecode_tells_signatures_apart_and_ignores_the_hash_seed() -> None:
     """Code whose text is not known (a notebook cell run through ``exec`` or ``%%time``)
     is keyed by its shape: ``f(*items)`` and ``f(items)`` compile to the same bytecode

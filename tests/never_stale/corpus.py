@@ -5520,3 +5520,33 @@ add(idiom("library_settings_beneath_the_library_named", {
     steps=("shown", "parsed"),
     check={"y": "shown()", "z": "parsed()"},
 ))
+
+add(idiom("bases_and_defaults_made_by_a_call", {"pipe.py": src('''
+    import contextvars
+
+    import flowyml as fm
+
+    BASE = ValueError
+    Bad = type("Bad", (BASE,), {"code": 1})
+    UNIT = contextvars.ContextVar("unit", default="m")
+
+
+    @fm.step(outputs="y")
+    def f():
+        try:
+            raise Bad("no")
+        except KeyError:
+            kind = "key"
+        except ValueError:
+            kind = "value"
+        return [kind, f"10{UNIT.get()}"]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "BASE = ValueError", "BASE = ValueError  # what Bad is"), note="comment"),
+    change(E("pipe.py", "BASE = ValueError", "BASE = KeyError"),
+           note="the library base of a class made by type(...)"),
+    change(E("pipe.py", 'default="m"', 'default="km"'), note="a ContextVar's default"),
+))

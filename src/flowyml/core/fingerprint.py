@@ -417,6 +417,7 @@ _KIND_LABELS = {
     "bound": "object bound to method",
     "settings": "settings of",
     "step": "declaration or attributes of step",
+    "bases": "base classes of",
 }
 
 
@@ -1819,6 +1820,10 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
         ctx.add(f"class {label}:{qual}", body.digest, body.source)
         # names the class body reads at import (bases, decorators, attribute values)
         _follow_class_body(ctx, cls, body, label)
+    if body is None:  # made by a call (``type("E", (ValueError,), {})``): its bases, which
+        # a class statement's text names, and a library's count by version only
+        ctx.add(f"bases {label}:{qual}", hash_text(*map(qualified_name, cls.__bases__)),
+                f"{qual} bases: {', '.join(map(qualified_name, cls.__bases__))}")
     if body is None or _keeps_fields_apart(cls):
         # made by a call, not a class statement, or a pydantic/attrs class, which keeps
         # its defaults and converters out of its attributes (and a body's names may be

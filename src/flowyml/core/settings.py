@@ -120,10 +120,18 @@ _DIALECT = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitials
 
 
 def _csv() -> dict[str, Any]:
-    """The dialects registered besides csv's own, by what they say."""
+    """The dialects registered besides csv's own, by what they say, and the field size
+    limit when it is not the default."""
     csv = sys.modules.get("csv") or sys.modules["_csv"]
-    return {f"dialect.{name}": {k: getattr(csv.get_dialect(name), k) for k in _DIALECT}
-            for name in sorted(csv.list_dialects()) if name not in _CSV_OWN}
+    out: dict[str, Any] = {
+        f"dialect.{name}": {k: getattr(csv.get_dialect(name), k) for k in _DIALECT}
+        for name in sorted(csv.list_dialects()) if name not in _CSV_OWN}
+    if csv.field_size_limit() != _CSV_FIELD_LIMIT:
+        out["field_size_limit"] = csv.field_size_limit()
+    return out
+
+
+_CSV_FIELD_LIMIT = 131072
 
 
 _READERS: dict[str, Callable[[], dict[str, Any]]] = {
@@ -209,10 +217,12 @@ def _apply_sqlite3(want: dict[str, Any], now: dict[str, Any]) -> None:
 
 def _apply_csv(want: dict[str, Any], now: dict[str, Any]) -> None:
     csv = sys.modules.get("csv") or sys.modules["_csv"]
-    for key in now.keys() - want.keys():
+    for key in now.keys() - want.keys() - {"field_size_limit"}:
         csv.unregister_dialect(key.partition(".")[2])
+    csv.field_size_limit(want.get("field_size_limit", _CSV_FIELD_LIMIT))
     for key, params in want.items():
-        csv.register_dialect(key.partition(".")[2], **params)
+        if key != "field_size_limit":
+            csv.register_dialect(key.partition(".")[2], **params)
 
 
 _APPLIERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {

@@ -196,7 +196,7 @@ def _reducer(t: type) -> Callable[[Any], Any] | None:
     if module == "json.decoder" and t.__name__ == "JSONDecoder":
         return lambda v: (t, (), {k: getattr(v, k, None) for k in _JSON_SETTINGS})
     if module == "_contextvars" and t.__name__ == "ContextVar":  # its value here and now
-        return lambda v: (t, (v.name,), {"value": v.get(_NO_VALUE)})
+        return _context_var
     if module == "functools" and t.__name__ == "KeyWrapper":  # ``cmp_to_key(f)``: ``f``
         return _key_wrapper
     return None
@@ -214,6 +214,18 @@ def _key_wrapper(v: Any) -> Any:
 
 
 _NO_VALUE = "<no value>"  # a ContextVar without a value or a default
+
+
+def _context_var(v: Any) -> Any:
+    """A ``ContextVar`` by its name and value here and now: the value set, or else its
+    ``default=`` (what ``get()`` returns then; ``get(_NO_VALUE)`` does not say it)."""
+    state = {"value": v.get(_NO_VALUE)}
+    if state["value"] is _NO_VALUE:
+        try:
+            state["default"] = v.get()
+        except LookupError:  # no default either
+            pass
+    return (type(v), (v.name,), state)
 
 def _pickled(v: Any, on_code: Callable[[Any], None] | None) -> bytes:
     """``pickle.dumps(v, protocol=5)``, the same bytes, handing ``on_code`` each class or
