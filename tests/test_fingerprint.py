@@ -362,6 +362,21 @@ def test_only_a_seed_first_thing_takes_the_generators_state_out_of_the_key(
         sys.modules.pop("seeds_mod", None)
 
 
+def test_a_value_that_cannot_be_fingerprinted_is_named_by_its_own_type() -> None:
+    """The warning names the global's own type, and what inside it has no canonical
+    form: not only the innermost object (a dict's lock, not "a lock")."""
+    events = {"lock": threading.Lock()}
+
+    def step_fn():
+        return len(events)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fingerprint_function(step_fn, step_name="locked")
+    said = [str(w.message) for w in caught if issubclass(w.category, FingerprintWarning)]
+    assert any("(a dict holding a lock) cannot be fingerprinted" in m for m in said), said
+
+
 def test_a_computed_import_counts_every_file_of_the_project(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The module may not even be imported yet: every Python file under the root counts,

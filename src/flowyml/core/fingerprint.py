@@ -695,12 +695,14 @@ class _Context:
             digest = Tokenizer(on_code=on_code if cacheable else self.visit_code,
                                ordered=True).digest(value)
         except Opaque as exc:
+            outer = type(value).__qualname__  # (what the value is, and what in it is not)
+            kind = outer if exc.type_name == outer else f"{outer} holding a {exc.type_name}"
             self.warn(
-                f"{what} (a {exc.type_name}) cannot be fingerprinted ({exc.why}); "
+                f"{what} (a {kind}) cannot be fingerprinted ({exc.why}); "
                 "the step re-executes on every run. Make it a plain value, or create it "
                 "inside the step"
             )
-            return f"{OPAQUE}{os.urandom(16).hex()}:a {exc.type_name}"
+            return f"{OPAQUE}{os.urandom(16).hex()}:a {kind}"
         if cacheable:  # (the value stays referenced: its id is not reused this build)
             _build_tokens[id(value)] = [value, digest, codes, None]
         return digest
