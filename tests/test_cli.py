@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import flowyml_cli, write
+from tests.conftest import child_env, flowyml_cli, write
 
 PIPE = '''
 import flowyml as fm
@@ -163,6 +165,44 @@ def test_a_file_importing_another_files_pipeline_runs_its_own(proj: Path) -> Non
     out = ok(proj, "plan", "importer.py")
     assert "c: run" in out and "load" not in out
     assert "load: run" in ok(proj, "plan", "importer.py:clitest")  # the other, by name
+
+
+def test_a_pipeline_file_in_a_package_runs_with_its_relative_imports(proj: Path) -> None:
+    """`flowyml run app/pipe.py` imports the file as `python -m app.pipe` would, so its
+    relative imports resolve (they failed: "no known parent package"); a sibling imported
+    by its plain name, as a script run allows, still resolves too."""
+    write(proj / "app" / "__init__.py", "")
+    write(proj / "app" / "helpers.py", "def scale(x):\n    return x * 3\n")
+    write(proj / "app" / "consts.py", "K = 1\n")
+    write(proj / "app" / "pipe.py", "import flowyml as fm\nfrom .helpers import scale\n"
+          "from consts import K\n\n@fm.step(outputs='y')\ndef f(n: int = 3):\n"
+          "    return [scale(i) + K for i in range(n)]\n\npipe = fm.Pipeline('pkg', [f])\n")
+    assert "1 executed" in ok(proj, "run", "app/pipe.py")
+    assert "f: reuse" in ok(proj, "plan", "app/pipe.py")
+    write(proj / "app" / "helpers.py", "def scale(x):\n    return x * 4\n")
+    assert "f: run" in ok(proj, "plan", "app/pipe.py")
+
+
+def test_a_class_of_the_script_loads_when_the_cli_runs_the_same_file(proj: Path) -> None:
+    """`python model_pipe.py` pickles its outputs' class as `__main__.Model`; `flowyml run
+    model_pipe.py` imports the file under its own name, and finds that class there (it
+    said "MissingCodeError: ... __main__.Model, which this process does not define")."""
+    source = ("import flowyml as fm\n\nclass Model:\n    def __init__(self, w):\n"
+              "        self.w = w\n\n    def predict(self, x):\n        return x * self.w\n\n"
+              "@fm.step(outputs='model')\ndef train():\n    return Model(2)\n\n"
+              "@fm.step(outputs='scores')\ndef score(model, n: int = 3):\n"
+              "    return [model.predict(i) for i in range(n)]\n\n"
+              "pipe = fm.Pipeline('mainclass', [train, score])\n\n"
+              "if __name__ == '__main__':\n    print(pipe.run()['scores'])\n")
+    write(proj / "model_pipe.py", source)
+    proc = subprocess.run([sys.executable, "model_pipe.py"], cwd=proj, env=child_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "[0, 2, 4]" in proc.stdout, proc.stderr
+    assert "2 reused" in ok(proj, "run", "model_pipe.py")  # one cache for both ways
+    write(proj / "model_pipe.py", source.replace("n: int = 3", "n: int = 4"))
+    out = ok(proj, "run", "model_pipe.py")  # score runs: it loads train's __main__.Model
+    assert "1 executed, 1 reused" in out
+    assert "[0, 2, 4, 6]" in ok(proj, "show", "scores")
 
 
 def test_catalog_commands_outside_any_project_create_nothing(tmp_path: Path) -> None:

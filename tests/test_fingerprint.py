@@ -377,6 +377,36 @@ def test_a_value_that_cannot_be_fingerprinted_is_named_by_its_own_type() -> None
     assert any("(a dict holding a lock) cannot be fingerprinted" in m for m in said), said
 
 
+def test_a_helper_imported_from_a_zip_counts_by_its_source(tmp_path: Path) -> None:
+    """A module imported from a zip on sys.path (zipimport: its file is no file on disk)
+    is the user's code, read through its loader; finding whose it was recursed without
+    end (RecursionError at build)."""
+    import zipfile
+
+    def zipped(body: str) -> Path:
+        archive = tmp_path / f"helpers{len(list(tmp_path.glob('*.zip')))}.zip"
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("zhelpers.py", f"def scale(x):\n    return {body}\n")
+        return archive
+
+    def key_with(body: str) -> str:
+        archive = zipped(body)
+        sys.path.insert(0, str(archive))
+        try:
+            import zhelpers  # type: ignore[import-not-found]
+
+            def step_fn(x):
+                return zhelpers.scale(x)
+
+            return fingerprint_function(step_fn, root=tmp_path).digest
+        finally:
+            sys.path.remove(str(archive))
+            sys.modules.pop("zhelpers", None)
+
+    assert key_with("x * 2") == key_with("x * 2  # the same")
+    assert key_with("x * 2") != key_with("x * 3")
+
+
 def test_a_computed_import_counts_every_file_of_the_project(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The module may not even be imported yet: every Python file under the root counts,

@@ -5550,3 +5550,138 @@ add(idiom("bases_and_defaults_made_by_a_call", {"pipe.py": src('''
            note="the library base of a class made by type(...)"),
     change(E("pipe.py", 'default="m"', 'default="km"'), note="a ContextVar's default"),
 ))
+
+add(idiom("console_and_pool_globals_are_not_inputs", {"pipe.py": src('''
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rich.console import Console
+
+    import flowyml as fm
+
+    CONSOLE = Console(stderr=True)
+    POOL = ThreadPoolExecutor(2)
+
+
+    def square(x):
+        return x * x
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        CONSOLE.print(f"squaring {n} numbers")
+        return list(POOL.map(square, range(n)))
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged("a rich Console printed to and a thread pool worked on are output and workers: "
+              "reused (they re-executed every run, as values with no canonical form)"),
+    same(E("pipe.py", "POOL = ThreadPoolExecutor(2)", "POOL = ThreadPoolExecutor(2)  # I/O"),
+         note="comment"),
+    change(E("pipe.py", "return x * x", "return x * x + 1"), note="the function the pool maps"),
+    no_fingerprint_warning=True,
+))
+
+add(idiom("own_modules_named_like_the_standard_library", {
+    "../shared/sched.py": src('''
+        def plan(x):
+            return x * 2
+    '''),
+    "code.py": src('''
+        class Model:
+            def __init__(self, w):
+                self.w = w
+
+            def predict(self, x):
+                return x * self.w
+    '''),
+    "pipe.py": src('''
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shared"))
+
+        import flowyml as fm  # noqa: E402
+        from code import Model  # noqa: E402  (the project's code.py, not the standard one)
+        from sched import plan  # noqa: E402  (a sibling folder's sched.py)
+
+
+        @fm.step(outputs="model")
+        def train(w: int = 2):
+            return Model(w)
+
+
+        @fm.step(outputs="y")
+        def f(model, n: int = 4):
+            return [model.predict(i) + plan(i) for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [train, f])
+    ''')},
+    unchanged(),
+    same(E("../shared/sched.py", "def plan(x):", "def plan(x):  # shared"), note="comment"),
+    change(E("../shared/sched.py", "x * 2", "x * 7"), expect={"train": "cached", "f": "executed"},
+           note="a helper in a module outside the root named like a standard one (sched)"),
+    change(E("code.py", "return x * self.w", "return x * self.w + 100"),
+           expect={"train": "executed", "f": "executed"},
+           note="the class of a pickled model, in the project's code.py"),
+    steps=("train", "f"),
+    check={"y": "f(train())"},
+))
+
+add(idiom("plugins_found_by_entry_points", {
+    "plugins/myplugins/__init__.py": "",
+    "plugins/myplugins/double.py": "def run(x):\n    return x * 2\n",
+    "plugins/myplugins/triple.py": "def run(x):\n    return x * 3\n",
+    "plugins/myplugins-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: myplugins\nVersion: 0.1\n",
+    "plugins/myplugins-0.1.dist-info/entry_points.txt": "[ns.ops]\nop = myplugins.double:run\n",
+    "pipe.py": src('''
+        import sys
+        from importlib.metadata import entry_points
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent / "plugins"))
+
+        import flowyml as fm  # noqa: E402
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            ops = [ep.load() for ep in entry_points(group="ns.ops")]
+            return [[op(i) for i in range(n)] for op in ops]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("plugins/myplugins/double.py", "def run(x):\n", "# doubles\ndef run(x):\n"),
+         note="comment in a plugin"),
+    change(E("plugins/myplugins/double.py", "x * 2", "x * 20"),
+           note="a plugin the step loads through entry_points()"),
+    change(E("plugins/myplugins-0.1.dist-info/entry_points.txt", "myplugins.double:run",
+             "myplugins.triple:run"), note="the entry point, pointed at another plugin"),
+    warns_at_build=("f",),
+))
+
+add(idiom("weights_file_named_pth", {
+    "model.pth": '{"w": 2}\n',
+    "pipe.py": src('''
+        import json
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            with open("model.pth") as fh:  # PyTorch's suffix for weights
+                w = json.load(fh)["w"]
+            return [i * w for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "def f(n: int = 4):", "def f(n: int = 4):  # weights"), note="comment"),
+    change(E("model.pth", '"w": 2', '"w": 5'),
+           note="a weights file named .pth the step reads (.pth files were never recorded)"),
+))

@@ -101,6 +101,17 @@ def load_pipeline(target: str) -> Any:
         raise click.UsageError(f"no such pipeline file: {path_s}")
     module_name = path.stem if path.stem.isidentifier() else "flowyml_user_pipeline"
     sys.path.insert(0, str(path.parent))
+    package = _package_of(path)
+    if package and module_name == path.stem:
+        # a file of a package (``app/pipe.py`` beside ``app/__init__.py``): imported as
+        # ``python -m app.pipe`` would, so its relative imports resolve; its folder
+        # stays on the path too, for the sibling imports a script run makes work
+        sys.path.insert(0, str(path.parents[package.count(".") + 1]))
+        try:
+            importlib.import_module(package)
+        except Exception as exc:
+            _import_failed(path_s, exc)
+        module_name = f"{package}.{module_name}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:  # not Python source: a notebook, say
         hint = (" (from a notebook, call pipe.plan() or pipe.run() in the notebook, or "
@@ -109,6 +120,9 @@ def load_pipeline(target: str) -> Any:
                                f"that defines a Pipeline{hint}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    from ..core.ownership import MAIN_STANDINS
+
+    MAIN_STANDINS.append(module_name)  # what ``python FILE`` ran as ``__main__``
     from .. import pipeline as pipeline_module
 
     pipeline_module._IMPORTING.append(path)  # a run at import is refused
@@ -140,6 +154,17 @@ def load_pipeline(target: str) -> Any:
         raise click.UsageError(f"{path_s} defines no flowyml.Pipeline")
     names = sorted(p.name for p in found.values())
     raise click.UsageError(f"{path_s} defines several pipelines {names}; pick one with {path_s}:NAME")
+
+
+def _package_of(path: Path) -> str:
+    """The dotted package ``path`` is a module of (its folders up to the first without
+    an ``__init__.py``), or "" for a file in no package."""
+    parts: list[str] = []
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts)
 
 
 def _import_failed(path_s: str, exc: BaseException) -> None:

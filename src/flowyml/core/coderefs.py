@@ -87,7 +87,15 @@ def is_python_own(module: str) -> bool:
     a pickle's meaning depends on beyond the Python version."""
     if module in _IGNORED:
         return True
-    return module.split(".", 1)[0] in sys.stdlib_module_names
+    top = module.split(".", 1)[0]
+    if top not in sys.stdlib_module_names:
+        return False
+    # a module of the user's may have a standard one's name (``code.py``, an ``email``
+    # package in the project): the file it was loaded from decides
+    from .tokens import in_stdlib
+
+    file = getattr(sys.modules.get(top), "__file__", None)
+    return not isinstance(file, str) or in_stdlib(file)
 
 
 __all__ = ["is_python_own", "pickle_globals"]

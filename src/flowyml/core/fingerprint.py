@@ -55,7 +55,14 @@ import blake3
 
 from .gcpause import cyclic_gc_paused
 from .hashing import hash_text
-from .ownership import NOTEBOOK, is_notebook_file, library_name, library_version, user_label
+from .ownership import (
+    NOTEBOOK,
+    is_notebook_file,
+    library_name,
+    library_version,
+    main_standin,
+    user_label,
+)
 from .source_memo import SourceMemo
 from .step import WRAPS_ATTRS, Step
 from .struct import field, struct
@@ -1292,7 +1299,7 @@ def _resolve_ref(ref: str) -> Any:
     for attr in qual.split("."):
         obj = getattr(obj, attr, None)
         if obj is None:
-            return None
+            return main_standin(qual) if module == "__main__" else None
     return obj
 
 
@@ -1456,20 +1463,11 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
         _visit_class(ctx, obj, where)
     elif isinstance(obj, (types.BuiltinFunctionType, types.MethodWrapperType,
                           types.MethodDescriptorType, types.WrapperDescriptorType)):
-        owner = getattr(obj, "__self__", None)
-        module = _module_of(obj) or (
-            _module_of(type(owner)) if owner is not None else "builtins")
-        ctx.library(module or "builtins")
-        rnd = sys.modules.get("random")
-        if rnd is not None and isinstance(owner, rnd.Random):
-            # random.random() is a method of a hidden generator: what it returns depends
-            # on that generator's state (random.seed(7) at import), which counts as a value
-            key = f"rng {where or '?'}:{name}"
-            if ctx.first_count(key, owner):
-                ctx.add(key, ctx.token(owner, f"the generator behind {name}"))
-                ctx.generator_part(key, owner)
+        _visit_builtin(ctx, obj, name, where)
     elif any(obj is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         ctx.library("python")  # a stream written to: output, not an input (``print`` too)
+    elif _output_or_workers(obj):  # (they hold locks and queues, no data the step reads)
+        ctx.library(_module_of(type(obj)))
     elif callable(obj) and _attr(obj, "__wrapped__") is not None and not isinstance(
         obj, types.MethodType
     ) and not _is_type_alias(obj):
@@ -1514,6 +1512,54 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.generator_part(key, _attr(obj, "__self__", obj))
                 if ctx.generators is not None:
                     ctx.generators.add(key)
+
+
+def _visit_builtin(ctx: _Context, obj: Any, name: str, where: str) -> None:
+    """A function or method written in C: its library's version, or the binary of a
+    compiled module of the user's; a method of a ``random.Random`` also its state."""
+    owner = getattr(obj, "__self__", None)
+    module = _module_of(obj) or (_module_of(type(owner)) if owner is not None else "builtins")
+    if _users_extension(ctx, module):
+        return
+    ctx.library(module or "builtins")
+    rnd = sys.modules.get("random")
+    if rnd is not None and isinstance(owner, rnd.Random):
+        # random.random() is a method of a hidden generator: what it returns depends on
+        # that generator's state (random.seed(7) at import), which counts as a value
+        key = f"rng {where or '?'}:{name}"
+        if ctx.first_count(key, owner):
+            ctx.add(key, ctx.token(owner, f"the generator behind {name}"))
+            ctx.generator_part(key, owner)
+
+
+def _users_extension(ctx: _Context, module: str | None) -> bool:
+    """Whether ``module`` (a builtin function's) is a compiled module of the user's,
+    built in the project: then its binary counts (``_visit_module``), not a library
+    version, which it has none of."""
+    ext = sys.modules.get(module or "")
+    if ext is None or not (getattr(ext, "__file__", None) or "").endswith((".so", ".pyd")):
+        return False
+    if ctx.label_of(ext) is None:
+        return False
+    _visit_module(ctx, ext)
+    return True
+
+
+_OUTPUT_OR_WORKERS = frozenset({  # library objects a step writes to or runs work on
+    ("rich.console", "Console"), ("rich.progress", "Progress"),
+    ("concurrent.futures._base", "Executor"),
+})
+
+
+def _output_or_workers(obj: Any) -> bool:
+    """A console the step prints to (rich's), a pool it submits work to (a
+    ``ThreadPoolExecutor``): output and workers, not inputs; their locks and queues
+    have no canonical form, so as values they re-executed the step every run."""
+    try:
+        mro = type(obj).__mro__
+    except AttributeError:
+        return False
+    return any((c.__module__, c.__qualname__) in _OUTPUT_OR_WORKERS for c in mro)
 
 
 def _visit_proxy(ctx: _Context, obj: Any, name: str, where: str) -> bool:
@@ -2846,6 +2892,8 @@ _LOADERS = frozenset({"run_path", "run_module", "spec_from_file_location", "load
 # the functions that import or load code by a name or path known at run time, found by
 # what a name is bound to (``_is_loader``), whatever it is called
 _LOADER_FUNCTIONS = (("importlib", "import_module"), ("importlib", "__import__"),
+                     ("importlib.metadata", "entry_points"),  # (``ep.load()``: by name)
+                     ("importlib_metadata", "entry_points"),
                      ("builtins", "__import__"), ("pkgutil", "resolve_name"),
                      ("pydoc", "locate"), ("runpy", "run_path"), ("runpy", "run_module"),
                      ("importlib.util", "spec_from_file_location"), ("imp", "load_source"),
@@ -3271,13 +3319,15 @@ def _project_sources(ctx: _Context) -> None:
 
 
 def _project_files(root: Path) -> list[tuple[str, str]] | None:
-    """(label, path) of the project's Python files, sorted; None past the limit."""
+    """(label, path) of the project's Python files (and the entry points of the
+    distributions it holds), sorted; None past the limit."""
     found: dict[str, str] = {}
     for top, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS
                    and not os.path.exists(os.path.join(top, d, "pyvenv.cfg"))]
         for n in names:
-            if n.endswith(".py"):
+            if n.endswith(".py") or (n == "entry_points.txt" and top.endswith(".dist-info")):
+                # (an entry point names code by a string: ``entry_points()`` then ``load``)
                 path = os.path.join(top, n)
                 found[Path(path).relative_to(root).as_posix()] = path
         if len(found) > PROJECT_FILES_LIMIT:

@@ -23,6 +23,21 @@ import sys
 from pathlib import Path
 
 NOTEBOOK = "<notebook>"
+# modules imported from a file that another process ran as ``__main__`` (``flowyml run
+# pipe.py`` imports as ``pipe`` what ``python pipe.py`` ran as ``__main__``): a pickle's
+# ``__main__.Model``, made by that process, is looked up there too (``main_standin``)
+MAIN_STANDINS: list[str] = []
+
+
+def main_standin(qualname: str) -> object | None:
+    """``qualname`` in a module standing for another process's ``__main__``, or None."""
+    for name in MAIN_STANDINS:
+        obj: object | None = sys.modules.get(name)
+        for attr in qualname.split("."):
+            obj = getattr(obj, attr, None)
+        if obj is not None:
+            return obj
+    return None
 
 _label_cache: dict[tuple[str, str, str], str | None] = {}
 _versions: dict[str, str] = {}
@@ -87,8 +102,6 @@ def _classify(root: Path, module: str, file: str | None) -> str | None:
         rel = _relative(root, file)
         if not in_packages and not rel.startswith("/"):
             return rel  # under the project root
-        if top in sys.stdlib_module_names:
-            return None
         if in_packages:
             return None
         global _LIB_DIRS
@@ -100,8 +113,10 @@ def _classify(root: Path, module: str, file: str | None) -> str | None:
     if top in sys.stdlib_module_names or top in sys.builtin_module_names:
         return None  # frozen or built-in standard modules
     mod_file = getattr(sys.modules.get(module), "__file__", None)
-    if mod_file is None:
-        return NOTEBOOK  # defined interactively / by exec: the user's own
+    if mod_file is None or mod_file == file:
+        # defined interactively / by exec: the user's own; or a module whose file is no
+        # file on disk (one imported from a zip: ``helpers.zip/helpers.py``)
+        return NOTEBOOK
     # generated code (a dataclass's __init__) belongs where its module lives
     return user_label(root, module, mod_file)
 

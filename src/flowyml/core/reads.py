@@ -91,7 +91,7 @@ CODE = "code"
 CWD, CWD_PATH = "cwd", "<working directory>"
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
-_SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
+_SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so")  # (not ``.pth``: PyTorch's weights)
 _SKIP_DIRS = ("/proc/", "/sys/", "/dev/")
 _METADATA = (".egg-info/", ".dist-info/")  # a package's metadata folder
 

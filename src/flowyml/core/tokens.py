@@ -255,10 +255,22 @@ def _maybe_users_module(module: str) -> bool:
     top = module.partition(".")[0]
     if top == "__main__":  # a script's or a notebook's
         return True
-    if not top or top in sys.stdlib_module_names:
+    if not top:
         return False
     file = getattr(sys.modules.get(top), "__file__", None)  # none: builtins, Cython's
+    if top in sys.stdlib_module_names and (not isinstance(file, str) or in_stdlib(file)):
+        return False  # (a module of the user's may have a standard one's name: ``code``)
     return isinstance(file, str) and "site-packages" not in file and "dist-packages" not in file
+
+
+@functools.lru_cache(maxsize=1024)
+def in_stdlib(file: str) -> bool:
+    """Whether ``file`` is in the standard library's folders."""
+    import sysconfig
+
+    real = os.path.realpath(file)
+    return any(real.startswith(os.path.realpath(sysconfig.get_path(k)) + os.sep)
+               for k in ("stdlib", "platstdlib"))
 
 
 def maybe_users(obj: Any) -> bool:

@@ -715,5 +715,30 @@ class PickleMaterializer:
     def load(self, path: Path) -> Any:
         import pickle
 
+        from ..core.ownership import MAIN_STANDINS
+
         with open(path, "rb") as f:
+            if MAIN_STANDINS:  # (a CLI run: a class a script run made as ``__main__``'s)
+                return _standin_unpickler(f).load()
             return pickle.load(f)
+
+
+def _standin_unpickler(f: Any) -> Any:
+    """An unpickler that finds a class of another process's ``__main__`` (the script
+    ``python pipe.py`` ran) in the module this process imported from that file
+    (``core.ownership.MAIN_STANDINS``: ``flowyml run pipe.py``)."""
+    import pickle
+
+    from ..core.ownership import main_standin
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            try:
+                return super().find_class(module, name)
+            except AttributeError:
+                found = main_standin(name) if module == "__main__" else None
+                if found is None:
+                    raise
+                return found
+
+    return Unpickler(f)
