@@ -5157,12 +5157,16 @@ add(idiom("generator_seeded_inside_the_step", {
             np.random.seed(seed)
     '''),
     "pipe.py": src('''
+        import logging
         import random
+        import time
 
         import numpy as np
 
         import flowyml as fm
         from noise import jitter, seed_everything
+
+        LOG = logging.getLogger(__name__)
 
 
         @fm.step(outputs="y")
@@ -5180,20 +5184,36 @@ add(idiom("generator_seeded_inside_the_step", {
             return sorted(y, key=lambda _: random.random()) + [int(np.random.randint(9))]
 
 
-        pipe = fm.Pipeline("ns", [sample, shuffled])
+        @fm.step(outputs="w")
+        def logged(n: int = 2):
+            LOG.info("drawing %d", n)
+            t0 = time.perf_counter()
+            print("seeding")
+            seed_everything(7)
+            return [round(random.random(), 6) for _ in range(n)] + [t0 > 0]
+
+
+        pipe = fm.Pipeline("ns", [sample, shuffled, logged])
     ''')},
     unchanged("the generators' state before the seeds differs in every process; it does "
               "not count, so the step is reused"),
     same(E("pipe.py", "np.random.seed(5)", "np.random.seed(5)  # numpy's global generator"),
          note="comment on a seed"),
-    change(E("pipe.py", "random.seed(11)", "random.seed(12)"), note="the seed"),
-    change(E("pipe.py", "np.random.seed(5)", "np.random.seed(6)"), note="numpy's seed"),
+    change(E("pipe.py", "random.seed(11)", "random.seed(12)"), note="the seed",
+           expect={"sample": "executed", "shuffled": "executed", "logged": "cached"}),
+    change(E("pipe.py", "np.random.seed(5)", "np.random.seed(6)"), note="numpy's seed",
+           expect={"sample": "executed", "shuffled": "executed", "logged": "cached"}),
     change(E("noise.py", "x + random.random()", "x - random.random()"),
-           note="a helper drawing after the seeds", expect={"sample": "executed", "shuffled": "executed"}),
+           note="a helper drawing after the seeds",
+           expect={"sample": "executed", "shuffled": "executed", "logged": "cached"}),
     change(E("noise.py", "    np.random.seed(seed)", "    np.random.seed(seed + 1)"),
-           note="what a helper that seeds first thing seeds", expect={"sample": "cached", "shuffled": "executed"}),
-    steps=("sample", "shuffled"),
-    check={"y": "sample()", "z": "shuffled(sample())"},
+           note="what a helper that seeds first thing seeds",
+           expect={"sample": "cached", "shuffled": "executed", "logged": "executed"}),
+    change(E("pipe.py", "seed_everything(7)", "seed_everything(8)"),
+           note="a seed after a log line, a timer and a print",
+           expect={"sample": "cached", "shuffled": "cached", "logged": "executed"}),
+    steps=("sample", "shuffled", "logged"),
+    check={"y": "sample()", "z": "shuffled(sample())", "w": "logged()"},
     no_fingerprint_warning=True,
 ))
 
@@ -5684,4 +5704,85 @@ add(idiom("weights_file_named_pth", {
     same(E("pipe.py", "def f(n: int = 4):", "def f(n: int = 4):  # weights"), note="comment"),
     change(E("model.pth", '"w": 2', '"w": 5'),
            note="a weights file named .pth the step reads (.pth files were never recorded)"),
+))
+
+add(idiom("library_lookups_and_fstring_queries", {"pipe.py": src('''
+    import statistics
+    from datetime import datetime
+
+    import pandas as pd
+
+    import flowyml as fm
+
+    STARTED = datetime.now().isoformat()  # a value of every process: counted only whole
+    AGG = "median"
+    TARGET = "y"
+
+
+    def report():
+        return f"run started {STARTED}"
+
+
+    @fm.step(outputs="s")
+    def summary(n: int = 5):
+        return getattr(statistics, AGG)(range(n))
+
+
+    @fm.step(outputs="k")
+    def kept(cut: float = 0.5):
+        frame = pd.DataFrame({"score": [0.2, 0.7, 0.9], "y": [1, 1, 0]})
+        return frame.query(f"score > {cut} and {TARGET} == 1").to_dict("list")
+
+
+    pipe = fm.Pipeline("ns", [summary, kept])
+''')},
+    unchanged("a computed getattr on a library's module and a query f-string written in the "
+              "call: no whole-module fallback, so the module's timestamp is no input"),
+    same(E("pipe.py", "def report():", "def report():  # for the log"), note="comment"),
+    change(E("pipe.py", '    return f"run started {STARTED}"', '    return f"run began {STARTED}"'),
+           note="an edit of a function no step reaches", expect={"summary": "cached", "kept": "cached"}),
+    change(E("pipe.py", 'AGG = "median"', 'AGG = "mean"'), expect={"summary": "executed", "kept": "cached"},
+           note="the name a computed getattr looks up in statistics"),
+    change(E("pipe.py", 'TARGET = "y"', 'TARGET = "score"'), expect={"summary": "cached", "kept": "executed"},
+           note="a global an f-string query puts in"),
+    steps=("summary", "kept"),
+    check={"s": "summary()", "k": "kept()"},
+    no_fingerprint_warning=True,
+))
+
+add(idiom("pydantic_docstring_reformatted", {"models.py": src('''
+    from pydantic import BaseModel
+
+
+    class Params(BaseModel):
+        """
+            Training parameters.
+                indented detail
+        """
+
+        lr: float = 0.1
+'''), "pipe.py": src('''
+    import flowyml as fm
+    from models import Params
+
+
+    @fm.step(outputs="y")
+    def f():
+        return Params.model_json_schema()
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    same(E("models.py", "    lr: float = 0.1", "    lr: float = 0.1  # per step"), note="comment"),
+    change(E("models.py", '''    """
+        Training parameters.
+            indented detail
+    """''', '''    """
+    Training parameters.
+        indented detail
+    """'''), expect={"f": "cached"},
+           note="a formatter re-indenting a model's docstring (what pydantic reads, "
+                "inspect.cleandoc of it, is the same): reused"),
+    change(E("models.py", "indented detail", "more detail"), note="the docstring's text"),
+    requires=("pydantic",), reads_docstrings=True,
 ))

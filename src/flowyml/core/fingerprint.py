@@ -910,6 +910,8 @@ def _leading_seeds(ctx: _Context, fn: types.FunctionType, info: _Info) -> set[in
     out: set[int] = set()
     for chain in info.seeds_first or ():
         obj = _resolve_chain(chain, fn.__globals__)
+        if _draws_nothing(chain, obj, fn.__globals__):
+            continue  # (a log line before the seed)
         if chain[-1] == "seed":
             gens = [_seeded_by(obj)]
         elif (isinstance(obj, types.FunctionType) and ctx.label_of(obj) is not None
@@ -918,15 +920,34 @@ def _leading_seeds(ctx: _Context, fn: types.FunctionType, info: _Info) -> set[in
             helper = _info(obj, strip_decorators=False)
             gens = []
             for c in helper.seeds_first or ():
+                called = _resolve_chain(c, obj.__globals__)
+                if c[-1] != "seed" and _draws_nothing(c, called, obj.__globals__):
+                    continue
                 if c[-1] != "seed":
                     break
-                gens.append(_seeded_by(_resolve_chain(c, obj.__globals__)))
+                gens.append(_seeded_by(called))
         else:
             break
         if not gens or None in gens:
             break
         out.update(id(g) for g in gens)
     return out or None
+
+
+_QUIET_MODULES = frozenset({"logging", "time", "warnings"})
+
+
+def _draws_nothing(chain: tuple[str, ...], obj: Any, globs: Mapping[str, Any]) -> bool:
+    """A call that draws from no random generator, which may come before the seeds:
+    ``print``, a logger's method, a function of ``logging``, ``time`` or ``warnings``."""
+    if chain == ("print",) and "print" not in globs:
+        return True
+    owner = _attr(obj, "__self__")
+    logging = sys.modules.get("logging")
+    if logging is not None and isinstance(owner, (logging.Logger, logging.LoggerAdapter)):
+        return True
+    return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)) and (
+        (_module_of(obj) or "").partition(".")[0] in _QUIET_MODULES)
 
 
 def _seeded_by(seed: Any) -> Any:
@@ -1881,10 +1902,14 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
             ctx.add(f"attribute {label}:{qual}.<fields>",
                     ctx.token(fields, f"the fields of {qual}"),
                     value_source(f"{qual} fields", fields))
-    if _reads_own_doc(cls) or _library_reads_doc(cls):
-        ctx.add(f"docstring {label}:{qual}",
-                ctx.token(cls.__doc__, f"the docstring of {qual}"),
-                value_source(f"{qual}.__doc__", cls.__doc__))
+    own_doc = _reads_own_doc(cls)
+    if own_doc or _library_reads_doc(cls):
+        doc = cls.__doc__
+        if not own_doc and isinstance(doc, str) and _only_pydantic_reads_doc(cls):
+            doc = inspect.cleandoc(doc)  # what pydantic reads: a formatter's re-indent of
+            # the text (ruff format, black) is no change to it
+        ctx.add(f"docstring {label}:{qual}", ctx.token(doc, f"the docstring of {qual}"),
+                value_source(f"{qual}.__doc__", doc))
     for base in cls.__bases__:
         if base is not object:
             _visit(ctx, base, base.__qualname__, label)
@@ -2678,10 +2703,14 @@ def _seeds_first(tree: ast.AST) -> list[tuple[str, ...]] | None:
 
 
 def _plain_call(stmt: ast.stmt) -> tuple[str, ...] | None:
-    """The chain of ``f`` when ``stmt`` is ``f(a)`` as ``_seeds_first`` takes it."""
-    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+    """The chain of ``f`` when ``stmt`` is ``f(a)`` (or ``x = f(a)``: ``t0 =
+    time.perf_counter()``) as ``_seeds_first`` takes it."""
+    value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)) else None
+    if isinstance(stmt, ast.Assign) and not all(isinstance(t, ast.Name) for t in stmt.targets):
         return None
-    call = stmt.value
+    if not isinstance(value, ast.Call):
+        return None
+    call = value
     chain = _chain_of(call.func)
     args = [*call.args, *(k.value for k in call.keywords)]
     if chain is None or (chain[-1] == "seed" and not args):
@@ -2834,6 +2863,11 @@ class _Scanner:
                             *(k.value for k in node.keywords if k.arg in ("expr", "query"))):
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                         self.at_names.update(_IDENTIFIER.findall(arg.value))
+                    elif (parts := _literal_parts(arg)) is not None:  # an f-string written
+                        # in the call: its text's names, as a literal's (what it puts in
+                        # is code here)
+                        for part in parts:
+                            self.at_names.update(_IDENTIFIER.findall(part))
                     elif name != "execute" and name != "sql":
                         self.at_names.add(_QUERY_MADE_ELSEWHERE)  # see _compute_info
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
@@ -2866,6 +2900,21 @@ class _Scanner:
         elif isinstance(target, (ast.Tuple, ast.List)):
             for t in target.elts:
                 self._assigned(t)
+
+
+def _literal_parts(node: ast.AST) -> list[str] | None:
+    """The text of an f-string, between what it puts in; None for anything else, or
+    for one that puts a name in after an ``@`` (``f"x > @{name}"``: a name made at run
+    time)."""
+    if not isinstance(node, ast.JoinedStr):
+        return None
+    parts = [v.value for v in node.values if isinstance(v, ast.Constant)
+             and isinstance(v.value, str)]
+    for before, after in zip(node.values, node.values[1:], strict=False):
+        if isinstance(after, ast.FormattedValue) and isinstance(before, ast.Constant) and str(
+                before.value).endswith("@"):
+            return None
+    return parts
 
 
 def _in_place(method: str, keywords: list[ast.keyword]) -> bool:
@@ -2962,6 +3011,10 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             # descriptor's ``getattr(obj, self.name)``): its class counts where the
             # object comes from; a module reaches it only named whole, which counts all
         if attr is None:
+            base = _resolve_chain(chain, {**globs, **local}) if chain else None
+            if isinstance(base, types.ModuleType) and ctx.label_of(base) is None:
+                ctx.library(base.__name__)  # a library's module: what it finds there is
+                continue  # that library's (by version), the name a value that counts
             unseeable.append("getattr() with a computed name")
             continue
         base = _resolve_chain(chain, {**globs, **local}) if chain else None
@@ -3025,6 +3078,13 @@ def _library_reads_doc(cls: type) -> bool:
     its subclasses (``_DOC_LIBRARIES``): the docstring is then an input of what the
     library makes of the class."""
     return any(_module_of(k).partition(".")[0] in _DOC_LIBRARIES for k in cls.__mro__[1:])
+
+
+def _only_pydantic_reads_doc(cls: type) -> bool:
+    """Whether the library that reads ``cls``'s docstring is pydantic alone, which
+    describes a model by ``inspect.cleandoc`` of it."""
+    tops = {_module_of(k).partition(".")[0] for k in cls.__mro__[1:]} & _DOC_LIBRARIES
+    return tops == {"pydantic"}
 
 
 _DOCSTRINGS, _SOURCE_TEXT = 1, 2  # ``_Context.reads_text``
