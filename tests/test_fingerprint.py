@@ -325,6 +325,7 @@ def test_only_a_seed_first_thing_takes_the_generators_state_out_of_the_key(
     mod = tmp_path / "seeds_mod.py"
     mod.write_text(textwrap.dedent("""
         import random
+        import time
 
         def first():
             random.seed(3)
@@ -342,6 +343,44 @@ def test_only_a_seed_first_thing_takes_the_generators_state_out_of_the_key(
         def computed():
             random.seed(int(random.random() * 10))
             return random.random()
+
+        def from_the_clock():
+            seed = time.time_ns()
+            random.seed(seed)
+            return random.random()
+
+        KW = {}
+
+        def no_arguments():
+            random.seed(**KW)
+            return random.random()
+
+        def reseeded_later():
+            random.seed(3)
+            x = random.random()
+            random.seed()
+            return x + random.random()
+
+        def by_parameter(seed=None):
+            random.seed(seed)
+            return random.random()
+
+        def with_entropy_helper():
+            random.seed(3)
+            return again()
+
+        def again():
+            random.seed()
+            return random.random()
+
+        class Scaled(random.Random):
+            pass
+
+        OWN = Scaled()
+
+        def own_generator():
+            OWN.seed(0)
+            return OWN.random() + random.random()
     """))
     sys.path.insert(0, str(tmp_path))
     try:
@@ -350,12 +389,15 @@ def test_only_a_seed_first_thing_takes_the_generators_state_out_of_the_key(
         def key(fn: Any) -> dict[str, str]:
             return fingerprint_function(fn, root=tmp_path).parts
 
-        before = {f: key(getattr(seeds_mod, f)) for f in ("first", "late", "entropy", "computed")}
+        names = ("first", "late", "entropy", "computed", "from_the_clock", "no_arguments",
+                 "reseeded_later", "by_parameter", "with_entropy_helper", "own_generator")
+        before = {f: key(getattr(seeds_mod, f)) for f in names}
         random_module = __import__("random")
         random_module.random()  # the hidden generator moves
+        seeds_mod.OWN.random()  # and the user's own
         after = {f: key(getattr(seeds_mod, f)) for f in before}
         assert after["first"] == before["first"]
-        for f in ("late", "entropy", "computed"):
+        for f in names[1:]:
             assert after[f] != before[f], f
     finally:
         sys.path.remove(str(tmp_path))

@@ -105,8 +105,10 @@ def load_pipeline(target: str) -> Any:
     if package and module_name == path.stem:
         # a file of a package (``app/pipe.py`` beside ``app/__init__.py``): imported as
         # ``python -m app.pipe`` would, so its relative imports resolve; its folder
-        # stays on the path too, for the sibling imports a script run makes work
-        sys.path.insert(0, str(path.parents[package.count(".") + 1]))
+        # stays on the path too, for the sibling imports a script run makes work. The
+        # package's parent goes last: a ``queue.py`` there must not shadow the
+        # standard module for FlowyML's own imports
+        sys.path.append(str(path.parents[package.count(".") + 1]))
         try:
             importlib.import_module(package)
         except Exception as exc:

@@ -485,7 +485,8 @@ class _Context:
 
     __slots__ = ("_multi", "_sources", "captured", "closures", "counted", "generators", "keep",
                  "own", "own_fns", "owners", "parts", "pending", "reads_text", "rng_parts",
-                 "root", "seeded", "seen", "step", "tokenizing", "unresolved", "unseen", "walked")
+                 "root", "seed_params", "seeded", "seeders", "seen", "step", "tokenizing",
+                 "unresolved", "unseen", "walked")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -511,6 +512,8 @@ class _Context:
         # generators the step seeds before it draws (``_seeded_generators``)
         self.rng_parts: dict[str, int] | None = None
         self.seeded: set[int] | None = None
+        self.seed_params: set[str] = set()  # parameters a leading seed's value comes from
+        self.seeders: set[int] = set()  # ids of the helpers that seed first thing
         self.pending: list[tuple[types.FunctionType, str, _Info]] = []
         self.parts: dict[str, str] = {}
         self.seen: set[int] = set()
@@ -773,7 +776,7 @@ class _Context:
 # (``str(df.to_numpy())`` prints by numpy's options, ``pl_frame.to_pandas()`` by pandas'
 # display options), besides its own
 _SETTINGS_BENEATH: dict[str, tuple[str, ...]] = {
-    "pandas": ("numpy",), "scipy": ("numpy",), "polars": ("numpy", "pandas"),
+    "pandas": ("numpy", "csv"), "scipy": ("numpy",), "polars": ("numpy", "pandas"),
     "pyarrow": ("numpy", "pandas"), "sklearn": ("numpy", "pandas"),
     "dask": ("numpy", "pandas"), "statsmodels": ("numpy", "pandas"),
 }
@@ -855,6 +858,8 @@ def fingerprint_function(
             _text_parts(ctx)
         if ctx.unseen:
             ctx.warn_unseen()
+        if ctx.seeded and not _seeds_hold(ctx, None):
+            ctx.seeded = None
         if ctx.seeded and ctx.rng_parts:
             _seeded_generators(ctx)
     finally:
@@ -894,6 +899,8 @@ def _fingerprint_step(
         _text_parts(ctx)
     if ctx.unseen:
         ctx.warn_unseen()
+    if ctx.seeded and not _seeds_hold(ctx, values):
+        ctx.seeded = None  # (nor does the step depend on no other step's draws)
     if ctx.seeded and ctx.rng_parts:
         _seeded_generators(ctx)
     return _make(ctx.parts, ctx.sources()), tokens, ctx
@@ -902,36 +909,86 @@ def _fingerprint_step(
 _SEEDED = "seeded by the step before it draws"
 
 
+def _seeds_hold(ctx: _Context, values: Mapping[str, Any] | None) -> bool:
+    """Whether the seeds ``_leading_seeds`` found decide the generators' state: each
+    parameter a seed comes from has a run value the same in every process (not a
+    ``None``, not an input), and no other function the step reaches calls a ``seed``
+    (``random.seed()`` there would be entropy)."""
+    for name in ctx.seed_params:
+        if values is None or type(values.get(name)) not in _SEED_TYPES:
+            return False
+    for fn in ctx.keep:
+        if type(fn) is not types.FunctionType or id(fn) in ctx.own or id(fn) in ctx.seeders:
+            continue
+        info = _info_cache.get((fn.__code__, False)) or _info_cache.get((fn.__code__, True))
+        if info is not None and any(c[-1] == "seed" for c in info.chains):
+            return False
+    return True
+
+
 def _leading_seeds(ctx: _Context, fn: types.FunctionType, info: _Info) -> set[int] | None:
     """The ids of the global random generators ``fn`` seeds before anything else: by
     its first statements, each a seed (``random.seed(11)``) or a call of a helper of
     the user's whose own first statements are seeds (``seed_everything(42)``), up to
-    the first that is neither."""
+    the first that is neither (calls that draw nothing may come between). A seed's
+    value must be the same in every process: a constant, a global holding a number
+    or a string, or a parameter of the step whose run value is one (``ctx.seed_params``,
+    checked with the values)."""
     out: set[int] = set()
-    for chain in info.seeds_first or ():
-        obj = _resolve_chain(chain, fn.__globals__)
-        if _draws_nothing(chain, obj, fn.__globals__):
+    globs = fn.__globals__
+    params = set(_parameters(fn))
+    for chain, names in info.seeds_first or ():
+        obj = _resolve_chain(chain, globs)
+        if _draws_nothing(chain, obj, globs):
             continue  # (a log line before the seed)
+        if not all(_seed_value_known(ctx, globs, params, n) for n in names):
+            break
         if chain[-1] == "seed":
             gens = [_seeded_by(obj)]
         elif (isinstance(obj, types.FunctionType) and ctx.label_of(obj) is not None
               and None not in (*(obj.__defaults__ or ()), *(obj.__kwdefaults__ or {}).values())):
             # (a parameter left ``None`` may be the seed: ``random.seed(None)`` is entropy)
-            helper = _info(obj, strip_decorators=False)
-            gens = []
-            for c in helper.seeds_first or ():
-                called = _resolve_chain(c, obj.__globals__)
-                if c[-1] != "seed" and _draws_nothing(c, called, obj.__globals__):
-                    continue
-                if c[-1] != "seed":
-                    break
-                gens.append(_seeded_by(called))
+            gens = _helpers_seeds(obj)
+            ctx.seeders.add(id(obj))
         else:
             break
         if not gens or None in gens:
             break
         out.update(id(g) for g in gens)
     return out or None
+
+
+def _helpers_seeds(fn: types.FunctionType) -> list[Any]:
+    """The generators a helper seeds first thing, with its parameters (bound by the
+    step's call, checked there) or globals holding numbers or strings; a None among
+    them when one is not such a seed."""
+    helper = _info(fn, strip_decorators=False)
+    params, globs, gens = set(_parameters(fn)), fn.__globals__, []
+    for chain, names in helper.seeds_first or ():
+        called = _resolve_chain(chain, globs)
+        if chain[-1] != "seed" and _draws_nothing(chain, called, globs):
+            continue
+        if chain[-1] != "seed":
+            break
+        known = all(n in params or type(globs.get(n)) in _SEED_TYPES for n in names)
+        gens.append(_seeded_by(called) if known else None)
+    return gens
+
+
+def _parameters(fn: types.FunctionType) -> tuple[str, ...]:
+    code = fn.__code__
+    return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+
+
+def _seed_value_known(ctx: _Context, globs: Mapping[str, Any], params: set[str],
+                      name: str) -> bool:
+    """Whether ``name``, an argument of a leading call, has a value the same in every
+    process: a global number or string, or a parameter (then its run value is checked
+    in ``_fingerprint_step``); not a local (``t0 = time.time()``)."""
+    if name in params:
+        ctx.seed_params.add(name)
+        return True
+    return type(globs.get(name)) in _SEED_TYPES
 
 
 _QUIET_MODULES = frozenset({"logging", "time", "warnings"})
@@ -951,14 +1008,17 @@ def _draws_nothing(chain: tuple[str, ...], obj: Any, globs: Mapping[str, Any]) -
 
 
 def _seeded_by(seed: Any) -> Any:
-    """The global random generator the function ``seed`` seeds (``random.seed``: its
-    hidden ``Random``; ``np.random.seed``: numpy's global ``RandomState``), or None."""
+    """The module-level random generator the function ``seed`` seeds (``random.seed``:
+    its hidden ``Random``; ``np.random.seed``: numpy's global ``RandomState``), or None
+    (a generator object of the user's holds more than its state, and a
+    ``SystemRandom``'s seed does nothing)."""
+    mtrand = sys.modules.get("numpy.random.mtrand")
+    if mtrand is not None and seed is getattr(mtrand, "seed", None):
+        return getattr(mtrand, "_rand", None)
     gen = _attr(seed, "__self__")
-    if gen is None:
-        mtrand = sys.modules.get("numpy.random.mtrand")
-        if mtrand is not None and seed is getattr(mtrand, "seed", None):
-            gen = getattr(mtrand, "_rand", None)
-    return gen if gen is not None and _is_generator(gen) else None
+    rnd = sys.modules.get("random")
+    hidden = [getattr(rnd, "_inst", None), getattr(mtrand, "_rand", None)]
+    return gen if gen is not None and any(gen is h for h in hidden if h is not None) else None
 
 
 def _seeded_generators(ctx: _Context) -> None:
@@ -1256,6 +1316,7 @@ def _end_of_build() -> None:
     _build_walked.clear()
     _build_shown.clear()
     _class_bodies.clear()
+    _plain_modules.clear()
 
 
 def flush_memo() -> None:
@@ -1566,21 +1627,19 @@ def _users_extension(ctx: _Context, module: str | None) -> bool:
     return True
 
 
-_OUTPUT_OR_WORKERS = frozenset({  # library objects a step writes to or runs work on
-    ("rich.console", "Console"), ("rich.progress", "Progress"),
-    ("concurrent.futures._base", "Executor"),
+_OUTPUT_OR_WORKERS = frozenset({  # library objects a step runs work on
+    ("concurrent.futures.thread", "ThreadPoolExecutor"),
+    ("concurrent.futures.process", "ProcessPoolExecutor"),
 })
 
 
 def _output_or_workers(obj: Any) -> bool:
-    """A console the step prints to (rich's), a pool it submits work to (a
-    ``ThreadPoolExecutor``): output and workers, not inputs; their locks and queues
-    have no canonical form, so as values they re-executed the step every run."""
-    try:
-        mro = type(obj).__mro__
-    except AttributeError:
-        return False
-    return any((c.__module__, c.__qualname__) in _OUTPUT_OR_WORKERS for c in mro)
+    """A pool the step submits work to (a ``ThreadPoolExecutor``, not a subclass of the
+    user's): workers, not an input; its locks and queues have no canonical form, so as
+    a value it re-executed the step every run. (A console is not one: what a rich
+    ``Console`` records and its width are what ``export_text`` returns.)"""
+    t = type(obj)
+    return (t.__module__, t.__qualname__) in _OUTPUT_OR_WORKERS
 
 
 def _visit_proxy(ctx: _Context, obj: Any, name: str, where: str) -> bool:
@@ -1732,7 +1791,8 @@ def _wrappers_code(ctx: _Context, wrapper: Any, wrapped: Any) -> None:
     ``caller`` of the ``decorator`` package's ``@decorator`` (a cell of the wrapper's
     closure), the wrapper function of ``@wrapt.decorator`` (``_self_wrapper``). Only
     code of the user's counts here (the library's own cells are its version)."""
-    held = [wrapper._self_wrapper] if _attr(wrapper, "_self_wrapper") is not None else []
+    held = [v for v in (_attr(wrapper, "_self_wrapper"), _attr(wrapper, "_self_enabled"))
+            if v is not None]  # (wrapt's ``enabled=`` may be a function of the user's)
     for cell in getattr(wrapper, "__closure__", None) or ():
         try:
             held.append(cell.cell_contents)
@@ -2269,7 +2329,8 @@ class _Info:
     slot: tuple[str, str] | None = None  # where the memo keeps these facts
     shape: str = ""  # ``_code_shape`` of the code the text compiled to (checked per process)
     docstrings: bool = True  # whether the tree holds any (False: rendering skips the search)
-    seeds_first: list[tuple[str, ...]] | None = None  # its first statements' calls (seeds?)
+    # its first statements' plain calls (seeds?): (callable's chain, names of arguments)
+    seeds_first: list[tuple[tuple[str, ...], tuple[str, ...]]] | None = None
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -2292,7 +2353,7 @@ class _Info:
                 "y": self.dynamic_imports, "m": sorted(self.mutated),
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
                 "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
-                "h": self.docstrings, "f": self.seeds_first and [list(c) for c in self.seeds_first]}
+                "h": self.docstrings, "f": self.seeds_first and [[list(c), list(a)] for c, a in self.seeds_first]}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
@@ -2304,7 +2365,8 @@ class _Info:
                    [(tuple(c), n) for c, n in getattrs] if getattrs else [], bool(f["y"]),
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
                    None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
-                   bool(f.get("h", True)), [tuple(c) for c in f["f"]] if f.get("f") else None)
+                   bool(f.get("h", True)),
+                   [(tuple(c), tuple(a)) for c, a in f["f"]] if f.get("f") else None)
 
 
 _info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
@@ -2683,44 +2745,53 @@ def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozens
                  seeds_first=_seeds_first(tree))
 
 
-def _seeds_first(tree: ast.AST) -> list[tuple[str, ...]] | None:
+def _seeds_first(tree: ast.AST) -> list[tuple[tuple[str, ...], tuple[str, ...]]] | None:
     """The callables of the function's first statements (after its docstring) while
-    they are plain calls (``X.seed(a)``, ``seed_everything(42)``) with arguments that
-    call nothing and are not ``None``: those that seed a global random generator, or
-    call a helper of the user's that seeds it first thing, come before any draw, so
-    what the function draws after them does not depend on the state the generator had
-    before (``_leading_seeds``)."""
+    they are plain calls (``X.seed(a)``, ``seed_everything(42)``, ``t0 = time.time()``)
+    whose arguments are constants or names, with those names: those that seed a global
+    random generator, or call a helper of the user's that seeds it first thing, come
+    before any draw, so what the function draws after them does not depend on the
+    state the generator had before (``_leading_seeds``). None when the function calls
+    a ``seed`` anywhere else too (``random.seed()`` later: entropy)."""
     if not isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     body = tree.body[1:] if tree.body and _is_docstring(tree.body[0]) else tree.body
-    chains = []
+    calls = []
     for stmt in body[:8]:
-        chain = _plain_call(stmt)
-        if chain is None:
+        call = _plain_call(stmt)
+        if call is None:
             break
-        chains.append(chain)
-    return chains or None
+        calls.append(call)
+    leading = sum(1 for chain, _ in calls if chain[-1] == "seed")
+    seeds = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Call)
+                and (_chain_of(n.func) or ("",))[-1] == "seed")
+    return calls if calls and seeds == leading else None
 
 
-def _plain_call(stmt: ast.stmt) -> tuple[str, ...] | None:
-    """The chain of ``f`` when ``stmt`` is ``f(a)`` (or ``x = f(a)``: ``t0 =
-    time.perf_counter()``) as ``_seeds_first`` takes it."""
+_SEED_TYPES = (int, float, str, bytes)  # what seeds a generator the same in every process
+
+
+def _plain_call(stmt: ast.stmt) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """``(chain of f, names among its arguments)`` when ``stmt`` is ``f(a, b=c)`` (or
+    ``x = f(a)``) whose arguments are constants (not ``None``) or names."""
     value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)) else None
     if isinstance(stmt, ast.Assign) and not all(isinstance(t, ast.Name) for t in stmt.targets):
         return None
-    if not isinstance(value, ast.Call):
-        return None
-    call = value
-    chain = _chain_of(call.func)
-    args = [*call.args, *(k.value for k in call.keywords)]
+    if not isinstance(value, ast.Call) or any(k.arg is None for k in value.keywords):
+        return None  # (``f(**kw)``: what it passes, if anything, is not in the text)
+    chain = _chain_of(value.func)
+    args = [*value.args, *(k.value for k in value.keywords)]
     if chain is None or (chain[-1] == "seed" and not args):
         return None
-    for node in (n for a in args for n in ast.walk(a)):
-        if isinstance(node, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr,
-                             ast.Starred)) or (isinstance(node, ast.Constant)
-                                               and node.value is None):
+    names = []
+    for node in (n for a in args for n in ast.walk(a)):  # (``seed + rank`` too)
+        if isinstance(node, ast.Name):
+            names.append(node.id)
+        elif not (isinstance(node, (ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop,
+                                    ast.Load)) or (isinstance(node, ast.Constant)
+                                                   and type(node.value) in _SEED_TYPES)):
             return None  # (a call may draw before the seed; ``seed(None)`` is entropy)
-    return chain
+    return chain, tuple(names)
 
 
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
@@ -2863,11 +2934,6 @@ class _Scanner:
                             *(k.value for k in node.keywords if k.arg in ("expr", "query"))):
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                         self.at_names.update(_IDENTIFIER.findall(arg.value))
-                    elif (parts := _literal_parts(arg)) is not None:  # an f-string written
-                        # in the call: its text's names, as a literal's (what it puts in
-                        # is code here)
-                        for part in parts:
-                            self.at_names.update(_IDENTIFIER.findall(part))
                     elif name != "execute" and name != "sql":
                         self.at_names.add(_QUERY_MADE_ELSEWHERE)  # see _compute_info
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
@@ -2902,21 +2968,6 @@ class _Scanner:
                 self._assigned(t)
 
 
-def _literal_parts(node: ast.AST) -> list[str] | None:
-    """The text of an f-string, between what it puts in; None for anything else, or
-    for one that puts a name in after an ``@`` (``f"x > @{name}"``: a name made at run
-    time)."""
-    if not isinstance(node, ast.JoinedStr):
-        return None
-    parts = [v.value for v in node.values if isinstance(v, ast.Constant)
-             and isinstance(v.value, str)]
-    for before, after in zip(node.values, node.values[1:], strict=False):
-        if isinstance(after, ast.FormattedValue) and isinstance(before, ast.Constant) and str(
-                before.value).endswith("@"):
-            return None
-    return parts
-
-
 def _in_place(method: str, keywords: list[ast.keyword]) -> bool:
     """A method call that changes its object by convention: ``DF.fillna(0, inplace=True)``
     (pandas), ``T.add_(1)`` (torch: a trailing underscore)."""
@@ -2944,17 +2995,20 @@ _LOADER_FUNCTIONS = (("importlib", "import_module"), ("importlib", "__import__")
                      ("importlib.metadata", "entry_points"),  # (``ep.load()``: by name)
                      ("importlib_metadata", "entry_points"),
                      ("builtins", "__import__"), ("pkgutil", "resolve_name"),
-                     ("pydoc", "locate"), ("runpy", "run_path"), ("runpy", "run_module"),
+                     ("pydoc", "locate"), ("pydoc", "importfile"), ("runpy", "run_path"),
+                     ("runpy", "run_module"),
                      ("importlib.util", "spec_from_file_location"), ("imp", "load_source"),
                      ("jinja2.utils", "import_string"), ("werkzeug.utils", "import_string"),
                      ("django.utils.module_loading", "import_string"),
-                     ("yaml", "unsafe_load"), ("yaml", "unsafe_load_all"))
+                     ("yaml", "unsafe_load"), ("yaml", "unsafe_load_all"),
+                     ("yaml", "UnsafeLoader"), ("yaml", "Loader"))  # (``yaml.load(s, Loader=...)``)
 _LOADER_NAMES = frozenset(n for _, n in _LOADER_FUNCTIONS)
 
 
 def _is_loader(obj: Any) -> bool:
     """Whether ``obj`` is one of ``_LOADER_FUNCTIONS``."""
-    if type(obj) is not types.FunctionType and type(obj) is not types.BuiltinFunctionType:
+    if (type(obj) is not types.FunctionType and type(obj) is not types.BuiltinFunctionType
+            and not isinstance(obj, type)):
         return False
     name = obj.__name__
     return name in _LOADER_NAMES and any(
@@ -3012,7 +3066,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             # object comes from; a module reaches it only named whole, which counts all
         if attr is None:
             base = _resolve_chain(chain, {**globs, **local}) if chain else None
-            if isinstance(base, types.ModuleType) and ctx.label_of(base) is None:
+            if isinstance(base, types.ModuleType) and _plain_library_module(ctx, base):
                 ctx.library(base.__name__)  # a library's module: what it finds there is
                 continue  # that library's (by version), the name a value that counts
             unseeable.append("getattr() with a computed name")
@@ -3033,6 +3087,23 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
         unseeable.append(_SUBCLASSES)
     if unseeable:
         _unseeable(ctx, fn, info, label, unseeable)
+
+
+def _plain_library_module(ctx: _Context, mod: types.ModuleType) -> bool:
+    """A library's module whose attributes are all the library's own: not a random
+    module (its functions draw from a generator whose state counts), nor one a
+    function or class of the user's was put into (``math.my_scale = my_scale``)."""
+    if ctx.label_of(mod) is not None or mod.__name__ in _RANDOM_MODULES:
+        return False
+    hit = _plain_modules.get(mod.__name__)
+    if hit is None:
+        hit = _plain_modules[mod.__name__] = not any(
+            isinstance(v, (types.FunctionType, type)) and ctx.label_of(v) is not None
+            for v in list(vars(mod).values()))
+    return hit
+
+
+_plain_modules: dict[str, bool] = {}  # this build's verdicts (``_end_of_build`` clears)
 
 
 def _reads_own_doc(cls: type) -> bool:

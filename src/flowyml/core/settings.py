@@ -103,10 +103,13 @@ def _sqlite3() -> dict[str, Any]:
     """The converters and adapters registered besides the standard library's own (its
     dates): functions of the user's, which turn what a query returns or sends."""
     sqlite3 = sys.modules.get("sqlite3") or sys.modules["_sqlite3"]
+    from .tokens import maybe_users
+
     out: dict[str, Any] = {f"converter.{name}": fn for name, fn in sqlite3.converters.items()
-                           if getattr(fn, "__module__", None) != _SQLITE_OWN}
+                           if getattr(fn, "__module__", None) != _SQLITE_OWN and maybe_users(fn)}
     for (typ, _), fn in sqlite3.adapters.items():
-        if getattr(fn, "__module__", None) != _SQLITE_OWN:
+        if getattr(fn, "__module__", None) != _SQLITE_OWN and maybe_users(fn):
+            # (a library's own, pandas' registered by ``to_sql``, come with its version)
             out[f"adapter.{typ.__module__}.{typ.__qualname__}"] = (typ, fn)
     return out
 
