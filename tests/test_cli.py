@@ -181,6 +181,9 @@ def test_a_pipeline_file_in_a_package_runs_with_its_relative_imports(proj: Path)
     assert "f: reuse" in ok(proj, "plan", "app/pipe.py")
     write(proj / "app" / "helpers.py", "def scale(x):\n    return x * 4\n")
     assert "f: run" in ok(proj, "plan", "app/pipe.py")
+    # a module of the project named like a standard one does not shadow it for FlowyML
+    write(proj / "queue.py", "raise ImportError('the project queue.py, imported by mistake')\n")
+    assert "1 executed" in ok(proj, "run", "app/pipe.py", "--executor", "processes:2")
 
 
 def test_a_class_of_the_script_loads_when_the_cli_runs_the_same_file(proj: Path) -> None:

@@ -449,6 +449,64 @@ def test_a_helper_imported_from_a_zip_counts_by_its_source(tmp_path: Path) -> No
     assert key_with("x * 2") != key_with("x * 3")
 
 
+def test_a_computed_getattr_on_a_library_module_counts_that_library_only_when_plain(
+        tmp_path: Path) -> None:
+    """``getattr(statistics, NAME)`` counts the library, not the whole module; on
+    ``np.random`` (a generator's state) or on a module the user put a function into
+    (``math.my_scale = f``), the whole module still counts, with a warning."""
+    mod = tmp_path / "lookups_mod.py"
+    mod.write_text(textwrap.dedent("""
+        import math
+        import statistics
+
+        import numpy as np
+
+        def my_scale(x):
+            return x * 3
+
+        math.my_scale = my_scale
+        AGG = "median"
+
+        def plain(n):
+            return getattr(statistics, AGG)(range(n))
+
+        def drawn(dist):
+            return getattr(np.random, dist)(size=1)
+
+        def patched(kind):
+            return getattr(math, "my_" + kind)(10)
+    """))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import lookups_mod  # type: ignore[import-not-found]
+
+        for name, whole in (("plain", False), ("drawn", True), ("patched", True)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fp = fingerprint_function(getattr(lookups_mod, name), root=tmp_path)
+            warned = any("getattr() with a computed name" in str(w.message) for w in caught)
+            counted_whole = any(k.startswith("module lookups_mod.py") for k in fp.parts)
+            assert (warned, counted_whole) == (whole, whole), name
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("lookups_mod", None)
+        del __import__("math").my_scale
+
+
+def test_a_pool_is_workers_but_a_subclass_of_the_users_is_code() -> None:
+    """A ``ThreadPoolExecutor`` global is the library's (no value token, which it has
+    none of); a subclass of the user's counts its code, as any class of theirs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flowyml.core.fingerprint import _output_or_workers
+
+    class Doubling(ThreadPoolExecutor):
+        pass
+
+    with ThreadPoolExecutor(1) as pool, Doubling(1) as mine:
+        assert _output_or_workers(pool) and not _output_or_workers(mine)
+
+
 def test_a_computed_import_counts_every_file_of_the_project(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The module may not even be imported yet: every Python file under the root counts,
@@ -988,6 +1046,8 @@ def test_standard_library_registries_count_as_settings() -> None:
             return b.decode()
 
         before = {top: changed(top) for top in ("sqlite3", "csv")}
+        import decimal, pandas.io.sql  # a library registering its own adapters: not counted
+        sqlite3.register_adapter(decimal.Decimal, pandas.io.sql.SQLiteDatabase.__init__)
         sqlite3.register_converter("point", parse)
         csv.register_dialect("semi", delimiter=";")
         csv.field_size_limit(1000)
@@ -1002,7 +1062,7 @@ def test_standard_library_registries_count_as_settings() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     before, sqlite_after, csv_after, applied = json.loads(out)
-    assert before == {"sqlite3": {}, "csv": {}}
+    assert before == {"sqlite3": {}, "csv": {}}  # (sqlite3's own date adapters: none)
     assert sqlite_after == {"converter.POINT": "parse"}
     assert csv_after["field_size_limit"] == 1000 and csv_after["dialect.semi"]["delimiter"] == ";"
     assert applied
