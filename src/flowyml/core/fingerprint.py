@@ -484,9 +484,8 @@ class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
     __slots__ = ("_multi", "_sources", "captured", "closures", "counted", "generators", "keep",
-                 "own", "own_fns", "owners", "parts", "pending", "reads_text", "rng_parts",
-                 "root", "seed_params", "seeded", "seeders", "seen", "step", "tokenizing",
-                 "unresolved", "unseen", "walked")
+                 "own", "own_fns", "owners", "parts", "pending", "reads_text", "root", "seen",
+                 "step", "tokenizing", "unresolved", "unseen", "walked")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -508,12 +507,6 @@ class _Context:
         # label -> (what cannot be followed, in which function; whether any of it can
         # import by name): one warning per module, once the step is walked (``_unseeable``)
         self.unseen: dict[str, tuple[list[str], bool]] | None = None
-        # part -> id of the random generator whose state it counts (``_visit``), and the
-        # generators the step seeds before it draws (``_seeded_generators``)
-        self.rng_parts: dict[str, int] | None = None
-        self.seeded: set[int] | None = None
-        self.seed_params: set[str] = set()  # parameters a leading seed's value comes from
-        self.seeders: set[int] = set()  # ids of the helpers that seed first thing
         self.pending: list[tuple[types.FunctionType, str, _Info]] = []
         self.parts: dict[str, str] = {}
         self.seen: set[int] = set()
@@ -610,8 +603,6 @@ class _Context:
         self.counted |= sub.counted
         self.reads_text |= sub.reads_text
         self.unresolved |= sub.unresolved
-        if sub.rng_parts:
-            self.rng_parts = {**(self.rng_parts or {}), **sub.rng_parts}
         if self.generators is not None and sub.generators:
             self.generators |= sub.generators
         for message in sub.captured or ():
@@ -655,12 +646,6 @@ class _Context:
         if text not in _warned:
             _warned.add(text)
             warnings.warn(text, FingerprintWarning, stacklevel=outside_stacklevel())
-
-    def generator_part(self, key: str, gen: Any) -> None:
-        """``key`` counts the state of the random generator ``gen``."""
-        if self.rng_parts is None:
-            self.rng_parts = {}
-        self.rng_parts[key] = id(gen)
 
     def warn_unseen(self) -> None:
         """One warning per module for what the step reaches there that the fingerprint
@@ -858,10 +843,6 @@ def fingerprint_function(
             _text_parts(ctx)
         if ctx.unseen:
             ctx.warn_unseen()
-        if ctx.seeded and not _seeds_hold(ctx, None):
-            ctx.seeded = None
-        if ctx.seeded and ctx.rng_parts:
-            _seeded_generators(ctx)
     finally:
         _end_of_build()
     if declaration is not None:
@@ -899,138 +880,7 @@ def _fingerprint_step(
         _text_parts(ctx)
     if ctx.unseen:
         ctx.warn_unseen()
-    if ctx.seeded and not _seeds_hold(ctx, values):
-        ctx.seeded = None  # (nor does the step depend on no other step's draws)
-    if ctx.seeded and ctx.rng_parts:
-        _seeded_generators(ctx)
     return _make(ctx.parts, ctx.sources()), tokens, ctx
-
-
-_SEEDED = "seeded by the step before it draws"
-
-
-def _seeds_hold(ctx: _Context, values: Mapping[str, Any] | None) -> bool:
-    """Whether the seeds ``_leading_seeds`` found decide the generators' state: each
-    parameter a seed comes from has a run value the same in every process (not a
-    ``None``, not an input), and no other function the step reaches calls a ``seed``
-    (``random.seed()`` there would be entropy)."""
-    for name in ctx.seed_params:
-        if values is None or type(values.get(name)) not in _SEED_TYPES:
-            return False
-    for fn in ctx.keep:
-        if type(fn) is not types.FunctionType or id(fn) in ctx.own or id(fn) in ctx.seeders:
-            continue
-        info = _info_cache.get((fn.__code__, False)) or _info_cache.get((fn.__code__, True))
-        if info is not None and any(c[-1] == "seed" for c in info.chains):
-            return False
-    return True
-
-
-def _leading_seeds(ctx: _Context, fn: types.FunctionType, info: _Info) -> set[int] | None:
-    """The ids of the global random generators ``fn`` seeds before anything else: by
-    its first statements, each a seed (``random.seed(11)``) or a call of a helper of
-    the user's whose own first statements are seeds (``seed_everything(42)``), up to
-    the first that is neither (calls that draw nothing may come between). A seed's
-    value must be the same in every process: a constant, a global holding a number
-    or a string, or a parameter of the step whose run value is one (``ctx.seed_params``,
-    checked with the values)."""
-    out: set[int] = set()
-    globs = fn.__globals__
-    params = set(_parameters(fn))
-    for chain, names in info.seeds_first or ():
-        obj = _resolve_chain(chain, globs)
-        if _draws_nothing(chain, obj, globs):
-            continue  # (a log line before the seed)
-        if not all(_seed_value_known(ctx, globs, params, n) for n in names):
-            break
-        if chain[-1] == "seed":
-            gens = [_seeded_by(obj)]
-        elif (isinstance(obj, types.FunctionType) and ctx.label_of(obj) is not None
-              and None not in (*(obj.__defaults__ or ()), *(obj.__kwdefaults__ or {}).values())):
-            # (a parameter left ``None`` may be the seed: ``random.seed(None)`` is entropy)
-            gens = _helpers_seeds(obj)
-            ctx.seeders.add(id(obj))
-        else:
-            break
-        if not gens or None in gens:
-            break
-        out.update(id(g) for g in gens)
-    return out or None
-
-
-def _helpers_seeds(fn: types.FunctionType) -> list[Any]:
-    """The generators a helper seeds first thing, with its parameters (bound by the
-    step's call, checked there) or globals holding numbers or strings; a None among
-    them when one is not such a seed."""
-    helper = _info(fn, strip_decorators=False)
-    params, globs, gens = set(_parameters(fn)), fn.__globals__, []
-    for chain, names in helper.seeds_first or ():
-        called = _resolve_chain(chain, globs)
-        if chain[-1] != "seed" and _draws_nothing(chain, called, globs):
-            continue
-        if chain[-1] != "seed":
-            break
-        known = all(n in params or type(globs.get(n)) in _SEED_TYPES for n in names)
-        gens.append(_seeded_by(called) if known else None)
-    return gens
-
-
-def _parameters(fn: types.FunctionType) -> tuple[str, ...]:
-    code = fn.__code__
-    return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-
-
-def _seed_value_known(ctx: _Context, globs: Mapping[str, Any], params: set[str],
-                      name: str) -> bool:
-    """Whether ``name``, an argument of a leading call, has a value the same in every
-    process: a global number or string, or a parameter (then its run value is checked
-    in ``_fingerprint_step``); not a local (``t0 = time.time()``)."""
-    if name in params:
-        ctx.seed_params.add(name)
-        return True
-    return type(globs.get(name)) in _SEED_TYPES
-
-
-_QUIET_MODULES = frozenset({"logging", "time", "warnings"})
-
-
-def _draws_nothing(chain: tuple[str, ...], obj: Any, globs: Mapping[str, Any]) -> bool:
-    """A call that draws from no random generator, which may come before the seeds:
-    ``print``, a logger's method, a function of ``logging``, ``time`` or ``warnings``."""
-    if chain == ("print",) and "print" not in globs:
-        return True
-    owner = _attr(obj, "__self__")
-    logging = sys.modules.get("logging")
-    if logging is not None and isinstance(owner, (logging.Logger, logging.LoggerAdapter)):
-        return True
-    return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)) and (
-        (_module_of(obj) or "").partition(".")[0] in _QUIET_MODULES)
-
-
-def _seeded_by(seed: Any) -> Any:
-    """The module-level random generator the function ``seed`` seeds (``random.seed``:
-    its hidden ``Random``; ``np.random.seed``: numpy's global ``RandomState``), or None
-    (a generator object of the user's holds more than its state, and a
-    ``SystemRandom``'s seed does nothing)."""
-    mtrand = sys.modules.get("numpy.random.mtrand")
-    if mtrand is not None and seed is getattr(mtrand, "seed", None):
-        return getattr(mtrand, "_rand", None)
-    gen = _attr(seed, "__self__")
-    rnd = sys.modules.get("random")
-    hidden = [getattr(rnd, "_inst", None), getattr(mtrand, "_rand", None)]
-    return gen if gen is not None and any(gen is h for h in hidden if h is not None) else None
-
-
-def _seeded_generators(ctx: _Context) -> None:
-    """The state of a global random generator the step seeds first thing
-    (``random.seed(3)`` as its first statement) does not count: it differs in every
-    process until something seeds it, so the step would re-execute every run, though
-    what it draws after the seed is the same. The seed's argument counts, as code."""
-    seeded, parts = ctx.seeded or set(), ctx.parts
-    for key, gen in (ctx.rng_parts or {}).items():
-        if gen in seeded and key in parts:
-            parts[key] = _SEEDED
-            ctx._sources[key] = {_SEEDED: _SEEDED}
 
 
 def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
@@ -1134,8 +984,6 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
                 if cls_label is not None:
                     out[("class", cls_label, owner.__qualname__) if attr == "*" else
                         ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
-    for gen in ctx.seeded or ():  # seeded first thing: what it and its helpers draw after
-        out.pop(("depends", gen), None)  # depends on no step's draws before
     return out
 
 
@@ -1491,8 +1339,6 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
     info = _info(inner, strip_decorators=True)
     ctx.add("code", info.digest,
             _info_source(info, decorators=False))
-    if info.seeds_first:
-        ctx.seeded = _leading_seeds(ctx, inner, info)
     # (not when a worker re-takes the key: it cannot tell ``@fm.step`` from another
     # decorator, see ``statecheck``, and unparsing them is most of its cost)
     for i, text in enumerate(() if ctx.rechecking else _decorator_texts(inner, info)):
@@ -1590,10 +1436,8 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.add(key, ctx.token(obj, f"constant {name}"), shown)
             finally:
                 ctx.tokenizing.discard(id(obj))
-            if _is_generator(obj):
-                ctx.generator_part(key, _attr(obj, "__self__", obj))
-                if ctx.generators is not None:
-                    ctx.generators.add(key)
+            if ctx.generators is not None and _is_generator(obj):
+                ctx.generators.add(key)
 
 
 def _visit_builtin(ctx: _Context, obj: Any, name: str, where: str) -> None:
@@ -1611,7 +1455,6 @@ def _visit_builtin(ctx: _Context, obj: Any, name: str, where: str) -> None:
         key = f"rng {where or '?'}:{name}"
         if ctx.first_count(key, owner):
             ctx.add(key, ctx.token(owner, f"the generator behind {name}"))
-            ctx.generator_part(key, owner)
 
 
 def _users_extension(ctx: _Context, module: str | None) -> bool:
@@ -1639,7 +1482,8 @@ def _output_or_workers(obj: Any) -> bool:
     a value it re-executed the step every run. (A console is not one: what a rich
     ``Console`` records and its width are what ``export_text`` returns.)"""
     t = type(obj)
-    return (t.__module__, t.__qualname__) in _OUTPUT_OR_WORKERS
+    return (t.__module__, t.__qualname__) in _OUTPUT_OR_WORKERS and _attr(
+        obj, "_initializer") is None  # (code of the user's sets up its workers)
 
 
 def _visit_proxy(ctx: _Context, obj: Any, name: str, where: str) -> bool:
@@ -2329,8 +2173,6 @@ class _Info:
     slot: tuple[str, str] | None = None  # where the memo keeps these facts
     shape: str = ""  # ``_code_shape`` of the code the text compiled to (checked per process)
     docstrings: bool = True  # whether the tree holds any (False: rendering skips the search)
-    # its first statements' plain calls (seeds?): (callable's chain, names of arguments)
-    seeds_first: list[tuple[tuple[str, ...], tuple[str, ...]]] | None = None
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -2353,7 +2195,7 @@ class _Info:
                 "y": self.dynamic_imports, "m": sorted(self.mutated),
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
                 "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
-                "h": self.docstrings, "f": self.seeds_first and [[list(c), list(a)] for c, a in self.seeds_first]}
+                "h": self.docstrings}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
@@ -2365,8 +2207,7 @@ class _Info:
                    [(tuple(c), n) for c, n in getattrs] if getattrs else [], bool(f["y"]),
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
                    None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
-                   bool(f.get("h", True)),
-                   [(tuple(c), tuple(a)) for c, a in f["f"]] if f.get("f") else None)
+                   bool(f.get("h", True)))
 
 
 _info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
@@ -2741,57 +2582,7 @@ def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozens
         chains = [*chains, *((n,) for n in sorted(at_names) if n != _QUERY_MADE_ELSEWHERE)]
         names = names | at_names
     return _Info(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
-                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings,
-                 seeds_first=_seeds_first(tree))
-
-
-def _seeds_first(tree: ast.AST) -> list[tuple[tuple[str, ...], tuple[str, ...]]] | None:
-    """The callables of the function's first statements (after its docstring) while
-    they are plain calls (``X.seed(a)``, ``seed_everything(42)``, ``t0 = time.time()``)
-    whose arguments are constants or names, with those names: those that seed a global
-    random generator, or call a helper of the user's that seeds it first thing, come
-    before any draw, so what the function draws after them does not depend on the
-    state the generator had before (``_leading_seeds``). None when the function calls
-    a ``seed`` anywhere else too (``random.seed()`` later: entropy)."""
-    if not isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return None
-    body = tree.body[1:] if tree.body and _is_docstring(tree.body[0]) else tree.body
-    calls = []
-    for stmt in body[:8]:
-        call = _plain_call(stmt)
-        if call is None:
-            break
-        calls.append(call)
-    leading = sum(1 for chain, _ in calls if chain[-1] == "seed")
-    seeds = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Call)
-                and (_chain_of(n.func) or ("",))[-1] == "seed")
-    return calls if calls and seeds == leading else None
-
-
-_SEED_TYPES = (int, float, str, bytes)  # what seeds a generator the same in every process
-
-
-def _plain_call(stmt: ast.stmt) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """``(chain of f, names among its arguments)`` when ``stmt`` is ``f(a, b=c)`` (or
-    ``x = f(a)``) whose arguments are constants (not ``None``) or names."""
-    value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)) else None
-    if isinstance(stmt, ast.Assign) and not all(isinstance(t, ast.Name) for t in stmt.targets):
-        return None
-    if not isinstance(value, ast.Call) or any(k.arg is None for k in value.keywords):
-        return None  # (``f(**kw)``: what it passes, if anything, is not in the text)
-    chain = _chain_of(value.func)
-    args = [*value.args, *(k.value for k in value.keywords)]
-    if chain is None or (chain[-1] == "seed" and not args):
-        return None
-    names = []
-    for node in (n for a in args for n in ast.walk(a)):  # (``seed + rank`` too)
-        if isinstance(node, ast.Name):
-            names.append(node.id)
-        elif not (isinstance(node, (ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop,
-                                    ast.Load)) or (isinstance(node, ast.Constant)
-                                                   and type(node.value) in _SEED_TYPES)):
-            return None  # (a call may draw before the seed; ``seed(None)`` is entropy)
-    return chain, tuple(names)
+                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings)
 
 
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
@@ -3001,18 +2792,27 @@ _LOADER_FUNCTIONS = (("importlib", "import_module"), ("importlib", "__import__")
                      ("jinja2.utils", "import_string"), ("werkzeug.utils", "import_string"),
                      ("django.utils.module_loading", "import_string"),
                      ("yaml", "unsafe_load"), ("yaml", "unsafe_load_all"),
-                     ("yaml", "UnsafeLoader"), ("yaml", "Loader"))  # (``yaml.load(s, Loader=...)``)
+                     ("yaml", "full_load"), ("yaml", "full_load_all"),
+                     # (``yaml.load(s, Loader=...)``, or a subclass of one: ``_is_loader``)
+                     ("yaml", "UnsafeLoader"), ("yaml", "Loader"), ("yaml", "FullLoader"),
+                     ("yaml", "CUnsafeLoader"), ("yaml", "CLoader"), ("yaml", "CFullLoader"))
 _LOADER_NAMES = frozenset(n for _, n in _LOADER_FUNCTIONS)
 
 
 def _is_loader(obj: Any) -> bool:
-    """Whether ``obj`` is one of ``_LOADER_FUNCTIONS``."""
-    if (type(obj) is not types.FunctionType and type(obj) is not types.BuiltinFunctionType
-            and not isinstance(obj, type)):
+    """Whether ``obj`` is one of ``_LOADER_FUNCTIONS`` (a class: or a subclass of one)."""
+    if isinstance(obj, type):
+        return any(isinstance(c, type) and issubclass(obj, c) for c in _loader_classes())
+    if type(obj) is not types.FunctionType and type(obj) is not types.BuiltinFunctionType:
         return False
     name = obj.__name__
     return name in _LOADER_NAMES and any(
         getattr(sys.modules.get(m), n, None) is obj for m, n in _LOADER_FUNCTIONS if n == name)
+
+
+def _loader_classes() -> list[Any]:
+    return [getattr(sys.modules.get(m), n, None) for m, n in _LOADER_FUNCTIONS
+            if n[:1].isupper()]
 
 
 def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
@@ -3098,9 +2898,23 @@ def _plain_library_module(ctx: _Context, mod: types.ModuleType) -> bool:
     hit = _plain_modules.get(mod.__name__)
     if hit is None:
         hit = _plain_modules[mod.__name__] = not any(
-            isinstance(v, (types.FunctionType, type)) and ctx.label_of(v) is not None
-            for v in list(vars(mod).values()))
+            _users_or_drawing(ctx, v) for v in list(vars(mod).values()))
     return hit
+
+
+def _users_or_drawing(ctx: _Context, value: Any) -> bool:
+    """Whether a library module's attribute is the user's (a function, class, partial,
+    bound method or instance of theirs put into it) or draws from a random generator
+    (``jinja2.utils.choice`` is ``random``'s bound method)."""
+    if isinstance(value, types.ModuleType):
+        return False
+    if _is_generator(value):
+        return True
+    code = _attr(value, "func") if isinstance(value, functools.partial) else value
+    code = _attr(code, "__func__", code)
+    if isinstance(code, (types.FunctionType, type)):
+        return ctx.label_of(code) is not None
+    return ctx.label_of(type(value)) is not None
 
 
 _plain_modules: dict[str, bool] = {}  # this build's verdicts (``_end_of_build`` clears)

@@ -103,15 +103,25 @@ def _sqlite3() -> dict[str, Any]:
     """The converters and adapters registered besides the standard library's own (its
     dates): functions of the user's, which turn what a query returns or sends."""
     sqlite3 = sys.modules.get("sqlite3") or sys.modules["_sqlite3"]
-    from .tokens import maybe_users
-
     out: dict[str, Any] = {f"converter.{name}": fn for name, fn in sqlite3.converters.items()
-                           if getattr(fn, "__module__", None) != _SQLITE_OWN and maybe_users(fn)}
+                           if _registered_by_the_user(fn)}
     for (typ, _), fn in sqlite3.adapters.items():
-        if getattr(fn, "__module__", None) != _SQLITE_OWN and maybe_users(fn):
-            # (a library's own, pandas' registered by ``to_sql``, come with its version)
+        if _registered_by_the_user(fn):
             out[f"adapter.{typ.__module__}.{typ.__qualname__}"] = (typ, fn)
     return out
+
+
+def _registered_by_the_user(fn: Any) -> bool:
+    """Not sqlite3's own date converters, nor a Python function of an installed library
+    (pandas registers its own adapters in ``to_sql``: they come with its version). A
+    builtin (``float``) or a partial the user registered counts."""
+    import types
+
+    from .tokens import maybe_users
+
+    if getattr(fn, "__module__", None) == _SQLITE_OWN:
+        return False
+    return not isinstance(fn, types.FunctionType) or maybe_users(fn)
 
 
 _SQLITE_OWN = "sqlite3.dbapi2"  # where the default date converters and adapters are made
