@@ -514,7 +514,7 @@ def test_a_pool_is_workers_but_a_subclass_of_the_users_is_code() -> None:
     none of); a subclass of the user's counts its code, as any class of theirs."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from flowyml.core.fingerprint import _output_or_workers
+    from flowyml.core.fingerprint import _worker_pool
 
     class Doubling(ThreadPoolExecutor):
         pass
@@ -524,8 +524,8 @@ def test_a_pool_is_workers_but_a_subclass_of_the_users_is_code() -> None:
 
     with ThreadPoolExecutor(1) as pool, Doubling(1) as mine, ThreadPoolExecutor(
             1, initializer=setup) as set_up:
-        assert _output_or_workers(pool) and not _output_or_workers(mine)
-        assert not _output_or_workers(set_up)  # its initializer is the user's code
+        assert _worker_pool(pool) and not _worker_pool(mine)
+        assert not _worker_pool(set_up)  # its initializer is the user's code
 
 
 def test_yaml_loaders_that_make_python_objects_are_loaders() -> None:
@@ -1082,9 +1082,8 @@ def test_standard_library_registries_count_as_settings() -> None:
             return b.decode()
 
         before = {top: changed(top) for top in ("sqlite3", "csv")}
-        import decimal, pandas.io.sql  # a library registering its own adapters: not counted
-        sqlite3.register_adapter(decimal.Decimal, pandas.io.sql.SQLiteDatabase.__init__)
         sqlite3.register_converter("point", parse)
+        sqlite3.register_converter("js", json.loads)  # a library's function, registered
         sqlite3.register_converter("num", float)  # a builtin the user registers counts
         csv.register_dialect("semi", delimiter=";")
         csv.field_size_limit(1000)
@@ -1100,7 +1099,8 @@ def test_standard_library_registries_count_as_settings() -> None:
                          check=True).stdout
     before, sqlite_after, csv_after, applied = json.loads(out)
     assert before == {"sqlite3": {}, "csv": {}}  # (sqlite3's own date adapters: none)
-    assert sqlite_after == {"converter.POINT": "parse", "converter.NUM": "float"}
+    assert sqlite_after == {"converter.POINT": "parse", "converter.NUM": "float",
+                            "converter.JS": "loads"}
     assert csv_after["field_size_limit"] == 1000 and csv_after["dialect.semi"]["delimiter"] == ";"
     assert applied
 

@@ -1394,7 +1394,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
         _visit_builtin(ctx, obj, name, where)
     elif any(obj is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         ctx.library("python")  # a stream written to: output, not an input (``print`` too)
-    elif _output_or_workers(obj):  # (they hold locks and queues, no data the step reads)
+    elif _worker_pool(obj):  # (it holds locks and queues, no data the step reads)
         ctx.library(_module_of(type(obj)))
     elif callable(obj) and _attr(obj, "__wrapped__") is not None and not isinstance(
         obj, types.MethodType
@@ -1470,19 +1470,19 @@ def _users_extension(ctx: _Context, module: str | None) -> bool:
     return True
 
 
-_OUTPUT_OR_WORKERS = frozenset({  # library objects a step runs work on
+_WORKER_POOLS = frozenset({  # the standard library's pools a step runs work on
     ("concurrent.futures.thread", "ThreadPoolExecutor"),
     ("concurrent.futures.process", "ProcessPoolExecutor"),
 })
 
 
-def _output_or_workers(obj: Any) -> bool:
+def _worker_pool(obj: Any) -> bool:
     """A pool the step submits work to (a ``ThreadPoolExecutor``, not a subclass of the
     user's): workers, not an input; its locks and queues have no canonical form, so as
     a value it re-executed the step every run. (A console is not one: what a rich
     ``Console`` records and its width are what ``export_text`` returns.)"""
     t = type(obj)
-    return (t.__module__, t.__qualname__) in _OUTPUT_OR_WORKERS and _attr(
+    return (t.__module__, t.__qualname__) in _WORKER_POOLS and _attr(
         obj, "_initializer") is None  # (code of the user's sets up its workers)
 
 
@@ -2801,8 +2801,10 @@ _LOADER_NAMES = frozenset(n for _, n in _LOADER_FUNCTIONS)
 
 def _is_loader(obj: Any) -> bool:
     """Whether ``obj`` is one of ``_LOADER_FUNCTIONS`` (a class: or a subclass of one)."""
-    if isinstance(obj, type):
-        return any(isinstance(c, type) and issubclass(obj, c) for c in _loader_classes())
+    if isinstance(obj, type):  # (every class a chain reaches: yaml's alone can be one)
+        return "yaml" in sys.modules and any(
+            (c.__module__ or "").startswith("yaml") for c in obj.__mro__) and any(
+            isinstance(c, type) and issubclass(obj, c) for c in _loader_classes())
     if type(obj) is not types.FunctionType and type(obj) is not types.BuiltinFunctionType:
         return False
     name = obj.__name__
@@ -2864,14 +2866,13 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             continue  # an attribute of an object the code was given or made (a
             # descriptor's ``getattr(obj, self.name)``): its class counts where the
             # object comes from; a module reaches it only named whole, which counts all
+        base = _resolve_chain(chain, {**globs, **local}) if chain else None
         if attr is None:
-            base = _resolve_chain(chain, {**globs, **local}) if chain else None
             if isinstance(base, types.ModuleType) and _plain_library_module(ctx, base):
                 ctx.library(base.__name__)  # a library's module: what it finds there is
                 continue  # that library's (by version), the name a value that counts
             unseeable.append("getattr() with a computed name")
             continue
-        base = _resolve_chain(chain, {**globs, **local}) if chain else None
         if base is not None:
             target = getattr(base, attr, None)
             if target is not None:

@@ -102,26 +102,21 @@ def _pandas() -> dict[str, Any]:
 def _sqlite3() -> dict[str, Any]:
     """The converters and adapters registered besides the standard library's own (its
     dates): functions of the user's, which turn what a query returns or sends."""
-    sqlite3 = sys.modules.get("sqlite3") or sys.modules["_sqlite3"]
+    sqlite3 = _loaded("sqlite3", "_sqlite3")
     out: dict[str, Any] = {f"converter.{name}": fn for name, fn in sqlite3.converters.items()
-                           if _registered_by_the_user(fn)}
+                           if getattr(fn, "__module__", None) != _SQLITE_OWN}
     for (typ, _), fn in sqlite3.adapters.items():
-        if _registered_by_the_user(fn):
+        # (any other's counts, a library's too: ``register_converter("js", json.loads)``
+        # edited to another library function changes what a query returns; pandas'
+        # ``to_sql`` registering its own re-executes a notebook's next run once)
+        if getattr(fn, "__module__", None) != _SQLITE_OWN:
             out[f"adapter.{typ.__module__}.{typ.__qualname__}"] = (typ, fn)
     return out
 
 
-def _registered_by_the_user(fn: Any) -> bool:
-    """Not sqlite3's own date converters, nor a Python function of an installed library
-    (pandas registers its own adapters in ``to_sql``: they come with its version). A
-    builtin (``float``) or a partial the user registered counts."""
-    import types
-
-    from .tokens import maybe_users
-
-    if getattr(fn, "__module__", None) == _SQLITE_OWN:
-        return False
-    return not isinstance(fn, types.FunctionType) or maybe_users(fn)
+def _loaded(*names: str) -> Any:
+    """The first of the modules ``names`` imported (a package or its C module)."""
+    return next(sys.modules[n] for n in names if n in sys.modules)
 
 
 _SQLITE_OWN = "sqlite3.dbapi2"  # where the default date converters and adapters are made
@@ -135,7 +130,7 @@ _DIALECT = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitials
 def _csv() -> dict[str, Any]:
     """The dialects registered besides csv's own, by what they say, and the field size
     limit when it is not the default."""
-    csv = sys.modules.get("csv") or sys.modules["_csv"]
+    csv = _loaded("csv", "_csv")
     out: dict[str, Any] = {
         f"dialect.{name}": {k: getattr(csv.get_dialect(name), k) for k in _DIALECT}
         for name in sorted(csv.list_dialects()) if name not in _CSV_OWN}
@@ -215,7 +210,7 @@ def _apply_logging(want: dict[str, Any], now: dict[str, Any]) -> None:
 
 
 def _apply_sqlite3(want: dict[str, Any], now: dict[str, Any]) -> None:
-    sqlite3 = sys.modules["sqlite3"]
+    sqlite3 = _loaded("sqlite3", "_sqlite3")
     for key in now.keys() - want.keys():
         if key.startswith("converter."):
             sqlite3.converters.pop(key.partition(".")[2], None)
@@ -229,7 +224,7 @@ def _apply_sqlite3(want: dict[str, Any], now: dict[str, Any]) -> None:
 
 
 def _apply_csv(want: dict[str, Any], now: dict[str, Any]) -> None:
-    csv = sys.modules.get("csv") or sys.modules["_csv"]
+    csv = _loaded("csv", "_csv")
     for key in now.keys() - want.keys() - {"field_size_limit"}:
         csv.unregister_dialect(key.partition(".")[2])
     csv.field_size_limit(want.get("field_size_limit", _CSV_FIELD_LIMIT))
