@@ -982,6 +982,55 @@ def test_imports_inside_a_step_record_no_folder(project: Path) -> None:
     assert _recorded(project)["lazy"] == []
 
 
+def test_a_python_file_the_step_opens_or_checks_itself_is_data(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``.py`` file the step's own code opens or checks counts like any file (every
+    ``.py`` was skipped: editing a settings file read as text was a stale hit), while a
+    module it imports, and the text ``inspect`` and a traceback read, stay code: a
+    comment in them changes nothing."""
+    write(project / "settings.py", "RATE = 2\n")
+    write(project / "helper_mod.py", "def h():\n    return 5\n")
+
+    @fm.step(outputs="v")
+    def configured() -> int:
+        import inspect
+        import traceback
+
+        import helper_mod
+
+        try:
+            raise ValueError("shown, not read")
+        except ValueError:
+            traceback.format_exc()
+        text = Path("settings.py").read_text()
+        bonus = 100 if os.path.exists("extra.py") else 0
+        return int(text.split("=")[1]) * helper_mod.h() + bonus + len(
+            inspect.getsource(helper_mod.h))
+
+    def plain() -> int:
+        text = (project / "settings.py").read_text()
+        bonus = 100 if (project / "extra.py").exists() else 0
+        return int(text.split("=")[1]) * 5 + bonus + len("def h():\n    return 5\n")
+
+    monkeypatch.syspath_prepend(str(project))
+    monkeypatch.delitem(sys.modules, "helper_mod", raising=False)
+    pipe = fm.Pipeline("py_data", [configured])
+    assert pipe.run()["v"] == plain() == 32
+    assert [r[0] for r in _recorded(project)["configured"]] == ["extra.py", "settings.py"]
+    with open(project / "helper_mod.py", "a") as f:
+        f.write("# a comment in imported code\n")
+    assert _statuses(pipe.run()) == {"configured": "cached"}
+    write(project / "settings.py", "RATE = 3\n")
+    edited = pipe.run()
+    assert edited["v"] == plain() == 37
+    assert "file settings.py it read changed" in edited.steps["configured"].reason
+    write(project / "extra.py", "")
+    found = pipe.run()
+    assert found["v"] == plain() == 137
+    assert "file extra.py, missing when the step ran, now exists" in found.steps[
+        "configured"].reason
+
+
 def test_a_folder_the_step_adds_to_is_its_output(project: Path) -> None:
     """Listing ``runs/`` and then making a subfolder in it (or renaming, removing an
     entry) changes the listing by the step's own hand: not an input, so the next run

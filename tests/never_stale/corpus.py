@@ -5696,3 +5696,44 @@ add(idiom("pydantic_docstring_reformatted", {"models.py": src('''
     change(E("models.py", "indented detail", "more detail"), note="the docstring's text"),
     requires=("pydantic",), reads_docstrings=True,
 ))
+
+add(idiom("python_file_read_as_data", {
+    "settings.py": "RATE = 2  # per item\n",
+    "helpers.py": src('''
+        def scale(x):
+            return x * 3
+    '''),
+    "pipe.py": src('''
+        import ast
+        from pathlib import Path
+
+        import flowyml as fm
+
+        import helpers
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            # settings read as text, never imported
+            tree = ast.parse(Path("settings.py").read_text())
+            rate = next(s.value.value for s in tree.body if s.targets[0].id == "RATE")
+            return [helpers.scale(i) * rate for i in range(n)]
+
+
+        @fm.step(outputs="lines")
+        def g():
+            with open("helpers.py") as fh:  # the project's code as data: its length
+                return len(fh.read().splitlines())
+
+
+        pipe = fm.Pipeline("ns", [f, g])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "# settings read as text", "# the settings, read as text"), note="comment"),
+    change(E("settings.py", "RATE = 2", "RATE = 5"), expect={"f": "executed", "g": "cached"},
+           note="a .py file the step opens itself is data (every .py read was skipped)"),
+    change(E("helpers.py", "return x * 3", "return x * 3  # triple"),
+           expect={"f": "cached", "g": "executed"},
+           note="a comment in a module: imported by f (code, reused), read by g (bytes)"),
+    steps=("f", "g"), check={"y": "f()", "lines": "g()"}, reads_source=("helpers.py",),
+))

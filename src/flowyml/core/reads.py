@@ -22,8 +22,10 @@ system lists to find a module.
 Not recorded (each is covered otherwise, or is not the step's input):
 
 * files the same execution also opened for writing (its outputs, scratch files);
-* Python code and the interpreter's and installed packages' files (the code
-  fingerprint and library versions cover them), ``/proc``, ``/sys``, ``/dev``;
+* Python code read as code (imported, found, shown by ``inspect`` or a traceback, run
+  by ``runpy``: the code fingerprint covers it; a ``.py`` file the step's code opens
+  itself is data and counts), compiled code, the interpreter's and installed packages'
+  files (library versions cover them), ``/proc``, ``/sys``, ``/dev``;
 * FlowyML's own reads: inputs loaded lazily (``ArtifactRef.load``), anything under a
   ``.flowyml`` folder, the local store's folder.
 
@@ -91,7 +93,9 @@ CODE = "code"
 CWD, CWD_PATH = "cwd", "<working directory>"
 
 HASH_LIMIT = 256 * 2**20  # bytes: bigger files are recorded by size and mtime only
-_SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so")  # (not ``.pth``: PyTorch's weights)
+# compiled code, never data (not ``.pth``: PyTorch's weights); a ``.py`` file is skipped
+# only when it is read as code (``_reads_code``): opened by the step's own code, it is data
+_SKIP_SUFFIXES = (".pyc", ".pyo", ".pyd", ".so")
 _SKIP_DIRS = ("/proc/", "/sys/", "/dev/")
 _METADATA = (".egg-info/", ".dist-info/")  # a package's metadata folder
 
@@ -246,6 +250,33 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
         rec.early[name] = _names_digest(name)  # racy (see ``_read``)
 
 
+# The standard library's readers of Python files as code: source display (``inspect``,
+# ``linecache``, ``tokenize``, tracebacks, debuggers: the code fingerprint counts the text
+# a step asks ``inspect`` for), code run by path (``runpy``: counted as a loader) and
+# tools that compile or browse modules; besides the import system and the finders
+# (``_FINDERS``).
+_CODE_READERS = _stdlib_frames("inspect", "linecache", "tokenize", "traceback", "runpy",
+                               "py_compile", "compileall", "zipimport", "pyclbr",
+                               "modulefinder", "pdb", "bdb", "pydoc")
+_CODE_READER_FILES = ("/joblib/func_inspect.py",)  # joblib.Memory reads a function's text
+
+
+def _reads_code(frame: Any) -> bool:
+    """Whether a ``.py`` file opened or checked at ``frame`` is read as code: by the
+    import system, a finder or a source reader (``_CODE_READERS``) among the library
+    frames above the user's. Imported code counts by its normalized source (a comment
+    edit is no change), so its bytes must not count again as a file read."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if (_is_finder(name) or name.startswith(_CODE_READERS)
+                or name.endswith(_CODE_READER_FILES)):
+            return True
+        if not _is_library(name):
+            return False
+        frame = frame.f_back
+    return False
+
+
 def _finding_modules(frame: Any) -> bool:
     """Whether code that looks up modules (``_FINDERS``: ``pkgutil.iter_modules`` stats
     every entry of a ``sys.path`` folder) is among the library frames above ``frame``."""
@@ -292,6 +323,8 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
         return  # a file descriptor: opened before, by path
     name = os.path.abspath(os.fsdecode(path))  # type: ignore[arg-type]
     if name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip) or "/.flowyml/" in name:
+        return
+    if name.endswith(".py") and _reads_code(sys._getframe(2)):  # _opened <- _hook <- (C) <- who
         return
     if not flags & os.O_ACCMODE and any(m in name for m in _METADATA):
         return  # importlib.metadata reading a package's metadata (an editable install of
@@ -497,7 +530,8 @@ def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) 
             and not _finding_modules(frame)):
         return
     if (name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip)
-            or "/.flowyml/" in name or name.endswith("/.flowyml")):
+            or "/.flowyml/" in name or name.endswith("/.flowyml")
+            or (name.endswith(".py") and _reads_code(frame))):
         return
     _note_relative(rec, path)
     _attribute(rec, name)
