@@ -22,7 +22,7 @@ import pytest
 
 import flowyml as fm
 from flowyml.core import hashing, reads
-from tests.conftest import import_from, run_py, write
+from tests.conftest import child_env, import_from, run_py, write
 
 
 def _statuses(run: fm.Run) -> dict[str, str]:
@@ -1210,3 +1210,65 @@ def test_a_relative_path_read_from_another_working_directory_re_executes(
     moved = run_py(project / "b", code)
     assert moved.startswith("executed 4,5,6,7")
     assert "the working directory is b, not a" in moved
+
+
+def test_files_under_the_interpreters_prefix_or_linked_into_site_packages_count(
+        tmp_path: Path) -> None:
+    """What is skipped is the interpreter's and packages' own folders (``lib``,
+    site-packages, ``bin``), not whatever sits under a prefix: a venv made in the project
+    folder itself (or a project in ``/usr/src/app`` with the system's Python) reads its
+    data there. And a package of the user's symlinked into site-packages (``flit
+    install --symlink``) reads the project's files by a site-packages path. Both were
+    stale: an edited file left the old result reused."""
+    import sysconfig
+
+    app = tmp_path / "app"  # the venv, and the project in it
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(app)], check=True)
+    site_dir = Path(sysconfig.get_path("purelib", vars={"base": str(app),
+                                                        "platbase": str(app)}))
+    this_env = sysconfig.get_path("purelib")  # where FlowyML and its packages are
+    (site_dir / "zz_tests.pth").write_text(f"import site; site.addsitedir({this_env!r})\n")
+    python = app / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    pkg = app / "src" / "mypkg"  # the user's package, linked into the venv
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(
+        "from pathlib import Path\n\n\ndef load():\n"
+        "    return sum(int(x) for x in (Path(__file__).parent / 'table.txt').read_text().split())\n")
+    (site_dir / "mypkg").symlink_to(pkg, target_is_directory=True)
+    (app / "flowyml.toml").write_text("")
+    (app / "jobs").mkdir()
+    (app / "jobs" / "pipe.py").write_text('''
+import flowyml as fm
+import mypkg
+
+
+@fm.step(outputs="total")
+def total() -> int:
+    with open("data.csv") as f:
+        return sum(int(x) for x in f.read().split())
+
+
+@fm.step(outputs="table")
+def table() -> int:
+    return mypkg.load()
+
+
+if __name__ == "__main__":
+    run = fm.Pipeline("under_prefix", [total, table]).run()
+    print(run["total"], run["table"], run.steps["total"].status, run.steps["table"].status,
+          "site-packages" in mypkg.__file__)  # imported through the link
+''')
+
+    def run() -> list[str]:
+        done = subprocess.run([str(python), "jobs/pipe.py"], cwd=app, env=child_env(),
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    (app / "data.csv").write_text("1 2 3")
+    (pkg / "table.txt").write_text("10 20")
+    assert run() == ["6", "30", "executed", "executed", "True"]
+    assert run() == ["6", "30", "cached", "cached", "True"]
+    (app / "data.csv").write_text("1 2 4")
+    (pkg / "table.txt").write_text("10 21")
+    assert run() == ["7", "31", "executed", "executed", "True"]

@@ -236,8 +236,9 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
     if _is_finder(sys._getframe(2).f_code.co_filename):  # _listed <- _hook <- (C) <- who
         return
     name = os.path.abspath(os.fsdecode(path if path is not None else "."))  # type: ignore[arg-type]
-    if (name.startswith(rec.skip) or os.path.join(name, "").startswith(rec.skip)
-            or "/.flowyml/" in name or name.endswith("/.flowyml")):
+    folder = os.path.join(name, "")
+    if ("/.flowyml/" in name or name.endswith("/.flowyml")
+            or (folder.startswith(rec.skip) and not _linked_out(folder, rec.skip))):
         return
     _attribute(rec, os.path.join(name, ""))
     _note_relative(rec, path)
@@ -322,7 +323,9 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
     if isinstance(path, int) or not isinstance(flags, int):
         return  # a file descriptor: opened before, by path
     name = os.path.abspath(os.fsdecode(path))  # type: ignore[arg-type]
-    if name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip) or "/.flowyml/" in name:
+    if name.endswith(_SKIP_SUFFIXES) or "/.flowyml/" in name:
+        return
+    if name.startswith(rec.skip) and (name.endswith(".py") or not _linked_out(name, rec.skip)):
         return
     if name.endswith(".py") and _reads_code(sys._getframe(2)):  # _opened <- _hook <- (C) <- who
         return
@@ -529,8 +532,9 @@ def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) 
             and name.startswith(os.path.join(os.getcwd(), ""))
             and not _finding_modules(frame)):
         return
-    if (name.endswith(_SKIP_SUFFIXES) or name.startswith(rec.skip)
-            or "/.flowyml/" in name or name.endswith("/.flowyml")
+    if (name.endswith(_SKIP_SUFFIXES) or "/.flowyml/" in name or name.endswith("/.flowyml")
+            or (name.startswith(rec.skip) and (name.endswith(".py")
+                                               or not _linked_out(name, rec.skip)))
             or (name.endswith(".py") and _reads_code(frame))):
         return
     _note_relative(rec, path)
@@ -677,14 +681,54 @@ def _stat(path: str) -> tuple[int, int, int] | None:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
+def _library_dirs() -> set[str]:
+    """The folders of the interpreter's and installed packages' files, for this
+    environment and the Python it was made from: the standard library, site-packages
+    (``site``'s, and any such folder on ``sys.path``), headers, scripts, each prefix's
+    ``lib``; as given and resolved. Not the prefixes themselves: a project can sit
+    under one (``/usr/src/app`` with the system's Python in ``/usr``, a venv made in the
+    project folder), and what it reads there is the step's data."""
+    import site
+    import sysconfig  # here: only once a step executes
+
+    dirs: set[str] = set()
+    for base in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        if not base:
+            continue
+        where = {"base": base, "platbase": base, "installed_base": base,
+                 "installed_platbase": base}
+        for key in ("stdlib", "platstdlib", "purelib", "platlib", "include", "platinclude",
+                    "scripts"):
+            try:
+                dirs.add(sysconfig.get_path(key, vars=where))
+            except (KeyError, TypeError, ValueError):
+                continue
+        dirs.update(os.path.join(base, lib) for lib in (
+            ("Lib", "DLLs") if os.name == "nt" else ("lib", "lib64")))
+    try:
+        dirs.update(site.getsitepackages())
+        dirs.add(site.getusersitepackages())
+    except AttributeError:  # an old virtualenv's site module
+        pass
+    dirs.update(p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages"))
+    dirs.add(os.path.dirname(sys.executable))
+    return {os.path.abspath(d) for d in dirs if d} | {os.path.realpath(d) for d in dirs if d}
+
+
+def _linked_out(name: str, skip: tuple[str, ...]) -> bool:
+    """Whether ``name``, under a folder not recorded (``skip``), is a file of another
+    folder through a symlink: a package of the user's linked into site-packages
+    (``flit install --symlink``) reads the project's files by such paths."""
+    return not os.path.join(os.path.realpath(name), "").startswith(skip)
+
+
 def _install() -> bool:
     global _hooked, _skip_prefixes
     if _hooked:
         return True
     with _hook_lock:
         if not _hooked:
-            prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                        _FLOWYML}
+            prefixes = {*_library_dirs(), _FLOWYML}
             _skip_prefixes = (*sorted(os.path.join(p, "") for p in prefixes if p), *_SKIP_DIRS)
             try:
                 sys.addaudithook(_hook)
@@ -713,8 +757,8 @@ class Recording:
                 _watch_processes()
             prefixes = _prefixes.get(skip)
             if prefixes is None:
-                prefixes = _prefixes[skip] = _skip_prefixes + tuple(
-                    os.path.join(s, "") for s in skip)
+                prefixes = _prefixes[skip] = _skip_prefixes + tuple(dict.fromkeys(
+                    os.path.join(f(s), "") for s in skip for f in (str, os.path.realpath)))
             self._rec = _Recording(prefixes)
 
     def __enter__(self) -> Recording:
