@@ -5737,3 +5737,35 @@ add(idiom("python_file_read_as_data", {
            note="a comment in a module: imported by f (code, reused), read by g (bytes)"),
     steps=("f", "g"), check={"y": "f()", "lines": "g()"}, reads_source=("helpers.py",),
 ))
+
+add(idiom("files_read_outside_python", {
+    "data.csv": "x\n1\n2\n",
+    "events.ndjson": '{"x": 10}\n{"x": 20}\n',
+    "pipe.py": src('''
+        import polars as pl
+        from polars import read_ndjson  # bound before any build
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            total = int(pl.read_csv("data.csv")["x"].sum())  # opened in Rust
+            return [i * total for i in range(n)]
+
+
+        @fm.step(outputs="z")
+        def g():
+            return int(read_ndjson("events.ndjson")["x"].sum())
+
+
+        pipe = fm.Pipeline("ns", [f, g])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "# opened in Rust", "# polars opens it in Rust"), note="comment"),
+    change(E("data.csv", "2\n", "5\n"), expect={"f": "executed", "g": "cached"},
+           note="a file polars reads (Python's open never sees it: it was never recorded)"),
+    change(E("events.ndjson", '{"x": 20}', '{"x": 25}'), expect={"f": "cached", "g": "executed"},
+           note="a file read by a reader bound by `from polars import` before the build"),
+    steps=("f", "g"), check={"y": "f()", "z": "g()"}, requires=("polars",),
+))

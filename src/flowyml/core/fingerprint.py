@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, get_origin
 
 import blake3
 
+from . import native_reads
 from .gcpause import cyclic_gc_paused
 from .hashing import hash_text
 from .ownership import (
@@ -917,6 +918,10 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
     root = Path(root)  # once, not per step
     with cyclic_gc_paused(len(graph.order)):  # bulk allocation, no cyclic garbage
         _end_of_build()  # a file may have changed since the last build in this process
+        native_reads.instrument()  # before the walk: a reader bound early is then known
+        native_reads.rebind({id(g): g for g in (getattr(s.func, "__globals__", None)
+                                                for s in graph.steps.values())
+                             if type(g) is dict}.values())
         me = _sharing_thread = threading.get_ident()
         try:
             writes: dict[str, dict[tuple[Any, ...], str]] = {}
@@ -1383,6 +1388,8 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
     if type(obj) is not types.FunctionType and isinstance(obj, types.FunctionType) and (
             _visit_proxy(ctx, obj, name, where)):
         return
+    if callable(obj):
+        obj = _native_reader(ctx, obj, name)
     if isinstance(obj, types.ModuleType):
         _visit_module(ctx, obj)
     elif isinstance(obj, types.FunctionType):
@@ -1438,6 +1445,32 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 ctx.tokenizing.discard(id(obj))
             if ctx.generators is not None and _is_generator(obj):
                 ctx.generators.add(key)
+
+
+def _native_reader(ctx: _Context, obj: Any, name: str) -> Any:
+    """The library's reader behind FlowyML's wrapper (``native_reads``: it records the
+    files a reader opens outside Python): keys are those of the library's function.
+    The library's own function, bound before it was wrapped (in a value made at import,
+    or by ``from ... import`` in a module other than the steps', see ``native_reads``),
+    reads unseen: the step re-executes on every run, with a warning."""
+    unwatched = native_reads.unwatched(obj)
+    if unwatched is not None:
+        ctx.warn(f"{name} is {unwatched}, which opens files outside Python, bound before "
+                 "FlowyML could watch its calls (in a value made before the pipeline was "
+                 "built, or by `from ... import` in a module other than the steps'): the "
+                 "files it reads cannot be recorded, so the step re-executes on every run. "
+                 f"Call it through its module (`{_module_hint(unwatched)}(...)`), or "
+                 "declare the file with fm.DataFile")
+        ctx.add(f"reader {name}", f"{OPAQUE}{os.urandom(16).hex()}:reads files unseen")
+        return obj
+    return native_reads.original(obj)
+
+
+def _module_hint(dotted: str) -> str:
+    """``pl.read_csv`` for ``polars.read_csv``: as its library's users write it."""
+    module, attr = dotted.rsplit(".", 1)
+    short = {"polars": "pl", "pyarrow.parquet": "pq", "numpy": "np", "pyarrow": "pa"}
+    return f"{short.get(module, module)}.{attr}"
 
 
 def _visit_builtin(ctx: _Context, obj: Any, name: str, where: str) -> None:

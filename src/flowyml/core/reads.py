@@ -72,6 +72,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from . import native_reads
 from .hashing import MISSING, just_changed
 
 # (path, size, mtime_ns, BLAKE3 hex or None, ctime_ns): no hash when only the stat counts
@@ -235,7 +236,12 @@ def _listed(rec: _Recording, args: tuple[object, ...]) -> None:
         return
     if _is_finder(sys._getframe(2).f_code.co_filename):  # _listed <- _hook <- (C) <- who
         return
-    name = os.path.abspath(os.fsdecode(path if path is not None else "."))  # type: ignore[arg-type]
+    _list_folder(rec, path)
+
+
+def _list_folder(rec: _Recording, path: Any) -> None:
+    """The folder ``path`` (``None``: the working directory) is listed by the step."""
+    name = os.path.abspath(os.fsdecode(path if path is not None else "."))
     folder = os.path.join(name, "")
     if ("/.flowyml/" in name or name.endswith("/.flowyml")
             or (folder.startswith(rec.skip) and not _linked_out(folder, rec.skip))):
@@ -390,6 +396,58 @@ def _read(rec: _Recording, name: str) -> None:
             rec.opened[name] = _ABSENT
         elif before is not None and name not in rec.written and just_changed(before[2]):
             rec.early[name] = content_hash(name) if before[0] <= HASH_LIMIT else None
+
+
+def note_native_source(source: object) -> None:
+    """What a reader that opens its files outside Python (``native_reads``: polars,
+    pyarrow) was given, for the step running in this thread: a path is read like an
+    ``open`` (a folder, a partitioned dataset, by its names and every file in it; a glob
+    pattern by its folder's names and each file it matches), a list of paths each.
+    A file object, bytes or a URL is not a path: nothing is recorded for it."""
+    rec = _current()
+    if rec is None:
+        return
+    try:  # never fail the user's call
+        items = source if isinstance(source, (list, tuple)) else (source,)
+        with paused():  # (its own listings and checks: recorded here, by name)
+            for item in items:
+                if isinstance(item, (str, os.PathLike)):
+                    _native_path(rec, item)
+    except Exception:
+        pass
+
+
+native_reads.note = note_native_source
+_GLOB_CHARS = ("*", "?", "[")
+
+
+def _native_path(rec: _Recording, path: Any) -> None:
+    text = os.fsdecode(path)
+    if "://" in text:  # a URL (s3://, https://): not a file here
+        return
+    name = os.path.abspath(os.path.expanduser(text))
+    if ("/.flowyml/" in name or name.endswith(_SKIP_SUFFIXES)
+            or (name.startswith(rec.skip) and not _linked_out(name, rec.skip))):
+        return
+    _note_relative(rec, path)
+    if any(c in name for c in _GLOB_CHARS):
+        import glob
+
+        outer, _local.rec = getattr(_local, "rec", None), rec
+        try:  # glob's own listings count (``_listed``): a new match re-executes
+            found = glob.glob(name, recursive=True)
+        finally:
+            _local.rec = outer
+        for match in sorted(found):
+            _native_path(rec, match)
+    elif os.path.isdir(name):
+        for folder, subfolders, files in os.walk(name):
+            subfolders.sort()
+            _list_folder(rec, folder)
+            for file in sorted(files):
+                _read(rec, os.path.join(folder, file))
+    elif name not in rec.written:
+        _read(rec, name)
 
 
 def _spawned(rec: _Recording, command: object, cwd: object) -> None:
@@ -755,6 +813,7 @@ class Recording:
         if _install():
             if not _processes_watched:
                 _watch_processes()
+            native_reads.instrument()  # (a library imported since: its readers now)
             prefixes = _prefixes.get(skip)
             if prefixes is None:
                 prefixes = _prefixes[skip] = _skip_prefixes + tuple(dict.fromkeys(

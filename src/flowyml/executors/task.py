@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..core import native_reads
 from ..core import reads as file_reads
 from ..core.declared import schemas_possible
 from ..core.refs import ArtifactRef
@@ -109,6 +110,7 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     root = getattr(store, "root", None)  # a local store's folder: its files are not inputs
     try:
         with file_reads.recording((str(root),) if root is not None else (), alone) as opened:
+            native_reads.rebind_once(step.func)  # (a worker's import of the step's module)
             result = step.func(**kwargs)
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc

@@ -131,10 +131,48 @@ class Decider:
             settings = self._settings[libs] = settings_parts(libs)
         if settings[0]:
             fp = fp.merged(*settings)
+        lazy = [p for p, r in in_recs.items() if r.type_name in LAZY_TYPES]
+        if lazy:
+            fp = fp.merged(*_lazy_parts(name, lazy, in_recs))
         inputs = {p: r.content_hash for p, r in in_recs.items()}
         parents = {p: r.id for p, r in in_recs.items()}
         key = cache_key(fp.digest, inputs, vals, step.outputs, self.materializers)
         return Decision(key, fp, inputs, vals, parents, in_recs, time.time())
+
+
+# Queries, not data: a polars LazyFrame or a pyarrow dataset stored as an artifact keeps
+# the paths it scans, and the step that collects it reads them, in Rust or C, unseen
+# (``core.native_reads`` sees the scan, in the step that made it)
+LAZY_TYPES = frozenset({"polars.lazyframe.frame.LazyFrame", "pyarrow._dataset.FileSystemDataset",
+                        "pyarrow._dataset.Dataset", "pyarrow._dataset.UnionDataset"})
+
+
+def _lazy_parts(step: str, params: list[str], in_recs: dict[str, ArtifactRecord]
+                ) -> tuple[dict[str, str], dict[str, str]]:
+    """An opaque part per input that is a query (``LAZY_TYPES``): the step never reuses,
+    with a warning (once per process): its result follows files its key cannot see."""
+    import os
+    import warnings
+
+    from ..core.fingerprint import FingerprintWarning
+    from ..core.userframe import outside_stacklevel
+
+    parts, sources = {}, {}
+    for p in params:
+        kind = in_recs[p].type_name.rsplit(".", 1)[-1]
+        parts[f"input {p}"] = f"{OPAQUE}{os.urandom(16).hex()}:a {kind}, whose files are read unseen"
+        sources[f"input {p}"] = f"{p}: a {kind}"
+        text = (f"step {step!r}: input {p} is a {kind}, a query whose files are read when it "
+                "is collected, where the cache key cannot see them: the step re-executes on "
+                "every run. Collect it in the step that scans (return the DataFrame or "
+                "Table) to cache the result")
+        if text not in _lazy_warned:
+            _lazy_warned.add(text)
+            warnings.warn(text, FingerprintWarning, stacklevel=outside_stacklevel())
+    return parts, sources
+
+
+_lazy_warned: set[str] = set()
 
 
 def _code_refs(in_recs: dict[str, ArtifactRecord]) -> tuple[str, ...]:

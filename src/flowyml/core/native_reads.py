@@ -1,0 +1,134 @@
+"""Files that libraries open outside Python's ``open``, recorded from the reader's call.
+
+polars, pyarrow, numpy's ``fromfile``, and pandas' parquet, feather, ORC and HDF5 readers
+(which hand the path to pyarrow or PyTables) open their files in Rust or C, where the
+audit hook that records a step's reads (``reads``) sees nothing: editing such a file
+reused the old result. So their public readers (``pl.read_csv``, ``pl.scan_parquet``,
+``pq.read_table``...) are called through a thin wrapper that tells ``reads`` the source
+it was given (``reads.note_native_source``, set as ``note``: a file by its content, a
+folder by its names and every file in it, a glob pattern by the files it matches) when
+a step is running in the thread, and does nothing else.
+
+The wrappers are put in place (``instrument``) in the modules of a library that is
+already imported, when a pipeline is built and when a step starts: the library is never
+imported for it. A reader bound before that (``from polars import read_csv`` at the top
+of a module imported before any build) is the library's own function: in the modules
+of the pipeline's steps, such names are pointed at the wrapper at build (``rebind``);
+elsewhere (a helper module's, a dict of readers made at import) a step that reaches one
+re-executes on every run, with a warning (``unwatched``). The fingerprint sees through a
+wrapper to the library's function (``original``), so keys are what they were.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+# module -> (attribute, the keyword of the source argument when not given first)
+_READERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "polars": tuple((n, "source") for n in (
+        "read_csv", "read_csv_batched", "scan_csv", "read_parquet", "scan_parquet",
+        "read_parquet_schema", "read_parquet_metadata", "read_ipc", "read_ipc_stream",
+        "read_ipc_schema", "scan_ipc", "read_ndjson", "scan_ndjson", "read_json",
+        "read_avro", "read_excel", "read_ods", "read_delta", "scan_delta",
+        "scan_iceberg", "scan_pyarrow_dataset")),
+    "pyarrow.parquet": (("read_table", "source"), ("read_pandas", "source"),
+                        ("read_schema", "where"), ("read_metadata", "where")),
+    "pyarrow.feather": (("read_table", "source"), ("read_feather", "source")),
+    "pyarrow.dataset": (("dataset", "source"), ("parquet_dataset", "metadata_path")),
+    "pyarrow.csv": (("read_csv", "input_file"), ("open_csv", "input_file")),
+    "pyarrow.json": (("read_json", "input_file"),),
+    "pyarrow.orc": (("read_table", "source"),),
+    "pyarrow": (("memory_map", "path"),),
+    "numpy": (("fromfile", "file"),),
+    # pandas' readers that hand their path to pyarrow or PyTables (C): pyarrow.parquet
+    # is imported by the first call, too late for its own wrapper in that step
+    "pandas": (("read_parquet", "path"), ("read_feather", "path"), ("read_orc", "path"),
+               ("read_hdf", "path_or_buf")),
+}
+
+_done: set[str] = set()  # modules whose readers are wrapped
+_wrappers: dict[int, Any] = {}  # id(wrapper) -> the library's function
+_originals: dict[int, tuple[str, Any]] = {}  # id(library's function) -> name, wrapper
+
+
+def instrument() -> None:
+    """Wrap the readers of every library of ``_READERS`` imported by now (once each)."""
+    if len(_done) == len(_READERS):
+        return
+    for module, readers in _READERS.items():
+        if module in _done:
+            continue
+        mod = sys.modules.get(module)
+        if mod is None:
+            continue
+        _done.add(module)
+        for attr, keyword in readers:
+            fn = getattr(mod, attr, None)
+            if fn is None or id(fn) in _wrappers or not callable(fn):
+                continue
+            wrapper = _wrap(fn, keyword)
+            _wrappers[id(wrapper)] = fn
+            _originals[id(fn)] = (f"{module}.{attr}", wrapper)
+            setattr(mod, attr, wrapper)
+            home = sys.modules.get(getattr(fn, "__module__", None) or "")
+            if home is not None and home is not mod and getattr(home, attr, None) is fn:
+                setattr(home, attr, wrapper)  # where it is defined (polars.io.csv...) too
+
+
+def _ignore(source: object) -> None:
+    """What a wrapper tells before ``reads`` is loaded (no step has run: nothing)."""
+
+
+# set by ``reads`` when it is imported (``reads.note_native_source``): this module is
+# imported by the fingerprint, which a build needs without the read recorder
+note: Callable[[object], None] = _ignore
+
+
+def _wrap(fn: Any, keyword: str) -> Any:
+    @functools.wraps(fn)
+    def reader(*args: Any, **kwargs: Any) -> Any:
+        note(args[0] if args else kwargs.get(keyword))
+        return fn(*args, **kwargs)
+
+    reader.__flowyml_reader__ = True  # type: ignore[attr-defined]
+    return reader
+
+
+def original(obj: Any) -> Any:
+    """The library's function behind one of these wrappers; anything else as it is."""
+    return _wrappers.get(id(obj), obj)
+
+
+def unwatched(obj: Any) -> str | None:
+    """The dotted name of a library reader whose calls are not seen (the library's own
+    function, bound before it was wrapped), or None."""
+    hit = _originals.get(id(obj)) if _originals else None
+    return hit[0] if hit is not None else None
+
+
+def rebind(namespaces: Iterable[dict[str, Any]]) -> None:
+    """Point the names of these module namespaces (the modules of a pipeline's steps)
+    that hold a library's reader bound before it was wrapped (``from polars import
+    read_csv``) to the wrapper, which calls the same function."""
+    if not _originals:
+        return
+    for namespace in namespaces:
+        for key, value in list(namespace.items()):
+            hit = _originals.get(id(value))
+            if hit is not None and callable(value):
+                namespace[key] = hit[1]
+
+
+_rebound: set[int] = set()  # namespaces ``rebind_once`` went through
+
+
+def rebind_once(func: Any) -> None:
+    """``rebind`` the module of ``func`` (a step about to run), once per process: a
+    worker process imported it itself, after no build of its own."""
+    namespace = getattr(func, "__globals__", None)
+    if _originals and type(namespace) is dict and id(namespace) not in _rebound:
+        _rebound.add(id(namespace))
+        rebind([namespace])
