@@ -1405,3 +1405,91 @@ def test_a_query_passed_between_steps_never_reuses_its_collector(project: Path) 
     edited = pipe.run()
     assert edited["total"] == 6
     assert _statuses(edited) == {"plan": "executed", "total": "executed"}
+
+
+def test_a_python_file_read_as_text_through_the_standard_library_counts(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tokenize.open``, ``linecache.getlines`` and ``pkgutil.get_data`` of a ``.py``
+    called by the step's own code read data (they read code when ``inspect``, a
+    traceback or the import system calls them)."""
+    write(project / "tpl" / "__init__.py", "")
+    write(project / "tpl" / "template.py", "VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(project))
+    monkeypatch.delitem(sys.modules, "tpl", raising=False)
+
+    @fm.step(outputs="texts")
+    def texts() -> list[str]:
+        import linecache
+        import pkgutil
+        import tokenize
+
+        with tokenize.open("tpl/template.py") as f:
+            first = f.read()
+        data = pkgutil.get_data("tpl", "template.py")
+        linecache.checkcache("tpl/template.py")  # (its lines are kept per process)
+        return [first, "".join(linecache.getlines("tpl/template.py")),
+                data.decode() if data else ""]
+
+    pipe = fm.Pipeline("as_text", [texts])
+    assert pipe.run()["texts"] == ["VALUE = 1\n"] * 3
+    assert _statuses(pipe.run()) == {"texts": "cached"}
+    write(project / "tpl" / "template.py", "VALUE = 1  # shown as it is\n")
+    edited = pipe.run()
+    assert edited["texts"] == ["VALUE = 1  # shown as it is\n"] * 3
+    assert "file tpl/template.py it read changed" in edited.steps["texts"].reason
+
+
+def test_tracebacks_shown_in_a_step_read_no_file(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A traceback printed for a thread that raised (Python opens the module's file in
+    C, from the thread's bootstrap), or by ``traceback``, and ``Path(__file__)
+    .resolve()`` in a helper: none of them is the step reading the module, so a
+    comment in it changes nothing."""
+    write(project / "helper_tb.py", '''from pathlib import Path
+
+
+def boom():
+    raise RuntimeError("shown")
+
+
+def here():
+    return Path(__file__).resolve().name
+''')
+    monkeypatch.syspath_prepend(str(project))
+    monkeypatch.delitem(sys.modules, "helper_tb", raising=False)
+
+    @fm.step(outputs="v")
+    def shows() -> str:
+        import threading
+        import traceback
+
+        import helper_tb
+
+        t = threading.Thread(target=helper_tb.boom)
+        t.start()
+        t.join()
+        try:
+            helper_tb.boom()
+        except RuntimeError:
+            traceback.format_exc()
+        return helper_tb.here()
+
+    pipe = fm.Pipeline("tracebacks", [shows])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pytest.PytestUnhandledThreadExceptionWarning)
+        assert pipe.run()["v"] == "helper_tb.py"
+        # (``resolve`` looks at each folder above it too: each counts by its presence)
+        assert {r[0]: r[3] for r in _recorded(project)["shows"]}["helper_tb.py"] == reads.PRESENT
+        with open(project / "helper_tb.py", "a") as f:
+            f.write("# a comment\n")
+        assert _statuses(pipe.run()) == {"shows": "cached"}
+
+
+def test_the_library_folders_tolerate_what_an_embedded_python_has(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sys.executable`` may be None or empty, ``sys.path`` may hold a non-string
+    entry (the import system ignores it): the read recorder's folders too."""
+    monkeypatch.setattr(sys, "executable", None)
+    monkeypatch.setattr(sys, "path", [*sys.path, None, Path("/nowhere/site-packages")])
+    dirs = reads._library_dirs()
+    assert os.path.dirname(os.__file__) in dirs

@@ -5769,3 +5769,35 @@ add(idiom("files_read_outside_python", {
            note="a file read by a reader bound by `from polars import` before the build"),
     steps=("f", "g"), check={"y": "f()", "z": "g()"}, requires=("polars",),
 ))
+
+add(idiom("own_file_resolved_in_a_step", {
+    "data/x.csv": "a\n1\n2\n",
+    "pipe.py": src('''
+        from pathlib import Path
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            here = Path(__file__).resolve().parent  # the project, wherever it runs from
+            rows = len((here / "data" / "x.csv").read_text().splitlines())
+            return [i * rows for i in range(n)]
+
+
+        @fm.step(outputs="z")
+        def g():
+            return 43
+
+
+        pipe = fm.Pipeline("ns", [f, g])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "# the project, wherever", "# this project, wherever"), note="comment"),
+    change(E("pipe.py", "return 43", "return 44"), expect={"f": "cached", "g": "executed"},
+           note="another step of the file edited: f only resolved the file's path (its "
+                "lstat counted the file by size and times)"),
+    change(E("data/x.csv", "2\n", "2\n3\n"), expect={"f": "executed", "g": "cached"},
+           note="the data file it reads"),
+    steps=("f", "g"), check={"y": "f()", "z": "g()"},
+))

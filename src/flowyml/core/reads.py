@@ -257,31 +257,41 @@ def _list_folder(rec: _Recording, path: Any) -> None:
         rec.early[name] = _names_digest(name)  # racy (see ``_read``)
 
 
-# The standard library's readers of Python files as code: source display (``inspect``,
-# ``linecache``, ``tokenize``, tracebacks, debuggers: the code fingerprint counts the text
-# a step asks ``inspect`` for), code run by path (``runpy``: counted as a loader) and
-# tools that compile or browse modules; besides the import system and the finders
-# (``_FINDERS``).
-_CODE_READERS = _stdlib_frames("inspect", "linecache", "tokenize", "traceback", "runpy",
-                               "py_compile", "compileall", "zipimport", "pyclbr",
-                               "modulefinder", "pdb", "bdb", "pydoc")
-_CODE_READER_FILES = ("/joblib/func_inspect.py",)  # joblib.Memory reads a function's text
+# What reads a Python file as code: the import system, and the standard library's tools
+# that show or run code (``inspect``: the code fingerprint counts the text a step asks it
+# for; tracebacks and warnings, through ``linecache``; ``runpy``: counted as a loader;
+# debuggers). joblib.Memory reads a function's text (not through ``inspect``).
+_IMPORT_SYSTEM = ("<frozen importlib", os.path.join(_STDLIB, "importlib", "_bootstrap"))
+_SOURCE_USERS = _stdlib_frames("inspect", "traceback", "warnings", "runpy", "zipimport",
+                               "pyclbr", "modulefinder", "pdb", "bdb", "pydoc", "doctest",
+                               "trace", "profile", "cProfile")
+_CODE_READER_FILES = (os.path.join(os.sep + "joblib", "func_inspect.py"),)
 
 
 def _reads_code(frame: Any) -> bool:
-    """Whether a ``.py`` file opened or checked at ``frame`` is read as code: by the
-    import system, a finder or a source reader (``_CODE_READERS``) among the library
-    frames above the user's. Imported code counts by its normalized source (a comment
-    edit is no change), so its bytes must not count again as a file read."""
+    """Whether a ``.py`` file opened or checked at ``frame`` is read as code, so not the
+    step's data: imported code counts by its normalized source (a comment edit is no
+    change), and its bytes must not count again. Going up from ``frame``: the import
+    system or a tool of ``_SOURCE_USERS`` says code; so does a package's code (a
+    traceback renderer, a JIT reading a function's source), and no code of the user's
+    above (a thread's bootstrap printing a traceback: not the step's). The user's own
+    code reading it, by itself or through the standard library's readers (``pathlib``,
+    ``io``, ``linecache``, ``tokenize``, ``importlib.resources``), says data."""
     while frame is not None:
         name = frame.f_code.co_filename
-        if (_is_finder(name) or name.startswith(_CODE_READERS)
-                or name.endswith(_CODE_READER_FILES)):
+        if name.startswith(_IMPORT_SYSTEM):
+            if not (frame.f_code.co_name == "get_data" and frame.f_back is not None
+                    and not frame.f_back.f_code.co_filename.startswith(_IMPORT_SYSTEM)):
+                return True  # (a loader's ``get_data`` called from outside: a resource,
+                # ``pkgutil.get_data``, is data)
+        elif name.startswith(_SOURCE_USERS) or name.endswith(_CODE_READER_FILES):
             return True
-        if not _is_library(name):
+        elif not _is_library(name):
             return False
+        elif not (name.startswith(_STDLIB) or name.startswith("<frozen")):
+            return True  # a package's code (FlowyML's too)
         frame = frame.f_back
-    return False
+    return True
 
 
 def _finding_modules(frame: Any) -> bool:
@@ -331,7 +341,7 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
     name = os.path.abspath(os.fsdecode(path))  # type: ignore[arg-type]
     if name.endswith(_SKIP_SUFFIXES) or "/.flowyml/" in name:
         return
-    if name.startswith(rec.skip) and (name.endswith(".py") or not _linked_out(name, rec.skip)):
+    if name.startswith(rec.skip) and not _linked_out(name, rec.skip):
         return
     if name.endswith(".py") and _reads_code(sys._getframe(2)):  # _opened <- _hook <- (C) <- who
         return
@@ -582,7 +592,8 @@ def _checked(path: Any, st: Any, lstat: bool, dir_fd: Any) -> None:
 
 def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) -> None:
     name = os.path.abspath(os.fsdecode(path))
-    if not _by_user_code(frame, skip=_CHECKERS) and not (
+    direct = _by_user_code(frame, skip=_CHECKERS)
+    if not direct and not (
             # a library checking, for the user's code, a path in the working folder:
             # the data file it then reads in C (``pd.read_parquet`` asks ``isdir``
             # first, pyarrow reads); not its own probes (``~/.netrc``, config folders)
@@ -590,10 +601,10 @@ def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) 
             and name.startswith(os.path.join(os.getcwd(), ""))
             and not _finding_modules(frame)):
         return
+    py = name.endswith(".py")
     if (name.endswith(_SKIP_SUFFIXES) or "/.flowyml/" in name or name.endswith("/.flowyml")
-            or (name.startswith(rec.skip) and (name.endswith(".py")
-                                               or not _linked_out(name, rec.skip)))
-            or (name.endswith(".py") and _reads_code(frame))):
+            or (name.startswith(rec.skip) and not _linked_out(name, rec.skip))
+            or (py and _reads_code(frame))):
         return
     _note_relative(rec, path)
     _attribute(rec, name)
@@ -605,7 +616,9 @@ def _record_check(rec: _Recording, frame: Any, path: Any, st: Any, lstat: bool) 
         except OSError:  # not there (not a dangling link): counts by its absence
             rec.opened[name] = _ABSENT
         return
-    if stat.S_ISREG(st.st_mode):
+    if stat.S_ISREG(st.st_mode) and not (py and (lstat or not direct)):
+        # (a ``.py`` that ``Path(__file__).resolve()`` or a library's ``exists`` looks at
+        # counts by its presence: its code counts by source, and a comment is no change)
         before = _stat(name)  # (as ``_read`` takes it: the times it compares at the end)
         if before is None:
             return  # replaced meanwhile
@@ -768,16 +781,41 @@ def _library_dirs() -> set[str]:
         dirs.add(site.getusersitepackages())
     except AttributeError:  # an old virtualenv's site module
         pass
-    dirs.update(p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages"))
-    dirs.add(os.path.dirname(sys.executable))
+    dirs.update(p for p in sys.path if isinstance(p, str)
+                and os.path.basename(p) in ("site-packages", "dist-packages"))
+    if sys.executable:  # (None or "" in an embedded interpreter)
+        dirs.add(os.path.dirname(sys.executable))
     return {os.path.abspath(d) for d in dirs if d} | {os.path.realpath(d) for d in dirs if d}
 
 
 def _linked_out(name: str, skip: tuple[str, ...]) -> bool:
     """Whether ``name``, under a folder not recorded (``skip``), is a file of another
     folder through a symlink: a package of the user's linked into site-packages
-    (``flit install --symlink``) reads the project's files by such paths."""
-    return not os.path.join(os.path.realpath(name), "").startswith(skip)
+    (``flit install --symlink``) reads the project's files by such paths. Its folder is
+    resolved once per process (imports inside a step open thousands of files there),
+    the file itself checked with one ``lstat``, by the functions as they were."""
+    folder, _, base = name.rstrip(os.sep).rpartition(os.sep)
+    real = _resolved.get(folder)
+    if real is None:
+        if len(_resolved) > 10_000:
+            _resolved.clear()
+        real = _resolved[folder] = _realpath(folder or os.sep)
+    full = os.path.join(real, base)
+    try:
+        if stat.S_ISLNK(_real_lstat(full).st_mode):
+            full = _realpath(full)
+    except OSError:
+        pass
+    return not os.path.join(full, "").startswith(skip)
+
+
+def _realpath(path: str) -> str:
+    """``os.path.realpath``, its ``lstat`` calls not seen as the step's checks."""
+    with paused():
+        return os.path.realpath(path)
+
+
+_resolved: dict[str, str] = {}  # folder -> its real path (``_linked_out``)
 
 
 def _install() -> bool:
