@@ -1493,3 +1493,120 @@ def test_the_library_folders_tolerate_what_an_embedded_python_has(
     monkeypatch.setattr(sys, "path", [*sys.path, None, Path("/nowhere/site-packages")])
     dirs = reads._library_dirs()
     assert os.path.dirname(os.__file__) in dirs
+
+
+def test_more_ways_to_read_outside_python_count(tmp_path: Path) -> None:
+    """``pq.ParquetFile`` and ``pq.ParquetDataset`` (their classes), a reader kept as a
+    class attribute of the steps' module, a partition folder that is a link, a ``[`` in
+    the project's own path (no glob pattern), and a query kept in a dict passed to the
+    next step (that step re-executes on every run, warned) or made at import."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    project = tmp_path / "proj[v2]"
+    (project / "store" / "y1").mkdir(parents=True)
+    (project / "parts").mkdir()
+    (project / "parts" / "y=1").symlink_to(project / "store" / "y1", target_is_directory=True)
+    (project / "flowyml.toml").write_text("")
+
+    def data(xs: list[int]) -> None:
+        for path in ("t.parquet", "store/y1/a.parquet"):
+            pq.write_table(pa.table({"x": xs}), project / path)
+
+    data([1, 2])
+    write(project / "pipe.py", '''
+import warnings
+
+import polars as pl
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from pyarrow.parquet import read_table
+
+import flowyml as fm
+
+AT_IMPORT = pl.scan_parquet("t.parquet")
+
+
+class Cfg:
+    reader = read_table
+
+
+@fm.step(outputs="a")
+def by_class() -> int:
+    return int(pq.ParquetFile("t.parquet").read()["x"].to_pylist()[-1])
+
+
+@fm.step(outputs="b")
+def by_dataset() -> int:
+    return int(pq.ParquetDataset("parts").read()["x"].to_pylist()[-1])
+
+
+@fm.step(outputs="c")
+def by_attribute() -> int:
+    return int(Cfg.reader("t.parquet")["x"].to_pylist()[-1])
+
+
+@fm.step(outputs="boxed")
+def boxed() -> dict:
+    return {"lf": pl.scan_parquet("t.parquet")}
+
+
+@fm.step(outputs="d")
+def collects(boxed: dict) -> int:
+    return int(boxed["lf"].collect()["x"][-1])
+
+
+@fm.step(outputs="e")
+def at_import() -> int:
+    return int(AT_IMPORT.collect()["x"][-1])
+
+
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    run = fm.Pipeline("more", [by_class, by_dataset, by_attribute, boxed, collects,
+                               at_import]).run()
+print(" ".join(f"{n}={run[o]}:{run.steps[n].status}" for n, o in (
+    ("by_class", "a"), ("by_dataset", "b"), ("by_attribute", "c"), ("collects", "d"),
+    ("at_import", "e"))))
+print(" | ".join(str(w.message) for w in seen))
+''')
+    script = "import runpy; runpy.run_path('pipe.py')"
+    first = run_py(project, script).splitlines()
+    assert first[0] == ("by_class=2:executed by_dataset=2:executed by_attribute=2:executed "
+                        "collects=2:executed at_import=2:executed"), first
+    assert "input boxed is a dict holding a query" in first[1], first
+    assert "constant AT_IMPORT (a LazyFrame) cannot be fingerprinted" in first[1], first
+    again = run_py(project, script).splitlines()
+    assert again[0] == ("by_class=2:cached by_dataset=2:cached by_attribute=2:cached "
+                        "collects=2:executed at_import=2:executed"), again
+    data([1, 7])
+    edited = run_py(project, script).splitlines()
+    assert edited[0] == ("by_class=7:executed by_dataset=7:executed by_attribute=7:executed "
+                         "collects=7:executed at_import=7:executed"), edited
+
+
+def test_a_reader_imported_by_name_runs_in_worker_processes(project: Path) -> None:
+    """The build points ``read_csv`` (``from polars import read_csv``) at FlowyML's
+    wrapper; a worker process, which imported the module itself, does the same before
+    it compares its state with the driver's (it refused the step)."""
+    pytest.importorskip("polars")
+    write(project / "pipe.py", '''
+from polars import read_csv
+
+import flowyml as fm
+
+
+@fm.step(outputs="a")
+def total() -> int:
+    return int(read_csv("d.csv")["x"].sum())
+
+
+if __name__ == "__main__":
+    run = fm.Pipeline("workers", [total]).run(executor="processes:2")
+    print(run["a"], run.steps["total"].status)
+''')
+    (project / "d.csv").write_text("x\n1\n2\n")
+    assert run_py(project, "import runpy; runpy.run_path('pipe.py', run_name='__main__')"
+                  ).split() == ["3", "executed"]
+    (project / "d.csv").write_text("x\n1\n5\n")
+    assert run_py(project, "import runpy; runpy.run_path('pipe.py', run_name='__main__')"
+                  ).split() == ["6", "executed"]

@@ -1873,6 +1873,7 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
         elif isinstance(member, functools.cached_property):
             target = member.func
         if isinstance(target, types.FunctionType):
+            target = _native_reader(ctx, target, f"{qual}.{name}")  # (``reader = pq.read_table``)
             _visit_function(ctx, target, "method", f"method {label}:{qual}.{name}")
         elif isinstance(target, type):
             _visit(ctx, target, name, label)

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-# module -> (attribute, the keyword of the source argument when not given first)
+# module -> (attribute, the keyword of the source argument when not given first); an
+# attribute ``Class.__init__`` is patched on the class (every reference to it sees it),
+# its source the argument after ``self``. polars' readers expand glob patterns.
 _READERS: dict[str, tuple[tuple[str, str], ...]] = {
     "polars": tuple((n, "source") for n in (
         "read_csv", "read_csv_batched", "scan_csv", "read_parquet", "scan_parquet",
@@ -35,20 +38,41 @@ _READERS: dict[str, tuple[tuple[str, str], ...]] = {
         "read_avro", "read_excel", "read_ods", "read_delta", "scan_delta",
         "scan_iceberg", "scan_pyarrow_dataset")),
     "pyarrow.parquet": (("read_table", "source"), ("read_pandas", "source"),
-                        ("read_schema", "where"), ("read_metadata", "where")),
+                        ("read_schema", "where"), ("read_metadata", "where"),
+                        ("ParquetFile.__init__", "source"),
+                        ("ParquetDataset.__init__", "path_or_paths")),
     "pyarrow.feather": (("read_table", "source"), ("read_feather", "source")),
     "pyarrow.dataset": (("dataset", "source"), ("parquet_dataset", "metadata_path")),
     "pyarrow.csv": (("read_csv", "input_file"), ("open_csv", "input_file")),
     "pyarrow.json": (("read_json", "input_file"),),
-    "pyarrow.orc": (("read_table", "source"),),
-    "pyarrow": (("memory_map", "path"),),
+    "pyarrow.orc": (("read_table", "source"), ("ORCFile.__init__", "source")),
+    "pyarrow.ipc": (("open_file", "source"), ("open_stream", "source")),
+    "pyarrow": (("memory_map", "path"), ("input_stream", "source")),
     "numpy": (("fromfile", "file"),),
     # pandas' readers that hand their path to pyarrow or PyTables (C): pyarrow.parquet
     # is imported by the first call, too late for its own wrapper in that step
     "pandas": (("read_parquet", "path"), ("read_feather", "path"), ("read_orc", "path"),
                ("read_hdf", "path_or_buf")),
 }
+_GLOBBING = frozenset({"polars"})
 
+# Queries, not data: such a value keeps the paths it scans, and the code that collects
+# it reads them, in Rust or C, unseen (the readers above see the scan, where it is made)
+QUERY_TYPES = frozenset({
+    "polars.lazyframe.frame.LazyFrame", "pyarrow._dataset.FileSystemDataset",
+    "pyarrow._dataset.Dataset", "pyarrow._dataset.UnionDataset",
+    "pyarrow.parquet.core.ParquetDataset", "pyarrow._dataset.FileFragment",
+    "pyarrow._dataset_parquet.ParquetFileFragment"})
+
+# the globals a pickle of one names (``coderefs.pickle_globals``): an artifact holding a
+# query, however deep (a dict of LazyFrames, a list of dataset fragments)
+QUERY_REFS = frozenset({
+    "polars.lazyframe.frame:LazyFrame", "pyarrow._dataset:FileSystemDataset",
+    "pyarrow._dataset:UnionDataset", "pyarrow.parquet.core:ParquetDataset",
+    "pyarrow._dataset_parquet:ParquetFileFormat", "pyarrow._fs:FileSystem._from_uri",
+    "pyarrow._fs:LocalFileSystem"})
+
+_lock = threading.Lock()
 _done: set[str] = set()  # modules whose readers are wrapped
 _wrappers: dict[int, Any] = {}  # id(wrapper) -> the library's function
 _originals: dict[int, tuple[str, Any]] = {}  # id(library's function) -> name, wrapper
@@ -59,38 +83,48 @@ def instrument() -> None:
     if len(_done) == len(_READERS):
         return
     for module, readers in _READERS.items():
-        if module in _done:
-            continue
-        mod = sys.modules.get(module)
+        mod = sys.modules.get(module) if module not in _done else None
         if mod is None:
             continue
-        _done.add(module)
-        for attr, keyword in readers:
-            fn = getattr(mod, attr, None)
-            if fn is None or id(fn) in _wrappers or not callable(fn):
-                continue
-            wrapper = _wrap(fn, keyword)
-            _wrappers[id(wrapper)] = fn
-            _originals[id(fn)] = (f"{module}.{attr}", wrapper)
-            setattr(mod, attr, wrapper)
-            home = sys.modules.get(getattr(fn, "__module__", None) or "")
-            if home is not None and home is not mod and getattr(home, attr, None) is fn:
-                setattr(home, attr, wrapper)  # where it is defined (polars.io.csv...) too
+        with _lock:  # (two threads' steps starting: one wraps, neither runs unwrapped)
+            if module not in _done:
+                for attr, keyword in readers:
+                    _instrument(mod, module, attr, keyword, module in _GLOBBING)
+                _done.add(module)
 
 
-def _ignore(source: object) -> None:
+def _instrument(mod: Any, module: str, attr: str, keyword: str, globs: bool) -> None:
+    owner_name, _, attr = attr.rpartition(".")
+    owner = getattr(mod, owner_name, None) if owner_name else mod
+    fn = getattr(owner, attr, None) if owner is not None else None
+    if fn is None or id(fn) in _wrappers or not callable(fn):
+        return
+    wrapper = _wrap(fn, keyword, globs, method=bool(owner_name))
+    _wrappers[id(wrapper)] = fn
+    setattr(owner, attr, wrapper)
+    if owner_name:
+        return  # a class's: every reference to the class sees it
+    _originals[id(fn)] = (f"{module}.{attr}", wrapper)
+    home = sys.modules.get(getattr(fn, "__module__", None) or "")
+    if home is not None and home is not mod and getattr(home, attr, None) is fn:
+        setattr(home, attr, wrapper)  # where it is defined (polars.io.csv...) too
+
+
+def _ignore(source: object, globs: bool) -> None:
     """What a wrapper tells before ``reads`` is loaded (no step has run: nothing)."""
 
 
 # set by ``reads`` when it is imported (``reads.note_native_source``): this module is
 # imported by the fingerprint, which a build needs without the read recorder
-note: Callable[[object], None] = _ignore
+note: Callable[[object, bool], None] = _ignore
 
 
-def _wrap(fn: Any, keyword: str) -> Any:
+def _wrap(fn: Any, keyword: str, globs: bool, method: bool) -> Any:
+    first = 1 if method else 0  # (``self``)
+
     @functools.wraps(fn)
     def reader(*args: Any, **kwargs: Any) -> Any:
-        note(args[0] if args else kwargs.get(keyword))
+        note(args[first] if len(args) > first else kwargs.get(keyword), globs)
         return fn(*args, **kwargs)
 
     reader.__flowyml_reader__ = True  # type: ignore[attr-defined]
@@ -116,10 +150,26 @@ def rebind(namespaces: Iterable[dict[str, Any]]) -> None:
     if not _originals:
         return
     for namespace in namespaces:
+        module = namespace.get("__name__")
         for key, value in list(namespace.items()):
             hit = _originals.get(id(value))
             if hit is not None and callable(value):
                 namespace[key] = hit[1]
+            elif isinstance(value, type) and value.__module__ == module:
+                _rebind_class(value)
+
+
+def _rebind_class(cls: type) -> None:
+    """The class attributes of ``cls`` (one of the steps' module's) holding a reader
+    bound before it was wrapped (``reader = pq.read_table``, a ``staticmethod`` of one)."""
+    for key, value in list(vars(cls).items()):
+        inner = value.__func__ if isinstance(value, staticmethod) else value
+        hit = _originals.get(id(inner))
+        if hit is not None and callable(inner):
+            try:
+                setattr(cls, key, staticmethod(hit[1]) if inner is not value else hit[1])
+            except (AttributeError, TypeError):  # a class that refuses: left as it is
+                pass
 
 
 _rebound: set[int] = set()  # namespaces ``rebind_once`` went through

@@ -120,8 +120,8 @@ _skip_prefixes: tuple[str, ...] = ()
 
 
 class _Recording:
-    __slots__ = ("checked", "classes", "commands", "early", "hits", "listed", "memo", "opened",
-                 "peers", "relative", "skip", "unseen_writes", "workers", "written")
+    __slots__ = ("checked", "classes", "commands", "early", "hits", "listed", "memo", "native",
+                 "opened", "peers", "relative", "skip", "unseen_writes", "workers", "written")
 
     def __init__(self, skip: tuple[str, ...]) -> None:
         self.skip = skip
@@ -148,6 +148,7 @@ class _Recording:
         self.unseen_writes: set[str] = set()
         self.classes: set[tuple[str, str]] = set()  # what unpickling looked up (module, name)
         self.relative = False  # it named a path relative to the working directory
+        self.native: set[tuple[str, bool, str]] = set()  # sources ``native_reads`` noted
 
 
 _LISTINGS = ("os.listdir", "os.scandir")
@@ -408,12 +409,14 @@ def _read(rec: _Recording, name: str) -> None:
             rec.early[name] = content_hash(name) if before[0] <= HASH_LIMIT else None
 
 
-def note_native_source(source: object) -> None:
+def note_native_source(source: object, globs: bool) -> None:
     """What a reader that opens its files outside Python (``native_reads``: polars,
     pyarrow) was given, for the step running in this thread: a path is read like an
-    ``open`` (a folder, a partitioned dataset, by its names and every file in it; a glob
-    pattern by its folder's names and each file it matches), a list of paths each.
-    A file object, bytes or a URL is not a path: nothing is recorded for it."""
+    ``open`` (a folder, a partitioned dataset, by its names and every file in it, links
+    followed); for a reader that expands them (``globs``: polars), a glob pattern that
+    names no file by its folders' names and each match; a list of paths each. A
+    ``file://`` URL is its path; a file object, bytes or another URL is not a path:
+    nothing is recorded for it. A source is noted once per step."""
     rec = _current()
     if rec is None:
         return
@@ -422,7 +425,10 @@ def note_native_source(source: object) -> None:
         with paused():  # (its own listings and checks: recorded here, by name)
             for item in items:
                 if isinstance(item, (str, os.PathLike)):
-                    _native_path(rec, item)
+                    key = (os.fsdecode(item), globs, os.getcwd())
+                    if key not in rec.native:
+                        rec.native.add(key)
+                        _native_path(rec, key[0], globs)
     except Exception:
         pass
 
@@ -431,33 +437,55 @@ native_reads.note = note_native_source
 _GLOB_CHARS = ("*", "?", "[")
 
 
-def _native_path(rec: _Recording, path: Any) -> None:
-    text = os.fsdecode(path)
-    if "://" in text:  # a URL (s3://, https://): not a file here
+def _native_path(rec: _Recording, text: str, globs: bool) -> None:
+    if text.startswith("file://"):
+        text = text[len("file://"):]  # (``file:///data/x.parquet``: ``/data/x.parquet``)
+    elif "://" in text:  # a URL (s3://, https://): not a file here
         return
-    name = os.path.abspath(os.path.expanduser(text))
+    text = os.path.expanduser(text)
+    name = os.path.abspath(text)
     if ("/.flowyml/" in name or name.endswith(_SKIP_SUFFIXES)
             or (name.startswith(rec.skip) and not _linked_out(name, rec.skip))):
         return
-    _note_relative(rec, path)
-    if any(c in name for c in _GLOB_CHARS):
+    _note_relative(rec, text)
+    if os.path.isdir(name):
+        _walk(rec, name)
+    elif globs and not os.path.lexists(name) and any(c in text for c in _GLOB_CHARS):
         import glob
 
+        # the pattern as the user wrote it, against the working folder as it is (a
+        # ``[`` in the project's own path is no pattern)
+        pattern = text if os.path.isabs(text) else os.path.join(glob.escape(os.getcwd()), text)
         outer, _local.rec = getattr(_local, "rec", None), rec
         try:  # glob's own listings count (``_listed``): a new match re-executes
-            found = glob.glob(name, recursive=True)
+            found = glob.glob(pattern, recursive=True)
         finally:
             _local.rec = outer
         for match in sorted(found):
-            _native_path(rec, match)
-    elif os.path.isdir(name):
-        for folder, subfolders, files in os.walk(name):
-            subfolders.sort()
-            _list_folder(rec, folder)
-            for file in sorted(files):
-                _read(rec, os.path.join(folder, file))
+            if os.path.isdir(match):
+                _walk(rec, match)
+            elif match not in rec.written:
+                _read(rec, match)
     elif name not in rec.written:
         _read(rec, name)
+
+
+def _walk(rec: _Recording, top: str) -> None:
+    """Every folder under ``top`` by its names, every file by its content: a dataset's
+    partitions (links to folders followed, each real folder once)."""
+    seen: set[str] = set()
+    for folder, subfolders, files in os.walk(top, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        subfolders.sort()
+        _list_folder(rec, folder)
+        for file in sorted(files):
+            path = os.path.join(folder, file)
+            if path not in rec.written:
+                _read(rec, path)
 
 
 def _spawned(rec: _Recording, command: object, cwd: object) -> None:

@@ -36,6 +36,8 @@ from typing import Any
 
 import blake3
 
+from .native_reads import QUERY_TYPES
+
 _PRIMITIVES = (type(None), bool, int, float, complex, str, bytes)
 _PRIMITIVE_SET = frozenset(_PRIMITIVES)  # one hash, not a scan of the tuple
 _CODE_TYPES = (
@@ -430,6 +432,9 @@ class Tokenizer:
         if np is not None and isinstance(v, np.ndarray) and getattr(v, "__dict__", None):
             self._numpy(v, h, depth, memo)  # a subclass of the user's with attributes
             return  # (one without: by its pickle, as before)
+        if top in ("polars", "pyarrow") and f"{t.__module__}.{t.__qualname__}" in QUERY_TYPES:
+            raise Opaque(t.__qualname__, "a query: the files it scans are read when it is "
+                                         "collected, and its pickle holds only their paths")
         if top in ("pandas", "polars", "pyarrow"):
             # their pickles are canonical for the data they hold; walking their internals
             # would be slow and version-dependent for no gain. The code of objects they

@@ -359,6 +359,10 @@ def _run_job(payload: bytes, started: Callable[[], None] | None,
         if capture and job.filters:  # this process's only thread
             warnings.filters[:] = _driver_filters(job.filters)  # type: ignore[index]
             warnings.simplefilter("default", append=True)
+        from ..core import native_reads
+
+        native_reads.instrument()  # as the driver's build left its readers and the
+        native_reads.rebind_once(task.step.func)  # names bound to them (``rebind``)
         if task.state is not None:  # the driver's state is what the step's key says
             from ..core.statecheck import check_worker_state
 

@@ -30,6 +30,7 @@ from ..core.fingerprint import (
     short_repr,
 )
 from ..core.hashing import hash_text
+from ..core.native_reads import QUERY_REFS, QUERY_TYPES
 from ..core.struct import struct
 from ..materializers import registry_versions
 
@@ -131,7 +132,7 @@ class Decider:
             settings = self._settings[libs] = settings_parts(libs)
         if settings[0]:
             fp = fp.merged(*settings)
-        lazy = [p for p, r in in_recs.items() if r.type_name in LAZY_TYPES]
+        lazy = [p for p, r in in_recs.items() if _holds_query(r)]
         if lazy:
             fp = fp.merged(*_lazy_parts(name, lazy, in_recs))
         inputs = {p: r.content_hash for p, r in in_recs.items()}
@@ -140,17 +141,22 @@ class Decider:
         return Decision(key, fp, inputs, vals, parents, in_recs, time.time())
 
 
-# Queries, not data: a polars LazyFrame or a pyarrow dataset stored as an artifact keeps
-# the paths it scans, and the step that collects it reads them, in Rust or C, unseen
-# (``core.native_reads`` sees the scan, in the step that made it)
-LAZY_TYPES = frozenset({"polars.lazyframe.frame.LazyFrame", "pyarrow._dataset.FileSystemDataset",
-                        "pyarrow._dataset.Dataset", "pyarrow._dataset.UnionDataset"})
+def _holds_query(rec: ArtifactRecord) -> bool:
+    """An artifact that is or holds a query (``native_reads.QUERY_TYPES``: a polars
+    LazyFrame, a pyarrow dataset): it keeps the paths it scans, and the step that
+    collects it reads them, in Rust or C, unseen (``native_reads`` sees the scan, in the
+    step that made it). A pickle names the query's class among its globals."""
+    if rec.type_name in QUERY_TYPES:
+        return True
+    refs = rec.meta.get("code_refs") if rec.meta else None
+    return isinstance(refs, list) and not QUERY_REFS.isdisjoint(refs)
 
 
 def _lazy_parts(step: str, params: list[str], in_recs: dict[str, ArtifactRecord]
                 ) -> tuple[dict[str, str], dict[str, str]]:
-    """An opaque part per input that is a query (``LAZY_TYPES``): the step never reuses,
-    with a warning (once per process): its result follows files its key cannot see."""
+    """An opaque part per input that is or holds a query (``_holds_query``): the step
+    never reuses, with a warning (once per process): its result may follow files its
+    key cannot see."""
     import os
     import warnings
 
@@ -160,12 +166,13 @@ def _lazy_parts(step: str, params: list[str], in_recs: dict[str, ArtifactRecord]
     parts, sources = {}, {}
     for p in params:
         kind = in_recs[p].type_name.rsplit(".", 1)[-1]
-        parts[f"input {p}"] = f"{OPAQUE}{os.urandom(16).hex()}:a {kind}, whose files are read unseen"
-        sources[f"input {p}"] = f"{p}: a {kind}"
-        text = (f"step {step!r}: input {p} is a {kind}, a query whose files are read when it "
-                "is collected, where the cache key cannot see them: the step re-executes on "
-                "every run. Collect it in the step that scans (return the DataFrame or "
-                "Table) to cache the result")
+        what = f"a {kind}" if in_recs[p].type_name in QUERY_TYPES else f"a {kind} holding a query"
+        parts[f"input {p}"] = f"{OPAQUE}{os.urandom(16).hex()}:{what}, whose files are read unseen"
+        sources[f"input {p}"] = f"{p}: {what}"
+        text = (f"step {step!r}: input {p} is {what} (a polars LazyFrame, a pyarrow "
+                "dataset), whose files are read when it is collected, where the cache key "
+                "cannot see them: the step re-executes on every run. Collect it in the step "
+                "that scans (return the DataFrame or Table) to cache the result")
         if text not in _lazy_warned:
             _lazy_warned.add(text)
             warnings.warn(text, FingerprintWarning, stacklevel=outside_stacklevel())
