@@ -74,7 +74,7 @@ QUERY_REFS = frozenset({
 
 _lock = threading.Lock()
 _done: set[str] = set()  # modules whose readers are wrapped
-_wrappers: dict[int, Any] = {}  # id(wrapper) -> the library's function
+_wrappers: dict[int, tuple[Any, Any]] = {}  # id(wrapper) -> (wrapper, library's function)
 _originals: dict[int, tuple[str, Any]] = {}  # id(library's function) -> name, wrapper
 
 
@@ -100,7 +100,7 @@ def _instrument(mod: Any, module: str, attr: str, keyword: str, globs: bool) -> 
     if fn is None or id(fn) in _wrappers or not callable(fn):
         return
     wrapper = _wrap(fn, keyword, globs, method=bool(owner_name))
-    _wrappers[id(wrapper)] = fn
+    _wrappers[id(wrapper)] = (wrapper, fn)  # (kept: its id is never another object's)
     setattr(owner, attr, wrapper)
     if owner_name:
         return  # a class's: every reference to the class sees it
@@ -127,13 +127,13 @@ def _wrap(fn: Any, keyword: str, globs: bool, method: bool) -> Any:
         note(args[first] if len(args) > first else kwargs.get(keyword), globs)
         return fn(*args, **kwargs)
 
-    reader.__flowyml_reader__ = True  # type: ignore[attr-defined]
     return reader
 
 
 def original(obj: Any) -> Any:
     """The library's function behind one of these wrappers; anything else as it is."""
-    return _wrappers.get(id(obj), obj)
+    hit = _wrappers.get(id(obj))
+    return hit[1] if hit is not None and hit[0] is obj else obj
 
 
 def unwatched(obj: Any) -> str | None:
