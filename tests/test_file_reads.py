@@ -1333,18 +1333,18 @@ def test_a_reader_bound_before_the_build_is_rebound_or_warned_about(project: Pat
     """``from pyarrow.parquet import read_table`` at the top of the steps' module binds
     the library's own function before FlowyML wraps it: the build points that name at
     the wrapper. A reader kept in a value made at import (a dict of readers) cannot be:
-    what it reads is unseen, so its step re-executes on every run, with a warning that
-    names the fix."""
+    when its own function reads unseen (``ds.dataset``), its step re-executes on every
+    run, with a warning that names the fix."""
     pytest.importorskip("pyarrow")
     write(project / "pipe.py", '''
 import warnings
 
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 from pyarrow.parquet import read_table
 
 import flowyml as fm
 
-READERS = {"parquet": pq.read_table}
+READERS = {"parquet": ds.dataset}  # (its own function reads in C, unseen)
 
 
 @fm.step(outputs="n")
@@ -1354,7 +1354,7 @@ def by_name() -> int:
 
 @fm.step(outputs="m")
 def by_dict() -> int:
-    return READERS["parquet"]("t.parquet").num_rows
+    return READERS["parquet"]("t.parquet").to_table().num_rows
 
 
 with warnings.catch_warnings(record=True) as seen:
@@ -1369,7 +1369,7 @@ print(" | ".join(str(w.message) for w in seen if "outside Python" in str(w.messa
     pq.write_table(pa.table({"x": [1, 2]}), project / "t.parquet")
     out = run_py(project, "import runpy; runpy.run_path('pipe.py')").splitlines()
     assert out[0] == "2 executed executed"
-    assert "by_dict" in out[1] and "pyarrow.parquet.read_table" in out[1], out
+    assert "by_dict" in out[1] and "pyarrow.dataset.dataset" in out[1], out
     assert "re-executes on every run" in out[1] and "by_name" not in out[1], out
     out = run_py(project, "import runpy; runpy.run_path('pipe.py')").splitlines()
     assert out[0] == "2 cached executed"  # what it cannot see: never reused
@@ -1585,28 +1585,112 @@ print(" | ".join(str(w.message) for w in seen))
 
 
 def test_a_reader_imported_by_name_runs_in_worker_processes(project: Path) -> None:
-    """The build points ``read_csv`` (``from polars import read_csv``) at FlowyML's
-    wrapper; a worker process, which imported the module itself, does the same before
-    it compares its state with the driver's (it refused the step)."""
+    """The build points ``read_csv`` (``from polars import read_csv`` in the steps'
+    module) at FlowyML's wrapper; a worker process, which imported the module itself,
+    does the same before it compares its state with the driver's (it refused the step).
+    A helper module's ``from pandas import read_parquet`` is not rebound: the worker may
+    hold either function (it wraps pandas' readers once a step has imported pandas), and
+    both name the same library function to the check."""
     pytest.importorskip("polars")
+    pd = pytest.importorskip("pandas")
+    write(project / "helpers_io.py", """from pandas import read_parquet
+
+
+def lookup_size(path):
+    return len(read_parquet(path))
+""")
     write(project / "pipe.py", '''
+import pandas as pd
 from polars import read_csv
 
 import flowyml as fm
+import helpers_io
+
+
+@fm.step(outputs="frame")
+def frame() -> pd.DataFrame:
+    return pd.DataFrame({"k": [1, 2]})
 
 
 @fm.step(outputs="a")
-def total() -> int:
-    return int(read_csv("d.csv")["x"].sum())
+def total(frame: pd.DataFrame) -> int:
+    return int(read_csv("d.csv")["x"].sum()) + helpers_io.lookup_size("lookup.parquet")
 
 
 if __name__ == "__main__":
-    run = fm.Pipeline("workers", [total]).run(executor="processes:2")
+    run = fm.Pipeline("workers", [frame, total]).run(executor="processes:1")
     print(run["a"], run.steps["total"].status)
 ''')
     (project / "d.csv").write_text("x\n1\n2\n")
-    assert run_py(project, "import runpy; runpy.run_path('pipe.py', run_name='__main__')"
-                  ).split() == ["3", "executed"]
+    pd.DataFrame({"k": [1, 2]}).to_parquet(project / "lookup.parquet")
+    script = "import runpy; runpy.run_path('pipe.py', run_name='__main__')"
+    assert run_py(project, script).split() == ["5", "executed"]
+    assert run_py(project, script).split() == ["5", "cached"]
     (project / "d.csv").write_text("x\n1\n5\n")
-    assert run_py(project, "import runpy; runpy.run_path('pipe.py', run_name='__main__')"
-                  ).split() == ["6", "executed"]
+    assert run_py(project, script).split() == ["8", "executed"]
+    pd.DataFrame({"k": [1, 2, 3]}).to_parquet(project / "lookup.parquet")
+    assert run_py(project, script).split() == ["9", "executed"]
+
+
+_SAMPLE_OF = {  # each reader of native_reads.SEEN_UNWRAPPED -> a file it can read
+    "polars.read_csv": "d.csv", "polars.read_parquet": "d.parquet", "polars.read_ipc": "d.arrow",
+    "polars.read_ndjson": "d.ndjson", "polars.read_parquet_schema": "d.parquet",
+    "pyarrow.parquet.read_table": "d.parquet", "pyarrow.parquet.read_pandas": "d.parquet",
+    "pyarrow.feather.read_table": "d.feather", "pyarrow.feather.read_feather": "d.feather",
+    "pyarrow.csv.read_csv": "d.csv", "pyarrow.csv.open_csv": "d.csv",
+    "pyarrow.json.read_json": "d.ndjson", "pyarrow.ipc.open_file": "d.arrow",
+    "pyarrow.memory_map": "d.bin", "pyarrow.input_stream": "d.bin", "numpy.fromfile": "d.bin",
+    "pandas.read_parquet": "d.parquet", "pandas.read_feather": "d.feather",
+    "pandas.read_orc": "d.orc"}
+
+
+def test_readers_called_unwrapped_are_still_seen(project: Path) -> None:
+    """``native_reads.SEEN_UNWRAPPED`` says which readers' own functions, bound before
+    FlowyML wrapped them, still have their files recorded (through a wrapped reader,
+    ``open`` or a check), so a step reaching one is reused like any other. Each is run
+    here against the installed libraries: an upgrade that reads otherwise fails this."""
+    pytest.importorskip("polars")
+    pytest.importorskip("pyarrow")
+    import importlib
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.orc as orc
+
+    from flowyml.core import native_reads
+
+    frame = pd.DataFrame({"x": [1, 2]})
+    frame.to_csv(project / "d.csv", index=False)
+    frame.to_parquet(project / "d.parquet")
+    frame.to_feather(project / "d.feather")
+    frame.to_json(project / "d.ndjson", orient="records", lines=True)
+    frame.to_feather(project / "d.arrow")
+    orc.write_table(pa.table({"x": [1, 2]}), str(project / "d.orc"))
+    np.arange(3).tofile(project / "d.bin")
+    for module in ("polars", "pyarrow.parquet", "pyarrow.feather", "pyarrow.csv",
+                   "pyarrow.json", "pyarrow.ipc", "pyarrow.orc"):
+        importlib.import_module(module)
+    native_reads.instrument()
+
+    steps, expected = [], {}
+    for dotted in sorted(native_reads.SEEN_UNWRAPPED):
+        module, attr = dotted.rsplit(".", 1)
+        unwrapped = native_reads.original(getattr(importlib.import_module(module), attr))
+        sample = _SAMPLE_OF[dotted]
+        name = dotted.replace(".", "_")
+
+        def call(fn: Any = unwrapped, path: str = sample) -> int:
+            fn(path)
+            return 1
+
+        call.__name__ = call.__qualname__ = name
+        steps.append(fm.step(outputs=name)(call))
+        expected[name] = sample
+    pipe = fm.Pipeline("unwrapped", steps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.run()
+    recorded = _recorded(project)
+    missing = {n: f for n, f in expected.items() if f not in [r[0] for r in recorded[n]]}
+    assert not missing, missing

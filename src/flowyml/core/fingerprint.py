@@ -1469,7 +1469,8 @@ def _native_reader(ctx: _Context, obj: Any, name: str) -> Any:
 def _module_hint(dotted: str) -> str:
     """``pl.read_csv`` for ``polars.read_csv``: as its library's users write it."""
     module, attr = dotted.rsplit(".", 1)
-    short = {"polars": "pl", "pyarrow.parquet": "pq", "numpy": "np", "pyarrow": "pa"}
+    short = {"polars": "pl", "pyarrow.parquet": "pq", "numpy": "np", "pyarrow": "pa",
+             "pandas": "pd", "pyarrow.dataset": "ds"}
     return f"{short.get(module, module)}.{attr}"
 
 
@@ -3399,6 +3400,7 @@ def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> Non
     import Ridge as Model``, ``config.MODEL = Ridge``, ``Num = int``. The library's version
     alone would not tell them apart. A chain through library modules only (``np.mean``,
     ``os.path.join``) names its object in the code's own text, which the digest holds."""
+    obj = native_reads.original(obj)  # (a reader FlowyML wraps: the library's, either way)
     if not _is_library_code(ctx, obj):
         return
     if isinstance(base, types.ModuleType) and "." in dotted and ctx.label_of(base) is None:

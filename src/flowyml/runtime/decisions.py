@@ -170,9 +170,10 @@ def _lazy_parts(step: str, params: list[str], in_recs: dict[str, ArtifactRecord]
         parts[f"input {p}"] = f"{OPAQUE}{os.urandom(16).hex()}:{what}, whose files are read unseen"
         sources[f"input {p}"] = f"{p}: {what}"
         text = (f"step {step!r}: input {p} is {what} (a polars LazyFrame, a pyarrow "
-                "dataset), whose files are read when it is collected, where the cache key "
-                "cannot see them: the step re-executes on every run. Collect it in the step "
-                "that scans (return the DataFrame or Table) to cache the result")
+                "dataset): the files it scans, if any, are read when it is collected, where "
+                "the cache key cannot see them, so the step re-executes on every run. "
+                "Collect it in the step that makes it (return the DataFrame or Table) to "
+                "cache the result")
         if text not in _lazy_warned:
             _lazy_warned.add(text)
             warnings.warn(text, FingerprintWarning, stacklevel=outside_stacklevel())
