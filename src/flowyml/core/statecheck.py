@@ -119,7 +119,9 @@ def differing_parts(step: Any, values: Mapping[str, Any], root: str,
         return where == shipped and qual.partition(".")[0] in unresolved
 
     differ += [k for k in expected if k not in parts and not k.startswith("library ")
-               and not expected[k].startswith(OPAQUE)  # (the driver re-executes it anyway)
+               # (a reader the driver could not watch, which a worker may hold wrapped:
+               # the driver re-executes the step anyway)
+               and not (k.startswith("reader ") and expected[k].startswith(OPAQUE))
                and (k.startswith("settings ") or not (element or looked_up_in_main(k)))]
     return differ
 
