@@ -1588,9 +1588,10 @@ def test_a_reader_imported_by_name_runs_in_worker_processes(project: Path) -> No
     """The build points ``read_csv`` (``from polars import read_csv`` in the steps'
     module) at FlowyML's wrapper; a worker process, which imported the module itself,
     does the same before it compares its state with the driver's (it refused the step).
-    A helper module's ``from pandas import read_parquet`` is not rebound: the worker may
-    hold either function (it wraps pandas' readers once a step has imported pandas), and
-    both name the same library function to the check."""
+    A helper module's ``from pandas import read_parquet`` is not rebound (the step
+    re-executes on every run): the worker may hold either function (it wraps pandas'
+    readers once a step has imported pandas), and both name the same library function
+    to the check, which refused the step."""
     pytest.importorskip("polars")
     pd = pytest.importorskip("pandas")
     write(project / "helpers_io.py", """from pandas import read_parquet
@@ -1625,34 +1626,28 @@ if __name__ == "__main__":
     pd.DataFrame({"k": [1, 2]}).to_parquet(project / "lookup.parquet")
     script = "import runpy; runpy.run_path('pipe.py', run_name='__main__')"
     assert run_py(project, script).split() == ["5", "executed"]
-    assert run_py(project, script).split() == ["5", "cached"]
+    # (pandas' own read_parquet may read unseen: the step re-executes on every run)
+    assert run_py(project, script).split() == ["5", "executed"]
     (project / "d.csv").write_text("x\n1\n5\n")
     assert run_py(project, script).split() == ["8", "executed"]
     pd.DataFrame({"k": [1, 2, 3]}).to_parquet(project / "lookup.parquet")
     assert run_py(project, script).split() == ["9", "executed"]
 
 
-_SAMPLE_OF = {  # each reader of native_reads.SEEN_UNWRAPPED -> a file it can read
-    "polars.read_csv": "d.csv", "polars.read_parquet": "d.parquet", "polars.read_ipc": "d.arrow",
-    "polars.read_ndjson": "d.ndjson", "polars.read_parquet_schema": "d.parquet",
-    "pyarrow.parquet.read_table": "d.parquet", "pyarrow.parquet.read_pandas": "d.parquet",
-    "pyarrow.feather.read_table": "d.feather", "pyarrow.feather.read_feather": "d.feather",
-    "pyarrow.csv.read_csv": "d.csv", "pyarrow.csv.open_csv": "d.csv",
-    "pyarrow.json.read_json": "d.ndjson", "pyarrow.ipc.open_file": "d.arrow",
-    "pyarrow.memory_map": "d.bin", "pyarrow.input_stream": "d.bin", "numpy.fromfile": "d.bin",
-    "pandas.read_parquet": "d.parquet", "pandas.read_feather": "d.feather",
-    "pandas.read_orc": "d.orc"}
+_SAMPLE_OF = {  # each reader of native_reads.SEEN_UNWRAPPED -> (file it reads, its module)
+    "pyarrow.parquet.read_table": ("d.parquet", "pyarrow.parquet"),
+    "pyarrow.parquet.read_pandas": ("d.parquet", "pyarrow.parquet"),
+    "pandas.read_feather": ("d.feather", "pandas"), "pandas.read_orc": ("d.orc", "pandas"),
+    "numpy.fromfile": ("d.bin", "numpy")}
 
 
-def test_readers_called_unwrapped_are_still_seen(project: Path) -> None:
+def test_readers_called_unwrapped_are_still_seen(project: Path, tmp_path: Path) -> None:
     """``native_reads.SEEN_UNWRAPPED`` says which readers' own functions, bound before
-    FlowyML wrapped them, still have their files recorded (through a wrapped reader,
-    ``open`` or a check), so a step reaching one is reused like any other. Each is run
-    here against the installed libraries: an upgrade that reads otherwise fails this."""
-    pytest.importorskip("polars")
+    FlowyML wrapped them (a dict of readers made at import), still have their files
+    recorded, so a step reaching one is reused like any other. Each is run here, in a
+    fresh process that imported only its module, on a file outside the working folder:
+    an edit must re-execute it. A library upgrade that reads otherwise fails this."""
     pytest.importorskip("pyarrow")
-    import importlib
-
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -1660,37 +1655,39 @@ def test_readers_called_unwrapped_are_still_seen(project: Path) -> None:
 
     from flowyml.core import native_reads
 
-    frame = pd.DataFrame({"x": [1, 2]})
-    frame.to_csv(project / "d.csv", index=False)
-    frame.to_parquet(project / "d.parquet")
-    frame.to_feather(project / "d.feather")
-    frame.to_json(project / "d.ndjson", orient="records", lines=True)
-    frame.to_feather(project / "d.arrow")
-    orc.write_table(pa.table({"x": [1, 2]}), str(project / "d.orc"))
-    np.arange(3).tofile(project / "d.bin")
-    for module in ("polars", "pyarrow.parquet", "pyarrow.feather", "pyarrow.csv",
-                   "pyarrow.json", "pyarrow.ipc", "pyarrow.orc"):
-        importlib.import_module(module)
-    native_reads.instrument()
+    assert set(_SAMPLE_OF) == native_reads.SEEN_UNWRAPPED
+    data = tmp_path / "elsewhere"
+    data.mkdir()
 
-    steps, expected = [], {}
-    for dotted in sorted(native_reads.SEEN_UNWRAPPED):
-        module, attr = dotted.rsplit(".", 1)
-        unwrapped = native_reads.original(getattr(importlib.import_module(module), attr))
-        sample = _SAMPLE_OF[dotted]
-        name = dotted.replace(".", "_")
+    def fill(xs: list[int]) -> None:
+        frame = pd.DataFrame({"x": xs})
+        frame.to_parquet(data / "d.parquet")
+        frame.to_feather(data / "d.feather")
+        orc.write_table(pa.table({"x": xs}), str(data / "d.orc"))
+        np.array(xs, dtype="int64").tofile(data / "d.bin")
 
-        def call(fn: Any = unwrapped, path: str = sample) -> int:
-            fn(path)
-            return 1
-
-        call.__name__ = call.__qualname__ = name
-        steps.append(fm.step(outputs=name)(call))
-        expected[name] = sample
-    pipe = fm.Pipeline("unwrapped", steps)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pipe.run()
-    recorded = _recorded(project)
-    missing = {n: f for n, f in expected.items() if f not in [r[0] for r in recorded[n]]}
-    assert not missing, missing
+    fill([1, 2])
+    readers = ", ".join(f"{d!r}: ({m}.{d.rsplit('.', 1)[1]}, {str(data / f)!r})"
+                        for d, (f, m) in _SAMPLE_OF.items())
+    write(project / "readers_early.py", "import numpy, pandas, pyarrow.parquet\n\n"
+          f"READERS = {{{readers}}}\n")
+    steps = "\n".join(f'''
+@fm.step(outputs="{d.replace(".", "_")}")
+def {d.replace(".", "_")}() -> str:
+    fn, path = READERS[{d!r}]
+    kind = {d!r}
+    if kind == "numpy.fromfile":
+        return str(fn(path, dtype="int64").tolist())
+    got = fn(path)
+    return str(got.to_pydict() if hasattr(got, "to_pydict") else got.to_dict("list"))
+''' for d in _SAMPLE_OF)
+    write(project / "pipe.py", "import flowyml as fm\nfrom readers_early import READERS\n"
+          + steps + "\nrun = fm.Pipeline('unwrapped', [" + ", ".join(
+              d.replace(".", "_") for d in _SAMPLE_OF) + "]).run()\n"
+          "print(' '.join(str(s.status) for s in run.steps.values()))\n")
+    script = "import runpy; runpy.run_path('pipe.py')"
+    n = len(_SAMPLE_OF)
+    assert run_py(project, script).split() == ["executed"] * n
+    assert run_py(project, script).split() == ["cached"] * n
+    fill([1, 7])
+    assert run_py(project, script).split() == ["executed"] * n

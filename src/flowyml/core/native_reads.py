@@ -57,17 +57,16 @@ _READERS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 _GLOBBING = frozenset({"polars"})
 # Readers whose own function, called unwrapped (bound before it was wrapped), is still
-# seen: it goes through a wrapped reader (polars' ``read_*`` through ``scan_*``, pandas'
-# through pyarrow's), ``pa.input_stream`` or Python's ``open``. Not the others (polars'
-# ``scan_*``, ``ds.dataset``...): a step reaching one of those re-executes every run.
-# ``test_file_reads`` runs each against the installed libraries.
+# seen, whatever its arguments and wherever the file is: ``pq.read_table`` goes through
+# ``ParquetDataset`` (patched on the class), pandas' feather and ORC readers and
+# ``np.fromfile`` through Python's ``open``. Not the others: polars' ``read_*`` with
+# ``use_pyarrow=True`` and ``pd.read_parquet`` call a pyarrow module they import
+# themselves, unwrapped in that first call, and pyarrow's feather and IPC readers open
+# in C; a step reaching one of those re-executes every run. ``test_file_reads`` runs
+# each of these in a fresh process, on a file outside the working folder.
 SEEN_UNWRAPPED = frozenset({
-    "polars.read_csv", "polars.read_parquet", "polars.read_ipc", "polars.read_ndjson",
-    "polars.read_parquet_schema", "pyarrow.parquet.read_table", "pyarrow.parquet.read_pandas",
-    "pyarrow.feather.read_table", "pyarrow.feather.read_feather", "pyarrow.csv.read_csv",
-    "pyarrow.csv.open_csv", "pyarrow.json.read_json", "pyarrow.ipc.open_file",
-    "pyarrow.memory_map", "pyarrow.input_stream", "numpy.fromfile", "pandas.read_parquet",
-    "pandas.read_feather", "pandas.read_orc"})
+    "pyarrow.parquet.read_table", "pyarrow.parquet.read_pandas", "pandas.read_feather",
+    "pandas.read_orc", "numpy.fromfile"})
 
 # Queries, not data: such a value keeps the paths it scans, and the code that collects
 # it reads them, in Rust or C, unseen (the readers above see the scan, where it is made)
