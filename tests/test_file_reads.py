@@ -1396,8 +1396,10 @@ def test_a_query_passed_between_steps_never_reuses_its_collector(project: Path) 
         return int(lazy.collect()["x"].sum())
 
     pipe = fm.Pipeline("lazy", [plan, total])
-    with pytest.warns(fm.FingerprintWarning, match="input lazy is a LazyFrame"):
+    with pytest.warns(fm.FingerprintWarning, match="input lazy is a LazyFrame") as caught:
         assert pipe.run()["total"] == 3
+    # (polars' writers, wrapped by FlowyML on its classes, are not code of the user's)
+    assert [str(w.message) for w in caught] == [str(caught[0].message)], caught
     again = pipe.run()
     assert _statuses(again) == {"plan": "cached", "total": "executed"}
     assert "input lazy cannot be fingerprinted (a LazyFrame" in again.steps["total"].reason
@@ -1691,3 +1693,38 @@ def {d.replace(".", "_")}() -> str:
     assert run_py(project, script).split() == ["cached"] * n
     fill([1, 7])
     assert run_py(project, script).split() == ["executed"] * n
+
+
+def test_files_a_library_writes_outside_python_are_outputs(project: Path) -> None:
+    """polars' and pyarrow's writers write in Rust or C: their targets count as the
+    step's writes (``native_reads``), so the step's own read of what it wrote is no
+    input, and another step reading it with no asset between them is warned about."""
+    pl = pytest.importorskip("polars")
+    (project / "shared.csv").write_text("x\n1\n")
+
+    @fm.step(outputs="a")
+    def writer(k: int = 1) -> int:
+        pl.DataFrame({"x": [1, k]}).write_csv("shared.csv")
+        return k
+
+    @fm.step(outputs="b")
+    def reader() -> int:
+        return int(pl.read_csv("shared.csv")["x"].sum())
+
+    @fm.step(outputs="c")
+    def scratch() -> int:
+        pl.DataFrame({"x": [5]}).write_parquet("tmp.parquet")
+        return int(pl.read_parquet("tmp.parquet")["x"].sum())
+
+    pipe = fm.Pipeline("native_writes", [writer, reader, scratch])
+    with pytest.warns(UserWarning, match="step 'reader' read shared.csv, which step "
+                                         "'writer' wrote in this run"):
+        pipe.run()
+    recorded = _recorded(project)
+    assert recorded["scratch"] == [] and recorded["writer"] == []
+    assert [r[0] for r in recorded["reader"]] == ["shared.csv"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (the wrapped writers are FlowyML's, not code of
+        # the user's on polars' classes: nothing to warn about, nothing re-executes)
+        assert _statuses(pipe.run()) == dict.fromkeys(("writer", "reader", "scratch"),
+                                                      "cached")

@@ -56,6 +56,21 @@ _READERS: dict[str, tuple[tuple[str, str], ...]] = {
                ("read_hdf", "path_or_buf")),
 }
 _GLOBBING = frozenset({"polars"})
+# The writers of the same libraries (the target is the argument after the frame or
+# table): what they write is the step's output, as a file opened for writing is. Another
+# step reading it with no asset between them is warned about (``runtime.loop``), and
+# the step's own reads of it are not inputs.
+_WRITERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "polars": tuple((f"DataFrame.{n}", "file") for n in (
+        "write_csv", "write_parquet", "write_ipc", "write_ipc_stream", "write_ndjson",
+        "write_json", "write_avro", "write_excel")) + tuple(
+        (f"LazyFrame.{n}", "path") for n in ("sink_parquet", "sink_csv", "sink_ipc",
+                                             "sink_ndjson")),
+    "pyarrow.parquet": (("write_table", "where"),),
+    "pyarrow.feather": (("write_feather", "dest"),),
+    "pyarrow.csv": (("write_csv", "output_file"),),
+    "pyarrow.orc": (("write_table", "where"),),
+}
 # Readers whose own function, called unwrapped (bound before it was wrapped), is still
 # seen, whatever its arguments and wherever the file is: ``pq.read_table`` goes through
 # ``ParquetDataset`` (patched on the class), pandas' feather and ORC readers and
@@ -102,20 +117,25 @@ def instrument() -> None:
             if module not in _done:
                 for attr, keyword in readers:
                     _instrument(mod, module, attr, keyword, module in _GLOBBING)
+                for attr, keyword in _WRITERS.get(module, ()):
+                    _instrument(mod, module, attr, keyword, False, writes=True)
                 _done.add(module)
 
 
-def _instrument(mod: Any, module: str, attr: str, keyword: str, globs: bool) -> None:
+def _instrument(mod: Any, module: str, attr: str, keyword: str, globs: bool,
+                writes: bool = False) -> None:
     owner_name, _, attr = attr.rpartition(".")
     owner = getattr(mod, owner_name, None) if owner_name else mod
     fn = getattr(owner, attr, None) if owner is not None else None
     if fn is None or id(fn) in _wrappers or not callable(fn):
         return
-    wrapper = _wrap(fn, keyword, globs, method=bool(owner_name))
+    wrapper = (_wrap_writer(fn, keyword) if writes
+               else _wrap(fn, keyword, globs, method=bool(owner_name)))
     _wrappers[id(wrapper)] = (wrapper, fn)  # (kept: its id is never another object's)
     setattr(owner, attr, wrapper)
-    if owner_name:
-        return  # a class's: every reference to the class sees it
+    if owner_name or writes:
+        return  # a class's: every reference to the class sees it (a writer bound early
+        # only misses the warning about a file shared without an asset)
     _originals[id(fn)] = (f"{module}.{attr}", wrapper)
     home = sys.modules.get(getattr(fn, "__module__", None) or "")
     if home is not None and home is not mod and getattr(home, attr, None) is fn:
@@ -129,6 +149,25 @@ def _ignore(source: object, globs: bool) -> None:
 # set by ``reads`` when it is imported (``reads.note_native_source``): this module is
 # imported by the fingerprint, which a build needs without the read recorder
 note: Callable[[object, bool], None] = _ignore
+
+
+def _ignore_write(target: object) -> None:
+    """What a writer tells before ``reads`` is loaded (no step has run: nothing)."""
+
+
+# set by ``reads`` (``reads.note_native_target``), as ``note`` is
+note_write: Callable[[object], None] = _ignore_write
+
+
+def _wrap_writer(fn: Any, keyword: str) -> Any:
+    @functools.wraps(fn)
+    def writer(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:  # (after: the file exists, or the call failed and it may not)
+            note_write(args[1] if len(args) > 1 else kwargs.get(keyword))
+
+    return writer
 
 
 def _wrap(fn: Any, keyword: str, globs: bool, method: bool) -> Any:

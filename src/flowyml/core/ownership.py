@@ -80,10 +80,16 @@ def user_label(root: Path, module: str, file: str | None) -> str | None:
     return label
 
 
+_FLOWYML_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "")
+
+
 def _classify(root: Path, module: str, file: str | None) -> str | None:
     top = module.split(".")[0]
     if top == "flowyml" or top.startswith("_cython_"):  # Cython's shared types module
         return None
+    if file is not None and os.path.realpath(file).startswith(_FLOWYML_DIR):
+        return None  # FlowyML's own code under a library's name: the wrappers of
+        # ``native_reads`` carry their library function's ``__module__``
     if is_notebook_file(file):
         return NOTEBOOK
     # the file decides when there is one: functools.wraps copies __module__ onto

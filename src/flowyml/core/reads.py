@@ -434,6 +434,28 @@ def note_native_source(source: object, globs: bool) -> None:
 
 
 native_reads.note = note_native_source
+
+
+def note_native_target(target: object) -> None:
+    """A file a writer that writes outside Python (``native_reads``: polars, pyarrow)
+    wrote, for the step running in this thread: its output, as a file opened for
+    writing is (not an input when the step reads it back; warned about when another
+    step reads it with no asset between them)."""
+    rec = _current()
+    if rec is None or not isinstance(target, (str, os.PathLike)):
+        return
+    try:  # never fail the user's call
+        text = os.fsdecode(target)
+        if text.startswith("file://"):
+            text = text[len("file://"):]
+        elif "://" in text:
+            return
+        rec.written.add(os.path.abspath(os.path.expanduser(text)))
+    except Exception:
+        pass
+
+
+native_reads.note_write = note_native_target
 _GLOB_CHARS = ("*", "?", "[")
 
 
