@@ -1452,7 +1452,8 @@ def _native_reader(ctx: _Context, obj: Any, name: str) -> Any:
     files a reader opens outside Python): keys are those of the library's function.
     The library's own function, bound before it was wrapped (in a value made at import,
     or by ``from ... import`` in a module other than the steps', see ``native_reads``),
-    reads unseen: the step re-executes on every run, with a warning."""
+    may read unseen (``native_reads.unwatched``): the step re-executes on every run,
+    with a warning."""
     unwatched = native_reads.unwatched(obj)
     if unwatched is not None:
         ctx.warn(f"{name} is {unwatched}, which opens files outside Python, bound before "

@@ -43,7 +43,10 @@ _label_cache: dict[tuple[str, str, str], str | None] = {}
 _versions: dict[str, str] = {}
 
 
-def _library_dirs() -> tuple[str, ...]:
+def library_dirs() -> tuple[str, ...]:
+    """Where the standard library and installed packages are (resolved): this
+    environment's, and each prefix's ``lib``. (``reads`` adds the folders a step never
+    reads data from: headers, scripts, every site folder.)"""
     import sysconfig  # here: a run whose code is all the project's never needs it
 
     dirs = set()
@@ -112,7 +115,7 @@ def _classify(root: Path, module: str, file: str | None) -> str | None:
             return None
         global _LIB_DIRS
         if _LIB_DIRS is None:
-            _LIB_DIRS = _library_dirs()
+            _LIB_DIRS = library_dirs()
         if any(path.startswith(d + os.sep) for d in _LIB_DIRS):
             return None
         return rel  # outside the root, not installed: someone's source, fingerprinted

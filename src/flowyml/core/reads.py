@@ -74,6 +74,7 @@ from typing import Any
 
 from . import native_reads
 from .hashing import MISSING, just_changed
+from .ownership import library_dirs
 
 # (path, size, mtime_ns, BLAKE3 hex or None, ctime_ns): no hash when only the stat counts
 # (a file too big to hash, or one that changed while the step ran: its times are then
@@ -445,12 +446,9 @@ def note_native_target(target: object) -> None:
     if rec is None or not isinstance(target, (str, os.PathLike)):
         return
     try:  # never fail the user's call
-        text = os.fsdecode(target)
-        if text.startswith("file://"):
-            text = text[len("file://"):]
-        elif "://" in text:
-            return
-        rec.written.add(os.path.abspath(os.path.expanduser(text)))
+        text = _local_path(os.fsdecode(target))
+        if text is not None:
+            rec.written.add(os.path.abspath(text))
     except Exception:
         pass
 
@@ -459,12 +457,20 @@ native_reads.note_write = note_native_target
 _GLOB_CHARS = ("*", "?", "[")
 
 
-def _native_path(rec: _Recording, text: str, globs: bool) -> None:
+def _local_path(text: str) -> str | None:
+    """A path a native reader or writer was given, as a local path (``file:///data/x``:
+    ``/data/x``, ``~`` expanded); None for another URL (``s3://``: not a file here)."""
     if text.startswith("file://"):
-        text = text[len("file://"):]  # (``file:///data/x.parquet``: ``/data/x.parquet``)
-    elif "://" in text:  # a URL (s3://, https://): not a file here
+        text = text[len("file://"):]
+    elif "://" in text:
+        return None
+    return os.path.expanduser(text)
+
+
+def _native_path(rec: _Recording, given: str, globs: bool) -> None:
+    text = _local_path(given)
+    if text is None:
         return
-    text = os.path.expanduser(text)
     name = os.path.abspath(text)
     if ("/.flowyml/" in name or name.endswith(_SKIP_SUFFIXES)
             or (name.startswith(rec.skip) and not _linked_out(name, rec.skip))):
@@ -803,29 +809,29 @@ def _stat(path: str) -> tuple[int, int, int] | None:
 
 
 def _library_dirs() -> set[str]:
-    """The folders of the interpreter's and installed packages' files, for this
-    environment and the Python it was made from: the standard library, site-packages
-    (``site``'s, and any such folder on ``sys.path``), headers, scripts, each prefix's
-    ``lib``; as given and resolved. Not the prefixes themselves: a project can sit
-    under one (``/usr/src/app`` with the system's Python in ``/usr``, a venv made in the
-    project folder), and what it reads there is the step's data."""
+    """The folders of the interpreter's and installed packages' files: those of
+    ``ownership.library_dirs`` (the standard library, site-packages, each prefix's
+    ``lib``), and each prefix's headers, scripts and ``lib64``, every site folder
+    (``site``'s, and any such folder on ``sys.path``); as given and resolved. Not the
+    prefixes themselves: a project can sit under one (``/usr/src/app`` with the system's
+    Python in ``/usr``, a venv made in the project folder), and what it reads there is
+    the step's data."""
     import site
     import sysconfig  # here: only once a step executes
 
-    dirs: set[str] = set()
+    dirs: set[str] = set(library_dirs())
     for base in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
         if not base:
             continue
         where = {"base": base, "platbase": base, "installed_base": base,
                  "installed_platbase": base}
-        for key in ("stdlib", "platstdlib", "purelib", "platlib", "include", "platinclude",
-                    "scripts"):
+        for key in ("include", "platinclude", "scripts"):
             try:
                 dirs.add(sysconfig.get_path(key, vars=where))
             except (KeyError, TypeError, ValueError):
                 continue
-        dirs.update(os.path.join(base, lib) for lib in (
-            ("Lib", "DLLs") if os.name == "nt" else ("lib", "lib64")))
+        if os.name != "nt":
+            dirs.add(os.path.join(base, "lib64"))
     try:
         dirs.update(site.getsitepackages())
         dirs.add(site.getusersitepackages())
