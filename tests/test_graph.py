@@ -264,6 +264,15 @@ def test_bad_declarations_are_parameter_errors() -> None:
             return 0
 
 
+def test_inputs_given_as_a_list_says_what_inputs_is() -> None:
+    # a natural slip: inputs are inferred from parameter names; inputs= maps them
+    with pytest.raises(fm.ParameterError, match=r"inputs= maps parameters to assets.*list"):
+
+        @fm.step(inputs=["data"], outputs="model")  # type: ignore[arg-type]
+        def train(data: list) -> int:
+            return 0
+
+
 def test_build_errors_are_flowyml_errors() -> None:
     for cls in (fm.MissingInputError, fm.DuplicateOutputError, fm.CycleError,
                 fm.ParameterError, fm.TypeMismatchError):

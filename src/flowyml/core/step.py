@@ -125,6 +125,13 @@ class Step:
         # (most steps map no input and map over none: no set of parameter names)
         names = {p.name for p in self.params} if inputs or map_over is not None else set()
         mapping: dict[str, InputSpec] = {}
+        if inputs is not None and not isinstance(inputs, Mapping):
+            raise ParameterError(
+                f"step {self.name!r}: inputs= maps parameters to assets, e.g. "
+                f"inputs={{'df': 'raw_data'}}, got {type(inputs).__name__} {inputs!r}; a "
+                "parameter named like its asset needs no entry (inputs come from parameter "
+                "names)"
+            )
         for param, ref in (inputs or {}).items():
             if param not in names:
                 raise ParameterError(
