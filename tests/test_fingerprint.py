@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from flowyml.core import rng
 from flowyml.core.fingerprint import (
     FingerprintWarning,
     explain_parts,
@@ -317,14 +318,15 @@ def test_a_module_counted_whole_warns_once_per_step_naming_each_construct(
         sys.modules.pop("dyn_three", None)
 
 
-def test_a_step_that_seeds_the_global_generator_still_counts_its_state(
+def test_the_hidden_generators_state_is_kept_apart_and_seeds_first_are_seen(
         tmp_path: Path) -> None:
-    """A seed in the step does not take the global generator's state out of its key,
-    however it is written: a seed first thing was tried (session 21) and a review found
-    it stale in too many ways (a seed of ``None``, from the clock, by an alias, a later
-    ``random.seed()`` or ``set_state``, draws in worker processes). So every form here
-    re-keys when the hidden generator moves (such steps re-execute every run unless
-    ``random`` was seeded at import: sound, if coarse)."""
+    """The hidden generator's state is no part of the code fingerprint: it is kept apart
+    (``Fingerprint.states``, in ``with_states``), so every form here re-keys when it
+    moves unless the step seeds it first. Which did is observed as each runs
+    (``rng.watching``), never read from the text: only ``first`` and ``by_parameter``
+    given an int seed before anything read the state. (A static rule was tried in
+    session 21 and found stale in many ways: a seed of ``None``, a later
+    ``random.seed()``, a draw before the seed.)"""
     mod = tmp_path / "seeds_mod.py"
     mod.write_text(textwrap.dedent("""
         import random
@@ -389,8 +391,10 @@ def test_a_step_that_seeds_the_global_generator_still_counts_its_state(
     try:
         import seeds_mod  # type: ignore[import-not-found]
 
-        def key(fn: Any) -> dict[str, str]:
-            return fingerprint_function(fn, root=tmp_path).parts
+        def key(fn: Any) -> str:
+            fp = fingerprint_function(fn, root=tmp_path)
+            assert fp.states.keys() == {"random"}, fn
+            return fp.with_states
 
         names = ("first", "late", "entropy", "computed", "from_the_clock", "no_arguments",
                  "reseeded_later", "by_parameter", "with_entropy_helper", "own_generator")
@@ -401,6 +405,23 @@ def test_a_step_that_seeds_the_global_generator_still_counts_its_state(
         after = {f: key(getattr(seeds_mod, f)) for f in before}
         for f in names:
             assert after[f] != before[f], f
+        # the user's own generator is a value: its state stays in the parts
+        assert "OWN" in " ".join(fingerprint_function(seeds_mod.own_generator,
+                                                      root=tmp_path).parts)
+
+        def seeded(fn: Any, *args: Any) -> tuple[str, ...]:
+            with rng.watching(("random",)) as watch:
+                fn(*args)
+            assert watch is not None
+            return watch.seeded()
+
+        clock = {"from_the_clock"}  # an int from the clock is an int (README: the clock)
+        for f in names:
+            want = ("random",) if f in {"first"} | clock else ()
+            assert seeded(getattr(seeds_mod, f)) == want, f
+        assert seeded(seeds_mod.by_parameter, 7) == ("random",)
+        assert seeded(seeds_mod.by_parameter, 7.5) == ()  # a float seeds by its hash
+        assert seeded(seeds_mod.by_parameter, "abc") == ("random",)
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("seeds_mod", None)

@@ -3745,6 +3745,32 @@ add(idiom("global_random_seed", {
            note="the global seed the step's draws come from"),
 ))
 
+add(idiom("seeded_first_in_the_step", {
+    "pipe.py": src('''
+        import random
+
+        import numpy as np
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            np.random.seed(3)  # first thing: the state the process had does not matter
+            random.seed("five")
+            return [round(float(np.random.rand()) + random.random(), 6) for _ in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(note="a fresh process: both generators seeded from the OS, reused"),
+    same(E("pipe.py", "# first thing: the state", "# first: the state"), note="comment"),
+    change(E("pipe.py", "np.random.seed(3)", "np.random.seed(4)"), note="the seed"),
+    change(E("pipe.py", "np.random.seed(4)  # first", "np.random.rand()\n    np.random.seed(4)  # first"),
+           note="a draw before the seed: the state it started with counts (the value does not "
+                "change; the key must, as the step reads that state)"),
+))
+
 add(idiom("progress_to_stderr", {
     "pipe.py": src('''
         import sys

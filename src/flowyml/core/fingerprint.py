@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, get_origin
 
 import blake3
 
-from . import native_reads
+from . import native_reads, rng
 from .gcpause import cyclic_gc_paused
 from .hashing import hash_text
 from .ownership import (
@@ -126,12 +126,24 @@ class Fingerprint:
     digest: str
     parts: dict[str, str]
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # the state at build of each hidden random generator the code reaches (``rng``:
+    # ``random``'s, numpy's global one), kept out of ``digest``: the key an execution
+    # is stored under says it, or that the step seeded that generator first
+    states: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def code_version(self) -> str:
         """The short id a step's records carry for this code (``StepRecord.code_version``;
         the run's prefetch compares it with the recorded one)."""
         return self.digest[:12]
+
+    @property
+    def with_states(self) -> str:
+        """The digest with the generators' states (``states``): a key that counts them
+        whatever the step does with them (a map-over element's)."""
+        if not self.states:
+            return self.digest
+        return hash_text("states", self.digest, *[f"{k}={v}" for k, v in sorted(self.states.items())])
 
     def explain_change(self, old_parts: dict[str, str]) -> list[str]:
         """Human phrases for what changed since ``old_parts`` (empty when nothing did)."""
@@ -145,13 +157,14 @@ class Fingerprint:
         if not extra or all(self.parts.get(k) == v for k, v in extra.items()):
             return self
         both = _Overlay(sources, self.sources) if sources else self.sources
-        return _make({**self.parts, **extra}, both)
+        return _make({**self.parts, **extra}, both, self.states)
 
 
-def _make(parts: Mapping[str, str], sources: Mapping[str, str] | None = None) -> Fingerprint:
+def _make(parts: Mapping[str, str], sources: Mapping[str, str] | None = None,
+          states: Mapping[str, str] | None = None) -> Fingerprint:
     ordered = dict(sorted(parts.items()))
     digest = hash_text(FINGERPRINT_VERSION, *[f"{k}={v}" for k, v in ordered.items()])
-    return Fingerprint(digest, ordered, sources if sources is not None else {})
+    return Fingerprint(digest, ordered, sources if sources is not None else {}, states or {})
 
 
 # --------------------------------------------------------------------------- sources
@@ -458,6 +471,25 @@ _warned: set[str] = set()
 # this build's tokens of values (``_Context.token``): id -> [the value, its token, the
 # code objects its tokenizing met, a context that visited them (``_revisit``)]
 _build_tokens: dict[int, list[Any]] = {}
+# this build's hidden random generators (``"hidden"``: id -> name, ``rng.hidden``) and
+# their states' digests (by name): taken once, before any step runs
+_build_rng: dict[str, Any] = {}
+
+
+def _hidden_generators() -> dict[int, str]:
+    found = _build_rng.get("hidden")
+    if found is None:
+        found = _build_rng["hidden"] = rng.hidden()
+    return found
+
+
+def _state_at_build(name: str) -> str:
+    digest = _build_rng.get(name)
+    if digest is None:
+        digest = _build_rng[name] = rng.state_digest(name)
+    return digest
+
+
 _MAKING: Any = object()  # a ``_revisit`` context being made
 # this build's closures of user functions (``_closure_of``): id -> (function, context);
 # and the functions a step walked itself, first (id -> function)
@@ -484,9 +516,9 @@ _Unseen = tuple[str, str, bool]  # what cannot be followed (in which function), 
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "captured", "closures", "counted", "generators", "keep",
-                 "own", "own_fns", "owners", "parts", "pending", "reads_text", "root", "seen",
-                 "step", "tokenizing", "unresolved", "unseen", "walked")
+    __slots__ = ("_multi", "_sources", "captured", "closures", "counted", "generators",
+                 "hidden", "keep", "own", "own_fns", "owners", "parts", "pending", "reads_text",
+                 "root", "seen", "step", "tokenizing", "unresolved", "unseen", "walked")
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -521,6 +553,9 @@ class _Context:
         # a worker re-taking the driver's key (``recheck_parts``): the keys of the parts
         # that are random generators
         self.generators: set[str] | None = None
+        # the hidden random generators its values met (``rng``): their state is kept
+        # apart from the parts (``Fingerprint.states``)
+        self.hidden: set[str] = set()
         # ... and the names class bodies read that its module does not have (a class of
         # the driver's ``__main__`` that came by value, in a worker)
         self.unresolved: set[str] = set()
@@ -606,6 +641,8 @@ class _Context:
         self.unresolved |= sub.unresolved
         if self.generators is not None and sub.generators:
             self.generators |= sub.generators
+        if sub.hidden:
+            self.hidden |= sub.hidden
         for message in sub.captured or ():
             self.warn(message)
 
@@ -678,6 +715,8 @@ class _Context:
             hit = _build_tokens.get(id(value))
             if hit is not None and hit[0] is value:
                 self._revisit(hit)
+                if hit[4]:
+                    self.hidden |= hit[4]
                 return hit[1]
         codes: list[Any] = []
 
@@ -688,8 +727,9 @@ class _Context:
         try:
             # a tokenizer per value: one held here would make a reference cycle (its
             # callback is this context's method), left for the garbage collector
-            digest = Tokenizer(on_code=on_code if cacheable else self.visit_code,
-                               ordered=True).digest(value)
+            tokenizer = Tokenizer(on_code=on_code if cacheable else self.visit_code,
+                                  ordered=True, hidden=_hidden_generators())
+            digest = tokenizer.digest(value)
         except Opaque as exc:
             outer = type(value).__qualname__  # (what the value is, and what in it is not)
             kind = outer if exc.type_name == outer else f"{outer} holding a {exc.type_name}"
@@ -699,8 +739,10 @@ class _Context:
                 "inside the step"
             )
             return f"{OPAQUE}{os.urandom(16).hex()}:a {kind}"
+        if tokenizer.met:
+            self.hidden |= tokenizer.met
         if cacheable:  # (the value stays referenced: its id is not reused this build)
-            _build_tokens[id(value)] = [value, digest, codes, None]
+            _build_tokens[id(value)] = [value, digest, codes, None, tokenizer.met]
         return digest
 
     def _revisit(self, hit: list[Any]) -> None:
@@ -844,12 +886,13 @@ def fingerprint_function(
             _text_parts(ctx)
         if ctx.unseen:
             ctx.warn_unseen()
+        states = _states(ctx)
     finally:
         _end_of_build()
     if declaration is not None:
         ctx.add("declaration", Tokenizer().digest(declaration),
                 functools.partial(_declaration_text, declaration))
-    return _make(ctx.parts, ctx.sources())
+    return _make(ctx.parts, ctx.sources(), states)
 
 
 def fingerprint_step(
@@ -881,7 +924,12 @@ def _fingerprint_step(
         _text_parts(ctx)
     if ctx.unseen:
         ctx.warn_unseen()
-    return _make(ctx.parts, ctx.sources()), tokens, ctx
+    return _make(ctx.parts, ctx.sources(), _states(ctx)), tokens, ctx
+
+
+def _states(ctx: _Context) -> dict[str, str] | None:
+    """The states of the hidden random generators the code reached, as at build."""
+    return {n: _state_at_build(n) for n in sorted(ctx.hidden)} if ctx.hidden else None
 
 
 def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
@@ -919,9 +967,11 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
     with cyclic_gc_paused(len(graph.order)):  # bulk allocation, no cyclic garbage
         _end_of_build()  # a file may have changed since the last build in this process
         native_reads.instrument()  # before the walk: a reader bound early is then known
-        native_reads.rebind({id(g): g for g in (getattr(s.func, "__globals__", None)
-                                                for s in graph.steps.values())
-                             if type(g) is dict}.values())
+        rng.install()  # (the seeds a step makes are then seen: ``rng.watching``)
+        namespaces = {id(g): g for g in (getattr(s.func, "__globals__", None)
+                                         for s in graph.steps.values()) if type(g) is dict}
+        native_reads.rebind(namespaces.values())
+        rng.rebind(namespaces.values())
         me = _sharing_thread = threading.get_ident()
         try:
             writes: dict[str, dict[tuple[Any, ...], str]] = {}
@@ -1015,7 +1065,7 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
         if isinstance(head, types.ModuleType):
             if head.__name__ not in _RANDOM_MODULES:
                 continue
-            obj = _resolve_chain(chain, globs)
+            obj = rng.original(_resolve_chain(chain, globs))
         elif _is_generator(head):
             obj = head
         else:
@@ -1165,6 +1215,7 @@ def _end_of_build() -> None:
     _patches.clear()
     _project_listings.clear()
     _build_tokens.clear()
+    _build_rng.clear()
     _build_closures.clear()
     _build_walked.clear()
     _build_shown.clear()
@@ -1193,6 +1244,8 @@ def code_ref_parts(refs: Iterable[str], root: str | os.PathLike[str], step: str
     ctx.drain()
     if ctx.unseen:
         ctx.warn_unseen()
+    for name in sorted(ctx.hidden):  # (parts only: counted whatever the step does)
+        ctx.add(f"rng state {name}", rng.state_digest(name))
     return ctx.parts, ctx.sources()
 
 
@@ -1464,7 +1517,7 @@ def _native_reader(ctx: _Context, obj: Any, name: str) -> Any:
                  "declare the file with fm.DataFile")
         ctx.add(f"reader {name}", f"{OPAQUE}{os.urandom(16).hex()}:reads files unseen")
         return obj
-    return native_reads.original(obj)
+    return rng.original(native_reads.original(obj))
 
 
 def _module_hint(dotted: str) -> str:
@@ -3401,7 +3454,8 @@ def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> Non
     import Ridge as Model``, ``config.MODEL = Ridge``, ``Num = int``. The library's version
     alone would not tell them apart. A chain through library modules only (``np.mean``,
     ``os.path.join``) names its object in the code's own text, which the digest holds."""
-    obj = native_reads.original(obj)  # (a reader FlowyML wraps: the library's, either way)
+    # (a reader or seeding function FlowyML wraps: the library's, either way)
+    obj = rng.original(native_reads.original(obj))
     if not _is_library_code(ctx, obj):
         return
     if isinstance(base, types.ModuleType) and "." in dotted and ctx.label_of(base) is None:

@@ -320,10 +320,15 @@ class Tokenizer:
     """Walks values canonically. ``on_code`` receives each function, class or module met;
     ``ordered`` makes a dict's order count (see the module's docstring)."""
 
-    def __init__(self, on_code: Callable[[Any], None] | None = None, ordered: bool = False) -> None:
+    def __init__(self, on_code: Callable[[Any], None] | None = None, ordered: bool = False,
+                 hidden: dict[int, str] | None = None) -> None:
         self.on_code = on_code
         self.ordered = ordered
         self._nodes = 0
+        # id -> name of the process's hidden random generators (``rng.hidden``): each
+        # walks as a stand-in, its name put in ``met``; its state is the caller's
+        self.hidden = hidden
+        self.met: set[str] = set()
 
     def digest(self, value: Any) -> str:
         try:  # most declarations and parameters: a few primitives in small containers
@@ -354,6 +359,11 @@ class Tokenizer:
         key = id(v)
         if key in memo:
             h.update(b"cycle:%d" % (depth - memo[key][0]))
+            return
+        if self.hidden and key in self.hidden:
+            name = self.hidden[key]
+            self.met.add(name)
+            h.update(f"hidden generator {name}".encode())
             return
         self._nodes += 1
         if self._nodes > MAX_NODES:

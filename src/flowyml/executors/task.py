@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..core import native_reads
+from ..core import native_reads, rng
 from ..core import reads as file_reads
 from ..core.declared import schemas_possible
 from ..core.refs import ArtifactRef
@@ -83,6 +83,9 @@ class StepTask:
     # set for a step that runs in another process, which takes the fingerprint again
     # before running it and refuses if its state differs from the driver's
     state: DriverState | None = None
+    # the hidden random generators whose state the step's key counts (``core.rng``):
+    # watched while it runs, for a seed before anything reads them
+    generators: tuple[str, ...] = ()
 
 
 @struct
@@ -95,6 +98,8 @@ class StepOutcome:
     # their stat and content hash; kept with the cache entry, checked before a reuse
     reads: Sequence[Sequence[Any]] = field(default_factory=list)
     writes: Sequence[str] = field(default_factory=list)  # files it wrote, absolute paths
+    # the hidden random generators it seeded before anything read them (``core.rng``)
+    seeded: tuple[str, ...] = ()
 
 
 def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepOutcome:
@@ -109,7 +114,9 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     start = time.perf_counter()
     root = getattr(store, "root", None)  # a local store's folder: its files are not inputs
     try:
-        with file_reads.recording((str(root),) if root is not None else (), alone) as opened:
+        # (a step beside others in its process may see their draws: never seeded first)
+        with file_reads.recording((str(root),) if root is not None else (), alone) as opened, \
+                rng.watching(task.generators if alone else (), step.func) as generators:
             native_reads.rebind_once(step.func)  # (a worker's import of the step's module)
             result = step.func(**kwargs)
     except Exception as exc:
@@ -140,6 +147,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
         values=values if task.keep_values else None,
         reads=files,
         writes=opened.written_files(),
+        # (a process it started may have drawn from the state it was given)
+        seeded=generators.seeded() if generators is not None and not opened.workers() else (),
     )
 
 

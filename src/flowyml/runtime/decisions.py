@@ -31,7 +31,7 @@ from ..core.fingerprint import (
 )
 from ..core.hashing import hash_text
 from ..core.native_reads import QUERY_REFS, QUERY_TYPES
-from ..core.struct import struct
+from ..core.struct import field, struct
 from ..materializers import registry_versions
 
 if TYPE_CHECKING:
@@ -53,6 +53,18 @@ class Decision:
     refs: dict[str, ArtifactRecord]  # param -> input record
     started: float
     note: str | None = None  # why a cache entry that exists could not be used
+    # the set of hidden random generators an execution seeded first (``rng``) -> the
+    # key it is stored under; ``key`` is the one for none (each counted by its state).
+    # Empty when the code reaches none of them: ``key`` is then the only one.
+    variants: dict[frozenset[str], str] = field(default_factory=dict)
+
+    def all_keys(self) -> list[str]:
+        """Every key an execution of this step may be stored under, ``key`` first."""
+        return [self.key, *(k for k in self.variants.values() if k != self.key)]
+
+    def seeded(self, names: Iterable[str]) -> None:
+        """Take the key of an execution that seeded ``names`` first."""
+        self.key = self.variants.get(frozenset(names), self.key)
 
 
 def cache_key(
@@ -138,7 +150,24 @@ class Decider:
         inputs = {p: r.content_hash for p, r in in_recs.items()}
         parents = {p: r.id for p, r in in_recs.items()}
         key = cache_key(fp.digest, inputs, vals, step.outputs, self.materializers)
-        return Decision(key, fp, inputs, vals, parents, in_recs, time.time())
+        variants = generator_variants(key, fp.states) if fp.states else {}
+        return Decision(variants.get(frozenset(), key), fp, inputs, vals, parents, in_recs,
+                        time.time(), variants=variants)
+
+
+def generator_variants(key: str, states: Mapping[str, str]) -> dict[frozenset[str], str]:
+    """The keys of an execution of a step whose code reaches hidden random generators
+    (``Fingerprint.states``), by the set of them it seeded before anything read them:
+    each generator counts by its state at build, or as ``seeded`` (the step computes
+    the same whatever that state is: ``rng``)."""
+    names = sorted(states)
+    out = {}
+    for n in range(len(names) + 1):
+        for seeded in itertools.combinations(names, n):
+            out[frozenset(seeded)] = hash_text(
+                "generators", key,
+                *[f"{g}={'seeded' if g in seeded else states[g]}" for g in names])
+    return out
 
 
 def _holds_query(rec: ArtifactRecord) -> bool:
@@ -240,8 +269,14 @@ def explain_miss(prev: StepRecord | None, d: Decision) -> str:
             phrases.append(f"input {label} changed" if param in prev.inputs else f"input {label} is new")
     phrases += _value_changes(prev, d)
     if not phrases:
-        if prev.cache_key == d.key:
+        if prev.cache_key in d.all_keys():
             return "its cached outputs are missing from the store"
+        if d.variants:
+            names = " and ".join(sorted(d.fingerprint.states))
+            return (f"the state of the global random generator of {names} changed, and the "
+                    "step read it before seeding it (or never seeded it): seed it first "
+                    "thing in the step, or make a generator there "
+                    "(np.random.default_rng(seed))")
         return "no cached result for this code, these inputs and parameters"
     return "; ".join(phrases)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..catalog.records import ArtifactRecord, CacheHit, StepRecord, Write, artifact_id
@@ -238,21 +238,22 @@ class _RunState:
         """Decide every ready step at once: at most one catalog query for all their keys."""
         batch = [self.ready.popleft() for _ in range(len(self.ready))]
         decided = [(n, self.decider.decide(n, self._input_records(n))) for n in batch]
-        keys = [d.key for n, d in decided if n not in self.forced and self.graph.steps[n].cache]
+        keys = [k for n, d in decided if n not in self.forced and self.graph.steps[n].cache
+                for k in d.all_keys()]
         hits = {k: self._expected[k] for k in keys if k in self._expected}
         unknown = [k for k in keys if k not in hits]
         if unknown:
             # a key made by code that never executed cannot be in the cache (a chain of
             # new code: one query for the run, not one per step); a merged fingerprint
             # (code an input carries, see ``decide``) is not the one checked
-            new = {d.key for n, d in decided if n in self._new_code_steps()
-                   and d.fingerprint is self.graph.fingerprints[n]}
+            new = {k for n, d in decided if n in self._new_code_steps()
+                   and d.fingerprint is self.graph.fingerprints[n] for k in d.all_keys()}
             unknown = [k for k in unknown if k not in new]
         if unknown:
             hits.update(self.catalog.lookup_cache_many(unknown))
         for name, d in decided:
             self.pending.remove(name)
-            if self._try_reuse(name, d, hits.get(d.key)):
+            if self._try_reuse(name, d, _found(d, hits)):
                 self.release(name)  # may make more steps ready: the loop goes on
             else:
                 self.queued.append((name, d))
@@ -340,6 +341,7 @@ class _RunState:
                         want_ref=handles, keep_values=local, own=frozenset(own),
                         copy_values=local,  # the plain values are the driver's objects
                         consumers={a: self.consumers.get(a, ()) for a in step.outputs},
+                        generators=tuple(d.fingerprint.states) if d.variants else (),
                         state=None if local else self._state_check(name, d))
         self.reporter.step_started(name)
         assert self.recorder is not None
@@ -384,6 +386,8 @@ class _RunState:
         reason = "executed: " + explain(d, step, name in self.forced, prev)
         if getattr(outcome, "map_elements", None) is not None:  # map_over: the elements
             reason += self._record_elements(name, d, outcome)
+        if outcome.seeded:  # stored under the key that says so (``rng``)
+            d.seeded(outcome.seeded)
         rec = self._step_record(name, d, "executed", reason)
         rec.duration, rec.attempts = outcome.duration, outcome.attempts
         now = time.time()
@@ -582,3 +586,14 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, UserCodeError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def _found(d: Decision, hits: Mapping[str, CacheHit]) -> CacheHit | None:
+    """The cache entry under one of ``d``'s keys (``Decision.all_keys``), which ``d`` then
+    carries."""
+    for key in d.all_keys():
+        hit = hits.get(key)
+        if hit is not None:
+            d.key = key
+            return hit
+    return None

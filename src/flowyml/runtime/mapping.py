@@ -98,7 +98,7 @@ def submit_map(
         for i, item in enumerate(items):
             obj = store_value(store, f"{whole.name}-{i}", item)
             inputs = {**d.inputs, param: obj.content_hash}
-            key = cache_key(d.fingerprint.digest, inputs, d.values,
+            key = cache_key(d.fingerprint.with_states, inputs, d.values,
                             (*step.outputs, ELEMENT_MARKER), materializers)
             e = Element(i, param, key, inputs, dict(d.parents), step.cache)
             elements.append(e)

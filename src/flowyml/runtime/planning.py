@@ -64,8 +64,8 @@ def plan(
                         f"{blocked} comes out byte-identical"))
             continue
         d = decider.decide(name, in_recs)
-        key = d.key
-        hit = catalog.lookup_cache_many([key]).get(key) if step.cache else None
+        found = catalog.lookup_cache_many(d.all_keys()) if step.cache else {}
+        hit = next((found[k] for k in d.all_keys() if k in found), None)
         stale = None
         if hit is not None and all(is_stored(store, r) for r in hit.values()):
             stale = file_reads.changed(hit.reads, stack.root)

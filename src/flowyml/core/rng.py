@@ -1,0 +1,261 @@
+"""The process's hidden random generators, and whether a step seeded them first.
+
+``random.random()`` draws from ``random``'s hidden instance, ``np.random.rand()`` from
+numpy's global ``RandomState``: their state is an input of a step that draws from them.
+It is not part of the step's code fingerprint (the tokenizer puts a stand-in where it
+meets one of them, ``hidden``); the fingerprint keeps it apart (``Fingerprint.states``),
+and the key the step's execution is stored under says, per generator, either that state
+or that the step seeded it before anything read it (``watching``). Such a step
+(``np.random.seed(0)`` first thing in a training step) computes the same whatever the
+state was, so it is reused in the next process, whose state is another.
+
+"Seeded first" is observed as the step runs, never guessed from its text: the seed is
+one of these calls (``random.seed``, ``np.random.seed``; for ``random``, any call of
+``Random.seed`` on the hidden instance), its argument a value that seeds the same way
+in every process (an ``int``; for ``random`` a ``str`` or ``bytes`` too), and the
+generator's state when it is called is the state the step started with: nothing drew
+from it before. Anything else is no seed: reading the state (``getstate``,
+``get_state``), setting it, a seed of ``None`` or of another type, a seed after a draw.
+A seed of ``None`` (entropy) anywhere in the step, a step that starts processes, or one
+that runs beside other steps in its process (a Dask worker's threads) is never taken as
+seeded first. A seed computed from the clock is an int like any other: such a step is
+reused, as one that reads the clock is (README, "Not tracked").
+
+Not seen: numpy's ``RandomState`` methods called on the instance itself
+(``np.random.mtrand._rand.get_state()``: it is a compiled class), and names bound to
+the originals before the first build (``from numpy.random import get_state`` at
+import). A seed not seen only costs an execution; a state read not seen before a seed
+could be stale, so the README names it.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from typing import Any
+
+_RANDOM, _NUMPY = "random", "numpy"
+_local = threading.local()
+_lock = threading.Lock()
+_done: set[str] = set()  # the libraries whose functions are wrapped
+_wrapped: dict[int, tuple[Any, Any]] = {}  # id(wrapper) -> (wrapper, original)
+_replaced: dict[int, tuple[Any, Any]] = {}  # id(original) -> (original, wrapper)
+_rebound: set[int] = set()  # the namespaces ``watching`` rebound
+
+
+def hidden() -> dict[int, str]:
+    """id -> name of the hidden generators of the libraries imported by now."""
+    out: dict[int, str] = {}
+    rnd = sys.modules.get("random")
+    inst = getattr(rnd, "_inst", None) if rnd is not None else None
+    if inst is not None:
+        out[id(inst)] = _RANDOM
+    mtrand = sys.modules.get("numpy.random.mtrand")
+    rand = getattr(mtrand, "_rand", None) if mtrand is not None else None
+    if rand is not None:
+        out[id(rand)] = _NUMPY
+    return out
+
+
+def _state(name: str) -> Any:
+    """The generator's state now (compared, not kept: taken once per seed at most)."""
+    if name == _RANDOM:  # (``Random.getstate`` without its wrapper, which reports)
+        inst = sys.modules["random"]._inst
+        return sys.modules["_random"].Random.getstate(inst), inst.gauss_next
+    kind, key, pos, has_gauss, gauss = _np_rand().get_state(legacy=True)
+    return kind, key.tobytes(), pos, has_gauss, gauss
+
+
+def _np_rand() -> Any:
+    return sys.modules["numpy.random.mtrand"]._rand
+
+
+def state_digest(name: str) -> str:
+    """A digest of the generator's state now (what a step that reads it depends on)."""
+    from .hashing import hash_text
+
+    return hash_text("generator", name, repr(_state(name)))
+
+
+# --------------------------------------------------------------------------- watching
+
+
+class Watch:
+    """What one step did to the hidden generators its key counts: for each, whether
+    its first use was a seed that left nothing of the state it started with."""
+
+    __slots__ = ("start", "verdict")
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.start = {n: _state(n) for n in names if n in _loaded()}
+        self.verdict: dict[str, bool] = {}  # name -> seeded first
+
+    def seeded(self) -> tuple[str, ...]:
+        """The generators the step seeded before anything read them."""
+        return tuple(sorted(n for n, first in self.verdict.items() if first))
+
+
+def _loaded() -> set[str]:
+    return set(hidden().values())
+
+
+class watching:  # (a context manager, named as one used like a function)
+    """Watch the hidden generators ``names`` while a step runs in this thread (none:
+    nothing is watched, nothing is wrapped)."""
+
+    def __init__(self, names: tuple[str, ...], func: Any = None) -> None:
+        self.watch = None
+        if names:
+            install()
+            namespace = getattr(func, "__globals__", None)
+            if type(namespace) is dict and id(namespace) not in _rebound:
+                _rebound.add(id(namespace))  # (a worker imported the step's module itself)
+                rebind([namespace])
+            self.watch = Watch(names)
+
+    def __enter__(self) -> Watch | None:
+        self.outer = getattr(_local, "watch", None)
+        _local.watch = self.watch
+        return self.watch
+
+    def __exit__(self, *exc: object) -> None:
+        _local.watch = self.outer
+
+
+def _used(name: str, seed: bool, arg: Any = None, version: int = 2) -> None:
+    """A wrapper's report: the hidden generator ``name`` is seeded (with ``arg``) or its
+    state read or set, in this thread. A seed made by a module's top level (a module
+    the step imports) is no seed of the step's: another process may have imported it
+    before the step ran, and the step then draws from the state it started with."""
+    w: Watch | None = getattr(_local, "watch", None)
+    if w is None or name not in w.start:
+        return
+    same = (seed and _same_everywhere(name, arg, version)
+            and sys._getframe(2).f_code.co_name != "<module>")
+    if seed and not same:  # asks for fresh entropy, now or later: never reused for it
+        w.verdict[name] = False
+    elif name not in w.verdict:
+        w.verdict[name] = same and _state(name) == w.start[name]
+
+
+def _same_everywhere(name: str, arg: Any, version: int) -> bool:
+    """Whether ``arg`` seeds ``name`` the same way in every process (``None`` seeds
+    from the OS; a float's seed follows its hash, NaN's its id)."""
+    if type(arg) is int or type(arg) is bool:
+        return True
+    if name == _RANDOM:
+        return version == 2 and type(arg) in (str, bytes, bytearray)
+    npy = sys.modules.get("numpy")
+    return npy is not None and isinstance(arg, npy.integer)
+
+
+# --------------------------------------------------------------------------- wrappers
+
+
+def install() -> None:
+    """Wrap the seeding and state functions of ``random`` and ``numpy.random`` if
+    imported (once each): the calls a ``Watch`` is told of."""
+    if len(_done) == 2:
+        return
+    with _lock:
+        rnd = sys.modules.get("random")
+        if rnd is not None and _RANDOM not in _done:
+            _wrap_random(rnd)
+            _done.add(_RANDOM)
+        mtrand = sys.modules.get("numpy.random.mtrand")
+        if mtrand is not None and _NUMPY not in _done:
+            _wrap_numpy(mtrand)
+            _done.add(_NUMPY)
+
+
+def _wrap_random(rnd: Any) -> None:
+    """``Random.seed``, ``getstate`` and ``setstate`` on the class (a call on the hidden
+    instance is reported, however it was reached), and the module's bound methods,
+    made at import from the originals, bound again."""
+    cls, inst = rnd.Random, rnd._inst
+    for attr in ("seed", "getstate", "setstate"):
+        original = cls.__dict__.get(attr)
+        if original is None or id(original) in _wrapped:
+            continue
+        wrapper = _random_method(original, attr == "seed", inst)
+        _wrapped[id(wrapper)] = (wrapper, original)
+        setattr(cls, attr, wrapper)
+        module_fn = getattr(rnd, attr, None)
+        if getattr(module_fn, "__self__", None) is inst:
+            bound = getattr(inst, attr)
+            _wrapped[id(bound)] = (bound, module_fn)
+            _replaced[id(module_fn)] = (module_fn, bound)
+            setattr(rnd, attr, bound)
+
+
+def _random_method(original: Any, seed: bool, inst: Any) -> Any:
+    if seed:
+        @functools.wraps(original)
+        def seed_method(self: Any, a: Any = None, version: int = 2) -> Any:
+            if self is inst:
+                _used(_RANDOM, True, a, version)
+            return original(self, a, version)
+
+        return seed_method
+
+    @functools.wraps(original)
+    def state_method(self: Any, *args: Any) -> Any:
+        if self is inst:
+            _used(_RANDOM, False)
+        return original(self, *args)
+
+    return state_method
+
+
+def _wrap_numpy(mtrand: Any) -> None:
+    """``np.random.seed``, ``get_state`` and ``set_state``: the module's functions (in
+    ``numpy.random`` and ``numpy.random.mtrand``; ``RandomState`` is compiled, its
+    methods cannot be wrapped)."""
+    npr = sys.modules.get("numpy.random")
+    for attr in ("seed", "get_state", "set_state"):
+        original = getattr(mtrand, attr, None)
+        if original is None or id(original) in _wrapped:
+            continue
+        wrapper = _numpy_function(original, attr == "seed")
+        _wrapped[id(wrapper)] = (wrapper, original)
+        _replaced[id(original)] = (original, wrapper)
+        for mod in (mtrand, npr):
+            if mod is not None and getattr(mod, attr, None) is original:
+                setattr(mod, attr, wrapper)
+
+
+def _numpy_function(original: Any, seed: bool) -> Any:
+    if seed:
+        @functools.wraps(original)
+        def np_seed(seed: Any = None) -> Any:
+            _used(_NUMPY, True, seed)
+            return original(seed)
+
+        return np_seed
+
+    @functools.wraps(original)
+    def np_state(*args: Any, **kwargs: Any) -> Any:
+        _used(_NUMPY, False)
+        return original(*args, **kwargs)
+
+    return np_state
+
+
+def original(obj: Any) -> Any:
+    """The library's function behind one of these wrappers; anything else as it is."""
+    hit = _wrapped.get(id(obj))
+    return hit[1] if hit is not None and hit[0] is obj else obj
+
+
+def rebind(namespaces: Any) -> None:
+    """Point the names of these module namespaces (the modules of a pipeline's steps)
+    bound to a seeding or state function before it was wrapped (``from numpy.random
+    import seed``) to the wrapper, which calls the same function: its calls are seen."""
+    if not _replaced:
+        return
+    for namespace in namespaces:
+        for key, value in list(namespace.items()):
+            hit = _replaced.get(id(value))
+            if hit is not None and hit[0] is value:
+                namespace[key] = hit[1]

@@ -1,0 +1,217 @@
+"""A step that seeds the process's hidden random generator first thing is reused in
+the next process (whose generator state is another); a step that reads that state
+before seeding it, or asks for fresh entropy, re-executes (``core.rng``)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import random
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import flowyml as fm
+from flowyml.core import rng
+
+from .conftest import run_py
+
+
+def _another_process() -> None:
+    """What a new process finds: both hidden generators seeded from the OS."""
+    random.seed()
+    np.random.seed()
+
+
+def _statuses(pipe: fm.Pipeline, **kwargs: object) -> dict[str, str]:
+    run = pipe.run(**kwargs)  # type: ignore[arg-type]
+    return {name: result.status for name, result in run.steps.items()}
+
+
+@fm.step(outputs="seeded")
+def seeded_first(n: int = 3) -> list[float]:
+    np.random.seed(0)
+    random.seed(1)
+    return [float(np.random.rand()) + random.random() for _ in range(n)]
+
+
+def _plain_seeded(n: int = 3) -> list[float]:
+    np.random.seed(0)
+    random.seed(1)
+    return [float(np.random.rand()) + random.random() for _ in range(n)]
+
+
+@fm.step(outputs="drawn")
+def draws_then_seeds() -> float:
+    x = random.random()
+    random.seed(1)
+    return x + random.random()
+
+
+@fm.step(outputs="peeked")
+def reads_state_then_seeds() -> float:
+    saved = np.random.get_state()
+    np.random.seed(0)
+    np.random.set_state(saved)  # its draw comes from the state it started with
+    return float(np.random.rand())
+
+
+@fm.step(outputs="fresh")
+def reseeds_from_entropy() -> float:
+    random.seed(1)
+    x = random.random()
+    random.seed()  # fresh entropy: not the same in another run
+    return x + random.random()
+
+
+def test_a_step_seeding_first_is_reused_whatever_the_state(project: Path) -> None:
+    """Each step in a pipeline of its own: two steps drawing from one generator are
+    coupled (they re-execute every run, warned: ``_couple_shared_state``)."""
+    steps = (seeded_first, draws_then_seeds, reads_state_then_seeds, reseeds_from_entropy)
+    pipes = {s.name: fm.Pipeline(f"seeds-{s.name}", [s]) for s in steps}
+    assert pipes["seeded_first"].run()["seeded"] == _plain_seeded()
+    for name in ("draws_then_seeds", "reads_state_then_seeds", "reseeds_from_entropy"):
+        assert _statuses(pipes[name]) == {name: "executed"}
+    _another_process()
+    run = pipes["seeded_first"].run()
+    assert run.steps["seeded_first"].status == "cached", run.steps["seeded_first"].reason
+    assert run["seeded"] == _plain_seeded()  # (which seeds: another process again)
+    for name in ("draws_then_seeds", "reads_state_then_seeds", "reseeds_from_entropy"):
+        _another_process()
+        run = pipes[name].run()
+        assert run.steps[name].status == "executed", name
+    _another_process()
+    assert "random generator of random changed" in pipes["draws_then_seeds"].run().steps[
+        "draws_then_seeds"].reason
+    # plan agrees, from the catalog alone
+    _another_process()
+    assert [what for _, what, _ in pipes["seeded_first"].plan()] == ["reuse"]
+    assert [what for _, what, _ in pipes["draws_then_seeds"].plan()] == ["run"]
+
+
+def test_an_edit_of_the_seed_re_executes(project: Path) -> None:
+    @fm.step(outputs="y")
+    def f(seed: int = 3) -> float:
+        np.random.seed(seed)
+        return float(np.random.rand())
+
+    pipe = fm.Pipeline("edit", [f])
+    assert _statuses(pipe) == {"f": "executed"}
+    _another_process()
+    assert _statuses(pipe) == {"f": "cached"}
+    assert _statuses(pipe, params={"seed": 4}) == {"f": "executed"}
+    _another_process()
+    run = pipe.run(params={"seed": 4})
+    assert run.steps["f"].status == "cached" and run["y"] == np.random.RandomState(4).rand()
+
+
+def test_what_is_not_a_seed_first(project: Path) -> None:
+    """Observed while the step runs: each of these leaves the state it started with
+    in play, or asks for entropy, so the step keeps counting that state."""
+
+    def watched(*calls: Callable[[], object]) -> tuple[str, ...]:
+        with rng.watching(("random", "numpy")) as watch:
+            for call in calls:
+                call()
+        assert watch is not None
+        return watch.seeded()
+
+    inst: random.Random = random._inst
+    cases: dict[str, tuple[Callable[[], object], ...]] = {
+        "a draw first": (random.random, lambda: random.seed(1)),
+        "a library's draw first": (lambda: np.random.permutation(3), lambda: np.random.seed(1)),
+        "the state read on the instance": (inst.getstate, lambda: random.seed(1)),
+        "the state set": (lambda: random.setstate(random.getstate()), lambda: random.seed(1)),
+        "a seed of None": (lambda: random.seed(None),),
+        "a float seed (by its hash)": (lambda: random.seed(1.5),),
+        "a numpy seed of None": (lambda: np.random.seed(None),),
+        "an array seed": (lambda: np.random.seed([1, 2]),),
+        "a seed, then entropy": (lambda: np.random.seed(1), np.random.rand,
+                                 lambda: np.random.seed()),
+        "the instance's own seed (not seen)": (lambda: np.random.mtrand._rand.seed(1),),
+    }
+    for what, calls in cases.items():
+        assert watched(*calls) == (), what
+    assert watched(lambda: random.seed(3), lambda: np.random.seed(np.int64(4))) == (
+        "numpy", "random")
+    assert watched(lambda: inst.seed("text"), random.random) == ("random",)
+
+
+def test_a_step_starting_processes_is_never_seeded_first(project: Path) -> None:
+    """A forked worker starts from the state its parent had: what it draws may come
+    from the state the step started with, though the step's own seed came first."""
+
+    @fm.step(outputs="pooled")
+    def pooled() -> float:
+        np.random.seed(0)
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
+            return sum(pool.map(abs, [1, 2])) + float(np.random.rand())
+
+    pipe = fm.Pipeline("pool", [pooled])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.UnseenInputWarning)
+        assert _statuses(pipe) == {"pooled": "executed"}
+        _another_process()
+        assert _statuses(pipe) == {"pooled": "executed"}
+
+
+def test_map_over_elements_count_the_state(project: Path) -> None:
+    """A mapped step's elements are keyed with the state whatever they do (no element
+    is watched for a seed): sound, and as before."""
+
+    @fm.step(outputs="items")
+    def items() -> list[int]:
+        return [1, 2]
+
+    @fm.step(outputs="noisy", map_over="items")
+    def noisy(items: int) -> float:
+        return items + random.random()
+
+    pipe = fm.Pipeline("mapped", [items, noisy])
+    pipe.run()
+    _another_process()
+    run = pipe.run()
+    assert run.steps["noisy"].status == "executed"
+
+
+def test_seeded_first_holds_in_new_processes_and_on_workers(project: Path) -> None:
+    """Real processes: each finds the generators seeded from the OS."""
+    (project / "pipe.py").write_text(
+        "import random\nimport numpy as np\nimport flowyml as fm\n\n"
+        "@fm.step(outputs='y')\n"
+        "def f(n: int = 3):\n"
+        "    np.random.seed(5)\n"
+        "    random.seed('five')\n"
+        "    return [float(np.random.rand()) + random.random() for _ in range(n)]\n\n"
+        "pipe = fm.Pipeline('p', [f])\n")
+    code = """
+        import sys
+        sys.path.insert(0, '.')
+        import pipe
+        run = pipe.pipe.run(executor=EXECUTOR)
+        print(run.steps['f'].status, run['y'])
+    """
+
+    def run(executor: str) -> list[str]:
+        return run_py(project, code.replace("EXECUTOR", repr(executor))).split(" ", 1)
+
+    # the first execution on a worker process: watched there
+    outs = [run("processes:1"), run("processes:1"), run("inline")]
+    assert [o[0] for o in outs] == ["executed", "cached", "cached"]
+    assert outs[0][1] == outs[1][1] == outs[2][1]
+    a, b = np.random.RandomState(5), random.Random("five")  # the plain function's draws
+    assert outs[0][1].strip() == str([float(a.rand()) + b.random() for _ in range(3)])
+    (project / "pipe.py").write_text((project / "pipe.py").read_text().replace(
+        "    np.random.seed(5)", "    np.random.rand()\n    np.random.seed(5)"))
+    assert run("inline")[0] == "executed"
+    assert run("inline")[0] == "executed"  # a draw before the seed: the state counts
+
+
+@pytest.mark.parametrize("name", ["random", "numpy"])
+def test_the_state_digest_follows_the_generator(name: str) -> None:
+    before = rng.state_digest(name)
+    (random.random() if name == "random" else np.random.rand())
+    assert rng.state_digest(name) != before
