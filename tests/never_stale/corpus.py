@@ -3771,6 +3771,41 @@ add(idiom("seeded_first_in_the_step", {
                 "change; the key must, as the step reads that state)"),
 ))
 
+add(idiom("seed_after_a_draw_beside_another_drawer", {
+    "pipe.py": src('''
+        import random
+
+        import flowyml as fm
+
+        random.seed(7)
+
+
+        @fm.step(outputs="b")
+        def b(n: int = 1):
+            random.seed(3)
+            return [round(random.random(), 6) for _ in range(n)]
+
+
+        @fm.step(outputs="a")
+        def a():
+            x = random.random()  # drawn before its seed: from where b left the generator
+            random.seed(1)
+            return round(x, 6)
+
+
+        pipe = fm.Pipeline("ns", [b, a])
+    ''')},
+    Phase("unchanged", (), "two steps drawing from one generator are coupled: a seed in a's "
+          "text is not a seed first", {"b": "executed", "a": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# drawn before its seed", "# drawn first"),), "comment",
+          {"b": "executed", "a": "executed"}),
+    change(E("pipe.py", "range(n)]", "range(n + 1)]"), note="how far b moves the generator",
+           expect={"b": "executed", "a": "executed"}),
+    steps=("b", "a"),
+    check={"b": "b()", "a": "[b(), a()][1]"},
+    warns_at_build=("changes the global random",),
+))
+
 add(idiom("progress_to_stderr", {
     "pipe.py": src('''
         import sys

@@ -1053,10 +1053,12 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
     """A global random generator the code draws from or seeds (``RNG.permutation(5)``,
     ``random.random()``, ``np.random.rand()``): each draw changes its state, so what a
     step draws depends on the draws of the steps that ran before it in the process
-    (``("draw", id)``); a step that draws without seeding it first depends on them
-    (``("depends", id)``, see ``_couple_shared_state``)."""
+    (``("draw", id)``), and it depends on them (``("depends", id)``, see
+    ``_couple_shared_state``) even if it seeds the generator: a seed in its text need
+    not come first (``x = random.random(); random.seed(1)``), and what another step
+    draws after it then moves what it got. Whether a step did seed first is seen as it
+    runs (``rng``), too late for the key of another step."""
     globs = fn.__globals__
-    seeded: set[int] = set()
     drawn: dict[int, str] = {}
     for chain in info.chains:
         if len(chain) < 2 or chain[0] not in info.global_names:
@@ -1073,14 +1075,11 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
         gen = _attr(obj, "__self__", obj)
         if obj is None or not _is_generator(gen):
             continue
-        if chain[-1] == "seed":
-            seeded.add(id(gen))
         drawn.setdefault(id(gen), ".".join(chain[:-1]) if isinstance(head, types.ModuleType)
                          else chain[0])
     for ident, name in drawn.items():
         out[("draw", ident)] = name
-        if ident not in seeded:
-            out[("depends", ident)] = name
+        out[("depends", ident)] = name
 
 
 def _self_changing_calls(fn: types.FunctionType, info: _Info,
