@@ -215,3 +215,107 @@ def test_the_state_digest_follows_the_generator(name: str) -> None:
     before = rng.state_digest(name)
     (random.random() if name == "random" else np.random.rand())
     assert rng.state_digest(name) != before
+
+
+def test_a_seed_that_raises_seeded_nothing(project: Path) -> None:
+    def caught() -> None:
+        try:
+            np.random.seed(-1)  # ValueError: the generator is as it was
+        except ValueError:
+            pass
+        np.random.rand()
+
+    with rng.watching(("numpy",)) as watch:
+        caught()
+    assert watch is not None and watch.seeded() == ()
+
+
+def test_a_state_read_in_another_thread_counts(project: Path) -> None:
+    """The step's helper thread hands it the state it started with: a read anywhere
+    while the step runs keeps it counting that state."""
+    import threading
+
+    box: list[object] = []
+    with rng.watching(("numpy",)) as watch:
+        t = threading.Thread(target=lambda: box.append(np.random.get_state()))
+        t.start()
+        t.join()
+        np.random.seed(0)
+    assert watch is not None and watch.seeded() == ()
+
+
+def test_the_wrappers_pickle_as_the_originals_did() -> None:
+    import pickle
+
+    rng.install()
+    for fn in (np.random.seed, np.random.get_state, np.random.set_state, random.seed,
+               random.getstate, np.random.mtrand.get_bit_generator):
+        again = pickle.loads(pickle.dumps(fn))  # (a bound method: of a copy, as before)
+        assert callable(again) and again.__name__ == fn.__name__, fn
+
+
+def test_bare_names_of_a_generator_couple_the_steps_that_draw(project: Path) -> None:
+    """``from numpy.random import rand`` draws from the same hidden generator as
+    ``np.random.rand``: a step drawing through it depends on another step's draws
+    (here the seeding step's), so both re-execute, and the value is the plain one."""
+    (project / "bare_mod.py").write_text(
+        "import numpy as np\nimport flowyml as fm\nfrom numpy.random import rand\n\n"
+        "@fm.step(outputs='a')\n"
+        "def a():\n    np.random.seed(1)\n    return float(np.random.rand())\n\n"
+        "@fm.step(outputs='b')\n"
+        "def b(a):\n    return float(rand()) + 0 * a\n")
+    code = """
+        import sys, warnings
+        sys.path.insert(0, '.')
+        warnings.simplefilter('ignore')
+        import flowyml as fm, bare_mod
+        run = fm.Pipeline('bare', [bare_mod.a, bare_mod.b]).run()
+        print(run.steps['a'].status, run.steps['b'].status, run['b'])
+    """
+    state = np.random.RandomState(1)
+    state.rand()
+    plain = state.rand()
+    for _ in range(2):
+        a, b, value = run_py(project, code).split()
+        assert (a, b, float(value)) == ("executed", "executed", plain)
+
+
+def test_numpy_random_loaded_in_the_middle_of_a_build(project: Path) -> None:
+    """numpy loads ``numpy.random`` on its first use: here while the second step is
+    fingerprinted, after the first step's values were tokenized."""
+    (project / "lazy_mod.py").write_text(
+        "import numpy as np\nimport flowyml as fm\nCONFIG = {'n': 3}\n\n"
+        "@fm.step(outputs='cfg')\n"
+        "def load():\n    return dict(CONFIG)\n\n"
+        "@fm.step(outputs='y')\n"
+        "def train(cfg):\n    np.random.seed(0)\n"
+        "    return [float(np.random.rand()) for _ in range(cfg['n'])]\n")
+    code = """
+        import sys
+        sys.path.insert(0, '.')
+        import flowyml as fm, lazy_mod
+        assert 'numpy.random' not in sys.modules
+        run = fm.Pipeline('lazy', [lazy_mod.load, lazy_mod.train]).run()
+        print(run.steps['train'].status)
+    """
+    assert [run_py(project, code).strip() for _ in range(2)] == ["executed", "cached"]
+
+
+def test_a_name_bound_to_numpy_state_functions_runs_on_workers(project: Path) -> None:
+    (project / "pipe.py").write_text(
+        "import numpy as np\nimport flowyml as fm\nfrom numpy.random import get_state, set_state\n\n"
+        "@fm.step(outputs='y')\n"
+        "def f():\n    st = get_state()\n    x = float(np.random.rand())\n    set_state(st)\n"
+        "    return x >= 0\n\n"
+        "pipe = fm.Pipeline('p', [f])\n"
+        "if __name__ == '__main__':\n"
+        "    print(pipe.run(executor='processes:1')['y'])\n")
+    import subprocess
+    import sys
+
+    from .conftest import child_env
+
+    out = subprocess.run([sys.executable, "pipe.py"], cwd=project, env=child_env(None),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

@@ -471,16 +471,15 @@ _warned: set[str] = set()
 # this build's tokens of values (``_Context.token``): id -> [the value, its token, the
 # code objects its tokenizing met, a context that visited them (``_revisit``)]
 _build_tokens: dict[int, list[Any]] = {}
-# this build's hidden random generators (``"hidden"``: id -> name, ``rng.hidden``) and
-# their states' digests (by name): taken once, before any step runs
-_build_rng: dict[str, Any] = {}
+# the digests of this build's hidden random generators' states (by name): taken once,
+# before any step runs
+_build_rng: dict[str, str] = {}
 
 
 def _hidden_generators() -> dict[int, str]:
-    found = _build_rng.get("hidden")
-    if found is None:
-        found = _build_rng["hidden"] = rng.hidden()
-    return found
+    """``rng.hidden``, asked for each value: numpy loads ``numpy.random`` on its first
+    use, which may come in the middle of a build."""
+    return rng.hidden()
 
 
 def _state_at_build(name: str) -> str:
@@ -1060,12 +1059,12 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
     runs (``rng``), too late for the key of another step."""
     globs = fn.__globals__
     drawn: dict[int, str] = {}
-    for chain in info.chains:
-        if len(chain) < 2 or chain[0] not in info.global_names:
+    for chain in info.chains:  # (a bare name too: ``from numpy.random import rand``)
+        if chain[0] not in info.global_names:
             continue
-        head = globs.get(chain[0])
+        head = rng.original(globs.get(chain[0]))
         if isinstance(head, types.ModuleType):
-            if head.__name__ not in _RANDOM_MODULES:
+            if head.__name__ not in _RANDOM_MODULES or len(chain) < 2:
                 continue
             obj = rng.original(_resolve_chain(chain, globs))
         elif _is_generator(head):

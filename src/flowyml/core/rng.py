@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import types
 from typing import Any
 
 _RANDOM, _NUMPY = "random", "numpy"
@@ -100,9 +101,13 @@ def _loaded() -> set[str]:
     return set(hidden().values())
 
 
+_active: set[Watch] = set()  # the watches of the steps running now, in any thread
+
+
 class watching:  # (a context manager, named as one used like a function)
     """Watch the hidden generators ``names`` while a step runs in this thread (none:
-    nothing is watched, nothing is wrapped)."""
+    nothing is watched, nothing is wrapped). ``func``'s module namespace has its names
+    bound to the originals pointed at the wrappers (``rebind``), once."""
 
     def __init__(self, names: tuple[str, ...], func: Any = None) -> None:
         self.watch = None
@@ -117,26 +122,54 @@ class watching:  # (a context manager, named as one used like a function)
     def __enter__(self) -> Watch | None:
         self.outer = getattr(_local, "watch", None)
         _local.watch = self.watch
+        if self.watch is not None:
+            with _lock:
+                _active.add(self.watch)
         return self.watch
 
     def __exit__(self, *exc: object) -> None:
         _local.watch = self.outer
+        if self.watch is not None:
+            with _lock:
+                _active.discard(self.watch)
 
 
-def _used(name: str, seed: bool, arg: Any = None, version: int = 2) -> None:
-    """A wrapper's report: the hidden generator ``name`` is seeded (with ``arg``) or its
-    state read or set, in this thread. A seed made by a module's top level (a module
-    the step imports) is no seed of the step's: another process may have imported it
-    before the step ran, and the step then draws from the state it started with."""
+def _read(name: str) -> None:
+    """A wrapper's report: the state of the hidden generator ``name`` is read or set.
+    Any thread's read counts for every step running (a helper thread of the step may
+    hand it the state): each that has not seeded it yet keeps counting it."""
+    if not _active:
+        return
+    with _lock:
+        for w in _active:
+            if name in w.start and name not in w.verdict:
+                w.verdict[name] = False
+
+
+def _seeding(name: str, arg: Any, version: int = 2) -> tuple[Watch, bool] | None:
+    """A seed wrapper's look before the seed: this thread's watch and whether the seed
+    comes first (``None``: no watch of ``name`` here). The verdict is taken only once
+    the seed returned (``_seeded``): a seed that raised seeded nothing. A seed made by
+    a module's top level (a module the step imports) is no seed of the step's: another
+    process may have imported it before the step ran, and the step then draws from the
+    state it started with."""
     w: Watch | None = getattr(_local, "watch", None)
     if w is None or name not in w.start:
+        return None
+    first = (_same_everywhere(name, arg, version)
+             and sys._getframe(2).f_code.co_name != "<module>"
+             and name not in w.verdict and _state(name) == w.start[name])
+    return w, first
+
+
+def _seeded(name: str, arg: Any, version: int, looked: tuple[Watch, bool] | None) -> None:
+    if looked is None:
         return
-    same = (seed and _same_everywhere(name, arg, version)
-            and sys._getframe(2).f_code.co_name != "<module>")
-    if seed and not same:  # asks for fresh entropy, now or later: never reused for it
-        w.verdict[name] = False
+    w, first = looked
+    if not _same_everywhere(name, arg, version):  # fresh entropy, now or later: never
+        w.verdict[name] = False  # reused for it
     elif name not in w.verdict:
-        w.verdict[name] = same and _state(name) == w.start[name]
+        w.verdict[name] = first
 
 
 def _same_everywhere(name: str, arg: Any, version: int) -> bool:
@@ -171,8 +204,9 @@ def install() -> None:
 
 def _wrap_random(rnd: Any) -> None:
     """``Random.seed``, ``getstate`` and ``setstate`` on the class (a call on the hidden
-    instance is reported, however it was reached), and the module's bound methods,
-    made at import from the originals, bound again."""
+    instance is reported, however it was reached: ``copy`` and ``pickle`` go through
+    ``getstate``), and the module's bound methods, made at import from the originals,
+    bound again (a bound method pickles as ``getattr(instance, name)``)."""
     cls, inst = rnd.Random, rnd._inst
     for attr in ("seed", "getstate", "setstate"):
         original = cls.__dict__.get(attr)
@@ -193,31 +227,40 @@ def _random_method(original: Any, seed: bool, inst: Any) -> Any:
     if seed:
         @functools.wraps(original)
         def seed_method(self: Any, a: Any = None, version: int = 2) -> Any:
-            if self is inst:
-                _used(_RANDOM, True, a, version)
-            return original(self, a, version)
+            if self is not inst:
+                return original(self, a, version)
+            looked = _seeding(_RANDOM, a, version)
+            result = original(self, a, version)
+            _seeded(_RANDOM, a, version, looked)
+            return result
 
         return seed_method
 
     @functools.wraps(original)
     def state_method(self: Any, *args: Any) -> Any:
         if self is inst:
-            _used(_RANDOM, False)
+            _read(_RANDOM)
         return original(self, *args)
 
     return state_method
 
 
 def _wrap_numpy(mtrand: Any) -> None:
-    """``np.random.seed``, ``get_state`` and ``set_state``: the module's functions (in
-    ``numpy.random`` and ``numpy.random.mtrand``; ``RandomState`` is compiled, its
-    methods cannot be wrapped)."""
+    """``np.random.seed``, ``get_state``, ``set_state`` and ``get_bit_generator``: the
+    module's (in ``numpy.random`` and ``numpy.random.mtrand``; ``RandomState`` is
+    compiled, its methods cannot be wrapped). The two bound methods are wrapped as
+    methods of the same instance (they pickle as ``getattr(instance, name)``); the
+    functions keep their module and name (they pickle by reference, as before)."""
     npr = sys.modules.get("numpy.random")
-    for attr in ("seed", "get_state", "set_state"):
+    rand = mtrand._rand
+    for attr in ("seed", "get_state", "set_state", "get_bit_generator"):
         original = getattr(mtrand, attr, None)
         if original is None or id(original) in _wrapped:
             continue
-        wrapper = _numpy_function(original, attr == "seed")
+        if getattr(original, "__self__", None) is rand:
+            wrapper: Any = types.MethodType(_numpy_method(original), rand)
+        else:
+            wrapper = _numpy_function(original, attr == "seed")
         _wrapped[id(wrapper)] = (wrapper, original)
         _replaced[id(original)] = (original, wrapper)
         for mod in (mtrand, npr):
@@ -229,17 +272,28 @@ def _numpy_function(original: Any, seed: bool) -> Any:
     if seed:
         @functools.wraps(original)
         def np_seed(seed: Any = None) -> Any:
-            _used(_NUMPY, True, seed)
-            return original(seed)
+            looked = _seeding(_NUMPY, seed)
+            result = original(seed)
+            _seeded(_NUMPY, seed, 2, looked)
+            return result
 
         return np_seed
 
     @functools.wraps(original)
     def np_state(*args: Any, **kwargs: Any) -> Any:
-        _used(_NUMPY, False)
+        _read(_NUMPY)
         return original(*args, **kwargs)
 
     return np_state
+
+
+def _numpy_method(original: Any) -> Any:
+    @functools.wraps(original.__func__)
+    def np_state_method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _read(_NUMPY)
+        return original(*args, **kwargs)
+
+    return np_state_method
 
 
 def original(obj: Any) -> Any:
@@ -251,11 +305,22 @@ def original(obj: Any) -> Any:
 def rebind(namespaces: Any) -> None:
     """Point the names of these module namespaces (the modules of a pipeline's steps)
     bound to a seeding or state function before it was wrapped (``from numpy.random
-    import seed``) to the wrapper, which calls the same function: its calls are seen."""
+    import seed``) to the wrapper, which calls the same function: its calls are seen.
+    A bound method made again (a step's globals sent by value to a worker) is matched
+    by its instance and function."""
     if not _replaced:
         return
     for namespace in namespaces:
         for key, value in list(namespace.items()):
             hit = _replaced.get(id(value))
-            if hit is not None and hit[0] is value:
+            if hit is None and type(value) is types.MethodType:
+                hit = _rebound_method(value)
+            if hit is not None and (hit[0] is value or hit[0] == value):
                 namespace[key] = hit[1]
+
+
+def _rebound_method(value: types.MethodType) -> tuple[Any, Any] | None:
+    for original_fn, wrapper in _replaced.values():
+        if type(original_fn) is types.MethodType and original_fn == value:
+            return original_fn, wrapper
+    return None
