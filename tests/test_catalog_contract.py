@@ -897,7 +897,7 @@ LATEST_COLUMNS = {
     "lineage_edges": "child_id parent_id param",
     "derivation_edges": "child_id run_id param parent_id",
     "artifact_uses": "artifact_id run_id step role",
-    "cache_entries": "cache_key step outputs run_id created_at reads?",
+    "cache_entries": "cache_key step outputs run_id created_at reads? effects?",
     "aliases": "name alias version updated_at",
     "code_sources": "digest text",
     "code_versions": "code_version parts",

@@ -224,6 +224,7 @@ def test_an_upgraded_catalog_knows_each_names_latest(project: Path) -> None:
         cur.run("ALTER TABLE artifacts DROP COLUMN data")  # schema 7
         cur.run("ALTER TABLE cache_entries DROP COLUMN reads")  # schema 8
         cur.run("ALTER TABLE step_runs DROP COLUMN reads")  # schema 9
+        cur.run("ALTER TABLE cache_entries DROP COLUMN effects")  # schema 10
         cur.run("UPDATE flowyml_meta SET value = '5' WHERE key = 'schema_version'")
 
     cat.db.write(downgrade)

@@ -188,6 +188,13 @@ def _m9_step_reads(cur: Cursor) -> None:
     cur.run("ALTER TABLE step_runs ADD COLUMN reads TEXT")
 
 
+def _m10_cache_effects(cur: Cursor) -> None:
+    """``cache_entries.effects``: what the execution behind an entry left in process
+    state that a reuse puts back (JSON ``{generator: state}``: the hidden random
+    generators it seeded first, ``core.rng``); NULL: nothing."""
+    cur.run("ALTER TABLE cache_entries ADD COLUMN effects TEXT")
+
+
 Migration = tuple[int, str, Callable[[Cursor], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -200,6 +207,7 @@ MIGRATIONS: list[Migration] = [
     (7, "artifacts.data: tiny objects kept in the catalog", _m7_inline_data),
     (8, "cache_entries.reads: the files each cached execution read", _m8_cache_reads),
     (9, "step_runs.reads: the files each step execution read", _m9_step_reads),
+    (10, "cache_entries.effects: random generators a reuse puts back", _m10_cache_effects),
 ]
 LATEST = MIGRATIONS[-1][0]
 if LATEST != SCHEMA_VERSION:  # a run checks the version without importing this module

@@ -105,17 +105,23 @@ class Write:
     parents: dict[str, str] = field(default_factory=dict)
     cache: bool = True
     artifacts: dict[str, ArtifactRecord] | None = None
+    # the end states of the hidden random generators the execution seeded first
+    # (``core.rng.end_states``): kept with its cache entry, put back by a reuse
+    effects: dict[str, str] | None = None
 
 
 class CacheHit(dict[str, ArtifactRecord]):
-    """A cache entry's outputs (asset -> record), and the files its execution read
-    (``core.reads.portable``), which must still hold for the entry to be reused."""
+    """A cache entry's outputs (asset -> record), the files its execution read
+    (``core.reads.portable``), which must still hold for the entry to be reused, and
+    what a reuse puts back (``Write.effects``)."""
 
-    __slots__ = ("reads",)
+    __slots__ = ("effects", "reads")
 
     def __init__(self, outputs: Mapping[str, ArtifactRecord],
-                 reads: list[list[Any]] | None = None) -> None:
+                 reads: list[list[Any]] | None = None,
+                 effects: dict[str, str] | None = None) -> None:
         super().__init__(outputs)
         self.reads = reads
+        self.effects = effects
 
 

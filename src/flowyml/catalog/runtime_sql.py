@@ -270,7 +270,8 @@ class RuntimeSqlCatalog:
             for chunk in chunks(keys):
                 marks, params = in_list("k", chunk)
                 rows += cur.all(
-                    f"SELECT cache_key, outputs, reads FROM cache_entries WHERE cache_key IN {marks}",
+                    f"SELECT cache_key, outputs, reads, effects FROM cache_entries "
+                    f"WHERE cache_key IN {marks}",
                     params)
             return _hits(cur, rows)
 
@@ -289,7 +290,7 @@ class RuntimeSqlCatalog:
                 rows += cur.all(_expected_sql(len(chunk)), params)
             if code_versions is not None:
                 rows = [r for r in rows if code_versions.get(r[2]) == r[3]]
-            return _hits(cur, [(r[0], r[1], r[4]) for r in rows]) if rows else {}
+            return _hits(cur, [(r[0], r[1], r[4], r[5]) for r in rows]) if rows else {}
 
     def known_code_versions(self, versions: Iterable[str]) -> set[str]:
         """The code versions among ``versions`` that an execution recorded (see
@@ -397,7 +398,8 @@ _INS_ART = f"INSERT INTO artifacts ({_ARTS}) VALUES (" + ", ".join(":" + c for c
 _INS_EDGE = "INSERT INTO lineage_edges (child_id, parent_id, param) VALUES (:c, :p, :param)"
 _INS_DERIV = ("INSERT INTO derivation_edges (child_id, run_id, param, parent_id) "
               "VALUES (:c, :r, :param, :p) ON CONFLICT DO NOTHING")
-_LOOKUP_ONE = "SELECT cache_key, outputs, reads FROM cache_entries WHERE cache_key = :k"
+_LOOKUP_ONE = ("SELECT cache_key, outputs, reads, effects FROM cache_entries "
+               "WHERE cache_key = :k")
 _A_ARTS = ", ".join("a." + c for c in ART_COLS)
 _FIND_LATEST = (f"SELECT {_A_ARTS} FROM latest_outputs l JOIN artifacts a "
                 "ON a.id = l.artifact_id WHERE l.name = :n")
@@ -413,10 +415,10 @@ _UPSERT_LATEST = (
     "finished_at = excluded.finished_at WHERE latest_outputs.finished_at <= excluded.finished_at"
 )
 _UPSERT_CACHE = (
-    "INSERT INTO cache_entries (cache_key, step, outputs, run_id, created_at, reads) "
-    "VALUES (:k, :s, :o, :r, :t, :reads) ON CONFLICT (cache_key) DO UPDATE SET "
-    "step = excluded.step, outputs = excluded.outputs, run_id = excluded.run_id, "
-    "created_at = excluded.created_at, reads = excluded.reads"
+    "INSERT INTO cache_entries (cache_key, step, outputs, run_id, created_at, reads, "
+    "effects) VALUES (:k, :s, :o, :r, :t, :reads, :fx) ON CONFLICT (cache_key) DO UPDATE "
+    "SET step = excluded.step, outputs = excluded.outputs, run_id = excluded.run_id, "
+    "created_at = excluded.created_at, reads = excluded.reads, effects = excluded.effects"
 )
 
 
@@ -549,15 +551,17 @@ def artifacts_by_id(cur: Cursor, ids: Iterable[str]) -> dict[str, ArtifactRecord
     return out
 
 
-def _hits(cur: Cursor, rows: Iterable[tuple[str, str, str | None]]) -> dict[str, CacheHit]:
-    """(cache key, outputs JSON, reads JSON) rows as hits; a key whose artifacts are not
-    all there is a miss."""
-    hits = {key: (loads(outputs), loads(reads) if reads else None)
-            for key, outputs, reads in rows}
-    recs = artifacts_by_id(cur, [a for ids, _ in hits.values() for a in ids.values()])
+def _hits(cur: Cursor, rows: Iterable[tuple[str, str, str | None, str | None]]
+          ) -> dict[str, CacheHit]:
+    """(cache key, outputs JSON, reads JSON, effects JSON) rows as hits; a key whose
+    artifacts are not all there is a miss."""
+    hits = {key: (loads(outputs), loads(reads) if reads else None,
+                  loads(effects) if effects else None)
+            for key, outputs, reads, effects in rows}
+    recs = artifacts_by_id(cur, [a for ids, _, _ in hits.values() for a in ids.values()])
     return {
-        key: CacheHit({asset: recs[i] for asset, i in ids.items()}, reads)
-        for key, (ids, reads) in hits.items()
+        key: CacheHit({asset: recs[i] for asset, i in ids.items()}, reads, effects)
+        for key, (ids, reads, effects) in hits.items()
         if all(i in recs for i in ids.values())
     }
 
@@ -566,11 +570,12 @@ def _hits(cur: Cursor, rows: Iterable[tuple[str, str, str | None]]) -> dict[str,
 def _expected_sql(n: int) -> str:
     """The cache entry of the key of each of ``n`` steps' newest record that did not
     fail (the probe of ``_previous_steps_sql``), with that record's step and code
-    version, and the entry's reads: ``(cache_key, outputs, step, code_version, reads)``."""
+    version, and the entry's reads and effects: ``(cache_key, outputs, step, code_version,
+    reads, effects)``."""
     values = ", ".join(f"(:s{k})" for k in range(n))
     return (
         f"WITH s(step) AS (VALUES {values}) "
-        "SELECT c.cache_key, c.outputs, x.step, x.code_version, c.reads FROM s "
+        "SELECT c.cache_key, c.outputs, x.step, x.code_version, c.reads, c.effects FROM s "
         "JOIN step_runs x ON x.id = (SELECT y.id FROM step_runs y WHERE y.pipeline = "
         ":pipeline AND y.step = s.step AND y.status <> 'failed' ORDER BY y.id DESC LIMIT 1) "
         "JOIN cache_entries c ON c.cache_key = x.cache_key"
@@ -694,7 +699,8 @@ class _Batch:
             if w.cache:
                 self.cache.append({"k": rec.cache_key, "s": rec.step, "o": dumps(rec.outputs),
                                    "r": rec.run_id, "t": self.now,
-                                   "reads": dumps(rec.reads) if rec.reads else None})
+                                   "reads": dumps(rec.reads) if rec.reads else None,
+                                   "fx": dumps(w.effects) if w.effects else None})
         self.steps.append(step_params(rec))
         return result
 

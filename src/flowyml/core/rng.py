@@ -72,6 +72,51 @@ def _np_rand() -> Any:
     return sys.modules["numpy.random.mtrand"]._rand
 
 
+def end_states(names: tuple[str, ...]) -> dict[str, str]:
+    """The states of the generators ``names`` now, as text (JSON-safe): what a step
+    that seeded them first left, which a reuse of it puts back (``restore``), so the
+    steps and code after it draw what they would have drawn had it executed."""
+    import array
+    import base64
+    import json
+
+    out = {}
+    for name in names:
+        if name == _RANDOM:  # (624 words of 32 bits and an index)
+            inst = sys.modules["random"]._inst
+            words = array.array("I", sys.modules["_random"].Random.getstate(inst))
+            out[name] = json.dumps([base64.b64encode(words.tobytes()).decode(),
+                                    inst.gauss_next])
+        else:
+            kind, key, pos, has_gauss, gauss = _np_rand().get_state(legacy=True)
+            out[name] = json.dumps([kind, base64.b64encode(key.tobytes()).decode(), int(pos),
+                                    int(has_gauss), float(gauss)])
+    return out
+
+
+def restore(states: dict[str, str]) -> None:
+    """Put back what ``end_states`` took (a generator not imported here is imported:
+    the step that left it drew from it)."""
+    import array
+    import base64
+    import importlib
+    import json
+
+    for name, text in states.items():
+        saved = json.loads(text)
+        if name == _RANDOM:
+            rnd = importlib.import_module("random")
+            words = tuple(array.array("I", base64.b64decode(saved[0])))
+            sys.modules["_random"].Random.setstate(rnd._inst, words)
+            rnd._inst.gauss_next = saved[1]
+        elif name == _NUMPY:
+            importlib.import_module("numpy.random")
+            npy = sys.modules["numpy"]
+            kind, key, pos, has_gauss, gauss = saved
+            _np_rand().set_state((kind, npy.frombuffer(base64.b64decode(key), dtype=npy.uint32),
+                                  pos, has_gauss, gauss))
+
+
 def state_digest(name: str) -> str:
     """A digest of the generator's state now (what a step that reads it depends on)."""
     from .hashing import hash_text

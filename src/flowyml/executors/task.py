@@ -98,8 +98,10 @@ class StepOutcome:
     # their stat and content hash; kept with the cache entry, checked before a reuse
     reads: Sequence[Sequence[Any]] = field(default_factory=list)
     writes: Sequence[str] = field(default_factory=list)  # files it wrote, absolute paths
-    # the hidden random generators it seeded before anything read them (``core.rng``)
+    # the hidden random generators it seeded before anything read them (``core.rng``),
+    # and the states it left them in (a reuse puts them back)
     seeded: tuple[str, ...] = ()
+    effects: dict[str, str] | None = None
 
 
 def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepOutcome:
@@ -119,6 +121,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
                 rng.watching(task.generators if alone else (), step.func) as generators:
             native_reads.rebind_once(step.func)  # (a worker's import of the step's module)
             result = step.func(**kwargs)
+            seeded = generators.seeded() if generators is not None else ()
+            effects = rng.end_states(seeded) if seeded else None
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc
     del kwargs
@@ -148,7 +152,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
         reads=files,
         writes=opened.written_files(),
         # (a process it started may have drawn from the state it was given)
-        seeded=generators.seeded() if generators is not None and not opened.workers() else (),
+        seeded=() if opened.workers() else seeded,
+        effects=None if opened.workers() else effects,
     )
 
 

@@ -297,6 +297,10 @@ class _RunState:
         if stale is not None:  # a file the cached execution opened is not as it read it
             d.note = stale
             return False
+        if hit.effects:  # the generators it seeded, left as its execution left them
+            from ..core import rng
+
+            rng.restore(hit.effects)
         first_run = next(iter(hit.values())).run_id
         reason = (f"reused: {file_reads.unchanged(hit.reads)} unchanged "
                   f"(outputs from run {first_run})")
@@ -406,7 +410,7 @@ class _RunState:
         for path in outcome.writes:
             self.writers.setdefault(path, name)
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
-                           cache=step.cache))
+                           cache=step.cache, effects=outcome.effects if outcome.seeded else None))
         if outcome.values is not None:  # ran in this process: it wrote these objects
             self.own.update(o.content_hash for o in outcome.outputs)
             self.values.update((a, v) for a, v in outcome.values.items() if a in self.sinks)
