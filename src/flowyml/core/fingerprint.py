@@ -1064,14 +1064,15 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
             continue
         head = rng.original(globs.get(chain[0]))
         if isinstance(head, types.ModuleType):
-            if head.__name__ not in _RANDOM_MODULES or len(chain) < 2:
+            if head.__name__ not in _RANDOM_MODULES:
                 continue
             obj = rng.original(_resolve_chain(chain, globs))
         elif _is_generator(head):
             obj = head
         else:
             continue
-        gen = _attr(obj, "__self__", obj)
+        # (``np.random.seed`` and a random module used whole reach the hidden one too)
+        gen = rng.generator_of(obj) or _attr(obj, "__self__", obj)
         if obj is None or not _is_generator(gen):
             continue
         drawn.setdefault(id(gen), ".".join(chain[:-1]) if isinstance(head, types.ModuleType)
@@ -2944,6 +2945,9 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             # locate``, ``import_module as im``) or one the scanner does not know
         if obj is os.environ and env_names is not _WHOLE_ENV:
             continue  # read by literal names only: those count (_environment_parts)
+        hidden = rng.name_of(rng.generator_of(obj))
+        if hidden is not None:  # (``np.random.seed``; ``r = np.random``, then ``r.rand()``)
+            ctx.hidden.add(hidden)
         _visit(ctx, obj, dotted, label)
         _binding(ctx, base, obj, dotted, label)
         if "." in dotted and type(base) is types.ModuleType:

@@ -64,8 +64,17 @@ def _state(name: str) -> Any:
     if name == _RANDOM:  # (``Random.getstate`` without its wrapper, which reports)
         inst = sys.modules["random"]._inst
         return sys.modules["_random"].Random.getstate(inst), inst.gauss_next
-    kind, key, pos, has_gauss, gauss = _np_rand().get_state(legacy=True)
-    return kind, key.tobytes(), pos, has_gauss, gauss
+    return _comparable(_np_rand().get_state(legacy=False))  # (any bit generator)
+
+
+def _comparable(value: Any) -> Any:
+    """numpy's state dict as nested tuples, arrays as their bytes: equal states compare
+    equal, and its repr is a digest's input."""
+    if isinstance(value, dict):
+        return tuple((k, _comparable(v)) for k, v in sorted(value.items()))
+    if hasattr(value, "tobytes") and hasattr(value, "dtype"):
+        return (str(value.dtype), value.shape, value.tobytes()) if value.shape else value.item()
+    return value
 
 
 def _np_rand() -> Any:
@@ -88,10 +97,34 @@ def end_states(names: tuple[str, ...]) -> dict[str, str]:
             out[name] = json.dumps([base64.b64encode(words.tobytes()).decode(),
                                     inst.gauss_next])
         else:
-            kind, key, pos, has_gauss, gauss = _np_rand().get_state(legacy=True)
-            out[name] = json.dumps([kind, base64.b64encode(key.tobytes()).decode(), int(pos),
-                                    int(has_gauss), float(gauss)])
+            out[name] = json.dumps(_jsonable(_np_rand().get_state(legacy=False)))
     return out
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy's state dict as JSON: an array as ``{"__array__": base64, "dtype": ...}``."""
+    import base64
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "tobytes") and hasattr(value, "dtype"):
+        if not value.shape:
+            return value.item()
+        return {"__array__": base64.b64encode(value.tobytes()).decode(),
+                "dtype": str(value.dtype)}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    import base64
+
+    if isinstance(value, dict):
+        if "__array__" in value:
+            npy = sys.modules["numpy"]
+            return npy.frombuffer(base64.b64decode(value["__array__"]),
+                                  dtype=value["dtype"]).copy()
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
 
 
 def restore(states: dict[str, str]) -> None:
@@ -110,11 +143,13 @@ def restore(states: dict[str, str]) -> None:
             sys.modules["_random"].Random.setstate(rnd._inst, words)
             rnd._inst.gauss_next = saved[1]
         elif name == _NUMPY:
-            importlib.import_module("numpy.random")
-            npy = sys.modules["numpy"]
-            kind, key, pos, has_gauss, gauss = saved
-            _np_rand().set_state((kind, npy.frombuffer(base64.b64decode(key), dtype=npy.uint32),
-                                  pos, has_gauss, gauss))
+            npr = importlib.import_module("numpy.random")
+            state = _from_json(saved)
+            rand = _np_rand()
+            kind = state.get("bit_generator")
+            if type(rand._bit_generator).__name__ != kind:  # the step set another one
+                original(npr.set_bit_generator)(getattr(npr, kind)())
+            rand.set_state(state)
 
 
 def state_digest(name: str) -> str:
@@ -298,7 +333,7 @@ def _wrap_numpy(mtrand: Any) -> None:
     functions keep their module and name (they pickle by reference, as before)."""
     npr = sys.modules.get("numpy.random")
     rand = mtrand._rand
-    for attr in ("seed", "get_state", "set_state", "get_bit_generator"):
+    for attr in ("seed", "get_state", "set_state", "get_bit_generator", "set_bit_generator"):
         original = getattr(mtrand, attr, None)
         if original is None or id(original) in _wrapped:
             continue
@@ -345,6 +380,37 @@ def original(obj: Any) -> Any:
     """The library's function behind one of these wrappers; anything else as it is."""
     hit = _wrapped.get(id(obj))
     return hit[1] if hit is not None and hit[0] is obj else obj
+
+
+_NUMPY_FUNCTIONS = ("seed", "get_bit_generator", "set_bit_generator")
+
+
+def generator_of(obj: Any) -> Any:
+    """The hidden generator ``obj`` reaches though it is none of its methods: the
+    ``random`` module or ``numpy.random`` used whole (``r = np.random``), or numpy's
+    module functions that seed it or hand out its state (``np.random.seed``); None
+    for anything else."""
+    obj = original(obj)
+    if type(obj) is types.ModuleType:
+        if obj.__name__ == "random":
+            return getattr(obj, "_inst", None)
+        if obj.__name__ in ("numpy.random", "numpy.random.mtrand"):
+            return getattr(sys.modules.get("numpy.random.mtrand"), "_rand", None)
+        return None
+    mtrand = sys.modules.get("numpy.random.mtrand")
+    if mtrand is None or getattr(obj, "__module__", None) not in ("numpy.random",
+                                                                 "numpy.random.mtrand"):
+        return None
+    for attr in _NUMPY_FUNCTIONS:
+        fn = getattr(mtrand, attr, None)
+        if fn is obj or original(fn) is obj:
+            return mtrand._rand
+    return None
+
+
+def name_of(generator: Any) -> str | None:
+    """``"random"`` or ``"numpy"`` for a hidden generator (``hidden``), else None."""
+    return hidden().get(id(generator)) if generator is not None else None
 
 
 def rebind(namespaces: Any) -> None:

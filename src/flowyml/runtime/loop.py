@@ -152,6 +152,10 @@ class _RunState:
         self.step_reads: dict[str, Sequence[Sequence[Any]]] = {}
         # library -> its settings, read once per run for the tasks of worker processes
         self._settings: dict[str, dict[str, Any] | None] = {}
+        # (place in the pipeline's order, generator states) a reused step, or one that
+        # ran in another process, left behind: put in place in this process when the
+        # steps before it have run (``_put_back``)
+        self._effects: list[tuple[int, dict[str, str]]] = []
 
     @property
     def executor(self) -> Executor:
@@ -181,6 +185,8 @@ class _RunState:
             self._prefetch()
             self.recorder.lasted()  # a long prefetch (a huge graph): beat from now on
             self._loop()
+            if self._effects:  # (for the code after the run)
+                self._put_back(len(self.graph.order))
             status = "failed" if self.failure is not None or self.pending else "succeeded"
         except BaseException as exc:
             if self.failure is None:
@@ -298,9 +304,7 @@ class _RunState:
             d.note = stale
             return False
         if hit.effects:  # the generators it seeded, left as its execution left them
-            from ..core import rng
-
-            rng.restore(hit.effects)
+            self._effects.append((self.graph.order.index(name), hit.effects))
         first_run = next(iter(hit.values())).run_id
         reason = (f"reused: {file_reads.unchanged(hit.reads)} unchanged "
                   f"(outputs from run {first_run})")
@@ -341,6 +345,8 @@ class _RunState:
                 artifact_id=rec.id, version=rec.version, meta=dict(rec.meta), data=rec.data)
             if local and rec.content_hash in self.own:
                 own.add(param)
+        if self._effects:  # (it may draw from them)
+            self._put_back(self.graph.order.index(name))
         task = StepTask(step=step, run_id=self.run_id, values=values, refs=refs,
                         want_ref=handles, keep_values=local, own=frozenset(own),
                         copy_values=local,  # the plain values are the driver's objects
@@ -359,6 +365,21 @@ class _RunState:
         else:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)
+
+    def _put_back(self, before: int) -> None:
+        """Put the generator states reused steps (and steps run in other processes)
+        left in place, for those placed before ``before`` in the pipeline's order, in
+        that order: a step about to run here draws where it would have, had they all
+        executed here in order. (A reuse is decided with the steps ready with it; a
+        step before it in the order may still be queued.)"""
+        due = sorted((e for e in self._effects if e[0] < before), key=lambda e: e[0])
+        if not due:
+            return
+        from ..core import rng
+
+        self._effects = [e for e in self._effects if e[0] >= before]
+        for _, states in due:
+            rng.restore(states)
 
     def _versioned(self, rec: ArtifactRecord) -> ArtifactRecord:
         """An output of this run as recorded, with its version: until its batch is
@@ -411,6 +432,8 @@ class _RunState:
             self.writers.setdefault(path, name)
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
                            cache=step.cache, effects=outcome.effects if outcome.seeded else None))
+        if outcome.effects and outcome.values is None:  # ran elsewhere: left as it left them
+            self._effects.append((self.graph.order.index(name), outcome.effects))
         if outcome.values is not None:  # ran in this process: it wrote these objects
             self.own.update(o.content_hash for o in outcome.outputs)
             self.values.update((a, v) for a, v in outcome.values.items() if a in self.sinks)
