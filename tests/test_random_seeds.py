@@ -382,9 +382,10 @@ def test_a_reuse_puts_the_state_back_in_its_turn(project: Path) -> None:
 
 
 def test_what_reaches_the_hidden_generator_without_drawing(project: Path) -> None:
-    """``np.random.seed`` alone, and ``np.random`` used whole (``r = np.random``), reach
-    numpy's hidden generator: their steps count its state (seeded first or not), and a
-    step drawing after them is coupled with them (both re-execute, warned)."""
+    """``np.random.seed`` alone reaches numpy's hidden generator: its step counts the
+    state (seeded first or not), and a step drawing after it is coupled with it (both
+    re-execute, warned: the drawing step's key holds the state at build, not the one
+    the seed leaves)."""
 
     @fm.step(outputs="s")
     def set_seed(seed: int = 0) -> int:
@@ -393,13 +394,11 @@ def test_what_reaches_the_hidden_generator_without_drawing(project: Path) -> Non
 
     @fm.step(outputs="z")
     def draws(s: int) -> float:
-        r = np.random
-        return float(r.rand())
+        return float(np.random.rand())
 
     from flowyml.core.fingerprint import fingerprint_step
 
     assert fingerprint_step(set_seed, {"seed": 0}, project)[0].states.keys() == {"numpy"}
-    assert fingerprint_step(draws, {}, project)[0].states.keys() == {"numpy"}
     pipe = fm.Pipeline("reach", [set_seed, draws])
     with pytest.warns(fm.FingerprintWarning, match="changes the global"):
         first = pipe.run()
@@ -407,6 +406,30 @@ def test_what_reaches_the_hidden_generator_without_drawing(project: Path) -> Non
     run = pipe.run()
     assert [run.steps[n].status for n in ("set_seed", "draws")] == ["executed", "executed"]
     assert run["z"] == first["z"] == np.random.RandomState(0).rand()
+
+
+def test_a_random_module_used_whole_counts_only_if_the_step_draws(project: Path) -> None:
+    """``np.random`` as a fallback when no seed is given: its state is counted (the
+    step may draw from it), and a run that did not touch it, as one that seeded it
+    first, is reused whatever it was."""
+
+    def get_rng(seed: int | None) -> object:
+        return np.random.default_rng(seed) if seed is not None else np.random
+
+    @fm.step(outputs="y")
+    def f(seed: int | None = 2) -> float:
+        return float(get_rng(seed).random())  # type: ignore[attr-defined]
+
+    from flowyml.core.fingerprint import fingerprint_step
+
+    assert fingerprint_step(f, {"seed": 2}, project)[0].states.keys() == {"numpy"}
+    pipe = fm.Pipeline("whole", [f])
+    assert _statuses(pipe) == {"f": "executed"}
+    _another_process()
+    assert _statuses(pipe) == {"f": "cached"}  # the branch not taken: untouched
+    assert _statuses(pipe, params={"seed": None}) == {"f": "executed"}
+    _another_process()
+    assert _statuses(pipe, params={"seed": None}) == {"f": "executed"}  # it drew
 
 
 def test_another_bit_generator_is_a_state_like_any_other(project: Path) -> None:

@@ -1071,7 +1071,8 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
             obj = head
         else:
             continue
-        # (``np.random.seed`` and a random module used whole reach the hidden one too)
+        # (``np.random.seed`` reaches the hidden one too; a random module used whole
+        # may, on a branch not taken: its state counts, as the step's key, see ``rng``)
         gen = rng.generator_of(obj) or _attr(obj, "__self__", obj)
         if obj is None or not _is_generator(gen):
             continue
@@ -2945,7 +2946,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             # locate``, ``import_module as im``) or one the scanner does not know
         if obj is os.environ and env_names is not _WHOLE_ENV:
             continue  # read by literal names only: those count (_environment_parts)
-        hidden = rng.name_of(rng.generator_of(obj))
+        hidden = rng.name_of(rng.generator_of(obj) or rng.module_generator(obj))
         if hidden is not None:  # (``np.random.seed``; ``r = np.random``, then ``r.rand()``)
             ctx.hidden.add(hidden)
         _visit(ctx, obj, dotted, label)

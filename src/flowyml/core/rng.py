@@ -166,15 +166,28 @@ class Watch:
     """What one step did to the hidden generators its key counts: for each, whether
     its first use was a seed that left nothing of the state it started with."""
 
-    __slots__ = ("start", "verdict")
+    __slots__ = ("start", "untouched", "verdict")
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.start = {n: _state(n) for n in names if n in _loaded()}
         self.verdict: dict[str, bool] = {}  # name -> seeded first
+        self.untouched: tuple[str, ...] = ()
+
+    def settle(self) -> None:
+        """At the step's end (it returned): the generators nothing seeded, read or drew
+        from (the state is the one it started with: every draw moves it). A branch not
+        taken (``np.random`` as a fallback when no seed is given) reads nothing."""
+        self.untouched = tuple(sorted(n for n, s in self.start.items()
+                                      if n not in self.verdict and _state(n) == s))
 
     def seeded(self) -> tuple[str, ...]:
         """The generators the step seeded before anything read them."""
         return tuple(sorted(n for n, first in self.verdict.items() if first))
+
+    def independent(self) -> tuple[str, ...]:
+        """The generators whose state the step's result does not depend on: seeded
+        first, or untouched (``settle``)."""
+        return tuple(sorted({*self.seeded(), *self.untouched}))
 
 
 def _loaded() -> set[str]:
@@ -385,18 +398,23 @@ def original(obj: Any) -> Any:
 _NUMPY_FUNCTIONS = ("seed", "get_bit_generator", "set_bit_generator")
 
 
-def generator_of(obj: Any) -> Any:
-    """The hidden generator ``obj`` reaches though it is none of its methods: the
-    ``random`` module or ``numpy.random`` used whole (``r = np.random``), or numpy's
-    module functions that seed it or hand out its state (``np.random.seed``); None
-    for anything else."""
-    obj = original(obj)
-    if type(obj) is types.ModuleType:
-        if obj.__name__ == "random":
-            return getattr(obj, "_inst", None)
-        if obj.__name__ in ("numpy.random", "numpy.random.mtrand"):
-            return getattr(sys.modules.get("numpy.random.mtrand"), "_rand", None)
+def module_generator(obj: Any) -> Any:
+    """The hidden generator behind the ``random`` module or ``numpy.random`` used
+    whole (``r = np.random``, a fallback when no seed is given); None for anything
+    else."""
+    if type(obj) is not types.ModuleType:
         return None
+    if obj.__name__ == "random":
+        return getattr(obj, "_inst", None)
+    if obj.__name__ in ("numpy.random", "numpy.random.mtrand"):
+        return getattr(sys.modules.get("numpy.random.mtrand"), "_rand", None)
+    return None
+
+
+def generator_of(obj: Any) -> Any:
+    """The hidden generator one of numpy's module functions seeds or hands out the
+    state of (``np.random.seed``: none of its methods); None for anything else."""
+    obj = original(obj)
     mtrand = sys.modules.get("numpy.random.mtrand")
     if mtrand is None or getattr(obj, "__module__", None) not in ("numpy.random",
                                                                  "numpy.random.mtrand"):

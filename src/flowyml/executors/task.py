@@ -98,8 +98,9 @@ class StepOutcome:
     # their stat and content hash; kept with the cache entry, checked before a reuse
     reads: Sequence[Sequence[Any]] = field(default_factory=list)
     writes: Sequence[str] = field(default_factory=list)  # files it wrote, absolute paths
-    # the hidden random generators it seeded before anything read them (``core.rng``),
-    # and the states it left them in (a reuse puts them back)
+    # the hidden random generators its result does not depend on (``core.rng``: seeded
+    # first, or untouched), and the states it left the seeded ones in (a reuse puts
+    # them back)
     seeded: tuple[str, ...] = ()
     effects: dict[str, str] | None = None
 
@@ -121,8 +122,14 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
                 rng.watching(task.generators if alone else (), step.func) as generators:
             native_reads.rebind_once(step.func)  # (a worker's import of the step's module)
             result = step.func(**kwargs)
-            seeded = generators.seeded() if generators is not None else ()
-            effects = rng.end_states(seeded) if seeded else None
+            seeded: tuple[str, ...] = ()
+            effects = None
+            if generators is not None:
+                generators.settle()
+                seeded = generators.independent()
+                # (the states it left the ones it seeded in; one it never touched is
+                # where it was)
+                effects = rng.end_states(generators.seeded()) or None
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc
     del kwargs
