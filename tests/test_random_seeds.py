@@ -462,3 +462,24 @@ def test_a_seeding_step_run_in_another_process_leaves_its_state_here(project: Pa
     _another_process()
     pipe.run()
     assert np.random.rand() == (lambda g: (g.rand(), g.rand())[1])(np.random.RandomState(0))
+
+
+def test_an_output_holding_the_hidden_generator_keeps_counting_it(project: Path) -> None:
+    """A step that did not touch the generator but returns it (or an object holding
+    it) stores its state: the result depends on it after all."""
+
+    @fm.step(outputs="h")
+    def keeps_numpys(k: int = 1) -> dict[str, object]:
+        return {"gen": np.random.mtrand._rand}
+
+    @fm.step(outputs="r")
+    def keeps_randoms(k: int = 1) -> dict[str, object]:
+        return {"gen": random._inst}
+
+    for step in (keeps_numpys, keeps_randoms):
+        pipe = fm.Pipeline(f"holds-{step.name}", [step])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert _statuses(pipe) == {step.name: "executed"}
+            _another_process()
+            assert _statuses(pipe) == {step.name: "executed"}, step.name

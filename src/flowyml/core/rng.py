@@ -227,6 +227,41 @@ class watching:  # (a context manager, named as one used like a function)
                 _active.discard(self.watch)
 
 
+class still:  # (a context manager, named as one used like a function)
+    """``watch`` watching again, while the step's outputs are stored: pickling one that
+    holds a hidden generator reads its state (``random``'s: numpy's pickles unseen, see
+    ``independent_of``)."""
+
+    def __init__(self, watch: Watch | None) -> None:
+        self.watch = watching(())
+        self.watch.watch = watch
+
+    def __enter__(self) -> None:
+        self.watch.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.watch.__exit__()
+
+
+# what a pickle of a numpy RandomState names (``PickleMaterializer``'s ``code_refs``)
+_RANDOMSTATE_REF = "numpy.random._pickle:__randomstate_ctor"
+
+
+def independent_of(watch: Watch | None, metas: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The generators a finished step's result does not depend on the state of
+    (``Watch.independent``). One it did not touch does not count if an output holds a
+    numpy ``RandomState`` (it may be the hidden one, whose state the pickle keeps: it
+    pickles in C, unseen)."""
+    if watch is None:
+        return ()
+    watch.settle()
+    out = watch.independent()
+    if _NUMPY in watch.untouched and any(
+            _RANDOMSTATE_REF in (m.get("code_refs") or ()) for m in metas):
+        out = tuple(n for n in out if n != _NUMPY or n in watch.seeded())
+    return out
+
+
 def _read(name: str) -> None:
     """A wrapper's report: the state of the hidden generator ``name`` is read or set.
     Any thread's read counts for every step running (a helper thread of the step may

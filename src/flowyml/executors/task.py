@@ -122,14 +122,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
                 rng.watching(task.generators if alone else (), step.func) as generators:
             native_reads.rebind_once(step.func)  # (a worker's import of the step's module)
             result = step.func(**kwargs)
-            seeded: tuple[str, ...] = ()
-            effects = None
-            if generators is not None:
-                generators.settle()
-                seeded = generators.independent()
-                # (the states it left the ones it seeded in; one it never touched is
-                # where it was)
-                effects = rng.end_states(generators.seeded()) or None
+            # (the states it left the generators it seeded first in)
+            effects = rng.end_states(generators.seeded()) or None if generators else None
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc
     del kwargs
@@ -150,7 +144,9 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
         except SchemaViolation as exc:  # the user's step produced it: a failure of the step
             raise UserCodeError(step.name, str(exc), attempts) from (exc.__cause__ or exc)
     warn_none_outputs(task, values)
-    outputs = [store_value(store, name, value) for name, value in values.items()]
+    with rng.still(generators):  # (pickling an output that holds one reads its state)
+        outputs = [store_value(store, name, value) for name, value in values.items()]
+    seeded = rng.independent_of(generators, [o.meta for o in outputs])
     return StepOutcome(
         outputs=outputs,
         duration=duration,
