@@ -483,3 +483,17 @@ def test_an_output_holding_the_hidden_generator_keeps_counting_it(project: Path)
             assert _statuses(pipe) == {step.name: "executed"}
             _another_process()
             assert _statuses(pipe) == {step.name: "executed"}, step.name
+
+
+def test_a_bit_generator_of_the_users_keeps_its_state_counted() -> None:
+    """Its state could not be put back by a reuse (``rng.restore`` makes numpy's own)."""
+
+    class Mine(np.random.PCG64):
+        pass
+
+    assert rng.restorable(("numpy", "random")) == ("numpy", "random")
+    np.random.mtrand.set_bit_generator(Mine(1))
+    try:
+        assert rng.restorable(("numpy", "random")) == ("random",)
+    finally:
+        np.random.mtrand.set_bit_generator(np.random.MT19937())

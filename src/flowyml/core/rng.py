@@ -1,31 +1,33 @@
-"""The process's hidden random generators, and whether a step seeded them first.
+"""The process's hidden random generators, and whether a step's result depends on them.
 
 ``random.random()`` draws from ``random``'s hidden instance, ``np.random.rand()`` from
 numpy's global ``RandomState``: their state is an input of a step that draws from them.
 It is not part of the step's code fingerprint (the tokenizer puts a stand-in where it
 meets one of them, ``hidden``); the fingerprint keeps it apart (``Fingerprint.states``),
 and the key the step's execution is stored under says, per generator, either that state
-or that the step seeded it before anything read it (``watching``). Such a step
-(``np.random.seed(0)`` first thing in a training step) computes the same whatever the
-state was, so it is reused in the next process, whose state is another.
+or that the result does not depend on it (``watching``): the step seeded it before
+anything read it (``np.random.seed(0)`` first thing in a training step), or did not
+touch it at all (a fallback to ``np.random`` on a branch not taken). Such a step is
+reused in the next process, whose state is another; its reuse puts back the states the
+execution left the generators it seeded in (``end_states``, ``restore``).
 
-"Seeded first" is observed as the step runs, never guessed from its text: the seed is
-one of these calls (``random.seed``, ``np.random.seed``; for ``random``, any call of
-``Random.seed`` on the hidden instance), its argument a value that seeds the same way
-in every process (an ``int``; for ``random`` a ``str`` or ``bytes`` too), and the
-generator's state when it is called is the state the step started with: nothing drew
-from it before. Anything else is no seed: reading the state (``getstate``,
-``get_state``), setting it, a seed of ``None`` or of another type, a seed after a draw.
-A seed of ``None`` (entropy) anywhere in the step, a step that starts processes, or one
-that runs beside other steps in its process (a Dask worker's threads) is never taken as
-seeded first. A seed computed from the clock is an int like any other: such a step is
-reused, as one that reads the clock is (README, "Not tracked").
+This is observed as the step runs, never guessed from its text. A seed counts as first
+when it is one of these calls (``random.seed``, ``np.random.seed``; for ``random``, any
+call of ``Random.seed`` on the hidden instance), its argument seeds the same way in every
+process (an ``int``; for ``random`` a ``str`` or ``bytes`` too), no module's top level
+made it, it returned, and the generator's state is still the one the step started with.
+Reading the state (``getstate``, ``get_state``, in any thread) or setting it, a seed of
+``None`` anywhere in the step, a step that starts processes, or one that runs beside
+other steps in its process (a Dask worker's threads) keeps the state counted, as does an
+output that holds the generator (its pickle keeps the state). A seed computed from the
+clock is an int like any other: such a step is reused, as one that reads the clock is
+(README, "Not tracked").
 
 Not seen: numpy's ``RandomState`` methods called on the instance itself
-(``np.random.mtrand._rand.get_state()``: it is a compiled class), and names bound to
-the originals before the first build (``from numpy.random import get_state`` at
-import). A seed not seen only costs an execution; a state read not seen before a seed
-could be stale, so the README names it.
+(``np.random.mtrand._rand.get_state()``: a compiled class), a ``deepcopy`` of it, and
+names bound to the originals before the first build in modules other than the steps'
+(the steps' are rebound: ``rebind``). A seed not seen only costs an execution; a state
+read not seen before a seed could be stale, so the README names them.
 """
 
 from __future__ import annotations
@@ -255,11 +257,23 @@ def independent_of(watch: Watch | None, metas: list[dict[str, Any]]) -> tuple[st
     if watch is None:
         return ()
     watch.settle()
-    out = watch.independent()
+    out = restorable(watch.independent())
     if _NUMPY in watch.untouched and any(
             _RANDOMSTATE_REF in (m.get("code_refs") or ()) for m in metas):
         out = tuple(n for n in out if n != _NUMPY or n in watch.seeded())
     return out
+
+
+def restorable(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of ``names`` whose state ``restore`` can put back: numpy's only on one of
+    numpy's bit generators (one of the user's own keeps its state counted)."""
+    if _NUMPY not in names:
+        return names
+    npr = sys.modules.get("numpy.random")
+    kind = type(_np_rand()._bit_generator).__name__
+    if npr is not None and isinstance(getattr(npr, kind, None), type):
+        return names
+    return tuple(n for n in names if n != _NUMPY)
 
 
 def _read(name: str) -> None:

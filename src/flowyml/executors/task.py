@@ -123,7 +123,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
             native_reads.rebind_once(step.func)  # (a worker's import of the step's module)
             result = step.func(**kwargs)
             # (the states it left the generators it seeded first in)
-            effects = rng.end_states(generators.seeded()) or None if generators else None
+            effects = rng.end_states(rng.restorable(generators.seeded())) or None \
+                if generators else None
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc
     del kwargs

@@ -53,8 +53,9 @@ class Decision:
     refs: dict[str, ArtifactRecord]  # param -> input record
     started: float
     note: str | None = None  # why a cache entry that exists could not be used
-    # the set of hidden random generators an execution seeded first (``rng``) -> the
-    # key it is stored under; ``key`` is the one for none (each counted by its state).
+    # the set of hidden random generators an execution's result does not depend on
+    # (``rng``: seeded first, or untouched) -> the key it is stored under; ``key`` is the
+    # one for none (each counted by its state).
     # Empty when the code reaches none of them: ``key`` is then the only one.
     variants: dict[frozenset[str], str] = field(default_factory=dict)
 
@@ -63,7 +64,7 @@ class Decision:
         return [self.key, *(k for k in self.variants.values() if k != self.key)]
 
     def seeded(self, names: Iterable[str]) -> None:
-        """Take the key of an execution that seeded ``names`` first."""
+        """Take the key of an execution whose result does not depend on ``names``."""
         self.key = self.variants.get(frozenset(names), self.key)
 
 
@@ -157,9 +158,9 @@ class Decider:
 
 def generator_variants(key: str, states: Mapping[str, str]) -> dict[frozenset[str], str]:
     """The keys of an execution of a step whose code reaches hidden random generators
-    (``Fingerprint.states``), by the set of them it seeded before anything read them:
-    each generator counts by its state at build, or as ``seeded`` (the step computes
-    the same whatever that state is: ``rng``)."""
+    (``Fingerprint.states``), by the set of them its result does not depend on (seeded
+    before anything read them, or untouched): each generator counts by its state at
+    build, or as ``seeded`` (the step computes the same whatever that state is: ``rng``)."""
     names = sorted(states)
     out = {}
     for n in range(len(names) + 1):
@@ -274,7 +275,7 @@ def explain_miss(prev: StepRecord | None, d: Decision) -> str:
         if d.variants:
             names = " and ".join(sorted(d.fingerprint.states))
             return (f"the state of the global random generator of {names} changed, and the "
-                    "step read it before seeding it (or never seeded it): seed it first "
+                    "step drew from it or read it without seeding it first: seed it first "
                     "thing in the step, or make a generator there "
                     "(np.random.default_rng(seed))")
         return "no cached result for this code, these inputs and parameters"
