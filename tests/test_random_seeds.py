@@ -476,7 +476,11 @@ def test_an_output_holding_the_hidden_generator_keeps_counting_it(project: Path)
     def keeps_randoms(k: int = 1) -> dict[str, object]:
         return {"gen": random._inst}
 
-    for step in (keeps_numpys, keeps_randoms):
+    @fm.step(outputs="w")
+    def wraps_numpys(k: int = 1) -> object:  # (its bit generator: the same state)
+        return np.random.Generator(np.random.mtrand._rand._bit_generator)
+
+    for step in (keeps_numpys, keeps_randoms, wraps_numpys):
         pipe = fm.Pipeline(f"holds-{step.name}", [step])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -245,21 +245,25 @@ class still:  # (a context manager, named as one used like a function)
         self.watch.__exit__()
 
 
-# what a pickle of a numpy RandomState names (``PickleMaterializer``'s ``code_refs``)
-_RANDOMSTATE_REF = "numpy.random._pickle:__randomstate_ctor"
+# what a pickle of a numpy RandomState, Generator or bit generator names
+# (``PickleMaterializer``'s ``code_refs``): the hidden generator's own, or one wrapping
+# its bit generator, may be among them
+_GENERATOR_REFS = frozenset({"numpy.random._pickle:__randomstate_ctor",
+                             "numpy.random._pickle:__generator_ctor",
+                             "numpy.random._pickle:__bit_generator_ctor"})
 
 
 def independent_of(watch: Watch | None, metas: list[dict[str, Any]]) -> tuple[str, ...]:
     """The generators a finished step's result does not depend on the state of
     (``Watch.independent``). One it did not touch does not count if an output holds a
-    numpy ``RandomState`` (it may be the hidden one, whose state the pickle keeps: it
-    pickles in C, unseen)."""
+    numpy generator or bit generator (it may be the hidden one, or hold its bit
+    generator, whose state the pickle keeps: it pickles in C, unseen)."""
     if watch is None:
         return ()
     watch.settle()
     out = restorable(watch.independent())
     if _NUMPY in watch.untouched and any(
-            _RANDOMSTATE_REF in (m.get("code_refs") or ()) for m in metas):
+            not _GENERATOR_REFS.isdisjoint(m.get("code_refs") or ()) for m in metas):
         out = tuple(n for n in out if n != _NUMPY or n in watch.seeded())
     return out
 
