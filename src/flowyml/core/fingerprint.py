@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, get_origin
 
 import blake3
 
-from . import native_reads, rng
+from . import native_reads, rng, wrappers
 from .gcpause import cyclic_gc_paused
 from .hashing import hash_text
 from .ownership import (
@@ -476,12 +476,6 @@ _build_tokens: dict[int, list[Any]] = {}
 _build_rng: dict[str, str] = {}
 
 
-def _hidden_generators() -> dict[int, str]:
-    """``rng.hidden``, asked for each value: numpy loads ``numpy.random`` on its first
-    use, which may come in the middle of a build."""
-    return rng.hidden()
-
-
 def _state_at_build(name: str) -> str:
     digest = _build_rng.get(name)
     if digest is None:
@@ -727,7 +721,9 @@ class _Context:
             # a tokenizer per value: one held here would make a reference cycle (its
             # callback is this context's method), left for the garbage collector
             tokenizer = Tokenizer(on_code=on_code if cacheable else self.visit_code,
-                                  ordered=True, hidden=_hidden_generators())
+                                  # (asked for each value: numpy loads numpy.random
+                                  # on first use, which may come mid-build)
+                                  ordered=True, hidden=rng.hidden())
             digest = tokenizer.digest(value)
         except Opaque as exc:
             outer = type(value).__qualname__  # (what the value is, and what in it is not)
@@ -1062,11 +1058,11 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
     for chain in info.chains:  # (a bare name too: ``from numpy.random import rand``)
         if chain[0] not in info.global_names:
             continue
-        head = rng.original(globs.get(chain[0]))
+        head = wrappers.original(globs.get(chain[0]))
         if isinstance(head, types.ModuleType):
             if head.__name__ not in _RANDOM_MODULES:
                 continue
-            obj = rng.original(_resolve_chain(chain, globs))
+            obj = wrappers.original(_resolve_chain(chain, globs))
         elif _is_generator(head):
             obj = head
         else:
@@ -1517,7 +1513,7 @@ def _native_reader(ctx: _Context, obj: Any, name: str) -> Any:
                  "declare the file with fm.DataFile")
         ctx.add(f"reader {name}", f"{OPAQUE}{os.urandom(16).hex()}:reads files unseen")
         return obj
-    return rng.original(native_reads.original(obj))
+    return wrappers.original(obj)
 
 
 def _module_hint(dotted: str) -> str:
@@ -3458,7 +3454,7 @@ def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> Non
     alone would not tell them apart. A chain through library modules only (``np.mean``,
     ``os.path.join``) names its object in the code's own text, which the digest holds."""
     # (a reader or seeding function FlowyML wraps: the library's, either way)
-    obj = rng.original(native_reads.original(obj))
+    obj = wrappers.original(obj)
     if not _is_library_code(ctx, obj):
         return
     if isinstance(base, types.ModuleType) and "." in dotted and ctx.label_of(base) is None:

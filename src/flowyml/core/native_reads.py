@@ -17,7 +17,7 @@ of the pipeline's steps, such names are pointed at the wrapper at build (``rebin
 elsewhere (a helper module's, a dict of readers made at import) a step that reaches one
 re-executes on every run, with a warning (``unwatched``), unless that function's calls
 are seen anyway (``SEEN_UNWRAPPED``). The fingerprint sees through a
-wrapper to the library's function (``original``), so keys are what they were.
+wrapper to the library's function (``wrappers.original``), so keys are what they were.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from . import wrappers
 
 # module -> (attribute, the keyword of the source argument when not given first); an
 # attribute ``Class.__init__`` is patched on the class (every reference to it sees it),
@@ -101,7 +103,6 @@ QUERY_REFS = frozenset({
 
 _lock = threading.Lock()
 _done: set[str] = set()  # modules whose readers are wrapped
-_wrappers: dict[int, tuple[Any, Any]] = {}  # id(wrapper) -> (wrapper, library's function)
 _originals: dict[int, tuple[str, Any]] = {}  # id(library's function) -> name, wrapper
 
 
@@ -127,11 +128,11 @@ def _instrument(mod: Any, module: str, attr: str, keyword: str, globs: bool,
     owner_name, _, attr = attr.rpartition(".")
     owner = getattr(mod, owner_name, None) if owner_name else mod
     fn = getattr(owner, attr, None) if owner is not None else None
-    if fn is None or id(fn) in _wrappers or not callable(fn):
+    if fn is None or wrappers.is_wrapper(fn) or not callable(fn):
         return
     wrapper = (_wrap_writer(fn, keyword) if writes
                else _wrap(fn, keyword, globs, method=bool(owner_name)))
-    _wrappers[id(wrapper)] = (wrapper, fn)  # (kept: its id is never another object's)
+    wrappers.register(wrapper, fn)
     setattr(owner, attr, wrapper)
     if owner_name or writes:
         return  # a class's: every reference to the class sees it (a writer bound early
@@ -179,12 +180,6 @@ def _wrap(fn: Any, keyword: str, globs: bool, method: bool) -> Any:
         return fn(*args, **kwargs)
 
     return reader
-
-
-def original(obj: Any) -> Any:
-    """The library's function behind one of these wrappers; anything else as it is."""
-    hit = _wrappers.get(id(obj))
-    return hit[1] if hit is not None and hit[0] is obj else obj
 
 
 def unwatched(obj: Any) -> str | None:

@@ -38,11 +38,12 @@ import threading
 import types
 from typing import Any
 
+from . import wrappers
+
 _RANDOM, _NUMPY = "random", "numpy"
 _local = threading.local()
 _lock = threading.Lock()
 _done: set[str] = set()  # the libraries whose functions are wrapped
-_wrapped: dict[int, tuple[Any, Any]] = {}  # id(wrapper) -> (wrapper, original)
 _replaced: dict[int, tuple[Any, Any]] = {}  # id(original) -> (original, wrapper)
 _rebound: set[int] = set()  # the namespaces ``watching`` rebound
 
@@ -66,17 +67,9 @@ def _state(name: str) -> Any:
     if name == _RANDOM:  # (``Random.getstate`` without its wrapper, which reports)
         inst = sys.modules["random"]._inst
         return sys.modules["_random"].Random.getstate(inst), inst.gauss_next
-    return _comparable(_np_rand().get_state(legacy=False))  # (any bit generator)
-
-
-def _comparable(value: Any) -> Any:
-    """numpy's state dict as nested tuples, arrays as their bytes: equal states compare
-    equal, and its repr is a digest's input."""
-    if isinstance(value, dict):
-        return tuple((k, _comparable(v)) for k, v in sorted(value.items()))
-    if hasattr(value, "tobytes") and hasattr(value, "dtype"):
-        return (str(value.dtype), value.shape, value.tobytes()) if value.shape else value.item()
-    return value
+    # (any bit generator; as ``end_states`` keeps it: equal states compare equal, and
+    # its repr, in numpy's key order, is a digest's input)
+    return _jsonable(_np_rand().get_state(legacy=False))
 
 
 def _np_rand() -> Any:
@@ -150,7 +143,7 @@ def restore(states: dict[str, str]) -> None:
             rand = _np_rand()
             kind = state.get("bit_generator")
             if type(rand._bit_generator).__name__ != kind:  # the step set another one
-                original(npr.set_bit_generator)(getattr(npr, kind)())
+                wrappers.original(npr.set_bit_generator)(getattr(npr, kind)())
             rand.set_state(state)
 
 
@@ -204,8 +197,9 @@ class watching:  # (a context manager, named as one used like a function)
     nothing is watched, nothing is wrapped). ``func``'s module namespace has its names
     bound to the originals pointed at the wrappers (``rebind``), once."""
 
-    def __init__(self, names: tuple[str, ...], func: Any = None) -> None:
-        self.watch = None
+    def __init__(self, names: tuple[str, ...], func: Any = None,
+                 watch: Watch | None = None) -> None:
+        self.watch = watch  # (given: watching again, ``still``)
         if names:
             install()
             namespace = getattr(func, "__globals__", None)
@@ -229,20 +223,11 @@ class watching:  # (a context manager, named as one used like a function)
                 _active.discard(self.watch)
 
 
-class still:  # (a context manager, named as one used like a function)
+def still(watch: Watch | None) -> watching:
     """``watch`` watching again, while the step's outputs are stored: pickling one that
     holds a hidden generator reads its state (``random``'s: numpy's pickles unseen, see
     ``independent_of``)."""
-
-    def __init__(self, watch: Watch | None) -> None:
-        self.watch = watching(())
-        self.watch.watch = watch
-
-    def __enter__(self) -> None:
-        self.watch.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self.watch.__exit__()
+    return watching((), watch=watch)
 
 
 # what a pickle of a numpy RandomState, Generator or bit generator names
@@ -356,15 +341,15 @@ def _wrap_random(rnd: Any) -> None:
     cls, inst = rnd.Random, rnd._inst
     for attr in ("seed", "getstate", "setstate"):
         original = cls.__dict__.get(attr)
-        if original is None or id(original) in _wrapped:
+        if original is None or wrappers.is_wrapper(original):
             continue
         wrapper = _random_method(original, attr == "seed", inst)
-        _wrapped[id(wrapper)] = (wrapper, original)
+        wrappers.register(wrapper, original)
         setattr(cls, attr, wrapper)
         module_fn = getattr(rnd, attr, None)
         if getattr(module_fn, "__self__", None) is inst:
             bound = getattr(inst, attr)
-            _wrapped[id(bound)] = (bound, module_fn)
+            wrappers.register(bound, module_fn)
             _replaced[id(module_fn)] = (module_fn, bound)
             setattr(rnd, attr, bound)
 
@@ -401,13 +386,13 @@ def _wrap_numpy(mtrand: Any) -> None:
     rand = mtrand._rand
     for attr in ("seed", "get_state", "set_state", "get_bit_generator", "set_bit_generator"):
         original = getattr(mtrand, attr, None)
-        if original is None or id(original) in _wrapped:
+        if original is None or wrappers.is_wrapper(original):
             continue
         if getattr(original, "__self__", None) is rand:
             wrapper: Any = types.MethodType(_numpy_method(original), rand)
         else:
             wrapper = _numpy_function(original, attr == "seed")
-        _wrapped[id(wrapper)] = (wrapper, original)
+        wrappers.register(wrapper, original)
         _replaced[id(original)] = (original, wrapper)
         for mod in (mtrand, npr):
             if mod is not None and getattr(mod, attr, None) is original:
@@ -442,12 +427,6 @@ def _numpy_method(original: Any) -> Any:
     return np_state_method
 
 
-def original(obj: Any) -> Any:
-    """The library's function behind one of these wrappers; anything else as it is."""
-    hit = _wrapped.get(id(obj))
-    return hit[1] if hit is not None and hit[0] is obj else obj
-
-
 _NUMPY_FUNCTIONS = ("seed", "get_bit_generator", "set_bit_generator")
 
 
@@ -467,14 +446,14 @@ def module_generator(obj: Any) -> Any:
 def generator_of(obj: Any) -> Any:
     """The hidden generator one of numpy's module functions seeds or hands out the
     state of (``np.random.seed``: none of its methods); None for anything else."""
-    obj = original(obj)
+    obj = wrappers.original(obj)
     mtrand = sys.modules.get("numpy.random.mtrand")
     if mtrand is None or getattr(obj, "__module__", None) not in ("numpy.random",
                                                                  "numpy.random.mtrand"):
         return None
     for attr in _NUMPY_FUNCTIONS:
         fn = getattr(mtrand, attr, None)
-        if fn is obj or original(fn) is obj:
+        if fn is obj or wrappers.original(fn) is obj:
             return mtrand._rand
     return None
 

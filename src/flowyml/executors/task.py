@@ -101,7 +101,7 @@ class StepOutcome:
     # the hidden random generators its result does not depend on (``core.rng``: seeded
     # first, or untouched), and the states it left the seeded ones in (a reuse puts
     # them back)
-    seeded: tuple[str, ...] = ()
+    independent: tuple[str, ...] = ()
     effects: dict[str, str] | None = None
 
 
@@ -147,7 +147,7 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     warn_none_outputs(task, values)
     with rng.still(generators):  # (pickling an output that holds one reads its state)
         outputs = [store_value(store, name, value) for name, value in values.items()]
-    seeded = rng.independent_of(generators, [o.meta for o in outputs])
+    independent = rng.independent_of(generators, [o.meta for o in outputs])
     return StepOutcome(
         outputs=outputs,
         duration=duration,
@@ -156,7 +156,7 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
         reads=files,
         writes=opened.written_files(),
         # (a process it started may have drawn from the state it was given)
-        seeded=() if opened.workers() else seeded,
+        independent=() if opened.workers() else independent,
         effects=None if opened.workers() else effects,
     )
 

@@ -63,7 +63,7 @@ class Decision:
         """Every key an execution of this step may be stored under, ``key`` first."""
         return [self.key, *(k for k in self.variants.values() if k != self.key)]
 
-    def seeded(self, names: Iterable[str]) -> None:
+    def for_independent(self, names: Iterable[str]) -> None:
         """Take the key of an execution whose result does not depend on ``names``."""
         self.key = self.variants.get(frozenset(names), self.key)
 

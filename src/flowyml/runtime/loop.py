@@ -411,8 +411,8 @@ class _RunState:
         reason = "executed: " + explain(d, step, name in self.forced, prev)
         if getattr(outcome, "map_elements", None) is not None:  # map_over: the elements
             reason += self._record_elements(name, d, outcome)
-        if outcome.seeded:  # stored under the key that says so (``rng``)
-            d.seeded(outcome.seeded)
+        if outcome.independent:  # stored under the key that says so (``rng``)
+            d.for_independent(outcome.independent)
         rec = self._step_record(name, d, "executed", reason)
         rec.duration, rec.attempts = outcome.duration, outcome.attempts
         now = time.time()
@@ -431,7 +431,7 @@ class _RunState:
         for path in outcome.writes:
             self.writers.setdefault(path, name)
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
-                           cache=step.cache, effects=outcome.effects if outcome.seeded else None))
+                           cache=step.cache, effects=outcome.effects))
         if outcome.effects and outcome.values is None:  # ran elsewhere: left as it left them
             self._effects.append((self.graph.order.index(name), outcome.effects))
         if outcome.values is not None:  # ran in this process: it wrote these objects
