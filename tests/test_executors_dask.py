@@ -408,3 +408,24 @@ def test_state_the_driver_changed_is_refused_on_a_dask_worker(
         pipe.run(executor=spec)
     run = pipe.run()  # inline, with the driver's state
     assert run["y"] == 40 and run.executed == ["y"]
+
+
+def test_a_drawing_step_starts_from_the_drivers_state_on_dask(project: Path, spec: str) -> None:
+    """As on the other executors (``test_random_seeds``): the script's seed reaches the
+    steps on the cluster, which draw in the pipeline's order, and the script draws after
+    the run what it would have drawn after calling them."""
+    import warnings
+
+    import numpy as np
+
+    from tests import test_random_seeds as seeds
+
+    expected, after = seeds._called_in_order()
+    pipe = fm.Pipeline("dask-draws", [seeds.draws_first, seeds.draws_second,
+                                      seeds.draws_nothing, seeds.draws_after_both])
+    seeds._script_seeds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (coupled: warned)
+        run = pipe.run(executor=spec)
+    assert [run["u"], run["v"], run["w"]] == expected
+    assert float(np.random.rand()) == after

@@ -501,3 +501,100 @@ def test_a_bit_generator_of_the_users_keeps_its_state_counted() -> None:
         assert rng.restorable(("numpy", "random")) == ("random",)
     finally:
         np.random.mtrand.set_bit_generator(np.random.MT19937())
+
+
+@fm.step(outputs="u")
+def draws_first() -> float:
+    return float(np.random.rand()) + random.random()
+
+
+@fm.step(outputs="v")
+def draws_second() -> float:
+    return float(np.random.rand()) * 10 + random.random()
+
+
+@fm.step(outputs="w")
+def draws_after_both(u: float, v: float) -> float:
+    return u + v + float(np.random.rand())
+
+
+@fm.step(outputs="nothing")
+def draws_nothing() -> int:
+    return 1
+
+
+def _script_seeds() -> None:
+    """A script's ``np.random.seed(3)`` and ``random.seed(4)`` before ``run()``."""
+    np.random.seed(3)
+    random.seed(4)
+
+
+def _called_in_order() -> tuple[list[float], float]:
+    """The plain functions called in the pipeline's order after the script's seeds, and
+    what the script draws after them."""
+    _script_seeds()
+    u, v = draws_first.func(), draws_second.func()
+    return [u, v, draws_after_both.func(u, v)], float(np.random.rand())
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes:2"])
+def test_every_executor_starts_a_step_from_the_drivers_state(project: Path,
+                                                             executor: str) -> None:
+    """A worker draws what the step would draw in the driver, the steps that draw from
+    one generator draw in the pipeline's order even on parallel workers, and the script
+    draws after the run what it would have drawn after calling them."""
+    expected, after = _called_in_order()
+    pipe = fm.Pipeline("draws", [draws_first, draws_second, draws_nothing, draws_after_both])
+    _script_seeds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the three are coupled: warned)
+        run = pipe.run(executor=executor)
+    assert [run["u"], run["v"], run["w"]] == expected
+    assert float(np.random.rand()) == after
+
+
+def test_a_result_made_on_a_worker_is_the_one_made_here(project: Path) -> None:
+    """A drawing step's key counts the driver's state: the result a worker stored under
+    it is the plain function's from that state, so a reuse on any executor is right."""
+    pipe = fm.Pipeline("draw-once", [draws_first])
+    _script_seeds()
+    expected = draws_first.func()
+    _script_seeds()
+    assert pipe.run(executor="processes:1")["u"] == expected
+    _script_seeds()
+    again = pipe.run()
+    assert again.steps["draws_first"].status == "cached" and again["u"] == expected
+    _another_process()
+    assert pipe.run(executor="processes:1").steps["draws_first"].status == "executed"
+
+
+def test_steps_draw_in_the_pipelines_order_after_a_reuse(project: Path) -> None:
+    """A reuse makes the step after it ready before the step after an execution; the
+    two that draw still draw in the pipeline's order, as on a first run."""
+
+    @fm.step(outputs="e")
+    def made() -> int:
+        return 1
+
+    @fm.step(outputs="r")
+    def kept() -> int:
+        return 2
+
+    @fm.step(outputs="de")
+    def after_made(e: int) -> float:
+        return e + float(np.random.rand())
+
+    @fm.step(outputs="dr")
+    def after_kept(r: int) -> float:
+        return r + float(np.random.rand())
+
+    pipe = fm.Pipeline("order", [made, kept, after_made, after_kept])
+    g = np.random.RandomState(3)
+    expected = {"de": 1 + float(g.rand()), "dr": 2 + float(g.rand())}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the two are coupled: warned)
+        for force in (False, ["made"]):
+            np.random.seed(3)
+            run = pipe.run(force=force)
+            assert {"de": run["de"], "dr": run["dr"]} == expected
+    assert run.steps["kept"].status == "cached" and run.steps["made"].status == "executed"

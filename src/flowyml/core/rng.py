@@ -148,10 +148,14 @@ def restore(states: dict[str, str]) -> None:
 
 
 def state_digest(name: str) -> str:
-    """A digest of the generator's state now (what a step that reads it depends on)."""
+    """A digest of the generator's state now (what a step that reads it depends on).
+    ("state 2": until executors started a step in a worker from the driver's state
+    (``StepTask.start_states``), a worker drew from its own, under a key with the
+    driver's: those entries are not the step's result for that state, and no key finds
+    them now.)"""
     from .hashing import hash_text
 
-    return hash_text("generator", name, repr(_state(name)))
+    return hash_text("generator state 2", name, repr(_state(name)))
 
 
 # --------------------------------------------------------------------------- watching

@@ -86,6 +86,10 @@ class StepTask:
     # the hidden random generators whose state the step's key counts (``core.rng``):
     # watched while it runs, for a seed before anything reads them
     generators: tuple[str, ...] = ()
+    # for a step that runs in another process: the driver's states of the hidden
+    # generators its code reaches (``rng.end_states``), put in place before it runs, so
+    # that it draws what it would have drawn in the driver
+    start_states: dict[str, str] | None = None
 
 
 @struct
@@ -103,6 +107,9 @@ class StepOutcome:
     # them back)
     independent: tuple[str, ...] = ()
     effects: dict[str, str] | None = None
+    # given ``start_states``: the states the step left those generators in, for the
+    # driver to put in place in its turn (as if it had run there)
+    left: dict[str, str] | None = None
 
 
 def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepOutcome:
@@ -116,6 +123,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     attempts = 1
     start = time.perf_counter()
     root = getattr(store, "root", None)  # a local store's folder: its files are not inputs
+    if task.start_states:  # (every attempt starts from them)
+        rng.restore(task.start_states)
     try:
         # (a step beside others in its process may see their draws: never seeded first)
         with file_reads.recording((str(root),) if root is not None else (), alone) as opened, \
@@ -125,6 +134,7 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
             # (the states it left the generators it seeded first in)
             effects = rng.end_states(rng.restorable(generators.seeded())) or None \
                 if generators else None
+            left = rng.end_states(tuple(task.start_states)) if task.start_states else None
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc
     del kwargs
@@ -158,6 +168,7 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
         # (a process it started may have drawn from the state it was given)
         independent=() if opened.workers() else independent,
         effects=None if opened.workers() else effects,
+        left=left,
     )
 
 

@@ -156,6 +156,9 @@ class _RunState:
         # ran in another process, left behind: put in place in this process when the
         # steps before it have run (``_put_back``)
         self._effects: list[tuple[int, dict[str, str]]] = []
+        # step -> the hidden generators its code reaches (``_next_to_submit``; None:
+        # not yet known)
+        self._drawers: dict[str, frozenset[str]] | None = None
 
     @property
     def executor(self) -> Executor:
@@ -206,7 +209,12 @@ class _RunState:
                 self._decide_ready()
             while (self.queued and self.failure is None
                    and len(self.running) < self.executor.in_flight):
-                self.submit(*self.queued.popleft())
+                i = self._next_to_submit()
+                if i is None:
+                    break
+                entry = self.queued[i]
+                del self.queued[i]
+                self.submit(*entry)
             if not self.running:
                 return  # nothing left to run, or a failure stopped new submissions
             for fut in self._wait_any():
@@ -217,6 +225,28 @@ class _RunState:
             if self.failure is not None:  # what waits in the executor's queue never starts
                 for fut in [f for f in self.running if f.cancel()]:
                     del self.running[fut]
+
+    def _next_to_submit(self) -> int | None:
+        """The place in the queue of the first step free to start. A step whose code
+        reaches a hidden random generator waits for every step before it in the
+        pipeline's order that reaches one of the same (``_drawers``): on every executor
+        they draw in that order, each from the state the ones before it left (side by
+        side on workers, or in another order inline after a reuse, they would not)."""
+        drawers = self._drawers
+        if drawers is None:
+            drawers = self._drawers = {n: frozenset(fp.states)
+                                       for n, fp in self.graph.fingerprints.items()
+                                       if fp.states}
+        if not drawers:
+            return 0
+        order = self.graph.order
+        for i, (name, _) in enumerate(self.queued):
+            mine = drawers.get(name)
+            if not mine or not any(
+                    other not in self.results and not mine.isdisjoint(drawers[other])
+                    for other in order[:order.index(name)] if other in drawers):
+                return i
+        return None
 
     def _wait_any(self) -> list[StepFuture]:
         """The running steps that are done, after waiting for one if none is (an
@@ -352,6 +382,8 @@ class _RunState:
                         copy_values=local,  # the plain values are the driver's objects
                         consumers={a: self.consumers.get(a, ()) for a in step.outputs},
                         generators=tuple(d.fingerprint.states) if d.variants else (),
+                        start_states=None if local or step.map_over is not None
+                        else _driver_states(d),
                         state=None if local else self._state_check(name, d))
         self.reporter.step_started(name)
         assert self.recorder is not None
@@ -432,8 +464,9 @@ class _RunState:
             self.writers.setdefault(path, name)
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
                            cache=step.cache, effects=outcome.effects))
-        if outcome.effects and outcome.values is None:  # ran elsewhere: left as it left them
-            self._effects.append((self.graph.order.index(name), outcome.effects))
+        left = outcome.left or outcome.effects
+        if left and outcome.values is None:  # ran elsewhere: left as it left them
+            self._effects.append((self.graph.order.index(name), left))
         if outcome.values is not None:  # ran in this process: it wrote these objects
             self.own.update(o.content_hash for o in outcome.outputs)
             self.values.update((a, v) for a, v in outcome.values.items() if a in self.sinks)
@@ -613,6 +646,18 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, UserCodeError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def _driver_states(d: Decision) -> dict[str, str] | None:
+    """The states here of the hidden random generators a step's code reaches, for it
+    to start from in another process (``StepTask.start_states``); None when it reaches
+    none, or only a numpy generator on a bit generator of the user's (its state cannot
+    be put in place there: the worker draws from its own)."""
+    if not d.fingerprint.states:
+        return None
+    from ..core import rng
+
+    return rng.end_states(rng.restorable(tuple(sorted(d.fingerprint.states)))) or None
 
 
 def _found(d: Decision, hits: Mapping[str, CacheHit]) -> CacheHit | None:
