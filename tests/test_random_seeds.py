@@ -598,3 +598,38 @@ def test_steps_draw_in_the_pipelines_order_after_a_reuse(project: Path) -> None:
             run = pipe.run(force=force)
             assert {"de": run["de"], "dr": run["dr"]} == expected
     assert run.steps["kept"].status == "cached" and run.steps["made"].status == "executed"
+
+
+@fm.step(outputs="sizes")
+def sizes(first: int = 1) -> list[int]:
+    return [first, 1, 2]
+
+
+@fm.step(outputs="sums", map_over="sizes")
+def sums(sizes: int) -> float:
+    return float(np.random.rand(sizes).sum())
+
+
+def _as_a_loop(first: int) -> tuple[list[float], float]:
+    """What a loop over the list draws after the script's seed, and the draw after it."""
+    np.random.seed(3)
+    return [float(np.random.rand(n).sum()) for n in (first, 1, 2)], float(np.random.rand())
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes:2"])
+def test_map_over_elements_draw_as_a_loop_would(project: Path, executor: str) -> None:
+    """Each element draws from the state the one before it left, on every executor: an
+    element whose input is unchanged is not reused after one before it changed (it
+    would have been drawn from another state), and the script draws after the run what
+    it would have drawn after the loop."""
+    pipe = fm.Pipeline("loop", [sizes, sums])
+    for first in (1, 2, 1):
+        expected, after = _as_a_loop(first)
+        np.random.seed(3)
+        run = pipe.run(params={"first": first}, executor=executor)
+        assert run["sums"] == expected
+        if first == 2:
+            assert run.steps["sums"].status == "executed"
+            assert "3 of 3 elements executed" in run.steps["sums"].reason
+            assert float(np.random.rand()) == after
+    assert run.steps["sums"].status == "cached"

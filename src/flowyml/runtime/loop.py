@@ -382,8 +382,7 @@ class _RunState:
                         copy_values=local,  # the plain values are the driver's objects
                         consumers={a: self.consumers.get(a, ()) for a in step.outputs},
                         generators=tuple(d.fingerprint.states) if d.variants else (),
-                        start_states=None if local or step.map_over is not None
-                        else _driver_states(d),
+                        start_states=None if local else _driver_states(d),
                         state=None if local else self._state_check(name, d))
         self.reporter.step_started(name)
         assert self.recorder is not None

@@ -15,6 +15,10 @@ How it fits the loop (the runtime calls ``submit_map`` instead of ``executor.sub
   carries the element's hash like any stored input, on every executor: each element
   step decodes a view of its own from the element's object (as a worker does), never
   the driver's decoded element, so it cannot change what another step sees.
+* A step whose code reaches a hidden random generator draws as a loop would, each
+  element from the state the one before it left: element keys are chained, the
+  elements are reused all together or executed all, in order (on workers one after the
+  other, each given the state the previous one left; see ``submit_map``).
 * Each executed element is recorded (``element_writes``, through the run's recorder,
   in element order) as an artifact of asset ``<output>.element`` with lineage to the step's
   inputs, a cache entry under the element key and a step row ``<step>[i]``. The
@@ -33,6 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..catalog.records import Write
 from ..core import reads as file_reads
+from ..core.hashing import hash_text
 from ..core.refs import ArtifactRef
 from ..core.struct import field, replace, struct
 from ..executors.task import StepOutcome, StepTask, UserCodeError
@@ -84,52 +89,94 @@ def submit_map(
     materializers: str,
 ) -> Future[StepOutcome]:
     """Submit the missing elements of a mapped step; a future of its ``MapOutcome``.
-    ``materializers``: the run's ``registry_versions()`` (the step's key has them)."""
+    ``materializers``: the run's ``registry_versions()`` (the step's key has them).
+
+    A step whose code reaches a hidden random generator (``Fingerprint.states``) draws
+    as a loop over the list would: each element from the state the one before it left.
+    So each element's key follows the one before it (an element is reused only after
+    the elements before it were), the elements are reused all together or not at all,
+    and executed in order; on workers, one after the other, each given the state the
+    one before it left (``StepTask.start_states``)."""
     step = task.step
     param = step.map_over
     assert param is not None
     result: Future[StepOutcome] = Future()
     t0 = time.perf_counter()
+    drawing = bool(d.fingerprint.states)
     try:
         items = _the_list(task, d, store, param)
         whole = d.refs[param]
         elements: list[Element] = []
-        futures: dict[int, StepFuture] = {}
+        objs: list[NewOutput] = []
+        before = ""
         for i, item in enumerate(items):
             obj = store_value(store, f"{whole.name}-{i}", item)
+            objs.append(obj)
             inputs = {**d.inputs, param: obj.content_hash}
-            key = cache_key(d.fingerprint.with_states, inputs, d.values,
-                            (*step.outputs, ELEMENT_MARKER), materializers)
+            code = d.fingerprint.with_states
+            if drawing and i:  # (what the elements before it drew moves what it gets)
+                code = hash_text("after element", code, before)
+            key = before = cache_key(code, inputs, d.values, (*step.outputs, ELEMENT_MARKER),
+                                     materializers)
             e = Element(i, param, key, inputs, dict(d.parents), step.cache)
             elements.append(e)
             hit = None if forced or not step.cache else _lookup(
                 catalog, store, key, step.outputs, root)
             if hit is not None:
                 e.status, e.cached, e.reads = "cached", hit[0], hit[1]
-                continue
-            ref = ArtifactRef(
-                name=f"{whole.name}[{i}]", content_hash=obj.content_hash, size=obj.size,
-                materializer=obj.materializer, type_name=obj.type_name,
-                uri=object_uri(store.uri, obj.content_hash,
-                               whole.id if obj.data is not None else None),
-                version=whole.version, meta=dict(obj.meta), data=obj.data,
-            )
-            futures[i] = executor.submit(_element_task(task, param, ref))
+        if drawing and any(e.status != "cached" for e in elements):  # none is reused
+            for e in elements:
+                e.status, e.cached, e.reads = "pending", {}, []
+        refs = {e.index: _element_ref(store.uri, whole, e.index, objs[e.index]) for e in elements
+                if e.status != "cached"}
+        in_turn = drawing and task.start_states is not None
+        futures: dict[int, StepFuture] = {} if in_turn else {
+            i: executor.submit(_element_task(task, param, ref)) for i, ref in refs.items()}
     except BaseException as exc:
         result.set_exception(exc)
         return result
 
     def gather() -> None:
         try:
-            result.set_result(_gather(task, store, elements, futures, t0, root))
+            left = _in_turn(task, param, refs, executor, futures) if in_turn else None
+            outcome = _gather(task, store, elements, futures, t0, root)
+            outcome.left = left
+            result.set_result(outcome)
         except BaseException as exc:
             result.set_exception(exc)
 
-    if executor.in_process or not futures:
+    if executor.in_process or not refs:
         gather()
     else:
         threading.Thread(target=gather, name=f"flowyml-map-{step.name}", daemon=True).start()
     return result
+
+
+def _element_ref(store_uri: str, whole: ArtifactRecord, i: int, obj: NewOutput) -> ArtifactRef:
+    """Element ``i``'s stored object (``obj``, of the list ``whole``), as a task's input."""
+    return ArtifactRef(
+        name=f"{whole.name}[{i}]", content_hash=obj.content_hash, size=obj.size,
+        materializer=obj.materializer, type_name=obj.type_name,
+        uri=object_uri(store_uri, obj.content_hash, whole.id if obj.data is not None else None),
+        version=whole.version, meta=dict(obj.meta), data=obj.data,
+    )
+
+
+def _in_turn(task: StepTask, param: str, refs: dict[int, ArtifactRef], executor: Executor,
+             futures: dict[int, StepFuture]) -> dict[str, str] | None:
+    """Run the elements ``refs`` one after the other in other processes, each from the
+    states of the hidden generators the one before it left (the first from the
+    driver's), filling ``futures``; the states the last one left. A failed element
+    stops the others (what it left is not known)."""
+    states = task.start_states
+    for i in sorted(refs):
+        fut = futures[i] = executor.submit(
+            replace(_element_task(task, param, refs[i]), start_states=states))
+        try:
+            states = fut.result().left or states
+        except BaseException:
+            return None
+    return states
 
 
 def element_writes(template: StepRecord, source: object) -> tuple[list[Write], str]:
