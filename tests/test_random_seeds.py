@@ -633,3 +633,29 @@ def test_map_over_elements_draw_as_a_loop_would(project: Path, executor: str) ->
             assert "3 of 3 elements executed" in run.steps["sums"].reason
             assert float(np.random.rand()) == after
     assert run.steps["sums"].status == "cached"
+
+
+def test_a_step_of_main_draws_from_the_workers_generator(project: Path) -> None:
+    """A step of a script travels by value, with the names it reads: a name bound to a
+    method of a hidden generator (``from random import random``) reaches the worker's
+    generator, which has the driver's state, and what it leaves comes back."""
+    code = """
+        import random as R
+        from random import random
+        import numpy as np
+        from numpy.random import rand
+        import flowyml as fm
+
+        @fm.step(outputs="a")
+        def draw() -> float:
+            return float(rand()) + random()
+
+        np.random.seed(0)
+        R.seed(0)
+        run = fm.Pipeline("by-value", [draw]).run(executor="processes:1")
+        after = (float(np.random.rand()), R.random())
+        np.random.seed(0)
+        R.seed(0)
+        print(run["a"] == draw.func(), after == (float(np.random.rand()), R.random()))
+    """
+    assert run_py(project, code).split() == ["True", "True"]

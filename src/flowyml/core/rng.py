@@ -62,6 +62,19 @@ def hidden() -> dict[int, str]:
     return out
 
 
+def hidden_generator(name: str) -> Any:
+    """This process's hidden generator ``name`` (its library imported): what one
+    pickled for a worker stands for there (``executors.worker``), so a step shipped by
+    value draws from the worker's own, which is given the driver's state, not from a
+    copy that no state given or left can reach."""
+    import importlib
+
+    if name == _RANDOM:
+        return importlib.import_module("random")._inst
+    importlib.import_module("numpy.random")
+    return _np_rand()
+
+
 def _state(name: str) -> Any:
     """The generator's state now (compared, not kept: taken once per seed at most)."""
     if name == _RANDOM:  # (``Random.getstate`` without its wrapper, which reports)

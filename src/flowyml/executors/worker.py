@@ -201,15 +201,28 @@ def _pickler() -> type[Any]:
     step in ``__main__`` or a notebook cell), which cloudpickle drops: the worker could
     then neither read that code's text (to check the step's key, ``core.statecheck``)
     nor show the step's own file and lines in a traceback. (A dispatch table entry,
-    read by the C pickler: no Python call for the objects that are not code.)"""
+    read by the C pickler: no Python call for the objects that are not code.) The
+    hidden random generators travel by reference."""
     import cloudpickle
 
+    from ..core import rng
     from ..core.step import Step
+
+    hidden = rng.hidden()
 
     class Pickler(cloudpickle.Pickler):
         dispatch_table = collections.ChainMap({types.CodeType: _reduce_code,
                                                Step: _reduce_step},
                                               cloudpickle.Pickler.dispatch_table)
+
+        def reducer_override(self, obj: Any) -> Any:
+            # a hidden random generator (reached by a step of ``__main__`` through
+            # ``from random import random``): the worker's own, which is given the
+            # driver's state (``StepTask.start_states``), not a copy of the driver's
+            name = hidden.get(id(obj))
+            if name is not None:
+                return rng.hidden_generator, (name,)
+            return super().reducer_override(obj)
 
     return Pickler
 
