@@ -659,3 +659,19 @@ def test_a_step_of_main_draws_from_the_workers_generator(project: Path) -> None:
         print(run["a"] == draw.func(), after == (float(np.random.rand()), R.random()))
     """
     assert run_py(project, code).split() == ["True", "True"]
+
+
+def test_a_reuse_of_a_drawing_step_leaves_the_state_its_execution_left(project: Path) -> None:
+    """Not only a step that seeds first: the script draws after a cached rerun what it
+    drew after the run that executed the step (its key counted the state it started
+    from, so the state it left is known)."""
+    pipe = fm.Pipeline("draw-and-leave", [draws_first])
+    afters = []
+    for executor in ("inline", "inline", "processes:1"):
+        _script_seeds()
+        run = pipe.run(executor=executor)
+        afters.append((run.steps["draws_first"].status, float(np.random.rand()), random.random()))
+    _script_seeds()
+    draws_first.func()
+    expected = (float(np.random.rand()), random.random())
+    assert afters == [("executed", *expected), ("cached", *expected), ("cached", *expected)]

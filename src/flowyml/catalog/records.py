@@ -105,7 +105,7 @@ class Write:
     parents: dict[str, str] = field(default_factory=dict)
     cache: bool = True
     artifacts: dict[str, ArtifactRecord] | None = None
-    # the end states of the hidden random generators the execution seeded first
+    # the end states of the hidden random generators the execution seeded or drew from
     # (``core.rng.end_states``): kept with its cache entry, put back by a reuse
     effects: dict[str, str] | None = None
 

@@ -8,8 +8,10 @@ and the key the step's execution is stored under says, per generator, either tha
 or that the result does not depend on it (``watching``): the step seeded it before
 anything read it (``np.random.seed(0)`` first thing in a training step), or did not
 touch it at all (a fallback to ``np.random`` on a branch not taken). Such a step is
-reused in the next process, whose state is another; its reuse puts back the states the
-execution left the generators it seeded in (``end_states``, ``restore``).
+reused in the next process, whose state is another. A reuse of any step puts back the
+states its execution left the generators it seeded or drew from in (``end_states``,
+``restore``); a step that runs in another process starts from this process's states
+(``StepTask.start_states``) and sends back the ones it left.
 
 This is observed as the step runs, never guessed from its text. A seed counts as first
 when it is one of these calls (``random.seed``, ``np.random.seed``; for ``random``, any
@@ -91,8 +93,9 @@ def _np_rand() -> Any:
 
 def end_states(names: tuple[str, ...]) -> dict[str, str]:
     """The states of the generators ``names`` now, as text (JSON-safe): what a step
-    that seeded them first left, which a reuse of it puts back (``restore``), so the
-    steps and code after it draw what they would have drawn had it executed."""
+    left, which a reuse of it puts back (``restore``), so the steps and code after it
+    draw what they would have drawn had it executed; or what a step in another process
+    starts from."""
     import array
     import base64
     import json

@@ -103,8 +103,8 @@ class StepOutcome:
     reads: Sequence[Sequence[Any]] = field(default_factory=list)
     writes: Sequence[str] = field(default_factory=list)  # files it wrote, absolute paths
     # the hidden random generators its result does not depend on (``core.rng``: seeded
-    # first, or untouched), and the states it left the seeded ones in (a reuse puts
-    # them back)
+    # first, or untouched), and the states it left those it seeded or drew from (a reuse
+    # puts them back: what runs after it draws what it would have drawn)
     independent: tuple[str, ...] = ()
     effects: dict[str, str] | None = None
     # given ``start_states``: the states the step left those generators in, for the
@@ -131,8 +131,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
                 rng.watching(task.generators if alone else (), step.func) as generators:
             native_reads.rebind_once(step.func)  # (a worker's import of the step's module)
             result = step.func(**kwargs)
-            # (the states it left the generators it seeded first in)
-            effects = rng.end_states(rng.restorable(generators.seeded())) or None \
+            # (the states it left the generators its key counts, or that it seeded)
+            ended = rng.end_states(rng.restorable(tuple(generators.start))) \
                 if generators else None
             left = rng.end_states(tuple(task.start_states)) if task.start_states else None
     except Exception as exc:
@@ -158,6 +158,12 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     with rng.still(generators):  # (pickling an output that holds one reads its state)
         outputs = [store_value(store, name, value) for name, value in values.items()]
     independent = rng.independent_of(generators, [o.meta for o in outputs])
+    # what a reuse puts back: the states it left, but for a generator it did not touch
+    # (its key does not count the state: putting back the one it had would undo what
+    # ran before it here); with no watch (a Dask worker's threads), every state counts
+    effects = left
+    if ended and generators is not None:
+        effects = {n: s for n, s in ended.items() if n not in generators.untouched}
     return StepOutcome(
         outputs=outputs,
         duration=duration,
@@ -167,7 +173,7 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
         writes=opened.written_files(),
         # (a process it started may have drawn from the state it was given)
         independent=() if opened.workers() else independent,
-        effects=None if opened.workers() else effects,
+        effects=None if opened.workers() else (effects or None),
         left=left,
     )
 

@@ -333,7 +333,7 @@ class _RunState:
         if stale is not None:  # a file the cached execution opened is not as it read it
             d.note = stale
             return False
-        if hit.effects:  # the generators it seeded, left as its execution left them
+        if hit.effects:  # the generators it seeded or drew from, as its execution left them
             self._effects.append((self.graph.order.index(name), hit.effects))
         first_run = next(iter(hit.values())).run_id
         reason = (f"reused: {file_reads.unchanged(hit.reads)} unchanged "
