@@ -413,19 +413,64 @@ def test_state_the_driver_changed_is_refused_on_a_dask_worker(
 def test_a_drawing_step_starts_from_the_drivers_state_on_dask(project: Path, spec: str) -> None:
     """As on the other executors (``test_random_seeds``): the script's seed reaches the
     steps on the cluster, which draw in the pipeline's order, and the script draws after
-    the run what it would have drawn after calling them."""
+    the run what it would have drawn after calling them, though Dask's client draws from
+    ``random`` in this process meanwhile."""
+    import random
     import warnings
 
     import numpy as np
 
     from tests import test_random_seeds as seeds
 
-    expected, after = seeds._called_in_order()
-    pipe = fm.Pipeline("dask-draws", [seeds.draws_first, seeds.draws_second,
-                                      seeds.draws_nothing, seeds.draws_after_both])
-    seeds._script_seeds()
+    np.random.seed(3)
+    first = float(np.random.rand())
+    expected = [first, float(np.random.rand()) * 10, first + float(np.random.rand())]
+    after = float(np.random.rand())
+    pipe = fm.Pipeline("dask-draws", [numpy_first, numpy_second, seeds.draws_nothing,
+                                      numpy_after_both])
+    np.random.seed(3)
+    random.seed(4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (coupled: warned)
         run = pipe.run(executor=spec)
-    assert [run["u"], run["v"], run["w"]] == expected
+    assert [run["nu"], run["nv"], run["nw"]] == expected
     assert float(np.random.rand()) == after
+    assert random.random() == random.Random(4).random()
+
+
+@fm.step(outputs="nu")
+def numpy_first() -> float:
+    import numpy as np
+
+    return float(np.random.rand())
+
+
+@fm.step(outputs="nv")
+def numpy_second() -> float:
+    import numpy as np
+
+    return float(np.random.rand()) * 10
+
+
+@fm.step(outputs="nw")
+def numpy_after_both(nu: float, nv: float) -> float:
+    import numpy as np
+
+    return nu + float(np.random.rand())
+
+
+def test_random_on_a_dask_worker_is_not_cached(project: Path, spec: str) -> None:
+    """Dask's own threads in a worker draw from ``random``'s global generator (sizing
+    a message): a step drawing from it there is warned about and not cached."""
+    from tests import test_random_seeds as seeds
+
+    pipe = fm.Pipeline("dask-random", [seeds.draws_first])
+    for _ in range(2):
+        with pytest.warns(UserWarning, match="not cached: it draws from random's global"):
+            run = pipe.run(executor=spec)
+        assert run.steps["draws_first"].status == "executed"
+    statuses = []
+    for _ in range(2):  # inline: cached from now
+        seeds._script_seeds()
+        statuses.append(pipe.run().steps["draws_first"].status)
+    assert statuses == ["executed", "cached"]

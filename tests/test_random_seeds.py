@@ -675,3 +675,48 @@ def test_a_reuse_of_a_drawing_step_leaves_the_state_its_execution_left(project: 
     draws_first.func()
     expected = (float(np.random.rand()), random.random())
     assert afters == [("executed", *expected), ("cached", *expected), ("cached", *expected)]
+
+
+def _first_attempt_fails(marker: Path) -> None:
+    if not marker.exists():
+        marker.write_text("failed once")
+        raise RuntimeError("transient")
+
+
+@fm.step(outputs="retried", retries=1)
+def draws_then_fails_once(marker: str) -> float:
+    x = float(np.random.rand())
+    _first_attempt_fails(Path(marker))
+    return x
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes:1"])
+def test_every_attempt_starts_from_the_state_the_step_started_with(
+        project: Path, executor: str) -> None:
+    """A retried step draws what the plain function draws once: on every executor its
+    second attempt starts from the state its first one started from."""
+    pipe = fm.Pipeline("retried", [draws_then_fails_once])
+    np.random.seed(3)
+    run = pipe.run(params={"marker": str(project / "marker")}, executor=executor)
+    assert run.steps["draws_then_fails_once"].attempts == 2
+    assert run["retried"] == float(np.random.RandomState(3).rand())
+
+
+class _OwnBitGenerator(np.random.PCG64):
+    pass
+
+
+def test_a_state_a_worker_cannot_be_given_is_not_cached(project: Path) -> None:
+    """numpy's global generator on a bit generator of the user's: its state cannot be
+    given to a worker, which draws from its own, so the result is not cached there, and
+    this process's generator is left as it was."""
+    pipe = fm.Pipeline("own-bits", [draws_first])
+    np.random.mtrand.set_bit_generator(_OwnBitGenerator(1))
+    try:
+        for _ in range(2):
+            with pytest.warns(UserWarning, match="not cached: numpy's global generator runs"):
+                run = pipe.run(executor="processes:1")
+            assert run.steps["draws_first"].status == "executed"
+        assert type(np.random.mtrand._rand._bit_generator) is _OwnBitGenerator
+    finally:
+        np.random.mtrand.set_bit_generator(np.random.MT19937())

@@ -184,7 +184,7 @@ class Watch:
     __slots__ = ("start", "untouched", "verdict")
 
     def __init__(self, names: tuple[str, ...]) -> None:
-        self.start = {n: _state(n) for n in names if n in _loaded()}
+        self.start = {n: _state(n) for n in names if n in loaded()}
         self.verdict: dict[str, bool] = {}  # name -> seeded first
         self.untouched: tuple[str, ...] = ()
 
@@ -205,7 +205,8 @@ class Watch:
         return tuple(sorted({*self.seeded(), *self.untouched}))
 
 
-def _loaded() -> set[str]:
+def loaded() -> set[str]:
+    """The names of the hidden generators whose library is imported."""
     return set(hidden().values())
 
 

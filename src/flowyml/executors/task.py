@@ -110,6 +110,9 @@ class StepOutcome:
     # given ``start_states``: the states the step left those generators in, for the
     # driver to put in place in its turn (as if it had run there)
     left: dict[str, str] | None = None
+    # why its result cannot be reproduced (``random``'s generator in a Dask worker,
+    # whose own threads draw from it): recorded, not cached
+    unrepeatable: str | None = None
 
 
 def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepOutcome:
@@ -175,7 +178,15 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
         independent=() if opened.workers() else independent,
         effects=None if opened.workers() else (effects or None),
         left=left,
+        unrepeatable=None if alone or not task.start_states or "random" not in task.start_states
+        else SHARED_RANDOM,
     )
+
+
+# (Dask's worker threads draw from it while the step runs: ``distributed`` samples with
+# ``random`` when it sizes a message)
+SHARED_RANDOM = ("it draws from random's global generator beside other threads of its "
+                 "process that draw from it too (a Dask worker's)")
 
 
 def warn_none_outputs(task: StepTask, values: dict[str, Any]) -> None:

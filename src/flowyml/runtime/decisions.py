@@ -58,6 +58,9 @@ class Decision:
     # one for none (each counted by its state).
     # Empty when the code reaches none of them: ``key`` is then the only one.
     variants: dict[frozenset[str], str] = field(default_factory=dict)
+    # why an execution of it cannot be reproduced where it runs (a hidden generator's
+    # state the worker could not be given): recorded, never cached
+    unrepeatable: str | None = None
 
     def all_keys(self) -> list[str]:
         """Every key an execution of this step may be stored under, ``key`` first."""

@@ -159,13 +159,21 @@ class _RunState:
         # step -> the hidden generators its code reaches (``_next_to_submit``; None:
         # not yet known)
         self._drawers: dict[str, frozenset[str]] | None = None
+        # the states of the hidden generators as the steps run so far have left them, on
+        # an executor whose steps all run elsewhere: this process's own may move meanwhile
+        # (Dask's client draws from ``random`` as it gathers results); taken before the
+        # executor is made, kept by ``_put_back``, put in place when it has stopped
+        self._logical: dict[str, str] = {}
 
     @property
     def executor(self) -> Executor:
         """The executor, made on first use (the first step to execute)."""
         if self._executor is None:
             assert self._make_executor is not None
+            before = _generator_states()
             self._executor = self._make_executor()
+            if not self._executor.in_process:
+                self._logical = before
         if not self._memo_shared:
             self._memo_shared = True
             if not self._executor.in_process:
@@ -186,6 +194,8 @@ class _RunState:
         status = "failed"
         try:
             self._prefetch()
+            if self._executor is not None and not self._executor.in_process:  # (given)
+                self._logical = _generator_states()
             self.recorder.lasted()  # a long prefetch (a huge graph): beat from now on
             self._loop()
             if self._effects:  # (for the code after the run)
@@ -198,6 +208,10 @@ class _RunState:
         finally:
             io = IOStats.delta(io_before, self.store.stats.snapshot())
             error = self._finish(status, io)
+            if self._logical and self._executor is not None and not self._executor.in_process:
+                from ..core import rng
+
+                rng.restore(self._logical)  # (its threads have stopped drawing)
         self._final_versions()
         ordered = {n: self.results[n] for n in self.graph.order if n in self.results}
         return RunOutcome(self.run_id, self.pipeline, status, ordered, dict(self.produced),
@@ -382,7 +396,10 @@ class _RunState:
                         copy_values=local,  # the plain values are the driver's objects
                         consumers={a: self.consumers.get(a, ()) for a in step.outputs},
                         generators=tuple(d.fingerprint.states) if d.variants else (),
-                        start_states=None if local else _driver_states(d),
+                        # (in this process too when it may be retried: each attempt
+                        # starts from them)
+                        start_states=None if local and not step.retries
+                        else self._start_states(d, local),
                         state=None if local else self._state_check(name, d))
         self.reporter.step_started(name)
         assert self.recorder is not None
@@ -411,6 +428,29 @@ class _RunState:
         self._effects = [e for e in self._effects if e[0] >= before]
         for _, states in due:
             rng.restore(states)
+            self._logical.update(states)
+
+    def _start_states(self, d: Decision, local: bool) -> dict[str, str] | None:
+        """The states of the hidden random generators a step's code reaches that it
+        starts from (``StepTask.start_states``): this process's, or on an executor whose
+        steps all run elsewhere, as the steps so far left them (``_logical``). One whose
+        state cannot be given to another process (numpy's global generator on a bit
+        generator of the user's) makes an execution there unrepeatable."""
+        names = tuple(sorted(d.fingerprint.states))
+        if not names:
+            return None
+        from ..core import rng
+
+        shipped = rng.restorable(names)
+        if not local and len(shipped) < len(names):
+            d.unrepeatable = (
+                "numpy's global generator runs on a bit generator of your own, whose state "
+                "cannot be given to another process: there it draws from that process's "
+                "own; run the step on the inline executor, or make a "
+                "np.random.default_rng(seed) in it")
+        if self.executor.in_process:
+            return rng.end_states(shipped) or None
+        return {n: self._logical[n] for n in shipped if n in self._logical} or None
 
     def _versioned(self, rec: ArtifactRecord) -> ArtifactRecord:
         """An output of this run as recorded, with its version: until its batch is
@@ -440,6 +480,11 @@ class _RunState:
             return
         prev = self._previous_record(name) if name not in self.forced and step.cache else None
         reason = "executed: " + explain(d, step, name in self.forced, prev)
+        unrepeatable = d.unrepeatable or outcome.unrepeatable
+        if unrepeatable:
+            reason += f"; not cached: {unrepeatable}"
+            warn_at_step(step, UnseenInputWarning(
+                f"step {name!r} is not cached: {unrepeatable}"))
         if getattr(outcome, "map_elements", None) is not None:  # map_over: the elements
             reason += self._record_elements(name, d, outcome)
         if outcome.independent:  # stored under the key that says so (``rng``)
@@ -462,10 +507,10 @@ class _RunState:
         for path in outcome.writes:
             self.writers.setdefault(path, name)
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
-                           cache=step.cache, effects=outcome.effects))
-        left = outcome.left or outcome.effects
-        if left and outcome.values is None:  # ran elsewhere: left as it left them
-            self._effects.append((self.graph.order.index(name), left))
+                           cache=step.cache and not unrepeatable, effects=outcome.effects))
+        if outcome.left and outcome.values is None:  # ran elsewhere from the states it
+            # was given (only those: another it drew from there was that process's own)
+            self._effects.append((self.graph.order.index(name), outcome.left))
         if outcome.values is not None:  # ran in this process: it wrote these objects
             self.own.update(o.content_hash for o in outcome.outputs)
             self.values.update((a, v) for a, v in outcome.values.items() if a in self.sinks)
@@ -647,16 +692,12 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _driver_states(d: Decision) -> dict[str, str] | None:
-    """The states here of the hidden random generators a step's code reaches, for it
-    to start from in another process (``StepTask.start_states``); None when it reaches
-    none, or only a numpy generator on a bit generator of the user's (its state cannot
-    be put in place there: the worker draws from its own)."""
-    if not d.fingerprint.states:
-        return None
+def _generator_states() -> dict[str, str]:
+    """The states now of this process's hidden random generators (those
+    ``rng.restore`` can put back)."""
     from ..core import rng
 
-    return rng.end_states(rng.restorable(tuple(sorted(d.fingerprint.states)))) or None
+    return rng.end_states(rng.restorable(tuple(sorted(rng.loaded()))))
 
 
 def _found(d: Decision, hits: Mapping[str, CacheHit]) -> CacheHit | None:

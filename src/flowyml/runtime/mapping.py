@@ -118,7 +118,8 @@ def submit_map(
                 code = hash_text("after element", code, before)
             key = before = cache_key(code, inputs, d.values, (*step.outputs, ELEMENT_MARKER),
                                      materializers)
-            e = Element(i, param, key, inputs, dict(d.parents), step.cache)
+            e = Element(i, param, key, inputs, dict(d.parents),
+                        step.cache and not d.unrepeatable)
             elements.append(e)
             hit = None if forced or not step.cache else _lookup(
                 catalog, store, key, step.outputs, root)
@@ -141,6 +142,8 @@ def submit_map(
             left = _in_turn(task, param, refs, executor, futures) if in_turn else None
             outcome = _gather(task, store, elements, futures, t0, root)
             outcome.left = left
+            if drawing and refs:  # what a reuse of the whole step puts back
+                outcome.effects = left if in_turn else _states_here(d, executor)
             result.set_result(outcome)
         except BaseException as exc:
             result.set_exception(exc)
@@ -160,6 +163,16 @@ def _element_ref(store_uri: str, whole: ArtifactRecord, i: int, obj: NewOutput) 
         uri=object_uri(store_uri, obj.content_hash, whole.id if obj.data is not None else None),
         version=whole.version, meta=dict(obj.meta), data=obj.data,
     )
+
+
+def _states_here(d: Decision, executor: Executor) -> dict[str, str] | None:
+    """The states the elements that ran in this process left the hidden generators in
+    (none if they ran elsewhere, each from its worker's own: not repeatable)."""
+    if not executor.in_process or d.unrepeatable:
+        return None
+    from ..core import rng
+
+    return rng.end_states(rng.restorable(tuple(sorted(d.fingerprint.states)))) or None
 
 
 def _in_turn(task: StepTask, param: str, refs: dict[int, ArtifactRef], executor: Executor,
@@ -271,6 +284,7 @@ def _gather(
     if pending:
         wait(cast("list[Future[StepOutcome]]", pending))
     failed: tuple[int, BaseException] | None = None
+    unrepeatable = None
     for i, fut in futures.items():
         e = elements[i]
         try:
@@ -283,6 +297,8 @@ def _gather(
             continue
         e.status, e.outputs, e.values = "executed", out.outputs, out.values
         e.duration, e.attempts = out.duration, out.attempts
+        if out.unrepeatable:  # (recorded, not cached: see ``StepOutcome``)
+            e.cache, unrepeatable = False, out.unrepeatable
         e.reads = file_reads.portable(out.reads, root)
     if failed is not None:
         raise _element_error(step.name, elements, *failed)
@@ -298,6 +314,7 @@ def _gather(
         values=dict(combined) if task.keep_values else None,
         # the whole step's entry holds every element's files: reusing it reuses them all
         reads=sorted({r[0]: r for e in elements for r in e.reads}.values()),
+        unrepeatable=unrepeatable,
         map_elements=elements,
     )
 
