@@ -474,3 +474,24 @@ def test_random_on_a_dask_worker_is_not_cached(project: Path, spec: str) -> None
         seeds._script_seeds()
         statuses.append(pipe.run().steps["draws_first"].status)
     assert statuses == ["executed", "cached"]
+
+
+@fm.step(outputs="fallback")
+def random_as_a_fallback(seed: int | None = 4) -> float:
+    import random
+
+    return (random.Random(seed) if seed is not None else random).random()
+
+
+def test_random_not_drawn_on_a_dask_worker_is_cached(project: Path, spec: str) -> None:
+    """Only a draw makes a result on a Dask worker unrepeatable: ``random`` as a
+    fallback not taken leaves the state as given."""
+    import warnings
+
+    pipe = fm.Pipeline("dask-fallback", [random_as_a_fallback])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = pipe.run(executor=spec)
+    assert run["fallback"] == random_as_a_fallback.func()
+    assert run.steps["random_as_a_fallback"].status == "executed"
+    assert "not cached" not in run.steps["random_as_a_fallback"].reason

@@ -720,3 +720,75 @@ def test_a_state_a_worker_cannot_be_given_is_not_cached(project: Path) -> None:
         assert type(np.random.mtrand._rand._bit_generator) is _OwnBitGenerator
     finally:
         np.random.mtrand.set_bit_generator(np.random.MT19937())
+
+
+@fm.step(outputs="gx")
+def draws_from_a_default(gen=np.random.mtrand._rand) -> float:
+    return float(gen.rand())
+
+
+@fm.step(outputs="mx")
+def draws_from_a_module_default(gen=np.random) -> float:
+    return float(gen.rand())
+
+
+@pytest.mark.parametrize("step", [draws_from_a_default, draws_from_a_module_default])
+def test_a_hidden_generator_given_as_a_value_is_the_generator(project: Path, step: fm.Step) -> None:
+    """A default (or a run value) that is the hidden generator, or the module drawing from
+    it, is that generator: the step draws from it as a call does (not from a private
+    copy), its key counts the state, and the script draws after the run what it would
+    have drawn after the call."""
+    pipe = fm.Pipeline(f"value-{step.name}", [step])
+    out = step.outputs[0]
+    for seed, executor in ((7, "inline"), (8, "inline"), (8, "processes:1"), (9, "processes:1")):
+        np.random.seed(seed)
+        expected = step.func()
+        after = float(np.random.rand())
+        np.random.seed(seed)
+        run = pipe.run(executor=executor)
+        assert (run[out], float(np.random.rand())) == (expected, after), (seed, executor)
+
+
+@fm.step(outputs="prefix")
+def prefix(n: int = 3) -> list[int]:
+    return [1, 1, 2][:n]
+
+
+@fm.step(outputs="prefix_sums", map_over="prefix")
+def prefix_sums(prefix: int) -> float:
+    return float(np.random.rand(prefix).sum())
+
+
+def test_every_element_reused_leaves_the_state_as_the_loop_did(project: Path) -> None:
+    """A shorter list whose elements were all drawn before: each is reused, and the
+    script draws after the run what it draws after a loop over the list."""
+    pipe = fm.Pipeline("shrink", [prefix, prefix_sums])
+    np.random.seed(3)
+    pipe.run(params={"n": 3})
+    np.random.seed(3)
+    expected = [float(np.random.rand(1).sum()) for _ in range(2)]
+    after = float(np.random.rand())
+    for status in ("executed", "cached"):  # the step's own key misses, then hits
+        np.random.seed(3)
+        run = pipe.run(params={"n": 2})
+        assert run.steps["prefix_sums"].status == status
+        assert run["prefix_sums"] == expected and float(np.random.rand()) == after
+        if status == "executed":
+            assert "0 of 2 elements executed, 2 reused" in run.steps["prefix_sums"].reason
+
+
+@fm.step(outputs="own")
+def switches_to_its_own_bit_generator() -> float:
+    np.random.mtrand.set_bit_generator(_OwnBitGenerator(1))
+    return float(np.random.rand())
+
+
+def test_a_step_switching_to_its_own_bit_generator_runs_on_a_worker(project: Path) -> None:
+    """A step that sets numpy's global generator to a bit generator of its own class in
+    another process computes as it does here (what it leaves cannot come back here)."""
+    try:
+        expected = switches_to_its_own_bit_generator.func()
+    finally:
+        np.random.mtrand.set_bit_generator(np.random.MT19937())
+    run = fm.Pipeline("switch", [switches_to_its_own_bit_generator]).run(executor="processes:1")
+    assert run["own"] == expected

@@ -723,7 +723,7 @@ class _Context:
             tokenizer = Tokenizer(on_code=on_code if cacheable else self.visit_code,
                                   # (asked for each value: numpy loads numpy.random
                                   # on first use, which may come mid-build)
-                                  ordered=True, hidden=rng.hidden())
+                                  ordered=True, hidden=rng.stand_ins())
             digest = tokenizer.digest(value)
         except Opaque as exc:
             outer = type(value).__qualname__  # (what the value is, and what in it is not)

@@ -64,6 +64,30 @@ def hidden() -> dict[int, str]:
     return out
 
 
+def stand_ins() -> dict[int, str]:
+    """``hidden`` and, by the same names, the modules whose functions draw from them
+    (``random``, ``numpy.random``): a value that is one of these (``gen=np.random`` as
+    a default) reaches the generator, and walks as its stand-in in a token."""
+    out = hidden()
+    for module, name in (("random", _RANDOM), ("numpy.random", _NUMPY)):
+        mod = sys.modules.get(module)
+        if mod is not None and name in out.values():
+            out[id(mod)] = name
+    return out
+
+
+def instances() -> dict[int, Any]:
+    """id -> each hidden generator of the libraries imported by now: a ``deepcopy``
+    memo that keeps them themselves (a step given one draws from it, as a call does)."""
+    out: dict[int, Any] = {}
+    rnd = sys.modules.get("random")
+    if rnd is not None and hasattr(rnd, "_inst"):
+        out[id(rnd._inst)] = rnd._inst
+    if sys.modules.get("numpy.random.mtrand") is not None:
+        out[id(_np_rand())] = _np_rand()
+    return out
+
+
 def hidden_generator(name: str) -> Any:
     """This process's hidden generator ``name`` (its library imported): what one
     pickled for a worker stands for there (``executors.worker``), so a step shipped by

@@ -363,7 +363,7 @@ class Tokenizer:
         if self.hidden and key in self.hidden:
             name = self.hidden[key]
             self.met.add(name)
-            h.update(f"hidden generator {name}".encode())
+            h.update(f"hidden generator {name} {t.__name__}".encode())
             return
         self._nodes += 1
         if self._nodes > MAX_NODES:

@@ -137,7 +137,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
             # (the states it left the generators its key counts, or that it seeded)
             ended = rng.end_states(rng.restorable(tuple(generators.start))) \
                 if generators else None
-            left = rng.end_states(tuple(task.start_states)) if task.start_states else None
+            left = rng.end_states(rng.restorable(tuple(task.start_states))) \
+                if task.start_states else None
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc
     del kwargs
@@ -178,8 +179,9 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
         independent=() if opened.workers() else independent,
         effects=None if opened.workers() else (effects or None),
         left=left,
-        unrepeatable=None if alone or not task.start_states or "random" not in task.start_states
-        else SHARED_RANDOM,
+        # (moved while it ran: by the step, or by the threads beside it)
+        unrepeatable=None if alone or not task.start_states or not left
+        or left.get("random") == task.start_states.get("random") else SHARED_RANDOM,
     )
 
 
@@ -325,8 +327,8 @@ def private_copy(value: Any) -> Any:
     ):
         import copy  # here: a run that executes no step never needs it
 
-        try:
-            return copy.deepcopy(value)
+        try:  # (a hidden random generator stays itself: a call draws from it)
+            return copy.deepcopy(value, rng.instances())
         except Exception:
             return value
     return value

@@ -508,8 +508,9 @@ class _RunState:
             self.writers.setdefault(path, name)
         self._record(Write("exec", rec, outputs=outcome.outputs, parents=d.parents,
                            cache=step.cache and not unrepeatable, effects=outcome.effects))
-        if outcome.left and outcome.values is None:  # ran elsewhere from the states it
-            # was given (only those: another it drew from there was that process's own)
+        if outcome.left:  # ran elsewhere from the states it was given (only those: another
+            # it drew from there was that process's own), or elements that were reused
+            # (here, the states are where it left them already: putting them back is a no-op)
             self._effects.append((self.graph.order.index(name), outcome.left))
         if outcome.values is not None:  # ran in this process: it wrote these objects
             self.own.update(o.content_hash for o in outcome.outputs)

@@ -71,6 +71,8 @@ class Element:
     duration: float = 0.0
     attempts: int = 1
     reads: list[list[Any]] = field(default_factory=list)  # files read (``reads.portable``)
+    # the states it left the hidden random generators it drew from (``StepOutcome``)
+    effects: dict[str, str] | None = None
 
 
 @struct
@@ -124,10 +126,10 @@ def submit_map(
             hit = None if forced or not step.cache else _lookup(
                 catalog, store, key, step.outputs, root)
             if hit is not None:
-                e.status, e.cached, e.reads = "cached", hit[0], hit[1]
+                e.status, e.cached, e.reads, e.effects = "cached", *hit
         if drawing and any(e.status != "cached" for e in elements):  # none is reused
             for e in elements:
-                e.status, e.cached, e.reads = "pending", {}, []
+                e.status, e.cached, e.reads, e.effects = "pending", {}, [], None
         refs = {e.index: _element_ref(store.uri, whole, e.index, objs[e.index]) for e in elements
                 if e.status != "cached"}
         in_turn = drawing and task.start_states is not None
@@ -141,9 +143,9 @@ def submit_map(
         try:
             left = _in_turn(task, param, refs, executor, futures) if in_turn else None
             outcome = _gather(task, store, elements, futures, t0, root)
-            outcome.left = left
-            if drawing and refs:  # what a reuse of the whole step puts back
-                outcome.effects = left if in_turn else _states_here(d, executor)
+            if drawing:  # where the elements left the generators, executed or reused
+                outcome.effects = _left_by(elements)
+                outcome.left = left if refs else outcome.effects
             result.set_result(outcome)
         except BaseException as exc:
             result.set_exception(exc)
@@ -165,14 +167,13 @@ def _element_ref(store_uri: str, whole: ArtifactRecord, i: int, obj: NewOutput) 
     )
 
 
-def _states_here(d: Decision, executor: Executor) -> dict[str, str] | None:
-    """The states the elements that ran in this process left the hidden generators in
-    (none if they ran elsewhere, each from its worker's own: not repeatable)."""
-    if not executor.in_process or d.unrepeatable:
-        return None
-    from ..core import rng
-
-    return rng.end_states(rng.restorable(tuple(sorted(d.fingerprint.states)))) or None
+def _left_by(elements: list[Element]) -> dict[str, str] | None:
+    """The states the elements, in order, left the hidden generators in (what a reuse
+    of the whole step puts back; with every element reused, what this run puts back)."""
+    out: dict[str, str] = {}
+    for e in elements:
+        out.update(e.effects or {})
+    return out or None
 
 
 def _in_turn(task: StepTask, param: str, refs: dict[int, ArtifactRef], executor: Executor,
@@ -217,7 +218,8 @@ def element_writes(template: StepRecord, source: object) -> tuple[list[Write], s
             reads=e.reads,
         )
         outs = [replace(o, name=o.name + ELEMENT_SUFFIX) for o in e.outputs]
-        writes.append(Write("exec", rec, outputs=outs, parents=e.parents, cache=e.cache))
+        writes.append(Write("exec", rec, outputs=outs, parents=e.parents, cache=e.cache,
+                            effects=e.effects))
     if not elements:
         return writes, "; map over an empty list: 0 elements"
     reused = sum(1 for e in elements if e.status == "cached")
@@ -247,9 +249,10 @@ def _the_list(task: StepTask, d: Decision, store: ArtifactStore, param: str) -> 
 
 def _lookup(
     catalog: Any, store: ArtifactStore, key: str, outputs: tuple[str, ...], root: str | None
-) -> tuple[dict[str, ArtifactRecord], list[list[Any]]] | None:
-    """An element's cached outputs (step output -> record) and the files its execution
-    read, if it can be reused: outputs all stored, files as they were read."""
+) -> tuple[dict[str, ArtifactRecord], list[list[Any]], dict[str, str] | None] | None:
+    """An element's cached outputs (step output -> record), the files its execution
+    read and the generator states it left, if it can be reused: outputs all stored,
+    files as they were read."""
     hit = catalog.lookup_cache_many([key]).get(key)
     if hit is None or set(hit) != {o + ELEMENT_SUFFIX for o in outputs}:
         return None
@@ -257,7 +260,7 @@ def _lookup(
         return None
     if file_reads.changed(hit.reads, root) is not None:
         return None
-    return {o: hit[o + ELEMENT_SUFFIX] for o in outputs}, list(hit.reads or [])
+    return {o: hit[o + ELEMENT_SUFFIX] for o in outputs}, list(hit.reads or []), hit.effects
 
 
 def _element_task(task: StepTask, param: str, ref: ArtifactRef) -> StepTask:
@@ -297,6 +300,7 @@ def _gather(
             continue
         e.status, e.outputs, e.values = "executed", out.outputs, out.values
         e.duration, e.attempts = out.duration, out.attempts
+        e.effects = out.effects
         if out.unrepeatable:  # (recorded, not cached: see ``StepOutcome``)
             e.cache, unrepeatable = False, out.unrepeatable
         e.reads = file_reads.portable(out.reads, root)
