@@ -3806,6 +3806,28 @@ add(idiom("seed_after_a_draw_beside_another_drawer", {
     warns_at_build=("changes the global random",),
 ))
 
+add(idiom("global_generator_given_as_a_default", {
+    "pipe.py": src('''
+        import numpy as np
+
+        import flowyml as fm
+
+        np.random.seed(7)
+
+
+        @fm.step(outputs="y")
+        def f(gen=np.random, n: int = 2):
+            return [round(float(gen.rand()), 6) for _ in range(n)]  # the module's generator
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(note="the script's seed: the same state in every process, reused"),
+    same(E("pipe.py", "# the module's generator", "# numpy's global generator"), note="comment"),
+    change(E("pipe.py", "np.random.seed(7)", "np.random.seed(8)"),
+           note="the state the default draws from (it counted none: stale)"),
+))
+
 add(idiom("progress_to_stderr", {
     "pipe.py": src('''
         import sys
