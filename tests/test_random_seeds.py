@@ -792,3 +792,40 @@ def test_a_step_switching_to_its_own_bit_generator_runs_on_a_worker(project: Pat
         np.random.mtrand.set_bit_generator(np.random.MT19937())
     run = fm.Pipeline("switch", [switches_to_its_own_bit_generator]).run(executor="processes:1")
     assert run["own"] == expected
+
+
+@fm.step(outputs="noise")
+def noise_or_not(seed: int | None = 5) -> float:
+    r = np.random if seed is None else np.random.default_rng(seed)
+    return float(r.random())
+
+
+@fm.step(outputs="weights")
+def weights_after() -> float:
+    return float(np.random.rand())
+
+
+def test_a_step_is_keyed_by_the_state_it_starts_from(project: Path) -> None:
+    """``np.random`` used whole (a fallback) couples nothing; when it is taken, it moves
+    the generator, and the step drawing after it starts from another state than at
+    build: its key counts that one, so it re-executes, and ``plan`` says it may."""
+    pipe = fm.Pipeline("whole", [noise_or_not, weights_after])
+
+    def plan(seed: int | None) -> dict[str, str]:
+        np.random.seed(7)
+        return {step: what for step, what, _ in pipe.plan(params={"seed": seed})}
+
+    def run(seed: int | None) -> fm.Run:
+        np.random.seed(7)
+        return pipe.run(params={"seed": seed})
+
+    run(5)  # the fallback not taken
+    assert plan(None) == {"noise_or_not": "run", "weights_after": "run?"}
+    np.random.seed(7)
+    expected = (noise_or_not.func(None), weights_after.func(), float(np.random.rand()))
+    for status in ("executed", "cached"):
+        out = run(None)
+        assert (out["noise"], out["weights"], float(np.random.rand())) == expected
+        assert out.steps["weights_after"].status == status
+    assert plan(None) == {"noise_or_not": "reuse", "weights_after": "reuse"}
+    assert run(5).steps["weights_after"].status == "cached"  # its first entry

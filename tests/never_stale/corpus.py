@@ -3828,6 +3828,39 @@ add(idiom("global_generator_given_as_a_default", {
            note="the state the default draws from (it counted none: stale)"),
 ))
 
+add(idiom("module_used_whole_draws_before_another_drawer", {
+    "pipe.py": src('''
+        import numpy as np
+
+        import flowyml as fm
+
+        np.random.seed(7)
+
+
+        @fm.step(outputs="noise")
+        def make_noise(n: int = 1):
+            r = np.random  # the module used whole: a fallback in most code
+            return [round(float(r.rand()), 6) for _ in range(n)]
+
+
+        @fm.step(outputs="w")
+        def init_weights():
+            return round(float(np.random.rand()), 6)
+
+
+        pipe = fm.Pipeline("ns", [make_noise, init_weights])
+    ''')},
+    unchanged(note="the script's seed: the same states in every process, both reused"),
+    same(E("pipe.py", "# the module used whole", "# np.random itself"), note="comment"),
+    change(E("pipe.py", "range(n)]", "range(n + 1)]"),
+           note="how far make_noise moves the generator: init_weights starts from another "
+                "state (its key counted the state at build: stale)",
+           expect={"make_noise": "executed", "init_weights": "executed"}),
+    steps=("make_noise", "init_weights"),
+    check={"noise": "[np.random.seed(7), make_noise()][1]",
+           "w": "[np.random.seed(7), make_noise(), init_weights()][2]"},
+))
+
 add(idiom("progress_to_stderr", {
     "pipe.py": src('''
         import sys

@@ -193,9 +193,15 @@ def state_digest(name: str) -> str:
     (``StepTask.start_states``), a worker drew from its own, under a key with the
     driver's: those entries are not the step's result for that state, and no key finds
     them now.)"""
+    return digest_of(name, end_states((name,))[name])
+
+
+def digest_of(name: str, state: str) -> str:
+    """``state_digest`` of a state as ``end_states`` gives it (one a step left, put
+    back before the next is decided, or one a plan expects)."""
     from .hashing import hash_text
 
-    return hash_text("generator state 2", name, repr(_state(name)))
+    return hash_text("generator state 2", name, state)
 
 
 # --------------------------------------------------------------------------- watching

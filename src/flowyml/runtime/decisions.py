@@ -31,7 +31,7 @@ from ..core.fingerprint import (
 )
 from ..core.hashing import hash_text
 from ..core.native_reads import QUERY_REFS, QUERY_TYPES
-from ..core.struct import field, struct
+from ..core.struct import field, replace, struct
 from ..materializers import registry_versions
 
 if TYPE_CHECKING:
@@ -118,11 +118,16 @@ class Decider:
         self._settings: dict[frozenset[str], tuple[dict[str, str], dict[str, str]]] = {}
         self.materializers = registry_versions()  # once per run, as the run starts
 
-    def decide(self, name: str, in_recs: dict[str, ArtifactRecord]) -> Decision:
-        """The key of step ``name`` given the records of its inputs."""
+    def decide(self, name: str, in_recs: dict[str, ArtifactRecord],
+               states: Mapping[str, str] | None = None) -> Decision:
+        """The key of step ``name`` given the records of its inputs; ``states``: the
+        digests of the hidden random generators its code reaches as it starts, when
+        steps before it may have moved them since the build (``Fingerprint.states``)."""
         graph = self.graph
         step = graph.steps[name]
         fp: Fingerprint = graph.fingerprints[name]
+        if states is not None and states != fp.states:
+            fp = replace(fp, states=dict(states))
         tokens = graph.tokens[name]
         bindings = graph.bindings[name]
         vals = {p: [tokens[p], short_repr(b.value)] for p, b in bindings.items()

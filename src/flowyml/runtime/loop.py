@@ -156,9 +156,11 @@ class _RunState:
         # ran in another process, left behind: put in place in this process when the
         # steps before it have run (``_put_back``)
         self._effects: list[tuple[int, dict[str, str]]] = []
-        # step -> the hidden generators its code reaches (``_next_to_submit``; None:
-        # not yet known)
+        # step -> the hidden generators its code reaches (``_drawing``; None: not yet
+        # known); the steps among them that are ready, waiting for their turn to be
+        # decided (``_decide_parked``)
         self._drawers: dict[str, frozenset[str]] | None = None
+        self._parked: list[str] = []
         # the states of the hidden generators as the steps run so far have left them, on
         # an executor whose steps all run elsewhere: this process's own may move meanwhile
         # (Dask's client draws from ``random`` as it gathers results); taken before the
@@ -219,16 +221,14 @@ class _RunState:
 
     def _loop(self) -> None:
         while True:
-            while self.ready and self.failure is None:
-                self._decide_ready()
+            while self.failure is None and (self.ready or self._parked):
+                if self.ready:
+                    self._decide_ready()
+                elif not self._decide_parked():
+                    break
             while (self.queued and self.failure is None
                    and len(self.running) < self.executor.in_flight):
-                i = self._next_to_submit()
-                if i is None:
-                    break
-                entry = self.queued[i]
-                del self.queued[i]
-                self.submit(*entry)
+                self.submit(*self.queued.popleft())
             if not self.running:
                 return  # nothing left to run, or a failure stopped new submissions
             for fut in self._wait_any():
@@ -240,27 +240,59 @@ class _RunState:
                 for fut in [f for f in self.running if f.cancel()]:
                     del self.running[fut]
 
-    def _next_to_submit(self) -> int | None:
-        """The place in the queue of the first step free to start. A step whose code
-        reaches a hidden random generator waits for every step before it in the
-        pipeline's order that reaches one of the same (``_drawers``): on every executor
-        they draw in that order, each from the state the ones before it left (side by
-        side on workers, or in another order inline after a reuse, they would not)."""
-        drawers = self._drawers
-        if drawers is None:
-            drawers = self._drawers = {n: frozenset(fp.states)
-                                       for n, fp in self.graph.fingerprints.items()
-                                       if fp.states}
-        if not drawers:
-            return 0
-        order = self.graph.order
-        for i, (name, _) in enumerate(self.queued):
-            mine = drawers.get(name)
-            if not mine or not any(
-                    other not in self.results and not mine.isdisjoint(drawers[other])
-                    for other in order[:order.index(name)] if other in drawers):
-                return i
-        return None
+    def _drawing(self) -> dict[str, frozenset[str]]:
+        """Step -> the hidden random generators its code reaches (``Fingerprint.states``)."""
+        if self._drawers is None:
+            self._drawers = {n: frozenset(fp.states)
+                             for n, fp in self.graph.fingerprints.items() if fp.states}
+        return self._drawers
+
+    def _decide_parked(self) -> bool:
+        """Decide the parked steps (those whose code reaches a hidden random generator)
+        whose turn it is, one at a time in the pipeline's order: each after every step
+        before it that reaches one of the same has finished, and the states those left
+        are in place, so that its key counts the state it starts from (not the one at
+        build: a step before it may have drawn, or a reuse put back what its execution
+        left), and on every executor they draw in that order. Whether any was decided."""
+        drawers, order = self._drawing(), self.graph.order
+        decided = False
+        while self._parked and self.failure is None:
+            free = [n for n in self._parked if not any(
+                o not in self.results and not drawers[n].isdisjoint(drawers[o])
+                for o in order[:order.index(n)] if o in drawers)]
+            if not free:
+                break
+            name = min(free, key=order.index)
+            self._parked.remove(name)
+            self._decide_drawer(name)
+            decided = True
+        return decided
+
+    def _decide_drawer(self, name: str) -> None:
+        """Decide one parked step, from the generators' states as they are now."""
+        if self._effects:
+            self._put_back(self.graph.order.index(name))
+        d = self.decider.decide(name, self._input_records(name), self._states_now(name))
+        keys = d.all_keys() if name not in self.forced and self.graph.steps[name].cache else []
+        hits = {k: self._expected[k] for k in keys if k in self._expected}
+        unknown = [k for k in keys if k not in hits]
+        if unknown:
+            hits.update(self.catalog.lookup_cache_many(unknown))
+        self.pending.remove(name)
+        if self._try_reuse(name, d, _found(d, hits)):
+            self.release(name)
+        else:
+            self.queued.append((name, d))
+
+    def _states_now(self, name: str) -> dict[str, str]:
+        """The digests of the states a step starts from (``rng.state_digest``): this
+        process's, or on an executor whose steps all run elsewhere, as they left them."""
+        from ..core import rng
+
+        ex, kept = self._executor, self._logical
+        elsewhere = ex is not None and not ex.in_process
+        return {n: rng.digest_of(n, kept[n]) if elsewhere and n in kept else rng.state_digest(n)
+                for n in sorted(self._drawing()[name])}
 
     def _wait_any(self) -> list[StepFuture]:
         """The running steps that are done, after waiting for one if none is (an
@@ -285,8 +317,14 @@ class _RunState:
             self._expected = self.catalog.expected_hits(self.pipeline, steps, versions)
 
     def _decide_ready(self) -> None:
-        """Decide every ready step at once: at most one catalog query for all their keys."""
+        """Decide every ready step at once: at most one catalog query for all their keys.
+        A step whose code reaches a hidden random generator is parked, to be decided in
+        its turn (``_decide_parked``)."""
         batch = [self.ready.popleft() for _ in range(len(self.ready))]
+        drawers = self._drawing()
+        if drawers:
+            self._parked.extend(n for n in batch if n in drawers)
+            batch = [n for n in batch if n not in drawers]
         decided = [(n, self.decider.decide(n, self._input_records(n))) for n in batch]
         keys = [k for n, d in decided if n not in self.forced and self.graph.steps[n].cache
                 for k in d.all_keys()]

@@ -42,10 +42,13 @@ def plan(
     previous = catalog.previous_steps(pipeline, list(graph.order))  # one query
     fingerprint_graph(graph, stack.root or ".")
     decider = Decider(graph, stack.root)
+    expected = _Generators()
     for name in graph.order:
         step = graph.steps[name]
         in_recs: dict[str, ArtifactRecord] = {}
         blocked = None
+        drawn = sorted(graph.fingerprints[name].states)
+        states = expected.digests(drawn) if drawn else None
         for param, b in graph.bindings[name].items():
             if b.kind == "asset":
                 assert b.asset is not None
@@ -56,14 +59,20 @@ def plan(
             elif b.kind == "catalog":
                 assert b.asset is not None and b.selector is not None
                 in_recs[param] = refs.get((b.asset, b.selector)) or catalog.find(b.asset, b.selector)
-        if blocked is not None:
+        if blocked is not None or (drawn and states is None):
             unknown.update(step.outputs)
+            expected.moved(drawn)
+            if blocked is None:  # what the steps before it leave is known when they run
+                out.append((name, "run?", f"draws from the global random generator of "
+                            f"{' and '.join(drawn)} after a step before it that runs: "
+                            "reused only if that step leaves it as it did"))
+                continue
             own = own_changes(previous.get(name), decider.decide(name, in_recs))
             out.append((name, "run?", "; ".join(own) + ("; and " if own else "")
                         + f"after {graph.producers[blocked]} runs: reused only if "
                         f"{blocked} comes out byte-identical"))
             continue
-        d = decider.decide(name, in_recs)
+        d = decider.decide(name, in_recs, states)
         found = catalog.lookup_cache_many(d.all_keys()) if step.cache else {}
         hit = next((found[k] for k in d.all_keys() if k in found), None)
         stale = None
@@ -71,11 +80,41 @@ def plan(
             stale = file_reads.changed(hit.reads, stack.root)
             if stale is None:
                 known.update(hit)
+                expected.left(hit.effects)
                 out.append((name, "reuse", f"{file_reads.unchanged(hit.reads)} unchanged"))
                 continue
         reason = "caching is off (cache=False)" if not step.cache else stale or explain_miss(
             previous.get(name), d
         )
         unknown.update(step.outputs)
+        expected.moved(drawn)
         out.append((name, "run", reason))
     return out
+
+
+class _Generators:
+    """The states a run would give the hidden random generators as each step starts
+    (``rng.end_states`` text; None: not known, a step before it runs and may draw):
+    this process's at first, then what the reused steps' executions left."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, str | None] = {}
+
+    def digests(self, names: list[str]) -> dict[str, str] | None:
+        from ..core import rng
+
+        out = {}
+        for n in names:
+            if n not in self.states:
+                self.states[n] = rng.end_states((n,))[n]
+            text = self.states[n]
+            if text is None:
+                return None
+            out[n] = rng.digest_of(n, text)
+        return out
+
+    def moved(self, names: list[str]) -> None:
+        self.states.update(dict.fromkeys(names))
+
+    def left(self, effects: dict[str, str] | None) -> None:
+        self.states.update(effects or {})
