@@ -431,7 +431,7 @@ def test_a_drawing_step_starts_from_the_drivers_state_on_dask(project: Path, spe
     np.random.seed(3)
     random.seed(4)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # (coupled: warned)
+        warnings.simplefilter("error")  # (nothing to warn about)
         run = pipe.run(executor=spec)
     assert [run["nu"], run["nv"], run["nw"]] == expected
     assert float(np.random.rand()) == after

@@ -1045,14 +1045,16 @@ _RANDOM_MODULES = frozenset({"random", "numpy", "numpy.random"})
 
 def _generator_draws(fn: types.FunctionType, info: _Info,
                      out: dict[tuple[Any, ...], str]) -> None:
-    """A global random generator the code draws from or seeds (``RNG.permutation(5)``,
-    ``random.random()``, ``np.random.rand()``): each draw changes its state, so what a
-    step draws depends on the draws of the steps that ran before it in the process
-    (``("draw", id)``), and it depends on them (``("depends", id)``, see
-    ``_couple_shared_state``) even if it seeds the generator: a seed in its text need
-    not come first (``x = random.random(); random.seed(1)``), and what another step
-    draws after it then moves what it got. Whether a step did seed first is seen as it
-    runs (``rng``), too late for the key of another step."""
+    """A global random generator of the user's the code draws from or seeds
+    (``RNG.permutation(5)`` on a module-level ``RNG = np.random.RandomState(0)``): each
+    draw changes its state, so what a step draws depends on the draws of the steps that
+    ran before it in the process (``("draw", id)``), and it depends on them
+    (``("depends", id)``, see ``_couple_shared_state``) even if it seeds the generator:
+    a seed in its text need not come first (``x = RNG.random(); RNG.seed(1)``), and what
+    another step draws after it then moves what it got. The hidden ones
+    (``random.random()``, ``np.random.rand()``) couple nothing: a step that reaches one
+    is keyed by the state it starts from, decided in the pipeline's order once the
+    steps before it have left theirs (``runtime.loop``)."""
     globs = fn.__globals__
     drawn: dict[int, str] = {}
     for chain in info.chains:  # (a bare name too: ``from numpy.random import rand``)
@@ -1070,7 +1072,9 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
         # (``np.random.seed`` reaches the hidden one too; a random module used whole
         # may, on a branch not taken: its state counts, as the step's key, see ``rng``)
         gen = rng.generator_of(obj) or _attr(obj, "__self__", obj)
-        if obj is None or not _is_generator(gen):
+        if obj is None or not _is_generator(gen) or rng.name_of(gen) is not None:
+            # (a hidden one couples nothing: each step that reaches it is keyed by the
+            # state it starts from, decided in the pipeline's order, ``runtime.loop``)
             continue
         drawn.setdefault(id(gen), ".".join(chain[:-1]) if isinstance(head, types.ModuleType)
                          else chain[0])
