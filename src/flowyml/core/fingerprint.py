@@ -1057,27 +1057,13 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
     steps before it have left theirs (``runtime.loop``)."""
     globs = fn.__globals__
     drawn: dict[int, str] = {}
-    for chain in info.chains:  # (a bare name too: ``from numpy.random import rand``)
+    for chain in info.chains:  # (a bare name too: a method bound early, ``draw = RNG.rand``)
         if chain[0] not in info.global_names:
             continue
         head = wrappers.original(globs.get(chain[0]))
-        if isinstance(head, types.ModuleType):
-            if head.__name__ not in _RANDOM_MODULES:
-                continue
-            obj = wrappers.original(_resolve_chain(chain, globs))
-        elif _is_generator(head):
-            obj = head
-        else:
-            continue
-        # (``np.random.seed`` reaches the hidden one too; a random module used whole
-        # may, on a branch not taken: its state counts, as the step's key, see ``rng``)
-        gen = rng.generator_of(obj) or _attr(obj, "__self__", obj)
-        if obj is None or not _is_generator(gen) or rng.name_of(gen) is not None:
-            # (a hidden one couples nothing: each step that reaches it is keyed by the
-            # state it starts from, decided in the pipeline's order, ``runtime.loop``)
-            continue
-        drawn.setdefault(id(gen), ".".join(chain[:-1]) if isinstance(head, types.ModuleType)
-                         else chain[0])
+        gen = _attr(head, "__self__", head)
+        if _is_generator(gen) and rng.name_of(gen) is None:  # (a hidden one: see above)
+            drawn.setdefault(id(gen), chain[0])
     for ident, name in drawn.items():
         out[("draw", ident)] = name
         out[("depends", ident)] = name

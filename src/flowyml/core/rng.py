@@ -50,18 +50,21 @@ _replaced: dict[int, tuple[Any, Any]] = {}  # id(original) -> (original, wrapper
 _rebound: set[int] = set()  # the namespaces ``watching`` rebound
 
 
+def _generators() -> dict[str, Any]:
+    """name -> the hidden generators of the libraries imported by now."""
+    out: dict[str, Any] = {}
+    inst = getattr(sys.modules.get("random"), "_inst", None)
+    if inst is not None:
+        out[_RANDOM] = inst
+    rand = getattr(sys.modules.get("numpy.random.mtrand"), "_rand", None)
+    if rand is not None:
+        out[_NUMPY] = rand
+    return out
+
+
 def hidden() -> dict[int, str]:
     """id -> name of the hidden generators of the libraries imported by now."""
-    out: dict[int, str] = {}
-    rnd = sys.modules.get("random")
-    inst = getattr(rnd, "_inst", None) if rnd is not None else None
-    if inst is not None:
-        out[id(inst)] = _RANDOM
-    mtrand = sys.modules.get("numpy.random.mtrand")
-    rand = getattr(mtrand, "_rand", None) if mtrand is not None else None
-    if rand is not None:
-        out[id(rand)] = _NUMPY
-    return out
+    return {id(g): name for name, g in _generators().items()}
 
 
 def stand_ins() -> dict[int, str]:
@@ -79,13 +82,7 @@ def stand_ins() -> dict[int, str]:
 def instances() -> dict[int, Any]:
     """id -> each hidden generator of the libraries imported by now: a ``deepcopy``
     memo that keeps them themselves (a step given one draws from it, as a call does)."""
-    out: dict[int, Any] = {}
-    rnd = sys.modules.get("random")
-    if rnd is not None and hasattr(rnd, "_inst"):
-        out[id(rnd._inst)] = rnd._inst
-    if sys.modules.get("numpy.random.mtrand") is not None:
-        out[id(_np_rand())] = _np_rand()
-    return out
+    return {id(g): g for g in _generators().values()}
 
 
 def hidden_generator(name: str) -> Any:
@@ -237,7 +234,7 @@ class Watch:
 
 def loaded() -> set[str]:
     """The names of the hidden generators whose library is imported."""
-    return set(hidden().values())
+    return set(_generators())
 
 
 _active: set[Watch] = set()  # the watches of the steps running now, in any thread

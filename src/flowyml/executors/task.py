@@ -134,14 +134,15 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
                 rng.watching(task.generators if alone else (), step.func) as generators:
             native_reads.rebind_once(step.func)  # (a worker's import of the step's module)
             result = step.func(**kwargs)
-            # (the states it left the generators its key counts, or that it seeded)
-            ended = rng.end_states(rng.restorable(tuple(generators.start))) \
-                if generators else None
-            left = rng.end_states(rng.restorable(tuple(task.start_states))) \
-                if task.start_states else None
+            # (the states it left the generators watched, and those it was given)
+            watched, given = tuple(generators.start) if generators else (), task.start_states
+            now = rng.end_states(rng.restorable(tuple(sorted({*watched, *(given or ())})))) \
+                if watched or given else {}
     except Exception as exc:
         raise user_error(task, kwargs, exc, attempts) from exc
     del kwargs
+    ended = {n: now[n] for n in watched if n in now}
+    left = {n: now[n] for n in given if n in now} if given else None
     duration = time.perf_counter() - start
     files = opened.files()
     commands = opened.commands()

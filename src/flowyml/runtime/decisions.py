@@ -167,8 +167,9 @@ class Decider:
 def generator_variants(key: str, states: Mapping[str, str]) -> dict[frozenset[str], str]:
     """The keys of an execution of a step whose code reaches hidden random generators
     (``Fingerprint.states``), by the set of them its result does not depend on (seeded
-    before anything read them, or untouched): each generator counts by its state at
-    build, or as ``seeded`` (the step computes the same whatever that state is: ``rng``)."""
+    before anything read them, or untouched): each generator counts by its state as the
+    step starts (at build, unless a step before it moved it: ``Decider.decide``), or as
+    ``seeded`` (the step computes the same whatever that state is: ``rng``)."""
     names = sorted(states)
     out = {}
     for n in range(len(names) + 1):

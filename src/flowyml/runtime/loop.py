@@ -160,7 +160,11 @@ class _RunState:
         # known); the steps among them that are ready, waiting for their turn to be
         # decided (``_decide_parked``)
         self._drawers: dict[str, frozenset[str]] | None = None
-        self._parked: list[str] = []
+        self._parked: set[str] = set()
+        # generator -> the steps that reach it, in the pipeline's order, and the place
+        # among them of the first not finished (``_whose_turn``)
+        self._turns: dict[str, list[str]] = {}
+        self._turn: dict[str, int] = {}
         # the states of the hidden generators as the steps run so far have left them, on
         # an executor whose steps all run elsewhere: this process's own may move meanwhile
         # (Dask's client draws from ``random`` as it gathers results); taken before the
@@ -243,9 +247,26 @@ class _RunState:
     def _drawing(self) -> dict[str, frozenset[str]]:
         """Step -> the hidden random generators its code reaches (``Fingerprint.states``)."""
         if self._drawers is None:
-            self._drawers = {n: frozenset(fp.states)
-                             for n, fp in self.graph.fingerprints.items() if fp.states}
+            fps = self.graph.fingerprints
+            self._drawers = {n: frozenset(fps[n].states) for n in self.graph.order
+                             if fps[n].states}
+            for n, gens in self._drawers.items():  # (in the pipeline's order)
+                for g in gens:
+                    self._turns.setdefault(g, []).append(n)
         return self._drawers
+
+    def _whose_turn(self) -> dict[str, str]:
+        """Generator -> the first step in the pipeline's order that reaches it and has
+        not finished."""
+        out = {}
+        for g, names in self._turns.items():
+            i = self._turn.get(g, 0)
+            while i < len(names) and names[i] in self.results:
+                i += 1
+            self._turn[g] = i
+            if i < len(names):
+                out[g] = names[i]
+        return out
 
     def _decide_parked(self) -> bool:
         """Decide the parked steps (those whose code reaches a hidden random generator)
@@ -257,13 +278,13 @@ class _RunState:
         drawers, order = self._drawing(), self.graph.order
         decided = False
         while self._parked and self.failure is None:
-            free = [n for n in self._parked if not any(
-                o not in self.results and not drawers[n].isdisjoint(drawers[o])
-                for o in order[:order.index(n)] if o in drawers)]
+            turn = self._whose_turn()
+            free = [n for n in set(turn.values()) & self._parked
+                    if all(turn[g] == n for g in drawers[n])]
             if not free:
                 break
             name = min(free, key=order.index)
-            self._parked.remove(name)
+            self._parked.discard(name)
             self._decide_drawer(name)
             decided = True
         return decided
@@ -272,27 +293,23 @@ class _RunState:
         """Decide one parked step, from the generators' states as they are now."""
         if self._effects:
             self._put_back(self.graph.order.index(name))
-        d = self.decider.decide(name, self._input_records(name), self._states_now(name))
-        keys = d.all_keys() if name not in self.forced and self.graph.steps[name].cache else []
-        hits = {k: self._expected[k] for k in keys if k in self._expected}
-        unknown = [k for k in keys if k not in hits]
-        if unknown:
-            hits.update(self.catalog.lookup_cache_many(unknown))
-        self.pending.remove(name)
-        if self._try_reuse(name, d, _found(d, hits)):
-            self.release(name)
-        else:
-            self.queued.append((name, d))
-
-    def _states_now(self, name: str) -> dict[str, str]:
-        """The digests of the states a step starts from (``rng.state_digest``): this
-        process's, or on an executor whose steps all run elsewhere, as they left them."""
         from ..core import rng
 
-        ex, kept = self._executor, self._logical
-        elsewhere = ex is not None and not ex.in_process
-        return {n: rng.digest_of(n, kept[n]) if elsewhere and n in kept else rng.state_digest(n)
-                for n in sorted(self._drawing()[name])}
+        states = {n: rng.digest_of(n, text)
+                  for n, text in self._state_texts(sorted(self._drawing()[name])).items()}
+        self._settle([(name, self.decider.decide(name, self._input_records(name), states))])
+
+    def _state_texts(self, names: Iterable[str]) -> dict[str, str]:
+        """The states (``rng.end_states``) of the hidden generators ``names`` for a step
+        about to start: this process's, or on an executor whose steps all run elsewhere,
+        as the steps so far left them (``_logical``: this process's own may have moved)."""
+        from ..core import rng
+
+        ex = self._executor
+        kept = self._logical if ex is not None and not ex.in_process else {}
+        here = tuple(n for n in names if n not in kept)
+        return {**(rng.end_states(here) if here else {}),
+                **{n: kept[n] for n in names if n in kept}}
 
     def _wait_any(self) -> list[StepFuture]:
         """The running steps that are done, after waiting for one if none is (an
@@ -323,9 +340,12 @@ class _RunState:
         batch = [self.ready.popleft() for _ in range(len(self.ready))]
         drawers = self._drawing()
         if drawers:
-            self._parked.extend(n for n in batch if n in drawers)
+            self._parked.update(n for n in batch if n in drawers)
             batch = [n for n in batch if n not in drawers]
-        decided = [(n, self.decider.decide(n, self._input_records(n))) for n in batch]
+        self._settle([(n, self.decider.decide(n, self._input_records(n))) for n in batch])
+
+    def _settle(self, decided: list[tuple[str, Decision]]) -> None:
+        """Reuse or queue each decided step: at most one catalog query for their keys."""
         keys = [k for n, d in decided if n not in self.forced and self.graph.steps[n].cache
                 for k in d.all_keys()]
         hits = {k: self._expected[k] for k in keys if k in self._expected}
@@ -486,9 +506,7 @@ class _RunState:
                 "cannot be given to another process: there it draws from that process's "
                 "own; run the step on the inline executor, or make a "
                 "np.random.default_rng(seed) in it")
-        if self.executor.in_process:
-            return rng.end_states(shipped) or None
-        return {n: self._logical[n] for n in shipped if n in self._logical} or None
+        return self._state_texts(shipped) or None
 
     def _versioned(self, rec: ArtifactRecord) -> ArtifactRecord:
         """An output of this run as recorded, with its version: until its batch is
