@@ -140,7 +140,7 @@ def test_rendering_leaves_the_shared_tree_as_it_was_under_concurrent_readers() -
     import ast
     import threading
 
-    from flowyml.core.fingerprint import _render_tree
+    from flowyml.core.code_analysis import render_tree
 
     tree = ast.parse(textwrap.dedent('''
         @decorate(1)
@@ -154,13 +154,13 @@ def test_rendering_leaves_the_shared_tree_as_it_was_under_concurrent_readers() -
             return Inner().m() + 1
     ''')).body[0]
     before = ast.dump(tree, include_attributes=True)
-    want = {v: _render_tree(tree, *v) for v in ((False, False), (True, False), (True, True))}
+    want = {v: render_tree(tree, *v) for v in ((False, False), (True, False), (True, True))}
     assert "Docs" not in want[(True, False)] and "@decorate(1)" in want[(True, False)]
     assert "@decorate" not in want[(False, False)]
     seen: list[bool] = []
 
     def render() -> None:
-        seen.extend(_render_tree(tree, *v) == text for _ in range(100) for v, text in want.items())
+        seen.extend(render_tree(tree, *v) == text for _ in range(100) for v, text in want.items())
 
     threads = [threading.Thread(target=render) for _ in range(4)]
     for t in threads:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from flowyml.core import rng
+from flowyml.core import code_analysis, rng
 from flowyml.core.fingerprint import (
     FingerprintWarning,
     explain_parts,
@@ -856,14 +856,13 @@ def test_global_names_read_from_the_bytecode_agree_with_dis() -> None:
     import importlib
     import types
 
-    from flowyml.core import fingerprint as fp
-
     def reference(code: types.CodeType) -> frozenset[str]:
         out: set[str] = set()
         stack = [code]
         while stack:
             c = stack.pop()
-            out.update(i.argval for i in dis.get_instructions(c) if i.opname in fp._GLOBAL_OPS)
+            out.update(i.argval for i in dis.get_instructions(c)
+                       if i.opname in code_analysis.GLOBAL_OPS)
             stack.extend(x for x in c.co_consts if isinstance(x, types.CodeType))
         return frozenset(out)
 
@@ -873,7 +872,7 @@ def test_global_names_read_from_the_bytecode_agree_with_dis() -> None:
         assert path is not None
         with open(path, encoding="utf-8") as f:
             code = compile(f.read(), path, "exec")
-        assert fp._global_names(code) == reference(code), name
+        assert code_analysis.global_names_of(code) == reference(code), name
 
 
 def test_the_declarations_display_text_is_reprlibs() -> None:
@@ -907,7 +906,7 @@ def test_a_decorator_named_like_step_counts_when_it_is_not_flowymls(tmp_path: Pa
         assert F._decorator_texts(fn, info) == []
         fn.__globals__["fm"] = types.SimpleNamespace(step=lambda **kw: (lambda g: g))
         assert F._decorator_texts(fn, info) == ["fm.step(outputs='y')"]
-        fresh = F._Info.from_facts(info.facts(), info.global_names, info.source or "")
+        fresh = F.CodeInfo.from_facts(info.facts(), info.global_names, info.source or "")
         assert F._decorator_texts(fn, fresh) == ["fm.step(outputs='y')"]  # a memo hit
     finally:
         sys.path.remove(str(tmp_path))
@@ -938,7 +937,7 @@ def test_a_cell_whose_decorator_awaits_is_keyed_by_its_text(tmp_path: Path) -> N
         warnings.simplefilter("error", F.FingerprintWarning)
         info = F._info(fn, strip_decorators=True)
     assert info.source is not None and "return x + 41" in info.source
-    assert info.digest != F._bytecode_digest(fn.__code__)
+    assert info.digest != code_analysis.bytecode_digest(fn.__code__)
 
 
 @pytest.mark.filterwarnings("ignore:.*a lock.*cannot be fingerprinted")  # the test's events
@@ -1009,12 +1008,13 @@ def test_code_rewritten_by_its_loader_counts_by_bytecode_without_a_warning() -> 
         return x
 
     assert type(sys.modules[__name__].__loader__).__module__.startswith("_pytest")
-    F._stale_files.clear()
+    F.forget_build()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         info = F._info(checked, strip_decorators=False)
     assert not [w for w in caught if "changed after" in str(w.message)]
-    assert info.source is None and info.digest == F._bytecode_digest(checked.__code__)
+    assert info.source is None
+    assert info.digest == code_analysis.bytecode_digest(checked.__code__)
 
 
 def test_the_code_shape_ignores_positions_and_hash_seeds_but_not_behaviour() -> None:
@@ -1022,11 +1022,11 @@ def test_the_code_shape_ignores_positions_and_hash_seeds_but_not_behaviour() -> 
     same code moved or commented, different for any change of what it does, and the
     same in every process (a set literal's constant is a frozenset, whose order follows
     the hash seed)."""
-    from flowyml.core.fingerprint import _code_shape
+    from flowyml.core.code_text import code_shape
 
     def shape(text: str) -> str:
         module = compile(text, "m.py", "exec", dont_inherit=True)
-        return _code_shape(next(c for c in module.co_consts if isinstance(c, types.CodeType)))
+        return code_shape(next(c for c in module.co_consts if isinstance(c, types.CodeType)))
 
     base = shape("def f(x):\n    return x in {'a', 'b', 'c'} and x + 1\n")
     assert shape("\n\n# moved\ndef f(x):\n    return (x in {'a', 'b', 'c'}\n"
@@ -1036,9 +1036,9 @@ def test_the_code_shape_ignores_positions_and_hash_seeds_but_not_behaviour() -> 
                     "def f(y):\n    return y in {'a', 'b', 'c'} and y + 1\n",
                     "def f(x, /):\n    return x in {'a', 'b', 'c'} and x + 1\n"):
         assert shape(changed) != base, changed
-    code = ("import sys; from flowyml.core.fingerprint import _code_shape\n"
+    code = ("import sys; from flowyml.core.code_text import code_shape\n"
             "m = compile(sys.argv[1], 'm.py', 'exec', dont_inherit=True)\n"
-            "print(_code_shape(m.co_consts[0]))\n")
+            "print(code_shape(m.co_consts[0]))\n")
     import os
 
     seen = {subprocess.run([sys.executable, "-c", code,
@@ -1052,13 +1052,13 @@ def test_the_code_shape_ignores_positions_and_hash_seeds_but_not_behaviour() -> 
 def test_indented_text_is_parsed_with_every_string_as_written() -> None:
     """A method's lines parse as they are: a line of spaces inside a string keeps its
     spaces (``textwrap.dedent`` emptied it), and text that is not one block is refused."""
-    from flowyml.core.fingerprint import _parse
+    from flowyml.core.code_text import parse_text
 
-    tree = _parse('    def f(self):\n        return """a\n  \nb"""\n')
+    tree = parse_text('    def f(self):\n        return """a\n  \nb"""\n')
     assert tree is not None
     assert ast.literal_eval(tree.body[0].body[0].value) == "a\n  \nb"  # type: ignore[attr-defined]
-    assert _parse("    x = 1\ny = 2\n") is None
-    assert _parse("x = 1\n") is not None
+    assert parse_text("    x = 1\ny = 2\n") is None
+    assert parse_text("x = 1\n") is not None
 
 
 def test_library_settings_count_only_when_not_the_defaults() -> None:
@@ -1130,7 +1130,7 @@ def test_code_keyed_by_bytecode_tells_signatures_apart_and_ignores_the_hash_seed
     """Code whose text is not known (a notebook cell run through ``exec`` or ``%%time``)
     is keyed by its shape: ``f(*items)`` and ``f(items)`` compile to the same bytecode
     and names, and a set constant's order follows the hash seed."""
-    from flowyml.core.fingerprint import _bytecode_digest
+    from flowyml.core.code_analysis import bytecode_digest
 
     def compiled(src: str) -> Any:
         ns: dict[str, Any] = {}
@@ -1139,13 +1139,13 @@ def test_code_keyed_by_bytecode_tells_signatures_apart_and_ignores_the_hash_seed
 
     varargs = compiled("def count(*items):\n    return len(items)\n")
     plain = compiled("def count(items):\n    return len(items)\n")
-    assert _bytecode_digest(varargs) != _bytecode_digest(plain)
+    assert bytecode_digest(varargs) != bytecode_digest(plain)
     code = textwrap.dedent("""
-        from flowyml.core.fingerprint import _bytecode_digest
+        from flowyml.core.code_analysis import bytecode_digest
         ns = {}
         exec(compile("def f(w):\\n    return w in {'apple', 'plum', 'fig', 'kiwi'}\\n",
                      "<cell>", "exec"), ns)
-        print(_bytecode_digest(ns["f"].__code__))
+        print(bytecode_digest(ns["f"].__code__))
     """)
     digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout

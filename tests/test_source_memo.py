@@ -13,6 +13,10 @@ import pytest
 from flowyml.core.source_memo import KEEP_DAYS, SourceMemo
 from tests.conftest import child_env
 
+# a memo hit neither parses nor loads the module that analyses text
+_NOTHING_ANALYSED = ("if sys.argv[1:] == ['no-parse']:\n"
+                     "    assert 'flowyml.core.code_analysis' not in sys.modules\n")
+
 
 def test_entries_survive_the_process_and_a_corrupt_file_is_empty(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -129,10 +133,11 @@ def test_a_warm_memo_records_the_same_code_without_parsing(project: Path, tmp_pa
         "@fm.step(outputs='a')\ndef a():\n    return helper(1)\n\n"
         "@fm.step(outputs='b')\ndef b(a):\n    return a + 1\n\n"
         "if sys.argv[1:] == ['no-parse']:\n"
-        "    import flowyml.core.fingerprint as F\n"
+        "    import flowyml.core.code_text as T, flowyml.core.fingerprint as F\n"
         "    def refuse(*args):\n        raise AssertionError('parsed a function')\n"
-        "    F._parse = F._function_ast = refuse\n"
+        "    T.parse_text = F.parse_text = refuse\n"
         "print(fm.Pipeline('p', [a, b]).run()['b'])\n"
+        + _NOTHING_ANALYSED
     )
     env = child_env()
     env["FLOWYML_FINGERPRINT_MEMO"] = str(memo)
@@ -163,10 +168,11 @@ def test_a_build_alone_keeps_what_it_parsed(project: Path, tmp_path: Path) -> No
         "import sys\nimport flowyml as fm\n\n"
         "@fm.step(outputs='a')\ndef a():\n    return 1\n\n"
         "if sys.argv[1:] == ['no-parse']:\n"
-        "    import flowyml.core.fingerprint as F\n"
+        "    import flowyml.core.code_text as T, flowyml.core.fingerprint as F\n"
         "    def refuse(*args):\n        raise AssertionError('parsed a function')\n"
-        "    F._parse = F._function_ast = refuse\n"
+        "    T.parse_text = F.parse_text = refuse\n"
         "print(len(fm.Pipeline('p', [a]).build().fingerprints))\n"
+        + _NOTHING_ANALYSED
     )
     env = child_env()
     env["FLOWYML_FINGERPRINT_MEMO"] = str(tmp_path / "memo")

@@ -37,10 +37,7 @@ import builtins
 import dis
 import functools
 import inspect
-import linecache
-import operator
 import os
-import re
 import reprlib
 import sys
 import threading
@@ -54,6 +51,22 @@ from typing import TYPE_CHECKING, Any, get_origin
 import blake3
 
 from . import native_reads, rng, wrappers
+from .code_text import (
+    IMPORTED,
+    QUERY_MADE_ELSEWHERE,
+    CodeInfo,
+    FingerprintWarning,
+    chain_of,
+    code_shape,
+    code_tree,
+    fast_source,
+    file_lines,
+    forget_build,
+    is_flowyml,
+    module_of,
+    parse_text,
+    resolve_chain,
+)
 from .gcpause import cyclic_gc_paused
 from .hashing import hash_text
 from .ownership import (
@@ -98,20 +111,6 @@ _UNSEEABLE_BUILTINS = {
     "locals": "locals()",
     "__import__": "__import__()",
 }
-_MUTATORS = frozenset(
-    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "extendleft", "sort", "reverse", "rotate",
-     "fit", "partial_fit", "fit_transform", "fit_predict", "set_params",  # an estimator
-     "load_state_dict", "fill", "resize", "put", "itemset", "partition", "shuffle", "seed"]
-)  # methods that change their object (also: ``inplace=True``, torch's ``add_``)
-_ARGUMENT_MUTATORS = frozenset(  # functions that change their first argument
-    ["shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "heappush", "heappop",
-     "heapify", "heapreplace", "heappushpop", "insort", "insort_left", "insort_right"]
-)
-_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
-
-
-class FingerprintWarning(UserWarning):
-    """The fingerprint cannot see through some code or value; it errs toward re-execution."""
 
 
 @struct(frozen=True)
@@ -248,13 +247,15 @@ def _tree_source(tree: ast.AST | Callable[[], ast.AST | None] | None, decorators
         return None
 
     def render() -> str:
-        return _render_tree(tree() if callable(tree) else tree, decorators, stubs)
+        from .code_analysis import render_tree
+
+        return render_tree(tree() if callable(tree) else tree, decorators, stubs)
 
     return render
 
 
-def _info_source(info: _Info, decorators: bool) -> Source | None:
-    """``_tree_source`` of a function's tree, remembered with its ``_Info`` (and in the
+def _info_source(info: CodeInfo, decorators: bool) -> Source | None:
+    """``_tree_source`` of a function's tree, remembered with its ``CodeInfo`` (and in the
     memo, with the facts of the same text): a memo hit renders without parsing."""
     if not info.has_source():
         return None
@@ -263,54 +264,15 @@ def _info_source(info: _Info, decorators: bool) -> Source | None:
     def render() -> str:
         text = info.rendered.get(variant)
         if text is None:
-            text = info.rendered[variant] = _render_tree(info.tree(), decorators, False,
+            from .code_analysis import render_tree
+
+            text = info.rendered[variant] = render_tree(info.tree(), decorators, False,
                                                          info.docstrings)
             if info.slot is not None:
                 _MEMO.put(*info.slot, info.facts())
         return text
 
     return render
-
-
-def _render_tree(shared: ast.AST | None, decorators: bool, stubs: bool,
-                 docstrings: bool = True) -> str:
-    """``shared`` unparsed, as the digest saw it; ``docstrings=False`` says the tree
-    holds none (``_Scanner.docstrings``), so it is not searched for them."""
-    if shared is None:
-        return "<source not available>"
-    # the tree is shared (cached per code object): it is cut down in place, under a
-    # lock, and put back as it was (copying it cost twice as much as unparsing it)
-    cut: _Cut = []
-    with _TREE_LOCK:
-        try:
-            if not decorators and isinstance(shared, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                _cut_field(cut, shared, "decorator_list", [])
-            for owner in ast.walk(shared) if docstrings else ():
-                if isinstance(owner, _DOC_OWNERS) and owner.body and _is_docstring(owner.body[0]):
-                    _cut_field(cut, owner, "body", owner.body[1:] or [ast.Pass()])
-            if stubs and isinstance(shared, ast.ClassDef):
-                for stmt in shared.body:
-                    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        _cut_field(cut, stmt, "body", [ast.Expr(ast.Constant(...))])
-            return ast.unparse(shared)
-        finally:
-            _put_back(cut)
-
-
-_TREE_LOCK = threading.RLock()  # held while a shared tree is changed (and put back)
-_Cut = list[tuple[ast.AST, str, Any]]  # fields of a shared tree changed, with their values
-
-
-def _cut_field(cut: _Cut, owner: ast.AST, attr: str, value: Any) -> None:
-    """Set a field of a shared tree (under ``_TREE_LOCK``), kept in ``cut`` to put back."""
-    cut.append((owner, attr, getattr(owner, attr)))
-    setattr(owner, attr, value)
-
-
-def _put_back(cut: _Cut) -> None:
-    """Undo ``_cut_field``s, the last first: the shared tree as it was."""
-    for owner, attr, value in reversed(cut):
-        setattr(owner, attr, value)
 
 
 def value_source(name: str, value: Any) -> str:
@@ -533,7 +495,7 @@ class _Context:
         # label -> (what cannot be followed, in which function; whether any of it can
         # import by name): one warning per module, once the step is walked (``_unseeable``)
         self.unseen: dict[str, tuple[list[str], bool]] | None = None
-        self.pending: list[tuple[types.FunctionType, str, _Info]] = []
+        self.pending: list[tuple[types.FunctionType, str, CodeInfo]] = []
         self.parts: dict[str, str] = {}
         self.seen: set[int] = set()
         self.counted: set[tuple[str, int]] = set()  # (part, id) of values counted
@@ -773,7 +735,7 @@ class _Context:
         _visit(self, obj, str(name), "")
 
     def label_of(self, obj: Any) -> str | None:
-        return user_label(self.root, _module_of(obj), _file_of(obj))
+        return user_label(self.root, module_of(obj), _file_of(obj))
 
     def library(self, module: str, file: str | None = None) -> None:
         top = library_name(module, file)
@@ -1043,7 +1005,7 @@ _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozense
 _RANDOM_MODULES = frozenset({"random", "numpy", "numpy.random"})
 
 
-def _generator_draws(fn: types.FunctionType, info: _Info,
+def _generator_draws(fn: types.FunctionType, info: CodeInfo,
                      out: dict[tuple[Any, ...], str]) -> None:
     """A global random generator of the user's the code draws from or seeds
     (``RNG.permutation(5)`` on a module-level ``RNG = np.random.RandomState(0)``): each
@@ -1069,7 +1031,7 @@ def _generator_draws(fn: types.FunctionType, info: _Info,
         out[("depends", ident)] = name
 
 
-def _self_changing_calls(fn: types.FunctionType, info: _Info,
+def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
                          out: dict[tuple[Any, ...], str]) -> None:
     """``MODEL.train(x)`` where ``MODEL`` is a global instance of a class of the user's
     whose ``train`` assigns to its ``self`` (``self.w = ...``): the object changes in
@@ -1191,10 +1153,7 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
 
 def _end_of_build() -> None:
     """Forget the per-build file checks (and the code compiled for them)."""
-    _fresh_files.clear()
-    _context_codes.clear()
-    _file_trees.clear()
-    _stale_files.clear()
+    forget_build()
     _doc_readers.clear()
     _settings_parts.clear()
     _settings_values.clear()
@@ -1302,7 +1261,7 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
             ctx.first_visit(member)
             _own(ctx, member)
         if not isinstance(owner, type):
-            ctx.add(f"instance {ctx.label_of(cls) or _module_of(cls)}:{cls.__qualname__}",
+            ctx.add(f"instance {ctx.label_of(cls) or module_of(cls)}:{cls.__qualname__}",
                     ctx.token(owner, f"the {cls.__qualname__} instance"))
         _visit(ctx, cls, cls.__qualname__, "")
         return
@@ -1311,7 +1270,7 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         return
     wrapped = getattr(func, "__wrapped__", None)
     if wrapped is not None:  # functools.lru_cache and other C wrappers
-        ctx.library(_module_of(type(func)))
+        ctx.library(module_of(type(func)))
         _visit_callable(ctx, wrapped)
         return
     cls = type(func)
@@ -1321,11 +1280,11 @@ def _visit_callable(ctx: _Context, func: Any) -> None:
         ctx.first_visit(call)
         _own(ctx, call)
         _step_code(ctx, call)
-        ctx.add(f"instance {ctx.label_of(cls) or _module_of(cls)}:{cls.__qualname__}",
+        ctx.add(f"instance {ctx.label_of(cls) or module_of(cls)}:{cls.__qualname__}",
                 ctx.token(func, f"the {cls.__qualname__} instance"))
         _visit(ctx, cls, cls.__qualname__, "")
         return
-    ctx.library(_module_of(func) or _module_of(cls))
+    ctx.library(module_of(func) or module_of(cls))
     ctx.add("code", qualified_name(func))
 
 
@@ -1341,7 +1300,7 @@ def _copy_of_own(ctx: _Context, fn: types.FunctionType) -> bool:
     the same closure values and defaults, and count as the step's ``code`` on both
     sides, as the one object does in the driver."""
     for own in ctx.own_fns:
-        if _same_definition(own, fn) and _code_shape(own.__code__) == _code_shape(
+        if _same_definition(own, fn) and code_shape(own.__code__) == code_shape(
                 fn.__code__) and _bound_token(own) == _bound_token(fn):
             return True
     return False
@@ -1394,11 +1353,11 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
         _visit(ctx, wrapper, _qualname(wrapper), "")
 
 
-def _decorator_texts(func: types.FunctionType, info: _Info) -> list[str]:
+def _decorator_texts(func: types.FunctionType, info: CodeInfo) -> list[str]:
     """Source of each decorator of the step function except ``@step`` itself."""
     out = []
     for i, (text, chain) in enumerate(info.decorators):
-        if _is_flowyml(_resolve_chain(chain, func.__globals__) if chain else None):
+        if is_flowyml(resolve_chain(chain, func.__globals__) if chain else None):
             continue
         if text is None:  # FlowyML's when the facts were taken; not in this process
             tree = info.tree()
@@ -1406,10 +1365,6 @@ def _decorator_texts(func: types.FunctionType, info: _Info) -> list[str]:
             text = ast.unparse(decorators[i]) if i < len(decorators) else repr(chain)
         out.append(text)
     return out
-
-
-def _is_flowyml(obj: Any) -> bool:
-    return obj is not None and _module_of(obj).partition(".")[0] == "flowyml"
 
 
 # --------------------------------------------------------------------------- visiting
@@ -1441,7 +1396,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
     elif any(obj is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         ctx.library("python")  # a stream written to: output, not an input (``print`` too)
     elif _worker_pool(obj):  # (it holds locks and queues, no data the step reads)
-        ctx.library(_module_of(type(obj)))
+        ctx.library(module_of(type(obj)))
     elif callable(obj) and _attr(obj, "__wrapped__") is not None and not isinstance(
         obj, types.MethodType
     ) and not _is_type_alias(obj):
@@ -1456,12 +1411,12 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
             if mine:
                 _visit_class(ctx, cls)
             else:
-                ctx.library(_module_of(cls))
+                ctx.library(module_of(cls))
                 _wrappers_code(ctx, obj, obj.__wrapped__)
             _visit(ctx, obj.__wrapped__, name, where)
     elif _is_native_callable(obj) and not _is_type_alias(obj):  # a Cython function, a
         # ufunc: known by module and name (scipy's ufuncs by the module that has them)
-        home = _module_of(obj) or _native_home(obj)
+        home = module_of(obj) or _native_home(obj)
         mod = sys.modules.get(home)
         if mod is not None and ctx.label_of(mod) is not None:
             _visit_module(ctx, mod)  # a compiled module of the user's own
@@ -1518,7 +1473,7 @@ def _visit_builtin(ctx: _Context, obj: Any, name: str, where: str) -> None:
     """A function or method written in C: its library's version, or the binary of a
     compiled module of the user's; a method of a ``random.Random`` also its state."""
     owner = getattr(obj, "__self__", None)
-    module = _module_of(obj) or (_module_of(type(owner)) if owner is not None else "builtins")
+    module = module_of(obj) or (module_of(type(owner)) if owner is not None else "builtins")
     if _users_extension(ctx, module):
         return
     ctx.library(module or "builtins")
@@ -1621,13 +1576,15 @@ def _visit_module(ctx: _Context, mod: types.ModuleType) -> None:
 def _whole_module(ctx: _Context, mod: types.ModuleType, label: str) -> None:
     if not ctx.first_visit(mod):
         return
+    from .code_analysis import digest_and_refs
+
     try:
         src = inspect.getsource(mod)
         tree: ast.AST | None = ast.parse(src)
     except (OSError, TypeError, SyntaxError):
         tree = None
     ctx.add(f"module {label}:{mod.__name__}",
-            _digest_and_refs(tree)[0] if tree is not None else "no source",
+            digest_and_refs(tree)[0] if tree is not None else "no source",
             _tree_source(tree) if tree is not None else None)
     # Everything a name can reach from here counts as it is now, not as the text says:
     # a global rebound or mutated since the import, a user module imported here
@@ -1637,7 +1594,7 @@ def _whole_module(ctx: _Context, mod: types.ModuleType, label: str) -> None:
                 label == NOTEBOOK and _is_ipython_name(gname)):
             continue
         if isinstance(value, (types.FunctionType, type)) and ctx.label_of(value) is None:
-            ctx.library(_module_of(value) or "builtins")  # a library's: by its version
+            ctx.library(module_of(value) or "builtins")  # a library's: by its version
             continue
         if not isinstance(value, Step) and type(value).__module__.startswith("flowyml."):
             continue  # a Pipeline, a Run: handles of this framework, not the step's data
@@ -1665,11 +1622,11 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
     label = ctx.label_of(fn)
     if label is None:
         ctx.library(fn.__module__ or "builtins", fn.__code__.co_filename)
-        ctx.reads_text |= _TEXT_READERS.get((_module_of(fn), _qualname(fn)), 0)
+        ctx.reads_text |= _TEXT_READERS.get((module_of(fn), _qualname(fn)), 0)
         if ctx.first_visit(fn):
             # a library wrapper around user code (contextlib.contextmanager,
             # functools.singledispatch and its registry): the user code counts
-            _function_attributes(ctx, fn, _module_of(fn) or "?")
+            _function_attributes(ctx, fn, module_of(fn) or "?")
             wrapped = getattr(fn, "__wrapped__", None)
             if wrapped is not None:
                 _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), "")
@@ -1761,7 +1718,7 @@ def _entered_context(ctx: _Context, fn: types.FunctionType, wrapped: Any) -> Non
     contextlib's wrapper enters it around every call, so what it sets counts. A
     generator-based one counts by its function's code and its arguments' values (its
     generator, made once, has no token), any other by value (its class's code too)."""
-    key = f"context {_module_of(wrapped) or '?'}:{_qualname(wrapped)}"
+    key = f"context {module_of(wrapped) or '?'}:{_qualname(wrapped)}"
     for cell in fn.__closure__ or ():
         try:
             cm = cell.cell_contents
@@ -1770,7 +1727,7 @@ def _entered_context(ctx: _Context, fn: types.FunctionType, wrapped: Any) -> Non
         if cm is wrapped or isinstance(cm, types.FunctionType):
             continue  # the decorated function (visited as ``__wrapped__``)
         gen_func = _attr(cm, "func")
-        if _module_of(type(cm)) == "contextlib" and callable(gen_func) and hasattr(cm, "kwds"):
+        if module_of(type(cm)) == "contextlib" and callable(gen_func) and hasattr(cm, "kwds"):
             _visit(ctx, gen_func, _qualname(gen_func), "")
             ctx.add(key, ctx.token((_attr(cm, "args"), _attr(cm, "kwds")),
                                    f"the arguments of the context around {_qualname(wrapped)}"))
@@ -1778,7 +1735,7 @@ def _entered_context(ctx: _Context, fn: types.FunctionType, wrapped: Any) -> Non
             ctx.add(key, ctx.token(cm, f"the context around {_qualname(wrapped)}"))
 
 
-def _name_part(ctx: _Context, name: str, fn: types.FunctionType) -> _Info:
+def _name_part(ctx: _Context, name: str, fn: types.FunctionType) -> CodeInfo:
     """The part naming user function ``fn``'s code (``helper x.py:f``), and which
     function it names: a closure merged into the step whose own function it is leaves
     it out (the step's own code is its ``code`` part, as when the step walks alone)."""
@@ -1787,7 +1744,7 @@ def _name_part(ctx: _Context, name: str, fn: types.FunctionType) -> _Info:
     return info
 
 
-def _closure_of(ctx: _Context, fn: types.FunctionType, label: str, info: _Info) -> _Context:
+def _closure_of(ctx: _Context, fn: types.FunctionType, label: str, info: CodeInfo) -> _Context:
     """Everything the user function ``fn`` reaches, beyond its own code, walked in a
     context of its own, once per build: the second step that reaches ``fn`` makes it
     (the first walked ``fn`` in its own context, as a fingerprint outside a build
@@ -1804,7 +1761,7 @@ def _closure_of(ctx: _Context, fn: types.FunctionType, label: str, info: _Info) 
     return sub
 
 
-def _function_body(ctx: _Context, fn: types.FunctionType, label: str, info: _Info) -> None:
+def _function_body(ctx: _Context, fn: types.FunctionType, label: str, info: CodeInfo) -> None:
     """What a user function reaches: its attributes, globals, closure cells, the
     function it wraps, its defaults."""
     _function_attributes(ctx, fn, label)
@@ -1853,8 +1810,8 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
     if label is None and where and _made_by_a_factory(cls):
         label = where  # the user's code made it: counted as the user's class
     if label is None:
-        ctx.library(_module_of(cls))
-        ctx.reads_text |= _TEXT_READERS.get((_module_of(cls), cls.__qualname__), 0)
+        ctx.library(module_of(cls))
+        ctx.reads_text |= _TEXT_READERS.get((module_of(cls), cls.__qualname__), 0)
         if ctx.first_visit(cls):
             for member in _patched_in(ctx, cls):
                 _visit(ctx, member, getattr(member, "__qualname__", "?"), "")
@@ -1898,7 +1855,7 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
     reducer = copyreg.dispatch_table.get(cls) if copyreg is not None else None
     if reducer is not None:  # ``copyreg.pickle(cls, f)``: how copy and pickle remake it
         _visit(ctx, reducer, f"copyreg reducer of {qual}", label)
-    is_enum = any(_module_of(b) == "enum" for b in cls.__mro__[1:])
+    is_enum = any(module_of(b) == "enum" for b in cls.__mro__[1:])
     for name, member in list(vars(cls).items()):
         if (name in _SKIP_CLASS_ATTRS or (is_enum and name.startswith("_") and name.endswith("_"))
                 ) and not _written_method(member):
@@ -1945,14 +1902,14 @@ def _carries_code(member: Any) -> bool:
     if not (callable(member) or hasattr(type(member), "__get__")):
         return False
     return (maybe_users(type(member))  # a decorator class of the user's
-            or _module_of(type(member)) == "functools"
+            or module_of(type(member)) == "functools"
             or isinstance(_attr(member, "__wrapped__"), types.FunctionType))
 
 
 def _made_by_a_factory(cls: type) -> bool:
     """A class ``dataclasses.make_dataclass`` or ``types.new_class`` made: on Python
     3.11 its ``__module__`` says ``types``, which does not hold it."""
-    return _module_of(cls) == "types" and getattr(types, cls.__qualname__, None) is not cls
+    return module_of(cls) == "types" and getattr(types, cls.__qualname__, None) is not cls
 
 
 def _keeps_fields_apart(cls: type) -> bool:
@@ -2047,7 +2004,7 @@ def _class_ast(cls: type) -> ast.AST | None:
 
 def _class_node(cls: type) -> ast.ClassDef | None:
     try:
-        tree = _parse(inspect.getsource(cls))
+        tree = parse_text(inspect.getsource(cls))
     except (OSError, TypeError):
         tree = None
     if tree is not None and tree.body and isinstance(tree.body[0], ast.ClassDef):
@@ -2060,7 +2017,7 @@ def _class_node(cls: type) -> ast.ClassDef | None:
         code = getattr(fn, "__code__", None)
         if code is None or code.co_filename == "<string>":
             continue
-        module_tree = _parse("".join(_lines(fn, code.co_filename)))
+        module_tree = parse_text("".join(file_lines(fn, code.co_filename)))
         if module_tree is None:
             continue
         path = cls.__qualname__.split(".")
@@ -2105,9 +2062,11 @@ def _class_body(cls: type) -> _ClassBody | None:
     tree = _class_ast(cls)
     body = None
     if tree is not None:
-        digest, chains = _digest_and_refs(tree)
+        from .code_analysis import digest_and_refs
+
+        digest, chains = digest_and_refs(tree)
         chains += _string_annotation_refs(tree)
-        module = sys.modules.get(_module_of(cls))
+        module = sys.modules.get(module_of(cls))
         body = _ClassBody(
             tree, digest, chains,
             {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
@@ -2125,6 +2084,8 @@ def _string_annotation_refs(tree: ast.AST) -> list[tuple[str, ...]]:
     """The names that the string annotations of a class body read (``inner: "Inner"``,
     ``x: "Num"``): pydantic and dataclasses look them up in the class's module, as its
     code looks up its names, though only a string says them."""
+    from .code_analysis import digest_and_refs
+
     out: list[tuple[str, ...]] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.AnnAssign, ast.arg)):
@@ -2136,7 +2097,7 @@ def _string_annotation_refs(tree: ast.AST) -> list[tuple[str, ...]]:
         for c in ast.walk(ann) if ann is not None else ():
             if isinstance(c, ast.Constant) and isinstance(c.value, str):
                 try:
-                    out += _digest_and_refs(ast.parse(c.value.strip(), mode="eval"))[1]
+                    out += digest_and_refs(ast.parse(c.value.strip(), mode="eval"))[1]
                 except (SyntaxError, ValueError, RecursionError):
                     continue  # not an expression: a plain string in ``Literal[...]``
     return out
@@ -2171,7 +2132,7 @@ def _class_env_reads(tree: ast.AST, globs: Mapping[str, Any]) -> frozenset[str] 
     when it reaches ``os.environ`` or ``os.getenv`` any other way (then the whole
     environment counts, as before)."""
     def target(node: ast.AST) -> Any:
-        chain = _chain_of(node)
+        chain = chain_of(node)
         return _walk_modules(globs[chain[0]], chain)[0] if chain and chain[0] in globs else None
 
     names: set[str] = set()
@@ -2228,72 +2189,17 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
 # --------------------------------------------------------------------------- one function
 
 
-@struct
-class _Info:
-    """What one function's code says, computed once per code object (and, for what
-    its source text alone decides, remembered across processes: ``source_memo``)."""
-
-    digest: str
-    chains: list[tuple[str, ...]]
-    global_names: frozenset[str]
-    imports: list[tuple[str, str, str | None, int]]  # local name, module, attribute, level
-    calls_getattr: list[tuple[tuple[str, ...], str | None]]  # getattr(chain, name) calls
-    dynamic_imports: bool
-    decorators: list[tuple[str | None, tuple[str, ...] | None]]  # (source, chain of its
-    # callable); no source for FlowyML's own (``@step``), rendered when needed
-    parsed: ast.AST | None  # the function's tree, once parsed in this process
-    source: str | None = None  # the text ``parsed`` comes from, parsed again on demand
-    mutated: frozenset[str] = frozenset()  # names whose items/attributes the code assigns
-    rendered: dict[str, str] = field(default_factory=dict)  # variant -> normalized source
-    slot: tuple[str, str] | None = None  # where the memo keeps these facts
-    shape: str = ""  # ``_code_shape`` of the code the text compiled to (checked per process)
-    docstrings: bool = True  # whether the tree holds any (False: rendering skips the search)
-
-    @property
-    def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
-        """``getattr`` calls, when ``getattr`` is the builtin (read as a global)."""
-        return self.calls_getattr if "getattr" in self.global_names else []
-
-    def tree(self) -> ast.AST | None:
-        if self.parsed is None and self.source is not None:
-            self.parsed = _function_node(_parse(self.source))
-        return self.parsed
-
-    def has_source(self) -> bool:
-        return self.parsed is not None or self.source is not None
-
-    def facts(self) -> dict[str, Any]:
-        """What the source text alone decides, as JSON for the memo."""
-        return {"d": self.digest, "c": [list(c) for c in self.chains],
-                "i": [list(i) for i in self.imports],
-                "g": [[list(c), n] for c, n in self.calls_getattr],
-                "y": self.dynamic_imports, "m": sorted(self.mutated),
-                "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
-                "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
-                "h": self.docstrings}
-
-    @classmethod
-    def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> _Info:
-        # (on every memo hit: empty lists, the usual imports and getattr calls, skip
-        # their comprehension)
-        imports, getattrs = f["i"], f["g"]
-        return cls(f["d"], list(map(tuple, f["c"])), names,
-                   [(a, b, c, int(d)) for a, b, c, d in imports] if imports else [],
-                   [(tuple(c), n) for c, n in getattrs] if getattrs else [], bool(f["y"]),
-                   [(t, None if c is None else tuple(c)) for t, c in f["k"]],
-                   None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
-                   bool(f.get("h", True)))
-
-
-_info_cache: dict[tuple[types.CodeType, bool], _Info] = {}
+_info_cache: dict[tuple[types.CodeType, bool], CodeInfo] = {}
 
 
 def _memo_salt() -> str:
-    """What memo entries depend on besides the text: Python (its AST) and this code."""
+    """What memo entries depend on besides the text: Python (its AST) and the code that
+    makes and reads them (read, not imported: a memo hit does not load the analysis)."""
     parts = [sys.version, FINGERPRINT_VERSION]
-    for mod in (__file__, getattr(sys.modules.get(__package__ + ".source_memo"), "__file__", "")):
+    here = Path(__file__).parent
+    for name in ("fingerprint.py", "code_text.py", "code_analysis.py", "source_memo.py"):
         try:
-            parts.append(Path(mod).read_text("utf-8"))
+            parts.append(blake3.blake3((here / name).read_bytes()).digest().hex())
         except OSError:
             parts.append(os.urandom(16).hex())  # cannot tell the code's version: never reuse
     return hash_text(*parts)
@@ -2302,11 +2208,11 @@ def _memo_salt() -> str:
 _MEMO = SourceMemo(_memo_salt())
 
 
-def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
+def _info(fn: types.FunctionType, strip_decorators: bool) -> CodeInfo:
     """The facts of ``fn``'s source text, once that text is known to be what runs.
 
     The text comes from ``linecache`` (checked against the file once per build), and is
-    accepted only if it compiles to the code object that runs (``_code_shape``). It may
+    accepted only if it compiles to the code object that runs (``code_shape``). It may
     not: a module edited after its import, or a stale ``.pyc`` (CPython trusts one whose
     header has the source's mtime in whole seconds and its size, so an edit of the same
     size within that second runs the old bytecode). Then the code that runs is
@@ -2318,24 +2224,32 @@ def _info(fn: types.FunctionType, strip_decorators: bool) -> _Info:
     if hit is not None:
         return hit
     code = fn.__code__
-    shape = _code_shape(code)
-    text = _fast_source(fn) if fn.__name__ != "<lambda>" else None
+    shape = code_shape(code)
+    text = fast_source(fn) if fn.__name__ != "<lambda>" else None
     slot = _memo_slot(code, strip_decorators, text) if text is not None else None
     facts = _MEMO.get(*slot) if slot is not None else None
     if facts is not None and text is not None and facts.get("s") == shape and "n" in facts:
         # the same shape: the same bytecode and names, so the same globals it reads
-        info = _Info.from_facts(facts, frozenset(facts["n"]), text)
+        info = CodeInfo.from_facts(facts, frozenset(facts["n"]), text)
         info.slot = slot
-    else:
-        names = _global_names(code)
-        info = _compute_info(fn, strip_decorators, names, text)
-        if info.has_source() and not _compiles_to(fn, info, shape):
+    else:  # code not seen before: its text is parsed (the only place a run does)
+        from .code_analysis import (
+            compiles_to,
+            compute_info,
+            global_names_of,
+            relocated_text,
+            stale_info,
+        )
+
+        names = global_names_of(code)
+        info = compute_info(fn, strip_decorators, names, text)
+        if info.has_source() and not compiles_to(fn, info, shape):
             # the code may say other lines than the file has it at (a function patched
             # by ``%autoreload``): its text there, else the bytecode that runs
-            moved = _relocated_text(fn, shape) if text is not None else None
-            relocated = _compute_info(fn, strip_decorators, names, moved) if moved else None
+            moved = relocated_text(fn, shape) if text is not None else None
+            relocated = compute_info(fn, strip_decorators, names, moved) if moved else None
             if relocated is None or relocated.source is None:
-                info = _stale_info(fn, names)
+                info = stale_info(fn, names)
             else:
                 info, slot = relocated, _memo_slot(code, strip_decorators, relocated.source)
         if slot is not None and info.source is not None:  # parsed from its text itself
@@ -2355,506 +2269,9 @@ def _memo_slot(code: types.CodeType, strip_decorators: bool, text: str) -> tuple
             _MEMO.entry_key("strip" if strip_decorators else "keep", text))
 
 
-def _stale_info(fn: types.FunctionType, names: frozenset[str]) -> _Info:
-    """Facts of the bytecode that runs, for a function whose text does not show it.
-
-    A module whose loader rewrites code on import (pytest's assertion rewriting of test
-    files, an instrumenting import hook) gets here on every build, with nothing for the
-    user to fix: only a module loaded from its file as it is is warned about. So is only
-    a function this process made by running that module: one that came by value from
-    another process (a worker's copy of a step the driver defined in a function) was
-    checked there, against the module that process loaded, and here the module (if any)
-    is not where its code came from."""
-    filename = fn.__code__.co_filename
-    mod = sys.modules.get(getattr(fn, "__module__", None) or "")
-    if (filename not in _stale_files  # once per file per build
-            and getattr(mod, "__dict__", None) is fn.__globals__
-            and not _loader_rewrites(mod)):
-        _stale_files.add(filename)
-        broken = filename in _context_codes and _context_codes[filename] is None
-        why = ("the file, as saved now, does not even compile" if broken else
-               "an edit without a reload, or a stale bytecode cache")
-        warnings.warn(
-            f"{filename} changed after its module {getattr(mod, '__name__', '?')} was "
-            f"loaded: {fn.__qualname__} (and any other function of it so affected) runs "
-            f"code its text no longer shows ({why}), so the bytecode that runs is "
-            "fingerprinted instead, and no result made from the file's text is reused. "
-            "Restart the process, or reload the module",
-            FingerprintWarning, stacklevel=outside_stacklevel(),
-        )
-    return _Info(_bytecode_digest(fn.__code__), [(n,) for n in sorted(names)], names,
-                 [], [], False, [], None)
-
-
-def _loader_rewrites(mod: types.ModuleType | None) -> bool:
-    """Whether ``mod`` was loaded by something other than Python's own file loaders
-    (which compile the file's text as it is)."""
-    import importlib.machinery as machinery
-
-    spec = getattr(mod, "__spec__", None)
-    loader = getattr(spec, "loader", None) or getattr(mod, "__loader__", None)
-    return loader is not None and not isinstance(
-        loader, (machinery.SourceFileLoader, machinery.SourcelessFileLoader))
-
-
-_stale_files: set[str] = set()  # files ``_stale_info`` warned about this build
-_fresh_files: set[str] = set()  # files whose ``linecache`` entry this build checked
-_context_codes: dict[str, dict[tuple[str, int], list[types.CodeType]] | None] = {}
-_FLAGS = 0x3FF  # co_flags without the __future__ ones (their effect is in the code itself)
-_NUL = "\0"
-
-
-def _lines(func: Any, filename: str) -> list[str]:
-    """``linecache``'s lines of ``filename``, re-read if the file changed since they
-    were cached (once per build): after ``importlib.reload`` (or autoreload), the text
-    of the code that now runs."""
-    if filename not in _fresh_files:
-        linecache.checkcache(filename)
-        _fresh_files.add(filename)
-    return linecache.getlines(filename, getattr(func, "__globals__", None))
-
-
-def _code_shape(code: types.CodeType) -> str:
-    """A digest of what ``code`` does, without where it sits in its file: bytecode,
-    names, constants (nested code included), signature counts and flags. Two code
-    objects with the same shape behave the same; comments and line moves do not change
-    it. Computed for every function fingerprinted; compared, never part of a key
-    (except a lambda's, see ``_info``)."""
-    out: list[bytes] = []  # hashed at once: the same digest as an update per piece
-    add = out.append
-    stack: list[Any] = [code]
-    while stack:
-        c = stack.pop()
-        t = type(c)
-        if t is types.CodeType:
-            add(c.co_code)
-            # names hold no control characters: NUL between names, SOH between fields
-            add((f"{c.co_name}\1{_NUL.join(c.co_names)}\1{_NUL.join(c.co_varnames)}\1"
-                 f"{_NUL.join(c.co_freevars)}\1{_NUL.join(c.co_cellvars)}\1"
-                 f"{c.co_argcount} {c.co_posonlyargcount} {c.co_kwonlyargcount} "
-                 f"{c.co_flags & _FLAGS} {len(c.co_consts)}").encode("utf-8", "surrogatepass"))
-            stack.extend(c.co_consts)
-        elif t is tuple:
-            add(b"(%d" % len(c))
-            stack.extend(c)
-        elif t is frozenset:  # its order follows the hash seed
-            add(repr(sorted(repr(x) for x in c)).encode("utf-8", "surrogatepass"))
-        elif t in _SHAPE_SCALARS:
-            add(_scalar_bytes(t, c))
-        else:
-            add(repr((t.__name__, c)).encode("utf-8", "surrogatepass"))
-    return blake3.blake3(b"".join(out)).digest().hex()
-
-
-_SHAPE_SCALARS = frozenset({type(None), bool, int, str})  # equal ones have one repr (not
-# floats: 0.0 == -0.0)
-_scalar_shapes: dict[tuple[type, Any], bytes] = {}  # the same constants in every function
-
-
-def _scalar_bytes(t: type, c: Any) -> bytes:
-    """What ``_code_shape`` hashes for the constant ``c`` of type ``t``, kept for the
-    short ones (``None``, small numbers, names: most constants of most functions)."""
-    key = (t, c)
-    hit = _scalar_shapes.get(key)
-    if hit is None:
-        hit = repr((t.__name__, c)).encode("utf-8", "surrogatepass")
-        if len(hit) <= 128 and len(_scalar_shapes) < 4096:
-            _scalar_shapes[key] = hit
-    return hit
-
-
-def _code_span(code: Any) -> tuple[int, int]:
-    """First and last line that ``code`` (nested code included) was compiled from
-    (``co_positions``: Python 3.11+)."""
-    end = code.co_firstlineno
-    for c in _code_tree(code):
-        for pos in c.co_positions():  # type: ignore[attr-defined]  # 3.11+
-            if pos[1] is not None and pos[1] > end:
-                end = pos[1]
-    return code.co_firstlineno, end
-
-
-def _code_tree(code: types.CodeType) -> list[types.CodeType]:
-    """``code`` and every code object nested in it (functions, lambdas, classes and
-    comprehensions defined inside), at any depth."""
-    out = [code]
-    for c in out:  # grows while it is walked
-        for x in c.co_consts:
-            if type(x) is types.CodeType:
-                out.append(x)
-    return out
-
-
-def _compiles_to(fn: types.FunctionType, info: _Info, shape: str) -> bool:
-    """Whether the text ``info`` was read from compiles to the code that runs. First the
-    function's own text, compiled alone (a module-level function); then, for what
-    compiles differently out of its context (a closure, a method using ``super()`` or a
-    private name), the whole file, where the function must sit at the same lines."""
-    code = fn.__code__
-    if info.source is not None:
-        module = _compile_own_text(info, code.co_filename)
-        if module is not None and any(
-                type(c) is types.CodeType and c.co_name == code.co_name and _same_shape(c, code)
-                for c in module.co_consts):
-            return True
-    span = _code_span(code) if info.source is not None else None
-    for c in _codes_in_context(fn).get((_co_qualname(code), code.co_firstlineno), ()):
-        if _code_shape(c) == shape and (span is None or _code_span(c) == span):
-            return True
-    return False
-
-
-def _same_shape(a: types.CodeType, b: types.CodeType) -> bool:
-    """Whether ``_code_shape`` would say the same of ``a`` and ``b``, read side by side
-    rather than hashed (the compile check's freshly compiled code: its shape was hashed
-    for nothing but this comparison). Stricter than comparing digests, never looser:
-    what it calls equal serializes to the same bytes."""
-    pairs: list[tuple[Any, Any]] = [(a, b)]
-    for x, y in pairs:  # grows while it is walked
-        t = type(x)
-        if type(y) is not t:
-            return False
-        if t is types.CodeType:
-            if (x.co_code != y.co_code or x.co_name != y.co_name or x.co_names != y.co_names
-                    or x.co_varnames != y.co_varnames or x.co_freevars != y.co_freevars
-                    or x.co_cellvars != y.co_cellvars or x.co_argcount != y.co_argcount
-                    or x.co_posonlyargcount != y.co_posonlyargcount
-                    or x.co_kwonlyargcount != y.co_kwonlyargcount
-                    or (x.co_flags ^ y.co_flags) & _FLAGS
-                    or len(x.co_consts) != len(y.co_consts)):
-                return False
-            pairs.extend(zip(x.co_consts, y.co_consts, strict=True))
-        elif t is tuple:
-            if len(x) != len(y):
-                return False
-            pairs.extend(zip(x, y, strict=True))
-        elif t in _SHAPE_SCALARS:  # of one type, equal exactly when their reprs are
-            if x != y:
-                return False
-        elif (sorted(repr(i) for i in x) != sorted(repr(i) for i in y) if t is frozenset
-              else repr(x) != repr(y)):
-            return False
-    return True
-
-
-def _compile_own_text(info: _Info, filename: str) -> types.CodeType | None:
-    """``info.source`` compiled alone: from the tree just parsed from it when there is
-    one (the same code, without parsing the text again), else from the text itself (a
-    tree too deep for the compiler's own limit, too)."""
-    tree = info.parsed
-    if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        try:
-            with _TREE_LOCK:  # the tree may be shared: cut down in place elsewhere
-                cut: _Cut = []
-                try:
-                    _cut_enclosing(tree, cut)
-                    return compile(ast.Module(body=[tree], type_ignores=[]), filename,
-                                   "exec", dont_inherit=True)
-                finally:
-                    _put_back(cut)
-        except (SyntaxError, ValueError, TypeError, AttributeError, RecursionError,
-                MemoryError):
-            pass
-    assert info.source is not None
-    text = info.source
-    if text[:1] in (" ", "\t"):  # indented: as ``_parse`` reads it, each string as it is
-        text = "if 1:\n" + text
-    try:  # the text: no recursion limit on deep generated code
-        return compile(text, filename, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
-def _cut_enclosing(tree: ast.FunctionDef | ast.AsyncFunctionDef, cut: _Cut) -> None:
-    """Take out of a function's tree, for the compile check, what is evaluated in the
-    enclosing scope and so is no part of the function's own code object: its
-    decorators (~30% of the compile of a small step) and its signature's annotations
-    (~15% more: passed to the function when it is made, like its defaults). Each field
-    changed goes into ``cut`` (``_cut_field``), for the caller to put back."""
-    _cut_field(cut, tree, "decorator_list", [])
-    if tree.returns is not None:
-        _cut_field(cut, tree, "returns", None)
-    a = tree.args
-    for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
-        if arg is not None and arg.annotation is not None:
-            _cut_field(cut, arg, "annotation", None)
-
-
-def _relocated_text(fn: types.FunctionType, shape: str) -> str | None:
-    """The file's text of ``fn`` when its code object says the wrong lines: the one
-    function of that name in the file whose code has the same shape. IPython's
-    ``%autoreload`` patches a function with code compiled from its text alone, which
-    starts at line 1; the file, as a fresh process imports it, has it further down."""
-    qual = _co_qualname(fn.__code__)
-    found = [c for (q, _), codes in _codes_in_context(fn).items() if q == qual
-             for c in codes if _code_shape(c) == shape]
-    if len(found) != 1:
-        return None
-    first, end = _code_span(found[0])
-    return "".join(_lines(fn, fn.__code__.co_filename)[first - 1:end]) or None
-
-
-def _co_qualname(code: types.CodeType) -> str:
-    return str(getattr(code, "co_qualname", code.co_name))  # co_qualname: Python 3.11+
-
-
-def _codes_in_context(fn: types.FunctionType) -> dict[tuple[str, int], list[types.CodeType]]:
-    """Every code object compiled from ``fn``'s file as ``linecache`` has it now, by
-    (qualified name, first line): once per file per build."""
-    filename = fn.__code__.co_filename
-    if filename not in _context_codes:
-        out: dict[tuple[str, int], list[types.CodeType]] | None = None
-        try:
-            module = compile("".join(_lines(fn, filename)), filename, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            pass
-        else:
-            out = {}
-            for c in _code_tree(module):
-                out.setdefault((_co_qualname(c), c.co_firstlineno), []).append(c)
-        _context_codes[filename] = out
-    return _context_codes[filename] or {}
-
-
-def _compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozenset[str],
-                  text: str | None) -> _Info:
-    tree = _function_node(_parse(text)) if text is not None else None
-    source = text if tree is not None else None
-    if tree is None:
-        tree = _function_ast(fn)
-    if tree is None:
-        chains: list[tuple[str, ...]] = [(n,) for n in sorted(names)]
-        return _Info(_bytecode_digest(fn.__code__), chains, names, [], [], False, [], None)
-    decorators: list[ast.expr] = []
-    scan = _Scanner()
-    with _TREE_LOCK:  # the tree may be shared (a lambda's statement): changed, put back
-        if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            decorators = list(tree.decorator_list)
-            if strip_decorators:
-                tree.decorator_list = []
-        try:
-            digest, chains = _digest_and_refs(tree, scan)
-        finally:
-            if strip_decorators and decorators:
-                tree.decorator_list = decorators  # type: ignore[attr-defined]
-    texts: list[tuple[str | None, tuple[str, ...] | None]] = []
-    for node in decorators:
-        chain = _chain_of(node.func if isinstance(node, ast.Call) else node)
-        # ``@step(...)`` is the declaration, not code: its text is rendered only if
-        # another process finds another object under its name (``_decorator_texts``)
-        own = _is_flowyml(_resolve_chain(chain, fn.__globals__) if chain else None)
-        texts.append((None if own else ast.unparse(node), chain))
-    if scan.at_names:  # names a string makes the library read (see _Scanner._call)
-        at_names = set(scan.at_names)
-        if _QUERY_MADE_ELSEWHERE in at_names:
-            # a string built before the call: the names of the function's own string
-            # literals (``cond = "x > @LIMIT"``) count; with none, the whole module does
-            # (``_follow``: a helper's string, a global's)
-            found = {n for c in _string_constants(fn.__code__) if "@" in c
-                     for n in _AT_NAME.findall(c)}
-            if found:
-                at_names = (at_names - {_QUERY_MADE_ELSEWHERE}) | found
-        chains = [*chains, *((n,) for n in sorted(at_names) if n != _QUERY_MADE_ELSEWHERE)]
-        names = names | at_names
-    return _Info(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
-                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings)
-
-
-_AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
-
-
-def _string_constants(code: types.CodeType) -> list[str]:
-    """Every string literal of ``code`` and the code nested in it."""
-    out: list[str] = []
-    todo = [code]
-    while todo:
-        c = todo.pop()
-        for k in c.co_consts:
-            if isinstance(k, str):
-                out.append(k)
-            elif isinstance(k, types.CodeType):
-                todo.append(k)
-    return out
-
-
-def _function_node(module: ast.Module | None) -> ast.AST | None:
-    """The function definition a source text holds, or None."""
-    if module is not None and module.body and isinstance(
-            module.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return module.body[0]
-    return None
-
-
-def _global_names(code: types.CodeType) -> frozenset[str]:
-    """Names the code (and code nested in it) reads or writes as globals: exact, from
-    the bytecode, so locals and parameters never count."""
-    out: set[str] = set()
-    fast = _GLOBAL_OPCODES is not None
-    for c in _code_tree(code):
-        if fast:
-            _scan_global_ops(c, out)
-        else:  # a Python whose bytecode layout this module does not know: dis decodes
-            out.update(ins.argval for ins in dis.get_instructions(c) if ins.opname in _GLOBAL_OPS)
-    return frozenset(out)
-
-
-# The opcodes of _GLOBAL_OPS, to read them straight from ``co_code`` (``dis`` builds an
-# object per instruction: most of the fingerprint's time). Known layouts only: 2-byte
-# instructions, EXTENDED_ARG prefixes, and from 3.11 LOAD_GLOBAL's name index in arg >> 1.
-_GLOBAL_OPCODES = (frozenset(dis.opmap[n] for n in _GLOBAL_OPS)
-                   if (3, 10) <= sys.version_info[:2] <= (3, 13) else None)
-_LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
-_LOAD_GLOBAL_SHIFT = 1 if sys.version_info >= (3, 11) else 0
-
-
-def _scan_global_ops(c: types.CodeType, out: set[str]) -> None:
-    ops = _GLOBAL_OPCODES
-    assert ops is not None
-    code, names, ext, extended = c.co_code, c.co_names, 0, dis.EXTENDED_ARG
-    for i in range(0, len(code), 2):
-        op = code[i]
-        arg = code[i + 1] | ext
-        if op == extended:
-            ext = arg << 8
-            continue
-        ext = 0
-        if op in ops:
-            out.add(names[arg >> _LOAD_GLOBAL_SHIFT if op == _LOAD_GLOBAL else arg])
-
-
-class _Scanner:
-    """What a function's AST does beyond its digest, collected node by node during the
-    digest's own pass (``_digest_and_refs``): imports inside it, ``getattr`` calls,
-    dynamic imports, and the names whose items or attributes it assigns."""
-
-    __slots__ = ("at_names", "declared", "docstrings", "dynamic", "getattrs", "imports",
-                 "mutated")
-    WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
-                       ast.AugAssign, ast.Global})  # the node types ``__call__`` looks at
-
-    def __init__(self) -> None:
-        self.imports: list[tuple[str, str, str | None, int]] = []
-        self.getattrs: list[tuple[tuple[str, ...], str | None]] = []
-        self.dynamic = False
-        self.mutated: set[str] = set()
-        self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
-        self.declared: set[str] = set()  # names a ``global`` statement declares
-        self.docstrings = False  # set by ``_digest_and_refs`` when it skips one
-
-    def __call__(self, node: ast.AST) -> None:
-        t = type(node)
-        if t is ast.Import:
-            for a in node.names:  # type: ignore[attr-defined]
-                if a.asname:
-                    self.imports.append((a.asname, a.name, None, 0))
-                else:
-                    top = a.name.split(".")[0]
-                    self.imports.append((top, a.name, "", 0))  # binds the top package
-        elif t is ast.ImportFrom:
-            for a in node.names:  # type: ignore[attr-defined]
-                if a.name != "*":
-                    self.imports.append((a.asname or a.name, node.module or "",  # type: ignore[attr-defined]
-                                         a.name, node.level))  # type: ignore[attr-defined]
-        elif t is ast.Call:
-            self._call(node)  # type: ignore[arg-type]
-        elif t is ast.Assign or t is ast.Delete:
-            for target in node.targets:  # type: ignore[attr-defined]
-                self._assigned(target)
-        elif t is ast.AugAssign:
-            self._assigned(node.target)  # type: ignore[attr-defined]
-        elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
-            self.declared.update(node.names)  # type: ignore[attr-defined]
-
-    def _call(self, node: ast.Call) -> None:
-        f = node.func
-        if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see _Info.getattrs
-            chain = _chain_of(node.args[0])
-            const = node.args[1] if len(node.args) > 1 else None
-            name = const.value if isinstance(const, ast.Constant) and isinstance(
-                const.value, str) else None
-            self.getattrs.append((chain or (), name))
-        else:
-            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(
-                f, ast.Name) else None
-            if name == "import_module":  # importlib's, also imported by its own name
-                arg = node.args[0] if node.args else None
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                    # a literal name: that module, as a local import (see _follow)
-                    level = len(arg.value) - len(arg.value.lstrip("."))
-                    self.imports.append((f"{_IMPORTED}{arg.value}", arg.value[level:],
-                                         None, level))
-                else:
-                    self.dynamic = True
-            elif name in _LOADERS and (
-                    (_chain_of(f) or ())[:1] in (("runpy",), ("importlib",), ("util",), ("imp",),
-                                                 ("pydoc",))
-                    or (isinstance(f, ast.Name) and name != "locate")):
-                self.dynamic = True  # code loaded from a file or by a dotted name, by those
-                # modules' functions (not a method of the user's of the same name)
-            elif name in _QUERIES and isinstance(f, ast.Attribute):
-                # pandas' ``query``/``eval`` look ``@name`` up in the caller's scope (and
-                # ``pd.eval`` bare names), polars' and DuckDB's SQL its frames by name: a
-                # name the code reads, though only a string says it (every identifier
-                # of the string, as the library may resolve any)
-                for arg in (*node.args[:1],
-                            *(k.value for k in node.keywords if k.arg in ("expr", "query"))):
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        self.at_names.update(_IDENTIFIER.findall(arg.value))
-                    elif name != "execute" and name != "sql":
-                        self.at_names.add(_QUERY_MADE_ELSEWHERE)  # see _compute_info
-            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
-                    f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
-                self.mutated.add(f.value.id)
-            elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
-                target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
-                if isinstance(target, ast.Name):
-                    self.mutated.add(target.id)
-                    literal = isinstance(attr, ast.Constant) and isinstance(attr.value, str)
-                    # a computed name: any attribute (of a module or class: ``_state_writes``)
-                    self.mutated.add(f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
-            if name in _ARGUMENT_MUTATORS and node.args and isinstance(node.args[0], ast.Name):
-                self.mutated.add(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
-            for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
-                if k.arg == "out" and isinstance(k.value, ast.Name):
-                    self.mutated.add(k.value.id)
-
-    def _assigned(self, target: ast.AST) -> None:
-        if isinstance(target, (ast.Subscript, ast.Attribute)):
-            root = target.value  # ``X.a = v``, ``X[k] = v``, and deeper: ``X.a.b[k] = v``
-            while isinstance(root, (ast.Subscript, ast.Attribute)):
-                root = root.value
-            if isinstance(root, ast.Name):
-                self.mutated.add(root.id)
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-                self.mutated.add(f"{target.value.id}.{target.attr}")  # which attribute
-        elif isinstance(target, ast.Name) and target.id in self.declared:
-            self.mutated.add(target.id)  # a global rebound (read-only ``global``: nothing)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for t in target.elts:
-                self._assigned(t)
-
-
-def _in_place(method: str, keywords: list[ast.keyword]) -> bool:
-    """A method call that changes its object by convention: ``DF.fillna(0, inplace=True)``
-    (pandas), ``T.add_(1)`` (torch: a trailing underscore)."""
-    return (method.endswith("_") and not method.startswith("_")) or any(
-        k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
-        for k in keywords)
-
-
-# a module ``importlib.import_module("name")`` imports: a local import under this name
-# and the module's (no code can read it by that name: it is visited as a whole)
-_IMPORTED = "<import_module>"
 _DYNAMIC_IMPORT = ("importlib.import_module() with a computed name, or code loaded from a "
                    "file or by a dotted name (runpy, importlib.util, pydoc.locate)")
-_QUERIES = frozenset({"query", "eval", "sql", "execute"})
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
-# a ``query``/``eval`` string the call does not spell out (a variable, a helper's result)
-_QUERY_MADE_ELSEWHERE = "<query>"
 _QUERY_UNSEEN = "a .query()/.eval() string made elsewhere than in the call"
-# calls that load code the text does not name (``runpy.run_path("params.py")``)
-_LOADERS = frozenset({"run_path", "run_module", "spec_from_file_location", "load_source",
-                      "locate"})
 # the functions that import or load code by a name or path known at run time, found by
 # what a name is bound to (``_is_loader``), whatever it is called
 _LOADER_FUNCTIONS = (("importlib", "import_module"), ("importlib", "__import__"),
@@ -2892,16 +2309,16 @@ def _loader_classes() -> list[Any]:
             if n[:1].isupper()]
 
 
-def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
+def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
     """Visit what ``fn`` reaches: globals, attribute chains, local imports, getattr."""
     globs = fn.__globals__
     label = ctx.label_of(fn) or NOTEBOOK
     local = _local_imports(ctx, fn, info) if info.imports else {}
-    for key in [k for k in local if k.startswith(_IMPORTED)]:
-        _visit(ctx, local.pop(key), key[len(_IMPORTED):], label)
+    for key in [k for k in local if k.startswith(IMPORTED)]:
+        _visit(ctx, local.pop(key), key[len(IMPORTED):], label)
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
-    codes = _code_tree(fn.__code__)  # what the bytecode checks below read
+    codes = code_tree(fn.__code__)  # what the bytecode checks below read
     names = _names_of(codes)
     if "__doc__" in names:
         # ``helper.__doc__`` (a prompt kept in a docstring), ``type(self).__doc__``, or
@@ -2944,7 +2361,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
             continue  # an attribute of an object the code was given or made (a
             # descriptor's ``getattr(obj, self.name)``): its class counts where the
             # object comes from; a module reaches it only named whole, which counts all
-        base = _resolve_chain(chain, {**globs, **local}) if chain else None
+        base = resolve_chain(chain, {**globs, **local}) if chain else None
         if attr is None:
             if isinstance(base, types.ModuleType) and _plain_library_module(ctx, base):
                 ctx.library(base.__name__)  # a library's module: what it finds there is
@@ -2957,7 +2374,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: _Info) -> None:
                 _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
     if info.dynamic_imports:
         unseeable.append(_DYNAMIC_IMPORT)
-    if _QUERY_MADE_ELSEWHERE in info.global_names:
+    if QUERY_MADE_ELSEWHERE in info.global_names:
         unseeable.append(_QUERY_UNSEEN)
     if env_names or env_writes:
         _environment_parts(ctx, fn, label, env_names, env_writes)
@@ -3015,7 +2432,7 @@ _doc_readers: dict[type, bool] = {}  # this build's ``_reads_own_doc`` answers
 
 def _scan_own_doc(cls: type) -> bool:
     for klass in cls.__mro__:
-        if _module_of(klass) == "builtins":  # object, dict...: C code, no ``__code__``
+        if module_of(klass) == "builtins":  # object, dict...: C code, no ``__code__``
             continue
         for member in list(vars(klass).values()):
             if isinstance(member, (staticmethod, classmethod)):
@@ -3026,7 +2443,7 @@ def _scan_own_doc(cls: type) -> bool:
                 member = member.func
             code = getattr(member, "__code__", None)
             if isinstance(code, types.CodeType) and any(
-                    "__doc__" in c.co_names for c in _code_tree(code)):
+                    "__doc__" in c.co_names for c in code_tree(code)):
                 return True
     return False
 
@@ -3041,13 +2458,13 @@ def _library_reads_doc(cls: type) -> bool:
     """Whether ``cls`` derives from a class of a library that reads the docstrings of
     its subclasses (``_DOC_LIBRARIES``): the docstring is then an input of what the
     library makes of the class."""
-    return any(_module_of(k).partition(".")[0] in _DOC_LIBRARIES for k in cls.__mro__[1:])
+    return any(module_of(k).partition(".")[0] in _DOC_LIBRARIES for k in cls.__mro__[1:])
 
 
 def _only_pydantic_reads_doc(cls: type) -> bool:
     """Whether the library that reads ``cls``'s docstring is pydantic alone, which
     describes a model by ``inspect.cleandoc`` of it."""
-    tops = {_module_of(k).partition(".")[0] for k in cls.__mro__[1:]} & _DOC_LIBRARIES
+    tops = {module_of(k).partition(".")[0] for k in cls.__mro__[1:]} & _DOC_LIBRARIES
     return tops == {"pydantic"}
 
 
@@ -3117,7 +2534,7 @@ def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
 
 
 def _names_of(codes: list[types.CodeType]) -> Sequence[str]:
-    """Every name the bytecode of ``codes`` (a ``_code_tree``) loads as a global or an
+    """Every name the bytecode of ``codes`` (a ``code_tree``) loads as a global or an
     attribute: one step's checks of its code for names (``__doc__``, ``__subclasses__``,
     the environment's) look in one sequence, not each in every code object."""
     return codes[0].co_names if len(codes) == 1 else [n for c in codes for n in c.co_names]
@@ -3130,7 +2547,7 @@ def _subclass_parts(ctx: _Context, codes: list[types.CodeType], scope: Mapping[s
     name, which is unseeable."""
     owners, unknown = _subclass_reads(codes)
     for chain in owners:
-        owner = _resolve_chain(chain, scope)
+        owner = resolve_chain(chain, scope)
         if isinstance(owner, type) and owner is not object:
             _visit_subclasses(ctx, owner, label)
         else:
@@ -3138,7 +2555,7 @@ def _subclass_parts(ctx: _Context, codes: list[types.CodeType], scope: Mapping[s
     return unknown
 
 
-def _unseeable(ctx: _Context, fn: types.FunctionType, info: _Info, label: str,
+def _unseeable(ctx: _Context, fn: types.FunctionType, info: CodeInfo, label: str,
                unseeable: list[str]) -> None:
     """What ``fn`` reaches in ways the fingerprint cannot follow: warned about, and its
     whole module counts (and the project's files, for what can import by name)."""
@@ -3161,7 +2578,7 @@ _ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
 def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
                local: Mapping[str, Any], loaded: Sequence[str]
                ) -> tuple[frozenset[str], bool]:
-    """The environment variables ``codes`` (a ``_code_tree``) read by a literal
+    """The environment variables ``codes`` (a ``code_tree``) read by a literal
     name (``os.getenv("X")``, ``os.environ.get("X")``, ``os.environ["X"]``,
     ``"X" in os.environ``), or ``_WHOLE_ENV`` when it uses ``os.environ`` any other way
     (a computed name, a copy, iteration): then the whole environment counts, by token.
@@ -3279,7 +2696,7 @@ _SIMPLE_LOADS = frozenset({"LOAD_CONST", "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST"
 
 
 def _subclass_reads(codes: list[types.CodeType]) -> tuple[list[tuple[str, ...]], bool]:
-    """The classes whose ``__subclasses__`` ``codes`` (a ``_code_tree``) read, as
+    """The classes whose ``__subclasses__`` ``codes`` (a ``code_tree``) read, as
     global name chains (``Base``, ``plugins.Base``), and whether it reads that of a class
     it does not name (``type(x).__subclasses__()``, a parameter's). From the bytecode:
     nothing is decoded unless the name is there."""
@@ -3384,8 +2801,10 @@ def _file_digest(path: str) -> str:
     if facts is not None and isinstance(facts.get("d"), str):
         digest: str = facts["d"]
     else:
+        from .code_analysis import digest_and_refs
+
         try:
-            digest = _digest_and_refs(ast.parse(data))[0]
+            digest = digest_and_refs(ast.parse(data))[0]
         except (SyntaxError, ValueError):
             digest = "text:" + blake3.blake3(data).digest().hex()
         _MEMO.put(*slot, {"d": digest})
@@ -3395,7 +2814,7 @@ def _file_digest(path: str) -> str:
     return digest
 
 
-def _local_imports(ctx: _Context, fn: types.FunctionType, info: _Info) -> dict[str, Any]:
+def _local_imports(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not info.imports:
         return out
@@ -3491,28 +2910,6 @@ def _is_type_alias(obj: Any) -> bool:
     return get_origin(obj) is not None
 
 
-def _chain_of(node: ast.AST) -> tuple[str, ...] | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return tuple(reversed(parts))
-    return None
-
-
-def _resolve_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
-    if chain[0] not in globs:
-        return None
-    obj = globs[chain[0]]
-    for attr in chain[1:]:
-        obj = getattr(obj, attr, None)
-        if obj is None:
-            return None
-    return obj
-
-
 def _check_mutated_globals(ctx: _Context, func: Any) -> None:
     """A step that mutates a module-level container uses it as state, not input."""
     if not isinstance(func, types.FunctionType):
@@ -3542,7 +2939,7 @@ def _is_native_callable(obj: Any) -> bool:
         callable(obj)
         and not isinstance(obj, (types.FunctionType, types.MethodType, type))
         and isinstance(getattr(obj, "__qualname__", None), str)
-        and bool(_module_of(obj))
+        and bool(module_of(obj))
     ) or bool(_native_home(obj))
 
 
@@ -3556,12 +2953,6 @@ def _native_home(obj: Any) -> str:
     return (home_module(obj, name) or "") if isinstance(name, str) else ""
 
 
-def _module_of(obj: Any) -> str:
-    """``obj.__module__`` when it is a string (C types may expose a descriptor)."""
-    module = getattr(obj, "__module__", None)
-    return module if isinstance(module, str) else ""
-
-
 def _file_of(obj: Any) -> str | None:
     code = getattr(obj, "__code__", None)
     if isinstance(code, types.CodeType):
@@ -3569,456 +2960,10 @@ def _file_of(obj: Any) -> str | None:
     try:
         return inspect.getsourcefile(obj) or inspect.getfile(obj)
     except (TypeError, OSError, AttributeError):
-        mod = sys.modules.get(_module_of(obj))
+        mod = sys.modules.get(module_of(obj))
         return getattr(mod, "__file__", None)
 
 
-def _fast_source(func: Any) -> str | None:
-    """The function's source lines, cut by its code positions (no tokenizing).
-
-    Lines after the last one that produced bytecode (a trailing ``pass``) may be cut;
-    they cannot change behaviour, and when the cut text does not parse, the caller
-    falls back to ``inspect.getsource``.
-    """
-    code = getattr(func, "__code__", None)
-    if code is None or not hasattr(code, "co_positions"):
-        return None
-    lines = _lines(func, code.co_filename)
-    if not lines:
-        return None
-    first, end = _code_span(code)
-    start = first - 1
-    return "".join(lines[start:end])
-
-
-def _parse(src: str) -> ast.Module | None:
-    """The statements of ``src``, which may be indented (a method's lines).
-
-    Not ``textwrap.dedent``: it rewrites every line, those inside a multi-line string
-    too, and turns a line of spaces into an empty one, so an edit of such a line (a
-    template's blank line) left the digest as it was. Indented text is parsed as the
-    body of an ``if 1:`` instead: each string keeps its exact value."""
-    try:
-        if src[:1] in (" ", "\t"):
-            wrapped = ast.parse("if 1:\n" + src)
-            if len(wrapped.body) != 1:  # a line less indented than the first: not one block
-                return None
-            return ast.Module(body=wrapped.body[0].body, type_ignores=[])  # type: ignore[attr-defined]
-        return ast.parse(src)
-    except (SyntaxError, ValueError):  # ValueError: a NUL byte in the text
-        return None
-
-
-def _function_ast(fn: types.FunctionType) -> ast.AST | None:
-    """The tree of ``fn`` from ``inspect.getsource`` (when its lines, cut by code
-    positions, did not parse as a function: a lambda, a trailing decorator...)."""
-    if fn.__name__ == "<lambda>":
-        node = _lambda_in_file(fn)
-        if node is not None:
-            return node
-    try:
-        src = inspect.getsource(fn)
-    except (OSError, TypeError):
-        _warn_no_source(fn)
-        return None
-    tree = _parse(src)
-    if tree is None:  # e.g. a lambda in the middle of an expression
-        return _lambda_node(fn, src)
-    if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return tree.body[0]
-    return tree
-
-
-def _lambda_in_file(fn: types.FunctionType) -> ast.Lambda | None:
-    """The lambda's own node in its file's tree (as ``linecache`` has the file), found
-    by its first line and, among several there, by the code it compiles to: its key is
-    then its own expression, however the statement around it is laid out (a dict of
-    lambdas one per line, a lambda wrapped in parentheses or in ``field(...)`` over
-    lines), and a neighbour's edit is not its own. None when the file does not parse."""
-    code = fn.__code__
-    filename = code.co_filename
-    if filename not in _file_trees:
-        _file_trees[filename] = _parse("".join(_lines(fn, filename)))
-    tree = _file_trees[filename]
-    if tree is None:
-        return None
-    found = [n for n in ast.walk(tree)
-             if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno]
-    if len(found) == 1:
-        return found[0]
-    for node in found:  # several on the line: the one whose code this is
-        try:
-            module = compile(ast.Expression(body=node), filename, "eval", dont_inherit=True)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        if any(type(c) is types.CodeType and _same_shape(c, code) for c in module.co_consts):
-            return node
-    return None
-
-
-_file_trees: dict[str, ast.Module | None] = {}  # a file's tree, once per build (lambdas)
-
-
-def _lambda_node(fn: types.FunctionType, src: str) -> ast.AST | None:
-    """A lambda inside a larger expression: parse the widest line span that parses."""
-    import textwrap
-
-    text = textwrap.dedent(src).strip()
-    for cut in range(len(text), 0, -1):
-        tree = _parse(text[:cut])
-        if tree is not None:
-            lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
-            if lambdas:
-                return lambdas[0]
-    _warn_no_source(fn)
-    return None
-
-
-def _warn_no_source(fn: types.FunctionType) -> None:
-    if fn.__code__.co_filename == "<string>" and "." in fn.__qualname__:
-        return  # generated methods (dataclass __init__...): the class body counts
-    if fn.__module__ is None and fn.__code__.co_filename == "<template>":
-        return  # a jinja2 template's code, generated in no module: no text to read,
-        # nothing to fix; its bytecode counts
-    warnings.warn(
-        f"cannot read the source of {fn.__module__ or '<unknown module>'}.{fn.__qualname__}; "
-        "its bytecode is fingerprinted instead (a Python upgrade will re-execute it)",
-        FingerprintWarning,
-        stacklevel=outside_stacklevel(),
-    )
-
-
-_DOC_OWNERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)
-
-
-def _is_docstring(stmt: ast.AST) -> bool:
-    return (
-        isinstance(stmt, ast.Expr)
-        and isinstance(stmt.value, ast.Constant)
-        and isinstance(stmt.value.value, str)
-    )
-
-
-# The stream ``_digest_and_refs`` hashes, per node: ``(`` and its type name, its
-# fields in order (a list as ``[`` and its length, then its items; anything else as its
-# length-prefixed ``type:repr``), then ``)``. It is built as one list of byte strings and
-# hashed once: the same bytes as fed piece by piece, without a call into the hasher per
-# piece. A node's fields are read by one ``attrgetter`` per node type, and the bytes of
-# names and of ``None`` come from a table: most of a tree is identifiers. The commonest
-# nodes are emitted whole, in one step, instead of one stack item per field: a node
-# without fields (``Load``, ``Add``) as one piece, a ``Name`` (its identifier and context)
-# and a ``Constant`` (its value and kind) as theirs (``_whole_name``, ``_whole_constant``);
-# so is the closing ``)`` of every other node (``_Piece``).
-def _digest_and_refs(node: ast.AST, visit: _Scanner | None = None
-                     ) -> tuple[str, list[tuple[str, ...]]]:
-    """In one iterative pass (no recursion limit; the stream is described above): the
-    hash of the AST without line numbers, docstrings and locals' annotations, and the
-    name chains the code reads (``np.linalg.norm`` -> ``("np", "linalg", "norm")``);
-    ``visit`` sees every node of a type it ``WANTS``."""
-    refs: list[tuple[str, ...]] = []
-    inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
-    declared = _declarations(node, set())  # annotated assignments that declare
-    stack: list[Any] = [node]
-    out: list[bytes] = []
-    pop, push, extend, add = stack.pop, stack.append, stack.extend, out.append
-    wants = visit.WANTS if visit is not None else frozenset()
-    kinds, leaves, names, tails = _NODE_KINDS, _LEAVES, _NAMES, _ATTRIBUTE_TAILS
-    name_t, attr_t, const_t, arg_t, args_t, close, str_t, piece_t = (
-        ast.Name, ast.Attribute, ast.Constant, ast.arg, ast.arguments, _CLOSE, str, _Piece)
-    while stack:
-        item = pop()
-        t = type(item)
-        if t is piece_t:  # a node's closing ``)``
-            add(item)
-            continue
-        if t is str_t or item is None:
-            add(leaves.get(item) or _identifier(item))
-            continue
-        kind = kinds.get(t)
-        if kind is None:
-            if t is list or isinstance(item, list):
-                add(b"[%d" % len(item))
-                extend(reversed(item))
-                continue
-            if not isinstance(item, ast.AST):
-                add(_leaf(t, item))
-                continue
-            kind = _node_kind(t)
-        if kind[4]:  # no fields: the whole node at once
-            add(kind[0])
-            continue
-        if t is name_t:
-            if id(item) not in inner:
-                refs.append((item.id,))
-            try:
-                b = names.get((item.id, type(item.ctx))) or _whole_name(item)
-            except (AttributeError, TypeError):  # built by hand: no context, odd id
-                b = _whole_name(item)
-            if b is not None:
-                add(b)
-                continue
-        elif t is const_t or t is arg_t or t is args_t:
-            b = (_whole_constant(item) if t is const_t else _whole_arg(item) if t is arg_t
-                 else _whole_arguments(item, push))
-            if b is not None:
-                add(b)
-                continue
-        elif t is ast.AnnAssign or t is ast.ClassDef:  # (``_unannotated``)
-            item, t = _unannotated(item, declared)
-            kind = kinds.get(t) or _node_kind(t)
-        if t in wants:  # (never a Name, Constant or arg: those went on above)
-            visit(item)  # type: ignore[misc]
-        add(kind[0])
-        if t is attr_t:
-            if id(item) not in inner:
-                _attribute_chain(item, inner, refs)
-            try:  # its name and context after its value: one piece with the closer
-                b = tails.get((item.attr, type(item.ctx))) or _attribute_tail(item)
-            except (AttributeError, TypeError):
-                b = _attribute_tail(item)
-            if b is not None:
-                push(b)
-                push(item.value)
-                continue
-        push(close)
-        try:
-            fields: Any = kind[1](item)
-        except AttributeError:  # a node built by hand, without every field
-            fields = tuple(getattr(item, name, None) for name in kind[3])
-        if kind[2] >= 0:  # a body that may start with a docstring
-            fields = _without_docstring(fields, kind[2], visit)
-        extend(reversed(fields))
-    return blake3.blake3(b"".join(out)).digest().hex(), refs
-
-
-_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
-           ast.Match, ast.match_case, ast.ExceptHandler)
-
-
-def _unannotated(item: Any, declared: set[int]) -> tuple[Any, type]:
-    """``x: T = v`` in a function is ``x = v``: Python neither evaluates nor keeps a
-    local's annotation (adding type hints is not a code change). A class met in a
-    function has its own fields, which declare (``_declarations``)."""
-    if type(item) is ast.ClassDef:
-        _declarations(item, declared)
-    elif item.value is not None and id(item) not in declared:
-        return ast.Assign(targets=[item.target], value=item.value), ast.Assign
-    return item, type(item)
-
-
-def _declarations(node: ast.AST, out: set[int]) -> set[int]:
-    """The annotated assignments of a module's or class's own body, in its blocks too
-    (``if``, ``try``...), not in the functions it defines: those declare (a dataclass
-    field, a pydantic field, a module's ``__annotations__``), where a function's only
-    bind a local. Adds them to ``out``, and returns it."""
-    body = getattr(node, "body", None)
-    if not isinstance(body, list) or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return out
-    todo: list[Any] = list(body)
-    while todo:
-        stmt = todo.pop()
-        if isinstance(stmt, ast.AnnAssign):
-            out.add(id(stmt))
-        elif isinstance(stmt, _BLOCKS):
-            for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-                todo.extend(getattr(stmt, name, ()) or ())
-        elif sys.version_info >= (3, 11) and type(stmt).__name__ == "TryStar":
-            for name in ("body", "orelse", "finalbody", "handlers"):
-                todo.extend(getattr(stmt, name, ()) or ())
-    return out
-
-
-def _attribute_chain(item: ast.Attribute, inner: set[int],
-                     refs: list[tuple[str, ...]]) -> None:
-    """Record the name chain an ``Attribute`` reads (``np.linalg.norm``) when it starts
-    at a ``Name``; the nodes inside it are marked ``inner`` (not chains of their own)."""
-    chain = [item.attr]
-    base = item.value
-    while type(base) is ast.Attribute:
-        inner.add(id(base))
-        chain.append(base.attr)
-        base = base.value
-    if type(base) is ast.Name:
-        inner.add(id(base))
-        chain.append(base.id)
-        refs.append(tuple(reversed(chain)))
-
-
-def _without_docstring(fields: Any, body: int, visit: _Scanner | None) -> Any:
-    """A node's fields with its ``body``'s docstring left out (``pass`` if that was all)."""
-    stmts = fields[body]
-    if not (stmts and _is_docstring(stmts[0])):
-        return fields
-    if visit is not None:
-        visit.docstrings = True
-    fields = list(fields)
-    fields[body] = stmts[1:] or [ast.Pass()]
-    return fields
-
-
-def _leaf(t: type, value: Any) -> bytes:
-    r = f"{t.__name__}:{value!r}".encode("utf-8", "surrogatepass")
-    return len(r).to_bytes(4, "little") + r
-
-
-class _Piece(bytes):
-    """Bytes of the stream pushed on the walk's stack (a node's closing ``)``): of a type
-    no field of a tree holds, so the walk tells them from a field's value."""
-
-
-_CLOSE = _Piece(b")")
-_LEAVES: dict[str | None, bytes] = {}  # identifier (or None) -> its bytes in the stream
-_LEAVES_MAX = 1 << 16
-_CONTEXTS = {ast.Load: b"(Load)", ast.Store: b"(Store)", ast.Del: b"(Del)"}
-_INTS: dict[int, bytes] = {}  # an int Constant's value -> its bytes
-_NAMES: dict[tuple[str, type], bytes] = {}  # (identifier, context type) -> a Name's bytes
-_NONE = _leaf(type(None), None)
-# Whether the node types emitted whole or in pieces (Name, Attribute, Constant, arg,
-# arguments) have the fields they have in Python 3.11-3.13 (else: field by field)
-_SHORTCUTS = (ast.Name._fields, ast.Attribute._fields, ast.Constant._fields, ast.arg._fields,
-              ast.arguments._fields) == (
-    ("id", "ctx"), ("value", "attr", "ctx"), ("value", "kind"),
-    ("arg", "annotation", "type_comment"),
-    ("posonlyargs", "args", "vararg", "kwonlyargs", "kw_defaults", "kwarg", "defaults"))
-_ATTRIBUTE_TAILS: dict[tuple[str, type], _Piece] = {}  # (attr, context type) -> piece
-_ARGS: dict[str, bytes] = {}  # name -> an ``arg``'s bytes when it has no annotation
-_ARGUMENTS_TAIL = _Piece(_NONE + b"[0[0" + _NONE + b"[0)")  # vararg .. defaults, closer
-_CONSTANTS = frozenset({int, float, complex, bytes, bool, type(None), type(...)})  # a
 # Constant's value of these types is one leaf (a ``str`` is too, from ``_LEAVES``)
 
 
-def _identifier(name: str | None) -> bytes:
-    """A name's (or ``None``'s) bytes in the stream, from (and into) ``_LEAVES``."""
-    b = _LEAVES.get(name)
-    if b is None:
-        b = _leaf(type(name), name)
-        if len(_LEAVES) < _LEAVES_MAX:
-            _LEAVES[name] = b
-    return b
-
-
-def _whole_name(node: ast.Name) -> bytes | None:
-    """A ``Name``'s bytes in the stream, as the walk would emit them field by field
-    (kept in ``_NAMES``); None for one built by hand (another identifier or context)."""
-    ident, ctx = getattr(node, "id", None), type(getattr(node, "ctx", None))
-    if type(ident) is not str or ctx not in _CONTEXTS or not _SHORTCUTS:
-        return None
-    b = b"(Name" + _identifier(ident) + _CONTEXTS[ctx] + b")"
-    if len(_NAMES) < _LEAVES_MAX:
-        _NAMES[(ident, ctx)] = b
-    return b
-
-
-def _attribute_tail(node: ast.Attribute) -> _Piece | None:
-    """What the walk emits of an ``Attribute`` after its value (its name, context and
-    closer), kept in ``_ATTRIBUTE_TAILS``; None for one built by hand."""
-    attr, ctx = getattr(node, "attr", None), type(getattr(node, "ctx", None))
-    if (type(attr) is not str or ctx not in _CONTEXTS or not hasattr(node, "value")
-            or not _SHORTCUTS):
-        return None
-    b = _Piece(_identifier(attr) + _CONTEXTS[ctx] + b")")
-    if len(_ATTRIBUTE_TAILS) < _LEAVES_MAX:
-        _ATTRIBUTE_TAILS[(attr, ctx)] = b
-    return b
-
-
-def _whole_arg(node: ast.arg) -> bytes | None:
-    """An ``arg`` without annotation, whole (kept in ``_ARGS``); None for another."""
-    name = getattr(node, "arg", None)
-    if type(name) is not str or getattr(node, "annotation", 0) is not None or not _SHORTCUTS:
-        return None
-    b = _ARGS.get(name)
-    if b is None:
-        b = b"(arg" + _identifier(name) + _NONE + b")"
-        if len(_ARGS) < _LEAVES_MAX:
-            _ARGS[name] = b
-    return b
-
-
-def _whole_arguments(node: ast.arguments, push: Callable[[Any], None]) -> bytes | None:
-    """The opening of the usual ``arguments`` (positional ones only, no defaults), with
-    its ``args`` and the piece of its five empty fields after them pushed for the walk;
-    None, with nothing pushed, for another."""
-    if not _SHORTCUTS:
-        return None
-    try:
-        posonly, args, vararg, kwonly, kw_defaults, kwarg, defaults = (
-            node.posonlyargs, node.args, node.vararg, node.kwonlyargs, node.kw_defaults,
-            node.kwarg, node.defaults)
-    except AttributeError:
-        return None
-    if (type(posonly) is not list or posonly or vararg is not None or type(kwonly) is not list
-            or kwonly or type(kw_defaults) is not list or kw_defaults or kwarg is not None
-            or type(defaults) is not list or defaults):
-        return None
-    push(_ARGUMENTS_TAIL)
-    push(args)
-    return b"(arguments[0"
-
-
-def _whole_constant(node: ast.Constant) -> bytes | None:
-    """A ``Constant``'s bytes in the stream, as the walk would emit them field by field;
-    None when its value is not a plain one (a hand-built node holding a tree, a list)."""
-    try:
-        value, kind = node.value, node.kind
-    except AttributeError:
-        return None
-    if not _SHORTCUTS:
-        return None
-    t = type(value)
-    if t is str:
-        b = _LEAVES.get(value)  # type: ignore[arg-type]
-        if b is None:
-            b = _leaf(t, value)
-    elif t is int:  # (only ints: 1 == 1.0 == True, so no table of mixed types)
-        number: Any = value
-        b = _INTS.get(number)
-        if b is None:
-            b = _leaf(t, number)
-            if len(b) <= 64 and len(_INTS) < 4096:
-                _INTS[number] = b
-    elif t in _CONSTANTS:
-        b = _leaf(t, value)
-    else:
-        return None
-    if kind is None or kind == "u":  # ``u"x"`` is ``"x"`` (pyupgrade drops the prefix)
-        return b"(Constant" + b + _NONE + b")"
-    if type(kind) is str:
-        return b"(Constant" + b + _leaf(str, kind) + b")"
-    return None
-
-
-# Per AST node type: its opening bytes (the whole node's when it has no fields), a
-# getter of the fields hashed (``type_comment`` never is) as a tuple, the index among
-# them of a ``body`` whose docstring is skipped (-1: none), the fields' names, and
-# whether it has none
-_NODE_KINDS: dict[type, tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...],
-                              bool]] = {}
-
-
-def _node_kind(t: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...],
-                                 bool]:
-    fields = tuple(f for f in t._fields if f != "type_comment")  # type: ignore[attr-defined]
-    body = fields.index("body") if issubclass(t, _DOC_OWNERS) and "body" in fields else -1
-    get: Callable[[Any], tuple[Any, ...]]
-    if t is ast.Constant and fields == ("value", "kind"):  # as ``_whole_constant``
-        get = lambda n: (n.value, None if n.kind == "u" else n.kind)  # noqa: E731
-    elif len(fields) > 1:
-        get = operator.attrgetter(*fields)
-    elif fields:
-        one = operator.attrgetter(fields[0])
-        get = lambda n: (one(n),)  # noqa: E731
-    else:
-        get = lambda n: ()  # noqa: E731
-    opening = b"(" + t.__name__.encode()
-    kind = _NODE_KINDS[t] = (opening + b")" if not fields else opening, get, body, fields,
-                             not fields)
-    return kind
-
-
-def _bytecode_digest(code: types.CodeType) -> str:
-    """The key of code whose text is not known (a cell run by ``exec`` or ``%%time``, a
-    file changed since its import): its shape (``_code_shape``), so ``def f(*items)`` and
-    ``def f(items)`` differ (argument counts and flags), and a set constant hashes the
-    same under every hash seed."""
-    return hash_text("bytecode", _code_shape(code))

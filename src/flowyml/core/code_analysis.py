@@ -1,0 +1,944 @@
+"""What a function's source text says, found by parsing it: the normalized digest
+(comments, docstrings and formatting do not count), the names and attribute chains the
+code reaches, its imports, the names it mutates; the checks that the text is the code
+that runs; the normalized source shown in a run's records.
+
+Only a fingerprint memo miss (code not seen before) needs this module: ``fingerprint``
+imports it where it is used, so a fully cached run never loads it.
+"""
+
+from __future__ import annotations
+
+import ast
+import dis
+import inspect
+import operator
+import re
+import sys
+import threading
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import blake3
+
+from .code_text import (
+    CODE_FLAGS,
+    IMPORTED,
+    QUERY_MADE_ELSEWHERE,
+    SHAPE_SCALARS,
+    CodeInfo,
+    FingerprintWarning,
+    chain_of,
+    code_shape,
+    code_span,
+    code_tree,
+    context_codes,
+    file_lines,
+    file_trees,
+    function_node,
+    is_flowyml,
+    parse_text,
+    resolve_chain,
+    stale_files,
+)
+from .hashing import hash_text
+from .userframe import outside_stacklevel
+
+_MUTATORS = frozenset(
+    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "extendleft", "sort", "reverse", "rotate",
+     "fit", "partial_fit", "fit_transform", "fit_predict", "set_params",  # an estimator
+     "load_state_dict", "fill", "resize", "put", "itemset", "partition", "shuffle", "seed"]
+)  # methods that change their object (also: ``inplace=True``, torch's ``add_``)
+
+
+_ARGUMENT_MUTATORS = frozenset(  # functions that change their first argument
+    ["shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "heappush", "heappop",
+     "heapify", "heapreplace", "heappushpop", "insort", "insort_left", "insort_right"]
+)
+
+
+GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
+
+
+def render_tree(shared: ast.AST | None, decorators: bool, stubs: bool,
+                 docstrings: bool = True) -> str:
+    """``shared`` unparsed, as the digest saw it; ``docstrings=False`` says the tree
+    holds none (``_Scanner.docstrings``), so it is not searched for them."""
+    if shared is None:
+        return "<source not available>"
+    # the tree is shared (cached per code object): it is cut down in place, under a
+    # lock, and put back as it was (copying it cost twice as much as unparsing it)
+    cut: _Cut = []
+    with _TREE_LOCK:
+        try:
+            if not decorators and isinstance(shared, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                _cut_field(cut, shared, "decorator_list", [])
+            for owner in ast.walk(shared) if docstrings else ():
+                if isinstance(owner, _DOC_OWNERS) and owner.body and _is_docstring(owner.body[0]):
+                    _cut_field(cut, owner, "body", owner.body[1:] or [ast.Pass()])
+            if stubs and isinstance(shared, ast.ClassDef):
+                for stmt in shared.body:
+                    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        _cut_field(cut, stmt, "body", [ast.Expr(ast.Constant(...))])
+            return ast.unparse(shared)
+        finally:
+            _put_back(cut)
+
+
+_TREE_LOCK = threading.RLock()  # held while a shared tree is changed (and put back)
+
+
+_Cut = list[tuple[ast.AST, str, Any]]  # fields of a shared tree changed, with their values
+
+
+def _cut_field(cut: _Cut, owner: ast.AST, attr: str, value: Any) -> None:
+    """Set a field of a shared tree (under ``_TREE_LOCK``), kept in ``cut`` to put back."""
+    cut.append((owner, attr, getattr(owner, attr)))
+    setattr(owner, attr, value)
+
+
+def _put_back(cut: _Cut) -> None:
+    """Undo ``_cut_field``s, the last first: the shared tree as it was."""
+    for owner, attr, value in reversed(cut):
+        setattr(owner, attr, value)
+
+
+def stale_info(fn: types.FunctionType, names: frozenset[str]) -> CodeInfo:
+    """Facts of the bytecode that runs, for a function whose text does not show it.
+
+    A module whose loader rewrites code on import (pytest's assertion rewriting of test
+    files, an instrumenting import hook) gets here on every build, with nothing for the
+    user to fix: only a module loaded from its file as it is is warned about. So is only
+    a function this process made by running that module: one that came by value from
+    another process (a worker's copy of a step the driver defined in a function) was
+    checked there, against the module that process loaded, and here the module (if any)
+    is not where its code came from."""
+    filename = fn.__code__.co_filename
+    mod = sys.modules.get(getattr(fn, "__module__", None) or "")
+    if (filename not in stale_files  # once per file per build
+            and getattr(mod, "__dict__", None) is fn.__globals__
+            and not _loader_rewrites(mod)):
+        stale_files.add(filename)
+        broken = filename in context_codes and context_codes[filename] is None
+        why = ("the file, as saved now, does not even compile" if broken else
+               "an edit without a reload, or a stale bytecode cache")
+        warnings.warn(
+            f"{filename} changed after its module {getattr(mod, '__name__', '?')} was "
+            f"loaded: {fn.__qualname__} (and any other function of it so affected) runs "
+            f"code its text no longer shows ({why}), so the bytecode that runs is "
+            "fingerprinted instead, and no result made from the file's text is reused. "
+            "Restart the process, or reload the module",
+            FingerprintWarning, stacklevel=outside_stacklevel(),
+        )
+    return CodeInfo(bytecode_digest(fn.__code__), [(n,) for n in sorted(names)], names,
+                 [], [], False, [], None)
+
+
+def _loader_rewrites(mod: types.ModuleType | None) -> bool:
+    """Whether ``mod`` was loaded by something other than Python's own file loaders
+    (which compile the file's text as it is)."""
+    import importlib.machinery as machinery
+
+    spec = getattr(mod, "__spec__", None)
+    loader = getattr(spec, "loader", None) or getattr(mod, "__loader__", None)
+    return loader is not None and not isinstance(
+        loader, (machinery.SourceFileLoader, machinery.SourcelessFileLoader))
+
+
+def compiles_to(fn: types.FunctionType, info: CodeInfo, shape: str) -> bool:
+    """Whether the text ``info`` was read from compiles to the code that runs. First the
+    function's own text, compiled alone (a module-level function); then, for what
+    compiles differently out of its context (a closure, a method using ``super()`` or a
+    private name), the whole file, where the function must sit at the same lines."""
+    code = fn.__code__
+    if info.source is not None:
+        module = _compile_own_text(info, code.co_filename)
+        if module is not None and any(
+                type(c) is types.CodeType and c.co_name == code.co_name and _same_shape(c, code)
+                for c in module.co_consts):
+            return True
+    span = code_span(code) if info.source is not None else None
+    for c in _codes_in_context(fn).get((_co_qualname(code), code.co_firstlineno), ()):
+        if code_shape(c) == shape and (span is None or code_span(c) == span):
+            return True
+    return False
+
+
+def _same_shape(a: types.CodeType, b: types.CodeType) -> bool:
+    """Whether ``code_shape`` would say the same of ``a`` and ``b``, read side by side
+    rather than hashed (the compile check's freshly compiled code: its shape was hashed
+    for nothing but this comparison). Stricter than comparing digests, never looser:
+    what it calls equal serializes to the same bytes."""
+    pairs: list[tuple[Any, Any]] = [(a, b)]
+    for x, y in pairs:  # grows while it is walked
+        t = type(x)
+        if type(y) is not t:
+            return False
+        if t is types.CodeType:
+            if (x.co_code != y.co_code or x.co_name != y.co_name or x.co_names != y.co_names
+                    or x.co_varnames != y.co_varnames or x.co_freevars != y.co_freevars
+                    or x.co_cellvars != y.co_cellvars or x.co_argcount != y.co_argcount
+                    or x.co_posonlyargcount != y.co_posonlyargcount
+                    or x.co_kwonlyargcount != y.co_kwonlyargcount
+                    or (x.co_flags ^ y.co_flags) & CODE_FLAGS
+                    or len(x.co_consts) != len(y.co_consts)):
+                return False
+            pairs.extend(zip(x.co_consts, y.co_consts, strict=True))
+        elif t is tuple:
+            if len(x) != len(y):
+                return False
+            pairs.extend(zip(x, y, strict=True))
+        elif t in SHAPE_SCALARS:  # of one type, equal exactly when their reprs are
+            if x != y:
+                return False
+        elif (sorted(repr(i) for i in x) != sorted(repr(i) for i in y) if t is frozenset
+              else repr(x) != repr(y)):
+            return False
+    return True
+
+
+def _compile_own_text(info: CodeInfo, filename: str) -> types.CodeType | None:
+    """``info.source`` compiled alone: from the tree just parsed from it when there is
+    one (the same code, without parsing the text again), else from the text itself (a
+    tree too deep for the compiler's own limit, too)."""
+    tree = info.parsed
+    if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        try:
+            with _TREE_LOCK:  # the tree may be shared: cut down in place elsewhere
+                cut: _Cut = []
+                try:
+                    _cut_enclosing(tree, cut)
+                    return compile(ast.Module(body=[tree], type_ignores=[]), filename,
+                                   "exec", dont_inherit=True)
+                finally:
+                    _put_back(cut)
+        except (SyntaxError, ValueError, TypeError, AttributeError, RecursionError,
+                MemoryError):
+            pass
+    assert info.source is not None
+    text = info.source
+    if text[:1] in (" ", "\t"):  # indented: as ``parse_text`` reads it, each string as it is
+        text = "if 1:\n" + text
+    try:  # the text: no recursion limit on deep generated code
+        return compile(text, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _cut_enclosing(tree: ast.FunctionDef | ast.AsyncFunctionDef, cut: _Cut) -> None:
+    """Take out of a function's tree, for the compile check, what is evaluated in the
+    enclosing scope and so is no part of the function's own code object: its
+    decorators (~30% of the compile of a small step) and its signature's annotations
+    (~15% more: passed to the function when it is made, like its defaults). Each field
+    changed goes into ``cut`` (``_cut_field``), for the caller to put back."""
+    _cut_field(cut, tree, "decorator_list", [])
+    if tree.returns is not None:
+        _cut_field(cut, tree, "returns", None)
+    a = tree.args
+    for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
+        if arg is not None and arg.annotation is not None:
+            _cut_field(cut, arg, "annotation", None)
+
+
+def relocated_text(fn: types.FunctionType, shape: str) -> str | None:
+    """The file's text of ``fn`` when its code object says the wrong lines: the one
+    function of that name in the file whose code has the same shape. IPython's
+    ``%autoreload`` patches a function with code compiled from its text alone, which
+    starts at line 1; the file, as a fresh process imports it, has it further down."""
+    qual = _co_qualname(fn.__code__)
+    found = [c for (q, _), codes in _codes_in_context(fn).items() if q == qual
+             for c in codes if code_shape(c) == shape]
+    if len(found) != 1:
+        return None
+    first, end = code_span(found[0])
+    return "".join(file_lines(fn, fn.__code__.co_filename)[first - 1:end]) or None
+
+
+def _co_qualname(code: types.CodeType) -> str:
+    return str(getattr(code, "co_qualname", code.co_name))  # co_qualname: Python 3.11+
+
+
+def _codes_in_context(fn: types.FunctionType) -> dict[tuple[str, int], list[types.CodeType]]:
+    """Every code object compiled from ``fn``'s file as ``linecache`` has it now, by
+    (qualified name, first line): once per file per build."""
+    filename = fn.__code__.co_filename
+    if filename not in context_codes:
+        out: dict[tuple[str, int], list[types.CodeType]] | None = None
+        try:
+            module = compile("".join(file_lines(fn, filename)), filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass
+        else:
+            out = {}
+            for c in code_tree(module):
+                out.setdefault((_co_qualname(c), c.co_firstlineno), []).append(c)
+        context_codes[filename] = out
+    return context_codes[filename] or {}
+
+
+def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozenset[str],
+                  text: str | None) -> CodeInfo:
+    tree = function_node(parse_text(text)) if text is not None else None
+    source = text if tree is not None else None
+    if tree is None:
+        tree = _function_ast(fn)
+    if tree is None:
+        chains: list[tuple[str, ...]] = [(n,) for n in sorted(names)]
+        return CodeInfo(bytecode_digest(fn.__code__), chains, names, [], [], False, [], None)
+    decorators: list[ast.expr] = []
+    scan = _Scanner()
+    with _TREE_LOCK:  # the tree may be shared (a lambda's statement): changed, put back
+        if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            decorators = list(tree.decorator_list)
+            if strip_decorators:
+                tree.decorator_list = []
+        try:
+            digest, chains = digest_and_refs(tree, scan)
+        finally:
+            if strip_decorators and decorators:
+                tree.decorator_list = decorators  # type: ignore[attr-defined]
+    texts: list[tuple[str | None, tuple[str, ...] | None]] = []
+    for node in decorators:
+        chain = chain_of(node.func if isinstance(node, ast.Call) else node)
+        # ``@step(...)`` is the declaration, not code: its text is rendered only if
+        # another process finds another object under its name (``_decorator_texts``)
+        own = is_flowyml(resolve_chain(chain, fn.__globals__) if chain else None)
+        texts.append((None if own else ast.unparse(node), chain))
+    if scan.at_names:  # names a string makes the library read (see _Scanner._call)
+        at_names = set(scan.at_names)
+        if QUERY_MADE_ELSEWHERE in at_names:
+            # a string built before the call: the names of the function's own string
+            # literals (``cond = "x > @LIMIT"``) count; with none, the whole module does
+            # (``_follow``: a helper's string, a global's)
+            found = {n for c in _string_constants(fn.__code__) if "@" in c
+                     for n in _AT_NAME.findall(c)}
+            if found:
+                at_names = (at_names - {QUERY_MADE_ELSEWHERE}) | found
+        chains = [*chains, *((n,) for n in sorted(at_names) if n != QUERY_MADE_ELSEWHERE)]
+        names = names | at_names
+    return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
+                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings)
+
+
+_AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
+
+
+def _string_constants(code: types.CodeType) -> list[str]:
+    """Every string literal of ``code`` and the code nested in it."""
+    out: list[str] = []
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        for k in c.co_consts:
+            if isinstance(k, str):
+                out.append(k)
+            elif isinstance(k, types.CodeType):
+                todo.append(k)
+    return out
+
+
+def global_names_of(code: types.CodeType) -> frozenset[str]:
+    """Names the code (and code nested in it) reads or writes as globals: exact, from
+    the bytecode, so locals and parameters never count."""
+    out: set[str] = set()
+    fast = _GLOBAL_OPCODES is not None
+    for c in code_tree(code):
+        if fast:
+            _scan_global_ops(c, out)
+        else:  # a Python whose bytecode layout this module does not know: dis decodes
+            out.update(ins.argval for ins in dis.get_instructions(c) if ins.opname in GLOBAL_OPS)
+    return frozenset(out)
+
+
+# The opcodes of GLOBAL_OPS, to read them straight from ``co_code`` (``dis`` builds an
+# object per instruction: most of the fingerprint's time). Known layouts only: 2-byte
+# instructions, EXTENDED_ARG prefixes, and from 3.11 LOAD_GLOBAL's name index in arg >> 1.
+_GLOBAL_OPCODES = (frozenset(dis.opmap[n] for n in GLOBAL_OPS)
+                   if (3, 10) <= sys.version_info[:2] <= (3, 13) else None)
+
+
+_LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
+
+
+_LOAD_GLOBAL_SHIFT = 1 if sys.version_info >= (3, 11) else 0
+
+
+def _scan_global_ops(c: types.CodeType, out: set[str]) -> None:
+    ops = _GLOBAL_OPCODES
+    assert ops is not None
+    code, names, ext, extended = c.co_code, c.co_names, 0, dis.EXTENDED_ARG
+    for i in range(0, len(code), 2):
+        op = code[i]
+        arg = code[i + 1] | ext
+        if op == extended:
+            ext = arg << 8
+            continue
+        ext = 0
+        if op in ops:
+            out.add(names[arg >> _LOAD_GLOBAL_SHIFT if op == _LOAD_GLOBAL else arg])
+
+
+class _Scanner:
+    """What a function's AST does beyond its digest, collected node by node during the
+    digest's own pass (``digest_and_refs``): imports inside it, ``getattr`` calls,
+    dynamic imports, and the names whose items or attributes it assigns."""
+
+    __slots__ = ("at_names", "declared", "docstrings", "dynamic", "getattrs", "imports",
+                 "mutated")
+    WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
+                       ast.AugAssign, ast.Global})  # the node types ``__call__`` looks at
+
+    def __init__(self) -> None:
+        self.imports: list[tuple[str, str, str | None, int]] = []
+        self.getattrs: list[tuple[tuple[str, ...], str | None]] = []
+        self.dynamic = False
+        self.mutated: set[str] = set()
+        self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
+        self.declared: set[str] = set()  # names a ``global`` statement declares
+        self.docstrings = False  # set by ``digest_and_refs`` when it skips one
+
+    def __call__(self, node: ast.AST) -> None:
+        t = type(node)
+        if t is ast.Import:
+            for a in node.names:  # type: ignore[attr-defined]
+                if a.asname:
+                    self.imports.append((a.asname, a.name, None, 0))
+                else:
+                    top = a.name.split(".")[0]
+                    self.imports.append((top, a.name, "", 0))  # binds the top package
+        elif t is ast.ImportFrom:
+            for a in node.names:  # type: ignore[attr-defined]
+                if a.name != "*":
+                    self.imports.append((a.asname or a.name, node.module or "",  # type: ignore[attr-defined]
+                                         a.name, node.level))  # type: ignore[attr-defined]
+        elif t is ast.Call:
+            self._call(node)  # type: ignore[arg-type]
+        elif t is ast.Assign or t is ast.Delete:
+            for target in node.targets:  # type: ignore[attr-defined]
+                self._assigned(target)
+        elif t is ast.AugAssign:
+            self._assigned(node.target)  # type: ignore[attr-defined]
+        elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
+            self.declared.update(node.names)  # type: ignore[attr-defined]
+
+    def _call(self, node: ast.Call) -> None:
+        f = node.func
+        if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see CodeInfo.getattrs
+            chain = chain_of(node.args[0])
+            const = node.args[1] if len(node.args) > 1 else None
+            name = const.value if isinstance(const, ast.Constant) and isinstance(
+                const.value, str) else None
+            self.getattrs.append((chain or (), name))
+        else:
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(
+                f, ast.Name) else None
+            if name == "import_module":  # importlib's, also imported by its own name
+                arg = node.args[0] if node.args else None
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    # a literal name: that module, as a local import (see _follow)
+                    level = len(arg.value) - len(arg.value.lstrip("."))
+                    self.imports.append((f"{IMPORTED}{arg.value}", arg.value[level:],
+                                         None, level))
+                else:
+                    self.dynamic = True
+            elif name in _LOADERS and (
+                    (chain_of(f) or ())[:1] in (("runpy",), ("importlib",), ("util",), ("imp",),
+                                                 ("pydoc",))
+                    or (isinstance(f, ast.Name) and name != "locate")):
+                self.dynamic = True  # code loaded from a file or by a dotted name, by those
+                # modules' functions (not a method of the user's of the same name)
+            elif name in _QUERIES and isinstance(f, ast.Attribute):
+                # pandas' ``query``/``eval`` look ``@name`` up in the caller's scope (and
+                # ``pd.eval`` bare names), polars' and DuckDB's SQL its frames by name: a
+                # name the code reads, though only a string says it (every identifier
+                # of the string, as the library may resolve any)
+                for arg in (*node.args[:1],
+                            *(k.value for k in node.keywords if k.arg in ("expr", "query"))):
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        self.at_names.update(_IDENTIFIER.findall(arg.value))
+                    elif name != "execute" and name != "sql":
+                        self.at_names.add(QUERY_MADE_ELSEWHERE)  # see compute_info
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
+                    f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
+                self.mutated.add(f.value.id)
+            elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
+                target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
+                if isinstance(target, ast.Name):
+                    self.mutated.add(target.id)
+                    literal = isinstance(attr, ast.Constant) and isinstance(attr.value, str)
+                    # a computed name: any attribute (of a module or class: ``_state_writes``)
+                    self.mutated.add(f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
+            if name in _ARGUMENT_MUTATORS and node.args and isinstance(node.args[0], ast.Name):
+                self.mutated.add(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
+            for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
+                if k.arg == "out" and isinstance(k.value, ast.Name):
+                    self.mutated.add(k.value.id)
+
+    def _assigned(self, target: ast.AST) -> None:
+        if isinstance(target, (ast.Subscript, ast.Attribute)):
+            root = target.value  # ``X.a = v``, ``X[k] = v``, and deeper: ``X.a.b[k] = v``
+            while isinstance(root, (ast.Subscript, ast.Attribute)):
+                root = root.value
+            if isinstance(root, ast.Name):
+                self.mutated.add(root.id)
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                self.mutated.add(f"{target.value.id}.{target.attr}")  # which attribute
+        elif isinstance(target, ast.Name) and target.id in self.declared:
+            self.mutated.add(target.id)  # a global rebound (read-only ``global``: nothing)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                self._assigned(t)
+
+
+def _in_place(method: str, keywords: list[ast.keyword]) -> bool:
+    """A method call that changes its object by convention: ``DF.fillna(0, inplace=True)``
+    (pandas), ``T.add_(1)`` (torch: a trailing underscore)."""
+    return (method.endswith("_") and not method.startswith("_")) or any(
+        k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in keywords)
+
+
+_QUERIES = frozenset({"query", "eval", "sql", "execute"})
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+# calls that load code the text does not name (``runpy.run_path("params.py")``)
+_LOADERS = frozenset({"run_path", "run_module", "spec_from_file_location", "load_source",
+                      "locate"})
+
+
+def _function_ast(fn: types.FunctionType) -> ast.AST | None:
+    """The tree of ``fn`` from ``inspect.getsource`` (when its lines, cut by code
+    positions, did not parse as a function: a lambda, a trailing decorator...)."""
+    if fn.__name__ == "<lambda>":
+        node = _lambda_in_file(fn)
+        if node is not None:
+            return node
+    try:
+        src = inspect.getsource(fn)
+    except (OSError, TypeError):
+        _warn_no_source(fn)
+        return None
+    tree = parse_text(src)
+    if tree is None:  # e.g. a lambda in the middle of an expression
+        return _lambda_node(fn, src)
+    if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return tree.body[0]
+    return tree
+
+
+def _lambda_in_file(fn: types.FunctionType) -> ast.Lambda | None:
+    """The lambda's own node in its file's tree (as ``linecache`` has the file), found
+    by its first line and, among several there, by the code it compiles to: its key is
+    then its own expression, however the statement around it is laid out (a dict of
+    lambdas one per line, a lambda wrapped in parentheses or in ``field(...)`` over
+    lines), and a neighbour's edit is not its own. None when the file does not parse."""
+    code = fn.__code__
+    filename = code.co_filename
+    if filename not in file_trees:
+        file_trees[filename] = parse_text("".join(file_lines(fn, filename)))
+    tree = file_trees[filename]
+    if tree is None:
+        return None
+    found = [n for n in ast.walk(tree)
+             if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno]
+    if len(found) == 1:
+        return found[0]
+    for node in found:  # several on the line: the one whose code this is
+        try:
+            module = compile(ast.Expression(body=node), filename, "eval", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if any(type(c) is types.CodeType and _same_shape(c, code) for c in module.co_consts):
+            return node
+    return None
+
+
+def _lambda_node(fn: types.FunctionType, src: str) -> ast.AST | None:
+    """A lambda inside a larger expression: parse the widest line span that parses."""
+    import textwrap
+
+    text = textwrap.dedent(src).strip()
+    for cut in range(len(text), 0, -1):
+        tree = parse_text(text[:cut])
+        if tree is not None:
+            lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+            if lambdas:
+                return lambdas[0]
+    _warn_no_source(fn)
+    return None
+
+
+def _warn_no_source(fn: types.FunctionType) -> None:
+    if fn.__code__.co_filename == "<string>" and "." in fn.__qualname__:
+        return  # generated methods (dataclass __init__...): the class body counts
+    if fn.__module__ is None and fn.__code__.co_filename == "<template>":
+        return  # a jinja2 template's code, generated in no module: no text to read,
+        # nothing to fix; its bytecode counts
+    warnings.warn(
+        f"cannot read the source of {fn.__module__ or '<unknown module>'}.{fn.__qualname__}; "
+        "its bytecode is fingerprinted instead (a Python upgrade will re-execute it)",
+        FingerprintWarning,
+        stacklevel=outside_stacklevel(),
+    )
+
+
+_DOC_OWNERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)
+
+
+def _is_docstring(stmt: ast.AST) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+# The stream ``digest_and_refs`` hashes, per node: ``(`` and its type name, its
+# fields in order (a list as ``[`` and its length, then its items; anything else as its
+# length-prefixed ``type:repr``), then ``)``. It is built as one list of byte strings and
+# hashed once: the same bytes as fed piece by piece, without a call into the hasher per
+# piece. A node's fields are read by one ``attrgetter`` per node type, and the bytes of
+# names and of ``None`` come from a table: most of a tree is identifiers. The commonest
+# nodes are emitted whole, in one step, instead of one stack item per field: a node
+# without fields (``Load``, ``Add``) as one piece, a ``Name`` (its identifier and context)
+# and a ``Constant`` (its value and kind) as theirs (``_whole_name``, ``_whole_constant``);
+# so is the closing ``)`` of every other node (``_Piece``).
+def digest_and_refs(node: ast.AST, visit: _Scanner | None = None
+                     ) -> tuple[str, list[tuple[str, ...]]]:
+    """In one iterative pass (no recursion limit; the stream is described above): the
+    hash of the AST without line numbers, docstrings and locals' annotations, and the
+    name chains the code reads (``np.linalg.norm`` -> ``("np", "linalg", "norm")``);
+    ``visit`` sees every node of a type it ``WANTS``."""
+    refs: list[tuple[str, ...]] = []
+    inner: set[int] = set()  # Attribute/Name nodes inside a chain already recorded
+    declared = _declarations(node, set())  # annotated assignments that declare
+    stack: list[Any] = [node]
+    out: list[bytes] = []
+    pop, push, extend, add = stack.pop, stack.append, stack.extend, out.append
+    wants = visit.WANTS if visit is not None else frozenset()
+    kinds, leaves, names, tails = _NODE_KINDS, _LEAVES, _NAMES, _ATTRIBUTE_TAILS
+    name_t, attr_t, const_t, arg_t, args_t, close, str_t, piece_t = (
+        ast.Name, ast.Attribute, ast.Constant, ast.arg, ast.arguments, _CLOSE, str, _Piece)
+    while stack:
+        item = pop()
+        t = type(item)
+        if t is piece_t:  # a node's closing ``)``
+            add(item)
+            continue
+        if t is str_t or item is None:
+            add(leaves.get(item) or _identifier(item))
+            continue
+        kind = kinds.get(t)
+        if kind is None:
+            if t is list or isinstance(item, list):
+                add(b"[%d" % len(item))
+                extend(reversed(item))
+                continue
+            if not isinstance(item, ast.AST):
+                add(_leaf(t, item))
+                continue
+            kind = _node_kind(t)
+        if kind[4]:  # no fields: the whole node at once
+            add(kind[0])
+            continue
+        if t is name_t:
+            if id(item) not in inner:
+                refs.append((item.id,))
+            try:
+                b = names.get((item.id, type(item.ctx))) or _whole_name(item)
+            except (AttributeError, TypeError):  # built by hand: no context, odd id
+                b = _whole_name(item)
+            if b is not None:
+                add(b)
+                continue
+        elif t is const_t or t is arg_t or t is args_t:
+            b = (_whole_constant(item) if t is const_t else _whole_arg(item) if t is arg_t
+                 else _whole_arguments(item, push))
+            if b is not None:
+                add(b)
+                continue
+        elif t is ast.AnnAssign or t is ast.ClassDef:  # (``_unannotated``)
+            item, t = _unannotated(item, declared)
+            kind = kinds.get(t) or _node_kind(t)
+        if t in wants:  # (never a Name, Constant or arg: those went on above)
+            visit(item)  # type: ignore[misc]
+        add(kind[0])
+        if t is attr_t:
+            if id(item) not in inner:
+                _attribute_chain(item, inner, refs)
+            try:  # its name and context after its value: one piece with the closer
+                b = tails.get((item.attr, type(item.ctx))) or _attribute_tail(item)
+            except (AttributeError, TypeError):
+                b = _attribute_tail(item)
+            if b is not None:
+                push(b)
+                push(item.value)
+                continue
+        push(close)
+        try:
+            fields: Any = kind[1](item)
+        except AttributeError:  # a node built by hand, without every field
+            fields = tuple(getattr(item, name, None) for name in kind[3])
+        if kind[2] >= 0:  # a body that may start with a docstring
+            fields = _without_docstring(fields, kind[2], visit)
+        extend(reversed(fields))
+    return blake3.blake3(b"".join(out)).digest().hex(), refs
+
+
+_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
+           ast.Match, ast.match_case, ast.ExceptHandler)
+
+
+def _unannotated(item: Any, declared: set[int]) -> tuple[Any, type]:
+    """``x: T = v`` in a function is ``x = v``: Python neither evaluates nor keeps a
+    local's annotation (adding type hints is not a code change). A class met in a
+    function has its own fields, which declare (``_declarations``)."""
+    if type(item) is ast.ClassDef:
+        _declarations(item, declared)
+    elif item.value is not None and id(item) not in declared:
+        return ast.Assign(targets=[item.target], value=item.value), ast.Assign
+    return item, type(item)
+
+
+def _declarations(node: ast.AST, out: set[int]) -> set[int]:
+    """The annotated assignments of a module's or class's own body, in its blocks too
+    (``if``, ``try``...), not in the functions it defines: those declare (a dataclass
+    field, a pydantic field, a module's ``__annotations__``), where a function's only
+    bind a local. Adds them to ``out``, and returns it."""
+    body = getattr(node, "body", None)
+    if not isinstance(body, list) or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return out
+    todo: list[Any] = list(body)
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, ast.AnnAssign):
+            out.add(id(stmt))
+        elif isinstance(stmt, _BLOCKS):
+            for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+                todo.extend(getattr(stmt, name, ()) or ())
+        elif sys.version_info >= (3, 11) and type(stmt).__name__ == "TryStar":
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                todo.extend(getattr(stmt, name, ()) or ())
+    return out
+
+
+def _attribute_chain(item: ast.Attribute, inner: set[int],
+                     refs: list[tuple[str, ...]]) -> None:
+    """Record the name chain an ``Attribute`` reads (``np.linalg.norm``) when it starts
+    at a ``Name``; the nodes inside it are marked ``inner`` (not chains of their own)."""
+    chain = [item.attr]
+    base = item.value
+    while type(base) is ast.Attribute:
+        inner.add(id(base))
+        chain.append(base.attr)
+        base = base.value
+    if type(base) is ast.Name:
+        inner.add(id(base))
+        chain.append(base.id)
+        refs.append(tuple(reversed(chain)))
+
+
+def _without_docstring(fields: Any, body: int, visit: _Scanner | None) -> Any:
+    """A node's fields with its ``body``'s docstring left out (``pass`` if that was all)."""
+    stmts = fields[body]
+    if not (stmts and _is_docstring(stmts[0])):
+        return fields
+    if visit is not None:
+        visit.docstrings = True
+    fields = list(fields)
+    fields[body] = stmts[1:] or [ast.Pass()]
+    return fields
+
+
+def _leaf(t: type, value: Any) -> bytes:
+    r = f"{t.__name__}:{value!r}".encode("utf-8", "surrogatepass")
+    return len(r).to_bytes(4, "little") + r
+
+
+class _Piece(bytes):
+    """Bytes of the stream pushed on the walk's stack (a node's closing ``)``): of a type
+    no field of a tree holds, so the walk tells them from a field's value."""
+
+
+_CLOSE = _Piece(b")")
+
+
+_LEAVES: dict[str | None, bytes] = {}  # identifier (or None) -> its bytes in the stream
+
+
+_LEAVES_MAX = 1 << 16
+
+
+_CONTEXTS = {ast.Load: b"(Load)", ast.Store: b"(Store)", ast.Del: b"(Del)"}
+
+
+_INTS: dict[int, bytes] = {}  # an int Constant's value -> its bytes
+
+
+_NAMES: dict[tuple[str, type], bytes] = {}  # (identifier, context type) -> a Name's bytes
+
+
+_NONE = _leaf(type(None), None)
+
+
+# Whether the node types emitted whole or in pieces (Name, Attribute, Constant, arg,
+# arguments) have the fields they have in Python 3.11-3.13 (else: field by field)
+_SHORTCUTS = (ast.Name._fields, ast.Attribute._fields, ast.Constant._fields, ast.arg._fields,
+              ast.arguments._fields) == (
+    ("id", "ctx"), ("value", "attr", "ctx"), ("value", "kind"),
+    ("arg", "annotation", "type_comment"),
+    ("posonlyargs", "args", "vararg", "kwonlyargs", "kw_defaults", "kwarg", "defaults"))
+
+
+_ATTRIBUTE_TAILS: dict[tuple[str, type], _Piece] = {}  # (attr, context type) -> piece
+
+
+_ARGS: dict[str, bytes] = {}  # name -> an ``arg``'s bytes when it has no annotation
+
+
+_ARGUMENTS_TAIL = _Piece(_NONE + b"[0[0" + _NONE + b"[0)")  # vararg .. defaults, closer
+
+
+_CONSTANTS = frozenset({int, float, complex, bytes, bool, type(None), type(...)})  # a
+
+
+def _identifier(name: str | None) -> bytes:
+    """A name's (or ``None``'s) bytes in the stream, from (and into) ``_LEAVES``."""
+    b = _LEAVES.get(name)
+    if b is None:
+        b = _leaf(type(name), name)
+        if len(_LEAVES) < _LEAVES_MAX:
+            _LEAVES[name] = b
+    return b
+
+
+def _whole_name(node: ast.Name) -> bytes | None:
+    """A ``Name``'s bytes in the stream, as the walk would emit them field by field
+    (kept in ``_NAMES``); None for one built by hand (another identifier or context)."""
+    ident, ctx = getattr(node, "id", None), type(getattr(node, "ctx", None))
+    if type(ident) is not str or ctx not in _CONTEXTS or not _SHORTCUTS:
+        return None
+    b = b"(Name" + _identifier(ident) + _CONTEXTS[ctx] + b")"
+    if len(_NAMES) < _LEAVES_MAX:
+        _NAMES[(ident, ctx)] = b
+    return b
+
+
+def _attribute_tail(node: ast.Attribute) -> _Piece | None:
+    """What the walk emits of an ``Attribute`` after its value (its name, context and
+    closer), kept in ``_ATTRIBUTE_TAILS``; None for one built by hand."""
+    attr, ctx = getattr(node, "attr", None), type(getattr(node, "ctx", None))
+    if (type(attr) is not str or ctx not in _CONTEXTS or not hasattr(node, "value")
+            or not _SHORTCUTS):
+        return None
+    b = _Piece(_identifier(attr) + _CONTEXTS[ctx] + b")")
+    if len(_ATTRIBUTE_TAILS) < _LEAVES_MAX:
+        _ATTRIBUTE_TAILS[(attr, ctx)] = b
+    return b
+
+
+def _whole_arg(node: ast.arg) -> bytes | None:
+    """An ``arg`` without annotation, whole (kept in ``_ARGS``); None for another."""
+    name = getattr(node, "arg", None)
+    if type(name) is not str or getattr(node, "annotation", 0) is not None or not _SHORTCUTS:
+        return None
+    b = _ARGS.get(name)
+    if b is None:
+        b = b"(arg" + _identifier(name) + _NONE + b")"
+        if len(_ARGS) < _LEAVES_MAX:
+            _ARGS[name] = b
+    return b
+
+
+def _whole_arguments(node: ast.arguments, push: Callable[[Any], None]) -> bytes | None:
+    """The opening of the usual ``arguments`` (positional ones only, no defaults), with
+    its ``args`` and the piece of its five empty fields after them pushed for the walk;
+    None, with nothing pushed, for another."""
+    if not _SHORTCUTS:
+        return None
+    try:
+        posonly, args, vararg, kwonly, kw_defaults, kwarg, defaults = (
+            node.posonlyargs, node.args, node.vararg, node.kwonlyargs, node.kw_defaults,
+            node.kwarg, node.defaults)
+    except AttributeError:
+        return None
+    if (type(posonly) is not list or posonly or vararg is not None or type(kwonly) is not list
+            or kwonly or type(kw_defaults) is not list or kw_defaults or kwarg is not None
+            or type(defaults) is not list or defaults):
+        return None
+    push(_ARGUMENTS_TAIL)
+    push(args)
+    return b"(arguments[0"
+
+
+def _whole_constant(node: ast.Constant) -> bytes | None:
+    """A ``Constant``'s bytes in the stream, as the walk would emit them field by field;
+    None when its value is not a plain one (a hand-built node holding a tree, a list)."""
+    try:
+        value, kind = node.value, node.kind
+    except AttributeError:
+        return None
+    if not _SHORTCUTS:
+        return None
+    t = type(value)
+    if t is str:
+        b = _LEAVES.get(value)  # type: ignore[arg-type]
+        if b is None:
+            b = _leaf(t, value)
+    elif t is int:  # (only ints: 1 == 1.0 == True, so no table of mixed types)
+        number: Any = value
+        b = _INTS.get(number)
+        if b is None:
+            b = _leaf(t, number)
+            if len(b) <= 64 and len(_INTS) < 4096:
+                _INTS[number] = b
+    elif t in _CONSTANTS:
+        b = _leaf(t, value)
+    else:
+        return None
+    if kind is None or kind == "u":  # ``u"x"`` is ``"x"`` (pyupgrade drops the prefix)
+        return b"(Constant" + b + _NONE + b")"
+    if type(kind) is str:
+        return b"(Constant" + b + _leaf(str, kind) + b")"
+    return None
+
+
+# Per AST node type: its opening bytes (the whole node's when it has no fields), a
+# getter of the fields hashed (``type_comment`` never is) as a tuple, the index among
+# them of a ``body`` whose docstring is skipped (-1: none), the fields' names, and
+# whether it has none
+_NODE_KINDS: dict[type, tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...],
+                              bool]] = {}
+
+
+def _node_kind(t: type) -> tuple[bytes, Callable[[Any], tuple[Any, ...]], int, tuple[str, ...],
+                                 bool]:
+    fields = tuple(f for f in t._fields if f != "type_comment")  # type: ignore[attr-defined]
+    body = fields.index("body") if issubclass(t, _DOC_OWNERS) and "body" in fields else -1
+    get: Callable[[Any], tuple[Any, ...]]
+    if t is ast.Constant and fields == ("value", "kind"):  # as ``_whole_constant``
+        get = lambda n: (n.value, None if n.kind == "u" else n.kind)  # noqa: E731
+    elif len(fields) > 1:
+        get = operator.attrgetter(*fields)
+    elif fields:
+        one = operator.attrgetter(fields[0])
+        get = lambda n: (one(n),)  # noqa: E731
+    else:
+        get = lambda n: ()  # noqa: E731
+    opening = b"(" + t.__name__.encode()
+    kind = _NODE_KINDS[t] = (opening + b")" if not fields else opening, get, body, fields,
+                             not fields)
+    return kind
+
+
+def bytecode_digest(code: types.CodeType) -> str:
+    """The key of code whose text is not known (a cell run by ``exec`` or ``%%time``, a
+    file changed since its import): its shape (``code_shape``), so ``def f(*items)`` and
+    ``def f(items)`` differ (argument counts and flags), and a set constant hashes the
+    same under every hash seed."""
+    return hash_text("bytecode", code_shape(code))

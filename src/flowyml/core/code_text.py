@@ -1,0 +1,274 @@
+"""A function's code as it runs, read without parsing: the file's lines, the span and
+the *shape* of a code object (its bytecode, names and constants, without positions),
+and the record of what a function's text says (``CodeInfo``).
+
+This is what a fingerprint memo hit needs. Parsing and analysing the text, which only
+a miss needs, is ``code_analysis``: a cached run never loads it.
+"""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import types
+from collections.abc import Mapping
+from typing import Any
+
+import blake3
+
+from .struct import field, struct
+
+
+class FingerprintWarning(UserWarning):
+    """The fingerprint cannot see through some code or value; it errs toward re-execution."""
+
+
+def is_flowyml(obj: Any) -> bool:
+    return obj is not None and module_of(obj).partition(".")[0] == "flowyml"
+
+
+@struct
+class CodeInfo:
+    """What one function's code says, computed once per code object (and, for what
+    its source text alone decides, remembered across processes: ``source_memo``)."""
+
+    digest: str
+    chains: list[tuple[str, ...]]
+    global_names: frozenset[str]
+    imports: list[tuple[str, str, str | None, int]]  # local name, module, attribute, level
+    calls_getattr: list[tuple[tuple[str, ...], str | None]]  # getattr(chain, name) calls
+    dynamic_imports: bool
+    decorators: list[tuple[str | None, tuple[str, ...] | None]]  # (source, chain of its
+    # callable); no source for FlowyML's own (``@step``), rendered when needed
+    parsed: ast.AST | None  # the function's tree, once parsed in this process
+    source: str | None = None  # the text ``parsed`` comes from, parsed again on demand
+    mutated: frozenset[str] = frozenset()  # names whose items/attributes the code assigns
+    rendered: dict[str, str] = field(default_factory=dict)  # variant -> normalized source
+    slot: tuple[str, str] | None = None  # where the memo keeps these facts
+    shape: str = ""  # ``code_shape`` of the code the text compiled to (checked per process)
+    docstrings: bool = True  # whether the tree holds any (False: rendering skips the search)
+
+    @property
+    def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
+        """``getattr`` calls, when ``getattr`` is the builtin (read as a global)."""
+        return self.calls_getattr if "getattr" in self.global_names else []
+
+    def tree(self) -> ast.AST | None:
+        if self.parsed is None and self.source is not None:
+            self.parsed = function_node(parse_text(self.source))
+        return self.parsed
+
+    def has_source(self) -> bool:
+        return self.parsed is not None or self.source is not None
+
+    def facts(self) -> dict[str, Any]:
+        """What the source text alone decides, as JSON for the memo."""
+        return {"d": self.digest, "c": [list(c) for c in self.chains],
+                "i": [list(i) for i in self.imports],
+                "g": [[list(c), n] for c, n in self.calls_getattr],
+                "y": self.dynamic_imports, "m": sorted(self.mutated),
+                "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
+                "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
+                "h": self.docstrings}
+
+    @classmethod
+    def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:
+        # (on every memo hit: empty lists, the usual imports and getattr calls, skip
+        # their comprehension)
+        imports, getattrs = f["i"], f["g"]
+        return cls(f["d"], list(map(tuple, f["c"])), names,
+                   [(a, b, c, int(d)) for a, b, c, d in imports] if imports else [],
+                   [(tuple(c), n) for c, n in getattrs] if getattrs else [], bool(f["y"]),
+                   [(t, None if c is None else tuple(c)) for t, c in f["k"]],
+                   None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
+                   bool(f.get("h", True)))
+
+
+stale_files: set[str] = set()  # files ``stale_info`` warned about this build
+
+
+fresh_files: set[str] = set()  # files whose ``linecache`` entry this build checked
+
+
+context_codes: dict[str, dict[tuple[str, int], list[types.CodeType]] | None] = {}
+
+
+CODE_FLAGS = 0x3FF  # co_flags without the __future__ ones (their effect is in the code itself)
+
+
+_NUL = "\0"
+
+
+def forget_build() -> None:
+    """Forget the per-build file checks (and the code compiled or parsed for them)."""
+    fresh_files.clear()
+    context_codes.clear()
+    file_trees.clear()
+    stale_files.clear()
+
+
+def file_lines(func: Any, filename: str) -> list[str]:
+    """``linecache``'s lines of ``filename``, re-read if the file changed since they
+    were cached (once per build): after ``importlib.reload`` (or autoreload), the text
+    of the code that now runs."""
+    if filename not in fresh_files:
+        linecache.checkcache(filename)
+        fresh_files.add(filename)
+    return linecache.getlines(filename, getattr(func, "__globals__", None))
+
+
+def code_shape(code: types.CodeType) -> str:
+    """A digest of what ``code`` does, without where it sits in its file: bytecode,
+    names, constants (nested code included), signature counts and flags. Two code
+    objects with the same shape behave the same; comments and line moves do not change
+    it. Computed for every function fingerprinted; compared, never part of a key
+    (except a lambda's, see ``_info``)."""
+    out: list[bytes] = []  # hashed at once: the same digest as an update per piece
+    add = out.append
+    stack: list[Any] = [code]
+    while stack:
+        c = stack.pop()
+        t = type(c)
+        if t is types.CodeType:
+            add(c.co_code)
+            # names hold no control characters: NUL between names, SOH between fields
+            add((f"{c.co_name}\1{_NUL.join(c.co_names)}\1{_NUL.join(c.co_varnames)}\1"
+                 f"{_NUL.join(c.co_freevars)}\1{_NUL.join(c.co_cellvars)}\1"
+                 f"{c.co_argcount} {c.co_posonlyargcount} {c.co_kwonlyargcount} "
+                 f"{c.co_flags & CODE_FLAGS} {len(c.co_consts)}").encode("utf-8", "surrogatepass"))
+            stack.extend(c.co_consts)
+        elif t is tuple:
+            add(b"(%d" % len(c))
+            stack.extend(c)
+        elif t is frozenset:  # its order follows the hash seed
+            add(repr(sorted(repr(x) for x in c)).encode("utf-8", "surrogatepass"))
+        elif t in SHAPE_SCALARS:
+            add(_scalar_bytes(t, c))
+        else:
+            add(repr((t.__name__, c)).encode("utf-8", "surrogatepass"))
+    return blake3.blake3(b"".join(out)).digest().hex()
+
+
+SHAPE_SCALARS = frozenset({type(None), bool, int, str})  # equal ones have one repr (not
+
+
+# floats: 0.0 == -0.0)
+_scalar_shapes: dict[tuple[type, Any], bytes] = {}  # the same constants in every function
+
+
+def _scalar_bytes(t: type, c: Any) -> bytes:
+    """What ``code_shape`` hashes for the constant ``c`` of type ``t``, kept for the
+    short ones (``None``, small numbers, names: most constants of most functions)."""
+    key = (t, c)
+    hit = _scalar_shapes.get(key)
+    if hit is None:
+        hit = repr((t.__name__, c)).encode("utf-8", "surrogatepass")
+        if len(hit) <= 128 and len(_scalar_shapes) < 4096:
+            _scalar_shapes[key] = hit
+    return hit
+
+
+def code_span(code: Any) -> tuple[int, int]:
+    """First and last line that ``code`` (nested code included) was compiled from
+    (``co_positions``: Python 3.11+)."""
+    end = code.co_firstlineno
+    for c in code_tree(code):
+        for pos in c.co_positions():  # type: ignore[attr-defined]  # 3.11+
+            if pos[1] is not None and pos[1] > end:
+                end = pos[1]
+    return code.co_firstlineno, end
+
+
+def code_tree(code: types.CodeType) -> list[types.CodeType]:
+    """``code`` and every code object nested in it (functions, lambdas, classes and
+    comprehensions defined inside), at any depth."""
+    out = [code]
+    for c in out:  # grows while it is walked
+        for x in c.co_consts:
+            if type(x) is types.CodeType:
+                out.append(x)
+    return out
+
+
+def function_node(module: ast.Module | None) -> ast.AST | None:
+    """The function definition a source text holds, or None."""
+    if module is not None and module.body and isinstance(
+            module.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return module.body[0]
+    return None
+
+
+# a module ``importlib.import_module("name")`` imports: a local import under this name
+# and the module's (no code can read it by that name: it is visited as a whole)
+IMPORTED = "<import_module>"
+
+
+# a ``query``/``eval`` string the call does not spell out (a variable, a helper's result)
+QUERY_MADE_ELSEWHERE = "<query>"
+
+
+def chain_of(node: ast.AST) -> tuple[str, ...] | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return tuple(reversed(parts))
+    return None
+
+
+def resolve_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
+    if chain[0] not in globs:
+        return None
+    obj = globs[chain[0]]
+    for attr in chain[1:]:
+        obj = getattr(obj, attr, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def module_of(obj: Any) -> str:
+    """``obj.__module__`` when it is a string (C types may expose a descriptor)."""
+    module = getattr(obj, "__module__", None)
+    return module if isinstance(module, str) else ""
+
+
+def fast_source(func: Any) -> str | None:
+    """The function's source lines, cut by its code positions (no tokenizing).
+
+    Lines after the last one that produced bytecode (a trailing ``pass``) may be cut;
+    they cannot change behaviour, and when the cut text does not parse, the caller
+    falls back to ``inspect.getsource``.
+    """
+    code = getattr(func, "__code__", None)
+    if code is None or not hasattr(code, "co_positions"):
+        return None
+    lines = file_lines(func, code.co_filename)
+    if not lines:
+        return None
+    first, end = code_span(code)
+    start = first - 1
+    return "".join(lines[start:end])
+
+
+def parse_text(src: str) -> ast.Module | None:
+    """The statements of ``src``, which may be indented (a method's lines).
+
+    Not ``textwrap.dedent``: it rewrites every line, those inside a multi-line string
+    too, and turns a line of spaces into an empty one, so an edit of such a line (a
+    template's blank line) left the digest as it was. Indented text is parsed as the
+    body of an ``if 1:`` instead: each string keeps its exact value."""
+    try:
+        if src[:1] in (" ", "\t"):
+            wrapped = ast.parse("if 1:\n" + src)
+            if len(wrapped.body) != 1:  # a line less indented than the first: not one block
+                return None
+            return ast.Module(body=wrapped.body[0].body, type_ignores=[])  # type: ignore[attr-defined]
+        return ast.parse(src)
+    except (SyntaxError, ValueError):  # ValueError: a NUL byte in the text
+        return None
+
+
+file_trees: dict[str, ast.Module | None] = {}  # a file's tree, once per build (lambdas)
