@@ -113,9 +113,9 @@ def test_sources_never_enter_the_digest(tmp_path: Path) -> None:
     fp = fingerprint_function(mod.step_fn, root=tmp_path)
     bare = Fingerprint(fp.digest, fp.parts)
     assert bare == fp  # sources do not take part in equality either
-    from flowyml.core.fingerprint import _make
+    from flowyml.core.parts import make_fingerprint
 
-    assert _make(fp.parts).digest == fp.digest
+    assert make_fingerprint(fp.parts).digest == fp.digest
     # a docstring-only edit: same digest, same normalized source
     edited = HELPERS.replace('"""Doubles x."""', '"""Twice x, documented at length."""')
     mod3 = _step_module(tmp_path, 3, edited)
@@ -217,7 +217,7 @@ def test_catalog_keeps_each_text_once(kind: str, tmp_path: Path,
         assert _rows(cat) == (2, 1)
         # the same code again, in the same batch and in later ones: no new row, and a
         # version already recorded is not even rendered
-        from flowyml.core.fingerprint import LazySources
+        from flowyml.core.parts import LazySources
 
         rendered: list[str] = []
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .catalog_api import Catalog
 from .core.errors import ArtifactNotFoundError, ParameterError
-from .core.fingerprint import part_label
+from .core.parts import part_label
 from .core.reads import CODE, CWD, CWD_PATH, STAT
 from .core.userframe import shown_as_text
 

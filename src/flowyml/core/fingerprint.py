@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import dis
 import functools
 import inspect
 import os
@@ -44,13 +43,14 @@ import threading
 import types
 import typing
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_origin
 
 import blake3
 
 from . import native_reads, rng, wrappers
+from .bytecode_reads import WHOLE_ENV, env_reads, subclass_reads
 from .code_text import (
     IMPORTED,
     QUERY_MADE_ELSEWHERE,
@@ -77,9 +77,21 @@ from .ownership import (
     main_standin,
     user_label,
 )
+from .parts import (
+    FINGERPRINT_VERSION,
+    OPAQUE,
+    Fingerprint,
+    LazySources,
+    Source,
+    explain_parts,
+    make_fingerprint,
+    part_label,
+    render_source,
+    split_key,
+)
 from .source_memo import SourceMemo
 from .step import WRAPS_ATTRS, Step
-from .struct import field, struct
+from .struct import struct
 from .tokens import Opaque, Tokenizer, bound_data, home_module, maybe_users, qualified_name
 from .userframe import outside_stacklevel
 
@@ -100,8 +112,6 @@ __all__ = [
     "value_token",
 ]
 
-FINGERPRINT_VERSION = "2"
-OPAQUE = "opaque:"
 _BUILTINS = frozenset(dir(builtins))
 _UNSEEABLE_BUILTINS = {
     "eval": "eval()",
@@ -113,129 +123,13 @@ _UNSEEABLE_BUILTINS = {
 }
 
 
-@struct(frozen=True)
-class Fingerprint:
-    """A code fingerprint: the digest and the named parts it was made from.
-
-    ``sources`` holds, for the parts that are code or a value, their normalized source
-    (the AST that was hashed, unparsed, docstrings removed) or a short repr. It never
-    enters the digest, and is rendered on first read: only executed steps' records
-    read it."""
-
-    digest: str
-    parts: dict[str, str]
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-    # the state at build of each hidden random generator the code reaches (``rng``:
-    # ``random``'s, numpy's global one), kept out of ``digest``: the key an execution
-    # is stored under says it, or that the step seeded that generator first
-    states: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def code_version(self) -> str:
-        """The short id a step's records carry for this code (``StepRecord.code_version``;
-        the run's prefetch compares it with the recorded one)."""
-        return self.digest[:12]
-
-    @property
-    def with_states(self) -> str:
-        """The digest with the generators' states (``states``): a key that counts them
-        whatever the step does with them (a map-over element's)."""
-        if not self.states:
-            return self.digest
-        return hash_text("states", self.digest, *[f"{k}={v}" for k, v in sorted(self.states.items())])
-
-    def explain_change(self, old_parts: dict[str, str]) -> list[str]:
-        """Human phrases for what changed since ``old_parts`` (empty when nothing did)."""
-        return explain_parts(old_parts, self.parts)
-
-    def merged(self, extra: Mapping[str, str],
-               sources: Mapping[str, str] | None = None) -> Fingerprint:
-        """This fingerprint with more parts (the code an input artifact references, the
-        settings of its inputs' libraries), and their ``sources``, so records can show
-        them as they show the rest."""
-        if not extra or all(self.parts.get(k) == v for k, v in extra.items()):
-            return self
-        both = _Overlay(sources, self.sources) if sources else self.sources
-        return _make({**self.parts, **extra}, both, self.states)
-
-
-def _make(parts: Mapping[str, str], sources: Mapping[str, str] | None = None,
-          states: Mapping[str, str] | None = None) -> Fingerprint:
-    ordered = dict(sorted(parts.items()))
-    digest = hash_text(FINGERPRINT_VERSION, *[f"{k}={v}" for k, v in ordered.items()])
-    return Fingerprint(digest, ordered, sources if sources is not None else {}, states or {})
-
-
 # --------------------------------------------------------------------------- sources
 
-Source = str | Callable[[], str]  # a part's source text, or a function that renders it
 _SOURCE_REPR = reprlib.Repr()
 _SOURCE_REPR.maxstring = _SOURCE_REPR.maxother = 400
 _SOURCE_REPR.maxlist = _SOURCE_REPR.maxtuple = _SOURCE_REPR.maxdict = 30
 _SOURCE_REPR.maxset = _SOURCE_REPR.maxfrozenset = 30
 _SOURCE_REPR.maxlevel = 4
-
-
-class LazySources(Mapping[str, str]):
-    """Part -> source text, each rendered on first read and kept (a part that is
-    code is unparsed from the tree that was hashed; rendering never raises)."""
-
-    __slots__ = ("_done", "_pending")
-
-    def __init__(self, pending: Mapping[str, Mapping[str, Source]]) -> None:
-        self._pending = dict(pending)
-        self._done: dict[str, str] = {}
-
-    def __getitem__(self, key: str) -> str:
-        text = self._done.get(key)
-        if text is None:
-            variants = self._pending[key]  # KeyError for an unknown part
-            texts = [_render(variants[v]) for v in sorted(variants)]
-            text = self._done[key] = "\n\n".join(dict.fromkeys(texts))
-        return text
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._pending)
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def __reduce__(self) -> tuple[Any, ...]:  # pickles as the plain dict it renders
-        return (dict, (dict(self),))
-
-
-class _Overlay(Mapping[str, str]):
-    """The sources of a merged fingerprint: the added parts' over the original's, each
-    still rendered on first read (``LazySources``)."""
-
-    __slots__ = ("_base", "_top")
-
-    def __init__(self, top: Mapping[str, str], base: Mapping[str, str]) -> None:
-        self._top, self._base = top, base
-
-    def __getitem__(self, key: str) -> str:
-        return self._top[key] if key in self._top else self._base[key]
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._top
-        yield from (k for k in self._base if k not in self._top)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def __reduce__(self) -> tuple[Any, ...]:  # pickles as the plain dict it renders
-        return (dict, (dict(self),))
-
-
-def _render(source: Source) -> str:
-    if isinstance(source, str):
-        return source
-    try:
-        return source()
-    except (RecursionError, MemoryError):
-        return "<source too deeply nested to show>"
-    except Exception as exc:  # never let showing code break recording it
-        return f"<source not available: {type(exc).__name__}>"
 
 
 def _tree_source(tree: ast.AST | Callable[[], ast.AST | None] | None, decorators: bool = True,
@@ -324,107 +218,6 @@ def _short_repr(v: Any) -> str:
     elif t is list and len(v) <= 30 and all(type(x) is str and len(x) <= 38 for x in v):
         return repr(v)
     return _SOURCE_REPR.repr(v)
-
-
-# --------------------------------------------------------------------------- explain
-
-
-def explain_parts(old: dict[str, str], new: dict[str, str]) -> list[str]:
-    """Phrases naming each part that differs between two fingerprints."""
-    out: list[str] = []
-    gone = {k: v for k, v in old.items() if k not in new}
-    added = {k: v for k, v in new.items() if k not in old}
-    moved: set[str] = set()
-    for k, v in added.items():  # same code, same name, another file: a move
-        kind, label, qual = _split_key(k)
-        for g, gv in gone.items():
-            gk, glabel, gqual = _split_key(g)
-            if gk == kind and gqual == qual and glabel != label and gv == v and g not in moved:
-                out.append(f"{_part_label(k)} moved from {glabel} to {label}")
-                moved.update((k, g))
-                break
-    for key in sorted(set(old) | set(new), key=_part_order):
-        if key in moved or old.get(key) == new.get(key):
-            continue
-        label = _part_label(key)
-        o, n = old.get(key), new.get(key)
-        if n is not None and n.startswith(OPAQUE):
-            out.append(f"{label} cannot be fingerprinted ({n.split(':', 2)[-1]}), so it re-executes")
-        elif key.startswith("decorator "):
-            out.append(f"decorator {o or '(none)'} -> {n or '(none)'}")
-        elif o is None:
-            out.append(f"{label} is new")
-        elif n is None:
-            out.append(f"{label} is no longer used")
-        elif key.startswith("library "):
-            out.append(f"{label} {o} -> {n}")
-        elif key.startswith("instance "):
-            out.append(f"state of {_split_key(key)[2]} instance changed")
-        else:
-            out.append(f"{label} changed")
-    return out
-
-
-def _split_key(key: str) -> tuple[str, str, str]:
-    kind, _, rest = key.partition(" ")
-    where, _, qual = rest.rpartition(":")
-    return kind, where, qual or rest
-
-
-def _part_order(key: str) -> tuple[int, str]:
-    rank = {"code": 0, "declaration": 1}.get(key, 2)
-    return rank, key
-
-
-_KIND_LABELS = {
-    "helper": "code of helper",
-    "method": "code of method",
-    "class": "code of class",
-    "attribute": "class attribute",
-    "constant": "constant",
-    "closure": "closure value",
-    "defaults": "default arguments of",
-    "attributes": "attributes of",
-    "partial": "arguments of partial",
-    "instance": "state of instance",
-    "module": "source of module",
-    "file": "source of file",
-    "env": "environment variable",
-    "rng": "state of the random generator behind",
-    "extension": "compiled module",
-    "decorator": "decorator",
-    "docstring": "docstring of",
-    "text": "source text (comments included) of",
-    "binding": "binding of",
-    "state": "state shared through the global",
-    "bound": "object bound to method",
-    "settings": "settings of",
-    "step": "declaration or attributes of step",
-    "bases": "base classes of",
-}
-
-
-def _part_label(key: str) -> str:
-    if key == "code":
-        return "code"
-    if key == "declaration":
-        return "declaration (@step arguments)"
-    if key == "partial arguments":
-        return "arguments of the partial"
-    if key == "attributes":
-        return "attributes set on the step's function"
-    kind, where, qual = _split_key(key)
-    if kind == "library":
-        return f"library {qual}"
-    if kind == "module" or kind == "extension":
-        return f"{_KIND_LABELS[kind]} {where or qual}"
-    prefix = _KIND_LABELS.get(kind)
-    return f"{prefix} {qual}" if prefix else key
-
-
-def part_label(key: str) -> str:
-    """How a part is named to a person (``helper a.py:f`` -> ``code of helper f``)."""
-    return _part_label(key)
 
 
 # --------------------------------------------------------------------------- context
@@ -849,7 +642,7 @@ def fingerprint_function(
     if declaration is not None:
         ctx.add("declaration", Tokenizer().digest(declaration),
                 functools.partial(_declaration_text, declaration))
-    return _make(ctx.parts, ctx.sources(), states)
+    return make_fingerprint(ctx.parts, ctx.sources(), states)
 
 
 def fingerprint_step(
@@ -881,7 +674,7 @@ def _fingerprint_step(
         _text_parts(ctx)
     if ctx.unseen:
         ctx.warn_unseen()
-    return _make(ctx.parts, ctx.sources(), _states(ctx)), tokens, ctx
+    return make_fingerprint(ctx.parts, ctx.sources(), _states(ctx)), tokens, ctx
 
 
 def _states(ctx: _Context) -> dict[str, str] | None:
@@ -1065,14 +858,14 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
     out: set[tuple[Any, ...]] = set()
     for part, ident in counted:
         if part.startswith(_MODATTR):
-            _, where, qual = _split_key(part)
+            _, where, qual = split_key(part)
             out.add(("name", where, qual))
             out.add(("module", where))
         else:
             out.add(("value", ident))
     for part in parts:
         if part.startswith(("constant ", "attribute ")):
-            kind, where, qual = _split_key(part)
+            kind, where, qual = split_key(part)
             if kind == "attribute" or "." not in qual:  # (``attribute L:Cls.k``)
                 out.add(("name", where, qual))
                 # what a ``setattr`` with a computed name changes (any of them)
@@ -2052,7 +1845,7 @@ class _ClassBody:
         if self.rendered is None:
             render = _tree_source(self.tree, stubs=True)
             assert render is not None
-            self.rendered = _render(render)
+            self.rendered = render_source(render)
         return self.rendered
 
 
@@ -2325,7 +2118,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
         # that of a function passed in: every docstring the step reaches may be what it
         # reads (``_text_parts``)
         ctx.reads_text |= _DOCSTRINGS
-    env_names, env_writes = _env_reads(codes, globs, local, names)
+    env_names, env_writes = env_reads(codes, globs, local, names)
     for chain in info.chains:
         if chain in done:
             continue
@@ -2347,7 +2140,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
         if chain[-1] != "import_module" and _is_loader(obj):  # (that name: the scanner's)
             unseeable.append(_DYNAMIC_IMPORT)  # under another name (``from pydoc import
             # locate``, ``import_module as im``) or one the scanner does not know
-        if obj is os.environ and env_names is not _WHOLE_ENV:
+        if obj is os.environ and env_names is not WHOLE_ENV:
             continue  # read by literal names only: those count (_environment_parts)
         hidden = rng.name_of(rng.generator_of(obj) or rng.module_generator(obj))
         if hidden is not None:  # (``np.random.seed``; ``r = np.random``, then ``r.rand()``)
@@ -2517,7 +2310,7 @@ def _exact_text(obj: Any) -> str:
 
 def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
                        names: frozenset[str], writes: bool) -> None:
-    """The environment variables ``fn`` reads (``_env_reads``), and a warning if it
+    """The environment variables ``fn`` reads (``env_reads``), and a warning if it
     changes the environment."""
     if writes:
         ctx.warn(
@@ -2526,7 +2319,7 @@ def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
             "its value at build, before this one runs. Return the value as an output, "
             "or set the variable before the run"
         )
-    if names is _WHOLE_ENV:  # getenv(computed) reaches it without naming os.environ
+    if names is WHOLE_ENV:  # getenv(computed) reaches it without naming os.environ
         _visit(ctx, os.environ, "os.environ", label)
         return
     for var in sorted(names):  # the value the step will read, or its absence
@@ -2545,7 +2338,7 @@ def _subclass_parts(ctx: _Context, codes: list[types.CodeType], scope: Mapping[s
     """Every subclass that exists now of each class whose ``__subclasses__`` the code
     reads (a registry by subclassing); True if it reads that of a class it does not
     name, which is unseeable."""
-    owners, unknown = _subclass_reads(codes)
+    owners, unknown = subclass_reads(codes)
     for chain in owners:
         owner = resolve_chain(chain, scope)
         if isinstance(owner, type) and owner is not object:
@@ -2570,154 +2363,11 @@ def _unseeable(ctx: _Context, fn: types.FunctionType, info: CodeInfo, label: str
         _project_sources(ctx)
 
 
-_WHOLE_ENV: frozenset[str] = frozenset({"\0"})  # os.environ read as a whole (its token)
-_NO_ENV: frozenset[str] = frozenset()
-_ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
-
-
-def _env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
-               local: Mapping[str, Any], loaded: Sequence[str]
-               ) -> tuple[frozenset[str], bool]:
-    """The environment variables ``codes`` (a ``code_tree``) read by a literal
-    name (``os.getenv("X")``, ``os.environ.get("X")``, ``os.environ["X"]``,
-    ``"X" in os.environ``), or ``_WHOLE_ENV`` when it uses ``os.environ`` any other way
-    (a computed name, a copy, iteration): then the whole environment counts, by token.
-    And whether it changes the environment (``os.environ["X"] = ...``, ``update``,
-    ``os.putenv``). Read from the bytecode, decoded only for code that names them.
-    ``loaded``: the names ``codes`` load (``_names_of``)."""
-    environ, getenv = os.environ, os.getenv
-    setters = (os.putenv, getattr(os, "unsetenv", os.putenv))
-    watched = {id(environ), id(getenv), *map(id, setters)}
-    # the globals bound to them that the code names (``ENV = os.environ``): only a name
-    # it loads can reach one, so its names are looked up, not the module's every global
-    # (a module of a thousand pipelines was scanned whole for each one's build); first
-    # all at once, in C: most code names none
-    aliases: set[str] = set() if watched.isdisjoint(map(id, map(globs.get, loaded))) else {
-        n for n in loaded if id(globs.get(n)) in watched}
-    if local:
-        aliases.update(k for k, v in local.items() if id(v) in watched)
-    hot = [c for c in codes if not (_ENV_NAMES.isdisjoint(c.co_names) and aliases.isdisjoint(
-        c.co_names) and aliases.isdisjoint(c.co_varnames))] if aliases else [
-        c for c in codes if not _ENV_NAMES.isdisjoint(c.co_names)]
-    if not hot:  # most code: no name it uses can reach the environment
-        return _NO_ENV, False
-
-    def resolve(name: str) -> Any:
-        return local[name] if name in local else globs.get(name)
-
-    names: set[str] = set()
-    whole = writes = False
-    for c in hot:
-        ins = list(dis.get_instructions(c))
-        for i, x in enumerate(ins):
-            if x.opname not in _ENV_LOADS or not isinstance(x.argval, str):
-                continue
-            obj, j = resolve(x.argval), i
-            while (not any(obj is w for w in watched) and isinstance(obj, types.ModuleType)
-                   and j + 1 < len(ins) and ins[j + 1].opname in _ATTR_LOADS):
-                obj = getattr(obj, str(ins[j + 1].argval), None)
-                j += 1
-            if any(obj is w for w in setters) or (obj is environ and _writes_env(ins, j)):
-                writes = True
-            elif obj is environ or obj is getenv:
-                var = _literal_env_read(ins, i, j, obj is getenv, resolve)
-                if var is None:
-                    whole = True
-                else:
-                    names.add(var)
-    return (_WHOLE_ENV if whole else frozenset(names) if names else _NO_ENV), writes
-
-
-_ENV_NAMES = frozenset({"environ", "getenv", "putenv", "unsetenv"})
-_ENV_WRITERS = frozenset({"update", "setdefault", "pop", "popitem", "clear", "__setitem__",
-                          "__delitem__"})
-
-
-def _writes_env(ins: list[dis.Instruction], j: int) -> bool:
-    """Whether the use of ``os.environ`` loaded by ``ins[..j]`` changes it."""
-    nxt = ins[j + 1:j + 3]
-    if nxt and nxt[0].opname in _ATTR_LOADS and nxt[0].argval in _ENV_WRITERS:
-        return True
-    return len(nxt) == 2 and nxt[1].opname in ("STORE_SUBSCR", "DELETE_SUBSCR")
-
-
-def _literal_env_read(ins: list[dis.Instruction], i: int, j: int, getenv: bool,
-                      resolve: Callable[[str], Any] | None = None) -> str | None:
-    """The variable named by a literal in the use of ``os.getenv`` / ``os.environ``
-    loaded by ``ins[i:j + 1]``, or None for any other use (``getenv("X_" + k)`` too).
-    A global string constant is a literal too (``KEY = "DEPTH"``, ``getenv(KEY)``): its
-    value counts as a constant of the code, so the name it gives is the one read."""
-
-    def literal(x: dis.Instruction) -> str | None:
-        if x.opname == "LOAD_CONST" and isinstance(x.argval, str):
-            return x.argval
-        if x.opname in ("LOAD_GLOBAL", "LOAD_NAME") and resolve is not None and isinstance(
-                x.argval, str):
-            value = resolve(x.argval)
-            return value if type(value) is str else None
-        return None
-
-    def call_with_literal(k: int) -> str | None:
-        """``ins[k]`` is a literal string that is the call's first argument: the call
-        follows at once, or after one simple default (a constant or a name)."""
-        name = literal(ins[k]) if k < len(ins) else None
-        if name is None:
-            return None
-        rest = [x.opname for x in ins[k + 1:k + 3]]
-        if rest[:1] and (rest[0] in _CALLS or (rest[0] in _SIMPLE_LOADS and rest[1:2]
-                                               and rest[1] in _CALLS)):
-            return name
-        return None
-
-    if getenv:  # getenv("X"), getenv("X", default)
-        return call_with_literal(j + 1)
-    nxt = ins[j + 1:j + 3]
-    ops = [n.opname for n in nxt]
-    if ops[:1] and ops[0] in _ATTR_LOADS and nxt[0].argval == "get":  # environ.get("X", d)
-        return call_with_literal(j + 2)
-    if len(nxt) == 2 and ops[1] == "BINARY_SUBSCR" and literal(nxt[0]) is not None:
-        return literal(nxt[0])  # environ["X"], environ[KEY]
-    before = ins[i - 1] if i > 0 else None  # "X" in environ
-    if ops[:1] == ["CONTAINS_OP"] and before is not None and literal(before) is not None:
-        return literal(before)
-    return None
-
-
 _SUBCLASSES = "__subclasses__() of a class known only at run time"
 _SYS_MODULES = "sys.modules"
 # what can import, or reach code in, a module whose name the fingerprint cannot know
 _IMPORTING = frozenset({"eval()", "exec()", "__import__()", _SUBCLASSES, _SYS_MODULES,
                         _DYNAMIC_IMPORT})
-_ATTR_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
-_CALLS = frozenset({"PRECALL", "CALL", "CALL_FUNCTION", "CALL_METHOD", "KW_NAMES",
-                    "CALL_KW", "CALL_FUNCTION_KW"})
-_SIMPLE_LOADS = frozenset({"LOAD_CONST", "LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST",
-                           "LOAD_DEREF"})
-
-
-def _subclass_reads(codes: list[types.CodeType]) -> tuple[list[tuple[str, ...]], bool]:
-    """The classes whose ``__subclasses__`` ``codes`` (a ``code_tree``) read, as
-    global name chains (``Base``, ``plugins.Base``), and whether it reads that of a class
-    it does not name (``type(x).__subclasses__()``, a parameter's). From the bytecode:
-    nothing is decoded unless the name is there."""
-    chains: list[tuple[str, ...]] = []
-    unknown = False
-    for c in codes:
-        if "__subclasses__" not in c.co_names:
-            continue
-        ins = list(dis.get_instructions(c))
-        for i, x in enumerate(ins):
-            if x.opname not in _ATTR_LOADS or x.argval != "__subclasses__":
-                continue
-            j, attrs = i - 1, []
-            while j >= 0 and ins[j].opname in _ATTR_LOADS:
-                attrs.append(str(ins[j].argval))
-                j -= 1
-            if j >= 0 and ins[j].opname in ("LOAD_GLOBAL", "LOAD_NAME"):
-                chains.append((str(ins[j].argval), *reversed(attrs)))
-            else:
-                unknown = True
-    return chains, unknown
 
 
 def _visit_subclasses(ctx: _Context, owner: type, label: str) -> None:

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WorkerStateError
-from .fingerprint import OPAQUE, Fingerprint, part_label, recheck_parts
+from .fingerprint import recheck_parts
 from .ownership import user_label
+from .parts import OPAQUE, Fingerprint, part_label
 from .settings import apply, changed
 from .struct import struct
 

@@ -21,16 +21,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ParameterError
-from ..core.fingerprint import (
-    OPAQUE,
-    Fingerprint,
-    code_ref_parts,
-    explain_parts,
-    settings_parts,
-    short_repr,
-)
+from ..core.fingerprint import code_ref_parts, settings_parts, short_repr
 from ..core.hashing import hash_text
 from ..core.native_reads import QUERY_REFS, QUERY_TYPES
+from ..core.parts import OPAQUE, Fingerprint, explain_parts
 from ..core.struct import field, replace, struct
 from ..materializers import registry_versions
 
