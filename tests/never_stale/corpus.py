@@ -8,7 +8,7 @@ values. Every idiom is a separate project folder with its own ``flowyml.toml``.
 
 from __future__ import annotations
 
-from .spec import ABSENT, E, Idiom, Phase, change, idiom, same, src, unchanged
+from .spec import ABSENT, E, Edit, Idiom, Phase, change, idiom, same, src, unchanged
 
 IDIOMS: list[Idiom] = []
 add = IDIOMS.append
@@ -5139,6 +5139,127 @@ add(idiom("one_generator_drawn_by_two_steps", {"pipe.py": src("""
     steps=("split", "init_weights"),
     check={"y": "[split(), init_weights()][1]"},
     warns_at_build=("RNG",),
+))
+
+def _two_drawers(id: str, files: dict[str, str], comment: Edit, where: str) -> Idiom:
+    """Two steps drawing from one generator reached inside a value (not as a global
+    name): what the second draws depends on how much the first drew."""
+    both = {"sample": "executed", "noise": "executed"}
+    return idiom(
+        id, files,
+        Phase("unchanged", (), f"two steps draw from one generator {where}: both "
+              "re-execute every run", both),
+        Phase("nonsemantic", (comment,), "comment", both),
+        change(E("pipe.py", "def sample(n: int = 2)", "def sample(n: int = 3)"),
+               note="how much the first step draws, which moves the generator the second "
+                    "draws from", expect=both),
+        steps=("sample", "noise"),
+        check={"y": "[sample(), noise()][1]"},
+        warns_at_build=("draw from one random generator",),
+    )
+
+
+add(_two_drawers("generator_in_a_closure_drawn_by_two_steps", {"pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+
+    def make_steps(seed):
+        rng = np.random.RandomState(seed)
+
+        @fm.step(outputs="x")
+        def sample(n: int = 2):
+            return rng.rand(n).tolist()
+
+        @fm.step(outputs="y")
+        def noise():
+            return float(rng.rand())
+
+        return sample, noise
+
+
+    sample, noise = make_steps(0)
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "def make_steps(seed):", "def make_steps(seed):  # one stream"),
+    "in a closure"))
+
+add(_two_drawers("generator_in_a_config_dict_drawn_by_two_steps", {"pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+    CFG = {"seed": 0, "rng": np.random.default_rng(0)}
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return CFG["rng"].random(n).tolist()
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return float(CFG["rng"].random())
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "CFG = {", "# settings\nCFG = {"), "in a config dict"))
+
+add(_two_drawers("generator_on_an_instance_drawn_by_two_steps", {"pipe.py": src("""
+    import random
+
+    import flowyml as fm
+
+
+    class Sampler:
+        def __init__(self, seed):
+            self.rng = random.Random(seed)
+
+        def draw(self, n):
+            return [self.rng.random() for _ in range(n)]
+
+
+    SAMPLER = Sampler(0)
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return SAMPLER.draw(n)
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return SAMPLER.draw(1)[0]
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "SAMPLER = Sampler(0)", "SAMPLER = Sampler(0)  # shared"),
+    "on an instance"))
+
+add(idiom("generator_in_a_closure_of_one_step", {"pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+
+    def make_step(seed):
+        rng = np.random.default_rng(seed)
+
+        @fm.step(outputs="y")
+        def f(n: int = 2):
+            return rng.random(n).tolist()
+
+        return f
+
+
+    f = make_step(0)
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    unchanged(),
+    same(E("pipe.py", "def make_step(seed):", "def make_step(seed):  # its own stream"),
+         note="comment"),
+    change(E("pipe.py", "f = make_step(0)", "f = make_step(1)"), note="the generator's seed"),
+    no_fingerprint_warning=True,
 ))
 
 add(idiom("lambda_layout_is_formatting", {

@@ -264,9 +264,30 @@ _Unseen = tuple[str, str, bool]  # what cannot be followed (in which function), 
 class _Context:
     """One fingerprint being made: its parts, and what was visited on the way."""
 
-    __slots__ = ("_multi", "_sources", "captured", "closures", "counted", "generators",
-                 "hidden", "keep", "own", "own_fns", "owners", "parts", "pending", "reads_text",
-                 "root", "seen", "step", "tokenizing", "unresolved", "unseen", "walked")
+    __slots__ = (
+        "_multi",
+        "_sources",
+        "captured",
+        "closures",
+        "counted",
+        "drawn",
+        "generators",
+        "hidden",
+        "keep",
+        "own",
+        "own_fns",
+        "owners",
+        "parts",
+        "pending",
+        "reads_text",
+        "root",
+        "seen",
+        "step",
+        "tokenizing",
+        "unresolved",
+        "unseen",
+        "walked",
+    )
 
     def __init__(self, root: Path, step: str) -> None:
         self.root = root
@@ -304,6 +325,10 @@ class _Context:
         # the hidden random generators its values met (``rng``): their state is kept
         # apart from the parts (``Fingerprint.states``)
         self.hidden: set[str] = set()
+        # id -> (what it was met in, the object) of each other random generator its
+        # values met (a closure's, a config dict's, an instance's): what a step draws
+        # from one depends on what the steps before it drew (``_state_writes``)
+        self.drawn: dict[int, tuple[str, Any]] = {}
         # ... and the names class bodies read that its module does not have (a class of
         # the driver's ``__main__`` that came by value, in a worker)
         self.unresolved: set[str] = set()
@@ -391,6 +416,8 @@ class _Context:
             self.generators |= sub.generators
         if sub.hidden:
             self.hidden |= sub.hidden
+        for ident, met in sub.drawn.items():
+            self.drawn.setdefault(ident, met)
         for message in sub.captured or ():
             self.warn(message)
 
@@ -449,7 +476,9 @@ class _Context:
         self.unseen = None
 
     def token(self, value: Any, what: str) -> str:
-        """A value's canonical token; the code it references is visited.
+        """A value's canonical token; the code it references is visited. A random
+        generator it holds is ``drawn`` (even in a run value, of which a step may be
+        given a copy: not every executor copies every object).
 
         A value that is not a small primitive is tokenized once per build: the steps
         that reach it (a lookup table, a model, a run value given to many steps) take
@@ -465,6 +494,8 @@ class _Context:
                 self._revisit(hit)
                 if hit[4]:
                     self.hidden |= hit[4]
+                for ident, met in hit[5].items():
+                    self.drawn.setdefault(ident, met)
                 return hit[1]
         codes: list[Any] = []
 
@@ -491,8 +522,12 @@ class _Context:
             return f"{OPAQUE}{os.urandom(16).hex()}:a {kind}"
         if tokenizer.met:
             self.hidden |= tokenizer.met
+        drawn = {ident: (f"a {type(g).__name__} in {what}", g)
+                 for ident, g in tokenizer.generators.items()}
+        for ident, met in drawn.items():
+            self.drawn.setdefault(ident, met)
         if cacheable:  # (the value stays referenced: its id is not reused this build)
-            _build_tokens[id(value)] = [value, digest, codes, None, tokenizer.met]
+            _build_tokens[id(value)] = [value, digest, codes, None, tokenizer.met, drawn]
         return digest
 
     def _revisit(self, hit: list[Any]) -> None:
@@ -789,6 +824,9 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
                 if cls_label is not None:
                     out[("class", cls_label, owner.__qualname__) if attr == "*" else
                         ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
+    for ident, (label, _) in ctx.drawn.items():  # (reached as a global: named so above)
+        out.setdefault(("draw", ident), label)
+        out.setdefault(("depends", ident), label)
     return out
 
 
@@ -909,18 +947,20 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         for mark in wmarks:
             writers.setdefault(mark, set()).add(writer)
     coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
+    drawers: dict[Any, tuple[str, set[str]]] = {}  # a generator -> (its name, its steps)
     for writer, wmarks in writes.items():
         shared: dict[str, set[str]] = {}  # global -> the other steps that read it
         for mark, gname in wmarks.items():
             if mark[0] == "depends":
                 continue
-            if mark[0] == "draw":  # a generator: the steps that draw from it unseeded
+            if mark[0] == "draw":  # a generator: the other steps that draw from it
                 others = writers.get(("depends", mark[1]), set()) - {writer}
-            else:
-                # (a step that writes it too only adds to it, as to a log: what it
-                # returns does not come from it, and it was fingerprinted before
-                # anything ran)
-                others = readers.get(mark, set()) - writers[mark]
+                if others:
+                    drawers.setdefault(mark[1], (gname, set()))[1].update((writer, *others))
+                continue
+            # (a step that writes it too only adds to it, as to a log: what it returns
+            # does not come from it, and it was fingerprinted before anything ran)
+            others = readers.get(mark, set()) - writers[mark]
             if others:
                 shared.setdefault(gname, set()).update(others)
         if not shared:
@@ -928,20 +968,33 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         steps = sorted(set().union(*shared.values()))
         for step in (writer, *steps):
             coupled.setdefault(step, set()).update(shared)
-        text = (f"step {writer!r} changes the global{'s' if len(shared) > 1 else ''} "
-                f"{', '.join(sorted(shared))}, which "
-                f"{'steps' if len(steps) > 1 else 'step'} {', '.join(repr(r) for r in steps)} "
-                f"{'read' if len(steps) > 1 else 'reads'}: state passed outside any asset, "
-                f"which no key can follow (a reused {writer!r} would not change it). These "
-                f"steps re-execute every run; return what {writer!r} computes as an output, "
-                "and take it as an input instead")
-        if text not in _warned:
-            _warned.add(text)
-            warnings.warn(text, FingerprintWarning, stacklevel=outside_stacklevel())
+        _warn_once(
+            f"step {writer!r} changes the global{'s' if len(shared) > 1 else ''} "
+            f"{', '.join(sorted(shared))}, which "
+            f"{'steps' if len(steps) > 1 else 'step'} {', '.join(repr(r) for r in steps)} "
+            f"{'read' if len(steps) > 1 else 'reads'}: state passed outside any asset, "
+            f"which no key can follow (a reused {writer!r} would not change it). These "
+            f"steps re-execute every run; return what {writer!r} computes as an output, "
+            "and take it as an input instead")
+    for gname, drawing in drawers.values():
+        for step in drawing:
+            coupled.setdefault(step, set()).add(gname)
+        _warn_once(
+            f"steps {', '.join(repr(s) for s in sorted(drawing))} draw from one random "
+            f"generator ({gname if ' ' in gname else 'the global ' + gname}): what each "
+            "draws depends on what the others drew before it, which no key can follow. "
+            "These steps re-execute every run; give each step a generator of its own, "
+            "made in it from a seed (np.random.default_rng(seed), the seed a parameter)")
     for name, gnames in coupled.items():
         graph.fingerprints[name] = graph.fingerprints[name].merged(
             {f"state {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:passed between steps "
              "outside any asset" for g in sorted(gnames)})
+
+
+def _warn_once(text: str) -> None:
+    if text not in _warned:
+        _warned.add(text)
+        warnings.warn(text, FingerprintWarning, stacklevel=outside_stacklevel())
 
 
 def _end_of_build() -> None:
@@ -1332,13 +1385,7 @@ def _visit_proxy(ctx: _Context, obj: Any, name: str, where: str) -> bool:
 def _is_generator(obj: Any) -> bool:
     """A random generator, or one of its methods (``np.random.rand``): state that
     every draw advances."""
-    owner = _attr(obj, "__self__", obj)
-    rnd = sys.modules.get("random")
-    if rnd is not None and isinstance(owner, rnd.Random):
-        return True
-    npr = sys.modules.get("numpy.random")
-    return npr is not None and isinstance(
-        owner, (npr.Generator, npr.RandomState, npr.BitGenerator))
+    return rng.is_generator_type(type(_attr(obj, "__self__", obj)))
 
 
 def _qualname(fn: Any) -> str:

@@ -506,6 +506,23 @@ def generator_of(obj: Any) -> Any:
     return None
 
 
+def is_generator_type(t: type) -> bool:
+    """Whether ``t``'s instances are random generators: ``random.Random`` (and its
+    subclasses), numpy's ``Generator``, ``RandomState`` and bit generators. Each draw
+    advances such an object's state."""
+    known = _generator_types.get(t)
+    if known is None:  # (a type made before its library was imported is none of them)
+        rnd = sys.modules.get("random")
+        npr = sys.modules.get("numpy.random")
+        classes = (getattr(rnd, "Random", None), *(getattr(npr, n, None) for n in (
+            "Generator", "RandomState", "BitGenerator")))
+        known = _generator_types[t] = issubclass(t, tuple(c for c in classes if isinstance(c, type)))
+    return known
+
+
+_generator_types: dict[type, bool] = {}
+
+
 def name_of(generator: Any) -> str | None:
     """``"random"`` or ``"numpy"`` for a hidden generator (``hidden``), else None."""
     return hidden().get(id(generator)) if generator is not None else None

@@ -36,6 +36,7 @@ from typing import Any
 
 import blake3
 
+from . import rng
 from .native_reads import QUERY_TYPES
 
 _PRIMITIVES = (type(None), bool, int, float, complex, str, bytes)
@@ -329,6 +330,10 @@ class Tokenizer:
         # walks as a stand-in, its name put in ``met``; its state is the caller's
         self.hidden = hidden
         self.met: set[str] = set()
+        # id -> each other random generator object met (``rng.is_generator_type``: a
+        # ``random.Random``, numpy's): it walks by its state, as any object; the caller
+        # learns that what is drawn from it depends on what was drawn before
+        self.generators: dict[int, Any] = {}
 
     def digest(self, value: Any) -> str:
         try:  # most declarations and parameters: a few primitives in small containers
@@ -434,6 +439,8 @@ class Tokenizer:
             self.on_code(obj)
 
     def _object(self, v: Any, t: type, h: Any, depth: int, memo: dict[int, Any]) -> None:
+        if rng.is_generator_type(t) and not any(k in self.generators for k in memo):
+            self.generators[id(v)] = v  # (not the bit generator inside a generator)
         top = (t.__module__ or "").split(".")[0]
         if top == "numpy" and hasattr(v, "dtype") and hasattr(v, "shape"):
             self._numpy(v, h, depth, memo)
