@@ -289,6 +289,30 @@ def test_flowyml_root_sets_the_root_explicitly(project: Path, tmp_path: Path,
     assert pipe.root == other.resolve()
 
 
+def test_flowyml_root_is_the_root_of_commands_without_a_pipeline_file(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FLOWYML_ROOT names the project of ``fm.Catalog()`` and of the CLI's commands
+    that take no pipeline file too, wherever the current directory is: another project
+    (whose catalog it is not), or a folder of none (where nothing is created)."""
+    assert fm.Pipeline("here", [one]).run()["n"] == 1
+    other = tmp_path / "other"
+    write(other / "flowyml.toml", "")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    env = {"FLOWYML_ROOT": str(project)}
+    for where in (other, plain):
+        monkeypatch.chdir(where)
+        assert [r.pipeline for r in fm.Catalog().runs()] == ["here"]
+        assert fm.Catalog().get("n").load() == 1
+        res = flowyml_cli(where, "runs", env=env)
+        assert res.returncode == 0 and "here" in res.stdout, res.stdout + res.stderr
+        res = flowyml_cli(where, "stack", "show", "--json", env=env)
+        shown = json.loads(res.stdout)
+        assert shown["root"] == str(project) and shown["sources"]["root"] == (
+            "environment FLOWYML_ROOT")
+    assert not (other / ".flowyml").exists() and list(plain.iterdir()) == []
+
+
 def test_a_stack_with_its_own_root_keeps_it(project: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()

@@ -112,7 +112,9 @@ class Stack:
         root = Path(self.root) if self.root else project_root()
         config = load_config(root)
         sources: dict[str, str] = {
-            "root": "argument" if self.root else "the current directory's project",
+            "root": "argument" if self.root else (
+                "environment FLOWYML_ROOT" if os.environ.get("FLOWYML_ROOT")
+                else "the current directory's project"),
             "config": _where(config) if config else "none (no settings at the root)",
         }
         name, table, table_where = self._named_table(config, root, sources)

@@ -27,8 +27,13 @@ def in_a_project(start: str | Path | None = None) -> bool:
 
 
 def project_root(start: str | Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: cwd) holding a marker file;
-    the start folder itself when none does."""
+    """The nearest folder at or above ``start`` holding a marker file; the start folder
+    itself when none does. With no ``start`` (a notebook, a command that takes no
+    pipeline file), ``FLOWYML_ROOT`` when set, else from the current directory."""
+    if start is None:
+        explicit = os.environ.get("FLOWYML_ROOT")
+        if explicit:
+            return Path(explicit).resolve()
     here = Path(start) if start is not None else Path.cwd()
     here = here.resolve()
     for folder in (here, *here.parents):
@@ -81,6 +86,4 @@ def pipeline_root(file: Path | None) -> Path:
     explicit = os.environ.get("FLOWYML_ROOT")
     if explicit:
         return Path(explicit).resolve()
-    if file is None:
-        return project_root()
-    return project_root(file.parent)
+    return project_root(file.parent if file is not None else None)
