@@ -208,3 +208,35 @@ def test_a_dask_executor_without_dask_is_refused_before_the_run(
     with pytest.raises(fm.FlowymlError, match=r"needs dask.distributed.*flowyml-core\[dask\]"):
         check_spec("dask:2")
     assert check_spec("processes:2") == ("processes", 2)
+
+
+@pytest.mark.filterwarnings("ignore:cannot read the source")  # (code made by exec)
+def test_a_method_step_made_again_with_another_instance_is_warned(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipeline holds the step it was made with: a cell that makes a step from a bound
+    method again (a new instance) does not change it. The run says so, as for a step
+    function defined again; a variant beside it (another name holding a step of that
+    name, for another pipeline) is not a newer step."""
+    import types
+
+    from flowyml.core.step import RedefinedStepWarning
+
+    mod = types.ModuleType("method_cells")
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    exec(  # what a notebook's cells do, in a module of their own
+        "import flowyml as fm\n"
+        "class Model:\n"
+        "    def __init__(self, k):\n        self.k = k\n"
+        "    def predict(self, xs):\n        return sum(xs) * self.k\n"
+        "@fm.step(outputs='xs')\ndef load():\n    return [1, 2, 3]\n"
+        "predict = fm.step(outputs='score', name='predict')(Model(2).predict)\n"
+        "pipe = fm.Pipeline('redef', [load, predict])\n", vars(mod))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RedefinedStepWarning)
+        assert mod.pipe.run()["score"] == 12
+        exec("variant = fm.step(outputs='score', name='predict')(Model(7).predict)", vars(mod))
+        assert mod.pipe.run()["score"] == 12
+    exec("predict = fm.step(outputs='score', name='predict')(Model(5).predict)", vars(mod))
+    with pytest.warns(RedefinedStepWarning, match="holds an older step 'predict'.*another instance"):
+        assert mod.pipe.run()["score"] == 12
+    assert fm.Pipeline("redef", [mod.load, mod.predict]).run()["score"] == 30

@@ -198,6 +198,8 @@ def newer_definition(step: Step) -> str | None:
     ``importlib.reload``) after ``from module import step``. (``%autoreload`` patches
     functions in place, not the ``Step`` around one.) None otherwise."""
     func = step.func
+    if isinstance(func, types.MethodType):
+        return _method_step_remade(step)
     name = getattr(func, "__qualname__", "")
     code = getattr(func, "__code__", None)
     if code is None or not name.isidentifier():  # (a method, a function made in one)
@@ -213,6 +215,23 @@ def newer_definition(step: Step) -> str | None:
     return mod.__name__
 
 
+def _method_step_remade(step: Step) -> str | None:
+    """The module of a step made from a bound method (``fm.step(...)(model.predict)``)
+    that no name of that module holds any more, where another step of its name is held:
+    the cell that made it was run again, with another instance. (A step still held
+    beside another of its name is a variant, in another pipeline: none is newer.)"""
+    mod = sys.modules.get(getattr(step.func, "__module__", None) or "")
+    if mod is None:
+        return None
+    other = False
+    for value in list(vars(mod).values()):
+        if value is step:
+            return None
+        if isinstance(value, Step) and value.name == step.name and value.func != step.func:
+            other = True
+    return mod.__name__ if other else None
+
+
 def warn_redefined(steps: list[Step], pipeline: str) -> None:
     """Warn, once per step and definition, about steps that ``newer_definition`` finds."""
     for st in steps:
@@ -221,7 +240,12 @@ def warn_redefined(steps: list[Step], pipeline: str) -> None:
             continue
         _redefined_said.add((id(st.func), where))
         fname = st.func.__qualname__
-        if where == "__main__":
+        if isinstance(st.func, types.MethodType):
+            text = (f"pipeline {pipeline!r} holds an older step {st.name!r}: {where} now "
+                    f"holds another step of that name, made since the pipeline was (a cell "
+                    f"run again: {fname} of another instance). This run uses the older "
+                    "one; make the pipeline again (re-run its cell) to use the new one")
+        elif where == "__main__":
             text = (f"pipeline {pipeline!r} holds an older definition of step {st.name!r}: "
                     f"{fname!r} was defined again since the pipeline was made (a notebook "
                     "cell run again), with other code. This run uses the older one; make "
