@@ -129,6 +129,9 @@ def test_descendants_for_impact_analysis(project: Path) -> None:
     names = sorted(a.name for a in fm.get_descendants(raw.id))
     assert names == ["left", "metrics", "model", "right"]
     assert fm.get_descendants(run.artifacts["metrics"].id) == []
+    # named as get_lineage takes it: NAME@VERSION, NAME (@latest), the Artifact
+    for spec in ("raw@1", "raw", raw):
+        assert sorted(a.name for a in fm.get_descendants(spec)) == names
 
 
 def test_lineage_of_reused_artifact_stays_first_production(project: Path) -> None:

@@ -302,13 +302,13 @@ def _check_run(catalog: CatalogReader, rec: ArtifactRecord, run: str) -> None:
 
 
 def get_descendants(artifact_id: str | Artifact, stack: Stack | str | None = None) -> list[Artifact]:
-    """Every artifact derived from ``artifact_id``, directly or not (nearest first)."""
+    """Every artifact derived from ``artifact_id`` (named as ``get_lineage`` takes it),
+    directly or not (nearest first)."""
     from .stack import reading_stack
 
     st = reading_stack(stack)
     catalog: CatalogReader = st.open_catalog()
-    aid = artifact_id.id if isinstance(artifact_id, Artifact) else artifact_id
-    catalog.get_artifact(aid)
+    aid = _artifact_id(catalog, artifact_id)
     seen: list[str] = []
     known = {aid}
     frontier = [aid]
