@@ -117,6 +117,25 @@ def test_inputs_mapping_to_another_asset_name(project: Path) -> None:
     assert fm.Pipeline("m", [summarize, load]).run()["summary"] == 5
 
 
+class Experiment:
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    @fm.step(outputs="data")
+    def load(self, n: int = 6) -> list[int]:
+        return [self.k] * n
+
+
+def test_a_method_decorated_in_its_class_says_how_to_make_the_step(project: Path) -> None:
+    """``@fm.step`` on a method in its class body makes a step of the plain function:
+    the error says so and names the form that works, not "pass params={'self': ...}"."""
+    with pytest.raises(fm.MissingInputError) as err:
+        fm.Pipeline("exp", [Experiment(3).load]).build()
+    msg = str(err.value)
+    assert "Experiment.load decorated with @fm.step in its class body" in msg
+    assert "fm.step(outputs=...)(instance.load)" in msg and "params=" not in msg
+
+
 def test_missing_input_names_step_param_and_closest_asset(project: Path) -> None:
     @fm.step(outputs="model2")
     def train2(clean_dta: list[int]) -> int:

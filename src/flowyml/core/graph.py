@@ -168,6 +168,7 @@ def _bind(s: Step, p: ParamSpec, params: Mapping[str, Any], producers: Mapping[s
         return Binding(p.name, "value", value=run_value(s, p, params[p.name]))
     if p.has_default:
         return Binding(p.name, "default", value=p.default)
+    _refuse_unbound_method(s, p.name)
     raise MissingInputError(
         f"step {s.name!r}: parameter {p.name!r} resolves to nothing: no step "
         f"produces an asset {p.name!r}, no run value is given and it has no "
@@ -177,6 +178,24 @@ def _bind(s: Step, p: ParamSpec, params: Mapping[str, Any], producers: Mapping[s
         f"line: -p {p.name}=...), map it with inputs={{{p.name!r}: 'asset_name'}}, or give "
         "it a default"
     )
+
+
+def _refuse_unbound_method(s: Step, param: str) -> None:
+    """A method decorated with ``@fm.step`` in its class body is a step of the plain
+    function, which nothing gives ``self``: say so, and how to make the step instead."""
+    func = s.func
+    qual = getattr(func, "__qualname__", "")
+    owner, _, attr = qual.rpartition(".")
+    if param not in ("self", "cls") or not owner or owner.endswith("<locals>") or (
+            not isinstance(func, types.FunctionType)
+            or func.__code__.co_varnames[:1] != (param,)):
+        return
+    raise MissingInputError(
+        f"step {s.name!r} is the method {qual} decorated with @fm.step in its class body: "
+        f"the step holds the plain function, and nothing gives it {param!r} (an "
+        f"instance's {attr} is the same step, not bound to the instance). Make the step "
+        f"from the bound method instead, outside the class: "
+        f"fm.step(outputs=...)(instance.{attr}); or make it a function of its inputs")
 
 
 def _check_run_values(params: Mapping[str, Any], bindings: Mapping[str, Mapping[str, Binding]],
