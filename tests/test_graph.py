@@ -336,3 +336,22 @@ def test_parameters_annotated_artifact_ref_get_a_handle_and_no_others() -> None:
 
     assert want_ref(plain) == frozenset()
     assert want_ref(mixed) == {"a", "c"}
+
+
+def test_two_steps_of_one_name_are_both_located() -> None:
+    """Two steps named alike (often from two modules) are refused, naming where each
+    is defined."""
+
+    @fm.step(outputs="a", name="clean")
+    def clean_a() -> int:
+        return 1
+
+    @fm.step(outputs="b", name="clean")
+    def clean_b() -> int:
+        return 2
+
+    with pytest.raises(fm.ParameterError) as err:
+        fm.Pipeline("twins", [clean_a, clean_b]).build()
+    msg = str(err.value)
+    assert "two different steps are named 'clean'" in msg and "name=" in msg
+    assert msg.count(Path(__file__).name) == 2 and "clean_a" in msg and "clean_b" in msg

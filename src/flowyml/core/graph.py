@@ -87,8 +87,10 @@ def build_graph(
                 "with @fm.step (import flowyml as fm) before adding it"
             )
         if s.name in by_name and by_name[s.name] is not s:
+            first, second = (_defined_at(x.func) for x in (by_name[s.name], s))
             raise ParameterError(
-                f"two different steps are named {s.name!r}; give one of them name=..."
+                f"two different steps are named {s.name!r} ({first}; {second}); give one "
+                f"of them name=... (@fm.step(..., name='{s.name}_2'))"
             )
         by_name[s.name] = s
 
@@ -138,6 +140,16 @@ def build_graph(
     _check_types(graph)
     _check_schemas(graph, records)
     return graph
+
+
+def _defined_at(func: Any) -> str:
+    """``qualname at file:line`` of a step's function, as far as it tells."""
+    inner = getattr(func, "__func__", func)
+    code = getattr(inspect.unwrap(inner) if callable(inner) else inner, "__code__", None)
+    qual = getattr(func, "__qualname__", None) or type(func).__qualname__
+    if code is None:
+        return f"{qual} of {getattr(func, '__module__', None) or '?'}"
+    return f"{qual} at {code.co_filename}:{code.co_firstlineno}"
 
 
 def _bind(s: Step, p: ParamSpec, params: Mapping[str, Any], producers: Mapping[str, str],
