@@ -1722,3 +1722,32 @@ def first(n: int = 3):
     finally:
         for name in names:
             sys.modules.pop(name, None)
+
+
+def test_python_minus_o_is_part_of_the_key(project: Path) -> None:
+    """Under ``python -O`` asserts and ``if __debug__:`` blocks are not compiled: the
+    same text computes something else, so a result made without -O is not reused
+    under it (nor the other way), and a plain run's key does not change."""
+    from tests.conftest import child_env
+
+    (project / "pipe.py").write_text(textwrap.dedent("""
+        import json
+        import flowyml as fm
+
+        @fm.step(outputs="mode")
+        def mode():
+            return "checked" if __debug__ else "fast"
+
+        run = fm.Pipeline("p", [mode]).run()
+        print(json.dumps([run["mode"], run.steps["mode"].status]))
+    """))
+
+    def run(*flags: str) -> list[str]:
+        out = subprocess.run([sys.executable, *flags, "pipe.py"], cwd=project, text=True,
+                             capture_output=True, env=child_env(), check=True).stdout
+        return list(json.loads(out.splitlines()[-1]))
+
+    assert run() == ["checked", "executed"]
+    assert run("-O") == ["fast", "executed"]
+    assert run("-O") == ["fast", "cached"]
+    assert run() == ["checked", "cached"]

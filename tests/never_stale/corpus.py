@@ -3655,6 +3655,35 @@ add(idiom("environment_variables", {
            note="a variable nothing reads: reused"),
 ))
 
+add(idiom("environment_variable_in_an_expandvars_template", {
+    "settings.json": '{"DATA_DIR": "a", "UNUSED": "x"}\n',
+    "pipe.py": src('''
+        import json
+        import os
+        from pathlib import Path
+
+        import flowyml as fm
+
+        os.environ.update(json.loads((Path(__file__).parent / "settings.json").read_text()))
+
+
+        @fm.step(outputs="y")
+        def f():
+            return os.path.expandvars("${DATA_DIR}/raw/$USER_PART")
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("settings.json", '{"DATA_DIR": "a", "UNUSED": "x"}',
+           '{\n  "UNUSED": "x",\n  "DATA_DIR": "a"\n}'),
+         note="the settings file reformatted: the same variables"),
+    change(E("settings.json", '"DATA_DIR": "a"', '"DATA_DIR": "b"'),
+           note="the variable the template names (read by os.path.expandvars)"),
+    change(E("settings.json", '"UNUSED": "x"', '"UNUSED": "y"'), expect={"f": "cached"},
+           note="a variable the template does not name: reused"),
+))
+
 add(idiom("environment_variable_named_by_a_constant", {
     "settings.json": '{"DEPTH": "3", "UNUSED": "x"}\n',
     "pipe.py": src('''
@@ -5140,6 +5169,98 @@ add(idiom("one_generator_drawn_by_two_steps", {"pipe.py": src("""
     check={"y": "[split(), init_weights()][1]"},
     warns_at_build=("RNG",),
 ))
+
+def _swapped(id: str, head: str, swapped: str, note: str) -> Idiom:
+    """A step calling two functions of yours by names (or from a value) that say
+    nothing of which function each is: swapping them changes what the step computes."""
+    body = src('''
+
+        @fm.step(outputs="y")
+        def f(x: int = 10):
+            return post(pre(x))
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')
+    return idiom(id, {"pipe.py": "import flowyml as fm\n\n" + src(head) + body},
+                 unchanged(),
+                 same(E("pipe.py", "def f(x: int = 10):", "def f(x: int = 10):  # two stages"),
+                      note="comment"),
+                 change(E("pipe.py", src(head), src(swapped)), note=note))
+
+
+add(_swapped("functions_swapped_between_two_names", """
+    def add_one(x):
+        return x + 1
+
+
+    def double(x):
+        return x * 2
+
+
+    pre, post = add_one, double
+""", """
+    def add_one(x):
+        return x + 1
+
+
+    def double(x):
+        return x * 2
+
+
+    pre, post = double, add_one
+""", "which function each name is bound to"))
+
+add(_swapped("lambdas_swapped_between_two_names", """
+    pre = lambda x: x + 1  # noqa: E731
+    post = lambda x: x * 2  # noqa: E731
+""", """
+    pre = lambda x: x * 2  # noqa: E731
+    post = lambda x: x + 1  # noqa: E731
+""", "the bodies of two lambdas swapped (every lambda is named <lambda>)"))
+
+add(_swapped("lambdas_swapped_in_a_dict", """
+    OPS = {"pre": lambda x: x + 1, "post": lambda x: x * 2}
+
+
+    def pre(x):
+        return OPS["pre"](x)
+
+
+    def post(x):
+        return OPS["post"](x)
+""", """
+    OPS = {"pre": lambda x: x * 2, "post": lambda x: x + 1}
+
+
+    def pre(x):
+        return OPS["pre"](x)
+
+
+    def post(x):
+        return OPS["post"](x)
+""", "the lambdas of a dispatch dict swapped"))
+
+add(_swapped("closures_of_one_factory_swapped", """
+    def make(k):
+        def stage(x):
+            return x * 10 + k
+        return stage
+
+
+    STAGES = [make(1), make(2)]
+    pre, post = STAGES
+""", """
+    def make(k):
+        def stage(x):
+            return x * 10 + k
+        return stage
+
+
+    STAGES = [make(2), make(1)]
+    pre, post = STAGES
+""", "two closures of one factory (both make.<locals>.stage) swapped"))
+
 
 def _two_drawers(id: str, files: dict[str, str], comment: Edit, where: str) -> Idiom:
     """Two steps drawing from one generator reached inside a value (not as a global

@@ -1,12 +1,13 @@
 """What a function's bytecode shows it reads besides its names: environment variables
-(``os.environ["X"]``, ``os.getenv("X")``, or the whole environment when the name is
-computed) and ``__subclasses__()`` of a class. Pure functions of code objects; the
+(``os.environ["X"]``, ``os.getenv("X")``, ``os.path.expandvars("$X/data")``, or the
+whole environment when the name is computed) and ``__subclasses__()`` of a class. Pure functions of code objects; the
 fingerprint turns what they find into parts."""
 
 from __future__ import annotations
 
 import dis
 import os
+import re
 import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -30,9 +31,9 @@ def env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
     And whether it changes the environment (``os.environ["X"] = ...``, ``update``,
     ``os.putenv``). Read from the bytecode, decoded only for code that names them.
     ``loaded``: the names ``codes`` load (``_names_of``)."""
-    environ, getenv = os.environ, os.getenv
+    environ, getenv, expandvars = os.environ, os.getenv, os.path.expandvars
     setters = (os.putenv, getattr(os, "unsetenv", os.putenv))
-    watched = {id(environ), id(getenv), *map(id, setters)}
+    watched = {id(environ), id(getenv), id(expandvars), *map(id, setters)}
     # the globals bound to them that the code names (``ENV = os.environ``): only a name
     # it loads can reach one, so its names are looked up, not the module's every global
     # (a module of a thousand pipelines was scanned whole for each one's build); first
@@ -64,6 +65,13 @@ def env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
                 j += 1
             if any(obj is w for w in setters) or (obj is environ and _writes_env(ins, j)):
                 writes = True
+            elif obj is expandvars:  # the variables a literal template names
+                template = _literal_env_read(ins, i, j, True, resolve)
+                if template is None:
+                    whole = True
+                else:
+                    names.update(filter(None, (next(filter(None, m), "")
+                                               for m in _EXPANDED.findall(template))))
             elif obj is environ or obj is getenv:
                 var = _literal_env_read(ins, i, j, obj is getenv, resolve)
                 if var is None:
@@ -73,7 +81,10 @@ def env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
     return (WHOLE_ENV if whole else frozenset(names) if names else _NO_ENV), writes
 
 
-_ENV_NAMES = frozenset({"environ", "getenv", "putenv", "unsetenv"})
+_ENV_NAMES = frozenset({"environ", "getenv", "putenv", "unsetenv", "expandvars"})
+# what ``os.path.expandvars`` replaces: ``$NAME``, ``${NAME}`` (and on Windows ``%NAME%``)
+_EXPANDED = re.compile(r"\$(\w+)|\$\{([^}]*)\}" if os.name != "nt" else
+                       r"\$(\w+)|\$\{([^}]*)\}|%([^%]*)%")
 
 
 _ENV_WRITERS = frozenset({"update", "setdefault", "pop", "popitem", "clear", "__setitem__",

@@ -509,7 +509,8 @@ class _Context:
             tokenizer = Tokenizer(on_code=on_code if cacheable else self.visit_code,
                                   # (asked for each value: numpy loads numpy.random
                                   # on first use, which may come mid-build)
-                                  ordered=True, hidden=rng.stand_ins())
+                                  ordered=True, hidden=rng.stand_ins(),
+                                  code_digest=_code_digest)
             digest = tokenizer.digest(value)
         except Opaque as exc:
             outer = type(value).__qualname__  # (what the value is, and what in it is not)
@@ -701,6 +702,7 @@ def _fingerprint_step(
     options = step.options()
     ctx.add("declaration", Tokenizer().digest(options),
             functools.partial(_declaration_text, options))  # rendered if recorded
+    _optimize_part(ctx)
     tokens = {p: ctx.token(v, f"run value {p}") for p, v in values.items()} if values else {}
     if ctx.pending:  # (nothing to walk unless its code met a user function)
         ctx.drain()
@@ -710,6 +712,14 @@ def _fingerprint_step(
     if ctx.unseen:
         ctx.warn_unseen()
     return make_fingerprint(ctx.parts, ctx.sources(), _states(ctx)), tokens, ctx
+
+
+def _optimize_part(ctx: _Context) -> None:
+    """Under ``python -O`` the code that runs is not the text's: no ``assert``, and
+    ``__debug__`` is False (its ``if __debug__:`` blocks are left out). The level
+    counts, as a part only when set (a plain run's keys are as they were)."""
+    if sys.flags.optimize:
+        ctx.add("optimize", f"-{'O' * sys.flags.optimize}")
 
 
 def _states(ctx: _Context) -> dict[str, str] | None:
@@ -732,6 +742,7 @@ def recheck_parts(step: Any, values: Mapping[str, Any], root: Path
     _end_of_build()  # files are checked afresh for each job of a worker
     try:
         _visit_callable(ctx, step.func)
+        _optimize_part(ctx)
         for p, v in values.items():
             ctx.token(v, f"run value {p}")
         ctx.drain()
@@ -2553,6 +2564,12 @@ def _walk_modules(obj: Any, chain: tuple[str, ...]) -> tuple[Any, str]:
     return obj, name
 
 
+def _code_digest(fn: types.FunctionType) -> str:
+    """What ``fn``'s code says (its normalized source), for a token that must tell it
+    from another function of the same qualified name (``tokens.Tokenizer._unnamed``)."""
+    return _info(fn, strip_decorators=False).digest
+
+
 def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> None:
     """Which library function or class a name of the user's code is bound to, when the
     text does not say: ``AGG = np.mean`` (then ``np.median``), ``from sklearn.linear_model
@@ -2561,6 +2578,13 @@ def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> Non
     ``os.path.join``) names its object in the code's own text, which the digest holds."""
     # (a reader or seeding function FlowyML wraps: the library's, either way)
     obj = wrappers.original(obj)
+    if type(obj) is types.FunctionType and ctx.label_of(obj) is not None:
+        if dotted.rpartition(".")[2] != obj.__name__ or "<" in obj.__qualname__:
+            # a function of yours under another name (``PRE = add_one``, ``POST =
+            # lambda x: ...``, ``A = make(2)``): which one it is. Its code counts
+            # apart, under its own name, which two such bindings may share
+            ctx.add(f"binding {label}:{dotted}", ctx.token(obj, f"the function {dotted} is"))
+        return
     if not _is_library_code(ctx, obj):
         return
     if isinstance(base, types.ModuleType) and "." in dotted and ctx.label_of(base) is None:

@@ -219,6 +219,8 @@ def _part_label(key: str) -> str:
         return "arguments of the partial"
     if key == "attributes":
         return "attributes set on the step's function"
+    if key == "optimize":
+        return "Python's optimization level (python -O)"
     kind, where, qual = split_key(key)
     if kind == "library":
         return f"library {qual}"

@@ -37,6 +37,7 @@ from typing import Any
 import blake3
 
 from . import rng
+from .code_text import code_shape
 from .native_reads import QUERY_TYPES
 
 _PRIMITIVES = (type(None), bool, int, float, complex, str, bytes)
@@ -307,6 +308,13 @@ def home_module(obj: Any, name: str) -> str | None:
     return module
 
 
+def _cell_value(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell (a name assigned after the function was made)
+        return "<empty cell>"
+
+
 def _by_name(v: Any, t: type, name: str) -> Any:
     """What ``name`` (a reduce value's global name) leads to in ``v``'s module, as
     unpickling would look it up."""
@@ -322,9 +330,13 @@ class Tokenizer:
     ``ordered`` makes a dict's order count (see the module's docstring)."""
 
     def __init__(self, on_code: Callable[[Any], None] | None = None, ordered: bool = False,
-                 hidden: dict[int, str] | None = None) -> None:
+                 hidden: dict[int, str] | None = None,
+                 code_digest: Callable[[types.FunctionType], str] | None = None) -> None:
         self.on_code = on_code
         self.ordered = ordered
+        # what a function's code says, for one its name does not tell apart from others
+        # (``_unnamed``); by default its bytecode's shape
+        self.code_digest = code_digest
         self._nodes = 0
         # id -> name of the process's hidden random generators (``rng.hidden``): each
         # walks as a stand-in, its name put in ``met``; its state is the caller's
@@ -411,9 +423,11 @@ class Tokenizer:
             self._walk(v.__self__, h, depth, memo)
         elif isinstance(v, _CODE_TYPES) or t is functools._lru_cache_wrapper:
             self._code(v, h)
+            self._unnamed(v, h, depth, memo)
         elif t is types.MethodType:
             h.update(b"method:")
             self._code(v.__func__, h)
+            self._unnamed(v.__func__, h, depth, memo)
             self._walk(v.__self__, h, depth, memo)
         elif isinstance(v, enum.Enum):
             h.update(b"enum:")
@@ -500,8 +514,33 @@ class Tokenizer:
     def _code_or_value(self, f: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
         if isinstance(f, _CODE_TYPES):
             self._code(f, h)
+            self._unnamed(f, h, depth, memo)
         else:
             self._walk(f, h, depth, memo)
+
+    def _unnamed(self, obj: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
+        """Which function or class ``obj`` is, when its qualified name does not say:
+        lambdas (all ``<lambda>``), and what a function makes (``make.<locals>.inner``
+        for ``make(2)`` and ``make(3)``). Their code is counted apart, under that one
+        name, for what it says; here, which of them sits where in the value (two
+        lambdas swapped in a dict, ``A = make(2)`` and ``B = make(3)`` swapped): the
+        code of each, and what each holds (closure cells, defaults; a made class's
+        attributes). A library's counts by its version, as it is (``functools``' own
+        ``singledispatch.<locals>.wrapper``)."""
+        if "<" not in getattr(obj, "__qualname__", "") or not maybe_users(obj):
+            return
+        if type(obj) is types.FunctionType:
+            digest = self.code_digest(obj) if self.code_digest is not None else code_shape(
+                obj.__code__)
+            h.update(b"def:" + digest.encode())
+            cells = [_cell_value(c) for c in obj.__closure__ or ()]
+            self._walk((cells, obj.__defaults__, obj.__kwdefaults__), h, depth, memo)
+        elif isinstance(obj, type):
+            own = {k: (v.fget, v.fset, v.fdel) if isinstance(v, property)
+                   else getattr(v, "__func__", v)  # (a staticmethod's, a classmethod's)
+                   for k, v in list(vars(obj).items())
+                   if not (k.startswith("__") and k.endswith("__"))}
+            self._walk(("class", own), h, depth, memo)
 
     def _numpy(self, v: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
         import numpy as np
