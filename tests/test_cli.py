@@ -280,9 +280,12 @@ def test_python_lookups_take_name_at_version_as_the_cli_does(proj: Path) -> None
 
 
 @pytest.mark.timeout(120)
-def test_an_interrupted_run_is_listed_as_interrupted(project: Path) -> None:
-    """Ctrl-C while a worker runs a step: the run is recorded as failed, and `flowyml
-    runs` says it was interrupted (it named a step ``<runtime>`` before)."""
+@pytest.mark.parametrize("executor", ["processes:1", "inline"])
+def test_an_interrupted_run_is_listed_as_interrupted(project: Path, executor: str) -> None:
+    """Ctrl-C while a step runs (in a worker, or in this process): the run is recorded
+    as failed, `flowyml runs` says it was interrupted (it named a step ``<runtime>``
+    before), and the script gets the KeyboardInterrupt on every executor (inline, it
+    got a StepFailed, an Exception: a sweep's ``except Exception`` went on)."""
     import signal
     import subprocess
     import sys
@@ -300,10 +303,14 @@ def test_an_interrupted_run_is_listed_as_interrupted(project: Path) -> None:
 
         if __name__ == "__main__":
             print("started", flush=True)
-            fm.Pipeline("slow", [slow]).run(executor="processes:1", progress=True)
+            try:
+                fm.Pipeline("slow", [slow]).run(executor=sys.argv[1], progress=True)
+            except Exception as exc:
+                print("caught", type(exc).__name__, flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "slow.py"], cwd=project, env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "slow.py", executor], cwd=project,
+                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         assert proc.stderr is not None
         for line in proc.stderr:  # the progress line of the step: the worker runs it
@@ -311,9 +318,11 @@ def test_an_interrupted_run_is_listed_as_interrupted(project: Path) -> None:
                 break
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
+    assert proc.returncode != 0 and "caught" not in stdout, stdout
+    assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr
     out = ok(project, "runs")
     assert "failed" in out and "run interrupted (KeyboardInterrupt)" in out, out
     assert "<runtime>" not in out

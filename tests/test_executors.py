@@ -369,6 +369,43 @@ def test_timeout_step_that_finishes_on_inline(project: Path) -> None:
 
 
 # ---------------------------------------------------------------- dead workers
+def test_a_step_submitted_but_never_started_says_so(project: Path) -> None:
+    """On a pool of two, steps wait in its queue; a failure stops them before they
+    start. Each such step had a "running" line and gets a "not started" one (it had
+    none), and the run says it was not reached."""
+    import io
+
+    @fm.step(outputs="x")
+    def load() -> int:
+        return 1
+
+    @fm.step(outputs="bad")
+    def bad(x: int) -> int:
+        time.sleep(0.3)
+        raise RuntimeError("boom")
+
+    waiting = [fm.step(outputs=f"w{i}", name=f"w{i}")(_sleepy) for i in range(5)]
+    shown = io.StringIO()
+    with pytest.raises(fm.StepFailed) as info:
+        fm.Pipeline("stopped", [load, bad, *waiting]).run(
+            executor="processes:2", progress=PrintReporter(shown))
+    run = info.value.run  # type: ignore[attr-defined]
+    lines = shown.getvalue().splitlines()
+    started = {ln.split()[1].rstrip(":") for ln in lines if ln.endswith(": running")}
+    ended = {ln.split()[1].rstrip(":") for ln in lines
+             if ln.strip()[:1] in "+x=-" and not ln.endswith(": running")}
+    assert started <= ended, shown.getvalue()
+    never = [n for n in started if run.steps[n].status == "not reached"]
+    assert never, shown.getvalue()  # (the pool had steps waiting when bad failed)
+    for name in never:
+        assert f"{name}: not started: the run stopped at a failure" in shown.getvalue()
+
+
+def _sleepy(x: int) -> int:
+    time.sleep(0.5)
+    return x
+
+
 def test_a_killed_worker_fails_its_step_and_leaves_nothing(project: Path) -> None:
     @fm.step(outputs="start")
     def start() -> int:

@@ -43,6 +43,8 @@ class InlineExecutor:
         try:
             return Completed(run_attempts(  # one step at a time: the process is its own
                 task, lambda t, _timeout: run_task(t, self._store, alone=True)))
+        except KeyboardInterrupt:
+            raise  # Ctrl-C stops the run, not the step: as on every other executor
         except BaseException as exc:  # delivered to the scheduling loop
             return Completed(error=exc)
 

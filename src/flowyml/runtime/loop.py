@@ -242,7 +242,10 @@ class _RunState:
                     self.release(name)
             if self.failure is not None:  # what waits in the executor's queue never starts
                 for fut in [f for f in self.running if f.cancel()]:
-                    del self.running[fut]
+                    name, _ = self.running.pop(fut)
+                    self.pending.add(name)  # (not reached, as what was not submitted)
+                    self.reporter.step_finished(StepResult(
+                        name, "not reached", "not started: the run stopped at a failure"))
 
     def _drawing(self) -> dict[str, frozenset[str]]:
         """Step -> the hidden random generators its code reaches (``Fingerprint.states``)."""

@@ -50,6 +50,8 @@ class PrintReporter(Reporter):
             self._print(f"  {self._c('+', '32')} {result.name}: done in {result.duration:.2f} s ({why})")
         elif result.status == "failed":
             self._print(f"  {self._c('x', '31')} {result.name}: {result.reason}")
+        elif result.status == "not reached":  # submitted, then cancelled before it started
+            self._print(f"  {self._c('-', '33')} {result.name}: {result.reason}")
 
     def run_finished(self, run: Run) -> None:
         colour = "32" if run.status == "succeeded" else "31"
