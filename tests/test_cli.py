@@ -280,7 +280,7 @@ def test_python_lookups_take_name_at_version_as_the_cli_does(proj: Path) -> None
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("executor", ["processes:1", "inline"])
+@pytest.mark.parametrize("executor", ["processes:1", "inline", "inline map_over"])
 def test_an_interrupted_run_is_listed_as_interrupted(project: Path, executor: str) -> None:
     """Ctrl-C while a step runs (in a worker, or in this process): the run is recorded
     as failed, `flowyml runs` says it was interrupted (it named a step ``<runtime>``
@@ -301,10 +301,21 @@ def test_an_interrupted_run_is_listed_as_interrupted(project: Path, executor: st
             time.sleep(60)
             return n
 
+        @fm.step(outputs="items")
+        def items():
+            return [1, 2]
+
+        @fm.step(outputs="x", map_over="items", name="slow")
+        def slow_each(items: int):
+            time.sleep(60)
+            return items
+
         if __name__ == "__main__":
             print("started", flush=True)
+            executor, *mapped = sys.argv[1].split()
+            steps = [items, slow_each] if mapped else [slow]
             try:
-                fm.Pipeline("slow", [slow]).run(executor=sys.argv[1], progress=True)
+                fm.Pipeline("slow", steps).run(executor=executor, progress=True)
             except Exception as exc:
                 print("caught", type(exc).__name__, flush=True)
     """)

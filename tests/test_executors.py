@@ -371,7 +371,7 @@ def test_timeout_step_that_finishes_on_inline(project: Path) -> None:
 # ---------------------------------------------------------------- dead workers
 def test_a_step_submitted_but_never_started_says_so(project: Path) -> None:
     """On a pool of two, steps wait in its queue; a failure stops them before they
-    start. Each such step had a "running" line and gets a "not started" one (it had
+    start. Each such step had a "running" line and gets a "not reached" one (it had
     none), and the run says it was not reached."""
     import io
 
@@ -398,7 +398,7 @@ def test_a_step_submitted_but_never_started_says_so(project: Path) -> None:
     never = [n for n in started if run.steps[n].status == "not reached"]
     assert never, shown.getvalue()  # (the pool had steps waiting when bad failed)
     for name in never:
-        assert f"{name}: not started: the run stopped at a failure" in shown.getvalue()
+        assert f"{name}: not reached: the run stopped at a failure" in shown.getvalue()
 
 
 def _sleepy(x: int) -> int:

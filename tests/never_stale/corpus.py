@@ -5262,6 +5262,152 @@ add(_swapped("closures_of_one_factory_swapped", """
 """, "two closures of one factory (both make.<locals>.stage) swapped"))
 
 
+add(_swapped("classes_of_one_factory_swapped_in_a_dict", """
+    def make(k):
+        class Stage:
+            def __call__(self, x):
+                return x * 10 + k
+        return Stage
+
+
+    OPS = {"pre": make(1)(), "post": make(2)()}
+
+
+    def pre(x):
+        return OPS["pre"](x)
+
+
+    def post(x):
+        return OPS["post"](x)
+""", """
+    def make(k):
+        class Stage:
+            def __call__(self, x):
+                return x * 10 + k
+        return Stage
+
+
+    OPS = {"pre": make(2)(), "post": make(1)()}
+
+
+    def pre(x):
+        return OPS["pre"](x)
+
+
+    def post(x):
+        return OPS["post"](x)
+""", "instances of two classes one factory made (both make.<locals>.Stage, told apart by "
+     "their __call__'s cell) swapped"))
+
+add(_swapped("classes_of_one_factory_bound_to_two_names", """
+    def make(k):
+        class Stage:
+            def apply(self, x):
+                return x * 10 + k
+        return Stage
+
+
+    PreStage = make(1)
+    PostStage = make(2)
+
+
+    def pre(x):
+        return PreStage().apply(x)
+
+
+    def post(x):
+        return PostStage().apply(x)
+""", """
+    def make(k):
+        class Stage:
+            def apply(self, x):
+                return x * 10 + k
+        return Stage
+
+
+    PreStage = make(2)
+    PostStage = make(1)
+
+
+    def pre(x):
+        return PreStage().apply(x)
+
+
+    def post(x):
+        return PostStage().apply(x)
+""", "which class of one factory each name is bound to"))
+
+add(idiom("abstract_class_made_in_a_function", {"pipe.py": src("""
+    import abc
+    import functools
+
+    import flowyml as fm
+
+
+    def make(k):
+        class Model(abc.ABC):
+            @functools.cached_property
+            def bias(self):
+                return k * 100
+
+            def apply(self, x):
+                return x * k
+        return Model
+
+
+    MODEL = make(2)()
+
+
+    @fm.step(outputs="y")
+    def f(x: int = 10):
+        return MODEL.apply(x) + MODEL.bias
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    unchanged(),
+    same(E("pipe.py", "MODEL = make(2)()", "MODEL = make(2)()  # the model"), note="comment"),
+    change(E("pipe.py", "MODEL = make(2)()", "MODEL = make(3)()"),
+           note="the argument of the factory that made the class"),
+    no_fingerprint_warning=True,
+))
+
+add(idiom("config_dict_holding_a_generator_one_step_draws_from", {"pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+    CFG = {"n": 5, "rng": np.random.default_rng(0)}
+
+
+    @fm.step(outputs="a")
+    def size():
+        return CFG["n"] + 1
+
+
+    @fm.step(outputs="b")
+    def twice():
+        return CFG["n"] * 2
+
+
+    @fm.step(outputs="y")
+    def draw(n: int = 2):
+        return CFG["rng"].random(n).tolist()
+
+
+    pipe = fm.Pipeline("ns", [size, twice, draw])
+""")},
+    unchanged(note="two steps only read the config beside the generator: nothing couples"),
+    same(E("pipe.py", 'CFG = {"n": 5', '# settings\nCFG = {"n": 5'), note="comment"),
+    change(E("pipe.py", "def draw(n: int = 2)", "def draw(n: int = 3)"),
+           note="what the one drawing step draws",
+           expect={"size": "cached", "twice": "cached", "draw": "executed"}),
+    steps=("size", "twice", "draw"),
+    check={"a": "size()", "b": "twice()", "y": "draw()"},
+    no_fingerprint_warning=True,
+))
+
+
 def _two_drawers(id: str, files: dict[str, str], comment: Edit, where: str) -> Idiom:
     """Two steps drawing from one generator reached inside a value (not as a global
     name): what the second draws depends on how much the first drew."""

@@ -43,7 +43,7 @@ import threading
 import types
 import typing
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_origin
 
@@ -273,6 +273,7 @@ class _Context:
         "drawn",
         "generators",
         "hidden",
+        "identifying",
         "keep",
         "own",
         "own_fns",
@@ -329,6 +330,7 @@ class _Context:
         # values met (a closure's, a config dict's, an instance's): what a step draws
         # from one depends on what the steps before it drew (``_state_writes``)
         self.drawn: dict[int, tuple[str, Any]] = {}
+        self.identifying: set[int] = set()  # the functions ``_identity`` is taking now
         # ... and the names class bodies read that its module does not have (a class of
         # the driver's ``__main__`` that came by value, in a worker)
         self.unresolved: set[str] = set()
@@ -510,7 +512,7 @@ class _Context:
                                   # (asked for each value: numpy loads numpy.random
                                   # on first use, which may come mid-build)
                                   ordered=True, hidden=rng.stand_ins(),
-                                  code_digest=_code_digest)
+                                  identity=functools.partial(_identity, self))
             digest = tokenizer.digest(value)
         except Opaque as exc:
             outer = type(value).__qualname__  # (what the value is, and what in it is not)
@@ -835,10 +837,36 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
                 if cls_label is not None:
                     out[("class", cls_label, owner.__qualname__) if attr == "*" else
                         ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
-    for ident, (label, _) in ctx.drawn.items():  # (reached as a global: named so above)
-        out.setdefault(("draw", ident), label)
-        out.setdefault(("depends", ident), label)
+    if ctx.drawn:
+        _drawn_generators(ctx, out)
     return out
+
+
+def _drawn_generators(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
+    """The random generators met inside the values the step reaches (a closure's, a
+    config dict's, an instance's) that its code may draw from: it calls a method of a
+    generator's by name (``CFG["rng"].random()``, ``self.rng.choice(...)``). A step
+    that only reads the value beside it (``CFG["n"]``) draws nothing. (Reached as a
+    global name, a generator was marked above, ``_generator_draws``.)"""
+    called: set[str] = set()
+    for fn in ctx.keep:
+        if type(fn) is types.FunctionType:
+            for code in code_tree(fn.__code__):
+                called.update(code.co_names)
+    for ident, (label, gen) in ctx.drawn.items():
+        if not called.isdisjoint(_generator_methods(type(gen))):
+            out.setdefault(("draw", ident), label)
+            out.setdefault(("depends", ident), label)
+
+
+def _generator_methods(t: type) -> frozenset[str]:
+    found = _methods_of.get(t)
+    if found is None:
+        found = _methods_of[t] = frozenset(n for n in dir(t) if not n.startswith("_"))
+    return found
+
+
+_methods_of: dict[type, frozenset[str]] = {}  # a generator type -> its public names
 
 
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset, range)
@@ -958,6 +986,7 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         for mark in wmarks:
             writers.setdefault(mark, set()).add(writer)
     coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
+    drawing: dict[str, set[str]] = {}  # step -> the generators that couple it
     drawers: dict[Any, tuple[str, set[str]]] = {}  # a generator -> (its name, its steps)
     for writer, wmarks in writes.items():
         shared: dict[str, set[str]] = {}  # global -> the other steps that read it
@@ -987,19 +1016,21 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
             f"which no key can follow (a reused {writer!r} would not change it). These "
             f"steps re-execute every run; return what {writer!r} computes as an output, "
             "and take it as an input instead")
-    for gname, drawing in drawers.values():
-        for step in drawing:
-            coupled.setdefault(step, set()).add(gname)
+    for gname, drawers_of in drawers.values():
+        for step in drawers_of:
+            drawing.setdefault(step, set()).add(gname)
         _warn_once(
-            f"steps {', '.join(repr(s) for s in sorted(drawing))} draw from one random "
+            f"steps {', '.join(repr(s) for s in sorted(drawers_of))} draw from one random "
             f"generator ({gname if ' ' in gname else 'the global ' + gname}): what each "
             "draws depends on what the others drew before it, which no key can follow. "
             "These steps re-execute every run; give each step a generator of its own, "
             "made in it from a seed (np.random.default_rng(seed), the seed a parameter)")
-    for name, gnames in coupled.items():
+    for name in coupled.keys() | drawing.keys():
         graph.fingerprints[name] = graph.fingerprints[name].merged(
-            {f"state {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:passed between steps "
-             "outside any asset" for g in sorted(gnames)})
+            {**{f"state {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:passed between steps "
+                "outside any asset" for g in sorted(coupled.get(name, ()))},
+             **{f"drawn {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:what the other steps "
+                "draw from it first moves it" for g in sorted(drawing.get(name, ()))}})
 
 
 def _warn_once(text: str) -> None:
@@ -1706,6 +1737,31 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
     reducer = copyreg.dispatch_table.get(cls) if copyreg is not None else None
     if reducer is not None:  # ``copyreg.pickle(cls, f)``: how copy and pickle remake it
         _visit(ctx, reducer, f"copyreg reducer of {qual}", label)
+    for name, member, target in _class_members(cls):
+        if isinstance(member, property):
+            for acc in (member.fget, member.fset, member.fdel):
+                if isinstance(acc, types.FunctionType):
+                    _visit_function(ctx, acc, "method", f"method {label}:{qual}.{name}")
+            continue
+        if isinstance(target, types.FunctionType):
+            target = _native_reader(ctx, target, f"{qual}.{name}")  # (``reader = pq.read_table``)
+            _visit_function(ctx, target, "method", f"method {label}:{qual}.{name}")
+        elif isinstance(target, type):
+            _visit(ctx, target, name, label)
+        else:  # a value (of a staticmethod: what it wraps, np.mean, which pickles); a
+            # dunder that is code wrapped some other way than a function (a cached
+            # ``__call__``, a ``singledispatchmethod`` or ``partialmethod`` operator, a
+            # descriptor of the user's): as under any other name
+            ctx.add(f"attribute {label}:{qual}.{name}",
+                    ctx.token(target, f"class attribute {qual}.{name}"),
+                    value_source(f"{qual}.{name}", target))
+
+
+def _class_members(cls: type) -> Iterator[tuple[str, Any, Any]]:
+    """``(name, member, target)`` of what ``cls``'s own namespace holds that counts:
+    code written in it (a function; a static or class method's, a cached property's;
+    a property, whose accessors the caller takes) and values, not the class
+    machinery's (``_SKIP_CLASS_ATTRS``, enum's tables, a library's dunder data)."""
     is_enum = any(module_of(b) == "enum" for b in cls.__mro__[1:])
     for name, member in list(vars(cls).items()):
         if (name in _SKIP_CLASS_ATTRS or (is_enum and name.startswith("_") and name.endswith("_"))
@@ -1714,27 +1770,12 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
         target = member
         if isinstance(member, (staticmethod, classmethod)):
             target = member.__func__
-        elif isinstance(member, property):
-            for acc in (member.fget, member.fset, member.fdel):
-                if isinstance(acc, types.FunctionType):
-                    _visit_function(ctx, acc, "method", f"method {label}:{qual}.{name}")
-            continue
         elif isinstance(member, functools.cached_property):
             target = member.func
-        if isinstance(target, types.FunctionType):
-            target = _native_reader(ctx, target, f"{qual}.{name}")  # (``reader = pq.read_table``)
-            _visit_function(ctx, target, "method", f"method {label}:{qual}.{name}")
-        elif isinstance(target, type):
-            _visit(ctx, target, name, label)
-        elif name.startswith("__") and name.endswith("__") and not _carries_code(target):
+        if (not isinstance(member, property) and not isinstance(target, (types.FunctionType, type))
+                and name.startswith("__") and name.endswith("__") and not _carries_code(target)):
             continue  # the machinery's data (a library's ``__pydantic_fields__``)
-        else:  # a value (of a staticmethod: what it wraps, np.mean, which pickles); a
-            # dunder that is code wrapped some other way than a function (a cached
-            # ``__call__``, a ``singledispatchmethod`` or ``partialmethod`` operator, a
-            # descriptor of the user's): as under any other name
-            ctx.add(f"attribute {label}:{qual}.{name}",
-                    ctx.token(target, f"class attribute {qual}.{name}"),
-                    value_source(f"{qual}.{name}", target))
+        yield name, member, target
 
 
 _MACHINERY_DESCRIPTORS = (types.GetSetDescriptorType, types.MemberDescriptorType,
@@ -2564,10 +2605,53 @@ def _walk_modules(obj: Any, chain: tuple[str, ...]) -> tuple[Any, str]:
     return obj, name
 
 
-def _code_digest(fn: types.FunctionType) -> str:
-    """What ``fn``'s code says (its normalized source), for a token that must tell it
-    from another function of the same qualified name (``tokens.Tokenizer._unnamed``)."""
-    return _info(fn, strip_decorators=False).digest
+_IDENTITY_DEPTH = 40  # functions made by functions made by ...: deeper is opaque
+
+
+def _identity(ctx: _Context, obj: Any) -> str:
+    """Which function or class of the user's ``obj`` is, where its qualified name does
+    not tell (``Tokenizer._unnamed``: a lambda, a closure a factory made, a class made
+    in a function): a function by its code and what it holds (closure cells, defaults),
+    a class by its members as ``_visit_class`` counts them. Each value is tokenized
+    through ``ctx.token``: once per build, however many closures share it."""
+    key = id(obj)
+    if key in ctx.identifying:
+        return "recursive"  # (a closure that holds itself: the walk above counts it)
+    if len(ctx.identifying) >= _IDENTITY_DEPTH:
+        raise Opaque(type(obj).__qualname__, "functions made by functions, nested too deeply")
+    ctx.identifying.add(key)
+    try:
+        if type(obj) is not types.FunctionType:
+            return _class_identity(ctx, obj)
+        parts = [_info(obj, strip_decorators=False).digest]
+        for name, cell in zip(obj.__code__.co_freevars, obj.__closure__ or (), strict=False):
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                parts.append(_EMPTY_CELL)
+                continue
+            parts.append(ctx.token(value, f"closure value {name}"))
+        if obj.__defaults__ or obj.__kwdefaults__:
+            parts.append(ctx.token((obj.__defaults__, obj.__kwdefaults__),
+                                   f"defaults of {obj.__qualname__}"))
+        return hash_text(*parts)
+    finally:
+        ctx.identifying.discard(key)
+
+
+def _class_identity(ctx: _Context, cls: type) -> str:
+    parts = []
+    for name, member, target in _class_members(cls):
+        if isinstance(member, property):
+            accessors = [a for a in (member.fget, member.fset, member.fdel)
+                         if isinstance(a, types.FunctionType)]
+            parts.append(hash_text(name, *(_identity(ctx, a) for a in accessors)))
+        elif isinstance(target, types.FunctionType):
+            parts.append(hash_text(name, _identity(ctx, target)))
+        else:
+            parts.append(hash_text(name, ctx.token(
+                target, f"class attribute {cls.__qualname__}.{name}")))
+    return hash_text("class", *parts)
 
 
 def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> None:
@@ -2578,12 +2662,14 @@ def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> Non
     ``os.path.join``) names its object in the code's own text, which the digest holds."""
     # (a reader or seeding function FlowyML wraps: the library's, either way)
     obj = wrappers.original(obj)
-    if type(obj) is types.FunctionType and ctx.label_of(obj) is not None:
+    if (type(obj) is types.FunctionType or isinstance(obj, type)) and (
+            ctx.label_of(obj) is not None):
         if dotted.rpartition(".")[2] != obj.__name__ or "<" in obj.__qualname__:
-            # a function of yours under another name (``PRE = add_one``, ``POST =
-            # lambda x: ...``, ``A = make(2)``): which one it is. Its code counts
-            # apart, under its own name, which two such bindings may share
-            ctx.add(f"binding {label}:{dotted}", ctx.token(obj, f"the function {dotted} is"))
+            # a function or class of yours under another name (``PRE = add_one``,
+            # ``POST = lambda x: ...``, ``A = make(2)``): which one it is. Its code
+            # counts apart, under its own name, which two such bindings may share
+            ctx.add(f"binding {label}:{dotted}",
+                    ctx.token(obj, f"what {dotted} is bound to"))
         return
     if not _is_library_code(ctx, obj):
         return

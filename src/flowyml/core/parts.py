@@ -203,6 +203,7 @@ _KIND_LABELS = {
     "text": "source text (comments included) of",
     "binding": "binding of",
     "state": "state shared through the global",
+    "drawn": "random generator other steps draw from too:",
     "bound": "object bound to method",
     "settings": "settings of",
     "step": "declaration or attributes of step",

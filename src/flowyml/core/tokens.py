@@ -331,12 +331,12 @@ class Tokenizer:
 
     def __init__(self, on_code: Callable[[Any], None] | None = None, ordered: bool = False,
                  hidden: dict[int, str] | None = None,
-                 code_digest: Callable[[types.FunctionType], str] | None = None) -> None:
+                 identity: Callable[[Any], str] | None = None) -> None:
         self.on_code = on_code
         self.ordered = ordered
-        # what a function's code says, for one its name does not tell apart from others
-        # (``_unnamed``); by default its bytecode's shape
-        self.code_digest = code_digest
+        # which function or class of the user's ``obj`` is, for one its name does not
+        # tell apart from others (``_unnamed``); by default walked here
+        self.identity = identity
         self._nodes = 0
         # id -> name of the process's hidden random generators (``rng.hidden``): each
         # walks as a stand-in, its name put in ``met``; its state is the caller's
@@ -529,18 +529,15 @@ class Tokenizer:
         ``singledispatch.<locals>.wrapper``)."""
         if "<" not in getattr(obj, "__qualname__", "") or not maybe_users(obj):
             return
-        if type(obj) is types.FunctionType:
-            digest = self.code_digest(obj) if self.code_digest is not None else code_shape(
-                obj.__code__)
-            h.update(b"def:" + digest.encode())
+        if self.identity is not None:  # (the fingerprint's: each value tokenized once)
+            h.update(b"identity:" + self.identity(obj).encode())
+        elif type(obj) is types.FunctionType:
+            h.update(b"def:" + code_shape(obj.__code__).encode())
             cells = [_cell_value(c) for c in obj.__closure__ or ()]
             self._walk((cells, obj.__defaults__, obj.__kwdefaults__), h, depth, memo)
-        elif isinstance(obj, type):
-            own = {k: (v.fget, v.fset, v.fdel) if isinstance(v, property)
-                   else getattr(v, "__func__", v)  # (a staticmethod's, a classmethod's)
-                   for k, v in list(vars(obj).items())
-                   if not (k.startswith("__") and k.endswith("__"))}
-            self._walk(("class", own), h, depth, memo)
+        elif isinstance(obj, type):  # (a class made in a function: by its functions)
+            own = [getattr(v, "__func__", v) for v in list(vars(obj).values())]
+            self._walk([f for f in own if type(f) is types.FunctionType], h, depth, memo)
 
     def _numpy(self, v: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
         import numpy as np

@@ -245,7 +245,7 @@ class _RunState:
                     name, _ = self.running.pop(fut)
                     self.pending.add(name)  # (not reached, as what was not submitted)
                     self.reporter.step_finished(StepResult(
-                        name, "not reached", "not started: the run stopped at a failure"))
+                        name, "not reached", _NOT_REACHED))
 
     def _drawing(self) -> dict[str, frozenset[str]]:
         """Step -> the hidden random generators its code reaches (``Fingerprint.states``)."""
@@ -648,8 +648,7 @@ class _RunState:
             self.pending.add(name)
         for name in self.graph.order:
             if name in self.pending:
-                self.results[name] = StepResult(
-                    name, "not reached", "not reached: the run stopped at a failure")
+                self.results[name] = StepResult(name, "not reached", _NOT_REACHED)
         error = None
         if self.failure is not None and self.failure[0] == _RUNTIME:  # no step's error
             exc = self.failure[1]
@@ -744,6 +743,9 @@ class RunOutcome:
         err = StepFailed(name, self.run_id,
                          f"step {name!r} failed in run {self.run_id}: {error_text(failed)}")
         return err, cause
+
+
+_NOT_REACHED = "not reached: the run stopped at a failure"
 
 
 def error_text(exc: BaseException) -> str:

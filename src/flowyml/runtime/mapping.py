@@ -103,6 +103,10 @@ def submit_map(
     param = step.map_over
     assert param is not None
     result: Future[StepOutcome] = Future()
+    # running from now: its elements go to the executor at once, so a failure elsewhere
+    # cannot cancel the step as if it had not started (nor its gather then fail to
+    # set a cancelled future)
+    result.set_running_or_notify_cancel()
     t0 = time.perf_counter()
     drawing = bool(d.fingerprint.states)
     try:
@@ -136,7 +140,7 @@ def submit_map(
         futures: dict[int, StepFuture] = {} if in_turn else {
             i: executor.submit(_element_task(task, param, ref)) for i, ref in refs.items()}
     except BaseException as exc:
-        result.set_exception(exc)
+        _settle_failed(result, exc, True)
         return result
 
     def gather() -> None:
@@ -148,13 +152,21 @@ def submit_map(
                 outcome.left = left if refs else outcome.effects
             result.set_result(outcome)
         except BaseException as exc:
-            result.set_exception(exc)
+            _settle_failed(result, exc, executor.in_process)
 
     if executor.in_process or not refs:
         gather()
     else:
         threading.Thread(target=gather, name=f"flowyml-map-{step.name}", daemon=True).start()
     return result
+
+
+def _settle_failed(result: Future[StepOutcome], exc: BaseException, here: bool) -> None:
+    """The map's future fails with ``exc``; but Ctrl-C in this thread (``here``: the
+    run's own) stops the run, not the step, as ``InlineExecutor.submit`` says."""
+    if isinstance(exc, KeyboardInterrupt) and here:
+        raise exc
+    result.set_exception(exc)
 
 
 def _element_ref(store_uri: str, whole: ArtifactRecord, i: int, obj: NewOutput) -> ArtifactRef:
