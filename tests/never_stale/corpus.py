@@ -5408,6 +5408,126 @@ add(idiom("config_dict_holding_a_generator_one_step_draws_from", {"pipe.py": src
 ))
 
 
+add(idiom("path_like_object_of_yours", {
+    "dataset.py": src("""
+        class Dataset:
+            def __init__(self, path, sep):
+                self.path, self.sep = path, sep
+
+            def __fspath__(self):
+                return self.path
+
+            def parse(self, text):
+                return text.split(self.sep)
+    """),
+    "pipe.py": src("""
+        from dataset import Dataset
+
+        import flowyml as fm
+
+        DS = Dataset("data.txt", ",")
+
+
+        @fm.step(outputs="y")
+        def f():
+            return DS.parse("a,b;c")
+
+
+        pipe = fm.Pipeline("ns", [f])
+    """)},
+    unchanged(),
+    same(E("dataset.py", "    def parse(self, text):", "    def parse(self, text):  # one record"),
+         note="comment"),
+    change(E("dataset.py", "return text.split(self.sep)", "return text.split(self.sep)[::-1]"),
+           note="a method of a class of yours that is also a path (__fspath__)"),
+    change(E("pipe.py", 'Dataset("data.txt", ",")', 'Dataset("data.txt", ";")'),
+           note="the state of such an object beside its path"),
+))
+
+add(idiom("set_of_numbers_iterated_in_insertion_order", {"pipe.py": src("""
+    import flowyml as fm
+
+    CODES = {1, 9}
+
+
+    @fm.step(outputs="y")
+    def f():
+        return list(CODES)
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    unchanged(),
+    same(E("pipe.py", "CODES = {1, 9}", "CODES = {1, 9}  # the codes"), note="comment"),
+    change(E("pipe.py", "CODES = {1, 9}", "CODES = {9, 1}"),
+           note="the insertion order of colliding numbers, which list() follows"),
+))
+
+add(idiom("globals_read_through_a_functions_dunder_globals", {
+    "deco.py": src("""
+        import functools
+
+
+        def scaled(fn):
+            @functools.wraps(fn)
+            def wrapper(*args):
+                return fn(*args) * fn.__globals__.get("SCALE", 1)
+            return wrapper
+    """),
+    "pipe.py": src("""
+        from deco import scaled
+
+        import flowyml as fm
+
+        SCALE = 2
+
+
+        @scaled
+        def feature(x):
+            return x + 1
+
+
+        @fm.step(outputs="y")
+        def f(x: int = 10):
+            return feature(x)
+
+
+        pipe = fm.Pipeline("ns", [f])
+    """)},
+    Phase("unchanged", (), "what fn.__globals__ reads only the run knows: re-executed",
+          {"f": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "SCALE = 2", "SCALE = 2  # the factor"),), "comment",
+          {"f": "executed"}),
+    change(E("pipe.py", "SCALE = 2", "SCALE = 3"),
+           note="a global of the decorated function's module, read by the decorator"),
+    warns_at_build=("__globals__",),
+))
+
+add(idiom("read_only_array_constant", {"pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+    TABLE = np.arange(3)
+    TABLE.flags.writeable = False
+
+
+    @fm.step(outputs="y")
+    def f():
+        table = TABLE if TABLE.flags.writeable else TABLE.copy()
+        table[0] = 10
+        return table.tolist() + [bool(TABLE.flags.writeable)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+""")},
+    unchanged(),
+    same(E("pipe.py", "TABLE = np.arange(3)", "TABLE = np.arange(3)  # ids"), note="comment"),
+    change(E("pipe.py", "TABLE.flags.writeable = False", "TABLE.flags.writeable = True"),
+           note="whether a global array is read-only, which code may branch on"),
+))
+
+
 def _two_drawers(id: str, files: dict[str, str], comment: Edit, where: str) -> Idiom:
     """Two steps drawing from one generator reached inside a value (not as a global
     name): what the second draws depends on how much the first drew."""

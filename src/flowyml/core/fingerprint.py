@@ -2218,6 +2218,8 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
         # reads (``_text_parts``)
         ctx.reads_text |= _DOCSTRINGS
     env_names, env_writes = env_reads(codes, globs, local, names)
+    if not _FRAME_READS.isdisjoint(names):
+        _reads_through_frames(ctx, fn)
     for chain in info.chains:
         if chain in done:
             continue
@@ -2445,6 +2447,20 @@ def _subclass_parts(ctx: _Context, codes: list[types.CodeType], scope: Mapping[s
         else:
             unknown = True
     return unknown
+
+
+# a module's globals read as a frame's or a function's (``fn.__globals__["K"]``,
+# ``sys._getframe(1).f_globals``): which module's, and which names, only the run knows
+_FRAME_READS = frozenset({"__globals__", "f_globals", "f_locals"})
+
+
+def _reads_through_frames(ctx: _Context, fn: types.FunctionType) -> None:
+    ctx.warn(f"{fn.__qualname__} reads variables through a function's __globals__ or a "
+             "frame (f_globals, f_locals): whose, and which, only the run knows, so the "
+             "step re-executes on every run. Import what it reads by name, or pass it as "
+             "a parameter")
+    ctx.add(f"frames {ctx.label_of(fn) or NOTEBOOK}:{fn.__qualname__}",
+            f"{OPAQUE}{os.urandom(8).hex()}:variables read through a frame")
 
 
 def _unseeable(ctx: _Context, fn: types.FunctionType, info: CodeInfo, label: str,

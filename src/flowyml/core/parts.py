@@ -204,6 +204,7 @@ _KIND_LABELS = {
     "binding": "binding of",
     "state": "state shared through the global",
     "drawn": "random generator other steps draw from too:",
+    "frames": "variables read through a frame by",
     "bound": "object bound to method",
     "settings": "settings of",
     "step": "declaration or attributes of step",

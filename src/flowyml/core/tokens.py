@@ -308,6 +308,25 @@ def home_module(obj: Any, name: str) -> str | None:
     return module
 
 
+_SAME_HASH = frozenset({int, bool, float, complex, type(None)})  # not salted per process
+
+
+def _same_order_everywhere(items: list[Any]) -> bool:
+    """Whether a set of ``items`` iterates in the same order in every process: their
+    hashes are not salted by the hash seed (numbers; strings and bytes only when the
+    seed is fixed, ``PYTHONHASHSEED``), nor by identity (an object's default hash)."""
+    salted = sys.flags.hash_randomization
+    stack = list(items)
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is tuple:
+            stack.extend(x)
+        elif (t not in _SAME_HASH and (salted or t not in (str, bytes))) or x != x:
+            return False  # (a NaN hashes by identity)
+    return True
+
+
 def _cell_value(cell: Any) -> Any:
     try:
         return cell.cell_contents
@@ -410,10 +429,17 @@ class Tokenizer:
                 h.update(_order(keys, items))
             h.update(b"]")
         elif t is set or t is frozenset:
-            elems = sorted(self._sub(x, depth, memo) for x in list(v))
+            items = list(v)
+            subs = [self._sub(x, depth, memo) for x in items]
+            elems = sorted(subs)
             h.update(b"%s[%d" % (t.__name__.encode(), len(elems)))
             for e in elems:
                 h.update(e)
+            if len(subs) > 1 and subs != elems and _same_order_everywhere(items):
+                # numbers (and strings under a fixed hash seed) iterate in an order that
+                # insertion decides where their hashes collide, the same in every
+                # process: ``list({1, 9})`` and ``list({9, 1})`` differ, so it counts
+                h.update(b"order" + b"".join(subs))
             h.update(b"]")
         elif t is bytearray:
             h.update(b"bytearray:" + bytes(v))
@@ -444,6 +470,12 @@ class Tokenizer:
             h.update(f"token:{qualified_name(t)}:{v.__flowyml_token__()}".encode())  # (DataFile)
         elif isinstance(v, os.PathLike) and isinstance(os.fspath(v), str):
             h.update(f"path:{t.__name__}:{os.fspath(v)}".encode())
+            if maybe_users(t):  # a class of yours that is also a path (``__fspath__``):
+                # its code and its own state count, not its path alone
+                self._code(t, h)
+                own = getattr(v, "__dict__", None)
+                if own:
+                    self._walk(("attributes", dict(own)), h, depth, memo)
         else:
             self._object(v, t, h, depth, memo)
 
@@ -546,6 +578,10 @@ class Tokenizer:
         h.update(f"ndarray:{arr.dtype.str}:{arr.shape}:{type(v).__name__}".encode())
         if arr.ndim > 1 and arr.flags.f_contiguous and not arr.flags.c_contiguous:
             h.update(b":F")  # Fortran order: what iterates it in memory order sees differs
+        if not arr.flags.writeable:
+            h.update(b":ro")  # (code may branch on it: a write raises)
+        if arr.dtype.metadata:
+            self._walk(("dtype metadata", dict(arr.dtype.metadata)), h, depth, memo)
         if type(v).__module__.startswith("numpy.ma"):  # asarray dropped the mask
             ma = sys.modules["numpy.ma"]
             self._walk(("mask", ma.getmaskarray(v), v.fill_value), h, depth, memo)
