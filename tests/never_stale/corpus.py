@@ -5170,9 +5170,10 @@ add(idiom("one_generator_drawn_by_two_steps", {"pipe.py": src("""
     warns_at_build=("RNG",),
 ))
 
-def _swapped(id: str, head: str, swapped: str, note: str) -> Idiom:
+def _swapped(id: str, head: str, old: str, new: str, note: str) -> Idiom:
     """A step calling two functions of yours by names (or from a value) that say
-    nothing of which function each is: swapping them changes what the step computes."""
+    nothing of which function each is: swapping them (``old`` -> ``new`` in ``head``)
+    changes what the step computes."""
     body = src('''
 
         @fm.step(outputs="y")
@@ -5186,7 +5187,7 @@ def _swapped(id: str, head: str, swapped: str, note: str) -> Idiom:
                  unchanged(),
                  same(E("pipe.py", "def f(x: int = 10):", "def f(x: int = 10):  # two stages"),
                       note="comment"),
-                 change(E("pipe.py", src(head), src(swapped)), note=note))
+                 change(E("pipe.py", old, new), note=note))
 
 
 add(_swapped("functions_swapped_between_two_names", """
@@ -5199,47 +5200,31 @@ add(_swapped("functions_swapped_between_two_names", """
 
 
     pre, post = add_one, double
-""", """
-    def add_one(x):
-        return x + 1
-
-
-    def double(x):
-        return x * 2
-
-
-    pre, post = double, add_one
-""", "which function each name is bound to"))
+""", "pre, post = add_one, double", "pre, post = double, add_one",
+    "which function each name is bound to"))
 
 add(_swapped("lambdas_swapped_between_two_names", """
     pre = lambda x: x + 1  # noqa: E731
     post = lambda x: x * 2  # noqa: E731
-""", """
-    pre = lambda x: x * 2  # noqa: E731
-    post = lambda x: x + 1  # noqa: E731
-""", "the bodies of two lambdas swapped (every lambda is named <lambda>)"))
+""", "pre = lambda x: x + 1  # noqa: E731\npost = lambda x: x * 2",
+    "pre = lambda x: x * 2  # noqa: E731\npost = lambda x: x + 1",
+    "the bodies of two lambdas swapped (every lambda is named <lambda>)"))
+
+_BY_KEY = """
+
+
+    def pre(x):
+        return OPS["pre"](x)
+
+
+    def post(x):
+        return OPS["post"](x)
+"""
 
 add(_swapped("lambdas_swapped_in_a_dict", """
     OPS = {"pre": lambda x: x + 1, "post": lambda x: x * 2}
-
-
-    def pre(x):
-        return OPS["pre"](x)
-
-
-    def post(x):
-        return OPS["post"](x)
-""", """
-    OPS = {"pre": lambda x: x * 2, "post": lambda x: x + 1}
-
-
-    def pre(x):
-        return OPS["pre"](x)
-
-
-    def post(x):
-        return OPS["post"](x)
-""", "the lambdas of a dispatch dict swapped"))
+""" + _BY_KEY, '"pre": lambda x: x + 1, "post": lambda x: x * 2',
+    '"pre": lambda x: x * 2, "post": lambda x: x + 1', "the lambdas of a dispatch dict swapped"))
 
 add(_swapped("closures_of_one_factory_swapped", """
     def make(k):
@@ -5250,17 +5235,8 @@ add(_swapped("closures_of_one_factory_swapped", """
 
     STAGES = [make(1), make(2)]
     pre, post = STAGES
-""", """
-    def make(k):
-        def stage(x):
-            return x * 10 + k
-        return stage
-
-
-    STAGES = [make(2), make(1)]
-    pre, post = STAGES
-""", "two closures of one factory (both make.<locals>.stage) swapped"))
-
+""", "STAGES = [make(1), make(2)]", "STAGES = [make(2), make(1)]",
+    "two closures of one factory (both make.<locals>.stage) swapped"))
 
 add(_swapped("classes_of_one_factory_swapped_in_a_dict", """
     def make(k):
@@ -5271,33 +5247,9 @@ add(_swapped("classes_of_one_factory_swapped_in_a_dict", """
 
 
     OPS = {"pre": make(1)(), "post": make(2)()}
-
-
-    def pre(x):
-        return OPS["pre"](x)
-
-
-    def post(x):
-        return OPS["post"](x)
-""", """
-    def make(k):
-        class Stage:
-            def __call__(self, x):
-                return x * 10 + k
-        return Stage
-
-
-    OPS = {"pre": make(2)(), "post": make(1)()}
-
-
-    def pre(x):
-        return OPS["pre"](x)
-
-
-    def post(x):
-        return OPS["post"](x)
-""", "instances of two classes one factory made (both make.<locals>.Stage, told apart by "
-     "their __call__'s cell) swapped"))
+""" + _BY_KEY, '{"pre": make(1)(), "post": make(2)()}', '{"pre": make(2)(), "post": make(1)()}',
+    "instances of two classes one factory made (both make.<locals>.Stage, told apart by "
+    "their __call__'s cell) swapped"))
 
 add(_swapped("classes_of_one_factory_bound_to_two_names", """
     def make(k):
@@ -5317,25 +5269,8 @@ add(_swapped("classes_of_one_factory_bound_to_two_names", """
 
     def post(x):
         return PostStage().apply(x)
-""", """
-    def make(k):
-        class Stage:
-            def apply(self, x):
-                return x * 10 + k
-        return Stage
-
-
-    PreStage = make(2)
-    PostStage = make(1)
-
-
-    def pre(x):
-        return PreStage().apply(x)
-
-
-    def post(x):
-        return PostStage().apply(x)
-""", "which class of one factory each name is bound to"))
+""", "PreStage = make(1)\nPostStage = make(2)", "PreStage = make(2)\nPostStage = make(1)",
+    "which class of one factory each name is bound to"))
 
 add(idiom("abstract_class_made_in_a_function", {"pipe.py": src("""
     import abc

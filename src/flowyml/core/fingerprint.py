@@ -92,7 +92,15 @@ from .parts import (
 from .source_memo import SourceMemo
 from .step import WRAPS_ATTRS, Step
 from .struct import struct
-from .tokens import Opaque, Tokenizer, bound_data, home_module, maybe_users, qualified_name
+from .tokens import (
+    Opaque,
+    Tokenizer,
+    bound_data,
+    cell_value,
+    home_module,
+    maybe_users,
+    qualified_name,
+)
 from .userframe import outside_stacklevel
 
 if TYPE_CHECKING:
@@ -851,12 +859,10 @@ def _drawn_generators(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
     called: set[str] = set()
     for fn in ctx.keep:
         if type(fn) is types.FunctionType:
-            for code in code_tree(fn.__code__):
-                called.update(code.co_names)
+            called.update(_names_of(code_tree(fn.__code__)))
     for ident, (label, gen) in ctx.drawn.items():
         if not called.isdisjoint(_generator_methods(type(gen))):
             out.setdefault(("draw", ident), label)
-            out.setdefault(("depends", ident), label)
 
 
 def _generator_methods(t: type) -> frozenset[str]:
@@ -880,10 +886,10 @@ def _generator_draws(fn: types.FunctionType, info: CodeInfo,
     """A global random generator of the user's the code draws from or seeds
     (``RNG.permutation(5)`` on a module-level ``RNG = np.random.RandomState(0)``): each
     draw changes its state, so what a step draws depends on the draws of the steps that
-    ran before it in the process (``("draw", id)``), and it depends on them
-    (``("depends", id)``, see ``_couple_shared_state``) even if it seeds the generator:
-    a seed in its text need not come first (``x = RNG.random(); RNG.seed(1)``), and what
-    another step draws after it then moves what it got. The hidden ones
+    ran before it in the process (``("draw", id)``, see ``_couple_shared_state``), even
+    if it seeds the generator: a seed in its text need not come first (``x =
+    RNG.random(); RNG.seed(1)``), and what another step draws after it then moves what
+    it got. The hidden ones
     (``random.random()``, ``np.random.rand()``) couple nothing: a step that reaches one
     is keyed by the state it starts from, decided in the pipeline's order once the
     steps before it have left theirs (``runtime.loop``)."""
@@ -898,7 +904,6 @@ def _generator_draws(fn: types.FunctionType, info: CodeInfo,
             drawn.setdefault(id(gen), chain[0])
     for ident, name in drawn.items():
         out[("draw", ident)] = name
-        out[("depends", ident)] = name
 
 
 def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
@@ -987,16 +992,10 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
             writers.setdefault(mark, set()).add(writer)
     coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
     drawing: dict[str, set[str]] = {}  # step -> the generators that couple it
-    drawers: dict[Any, tuple[str, set[str]]] = {}  # a generator -> (its name, its steps)
     for writer, wmarks in writes.items():
         shared: dict[str, set[str]] = {}  # global -> the other steps that read it
         for mark, gname in wmarks.items():
-            if mark[0] == "depends":
-                continue
-            if mark[0] == "draw":  # a generator: the other steps that draw from it
-                others = writers.get(("depends", mark[1]), set()) - {writer}
-                if others:
-                    drawers.setdefault(mark[1], (gname, set()))[1].update((writer, *others))
+            if mark[0] == "draw":  # a generator: below, with the other steps that draw
                 continue
             # (a step that writes it too only adds to it, as to a log: what it returns
             # does not come from it, and it was fingerprinted before anything ran)
@@ -1016,7 +1015,10 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
             f"which no key can follow (a reused {writer!r} would not change it). These "
             f"steps re-execute every run; return what {writer!r} computes as an output, "
             "and take it as an input instead")
-    for gname, drawers_of in drawers.values():
+    for mark, drawers_of in writers.items():  # a generator several steps draw from
+        if mark[0] != "draw" or len(drawers_of) < 2:
+            continue
+        gname = next(wmarks[mark] for wmarks in writes.values() if mark in wmarks)
         for step in drawers_of:
             drawing.setdefault(step, set()).add(gname)
         _warn_once(
@@ -1196,16 +1198,8 @@ def _copy_of_own(ctx: _Context, fn: types.FunctionType) -> bool:
 
 def _bound_token(fn: types.FunctionType) -> str:
     """A token of what a function holds besides its code: closure values, defaults."""
-    cells = []
-    for cell in fn.__closure__ or ():
-        try:
-            cells.append(cell.cell_contents)
-        except ValueError:  # empty cell
-            cells.append(_EMPTY_CELL)
+    cells = [cell_value(c) for c in fn.__closure__ or ()]
     return value_token((cells, fn.__defaults__, fn.__kwdefaults__))
-
-
-_EMPTY_CELL = "<empty cell>"
 
 
 def _same_definition(a: types.FunctionType, b: types.FunctionType) -> bool:
@@ -2641,12 +2635,7 @@ def _identity(ctx: _Context, obj: Any) -> str:
             return _class_identity(ctx, obj)
         parts = [_info(obj, strip_decorators=False).digest]
         for name, cell in zip(obj.__code__.co_freevars, obj.__closure__ or (), strict=False):
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                parts.append(_EMPTY_CELL)
-                continue
-            parts.append(ctx.token(value, f"closure value {name}"))
+            parts.append(ctx.token(cell_value(cell), f"closure value {name}"))
         if obj.__defaults__ or obj.__kwdefaults__:
             parts.append(ctx.token((obj.__defaults__, obj.__kwdefaults__),
                                    f"defaults of {obj.__qualname__}"))

@@ -327,11 +327,16 @@ def _same_order_everywhere(items: list[Any]) -> bool:
     return True
 
 
-def _cell_value(cell: Any) -> Any:
+EMPTY_CELL = "<empty cell>"
+
+
+def cell_value(cell: Any) -> Any:
+    """What a closure cell holds, or ``EMPTY_CELL`` (a name assigned after the function
+    was made): what a token of a function's cells counts."""
     try:
         return cell.cell_contents
-    except ValueError:  # an empty cell (a name assigned after the function was made)
-        return "<empty cell>"
+    except ValueError:
+        return EMPTY_CELL
 
 
 def _by_name(v: Any, t: type, name: str) -> Any:
@@ -565,7 +570,7 @@ class Tokenizer:
             h.update(b"identity:" + self.identity(obj).encode())
         elif type(obj) is types.FunctionType:
             h.update(b"def:" + code_shape(obj.__code__).encode())
-            cells = [_cell_value(c) for c in obj.__closure__ or ()]
+            cells = [cell_value(c) for c in obj.__closure__ or ()]
             self._walk((cells, obj.__defaults__, obj.__kwdefaults__), h, depth, memo)
         elif isinstance(obj, type):  # (a class made in a function: by its functions)
             own = [getattr(v, "__func__", v) for v in list(vars(obj).values())]
