@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -334,6 +335,55 @@ def test_an_interrupted_run_is_listed_as_interrupted(project: Path, executor: st
         proc.kill()
     assert proc.returncode != 0 and "caught" not in stdout, stdout
     assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr
+    # the progress says which step was stopped, and that what finished is kept
+    assert "x slow: interrupted" in stderr, stderr
+    assert re.search(r"run \S+ of slow: interrupted, \d executed, \d reused, .* what "
+                     r"finished is recorded", stderr), stderr
     out = ok(project, "runs")
     assert "failed" in out and "run interrupted (KeyboardInterrupt)" in out, out
     assert "<runtime>" not in out
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_on_flowyml_run_says_what_stopped_and_exits_130(project: Path) -> None:
+    """`flowyml run` stopped by Ctrl-C ends with the run's line (which steps were
+    stopped, what is recorded) and the shell's status for it, 130, not click's bare
+    "Aborted!"."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    write(project / "slow.py", """
+        import time
+        import flowyml as fm
+
+        @fm.step(outputs="n")
+        def first():
+            return 1
+
+        @fm.step(outputs="x")
+        def slow(n):
+            time.sleep(60)
+            return n
+
+        pipeline = fm.Pipeline("slow", [first, slow])
+    """)
+    exe = Path(sys.executable).parent / "flowyml"  # the command, as a user types it
+    proc = subprocess.Popen([str(exe), "run", "slow.py"], cwd=project, env=child_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "slow: running" in line:
+                break
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Aborted!" not in stderr and "Traceback" not in stderr, stderr
+    assert "x slow: interrupted" in stderr, stderr
+    assert re.search(r"run \S+ of slow: interrupted, 1 executed, 0 reused", stderr), stderr

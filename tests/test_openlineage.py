@@ -398,3 +398,55 @@ def test_export_without_the_client_says_what_to_install(project: Path) -> None:
     assert res.returncode == 1, res.stderr
     assert "pip install 'flowyml-core[openlineage]'" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_sends_abort_for_the_stopped_step_and_the_run(project: Path) -> None:
+    """A run stopped by Ctrl-C is not left running in the lineage backend: the step
+    that was running and the pipeline's run each end with ABORT (a reused or finished
+    step keeps its COMPLETE)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    write(project / "pipe.py", """
+        import time
+        import flowyml as fm
+
+        @fm.step(outputs="n")
+        def first():
+            return 1
+
+        @fm.step(outputs="x")
+        def slow(n):
+            time.sleep(60)
+            return n
+
+        pipeline = fm.Pipeline("stopped", [first, slow])
+    """)
+    exe = Path(sys.executable).parent / "flowyml"
+    proc = subprocess.Popen([str(exe), "run", "pipe.py"], cwd=project, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=child_env({"FLOWYML_OPENLINEAGE_URL": "file://events.jsonl"}))
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "slow: running" in line:
+                break
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    events = [json.loads(line) for line in (project / "events.jsonl").read_text().splitlines()]
+    for ev in events:
+        _validate(ev)
+    assert [(e["job"]["name"], e["eventType"]) for e in events] == [
+        ("stopped", "START"), ("first", "START"), ("first", "COMPLETE"), ("slow", "START"),
+        ("slow", "ABORT"), ("stopped", "ABORT"),
+    ]
+    assert events[-1]["run"]["facets"]["errorMessage"]["message"] == (
+        "run interrupted (KeyboardInterrupt)")

@@ -98,7 +98,7 @@ class StepView:
     """One step of one run, as events describe it (from a live run or the catalog)."""
 
     name: str
-    status: str  # "executed" | "reused" | "failed"
+    status: str  # "executed" | "reused" | "failed" | "interrupted" (Ctrl-C: ABORT)
     reason: str
     code_version: str
     cache_key: str
@@ -217,7 +217,7 @@ def _event(ctx: Context, state: str, when: float, job: str, run_id: str,
 
 
 def pipeline_event(ctx: Context, state: str, when: float, status: str, error: str | None) -> Any:
-    """START, COMPLETE or FAIL of the pipeline run (the parent of its steps' runs)."""
+    """START, COMPLETE, FAIL or ABORT of the pipeline run (the parent of its steps' runs)."""
     ol = _ol()
     facets: dict[str, Any] = {"flowyml": ol.RunFacet(
         flowymlRunId=ctx.run_id, status=status, reason=error or status)}
@@ -249,7 +249,7 @@ def step_events(ctx: Context, view: StepView, phases: tuple[str, ...]) -> list[A
             end["errorMessage"] = ol.error.ErrorMessageRunFacet(
                 message=view.error or view.reason, programmingLanguage="python")
         outputs = [_dataset(ctx, r, True) for r in view.outputs]
-        state = "FAIL" if view.status == "failed" else "COMPLETE"
+        state = {"failed": "FAIL", "interrupted": "ABORT"}.get(view.status, "COMPLETE")
         out.append(_event(ctx, state, view.ended, view.name, rid, end, inputs, outputs))
     return out
 
@@ -429,6 +429,28 @@ class OpenLineageReporter(Reporter):
         state = "COMPLETE" if run.status == "succeeded" else "FAIL"
         when = time.time()
         self.sender.put(lambda: [pipeline_event(self._ctx(), state, when, run.status, run.error)])
+        self.sender.close()
+
+    def run_interrupted(self, run_id: str, pipeline: str, seconds: float,
+                        stopped: list[str], executed: int, reused: int) -> None:
+        """Ctrl-C: the pipeline's run is ABORTed (OpenLineage's state for a run stopped
+        from outside), as ``flowyml runs`` records it interrupted."""
+        self.inner.run_interrupted(run_id, pipeline, seconds, stopped, executed, reused)
+        self.run_id = run_id
+        when = time.time()
+        why = "run interrupted (KeyboardInterrupt)"
+
+        def build() -> list[Any]:  # the steps that were running, then the pipeline's run
+            out = []
+            for name in stopped:
+                view = StepView(name, "interrupted", why, "", "", 1, None,
+                                self.started.get(name, when), when,
+                                self._records(self._input_ids(name)), [],
+                                list(self.graph.steps[name].outputs))
+                out += step_events(self._ctx(), view, ("end",))
+            return [*out, pipeline_event(self._ctx(), "ABORT", when, "failed", why)]
+
+        self.sender.put(build)
         self.sender.close()
 
     def _outputs(self, result: StepResult) -> list[ArtifactRecord]:

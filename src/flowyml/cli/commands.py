@@ -243,6 +243,10 @@ def run(target: str, params: tuple[str, ...], force: bool, executor: str | None,
     except StepFailed as exc:
         _step_failed(exc, full_traceback)
         return
+    except KeyboardInterrupt:  # the progress said it; not click's bare "Aborted!"
+        if quiet:
+            click.echo("run interrupted", err=True)
+        sys.exit(130)  # as a shell reports a command stopped by Ctrl-C (128 + SIGINT)
     except Exception:
         if full_traceback:
             import traceback

@@ -141,6 +141,7 @@ class _RunState:
         self.ready = deque(n for n in graph.order if self.waiting[n] == 0)
         self.queued: deque[tuple[str, Decision]] = deque()  # decided, waiting for a worker
         self.running: dict[StepFuture, tuple[str, Decision]] = {}
+        self.started: set[str] = set()  # submitted to the executor (said to be running)
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
         self._expected: dict[str, CacheHit] = {}  # see _prefetch
@@ -218,6 +219,13 @@ class _RunState:
                 from ..core import rng
 
                 rng.restore(self._logical)  # (its threads have stopped drawing)
+            if self.failure is not None and self.failure[0] == _RUNTIME and isinstance(
+                    self.failure[1], KeyboardInterrupt):  # said once the records are in
+                self.reporter.run_interrupted(
+                    self.run_id, self.pipeline, time.perf_counter() - t0,
+                    [n for n in self.graph.order if n in self.started and n not in self.results],
+                    sum(r.status == "executed" for r in self.results.values()),
+                    sum(r.status == "cached" for r in self.results.values()))
         self._final_versions()
         ordered = {n: self.results[n] for n in self.graph.order if n in self.results}
         return RunOutcome(self.run_id, self.pipeline, status, ordered, dict(self.produced),
@@ -463,6 +471,7 @@ class _RunState:
                         else self._start_states(d, local),
                         state=None if local else self._state_check(name, d))
         self.reporter.step_started(name)
+        self.started.add(name)
         assert self.recorder is not None
         self.recorder.start()  # from here the driver may wait on user code
         if step.map_over is not None:

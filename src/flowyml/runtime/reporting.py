@@ -22,6 +22,11 @@ class Reporter:
 
     def run_finished(self, run: Run) -> None: ...
 
+    def run_interrupted(self, run_id: str, pipeline: str, seconds: float,
+                        stopped: list[str], executed: int, reused: int) -> None:
+        """Ctrl-C stopped the run (``KeyboardInterrupt``), after its records were
+        written: ``stopped`` are the steps that had started and did not finish."""
+
 
 class PrintReporter(Reporter):
     def __init__(self, stream: TextIO | None = None, color: bool | None = None) -> None:
@@ -56,6 +61,15 @@ class PrintReporter(Reporter):
     def run_finished(self, run: Run) -> None:
         colour = "32" if run.status == "succeeded" else "31"
         self._print(self._c(run.summary(), colour))
+
+    def run_interrupted(self, run_id: str, pipeline: str, seconds: float,
+                        stopped: list[str], executed: int, reused: int) -> None:
+        for name in stopped:
+            self._print(f"  {self._c('x', '31')} {name}: interrupted")
+        self._print(self._c(
+            f"run {run_id} of {pipeline}: interrupted, {executed} executed, {reused} reused, "
+            f"{seconds:.2f} s; what finished is recorded, and running the pipeline again "
+            "reuses it", "31"))
 
 
 def reporter_from(progress: bool | Reporter | Callable[..., Any] | None) -> Reporter | None:
