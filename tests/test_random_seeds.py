@@ -4,6 +4,7 @@ before seeding it, or asks for fresh entropy, re-executes (``core.rng``)."""
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import random
 import warnings
@@ -847,3 +848,42 @@ def test_steps_drawing_from_one_generator_are_reused(project: Path, executor: st
         assert [run["u"], run["v"], run["w"], float(np.random.rand())] == [*expected, after]
         assert {run.steps[n].status for n in ("draws_first", "draws_second",
                                               "draws_after_both")} == {status}
+
+
+@functools.cache
+def _kept_rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@fm.step(outputs="kept_draw")
+def draws_from_a_kept_generator(n: int = 3) -> float:
+    return float(_kept_rng().random(n).sum())
+
+
+def test_a_kept_generator_made_before_the_build_is_not_reused(project: Path) -> None:
+    """One step drawing from a generator an ``lru_cache`` keeps: cached while the cache
+    is empty at build (a new process makes the generator afresh, as the step's first
+    run did); once a run in this process made it (a notebook running the pipeline
+    again), it has drawn since, so the step re-executes and gets what the plain
+    function gets now."""
+    from flowyml.core.code_text import FingerprintWarning
+
+    _kept_rng.cache_clear()
+    pipe = fm.Pipeline("kept", [draws_from_a_kept_generator])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FingerprintWarning)
+        first = pipe.run()
+    assert first.steps["draws_from_a_kept_generator"].status == "executed"
+    _kept_rng.cache_clear()
+    expected = float(np.random.default_rng(0).random(3).sum())
+    assert first["kept_draw"] == expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FingerprintWarning)
+        assert _statuses(pipe) == {"draws_from_a_kept_generator": "cached"}  # (empty cache)
+    _kept_rng().random(5)  # made, and drawn from, before the next build
+    with pytest.warns(FingerprintWarning, match="made earlier in this process"):
+        again = pipe.run()
+    assert again.steps["draws_from_a_kept_generator"].status == "executed"
+    rng_now = np.random.default_rng(0)
+    rng_now.random(5)
+    assert again["kept_draw"] == float(rng_now.random(3).sum())

@@ -5558,6 +5558,133 @@ add(_two_drawers("generator_on_an_instance_drawn_by_two_steps", {"pipe.py": src(
 """)}, E("pipe.py", "SAMPLER = Sampler(0)", "SAMPLER = Sampler(0)  # shared"),
     "on an instance"))
 
+add(_two_drawers("generator_kept_by_lru_cache_drawn_by_two_steps", {"pipe.py": src("""
+    import functools
+
+    import numpy as np
+
+    import flowyml as fm
+
+
+    @functools.lru_cache(maxsize=None)
+    def get_rng():
+        return np.random.default_rng(0)
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return get_rng().random(n).tolist()
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return float(get_rng().random())
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "def get_rng():", "def get_rng():  # one stream, made once"),
+    "made on the first call and kept by lru_cache"))
+
+add(_two_drawers("generator_kept_in_a_global_on_first_call_drawn_by_two_steps", {"pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+    _rng = None
+
+
+    def get_rng():
+        global _rng
+        if _rng is None:
+            _rng = np.random.default_rng(0)
+        return _rng
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return get_rng().random(n).tolist()
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return float(get_rng().random())
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "_rng = None", "_rng = None  # made lazily"),
+    "made on the first call and kept in a global"))
+
+add(_two_drawers("generator_kept_in_a_memo_dict_of_another_module_drawn_by_two_steps", {
+    "rngs.py": src("""
+        import random
+
+        _MADE = {}
+
+
+        class Rngs:
+            @staticmethod
+            def get(name):
+                if name not in _MADE:
+                    _MADE[name] = random.Random(0)
+                return _MADE[name]
+    """),
+    "pipe.py": src("""
+        from rngs import Rngs
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="x")
+        def sample(n: int = 2):
+            return [Rngs.get("data").random() for _ in range(n)]
+
+
+        @fm.step(outputs="y")
+        def noise():
+            return Rngs.get("data").random()
+
+
+        pipe = fm.Pipeline("ns", [sample, noise])
+    """)}, E("rngs.py", "_MADE = {}", "_MADE = {}  # name -> generator"),
+    "made on the first call and kept in a module's dict"))
+
+add(idiom("generator_kept_by_lru_cache_of_one_step", {"pipe.py": src("""
+    import functools
+
+    import numpy as np
+
+    import flowyml as fm
+
+
+    @functools.lru_cache(maxsize=None)
+    def get_rng(seed):
+        return np.random.default_rng(seed)
+
+
+    @functools.lru_cache(maxsize=None)
+    def settings():
+        return {"scale": 2}
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 2):
+        return [v * settings()["scale"] for v in get_rng(0).random(n).tolist()]
+
+
+    @fm.step(outputs="z")
+    def g(y):
+        return sum(y) * settings()["scale"]
+
+
+    pipe = fm.Pipeline("ns", [f, g])
+""")},
+    unchanged(),
+    same(E("pipe.py", "def get_rng(seed):", "def get_rng(seed):  # made once"), note="comment"),
+    change(E("pipe.py", "get_rng(0)", "get_rng(1)"), note="the generator's seed"),
+    steps=("f", "g"),
+    no_fingerprint_warning=True,
+))
+
 add(idiom("generator_in_a_closure_of_one_step", {"pipe.py": src("""
     import numpy as np
 

@@ -820,6 +820,7 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
             continue
         _self_changing_calls(fn, info, out)
         _generator_draws(fn, info, out)
+        _kept_generator(fn, info, out)
         if not info.mutated:
             continue
         label = ctx.label_of(fn)
@@ -904,6 +905,73 @@ def _generator_draws(fn: types.FunctionType, info: CodeInfo,
             drawn.setdefault(id(gen), chain[0])
     for ident, name in drawn.items():
         out[("draw", ident)] = name
+
+
+def _kept_generator(fn: types.FunctionType, info: CodeInfo,
+                    out: dict[tuple[Any, ...], str]) -> None:
+    """A function that makes a random generator and keeps it for its next calls:
+    cached (``@functools.lru_cache def get_rng(): return np.random.default_rng(0)``) or
+    stored on its first call in module-level state (``global _rng``, ``_CACHE["rng"]``).
+    No such generator exists when the pipeline is built, so no value shows it; yet every
+    step that calls the function draws from the one the first call made, after what the
+    steps before it drew. Each step that reaches the function is marked as drawing
+    from it (``("draw", "kept", id)``, see ``_couple_shared_state``): one step alone
+    stays cached (a new process makes the generator afresh), two are coupled. A cache
+    already filled when the pipeline is built (``("made", id)``: a notebook that ran
+    the pipeline before) holds a generator that has drawn since: each step reaching it
+    re-executes, even alone."""
+    globs = fn.__globals__
+    if not any(chain[0] in info.global_names and _makes_generator(chain, globs)
+               for chain in info.chains):
+        return
+    cache = _cache_of(fn)
+    if cache is None and not info.mutated & info.global_names:
+        return
+    label = f"the one {fn.__qualname__}() makes and keeps"
+    out[("draw", "kept", id(fn))] = label
+    if cache is not None and _filled(cache):  # made earlier in this process (a notebook's
+        # run before): it has drawn since, and no value of the cache's shows how much
+        out[("made", id(fn))] = label
+
+
+def _filled(cache: Any) -> bool:
+    try:
+        info = cache.cache_info() if hasattr(cache, "cache_info") else None
+        return bool(info.currsize if info is not None else len(cache.cache))
+    except Exception:
+        return True  # not known: as if it were
+
+
+def _makes_generator(chain: tuple[str, ...], globs: Mapping[str, Any]) -> bool:
+    """Whether ``chain`` names a random generator's class or numpy's ``default_rng``,
+    followed through modules only (a user object's attribute may run code)."""
+    obj = globs.get(chain[0])
+    for name in chain[1:]:
+        if type(obj) is not types.ModuleType:
+            return False
+        obj = getattr(obj, name, None)
+    if isinstance(obj, type):
+        return rng.is_generator_type(obj)
+    npr = sys.modules.get("numpy.random")
+    return obj is not None and obj is getattr(npr, "default_rng", None)
+
+
+def _cache_of(fn: types.FunctionType) -> Any:
+    """The caching wrapper (``functools.lru_cache``/``cache``, or one whose ``cache``
+    attribute is a mapping, as cachetools' ``cached``) its module holds ``fn`` in, under its
+    qualified name (a method's through its class); None if it holds none."""
+    parts = fn.__qualname__.split(".")
+    if "<locals>" in parts:
+        return None
+    obj: Any = fn.__globals__.get(parts[0])
+    for name in parts[1:]:
+        obj = inspect.getattr_static(obj, name, None)
+        obj = getattr(obj, "__func__", obj) if isinstance(obj, (staticmethod, classmethod)) else obj
+    if obj is None or obj is fn or _attr(obj, "__wrapped__") is not fn:
+        return None
+    if hasattr(obj, "cache_info") or isinstance(_attr(obj, "cache"), Mapping):
+        return obj  # (not a Step: its ``cache`` is a flag)
+    return None
 
 
 def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
@@ -1027,6 +1095,17 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
             "draws depends on what the others drew before it, which no key can follow. "
             "These steps re-execute every run; give each step a generator of its own, "
             "made in it from a seed (np.random.default_rng(seed), the seed a parameter)")
+    for writer, wmarks in writes.items():  # a kept generator that drew before the build
+        for mark, gname in wmarks.items():
+            if mark[0] != "made":
+                continue
+            drawing.setdefault(writer, set()).add(gname)
+            _warn_once(
+                f"step {writer!r} draws from a random generator made earlier in this "
+                f"process ({gname}), which has drawn since: what the step draws depends on "
+                "that, which no key can follow. It re-executes (in a new process the "
+                "generator is made afresh); give the step a generator of its own, made in "
+                "it from a seed")
     for name in coupled.keys() | drawing.keys():
         graph.fingerprints[name] = graph.fingerprints[name].merged(
             {**{f"state {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:passed between steps "
