@@ -2674,6 +2674,96 @@ add(idiom("library_settings_set_at_import", {"pipe.py": src('''
     requires=("sklearn", "pandas"),
 ))
 
+add(idiom("library_settings_set_at_import_more", {"pipe.py": src('''
+    import logging
+
+    import narwhals as nw
+    import numpy as np
+
+    import flowyml as fm
+
+
+    def on_error(kind, flag):
+        return None
+
+
+    np.seterr(divide="call")
+    np.seterrcall(on_error)
+    np.set_printoptions(precision=3)
+    logging.disable(logging.NOTSET)
+
+
+    @fm.step(outputs="y")
+    def f(b: float = 0.0):
+        try:
+            ratio = float(np.float64(1.0) / np.float64(b))
+        except ValueError as exc:
+            ratio = f"raised {exc}"
+        return [ratio, logging.getLogger("app").isEnabledFor(logging.ERROR)]
+
+
+    @fm.step(outputs="z")
+    def g():
+        # only narwhals is named: numpy prints the array it hands out
+        return str(nw.new_series("a", [1 / 3, 2 / 3], nw.Float64, backend="pandas").to_numpy())
+
+
+    pipe = fm.Pipeline("ns", [f, g])
+''')},
+    unchanged(),
+    same(E("pipe.py", "def on_error(kind, flag):", "def on_error(kind, flag):  # quiet"),
+         note="comment"),
+    change(E("pipe.py", "    return None", "    raise ValueError(kind)"),
+           note="the body of numpy's error callback (np.seterrcall): of both steps, g's "
+                "numpy being beneath narwhals"),
+    change(E("pipe.py", "logging.disable(logging.NOTSET)", "logging.disable(logging.CRITICAL)"),
+           expect={"f": "executed", "g": "cached"}, note="logging.disable"),
+    change(E("pipe.py", "precision=3", "precision=5"), expect={"f": "executed", "g": "executed"},
+           note="numpy's print options, beneath narwhals"),
+    steps=("f", "g"),
+    check={"y": "f()", "z": "g()"},
+    requires=("narwhals", "pandas"),
+))
+
+add(idiom("library_settings_a_step_sets", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+
+    @fm.step(outputs="ready")
+    def setup(precision: int = 3):
+        np.set_printoptions(precision=precision)
+        return True
+
+
+    @fm.step(outputs="y")
+    def show(ready):
+        return str(np.array([1 / 3, 2 / 3]))
+
+
+    @fm.step(outputs="z")
+    def plain():
+        return 2 + 3
+
+
+    pipe = fm.Pipeline("ns", [setup, show, plain])
+''')},
+    Phase("unchanged", (), "a step sets numpy's print options, which a later step's key "
+          "counted at build: both re-execute every run", {"setup": "executed",
+                                                          "show": "executed",
+                                                          "plain": "cached"}),
+    Phase("nonsemantic", (E("pipe.py", "def show(ready):", "def show(ready):  # after setup"),),
+          "comment", {"setup": "executed", "show": "executed", "plain": "cached"}),
+    change(E("pipe.py", "precision: int = 3", "precision: int = 5"),
+           note="the precision the first step sets", expect={"setup": "executed",
+                                                            "show": "executed",
+                                                            "plain": "cached"}),
+    steps=("setup", "show", "plain"),
+    check={"y": "[setup(), show(True)][1]", "z": "plain()"},
+    warns_at_build=("numpy's process-wide settings",),
+))
+
 add(idiom("library_settings_of_an_input_type", {"pipe.py": src('''
     import numpy as np
     import pandas as pd

@@ -581,6 +581,7 @@ class _Context:
         self.parts[f"library {top}"] = library_version(top)
         package = module.partition(".")[0]
         for top in (package, *_SETTINGS_BENEATH.get(package, ())):
+            self.counted.add((_USES + top, 0))  # (a step changing them: ``_settings_set``)
             settings = _settings_part(top)
             if settings is not None:
                 self.add(*settings)
@@ -603,6 +604,7 @@ _SETTINGS_BENEATH: dict[str, tuple[str, ...]] = {
     "pandas": ("numpy", "csv"), "scipy": ("numpy",), "polars": ("numpy", "pandas"),
     "pyarrow": ("numpy", "pandas"), "sklearn": ("numpy", "pandas"),
     "dask": ("numpy", "pandas"), "statsmodels": ("numpy", "pandas"),
+    "narwhals": ("numpy", "pandas"), "xarray": ("numpy", "pandas"),
 }
 
 
@@ -821,6 +823,7 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
         _self_changing_calls(fn, info, out)
         _generator_draws(fn, info, out)
         _kept_generator(fn, info, out)
+        _settings_set(fn, info, out)
         if not info.mutated:
             continue
         label = ctx.label_of(fn)
@@ -942,6 +945,31 @@ def _filled(cache: Any) -> bool:
         return True  # not known: as if it were
 
 
+def _settings_set(fn: types.FunctionType, info: CodeInfo,
+                  out: dict[tuple[Any, ...], str]) -> None:
+    """A call that changes a library's process-wide settings (``np.set_printoptions``,
+    ``pd.set_option``, ``sklearn.set_config``, ``logging.basicConfig``; see
+    ``settings.SETTERS``) in a step's code: the keys of the steps that use the library
+    counted its settings at build, before this step ran, and a reuse of this step would
+    not change them (``("settings", top)``, read by every step that reaches ``top``:
+    ``_state_reads``)."""
+    from .settings import setter_of
+
+    globs = fn.__globals__
+    for chain in info.chains:
+        if chain[0] not in info.global_names:
+            continue
+        obj = globs.get(chain[0])
+        for name in chain[1:]:
+            if type(obj) is not types.ModuleType:
+                break
+            obj = getattr(obj, name, None)
+        else:
+            top = setter_of(obj)
+            if top is not None:
+                out[("settings", top)] = f"{top}'s process-wide settings ({'.'.join(chain)})"
+
+
 def _makes_generator(chain: tuple[str, ...], globs: Mapping[str, Any]) -> bool:
     """Whether ``chain`` names a random generator's class or numpy's ``default_rng``,
     followed through modules only (a user object's attribute may run code)."""
@@ -1007,7 +1035,9 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
     can have had its id.)"""
     out: set[tuple[Any, ...]] = set()
     for part, ident in counted:
-        if part.startswith(_MODATTR):
+        if part.startswith(_USES):  # a library whose settings its key counts
+            out.add(("settings", part.removeprefix(_USES)))
+        elif part.startswith(_MODATTR):
             _, where, qual = split_key(part)
             out.add(("name", where, qual))
             out.add(("module", where))
@@ -1025,6 +1055,7 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
 
 
 _MODATTR = "modattr"  # a ``ctx.counted`` entry: a module of the user's read by attribute
+_USES = "uses "  # one for a library whose settings a key counts (``_Context.library``)
 
 
 def _module_attribute_read(ctx: _Context, base: types.ModuleType, dotted: str) -> None:
@@ -1075,14 +1106,19 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         steps = sorted(set().union(*shared.values()))
         for step in (writer, *steps):
             coupled.setdefault(step, set()).update(shared)
+        names = sorted(g for g in shared if " " not in g)  # globals; settings say what
+        what = ", ".join([*([f"the global{'s' if len(names) > 1 else ''} "
+                             f"{', '.join(names)}"] if names else []),
+                          *sorted(g for g in shared if " " in g)])
         _warn_once(
-            f"step {writer!r} changes the global{'s' if len(shared) > 1 else ''} "
-            f"{', '.join(sorted(shared))}, which "
+            f"step {writer!r} changes {what}, which "
             f"{'steps' if len(steps) > 1 else 'step'} {', '.join(repr(r) for r in steps)} "
             f"{'read' if len(steps) > 1 else 'reads'}: state passed outside any asset, "
             f"which no key can follow (a reused {writer!r} would not change it). These "
             f"steps re-execute every run; return what {writer!r} computes as an output, "
-            "and take it as an input instead")
+            "and take it as an input instead"
+            + ("; set a library's settings at the top of the module, where every "
+               "step's key counts them" if len(names) < len(shared) else ""))
     for mark, drawers_of in writers.items():  # a generator several steps draw from
         if mark[0] != "draw" or len(drawers_of) < 2:
             continue

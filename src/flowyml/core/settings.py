@@ -4,7 +4,8 @@
 DataFrame; ``np.seterr(divide="raise")`` turns an ``inf`` into an exception;
 ``decimal.getcontext().prec = 6`` rounds every ``Decimal`` operation;
 ``pd.set_option("display.precision", 2)`` changes every ``str(df)``;
-``logging.basicConfig(level=logging.DEBUG)`` what ``log.isEnabledFor`` says;
+``logging.basicConfig(level=logging.DEBUG)`` (or ``logging.disable``) what
+``log.isEnabledFor`` says;
 ``sqlite3.register_converter("point", parse)`` what a query returns;
 ``csv.register_dialect("mine", delimiter=";")`` how a reader splits. A script sets them
 once, at import, where no step's code shows them. A step that reaches such a library
@@ -44,6 +45,38 @@ _DECIMAL = {"prec": 28, "rounding": "ROUND_HALF_EVEN", "Emin": -999999, "Emax": 
             "traps": ["DivisionByZero", "InvalidOperation", "Overflow"]}
 
 
+# the functions that change these settings, by module: a step calling one changes what
+# the steps after it compute (``fingerprint._settings_set``)
+SETTERS: dict[str, tuple[str, ...]] = {
+    "numpy": ("set_printoptions", "seterr", "seterrcall"),
+    "pandas": ("set_option", "reset_option"),
+    "sklearn": ("set_config",),
+    "decimal": ("setcontext",),
+    "logging": ("basicConfig", "disable"),
+    "csv": ("register_dialect", "unregister_dialect", "field_size_limit"),
+    "sqlite3": ("register_converter", "register_adapter"),
+}
+
+
+def setter_of(obj: Any) -> str | None:
+    """The library whose settings ``obj`` changes, if it is one of ``SETTERS`` (looked
+    up by identity, among those of the libraries imported so far)."""
+    loaded = tuple(top for top in SETTERS if top in sys.modules)
+    if loaded != _setters_of[0]:
+        found = {}
+        for top in loaded:
+            for name in SETTERS[top]:
+                fn = getattr(sys.modules[top], name, None)
+                if fn is not None:
+                    found[id(fn)] = (fn, top)  # (held: no other object gets its id)
+        _setters_of[:] = [loaded, found]
+    hit = _setters_of[1].get(id(obj))
+    return hit[1] if hit is not None else None
+
+
+_setters_of: list[Any] = [(), {}]  # the libraries looked at, and id -> (setter, library)
+
+
 def _differing(now: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     missing = object()
     return {k: v for k, v in now.items() if defaults.get(k, missing) != v}
@@ -55,7 +88,10 @@ def _sklearn() -> dict[str, Any]:
 
 def _numpy() -> dict[str, Any]:
     np = sys.modules["numpy"]
-    out = {f"err.{k}": v for k, v in _differing(np.geterr(), _NUMPY_ERR).items()}
+    out: dict[str, Any] = {
+        f"err.{k}": v for k, v in _differing(np.geterr(), _NUMPY_ERR).items()}
+    if "call" in out.values() or "log" in out.values():  # what is called (or written to)
+        out["errcall"] = np.geterrcall()
     legacy = np.get_printoptions()
     if legacy.get("legacy") == sys.maxsize:  # numpy 1.x's "no legacy mode"
         legacy["legacy"] = False
@@ -76,7 +112,10 @@ def _logging() -> dict[str, Any]:
     ``isEnabledFor`` computes by it; handlers and formats are output, not inputs."""
     logging = sys.modules["logging"]
     level = logging.getLogger().level
-    return {} if level == logging.WARNING else {"root.level": level}  # WARNING by default
+    out = {} if level == logging.WARNING else {"root.level": level}  # WARNING by default
+    if logging.root.manager.disable:  # ``logging.disable(level)``: off at and below it
+        out["disable"] = logging.root.manager.disable
+    return out
 
 
 # Options that choose how pandas computes, not what: ``dask.dataframe`` turns numexpr
