@@ -342,6 +342,13 @@ def test_an_interrupted_run_is_listed_as_interrupted(project: Path, executor: st
     out = ok(project, "runs")
     assert "failed" in out and "run interrupted (KeyboardInterrupt)" in out, out
     assert "<runtime>" not in out
+    # the step that was stopped has its record: failed, interrupted
+    import flowyml as fm
+
+    cat = fm.Catalog(fm.Stack(root=str(project)))
+    steps = {r.step: r for r in cat.steps(cat.runs(limit=1)[0].id)}
+    assert steps["slow"].status == "failed", steps
+    assert steps["slow"].reason == "failed: interrupted (KeyboardInterrupt)", steps["slow"]
 
 
 @pytest.mark.timeout(120)

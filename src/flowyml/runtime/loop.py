@@ -141,7 +141,8 @@ class _RunState:
         self.ready = deque(n for n in graph.order if self.waiting[n] == 0)
         self.queued: deque[tuple[str, Decision]] = deque()  # decided, waiting for a worker
         self.running: dict[StepFuture, tuple[str, Decision]] = {}
-        self.started: set[str] = set()  # submitted to the executor (said to be running)
+        # submitted to the executor (said to be running), with its decision
+        self.started: dict[str, Decision] = {}
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
         self._expected: dict[str, CacheHit] = {}  # see _prefetch
@@ -219,11 +220,9 @@ class _RunState:
                 from ..core import rng
 
                 rng.restore(self._logical)  # (its threads have stopped drawing)
-            if self.failure is not None and self.failure[0] == _RUNTIME and isinstance(
-                    self.failure[1], KeyboardInterrupt):  # said once the records are in
+            if self._interrupted():  # said once the records are in
                 self.reporter.run_interrupted(
-                    self.run_id, self.pipeline, time.perf_counter() - t0,
-                    [n for n in self.graph.order if n in self.started and n not in self.results],
+                    self.run_id, self.pipeline, time.perf_counter() - t0, self._stopped(),
                     sum(r.status == "executed" for r in self.results.values()),
                     sum(r.status == "cached" for r in self.results.values()))
         self._final_versions()
@@ -471,7 +470,7 @@ class _RunState:
                         else self._start_states(d, local),
                         state=None if local else self._state_check(name, d))
         self.reporter.step_started(name)
-        self.started.add(name)
+        self.started[name] = d
         assert self.recorder is not None
         self.recorder.start()  # from here the driver may wait on user code
         if step.map_over is not None:
@@ -651,8 +650,23 @@ class _RunState:
         self.reporter.step_finished(result)
 
     # ------------------------------------------------------------------ the end
+    def _interrupted(self) -> bool:
+        """Whether Ctrl-C stopped the run (a ``KeyboardInterrupt`` in this process)."""
+        return self.failure is not None and self.failure[0] == _RUNTIME and isinstance(
+            self.failure[1], KeyboardInterrupt)
+
+    def _stopped(self) -> list[str]:
+        """The steps that started and did not finish (Ctrl-C stopped them)."""
+        return [n for n in self.graph.order if n in self.started and n not in self.results]
+
     def _finish(self, status: str, io: dict[str, Any]) -> str | None:
         """Mark unreached steps, flush the records, close the run; the run's error."""
+        if self._interrupted() and self.recorder is not None:
+            for name in self._stopped():  # recorded as failed, as the run is: interrupted
+                d = self.started[name]
+                rec = self._step_record(name, d, "failed", f"failed: {_INTERRUPTED}")
+                rec.duration, rec.error = time.time() - d.started, _INTERRUPTED
+                self._record(Write("fail", rec))
         for name, _ in self.queued:
             self.pending.add(name)
         for name in self.graph.order:
@@ -661,7 +675,7 @@ class _RunState:
         error = None
         if self.failure is not None and self.failure[0] == _RUNTIME:  # no step's error
             exc = self.failure[1]
-            error = ("run interrupted (KeyboardInterrupt)" if isinstance(exc, KeyboardInterrupt)
+            error = (f"run {_INTERRUPTED}" if isinstance(exc, KeyboardInterrupt)
                      else f"the run stopped: {error_text(exc)}")
         elif self.failure is not None:
             error = f"step {self.failure[0]}: {error_text(self.failure[1])}"
@@ -754,6 +768,7 @@ class RunOutcome:
         return err, cause
 
 
+_INTERRUPTED = "interrupted (KeyboardInterrupt)"  # a step, or the run, Ctrl-C stopped
 _NOT_REACHED = "not reached: the run stopped at a failure"
 
 
