@@ -814,43 +814,59 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
     object changed in place, ``("name", label, name)`` of a binding; each mapped to the
     global's name."""
     out: dict[tuple[Any, ...], str] = {}
+    share = _sharing()
     for fn in ctx.keep:
         if type(fn) is not types.FunctionType:
             continue
-        info = _info_cache.get((fn.__code__, True)) or _info_cache.get((fn.__code__, False))
-        if info is None:
-            continue
-        _self_changing_calls(fn, info, out)
-        _generator_draws(fn, info, out)
-        _kept_generator(fn, info, out)
-        _settings_set(fn, info, out)
-        if not info.mutated:
-            continue
-        label = ctx.label_of(fn)
-        if label is None:
-            continue
-        globs = fn.__globals__
-        for name in sorted(info.mutated & info.global_names):
-            value = globs.get(name, _IMMUTABLE)
-            if isinstance(value, (types.ModuleType, types.FunctionType, type)):
-                continue  # code: a patch of it is seen as code, by every step that reaches it
-            out[("name", label, name)] = name
-            if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
-                out[("value", id(value))] = name  # interned str, may be any global's value)
-        for dotted in sorted(n for n in info.mutated if "." in n):  # ``settings.FACTOR = 5``
-            base, _, attr = dotted.partition(".")
-            owner = globs.get(base) if base in info.global_names else None
-            if type(owner) is types.ModuleType:
-                mod_label = ctx.label_of(owner)
-                if mod_label is not None:  # (``setattr(settings, name, v)``: any of them)
-                    out[("module", mod_label) if attr == "*" else ("name", mod_label, attr)] = dotted
-            elif isinstance(owner, type):  # ``Cfg.k = 5``: a class attribute, at run time
-                cls_label = ctx.label_of(owner)
-                if cls_label is not None:
-                    out[("class", cls_label, owner.__qualname__) if attr == "*" else
-                        ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
+        hit = _build_marks.get(id(fn)) if share else None
+        if hit is None or hit[0] is not fn:
+            hit = (fn, _marks_of(fn, ctx))
+            if share:  # (the steps of a build reach the same helpers: once per build)
+                _build_marks[id(fn)] = hit
+        out.update(hit[1])
     if ctx.drawn:
         _drawn_generators(ctx, out)
+    return out
+
+
+_build_marks: dict[int, tuple[Any, dict[tuple[Any, ...], str]]] = {}  # this build's
+
+
+def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], str]:
+    """What ``fn``'s own code changes (``_state_writes``), as markers."""
+    out: dict[tuple[Any, ...], str] = {}
+    info = _info_cache.get((fn.__code__, True)) or _info_cache.get((fn.__code__, False))
+    if info is None:
+        return out
+    _self_changing_calls(fn, info, out)
+    _generator_draws(fn, info, out)
+    _kept_generator(fn, info, out)
+    _settings_set(fn, info, out)
+    if not info.mutated:
+        return out
+    label = ctx.label_of(fn)
+    if label is None:
+        return out
+    globs = fn.__globals__
+    for name in sorted(info.mutated & info.global_names):
+        value = globs.get(name, _IMMUTABLE)
+        if isinstance(value, (types.ModuleType, types.FunctionType, type)):
+            continue  # code: a patch of it is seen as code, by every step that reaches it
+        out[("name", label, name)] = name
+        if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
+            out[("value", id(value))] = name  # interned str, may be any global's value)
+    for dotted in sorted(n for n in info.mutated if "." in n):  # ``settings.FACTOR = 5``
+        base, _, attr = dotted.partition(".")
+        owner = globs.get(base) if base in info.global_names else None
+        if type(owner) is types.ModuleType:
+            mod_label = ctx.label_of(owner)
+            if mod_label is not None:  # (``setattr(settings, name, v)``: any of them)
+                out[("module", mod_label) if attr == "*" else ("name", mod_label, attr)] = dotted
+        elif isinstance(owner, type):  # ``Cfg.k = 5``: a class attribute, at run time
+            cls_label = ctx.label_of(owner)
+            if cls_label is not None:
+                out[("class", cls_label, owner.__qualname__) if attr == "*" else
+                    ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
     return out
 
 
@@ -1163,6 +1179,7 @@ def _end_of_build() -> None:
     _settings_parts.clear()
     _settings_values.clear()
     _patches.clear()
+    _build_marks.clear()
     _project_listings.clear()
     _build_tokens.clear()
     _build_rng.clear()
