@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -881,9 +882,46 @@ def test_a_kept_generator_made_before_the_build_is_not_reused(project: Path) -> 
         warnings.simplefilter("error", FingerprintWarning)
         assert _statuses(pipe) == {"draws_from_a_kept_generator": "cached"}  # (empty cache)
     _kept_rng().random(5)  # made, and drawn from, before the next build
-    with pytest.warns(FingerprintWarning, match="made earlier in this process"):
+    with pytest.warns(FingerprintWarning, match="made before this build"):
         again = pipe.run()
     assert again.steps["draws_from_a_kept_generator"].status == "executed"
     rng_now = np.random.default_rng(0)
     rng_now.random(5)
     assert again["kept_draw"] == float(rng_now.random(3).sum())
+
+
+class _Memo:
+    """A memoizing wrapper whose ``__getattr__`` raises ``KeyError`` for a name it does
+    not hold (as an ``AttrDict`` does)."""
+
+    def __init__(self, fn: Any) -> None:
+        self.__wrapped__ = fn
+        self.store: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self.store[name]
+
+    def __call__(self) -> Any:
+        if "v" not in self.store:
+            self.store["v"] = self.__wrapped__()
+        return self.store["v"]
+
+
+@_Memo
+def _memo_rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@fm.step(outputs="memo_drawn")
+def _draws_from_a_memo() -> list[float]:
+    return _memo_rng().random(2).tolist()
+
+
+def test_a_wrapper_whose_getattr_raises_is_no_caching_wrapper(project: Path) -> None:
+    """Looking for the caching wrapper around a function that makes a generator asks
+    the module's objects for attributes: one whose ``__getattr__`` raises ``KeyError``
+    is not one, and the build goes on (it raised)."""
+    run = fm.Pipeline("memo", [_draws_from_a_memo]).run()
+    assert run["memo_drawn"] == np.random.default_rng(0).random(2).tolist()

@@ -2764,6 +2764,84 @@ add(idiom("library_settings_a_step_sets", {"pipe.py": src('''
     warns_at_build=("numpy's process-wide settings",),
 ))
 
+add(idiom("library_settings_a_step_sets_for_the_steps_given_its_output", {"pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+
+    @fm.step(outputs="arr")
+    def setup(precision: int = 3):
+        np.set_printoptions(precision=precision)
+        return np.array([1 / 3, 2 / 3])
+
+
+    @fm.step(outputs="y")
+    def show(arr):
+        # numpy is not named: the array formats itself by the options setup set
+        return str(arr)
+
+
+    @fm.step(outputs="z")
+    def other():
+        np.seterr(all="ignore")  # a setter too: it still reads the options setup sets
+        return str(np.array([1 / 7]))
+
+
+    pipe = fm.Pipeline("ns", [setup, show, other])
+''')},
+    Phase("unchanged", (), "the step setting numpy's options re-executes every run (so do "
+          "the steps using numpy by name); a step given its array is keyed by the options "
+          "at its turn", {"setup": "executed", "show": "cached", "other": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "def show(arr):", "def show(arr):  # as text"),),
+          "comment", {"setup": "executed", "show": "cached", "other": "executed"}),
+    change(E("pipe.py", "precision: int = 3", "precision: int = 5"),
+           note="the precision the first step sets", expect={"setup": "executed",
+                                                            "show": "executed",
+                                                            "other": "executed"}),
+    steps=("setup", "show", "other"),
+    check={"y": "show(setup())", "z": "[setup(), other()][1]"},
+    warns_at_build=("numpy's process-wide settings",),
+))
+
+add(idiom("settings_a_step_uses_for_itself_or_logs", {"pipe.py": src('''
+    import logging
+
+    import numpy as np
+    import pandas as pd
+
+    import flowyml as fm
+
+    log = logging.getLogger("pipe")
+
+
+    @fm.step(outputs="frame")
+    def load(n: int = 3):
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        log.info("loading %d rows", n)
+        return pd.DataFrame({"x": np.arange(n) / 3})
+
+
+    @fm.step(outputs="y")
+    def summary(frame):
+        with np.errstate(divide="ignore"), pd.option_context("display.precision", 2):
+            log.info("summarising")
+            return [frame.to_string(), float(np.float64(1.0) / np.float64(0.0))]
+
+
+    pipe = fm.Pipeline("ns", [load, summary])
+''')},
+    unchanged(),
+    same(E("pipe.py", "def summary(frame):", "def summary(frame):  # as text"), note="comment"),
+    change(E("pipe.py", '"display.precision", 2', '"display.precision", 4'),
+           expect={"load": "cached", "summary": "executed"},
+           note="the option a context manager sets for the step alone"),
+    steps=("load", "summary"),
+    check={"y": "summary(load())"},
+    no_fingerprint_warning=True,
+    requires=("pandas",),
+))
+
 add(idiom("library_settings_of_an_input_type", {"pipe.py": src('''
     import numpy as np
     import pandas as pd
@@ -5737,6 +5815,73 @@ add(_two_drawers("generator_kept_in_a_memo_dict_of_another_module_drawn_by_two_s
         pipe = fm.Pipeline("ns", [sample, noise])
     """)}, E("rngs.py", "_MADE = {}", "_MADE = {}  # name -> generator"),
     "made on the first call and kept in a module's dict"))
+
+add(_two_drawers("generator_kept_by_an_lru_cache_made_by_a_call_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import functools
+
+    import flowyml as fm
+
+
+    def _make_rng():
+        import random
+
+        r = random.Random(0)
+        return r
+
+
+    get_rng = functools.lru_cache(maxsize=None)(_make_rng)
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return [get_rng().random() for _ in range(n)]
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return get_rng().random()
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "def _make_rng():", "def _make_rng():  # once"),
+    "kept by an lru_cache made by a call, the generator's module imported inside"))
+
+add(idiom("lru_cached_data_made_with_a_generator_read_by_two_steps", {"pipe.py": src("""
+    import functools
+
+    import numpy as np
+
+    import flowyml as fm
+
+
+    @functools.lru_cache(maxsize=None)
+    def load_data(n=4):
+        rng = np.random.default_rng(0)
+        return tuple(rng.normal(size=n).round(6).tolist())
+
+
+    @fm.step(outputs="x")
+    def head(k: int = 2):
+        return list(load_data()[:k])
+
+
+    @fm.step(outputs="y")
+    def total():
+        return sum(load_data())
+
+
+    pipe = fm.Pipeline("ns", [head, total])
+""")},
+    unchanged(),
+    same(E("pipe.py", "def load_data(n=4):", "def load_data(n=4):  # made once"),
+         note="comment"),
+    change(E("pipe.py", "default_rng(0)", "default_rng(1)"),
+           note="the seed of the data the cached helper makes"),
+    steps=("head", "total"),
+    check={"x": "head()", "y": "total()"},
+    no_fingerprint_warning=True,
+))
 
 add(idiom("generator_kept_by_lru_cache_of_one_step", {"pipe.py": src("""
     import functools

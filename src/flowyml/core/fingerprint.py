@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, get_origin
 
 import blake3
 
-from . import native_reads, rng, wrappers
+from . import native_reads, rng, side_state, wrappers
 from .bytecode_reads import WHOLE_ENV, env_reads, subclass_reads
 from .code_text import (
     IMPORTED,
@@ -840,8 +840,8 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
         return out
     _self_changing_calls(fn, info, out)
     _generator_draws(fn, info, out)
-    _kept_generator(fn, info, out)
-    _settings_set(fn, info, out)
+    side_state.kept_generator(fn, info, out)
+    side_state.settings_set(fn, info, out)
     if not info.mutated:
         return out
     label = ctx.label_of(fn)
@@ -926,98 +926,6 @@ def _generator_draws(fn: types.FunctionType, info: CodeInfo,
         out[("draw", ident)] = name
 
 
-def _kept_generator(fn: types.FunctionType, info: CodeInfo,
-                    out: dict[tuple[Any, ...], str]) -> None:
-    """A function that makes a random generator and keeps it for its next calls:
-    cached (``@functools.lru_cache def get_rng(): return np.random.default_rng(0)``) or
-    stored on its first call in module-level state (``global _rng``, ``_CACHE["rng"]``).
-    No such generator exists when the pipeline is built, so no value shows it; yet every
-    step that calls the function draws from the one the first call made, after what the
-    steps before it drew. Each step that reaches the function is marked as drawing
-    from it (``("draw", "kept", id)``, see ``_couple_shared_state``): one step alone
-    stays cached (a new process makes the generator afresh), two are coupled. A cache
-    already filled when the pipeline is built (``("made", id)``: a notebook that ran
-    the pipeline before) holds a generator that has drawn since: each step reaching it
-    re-executes, even alone."""
-    globs = fn.__globals__
-    if not any(chain[0] in info.global_names and _makes_generator(chain, globs)
-               for chain in info.chains):
-        return
-    cache = _cache_of(fn)
-    if cache is None and not info.mutated & info.global_names:
-        return
-    label = f"the one {fn.__qualname__}() makes and keeps"
-    out[("draw", "kept", id(fn))] = label
-    if cache is not None and _filled(cache):  # made earlier in this process (a notebook's
-        # run before): it has drawn since, and no value of the cache's shows how much
-        out[("made", id(fn))] = label
-
-
-def _filled(cache: Any) -> bool:
-    try:
-        info = cache.cache_info() if hasattr(cache, "cache_info") else None
-        return bool(info.currsize if info is not None else len(cache.cache))
-    except Exception:
-        return True  # not known: as if it were
-
-
-def _settings_set(fn: types.FunctionType, info: CodeInfo,
-                  out: dict[tuple[Any, ...], str]) -> None:
-    """A call that changes a library's process-wide settings (``np.set_printoptions``,
-    ``pd.set_option``, ``sklearn.set_config``, ``logging.basicConfig``; see
-    ``settings.SETTERS``) in a step's code: the keys of the steps that use the library
-    counted its settings at build, before this step ran, and a reuse of this step would
-    not change them (``("settings", top)``, read by every step that reaches ``top``:
-    ``_state_reads``)."""
-    from .settings import setter_of
-
-    globs = fn.__globals__
-    for chain in info.chains:
-        if chain[0] not in info.global_names:
-            continue
-        obj = globs.get(chain[0])
-        for name in chain[1:]:
-            if type(obj) is not types.ModuleType:
-                break
-            obj = getattr(obj, name, None)
-        else:
-            top = setter_of(obj)
-            if top is not None:
-                out[("settings", top)] = f"{top}'s process-wide settings ({'.'.join(chain)})"
-
-
-def _makes_generator(chain: tuple[str, ...], globs: Mapping[str, Any]) -> bool:
-    """Whether ``chain`` names a random generator's class or numpy's ``default_rng``,
-    followed through modules only (a user object's attribute may run code)."""
-    obj = globs.get(chain[0])
-    for name in chain[1:]:
-        if type(obj) is not types.ModuleType:
-            return False
-        obj = getattr(obj, name, None)
-    if isinstance(obj, type):
-        return rng.is_generator_type(obj)
-    npr = sys.modules.get("numpy.random")
-    return obj is not None and obj is getattr(npr, "default_rng", None)
-
-
-def _cache_of(fn: types.FunctionType) -> Any:
-    """The caching wrapper (``functools.lru_cache``/``cache``, or one whose ``cache``
-    attribute is a mapping, as cachetools' ``cached``) its module holds ``fn`` in, under its
-    qualified name (a method's through its class); None if it holds none."""
-    parts = fn.__qualname__.split(".")
-    if "<locals>" in parts:
-        return None
-    obj: Any = fn.__globals__.get(parts[0])
-    for name in parts[1:]:
-        obj = inspect.getattr_static(obj, name, None)
-        obj = getattr(obj, "__func__", obj) if isinstance(obj, (staticmethod, classmethod)) else obj
-    if obj is None or obj is fn or _attr(obj, "__wrapped__") is not fn:
-        return None
-    if hasattr(obj, "cache_info") or isinstance(_attr(obj, "cache"), Mapping):
-        return obj  # (not a Step: its ``cache`` is a flag)
-    return None
-
-
 def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
                          out: dict[tuple[Any, ...], str]) -> None:
     """``MODEL.train(x)`` where ``MODEL`` is a global instance of a class of the user's
@@ -1096,7 +1004,9 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
     any asset: the reader's key holds the value as the run starts, and a reused writer
     would not change it at all. Neither can be reused soundly: both get a part that
     differs every run (they re-execute), and a warning says how to pass it as an asset
-    instead."""
+    instead. A library's settings a step changes (``side_state.settings_set``) couple it
+    with every other step whose key counts them, and make it re-execute even alone
+    (steps given its objects compute by them too); random generators: ``_couple_drawers``."""
     readers: dict[tuple[Any, ...], set[str]] = {}
     for name, marks in reads.items():
         for mark in marks:
@@ -1106,35 +1016,72 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         for mark in wmarks:
             writers.setdefault(mark, set()).add(writer)
     coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
-    drawing: dict[str, set[str]] = {}  # step -> the generators that couple it
+    changed: dict[str, set[str]] = {}  # step -> the settings that couple it
     for writer, wmarks in writes.items():
         shared: dict[str, set[str]] = {}  # global -> the other steps that read it
+        settings: dict[str, set[str]] = {}  # settings -> the other steps that use them
         for mark, gname in wmarks.items():
-            if mark[0] == "draw":  # a generator: below, with the other steps that draw
-                continue
-            # (a step that writes it too only adds to it, as to a log: what it returns
-            # does not come from it, and it was fingerprinted before anything ran)
-            others = readers.get(mark, set()) - writers[mark]
-            if others:
-                shared.setdefault(gname, set()).update(others)
-        if not shared:
-            continue
-        steps = sorted(set().union(*shared.values()))
-        for step in (writer, *steps):
-            coupled.setdefault(step, set()).update(shared)
-        names = sorted(g for g in shared if " " not in g)  # globals; settings say what
-        what = ", ".join([*([f"the global{'s' if len(names) > 1 else ''} "
-                             f"{', '.join(names)}"] if names else []),
-                          *sorted(g for g in shared if " " in g)])
-        _warn_once(
-            f"step {writer!r} changes {what}, which "
-            f"{'steps' if len(steps) > 1 else 'step'} {', '.join(repr(r) for r in steps)} "
-            f"{'read' if len(steps) > 1 else 'reads'}: state passed outside any asset, "
-            f"which no key can follow (a reused {writer!r} would not change it). These "
-            f"steps re-execute every run; return what {writer!r} computes as an output, "
-            "and take it as an input instead"
-            + ("; set a library's settings at the top of the module, where every "
-               "step's key counts them" if len(names) < len(shared) else ""))
+            if mark[0] == "settings":  # (each writer reads the others': not a log)
+                settings.setdefault(gname, set()).update(readers.get(mark, set()) - {writer})
+            elif mark[0] not in ("draw", "made"):
+                # (a step that writes it too only adds to it, as to a log: what it returns
+                # does not come from it, and it was fingerprinted before anything ran)
+                others = readers.get(mark, set()) - writers[mark]
+                if others:
+                    shared.setdefault(gname, set()).update(others)
+        if shared:
+            steps = _couple(writer, shared, coupled)
+            _warn_once(
+                f"step {writer!r} changes the global{'s' if len(shared) > 1 else ''} "
+                f"{', '.join(sorted(shared))}, which {_steps_text(steps)} "
+                f"{'read' if len(steps) > 1 else 'reads'}: state passed outside any asset, "
+                f"which no key can follow (a reused {writer!r} would not change it). These "
+                f"steps re-execute every run; return what {writer!r} computes as an output, "
+                "and take it as an input instead")
+        if settings:
+            steps = _couple(writer, settings, changed)
+            users = (f", which {_steps_text(steps)} {'use' if len(steps) > 1 else 'uses'}"
+                     if steps else "")
+            _warn_once(
+                f"step {writer!r} changes {', '.join(sorted(settings))}{users}: the keys "
+                f"of the steps after it counted them before it ran, steps given its objects "
+                f"compute by them, and a reused {writer!r} would not set them. "
+                f"{'These steps re-execute' if steps else 'It re-executes'} every run; set "
+                "the settings at the top of the module instead, where every step's key "
+                "counts them")
+    drawing, made = _couple_drawers(writes, writers)
+    for name in coupled.keys() | changed.keys() | drawing.keys() | made.keys():
+        graph.fingerprints[name] = graph.fingerprints[name].merged({
+            **{f"state {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:passed between steps "
+               "outside any asset" for g in sorted(coupled.get(name, ()))},
+            **{f"changed {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:changed by a step "
+               "as the run goes" for g in sorted(changed.get(name, ()))},
+            **{f"drawn {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:what the other steps "
+               "draw from it first moves it" for g in sorted(drawing.get(name, ()))},
+            **{f"made {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:it may have drawn "
+               "since it was made" for g in sorted(made.get(name, ()))}})
+
+
+def _couple(writer: str, shared: Mapping[str, set[str]], into: dict[str, set[str]]
+            ) -> list[str]:
+    """Put ``writer`` and the steps ``shared`` names in ``into``; those steps, sorted."""
+    steps = sorted(set().union(*shared.values()))
+    for step in (writer, *steps):
+        into.setdefault(step, set()).update(shared)
+    return steps
+
+
+def _steps_text(steps: list[str]) -> str:
+    return f"{'steps' if len(steps) > 1 else 'step'} {', '.join(repr(r) for r in steps)}"
+
+
+def _couple_drawers(writes: Mapping[str, dict[tuple[Any, ...], str]],
+                    writers: Mapping[tuple[Any, ...], set[str]]
+                    ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """The steps that draw from one random generator (step -> the generators that
+    couple it), and those reaching one a caching wrapper kept from before the build
+    (``side_state.kept_generator``: step -> those generators), each warned about once."""
+    drawing: dict[str, set[str]] = {}
     for mark, drawers_of in writers.items():  # a generator several steps draw from
         if mark[0] != "draw" or len(drawers_of) < 2:
             continue
@@ -1147,23 +1094,19 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
             "draws depends on what the others drew before it, which no key can follow. "
             "These steps re-execute every run; give each step a generator of its own, "
             "made in it from a seed (np.random.default_rng(seed), the seed a parameter)")
-    for writer, wmarks in writes.items():  # a kept generator that drew before the build
+    made: dict[str, set[str]] = {}
+    for writer, wmarks in writes.items():  # a kept generator made before the build
         for mark, gname in wmarks.items():
-            if mark[0] != "made":
+            if mark[0] != "made" or writer in drawing:
                 continue
-            drawing.setdefault(writer, set()).add(gname)
+            made.setdefault(writer, set()).add(gname)
             _warn_once(
-                f"step {writer!r} draws from a random generator made earlier in this "
-                f"process ({gname}), which has drawn since: what the step draws depends on "
-                "that, which no key can follow. It re-executes (in a new process the "
-                "generator is made afresh); give the step a generator of its own, made in "
-                "it from a seed")
-    for name in coupled.keys() | drawing.keys():
-        graph.fingerprints[name] = graph.fingerprints[name].merged(
-            {**{f"state {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:passed between steps "
-                "outside any asset" for g in sorted(coupled.get(name, ()))},
-             **{f"drawn {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:what the other steps "
-                "draw from it first moves it" for g in sorted(drawing.get(name, ()))}})
+                f"step {writer!r} draws from a random generator made before this build, "
+                f"at import or by an earlier run in this process ({gname}): it may have "
+                "drawn since, which no key can follow. The step re-executes (a new process "
+                "whose import does not make it starts it afresh); give the step a "
+                "generator of its own, made in it from a seed")
+    return drawing, made
 
 
 def _warn_once(text: str) -> None:

@@ -52,10 +52,12 @@ SETTERS: dict[str, tuple[str, ...]] = {
     "pandas": ("set_option", "reset_option"),
     "sklearn": ("set_config",),
     "decimal": ("setcontext",),
-    "logging": ("basicConfig", "disable"),
-    "csv": ("register_dialect", "unregister_dialect", "field_size_limit"),
+    "csv": ("register_dialect", "unregister_dialect"),
     "sqlite3": ("register_converter", "register_adapter"),
 }
+# (not ``logging``'s: a step configuring logging for itself is common, and the level
+# changes what is printed far more often than what is computed; nor
+# ``csv.field_size_limit``, raised by loaders: it makes a reader accept more, not other)
 
 
 def setter_of(obj: Any) -> str | None:

@@ -1,0 +1,206 @@
+"""State a step's code leaves behind for the steps after it, that no value shows at build.
+
+Two kinds, each a marker for ``fingerprint._couple_shared_state``:
+
+- **A random generator a helper makes and keeps** (``kept_generator``): cached
+  (``@functools.lru_cache def get_rng(): return np.random.default_rng(0)``) or stored on
+  its first call in module-level state (``global _rng``, ``_CACHE["rng"] = ...``). It
+  does not exist when the pipeline is built, yet every step calling the helper draws
+  from the one generator the first call made, after what the steps before it drew.
+- **A library's process-wide settings a step changes** (``settings_set``):
+  ``np.set_printoptions(...)`` or ``pd.options.display.precision = 2`` in a ``setup``
+  step. The keys of the steps after it counted the settings at build, before it ran,
+  and a reuse of it would not change them.
+
+Both are read from the function's code (its bytecode's names and, for the first, its
+tree), so they cost nothing for a function that names no generator class and no setter.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import types
+from collections.abc import Mapping
+from typing import Any
+
+from . import rng
+from .code_text import CodeInfo
+
+
+def _safe_attr(obj: Any, name: str) -> Any:
+    """``getattr(obj, name, None)``, None when the object's ``__getattr__`` raises
+    anything (a user object's may raise ``KeyError``)."""
+    try:
+        return getattr(obj, name, None)
+    except Exception:
+        return None
+
+
+def _resolve(chain: tuple[str, ...], fn: types.FunctionType, info: CodeInfo) -> Any:
+    """What ``chain`` names in ``fn``: from its module's globals, or from an import in
+    its body (``import numpy`` / ``from numpy import seterr as se`` inside the
+    function), followed through modules only (a user object's attribute may run code)."""
+    head = chain[0]
+    if head in info.global_names:
+        obj = fn.__globals__.get(head)
+    else:
+        obj = None
+        for local, module, attribute, level in info.imports:
+            if local == head and not level:
+                mod = sys.modules.get(module)
+                obj = _safe_attr(mod, attribute) if attribute else mod
+                if not attribute and "." in module:  # ``import a.b`` binds ``a``
+                    obj = sys.modules.get(module.partition(".")[0])
+                break
+        if obj is None:
+            return None
+    for name in chain[1:]:
+        if type(obj) is not types.ModuleType:
+            return None
+        obj = getattr(obj, name, None)
+    return obj
+
+
+# --------------------------------------------------------------------------- generators
+
+
+def _is_factory(obj: Any) -> bool:
+    """A random generator's class, or numpy's ``default_rng``."""
+    if isinstance(obj, type):
+        return rng.is_generator_type(obj)
+    npr = sys.modules.get("numpy.random")
+    return obj is not None and obj is getattr(npr, "default_rng", None)
+
+
+def kept_generator(fn: types.FunctionType, info: CodeInfo,
+                   out: dict[tuple[Any, ...], str]) -> None:
+    """Mark ``fn`` if it makes a random generator and keeps it: it returns the
+    generator and a caching wrapper holds it, or it stores the generator in module
+    state (``("draw", "kept", id)``: every step reaching ``fn`` draws from it; one step
+    alone stays cached, a new process making the generator afresh). A caching wrapper
+    already filled at build holds a generator made earlier in this process (a
+    notebook's earlier run, or the module's import), which may have drawn since:
+    ``("made", id)``, and a step reaching it re-executes even alone. A function that
+    only uses a generator it makes (``rng = default_rng(0); return rng.normal(...)``,
+    a dataset made once) keeps none."""
+    factories = {".".join(c) for c in info.chains if _is_factory(_resolve(c, fn, info))}
+    if not factories:
+        return
+    tree = info.tree()
+    returns, stores = _generator_flow(tree, factories) if tree is not None else (True, True)
+    cache = _cache_of(fn) if returns else None
+    if cache is None and not stores:
+        return
+    label = f"the one {fn.__qualname__}() makes and keeps"
+    out[("draw", "kept", id(fn))] = label
+    if cache is not None and _filled(cache):
+        out[("made", id(fn))] = label
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
+
+
+_STORING = frozenset({"setdefault", "append", "add", "update", "insert", "__setitem__"})
+
+
+def _generator_flow(tree: ast.AST, factories: set[str]) -> tuple[bool, bool]:
+    """Whether the function returns a generator it makes (the call, or a local name
+    bound to it), and whether it stores one where the next call finds it: in a global
+    it declares, an item or an attribute (``_C["rng"] = ...``, ``get_rng.rng = ...``),
+    or through a storing method (``_C.setdefault(k, Random(0))``)."""
+
+    def made(v: ast.AST | None) -> bool:
+        return isinstance(v, ast.Call) and _dotted(v.func) in factories
+
+    names: set[str] = set()
+    declared: set[str] = set()
+    stores = returns = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            declared.update(node.names)
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and made(node.value):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    names.add(t.id)
+                elif isinstance(t, ast.Subscript | ast.Attribute):
+                    stores = True
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in _STORING and any(made(a) for a in node.args)):
+            stores = True
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and (made(node.value) or (
+                isinstance(node.value, ast.Name) and node.value.id in names)):
+            returns = True
+    return returns, stores or bool(names & declared)
+
+
+def _cache_of(fn: types.FunctionType) -> Any:
+    """The caching wrapper (``functools.lru_cache``/``cache``, or one whose ``cache``
+    is a mapping, as cachetools' ``cached``) around ``fn`` its module holds: under
+    ``fn``'s qualified name (a method's through its class), or under any name
+    (``get_rng = lru_cache(_make)``). None if it holds none."""
+    globs = fn.__globals__
+    parts = fn.__qualname__.split(".")
+    candidates: list[Any] = []
+    if "<locals>" not in parts:
+        obj: Any = globs.get(parts[0])
+        for name in parts[1:]:
+            try:
+                import inspect
+
+                obj = inspect.getattr_static(obj, name, None)
+            except Exception:
+                obj = None
+            if isinstance(obj, staticmethod | classmethod):
+                obj = obj.__func__
+        candidates.append(obj)
+    candidates.extend(list(globs.values()))
+    for obj in candidates:
+        if obj is None or obj is fn or type(obj) in (types.ModuleType, types.FunctionType):
+            continue
+        if _safe_attr(obj, "__wrapped__") is fn and (
+                _safe_attr(obj, "cache_info") is not None
+                or isinstance(_safe_attr(obj, "cache"), Mapping)):  # (a Step's is a flag)
+            return obj
+    return None
+
+
+def _filled(cache: Any) -> bool:
+    try:
+        info = cache.cache_info() if _safe_attr(cache, "cache_info") is not None else None
+        return bool(info.currsize if info is not None else len(cache.cache))
+    except Exception:
+        return True  # not known: as if it were
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def settings_set(fn: types.FunctionType, info: CodeInfo,
+                 out: dict[tuple[Any, ...], str]) -> None:
+    """Mark ``fn`` if its code changes a library's process-wide settings: it calls a
+    setter (``settings.SETTERS``: ``np.set_printoptions``, ``pd.set_option``,
+    ``sklearn.set_config``, ...; named globally or imported in the function) or assigns
+    an attribute under such a library's module (``pd.options.display.precision = 2``)
+    (``("settings", top)``: read by every step whose key counts the library's settings,
+    ``fingerprint._state_reads``)."""
+    from .settings import SETTERS, setter_of
+
+    for chain in info.chains:
+        obj = _resolve(chain, fn, info) if chain[0] not in info.mutated else None
+        top = setter_of(obj) if callable(obj) else None
+        if top is not None:
+            out[("settings", top)] = f"{top}'s process-wide settings ({'.'.join(chain)})"
+    for name in info.mutated & info.global_names:  # ``pd.options.display.x = ...``
+        mod = fn.__globals__.get(name)
+        top = mod.__name__.partition(".")[0] if type(mod) is types.ModuleType else None
+        if top in SETTERS:
+            out[("settings", top)] = f"{top}'s process-wide settings ({name}. ... = ...)"
