@@ -2842,6 +2842,57 @@ add(idiom("settings_a_step_uses_for_itself_or_logs", {"pipe.py": src('''
     requires=("pandas",),
 ))
 
+add(idiom("accessor_of_yours_used_on_frames_the_step_does_not_make", {
+    "accessors.py": src('''
+        import pandas as pd
+
+
+        @pd.api.extensions.register_dataframe_accessor("stats")
+        class Stats:
+            def __init__(self, frame):
+                self._frame = frame
+
+            def spread(self):
+                return float((self._frame.max() - self._frame.min()).sum())
+    '''),
+    "data.csv": "x,y\n1,10\n4,30\n",
+    "pipe.py": src('''
+        import accessors  # noqa: F401 (registers df.stats)
+        import pandas as pd
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="frame")
+        def load():
+            return pd.DataFrame({"x": [1.0, 3.0], "y": [2.0, 8.0]})
+
+
+        @fm.step(outputs="s")
+        def spread(frame):
+            return frame.stats.spread()  # pandas is not named: the frame is an input
+
+
+        @fm.step(outputs="t")
+        def spread_of_file():
+            return pd.read_csv("data.csv").stats.spread()  # DataFrame is not named
+
+
+        pipe = fm.Pipeline("ns", [load, spread, spread_of_file])
+    ''')},
+    unchanged(),
+    same(E("accessors.py", "    def spread(self):", "    def spread(self):  # max - min"),
+         note="comment"),
+    change(E("accessors.py", "self._frame.max() - self._frame.min()",
+             "self._frame.max() + self._frame.min()"),
+           note="the body of an accessor registered on pd.DataFrame: for a step given a "
+                "frame and one reading a file (and, as it reaches pandas, the step making "
+                "a frame)"),
+    steps=("load", "spread", "spread_of_file"),
+    check={"s": "spread(load())", "t": "spread_of_file()"},
+    requires=("pandas",),
+))
+
 add(idiom("library_settings_of_an_input_type", {"pipe.py": src('''
     import numpy as np
     import pandas as pd

@@ -590,6 +590,8 @@ class _Context:
                     # formatter): its code counts as the step's own helpers do (the
                     # settings' token knows it by name)
                     self.token(now, f"the settings of {top}")
+        if package in _VALUE_CLASSES:  # code of yours its objects hold (an accessor)
+            _library_patches(self, package)
         if package in _READS_ARGV and _ARGV_PART not in self.parts:
             # ``parser.parse_args()`` reads the command line itself, in library code
             # no fingerprint looks into: the arguments are an input of what reaches it
@@ -646,15 +648,30 @@ def _holds_users_code(value: Any) -> bool:
     return any(maybe_users(obj) for obj in found)
 
 
-def settings_parts(tops: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+def settings_parts(tops: Iterable[str], root: str | os.PathLike[str] | None = None
+                   ) -> tuple[dict[str, str], dict[str, Any]]:
     """The settings parts of libraries ``tops`` (those whose settings are not the
     defaults), and their sources: for a step that computes with a library's objects it
-    receives as inputs (formats a numpy array) without its code naming the library."""
-    out, sources = {}, {}
+    receives as inputs (formats a numpy array) without its code naming the library.
+    With the project's ``root``, also the code of yours those objects hold (an accessor
+    registered on ``pd.DataFrame``: ``df.stats.spread()``, ``_library_patches``)."""
+    out: dict[str, str] = {}
+    sources: dict[str, Any] = {}
     for top in dict.fromkeys(t for lib in tops for t in (lib, *_SETTINGS_BENEATH.get(lib, ()))):
         part = _settings_part(top)
         if part is not None:
             out[part[0]], sources[part[0]] = part[1], part[2]
+    held = sorted(t for t in tops if t in _VALUE_CLASSES and t in sys.modules)
+    if held and root is not None:
+        ctx = _Context(Path(root), "<inputs>")
+        for top in held:
+            _library_patches(ctx, top)
+        ctx.drain()
+        found = ctx.sources()
+        for key, value in ctx.parts.items():
+            out[key] = value
+            if key in found:
+                sources[key] = found[key]
     return out, sources
 
 
@@ -1927,6 +1944,7 @@ def _patched_in(ctx: _Context, cls: type) -> list[Any]:
     hit = _patches.get(cls)
     if hit is None:
         hit = []
+        own = str(_attr(cls, "__module__") or "").partition(".")[0]  # (its own: not yours)
         try:
             members = list(vars(cls).values())
         except TypeError:
@@ -1944,12 +1962,32 @@ def _patched_in(ctx: _Context, cls: type) -> list[Any]:
                     held = None
                 inner = list(held.values()) if isinstance(held, dict) else []
             hit += [m for m in inner if isinstance(m, (types.FunctionType, type))
+                    and str(_attr(m, "__module__") or "").partition(".")[0] != own
                     and ctx.label_of(m) is not None]
         _patches[cls] = hit
     return hit
 
 
 _patches: dict[type, list[Any]] = {}  # this build's ``_patched_in`` answers
+
+
+# the classes of the objects a library hands out, which a step uses without naming them
+# (``pd.read_csv(...).stats.spread()``, an input DataFrame): code of yours they hold (an
+# accessor registered on them, a function assigned to them) counts for every step that
+# reaches the library, or is given its objects (``settings_parts``)
+_VALUE_CLASSES: dict[str, tuple[str, ...]] = {
+    "pandas": ("DataFrame", "Series", "Index"),
+    "polars": ("DataFrame", "LazyFrame", "Series", "Expr"),
+}
+
+
+def _library_patches(ctx: _Context, top: str) -> None:
+    mod = sys.modules.get(top)
+    for name in _VALUE_CLASSES.get(top, ()):
+        cls = getattr(mod, name, None)
+        if isinstance(cls, type) and ctx.first_visit(cls):
+            for member in _patched_in(ctx, cls):
+                _visit(ctx, member, getattr(member, "__qualname__", "?"), "")
 
 
 def _class_ast(cls: type) -> ast.AST | None:

@@ -144,7 +144,7 @@ class Decider:
             libs |= {"numpy"}
         settings = self._settings.get(libs)
         if settings is None:
-            settings = self._settings[libs] = settings_parts(libs)
+            settings = self._settings[libs] = settings_parts(libs, self.root)
         if settings[0]:
             fp = fp.merged(*settings)
         lazy = [p for p, r in in_recs.items() if _holds_query(r)]
