@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -130,3 +131,25 @@ def flowyml_cli(cwd: Path, *args: str, env: dict[str, str] | None = None,
     exe = Path(sys.executable).parent / "flowyml"
     return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def interrupted(args: list[str], cwd: Path, when: str, env: dict[str, str] | None = None
+                ) -> tuple[int, str, str]:
+    """Run ``args`` in ``cwd``, press Ctrl-C (SIGINT) half a second after a line of its
+    stderr contains ``when`` (a step's progress line: the step is running), and return
+    its exit status, stdout and stderr (the rest of it)."""
+    import signal
+
+    proc = subprocess.Popen(args, cwd=cwd, env=child_env(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if when in line:
+                break
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return proc.returncode, stdout, stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import child_env, flowyml_cli, write
+from tests.conftest import child_env, flowyml_cli, interrupted, write
 
 PIPE = '''
 import flowyml as fm
@@ -287,11 +287,8 @@ def test_an_interrupted_run_is_listed_as_interrupted(project: Path, executor: st
     as failed, `flowyml runs` says it was interrupted (it named a step ``<runtime>``
     before), and the script gets the KeyboardInterrupt on every executor (inline, it
     got a StepFailed, an Exception: a sweep's ``except Exception`` went on)."""
-    import signal
-    import subprocess
     import sys
 
-    from tests.conftest import child_env
 
     write(project / "slow.py", """
         import sys, time
@@ -320,20 +317,10 @@ def test_an_interrupted_run_is_listed_as_interrupted(project: Path, executor: st
             except Exception as exc:
                 print("caught", type(exc).__name__, flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "slow.py", executor], cwd=project,
-                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # the progress line of the step: the worker runs it
-            if "slow" in line:
-                break
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode != 0 and "caught" not in stdout, stdout
+    # (the progress line of the step: the worker runs it)
+    returncode, stdout, stderr = interrupted([sys.executable, "slow.py", executor], project,
+                                             "slow")
+    assert returncode != 0 and "caught" not in stdout, stdout
     assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr
     # the progress says which step was stopped, and that what finished is kept
     assert "x slow: interrupted" in stderr, stderr
@@ -356,11 +343,8 @@ def test_ctrl_c_on_flowyml_run_says_what_stopped_and_exits_130(project: Path) ->
     """`flowyml run` stopped by Ctrl-C ends with the run's line (which steps were
     stopped, what is recorded) and the shell's status for it, 130, not click's bare
     "Aborted!"."""
-    import signal
-    import subprocess
     import sys
 
-    from tests.conftest import child_env
 
     write(project / "slow.py", """
         import time
@@ -378,19 +362,8 @@ def test_ctrl_c_on_flowyml_run_says_what_stopped_and_exits_130(project: Path) ->
         pipeline = fm.Pipeline("slow", [first, slow])
     """)
     exe = Path(sys.executable).parent / "flowyml"  # the command, as a user types it
-    proc = subprocess.Popen([str(exe), "run", "slow.py"], cwd=project, env=child_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if "slow: running" in line:
-                break
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, stderr
+    returncode, _, stderr = interrupted([str(exe), "run", "slow.py"], project, "slow: running")
+    assert returncode == 130, stderr
     assert "Aborted!" not in stderr and "Traceback" not in stderr, stderr
     assert "x slow: interrupted" in stderr, stderr
     assert re.search(r"run \S+ of slow: interrupted, 1 executed, 0 reused", stderr), stderr

@@ -33,7 +33,7 @@ import flowyml as fm
 from flowyml import openlineage
 from flowyml.core.errors import ConfigError, StepFailed
 from flowyml.runtime.reporting import Reporter
-from tests.conftest import flowyml_cli, run_py, write
+from tests.conftest import flowyml_cli, interrupted, run_py, write
 
 
 # ---------------------------------------------------------------------------- a server
@@ -405,11 +405,8 @@ def test_ctrl_c_sends_abort_for_the_stopped_step_and_the_run(project: Path) -> N
     """A run stopped by Ctrl-C is not left running in the lineage backend: the step
     that was running and the pipeline's run each end with ABORT (a reused or finished
     step keeps its COMPLETE)."""
-    import signal
-    import subprocess
     import sys
 
-    from tests.conftest import child_env
 
     write(project / "pipe.py", """
         import time
@@ -427,20 +424,9 @@ def test_ctrl_c_sends_abort_for_the_stopped_step_and_the_run(project: Path) -> N
         pipeline = fm.Pipeline("stopped", [first, slow])
     """)
     exe = Path(sys.executable).parent / "flowyml"
-    proc = subprocess.Popen([str(exe), "run", "pipe.py"], cwd=project, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env=child_env({"FLOWYML_OPENLINEAGE_URL": "file://events.jsonl"}))
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if "slow: running" in line:
-                break
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130
+    returncode, _, _ = interrupted([str(exe), "run", "pipe.py"], project, "slow: running",
+                                   {"FLOWYML_OPENLINEAGE_URL": "file://events.jsonl"})
+    assert returncode == 130
     events = [json.loads(line) for line in (project / "events.jsonl").read_text().splitlines()]
     for ev in events:
         _validate(ev)
