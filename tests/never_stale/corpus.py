@@ -5898,6 +5898,38 @@ add(_two_drawers("generator_kept_by_an_lru_cache_made_by_a_call_drawn_by_two_ste
 """)}, E("pipe.py", "def _make_rng():", "def _make_rng():  # once"),
     "kept by an lru_cache made by a call, the generator's module imported inside"))
 
+add(_two_drawers("generator_kept_by_lru_cache_made_one_call_deeper_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import functools
+
+    import numpy as np
+
+    import flowyml as fm
+
+
+    def _make(seed):
+        return np.random.default_rng(seed)
+
+
+    @functools.lru_cache(maxsize=None)
+    def get_rng():
+        return _make(0)
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return get_rng().random(n).tolist()
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return float(get_rng().random())
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "def _make(seed):", "def _make(seed):  # a fresh one"),
+    "kept by an lru_cache around a helper whose helper makes it"))
+
 add(idiom("lru_cached_data_made_with_a_generator_read_by_two_steps", {"pipe.py": src("""
     import functools
 

@@ -849,15 +849,20 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
 _build_marks: dict[int, tuple[Any, dict[tuple[Any, ...], str]]] = {}  # this build's
 
 
+def _walked_info(fn: types.FunctionType) -> CodeInfo | None:
+    """The facts of ``fn``'s code, if a walk computed them (``_info``)."""
+    return _info_cache.get((fn.__code__, True)) or _info_cache.get((fn.__code__, False))
+
+
 def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], str]:
     """What ``fn``'s own code changes (``_state_writes``), as markers."""
     out: dict[tuple[Any, ...], str] = {}
-    info = _info_cache.get((fn.__code__, True)) or _info_cache.get((fn.__code__, False))
+    info = _walked_info(fn)
     if info is None:
         return out
     _self_changing_calls(fn, info, out)
     _generator_draws(fn, info, out)
-    side_state.kept_generator(fn, info, out)
+    side_state.kept_generator(fn, info, out, _walked_info)
     side_state.settings_set(fn, info, out)
     if not info.mutated:
         return out
@@ -1140,6 +1145,7 @@ def _end_of_build() -> None:
     _settings_values.clear()
     _patches.clear()
     _build_marks.clear()
+    side_state.forget()
     _project_listings.clear()
     _build_tokens.clear()
     _build_rng.clear()

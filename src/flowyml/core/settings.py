@@ -55,14 +55,15 @@ SETTERS: dict[str, tuple[str, ...]] = {
     "csv": ("register_dialect", "unregister_dialect"),
     "sqlite3": ("register_converter", "register_adapter"),
 }
+SETTER_NAMES = frozenset(n for names in SETTERS.values() for n in names)
 # (not ``logging``'s: a step configuring logging for itself is common, and the level
 # changes what is printed far more often than what is computed; nor
 # ``csv.field_size_limit``, raised by loaders: it makes a reader accept more, not other)
 
 
-def setter_of(obj: Any) -> str | None:
-    """The library whose settings ``obj`` changes, if it is one of ``SETTERS`` (looked
-    up by identity, among those of the libraries imported so far)."""
+def setters() -> dict[int, tuple[Any, str]]:
+    """id -> (setter, its library) for the ``SETTERS`` of the libraries imported so far
+    (each held, so no other object gets its id)."""
     loaded = tuple(top for top in SETTERS if top in sys.modules)
     if loaded != _setters_of[0]:
         found = {}
@@ -70,10 +71,10 @@ def setter_of(obj: Any) -> str | None:
             for name in SETTERS[top]:
                 fn = getattr(sys.modules[top], name, None)
                 if fn is not None:
-                    found[id(fn)] = (fn, top)  # (held: no other object gets its id)
+                    found[id(fn)] = (fn, top)
         _setters_of[:] = [loaded, found]
-    hit = _setters_of[1].get(id(obj))
-    return hit[1] if hit is not None else None
+    known: dict[int, tuple[Any, str]] = _setters_of[1]
+    return known
 
 
 _setters_of: list[Any] = [(), {}]  # the libraries looked at, and id -> (setter, library)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import rng
@@ -73,8 +73,11 @@ def _is_factory(obj: Any) -> bool:
     return obj is not None and obj is getattr(npr, "default_rng", None)
 
 
+InfoOf = Callable[[types.FunctionType], "CodeInfo | None"]  # a function's facts, if walked
+
+
 def kept_generator(fn: types.FunctionType, info: CodeInfo,
-                   out: dict[tuple[Any, ...], str]) -> None:
+                   out: dict[tuple[Any, ...], str], info_of: InfoOf) -> None:
     """Mark ``fn`` if it makes a random generator and keeps it: it returns the
     generator and a caching wrapper holds it, or it stores the generator in module
     state (``("draw", "kept", id)``: every step reaching ``fn`` draws from it; one step
@@ -83,8 +86,10 @@ def kept_generator(fn: types.FunctionType, info: CodeInfo,
     notebook's earlier run, or the module's import), which may have drawn since:
     ``("made", id)``, and a step reaching it re-executes even alone. A function that
     only uses a generator it makes (``rng = default_rng(0); return rng.normal(...)``,
-    a dataset made once) keeps none."""
-    factories = {".".join(c) for c in info.chains if _is_factory(_resolve(c, fn, info))}
+    a dataset made once) keeps none. A function of yours that returns a generator it
+    makes (``return _make()``, ``_make`` returning ``default_rng(0)``) counts as a
+    generator class here (``info_of``: the facts of the functions the step walked)."""
+    factories = _factories(fn, info, info_of, 0)
     if not factories:
         return
     tree = info.tree()
@@ -96,6 +101,72 @@ def kept_generator(fn: types.FunctionType, info: CodeInfo,
     out[("draw", "kept", id(fn))] = label
     if cache is not None and _filled(cache):
         out[("made", id(fn))] = label
+
+
+_MAKER_DEPTH = 3  # functions returning what functions returning a generator return
+# the generator classes' and ``default_rng``'s names (a library's other names are skipped)
+_FACTORY_NAMES = frozenset({"default_rng", "Random", "RandomState", "Generator", "SystemRandom"})
+
+
+def _is_library(obj: Any) -> bool:
+    """Whether ``obj`` is a module of the standard library or an installed package."""
+    if type(obj) is not types.ModuleType:
+        return False
+    name = obj.__name__.partition(".")[0]
+    if name in sys.stdlib_module_names or name == "builtins":
+        return True
+    file = getattr(obj, "__file__", None) or ""
+    return "site-packages" in file or "dist-packages" in file
+
+
+def _factories(fn: types.FunctionType, info: CodeInfo, info_of: InfoOf, depth: int
+               ) -> set[str]:
+    """The names in ``fn``'s code whose call makes a random generator: a generator
+    class, ``default_rng``, or a function of yours that returns what one makes (once
+    per build and function)."""
+    hit = _made_by.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    out: set[str] = set()
+    _made_by[id(fn)] = (fn, out)  # (while it is looked at: a cycle finds none)
+    globs, names = fn.__globals__, info.global_names
+    for chain in info.chains:
+        if len(chain) > 1:
+            if chain[-1] not in _FACTORY_NAMES and _is_library(globs.get(chain[0])):
+                continue  # (``np.sqrt``: a library's function makes no generator of yours)
+            obj = _resolve(chain, fn, info)
+        else:
+            obj = globs.get(chain[0]) if chain[0] in names else _resolve(chain, fn, info)
+        if _is_factory(obj) or (type(obj) is types.FunctionType and obj is not fn
+                                and depth < _MAKER_DEPTH and _returns_generator(
+                                    obj, info_of, depth + 1)):
+            out.add(".".join(chain))
+    return out
+
+
+def _returns_generator(fn: types.FunctionType, info_of: InfoOf, depth: int) -> bool:
+    hit = _returning.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    _returning[id(fn)] = (fn, False)  # (while it is looked at: a cycle says no)
+    info = info_of(fn)
+    found = False
+    if info is not None:
+        factories = _factories(fn, info, info_of, depth)
+        tree = info.tree() if factories else None
+        found = tree is not None and _generator_flow(tree, factories)[0]
+    _returning[id(fn)] = (fn, found)
+    return found
+
+
+# this build's answers of ``_returns_generator`` and ``_factories`` (``forget``)
+_returning: dict[int, tuple[Any, bool]] = {}
+_made_by: dict[int, tuple[Any, set[str]]] = {}
+
+
+def forget() -> None:
+    _returning.clear()
+    _made_by.clear()
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -192,11 +263,19 @@ def settings_set(fn: types.FunctionType, info: CodeInfo,
     an attribute under such a library's module (``pd.options.display.precision = 2``)
     (``("settings", top)``: read by every step whose key counts the library's settings,
     ``fingerprint._state_reads``)."""
-    from .settings import SETTERS, setter_of
+    from .settings import SETTER_NAMES, SETTERS, setters
 
+    known = setters()
+    globs, names = fn.__globals__, info.global_names
     for chain in info.chains:
-        obj = _resolve(chain, fn, info) if chain[0] not in info.mutated else None
-        top = setter_of(obj) if callable(obj) else None
+        if len(chain) > 1:
+            if chain[-1] not in SETTER_NAMES:
+                continue  # (a bare name may be a setter under another: ``se = np.seterr``)
+            obj = _resolve(chain, fn, info)
+        else:
+            obj = globs.get(chain[0]) if chain[0] in names else _resolve(chain, fn, info)
+        hit = known.get(id(obj)) if obj is not None else None
+        top = hit[1] if hit is not None and hit[0] is obj else None
         if top is not None:
             out[("settings", top)] = f"{top}'s process-wide settings ({'.'.join(chain)})"
     for name in info.mutated & info.global_names:  # ``pd.options.display.x = ...``
