@@ -89,7 +89,7 @@ def kept_generator(fn: types.FunctionType, info: CodeInfo,
     a dataset made once) keeps none. A function of yours that returns a generator it
     makes (``return _make()``, ``_make`` returning ``default_rng(0)``) counts as a
     generator class here (``info_of``: the facts of the functions the step walked)."""
-    factories = _factories(fn, info, info_of, 0)
+    factories = _factories(fn, info, info_of)
     if not factories:
         return
     tree = info.tree()
@@ -103,7 +103,6 @@ def kept_generator(fn: types.FunctionType, info: CodeInfo,
         out[("made", id(fn))] = label
 
 
-_MAKER_DEPTH = 3  # functions returning what functions returning a generator return
 # the generator classes' and ``default_rng``'s names (a library's other names are skipped)
 _FACTORY_NAMES = frozenset({"default_rng", "Random", "RandomState", "Generator", "SystemRandom"})
 
@@ -119,16 +118,20 @@ def _is_library(obj: Any) -> bool:
     return "site-packages" in file or "dist-packages" in file
 
 
-def _factories(fn: types.FunctionType, info: CodeInfo, info_of: InfoOf, depth: int
+_MAKER_DEPTH = 50  # calls followed from a function to the one that makes a generator
+
+
+def _factories(fn: types.FunctionType, info: CodeInfo, info_of: InfoOf, depth: int = 0
                ) -> set[str]:
     """The names in ``fn``'s code whose call makes a random generator: a generator
-    class, ``default_rng``, or a function of yours that returns what one makes (once
-    per build and function)."""
+    class, ``default_rng``, or a function of yours that returns what one makes, up to
+    ``_MAKER_DEPTH`` calls deep (once per build and function; a function met again while
+    it is looked at, in a recursion, or beyond that depth, counts as making none)."""
     hit = _made_by.get(id(fn))
     if hit is not None and hit[0] is fn:
         return hit[1]
     out: set[str] = set()
-    _made_by[id(fn)] = (fn, out)  # (while it is looked at: a cycle finds none)
+    _made_by[id(fn)] = (fn, out)
     globs, names = fn.__globals__, info.global_names
     for chain in info.chains:
         if len(chain) > 1:
@@ -138,8 +141,8 @@ def _factories(fn: types.FunctionType, info: CodeInfo, info_of: InfoOf, depth: i
         else:
             obj = globs.get(chain[0]) if chain[0] in names else _resolve(chain, fn, info)
         if _is_factory(obj) or (type(obj) is types.FunctionType and obj is not fn
-                                and depth < _MAKER_DEPTH and _returns_generator(
-                                    obj, info_of, depth + 1)):
+                                and depth < _MAKER_DEPTH
+                                and _returns_generator(obj, info_of, depth + 1)):
             out.add(".".join(chain))
     return out
 
@@ -148,7 +151,7 @@ def _returns_generator(fn: types.FunctionType, info_of: InfoOf, depth: int) -> b
     hit = _returning.get(id(fn))
     if hit is not None and hit[0] is fn:
         return hit[1]
-    _returning[id(fn)] = (fn, False)  # (while it is looked at: a cycle says no)
+    _returning[id(fn)] = (fn, False)  # (while it is looked at: a recursion says no)
     info = info_of(fn)
     found = False
     if info is not None:
