@@ -153,3 +153,29 @@ def interrupted(args: list[str], cwd: Path, when: str, env: dict[str, str] | Non
     finally:
         proc.kill()
     return proc.returncode, stdout, stderr
+
+
+def ctrl_c_in_flowyml_run(project: Path, pipeline: str, env: dict[str, str] | None = None
+                          ) -> tuple[int, str]:
+    """``flowyml run`` of a two-step pipeline named ``pipeline`` (``first``, then ``slow``,
+    which sleeps), as a user types it, stopped by Ctrl-C while ``slow`` runs: its exit
+    status and stderr."""
+    write(project / "stopped.py", f"""
+        import time
+        import flowyml as fm
+
+        @fm.step(outputs="n")
+        def first():
+            return 1
+
+        @fm.step(outputs="x")
+        def slow(n):
+            time.sleep(60)
+            return n
+
+        pipeline = fm.Pipeline({pipeline!r}, [first, slow])
+    """)
+    exe = Path(sys.executable).parent / "flowyml"
+    returncode, _, stderr = interrupted([str(exe), "run", "stopped.py"], project,
+                                        "slow: running", env)
+    return returncode, stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import child_env, flowyml_cli, interrupted, write
+from tests.conftest import child_env, ctrl_c_in_flowyml_run, flowyml_cli, interrupted, write
 
 PIPE = '''
 import flowyml as fm
@@ -343,26 +343,7 @@ def test_ctrl_c_on_flowyml_run_says_what_stopped_and_exits_130(project: Path) ->
     """`flowyml run` stopped by Ctrl-C ends with the run's line (which steps were
     stopped, what is recorded) and the shell's status for it, 130, not click's bare
     "Aborted!"."""
-    import sys
-
-
-    write(project / "slow.py", """
-        import time
-        import flowyml as fm
-
-        @fm.step(outputs="n")
-        def first():
-            return 1
-
-        @fm.step(outputs="x")
-        def slow(n):
-            time.sleep(60)
-            return n
-
-        pipeline = fm.Pipeline("slow", [first, slow])
-    """)
-    exe = Path(sys.executable).parent / "flowyml"  # the command, as a user types it
-    returncode, _, stderr = interrupted([str(exe), "run", "slow.py"], project, "slow: running")
+    returncode, stderr = ctrl_c_in_flowyml_run(project, "slow")
     assert returncode == 130, stderr
     assert "Aborted!" not in stderr and "Traceback" not in stderr, stderr
     assert "x slow: interrupted" in stderr, stderr

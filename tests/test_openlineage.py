@@ -33,7 +33,7 @@ import flowyml as fm
 from flowyml import openlineage
 from flowyml.core.errors import ConfigError, StepFailed
 from flowyml.runtime.reporting import Reporter
-from tests.conftest import flowyml_cli, interrupted, run_py, write
+from tests.conftest import ctrl_c_in_flowyml_run, flowyml_cli, run_py, write
 
 
 # ---------------------------------------------------------------------------- a server
@@ -405,27 +405,8 @@ def test_ctrl_c_sends_abort_for_the_stopped_step_and_the_run(project: Path) -> N
     """A run stopped by Ctrl-C is not left running in the lineage backend: the step
     that was running and the pipeline's run each end with ABORT (a reused or finished
     step keeps its COMPLETE)."""
-    import sys
-
-
-    write(project / "pipe.py", """
-        import time
-        import flowyml as fm
-
-        @fm.step(outputs="n")
-        def first():
-            return 1
-
-        @fm.step(outputs="x")
-        def slow(n):
-            time.sleep(60)
-            return n
-
-        pipeline = fm.Pipeline("stopped", [first, slow])
-    """)
-    exe = Path(sys.executable).parent / "flowyml"
-    returncode, _, _ = interrupted([str(exe), "run", "pipe.py"], project, "slow: running",
-                                   {"FLOWYML_OPENLINEAGE_URL": "file://events.jsonl"})
+    returncode, _ = ctrl_c_in_flowyml_run(project, "stopped",
+                                          {"FLOWYML_OPENLINEAGE_URL": "file://events.jsonl"})
     assert returncode == 130
     events = [json.loads(line) for line in (project / "events.jsonl").read_text().splitlines()]
     for ev in events:

@@ -229,6 +229,16 @@ def resolve_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
     return obj
 
 
+def safe_attr(obj: Any, name: str, default: Any = None) -> Any:
+    """``getattr(obj, name, default)`` for a value of the user's, whose ``__getattr__``
+    may raise something else than ``AttributeError`` for a name it does not have (an
+    ``AttrDict``'s ``KeyError``): that is a name it does not have too."""
+    try:
+        return getattr(obj, name, default)
+    except Exception:
+        return default
+
+
 def module_of(obj: Any) -> str:
     """``obj.__module__`` when it is a string (C types may expose a descriptor)."""
     module = getattr(obj, "__module__", None)

@@ -67,6 +67,7 @@ from .code_text import (
     parse_text,
     resolve_chain,
 )
+from .code_text import safe_attr as _attr
 from .gcpause import cyclic_gc_paused
 from .hashing import hash_text
 from .ownership import (
@@ -581,7 +582,7 @@ class _Context:
         self.parts[f"library {top}"] = library_version(top)
         package = module.partition(".")[0]
         for top in (package, *_SETTINGS_BENEATH.get(package, ())):
-            self.counted.add((_USES + top, 0))  # (a step changing them: ``_settings_set``)
+            self.counted.add((_USES + top, 0))  # (a step changing them: ``side_state.settings_set``)
             settings = _settings_part(top)
             if settings is not None:
                 self.add(*settings)
@@ -2823,16 +2824,6 @@ def _is_library_code(ctx: _Context, obj: Any) -> bool:
     return isinstance(obj, (types.BuiltinFunctionType, types.MethodDescriptorType,
                             types.WrapperDescriptorType, types.ClassMethodDescriptorType)
                       ) or (_is_native_callable(obj) and not _is_type_alias(obj))
-
-
-def _attr(obj: Any, name: str, default: Any = None) -> Any:
-    """``getattr(obj, name, default)`` for a value of the user's, whose ``__getattr__``
-    may raise something else than ``AttributeError`` for a name it does not have (an
-    ``AttrDict``'s ``KeyError``): that is a name it does not have too."""
-    try:
-        return getattr(obj, name, default)
-    except Exception:
-        return default
 
 
 def _is_type_alias(obj: Any) -> bool:

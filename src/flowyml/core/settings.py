@@ -46,7 +46,7 @@ _DECIMAL = {"prec": 28, "rounding": "ROUND_HALF_EVEN", "Emin": -999999, "Emax": 
 
 
 # the functions that change these settings, by module: a step calling one changes what
-# the steps after it compute (``fingerprint._settings_set``)
+# the steps after it compute (``side_state.settings_set``)
 SETTERS: dict[str, tuple[str, ...]] = {
     "numpy": ("set_printoptions", "seterr", "seterrcall"),
     "pandas": ("set_option", "reset_option"),

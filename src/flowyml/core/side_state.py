@@ -12,29 +12,23 @@ Two kinds, each a marker for ``fingerprint._couple_shared_state``:
   step. The keys of the steps after it counted the settings at build, before it ran,
   and a reuse of it would not change them.
 
-Both are read from the function's code (its bytecode's names and, for the first, its
-tree), so they cost nothing for a function that names no generator class and no setter.
+Both are read from the function's code: the names it reaches, and for a function that
+makes a generator its tree (parsed then only). Each function is read once per build
+(``fingerprint._state_writes``).
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import sys
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import rng
-from .code_text import CodeInfo
-
-
-def _safe_attr(obj: Any, name: str) -> Any:
-    """``getattr(obj, name, None)``, None when the object's ``__getattr__`` raises
-    anything (a user object's may raise ``KeyError``)."""
-    try:
-        return getattr(obj, name, None)
-    except Exception:
-        return None
+from .code_text import CodeInfo, safe_attr
+from .tokens import maybe_users_module
 
 
 def _resolve(chain: tuple[str, ...], fn: types.FunctionType, info: CodeInfo) -> Any:
@@ -49,7 +43,7 @@ def _resolve(chain: tuple[str, ...], fn: types.FunctionType, info: CodeInfo) -> 
         for local, module, attribute, level in info.imports:
             if local == head and not level:
                 mod = sys.modules.get(module)
-                obj = _safe_attr(mod, attribute) if attribute else mod
+                obj = safe_attr(mod, attribute) if attribute else mod
                 if not attribute and "." in module:  # ``import a.b`` binds ``a``
                     obj = sys.modules.get(module.partition(".")[0])
                 break
@@ -109,13 +103,7 @@ _FACTORY_NAMES = frozenset({"default_rng", "Random", "RandomState", "Generator",
 
 def _is_library(obj: Any) -> bool:
     """Whether ``obj`` is a module of the standard library or an installed package."""
-    if type(obj) is not types.ModuleType:
-        return False
-    name = obj.__name__.partition(".")[0]
-    if name in sys.stdlib_module_names or name == "builtins":
-        return True
-    file = getattr(obj, "__file__", None) or ""
-    return "site-packages" in file or "dist-packages" in file
+    return type(obj) is types.ModuleType and not maybe_users_module(obj.__name__)
 
 
 _MAKER_DEPTH = 50  # calls followed from a function to the one that makes a generator
@@ -228,8 +216,6 @@ def _cache_of(fn: types.FunctionType) -> Any:
         obj: Any = globs.get(parts[0])
         for name in parts[1:]:
             try:
-                import inspect
-
                 obj = inspect.getattr_static(obj, name, None)
             except Exception:
                 obj = None
@@ -240,16 +226,16 @@ def _cache_of(fn: types.FunctionType) -> Any:
     for obj in candidates:
         if obj is None or obj is fn or type(obj) in (types.ModuleType, types.FunctionType):
             continue
-        if _safe_attr(obj, "__wrapped__") is fn and (
-                _safe_attr(obj, "cache_info") is not None
-                or isinstance(_safe_attr(obj, "cache"), Mapping)):  # (a Step's is a flag)
+        if safe_attr(obj, "__wrapped__") is fn and (
+                safe_attr(obj, "cache_info") is not None
+                or isinstance(safe_attr(obj, "cache"), Mapping)):  # (a Step's is a flag)
             return obj
     return None
 
 
 def _filled(cache: Any) -> bool:
     try:
-        info = cache.cache_info() if _safe_attr(cache, "cache_info") is not None else None
+        info = cache.cache_info() if safe_attr(cache, "cache_info") is not None else None
         return bool(info.currsize if info is not None else len(cache.cache))
     except Exception:
         return True  # not known: as if it were

@@ -255,7 +255,9 @@ def _pickled(v: Any, on_code: Callable[[Any], None] | None) -> bytes:
 
 
 @functools.lru_cache(maxsize=1024)
-def _maybe_users_module(module: str) -> bool:
+def maybe_users_module(module: str) -> bool:
+    """Whether module ``module`` may be the user's: not Python's, not an installed
+    package's (a ``__main__`` is)."""
     top = module.partition(".")[0]
     if top == "__main__":  # a script's or a notebook's
         return True
@@ -281,7 +283,7 @@ def maybe_users(obj: Any) -> bool:
     """Whether ``obj``'s code may be the user's (the fingerprint decides): not Python's,
     not an installed package's."""
     module = getattr(obj, "__module__", None)
-    return isinstance(module, str) and _maybe_users_module(module)
+    return isinstance(module, str) and maybe_users_module(module)
 
 
 _HOMES: dict[int, tuple[Any, str | None]] = {}  # id -> (object, the module that has it)
