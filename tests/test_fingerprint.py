@@ -13,6 +13,7 @@ import inspect
 import itertools
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -429,8 +430,8 @@ def test_the_hidden_generators_state_is_kept_apart_and_seeds_first_are_seen(
 
 def test_a_value_that_cannot_be_fingerprinted_is_named_by_its_own_type() -> None:
     """The warning names the global's own type, and what inside it has no canonical
-    form: not only the innermost object (a dict's lock, not "a lock")."""
-    events = {"lock": threading.Lock()}
+    form: not only the innermost object (a dict's connection, not "a Connection")."""
+    events = {"db": sqlite3.connect(":memory:")}
 
     def step_fn():
         return len(events)
@@ -439,7 +440,7 @@ def test_a_value_that_cannot_be_fingerprinted_is_named_by_its_own_type() -> None
         warnings.simplefilter("always")
         fingerprint_function(step_fn, step_name="locked")
     said = [str(w.message) for w in caught if issubclass(w.category, FingerprintWarning)]
-    assert any("(a dict holding a lock) cannot be fingerprinted" in m for m in said), said
+    assert any("(a dict holding a Connection) cannot be fingerprinted" in m for m in said), said
 
 
 def test_a_helper_imported_from_a_zip_counts_by_its_source(tmp_path: Path) -> None:

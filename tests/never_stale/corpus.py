@@ -6803,3 +6803,155 @@ add(idiom("own_file_resolved_in_a_step", {
            note="the data file it reads"),
     steps=("f", "g"), check={"y": "f()", "z": "g()"},
 ))
+
+add(idiom("items_popped_from_a_global_list_by_two_steps", {"pipe.py": src('''
+    import flowyml as fm
+
+    TODO = [3, 5, 7]
+
+
+    @fm.step(outputs="first")
+    def a():
+        return TODO.pop(0) * 10
+
+
+    @fm.step(outputs="second")
+    def b():
+        return TODO.pop(0)  # what a left
+
+
+    pipe = fm.Pipeline("ns", [a, b])
+''')},
+    Phase("unchanged", (), "each takes what the other left: coupled, both re-execute",
+          {"a": "executed", "b": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# what a left", "# the next item"),), "comment",
+          {"a": "executed", "b": "executed"}),
+    change(E("pipe.py", "return TODO.pop(0) * 10", "return 10"),
+           note="a no longer takes the first item: b gets it (a lone b was reused: stale)",
+           expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"second": "[a(), b()][1]"},  # (one process: a() takes once)
+    warns_at_build=("TODO",),
+))
+
+add(idiom("items_taken_from_a_global_queue_and_deque_by_two_steps", {"pipe.py": src('''
+    import collections
+    import heapq
+    import queue
+
+    import flowyml as fm
+
+    JOBS = queue.Queue()
+    for job in (3, 5, 7):
+        JOBS.put(job)
+    SEEN = collections.deque([1, 2, 3])
+    HEAP = [4, 1, 9]
+    heapq.heapify(HEAP)
+
+
+    @fm.step(outputs="first")
+    def a(k: int = 1):
+        return [JOBS.get() for _ in range(k)], SEEN.popleft(), heapq.heappop(HEAP)
+
+
+    @fm.step(outputs="second")
+    def b():
+        return JOBS.get_nowait(), SEEN.popleft(), heapq.heappop(HEAP)  # what a left
+
+
+    pipe = fm.Pipeline("ns", [a, b])
+''')},
+    Phase("unchanged", (), "each takes what the other left: coupled, both re-execute",
+          {"a": "executed", "b": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# what a left", "# the next ones"),), "comment",
+          {"a": "executed", "b": "executed"}),
+    change(E("pipe.py", "def a(k: int = 1):", "def a(k: int = 2):"),
+           note="a takes two jobs: b gets the third", expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"second": "[a(), b()][1]"},  # (one process: a() takes once)
+    warns_at_build=("JOBS",),
+))
+
+add(idiom("global_dict_read_with_get_and_a_lone_pop_couple_nothing", {"pipe.py": src('''
+    import flowyml as fm
+
+    CFG = {"scale": 2, "shift": 1}
+    PENDING = [4, 5]
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 3):
+        return [i * CFG.get("scale", 1) for i in range(n)]
+
+
+    @fm.step(outputs="z")
+    def g(y):
+        return [v + CFG.get("shift", 0) for v in y] + [PENDING.pop()]
+
+
+    pipe = fm.Pipeline("ns", [f, g])
+''')},
+    unchanged("a dict's get takes nothing, and one step alone takes from PENDING: both reused"),
+    same(E("pipe.py", 'CFG = {"scale": 2, "shift": 1}', 'CFG = {"scale": 2, "shift": 1}  # knobs'),
+         note="comment"),
+    change(E("pipe.py", '"shift": 1', '"shift": 3'), note="a value both read",
+           expect={"f": "executed", "g": "executed"}),
+    change(E("pipe.py", "PENDING = [4, 5]", "PENDING = [4, 6]"), note="what g takes",
+           expect={"f": "cached", "g": "executed"}),
+    steps=("f", "g"), check={"y": "f()", "z": "g(f())"},
+))
+
+add(idiom("lock_semaphore_and_log_file_globals_are_not_inputs", {"pipe.py": src('''
+    import os
+    import threading
+
+    import flowyml as fm
+
+    LOCK = threading.Lock()
+    RLOCK = threading.RLock()
+    SLOTS = threading.Semaphore(2)
+    LOG = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.log"), "a")
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        with LOCK, RLOCK, SLOTS:
+            LOG.write(f"f {n}\\n")
+            LOG.flush()
+            return [i * 2 for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged("locks decide when, not what; a file open only for writing is output: reused "
+              "(each re-executed the step every run, as a value with no canonical form)"),
+    same(E("pipe.py", "SLOTS = threading.Semaphore(2)", "SLOTS = threading.Semaphore(2)  # I/O"),
+         note="comment"),
+    change(E("pipe.py", "i * 2 for", "i * 3 for"), note="the step's own code"),
+    no_fingerprint_warning=True,
+))
+
+add(idiom("bound_read_of_a_file_opened_at_import", {
+    "data.txt": "hello\n",
+    "pipe.py": src('''
+        import os
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+        READ = open(os.path.join(HERE, "data.txt")).read  # the file, opened at import
+
+
+        @fm.step(outputs="y")
+        def f():
+            return READ().upper()
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    Phase("unchanged", (), "what the file holds is read as the step runs: re-executes, warned",
+          {"f": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# the file, opened at import", "# opened once"),),
+          "comment", {"f": "executed"}),
+    change(E("data.txt", "hello", "world"),
+           note="the file's content (a bound read of an open file counted nothing: stale)"),
+    warns_at_build=("READ",),
+))

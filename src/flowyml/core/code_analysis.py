@@ -47,10 +47,17 @@ from .hashing import hash_text
 from .userframe import outside_stacklevel
 
 _MUTATORS = frozenset(
-    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "extendleft", "sort", "reverse", "rotate",
+    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "popleft", "extendleft", "sort", "reverse", "rotate",
      "fit", "partial_fit", "fit_transform", "fit_predict", "set_params",  # an estimator
      "load_state_dict", "fill", "resize", "put", "itemset", "partition", "shuffle", "seed"]
 )  # methods that change their object (also: ``inplace=True``, torch's ``add_``)
+
+
+# Of those, the ones that take an item out and return it (``heapq``'s on their first
+# argument): what a step returns then comes from what the other steps left, not only
+# from the value as the run starts (``_couple_shared_state``).
+_TAKERS = frozenset({"pop", "popitem", "popleft", "heappop", "heapreplace", "heappushpop"})
+_QUEUE_TAKERS = frozenset({"get", "get_nowait"})  # of a queue's only (``_marks_of``)
 
 
 _ARGUMENT_MUTATORS = frozenset(  # functions that change their first argument
@@ -319,7 +326,8 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
         chains = [*chains, *((n,) for n in sorted(at_names) if n != QUERY_MADE_ELSEWHERE)]
         names = names | at_names
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
-                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings)
+                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings,
+                 taken=frozenset(scan.taken))
 
 
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
@@ -386,7 +394,7 @@ class _Scanner:
     dynamic imports, and the names whose items or attributes it assigns."""
 
     __slots__ = ("at_names", "declared", "docstrings", "dynamic", "getattrs", "imports",
-                 "mutated")
+                 "mutated", "taken")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global})  # the node types ``__call__`` looks at
 
@@ -395,6 +403,7 @@ class _Scanner:
         self.getattrs: list[tuple[tuple[str, ...], str | None]] = []
         self.dynamic = False
         self.mutated: set[str] = set()
+        self.taken: set[str] = set()  # see ``CodeInfo.taken``
         self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
         self.declared: set[str] = set()  # names a ``global`` statement declares
         self.docstrings = False  # set by ``digest_and_refs`` when it skips one
@@ -463,6 +472,11 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
                 self.mutated.add(f.value.id)
+                if f.attr in _TAKERS:
+                    self.taken.add(f.value.id)
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
+                    f.attr in _QUEUE_TAKERS):
+                self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)
             elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
                 target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
                 if isinstance(target, ast.Name):
@@ -472,6 +486,8 @@ class _Scanner:
                     self.mutated.add(f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
             if name in _ARGUMENT_MUTATORS and node.args and isinstance(node.args[0], ast.Name):
                 self.mutated.add(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
+                if name in _TAKERS:
+                    self.taken.add(node.args[0].id)
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self.mutated.add(k.value.id)

@@ -865,12 +865,14 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     _generator_draws(fn, info, out)
     side_state.kept_generator(fn, info, out, _walked_info)
     side_state.settings_set(fn, info, out)
-    if not info.mutated:
+    if not info.mutated and not info.taken:
         return out
     label = ctx.label_of(fn)
     if label is None:
         return out
     globs = fn.__globals__
+    if info.taken:
+        _taken_marks(info, globs, label, out)
     for name in sorted(info.mutated & info.global_names):
         value = globs.get(name, _IMMUTABLE)
         if isinstance(value, (types.ModuleType, types.FunctionType, type)):
@@ -891,6 +893,29 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
                 out[("class", cls_label, owner.__qualname__) if attr == "*" else
                     ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
     return out
+
+
+def _taken_marks(info: CodeInfo, globs: Mapping[str, Any], label: str,
+                 out: dict[tuple[Any, ...], str]) -> None:
+    """The globals ``info``'s code takes items out of (``CodeInfo.taken``): each marked
+    as changed, and as taken from, so that its step is coupled with every other step
+    that reads or changes it (``_couple_shared_state``), a step adding to it too."""
+    for entry in sorted(info.taken):
+        name, _, how = entry.partition(":")
+        value = globs.get(name, _IMMUTABLE)
+        if name not in info.global_names or isinstance(value, _IMMUTABLE) or (
+                how and not _is_queue(value)):
+            continue
+        out[("name", label, name)] = name
+        out[("value", id(value))] = name
+        out[("taken", id(value))] = name
+
+
+def _is_queue(value: Any) -> bool:
+    """A queue of the standard library's (``queue``, ``asyncio``, ``multiprocessing``),
+    whose ``get`` takes the item it returns."""
+    return any(c.__module__ in ("queue", "asyncio.queues", "multiprocessing.queues")
+               and c.__name__.endswith("Queue") for c in type(value).__mro__)
 
 
 def _drawn_generators(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
@@ -1035,9 +1060,12 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         for mark in marks:
             readers.setdefault(mark, set()).add(name)
     writers: dict[tuple[Any, ...], set[str]] = {}
+    takers: dict[tuple[Any, ...], set[str]] = {}  # ("value", id) -> steps taking from it
     for writer, wmarks in writes.items():
         for mark in wmarks:
             writers.setdefault(mark, set()).add(writer)
+            if mark[0] == "taken":
+                takers.setdefault(("value", mark[1]), set()).add(writer)
     coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
     changed: dict[str, set[str]] = {}  # step -> the settings that couple it
     for writer, wmarks in writes.items():
@@ -1046,10 +1074,14 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         for mark, gname in wmarks.items():
             if mark[0] == "settings":  # (each writer reads the others': not a log)
                 settings.setdefault(gname, set()).update(readers.get(mark, set()) - {writer})
-            elif mark[0] not in ("draw", "made"):
+            elif mark[0] not in ("draw", "made", "taken"):
                 # (a step that writes it too only adds to it, as to a log: what it returns
-                # does not come from it, and it was fingerprinted before anything ran)
-                others = readers.get(mark, set()) - writers[mark]
+                # does not come from it, and it was fingerprinted before anything ran;
+                # unless it takes items out: then it gets what the others left)
+                taking = takers.get(mark, set())
+                others = ((readers.get(mark, set()) | writers[mark]) - {writer}
+                          if writer in taking else
+                          readers.get(mark, set()) - (writers[mark] - taking))
                 if others:
                     shared.setdefault(gname, set()).update(others)
         if shared:

@@ -92,9 +92,19 @@ def bound_data(obj: Any) -> Any:
     if owner is None or isinstance(owner, (types.ModuleType, type)) or any(
             owner is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         return None
-    if isinstance(owner, io.IOBase) or type(owner).__module__ == "_thread":
+    if type(owner).__module__ == "_thread" or (
+            isinstance(owner, io.IOBase) and _write_only(owner)):
         return None  # a file written to (output, as a stream is), a lock: no data read
-    return owner
+    return owner  # (a file open for reading: its content, which has no token)
+
+
+def _write_only(f: io.IOBase) -> bool:
+    """Whether ``f`` is open and only for writing (closed, or a custom stream whose
+    checks raise: not known to be)."""
+    try:
+        return not f.closed and f.writable() and not f.readable()
+    except Exception:
+        return False
 
 
 def _primitive(t: type, v: Any) -> bytes:
@@ -191,7 +201,9 @@ def _reducer(t: type) -> Callable[[Any], Any] | None:
     """What stands for a value of a standard type that does not pickle but shows all it
     holds: a ``struct.Struct`` (its format), a view of a dict (the dict), a
     ``json.JSONDecoder`` (its settings; its C scanner is made from them). Without one
-    a step reading such a global re-executed every run. None for any other type."""
+    a step reading such a global re-executed every run. Also a lock and a file open
+    only for writing, which hold no data a step reads (``_no_data``). None for any
+    other type."""
     if t in _DICT_VIEWS:
         return lambda v: (t, (dict(v.mapping),))
     module = t.__module__
@@ -203,7 +215,28 @@ def _reducer(t: type) -> Callable[[Any], Any] | None:
         return _context_var
     if module == "functools" and t.__name__ == "KeyWrapper":  # ``cmp_to_key(f)``: ``f``
         return _key_wrapper
+    if (module, t.__name__) in _LOCKS:
+        return lambda v: (t, ())
+    if module == "_io" and t.__name__ in _FILES:
+        return _write_only_file
     return None
+
+
+# A lock (a ``Semaphore``'s or ``Condition``'s too, walked as they are) decides only
+# when a thread goes on, never what it computes: by its type. A module-level lock
+# around a step's body made the step re-execute every run.
+_LOCKS = frozenset({("_thread", "lock"), ("_thread", "RLock"), ("threading", "_RLock")})
+_FILES = frozenset({"TextIOWrapper", "BufferedWriter", "FileIO"})
+
+
+def _write_only_file(v: Any) -> Any:
+    """A file open only for writing (a log a step appends to) by its name and mode: what
+    is written to it is output, as with a stream, and nothing can be read from it. A
+    file open for reading stays without a canonical form: its content is an input."""
+    if not _write_only(v):
+        raise TypeError("a file open for reading: what it holds is read when the step "
+                        "runs" if not v.closed else "a closed file")
+    return (type(v), (), {"name": getattr(v, "name", None), "mode": getattr(v, "mode", None)})
 
 
 def _key_wrapper(v: Any) -> Any:
