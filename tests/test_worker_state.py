@@ -198,6 +198,39 @@ print(np.get_printoptions()["precision"], f.func())
     assert out.stdout.split() == ["8", "[0.33333333]"]
 
 
+def test_a_worker_in_another_time_zone_takes_the_drivers() -> None:
+    """A Dask worker on a machine in another zone: ``fromtimestamp`` there would give
+    other hours under the driver's key. The worker takes the driver's zone by name for
+    the step (and UTC back for a driver in UTC)."""
+    code = """
+import datetime, os, time
+import flowyml as fm
+from flowyml.core.statecheck import check_worker_state, driver_state
+
+@fm.step(outputs="y")
+def f():
+    return datetime.datetime.fromtimestamp(0).hour
+
+def as_driver(zone):
+    os.environ["TZ"] = zone
+    time.tzset()
+    fp = fm.Pipeline("zones", [f]).build().fingerprints["f"]  # (each build reads it)
+    return fp, driver_state(fp, fp, ".", {})
+
+tokyo, in_tokyo = as_driver("Asia/Tokyo")
+utc, in_utc = as_driver("UTC")
+assert tokyo.digest != utc.digest, "the zone is part of the key"
+check_worker_state(f, {}, in_tokyo)  # this worker is in UTC now
+print(f.func(), os.environ["TZ"])
+check_worker_state(f, {}, in_utc)
+print(f.func(), os.environ["TZ"])
+"""
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, timeout=120, env=child_env({"TZ": "UTC"}))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["9", "Asia/Tokyo", "0", "UTC"]
+
+
 def test_a_file_edited_since_the_driver_imported_it_is_refused(project: Path) -> None:
     """The driver keyed the code it imported; a new worker would import the edit."""
     write(project / "helpers.py", HELPERS)

@@ -6955,3 +6955,53 @@ add(idiom("bound_read_of_a_file_opened_at_import", {
            note="the file's content (a bound read of an open file counted nothing: stale)"),
     warns_at_build=("READ",),
 ))
+
+add(idiom("local_time_zone_set_by_the_script", {"pipe.py": src('''
+    import datetime
+    import os
+    import time
+
+    import flowyml as fm
+
+    os.environ["TZ"] = "America/New_York"  # where the data was logged
+    time.tzset()
+
+
+    @fm.step(outputs="y")
+    def f(stamps: tuple = (0, 86400 * 200)):
+        return [datetime.datetime.fromtimestamp(s).hour for s in stamps]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "# where the data was logged", "# the loggers' zone"), note="comment"),
+    change(E("pipe.py", '"America/New_York"', '"Asia/Tokyo"'),
+           note="the local zone fromtimestamp converts to (it counted nothing: stale, and "
+                "a catalog shared by machines in two zones reused each other's hours)"),
+))
+
+add(idiom("value_put_into_builtins_by_a_module", {
+    "config.py": src('''
+        import builtins
+
+        builtins.SCALE = 3  # found by every module, as print is
+    '''),
+    "pipe.py": src('''
+        import config  # noqa: F401
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 3):
+            return [i * SCALE for i in range(n)]  # noqa: F821
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("config.py", "# found by every module, as print is", "# the global scale"),
+         note="comment"),
+    change(E("config.py", "builtins.SCALE = 3", "builtins.SCALE = 4"),
+           note="the value the name finds in builtins (it counted nothing: stale)"),
+))

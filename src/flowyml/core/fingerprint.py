@@ -2347,6 +2347,33 @@ def _loader_classes() -> list[Any]:
             if n[:1].isupper()]
 
 
+def _framework_state(base: Any, obj: Any) -> bool:
+    """A value read from a FlowyML module (``flowyml.stores._opened``, the stores this
+    process opened): the framework's state, not the step's data (as a ``Pipeline`` or
+    a ``Run`` global is not), which differs between a driver and its workers. Its code
+    counts as the library's, by version."""
+    return (type(base) is types.ModuleType and base.__name__.partition(".")[0] == "flowyml"
+            and not callable(obj) and not isinstance(obj, types.ModuleType))
+
+
+def _put_in_builtins(name: str) -> bool:
+    """Whether the global ``name``, not in the function's module, is something code put
+    into ``builtins`` (``builtins.SCALE = 3``, a function of yours): found there by every
+    module, it counts as the module's own global would. Python's own (C functions and
+    types, ``site``'s ``help`` and ``exit``, the module's dunders) do not."""
+    value = builtins.__dict__.get(name, _NOT_BUILTIN)
+    if value is _NOT_BUILTIN or name in _PLAIN_BUILTINS:
+        return False
+    return module_of(value) != "builtins" and type(value).__module__ not in (
+        "_sitebuiltins", "_frozen_importlib")  # (a value's module: "", put there)
+
+
+_NOT_BUILTIN = object()
+_PLAIN_BUILTINS = frozenset({"__name__", "__doc__", "__package__", "__loader__", "__spec__",
+                             "__debug__", "__build_class__", "__import__", "Ellipsis",
+                             "NotImplemented", "True", "False", "None", "open"})
+
+
 def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
     """Visit what ``fn`` reaches: globals, attribute chains, local imports, getattr."""
     globs = fn.__globals__
@@ -2378,9 +2405,14 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
         elif head in info.global_names and head in _UNSEEABLE_BUILTINS:
             unseeable.append(_UNSEEABLE_BUILTINS[head])
             continue
+        elif head in info.global_names and _put_in_builtins(head):
+            base = builtins.__dict__[head]  # ``builtins.SCALE = 3`` in a module of yours
         else:
             continue  # a local, a parameter, or a builtin
         obj, dotted = _walk_modules(base, chain)
+        if _framework_state(base, obj):
+            ctx.library("flowyml")
+            continue
         if obj is sys.modules:  # any module, by a name known at run time
             unseeable.append(_SYS_MODULES)
             continue

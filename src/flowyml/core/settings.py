@@ -7,7 +7,9 @@ DataFrame; ``np.seterr(divide="raise")`` turns an ``inf`` into an exception;
 ``logging.basicConfig(level=logging.DEBUG)`` (or ``logging.disable``) what
 ``log.isEnabledFor`` says;
 ``sqlite3.register_converter("point", parse)`` what a query returns;
-``csv.register_dialect("mine", delimiter=";")`` how a reader splits. A script sets them
+``csv.register_dialect("mine", delimiter=";")`` how a reader splits; and the local time
+zone, what ``datetime.fromtimestamp`` and ``time.localtime`` return (a catalog shared by
+machines in two zones, a ``TZ=`` on one command line). A script sets them
 once, at import, where no step's code shows them. A step that reaches such a library
 has the settings that differ from the library's defaults as a part of its fingerprint:
 changing them re-executes it, and a step whose libraries run on their defaults has no
@@ -164,6 +166,26 @@ def _loaded(*names: str) -> Any:
 _SQLITE_OWN = "sqlite3.dbapi2"  # where the default date converters and adapters are made
 
 
+def _local_zone() -> dict[str, Any]:
+    """The local time zone, when it is not UTC: its name (``TZ``, or where
+    ``/etc/localtime`` points in the zone database), which a worker can take, and its
+    offsets and abbreviations, which say what the C library made of it."""
+    import os
+    import time
+
+    names, offsets = list(time.tzname), [time.timezone, time.altzone, time.daylight]
+    if offsets[0] == 0 and (offsets[2] == 0 or offsets[1] == 0) and names[0] in _UTC_NAMES:
+        return {}
+    zone = os.environ.get("TZ")
+    if zone is None:
+        link = os.path.realpath("/etc/localtime")
+        zone = link.partition("zoneinfo/")[2] or None
+    return {"zone": zone.lstrip(":") if zone else None, "offsets": offsets, "names": names}
+
+
+_UTC_NAMES = frozenset({"UTC", "GMT", "UCT", "Universal", "Zulu"})
+
+
 _CSV_OWN = frozenset({"excel", "excel-tab", "unix"})  # the dialects csv defines
 _DIALECT = ("delimiter", "quotechar", "escapechar", "doublequote", "skipinitialspace",
             "lineterminator", "quoting", "strict")
@@ -187,7 +209,7 @@ _CSV_FIELD_LIMIT = 131072
 _READERS: dict[str, Callable[[], dict[str, Any]]] = {
     "sklearn": _sklearn, "numpy": _numpy, "decimal": _decimal, "pandas": _pandas,
     "logging": _logging, "sqlite3": _sqlite3, "_sqlite3": _sqlite3,  # (``connect``'s module)
-    "csv": _csv, "_csv": _csv,
+    "csv": _csv, "_csv": _csv, "time": _local_zone, "datetime": _local_zone,
 }
 
 
@@ -275,10 +297,23 @@ def _apply_csv(want: dict[str, Any], now: dict[str, Any]) -> None:
             csv.register_dialect(key.partition(".")[2], **params)
 
 
+def _apply_zone(want: dict[str, Any], now: dict[str, Any]) -> None:
+    """Take the driver's zone by its name (UTC for none): a worker of a cluster in
+    another zone. A zone known only by its offsets cannot be taken (``apply`` says so)."""
+    import os
+    import time
+
+    zone = want.get("zone") if want else "UTC"
+    if zone and hasattr(time, "tzset"):
+        os.environ["TZ"] = zone
+        time.tzset()
+
+
 _APPLIERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "sklearn": _apply_sklearn, "numpy": _apply_numpy, "decimal": _apply_decimal,
     "pandas": _apply_pandas, "logging": _apply_logging, "sqlite3": _apply_sqlite3,
     "_sqlite3": _apply_sqlite3, "csv": _apply_csv, "_csv": _apply_csv,
+    "time": _apply_zone, "datetime": _apply_zone,
 }
 
 
