@@ -393,11 +393,11 @@ def _generator_flow(tree: ast.AST, factories: set[str], init_self: str | None = 
 
     def store(container: ast.expr) -> None:
         root = _root(container)
+        if root is not None:
+            held.add(root)  # (it holds one now: what returns or stores it does too)
         if root is not None and root == init_self:
             flags[1] = True
-        elif root is not None and root in fresh:
-            held.add(root)  # (a new object of its own: kept if it is)
-        else:
+        elif root is None or root not in fresh:  # (a new object of its own: kept if it is)
             flags[0] = True
 
     size = -1
