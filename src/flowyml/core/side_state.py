@@ -507,8 +507,8 @@ def _own_values(obj: Any) -> list[Any]:
 def _cached_property_of(obj: Any, fn: types.FunctionType) -> bool:
     """Whether ``obj`` is a cached property (``functools.cached_property``, or a class
     named so by a library: ``cached_property``, ``lazy_property``...) computed by ``fn``."""
-    if isinstance(obj, functools.cached_property):
-        return obj.func is fn
+    if issubclass(type(obj), functools.cached_property):  # (by its type: no ``__class__``)
+        return safe_attr(obj, "func") is fn
     name = type(obj).__name__.lower()
     return ("cache" in name or "lazy" in name) and not callable(obj) and any(
         safe_attr(obj, a) is fn for a in ("func", "fget", "__wrapped__", "wrapped"))
