@@ -925,3 +925,83 @@ def test_a_wrapper_whose_getattr_raises_is_no_caching_wrapper(project: Path) -> 
     is not one, and the build goes on (it raised)."""
     run = fm.Pipeline("memo", [_draws_from_a_memo]).run()
     assert run["memo_drawn"] == np.random.default_rng(0).random(2).tolist()
+
+
+class _Holder:
+    """A class of yours whose instances hold a generator their ``__init__`` makes."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+
+@functools.cache
+def _kept_holder() -> _Holder:
+    return _Holder(0)
+
+
+@fm.step(outputs="held_draw")
+def draws_from_a_kept_holder(n: int = 3) -> float:
+    return float(_kept_holder().rng.random(n).sum())
+
+
+def test_an_instance_holding_a_generator_kept_before_the_build_is_not_reused(
+        project: Path) -> None:
+    """An ``lru_cache`` keeping an object whose ``__init__`` makes a generator keeps
+    the generator: cached while the cache is empty at build, re-executed with a warning
+    once a run in this process filled it (its generator has drawn since)."""
+    from flowyml.core.code_text import FingerprintWarning
+
+    _kept_holder.cache_clear()
+    pipe = fm.Pipeline("held", [draws_from_a_kept_holder])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FingerprintWarning)
+        first = pipe.run()
+        assert first.steps["draws_from_a_kept_holder"].status == "executed"
+        _kept_holder.cache_clear()
+        assert _statuses(pipe) == {"draws_from_a_kept_holder": "cached"}  # (empty cache)
+    _kept_holder().rng.random(5)  # made, and drawn from, before the next build
+    with pytest.warns(FingerprintWarning, match="made before this build"):
+        again = pipe.run()
+    assert again.steps["draws_from_a_kept_holder"].status == "executed"
+    rng_now = np.random.default_rng(0)
+    rng_now.random(5)
+    assert again["held_draw"] == float(rng_now.random(3).sum())
+
+
+class _UsersClass:
+    pass
+
+
+_NAMES: dict[str, Any] = {"dict": dict, "sorted": sorted, "Dataset": _UsersClass}
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    # (returns a generator, stores one where the next call finds it, on ``init_self``)
+    ("rng = default_rng(0)\nreturn rng.normal()", (False, False, False)),
+    ("global CALLS\nCALLS += 1\nreturn default_rng(0)", (True, False, False)),
+    ("self._rng = self._rng or default_rng(0)\nreturn self._rng", (True, True, False)),
+    ("rng = default_rng(0)\nr = rng\nself._rng = r", (False, True, False)),
+    ("setattr(self, '_rng', default_rng(0))", (False, True, False)),
+    ("if (r := default_rng(0)) is not None:\n    _C['r'] = r", (False, True, False)),
+    ("nonlocal rng\nrng = rng if rng is not None else default_rng(0)", (False, True, False)),
+    ("self.n, self.rng = 1, default_rng(0)", (False, False, True)),
+    ("state = {}\nstate['rng'] = default_rng(0)\nreturn sorted(state)", (False, False, False)),
+    ("state = dict()\nstate['rng'] = default_rng(0)\nreturn state", (True, False, False)),
+    ("state = {}\nstate['rng'] = default_rng(0)\nreturn keep(state)", (False, True, False)),
+    ("state = {}\nstate['rng'] = default_rng(0)\n_ALL.append(state)", (False, True, False)),
+    ("ds = Dataset()\nds.rng = default_rng(0)\nreturn ds", (True, True, False)),
+])
+def test_where_a_generator_made_goes(body: str, expected: tuple[bool, bool, bool]) -> None:
+    """What ``side_state._generator_flow`` reads of a function making a generator:
+    what holds it (a name, ``or``, a conditional, ``:=``, a stored attribute), where it
+    goes, and which new objects of its own only hold it (a dict it makes; an instance
+    of a class of yours may be kept by its class: stored)."""
+    import ast
+    import textwrap
+
+    from flowyml.core import side_state
+
+    tree = ast.parse(f"def f(self):\n{textwrap.indent(body, '    ')}\n").body[0]
+    flow = side_state._generator_flow(tree, {"default_rng"}, "self" if "self.n" in body
+                                      else None, _NAMES.get)
+    assert flow == expected

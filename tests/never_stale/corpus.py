@@ -5930,6 +5930,285 @@ add(_two_drawers("generator_kept_by_lru_cache_made_one_call_deeper_drawn_by_two_
 """)}, E("pipe.py", "def _make(seed):", "def _make(seed):  # a fresh one"),
     "kept by an lru_cache around a helper whose helper makes it"))
 
+add(_two_drawers("generator_kept_on_a_class_by_a_classmethod_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class Rngs:
+        _rng = None
+
+        @staticmethod
+        def _make():
+            return np.random.default_rng(0)
+
+        @classmethod
+        def get(cls):
+            if cls._rng is None:
+                cls._rng = cls._make()
+            return cls._rng
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return Rngs.get().random(n).tolist()
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return float(Rngs.get().random())
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "    _rng = None", "    _rng = None  # made on first use"),
+    "set lazily on a class by a classmethod, made by a static method of it"))
+
+add(_two_drawers("generator_kept_on_an_instance_by_a_method_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class Sampler:
+        def __init__(self, seed):
+            self.seed = seed
+            self._rng = None
+
+        def _make(self):
+            return np.random.default_rng(self.seed)
+
+        def draw(self, n):
+            if self._rng is None:
+                self._rng = self._make()
+            return self._rng.random(n).tolist()
+
+
+    SAMPLER = Sampler(0)
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return SAMPLER.draw(n)
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return SAMPLER.draw(1)[0]
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "SAMPLER = Sampler(0)", "SAMPLER = Sampler(0)  # one for the pipeline"),
+    "set lazily on a global instance by its method (self._make())"))
+
+add(_two_drawers("generator_kept_on_an_instance_with_or_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import random
+
+    import flowyml as fm
+
+
+    class Sampler:
+        _rng = None
+
+        def draw(self, n):
+            self._rng = self._rng or random.Random(0)
+            return [self._rng.random() for _ in range(n)]
+
+
+    SAMPLER = Sampler()
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return SAMPLER.draw(n)
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return SAMPLER.draw(1)[0]
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "SAMPLER = Sampler()", "SAMPLER = Sampler()  # one for the pipeline"),
+    "set lazily on a global instance (self._rng = self._rng or random.Random(0))"))
+
+add(_two_drawers("generator_kept_by_a_cached_property_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import functools
+
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class Sampler:
+        @functools.cached_property
+        def rng(self):
+            return np.random.default_rng(0)
+
+
+    SAMPLER = Sampler()
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return SAMPLER.rng.random(n).tolist()
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return float(SAMPLER.rng.random())
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "SAMPLER = Sampler()", "SAMPLER = Sampler()  # one for the pipeline"),
+    "made by a functools.cached_property of a global instance"))
+
+add(_two_drawers("generator_kept_by_lru_cache_on_a_method_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import functools
+
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class Sampler:
+        @functools.lru_cache(maxsize=None)
+        def rng(self):
+            return np.random.default_rng(0)
+
+
+    SAMPLER = Sampler()
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return SAMPLER.rng().random(n).tolist()
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return float(SAMPLER.rng().random())
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "SAMPLER = Sampler()", "SAMPLER = Sampler()  # one for the pipeline"),
+    "made by a method functools.lru_cache keeps, on a global instance"))
+
+add(_two_drawers("generator_kept_by_nonlocal_in_a_closure_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+
+    def _lazy_rng(seed):
+        rng = None
+
+        def get():
+            nonlocal rng
+            rng = rng or np.random.default_rng(seed)
+            return rng
+
+        return get
+
+
+    get_rng = _lazy_rng(0)
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return get_rng().random(n).tolist()
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return float(get_rng().random())
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "get_rng = _lazy_rng(0)", "get_rng = _lazy_rng(0)  # one stream"),
+    "made lazily in a closure factory's cell (nonlocal rng; rng = rng or ...)"))
+
+add(_two_drawers("generator_kept_by_a_memo_decorator_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import functools
+    import random
+
+    import flowyml as fm
+
+
+    def memo(fn):
+        made = {}
+
+        @functools.wraps(fn)
+        def wrapper(*args):
+            if args not in made:
+                made[args] = fn(*args)
+            return made[args]
+
+        return wrapper
+
+
+    @memo
+    def get_rng():
+        return random.Random(0)
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return [get_rng().random() for _ in range(n)]
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return get_rng().random()
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "def get_rng():", "def get_rng():  # made once"),
+    "kept by a memo decorator of yours (a wrapper storing into its closure)"))
+
+add(_two_drawers("instance_holding_a_generator_kept_by_lru_cache_drawn_by_two_steps", {
+    "pipe.py": src("""
+    import functools
+
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class Sampler:
+        def __init__(self, seed):
+            self.rng = np.random.default_rng(seed)
+
+        def draw(self, n):
+            return self.rng.random(n).tolist()
+
+
+    @functools.lru_cache(maxsize=None)
+    def get_sampler():
+        return Sampler(0)
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return get_sampler().draw(n)
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return get_sampler().draw(1)[0]
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")}, E("pipe.py", "def get_sampler():", "def get_sampler():  # made once"),
+    "held by an instance an lru_cache keeps (its __init__ makes the generator)"))
+
 add(idiom("lru_cached_data_made_with_a_generator_read_by_two_steps", {"pipe.py": src("""
     import functools
 
@@ -6000,6 +6279,83 @@ add(idiom("generator_kept_by_lru_cache_of_one_step", {"pipe.py": src("""
     same(E("pipe.py", "def get_rng(seed):", "def get_rng(seed):  # made once"), note="comment"),
     change(E("pipe.py", "get_rng(0)", "get_rng(1)"), note="the generator's seed"),
     steps=("f", "g"),
+    no_fingerprint_warning=True,
+))
+
+add(idiom("generator_kept_by_a_cached_property_of_one_step", {"pipe.py": src("""
+    import functools
+
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class Sampler:
+        def __init__(self, seed):
+            self.seed = seed
+
+        @functools.cached_property
+        def rng(self):
+            return np.random.default_rng(self.seed)
+
+
+    SAMPLER = Sampler(0)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 2):
+        return SAMPLER.rng.random(n).tolist()
+
+
+    @fm.step(outputs="z")
+    def g(y):
+        return sum(y)
+
+
+    pipe = fm.Pipeline("ns", [f, g])
+""")},
+    unchanged(),
+    same(E("pipe.py", "SAMPLER = Sampler(0)", "SAMPLER = Sampler(0)  # its own stream"),
+         note="comment"),
+    change(E("pipe.py", "SAMPLER = Sampler(0)", "SAMPLER = Sampler(1)"), note="the generator's seed"),
+    steps=("f", "g"),
+    no_fingerprint_warning=True,
+))
+
+add(idiom("generator_made_by_each_steps_own_instance", {"pipe.py": src("""
+    import numpy as np
+
+    import flowyml as fm
+
+
+    class Sampler:
+        def __init__(self, seed):
+            self.rng = np.random.default_rng(seed)
+
+        def draw(self, n):
+            return self.rng.random(n).tolist()
+
+
+    @fm.step(outputs="x")
+    def sample(n: int = 2):
+        return Sampler(0).draw(n)
+
+
+    @fm.step(outputs="y")
+    def noise():
+        return Sampler(1).draw(1)[0]
+
+
+    pipe = fm.Pipeline("ns", [sample, noise])
+""")},
+    unchanged(),
+    same(E("pipe.py", "    def __init__(self, seed):", "    def __init__(self, seed):  # its own"),
+         note="comment"),
+    change(E("pipe.py", "Sampler(1).draw(1)", "Sampler(2).draw(1)"),
+           note="the seed of the second step's generator",
+           expect={"sample": "cached", "noise": "executed"}),
+    steps=("sample", "noise"),
+    check={"x": "sample()", "y": "noise()"},
     no_fingerprint_warning=True,
 ))
 
