@@ -2347,13 +2347,16 @@ def _loader_classes() -> list[Any]:
             if n[:1].isupper()]
 
 
-def _framework_state(base: Any, obj: Any) -> bool:
-    """A value read from a FlowyML module (``flowyml.stores._opened``, the stores this
-    process opened): the framework's state, not the step's data (as a ``Pipeline`` or
-    a ``Run`` global is not), which differs between a driver and its workers. Its code
-    counts as the library's, by version."""
-    return (type(base) is types.ModuleType and base.__name__.partition(".")[0] == "flowyml"
-            and not callable(obj) and not isinstance(obj, types.ModuleType))
+def _framework_state(ctx: _Context, base: Any, obj: Any) -> bool:
+    """Whether ``obj`` is a value read from a FlowyML module (``flowyml.stores._opened``,
+    the stores this process opened): the framework's state, not the step's data (as a
+    ``Pipeline`` or a ``Run`` global is not), which differs between a driver and its
+    workers. Then FlowyML counts by its version."""
+    if (type(base) is not types.ModuleType or base.__name__.partition(".")[0] != "flowyml"
+            or callable(obj) or isinstance(obj, types.ModuleType)):
+        return False
+    ctx.library("flowyml")
+    return True
 
 
 def _put_in_builtins(name: str) -> bool:
@@ -2410,8 +2413,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
         else:
             continue  # a local, a parameter, or a builtin
         obj, dotted = _walk_modules(base, chain)
-        if _framework_state(base, obj):
-            ctx.library("flowyml")
+        if _framework_state(ctx, base, obj):
             continue
         if obj is sys.modules:  # any module, by a name known at run time
             unseeable.append(_SYS_MODULES)
