@@ -269,6 +269,17 @@ class TestRuntimeCatalog:
         many = [f"x{i}" for i in range(1200)] + ["v1", "v2", "v3", "v4"]
         assert cat.known_code_versions(many) == {"v1", "v2"}
 
+    def test_recorded_assets_are_those_with_an_artifact(self, cat: RuntimeCatalog) -> None:
+        """What ``plan`` asks of a step that comes after one that runs: whether each of
+        its outputs has any artifact (if one has none, no cache entry of it is a hit)."""
+        assert cat.recorded_assets(["model"]) == set()
+        record(cat, rec("r1", "train"), [out("model", "a")])
+        record(cat, rec("r2", "train"), [out("model", "b")])
+        record(cat, rec("r2", "eval"), [out("score", "s")], cache=False)
+        many = [f"x{i}" for i in range(1200)] + ["model", "score", "model"]
+        assert cat.recorded_assets(many) == {"model", "score"}
+        assert cat.recorded_assets([]) == set()
+
     def test_previous_steps(self, cat: RuntimeCatalog) -> None:
         record(cat, rec("r1", "train"), [out("model", "a")])
         record(cat, rec("r2", "train"), [out("model", "b")])

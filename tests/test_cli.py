@@ -58,7 +58,14 @@ def test_run_shows_progress_then_reuse(proj: Path) -> None:
 
 def test_plan_without_running(proj: Path) -> None:
     out = ok(proj, "plan", "pipe.py")
-    assert "+ load: run" in out and "? clean: run?" in out
+    # nothing ran yet: every step runs, the ones after load too (no cache entry of theirs
+    # can be a hit, whatever load makes)
+    assert "+ load: run - first run of this step in this pipeline: nothing cached" in out
+    assert ("+ clean: run - first run of this step: nothing cached under its key (no "
+            "clean_data in the catalog)") in out
+    assert "+ train: run - first run of this step: nothing cached under its key (no model " \
+        "or metrics in the catalog)" in out
+    assert "run?" not in out
     assert "no runs yet" in ok(proj, "runs")  # planning runs nothing and records nothing
     ok(proj, "run", "pipe.py")
     out = ok(proj, "plan", "pipe.py", "-p", "lr=0.5")
@@ -69,6 +76,38 @@ def test_plan_without_running(proj: Path) -> None:
     out = ok(proj, "plan", "pipe.py", "-p", "n_rows=5", "-p", "lr=0.5")
     assert ("? train: run? - parameter lr 0.1 -> 0.5; and after clean runs: reused only "
             "if clean_data comes out byte-identical") in out
+
+
+def test_plan_says_run_for_what_cannot_be_reused_after_a_step_that_runs(
+        proj: Path) -> None:
+    """After a step that runs, a step is "run?" only when it may be reused: if what that
+    step makes comes out as before (or, for a step that never ran in this pipeline, as
+    another pipeline's run of it had it). A step added since the last run, and one with
+    caching off, run whatever it makes."""
+    ok(proj, "run", "pipe.py")
+    write(proj / "pipe.py", PIPE.replace('pipe = fm.Pipeline("clitest", [train, clean, load])', '''
+@fm.step(outputs="score")
+def score(model):
+    return model["w"]
+
+@fm.step(outputs="note", cache=False)
+def note(metrics):
+    return str(metrics)
+
+pipe = fm.Pipeline("clitest", [train, clean, load, score, note])
+other = fm.Pipeline("other", [clean, load])
+'''))
+    out = ok(proj, "plan", "pipe.py:clitest", "-p", "n_rows=5")
+    assert "+ load: run - parameter n_rows 4 -> 5" in out
+    assert ("? clean: run? - after load runs: reused only if raw_data comes out "
+            "byte-identical") in out
+    assert "? train: run? - after clean runs" in out
+    assert ("+ score: run - first run of this step: nothing cached under its key (no score "
+            "in the catalog)") in out
+    assert "+ note: run - caching is off (cache=False)" in out
+    out = ok(proj, "plan", "pipe.py:other", "-p", "n_rows=5")
+    assert ("? clean: run? - first run of this step in this pipeline; after load runs: "
+            "reused only if another pipeline ran it on the inputs it gets") in out
 
 
 def test_catalog_commands(proj: Path) -> None:

@@ -19,7 +19,8 @@ import flowyml as fm
 from flowyml.core.errors import ConfigError
 from flowyml.executors import make_executor
 from flowyml.executors.base import StepTimedOut, WorkerDied
-from flowyml.runtime.reporting import PrintReporter
+from flowyml.run import StepResult
+from flowyml.runtime.reporting import PrintReporter, Reporter
 from tests.conftest import flowyml_cli, write
 
 EXECUTORS = ["inline", "processes:2"]
@@ -371,8 +372,8 @@ def test_timeout_step_that_finishes_on_inline(project: Path) -> None:
 # ---------------------------------------------------------------- dead workers
 def test_a_step_submitted_but_never_started_says_so(project: Path) -> None:
     """On a pool of two, steps wait in its queue; a failure stops them before they
-    start. Each such step had a "running" line and gets a "not reached" one (it had
-    none), and the run says it was not reached."""
+    start. Such a step never had a "running" line (no worker took it): it gets a "not
+    reached" one, and the run says it was not reached."""
     import io
 
     @fm.step(outputs="x")
@@ -395,10 +396,80 @@ def test_a_step_submitted_but_never_started_says_so(project: Path) -> None:
     ended = {ln.split()[1].rstrip(":") for ln in lines
              if ln.strip()[:1] in "+x=-" and not ln.endswith(": running")}
     assert started <= ended, shown.getvalue()
-    never = [n for n in started if run.steps[n].status == "not reached"]
+    never = {ln.split()[1].rstrip(":") for ln in lines
+             if ln.endswith("not reached: the run stopped at a failure")}
     assert never, shown.getvalue()  # (the pool had steps waiting when bad failed)
-    for name in never:
-        assert f"{name}: not reached: the run stopped at a failure" in shown.getvalue()
+    assert not never & started, shown.getvalue()  # waiting for a worker is not running
+    assert all(run.steps[n].status == "not reached" for n in never)
+
+
+class _Timeline(Reporter):
+    """The progress callbacks, in the order the run made them, and when."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, float]] = []
+
+    def step_started(self, name: str) -> None:
+        self.events.append(("start", name, time.time()))
+
+    def step_finished(self, result: StepResult) -> None:
+        self.events.append(("end", result.name, time.time()))
+
+    def shown(self, what: str) -> dict[str, float]:
+        return {name: t for w, name, t in self.events if w == what}
+
+
+def most_running(events: list[tuple[str, str, float]]) -> int:
+    """The most steps shown running at once (started, not yet finished)."""
+    running: set[str] = set()
+    most = 0
+    for what, name, _ in events:
+        if what == "start":
+            running.add(name)
+        else:
+            running.discard(name)
+        most = max(most, len(running))
+    return most
+
+
+def nap(seconds: float = 0.6) -> tuple[float, int]:
+    """When the step started (the worker's clock: this machine's), and where."""
+    t = time.time()
+    time.sleep(seconds)
+    return t, os.getpid()
+
+
+def warm_starts(run: fm.Run) -> dict[str, float]:
+    """When each step began that was not the first on its worker (whose first one
+    waited for it to start up or import the step's module, after it was said to start)."""
+    began = sorted((run[n][0], run[n][1], n) for n in run.steps)
+    seen: set[int] = set()
+    out = {}
+    for t, pid, name in began:
+        if pid in seen:
+            out[name] = t
+        seen.add(pid)
+    return out
+
+
+def naps(n: int) -> list[fm.Step]:
+    return [fm.step(outputs=f"nap{i}", name=f"nap{i}")(nap) for i in range(n)]
+
+
+def test_progress_shows_running_only_the_steps_a_worker_runs(project: Path) -> None:
+    """processes:2 keeps four steps in flight (two waiting for a worker, so that a
+    worker that finishes gets its next step at once); progress says a step is running
+    when a worker takes it: never more than two at once, and not while it waits."""
+    shown = _Timeline()
+    run = fm.Pipeline("naps", naps(6)).run(executor="processes:2", progress=shown)
+    assert run.status == "succeeded" and len(run.executed) == 6
+    assert most_running(shown.events) == 2, shown.events
+    started = shown.shown("start")
+    assert len(started) == 6, shown.events
+    # each waited 0.6 s for a worker: said when it began, give or take its job's set-up
+    warm = warm_starts(run)
+    assert len(warm) >= 3 and all(started[n] > t - 0.3 for n, t in warm.items()), (
+        started, warm)
 
 
 def _sleepy(x: int) -> int:

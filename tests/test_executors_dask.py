@@ -23,7 +23,18 @@ from flowyml.executors.base import StepTimedOut, WorkerDied
 from flowyml.stack import Stack, clear_opened
 from tests._helpers_stores import _files
 from tests.conftest import flowyml_cli, write
-from tests.test_executors import PIPE, _summary, joined, left, right, seed
+from tests.test_executors import (
+    PIPE,
+    _summary,
+    _Timeline,
+    joined,
+    left,
+    most_running,
+    naps,
+    right,
+    seed,
+    warm_starts,
+)
 from tests.test_map_over import PIPE as MAP_PIPE
 from tests.test_map_over import _executions
 
@@ -212,6 +223,23 @@ def test_cli_progress_is_the_same_as_locally(project: Path, spec: str) -> None:
     local = lines()
     remote = lines("--executor", spec)
     assert remote == local and any("ys: done in" in ln for ln in remote)
+
+
+def test_progress_shows_running_only_the_steps_a_dask_worker_runs(
+        project: Path, spec: str) -> None:
+    """Dask gets four steps at once on two one-thread workers (each queues one beyond
+    the one it runs); progress says a step is running when its worker starts it (the
+    worker says so, on the stream it sends results by): never more than two at once,
+    and not while it waits."""
+    shown = _Timeline()
+    run = fm.Pipeline("naps", naps(6)).run(executor=spec, progress=shown)
+    assert run.status == "succeeded" and len(run.executed) == 6
+    assert most_running(shown.events) == 2, shown.events
+    started = shown.shown("start")
+    assert len(started) == 6, shown.events
+    warm = warm_starts(run)  # each waited 0.6 s at its worker: said when it began
+    assert len(warm) >= 3 and all(started[n] > t - 0.3 for n, t in warm.items()), (
+        started, warm)
 
 
 def test_dask_spec_starts_and_stops_a_local_cluster(project: Path) -> None:

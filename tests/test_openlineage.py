@@ -417,3 +417,37 @@ def test_ctrl_c_sends_abort_for_the_stopped_step_and_the_run(project: Path) -> N
     ]
     assert events[-1]["run"]["facets"]["errorMessage"]["message"] == (
         "run interrupted (KeyboardInterrupt)")
+
+
+def test_a_step_that_never_started_sends_no_start(project: Path, server: Any) -> None:
+    """On processes:2 steps wait for a worker after they are handed over; a failure
+    stops those before they start. A step's START is sent when a worker takes it, so
+    every START has its end (COMPLETE or FAIL), and a step that never started sends
+    nothing: the backend is not left with a job run that never ends."""
+
+    @fm.step(outputs="x")
+    def load() -> int:
+        return 1
+
+    @fm.step(outputs="bad")
+    def bad(x: int) -> int:
+        time.sleep(0.3)
+        raise RuntimeError("boom")
+
+    def nap(x: int) -> int:
+        time.sleep(0.5)
+        return x
+
+    waiting = [fm.step(outputs=f"w{i}", name=f"w{i}")(nap) for i in range(5)]
+    st = fm.Stack(root=str(project), openlineage_url=server.url)
+    with pytest.raises(StepFailed) as err:
+        fm.Pipeline("stops", [load, bad, *waiting]).run(stack=st, executor="processes:2")
+    run = err.value.run  # type: ignore[attr-defined]
+    assert openlineage.flush(30)
+    jobs = _by_job(_received(server, 2), run)
+    never = [n for n, s in run.steps.items() if s.status == "not reached"]
+    assert never  # (steps were waiting for a worker when bad failed)
+    for name in never:
+        assert name not in jobs, jobs[name]
+    for name, evs in jobs.items():
+        assert [e["eventType"] for e in evs] in (["START", "COMPLETE"], ["START", "FAIL"]), name

@@ -67,6 +67,12 @@ class RuntimeCatalog(Protocol):
         successful run output ``name``, the most recently created version."""
         ...
 
+    def recorded_assets(self, names: Iterable[str]) -> set[str]:
+        """The asset names among ``names`` that have an artifact. A cache entry is a
+        hit only while an artifact of each of its outputs exists, so a step one of
+        whose outputs has none cannot be reused, whatever its key (``plan``)."""
+        ...
+
     def artifacts_by_id(self, ids: Iterable[str]) -> dict[str, ArtifactRecord]:
         """The artifacts among ``ids`` that exist (unknown ids are left out)."""
         ...

@@ -304,6 +304,16 @@ class RuntimeSqlCatalog:
                     params))
         return out
 
+    def recorded_assets(self, names: Iterable[str]) -> set[str]:
+        """The names among ``names`` that have an artifact (see ``base``): one probe
+        each into the ``(name, version)`` index, in one query per 500 names."""
+        out: set[str] = set()
+        with self.db.read() as cur:
+            for chunk in chunks(sorted(set(names))):
+                params = {f"n{k}": n for k, n in enumerate(chunk)}
+                out.update(r[0] for r in cur.all(_recorded_sql(len(chunk)), params))
+        return out
+
     def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:
         """The latest non-failed record of each of ``steps`` in ``pipeline``: one query,
         one probe per step into ``ix_step_runs_not_failed``, however long the history."""
@@ -580,6 +590,15 @@ def _expected_sql(n: int) -> str:
         ":pipeline AND y.step = s.step AND y.status <> 'failed' ORDER BY y.id DESC LIMIT 1) "
         "JOIN cache_entries c ON c.cache_key = x.cache_key"
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _recorded_sql(n: int) -> str:
+    """Which of the ``n`` names ``:n0``... have an artifact: one probe each (``EXISTS``
+    stops at the first of however many versions)."""
+    values = ", ".join(f"(:n{k})" for k in range(n))
+    return (f"WITH s(name) AS (VALUES {values}) SELECT s.name FROM s WHERE EXISTS "
+            "(SELECT 1 FROM artifacts a WHERE a.name = s.name)")
 
 
 @functools.lru_cache(maxsize=64)

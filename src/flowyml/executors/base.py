@@ -63,7 +63,14 @@ class Executor(Protocol):
     scheduling loop keeps submitted: ``max_workers``, or more for an executor whose
     workers would otherwise wait a round trip (through Dask's scheduler) between one
     step and the next. An executor must also accept (and queue) more (the elements of
-    a ``map_over`` step are submitted together)."""
+    a ``map_over`` step are submitted together).
+
+    A step may then wait after ``submit`` for a worker. An executor that can tell when
+    one starts has ``notify_starts(callback)``: the loop passes a callable, and the
+    executor calls ``callback(step_name)``, from any thread, when a step it was given
+    starts on a worker (more than once is harmless: retries). The loop then says a step
+    is running when it starts, not when it is submitted, which is what it says on an
+    executor without the method. ``processes`` and ``dask`` have it."""
 
     name: str
     max_workers: int

@@ -13,18 +13,27 @@ A step with a timeout runs in a child process of the Dask worker, killed at the
 deadline (a Dask task itself cannot be stopped). A Dask worker that dies is reported
 by the scheduler as ``KilledWorker`` and becomes ``WorkerDied``. ``dask`` and
 ``distributed`` are imported only when this executor is created.
+
+A step is handed to Dask at once (the scheduling loop keeps two per worker), so it
+may wait at a worker before it starts. When the loop asks (``notify_starts``), each
+task says it started: the worker logs an event under ``STARTED_TOPIC`` (sent on the
+stream that carries its results to the scheduler, which passes it on to the client,
+on the stream that tells it results are ready), with the task's key, which only this
+client knows. One topic for every run (a scheduler keeps each topic's recent
+events): the other clients of a shared scheduler ignore the keys they do not know.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
 from .base import StepTimedOut, WorkerDied, run_attempts
-from .worker import decode_reply, encode_job, run_dask_task, warm_up_dask_worker
+from .worker import STARTED_TOPIC, decode_reply, encode_job, run_dask_task, warm_up_dask_worker
 
 if TYPE_CHECKING:
     from ..stores import StoreSpec
@@ -147,12 +156,25 @@ class DaskExecutor:
         # the last ends, not a scheduler round trip later (~17 ms a step on 2 workers)
         self.in_flight = 2 * self.max_workers
         self._active: set[Any] = set()  # dask futures in flight, cancelled at shutdown
+        self._on_start: Callable[[str], None] | None = None
+        self._starting: dict[str, str] = {}  # task key -> step, until the task starts
         self._threads = ThreadPoolExecutor(
             max(2 * self.in_flight, 8), thread_name_prefix="flowyml-dask"
         )
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.address!r}, max_workers={self.max_workers})"
+
+    def notify_starts(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(step name)``, from the client's thread, when a worker starts
+        one of this executor's tasks (see the module docstring)."""
+        self._on_start = callback
+        self._client.subscribe_topic(STARTED_TOPIC, self._started)
+
+    def _started(self, event: tuple[float, Any]) -> None:
+        name = self._starting.pop(event[1], None) if isinstance(event[1], str) else None
+        if name is not None and self._on_start is not None:
+            self._on_start(name)
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
         return self._threads.submit(run_attempts, task, self._attempt)
@@ -162,7 +184,10 @@ class DaskExecutor:
 
         payload = encode_job(self._spec, task, timeout)
         key = f"flowyml-{task.step.name}-{uuid.uuid4().hex[:12]}"
-        fut = self._client.submit(run_dask_task, payload, pure=False, key=key)
+        said = key if self._on_start is not None else None  # what the task logs as it starts
+        if said is not None:
+            self._starting[key] = task.step.name
+        fut = self._client.submit(run_dask_task, payload, said, pure=False, key=key)
         self._active.add(fut)
         try:
             reply = fut.result()
@@ -173,6 +198,7 @@ class DaskExecutor:
             ) from None
         finally:
             self._active.discard(fut)
+            self._starting.pop(key, None)
             fut.release()
         return decode_reply(reply, self._stats)
 

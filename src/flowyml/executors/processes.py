@@ -6,8 +6,10 @@ breaking the others. Each submitted task gets a driver thread that encodes the j
 (hashes, not values: see ``worker``), takes an idle worker, sends it the job, waits for
 the reply with the step's deadline and gives the worker back; the next jobs wait
 encoded, so a worker that answers gets its next job at once, and a step's future can
-be cancelled until a worker takes it (a failure stops what has not started). Retries and timeouts are per
-attempt (``base.run_attempts``). ``shutdown`` stops every worker and SIGKILLs the
+be cancelled until a worker takes it (a failure stops what has not started). A step
+starts when a worker is taken for it: the future is then running, and the scheduling
+loop is told (``notify_starts``), so progress does not show as running a step that
+waits for a worker. Retries and timeouts are per attempt (``base.run_attempts``). ``shutdown`` stops every worker and SIGKILLs the
 process group of any that does not exit, so no process outlives the run.
 """
 
@@ -17,6 +19,7 @@ import functools
 import os
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -52,6 +55,12 @@ class ProcessesExecutor:
         for _ in range(self.max_workers):
             self._idle.put(None)
         self._threads = ThreadPoolExecutor(self.in_flight, thread_name_prefix="flowyml-proc")
+        self._on_start: Callable[[str], None] | None = None
+
+    def notify_starts(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(step name)``, from a driver thread, when a worker is taken
+        for a step (its first attempt's)."""
+        self._on_start = callback
 
     def __repr__(self) -> str:
         return f"ProcessesExecutor(max_workers={self.max_workers})"
@@ -101,9 +110,12 @@ class ProcessesExecutor:
                  fut: Future[StepOutcome]) -> StepOutcome:
         payload = encode_job(self._spec, task, timeout)  # the worker says when it starts
         worker = self._idle.get()
-        if not fut.running() and not fut.set_running_or_notify_cancel():
-            self._idle.put(worker)  # cancelled while it waited (a failure elsewhere)
-            raise _Cancelled
+        if not fut.running():  # its first attempt: the step starts now
+            if not fut.set_running_or_notify_cancel():
+                self._idle.put(worker)  # cancelled while it waited (a failure elsewhere)
+                raise _Cancelled
+            if self._on_start is not None:
+                self._on_start(task.step.name)
         if worker is None or not worker.alive():
             if worker is not None:
                 self._forget(worker)

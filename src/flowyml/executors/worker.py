@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 MAX_WARNINGS = 100  # distinct warnings of one task sent back to the driver
 _STOP = b"stop"
 _STARTED = b"started"  # sent by a worker when the step itself starts (the deadline's zero)
+STARTED_TOPIC = "flowyml-step-started"  # a Dask task's event as it starts: its key
 
 
 @dataclass
@@ -658,6 +659,17 @@ class WorkerProcess:
         self.kill()
 
 
+def _say_started(key: str) -> None:
+    """Log ``key`` under ``STARTED_TOPIC`` on this Dask worker: a message on the batched
+    stream to the scheduler, no round trip. Progress only: never fails the task."""
+    try:
+        from distributed import get_worker
+
+        get_worker().log_event(STARTED_TOPIC, key)
+    except Exception:
+        pass
+
+
 def warm_up_dask_worker() -> None:
     """Import what running a job needs, when the executor starts rather than in each
     worker's first step (a cold import is ~0.3 s: start-up, not per-step cost)."""
@@ -668,9 +680,13 @@ def warm_up_dask_worker() -> None:
     from . import task  # noqa: F401
 
 
-def run_dask_task(payload: bytes) -> bytes:
+def run_dask_task(payload: bytes, started: str | None = None) -> bytes:
     """The function a Dask worker runs for one attempt of a step: in its own process
-    when the step has a timeout (so the deadline can kill it), else in the worker."""
+    when the step has a timeout (so the deadline can kill it), else in the worker.
+    ``started``: the task's key, logged under ``STARTED_TOPIC`` as it starts (for the
+    driver's progress: a task may wait at its worker behind another)."""
+    if started is not None:
+        _say_started(started)
     job: Job = pickle.loads(payload)
     if job.timeout is not None:
         return run_job_isolated(payload)

@@ -29,7 +29,6 @@ from ..core.iostats import IOStats
 from ..core.refs import ArtifactRef
 from ..core.struct import struct
 from ..executors.task import (
-    StepOutcome,
     StepTask,
     UnseenInputWarning,
     UserCodeError,
@@ -45,6 +44,8 @@ from .recorder import Recorder
 from .reporting import Reporter
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from ..catalog.base import RuntimeCatalog
     from ..core.graph import Graph
     from ..core.statecheck import DriverState
@@ -109,6 +110,79 @@ def execute(
 _RUNTIME = "<runtime>"  # the failure of no step: an interrupt, or FlowyML's own error
 
 
+class _Starts:
+    """When the steps handed to an executor that keeps more of them in flight than it
+    has workers start on a worker: the executor says so (``notify_starts``), from its
+    own threads, and the loop says it to the reporter, from its own. No more steps are
+    said to be running than there are workers: a worker that finishes a step takes its
+    next one before the driver has the first one's result, so the next one is said to
+    start when the first is said to finish."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.handed: dict[str, Decision] = {}  # handed over, not yet said to start
+        self._reported: deque[tuple[str, float]] = deque()  # (step, when): the executor's
+        self._held: dict[str, float] = {}  # started, not said yet (every worker is said busy)
+        self._busy: set[str] = set()  # said to be running on a worker
+        self._wake: Future[None] | None = None  # done when a start is reported
+
+    def report(self, name: str) -> None:
+        """Step ``name`` started on a worker (the executor calls it, from any thread)."""
+        self._reported.append((name, time.time()))
+        wake = self._wake
+        if wake is not None and not wake.done():
+            from concurrent.futures import InvalidStateError
+
+            try:
+                wake.set_result(None)
+            except InvalidStateError:  # (another report set it meanwhile)
+                pass
+
+    def arm(self) -> Future[None] | None:
+        """A future for the loop to wait on with the steps' own, done when a start is
+        reported; None when one is reported already."""
+        if self._reported:
+            return None
+        if self._wake is None or self._wake.done():
+            from concurrent.futures import Future
+
+            self._wake = Future()
+            if self._reported:  # (reported as it was replaced: it may have seen the old)
+                return None
+        return self._wake
+
+    def _collect(self) -> None:
+        while self._reported:
+            name, when = self._reported.popleft()
+            if name in self.handed and name not in self._held:  # (not a retry's, nor an
+                self._held[name] = when  # element's of a mapped step: said already)
+
+    def due(self) -> list[tuple[str, Decision, float]]:
+        """The steps that started, to say now, while there are workers to have them."""
+        self._collect()
+        out = []
+        while self._held and len(self._busy) < self.workers:
+            name = next(iter(self._held))
+            self._busy.add(name)
+            out.append((name, self.handed.pop(name), self._held.pop(name)))
+        return out
+
+    def finished(self, name: str) -> tuple[Decision, float] | None:
+        """Step ``name`` finished: its decision and when it started, if that is still to
+        say (None if said, or never reported: it failed before a worker took it)."""
+        self._collect()
+        self._busy.discard(name)
+        d, when = self.handed.pop(name, None), self._held.pop(name, None)
+        return None if d is None or when is None else (d, when)
+
+    def stopped(self) -> list[tuple[str, Decision, float]]:
+        """The steps that started and were not said to: the run stops (Ctrl-C)."""
+        self._collect()
+        out = [(n, self.handed.pop(n), when) for n, when in self._held.items()]
+        self._held.clear()
+        return out
+
+
 class _RunState:
     """Everything one run knows while it runs."""
 
@@ -140,9 +214,11 @@ class _RunState:
         self.waiting = {n: len(graph.upstream[n]) for n in graph.order}
         self.ready = deque(n for n in graph.order if self.waiting[n] == 0)
         self.queued: deque[tuple[str, Decision]] = deque()  # decided, waiting for a worker
-        self.running: dict[StepFuture, tuple[str, Decision]] = {}
-        # submitted to the executor (said to be running), with its decision
+        self.running: dict[StepFuture, tuple[str, Decision]] = {}  # handed to the executor
+        # said to be running (``step_started``), with its decision: when it is handed to
+        # the executor, or on one that says when a step starts on a worker, then (_Starts)
         self.started: dict[str, Decision] = {}
+        self._starts: _Starts | None = None
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
         self._expected: dict[str, CacheHit] = {}  # see _prefetch
@@ -184,6 +260,10 @@ class _RunState:
                 self._logical = before
         if not self._memo_shared:
             self._memo_shared = True
+            notify = getattr(self._executor, "notify_starts", None)
+            if notify is not None and not self._executor.in_process:
+                self._starts = _Starts(self._executor.max_workers)
+                notify(self._starts.report)
             if not self._executor.in_process:
                 # the fingerprint memo, written now rather than at the run's end: the
                 # workers that take their steps' fingerprints again read it, instead of
@@ -242,17 +322,46 @@ class _RunState:
                 self.submit(*self.queued.popleft())
             if not self.running:
                 return  # nothing left to run, or a failure stopped new submissions
-            for fut in self._wait_any():
+            for fut in self._finished_first(self._wait_any()):
                 name, d = self.running.pop(fut)
+                if self._starts is not None:
+                    self._on_worker_finished(name)
                 self.complete(fut, name, d)
                 if self.results[name].status == "executed":
                     self.release(name)
+            if self._starts is not None:
+                for name, d, when in self._starts.due():
+                    self._begin(name, d, when)
             if self.failure is not None:  # what waits in the executor's queue never starts
                 for fut in [f for f in self.running if f.cancel()]:
                     name, _ = self.running.pop(fut)
+                    if self._starts is not None:
+                        self._starts.handed.pop(name, None)
                     self.pending.add(name)  # (not reached, as what was not submitted)
                     self.reporter.step_finished(StepResult(
                         name, "not reached", _NOT_REACHED))
+
+    def _begin(self, name: str, d: Decision, when: float) -> None:
+        """Say that step ``name`` started (at ``when``: what its record says)."""
+        d.started = when
+        self.started[name] = d
+        self.reporter.step_started(name)
+
+    def _finished_first(self, done: list[StepFuture]) -> list[StepFuture]:
+        """The done steps, those said to be running first: a step that started on the
+        worker another finished on is said to start after that one is said to finish."""
+        if self._starts is None or len(done) < 2:
+            return done
+        handed = self._starts.handed
+        return sorted(done, key=lambda f: self.running[f][0] in handed)
+
+    def _on_worker_finished(self, name: str) -> None:
+        """Before a step's end is said: its start, if a worker started it and that was
+        not said yet (it ran while the steps said to be running filled every worker)."""
+        assert self._starts is not None
+        started = self._starts.finished(name)
+        if started is not None:
+            self._begin(name, *started)
 
     def _drawing(self) -> dict[str, frozenset[str]]:
         """Step -> the hidden random generators its code reaches (``Fingerprint.states``)."""
@@ -323,13 +432,20 @@ class _RunState:
 
     def _wait_any(self) -> list[StepFuture]:
         """The running steps that are done, after waiting for one if none is (an
-        in-process executor's steps are done on submit: no waiting, no threads)."""
+        in-process executor's steps are done on submit: no waiting, no threads), or,
+        on an executor that says when a step starts on a worker, for that."""
         done = [f for f in self.running if f.done()]
         if done:
             return done
-        from concurrent.futures import FIRST_COMPLETED, Future, wait
+        from concurrent.futures import FIRST_COMPLETED, wait
 
-        pending = cast("list[Future[StepOutcome]]", list(self.running))
+        pending = cast("list[Future[Any]]", list(self.running))
+        if self._starts is not None:
+            wake = self._starts.arm()
+            if wake is None:  # a start to say
+                return []
+            pending.append(wake)
+            return [f for f in wait(pending, return_when=FIRST_COMPLETED)[0] if f is not wake]
         return list(wait(pending, return_when=FIRST_COMPLETED)[0])
 
     # ------------------------------------------------------------------ ready
@@ -469,8 +585,10 @@ class _RunState:
                         start_states=None if local and not step.retries
                         else self._start_states(d, local),
                         state=None if local else self._state_check(name, d))
-        self.reporter.step_started(name)
-        self.started[name] = d
+        if self._starts is not None and step.map_over is None:
+            self._starts.handed[name] = d  # said when a worker starts it
+        else:  # (a mapped step starts here: it stores its elements, then hands them over)
+            self._begin(name, d, time.time())
         assert self.recorder is not None
         self.recorder.start()  # from here the driver may wait on user code
         if step.map_over is not None:
@@ -661,6 +779,11 @@ class _RunState:
 
     def _finish(self, status: str, io: dict[str, Any]) -> str | None:
         """Mark unreached steps, flush the records, close the run; the run's error."""
+        if self._starts is not None:  # (an interrupt, or an error of FlowyML's own)
+            for name, d, when in self._starts.stopped():  # started: stopped with the run
+                d.started = when
+                self.started[name] = d
+            self.pending.update(self._starts.handed)  # handed over, never started
         if self._interrupted() and self.recorder is not None:
             for name in self._stopped():  # recorded as failed, as the run is: interrupted
                 d = self.started[name]

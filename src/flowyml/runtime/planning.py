@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core import reads as file_reads
@@ -10,7 +11,8 @@ from ..objects import is_stored
 from .decisions import Decider, explain_miss, own_changes
 
 if TYPE_CHECKING:
-    from ..catalog.records import ArtifactRecord
+    from ..catalog.base import RuntimeCatalog
+    from ..catalog.records import ArtifactRecord, StepRecord
     from ..core.graph import Graph
     from .loop import RunContext
 
@@ -33,7 +35,8 @@ def plan(
 ) -> list[tuple[str, str, str]]:
     """For each step: ("reuse" | "run" | "run?", reason). Downstream of a step that
     will run, outputs are unknown until it runs: "run?" says it may still be reused
-    (early cutoff) if the new outputs are byte-identical."""
+    (early cutoff) if the new outputs are byte-identical, unless it cannot be reused
+    whatever they are (``_ahead``)."""
     catalog = stack.open_runtime_catalog()
     store = stack.open_store()
     known: dict[str, ArtifactRecord] = {}
@@ -43,6 +46,7 @@ def plan(
     fingerprint_graph(graph, stack.root or ".")
     decider = Decider(graph, stack.root)
     expected = _Generators()
+    recorded = _Recorded(catalog, graph)
     for name in graph.order:
         step = graph.steps[name]
         in_recs: dict[str, ArtifactRecord] = {}
@@ -62,15 +66,8 @@ def plan(
         if blocked is not None or (drawn and states is None):
             unknown.update(step.outputs)
             expected.moved(drawn)
-            if blocked is None:  # what the steps before it leave is known when they run
-                out.append((name, "run?", f"draws from the global random generator of "
-                            f"{' and '.join(drawn)} after a step before it that runs: "
-                            "reused only if that step leaves it as it did"))
-                continue
-            own = own_changes(previous.get(name), decider.decide(name, in_recs))
-            out.append((name, "run?", "; ".join(own) + ("; and " if own else "")
-                        + f"after {graph.producers[blocked]} runs: reused only if "
-                        f"{blocked} comes out byte-identical"))
+            out.append(_ahead(name, graph, blocked, previous.get(name), recorded,
+                              decider, in_recs))
             continue
         d = decider.decide(name, in_recs, states)
         found = catalog.lookup_cache_many(d.all_keys()) if step.cache else {}
@@ -90,6 +87,52 @@ def plan(
         expected.moved(drawn)
         out.append((name, "run", reason))
     return out
+
+
+def _ahead(name: str, graph: Graph, blocked: str | None, prev: StepRecord | None,
+           recorded: _Recorded, decider: Decider, in_recs: dict[str, ArtifactRecord],
+           ) -> tuple[str, str, str]:
+    """The row of a step whose key is known only when a step before it has run: the
+    asset ``blocked`` it reads is made by one, or (``blocked`` None) the global random
+    generator it draws from may be moved by one. It runs whatever that step does when
+    caching is off, or when an output of it has no artifact (no cache entry of it can
+    be a hit: it never ran, or what it made was deleted); "run?" otherwise."""
+    step = graph.steps[name]
+    if not step.cache:
+        return name, "run", "caching is off (cache=False)"
+    missing = recorded.missing(step.outputs)
+    if missing:
+        never = f"no {' or '.join(missing)} in the catalog"
+        return name, "run", (f"first run of this step: nothing cached under its key ({never})"
+                             if prev is None else f"nothing cached under its key ({never})")
+    if blocked is None:  # what the steps before it leave is known when they run
+        drawn = sorted(graph.fingerprints[name].states)
+        return name, "run?", (f"draws from the global random generator of "
+                              f"{' and '.join(drawn)} after a step before it that runs: "
+                              "reused only if that step leaves it as it did")
+    after = f"after {graph.producers[blocked]} runs"
+    if prev is None:  # a cache entry of it can only be another pipeline's
+        return name, "run?", (f"first run of this step in this pipeline; {after}: reused "
+                              "only if another pipeline ran it on the inputs it gets")
+    own = own_changes(prev, decider.decide(name, in_recs))
+    return name, "run?", ("; ".join(own) + ("; and " if own else "")
+                          + f"{after}: reused only if {blocked} comes out byte-identical")
+
+
+class _Recorded:
+    """The output assets of a graph that have an artifact in the catalog: asked once, for
+    all of them, when a step's outcome first depends on a step before it."""
+
+    def __init__(self, catalog: RuntimeCatalog, graph: Graph) -> None:
+        self.catalog, self.graph = catalog, graph
+        self.names: set[str] | None = None
+
+    def missing(self, outputs: Sequence[str]) -> list[str]:
+        """The assets among ``outputs`` with no artifact (none: a step without outputs
+        says nothing)."""
+        if self.names is None:
+            self.names = self.catalog.recorded_assets(list(self.graph.producers))
+        return [o for o in outputs if o not in self.names]
 
 
 class _Generators:

@@ -16,7 +16,10 @@ class Reporter:
 
     def run_started(self, run_id: str, pipeline: str) -> None: ...
 
-    def step_started(self, name: str) -> None: ...
+    def step_started(self, name: str) -> None:
+        """Step ``name`` started: on ``processes`` and Dask when a worker started it
+        (a step handed over waits for one, unseen), elsewhere when it was handed to the
+        executor. A reused step, or one stopped before it started, has no call."""
 
     def step_finished(self, result: StepResult) -> None: ...
 
@@ -55,7 +58,7 @@ class PrintReporter(Reporter):
             self._print(f"  {self._c('+', '32')} {result.name}: done in {result.duration:.2f} s ({why})")
         elif result.status == "failed":
             self._print(f"  {self._c('x', '31')} {result.name}: {result.reason}")
-        elif result.status == "not reached":  # submitted, then cancelled before it started
+        elif result.status == "not reached":  # handed over, cancelled before it started
             self._print(f"  {self._c('-', '33')} {result.name}: {result.reason}")
 
     def run_finished(self, run: Run) -> None:
