@@ -7361,3 +7361,62 @@ add(idiom("value_put_into_builtins_by_a_module", {
     change(E("config.py", "builtins.SCALE = 3", "builtins.SCALE = 4"),
            note="the value the name finds in builtins (it counted nothing: stale)"),
 ))
+
+add(idiom("decimal_context_set_in_a_step", {"pipe.py": src('''
+    import decimal
+    from decimal import Decimal
+
+    import flowyml as fm
+
+
+    @fm.step(outputs="ready")
+    def setup():
+        decimal.getcontext().prec = 6  # money: six digits
+        return True
+
+
+    @fm.step(outputs="y")
+    def third(ready):
+        return str(Decimal(1) / Decimal(7))
+
+
+    pipe = fm.Pipeline("ns", [setup, third])
+''')},
+    Phase("unchanged", (), "a step that sets decimal's context couples the steps using "
+          "decimal: both re-execute, warned", {"setup": "executed", "third": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# money: six digits", "# six significant digits"),),
+          "comment", {"setup": "executed", "third": "executed"}),
+    change(E("pipe.py", "prec = 6", "prec = 9"),
+           note="the precision third divides with (its key counted the context at build, "
+                "before setup ran: stale)", expect={"setup": "executed", "third": "executed"}),
+    steps=("setup", "third"), check={"y": "[setup(), third(True)][1]"},
+    warns_at_build=("decimal",),
+))
+
+add(idiom("decimal_localcontext_in_a_step_couples_nothing", {"pipe.py": src('''
+    import decimal
+    from decimal import Decimal
+
+    import flowyml as fm
+
+
+    @fm.step(outputs="x")
+    def rounded(n: int = 1):
+        with decimal.localcontext() as ctx:
+            ctx.prec = 6  # for this block only
+            return str(Decimal(n) / Decimal(7))
+
+
+    @fm.step(outputs="y")
+    def third(x):
+        return x + str(Decimal(1) / Decimal(3))
+
+
+    pipe = fm.Pipeline("ns", [rounded, third])
+''')},
+    unchanged("a context set in a with block is put back: nothing is coupled"),
+    same(E("pipe.py", "# for this block only", "# six digits here"), note="comment"),
+    change(E("pipe.py", "ctx.prec = 6", "ctx.prec = 8"), note="the block's precision",
+           expect={"rounded": "executed", "third": "executed"}),
+    steps=("rounded", "third"), check={"y": "third(rounded())"}, no_fingerprint_warning=True,
+))

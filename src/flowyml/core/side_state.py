@@ -597,3 +597,32 @@ def settings_set(fn: types.FunctionType, info: CodeInfo,
         top = mod.__name__.partition(".")[0] if type(mod) is types.ModuleType else None
         if top in SETTERS:
             out[("settings", top)] = f"{top}'s process-wide settings ({name}. ... = ...)"
+    _context_assigned(fn, info, out)
+
+
+_CONTEXT_ATTRS = frozenset({"prec", "rounding", "Emin", "Emax", "capitals", "clamp", "traps"})
+
+
+def _context_assigned(fn: types.FunctionType, info: CodeInfo,
+                      out: dict[tuple[Any, ...], str]) -> None:
+    """Mark ``fn`` if it sets decimal's context (``decimal.getcontext().prec = 6``,
+    ``ctx = getcontext(); ctx.traps[Overflow] = False``): what every ``Decimal``
+    operation after it, in the steps after it, computes by. Not when the function uses
+    ``localcontext()`` (the ``with`` puts the context back; an assignment is to it)."""
+    names = fn.__code__.co_names
+    if "getcontext" not in names or "localcontext" in names or _CONTEXT_ATTRS.isdisjoint(names):
+        return
+    decimal = sys.modules.get("decimal")
+    if decimal is None or not any(chain[-1] == "getcontext" and _resolve(
+            chain, fn, info) is decimal.getcontext for chain in info.chains):
+        return
+    tree = info.tree()
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Subscript):  # ``ctx.traps[Overflow] = ...``
+                    target = target.value
+                if isinstance(target, ast.Attribute) and target.attr in _CONTEXT_ATTRS:
+                    out[("settings", "decimal")] = (
+                        f"decimal's process-wide settings (getcontext().{target.attr} = ...)")
+                    return
