@@ -7420,3 +7420,130 @@ add(idiom("decimal_localcontext_in_a_step_couples_nothing", {"pipe.py": src('''
            expect={"rounded": "executed", "third": "executed"}),
     steps=("rounded", "third"), check={"y": "third(rounded())"}, no_fingerprint_warning=True,
 ))
+
+add(idiom("registry_with_a_lock_filled_by_one_step_read_by_another", {"pipe.py": src('''
+    import threading
+
+    import flowyml as fm
+
+
+    class Registry:
+        def __init__(self):
+            self._lock = threading.Lock()
+            self._items = {}
+
+        def register(self, name, value):
+            with self._lock:
+                self._put(name, value)
+
+        def _put(self, name, value):
+            self._items[name] = value
+
+        def get(self, name):
+            return self._items.get(name)
+
+
+    REG = Registry()
+
+
+    @fm.step(outputs="added")
+    def a():
+        REG.register("m", "alpha")  # registers a model
+        return 1
+
+
+    @fm.step(outputs="y")
+    def b(added):
+        return REG.get("m")
+
+
+    pipe = fm.Pipeline("ns", [a, b])
+''')},
+    Phase("unchanged", (), "an object holding a lock guards state its methods change as "
+          "steps run: no canonical form, both re-execute, warned",
+          {"a": "executed", "b": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# registers a model", "# one more name"),), "comment",
+          {"a": "executed", "b": "executed"}),
+    change(E("pipe.py", 'REG.register("m", "alpha")', 'REG.register("m", "beta")'),
+           note="what a puts in the registry b reads (tokenized by its contents, b was "
+                "reused: stale)", expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"y": "[a(), b(1)][1]"}, warns_at_build=("REG",),
+))
+
+add(idiom("bounded_memo_evicting_with_popitem_couples_nothing", {"pipe.py": src('''
+    from collections import OrderedDict
+
+    import flowyml as fm
+
+    _MEMO = OrderedDict()
+
+
+    def square(x):
+        if x not in _MEMO:
+            _MEMO[x] = x * x
+            if len(_MEMO) > 2:
+                _MEMO.popitem(last=False)  # evict the oldest
+        return _MEMO[x]
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [square(i) for i in range(n)]
+
+
+    @fm.step(outputs="z")
+    def g(y):
+        return [square(v) for v in y]
+
+
+    pipe = fm.Pipeline("ns", [f, g])
+''')},
+    unchanged("an eviction whose item is dropped takes nothing a step uses: a memo both "
+              "fill, reused"),
+    same(E("pipe.py", "# evict the oldest", "# keep two"), note="comment"),
+    change(E("pipe.py", "x * x", "x * x + 1"), note="the helper both steps call",
+           expect={"f": "executed", "g": "executed"}),
+    steps=("f", "g"), check={"y": "f()", "z": "g(f())"},
+))
+
+add(idiom("memo_of_a_file_read_filled_by_one_step_used_by_another", {
+    "config.json": '{"rate": 0.1}\n',
+    "pipe.py": src('''
+        import json
+        import os
+        import threading
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+        _LOCK = threading.Lock()
+        _CONFIG = {}
+
+
+        def config():
+            with _LOCK:  # loaded once per process
+                if not _CONFIG:
+                    with open(os.path.join(HERE, "config.json")) as f:
+                        _CONFIG.update(json.load(f))
+            return _CONFIG
+
+
+        @fm.step(outputs="a")
+        def a():
+            return config()["rate"] * 2
+
+
+        @fm.step(outputs="b")
+        def b():
+            return config()["rate"] + 1
+
+
+        pipe = fm.Pipeline("ns", [a, b])
+    ''')},
+    unchanged("both fill the memo: reused, each with the file a read to fill it"),
+    same(E("pipe.py", "# loaded once per process", "# read the file once"), note="comment"),
+    change(E("config.json", "0.1", "0.2"),
+           note="the file the memo was filled from: b, which found it filled, read nothing "
+                "itself (it was reused: stale)", expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"a": "a()", "b": "[a(), b()][1]"},
+))

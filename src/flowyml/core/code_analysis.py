@@ -394,9 +394,9 @@ class _Scanner:
     dynamic imports, and the names whose items or attributes it assigns."""
 
     __slots__ = ("at_names", "declared", "docstrings", "dynamic", "getattrs", "imports",
-                 "mutated", "taken")
+                 "mutated", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
-                       ast.AugAssign, ast.Global})  # the node types ``__call__`` looks at
+                       ast.AugAssign, ast.Global, ast.Expr})  # the node types ``__call__`` looks at
 
     def __init__(self) -> None:
         self.imports: list[tuple[str, str, str | None, int]] = []
@@ -404,6 +404,7 @@ class _Scanner:
         self.dynamic = False
         self.mutated: set[str] = set()
         self.taken: set[str] = set()  # see ``CodeInfo.taken``
+        self.unused: set[int] = set()  # calls whose value is dropped (``C.popitem()``)
         self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
         self.declared: set[str] = set()  # names a ``global`` statement declares
         self.docstrings = False  # set by ``digest_and_refs`` when it skips one
@@ -422,6 +423,9 @@ class _Scanner:
                 if a.name != "*":
                     self.imports.append((a.asname or a.name, node.module or "",  # type: ignore[attr-defined]
                                          a.name, node.level))  # type: ignore[attr-defined]
+        elif t is ast.Expr:  # (seen before the call it holds: the walk is pre-order)
+            if type(node.value) is ast.Call:  # type: ignore[attr-defined]
+                self.unused.add(id(node.value))  # type: ignore[attr-defined]
         elif t is ast.Call:
             self._call(node)  # type: ignore[arg-type]
         elif t is ast.Assign or t is ast.Delete:
@@ -472,10 +476,11 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
                 self.mutated.add(f.value.id)
-                if f.attr in _TAKERS:
-                    self.taken.add(f.value.id)
+                if f.attr in _TAKERS and id(node) not in self.unused:
+                    self.taken.add(f.value.id)  # (an eviction, ``C.popitem(last=False)``,
+                    # takes nothing the step uses)
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
-                    f.attr in _QUEUE_TAKERS):
+                    f.attr in _QUEUE_TAKERS) and id(node) not in self.unused:
                 self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)
             elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
                 target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
@@ -486,7 +491,7 @@ class _Scanner:
                     self.mutated.add(f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
             if name in _ARGUMENT_MUTATORS and node.args and isinstance(node.args[0], ast.Name):
                 self.mutated.add(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
-                if name in _TAKERS:
+                if name in _TAKERS and id(node) not in self.unused:
                     self.taken.add(node.args[0].id)
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):

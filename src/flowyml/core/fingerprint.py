@@ -1066,6 +1066,10 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
             writers.setdefault(mark, set()).add(writer)
             if mark[0] == "taken":
                 takers.setdefault(("value", mark[1]), set()).add(writer)
+    for mark, fillers in writers.items():  # a memo, a log several steps fill
+        if mark[0] in ("value", "name") and len(fillers) > 1:
+            for step in fillers:
+                graph.sharing.setdefault(step, set()).update(fillers - {step})
     coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
     changed: dict[str, set[str]] = {}  # step -> the settings that couple it
     for writer, wmarks in writes.items():

@@ -197,13 +197,13 @@ _JSON_SETTINGS = ("object_hook", "object_pairs_hook", "parse_float", "parse_int"
                   "parse_constant", "strict")
 
 
-def _reducer(t: type) -> Callable[[Any], Any] | None:
+def _reducer(t: type, top: bool = False) -> Callable[[Any], Any] | None:
     """What stands for a value of a standard type that does not pickle but shows all it
     holds: a ``struct.Struct`` (its format), a view of a dict (the dict), a
     ``json.JSONDecoder`` (its settings; its C scanner is made from them). Without one
-    a step reading such a global re-executed every run. Also a lock and a file open
-    only for writing, which hold no data a step reads (``_no_data``). None for any
-    other type."""
+    a step reading such a global re-executed every run. Also, as the value itself
+    (``top``), a lock and a log open for appending (``_SYNC``, ``_append_only``). None
+    for any other type."""
     if t in _DICT_VIEWS:
         return lambda v: (t, (dict(v.mapping),))
     module = t.__module__
@@ -215,27 +215,34 @@ def _reducer(t: type) -> Callable[[Any], Any] | None:
         return _context_var
     if module == "functools" and t.__name__ == "KeyWrapper":  # ``cmp_to_key(f)``: ``f``
         return _key_wrapper
-    if (module, t.__name__) in _LOCKS:
-        return lambda v: (t, ())
+    if (module, t.__name__) in _SYNC:
+        return (lambda v: (t, ())) if top else None  # (held by an object: no pickle)
     if module == "_io" and t.__name__ in _FILES:
-        return _write_only_file
+        return _append_only if top else None
     return None
 
 
-# A lock (a ``Semaphore``'s or ``Condition``'s too, walked as they are) decides only
-# when a thread goes on, never what it computes: by its type. A module-level lock
-# around a step's body made the step re-execute every run.
-_LOCKS = frozenset({("_thread", "lock"), ("_thread", "RLock"), ("threading", "_RLock")})
+# A lock, a semaphore or a condition decides only when a thread goes on, never what
+# it computes: by its type, as a global of its own (a module-level lock around a
+# step's body made the step re-execute every run). Held by another object (a
+# registry, a queue, a cache of yours), it stays without a canonical form: it guards
+# state that methods change as steps run, which the walk cannot follow.
+_SYNC = frozenset({("_thread", "lock"), ("_thread", "RLock"), ("threading", "_RLock"),
+                   ("threading", "Semaphore"), ("threading", "BoundedSemaphore"),
+                   ("threading", "Condition")})
 _FILES = frozenset({"TextIOWrapper", "BufferedWriter", "FileIO"})
 
 
-def _write_only_file(v: Any) -> Any:
-    """A file open only for writing (a log a step appends to) by its name and mode: what
-    is written to it is output, as with a stream, and nothing can be read from it. A
-    file open for reading stays without a canonical form: its content is an input."""
-    if not _write_only(v):
-        raise TypeError("a file open for reading: what it holds is read when the step "
-                        "runs" if not v.closed else "a closed file")
+def _append_only(v: Any) -> Any:
+    """A global file open only for appending (a log steps write to) by its name and
+    mode: what is written to it is output, as with a stream. Open for reading, its
+    content is an input; open with ``"w"``, the import emptied it, and a reused step
+    would not write it again: neither has a canonical form."""
+    if not _write_only(v) or "a" not in str(getattr(v, "mode", "")):
+        raise TypeError("a closed file" if v.closed else
+                        "a file open for reading: what it holds is read when the step runs"
+                        if v.readable() else "a file the import emptied ('w'), which a "
+                        "reused step would not write again")
     return (type(v), (), {"name": getattr(v, "name", None), "mode": getattr(v, "mode", None)})
 
 
@@ -548,7 +555,7 @@ class Tokenizer:
                 raise Opaque(t.__qualname__, str(exc)) from None
             self._code(t, h)
             return
-        reducer = copyreg.dispatch_table.get(t) or _reducer(t)
+        reducer = copyreg.dispatch_table.get(t) or _reducer(t, depth == 1)
         try:
             rv = reducer(v) if reducer is not None else v.__reduce_ex__(4)
         except Exception as exc:
