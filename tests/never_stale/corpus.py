@@ -7547,3 +7547,40 @@ add(idiom("memo_of_a_file_read_filled_by_one_step_used_by_another", {
                 "itself (it was reused: stale)", expect={"a": "executed", "b": "executed"}),
     steps=("a", "b"), check={"a": "a()", "b": "[a(), b()][1]"},
 ))
+
+add(idiom("two_steps_appending_to_a_log_share_no_file_reads", {
+    "a.txt": "1\n",
+    "b.txt": "2\n",
+    "pipe.py": src('''
+        import os
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+        EVENTS = []
+
+
+        def load(name):
+            EVENTS.append(name)  # what ran, for the log
+            with open(os.path.join(HERE, name)) as f:
+                return int(f.read())
+
+
+        @fm.step(outputs="x")
+        def f():
+            return load("a.txt") * 10
+
+
+        @fm.step(outputs="y")
+        def g():
+            return load("b.txt") * 10
+
+
+        pipe = fm.Pipeline("ns", [f, g])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "# what ran, for the log", "# a trace"), note="comment"),
+    change(E("a.txt", "1", "3"), note="the file f reads: g, which only appends to the same "
+           "log, is no memo's user and keeps its key", expect={"f": "executed", "g": "cached"}),
+    steps=("f", "g"), check={"x": "f()", "y": "g()"},
+))
