@@ -58,7 +58,6 @@ _MUTATORS = frozenset(
 # from the value as the run starts (``_couple_shared_state``).
 _TAKERS = frozenset({"pop", "popitem", "popleft", "heappop", "heapreplace", "heappushpop"})
 _QUEUE_TAKERS = frozenset({"get", "get_nowait"})  # of a queue's only (``_marks_of``)
-_FILLERS = frozenset({"update", "setdefault", "__setitem__"})  # by key: a memo's
 
 
 _ARGUMENT_MUTATORS = frozenset(  # functions that change their first argument
@@ -328,7 +327,7 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
         names = names | at_names
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(scan.mutated), docstrings=scan.docstrings,
-                 taken=frozenset(scan.taken), filled=frozenset(scan.filled))
+                 taken=frozenset(scan.taken))
 
 
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
@@ -394,8 +393,8 @@ class _Scanner:
     digest's own pass (``digest_and_refs``): imports inside it, ``getattr`` calls,
     dynamic imports, and the names whose items or attributes it assigns."""
 
-    __slots__ = ("at_names", "declared", "docstrings", "dynamic", "filled", "getattrs",
-                 "imports", "mutated", "taken", "unused")
+    __slots__ = ("at_names", "declared", "docstrings", "dynamic", "getattrs", "imports",
+                 "mutated", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr})  # the node types ``__call__`` looks at
 
@@ -405,7 +404,6 @@ class _Scanner:
         self.dynamic = False
         self.mutated: set[str] = set()
         self.taken: set[str] = set()  # see ``CodeInfo.taken``
-        self.filled: set[str] = set()  # see ``CodeInfo.filled``
         self.unused: set[int] = set()  # calls whose value is dropped (``C.popitem()``)
         self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
         self.declared: set[str] = set()  # names a ``global`` statement declares
@@ -478,8 +476,6 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
                 self.mutated.add(f.value.id)
-                if f.attr in _FILLERS:
-                    self.filled.add(f.value.id)
                 if f.attr in _TAKERS and id(node) not in self.unused:
                     self.taken.add(f.value.id)  # (an eviction, ``C.popitem(last=False)``,
                     # takes nothing the step uses)
@@ -508,8 +504,6 @@ class _Scanner:
                 root = root.value
             if isinstance(root, ast.Name):
                 self.mutated.add(root.id)
-                if isinstance(target, ast.Subscript) and target.value is root:
-                    self.filled.add(root.id)  # ``C[k] = v``
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
                 self.mutated.add(f"{target.value.id}.{target.attr}")  # which attribute
         elif isinstance(target, ast.Name) and target.id in self.declared:

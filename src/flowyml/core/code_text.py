@@ -50,9 +50,6 @@ class CodeInfo:
     # names the code takes items out of (``L.pop()``, ``heapq.heappop(H)``), and
     # ``name:get`` for a ``get`` that takes only from a queue (``Q.get()``)
     taken: frozenset[str] = frozenset()
-    # names the code fills by key (``C[k] = v``, ``C.update(...)``, ``C.setdefault``): a
-    # memo, unlike a log appended to (``fingerprint._couple_shared_state``)
-    filled: frozenset[str] = frozenset()
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -75,8 +72,7 @@ class CodeInfo:
                 "y": self.dynamic_imports, "m": sorted(self.mutated),
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
                 "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
-                "h": self.docstrings, "t": sorted(self.taken),
-                "l": sorted(self.filled)}
+                "h": self.docstrings, "t": sorted(self.taken)}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:
@@ -88,8 +84,7 @@ class CodeInfo:
                    [(tuple(c), n) for c, n in getattrs] if getattrs else [], bool(f["y"]),
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
                    None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
-                   bool(f.get("h", True)), frozenset(f.get("t") or ()),
-                   frozenset(f.get("l") or ()))
+                   bool(f.get("h", True)), frozenset(f.get("t") or ()))
 
 
 stale_files: set[str] = set()  # files ``stale_info`` warned about this build

@@ -61,9 +61,6 @@ class Graph:
     # code fingerprint, and step -> {parameter: token} for its run values and defaults
     fingerprints: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
-    # step -> the other steps whose code changes a global its code changes too (a memo
-    # they fill: what one read to fill it, another's result may hold; see ``loop``)
-    sharing: dict[str, set[str]] = field(default_factory=dict)
     # one line per schema check made at build (contracts.check_graph), for `flowyml plan`
     schema_checks: list[str] = field(default_factory=list)
 

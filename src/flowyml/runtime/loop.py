@@ -686,8 +686,7 @@ class _RunState:
             for o in outcome.outputs
         }
         rec.outputs = {k: v.id for k, v in recs.items()}
-        rec.reads = file_reads.portable(self._with_shared_reads(name, outcome.reads),
-                                        self.stack.root)
+        rec.reads = file_reads.portable(outcome.reads, self.stack.root)
         if outcome.reads:
             self.step_reads[name] = outcome.reads
         for path in outcome.writes:
@@ -817,19 +816,6 @@ class _RunState:
         if self.writers:  # after the records: a warning turned into an error loses nothing
             self._warn_file_edges()
         return error
-
-    def _with_shared_reads(self, name: str, reads: Sequence[Sequence[Any]]
-                           ) -> Sequence[Sequence[Any]]:
-        """``reads`` and those of the steps before it in this run that fill a global
-        with it (``Graph.sharing``: a memo dict a helper fills, ``load_config()``
-        reading a file once): its result may hold what they read, though it read
-        nothing itself, so a reuse checks their files too (more to check, never less)."""
-        others = self.graph.sharing.get(name)
-        if not others:
-            return reads
-        merged = {str(r[0]): r for o in sorted(others) for r in self.step_reads.get(o, ())}
-        merged.update((str(r[0]), r) for r in reads)
-        return list(merged.values())
 
     def _warn_file_edges(self) -> None:
         """A step that read a file another step wrote in this run, with no asset between
