@@ -7505,3 +7505,123 @@ add(idiom("bounded_memo_evicting_with_popitem_couples_nothing", {"pipe.py": src(
            expect={"f": "executed", "g": "executed"}),
     steps=("f", "g"), check={"y": "f()", "z": "g(f())"},
 ))
+
+add(idiom("lazy_config_loaded_once_into_a_global_used_by_two_steps", {
+    "config.json": '{"rate": 0.1}\n',
+    "pipe.py": src('''
+        import json
+        import os
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+        _CFG = None
+
+
+        def config():
+            global _CFG
+            if _CFG is None:  # loaded once per process
+                with open(os.path.join(HERE, "config.json")) as f:
+                    _CFG = json.load(f)
+            return _CFG
+
+
+        @fm.step(outputs="a")
+        def a():
+            return config()["rate"] * 2
+
+
+        @fm.step(outputs="b")
+        def b():
+            return config()["rate"] + 1
+
+
+        pipe = fm.Pipeline("ns", [a, b])
+    ''')},
+    unchanged("both load the config: reused, b's record keeping the file a read to load it"),
+    same(E("pipe.py", "# loaded once per process", "# read the file once"), note="comment"),
+    change(E("config.json", "0.1", "0.2"),
+           note="the file the global was loaded from: b found it loaded and read nothing "
+                "itself (it was reused: stale)", expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"b": "[a(), b()][1]"},
+))
+
+add(idiom("config_dict_updated_once_behind_a_lock_used_by_two_steps", {
+    "config.json": '{"rate": 0.1}\n',
+    "pipe.py": src('''
+        import json
+        import os
+        import threading
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+        _LOCK = threading.Lock()
+        _CONFIG = {}
+
+
+        def config():
+            with _LOCK:  # thread-safe, loaded once
+                if not _CONFIG:
+                    with open(os.path.join(HERE, "config.json")) as f:
+                        _CONFIG.update(json.load(f))
+            return _CONFIG
+
+
+        @fm.step(outputs="a")
+        def a():
+            return config()["rate"] * 2
+
+
+        @fm.step(outputs="b")
+        def b():
+            return config()["rate"] + 1
+
+
+        pipe = fm.Pipeline("ns", [a, b])
+    ''')},
+    unchanged("a global lock is only a lock: reused"),
+    same(E("pipe.py", "# thread-safe, loaded once", "# guarded"), note="comment"),
+    change(E("config.json", "0.1", "0.2"),
+           note="the file the dict was filled from, whole (b, which found it filled, was "
+                "reused: stale)", expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"b": "[a(), b()][1]"},
+))
+
+add(idiom("loader_memo_by_path_reruns_only_the_step_whose_file_changed", {
+    "a.txt": "1\n",
+    "b.txt": "2\n",
+    "pipe.py": src('''
+        import os
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+        _CACHE = {}
+
+
+        def load(name):
+            if name not in _CACHE:  # one read per file
+                with open(os.path.join(HERE, name)) as f:
+                    _CACHE[name] = int(f.read())
+            return _CACHE[name]
+
+
+        @fm.step(outputs="x")
+        def f():
+            return load("a.txt") * 10
+
+
+        @fm.step(outputs="y")
+        def g():
+            return load("b.txt") * 10
+
+
+        pipe = fm.Pipeline("ns", [f, g])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "# one read per file", "# memoized by name"), note="comment"),
+    change(E("a.txt", "1", "3"), note="the file f loads: a memo filled by key is each "
+           "step's own file, so g keeps its key", expect={"f": "executed", "g": "cached"}),
+    steps=("f", "g"), check={"x": "f()", "y": "g()"},
+))

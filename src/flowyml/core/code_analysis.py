@@ -327,7 +327,7 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
         names = names | at_names
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(scan.mutated), docstrings=scan.docstrings,
-                 taken=frozenset(scan.taken))
+                 taken=frozenset(scan.taken), rebound=frozenset(scan.rebound))
 
 
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
@@ -394,7 +394,7 @@ class _Scanner:
     dynamic imports, and the names whose items or attributes it assigns."""
 
     __slots__ = ("at_names", "declared", "docstrings", "dynamic", "getattrs", "imports",
-                 "mutated", "taken", "unused")
+                 "mutated", "rebound", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr})  # the node types ``__call__`` looks at
 
@@ -404,6 +404,7 @@ class _Scanner:
         self.dynamic = False
         self.mutated: set[str] = set()
         self.taken: set[str] = set()  # see ``CodeInfo.taken``
+        self.rebound: set[str] = set()  # see ``CodeInfo.rebound``
         self.unused: set[int] = set()  # calls whose value is dropped (``C.popitem()``)
         self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
         self.declared: set[str] = set()  # names a ``global`` statement declares
@@ -431,6 +432,8 @@ class _Scanner:
         elif t is ast.Assign or t is ast.Delete:
             for target in node.targets:  # type: ignore[attr-defined]
                 self._assigned(target)
+                if t is ast.Assign and type(target) is ast.Name and target.id in self.declared:
+                    self.rebound.add(target.id)  # ``global _CFG; _CFG = load()``
         elif t is ast.AugAssign:
             self._assigned(node.target)  # type: ignore[attr-defined]
         elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
@@ -476,6 +479,8 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
                 self.mutated.add(f.value.id)
+                if f.attr == "update":
+                    self.rebound.add(f.value.id)  # ``_CFG.update(json.load(f))``: whole
                 if f.attr in _TAKERS and id(node) not in self.unused:
                     self.taken.add(f.value.id)  # (an eviction, ``C.popitem(last=False)``,
                     # takes nothing the step uses)

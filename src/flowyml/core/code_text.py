@@ -50,6 +50,9 @@ class CodeInfo:
     # names the code takes items out of (``L.pop()``, ``heapq.heappop(H)``), and
     # ``name:get`` for a ``get`` that takes only from a queue (``Q.get()``)
     taken: frozenset[str] = frozenset()
+    # globals the code sets whole, once (``global _CFG; _CFG = json.load(f)``,
+    # ``_CFG.update(...)``): a lazy value several steps may share (``Graph.sharing``)
+    rebound: frozenset[str] = frozenset()
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -72,7 +75,8 @@ class CodeInfo:
                 "y": self.dynamic_imports, "m": sorted(self.mutated),
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
                 "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
-                "h": self.docstrings, "t": sorted(self.taken)}
+                "h": self.docstrings, "t": sorted(self.taken),
+                "b": sorted(self.rebound)}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:
@@ -84,7 +88,8 @@ class CodeInfo:
                    [(tuple(c), n) for c, n in getattrs] if getattrs else [], bool(f["y"]),
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
                    None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
-                   bool(f.get("h", True)), frozenset(f.get("t") or ()))
+                   bool(f.get("h", True)), frozenset(f.get("t") or ()),
+                   frozenset(f.get("b") or ()))
 
 
 stale_files: set[str] = set()  # files ``stale_info`` warned about this build

@@ -873,6 +873,8 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     globs = fn.__globals__
     if info.taken:
         _taken_marks(info, globs, label, out)
+    for name in info.rebound & info.global_names:  # a lazy value (``Graph.sharing``)
+        out[("rebound", label, name)] = name
     for name in sorted(info.mutated & info.global_names):
         value = globs.get(name, _IMMUTABLE)
         if isinstance(value, (types.ModuleType, types.FunctionType, type)):
@@ -1066,6 +1068,10 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
             writers.setdefault(mark, set()).add(writer)
             if mark[0] == "taken":
                 takers.setdefault(("value", mark[1]), set()).add(writer)
+    for mark, setters_ in writers.items():  # a lazy config several steps load
+        if mark[0] == "rebound" and len(setters_) > 1:
+            for step in setters_:
+                graph.sharing.setdefault(step, set()).update(setters_ - {step})
     coupled: dict[str, set[str]] = {}  # step -> the globals that couple it
     changed: dict[str, set[str]] = {}  # step -> the settings that couple it
     for writer, wmarks in writes.items():
@@ -1074,7 +1080,7 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         for mark, gname in wmarks.items():
             if mark[0] == "settings":  # (each writer reads the others': not a log)
                 settings.setdefault(gname, set()).update(readers.get(mark, set()) - {writer})
-            elif mark[0] not in ("draw", "made", "taken"):
+            elif mark[0] not in ("draw", "made", "taken", "rebound"):
                 # (a step that writes it too only adds to it, as to a log: what it returns
                 # does not come from it, and it was fingerprinted before anything ran;
                 # unless it takes items out: then it gets what the others left)

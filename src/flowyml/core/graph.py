@@ -61,6 +61,10 @@ class Graph:
     # code fingerprint, and step -> {parameter: token} for its run values and defaults
     fingerprints: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    # step -> the other steps whose code sets a global whole that its code sets too (a
+    # lazy config several steps load: what one read to set it, another's result holds;
+    # ``runtime.loop``)
+    sharing: dict[str, set[str]] = field(default_factory=dict)
     # one line per schema check made at build (contracts.check_graph), for `flowyml plan`
     schema_checks: list[str] = field(default_factory=list)
 

@@ -686,7 +686,8 @@ class _RunState:
             for o in outcome.outputs
         }
         rec.outputs = {k: v.id for k, v in recs.items()}
-        rec.reads = file_reads.portable(outcome.reads, self.stack.root)
+        rec.reads = file_reads.portable(self._with_shared_reads(name, outcome.reads),
+                                        self.stack.root)
         if outcome.reads:
             self.step_reads[name] = outcome.reads
         for path in outcome.writes:
@@ -816,6 +817,20 @@ class _RunState:
         if self.writers:  # after the records: a warning turned into an error loses nothing
             self._warn_file_edges()
         return error
+
+    def _with_shared_reads(self, name: str, reads: Sequence[Sequence[Any]]
+                           ) -> Sequence[Sequence[Any]]:
+        """``reads`` and those of the steps before it in this run that set one global
+        whole with it (``Graph.sharing``: ``config()`` loading a file into ``_CFG`` once):
+        its result may hold what they read, though it found the value set and read
+        nothing, so a reuse checks their files too (more to check, never less). Not a
+        memo filled by key (a loader per path): each step's own file is its own."""
+        others = self.graph.sharing.get(name)
+        if not others:
+            return reads
+        merged = {str(r[0]): r for o in sorted(others) for r in self.step_reads.get(o, ())}
+        merged.update((str(r[0]), r) for r in reads)
+        return list(merged.values())
 
     def _warn_file_edges(self) -> None:
         """A step that read a file another step wrote in this run, with no asset between
