@@ -7625,3 +7625,59 @@ add(idiom("loader_memo_by_path_reruns_only_the_step_whose_file_changed", {
            "step's own file, so g keeps its key", expect={"f": "executed", "g": "cached"}),
     steps=("f", "g"), check={"x": "f()", "y": "g()"},
 ))
+
+add(idiom("lazy_config_on_a_class_or_instance_attribute_used_by_two_steps", {
+    "config.json": '{"rate": 0.1}\n',
+    "pipe.py": src('''
+        import json
+        import os
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+        class Settings:
+            data = {}
+
+
+        class State:
+            cfg = None
+
+
+        STATE = State()
+
+
+        def settings():
+            if not Settings.data:  # loaded once per process
+                with open(os.path.join(HERE, "config.json")) as f:
+                    Settings.data.update(json.load(f))
+            return Settings.data
+
+
+        def state():
+            if STATE.cfg is None:
+                with open(os.path.join(HERE, "config.json")) as f:
+                    STATE.cfg = json.load(f)
+            return STATE.cfg
+
+
+        @fm.step(outputs="a")
+        def a():
+            return settings()["rate"] * 2 + state()["rate"]
+
+
+        @fm.step(outputs="b")
+        def b():
+            return settings()["rate"] + state()["rate"] + 1
+
+
+        pipe = fm.Pipeline("ns", [a, b])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "# loaded once per process", "# read the file once"), note="comment"),
+    change(E("config.json", "0.1", "0.2"),
+           note="the file both attributes were loaded from (b found them loaded and read "
+                "nothing: stale)", expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"b": "[a(), b()][1]"},
+))

@@ -432,8 +432,8 @@ class _Scanner:
         elif t is ast.Assign or t is ast.Delete:
             for target in node.targets:  # type: ignore[attr-defined]
                 self._assigned(target)
-                if t is ast.Assign and type(target) is ast.Name and target.id in self.declared:
-                    self.rebound.add(target.id)  # ``global _CFG; _CFG = load()``
+                if t is ast.Assign:
+                    self._set_whole(target)
         elif t is ast.AugAssign:
             self._assigned(node.target)  # type: ignore[attr-defined]
         elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
@@ -484,6 +484,9 @@ class _Scanner:
                 if f.attr in _TAKERS and id(node) not in self.unused:
                     self.taken.add(f.value.id)  # (an eviction, ``C.popitem(last=False)``,
                     # takes nothing the step uses)
+            elif (isinstance(f, ast.Attribute) and f.attr == "update"
+                  and isinstance(f.value, ast.Attribute) and isinstance(f.value.value, ast.Name)):
+                self.rebound.add(f"{f.value.value.id}.{f.value.attr}")  # ``S.data.update(...)``
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _QUEUE_TAKERS) and id(node) not in self.unused:
                 self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)
@@ -501,6 +504,14 @@ class _Scanner:
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self.mutated.add(k.value.id)
+
+    def _set_whole(self, target: ast.AST) -> None:
+        """``global _CFG; _CFG = load()`` or ``STATE.cfg = load()``: a value set whole
+        (``CodeInfo.rebound``)."""
+        if type(target) is ast.Name and target.id in self.declared:
+            self.rebound.add(target.id)
+        elif type(target) is ast.Attribute and type(target.value) is ast.Name:
+            self.rebound.add(f"{target.value.id}.{target.attr}")
 
     def _assigned(self, target: ast.AST) -> None:
         if isinstance(target, (ast.Subscript, ast.Attribute)):

@@ -865,7 +865,7 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     _generator_draws(fn, info, out)
     side_state.kept_generator(fn, info, out, _walked_info)
     side_state.settings_set(fn, info, out)
-    if not info.mutated and not info.taken:
+    if not info.mutated and not info.taken and not info.rebound:
         return out
     label = ctx.label_of(fn)
     if label is None:
@@ -873,8 +873,9 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     globs = fn.__globals__
     if info.taken:
         _taken_marks(info, globs, label, out)
-    for name in info.rebound & info.global_names:  # a lazy value (``Graph.sharing``)
-        out[("rebound", label, name)] = name
+    for name in info.rebound:  # a lazy value (``Graph.sharing``): ``_CFG``, ``STATE.cfg``
+        if name.partition(".")[0] in info.global_names:
+            out[("rebound", label, name)] = name
     for name in sorted(info.mutated & info.global_names):
         value = globs.get(name, _IMMUTABLE)
         if isinstance(value, (types.ModuleType, types.FunctionType, type)):
