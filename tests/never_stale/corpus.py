@@ -7681,3 +7681,37 @@ add(idiom("lazy_config_on_a_class_or_instance_attribute_used_by_two_steps", {
                 "nothing: stale)", expect={"a": "executed", "b": "executed"}),
     steps=("a", "b"), check={"b": "[a(), b()][1]"},
 ))
+
+add(idiom("ids_drawn_with_next_from_a_global_counter_by_two_steps", {"pipe.py": src('''
+    import itertools
+
+    import flowyml as fm
+
+    IDS = itertools.count(1)
+
+
+    def new_id():
+        return next(IDS)  # the next free id
+
+
+    @fm.step(outputs="a")
+    def a(n: int = 2):
+        return [new_id() for _ in range(n)]
+
+
+    @fm.step(outputs="b")
+    def b():
+        return new_id()
+
+
+    pipe = fm.Pipeline("ns", [a, b])
+''')},
+    Phase("unchanged", (), "each takes the ids the other left: coupled, both re-execute",
+          {"a": "executed", "b": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# the next free id", "# one more id"),), "comment",
+          {"a": "executed", "b": "executed"}),
+    change(E("pipe.py", "def a(n: int = 2):", "def a(n: int = 3):"),
+           note="how many ids a takes: b's is the next (b was reused: stale)",
+           expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"b": "[a(), b()][1]"}, warns_at_build=("IDS",),
+))

@@ -501,6 +501,9 @@ class _Scanner:
                 self.mutated.add(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
                 if name in _TAKERS and id(node) not in self.unused:
                     self.taken.add(node.args[0].id)
+            if (name == "next" and isinstance(f, ast.Name) and node.args
+                    and isinstance(node.args[0], ast.Name) and id(node) not in self.unused):
+                self.taken.add(node.args[0].id)  # ``next(IDS)``: what the others left
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self.mutated.add(k.value.id)
