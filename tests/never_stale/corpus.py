@@ -7715,3 +7715,42 @@ add(idiom("ids_drawn_with_next_from_a_global_counter_by_two_steps", {"pipe.py": 
            expect={"a": "executed", "b": "executed"}),
     steps=("a", "b"), check={"b": "[a(), b()][1]"}, warns_at_build=("IDS",),
 ))
+
+add(idiom("list_on_a_module_or_instance_attribute_filled_by_one_step_read_by_another", {
+    "jobs.py": "SEEN = []\n",
+    "pipe.py": src('''
+        import flowyml as fm
+        import jobs
+
+
+        class Registry:
+            def __init__(self):
+                self.names = []
+
+
+        REG = Registry()
+
+
+        @fm.step(outputs="added")
+        def a():
+            jobs.SEEN.append("alpha")  # what a saw
+            REG.names.append("x")
+            return 1
+
+
+        @fm.step(outputs="y")
+        def b(added):
+            return list(jobs.SEEN) + list(REG.names)
+
+
+        pipe = fm.Pipeline("ns", [a, b])
+    ''')},
+    Phase("unchanged", (), "a changes lists b reads, outside any asset: coupled, both "
+          "re-execute, warned", {"a": "executed", "b": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# what a saw", "# a's trace"),), "comment",
+          {"a": "executed", "b": "executed"}),
+    change(E("pipe.py", 'jobs.SEEN.append("alpha")', 'jobs.SEEN.append("beta")'),
+           note="what a appends to jobs.SEEN (a mutation through a module attribute was "
+                "not recorded: b was reused, stale)", expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"y": "[a(), b(1)][1]"}, warns_at_build=("jobs.SEEN",),
+))

@@ -484,9 +484,16 @@ class _Scanner:
                 if f.attr in _TAKERS and id(node) not in self.unused:
                     self.taken.add(f.value.id)  # (an eviction, ``C.popitem(last=False)``,
                     # takes nothing the step uses)
-            elif (isinstance(f, ast.Attribute) and f.attr == "update"
-                  and isinstance(f.value, ast.Attribute) and isinstance(f.value.value, ast.Name)):
-                self.rebound.add(f"{f.value.value.id}.{f.value.attr}")  # ``S.data.update(...)``
+            elif (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Attribute)
+                  and isinstance(f.value.value, ast.Name) and (
+                      f.attr in _MUTATORS or _in_place(f.attr, node.keywords))):
+                # ``jobs.SEEN.append(x)``, ``REG.names.append(x)``: an attribute's value
+                # changed in place, as ``X.a = v`` changes it (``_assigned``)
+                dotted = f"{f.value.value.id}.{f.value.attr}"
+                self.mutated.add(dotted)  # (not the base: ``np.random.seed()`` is no
+                # change of numpy's settings; ``_marks_of`` tells modules from objects)
+                if f.attr == "update":
+                    self.rebound.add(dotted)  # ``S.data.update(...)``: whole
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _QUEUE_TAKERS) and id(node) not in self.unused:
                 self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)

@@ -895,6 +895,10 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             if cls_label is not None:
                 out[("class", cls_label, owner.__qualname__) if attr == "*" else
                     ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
+        elif owner is not None and base not in info.mutated and not isinstance(
+                owner, (_IMMUTABLE, types.FunctionType)):  # ``REG.names.append(x)``
+            out[("name", label, base)] = base
+            out[("value", id(owner))] = base
     return out
 
 
