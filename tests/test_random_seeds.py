@@ -867,27 +867,35 @@ def test_a_kept_generator_made_before_the_build_is_not_reused(project: Path) -> 
     run did); once a run in this process made it (a notebook running the pipeline
     again), it has drawn since, so the step re-executes and gets what the plain
     function gets now."""
+    _check_reused_until_drawn_before_the_build(
+        fm.Pipeline("kept", [draws_from_a_kept_generator]), "kept_draw",
+        _kept_rng.cache_clear, lambda: _kept_rng().random(5))
+
+
+def _check_reused_until_drawn_before_the_build(
+        pipe: fm.Pipeline, asset: str, clear: Any, draw: Any) -> None:
+    """``pipe``'s one step draws 3 numbers (summed as ``asset``) from the generator
+    ``default_rng(0)`` a cache keeps: executed, then cached while the cache is empty at
+    build (``clear``), then, once ``draw`` made it and drew 5 before the build,
+    re-executed with a warning and given what the plain function gives now."""
     from flowyml.core.code_text import FingerprintWarning
 
-    _kept_rng.cache_clear()
-    pipe = fm.Pipeline("kept", [draws_from_a_kept_generator])
+    (step,) = pipe.steps
+    clear()
     with warnings.catch_warnings():
         warnings.simplefilter("error", FingerprintWarning)
         first = pipe.run()
-    assert first.steps["draws_from_a_kept_generator"].status == "executed"
-    _kept_rng.cache_clear()
-    expected = float(np.random.default_rng(0).random(3).sum())
-    assert first["kept_draw"] == expected
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", FingerprintWarning)
-        assert _statuses(pipe) == {"draws_from_a_kept_generator": "cached"}  # (empty cache)
-    _kept_rng().random(5)  # made, and drawn from, before the next build
+        assert first.steps[step.name].status == "executed"
+        assert first[asset] == float(np.random.default_rng(0).random(3).sum())
+        clear()
+        assert _statuses(pipe) == {step.name: "cached"}  # (empty cache)
+    draw()  # made, and drawn from, before the next build
     with pytest.warns(FingerprintWarning, match="made before this build"):
         again = pipe.run()
-    assert again.steps["draws_from_a_kept_generator"].status == "executed"
+    assert again.steps[step.name].status == "executed"
     rng_now = np.random.default_rng(0)
     rng_now.random(5)
-    assert again["kept_draw"] == float(rng_now.random(3).sum())
+    assert again[asset] == float(rng_now.random(3).sum())
 
 
 class _Memo:
@@ -949,23 +957,9 @@ def test_an_instance_holding_a_generator_kept_before_the_build_is_not_reused(
     """An ``lru_cache`` keeping an object whose ``__init__`` makes a generator keeps
     the generator: cached while the cache is empty at build, re-executed with a warning
     once a run in this process filled it (its generator has drawn since)."""
-    from flowyml.core.code_text import FingerprintWarning
-
-    _kept_holder.cache_clear()
-    pipe = fm.Pipeline("held", [draws_from_a_kept_holder])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", FingerprintWarning)
-        first = pipe.run()
-        assert first.steps["draws_from_a_kept_holder"].status == "executed"
-        _kept_holder.cache_clear()
-        assert _statuses(pipe) == {"draws_from_a_kept_holder": "cached"}  # (empty cache)
-    _kept_holder().rng.random(5)  # made, and drawn from, before the next build
-    with pytest.warns(FingerprintWarning, match="made before this build"):
-        again = pipe.run()
-    assert again.steps["draws_from_a_kept_holder"].status == "executed"
-    rng_now = np.random.default_rng(0)
-    rng_now.random(5)
-    assert again["held_draw"] == float(rng_now.random(3).sum())
+    _check_reused_until_drawn_before_the_build(
+        fm.Pipeline("held", [draws_from_a_kept_holder]), "held_draw",
+        _kept_holder.cache_clear, lambda: _kept_holder().rng.random(5))
 
 
 class _UsersClass:

@@ -121,7 +121,6 @@ __all__ = [
     "value_token",
 ]
 
-_BUILTINS = frozenset(dir(builtins))
 _UNSEEABLE_BUILTINS = {
     "eval": "eval()",
     "exec": "exec()",
