@@ -7754,3 +7754,135 @@ add(idiom("list_on_a_module_or_instance_attribute_filled_by_one_step_read_by_ano
                 "not recorded: b was reused, stale)", expect={"a": "executed", "b": "executed"}),
     steps=("a", "b"), check={"y": "[a(), b(1)][1]"}, warns_at_build=("jobs.SEEN",),
 ))
+
+add(idiom("counter_bumped_with_global_by_two_steps_one_returning_it", {"pipe.py": src('''
+    import flowyml as fm
+
+    COUNT = 0
+
+
+    @fm.step(outputs="a")
+    def a():
+        global COUNT
+        COUNT += 1  # one more call
+        return 10
+
+
+    @fm.step(outputs="b")
+    def b(a):
+        global COUNT
+        COUNT += 1
+        return a + COUNT
+
+
+    pipe = fm.Pipeline("ns", [a, b])
+''')},
+    Phase("unchanged", (), "b returns what a left in COUNT: coupled, both re-execute",
+          {"a": "executed", "b": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# one more call", "# a call counted"),), "comment",
+          {"a": "executed", "b": "executed"}),
+    change(E("pipe.py", "COUNT += 1  # a call counted", "COUNT += 5  # a call counted"),
+           note="how much a adds: b's result is 16, not 12 (b was reused: stale)",
+           expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"b": "[a(), b(10)][1]"}, warns_at_build=("COUNT",),
+))
+
+add(idiom("counter_bumped_with_global_by_two_steps_that_read_nothing_of_it", {
+    "pipe.py": src('''
+    import flowyml as fm
+
+    CALLS = 0
+    SEEN = []
+
+
+    @fm.step(outputs="a")
+    def a():
+        global CALLS
+        CALLS += 1  # counted, never read back
+        SEEN.append("a")
+        return 10
+
+
+    @fm.step(outputs="b")
+    def b(a):
+        global CALLS
+        CALLS += 1
+        SEEN.append("b")
+        return a + 1
+
+
+    pipe = fm.Pipeline("ns", [a, b])
+''')},
+    unchanged(),
+    same(E("pipe.py", "# counted, never read back", "# for the log only")),
+    change(E("pipe.py", "return a + 1", "return a + 2"),
+           note="b's own code; a counter and a log that no step reads back couple nothing",
+           expect={"a": "cached", "b": "executed"}),
+    steps=("a", "b"), check={"b": "[a(), b(10)][1]"},
+))
+
+add(idiom("log_appended_then_counted_by_two_steps", {"pipe.py": src('''
+    import flowyml as fm
+
+    LOG = []
+
+
+    @fm.step(outputs="a")
+    def a(n: int = 2):
+        LOG.extend(["a"] * n)  # a's entries
+        return len(LOG)
+
+
+    @fm.step(outputs="b")
+    def b():
+        LOG.append("b")
+        return len(LOG)
+
+
+    pipe = fm.Pipeline("ns", [a, b])
+''')},
+    Phase("unchanged", (), "b counts what a appended: coupled, both re-execute",
+          {"a": "executed", "b": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# a's entries", "# entries of a"),), "comment",
+          {"a": "executed", "b": "executed"}),
+    change(E("pipe.py", "def a(n: int = 2):", "def a(n: int = 4):"),
+           note="how many entries a appends: b counts 5, not 3 (b was reused: stale)",
+           expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"b": "[a(), b()][1]"}, warns_at_build=("LOG",),
+))
+
+add(idiom("first_item_read_then_removed_from_a_global_list_by_two_steps", {
+    "pipe.py": src('''
+    import flowyml as fm
+
+    TODO = ["x", "y", "z", "w"]
+
+
+    def take():
+        first = TODO[0]
+        del TODO[0]  # done with it
+        return first
+
+
+    @fm.step(outputs="a")
+    def a(n: int = 1):
+        return [take() for _ in range(n)]
+
+
+    @fm.step(outputs="b")
+    def b():
+        TODO.remove(TODO[0])
+        return TODO[0]
+
+
+    pipe = fm.Pipeline("ns", [a, b])
+''')},
+    Phase("unchanged", (), "each gets what the other left: coupled, both re-execute",
+          {"a": "executed", "b": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# done with it", "# taken"),), "comment",
+          {"a": "executed", "b": "executed"}),
+    change(E("pipe.py", "def a(n: int = 1):", "def a(n: int = 2):"),
+           note="how many items a takes: b's is the fourth, not the third (b was reused: "
+                "stale)", expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"b": "[a(), b()][1]"}, warns_at_build=("TODO",),
+))

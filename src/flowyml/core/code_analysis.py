@@ -60,6 +60,14 @@ _TAKERS = frozenset({"pop", "popitem", "popleft", "heappop", "heapreplace", "hea
 _QUEUE_TAKERS = frozenset({"get", "get_nowait"})  # of a queue's only (``_marks_of``)
 
 
+# Methods whose change depends on what the object holds, not on a key: a step that
+# calls one on a global and reads that global elsewhere too (``LOG.append(x)`` then
+# ``len(LOG)``) computes from what the other steps did before it (``_Scanner.ordered``)
+_ORDERED_MUTATORS = frozenset({"append", "extend", "insert", "remove", "clear", "add",
+                               "discard", "appendleft", "extendleft", "sort", "reverse",
+                               "rotate"})
+
+
 _ARGUMENT_MUTATORS = frozenset(  # functions that change their first argument
     ["shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "heappush", "heappop",
      "heapify", "heapreplace", "heappushpop", "insort", "insort_left", "insort_right"]
@@ -325,9 +333,23 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
                 at_names = (at_names - {QUERY_MADE_ELSEWHERE}) | found
         chains = [*chains, *((n,) for n in sorted(at_names) if n != QUERY_MADE_ELSEWHERE)]
         names = names | at_names
+    taken = scan.taken | reading_writers(tree, scan.ordered) if scan.ordered else scan.taken
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(scan.mutated), docstrings=scan.docstrings,
-                 taken=frozenset(scan.taken), rebound=frozenset(scan.rebound))
+                 taken=frozenset(taken), rebound=frozenset(scan.rebound))
+
+
+def reading_writers(tree: ast.AST, ordered: dict[str, int]) -> set[str]:
+    """The names of ``ordered`` (``_Scanner.ordered``) the code also reads elsewhere
+    than where it changes them: ``global N; N += 1; return N``, ``LOG.append(x)`` then
+    ``len(LOG)``, ``X.remove(X[0])``. What it computes then depends on what the other
+    steps did to them before it, as for an item it takes out (``CodeInfo.taken``); a
+    change alone (a counter, a log) computes nothing from them."""
+    seen = dict.fromkeys(ordered, 0)
+    for node in ast.walk(tree):
+        if type(node) is ast.Name and node.id in seen:
+            seen[node.id] += 1  # type: ignore[attr-defined]
+    return {n for n, count in seen.items() if count > ordered[n]}
 
 
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
@@ -394,7 +416,7 @@ class _Scanner:
     dynamic imports, and the names whose items or attributes it assigns."""
 
     __slots__ = ("at_names", "declared", "docstrings", "dynamic", "getattrs", "imports",
-                 "mutated", "rebound", "taken", "unused")
+                 "mutated", "ordered", "rebound", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr})  # the node types ``__call__`` looks at
 
@@ -405,6 +427,9 @@ class _Scanner:
         self.mutated: set[str] = set()
         self.taken: set[str] = set()  # see ``CodeInfo.taken``
         self.rebound: set[str] = set()  # see ``CodeInfo.rebound``
+        # name -> how many of its changes depend on what it holds (``X += 1``,
+        # ``del X[0]``, ``X.append(v)``): read elsewhere too, it is taken (``reading_writers``)
+        self.ordered: dict[str, int] = {}
         self.unused: set[int] = set()  # calls whose value is dropped (``C.popitem()``)
         self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
         self.declared: set[str] = set()  # names a ``global`` statement declares
@@ -434,8 +459,11 @@ class _Scanner:
                 self._assigned(target)
                 if t is ast.Assign:
                     self._set_whole(target)
+                elif type(target) is not ast.Name:  # ``del X[0]`` (a name: unbound)
+                    self._ordered(target)
         elif t is ast.AugAssign:
             self._assigned(node.target)  # type: ignore[attr-defined]
+            self._ordered(node.target)  # type: ignore[attr-defined]
         elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
             self.declared.update(node.names)  # type: ignore[attr-defined]
 
@@ -479,6 +507,8 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
                 self.mutated.add(f.value.id)
+                if f.attr in _ORDERED_MUTATORS:
+                    self._ordered(f)
                 if f.attr == "update":
                     self.rebound.add(f.value.id)  # ``_CFG.update(json.load(f))``: whole
                 if f.attr in _TAKERS and id(node) not in self.unused:
@@ -514,6 +544,16 @@ class _Scanner:
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self.mutated.add(k.value.id)
+
+    def _ordered(self, target: ast.AST) -> None:
+        """A change of ``target``'s root name that depends on what it holds: a global
+        rebound by ``X += 1`` (after ``global X``), an item or attribute augmented or
+        deleted, an item added or removed by a method (``_ORDERED_MUTATORS``)."""
+        root = target
+        while isinstance(root, (ast.Subscript, ast.Attribute)):
+            root = root.value
+        if type(root) is ast.Name and (root is not target or root.id in self.declared):
+            self.ordered[root.id] = self.ordered.get(root.id, 0) + 1
 
     def _set_whole(self, target: ast.AST) -> None:
         """``global _CFG; _CFG = load()`` or ``STATE.cfg = load()``: a value set whole

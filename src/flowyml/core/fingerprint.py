@@ -908,13 +908,16 @@ def _taken_marks(info: CodeInfo, globs: Mapping[str, Any], label: str,
     that reads or changes it (``_couple_shared_state``), a step adding to it too."""
     for entry in sorted(info.taken):
         name, _, how = entry.partition(":")
-        value = globs.get(name, _IMMUTABLE)
-        if name not in info.global_names or isinstance(value, _IMMUTABLE) or (
+        value = globs.get(name, _NOT_BUILTIN)
+        if name not in info.global_names or value is _NOT_BUILTIN or (
                 how and not _is_queue(value)):
             continue
         out[("name", label, name)] = name
+        if isinstance(value, _IMMUTABLE):  # ``global N; N += 1``: the binding is taken
+            out[("taken", ("name", label, name))] = name
+            continue
         out[("value", id(value))] = name
-        out[("taken", id(value))] = name
+        out[("taken", ("value", id(value)))] = name
 
 
 def _is_queue(value: Any) -> bool:
@@ -1066,12 +1069,12 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         for mark in marks:
             readers.setdefault(mark, set()).add(name)
     writers: dict[tuple[Any, ...], set[str]] = {}
-    takers: dict[tuple[Any, ...], set[str]] = {}  # ("value", id) -> steps taking from it
+    takers: dict[tuple[Any, ...], set[str]] = {}  # a value's or name's mark -> its takers
     for writer, wmarks in writes.items():
         for mark in wmarks:
             writers.setdefault(mark, set()).add(writer)
-            if mark[0] == "taken":
-                takers.setdefault(("value", mark[1]), set()).add(writer)
+            if mark[0] == "taken":  # (of the value's, or the binding's, mark)
+                takers.setdefault(mark[1], set()).add(writer)
     for mark, setters_ in writers.items():  # a lazy config several steps load
         if mark[0] == "rebound" and len(setters_) > 1:
             for step in setters_:
