@@ -7886,3 +7886,118 @@ add(idiom("first_item_read_then_removed_from_a_global_list_by_two_steps", {
                 "stale)", expect={"a": "executed", "b": "executed"}),
     steps=("a", "b"), check={"b": "[a(), b()][1]"}, warns_at_build=("TODO",),
 ))
+
+add(idiom("global_config_changed_through_a_local_alias_or_loop_variable", {"pipe.py": src('''
+    import flowyml as fm
+
+    CONFIG = {"k": 0, "opt": {"lr": 1}}
+    ROWS = [{"x": 1}, {"x": 2}]
+    A, B = {"k": 0}, {"k": 0}
+
+
+    @fm.step(outputs="ready")
+    def setup(n: int = 2):
+        cfg = CONFIG  # the shared config
+        cfg["k"] = n
+        for r in ROWS:
+            r["x"] = r["x"] * n
+        CONFIG.get("opt").update(lr=n)
+        a, b = A, B
+        a["k"] = n
+        if (c := B) is not None:
+            c["k"] = n + 1
+        return True
+
+
+    @fm.step(outputs="val")
+    def use(ready):
+        return (CONFIG["k"], sum(r["x"] for r in ROWS), CONFIG["opt"]["lr"], A["k"], B["k"])
+
+
+    pipe = fm.Pipeline("ns", [setup, use])
+''')},
+    Phase("unchanged", (), "setup changes what use reads, through local names: coupled, "
+          "both re-execute, warned", {"setup": "executed", "use": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# the shared config", "# one config for all"),),
+          "comment", {"setup": "executed", "use": "executed"}),
+    change(E("pipe.py", "def setup(n: int = 2):", "def setup(n: int = 3):"),
+           note="what setup writes through the aliases (no change was recorded: use was "
+                "reused, stale)", expect={"setup": "executed", "use": "executed"}),
+    steps=("setup", "use"), check={"val": "[setup(), use(True)][1]"},
+    warns_at_build=("CONFIG",),
+))
+
+add(idiom("models_in_a_global_dict_fitted_by_one_step_used_by_another", {"pipe.py": src('''
+    from collections import defaultdict
+
+    import flowyml as fm
+
+
+    class Scaler:
+        def __init__(self):
+            self.k = 1
+
+        def fit(self, k):
+            self.k = k
+            return self
+
+
+    MODELS = {"s": Scaler()}
+    SEEN = defaultdict(list)
+
+
+    @fm.step(outputs="ready")
+    def train(n: int = 2):
+        MODELS["s"].fit(n)  # fitted in place
+        SEEN["n"].append(n)
+        return True
+
+
+    @fm.step(outputs="val")
+    def predict(ready):
+        return MODELS["s"].k * 10 + sum(SEEN["n"])
+
+
+    pipe = fm.Pipeline("ns", [train, predict])
+''')},
+    Phase("unchanged", (), "train fits objects predict reads, held in global dicts: "
+          "coupled, both re-execute, warned", {"train": "executed", "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# fitted in place", "# trained"),), "comment",
+          {"train": "executed", "predict": "executed"}),
+    change(E("pipe.py", "def train(n: int = 2):", "def train(n: int = 3):"),
+           note="what train fits (a call on an item of a global was no change: predict was "
+                "reused, stale)", expect={"train": "executed", "predict": "executed"}),
+    steps=("train", "predict"), check={"val": "[train(), predict(True)][1]"},
+    warns_at_build=("MODELS",),
+))
+
+add(idiom("copy_of_a_global_config_changed_in_a_step_couples_nothing", {"pipe.py": src('''
+    import flowyml as fm
+
+    CONFIG = {"k": 0}
+    ROWS = [{"x": 1}, {"x": 2}]
+
+
+    @fm.step(outputs="tuned")
+    def tune(n: int = 2):
+        cfg = dict(CONFIG)  # a copy of its own
+        cfg["k"] = n
+        rows = [dict(r) for r in ROWS]
+        rows[0]["x"] = n
+        return [cfg, rows]
+
+
+    @fm.step(outputs="val")
+    def use():
+        return CONFIG["k"] + sum(r["x"] for r in ROWS)
+
+
+    pipe = fm.Pipeline("ns", [tune, use])
+''')},
+    unchanged(),
+    same(E("pipe.py", "# a copy of its own", "# copied")),
+    change(E("pipe.py", "def tune(n: int = 2):", "def tune(n: int = 3):"),
+           note="tune's own value; copies of the globals changed, not the globals: use "
+                "is reused", expect={"tune": "executed", "use": "cached"}),
+    steps=("tune", "use"), check={"val": "[tune(), use()][1]"},
+))

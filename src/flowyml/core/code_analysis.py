@@ -334,9 +334,52 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
         chains = [*chains, *((n,) for n in sorted(at_names) if n != QUERY_MADE_ELSEWHERE)]
         names = names | at_names
     taken = scan.taken | reading_writers(tree, scan.ordered) if scan.ordered else scan.taken
+    mutated = with_aliases(scan.mutated, scan.aliases) if scan.aliases else scan.mutated
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
-                 tree, source, frozenset(scan.mutated), docstrings=scan.docstrings,
+                 tree, source, frozenset(mutated), docstrings=scan.docstrings,
                  taken=frozenset(taken), rebound=frozenset(scan.rebound))
+
+
+# methods whose result is (a part of) their object's value: a name bound to it is an alias
+_VIEWS = frozenset({"items", "values", "keys", "get", "setdefault", "__getitem__"})
+
+
+def _root_name(node: ast.AST, views: bool = False) -> str | None:
+    """The name ``node`` reads a part of: ``X``, ``X.a``, ``X[k].b``; with ``views``,
+    also ``X.items()``, ``X.get(k)``, ``enumerate(X)``, ``reversed(X)``."""
+    while True:
+        t = type(node)
+        if t is ast.Name:
+            return node.id  # type: ignore[attr-defined]
+        if t is ast.Attribute or t is ast.Subscript:
+            node = node.value  # type: ignore[attr-defined]
+        elif views and t is ast.Call:
+            f = node.func  # type: ignore[attr-defined]
+            if type(f) is ast.Attribute and f.attr in _VIEWS:
+                node = f.value
+            elif type(f) is ast.Name and f.id in ("enumerate", "reversed", "iter") and (
+                    node.args):  # type: ignore[attr-defined]
+                node = node.args[0]  # type: ignore[attr-defined]
+            else:
+                return None
+        else:
+            return None
+
+
+def with_aliases(mutated: set[str], aliases: dict[str, set[str]]) -> set[str]:
+    """``mutated`` with, for each local alias it holds (``_Scanner.aliases``), the names
+    the alias was bound to, at any depth: ``cfg = CONFIG; cfg["k"] = n`` changes
+    ``CONFIG``, ``for r in ROWS: r["x"] *= n`` changes ``ROWS``. Whatever the order of
+    the statements (an alias rebound to a copy later counts too: re-execution, never a
+    stale hit)."""
+    out = set(mutated)
+    todo = [n for n in mutated if n in aliases]
+    while todo:
+        for root in aliases.get(todo.pop(), ()):
+            if root not in out:
+                out.add(root)
+                todo.append(root)
+    return out
 
 
 def reading_writers(tree: ast.AST, ordered: dict[str, int]) -> set[str]:
@@ -348,7 +391,7 @@ def reading_writers(tree: ast.AST, ordered: dict[str, int]) -> set[str]:
     seen = dict.fromkeys(ordered, 0)
     for node in ast.walk(tree):
         if type(node) is ast.Name and node.id in seen:
-            seen[node.id] += 1  # type: ignore[attr-defined]
+            seen[node.id] += 1
     return {n for n, count in seen.items() if count > ordered[n]}
 
 
@@ -415,10 +458,11 @@ class _Scanner:
     digest's own pass (``digest_and_refs``): imports inside it, ``getattr`` calls,
     dynamic imports, and the names whose items or attributes it assigns."""
 
-    __slots__ = ("at_names", "declared", "docstrings", "dynamic", "getattrs", "imports",
-                 "mutated", "ordered", "rebound", "taken", "unused")
+    __slots__ = ("aliases", "at_names", "declared", "docstrings", "dynamic", "getattrs",
+                 "imports", "mutated", "ordered", "rebound", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
-                       ast.AugAssign, ast.Global, ast.Expr})  # the node types ``__call__`` looks at
+                       ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
+                       ast.comprehension, ast.NamedExpr})  # the node types ``__call__`` looks at
 
     def __init__(self) -> None:
         self.imports: list[tuple[str, str, str | None, int]] = []
@@ -433,6 +477,9 @@ class _Scanner:
         self.unused: set[int] = set()  # calls whose value is dropped (``C.popitem()``)
         self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
         self.declared: set[str] = set()  # names a ``global`` statement declares
+        # local name -> the names whose value (or a part of it) it was bound to:
+        # ``cfg = CONFIG``, ``for r in ROWS``, ``m = MODELS.get("lr")`` (``with_aliases``)
+        self.aliases: dict[str, set[str]] = {}
         self.docstrings = False  # set by ``digest_and_refs`` when it skips one
 
     def __call__(self, node: ast.AST) -> None:
@@ -459,6 +506,7 @@ class _Scanner:
                 self._assigned(target)
                 if t is ast.Assign:
                     self._set_whole(target)
+                    self._bound(target, node.value)  # type: ignore[attr-defined]
                 elif type(target) is not ast.Name:  # ``del X[0]`` (a name: unbound)
                     self._ordered(target)
         elif t is ast.AugAssign:
@@ -466,6 +514,10 @@ class _Scanner:
             self._ordered(node.target)  # type: ignore[attr-defined]
         elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
             self.declared.update(node.names)  # type: ignore[attr-defined]
+        elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
+            self._bound(node.target, node.iter)  # type: ignore[attr-defined]
+        elif t is ast.NamedExpr:  # ``if (c := CFG) is not None:``
+            self._bound(node.target, node.value)  # type: ignore[attr-defined]
 
     def _call(self, node: ast.Call) -> None:
         f = node.func
@@ -504,26 +556,9 @@ class _Scanner:
                         self.at_names.update(_IDENTIFIER.findall(arg.value))
                     elif name != "execute" and name != "sql":
                         self.at_names.add(QUERY_MADE_ELSEWHERE)  # see compute_info
-            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
+            if isinstance(f, ast.Attribute) and (
                     f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
-                self.mutated.add(f.value.id)
-                if f.attr in _ORDERED_MUTATORS:
-                    self._ordered(f)
-                if f.attr == "update":
-                    self.rebound.add(f.value.id)  # ``_CFG.update(json.load(f))``: whole
-                if f.attr in _TAKERS and id(node) not in self.unused:
-                    self.taken.add(f.value.id)  # (an eviction, ``C.popitem(last=False)``,
-                    # takes nothing the step uses)
-            elif (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Attribute)
-                  and isinstance(f.value.value, ast.Name) and (
-                      f.attr in _MUTATORS or _in_place(f.attr, node.keywords))):
-                # ``jobs.SEEN.append(x)``, ``REG.names.append(x)``: an attribute's value
-                # changed in place, as ``X.a = v`` changes it (``_assigned``)
-                dotted = f"{f.value.value.id}.{f.value.attr}"
-                self.mutated.add(dotted)  # (not the base: ``np.random.seed()`` is no
-                # change of numpy's settings; ``_marks_of`` tells modules from objects)
-                if f.attr == "update":
-                    self.rebound.add(dotted)  # ``S.data.update(...)``: whole
+                self._mutating(node, f)
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _QUEUE_TAKERS) and id(node) not in self.unused:
                 self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)
@@ -545,6 +580,32 @@ class _Scanner:
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self.mutated.add(k.value.id)
 
+    def _mutating(self, node: ast.Call, f: ast.Attribute) -> None:
+        """A call of a method that changes its object (``_MUTATORS``, ``inplace=True``):
+        the name it is called on, or the one the object is a part of."""
+        if type(f.value) in (ast.Subscript, ast.Call):
+            # ``D["k"].append(x)``, ``MODELS["lr"].fit(X)``, ``CFG.get("opt").update()``
+            root = _root_name(f.value, views=True)
+            if root is not None:
+                self.mutated.add(root)
+        elif isinstance(f.value, ast.Name):
+            self.mutated.add(f.value.id)
+            if f.attr in _ORDERED_MUTATORS:
+                self._ordered(f)
+            if f.attr == "update":
+                self.rebound.add(f.value.id)  # ``_CFG.update(json.load(f))``: whole
+            if f.attr in _TAKERS and id(node) not in self.unused:
+                self.taken.add(f.value.id)  # (an eviction, ``C.popitem(last=False)``,
+                # takes nothing the step uses)
+        elif isinstance(f.value, ast.Attribute) and isinstance(f.value.value, ast.Name):
+            # ``jobs.SEEN.append(x)``, ``REG.names.append(x)``: an attribute's value
+            # changed in place, as ``X.a = v`` changes it (``_assigned``)
+            dotted = f"{f.value.value.id}.{f.value.attr}"
+            self.mutated.add(dotted)  # (not the base: ``np.random.seed()`` is no
+            # change of numpy's settings; ``_marks_of`` tells modules from objects)
+            if f.attr == "update":
+                self.rebound.add(dotted)  # ``S.data.update(...)``: whole
+
     def _ordered(self, target: ast.AST) -> None:
         """A change of ``target``'s root name that depends on what it holds: a global
         rebound by ``X += 1`` (after ``global X``), an item or attribute augmented or
@@ -554,6 +615,24 @@ class _Scanner:
             root = root.value
         if type(root) is ast.Name and (root is not target or root.id in self.declared):
             self.ordered[root.id] = self.ordered.get(root.id, 0) + 1
+
+    def _bound(self, target: ast.AST, value: ast.AST) -> None:
+        """A local name bound to a value reached from another name (``cfg = CONFIG``,
+        ``for r in ROWS``, ``for k, m in MODELS.items()``): what the code changes through
+        it, it changes in that name's value (``with_aliases``)."""
+        if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) \
+                and len(target.elts) == len(value.elts):
+            for t, v in zip(target.elts, value.elts, strict=True):  # ``a, b = A, B``
+                self._bound(t, v)
+            return
+        root = _root_name(value, views=True)
+        if root is None:
+            return
+        names = [target] if isinstance(target, ast.Name) else (
+            target.elts if isinstance(target, (ast.Tuple, ast.List)) else [])
+        for t in names:
+            if isinstance(t, ast.Name) and t.id not in self.declared and t.id != root:
+                self.aliases.setdefault(t.id, set()).add(root)
 
     def _set_whole(self, target: ast.AST) -> None:
         """``global _CFG; _CFG = load()`` or ``STATE.cfg = load()``: a value set whole
