@@ -161,7 +161,11 @@ def library_name(module: str, file: str | None = None) -> str:
 
 
 def library_version(top: str) -> str:
-    """Installed version of the distribution that provides the top-level module ``top``."""
+    """Installed version of the distribution that provides the top-level module ``top``,
+    and, for code installed from a folder or a VCS URL rather than an index (``pip
+    install .``, ``pip install git+...@main``: re-installed after an edit, its version
+    often stays), the digest of what was installed (``_direct_install``). A namespace
+    package several distributions fill (``google``, ``azure``) counts by all of them."""
     if top == "python":
         return f"{sys.version_info.major}.{sys.version_info.minor}"
     v = _versions.get(top)
@@ -173,9 +177,74 @@ def library_version(top: str) -> str:
         from importlib import metadata
 
         try:
-            dists = metadata.packages_distributions().get(top) or [top]
-            ver = metadata.version(dists[0])
+            dists = sorted(set(metadata.packages_distributions().get(top) or [top]))
+            ver = (metadata.version(dists[0]) if len(dists) == 1 else
+                   ";".join(f"{d}={metadata.version(d)}" for d in dists))
         except Exception:
             ver = "unknown"
+    installed = _direct_install(top, mod)
+    if installed is not None:
+        ver = f"{ver}+{installed}"
     _versions[top] = ver
     return ver
+
+
+def _direct_install(top: str, mod: object) -> str | None:
+    """The digest of the files a distribution installed from a folder or a VCS URL put
+    next to ``top`` (one with a ``direct_url.json``, PEP 610), from its ``RECORD``: the
+    hash pip wrote of each file, else the file's own bytes. None for one installed from
+    an index (its version says what it is) or not found."""
+    file = getattr(mod, "__file__", None)
+    if not isinstance(file, str):
+        return None
+    here = os.path.dirname(file)
+    site = os.path.dirname(here) if os.path.basename(file).startswith("__init__.") else here
+    record = _direct_installs(site).get(top)
+    if record is None:
+        return None
+    from .hashing import hash_bytes
+
+    try:
+        with open(record, "rb") as f:
+            text = f.read()
+        parts = [text]
+        for line in text.decode("utf-8", "replace").splitlines():
+            path, _, rest = line.partition(",")
+            if path and not rest.partition(",")[0]:  # no hash written: the file's bytes
+                try:
+                    with open(os.path.join(site, path), "rb") as g:
+                        parts.append(g.read())
+                except OSError:
+                    parts.append(b"-")
+        return hash_bytes(b"\0".join(parts))[:16]
+    except OSError:
+        return "unreadable-" + os.urandom(8).hex()  # cannot tell what it is: never reused
+
+
+@functools.lru_cache(maxsize=64)
+def _direct_installs(site: str) -> dict[str, str]:
+    """Top-level name -> ``RECORD`` path of each distribution under ``site`` installed
+    from a folder or a VCS URL (a ``direct_url.json`` in its ``.dist-info``; few are),
+    once per folder and process. (An editable install's code is outside ``site``: it is
+    someone's source, fingerprinted as such, rule 6.)"""
+    out: dict[str, str] = {}
+    try:
+        names = os.listdir(site)
+    except OSError:
+        return out
+    for name in names:
+        info = os.path.join(site, name)
+        if not name.endswith(".dist-info") or not os.path.exists(
+                os.path.join(info, "direct_url.json")):
+            continue
+        record = os.path.join(info, "RECORD")
+        try:
+            with open(record, encoding="utf-8", errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            first = line.partition(",")[0].partition("/")[0]
+            if first and not first.endswith((".dist-info", ".data")) and first != "..":
+                out.setdefault(first.removesuffix(".py"), record)
+    return out
