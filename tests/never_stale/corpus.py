@@ -8001,3 +8001,97 @@ add(idiom("copy_of_a_global_config_changed_in_a_step_couples_nothing", {"pipe.py
                 "is reused", expect={"tune": "executed", "use": "cached"}),
     steps=("tune", "use"), check={"val": "[tune(), use()][1]"},
 ))
+
+add(idiom("global_changed_by_a_helper_a_classmethod_or_a_tracker_method", {"pipe.py": src('''
+    import flowyml as fm
+
+    CONFIG = {"k": 0}
+
+
+    def set_key(d, key, v):
+        d[key] = v  # the dict it is given
+
+
+    class Settings:
+        data = {}
+
+        @classmethod
+        def set(cls, k, v):
+            cls.data[k] = v
+
+
+    class Tracker:
+        def __init__(self):
+            self.history = []
+
+        def log(self, v):
+            self.history.append(v)
+
+
+    TR = Tracker()
+
+
+    @fm.step(outputs="ready")
+    def setup(n: int = 2):
+        set_key(CONFIG, "k", n)
+        Settings.set("lr", n)
+        TR.log(n * 10)
+        return True
+
+
+    @fm.step(outputs="val")
+    def use(ready):
+        return CONFIG["k"], Settings.data["lr"], sum(TR.history)
+
+
+    pipe = fm.Pipeline("ns", [setup, use])
+''')},
+    Phase("unchanged", (), "setup changes, through functions of the user's, what use "
+          "reads: coupled, both re-execute, warned", {"setup": "executed", "use": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# the dict it is given", "# its argument"),),
+          "comment", {"setup": "executed", "use": "executed"}),
+    change(E("pipe.py", "def setup(n: int = 2):", "def setup(n: int = 3):"),
+           note="what setup writes through the helper, the classmethod and the method "
+                "(none was a change: use was reused, stale)",
+           expect={"setup": "executed", "use": "executed"}),
+    steps=("setup", "use"), check={"val": "[setup(), use(True)][1]"},
+    warns_at_build=("CONFIG",),
+))
+
+add(idiom("global_read_through_a_default_argument_a_closure_or_a_container", {
+    "pipe.py": src('''
+    import flowyml as fm
+
+    CONFIG = {"k": 0}
+    MODEL_PARAMS = {"lr": 1}
+    CFG = {"model": MODEL_PARAMS}
+
+
+    @fm.step(outputs="ready")
+    def setup(n: int = 2):
+        CONFIG["k"] = n  # set before use
+        MODEL_PARAMS["lr"] = n
+        return True
+
+
+    def make_reader(cfg):
+        @fm.step(outputs="val")
+        def use(ready, conf=CONFIG):
+            return conf["k"], cfg["model"]["lr"]
+        return use
+
+
+    use = make_reader(CFG)
+    pipe = fm.Pipeline("ns", [setup, use])
+''')},
+    Phase("unchanged", (), "use reads, as a default argument and inside a closure's "
+          "dict, what setup changes: coupled, both re-execute", {"setup": "executed",
+                                                                 "use": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# set before use", "# set first"),), "comment",
+          {"setup": "executed", "use": "executed"}),
+    change(E("pipe.py", "def setup(n: int = 2):", "def setup(n: int = 3):"),
+           note="what setup writes (use reached it by no global name: reused, stale)",
+           expect={"setup": "executed", "use": "executed"}),
+    steps=("setup", "use"), check={"val": "[setup(), use(True)][1]"},
+    warns_at_build=("CONFIG",),
+))

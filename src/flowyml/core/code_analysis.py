@@ -337,7 +337,8 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
     mutated = with_aliases(scan.mutated, scan.aliases) if scan.aliases else scan.mutated
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(mutated), docstrings=scan.docstrings,
-                 taken=frozenset(taken), rebound=frozenset(scan.rebound))
+                 taken=frozenset(taken), rebound=frozenset(scan.rebound),
+                 passed=tuple(scan.passed))
 
 
 # methods whose result is (a part of) their object's value: a name bound to it is an alias
@@ -459,7 +460,7 @@ class _Scanner:
     dynamic imports, and the names whose items or attributes it assigns."""
 
     __slots__ = ("aliases", "at_names", "declared", "docstrings", "dynamic", "getattrs",
-                 "imports", "mutated", "ordered", "rebound", "taken", "unused")
+                 "imports", "mutated", "ordered", "passed", "rebound", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
                        ast.comprehension, ast.NamedExpr})  # the node types ``__call__`` looks at
@@ -480,6 +481,7 @@ class _Scanner:
         # local name -> the names whose value (or a part of it) it was bound to:
         # ``cfg = CONFIG``, ``for r in ROWS``, ``m = MODELS.get("lr")`` (``with_aliases``)
         self.aliases: dict[str, set[str]] = {}
+        self.passed: list[tuple[tuple[str, ...], int, str]] = []  # see ``CodeInfo.passed``
         self.docstrings = False  # set by ``digest_and_refs`` when it skips one
 
     def __call__(self, node: ast.AST) -> None:
@@ -521,6 +523,11 @@ class _Scanner:
 
     def _call(self, node: ast.Call) -> None:
         f = node.func
+        for i, given in enumerate(node.args):  # ``set_key(CONFIG, "k", v)``
+            if type(given) is ast.Name:
+                callee = chain_of(f)
+                if callee is not None:
+                    self.passed.append((callee, i, given.id))
         if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see CodeInfo.getattrs
             chain = chain_of(node.args[0])
             const = node.args[1] if len(node.args) > 1 else None

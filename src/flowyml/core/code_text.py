@@ -53,6 +53,9 @@ class CodeInfo:
     # globals the code sets whole, once (``global _CFG; _CFG = json.load(f)``,
     # ``_CFG.update(...)``): a lazy value several steps may share (``Graph.sharing``)
     rebound: frozenset[str] = frozenset()
+    # names given whole to a function as a positional argument: (its chain, the
+    # position, the name); a helper of the user's changing that parameter changes it
+    passed: tuple[tuple[tuple[str, ...], int, str], ...] = ()
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -76,7 +79,7 @@ class CodeInfo:
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
                 "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
                 "h": self.docstrings, "t": sorted(self.taken),
-                "b": sorted(self.rebound)}
+                "b": sorted(self.rebound), "p": [[list(c), i, n] for c, i, n in self.passed]}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:
@@ -89,7 +92,8 @@ class CodeInfo:
                    [(t, None if c is None else tuple(c)) for t, c in f["k"]],
                    None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
                    bool(f.get("h", True)), frozenset(f.get("t") or ()),
-                   frozenset(f.get("b") or ()))
+                   frozenset(f.get("b") or ()),
+                   tuple((tuple(c), i, n) for c, i, n in f["p"]) if f.get("p") else ())
 
 
 stale_files: set[str] = set()  # files ``stale_info`` warned about this build

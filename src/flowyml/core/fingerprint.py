@@ -506,6 +506,7 @@ class _Context:
                     self.hidden |= hit[4]
                 for ident, met in hit[5].items():
                     self.drawn.setdefault(ident, met)
+                self.counted.update(hit[6])
                 return hit[1]
         codes: list[Any] = []
 
@@ -521,6 +522,7 @@ class _Context:
                                   # on first use, which may come mid-build)
                                   ordered=True, hidden=rng.stand_ins(),
                                   identity=functools.partial(_identity, self))
+            tokenizer.within = []
             digest = tokenizer.digest(value)
         except Opaque as exc:
             outer = type(value).__qualname__  # (what the value is, and what in it is not)
@@ -537,8 +539,13 @@ class _Context:
                  for ident, g in tokenizer.generators.items()}
         for ident, met in drawn.items():
             self.drawn.setdefault(ident, met)
+        # what it holds counts as read too: a writer changing a dict inside it (or the
+        # object itself, given as a default argument or held by a closure) is coupled
+        within = {(_WITHIN, ident) for ident in tokenizer.within or ()}
+        self.counted |= within
         if cacheable:  # (the value stays referenced: its id is not reused this build)
-            _build_tokens[id(value)] = [value, digest, codes, None, tokenizer.met, drawn]
+            _build_tokens[id(value)] = [value, digest, codes, None, tokenizer.met, drawn,
+                                        within]
         return digest
 
     def _revisit(self, hit: list[Any]) -> None:
@@ -860,7 +867,7 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     info = _walked_info(fn)
     if info is None:
         return out
-    _self_changing_calls(fn, info, out)
+    _self_changing_calls(fn, info, out, ctx)
     _generator_draws(fn, info, out)
     side_state.kept_generator(fn, info, out, _walked_info)
     side_state.settings_set(fn, info, out)
@@ -984,25 +991,57 @@ def _generator_draws(fn: types.FunctionType, info: CodeInfo,
 
 
 def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
-                         out: dict[tuple[Any, ...], str]) -> None:
+                         out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
     """``MODEL.train(x)`` where ``MODEL`` is a global instance of a class of the user's
-    whose ``train`` assigns to its ``self`` (``self.w = ...``): the object changes in
-    place, as ``MODEL.fit(x)`` changes an estimator."""
+    whose ``train`` changes its ``self`` (``self.w = ...``, ``self.history.append(v)``):
+    the object changes in place, as ``MODEL.fit(x)`` changes an estimator; and
+    ``Config.set(k, v)``, a classmethod changing its ``cls`` (``cls.data[k] = v``)."""
     globs = fn.__globals__
     for chain in info.chains:
         if len(chain) != 2 or chain[0] not in info.global_names:
             continue
         obj = globs.get(chain[0])
-        if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, type,
+        if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType,
                                            *_IMMUTABLE)):
             continue
-        meth = getattr(type(obj), chain[1], None)
+        if isinstance(obj, type):  # ``Config.set(k, v)``: a classmethod changing ``cls``
+            member = inspect.getattr_static(obj, chain[1], None)
+            if not isinstance(member, classmethod):
+                continue
+            meth: Any = member.__func__
+        else:
+            meth = getattr(type(obj), chain[1], None)
         if type(meth) is not types.FunctionType or not meth.__code__.co_argcount:
             continue
         minfo = (_info_cache.get((meth.__code__, False))
                  or _info_cache.get((meth.__code__, True)))
-        if minfo is not None and meth.__code__.co_varnames[0] in minfo.mutated:
-            out[("value", id(obj))] = chain[0]
+        first = meth.__code__.co_varnames[0]
+        if minfo is None or not (first in minfo.mutated or any(
+                m.startswith(first + ".") for m in minfo.mutated)):  # ``self.log.append(v)``
+            continue
+        out[("value", id(obj))] = chain[0]
+        label = ctx.label_of(obj) if isinstance(obj, type) else None
+        if label is not None:  # what its readers read: an attribute of the class
+            out[("class", label, obj.__qualname__)] = chain[0]
+    for chain, i, name in info.passed:  # ``set_key(CONFIG, "k", v)``, ``d[key] = v`` in it
+        obj = globs.get(name) if name in info.global_names else None
+        if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, type,
+                                           *_IMMUTABLE)):
+            continue
+        callee = resolve_chain(chain, globs)
+        if _changes_parameter(callee, i):
+            out[("value", id(obj))] = name
+
+
+def _changes_parameter(fn: Any, i: int) -> bool:
+    """Whether ``fn``, a function of the user's a walk met, changes its ``i``-th
+    positional parameter (``d[key] = v``, ``d.append(v)``, ``d.x.update(...)``)."""
+    if type(fn) is not types.FunctionType or i >= fn.__code__.co_argcount:
+        return False
+    info = _info_cache.get((fn.__code__, False)) or _info_cache.get((fn.__code__, True))
+    param = fn.__code__.co_varnames[i]
+    return info is not None and (param in info.mutated or any(
+        m.startswith(param + ".") for m in info.mutated))
 
 
 def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
@@ -1036,6 +1075,7 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
 
 
 _MODATTR = "modattr"  # a ``ctx.counted`` entry: a module of the user's read by attribute
+_WITHIN = "within"  # a ``ctx.counted`` entry: an object inside a value a key counts
 _USES = "uses "  # one for a library whose settings a key counts (``_Context.library``)
 
 

@@ -166,6 +166,21 @@ def _plain(v: Any, depth: int, budget: list[int], ordered: bool = False) -> byte
     raise _NotPlain
 
 
+def _containers(v: Any, out: list[int]) -> None:
+    """The ids of the containers ``_plain`` walked (the value's, and those inside it)."""
+    todo = [v]
+    while todo:
+        x = todo.pop()
+        t = type(x)
+        if t is dict:
+            out.append(id(x))
+            todo.extend(x.keys())
+            todo.extend(x.values())
+        elif t is list or t is tuple:
+            out.append(id(x))
+            todo.extend(x)
+
+
 _OPENERS: dict[type, bytes] = {list: b"list[%d", tuple: b"tuple[%d"}  # what the walk writes before the items
 
 
@@ -412,10 +427,16 @@ class Tokenizer:
         # ``random.Random``, numpy's): it walks by its state, as any object; the caller
         # learns that what is drawn from it depends on what was drawn before
         self.generators: dict[int, Any] = {}
+        # the ids of the objects the token walked into (a list a default argument holds,
+        # a dict inside a config), when asked for (a build's: ``_state_reads``)
+        self.within: list[int] | None = None
 
     def digest(self, value: Any) -> str:
         try:  # most declarations and parameters: a few primitives in small containers
-            return blake3.blake3(_plain(value, 0, [_PLAIN_NODES], self.ordered)).digest().hex()
+            out = blake3.blake3(_plain(value, 0, [_PLAIN_NODES], self.ordered)).digest().hex()
+            if self.within is not None:
+                _containers(value, self.within)
+            return out
         except _NotPlain:
             pass
         h = blake3.blake3()
@@ -452,6 +473,8 @@ class Tokenizer:
         if self._nodes > MAX_NODES:
             raise Opaque(t.__qualname__, f"more than {MAX_NODES} objects to walk")
         memo[key] = (depth, v)
+        if self.within is not None:
+            self.within.append(key)
         try:
             self._walk_container(v, t, h, depth + 1, memo)
         finally:
