@@ -8095,3 +8095,99 @@ add(idiom("global_read_through_a_default_argument_a_closure_or_a_container", {
     steps=("setup", "use"), check={"val": "[setup(), use(True)][1]"},
     warns_at_build=("CONFIG",),
 ))
+
+add(idiom("current_directory_sys_path_and_environment_changed_by_a_step", {
+    "one/x.txt": "one", "two/x.txt": "two",
+    "v1/plugin_mod.py": "VALUE = 1\n", "v2/plugin_mod.py": "VALUE = 2\n",
+    "pipe.py": src('''
+    import os
+    import sys
+
+    import flowyml as fm
+
+    HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+    @fm.step(outputs="ready")
+    def enter(sub: str = "one", plugins: str = "v1", mode: str = "fast"):
+        os.chdir(os.path.join(HERE, sub))  # work there
+        sys.path.insert(0, os.path.join(HERE, plugins))
+        os.environ["PIPE_MODE"] = mode
+        return True
+
+
+    @fm.step(outputs="val")
+    def read(ready):
+        import plugin_mod
+
+        with open("x.txt") as f:
+            return [f.read(), plugin_mod.VALUE, os.environ.get("PIPE_MODE", "slow")]
+
+
+    pipe = fm.Pipeline("ns", [enter, read])
+''')},
+    Phase("unchanged", (), "enter changes the directory, sys.path and the environment "
+          "read relies on: coupled, both re-execute, warned",
+          {"enter": "executed", "read": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# work there", "# from there on"),), "comment",
+          {"enter": "executed", "read": "executed"}),
+    change(E("pipe.py", 'sub: str = "one", plugins: str = "v1", mode: str = "fast"',
+             'sub: str = "two", plugins: str = "v2", mode: str = "careful"'),
+           note="where enter goes (read was reused: stale)",
+           expect={"enter": "executed", "read": "executed"}),
+    steps=("enter", "read"), check={"val": "[enter(), read(True)][1]"},
+    warns_at_build=("os.chdir",),
+))
+
+add(idiom("list_changed_through_a_bound_method_an_operator_or_a_module_alias", {
+    "state.py": "PARAMS = {}\n",
+    "pipe.py": src('''
+    import operator
+
+    import flowyml as fm
+    import state as S
+
+    LOG = []
+    QUEUE = []
+    push = QUEUE.append
+    CONFIG = {}
+
+
+    class Obj:
+        k = 0
+
+
+    OBJ = Obj()
+
+
+    @fm.step(outputs="ready")
+    def fill(n: int = 2):
+        list(map(LOG.append, range(n)))  # logged
+        push(n)
+        operator.setitem(CONFIG, "k", n)
+        CONFIG.__setitem__("j", n)
+        vars(OBJ).update(k=n)
+        d = S.PARAMS
+        d["k"] = n
+        return True
+
+
+    @fm.step(outputs="val")
+    def use(ready):
+        from state import PARAMS
+
+        return [len(LOG), sum(QUEUE), CONFIG["k"], CONFIG["j"], OBJ.k, PARAMS["k"]]
+
+
+    pipe = fm.Pipeline("ns", [fill, use])
+''')},
+    Phase("unchanged", (), "fill changes what use reads: coupled, both re-execute, warned",
+          {"fill": "executed", "use": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# logged", "# one entry each"),), "comment",
+          {"fill": "executed", "use": "executed"}),
+    change(E("pipe.py", "def fill(n: int = 2):", "def fill(n: int = 3):"),
+           note="what fill writes (none of these forms was a change: use was reused, "
+                "stale)", expect={"fill": "executed", "use": "executed"}),
+    steps=("fill", "use"), check={"val": "[fill(), use(True)][1]"},
+    warns_at_build=("LOG",),
+))

@@ -26,6 +26,7 @@ import blake3
 from .code_text import (
     CODE_FLAGS,
     IMPORTED,
+    MUTATORS,
     QUERY_MADE_ELSEWHERE,
     SHAPE_SCALARS,
     CodeInfo,
@@ -46,13 +47,6 @@ from .code_text import (
 from .hashing import hash_text
 from .userframe import outside_stacklevel
 
-_MUTATORS = frozenset(
-    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault", "discard", "popitem", "appendleft", "popleft", "extendleft", "sort", "reverse", "rotate",
-     "fit", "partial_fit", "fit_transform", "fit_predict", "set_params",  # an estimator
-     "load_state_dict", "fill", "resize", "put", "itemset", "partition", "shuffle", "seed"]
-)  # methods that change their object (also: ``inplace=True``, torch's ``add_``)
-
-
 # Of those, the ones that take an item out and return it (``heapq``'s on their first
 # argument): what a step returns then comes from what the other steps left, not only
 # from the value as the run starts (``_couple_shared_state``).
@@ -70,6 +64,7 @@ _ORDERED_MUTATORS = frozenset({"append", "extend", "insert", "remove", "clear", 
 
 _ARGUMENT_MUTATORS = frozenset(  # functions that change their first argument
     ["shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "heappush", "heappop",
+     "setitem", "delitem",  # ``operator``'s
      "heapify", "heapreplace", "heappushpop", "insort", "insort_left", "insort_right"]
 )
 
@@ -335,6 +330,10 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
         names = names | at_names
     taken = scan.taken | reading_writers(tree, scan.ordered) if scan.ordered else scan.taken
     mutated = with_aliases(scan.mutated, scan.aliases) if scan.aliases else scan.mutated
+    passed_on = {c[0] if len(c) == 2 else f"{c[0]}.{c[1]}" for c in chains
+                 if len(c) in (2, 3) and c[-1] in MUTATORS}  # ``map(LOG.append, xs)``
+    if not passed_on <= mutated:
+        mutated = mutated | passed_on
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(mutated), docstrings=scan.docstrings,
                  taken=frozenset(taken), rebound=frozenset(scan.rebound),
@@ -345,22 +344,27 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
 _VIEWS = frozenset({"items", "values", "keys", "get", "setdefault", "__getitem__"})
 
 
-def _root_name(node: ast.AST, views: bool = False) -> str | None:
+def _root_name(node: ast.AST, views: bool = False, dotted: bool = False) -> str | None:
     """The name ``node`` reads a part of: ``X``, ``X.a``, ``X[k].b``; with ``views``,
-    also ``X.items()``, ``X.get(k)``, ``enumerate(X)``, ``reversed(X)``."""
+    also ``X.items()``, ``X.get(k)``, ``enumerate(X)``, ``vars(X)``; with ``dotted``,
+    ``X.a`` for what is read through ``X``'s attribute ``a`` (``S.PARAMS["k"]``: a
+    module's global, an attribute of a class or an object)."""
+    attr: str | None = None
     while True:
         t = type(node)
         if t is ast.Name:
-            return node.id  # type: ignore[attr-defined]
+            name: str = node.id  # type: ignore[attr-defined]
+            return f"{name}.{attr}" if dotted and attr else name
         if t is ast.Attribute or t is ast.Subscript:
+            attr = node.attr if t is ast.Attribute else None  # type: ignore[attr-defined]
             node = node.value  # type: ignore[attr-defined]
         elif views and t is ast.Call:
             f = node.func  # type: ignore[attr-defined]
             if type(f) is ast.Attribute and f.attr in _VIEWS:
-                node = f.value
-            elif type(f) is ast.Name and f.id in ("enumerate", "reversed", "iter") and (
+                node, attr = f.value, None
+            elif type(f) is ast.Name and f.id in ("enumerate", "reversed", "iter", "vars") and (
                     node.args):  # type: ignore[attr-defined]
-                node = node.args[0]  # type: ignore[attr-defined]
+                node, attr = node.args[0], None  # type: ignore[attr-defined]
             else:
                 return None
         else:
@@ -564,7 +568,7 @@ class _Scanner:
                     elif name != "execute" and name != "sql":
                         self.at_names.add(QUERY_MADE_ELSEWHERE)  # see compute_info
             if isinstance(f, ast.Attribute) and (
-                    f.attr in _MUTATORS or _in_place(f.attr, node.keywords)):
+                    f.attr in MUTATORS or _in_place(f.attr, node.keywords)):
                 self._mutating(node, f)
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _QUEUE_TAKERS) and id(node) not in self.unused:
@@ -588,7 +592,7 @@ class _Scanner:
                     self.mutated.add(k.value.id)
 
     def _mutating(self, node: ast.Call, f: ast.Attribute) -> None:
-        """A call of a method that changes its object (``_MUTATORS``, ``inplace=True``):
+        """A call of a method that changes its object (``MUTATORS``, ``inplace=True``):
         the name it is called on, or the one the object is a part of."""
         if type(f.value) in (ast.Subscript, ast.Call):
             # ``D["k"].append(x)``, ``MODELS["lr"].fit(X)``, ``CFG.get("opt").update()``
@@ -632,7 +636,7 @@ class _Scanner:
             for t, v in zip(target.elts, value.elts, strict=True):  # ``a, b = A, B``
                 self._bound(t, v)
             return
-        root = _root_name(value, views=True)
+        root = _root_name(value, views=True, dotted=True)
         if root is None:
             return
         names = [target] if isinstance(target, ast.Name) else (

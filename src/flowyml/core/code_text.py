@@ -18,6 +18,17 @@ import blake3
 
 from .struct import field, struct
 
+# methods that change their object (also: ``inplace=True``, torch's ``add_``): read by
+# the scan of a function's text, and by a build for a global bound to one (``push =
+# QUEUE.append``), which a memo hit makes without the scan
+MUTATORS = frozenset(
+    ["append", "extend", "insert", "pop", "remove", "clear", "add", "update", "setdefault",
+     "discard", "popitem", "appendleft", "popleft", "extendleft", "sort", "reverse", "rotate",
+     "fit", "partial_fit", "fit_transform", "fit_predict", "set_params",  # an estimator
+     "load_state_dict", "fill", "resize", "put", "itemset", "partition", "shuffle", "seed",
+     "__setitem__", "__delitem__"]
+)
+
 
 class FingerprintWarning(UserWarning):
     """The fingerprint cannot see through some code or value; it errs toward re-execution."""

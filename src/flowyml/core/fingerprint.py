@@ -53,6 +53,7 @@ from . import native_reads, rng, side_state, wrappers
 from .bytecode_reads import WHOLE_ENV, env_reads, subclass_reads
 from .code_text import (
     IMPORTED,
+    MUTATORS,
     QUERY_MADE_ELSEWHERE,
     CodeInfo,
     FingerprintWarning,
@@ -850,6 +851,8 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
         out.update(hit[1])
     if ctx.drawn:
         _drawn_generators(ctx, out)
+    if (_CHANGES + "environ", 0) in ctx.counted:
+        out[("settings", "environ")] = "os.environ"
     return out
 
 
@@ -896,6 +899,10 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             mod_label = ctx.label_of(owner)
             if mod_label is not None:  # (``setattr(settings, name, v)``: any of them)
                 out[("module", mod_label) if attr == "*" else ("name", mod_label, attr)] = dotted
+                held = owner.__dict__.get(attr) if attr != "*" else None
+                if held is not None and not isinstance(held, (
+                        _IMMUTABLE, types.ModuleType, types.FunctionType, type)):
+                    out[("value", id(held))] = dotted  # (read by another name too)
         elif isinstance(owner, type):  # ``Cfg.k = 5``: a class attribute, at run time
             cls_label = ctx.label_of(owner)
             if cls_label is not None:
@@ -1023,6 +1030,11 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
         label = ctx.label_of(obj) if isinstance(obj, type) else None
         if label is not None:  # what its readers read: an attribute of the class
             out[("class", label, obj.__qualname__)] = chain[0]
+    for name in info.global_names:  # ``push = QUEUE.append`` (module level), ``push(x)``
+        bound = globs.get(name)
+        if type(bound) is types.BuiltinMethodType and bound.__name__ in MUTATORS and not (
+                isinstance(bound.__self__, (types.ModuleType, *_IMMUTABLE))):
+            out[("value", id(bound.__self__))] = name
     for chain, i, name in info.passed:  # ``set_key(CONFIG, "k", v)``, ``d[key] = v`` in it
         obj = globs.get(name) if name in info.global_names else None
         if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, type,
@@ -1057,6 +1069,8 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
     for part, ident in counted:
         if part.startswith(_USES):  # a library whose settings its key counts
             out.add(("settings", part.removeprefix(_USES)))
+        elif part.startswith(_CHANGES):
+            continue
         elif part.startswith(_MODATTR):
             _, where, qual = split_key(part)
             out.add(("name", where, qual))
@@ -1077,6 +1091,7 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
 _MODATTR = "modattr"  # a ``ctx.counted`` entry: a module of the user's read by attribute
 _WITHIN = "within"  # a ``ctx.counted`` entry: an object inside a value a key counts
 _USES = "uses "  # one for a library whose settings a key counts (``_Context.library``)
+_CHANGES = "changes "  # one for process state the code changes (the environment)
 
 
 def _module_attribute_read(ctx: _Context, base: types.ModuleType, dotted: str) -> None:
@@ -1125,8 +1140,10 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         shared: dict[str, set[str]] = {}  # global -> the other steps that read it
         settings: dict[str, set[str]] = {}  # settings -> the other steps that use them
         for mark, gname in wmarks.items():
-            if mark[0] == "settings":  # (each writer reads the others': not a log)
-                settings.setdefault(gname, set()).update(readers.get(mark, set()) - {writer})
+            if mark[0] == "settings":
+                using = _settings_users(graph, writer, mark, readers)
+                if using is not None:
+                    settings.setdefault(gname, set()).update(using)
             elif mark[0] not in ("draw", "made", "taken", "rebound"):
                 # (a step that writes it too only adds to it, as to a log: what it returns
                 # does not come from it, and it was fingerprinted before anything ran;
@@ -1168,6 +1185,22 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                "draw from it first moves it" for g in sorted(drawing.get(name, ()))},
             **{f"made {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:it may have drawn "
                "since it was made" for g in sorted(made.get(name, ()))}})
+
+
+def _settings_users(graph: Graph, writer: str, mark: tuple[Any, ...],
+                    readers: Mapping[tuple[Any, ...], set[str]]) -> set[str] | None:
+    """The other steps that use the settings (process-wide state) ``writer`` changes:
+    those whose key counts a library's (each writer reads the others': not a log), and
+    the writer alone then too; every step for the directory relative paths start from
+    and where imports are found (any step may depend on them: ``side_state``'s
+    ``PROCESS_STATE``); for the environment, the steps that read it, None if none (a
+    step setting a variable no step reads is only warned about)."""
+    if mark[1] in side_state.PROCESS_STATE:
+        return set(graph.steps) - {writer}
+    others = readers.get(mark, set()) - {writer}
+    if mark[1] == "environ" and not others:
+        return None
+    return others
 
 
 def _couple(writer: str, shared: Mapping[str, set[str]], into: dict[str, set[str]]
@@ -2653,6 +2686,9 @@ def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
             "its value at build, before this one runs. Return the value as an output, "
             "or set the variable before the run"
         )
+        ctx.counted.add((_CHANGES + "environ", 0))  # (``_state_writes``)
+    if names:  # (a step changing it is coupled with this one: ``_couple_shared_state``)
+        ctx.counted.add((_USES + "environ", 0))
     if names is WHOLE_ENV:  # getenv(computed) reaches it without naming os.environ
         _visit(ctx, os.environ, "os.environ", label)
         return
