@@ -701,3 +701,40 @@ def test_a_worker_sees_the_drivers_command_line(project: Path) -> None:
         print(pipe.pipe.run(executor="processes:1")["args"])
     """
     assert run_py(project, code).strip() == "['--lr', '0.1']"
+
+
+def test_steps_passing_state_through_globals_run_in_the_driver(project: Path) -> None:
+    """Two steps coupled through a global (one changes the dict the other reads) give
+    on ``processes`` what they give inline and what the plain functions called in order
+    give: they run in the driver, where each sees the other's change (in workers, the
+    reader saw the change only when the same worker happened to run both). The others
+    still run on the workers."""
+    write(project / "pipe.py", '''
+        import os
+        import flowyml as fm
+
+        CONFIG = {"k": 0}
+
+        @fm.step(outputs="ready")
+        def setk(n: int = 3):
+            CONFIG["k"] = n
+            return os.getppid()
+
+        @fm.step(outputs="val")
+        def use(ready):
+            return [CONFIG["k"] * 10, os.getppid()]
+
+        @fm.step(outputs="free")
+        def elsewhere(n: int = 2):
+            return os.getppid()
+
+        pipe = fm.Pipeline("shared", [setk, use, elsewhere])
+    ''')
+    res = flowyml_cli(project, "run", "pipe.py", "--executor", "processes:2")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "changes the global CONFIG" in res.stderr
+    cat = fm.Catalog(fm.Stack().resolve())
+    val, ready, free = (cat.get(a).load() for a in ("val", "ready", "free"))
+    assert val[0] == 30
+    # the driver is this test's child; a worker is the driver's
+    assert ready == val[1] == os.getpid() != free

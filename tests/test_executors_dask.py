@@ -523,3 +523,28 @@ def test_random_not_drawn_on_a_dask_worker_is_cached(project: Path, spec: str) -
     assert run["fallback"] == random_as_a_fallback.func()
     assert run.steps["random_as_a_fallback"].status == "executed"
     assert "not cached" not in run.steps["random_as_a_fallback"].reason
+
+
+SHARED = {"k": 0}
+
+
+@fm.step(outputs="shared_ready")
+def shared_set(n: int = 3) -> int:
+    SHARED["k"] = n
+    return os.getpid()
+
+
+@fm.step(outputs="shared_val")
+def shared_use(shared_ready: int) -> list[int]:
+    return [SHARED["k"] * 10, os.getpid()]
+
+
+def test_steps_passing_state_through_globals_run_in_the_driver_on_dask(
+        project: Path, spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on ``processes`` (``test_executors``): two steps coupled through a global run
+    in the driver, where the reader sees the writer's change, as inline."""
+    monkeypatch.setitem(SHARED, "k", 0)  # (the driver's dict: put back after)
+    with pytest.warns(fm.FingerprintWarning, match="SHARED"):
+        run = fm.Pipeline("dask-shared", [shared_set, shared_use]).run(executor=spec)
+    assert run["shared_val"] == [30, os.getpid()]
+    assert run["shared_ready"] == os.getpid()

@@ -110,6 +110,16 @@ def execute(
 _RUNTIME = "<runtime>"  # the failure of no step: an interrupt, or FlowyML's own error
 
 
+def _passes_state(d: Decision) -> bool:
+    """Whether the step changes or reads module-level state, or process-wide settings,
+    that another step of the run changes or reads (its key has a part for it that
+    differs every run: ``fingerprint._couple_shared_state``). It runs in the driver,
+    on any executor: there the steps see each other's changes, in the pipeline's
+    order, as they do inline and as the plain functions called in order do; in
+    separate workers each would see its own process's."""
+    return any(p.startswith(("state ", "changed ")) for p in d.fingerprint.parts)
+
+
 class _Starts:
     """When the steps handed to an executor that keeps more of them in flight than it
     has workers start on a worker: the executor says so (``notify_starts``), from its
@@ -219,6 +229,7 @@ class _RunState:
         # the executor, or on one that says when a step starts on a worker, then (_Starts)
         self.started: dict[str, Decision] = {}
         self._starts: _Starts | None = None
+        self._driver: Executor | None = None  # see _in_driver
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
         self._expected: dict[str, CacheHit] = {}  # see _prefetch
@@ -549,8 +560,9 @@ class _RunState:
     # ------------------------------------------------------------------ submit
     def submit(self, name: str, d: Decision) -> None:
         step = self.graph.steps[name]
+        here = not self.executor.in_process and _passes_state(d)
         # a step with a timeout runs in a killable process even on an in-process executor
-        local = self.executor.in_process and step.timeout is None
+        local = (self.executor.in_process or here) and step.timeout is None
         values: dict[str, Any] = {}
         refs = {}
         own: set[str] = set()
@@ -585,7 +597,7 @@ class _RunState:
                         start_states=None if local and not step.retries
                         else self._start_states(d, local),
                         state=None if local else self._state_check(name, d))
-        if self._starts is not None and step.map_over is None:
+        if self._starts is not None and step.map_over is None and not here:
             self._starts.handed[name] = d  # said when a worker starts it
         else:  # (a mapped step starts here: it stores its elements, then hands them over)
             self._begin(name, d, time.time())
@@ -597,9 +609,20 @@ class _RunState:
             fut: StepFuture = submit_map(task, d, self.executor, self.store, self.catalog,
                                          name in self.forced, self.stack.root,
                                          self.decider.materializers)
+        elif here:
+            fut = self._in_driver().submit(task)
         else:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)
+
+    def _in_driver(self) -> Executor:
+        """The inline executor of the steps that pass state to others through this
+        process (``_passes_state``), on an executor whose steps run elsewhere."""
+        if self._driver is None:
+            from ..executors.inline import InlineExecutor
+
+            self._driver = InlineExecutor(self.stack.store_spec())
+        return self._driver
 
     def _put_back(self, before: int) -> None:
         """Put the generator states reused steps (and steps run in other processes)
@@ -814,6 +837,8 @@ class _RunState:
         finally:
             if self._executor is not None:  # made only if a step had to execute
                 self._executor.shutdown()
+            if self._driver is not None:
+                self._driver.shutdown()
         if self.writers:  # after the records: a warning turned into an error loses nothing
             self._warn_file_edges()
         return error
