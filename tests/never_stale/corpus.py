@@ -8191,3 +8191,36 @@ add(idiom("list_changed_through_a_bound_method_an_operator_or_a_module_alias", {
     steps=("fill", "use"), check={"val": "[fill(), use(True)][1]"},
     warns_at_build=("LOG",),
 ))
+
+add(idiom("local_time_zone_set_inside_a_step", {"pipe.py": src('''
+    import datetime
+    import os
+    import time
+
+    import flowyml as fm
+
+
+    @fm.step(outputs="ready")
+    def zone(tz: str = "America/New_York"):
+        os.environ["TZ"] = tz  # the loggers' zone
+        time.tzset()
+        return True
+
+
+    @fm.step(outputs="hours")
+    def hours(ready, stamps: tuple = (0, 86400 * 200)):
+        return [datetime.datetime.fromtimestamp(s).hour for s in stamps]
+
+
+    pipe = fm.Pipeline("ns", [zone, hours])
+''')},
+    Phase("unchanged", (), "zone changes the zone hours converts to: coupled, both "
+          "re-execute, warned", {"zone": "executed", "hours": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# the loggers' zone", "# where it was logged"),),
+          "comment", {"zone": "executed", "hours": "executed"}),
+    change(E("pipe.py", '"America/New_York"', '"Asia/Tokyo"'),
+           note="the zone zone sets (hours was reused: stale)",
+           expect={"zone": "executed", "hours": "executed"}),
+    steps=("zone", "hours"), check={"hours": "[zone(), hours(True)][1]"},
+    warns_at_build=("tzset",),
+))

@@ -328,7 +328,9 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
                 at_names = (at_names - {QUERY_MADE_ELSEWHERE}) | found
         chains = [*chains, *((n,) for n in sorted(at_names) if n != QUERY_MADE_ELSEWHERE)]
         names = names | at_names
-    taken = scan.taken | reading_writers(tree, scan.ordered) if scan.ordered else scan.taken
+    ordered = {n: c for n, c in scan.ordered.items() if n in names}  # (a local list's
+    # appends are most of them: only a global's can be another step's)
+    taken = scan.taken | reading_writers(tree, ordered) if ordered else scan.taken
     mutated = with_aliases(scan.mutated, scan.aliases) if scan.aliases else scan.mutated
     passed_on = {c[0] if len(c) == 2 else f"{c[0]}.{c[1]}" for c in chains
                  if len(c) in (2, 3) and c[-1] in MUTATORS}  # ``map(LOG.append, xs)``
@@ -337,7 +339,21 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(mutated), docstrings=scan.docstrings,
                  taken=frozenset(taken), rebound=frozenset(scan.rebound),
-                 passed=tuple(scan.passed))
+                 passed=_globals_passed(scan, names))
+
+
+def _globals_passed(scan: _Scanner, names: frozenset[str]
+                    ) -> tuple[tuple[tuple[str, ...], int, str], ...]:
+    """``scan.passed`` for the globals only (a local given whole is the function's own),
+    a local alias of one as that global (``cfg = CONFIG; set_key(cfg, "k", v)``)."""
+    out = []
+    for callee, i, name in scan.passed:
+        if name in names:
+            out.append((callee, i, name))
+        elif name in scan.aliases:
+            out.extend((callee, i, root) for root in sorted(with_aliases({name}, scan.aliases))
+                       if root in names)
+    return tuple(out)
 
 
 # methods whose result is (a part of) their object's value: a name bound to it is an alias

@@ -56,6 +56,7 @@ SETTERS: dict[str, tuple[str, ...]] = {
     "decimal": ("setcontext",),
     "csv": ("register_dialect", "unregister_dialect"),
     "sqlite3": ("register_converter", "register_adapter"),
+    "time": ("tzset",),  # the local time zone, from ``TZ`` (``datetime``'s too)
 }
 SETTER_NAMES = frozenset(n for names in SETTERS.values() for n in names)
 # (not ``logging``'s: a step configuring logging for itself is common, and the level

@@ -592,6 +592,8 @@ def settings_set(fn: types.FunctionType, info: CodeInfo,
         top = hit[1] if hit is not None and hit[0] is obj else None
         if top is not None:
             out[("settings", top)] = f"{top}'s process-wide settings ({'.'.join(chain)})"
+            if top == "time":  # the zone ``datetime`` converts to as well
+                out[("settings", "datetime")] = out[("settings", top)]
     for name in info.mutated & info.global_names:  # ``pd.options.display.x = ...``
         mod = fn.__globals__.get(name)
         top = mod.__name__.partition(".")[0] if type(mod) is types.ModuleType else None
