@@ -8102,6 +8102,7 @@ add(idiom("current_directory_sys_path_and_environment_changed_by_a_step", {
     "pipe.py": src('''
     import os
     import sys
+    import types
 
     import flowyml as fm
 
@@ -8113,15 +8114,18 @@ add(idiom("current_directory_sys_path_and_environment_changed_by_a_step", {
         os.chdir(os.path.join(HERE, sub))  # work there
         sys.path.insert(0, os.path.join(HERE, plugins))
         os.environ["PIPE_MODE"] = mode
+        sys.modules["pipe_plug"] = types.SimpleNamespace(V=len(mode))
         return True
 
 
     @fm.step(outputs="val")
     def read(ready):
+        import pipe_plug
         import plugin_mod
 
         with open("x.txt") as f:
-            return [f.read(), plugin_mod.VALUE, os.environ.get("PIPE_MODE", "slow")]
+            return [f.read(), plugin_mod.VALUE, os.environ.get("PIPE_MODE", "slow"),
+                    pipe_plug.V]
 
 
     pipe = fm.Pipeline("ns", [enter, read])
@@ -8223,4 +8227,37 @@ add(idiom("local_time_zone_set_inside_a_step", {"pipe.py": src('''
            expect={"zone": "executed", "hours": "executed"}),
     steps=("zone", "hours"), check={"hours": "[zone(), hours(True)][1]"},
     warns_at_build=("tzset",),
+))
+
+add(idiom("module_put_into_sys_modules_by_a_step", {"pipe.py": src('''
+    import sys
+    import types
+
+    import flowyml as fm
+
+
+    @fm.step(outputs="ready")
+    def register(n: int = 2):
+        sys.modules["pipe_plugin"] = types.SimpleNamespace(V=n)  # a plugin of ours
+        return True
+
+
+    @fm.step(outputs="val")
+    def use(ready):
+        import pipe_plugin
+
+        return pipe_plugin.V * 10
+
+
+    pipe = fm.Pipeline("ns", [register, use])
+''')},
+    Phase("unchanged", (), "use imports what register put there: coupled, both "
+          "re-execute, warned", {"register": "executed", "use": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# a plugin of ours", "# registered"),), "comment",
+          {"register": "executed", "use": "executed"}),
+    change(E("pipe.py", "def register(n: int = 2):", "def register(n: int = 3):"),
+           note="what register puts in sys.modules (use was reused: stale)",
+           expect={"register": "executed", "use": "executed"}),
+    steps=("register", "use"), check={"val": "[register(), use(True)][1]"},
+    warns_at_build=("sys.modules",),
 ))

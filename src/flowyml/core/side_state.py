@@ -605,25 +605,28 @@ def settings_set(fn: types.FunctionType, info: CodeInfo,
 
 # what a step may change that any other step depends on, whatever its code names: the
 # directory relative paths start from, and where ``import`` finds modules
-PROCESS_STATE = frozenset({"cwd", "sys.path"})
+PROCESS_STATE = frozenset({"cwd", "sys.path", "sys.modules"})
 
 
 def _process_state_set(fn: types.FunctionType, info: CodeInfo,
                        out: dict[tuple[Any, ...], str]) -> None:
-    """Mark ``fn`` if it changes the current directory (``os.chdir``) or ``sys.path``
-    (``sys.path.insert(0, d)``, ``sys.path[:0] = ...``, ``sys.path = [...]``): a later
-    step opening a relative path, or importing, depends on it (``PROCESS_STATE``)."""
+    """Mark ``fn`` if it changes the current directory (``os.chdir``), ``sys.path``
+    (``sys.path.insert(0, d)``, ``sys.path[:0] = ...``, ``sys.path = [...]``) or
+    ``sys.modules`` (``sys.modules["plug"] = mod``): a later step opening a relative
+    path, or importing, depends on it (``PROCESS_STATE``)."""
     import os
 
     for chain in info.chains:
         head = chain[:2] if chain[0] in ("sys", "os") else chain[:1]
-        if head[-1] not in ("chdir", "path"):
+        if head[-1] not in ("chdir", "path", "modules"):
             continue
         obj = _resolve(head, fn, info)
         if obj is os.chdir:
             out[("settings", "cwd")] = "the current directory (os.chdir)"
-        elif obj is sys.path and (".".join(head) in info.mutated or head[0] in info.mutated):
-            out[("settings", "sys.path")] = "sys.path"
+        elif (obj is sys.path or obj is sys.modules) and (
+                ".".join(head) in info.mutated or head[0] in info.mutated):
+            what = "sys.path" if obj is sys.path else "sys.modules"
+            out[("settings", what)] = what
 
 
 _CONTEXT_ATTRS = frozenset({"prec", "rounding", "Emin", "Emax", "capitals", "clamp", "traps"})
