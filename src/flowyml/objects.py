@@ -43,6 +43,7 @@ from .materializers import (
     get_materializer,
     materializers_for,
 )
+from .stores.base import is_stored  # noqa: F401  (where it was defined)
 
 if TYPE_CHECKING:
     from .materializers import Materializer
@@ -151,12 +152,6 @@ def _put(store: ArtifactStore, mat: Materializer, name: str,
 
 
 # ---------------------------------------------------------------------- read
-
-
-def is_stored(store: ArtifactStore, record: Any) -> bool:
-    """Whether an artifact's object can be read: its bytes are in its catalog row
-    (``data``), or the store holds it (a real existence check, never a listing)."""
-    return getattr(record, "data", None) is not None or store.exists(record.content_hash)
 
 
 def load_object(

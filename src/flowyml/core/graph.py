@@ -636,3 +636,14 @@ def _type_name(tp: Any) -> str:
         return "no annotation"
     return tp.__name__ if isinstance(tp, type) and not typing.get_args(tp) else str(tp).replace(
         "typing.", "")
+
+
+def consumers_by_asset(graph: Graph) -> dict[str, tuple[str, ...]]:
+    """Each asset the steps of ``graph`` consume -> those steps, in graph order (one
+    pass over the bindings: a step's ``consumers`` are then a lookup per output)."""
+    out: dict[str, dict[str, None]] = {}
+    for n in graph.order:
+        for b in graph.bindings[n].values():
+            if b.kind == "asset" and b.asset is not None:
+                out.setdefault(b.asset, {})[n] = None
+    return {asset: tuple(steps) for asset, steps in out.items()}

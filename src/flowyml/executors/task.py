@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 from ..core import native_reads, rng
 from ..core import reads as file_reads
 from ..core.declared import schemas_possible
+from ..core.graph import consumers_by_asset  # noqa: F401  (where it was defined)
 from ..core.refs import ArtifactRef
 from ..core.stored import NewOutput
 from ..core.struct import field, replace, struct
 from ..objects import load_object, store_value
 
 if TYPE_CHECKING:
-    from ..core.graph import Graph
     from ..core.statecheck import DriverState
     from ..core.step import Step
     from ..stores.base import ArtifactStore
@@ -265,17 +265,6 @@ def warn_at_step(step: Step, warning: Warning) -> None:
     else:
         warnings.warn_explicit(warning, type(warning), code.co_filename, code.co_firstlineno,
                                getattr(step.func, "__module__", None))
-
-
-def consumers_by_asset(graph: Graph) -> dict[str, tuple[str, ...]]:
-    """Each asset the steps of ``graph`` consume -> those steps, in graph order (one
-    pass over the bindings: a step's ``consumers`` are then a lookup per output)."""
-    out: dict[str, dict[str, None]] = {}
-    for n in graph.order:
-        for b in graph.bindings[n].values():
-            if b.kind == "asset" and b.asset is not None:
-                out.setdefault(b.asset, {})[n] = None
-    return {asset: tuple(steps) for asset, steps in out.items()}
 
 
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:

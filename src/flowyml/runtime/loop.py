@@ -25,20 +25,12 @@ from ..catalog.records import ArtifactRecord, CacheHit, StepRecord, Write, artif
 from ..core import reads as file_reads
 from ..core.errors import FlowymlError, StepFailed
 from ..core.fingerprint import fingerprint_graph, flush_memo, short_repr
+from ..core.graph import consumers_by_asset
 from ..core.iostats import IOStats
 from ..core.refs import ArtifactRef
 from ..core.struct import struct
-from ..executors.task import (
-    StepTask,
-    UnseenInputWarning,
-    UserCodeError,
-    consumers_by_asset,
-    want_ref,
-    warn_at_step,
-)
-from ..objects import is_stored
 from ..run import StepResult
-from ..stores.base import object_uri
+from ..stores.base import is_stored, object_uri
 from .decisions import Decider, Decision, explain, forced_set
 from .recorder import Recorder
 from .reporting import Reporter
@@ -559,6 +551,8 @@ class _RunState:
 
     # ------------------------------------------------------------------ submit
     def submit(self, name: str, d: Decision) -> None:
+        from ..executors.task import StepTask, want_ref  # (a run reusing all: not loaded)
+
         step = self.graph.steps[name]
         here = not self.executor.in_process and _passes_state(d)
         # a step with a timeout runs in a killable process even on an in-process executor
@@ -690,6 +684,8 @@ class _RunState:
         reason = "executed: " + explain(d, step, name in self.forced, prev)
         unrepeatable = d.unrepeatable or outcome.unrepeatable
         if unrepeatable:
+            from ..executors.task import UnseenInputWarning, warn_at_step
+
             reason += f"; not cached: {unrepeatable}"
             warn_at_step(step, UnseenInputWarning(
                 f"step {name!r} is not cached: {unrepeatable}"))
@@ -884,6 +880,8 @@ class _RunState:
                 if writer in above:
                     continue
                 said.add((writer, reader))
+                from ..executors.task import UnseenInputWarning, warn_at_step
+
                 warn_at_step(self.graph.steps[reader], UnseenInputWarning(
                     f"step {reader!r} read {path}, which step {writer!r} wrote in this run, "
                     f"and no asset leads from {writer} to {reader}: {reader} may have run, "
@@ -925,6 +923,8 @@ class RunOutcome:
         name, failed = self.failure
         if isinstance(failed, FlowymlError):
             return failed, failed.__cause__
+        from ..executors.task import UserCodeError
+
         cause = failed.__cause__ if isinstance(failed, UserCodeError) and failed.__cause__ else failed
         err = StepFailed(name, self.run_id,
                          f"step {name!r} failed in run {self.run_id}: {error_text(failed)}")
@@ -936,6 +936,8 @@ _NOT_REACHED = "not reached: the run stopped at a failure"
 
 
 def error_text(exc: BaseException) -> str:
+    from ..executors.task import UserCodeError  # (a step ran: imported already)
+
     if isinstance(exc, UserCodeError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

@@ -107,3 +107,9 @@ def object_uri(store_uri: str, digest: str, inline_id: str | None = None) -> str
     if inline_id is not None:
         return f"catalog:{inline_id}"
     return f"{store_uri.rstrip('/')}/{object_key(digest)}"
+
+
+def is_stored(store: ArtifactStore, record: Any) -> bool:
+    """Whether an artifact's object can be read: its bytes are in its catalog row
+    (``data``), or the store holds it (a real existence check, never a listing)."""
+    return getattr(record, "data", None) is not None or store.exists(record.content_hash)
