@@ -328,18 +328,21 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
                 at_names = (at_names - {QUERY_MADE_ELSEWHERE}) | found
         chains = [*chains, *((n,) for n in sorted(at_names) if n != QUERY_MADE_ELSEWHERE)]
         names = names | at_names
-    ordered = {n: c for n, c in scan.ordered.items() if n in names}  # (a local list's
-    # appends are most of them: only a global's can be another step's)
-    taken = scan.taken | reading_writers(tree, ordered) if ordered else scan.taken
-    mutated = with_aliases(scan.mutated, scan.aliases) if scan.aliases else scan.mutated
-    passed_on = {c[0] if len(c) == 2 else f"{c[0]}.{c[1]}" for c in chains
-                 if len(c) in (2, 3) and c[-1] in MUTATORS}  # ``map(LOG.append, xs)``
-    if not passed_on <= mutated:
-        mutated = mutated | passed_on
+    taken, mutated = scan.taken, scan.mutated
+    if scan.ordered:  # (a local list's appends are most of them: only a global's can be
+        # another step's)
+        ordered = {n: c for n, c in scan.ordered.items() if n in names}
+        if ordered:
+            taken = taken | reading_writers(tree, ordered)
+    if scan.aliases:
+        mutated = with_aliases(mutated, scan.aliases)
+    for c in chains:  # ``map(LOG.append, xs)``: a mutating method passed on, not called
+        if 1 < len(c) < 4 and c[-1] in MUTATORS:
+            mutated = mutated | {c[0] if len(c) == 2 else f"{c[0]}.{c[1]}"}
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(mutated), docstrings=scan.docstrings,
                  taken=frozenset(taken), rebound=frozenset(scan.rebound),
-                 passed=_globals_passed(scan, names))
+                 passed=_globals_passed(scan, names) if scan.passed else ())
 
 
 def _globals_passed(scan: _Scanner, names: frozenset[str]
