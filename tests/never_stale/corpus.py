@@ -8261,3 +8261,75 @@ add(idiom("module_put_into_sys_modules_by_a_step", {"pipe.py": src('''
     steps=("register", "use"), check={"val": "[register(), use(True)][1]"},
     warns_at_build=("sys.modules",),
 ))
+
+add(idiom("copies_of_globals_changed_in_a_step_and_its_helpers_couple_nothing", {
+    "pipe.py": src('''
+    import copy
+
+    import numpy as np
+
+    import flowyml as fm
+
+    CONFIG = {"lr": 0.1, "tags": ["a"]}
+    ROWS = [{"v": 1}, {"v": 2}]
+    COLS = ["A", "B"]
+
+
+    class Model:
+        def __init__(self, w):
+            self.w = w
+
+        def fit(self, k):
+            self.w = self.w * k
+            return self
+
+
+    MODELS = {"a": Model(1), "b": Model(2)}
+
+
+    def with_defaults(cfg):
+        cfg = dict(cfg)  # the caller's stays as it is
+        cfg.setdefault("seed", 0)
+        return cfg
+
+
+    def clean(cols):
+        cols = [c.lower() for c in cols]
+        cols.append("id")
+        return cols
+
+
+    @fm.step(outputs="x")
+    def prepare(n: int = 2):
+        out = []
+        for r in ROWS:
+            r = dict(r)
+            r["sq"] = r["v"] ** n
+            out.append(r)
+        cols = COLS[:]
+        cols.append("extra")
+        scores = {}
+        for name, m in MODELS.items():
+            m = copy.copy(m)
+            m.fit(n)
+            scores[name] = m.w
+        ranked = np.sort(np.array([3, 1, n])).tolist()
+        return [out, cols, clean(COLS), with_defaults(CONFIG), scores, ranked]
+
+
+    @fm.step(outputs="y")
+    def use():
+        return [len(ROWS), COLS[0], CONFIG["lr"], MODELS["a"].w, float(np.mean([1, 2]))]
+
+
+    pipe = fm.Pipeline("ns", [prepare, use])
+''')},
+    unchanged(),
+    same(E("pipe.py", "# the caller's stays as it is", "# a copy")),
+    change(E("pipe.py", "def prepare(n: int = 2):", "def prepare(n: int = 3):"),
+           note="prepare's own value; it changed copies only (np.sort, a rebound loop "
+                "variable, a slice, a helper's rebound parameter: each was taken for a "
+                "change of the global, and coupled both steps)",
+           expect={"prepare": "executed", "use": "cached"}),
+    steps=("prepare", "use"), check={"y": "[prepare(), use()][1]"},
+))

@@ -23,13 +23,14 @@ _ENV_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF"})
 
 def env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
                local: Mapping[str, Any], loaded: Sequence[str]
-               ) -> tuple[frozenset[str], bool]:
+               ) -> tuple[frozenset[str], frozenset[str]]:
     """The environment variables ``codes`` (a ``code_tree``) read by a literal
     name (``os.getenv("X")``, ``os.environ.get("X")``, ``os.environ["X"]``,
     ``"X" in os.environ``), or ``WHOLE_ENV`` when it uses ``os.environ`` any other way
     (a computed name, a copy, iteration): then the whole environment counts, by token.
-    And whether it changes the environment (``os.environ["X"] = ...``, ``update``,
-    ``os.putenv``). Read from the bytecode, decoded only for code that names them.
+    And the variables it changes (``os.environ["X"] = ...``, ``setdefault("X", v)``,
+    ``pop("X")``), or ``WHOLE_ENV`` when it changes it otherwise (``update``, a computed
+    name, ``os.putenv``). Read from the bytecode, decoded only for code that names them.
     ``loaded``: the names ``codes`` load (``_names_of``)."""
     environ, getenv, expandvars = os.environ, os.getenv, os.path.expandvars
     setters = (os.putenv, getattr(os, "unsetenv", os.putenv))
@@ -46,13 +47,14 @@ def env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
         c.co_names) and aliases.isdisjoint(c.co_varnames))] if aliases else [
         c for c in codes if not _ENV_NAMES.isdisjoint(c.co_names)]
     if not hot:  # most code: no name it uses can reach the environment
-        return _NO_ENV, False
+        return _NO_ENV, _NO_ENV
 
     def resolve(name: str) -> Any:
         return local[name] if name in local else globs.get(name)
 
     names: set[str] = set()
-    whole = writes = False
+    written: set[str] = set()
+    whole = wrote_any = False
     for c in hot:
         ins = list(dis.get_instructions(c))
         for i, x in enumerate(ins):
@@ -63,8 +65,12 @@ def env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
                    and j + 1 < len(ins) and ins[j + 1].opname in _ATTR_LOADS):
                 obj = getattr(obj, str(ins[j + 1].argval), None)
                 j += 1
-            if any(obj is w for w in setters) or (obj is environ and _writes_env(ins, j)):
-                writes = True
+            changed = "" if any(obj is w for w in setters) else (
+                _env_written(ins, j, resolve) if obj is environ else None)
+            if changed:
+                written.add(changed)
+            elif changed is not None:  # some variable, or several
+                wrote_any = True
             elif obj is expandvars:  # the variables a literal template names
                 template = _literal_env_read(ins, i, j, True, resolve)
                 if template is None:
@@ -78,7 +84,8 @@ def env_reads(codes: list[types.CodeType], globs: Mapping[str, Any],
                     whole = True
                 else:
                     names.add(var)
-    return (WHOLE_ENV if whole else frozenset(names) if names else _NO_ENV), writes
+    return ((WHOLE_ENV if whole else frozenset(names) if names else _NO_ENV),
+            WHOLE_ENV if wrote_any else frozenset(written) if written else _NO_ENV)
 
 
 _ENV_NAMES = frozenset({"environ", "getenv", "putenv", "unsetenv", "expandvars"})
@@ -91,12 +98,31 @@ _ENV_WRITERS = frozenset({"update", "setdefault", "pop", "popitem", "clear", "__
                           "__delitem__"})
 
 
-def _writes_env(ins: list[dis.Instruction], j: int) -> bool:
-    """Whether the use of ``os.environ`` loaded by ``ins[..j]`` changes it."""
+def _env_written(ins: list[dis.Instruction], j: int, resolve: Callable[[str], Any]
+                 ) -> str | None:
+    """The variable the use of ``os.environ`` loaded by ``ins[..j]`` sets or deletes by a
+    literal name (``environ["X"] = v``, ``environ.setdefault("X", v)``), "" when it
+    changes it otherwise (``update``, ``clear``, a computed name), None when it does not
+    change it."""
     nxt = ins[j + 1:j + 3]
     if nxt and nxt[0].opname in _ATTR_LOADS and nxt[0].argval in _ENV_WRITERS:
-        return True
-    return len(nxt) == 2 and nxt[1].opname in ("STORE_SUBSCR", "DELETE_SUBSCR")
+        if nxt[0].argval in ("setdefault", "pop", "__setitem__", "__delitem__") and len(nxt) == 2:
+            return _literal(nxt[1], resolve) or ""
+        return ""
+    if len(nxt) == 2 and nxt[1].opname in ("STORE_SUBSCR", "DELETE_SUBSCR"):
+        return _literal(nxt[0], resolve) or ""
+    return None
+
+
+def _literal(x: dis.Instruction, resolve: Callable[[str], Any] | None) -> str | None:
+    """The string ``x`` loads: a constant, or a global string constant's value."""
+    if x.opname == "LOAD_CONST" and isinstance(x.argval, str):
+        return x.argval
+    if x.opname in ("LOAD_GLOBAL", "LOAD_NAME") and resolve is not None and isinstance(
+            x.argval, str):
+        value = resolve(x.argval)
+        return value if type(value) is str else None
+    return None
 
 
 def _literal_env_read(ins: list[dis.Instruction], i: int, j: int, getenv: bool,
@@ -107,13 +133,7 @@ def _literal_env_read(ins: list[dis.Instruction], i: int, j: int, getenv: bool,
     value counts as a constant of the code, so the name it gives is the one read."""
 
     def literal(x: dis.Instruction) -> str | None:
-        if x.opname == "LOAD_CONST" and isinstance(x.argval, str):
-            return x.argval
-        if x.opname in ("LOAD_GLOBAL", "LOAD_NAME") and resolve is not None and isinstance(
-                x.argval, str):
-            value = resolve(x.argval)
-            return value if type(value) is str else None
-        return None
+        return _literal(x, resolve)
 
     def call_with_literal(k: int) -> str | None:
         """``ins[k]`` is a literal string that is the call's first argument: the call

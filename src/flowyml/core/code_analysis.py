@@ -334,40 +334,36 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
         ordered = {n: c for n, c in scan.ordered.items() if n in names}
         if ordered:
             taken = taken | reading_writers(tree, ordered)
-    if scan.aliases:
-        mutated = with_aliases(mutated, scan.aliases)
     for c in chains:  # ``map(LOG.append, xs)``: a mutating method passed on, not called
-        if 1 < len(c) < 4 and c[-1] in MUTATORS:
+        if 1 < len(c) < 4 and c[-1] in MUTATORS and c not in scan.called:
             mutated = mutated | {c[0] if len(c) == 2 else f"{c[0]}.{c[1]}"}
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(mutated), docstrings=scan.docstrings,
                  taken=frozenset(taken), rebound=frozenset(scan.rebound),
-                 passed=_globals_passed(scan, names) if scan.passed else ())
+                 passed=tuple(p for p in scan.passed if p[2] in names) if scan.passed else (),
+                 assigned=frozenset(scan.assigned))
 
 
-def _globals_passed(scan: _Scanner, names: frozenset[str]
-                    ) -> tuple[tuple[tuple[str, ...], int, str], ...]:
-    """``scan.passed`` for the globals only (a local given whole is the function's own),
-    a local alias of one as that global (``cfg = CONFIG; set_key(cfg, "k", v)``)."""
-    out = []
-    for callee, i, name in scan.passed:
-        if name in names:
-            out.append((callee, i, name))
-        elif name in scan.aliases:
-            out.extend((callee, i, root) for root in sorted(with_aliases({name}, scan.aliases))
-                       if root in names)
-    return tuple(out)
+_NOTHING: frozenset[str] = frozenset()
+
+
+def _is_slice(index: ast.AST) -> bool:
+    """``X[a:b]``, ``X[:, :2]``: a copy of a list, a view of an array."""
+    return type(index) is ast.Slice or (type(index) is ast.Tuple and any(
+        type(e) is ast.Slice for e in index.elts))
 
 
 # methods whose result is (a part of) their object's value: a name bound to it is an alias
 _VIEWS = frozenset({"items", "values", "keys", "get", "setdefault", "__getitem__"})
 
 
-def _root_name(node: ast.AST, views: bool = False, dotted: bool = False) -> str | None:
+def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
+               slices: bool = True) -> str | None:
     """The name ``node`` reads a part of: ``X``, ``X.a``, ``X[k].b``; with ``views``,
     also ``X.items()``, ``X.get(k)``, ``enumerate(X)``, ``vars(X)``; with ``dotted``,
     ``X.a`` for what is read through ``X``'s attribute ``a`` (``S.PARAMS["k"]``: a
-    module's global, an attribute of a class or an object)."""
+    module's global, an attribute of a class or an object); ``slices=False``: None
+    through a slice (``COLS[:]``: a list's copy; a numpy view is taken for one too)."""
     attr: str | None = None
     while True:
         t = type(node)
@@ -375,6 +371,8 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False) -> str 
             name: str = node.id  # type: ignore[attr-defined]
             return f"{name}.{attr}" if dotted and attr else name
         if t is ast.Attribute or t is ast.Subscript:
+            if not slices and t is ast.Subscript and _is_slice(node.slice):  # type: ignore[attr-defined]
+                return None
             attr = node.attr if t is ast.Attribute else None  # type: ignore[attr-defined]
             node = node.value  # type: ignore[attr-defined]
         elif views and t is ast.Call:
@@ -388,22 +386,6 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False) -> str 
                 return None
         else:
             return None
-
-
-def with_aliases(mutated: set[str], aliases: dict[str, set[str]]) -> set[str]:
-    """``mutated`` with, for each local alias it holds (``_Scanner.aliases``), the names
-    the alias was bound to, at any depth: ``cfg = CONFIG; cfg["k"] = n`` changes
-    ``CONFIG``, ``for r in ROWS: r["x"] *= n`` changes ``ROWS``. Whatever the order of
-    the statements (an alias rebound to a copy later counts too: re-execution, never a
-    stale hit)."""
-    out = set(mutated)
-    todo = [n for n in mutated if n in aliases]
-    while todo:
-        for root in aliases.get(todo.pop(), ()):
-            if root not in out:
-                out.add(root)
-                todo.append(root)
-    return out
 
 
 def reading_writers(tree: ast.AST, ordered: dict[str, int]) -> set[str]:
@@ -482,8 +464,9 @@ class _Scanner:
     digest's own pass (``digest_and_refs``): imports inside it, ``getattr`` calls,
     dynamic imports, and the names whose items or attributes it assigns."""
 
-    __slots__ = ("aliases", "at_names", "declared", "docstrings", "dynamic", "getattrs",
-                 "imports", "mutated", "ordered", "passed", "rebound", "taken", "unused")
+    __slots__ = ("aliases", "assigned", "at_names", "called", "declared", "docstrings",
+                 "dynamic", "getattrs", "imports", "local", "mutated", "ordered", "passed",
+                 "rebound", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
                        ast.comprehension, ast.NamedExpr})  # the node types ``__call__`` looks at
@@ -501,10 +484,16 @@ class _Scanner:
         self.unused: set[int] = set()  # calls whose value is dropped (``C.popitem()``)
         self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
         self.declared: set[str] = set()  # names a ``global`` statement declares
-        # local name -> the names whose value (or a part of it) it was bound to:
-        # ``cfg = CONFIG``, ``for r in ROWS``, ``m = MODELS.get("lr")`` (``with_aliases``)
-        self.aliases: dict[str, set[str]] = {}
-        self.passed: list[tuple[tuple[str, ...], int, str]] = []  # see ``CodeInfo.passed``
+        # as the walk has them so far (statements in order): a local name -> the names
+        # whose value (or a part of it) it is bound to (``cfg = CONFIG``, ``for r in
+        # ROWS``, ``m = MODELS.get("lr")``); the local names bound to a value of their
+        # own (``df = df.copy()``, ``est = clone(est)``): what the code changes through
+        # them it changes in those names' values, or in nothing (``_roots``)
+        self.aliases: dict[str, frozenset[str]] = {}
+        self.local: set[str] = set()
+        self.assigned: set[str] = set()  # see ``CodeInfo.assigned``
+        self.called: set[tuple[str, ...]] = set()  # changing methods called (not passed on)
+        self.passed: list[tuple[tuple[str, ...], int | str, str]] = []  # ``CodeInfo.passed``
         self.docstrings = False  # set by ``digest_and_refs`` when it skips one
 
     def __call__(self, node: ast.AST) -> None:
@@ -546,11 +535,8 @@ class _Scanner:
 
     def _call(self, node: ast.Call) -> None:
         f = node.func
-        for i, given in enumerate(node.args):  # ``set_key(CONFIG, "k", v)``
-            if type(given) is ast.Name:
-                callee = chain_of(f)
-                if callee is not None:
-                    self.passed.append((callee, i, given.id))
+        if node.args or node.keywords:  # ``set_key(CONFIG, "k", v)``, ``f(d=CONFIG)``
+            self._passed(f, node)
         if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see CodeInfo.getattrs
             chain = chain_of(node.args[0])
             const = node.args[1] if len(node.args) > 1 else None
@@ -595,12 +581,13 @@ class _Scanner:
             elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
                 target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
                 if isinstance(target, ast.Name):
-                    self.mutated.add(target.id)
                     literal = isinstance(attr, ast.Constant) and isinstance(attr.value, str)
                     # a computed name: any attribute (of a module or class: ``_state_writes``)
-                    self.mutated.add(f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
+                    self._mark(target.id, f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
+                    if self._roots(target.id) is None:
+                        self.assigned.add(target.id)
             if name in _ARGUMENT_MUTATORS and node.args and isinstance(node.args[0], ast.Name):
-                self.mutated.add(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
+                self._mark(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
                 if name in _TAKERS and id(node) not in self.unused:
                     self.taken.add(node.args[0].id)
             if (name == "next" and isinstance(f, ast.Name) and node.args
@@ -608,18 +595,64 @@ class _Scanner:
                 self.taken.add(node.args[0].id)  # ``next(IDS)``: what the others left
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):
-                    self.mutated.add(k.value.id)
+                    self._mark(k.value.id)
+
+    def _passed(self, f: ast.expr, node: ast.Call) -> None:
+        """The names given whole to a function (``CodeInfo.passed``), a local alias as
+        the names it stands for."""
+        callee = None
+        given: list[tuple[int | str, ast.expr]] = [
+            *enumerate(node.args), *((k.arg, k.value) for k in node.keywords if k.arg)]
+        for where, arg in given:
+            if type(arg) is not ast.Name:
+                continue
+            callee = callee or chain_of(f)
+            if callee is None:
+                return
+            roots = self._roots(arg.id)
+            for name in (arg.id,) if roots is None else roots:
+                self.passed.append((callee, where, name))
+
+    def _roots(self, name: str) -> frozenset[str] | None:
+        """What a change of ``name``'s value changes, as the walk has it at this point:
+        None for a name the function did not bind before (a global, a parameter: its
+        own value); the names a local alias stands for (``_bound``); nothing for a local
+        bound to a value of its own since (``df = df.copy()``)."""
+        if name in self.declared:
+            return None
+        hit = self.aliases.get(name)
+        if hit is not None:
+            return hit
+        return _NOTHING if name in self.local else None
+
+    def _mark(self, name: str, dotted: str | None = None, whole: bool = True) -> None:
+        """``name``'s value changed (``name.attr``'s with ``dotted``; not the name's own
+        with ``whole=False``: ``np.random.seed()`` changes no setting of numpy's)."""
+        roots = self._roots(name)
+        if roots is None:
+            if whole:
+                self.mutated.add(name)
+            if dotted:
+                self.mutated.add(dotted)
+        else:
+            self.mutated.update(roots)
 
     def _mutating(self, node: ast.Call, f: ast.Attribute) -> None:
         """A call of a method that changes its object (``MUTATORS``, ``inplace=True``):
         the name it is called on, or the one the object is a part of."""
+        chain = chain_of(f)
+        if chain is not None:
+            self.called.add(chain)
         if type(f.value) in (ast.Subscript, ast.Call):
             # ``D["k"].append(x)``, ``MODELS["lr"].fit(X)``, ``CFG.get("opt").update()``
             root = _root_name(f.value, views=True)
             if root is not None:
-                self.mutated.add(root)
+                self._mark(root)
         elif isinstance(f.value, ast.Name):
-            self.mutated.add(f.value.id)
+            direct = self._roots(f.value.id) is None
+            self._mark(f.value.id)
+            if not direct:
+                return
             if f.attr in _ORDERED_MUTATORS:
                 self._ordered(f)
             if f.attr == "update":
@@ -631,9 +664,10 @@ class _Scanner:
             # ``jobs.SEEN.append(x)``, ``REG.names.append(x)``: an attribute's value
             # changed in place, as ``X.a = v`` changes it (``_assigned``)
             dotted = f"{f.value.value.id}.{f.value.attr}"
-            self.mutated.add(dotted)  # (not the base: ``np.random.seed()`` is no
-            # change of numpy's settings; ``_marks_of`` tells modules from objects)
-            if f.attr == "update":
+            self._mark(f.value.value.id, dotted, whole=False)  # (not the base: ``np.random.
+            # seed()`` is no change of numpy's settings; ``_marks_of`` tells modules from
+            # objects)
+            if f.attr == "update" and self._roots(f.value.value.id) is None:
                 self.rebound.add(dotted)  # ``S.data.update(...)``: whole
 
     def _ordered(self, target: ast.AST) -> None:
@@ -643,26 +677,37 @@ class _Scanner:
         root = target
         while isinstance(root, (ast.Subscript, ast.Attribute)):
             root = root.value
-        if type(root) is ast.Name and (root is not target or root.id in self.declared):
+        if type(root) is ast.Name and (root is not target or root.id in self.declared) and (
+                self._roots(root.id) is None):
             self.ordered[root.id] = self.ordered.get(root.id, 0) + 1
 
     def _bound(self, target: ast.AST, value: ast.AST) -> None:
-        """A local name bound to a value reached from another name (``cfg = CONFIG``,
-        ``for r in ROWS``, ``for k, m in MODELS.items()``): what the code changes through
-        it, it changes in that name's value (``with_aliases``)."""
+        """Local names bound, in the walk's order (``_roots``): to a value reached from
+        another name, an alias of it (``cfg = CONFIG``, ``for r in ROWS``, ``for k, m in
+        MODELS.items()``, ``y = x`` for an alias ``x``); to anything else, a value of
+        their own (a call's result, a slice: ``df = df.copy()``, ``r = dict(r)``,
+        ``cols = COLS[:]``)."""
         if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) \
                 and len(target.elts) == len(value.elts):
             for t, v in zip(target.elts, value.elts, strict=True):  # ``a, b = A, B``
                 self._bound(t, v)
             return
-        root = _root_name(value, views=True, dotted=True)
+        root = _root_name(value, views=True, dotted=True, slices=False)
         if root is None:
-            return
+            roots: frozenset[str] = _NOTHING
+        else:
+            inner = self._roots(root.partition(".")[0])
+            roots = frozenset({root}) if inner is None else inner
         names = [target] if isinstance(target, ast.Name) else (
             target.elts if isinstance(target, (ast.Tuple, ast.List)) else [])
         for t in names:
-            if isinstance(t, ast.Name) and t.id not in self.declared and t.id != root:
-                self.aliases.setdefault(t.id, set()).add(root)
+            if isinstance(t, ast.Name) and t.id not in self.declared:
+                if roots:
+                    self.aliases[t.id] = roots
+                    self.local.discard(t.id)
+                else:
+                    self.aliases.pop(t.id, None)
+                    self.local.add(t.id)
 
     def _set_whole(self, target: ast.AST) -> None:
         """``global _CFG; _CFG = load()`` or ``STATE.cfg = load()``: a value set whole
@@ -678,9 +723,12 @@ class _Scanner:
             while isinstance(root, (ast.Subscript, ast.Attribute)):
                 root = root.value
             if isinstance(root, ast.Name):
-                self.mutated.add(root.id)
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-                self.mutated.add(f"{target.value.id}.{target.attr}")  # which attribute
+                # which attribute: ``X.a = v``
+                dotted = f"{root.id}.{target.attr}" if isinstance(
+                    target, ast.Attribute) and target.value is root else None
+                self._mark(root.id, dotted)
+                if self._roots(root.id) is None:
+                    self.assigned.add(root.id)
         elif isinstance(target, ast.Name) and target.id in self.declared:
             self.mutated.add(target.id)  # a global rebound (read-only ``global``: nothing)
         elif isinstance(target, (ast.Tuple, ast.List)):

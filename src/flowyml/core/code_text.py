@@ -64,9 +64,12 @@ class CodeInfo:
     # globals the code sets whole, once (``global _CFG; _CFG = json.load(f)``,
     # ``_CFG.update(...)``): a lazy value several steps may share (``Graph.sharing``)
     rebound: frozenset[str] = frozenset()
-    # names given whole to a function as a positional argument: (its chain, the
-    # position, the name); a helper of the user's changing that parameter changes it
-    passed: tuple[tuple[tuple[str, ...], int, str], ...] = ()
+    # globals given whole to a function: (its chain, the argument's position or
+    # keyword, the name); a helper of the user's changing that parameter changes it
+    passed: tuple[tuple[tuple[str, ...], int | str, str], ...] = ()
+    # names whose items or attributes the code assigns (``pd.options.x = 2``), not only
+    # calls a changing method on (``np.sort(a)`` is no change of numpy's settings)
+    assigned: frozenset[str] = frozenset()
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -90,7 +93,8 @@ class CodeInfo:
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
                 "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
                 "h": self.docstrings, "t": sorted(self.taken),
-                "b": sorted(self.rebound), "p": [[list(c), i, n] for c, i, n in self.passed]}
+                "b": sorted(self.rebound), "p": [[list(c), i, n] for c, i, n in self.passed],
+                "w": sorted(self.assigned)}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:
@@ -104,7 +108,8 @@ class CodeInfo:
                    None, source, frozenset(f["m"]), dict(f.get("r") or {}), None, f["s"],
                    bool(f.get("h", True)), frozenset(f.get("t") or ()),
                    frozenset(f.get("b") or ()),
-                   tuple((tuple(c), i, n) for c, i, n in f["p"]) if f.get("p") else ())
+                   tuple((tuple(c), i, n) for c, i, n in f["p"]) if f.get("p") else (),
+                   frozenset(f.get("w") or ()))
 
 
 stale_files: set[str] = set()  # files ``stale_info`` warned about this build

@@ -851,8 +851,10 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
         out.update(hit[1])
     if ctx.drawn:
         _drawn_generators(ctx, out)
-    if (_CHANGES + "environ", 0) in ctx.counted:
-        out[("settings", "environ")] = "os.environ"
+    if (_CHANGES, 0) in ctx.counted:  # ``environ X``: the variables it sets
+        for part, _ in ctx.counted:
+            if part.startswith(_CHANGES) and part != _CHANGES:
+                out[("settings", part.removeprefix(_CHANGES))] = "os.environ"
     return out
 
 
@@ -1035,23 +1037,33 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
         if type(bound) is types.BuiltinMethodType and bound.__name__ in MUTATORS and not (
                 isinstance(bound.__self__, (types.ModuleType, *_IMMUTABLE))):
             out[("value", id(bound.__self__))] = name
-    for chain, i, name in info.passed:  # ``set_key(CONFIG, "k", v)``, ``d[key] = v`` in it
+    for chain, where, name in info.passed:  # ``set_key(CONFIG, "k", v)``, ``d[key] = v`` in it
         obj = globs.get(name) if name in info.global_names else None
         if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, type,
                                            *_IMMUTABLE)):
             continue
         callee = resolve_chain(chain, globs)
-        if _changes_parameter(callee, i):
+        if _changes_parameter(callee, where):
             out[("value", id(obj))] = name
 
 
-def _changes_parameter(fn: Any, i: int) -> bool:
-    """Whether ``fn``, a function of the user's a walk met, changes its ``i``-th
-    positional parameter (``d[key] = v``, ``d.append(v)``, ``d.x.update(...)``)."""
-    if type(fn) is not types.FunctionType or i >= fn.__code__.co_argcount:
+def _changes_parameter(fn: Any, where: int | str) -> bool:
+    """Whether ``fn``, a function of the user's a walk met, changes the parameter at
+    position or keyword ``where`` (``d[key] = v``, ``d.append(v)``, ``d.x.update(...)``;
+    not after rebinding it: ``df = df.copy()``)."""
+    if type(fn) is not types.FunctionType:
         return False
-    info = _info_cache.get((fn.__code__, False)) or _info_cache.get((fn.__code__, True))
-    param = fn.__code__.co_varnames[i]
+    code = fn.__code__
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    if isinstance(where, int):
+        if where >= code.co_argcount:
+            return False
+        param = params[where]
+    elif where in params:
+        param = where
+    else:
+        return False
+    info = _info_cache.get((code, False)) or _info_cache.get((code, True))
     return info is not None and (param in info.mutated or any(
         m.startswith(param + ".") for m in info.mutated))
 
@@ -1198,8 +1210,9 @@ def _settings_users(graph: Graph, writer: str, mark: tuple[Any, ...],
     if mark[1] in side_state.PROCESS_STATE:
         return set(graph.steps) - {writer}
     others = readers.get(mark, set()) - {writer}
-    if mark[1] == "environ" and not others:
-        return None
+    if mark[1].startswith("environ "):  # the readers of that variable, or of them all
+        others = others | (readers.get(("settings", "environ *"), set()) - {writer})
+        return others or None
     return others
 
 
@@ -2676,9 +2689,11 @@ def _exact_text(obj: Any) -> str:
 
 
 def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
-                       names: frozenset[str], writes: bool) -> None:
+                       names: frozenset[str], writes: frozenset[str]) -> None:
     """The environment variables ``fn`` reads (``env_reads``), and a warning if it
-    changes the environment."""
+    changes the environment. Which ones it reads and changes are kept for the coupling
+    of steps (``_settings_users``): by name, ``*`` for a read of the whole, ``?`` for a
+    change of some variable it does not name."""
     if writes:
         ctx.warn(
             f"{fn.__qualname__} ({label}) changes os.environ: that is state shared with "
@@ -2686,9 +2701,12 @@ def _environment_parts(ctx: _Context, fn: types.FunctionType, label: str,
             "its value at build, before this one runs. Return the value as an output, "
             "or set the variable before the run"
         )
-        ctx.counted.add((_CHANGES + "environ", 0))  # (``_state_writes``)
-    if names:  # (a step changing it is coupled with this one: ``_couple_shared_state``)
-        ctx.counted.add((_USES + "environ", 0))
+        ctx.counted.add((_CHANGES, 0))  # (a step changing any: ``_state_writes``)
+        for var in ("?",) if writes is WHOLE_ENV else writes:
+            ctx.counted.add((f"{_CHANGES}environ {var}", 0))
+    # (a step changing them is coupled with this one: ``_couple_shared_state``)
+    for var in ("*",) if names is WHOLE_ENV else (*names, "?") if names else ():
+        ctx.counted.add((f"{_USES}environ {var}", 0))
     if names is WHOLE_ENV:  # getenv(computed) reaches it without naming os.environ
         _visit(ctx, os.environ, "os.environ", label)
         return

@@ -594,7 +594,7 @@ def settings_set(fn: types.FunctionType, info: CodeInfo,
             out[("settings", top)] = f"{top}'s process-wide settings ({'.'.join(chain)})"
             if top == "time":  # the zone ``datetime`` converts to as well
                 out[("settings", "datetime")] = out[("settings", top)]
-    for name in info.mutated & info.global_names:  # ``pd.options.display.x = ...``
+    for name in info.assigned & info.global_names:  # ``pd.options.display.x = ...``
         mod = fn.__globals__.get(name)
         top = mod.__name__.partition(".")[0] if type(mod) is types.ModuleType else None
         if top in SETTERS:
