@@ -8333,3 +8333,84 @@ add(idiom("copies_of_globals_changed_in_a_step_and_its_helpers_couple_nothing", 
            expect={"prepare": "executed", "use": "cached"}),
     steps=("prepare", "use"), check={"y": "[prepare(), use()][1]"},
 ))
+
+add(idiom("global_changed_through_keywords_helpers_methods_and_loops_over_it", {
+    "pipe.py": src('''
+    import flowyml as fm
+
+    CONFIG = {"lr": 0, "model": {"lr": 0}, "opts": {"a": 0}, "k": 0, "j": 0}
+    ROWS = [{"v": 1}, {"v": 2}]
+    WEIGHTS = [10, 20]
+
+
+    def set_key(d, k, v):
+        d[k] = v
+
+
+    def inner(d, v):
+        d["lr"] = v  # the dict it is given
+
+
+    def outer(d, v):
+        inner(d, v)
+
+
+    class Util:
+        def put(self, d, k, v):
+            d[k] = v
+
+
+    class Model:
+        def __init__(self):
+            self.w = 0
+
+        def train(self, v):
+            self.w = v
+
+
+    UTIL = Util()
+    MODEL = Model()
+
+
+    @fm.step(outputs="ready")
+    def setup(n: int = 1):
+        set_key(d=CONFIG, k="k", v=n)
+        outer(CONFIG, n)
+        UTIL.put(CONFIG, "j", n)
+        m = MODEL
+        m.train(n)
+        opts = CONFIG.get("opts") or {}
+        opts["a"] = n
+        for r, wt in zip(ROWS, WEIGHTS):
+            r["w"] = wt * n
+        for r in sorted(ROWS, key=lambda r: r["v"]):
+            r["s"] = n
+        first = next(iter(ROWS))
+        first["f"] = n
+        dict.update(CONFIG["model"], lr=n)
+        [row.update(c=n) for row in ROWS if row["v"] > 0]
+        cfg = dict(CONFIG)
+        cfg["model"]["m"] = n
+        return True
+
+
+    @fm.step(outputs="val")
+    def use(ready):
+        return [CONFIG, MODEL.w, ROWS]
+
+
+    pipe = fm.Pipeline("ns", [setup, use])
+''')},
+    Phase("unchanged", (), "setup changes what use reads: coupled, both re-execute, warned",
+          {"setup": "executed", "use": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# the dict it is given", "# its argument"),),
+          "comment", {"setup": "executed", "use": "executed"}),
+    change(E("pipe.py", "def setup(n: int = 1):", "def setup(n: int = 2):"),
+           note="what setup writes (by keyword, two helpers deep, through a method of a "
+                "global object, an alias's method, `.get() or {}`, loops over zip, "
+                "sorted and next(iter()), `dict.update`, a comprehension, a shallow "
+                "copy's item: none was a change, use was reused, stale)",
+           expect={"setup": "executed", "use": "executed"}),
+    steps=("setup", "use"), check={"val": "[setup(), use(True)][1]"},
+    warns_at_build=("CONFIG",),
+))

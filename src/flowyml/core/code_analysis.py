@@ -340,11 +340,27 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(mutated), docstrings=scan.docstrings,
                  taken=frozenset(taken), rebound=frozenset(scan.rebound),
-                 passed=tuple(p for p in scan.passed if p[2] in names) if scan.passed else (),
+                 passed=_passed_on(scan, names, fn) if scan.passed else (),
                  assigned=frozenset(scan.assigned))
 
 
 _NOTHING: frozenset[str] = frozenset()
+# calls whose result is (a view of) their argument's value, or yields its items
+_ITEM_VIEWS = frozenset({"enumerate", "reversed", "iter", "vars", "next"})
+_ITEM_LISTS = frozenset({"sorted", "list", "tuple", "filter"})  # the items, in iteration
+_BUILTIN_TYPES = frozenset({"dict", "list", "set", "bytearray"})
+_COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
+_SHALLOW_COPIES = frozenset({("dict",), ("list",), ("set",), ("tuple",), ("sorted",),
+                             ("copy", "copy"), ("copy",)})
+
+
+def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
+               ) -> tuple[tuple[tuple[str, ...], int | str, str], ...]:
+    """``scan.passed`` for the globals and the function's parameters (a helper given a
+    parameter changes what the caller gave: ``fingerprint._changes_parameter``)."""
+    code = fn.__code__
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    return tuple(p for p in scan.passed if p[2] in names or p[2] in params)
 
 
 def _is_slice(index: ast.AST) -> bool:
@@ -358,12 +374,14 @@ _VIEWS = frozenset({"items", "values", "keys", "get", "setdefault", "__getitem__
 
 
 def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
-               slices: bool = True) -> str | None:
+               slices: bool = True, items: bool = False) -> str | None:
     """The name ``node`` reads a part of: ``X``, ``X.a``, ``X[k].b``; with ``views``,
     also ``X.items()``, ``X.get(k)``, ``enumerate(X)``, ``vars(X)``; with ``dotted``,
     ``X.a`` for what is read through ``X``'s attribute ``a`` (``S.PARAMS["k"]``: a
     module's global, an attribute of a class or an object); ``slices=False``: None
-    through a slice (``COLS[:]``: a list's copy; a numpy view is taken for one too)."""
+    through a slice (``COLS[:]``: a list's copy; a numpy view is taken for one too);
+    ``items``: what iterating yields the items of (``sorted(X)``, ``list(X)``, ``zip(X)``'s
+    first: the same objects)."""
     attr: str | None = None
     while True:
         t = type(node)
@@ -379,11 +397,18 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
             f = node.func  # type: ignore[attr-defined]
             if type(f) is ast.Attribute and f.attr in _VIEWS:
                 node, attr = f.value, None
-            elif type(f) is ast.Name and f.id in ("enumerate", "reversed", "iter", "vars") and (
-                    node.args):  # type: ignore[attr-defined]
+            elif type(f) is ast.Name and node.args and (  # type: ignore[attr-defined]
+                    f.id in _ITEM_VIEWS or (items and f.id in _ITEM_LISTS)):
                 node, attr = node.args[0], None  # type: ignore[attr-defined]
             else:
                 return None
+        elif views and (t is ast.BoolOp or t is ast.IfExp):  # ``X.get("o") or {}``
+            options = node.values if t is ast.BoolOp else [node.body, node.orelse]  # type: ignore[attr-defined]
+            for option in options:
+                found = _root_name(option, views, dotted, slices, items)
+                if found is not None:
+                    return found
+            return None
         else:
             return None
 
@@ -464,12 +489,13 @@ class _Scanner:
     digest's own pass (``digest_and_refs``): imports inside it, ``getattr`` calls,
     dynamic imports, and the names whose items or attributes it assigns."""
 
-    __slots__ = ("aliases", "assigned", "at_names", "called", "declared", "docstrings",
-                 "dynamic", "getattrs", "imports", "local", "mutated", "ordered", "passed",
-                 "rebound", "taken", "unused")
+    __slots__ = ("aliases", "assigned", "at_names", "called", "copies", "declared",
+                 "docstrings", "dynamic", "getattrs", "imports", "local", "mutated", "ordered",
+                 "passed", "rebound", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
-                       ast.comprehension, ast.NamedExpr})  # the node types ``__call__`` looks at
+                       ast.comprehension, ast.NamedExpr, ast.ListComp, ast.SetComp,
+                       ast.DictComp, ast.GeneratorExp})  # the node types ``__call__`` looks at
 
     def __init__(self) -> None:
         self.imports: list[tuple[str, str, str | None, int]] = []
@@ -491,6 +517,10 @@ class _Scanner:
         # them it changes in those names' values, or in nothing (``_roots``)
         self.aliases: dict[str, frozenset[str]] = {}
         self.local: set[str] = set()
+        # the local names bound to a shallow copy of a global's value (``cfg =
+        # dict(CONFIG)``, ``list(ROWS)``): a change of what it holds (``cfg["model"]
+        # ["lr"] = v``) is one of the global's
+        self.copies: dict[str, frozenset[str]] = {}
         self.assigned: set[str] = set()  # see ``CodeInfo.assigned``
         self.called: set[tuple[str, ...]] = set()  # changing methods called (not passed on)
         self.passed: list[tuple[tuple[str, ...], int | str, str]] = []  # ``CodeInfo.passed``
@@ -529,7 +559,10 @@ class _Scanner:
         elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
             self.declared.update(node.names)  # type: ignore[attr-defined]
         elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
-            self._bound(node.target, node.iter)  # type: ignore[attr-defined]
+            self._bound(node.target, node.iter, items=True)  # type: ignore[attr-defined]
+        elif t in _COMPREHENSIONS:  # its loops bind before its element is walked
+            for gen in node.generators:  # type: ignore[attr-defined]
+                self._bound(gen.target, gen.iter, items=True)
         elif t is ast.NamedExpr:  # ``if (c := CFG) is not None:``
             self._bound(node.target, node.value)  # type: ignore[attr-defined]
 
@@ -537,6 +570,11 @@ class _Scanner:
         f = node.func
         if node.args or node.keywords:  # ``set_key(CONFIG, "k", v)``, ``f(d=CONFIG)``
             self._passed(f, node)
+        if type(f) is ast.Attribute and type(f.value) is ast.Name and (
+                f.value.id in self.aliases):  # ``m = MODEL; m.train(x)``
+            for root in self.aliases[f.value.id]:
+                if "." not in root:
+                    self.passed.append(((root, f.attr), "self", root))
         if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see CodeInfo.getattrs
             chain = chain_of(node.args[0])
             const = node.args[1] if len(node.args) > 1 else None
@@ -586,6 +624,11 @@ class _Scanner:
                     self._mark(target.id, f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
                     if self._roots(target.id) is None:
                         self.assigned.add(target.id)
+            if (name in MUTATORS and isinstance(f, ast.Attribute) and node.args
+                    and isinstance(f.value, ast.Name) and f.value.id in _BUILTIN_TYPES):
+                changed = _root_name(node.args[0], views=True)  # ``dict.update(CONFIG, ...)``
+                if changed is not None:
+                    self._mark(changed)
             if name in _ARGUMENT_MUTATORS and node.args and isinstance(node.args[0], ast.Name):
                 self._mark(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
                 if name in _TAKERS and id(node) not in self.unused:
@@ -648,6 +691,8 @@ class _Scanner:
             root = _root_name(f.value, views=True)
             if root is not None:
                 self._mark(root)
+                if root in self.copies and type(f.value) is ast.Subscript:
+                    self.mutated.update(self.copies[root])  # ``cfg["tags"].append(x)``
         elif isinstance(f.value, ast.Name):
             direct = self._roots(f.value.id) is None
             self._mark(f.value.id)
@@ -681,7 +726,7 @@ class _Scanner:
                 self._roots(root.id) is None):
             self.ordered[root.id] = self.ordered.get(root.id, 0) + 1
 
-    def _bound(self, target: ast.AST, value: ast.AST) -> None:
+    def _bound(self, target: ast.AST, value: ast.AST, items: bool = False) -> None:
         """Local names bound, in the walk's order (``_roots``): to a value reached from
         another name, an alias of it (``cfg = CONFIG``, ``for r in ROWS``, ``for k, m in
         MODELS.items()``, ``y = x`` for an alias ``x``); to anything else, a value of
@@ -692,7 +737,12 @@ class _Scanner:
             for t, v in zip(target.elts, value.elts, strict=True):  # ``a, b = A, B``
                 self._bound(t, v)
             return
-        root = _root_name(value, views=True, dotted=True, slices=False)
+        if items and isinstance(target, (ast.Tuple, ast.List)) and type(value) is ast.Call \
+                and chain_of(value.func) == ("zip",) and len(value.args) == len(target.elts):
+            for t, v in zip(target.elts, value.args, strict=True):  # ``for r, x in zip(R, X)``
+                self._bound(t, v, items=True)
+            return
+        root = _root_name(value, views=True, dotted=True, slices=False, items=items)
         if root is None:
             roots: frozenset[str] = _NOTHING
         else:
@@ -700,14 +750,36 @@ class _Scanner:
             roots = frozenset({root}) if inner is None else inner
         names = [target] if isinstance(target, ast.Name) else (
             target.elts if isinstance(target, (ast.Tuple, ast.List)) else [])
+        copied = self._copy_of(value) if isinstance(target, ast.Name) else _NOTHING
         for t in names:
             if isinstance(t, ast.Name) and t.id not in self.declared:
+                if copied:
+                    self.copies[t.id] = copied
+                else:
+                    self.copies.pop(t.id, None)
                 if roots:
                     self.aliases[t.id] = roots
                     self.local.discard(t.id)
                 else:
                     self.aliases.pop(t.id, None)
                     self.local.add(t.id)
+
+    def _copy_of(self, value: ast.AST) -> frozenset[str]:
+        """The names whose values ``value`` is a shallow copy of: ``dict(X)``,
+        ``list(X)``, ``copy.copy(X)``, ``X[:]`` (not ``copy.deepcopy``; nor ``X.copy()``,
+        which copies a dict's items by reference but a frame's or an array's whole)."""
+        source: ast.AST | None = None
+        if type(value) is ast.Call:
+            f, args = value.func, value.args
+            if args and len(args) == 1 and (chain_of(f) or ()) in _SHALLOW_COPIES:
+                source = args[0]
+        elif type(value) is ast.Subscript and _is_slice(value.slice):
+            source = value.value
+        root = _root_name(source, views=True) if source is not None else None
+        if root is None:
+            return _NOTHING
+        inner = self._roots(root)
+        return frozenset({root}) if inner is None else inner
 
     def _set_whole(self, target: ast.AST) -> None:
         """``global _CFG; _CFG = load()`` or ``STATE.cfg = load()``: a value set whole
@@ -727,6 +799,8 @@ class _Scanner:
                 dotted = f"{root.id}.{target.attr}" if isinstance(
                     target, ast.Attribute) and target.value is root else None
                 self._mark(root.id, dotted)
+                if target.value is not root and root.id in self.copies:
+                    self.mutated.update(self.copies[root.id])  # ``cfg["m"]["lr"] = v``
                 if self._roots(root.id) is None:
                     self.assigned.add(root.id)
         elif isinstance(target, ast.Name) and target.id in self.declared:

@@ -1003,35 +1003,13 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
                          out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
     """``MODEL.train(x)`` where ``MODEL`` is a global instance of a class of the user's
     whose ``train`` changes its ``self`` (``self.w = ...``, ``self.history.append(v)``):
-    the object changes in place, as ``MODEL.fit(x)`` changes an estimator; and
+    the object changes in place, as ``MODEL.fit(x)`` changes an estimator (also through
+    a local alias, ``m = MODEL; m.train(x)``: ``CodeInfo.passed``); and
     ``Config.set(k, v)``, a classmethod changing its ``cls`` (``cls.data[k] = v``)."""
     globs = fn.__globals__
     for chain in info.chains:
-        if len(chain) != 2 or chain[0] not in info.global_names:
-            continue
-        obj = globs.get(chain[0])
-        if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType,
-                                           *_IMMUTABLE)):
-            continue
-        if isinstance(obj, type):  # ``Config.set(k, v)``: a classmethod changing ``cls``
-            member = inspect.getattr_static(obj, chain[1], None)
-            if not isinstance(member, classmethod):
-                continue
-            meth: Any = member.__func__
-        else:
-            meth = getattr(type(obj), chain[1], None)
-        if type(meth) is not types.FunctionType or not meth.__code__.co_argcount:
-            continue
-        minfo = (_info_cache.get((meth.__code__, False))
-                 or _info_cache.get((meth.__code__, True)))
-        first = meth.__code__.co_varnames[0]
-        if minfo is None or not (first in minfo.mutated or any(
-                m.startswith(first + ".") for m in minfo.mutated)):  # ``self.log.append(v)``
-            continue
-        out[("value", id(obj))] = chain[0]
-        label = ctx.label_of(obj) if isinstance(obj, type) else None
-        if label is not None:  # what its readers read: an attribute of the class
-            out[("class", label, obj.__qualname__)] = chain[0]
+        if len(chain) == 2 and chain[0] in info.global_names:
+            _self_changed(globs.get(chain[0]), chain[1], chain[0], out, ctx)
     for name in info.global_names:  # ``push = QUEUE.append`` (module level), ``push(x)``
         bound = globs.get(name)
         if type(bound) is types.BuiltinMethodType and bound.__name__ in MUTATORS and not (
@@ -1042,15 +1020,42 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
         if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, type,
                                            *_IMMUTABLE)):
             continue
-        callee = resolve_chain(chain, globs)
-        if _changes_parameter(callee, where):
+        if where == "self":  # ``m = MODEL; m.train(x)``
+            _self_changed(obj, chain[-1], name, out, ctx)
+        elif _changes_parameter(resolve_chain(chain, globs), where):
             out[("value", id(obj))] = name
 
 
-def _changes_parameter(fn: Any, where: int | str) -> bool:
+def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str],
+                  ctx: _Context) -> None:
+    """Mark ``obj`` (the global ``name``) if calling its method ``attr`` changes it: a
+    method of the user's changing ``self``, a classmethod changing ``cls``."""
+    if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, *_IMMUTABLE)):
+        return
+    if isinstance(obj, type):  # ``Config.set(k, v)``: a classmethod changing ``cls``
+        member = inspect.getattr_static(obj, attr, None)
+        if not isinstance(member, classmethod):
+            return
+        meth: Any = member.__func__
+    else:
+        meth = getattr(type(obj), attr, None)
+    if type(meth) is not types.FunctionType or not meth.__code__.co_argcount:
+        return
+    if not _changes_parameter(meth, 0):  # ``self.log.append(v)``, ``self.w = ...``
+        return
+    out[("value", id(obj))] = name
+    label = ctx.label_of(obj) if isinstance(obj, type) else None
+    if label is not None:  # what its readers read: an attribute of the class
+        out[("class", label, obj.__qualname__)] = name
+
+
+def _changes_parameter(fn: Any, where: int | str, depth: int = 0) -> bool:
     """Whether ``fn``, a function of the user's a walk met, changes the parameter at
     position or keyword ``where`` (``d[key] = v``, ``d.append(v)``, ``d.x.update(...)``;
-    not after rebinding it: ``df = df.copy()``)."""
+    not after rebinding it: ``df = df.copy()``), itself or in a function of the user's
+    it gives the parameter to (a few calls deep)."""
+    if type(fn) is types.MethodType and type(fn.__func__) is types.FunctionType:
+        fn, where = fn.__func__, where + 1 if isinstance(where, int) else where  # (self)
     if type(fn) is not types.FunctionType:
         return False
     code = fn.__code__
@@ -1064,8 +1069,14 @@ def _changes_parameter(fn: Any, where: int | str) -> bool:
     else:
         return False
     info = _info_cache.get((code, False)) or _info_cache.get((code, True))
-    return info is not None and (param in info.mutated or any(
-        m.startswith(param + ".") for m in info.mutated))
+    if info is None:
+        return False
+    if param in info.mutated or any(m.startswith(param + ".") for m in info.mutated):
+        return True
+    return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``
+        name == param and where2 != "self" and _changes_parameter(
+            resolve_chain(chain, fn.__globals__), where2, depth + 1)
+        for chain, where2, name in info.passed)
 
 
 def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]

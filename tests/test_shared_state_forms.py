@@ -1,0 +1,117 @@
+"""Which ways of changing a global the build sees as passing state to another step.
+
+A step that changes a module-level value another step reads is coupled with it (a
+``FingerprintWarning``, both re-execute on every run): the reader's key was taken
+before the writer ran. The never-stale corpus runs a few of these end to end; here
+each form is checked alone, at build, for both sides of the line: a change of the
+global (coupled) and a change of a copy of it (nothing to couple).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+import flowyml as fm
+from tests.conftest import import_from
+
+PRELUDE = """
+import copy
+import flowyml as fm
+
+CONFIG = {"lr": 0, "model": {"lr": 0}, "opts": {"a": 0}, "k": 0}
+ROWS = [{"v": 1}, {"v": 2}]
+WEIGHTS = [10, 20]
+
+
+def set_key(d, k, v):
+    d[k] = v
+
+
+def inner(d, v):
+    d["lr"] = v
+
+
+def outer(d, v):
+    inner(d, v)
+
+
+def with_defaults(cfg):
+    cfg = dict(cfg)
+    cfg["seed"] = 0
+    return cfg
+
+
+class Util:
+    def put(self, d, k, v):
+        d[k] = v
+
+
+class Model:
+    def __init__(self):
+        self.w = 0
+
+    def train(self, v):
+        self.w = v
+
+
+UTIL = Util()
+MODEL = Model()
+
+
+@fm.step(outputs="val")
+def use(ready):
+    return [CONFIG, MODEL.w, ROWS]
+"""
+
+CHANGES = {
+    "keyword": 'set_key(d=CONFIG, k="k", v=n)',
+    "two_helpers_deep": "outer(CONFIG, n)",
+    "method_of_a_global_given_it": 'UTIL.put(CONFIG, "k", n)',
+    "alias_method": "m = MODEL\n    m.train(n)",
+    "get_or_default": 'opts = CONFIG.get("opts") or {}\n    opts["a"] = n',
+    "if_expression": 'opts = CONFIG["opts"] if n else {}\n    opts["a"] = n',
+    "zip_loop": 'for r, wt in zip(ROWS, WEIGHTS):\n        r["w"] = wt * n',
+    "sorted_loop": 'for r in sorted(ROWS, key=lambda r: r["v"]):\n        r["s"] = n',
+    "next_iter": 'first = next(iter(ROWS))\n    first["f"] = n',
+    "unbound_method": 'dict.update(CONFIG["model"], lr=n)',
+    "comprehension_with_condition": '[row.update(c=n) for row in ROWS if row["v"] > 0]',
+    "shallow_copy_item": 'cfg = dict(CONFIG)\n    cfg["model"]["m"] = n',
+    "alias": 'cfg = CONFIG\n    cfg["k"] = n',
+    "loop_variable": 'for r in ROWS:\n        r["v"] = n',
+    "item_method": 'CONFIG["model"].update(lr=n)',
+}
+
+COPIES = {
+    "rebound_copy": 'cfg = CONFIG\n    cfg = dict(cfg)\n    cfg["k"] = n',
+    "rebound_loop_variable": 'for r in ROWS:\n        r = dict(r)\n        r["v"] = n',
+    "slice": "rows = ROWS[:]\n    rows.append(n)",
+    "helper_rebinding_its_parameter": "with_defaults(CONFIG)",
+    "deep_copy": 'cfg = copy.deepcopy(CONFIG)\n    cfg["model"]["lr"] = n',
+    "shallow_copy_top_level": 'cfg = dict(CONFIG)\n    cfg["k"] = n',
+    "comprehension_of_copies": 'rows = [dict(r) for r in ROWS]\n    rows[0]["v"] = n',
+}
+
+
+def _coupled(project: Path, name: str, body: str) -> list[str]:
+    """The parts by which the build coupled ``setup`` with another step."""
+    source = (PRELUDE + '\n\n@fm.step(outputs="ready")\ndef setup(n: int = 1):\n    '
+              + body + '\n    return True\n\n\npipe = fm.Pipeline("forms", [setup, use])\n')
+    (project / f"{name}.py").write_text(source)
+    mod = import_from(project, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)  # (said once a process)
+        graph = mod.pipe.build()
+    return [p for p in graph.fingerprints["setup"].parts if p.startswith("state ")]
+
+
+@pytest.mark.parametrize("form", sorted(CHANGES))
+def test_a_change_of_the_global_couples_the_steps(project: Path, form: str) -> None:
+    assert _coupled(project, f"changes_{form}", CHANGES[form])
+
+
+@pytest.mark.parametrize("form", sorted(COPIES))
+def test_a_change_of_a_copy_couples_nothing(project: Path, form: str) -> None:
+    assert _coupled(project, f"copies_{form}", COPIES[form]) == []
