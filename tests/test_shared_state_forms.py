@@ -19,6 +19,7 @@ from tests.conftest import import_from
 
 PRELUDE = """
 import copy
+import numpy as np
 import flowyml as fm
 
 CONFIG = {"lr": 0, "model": {"lr": 0}, "opts": {"a": 0}, "k": 0}
@@ -59,11 +60,12 @@ class Model:
 
 UTIL = Util()
 MODEL = Model()
+MODELS = {"a": Model(), "b": Model()}
 
 
 @fm.step(outputs="val")
 def use(ready):
-    return [CONFIG, MODEL.w, ROWS]
+    return [CONFIG, MODEL.w, ROWS, MODELS["a"].w]
 """
 
 CHANGES = {
@@ -82,6 +84,7 @@ CHANGES = {
     "alias": 'cfg = CONFIG\n    cfg["k"] = n',
     "loop_variable": 'for r in ROWS:\n        r["v"] = n',
     "item_method": 'CONFIG["model"].update(lr=n)',
+    "models_in_a_dict": "for m in MODELS.values():\n        m.train(n)",
 }
 
 COPIES = {
@@ -92,6 +95,8 @@ COPIES = {
     "deep_copy": 'cfg = copy.deepcopy(CONFIG)\n    cfg["model"]["lr"] = n',
     "shallow_copy_top_level": 'cfg = dict(CONFIG)\n    cfg["k"] = n',
     "comprehension_of_copies": 'rows = [dict(r) for r in ROWS]\n    rows[0]["v"] = n',
+    "model_copied_in_a_loop": "for m in MODELS.values():\n        m = copy.copy(m)\n        m.train(n)",
+    "numpy_function_that_looks_like_a_method": "np.sort(np.array([3, n]))\n    np.append([1], n)",
 }
 
 

@@ -1020,33 +1020,40 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
         if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, type,
                                            *_IMMUTABLE)):
             continue
-        if where == "self":  # ``m = MODEL; m.train(x)``
-            _self_changed(obj, chain[-1], name, out, ctx)
+        if where == "self":  # ``m = MODEL; m.train(x)``; ``for m in MODELS.values()``
+            items = (list(obj.values()) if isinstance(obj, dict) else list(obj) if
+                     isinstance(obj, (list, tuple, set)) else [])
+            for item in (obj, *items[:64]):
+                if _self_changed(item, chain[-1], name, out, ctx):
+                    out[("value", id(obj))] = name
+                    break
         elif _changes_parameter(resolve_chain(chain, globs), where):
             out[("value", id(obj))] = name
 
 
 def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str],
-                  ctx: _Context) -> None:
-    """Mark ``obj`` (the global ``name``) if calling its method ``attr`` changes it: a
-    method of the user's changing ``self``, a classmethod changing ``cls``."""
+                  ctx: _Context) -> bool:
+    """Mark ``obj`` (the global ``name``, or held by it) if calling its method ``attr``
+    changes it: a method of the user's changing ``self``, a classmethod changing
+    ``cls``; whether it does."""
     if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, *_IMMUTABLE)):
-        return
+        return False
     if isinstance(obj, type):  # ``Config.set(k, v)``: a classmethod changing ``cls``
         member = inspect.getattr_static(obj, attr, None)
         if not isinstance(member, classmethod):
-            return
+            return False
         meth: Any = member.__func__
     else:
         meth = getattr(type(obj), attr, None)
     if type(meth) is not types.FunctionType or not meth.__code__.co_argcount:
-        return
+        return False
     if not _changes_parameter(meth, 0):  # ``self.log.append(v)``, ``self.w = ...``
-        return
+        return False
     out[("value", id(obj))] = name
     label = ctx.label_of(obj) if isinstance(obj, type) else None
     if label is not None:  # what its readers read: an attribute of the class
         out[("class", label, obj.__qualname__)] = name
+    return True
 
 
 def _changes_parameter(fn: Any, where: int | str, depth: int = 0) -> bool:
