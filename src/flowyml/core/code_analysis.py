@@ -10,6 +10,7 @@ imports it where it is used, so a fully cached run never loads it.
 from __future__ import annotations
 
 import ast
+import builtins
 import dis
 import inspect
 import operator
@@ -349,6 +350,11 @@ _NOTHING: frozenset[str] = frozenset()
 _ITEM_VIEWS = frozenset({"enumerate", "reversed", "iter", "vars", "next"})
 _ITEM_LISTS = frozenset({"sorted", "list", "tuple", "filter"})  # the items, in iteration
 _BUILTIN_TYPES = frozenset({"dict", "list", "set", "bytearray"})
+# values that are never (a part of) another name's: a constant, a literal, an operation
+_OWN_VALUES = frozenset({ast.Constant, ast.List, ast.Dict, ast.Set, ast.ListComp,
+                         ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.JoinedStr,
+                         ast.BinOp, ast.UnaryOp, ast.Compare, ast.Lambda})
+_BUILTIN_NAMES = frozenset(dir(builtins))
 _COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
 _SHALLOW_COPIES = frozenset({("dict",), ("list",), ("set",), ("tuple",), ("sorted",),
                              ("copy", "copy"), ("copy",)})
@@ -357,10 +363,17 @@ _SHALLOW_COPIES = frozenset({("dict",), ("list",), ("set",), ("tuple",), ("sorte
 def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
                ) -> tuple[tuple[tuple[str, ...], int | str, str], ...]:
     """``scan.passed`` for the globals and the function's parameters (a helper given a
-    parameter changes what the caller gave: ``fingerprint._changes_parameter``)."""
+    parameter changes what the caller gave: ``fingerprint._changes_parameter``), each
+    given to a function that may be the user's (not a builtin: ``len(x)``)."""
     code = fn.__code__
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-    return tuple(p for p in scan.passed if p[2] in names or p[2] in params)
+    out = []
+    for f, where, name in scan.passed:
+        if name in names or name in params:
+            callee = f if type(f) is tuple else chain_of(f)
+            if callee is not None and callee[0] not in _BUILTIN_NAMES:
+                out.append((callee, where, name))
+    return tuple(out)
 
 
 def _is_slice(index: ast.AST) -> bool:
@@ -523,7 +536,8 @@ class _Scanner:
         self.copies: dict[str, frozenset[str]] = {}
         self.assigned: set[str] = set()  # see ``CodeInfo.assigned``
         self.called: set[tuple[str, ...]] = set()  # changing methods called (not passed on)
-        self.passed: list[tuple[tuple[str, ...], int | str, str]] = []  # ``CodeInfo.passed``
+        # (the function called, or its chain; position or keyword; name): ``_passed``
+        self.passed: list[tuple[Any, int | str, str]] = []
         self.docstrings = False  # set by ``digest_and_refs`` when it skips one
 
     def __call__(self, node: ast.AST) -> None:
@@ -642,19 +656,24 @@ class _Scanner:
 
     def _passed(self, f: ast.expr, node: ast.Call) -> None:
         """The names given whole to a function (``CodeInfo.passed``), a local alias as
-        the names it stands for."""
-        callee = None
-        given: list[tuple[int | str, ast.expr]] = [
-            *enumerate(node.args), *((k.arg, k.value) for k in node.keywords if k.arg)]
-        for where, arg in given:
-            if type(arg) is not ast.Name:
-                continue
-            callee = callee or chain_of(f)
-            if callee is None:
-                return
-            roots = self._roots(arg.id)
-            for name in (arg.id,) if roots is None else roots:
-                self.passed.append((callee, where, name))
+        the names it stands for; the function's chain is read at the end, for those
+        that are globals or parameters (``_passed_on``)."""
+        passed, local, aliases = self.passed, self.local, self.aliases
+        for where, arg in enumerate(node.args):
+            if type(arg) is ast.Name:
+                name = arg.id
+                if name in aliases:
+                    passed.extend((f, where, root) for root in aliases[name])
+                elif name not in local or name in self.declared:
+                    passed.append((f, where, name))
+        for k in node.keywords:
+            value = k.value
+            if type(value) is ast.Name and k.arg is not None:
+                name = value.id
+                if name in aliases:
+                    passed.extend((f, k.arg, root) for root in aliases[name])
+                elif name not in local or name in self.declared:
+                    passed.append((f, k.arg, name))
 
     def _roots(self, name: str) -> frozenset[str] | None:
         """What a change of ``name``'s value changes, as the walk has it at this point:
@@ -732,6 +751,15 @@ class _Scanner:
         MODELS.items()``, ``y = x`` for an alias ``x``); to anything else, a value of
         their own (a call's result, a slice: ``df = df.copy()``, ``r = dict(r)``,
         ``cols = COLS[:]``)."""
+        if type(target) is ast.Name and type(value) in _OWN_VALUES:  # (most: ``n = 0``)
+            name = target.id
+            if name not in self.declared:
+                self.local.add(name)
+                if name in self.aliases:
+                    del self.aliases[name]
+                if name in self.copies:
+                    del self.copies[name]
+            return
         if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) \
                 and len(target.elts) == len(value.elts):
             for t, v in zip(target.elts, value.elts, strict=True):  # ``a, b = A, B``
