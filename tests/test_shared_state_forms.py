@@ -20,6 +20,7 @@ from tests.conftest import import_from
 PRELUDE = """
 import copy
 import numpy as np
+import pandas as pd
 import flowyml as fm
 
 CONFIG = {"lr": 0, "model": {"lr": 0}, "opts": {"a": 0}, "k": 0}
@@ -61,11 +62,20 @@ class Model:
 UTIL = Util()
 MODEL = Model()
 MODELS = {"a": Model(), "b": Model()}
+RAW = pd.DataFrame({"age": [20, 35, 50], "income": [30.0, 55.0, 80.0]})
+NUM = ["age", "income"]
+X_ALL = np.arange(12.0).reshape(4, 3)
+
+
+def standardize(df, cols):
+    for c in cols:
+        df[c] = df[c] - df[c].mean()
+    return df
 
 
 @fm.step(outputs="val")
 def use(ready):
-    return [CONFIG, MODEL.w, ROWS, MODELS["a"].w]
+    return [CONFIG, MODEL.w, ROWS, MODELS["a"].w, RAW.shape, X_ALL.sum()]
 """
 
 CHANGES = {
@@ -85,6 +95,9 @@ CHANGES = {
     "loop_variable": 'for r in ROWS:\n        r["v"] = n',
     "item_method": 'CONFIG["model"].update(lr=n)',
     "models_in_a_dict": "for m in MODELS.values():\n        m.train(n)",
+    "array_row_by_a_constant_index": "row = X_ALL[0]\n    row[0] = n",
+    "frame_by_loc": 'RAW.loc[RAW["age"] > n, "income"] = 0.0',
+    "item_given_to_a_helper": 'cfg = CONFIG["model"]\n    set_key(cfg, "lr", n)',
 }
 
 COPIES = {
@@ -97,6 +110,10 @@ COPIES = {
     "comprehension_of_copies": 'rows = [dict(r) for r in ROWS]\n    rows[0]["v"] = n',
     "model_copied_in_a_loop": "for m in MODELS.values():\n        m = copy.copy(m)\n        m.train(n)",
     "numpy_function_that_looks_like_a_method": "np.sort(np.array([3, n]))\n    np.append([1], n)",
+    "frame_selection_by_a_mask": 'df = RAW[RAW["age"] > 30]\n    df["k"] = df["income"] * n',
+    "frame_columns_to_a_helper": "X = RAW[NUM]\n    standardize(X, NUM)",
+    "frame_column": 'y = RAW["age"]\n    y.iloc[0] = n',
+    "array_rows_by_an_index_array": "idx = np.array([0, 2])\n    part = X_ALL[idx]\n    part[0, 0] = n",
 }
 
 

@@ -41,6 +41,7 @@ from .code_text import (
     file_trees,
     function_node,
     is_flowyml,
+    name_of,
     parse_text,
     resolve_chain,
     stale_files,
@@ -369,7 +370,8 @@ def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     out = []
     for f, where, name in scan.passed:
-        if name in names or name in params:
+        base = name_of(name)  # (``X[k]``: an item of ``X``, given whole)
+        if base in names or base in params:
             callee = f if type(f) is tuple else chain_of(f)
             if callee is not None and callee[0] not in _BUILTIN_NAMES:
                 out.append((callee, where, name))
@@ -387,43 +389,59 @@ _VIEWS = frozenset({"items", "values", "keys", "get", "setdefault", "__getitem__
 
 
 def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
-               slices: bool = True, items: bool = False) -> str | None:
+               slices: bool = True, items: bool = False, kinds: bool = False) -> str | None:
     """The name ``node`` reads a part of: ``X``, ``X.a``, ``X[k].b``; with ``views``,
     also ``X.items()``, ``X.get(k)``, ``enumerate(X)``, ``vars(X)``; with ``dotted``,
     ``X.a`` for what is read through ``X``'s attribute ``a`` (``S.PARAMS["k"]``: a
     module's global, an attribute of a class or an object); ``slices=False``: None
     through a slice (``COLS[:]``: a list's copy; a numpy view is taken for one too);
     ``items``: what iterating yields the items of (``sorted(X)``, ``list(X)``, ``zip(X)``'s
-    first: the same objects)."""
+    first: the same objects); ``kinds``: ``[k]`` after the name when the part is an item
+    (by a constant key, a view, an iteration), ``[*]`` when by a computed key
+    (``X[mask]``, ``X[cols]``: a copy when ``X`` is a frame or an array), for the build
+    to tell by the value (``fingerprint._counts_as_change``)."""
     attr: str | None = None
+    kind = ""
     while True:
         t = type(node)
         if t is ast.Name:
             name: str = node.id  # type: ignore[attr-defined]
-            return f"{name}.{attr}" if dotted and attr else name
+            found = f"{name}.{attr}" if dotted and attr else name
+            return f"{found}[{kind}]" if kinds and kind else found
         if t is ast.Attribute or t is ast.Subscript:
-            if not slices and t is ast.Subscript and _is_slice(node.slice):  # type: ignore[attr-defined]
-                return None
+            if t is ast.Subscript:
+                index = node.slice  # type: ignore[attr-defined]
+                if not slices and _is_slice(index):
+                    return None
+                if kind != "*":
+                    kind = "k" if _constant_key(index) else "*"
             attr = node.attr if t is ast.Attribute else None  # type: ignore[attr-defined]
             node = node.value  # type: ignore[attr-defined]
         elif views and t is ast.Call:
             f = node.func  # type: ignore[attr-defined]
             if type(f) is ast.Attribute and f.attr in _VIEWS:
-                node, attr = f.value, None
+                node, attr, kind = f.value, None, kind or "k"
             elif type(f) is ast.Name and node.args and (  # type: ignore[attr-defined]
                     f.id in _ITEM_VIEWS or (items and f.id in _ITEM_LISTS)):
                 node, attr = node.args[0], None  # type: ignore[attr-defined]
+                kind = kind if f.id == "vars" else kind or "k"
             else:
                 return None
         elif views and (t is ast.BoolOp or t is ast.IfExp):  # ``X.get("o") or {}``
             options = node.values if t is ast.BoolOp else [node.body, node.orelse]  # type: ignore[attr-defined]
             for option in options:
-                found = _root_name(option, views, dotted, slices, items)
-                if found is not None:
-                    return found
+                hit = _root_name(option, views, dotted, slices, items, kinds)
+                if hit is not None:
+                    return hit
             return None
         else:
             return None
+
+
+def _constant_key(index: ast.AST) -> bool:
+    """``X["a"]``, ``X[0]``, ``X[0, 1]``: an item by a key the code spells out."""
+    return type(index) is ast.Constant or (type(index) is ast.Tuple and all(
+        type(e) is ast.Constant for e in index.elts))
 
 
 def reading_writers(tree: ast.AST, ordered: dict[str, int]) -> set[str]:
@@ -587,8 +605,9 @@ class _Scanner:
         if type(f) is ast.Attribute and type(f.value) is ast.Name and (
                 f.value.id in self.aliases):  # ``m = MODEL; m.train(x)``
             for root in self.aliases[f.value.id]:
-                if "." not in root:
-                    self.passed.append(((root, f.attr), "self", root))
+                if "." not in root:  # (an item too: ``for m in MODELS.values()``)
+                    owner = name_of(root)
+                    self.passed.append(((owner, f.attr), "self", owner))
         if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see CodeInfo.getattrs
             chain = chain_of(node.args[0])
             const = node.args[1] if len(node.args) > 1 else None
@@ -640,7 +659,7 @@ class _Scanner:
                         self.assigned.add(target.id)
             if (name in MUTATORS and isinstance(f, ast.Attribute) and node.args
                     and isinstance(f.value, ast.Name) and f.value.id in _BUILTIN_TYPES):
-                changed = _root_name(node.args[0], views=True)  # ``dict.update(CONFIG, ...)``
+                changed = _root_name(node.args[0], views=True, kinds=True)  # ``dict.update(C, ..)``
                 if changed is not None:
                     self._mark(changed)
             if name in _ARGUMENT_MUTATORS and node.args and isinstance(node.args[0], ast.Name):
@@ -690,14 +709,15 @@ class _Scanner:
     def _mark(self, name: str, dotted: str | None = None, whole: bool = True) -> None:
         """``name``'s value changed (``name.attr``'s with ``dotted``; not the name's own
         with ``whole=False``: ``np.random.seed()`` changes no setting of numpy's)."""
-        roots = self._roots(name)
+        roots = self._roots(name_of(name))
         if roots is None:
             if whole:
                 self.mutated.add(name)
             if dotted:
                 self.mutated.add(dotted)
         else:
-            self.mutated.update(roots)
+            kind = name[name.index("["):] if name.endswith("]") else ""
+            self.mutated.update(r if r.endswith("]") else r + kind for r in roots)
 
     def _mutating(self, node: ast.Call, f: ast.Attribute) -> None:
         """A call of a method that changes its object (``MUTATORS``, ``inplace=True``):
@@ -707,11 +727,12 @@ class _Scanner:
             self.called.add(chain)
         if type(f.value) in (ast.Subscript, ast.Call):
             # ``D["k"].append(x)``, ``MODELS["lr"].fit(X)``, ``CFG.get("opt").update()``
-            root = _root_name(f.value, views=True)
+            root = _root_name(f.value, views=True, kinds=True)
             if root is not None:
                 self._mark(root)
-                if root in self.copies and type(f.value) is ast.Subscript:
-                    self.mutated.update(self.copies[root])  # ``cfg["tags"].append(x)``
+                base = name_of(root)
+                if base in self.copies and type(f.value) is ast.Subscript:
+                    self.mutated.update(self.copies[base])  # ``cfg["tags"].append(x)``
         elif isinstance(f.value, ast.Name):
             direct = self._roots(f.value.id) is None
             self._mark(f.value.id)
@@ -770,12 +791,17 @@ class _Scanner:
             for t, v in zip(target.elts, value.args, strict=True):  # ``for r, x in zip(R, X)``
                 self._bound(t, v, items=True)
             return
-        root = _root_name(value, views=True, dotted=True, slices=False, items=items)
+        root = _root_name(value, views=True, dotted=True, slices=False, items=items,
+                          kinds=True)
+        if root is not None and items and not root.endswith("]"):
+            root += "[k]"  # (a loop's variable: an item of what it goes over)
         if root is None:
             roots: frozenset[str] = _NOTHING
         else:
-            inner = self._roots(root.partition(".")[0])
-            roots = frozenset({root}) if inner is None else inner
+            inner = self._roots(name_of(root))
+            kind = root[root.index("["):] if root.endswith("]") else ""
+            roots = frozenset({root}) if inner is None else frozenset(
+                r if r.endswith("]") else r + kind for r in inner)
         names = [target] if isinstance(target, ast.Name) else (
             target.elts if isinstance(target, (ast.Tuple, ast.List)) else [])
         copied = self._copy_of(value) if isinstance(target, ast.Name) else _NOTHING

@@ -30,6 +30,15 @@ MUTATORS = frozenset(
 )
 
 
+def name_of(root: str) -> str:
+    """The name a root (``X``, ``X.a``, ``X[k]``, ``X.a[*]``: ``CodeInfo.mutated``,
+    ``CodeInfo.passed``) starts with."""
+    for i, c in enumerate(root):
+        if c == "." or c == "[":
+            return root[:i]
+    return root
+
+
 class FingerprintWarning(UserWarning):
     """The fingerprint cannot see through some code or value; it errs toward re-execution."""
 

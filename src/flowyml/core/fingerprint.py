@@ -65,6 +65,7 @@ from .code_text import (
     forget_build,
     is_flowyml,
     module_of,
+    name_of,
     parse_text,
     resolve_chain,
 )
@@ -882,19 +883,20 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     if label is None:
         return out
     globs = fn.__globals__
+    mutated = _changed_names(info.mutated, globs)
     if info.taken:
         _taken_marks(info, globs, label, out)
     for name in info.rebound:  # a lazy value (``Graph.sharing``): ``_CFG``, ``STATE.cfg``
         if name.partition(".")[0] in info.global_names:
             out[("rebound", label, name)] = name
-    for name in sorted(info.mutated & info.global_names):
+    for name in sorted(mutated & info.global_names):
         value = globs.get(name, _IMMUTABLE)
         if isinstance(value, (types.ModuleType, types.FunctionType, type)):
             continue  # code: a patch of it is seen as code, by every step that reaches it
         out[("name", label, name)] = name
         if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
             out[("value", id(value))] = name  # interned str, may be any global's value)
-    for dotted in sorted(n for n in info.mutated if "." in n):  # ``settings.FACTOR = 5``
+    for dotted in sorted(n for n in mutated if "." in n):  # ``settings.FACTOR = 5``
         base, _, attr = dotted.partition(".")
         owner = globs.get(base) if base in info.global_names else None
         if type(owner) is types.ModuleType:
@@ -910,11 +912,43 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             if cls_label is not None:
                 out[("class", cls_label, owner.__qualname__) if attr == "*" else
                     ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
-        elif owner is not None and base not in info.mutated and not isinstance(
+        elif owner is not None and base not in mutated and not isinstance(
                 owner, (_IMMUTABLE, types.FunctionType)):  # ``REG.names.append(x)``
             out[("name", label, base)] = base
             out[("value", id(owner))] = base
     return out
+
+
+def _changed_names(mutated: frozenset[str], globs: Mapping[str, Any]) -> frozenset[str]:
+    """``CodeInfo.mutated`` as names (``X``, ``X.a``): an entry changed through an item
+    (``X[k]``, ``X[*]``: ``code_analysis._root_name``) counts as ``X`` when a change of
+    such an item is one of ``X``'s (``_counts_as_change``), by ``X``'s value now."""
+    if not any(m.endswith("]") for m in mutated):
+        return mutated
+    out = set()
+    for m in mutated:
+        if not m.endswith("]"):
+            out.add(m)
+            continue
+        base = m[:m.index("[")]
+        head, _, attr = base.partition(".")
+        value = globs.get(head)
+        if attr and type(value) is types.ModuleType:
+            value = value.__dict__.get(attr)
+        if _counts_as_change(value, m[-2]):
+            out.add(base)
+    return frozenset(out)
+
+
+def _counts_as_change(value: Any, kind: str) -> bool:
+    """Whether changing a part of ``value`` taken out by an item (``kind`` ``k``: a
+    constant key, a view, an iteration; ``*``: a computed key) changes ``value``: not
+    for a pandas object (its selections are copies), nor for an array's by a computed
+    key (a mask, an index array: a copy; a constant one gives a view)."""
+    module = type(value).__module__
+    if module.startswith("pandas"):
+        return False
+    return not (module == "numpy" and kind == "*")
 
 
 def _taken_marks(info: CodeInfo, globs: Mapping[str, Any], label: str,
@@ -1016,10 +1050,13 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
                 isinstance(bound.__self__, (types.ModuleType, *_IMMUTABLE))):
             out[("value", id(bound.__self__))] = name
     for chain, where, name in info.passed:  # ``set_key(CONFIG, "k", v)``, ``d[key] = v`` in it
-        obj = globs.get(name) if name in info.global_names else None
+        base = name_of(name)  # (``X[k]``: an item of ``X`` given, ``cfg = X["m"]``)
+        obj = globs.get(base) if base in info.global_names else None
         if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, type,
-                                           *_IMMUTABLE)):
+                                           *_IMMUTABLE)) or (
+                name != base and not _counts_as_change(obj, name[-2])):
             continue
+        name = base
         if where == "self":  # ``m = MODEL; m.train(x)``; ``for m in MODELS.values()``
             items = (list(obj.values()) if isinstance(obj, dict) else list(obj) if
                      isinstance(obj, (list, tuple, set)) else [])
@@ -1027,7 +1064,7 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
                 if _self_changed(item, chain[-1], name, out, ctx):
                     out[("value", id(obj))] = name
                     break
-        elif _changes_parameter(resolve_chain(chain, globs), where):
+        elif _changes_parameter(resolve_chain(chain, globs), where, obj):
             out[("value", id(obj))] = name
 
 
@@ -1047,7 +1084,7 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
         meth = getattr(type(obj), attr, None)
     if type(meth) is not types.FunctionType or not meth.__code__.co_argcount:
         return False
-    if not _changes_parameter(meth, 0):  # ``self.log.append(v)``, ``self.w = ...``
+    if not _changes_parameter(meth, 0, obj):  # ``self.log.append(v)``, ``self.w = ...``
         return False
     out[("value", id(obj))] = name
     label = ctx.label_of(obj) if isinstance(obj, type) else None
@@ -1056,11 +1093,12 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
     return True
 
 
-def _changes_parameter(fn: Any, where: int | str, depth: int = 0) -> bool:
+def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) -> bool:
     """Whether ``fn``, a function of the user's a walk met, changes the parameter at
-    position or keyword ``where`` (``d[key] = v``, ``d.append(v)``, ``d.x.update(...)``;
-    not after rebinding it: ``df = df.copy()``), itself or in a function of the user's
-    it gives the parameter to (a few calls deep)."""
+    position or keyword ``where`` when given ``value`` (``d[key] = v``, ``d.append(v)``,
+    ``d.x.update(...)``; not after rebinding it: ``df = df.copy()``; through an item
+    only as ``_counts_as_change`` says), itself or in a function of the user's it gives
+    the parameter to (a few calls deep)."""
     if type(fn) is types.MethodType and type(fn.__func__) is types.FunctionType:
         fn, where = fn.__func__, where + 1 if isinstance(where, int) else where  # (self)
     if type(fn) is not types.FunctionType:
@@ -1078,11 +1116,14 @@ def _changes_parameter(fn: Any, where: int | str, depth: int = 0) -> bool:
     info = _info_cache.get((code, False)) or _info_cache.get((code, True))
     if info is None:
         return False
-    if param in info.mutated or any(m.startswith(param + ".") for m in info.mutated):
-        return True
+    for m in info.mutated:
+        if m == param or m.startswith(param + "."):
+            return True
+        if m.startswith(param + "[") and _counts_as_change(value, m[-2]):
+            return True
     return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``
         name == param and where2 != "self" and _changes_parameter(
-            resolve_chain(chain, fn.__globals__), where2, depth + 1)
+            resolve_chain(chain, fn.__globals__), where2, value, depth + 1)
         for chain, where2, name in info.passed)
 
 
