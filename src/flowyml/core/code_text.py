@@ -102,8 +102,10 @@ class CodeInfo:
                 "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
                 "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
                 "h": self.docstrings, "t": sorted(self.taken),
-                "b": sorted(self.rebound), "p": [[list(c), i, n] for c, i, n in self.passed],
-                "w": sorted(self.assigned)}
+                "b": sorted(self.rebound),
+                # (the rarer facts only when there are any: most functions have none)
+                **({"p": [[list(c), i, n] for c, i, n in self.passed]} if self.passed else {}),
+                **({"w": sorted(self.assigned)} if self.assigned else {})}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:
