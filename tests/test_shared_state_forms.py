@@ -54,6 +54,7 @@ class Util:
 class Model:
     def __init__(self):
         self.w = 0
+        self.log = []
 
     def train(self, v):
         self.w = v
@@ -98,6 +99,9 @@ CHANGES = {
     "array_row_by_a_constant_index": "row = X_ALL[0]\n    row[0] = n",
     "frame_by_loc": 'RAW.loc[RAW["age"] > n, "income"] = 0.0',
     "item_given_to_a_helper": 'cfg = CONFIG["model"]\n    set_key(cfg, "lr", n)',
+    "item_of_a_dict_copy": 'cfg = CONFIG.copy()\n    cfg["model"]["lr"] = n',
+    "item_of_a_splat_copy": 'cfg = {**CONFIG, "seed": 1}\n    cfg["opts"]["a"] = n',
+    "attribute_of_a_copied_object": "m = copy.copy(MODEL)\n    m.log.append(n)",
 }
 
 COPIES = {
@@ -114,6 +118,9 @@ COPIES = {
     "frame_columns_to_a_helper": "X = RAW[NUM]\n    standardize(X, NUM)",
     "frame_column": 'y = RAW["age"]\n    y.iloc[0] = n',
     "array_rows_by_an_index_array": "idx = np.array([0, 2])\n    part = X_ALL[idx]\n    part[0, 0] = n",
+    "frame_copy_by_loc": 'df = RAW.copy()\n    df.loc[df["age"] > n, "income"] = 0.0',
+    "array_copy_item": "arr = X_ALL.copy()\n    arr[0] = n",
+    "top_level_of_a_dict_copy": 'cfg = CONFIG.copy()\n    cfg["lr"] = n',
 }
 
 

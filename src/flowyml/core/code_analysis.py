@@ -752,6 +752,8 @@ class _Scanner:
             self._mark(f.value.value.id, dotted, whole=False)  # (not the base: ``np.random.
             # seed()`` is no change of numpy's settings; ``_marks_of`` tells modules from
             # objects)
+            if f.value.value.id in self.copies:  # ``c = copy.copy(CFG); c.tags.append(x)``
+                self.mutated.update(self.copies[f.value.value.id])
             if f.attr == "update" and self._roots(f.value.value.id) is None:
                 self.rebound.add(dotted)  # ``S.data.update(...)``: whole
 
@@ -772,7 +774,8 @@ class _Scanner:
         MODELS.items()``, ``y = x`` for an alias ``x``); to anything else, a value of
         their own (a call's result, a slice: ``df = df.copy()``, ``r = dict(r)``,
         ``cols = COLS[:]``)."""
-        if type(target) is ast.Name and type(value) in _OWN_VALUES:  # (most: ``n = 0``)
+        if type(target) is ast.Name and type(value) in _OWN_VALUES and not (
+                type(value) is ast.Dict and None in value.keys):  # (most: ``n = 0``)
             name = target.id
             if name not in self.declared:
                 self.local.add(name)
@@ -820,20 +823,27 @@ class _Scanner:
 
     def _copy_of(self, value: ast.AST) -> frozenset[str]:
         """The names whose values ``value`` is a shallow copy of: ``dict(X)``,
-        ``list(X)``, ``copy.copy(X)``, ``X[:]`` (not ``copy.deepcopy``; nor ``X.copy()``,
-        which copies a dict's items by reference but a frame's or an array's whole)."""
+        ``list(X)``, ``copy.copy(X)``, ``X[:]`` (not ``copy.deepcopy``); ``X.copy()`` and
+        ``{**X, ...}`` as ``X[c]``: shallow for a dict, a list or a set, a whole copy of
+        a frame or an array (the build tells by the value: ``_counts_as_change``)."""
         source: ast.AST | None = None
+        kind = ""
         if type(value) is ast.Call:
             f, args = value.func, value.args
             if args and len(args) == 1 and (chain_of(f) or ()) in _SHALLOW_COPIES:
                 source = args[0]
+            elif type(f) is ast.Attribute and f.attr == "copy" and not args:
+                source, kind = f.value, "[c]"
         elif type(value) is ast.Subscript and _is_slice(value.slice):
             source = value.value
+        elif type(value) is ast.Dict and None in value.keys:  # ``{**CONFIG, "seed": 1}``
+            source, kind = value.values[value.keys.index(None)], "[c]"
         root = _root_name(source, views=True) if source is not None else None
         if root is None:
             return _NOTHING
         inner = self._roots(root)
-        return frozenset({root}) if inner is None else inner
+        return frozenset({root + kind}) if inner is None else frozenset(
+            r if r.endswith("]") else r + kind for r in inner)
 
     def _set_whole(self, target: ast.AST) -> None:
         """``global _CFG; _CFG = load()`` or ``STATE.cfg = load()``: a value set whole

@@ -942,9 +942,12 @@ def _changed_names(mutated: frozenset[str], globs: Mapping[str, Any]) -> frozens
 
 def _counts_as_change(value: Any, kind: str) -> bool:
     """Whether changing a part of ``value`` taken out by an item (``kind`` ``k``: a
-    constant key, a view, an iteration; ``*``: a computed key) changes ``value``: not
-    for a pandas object (its selections are copies), nor for an array's by a computed
-    key (a mask, an index array: a copy; a constant one gives a view)."""
+    constant key, a view, an iteration; ``*``: a computed key; ``c``: an item of its
+    ``.copy()``) changes ``value``: not for a pandas object (its selections are
+    copies), nor for an array's by a computed key (a mask, an index array: a copy; a
+    constant one gives a view); through a ``.copy()``, only for a dict, list or set."""
+    if kind == "c":  # through a ``.copy()`` or ``{**X}``: shallow for these only
+        return isinstance(value, (dict, list, set))
     module = type(value).__module__
     if module.startswith("pandas"):
         return False
