@@ -190,43 +190,24 @@ def library_version(top: str) -> str:
 
 
 def _direct_install(top: str, mod: object) -> str | None:
-    """The digest of the files a distribution installed from a folder or a VCS URL put
-    next to ``top`` (one with a ``direct_url.json``, PEP 610), from its ``RECORD``: the
-    hash pip wrote of each file, else the file's own bytes. None for one installed from
-    an index (its version says what it is) or not found."""
+    """The digest of what a distribution installed from a folder or a VCS URL put next
+    to ``top`` (``_direct_installs``); None for one installed from an index (its version
+    says what it is) or not found."""
     file = getattr(mod, "__file__", None)
     if not isinstance(file, str):
         return None
     here = os.path.dirname(file)
     site = os.path.dirname(here) if os.path.basename(file).startswith("__init__.") else here
-    record = _direct_installs(site).get(top)
-    if record is None:
-        return None
-    from .hashing import hash_bytes
-
-    try:
-        with open(record, "rb") as f:
-            text = f.read()
-        parts = [text]
-        for line in text.decode("utf-8", "replace").splitlines():
-            path, _, rest = line.partition(",")
-            if path and not rest.partition(",")[0]:  # no hash written: the file's bytes
-                try:
-                    with open(os.path.join(site, path), "rb") as g:
-                        parts.append(g.read())
-                except OSError:
-                    parts.append(b"-")
-        return hash_bytes(b"\0".join(parts))[:16]
-    except OSError:
-        return "unreadable-" + os.urandom(8).hex()  # cannot tell what it is: never reused
+    return _direct_installs(site).get(top)
 
 
 @functools.lru_cache(maxsize=64)
 def _direct_installs(site: str) -> dict[str, str]:
-    """Top-level name -> ``RECORD`` path of each distribution under ``site`` installed
-    from a folder or a VCS URL (a ``direct_url.json`` in its ``.dist-info``; few are),
-    once per folder and process. (An editable install's code is outside ``site``: it is
-    someone's source, fingerprinted as such, rule 6.)"""
+    """Top-level name -> digest of each distribution under ``site`` installed from a
+    folder or a VCS URL (a ``direct_url.json`` in its ``.dist-info``; few are), once per
+    folder and process: its ``RECORD``, the hash pip wrote of each file, and a file's
+    own bytes where it wrote none. (An editable install's code is outside ``site``: it
+    is someone's source, fingerprinted as such, rule 6.)"""
     out: dict[str, str] = {}
     try:
         names = os.listdir(site)
@@ -237,14 +218,32 @@ def _direct_installs(site: str) -> dict[str, str]:
         if not name.endswith(".dist-info") or not os.path.exists(
                 os.path.join(info, "direct_url.json")):
             continue
-        record = os.path.join(info, "RECORD")
         try:
-            with open(record, encoding="utf-8", errors="replace") as f:
-                lines = f.read().splitlines()
+            with open(os.path.join(info, "RECORD"), "rb") as f:
+                text = f.read()
         except OSError:
             continue
+        lines = text.decode("utf-8", "replace").splitlines()
+        digest = _record_digest(site, text, lines)
         for line in lines:
             first = line.partition(",")[0].partition("/")[0]
             if first and not first.endswith((".dist-info", ".data")) and first != "..":
-                out.setdefault(first.removesuffix(".py"), record)
+                out.setdefault(first.removesuffix(".py"), digest)
     return out
+
+
+def _record_digest(site: str, text: bytes, lines: list[str]) -> str:
+    """What a ``RECORD`` says was installed: its bytes, and each file's own bytes where
+    it has no hash (a tool other than pip wrote it)."""
+    from .hashing import hash_bytes
+
+    parts = [text]
+    for line in lines:
+        path, _, rest = line.partition(",")
+        if path and not rest.partition(",")[0]:
+            try:
+                with open(os.path.join(site, path), "rb") as g:
+                    parts.append(g.read())
+            except OSError:
+                parts.append(b"-")
+    return hash_bytes(b"\0".join(parts))[:16]
