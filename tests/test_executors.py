@@ -376,19 +376,9 @@ def test_a_step_submitted_but_never_started_says_so(project: Path) -> None:
     reached" one, and the run says it was not reached."""
     import io
 
-    @fm.step(outputs="x")
-    def load() -> int:
-        return 1
-
-    @fm.step(outputs="bad")
-    def bad(x: int) -> int:
-        time.sleep(0.3)
-        raise RuntimeError("boom")
-
-    waiting = [fm.step(outputs=f"w{i}", name=f"w{i}")(_sleepy) for i in range(5)]
     shown = io.StringIO()
     with pytest.raises(fm.StepFailed) as info:
-        fm.Pipeline("stopped", [load, bad, *waiting]).run(
+        fm.Pipeline("stopped", failing_among_waiting()).run(
             executor="processes:2", progress=PrintReporter(shown))
     run = info.value.run  # type: ignore[attr-defined]
     lines = shown.getvalue().splitlines()
@@ -475,6 +465,22 @@ def test_progress_shows_running_only_the_steps_a_worker_runs(project: Path) -> N
 def _sleepy(x: int) -> int:
     time.sleep(0.5)
     return x
+
+
+def failing_among_waiting() -> list[fm.Step]:
+    """A step that fails after 0.3 s among five that take 0.5 s each: on a pool of
+    two, steps still wait for a worker when it fails (the run stops them)."""
+
+    @fm.step(outputs="x")
+    def load() -> int:
+        return 1
+
+    @fm.step(outputs="bad")
+    def bad(x: int) -> int:
+        time.sleep(0.3)
+        raise RuntimeError("boom")
+
+    return [load, bad, *(fm.step(outputs=f"w{i}", name=f"w{i}")(_sleepy) for i in range(5))]
 
 
 def test_a_killed_worker_fails_its_step_and_leaves_nothing(project: Path) -> None:

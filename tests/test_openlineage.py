@@ -34,6 +34,7 @@ from flowyml import openlineage
 from flowyml.core.errors import ConfigError, StepFailed
 from flowyml.runtime.reporting import Reporter
 from tests.conftest import ctrl_c_in_flowyml_run, flowyml_cli, run_py, write
+from tests.test_executors import failing_among_waiting
 
 
 # ---------------------------------------------------------------------------- a server
@@ -425,23 +426,9 @@ def test_a_step_that_never_started_sends_no_start(project: Path, server: Any) ->
     every START has its end (COMPLETE or FAIL), and a step that never started sends
     nothing: the backend is not left with a job run that never ends."""
 
-    @fm.step(outputs="x")
-    def load() -> int:
-        return 1
-
-    @fm.step(outputs="bad")
-    def bad(x: int) -> int:
-        time.sleep(0.3)
-        raise RuntimeError("boom")
-
-    def nap(x: int) -> int:
-        time.sleep(0.5)
-        return x
-
-    waiting = [fm.step(outputs=f"w{i}", name=f"w{i}")(nap) for i in range(5)]
     st = fm.Stack(root=str(project), openlineage_url=server.url)
     with pytest.raises(StepFailed) as err:
-        fm.Pipeline("stops", [load, bad, *waiting]).run(stack=st, executor="processes:2")
+        fm.Pipeline("stops", failing_among_waiting()).run(stack=st, executor="processes:2")
     run = err.value.run  # type: ignore[attr-defined]
     assert openlineage.flush(30)
     jobs = _by_job(_received(server, 2), run)
