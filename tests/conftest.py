@@ -32,6 +32,24 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _no_bytecode_cache() -> Iterator[None]:
+    """No ``.pyc`` is written, here or in child processes. Tests rewrite a module and run
+    it again within the same second, often at the same size; CPython trusts a ``.pyc``
+    whose header has the source's mtime in whole seconds and its size, so the next
+    process would run the old code. Tests of the stale-``.pyc`` case turn it back on
+    for their own child (``test_cache.py``)."""
+    before, before_flag = os.environ.get("PYTHONDONTWRITEBYTECODE"), sys.dont_write_bytecode
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    sys.dont_write_bytecode = True
+    yield
+    sys.dont_write_bytecode = before_flag
+    if before is None:
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The fingerprint memo (and anything else that keeps a user cache) writes under a
     folder of this session, here and in every child process, not in the developer's
