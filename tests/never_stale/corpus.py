@@ -8414,3 +8414,65 @@ add(idiom("global_changed_through_keywords_helpers_methods_and_loops_over_it", {
     steps=("setup", "use"), check={"val": "[setup(), use(True)][1]"},
     warns_at_build=("CONFIG",),
 ))
+
+add(idiom("object_of_yours_that_pickles_light", {
+    "rates.csv": "a,2\nb,3\n",
+    "lookup.py": src('''
+        import csv
+        from pathlib import Path
+
+
+        class Lookup:
+            """A table loaded at import; its pickle keeps only the path."""
+
+            def __init__(self, path, scale=0.5):
+                self.path = str(path)
+                self.w = 2 * scale
+                with open(path) as f:
+                    self.table = {k: float(v) for k, v in csv.reader(f)}
+
+            def __getstate__(self):
+                return {"path": self.path}
+
+            def __setstate__(self, state):
+                self.__init__(state["path"])
+
+            def rate(self, k):
+                return self.table[k] * self.w
+
+
+        class Settings:
+            """A singleton pickled by its global name."""
+
+            def __init__(self, k):
+                self.k = k
+
+            def __reduce__(self):
+                return "SETTINGS"
+
+
+        RATES = Lookup(Path(__file__).parent / "rates.csv", scale=0.5)
+        SETTINGS = Settings(k=2)
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from lookup import RATES, SETTINGS
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 3):
+            return [i * RATES.rate("a") * SETTINGS.k for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("lookup.py", "    def rate(self, k):\n", "    def rate(self, k):  # by key\n"),
+         note="comment"),
+    change(E("rates.csv", "a,2", "a,5"),
+           note="the file an object read at import, which its __getstate__ leaves out"),
+    change(E("lookup.py", "scale=0.5)\nSETTINGS", "scale=2.0)\nSETTINGS"),
+           note="an argument of the object's construction its __getstate__ leaves out"),
+    change(E("lookup.py", "Settings(k=2)", "Settings(k=3)"),
+           note="an attribute of a singleton whose __reduce__ returns its global name"),
+))

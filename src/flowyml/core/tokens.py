@@ -212,6 +212,30 @@ _JSON_SETTINGS = ("object_hook", "object_pairs_hook", "parse_float", "parse_int"
                   "parse_constant", "strict")
 
 
+_PICKLING = ("__getstate__", "__reduce__", "__reduce_ex__")
+
+
+@functools.lru_cache(maxsize=1024)
+def _pickles_its_own_way(t: type) -> bool:
+    """Whether a class of the user's in ``t``'s MRO says how its instances pickle
+    (``__getstate__``, ``__reduce__``, ``__reduce_ex__`` written in your code, not
+    made by a library: attrs' slotted classes): what it keeps is what remakes the
+    object, which may leave out what the object holds now."""
+    return any(maybe_users(c) and any(maybe_users(getattr(vars(c).get(n), "__func__", vars(c).get(n)))
+                                      for n in _PICKLING) for c in t.__mro__)
+
+
+def _own_attributes(v: Any) -> dict[str, Any]:
+    """``v``'s instance attributes and the values of its slots, by name."""
+    out = dict(getattr(v, "__dict__", None) or {})
+    for c in type(v).__mro__:
+        slots = vars(c).get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and hasattr(v, name):
+                out[f"{c.__qualname__}.{name}"] = getattr(v, name)
+    return out
+
+
 def _reducer(t: type, top: bool = False) -> Callable[[Any], Any] | None:
     """What stands for a value of a standard type that does not pickle but shows all it
     holds: a ``struct.Struct`` (its format), a view of a dict (the dict), a
@@ -592,6 +616,8 @@ class Tokenizer:
                     raise Opaque(t.__qualname__, f"known only by the name {rv!r}")
             h.update(f"global:{module}:{rv}".encode())
             self._code(v if callable(v) else t, h)
+            if _pickles_its_own_way(t):  # a singleton of yours: what it holds counts
+                self._walk(("attributes", _own_attributes(v)), h, depth, memo)
             if (self.on_code is not None and callable(v) and not isinstance(v, _CODE_TYPES)
                     and maybe_users(t)):
                 self.on_code(t)  # a callable singleton of yours: its class's code runs
@@ -607,7 +633,12 @@ class Tokenizer:
             self._walk(list(rv[3]), h, depth, memo)
         if len(rv) > 4 and rv[4] is not None:
             self._walk(dict(rv[4]), h, depth, memo)
-        if state is None and maybe_users(t) and getattr(v, "__dict__", None):
+        if _pickles_its_own_way(t):
+            # your ``__getstate__`` or ``__reduce__`` keeps what remakes the object, not
+            # all it holds (a table loaded from a file at import, a weight computed from
+            # an argument): every attribute counts, as the step's code reads them
+            self._walk(("attributes", _own_attributes(v)), h, depth, memo)
+        elif state is None and maybe_users(t) and getattr(v, "__dict__", None):
             # a subclass of the user's of a type whose reduce drops the instance's own
             # attributes (``Counter``, ``defaultdict``: ``VOCAB.min_freq = 2``)
             self._walk(("attributes", dict(vars(v))), h, depth, memo)
