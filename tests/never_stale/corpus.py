@@ -8476,3 +8476,61 @@ add(idiom("object_of_yours_that_pickles_light", {
     change(E("lookup.py", "Settings(k=2)", "Settings(k=3)"),
            note="an attribute of a singleton whose __reduce__ returns its global name"),
 ))
+
+add(idiom("class_defined_twice_in_one_file", {"pipe.py": src('''
+    from dataclasses import dataclass, fields
+
+    import flowyml as fm
+
+    try:
+        import flowyml_gpu_backend_not_installed  # noqa: F401  (an optional backend)
+
+        @dataclass
+        class Cfg:
+            epochs: int = 1
+            lr: float = 0.1
+            device: str = "cuda"
+    except ImportError:
+        @dataclass
+        class Cfg:
+            epochs: int = 1
+            lr: float = 0.5
+
+
+    class Scaler:
+        factor = 2
+
+        def apply(self, x):
+            return x * self.factor
+
+
+    class Scaler:  # noqa: F811  (redefined: this one runs)
+        factor = 3
+
+        def apply(self, x):
+            return x * self.factor
+
+
+    def from_strings(raw):
+        return Cfg(**{f.name: f.type(raw[f.name]) for f in fields(Cfg) if f.name in raw})
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 3):
+        c = from_strings({"epochs": str(n), "lr": "2"})
+        return repr([Scaler().apply(c.lr * e) for e in range(c.epochs)])
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "lr: float = 0.5\n", "lr: float = 0.5  # the CPU default\n"),
+         note="comment"),
+    change(E("pipe.py", "lr: float = 0.5", "lr: int = 0.5"),
+           note="a field's type in the class statement that ran, the second of its name "
+                "(inspect.getsource gives the first: stale before)"),
+    change(E("pipe.py", "factor = 3", "factor = 4"),
+           note="a class attribute of the second of two classes of one name"),
+    change(E("pipe.py", "factor = 2", "factor = 5"), expect={"f": "cached"},
+           note="the first Scaler, which its methods' lines say did not run: reused"),
+))

@@ -51,6 +51,7 @@ import blake3
 
 from . import native_reads, rng, side_state, wrappers
 from .bytecode_reads import WHOLE_ENV, env_reads, subclass_reads
+from .class_source import class_node
 from .code_text import (
     IMPORTED,
     MUTATORS,
@@ -61,12 +62,10 @@ from .code_text import (
     code_shape,
     code_tree,
     fast_source,
-    file_lines,
     forget_build,
     is_flowyml,
     module_of,
     name_of,
-    parse_text,
     resolve_chain,
 )
 from .code_text import safe_attr as _attr
@@ -2191,44 +2190,18 @@ def _library_patches(ctx: _Context, top: str) -> None:
 
 
 def _class_ast(cls: type) -> ast.AST | None:
-    """The class body with method bodies removed (methods count as their own parts)."""
-    node = _class_node(cls)
+    """The class body with method bodies removed (methods count as their own parts);
+    the bodies of every class statement it may have been made by, when its file has
+    several of its name and none is told to be the one that ran (``class_source``)."""
+    node = class_node(cls)
     if node is None:
         return None
-    for stmt in node.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            stmt.body = [ast.Pass()]
+    for each in node.body if isinstance(node, ast.Module) else (node,):
+        assert isinstance(each, ast.ClassDef)
+        for stmt in each.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                stmt.body = [ast.Pass()]
     return node
-
-
-def _class_node(cls: type) -> ast.ClassDef | None:
-    try:
-        tree = parse_text(inspect.getsource(cls))
-    except (OSError, TypeError):
-        tree = None
-    if tree is not None and tree.body and isinstance(tree.body[0], ast.ClassDef):
-        return tree.body[0]
-    # no file for the class's module (a notebook cell): find the class in the file that
-    # holds its methods' code (any of them: a class that came by value lists its
-    # members in another order, a dataclass's generated ones first, from "<string>")
-    for member in vars(cls).values():
-        fn = getattr(member, "__func__", member)
-        code = getattr(fn, "__code__", None)
-        if code is None or code.co_filename == "<string>":
-            continue
-        module_tree = parse_text("".join(file_lines(fn, code.co_filename)))
-        if module_tree is None:
-            continue
-        path = cls.__qualname__.split(".")
-        for node in ast.walk(module_tree):
-            if isinstance(node, ast.ClassDef) and node.name == path[-1] and any(
-                (isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-                and s.name == fn.__name__ and s.lineno == code.co_firstlineno)
-                or (s.decorator_list and s.decorator_list[0].lineno == code.co_firstlineno)
-                for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-            ):
-                return node
-    return None
 
 
 @struct
