@@ -460,6 +460,59 @@ def test_a_module_edited_under_a_running_kernel(tmp_path: Path, kernel_env: str)
     assert not problems, "\n".join(problems)
 
 
+NB_ROW = "class Row(typing.NamedTuple):\n    a: int\n    b: float\n"
+NB_ROW_STEP = textwrap.dedent('''
+    def coerce(d):
+        hints = typing.get_type_hints(Row)
+        return Row(**{k: hints[k](v) for k, v in d.items()})
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 2):
+        return repr(coerce({"a": str(n), "b": "2"}))
+
+
+    pipe = fm.Pipeline("nbrow", [f])
+''').lstrip()
+
+
+@pytest.mark.timeout(600)
+def test_a_notebook_class_without_methods_counts_by_its_annotations(
+        tmp_path: Path, kernel_env: str) -> None:
+    """A ``NamedTuple`` of a cell has no file for ``inspect``, and no method whose code
+    says which cell holds it: its field types, which ``get_type_hints`` reads, count by
+    value. Edited in its cell, in the same kernel or a new one, the step re-executes."""
+    from nbclient import NotebookClient
+
+    proj = _notebook_project(tmp_path)
+    nb = _notebook("import typing\nimport flowyml as fm", NB_ROW, NB_ROW_STEP, NB_MOD_RUN)
+    problems: list[str] = []
+
+    def run(client: NotebookClient, indexes: list[int], what: str, status: str,
+            want: str) -> None:
+        for i in indexes:
+            client.execute_cell(nb.cells[i], i)
+        problems.extend(_run_cell_problems(what, _cell_result(nb.cells[-1]), status, want))
+
+    def kernel() -> NotebookClient:
+        return NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
+                              resources={"metadata": {"path": str(proj)}})
+
+    client = kernel()
+    with client.setup_kernel():
+        run(client, [0, 1, 2, 3], "first run", "executed", "Row(a=2, b=2.0)")
+        nb.cells[1].source = NB_ROW.replace("b: float", "b: str")
+        run(client, [1, 2, 3], "a field's type edited", "executed", "Row(a=2, b='2')")
+        nb.cells[1].source = NB_ROW.replace("b: float", "b: str  # text")
+        run(client, [1, 2, 3], "a comment added", "cached", "Row(a=2, b='2')")
+    client = kernel()
+    with client.setup_kernel():
+        nb.cells[1].source = NB_ROW.replace("b: float", "b: complex")
+        run(client, [0, 1, 2, 3], "a new kernel, the type edited", "executed",
+            "Row(a=2, b=(2+0j))")
+    assert not problems, "\n".join(problems)
+
+
 NB_CHECK_STEP = textwrap.dedent('''
     import os
 

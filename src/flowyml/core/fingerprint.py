@@ -2000,6 +2000,10 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
         # its defaults and converters out of its attributes (and a body's names may be
         # a function's locals, a name deleted or rebound since): its fields, by value
         fields = _declared_fields(cls)
+        if not fields and body is None:  # no text of it found (a ``NamedTuple`` or
+            # ``TypedDict`` of a notebook cell, without methods to find its cell by; one
+            # made by a call): its annotations, which ``get_type_hints`` reads
+            fields = dict(inspect.get_annotations(cls))
         if fields:
             ctx.add(f"attribute {label}:{qual}.<fields>",
                     ctx.token(fields, f"the fields of {qual}"),
