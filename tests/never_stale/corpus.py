@@ -8534,3 +8534,34 @@ add(idiom("class_defined_twice_in_one_file", {"pipe.py": src('''
     change(E("pipe.py", "factor = 2", "factor = 5"), expect={"f": "cached"},
            note="the first Scaler, which its methods' lines say did not run: reused"),
 ))
+
+add(idiom("abc_with_virtual_subclasses_registered_at_import", {
+    "kinds.py": src('''
+        from abc import ABC
+
+
+        class Numeric(ABC):
+            """What the pipeline treats as a number."""
+
+
+        Numeric.register(int)
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from kinds import Numeric
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 3):
+            return [v for v in [0, 1.5, "x", n] if isinstance(v, Numeric)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("kinds.py", "Numeric.register(int)", "Numeric.register(int)  # ints count"),
+         note="comment"),
+    change(E("kinds.py", "Numeric.register(int)", "Numeric.register(int)\nNumeric.register(float)"),
+           note="a class registered as a virtual subclass of an ABC of yours at import "
+                "(the registration is no function's code: stale before)"),
+))

@@ -2016,6 +2016,10 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
             # the text (ruff format, black) is no change to it
         ctx.add(f"docstring {label}:{qual}", ctx.token(doc, f"the docstring of {qual}"),
                 value_source(f"{qual}.__doc__", doc))
+    registered = _abc_registered(cls)
+    if registered:  # ``Numeric.register(float)``: what ``isinstance(x, Numeric)`` answers
+        ctx.add(f"registered {label}:{qual}", hash_text(*registered),
+                f"{qual} registered: {', '.join(registered)}")
     for base in cls.__bases__:
         if base is not object:
             _visit(ctx, base, base.__qualname__, label)
@@ -2044,6 +2048,24 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
             ctx.add(f"attribute {label}:{qual}.{name}",
                     ctx.token(target, f"class attribute {qual}.{name}"),
                     value_source(f"{qual}.{name}", target))
+
+
+def _abc_registered(cls: type) -> list[str]:
+    """The classes registered as virtual subclasses of ``cls`` (``ABC.register``), by
+    qualified name: ``isinstance`` and ``issubclass`` answer by them, and the
+    registration is a statement of a module, no function's code."""
+    if "_abc_impl" not in vars(cls):
+        return []
+    import weakref
+
+    try:
+        import _abc
+
+        refs: Iterable[Any] = _abc._get_dump(cls)[0]
+    except (ImportError, AttributeError, TypeError):  # (the pure-Python ``_py_abc``)
+        refs = getattr(cls, "_abc_registry", ())
+    classes = [r() if isinstance(r, weakref.ref) else r for r in refs]
+    return sorted(qualified_name(c) for c in classes if c is not None)
 
 
 def _class_members(cls: type) -> Iterator[tuple[str, Any, Any]]:
