@@ -173,6 +173,44 @@ def test_a_worker_takes_the_library_settings_of_the_driver(project: Path) -> Non
     assert third["status"] == "executed" and third["y"][0] == "[0.333]"
 
 
+def test_a_worker_takes_the_dask_and_polars_config_of_the_driver(project: Path) -> None:
+    """``dask.config.set`` and ``pl.Config`` made by the script before it runs (not at
+    import, so not by a worker importing it) count in the key and reach the worker."""
+    pytest.importorskip("polars")
+    pytest.importorskip("dask.dataframe")
+    write(project / "pipe.py", """
+        import json
+        import sys
+
+        import dask
+        import dask.dataframe as dd
+        import pandas as pd
+        import polars as pl
+        import flowyml as fm
+
+        @fm.step(outputs="y")
+        def f():
+            frame = pd.DataFrame({"name": ["a", "b", "c", "d", "e", "f"]}, dtype=object)
+            kind = str(dd.from_pandas(frame, npartitions=1).compute()["name"].dtype)
+            return [kind, str(pl.DataFrame({"a": list(range(6))})).count("\\n")]
+
+        pipeline = fm.Pipeline("settings", [f])
+
+        if __name__ == "__main__":
+            dask.config.set({"dataframe.convert-string": sys.argv[1] == "str"})
+            pl.Config.set_tbl_rows(int(sys.argv[2]))
+            r = pipeline.run(executor=sys.argv[3])
+            print("RESULT " + json.dumps({"status": r.steps["f"].status, "y": r["y"],
+                                          "plain": f.func()}))
+    """)
+    first = _result(_script(project, "obj", "2", "processes:2"))
+    assert first["status"] == "executed" and first["y"] == first["plain"]
+    assert first["y"][0] == "object"
+    assert _result(_script(project, "obj", "2", "inline"))["status"] == "cached"
+    rows = _result(_script(project, "obj", "4", "processes:2"))
+    assert rows["status"] == "executed" and rows["y"] == rows["plain"] != first["y"]
+
+
 def test_a_worker_puts_back_the_defaults_the_driver_has() -> None:
     """A long-lived worker (Dask) keeps what an earlier job set: a driver on the
     defaults has them back for its step, and nothing is refused."""

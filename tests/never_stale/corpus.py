@@ -8565,3 +8565,34 @@ add(idiom("abc_with_virtual_subclasses_registered_at_import", {
            note="a class registered as a virtual subclass of an ABC of yours at import "
                 "(the registration is no function's code: stale before)"),
 ))
+
+add(idiom("dask_and_polars_config_set_at_import", {"pipe.py": src('''
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+    import polars as pl
+
+    import flowyml as fm
+
+    dask.config.set({"dataframe.convert-string": True})
+    pl.Config.set_tbl_rows(2)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 6):
+        frame = pd.DataFrame({"name": [f"x{i}" for i in range(n)]}, dtype=object)
+        kind = str(dd.from_pandas(frame, npartitions=1).compute()["name"].dtype)
+        return [kind, str(pl.DataFrame({"a": list(range(n))}))]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "pl.Config.set_tbl_rows(2)", "pl.Config.set_tbl_rows(2)  # short tables"),
+         note="comment"),
+    change(E("pipe.py", '"dataframe.convert-string": True', '"dataframe.convert-string": False'),
+           note="a dask.config value set at import: the column's dtype (stale before)"),
+    change(E("pipe.py", "pl.Config.set_tbl_rows(2)", "pl.Config.set_tbl_rows(4)"),
+           note="a polars Config option set at import: how a frame prints (stale before)"),
+    requires=("dask", "polars", "pandas"),
+))

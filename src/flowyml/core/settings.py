@@ -7,7 +7,9 @@ DataFrame; ``np.seterr(divide="raise")`` turns an ``inf`` into an exception;
 ``logging.basicConfig(level=logging.DEBUG)`` (or ``logging.disable``) what
 ``log.isEnabledFor`` says;
 ``sqlite3.register_converter("point", parse)`` what a query returns;
-``csv.register_dialect("mine", delimiter=";")`` how a reader splits; and the local time
+``csv.register_dialect("mine", delimiter=";")`` how a reader splits;
+``dask.config.set({"dataframe.convert-string": False})`` a column's dtype;
+``pl.Config.set_tbl_rows(4)`` how a polars frame prints; and the local time
 zone, what ``datetime.fromtimestamp`` and ``time.localtime`` return (a catalog shared by
 machines in two zones, a ``TZ=`` on one command line). A script sets them
 once, at import, where no step's code shows them. A step that reaches such a library
@@ -124,6 +126,50 @@ def _logging() -> dict[str, Any]:
     return out
 
 
+def _dask() -> dict[str, Any]:
+    """``dask.config`` values other than the defaults the libraries registered
+    (``dask.config.set({"dataframe.convert-string": False})`` at import, a
+    ``DASK_*`` variable, a YAML file of the user's): they choose dtypes, shuffle
+    methods, what a computation returns. ``distributed``'s own defaults, registered
+    when it is imported, are defaults too: keys do not follow what was imported."""
+    config = sys.modules["dask.config"]
+    defaults: dict[str, Any] = {}
+    for each in config.defaults:
+        config.update(defaults, each)
+    return {k: v for k, v in _differing(_flat(config.config), _flat(defaults)).items()
+            if k not in _DASK_WHERE_ONLY and not k.startswith("distributed.")}
+
+
+# where dask computes, not what: a ``distributed.Client`` sets its scheduler as the
+# default while it lives (a notebook's, the Dask executor's), and ``distributed.*``
+# configures the cluster
+_DASK_WHERE_ONLY = frozenset({"scheduler", "get", "pool", "num_workers"})
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config as dotted keys: ``{"a": {"b": 1}}`` is ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+# polars' ``Config`` options kept in its Rust core (its ``POLARS_*`` environment
+# variables are the rest: absent by default)
+_POLARS = {"set_fmt_float": "mixed", "set_float_precision": None,
+           "set_thousands_separator": "", "set_decimal_separator": ".",
+           "set_trim_decimal_zeros": False}
+
+
+def _polars() -> dict[str, Any]:
+    """``pl.Config`` set at import (``set_tbl_rows``, ``set_fmt_float``): what
+    ``str(frame)`` and ``write_csv`` of floats give."""
+    return _differing(dict(sys.modules["polars"].Config.state(if_set=True)), _POLARS)
+
+
 # Options that choose how pandas computes, not what: ``dask.dataframe`` turns numexpr
 # off when it is imported (by pandera or distributed too), so counting it would change
 # keys with what happened to be imported, and set a worker apart from its driver.
@@ -211,6 +257,7 @@ _READERS: dict[str, Callable[[], dict[str, Any]]] = {
     "sklearn": _sklearn, "numpy": _numpy, "decimal": _decimal, "pandas": _pandas,
     "logging": _logging, "sqlite3": _sqlite3, "_sqlite3": _sqlite3,  # (``connect``'s module)
     "csv": _csv, "_csv": _csv, "time": _local_zone, "datetime": _local_zone,
+    "dask": _dask, "polars": _polars,
 }
 
 
@@ -310,11 +357,35 @@ def _apply_zone(want: dict[str, Any], now: dict[str, Any]) -> None:
         time.tzset()
 
 
+def _apply_dask(want: dict[str, Any], now: dict[str, Any]) -> None:
+    config = sys.modules["dask.config"]
+    defaults: dict[str, Any] = {}
+    for each in config.defaults:
+        config.update(defaults, each)
+    flat = _flat(defaults)
+    config.set({k: want[k] if k in want else flat.get(k) for k in set(want) | set(now)})
+
+
+def _apply_polars(want: dict[str, Any], now: dict[str, Any]) -> None:
+    import os
+
+    cfg = sys.modules["polars"].Config
+    for key in set(want) | set(now):
+        value = want.get(key, _POLARS.get(key))
+        if key.startswith("POLARS_"):
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        else:
+            getattr(cfg, key)(value)
+
+
 _APPLIERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "sklearn": _apply_sklearn, "numpy": _apply_numpy, "decimal": _apply_decimal,
     "pandas": _apply_pandas, "logging": _apply_logging, "sqlite3": _apply_sqlite3,
     "_sqlite3": _apply_sqlite3, "csv": _apply_csv, "_csv": _apply_csv,
-    "time": _apply_zone, "datetime": _apply_zone,
+    "time": _apply_zone, "datetime": _apply_zone, "dask": _apply_dask, "polars": _apply_polars,
 }
 
 
