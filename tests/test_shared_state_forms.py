@@ -18,7 +18,10 @@ import flowyml as fm
 from tests.conftest import import_from
 
 PRELUDE = """
+import argparse
 import copy
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import flowyml as fm
@@ -55,9 +58,23 @@ class Model:
     def __init__(self):
         self.w = 0
         self.log = []
+        self.seed = 0
 
     def train(self, v):
         self.w = v
+
+    def sample(self, v):
+        return [v, self.seed]
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int = 0
+    shuffle: bool = True
+
+
+SETTINGS = Settings()
+ARGS = argparse.Namespace(seed=1, sort=True)
 
 
 UTIL = Util()
@@ -76,7 +93,7 @@ def standardize(df, cols):
 
 @fm.step(outputs="val")
 def use(ready):
-    return [CONFIG, MODEL.w, ROWS, MODELS["a"].w, RAW.shape, X_ALL.sum()]
+    return [CONFIG, MODEL.w, ROWS, MODELS["a"].w, RAW.shape, X_ALL.sum(), SETTINGS, ARGS]
 """
 
 CHANGES = {
@@ -102,6 +119,8 @@ CHANGES = {
     "item_of_a_dict_copy": 'cfg = CONFIG.copy()\n    cfg["model"]["lr"] = n',
     "item_of_a_splat_copy": 'cfg = {**CONFIG, "seed": 1}\n    cfg["opts"]["a"] = n',
     "attribute_of_a_copied_object": "m = copy.copy(MODEL)\n    m.log.append(n)",
+    "mutating_method_passed_uncalled": "list(map(ROWS.append, [n]))",
+    "attribute_mutating_method_passed_uncalled": "list(map(MODEL.log.append, [n]))",
 }
 
 COPIES = {
@@ -121,6 +140,16 @@ COPIES = {
     "frame_copy_by_loc": 'df = RAW.copy()\n    df.loc[df["age"] > n, "income"] = 0.0',
     "array_copy_item": "arr = X_ALL.copy()\n    arr[0] = n",
     "top_level_of_a_dict_copy": 'cfg = CONFIG.copy()\n    cfg["lr"] = n',
+}
+
+
+# reads only, of attributes named like a mutating method (``seed``, ``shuffle``,
+# ``sort``): data, not a method passed on
+READS = {
+    "dataclass_fields": "print(SETTINGS.seed, SETTINGS.shuffle)",
+    "namespace_attributes": "kw = dict(random_state=ARGS.seed, ordered=ARGS.sort)",
+    "instance_attribute_read_by_a_method": "MODEL.sample(n)",
+    "string_method_called": 'x = "a_b".partition("_")',
 }
 
 
@@ -144,3 +173,9 @@ def test_a_change_of_the_global_couples_the_steps(project: Path, form: str) -> N
 @pytest.mark.parametrize("form", sorted(COPIES))
 def test_a_change_of_a_copy_couples_nothing(project: Path, form: str) -> None:
     assert _coupled(project, f"copies_{form}", COPIES[form]) == []
+
+
+@pytest.mark.parametrize("form", sorted(READS))
+def test_a_read_of_an_attribute_named_like_a_method_couples_nothing(
+        project: Path, form: str) -> None:
+    assert _coupled(project, f"reads_{form}", READS[form]) == []

@@ -336,9 +336,10 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
         ordered = {n: c for n, c in scan.ordered.items() if n in names}
         if ordered:
             taken = taken | reading_writers(tree, ordered)
-    for c in chains:  # ``map(LOG.append, xs)``: a mutating method passed on, not called
+    for c in chains:  # ``map(LOG.append, xs)``: a mutating method passed on, not called;
+        # ``[m]``: a change only if the build finds a method there (``CFG.seed`` is data)
         if 1 < len(c) < 4 and c[-1] in MUTATORS and c not in scan.called:
-            mutated = mutated | {c[0] if len(c) == 2 else f"{c[0]}.{c[1]}"}
+            mutated = mutated | {".".join(c) + "[m]"}
     return CodeInfo(digest, chains, names, scan.imports, scan.getattrs, scan.dynamic, texts,
                  tree, source, frozenset(mutated), docstrings=scan.docstrings,
                  taken=frozenset(taken), rebound=frozenset(scan.rebound),

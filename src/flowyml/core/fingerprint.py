@@ -929,6 +929,11 @@ def _changed_names(mutated: frozenset[str], globs: Mapping[str, Any]) -> frozens
         if not m.endswith("]"):
             out.add(m)
             continue
+        if m.endswith("[m]"):  # ``map(LOG.append, xs)``: ``LOG``, if ``append`` is a method
+            owner, _, _ = m[:-3].rpartition(".")
+            if _method_passed(globs.get(name_of(m), _NOT_BUILTIN), m):
+                out.add(owner)
+            continue
         base = m[:m.index("[")]
         head, _, attr = base.partition(".")
         value = globs.get(head)
@@ -937,6 +942,27 @@ def _changed_names(mutated: frozenset[str], globs: Mapping[str, Any]) -> frozens
         if _counts_as_change(value, m[-2]):
             out.add(base)
     return frozenset(out)
+
+
+def _method_passed(value: Any, entry: str) -> bool:
+    """For a ``CodeInfo.mutated`` entry ``X.attr[m]`` or ``X.a.attr[m]`` (a mutating
+    method's name read and not called: ``map(LOG.append, xs)``, ``push = X.a.append``),
+    with ``value`` what ``X`` names: whether ``attr`` is a method of its object. An
+    attribute named like one is data (``CFG.seed``, ``ARGS.shuffle``): reading it
+    changes nothing. Read statically: no property or ``__getattr__`` of the user's
+    runs at build."""
+    *middle, attr = entry[:-3].split(".")[1:]
+    obj = value
+    for name in middle:
+        obj = inspect.getattr_static(obj, name, _NOT_BUILTIN)
+    if obj is _NOT_BUILTIN or isinstance(obj, (types.ModuleType, *_IMMUTABLE)):
+        return False
+    own = getattr(obj, "__dict__", None)
+    if not isinstance(obj, type) and isinstance(own, dict) and attr in own:
+        return False  # the instance's own attribute: its data, not a method
+    member = inspect.getattr_static(obj, attr, None)
+    return isinstance(member, (types.FunctionType, types.BuiltinFunctionType, classmethod,
+                               types.MethodDescriptorType, types.WrapperDescriptorType))
 
 
 def _counts_as_change(value: Any, kind: str) -> bool:
@@ -1119,6 +1145,10 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
     if info is None:
         return False
     for m in info.mutated:
+        if m.endswith("[m]"):  # ``map(d.append, xs)``: if ``append`` is a method of ``d``
+            if name_of(m) == param and _method_passed(value, m):
+                return True
+            continue
         if m == param or m.startswith(param + "."):
             return True
         if m.startswith(param + "[") and _counts_as_change(value, m[-2]):
