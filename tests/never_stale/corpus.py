@@ -8596,3 +8596,35 @@ add(idiom("dask_and_polars_config_set_at_import", {"pipe.py": src('''
            note="a polars Config option set at import: how a frame prints (stale before)"),
     requires=("dask", "polars", "pandas"),
 ))
+
+add(idiom("locals_read_in_a_step", {"pipe.py": src('''
+    import json
+
+    import flowyml as fm
+
+    THRESHOLD = 20
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 3, lr: float = 0.5):
+        hparams = dict(locals())
+        return json.dumps(hparams) + " {n}:{lr}".format(**locals())
+
+
+    @fm.step(outputs="z")
+    def g(y):
+        return len(y) > THRESHOLD
+
+
+    pipe = fm.Pipeline("ns", [f, g])
+''')},
+    unchanged(),
+    same(E("pipe.py", "    hparams = dict(locals())\n",
+           "    hparams = dict(locals())  # the parameters, for the log\n"), note="comment"),
+    change(E("pipe.py", "lr: float = 0.5", "lr: float = 0.7"),
+           note="a parameter's default, which locals() holds"),
+    change(E("pipe.py", "THRESHOLD = 20", "THRESHOLD = 30"), expect={"f": "cached", "g": "executed"},
+           note="a constant only g reads: f reads no global through locals(), so it is "
+                "reused (the whole module counted for it before)"),
+    steps=("f", "g"), check={"y": "f()", "z": "g(f())"},
+))

@@ -127,9 +127,9 @@ _UNSEEABLE_BUILTINS = {
     "exec": "exec()",
     "globals": "globals()",
     "vars": "vars()",
-    "locals": "locals()",
     "__import__": "__import__()",
-}
+}  # (not ``locals()``: in a function, its own variables and closure, never a global:
+# ``hparams = dict(locals())`` logs the parameters)
 
 
 # --------------------------------------------------------------------------- sources
