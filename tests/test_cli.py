@@ -248,6 +248,21 @@ def test_a_class_of_the_script_loads_when_the_cli_runs_the_same_file(proj: Path)
     assert "[0, 2, 4, 6]" in ok(proj, "show", "scores")
 
 
+def test_a_step_logging_through_its_module_logger_is_reused_by_the_cli(proj: Path) -> None:
+    """``getLogger(__name__)`` is ``__main__``'s logger under ``python pipe.py`` and
+    ``pipe``'s under ``flowyml run pipe.py``: a logger counts by its level, not its name,
+    so running the file either way reuses what the other made."""
+    write(proj / "logpipe.py", (
+        "import logging\n\nimport flowyml as fm\n\nlog = logging.getLogger(__name__)\n\n"
+        "@fm.step(outputs='y')\ndef f(n: int = 3):\n    log.info('n=%s', n)\n"
+        "    return n * 2\n\npipe = fm.Pipeline('logs', [f])\n\n"
+        "if __name__ == '__main__':\n    print(pipe.run()['y'])\n"))
+    proc = subprocess.run([sys.executable, "logpipe.py"], cwd=proj, env=child_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "6" in proc.stdout, proc.stderr
+    assert "1 reused" in ok(proj, "run", "logpipe.py")
+
+
 def test_catalog_commands_outside_any_project_create_nothing(tmp_path: Path) -> None:
     """`flowyml runs` in a folder of no project (the home folder, by mistake) says so,
     instead of creating an empty catalog there; a folder with a .flowyml is one."""

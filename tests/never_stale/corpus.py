@@ -8628,3 +8628,30 @@ add(idiom("locals_read_in_a_step", {"pipe.py": src('''
                 "reused (the whole module counted for it before)"),
     steps=("f", "g"), check={"y": "f()", "z": "g(f())"},
 ))
+
+add(idiom("named_logger_level_set_at_import", {"pipe.py": src('''
+    import logging
+
+    import flowyml as fm
+
+    log = logging.getLogger("pipe.steps")
+    log.setLevel(logging.INFO)
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 3):
+        out = {"sum": sum(range(n))}
+        if log.isEnabledFor(logging.DEBUG):
+            out["debug"] = list(range(n))
+        return out
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged(),
+    same(E("pipe.py", "log.setLevel(logging.INFO)", "log.setLevel(logging.INFO)  # quiet"),
+         note="comment"),
+    change(E("pipe.py", "log.setLevel(logging.INFO)", "log.setLevel(logging.DEBUG)"),
+           note="the level of a named logger the step holds (it counted by its name "
+                "only: stale before)"),
+))

@@ -258,7 +258,19 @@ def _reducer(t: type, top: bool = False) -> Callable[[Any], Any] | None:
         return (lambda v: (t, ())) if top else None  # (held by an object: no pickle)
     if module == "_io" and t.__name__ in _FILES:
         return _append_only if top else None
+    logging = sys.modules.get("logging")
+    if logging is not None and issubclass(t, logging.Logger):
+        return _logger
     return None
+
+
+def _logger(v: Any) -> tuple[Any, ...]:
+    """A logger by what ``isEnabledFor`` answers from it (its effective level, whether
+    it is disabled, ``logging.disable``), not by its name, which only its records
+    print: ``getLogger(__name__)`` is ``__main__``'s under ``python pipe.py`` and
+    ``pipe``'s under ``flowyml run pipe.py``, one key for both."""
+    return (type(v), (), {"level": v.getEffectiveLevel(), "disabled": bool(v.disabled),
+                          "disable": v.manager.disable})
 
 
 # A lock, a semaphore or a condition decides only when a thread goes on, never what
