@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import polars as pl
+from scipy.stats import norm
 import flowyml as fm
 
 CONFIG = {"lr": 0, "model": {"lr": 0}, "opts": {"a": 0}, "k": 0}
@@ -75,6 +77,10 @@ class Settings:
 
 SETTINGS = Settings()
 ARGS = argparse.Namespace(seed=1, sort=True)
+MODE = "fast_cpu"
+SCORES = pd.Series([1.0, 2.0])
+COLS = pd.Index(["a", "b"])
+LOOKUP = pl.DataFrame({"k": [2, 1], "v": [20, 10]})
 
 
 UTIL = Util()
@@ -93,7 +99,8 @@ def standardize(df, cols):
 
 @fm.step(outputs="val")
 def use(ready):
-    return [CONFIG, MODEL.w, ROWS, MODELS["a"].w, RAW.shape, X_ALL.sum(), SETTINGS, ARGS]
+    return [CONFIG, MODEL.w, ROWS, MODELS["a"].w, RAW.shape, X_ALL.sum(), SETTINGS, ARGS,
+            MODE, SCORES.sum(), len(COLS), LOOKUP.height, norm.cdf(0.5)]
 """
 
 CHANGES = {
@@ -121,6 +128,9 @@ CHANGES = {
     "attribute_of_a_copied_object": "m = copy.copy(MODEL)\n    m.log.append(n)",
     "mutating_method_passed_uncalled": "list(map(ROWS.append, [n]))",
     "attribute_mutating_method_passed_uncalled": "list(map(MODEL.log.append, [n]))",
+    "frame_column_inserted": 'RAW.insert(0, "id", n)',
+    "series_updated_in_place": "SCORES.update(pd.Series([float(n)]))",
+    "polars_frame_extended": "LOOKUP.extend(LOOKUP.head(n))",
 }
 
 COPIES = {
@@ -143,13 +153,18 @@ COPIES = {
 }
 
 
-# reads only, of attributes named like a mutating method (``seed``, ``shuffle``,
-# ``sort``): data, not a method passed on
+# reads only: of attributes named like a mutating method (``seed``, ``shuffle``,
+# ``sort``: data, not a method passed on), and calls of methods named like one that
+# return a new object (a string's, pandas', polars', a scipy.stats distribution's)
 READS = {
     "dataclass_fields": "print(SETTINGS.seed, SETTINGS.shuffle)",
     "namespace_attributes": "kw = dict(random_state=ARGS.seed, ordered=ARGS.sort)",
     "instance_attribute_read_by_a_method": "MODEL.sample(n)",
-    "string_method_called": 'x = "a_b".partition("_")',
+    "string_method_called": 'head, _, tail = MODE.partition("_")',
+    "series_method_returning_a_new_series": "total = SCORES.add(n).sum()",
+    "index_method_returning_a_new_index": 'cols = COLS.insert(0, "id")',
+    "polars_methods_returning_a_new_frame": 'rows = LOOKUP.sort("k").update(LOOKUP, on="k")',
+    "scipy_distribution_fit": "mu, sd = norm.fit([1.0, 2.0, float(n)])",
 }
 
 
@@ -176,6 +191,6 @@ def test_a_change_of_a_copy_couples_nothing(project: Path, form: str) -> None:
 
 
 @pytest.mark.parametrize("form", sorted(READS))
-def test_a_read_of_an_attribute_named_like_a_method_couples_nothing(
+def test_a_read_or_a_call_returning_a_new_object_couples_nothing(
         project: Path, form: str) -> None:
     assert _coupled(project, f"reads_{form}", READS[form]) == []

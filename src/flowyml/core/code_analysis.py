@@ -736,7 +736,12 @@ class _Scanner:
                     self.mutated.update(self.copies[base])  # ``cfg["tags"].append(x)``
         elif isinstance(f.value, ast.Name):
             direct = self._roots(f.value.id) is None
-            self._mark(f.value.id)
+            if direct and f.attr in MUTATORS and not _in_place(f.attr, node.keywords):
+                # ``X.sort()``: ``[M]``, a change by what X is, for the build to tell
+                # (``fingerprint._method_changes``: ``pl_frame.sort()`` returns a copy)
+                self.mutated.add(f"{f.value.id}.{f.attr}[M]")
+            else:
+                self._mark(f.value.id)
             if not direct:
                 return
             if f.attr in _ORDERED_MUTATORS:

@@ -884,7 +884,7 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     globs = fn.__globals__
     mutated = _changed_names(info.mutated, globs)
     if info.taken:
-        _taken_marks(info, globs, label, out)
+        _taken_marks(info, globs, label, out, mutated)
     for name in info.rebound:  # a lazy value (``Graph.sharing``): ``_CFG``, ``STATE.cfg``
         if name.partition(".")[0] in info.global_names:
             out[("rebound", label, name)] = name
@@ -934,6 +934,11 @@ def _changed_names(mutated: frozenset[str], globs: Mapping[str, Any]) -> frozens
             if _method_passed(globs.get(name_of(m), _NOT_BUILTIN), m):
                 out.add(owner)
             continue
+        if m.endswith("[M]"):  # ``X.sort()``: ``X``, if its ``sort`` works in place
+            owner, _, attr = m[:-3].rpartition(".")
+            if _method_changes(globs.get(owner, _NOT_BUILTIN), attr):
+                out.add(owner)
+            continue
         base = m[:m.index("[")]
         head, _, attr = base.partition(".")
         value = globs.get(head)
@@ -942,6 +947,33 @@ def _changed_names(mutated: frozenset[str], globs: Mapping[str, Any]) -> frozens
         if _counts_as_change(value, m[-2]):
             out.add(base)
     return frozenset(out)
+
+
+_IN_PLACE = {  # the methods named in ``MUTATORS`` that change their object, by library:
+    # most of theirs return a new object (``Series.add``, ``Index.insert``, polars'
+    # ``sort`` and ``update``, a scipy.stats distribution's ``fit``)
+    "pandas": frozenset({"update", "insert", "pop", "__setitem__", "__delitem__"}),
+    "polars": frozenset({"extend", "__setitem__"}),
+    "scipy": MUTATORS - {"fit"},
+}
+_PANDAS_FRAMES = frozenset({"DataFrame", "Series"})  # (an ``Index`` is immutable)
+
+
+def _method_changes(value: Any, attr: str) -> bool:
+    """Whether calling ``value.attr(...)``, a name of ``MUTATORS`` (``CodeInfo.mutated``
+    ``X.attr[M]``), changes ``value`` in place: never an immutable value's
+    (``NAME.partition("_")``), a pandas, polars or scipy object's only by its library's
+    own methods that do (``_IN_PLACE``); any other object's, as its name says."""
+    if value is _NOT_BUILTIN:
+        return True  # (not found: as its name says)
+    if isinstance(value, _IMMUTABLE):
+        return False
+    top = (type(value).__module__ or "").partition(".")[0]
+    methods = _IN_PLACE.get(top)
+    if methods is None:
+        return True
+    return attr in methods and (top != "pandas" or any(
+        c.__name__ in _PANDAS_FRAMES for c in type(value).__mro__))
 
 
 def _method_passed(value: Any, entry: str) -> bool:
@@ -980,15 +1012,17 @@ def _counts_as_change(value: Any, kind: str) -> bool:
 
 
 def _taken_marks(info: CodeInfo, globs: Mapping[str, Any], label: str,
-                 out: dict[tuple[Any, ...], str]) -> None:
+                 out: dict[tuple[Any, ...], str], mutated: frozenset[str]) -> None:
     """The globals ``info``'s code takes items out of (``CodeInfo.taken``): each marked
     as changed, and as taken from, so that its step is coupled with every other step
-    that reads or changes it (``_couple_shared_state``), a step adding to it too."""
+    that reads or changes it (``_couple_shared_state``), a step adding to it too. Not
+    one whose methods named like changes return a copy (``mutated``: by its value)."""
     for entry in sorted(info.taken):
         name, _, how = entry.partition(":")
         value = globs.get(name, _NOT_BUILTIN)
         if name not in info.global_names or value is _NOT_BUILTIN or (
-                how and not _is_queue(value)):
+                how and not _is_queue(value)) or (name not in mutated and any(
+                    m.startswith(name + ".") and m.endswith("[M]") for m in info.mutated)):
             continue
         out[("name", label, name)] = name
         if isinstance(value, _IMMUTABLE):  # ``global N; N += 1``: the binding is taken
@@ -1147,6 +1181,10 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
     for m in info.mutated:
         if m.endswith("[m]"):  # ``map(d.append, xs)``: if ``append`` is a method of ``d``
             if name_of(m) == param and _method_passed(value, m):
+                return True
+            continue
+        if m.endswith("[M]"):  # ``d.sort()``: if ``d``'s ``sort`` works in place
+            if name_of(m) == param and _method_changes(value, m[:-3].rpartition(".")[2]):
                 return True
             continue
         if m == param or m.startswith(param + "."):
@@ -3107,7 +3145,8 @@ def _check_mutated_globals(ctx: _Context, func: Any) -> None:
     if not info.mutated:
         return
     globs = fn.__globals__
-    hits = {name for name in info.mutated if name in info.global_names
+    names = {name_of(m) if m.endswith("[M]") else m for m in info.mutated}
+    hits = {name for name in names if name in info.global_names
             and isinstance(globs.get(name), (list, dict, set, bytearray))}
     for name in sorted(hits):
         ctx.warn(

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import rng
-from .code_text import CodeInfo, module_of, safe_attr
+from .code_text import CodeInfo, module_of, name_of, safe_attr
 from .tokens import maybe_users_module
 
 
@@ -624,7 +624,8 @@ def _process_state_set(fn: types.FunctionType, info: CodeInfo,
         if obj is os.chdir:
             out[("settings", "cwd")] = "the current directory (os.chdir)"
         elif (obj is sys.path or obj is sys.modules) and (
-                ".".join(head) in info.mutated or head[0] in info.mutated):
+                ".".join(head) in info.mutated or head[0] in info.mutated
+                or any(name_of(m) == head[0] and m.endswith("[M]") for m in info.mutated)):
             what = "sys.path" if obj is sys.path else "sys.modules"
             out[("settings", what)] = what
 
