@@ -93,6 +93,32 @@ def test_materializers_roundtrip_with_canonical_formats(project: Path, value: An
         assert loaded == value and type(loaded) is type(value)
 
 
+def test_a_polars_frame_and_an_arrow_table_of_the_same_data_are_two_artifacts(
+        project: Path) -> None:
+    """Both are Arrow IPC: the frame's schema says it is one, so a consumer of an asset
+    two producers make (two pipelines, or a step moved from pyarrow to polars) is handed
+    the type its producer returned, and its cached result is not the other's."""
+    data = {"t": [31, 4], "rain": [0.5, 2.5]}
+
+    @fm.step(outputs="weather")
+    def load_pa():
+        return pa.table(data)
+
+    @fm.step(outputs="weather")
+    def load_pl():
+        return pl.DataFrame(data)
+
+    @fm.step(outputs="kind")
+    def kind(weather):
+        return type(weather).__module__.partition(".")[0]
+
+    first = fm.Pipeline("a", [load_pa, kind]).run()
+    second = fm.Pipeline("b", [load_pl, kind]).run()
+    assert (first["kind"], second["kind"]) == ("pyarrow", "polars")
+    assert second.steps["kind"].status == "executed"
+    assert first.artifacts["weather"].id != second.artifacts["weather"].id
+
+
 def _reprs(frame: pd.DataFrame) -> list[list[str]]:
     return [[f"{type(v).__name__}:{v!r}" for v in frame[c]] for c in frame.columns]
 

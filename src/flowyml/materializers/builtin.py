@@ -631,10 +631,13 @@ class ArrowMaterializer:
 
 class PolarsMaterializer:
     """A polars DataFrame as Arrow IPC. Version 2: refused (pickle) when its schema would
-    not come back the same (an ``Object`` column, ``Int128``)."""
+    not come back the same (an ``Object`` column, ``Int128``). Version 3: the schema
+    says it is a polars frame (``_POLARS``), so its bytes are never those of a
+    ``pyarrow.Table`` of the same data (an artifact is its name and its bytes' hash: a
+    consumer was handed the table stored first, and its result reused)."""
 
     name = "polars-arrow"
-    version = 2
+    version = 3
     uses_pickle = False
 
     def handles(self, value: Any) -> bool:
@@ -648,6 +651,7 @@ class PolarsMaterializer:
         import pyarrow as pa
 
         table = _polars_to_arrow(value)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), _POLARS: b"1"})
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
             w.write_table(table)
         return {"rows": value.height, "columns": value.columns[:50],
@@ -657,6 +661,9 @@ class PolarsMaterializer:
         import polars as pl
 
         return pl.from_arrow(_read_ipc(path))
+
+
+_POLARS = b"flowyml.polars"
 
 
 def _polars_to_arrow(value: Any) -> Any:
