@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from flowyml.executors import make_executor
 from flowyml.executors.base import StepTimedOut, WorkerDied
 from flowyml.run import StepResult
 from flowyml.runtime.reporting import PrintReporter, Reporter
-from tests.conftest import flowyml_cli, write
+from tests.conftest import flowyml_cli, import_from, write
 
 EXECUTORS = ["inline", "processes:2"]
 SCALE = 3  # a module-level constant the steps read (shipped to workers by reference)
@@ -744,3 +745,58 @@ def test_steps_passing_state_through_globals_run_in_the_driver(project: Path) ->
     assert val[0] == 30
     # the driver is this test's child; a worker is the driver's
     assert ready == val[1] == os.getpid() != free
+
+
+def test_a_mapped_step_reading_state_another_step_set_runs_in_the_driver(
+        project: Path) -> None:
+    """A ``map_over`` step coupled with another through a global: its elements run in
+    the driver too, as the plain loop would see the change (in workers they gave the
+    import's value)."""
+    write(project / "pipe.py", '''
+        import flowyml as fm
+
+        SETTINGS = {"scale": 1}
+
+        @fm.step(outputs="items")
+        def configure(scale: int = 5):
+            SETTINGS["scale"] = scale
+            return [1, 2, 3]
+
+        @fm.step(outputs="result", map_over="items")
+        def compute(items):
+            return items * SETTINGS["scale"]
+
+        pipe = fm.Pipeline("mapped", [configure, compute])
+    ''')
+    res = flowyml_cli(project, "run", "pipe.py", "--executor", "processes:2")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert fm.Catalog(fm.Stack().resolve()).get("result").load() == [5, 10, 15]
+
+
+def test_a_step_with_a_timeout_sharing_state_with_another_is_refused_at_build(
+        project: Path) -> None:
+    """A timeout runs its step in a process of its own (so that it can be killed),
+    where the state another step set in the driver is not: refused before anything
+    runs, naming the step, the global and both ways out."""
+    write(project / "pipe.py", '''
+        import flowyml as fm
+
+        SETTINGS = {"scale": 1}
+
+        @fm.step(outputs="ready")
+        def configure(scale: int = 5):
+            SETTINGS["scale"] = scale
+            return True
+
+        @fm.step(outputs="result", timeout=60)
+        def compute(ready):
+            return SETTINGS["scale"] * 10
+
+        pipe = fm.Pipeline("timed", [configure, compute])
+    ''')
+    pipe = import_from(project, "pipe").pipe
+    with pytest.raises(fm.BuildError, match=r"'compute' has timeout=60 and shares SETTINGS"
+                       r".*as an output.*or drop the timeout"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        pipe.build()
+    assert not (project / ".flowyml" / "objects").exists()

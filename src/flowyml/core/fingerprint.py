@@ -69,6 +69,7 @@ from .code_text import (
     resolve_chain,
 )
 from .code_text import safe_attr as _attr
+from .errors import BuildError
 from .gcpause import cyclic_gc_paused
 from .hashing import hash_text
 from .ownership import (
@@ -1326,6 +1327,25 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                "draw from it first moves it" for g in sorted(drawing.get(name, ()))},
             **{f"made {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:it may have drawn "
                "since it was made" for g in sorted(made.get(name, ()))}})
+    _refuse_timeouts(graph, coupled, changed)
+
+
+def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],
+                     changed: Mapping[str, set[str]]) -> None:
+    """A step that passes state to others through this process runs in it, where the
+    others see its changes (``runtime.loop._passes_state``); a ``timeout=`` runs a step
+    in a process of its own, which can be killed, where it would not. Both cannot hold:
+    refused before anything runs."""
+    for name in sorted(coupled.keys() | changed.keys()):
+        timeout = graph.steps[name].timeout
+        if timeout is not None:
+            what = ", ".join(sorted(coupled.get(name, set()) | changed.get(name, set())))
+            raise BuildError(
+                f"step {name!r} has timeout={timeout:g} and shares {what} with other steps "
+                "outside any asset: a timeout runs the step in a process of its own, so "
+                "that it can be killed, where it would not see the other steps' changes, "
+                "nor they its. Return the state as an output and take it as an input, or "
+                "drop the timeout")
 
 
 def _settings_users(graph: Graph, writer: str, mark: tuple[Any, ...],

@@ -600,9 +600,10 @@ class _RunState:
         if step.map_over is not None:
             from .mapping import submit_map
 
-            fut: StepFuture = submit_map(task, d, self.executor, self.store, self.catalog,
-                                         name in self.forced, self.stack.root,
-                                         self.decider.materializers)
+            # (elements of a step passing state to others run where it would: here)
+            fut: StepFuture = submit_map(task, d, self._in_driver() if here else self.executor,
+                                         self.store, self.catalog, name in self.forced,
+                                         self.stack.root, self.decider.materializers)
         elif here:
             fut = self._in_driver().submit(task)
         else:
