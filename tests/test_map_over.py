@@ -189,3 +189,23 @@ def test_elements_run_in_parallel(project: Path) -> None:
     spans = run["spans"]
     # they overlapped (a check of overlap, not of total time, holds on a loaded machine)
     assert min(s[1] for s in spans) > max(s[0] for s in spans)
+
+
+@fm.step(outputs="labels", map_over="items")
+def label(items: fm.ArtifactRef) -> str:
+    return f"{items.name} v{items.version} = {items.load()}"
+
+
+def test_an_elements_handle_says_its_place_and_the_lists_version(project: Path) -> None:
+    """A mapped step taking a handle sees ``items[i]`` and the list's version, also when
+    the list was made in the same run; its result, which may say them, is reused only
+    for the same place in the same list."""
+    pipe = fm.Pipeline("handles", [items, label])
+    first = pipe.run(params={"values": ["a", "b"]})
+    assert first["labels"] == ["items[0] v1 = a", "items[1] v1 = b"]
+    swapped = pipe.run(params={"values": ["b", "a"]})
+    assert swapped["labels"] == ["items[0] v2 = b", "items[1] v2 = a"]
+    longer = pipe.run(params={"values": ["b", "a", "c"]})
+    assert longer["labels"] == ["items[0] v3 = b", "items[1] v3 = a", "items[2] v3 = c"]
+    again = pipe.run(params={"values": ["b", "a", "c"]})
+    assert again.steps["label"].cached and again["labels"] == longer["labels"]

@@ -561,6 +561,9 @@ class _RunState:
         refs = {}
         own: set[str] = set()
         handles = want_ref(step)
+        mapped = step.map_over
+        if mapped in handles and d.refs[mapped].version == 0:  # (its elements' handles)
+            d.refs[mapped] = self._versioned(d.refs[mapped])
         for param, b in self.graph.bindings[name].items():
             if b.kind in ("value", "default"):
                 values[param] = b.value

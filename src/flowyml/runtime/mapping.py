@@ -119,6 +119,9 @@ def submit_map(
             obj = store_value(store, f"{whole.name}-{i}", item)
             objs.append(obj)
             inputs = {**d.inputs, param: obj.content_hash}
+            if param in task.want_ref:  # its handle says its place and the list's
+                inputs[f"{param}[]"] = f"{i} of {whole.content_hash}"  # version
+                # (``items[1]``, ``items@2``): both count
             code = d.fingerprint.with_states
             if drawing and i:  # (what the elements before it drew moves what it gets)
                 code = hash_text("after element", code, before)
