@@ -1758,3 +1758,29 @@ def test_python_minus_o_is_part_of_the_key(project: Path) -> None:
     assert run("-O") == ["fast", "executed"]
     assert run("-O") == ["fast", "cached"]
     assert run() == ["checked", "cached"]
+
+
+class _PicklesLight:
+    """Its pickle keeps the path; the table it loaded from it counts too."""
+
+    def __init__(self, path: str, table: dict[str, float]) -> None:
+        self.path, self.table = path, table
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+
+class _HoldsAResource(_PicklesLight):
+    """A connection, a lock and the process id beside it: its pickle says what it is."""
+
+    def __init__(self, path: str, table: dict[str, float], pid: int) -> None:
+        super().__init__(path, table)
+        self.conn, self.lock, self.pid = sqlite3.connect(":memory:"), threading.Lock(), pid
+
+
+def test_what_a_pickle_of_yours_leaves_out_counts_unless_it_holds_a_resource() -> None:
+    light = [_PicklesLight("rates.csv", {"a": t}) for t in (2.0, 5.0)]
+    assert value_token(light[0]) != value_token(light[1])  # the table read at import
+    held = [_HoldsAResource("rates.csv", {"a": 2.0}, pid) for pid in (100, 200)]
+    assert value_token(held[0]) == value_token(held[1])  # no Opaque: as its pickle says
+    assert value_token(held[0]) != value_token(_HoldsAResource("other.csv", {}, 100))

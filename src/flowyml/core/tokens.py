@@ -629,7 +629,7 @@ class Tokenizer:
             h.update(f"global:{module}:{rv}".encode())
             self._code(v if callable(v) else t, h)
             if _pickles_its_own_way(t):  # a singleton of yours: what it holds counts
-                self._walk(("attributes", _own_attributes(v)), h, depth, memo)
+                self._left_out(v, None, h, depth, memo)
             if (self.on_code is not None and callable(v) and not isinstance(v, _CODE_TYPES)
                     and maybe_users(t)):
                 self.on_code(t)  # a callable singleton of yours: its class's code runs
@@ -648,13 +648,32 @@ class Tokenizer:
         if _pickles_its_own_way(t):
             # your ``__getstate__`` or ``__reduce__`` keeps what remakes the object, not
             # all it holds (a table loaded from a file at import, a weight computed from
-            # an argument): every attribute counts, as the step's code reads them
-            self._walk(("attributes", _own_attributes(v)), h, depth, memo)
+            # an argument): what it leaves out counts too (``_left_out``)
+            self._left_out(v, state, h, depth, memo)
         elif state is None and maybe_users(t) and getattr(v, "__dict__", None):
             # a subclass of the user's of a type whose reduce drops the instance's own
             # attributes (``Counter``, ``defaultdict``: ``VOCAB.min_freq = 2``)
             self._walk(("attributes", dict(vars(v))), h, depth, memo)
         h.update(b")")
+
+    def _left_out(self, v: Any, state: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
+        """The attributes of ``v`` (of a class of yours that says how it pickles) that
+        its pickled ``state`` leaves out, by value: data it derived (a table read at
+        import, a weight from an argument), which its code reads. Unless one of them has
+        no canonical form (a connection, a lock, a file, a pool): then the class holds a
+        resource and its pickle says what it is, as before (its process id and such
+        beside it are no input of the steps either)."""
+        attrs = _own_attributes(v)
+        if isinstance(state, dict):
+            attrs = {k: x for k, x in attrs.items() if k not in state}
+        out = [b"left out"]
+        for name in sorted(attrs):
+            try:
+                out.append(name.encode() + self._sub(attrs[name], depth, memo))
+            except Opaque:
+                return
+        if len(out) > 1:
+            h.update(b"".join(out))
 
     def _code_or_value(self, f: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
         if isinstance(f, _CODE_TYPES):
