@@ -21,6 +21,7 @@ PRELUDE = """
 import argparse
 import copy
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,37 @@ MODE = "fast_cpu"
 SCORES = pd.Series([1.0, 2.0])
 COLS = pd.Index(["a", "b"])
 LOOKUP = pl.DataFrame({"k": [2, 1], "v": [20, 10]})
+SCORES_PL = pl.Series("s", [3, 1, 2])
+
+
+class Trained(NamedTuple):
+    names: list
+
+    def add(self, name):
+        self.names.append(name)
+
+
+class Events:
+    def __init__(self):
+        self._events = []
+
+    @property
+    def events(self):
+        return self._events
+
+    def __getattr__(self, name):  # ``EVENTS.append``: the list's
+        return getattr(self._events, name)
+
+
+class Lines:
+    def __init__(self):
+        self.lines = []
+        self.append = self.lines.append  # a bound method kept on the instance
+
+
+TRAINED = Trained([])
+EVENTS = Events()
+LINES = Lines()
 
 
 UTIL = Util()
@@ -100,7 +132,8 @@ def standardize(df, cols):
 @fm.step(outputs="val")
 def use(ready):
     return [CONFIG, MODEL.w, ROWS, MODELS["a"].w, RAW.shape, X_ALL.sum(), SETTINGS, ARGS,
-            MODE, SCORES.sum(), len(COLS), LOOKUP.height, norm.cdf(0.5)]
+            MODE, SCORES.sum(), len(COLS), LOOKUP.height, norm.cdf(0.5),
+            SCORES_PL.to_list(), TRAINED.names, EVENTS.events, LINES.lines]
 """
 
 CHANGES = {
@@ -131,6 +164,12 @@ CHANGES = {
     "frame_column_inserted": 'RAW.insert(0, "id", n)',
     "series_updated_in_place": "SCORES.update(pd.Series([float(n)]))",
     "polars_frame_extended": "LOOKUP.extend(LOOKUP.head(n))",
+    "polars_series_appended": "SCORES_PL.append(pl.Series([n]))",
+    "polars_series_sorted_in_place": "SCORES_PL.sort(in_place=True)",
+    "namedtuple_method_changing_a_field": 'TRAINED.add("ridge")',
+    "method_passed_through_a_property": "list(map(EVENTS.events.append, [n]))",
+    "method_passed_found_by_getattr": "list(map(EVENTS.append, [n]))",
+    "bound_method_kept_on_the_instance": "list(map(LINES.append, [n]))",
 }
 
 COPIES = {

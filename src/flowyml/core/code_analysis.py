@@ -882,9 +882,11 @@ class _Scanner:
 
 def _in_place(method: str, keywords: list[ast.keyword]) -> bool:
     """A method call that changes its object by convention: ``DF.fillna(0, inplace=True)``
-    (pandas), ``T.add_(1)`` (torch: a trailing underscore)."""
+    (pandas), ``S.sort(in_place=True)`` (polars), ``T.add_(1)`` (torch: a trailing
+    underscore). A computed flag (``inplace=flag``) may be True: it counts too."""
     return (method.endswith("_") and not method.startswith("_")) or any(
-        k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
+        k.arg in ("inplace", "in_place") and not (
+            isinstance(k.value, ast.Constant) and k.value.value in (False, None))
         for k in keywords)
 
 

@@ -954,7 +954,7 @@ _IN_PLACE = {  # the methods named in ``MUTATORS`` that change their object, by 
     # most of theirs return a new object (``Series.add``, ``Index.insert``, polars'
     # ``sort`` and ``update``, a scipy.stats distribution's ``fit``)
     "pandas": frozenset({"update", "insert", "pop", "__setitem__", "__delitem__"}),
-    "polars": frozenset({"extend", "__setitem__"}),
+    "polars": frozenset({"extend", "append", "__setitem__"}),  # (a Series' ``append``)
     "scipy": MUTATORS - {"fit"},
 }
 _PANDAS_FRAMES = frozenset({"DataFrame", "Series"})  # (an ``Index`` is immutable)
@@ -967,8 +967,8 @@ def _method_changes(value: Any, attr: str) -> bool:
     own methods that do (``_IN_PLACE``); any other object's, as its name says."""
     if value is _NOT_BUILTIN:
         return True  # (not found: as its name says)
-    if isinstance(value, _IMMUTABLE):
-        return False
+    if type(value) in _IMMUTABLE:  # (exactly: a ``NamedTuple`` of yours may have methods
+        return False  # that change what its fields hold)
     top = (type(value).__module__ or "").partition(".")[0]
     methods = _IN_PLACE.get(top)
     if methods is None:
@@ -980,22 +980,44 @@ def _method_changes(value: Any, attr: str) -> bool:
 def _method_passed(value: Any, entry: str) -> bool:
     """For a ``CodeInfo.mutated`` entry ``X.attr[m]`` or ``X.a.attr[m]`` (a mutating
     method's name read and not called: ``map(LOG.append, xs)``, ``push = X.a.append``),
-    with ``value`` what ``X`` names: whether ``attr`` is a method of its object. An
-    attribute named like one is data (``CFG.seed``, ``ARGS.shuffle``): reading it
-    changes nothing. Read statically: no property or ``__getattr__`` of the user's
-    runs at build."""
+    with ``value`` what ``X`` names: whether ``attr`` may be a method of its object.
+    Only data found where it is read says no (``CFG.seed``, ``ARGS.shuffle``: an
+    instance's attribute, a slot, a class attribute that is not callable); what a
+    property, a descriptor or ``__getattr__`` gives is not known at build: as its name
+    says. Read statically: no code of the user's runs at build."""
     *middle, attr = entry[:-3].split(".")[1:]
     obj = value
     for name in middle:
-        obj = inspect.getattr_static(obj, name, _NOT_BUILTIN)
-    if obj is _NOT_BUILTIN or isinstance(obj, (types.ModuleType, *_IMMUTABLE)):
-        return False
+        obj = _static_data(obj, name)
+        if obj is _NOT_BUILTIN:
+            return True
+    if obj is _NOT_BUILTIN or type(obj) in _IMMUTABLE or isinstance(obj, types.ModuleType):
+        return obj is _NOT_BUILTIN
+    found = _static_data(obj, attr)
+    return found is _NOT_BUILTIN or callable(found)
+
+
+def _static_data(obj: Any, name: str) -> Any:
+    """``obj.name`` when it is data found without running code (an instance's own
+    attribute, a slot's value, a class attribute that is no descriptor); a method found
+    on the class as it is; ``_NOT_BUILTIN`` when only running code would tell (a
+    property, another descriptor, ``__getattr__``)."""
     own = getattr(obj, "__dict__", None)
-    if not isinstance(obj, type) and isinstance(own, dict) and attr in own:
-        return False  # the instance's own attribute: its data, not a method
-    member = inspect.getattr_static(obj, attr, None)
-    return isinstance(member, (types.FunctionType, types.BuiltinFunctionType, classmethod,
-                               types.MethodDescriptorType, types.WrapperDescriptorType))
+    if not isinstance(obj, type) and isinstance(own, dict) and name in own:
+        return own[name]
+    member = inspect.getattr_static(obj, name, _NOT_BUILTIN)
+    if isinstance(member, types.MemberDescriptorType):  # a slot: read in C
+        try:
+            return member.__get__(obj, type(obj))
+        except AttributeError:
+            return _NOT_BUILTIN
+    if isinstance(member, (types.FunctionType, types.BuiltinFunctionType, classmethod,
+                           staticmethod, types.MethodDescriptorType,
+                           types.WrapperDescriptorType)):
+        return member
+    if member is _NOT_BUILTIN or hasattr(type(member), "__get__"):
+        return _NOT_BUILTIN
+    return member
 
 
 def _counts_as_change(value: Any, kind: str) -> bool:
