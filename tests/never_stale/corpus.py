@@ -8640,7 +8640,7 @@ add(idiom("named_logger_level_set_at_import", {"pipe.py": src('''
 
     @fm.step(outputs="y")
     def f(n: int = 3):
-        out = {"sum": sum(range(n))}
+        out = {"sum": sum(range(n)), "by": log.name}
         if log.isEnabledFor(logging.DEBUG):
             out["debug"] = list(range(n))
         return out
@@ -8654,4 +8654,6 @@ add(idiom("named_logger_level_set_at_import", {"pipe.py": src('''
     change(E("pipe.py", "log.setLevel(logging.INFO)", "log.setLevel(logging.DEBUG)"),
            note="the level of a named logger the step holds (it counted by its name "
                 "only: stale before)"),
+    change(E("pipe.py", 'getLogger("pipe.steps")', 'getLogger("pipe.prep")'),
+           note="the logger's name, which the step returns"),
 ))

@@ -265,12 +265,26 @@ def _reducer(t: type, top: bool = False) -> Callable[[Any], Any] | None:
 
 
 def _logger(v: Any) -> tuple[Any, ...]:
-    """A logger by what ``isEnabledFor`` answers from it (its effective level, whether
-    it is disabled, ``logging.disable``), not by its name, which only its records
-    print: ``getLogger(__name__)`` is ``__main__``'s under ``python pipe.py`` and
-    ``pipe``'s under ``flowyml run pipe.py``, one key for both."""
-    return (type(v), (), {"level": v.getEffectiveLevel(), "disabled": bool(v.disabled),
-                          "disable": v.manager.disable})
+    """A logger by its name and by what ``isEnabledFor`` answers from it (its effective
+    level, whether it is disabled, ``logging.disable``). ``__main__``'s counts by the
+    name the script has when imported: ``getLogger(__name__)`` is ``__main__``'s under
+    ``python pipe.py`` and ``pipe``'s under ``flowyml run pipe.py``, one key for both."""
+    name = v.name
+    if name == "__main__" or name.startswith("__main__."):
+        name = _main_name() + name[len("__main__"):]
+    return (type(v), (name,), {"level": v.getEffectiveLevel(), "disabled": bool(v.disabled),
+                               "disable": v.manager.disable})
+
+
+def _main_name() -> str:
+    """The name ``__main__``'s module has when imported: ``pkg.pipe`` for ``python -m
+    pkg.pipe``, ``pipe`` for ``python pipe.py``; ``__main__`` in a notebook."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None):
+        return str(spec.name)
+    file = getattr(main, "__file__", None)
+    return os.path.splitext(os.path.basename(file))[0] if isinstance(file, str) else "__main__"
 
 
 # A lock, a semaphore or a condition decides only when a thread goes on, never what
