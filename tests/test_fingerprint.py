@@ -1784,3 +1784,24 @@ def test_what_a_pickle_of_yours_leaves_out_counts_unless_it_holds_a_resource() -
     held = [_HoldsAResource("rates.csv", {"a": 2.0}, pid) for pid in (100, 200)]
     assert value_token(held[0]) == value_token(held[1])  # no Opaque: as its pickle says
     assert value_token(held[0]) != value_token(_HoldsAResource("other.csv", {}, 100))
+
+
+def test_dask_and_polars_settings_count_what_computes_not_where_or_how_it_logs() -> None:
+    """A value of ``dask.config`` or ``pl.Config`` that changes what a step returns
+    counts; where dask computes, its logs, temporary folder and error reports, and
+    polars' verbose logs do not (each was a re-execution on every change)."""
+    import dask
+    import polars as pl
+
+    from flowyml.core.settings import changed
+
+    where = {"temporary-directory": "/tmp/elsewhere", "logging.distributed": "debug",
+             "admin.traceback.shorten": [], "scheduler": "threads"}
+    with dask.config.set(where):
+        assert changed("dask") == {}
+        with dask.config.set({"dataframe.convert-string": False}):
+            assert changed("dask") == {"dataframe.convert-string": False}
+    with pl.Config(verbose=True):
+        assert changed("polars") == {}
+        with pl.Config(tbl_rows=4):
+            assert changed("polars") == {"POLARS_FMT_MAX_ROWS": "4"}

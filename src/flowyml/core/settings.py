@@ -137,13 +137,18 @@ def _dask() -> dict[str, Any]:
     for each in config.defaults:
         config.update(defaults, each)
     return {k: v for k, v in _differing(_flat(config.config), _flat(defaults)).items()
-            if k not in _DASK_WHERE_ONLY and not k.startswith("distributed.")}
+            if k.replace("_", "-") not in _DASK_WHERE_ONLY
+            and not k.startswith(_DASK_WHERE_ONLY_PREFIXES)}
 
 
-# where dask computes, not what: a ``distributed.Client`` sets its scheduler as the
-# default while it lives (a notebook's, the Dask executor's), and ``distributed.*``
-# configures the cluster
-_DASK_WHERE_ONLY = frozenset({"scheduler", "get", "pool", "num_workers"})
+# where and how dask computes, not what: a ``distributed.Client`` sets its scheduler as
+# the default while it lives (a notebook's, the Dask executor's); the cluster's, its
+# deployment's, its logs', its temporary folder's and its error reports' settings
+_DASK_WHERE_ONLY = frozenset({"scheduler", "get", "pool", "num-workers",
+                              "temporary-directory"})
+_DASK_WHERE_ONLY_PREFIXES = ("distributed.", "logging.", "admin.", "visualization.",
+                             "jobqueue.", "kubernetes.", "cloudprovider.", "gateway.",
+                             "labextension.", "ucx.", "rmm.")
 
 
 def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -166,8 +171,10 @@ _POLARS = {"set_fmt_float": "mixed", "set_float_precision": None,
 
 def _polars() -> dict[str, Any]:
     """``pl.Config`` set at import (``set_tbl_rows``, ``set_fmt_float``): what
-    ``str(frame)`` and ``write_csv`` of floats give."""
-    return _differing(dict(sys.modules["polars"].Config.state(if_set=True)), _POLARS)
+    ``str(frame)`` and ``write_csv`` of floats give (not ``POLARS_VERBOSE``, its logs)."""
+    state = dict(sys.modules["polars"].Config.state(if_set=True))
+    state.pop("POLARS_VERBOSE", None)
+    return _differing(state, _POLARS)
 
 
 # Options that choose how pandas computes, not what: ``dask.dataframe`` turns numexpr
