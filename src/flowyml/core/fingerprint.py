@@ -2161,11 +2161,28 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
 
 
 def _abc_registered(cls: type) -> list[str]:
-    """The classes registered as virtual subclasses of ``cls`` (``ABC.register``), by
-    qualified name: ``isinstance`` and ``issubclass`` answer by them, and the
-    registration is a statement of a module, no function's code."""
+    """The classes registered as virtual subclasses of ``cls`` or of its subclasses
+    (``ABC.register``; ``Real.register(float)`` makes ``isinstance(1.5, Numeric)`` true
+    for ``class Real(Numeric)``), by qualified name: ``isinstance`` and ``issubclass``
+    answer by them, and a registration is a statement of a module, no function's code."""
     if "_abc_impl" not in vars(cls):
         return []
+    out: list[str] = []
+    todo, seen = [cls], {cls}
+    while todo:
+        c = todo.pop()
+        here = [qualified_name(r) for r in _registry(c)]
+        out += here if c is cls else [f"{qualified_name(c)}: {r}" for r in here]
+        subs: list[type] = type.__subclasses__(c)
+        for sub in subs:
+            if sub not in seen and "_abc_impl" in vars(sub):
+                seen.add(sub)
+                todo.append(sub)
+    return sorted(out)
+
+
+def _registry(cls: type) -> list[type]:
+    """The classes registered with the ABC ``cls`` itself."""
     import weakref
 
     try:
@@ -2175,7 +2192,7 @@ def _abc_registered(cls: type) -> list[str]:
     except (ImportError, AttributeError, TypeError):  # (the pure-Python ``_py_abc``)
         refs = getattr(cls, "_abc_registry", ())
     classes = [r() if isinstance(r, weakref.ref) else r for r in refs]
-    return sorted(qualified_name(c) for c in classes if c is not None)
+    return [c for c in classes if c is not None]
 
 
 def _class_members(cls: type) -> Iterator[tuple[str, Any, Any]]:
