@@ -8603,7 +8603,14 @@ add(idiom("dask_and_polars_config_set_at_import", {"pipe.py": src('''
     requires=("dask", "polars", "pandas"),
 ))
 
-add(idiom("locals_read_in_a_step", {"pipe.py": src('''
+add(idiom("locals_read_in_a_step", {"scalers.py": src('''
+        def scale_center(x):
+            return x - 1
+
+
+        def scale_double(x):
+            return x * 2
+    '''), "pipe.py": src('''
     import json
 
     import flowyml as fm
@@ -8612,9 +8619,13 @@ add(idiom("locals_read_in_a_step", {"pipe.py": src('''
 
 
     @fm.step(outputs="y")
-    def f(n: int = 3, lr: float = 0.5):
+    def f(n: int = 3, lr: float = 0.5, kind: str = "center"):
+        from scalers import scale_center, scale_double  # noqa: F401  (picked by name)
+
         hparams = dict(locals())
-        return json.dumps(hparams) + " {n}:{lr}".format(**locals())
+        hparams.pop("scale_center"), hparams.pop("scale_double")
+        scaled = locals()[f"scale_{kind}"](n)
+        return json.dumps(hparams) + " {n}:{lr}".format(**locals()) + f" {scaled}"
 
 
     @fm.step(outputs="z")
@@ -8632,6 +8643,9 @@ add(idiom("locals_read_in_a_step", {"pipe.py": src('''
     change(E("pipe.py", "THRESHOLD = 20", "THRESHOLD = 30"), expect={"f": "cached", "g": "executed"},
            note="a constant only g reads: f reads no global through locals(), so it is "
                 "reused (the whole module counted for it before)"),
+    change(E("scalers.py", "return x - 1", "return x - 2"),
+           note="a function the step imports and picks out of locals() by a computed name "
+                "(stale before: only the step's own module counted)"),
     steps=("f", "g"), check={"y": "f()", "z": "g(f())"},
 ))
 

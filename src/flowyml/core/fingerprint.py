@@ -130,7 +130,8 @@ _UNSEEABLE_BUILTINS = {
     "vars": "vars()",
     "__import__": "__import__()",
 }  # (not ``locals()``: in a function, its own variables and closure, never a global:
-# ``hparams = dict(locals())`` logs the parameters)
+# ``hparams = dict(locals())`` logs the parameters; what the function imports counts
+# whole, ``_follow``)
 
 
 # --------------------------------------------------------------------------- sources
@@ -2694,6 +2695,10 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
             base = globs[head]
         elif head in info.global_names and head in _UNSEEABLE_BUILTINS:
             unseeable.append(_UNSEEABLE_BUILTINS[head])
+            continue
+        elif head == "locals" and head in info.global_names:
+            for name, obj in sorted(local.items()):  # ``locals()[f"scale_{kind}"]``:
+                _visit(ctx, obj, name, label)  # any the function imports may be picked
             continue
         elif head in info.global_names and _put_in_builtins(head):
             base = builtins.__dict__[head]  # ``builtins.SCALE = 3`` in a module of yours
