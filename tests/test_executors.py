@@ -800,3 +800,66 @@ def test_a_step_with_a_timeout_sharing_state_with_another_is_refused_at_build(
         warnings.simplefilter("ignore", fm.FingerprintWarning)
         pipe.build()
     assert not (project / ".flowyml" / "objects").exists()
+
+
+def test_a_step_with_a_timeout_changing_settings_only_steps_before_it_use_builds(
+        project: Path) -> None:
+    """``np.seterr`` in the last step, with a timeout: in its own process it computes as
+    it would here, and no step after it sees the change: nothing to refuse."""
+    write(project / "pipe.py", '''
+        import numpy as np
+        import flowyml as fm
+
+        @fm.step(outputs="table")
+        def load(n: int = 4):
+            return np.arange(n) / 3
+
+        @fm.step(outputs="ratios", timeout=60)
+        def ratios(table):
+            np.seterr(divide="ignore", invalid="ignore")
+            return (table / np.arange(len(table))).round(3).tolist()
+
+        pipe = fm.Pipeline("timed", [load, ratios])
+    ''')
+    pipe = import_from(project, "pipe").pipe
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        assert pipe.run()["ratios"][1:] == [0.333, 0.333, 0.333]
+
+
+def test_a_module_logger_of_a_script_run_with_dash_m_is_one_on_workers_and_the_cli(
+        project: Path) -> None:
+    """``getLogger(__name__)`` in ``pkg/pipe.py``: ``__main__``'s logger under ``python -m
+    pkg.pipe``, in a worker the driver's file without how it was started, ``pkg.pipe``'s
+    under ``flowyml run``. It counts as ``pkg.pipe`` in all three: the worker computes
+    the driver's key (it refused the step), and the CLI reuses its result."""
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    (project / "pkg").mkdir()
+    write(project / "pkg" / "__init__.py", "")
+    write(project / "pkg" / "pipe.py", '''
+        import logging
+        import sys
+
+        import flowyml as fm
+
+        log = logging.getLogger(__name__)
+
+        @fm.step(outputs="y")
+        def f(n: int = 3):
+            log.info("n=%s", n)
+            return n * 2
+
+        pipe = fm.Pipeline("dashm", [f])
+
+        if __name__ == "__main__":
+            print("RESULT", pipe.run(executor=sys.argv[1])["y"])
+    ''')
+    proc = subprocess.run([sys.executable, "-m", "pkg.pipe", "processes:2"], cwd=project,
+                          env=child_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "RESULT 6" in proc.stdout, proc.stderr[-2000:]
+    res = flowyml_cli(project, "run", "pkg/pipe.py")
+    assert res.returncode == 0 and "1 reused" in res.stderr, res.stdout + res.stderr

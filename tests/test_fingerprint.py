@@ -1761,47 +1761,52 @@ def test_python_minus_o_is_part_of_the_key(project: Path) -> None:
 
 
 class _PicklesLight:
-    """Its pickle keeps the path; the table it loaded from it counts too."""
+    """Its pickle keeps the path (and a placeholder for the table it reloads); the
+    table it loaded from it counts too."""
 
     def __init__(self, path: str, table: dict[str, float]) -> None:
         self.path, self.table = path, table
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path}
+        return {"path": self.path, "table": None}
 
 
 class _HoldsAResource(_PicklesLight):
-    """A connection, a lock and the process id beside it: its pickle says what it is."""
+    """A connection and a lock beside its data: they count by their types only."""
 
     def __init__(self, path: str, table: dict[str, float], pid: int) -> None:
         super().__init__(path, table)
         self.conn, self.lock, self.pid = sqlite3.connect(":memory:"), threading.Lock(), pid
 
 
-def test_what_a_pickle_of_yours_leaves_out_counts_unless_it_holds_a_resource() -> None:
+def test_what_a_pickle_of_yours_leaves_out_counts_a_resource_by_its_type() -> None:
     light = [_PicklesLight("rates.csv", {"a": t}) for t in (2.0, 5.0)]
     assert value_token(light[0]) != value_token(light[1])  # the table read at import
-    held = [_HoldsAResource("rates.csv", {"a": 2.0}, pid) for pid in (100, 200)]
-    assert value_token(held[0]) == value_token(held[1])  # no Opaque: as its pickle says
-    assert value_token(held[0]) != value_token(_HoldsAResource("other.csv", {}, 100))
+    held = [_HoldsAResource("rates.csv", {"a": t}, 100) for t in (2.0, 2.0, 5.0)]
+    assert value_token(held[0]) == value_token(held[1])  # two connections: one type
+    assert value_token(held[0]) != value_token(held[2])  # the table beside them
+    assert value_token(held[0]) != value_token(_HoldsAResource("rates.csv", {"a": 2.0}, 200))
 
 
 def test_dask_and_polars_settings_count_what_computes_not_where_or_how_it_logs() -> None:
     """A value of ``dask.config`` or ``pl.Config`` that changes what a step returns
-    counts; where dask computes, its logs, temporary folder and error reports, and
-    polars' verbose logs do not (each was a re-execution on every change)."""
+    counts; where dask computes, how it optimizes and tokenizes, its logs, temporary
+    folder and error reports, and polars' logs, warnings and engine do not (each was a
+    re-execution on every change)."""
     import dask
     import polars as pl
 
     from flowyml.core.settings import changed
 
     where = {"temporary-directory": "/tmp/elsewhere", "logging.distributed": "debug",
-             "admin.traceback.shorten": [], "scheduler": "threads"}
+             "admin.traceback.shorten": [], "scheduler": "threads",
+             "tokenize.ensure-deterministic": True, "optimization.fuse.active": False,
+             "dataframe.shuffle.compression": "zlib"}
     with dask.config.set(where):
         assert changed("dask") == {}
         with dask.config.set({"dataframe.convert-string": False}):
             assert changed("dask") == {"dataframe.convert-string": False}
-    with pl.Config(verbose=True):
+    with pl.Config(verbose=True, warn_unstable=True):
         assert changed("polars") == {}
         with pl.Config(tbl_rows=4):
             assert changed("polars") == {"POLARS_FMT_MAX_ROWS": "4"}

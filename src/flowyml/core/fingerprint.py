@@ -982,43 +982,40 @@ def _method_passed(value: Any, entry: str) -> bool:
     """For a ``CodeInfo.mutated`` entry ``X.attr[m]`` or ``X.a.attr[m]`` (a mutating
     method's name read and not called: ``map(LOG.append, xs)``, ``push = X.a.append``),
     with ``value`` what ``X`` names: whether ``attr`` may be a method of its object.
-    Only data found where it is read says no (``CFG.seed``, ``ARGS.shuffle``: an
-    instance's attribute, a slot, a class attribute that is not callable); what a
-    property, a descriptor or ``__getattr__`` gives is not known at build: as its name
-    says. Read statically: no code of the user's runs at build."""
+    Data found there says no (``CFG.seed``, ``ARGS.shuffle``, a ``NamedTuple``'s field,
+    a config's ``__getattr__`` or property giving a number); a method, or a bound one
+    (kept on the instance, handed out by ``__getattr__``: ``EVENTS.append``), yes."""
     *middle, attr = entry[:-3].split(".")[1:]
     obj = value
     for name in middle:
-        obj = _static_data(obj, name)
+        obj = _attribute(obj, name)
         if obj is _NOT_BUILTIN:
             return True
     if obj is _NOT_BUILTIN or type(obj) in _IMMUTABLE or isinstance(obj, types.ModuleType):
         return obj is _NOT_BUILTIN
-    found = _static_data(obj, attr)
+    found = _attribute(obj, attr)
     return found is _NOT_BUILTIN or callable(found)
 
 
-def _static_data(obj: Any, name: str) -> Any:
-    """``obj.name`` when it is data found without running code (an instance's own
-    attribute, a slot's value, a class attribute that is no descriptor); a method found
-    on the class as it is; ``_NOT_BUILTIN`` when only running code would tell (a
-    property, another descriptor, ``__getattr__``)."""
+def _attribute(obj: Any, name: str) -> Any:
+    """``obj.name``: read statically where it can be (an instance's own attribute, a
+    slot, a class attribute, a method on the class); else by ``getattr`` (a property,
+    a ``NamedTuple``'s field, ``__getattr__``), as the step's code would read it;
+    ``_NOT_BUILTIN`` when that raises."""
     own = getattr(obj, "__dict__", None)
     if not isinstance(obj, type) and isinstance(own, dict) and name in own:
         return own[name]
     member = inspect.getattr_static(obj, name, _NOT_BUILTIN)
-    if isinstance(member, types.MemberDescriptorType):  # a slot: read in C
-        try:
-            return member.__get__(obj, type(obj))
-        except AttributeError:
-            return _NOT_BUILTIN
+    if member is not _NOT_BUILTIN and not hasattr(type(member), "__get__"):
+        return member  # a class attribute's plain value
     if isinstance(member, (types.FunctionType, types.BuiltinFunctionType, classmethod,
                            staticmethod, types.MethodDescriptorType,
                            types.WrapperDescriptorType)):
         return member
-    if member is _NOT_BUILTIN or hasattr(type(member), "__get__"):
+    try:
+        return getattr(obj, name)
+    except Exception:
         return _NOT_BUILTIN
-    return member
 
 
 def _counts_as_change(value: Any, kind: str) -> bool:
@@ -1350,25 +1347,45 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                "draw from it first moves it" for g in sorted(drawing.get(name, ()))},
             **{f"made {name}:{g}": f"{OPAQUE}{os.urandom(8).hex()}:it may have drawn "
                "since it was made" for g in sorted(made.get(name, ()))}})
-    _refuse_timeouts(graph, coupled, changed)
+    setters_ = {w for w, marks in writes.items() if any(m[0] == "settings" for m in marks)}
+    _refuse_timeouts(graph, coupled, changed, setters_)
 
 
 def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],
-                     changed: Mapping[str, set[str]]) -> None:
+                     changed: Mapping[str, set[str]], setters_: set[str]) -> None:
     """A step that passes state to others through this process runs in it, where the
     others see its changes (``runtime.loop._passes_state``); a ``timeout=`` runs a step
     in a process of its own, which can be killed, where it would not. Both cannot hold:
-    refused before anything runs."""
+    refused before anything runs. Except a step changing settings that only steps
+    before it use, and no other step changes (``np.seterr`` in the last step): in its
+    own process it computes as here, and nothing after it sees the change."""
     for name in sorted(coupled.keys() | changed.keys()):
         timeout = graph.steps[name].timeout
-        if timeout is not None:
-            what = ", ".join(sorted(coupled.get(name, set()) | changed.get(name, set())))
-            raise BuildError(
-                f"step {name!r} has timeout={timeout:g} and shares {what} with other steps "
-                "outside any asset: a timeout runs the step in a process of its own, so "
-                "that it can be killed, where it would not see the other steps' changes, "
-                "nor they its. Return the state as an output and take it as an input, or "
-                "drop the timeout")
+        if timeout is None:
+            continue
+        partners = {o for o, theirs in changed.items() if o != name and theirs & changed[name]}
+        before = _ancestors(graph, name)
+        if name not in coupled and partners <= before and not partners & setters_:
+            continue
+        what = ", ".join(sorted(coupled.get(name, set()) | changed.get(name, set())))
+        raise BuildError(
+            f"step {name!r} has timeout={timeout:g} and shares {what} with other steps "
+            "outside any asset: a timeout runs the step in a process of its own, so "
+            "that it can be killed, where it would not see the other steps' changes, "
+            "nor they its. Return the state as an output and take it as an input, or "
+            "drop the timeout")
+
+
+def _ancestors(graph: Graph, name: str) -> set[str]:
+    """The steps ``name`` depends on, directly or not: they run before it."""
+    out: set[str] = set()
+    todo = list(graph.upstream.get(name, ()))
+    while todo:
+        step = todo.pop()
+        if step not in out:
+            out.add(step)
+            todo.extend(graph.upstream.get(step, ()))
+    return out
 
 
 def _settings_users(graph: Graph, writer: str, mark: tuple[Any, ...],
@@ -2176,10 +2193,19 @@ def _abc_registered(cls: type) -> list[str]:
         out += here if c is cls else [f"{qualified_name(c)}: {r}" for r in here]
         subs: list[type] = type.__subclasses__(c)
         for sub in subs:
-            if sub not in seen and "_abc_impl" in vars(sub):
+            if sub not in seen and "_abc_impl" in vars(sub) and not _replaced(sub):
                 seen.add(sub)
                 todo.append(sub)
     return sorted(out)
+
+
+def _replaced(cls: type) -> bool:
+    """Whether its module now has another class under ``cls``'s name (a notebook cell
+    run again: the old class stays among its base's subclasses until collected)."""
+    if "." in cls.__qualname__:
+        return False
+    now = getattr(sys.modules.get(cls.__module__), cls.__name__, cls)
+    return now is not cls and isinstance(now, type)
 
 
 def _registry(cls: type) -> list[type]:
@@ -2665,6 +2691,28 @@ _PLAIN_BUILTINS = frozenset({"__name__", "__doc__", "__package__", "__loader__",
                              "NotImplemented", "True", "False", "None", "open"})
 
 
+def _follow_getattrs(ctx: _Context, fn: types.FunctionType, info: CodeInfo,
+                     names: Mapping[str, Any], label: str, unseeable: list[str]) -> None:
+    """``getattr(X, "a")`` (``X.a``, visited) and ``getattr(X, name)`` (unseeable, but
+    for a library's module or an object the code was given) in ``fn``'s code."""
+    for chain, attr in info.getattrs:
+        if attr is None and chain and chain[0] in fn.__code__.co_varnames:
+            continue  # an attribute of an object the code was given or made (a
+            # descriptor's ``getattr(obj, self.name)``): its class counts where the
+            # object comes from; a module reaches it only named whole, which counts all
+        base = resolve_chain(chain, names) if chain else None
+        if attr is None:
+            if isinstance(base, types.ModuleType) and _plain_library_module(ctx, base):
+                ctx.library(base.__name__)  # a library's module: what it finds there is
+                continue  # that library's (by version), the name a value that counts
+            unseeable.append("getattr() with a computed name")
+            continue
+        if base is not None:
+            target = getattr(base, attr, None)
+            if target is not None:
+                _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
+
+
 def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
     """Visit what ``fn`` reaches: globals, attribute chains, local imports, getattr."""
     globs = fn.__globals__
@@ -2698,8 +2746,9 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
             continue
         elif head == "locals" and head in info.global_names:
             for name, obj in sorted(local.items()):  # ``locals()[f"scale_{kind}"]``:
-                _visit(ctx, obj, name, label)  # any the function imports may be picked
-            continue
+                if not isinstance(obj, types.ModuleType):  # any function or value the
+                    _visit(ctx, obj, name, label)  # function imports may be picked
+            continue  # (a module it imports counts by what the code names of it)
         elif head in info.global_names and _put_in_builtins(head):
             base = builtins.__dict__[head]  # ``builtins.SCALE = 3`` in a module of yours
         else:
@@ -2722,22 +2771,8 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
         _binding(ctx, base, obj, dotted, label)
         if "." in dotted and type(base) is types.ModuleType:
             _module_attribute_read(ctx, base, dotted)
-    for chain, attr in info.getattrs:
-        if attr is None and chain and chain[0] in fn.__code__.co_varnames:
-            continue  # an attribute of an object the code was given or made (a
-            # descriptor's ``getattr(obj, self.name)``): its class counts where the
-            # object comes from; a module reaches it only named whole, which counts all
-        base = resolve_chain(chain, {**globs, **local}) if chain else None
-        if attr is None:
-            if isinstance(base, types.ModuleType) and _plain_library_module(ctx, base):
-                ctx.library(base.__name__)  # a library's module: what it finds there is
-                continue  # that library's (by version), the name a value that counts
-            unseeable.append("getattr() with a computed name")
-            continue
-        if base is not None:
-            target = getattr(base, attr, None)
-            if target is not None:
-                _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
+    if info.getattrs:
+        _follow_getattrs(ctx, fn, info, {**globs, **local}, label, unseeable)
     if info.dynamic_imports:
         unseeable.append(_DYNAMIC_IMPORT)
     if QUERY_MADE_ELSEWHERE in info.global_names:

@@ -148,7 +148,8 @@ _DASK_WHERE_ONLY = frozenset({"scheduler", "get", "pool", "num-workers",
                               "temporary-directory"})
 _DASK_WHERE_ONLY_PREFIXES = ("distributed.", "logging.", "admin.", "visualization.",
                              "jobqueue.", "kubernetes.", "cloudprovider.", "gateway.",
-                             "labextension.", "ucx.", "rmm.")
+                             "labextension.", "ucx.", "rmm.", "tokenize.", "optimization.",
+                             "dataframe.shuffle.compression", "array.svg.")
 
 
 def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -171,10 +172,15 @@ _POLARS = {"set_fmt_float": "mixed", "set_float_precision": None,
 
 def _polars() -> dict[str, Any]:
     """``pl.Config`` set at import (``set_tbl_rows``, ``set_fmt_float``): what
-    ``str(frame)`` and ``write_csv`` of floats give (not ``POLARS_VERBOSE``, its logs)."""
-    state = dict(sys.modules["polars"].Config.state(if_set=True))
-    state.pop("POLARS_VERBOSE", None)
+    ``str(frame)`` and ``write_csv`` of floats give, and ``POLARS_AUTO_STRUCTIFY``; not
+    its logs, warnings, engine or limits (``POLARS_VERBOSE``, ``POLARS_WARN_UNSTABLE``,
+    ``POLARS_ENGINE_AFFINITY``, ...)."""
+    state = {k: v for k, v in sys.modules["polars"].Config.state(if_set=True).items()
+             if not k.startswith("POLARS_") or k.startswith(_POLARS_RESULTS)}
     return _differing(state, _POLARS)
+
+
+_POLARS_RESULTS = ("POLARS_FMT_", "POLARS_TABLE_", "POLARS_AUTO_STRUCTIFY")
 
 
 # Options that choose how pandas computes, not what: ``dask.dataframe`` turns numexpr

@@ -213,6 +213,7 @@ _JSON_SETTINGS = ("object_hook", "object_pairs_hook", "parse_float", "parse_int"
 
 
 _PICKLING = ("__getstate__", "__reduce__", "__reduce_ex__")
+_ABSENT = object()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -277,14 +278,22 @@ def _logger(v: Any) -> tuple[Any, ...]:
 
 
 def _main_name() -> str:
-    """The name ``__main__``'s module has when imported: ``pkg.pipe`` for ``python -m
-    pkg.pipe``, ``pipe`` for ``python pipe.py``; ``__main__`` in a notebook."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if spec is not None and getattr(spec, "name", None):
-        return str(spec.name)
-    file = getattr(main, "__file__", None)
-    return os.path.splitext(os.path.basename(file))[0] if isinstance(file, str) else "__main__"
+    """The name ``__main__``'s file has as a module, told by the file alone (as
+    ``flowyml run`` names it, and a worker, which has the driver's file but not how it
+    was started): ``pkg.pipe`` for ``pkg/pipe.py`` in a package, whether run as
+    ``python -m pkg.pipe`` or ``python pkg/pipe.py``; ``__main__`` in a notebook."""
+    file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return _module_name(file) if isinstance(file, str) else "__main__"
+
+
+@functools.lru_cache(maxsize=16)
+def _module_name(file: str) -> str:
+    folder, base = os.path.split(os.path.abspath(file))
+    parts = [os.path.splitext(base)[0]]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, package = os.path.split(folder)
+        parts.insert(0, package)
+    return ".".join(parts)
 
 
 # A lock, a semaphore or a condition decides only when a thread goes on, never what
@@ -672,20 +681,20 @@ class Tokenizer:
 
     def _left_out(self, v: Any, state: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
         """The attributes of ``v`` (of a class of yours that says how it pickles) that
-        its pickled ``state`` leaves out, by value: data it derived (a table read at
-        import, a weight from an argument), which its code reads. Unless one of them has
-        no canonical form (a connection, a lock, a file, a pool): then the class holds a
-        resource and its pickle says what it is, as before (its process id and such
-        beside it are no input of the steps either)."""
+        its pickled ``state`` leaves out or replaces (``state["weights"] = None``), by
+        value: data it derived (a table read at import, a weight from an argument),
+        which its code reads. One that has no canonical form (a connection, a lock, a
+        file, a pool: a resource, which its pickle leaves out so that it pickles) is
+        left out here too, by its type only."""
         attrs = _own_attributes(v)
         if isinstance(state, dict):
-            attrs = {k: x for k, x in attrs.items() if k not in state}
+            attrs = {k: x for k, x in attrs.items() if state.get(k, _ABSENT) is not x}
         out = [b"left out"]
         for name in sorted(attrs):
             try:
                 out.append(name.encode() + self._sub(attrs[name], depth, memo))
             except Opaque:
-                return
+                out.append(f"{name}: a {type(attrs[name]).__qualname__}".encode())
         if len(out) > 1:
             h.update(b"".join(out))
 

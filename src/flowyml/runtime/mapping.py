@@ -118,15 +118,8 @@ def submit_map(
         for i, item in enumerate(items):
             obj = store_value(store, f"{whole.name}-{i}", item)
             objs.append(obj)
-            inputs = {**d.inputs, param: obj.content_hash}
-            if param in task.want_ref:  # its handle says its place and the list's
-                inputs[f"{param}[]"] = f"{i} of {whole.content_hash}"  # version
-                # (``items[1]``, ``items@2``): both count
-            code = d.fingerprint.with_states
-            if drawing and i:  # (what the elements before it drew moves what it gets)
-                code = hash_text("after element", code, before)
-            key = before = cache_key(code, inputs, d.values, (*step.outputs, ELEMENT_MARKER),
-                                     materializers)
+            key, inputs = _element_key(task, d, i, obj, whole, before, materializers)
+            before = key
             e = Element(i, param, key, inputs, dict(d.parents),
                         step.cache and not d.unrepeatable)
             elements.append(e)
@@ -162,6 +155,24 @@ def submit_map(
     else:
         threading.Thread(target=gather, name=f"flowyml-map-{step.name}", daemon=True).start()
     return result
+
+
+def _element_key(task: StepTask, d: Decision, i: int, obj: NewOutput, whole: ArtifactRecord,
+                 before: str, materializers: str) -> tuple[str, dict[str, str]]:
+    """Element ``i``'s key and inputs: the step's key with the element's content for the
+    list's; for a step drawing from a hidden generator, after the element before it
+    (``before``: its key); for one taking a handle, its place and the list's hash
+    (``items[1]``, ``items@2``: both may show in what it returns)."""
+    param = task.step.map_over
+    assert param is not None
+    inputs = {**d.inputs, param: obj.content_hash}
+    if param in task.want_ref:
+        inputs[f"{param}[]"] = f"{i} of {whole.content_hash}"
+    code = d.fingerprint.with_states
+    if d.fingerprint.states and i:  # (what the elements before it drew moves what it gets)
+        code = hash_text("after element", code, before)
+    return cache_key(code, inputs, d.values, (*task.step.outputs, ELEMENT_MARKER),
+                     materializers), inputs
 
 
 def _settle_failed(result: Future[StepOutcome], exc: BaseException, here: bool) -> None:
