@@ -863,3 +863,29 @@ def test_a_module_logger_of_a_script_run_with_dash_m_is_one_on_workers_and_the_c
     assert proc.returncode == 0 and "RESULT 6" in proc.stdout, proc.stderr[-2000:]
     res = flowyml_cli(project, "run", "pkg/pipe.py")
     assert res.returncode == 0 and "1 reused" in res.stderr, res.stdout + res.stderr
+
+
+def test_a_step_with_a_timeout_changing_settings_a_later_step_computes_by_is_refused(
+        project: Path) -> None:
+    """``np.set_printoptions`` in a step with a timeout whose array a later step prints:
+    in its own process the option would never reach the later step (which the plain
+    functions called in order print by): refused."""
+    write(project / "pipe.py", '''
+        import numpy as np
+        import flowyml as fm
+
+        @fm.step(outputs="arr", timeout=60)
+        def make(n: int = 3):
+            np.set_printoptions(precision=2)
+            return np.arange(1, n + 1) / 3
+
+        @fm.step(outputs="report")
+        def report(arr):
+            return str(arr)
+
+        pipe = fm.Pipeline("timed", [make, report])
+    ''')
+    pipe = import_from(project, "pipe").pipe
+    with pytest.raises(fm.BuildError, match=r"'make' has timeout=60"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        pipe.build()

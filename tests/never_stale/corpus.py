@@ -8610,6 +8610,9 @@ add(idiom("locals_read_in_a_step", {"scalers.py": src('''
 
         def scale_double(x):
             return x * 2
+    '''), "extra.py": src('''
+        def bump(x):
+            return x + 1
     '''), "pipe.py": src('''
     import json
 
@@ -8620,11 +8623,12 @@ add(idiom("locals_read_in_a_step", {"scalers.py": src('''
 
     @fm.step(outputs="y")
     def f(n: int = 3, lr: float = 0.5, kind: str = "center"):
+        import extra  # noqa: F401  (reached through locals())
         from scalers import scale_center, scale_double  # noqa: F401  (picked by name)
 
         hparams = dict(locals())
-        hparams.pop("scale_center"), hparams.pop("scale_double")
-        scaled = locals()[f"scale_{kind}"](n)
+        hparams.pop("scale_center"), hparams.pop("scale_double"), hparams.pop("extra")
+        scaled = locals()["extra"].bump(locals()[f"scale_{kind}"](n))
         return json.dumps(hparams) + " {n}:{lr}".format(**locals()) + f" {scaled}"
 
 
@@ -8646,6 +8650,8 @@ add(idiom("locals_read_in_a_step", {"scalers.py": src('''
     change(E("scalers.py", "return x - 1", "return x - 2"),
            note="a function the step imports and picks out of locals() by a computed name "
                 "(stale before: only the step's own module counted)"),
+    change(E("extra.py", "return x + 1", "return x + 3"),
+           note="a module the step imports, reached through locals() (counted whole)"),
     steps=("f", "g"), check={"y": "f()", "z": "g(f())"},
 ))
 

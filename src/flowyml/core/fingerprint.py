@@ -1356,16 +1356,19 @@ def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],
     """A step that passes state to others through this process runs in it, where the
     others see its changes (``runtime.loop._passes_state``); a ``timeout=`` runs a step
     in a process of its own, which can be killed, where it would not. Both cannot hold:
-    refused before anything runs. Except a step changing settings that only steps
-    before it use, and no other step changes (``np.seterr`` in the last step): in its
-    own process it computes as here, and nothing after it sees the change."""
+    refused before anything runs. Except the last step of the pipeline changing
+    settings that only steps it depends on use, and no other step changes
+    (``np.seterr`` in the last step): in its own process it computes as here, and no
+    step after it could see the change."""
     for name in sorted(coupled.keys() | changed.keys()):
         timeout = graph.steps[name].timeout
         if timeout is None:
             continue
         partners = {o for o, theirs in changed.items() if o != name and theirs & changed[name]}
-        before = _ancestors(graph, name)
-        if name not in coupled and partners <= before and not partners & setters_:
+        last = graph.order[-1] == name  # (a step after it may be given its objects,
+        # which compute by the settings it set: ``str(arr)`` of its array)
+        if (name not in coupled and last and partners <= _ancestors(graph, name)
+                and not partners & setters_):
             continue
         what = ", ".join(sorted(coupled.get(name, set()) | changed.get(name, set())))
         raise BuildError(
@@ -2746,9 +2749,8 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
             continue
         elif head == "locals" and head in info.global_names:
             for name, obj in sorted(local.items()):  # ``locals()[f"scale_{kind}"]``:
-                if not isinstance(obj, types.ModuleType):  # any function or value the
-                    _visit(ctx, obj, name, label)  # function imports may be picked
-            continue  # (a module it imports counts by what the code names of it)
+                _visit(ctx, obj, name, label)  # anything the function imports may be
+            continue  # picked (a module of yours whole: ``locals()[kind].scale(x)``)
         elif head in info.global_names and _put_in_builtins(head):
             base = builtins.__dict__[head]  # ``builtins.SCALE = 3`` in a module of yours
         else:

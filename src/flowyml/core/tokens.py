@@ -288,10 +288,14 @@ def _main_name() -> str:
 
 @functools.lru_cache(maxsize=16)
 def _module_name(file: str) -> str:
+    """Up the folders with an ``__init__.py`` whose names can be a package's (as
+    ``flowyml run`` walks them: ``my-proj/pipe.py`` is ``pipe``)."""
     folder, base = os.path.split(os.path.abspath(file))
     parts = [os.path.splitext(base)[0]]
     while os.path.isfile(os.path.join(folder, "__init__.py")):
         folder, package = os.path.split(folder)
+        if not package.isidentifier():
+            break
         parts.insert(0, package)
     return ".".join(parts)
 
@@ -684,17 +688,26 @@ class Tokenizer:
         its pickled ``state`` leaves out or replaces (``state["weights"] = None``), by
         value: data it derived (a table read at import, a weight from an argument),
         which its code reads. One that has no canonical form (a connection, a lock, a
-        file, a pool: a resource, which its pickle leaves out so that it pickles) is
-        left out here too, by its type only."""
+        file, a pool: a resource, which its pickle leaves out so that it pickles)
+        counts by its type only, and the numbers and strings beside it not at all."""
         attrs = _own_attributes(v)
         if isinstance(state, dict):
             attrs = {k: x for k, x in attrs.items() if state.get(k, _ABSENT) is not x}
-        out = [b"left out"]
+        parts: dict[str, bytes | None] = {}
         for name in sorted(attrs):
             try:
-                out.append(name.encode() + self._sub(attrs[name], depth, memo))
+                parts[name] = self._sub(attrs[name], depth, memo)
             except Opaque:
+                parts[name] = None
+        resource = None in parts.values()
+        out = [b"left out"]
+        for name, digest in parts.items():
+            if digest is None:
                 out.append(f"{name}: a {type(attrs[name]).__qualname__}".encode())
+            elif not (resource and type(attrs[name]) in _PRIMITIVE_SET):
+                out.append(name.encode() + digest)
+            # (beside a resource, a number or a string says which: its pid, when it
+            # was opened, a session id, made anew in each process)
         if len(out) > 1:
             h.update(b"".join(out))
 
