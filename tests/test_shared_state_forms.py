@@ -85,6 +85,17 @@ LOOKUP = pl.DataFrame({"k": [2, 1], "v": [20, 10]})
 SCORES_PL = pl.Series("s", [3, 1, 2])
 
 
+def sgd(grads):
+    return [-g for g in grads]
+
+
+class Transform(NamedTuple):  # optax's shape: functions held as fields
+    update: object = sgd
+
+
+TRANSFORM = Transform()
+
+
 class Trained(NamedTuple):
     names: list
 
@@ -133,7 +144,7 @@ def standardize(df, cols):
 def use(ready):
     return [CONFIG, MODEL.w, ROWS, MODELS["a"].w, RAW.shape, X_ALL.sum(), SETTINGS, ARGS,
             MODE, SCORES.sum(), len(COLS), LOOKUP.height, norm.cdf(0.5),
-            SCORES_PL.to_list(), TRAINED.names, EVENTS.events, LINES.lines]
+            SCORES_PL.to_list(), TRAINED.names, EVENTS.events, LINES.lines, TRANSFORM]
 """
 
 CHANGES = {
@@ -204,6 +215,7 @@ READS = {
     "index_method_returning_a_new_index": 'cols = COLS.insert(0, "id")',
     "polars_methods_returning_a_new_frame": 'rows = LOOKUP.sort("k").update(LOOKUP, on="k")',
     "scipy_distribution_fit": "mu, sd = norm.fit([1.0, 2.0, float(n)])",
+    "function_held_as_a_field": "steps = list(map(TRANSFORM.update, [[1.0, float(n)]]))",
 }
 
 

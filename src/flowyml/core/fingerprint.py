@@ -993,8 +993,20 @@ def _method_passed(value: Any, entry: str) -> bool:
             return True
     if obj is _NOT_BUILTIN or type(obj) in _IMMUTABLE or isinstance(obj, types.ModuleType):
         return obj is _NOT_BUILTIN
+    own = getattr(obj, "__dict__", None)
+    if not (isinstance(own, dict) and attr in own) and isinstance(
+            inspect.getattr_static(obj, attr, None), _METHOD_TYPES):
+        return True  # a method of its class
     found = _attribute(obj, attr)
-    return found is _NOT_BUILTIN or callable(found)
+    if found is _NOT_BUILTIN:
+        return True
+    owner = getattr(found, "__self__", None)  # a bound method (kept on it, handed out by
+    return owner is not None and not isinstance(owner, types.ModuleType)  # __getattr__);
+    # a plain function held as data (a ``NamedTuple``'s ``update`` field) is no change
+
+
+_METHOD_TYPES = (types.FunctionType, types.BuiltinFunctionType, classmethod, staticmethod,
+                 types.MethodDescriptorType, types.WrapperDescriptorType)
 
 
 def _attribute(obj: Any, name: str) -> Any:
@@ -1008,9 +1020,7 @@ def _attribute(obj: Any, name: str) -> Any:
     member = inspect.getattr_static(obj, name, _NOT_BUILTIN)
     if member is not _NOT_BUILTIN and not hasattr(type(member), "__get__"):
         return member  # a class attribute's plain value
-    if isinstance(member, (types.FunctionType, types.BuiltinFunctionType, classmethod,
-                           staticmethod, types.MethodDescriptorType,
-                           types.WrapperDescriptorType)):
+    if isinstance(member, _METHOD_TYPES):
         return member
     try:
         return getattr(obj, name)
