@@ -1785,20 +1785,22 @@ def test_what_a_pickle_of_yours_leaves_out_counts_a_resource_by_its_type() -> No
     held = [_HoldsAResource("rates.csv", {"a": t}, 100) for t in (2.0, 2.0, 5.0)]
     assert value_token(held[0]) == value_token(held[1])  # two connections: one type
     assert value_token(held[0]) != value_token(held[2])  # the table beside them
-    # beside a resource, a number or a string (its pid) says which one: made anew in
-    # each process, it does not count
-    assert value_token(held[0]) == value_token(_HoldsAResource("rates.csv", {"a": 2.0}, 200))
+    # a value beside it counts, whatever it is: a weight read at import, or its pid
+    # (which the fingerprint cannot tell apart: such an object's steps re-execute)
+    assert value_token(held[0]) != value_token(_HoldsAResource("rates.csv", {"a": 2.0}, 200))
 
 
 def test_a_scripts_logger_counts_by_the_name_its_file_has_as_a_module(tmp_path: Path) -> None:
     """``__main__``'s logger is named as ``flowyml run`` imports the file: up the
-    folders that are packages and can be named so (``my-proj`` cannot)."""
-    from flowyml.core.tokens import _module_name
+    folders that are packages and can be named so (``my-proj`` cannot), and a file
+    whose name cannot be a module's under the CLI's stand-in name."""
+    from flowyml.core.ownership import SCRIPT_MODULE, script_module_name
 
-    for folder, want in (("pkg", "pkg.pipe"), ("my-proj", "pipe")):
+    for folder, file, want in (("pkg", "pipe.py", "pkg.pipe"), ("my-proj", "pipe.py", "pipe"),
+                               ("app", "train-model.py", SCRIPT_MODULE)):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "__init__.py").write_text("")
-        assert _module_name(str(tmp_path / folder / "pipe.py")) == want
+        assert script_module_name(str(tmp_path / folder / file)) == want
 
 
 def test_dask_and_polars_settings_count_what_computes_not_where_or_how_it_logs() -> None:

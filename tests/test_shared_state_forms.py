@@ -96,6 +96,19 @@ class Transform(NamedTuple):  # optax's shape: functions held as fields
 TRANSFORM = Transform()
 
 
+class Track(NamedTuple):
+    history: list
+    update: object
+
+
+def _track():
+    history = []
+    return Track(history, lambda x: history.append(x))  # closing over its own list
+
+
+TRACK = _track()
+
+
 class Trained(NamedTuple):
     names: list
 
@@ -144,7 +157,8 @@ def standardize(df, cols):
 def use(ready):
     return [CONFIG, MODEL.w, ROWS, MODELS["a"].w, RAW.shape, X_ALL.sum(), SETTINGS, ARGS,
             MODE, SCORES.sum(), len(COLS), LOOKUP.height, norm.cdf(0.5),
-            SCORES_PL.to_list(), TRAINED.names, EVENTS.events, LINES.lines, TRANSFORM]
+            SCORES_PL.to_list(), TRAINED.names, EVENTS.events, LINES.lines, TRANSFORM,
+            TRACK.history]
 """
 
 CHANGES = {
@@ -181,6 +195,7 @@ CHANGES = {
     "method_passed_through_a_property": "list(map(EVENTS.events.append, [n]))",
     "method_passed_found_by_getattr": "list(map(EVENTS.append, [n]))",
     "bound_method_kept_on_the_instance": "list(map(LINES.append, [n]))",
+    "function_field_closing_over_its_object": "list(map(TRACK.update, [n]))",
 }
 
 COPIES = {
@@ -215,7 +230,6 @@ READS = {
     "index_method_returning_a_new_index": 'cols = COLS.insert(0, "id")',
     "polars_methods_returning_a_new_frame": 'rows = LOOKUP.sort("k").update(LOOKUP, on="k")',
     "scipy_distribution_fit": "mu, sd = norm.fit([1.0, 2.0, float(n)])",
-    "function_held_as_a_field": "steps = list(map(TRANSFORM.update, [[1.0, float(n)]]))",
 }
 
 

@@ -99,9 +99,11 @@ def load_pipeline(target: str) -> Any:
     path = Path(path_s).resolve()
     if not path.is_file():
         raise click.UsageError(f"no such pipeline file: {path_s}")
-    module_name = path.stem if path.stem.isidentifier() else "flowyml_user_pipeline"
+    from ..core.ownership import SCRIPT_MODULE, package_of
+
+    module_name = path.stem if path.stem.isidentifier() else SCRIPT_MODULE
     sys.path.insert(0, str(path.parent))
-    package = _package_of(path)
+    package = package_of(path)
     if package and module_name == path.stem:
         # a file of a package (``app/pipe.py`` beside ``app/__init__.py``): imported as
         # ``python -m app.pipe`` would, so its relative imports resolve; its folder
@@ -156,17 +158,6 @@ def load_pipeline(target: str) -> Any:
         raise click.UsageError(f"{path_s} defines no flowyml.Pipeline")
     names = sorted(p.name for p in found.values())
     raise click.UsageError(f"{path_s} defines several pipelines {names}; pick one with {path_s}:NAME")
-
-
-def _package_of(path: Path) -> str:
-    """The dotted package ``path`` is a module of (its folders up to the first without
-    an ``__init__.py``), or "" for a file in no package."""
-    parts: list[str] = []
-    folder = path.parent
-    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts)
 
 
 def _import_failed(path_s: str, exc: BaseException) -> None:

@@ -983,8 +983,9 @@ def _method_passed(value: Any, entry: str) -> bool:
     method's name read and not called: ``map(LOG.append, xs)``, ``push = X.a.append``),
     with ``value`` what ``X`` names: whether ``attr`` may be a method of its object.
     Data found there says no (``CFG.seed``, ``ARGS.shuffle``, a ``NamedTuple``'s field,
-    a config's ``__getattr__`` or property giving a number); a method, or a bound one
-    (kept on the instance, handed out by ``__getattr__``: ``EVENTS.append``), yes."""
+    a config's ``__getattr__`` or property giving a number); anything callable, yes: a
+    method, a bound one (kept on the instance, handed out by ``__getattr__``:
+    ``EVENTS.append``), a function held as a field (it may close over the object)."""
     *middle, attr = entry[:-3].split(".")[1:]
     obj = value
     for name in middle:
@@ -998,11 +999,8 @@ def _method_passed(value: Any, entry: str) -> bool:
             inspect.getattr_static(obj, attr, None), _METHOD_TYPES):
         return True  # a method of its class
     found = _attribute(obj, attr)
-    if found is _NOT_BUILTIN:
-        return True
-    owner = getattr(found, "__self__", None)  # a bound method (kept on it, handed out by
-    return owner is not None and not isinstance(owner, types.ModuleType)  # __getattr__);
-    # a plain function held as data (a ``NamedTuple``'s ``update`` field) is no change
+    return found is _NOT_BUILTIN or callable(found)  # (a function held as data may
+    # change the object too: a closure over it)
 
 
 _METHOD_TYPES = (types.FunctionType, types.BuiltinFunctionType, classmethod, staticmethod,

@@ -29,6 +29,32 @@ NOTEBOOK = "<notebook>"
 MAIN_STANDINS: list[str] = []
 
 
+def package_of(path: Path) -> str:
+    """The dotted package ``path`` is a module of (its folders up to the first without
+    an ``__init__.py``, or whose name cannot be a package's), or "" for none."""
+    parts: list[str] = []
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts)
+
+
+SCRIPT_MODULE = "flowyml_user_pipeline"  # a script whose file name cannot be a module's
+
+
+@functools.lru_cache(maxsize=16)
+def script_module_name(file: str) -> str:
+    """The name ``flowyml run FILE`` imports a script under (``pkg.pipe`` for
+    ``pkg/pipe.py`` in a package, ``pipe`` for ``pipe.py``): what stands for that
+    script's ``__main__`` in every process (a logger named ``__main__``)."""
+    path = Path(file).resolve()
+    if not path.stem.isidentifier():
+        return SCRIPT_MODULE
+    package = package_of(path)
+    return f"{package}.{path.stem}" if package else path.stem
+
+
 def main_standin(qualname: str) -> object | None:
     """``qualname`` in a module standing for another process's ``__main__``, or None."""
     for name in MAIN_STANDINS:

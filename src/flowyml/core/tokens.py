@@ -278,26 +278,14 @@ def _logger(v: Any) -> tuple[Any, ...]:
 
 
 def _main_name() -> str:
-    """The name ``__main__``'s file has as a module, told by the file alone (as
-    ``flowyml run`` names it, and a worker, which has the driver's file but not how it
-    was started): ``pkg.pipe`` for ``pkg/pipe.py`` in a package, whether run as
+    """The name ``__main__``'s file has as a module, told by the file alone, as
+    ``flowyml run`` imports it and as a worker (which has the driver's file, not how it
+    was started) tells it: ``pkg.pipe`` for ``pkg/pipe.py`` in a package, whether run as
     ``python -m pkg.pipe`` or ``python pkg/pipe.py``; ``__main__`` in a notebook."""
+    from .ownership import script_module_name
+
     file = getattr(sys.modules.get("__main__"), "__file__", None)
-    return _module_name(file) if isinstance(file, str) else "__main__"
-
-
-@functools.lru_cache(maxsize=16)
-def _module_name(file: str) -> str:
-    """Up the folders with an ``__init__.py`` whose names can be a package's (as
-    ``flowyml run`` walks them: ``my-proj/pipe.py`` is ``pipe``)."""
-    folder, base = os.path.split(os.path.abspath(file))
-    parts = [os.path.splitext(base)[0]]
-    while os.path.isfile(os.path.join(folder, "__init__.py")):
-        folder, package = os.path.split(folder)
-        if not package.isidentifier():
-            break
-        parts.insert(0, package)
-    return ".".join(parts)
+    return script_module_name(file) if isinstance(file, str) else "__main__"
 
 
 # A lock, a semaphore or a condition decides only when a thread goes on, never what
@@ -689,7 +677,9 @@ class Tokenizer:
         value: data it derived (a table read at import, a weight from an argument),
         which its code reads. One that has no canonical form (a connection, a lock, a
         file, a pool: a resource, which its pickle leaves out so that it pickles)
-        counts by its type only, and the numbers and strings beside it not at all."""
+        counts by its type only. A value made anew in each process (a pid, a session
+        id, when it opened) counts like any other: the fingerprint cannot tell it from
+        a weight read from a file at import, so such an object's steps re-execute."""
         attrs = _own_attributes(v)
         if isinstance(state, dict):
             attrs = {k: x for k, x in attrs.items() if state.get(k, _ABSENT) is not x}
@@ -699,15 +689,10 @@ class Tokenizer:
                 parts[name] = self._sub(attrs[name], depth, memo)
             except Opaque:
                 parts[name] = None
-        resource = None in parts.values()
         out = [b"left out"]
         for name, digest in parts.items():
-            if digest is None:
-                out.append(f"{name}: a {type(attrs[name]).__qualname__}".encode())
-            elif not (resource and type(attrs[name]) in _PRIMITIVE_SET):
-                out.append(name.encode() + digest)
-            # (beside a resource, a number or a string says which: its pid, when it
-            # was opened, a session id, made anew in each process)
+            out.append(name.encode() + digest if digest is not None
+                       else f"{name}: a {type(attrs[name]).__qualname__}".encode())
         if len(out) > 1:
             h.update(b"".join(out))
 
