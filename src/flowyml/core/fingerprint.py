@@ -994,10 +994,6 @@ def _method_passed(value: Any, entry: str) -> bool:
             return True
     if obj is _NOT_BUILTIN or type(obj) in _IMMUTABLE or isinstance(obj, types.ModuleType):
         return obj is _NOT_BUILTIN
-    own = getattr(obj, "__dict__", None)
-    if not (isinstance(own, dict) and attr in own) and isinstance(
-            inspect.getattr_static(obj, attr, None), _METHOD_TYPES):
-        return True  # a method of its class
     found = _attribute(obj, attr)
     return found is _NOT_BUILTIN or callable(found)  # (a function held as data may
     # change the object too: a closure over it)
