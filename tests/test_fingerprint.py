@@ -1825,3 +1825,14 @@ def test_dask_and_polars_settings_count_what_computes_not_where_or_how_it_logs()
         assert changed("polars") == {}
         with pl.Config(tbl_rows=4):
             assert changed("polars") == {"POLARS_FMT_MAX_ROWS": "4"}
+
+
+def test_left_out_data_too_big_to_walk_makes_the_object_opaque(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Data a pickle of yours leaves out that is too big to walk is no resource: the
+    object has no token (a warning and a re-execution), not one by the data's type."""
+    from flowyml.core import tokens
+
+    monkeypatch.setattr(tokens, "MAX_NODES", 50)
+    assert value_token(_PicklesLight("rates.csv", {f"k{i}": [float(i)] for i in range(100)})
+                       ).startswith("opaque")

@@ -53,6 +53,8 @@ _CODE_TYPES = (
 )
 MAX_DEPTH = 200
 MAX_NODES = 1_000_000
+_TOO_DEEP = "nested too deeply"
+_TOO_MANY = f"more than {MAX_NODES} objects to walk"
 
 
 class Opaque(Exception):
@@ -510,7 +512,7 @@ class Tokenizer:
             h.update(_primitive(t, v))
             return
         if depth > MAX_DEPTH:
-            raise Opaque(t.__qualname__, "nested too deeply")
+            raise Opaque(t.__qualname__, _TOO_DEEP)
         key = id(v)
         if key in memo:
             h.update(b"cycle:%d" % (depth - memo[key][0]))
@@ -522,7 +524,7 @@ class Tokenizer:
             return
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise Opaque(t.__qualname__, f"more than {MAX_NODES} objects to walk")
+            raise Opaque(t.__qualname__, _TOO_MANY)
         memo[key] = (depth, v)
         if self.within is not None:
             self.within.append(key)
@@ -687,7 +689,9 @@ class Tokenizer:
         for name in sorted(attrs):
             try:
                 parts[name] = self._sub(attrs[name], depth, memo)
-            except Opaque:
+            except Opaque as exc:
+                if exc.why in (_TOO_DEEP, _TOO_MANY):
+                    raise  # data too big to walk, no resource: the whole object is opaque
                 parts[name] = None
         out = [b"left out"]
         for name, digest in parts.items():
