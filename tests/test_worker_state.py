@@ -211,6 +211,42 @@ def test_a_worker_takes_the_dask_and_polars_config_of_the_driver(project: Path) 
     assert rows["status"] == "executed" and rows["y"] == rows["plain"] != first["y"]
 
 
+def test_a_worker_takes_the_settings_of_a_library_it_meets_only_in_an_input(
+        project: Path) -> None:
+    """A step given a polars frame (or a pandas one) prints it by the library's settings
+    the script set at import, though its code never names the library: a worker that
+    has not loaded it yet loads it to take the driver's (it refused the step)."""
+    pytest.importorskip("polars")
+    write(project / "pipe.py", """
+        import json
+        import sys
+
+        import pandas as pd
+        import polars as pl
+        import flowyml as fm
+
+        pl.Config.set_tbl_rows(2)
+        pd.set_option("display.max_rows", 2)
+
+        @fm.step(outputs="frames")
+        def load(n: int = 6):
+            return [pl.DataFrame({"a": list(range(n))}), pd.DataFrame({"a": list(range(n))})]
+
+        @fm.step(outputs="text")
+        def show(frames):
+            return [str(f).count("\\n") for f in frames]
+
+        pipeline = fm.Pipeline("input_settings", [load, show])
+
+        if __name__ == "__main__":
+            r = pipeline.run(executor=sys.argv[1])
+            print("RESULT " + json.dumps({"status": r.steps["show"].status, "y": r["text"],
+                                          "plain": show.func(load.func())}))
+    """)
+    result = _result(_script(project, "processes:2"))
+    assert result["status"] == "executed" and result["y"] == result["plain"]
+
+
 def test_a_worker_puts_back_the_defaults_the_driver_has() -> None:
     """A long-lived worker (Dask) keeps what an earlier job set: a driver on the
     defaults has them back for its step, and nothing is refused."""

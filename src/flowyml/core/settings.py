@@ -407,6 +407,15 @@ def apply(top: str, want: dict[str, Any]) -> bool:
     in another process: a worker taking its driver's). True when ``changed(top)`` now
     says ``want``."""
     applier = _APPLIERS.get(top)
+    if applier is not None and want and top not in sys.modules:
+        # the driver's step reaches the library through an input (a polars frame) that
+        # this worker has not loaded yet: it will, to decode the input
+        import importlib
+
+        try:
+            importlib.import_module(top)
+        except ImportError:
+            return False
     now = changed(top)
     if applier is None or now is None:
         return False
