@@ -931,15 +931,10 @@ def _changed_names(mutated: frozenset[str], globs: Mapping[str, Any]) -> frozens
         if not m.endswith("]"):
             out.add(m)
             continue
-        if m.endswith("[m]"):  # ``map(LOG.append, xs)``: ``LOG``, if ``append`` is a method
-            owner, _, _ = m[:-3].rpartition(".")
-            if _method_passed(globs.get(name_of(m), _NOT_BUILTIN), m):
-                out.add(owner)
-            continue
-        if m.endswith("[M]"):  # ``X.sort()``: ``X``, if its ``sort`` works in place
-            owner, _, attr = m[:-3].rpartition(".")
-            if _method_changes(globs.get(owner, _NOT_BUILTIN), attr):
-                out.add(owner)
+        by_method = _method_mark(m, globs.get(name_of(m), _NOT_BUILTIN))
+        if by_method is not None:
+            if by_method:  # (``X.a.append[m]``: ``X.a``)
+                out.add(m[:-3].rpartition(".")[0])
             continue
         base = m[:m.index("[")]
         head, _, attr = base.partition(".")
@@ -976,6 +971,17 @@ def _method_changes(value: Any, attr: str) -> bool:
         return True
     return attr in methods and (top != "pandas" or any(
         c.__name__ in _PANDAS_FRAMES for c in type(value).__mro__))
+
+
+def _method_mark(entry: str, value: Any) -> bool | None:
+    """For a ``CodeInfo.mutated`` entry marked by a method's name (``X.sort[M]``, called;
+    ``X.append[m]``, passed on uncalled), with ``value`` what ``X`` names: whether it
+    changes ``X`` (``X.a`` for ``X.a.append[m]``); None for an entry of another kind."""
+    if entry.endswith("[M]"):  # ``X.sort()``: if X's ``sort`` works in place
+        return _method_changes(value, entry[:-3].rpartition(".")[2])
+    if entry.endswith("[m]"):  # ``map(LOG.append, xs)``: if ``append`` may be a method
+        return _method_passed(value, entry)
+    return None
 
 
 def _method_passed(value: Any, entry: str) -> bool:
@@ -1204,14 +1210,13 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
     if info is None:
         return False
     for m in info.mutated:
-        if m.endswith("[m]"):  # ``map(d.append, xs)``: if ``append`` is a method of ``d``
-            if name_of(m) == param and _method_passed(value, m):
+        by_method = _method_mark(m, value) if name_of(m) == param else None
+        if by_method is not None:
+            if by_method:
                 return True
             continue
-        if m.endswith("[M]"):  # ``d.sort()``: if ``d``'s ``sort`` works in place
-            if name_of(m) == param and _method_changes(value, m[:-3].rpartition(".")[2]):
-                return True
-            continue
+        if m.endswith(("[m]", "[M]")):
+            continue  # (another name's)
         if m == param or m.startswith(param + "."):
             return True
         if m.startswith(param + "[") and _counts_as_change(value, m[-2]):

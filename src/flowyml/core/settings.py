@@ -133,10 +133,7 @@ def _dask() -> dict[str, Any]:
     methods, what a computation returns. ``distributed``'s own defaults, registered
     when it is imported, are defaults too: keys do not follow what was imported."""
     config = sys.modules["dask.config"]
-    defaults: dict[str, Any] = {}
-    for each in config.defaults:
-        config.update(defaults, each)
-    return {k: v for k, v in _differing(_flat(config.config), _flat(defaults)).items()
+    return {k: v for k, v in _differing(_flat(config.config), _dask_defaults()).items()
             if k.replace("_", "-") not in _DASK_WHERE_ONLY
             and not k.startswith(_DASK_WHERE_ONLY_PREFIXES)}
 
@@ -150,6 +147,15 @@ _DASK_WHERE_ONLY_PREFIXES = ("distributed.", "logging.", "admin.", "visualizatio
                              "jobqueue.", "kubernetes.", "cloudprovider.", "gateway.",
                              "labextension.", "ucx.", "rmm.", "tokenize.", "optimization.",
                              "dataframe.shuffle.compression", "array.svg.")
+
+
+def _dask_defaults() -> dict[str, Any]:
+    """The defaults dask and the libraries built on it registered, as dotted keys."""
+    config = sys.modules["dask.config"]
+    defaults: dict[str, Any] = {}
+    for each in config.defaults:
+        config.update(defaults, each)
+    return _flat(defaults)
 
 
 def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -371,12 +377,9 @@ def _apply_zone(want: dict[str, Any], now: dict[str, Any]) -> None:
 
 
 def _apply_dask(want: dict[str, Any], now: dict[str, Any]) -> None:
-    config = sys.modules["dask.config"]
-    defaults: dict[str, Any] = {}
-    for each in config.defaults:
-        config.update(defaults, each)
-    flat = _flat(defaults)
-    config.set({k: want[k] if k in want else flat.get(k) for k in set(want) | set(now)})
+    defaults = _dask_defaults()
+    sys.modules["dask.config"].set(
+        {k: want[k] if k in want else defaults.get(k) for k in set(want) | set(now)})
 
 
 def _apply_polars(want: dict[str, Any], now: dict[str, Any]) -> None:
