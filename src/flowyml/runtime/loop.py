@@ -561,9 +561,6 @@ class _RunState:
         refs = {}
         own: set[str] = set()
         handles = want_ref(step)
-        mapped = step.map_over
-        if mapped in handles and d.refs[mapped].version == 0:  # (its elements' handles)
-            d.refs[mapped] = self._versioned(d.refs[mapped])
         for param, b in self.graph.bindings[name].items():
             if b.kind in ("value", "default"):
                 values[param] = b.value
@@ -572,8 +569,9 @@ class _RunState:
             # object: the step decodes a view of its own, as a worker does; in this
             # process, objects it wrote during the run are not hashed again
             rec = d.refs[param]
-            if rec.version == 0 and param in handles:
-                rec = self._versioned(rec)  # the step sees the handle's version
+            if rec.version == 0 and param in handles:  # the step sees the handle's
+                rec = d.refs[param] = self._versioned(rec)  # version (a mapped step's
+                # elements too: ``submit_map`` reads the list's record from ``d``)
             refs[param] = ArtifactRef(
                 name=rec.name, content_hash=rec.content_hash, size=rec.size,
                 materializer=rec.materializer, type_name=rec.type_name,
