@@ -20,6 +20,7 @@ from tests.conftest import import_from
 PRELUDE = """
 import argparse
 import copy
+import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -139,6 +140,66 @@ EVENTS = Events()
 LINES = Lines()
 
 
+@functools.lru_cache(maxsize=None)
+def get_settings():  # pydantic-settings' way: one object, made on first use
+    return Model()
+
+
+def config():
+    return CONFIG
+
+
+class Single:  # a singleton
+    _made = None
+
+    def __new__(cls):
+        if cls._made is None:
+            cls._made = super().__new__(cls)
+            cls._made.lr = 0
+        return cls._made
+
+
+class Tagged(np.ndarray):  # a ``__new__`` making a new object each call
+    unit = "m"
+
+    def __new__(cls, data):
+        obj = np.asarray(data, dtype=float).view(cls)
+        obj.tag = "raw"
+        return obj
+
+
+def memo(f):
+    kept = {}
+
+    @functools.wraps(f)
+    def wrapper():
+        if "v" not in kept:
+            kept["v"] = f()
+        return kept["v"]
+    return wrapper
+
+
+def timed(f):
+    @functools.wraps(f)
+    def wrapper():
+        return f()
+    return wrapper
+
+
+@memo
+def memo_rows():
+    return [{"v": 1}]
+
+
+@timed
+def fresh_rows():
+    return [{"v": 1}]
+
+
+def copy_of_config():
+    return dict(CONFIG)
+
+
 UTIL = Util()
 MODEL = Model()
 MODELS = {"a": Model(), "b": Model()}
@@ -158,7 +219,8 @@ def use(ready):
     return [CONFIG, MODEL.w, ROWS, MODELS["a"].w, RAW.shape, X_ALL.sum(), SETTINGS, ARGS,
             MODE, SCORES.sum(), len(COLS), LOOKUP.height, norm.cdf(0.5),
             SCORES_PL.to_list(), TRAINED.names, EVENTS.events, LINES.lines, TRANSFORM,
-            TRACK.history]
+            TRACK.history, get_settings().w, config(), Single().lr, memo_rows(), fresh_rows(),
+            copy_of_config(), Tagged([0.0]).tag, Tagged.unit]
 """
 
 CHANGES = {
@@ -196,6 +258,14 @@ CHANGES = {
     "method_passed_found_by_getattr": "list(map(EVENTS.append, [n]))",
     "bound_method_kept_on_the_instance": "list(map(LINES.append, [n]))",
     "function_field_closing_over_its_object": "list(map(TRACK.update, [n]))",
+    "attribute_by_getattr_with_a_literal_name": 'getattr(MODEL, "log").append(n)',
+    "item_of_a_view_assigned": 'CONFIG.get("model")["lr"] = n',
+    "result_of_a_cached_factory": "get_settings().w = n",
+    "result_of_a_cached_factory_through_a_local": "s = get_settings()\n    s.log.append(n)",
+    "result_of_a_memo_of_yours": 'memo_rows()[0]["v"] = n',
+    "global_a_getter_returns": 'config()["k"] = n',
+    "global_a_getter_returns_through_a_local": 'cfg = config()\n    cfg.update(k=n)',
+    "singleton_made_by_its_new": "Single().lr = n",
 }
 
 COPIES = {
@@ -215,6 +285,11 @@ COPIES = {
     "frame_copy_by_loc": 'df = RAW.copy()\n    df.loc[df["age"] > n, "income"] = 0.0',
     "array_copy_item": "arr = X_ALL.copy()\n    arr[0] = n",
     "top_level_of_a_dict_copy": 'cfg = CONFIG.copy()\n    cfg["lr"] = n',
+    "result_of_a_function_making_a_new_one": 'rows = fresh_rows()\n    rows[0]["v"] = n',
+    "copy_a_getter_returns": 'cfg = copy_of_config()\n    cfg["k"] = n',
+    "copy_of_a_cached_result": 'cfg = dict(config())\n    cfg["k"] = n',
+    "new_array": "x = np.zeros(3)\n    x[0] = n",
+    "new_instance_of_a_class_with_its_own_new": "t = Tagged([1.0, 2.0])\n    t[0] = n",
 }
 
 

@@ -7927,6 +7927,67 @@ add(idiom("global_config_changed_through_a_local_alias_or_loop_variable", {"pipe
     warns_at_build=("CONFIG",),
 ))
 
+add(idiom("settings_a_cached_factory_or_a_getter_hands_out_changed_by_a_step", {"pipe.py": src('''
+    import functools
+
+    import flowyml as fm
+
+
+    class Settings:
+        def __init__(self):
+            self.batch_size = 32
+
+
+    @functools.lru_cache(maxsize=None)
+    def get_settings():  # one Settings a process, made on first use
+        return Settings()
+
+
+    CONFIG = {"lr": 0.1}
+
+
+    def config():
+        return CONFIG
+
+
+    class Registry:  # a singleton
+        _made = None
+
+        def __new__(cls):
+            if cls._made is None:
+                cls._made = super().__new__(cls)
+                cls._made.names = ["base"]
+            return cls._made
+
+
+    @fm.step(outputs="ready")
+    def tune(n: int = 64):
+        get_settings().batch_size = n
+        cfg = config()
+        cfg["lr"] = n / 1000
+        Registry().names.append(f"m{n}")
+        return True
+
+
+    @fm.step(outputs="val")
+    def train(ready):
+        return (get_settings().batch_size, config()["lr"], list(Registry().names))
+
+
+    pipe = fm.Pipeline("ns", [tune, train])
+''')},
+    Phase("unchanged", (), "tune changes what a cached factory, a getter and a singleton "
+          "hand train: coupled, both re-execute, warned", {"tune": "executed", "train": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# one Settings a process", "# made once"),),
+          "comment", {"tune": "executed", "train": "executed"}),
+    change(E("pipe.py", "def tune(n: int = 64):", "def tune(n: int = 128):"),
+           note="what tune sets on the objects the calls hand out (a change of a call's "
+                "result was no change: train was reused, stale)",
+           expect={"tune": "executed", "train": "executed"}),
+    steps=("tune", "train"), check={"val": "[tune(), train(True)][1]"},
+    warns_at_build=("get_settings() (its cached result)", "CONFIG", "Registry()"),
+))
+
 add(idiom("models_in_a_global_dict_fitted_by_one_step_used_by_another", {"pipe.py": src('''
     from collections import defaultdict
 

@@ -344,7 +344,8 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
                  tree, source, frozenset(mutated), docstrings=scan.docstrings,
                  taken=frozenset(taken), rebound=frozenset(scan.rebound),
                  passed=_passed_on(scan, names, fn) if scan.passed else (),
-                 assigned=frozenset(scan.assigned))
+                 assigned=frozenset(scan.assigned), results=frozenset(scan.results),
+                 returned=frozenset(scan.returned))
 
 
 _NOTHING: frozenset[str] = frozenset()
@@ -377,6 +378,30 @@ def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
             if callee is not None and callee[0] not in _BUILTIN_NAMES:
                 out.append((callee, where, name))
     return tuple(out)
+
+
+RESULT = "()"  # an alias's root: a call's result (``"()get_cfg"``: ``cfg = get_cfg()``)
+
+
+def _call_base(node: ast.AST) -> str | None:
+    """The function (dotted) whose call's result ``node`` is a part of: ``get_cfg`` for
+    ``get_cfg()["m"]`` or ``get_cfg().get("m")``, ``config.load`` for
+    ``config.load().opts``; None for no call, or a builtin's (a new object: ``dict(x)``)."""
+    while True:
+        t = type(node)
+        if t is ast.Subscript or t is ast.Attribute:
+            node = node.value  # type: ignore[attr-defined]
+        elif t is ast.Call:
+            f = node.func  # type: ignore[attr-defined]
+            if type(f) is ast.Attribute and f.attr in _VIEWS:
+                node = f.value
+                continue
+            chain = chain_of(f)
+            if chain is None or chain[0] in _BUILTIN_NAMES:
+                return None
+            return ".".join(chain)
+        else:
+            return None
 
 
 def _is_slice(index: ast.AST) -> bool:
@@ -420,7 +445,11 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
             node = node.value  # type: ignore[attr-defined]
         elif views and t is ast.Call:
             f = node.func  # type: ignore[attr-defined]
-            if type(f) is ast.Attribute and f.attr in _VIEWS:
+            args = node.args  # type: ignore[attr-defined]
+            if type(f) is ast.Name and f.id == "getattr" and len(args) >= 2 and type(
+                    args[1]) is ast.Constant and isinstance(args[1].value, str):
+                node, attr = args[0], args[1].value  # ``getattr(X, "a")``: ``X.a``
+            elif type(f) is ast.Attribute and f.attr in _VIEWS:
                 node, attr, kind = f.value, None, kind or "k"
             elif type(f) is ast.Name and node.args and (  # type: ignore[attr-defined]
                     f.id in _ITEM_VIEWS or (items and f.id in _ITEM_LISTS)):
@@ -523,11 +552,11 @@ class _Scanner:
 
     __slots__ = ("aliases", "assigned", "at_names", "called", "copies", "declared",
                  "docstrings", "dynamic", "getattrs", "imports", "local", "mutated", "ordered",
-                 "passed", "rebound", "taken", "unused")
+                 "passed", "rebound", "results", "returned", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
                        ast.comprehension, ast.NamedExpr, ast.ListComp, ast.SetComp,
-                       ast.DictComp, ast.GeneratorExp})  # the node types ``__call__`` looks at
+                       ast.DictComp, ast.GeneratorExp, ast.Return})  # the node types ``__call__`` looks at
 
     def __init__(self) -> None:
         self.imports: list[tuple[str, str, str | None, int]] = []
@@ -558,6 +587,8 @@ class _Scanner:
         # (the function called, or its chain; position or keyword; name): ``_passed``
         self.passed: list[tuple[Any, int | str, str]] = []
         self.docstrings = False  # set by ``digest_and_refs`` when it skips one
+        self.results: set[str] = set()  # see ``CodeInfo.results``
+        self.returned: set[str] = set()  # see ``CodeInfo.returned``
 
     def __call__(self, node: ast.AST) -> None:
         t = type(node)
@@ -598,6 +629,8 @@ class _Scanner:
                 self._bound(gen.target, gen.iter, items=True)
         elif t is ast.NamedExpr:  # ``if (c := CFG) is not None:``
             self._bound(node.target, node.value)  # type: ignore[attr-defined]
+        elif t is ast.Return and node.value is not None:  # type: ignore[attr-defined]
+            self._returned(node.value)  # type: ignore[attr-defined]
 
     def _call(self, node: ast.Call) -> None:
         f = node.func
@@ -718,7 +751,33 @@ class _Scanner:
                 self.mutated.add(dotted)
         else:
             kind = name[name.index("["):] if name.endswith("]") else ""
-            self.mutated.update(r if r.endswith("]") else r + kind for r in roots)
+            for r in roots:
+                if r.startswith(RESULT):  # ``cfg = get_cfg(); cfg["lr"] = v``
+                    self.results.add(r[len(RESULT):].partition("[")[0])
+                else:
+                    self.mutated.add(r if r.endswith("]") else r + kind)
+
+    def _returned(self, value: ast.AST) -> None:
+        """``return CONFIG``, ``return cfg`` (an alias of it), ``return REG["m"]``,
+        ``return settings.CFG``: what the function hands out of module-level state
+        (``CodeInfo.returned``); the names, without which item."""
+        root = _root_name(value, views=True, dotted=True)
+        if root is None:
+            return
+        inner = self._roots(name_of(root))
+        found = {root} if inner is None else {r for r in inner if not r.startswith(RESULT)}
+        self.returned.update(r.partition("[")[0] for r in found)
+
+    def _changed_result(self, node: ast.AST) -> None:
+        """A change of ``node``, a part of a call's result (``CFG.get("m")["lr"] = v``:
+        of ``CFG``'s; ``get_cfg()["lr"] = v``: of what ``get_cfg`` returned)."""
+        root = _root_name(node, views=True, kinds=True)
+        if root is not None:
+            self._mark(root)
+            return
+        base = _call_base(node)
+        if base is not None:
+            self.results.add(base)
 
     def _mutating(self, node: ast.Call, f: ast.Attribute) -> None:
         """A call of a method that changes its object (``MUTATORS``, ``inplace=True``):
@@ -734,6 +793,8 @@ class _Scanner:
                 base = name_of(root)
                 if base in self.copies and type(f.value) is ast.Subscript:
                     self.mutated.update(self.copies[base])  # ``cfg["tags"].append(x)``
+            else:  # ``get_cfg()["tags"].append(x)``
+                self._changed_result(f.value)
         elif isinstance(f.value, ast.Name):
             direct = self._roots(f.value.id) is None
             if direct and f.attr in MUTATORS and not _in_place(f.attr, node.keywords):
@@ -762,6 +823,8 @@ class _Scanner:
                 self.mutated.update(self.copies[f.value.value.id])
             if f.attr == "update" and self._roots(f.value.value.id) is None:
                 self.rebound.add(dotted)  # ``S.data.update(...)``: whole
+        else:  # ``get_settings().history.append(x)``
+            self._changed_result(f.value)
 
     def _ordered(self, target: ast.AST) -> None:
         """A change of ``target``'s root name that depends on what it holds: a global
@@ -805,7 +868,10 @@ class _Scanner:
         if root is not None and items and not root.endswith("]"):
             root += "[k]"  # (a loop's variable: an item of what it goes over)
         if root is None:
-            roots: frozenset[str] = _NOTHING
+            # a call's result (``cfg = get_cfg()``): its changes are of what the function
+            # returned (``_mark``), for the build to tell what that is
+            base = _call_base(value)
+            roots: frozenset[str] = _NOTHING if base is None else frozenset({RESULT + base})
         else:
             inner = self._roots(name_of(root))
             kind = root[root.index("["):] if root.endswith("]") else ""
@@ -849,7 +915,7 @@ class _Scanner:
             return _NOTHING
         inner = self._roots(root)
         return frozenset({root + kind}) if inner is None else frozenset(
-            r if r.endswith("]") else r + kind for r in inner)
+            r if r.endswith("]") else r + kind for r in inner if not r.startswith(RESULT))
 
     def _set_whole(self, target: ast.AST) -> None:
         """``global _CFG; _CFG = load()`` or ``STATE.cfg = load()``: a value set whole
@@ -873,6 +939,8 @@ class _Scanner:
                     self.mutated.update(self.copies[root.id])  # ``cfg["m"]["lr"] = v``
                 if self._roots(root.id) is None:
                     self.assigned.add(root.id)
+            elif type(root) is ast.Call:  # ``CFG.get("m")["lr"] = v``, ``get_cfg().lr = v``
+                self._changed_result(target.value)
         elif isinstance(target, ast.Name) and target.id in self.declared:
             self.mutated.add(target.id)  # a global rebound (read-only ``global``: nothing)
         elif isinstance(target, (ast.Tuple, ast.List)):

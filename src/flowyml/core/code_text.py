@@ -79,6 +79,12 @@ class CodeInfo:
     # names whose items or attributes the code assigns (``pd.options.x = 2``), not only
     # calls a changing method on (``np.sort(a)`` is no change of numpy's settings)
     assigned: frozenset[str] = frozenset()
+    # the functions (dotted, as called) whose result the code changes (``get_cfg()["lr"]
+    # = v``, ``cfg = load(); cfg.lr = v``): a change of what they return, when that is
+    # kept (a memo's, a global's: ``fingerprint._result_marks``)
+    results: frozenset[str] = frozenset()
+    # what the code returns of module-level state: ``X``, ``X.a`` (``return CONFIG``)
+    returned: frozenset[str] = frozenset()
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -105,7 +111,9 @@ class CodeInfo:
                 "b": sorted(self.rebound),
                 # (the rarer facts only when there are any: most functions have none)
                 **({"p": [[list(c), i, n] for c, i, n in self.passed]} if self.passed else {}),
-                **({"w": sorted(self.assigned)} if self.assigned else {})}
+                **({"w": sorted(self.assigned)} if self.assigned else {}),
+                **({"x": sorted(self.results)} if self.results else {}),
+                **({"v": sorted(self.returned)} if self.returned else {})}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:
@@ -120,7 +128,8 @@ class CodeInfo:
                    bool(f.get("h", True)), frozenset(f.get("t") or ()),
                    frozenset(f.get("b") or ()),
                    tuple((tuple(c), i, n) for c, i, n in f["p"]) if f.get("p") else (),
-                   frozenset(f.get("w") or ()))
+                   frozenset(f.get("w") or ()), frozenset(f.get("x") or ()),
+                   frozenset(f.get("v") or ()))
 
 
 stale_files: set[str] = set()  # files ``stale_info`` warned about this build

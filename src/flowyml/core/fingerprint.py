@@ -878,6 +878,8 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     _generator_draws(fn, info, out)
     side_state.kept_generator(fn, info, out, _walked_info)
     side_state.settings_set(fn, info, out)
+    if info.results:
+        _result_marks(fn, info, out, ctx)
     if not info.mutated and not info.taken and not info.rebound:
         return out
     label = ctx.label_of(fn)
@@ -918,6 +920,88 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             out[("name", label, base)] = base
             out[("value", id(owner))] = base
     return out
+
+
+def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, ...], str],
+                  ctx: _Context) -> None:
+    """``get_cfg()["lr"] = v``, ``cfg = load_config(); cfg.lr = v`` (``CodeInfo.results``):
+    the code changes what a function it calls returned, which is module-level state
+    when the function keeps it: a memo's result (``functools.cache``, ``lru_cache``,
+    a memo of yours: ``side_state.keeps_results``), for every step calling it; a global
+    it returns (``return CONFIG``); the instance a class's own ``__new__`` or
+    metaclass keeps (a singleton: ``Config().lr = v``). A function's result is
+    followed one call deep (``return _load()`` is not)."""
+    for chain in sorted(info.results):
+        obj = resolve_chain(tuple(chain.split(".")), fn.__globals__)
+        if isinstance(obj, type):
+            if _keeps_instances(obj):
+                label = ctx.label_of(obj)
+                out[("value", id(obj))] = f"{chain}() (the instance it keeps)"
+                if label is not None:  # what its readers read: the class's attributes
+                    out[("class", label, obj.__qualname__)] = f"{chain}() (the instance it keeps)"
+            continue
+        for _ in range(16):  # through decorators (``functools.wraps``) to the function
+            inner = _attr(obj, "__wrapped__")
+            if inner is None:
+                break
+            obj = inner
+        if type(obj) is not types.FunctionType:
+            continue
+        if side_state.keeps_results(obj, _walked_info):  # every caller reads its memo
+            out[("value", id(obj))] = f"{chain}() (its cached result)"
+        called = _walked_info(obj)
+        if called is not None:
+            for root in sorted(called.returned):
+                _returned_mark(obj, called, root, out, ctx)
+
+
+def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
+                   out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """Mark the global ``root`` (``X``, ``X.a``) that ``fn`` returns (a part of), as
+    changed: ``("name", ...)`` and its value's ``("value", id)``, as a step changing it
+    itself (``_marks_of``); an attribute of a module of yours by that module's name."""
+    head, _, attr = root.partition(".")
+    if head not in info.global_names:
+        return  # (a parameter, a local)
+    value = fn.__globals__.get(head, _IMMUTABLE)
+    label = ctx.label_of(fn)
+    if type(value) is types.ModuleType:  # ``return settings.CONFIG``
+        label, head = ctx.label_of(value), attr.partition(".")[0]
+        value = value.__dict__.get(head, _IMMUTABLE) if head else _IMMUTABLE
+        if not head:
+            return
+    elif isinstance(value, types.FunctionType):
+        return  # code: a patch of it is seen as code
+    if label is not None:
+        out[("name", label, head)] = head
+    if isinstance(value, type):
+        cls_label = ctx.label_of(value)
+        if cls_label is not None:  # ``return Registry``: its class attributes
+            out[("class", cls_label, value.__qualname__)] = head
+    if not isinstance(value, _IMMUTABLE):
+        out[("value", id(value))] = head
+
+
+def _keeps_instances(cls: type) -> bool:
+    """Whether calling ``cls`` may give an instance made before (a singleton): a
+    ``__new__`` of a class of yours in its MRO, or a ``__call__`` of a metaclass of
+    yours, that changes its class (``cls._made = ...``) or module-level state
+    (``_INSTANCES[cls] = ...``); one the build did not walk may (an ndarray subclass's
+    ``__new__`` making a view changes neither)."""
+    meta: type = type(cls)
+    for owner, name in ((cls, "__new__"), (meta, "__call__")):
+        for c in owner.__mro__:
+            fn = vars(c).get(name)
+            fn = getattr(fn, "__func__", fn)  # (``__new__``: a staticmethod)
+            if fn is None or not maybe_users(c):
+                continue
+            info = _walked_info(fn) if type(fn) is types.FunctionType else None
+            if info is None:
+                return True
+            state = {*fn.__code__.co_varnames[:1], *info.global_names}  # (``cls``, globals)
+            if any(name_of(m) in state for m in (*info.mutated, *info.rebound)):
+                return True
+    return False
 
 
 def _changed_names(mutated: frozenset[str], globs: Mapping[str, Any]) -> frozenset[str]:

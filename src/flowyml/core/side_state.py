@@ -274,6 +274,7 @@ _subclasses_of: dict[int, tuple[Any, list[type]]] = {}
 
 
 def forget() -> None:
+    _keeping.clear()
     _returning.clear()
     _made_by.clear()
     _holding.clear()
@@ -456,6 +457,19 @@ def _fresh_names(code: _Code, resolve: Callable[[str], Any]) -> set[str]:
             seen[name] = seen.get(name, 0) + 1
         other.update(n for n, k in seen.items() if k != counts.get(n, 0))
     return fresh - other
+
+
+def keeps_results(fn: types.FunctionType, info_of: InfoOf) -> bool:
+    """Whether a caching wrapper keeps what ``fn`` returns for its next call
+    (``_cache_of``): a change of that result is one of module-level state. (Once per
+    build and function: ``_cache_of`` looks through its module's globals.)"""
+    hit = _keeping.get(id(fn))
+    if hit is None or hit[0] is not fn:
+        hit = _keeping[id(fn)] = (fn, _cache_of(fn, info_of) is not None)
+    return hit[1]
+
+
+_keeping: dict[int, tuple[Any, bool]] = {}  # this build's ``keeps_results``
 
 
 def _cache_of(fn: types.FunctionType, info_of: InfoOf) -> Any:
