@@ -240,3 +240,16 @@ def test_a_method_step_made_again_with_another_instance_is_warned(
     with pytest.warns(RedefinedStepWarning, match="holds an older step 'predict'.*another instance"):
         assert mod.pipe.run()["score"] == 12
     assert fm.Pipeline("redef", [mod.load, mod.predict]).run()["score"] == 30
+
+
+def test_a_name_a_run_does_not_have_lists_the_ones_it_has(project: Path) -> None:
+    @fm.step(outputs="total")
+    def add_up(n: int = 3) -> int:
+        return n + 1
+
+    run = fm.Pipeline("names", [add_up]).run()
+    with pytest.raises(KeyError, match=r"no asset 'totl'; its assets are \['total'\]"):
+        run["totl"]
+    with pytest.raises(KeyError, match=r"no step 'add'; its steps are \['add_up'\]"):
+        run.steps["add"]
+    assert run.steps["add_up"].executed and list(run.steps) == ["add_up"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .core.struct import field, struct
 
@@ -42,16 +42,23 @@ class StepResult:
         p.text(f"<step {self.name}: {self.status}{took}: {self.reason}>")
 
 
-class _ArtifactMap(Mapping[str, "Artifact"]):
-    def __init__(self, items: dict[str, Artifact]) -> None:
-        self._items = items
+_V = TypeVar("_V")
 
-    def __getitem__(self, key: str) -> Artifact:
+
+class _NamedMap(Mapping[str, _V]):
+    """A run's assets or steps by name; a missing name's error lists the others."""
+
+    def __init__(self, items: dict[str, _V], what: str) -> None:
+        self._items = items
+        self._what = what
+
+    def __getitem__(self, key: str) -> _V:
         try:
             return self._items[key]
         except KeyError:
             raise KeyError(
-                f"this run has no asset {key!r}; its assets are {sorted(self._items)}"
+                f"this run has no {self._what} {key!r}; its {self._what}s are "
+                f"{sorted(self._items)}"
             ) from None
 
     def __iter__(self) -> Iterator[str]:
@@ -62,6 +69,9 @@ class _ArtifactMap(Mapping[str, "Artifact"]):
 
     def __repr__(self) -> str:
         return repr(self._items)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.pretty(self._items)  # (each step as its one line: ``StepResult._repr_pretty_``)
 
 
 class Run:
@@ -86,8 +96,8 @@ class Run:
         self.id = id
         self.pipeline = pipeline
         self.status = status
-        self.steps = steps
-        self.artifacts: Mapping[str, Artifact] = _ArtifactMap(artifacts)
+        self.steps: Mapping[str, StepResult] = _NamedMap(steps, "step")
+        self.artifacts: Mapping[str, Artifact] = _NamedMap(artifacts, "asset")
         self.stack = stack
         self.io = io or {}
         self.error = error
