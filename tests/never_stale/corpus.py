@@ -1796,6 +1796,57 @@ add(idiom("try_except_import", {
     change(E("helpers.py", "return x * 2", "return x * 3"), note="helper chosen by try/except ImportError"),
 ))
 
+add(idiom("one_name_imported_two_ways_in_the_step_body", {
+    "impl_fast.py": src('''
+        def score(x):
+            return x * 2
+    '''),
+    "impl_slow.py": src('''
+        def score(x):
+            return x + 100
+    '''),
+    "impl_a.py": src('''
+        def weight():
+            return 3
+    '''),
+    "impl_b.py": src('''
+        def weight():
+            return 5
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+
+
+        def backend(fast):
+            if fast:
+                import impl_a as impl
+            else:
+                import impl_b as impl
+            return impl
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 3):
+            try:
+                from impl_fast import score  # the one that runs
+            except ImportError:
+                from impl_slow import score
+            return [score(i) * backend(True).weight() for i in range(n)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("impl_fast.py", "def score(x):\n", "def score(x):  # fast\n"), note="comment"),
+    change(E("impl_fast.py", "return x * 2", "return x * 3"),
+           note="the function the first of two imports of one name binds in the step (only "
+                "the last import counted: stale)"),
+    change(E("impl_a.py", "return 3", "return 4"),
+           note="the module the first of two imports in a helper binds (stale)"),
+    change(E("impl_slow.py", "return x + 100", "return x + 200"),
+           note="the fallback, not taken: which import runs is not known at build, so both "
+                "count", expect={"f": "executed"}),
+))
+
 add(idiom("conditional_function_choice", {"pipe.py": src('''
     import flowyml as fm
 

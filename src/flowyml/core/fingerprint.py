@@ -2813,9 +2813,14 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
     """Visit what ``fn`` reaches: globals, attribute chains, local imports, getattr."""
     globs = fn.__globals__
     label = ctx.label_of(fn) or NOTEBOOK
-    local = _local_imports(ctx, fn, info) if info.imports else {}
+    others: dict[str, list[Any]] = {}  # a name two imports bind: the other bindings
+    local = _local_imports(ctx, fn, info, others) if info.imports else {}
     for key in [k for k in local if k.startswith(IMPORTED)]:
         _visit(ctx, local.pop(key), key[len(IMPORTED):], label)
+    for head, bound in others.items():  # (each the way the main loop visits ``local``'s)
+        for chain in sorted({c for c in info.chains if c[0] == head} or {(head,)}):
+            for base in bound:
+                _visit(ctx, *_walk_modules(base, chain), label)
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
     codes = code_tree(fn.__code__)  # what the bytecode checks below read
@@ -3189,7 +3194,12 @@ def _file_digest(path: str) -> str:
     return digest
 
 
-def _local_imports(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> dict[str, Any]:
+def _local_imports(ctx: _Context, fn: types.FunctionType, info: CodeInfo,
+                   others: dict[str, list[Any]]) -> dict[str, Any]:
+    """What each name the function imports in its body is bound to; a name imported by
+    two statements (``try: from fast import score`` / ``except ImportError: from slow
+    import score``, an ``if``/``else`` on a backend) by the last, and by the others in
+    ``others``: which one runs is not known at build, so each counts."""
     out: dict[str, Any] = {}
     if not info.imports:
         return out
@@ -3197,6 +3207,8 @@ def _local_imports(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> dic
     import importlib.util
 
     for local, module, attr, level in info.imports:
+        if local in out:
+            others.setdefault(local, []).append(out[local])
         name = module
         try:
             if level:
