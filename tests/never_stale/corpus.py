@@ -5508,6 +5508,57 @@ add(_swapped("closures_of_one_factory_swapped", """
 """, "STAGES = [make(1), make(2)]", "STAGES = [make(2), make(1)]",
     "two closures of one factory (both make.<locals>.stage) swapped"))
 
+add(idiom("code_in_a_namespace_package_is_yours", {
+    # a folder without __init__.py (PEP 420): its code is yours as a package's is
+    "features/stages.py": src('''
+        from collections import Counter
+
+
+        def make(k):
+            def stage(x):
+                return x * 10 + k
+            return stage
+
+
+        STAGES = [make(1), make(2)]
+        OPS = {"pre": lambda x: x + 1, "post": lambda x: x * 2}
+
+
+        class Vocab(Counter):
+            min_freq = 2
+
+            def kept(self):
+                return sorted(w for w, c in self.items() if c >= self.min_freq)
+
+
+        VOCAB = Vocab({"a": 2, "b": 3})
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+        from features.stages import OPS, STAGES, VOCAB
+
+
+        @fm.step(outputs="y")
+        def f(x: int = 0):
+            for s in STAGES:
+                x = s(x)
+            return [x, OPS["post"](OPS["pre"](x)), VOCAB.kept()]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("features/stages.py", "def make(k):\n", "def make(k):  # a factory\n"),
+         note="comment"),
+    change(E("features/stages.py", "STAGES = [make(1), make(2)]", "STAGES = [make(2), make(1)]"),
+           note="two closures of one factory swapped in a namespace package (its code was "
+                "taken for a library's: stale)"),
+    change(E("features/stages.py", '"pre": lambda x: x + 1, "post": lambda x: x * 2',
+             '"pre": lambda x: x * 2, "post": lambda x: x + 1'),
+           note="two lambdas of a dict swapped in a namespace package (stale)"),
+    change(E("features/stages.py", "min_freq = 2", "min_freq = 3"),
+           note="a class attribute of a Counter subclass in a namespace package (stale)"),
+))
+
 add(_swapped("classes_of_one_factory_swapped_in_a_dict", """
     def make(k):
         class Stage:

@@ -371,10 +371,19 @@ def maybe_users_module(module: str) -> bool:
         return True
     if not top:
         return False
-    file = getattr(sys.modules.get(top), "__file__", None)  # none: builtins, Cython's
+    mod = sys.modules.get(top)
+    file = getattr(mod, "__file__", None)  # none: builtins, Cython's, a namespace package
     if top in sys.stdlib_module_names and (not isinstance(file, str) or in_stdlib(file)):
         return False  # (a module of the user's may have a standard one's name: ``code``)
-    return isinstance(file, str) and "site-packages" not in file and "dist-packages" not in file
+    if file is None and mod is not None:  # a folder without ``__init__.py`` (PEP 420):
+        # yours if one of its folders is (``google`` of google-cloud's packages is not)
+        paths = getattr(mod, "__path__", None) or ()
+        return any(isinstance(p, str) and _not_installed(p) and not in_stdlib(p) for p in paths)
+    return isinstance(file, str) and _not_installed(file)
+
+
+def _not_installed(path: str) -> bool:
+    return "site-packages" not in path and "dist-packages" not in path
 
 
 @functools.lru_cache(maxsize=1024)
