@@ -6491,6 +6491,8 @@ add(idiom("lambda_layout_is_formatting", {
     "util.py": src("""
         from dataclasses import dataclass, field
 
+        import numpy as np
+
         TRANSFORM = lambda x: x * 2 + 1  # noqa: E731
 
 
@@ -6500,16 +6502,18 @@ add(idiom("lambda_layout_is_formatting", {
 
 
         OPS = {"inc": lambda x: x + 1, "dbl": lambda x: x * 2}
+        FEATURES = {"log": lambda v: float(np.log1p(v)), "sqrt": lambda v: float(np.sqrt(v))}
     """),
     "pipe.py": src("""
-        from util import OPS, TRANSFORM, Cfg
+        from util import FEATURES, OPS, TRANSFORM, Cfg
 
         import flowyml as fm
 
 
         @fm.step(outputs="y")
         def f(n: int = 5):
-            return [[TRANSFORM(i) for i in range(n)], Cfg().weights["b"] * n, OPS["dbl"](n)]
+            return [[TRANSFORM(i) for i in range(n)], Cfg().weights["b"] * n, OPS["dbl"](n),
+                    FEATURES["sqrt"](n)]
 
 
         pipe = fm.Pipeline("ns", [f])
@@ -6520,7 +6524,11 @@ add(idiom("lambda_layout_is_formatting", {
            'field(\n        default_factory=lambda: {"a": 1.0, "b": 2.0}\n    )'),
          E("util.py", 'OPS = {"inc": lambda x: x + 1, "dbl": lambda x: x * 2}',
            'OPS = {\n    "inc": lambda x: x + 1,\n    "dbl": lambda x: x * 2,\n}'),
-         note="lambdas laid out over lines, as a formatter does"),
+         E("util.py", '{"log": lambda v: float(np.log1p(v)), "sqrt": lambda v: float(np.sqrt(v))}',
+           '{\n    "log": lambda v: float(np.log1p(v)),\n    "sqrt": lambda v: float(np.sqrt(v)),\n}'),
+         note="lambdas laid out over lines, as a formatter does (those calling a function of "
+              "an imported module re-executed: Python 3.11 compiles such a call otherwise "
+              "than the lambda compiled alone)"),
     change(E("util.py", '"dbl": lambda x: x * 2,', '"dbl": lambda x: x * 3,'),
            note="a lambda of a dict laid out one per line"),
     change(E("util.py", "lambda x: x * 2 + 1", "lambda x: x * 2 + 2"),

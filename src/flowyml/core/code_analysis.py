@@ -1006,14 +1006,34 @@ def _lambda_in_file(fn: types.FunctionType) -> ast.Lambda | None:
              if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno]
     if len(found) == 1:
         return found[0]
-    for node in found:  # several on the line: the one whose code this is
+    # several on the line: the one whose code this is, compiled beside the file's imports
+    # (Python 3.11 calls a function of an imported module, ``np.log1p(v)``, otherwise)
+    imports = _module_imports(tree)
+    for node in found:
         try:
-            module = compile(ast.Expression(body=node), filename, "eval", dont_inherit=True)
+            module = compile(ast.Module(body=[*imports, ast.copy_location(ast.Expr(node), node)],
+                                        type_ignores=[]), filename, "exec", dont_inherit=True)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         if any(type(c) is types.CodeType and _same_shape(c, code) for c in module.co_consts):
             return node
     return None
+
+
+def _module_imports(tree: ast.Module) -> list[ast.stmt]:
+    """The import statements of a module's own scope (in ``if``, ``try``, ``with``
+    blocks too; not in a function or class), without ``__future__``'s."""
+    out: list[ast.stmt] = []
+    todo: list[ast.stmt] = list(tree.body)
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, ast.Import) or (
+                isinstance(stmt, ast.ImportFrom) and stmt.module != "__future__"):
+            out.append(stmt)
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                todo.extend(getattr(stmt, name, None) or ())
+    return out
 
 
 def _lambda_node(fn: types.FunctionType, src: str) -> ast.AST | None:
