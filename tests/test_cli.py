@@ -402,3 +402,38 @@ def test_ctrl_c_on_flowyml_run_says_what_stopped_and_exits_130(project: Path) ->
     assert "Aborted!" not in stderr and "Traceback" not in stderr, stderr
     assert "x slow: interrupted" in stderr, stderr
     assert re.search(r"run \S+ of slow: interrupted, 1 executed, 0 reused", stderr), stderr
+
+
+def test_plan_names_only_a_steps_own_changes_while_its_inputs_are_not_known(
+        project: Path) -> None:
+    """A step given a pickled model that a step before it will make again: the code the
+    model refers to (sklearn, numpy) is part of its key by that input; not known yet, it
+    is not "no longer used" (it was said so): the step's own changes only."""
+    write(project / "pipe.py", '''
+import flowyml as fm
+from sklearn.linear_model import LinearRegression
+
+@fm.step(outputs="X")
+def make(n: int = 5):
+    return [[float(i)] for i in range(n)]
+
+@fm.step(outputs="model")
+def fit(X):
+    return LinearRegression().fit(X, [r[0] * 2 for r in X])
+
+@fm.step(outputs="pred")
+def predict(model, X):
+    return model.predict(X).tolist()
+
+pipe = fm.Pipeline("planlib", [make, fit, predict])
+''')
+    ok(project, "run", "pipe.py")
+    out = ok(project, "plan", "pipe.py", "-p", "n=6")
+    assert ("? predict: run? - after make runs: reused only if X comes out "
+            "byte-identical") in out, out
+    assert "no longer used" not in out
+    text = (project / "pipe.py").read_text()
+    write(project / "pipe.py", text.replace("return model.predict(X).tolist()",
+                                            "return [v + 1 for v in model.predict(X).tolist()]"))
+    out = ok(project, "plan", "pipe.py", "-p", "n=6")
+    assert "? predict: run? - code changed; and after make runs" in out, out

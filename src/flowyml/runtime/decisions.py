@@ -285,12 +285,18 @@ def explain_miss(prev: StepRecord | None, d: Decision) -> str:
     return "; ".join(phrases)
 
 
-def own_changes(prev: StepRecord | None, d: Decision) -> list[str]:
+def own_changes(prev: StepRecord | None, d: Decision, partial: bool = False) -> list[str]:
     """What changed in the step itself since its previous execution: its code and run
-    values, not its inputs (``plan`` says this of a step whose inputs are not known yet)."""
+    values, not its inputs (``plan`` says this of a step whose inputs are not known yet,
+    ``d`` decided with them as they were). ``partial``: ``d`` lacks some of them, so the
+    parts inputs add (the code a pickled model refers to, its library's settings) may be
+    missing from ``d`` without being gone from the step: only parts ``d`` has count."""
     if prev is None:
         return []
-    return explain_parts(prev.fingerprint, d.fingerprint.parts) + _value_changes(prev, d)
+    now = d.fingerprint.parts
+    before = {k: v for k, v in prev.fingerprint.items() if k in now} if partial else (
+        prev.fingerprint)
+    return explain_parts(before, now) + _value_changes(prev, d)
 
 
 def _value_changes(prev: StepRecord, d: Decision) -> list[str]:

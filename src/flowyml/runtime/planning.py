@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import reads as file_reads
 from ..core.fingerprint import fingerprint_graph
+from ..core.stored import artifact_id
 from ..objects import is_stored
 from .decisions import Decider, explain_miss, own_changes
 
@@ -114,7 +115,9 @@ def _ahead(name: str, graph: Graph, blocked: str | None, prev: StepRecord | None
     if prev is None:  # a cache entry of it can only be another pipeline's
         return name, "run?", (f"first run of this step in this pipeline; {after}: reused "
                               "only if another pipeline ran it on the inputs it gets")
-    own = own_changes(prev, decider.decide(name, in_recs))
+    as_before = recorded.as_before(name, prev, in_recs)
+    own = own_changes(prev, decider.decide(name, as_before), partial=as_before.keys() < (
+        graph.bindings[name].keys() & prev.inputs.keys()))
     return name, "run?", ("; ".join(own) + ("; and " if own else "")
                           + f"{after}: reused only if {blocked} comes out byte-identical")
 
@@ -126,6 +129,18 @@ class _Recorded:
     def __init__(self, catalog: RuntimeCatalog, graph: Graph) -> None:
         self.catalog, self.graph = catalog, graph
         self.names: set[str] | None = None
+
+    def as_before(self, name: str, prev: StepRecord, in_recs: dict[str, ArtifactRecord]
+                  ) -> dict[str, ArtifactRecord]:
+        """``in_recs`` with each input not known yet (made by a step that runs) as the
+        step's previous execution had it: what ``plan`` compares the step's own code
+        with (a pickled model's classes count as its code does)."""
+        want = {p: artifact_id(b.asset, prev.inputs[p])
+                for p, b in self.graph.bindings[name].items()
+                if p not in in_recs and b.kind == "asset" and b.asset is not None
+                and p in prev.inputs}
+        found = self.catalog.artifacts_by_id(list(want.values())) if want else {}
+        return {**in_recs, **{p: found[i] for p, i in want.items() if i in found}}
 
     def missing(self, outputs: Sequence[str]) -> list[str]:
         """The assets among ``outputs`` with no artifact (none: a step without outputs
