@@ -131,6 +131,20 @@ def test_downward_tree_in_every_format(project: Path) -> None:
     assert json.loads(as_run)["parents"][0]["id"] == raw2.id
 
 
+def test_a_name_with_a_run_is_the_version_that_run_had(project: Path) -> None:
+    """``lineage raw --run R``: the version R made, not raw@latest (which R never saw)."""
+    pipe = _pipeline()
+    r1 = pipe.run()
+    r2 = pipe.run(params={"n": 4})  # raw@2, the latest
+    assert fm.get_lineage("raw", run=r1.id).artifact.id == r1.artifacts["raw"].id
+    assert fm.get_lineage("raw", run=r2.id).artifact.id == r2.artifacts["raw"].id
+    res = flowyml_cli(project, "lineage", "raw", "--run", r1.id, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["version"] == 1
+    other = flowyml_cli(project, "lineage", "raw@2", "--run", r1.id)  # a version it did not have
+    assert other.returncode == 1 and f"run {r1.id!r} did not produce or reuse raw@2" in other.stderr
+
+
 # ---------------------------------------------------------------------------- @latest
 def _report(pipeline: str, text: str, fail_after: bool = False) -> fm.Pipeline:
     @fm.step(outputs="report")

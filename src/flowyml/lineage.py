@@ -210,12 +210,14 @@ def get_lineage(
     code version, inputs; ``node.run_id`` is ``run``), one it reused as made by the
     derivation whose inputs the run had (``node.run_id`` is the run that made it so),
     anything else as first produced. ``run`` must have produced or reused
-    ``artifact_id``. ``node.derivations`` > 1 marks an artifact made in several ways."""
+    ``artifact_id``; a bare ``NAME`` is then the version of it ``run`` had.
+    ``node.derivations`` > 1 marks an artifact made in several ways."""
     from .stack import reading_stack
 
     st = reading_stack(stack)
     catalog: CatalogReader = st.open_catalog()
-    aid = _artifact_id(catalog, artifact_id)
+    aid = (run is not None and _used_in_run(catalog, artifact_id, run)) or _artifact_id(
+        catalog, artifact_id)
     touched: set[str] = set()  # what ``run`` produced or reused
     derivs: dict[str, list[Derivation]] = {}
     if run is None:  # first productions all the way up: one recursive query
@@ -397,6 +399,15 @@ class DescendantNode:
             out.append(label)
             stack.extend((c, indent + "  ") for c in reversed(n.children))
         return "\n".join(out)
+
+
+def _used_in_run(catalog: CatalogReader, spec: str | Artifact, run: str) -> str | None:
+    """For a bare ``NAME``: the version of it ``run`` produced or reused (the newest, if
+    several), not its ``@latest``; None otherwise."""
+    if not isinstance(spec, str) or "@" in spec:
+        return None
+    used = [r for r in catalog.search(name=spec, run_id=run, limit=10**6) if r.name == spec]
+    return used[0].id if used else None
 
 
 def _artifact_id(catalog: CatalogReader, spec: str | Artifact) -> str:

@@ -407,8 +407,10 @@ def lineage(spec: str, fmt: str, down: bool, run_id: str | None, ol_run: str | N
         return
     if down and run_id:
         raise click.UsageError("--run applies to the upward lineage, not to --down")
-    a = Catalog(st).resolve(spec)
-    tree = get_descendant_tree(a.id, stack=st) if down else get_lineage(a.id, stack=st, run=run_id)
+    if down:
+        tree: Any = get_descendant_tree(Catalog(st).resolve(spec).id, stack=st)
+    else:  # (with --run, a bare NAME is the version that run produced or reused)
+        tree = get_lineage(spec if run_id else Catalog(st).resolve(spec), stack=st, run=run_id)
     if fmt == "json":
         try:
             click.echo(tree.to_json())
