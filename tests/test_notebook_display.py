@@ -38,6 +38,7 @@ CELLS = [
     f"again = pipe.run(params={{'tag': {HOSTILE!r}}})\nagain",
     "again.artifacts['metrics']",
     "fm.get_lineage(again.artifacts['report'])",
+    "pipe.plan(params={'tag': 'other'})",
 ]
 
 
@@ -75,7 +76,7 @@ def test_run_artifact_and_lineage_display_as_html_in_a_kernel(tmp_path: Path, ke
     nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
     NotebookClient(nb, timeout=120, kernel_name=kernel_env, allow_errors=True,
                    resources={"metadata": {"path": str(proj)}}).execute()
-    first, again, artifact, lineage = (_html(c) for c in nb.cells[1:])
+    first, again, artifact, lineage = (_html(c) for c in nb.cells[1:5])
 
     for page in (first, again, artifact, lineage):  # escaped, self-contained, no script
         assert "<script" not in page and "<img" not in page
@@ -111,3 +112,9 @@ def test_run_artifact_and_lineage_display_as_html_in_a_kernel(tmp_path: Path, ke
     assert lineage.count("<path") >= 2 * 5  # a curve and an arrowhead per edge
     assert ">m</text>" in lineage  # the parameter a renamed input fed
     assert "<details>" in lineage and "report@1" in lineage
+
+    # a plan: as ``flowyml plan`` prints it, not a list of tuples
+    (plan,) = [o for o in nb.cells[5].outputs if o.get("output_type") == "execute_result"]
+    text = plan["data"]["text/plain"]
+    assert "  = load: reuse - " in text and "  + train: run - parameter tag " in text, text
+    assert "('load'" not in text

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .executors.base import Executor
     from .run import Run
     from .runtime import Reporter
+    from .runtime.planning import Plan
     from .stack import Stack
 
 
@@ -126,8 +127,9 @@ class Pipeline:
 
     def plan(
         self, params: Mapping[str, Any] | None = None, stack: Stack | str | None = None
-    ) -> list[tuple[str, str, str]]:
-        """What a run would do now, without running: ``[(step, "run"|"reuse"|"?", reason)]``."""
+    ) -> Plan:
+        """What a run would do now, without running: ``[(step, "run"|"reuse"|"run?",
+        reason)]``, shown (``print``, a notebook) as ``flowyml plan`` prints it."""
         from .runtime.planning import plan
         from .stack import as_stack
 

@@ -256,15 +256,7 @@ def run(target: str, params: tuple[str, ...], force: bool, executor: str | None,
 def plan(target: str, params: tuple[str, ...], stack_name: str | None) -> None:
     """Show what a run would execute and reuse, with reasons, without running."""
     pipe = load_pipeline(target)
-    rows = pipe.plan(_parse_params(params), stack=_stack(stack_name, pipe.root))
-    marks = {"reuse": "=", "run": "+", "run?": "?"}
-    for name, action, reason in rows:
-        click.echo(f"  {marks[action]} {name}: {action} - {reason}")
-    checks = getattr(rows, "schema_checks", None)
-    if checks:  # declared table schemas, checked at build (contracts.py)
-        click.echo("schema checks:")
-        for line in checks:
-            click.echo(f"  {line}")
+    click.echo(str(pipe.plan(_parse_params(params), stack=_stack(stack_name, pipe.root))))
 
 
 # ---------------------------------------------------------------- catalog views

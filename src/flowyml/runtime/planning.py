@@ -26,6 +26,20 @@ class Plan(list[tuple[str, str, str]]):
         super().__init__()
         self.schema_checks = list(schema_checks or [])
 
+    def __str__(self) -> str:
+        """As ``flowyml plan`` prints it: ``+ run``, ``= reuse``, ``? run?`` lines."""
+        lines = [f"  {_MARKS[action]} {name}: {action} - {reason}" for name, action, reason in self]
+        if self.schema_checks:  # declared table schemas, checked at build (contracts.py)
+            lines += ["schema checks:", *(f"  {line}" for line in self.schema_checks)]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """A notebook shows what ``flowyml plan`` prints, not a list of tuples."""
+        p.text(str(self))
+
+
+_MARKS = {"reuse": "=", "run": "+", "run?": "?"}
+
 
 def plan(
     pipeline: str,
@@ -33,7 +47,7 @@ def plan(
     stack: RunContext,
     params: dict[str, Any],
     refs: dict[tuple[str, str], ArtifactRecord],
-) -> list[tuple[str, str, str]]:
+) -> Plan:
     """For each step: ("reuse" | "run" | "run?", reason). Downstream of a step that
     will run, outputs are unknown until it runs: "run?" says it may still be reused
     (early cutoff) if the new outputs are byte-identical, unless it cannot be reused
