@@ -136,7 +136,8 @@ def test_a_name_with_a_run_is_the_version_that_run_had(project: Path) -> None:
     pipe = _pipeline()
     r1 = pipe.run()
     r2 = pipe.run(params={"n": 4})  # raw@2, the latest
-    assert fm.get_lineage("raw", run=r1.id).artifact.id == r1.artifacts["raw"].id
+    node = fm.get_lineage("raw", run=r1.id)
+    assert node.artifact.id == r1.artifacts["raw"].id and (node.name, node.version) == ("raw", 1)
     assert fm.get_lineage("raw", run=r2.id).artifact.id == r2.artifacts["raw"].id
     res = flowyml_cli(project, "lineage", "raw", "--run", r1.id, "--format", "json")
     assert res.returncode == 0, res.stderr

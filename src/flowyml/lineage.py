@@ -44,6 +44,14 @@ class LineageNode:
     _files: list[list[Any]] | None = field(default=None, repr=False, compare=False)
 
     @property
+    def name(self) -> str:
+        return self.artifact.name
+
+    @property
+    def version(self) -> int:
+        return self.artifact.version
+
+    @property
     def code(self) -> CodeVersion:
         """The code of the step version that made this artifact: each fingerprint
         part's normalized source (read from the catalog on first use)."""
