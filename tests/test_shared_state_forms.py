@@ -70,6 +70,9 @@ class Model:
     def sample(self, v):
         return [v, self.seed]
 
+    def history(self):
+        return self.log
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -266,6 +269,7 @@ CHANGES = {
     "global_a_getter_returns": 'config()["k"] = n',
     "global_a_getter_returns_through_a_local": 'cfg = config()\n    cfg.update(k=n)',
     "singleton_made_by_its_new": "Single().lr = n",
+    "what_a_method_returns_of_its_object": "MODEL.history().append(n)",
 }
 
 COPIES = {
@@ -290,6 +294,7 @@ COPIES = {
     "copy_of_a_cached_result": 'cfg = dict(config())\n    cfg["k"] = n',
     "new_array": "x = np.zeros(3)\n    x[0] = n",
     "new_instance_of_a_class_with_its_own_new": "t = Tagged([1.0, 2.0])\n    t[0] = n",
+    "new_list_a_method_returns": "rows = MODEL.sample(n)\n    rows.append(n)",
 }
 
 

@@ -929,17 +929,19 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
     when the function keeps it: a memo's result (``functools.cache``, ``lru_cache``,
     a memo of yours: ``side_state.keeps_results``), for every step calling it; a global
     it returns (``return CONFIG``); the instance a class's own ``__new__`` or
-    metaclass keeps (a singleton: ``Config().lr = v``). A function's result is
-    followed one call deep (``return _load()`` is not)."""
+    metaclass keeps (a singleton: ``Config().lr = v``); what a method returns of its
+    object (``MODEL.weights()`` giving ``self.w``, ``Config.instance()`` giving
+    ``cls._made``). A function's result is followed one call deep (``return _load()``
+    is not)."""
     for chain in sorted(info.results):
         obj = resolve_chain(tuple(chain.split(".")), fn.__globals__)
         if isinstance(obj, type):
             if _keeps_instances(obj):
-                label = ctx.label_of(obj)
-                out[("value", id(obj))] = f"{chain}() (the instance it keeps)"
-                if label is not None:  # what its readers read: the class's attributes
-                    out[("class", label, obj.__qualname__)] = f"{chain}() (the instance it keeps)"
+                _object_mark(obj, f"{chain}() (the instance it keeps)", out, ctx)
             continue
+        owner = None
+        if type(obj) is types.MethodType:  # a global object's or a class's method
+            owner, obj = obj.__self__, obj.__func__
         for _ in range(16):  # through decorators (``functools.wraps``) to the function
             inner = _attr(obj, "__wrapped__")
             if inner is None:
@@ -950,9 +952,26 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
         if side_state.keeps_results(obj, _walked_info):  # every caller reads its memo
             out[("value", id(obj))] = f"{chain}() (its cached result)"
         called = _walked_info(obj)
-        if called is not None:
-            for root in sorted(called.returned):
+        if called is None:
+            continue
+        for root in sorted(called.returned):
+            if owner is not None and name_of(root) in obj.__code__.co_varnames[:1]:
+                _object_mark(owner, f"{chain}() (a part of {chain.rpartition('.')[0]})",
+                             out, ctx)  # ``return self.w``
+            else:
                 _returned_mark(obj, called, root, out, ctx)
+
+
+def _object_mark(obj: Any, name: str, out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """Mark ``obj`` as changed in place: a class by its attributes too (what its readers
+    read); not a module (a change of its attribute: ``_marks_of``'s), nor an immutable
+    value."""
+    if isinstance(obj, (types.ModuleType, *_IMMUTABLE)):
+        return
+    out[("value", id(obj))] = name
+    label = ctx.label_of(obj) if isinstance(obj, type) else None
+    if label is not None:
+        out[("class", label, obj.__qualname__)] = name
 
 
 def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
@@ -1263,10 +1282,7 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
         return False
     if not _changes_parameter(meth, 0, obj):  # ``self.log.append(v)``, ``self.w = ...``
         return False
-    out[("value", id(obj))] = name
-    label = ctx.label_of(obj) if isinstance(obj, type) else None
-    if label is not None:  # what its readers read: an attribute of the class
-        out[("class", label, obj.__qualname__)] = name
+    _object_mark(obj, name, out, ctx)
     return True
 
 
