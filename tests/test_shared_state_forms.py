@@ -203,6 +203,61 @@ def copy_of_config():
     return dict(CONFIG)
 
 
+_MODEL = None
+
+
+def get_model():  # made on first use
+    global _MODEL
+    if _MODEL is None:
+        _MODEL = Model()
+    return _MODEL
+
+
+GET = lambda: CONFIG  # noqa: E731
+
+
+def counted(f):  # keeps stats, not results
+    stats = {"calls": 0}
+
+    @functools.wraps(f)
+    def wrapper():
+        out = f()
+        stats["calls"] += 1
+        return out
+    return wrapper
+
+
+class Traced:  # a decorator class holding nothing
+    def __init__(self, f):
+        functools.update_wrapper(self, f)
+        self.f = f
+
+    def __call__(self):
+        return self.f()
+
+
+@counted
+def counted_rows():
+    return [{"v": 1}]
+
+
+@Traced
+def traced_rows():
+    return [{"v": 1}]
+
+
+def adults():
+    return RAW[RAW["age"] > 30]
+
+
+class Counted:  # counts its instances: a new one each call
+    made = 0
+
+    def __new__(cls):
+        cls.made += 1
+        return super().__new__(cls)
+
+
 UTIL = Util()
 MODEL = Model()
 MODELS = {"a": Model(), "b": Model()}
@@ -223,7 +278,8 @@ def use(ready):
             MODE, SCORES.sum(), len(COLS), LOOKUP.height, norm.cdf(0.5),
             SCORES_PL.to_list(), TRAINED.names, EVENTS.events, LINES.lines, TRANSFORM,
             TRACK.history, get_settings().w, config(), Single().lr, memo_rows(), fresh_rows(),
-            copy_of_config(), Tagged([0.0]).tag, Tagged.unit]
+            copy_of_config(), Tagged([0.0]).tag, Tagged.unit, get_model().w, GET(),
+            counted_rows(), traced_rows(), adults(), Counted.made]
 """
 
 CHANGES = {
@@ -270,6 +326,10 @@ CHANGES = {
     "global_a_getter_returns_through_a_local": 'cfg = config()\n    cfg.update(k=n)',
     "singleton_made_by_its_new": "Single().lr = n",
     "what_a_method_returns_of_its_object": "MODEL.history().append(n)",
+    "object_a_getter_makes_on_first_use": "get_model().w = n",
+    "global_a_lambda_returns": 'GET()["k"] = n',
+    "result_or_a_default": 'cfg = config() or {}\n    cfg["k"] = n',
+    "result_set_by_setattr": 'setattr(get_settings(), "w", n)',
 }
 
 COPIES = {
@@ -295,6 +355,10 @@ COPIES = {
     "new_array": "x = np.zeros(3)\n    x[0] = n",
     "new_instance_of_a_class_with_its_own_new": "t = Tagged([1.0, 2.0])\n    t[0] = n",
     "new_list_a_method_returns": "rows = MODEL.sample(n)\n    rows.append(n)",
+    "result_of_a_wrapper_keeping_stats": 'rows = counted_rows()\n    rows[0]["v"] = n',
+    "result_of_a_decorator_class": 'rows = traced_rows()\n    rows[0]["v"] = n',
+    "frame_selection_a_getter_returns": 'df = adults()\n    df["k"] = n',
+    "new_instance_of_a_class_counting_them": "c = Counted()\n    c.k = n",
 }
 
 

@@ -330,6 +330,8 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
                 at_names = (at_names - {QUERY_MADE_ELSEWHERE}) | found
         chains = [*chains, *((n,) for n in sorted(at_names) if n != QUERY_MADE_ELSEWHERE)]
         names = names | at_names
+    if isinstance(tree, ast.Lambda):  # (its body is what it returns)
+        scan._returned(tree.body)
     taken, mutated = scan.taken, scan.mutated
     if scan.ordered:  # (a local list's appends are most of them: only a global's can be
         # another step's)
@@ -400,6 +402,9 @@ def _call_base(node: ast.AST) -> str | None:
             if chain is None or chain[0] in _BUILTIN_NAMES:
                 return None
             return ".".join(chain)
+        elif t is ast.BoolOp or t is ast.IfExp:  # ``config() or {}``
+            options = node.values if t is ast.BoolOp else [node.body, node.orelse]  # type: ignore[attr-defined]
+            return next((b for b in map(_call_base, options) if b is not None), None)
         else:
             return None
 
@@ -685,6 +690,8 @@ class _Scanner:
                 self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)
             elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
                 target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
+                if type(target) is ast.Call:  # ``setattr(get_cfg(), "k", v)``
+                    self._changed_result(target)
                 if isinstance(target, ast.Name):
                     literal = isinstance(attr, ast.Constant) and isinstance(attr.value, str)
                     # a computed name: any attribute (of a module or class: ``_state_writes``)
@@ -760,13 +767,16 @@ class _Scanner:
     def _returned(self, value: ast.AST) -> None:
         """``return CONFIG``, ``return cfg`` (an alias of it), ``return REG["m"]``,
         ``return settings.CFG``: what the function hands out of module-level state
-        (``CodeInfo.returned``); the names, without which item."""
-        root = _root_name(value, views=True, dotted=True)
+        (``CodeInfo.returned``), an item marked as ``_root_name`` marks it (``RAW[mask]``:
+        ``RAW[*]``, a copy of a frame); not a slice (a copy), nor a new tuple or list
+        (``return X, Y``: a change of it is not one of ``X``'s)."""
+        root = _root_name(value, views=True, dotted=True, slices=False, kinds=True)
         if root is None:
             return
         inner = self._roots(name_of(root))
-        found = {root} if inner is None else {r for r in inner if not r.startswith(RESULT)}
-        self.returned.update(r.partition("[")[0] for r in found)
+        kind = root[root.index("["):] if root.endswith("]") else ""
+        self.returned.update({root} if inner is None else {
+            r if r.endswith("]") else r + kind for r in inner if not r.startswith(RESULT)})
 
     def _changed_result(self, node: ast.AST) -> None:
         """A change of ``node``, a part of a call's result (``CFG.get("m")["lr"] = v``:

@@ -927,39 +927,112 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
     """``get_cfg()["lr"] = v``, ``cfg = load_config(); cfg.lr = v`` (``CodeInfo.results``):
     the code changes what a function it calls returned, which is module-level state
     when the function keeps it: a memo's result (``functools.cache``, ``lru_cache``,
-    a memo of yours: ``side_state.keeps_results``), for every step calling it; a global
-    it returns (``return CONFIG``); the instance a class's own ``__new__`` or
-    metaclass keeps (a singleton: ``Config().lr = v``); what a method returns of its
-    object (``MODEL.weights()`` giving ``self.w``, ``Config.instance()`` giving
-    ``cls._made``). A function's result is followed one call deep (``return _load()``
-    is not)."""
+    a memo of yours: ``_keeps_results``), for every step calling it; a global it
+    returns (``return CONFIG``; not a copy of one: ``return RAW[mask]``); the instance
+    a class's own ``__new__`` or metaclass keeps (a singleton: ``Config().lr = v``);
+    what a method returns of its object (``MODEL.history()`` giving ``self.log``). A
+    function's result is followed one call deep (``return _load()`` is not). Marked
+    ``("result", *mark)``: every step whose key counts the value reads them
+    (``_state_reads``), a step that only makes the value lazily too (a getter's
+    ``global _MODEL; _MODEL = Model()``: its own change is a write, which would make the
+    two alike, as steps appending to one log)."""
+    found: dict[tuple[Any, ...], str] = {}
     for chain in sorted(info.results):
-        obj = resolve_chain(tuple(chain.split(".")), fn.__globals__)
+        obj = _static_chain(tuple(chain.split(".")), fn.__globals__)
         if isinstance(obj, type):
             if _keeps_instances(obj):
-                _object_mark(obj, f"{chain}() (the instance it keeps)", out, ctx)
+                _object_mark(obj, f"{chain}() (the instance it keeps)", found, ctx)
             continue
         owner = None
         if type(obj) is types.MethodType:  # a global object's or a class's method
             owner, obj = obj.__self__, obj.__func__
+        kept = False
         for _ in range(16):  # through decorators (``functools.wraps``) to the function
+            kept = kept or _keeps_results(obj)
             inner = _attr(obj, "__wrapped__")
             if inner is None:
                 break
             obj = inner
         if type(obj) is not types.FunctionType:
             continue
-        if side_state.keeps_results(obj, _walked_info):  # every caller reads its memo
-            out[("value", id(obj))] = f"{chain}() (its cached result)"
+        if kept:  # every caller reads its memo
+            found[("value", id(obj))] = f"{chain}() (its cached result)"
         called = _walked_info(obj)
-        if called is None:
-            continue
-        for root in sorted(called.returned):
+        for root in sorted(called.returned) if called is not None else ():
             if owner is not None and name_of(root) in obj.__code__.co_varnames[:1]:
                 _object_mark(owner, f"{chain}() (a part of {chain.rpartition('.')[0]})",
-                             out, ctx)  # ``return self.w``
-            else:
-                _returned_mark(obj, called, root, out, ctx)
+                             found, ctx)  # ``return self.w``
+            elif called is not None:
+                _returned_mark(obj, called, root, found, ctx)
+    for mark, name in found.items():
+        out[("result", mark)] = name
+
+
+def _static_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
+    """What ``a.b.c`` names, found without running code of the user's (no property, no
+    ``__getattr__``): a method of an object or class bound to it; None for what only
+    running code would tell."""
+    obj = globs.get(chain[0])
+    for attr in chain[1:]:
+        if obj is None:
+            return None
+        if type(obj) is types.ModuleType:
+            obj = obj.__dict__.get(attr)
+            continue
+        try:
+            raw = inspect.getattr_static(obj, attr)
+        except Exception:
+            return None
+        if isinstance(raw, staticmethod):
+            obj = raw.__func__
+        elif isinstance(raw, classmethod):
+            obj = types.MethodType(raw.__func__, obj if isinstance(obj, type) else type(obj))
+        elif not isinstance(obj, type) and attr not in _own_dict(obj) and (
+                type(raw) is types.FunctionType or isinstance(raw, functools._lru_cache_wrapper)):
+            obj = types.MethodType(raw, obj)  # a method, bound as the call binds it
+        elif hasattr(type(raw), "__get__") and not isinstance(raw, (types.FunctionType, type)):
+            return None  # a property, another descriptor: what it gives is computed
+        else:
+            obj = raw
+    return obj
+
+
+def _own_dict(obj: Any) -> Mapping[str, Any]:
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except Exception:
+        return {}
+    return d if isinstance(d, Mapping) else {}
+
+
+def _keeps_results(wrapper: Any) -> bool:
+    """Whether ``wrapper`` (a decorator's function or object around a function) keeps
+    what the function returns for a later call: ``functools.cache``/``lru_cache``, an
+    object with a ``cache`` mapping (cachetools' ``cached``, a memo class of yours), a
+    function of yours storing the wrapped function's result in its closure
+    (``store[key] = fn(*args)``, ``return store[key]``, a ``nonlocal`` it returns). Not a
+    timing, counting or retrying wrapper's stats, nor joblib's ``Memory.cache`` (it
+    loads a copy at each call)."""
+    if isinstance(wrapper, functools._lru_cache_wrapper):
+        return True
+    if type(wrapper) is not types.FunctionType:
+        return isinstance(_attr(wrapper, "cache"), Mapping)
+    free = set(wrapper.__code__.co_freevars)
+    info = _walked_info(wrapper)
+    tree = info.tree() if info is not None and free else None
+    if tree is None:  # (nothing in a closure; no source: by what its closure holds)
+        return bool(free) and info is None and any(
+            isinstance(c.cell_contents, (Mapping, list)) for c in wrapper.__closure__ or ()
+            if _filled_cell(c))
+    return side_state.stores_results(tree, free)
+
+
+def _filled_cell(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
 
 
 def _object_mark(obj: Any, name: str, out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
@@ -976,21 +1049,31 @@ def _object_mark(obj: Any, name: str, out: dict[tuple[Any, ...], str], ctx: _Con
 
 def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
                    out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
-    """Mark the global ``root`` (``X``, ``X.a``) that ``fn`` returns (a part of), as
-    changed: ``("name", ...)`` and its value's ``("value", id)``, as a step changing it
-    itself (``_marks_of``); an attribute of a module of yours by that module's name."""
-    head, _, attr = root.partition(".")
+    """Mark the global ``root`` (``X``, ``X.a``, ``X[k]``) that ``fn`` returns (a part
+    of), as changed: ``("name", ...)`` and its value's ``("value", id)``, as a step
+    changing it itself (``_marks_of``); an attribute of a module of yours by that
+    module's name. Not when the part is a copy (``RAW[mask]``: ``_counts_as_change``)."""
+    base, _, kind = root.partition("[")
+    head, _, attr = base.partition(".")
     if head not in info.global_names:
         return  # (a parameter, a local)
     value = fn.__globals__.get(head, _IMMUTABLE)
     label = ctx.label_of(fn)
     if type(value) is types.ModuleType:  # ``return settings.CONFIG``
         label, head = ctx.label_of(value), attr.partition(".")[0]
-        value = value.__dict__.get(head, _IMMUTABLE) if head else _IMMUTABLE
         if not head:
             return
+        value, attr = value.__dict__.get(head, _IMMUTABLE), attr.partition(".")[2]
     elif isinstance(value, types.FunctionType):
         return  # code: a patch of it is seen as code
+    part = value
+    if attr:  # ``return STATE.cfg[...]``: the item is of what ``STATE.cfg`` holds
+        try:
+            part = inspect.getattr_static(value, attr.partition(".")[0])
+        except Exception:
+            part = None
+    if kind and part is not None and not _counts_as_change(part, kind[0]):
+        return
     if label is not None:
         out[("name", label, head)] = head
     if isinstance(value, type):
@@ -1004,9 +1087,9 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
 def _keeps_instances(cls: type) -> bool:
     """Whether calling ``cls`` may give an instance made before (a singleton): a
     ``__new__`` of a class of yours in its MRO, or a ``__call__`` of a metaclass of
-    yours, that changes its class (``cls._made = ...``) or module-level state
-    (``_INSTANCES[cls] = ...``); one the build did not walk may (an ndarray subclass's
-    ``__new__`` making a view changes neither)."""
+    yours, that returns what its class or module keeps (``return cls._made``,
+    ``return _INSTANCES[cls]``); one the build did not walk may. (Not one that counts
+    its instances, ``cls._count += 1``, or makes a view: a new object each call.)"""
     meta: type = type(cls)
     for owner, name in ((cls, "__new__"), (meta, "__call__")):
         for c in owner.__mro__:
@@ -1018,7 +1101,7 @@ def _keeps_instances(cls: type) -> bool:
             if info is None:
                 return True
             state = {*fn.__code__.co_varnames[:1], *info.global_names}  # (``cls``, globals)
-            if any(name_of(m) in state for m in (*info.mutated, *info.rebound)):
+            if any(name_of(r) in state for r in info.returned):
                 return True
     return False
 
@@ -1356,7 +1439,7 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
                 # what a ``setattr`` with a computed name changes (any of them)
                 out.add(("class", where, qual.rpartition(".")[0]) if kind == "attribute"
                         else ("module", where))
-    return out
+    return out | {("result", m) for m in out}  # (a change of a call's: ``_result_marks``)
 
 
 _MODATTR = "modattr"  # a ``ctx.counted`` entry: a module of the user's read by attribute

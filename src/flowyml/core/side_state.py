@@ -274,7 +274,6 @@ _subclasses_of: dict[int, tuple[Any, list[type]]] = {}
 
 
 def forget() -> None:
-    _keeping.clear()
     _returning.clear()
     _made_by.clear()
     _holding.clear()
@@ -459,17 +458,38 @@ def _fresh_names(code: _Code, resolve: Callable[[str], Any]) -> set[str]:
     return fresh - other
 
 
-def keeps_results(fn: types.FunctionType, info_of: InfoOf) -> bool:
-    """Whether a caching wrapper keeps what ``fn`` returns for its next call
-    (``_cache_of``): a change of that result is one of module-level state. (Once per
-    build and function: ``_cache_of`` looks through its module's globals.)"""
-    hit = _keeping.get(id(fn))
-    if hit is None or hit[0] is not fn:
-        hit = _keeping[id(fn)] = (fn, _cache_of(fn, info_of) is not None)
-    return hit[1]
+def stores_results(tree: ast.AST, free: set[str]) -> bool:
+    """Whether a wrapper's code (``tree``) keeps what the function it wraps returns, in
+    a container or a name of its closure (``free``): ``store[key] = fn(*args)`` or a
+    name bound to that call stored so, ``store.setdefault(key, fn(*args))``, ``return
+    store[key]``, a ``nonlocal`` bound to the call and returned; ``fn`` any name of the
+    closure. Not a stats dict, a list of durations or a counter."""
+    made: set[str] = set()  # local or nonlocal names bound to a call of a closure name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and _free_call(node.value, free):
+            made.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    kept = set(made) & {n for node in ast.walk(tree) if isinstance(node, ast.Nonlocal)
+                        for n in node.names}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Subscript) and _root(t) in free for t in node.targets) and (
+                _free_call(node.value, free)
+                or (isinstance(node.value, ast.Name) and node.value.id in made)):
+            return True
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "setdefault" and _root(node.func.value) in free
+                and any(_free_call(a, free) for a in node.args)):
+            return True
+        if isinstance(node, ast.Return) and node.value is not None and (
+                (isinstance(node.value, ast.Subscript) and _root(node.value) in free)
+                or (isinstance(node.value, ast.Name) and node.value.id in kept)):
+            return True
+    return False
 
 
-_keeping: dict[int, tuple[Any, bool]] = {}  # this build's ``keeps_results``
+def _free_call(node: ast.AST, free: set[str]) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
+        node.func.id in free)
 
 
 def _cache_of(fn: types.FunctionType, info_of: InfoOf) -> Any:
