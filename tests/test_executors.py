@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -22,7 +24,7 @@ from flowyml.executors import make_executor
 from flowyml.executors.base import StepTimedOut, WorkerDied
 from flowyml.run import StepResult
 from flowyml.runtime.reporting import PrintReporter, Reporter
-from tests.conftest import flowyml_cli, import_from, write
+from tests.conftest import child_env, flowyml_cli, import_from, write
 
 EXECUTORS = ["inline", "processes:2"]
 SCALE = 3  # a module-level constant the steps read (shipped to workers by reference)
@@ -889,3 +891,44 @@ def test_a_step_with_a_timeout_changing_settings_a_later_step_computes_by_is_ref
     with pytest.raises(fm.BuildError, match=r"'make' has timeout=60"), warnings.catch_warnings():
         warnings.simplefilter("ignore", fm.FingerprintWarning)
         pipe.build()
+
+
+def test_a_worker_computes_with_a_script_class_as_it_is_now(project: Path) -> None:
+    """A class of the script's ``__main__`` travels to the workers by value; changed
+    since the last run (``Box.scale = 3``, as a later notebook cell does), a step given
+    its instances as an input computes with it as it is now, and its result is cached
+    as such (it was computed with the first copy shipped, and that value reused)."""
+    write(project / "pipe.py", '''
+import flowyml as fm
+
+class Box:
+    scale = 2
+
+    def __init__(self, v):
+        self.v = v
+
+    def get(self):
+        return self.v * self.scale
+
+@fm.step(outputs="boxes")
+def make(n: int = 3):
+    return [Box(i) for i in range(n)]
+
+@fm.step(outputs="vals")
+def use(boxes):
+    return [b.get() for b in boxes]
+
+pipe = fm.Pipeline("boxes", [make, use])
+
+if __name__ == "__main__":
+    first = pipe.run(executor="processes:2")
+    Box.scale = 3
+    second = pipe.run(executor="processes:2")
+    third = pipe.run()
+    print(first["vals"], second.steps["use"].status, second["vals"],
+          third.steps["use"].status, third["vals"])
+''')
+    proc = subprocess.run([sys.executable, "pipe.py"], cwd=project, env=child_env(None),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[0] == "[0, 2, 4] executed [0, 3, 6] cached [0, 3, 6]"

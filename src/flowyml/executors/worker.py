@@ -97,7 +97,7 @@ class Job:
 # ---------------------------------------------------------------- driver side
 def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) -> bytes:
     inner, files = _dumps((spec, task))
-    classes = _main_classes(files)
+    classes = _main_classes(files, task.run_id)
     lines = {}
     for name in files:  # a notebook cell's code: its text travels with it
         if name in linecache.cache and not os.path.exists(name):
@@ -110,36 +110,59 @@ def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) ->
 
 
 _MAIN_CLASS_MAX = 4 << 20  # a class pickled bigger than this (a big class attribute) stays
-_class_blobs: weakref.WeakKeyDictionary[type, tuple[bytes, frozenset[str]] | None] = (
+# class -> (its pickle, or None: it cannot travel; the files of its code; ``_class_state``)
+_class_blobs: weakref.WeakKeyDictionary[
+    type, tuple[bytes | None, frozenset[str], tuple[Any, ...]]] = (
     weakref.WeakKeyDictionary())  # (a class redefined in a notebook goes when it goes)
+_blobs_run = [""]  # the run ``_class_blobs`` holds the classes of
 
 
-def _main_classes(files: set[str]) -> dict[str, bytes] | None:
+def _main_classes(files: set[str], run_id: str) -> dict[str, bytes] | None:
     """The classes the driver's ``__main__`` defines at its top level (a script's, a
-    notebook's cells'), each pickled by value once per class object, for the worker to
-    put in its own ``__main__`` (``_prepare``): there an output of one of them pickles
-    by reference (``__main__.Box``), and loads back in the driver as its own class; an
-    input of one loads. (cloudpickle unpickles the copy the step's code refers to as
-    the same class object, by its tracking id.) Adds the files of their code to
-    ``files``."""
+    notebook's cells'), each pickled by value, for the worker to put in its own
+    ``__main__`` (``_prepare``): there an output of one of them pickles by reference
+    (``__main__.Box``), and loads back in the driver as its own class; an input of one
+    loads. (cloudpickle unpickles the copy the step's code refers to as the same class
+    object, by its tracking id.) Adds the files of their code to ``files``. A class is
+    pickled once per run, and again when what it holds changed since (``Box.scale = 3``,
+    a method patched, a global of ``__main__`` its methods read rebound: a later cell):
+    a worker given its instances as an input computes with the class as it is now."""
     main = sys.modules.get("__main__")
+    if _blobs_run[0] != run_id:
+        _class_blobs.clear()
+        _blobs_run[0] = run_id
     out: dict[str, bytes] = {}
     for name, obj in list(vars(main).items()) if main is not None else ():
         if not (isinstance(obj, type) and obj.__module__ == "__main__"
                 and obj.__qualname__ == name):
             continue
-        if obj not in _class_blobs:
+        state = _class_state(obj, vars(main))
+        kept = _class_blobs.get(obj)
+        if kept is None or kept[2] != state:
             try:
                 blob, its_files = _dumps(obj)
-                _class_blobs[obj] = (blob, frozenset(its_files)) if len(
-                    blob) <= _MAIN_CLASS_MAX else None
+                kept = (blob if len(blob) <= _MAIN_CLASS_MAX else None, frozenset(its_files),
+                        state)
             except Exception:  # cannot travel: its instances cannot either, as before
-                _class_blobs[obj] = None
-        kept = _class_blobs[obj]
-        if kept is not None:
+                kept = (None, frozenset(), state)
+            _class_blobs[obj] = kept
+        if kept[0] is not None:
             out[name] = kept[0]
             files.update(kept[1])
     return out or None
+
+
+def _class_state(cls: type, main: dict[str, Any]) -> tuple[Any, ...]:
+    """What a class's pickle by value is made of, by identity: its own attributes, and
+    the globals of ``__main__`` its methods name."""
+    names: set[str] = set()
+    for member in vars(cls).values():
+        fn = getattr(member, "__func__", getattr(member, "fget", member))
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            names.update(code.co_names)
+    return (tuple((k, id(v)) for k, v in vars(cls).items()),
+            tuple((n, id(main[n])) for n in sorted(names) if n in main))
 
 
 _DYNAMIC = "<dynamic-code>"  # the file name cloudpickle gives the code it ships by value
