@@ -932,3 +932,35 @@ if __name__ == "__main__":
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[0] == "[0, 2, 4] executed [0, 3, 6] cached [0, 3, 6]"
+
+
+def test_a_script_step_reading_its_globals_by_name_runs_in_the_driver(project: Path) -> None:
+    """``eval("n * K")`` in a step of the script: its key counts the script's module
+    whole, which a worker, given the function by value with the globals it names, does
+    not have (a ``WorkerStateError`` told to set ``K`` in the module, where it is): it
+    runs in this process, on ``processes`` too, mapped or not."""
+    write(project / "pipe.py", '''
+import flowyml as fm
+
+K = 3
+
+@fm.step(outputs="y")
+def f(n: int = 3):
+    return [eval("n * K"), n]
+
+@fm.step(outputs="ys", map_over="xs", inputs={"xs": "y"})
+def each(xs):
+    return eval("xs + K")
+
+pipe = fm.Pipeline("evals", [f, each])
+
+if __name__ == "__main__":
+    import warnings
+    warnings.simplefilter("ignore")
+    run = pipe.run(executor="processes:2")
+    print(run.steps["f"].status, run["y"], run["ys"])
+''')
+    proc = subprocess.run([sys.executable, "pipe.py"], cwd=project, env=child_env(None),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[0] == "executed [9, 3] [12, 6]"

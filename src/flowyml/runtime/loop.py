@@ -112,6 +112,15 @@ def _passes_state(d: Decision) -> bool:
     return any(p.startswith(("state ", "changed ")) for p in d.fingerprint.parts)
 
 
+def _reads_main_by_name(d: Decision) -> bool:
+    """Whether the step reads the globals of the driver's ``__main__`` (a script's, a
+    notebook's) by names only known as it runs (``eval("n * K")``, ``globals()[name]``):
+    its key counts that module whole (``fingerprint._whole_module``), which a worker,
+    given the step's function by value with the globals it names, does not have. It
+    runs in the driver, as inline."""
+    return any(p.startswith("module ") and p.endswith(":__main__") for p in d.fingerprint.parts)
+
+
 class _Starts:
     """When the steps handed to an executor that keeps more of them in flight than it
     has workers start on a worker: the executor says so (``notify_starts``), from its
@@ -554,7 +563,7 @@ class _RunState:
         from ..executors.task import StepTask, want_ref  # (a run reusing all: not loaded)
 
         step = self.graph.steps[name]
-        here = not self.executor.in_process and _passes_state(d)
+        here = not self.executor.in_process and (_passes_state(d) or _reads_main_by_name(d))
         # a step with a timeout runs in a killable process even on an in-process executor
         local = (self.executor.in_process or here) and step.timeout is None
         values: dict[str, Any] = {}
