@@ -901,8 +901,13 @@ def test_a_worker_computes_with_a_script_class_as_it_is_now(project: Path) -> No
     write(project / "pipe.py", '''
 import flowyml as fm
 
+class AttrDict(dict):
+    __getattr__ = dict.__getitem__  # (a KeyError for a name it lacks)
+
+
 class Box:
     scale = 2
+    opts = AttrDict(unit="m")
 
     def __init__(self, v):
         self.v = v

@@ -250,6 +250,26 @@ def adults():
     return RAW[RAW["age"] > 30]
 
 
+def first_rows():
+    return X_ALL[:2]  # a view of the array
+
+
+def keeps_last(f):  # keeps the last result, to look at: not a memo
+    last = {}
+
+    @functools.wraps(f)
+    def wrapper():
+        out = f()
+        last["value"] = out
+        return out
+    return wrapper
+
+
+@keeps_last
+def last_rows():
+    return [{"v": 1}]
+
+
 class Counted:  # counts its instances: a new one each call
     made = 0
 
@@ -279,7 +299,7 @@ def use(ready):
             SCORES_PL.to_list(), TRAINED.names, EVENTS.events, LINES.lines, TRANSFORM,
             TRACK.history, get_settings().w, config(), Single().lr, memo_rows(), fresh_rows(),
             copy_of_config(), Tagged([0.0]).tag, Tagged.unit, get_model().w, GET(),
-            counted_rows(), traced_rows(), adults(), Counted.made]
+            counted_rows(), traced_rows(), adults(), Counted.made, last_rows()]
 """
 
 CHANGES = {
@@ -330,6 +350,7 @@ CHANGES = {
     "global_a_lambda_returns": 'GET()["k"] = n',
     "result_or_a_default": 'cfg = config() or {}\n    cfg["k"] = n',
     "result_set_by_setattr": 'setattr(get_settings(), "w", n)',
+    "array_view_a_getter_returns": "rows = first_rows()\n    rows[0, 0] = n",
 }
 
 COPIES = {
@@ -359,6 +380,7 @@ COPIES = {
     "result_of_a_decorator_class": 'rows = traced_rows()\n    rows[0]["v"] = n',
     "frame_selection_a_getter_returns": 'df = adults()\n    df["k"] = n',
     "new_instance_of_a_class_counting_them": "c = Counted()\n    c.k = n",
+    "result_a_wrapper_keeps_only_to_look_at": 'rows = last_rows()\n    rows[0]["v"] = n',
 }
 
 
@@ -403,3 +425,40 @@ def test_a_change_of_a_copy_couples_nothing(project: Path, form: str) -> None:
 def test_a_read_or_a_call_returning_a_new_object_couples_nothing(
         project: Path, form: str) -> None:
     assert _coupled(project, f"reads_{form}", READS[form]) == []
+
+
+def test_steps_adding_to_one_log_directly_or_through_a_getter_couple_nothing(
+        project: Path) -> None:
+    """A log several steps append to couples nothing, whether a step names it
+    (``EVENTS.append``) or gets it from a getter (``events().append``)."""
+    (project / "logs.py").write_text('''
+import flowyml as fm
+
+EVENTS = []
+
+
+def events():
+    return EVENTS
+
+
+@fm.step(outputs="a")
+def first(n: int = 1):
+    EVENTS.append(("first", n))
+    return n
+
+
+@fm.step(outputs="b")
+def second(a):
+    events().append(("second", a))
+    return a + 1
+
+
+pipe = fm.Pipeline("logs", [first, second])
+''')
+    mod = import_from(project, "logs")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", fm.FingerprintWarning)
+        graph = mod.pipe.build()
+    assert not [p for fp in graph.fingerprints.values() for p in fp.parts
+                if p.startswith("state ")]
+    assert not [w for w in said if "state passed outside any asset" in str(w.message)]

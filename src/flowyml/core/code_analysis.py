@@ -768,11 +768,16 @@ class _Scanner:
         """``return CONFIG``, ``return cfg`` (an alias of it), ``return REG["m"]``,
         ``return settings.CFG``: what the function hands out of module-level state
         (``CodeInfo.returned``), an item marked as ``_root_name`` marks it (``RAW[mask]``:
-        ``RAW[*]``, a copy of a frame); not a slice (a copy), nor a new tuple or list
+        ``RAW[*]``, a copy of a frame), a slice as ``[s]`` (a list's is a copy, an
+        array's a view: ``fingerprint._counts_as_change``); not a new tuple or list
         (``return X, Y``: a change of it is not one of ``X``'s)."""
-        root = _root_name(value, views=True, dotted=True, slices=False, kinds=True)
+        sliced = type(value) is ast.Subscript and _is_slice(value.slice)
+        root = _root_name(value.value if sliced else value,  # type: ignore[attr-defined]
+                          views=True, dotted=True, kinds=True)
         if root is None:
             return
+        if sliced:
+            root = root.partition("[")[0] + "[s]"
         inner = self._roots(name_of(root))
         kind = root[root.index("["):] if root.endswith("]") else ""
         self.returned.update({root} if inner is None else {

@@ -1013,10 +1013,11 @@ def _keeps_results(wrapper: Any) -> bool:
     (``store[key] = fn(*args)``, ``return store[key]``, a ``nonlocal`` it returns). Not a
     timing, counting or retrying wrapper's stats, nor joblib's ``Memory.cache`` (it
     loads a copy at each call)."""
-    if isinstance(wrapper, functools._lru_cache_wrapper):
+    if isinstance(wrapper, functools._lru_cache_wrapper) or isinstance(
+            _attr(wrapper, "cache"), Mapping):
         return True
-    if type(wrapper) is not types.FunctionType:
-        return isinstance(_attr(wrapper, "cache"), Mapping)
+    if type(wrapper) is not types.FunctionType or not maybe_users(wrapper):
+        return False  # (a library's function wrapper: ``backoff``'s, ``tenacity``'s)
     free = set(wrapper.__code__.co_freevars)
     info = _walked_info(wrapper)
     tree = info.tree() if info is not None and free else None
@@ -1219,12 +1220,15 @@ def _counts_as_change(value: Any, kind: str) -> bool:
     constant key, a view, an iteration; ``*``: a computed key; ``c``: an item of its
     ``.copy()``) changes ``value``: not for a pandas object (its selections are
     copies), nor for an array's by a computed key (a mask, an index array: a copy; a
-    constant one gives a view); through a ``.copy()``, only for a dict, list or set."""
+    constant one gives a view); through a ``.copy()``, only for a dict, list or set; a
+    slice (``s``) of a list, tuple or string is a copy, an array's a view."""
     if kind == "c":  # through a ``.copy()`` or ``{**X}``: shallow for these only
         return isinstance(value, (dict, list, set))
     module = type(value).__module__
     if module.startswith("pandas"):
         return False
+    if kind == "s":
+        return not isinstance(value, (list, tuple, str, bytes, bytearray, range))
     return not (module == "numpy" and kind == "*")
 
 
@@ -1479,11 +1483,15 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
             readers.setdefault(mark, set()).add(name)
     writers: dict[tuple[Any, ...], set[str]] = {}
     takers: dict[tuple[Any, ...], set[str]] = {}  # a value's or name's mark -> its takers
+    lazy: dict[tuple[Any, ...], set[str]] = {}  # a mark -> the steps setting it whole, once
     for writer, wmarks in writes.items():
-        for mark in wmarks:
+        whole = {m[2] for m in wmarks if m[0] == "rebound"}
+        for mark, gname in wmarks.items():
             writers.setdefault(mark, set()).add(writer)
             if mark[0] == "taken":  # (of the value's, or the binding's, mark)
                 takers.setdefault(mark[1], set()).add(writer)
+            if gname in whole:
+                lazy.setdefault(mark, set()).add(writer)
     for mark, setters_ in writers.items():  # a lazy config several steps load
         if mark[0] == "rebound" and len(setters_) > 1:
             for step in setters_:
@@ -1505,7 +1513,8 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                 taking = takers.get(mark, set())
                 others = ((readers.get(mark, set()) | writers[mark]) - {writer}
                           if writer in taking else
-                          readers.get(mark, set()) - (writers[mark] - taking))
+                          readers.get(mark, set()) - (writers[mark] - taking)
+                          - _fellow_writers(mark, writers, lazy))
                 if others:
                     shared.setdefault(gname, set()).update(others)
         if shared:
@@ -1541,6 +1550,18 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                "since it was made" for g in sorted(made.get(name, ()))}})
     setters_ = {w for w, marks in writes.items() if any(m[0] == "settings" for m in marks)}
     _refuse_timeouts(graph, coupled, changed, setters_)
+
+
+def _fellow_writers(mark: tuple[Any, ...], writers: Mapping[tuple[Any, ...], set[str]],
+                    lazy: Mapping[tuple[Any, ...], set[str]]) -> set[str]:
+    """The steps that change what ``mark`` stands for in the other way (directly, or
+    through a call's result: ``("result", mark)``, ``_result_marks``): fellow writers,
+    as steps appending to one log are (``EVENTS.append(x)`` and ``events().append(y)``).
+    Not one that only sets it whole once, lazily (a getter's ``global _MODEL; _MODEL =
+    Model()``): what another step changed through the getter's result, it reads."""
+    if mark[0] == "result":
+        return writers.get(mark[1], set()) - lazy.get(mark[1], set())
+    return writers.get(("result", mark), set())
 
 
 def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],
@@ -3041,7 +3062,7 @@ def _scan_own_doc(cls: type) -> bool:
                 member = member.fget
             elif isinstance(member, functools.cached_property):
                 member = member.func
-            code = getattr(member, "__code__", None)
+            code = _attr(member, "__code__")  # (an AttrDict's ``__getattr__`` raises KeyError)
             if isinstance(code, types.CodeType) and any(
                     "__doc__" in c.co_names for c in code_tree(code)):
                 return True
@@ -3484,7 +3505,7 @@ def _native_home(obj: Any) -> str:
 
 
 def _file_of(obj: Any) -> str | None:
-    code = getattr(obj, "__code__", None)
+    code = _attr(obj, "__code__")
     if isinstance(code, types.CodeType):
         return code.co_filename
     try:

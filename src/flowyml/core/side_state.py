@@ -459,31 +459,37 @@ def _fresh_names(code: _Code, resolve: Callable[[str], Any]) -> set[str]:
 
 
 def stores_results(tree: ast.AST, free: set[str]) -> bool:
-    """Whether a wrapper's code (``tree``) keeps what the function it wraps returns, in
-    a container or a name of its closure (``free``): ``store[key] = fn(*args)`` or a
-    name bound to that call stored so, ``store.setdefault(key, fn(*args))``, ``return
-    store[key]``, a ``nonlocal`` bound to the call and returned; ``fn`` any name of the
-    closure. Not a stats dict, a list of durations or a counter."""
-    made: set[str] = set()  # local or nonlocal names bound to a call of a closure name
+    """Whether a wrapper's code (``tree``) hands out again what the function it wraps
+    returned, kept in its closure (``free``): it returns what it reads out of a
+    container of its closure (``return store[key]``, ``store.get(key)``,
+    ``store.setdefault(key, fn(*a))``, or a name bound to such a read), or a
+    ``nonlocal`` it binds to a call of a closure name (``nonlocal r; r = fn()``). Not a
+    stats dict, a list of durations, a counter, nor a wrapper keeping the last result
+    only to look at (``last["r"] = out; return out``)."""
+    def read_out(node: ast.AST | None) -> bool:  # an item of a closure's container
+        if isinstance(node, ast.Subscript):
+            return _root(node) in free
+        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("get", "setdefault") and _root(node.func.value) in free)
+
+    read: set[str] = set()  # names bound to such a read
+    made: set[str] = set()  # names bound to a call of a closure name
+    nonlocals: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and _free_call(node.value, free):
-            made.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    kept = set(made) & {n for node in ast.walk(tree) if isinstance(node, ast.Nonlocal)
-                        for n in node.names}
+        if isinstance(node, ast.Assign):
+            names = {t.id for t in node.targets if isinstance(t, ast.Name)}
+            if read_out(node.value):
+                read |= names
+            elif _free_call(node.value, free):
+                made |= names
+        elif isinstance(node, ast.Nonlocal):
+            nonlocals.update(node.names)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Subscript) and _root(t) in free for t in node.targets) and (
-                _free_call(node.value, free)
-                or (isinstance(node.value, ast.Name) and node.value.id in made)):
-            return True
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "setdefault" and _root(node.func.value) in free
-                and any(_free_call(a, free) for a in node.args)):
-            return True
-        if isinstance(node, ast.Return) and node.value is not None and (
-                (isinstance(node.value, ast.Subscript) and _root(node.value) in free)
-                or (isinstance(node.value, ast.Name) and node.value.id in kept)):
-            return True
+        if isinstance(node, ast.Return) and node.value is not None:
+            value = node.value
+            if read_out(value) or (isinstance(value, ast.Name) and (
+                    value.id in read or value.id in made & nonlocals)):
+                return True
     return False
 
 

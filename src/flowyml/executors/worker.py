@@ -156,11 +156,11 @@ def _class_state(cls: type, main: dict[str, Any]) -> tuple[Any, ...]:
     """What a class's pickle by value is made of, by identity: its own attributes, and
     the globals of ``__main__`` its methods name."""
     names: set[str] = set()
-    for member in vars(cls).values():
-        fn = getattr(member, "__func__", getattr(member, "fget", member))
-        code = getattr(fn, "__code__", None)
-        if code is not None:
-            names.update(code.co_names)
+    for member in vars(cls).values():  # (by type: an attribute's ``__getattr__`` may raise)
+        fn = member.__func__ if isinstance(member, (staticmethod, classmethod)) else (
+            member.fget if isinstance(member, property) else member)
+        if type(fn) is types.FunctionType:
+            names.update(fn.__code__.co_names)
     return (tuple((k, id(v)) for k, v in vars(cls).items()),
             tuple((n, id(main[n])) for n in sorted(names) if n in main))
 
