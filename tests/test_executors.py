@@ -969,3 +969,32 @@ if __name__ == "__main__":
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[0] == "executed [9, 3] [12, 6]"
+
+
+def test_a_script_step_reading_its_globals_by_name_with_a_timeout_is_refused(
+        project: Path) -> None:
+    """Such a step cannot run in a process of its own (which a timeout needs): the build
+    says so, naming the step, rather than each run failing with a WorkerStateError."""
+    write(project / "pipe.py", '''
+import flowyml as fm
+
+K = 3
+
+@fm.step(outputs="y", timeout=30)
+def f(n: int = 3):
+    return eval("n * K")
+
+pipe = fm.Pipeline("evals", [f])
+
+if __name__ == "__main__":
+    import warnings
+    warnings.simplefilter("ignore")
+    try:
+        pipe.build()
+    except fm.BuildError as exc:
+        print("refused:", exc)
+''')
+    proc = subprocess.run([sys.executable, "pipe.py"], cwd=project, env=child_env(None),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "refused: step 'f' has timeout=30 and reads the globals of the script" in proc.stdout

@@ -822,6 +822,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                 if w:
                     writes[name] = w
                 counted[name] = ctx.counted
+                _refuse_main_timeout(graph, name)
             if writes:
                 reads = {n: _state_reads(c, graph.fingerprints[n].parts)
                          for n, c in counted.items()}
@@ -1590,6 +1591,24 @@ def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],
             "that it can be killed, where it would not see the other steps' changes, "
             "nor they its. Return the state as an output and take it as an input, or "
             "drop the timeout")
+
+
+def _refuse_main_timeout(graph: Graph, name: str) -> None:
+    """A step of ``__main__`` (a script's, a notebook's) whose key counts that module
+    whole (it reads its globals by names known as it runs: ``eval``, ``globals()``)
+    runs in the driver (``runtime.loop._reads_main_by_name``); a ``timeout=`` runs it in
+    a process of its own, where only the globals its function names come with it:
+    refused before anything runs (it failed there, each time, naming every global)."""
+    step = graph.steps[name]
+    if step.timeout is not None and any(
+            p.startswith("module ") and p.endswith(":__main__")
+            for p in graph.fingerprints[name].parts):
+        raise BuildError(
+            f"step {name!r} has timeout={step.timeout:g} and reads the globals of the "
+            "script or notebook that defines it by names known only as it runs (eval(), "
+            "globals()): a timeout runs the step in a process of its own, which has only "
+            "the globals its code names. Move the step to a module of its own, name "
+            "what it reads, or drop the timeout")
 
 
 def _ancestors(graph: Graph, name: str) -> set[str]:
