@@ -998,3 +998,37 @@ if __name__ == "__main__":
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "refused: step 'f' has timeout=30 and reads the globals of the script" in proc.stdout
+
+
+def test_a_script_step_querying_its_globals_runs_in_the_driver(project: Path) -> None:
+    """``df.query("a > @THRESH")`` in a step of the script: pandas reads ``THRESH`` from
+    the caller's globals, which a worker's copy of the function lacks (a
+    ``WorkerStateError`` on every run). It runs in this process; other steps still run
+    on the workers."""
+    write(project / "pipe.py", '''
+import os
+import pandas as pd
+import flowyml as fm
+
+THRESH = 1
+DRIVER = os.getpid()
+
+@fm.step(outputs="a")
+def filt(n: int = 2):
+    df = pd.DataFrame({"a": [0, 1, 2, 3]})
+    return [len(df.query("a > @THRESH")), os.getpid() == DRIVER]
+
+@fm.step(outputs="b")
+def other(n: int = 2):
+    return os.getpid() == DRIVER
+
+pipe = fm.Pipeline("q", [filt, other])
+
+if __name__ == "__main__":
+    run = pipe.run(executor="processes:2")
+    print(run["a"], run["b"])
+''')
+    proc = subprocess.run([sys.executable, "pipe.py"], cwd=project, env=child_env(None),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[0] == "[2, True] False"

@@ -121,6 +121,24 @@ def _reads_main_by_name(d: Decision) -> bool:
     return any(p.startswith("module ") and p.endswith(":__main__") for p in d.fingerprint.parts)
 
 
+def _queries_main(func: Any) -> bool:
+    """Whether a step function of ``__main__`` calls ``.query``/``.eval`` with an
+    ``@name`` in a string (``df.query("a > @THRESH")``): pandas looks ``THRESH`` up in
+    the caller's globals, which its key counts, and which the function a worker gets by
+    value does not carry (only the names its code names). It runs in the driver."""
+    code = getattr(func, "__code__", None)
+    if getattr(func, "__module__", None) != "__main__" or code is None:
+        return False
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        if {"query", "eval"} & set(c.co_names) and any(
+                isinstance(k, str) and "@" in k for k in c.co_consts):
+            return True
+        todo.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return False
+
+
 class _Starts:
     """When the steps handed to an executor that keeps more of them in flight than it
     has workers start on a worker: the executor says so (``notify_starts``), from its
@@ -563,7 +581,8 @@ class _RunState:
         from ..executors.task import StepTask, want_ref  # (a run reusing all: not loaded)
 
         step = self.graph.steps[name]
-        here = not self.executor.in_process and (_passes_state(d) or _reads_main_by_name(d))
+        here = not self.executor.in_process and (
+            _passes_state(d) or _reads_main_by_name(d) or _queries_main(step.func))
         # a step with a timeout runs in a killable process even on an in-process executor
         local = (self.executor.in_process or here) and step.timeout is None
         values: dict[str, Any] = {}
