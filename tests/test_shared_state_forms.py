@@ -250,6 +250,28 @@ def adults():
     return RAW[RAW["age"] > 30]
 
 
+class SingletonMeta(type):  # the usual metaclass singleton
+    _instances = {}
+
+    def __call__(cls, *args, **kwargs):
+        if cls not in cls._instances:
+            cls._instances[cls] = super().__call__(*args, **kwargs)
+        return cls._instances[cls]
+
+
+class Tracker(metaclass=SingletonMeta):
+    def __init__(self):
+        self.best = 0
+
+
+class Lazy:  # a singleton made on first use, by ``hasattr``
+    def __new__(cls):
+        if not hasattr(cls, "made"):
+            cls.made = super().__new__(cls)
+            cls.made.k = 0
+        return cls.made
+
+
 def first_rows():
     return X_ALL[:2]  # a view of the array
 
@@ -299,7 +321,8 @@ def use(ready):
             SCORES_PL.to_list(), TRAINED.names, EVENTS.events, LINES.lines, TRANSFORM,
             TRACK.history, get_settings().w, config(), Single().lr, memo_rows(), fresh_rows(),
             copy_of_config(), Tagged([0.0]).tag, Tagged.unit, get_model().w, GET(),
-            counted_rows(), traced_rows(), adults(), Counted.made, last_rows()]
+            counted_rows(), traced_rows(), adults(), Counted.made, last_rows(),
+            Tracker().best, Lazy().k]
 """
 
 CHANGES = {
@@ -351,6 +374,8 @@ CHANGES = {
     "result_or_a_default": 'cfg = config() or {}\n    cfg["k"] = n',
     "result_set_by_setattr": 'setattr(get_settings(), "w", n)',
     "array_view_a_getter_returns": "rows = first_rows()\n    rows[0, 0] = n",
+    "singleton_its_metaclass_keeps": "Tracker().best = n",
+    "singleton_made_on_first_use_by_hasattr": "Lazy().k = n",
 }
 
 COPIES = {

@@ -1444,7 +1444,12 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
                 # what a ``setattr`` with a computed name changes (any of them)
                 out.add(("class", where, qual.rpartition(".")[0]) if kind == "attribute"
                         else ("module", where))
-    return out | {("result", m) for m in out}  # (a change of a call's: ``_result_marks``)
+    out |= {("result", m) for m in out}  # (a change of a call's: ``_result_marks``)
+    for part in parts:  # a class reached: the instance it keeps (a singleton), changed
+        if part.startswith("class "):  # through a call of it (``Settings().lr = n``)
+            _, where, qual = split_key(part)
+            out.add(("result", ("class", where, qual)))
+    return out
 
 
 _MODATTR = "modattr"  # a ``ctx.counted`` entry: a module of the user's read by attribute
