@@ -276,6 +276,10 @@ def first_rows():
     return X_ALL[:2]  # a view of the array
 
 
+def top_rows():
+    return RAW.iloc[:2]  # a copy (pandas' selections are, by policy)
+
+
 def keeps_last(f):  # keeps the last result, to look at: not a memo
     last = {}
 
@@ -322,7 +326,7 @@ def use(ready):
             TRACK.history, get_settings().w, config(), Single().lr, memo_rows(), fresh_rows(),
             copy_of_config(), Tagged([0.0]).tag, Tagged.unit, get_model().w, GET(),
             counted_rows(), traced_rows(), adults(), Counted.made, last_rows(),
-            Tracker().best, Lazy().k]
+            Tracker().best, Lazy().k, top_rows()]
 """
 
 CHANGES = {
@@ -406,6 +410,7 @@ COPIES = {
     "frame_selection_a_getter_returns": 'df = adults()\n    df["k"] = n',
     "new_instance_of_a_class_counting_them": "c = Counted()\n    c.k = n",
     "result_a_wrapper_keeps_only_to_look_at": 'rows = last_rows()\n    rows[0]["v"] = n',
+    "frame_rows_a_getter_selects_by_iloc": 'df = top_rows()\n    df["z"] = n',
 }
 
 
@@ -452,38 +457,133 @@ def test_a_read_or_a_call_returning_a_new_object_couples_nothing(
     assert _coupled(project, f"reads_{form}", READS[form]) == []
 
 
-def test_steps_adding_to_one_log_directly_or_through_a_getter_couple_nothing(
-        project: Path) -> None:
-    """A log several steps append to couples nothing, whether a step names it
-    (``EVENTS.append``) or gets it from a getter (``events().append``)."""
-    (project / "logs.py").write_text('''
+PAIRS = {  # a step changing state directly, another through a call's result, reading it
+    "appended_then_taken_through_a_getter": ("QUEUE.append(n)", "return queue().pop()"),
+    "appended_then_summed_through_a_getter": (
+        "EVENTS.append(n)", "e = events()\n    e.append(0)\n    return sum(e)"),
+    "set_then_read_through_a_method_caching_on_its_object": (
+        "HOLDER.model().w = n", "return HOLDER.model().w"),
+    "set_then_read_through_a_getter_counting_calls": (
+        "MODEL.w = n", "m = model()\n    m.calls += 1\n    return m.w"),
+}
+
+
+@pytest.mark.parametrize("pair", sorted(PAIRS))
+def test_a_change_read_through_a_call_couples_the_steps(project: Path, pair: str) -> None:
+    """A step that changes a global and one that reads it through a getter or a method
+    caching on its object, even changing it too (appending, counting, filling the
+    cache): the reader computes from what the writer left, so both are coupled (a step
+    changing it through a call's result is no fellow writer, as steps only appending to
+    one log are)."""
+    write_, read_ = PAIRS[pair]
+    (project / f"{pair}.py").write_text(f'''
 import flowyml as fm
 
-EVENTS = []
+QUEUE, EVENTS = [], []
+
+
+class Model:
+    def __init__(self):
+        self.w = 0
+        self.calls = 0
+
+
+MODEL = Model()
+
+
+class Holder:
+    def __init__(self):
+        self._model = None
+
+    def model(self):
+        if self._model is None:
+            self._model = Model()
+        return self._model
+
+
+HOLDER = Holder()
+
+
+def queue():
+    return QUEUE
 
 
 def events():
     return EVENTS
 
 
+def model():
+    return MODEL
+
+
+@fm.step(outputs="ready")
+def setup(n: int = 1):
+    {write_}
+    return True
+
+
+@fm.step(outputs="val")
+def use(ready):
+    {read_}
+
+
+pipe = fm.Pipeline("pairs", [setup, use])
+''')
+    mod = import_from(project, pair)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        graph = mod.pipe.build()
+    assert [p for p in graph.fingerprints["use"].parts if p.startswith("state ")]
+
+
+def test_a_library_wrapper_is_not_taken_for_a_memo(project: Path, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    """A decorator of an installed package (``backoff``'s, ``tenacity``'s) wraps with
+    ``functools.wraps``, which gives its wrapper the user's module: it is told by the
+    file of its code, and not looked into as a memo of the user's would be."""
+    lib = project / "site-packages"
+    lib.mkdir()
+    (lib / "retrying_lib.py").write_text('''
+import functools
+
+
+def retry(f):
+    seen = {}
+
+    @functools.wraps(f)
+    def wrapper(*args):
+        seen["last"] = f(*args)
+        return seen["last"]
+    return wrapper
+''')
+    monkeypatch.syspath_prepend(str(lib))
+    (project / "retried.py").write_text('''
+import flowyml as fm
+from retrying_lib import retry
+
+
+@retry
+def load_rows():
+    return [{"v": 1}]
+
+
 @fm.step(outputs="a")
-def first(n: int = 1):
-    EVENTS.append(("first", n))
-    return n
+def train(n: int = 1):
+    rows = load_rows()
+    rows[0]["v"] = n
+    return rows
 
 
 @fm.step(outputs="b")
-def second(a):
-    events().append(("second", a))
-    return a + 1
+def evaluate(a):
+    return load_rows()
 
 
-pipe = fm.Pipeline("logs", [first, second])
+pipe = fm.Pipeline("retried", [train, evaluate])
 ''')
-    mod = import_from(project, "logs")
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always", fm.FingerprintWarning)
+    mod = import_from(project, "retried")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
         graph = mod.pipe.build()
     assert not [p for fp in graph.fingerprints.values() for p in fp.parts
                 if p.startswith("state ")]
-    assert not [w for w in said if "state passed outside any asset" in str(w.message)]

@@ -32,6 +32,7 @@ Scaler.apply changed", "decorator times(2) -> times(3)").
 
 from __future__ import annotations
 
+import array
 import ast
 import builtins
 import functools
@@ -101,6 +102,7 @@ from .tokens import (
     bound_data,
     cell_value,
     home_module,
+    library_file,
     maybe_users,
     qualified_name,
 )
@@ -933,10 +935,14 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
     a class's own ``__new__`` or metaclass keeps (a singleton: ``Config().lr = v``);
     what a method returns of its object (``MODEL.history()`` giving ``self.log``). A
     function's result is followed one call deep (``return _load()`` is not). Marked
-    ``("result", *mark)``: every step whose key counts the value reads them
+    ``("result", mark)``: every step whose key counts the value reads them
     (``_state_reads``), a step that only makes the value lazily too (a getter's
     ``global _MODEL; _MODEL = Model()``: its own change is a write, which would make the
-    two alike, as steps appending to one log)."""
+    two alike, as steps appending to one log). A step changing the value directly and
+    one changing it through a call's result are not fellow writers either: the second
+    may read what the first left (``e = events(); e.append(0); sum(e)``, a method
+    filling its object's cache), and the rules telling a log from a reader (``taken``,
+    ``reading_writers``) see names, not results: a log appended to both ways couples."""
     found: dict[tuple[Any, ...], str] = {}
     for chain in sorted(info.results):
         obj = _static_chain(tuple(chain.split(".")), fn.__globals__)
@@ -1017,7 +1023,7 @@ def _keeps_results(wrapper: Any) -> bool:
     if isinstance(wrapper, functools._lru_cache_wrapper) or isinstance(
             _attr(wrapper, "cache"), Mapping):
         return True
-    if type(wrapper) is not types.FunctionType or not maybe_users(wrapper):
+    if type(wrapper) is not types.FunctionType or library_file(wrapper.__code__.co_filename):
         return False  # (a library's function wrapper: ``backoff``'s, ``tenacity``'s)
     free = set(wrapper.__code__.co_freevars)
     info = _walked_info(wrapper)
@@ -1074,6 +1080,8 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
             part = inspect.getattr_static(value, attr.partition(".")[0])
         except Exception:
             part = None
+        if hasattr(type(part), "__get__") and not isinstance(part, (types.FunctionType, type)):
+            part = value  # a property's (pandas' ``DF.iloc``): told by its object's kind
     if kind and part is not None and not _counts_as_change(part, kind[0]):
         return
     if label is not None:
@@ -1216,6 +1224,9 @@ def _attribute(obj: Any, name: str) -> Any:
         return _NOT_BUILTIN
 
 
+_COPIED_BY_SLICES = (list, tuple, str, bytes, bytearray, range, array.array)
+
+
 def _counts_as_change(value: Any, kind: str) -> bool:
     """Whether changing a part of ``value`` taken out by an item (``kind`` ``k``: a
     constant key, a view, an iteration; ``*``: a computed key; ``c``: an item of its
@@ -1229,7 +1240,7 @@ def _counts_as_change(value: Any, kind: str) -> bool:
     if module.startswith("pandas"):
         return False
     if kind == "s":
-        return not isinstance(value, (list, tuple, str, bytes, bytearray, range))
+        return not isinstance(value, _COPIED_BY_SLICES)
     return not (module == "numpy" and kind == "*")
 
 
@@ -1489,15 +1500,11 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
             readers.setdefault(mark, set()).add(name)
     writers: dict[tuple[Any, ...], set[str]] = {}
     takers: dict[tuple[Any, ...], set[str]] = {}  # a value's or name's mark -> its takers
-    lazy: dict[tuple[Any, ...], set[str]] = {}  # a mark -> the steps setting it whole, once
     for writer, wmarks in writes.items():
-        whole = {m[2] for m in wmarks if m[0] == "rebound"}
-        for mark, gname in wmarks.items():
+        for mark in wmarks:
             writers.setdefault(mark, set()).add(writer)
             if mark[0] == "taken":  # (of the value's, or the binding's, mark)
                 takers.setdefault(mark[1], set()).add(writer)
-            if gname in whole:
-                lazy.setdefault(mark, set()).add(writer)
     for mark, setters_ in writers.items():  # a lazy config several steps load
         if mark[0] == "rebound" and len(setters_) > 1:
             for step in setters_:
@@ -1519,8 +1526,7 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                 taking = takers.get(mark, set())
                 others = ((readers.get(mark, set()) | writers[mark]) - {writer}
                           if writer in taking else
-                          readers.get(mark, set()) - (writers[mark] - taking)
-                          - _fellow_writers(mark, writers, lazy))
+                          readers.get(mark, set()) - (writers[mark] - taking))
                 if others:
                     shared.setdefault(gname, set()).update(others)
         if shared:
@@ -1556,18 +1562,6 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                "since it was made" for g in sorted(made.get(name, ()))}})
     setters_ = {w for w, marks in writes.items() if any(m[0] == "settings" for m in marks)}
     _refuse_timeouts(graph, coupled, changed, setters_)
-
-
-def _fellow_writers(mark: tuple[Any, ...], writers: Mapping[tuple[Any, ...], set[str]],
-                    lazy: Mapping[tuple[Any, ...], set[str]]) -> set[str]:
-    """The steps that change what ``mark`` stands for in the other way (directly, or
-    through a call's result: ``("result", mark)``, ``_result_marks``): fellow writers,
-    as steps appending to one log are (``EVENTS.append(x)`` and ``events().append(y)``).
-    Not one that only sets it whole once, lazily (a getter's ``global _MODEL; _MODEL =
-    Model()``): what another step changed through the getter's result, it reads."""
-    if mark[0] == "result":
-        return writers.get(mark[1], set()) - lazy.get(mark[1], set())
-    return writers.get(("result", mark), set())
 
 
 def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],

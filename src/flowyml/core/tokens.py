@@ -386,6 +386,12 @@ def _not_installed(path: str) -> bool:
     return "site-packages" not in path and "dist-packages" not in path
 
 
+def library_file(path: str) -> bool:
+    """Whether code of file ``path`` is Python's or an installed package's (by where the
+    file is: a wrapper ``functools.wraps`` made says the wrapped function's module)."""
+    return not _not_installed(path) or in_stdlib(path)
+
+
 @functools.lru_cache(maxsize=1024)
 def in_stdlib(file: str) -> bool:
     """Whether ``file`` is in the standard library's folders."""
