@@ -276,6 +276,39 @@ def first_rows():
     return X_ALL[:2]  # a view of the array
 
 
+class MemoOf:  # a memo decorator class keeping results in ``self._cache``
+    def __init__(self, f):
+        self.f = f
+        self._cache = {}
+
+    def __call__(self):
+        if "v" not in self._cache:
+            self._cache["v"] = self.f()
+        return self._cache["v"]
+
+
+@MemoOf
+def memo_config():
+    return {"lr": 0}
+
+
+_MEMO = {}
+
+
+def memo_in_module(f):  # a memo decorator keeping results in a module's dict
+    @functools.wraps(f)
+    def wrapper():
+        if f.__name__ not in _MEMO:
+            _MEMO[f.__name__] = f()
+        return _MEMO[f.__name__]
+    return wrapper
+
+
+@memo_in_module
+def module_memo_config():
+    return {"lr": 0}
+
+
 def top_rows():
     return RAW.iloc[:2]  # a copy (pandas' selections are, by policy)
 
@@ -326,7 +359,7 @@ def use(ready):
             TRACK.history, get_settings().w, config(), Single().lr, memo_rows(), fresh_rows(),
             copy_of_config(), Tagged([0.0]).tag, Tagged.unit, get_model().w, GET(),
             counted_rows(), traced_rows(), adults(), Counted.made, last_rows(),
-            Tracker().best, Lazy().k, top_rows()]
+            Tracker().best, Lazy().k, top_rows(), memo_config(), module_memo_config()]
 """
 
 CHANGES = {
@@ -380,6 +413,8 @@ CHANGES = {
     "array_view_a_getter_returns": "rows = first_rows()\n    rows[0, 0] = n",
     "singleton_its_metaclass_keeps": "Tracker().best = n",
     "singleton_made_on_first_use_by_hasattr": "Lazy().k = n",
+    "result_a_memo_class_keeps_in_its_cache": 'memo_config()["lr"] = n',
+    "result_a_memo_keeps_in_a_module_dict": 'module_memo_config()["lr"] = n',
 }
 
 COPIES = {
@@ -465,6 +500,8 @@ PAIRS = {  # a step changing state directly, another through a call's result, re
         "HOLDER.model().w = n", "return HOLDER.model().w"),
     "set_then_read_through_a_getter_counting_calls": (
         "MODEL.w = n", "m = model()\n    m.calls += 1\n    return m.w"),
+    "appended_then_summed_both_through_a_getter": (
+        "events().append(n)", "e = events()\n    e.append(0)\n    return sum(e)"),
 }
 
 

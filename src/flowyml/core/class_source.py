@@ -28,8 +28,8 @@ def class_node(cls: type) -> ast.ClassDef | ast.Module | None:
     or None when no text of it is found."""
     try:
         tree = parse_text(inspect.getsource(cls))
-    except (OSError, TypeError):
-        tree = None
+    except Exception:  # (OSError, TypeError; a metaclass's ``__getattr__`` raising
+        tree = None  # KeyError for ``__wrapped__``, which ``inspect`` looks up)
     if tree is not None and tree.body and isinstance(tree.body[0], ast.ClassDef):
         return _among_namesakes(cls) or tree.body[0]
     return _in_methods_file(cls)

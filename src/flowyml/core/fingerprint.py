@@ -960,10 +960,10 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
             if inner is None:
                 break
             obj = inner
+        if kept:  # every caller reads its memo (the function, or a memo object of yours)
+            found[("value", id(obj))] = f"{chain}() (its cached result)"
         if type(obj) is not types.FunctionType:
             continue
-        if kept:  # every caller reads its memo
-            found[("value", id(obj))] = f"{chain}() (its cached result)"
         called = _walked_info(obj)
         for root in sorted(called.returned) if called is not None else ():
             if owner is not None and name_of(root) in obj.__code__.co_varnames[:1]:
@@ -973,6 +973,10 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
                 _returned_mark(obj, called, root, found, ctx)
     for mark, name in found.items():
         out[("result", mark)] = name
+        # a taker's: a step changing it through a call may read what it changed there
+        # too (``e = events(); e.append(0); sum(e)``), which no rule follows through a
+        # result, so it is coupled with every other step reading or changing it
+        out[("taken", ("result", mark))] = name
 
 
 def _static_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
@@ -1020,19 +1024,24 @@ def _keeps_results(wrapper: Any) -> bool:
     (``store[key] = fn(*args)``, ``return store[key]``, a ``nonlocal`` it returns). Not a
     timing, counting or retrying wrapper's stats, nor joblib's ``Memory.cache`` (it
     loads a copy at each call)."""
-    if isinstance(wrapper, functools._lru_cache_wrapper) or isinstance(
-            _attr(wrapper, "cache"), Mapping):
+    if isinstance(wrapper, functools._lru_cache_wrapper) or any(
+            isinstance(_attr(wrapper, n), Mapping) for n in _MEMO_ATTRIBUTES):
         return True
     if type(wrapper) is not types.FunctionType or library_file(wrapper.__code__.co_filename):
         return False  # (a library's function wrapper: ``backoff``'s, ``tenacity``'s)
-    free = set(wrapper.__code__.co_freevars)
+    code = wrapper.__code__
+    free = set(code.co_freevars)  # and a module's dict it stores in (``_MEMO[key] = ...``)
+    held = free | {n for n in code.co_names if isinstance(wrapper.__globals__.get(n), Mapping)}
     info = _walked_info(wrapper)
-    tree = info.tree() if info is not None and free else None
+    tree = info.tree() if info is not None and held else None
     if tree is None:  # (nothing in a closure; no source: by what its closure holds)
         return bool(free) and info is None and any(
             isinstance(c.cell_contents, (Mapping, list)) for c in wrapper.__closure__ or ()
             if _filled_cell(c))
-    return side_state.stores_results(tree, free)
+    return side_state.stores_results(tree, held)
+
+
+_MEMO_ATTRIBUTES = ("cache", "_cache", "memo", "_memo")  # a memo object's store, by name
 
 
 def _filled_cell(cell: Any) -> bool:

@@ -156,9 +156,10 @@ def _class_state(cls: type, main: dict[str, Any]) -> tuple[Any, ...]:
     """What a class's pickle by value is made of, by identity: its own attributes, and
     the globals of ``__main__`` its methods name."""
     names: set[str] = set()
-    for member in vars(cls).values():  # (by type: an attribute's ``__getattr__`` may raise)
-        fn = member.__func__ if isinstance(member, (staticmethod, classmethod)) else (
-            member.fget if isinstance(member, property) else member)
+    for member in vars(cls).values():  # (by type: ``isinstance`` reads ``__class__``,
+        kind = type(member)  # which a lazy proxy's ``__getattribute__`` may raise for)
+        fn = member.__func__ if issubclass(kind, (staticmethod, classmethod)) else (
+            member.fget if issubclass(kind, property) else member)
         if type(fn) is types.FunctionType:
             names.update(fn.__code__.co_names)
     return (tuple((k, id(v)) for k, v in vars(cls).items()),
