@@ -21,6 +21,7 @@ PRELUDE = """
 import argparse
 import copy
 import functools
+import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -309,6 +310,19 @@ def module_memo_config():
     return {"lr": 0}
 
 
+class Splitter:  # keeps compiled patterns in ``_cache``, returns a new list each call
+    def __init__(self):
+        self._cache = {}
+
+    def __call__(self, text):
+        if "," not in self._cache:
+            self._cache[","] = re.compile(",")
+        return self._cache[","].split(text)
+
+
+SPLIT = Splitter()
+
+
 def top_rows():
     return RAW.iloc[:2]  # a copy (pandas' selections are, by policy)
 
@@ -359,7 +373,8 @@ def use(ready):
             TRACK.history, get_settings().w, config(), Single().lr, memo_rows(), fresh_rows(),
             copy_of_config(), Tagged([0.0]).tag, Tagged.unit, get_model().w, GET(),
             counted_rows(), traced_rows(), adults(), Counted.made, last_rows(),
-            Tracker().best, Lazy().k, top_rows(), memo_config(), module_memo_config()]
+            Tracker().best, Lazy().k, top_rows(), memo_config(), module_memo_config(),
+            SPLIT("x,y")]
 """
 
 CHANGES = {
@@ -446,6 +461,7 @@ COPIES = {
     "new_instance_of_a_class_counting_them": "c = Counted()\n    c.k = n",
     "result_a_wrapper_keeps_only_to_look_at": 'rows = last_rows()\n    rows[0]["v"] = n',
     "frame_rows_a_getter_selects_by_iloc": 'df = top_rows()\n    df["z"] = n',
+    "new_list_of_a_callable_keeping_patterns": 'parts = SPLIT("a,b")\n    parts.append(n)',
 }
 
 
@@ -500,8 +516,6 @@ PAIRS = {  # a step changing state directly, another through a call's result, re
         "HOLDER.model().w = n", "return HOLDER.model().w"),
     "set_then_read_through_a_getter_counting_calls": (
         "MODEL.w = n", "m = model()\n    m.calls += 1\n    return m.w"),
-    "appended_then_summed_both_through_a_getter": (
-        "events().append(n)", "e = events()\n    e.append(0)\n    return sum(e)"),
 }
 
 
@@ -624,3 +638,70 @@ pipe = fm.Pipeline("retried", [train, evaluate])
         graph = mod.pipe.build()
     assert not [p for fp in graph.fingerprints.values() for p in fp.parts
                 if p.startswith("state ")]
+
+
+def test_steps_each_changing_what_a_getter_hands_out_couple_nothing(project: Path) -> None:
+    """Steps that each register their own entry through a getter (no step reading the
+    others'), as with the global named directly, couple nothing: none of them is
+    re-executed every run for the others' writes."""
+    (project / "registering.py").write_text('''
+import flowyml as fm
+
+REGISTRY = {}
+
+
+def get_registry():
+    return REGISTRY
+
+
+@fm.step(outputs="a")
+def train_a(n: int = 1):
+    get_registry()["a"] = n
+    return n
+
+
+@fm.step(outputs="b")
+def train_b(n: int = 1):
+    get_registry()["b"] = n
+    return n
+
+
+pipe = fm.Pipeline("registering", [train_a, train_b])
+''')
+    mod = import_from(project, "registering")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        graph = mod.pipe.build()
+    assert not [p for fp in graph.fingerprints.values() for p in fp.parts
+                if p.startswith("state ")]
+
+
+def test_a_lazy_proxy_a_step_calls_does_not_break_the_build(project: Path) -> None:
+    """A global whose ``__getattr__`` raises anything for a name it lacks (werkzeug's
+    ``LocalProxy`` outside its context): the build looks at it without failing."""
+    (project / "proxied.py").write_text('''
+import flowyml as fm
+
+
+class Proxy:
+    def __call__(self, x):
+        return x * 2
+
+    def __getattr__(self, name):
+        raise RuntimeError("working outside of the application context")
+
+
+PROXY = Proxy()
+
+
+@fm.step(outputs="a")
+def double(n: int = 1):
+    return PROXY(n)
+
+
+pipe = fm.Pipeline("proxied", [double])
+''')
+    mod = import_from(project, "proxied")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        mod.pipe.build()

@@ -288,8 +288,9 @@ def safe_attr(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def module_of(obj: Any) -> str:
-    """``obj.__module__`` when it is a string (C types may expose a descriptor)."""
-    module = getattr(obj, "__module__", None)
+    """``obj.__module__`` when it is a string (C types may expose a descriptor; a lazy
+    proxy's ``__getattr__`` may raise anything)."""
+    module = safe_attr(obj, "__module__")
     return module if isinstance(module, str) else ""
 
 

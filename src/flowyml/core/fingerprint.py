@@ -973,10 +973,6 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
                 _returned_mark(obj, called, root, found, ctx)
     for mark, name in found.items():
         out[("result", mark)] = name
-        # a taker's: a step changing it through a call may read what it changed there
-        # too (``e = events(); e.append(0); sum(e)``), which no rule follows through a
-        # result, so it is coupled with every other step reading or changing it
-        out[("taken", ("result", mark))] = name
 
 
 def _static_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
@@ -1024,9 +1020,12 @@ def _keeps_results(wrapper: Any) -> bool:
     (``store[key] = fn(*args)``, ``return store[key]``, a ``nonlocal`` it returns). Not a
     timing, counting or retrying wrapper's stats, nor joblib's ``Memory.cache`` (it
     loads a copy at each call)."""
-    if isinstance(wrapper, functools._lru_cache_wrapper) or any(
-            isinstance(_attr(wrapper, n), Mapping) for n in _MEMO_ATTRIBUTES):
+    if isinstance(wrapper, functools._lru_cache_wrapper) or isinstance(
+            _attr(wrapper, "cache"), Mapping):
         return True
+    if type(wrapper) is not types.FunctionType and any(
+            isinstance(_attr(wrapper, n), Mapping) for n in _MEMO_ATTRIBUTES):
+        return _hands_out_its_store(wrapper)  # (a memo class of yours: by its ``__call__``)
     if type(wrapper) is not types.FunctionType or library_file(wrapper.__code__.co_filename):
         return False  # (a library's function wrapper: ``backoff``'s, ``tenacity``'s)
     code = wrapper.__code__
@@ -1041,7 +1040,19 @@ def _keeps_results(wrapper: Any) -> bool:
     return side_state.stores_results(tree, held)
 
 
-_MEMO_ATTRIBUTES = ("cache", "_cache", "memo", "_memo")  # a memo object's store, by name
+_MEMO_ATTRIBUTES = ("_cache", "memo", "_memo")  # a memo object's store, by name
+
+
+def _hands_out_its_store(obj: Any) -> bool:
+    """Whether an object's ``__call__`` (a class of yours) returns what it reads out of
+    its own attributes (``return self._cache[key]``): a memo; not one keeping compiled
+    patterns there and returning a new list. Not walked: as if it did."""
+    call = inspect.getattr_static(type(obj), "__call__", None)
+    if type(call) is not types.FunctionType:
+        return True
+    info = _walked_info(call)
+    tree = info.tree() if info is not None else None
+    return tree is None or side_state.stores_results(tree, set(call.__code__.co_varnames[:1]))
 
 
 def _filled_cell(cell: Any) -> bool:
@@ -3516,7 +3527,7 @@ def _is_native_callable(obj: Any) -> bool:
     return (
         callable(obj)
         and not isinstance(obj, (types.FunctionType, types.MethodType, type))
-        and isinstance(getattr(obj, "__qualname__", None), str)
+        and isinstance(_attr(obj, "__qualname__"), str)
         and bool(module_of(obj))
     ) or bool(_native_home(obj))
 
