@@ -516,6 +516,10 @@ PAIRS = {  # a step changing state directly, another through a call's result, re
         "HOLDER.model().w = n", "return HOLDER.model().w"),
     "set_then_read_through_a_getter_counting_calls": (
         "MODEL.w = n", "m = model()\n    m.calls += 1\n    return m.w"),
+    "appended_then_summed_both_through_a_getter": (
+        "events().append(n)", "e = events()\n    e.append(0)\n    return sum(e)"),
+    "appended_then_taken_both_through_a_getter": (
+        "queue().append(n)", "return queue().pop()"),
 }
 
 

@@ -332,6 +332,8 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
         names = names | at_names
     if isinstance(tree, ast.Lambda):  # (its body is what it returns)
         scan._returned(tree.body)
+    if scan.result_changes:
+        scan.results_taken |= results_reading(tree, scan.result_changes)
     taken, mutated = scan.taken, scan.mutated
     if scan.ordered:  # (a local list's appends are most of them: only a global's can be
         # another step's)
@@ -347,7 +349,7 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
                  taken=frozenset(taken), rebound=frozenset(scan.rebound),
                  passed=_passed_on(scan, names, fn) if scan.passed else (),
                  assigned=frozenset(scan.assigned), results=frozenset(scan.results),
-                 returned=frozenset(scan.returned))
+                 returned=frozenset(scan.returned), results_taken=frozenset(scan.results_taken))
 
 
 _NOTHING: frozenset[str] = frozenset()
@@ -492,6 +494,18 @@ def reading_writers(tree: ast.AST, ordered: dict[str, int]) -> set[str]:
     return {n for n, count in seen.items() if count > ordered[n]}
 
 
+def results_reading(tree: ast.AST, changes: dict[str, list[Any]]) -> set[str]:
+    """The calls whose result the code changes by what it holds through a local and
+    also reads there (``e = events(); e.append(0); return sum(e)``): more loads of the
+    local than its changes (``reading_writers`` for a call's result)."""
+    loads = dict.fromkeys(changes, 0)
+    for node in ast.walk(tree):
+        if type(node) is ast.Name and node.id in loads and type(node.ctx) is ast.Load:
+            loads[node.id] += 1
+    return {c for name, (count, chains) in changes.items() if loads[name] > count
+            for c in chains}
+
+
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
 
 
@@ -557,7 +571,8 @@ class _Scanner:
 
     __slots__ = ("aliases", "assigned", "at_names", "called", "copies", "declared",
                  "docstrings", "dynamic", "getattrs", "imports", "local", "mutated", "ordered",
-                 "passed", "rebound", "results", "returned", "taken", "unused")
+                 "passed", "rebound", "result_changes", "results", "results_taken",
+                 "returned", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
                        ast.comprehension, ast.NamedExpr, ast.ListComp, ast.SetComp,
@@ -593,6 +608,9 @@ class _Scanner:
         self.passed: list[tuple[Any, int | str, str]] = []
         self.docstrings = False  # set by ``digest_and_refs`` when it skips one
         self.results: set[str] = set()  # see ``CodeInfo.results``
+        self.results_taken: set[str] = set()  # see ``CodeInfo.results_taken``
+        # a local bound to a call's result -> [its changes by what it holds, the calls]
+        self.result_changes: dict[str, list[Any]] = {}
         self.returned: set[str] = set()  # see ``CodeInfo.returned``
 
     def __call__(self, node: ast.AST) -> None:
@@ -810,6 +828,9 @@ class _Scanner:
                     self.mutated.update(self.copies[base])  # ``cfg["tags"].append(x)``
             else:  # ``get_cfg()["tags"].append(x)``
                 self._changed_result(f.value)
+                called = _call_base(f.value)
+                if called is not None and f.attr in _TAKERS and id(node) not in self.unused:
+                    self.results_taken.add(called)  # ``job = queue().pop()``
         elif isinstance(f.value, ast.Name):
             direct = self._roots(f.value.id) is None
             if direct and f.attr in MUTATORS and not _in_place(f.attr, node.keywords):
@@ -819,6 +840,7 @@ class _Scanner:
             else:
                 self._mark(f.value.id)
             if not direct:
+                self._result_change(f.value.id, f.attr, node)
                 return
             if f.attr in _ORDERED_MUTATORS:
                 self._ordered(f)
@@ -840,6 +862,23 @@ class _Scanner:
                 self.rebound.add(dotted)  # ``S.data.update(...)``: whole
         else:  # ``get_settings().history.append(x)``
             self._changed_result(f.value)
+
+    def _result_change(self, local: str, method: str, node: ast.Call) -> None:
+        """``e = events(); e.append(x)``: a change through a local bound to a call's
+        result that depends on what it holds (``_ORDERED_MUTATORS``, a taker's): counted,
+        so that a read of ``e`` elsewhere (``sum(e)``) makes the step read what it and
+        others left there (``results_reading``); an item taken out and used, at once."""
+        if method not in _ORDERED_MUTATORS and method not in _TAKERS:
+            return
+        chains = {r[len(RESULT):].partition("[")[0] for r in self.aliases.get(local, ())
+                  if r.startswith(RESULT)}
+        if not chains:
+            return
+        if method in _TAKERS and id(node) not in self.unused:
+            self.results_taken.update(chains)
+        changes = self.result_changes.setdefault(local, [0, set()])
+        changes[0] += 1
+        changes[1].update(chains)
 
     def _ordered(self, target: ast.AST) -> None:
         """A change of ``target``'s root name that depends on what it holds: a global

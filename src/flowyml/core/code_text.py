@@ -85,6 +85,10 @@ class CodeInfo:
     results: frozenset[str] = frozenset()
     # what the code returns of module-level state: ``X``, ``X.a`` (``return CONFIG``)
     returned: frozenset[str] = frozenset()
+    # of ``results``, those the code also reads what it changed in, or takes an item of
+    # (``e = events(); e.append(0); sum(e)``, ``queue().pop()``): it reads what other
+    # steps left there, as a taker of a global does (``fingerprint._result_marks``)
+    results_taken: frozenset[str] = frozenset()
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -113,7 +117,8 @@ class CodeInfo:
                 **({"p": [[list(c), i, n] for c, i, n in self.passed]} if self.passed else {}),
                 **({"w": sorted(self.assigned)} if self.assigned else {}),
                 **({"x": sorted(self.results)} if self.results else {}),
-                **({"v": sorted(self.returned)} if self.returned else {})}
+                **({"v": sorted(self.returned)} if self.returned else {}),
+                **({"xt": sorted(self.results_taken)} if self.results_taken else {})}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:
@@ -129,7 +134,7 @@ class CodeInfo:
                    frozenset(f.get("b") or ()),
                    tuple((tuple(c), i, n) for c, i, n in f["p"]) if f.get("p") else (),
                    frozenset(f.get("w") or ()), frozenset(f.get("x") or ()),
-                   frozenset(f.get("v") or ()))
+                   frozenset(f.get("v") or ()), frozenset(f.get("xt") or ()))
 
 
 stale_files: set[str] = set()  # files ``stale_info`` warned about this build

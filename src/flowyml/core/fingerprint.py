@@ -943,36 +943,44 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
     may read what the first left (``e = events(); e.append(0); sum(e)``, a method
     filling its object's cache), and the rules telling a log from a reader (``taken``,
     ``reading_writers``) see names, not results: a log appended to both ways couples."""
-    found: dict[tuple[Any, ...], str] = {}
     for chain in sorted(info.results):
-        obj = _static_chain(tuple(chain.split(".")), fn.__globals__)
-        if isinstance(obj, type):
-            if _keeps_instances(obj):
-                _object_mark(obj, f"{chain}() (the instance it keeps)", found, ctx)
-            continue
-        owner = None
-        if type(obj) is types.MethodType:  # a global object's or a class's method
-            owner, obj = obj.__self__, obj.__func__
-        kept = False
-        for _ in range(16):  # through decorators (``functools.wraps``) to the function
-            kept = kept or _keeps_results(obj)
-            inner = _attr(obj, "__wrapped__")
-            if inner is None:
-                break
-            obj = inner
-        if kept:  # every caller reads its memo (the function, or a memo object of yours)
-            found[("value", id(obj))] = f"{chain}() (its cached result)"
-        if type(obj) is not types.FunctionType:
-            continue
-        called = _walked_info(obj)
-        for root in sorted(called.returned) if called is not None else ():
-            if owner is not None and name_of(root) in obj.__code__.co_varnames[:1]:
-                _object_mark(owner, f"{chain}() (a part of {chain.rpartition('.')[0]})",
-                             found, ctx)  # ``return self.w``
-            elif called is not None:
-                _returned_mark(obj, called, root, found, ctx)
-    for mark, name in found.items():
-        out[("result", mark)] = name
+        found: dict[tuple[Any, ...], str] = {}
+        _result_marks_of(chain, fn, found, ctx)
+        for mark, name in found.items():
+            out[("result", mark)] = name
+            if chain in info.results_taken:  # (it reads what others left there too)
+                out[("taken", ("result", mark))] = name
+
+
+def _result_marks_of(chain: str, fn: types.FunctionType, found: dict[tuple[Any, ...], str],
+                     ctx: _Context) -> None:
+    """The marks of what ``chain()`` hands out, when it keeps it (``_result_marks``)."""
+    obj = _static_chain(tuple(chain.split(".")), fn.__globals__)
+    if isinstance(obj, type):
+        if _keeps_instances(obj):
+            _object_mark(obj, f"{chain}() (the instance it keeps)", found, ctx)
+        return
+    owner = None
+    if type(obj) is types.MethodType:  # a global object's or a class's method
+        owner, obj = obj.__self__, obj.__func__
+    kept = False
+    for _ in range(16):  # through decorators (``functools.wraps``) to the function
+        kept = kept or _keeps_results(obj)
+        inner = _attr(obj, "__wrapped__")
+        if inner is None:
+            break
+        obj = inner
+    if kept:  # every caller reads its memo (the function, or a memo object of yours)
+        found[("value", id(obj))] = f"{chain}() (its cached result)"
+    if type(obj) is not types.FunctionType:
+        return
+    called = _walked_info(obj)
+    for root in sorted(called.returned) if called is not None else ():
+        if owner is not None and name_of(root) in obj.__code__.co_varnames[:1]:
+            _object_mark(owner, f"{chain}() (a part of {chain.rpartition('.')[0]})",
+                         found, ctx)  # ``return self.w``
+        elif called is not None:
+            _returned_mark(obj, called, root, found, ctx)
 
 
 def _static_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
