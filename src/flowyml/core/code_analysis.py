@@ -801,16 +801,18 @@ class _Scanner:
         self.returned.update({root} if inner is None else {
             r if r.endswith("]") else r + kind for r in inner if not r.startswith(RESULT)})
 
-    def _changed_result(self, node: ast.AST) -> None:
+    def _changed_result(self, node: ast.AST) -> str | None:
         """A change of ``node``, a part of a call's result (``CFG.get("m")["lr"] = v``:
-        of ``CFG``'s; ``get_cfg()["lr"] = v``: of what ``get_cfg`` returned)."""
+        of ``CFG``'s; ``get_cfg()["lr"] = v``: of what ``get_cfg`` returned, whose name
+        it returns)."""
         root = _root_name(node, views=True, kinds=True)
         if root is not None:
             self._mark(root)
-            return
+            return None
         base = _call_base(node)
         if base is not None:
             self.results.add(base)
+        return base
 
     def _mutating(self, node: ast.Call, f: ast.Attribute) -> None:
         """A call of a method that changes its object (``MUTATORS``, ``inplace=True``):
@@ -827,8 +829,7 @@ class _Scanner:
                 if base in self.copies and type(f.value) is ast.Subscript:
                     self.mutated.update(self.copies[base])  # ``cfg["tags"].append(x)``
             else:  # ``get_cfg()["tags"].append(x)``
-                self._changed_result(f.value)
-                called = _call_base(f.value)
+                called = self._changed_result(f.value)
                 if called is not None and f.attr in _TAKERS and id(node) not in self.unused:
                     self.results_taken.add(called)  # ``job = queue().pop()``
         elif isinstance(f.value, ast.Name):

@@ -1043,8 +1043,7 @@ def _keeps_results(wrapper: Any) -> bool:
     tree = info.tree() if info is not None and held else None
     if tree is None:  # (nothing in a closure; no source: by what its closure holds)
         return bool(free) and info is None and any(
-            isinstance(c.cell_contents, (Mapping, list)) for c in wrapper.__closure__ or ()
-            if _filled_cell(c))
+            isinstance(cell_value(c), (Mapping, list)) for c in wrapper.__closure__ or ())
     return side_state.stores_results(tree, held)
 
 
@@ -1061,14 +1060,6 @@ def _hands_out_its_store(obj: Any) -> bool:
     info = _walked_info(call)
     tree = info.tree() if info is not None else None
     return tree is None or side_state.stores_results(tree, set(call.__code__.co_varnames[:1]))
-
-
-def _filled_cell(cell: Any) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018
-    except ValueError:
-        return False
-    return True
 
 
 def _object_mark(obj: Any, name: str, out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
@@ -1114,12 +1105,7 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
         return
     if label is not None:
         out[("name", label, head)] = head
-    if isinstance(value, type):
-        cls_label = ctx.label_of(value)
-        if cls_label is not None:  # ``return Registry``: its class attributes
-            out[("class", cls_label, value.__qualname__)] = head
-    if not isinstance(value, _IMMUTABLE):
-        out[("value", id(value))] = head
+    _object_mark(value, head, out, ctx)  # (``return Registry``: its class attributes too)
 
 
 def _keeps_instances(cls: type) -> bool:
@@ -1623,19 +1609,25 @@ def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],
 def _refuse_main_timeout(graph: Graph, name: str) -> None:
     """A step of ``__main__`` (a script's, a notebook's) whose key counts that module
     whole (it reads its globals by names known as it runs: ``eval``, ``globals()``)
-    runs in the driver (``runtime.loop._reads_main_by_name``); a ``timeout=`` runs it in
+    runs in the driver (``reads_main_whole``, ``runtime.loop``); a ``timeout=`` runs it in
     a process of its own, where only the globals its function names come with it:
     refused before anything runs (it failed there, each time, naming every global)."""
     step = graph.steps[name]
-    if step.timeout is not None and any(
-            p.startswith("module ") and p.endswith(":__main__")
-            for p in graph.fingerprints[name].parts):
+    if step.timeout is not None and reads_main_whole(graph.fingerprints[name]):
         raise BuildError(
             f"step {name!r} has timeout={step.timeout:g} and reads the globals of the "
             "script or notebook that defines it by names known only as it runs (eval(), "
             "globals()): a timeout runs the step in a process of its own, which has only "
             "the globals its code names. Move the step to a module of its own, name "
             "what it reads, or drop the timeout")
+
+
+def reads_main_whole(fp: Fingerprint) -> bool:
+    """Whether a step's key counts the driver's ``__main__`` (a script, a notebook)
+    whole (``_whole_module``): its code reads the globals there by names known only as
+    it runs (``eval``, ``globals()``), which a worker given the function by value with
+    the globals it names does not have."""
+    return any(p.startswith("module ") and p.endswith(":__main__") for p in fp.parts)
 
 
 def _ancestors(graph: Graph, name: str) -> set[str]:

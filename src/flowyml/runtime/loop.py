@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from ..catalog.records import ArtifactRecord, CacheHit, StepRecord, Write, artifact_id
 from ..core import reads as file_reads
 from ..core.errors import FlowymlError, StepFailed
-from ..core.fingerprint import fingerprint_graph, flush_memo, short_repr
+from ..core.fingerprint import fingerprint_graph, flush_memo, reads_main_whole, short_repr
 from ..core.graph import consumers_by_asset
 from ..core.iostats import IOStats
 from ..core.refs import ArtifactRef
@@ -110,15 +110,6 @@ def _passes_state(d: Decision) -> bool:
     order, as they do inline and as the plain functions called in order do; in
     separate workers each would see its own process's."""
     return any(p.startswith(("state ", "changed ")) for p in d.fingerprint.parts)
-
-
-def _reads_main_by_name(d: Decision) -> bool:
-    """Whether the step reads the globals of the driver's ``__main__`` (a script's, a
-    notebook's) by names only known as it runs (``eval("n * K")``, ``globals()[name]``):
-    its key counts that module whole (``fingerprint._whole_module``), which a worker,
-    given the step's function by value with the globals it names, does not have. It
-    runs in the driver, as inline."""
-    return any(p.startswith("module ") and p.endswith(":__main__") for p in d.fingerprint.parts)
 
 
 def _queries_main(func: Any) -> bool:
@@ -582,7 +573,7 @@ class _RunState:
 
         step = self.graph.steps[name]
         here = not self.executor.in_process and (
-            _passes_state(d) or _reads_main_by_name(d) or _queries_main(step.func))
+            _passes_state(d) or reads_main_whole(d.fingerprint) or _queries_main(step.func))
         # a step with a timeout runs in a killable process even on an in-process executor
         local = (self.executor.in_process or here) and step.timeout is None
         values: dict[str, Any] = {}
