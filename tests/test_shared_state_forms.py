@@ -64,6 +64,7 @@ class Model:
         self.w = 0
         self.log = []
         self.seed = 0
+        self.opts = {"a": 0}
 
     def train(self, v):
         self.w = v
@@ -73,6 +74,15 @@ class Model:
 
     def history(self):
         return self.log
+
+    def options(self):
+        return self.opts
+
+    def options_again(self):
+        return self.options()
+
+    def set_option(self, v):
+        self.options()["a"] = v
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,30 @@ def fresh_rows():
 
 def copy_of_config():
     return dict(CONFIG)
+
+
+def rows_and_weights():
+    return ROWS, WEIGHTS
+
+
+def data():
+    return {"rows": ROWS}
+
+
+def _load_config():
+    return CONFIG
+
+
+def load_config():
+    return _load_config()
+
+
+def head_rows():
+    return ROWS[:1]  # a new list, of the same dicts
+
+
+def head_weights():
+    return WEIGHTS[:1]  # a new list of numbers
 
 
 _MODEL = None
@@ -430,6 +464,12 @@ CHANGES = {
     "singleton_made_on_first_use_by_hasattr": "Lazy().k = n",
     "result_a_memo_class_keeps_in_its_cache": 'memo_config()["lr"] = n',
     "result_a_memo_keeps_in_a_module_dict": 'module_memo_config()["lr"] = n',
+    "global_a_getter_returns_in_a_tuple": "rows, weights = rows_and_weights()\n    rows.append(n)",
+    "global_a_getter_returns_in_a_dict": 'data()["rows"].append(n)',
+    "global_a_getter_returns_through_another": 'load_config()["k"] = n',
+    "object_a_method_changes_through_its_getter": "MODEL.set_option(n)",
+    "what_a_method_returns_through_another_of_its_object": 'MODEL.options_again()["a"] = n',
+    "items_of_a_slice_a_getter_returns": 'head_rows()[0]["v"] = n',
 }
 
 COPIES = {
@@ -462,6 +502,7 @@ COPIES = {
     "result_a_wrapper_keeps_only_to_look_at": 'rows = last_rows()\n    rows[0]["v"] = n',
     "frame_rows_a_getter_selects_by_iloc": 'df = top_rows()\n    df["z"] = n',
     "new_list_of_a_callable_keeping_patterns": 'parts = SPLIT("a,b")\n    parts.append(n)',
+    "slice_of_numbers_a_getter_returns": "w = head_weights()\n    w.append(n)",
 }
 
 
@@ -520,6 +561,8 @@ PAIRS = {  # a step changing state directly, another through a call's result, re
         "events().append(n)", "e = events()\n    e.append(0)\n    return sum(e)"),
     "appended_then_taken_both_through_a_getter": (
         "queue().append(n)", "return queue().pop()"),
+    "appended_then_summed_under_another_name": (
+        "events().append(n)", "e = events()\n    f = e\n    f.append(0)\n    return sum(e)"),
 }
 
 

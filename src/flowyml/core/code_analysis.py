@@ -29,6 +29,7 @@ from .code_text import (
     IMPORTED,
     MUTATORS,
     QUERY_MADE_ELSEWHERE,
+    RESULT,
     SHAPE_SCALARS,
     CodeInfo,
     FingerprintWarning,
@@ -333,7 +334,7 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
     if isinstance(tree, ast.Lambda):  # (its body is what it returns)
         scan._returned(tree.body)
     if scan.result_changes:
-        scan.results_taken |= results_reading(tree, scan.result_changes)
+        scan.results_taken |= results_reading(tree, scan.result_changes, scan.result_locals)
     taken, mutated = scan.taken, scan.mutated
     if scan.ordered:  # (a local list's appends are most of them: only a global's can be
         # another step's)
@@ -383,8 +384,6 @@ def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
                 out.append((callee, where, name))
     return tuple(out)
 
-
-RESULT = "()"  # an alias's root: a call's result (``"()get_cfg"``: ``cfg = get_cfg()``)
 
 
 def _call_base(node: ast.AST) -> str | None:
@@ -494,16 +493,28 @@ def reading_writers(tree: ast.AST, ordered: dict[str, int]) -> set[str]:
     return {n for n, count in seen.items() if count > ordered[n]}
 
 
-def results_reading(tree: ast.AST, changes: dict[str, list[Any]]) -> set[str]:
+def results_reading(tree: ast.AST, changes: dict[str, list[Any]],
+                    bound: dict[str, set[str]]) -> set[str]:
     """The calls whose result the code changes by what it holds through a local and
-    also reads there (``e = events(); e.append(0); return sum(e)``): more loads of the
-    local than its changes (``reading_writers`` for a call's result)."""
-    loads = dict.fromkeys(changes, 0)
+    also reads there (``e = events(); e.append(0); return sum(e)``), under that name or
+    another bound to the same result (``f = e; f.append(0); sum(e)``): more loads of
+    those locals (less those only binding another: ``f = e``) than their changes
+    (``reading_writers`` for a call's result)."""
+    counts: dict[str, int] = {}
+    for name, (count, chains) in changes.items():
+        for c in chains:
+            counts[c] = counts.get(c, 0) + count
+            bound.setdefault(c, set()).add(name)
+    loads = {n: 0 for c in counts for n in bound[c]}
     for node in ast.walk(tree):
-        if type(node) is ast.Name and node.id in loads and type(node.ctx) is ast.Load:
-            loads[node.id] += 1
-    return {c for name, (count, chains) in changes.items() if loads[name] > count
-            for c in chains}
+        t = type(node)
+        if t is ast.Name and node.id in loads and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+            loads[node.id] += 1  # type: ignore[attr-defined]
+        elif t is ast.Assign and type(node.value) is ast.Name and (  # type: ignore[attr-defined]
+                node.value.id in loads) and all(  # type: ignore[attr-defined]
+                type(x) is ast.Name for x in node.targets):  # type: ignore[attr-defined]
+            loads[node.value.id] -= 1  # type: ignore[attr-defined]
+    return {c for c, count in counts.items() if sum(loads[n] for n in bound[c]) > count}
 
 
 _AT_NAME = re.compile(r"@([A-Za-z_]\w*)")
@@ -571,7 +582,8 @@ class _Scanner:
 
     __slots__ = ("aliases", "assigned", "at_names", "called", "copies", "declared",
                  "docstrings", "dynamic", "getattrs", "imports", "local", "mutated", "ordered",
-                 "passed", "rebound", "result_changes", "results", "results_taken",
+                 "passed", "rebound", "result_changes", "result_locals", "results",
+                 "results_taken",
                  "returned", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
@@ -611,6 +623,7 @@ class _Scanner:
         self.results_taken: set[str] = set()  # see ``CodeInfo.results_taken``
         # a local bound to a call's result -> [its changes by what it holds, the calls]
         self.result_changes: dict[str, list[Any]] = {}
+        self.result_locals: dict[str, set[str]] = {}  # a call's chain -> locals bound to it
         self.returned: set[str] = set()  # see ``CodeInfo.returned``
 
     def __call__(self, node: ast.AST) -> None:
@@ -787,19 +800,33 @@ class _Scanner:
         ``return settings.CFG``: what the function hands out of module-level state
         (``CodeInfo.returned``), an item marked as ``_root_name`` marks it (``RAW[mask]``:
         ``RAW[*]``, a copy of a frame), a slice as ``[s]`` (a list's is a copy, an
-        array's a view: ``fingerprint._counts_as_change``); not a new tuple or list
-        (``return X, Y``: a change of it is not one of ``X``'s)."""
-        sliced = type(value) is ast.Subscript and _is_slice(value.slice)
+        array's a view: ``fingerprint._counts_as_change``); the values a new tuple, list
+        or dict holds, as ``[i]`` (``return X, Y``: ``X, y = get_data(); X.append(v)``
+        changes ``X``; a number held changes nothing); another call's result as ``"()"
+        + its chain`` (``return _load()``: what that one hands out, for the build to
+        follow)."""
+        t = type(value)
+        if t is ast.Tuple or t is ast.List or t is ast.Dict:
+            before = set(self.returned)
+            for part in value.values if t is ast.Dict else value.elts:  # type: ignore[attr-defined]
+                self._returned(part.value if type(part) is ast.Starred else part)
+            self.returned = before | {r if r.endswith("]") else r + "[i]"
+                                      for r in self.returned - before}
+            return
+        sliced = t is ast.Subscript and _is_slice(value.slice)  # type: ignore[attr-defined]
         root = _root_name(value.value if sliced else value,  # type: ignore[attr-defined]
                           views=True, dotted=True, kinds=True)
         if root is None:
+            base = _call_base(value)
+            if base is not None:
+                self.returned.add(RESULT + base)
             return
         if sliced:
             root = root.partition("[")[0] + "[s]"
         inner = self._roots(name_of(root))
         kind = root[root.index("["):] if root.endswith("]") else ""
         self.returned.update({root} if inner is None else {
-            r if r.endswith("]") else r + kind for r in inner if not r.startswith(RESULT)})
+            r if r.endswith("]") or r.startswith(RESULT) else r + kind for r in inner})
 
     def _changed_result(self, node: ast.AST) -> str | None:
         """A change of ``node``, a part of a call's result (``CFG.get("m")["lr"] = v``:
@@ -944,6 +971,10 @@ class _Scanner:
                 if roots:
                     self.aliases[t.id] = roots
                     self.local.discard(t.id)
+                    for r in roots:
+                        if r.startswith(RESULT):  # (``e = events()``, ``f = e``)
+                            self.result_locals.setdefault(
+                                r[len(RESULT):].partition("[")[0], set()).add(t.id)
                 else:
                     self.aliases.pop(t.id, None)
                     self.local.add(t.id)

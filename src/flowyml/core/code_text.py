@@ -30,6 +30,9 @@ MUTATORS = frozenset(
 )
 
 
+RESULT = "()"  # an alias's root: a call's result (``"()get_cfg"``: ``cfg = get_cfg()``)
+
+
 def name_of(root: str) -> str:
     """The name a root (``X``, ``X.a``, ``X[k]``, ``X.a[*]``: ``CodeInfo.mutated``,
     ``CodeInfo.passed``) starts with."""
@@ -83,7 +86,9 @@ class CodeInfo:
     # = v``, ``cfg = load(); cfg.lr = v``): a change of what they return, when that is
     # kept (a memo's, a global's: ``fingerprint._result_marks``)
     results: frozenset[str] = frozenset()
-    # what the code returns of module-level state: ``X``, ``X.a`` (``return CONFIG``)
+    # what the code returns of module-level state: ``X``, ``X.a`` (``return CONFIG``),
+    # the values of a tuple it returns (``return X, Y``), another call's result as
+    # ``"()" + its chain`` (``return _load()``: followed by the build)
     returned: frozenset[str] = frozenset()
     # of ``results``, those the code also reads what it changed in, or takes an item of
     # (``e = events(); e.append(0); sum(e)``, ``queue().pop()``): it reads what other

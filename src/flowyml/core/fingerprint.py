@@ -57,6 +57,7 @@ from .code_text import (
     IMPORTED,
     MUTATORS,
     QUERY_MADE_ELSEWHERE,
+    RESULT,
     CodeInfo,
     FingerprintWarning,
     chain_of,
@@ -953,15 +954,24 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
 
 
 def _result_marks_of(chain: str, fn: types.FunctionType, found: dict[tuple[Any, ...], str],
-                     ctx: _Context) -> None:
-    """The marks of what ``chain()`` hands out, when it keeps it (``_result_marks``)."""
-    obj = _static_chain(tuple(chain.split(".")), fn.__globals__)
+                     ctx: _Context, owner: Any = None, depth: int = 0, shown: str = "") -> None:
+    """The marks of what ``chain()``, called in ``fn`` (a method of ``owner``'s), hands
+    out, when it keeps it (``_result_marks``); through the calls whose results it
+    returns (``return _load()``, ``return self._load()``), a few calls deep, each mark
+    named by the first call (``shown``)."""
+    head, _, rest = chain.partition(".")
+    via_self = owner is not None and bool(rest) and head in fn.__code__.co_varnames[:1]
+    if via_self:  # ``self._load()``, in a method
+        obj = _static_path(owner, rest.split("."))
+    else:
+        obj = _static_chain(tuple(chain.split(".")), fn.__globals__)
+    shown = shown or chain
     if isinstance(obj, type):
         if _keeps_instances(obj):
-            _object_mark(obj, f"{chain}() (the instance it keeps)", found, ctx)
+            _object_mark(obj, f"{shown}() (the instance it keeps)", found, ctx)
         return
     owner = None
-    if type(obj) is types.MethodType:  # a global object's or a class's method
+    if type(obj) is types.MethodType:  # an object's or a class's method
         owner, obj = obj.__self__, obj.__func__
     kept = False
     for _ in range(16):  # through decorators (``functools.wraps``) to the function
@@ -971,14 +981,20 @@ def _result_marks_of(chain: str, fn: types.FunctionType, found: dict[tuple[Any, 
             break
         obj = inner
     if kept:  # every caller reads its memo (the function, or a memo object of yours)
-        found[("value", id(obj))] = f"{chain}() (its cached result)"
+        found[("value", id(obj))] = f"{shown}() (its cached result)"
     if type(obj) is not types.FunctionType:
         return
     called = _walked_info(obj)
     for root in sorted(called.returned) if called is not None else ():
-        if owner is not None and name_of(root) in obj.__code__.co_varnames[:1]:
-            _object_mark(owner, f"{chain}() (a part of {chain.rpartition('.')[0]})",
-                         found, ctx)  # ``return self.w``
+        if root.startswith(RESULT):  # ``return _load()``: what that call hands out
+            if depth < 4:
+                _result_marks_of(root[len(RESULT):].partition("[")[0], obj, found, ctx,
+                                 owner, depth + 1, shown)
+        elif owner is not None and name_of(root) in obj.__code__.co_varnames[:1]:
+            if _scalar_held(owner, root):
+                continue
+            whose = (shown if via_self else chain).rpartition(".")[0]
+            _object_mark(owner, f"{shown}() (a part of {whose})", found, ctx)  # ``return self.w``
         elif called is not None:
             _returned_mark(obj, called, root, found, ctx)
 
@@ -987,8 +1003,12 @@ def _static_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
     """What ``a.b.c`` names, found without running code of the user's (no property, no
     ``__getattr__``): a method of an object or class bound to it; None for what only
     running code would tell."""
-    obj = globs.get(chain[0])
-    for attr in chain[1:]:
+    return _static_path(globs.get(chain[0]), chain[1:])
+
+
+def _static_path(obj: Any, attrs: Sequence[str]) -> Any:
+    """``obj.a.b`` as ``_static_chain`` finds it."""
+    for attr in attrs:
         if obj is None:
             return None
         if type(obj) is types.ModuleType:
@@ -1106,6 +1126,35 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
     if label is not None:
         out[("name", label, head)] = head
     _object_mark(value, head, out, ctx)  # (``return Registry``: its class attributes too)
+
+
+def _scalar_held(owner: Any, root: str) -> bool:
+    """Whether ``root`` (``self.seed[i]``) is a number a method returns in a new tuple
+    or list (``return [v, self.seed]``): a change of that is none of ``owner``'s."""
+    if not root.endswith("[i]"):
+        return False
+    return isinstance(_static_path(owner, root[:-3].split(".")[1:]), _PLAIN_VALUES)
+
+
+def _hands_out_itself(method: Any, depth: int = 0) -> bool:
+    """Whether ``method``, bound to an object, returns (a part of) that object
+    (``return self.config``), also through another of its methods (``return
+    self._load()``): a change of what it returns is one of the object's."""
+    if type(method) is not types.MethodType or type(method.__func__) is not types.FunctionType:
+        return False
+    fn = method.__func__
+    info = _walked_info(fn)
+    me = fn.__code__.co_varnames[:1]
+    for root in info.returned if info is not None else ():
+        if not root.startswith(RESULT):
+            if name_of(root) in me and not _scalar_held(method.__self__, root):
+                return True
+            continue
+        head, _, rest = root[len(RESULT):].partition("[")[0].partition(".")
+        if head in me and rest and depth < 4 and _hands_out_itself(
+                _static_path(method.__self__, rest.split(".")), depth + 1):
+            return True
+    return False
 
 
 def _keeps_instances(cls: type) -> bool:
@@ -1241,20 +1290,34 @@ def _attribute(obj: Any, name: str) -> Any:
 _COPIED_BY_SLICES = (list, tuple, str, bytes, bytearray, range, array.array)
 
 
+_PLAIN_VALUES = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _all_scalars(items: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether a sequence holds nothing that can change in place (a long one is not
+    looked through: as if it did)."""
+    return len(items) <= 1024 and all(isinstance(x, _PLAIN_VALUES) for x in items)
+
+
 def _counts_as_change(value: Any, kind: str) -> bool:
     """Whether changing a part of ``value`` taken out by an item (``kind`` ``k``: a
     constant key, a view, an iteration; ``*``: a computed key; ``c``: an item of its
     ``.copy()``) changes ``value``: not for a pandas object (its selections are
     copies), nor for an array's by a computed key (a mask, an index array: a copy; a
-    constant one gives a view); through a ``.copy()``, only for a dict, list or set; a
-    slice (``s``) of a list, tuple or string is a copy, an array's a view."""
+    constant one gives a view); through a ``.copy()``, only for a dict, list or set;
+    ``i``, held by a new tuple or list (``return X, Y``), unless it is a scalar; a
+    slice (``s``) of a list, tuple or string is a copy, an array's a view, and a list's
+    items are the list's own (``ROWS[:2][0]["v"] = n``) unless they are scalars."""
     if kind == "c":  # through a ``.copy()`` or ``{**X}``: shallow for these only
         return isinstance(value, (dict, list, set))
+    if kind == "i":  # held by a new tuple or list a function returns: unless a number
+        return not isinstance(value, _PLAIN_VALUES)
     module = type(value).__module__
     if module.startswith("pandas"):
         return False
     if kind == "s":
-        return not isinstance(value, _COPIED_BY_SLICES)
+        return not isinstance(value, _COPIED_BY_SLICES) or (
+            isinstance(value, (list, tuple)) and not _all_scalars(value))
     return not (module == "numpy" and kind == "*")
 
 
@@ -1433,6 +1496,11 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
         if m == param or m.startswith(param + "."):
             return True
         if m.startswith(param + "[") and _counts_as_change(value, m[-2]):
+            return True
+    for chain in info.results:  # ``self.get_config()["lr"] = v``
+        head, _, rest = chain.partition(".")
+        if head == param and rest and _hands_out_itself(_static_path(value, rest.split(".")),
+                                                        depth):
             return True
     return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``
         name == param and where2 != "self" and _changes_parameter(
