@@ -238,6 +238,25 @@ def head_weights():
     return WEIGHTS[:1]  # a new list of numbers
 
 
+def all_rows():
+    return ROWS
+
+
+LIMIT = 3
+
+
+def limit():
+    return LIMIT
+
+
+class Registry:
+    _items = {"k": 0}
+
+    @classmethod
+    def get(cls):  # named like a dict's ``get``
+        return cls._items
+
+
 _MODEL = None
 
 
@@ -387,6 +406,10 @@ class Counted:  # counts its instances: a new one each call
 
 UTIL = Util()
 MODEL = Model()
+
+
+def the_model():
+    return MODEL
 MODELS = {"a": Model(), "b": Model()}
 RAW = pd.DataFrame({"age": [20, 35, 50], "income": [30.0, 55.0, 80.0]})
 NUM = ["age", "income"]
@@ -408,7 +431,7 @@ def use(ready):
             copy_of_config(), Tagged([0.0]).tag, Tagged.unit, get_model().w, GET(),
             counted_rows(), traced_rows(), adults(), Counted.made, last_rows(),
             Tracker().best, Lazy().k, top_rows(), memo_config(), module_memo_config(),
-            SPLIT("x,y")]
+            SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w]
 """
 
 CHANGES = {
@@ -470,6 +493,13 @@ CHANGES = {
     "object_a_method_changes_through_its_getter": "MODEL.set_option(n)",
     "what_a_method_returns_through_another_of_its_object": 'MODEL.options_again()["a"] = n',
     "items_of_a_slice_a_getter_returns": 'head_rows()[0]["v"] = n',
+    "method_of_the_object_a_getter_returns": "the_model().train(n)",
+    "method_of_the_object_a_getter_returns_through_a_local": "m = the_model()\n    m.train(n)",
+    "method_of_an_object_a_getter_makes_on_first_use": "get_model().train(n)",
+    "method_of_a_cached_factory_result": "get_settings().train(n)",
+    "classmethod_named_like_a_dict_view": 'Registry.get()["k"] = n',
+    "augmented_through_an_alias": 'rows = ROWS\n    rows += [{"v": n}]',
+    "augmented_through_a_getter_result": 'rows = all_rows()\n    rows += [{"v": n}]',
 }
 
 COPIES = {
@@ -503,6 +533,8 @@ COPIES = {
     "frame_rows_a_getter_selects_by_iloc": 'df = top_rows()\n    df["z"] = n',
     "new_list_of_a_callable_keeping_patterns": 'parts = SPLIT("a,b")\n    parts.append(n)',
     "slice_of_numbers_a_getter_returns": "w = head_weights()\n    w.append(n)",
+    "number_augmented_through_an_alias": "w = LIMIT\n    w += n",
+    "number_a_getter_returns_augmented": "w = limit()\n    w += n",
 }
 
 
@@ -518,6 +550,8 @@ READS = {
     "index_method_returning_a_new_index": 'cols = COLS.insert(0, "id")',
     "polars_methods_returning_a_new_frame": 'rows = LOOKUP.sort("k").update(LOOKUP, on="k")',
     "scipy_distribution_fit": "mu, sd = norm.fit([1.0, 2.0, float(n)])",
+    "method_reading_the_object_a_getter_returns": "rows = the_model().sample(n)",
+    "method_reading_a_cached_factory_result": "rows = get_settings().sample(n)",
 }
 
 

@@ -654,8 +654,13 @@ class _Scanner:
                 elif type(target) is not ast.Name:  # ``del X[0]`` (a name: unbound)
                     self._ordered(target)
         elif t is ast.AugAssign:
-            self._assigned(node.target)  # type: ignore[attr-defined]
-            self._ordered(node.target)  # type: ignore[attr-defined]
+            target = node.target  # type: ignore[attr-defined]
+            self._assigned(target)
+            self._ordered(target)
+            if type(target) is ast.Name and self._roots(target.id):
+                # ``h = HIST; h += [x]``: a list's (an array's, a frame's) ``+=`` changes
+                # it in place, a number's rebinds the local (``[+]``: the build tells)
+                self._mark(target.id + "[+]")
         elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
             self.declared.update(node.names)  # type: ignore[attr-defined]
         elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
@@ -716,6 +721,8 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and (
                     f.attr in MUTATORS or _in_place(f.attr, node.keywords)):
                 self._mutating(node, f)
+            elif isinstance(f, ast.Attribute) and f.attr not in _VIEWS:
+                self._result_method(f)
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _QUEUE_TAKERS) and id(node) not in self.unused:
                 self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)
@@ -828,6 +835,36 @@ class _Scanner:
         self.returned.update({root} if inner is None else {
             r if r.endswith("]") or r.startswith(RESULT) else r + kind for r in inner})
 
+    def _result_method(self, f: ast.Attribute) -> None:
+        """``get_tracker().log_metric(k, v)``, ``t = get_tracker(); t.log(v)``: a method
+        called on what a call hands out, which may change it (``chain:method`` in
+        ``results``: the build tells, by the method's code)."""
+        value = f.value
+        if type(value) is ast.Call:
+            vf = value.func
+            if type(vf) is ast.Attribute and vf.attr in _VIEWS:
+                return  # (``CFG.get("m").copy()``: an item of a global)
+            base = _call_base(value)
+            if base is not None:
+                self.results.add(f"{base}:{f.attr}")
+        elif type(value) is ast.Name and value.id in self.aliases:
+            for r in self.aliases[value.id]:
+                if r.startswith(RESULT) and not r.endswith("]"):
+                    self.results.add(f"{r[len(RESULT):]}:{f.attr}")
+
+    def _class_view(self, node: ast.AST) -> None:
+        """``Config.get()["lr"] = v``: a method named like a dict's view (``get``,
+        ``items``) called on a global is taken for one (an item of it changed): a
+        class's classmethod or staticmethod of that name hands out what it keeps, so
+        the call counts too (the build tells: a dict's method is no function of yours)."""
+        while isinstance(node, (ast.Subscript, ast.Attribute)):
+            node = node.value
+        if isinstance(node, ast.Call):
+            f = node.func
+            if type(f) is ast.Attribute and f.attr in _VIEWS and type(f.value) is ast.Name and (
+                    self._roots(f.value.id) is None):
+                self.results.add(f"{f.value.id}.{f.attr}")
+
     def _changed_result(self, node: ast.AST) -> str | None:
         """A change of ``node``, a part of a call's result (``CFG.get("m")["lr"] = v``:
         of ``CFG``'s; ``get_cfg()["lr"] = v``: of what ``get_cfg`` returned, whose name
@@ -835,6 +872,7 @@ class _Scanner:
         root = _root_name(node, views=True, kinds=True)
         if root is not None:
             self._mark(root)
+            self._class_view(node)
             return None
         base = _call_base(node)
         if base is not None:
@@ -852,6 +890,7 @@ class _Scanner:
             root = _root_name(f.value, views=True, kinds=True)
             if root is not None:
                 self._mark(root)
+                self._class_view(f.value)
                 base = name_of(root)
                 if base in self.copies and type(f.value) is ast.Subscript:
                     self.mutated.update(self.copies[base])  # ``cfg["tags"].append(x)``

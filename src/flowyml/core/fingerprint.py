@@ -944,13 +944,90 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
     may read what the first left (``e = events(); e.append(0); sum(e)``, a method
     filling its object's cache), and the rules telling a log from a reader (``taken``,
     ``reading_writers``) see names, not results: a log appended to both ways couples."""
-    for chain in sorted(info.results):
+    for entry in sorted(info.results):
+        chain, _, method = entry.partition(":")  # ``get_tracker().log(v)``: if it changes it
+        if method and not any(_changed_by_method(got, method) for got in _handed_out_by(
+                _resolved(chain, fn, None))):
+            continue
         found: dict[tuple[Any, ...], str] = {}
         _result_marks_of(chain, fn, found, ctx)
         for mark, name in found.items():
             out[("result", mark)] = name
             if chain in info.results_taken:  # (it reads what others left there too)
                 out[("taken", ("result", mark))] = name
+
+
+def _resolved(chain: str, fn: types.FunctionType, owner: Any) -> Any:
+    """What ``chain`` names in ``fn``'s code (``_static_chain``); ``self.x`` in a method
+    of ``owner``'s, on it."""
+    head, _, rest = chain.partition(".")
+    if owner is not None and rest and head in fn.__code__.co_varnames[:1]:
+        return _static_path(owner, rest.split("."))
+    return _static_chain(tuple(chain.split(".")), fn.__globals__)
+
+
+def _handed_out_by(obj: Any, depth: int = 0) -> list[tuple[Any, type]]:
+    """What calling ``obj`` hands out, as far as the build sees without running code:
+    (the object, its class) for a global it returns or its own object or a part of it
+    (``return self.t``), (None, the class) for an instance of a class it makes
+    (``return Tracker()``, kept by a memo), through the calls it returns."""
+    if isinstance(obj, type):
+        return [(None, obj)]
+    owner = None
+    if type(obj) is types.MethodType:
+        owner, obj = obj.__self__, obj.__func__
+    for _ in range(16):  # through decorators (``functools.wraps``, ``lru_cache``)
+        inner = _attr(obj, "__wrapped__")
+        if inner is None:
+            break
+        obj = inner
+    info = _walked_info(obj) if type(obj) is types.FunctionType else None
+    if info is None:
+        return []
+    out: list[tuple[Any, type]] = []
+    for root in sorted(info.returned):
+        if root.startswith(RESULT):
+            if depth < 4:
+                out += _handed_out_by(_resolved(root[len(RESULT):].partition("[")[0], obj,
+                                                owner), depth + 1)
+        elif not root.endswith("]"):  # (an item's, or a new tuple's: not the object)
+            head, *attrs = root.split(".")
+            if owner is not None and head in obj.__code__.co_varnames[:1]:
+                got = _static_path(owner, attrs)
+            elif head in info.global_names:
+                got = _static_path(obj.__globals__.get(head), attrs)
+                if got is None and not attrs and head in info.rebound:
+                    out += _made_on_first_use(obj, info, head)  # (not made yet)
+            else:
+                continue
+            if got is not None and not isinstance(got, (types.ModuleType, *_IMMUTABLE)):
+                out.append((got, type(got)))
+    return out
+
+
+def _made_on_first_use(fn: types.FunctionType, info: CodeInfo, name: str
+                       ) -> list[tuple[Any, type]]:
+    """The classes whose instance a getter binds to its global ``name`` on first use
+    (``global _M; if _M is None: _M = Model()``), as ``_handed_out_by`` gives them."""
+    tree = info.tree()
+    out: list[tuple[Any, type]] = []
+    for node in ast.walk(tree) if tree is not None else ():
+        if type(node) is ast.Assign and type(node.value) is ast.Call and any(
+                type(t) is ast.Name and t.id == name for t in node.targets):
+            chain = chain_of(node.value.func)
+            made = _static_chain(chain, fn.__globals__) if chain is not None else None
+            if isinstance(made, type):
+                out.append((None, made))
+    return out
+
+
+def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
+    """Whether calling ``method`` on a handed-out object (``_handed_out_by``) changes
+    it: a method of the user's changing its ``self``."""
+    value, cls = got
+    meth = inspect.getattr_static(cls, method, None)
+    return type(meth) is types.FunctionType and meth.__code__.co_argcount > 0 and (
+        _changes_parameter(meth, 0, value))
 
 
 def _result_marks_of(chain: str, fn: types.FunctionType, found: dict[tuple[Any, ...], str],
@@ -1123,6 +1200,8 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
             part = value  # a property's (pandas' ``DF.iloc``): told by its object's kind
     if kind and part is not None and not _counts_as_change(part, kind[0]):
         return
+    if not kind and part is not None and isinstance(part, _PLAIN_VALUES):
+        return  # (a number, a string: nothing changes it in place; None: made later)
     if label is not None:
         out[("name", label, head)] = head
     _object_mark(value, head, out, ctx)  # (``return Registry``: its class attributes too)
@@ -1305,13 +1384,16 @@ def _counts_as_change(value: Any, kind: str) -> bool:
     ``.copy()``) changes ``value``: not for a pandas object (its selections are
     copies), nor for an array's by a computed key (a mask, an index array: a copy; a
     constant one gives a view); through a ``.copy()``, only for a dict, list or set;
-    ``i``, held by a new tuple or list (``return X, Y``), unless it is a scalar; a
+    ``i``, held by a new tuple or list (``return X, Y``), unless it is a scalar; ``+``,
+    augmented through an alias (``x = X; x += v``), unless immutable; a
     slice (``s``) of a list, tuple or string is a copy, an array's a view, and a list's
     items are the list's own (``ROWS[:2][0]["v"] = n``) unless they are scalars."""
     if kind == "c":  # through a ``.copy()`` or ``{**X}``: shallow for these only
         return isinstance(value, (dict, list, set))
     if kind == "i":  # held by a new tuple or list a function returns: unless a number
         return not isinstance(value, _PLAIN_VALUES)
+    if kind == "+":  # ``x = X; x += v``: in place for a list, an array, a frame
+        return not isinstance(value, _IMMUTABLE)
     module = type(value).__module__
     if module.startswith("pandas"):
         return False
@@ -1497,10 +1579,14 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
             return True
         if m.startswith(param + "[") and _counts_as_change(value, m[-2]):
             return True
-    for chain in info.results:  # ``self.get_config()["lr"] = v``
-        head, _, rest = chain.partition(".")
-        if head == param and rest and _hands_out_itself(_static_path(value, rest.split(".")),
-                                                        depth):
+    for entry in info.results:  # ``self.get_config()["lr"] = v``, ``self.log().add(v)``
+        head, _, rest = entry.partition(".")
+        if head != param or not rest:
+            continue
+        rest, _, method = rest.partition(":")
+        bound = _static_path(value, rest.split("."))
+        if _hands_out_itself(bound, depth) and (not method or (depth < 4 and any(
+                _changed_by_method(got, method) for got in _handed_out_by(bound)))):
             return True
     return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``
         name == param and where2 != "self" and _changes_parameter(
