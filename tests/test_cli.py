@@ -263,6 +263,23 @@ def test_a_step_logging_through_its_module_logger_is_reused_by_the_cli(proj: Pat
     assert "1 reused" in ok(proj, "run", "logpipe.py")
 
 
+def test_a_dataclass_of_the_script_is_reused_by_the_cli(proj: Path) -> None:
+    """A dataclass's ``__init__`` is code made by ``exec`` in the script's module: under
+    ``python pipe.py`` (``__main__``) it was taken for a notebook's, under ``flowyml run
+    pipe.py`` for the file's, so the CLI re-executed the step ("moved from <notebook>")."""
+    write(proj / "dcpipe.py", (
+        "from dataclasses import dataclass\n\nimport flowyml as fm\n\n\n@dataclass\n"
+        "class Cfg:\n    w: float = 2.0\n\n\n@fm.step(outputs='out')\n"
+        "def train(x: int = 3):\n    return Cfg().w * x\n\n\n"
+        "pipe = fm.Pipeline('dc', [train])\n\n"
+        "if __name__ == '__main__':\n    print(pipe.run()['out'])\n"))
+    proc = subprocess.run([sys.executable, "dcpipe.py"], cwd=proj, env=child_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "6.0" in proc.stdout, proc.stderr
+    out = ok(proj, "run", "dcpipe.py")
+    assert "1 reused" in out, out
+
+
 def test_catalog_commands_outside_any_project_create_nothing(tmp_path: Path) -> None:
     """`flowyml runs` in a folder of no project (the home folder, by mistake) says so,
     instead of creating an empty catalog there; a folder with a .flowyml is one."""

@@ -125,6 +125,12 @@ def _classify(root: Path, module: str, file: str | None) -> str | None:
     # wrappers, so a stdlib wrapper can claim to be the user's module
     real = file is not None and not file.startswith("<") and os.path.exists(file)
     if not real and module == "__main__":
+        # code made by exec() in a script (a dataclass's ``__init__``) is the script's,
+        # as under the module name ``flowyml run`` imports it by; a notebook's
+        # ``__main__`` has no file
+        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        if isinstance(main_file, str) and main_file != file and os.path.exists(main_file):
+            return _classify(root, module, main_file) or NOTEBOOK
         return NOTEBOOK
     if not real and not module:
         # Python code made by exec() in a bare namespace has a file name ("<string>");
