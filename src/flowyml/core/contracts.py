@@ -232,30 +232,38 @@ def declaration(step: Step) -> dict[str, Any] | None:
 
 
 def _describe_pandera(schema: Any, library: str) -> dict[str, Any]:
-    def check(c: Any) -> list[Any]:
-        stats = getattr(c, "statistics", None) or {}
-        return [str(getattr(c, "name", "")), sorted((str(k), _stable(v)) for k, v in stats.items()),
-                bool(getattr(c, "element_wise", False)),
-                bool(getattr(c, "ignore_na", True)), bool(getattr(c, "raise_warning", False)),
-                repr(getattr(c, "groupby", None)), _check_code(c)]
-
-    def component(c: Any) -> list[Any]:
-        return [str(getattr(c, "dtype", None))] + [
-            repr(getattr(c, attr, None))
-            for attr in ("nullable", "unique", "coerce", "required", "regex", "name")
-        ] + [[check(k) for k in getattr(c, "checks", None) or []]]
-
-    index = getattr(schema, "index", None)
-    indexes = getattr(index, "indexes", None) or ([index] if index is not None else [])
     return {
         "kind": f"pandera-{library}",
-        "columns": [[str(n), *component(c)] for n, c in schema.columns.items()],
-        "index": [component(i) for i in indexes],
-        "checks": [check(k) for k in getattr(schema, "checks", None) or []],
+        "columns": [[str(n), *_component(c)] for n, c in schema.columns.items()],
+        "index": [_component(i) for i in _indexes(schema)],
+        "checks": [_check_description(k) for k in getattr(schema, "checks", None) or []],
         "options": [repr(getattr(schema, a, None)) for a in (
             "strict", "coerce", "ordered", "unique", "add_missing_columns",
             "drop_invalid_rows", "unique_column_names", "dtype")],
     }
+
+
+def _check_description(c: Any) -> list[Any]:
+    """A check as plain data: what it tests (name, statistics, its code if custom) and
+    how; equal descriptions test the same thing."""
+    stats = getattr(c, "statistics", None) or {}
+    return [str(getattr(c, "name", "")), sorted((str(k), _stable(v)) for k, v in stats.items()),
+            bool(getattr(c, "element_wise", False)),
+            bool(getattr(c, "ignore_na", True)), bool(getattr(c, "raise_warning", False)),
+            repr(getattr(c, "groupby", None)), _check_code(c)]
+
+
+def _component(c: Any) -> list[Any]:
+    """A pandera column or index as plain data."""
+    return [str(getattr(c, "dtype", None))] + [
+        repr(getattr(c, attr, None))
+        for attr in ("nullable", "unique", "coerce", "required", "regex", "name")
+    ] + [[_check_description(k) for k in getattr(c, "checks", None) or []]]
+
+
+def _indexes(schema: Any) -> list[Any]:
+    index = getattr(schema, "index", None)
+    return list(getattr(index, "indexes", None) or ([index] if index is not None else []))
 
 
 def _stable(value: Any) -> str:
