@@ -223,12 +223,14 @@ def test_a_catalog_input_with_an_incompatible_recorded_schema(project: Path, lib
 
     fine = consumer(lib, {"order_id": "int"}, inputs={"orders": "orders@prod"})
     graph = fm.Pipeline("use", [fine]).build()
-    assert any("orders@prod (catalog) --> report" in line and line.startswith("ok")
+    # columns and dtypes proven; a recorded schema says nothing of nulls: run time
+    assert any("orders@prod (catalog) --> report" in line and line.startswith("at run time")
+               and line.endswith("validated when report executes: order_id not null")
                for line in graph.schema_checks)
     assert fm.Pipeline("use", [fine]).run()["total"] == 3.0
 
 
-def test_a_catalog_input_without_a_recorded_schema_is_not_checked(project: Path) -> None:
+def test_a_catalog_input_without_a_recorded_schema_is_checked_at_run_time(project: Path) -> None:
     @fm.step(outputs="orders")
     def load() -> list:
         return [1, 2]
@@ -236,8 +238,11 @@ def test_a_catalog_input_without_a_recorded_schema_is_not_checked(project: Path)
     fm.Pipeline("make", [load]).run()
     report = consumer("pandas", {"order_id": "int"}, inputs={"orders": "orders@1"})
     graph = fm.Pipeline("use", [report]).build()
-    assert any(line.startswith("not checked") and "no schema is recorded for orders@1" in line
-               for line in graph.schema_checks)
+    assert ("at run time  orders@1 (catalog) --> report: no schema is recorded for orders@1; "
+            "Needs (1 column) validated when report executes") in graph.schema_checks
+    with pytest.raises(fm.StepFailed, match=r"parameter 'orders' \(asset 'orders@1'\) does not "
+                       "match its declared schema Needs: it is a builtins.list, not a pandas"):
+        fm.Pipeline("use", [report]).run()
 
 
 # ---------------------------------------------------------------------- run time
@@ -441,6 +446,191 @@ def test_a_mapped_step_validates_each_element(project: Path) -> None:
         fm.Pipeline("m", [items, part]).run()
 
 
+# ---------------------------------------------------------------------- inputs
+
+
+def reader(lib: str, columns: dict[str, str], inputs: dict[str, str] | None = None,
+           fail: bool = False, **fields: Any) -> fm.Step:
+    """A consumer of ``orders`` whose parameter declares ``columns`` (with ``Field``
+    arguments ``fields``), model ``NonNeg``. ``fail``: its body raises, so a test sees
+    that it did not run."""
+    ann = frame_of(lib, model(lib, "NonNeg", columns, **fields))
+
+    @fm.step(outputs="total", inputs=inputs)
+    def report(orders: ann) -> float:  # type: ignore[valid-type]
+        if fail:
+            raise RuntimeError("the body of report ran")
+        return float(orders["price"].sum())
+
+    return report
+
+
+@pytest.fixture
+def input_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The inputs validated (in process), in order."""
+    seen: list[str] = []
+    real = contracts._validate_input
+
+    def counting(step: str, param: str, source: str, contract: Any, value: Any) -> Any:
+        seen.append(f"{step}.{param}")
+        return real(step, param, source, contract, value)
+
+    monkeypatch.setattr(contracts, "_validate_input", counting)
+    return seen
+
+
+NEGATIVE = {"order_id": [1, 2, 3, 4], "price": [1.0, -2.0, 3.0, -4.0]}
+COLS = {"order_id": "int", "price": "float"}
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_an_input_breaking_the_consumers_check_fails_before_its_code_runs(
+        project: Path, lib: str) -> None:
+    load = producer(lib, COLS, NEGATIVE)  # promises a float price, any sign
+    report = reader(lib, {"price": "float"}, fail=True, price={"ge": 0})
+    graph = fm.Pipeline("p", [load, report]).build()
+    assert graph.input_checks == {"report": frozenset({"orders"})}
+    with pytest.raises(fm.StepFailed) as info:
+        fm.Pipeline("p", [load, report]).run()
+    text = str(info.value)
+    assert "step 'report' failed" in text
+    assert "parameter 'orders' (asset 'orders') does not match its declared schema NonNeg" in text
+    assert "column 'price' fails greater_than_or_equal_to(0) in rows 1, 3 (values -2.0, -4.0)" in text
+    assert "step 'report' did not run, and nothing was stored for it" in text
+    assert "the body of report ran" not in text  # the schema stopped it first
+    assert type(info.value.__cause__).__name__ == "SchemaErrors"  # pandera's error
+    (run,) = fm.Catalog().runs()
+    assert {s.step: s.status for s in fm.Catalog().steps(run.id)} == {
+        "load": "executed", "report": "failed"}
+    assert [n for n, *_ in fm.Catalog().names()] == ["orders"]  # nothing stored or recorded for report
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_a_null_from_a_nullable_producer_fails_a_non_nullable_consumer(
+        project: Path, lib: str) -> None:
+    load = producer(lib, {"price": "float"}, {"price": [1.0, None, 2.0]},
+                    price={"nullable": True})
+    report = reader(lib, {"price": "float"}, fail=True)  # pandera's default: not nullable
+    (line,) = [x for x in fm.Pipeline("p", [load, report]).build().schema_checks if "-->" in x]
+    assert line == ("at run time  load --orders--> report: NonNeg (1 column): columns and dtypes "
+                    "satisfied by Orders; validated when report executes: price not null")
+    with pytest.raises(fm.StepFailed, match=r"parameter 'orders' .* column 'price' fails "
+                       r"not_nullable in row 1 \(value (nan|None)\)"):
+        fm.Pipeline("p", [load, report]).run()
+
+
+def test_a_satisfied_check_passes_and_a_proven_one_is_not_validated_again(
+        project: Path, input_validations: list[str]) -> None:
+    load = producer("pandas", COLS, price={"ge": 0})
+    proven = reader("pandas", {"price": "float"}, price={"ge": 0})  # load's own check
+    graph = fm.Pipeline("p", [load, proven]).build()
+    assert graph.input_checks == {}
+    assert "ok           load --orders--> report: NonNeg (1 column) satisfied by Orders" in (
+        graph.schema_checks)
+    assert fm.Pipeline("p", [load, proven]).run()["total"] == 8.5
+    assert input_validations == []  # the build proved it: load's outputs passed it
+    stricter = reader("pandas", {"price": "float"}, price={"ge": 0, "le": 10})
+    assert fm.Pipeline("p", [load, stricter]).run()["total"] == 8.5
+    assert input_validations == ["report.orders"]
+
+
+def test_a_catalog_input_is_validated_against_the_consumers_schema(project: Path) -> None:
+    fm.Pipeline("make", [producer("pandas", COLS, NEGATIVE)]).run()
+    fm.Catalog().tag("orders", 1, "prod")
+    report = reader("pandas", {"price": "float"}, inputs={"orders": "orders@prod"}, fail=True,
+                    price={"ge": 0})
+    graph = fm.Pipeline("use", [report]).build()
+    assert ("at run time  orders@prod (catalog) --> report: NonNeg (1 column): columns and dtypes "
+            "satisfied by the recorded schema of orders@1; validated when report executes: price "
+            "not null, price greater_than_or_equal_to(0)") in graph.schema_checks
+    with pytest.raises(fm.StepFailed, match=r"parameter 'orders' \(asset 'orders@1'\) does not "
+                       r"match .* fails greater_than_or_equal_to\(0\) in rows 1, 3"):
+        fm.Pipeline("use", [report]).run()
+    assert fm.Catalog().versions("total") == []
+
+
+def test_a_reused_consumer_is_not_validated_again(
+        project: Path, input_validations: list[str]) -> None:
+    load = producer("pandas", COLS)
+    run = fm.Pipeline("p", [load, reader("pandas", {"price": "float"}, price={"ge": 0})]).run()
+    assert run.steps["report"].cached is False and input_validations == ["report.orders"]
+    run = fm.Pipeline("p", [load, reader("pandas", {"price": "float"}, price={"ge": 0})]).run()
+    assert run.steps["report"].cached is True and input_validations == ["report.orders"]
+    # its schema is part of its declaration: an edit executes it, so validates again
+    run = fm.Pipeline("p", [load, reader("pandas", {"price": "float"}, price={"ge": 1})]).run()
+    assert run.steps["report"].cached is False and input_validations == ["report.orders"] * 2
+
+
+@pytest.mark.filterwarnings("ignore:Pickling SchemaError")  # pandera's, unpickling the cause
+def test_inputs_are_validated_in_worker_processes(project: Path) -> None:
+    load = producer("pandas", COLS, NEGATIVE)
+    report = reader("pandas", {"price": "float"}, fail=True, price={"ge": 0})
+    with pytest.raises(fm.StepFailed) as info:
+        fm.Pipeline("p", [load, report]).run(executor="processes:1")
+    text = str(info.value)
+    assert "parameter 'orders' (asset 'orders') does not match its declared schema NonNeg" in text
+    assert "fails greater_than_or_equal_to(0) in rows 1, 3" in text
+    assert "the body of report ran" not in text
+    assert [n for n, *_ in fm.Catalog().names()] == ["orders"]
+
+
+def test_an_input_is_read_with_the_builds_dtypes(project: Path) -> None:
+    @fm.step(outputs="orders")
+    def load(kind: str = "int") -> pd.DataFrame:  # no schema: nothing proven at build
+        return pd.DataFrame({"price": [1, 2] if kind == "int" else ["1", "2"]})
+
+    report = reader("pandas", {"price": "float"}, price={"ge": 0})
+    # an int64 column is a float64 one's input, as at build (pandera alone refuses it)
+    assert fm.Pipeline("p", [load, report]).run()["total"] == 3.0
+    bad = reader("pandas", {"price": "float"}, fail=True, price={"ge": 0})
+    with pytest.raises(fm.StepFailed, match="column 'price' is string, the schema declares "
+                       "float64"):
+        fm.Pipeline("p", [load, bad]).run({"kind": "str"})
+
+
+def test_a_coercing_input_schema_gives_the_step_the_coerced_frame(project: Path) -> None:
+    class Coerced(ppa.DataFrameModel):
+        price: Series[float] = ppa.Field(ge=0)
+
+        class Config:
+            coerce = True
+
+    @fm.step(outputs="orders")
+    def load() -> pd.DataFrame:
+        return pd.DataFrame({"price": ["1.5", "2"]})  # strings
+
+    @fm.step(outputs="total")
+    def report(orders: DataFrame[Coerced]) -> str:
+        return str(orders["price"].dtype)
+
+    run = fm.Pipeline("p", [load, report]).run()
+    assert run["total"] == "float64"
+    stored = fm.Catalog().get("orders").load()  # the artifact itself is unchanged
+    assert list(stored["price"]) == ["1.5", "2"]
+
+
+def test_a_run_value_and_each_mapped_element_are_validated(project: Path) -> None:
+    report = reader("pandas", {"price": "float"}, fail=True, price={"ge": 0})
+    with pytest.raises(fm.StepFailed, match=r"parameter 'orders' \(a run value\) .* in row 1"):
+        fm.Pipeline("p", [report]).run({"orders": pd.DataFrame({"price": [1.0, -1.0]})})
+    part_model = model("pandas", "Part", {"x": "int"}, x={"ge": 0})
+
+    @fm.step(outputs="parts")
+    def parts() -> list:
+        return [pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [-1]})]
+
+    @fm.step(outputs="sizes", map_over="parts")
+    def size(parts: DataFrame[part_model]) -> int:  # type: ignore[valid-type]
+        return len(parts)
+
+    graph = fm.Pipeline("m", [parts, size]).build()
+    assert ("at run time  parts (each element) --> size: size maps over parts; Part (1 column) "
+            "validated on each element when size executes") in graph.schema_checks
+    with pytest.raises(fm.StepFailed, match=r"element 1 of parts: parameter 'parts' \(asset "
+                       r"'parts\[1\]'\) .* in row 0 \(value -1\)"):
+        fm.Pipeline("m", [parts, size]).run()
+
+
 # ---------------------------------------------------------------------- recording and CLI
 
 
@@ -515,6 +705,41 @@ def test_cli_plan_reports_checks_and_show_displays_the_schema(project: Path) -> 
     res = flowyml_cli(project, "run", "pipe.py")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "error: SchemaError: asset 'orders': step 'report' reads column 'price'" in res.stderr
+
+
+def test_cli_plan_says_what_is_validated_when_the_consumer_executes(project: Path) -> None:
+    source = PIPE.replace("class Report(pa.DataFrameModel):\n    price: Series[float]\n",
+                          "class Report(pa.DataFrameModel):\n    price: Series[float] = "
+                          "pa.Field(ge=0)\n").replace("[3.0, 4.5]", "[3.0, -4.5]")
+    assert "pa.Field(ge=0)" in source and "-4.5" in source
+    write(project / "pipe.py", source)
+    res = flowyml_cli(project, "plan", "pipe.py")
+    assert res.returncode == 0, res.stderr
+    assert ("at run time  load --orders--> report: Report (1 column): columns and dtypes "
+            "satisfied by Orders; validated when report executes: price "
+            "greater_than_or_equal_to(0)") in res.stdout
+    assert "satisfied by Orders\n" not in res.stdout  # not "ok": the check is not proven
+    res = flowyml_cli(project, "run", "pipe.py")
+    assert res.returncode == 1
+    assert ("parameter 'orders' (asset 'orders') does not match its declared schema Report: "
+            "column 'price' fails greater_than_or_equal_to(0) in row 1 (value -4.5)") in res.stderr
+
+
+def test_a_handle_is_not_validated_and_plan_says_so(project: Path) -> None:
+    @fm.step(outputs="orders")
+    def load() -> Annotated[pd.DataFrame, pa.schema([("a", pa.int64())])]:
+        return pd.DataFrame({"a": [1]})
+
+    @fm.step(outputs="t")
+    def use(orders: Annotated[fm.ArtifactRef, pa.schema([pa.field("a", pa.int64(),
+                                                                    nullable=False)])]) -> int:
+        return len(orders.load())
+
+    graph = fm.Pipeline("p", [load, use]).build()
+    assert graph.input_checks == {}
+    assert ("not checked  load --orders--> use: pyarrow schema (1 column): columns and dtypes "
+            "satisfied by pyarrow schema; not validated at run time: use gets a handle "
+            "(ArtifactRef) and loads it itself") in graph.schema_checks
 
 
 # ---------------------------------------------------------------------- pieces

@@ -7,13 +7,17 @@ A step declares the schema of a table in the annotations it already writes:
 - a pyarrow schema, ``Annotated[pd.DataFrame, pa.schema([...])]``, for any frame type.
 
 On a producer's return it is a promise about the asset; on a consumer's parameter it is
-what the consumer reads (any subset of the columns). ``check_graph`` (called by
+what the consumer requires (any subset of the columns). ``check_graph`` (called by
 ``graph.build_graph``) compares the two ends of every edge, and a consumer's schema with
-the schema recorded for a catalog input, by column and dtype, before anything runs.
-``validate_outputs`` (called by ``execution.run_task``) validates each output against
-its producer's schema before it is stored. ``declaration`` is the canonical description
-that ``Step.options()`` adds to the step's fingerprint, so editing a schema re-executes
-the step (and so re-validates); a reused step is not re-validated.
+the schema recorded for a catalog input, by column and dtype, before anything runs; it
+also finds what of the consumer's schema the producer's does not guarantee (a check, a
+non-nullable column the producer lets be null, ...; all of it when the producer declares
+nothing), which ``validate_inputs`` (called by ``executors.task.run_task``) validates
+when the consumer executes, before its code runs. ``validate_outputs`` validates each
+output against its producer's schema before it is stored. ``declaration`` is the
+canonical description that ``Step.options()`` adds to the step's fingerprint, so
+editing a schema re-executes the step (and so re-validates); a reused step is not
+re-validated.
 
 Dtypes are compared by their Arrow names (``int64``, ``float64``, ``string``,
 ``timestamp[ns]``, ...), the common ground of pandas, polars and pyarrow; the catalog
@@ -201,7 +205,12 @@ def _pandera_dtype(dtype: Any, library: str) -> str:
     """The Arrow name of a pandera column dtype (ANY when undeclared or not tabular)."""
     if dtype is None:
         return ANY
-    native = getattr(dtype, "type", dtype)
+    return _native_name(getattr(dtype, "type", dtype), library)
+
+
+def _native_name(native: Any, library: str) -> str:
+    """The Arrow name of a pandas (numpy) or polars dtype, from an empty column of it:
+    no data is read (ANY for Python objects)."""
     try:
         if library == "polars":
             import polars as pl
@@ -405,26 +414,31 @@ class _Edge:
     have_label: str = ""
     complete: bool = True  # False: a truncated recorded schema
     catalog: bool = False  # the producer side is an artifact in the catalog
+    have_contract: Contract | None = None  # the producer's declared schema, if any
+    element: bool = False  # the parameter a mapped step maps over: one element each
+    handle: bool = False  # an ``ArtifactRef`` parameter: the step loads it, unvalidated
 
 
-def check_graph(graph: Graph, records: dict[tuple[str, str], Any]) -> list[str]:
+def check_graph(graph: Graph, records: dict[tuple[str, str], Any]
+                ) -> tuple[list[str], dict[str, frozenset[str]]]:
     """Compare the schemas at both ends of every edge of ``graph`` (and a consumer's
     schema with the schema recorded for a catalog input); raise ``SchemaError`` listing
     every column that is missing or cannot be read as the consumer's dtype. Returns one
-    line per check, for ``flowyml plan``."""
+    line per check, for ``flowyml plan``, and for each step the parameters whose
+    declared schema the build could not prove (``_unproven``): validated at run time,
+    before the step's code runs (``validate_inputs``)."""
     if not _may_declare():
-        return []
+        return [], {}
     lines: list[str] = []
     problems: list[str] = []
+    at_run: dict[str, set[str]] = {}
     for edge in _edges(graph, records):
-        if edge.have is None:
-            lines.append(f"not checked  {edge.arrow}: {edge.have_label}")
-            continue
-        found = _compare(edge)
-        problems.extend(found)
-        n = len(edge.want.required)
-        lines.append(f"{'ok':<12} {edge.arrow}: {edge.want.label} ({n} column{'s' * (n != 1)}) "
-                     f"satisfied by {edge.have_label}")
+        if edge.have is not None:
+            problems.extend(_compare(edge))
+        pending = _unproven(edge)
+        if pending and not edge.handle:
+            at_run.setdefault(edge.consumer, set()).add(edge.param)
+        lines.append(_edge_line(edge, pending))
     for name in graph.order:
         for asset, c in step_contracts(graph.steps[name]).outputs.items():
             lines.append(f"{'declared':<12} {name} -> {asset}: validated against "
@@ -433,7 +447,27 @@ def check_graph(graph: Graph, records: dict[tuple[str, str], Any]) -> list[str]:
         head = problems[0] if len(problems) == 1 else f"{len(problems)} schema problems:\n  " + (
             "\n  ".join(problems))
         raise SchemaError(head)
-    return lines
+    return lines, {step: frozenset(params) for step, params in at_run.items()}
+
+
+def _edge_line(edge: _Edge, pending: list[str]) -> str:
+    """``ok`` when the build proved the consumer's whole schema; ``at run time`` when
+    some of it (or all: nothing to compare with) is validated when the consumer runs."""
+    n = len(edge.want.required)
+    want = f"{edge.want.label} ({n} column{'s' * (n != 1)})"
+    when = f"when {edge.consumer} executes"
+    if edge.handle and pending:
+        done = "" if edge.have is None else f"columns and dtypes satisfied by {edge.have_label}; "
+        return (f"{'not checked':<12} {edge.arrow}: {want}: {done}not validated at run time: "
+                f"{edge.consumer} gets a handle (ArtifactRef) and loads it itself")
+    if edge.have is None:
+        each = " on each element" if edge.element else ""
+        return f"{'at run time':<12} {edge.arrow}: {edge.have_label}; {want} validated{each} {when}"
+    if not pending:
+        return f"{'ok':<12} {edge.arrow}: {want} satisfied by {edge.have_label}"
+    more = f" and {len(pending) - 8} more" if len(pending) > 8 else ""
+    return (f"{'at run time':<12} {edge.arrow}: {want}: columns and dtypes satisfied by "
+            f"{edge.have_label}; validated {when}: {', '.join(pending[:8])}{more}")
 
 
 def _edges(graph: Graph, records: dict[tuple[str, str], Any]) -> list[_Edge]:
@@ -442,23 +476,47 @@ def _edges(graph: Graph, records: dict[tuple[str, str], Any]) -> list[_Edge]:
         step = graph.steps[name]
         for param, want in step_contracts(step).inputs.items():
             b = graph.bindings[name].get(param)
-            if b is None or b.asset is None or step.map_over == param:
+            if b is None:
                 continue
-            if b.kind == "asset" and b.producer is not None:
-                producer = graph.steps[b.producer]
-                edge = _Edge(name, param, b.asset, want, f"step {b.producer!r}",
-                             f"{b.producer} --{b.asset}--> {name}")
-                have = step_contracts(producer).outputs.get(b.asset)
-                if producer.map_over is not None:
-                    edge.have_label = f"{b.producer} is mapped (its output is a list)"
-                elif have is None:
-                    edge.have_label = f"{b.producer} declares no schema for {b.asset}"
-                else:
-                    edge.have, edge.have_label = dict(have.columns), have.label
-                edges.append(edge)
+            n = len(edges)
+            if b.kind == "value":
+                edges.append(_Edge(name, param, param, want, "a run value",
+                                   f"run value {param} --> {name}",
+                                   have_label="a run value, not declared"))
+            elif b.asset is None:
+                continue  # a default value
+            elif step.map_over == param:
+                edges.append(_Edge(name, param, b.asset, want, "an element", f"{b.asset} (each "
+                                   f"element) --> {name}", have_label=f"{name} maps over "
+                                   f"{b.asset}", element=True))
+            elif b.kind == "asset" and b.producer is not None:
+                edges.append(_step_edge(graph, name, param, b.asset, b.producer, want))
             elif b.kind == "catalog" and b.selector is not None:
                 edges.append(_catalog_edge(name, param, b.asset, b.selector, want, records))
+            if len(edges) > n and _is_handle(step, param):
+                edges[-1].handle = True
     return edges
+
+
+def _is_handle(step: Step, param: str) -> bool:
+    """``Annotated[fm.ArtifactRef, schema]``: the step gets a handle, not the table."""
+    from .refs import ArtifactRef
+
+    ann = _hints(step.func).get(param)
+    return typing.get_origin(ann) is typing.Annotated and typing.get_args(ann)[0] is ArtifactRef
+
+
+def _step_edge(graph: Graph, name: str, param: str, asset: str, producer: str,
+               want: Contract) -> _Edge:
+    edge = _Edge(name, param, asset, want, f"step {producer!r}", f"{producer} --{asset}--> {name}")
+    have = step_contracts(graph.steps[producer]).outputs.get(asset)
+    if graph.steps[producer].map_over is not None:
+        edge.have_label = f"{producer} is mapped (its output is a list)"
+    elif have is None:
+        edge.have_label = f"{producer} declares no schema for {asset}"
+    else:
+        edge.have, edge.have_label, edge.have_contract = dict(have.columns), have.label, have
+    return edge
 
 
 def _catalog_edge(name: str, param: str, asset: str, selector: str, want: Contract,
@@ -515,6 +573,93 @@ def _listing(columns: dict[str, str], limit: int = 8) -> str:
     return ", ".join(items) + more
 
 
+def _unproven(edge: _Edge) -> list[str]:
+    """What of the consumer's schema the build cannot prove from the producer's declared
+    schema (or the recorded columns of a catalog input), in words; empty when all of it
+    holds. The build proves columns and dtypes (``_compare``); a check, a non-nullable
+    or unique column, strictness, an index, coercion hold only if the producer declares
+    the same (its outputs were validated against it before they were stored). With
+    nothing to compare with, nothing is proven."""
+    if edge.have is None:
+        return ["all of it"]
+    out: list[str] = []
+    if not edge.complete:  # beyond the recorded columns: _compare cannot tell
+        out += [f"{c} present" for c in edge.want.required if c not in edge.have]
+    have, want = edge.have_contract, edge.want
+    if have is not None and ANY not in (have.library, want.library) and have.library != want.library:
+        out.append(f"a {want.library} DataFrame (a {have.library} one is produced)")
+    if want.is_arrow:
+        out += [f"{f.name} not null" for f in want.schema
+                if not f.nullable and not _not_null(have, f.name)]
+        return out
+    for name, col in want.schema.columns.items():
+        if getattr(col, "regex", False):
+            out.append(f"columns matching {str(name)!r}")
+        else:
+            out += _unproven_column(str(name), col, have)
+    return out + _unproven_frame(want.schema, have)
+
+
+def _unproven_column(name: str, col: Any, have: Contract | None) -> list[str]:
+    theirs = None if have is None or have.is_arrow else have.schema.columns.get(name)
+    out: list[str] = []
+    if have is not None and name in have.columns and name not in have.required and getattr(
+            col, "required", True):
+        out.append(f"{name} present")  # the producer may leave it out
+    if not getattr(col, "nullable", False) and not _not_null(have, name):
+        out.append(f"{name} not null")
+    if getattr(col, "unique", False) and not getattr(theirs, "unique", False):
+        out.append(f"{name} unique")
+    out += [f"{name} {_check_text(k)}" for k in _new_checks(col, theirs)]
+    if getattr(col, "coerce", False):
+        out.append(f"{name} coerced to {col.dtype}")
+    return out
+
+
+def _unproven_frame(schema: Any, have: Contract | None) -> list[str]:
+    theirs = None if have is None or have.is_arrow else have.schema
+    out = [f"frame {_check_text(k)}" for k in _new_checks(schema, theirs)]
+    unique = getattr(schema, "unique", None)
+    if unique and unique != getattr(theirs, "unique", None):
+        out.append(f"rows unique on {', '.join(map(str, unique))}")
+    closed = theirs is not None and getattr(theirs, "strict", False) is True and set(
+        theirs.columns) <= set(schema.columns)  # the producer's columns are all read here
+    if getattr(schema, "strict", False) is True and not closed:  # ("filter": not applied)
+        out.append("no other columns")
+    if getattr(schema, "ordered", False):
+        out.append("column order")
+    mine = [_component(i) for i in _indexes(schema)]
+    if mine and (theirs is None or mine != [_component(i) for i in _indexes(theirs)]):
+        out.append("the index")
+    for attr, words in (("dtype", "every column's dtype"), ("coerce", "coerced to its dtypes"),
+                        ("add_missing_columns", "missing columns added"),
+                        ("drop_invalid_rows", "invalid rows dropped")):
+        if getattr(schema, attr, None):
+            out.append(words)
+    return out
+
+
+def _new_checks(mine: Any, theirs: Any) -> list[Any]:
+    """The checks of ``mine`` (a column or a schema) that ``theirs`` does not have."""
+    have = {repr(_check_description(k)) for k in getattr(theirs, "checks", None) or []}
+    return [k for k in getattr(mine, "checks", None) or [] if repr(_check_description(k)) not in have]
+
+
+def _check_text(check: Any) -> str:
+    return str(getattr(check, "error", None) or getattr(check, "name", None) or "a check")
+
+
+def _not_null(have: Contract | None, column: str) -> bool:
+    """Whether the producer's schema declares ``column`` non-nullable (so validated)."""
+    if have is None:
+        return False
+    if have.is_arrow:
+        i = have.schema.get_field_index(column)
+        return i >= 0 and not have.schema.field(i).nullable
+    col = have.schema.columns.get(column)
+    return col is not None and not getattr(col, "regex", False) and not getattr(col, "nullable", True)
+
+
 # ---------------------------------------------------------------------- run time
 
 
@@ -533,22 +678,47 @@ def validate_outputs(step: Step, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def validate_inputs(step: Step, params: frozenset[str], kwargs: dict[str, Any],
+                    sources: dict[str, str]) -> None:
+    """Validate the arguments ``params`` of ``step`` (those whose declared schema the
+    build could not prove: ``check_graph``) in ``kwargs``, before the step's code runs.
+    A violation raises ``SchemaViolation`` naming the parameter, its input
+    (``sources[param]``), the column and the first offending rows. Dtypes are read as
+    at build (``readable_as``: an int64 column is a float64 one's input). A schema that
+    coerces gives the step the coerced frame (pandera's copy, as ``@pa.check_types``
+    would: the loaded object, and so the stored artifact, is unchanged); otherwise the
+    step gets the very object loaded."""
+    contracts = step_contracts(step).inputs
+    for p in step.params:
+        contract = contracts.get(p.name)
+        if p.name in params and contract is not None and p.name in kwargs:
+            kwargs[p.name] = _validate_input(step.name, p.name, sources.get(p.name, "a run value"),
+                                             contract, kwargs[p.name])
+
+
 class SchemaViolation(Exception):
-    """An output does not match its declared schema; the executor turns it into the
-    step's failure (the user's step produced it), with pandera's error as the cause."""
+    """An output (or an input) does not match its declared schema; the executor turns it
+    into the step's failure, with pandera's error as the cause."""
 
     def __init__(self, step: str, message: str) -> None:
         super().__init__(message)
         self.step = step
 
 
-def _violation(step: str, asset: str, contract: Contract, what: str,
+@dataclass(frozen=True)
+class _Subject:
+    """What is validated, for the message: ``{head} does not match ...; {tail}``."""
+
+    step: str
+    head: str  # "output 'orders'", "parameter 'orders' (asset orders@1)"
+    tail: str  # what happened, and the fix
+
+
+def _violation(subject: _Subject, contract: Contract, what: str,
                cause: BaseException | None = None) -> Exception:
     schema = contract.label if contract.is_arrow else f"schema {contract.label}"
     err = SchemaViolation(
-        step, f"output {asset!r} does not match its declared {schema}: {what}; "
-        f"nothing was stored for {asset!r}. Fix the step, or the schema if it is wrong"
-    )
+        subject.step, f"{subject.head} does not match its declared {schema}: {what}; {subject.tail}")
     err.__cause__ = cause
     return err
 
@@ -567,39 +737,89 @@ def _frame_library(value: Any) -> str | None:
 
 
 def _validate(step: str, asset: str, contract: Contract, value: Any) -> Any:
+    """An output against its producer's schema."""
+    return _conform(_Subject(step, f"output {asset!r}", f"nothing was stored for {asset!r}. "
+                             "Fix the step, or the schema if it is wrong"), contract, value)
+
+
+def _validate_input(step: str, param: str, source: str, contract: Contract, value: Any) -> Any:
+    """An input against the schema its parameter declares."""
+    return _conform(_Subject(step, f"parameter {param!r} ({source})", f"step {step!r} did not "
+                             "run, and nothing was stored for it. Fix what made the input, or "
+                             "the schema if it is wrong"), contract, value, relax=True)
+
+
+def _conform(subject: _Subject, contract: Contract, value: Any, relax: bool = False) -> Any:
+    """``value`` validated against ``contract`` (the coerced frame if it coerces);
+    ``relax``: dtypes read as at build (``_relaxed``), not as pandera compares them."""
     root = _frame_library(value)
     if root is None or contract.library not in ("any", root):
         want = "a table" if contract.library == "any" else f"a {contract.library} DataFrame"
-        raise _violation(step, asset, contract,
+        raise _violation(subject, contract,
                          f"it is a {type(value).__module__}.{type(value).__qualname__}, not {want}")
     present = {str(c) for c in value.columns} if root != "pyarrow" else set(value.column_names)
     missing = [c for c in contract.required if c not in present]
     if missing:
-        raise _violation(step, asset, contract, "missing column(s) " + ", ".join(
+        raise _violation(subject, contract, "missing column(s) " + ", ".join(
             f"{c!r} ({contract.columns.get(c, ANY)})" for c in missing))
     if contract.is_arrow:
         problems = _arrow_problems(contract.schema, value, root)
         if problems:
-            raise _violation(step, asset, contract, "; ".join(problems))
+            raise _violation(subject, contract, "; ".join(problems))
         return value
-    return _validate_pandera(step, asset, contract, value)
+    schema = contract.schema
+    if relax:
+        schema, problems = _relaxed(contract, value, root)
+        if problems:
+            raise _violation(subject, contract, "; ".join(problems))
+    return _validate_pandera(subject, contract, schema, value)
 
 
-def _validate_pandera(step: str, asset: str, contract: Contract, value: Any) -> Any:
+def _relaxed(contract: Contract, value: Any, root: str) -> tuple[Any, list[str]]:
+    """The schema with no dtype on the columns whose dtype ``readable_as`` decides (as
+    the build does: pandera would refuse an int64 column for a float64 one), and the
+    columns whose dtype cannot be read as declared. Columns it coerces, and Python
+    object columns, keep pandera's own dtype check."""
+    schema = contract.schema
+    if getattr(schema, "coerce", False) or getattr(schema, "dtype", None) is not None:
+        return schema, []
+    problems: list[str] = []
+    relax: dict[str, dict[str, Any]] = {}
+    seen: dict[Any, str] = {}
+    types = dict(value.schema) if root == "polars" else dict(zip(map(str, value.columns),
+                                                                   value.dtypes, strict=False))
+    for name, col in schema.columns.items():
+        want = contract.columns.get(str(name), ANY)
+        native = types.get(str(name))
+        if want == ANY or getattr(col, "coerce", False) or native is None:
+            continue
+        if native not in seen:
+            seen[native] = _native_name(native, root)
+        have = seen[native]
+        if have == ANY:
+            continue
+        if readable_as(have, want):
+            relax[name] = {"dtype": None}
+        else:
+            problems.append(f"column {str(name)!r} is {have}, the schema declares {want}")
+    return (schema.update_columns(relax) if relax and not problems else schema), problems
+
+
+def _validate_pandera(subject: _Subject, contract: Contract, schema: Any, value: Any) -> Any:
     from pandera.errors import SchemaError as PanderaSchemaError
     from pandera.errors import SchemaErrors
 
     try:
-        checked = contract.schema.validate(value, lazy=True)
+        checked = schema.validate(value, lazy=True)
     except SchemaErrors as exc:
-        raise _violation(step, asset, contract, _failures(exc.failure_cases), exc) from exc
+        raise _violation(subject, contract, _failures(exc.failure_cases), exc) from exc
     except PanderaSchemaError as exc:
-        raise _violation(step, asset, contract, str(exc), exc) from exc
+        raise _violation(subject, contract, str(exc), exc) from exc
     except Exception as exc:  # a check that raised, a backend error
         text = " ".join(str(exc).split())[:300]
-        raise _violation(step, asset, contract, f"validation raised {type(exc).__name__}: {text}",
+        raise _violation(subject, contract, f"validation raised {type(exc).__name__}: {text}",
                          exc) from exc
-    return checked if _coerces(contract.schema) else value
+    return checked if _coerces(schema) else value
 
 
 def _coerces(schema: Any) -> bool:

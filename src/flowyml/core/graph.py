@@ -67,6 +67,9 @@ class Graph:
     sharing: dict[str, set[str]] = field(default_factory=dict)
     # one line per schema check made at build (contracts.check_graph), for `flowyml plan`
     schema_checks: list[str] = field(default_factory=list)
+    # step -> the parameters whose declared schema the build could not prove: validated
+    # when the step executes, before its code runs (``contracts.validate_inputs``)
+    input_checks: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def assets(self) -> list[str]:
         return [o for name in self.order for o in self.steps[name].outputs]
@@ -246,7 +249,7 @@ def _check_schemas(graph: Graph, records: dict[tuple[str, str], Any]) -> None:
     if schemas_possible():  # else none can be declared
         from .contracts import check_graph
 
-        graph.schema_checks = check_graph(graph, records)
+        graph.schema_checks, graph.input_checks = check_graph(graph, records)
 
 
 def _resolve(resolve_ref: Callable[[str, str], Any], step: str, param: str, asset: str,

@@ -9,7 +9,9 @@ step gets its own view (numpy arrays memory-mapped read-only, frames and JSON / 
 values as new objects), so a step can never change what another step, or the store,
 sees. Writing into a read-only input fails the step with a message that names the
 input and the fix (copy it first). Plain parameter values that are mutable containers
-are copied for each in-process step, as unpickling copies them for a worker.
+are copied for each in-process step, as unpickling copies them for a worker. An input
+whose parameter declares a table schema that the build could not prove is validated
+here, once loaded and before the step's code runs (``check_inputs``).
 """
 
 from __future__ import annotations
@@ -90,6 +92,9 @@ class StepTask:
     # generators its code reaches (``rng.end_states``), put in place before it runs, so
     # that it draws what it would have drawn in the driver
     start_states: dict[str, str] | None = None
+    # the parameters whose declared schema the build could not prove from what produced
+    # them (``Graph.input_checks``): validated before the step's code runs
+    check_inputs: frozenset[str] = frozenset()
 
 
 @struct
@@ -123,6 +128,8 @@ def run_task(task: StepTask, store: ArtifactStore, alone: bool = False) -> StepO
     (``core.reads``)."""
     step = task.step
     kwargs = load_inputs(task, store)
+    if task.check_inputs:  # declared input schemas the build could not prove (contracts.py)
+        check_inputs(task, kwargs)
     attempts = 1
     start = time.perf_counter()
     root = getattr(store, "root", None)  # a local store's folder: its files are not inputs
@@ -284,6 +291,21 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
                 own=param in task.own, data=ref.data,
             )
     return kwargs
+
+
+def check_inputs(task: StepTask, kwargs: dict[str, Any]) -> None:
+    """Validate the arguments ``task.check_inputs`` against the schemas their parameters
+    declare, before the step's code runs (``contracts.validate_inputs``; a coercing
+    schema replaces the argument by the coerced frame). A violation fails the step."""
+    from ..core.contracts import SchemaViolation, validate_inputs
+
+    # (an output of this run has no version yet)
+    sources = {p: "asset " + repr(f"{r.name}@{r.version}" if r.version else r.name)
+               for p, r in task.refs.items()}
+    try:
+        validate_inputs(task.step, task.check_inputs - task.want_ref, kwargs, sources)
+    except SchemaViolation as exc:  # what it was given: a failure of the step, not FlowyML's
+        raise UserCodeError(task.step.name, str(exc)) from (exc.__cause__ or exc)
 
 
 _CONTAINERS = (list, dict, set, bytearray)

@@ -610,7 +610,8 @@ class _RunState:
                         # starts from them)
                         start_states=None if local and not step.retries
                         else self._start_states(d, local),
-                        state=None if local else self._state_check(name, d))
+                        state=None if local else self._state_check(name, d),
+                        check_inputs=self.graph.input_checks.get(name, frozenset()))
         if self._starts is not None and step.map_over is None and not here:
             self._starts.handed[name] = d  # said when a worker starts it
         else:  # (a mapped step starts here: it stores its elements, then hands them over)
