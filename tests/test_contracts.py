@@ -574,7 +574,7 @@ def test_inputs_are_validated_in_worker_processes(project: Path) -> None:
     assert [n for n, *_ in fm.Catalog().names()] == ["orders"]
 
 
-def test_an_input_is_read_with_the_builds_dtypes(project: Path) -> None:
+def test_an_input_is_read_with_the_builds_dtypes_and_not_retried(project: Path) -> None:
     @fm.step(outputs="orders")
     def load(kind: str = "int") -> pd.DataFrame:  # no schema: nothing proven at build
         return pd.DataFrame({"price": [1, 2] if kind == "int" else ["1", "2"]})
@@ -583,9 +583,12 @@ def test_an_input_is_read_with_the_builds_dtypes(project: Path) -> None:
     # an int64 column is a float64 one's input, as at build (pandera alone refuses it)
     assert fm.Pipeline("p", [load, report]).run()["total"] == 3.0
     bad = reader("pandas", {"price": "float"}, fail=True, price={"ge": 0})
+    bad.retries = 2
     with pytest.raises(fm.StepFailed, match="column 'price' is string, the schema declares "
                        "float64"):
         fm.Pipeline("p", [load, bad]).run({"kind": "str"})
+    (run, _) = fm.Catalog().runs()
+    assert [s.attempts for s in fm.Catalog().steps(run.id) if s.step == "report"] == [1]
 
 
 def test_a_coercing_input_schema_gives_the_step_the_coerced_frame(project: Path) -> None:

@@ -146,7 +146,7 @@ def run_attempts(
         try:
             outcome = call(single, step.timeout)
         except (UserCodeError, StepTimedOut, WorkerDied) as exc:
-            if attempt < limit:
+            if attempt < limit and getattr(exc, "retry", True):
                 time.sleep(backoff(attempt))
                 continue
             exc.attempts = attempt

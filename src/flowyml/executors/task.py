@@ -57,12 +57,14 @@ class UnseenInputWarning(UserWarning):
 
 class UserCodeError(Exception):
     """Wraps an exception raised by user code (``__cause__``), so executors can tell it
-    apart from a framework failure."""
+    apart from a framework failure. ``retry``: False when another attempt would fail the
+    same way (an input that does not match the step's declared schema)."""
 
-    def __init__(self, step: str, message: str, attempts: int = 1) -> None:
+    def __init__(self, step: str, message: str, attempts: int = 1, retry: bool = True) -> None:
         super().__init__(message)
         self.step = step
         self.attempts = attempts
+        self.retry = retry
 
 
 @struct
@@ -296,7 +298,8 @@ def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
 def check_inputs(task: StepTask, kwargs: dict[str, Any]) -> None:
     """Validate the arguments ``task.check_inputs`` against the schemas their parameters
     declare, before the step's code runs (``contracts.validate_inputs``; a coercing
-    schema replaces the argument by the coerced frame). A violation fails the step."""
+    schema replaces the argument by the coerced frame). A violation fails the step,
+    not retried: every attempt would get the same input."""
     from ..core.contracts import SchemaViolation, validate_inputs
 
     # (an output of this run has no version yet)
@@ -305,7 +308,7 @@ def check_inputs(task: StepTask, kwargs: dict[str, Any]) -> None:
     try:
         validate_inputs(task.step, task.check_inputs - task.want_ref, kwargs, sources)
     except SchemaViolation as exc:  # what it was given: a failure of the step, not FlowyML's
-        raise UserCodeError(task.step.name, str(exc)) from (exc.__cause__ or exc)
+        raise UserCodeError(task.step.name, str(exc), retry=False) from (exc.__cause__ or exc)
 
 
 _CONTAINERS = (list, dict, set, bytearray)

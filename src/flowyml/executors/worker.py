@@ -338,7 +338,8 @@ def _rebuild(kind: str, info: dict[str, Any]) -> BaseException:
         return WorkerDied(info["message"])
     cause = _unpickle_exc(info)
     if kind == "user":
-        err = UserCodeError(info["step"], info["message"], info.get("attempts", 1))
+        err = UserCodeError(info["step"], info["message"], info.get("attempts", 1),
+                            info.get("retry", True))
         err.__cause__ = cause
         return err
     return cause
@@ -479,6 +480,7 @@ def _exc_info(exc: BaseException) -> dict[str, Any]:
         "step": getattr(exc, "step", None),
         "message": str(exc),
         "attempts": getattr(exc, "attempts", 1),
+        "retry": getattr(exc, "retry", True),
         "type": type(cause).__name__,
         "text": str(cause),
         "pickled": pickled,
