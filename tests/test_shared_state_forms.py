@@ -84,6 +84,20 @@ class Model:
     def set_option(self, v):
         self.options()["a"] = v
 
+    def params(self):
+        return {"w": self.w, "log": self.log}  # a new dict
+
+    def describe(self):
+        p = self.params()
+        p["name"] = "model"
+        return p
+
+    def record(self, v):
+        self._store(v)
+
+    def _store(self, v):
+        self.log.append(v)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -243,6 +257,7 @@ def all_rows():
 
 
 LIMIT = 3
+SEED = np.int64(7)
 
 
 def limit():
@@ -431,7 +446,7 @@ def use(ready):
             copy_of_config(), Tagged([0.0]).tag, Tagged.unit, get_model().w, GET(),
             counted_rows(), traced_rows(), adults(), Counted.made, last_rows(),
             Tracker().best, Lazy().k, top_rows(), memo_config(), module_memo_config(),
-            SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w]
+            SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w, SEED]
 """
 
 CHANGES = {
@@ -500,6 +515,7 @@ CHANGES = {
     "classmethod_named_like_a_dict_view": 'Registry.get()["k"] = n',
     "augmented_through_an_alias": 'rows = ROWS\n    rows += [{"v": n}]',
     "augmented_through_a_getter_result": 'rows = all_rows()\n    rows += [{"v": n}]',
+    "object_changed_by_a_method_through_another_of_its_own": "MODEL.record(n)",
 }
 
 COPIES = {
@@ -535,6 +551,11 @@ COPIES = {
     "slice_of_numbers_a_getter_returns": "w = head_weights()\n    w.append(n)",
     "number_augmented_through_an_alias": "w = LIMIT\n    w += n",
     "number_a_getter_returns_augmented": "w = limit()\n    w += n",
+    "number_augmented_through_an_item_alias": 'lr = CONFIG["lr"]\n    lr *= 0.5',
+    "numpy_scalar_augmented_through_an_alias": "s = SEED\n    s += n",
+    "new_dict_a_method_builds_of_its_object": "d = MODEL.describe()",
+    "new_dict_a_getter_returns_changed": 'd = data()\n    d["extra"] = n',
+    "slice_a_getter_returns_appended_to": 'rows = head_rows()\n    rows.append({"v": n})',
 }
 
 

@@ -657,10 +657,8 @@ class _Scanner:
             target = node.target  # type: ignore[attr-defined]
             self._assigned(target)
             self._ordered(target)
-            if type(target) is ast.Name and self._roots(target.id):
-                # ``h = HIST; h += [x]``: a list's (an array's, a frame's) ``+=`` changes
-                # it in place, a number's rebinds the local (``[+]``: the build tells)
-                self._mark(target.id + "[+]")
+            if type(target) is ast.Name:
+                self._augmented(target.id)
         elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
             self.declared.update(node.names)  # type: ignore[attr-defined]
         elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
@@ -785,9 +783,11 @@ class _Scanner:
             return hit
         return _NOTHING if name in self.local else None
 
-    def _mark(self, name: str, dotted: str | None = None, whole: bool = True) -> None:
+    def _mark(self, name: str, dotted: str | None = None, whole: bool = True,
+              item: bool = False) -> None:
         """``name``'s value changed (``name.attr``'s with ``dotted``; not the name's own
-        with ``whole=False``: ``np.random.seed()`` changes no setting of numpy's)."""
+        with ``whole=False``: ``np.random.seed()`` changes no setting of numpy's; what
+        an item of it holds with ``item``: ``rows[0]["v"] = n``)."""
         roots = self._roots(name_of(name))
         if roots is None:
             if whole:
@@ -796,11 +796,20 @@ class _Scanner:
                 self.mutated.add(dotted)
         else:
             kind = name[name.index("["):] if name.endswith("]") else ""
+            deep = bool(kind) or item or not whole
             for r in roots:
                 if r.startswith(RESULT):  # ``cfg = get_cfg(); cfg["lr"] = v``
-                    self.results.add(r[len(RESULT):].partition("[")[0])
+                    self._result_changed(r[len(RESULT):], deep)
                 else:
                     self.mutated.add(r if r.endswith("]") else r + kind)
+
+    def _result_changed(self, root: str, deep: bool) -> None:
+        """A change of what the call ``root`` (a chain, ``[k]`` for an item of its result)
+        handed out: ``chain[k]`` in ``results`` when it is of what an item holds (``rows =
+        head(); rows[0]["v"] = n``), not of the result itself (``rows.append(x)``):
+        a new list or tuple of globals a function returns changes only so."""
+        chain, _, kind = root.partition("[")
+        self.results.add(chain + "[k]" if deep or kind else chain)
 
     def _returned(self, value: ast.AST) -> None:
         """``return CONFIG``, ``return cfg`` (an alias of it), ``return REG["m"]``,
@@ -834,6 +843,18 @@ class _Scanner:
         kind = root[root.index("["):] if root.endswith("]") else ""
         self.returned.update({root} if inner is None else {
             r if r.endswith("]") or r.startswith(RESULT) else r + kind for r in inner})
+
+    def _augmented(self, name: str) -> None:
+        """``h = HIST; h += [x]``: a list's (an array's, a frame's) ``+=`` changes it in
+        place, a number's rebinds the local (``[+]``: the build tells by the value). Not
+        through an item (``lr = CONFIG["lr"]; lr *= 0.5``: what it holds is not known)."""
+        for r in self._roots(name) or ():
+            if r.endswith("]"):
+                continue
+            if r.startswith(RESULT):
+                self._result_changed(r[len(RESULT):], False)
+            else:
+                self.mutated.add(r + "[+]")
 
     def _result_method(self, f: ast.Attribute) -> None:
         """``get_tracker().log_metric(k, v)``, ``t = get_tracker(); t.log(v)``: a method
@@ -875,8 +896,8 @@ class _Scanner:
             self._class_view(node)
             return None
         base = _call_base(node)
-        if base is not None:
-            self.results.add(base)
+        if base is not None:  # (``get_cfg()["m"]["lr"] = v``: what an item holds)
+            self._result_changed(base, type(node) is ast.Subscript or type(node) is ast.Attribute)
         return base
 
     def _mutating(self, node: ast.Call, f: ast.Attribute) -> None:
@@ -992,7 +1013,9 @@ class _Scanner:
             # a call's result (``cfg = get_cfg()``): its changes are of what the function
             # returned (``_mark``), for the build to tell what that is
             base = _call_base(value)
-            roots: frozenset[str] = _NOTHING if base is None else frozenset({RESULT + base})
+            item = items or type(value) is not ast.Call or type(target) is not ast.Name
+            roots: frozenset[str] = _NOTHING if base is None else frozenset(
+                {RESULT + base + ("[k]" if item else "")})  # (``X, y = get_data()``: items)
         else:
             inner = self._roots(name_of(root))
             kind = root[root.index("["):] if root.endswith("]") else ""
@@ -1059,7 +1082,7 @@ class _Scanner:
                 # which attribute: ``X.a = v``
                 dotted = f"{root.id}.{target.attr}" if isinstance(
                     target, ast.Attribute) and target.value is root else None
-                self._mark(root.id, dotted)
+                self._mark(root.id, dotted, item=target.value is not root)
                 if target.value is not root and root.id in self.copies:
                     self.mutated.update(self.copies[root.id])  # ``cfg["m"]["lr"] = v``
                 if self._roots(root.id) is None:

@@ -947,10 +947,12 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
     for entry in sorted(info.results):
         chain, _, method = entry.partition(":")  # ``get_tracker().log(v)``: if it changes it
         if method and not any(_changed_by_method(got, method) for got in _handed_out_by(
-                _resolved(chain, fn, None))):
+                _resolved(chain, fn, None), set())):
             continue
+        deep = chain.endswith("[k]")  # (what an item of the result holds changed)
+        chain = chain.removesuffix("[k]")
         found: dict[tuple[Any, ...], str] = {}
-        _result_marks_of(chain, fn, found, ctx)
+        _result_marks_of(chain, fn, found, ctx, _Follow(deep=deep))
         for mark, name in found.items():
             out[("result", mark)] = name
             if chain in info.results_taken:  # (it reads what others left there too)
@@ -966,11 +968,12 @@ def _resolved(chain: str, fn: types.FunctionType, owner: Any) -> Any:
     return _static_chain(tuple(chain.split(".")), fn.__globals__)
 
 
-def _handed_out_by(obj: Any, depth: int = 0) -> list[tuple[Any, type]]:
+def _handed_out_by(obj: Any, seen: set[tuple[int, int]]) -> list[tuple[Any, type]]:
     """What calling ``obj`` hands out, as far as the build sees without running code:
     (the object, its class) for a global it returns or its own object or a part of it
     (``return self.t``), (None, the class) for an instance of a class it makes
-    (``return Tracker()``, kept by a memo), through the calls it returns."""
+    (``return Tracker()``, kept by a memo), through the calls it returns (each function
+    once: ``seen``)."""
     if isinstance(obj, type):
         return [(None, obj)]
     owner = None
@@ -982,14 +985,14 @@ def _handed_out_by(obj: Any, depth: int = 0) -> list[tuple[Any, type]]:
             break
         obj = inner
     info = _walked_info(obj) if type(obj) is types.FunctionType else None
-    if info is None:
+    if info is None or (id(obj), id(owner)) in seen or len(seen) > 64:
         return []
+    seen.add((id(obj), id(owner)))
     out: list[tuple[Any, type]] = []
     for root in sorted(info.returned):
         if root.startswith(RESULT):
-            if depth < 4:
-                out += _handed_out_by(_resolved(root[len(RESULT):].partition("[")[0], obj,
-                                                owner), depth + 1)
+            out += _handed_out_by(_resolved(root[len(RESULT):].partition("[")[0], obj, owner),
+                                  seen)
         elif not root.endswith("]"):  # (an item's, or a new tuple's: not the object)
             head, *attrs = root.split(".")
             if owner is not None and head in obj.__code__.co_varnames[:1]:
@@ -1030,19 +1033,32 @@ def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
         _changes_parameter(meth, 0, value))
 
 
+@struct
+class _Follow:
+    """How ``_result_marks_of`` follows a call's result: the call named in the marks
+    (``shown``), whether what changed is what an item of the result holds (``deep``:
+    a new tuple or list of globals changes only so), the functions already followed."""
+
+    shown: str = ""
+    deep: bool = False
+    seen: set[tuple[int, int]] | None = None
+
+
 def _result_marks_of(chain: str, fn: types.FunctionType, found: dict[tuple[Any, ...], str],
-                     ctx: _Context, owner: Any = None, depth: int = 0, shown: str = "") -> None:
+                     ctx: _Context, how: _Follow, owner: Any = None) -> None:
     """The marks of what ``chain()``, called in ``fn`` (a method of ``owner``'s), hands
     out, when it keeps it (``_result_marks``); through the calls whose results it
-    returns (``return _load()``, ``return self._load()``), a few calls deep, each mark
-    named by the first call (``shown``)."""
+    returns (``return _load()``, ``return self._load()``), each function once, each
+    mark named by the first call (``how.shown``)."""
     head, _, rest = chain.partition(".")
     via_self = owner is not None and bool(rest) and head in fn.__code__.co_varnames[:1]
     if via_self:  # ``self._load()``, in a method
         obj = _static_path(owner, rest.split("."))
     else:
         obj = _static_chain(tuple(chain.split(".")), fn.__globals__)
-    shown = shown or chain
+    if not how.shown:
+        how = _Follow(chain, how.deep, set())
+    shown = how.shown
     if isinstance(obj, type):
         if _keeps_instances(obj):
             _object_mark(obj, f"{shown}() (the instance it keeps)", found, ctx)
@@ -1059,21 +1075,21 @@ def _result_marks_of(chain: str, fn: types.FunctionType, found: dict[tuple[Any, 
         obj = inner
     if kept:  # every caller reads its memo (the function, or a memo object of yours)
         found[("value", id(obj))] = f"{shown}() (its cached result)"
-    if type(obj) is not types.FunctionType:
+    seen = how.seen if how.seen is not None else set()
+    if type(obj) is not types.FunctionType or (id(obj), id(owner)) in seen or len(seen) > 64:
         return
+    seen.add((id(obj), id(owner)))
     called = _walked_info(obj)
     for root in sorted(called.returned) if called is not None else ():
         if root.startswith(RESULT):  # ``return _load()``: what that call hands out
-            if depth < 4:
-                _result_marks_of(root[len(RESULT):].partition("[")[0], obj, found, ctx,
-                                 owner, depth + 1, shown)
+            _result_marks_of(root[len(RESULT):].partition("[")[0], obj, found, ctx, how, owner)
         elif owner is not None and name_of(root) in obj.__code__.co_varnames[:1]:
-            if _scalar_held(owner, root):
+            if _held_apart(owner, root, how.deep):
                 continue
             whose = (shown if via_self else chain).rpartition(".")[0]
             _object_mark(owner, f"{shown}() (a part of {whose})", found, ctx)  # ``return self.w``
         elif called is not None:
-            _returned_mark(obj, called, root, found, ctx)
+            _returned_mark(obj, called, root, found, ctx, how.deep)
 
 
 def _static_chain(chain: tuple[str, ...], globs: Mapping[str, Any]) -> Any:
@@ -1172,11 +1188,12 @@ def _object_mark(obj: Any, name: str, out: dict[tuple[Any, ...], str], ctx: _Con
 
 
 def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
-                   out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+                   out: dict[tuple[Any, ...], str], ctx: _Context, deep: bool) -> None:
     """Mark the global ``root`` (``X``, ``X.a``, ``X[k]``) that ``fn`` returns (a part
     of), as changed: ``("name", ...)`` and its value's ``("value", id)``, as a step
     changing it itself (``_marks_of``); an attribute of a module of yours by that
-    module's name. Not when the part is a copy (``RAW[mask]``: ``_counts_as_change``)."""
+    module's name. Not when the part is a copy (``RAW[mask]``: ``_counts_as_change``),
+    nor held by a new list or tuple whose own change it was (``_apart``)."""
     base, _, kind = root.partition("[")
     head, _, attr = base.partition(".")
     if head not in info.global_names:
@@ -1198,7 +1215,8 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
             part = None
         if hasattr(type(part), "__get__") and not isinstance(part, (types.FunctionType, type)):
             part = value  # a property's (pandas' ``DF.iloc``): told by its object's kind
-    if kind and part is not None and not _counts_as_change(part, kind[0]):
+    if kind and part is not None and (not _counts_as_change(part, kind[0]) or _apart(
+            part, kind[0], deep)):
         return
     if not kind and part is not None and isinstance(part, _PLAIN_VALUES):
         return  # (a number, a string: nothing changes it in place; None: made later)
@@ -1207,31 +1225,59 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
     _object_mark(value, head, out, ctx)  # (``return Registry``: its class attributes too)
 
 
-def _scalar_held(owner: Any, root: str) -> bool:
-    """Whether ``root`` (``self.seed[i]``) is a number a method returns in a new tuple
-    or list (``return [v, self.seed]``): a change of that is none of ``owner``'s."""
-    if not root.endswith("[i]"):
+def _held_apart(owner: Any, root: str, deep: bool) -> bool:
+    """Whether a change of what a method returns (``root``, a part of ``self``) leaves
+    ``owner`` as it was: ``self.x[i]`` held by a new tuple or list (``return [v,
+    self.seed]``) unless what an item holds changed (``deep``) and it is not a number;
+    a list's slice ``self.x[s]`` unless its items changed and are not all scalars (an
+    array's slice is a view: a change of it is the array's)."""
+    base, _, kind = root.partition("[")
+    if not kind:
         return False
-    return isinstance(_static_path(owner, root[:-3].split(".")[1:]), _PLAIN_VALUES)
+    part = _static_path(owner, base.split(".")[1:])
+    return _apart(part, kind[0], deep)
 
 
-def _hands_out_itself(method: Any, depth: int = 0) -> bool:
+def _apart(part: Any, kind: str, deep: bool) -> bool:
+    """For ``_held_apart`` and ``_returned_mark``: ``part`` held by a new container a
+    function returns (``kind`` ``i``) or sliced (``s``), and the change of the result
+    shallow or ``deep``."""
+    if kind == "i":
+        return not deep or isinstance(part, _PLAIN_VALUES)
+    if kind == "s":
+        return isinstance(part, _COPIED_BY_SLICES) and (not deep or not isinstance(
+            part, (list, tuple)) or _all_scalars(part))
+    return False
+
+
+def _own_method(obj: Any, name: str) -> Any:
+    """``obj``'s method ``name``, a function of its class (None otherwise)."""
+    meth = inspect.getattr_static(type(obj), name, None)
+    return meth if type(meth) is types.FunctionType else None
+
+
+def _hands_out_itself(method: Any, deep: bool, seen: set[int]) -> bool:
     """Whether ``method``, bound to an object, returns (a part of) that object
     (``return self.config``), also through another of its methods (``return
-    self._load()``): a change of what it returns is one of the object's."""
+    self._load()``): a change of what it returns is one of the object's; of a new dict
+    or list of its parts (``return {"lr": self.lr}``), only a change of what an item
+    holds (``deep``)."""
     if type(method) is not types.MethodType or type(method.__func__) is not types.FunctionType:
         return False
     fn = method.__func__
     info = _walked_info(fn)
+    if info is None or id(fn) in seen or len(seen) > 64:
+        return False
+    seen.add(id(fn))
     me = fn.__code__.co_varnames[:1]
-    for root in info.returned if info is not None else ():
+    for root in info.returned:
         if not root.startswith(RESULT):
-            if name_of(root) in me and not _scalar_held(method.__self__, root):
+            if name_of(root) in me and not _held_apart(method.__self__, root, deep):
                 return True
             continue
         head, _, rest = root[len(RESULT):].partition("[")[0].partition(".")
-        if head in me and rest and depth < 4 and _hands_out_itself(
-                _static_path(method.__self__, rest.split(".")), depth + 1):
+        if head in me and rest and _hands_out_itself(
+                _static_path(method.__self__, rest.split(".")), deep, seen):
             return True
     return False
 
@@ -1370,12 +1416,16 @@ _COPIED_BY_SLICES = (list, tuple, str, bytes, bytearray, range, array.array)
 
 
 _PLAIN_VALUES = (type(None), bool, int, float, complex, str, bytes)
+_IN_PLACE_OPERATORS = ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__",
+                       "__imod__", "__ipow__", "__imatmul__", "__iand__", "__ior__", "__ixor__",
+                       "__ilshift__", "__irshift__")
 
 
 def _all_scalars(items: list[Any] | tuple[Any, ...]) -> bool:
     """Whether a sequence holds nothing that can change in place (a long one is not
     looked through: as if it did)."""
-    return len(items) <= 1024 and all(isinstance(x, _PLAIN_VALUES) for x in items)
+    return len(items) <= 1024 and all(isinstance(x, _PLAIN_VALUES) or (
+        type(x) is tuple and all(isinstance(y, _PLAIN_VALUES) for y in x)) for x in items)
 
 
 def _counts_as_change(value: Any, kind: str) -> bool:
@@ -1393,7 +1443,7 @@ def _counts_as_change(value: Any, kind: str) -> bool:
     if kind == "i":  # held by a new tuple or list a function returns: unless a number
         return not isinstance(value, _PLAIN_VALUES)
     if kind == "+":  # ``x = X; x += v``: in place for a list, an array, a frame
-        return not isinstance(value, _IMMUTABLE)
+        return any(hasattr(type(value), op) for op in _IN_PLACE_OPERATORS)
     module = type(value).__module__
     if module.startswith("pandas"):
         return False
@@ -1584,10 +1634,15 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
         if head != param or not rest:
             continue
         rest, _, method = rest.partition(":")
-        bound = _static_path(value, rest.split("."))
-        if _hands_out_itself(bound, depth) and (not method or (depth < 4 and any(
-                _changed_by_method(got, method) for got in _handed_out_by(bound)))):
+        deep = rest.endswith("[k]")
+        bound = _static_path(value, rest.removesuffix("[k]").split("."))
+        if _hands_out_itself(bound, deep, set()) and (not method or (depth < 4 and any(
+                _changed_by_method(got, method) for got in _handed_out_by(bound, set())))):
             return True
+    if depth < 4 and value is not None and any(  # ``self._store(k, v)``: a method of its own
+            c[0] == param and _changes_parameter(_own_method(value, c[1]), 0, value, depth + 1)
+            for c in info.chains if len(c) == 2):
+        return True
     return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``
         name == param and where2 != "self" and _changes_parameter(
             resolve_chain(chain, fn.__globals__), where2, value, depth + 1)
