@@ -807,3 +807,85 @@ pipe = fm.Pipeline("proxied", [double])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fm.FingerprintWarning)
         mod.pipe.build()
+
+
+def test_a_proxy_whose_class_raises_counts_as_a_new_value(project: Path) -> None:
+    """A global whose ``__class__`` itself runs code and raises (werkzeug's
+    ``LocalProxy`` outside its context, reached directly or handed out in a getter's
+    tuple): the build does not fail; nothing about it can be read, so its step
+    re-executes on every run, with a warning naming it."""
+    (project / "localproxy.py").write_text('''
+import flowyml as fm
+
+
+class LocalProxy:
+    def __init__(self, f):
+        object.__setattr__(self, "_f", f)
+
+    @property
+    def __class__(self):
+        return type(object.__getattribute__(self, "_f")())
+
+    def __getattr__(self, k):
+        return getattr(object.__getattribute__(self, "_f")(), k)
+
+
+def _current():
+    raise RuntimeError("working outside of the run context")
+
+
+SESSION = LocalProxy(_current)
+ROWS = [{"v": 1}]
+
+
+def get_all():
+    return SESSION, ROWS
+
+
+@fm.step(outputs="z")
+def prep(n: int = 1):
+    s, rows = get_all()
+    rows[0]["v"] = n
+    return n
+
+
+pipe = fm.Pipeline("localproxy", [prep])
+''')
+    mod = import_from(project, "localproxy")
+    with pytest.warns(fm.FingerprintWarning, match="SESSION"):
+        first = mod.pipe.build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        assert mod.pipe.build().fingerprints["prep"] != first.fingerprints["prep"]
+
+
+def test_an_object_making_anything_by_getattr_does_not_break_the_build(project: Path) -> None:
+    """A permissive stub or config (python-box's ``default_box``): every attribute is
+    a new such object, ``__wrapped__`` too; the build did not end (RecursionError)."""
+    (project / "anything.py").write_text('''
+import flowyml as fm
+
+
+class Anything:
+    def __getattr__(self, k):
+        return Anything()
+
+    def __call__(self, *a, **k):
+        return Anything()
+
+
+LOGGER = Anything()
+
+
+@fm.step(outputs="a")
+def train(n: int = 1):
+    LOGGER.info("x")
+    return n
+
+
+pipe = fm.Pipeline("anything", [train])
+''')
+    mod = import_from(project, "anything")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        mod.pipe.build()

@@ -1003,7 +1003,7 @@ def _handed_out_by(obj: Any, seen: set[tuple[int, int]]) -> list[tuple[Any, type
                     out += _made_on_first_use(obj, info, head)  # (not made yet)
             else:
                 continue
-            if got is not None and not isinstance(got, (types.ModuleType, *_IMMUTABLE)):
+            if got is not None and not issubclass(type(got), (types.ModuleType, *_IMMUTABLE)):
                 out.append((got, type(got)))
     return out
 
@@ -1125,6 +1125,16 @@ def _static_path(obj: Any, attrs: Sequence[str]) -> Any:
     return obj
 
 
+def _static_attr(obj: Any, name: str) -> Any:
+    """``obj.name`` as found in its own or its class's dict, without running a
+    ``__getattr__`` (one that makes a new object for any name would be followed
+    forever) or a property; None when absent."""
+    try:
+        return inspect.getattr_static(obj, name, None)
+    except Exception:
+        return None
+
+
 def _own_dict(obj: Any) -> Mapping[str, Any]:
     try:
         d = object.__getattribute__(obj, "__dict__")
@@ -1151,7 +1161,8 @@ def _keeps_results(wrapper: Any) -> bool:
         return False  # (a library's function wrapper: ``backoff``'s, ``tenacity``'s)
     code = wrapper.__code__
     free = set(code.co_freevars)  # and a module's dict it stores in (``_MEMO[key] = ...``)
-    held = free | {n for n in code.co_names if isinstance(wrapper.__globals__.get(n), Mapping)}
+    held = free | {n for n in code.co_names
+                   if issubclass(type(wrapper.__globals__.get(n)), Mapping)}
     info = _walked_info(wrapper)
     tree = info.tree() if info is not None and held else None
     if tree is None:  # (nothing in a closure; no source: by what its closure holds)
@@ -1200,6 +1211,10 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
         return  # (a parameter, a local)
     value = fn.__globals__.get(head, _IMMUTABLE)
     label = ctx.label_of(fn)
+    try:
+        value.__class__  # noqa: B018 - a proxy's runs code, and may raise (``_unreadable``)
+    except Exception:
+        return
     if type(value) is types.ModuleType:  # ``return settings.CONFIG``
         label, head = ctx.label_of(value), attr.partition(".")[0]
         if not head:
@@ -2134,8 +2149,25 @@ def _decorator_texts(func: types.FunctionType, info: CodeInfo) -> list[str]:
 # --------------------------------------------------------------------------- visiting
 
 
+def _unreadable(ctx: _Context, obj: Any, name: str, where: str) -> bool:
+    """A proxy whose ``__class__`` raises (werkzeug's ``LocalProxy`` outside its
+    context): nothing about it can be read at build, so it counts as a new value each
+    run (the step re-executes, with a warning)."""
+    try:
+        obj.__class__  # noqa: B018 - a proxy's runs code
+        return False
+    except Exception as exc:  # (``_returned_mark`` skips it: its readers re-execute)
+        ctx.warn(f"{name} (a {type(obj).__qualname__}) cannot be fingerprinted (reading it "
+                 f"raised {type(exc).__name__}); the step re-executes on every run. Create "
+                 "it inside the step")
+        ctx.add(f"constant {where or '?'}:{name}", f"{OPAQUE}{os.urandom(16).hex()}")
+        return True
+
+
 def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
     """Anything the code reaches: code by source (own) or version (library); data by value."""
+    if _unreadable(ctx, obj, name, where):
+        return
     if isinstance(obj, Step):  # its function, and its declaration and attributes, by value
         func, state = obj.__flowyml_code__()
         key = f"step {where or '?'}:{name}"
@@ -2161,7 +2193,7 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
         ctx.library("python")  # a stream written to: output, not an input (``print`` too)
     elif _worker_pool(obj):  # (it holds locks and queues, no data the step reads)
         ctx.library(module_of(type(obj)))
-    elif callable(obj) and _attr(obj, "__wrapped__") is not None and not isinstance(
+    elif callable(obj) and _static_attr(obj, "__wrapped__") is not None and not isinstance(
         obj, types.MethodType
     ) and not _is_type_alias(obj):
         cls = type(obj)  # functools.lru_cache and other C-level wrappers
@@ -2176,8 +2208,8 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
                 _visit_class(ctx, cls)
             else:
                 ctx.library(module_of(cls))
-                _wrappers_code(ctx, obj, obj.__wrapped__)
-            _visit(ctx, obj.__wrapped__, name, where)
+                _wrappers_code(ctx, obj, _static_attr(obj, "__wrapped__"))
+            _visit(ctx, _static_attr(obj, "__wrapped__"), name, where)
     elif _is_native_callable(obj) and not _is_type_alias(obj):  # a Cython function, a
         # ufunc: known by module and name (scipy's ufuncs by the module that has them)
         home = module_of(obj) or _native_home(obj)
@@ -3107,8 +3139,9 @@ _LOADER_NAMES = frozenset(n for _, n in _LOADER_FUNCTIONS)
 
 
 def _is_loader(obj: Any) -> bool:
-    """Whether ``obj`` is one of ``_LOADER_FUNCTIONS`` (a class: or a subclass of one)."""
-    if isinstance(obj, type):  # (every class a chain reaches: yaml's alone can be one)
+    """Whether ``obj`` is one of ``_LOADER_FUNCTIONS`` (a class: or a subclass of one).
+    (By ``type(obj)``: a proxy's ``__class__`` may run code, and raise.)"""
+    if issubclass(type(obj), type):  # (every class a chain reaches: yaml's alone can be one)
         return "yaml" in sys.modules and any(
             (c.__module__ or "").startswith("yaml") for c in obj.__mro__) and any(
             isinstance(c, type) and issubclass(obj, c) for c in _loader_classes())
@@ -3221,7 +3254,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
         else:
             continue  # a local, a parameter, or a builtin
         obj, dotted = _walk_modules(base, chain)
-        if _framework_state(ctx, base, obj):
+        if _unreadable(ctx, obj, dotted, label) or _framework_state(ctx, base, obj):
             continue
         if obj is sys.modules:  # any module, by a name known at run time
             unseeable.append(_SYS_MODULES)

@@ -64,7 +64,7 @@ def _resolve(chain: tuple[str, ...], fn: types.FunctionType, info: CodeInfo) -> 
 
 def _is_factory(obj: Any) -> bool:
     """A random generator's class, or numpy's ``default_rng``."""
-    if isinstance(obj, type):
+    if issubclass(type(obj), type):  # (not ``isinstance``: a proxy's ``__class__`` may raise)
         return rng.is_generator_type(obj)
     npr = sys.modules.get("numpy.random")
     return obj is not None and obj is getattr(npr, "default_rng", None)
@@ -158,7 +158,7 @@ def _makes(obj: Any, info_of: InfoOf, depth: int) -> bool:
     holding one: a function of yours returning one, a class of yours holding one."""
     if type(obj) is types.FunctionType:
         return _returns_generator(obj, info_of, depth)
-    return isinstance(obj, type) and _holds_generator(obj, info_of, depth)
+    return issubclass(type(obj), type) and _holds_generator(obj, info_of, depth)
 
 
 def _own_makes(fn: types.FunctionType, owner: type, rest: tuple[str, ...],
@@ -192,7 +192,7 @@ def _owner_class(fn: types.FunctionType) -> type | None:
             obj = inspect.getattr_static(obj, name, None)
         except Exception:
             return None
-    return obj if isinstance(obj, type) else None
+    return obj if issubclass(type(obj), type) else None
 
 
 def _subclasses(cls: type) -> list[type]:
