@@ -201,7 +201,7 @@ def rebind(namespaces: Iterable[dict[str, Any]]) -> None:
             hit = _originals.get(id(value))
             if hit is not None and callable(value):
                 namespace[key] = hit[1]
-            elif isinstance(value, type) and value.__module__ == module:
+            elif issubclass(type(value), type) and value.__module__ == module:
                 _rebind_class(value)
 
 
