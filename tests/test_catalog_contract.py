@@ -216,8 +216,13 @@ class TestRuntimeCatalog:
         record(cat, rec("r1", "nocache", key="k2"), [out("x", "x")], cache=False)
         hits = cat.lookup_cache_many(["k1", "k2", "k3"])
         assert hits == {"k1": made}, "cache=False records no entry; unknown keys are misses"
+        assert hits["k1"].run_id == "r1"
         redone = record(cat, rec("r2", "train", key="k1"), [out("model", "b")])
         assert cat.lookup_cache_many(["k1"]) == {"k1": redone}, "the newest entry wins"
+        again = record(cat, rec("r2b", "train", key="k1"), [out("model", "b")])
+        assert again == redone  # the same bytes: the artifact says r2 made them, the entry r2b
+        assert cat.lookup_cache_many(["k1"])["k1"].run_id == "r2b"
+        assert cat.lookup_cache_many(["k1", "k3"])["k1"].run_id == "r2b"
         cat.record_batch([Write("reuse", rec("r3", "train", key="k9"), artifacts=redone)])
         assert cat.lookup_cache_many(["k9"]) == {}, "a reuse adds no cache entry"
         many = [f"key-{i}" for i in range(1200)] + ["k1"]  # more keys than one query takes
@@ -233,6 +238,7 @@ class TestRuntimeCatalog:
         record(cat, rec("q1", "train", pipeline="q", key="k-q"), [out("model", "q")])
         got = cat.expected_hits("p", ["train", "eval", "plain", "never-ran"])
         assert got == {"k-new": new, "k-eval": made}, "the last non-failed key; entries only"
+        assert (got["k-new"].run_id, got["k-eval"].run_id) == ("r2", "r2")
         assert got == cat.lookup_cache_many(["k-new", "k-eval", "k-plain"])
         assert cat.lookup_cache_many(["k-old"]) == {"k-old": old}, "older keys still hit"
         many = [f"s{i}" for i in range(1200)] + ["eval"]  # more steps than one query takes

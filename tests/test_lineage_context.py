@@ -88,6 +88,50 @@ def test_every_derivation_is_kept_and_shown_per_run(stack: fm.Stack) -> None:
         fm.get_lineage(raw2.id, stack=stack, run="nope")
 
 
+def _edited(changed: str, edit: bool) -> fm.Pipeline:
+    """``load`` -> ``raw`` -> ``tot`` -> ``total``, with step ``changed`` in its first
+    form or, with ``edit``, in a second that makes the same bytes."""
+    if changed == "load" and edit:
+        @fm.step(outputs="raw")
+        def load() -> list[int]:
+            return list(range(1, 4))
+    else:
+        @fm.step(outputs="raw")
+        def load() -> list[int]:
+            return [1, 2, 3]
+
+    if changed == "tot" and edit:
+        @fm.step(outputs="total")
+        def tot(raw: list[int]) -> int:
+            return sum(x for x in raw)
+    else:
+        @fm.step(outputs="total")
+        def tot(raw: list[int]) -> int:
+            return sum(raw)
+
+    return fm.Pipeline("edited", [load, tot])
+
+
+def _three_runs(stack: fm.Stack, changed: str) -> list[fm.Run]:
+    """r1 runs code A of step ``changed``; r2 runs B (the same bytes: a 2nd derivation);
+    r3 reuses B's cache entry, which r2 wrote."""
+    runs = [_edited(changed, edit=n > 0).run(stack=stack) for n in range(3)]
+    asset = "raw" if changed == "load" else "total"
+    assert len({r.artifacts[asset].id for r in runs}) == 1
+    assert runs[1].steps[changed].status == "executed" and runs[2].steps[changed].cached
+    return runs
+
+
+@pytest.mark.parametrize("changed", ["load", "tot"])
+def test_a_reuse_names_the_run_whose_cache_entry_it_took(stack: fm.Stack, changed: str) -> None:
+    """Not the run that first made the bytes (with code A): following "outputs from run
+    X" to ``flowyml diff`` or ``show --code`` must land on the code that was reused."""
+    r1, r2, r3 = _three_runs(stack, changed)
+    assert r3.steps[changed].reason.endswith(f"(outputs from run {r2.id})")
+    other = "tot" if changed == "load" else "load"  # reused in r2 and r3: r1's entry
+    assert r3.steps[other].reason.endswith(f"(outputs from run {r1.id})")
+
+
 def test_a_catalog_from_before_derivations_upgrades(project: Path) -> None:
     """Schema 5 adds the table; productions recorded before it (inputs, no edges) are
     not counted as other derivations."""

@@ -34,8 +34,8 @@ class RuntimeCatalog(Protocol):
 
     def lookup_cache_many(self, keys: list[str]) -> dict[str, CacheHit]:
         """The cache hits among ``keys``: key -> {asset: artifact}, with the files the
-        execution read (``CacheHit.reads``). A key whose artifacts are not all present
-        is a miss."""
+        execution read (``CacheHit.reads``) and the run it was part of
+        (``CacheHit.run_id``). A key whose artifacts are not all present is a miss."""
         ...
 
     def previous_steps(self, pipeline: str, steps: list[str]) -> dict[str, StepRecord]:

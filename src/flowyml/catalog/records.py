@@ -112,16 +112,20 @@ class Write:
 
 class CacheHit(dict[str, ArtifactRecord]):
     """A cache entry's outputs (asset -> record), the files its execution read
-    (``core.reads.portable``), which must still hold for the entry to be reused, and
-    what a reuse puts back (``Write.effects``)."""
+    (``core.reads.portable``), which must still hold for the entry to be reused, what
+    a reuse puts back (``Write.effects``), and the run whose execution wrote the entry
+    (``run_id``: not always the run that first made its artifacts, whose id their
+    records carry; None when not known)."""
 
-    __slots__ = ("effects", "reads")
+    __slots__ = ("effects", "reads", "run_id")
 
     def __init__(self, outputs: Mapping[str, ArtifactRecord],
                  reads: list[list[Any]] | None = None,
-                 effects: dict[str, str] | None = None) -> None:
+                 effects: dict[str, str] | None = None,
+                 run_id: str | None = None) -> None:
         super().__init__(outputs)
         self.reads = reads
         self.effects = effects
+        self.run_id = run_id
 
 

@@ -269,10 +269,7 @@ class RuntimeSqlCatalog:
             rows = []
             for chunk in chunks(keys):
                 marks, params = in_list("k", chunk)
-                rows += cur.all(
-                    f"SELECT cache_key, outputs, reads, effects FROM cache_entries "
-                    f"WHERE cache_key IN {marks}",
-                    params)
+                rows += cur.all(f"{_LOOKUP} WHERE cache_key IN {marks}", params)
             return _hits(cur, rows)
 
     def expected_hits(
@@ -290,7 +287,7 @@ class RuntimeSqlCatalog:
                 rows += cur.all(_expected_sql(len(chunk)), params)
             if code_versions is not None:
                 rows = [r for r in rows if code_versions.get(r[2]) == r[3]]
-            return _hits(cur, [(r[0], r[1], r[4], r[5]) for r in rows]) if rows else {}
+            return _hits(cur, [(r[0], r[1], r[4], r[5], r[6]) for r in rows]) if rows else {}
 
     def known_code_versions(self, versions: Iterable[str]) -> set[str]:
         """The code versions among ``versions`` that an execution recorded (see
@@ -408,8 +405,8 @@ _INS_ART = f"INSERT INTO artifacts ({_ARTS}) VALUES (" + ", ".join(":" + c for c
 _INS_EDGE = "INSERT INTO lineage_edges (child_id, parent_id, param) VALUES (:c, :p, :param)"
 _INS_DERIV = ("INSERT INTO derivation_edges (child_id, run_id, param, parent_id) "
               "VALUES (:c, :r, :param, :p) ON CONFLICT DO NOTHING")
-_LOOKUP_ONE = ("SELECT cache_key, outputs, reads, effects FROM cache_entries "
-               "WHERE cache_key = :k")
+_LOOKUP = "SELECT cache_key, outputs, reads, effects, run_id FROM cache_entries"
+_LOOKUP_ONE = f"{_LOOKUP} WHERE cache_key = :k"
 _A_ARTS = ", ".join("a." + c for c in ART_COLS)
 _FIND_LATEST = (f"SELECT {_A_ARTS} FROM latest_outputs l JOIN artifacts a "
                 "ON a.id = l.artifact_id WHERE l.name = :n")
@@ -561,17 +558,16 @@ def artifacts_by_id(cur: Cursor, ids: Iterable[str]) -> dict[str, ArtifactRecord
     return out
 
 
-def _hits(cur: Cursor, rows: Iterable[tuple[str, str, str | None, str | None]]
-          ) -> dict[str, CacheHit]:
-    """(cache key, outputs JSON, reads JSON, effects JSON) rows as hits; a key whose
-    artifacts are not all there is a miss."""
+def _hits(cur: Cursor, rows: Iterable[Sequence[Any]]) -> dict[str, CacheHit]:
+    """(cache key, outputs JSON, reads JSON, effects JSON, run id) rows (``_LOOKUP``) as
+    hits; a key whose artifacts are not all there is a miss."""
     hits = {key: (loads(outputs), loads(reads) if reads else None,
-                  loads(effects) if effects else None)
-            for key, outputs, reads, effects in rows}
-    recs = artifacts_by_id(cur, [a for ids, _, _ in hits.values() for a in ids.values()])
+                  loads(effects) if effects else None, run)
+            for key, outputs, reads, effects, run in rows}
+    recs = artifacts_by_id(cur, [a for ids, *_ in hits.values() for a in ids.values()])
     return {
-        key: CacheHit({asset: recs[i] for asset, i in ids.items()}, reads, effects)
-        for key, (ids, reads, effects) in hits.items()
+        key: CacheHit({asset: recs[i] for asset, i in ids.items()}, reads, effects, run)
+        for key, (ids, reads, effects, run) in hits.items()
         if all(i in recs for i in ids.values())
     }
 
@@ -580,12 +576,13 @@ def _hits(cur: Cursor, rows: Iterable[tuple[str, str, str | None, str | None]]
 def _expected_sql(n: int) -> str:
     """The cache entry of the key of each of ``n`` steps' newest record that did not
     fail (the probe of ``_previous_steps_sql``), with that record's step and code
-    version, and the entry's reads and effects: ``(cache_key, outputs, step, code_version,
-    reads, effects)``."""
+    version, and the entry's reads, effects and run: ``(cache_key, outputs, step,
+    code_version, reads, effects, run_id)``."""
     values = ", ".join(f"(:s{k})" for k in range(n))
     return (
         f"WITH s(step) AS (VALUES {values}) "
-        "SELECT c.cache_key, c.outputs, x.step, x.code_version, c.reads, c.effects FROM s "
+        "SELECT c.cache_key, c.outputs, x.step, x.code_version, c.reads, c.effects, "
+        "c.run_id FROM s "
         "JOIN step_runs x ON x.id = (SELECT y.id FROM step_runs y WHERE y.pipeline = "
         ":pipeline AND y.step = s.step AND y.status <> 'failed' ORDER BY y.id DESC LIMIT 1) "
         "JOIN cache_entries c ON c.cache_key = x.cache_key"

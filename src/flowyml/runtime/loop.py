@@ -554,9 +554,11 @@ class _RunState:
             return False
         if hit.effects:  # the generators it seeded or drew from, as its execution left them
             self._effects.append((self.graph.order.index(name), hit.effects))
-        first_run = next(iter(hit.values())).run_id
+        # the run whose execution wrote this entry (its outputs' records name the run
+        # that first made those bytes, maybe with other code)
+        made_in = hit.run_id or next(iter(hit.values())).run_id
         reason = (f"reused: {file_reads.unchanged(hit.reads)} unchanged "
-                  f"(outputs from run {first_run})")
+                  f"(outputs from run {made_in})")
         rec = self._step_record(name, d, "cached", reason)
         rec.reads = list(hit.reads or [])  # what the execution it reuses read
         if rec.reads:
