@@ -379,6 +379,31 @@ class TestCatalogReader:
             ("r1", "load", "produced"), ("r2", "load", "produced")
         ]
 
+    def test_reuses_name_the_execution_whose_entry_was_reused(self, cat: Any) -> None:
+        """r1 makes ``raw`` with code A; r2 makes the same bytes with code B (key kb);
+        r3 reuses kb's entry: r2's. A failure or a reuse writes no entry, and an
+        execution after the reuse is not where it came from."""
+        reader: CatalogReader = cat
+
+        def step(run: str, key: str, code: str, status: str = "executed") -> StepRecord:
+            r = rec(run, "load", key=key, status=status)
+            r.code_version = code
+            return r
+
+        raw = record(cat, step("r1", "ka", "A"), [out("raw", "r")])["raw"]
+        record(cat, step("r2", "kb", "B"), [out("raw", "r")])
+        cat.record_batch([Write("fail", step("r2x", "kb", "B", "failed"))])
+        cat.record_batch([Write("reuse", step("r3", "kb", "B", "cached"),
+                                artifacts={"raw": raw})])
+        record(cat, step("r4", "kb", "B"), [out("raw", "r")])  # after r3
+        cat.record_batch([Write("reuse", step("r5", "ka", "A", "cached"),
+                                artifacts={"raw": raw})])
+        got = reader.reuses("r3")
+        assert set(got) == {raw.id}
+        assert (got[raw.id].step, got[raw.id].code_version, got[raw.id].run) == ("load", "B", "r2")
+        assert reader.reuses("r5")[raw.id].run == "r1"
+        assert reader.reuses("r2") == {} and reader.reuses("nope") == {}
+
     def test_runs(self, cat: Any) -> None:
         reader: CatalogReader = cat
         cat.start_run("run-a", "p", {"lr": 0.1}, time.time())

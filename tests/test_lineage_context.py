@@ -132,6 +132,33 @@ def test_a_reuse_names_the_run_whose_cache_entry_it_took(stack: fm.Stack, change
     assert r3.steps[other].reason.endswith(f"(outputs from run {r1.id})")
 
 
+@pytest.mark.parametrize("changed", ["load", "tot"])
+def test_a_run_shows_the_code_and_run_of_the_cache_entry_it_reused(
+    stack: fm.Stack, changed: str
+) -> None:
+    """As r3 had it, the artifact was made by code B in r2 (r3's own record of the step
+    says B), not by A in r1, the first production."""
+    r1, r2, r3 = _three_runs(stack, changed)
+    asset = "raw" if changed == "load" else "total"
+    art = r3.artifacts[asset]
+    a, b = r1.steps[changed].code_version, r3.steps[changed].code_version
+    assert a != b == r2.steps[changed].code_version
+    top = fm.get_lineage("total", stack=stack, run=r3.id)
+    node = top if changed == "tot" else top.parents[0]
+    assert (node.artifact.id, node.step, node.code_version, node.run_id) == (
+        art.id, changed, b, r2.id)
+    assert node.derivations == 2 and node.code.version == b
+    assert fm.get_lineage(art.id, stack=stack, run=r1.id).code_version == a
+    assert fm.get_lineage(art.id, stack=stack).run_id == r1.id  # the first production
+    if (stack.catalog or "").startswith("sqlite"):  # the CLI, on the project's own catalog
+        out = flowyml_cli(Path(str(stack.root)), "lineage", "total", "--run", r3.id,
+                          "--format", "json")
+        assert out.returncode == 0, out.stderr
+        data = json.loads(out.stdout)
+        got = data if changed == "tot" else data["parents"][0]
+        assert (got["code_version"], got["run_id"]) == (b, r2.id)
+
+
 def test_a_catalog_from_before_derivations_upgrades(project: Path) -> None:
     """Schema 5 adds the table; productions recorded before it (inputs, no edges) are
     not counted as other derivations."""

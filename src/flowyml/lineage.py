@@ -19,7 +19,7 @@ from .core.userframe import shown_as_text
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .catalog.base import CatalogReader, Derivation
+    from .catalog.base import CatalogReader, Derivation, Reuse
     from .catalog.records import ArtifactRecord, CodeVersion
     from .stack import Stack
 
@@ -216,9 +216,10 @@ def get_lineage(
     Each artifact appears as its first production made it, unless ``run`` (a run id)
     is given: then each artifact that run produced appears as that run made it (step,
     code version, inputs; ``node.run_id`` is ``run``), one it reused as made by the
-    derivation whose inputs the run had (``node.run_id`` is the run that made it so),
-    anything else as first produced. ``run`` must have produced or reused
-    ``artifact_id``; a bare ``NAME`` is then the version of it ``run`` had.
+    execution whose cache entry it reused (``node.run_id`` is that execution's run,
+    ``node.code_version`` the one ``run``'s own record of the step has: the code it
+    would have run), anything else as first produced. ``run`` must have produced or
+    reused ``artifact_id``; a bare ``NAME`` is then the version of it ``run`` had.
     ``node.derivations`` > 1 marks an artifact made in several ways."""
     from .stack import reading_stack
 
@@ -226,24 +227,24 @@ def get_lineage(
     catalog: CatalogReader = st.open_catalog()
     aid = (run is not None and _used_in_run(catalog, artifact_id, run)) or _artifact_id(
         catalog, artifact_id)
-    touched: set[str] = set()  # what ``run`` produced or reused
+    had: _Had | None = None  # what ``run`` produced or reused, and how
     derivs: dict[str, list[Derivation]] = {}
     if run is None:  # first productions all the way up: one recursive query
         edges, records = catalog.ancestry(aid)
     else:
         root_rec = catalog.get_artifact(aid)
         _check_run(catalog, root_rec, run)
-        touched = {a.id for a in catalog.search(run_id=run, limit=10**9)}
-        edges, records = _walk_run(catalog, root_rec, run, touched, derivs)
+        had = _Had(run, {a.id for a in catalog.search(run_id=run, limit=10**9)},
+                   catalog.reuses(run))
+        edges, records = _walk_run(catalog, root_rec, had, derivs)
     derivs.update(catalog.derivations_of([i for i in records if i not in derivs]))
     nodes: dict[str, LineageNode] = {}
 
     def node(i: str) -> LineageNode:
         if i not in nodes:
             r, ways = records[i], derivs.get(i, [])
-            made = _made_by(ways, run, touched) if run else None
-            step, by, code = (r.step, r.run_id, r.code_version) if made is None else (
-                made.step, run if run in made.runs else made.runs[0], made.code_version)
+            step, by, code = (r.step, r.run_id, r.code_version) if had is None else (
+                had.shown(i, ways, r))
             nodes[i] = LineageNode(Artifact(r, st), step, by, code, derivations=max(1, len(ways)))
         return nodes[i]
 
@@ -263,11 +264,11 @@ def get_lineage(
 
 
 def _walk_run(
-    catalog: CatalogReader, root: ArtifactRecord, run: str, touched: set[str],
+    catalog: CatalogReader, root: ArtifactRecord, had: _Had,
     derivs: dict[str, list[Derivation]],
 ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, ArtifactRecord]]:
-    """Level by level up from ``root``, each artifact through the derivation ``run``
-    made or had (see ``_made_by``); the derivations read land in ``derivs``."""
+    """Level by level up from ``root``, each artifact through the derivation the run
+    made or had (see ``_Had.made_by``); the derivations read land in ``derivs``."""
     records: dict[str, ArtifactRecord] = {root.id: root}
     edges: dict[str, list[tuple[str, str]]] = {}
     frontier = [root.id]
@@ -275,7 +276,7 @@ def _walk_run(
         derivs.update(catalog.derivations_of(frontier))
         got: dict[str, list[tuple[str, str]]] = {}
         for i in frontier:
-            made = _made_by(derivs[i], run, touched)
+            made = had.made_by(i, derivs[i])
             got[i] = list(made.parents) if made else []
         edges.update(got)
         new = {pid for lst in got.values() for _, pid in lst if pid not in records}
@@ -288,16 +289,50 @@ def _alias(n: LineageNode, param: str) -> LineageNode:
     return replace(n, param=param)  # the same parents list: shared ancestors stay shared
 
 
-def _made_by(ways: list[Derivation], run: str, touched: set[str]) -> Derivation | None:
-    """The derivation ``run`` made; else the first whose inputs the run had (what it
-    reused was made that way); else the first production's."""
-    for d in ways:
-        if run in d.runs:
-            return d
-    for d in ways:
-        if all(pid in touched for _, pid in d.parents):
-            return d
-    return ways[0] if ways else None
+@dataclass
+class _Had:
+    """What run ``run`` produced or reused (``touched``), and how it had each artifact
+    it reused (``reused``: its own step record, and the run whose cache entry it took)."""
+
+    run: str
+    touched: set[str]
+    reused: dict[str, Reuse]
+
+    def made_by(self, i: str, ways: list[Derivation]) -> Derivation | None:
+        """The derivation the run made of artifact ``i``; for one it reused, that of
+        the execution whose cache entry it took; else (no record of that execution
+        left) the first made by the run's code version from inputs the run had, the
+        first from inputs it had, the first production's."""
+        for d in ways:
+            if self.run in d.runs:
+                return d
+        reuse = self.reused.get(i)
+        if reuse is not None:
+            for d in ways:
+                if reuse.run in d.runs and d.step == reuse.step:
+                    return d
+        had = [d for d in ways if all(pid in self.touched for _, pid in d.parents)]
+        if reuse is not None:
+            for d in had:
+                if (d.step, d.code_version) == (reuse.step, reuse.code_version):
+                    return d
+        return had[0] if had else ways[0] if ways else None
+
+    def shown(self, i: str, ways: list[Derivation], rec: ArtifactRecord
+              ) -> tuple[str, str, str]:
+        """(step, run, code version) of artifact ``i``'s node: as the run made it; as
+        the run had what it reused (its own record's step and code, the run of the
+        execution whose entry it took); anything else as its derivation made it."""
+        made = self.made_by(i, ways)
+        reuse = self.reused.get(i)
+        if made is not None and self.run in made.runs:
+            return made.step, self.run, made.code_version
+        if reuse is not None:
+            by = reuse.run or (made.runs[0] if made else rec.run_id)
+            return reuse.step, by, reuse.code_version
+        if made is None:
+            return rec.step, rec.run_id, rec.code_version
+        return made.step, made.runs[0], made.code_version
 
 
 def _check_run(catalog: CatalogReader, rec: ArtifactRecord, run: str) -> None:

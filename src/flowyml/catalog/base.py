@@ -183,6 +183,12 @@ class LineageReader(Protocol):
         (schema < 5) with inputs but no edges is left out."""
         ...
 
+    def reuses(self, run_id: str) -> dict[str, Reuse]:
+        """Artifact id -> how run ``run_id`` reused it (every artifact it reused is a
+        key): its own record of the step, and the run whose execution wrote the cache
+        entry it reused."""
+        ...
+
 
 @runtime_checkable
 class RunReader(Protocol):
@@ -236,6 +242,18 @@ class Derivation:
     parents: tuple[tuple[str, str], ...]
     values: tuple[tuple[str, str], ...]
     runs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """How a run had an artifact it reused: the step and code version of its own
+    record of that step (the truth: not the code that first made those bytes), and the
+    run whose execution wrote the cache entry it reused: the latest execution under the
+    same cache key recorded before the reuse (``None`` when none is left, pruned)."""
+
+    step: str
+    code_version: str
+    run: str | None
 
 
 @dataclass

@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # (base.py loads where its classes are made: not on open, see
         Deletion,
         Derivation,
         RetentionCatalog,
+        Reuse,
         RuntimeCatalog,
     )
 
@@ -236,6 +237,13 @@ class SqlCatalog(RuntimeSqlCatalog):
         """Artifact id -> its distinct derivations, the first production's first."""
         with self.db.read() as cur:
             return _derivations(cur, list(dict.fromkeys(ids)))
+
+    def reuses(self, run_id: str) -> dict[str, Reuse]:
+        """Artifact id -> how ``run_id`` reused it (see ``base``): three queries, each
+        by an index (the run's rows, the productions of what it reused, those runs'
+        executions)."""
+        with self.db.read() as cur:
+            return _reuses(cur, run_id)
 
     def runs_using(self, artifact_id: str) -> list[tuple[str, str, str]]:
         """(run id, step, role) for every run that produced or reused the artifact."""
@@ -545,6 +553,45 @@ def _derivations(cur: Cursor, ids: list[str]) -> dict[str, list[Derivation]]:
                 continue  # made before derivations were recorded: its inputs are unknown
             productions.append((run, step, parents))
         out[i] = _group(productions, steps, code0)
+    return out
+
+
+def _reuses(cur: Cursor, run_id: str) -> dict[str, Reuse]:
+    """``SqlCatalog.reuses``. The entry a reuse took was written by an execution of the
+    same cache key; of the runs that produced the reused artifacts, the one whose
+    execution under that key is the last recorded before the reuse (an execution not
+    cached, ``cache=False`` or unrepeatable, wrote no entry)."""
+    from .base import Reuse
+
+    reused = [(int(i), step, key, code, json.loads(outputs or "{}"))
+              for i, step, key, code, outputs in cur.all(
+                  "SELECT id, step, cache_key, code_version, outputs FROM step_runs "
+                  "WHERE run_id = :r AND status = :s", {"r": run_id, "s": "cached"})]
+    ids = list(dict.fromkeys(a for *_, outs in reused for a in outs.values()))
+    producers: dict[str, set[tuple[str, str]]] = {i: set() for i in ids}
+    for chunk in chunks(ids):
+        marks, params = in_list("i", chunk)
+        for aid, run, step in cur.all(
+            "SELECT artifact_id, run_id, step FROM artifact_uses "
+            f"WHERE artifact_id IN {marks} AND role = :role", {**params, "role": "produced"},
+        ):
+            producers[aid].add((run, step))
+    execs: dict[str, list[tuple[int, str, str]]] = {}  # cache key -> (row id, run, step)
+    runs = sorted({run for made in producers.values() for run, _ in made})
+    for chunk in chunks(runs):
+        marks, params = in_list("r", chunk)
+        for i, run, step, key, reason in cur.all(
+            "SELECT id, run_id, step, cache_key, reason FROM step_runs "
+            f"WHERE run_id IN {marks} AND status = :s", {**params, "s": "executed"},
+        ):
+            if "; not cached: " not in reason:
+                execs.setdefault(key, []).append((int(i), run, step))
+    out: dict[str, Reuse] = {}
+    for row, step, key, code, outs in reused:
+        for aid in outs.values():
+            made = [(i, run) for i, run, s in execs.get(key, ())
+                    if i < row and (run, s) in producers.get(aid, ())]
+            out.setdefault(aid, Reuse(step, code, max(made)[1] if made else None))
     return out
 
 
