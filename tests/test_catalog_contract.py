@@ -261,7 +261,8 @@ class TestRuntimeCatalog:
 
     def test_known_code_versions_are_those_that_executed(self, cat: RuntimeCatalog) -> None:
         """The code version of every cache entry is known (written with it), whether or
-        not the step recorded its source; a reuse or a failure adds none."""
+        not the step recorded its source; a failed execution's code is kept too (what
+        ``flowyml diff`` of a failed run shows); a reuse adds none."""
         assert cat.known_code_versions(["v1"]) == set()
         r = rec("r1", "train", key="k1")
         r.code_version, r.sources = "v1", {"code": "def train(): ..."}
@@ -271,9 +272,12 @@ class TestRuntimeCatalog:
         record(cat, bare, [out("score", "s")], cache=False)
         reused, failed = rec("r2", "train", key="k1"), rec("r2", "x", status="failed")
         reused.code_version, failed.code_version = "v3", "v4"
+        failed.sources = {"code": "def x(): raise ValueError"}
         cat.record_batch([Write("reuse", reused, artifacts={}), Write("fail", failed)])
         many = [f"x{i}" for i in range(1200)] + ["v1", "v2", "v3", "v4"]
-        assert cat.known_code_versions(many) == {"v1", "v2"}
+        assert cat.known_code_versions(many) == {"v1", "v2", "v4"}
+        if isinstance(cat, SqlCatalog):
+            assert cat.code_versions(["v4"])["v4"].sources == dict(failed.sources)
 
     def test_recorded_assets_are_those_with_an_artifact(self, cat: RuntimeCatalog) -> None:
         """What ``plan`` asks of a step that comes after one that runs: whether each of

@@ -219,6 +219,74 @@ def test_run_diff_shows_the_settings_an_inputs_library_brings(tmp_path: Path) ->
     assert "no recorded source" not in out
 
 
+def _failing(fixed: bool) -> Any:
+    import flowyml as fm
+
+    @fm.step(outputs="a")
+    def make_a(n: int = 3) -> list[int]:
+        return list(range(n))
+
+    if fixed:
+        @fm.step(outputs="c")
+        def make_c(a: list[int]) -> int:
+            return sum(a)
+    else:
+        @fm.step(outputs="c")
+        def make_c(a: list[int]) -> int:
+            raise ValueError("boom in make_c")
+
+    return fm.Pipeline("fails", [make_a, make_c])
+
+
+def test_the_diff_of_a_failed_run_and_its_fix_shows_the_code_that_failed(
+    project: Path,
+) -> None:
+    """The code of a failed step is recorded like an executed step's: the diff with the
+    run that fixed it shows the line removed, not a step without code."""
+    import flowyml as fm
+    from flowyml.diff import diff_runs
+
+    with pytest.raises(fm.StepFailed) as err:
+        _failing(fixed=False).run()
+    failed = err.value.run_id
+    fixed = _failing(fixed=True).run().id
+    d = diff_runs(failed, fixed)
+    (step,) = [s for s in d.steps if s.name == "make_c"]
+    assert (step.state("a"), step.state("b")) == ("failed", "executed")
+    (change,) = step.code
+    assert change.change == "changed" and "/dev/null" not in change.diff
+    assert "--- a/code" in change.diff and "+++ b/code" in change.diff
+    assert "-    raise ValueError('boom in make_c')" in change.diff
+    assert "+    return sum(a)" in change.diff
+    code = fm.Catalog().reader.code_versions([step.a.code_version])[step.a.code_version]
+    assert "raise ValueError" in code.sources["code"]
+
+
+def test_a_source_not_recorded_is_never_shown_as_an_empty_file() -> None:
+    """A part both sides have whose text one side did not record (a code version that
+    failed, or executed, before FlowyML kept it) says so and why; ``/dev/null`` stays
+    for a part one side does not have."""
+    from flowyml.catalog.records import CodeVersion
+    from flowyml.diff import code_changes
+
+    parts_a = {"code": "x1", "helper h.py:f": "h1"}
+    parts_b = {"code": "x2", "helper h.py:g": "h2"}
+    unrecorded = CodeVersion("aaaa")
+    b = CodeVersion("bbbb", {"code": "def s():\n    return 2", "helper h.py:g": "def g(): ..."},
+                    {"code": "d1", "helper h.py:g": "d2"})
+    got = {c.part: c for c in code_changes(parts_a, parts_b, unrecorded, b, ("failed", None))}
+    code = got["code"].diff
+    assert "/dev/null" not in code and code.startswith("A: (no recorded source: code "
+                                                       "version aaaa failed")
+    assert code.endswith("B:\n  def s():\n      return 2")
+    assert "/dev/null" in got["helper h.py:g"].diff  # added: not in A at all
+    assert got["helper h.py:f"].diff.startswith("(no recorded source: code version aaaa")
+    executed = code_changes(parts_a, parts_b, unrecorded, b)
+    assert "last executed before FlowyML recorded code" in executed[0].diff
+    back = code_changes(parts_b, parts_a, b, unrecorded, (None, "failed"))
+    assert back[0].diff.startswith("B: (no recorded source") and "\nA:\n  def s()" in back[0].diff
+
+
 def test_bad_arguments_are_clear_errors(toy: dict[str, Any]) -> None:
     res = flowyml_cli(toy["root"], "diff", toy["a"], "model@1")
     assert res.returncode == 2  # a usage mistake, as for other parameter errors

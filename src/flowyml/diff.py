@@ -303,6 +303,8 @@ def record_code(reader: CatalogReader, rec: ArtifactRecord) -> ArtifactCode:
 
 
 def _unified(a: str | None, b: str | None, part: str) -> str:
+    """A unified diff of a part's text in A and B; None: the part is not in that side
+    (added or removed: ``/dev/null``), never a text that was not recorded."""
     lines = difflib.unified_diff(
         (a or "").splitlines(), (b or "").splitlines(),
         fromfile=f"a/{part}" if a is not None else "/dev/null",
@@ -311,10 +313,32 @@ def _unified(a: str | None, b: str | None, part: str) -> str:
     return "\n".join(lines)
 
 
+def _unrecorded(code: CodeVersion, status: str | None) -> str:
+    """Why code version ``code`` has no text of a part it has."""
+    if not code.recorded:
+        if status == "failed":
+            return (f"code version {code.version} failed, and was not recorded: FlowyML "
+                    "did not keep the code of failed steps then")
+        return (f"code version {code.version} was not recorded: it last executed before "
+                "FlowyML recorded code")
+    return "FlowyML keeps a digest of this part, not a text"
+
+
+def _one_side(ta: str | None, tb: str | None, why: str) -> str:
+    """A part both sides have, whose text only one side recorded: that text whole,
+    and why the other is missing (not a diff with an empty file)."""
+    side, text = ("B", tb) if ta is None else ("A", ta)
+    other = "A" if side == "B" else "B"
+    body = _indent(text or "", 2)
+    return f"{other}: (no recorded source: {why})\n{side}:\n{body}"
+
+
 def code_changes(parts_a: dict[str, str], parts_b: dict[str, str],
-                 code_a: CodeVersion, code_b: CodeVersion) -> list[CodeChange]:
+                 code_a: CodeVersion, code_b: CodeVersion,
+                 statuses: tuple[str | None, str | None] = (None, None)) -> list[CodeChange]:
     """Each part that differs between two code versions, with a unified diff of its
-    recorded source. Without fingerprint parts, the source digests are compared."""
+    recorded source. Without fingerprint parts, the source digests are compared.
+    ``statuses``: the step records' (``"failed"``...), to say why a text is missing."""
     pa = parts_a or code_a.digests
     pb = parts_b or code_b.digests
     gone = {k: v for k, v in pa.items() if k not in pb}
@@ -336,12 +360,19 @@ def code_changes(parts_a: dict[str, str], parts_b: dict[str, str],
             out.append(CodeChange(k, label, "moved", f"moved {where}"))
             continue
         change = "added" if k not in pa else "removed" if k not in pb else "changed"
-        ta, tb = code_a.sources.get(k), code_b.sources.get(k)
-        if ta is not None or tb is not None:
-            text = _unified(ta if k in pa else None, tb if k in pb else None, k)
-        else:
+        ta = code_a.sources.get(k) if k in pa else None
+        tb = code_b.sources.get(k) if k in pb else None
+        lost = [_unrecorded(c, st) for c, st, parts, t in ((code_a, statuses[0], pa, ta),
+                                                           (code_b, statuses[1], pb, tb))
+                if k in parts and t is None]
+        if ta is None and tb is None:
             text = f"{pa.get(k, '(none)')} -> {pb.get(k, '(none)')}" \
-                if k.startswith(("library ", "decorator ")) else "(no recorded source)"
+                if k.startswith(("library ", "decorator ")) else \
+                f"(no recorded source: {'; '.join(dict.fromkeys(lost))})"
+        elif lost:  # in both, one text missing
+            text = _one_side(ta, tb, lost[0])
+        else:
+            text = _unified(ta, tb, k)
         out.append(CodeChange(k, label, change, text))
     return out
 
@@ -382,7 +413,9 @@ def _code_between(reader: CatalogReader, pairs: Iterable[tuple[StepRecord | None
     todo = [(ra, rb, va, vb) for ra, rb, va, vb in pairs if va and vb and va != vb]
     codes = reader.code_versions({v for _, _, va, vb in todo for v in (va, vb)}) if todo else {}
     return {(va, vb): code_changes(ra.fingerprint if ra else {}, rb.fingerprint if rb else {},
-                                   codes[va], codes[vb]) for ra, rb, va, vb in todo}
+                                   codes[va], codes[vb],
+                                   (ra.status if ra else None, rb.status if rb else None))
+            for ra, rb, va, vb in todo}
 
 
 def _indent(text: str, n: int) -> str:

@@ -53,7 +53,8 @@ class RuntimeCatalog(Protocol):
         ...
 
     def known_code_versions(self, versions: Iterable[str]) -> set[str]:
-        """The code versions among ``versions`` that an execution recorded. The code
+        """The code versions among ``versions`` that an execution (one that failed
+        too) recorded. The code
         version of every cache entry is among them (both are written in one
         transaction), so a key made by any other code cannot be in the cache: a run
         does not look it up. (An entry recorded before the catalog kept code versions

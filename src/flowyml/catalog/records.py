@@ -48,7 +48,8 @@ class StepRecord:
     attempts: int = 1
     outputs: dict[str, str] = field(default_factory=dict)  # asset -> artifact id
     # fingerprint part -> its normalized source (``Fingerprint.sources``): written,
-    # content-addressed, for executed steps; read back with ``CodeReader.code_versions``
+    # content-addressed, for executed and failed steps; read back with
+    # ``CodeReader.code_versions``
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
     # the files the execution read (``core.reads.portable``: [path, size, mtime_ns,
     # blake3]; a folder it listed ends in "/"); a reused step's are those of the

@@ -383,7 +383,7 @@ class RuntimeSqlCatalog:
             execs = [w for w in writes if w.kind == "exec"]
             # every name this batch versions, locked up front in one order (no deadlock)
             _lock_names(cur, dialect, [o.name for w in execs for o in w.outputs])
-            _record_sources(cur, [w.rec for w in execs])
+            _record_sources(cur, [w.rec for w in writes if w.kind in ("exec", "fail")])
             batch = _Batch(cur, execs)
             out = [batch.add(w) for w in writes]
             batch.write(cur)
@@ -654,9 +654,11 @@ def _check_referenced(cur: Cursor, writes: list[Write]) -> None:
 
 
 def _record_sources(cur: Cursor, recs: list[StepRecord]) -> None:
-    """The code of executed steps, content-addressed and insert-if-absent: a code
-    version already recorded is not even rendered, and a text is stored once. Every
-    executed code version gets its row, sources or not (``known_code_versions``)."""
+    """The code of executed steps, failed ones too (``flowyml diff`` of a failed run
+    and the run that fixed it shows what changed), content-addressed and
+    insert-if-absent: a code version already recorded is not even rendered, and a text
+    is stored once. Every executed code version gets its row, sources or not
+    (``known_code_versions``: a failed one known too only costs its key a lookup)."""
     pending = {r.code_version: r for r in recs if not r.sources}
     pending.update((r.code_version, r) for r in recs if r.sources)  # its code wins
     if not pending:
