@@ -8,6 +8,7 @@ changes the columns of `features`, and lr=0.2), C (B again: everything reused).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -285,6 +286,57 @@ def test_a_source_not_recorded_is_never_shown_as_an_empty_file() -> None:
     assert "last executed before FlowyML recorded code" in executed[0].diff
     back = code_changes(parts_b, parts_a, b, unrecorded, (None, "failed"))
     assert back[0].diff.startswith("B: (no recorded source") and "\nA:\n  def s()" in back[0].diff
+
+
+def test_an_environment_variable_change_shows_its_values_secrets_masked(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The value of each environment variable the key counted is recorded with the
+    code, masked under a secret-looking name as every value is: diff says 1 -> 2.
+    (``os`` is this module's global: the step's code reads the variables by name.)"""
+    import flowyml as fm
+    from flowyml.diff import artifact_code, diff_runs
+
+    @fm.step(outputs="cfg")
+    def cfg() -> dict[str, int]:
+        return {"depth": int(os.getenv("DEPTH", "1")),
+                "pw": len(os.environ.get("DB_PASSWORD", ""))}
+
+    runs = []
+    for depth, secret in (("1", "hunter2-first-secret"), ("2", "hunter3-other-secret"), (None, None)):
+        monkeypatch.delenv("DEPTH", raising=False)
+        monkeypatch.delenv("DB_PASSWORD", raising=False)
+        if depth is not None:
+            monkeypatch.setenv("DEPTH", depth)
+            monkeypatch.setenv("DB_PASSWORD", str(secret))
+        runs.append(fm.Pipeline("env", [cfg]).run())
+    (step,) = diff_runs(runs[0].id, runs[1].id).steps
+    got = {c.part: c.diff for c in step.code}
+    assert got == {"env DEPTH": "'1' -> '2'", "env DB_PASSWORD":
+                   "*** -> *** (the value of a secret-looking name is never stored)"}
+    (step,) = diff_runs(runs[1].id, runs[2].id).steps
+    assert {c.part: c.diff for c in step.code} == {
+        "env DEPTH": "'2' -> (not set)", "env DB_PASSWORD": "*** -> (not set)"}
+    assert "=== environment variable DEPTH ===\nDEPTH = '1'" in str(
+        artifact_code(runs[0].artifacts["cfg"].id))
+    catalog = (project / ".flowyml" / "catalog.db").read_bytes()
+    assert b"hunter2" not in catalog and b"hunter3" not in catalog
+
+
+def test_environment_values_not_recorded_say_so() -> None:
+    """Records made before the values were kept: not "(no recorded source)"."""
+    from flowyml.catalog.records import CodeVersion
+    from flowyml.diff import code_changes
+
+    old = CodeVersion("aaaa", {"code": "def s(): ..."}, {"code": "d"})
+    (change,) = code_changes({"env X": "t1"}, {"env X": "t2"}, old, old)
+    assert change.label == "environment variable X" and change.change == "changed"
+    assert change.diff.startswith("(values not recorded: only a digest of each was kept")
+    new = CodeVersion("bbbb", {"env X": "X = 'b'"}, {"env X": "e"})
+    (change,) = code_changes({"env X": "t1"}, {"env X": "t2"}, old, new)
+    assert change.diff == "(value not recorded) -> 'b'"
+    (change,) = code_changes({"code": "c"}, {"code": "c", "env X": "t2"}, old, new)
+    assert (change.change, change.diff) == ("added", "(not read) -> 'b'")
 
 
 def test_bad_arguments_are_clear_errors(toy: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .catalog_api import Catalog
 from .core.errors import ArtifactNotFoundError, ParameterError
-from .core.parts import part_label
+from .core.parts import env_not_set, part_label
 from .core.reads import CODE, CWD, CWD_PATH, STAT
 from .core.userframe import shown_as_text
 
@@ -227,6 +227,8 @@ def _split(key: str) -> tuple[str, str, str]:
 
 def _heading(key: str) -> str:
     kind, where, qual = _split(key)
+    if kind == "env":  # its value as the key counted it (``VAR = '2'``)
+        return f"environment variable {qual}"
     return f"{kind} {qual} ({where})" if where else f"{kind} {qual}".strip()
 
 
@@ -324,6 +326,30 @@ def _unrecorded(code: CodeVersion, status: str | None) -> str:
     return "FlowyML keeps a digest of this part, not a text"
 
 
+_UNREAD = "(not read)"  # an environment variable the code of one side did not read
+_NOT_RECORDED = "(value not recorded)"
+
+
+def _env_change(var: str, ta: str | None, tb: str | None) -> str:
+    """``'1' -> '2'`` for environment variable ``var``, from the texts its code versions
+    recorded (``runtime.decisions.with_env_values``; masked under a secret-looking name, as
+    they were stored); a side recorded before FlowyML kept them says so."""
+    def value(text: str | None) -> str:
+        if text is None:
+            return _NOT_RECORDED
+        if text == env_not_set(var):
+            return "(not set)"
+        return text.removeprefix(f"{var} = ")
+
+    a, b = value(ta), value(tb)
+    if a == b == _NOT_RECORDED:
+        return ("(values not recorded: only a digest of each was kept when these ran; "
+                "the value each run read is recorded since)")
+    if a == b:  # both masked
+        return f"{a} -> {b} (the value of a secret-looking name is never stored)"
+    return f"{a} -> {b}"
+
+
 def _one_side(ta: str | None, tb: str | None, why: str) -> str:
     """A part both sides have, whose text only one side recorded: that text whole,
     and why the other is missing (not a diff with an empty file)."""
@@ -365,7 +391,9 @@ def code_changes(parts_a: dict[str, str], parts_b: dict[str, str],
         lost = [_unrecorded(c, st) for c, st, parts, t in ((code_a, statuses[0], pa, ta),
                                                            (code_b, statuses[1], pb, tb))
                 if k in parts and t is None]
-        if ta is None and tb is None:
+        if k.startswith("env "):  # a value, not code: old -> new
+            text = _env_change(k[4:], ta if k in pa else _UNREAD, tb if k in pb else _UNREAD)
+        elif ta is None and tb is None:
             text = f"{pa.get(k, '(none)')} -> {pb.get(k, '(none)')}" \
                 if k.startswith(("library ", "decorator ")) else \
                 f"(no recorded source: {'; '.join(dict.fromkeys(lost))})"

@@ -124,6 +124,18 @@ class _Overlay(Mapping[str, str]):
         return (dict, (dict(self),))
 
 
+def env_not_set(var: str) -> str:
+    """The recorded text of an environment variable a key counted while it was not set
+    (``runtime.decisions.with_env_values``)."""
+    return f"{var} is not set"
+
+
+def with_sources(base: Mapping[str, str], more: Mapping[str, str]) -> Mapping[str, str]:
+    """``base`` (a fingerprint's ``sources``) with ``more`` over it, ``base``'s texts
+    still rendered on first read."""
+    return _Overlay(more, base) if more else base
+
+
 def render_source(source: Source) -> str:
     if isinstance(source, str):
         return source

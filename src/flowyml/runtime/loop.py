@@ -31,7 +31,7 @@ from ..core.refs import ArtifactRef
 from ..core.struct import struct
 from ..run import StepResult
 from ..stores.base import is_stored, object_uri
-from .decisions import Decider, Decision, explain, forced_set
+from .decisions import Decider, Decision, explain, forced_set, with_env_values
 from .recorder import Recorder
 from .reporting import Reporter
 
@@ -787,11 +787,12 @@ class _RunState:
 
     # ------------------------------------------------------------------ records
     def _step_record(self, name: str, d: Decision, status: str, reason: str) -> StepRecord:
+        fp = d.fingerprint  # (a reuse's code is recorded: its sources are never read)
         return StepRecord(
             run_id=self.run_id, pipeline=self.pipeline, step=name, status=status,
-            cache_key=d.key, reason=reason, code_version=d.fingerprint.code_version,
-            started_at=d.started, fingerprint=d.fingerprint.parts, inputs=d.inputs,
-            values=d.values, sources=d.fingerprint.sources,
+            cache_key=d.key, reason=reason, code_version=fp.code_version,
+            started_at=d.started, fingerprint=fp.parts, inputs=d.inputs,
+            values=d.values, sources=fp.sources if status == "cached" else with_env_values(fp),
         )
 
     def _record(self, w: Write) -> None:
