@@ -60,11 +60,12 @@ def test_plan_without_running(proj: Path) -> None:
     out = ok(proj, "plan", "pipe.py")
     # nothing ran yet: every step runs, the ones after load too (no cache entry of theirs
     # can be a hit, whatever load makes)
-    assert "+ load: run - first run of this step in this pipeline: nothing cached" in out
-    assert ("+ clean: run - first run of this step: nothing cached under its key (no "
-            "clean_data in the catalog)") in out
-    assert "+ train: run - first run of this step: nothing cached under its key (no model " \
-        "or metrics in the catalog)" in out
+    assert ("+ load: run - no successful run of this step in this pipeline yet: nothing "
+            "cached") in out
+    assert ("+ clean: run - no successful run of this step yet: nothing cached under its key "
+            "(no clean_data in the catalog)") in out
+    assert "+ train: run - no successful run of this step yet: nothing cached under its key " \
+        "(no model or metrics in the catalog)" in out
     assert "run?" not in out
     assert "no runs yet" in ok(proj, "runs")  # planning runs nothing and records nothing
     ok(proj, "run", "pipe.py")
@@ -102,12 +103,12 @@ other = fm.Pipeline("other", [clean, load])
     assert ("? clean: run? - after load runs: reused only if raw_data comes out "
             "byte-identical") in out
     assert "? train: run? - after clean runs" in out
-    assert ("+ score: run - first run of this step: nothing cached under its key (no score "
-            "in the catalog)") in out
+    assert ("+ score: run - no successful run of this step yet: nothing cached under its key "
+            "(no score in the catalog)") in out
     assert "+ note: run - caching is off (cache=False)" in out
     out = ok(proj, "plan", "pipe.py:other", "-p", "n_rows=5")
-    assert ("? clean: run? - first run of this step in this pipeline; after load runs: "
-            "reused only if another pipeline ran it on the inputs it gets") in out
+    assert ("? clean: run? - no successful run of this step in this pipeline yet; after load "
+            "runs: reused only if another pipeline ran it on the inputs it gets") in out
 
 
 def test_catalog_commands(proj: Path) -> None:

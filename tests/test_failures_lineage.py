@@ -84,6 +84,46 @@ def test_wrong_number_of_outputs_is_a_step_failure(project: Path) -> None:
         fm.Pipeline("pair", [pair]).run()
 
 
+def _fails_then_fixed(fixed: bool) -> fm.Pipeline:
+    @fm.step(outputs="a")
+    def make_a() -> list[int]:
+        return [1, 2]
+
+    if fixed:
+        @fm.step(outputs="c")
+        def make_c(a: list[int]) -> int:
+            return sum(a)
+    else:
+        @fm.step(outputs="c")
+        def make_c(a: list[int]) -> int:
+            raise ValueError("boom")
+
+    @fm.step(outputs="d")
+    def make_d(c: int) -> int:
+        return c + 1
+
+    return fm.Pipeline("refail", [make_a, make_c, make_d])
+
+
+def test_after_a_failure_the_reason_is_not_a_first_run(project: Path) -> None:
+    """make_c ran (and failed) in the previous run: its reason, and plan's, must not say
+    it never ran; with no successful run to compare with, they say that."""
+    with pytest.raises(fm.StepFailed):
+        _fails_then_fixed(fixed=False).run()
+    pipe = _fails_then_fixed(fixed=True)
+    plan = {name: (action, reason) for name, action, reason in pipe.plan()}
+    assert plan["make_a"][0] == "reuse"
+    assert plan["make_c"] == ("run", "no successful run of this step in this pipeline yet: "
+                                     "nothing cached under its key")
+    assert plan["make_d"] == ("run", "no successful run of this step yet: nothing cached "
+                                     "under its key (no d in the catalog)")
+    run = pipe.run()
+    reasons = {n: run.steps[n].reason for n in ("make_c", "make_d")}
+    assert reasons == {n: "executed: no successful run of this step in this pipeline yet: "
+                          "nothing cached under its key" for n in reasons}
+    assert "first run" not in str(pipe.plan()) + "".join(reasons.values())
+
+
 def _diamond() -> fm.Pipeline:
     @fm.step(outputs="raw")
     def load(seed: int = 1) -> list[int]:

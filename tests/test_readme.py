@@ -33,7 +33,7 @@ def test_the_quickstart_runs_as_written(tmp_path: Path) -> None:
         return done.stdout
 
     first, second = python(), python()
-    assert "{'weight': 51.6}" in first and "False executed: first run" in first
+    assert "{'weight': 51.6}" in first and "False executed: no successful run of this step" in first
     assert "True reused" in second and "model@1" in second
     plan = flowyml_cli(tmp_path, "plan", "pipe.py", "-p", "lr=0.3")
     assert plan.returncode == 0, plan.stderr

@@ -289,7 +289,8 @@ def explain(d: Decision, step: Any, forced: bool, prev: StepRecord | None) -> st
 def explain_miss(prev: StepRecord | None, d: Decision) -> str:
     """Why the cache key differs from the previous execution of this step."""
     if prev is None:
-        return "first run of this step in this pipeline: nothing cached under its key"
+        # (not "first run": it may have run and failed; a failure is no comparison base)
+        return "no successful run of this step in this pipeline yet: nothing cached under its key"
     phrases = explain_parts(prev.fingerprint, d.fingerprint.parts)
     for param in sorted(set(prev.inputs) | set(d.inputs)):
         if prev.inputs.get(param) != d.inputs.get(param):

@@ -118,7 +118,8 @@ def _ahead(name: str, graph: Graph, blocked: str | None, prev: StepRecord | None
     missing = recorded.missing(step.outputs)
     if missing:
         never = f"no {' or '.join(missing)} in the catalog"
-        return name, "run", (f"first run of this step: nothing cached under its key ({never})"
+        return name, "run", (f"no successful run of this step yet: nothing cached under its "
+                             f"key ({never})"
                              if prev is None else f"nothing cached under its key ({never})")
     if blocked is None:  # what the steps before it leave is known when they run
         drawn = sorted(graph.fingerprints[name].states)
@@ -127,8 +128,8 @@ def _ahead(name: str, graph: Graph, blocked: str | None, prev: StepRecord | None
                               "reused only if that step leaves it as it did")
     after = f"after {graph.producers[blocked]} runs"
     if prev is None:  # a cache entry of it can only be another pipeline's
-        return name, "run?", (f"first run of this step in this pipeline; {after}: reused "
-                              "only if another pipeline ran it on the inputs it gets")
+        return name, "run?", (f"no successful run of this step in this pipeline yet; {after}: "
+                              "reused only if another pipeline ran it on the inputs it gets")
     as_before = recorded.as_before(name, prev, in_recs)
     own = own_changes(prev, decider.decide(name, as_before), partial=as_before.keys() < (
         graph.bindings[name].keys() & prev.inputs.keys()))
