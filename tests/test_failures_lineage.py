@@ -226,7 +226,7 @@ def test_a_shared_ancestor_is_expanded_once_in_the_json_lineage(project: Path) -
     assert (b["name"], c["name"]) == ("b24", "c24")
     assert b["parents"][0]["name"] == "a23" and "step" in b["parents"][0]
     assert c["parents"] == [{"id": b["parents"][0]["id"], "name": "a23", "version": 1,
-                             "see_above": True}]
+                             "see_above": True, "param": "a23"}]
     names = []
     todo = [tree]
     while todo:

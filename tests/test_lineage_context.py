@@ -202,6 +202,39 @@ def test_downward_tree_in_every_format(project: Path) -> None:
     assert json.loads(as_run)["parents"][0]["id"] == raw2.id
 
 
+def test_the_downward_tree_lists_every_parameter_reading_the_artifact(project: Path) -> None:
+    """A step reading ``x`` through two parameters: ``--down`` lists both edges, as the
+    upward tree does (the second, whose node is expanded above, with its param too)."""
+
+    @fm.step(outputs="x")
+    def make() -> list[int]:
+        return [0, 1]
+
+    @fm.step(outputs="w", inputs={"p": "x", "q": "x"})
+    def same_twice(p: list[int], q: list[int]) -> int:
+        return len(p) + len(q)
+
+    @fm.step(outputs="z")
+    def after(w: int) -> int:
+        return w + 1
+
+    run = fm.Pipeline("twice", [make, same_twice, after]).run()
+    up = fm.get_lineage(run.artifacts["w"].id)
+    assert [p.param for p in up.parents] == ["p", "q"]
+    tree = get_descendant_tree(run.artifacts["x"].id)
+    assert [(c.artifact.name, c.param) for c in tree.children] == [("w", "p"), ("w", "q")]
+    text = str(tree)
+    assert "-> w@1 (as p)" in text and "-> w@1 (as q)" in text
+    data = json.loads(tree.to_json())
+    first, again = data["children"]
+    assert (first["param"], first["children"][0]["name"]) == ("p", "z")
+    assert again == {"id": first["id"], "name": "w", "version": 1, "see_above": True,
+                     "param": "q"}
+    res = flowyml_cli(project, "lineage", "x", "--down", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert [c["param"] for c in json.loads(res.stdout)["children"]] == ["p", "q"]
+
+
 def test_a_name_with_a_run_is_the_version_that_run_had(project: Path) -> None:
     """``lineage raw --run R``: the version R made, not raw@latest (which R never saw)."""
     pipe = _pipeline()

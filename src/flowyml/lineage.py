@@ -87,7 +87,8 @@ class LineageNode:
     def to_dict(self) -> dict[str, Any]:
         """Nested dicts, in the text tree's order (``_nested``): each artifact is
         expanded where it first appears, a shared ancestor that appears again is
-        ``{"id", "name", "version", "see_above": True}``, a source repeats whole. Each
+        ``{"id", "name", "version", "see_above": True}`` (and the ``param`` it fed
+        there), a source repeats whole. Each
         node's ``code`` references its step's recorded code: the code version and, per
         part, the BLAKE3 of its normalized source (``flowyml show ID --code`` prints it)."""
         catalog = self.artifact._stack.open_catalog()
@@ -491,12 +492,16 @@ def get_descendant_tree(
     for parent, lst in kids.items():
         for k in sorted((k for k in lst if k in nodes),
                         key=lambda k: (records[k].name, records[k].version)):
-            param = next((p for d in derivs.get(k, []) for p, pid in d.parents if pid == parent),
-                         None)
+            # once per parameter through which any derivation of it reads the parent
+            # (``inputs={"p": "x", "q": "x"}``: as the upward tree lists both edges)
+            params = sorted({p for d in derivs.get(k, []) for p, pid in d.parents
+                             if pid == parent})
             child = nodes[k]
-            if child.param is None:
-                child.param = param
-            nodes[parent].children.append(child if child.param == param else replace(child, param=param))
+            for param in (*params,) or (None,):
+                if child.param is None:
+                    child.param = param
+                nodes[parent].children.append(
+                    child if child.param == param else replace(child, param=param))
     return nodes[aid]
 
 
@@ -506,14 +511,19 @@ def _nested(root: Any, kids: Callable[[Any], list[Any]],
     depth first in order as the text tree prints it, without recursion. A node is
     expanded where it first appears; where one with kids appears again it is
     ``{"id", "name", "version", "see_above": True}``: expanding it at every place grew
-    with the number of paths (a ladder of 16 diamonds: 35 s and 0.8 GB of JSON)."""
+    with the number of paths (a ladder of 16 diamonds: 35 s and 0.8 GB of JSON). It
+    keeps the ``param`` of the edge it stands on (an artifact read through two
+    parameters appears twice, once with each)."""
     shown: set[str] = set()
 
     def conv(n: Any) -> dict[str, Any]:
         a = n.artifact
         below = kids(n)
         if a.id in shown and below:
-            return {"id": a.id, "name": a.name, "version": a.version, "see_above": True}
+            again = {"id": a.id, "name": a.name, "version": a.version, "see_above": True}
+            if getattr(n, "param", None) is not None:  # the edge's: another one may differ
+                again["param"] = n.param
+            return again
         shown.add(a.id)
         out = record(n)
         out[key] = [None] * len(below)  # each filled in when its node is reached
