@@ -19,6 +19,8 @@ from tests.conftest import flowyml_cli
 
 from .stack_fixtures import catalog_at_version, pg_url  # noqa: F401  (pg_url: a fixture)
 
+README = Path(__file__).resolve().parent.parent / "README.md"
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def stack(request: pytest.FixtureRequest, project: Path) -> fm.Stack:
@@ -59,7 +61,9 @@ def test_every_derivation_is_kept_and_shown_per_run(stack: fm.Stack) -> None:
     raw1, raw2 = r1.artifacts["raw"], r2.artifacts["raw"]
     assert (raw1.version, raw2.version) == (1, 2)
 
-    ways = stack.open_catalog().derivations_of([size.id, summary.id, raw1.id])
+    # as the README says: ``fm.Catalog().reader.derivations_of(ids)``
+    assert "`fm.Catalog().reader.derivations_of(ids)`" in README.read_text()
+    ways = fm.Catalog(stack).reader.derivations_of([size.id, summary.id, raw1.id])
     assert [(d.parents, d.runs) for d in ways[size.id]] == [
         ((("raw", raw1.id),), (r1.id, r4.id)), ((("raw", raw2.id),), (r2.id,)),
     ], "a forced rerun with the same inputs adds a run to the first derivation"
