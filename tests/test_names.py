@@ -34,3 +34,19 @@ def test_names_cannot_escape(project: Path, bad: str) -> None:
         fm.Catalog().tag("ok", 1, bad)
     with pytest.raises(fm.ParameterError):
         fm.Catalog().get(bad)
+
+
+def test_a_non_ascii_name_says_ascii_and_how_to_keep_the_function() -> None:
+    """Names become store prefixes: ASCII only; ``é`` is a letter, so the message says
+    which letters, and for a function's own name, how to name the step instead."""
+    namespace: dict[str, object] = {}
+    exec("def entraîner():\n    return 1\n", namespace)
+    with pytest.raises(fm.ParameterError, match=r"ASCII letters \(A-Z, a-z\)") as err:
+        fm.step(namespace["entraîner"])
+    assert "@fm.step(name=...)" in str(err.value)
+    assert fm.step(name="entrainer")(namespace["entraîner"]).name == "entrainer"
+    for bad in (lambda: fm.step(outputs="données")(lambda: 1),
+                lambda: fm.Pipeline("pipeline_é", [])):
+        with pytest.raises(fm.ParameterError, match="ASCII letters") as err:
+            bad()
+        assert "@fm.step(name=" not in str(err.value)  # not a function's name

@@ -20,8 +20,8 @@ def check_name(value: object, what: str = "asset name") -> str:
         raise ParameterError(f"invalid {what} {value!r}: expected a non-empty string")
     if len(value) > MAX_NAME_LEN or not _NAME.match(value):
         raise ParameterError(
-            f"invalid {what} {value!r}: use letters, digits, '_', '-' and inner '.', "
-            f"starting with a letter or '_' (at most {MAX_NAME_LEN} characters)"
+            f"invalid {what} {value!r}: use ASCII letters (A-Z, a-z), digits, '_', '-' and "
+            f"inner '.', starting with a letter or '_' (at most {MAX_NAME_LEN} characters)"
         )
     return value
 

@@ -93,14 +93,15 @@ class Step:
         functools.update_wrapper(self, func)
         self.func = func
         fname = _callable_name(func)
-        if name is None and fname == "<lambda>":
+        lam = name is None and fname == "<lambda>"
+        if lam:
             # a lambda has no usable name: take its (first) output's
             outs_list = [outputs] if isinstance(outputs, str) else list(outputs or [])
             first = outs_list[0] if outs_list else None
             if first is None:
                 raise ParameterError("a lambda step needs outputs= (or name=) to be named")
             fname = first
-        self.name = check_name(name or fname, "step name")
+        self.name = _step_name(name, fname, hint=not lam)
         if outputs is None:
             outs: tuple[str, ...] = (self.name,)
         elif isinstance(outputs, str):
@@ -292,6 +293,20 @@ def _callable_name(func: Any) -> str:
     if isinstance(name, str):
         return name
     return type(func).__name__
+
+
+def _step_name(name: str | None, fname: str, hint: bool) -> str:
+    """``name``, else ``fname`` (the function's; a lambda's first output's); a function
+    name that is no valid step name (``def entraîner``: names become store prefixes,
+    ASCII only) says, with ``hint``, how to keep the function as it is."""
+    if name is not None or not hint:
+        return check_name(name or fname, "step name")
+    try:
+        return check_name(fname, "step name")
+    except ParameterError as exc:
+        raise ParameterError(
+            f"{exc}; the step takes its function's name: give it a valid one with "
+            f"@fm.step(name=...)") from None
 
 
 def _params_of(func: Callable[..., Any], step_name: str) -> tuple[ParamSpec, ...]:
