@@ -364,6 +364,36 @@ def test_show_code_prints_the_step_and_each_helper_under_a_heading(codev: Path) 
     assert "return 2 * x * SCALE" in ok(codev, "show", "model@1", "--code")
 
 
+def test_a_constant_read_through_a_module_attribute_is_headed_with_its_file(
+    project: Path,
+) -> None:
+    """``util.LIMIT`` is read in pipe.py but defined in lib/util.py: the heading names
+    lib/util.py; ``FACTOR`` (``from lib.util import FACTOR``) is a name of pipe.py."""
+    write(project / "lib" / "__init__.py", "")
+    write(project / "lib" / "util.py", 'API_TOKEN = "tok-do-not-store-me-5678"\nLIMIT = 7\n'
+                                       "FACTOR = 2\n")
+    write(project / "pipe.py", """
+        import flowyml as fm
+        from lib import util
+        from lib.util import FACTOR
+
+        @fm.step(outputs="x")
+        def make():
+            return [len(util.API_TOKEN), FACTOR, util.LIMIT]
+
+        pipe = fm.Pipeline("attrs", [make])
+    """)
+    ok(project, "run", "-q", "pipe.py")
+    out = ok(project, "show", "x", "--code")
+    titles = [b.split(" ===\n", 1)[0] for b in out.strip().split("\n\n=== ")[1:]]
+    assert titles[:4] == ["step make", "constant FACTOR (pipe.py)",
+                          "constant util.API_TOKEN (lib/util.py)",
+                          "constant util.LIMIT (lib/util.py)"], titles
+    assert "util.API_TOKEN = ***" in out and "tok-do-not-store-me" not in out
+    tree = json.loads(ok(project, "lineage", "x", "--format", "json"))
+    assert not [p for p in tree["code"]["parts"] if p.startswith("@")]  # not a part
+
+
 def test_code_executed_before_recording_says_so(codev: Path) -> None:
     ok(codev, "run", "-q", "pipe.py")
     with sqlite3.connect(codev / ".flowyml" / "catalog.db") as db:  # as an older FlowyML left it

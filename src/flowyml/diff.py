@@ -225,10 +225,14 @@ def _split(key: str) -> tuple[str, str, str]:
     return (kind, where, qual) if sep else (kind, "", rest)
 
 
-def _heading(key: str) -> str:
+def _heading(key: str, defined: str | None = None) -> str:
+    """``helper f (a.py)``; a constant read through a module attribute is headed with
+    the file ``defined`` of that module (its key names the file of the code that reads
+    it: ``constant util.TOKEN (lib/util.py)``, not ``(pipe.py)``)."""
     kind, where, qual = _split(key)
     if kind == "env":  # its value as the key counted it (``VAR = '2'``)
         return f"environment variable {qual}"
+    where = defined or where
     return f"{kind} {qual} ({where})" if where else f"{kind} {qual}".strip()
 
 
@@ -246,7 +250,8 @@ def code_sections(code: CodeVersion, step: str,
     own = [k for k in src if k.split(" ")[0] in _STEP_PARTS]
     own.sort(key=lambda k: (_STEP_PARTS.index(k.split(" ")[0]), k))
     out = [(f"step {step}", "\n".join(src[k] for k in own))] if own else []
-    out += [(_heading(k), src[k]) for k in sorted((k for k in src if k not in own), key=_order)]
+    out += [(_heading(k, code.files.get(k)), src[k])
+            for k in sorted((k for k in src if k not in own), key=_order)]
     rest = sorted(k for k in (parts or {}) if k not in src and k.split(" ")[0] not in _STEP_PARTS)
     libs = [f"{_split(k)[2]} {parts[k]}" for k in rest if k.startswith("library ")]  # type: ignore[index]
     if libs:

@@ -65,6 +65,9 @@ class CodeVersion:
     version: str
     sources: dict[str, str] = field(default_factory=dict)  # part -> source text
     digests: dict[str, str] = field(default_factory=dict)  # part -> digest of the text
+    # part -> the file defining the module a constant read through a module attribute
+    # lives in (``constant pipe.py:util.TOKEN`` -> ``lib/util.py``), when recorded
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def recorded(self) -> bool:

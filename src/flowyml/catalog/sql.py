@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ..core.errors import ArtifactNotFoundError, CatalogError
+from ..core.parts import FILE_OF
 from . import liveness
 from .dbapi import Cursor, Db, in_list, parse_url
 from .records import ArtifactRecord, CodeVersion
@@ -323,14 +324,17 @@ class SqlCatalog(RuntimeSqlCatalog):
                     parts[version] = json.loads(got)
             digests = {d for p in parts.values() for d in p.values()}
             texts = _code_texts(cur, digests) if text else {}
-        return {
-            v: CodeVersion(
-                v,
-                {k: texts[d] for k, d in parts.get(v, {}).items() if d in texts},
-                dict(parts.get(v, {})),
-            )
-            for v in versions
-        }
+        out = {}
+        for v in versions:
+            got, files = {}, {}
+            for k, d in parts.get(v, {}).items():
+                if not k.startswith(FILE_OF):  # (not a part: where a part's module is)
+                    got[k] = d
+                elif texts.get(d):
+                    files[k[len(FILE_OF):]] = texts[d]
+            out[v] = CodeVersion(v, {k: texts[d] for k, d in got.items() if d in texts}, got,
+                                 files)
+        return out
 
     def live_run_starts(self) -> list[float]:
         """Start times of runs whose driver is alive (gc keeps what they may reference)."""

@@ -124,6 +124,12 @@ class _Overlay(Mapping[str, str]):
         return (dict, (dict(self),))
 
 
+# The key, among a code version's recorded sources, of the file that defines the module
+# a constant reached through a module attribute (``constant pipe.py:util.TOKEN``, read in
+# pipe.py) lives in: FILE_OF + the part's key -> ``lib/util.py``. No part starts with it.
+FILE_OF = "@file "
+
+
 def env_not_set(var: str) -> str:
     """The recorded text of an environment variable a key counted while it was not set
     (``runtime.decisions.with_env_values``)."""

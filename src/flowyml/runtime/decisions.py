@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ParameterError
-from ..core.fingerprint import code_ref_parts, settings_parts, short_repr, value_source
+from ..core.fingerprint import code_ref_parts, settings_parts, short_repr
 from ..core.hashing import hash_text
 from ..core.native_reads import QUERY_REFS, QUERY_TYPES
-from ..core.parts import OPAQUE, Fingerprint, env_not_set, explain_parts, with_sources
+from ..core.parts import OPAQUE, Fingerprint, explain_parts
 from ..core.struct import field, replace, struct
 from ..materializers import registry_versions
 
@@ -157,30 +156,6 @@ class Decider:
         variants = generator_variants(key, fp.states) if fp.states else {}
         return Decision(variants.get(frozenset(), key), fp, inputs, vals, parents, in_recs,
                         time.time(), variants=variants)
-
-
-ENV = "env "  # the fingerprint part of an environment variable the code reads
-
-
-def with_env_values(fp: Fingerprint) -> Mapping[str, str]:
-    """``fp.sources`` with the value of each environment variable its key counts
-    (``env VAR``, a token only), for the records of an execution: ``VAR = '2'``, or
-    ``VAR = ***`` under a secret-looking name (``value_source``, as every value part:
-    a catalog never stores a credential), or ``VAR is not set``. Read now, and kept
-    only when its token is the one the key counted (a step may have changed the
-    environment since the build): ``flowyml diff`` then says ``'1' -> '2'``."""
-    env = [k for k in fp.parts if k.startswith(ENV)]
-    if not env:
-        return fp.sources
-    from ..core.tokens import Tokenizer
-
-    values = {}
-    for part in env:
-        var = part[len(ENV):]
-        value = os.environ.get(var)
-        if Tokenizer(ordered=True).digest(value) == fp.parts[part]:
-            values[part] = env_not_set(var) if value is None else value_source(var, value)
-    return with_sources(fp.sources, values)
 
 
 def generator_variants(key: str, states: Mapping[str, str]) -> dict[frozenset[str], str]:

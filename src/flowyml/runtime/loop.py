@@ -31,7 +31,8 @@ from ..core.refs import ArtifactRef
 from ..core.struct import struct
 from ..run import StepResult
 from ..stores.base import is_stored, object_uri
-from .decisions import Decider, Decision, explain, forced_set, with_env_values
+from .decisions import Decider, Decision, explain, forced_set
+from .recorded import recorded_sources
 from .recorder import Recorder
 from .reporting import Reporter
 
@@ -792,7 +793,8 @@ class _RunState:
             run_id=self.run_id, pipeline=self.pipeline, step=name, status=status,
             cache_key=d.key, reason=reason, code_version=fp.code_version,
             started_at=d.started, fingerprint=fp.parts, inputs=d.inputs,
-            values=d.values, sources=fp.sources if status == "cached" else with_env_values(fp),
+            values=d.values, sources=fp.sources if status == "cached" else recorded_sources(
+                fp, self.stack.root),
         )
 
     def _record(self, w: Write) -> None:
