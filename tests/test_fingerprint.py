@@ -1836,3 +1836,24 @@ def test_left_out_data_too_big_to_walk_makes_the_object_opaque(
     monkeypatch.setattr(tokens, "MAX_NODES", 50)
     assert value_token(_PicklesLight("rates.csv", {f"k{i}": [float(i)] for i in range(100)})
                        ).startswith("opaque")
+
+
+def test_an_environment_variable_read_through_a_closure_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function made by another that imported ``os`` (a step factory, a test) reads
+    ``os.getenv`` through its closure: the variable counts as it does through a global
+    (it was reused after ``DEPTH`` changed)."""
+    import os
+
+    def make():
+        local_os = os
+
+        def depth():
+            return int(local_os.getenv("FM_DEPTH", "1"))
+        return depth
+
+    monkeypatch.setenv("FM_DEPTH", "1")
+    before = fingerprint_function(make(), root=tmp_path).parts
+    assert "env FM_DEPTH" in before
+    monkeypatch.setenv("FM_DEPTH", "2")
+    assert fingerprint_function(make(), root=tmp_path).parts != before

@@ -3209,6 +3209,12 @@ def _follow_getattrs(ctx: _Context, fn: types.FunctionType, info: CodeInfo,
                 _visit(ctx, target, f"{'.'.join(chain)}.{attr}", label)
 
 
+def _closed_over(fn: types.FunctionType) -> dict[str, Any]:
+    """The values of ``fn``'s closure, by name."""
+    return {name: cell_value(cell) for name, cell in zip(
+        fn.__code__.co_freevars, fn.__closure__ or (), strict=False)}
+
+
 def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
     """Visit what ``fn`` reaches: globals, attribute chains, local imports, getattr."""
     globs = fn.__globals__
@@ -3230,7 +3236,8 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
         # that of a function passed in: every docstring the step reaches may be what it
         # reads (``_text_parts``)
         ctx.reads_text |= _DOCSTRINGS
-    env_names, env_writes = env_reads(codes, globs, local, names)
+    env_names, env_writes = env_reads(codes, globs, {**_closed_over(fn), **local} if (
+        fn.__closure__) else local, names)  # (``os`` a closure holds: imported by the maker)
     if not _FRAME_READS.isdisjoint(names):
         _reads_through_frames(ctx, fn)
     for chain in info.chains:
