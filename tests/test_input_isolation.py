@@ -3,8 +3,8 @@
 Every consumer gets a view of its own decoded from the stored object, exactly as a
 worker process would: numpy arrays memory-mapped read-only (writing into one fails the
 step with a message that names the input and the fix), Arrow frames as loaded, JSON and
-pickle values as fresh objects. Plain parameter values that are mutable containers are
-private to each step too. So a step that changes its input in place changes nothing
+pickle values as fresh objects. Run values and defaults of any kind (containers,
+dataclasses, tuples holding lists, iterators) are private to each step too. So a step that changes its input in place changes nothing
 that its siblings see, nothing in the store, and the run's results are the same on the
 ``inline``, ``processes`` and ``dask`` executors.
 
@@ -15,7 +15,11 @@ orders it on every executor) and hands back what it saw.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import os
+import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -315,6 +319,97 @@ def test_a_retry_starts_from_the_stored_input(project: Path, executor: str) -> N
     )
     assert run.steps["flaky_append"].attempts == 2
     assert run["retried"] == [1, 2, 3, 99]
+
+
+# ---------------------------------------------------------------- run values of any kind
+@dataclasses.dataclass
+class Cfg:
+    """A config object given as a run value (defined here: workers import it)."""
+
+    layers: list = dataclasses.field(default_factory=lambda: [64, 32])
+
+
+Pair = collections.namedtuple("Pair", "left right")
+
+
+@fm.step(outputs="changed_values")
+def change_values(cfg: Cfg, pair: tuple, named: Pair, stream: Any) -> list:
+    cfg.layers.append(999)  # a dataclass, changed in place
+    pair[0].append(999)  # a tuple holding a list
+    named.left.append(999)  # a namedtuple holding a list
+    return [len(cfg.layers), sum(stream)]  # consumes the iterator
+
+
+@fm.step(outputs="seen_values")
+def see_values(changed_values: list, cfg: Cfg, pair: tuple, named: Pair, stream: Any) -> list:
+    return [cfg.layers, pair[0], named.left, sum(stream)]
+
+
+def test_run_values_of_any_kind_are_private_to_each_step(project: Path, executor: str) -> None:
+    """A dataclass, a tuple or namedtuple holding a list, an iterator: each step gets a
+    value of its own, as a worker does by unpickling, so the step reading it after
+    another changed (or consumed) it sees what the caller passed, on every executor,
+    and the caller's objects are left alone."""
+    cfg, pair, named = Cfg(), ([1, 2],), Pair([1], [2])
+    run = fm.Pipeline("values", [change_values, see_values]).run(
+        params={"cfg": cfg, "pair": pair, "named": named, "stream": iter(range(5))},
+        executor=executor)
+    assert run["changed_values"] == [3, 10]
+    assert run["seen_values"] == [[64, 32], [1, 2], [1], 10]
+    assert cfg == Cfg() and pair == ([1, 2],) and named == Pair([1], [2])
+
+
+@fm.step(outputs="retried_cfg", retries=1)
+def flaky_config(cfg: Cfg, marker: str) -> list:
+    cfg.layers.append(1)
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        raise RuntimeError("the first attempt fails after changing its run value")
+    return cfg.layers
+
+
+def test_a_retry_starts_from_the_run_value(project: Path, executor: str) -> None:
+    run = fm.Pipeline("retry_cfg", [flaky_config]).run(
+        params={"cfg": Cfg(), "marker": str(project / "attempted")}, executor=executor)
+    assert run.steps["flaky_config"].attempts == 2
+    assert run["retried_cfg"] == [64, 32, 1]
+
+
+SENTINEL = object()
+
+
+@fm.step(outputs="kept")
+def keeps(flag: object = SENTINEL, table: dict | None = None, codes: tuple = (1, "a"),
+          shared: Any = None) -> bool:
+    if shared is not None:
+        shared["n"].append(2)
+    return flag is SENTINEL
+
+
+@pytest.mark.filterwarnings("ignore::flowyml.core.fingerprint.FingerprintWarning")
+def test_values_that_cannot_change_or_cannot_be_copied_are_passed_as_they_are(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inline: plain scalars, tuples of them, a sentinel are passed with no copy (a
+    flat table is copied shallowly, nothing is deep-copied); a value that cannot be
+    copied (it holds a lock) is shared, with one warning that says so."""
+    import copy
+
+    def no_deepcopy(*args: Any) -> Any:
+        raise AssertionError("deep-copied a value that needs no deep copy")
+
+    monkeypatch.setattr(copy, "deepcopy", no_deepcopy)
+    pipe = fm.Pipeline("kept", [keeps])
+    assert pipe.run(params={"table": {"a": 1, "b": 2.0}}, force=True)["kept"] is True
+    monkeypatch.undo()
+    holder = {"lock": threading.Lock(), "n": [1]}
+    with pytest.warns(fm.SharedValueWarning, match=r"run value shared \(a dict\) cannot be "
+                      r"copied \(TypeError: cannot pickle '_thread.lock' object\)"):
+        pipe.run(params={"shared": holder}, force=True)
+    assert holder["n"] == [1, 2]  # the step had the caller's object
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fm.SharedValueWarning)  # said once
+        pipe.run(params={"shared": holder}, force=True)
+    assert holder["n"] == [1, 2, 2]
 
 
 # ---------------------------------------------------------------- across executors

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .catalog_api import Catalog
     from .core.datafile import DataFile
     from .core.fingerprint import FingerprintWarning
-    from .executors.task import NoneOutputWarning, UnseenInputWarning
+    from .executors.task import NoneOutputWarning, SharedValueWarning, UnseenInputWarning
     from .lineage import LineageNode, get_descendant_tree, get_descendants, get_lineage
     from .materializers import Materializer, register_materializer
     from .run import Run, StepResult
@@ -57,6 +57,7 @@ _LAZY = {
     "get_descendant_tree": ("lineage", "get_descendant_tree"),
     "FingerprintWarning": ("core.fingerprint", "FingerprintWarning"),
     "NoneOutputWarning": ("executors.task", "NoneOutputWarning"),
+    "SharedValueWarning": ("executors.task", "SharedValueWarning"),
     "UnseenInputWarning": ("executors.task", "UnseenInputWarning"),
     "Materializer": ("materializers", "Materializer"),
     "register_materializer": ("materializers", "register_materializer"),
@@ -105,6 +106,7 @@ __all__ = [
     "RedefinedStepWarning",
     "Run",
     "SchemaError",
+    "SharedValueWarning",
     "Stack",
     "Step",
     "StepFailed",

@@ -8,10 +8,10 @@ Inputs are decoded from their stored objects for every step, on every executor: 
 step gets its own view (numpy arrays memory-mapped read-only, frames and JSON / pickle
 values as new objects), so a step can never change what another step, or the store,
 sees. Writing into a read-only input fails the step with a message that names the
-input and the fix (copy it first). Plain parameter values that are mutable containers
-are copied for each in-process step, as unpickling copies them for a worker. An input
-whose parameter declares a table schema that the build could not prove is validated
-here, once loaded and before the step's code runs (``check_inputs``).
+input and the fix (copy it first). Run values and defaults are copied for each call of
+an in-process step (``private_values``), as unpickling copies them for a worker. An
+input whose parameter declares a table schema that the build could not prove is
+validated here, once loaded and before the step's code runs (``check_inputs``).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class StepTask:
     # executors): decoded without re-hashing, pickles allowed (see ``load_object``)
     own: frozenset[str] = frozenset()
     # ``values`` are the driver's own objects (in-process executors): every call gets a
-    # private copy of the mutable containers, as a worker gets its own by unpickling
+    # private copy of them (``private_values``), as a worker gets its own by unpickling
     copy_values: bool = False
     # output asset -> the steps that consume it (``consumers_by_asset``); None: not known, so
     # a None output is warned about whatever reads it
@@ -277,13 +277,10 @@ def warn_at_step(step: Step, warning: Warning) -> None:
 
 
 def load_inputs(task: StepTask, store: ArtifactStore) -> dict[str, Any]:
-    """The step's arguments: plain values (a private copy of mutable containers when
-    they are the driver's objects), stored inputs decoded anew (a view of their own for
+    """The step's arguments: plain values (a private copy when they are the driver's
+    objects, ``private_values``), stored inputs decoded anew (a view of their own for
     this call), ``ArtifactRef`` for parameters that ask for one."""
-    if task.copy_values:
-        kwargs = {p: private_copy(v) for p, v in task.values.items()}
-    else:
-        kwargs = dict(task.values)
+    kwargs = private_values(task.step, task.values) if task.copy_values else dict(task.values)
     for param, ref in task.refs.items():
         if param in task.want_ref:
             kwargs[param] = replace(ref, _loader=_loader_for(store))
@@ -311,14 +308,26 @@ def check_inputs(task: StepTask, kwargs: dict[str, Any]) -> None:
         raise UserCodeError(task.step.name, str(exc), retry=False) from (exc.__cause__ or exc)
 
 
-_CONTAINERS = (list, dict, set, bytearray)
+class SharedValueWarning(UserWarning):
+    """A run value (or default) that cannot be copied (it holds a lock, a connection,
+    a generator) is given to every in-process step that takes it as the same object:
+    what one step changes in it, or consumes of it, the next one sees. Said once per
+    step and parameter."""
+
+
 _FLAT_COPY = frozenset({list, dict, set, bytearray})
 _ATOMS = frozenset({str, int, float, bool, type(None), bytes, complex})
+_FROZEN = frozenset({tuple, frozenset})
+# values nothing can change in place, passed as they are: a sentinel (``object()``),
+# classes, functions and modules (``deepcopy`` keeps the first three itself; a module
+# cannot be copied, and a worker imports it by name)
+_KEPT = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)
+_warned_shared: set[tuple[str, str]] = set()
 
 
 def _flat(value: Any) -> bool:
-    """Whether a list, dict, set or bytearray holds only immutable scalars (its keys
-    too): nothing in it can be changed in place but itself."""
+    """Whether a list, dict, set, tuple, frozenset or bytearray holds only immutable
+    scalars (its keys too): nothing in it can be changed in place but itself."""
     if type(value) is bytearray:
         return True
     if type(value) is dict:
@@ -326,27 +335,59 @@ def _flat(value: Any) -> bool:
     return set(map(type, value)) <= _ATOMS
 
 
-def private_copy(value: Any) -> Any:
-    """A copy of a plain parameter value for one call, when it is a mutable container
-    (list, dict, set, bytearray) or a numpy array / pandas frame, so a step that changes
-    it in place changes neither another step's value nor the caller's, as on executors
-    that send values to worker processes. Other objects are passed as they are: a
-    sentinel must stay itself, a model or a client is not copied behind the user's
-    back; nor is a value that cannot be copied."""
-    t = type(value)
-    if t in _FLAT_COPY and _flat(value):  # scalars only: a shallow copy is a whole one
-        return t(value)  # (a 100k-entry table: ~3 ms, against ~70 ms for deepcopy)
-    if isinstance(value, _CONTAINERS) or t.__module__.split(".", 1)[0] in (
-        "numpy",
-        "pandas",
-    ):
-        import copy  # here: a run that executes no step never needs it
+def private_values(step: Step, values: dict[str, Any]) -> dict[str, Any]:
+    """The driver's run values and defaults for one call of ``step`` (one attempt) in
+    this process: each a private copy unless nothing can change it in place, as a
+    worker gets its own by unpickling. So a step that changes a value in place (a
+    list, a dataclass config, a tuple holding a list) or consumes it (an iterator)
+    changes neither what the next step gets nor the caller's object, and the result
+    is the one every executor computes. Plain scalars, and tuples and frozensets of
+    them, are passed as they are (no work: most steps); a list, dict, set or
+    bytearray of plain scalars is copied shallowly (a 100k-entry table: ~3 ms, against
+    ~70 ms for ``deepcopy``); anything else is deep-copied, with one memo for all the
+    values (what two of them share, their copies share, as in one pickle), which keeps
+    the hidden random generators themselves (a call draws from them). A value that
+    cannot be copied is passed as it is, with a ``SharedValueWarning``."""
+    out = dict(values)
+    memo: dict[int, Any] | None = None
+    for param, value in values.items():
+        t = type(value)
+        if t in _ATOMS:
+            continue
+        if t in _FLAT_COPY or t in _FROZEN:
+            if _flat(value):  # scalars only: a shallow copy is a whole one
+                if t in _FLAT_COPY:
+                    out[param] = t(value)
+                continue
+        elif t is object or isinstance(value, _KEPT):
+            continue
+        if memo is None:
+            memo = rng.instances()
+        out[param] = _deep_copy(step, param, value, memo)
+    return out
 
-        try:  # (a hidden random generator stays itself: a call draws from it)
-            return copy.deepcopy(value, rng.instances())
-        except Exception:
-            return value
-    return value
+
+def _type_label(value: Any) -> str:
+    t = type(value)
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def _deep_copy(step: Step, param: str, value: Any, memo: dict[int, Any]) -> Any:
+    import copy  # here: a run of plain scalars never needs it
+
+    try:
+        return copy.deepcopy(value, memo)
+    except Exception as exc:  # a lock, a connection, a generator: shared, said once
+        if (step.name, param) not in _warned_shared:
+            _warned_shared.add((step.name, param))
+            why = f"{type(exc).__name__}: {exc}"[:200]
+            warn_at_step(step, SharedValueWarning(
+                f"step {step.name!r}: run value {param} (a {_type_label(value)}) "
+                f"cannot be copied ({why}), so every step that takes it in this process "
+                "gets this same object: what one changes in it, or consumes of it, the "
+                "next one sees (and a worker process cannot be sent it at all). Create "
+                "it inside the step, from plain values"))
+        return value
 
 
 # what numpy says when something writes into a read-only array ("assignment destination
