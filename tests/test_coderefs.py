@@ -67,3 +67,11 @@ def test_not_a_pickle_is_a_value_error() -> None:
         pickle_globals(b"\x80\x05not a pickle")
     with pytest.raises(ValueError):
         pickle_globals(pickle.dumps(Thing(), protocol=5)[:-3])  # truncated
+
+
+def test_the_scan_says_whether_a_pickle_builds_a_set() -> None:
+    from flowyml.core.coderefs import scan_pickle
+
+    assert scan_pickle(pickle.dumps({"a": [1, (2,)]}, protocol=5)) == ([], False)
+    assert scan_pickle(pickle.dumps({"a": [{"x"}]}, protocol=5))[1] is True
+    assert scan_pickle(pickle.dumps((frozenset(),), protocol=5))[1] is True

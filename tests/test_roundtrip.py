@@ -5,6 +5,8 @@ pickle with a warning naming the asset, or fails on a stack that forbids pickle.
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 import flowyml as fm
 from flowyml.materializers import PickleFallbackWarning
 from flowyml.stack import clear_opened
-from tests.conftest import REPO, run_py, write
+from tests.conftest import REPO, child_env, run_py, write
 
 
 def _pivot() -> pd.DataFrame:
@@ -260,3 +262,66 @@ def test_pickled_artifacts_record_the_code_they_refer_to(project: Path) -> None:
     refs = fm.Catalog().get("points").meta["code_refs"]  # recorded in the catalog
     assert refs == [f"{Point.__module__}:Point"]  # datetime is the standard library
     assert art.meta["code_refs"] == refs
+
+
+def test_an_equal_set_is_one_artifact_in_every_process(project: Path) -> None:
+    """A set (of strings, whose order follows the process's hash seed; nested in a
+    dict; a frozenset of frozensets) is stored with the same bytes in every process,
+    whatever its ``PYTHONHASHSEED``, inline or on a worker: the step that re-executes
+    (its code edited, say) gives the same artifact, version 1, and the step after it is
+    reused (early cutoff)."""
+    write(project / "sets_pipe.py", """
+        import sys
+        import flowyml as fm
+
+        @fm.step(outputs="vocab")
+        def vocab(n: int = 60) -> object:
+            words = {f"word{i}" for i in range(n)}
+            return {"words": words, "pairs": {frozenset({w, "x"}) for w in sorted(words)[:9]},
+                    "mixed": {1, "a", None, ("t", 2.5)}}
+
+        @fm.step(outputs="count")
+        def count(vocab: dict) -> int:
+            return len(vocab["words"])
+
+        pipe = fm.Pipeline("sets", [vocab, count])
+        if __name__ == "__main__":
+            run = pipe.run(executor=sys.argv[1], force=["vocab"])
+            art = run.artifacts["vocab"]
+            print(art.version, art.content_hash, run.steps["count"].status)
+    """)
+    seen = []
+    for seed, executor in (("1", "inline"), ("2", "inline"), ("3", "processes:2")):
+        proc = subprocess.run([sys.executable, "sets_pipe.py", executor], cwd=project,
+                              env=child_env({"PYTHONHASHSEED": seed,
+                                             "PYTHONPATH": f"{project}:{REPO}"}),
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        seen.append(proc.stdout.split())
+    (v1, h1, s1), (v2, h2, s2), (v3, h3, s3) = seen
+    assert (v1, v2, v3) == ("1", "1", "1") and h1 == h2 == h3, seen
+    assert (s1, s2, s3) == ("executed", "cached", "cached"), seen
+    stored = fm.Catalog().get("vocab").load()
+    assert stored["words"] == {f"word{i}" for i in range(60)}
+    assert stored["mixed"] == {1, "a", None, ("t", 2.5)}
+
+
+def test_a_set_pickled_in_another_order_loads_as_it_did(tmp_path: Path) -> None:
+    """Objects stored before sets were sorted (plain pickle, the process's order) load
+    as they did; what is stored now loads back equal, nested sets and all."""
+    import pickle
+
+    from flowyml.materializers.builtin import PickleMaterializer
+
+    value = {"s": {f"w{i}" for i in range(30)}, "f": frozenset({frozenset({"a"}), frozenset()}),
+             "nan": {float("nan"), 1.0}, "t": ({b"x", b"y"}, [set()])}
+    old = tmp_path / "old"
+    old.write_bytes(pickle.dumps(value, protocol=5))
+    m = PickleMaterializer()
+    loaded = m.load(old)
+    assert loaded["s"] == value["s"] and loaded["f"] == value["f"]
+    new = tmp_path / "new"
+    assert m.save(value, new) == {"code_refs": []}
+    back = m.load(new)
+    assert back["s"] == value["s"] and back["f"] == value["f"] and back["t"] == value["t"]
+    assert len(back["nan"]) == 2 and 1.0 in back["nan"]

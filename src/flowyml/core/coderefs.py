@@ -34,6 +34,17 @@ def pickle_globals(data: bytes | bytearray | memoryview | IO[bytes]) -> list[str
     ``data`` may also be a binary file object, read sequentially. Raises ``ValueError``
     when the bytes are not a pickle.
     """
+    return scan_pickle(data)[0]
+
+
+_SET_OPS = frozenset({"EMPTY_SET", "FROZENSET"})
+
+
+def scan_pickle(data: bytes | bytearray | memoryview | IO[bytes]) -> tuple[list[str], bool]:
+    """``pickle_globals(data)``, and whether the pickle builds a set or a frozenset
+    (whose elements it writes in the pickling process's order: ``PickleMaterializer``
+    writes such a value again, sorted)."""
+    sets = False
     stream: IO[bytes] = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
     found: set[tuple[str, str]] = set()
     strings: list[str] = []  # the string pushes, most recent last (only two are needed)
@@ -66,6 +77,9 @@ def pickle_globals(data: bytes | bytearray | memoryview | IO[bytes]) -> list[str
                     found.add((strings[0], strings[1]))
                 strings.clear()
                 last = None
+            elif name in _SET_OPS:
+                sets = True
+                last = None
             elif name in _EXT_OPS:
                 import copyreg
 
@@ -79,7 +93,7 @@ def pickle_globals(data: bytes | bytearray | memoryview | IO[bytes]) -> list[str
         raise
     except Exception as exc:  # truncated or garbled bytes
         raise ValueError(f"not a pickle: {type(exc).__name__}: {exc}") from None
-    return sorted(f"{m}:{q}" for m, q in found if not is_python_own(m))
+    return sorted(f"{m}:{q}" for m, q in found if not is_python_own(m)), sets
 
 
 def is_python_own(module: str) -> bool:
@@ -98,4 +112,4 @@ def is_python_own(module: str) -> bool:
     return not isinstance(file, str) or in_stdlib(file)
 
 
-__all__ = ["is_python_own", "pickle_globals"]
+__all__ = ["is_python_own", "pickle_globals", "scan_pickle"]

@@ -708,16 +708,25 @@ class PickleMaterializer:
         return True
 
     def save(self, value: Any, path: Path) -> dict[str, Any]:
+        """Pickle ``value``; a value holding sets is written again with their elements
+        sorted (``pickling``): the same value, the same bytes, whatever the process's
+        hash seed. (The format is unchanged: older objects load as they did.)"""
         import pickle
 
-        from ..core.coderefs import pickle_globals
+        from ..core.coderefs import scan_pickle
 
         with open(path, "wb") as f:
             pickle.dump(value, f, protocol=5)
         # the code that unpickling will import: the cache folds the user's part of it
         # into the keys of downstream steps
         with open(path, "rb") as f:
-            return {"code_refs": pickle_globals(f)}
+            refs, sets = scan_pickle(f)
+        if sets:  # (the same globals, in another order: scanned once)
+            from .pickling import dump_canonical
+
+            with open(path, "wb") as f:
+                dump_canonical(value, f)
+        return {"code_refs": refs}
 
     def load(self, path: Path) -> Any:
         import pickle
