@@ -784,3 +784,21 @@ print("RESULT " + json.dumps({"y": r["y"], "z": r["z"],
 """
     assert run_in(project, code) == {"y": 3, "z": 3, "status": ["executed"]}
     assert run_in(project, code) == {"y": 3, "z": 3, "status": ["cached"]}
+
+
+def test_a_step_with_a_timeout_refused_on_inline_is_told_the_fix_that_works(
+        project: Path) -> None:
+    """A step with ``timeout=`` runs in a process of its own even on the inline
+    executor: refused there, it is not told to run with executor='inline' (it is), but
+    to pass the value as a parameter, set it in the module, or drop ``timeout=``."""
+    write(project / "helpers.py", HELPERS)
+    write(project / "pipe.py", PIPE.replace('@fm.step(outputs="y")',
+                                            '@fm.step(outputs="y", timeout=60)'))
+    refused = _script(project, "3", "inline")
+    assert refused.returncode != 0
+    assert "WorkerStateError: step 'f' cannot run in a worker process" in refused.stderr
+    assert "Pass such values as step parameters, or set them in the module itself" in (
+        refused.stderr)
+    assert "without timeout=, on the inline executor, it would run in this process" in (
+        refused.stderr)
+    assert "executor='inline'" not in refused.stderr

@@ -150,6 +150,17 @@ def check_worker_state(step: Any, values: Mapping[str, Any], driver: DriverState
         "in this process, where the step's cache key was taken. A worker imports your modules "
         "afresh, so what your script or notebook set after importing them, what another step "
         "changed, a value made at import (a time, a random number) and a file edited since "
-        "this process imported it are not the same there. Pass such values as step "
-        "parameters, set them in the module itself, or run with executor='inline'"
+        f"this process imported it are not the same there. {_fix(step)}"
     )
+
+
+def _fix(step: Any) -> str:
+    """What to do: running inline helps only a step that runs in this process there,
+    which a step with a timeout never does (only a process can be stopped)."""
+    if getattr(step, "timeout", None) is None:
+        return ("Pass such values as step parameters, set them in the module itself, or "
+                "run with executor='inline'")
+    return ("Pass such values as step parameters, or set them in the module itself. "
+            "(A step with timeout= runs in a process of its own on every executor, "
+            "inline too, so that it can be stopped: without timeout=, on the inline "
+            "executor, it would run in this process)")
