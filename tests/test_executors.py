@@ -13,6 +13,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psutil
@@ -528,6 +529,47 @@ def test_user_errors_come_back_with_their_type(project: Path) -> None:
     with pytest.raises(fm.StepFailed, match="missing-thing") as info:
         fm.Pipeline("bad", [bad]).run(executor="processes:1")
     assert isinstance(info.value.__cause__, KeyError)
+
+
+@fm.step(outputs="rows", retries=2)
+def count_rows(conn: Any, marker: str) -> int:
+    Path(marker).touch()
+    return int(conn.execute("select 1").fetchone()[0])
+
+
+@fm.step(outputs="rows", timeout=30)
+def count_rows_in_time(conn: Any, marker: str) -> int:
+    Path(marker).touch()
+    return int(conn.execute("select 1").fetchone()[0])
+
+
+@pytest.mark.filterwarnings("ignore::flowyml.core.fingerprint.FingerprintWarning")
+@pytest.mark.parametrize(("executor", "step", "fix"), [
+    ("processes:2", count_rows, "or run with executor='inline', where steps get it"),
+    ("inline", count_rows_in_time, "or run it on the inline executor without timeout="),
+], ids=["processes", "inline-timeout"])
+def test_a_value_that_cannot_be_sent_to_a_worker_is_named_with_the_fix(
+        project: Path, executor: str, step: fm.Step, fix: str) -> None:
+    """A run value a worker cannot be sent (it does not pickle) fails the step before it
+    starts, and is not retried: ``WorkerStateError`` names the parameter, its type,
+    why, and what to do instead (inline, a step with a timeout runs in a process of its
+    own: there the fix is to drop the timeout)."""
+    import sqlite3
+
+    marker = project / "ran"
+    with pytest.raises(fm.WorkerStateError) as info:
+        fm.Pipeline("unsendable", [step]).run(
+            executor=executor,
+            params={"conn": sqlite3.connect(":memory:"), "marker": str(marker)})
+    msg = str(info.value)
+    assert msg.startswith(f"step {step.name!r} cannot run in a worker process: the value of "
+                          "its parameter conn (a sqlite3.Connection) cannot be sent there "
+                          "(TypeError: cannot pickle 'sqlite3.Connection' object)"), msg
+    assert "Create it inside the step" in msg and fix in msg
+    assert info.value.__cause__ is None  # (no pickler traceback: the message says it all)
+    assert not marker.exists()
+    run = fm.Catalog().runs()[0]
+    assert run.status == "failed"
 
 
 class CarefulWarning(UserWarning):

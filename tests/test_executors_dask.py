@@ -27,6 +27,7 @@ from tests.test_executors import (
     PIPE,
     _summary,
     _Timeline,
+    count_rows,
     joined,
     left,
     most_running,
@@ -197,6 +198,20 @@ def test_a_dead_dask_worker_fails_the_step(project: Path, spec: str) -> None:
     assert "'doomed'" in str(info.value) and isinstance(info.value.__cause__, WorkerDied)
     run = info.value.run  # type: ignore[attr-defined]
     assert run.status == "failed" and run["first"] == 1
+
+
+@pytest.mark.filterwarnings("ignore::flowyml.core.fingerprint.FingerprintWarning")
+def test_a_value_that_cannot_be_sent_to_a_dask_worker_is_named_with_the_fix(
+        project: Path, spec: str) -> None:
+    marker = project / "ran"
+    with pytest.raises(fm.WorkerStateError) as info:
+        fm.Pipeline("unsendable", [count_rows]).run(
+            executor=spec,
+            params={"conn": sqlite3.connect(":memory:"), "marker": str(marker)})
+    msg = str(info.value)
+    assert "the value of its parameter conn (a sqlite3.Connection) cannot be sent" in msg
+    assert "Create it inside the step" in msg and "executor='inline'" in msg
+    assert not marker.exists()
 
 
 def test_cli_progress_is_the_same_as_locally(project: Path, spec: str) -> None:

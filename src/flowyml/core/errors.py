@@ -10,7 +10,7 @@ FlowymlError
  |    +-- TypeMismatchError      an input annotation contradicts the producer's return annotation
  |    +-- SchemaError            a column a consumer's schema reads is missing or of another dtype
  +-- StepFailed                  user code raised; the original exception is ``__cause__``
- +-- WorkerStateError            a worker would run a step with other state than the driver's
+ +-- WorkerStateError            a step cannot run in a worker as in the driver (state, a value)
  +-- ArtifactNotFoundError       no such artifact / version / alias in the catalog
  +-- CorruptArtifactError        bytes read do not hash to the recorded content hash
  +-- MissingCodeError            intact bytes need a class or module this process lacks
@@ -89,8 +89,10 @@ class StepFailed(FlowymlError):
 
 
 class WorkerStateError(FlowymlError):
-    """A worker process would run a step with other state than the driver's, where the
-    step's cache key was taken (``core.statecheck``); the step did not run."""
+    """A step cannot run in a worker process as it would in the driver: the worker would
+    run it with other state than the driver's, where the step's cache key was taken
+    (``core.statecheck``), or a value of one of its parameters cannot be sent there
+    (it does not pickle: a connection, a lock). The step did not run."""
 
 
 class ArtifactNotFoundError(FlowymlError, LookupError):

@@ -96,7 +96,15 @@ class Job:
 
 # ---------------------------------------------------------------- driver side
 def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) -> bytes:
-    inner, files = _dumps((spec, task))
+    """The job for ``task``; ``WorkerStateError`` naming the parameter when one of its
+    values cannot be pickled (the step cannot run in a worker: said before it starts)."""
+    try:
+        inner, files = _dumps((spec, task))
+    except Exception:
+        said = _unsendable(task)
+        if said is None:
+            raise
+        raise said from None  # (it says why: cloudpickle's frames would only hide it)
     classes = _main_classes(files, task.run_id)
     lines = {}
     for name in files:  # a notebook cell's code: its text travels with it
@@ -107,6 +115,30 @@ def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) ->
               getattr(sys.modules.get("__main__"), "__file__", None), _filters_blob(),
               classes)
     return pickle.dumps(job, protocol=5)
+
+
+def _unsendable(task: StepTask) -> Exception | None:
+    """Why ``task`` could not be pickled: a ``WorkerStateError`` naming the first of its
+    values that does not pickle on its own, and the fix; None if each does."""
+    for param, value in task.values.items():
+        try:
+            _dumps(value)
+        except Exception as own:
+            from ..core.errors import WorkerStateError
+
+            kind = type(value)
+            label = kind.__qualname__ if kind.__module__ == "builtins" else (
+                f"{kind.__module__}.{kind.__qualname__}")
+            why = f"{type(own).__name__}: {own}"[:300]
+            fix = ("or run it on the inline executor without timeout= (a step with a "
+                   "timeout runs in a process of its own on every executor, so that it "
+                   "can be stopped)" if task.step.timeout is not None
+                   else "or run with executor='inline', where steps get it in this process")
+            return WorkerStateError(
+                f"step {task.step.name!r} cannot run in a worker process: the value of its "
+                f"parameter {param} (a {label}) cannot be sent there ({why}). Create it "
+                f"inside the step, from plain values (a path, a URL, settings), {fix}")
+    return None
 
 
 _MAIN_CLASS_MAX = 4 << 20  # a class pickled bigger than this (a big class attribute) stays
