@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -529,6 +530,70 @@ def test_user_errors_come_back_with_their_type(project: Path) -> None:
     with pytest.raises(fm.StepFailed, match="missing-thing") as info:
         fm.Pipeline("bad", [bad]).run(executor="processes:1")
     assert isinstance(info.value.__cause__, KeyError)
+
+
+class NeedsArgs(Exception):
+    """An exception whose ``__init__`` takes other arguments than its message (as the
+    errors of HTTP and database clients do): ``pickle`` cannot rebuild it by itself."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(f"code={code}")
+        self.code, self.detail = code, detail
+        self.lock = threading.Lock()  # an attribute that cannot travel
+
+
+class Opaque(Exception):
+    """Neither its arguments nor its attributes pickle: it cannot be rebuilt."""
+
+
+@fm.step(outputs="raised", cache=False)
+def raises(kind: str) -> int:
+    if kind == "needs_args":
+        raise NeedsArgs(7, "x")
+    if kind == "opaque":
+        raise Opaque(threading.Lock())
+    raise KeyboardInterrupt("from the step's code")
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_steps_exception_is_its_own_class_on_every_executor(
+        project: Path, executor: str) -> None:
+    """An exception whose ``__init__`` takes other arguments comes back as its own
+    class, with its attributes (those that pickle), as inline; one that cannot be
+    rebuilt is a ``RemoteError`` naming its class."""
+    from flowyml.executors.base import RemoteError
+
+    pipe = fm.Pipeline("raises", [raises])
+    with pytest.raises(fm.StepFailed, match="NeedsArgs: code=7") as info:
+        pipe.run(executor=executor, params={"kind": "needs_args"})
+    cause = info.value.__cause__
+    assert isinstance(cause, NeedsArgs) and (cause.code, cause.detail) == (7, "x"), cause
+    assert str(cause) == "code=7" and cause.args == ("code=7",)
+    with pytest.raises(fm.StepFailed, match="Opaque") as info:
+        pipe.run(executor=executor, params={"kind": "opaque"})
+    cause = info.value.__cause__
+    if executor == "inline":
+        assert isinstance(cause, Opaque)
+    else:
+        assert isinstance(cause, RemoteError), cause
+        assert cause.type_name == "tests.test_executors.Opaque"
+        assert str(cause).startswith("tests.test_executors.Opaque: <unlocked _thread.lock")
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_keyboard_interrupt_from_a_step_stops_the_run_on_every_executor(
+        project: Path, executor: str) -> None:
+    """``KeyboardInterrupt`` raised by a step's code (a library turning SIGINT into
+    one) stops the run as Ctrl-C does, on every executor: inline the two cannot be told
+    apart, and a worker has no terminal to get a Ctrl-C from, so it is the step's way
+    of saying stop. The script gets it; the run is recorded as interrupted."""
+    with pytest.raises(KeyboardInterrupt, match="from the step's code"):
+        fm.Pipeline("interrupts", [raises]).run(executor=executor, params={"kind": "kbint"})
+    cat = fm.Catalog()
+    run = cat.runs(limit=1)[0]
+    assert run.status == "failed" and run.error == "run interrupted (KeyboardInterrupt)", run
+    steps = {r.step: r for r in cat.steps(run.id)}
+    assert steps["raises"].reason == "failed: interrupted (KeyboardInterrupt)", steps
 
 
 @fm.step(outputs="rows", retries=2)

@@ -25,6 +25,7 @@ from tests._helpers_stores import _files
 from tests.conftest import flowyml_cli, write
 from tests.test_executors import (
     PIPE,
+    NeedsArgs,
     _summary,
     _Timeline,
     count_rows,
@@ -32,6 +33,7 @@ from tests.test_executors import (
     left,
     most_running,
     naps,
+    raises,
     right,
     seed,
     warm_starts,
@@ -212,6 +214,19 @@ def test_a_value_that_cannot_be_sent_to_a_dask_worker_is_named_with_the_fix(
     assert "the value of its parameter conn (a sqlite3.Connection) cannot be sent" in msg
     assert "Create it inside the step" in msg and "executor='inline'" in msg
     assert not marker.exists()
+
+
+def test_a_steps_exception_and_interrupt_on_dask_are_as_inline(project: Path, spec: str) -> None:
+    """An exception whose ``__init__`` takes other arguments is its own class (as
+    inline); a ``KeyboardInterrupt`` from a step's code stops the run (as inline)."""
+    pipe = fm.Pipeline("raises", [raises])
+    with pytest.raises(fm.StepFailed, match="NeedsArgs: code=7") as info:
+        pipe.run(executor=spec, params={"kind": "needs_args"})
+    cause = info.value.__cause__
+    assert isinstance(cause, NeedsArgs) and (cause.code, cause.detail) == (7, "x"), cause
+    with pytest.raises(KeyboardInterrupt, match="from the step's code"):
+        pipe.run(executor=spec, params={"kind": "kbint"})
+    assert fm.Catalog().runs(limit=1)[0].error == "run interrupted (KeyboardInterrupt)"
 
 
 def test_cli_progress_is_the_same_as_locally(project: Path, spec: str) -> None:

@@ -99,8 +99,12 @@ class WorkerDied(Exception):
 
 
 class RemoteError(Exception):
-    """A worker-side exception whose class could not be rebuilt in the driver; carries
-    its type name, message and the worker's traceback as text."""
+    """A worker-side exception that could not be rebuilt in the driver (neither it nor
+    its attributes pickle, or its class does not exist here); carries its class's
+    qualified name (``type_name``, also the start of the message), its message and the
+    worker's traceback as text (a note)."""
+
+    type_name = ""
 
 
 def describe_exit(returncode: int | None) -> str:

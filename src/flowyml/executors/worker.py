@@ -386,6 +386,7 @@ def _unpickle_exc(info: dict[str, Any]) -> BaseException:
             exc = None
     if not isinstance(exc, BaseException):
         exc = RemoteError(f"{info['type']}: {info['text']}")
+        exc.type_name = info["type"]
     tb = info.get("traceback")
     from ..core.errors import FlowymlError
 
@@ -498,26 +499,72 @@ def _reply(kind: str, payload: Any, stats: IOStats | None, before: dict[str, int
 
 
 def _exc_info(exc: BaseException) -> dict[str, Any]:
-    import cloudpickle
-
     from .task import UserCodeError
 
     cause = exc.__cause__ if isinstance(exc, UserCodeError) and exc.__cause__ else exc
-    try:
-        pickled = cloudpickle.dumps(cause)
-        pickle.loads(pickled)  # the driver must be able to rebuild it too
-    except Exception:
-        pickled = None
+    kind = type(cause)
     return {
         "step": getattr(exc, "step", None),
         "message": str(exc),
         "attempts": getattr(exc, "attempts", 1),
         "retry": getattr(exc, "retry", True),
-        "type": type(cause).__name__,
+        "type": kind.__qualname__ if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}",
         "text": str(cause),
-        "pickled": pickled,
+        "pickled": _pickled_exception(cause),
         "traceback": "".join(traceback.format_exception(type(cause), cause, cause.__traceback__)),
     }
+
+
+def _pickled_exception(exc: BaseException) -> bytes | None:
+    """``exc`` pickled so that the driver rebuilds it as its own class, as the inline
+    executor hands it over: by its own reduction (``cls(*exc.args)``) or, when that
+    does not rebuild it (an ``__init__`` taking other arguments than the message, as
+    the errors of many clients have), by its class, ``args`` and the attributes that
+    pickle, without calling ``__init__`` (``_exception_from_state``). None when neither
+    does: the driver gets a ``RemoteError`` naming the class."""
+    import cloudpickle
+
+    try:
+        pickled = cloudpickle.dumps(exc)
+        pickle.loads(pickled)  # the driver must be able to rebuild it too
+        return pickled
+    except Exception:
+        pass
+    state = {}
+    for name, value in vars(exc).items():
+        try:
+            cloudpickle.dumps(value)
+        except Exception:
+            continue  # (a response holding a socket: left out)
+        state[name] = value
+    try:
+        pickled = cloudpickle.dumps(_ByState(type(exc), exc.args, state))
+        pickle.loads(pickled)
+        return pickled
+    except Exception:
+        return None
+
+
+class _ByState:
+    """Pickles as the exception ``_exception_from_state`` makes of its parts."""
+
+    def __init__(self, cls: type[BaseException], args: tuple[Any, ...],
+                 state: dict[str, Any]) -> None:
+        self.parts = (cls, args, state)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _exception_from_state, self.parts
+
+
+def _exception_from_state(cls: type[BaseException], args: tuple[Any, ...],
+                          state: dict[str, Any]) -> BaseException:
+    """An exception of class ``cls`` with these ``args`` and attributes, made without
+    calling its ``__init__`` (which may take other arguments than ``args``)."""
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    vars(exc).update(state)
+    return exc
 
 
 def _task_store(spec: StoreSpec) -> Any:

@@ -702,6 +702,8 @@ class _RunState:
         step = self.graph.steps[name]
         try:
             outcome = fut.result()
+        except KeyboardInterrupt:  # raised by its code in a worker: the run stops, as
+            raise  # Ctrl-C (or the same code inline, where the two look alike) stops it
         except BaseException as exc:  # user code or framework: recorded, then re-raised
             self._failed(name, d, exc)
             return
