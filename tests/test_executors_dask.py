@@ -229,6 +229,45 @@ def test_a_steps_exception_and_interrupt_on_dask_are_as_inline(project: Path, sp
     assert fm.Catalog().runs(limit=1)[0].error == "run interrupted (KeyboardInterrupt)"
 
 
+def test_a_failure_on_dask_cancels_the_steps_that_have_not_started(
+        project: Path, spec: str) -> None:
+    """Steps handed to Dask (two per worker) that wait for a worker when a step fails
+    are cancelled before they start, and said "not reached", as on processes: after
+    the failure only the worker it freed may have taken its next one already."""
+    marks = project / "started"
+    marks.mkdir()
+
+    @fm.step(outputs="bad", cache=False)
+    def bad() -> int:
+        time.sleep(0.8)
+        (marks / "failed").write_text(repr(time.time()))
+        raise ValueError("boom")
+
+    @fm.step(outputs="gate", cache=False)
+    def gate() -> int:  # the slow steps are handed over once bad runs on a worker
+        return 1
+
+    def slow_step(i: int) -> fm.Step:
+        def slow(gate: int) -> int:
+            (marks / f"slow{i}").write_text(repr(time.time()))
+            time.sleep(1.5)
+            return i
+
+        return fm.step(outputs=f"out{i}", name=f"slow{i}", cache=False)(slow)
+
+    with pytest.raises(fm.StepFailed, match="boom") as info:
+        fm.Pipeline("cancelling", [bad, gate, *[slow_step(i) for i in range(6)]]).run(
+            executor=spec)
+    run = info.value.run  # type: ignore[attr-defined]
+    failed_at = float((marks / "failed").read_text())
+    starts = {p.name: float(p.read_text()) for p in marks.iterdir() if p.name != "failed"}
+    after = sorted(n for n, t in starts.items() if t > failed_at)
+    assert len(after) <= 1, f"{after} started after the failure ({starts}, {failed_at})"
+    never = {n for n, r in run.steps.items() if r.status == "not reached"}
+    assert len(never) >= 3 and not never & set(starts), (never, starts)
+    assert all(run.steps[n].status == "executed" for n in starts), run.steps
+
+
 def test_cli_progress_is_the_same_as_locally(project: Path, spec: str) -> None:
     write(project / "pipe.py", """
         import flowyml as fm

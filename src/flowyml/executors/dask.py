@@ -21,14 +21,20 @@ stream that carries its results to the scheduler, which passes it on to the clie
 on the stream that tells it results are ready), with the task's key, which only this
 client knows. One topic for every run (a scheduler keeps each topic's recent
 events): the other clients of a shared scheduler ignore the keys they do not know.
+The step's future stays pending until that event comes, so when a step fails the
+loop cancels the steps still waiting for a worker, and their Dask tasks with them
+(a worker drops a task cancelled before it runs): they are "not reached", as on
+``processes``. A task whose start had not reached the driver yet when the failure
+came (a few milliseconds) runs to its end on its worker; its result is dropped.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
@@ -88,6 +94,18 @@ def _is_main_guard(stmt: Any) -> bool:
     names = [x for x in sides if isinstance(x, ast.Name) and x.id == "__name__"]
     values = [x for x in sides if isinstance(x, ast.Constant) and x.value == "__main__"]
     return len(names) == 1 and len(values) == 1
+
+
+class _Cancelled(Exception):
+    """The step's future was cancelled before its task started on a worker."""
+
+
+def _running(fut: Future[Any]) -> bool:
+    """Mark ``fut`` running, unless it is already (True) or was cancelled (False)."""
+    try:
+        return fut.running() or fut.set_running_or_notify_cancel()
+    except RuntimeError:  # (set running by another thread meanwhile)
+        return fut.running()
 
 
 class DaskExecutor:
@@ -157,7 +175,8 @@ class DaskExecutor:
         self.in_flight = 2 * self.max_workers
         self._active: set[Any] = set()  # dask futures in flight, cancelled at shutdown
         self._on_start: Callable[[str], None] | None = None
-        self._starting: dict[str, str] = {}  # task key -> step, until the task starts
+        # task key -> (step, its future), until the task starts
+        self._starting: dict[str, tuple[str, Future[StepOutcome]]] = {}
         self._threads = ThreadPoolExecutor(
             max(2 * self.in_flight, 8), thread_name_prefix="flowyml-dask"
         )
@@ -172,34 +191,63 @@ class DaskExecutor:
         self._client.subscribe_topic(STARTED_TOPIC, self._started)
 
     def _started(self, event: tuple[float, Any]) -> None:
-        name = self._starting.pop(event[1], None) if isinstance(event[1], str) else None
-        if name is not None and self._on_start is not None:
+        got = self._starting.pop(event[1], None) if isinstance(event[1], str) else None
+        if got is None:
+            return
+        name, fut = got
+        if _running(fut) and self._on_start is not None:
             self._on_start(name)
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
-        return self._threads.submit(run_attempts, task, self._attempt)
+        """The step's future: pending until its task starts on a worker (when the loop
+        asked to be told, ``notify_starts``; else at once), so a failure elsewhere can
+        cancel it, and its Dask task with it, before it starts."""
+        fut: Future[StepOutcome] = Future()
+        self._threads.submit(self._drive, task, fut)
+        return fut
 
-    def _attempt(self, task: StepTask, timeout: float | None) -> StepOutcome:
+    def _drive(self, task: StepTask, fut: Future[StepOutcome]) -> None:
+        try:
+            outcome = run_attempts(task, functools.partial(self._attempt, fut=fut))
+        except _Cancelled:
+            return
+        except BaseException as exc:
+            if _running(fut):
+                fut.set_exception(exc)
+        else:
+            if _running(fut):  # (it ran, though no start was said: the event is late)
+                fut.set_result(outcome)
+
+    def _attempt(self, task: StepTask, timeout: float | None, *,
+                 fut: Future[StepOutcome]) -> StepOutcome:
         from distributed import KilledWorker
 
+        if fut.cancelled():  # (before a retry, too)
+            raise _Cancelled
         payload = encode_job(self._spec, task, timeout)
         key = f"flowyml-{task.step.name}-{uuid.uuid4().hex[:12]}"
         said = key if self._on_start is not None else None  # what the task logs as it starts
-        if said is not None:
-            self._starting[key] = task.step.name
-        fut = self._client.submit(run_dask_task, payload, said, pure=False, key=key)
-        self._active.add(fut)
+        if said is None:
+            _running(fut)  # not told when it starts: running (not cancellable) from now
+        elif not fut.running():
+            self._starting[key] = (task.step.name, fut)
+        dask_fut = self._client.submit(run_dask_task, payload, said, pure=False, key=key)
+        self._active.add(dask_fut)
+        # a failure elsewhere cancels the step while it waits for a worker: its task too
+        fut.add_done_callback(lambda f: dask_fut.cancel() if f.cancelled() else None)
         try:
-            reply = fut.result()
+            reply = dask_fut.result()
         except KilledWorker as exc:
             raise WorkerDied(
                 f"worker process died while running step {task.step.name!r} "
                 f"(Dask scheduler: {exc})"
             ) from None
+        except CancelledError:
+            raise _Cancelled from None
         finally:
-            self._active.discard(fut)
+            self._active.discard(dask_fut)
             self._starting.pop(key, None)
-            fut.release()
+            dask_fut.release()
         return decode_reply(reply, self._stats)
 
     def shutdown(self) -> None:
