@@ -6,6 +6,7 @@ Dask has its own module (``test_executors_dask.py``) so its cluster starts once.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -673,6 +674,82 @@ def test_a_steps_warnings_reach_the_driver(project: Path, executor: str) -> None
     assert none.lineno == silent.func.__code__.co_firstlineno  # at the step's definition
     # code shipped by value keeps its file name (cloudpickle alone drops it)
     assert none.filename == __file__
+
+
+STEP_LOG = logging.getLogger("tests.steps")
+
+
+@fm.step(outputs="logged", cache=False)
+def talks(n: int = 2) -> int:
+    STEP_LOG.debug("not at the driver's level")
+    STEP_LOG.info("info %d from the step", n)
+    try:
+        raise KeyError("inside")
+    except KeyError:
+        STEP_LOG.exception("caught %s", "it", extra={"lock": threading.Lock()})
+    return n
+
+
+@fm.step(outputs="logged", cache=False, timeout=60)
+def talks_in_time(n: int = 2) -> int:
+    STEP_LOG.info("info %d from the step", n)
+    return n
+
+
+@pytest.mark.parametrize(("executor", "step"), [
+    ("inline", talks), ("processes:2", talks), ("inline", talks_in_time)],
+    ids=["inline", "processes", "inline-timeout"])
+def test_a_steps_log_records_reach_the_drivers_handlers(
+        project: Path, executor: str, step: fm.Step, caplog: pytest.LogCaptureFixture) -> None:
+    """A step's records at the driver's level reach the driver's handlers (here
+    pytest's) on every executor, as inline: a worker takes the driver's root level and
+    sends what it logs back (a traceback as text); below the level, nothing."""
+    caplog.set_level(logging.INFO)
+    fm.Pipeline(f"talks_{executor[:3]}", [step]).run(executor=executor)
+    got = [(r.name, r.levelname, r.getMessage()) for r in caplog.records
+           if r.name == "tests.steps"]
+    expected = [("tests.steps", "INFO", "info 2 from the step")]
+    if step is talks:
+        expected.append(("tests.steps", "ERROR", "caught it"))
+    assert got == expected, got
+    if step is talks:
+        failed = next(r for r in caplog.records if r.getMessage() == "caught it")
+        text = logging.Formatter().format(failed)
+        assert "KeyError: 'inside'" in text and "in talks" in text, text
+
+
+def test_a_scripts_logging_and_deprecation_warnings_are_as_inline(project: Path) -> None:
+    """A script that configures logging before run(): a step's records come out in its
+    format on a worker as inline, and a DeprecationWarning its steps raise is shown
+    (Python shows those of ``__main__``) on a worker as inline."""
+    write(project / "pipe.py", """
+        import logging, sys, warnings
+        import flowyml as fm
+
+        log = logging.getLogger("mypipe")
+
+        @fm.step(outputs="a", cache=False)
+        def talk():
+            log.info("INFO from step talk")
+            log.warning("WARNING from step talk")
+            warnings.warn("deprecated in step talk", DeprecationWarning)
+            return 1
+
+        if __name__ == "__main__":
+            logging.basicConfig(level=logging.INFO, format="LOG %(levelname)s %(name)s: %(message)s")
+            fm.Pipeline("logs", [talk]).run(executor=sys.argv[1])
+    """)
+    seen = {}
+    for executor in ("inline", "processes:2"):
+        proc = subprocess.run([sys.executable, "pipe.py", executor], cwd=project,
+                              env=child_env(), capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        seen[executor] = [ln for ln in proc.stderr.splitlines()
+                          if "step talk" in ln and not ln.startswith(" ")]
+    assert seen["inline"] == [
+        "LOG INFO mypipe: INFO from step talk", "LOG WARNING mypipe: WARNING from step talk",
+        f"{project / 'pipe.py'}:10: DeprecationWarning: deprecated in step talk"], seen
+    assert seen["processes:2"] == seen["inline"], seen
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)

@@ -4,6 +4,7 @@ started once for this module; the store is a shared temporary folder.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -36,6 +37,7 @@ from tests.test_executors import (
     raises,
     right,
     seed,
+    talks,
     warm_starts,
 )
 from tests.test_map_over import PIPE as MAP_PIPE
@@ -266,6 +268,16 @@ def test_a_failure_on_dask_cancels_the_steps_that_have_not_started(
     never = {n for n, r in run.steps.items() if r.status == "not reached"}
     assert len(never) >= 3 and not never & set(starts), (never, starts)
     assert all(run.steps[n].status == "executed" for n in starts), run.steps
+
+
+def test_a_steps_log_records_on_dask_reach_the_drivers_handlers(
+        project: Path, spec: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Records a step logs on a Dask worker come back with its reply and reach the
+    driver's handlers, at the driver's level, as inline."""
+    caplog.set_level(logging.INFO)
+    fm.Pipeline("talks_dask", [talks]).run(executor=spec)
+    got = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "tests.steps"]
+    assert got == [("INFO", "info 2 from the step"), ("ERROR", "caught it")], got
 
 
 def test_cli_progress_is_the_same_as_locally(project: Path, spec: str) -> None:

@@ -108,7 +108,8 @@ class ProcessesExecutor:
 
     def _attempt(self, task: StepTask, timeout: float | None, *,
                  fut: Future[StepOutcome]) -> StepOutcome:
-        payload = encode_job(self._spec, task, timeout)  # the worker says when it starts
+        # (the worker says when it starts, and sends the step's log records as it runs)
+        payload = encode_job(self._spec, task, timeout, live_logs=True)
         worker = self._idle.get()
         if not fut.running():  # its first attempt: the step starts now
             if not fut.set_running_or_notify_cancel():

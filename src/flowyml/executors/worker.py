@@ -14,14 +14,16 @@ its state is the one the step's key was taken with (``core.statecheck``).
 A task holds ``ArtifactRef`` hashes, never input values: the worker opens the
 store itself (``spec.open()``, once per process) and reads through
 ``objects.load_object``, which memory-maps canonical formats read-only. The *reply* is
-a cloudpickle of ``(kind, payload, io, warnings)``: ``("ok", StepOutcome, io, ...)`` or
-an error kind (``user``, ``framework``, ``timeout``, ``died``) with enough to rebuild
-the exception in the driver. ``io`` is the store traffic of the task, added to the
+a cloudpickle of ``(kind, payload, io, warnings, logs)``: ``("ok", StepOutcome, io, ...)``
+or an error kind (``user``, ``framework``, ``timeout``, ``died``) with enough to rebuild
+the exception in the driver (``_pickled_exception``: its own class whenever it can). ``io`` is the store traffic of the task, added to the
 driver's counters so ``run.io`` is the same whatever the executor. ``warnings`` are
 those the task raised in a worker process, re-raised in the driver (``decode_reply``),
 where the user's filters, ``pytest.warns`` and a notebook see them, as on the inline
 executor. (A Dask task runs in a worker's thread, where capturing warnings is not
-safe: its warnings go to the worker's log.)
+safe: its warnings go to the worker's log.) ``logs`` are the step's log records
+(``logship``), for the driver's handlers: a ``WorkerProcess`` sends them as they are
+made instead, on its connection, before the reply.
 
 Two ways to host the worker side:
 
@@ -50,6 +52,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import traceback
 import types
 import warnings
@@ -92,12 +95,21 @@ class Job:
     # the classes the driver's ``__main__`` defines, each pickled by value, by name
     # (``_main_classes``)
     main_classes: dict[str, bytes] | None = None
+    # the driver's root logger level and ``logging.disable`` (``logship``), and whether
+    # the step's log records go to the driver as they are made (a ``WorkerProcess``'s
+    # connection) or with the reply
+    log_level: tuple[int, int] | None = None
+    live_logs: bool = False
 
 
 # ---------------------------------------------------------------- driver side
-def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) -> bytes:
+def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None,
+               live_logs: bool = False) -> bytes:
     """The job for ``task``; ``WorkerStateError`` naming the parameter when one of its
-    values cannot be pickled (the step cannot run in a worker: said before it starts)."""
+    values cannot be pickled (the step cannot run in a worker: said before it starts).
+    ``live_logs``: its log records come as they are made (``WorkerProcess.call``)."""
+    from .logship import levels
+
     try:
         inner, files = _dumps((spec, task))
     except Exception:
@@ -113,7 +125,7 @@ def encode_job(spec: StoreSpec, task: StepTask, timeout: float | None = None) ->
     job = Job(inner, task.step.name, list(sys.path), _module_of(task.step.func), timeout,
               list(sys.argv), lines or None,
               getattr(sys.modules.get("__main__"), "__file__", None), _filters_blob(),
-              classes)
+              classes, levels(), live_logs)
     return pickle.dumps(job, protocol=5)
 
 
@@ -318,11 +330,17 @@ def warm_up_message(task: StepTask) -> bytes:
 
 
 def decode_reply(reply: bytes, stats: IOStats | None) -> StepOutcome:
-    """The outcome in ``reply``, or raise the error it carries. Adds its io to ``stats``
-    and raises the warnings the task raised, here."""
-    kind, payload, io, warned = pickle.loads(reply)
+    """The outcome in ``reply``, or raise the error it carries. Adds its io to ``stats``,
+    logs the log records the task made (those it did not send as they came) and raises
+    the warnings it raised, here."""
+    kind, payload, io, warned, logged = pickle.loads(reply)
     if stats is not None and io:
         stats.add(**{k: v for k, v in io.items() if v})
+    if logged:
+        from .logship import log_again
+
+        for fields in logged:
+            log_again(fields)
     if warned:
         _warn_again(warned)
     if kind == "ok":
@@ -340,7 +358,31 @@ def _warn_again(caught: list[tuple[str, str, str, str, int]]) -> None:
         category: Any = getattr(sys.modules.get(module), name, None)
         if not (isinstance(category, type) and issubclass(category, Warning)):
             category, text = UserWarning, f"{name}: {text}"
-        warnings.warn_explicit(text, category, filename, lineno, registry=_REGISTRY)
+        warnings.warn_explicit(text, category, filename, lineno, _module_at(filename),
+                               registry=_REGISTRY)
+
+
+_by_file: tuple[int, dict[str, str]] = (0, {})  # (len(sys.modules), file -> module name)
+
+
+def _module_at(filename: str) -> str | None:
+    """The module whose file ``filename`` is, here: what ``warnings.warn`` matches the
+    filters' module against (``__main__`` for the script: Python's default filters
+    show a ``DeprecationWarning`` raised there, and only there). None for a file no
+    module here has (``warn_explicit`` then takes the file's name, as it did)."""
+    global _by_file
+    path = os.path.abspath(filename)
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if isinstance(main, str) and os.path.abspath(main) == path:
+        return "__main__"
+    if _by_file[0] != len(sys.modules):
+        found: dict[str, str] = {}
+        for name, mod in list(sys.modules.items()):
+            file = getattr(mod, "__file__", None)
+            if isinstance(file, str) and name != "__main__":
+                found.setdefault(os.path.abspath(file), name)
+        _by_file = (len(sys.modules), found)
+    return _by_file[1].get(path)
 
 
 def _module_of(func: Any) -> tuple[str, str, int] | None:
@@ -401,25 +443,31 @@ _loaded: dict[str, int] = {}  # module name -> mtime_ns it was (re)loaded at
 
 
 def run_job(payload: bytes, started: Callable[[], None] | None = None,
-            capture: bool = False) -> bytes:
+            capture: bool = False, send: Callable[[bytes], None] | None = None) -> bytes:
     """Run one job in this process; never raises (errors travel in the reply).
     ``started()`` is called once the step's code is unpickled, just before it runs.
     ``capture``: the warnings it raises travel in the reply (a worker process's only
-    thread: ``warnings.catch_warnings`` is not thread-safe)."""
+    thread: ``warnings.catch_warnings`` is not thread-safe), and the log records of
+    every thread are the step's. ``send``: where a job with ``live_logs`` sends them."""
     if not capture:
-        return _run_job(payload, started, [], capture)
+        return _run_job(payload, started, [], capture, send)
     with warnings.catch_warnings(record=True) as caught:
         # every distinct warning once (a warning in a loop is not shipped a million
         # times), whatever its category: the driver's filters decide what is shown
         warnings.simplefilter("default")
-        reply = _run_job(payload, started, caught, capture)
+        reply = _run_job(payload, started, caught, capture, send)
     return reply
 
 
 def _run_job(payload: bytes, started: Callable[[], None] | None,
-             caught: list[warnings.WarningMessage], capture: bool) -> bytes:
+             caught: list[warnings.WarningMessage], capture: bool,
+             send: Callable[[bytes], None] | None) -> bytes:
+    from .logship import Shipper, shipping, take_levels
+
     stats = None
     before: dict[str, int] = {}
+    shipper: Shipper | None = None
+    step = "?"
     try:
         job: Job = pickle.loads(payload)
         _prepare(job)
@@ -428,6 +476,9 @@ def _run_job(payload: bytes, started: Callable[[], None] | None,
         from .task import run_task
 
         spec, task = pickle.loads(job.inner)
+        step = task.step.name
+        if job.log_level is not None:  # (before the check: a setting the key may count)
+            take_levels(job.log_level)
         if capture and job.filters:  # this process's only thread
             warnings.filters[:] = _driver_filters(job.filters)  # type: ignore[index]
             warnings.simplefilter("default", append=True)
@@ -444,13 +495,16 @@ def _run_job(payload: bytes, started: Callable[[], None] | None,
         before = stats.snapshot()
         if started is not None:
             started()
-        outcome = run_task(task, store, alone=capture)  # a worker process's only step
-        return _reply("ok", outcome, stats, before, caught)
+        with shipping(send if job.live_logs else None,
+                      None if capture else threading.get_ident()) as shipper:
+            outcome = run_task(task, store, alone=capture)  # a worker process's only step
+        return _reply("ok", outcome, stats, before, caught, shipper.records(step))
     except BaseException as exc:
         from .task import UserCodeError
 
         kind = "user" if isinstance(exc, UserCodeError) else "framework"
-        return _reply(kind, _exc_info(exc), stats, before, caught)
+        logged = [] if shipper is None else shipper.records(step)
+        return _reply(kind, _exc_info(exc), stats, before, caught, logged)
 
 
 _last_filters: tuple[bytes, list[Any]] = (b"", [])
@@ -477,25 +531,25 @@ def run_job_isolated(payload: bytes) -> bytes:
     except StepTimedOut:
         assert job.timeout is not None
         return pickle.dumps(("timeout", {"message": timeout_message(job.step, job.timeout)},
-                             {}, []))
+                             {}, [], []))
     except WorkerDied as exc:
         return pickle.dumps(("died", {"message": f"{exc} while running step {job.step!r}"},
-                             {}, []))
+                             {}, [], []))
     finally:
         worker.stop()
 
 
 def _reply(kind: str, payload: Any, stats: IOStats | None, before: dict[str, int],
-           caught: list[warnings.WarningMessage]) -> bytes:
+           caught: list[warnings.WarningMessage], logged: list[dict[str, Any]]) -> bytes:
     import cloudpickle
 
     io = {} if stats is None else {k: v - before.get(k, 0) for k, v in stats.snapshot().items()}
     warned = [(w.category.__module__, w.category.__qualname__, str(w.message), w.filename,
                w.lineno) for w in caught[:MAX_WARNINGS]]
     try:
-        return cloudpickle.dumps((kind, payload, io, warned), protocol=5)
+        return cloudpickle.dumps((kind, payload, io, warned, logged), protocol=5)
     except Exception as exc:  # an outcome that cannot travel is a framework error
-        return cloudpickle.dumps(("framework", _exc_info(exc), io, warned))
+        return cloudpickle.dumps(("framework", _exc_info(exc), io, warned, logged))
 
 
 def _exc_info(exc: BaseException) -> dict[str, Any]:
@@ -663,6 +717,9 @@ def main(fd: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch_parent, daemon=True, name="flowyml-parent-watch").start()
+    from .logship import locked_sender
+
+    send = locked_sender(conn.send_bytes)  # (the step's threads send its log records)
     while True:
         try:
             msg = conn.recv_bytes()
@@ -682,9 +739,9 @@ def main(fd: int) -> None:
             pass  # run_job reports it
         try:
             # the deadline counts from the step's start: said only when there is one
-            reply = run_job(msg, (lambda: conn.send_bytes(_STARTED)) if timed else None,
-                            capture=True)
-            conn.send_bytes(reply)
+            reply = run_job(msg, (lambda: send(_STARTED)) if timed else None, capture=True,
+                            send=send)
+            send(reply)
         except OSError:
             break
     conn.close()
@@ -717,16 +774,25 @@ class WorkerProcess:
     def call(self, payload: bytes, timeout: float | None) -> bytes:
         """Send a job, wait for the reply. ``StepTimedOut`` after ``timeout`` seconds
         counted from when the step starts (the process is killed first);
-        ``WorkerDied`` if the process dies."""
+        ``WorkerDied`` if the process dies. The step's log records that come meanwhile
+        (``logship.LIVE``) are logged here as they come."""
+        from .logship import LIVE, log_message_again
+
+        deadline = None  # worker start-up and imports are not timed
         try:
             self.conn.send_bytes(payload)
-            msg = self.conn.recv_bytes()  # worker start-up and imports are not timed
-            if msg != _STARTED:  # the reply (a job without a timeout does not say _STARTED)
-                return msg
-            if not self.conn.poll(timeout):
-                self.kill()
-                raise StepTimedOut(f"timed out after {timeout:g} s")
-            return self.conn.recv_bytes()
+            while True:
+                if deadline is not None and not self.conn.poll(
+                        max(0.0, deadline - time.monotonic())):
+                    self.kill()
+                    raise StepTimedOut(f"timed out after {timeout:g} s")
+                msg = self.conn.recv_bytes()
+                if msg == _STARTED and timeout is not None:  # (said for a deadline only)
+                    deadline = time.monotonic() + timeout
+                elif msg.startswith(LIVE):
+                    log_message_again(msg)
+                else:
+                    return msg  # the reply
         except (EOFError, OSError) as exc:
             self.kill()
             raise WorkerDied(describe_exit(self.proc.returncode)) from exc
