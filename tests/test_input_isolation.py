@@ -375,32 +375,57 @@ def test_a_retry_starts_from_the_run_value(project: Path, executor: str) -> None
     assert run["retried_cfg"] == [64, 32, 1]
 
 
+@fm.step(outputs="both_loaded", cache=False)
+def load_given(art: Any, loaded: Any) -> list:
+    values = [art.load(), loaded.load()]
+    for value in values:
+        value.append(4)  # its own copy, loaded by its own handle
+    return values
+
+
+def test_an_artifact_given_as_a_run_value_loads_in_every_step(
+        project: Path, executor: str) -> None:
+    """An ``Artifact`` passed as a run value (``fm.Catalog().get(...)``, one loaded
+    already) is a handle each step loads itself, on every executor: not a copy of the
+    value the caller loaded, nor of its "not loaded yet" marker (which a copy would
+    not take for the marker)."""
+    fm.Pipeline("given", [make_list]).run()
+    art, loaded = fm.Catalog().get("xs"), fm.Catalog().get("xs")
+    assert loaded.load() == [1, 2, 3]
+    run = fm.Pipeline("uses", [load_given]).run(params={"art": art, "loaded": loaded},
+                                                executor=executor)
+    assert run["both_loaded"] == [[1, 2, 3, 4], [1, 2, 3, 4]]
+    assert art.load() == [1, 2, 3] and loaded.load() == [1, 2, 3]
+
+
 SENTINEL = object()
 
 
 @fm.step(outputs="kept")
 def keeps(flag: object = SENTINEL, table: dict | None = None, codes: tuple = (1, "a"),
-          shared: Any = None) -> bool:
+          shared: Any = None, holder: Any = None) -> bool:
     if shared is not None:
         shared["n"].append(2)
-    return flag is SENTINEL
+    return flag is SENTINEL and (holder is None or holder["flag"] is SENTINEL)
 
 
 @pytest.mark.filterwarnings("ignore::flowyml.core.fingerprint.FingerprintWarning")
 def test_values_that_cannot_change_or_cannot_be_copied_are_passed_as_they_are(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Inline: plain scalars, tuples of them, a sentinel are passed with no copy (a
-    flat table is copied shallowly, nothing is deep-copied); a value that cannot be
-    copied (it holds a lock) is shared, with one warning that says so."""
-    import copy
+    flat table is copied shallowly, nothing is pickled or deep-copied); a value that
+    cannot be copied (it holds a lock) is shared, with one warning that says so."""
+    from flowyml.executors import task
 
-    def no_deepcopy(*args: Any) -> Any:
-        raise AssertionError("deep-copied a value that needs no deep copy")
+    def no_copies(*args: Any) -> Any:
+        raise AssertionError("copied a value that needs no copy beyond a shallow one")
 
-    monkeypatch.setattr(copy, "deepcopy", no_deepcopy)
+    monkeypatch.setattr(task, "_copies", no_copies)
     pipe = fm.Pipeline("kept", [keeps])
     assert pipe.run(params={"table": {"a": 1, "b": 2.0}}, force=True)["kept"] is True
     monkeypatch.undo()
+    # a copy keeps a sentinel inside a value itself too
+    assert pipe.run(params={"holder": {"flag": SENTINEL, "n": [1]}}, force=True)["kept"]
     holder = {"lock": threading.Lock(), "n": [1]}
     with pytest.warns(fm.SharedValueWarning, match=r"run value shared \(a dict\) cannot be "
                       r"copied \(TypeError: cannot pickle '_thread.lock' object\)"):

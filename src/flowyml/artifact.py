@@ -74,6 +74,12 @@ class Artifact:
     def _set_value(self, value: Any) -> None:
         self._value = value
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A copy (a worker's, a step's own) is the record and its stack: it loads its
+        value itself, not the copy of a cached one (nor of the "not loaded" marker,
+        which would no longer be it)."""
+        return Artifact, (self._record, self._stack)
+
     def ref(self) -> ArtifactRef:
         return make_ref(self._record, self._stack)
 

@@ -16,6 +16,7 @@ validated here, once loaded and before the step's code runs (``check_inputs``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import time
@@ -318,9 +319,8 @@ class SharedValueWarning(UserWarning):
 _FLAT_COPY = frozenset({list, dict, set, bytearray})
 _ATOMS = frozenset({str, int, float, bool, type(None), bytes, complex})
 _FROZEN = frozenset({tuple, frozenset})
-# values nothing can change in place, passed as they are: a sentinel (``object()``),
-# classes, functions and modules (``deepcopy`` keeps the first three itself; a module
-# cannot be copied, and a worker imports it by name)
+# values passed as they are: a sentinel (``object()``), classes, functions and modules
+# (pickle takes the three last by name: the same objects; a worker imports them)
 _KEPT = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)
 _warned_shared: set[tuple[str, str]] = set()
 
@@ -343,13 +343,10 @@ def private_values(step: Step, values: dict[str, Any]) -> dict[str, Any]:
     changes neither what the next step gets nor the caller's object, and the result
     is the one every executor computes. Plain scalars, and tuples and frozensets of
     them, are passed as they are (no work: most steps); a list, dict, set or
-    bytearray of plain scalars is copied shallowly (a 100k-entry table: ~3 ms, against
-    ~70 ms for ``deepcopy``); anything else is deep-copied, with one memo for all the
-    values (what two of them share, their copies share, as in one pickle), which keeps
-    the hidden random generators themselves (a call draws from them). A value that
-    cannot be copied is passed as it is, with a ``SharedValueWarning``."""
+    bytearray of plain scalars is copied shallowly (a 100k-entry table: ~3 ms); the
+    others are copied as a worker gets them (``_copies``)."""
     out = dict(values)
-    memo: dict[int, Any] | None = None
+    deep: dict[str, Any] = {}
     for param, value in values.items():
         t = type(value)
         if t in _ATOMS:
@@ -361,10 +358,83 @@ def private_values(step: Step, values: dict[str, Any]) -> dict[str, Any]:
                 continue
         elif t is object or isinstance(value, _KEPT):
             continue
-        if memo is None:
-            memo = rng.instances()
-        out[param] = _deep_copy(step, param, value, memo)
+        deep[param] = value
+    if deep:
+        out.update(_copies(step, deep))
     return out
+
+
+def _copies(step: Step, values: dict[str, Any]) -> dict[str, Any]:
+    """Copies of ``values`` as unpickling gives them to a worker: one pickle of them
+    all, so what two share their copies share (arrays through out-of-band buffers,
+    copied once). What a copy keeps itself: a bare ``object()`` (a sentinel compared
+    with ``is``), a module, the hidden random generators (a call draws from them).
+    A value that does not pickle (a lambda inside, a class made in a function) is
+    deep-copied instead; one that cannot be copied at all (a lock, a connection, a
+    generator) is passed as it is, with a ``SharedValueWarning``."""
+    keep = rng.instances()
+    try:
+        return dict(_round_trip(values, keep))
+    except Exception:
+        pass
+    import copy  # here: a run of plain scalars never needs it
+
+    out: dict[str, Any] = {}
+    memo = dict(keep)
+    for param, value in values.items():
+        try:
+            out[param] = _round_trip(value, keep)
+            continue
+        except Exception:
+            pass
+        try:
+            out[param] = copy.deepcopy(value, memo)
+        except Exception as exc:  # shared: said once
+            out[param] = value
+            _warn_shared(step, param, value, exc)
+    return out
+
+
+def _round_trip(value: Any, keep: dict[int, Any]) -> Any:
+    import io
+
+    pickler, unpickler = _copy_picklers()
+    kept: list[Any] = []
+    buffers: list[Any] = []
+    with io.BytesIO() as out:
+        pickler(out, keep, kept, buffers).dump(value)
+        out.seek(0)
+        return unpickler(out, kept, [bytearray(b.raw()) for b in buffers]).load()
+
+
+@functools.cache
+def _copy_picklers() -> tuple[type[Any], type[Any]]:
+    """The pickler and unpickler of ``_round_trip``: ``pickle``'s, with what a copy
+    keeps itself passed by reference to this process's object (a persistent id)."""
+    import pickle
+
+    class Pickler(pickle.Pickler):
+        def __init__(self, file: Any, keep: dict[int, Any], kept: list[Any],
+                     buffers: list[Any]) -> None:
+            super().__init__(file, protocol=5, buffer_callback=buffers.append)
+            self.keep, self.kept = keep, kept
+
+        def persistent_id(self, obj: Any) -> Any:
+            t = type(obj)
+            if t is object or t is types.ModuleType or self.keep.get(id(obj)) is obj:
+                self.kept.append(obj)
+                return len(self.kept) - 1
+            return None
+
+    class Unpickler(pickle.Unpickler):
+        def __init__(self, file: Any, kept: list[Any], buffers: list[Any]) -> None:
+            super().__init__(file, buffers=buffers)
+            self.kept = kept
+
+        def persistent_load(self, pid: Any) -> Any:
+            return self.kept[pid]
+
+    return Pickler, Unpickler
 
 
 def _type_label(value: Any) -> str:
@@ -372,22 +442,17 @@ def _type_label(value: Any) -> str:
     return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
 
 
-def _deep_copy(step: Step, param: str, value: Any, memo: dict[int, Any]) -> Any:
-    import copy  # here: a run of plain scalars never needs it
-
-    try:
-        return copy.deepcopy(value, memo)
-    except Exception as exc:  # a lock, a connection, a generator: shared, said once
-        if (step.name, param) not in _warned_shared:
-            _warned_shared.add((step.name, param))
-            why = f"{type(exc).__name__}: {exc}"[:200]
-            warn_at_step(step, SharedValueWarning(
-                f"step {step.name!r}: run value {param} (a {_type_label(value)}) "
-                f"cannot be copied ({why}), so every step that takes it in this process "
-                "gets this same object: what one changes in it, or consumes of it, the "
-                "next one sees (and a worker process cannot be sent it at all). Create "
-                "it inside the step, from plain values"))
-        return value
+def _warn_shared(step: Step, param: str, value: Any, exc: Exception) -> None:
+    if (step.name, param) in _warned_shared:
+        return
+    _warned_shared.add((step.name, param))
+    why = f"{type(exc).__name__}: {exc}"[:200]
+    warn_at_step(step, SharedValueWarning(
+        f"step {step.name!r}: run value {param} (a {_type_label(value)}) cannot be "
+        f"copied ({why}), so every step that takes it in this process gets this same "
+        "object: what one changes in it, or consumes of it, the next one sees (and a "
+        "worker process cannot be sent it at all). Create it inside the step, from "
+        "plain values"))
 
 
 # what numpy says when something writes into a read-only array ("assignment destination
