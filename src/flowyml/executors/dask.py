@@ -227,8 +227,9 @@ class DaskExecutor:
         payload = encode_job(self._spec, task, timeout)
         key = f"flowyml-{task.step.name}-{uuid.uuid4().hex[:12]}"
         said = key if self._on_start is not None else None  # what the task logs as it starts
-        if said is None:
-            _running(fut)  # not told when it starts: running (not cancellable) from now
+        if said is None:  # not told when it starts: running (not cancellable) from now
+            if not _running(fut):
+                raise _Cancelled
         elif not fut.running():
             self._starting[key] = (task.step.name, fut)
         dask_fut = self._client.submit(run_dask_task, payload, said, pure=False, key=key)

@@ -64,7 +64,7 @@ class Shipper(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if self.thread is not None and record.thread != self.thread:
             return
-        if _handled_here(record, self):
+        if _handled_here(record):
             return
         try:
             fields = self._portable(record)
@@ -103,13 +103,14 @@ class Shipper(logging.Handler):
         return [*self.kept, note.__dict__]
 
 
-def _handled_here(record: logging.LogRecord, shipper: Shipper) -> bool:
-    """Whether a handler of this process other than ``shipper`` handles ``record``
-    (one a module added at import, as it did in the driver): it is shown from here."""
+def _handled_here(record: logging.LogRecord) -> bool:
+    """Whether a handler of this process handles ``record``, other than the shippers
+    (this task's, or another's beside it in a Dask worker): one a module added at
+    import, as it did in the driver. It is shown from here."""
     logger: logging.Logger | None = logging.getLogger(record.name)
     while logger is not None:
         for handler in logger.handlers:
-            if handler is not shipper and record.levelno >= handler.level:
+            if not isinstance(handler, Shipper) and record.levelno >= handler.level:
                 return True
         if not logger.propagate:
             break
@@ -145,11 +146,16 @@ def locked_sender(send: Callable[[bytes], None]) -> Callable[[bytes], None]:
 
 def log_again(fields: dict[str, Any]) -> None:
     """Hand a worker's record to this process's logger of its name (its level, filters
-    and handlers: what the script configured)."""
+    and handlers: what the script configured). A filter of the script's that raises
+    drops the record (it would have failed the step inline, where it ran in the step:
+    here it would fail the driver's wait for the step instead)."""
     record = logging.makeLogRecord(fields)
     logger = logging.getLogger(record.name)
-    if logger.isEnabledFor(record.levelno):
-        logger.handle(record)
+    try:
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
+    except Exception:
+        pass
 
 
 def log_message_again(message: bytes) -> None:

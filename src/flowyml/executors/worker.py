@@ -16,8 +16,9 @@ store itself (``spec.open()``, once per process) and reads through
 ``objects.load_object``, which memory-maps canonical formats read-only. The *reply* is
 a cloudpickle of ``(kind, payload, io, warnings, logs)``: ``("ok", StepOutcome, io, ...)``
 or an error kind (``user``, ``framework``, ``timeout``, ``died``) with enough to rebuild
-the exception in the driver (``_pickled_exception``: its own class whenever it can). ``io`` is the store traffic of the task, added to the
-driver's counters so ``run.io`` is the same whatever the executor. ``warnings`` are
+the exception in the driver (``_pickled_exception``: its own class whenever it can).
+``io`` is the store traffic of the task, added to the driver's counters so ``run.io``
+is the same whatever the executor. ``warnings`` are
 those the task raised in a worker process, re-raised in the driver (``decode_reply``),
 where the user's filters, ``pytest.warns`` and a notebook see them, as on the inline
 executor. (A Dask task runs in a worker's thread, where capturing warnings is not
@@ -787,8 +788,9 @@ class WorkerProcess:
                     self.kill()
                     raise StepTimedOut(f"timed out after {timeout:g} s")
                 msg = self.conn.recv_bytes()
-                if msg == _STARTED and timeout is not None:  # (said for a deadline only)
-                    deadline = time.monotonic() + timeout
+                if msg == _STARTED:  # (said for a job with a deadline only)
+                    if timeout is not None:
+                        deadline = time.monotonic() + timeout
                 elif msg.startswith(LIVE):
                     log_message_again(msg)
                 else:
