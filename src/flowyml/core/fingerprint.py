@@ -934,8 +934,8 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
     a memo of yours: ``_keeps_results``), for every step calling it; a global it
     returns (``return CONFIG``; not a copy of one: ``return RAW[mask]``); the instance
     a class's own ``__new__`` or metaclass keeps (a singleton: ``Config().lr = v``);
-    what a method returns of its object (``MODEL.history()`` giving ``self.log``). A
-    function's result is followed one call deep (``return _load()`` is not). Marked
+    what a method returns of its object (``MODEL.history()`` giving ``self.log``);
+    through the calls whose results it returns (``return _load()``), each once. Marked
     ``("result", mark)``: every step whose key counts the value reads them
     (``_state_reads``), a step that only makes the value lazily too (a getter's
     ``global _MODEL; _MODEL = Model()``: its own change is a write, which would make the
