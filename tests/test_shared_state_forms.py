@@ -95,6 +95,12 @@ class Model:
     def record(self, v):
         self._store(v)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
     def _store(self, v):
         self.log.append(v)
 
@@ -516,6 +522,7 @@ CHANGES = {
     "augmented_through_an_alias": 'rows = ROWS\n    rows += [{"v": n}]',
     "augmented_through_a_getter_result": 'rows = all_rows()\n    rows += [{"v": n}]',
     "object_changed_by_a_method_through_another_of_its_own": "MODEL.record(n)",
+    "object_a_getter_returns_used_as_a_context_manager": "with the_model() as m:\n        m.train(n)",
 }
 
 COPIES = {
@@ -573,6 +580,7 @@ READS = {
     "scipy_distribution_fit": "mu, sd = norm.fit([1.0, 2.0, float(n)])",
     "method_reading_the_object_a_getter_returns": "rows = the_model().sample(n)",
     "method_reading_a_cached_factory_result": "rows = get_settings().sample(n)",
+    "object_a_getter_returns_read_in_a_with_block": "with the_model() as m:\n        m.sample(n)",
 }
 
 

@@ -588,7 +588,8 @@ class _Scanner:
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
                        ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
                        ast.comprehension, ast.NamedExpr, ast.ListComp, ast.SetComp,
-                       ast.DictComp, ast.GeneratorExp, ast.Return})  # the node types ``__call__`` looks at
+                       ast.DictComp, ast.GeneratorExp, ast.Return, ast.With,
+                       ast.AsyncWith})  # the node types ``__call__`` looks at
 
     def __init__(self) -> None:
         self.imports: list[tuple[str, str, str | None, int]] = []
@@ -668,6 +669,10 @@ class _Scanner:
                 self._bound(gen.target, gen.iter, items=True)
         elif t is ast.NamedExpr:  # ``if (c := CFG) is not None:``
             self._bound(node.target, node.value)  # type: ignore[attr-defined]
+        elif t is ast.With or t is ast.AsyncWith:  # ``with get_run() as r: r.log(v)``: ``r``
+            for item in node.items:  # type: ignore[attr-defined]  # (as the manager,
+                if item.optional_vars is not None:  # which ``__enter__`` most often returns)
+                    self._bound(item.optional_vars, item.context_expr)
         elif t is ast.Return and node.value is not None:  # type: ignore[attr-defined]
             self._returned(node.value)  # type: ignore[attr-defined]
 
