@@ -14,8 +14,10 @@ killed, ``WorkerDied`` when the process running the step died (killed, out of me
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -171,3 +173,33 @@ def single_attempt(task: StepTask) -> StepTask:
     step = copy.copy(task.step)
     step.retries = 0
     return replace(task, step=step)
+
+
+class Cancelled(Exception):
+    """A step's future was cancelled before the step started (a failure elsewhere)."""
+
+
+def mark_running(fut: Future[Any]) -> bool:
+    """Mark ``fut`` running, unless it is already (True) or was cancelled (False)."""
+    try:
+        return fut.running() or fut.set_running_or_notify_cancel()
+    except RuntimeError:  # (set running by another thread meanwhile)
+        return fut.running()
+
+
+def drive(task: StepTask, fut: Future[StepOutcome],
+          attempt: Callable[..., StepOutcome]) -> None:
+    """Run ``task``'s attempts (``run_attempts``, each ``attempt(task, timeout,
+    fut=fut)``) into ``fut``, a future of the executor's own that stays pending until
+    the step starts, so that a failure elsewhere can cancel it first (``Cancelled``:
+    nothing is set). Called on a driver thread of the executor."""
+    try:
+        outcome = run_attempts(task, functools.partial(attempt, fut=fut))
+    except Cancelled:
+        return
+    except BaseException as exc:
+        if mark_running(fut):
+            fut.set_exception(exc)
+    else:
+        if mark_running(fut):  # (Dask: it ran, though no start was said: the event is late)
+            fut.set_result(outcome)

@@ -30,7 +30,6 @@ came (a few milliseconds) runs to its end on its worker; its result is dropped.
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
-from .base import StepTimedOut, WorkerDied, run_attempts
+from .base import Cancelled, StepTimedOut, WorkerDied, drive, mark_running
 from .worker import STARTED_TOPIC, decode_reply, encode_job, run_dask_task, warm_up_dask_worker
 
 if TYPE_CHECKING:
@@ -94,18 +93,6 @@ def _is_main_guard(stmt: Any) -> bool:
     names = [x for x in sides if isinstance(x, ast.Name) and x.id == "__name__"]
     values = [x for x in sides if isinstance(x, ast.Constant) and x.value == "__main__"]
     return len(names) == 1 and len(values) == 1
-
-
-class _Cancelled(Exception):
-    """The step's future was cancelled before its task started on a worker."""
-
-
-def _running(fut: Future[Any]) -> bool:
-    """Mark ``fut`` running, unless it is already (True) or was cancelled (False)."""
-    try:
-        return fut.running() or fut.set_running_or_notify_cancel()
-    except RuntimeError:  # (set running by another thread meanwhile)
-        return fut.running()
 
 
 class DaskExecutor:
@@ -195,7 +182,7 @@ class DaskExecutor:
         if got is None:
             return
         name, fut = got
-        if _running(fut) and self._on_start is not None:
+        if mark_running(fut) and self._on_start is not None:
             self._on_start(name)
 
     def submit(self, task: StepTask) -> Future[StepOutcome]:
@@ -203,33 +190,21 @@ class DaskExecutor:
         asked to be told, ``notify_starts``; else at once), so a failure elsewhere can
         cancel it, and its Dask task with it, before it starts."""
         fut: Future[StepOutcome] = Future()
-        self._threads.submit(self._drive, task, fut)
+        self._threads.submit(drive, task, fut, self._attempt)
         return fut
-
-    def _drive(self, task: StepTask, fut: Future[StepOutcome]) -> None:
-        try:
-            outcome = run_attempts(task, functools.partial(self._attempt, fut=fut))
-        except _Cancelled:
-            return
-        except BaseException as exc:
-            if _running(fut):
-                fut.set_exception(exc)
-        else:
-            if _running(fut):  # (it ran, though no start was said: the event is late)
-                fut.set_result(outcome)
 
     def _attempt(self, task: StepTask, timeout: float | None, *,
                  fut: Future[StepOutcome]) -> StepOutcome:
         from distributed import KilledWorker
 
         if fut.cancelled():  # (before a retry, too)
-            raise _Cancelled
+            raise Cancelled
         payload = encode_job(self._spec, task, timeout)
         key = f"flowyml-{task.step.name}-{uuid.uuid4().hex[:12]}"
         said = key if self._on_start is not None else None  # what the task logs as it starts
         if said is None:  # not told when it starts: running (not cancellable) from now
-            if not _running(fut):
-                raise _Cancelled
+            if not mark_running(fut):
+                raise Cancelled
         elif not fut.running():
             self._starting[key] = (task.step.name, fut)
         dask_fut = self._client.submit(run_dask_task, payload, said, pure=False, key=key)
@@ -244,7 +219,7 @@ class DaskExecutor:
                 f"(Dask scheduler: {exc})"
             ) from None
         except CancelledError:
-            raise _Cancelled from None
+            raise Cancelled from None
         finally:
             self._active.discard(dask_fut)
             self._starting.pop(key, None)

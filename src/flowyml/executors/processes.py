@@ -15,7 +15,6 @@ process group of any that does not exit, so no process outlives the run.
 
 from __future__ import annotations
 
-import functools
 import os
 import queue
 import threading
@@ -23,16 +22,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from .base import StepTimedOut, WorkerDied, run_attempts, timeout_message
+from .base import Cancelled, StepTimedOut, WorkerDied, drive, timeout_message
 from .worker import WorkerProcess, decode_reply, encode_job, warm_up_message
 
 if TYPE_CHECKING:
     from ..stores import StoreSpec
     from .task import StepOutcome, StepTask
-
-
-class _Cancelled(Exception):
-    """The step's future was cancelled before a worker was free for it."""
 
 
 class ProcessesExecutor:
@@ -92,19 +87,8 @@ class ProcessesExecutor:
         if not self._started:
             self.start(task)
         fut: Future[StepOutcome] = Future()
-        self._threads.submit(self._drive, task, fut)
+        self._threads.submit(drive, task, fut, self._attempt)
         return fut
-
-    def _drive(self, task: StepTask, fut: Future[StepOutcome]) -> None:
-        try:
-            outcome = run_attempts(task, functools.partial(self._attempt, fut=fut))
-        except _Cancelled:
-            return
-        except BaseException as exc:
-            if not fut.cancelled():  # (a job that fails to encode after a cancel: moot)
-                fut.set_exception(exc)
-        else:
-            fut.set_result(outcome)
 
     def _attempt(self, task: StepTask, timeout: float | None, *,
                  fut: Future[StepOutcome]) -> StepOutcome:
@@ -114,7 +98,7 @@ class ProcessesExecutor:
         if not fut.running():  # its first attempt: the step starts now
             if not fut.set_running_or_notify_cancel():
                 self._idle.put(worker)  # cancelled while it waited (a failure elsewhere)
-                raise _Cancelled
+                raise Cancelled
             if self._on_start is not None:
                 self._on_start(task.step.name)
         if worker is None or not worker.alive():
