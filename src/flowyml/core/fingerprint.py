@@ -1430,7 +1430,7 @@ def _attribute(obj: Any, name: str) -> Any:
 _COPIED_BY_SLICES = (list, tuple, str, bytes, bytearray, range, array.array)
 
 
-_PLAIN_VALUES = (type(None), bool, int, float, complex, str, bytes)
+_PLAIN_VALUES = (*_SCALARS, *_TEXTS)  # (for isinstance: their subclasses too)
 _IN_PLACE_OPERATORS = ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__",
                        "__imod__", "__ipow__", "__imatmul__", "__iand__", "__ior__", "__ixor__",
                        "__ilshift__", "__irshift__")
