@@ -17,10 +17,11 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future  # (a run that reuses all imports none)
+
     from .task import StepOutcome, StepTask
 
 
