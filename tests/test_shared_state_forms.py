@@ -431,6 +431,66 @@ MODEL = Model()
 
 def the_model():
     return MODEL
+
+
+class Solo(Model):  # the lazy classmethod singleton
+    _instance = None
+
+    @classmethod
+    def instance(cls):
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+
+_KEPT = {}
+
+
+def kept_model():  # kept in a module's dict, made on first use
+    if "m" not in _KEPT:
+        _KEPT["m"] = Model()
+    return _KEPT["m"]
+
+
+def kept_by_setdefault():
+    return _KEPT.setdefault("s", Model())
+
+
+class Holder:
+    def __init__(self):
+        self._model = None
+
+    def model(self):  # made on first use, kept on its object
+        if self._model is None:
+            self._model = Model()
+        return self._model
+
+
+HOLDER = Holder()
+
+
+def model_and_opts():
+    return MODEL, {"a": 0}
+
+
+def rows_list():
+    return list(ROWS)  # a new list, of the same dicts
+
+
+def rows_comp():
+    return [r for r in ROWS]
+
+
+def sorted_rows():
+    return sorted(ROWS, key=lambda r: r["v"])
+
+
+def copied_rows():
+    return [dict(r) for r in ROWS]  # a new list of new dicts
+
+
+def config_copy():
+    return CONFIG.copy()
 MODELS = {"a": Model(), "b": Model()}
 RAW = pd.DataFrame({"age": [20, 35, 50], "income": [30.0, 55.0, 80.0]})
 NUM = ["age", "income"]
@@ -452,7 +512,8 @@ def use(ready):
             copy_of_config(), Tagged([0.0]).tag, Tagged.unit, get_model().w, GET(),
             counted_rows(), traced_rows(), adults(), Counted.made, last_rows(),
             Tracker().best, Lazy().k, top_rows(), memo_config(), module_memo_config(),
-            SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w, SEED]
+            SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w, SEED,
+            Solo.instance().w, kept_model().w, kept_by_setdefault().w, HOLDER.model().w]
 """
 
 CHANGES = {
@@ -523,6 +584,18 @@ CHANGES = {
     "augmented_through_a_getter_result": 'rows = all_rows()\n    rows += [{"v": n}]',
     "object_changed_by_a_method_through_another_of_its_own": "MODEL.record(n)",
     "object_a_getter_returns_used_as_a_context_manager": "with the_model() as m:\n        m.train(n)",
+    "method_of_a_singleton_a_classmethod_makes_on_first_use": "Solo.instance().train(n)",
+    "method_of_an_object_a_getter_keeps_in_a_module_dict": "kept_model().train(n)",
+    "method_of_an_object_a_getter_keeps_by_setdefault": "kept_by_setdefault().train(n)",
+    "method_of_an_object_a_method_makes_on_first_use": "HOLDER.model().train(n)",
+    "method_of_an_object_unpacked_from_a_getter_tuple": "m, _ = model_and_opts()\n    m.train(n)",
+    "method_of_an_item_of_a_getter_result": "model_and_opts()[0].train(n)",
+    "method_of_a_getter_result_kept_bound": "train = the_model().train\n    train(n)",
+    "items_of_a_list_a_getter_makes": 'rows_list()[0]["v"] = n',
+    "items_of_a_comprehension_a_getter_returns": 'rows_comp()[0]["v"] = n',
+    "items_of_a_sorted_list_a_getter_returns": 'sorted_rows()[0]["v"] = n',
+    "item_of_a_dict_copy_a_getter_returns": 'copy_of_config()["model"]["lr"] = n',
+    "item_of_a_copy_a_getter_returns_by_its_method": 'config_copy()["model"]["lr"] = n',
 }
 
 COPIES = {
@@ -563,6 +636,10 @@ COPIES = {
     "new_dict_a_method_builds_of_its_object": "d = MODEL.describe()",
     "new_dict_a_getter_returns_changed": 'd = data()\n    d["extra"] = n',
     "slice_a_getter_returns_appended_to": 'rows = head_rows()\n    rows.append({"v": n})',
+    "list_a_getter_makes_appended_to": 'rows = rows_list()\n    rows.append({"v": n})',
+    "comprehension_of_copies_a_getter_returns": 'rows = copied_rows()\n    rows[0]["v"] = n',
+    "top_level_of_a_copy_a_getter_returns_by_its_method": 'cfg = config_copy()\n    cfg["k"] = n',
+    "top_level_of_a_dict_copy_a_getter_returns": 'copy_of_config()["k"] = n',
 }
 
 
@@ -581,6 +658,10 @@ READS = {
     "method_reading_the_object_a_getter_returns": "rows = the_model().sample(n)",
     "method_reading_a_cached_factory_result": "rows = get_settings().sample(n)",
     "object_a_getter_returns_read_in_a_with_block": "with the_model() as m:\n        m.sample(n)",
+    "method_reading_a_classmethod_singleton": "Solo.instance().sample(n)",
+    "method_reading_an_object_a_getter_keeps_in_a_module_dict": "kept_model().sample(n)",
+    "method_reading_a_getter_result_kept_bound": "sample = the_model().sample\n    sample(n)",
+    "method_reading_an_item_of_a_getter_result": "model_and_opts()[0].sample(n)",
 }
 
 

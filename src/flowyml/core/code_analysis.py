@@ -834,6 +834,12 @@ class _Scanner:
             self.returned = before | {r if r.endswith("]") else r + "[i]"
                                       for r in self.returned - before}
             return
+        if t in _COMPREHENSIONS:
+            self._comprehended(value)  # type: ignore[arg-type]
+            return
+        if t is ast.Call:  # ``return list(ROWS)``, ``dict(CONFIG)``: a new one of its items
+            self.returned.update(r if r.endswith("]") else r + "[i]"
+                                 for r in self._copy_of(value))
         sliced = t is ast.Subscript and _is_slice(value.slice)  # type: ignore[attr-defined]
         root = _root_name(value.value if sliced else value,  # type: ignore[attr-defined]
                           views=True, dotted=True, kinds=True)
@@ -848,6 +854,27 @@ class _Scanner:
         kind = root[root.index("["):] if root.endswith("]") else ""
         self.returned.update({root} if inner is None else {
             r if r.endswith("]") or r.startswith(RESULT) else r + kind for r in inner})
+
+    def _comprehended(self, value: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+                      ) -> None:
+        """``return [r for r in ROWS]``, ``{k: v for k, v in CONFIG.items()}``: a new
+        list or dict of what it goes over holds (``[i]``, as ``list(ROWS)``), when an
+        item it makes is a loop variable or a part of one (``r["v"]``); not one made
+        from it (``dict(r)``, ``r * 2``)."""
+        made = [value.key, value.value] if type(value) is ast.DictComp else [value.elt]  # type: ignore[union-attr]
+        names = {name_of(r) for r in (_root_name(e, views=True) for e in made) if r is not None}
+        for gen in value.generators:
+            if not any(type(n) is ast.Name and n.id in names for n in ast.walk(gen.target)):
+                continue
+            root = _root_name(gen.iter, views=True, items=True)
+            if root is None:
+                base = _call_base(gen.iter)  # (``for r in load()``: what that hands out)
+                if base is not None:
+                    self.returned.add(RESULT + base)
+                continue
+            inner = self._roots(name_of(root))
+            self.returned.update(r if r.endswith("]") or r.startswith(RESULT) else r + "[i]"
+                                 for r in ({root} if inner is None else inner))
 
     def _augmented(self, name: str) -> None:
         """``h = HIST; h += [x]``: a list's (an array's, a frame's) ``+=`` changes it in
@@ -864,18 +891,23 @@ class _Scanner:
     def _result_method(self, f: ast.Attribute) -> None:
         """``get_tracker().log_metric(k, v)``, ``t = get_tracker(); t.log(v)``: a method
         called on what a call hands out, which may change it (``chain:method`` in
-        ``results``: the build tells, by the method's code)."""
+        ``results``: the build tells, by the method's code); on an item of it
+        (``get_ctx()[0].log(v)``, ``t, _ = get_ctx(); t.log(v)``) as ``chain[k]:method``.
+        A method taken as a value (``log = get_tracker().log``) counts as called."""
         value = f.value
+        item = type(value) is ast.Subscript and not _is_slice(value.slice)
+        if item:
+            value = value.value  # type: ignore[attr-defined]
         if type(value) is ast.Call:
             vf = value.func
             if type(vf) is ast.Attribute and vf.attr in _VIEWS:
                 return  # (``CFG.get("m").copy()``: an item of a global)
             base = _call_base(value)
             if base is not None:
-                self.results.add(f"{base}:{f.attr}")
-        elif type(value) is ast.Name and value.id in self.aliases:
+                self.results.add(f"{base}{'[k]' if item else ''}:{f.attr}")
+        elif type(value) is ast.Name and value.id in self.aliases and not item:
             for r in self.aliases[value.id]:
-                if r.startswith(RESULT) and not r.endswith("]"):
+                if r.startswith(RESULT):
                     self.results.add(f"{r[len(RESULT):]}:{f.attr}")
 
     def _class_view(self, node: ast.AST) -> None:
@@ -1014,6 +1046,8 @@ class _Scanner:
                           kinds=True)
         if root is not None and items and not root.endswith("]"):
             root += "[k]"  # (a loop's variable: an item of what it goes over)
+        if type(value) is ast.Attribute and not items:
+            self._result_method(value)  # (``log = get_tracker().log_metric``)
         if root is None:
             # a call's result (``cfg = get_cfg()``): its changes are of what the function
             # returned (``_mark``), for the build to tell what that is
@@ -1055,7 +1089,7 @@ class _Scanner:
         kind = ""
         if type(value) is ast.Call:
             f, args = value.func, value.args
-            if args and len(args) == 1 and (chain_of(f) or ()) in _SHALLOW_COPIES:
+            if args and (chain_of(f) or ()) in _SHALLOW_COPIES:  # (``sorted(X, key=k)``)
                 source = args[0]
             elif type(f) is ast.Attribute and f.attr == "copy" and not args:
                 source, kind = f.value, "[c]"

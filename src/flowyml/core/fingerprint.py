@@ -946,11 +946,11 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
     ``reading_writers``) see names, not results: a log appended to both ways couples."""
     for entry in sorted(info.results):
         chain, _, method = entry.partition(":")  # ``get_tracker().log(v)``: if it changes it
-        if method and not any(_changed_by_method(got, method) for got in _handed_out_by(
-                _resolved(chain, fn, None), set())):
-            continue
         deep = chain.endswith("[k]")  # (what an item of the result holds changed)
         chain = chain.removesuffix("[k]")
+        if method and not any(_changed_by_method(got, method) for got in _handed_out_by(
+                _resolved(chain, fn, None), set(), items=deep)):
+            continue
         found: dict[tuple[Any, ...], str] = {}
         _result_marks_of(chain, fn, found, ctx, _Follow(deep=deep))
         for mark, name in found.items():
@@ -968,14 +968,18 @@ def _resolved(chain: str, fn: types.FunctionType, owner: Any) -> Any:
     return _static_chain(tuple(chain.split(".")), fn.__globals__)
 
 
-def _handed_out_by(obj: Any, seen: set[tuple[int, int]]) -> list[tuple[Any, type]]:
+def _handed_out_by(obj: Any, seen: set[tuple[int, int]], items: bool = False
+                   ) -> list[tuple[Any, type]]:
     """What calling ``obj`` hands out, as far as the build sees without running code:
     (the object, its class) for a global it returns or its own object or a part of it
-    (``return self.t``), (None, the class) for an instance of a class it makes
-    (``return Tracker()``, kept by a memo), through the calls it returns (each function
-    once: ``seen``)."""
+    (``return self.t``), or a value a global container of its holds (``return
+    _CACHE["t"]``), (None, the class) for an instance of a class it makes (``return
+    Tracker()``, kept by a memo) or binds on first use (``_made_on_first_use``),
+    through the calls it returns (each function once: ``seen``). With ``items``, what
+    an item of the result is (``t, _ = get_ctx()``): a global a new tuple or list it
+    returns holds (``return TRACKER, cfg``), a value of a container it returns."""
     if isinstance(obj, type):
-        return [(None, obj)]
+        return [] if items else [(None, obj)]
     owner = None
     if type(obj) is types.MethodType:
         owner, obj = obj.__self__, obj.__func__
@@ -992,36 +996,83 @@ def _handed_out_by(obj: Any, seen: set[tuple[int, int]]) -> list[tuple[Any, type
     for root in sorted(info.returned):
         if root.startswith(RESULT):
             out += _handed_out_by(_resolved(root[len(RESULT):].partition("[")[0], obj, owner),
-                                  seen)
-        elif not root.endswith("]"):  # (an item's, or a new tuple's: not the object)
-            head, *attrs = root.split(".")
-            if owner is not None and head in obj.__code__.co_varnames[:1]:
-                got = _static_path(owner, attrs)
-            elif head in info.global_names:
-                got = _static_path(obj.__globals__.get(head), attrs)
-                if got is None and not attrs and head in info.rebound:
-                    out += _made_on_first_use(obj, info, head)  # (not made yet)
-            else:
-                continue
-            if got is not None and not issubclass(type(got), (types.ModuleType, *_IMMUTABLE)):
-                out.append((got, type(got)))
+                                  seen, items)
+            continue
+        base, _, kind = root.partition("[")
+        whole = kind[:1] == "i" if items else not kind  # (``i``: held by a new tuple)
+        if not whole and (items == (kind[:1] in ("k", "*"))):
+            continue  # (an item's item; a new list of a slice's or a copy's items)
+        head, *attrs = base.split(".")
+        if owner is not None and head in obj.__code__.co_varnames[:1]:
+            got = _static_path(owner, attrs)
+        elif head in info.global_names:
+            got = _static_path(obj.__globals__.get(head), attrs)
+        else:
+            continue
+        if not whole:  # a value it holds
+            out += _held_values(got) + _made_on_first_use(obj, info, base, owner, item=True)
+        elif got is None:
+            out += _made_on_first_use(obj, info, base, owner)  # (not made yet)
+        elif not issubclass(type(got), (types.ModuleType, *_IMMUTABLE)):
+            out.append((got, type(got)))
     return out
 
 
-def _made_on_first_use(fn: types.FunctionType, info: CodeInfo, name: str
-                       ) -> list[tuple[Any, type]]:
-    """The classes whose instance a getter binds to its global ``name`` on first use
-    (``global _M; if _M is None: _M = Model()``), as ``_handed_out_by`` gives them."""
+def _held_values(container: Any) -> list[tuple[Any, type]]:
+    """The values a dict, list, tuple or set holds, as ``_handed_out_by`` gives them (by
+    class alone past 64 of them); nothing for another object (an array's items are no
+    objects of the user's)."""
+    if isinstance(container, Mapping):
+        values = list(container.values())
+    elif isinstance(container, (list, tuple, set, frozenset)):
+        values = list(container)
+    else:
+        return []
+    kept = [v for v in values if not issubclass(type(v), (types.ModuleType, *_IMMUTABLE))]
+    if len(kept) > 64:
+        return [(None, cls) for cls in {type(v) for v in kept}]
+    return [(v, type(v)) for v in kept]
+
+
+def _made_on_first_use(fn: types.FunctionType, info: CodeInfo, target: str, owner: Any,
+                       item: bool = False) -> list[tuple[Any, type]]:
+    """The classes whose instance a getter binds on first use to ``target``, a global
+    or an attribute of its own object or class (``global _M; if _M is None: _M =
+    Model()``; ``cls._instance = cls()``), or with ``item`` puts into it (``_CACHE["t"]
+    = Tracker()``, ``_CACHE.setdefault("t", Tracker())``), as ``_handed_out_by`` gives
+    them."""
+    if not (any(m == target or m.startswith((target + ".", target + "["))
+                for m in info.mutated) if item else target in info.rebound):
+        return []
     tree = info.tree()
+    want = tuple(target.split("."))
+    me = fn.__code__.co_varnames[:1]
     out: list[tuple[Any, type]] = []
     for node in ast.walk(tree) if tree is not None else ():
-        if type(node) is ast.Assign and type(node.value) is ast.Call and any(
-                type(t) is ast.Name and t.id == name for t in node.targets):
-            chain = chain_of(node.value.func)
-            made = _static_chain(chain, fn.__globals__) if chain is not None else None
-            if isinstance(made, type):
-                out.append((None, made))
+        made_by = _put_by(node, want, item)
+        if made_by is None:
+            continue
+        chain = chain_of(made_by.func)
+        if chain is None:
+            continue
+        made = _static_path(owner, chain[1:]) if owner is not None and chain[0] in me else (
+            _static_chain(chain, fn.__globals__))
+        if isinstance(made, type):
+            out.append((None, made))
     return out
+
+
+def _put_by(node: ast.AST, target: tuple[str, ...], item: bool) -> ast.Call | None:
+    """The call whose result ``node`` binds to ``target`` (``T = Tracker()``), or with
+    ``item`` puts into it (``T["k"] = Tracker()``, ``T.setdefault("k", Tracker())``)."""
+    if type(node) is ast.Assign and type(node.value) is ast.Call and any(
+            chain_of(t.value if item and type(t) is ast.Subscript else t) == target
+            and (type(t) is ast.Subscript) == item for t in node.targets):
+        return node.value
+    if item and type(node) is ast.Call and len(node.args) == 2 and type(
+            node.args[1]) is ast.Call and chain_of(node.func) == (*target, "setdefault"):
+        return node.args[1]
+    return None
 
 
 def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
@@ -1257,7 +1308,7 @@ def _apart(part: Any, kind: str, deep: bool) -> bool:
     """For ``_held_apart`` and ``_returned_mark``: ``part`` held by a new container a
     function returns (``kind`` ``i``) or sliced (``s``), and the change of the result
     shallow or ``deep``."""
-    if kind == "i":
+    if kind == "i" or kind == "c":  # (``c``: a shallow copy, ``return CONFIG.copy()``)
         return not deep or isinstance(part, _PLAIN_VALUES)
     if kind == "s":
         return isinstance(part, _COPIED_BY_SLICES) and (not deep or not isinstance(
