@@ -58,6 +58,11 @@ class Util:
     def put(self, d, k, v):
         d[k] = v
 
+    def put_into(self, k, v):
+        set_key(self.opts, k, v)  # its own attribute, changed by a helper
+
+    opts = {}
+
 
 class Model:
     def __init__(self):
@@ -473,6 +478,19 @@ def model_and_opts():
     return MODEL, {"a": 0}
 
 
+class App:
+    def __init__(self):
+        self.model = Model()
+        self.opts = {"a": 0}
+
+
+APP = App()
+
+
+def read_opts(d):
+    return sorted(d)
+
+
 def rows_list():
     return list(ROWS)  # a new list, of the same dicts
 
@@ -513,7 +531,8 @@ def use(ready):
             counted_rows(), traced_rows(), adults(), Counted.made, last_rows(),
             Tracker().best, Lazy().k, top_rows(), memo_config(), module_memo_config(),
             SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w, SEED,
-            Solo.instance().w, kept_model().w, kept_by_setdefault().w, HOLDER.model().w]
+            Solo.instance().w, kept_model().w, kept_by_setdefault().w, HOLDER.model().w,
+            APP.model.w, APP.opts, UTIL.opts]
 """
 
 CHANGES = {
@@ -596,6 +615,12 @@ CHANGES = {
     "items_of_a_sorted_list_a_getter_returns": 'sorted_rows()[0]["v"] = n',
     "item_of_a_dict_copy_a_getter_returns": 'copy_of_config()["model"]["lr"] = n',
     "item_of_a_copy_a_getter_returns_by_its_method": 'config_copy()["model"]["lr"] = n',
+    "method_of_an_object_held_by_a_global": "APP.model.train(n)",
+    "method_of_an_object_held_by_a_global_through_a_local": "m = APP.model\n    m.train(n)",
+    "attribute_of_a_global_given_to_a_helper": 'set_key(APP.opts, "a", n)',
+    "attribute_of_a_global_given_to_a_helper_through_a_local": (
+        'app = APP\n    set_key(app.opts, "a", n)'),
+    "own_attribute_given_to_a_helper_by_a_method": 'UTIL.put_into("a", n)',
 }
 
 COPIES = {
@@ -662,6 +687,8 @@ READS = {
     "method_reading_an_object_a_getter_keeps_in_a_module_dict": "kept_model().sample(n)",
     "method_reading_a_getter_result_kept_bound": "sample = the_model().sample\n    sample(n)",
     "method_reading_an_item_of_a_getter_result": "model_and_opts()[0].sample(n)",
+    "method_reading_an_object_held_by_a_global": "APP.model.sample(n)",
+    "attribute_of_a_global_given_to_a_helper_reading_it": "read_opts(APP.opts)",
 }
 
 

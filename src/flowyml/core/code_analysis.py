@@ -683,9 +683,11 @@ class _Scanner:
         if type(f) is ast.Attribute and type(f.value) is ast.Name and (
                 f.value.id in self.aliases):  # ``m = MODEL; m.train(x)``
             for root in self.aliases[f.value.id]:
-                if "." not in root:  # (an item too: ``for m in MODELS.values()``)
-                    owner = name_of(root)
-                    self.passed.append(((owner, f.attr), "self", owner))
+                if not root.startswith(RESULT) and (  # (an item too: ``for m in
+                        "." not in root or not root.endswith("]")):  # MODELS.values()``)
+                    owner = name_of(root)  # (``t = APP.tracker``: that attribute's value)
+                    self.passed.append(((owner, f.attr), "self", owner if "." not in root
+                                        else root))
         if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see CodeInfo.getattrs
             chain = chain_of(node.args[0])
             const = node.args[1] if len(node.args) > 1 else None
@@ -759,22 +761,26 @@ class _Scanner:
         """The names given whole to a function (``CodeInfo.passed``), a local alias as
         the names it stands for; the function's chain is read at the end, for those
         that are globals or parameters (``_passed_on``)."""
-        passed, local, aliases = self.passed, self.local, self.aliases
+        passed = self.passed
         for where, arg in enumerate(node.args):
-            if type(arg) is ast.Name:
-                name = arg.id
-                if name in aliases:
-                    passed.extend((f, where, root) for root in aliases[name])
-                elif name not in local or name in self.declared:
-                    passed.append((f, where, name))
+            passed.extend((f, where, name) for name in self._given(arg))
         for k in node.keywords:
-            value = k.value
-            if type(value) is ast.Name and k.arg is not None:
-                name = value.id
-                if name in aliases:
-                    passed.extend((f, k.arg, root) for root in aliases[name])
-                elif name not in local or name in self.declared:
-                    passed.append((f, k.arg, name))
+            if k.arg is not None:
+                passed.extend((f, k.arg, name) for name in self._given(k.value))
+
+    def _given(self, arg: ast.AST) -> list[str]:
+        """The names ``arg`` gives whole (``_passed``): a global or a parameter, a local
+        alias as the names it stands for, or an attribute of one (``APP.tracker.metrics``,
+        ``self.metrics``: what the build finds there)."""
+        chain = (arg.id,) if type(arg) is ast.Name else (
+            chain_of(arg) if type(arg) is ast.Attribute else None)
+        if chain is None:
+            return []
+        name, rest = chain[0], "".join("." + a for a in chain[1:])
+        if name in self.aliases:  # (an item's or a call's attribute: not followed)
+            return [r + rest for r in self.aliases[name]
+                    if not rest or not (r.endswith("]") or r.startswith(RESULT))]
+        return [name + rest] if name not in self.local or name in self.declared else []
 
     def _roots(self, name: str) -> frozenset[str] | None:
         """What a change of ``name``'s value changes, as the walk has it at this point:

@@ -1614,6 +1614,12 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
     for chain in info.chains:
         if len(chain) == 2 and chain[0] in info.global_names:
             _self_changed(globs.get(chain[0]), chain[1], chain[0], out, ctx)
+        elif len(chain) > 2 and chain[0] in info.global_names:  # ``APP.tracker.log(v)``
+            root = globs.get(chain[0])
+            part = _static_path(root, chain[1:-1])
+            if part is not None and _self_changed(part, chain[-1], ".".join(chain[:-1]),
+                                                  out, ctx):
+                _part_changed(root, ".".join(chain[:-1]), out, ctx)
     for name in info.global_names:  # ``push = QUEUE.append`` (module level), ``push(x)``
         bound = globs.get(name)
         if type(bound) is types.BuiltinMethodType and bound.__name__ in MUTATORS and not (
@@ -1622,20 +1628,54 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
     for chain, where, name in info.passed:  # ``set_key(CONFIG, "k", v)``, ``d[key] = v`` in it
         base = name_of(name)  # (``X[k]``: an item of ``X`` given, ``cfg = X["m"]``)
         obj = globs.get(base) if base in info.global_names else None
-        if obj is None or isinstance(obj, (types.ModuleType, types.FunctionType, type,
-                                           *_IMMUTABLE)) or (
-                name != base and not _counts_as_change(obj, name[-2])):
+        part = _given_part(obj, name) if obj is not None and not isinstance(
+            obj, (types.FunctionType, type, *_IMMUTABLE)) else None
+        if part is None:
             continue
-        name = base
         if where == "self":  # ``m = MODEL; m.train(x)``; ``for m in MODELS.values()``
-            items = (list(obj.values()) if isinstance(obj, dict) else list(obj) if
-                     isinstance(obj, (list, tuple, set)) else [])
-            for item in (obj, *items[:64]):
+            items = (list(part.values()) if isinstance(part, dict) else list(part) if
+                     isinstance(part, (list, tuple, set)) else [])
+            for item in (part, *items[:64]):
                 if _self_changed(item, chain[-1], name, out, ctx):
-                    out[("value", id(obj))] = name
+                    _part_changed(obj, name, out, ctx)
                     break
-        elif _changes_parameter(resolve_chain(chain, globs), where, obj):
-            out[("value", id(obj))] = name
+        elif _changes_parameter(resolve_chain(chain, globs), where, part):
+            _part_changed(obj, name, out, ctx)
+
+
+def _given_part(obj: Any, name: str) -> Any:
+    """What ``name`` (``X``, ``X[k]``, ``X.a.b``: ``CodeInfo.passed``) gives of ``obj``,
+    the global ``X``'s value: ``X`` itself for an item that is a part of it
+    (``_counts_as_change``), an attribute's value found without running code; None for
+    what changes nothing of it (a frame's column: a copy) or a module given whole."""
+    attrs = name.partition("[")[0].split(".")[1:]
+    kind = name[-2:-1] if name.endswith("]") else ""  # (the last: ``X[k][*]``'s ``*``)
+    if not attrs:
+        return None if type(obj) is types.ModuleType or (
+            kind and not _counts_as_change(obj, kind)) else obj
+    part = _static_path(obj, attrs)
+    if part is None or isinstance(part, (types.ModuleType, types.FunctionType, type,
+                                         *_IMMUTABLE)) or (
+            kind and not _counts_as_change(part, kind)):
+        return None
+    return part
+
+
+def _part_changed(root: Any, name: str, out: dict[tuple[Any, ...], str], ctx: _Context
+                  ) -> None:
+    """Mark the global ``root`` as changed in place through ``name`` (``X``, ``X[k]``,
+    ``APP.tracker``, ``settings.TRACKER``): its value, and for an attribute of a module
+    of the user's, that module's name and the attribute's value."""
+    if type(root) is not types.ModuleType:
+        out[("value", id(root))] = name_of(name)
+        return
+    attr = name.partition("[")[0].split(".")[1]
+    label = ctx.label_of(root)
+    if label is not None:
+        out[("name", label, attr)] = name
+    held = root.__dict__.get(attr)
+    if held is not None and not isinstance(held, (types.FunctionType, type, *_IMMUTABLE)):
+        out[("value", id(held))] = name
 
 
 def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str],
@@ -1709,9 +1749,10 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
             c[0] == param and _changes_parameter(_own_method(value, c[1]), 0, value, depth + 1)
             for c in info.chains if len(c) == 2):
         return True
-    return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``
-        name == param and where2 != "self" and _changes_parameter(
-            resolve_chain(chain, fn.__globals__), where2, value, depth + 1)
+    return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``, ``put(self.d, v)``
+        where2 != "self" and (name == param or (name.startswith(param + ".") and "[" not in name))
+        and _changes_parameter(resolve_chain(chain, fn.__globals__), where2, value if (
+            name == param) else _static_path(value, name.split(".")[1:]), depth + 1)
         for chain, where2, name in info.passed)
 
 
