@@ -481,7 +481,15 @@ def model_and_opts():
 class App:
     def __init__(self):
         self.model = Model()
+        self.models = [Model()]
         self.opts = {"a": 0}
+
+    def train_all(self, v):
+        self.model.train(v)  # a method of an object it holds
+
+
+def get_app():
+    return APP
 
 
 APP = App()
@@ -532,7 +540,7 @@ def use(ready):
             Tracker().best, Lazy().k, top_rows(), memo_config(), module_memo_config(),
             SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w, SEED,
             Solo.instance().w, kept_model().w, kept_by_setdefault().w, HOLDER.model().w,
-            APP.model.w, APP.opts, UTIL.opts]
+            APP.model.w, APP.opts, UTIL.opts, APP.models[0].w]
 """
 
 CHANGES = {
@@ -621,6 +629,10 @@ CHANGES = {
     "attribute_of_a_global_given_to_a_helper_through_a_local": (
         'app = APP\n    set_key(app.opts, "a", n)'),
     "own_attribute_given_to_a_helper_by_a_method": 'UTIL.put_into("a", n)',
+    "method_of_an_object_held_by_a_global_called_by_its_method": "APP.train_all(n)",
+    "method_of_an_object_held_by_a_getter_result": "get_app().model.train(n)",
+    "method_of_an_object_held_by_a_global_alias": "app = APP\n    app.model.train(n)",
+    "method_of_objects_in_a_global_attribute_list": "for m in APP.models:\n        m.train(n)",
 }
 
 COPIES = {
@@ -689,6 +701,8 @@ READS = {
     "method_reading_an_item_of_a_getter_result": "model_and_opts()[0].sample(n)",
     "method_reading_an_object_held_by_a_global": "APP.model.sample(n)",
     "attribute_of_a_global_given_to_a_helper_reading_it": "read_opts(APP.opts)",
+    "method_reading_an_object_held_by_a_getter_result": "get_app().model.sample(n)",
+    "method_reading_objects_in_a_global_attribute_list": "for m in APP.models:\n        m.sample(n)",
 }
 
 

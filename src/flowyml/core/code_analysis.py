@@ -680,14 +680,8 @@ class _Scanner:
         f = node.func
         if node.args or node.keywords:  # ``set_key(CONFIG, "k", v)``, ``f(d=CONFIG)``
             self._passed(f, node)
-        if type(f) is ast.Attribute and type(f.value) is ast.Name and (
-                f.value.id in self.aliases):  # ``m = MODEL; m.train(x)``
-            for root in self.aliases[f.value.id]:
-                if not root.startswith(RESULT) and (  # (an item too: ``for m in
-                        "." not in root or not root.endswith("]")):  # MODELS.values()``)
-                    owner = name_of(root)  # (``t = APP.tracker``: that attribute's value)
-                    self.passed.append(((owner, f.attr), "self", owner if "." not in root
-                                        else root))
+        if type(f) is ast.Attribute:
+            self._alias_method(f)
         if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see CodeInfo.getattrs
             chain = chain_of(node.args[0])
             const = node.args[1] if len(node.args) > 1 else None
@@ -756,6 +750,21 @@ class _Scanner:
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self._mark(k.value.id)
+
+    def _alias_method(self, f: ast.Attribute) -> None:
+        """``m = MODEL; m.train(x)``: a method called through a local alias, as the
+        object given to it (``"self"`` in ``CodeInfo.passed``); an item too (``for m in
+        MODELS.values()``), an attribute's value (``t = APP.tracker``, ``for t in
+        APP.trackers``), an object the alias holds (``a = APP; a.model.train(x)``)."""
+        held = chain_of(f.value)
+        if held is None or held[0] not in self.aliases:
+            return
+        rest = "".join("." + a for a in held[1:])
+        for root in self.aliases[held[0]]:
+            if not root.startswith(RESULT) and not (rest and root.endswith("]")):
+                owner = name_of(root)
+                self.passed.append(((owner, f.attr), "self", root + rest if rest else (
+                    owner if "." not in root else root)))
 
     def _passed(self, f: ast.expr, node: ast.Call) -> None:
         """The names given whole to a function (``CodeInfo.passed``), a local alias as
@@ -900,7 +909,10 @@ class _Scanner:
         ``results``: the build tells, by the method's code); on an item of it
         (``get_ctx()[0].log(v)``, ``t, _ = get_ctx(); t.log(v)``) as ``chain[k]:method``.
         A method taken as a value (``log = get_tracker().log``) counts as called."""
-        value = f.value
+        value, method = f.value, f.attr
+        while type(value) is ast.Attribute:  # ``get_app().tracker.log(v)``: a method of
+            method = f"{value.attr}.{method}"  # an object it holds (``a.b:method``)
+            value = value.value
         item = type(value) is ast.Subscript and not _is_slice(value.slice)
         if item:
             value = value.value  # type: ignore[attr-defined]
@@ -910,11 +922,11 @@ class _Scanner:
                 return  # (``CFG.get("m").copy()``: an item of a global)
             base = _call_base(value)
             if base is not None:
-                self.results.add(f"{base}{'[k]' if item else ''}:{f.attr}")
+                self.results.add(f"{base}{'[k]' if item else ''}:{method}")
         elif type(value) is ast.Name and value.id in self.aliases and not item:
             for r in self.aliases[value.id]:
                 if r.startswith(RESULT):
-                    self.results.add(f"{r[len(RESULT):]}:{f.attr}")
+                    self.results.add(f"{r[len(RESULT):]}:{method}")
 
     def _class_view(self, node: ast.AST) -> None:
         """``Config.get()["lr"] = v``: a method named like a dict's view (``get``,

@@ -1079,6 +1079,12 @@ def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
     """Whether calling ``method`` on a handed-out object (``_handed_out_by``) changes
     it: a method of the user's changing its ``self``."""
     value, cls = got
+    *path, method = method.split(".")  # (``tracker.log``: of an object it holds)
+    if path:
+        value = _static_path(value, path) if value is not None else None
+        if value is None or isinstance(value, (types.ModuleType, *_IMMUTABLE)):
+            return False  # (an instance not made yet: what it will hold is not known)
+        cls = type(value)
     meth = inspect.getattr_static(cls, method, None)
     return type(meth) is types.FunctionType and meth.__code__.co_argcount > 0 and (
         _changes_parameter(meth, 0, value))
@@ -1745,15 +1751,24 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
         if _hands_out_itself(bound, deep, set()) and (not method or (depth < 4 and any(
                 _changed_by_method(got, method) for got in _handed_out_by(bound, set())))):
             return True
-    if depth < 4 and value is not None and any(  # ``self._store(k, v)``: a method of its own
-            c[0] == param and _changes_parameter(_own_method(value, c[1]), 0, value, depth + 1)
-            for c in info.chains if len(c) == 2):
+    if depth < 4 and value is not None and any(  # ``self._store(k, v)``: a method of its
+            _held_changed(value, c[1:], depth) for c in info.chains  # own, or of an object
+            if len(c) >= 2 and c[0] == param):  # it holds (``self.model.train(x)``)
         return True
     return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``, ``put(self.d, v)``
         where2 != "self" and (name == param or (name.startswith(param + ".") and "[" not in name))
         and _changes_parameter(resolve_chain(chain, fn.__globals__), where2, value if (
             name == param) else _static_path(value, name.split(".")[1:]), depth + 1)
         for chain, where2, name in info.passed)
+
+
+def _held_changed(value: Any, path: tuple[str, ...], depth: int) -> bool:
+    """Whether calling the method ``path[-1]`` of what ``value`` holds at ``path[:-1]``
+    (``model.train`` of ``self``, found without running code) changes it, a method of
+    the user's (``_changes_parameter``)."""
+    part = _static_path(value, path[:-1]) if len(path) > 1 else value
+    return part is not None and _changes_parameter(_own_method(part, path[-1]), 0, part,
+                                                   depth + 1)
 
 
 def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
