@@ -4819,6 +4819,98 @@ add(idiom("state_through_a_method_changing_its_object", {"pipe.py": src('''
     warns_at_build=("MODEL",),
 ))
 
+add(idiom("state_through_a_singleton_a_classmethod_hands_out", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Tracker:
+        _instance = None
+
+        def __init__(self):
+            self.metrics = {}
+
+        @classmethod
+        def instance(cls):
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+        def log_metric(self, name, value):
+            self.metrics[name] = value
+
+
+    @fm.step(outputs="a")
+    def fit(k: int = 3):
+        Tracker.instance().log_metric("acc", k * 2)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def report(a):
+        return Tracker.instance().metrics["acc"] * 10
+
+
+    pipe = fm.Pipeline("ns", [fit, report])
+''')},
+    Phase("unchanged", (), "fit logs into the singleton report reads: both re-execute",
+          {"fit": "executed", "report": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "_instance = None", "_instance = None  # made on first use"),),
+          "comment", {"fit": "executed", "report": "executed"}),
+    change(E("pipe.py", "def fit(k: int = 3)", "def fit(k: int = 4)"),
+           note="what a method of yours puts into the instance a classmethod makes on first use"),
+    steps=("fit", "report"),
+    check={"y": "[fit(), report('ok')][1]"},
+    warns_at_build=("Tracker",),
+))
+
+add(idiom("state_through_an_object_a_global_holds", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Model:
+        def __init__(self):
+            self.w = 0
+
+        def train(self, x):
+            self.w = x * 2
+
+
+    class App:
+        def __init__(self):
+            self.model = Model()
+
+
+    APP = App()
+
+
+    def get_app():
+        return APP
+
+
+    @fm.step(outputs="a")
+    def fit(k: int = 3):
+        get_app().model.train(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def predict(a):
+        return APP.model.w * 10
+
+
+    pipe = fm.Pipeline("ns", [fit, predict])
+''')},
+    Phase("unchanged", (), "fit trains the model a global holds, predict reads it: both re-execute",
+          {"fit": "executed", "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "APP = App()", "APP = App()  # one for the process"),),
+          "comment", {"fit": "executed", "predict": "executed"}),
+    change(E("pipe.py", "def fit(k: int = 3)", "def fit(k: int = 4)"),
+           note="a method of an object held by what a getter returns"),
+    steps=("fit", "predict"),
+    check={"y": "[fit(), predict('ok')][1]"},
+    warns_at_build=("APP",),
+))
+
 add(idiom("state_through_in_place_library_calls", {"pipe.py": src('''
     import heapq
 
