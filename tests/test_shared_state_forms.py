@@ -633,6 +633,8 @@ CHANGES = {
     "method_of_an_object_held_by_a_getter_result": "get_app().model.train(n)",
     "method_of_an_object_held_by_a_global_alias": "app = APP\n    app.model.train(n)",
     "method_of_objects_in_a_global_attribute_list": "for m in APP.models:\n        m.train(n)",
+    "method_of_a_cached_factory_result_changing_it_through_another_of_its_own": (
+        "get_settings().record(n)"),
 }
 
 COPIES = {

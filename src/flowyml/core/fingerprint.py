@@ -1087,7 +1087,7 @@ def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
         cls = type(value)
     meth = inspect.getattr_static(cls, method, None)
     return type(meth) is types.FunctionType and meth.__code__.co_argcount > 0 and (
-        _changes_parameter(meth, 0, value))
+        _changes_parameter(meth, 0, value, cls=cls))
 
 
 @struct
@@ -1706,9 +1706,11 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
     return True
 
 
-def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) -> bool:
+def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
+                       cls: type | None = None) -> bool:
     """Whether ``fn``, a function of the user's a walk met, changes the parameter at
-    position or keyword ``where`` when given ``value`` (``d[key] = v``, ``d.append(v)``,
+    position or keyword ``where`` when given ``value`` (or an instance of ``cls`` not made
+    yet: None, ``_handed_out_by``) (``d[key] = v``, ``d.append(v)``,
     ``d.x.update(...)``; not after rebinding it: ``df = df.copy()``; through an item
     only as ``_counts_as_change`` says), itself or in a function of the user's it gives
     the parameter to (a few calls deep)."""
@@ -1751,10 +1753,10 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
         if _hands_out_itself(bound, deep, set()) and (not method or (depth < 4 and any(
                 _changed_by_method(got, method) for got in _handed_out_by(bound, set())))):
             return True
-    if depth < 4 and value is not None and any(  # ``self._store(k, v)``: a method of its
-            _held_changed(value, c[1:], depth) for c in info.chains  # own, or of an object
-            if len(c) >= 2 and c[0] == param):  # it holds (``self.model.train(x)``)
-        return True
+    if depth < 4 and (value is not None or cls is not None) and any(  # ``self._store(k,
+            _held_changed(value, c[1:], depth, cls) for c in info.chains  # v)``: a method of
+            if len(c) >= 2 and c[0] == param):  # its own, or of an object it holds
+        return True  # (``self.model.train(x)``)
     return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``, ``put(self.d, v)``
         where2 != "self" and (name == param or (name.startswith(param + ".") and "[" not in name))
         and _changes_parameter(resolve_chain(chain, fn.__globals__), where2, value if (
@@ -1762,11 +1764,16 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0) ->
         for chain, where2, name in info.passed)
 
 
-def _held_changed(value: Any, path: tuple[str, ...], depth: int) -> bool:
-    """Whether calling the method ``path[-1]`` of what ``value`` holds at ``path[:-1]``
-    (``model.train`` of ``self``, found without running code) changes it, a method of
-    the user's (``_changes_parameter``)."""
-    part = _static_path(value, path[:-1]) if len(path) > 1 else value
+def _held_changed(value: Any, path: tuple[str, ...], depth: int, cls: type | None) -> bool:
+    """Whether calling the method ``path[-1]`` of what ``value`` (an instance of ``cls``
+    when None) holds at ``path[:-1]`` (``model.train`` of ``self``, found without running
+    code) changes it, a method of the user's (``_changes_parameter``)."""
+    if len(path) == 1:
+        owner = type(value) if value is not None else cls
+        meth = inspect.getattr_static(owner, path[0], None)
+        return type(meth) is types.FunctionType and _changes_parameter(
+            meth, 0, value, depth + 1, cls=owner)
+    part = _static_path(value, path[:-1]) if value is not None else None
     return part is not None and _changes_parameter(_own_method(part, path[-1]), 0, part,
                                                    depth + 1)
 
