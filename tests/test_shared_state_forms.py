@@ -941,6 +941,57 @@ pipe = fm.Pipeline("proxied", [double])
         mod.pipe.build()
 
 
+def test_a_lazy_mapping_a_getter_picks_from_is_read_without_its_code(project: Path) -> None:
+    """A getter handing out a value of a global dict subclass whose ``values`` runs code
+    (a lazy registry loading what it holds): the build reads what the dict holds by the
+    builtin's own method, and still sees the method a step calls change that value."""
+    (project / "lazy_registry.py").write_text('''
+import flowyml as fm
+
+
+class Tracker:
+    def __init__(self):
+        self.metrics = {}
+
+    def log(self, k, v):
+        self.metrics[k] = v
+
+
+class LazyRegistry(dict):
+    def values(self):
+        raise RuntimeError("loads every entry from the network")
+
+    def __iter__(self):
+        raise RuntimeError("loads every entry from the network")
+
+
+REGISTRY = LazyRegistry(main=Tracker())
+
+
+def tracker(name):
+    return REGISTRY[name]
+
+
+@fm.step(outputs="a")
+def train(n: int = 1):
+    tracker("main").log("acc", n)
+    return n
+
+
+@fm.step(outputs="b")
+def report(a):
+    return REGISTRY["main"].metrics["acc"]
+
+
+pipe = fm.Pipeline("lazy_registry", [train, report])
+''')
+    mod = import_from(project, "lazy_registry")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        graph = mod.pipe.build()
+    assert [p for p in graph.fingerprints["report"].parts if p.startswith("state ")]
+
+
 def test_a_proxy_whose_class_raises_counts_as_a_new_value(project: Path) -> None:
     """A global whose ``__class__`` itself runs code and raises (werkzeug's
     ``LocalProxy`` outside its context, reached directly or handed out in a getter's

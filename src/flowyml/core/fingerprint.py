@@ -1020,14 +1020,17 @@ def _handed_out_by(obj: Any, seen: set[tuple[int, int]], items: bool = False
 
 def _held_values(container: Any) -> list[tuple[Any, type]]:
     """The values a dict, list, tuple or set holds, as ``_handed_out_by`` gives them (by
-    class alone past 64 of them); nothing for another object (an array's items are no
-    objects of the user's)."""
-    if isinstance(container, Mapping):
-        values = list(container.values())
-    elif isinstance(container, (list, tuple, set, frozenset)):
-        values = list(container)
+    class alone past 64 of them), read by the builtin type's own methods (a subclass's
+    ``values`` or ``__iter__`` may run code: a lazy mapping loading what it holds);
+    nothing for another object (an array's items are no objects of the user's)."""
+    if isinstance(container, dict):
+        values = list(dict.values(container))
     else:
-        return []
+        base = next((b for b in (list, tuple, set, frozenset) if isinstance(container, b)),
+                    None)
+        if base is None:
+            return []
+        values = list(base.__iter__(container))
     kept = [v for v in values if not issubclass(type(v), (types.ModuleType, *_IMMUTABLE))]
     if len(kept) > 64:
         return [(None, cls) for cls in {type(v) for v in kept}]
