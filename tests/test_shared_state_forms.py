@@ -487,9 +487,28 @@ class App:
     def train_all(self, v):
         self.model.train(v)  # a method of an object it holds
 
+    @property
+    def main(self):
+        return self.model
+
+
+def model_named(name):
+    return MODELS[name]
+
+
+class Provider:
+    def __call__(self):
+        return MODEL
+
+
+PROVIDE = Provider()
+
 
 def get_app():
     return APP
+
+
+model_a = functools.partial(model_named, "a")
 
 
 APP = App()
@@ -635,6 +654,9 @@ CHANGES = {
     "method_of_objects_in_a_global_attribute_list": "for m in APP.models:\n        m.train(n)",
     "method_of_a_cached_factory_result_changing_it_through_another_of_its_own": (
         "get_settings().record(n)"),
+    "method_of_an_object_a_partial_getter_hands_out": "model_a().train(n)",
+    "method_of_an_object_a_callable_instance_hands_out": "PROVIDE().train(n)",
+    "method_of_an_object_a_property_hands_out": "APP.main.train(n)",
 }
 
 COPIES = {
@@ -705,6 +727,8 @@ READS = {
     "attribute_of_a_global_given_to_a_helper_reading_it": "read_opts(APP.opts)",
     "method_reading_an_object_held_by_a_getter_result": "get_app().model.sample(n)",
     "method_reading_objects_in_a_global_attribute_list": "for m in APP.models:\n        m.sample(n)",
+    "method_reading_an_object_a_partial_getter_hands_out": "model_a().sample(n)",
+    "method_reading_an_object_a_property_hands_out": "APP.main.sample(n)",
 }
 
 

@@ -981,6 +981,7 @@ def _handed_out_by(obj: Any, seen: set[tuple[int, int]], items: bool = False
     if isinstance(obj, type):
         return [] if items else [(None, obj)]
     owner = None
+    obj = _as_function(obj)  # (``functools.partial(get, "main")``, ``PROVIDER()``)
     if type(obj) is types.MethodType:
         owner, obj = obj.__self__, obj.__func__
     for _ in range(16):  # through decorators (``functools.wraps``, ``lru_cache``)
@@ -1016,6 +1017,38 @@ def _handed_out_by(obj: Any, seen: set[tuple[int, int]], items: bool = False
         elif not issubclass(type(got), (types.ModuleType, *_IMMUTABLE)):
             out.append((got, type(got)))
     return out
+
+
+def _as_function(obj: Any) -> Any:
+    """What calling ``obj`` runs, for ``_handed_out_by``: a ``functools.partial``'s
+    function (its arguments aside), an instance's ``__call__`` of the user's bound to
+    it; ``obj`` itself otherwise."""
+    for _ in range(8):
+        if not isinstance(obj, functools.partial):
+            break
+        obj = obj.func
+    if obj is None or isinstance(obj, (types.FunctionType, types.MethodType, type)):
+        return obj
+    call = _static_attr(type(obj), "__call__")
+    return types.MethodType(call, obj) if type(call) is types.FunctionType else obj
+
+
+def _held_path(obj: Any, attrs: Sequence[str]) -> Any:
+    """``obj.a.b`` as ``_static_path`` finds it, and through a property of the user's
+    that hands out one object it holds (``return self._tracker``: ``_handed_out_by``)."""
+    seen: set[tuple[int, int]] = set()
+    for attr in attrs:
+        nxt = _static_path(obj, (attr,))
+        if nxt is None and obj is not None:
+            raw = _static_attr(type(obj), attr) if not isinstance(obj, type) else None
+            if isinstance(raw, property) and type(raw.fget) is types.FunctionType:
+                got = {id(v): v for v, _ in _handed_out_by(types.MethodType(raw.fget, obj),
+                                                           seen) if v is not None}
+                nxt = next(iter(got.values())) if len(got) == 1 else None
+        if nxt is None:
+            return None
+        obj = nxt
+    return obj
 
 
 def _held_values(container: Any) -> list[tuple[Any, type]]:
@@ -1084,7 +1117,7 @@ def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
     value, cls = got
     *path, method = method.split(".")  # (``tracker.log``: of an object it holds)
     if path:
-        value = _static_path(value, path) if value is not None else None
+        value = _held_path(value, path) if value is not None else None
         if value is None or isinstance(value, (types.ModuleType, *_IMMUTABLE)):
             return False  # (an instance not made yet: what it will hold is not known)
         cls = type(value)
@@ -1135,6 +1168,10 @@ def _result_marks_of(chain: str, fn: types.FunctionType, found: dict[tuple[Any, 
         obj = inner
     if kept:  # every caller reads its memo (the function, or a memo object of yours)
         found[("value", id(obj))] = f"{shown}() (its cached result)"
+    if type(obj) is not types.FunctionType:  # (a partial's function, an instance's
+        obj = _as_function(obj)  # ``__call__``)
+        if type(obj) is types.MethodType:
+            owner, obj = obj.__self__, obj.__func__
     seen = how.seen if how.seen is not None else set()
     if type(obj) is not types.FunctionType or (id(obj), id(owner)) in seen or len(seen) > 64:
         return
@@ -1625,7 +1662,7 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
             _self_changed(globs.get(chain[0]), chain[1], chain[0], out, ctx)
         elif len(chain) > 2 and chain[0] in info.global_names:  # ``APP.tracker.log(v)``
             root = globs.get(chain[0])
-            part = _static_path(root, chain[1:-1])
+            part = _held_path(root, chain[1:-1])
             if part is not None and _self_changed(part, chain[-1], ".".join(chain[:-1]),
                                                   out, ctx):
                 _part_changed(root, ".".join(chain[:-1]), out, ctx)
@@ -1662,7 +1699,7 @@ def _given_part(obj: Any, name: str) -> Any:
     if not attrs:
         return None if type(obj) is types.ModuleType or (
             kind and not _counts_as_change(obj, kind)) else obj
-    part = _static_path(obj, attrs)
+    part = _held_path(obj, attrs)
     if part is None or isinstance(part, (types.ModuleType, types.FunctionType, type,
                                          *_IMMUTABLE)) or (
             kind and not _counts_as_change(part, kind)):
@@ -1776,7 +1813,7 @@ def _held_changed(value: Any, path: tuple[str, ...], depth: int, cls: type | Non
         meth = inspect.getattr_static(owner, path[0], None)
         return type(meth) is types.FunctionType and _changes_parameter(
             meth, 0, value, depth + 1, cls=owner)
-    part = _static_path(value, path[:-1]) if value is not None else None
+    part = _held_path(value, path[:-1]) if value is not None else None
     return part is not None and _changes_parameter(_own_method(part, path[-1]), 0, part,
                                                    depth + 1)
 
