@@ -195,3 +195,28 @@ def test_a_value_nothing_can_store_says_what_to_return(project: Path) -> None:
         with pytest.raises(fm.StepFailed, match=rf"asset '{step.name}': a {what} cannot be "
                                                 rf"stored .*{fix}"):
             fm.Pipeline(f"bad_{step.name}", [step]).run()
+
+
+def test_a_stack_that_refuses_pickles_never_stores_one(
+    project: Path, s3_server: Any, s3_bucket: str  # noqa: F811
+) -> None:
+    """A value only pickle keeps (a tuple, an object of the user's), on a stack whose
+    ``allow_pickle`` is false (the remote default): the step fails naming the asset and
+    the setting, and nothing is stored. Stored, no worker and no later run could load
+    it: the first inline run worked, and the next one whose consumer needed it failed."""
+    st = _s3_stack(project, s3_server, s3_bucket, "cache-a")
+
+    @fm.step(outputs="model")
+    def train() -> Any:
+        return (1, 2, 3)
+
+    @fm.step(outputs="score")
+    def evaluate(model: Any, k: int = 1) -> int:
+        return sum(model) * k
+
+    with pytest.raises(fm.FlowymlError, match=r"asset 'model' \(tuple\).*allow_pickle = true "
+                                              r"in \[stacks.team\]") as err:
+        fm.Pipeline("p", [train, evaluate]).run(stack=st)
+    assert "nothing was stored" in str(err.value)
+    assert list(st.open_store().iter_objects()) == []
+    assert st.open_catalog().search(name="model") == []

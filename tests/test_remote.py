@@ -63,7 +63,7 @@ def train(raw, scale: float = 2.0):
 
 @fm.step(outputs="report")
 def evaluate(model, raw, digits: int = 3):
-    return {"score": round(model["mean"] / max(raw.max(), 1e-9), digits)}
+    return {"score": round(float(model["mean"] / max(raw.max(), 1e-9)), digits)}
 
 pipe = fm.Pipeline("train", [evaluate, train, load])
 '''

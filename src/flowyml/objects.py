@@ -62,8 +62,8 @@ def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
     """
     refused: list[str] = []
     for mat in materializers_for(value):
-        if mat.uses_pickle and refused:
-            _pickle_fallback(store, name, value, "; ".join(refused))
+        if mat.uses_pickle:
+            _pickle_fallback(store, name, value, mat, "; ".join(refused))
         try:
             digest, size, meta, data = _put(store, mat, name, value)
         except UnsupportedValue as exc:
@@ -96,20 +96,28 @@ def _cannot_pickle(name: str, value: Any, exc: BaseException) -> str:
     return f"asset {name!r}: a {type(value).__qualname__} cannot be stored ({exc}): {fix}"
 
 
-def _pickle_fallback(store: ArtifactStore, name: str, value: Any, why: str) -> None:
-    """A value a canonical format was meant to keep goes to pickle: warn, or refuse on
-    a store that will not load a pickle back (rather than store what no later run can
-    read)."""
+def _pickle_fallback(store: ArtifactStore, name: str, value: Any, mat: Materializer,
+                     why: str) -> None:
+    """A value about to be stored with pickle (``why``: what the canonical formats that
+    were meant to keep it said, or nothing when none claims its type): refuse on a store
+    that will not load a pickle back, rather than store what no later run can read (the
+    writing process could, once, but a worker or the next run that needs it as an
+    input could not); else warn when a canonical format was meant to keep it."""
     if not store.allow_pickle:
         stack = store.stack_name or "default"
+        because = why or f"no canonical format (.npy, Arrow, JSON) holds a {type(value).__qualname__}"
         raise ConfigError(
             f"asset {name!r} ({type(value).__qualname__}) cannot be stored exactly: "
-            f"{why}. The fallback is pickle, which stack {stack!r} forbids "
-            "(allow_pickle is false, the default for remote stores: loading a pickle "
-            "can run code). Return a value that format keeps, or, if you trust this "
-            f"store, set allow_pickle = true in [stacks.{stack}] of flowyml.toml or "
-            "pass Stack(allow_pickle=True)"
+            f"{because}. Its format would be {_pickling(mat)}, and stack {stack!r} "
+            "forbids loading pickles (allow_pickle is false, the "
+            "default for remote stores: loading a pickle can run code), so no worker or "
+            "later run could read it back; nothing was stored. Return a value such a "
+            "format keeps (arrays, tables, JSON data), register a materializer for its type "
+            "(fm.register_materializer), or, if you trust this store, set allow_pickle = "
+            f"true in [stacks.{stack}] of flowyml.toml or pass Stack(allow_pickle=True)"
         )
+    if not why:
+        return  # pickle is this type's format: nothing was meant to keep it otherwise
     warnings.warn(
         PickleFallbackWarning(
             f"asset {name!r} ({type(value).__qualname__}) is stored with pickle: "
@@ -117,6 +125,10 @@ def _pickle_fallback(store: ArtifactStore, name: str, value: Any, why: str) -> N
         ),
         stacklevel=outside_stacklevel(),
     )
+
+
+def _pickling(mat: Materializer) -> str:
+    return "pickle" if mat.name == "pickle" else f"{mat.name!r}, which loads through pickle"
 
 
 def _put(store: ArtifactStore, mat: Materializer, name: str,
