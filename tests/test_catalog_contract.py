@@ -948,6 +948,7 @@ LATEST_COLUMNS = {
     "code_sources": "digest text",
     "code_versions": "code_version parts",
     "latest_outputs": "name artifact_id run_id finished_at",
+    "retired_versions": "name version",
 }
 # the indexes and unique constraints queries rely on: name -> (table, columns)
 LATEST_INDEXES = {

@@ -154,6 +154,27 @@ def test_keep_last_counts_results_a_failed_run_never_pushes_one_out(stack: fm.St
     _assert_whole(stack)
 
 
+def test_a_version_number_prune_freed_is_never_given_to_other_bytes(stack: fm.Stack) -> None:
+    """Prune deletes a name's newest versions (the last run went back to an old result):
+    the next new content is numbered above them, so ``model@3`` never names other bytes
+    than it did, in a report, a notebook or a pipeline's ``inputs``."""
+    @fm.step(outputs="model")
+    def fit(lr: float = 0.1) -> dict[str, float]:
+        return {"w": lr}
+
+    pipe = fm.Pipeline("fit", [fit])
+    for lr in (0.1, 0.2, 0.3, 0.1):  # model@1, @2, @3, then @1 again (reused)
+        pipe.run(params={"lr": lr}, stack=stack)
+    done = prune(stack, Policy(keep_last=1))
+    assert [f"{a.name}@{a.version}" for a in done.artifacts] == ["model@2", "model@3"]
+    new = pipe.run(params={"lr": 0.9}, stack=stack).artifacts["model"]
+    assert new.version == 4
+    assert {a.version: a.load() for a in fm.Catalog(stack).versions("model")} == {
+        1: {"w": 0.1}, 4: {"w": 0.9}}
+    prune(stack, Policy(keep_last=1))  # a later prune of lower versions keeps the mark
+    assert pipe.run(params={"lr": 0.8}, stack=stack).artifacts["model"].version == 5
+
+
 def test_older_than_and_both_limits(stack: fm.Stack) -> None:
     pipe = _pipe()
     runs = [pipe.run(params={"lr": lr}, stack=stack) for lr in (0.1, 0.2, 0.3)]

@@ -37,7 +37,7 @@ from ..core.errors import CatalogError
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 10  # migrations.LATEST (a test keeps them equal)
+SCHEMA_VERSION = 11  # migrations.LATEST (a test keeps them equal)
 SCHEMA_KEY = "schema_version"
 WRITE_ATTEMPTS = 30
 RETRY_FIRST_DELAY = 0.005  # seconds before the first retry (at most; see backoff)

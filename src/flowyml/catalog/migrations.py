@@ -195,6 +195,15 @@ def _m10_cache_effects(cur: Cursor) -> None:
     cur.run("ALTER TABLE cache_entries ADD COLUMN effects TEXT")
 
 
+def _m11_retired_versions(cur: Cursor) -> None:
+    """``retired_versions``: per asset name, the highest version ``prune`` deleted. New
+    versions are numbered above it as above the versions still there, so a number never
+    names other bytes than it did (``name@3`` read in a report, a notebook or a
+    pipeline's ``inputs``). Nothing to backfill: what earlier prunes deleted is gone."""
+    cur.run("CREATE TABLE IF NOT EXISTS retired_versions (name VARCHAR(200) NOT NULL, "
+            "version INTEGER NOT NULL, PRIMARY KEY (name))")
+
+
 Migration = tuple[int, str, Callable[[Cursor], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -208,6 +217,8 @@ MIGRATIONS: list[Migration] = [
     (8, "cache_entries.reads: the files each cached execution read", _m8_cache_reads),
     (9, "step_runs.reads: the files each step execution read", _m9_step_reads),
     (10, "cache_entries.effects: random generators a reuse puts back", _m10_cache_effects),
+    (11, "retired_versions: version numbers prune freed are never given again",
+     _m11_retired_versions),
 ]
 LATEST = MIGRATIONS[-1][0]
 if LATEST != SCHEMA_VERSION:  # a run checks the version without importing this module

@@ -64,7 +64,7 @@ _RUNS = ", ".join(RUN_COLS)
 _STEPS = ", ".join(STEP_COLS)
 CATALOG_TABLES = ("flowyml_meta", "runs", "step_runs", "artifacts", "lineage_edges",
                   "derivation_edges", "artifact_uses", "cache_entries", "aliases",
-                  "code_sources", "code_versions", "latest_outputs")
+                  "code_sources", "code_versions", "latest_outputs", "retired_versions")
 _ANALYZE_LOCK_KEY = 0x666C6F77616E6C  # one process at a time analyzes a catalog
 # PostgreSQL: analyze a table at open when it was never analyzed (its planner estimates
 # are guesses, even for an empty table), or when this many rows, and at least half as
@@ -762,14 +762,18 @@ def _advance_latest(cur: Cursor, run_id: str, finished_at: float) -> None:
 
 
 def _max_versions(cur: Cursor, names: set[str]) -> dict[str, int]:
-    """Each name's highest version: one probe of ``(name, version)`` per name (a
+    """Each name's highest version, of those that exist and those ``prune`` deleted
+    (``retired_versions``): new versions continue above both, so no number is given
+    twice. One probe of ``(name, version)`` and one of ``retired_versions`` per name (a
     scalar subquery each). ``MAX ... WHERE name IN (...) GROUP BY name`` read every
     version of those names instead: a run got slower with each run before it."""
     out: dict[str, int] = {}
     for chunk in chunks(sorted(names)):
-        out.update((n, int(v)) for n, v in cur.all(_max_versions_sql(len(chunk)),
-                                                    {f"n{k}": n for k, n in enumerate(chunk)})
-                   if v is not None)
+        for n, v, retired in cur.all(_max_versions_sql(len(chunk)),
+                                     {f"n{k}": n for k, n in enumerate(chunk)}):
+            top = max((int(x) for x in (v, retired) if x is not None), default=None)
+            if top is not None:
+                out[n] = top
     return out
 
 
@@ -777,4 +781,5 @@ def _max_versions(cur: Cursor, names: set[str]) -> dict[str, int]:
 def _max_versions_sql(n: int) -> str:
     values = ", ".join(f"(:n{k})" for k in range(n))
     return (f"WITH n(name) AS (VALUES {values}) SELECT n.name, (SELECT MAX(a.version) "
-            "FROM artifacts a WHERE a.name = n.name) FROM n")
+            "FROM artifacts a WHERE a.name = n.name), (SELECT r.version FROM "
+            "retired_versions r WHERE r.name = n.name) FROM n")

@@ -720,6 +720,7 @@ _ARTIFACT_ROWS = (("artifact_uses", "artifact_id"), ("lineage_edges", "child_id"
 
 
 def _delete(cur: Cursor, d: Deletion) -> None:
+    _retire_versions(cur, sorted(d.artifacts))
     for ids, rows in ((sorted(d.runs), _RUN_ROWS), (sorted(d.artifacts), _ARTIFACT_ROWS)):
         for chunk in chunks(ids):
             marks, params = in_list("i", chunk)
@@ -731,6 +732,21 @@ def _delete(cur: Cursor, d: Deletion) -> None:
         marks, params = in_list("k", chunk)
         cur.run(f"DELETE FROM cache_entries WHERE cache_key IN {marks}", params)
     _repair_latest(cur, d)
+
+
+def _retire_versions(cur: Cursor, ids: list[str]) -> None:
+    """Remember each name's highest deleted version (``retired_versions``): without it
+    the next new content of a name whose newest versions were deleted got their numbers
+    again, and ``model@3`` named other bytes than it did."""
+    top: dict[str, int] = {}
+    for chunk in chunks(ids):
+        marks, params = in_list("i", chunk)
+        for name, version in cur.all(f"SELECT name, MAX(version) FROM artifacts WHERE id IN "
+                                     f"{marks} GROUP BY name", params):
+            top[name] = max(top.get(name, 0), int(version))
+    cur.many("INSERT INTO retired_versions (name, version) VALUES (:n, :v) ON CONFLICT (name) "
+             "DO UPDATE SET version = excluded.version WHERE retired_versions.version < "
+             "excluded.version", [{"n": n, "v": v} for n, v in sorted(top.items())])
 
 
 def _repair_latest(cur: Cursor, d: Deletion) -> None:
