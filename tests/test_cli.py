@@ -327,6 +327,26 @@ def test_verify_finds_corrupt_and_missing_objects(proj: Path) -> None:
     assert "--force" in res.stdout  # and how to store them again
 
 
+@pytest.mark.usefixtures("objects_in_store")
+def test_verify_finds_an_object_no_load_can_read_as_missing(proj: Path) -> None:
+    """An object's name with no object file behind it (a folder in its place, its file
+    moved to another shard by a careless copy) is missing: every load fails. verify took
+    the name it listed for the object and reported nothing."""
+    ok(proj, "run", "pipe.py")
+    objects = sorted(p for p in (proj / ".flowyml" / "objects").rglob("*") if p.is_file())
+    folder, moved = objects[0], objects[1]
+    folder.unlink()
+    folder.mkdir()
+    other = proj / ".flowyml" / "objects" / ("00" if moved.parent.name != "00" else "01")
+    other.mkdir(exist_ok=True)
+    moved.rename(other / moved.name)
+    res = flowyml_cli(proj, "verify")
+    assert res.returncode == 1, res.stdout
+    assert f"missing  {folder.name}  (" in res.stdout and f"missing  {moved.name}  (" in res.stdout
+    assert "0 corrupt, 2 missing" in res.stdout
+    assert "deleted 0 object(s)" in ok(proj, "gc", "--grace", "0")  # neither is an object
+
+
 def test_python_lookups_take_name_at_version_as_the_cli_does(proj: Path) -> None:
     import flowyml as fm
 

@@ -161,7 +161,9 @@ class LocalStore:
             if not shard.is_dir():
                 continue
             for entry in os.scandir(shard):
-                if is_digest(entry.name):
+                # an object is a file in its own shard: a folder or a stray copy under
+                # its name is not one (verify reports the object missing; gc leaves it)
+                if is_digest(entry.name) and entry.name[:2] == shard.name and entry.is_file():
                     st = entry.stat()
                     yield ObjectInfo(entry.name, st.st_size, st.st_mtime)
 
