@@ -1044,3 +1044,25 @@ def test_the_schema_is_the_one_the_statements_are_written_against(url: str) -> N
     finally:
         cat.close()
     assert "WHERE status <> 'failed'" in re.sub(r"::\w+|[()]", "", ddl), ddl
+
+
+def test_a_value_of_a_long_named_class_is_recorded_on_both_databases(
+    url: str, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class whose qualified name is longer than ``artifacts.type_name`` holds (deep
+    packages, classes nested in functions): SQLite took it, PostgreSQL's VARCHAR(200)
+    refused the step's records after the step had run, with an error that blamed the
+    server. The name is cut to fit, keeping its module."""
+    import flowyml as fm
+
+    name = "Result" + "x" * 220
+    cls = type(name, (), {"__module__": __name__})
+    monkeypatch.setattr(sys.modules[__name__], name, cls, raising=False)
+
+    @fm.step(outputs="obj")
+    def make() -> Any:
+        return cls()
+
+    run = fm.Pipeline("long", [make]).run(stack=fm.Stack(catalog=url, root=str(project)))
+    art = run.artifacts["obj"]
+    assert art.type_name.startswith(f"{__name__}.Resultxxx") and len(art.type_name) == 200

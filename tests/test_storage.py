@@ -181,6 +181,15 @@ def test_user_materializer_registry(project: Path) -> None:
     assert fm.Catalog().get("temp").load().degrees == 21.5
 
 
+def test_a_materializer_name_the_catalog_cannot_hold_is_refused_when_registered() -> None:
+    """The catalog keeps a materializer's name in 64 characters: a longer one was
+    accepted, and PostgreSQL refused the records of every step that used it."""
+    long = CelsiusMaterializer()
+    long.name = "celsius-" + "x" * 60
+    with pytest.raises(fm.FlowymlError, match="1 to 64 characters"):
+        fm.register_materializer(long)
+
+
 def test_versions_follow_content(project: Path) -> None:
     @fm.step(outputs="data")
     def make(n: int = 1) -> list[int]:

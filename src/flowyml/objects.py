@@ -73,12 +73,22 @@ def store_value(store: ArtifactStore, name: str, value: Any) -> NewOutput:
             if mat.uses_pickle and "pickle" in str(exc):
                 raise TypeError(_cannot_pickle(name, value, exc)) from exc
             raise
-        t = type(value)
         return NewOutput(name=name, content_hash=digest, size=size, materializer=mat.name,
-                         type_name=f"{t.__module__}.{t.__qualname__}", meta=meta or {},
-                         data=data)
+                         type_name=type_label(type(value)), meta=meta or {}, data=data)
     # only when a user materializer that handles everything refused too
     raise TypeError(f"asset {name!r}: no materializer can store it: {'; '.join(refused)}")
+
+
+TYPE_NAME_MAX = 200  # the catalog's ``artifacts.type_name`` column (VARCHAR(200))
+
+
+def type_label(t: type) -> str:
+    """``module.QualName`` of a value's type, as the catalog records it: cut to fit the
+    column (a class nested in functions of a deep package can be longer; PostgreSQL
+    refused the whole step's records for it, after the step had run, where SQLite took
+    it). The module, which is what readers use (``decisions``), comes first."""
+    label = f"{t.__module__}.{t.__qualname__}"
+    return label if len(label) <= TYPE_NAME_MAX else label[: TYPE_NAME_MAX - 3] + "..."
 
 
 def _cannot_pickle(name: str, value: Any, exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from .builtin import (
     PolarsMaterializer,
 )
 
+MATERIALIZER_NAME_MAX = 64  # the catalog's ``artifacts.materializer`` column
 _user: list[Materializer] = []
 _builtin: list[Materializer] = [
     NumpyMaterializer(),
@@ -41,6 +42,11 @@ def register_materializer(materializer: Materializer) -> None:
     for attr in ("name", "version", "uses_pickle", "handles", "save", "load"):
         if not hasattr(materializer, attr):
             raise ConfigError(f"materializer {materializer!r} has no {attr!r}")
+    name = materializer.name
+    if not isinstance(name, str) or not 0 < len(name) <= MATERIALIZER_NAME_MAX:
+        raise ConfigError(  # the catalog keeps it in a VARCHAR(64) column
+            f"materializer {materializer!r}: its name must be a string of 1 to "
+            f"{MATERIALIZER_NAME_MAX} characters, got {name!r}")
     if any(m.name == materializer.name for m in _builtin):
         raise ConfigError(f"materializer name {materializer.name!r} is taken by a built-in")
     _user[:] = [m for m in _user if m.name != materializer.name]
