@@ -50,3 +50,19 @@ def test_a_non_ascii_name_says_ascii_and_how_to_keep_the_function() -> None:
         with pytest.raises(fm.ParameterError, match="ASCII letters") as err:
             bad()
         assert "@fm.step(name=" not in str(err.value)  # not a function's name
+
+
+def test_a_version_is_ascii_digits_everywhere_a_name_is_read(project: Path) -> None:
+    """``str.isdigit`` takes ``²`` for a digit and ``int`` then refuses it: ``model@²``
+    was a ValueError traceback from the catalog; it is a selector that is no version and
+    no valid alias, refused as such, and ``model@01`` is still version 1."""
+    run = fm.Pipeline("p", [fm.step(outputs="model")(lambda: [1])]).run()
+    cat = fm.Catalog()
+    for spec in ("model@²", "model@٣"):
+        with pytest.raises(fm.FlowymlError, match="invalid alias"):
+            cat.resolve(spec)
+        with pytest.raises(fm.FlowymlError, match="invalid alias"):
+            cat.get(spec)
+    with pytest.raises(fm.ArtifactNotFoundError, match="no alias"):
+        cat.reader.find("model", "²")  # the catalog itself answers, without a traceback
+    assert cat.get("model@01").id == run.artifacts["model"].id

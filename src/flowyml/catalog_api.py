@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .artifact import Artifact
 from .catalog.base import CatalogReader, RunReader, RuntimeCatalog
-from .core.names import check_name
+from .core.names import check_name, is_version
 
 if TYPE_CHECKING:
     from typing import Concatenate
@@ -103,7 +103,7 @@ class Catalog:
         version in the name, as the CLI does."""
         if version is None and "@" in name:
             name, _, version = name.partition("@")
-        if isinstance(version, str) and version.isdigit():
+        if isinstance(version, str) and is_version(version):
             version = int(version)
         if isinstance(version, str) and version != "latest":
             check_name(version, "alias")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..core.errors import ArtifactNotFoundError, ParameterError
-from ..core.names import check_name
+from ..core.names import check_name, is_version
 
 if TYPE_CHECKING:
     from .base import CatalogReader
@@ -25,7 +25,7 @@ def resolve_spec(spec: str, find: Callable[[str, str], ArtifactRecord],
     when the name is not one."""
     if "@" in spec:
         name, _, selector = spec.partition("@")
-        if not selector.isdigit() and selector != "latest":
+        if not is_version(selector) and selector != "latest":
             check_name(selector, "alias")
         return find(check_name(name), selector)
     try:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..core.errors import ArtifactNotFoundError, CatalogError
 from ..core.hashing import hash_bytes
-from ..core.names import closest
+from ..core.names import closest, is_version
 from . import liveness
 from .dbapi import SCHEMA_VERSION, Cursor, Db, in_list, parse_url
 from .records import (
@@ -337,7 +337,7 @@ class RuntimeSqlCatalog:
         with self.db.read() as cur:
             if sel == "latest":
                 row = cur.one(_FIND_LATEST, params) or cur.one(_FIND_NEWEST, params)
-            elif sel.isdigit():
+            elif is_version(sel):
                 row = cur.one(_FIND_VERSION, {"n": name, "v": int(sel)})
             else:
                 row = cur.one(_FIND_ALIAS, params)
@@ -347,7 +347,7 @@ class RuntimeSqlCatalog:
             if count == 0:
                 names = [r[0] for r in cur.all(f"{_DISTINCT_NAMES} SELECT name FROM names "
                                                "WHERE name IS NOT NULL")]
-            aliases = [] if sel == "latest" or sel.isdigit() else [r[0] for r in cur.all(
+            aliases = [] if sel == "latest" or is_version(sel) else [r[0] for r in cur.all(
                 "SELECT alias FROM aliases WHERE name = :n ORDER BY alias", params)]
         if count == 0:
             close = closest(name, names)
@@ -358,7 +358,7 @@ class RuntimeSqlCatalog:
                 "exists)"
             )
         what = {"latest": "any version"}.get(
-            sel, f"version {sel}" if sel.isdigit() else f"alias {sel!r}"
+            sel, f"version {sel}" if is_version(sel) else f"alias {sel!r}"
         )
         also = f"; its aliases: {', '.join(aliases)}" if aliases else ""
         close = closest(sel, aliases)

@@ -26,6 +26,12 @@ def check_name(value: object, what: str = "asset name") -> str:
     return value
 
 
+def is_version(selector: str) -> bool:
+    """A version number (``3``, ``03``): ASCII digits only. ``str.isdigit`` also takes
+    ``²`` or ``٣``, which ``int`` then refuses (a traceback instead of an answer)."""
+    return selector.isascii() and selector.isdigit()
+
+
 def closest(word: str, known: Iterable[str]) -> str | None:
     """The known name ``word`` is most likely a typo of (for "did you mean"), or None."""
     import difflib
@@ -41,7 +47,7 @@ def split_ref(ref: str) -> tuple[str, str | None]:
         check_name(name)
         if not selector:
             raise ParameterError(f"invalid reference {ref!r}: nothing after '@'")
-        if not selector.isdigit() and selector != "latest":
+        if not is_version(selector) and selector != "latest":
             check_name(selector, "alias")
         return name, selector
     return check_name(ref), None
