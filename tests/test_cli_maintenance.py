@@ -69,3 +69,16 @@ def test_gc_with_zero_grace_is_safe_under_concurrent_writers(project: Path) -> N
         assert int(out) > 20
     assert deleted > 0  # gc really had garbage to collect
     _check_store_and_catalog(project)
+
+
+def test_a_negative_grace_period_is_refused(project: Path) -> None:
+    """A negative grace puts gc's cutoff in the future: an object a run stored a moment
+    ago, not yet recorded, would be taken for garbage. Refused, on the command line and
+    from a stack's settings."""
+    from flowyml.cli.maintenance import collect_garbage
+    from tests.conftest import flowyml_cli
+
+    with pytest.raises(fm.FlowymlError, match="0 seconds or more"):
+        collect_garbage(fm.Stack(gc_grace_seconds=-60).resolve())
+    res = flowyml_cli(project, "gc", "--grace", "-5")
+    assert res.returncode == 2 and "--grace" in res.stderr

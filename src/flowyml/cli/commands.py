@@ -445,7 +445,7 @@ def tag(name: str, version: int, alias: str, stack_name: str | None) -> None:
 
 @main.command()
 @click.option("--dry-run", is_flag=True, help="List what would be deleted.")
-@click.option("--grace", type=float, default=None,
+@click.option("--grace", type=click.FloatRange(min=0), default=None,
               help="Keep unreferenced objects younger than this many seconds (default: the stack's).")
 @stack_option
 def gc(dry_run: bool, grace: float | None, stack_name: str | None) -> None:

@@ -41,6 +41,11 @@ def collect_garbage(stack: Stack, dry_run: bool = False, grace_seconds: float | 
     catalog = stack.open_catalog()
     grace = stack.gc_grace_seconds if grace_seconds is None else grace_seconds
     grace = 0.0 if grace is None else grace
+    if grace < 0:  # a cutoff in the future would take objects a run is writing right now
+        from ..core.errors import ConfigError
+
+        raise ConfigError(f"the gc grace period must be 0 seconds or more, got {grace:g}: "
+                          "objects younger than it are kept (pass --grace 0 to keep none)")
     now = time.time()
     cutoff = min([now - grace, *catalog.live_run_starts()]) - CLOCK_MARGIN_SECONDS
     objects = list(store.iter_objects())
