@@ -49,6 +49,26 @@ def test_oversized_json_is_refused(project: Path, monkeypatch: pytest.MonkeyPatc
         fm.Catalog().get("big_json").load()
 
 
+def test_a_value_over_the_json_limit_is_not_stored_as_json(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step's list too long for the JSON reader's limit was written as JSON anyway, and
+    every load then refused it (as corrupt, which it was not): it falls back to pickle
+    with a warning saying why, and loads back."""
+    from flowyml.materializers import PickleFallbackWarning, builtin
+
+    monkeypatch.setattr(builtin, "MAX_JSON_BYTES", 1000)
+
+    @fm.step(outputs="ids")
+    def ids() -> list[int]:
+        return list(range(1000))
+
+    with pytest.warns(PickleFallbackWarning, match="FLOWYML_MAX_JSON_BYTES"):
+        run = fm.Pipeline("big", [ids]).run()
+    assert run.artifacts["ids"].materializer == "pickle"
+    assert fm.Catalog().get("ids").load() == list(range(1000))
+
+
 @pytest.mark.parametrize("materializer", ["pandas-arrow", "arrow", "polars-arrow"])
 def test_compressed_arrow_bomb_is_refused_before_decoding(project: Path, materializer: str) -> None:
     """A planted Arrow file whose few compressed bytes expand to 800 MB: refused from its

@@ -222,6 +222,11 @@ class JsonMaterializer:
             raise UnsupportedValue(f"it holds text that is not valid UTF-8 ({_why(exc)})") from None
         except ValueError as exc:  # an int beyond sys.get_int_max_str_digits()
             raise UnsupportedValue(f"JSON cannot write it ({_why(exc)})") from None
+        if len(data) > MAX_JSON_BYTES:  # stored, no load would read it back (``load``)
+            raise UnsupportedValue(
+                f"as JSON it is {len(data):,} bytes, over the {MAX_JSON_BYTES:,} a JSON "
+                "artifact may have when it is loaded (FLOWYML_MAX_JSON_BYTES); a numpy "
+                "array or a table stores large data without that limit")
         return data, {"type": type(value).__name__}
 
     def save(self, value: Any, path: Path) -> dict[str, Any]:
