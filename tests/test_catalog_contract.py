@@ -1066,3 +1066,24 @@ def test_a_value_of_a_long_named_class_is_recorded_on_both_databases(
     run = fm.Pipeline("long", [make]).run(stack=fm.Stack(catalog=url, root=str(project)))
     art = run.artifacts["obj"]
     assert art.type_name.startswith(f"{__name__}.Resultxxx") and len(art.type_name) == 200
+
+
+def test_a_failure_whose_message_holds_a_nul_is_recorded_on_both_databases(
+    url: str, project: Path
+) -> None:
+    """An exception quoting binary data (a NUL character in its message): PostgreSQL's
+    text cannot hold it, so recording the failure failed with a CatalogError that told
+    the user to check the server, the step's own error was lost and the run stayed
+    ``running``. The NUL is recorded as ``\\x00``."""
+    import flowyml as fm
+
+    @fm.step(outputs="rows")
+    def parse() -> Any:
+        raise ValueError("bad record b'ab\x00cd'")
+
+    stack = fm.Stack(catalog=url, root=str(project))
+    with pytest.raises(fm.StepFailed, match="bad record") as err:
+        fm.Pipeline("nul", [parse]).run(stack=stack)
+    run = fm.Catalog(stack).runs(pipeline="nul")[0]
+    assert run.status == "failed" and run.error is not None and "ab\\x00cd" in run.error
+    assert err.value.__cause__ is not None and "\x00" in str(err.value.__cause__)

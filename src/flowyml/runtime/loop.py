@@ -965,11 +965,13 @@ _NOT_REACHED = "not reached: the run stopped at a failure"
 
 
 def error_text(exc: BaseException) -> str:
+    """What the catalog records of a failure. A NUL character (a message quoting binary
+    data) is written ``\\x00``: PostgreSQL's text cannot hold one, and recording the
+    failure failed, with an error that blamed the server and left the run ``running``."""
     from ..executors.task import UserCodeError  # (a step ran: imported already)
 
-    if isinstance(exc, UserCodeError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    text = str(exc) if isinstance(exc, UserCodeError) else f"{type(exc).__name__}: {exc}"
+    return text.replace("\x00", "\\x00")
 
 
 def _generator_states() -> dict[str, str]:
