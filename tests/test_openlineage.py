@@ -19,6 +19,7 @@ from __future__ import annotations
 import http.server
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -395,7 +396,9 @@ def test_export_without_the_client_says_what_to_install(project: Path) -> None:
         sys.modules["openlineage"] = None  # as if the extra were not installed
     """)
     res = flowyml_cli(project, "lineage", "export", "--openlineage", run_id, "--url",
-                      "file://events.jsonl", env={"PYTHONPATH": str(blocker)})
+                      "file://events.jsonl",
+                      env={"PYTHONPATH": os.pathsep.join(filter(None, (
+                          str(blocker), os.environ.get("PYTHONPATH"))))})
     assert res.returncode == 1, res.stderr
     assert "pip install 'flowyml-core[openlineage]'" in res.stderr
     assert "Traceback" not in res.stderr
