@@ -44,6 +44,10 @@ def inner(d, v):
     d["lr"] = v
 
 
+def put_default(k, v, into=CONFIG):  # a global as a parameter's default
+    into[k] = v
+
+
 def outer(d, v):
     inner(d, v)
 
@@ -657,6 +661,7 @@ CHANGES = {
     "method_of_an_object_a_partial_getter_hands_out": "model_a().train(n)",
     "method_of_an_object_a_callable_instance_hands_out": "PROVIDE().train(n)",
     "method_of_an_object_a_property_hands_out": "APP.main.train(n)",
+    "default_of_a_helper_parameter_changed": 'put_default("k", n)',
 }
 
 COPIES = {
@@ -963,6 +968,55 @@ pipe = fm.Pipeline("proxied", [double])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fm.FingerprintWarning)
         mod.pipe.build()
+
+
+def test_steps_a_factory_makes_sharing_a_closure_value_are_coupled(project: Path) -> None:
+    """Two steps made by one factory call, closing over one dict: one changes it in place,
+    the other reads it. The reader's key counted the dict as the build saw it, so both
+    re-execute every run; steps each closing over a dict of their own couple nothing."""
+    (project / "factory_state.py").write_text('''
+import flowyml as fm
+
+
+def make():
+    state = {"acc": 0}
+
+    @fm.step(outputs="a")
+    def train(n: int = 1):
+        state["acc"] = n
+        return n
+
+    @fm.step(outputs="b")
+    def report(a):
+        return state["acc"]
+
+    return [train, report]
+
+
+def make_apart():
+    state, own = {"acc": 0}, {"acc": 0}
+
+    @fm.step(outputs="a")
+    def train(n: int = 1):
+        state["acc"] = n
+        return n
+
+    @fm.step(outputs="b")
+    def report(a):
+        return own["acc"]
+
+    return [train, report]
+
+
+pipe = fm.Pipeline("factory_state", make())
+apart = fm.Pipeline("factory_apart", make_apart())
+''')
+    mod = import_from(project, "factory_state")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        shared, apart = mod.pipe.build(), mod.apart.build()
+    assert [p for p in shared.fingerprints["report"].parts if p.startswith("state ")]
+    assert not [p for p in apart.fingerprints["report"].parts if p.startswith("state ")]
 
 
 def test_a_lazy_mapping_a_getter_picks_from_is_read_without_its_code(project: Path) -> None:

@@ -879,6 +879,8 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     if info is None:
         return out
     _self_changing_calls(fn, info, out, ctx)
+    if info.mutated and (fn.__closure__ or fn.__defaults__ or fn.__kwdefaults__):
+        _held_state_marks(fn, info, out)
     _generator_draws(fn, info, out)
     side_state.kept_generator(fn, info, out, _walked_info)
     side_state.settings_set(fn, info, out)
@@ -1771,18 +1773,8 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
     info = _info_cache.get((code, False)) or _info_cache.get((code, True))
     if info is None:
         return False
-    for m in info.mutated:
-        by_method = _method_mark(m, value) if name_of(m) == param else None
-        if by_method is not None:
-            if by_method:
-                return True
-            continue
-        if m.endswith(("[m]", "[M]")):
-            continue  # (another name's)
-        if m == param or m.startswith(param + "."):
-            return True
-        if m.startswith(param + "[") and _counts_as_change(value, m[-2]):
-            return True
+    if _changed_in_place(info, param, value):
+        return True
     for entry in info.results:  # ``self.get_config()["lr"] = v``, ``self.log().add(v)``
         head, _, rest = entry.partition(".")
         if head != param or not rest:
@@ -1802,6 +1794,48 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
         and _changes_parameter(resolve_chain(chain, fn.__globals__), where2, value if (
             name == param) else _static_path(value, name.split(".")[1:]), depth + 1)
         for chain, where2, name in info.passed)
+
+
+def _changed_in_place(info: CodeInfo, name: str, value: Any) -> bool:
+    """Whether the code ``info`` describes changes ``value``, bound to its local ``name``
+    (a parameter, a closure's variable), in place: an item or attribute set, a method
+    changing it (by what ``value`` is: ``_method_mark``); not after rebinding it."""
+    for m in info.mutated:
+        by_method = _method_mark(m, value) if name_of(m) == name else None
+        if by_method is not None:
+            if by_method:
+                return True
+            continue
+        if m.endswith(("[m]", "[M]")):
+            continue  # (another name's)
+        if m == name or m.startswith(name + "."):
+            return True
+        if m.startswith(name + "[") and _counts_as_change(value, m[-2]):
+            return True
+    return False
+
+
+def _held_state_marks(fn: types.FunctionType, info: CodeInfo,
+                      out: dict[tuple[Any, ...], str]) -> None:
+    """A closure's value or a parameter's default value that ``fn`` changes in place
+    (``state["acc"] = v`` on a dict the steps a factory makes share; ``def log(k, v,
+    store={})``): state every function holding the same object reads, marked as a
+    global's (``("value", id)``). A variable rebound (``nonlocal n; n += 1``) is not seen."""
+    code = fn.__code__
+    held: list[tuple[str, Any]] = []
+    if fn.__closure__:
+        held += [(n, cell_value(c)) for n, c in zip(code.co_freevars, fn.__closure__,
+                                                    strict=False)]
+    if fn.__defaults__:
+        names = code.co_varnames[code.co_argcount - len(fn.__defaults__):code.co_argcount]
+        held += list(zip(names, fn.__defaults__, strict=False))
+    if fn.__kwdefaults__:
+        held += list(fn.__kwdefaults__.items())
+    for name, value in held:
+        if value is not None and not isinstance(value, (
+                types.ModuleType, types.FunctionType, type, *_IMMUTABLE)) and (
+                _changed_in_place(info, name, value)):
+            out[("value", id(value))] = name
 
 
 def _held_changed(value: Any, path: tuple[str, ...], depth: int, cls: type | None) -> bool:
