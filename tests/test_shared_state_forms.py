@@ -113,6 +113,20 @@ class Model:
     def _store(self, v):
         self.log.append(v)
 
+    def key(self):
+        return self.name.partition(":")[0]  # reads only: a string's method
+
+    name = "m:1"
+
+    def set_default(self, v):
+        type(self).DEFAULT = v  # an attribute of its class
+
+    def remember(self, v):
+        self.__class__.SEEN.append(v)
+
+    DEFAULT = 0
+    SEEN = []
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -482,14 +496,36 @@ def model_and_opts():
     return MODEL, {"a": 0}
 
 
+class Reg:
+    def update(self, x):  # named like a mutator, changes nothing
+        return x + 1
+
+
+def go(r, x):
+    return r.update(x)
+
+
 class App:
     def __init__(self):
         self.model = Model()
         self.models = [Model()]
+        self.by_name = {"a": Model()}
         self.opts = {"a": 0}
+        self.reg = Reg()
 
     def train_all(self, v):
         self.model.train(v)  # a method of an object it holds
+
+    def train_via_alias(self, v):
+        m = self.model
+        m.train(v)
+
+    def train_each(self, v):
+        for m in self.models:
+            m.train(v)
+
+    def train_named(self, v):
+        self.by_name["a"].train(v)
 
     @property
     def main(self):
@@ -513,6 +549,32 @@ def get_app():
 
 
 model_a = functools.partial(model_named, "a")
+
+
+def models_list():
+    return list(MODELS.values())
+
+
+class Keeper:
+    _made = {}
+
+    @classmethod
+    def of(cls, k):  # made on first use, kept by key on its class
+        if k not in cls._made:
+            cls._made[k] = Model()
+        return cls._made[k]
+
+
+METRIC_NAMES = ["loss", "acc"]
+LISTS = [[1], [2]]
+
+
+def new_history():
+    return {m: [] for m in METRIC_NAMES}  # new lists, keyed by the global's strings
+
+
+def sliced_lists():
+    return [v[:] for v in LISTS]  # a new list of new lists
 
 
 APP = App()
@@ -563,7 +625,8 @@ def use(ready):
             Tracker().best, Lazy().k, top_rows(), memo_config(), module_memo_config(),
             SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w, SEED,
             Solo.instance().w, kept_model().w, kept_by_setdefault().w, HOLDER.model().w,
-            APP.model.w, APP.opts, UTIL.opts, APP.models[0].w]
+            APP.model.w, APP.opts, UTIL.opts, APP.models[0].w, Model.DEFAULT, Model.SEEN,
+            APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS]
 """
 
 CHANGES = {
@@ -662,6 +725,14 @@ CHANGES = {
     "method_of_an_object_a_callable_instance_hands_out": "PROVIDE().train(n)",
     "method_of_an_object_a_property_hands_out": "APP.main.train(n)",
     "default_of_a_helper_parameter_changed": 'put_default("k", n)',
+    "class_attribute_set_through_type_of_self": "MODEL.set_default(n)",
+    "method_of_an_item_of_a_global_attribute": 'APP.by_name["a"].train(n)',
+    "method_of_an_attribute_alias_in_a_method": "APP.train_via_alias(n)",
+    "method_of_items_of_an_attribute_in_a_method": "APP.train_each(n)",
+    "method_of_an_item_of_an_attribute_in_a_method": "APP.train_named(n)",
+    "method_of_an_item_of_a_list_a_getter_makes": "models_list()[0].train(n)",
+    "method_of_an_object_a_classmethod_keeps_by_key": 'Keeper.of("a").train(n)',
+    "class_attribute_changed_through_self_class": "MODEL.remember(n)",
 }
 
 COPIES = {
@@ -706,6 +777,8 @@ COPIES = {
     "comprehension_of_copies_a_getter_returns": 'rows = copied_rows()\n    rows[0]["v"] = n',
     "top_level_of_a_copy_a_getter_returns_by_its_method": 'cfg = config_copy()\n    cfg["k"] = n',
     "top_level_of_a_dict_copy_a_getter_returns": 'copy_of_config()["k"] = n',
+    "new_lists_a_dict_comprehension_keys_by_a_global": 'h = new_history()\n    h["loss"].append(n)',
+    "new_lists_of_slices_a_comprehension_makes": "rows = sliced_lists()\n    rows[0].append(n)",
 }
 
 
@@ -734,6 +807,8 @@ READS = {
     "method_reading_objects_in_a_global_attribute_list": "for m in APP.models:\n        m.sample(n)",
     "method_reading_an_object_a_partial_getter_hands_out": "model_a().sample(n)",
     "method_reading_an_object_a_property_hands_out": "APP.main.sample(n)",
+    "method_reading_a_string_attribute_of_a_held_object": "APP.model.key()",
+    "user_method_named_like_a_mutator_changing_nothing": "go(APP.reg, n)",
 }
 
 
@@ -1017,6 +1092,40 @@ apart = fm.Pipeline("factory_apart", make_apart())
         shared, apart = mod.pipe.build(), mod.apart.build()
     assert [p for p in shared.fingerprints["report"].parts if p.startswith("state ")]
     assert not [p for p in apart.fingerprints["report"].parts if p.startswith("state ")]
+
+
+def test_methods_calling_each_other_are_asked_about_once_per_build(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nested service objects whose methods call each other and the next object's
+    (``self.m2(v)``, ``self.sub.m0(v)``): whether a method changes its object is worked
+    out once per question and build, not again at every depth of every path (which grew
+    exponentially with the methods per class: a build of seconds to minutes)."""
+    lines = ["import flowyml as fm", ""]
+    for c in range(4):
+        lines += [f"class C{c}:", "    def __init__(self):",
+                  f"        self.sub = {f'C{c + 1}()' if c < 3 else 'None'}", "        self.w = 1"]
+        for m in range(8):
+            calls = [f"        v = self.m{k}(v - 1) if v > 100 else v" for k in range(8) if k != m]
+            calls += [f"        v = self.sub.m{k}(v - 1) if v > 100 else v"
+                      for k in range(0, 8, 2) if c < 3]
+            lines += [f"    def m{m}(self, v):", *calls, "        return v + self.w"]
+    lines += ["class App:", "    def __init__(self):", "        self.c = C0()", "APP = App()"]
+    for s in range(8):
+        lines += [f"@fm.step(outputs='o{s}')", f"def s{s}(n: int = 1):",
+                  f"    return APP.c.m{s}(n) + APP.c.sub.m{(s + 1) % 8}(n)"]
+    lines.append("pipe = fm.Pipeline('services', [" + ", ".join(f"s{s}" for s in range(8)) + "])")
+    (project / "services.py").write_text("\n".join(lines) + "\n")
+    from flowyml.core import fingerprint
+
+    asked = []
+    real = fingerprint._param_changed
+    monkeypatch.setattr(fingerprint, "_param_changed",
+                        lambda *a: asked.append(a[0]) or real(*a))
+    mod = import_from(project, "services")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        mod.pipe.build()
+    assert 0 < len(asked) < 5_000  # (32 methods, a few objects, 5 depths: linear)
 
 
 def test_a_lazy_mapping_a_getter_picks_from_is_read_without_its_code(project: Path) -> None:

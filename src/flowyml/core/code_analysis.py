@@ -751,15 +751,40 @@ class _Scanner:
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self._mark(k.value.id)
 
+    def _class_changed(self, node: ast.AST) -> None:
+        """``type(self).total = n``, ``self.__class__.seen.append(x)``: a change of what
+        the class of ``self`` holds, as ``self.__class__`` in ``mutated`` (the build marks
+        the class, whose readers read it: ``fingerprint._self_changed``)."""
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            if type(node) is ast.Attribute and node.attr == "__class__" and type(
+                    node.value) is ast.Name:
+                break
+            node = node.value
+        else:
+            if not (type(node) is ast.Call and type(node.func) is ast.Name and node.func.id
+                    == "type" and len(node.args) == 1 and type(node.args[0]) is ast.Name):
+                return
+            self._mark(node.args[0].id, f"{node.args[0].id}.__class__", whole=False)
+            return
+        self._mark(node.value.id, f"{node.value.id}.__class__", whole=False)
+
     def _alias_method(self, f: ast.Attribute) -> None:
         """``m = MODEL; m.train(x)``: a method called through a local alias, as the
         object given to it (``"self"`` in ``CodeInfo.passed``); an item too (``for m in
         MODELS.values()``), an attribute's value (``t = APP.tracker``, ``for t in
-        APP.trackers``), an object the alias holds (``a = APP; a.model.train(x)``)."""
-        held = chain_of(f.value)
-        if held is None or held[0] not in self.aliases:
+        APP.trackers``), an object the alias holds (``a = APP; a.model.train(x)``); and
+        directly on an item of a global's or a parameter's attribute
+        (``APP.trackers["a"].log(v)``, ``self.trackers["a"].log(v)``: ``name.a[k]``)."""
+        value = f.value
+        item = type(value) is ast.Subscript and not _is_slice(value.slice)
+        held = chain_of(value.value if item else value)  # type: ignore[attr-defined]
+        if held is None:
             return
-        rest = "".join("." + a for a in held[1:])
+        rest = "".join("." + a for a in held[1:]) + ("[k]" if item else "")
+        if held[0] not in self.aliases:
+            if item and len(held) > 1 and self._roots(held[0]) is None:
+                self.passed.append(((held[0], f.attr), "self", held[0] + rest))
+            return
         for root in self.aliases[held[0]]:
             if not root.startswith(RESULT) and not (rest and root.endswith("]")):
                 owner = name_of(root)
@@ -875,9 +900,11 @@ class _Scanner:
         """``return [r for r in ROWS]``, ``{k: v for k, v in CONFIG.items()}``: a new
         list or dict of what it goes over holds (``[i]``, as ``list(ROWS)``), when an
         item it makes is a loop variable or a part of one (``r["v"]``); not one made
-        from it (``dict(r)``, ``r * 2``)."""
-        made = [value.key, value.value] if type(value) is ast.DictComp else [value.elt]  # type: ignore[union-attr]
-        names = {name_of(r) for r in (_root_name(e, views=True) for e in made) if r is not None}
+        from it (``dict(r)``, ``r * 2``, ``r[:]``), nor a dict's key (``{m: [] for m in
+        METRICS}``: a key is never changed in place)."""
+        made = value.value if type(value) is ast.DictComp else value.elt  # type: ignore[union-attr]
+        root = _root_name(made, views=True, slices=False)
+        names = {name_of(root)} if root is not None else set()
         for gen in value.generators:
             if not any(type(n) is ast.Name and n.id in names for n in ast.walk(gen.target)):
                 continue
@@ -961,6 +988,7 @@ class _Scanner:
         chain = chain_of(f)
         if chain is not None:
             self.called.add(chain)
+        self._class_changed(f.value)
         if type(f.value) in (ast.Subscript, ast.Call):
             # ``D["k"].append(x)``, ``MODELS["lr"].fit(X)``, ``CFG.get("opt").update()``
             root = _root_name(f.value, views=True, kinds=True)
@@ -996,9 +1024,13 @@ class _Scanner:
             # ``jobs.SEEN.append(x)``, ``REG.names.append(x)``: an attribute's value
             # changed in place, as ``X.a = v`` changes it (``_assigned``)
             dotted = f"{f.value.value.id}.{f.value.attr}"
-            self._mark(f.value.value.id, dotted, whole=False)  # (not the base: ``np.random.
-            # seed()`` is no change of numpy's settings; ``_marks_of`` tells modules from
-            # objects)
+            if self._roots(f.value.value.id) is None and f.attr in MUTATORS and not _in_place(
+                    f.attr, node.keywords):  # ``self.name.partition(":")``: by what the
+                self.mutated.add(f"{dotted}.{f.attr}[M]")  # attribute holds, as ``X.sort[M]``
+            else:
+                self._mark(f.value.value.id, dotted, whole=False)  # (not the base: ``np.
+                # random.seed()`` is no change of numpy's settings; ``_marks_of`` tells
+                # modules from objects)
             if f.value.value.id in self.copies:  # ``c = copy.copy(CFG); c.tags.append(x)``
                 self.mutated.update(self.copies[f.value.value.id])
             if f.attr == "update" and self._roots(f.value.value.id) is None:
@@ -1132,6 +1164,7 @@ class _Scanner:
 
     def _assigned(self, target: ast.AST) -> None:
         if isinstance(target, (ast.Subscript, ast.Attribute)):
+            self._class_changed(target.value)
             root = target.value  # ``X.a = v``, ``X[k] = v``, and deeper: ``X.a.b[k] = v``
             while isinstance(root, (ast.Subscript, ast.Attribute)):
                 root = root.value

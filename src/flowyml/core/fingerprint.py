@@ -1014,9 +1014,12 @@ def _handed_out_by(obj: Any, seen: set[tuple[int, int]], items: bool = False
             continue
         if not whole:  # a value it holds
             out += _held_values(got) + _made_on_first_use(obj, info, base, owner, item=True)
-        elif got is None:
+            continue
+        if items:  # (``[i]``: a new tuple holding it, or a new list of its items:
+            out += _held_values(got)  # ``return list(TRACKERS)``)
+        if got is None and not items:
             out += _made_on_first_use(obj, info, base, owner)  # (not made yet)
-        elif not issubclass(type(got), (types.ModuleType, *_IMMUTABLE)):
+        elif got is not None and not issubclass(type(got), (types.ModuleType, *_IMMUTABLE)):
             out.append((got, type(got)))
     return out
 
@@ -1058,11 +1061,11 @@ def _held_values(container: Any) -> list[tuple[Any, type]]:
     class alone past 64 of them), read by the builtin type's own methods (a subclass's
     ``values`` or ``__iter__`` may run code: a lazy mapping loading what it holds);
     nothing for another object (an array's items are no objects of the user's)."""
-    if isinstance(container, dict):
+    kind = type(container)  # (not ``isinstance``: a proxy's ``__class__`` may raise)
+    if issubclass(kind, dict):
         values = list(dict.values(container))
     else:
-        base = next((b for b in (list, tuple, set, frozenset) if isinstance(container, b)),
-                    None)
+        base = next((b for b in (list, tuple, set, frozenset) if issubclass(kind, b)), None)
         if base is None:
             return []
         values = list(base.__iter__(container))
@@ -1079,8 +1082,8 @@ def _made_on_first_use(fn: types.FunctionType, info: CodeInfo, target: str, owne
     Model()``; ``cls._instance = cls()``), or with ``item`` puts into it (``_CACHE["t"]
     = Tracker()``, ``_CACHE.setdefault("t", Tracker())``), as ``_handed_out_by`` gives
     them."""
-    if not (any(m == target or m.startswith((target + ".", target + "["))
-                for m in info.mutated) if item else target in info.rebound):
+    if not (any(name_of(m) == name_of(target) for m in info.mutated) if item
+            else target in info.rebound):  # (``cls._made[k] = T()`` is a change of ``cls``)
         return []
     tree = info.tree()
     want = tuple(target.split("."))
@@ -1463,6 +1466,9 @@ def _method_changes(value: Any, attr: str) -> bool:
         return True  # (not found: as its name says)
     if type(value) in _IMMUTABLE:  # (exactly: a ``NamedTuple`` of yours may have methods
         return False  # that change what its fields hold)
+    meth = _static_attr(type(value), attr)
+    if type(meth) is types.FunctionType and _walked_info(meth) is not None:
+        return _changes_parameter(meth, 0, value)  # a method of yours: by its code
     top = (type(value).__module__ or "").partition(".")[0]
     methods = _IN_PLACE.get(top)
     if methods is None:
@@ -1476,7 +1482,10 @@ def _method_mark(entry: str, value: Any) -> bool | None:
     ``X.append[m]``, passed on uncalled), with ``value`` what ``X`` names: whether it
     changes ``X`` (``X.a`` for ``X.a.append[m]``); None for an entry of another kind."""
     if entry.endswith("[M]"):  # ``X.sort()``: if X's ``sort`` works in place
-        return _method_changes(value, entry[:-3].rpartition(".")[2])
+        *middle, attr = entry[:-3].split(".")[1:]
+        for name in middle:  # (``X.a.sort()``: by what ``X.a`` holds)
+            value = _attribute(value, name) if value is not _NOT_BUILTIN else value
+        return _method_changes(value, attr)
     if entry.endswith("[m]"):  # ``map(LOG.append, xs)``: if ``append`` may be a method
         return _method_passed(value, entry)
     return None
@@ -1745,6 +1754,10 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
     if not _changes_parameter(meth, 0, obj):  # ``self.log.append(v)``, ``self.w = ...``
         return False
     _object_mark(obj, name, out, ctx)
+    info = _walked_info(meth)
+    if not isinstance(obj, type) and info is not None and (
+            f"{meth.__code__.co_varnames[0]}.__class__" in info.mutated):
+        _object_mark(type(obj), name, out, ctx)  # ``type(self).total = n``: its class's
     return True
 
 
@@ -1760,6 +1773,26 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
         fn, where = fn.__func__, where + 1 if isinstance(where, int) else where  # (self)
     if type(fn) is not types.FunctionType:
         return False
+    if not _sharing():
+        return _param_changed(fn, where, value, depth, cls)
+    # once per build for each question: methods calling each other's (``self.a.m()``,
+    # helpers given attributes) asked it again at every depth, exponentially
+    key = (id(fn), where, id(value), cls, depth)
+    hit = _changes_memo.get(key)
+    if hit is not None and hit[0] is fn and hit[1] is value:
+        return hit[2]
+    _changes_memo[key] = (fn, value, False)  # (a question met again while answering it)
+    answer = _param_changed(fn, where, value, depth, cls)
+    _changes_memo[key] = (fn, value, answer)
+    return answer
+
+
+_changes_memo: dict[tuple[Any, ...], tuple[Any, Any, bool]] = {}  # this build's answers
+
+
+def _param_changed(fn: types.FunctionType, where: int | str, value: Any, depth: int,
+                   cls: type | None) -> bool:
+    """``_changes_parameter``'s answer, worked out."""
     code = fn.__code__
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     if isinstance(where, int):
@@ -1790,10 +1823,25 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
             if len(c) >= 2 and c[0] == param):  # its own, or of an object it holds
         return True  # (``self.model.train(x)``)
     return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``, ``put(self.d, v)``
-        where2 != "self" and (name == param or (name.startswith(param + ".") and "[" not in name))
-        and _changes_parameter(resolve_chain(chain, fn.__globals__), where2, value if (
-            name == param) else _static_path(value, name.split(".")[1:]), depth + 1)
+        (where2 != "self" and (name == param or (name.startswith(param + ".") and "[" not in name))
+         and _changes_parameter(resolve_chain(chain, fn.__globals__), where2, value if (
+             name == param) else _static_path(value, name.split(".")[1:]), depth + 1))
+        or (where2 == "self" and name.startswith(param + ".") and value is not None
+            and _held_method_changes(value, name, chain[-1], depth))
         for chain, where2, name in info.passed)
+
+
+def _held_method_changes(value: Any, name: str, method: str, depth: int) -> bool:
+    """Whether calling ``method`` on what ``value`` holds at ``name`` (``self.tracker``,
+    ``self.trackers[k]``: an item of it; through a local alias or a loop, ``t =
+    self.tracker; t.log(v)``) changes it, a method of the user's."""
+    part = _held_path(value, name.partition("[")[0].split(".")[1:])
+    if part is None:
+        return False
+    items = [part, *(v for v, _ in _held_values(part) if v is not None)] if (
+        "[" in name) else [part]
+    return any(_changes_parameter(_own_method(item, method), 0, item, depth + 1)
+               for item in items[:65])
 
 
 def _changed_in_place(info: CodeInfo, name: str, value: Any) -> bool:
@@ -2132,6 +2180,7 @@ def _end_of_build() -> None:
     _settings_values.clear()
     _patches.clear()
     _build_marks.clear()
+    _changes_memo.clear()
     side_state.forget()
     _project_listings.clear()
     _build_tokens.clear()
