@@ -428,3 +428,27 @@ def apply(top: str, want: dict[str, Any]) -> bool:
         except Exception:  # an API that moved, a value this version refuses
             return False
     return changed(top) == want
+
+
+# ------------------------------------------------------------------ per thread
+
+# The libraries whose settings each thread has its own of: scikit-learn's
+# ``set_config`` (a ``threading.local``), numpy's error state before numpy 2. A new
+# thread starts on their defaults, not on its starter's. (``decimal``'s context and
+# numpy 2's error state and print options are context variables: a thread run in a
+# copy of its starter's context, ``contextvars.copy_context``, has them already.)
+PER_THREAD = ("sklearn", "numpy", "decimal")
+
+
+def thread_settings() -> dict[str, dict[str, Any] | None]:
+    """This thread's settings (``changed``) of the ``PER_THREAD`` libraries imported
+    so far: for another thread of this process to take (``take``)."""
+    return {top: changed(top) for top in PER_THREAD if top in sys.modules}
+
+
+def take(wanted: dict[str, dict[str, Any] | None]) -> None:
+    """Make this thread's settings those of ``wanted`` (``thread_settings`` of another
+    thread); one that could not be read there is left as it is here."""
+    for top, want in wanted.items():
+        if want is not None:
+            apply(top, want)
