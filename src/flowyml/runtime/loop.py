@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from ..core.graph import Graph
     from ..core.statecheck import DriverState
     from ..executors.base import Executor, StepFuture
+    from ..executors.driver import DriverThread
+    from ..executors.task import StepTask
     from ..stores import StoreSpec
     from ..stores.base import ArtifactStore
 
@@ -142,6 +144,9 @@ class _Starts:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.handed: dict[str, Decision] = {}  # handed over, not yet said to start
+        # of those, the steps run by the driver's thread (``DriverThread``): said when
+        # they start, whatever the workers do (they take none)
+        self.aside: set[str] = set()
         self._reported: deque[tuple[str, float]] = deque()  # (step, when): the executor's
         self._held: dict[str, float] = {}  # started, not said yet (every worker is said busy)
         self._busy: set[str] = set()  # said to be running on a worker
@@ -181,7 +186,8 @@ class _Starts:
     def due(self) -> list[tuple[str, Decision, float]]:
         """The steps that started, to say now, while there are workers to have them."""
         self._collect()
-        out = []
+        out = [(n, self.handed.pop(n), self._held.pop(n)) for n in list(self._held)
+               if n in self.aside]
         while self._held and len(self._busy) < self.workers:
             name = next(iter(self._held))
             self._busy.add(name)
@@ -193,6 +199,7 @@ class _Starts:
         say (None if said, or never reported: it failed before a worker took it)."""
         self._collect()
         self._busy.discard(name)
+        self.aside.discard(name)
         d, when = self.handed.pop(name, None), self._held.pop(name, None)
         return None if d is None or when is None else (d, when)
 
@@ -240,7 +247,8 @@ class _RunState:
         # the executor, or on one that says when a step starts on a worker, then (_Starts)
         self.started: dict[str, Decision] = {}
         self._starts: _Starts | None = None
-        self._driver: Executor | None = None  # see _in_driver
+        self._driver: DriverThread | None = None  # see _in_driver
+        self._here: set[StepFuture] = set()  # of ``running``, those the driver's thread runs
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
         self._expected: dict[str, CacheHit] = {}  # see _prefetch
@@ -307,11 +315,14 @@ class _RunState:
             if self._executor is not None and not self._executor.in_process:  # (given)
                 self._logical = _generator_states()
             self.recorder.lasted()  # a long prefetch (a huge graph): beat from now on
-            self._loop()
+            with file_reads.paused():  # (what this thread opens is no step's read, though
+                self._loop()  # a step runs beside it on the driver's thread: _in_driver)
             if self._effects:  # (for the code after the run)
                 self._put_back(len(self.graph.order))
             status = "failed" if self.failure is not None or self.pending else "succeeded"
         except BaseException as exc:
+            if self._driver is not None:  # (first: it starts no other step from now)
+                self._driver.interrupt()
             if self.failure is None:
                 self.failure = (_RUNTIME, exc)
             raise
@@ -339,13 +350,13 @@ class _RunState:
                     self._decide_ready()
                 elif not self._decide_parked():
                     break
-            while (self.queued and self.failure is None
-                   and len(self.running) < self.executor.in_flight):
+            while self.queued and self.failure is None and self._room():
                 self.submit(*self.queued.popleft())
             if not self.running:
                 return  # nothing left to run, or a failure stopped new submissions
             for fut in self._finished_first(self._wait_any()):
                 name, d = self.running.pop(fut)
+                self._here.discard(fut)
                 if self._starts is not None:
                     self._on_worker_finished(name)
                 self.complete(fut, name, d)
@@ -357,11 +368,21 @@ class _RunState:
             if self.failure is not None:  # what waits in the executor's queue never starts
                 for fut in [f for f in self.running if f.cancel()]:
                     name, _ = self.running.pop(fut)
+                    self._here.discard(fut)
                     if self._starts is not None:
                         self._starts.handed.pop(name, None)
+                        self._starts.aside.discard(name)
                     self.pending.add(name)  # (not reached, as what was not submitted)
                     self.reporter.step_finished(StepResult(
                         name, "not reached", _NOT_REACHED))
+
+    def _room(self) -> bool:
+        """Whether the first queued step can be handed over now: the executor has fewer
+        than ``in_flight`` of the run's steps, or the step runs in the driver (on its
+        own thread, ``_in_driver``: it takes no worker)."""
+        if len(self.running) - len(self._here) < self.executor.in_flight:
+            return True
+        return self._runs_here(*self.queued[0])
 
     def _begin(self, name: str, d: Decision, when: float) -> None:
         """Say that step ``name`` started (at ``when``: what its record says)."""
@@ -575,8 +596,7 @@ class _RunState:
         from ..executors.task import StepTask, want_ref  # (a run reusing all: not loaded)
 
         step = self.graph.steps[name]
-        here = not self.executor.in_process and (
-            _passes_state(d) or reads_main_whole(d.fingerprint) or _queries_main(step.func))
+        here = self._runs_here(name, d)
         # a step with a timeout runs in a killable process even on an in-process executor
         local = (self.executor.in_process or here) and step.timeout is None
         values: dict[str, Any] = {}
@@ -615,8 +635,24 @@ class _RunState:
                         else self._start_states(d, local),
                         state=None if local else self._state_check(name, d),
                         check_inputs=self.graph.input_checks.get(name, frozenset()))
-        if self._starts is not None and step.map_over is None and not here:
-            self._starts.handed[name] = d  # said when a worker starts it
+        self._hand_over(name, d, task, here)
+
+    def _runs_here(self, name: str, d: Decision) -> bool:
+        """Whether step ``name`` runs in the driver though the executor's steps run
+        elsewhere: it passes state to others through this process (``_passes_state``),
+        or reads ``__main__``'s globals by names its code does not show."""
+        return not self.executor.in_process and (
+            _passes_state(d) or reads_main_whole(d.fingerprint)
+            or _queries_main(self.graph.steps[name].func))
+
+    def _hand_over(self, name: str, d: Decision, task: StepTask, here: bool) -> None:
+        """Submit ``task`` to the executor, or (``here``) to the driver's thread."""
+        step = task.step
+        if self._starts is not None and step.map_over is None and (
+                not here or step.timeout is None):
+            self._starts.handed[name] = d  # said when a worker (or the driver's thread)
+            if here:  # starts it
+                self._starts.aside.add(name)
         else:  # (a mapped step starts here: it stores its elements, then hands them over)
             self._begin(name, d, time.time())
         assert self.recorder is not None
@@ -627,20 +663,27 @@ class _RunState:
             # (elements of a step passing state to others run where it would: here)
             fut: StepFuture = submit_map(task, d, self._in_driver() if here else self.executor,
                                          self.store, self.catalog, name in self.forced,
-                                         self.stack.root, self.decider.materializers)
+                                         self.stack.root, self.decider.materializers,
+                                         beside=here)
         elif here:
             fut = self._in_driver().submit(task)
         else:
             fut = self.executor.submit(task)
         self.running[fut] = (name, d)
+        if here:
+            self._here.add(fut)
 
-    def _in_driver(self) -> Executor:
-        """The inline executor of the steps that pass state to others through this
-        process (``_passes_state``), on an executor whose steps run elsewhere."""
+    def _in_driver(self) -> DriverThread:
+        """The driver's thread, which runs the steps that pass state to others through
+        this process (``_runs_here``), one at a time in the order submitted, on an
+        executor whose steps run elsewhere, while this thread goes on handing steps to
+        the workers and collecting them (``executors.driver``)."""
         if self._driver is None:
-            from ..executors.inline import InlineExecutor
+            from ..executors.driver import DriverThread
 
-            self._driver = InlineExecutor(self.stack.store_spec())
+            self._driver = DriverThread(self.stack.store_spec())
+            if self._starts is not None:
+                self._driver.notify_starts(self._starts.report)
         return self._driver
 
     def _put_back(self, before: int) -> None:

@@ -89,9 +89,11 @@ def submit_map(
     forced: bool,
     root: str | None,
     materializers: str,
+    beside: bool = False,
 ) -> Future[StepOutcome]:
     """Submit the missing elements of a mapped step; a future of its ``MapOutcome``.
     ``materializers``: the run's ``registry_versions()`` (the step's key has them).
+    ``beside``: ``executor`` is the driver's thread (``executors.driver``).
 
     A step whose code reaches a hidden random generator (``Fingerprint.states``) draws
     as a loop over the list would: each element from the state the one before it left.
@@ -138,6 +140,9 @@ def submit_map(
     except BaseException as exc:
         _settle_failed(result, exc, True)
         return result
+    # gathered here when the elements ran (inline), or run in turn on the driver's thread
+    # (the run waits: no other driver step runs between two); else on a thread of its own
+    here = not refs or (executor.in_process and (in_turn or not beside))
 
     def gather() -> None:
         try:
@@ -148,9 +153,9 @@ def submit_map(
                 outcome.left = left if refs else outcome.effects
             result.set_result(outcome)
         except BaseException as exc:
-            _settle_failed(result, exc, executor.in_process)
+            _settle_failed(result, exc, executor.in_process and here)
 
-    if executor.in_process or not refs:
+    if here:
         gather()
     else:
         threading.Thread(target=gather, name=f"flowyml-map-{step.name}", daemon=True).start()
@@ -212,6 +217,8 @@ def _in_turn(task: StepTask, param: str, refs: dict[int, ArtifactRef], executor:
     for i in sorted(refs):
         fut = futures[i] = executor.submit(
             replace(_element_task(task, param, refs[i]), start_states=states))
+        if not fut.done():  # (Ctrl-C meanwhile stops the run: not the element's failure)
+            wait([cast("Future[StepOutcome]", fut)])
         try:
             states = fut.result().left or states
         except BaseException:
