@@ -16,10 +16,12 @@ when it starts (``notify_starts``), from the thread.
 A thread cannot be killed. When a step fails elsewhere, the loop waits for the one
 running here, as it does for a worker's. When the run stops (Ctrl-C, an error of
 FlowyML's own), ``interrupt`` starts no other step and raises ``KeyboardInterrupt`` in
-the one running, at its next Python instruction (a call into C, a ``time.sleep``, ends
-first), and ``shutdown`` waits for it to stop; a second Ctrl-C stops the waiting (the
-thread is a daemon: it does not hold the interpreter's exit). Code that only the main
-thread may run (``signal.signal``) fails in such a step.
+the one running, at its next Python instruction, and ``shutdown`` waits for it to stop,
+``STOP_GRACE`` seconds at most: a step inside a call that does not come back to Python
+meanwhile (a ``time.sleep``, a socket read, a long call into C) stops when the call
+returns, after ``run()`` has, and a warning says so (the thread is a daemon: it does not
+hold the interpreter's exit). Code that only the main thread may run
+(``signal.signal``) fails in such a step.
 
 A step with ``timeout=`` runs in a process of its own, which can be killed, as inline
 (``InlineExecutor``): not on the thread.
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 _Job = tuple["Future[StepOutcome]", "StepTask"]
 _UNSET = object()
+STOP_GRACE = 2.0  # seconds ``shutdown`` waits for an interrupted step to stop
 
 
 class DriverThread:
@@ -56,7 +59,7 @@ class DriverThread:
         self._inline = InlineExecutor(store)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()  # (``_running`` and ``_stopping``)
-        self._running = False  # a step runs on the thread: what ``interrupt`` stops
+        self._running: str | None = None  # the step running on the thread (``interrupt``)
         self._stopping = False
         self._on_start: Callable[[str], None] | None = None
         self._thread: threading.Thread | None = None
@@ -103,7 +106,7 @@ class DriverThread:
                 return
             if not fut.set_running_or_notify_cancel():  # cancelled: a failure elsewhere
                 return
-            self._running = True
+            self._running = task.step.name
         try:
             if self._on_start is not None:
                 self._on_start(task.step.name)
@@ -117,25 +120,30 @@ class DriverThread:
 
     def _stopped(self) -> None:
         with self._lock:
-            self._running = False
+            self._running = None
 
     def interrupt(self) -> None:
         """The run stops: start no other step, and raise ``KeyboardInterrupt`` in the one
         running (``shutdown`` waits for it)."""
         with self._lock:
             self._stopping = True
-            if self._running and self._thread is not None and self._thread.ident is not None:
+            if self._running is not None and self._thread is not None and \
+                    self._thread.ident is not None:
                 _raise_in(self._thread.ident, KeyboardInterrupt)
 
     def shutdown(self) -> None:
-        """Wait for the thread to end the step it runs (the loop waited for every step it
-        handed over, unless the run stopped: ``interrupt``), then hand what the steps
-        changed of the context and of the per-thread settings to this thread (the run's)."""
+        """Stop the thread once it has ended the step it runs (the loop waited for every
+        step it handed over, unless the run stopped: ``interrupt``, then ``STOP_GRACE``
+        at most), and hand what the steps changed of the context and of the per-thread
+        settings to this thread (the run's)."""
         try:
             if self._thread is not None:
                 self._jobs.put(None)
-                self._thread.join()  # (Ctrl-C stops waiting)
-                self._hand_back()
+                self._thread.join(STOP_GRACE if self._stopping else None)
+                if not self._thread.is_alive():
+                    self._hand_back()
+                else:
+                    _still_running(self._running)
         finally:
             self._inline.shutdown()
 
@@ -146,6 +154,16 @@ class DriverThread:
         if self._left is not None:  # (none: interrupted)
             settings.take({top: want for top, want in self._left.items()
                            if want != self._settings.get(top, {})})
+
+
+def _still_running(step: str | None) -> None:
+    import warnings
+
+    warnings.warn(
+        f"step {step!r}, which runs in this process, did not stop within {STOP_GRACE:g} s "
+        "of the run's end: it is inside a call that has not returned to Python (a sleep, "
+        "a read, a long computation in C); it stops with KeyboardInterrupt when that call "
+        "returns", RuntimeWarning, stacklevel=2)
 
 
 def _raise_in(ident: int, exc: type[BaseException]) -> None:
