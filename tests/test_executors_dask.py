@@ -629,3 +629,18 @@ def test_steps_passing_state_through_globals_run_in_the_driver_on_dask(
         run = fm.Pipeline("dask-shared", [shared_set, shared_use]).run(executor=spec)
     assert run["shared_val"] == [30, os.getpid()]
     assert run["shared_ready"] == os.getpid()
+
+
+@pytest.mark.filterwarnings("ignore::flowyml.core.fingerprint.FingerprintWarning")
+@pytest.mark.filterwarnings("ignore::flowyml.executors.task.UnseenInputWarning")
+def test_a_driver_step_does_not_stop_the_loop_on_dask(project: Path, spec: str) -> None:
+    """As on ``processes`` (``test_executors_driver``): while a driver step waits for a
+    file that a worker step writes, which is handed to Dask only once the step before
+    it is collected, the loop goes on."""
+    from tests.test_executors_driver import BESIDE, WAIT, check_beside
+
+    flag = project / "flag"
+    t0 = time.monotonic()
+    run = BESIDE.run(executor=spec, params={"flag": str(flag)})
+    check_beside(run, flag)
+    assert time.monotonic() - t0 < WAIT
