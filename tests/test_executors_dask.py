@@ -19,6 +19,7 @@ import pytest
 import flowyml as fm
 from flowyml.core.errors import ConfigError
 from flowyml.core.hashing import hash_bytes
+from flowyml.core.reads import never_a_step
 from flowyml.executors import make_executor
 from flowyml.executors.base import StepTimedOut, WorkerDied
 from flowyml.stack import Stack, clear_opened
@@ -54,6 +55,9 @@ def dask_address() -> Iterator[str]:
         cluster = LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         )
+    # its scheduler runs in this process, as the ``dask`` executor's own cluster's does,
+    # whose event loop the executor marks: what it unpickles is no driver step's read
+    cluster.loop.add_callback(never_a_step)
     try:
         yield cluster.scheduler_address
     finally:

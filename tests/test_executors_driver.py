@@ -76,6 +76,10 @@ def check_beside(run: fm.Run, flag: Path) -> None:
     assert run["driver_used"] == [7, os.getpid()]
     assert os.getpid() not in (run["first"], run["then"])
     assert flag.exists()
+    # what this process did for the worker steps meanwhile (the classes it unpickled from
+    # their replies) is not what the driver step read, though it records the process
+    reads = {r.step: [e[0] for e in r.reads or ()] for r in fm.Catalog().steps(run.id)}
+    assert reads["driver_setup"] == ["flag"], reads
 
 
 def test_a_driver_step_does_not_stop_the_loop(

@@ -1074,6 +1074,12 @@ def paused() -> Iterator[None]:
         _local.rec = outer
 
 
+def never_a_step() -> None:
+    """This thread runs no step, ever (Dask's event loop in the driver): what it opens or
+    unpickles is not the read of a step that records the whole process beside it."""
+    _local.rec = _PAUSED
+
+
 def content_hash(path: str) -> str:
     """BLAKE3 of the file (``missing`` if gone), kept per process while it is unchanged."""
     from .hashing import file_content_hash

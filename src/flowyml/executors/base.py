@@ -193,9 +193,14 @@ def drive(task: StepTask, fut: Future[StepOutcome],
     """Run ``task``'s attempts (``run_attempts``, each ``attempt(task, timeout,
     fut=fut)``) into ``fut``, a future of the executor's own that stays pending until
     the step starts, so that a failure elsewhere can cancel it first (``Cancelled``:
-    nothing is set). Called on a driver thread of the executor."""
+    nothing is set). Called on a driver thread of the executor, whose reads (the classes
+    a reply names, unpickled) are no step's, though a step running in the driver
+    meanwhile records the whole process's (``core.reads``)."""
+    from ..core.reads import paused
+
     try:
-        outcome = run_attempts(task, functools.partial(attempt, fut=fut))
+        with paused():
+            outcome = run_attempts(task, functools.partial(attempt, fut=fut))
     except Cancelled:
         return
     except BaseException as exc:

@@ -155,6 +155,13 @@ class DaskExecutor:
             self._client.run(warm_up_dask_worker)
         except Exception:  # best effort: the first step imports what it needs anyway
             pass
+        from ..core.reads import never_a_step
+
+        # (their event loops, the scheduler's of our own cluster too, unpickle tasks beside
+        # a step running in the driver, which records the whole process's reads)
+        for loop in (self._client.loop, getattr(self._cluster, "loop", None)):
+            if loop is not None:
+                loop.add_callback(never_a_step)
         nthreads = self._client.nthreads()
         self.max_workers = max(1, sum(nthreads.values()))
         # one step queued at each worker beyond the one it runs: the next starts when
