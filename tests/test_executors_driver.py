@@ -98,6 +98,32 @@ def test_a_driver_step_does_not_stop_the_loop(
     assert all(s.status == "executed" for s in run.steps.values()), run.steps
 
 
+SCALE: dict[str, int] = {"by": 1}
+
+
+@fm.step(outputs="map_items")
+def map_configure(by: int = 5) -> list[int]:
+    SCALE["by"] = by  # (read by map_scaled: both run in the driver)
+    return [1, 2, 3]
+
+
+@fm.step(outputs="map_scaled", map_over="map_items")
+def map_scaled(map_items: int, flag: str) -> list[Any]:
+    saw = _wait_for(flag) if map_items == 1 else True
+    return [map_items * SCALE["by"], saw, os.getpid()]
+
+
+def test_a_mapped_driver_step_does_not_stop_the_loop(project: Path) -> None:
+    """The elements of a mapped driver step run on the driver's thread too, in order,
+    while the loop goes on: the first one waits for a file a worker step writes."""
+    flag = project / "flag"
+    pipe = fm.Pipeline("driver-mapped", [map_configure, map_scaled, worker_first, worker_then])
+    run = pipe.run(executor="processes:2", params={"flag": str(flag)})
+    assert run["map_scaled"] == [[5, True, os.getpid()], [10, True, os.getpid()],
+                                 [15, True, os.getpid()]]
+    assert os.getpid() not in (run["first"], run["then"])
+
+
 @fm.step(outputs="driver_waited")
 def driver_waits(flag: str) -> list[Any]:
     DRIVER_STATE["k"] = 1
