@@ -137,6 +137,11 @@ def driver_after(driver_waited: list[Any]) -> int:
     return DRIVER_STATE["k"]
 
 
+@fm.step(outputs="driver_queued")
+def driver_queued(first: int) -> int:
+    return DRIVER_STATE["k"]  # (handed to the driver's thread while driver_waits runs)
+
+
 @fm.step(outputs="boom")
 def fails_on_a_worker(first: int, flag: str) -> int:
     Path(flag).touch()
@@ -146,10 +151,10 @@ def fails_on_a_worker(first: int, flag: str) -> int:
 def test_a_worker_failure_waits_for_the_driver_step_running(project: Path) -> None:
     """A worker step fails while a driver step runs: a thread cannot be stopped, so the
     run waits for it, as for a step running on a worker, and records it; what the
-    failure stops is what had not started."""
+    failure stops is what had not started (``driver_queued``, waiting for the thread)."""
     flag = project / "flag"
     pipe = fm.Pipeline("driver-waited", [driver_waits, driver_after, worker_first,
-                                         fails_on_a_worker])
+                                         driver_queued, fails_on_a_worker])
     with pytest.raises(fm.StepFailed, match="boom on a worker"):
         pipe.run(executor="processes:2", params={"flag": str(flag)})
     cat = fm.Catalog()
@@ -158,7 +163,7 @@ def test_a_worker_failure_waits_for_the_driver_step_running(project: Path) -> No
     assert steps["driver_waits"].status == "executed", steps
     assert cat.get("driver_waited").load() == [True, os.getpid()]
     assert steps["fails_on_a_worker"].status == "failed"
-    assert "driver_after" not in steps  # not reached
+    assert "driver_after" not in steps and "driver_queued" not in steps  # not reached
 
 
 @fm.step(outputs="driver_failed")
