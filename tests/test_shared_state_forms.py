@@ -116,6 +116,9 @@ class Model:
     def key(self):
         return self.name.partition(":")[0]  # reads only: a string's method
 
+    def set_option_by_helper(self, v):
+        set_key(self.opts, "a", v)
+
     name = "m:1"
 
     def set_default(self, v):
@@ -511,7 +514,11 @@ class App:
         self.models = [Model()]
         self.by_name = {"a": Model()}
         self.opts = {"a": 0}
+        self.nested = {"inner": {"a": 0}}
         self.reg = Reg()
+
+    def put_inner(self, v):
+        set_key(self.nested["inner"], "a", v)
 
     def train_all(self, v):
         self.model.train(v)  # a method of an object it holds
@@ -732,6 +739,12 @@ CHANGES = {
     "method_of_an_item_of_an_attribute_in_a_method": "APP.train_named(n)",
     "method_of_an_item_of_a_list_a_getter_makes": "models_list()[0].train(n)",
     "method_of_an_object_a_classmethod_keeps_by_key": 'Keeper.of("a").train(n)',
+    "item_of_a_global_given_to_a_helper": 'set_key(CONFIG["model"], "lr", n)',
+    "item_of_a_global_attribute_given_to_a_helper": 'set_key(APP.nested["inner"], "a", n)',
+    "item_of_an_attribute_given_to_a_helper_by_a_method": "APP.put_inner(n)",
+    "method_of_an_item_a_view_gives": 'MODELS.get("a").train(n)',
+    "attribute_of_a_cached_factory_result_given_to_a_helper_by_its_method": (
+        "get_settings().set_option_by_helper(n)"),
     "class_attribute_changed_through_self_class": "MODEL.remember(n)",
 }
 
@@ -779,6 +792,7 @@ COPIES = {
     "top_level_of_a_dict_copy_a_getter_returns": 'copy_of_config()["k"] = n',
     "new_lists_a_dict_comprehension_keys_by_a_global": 'h = new_history()\n    h["loss"].append(n)',
     "new_lists_of_slices_a_comprehension_makes": "rows = sliced_lists()\n    rows[0].append(n)",
+    "frame_columns_given_to_a_helper": "standardize(RAW[NUM], NUM)",
 }
 
 
@@ -809,6 +823,7 @@ READS = {
     "method_reading_an_object_a_property_hands_out": "APP.main.sample(n)",
     "method_reading_a_string_attribute_of_a_held_object": "APP.model.key()",
     "user_method_named_like_a_mutator_changing_nothing": "go(APP.reg, n)",
+    "item_of_a_global_given_to_a_helper_reading_it": 'read_opts(CONFIG["model"])',
 }
 
 

@@ -773,16 +773,22 @@ class _Scanner:
         object given to it (``"self"`` in ``CodeInfo.passed``); an item too (``for m in
         MODELS.values()``), an attribute's value (``t = APP.tracker``, ``for t in
         APP.trackers``), an object the alias holds (``a = APP; a.model.train(x)``); and
-        directly on an item of a global's or a parameter's attribute
-        (``APP.trackers["a"].log(v)``, ``self.trackers["a"].log(v)``: ``name.a[k]``)."""
+        directly on an item of a global, a parameter or an attribute of one
+        (``APP.trackers["a"].log(v)``, ``self.trackers["a"].log(v)``: ``name.a[k]``;
+        ``_C.get("t").log(v)``)."""
         value = f.value
         item = type(value) is ast.Subscript and not _is_slice(value.slice)
-        held = chain_of(value.value if item else value)  # type: ignore[attr-defined]
+        if item:
+            value = value.value  # type: ignore[attr-defined]
+        elif type(value) is ast.Call and type(value.func) is ast.Attribute and (
+                value.func.attr in _VIEWS):  # ``_C.get("t").log(v)``: an item of ``_C``
+            value, item = value.func.value, True
+        held = chain_of(value)
         if held is None:
             return
         rest = "".join("." + a for a in held[1:]) + ("[k]" if item else "")
         if held[0] not in self.aliases:
-            if item and len(held) > 1 and self._roots(held[0]) is None:
+            if item and self._roots(held[0]) is None:
                 self.passed.append(((held[0], f.attr), "self", held[0] + rest))
             return
         for root in self.aliases[held[0]]:
@@ -806,11 +812,15 @@ class _Scanner:
         """The names ``arg`` gives whole (``_passed``): a global or a parameter, a local
         alias as the names it stands for, or an attribute of one (``APP.tracker.metrics``,
         ``self.metrics``: what the build finds there)."""
+        kind = ""
+        if type(arg) is ast.Subscript and not _is_slice(arg.slice):  # ``put(CONFIG["m"], ...)``
+            kind = "[k]" if _constant_key(arg.slice) else "[*]"
+            arg = arg.value
         chain = (arg.id,) if type(arg) is ast.Name else (
             chain_of(arg) if type(arg) is ast.Attribute else None)
         if chain is None:
             return []
-        name, rest = chain[0], "".join("." + a for a in chain[1:])
+        name, rest = chain[0], "".join("." + a for a in chain[1:]) + kind
         if name in self.aliases:  # (an item's or a call's attribute: not followed)
             return [r + rest for r in self.aliases[name]
                     if not rest or not (r.endswith("]") or r.startswith(RESULT))]

@@ -1823,12 +1823,21 @@ def _param_changed(fn: types.FunctionType, where: int | str, value: Any, depth: 
             if len(c) >= 2 and c[0] == param):  # its own, or of an object it holds
         return True  # (``self.model.train(x)``)
     return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``, ``put(self.d, v)``
-        (where2 != "self" and (name == param or (name.startswith(param + ".") and "[" not in name))
-         and _changes_parameter(resolve_chain(chain, fn.__globals__), where2, value if (
-             name == param) else _static_path(value, name.split(".")[1:]), depth + 1))
+        (where2 != "self" and name_of(name) == param and _gives_changed(
+            resolve_chain(chain, fn.__globals__), where2, value, name, depth))
         or (where2 == "self" and name.startswith(param + ".") and value is not None
             and _held_method_changes(value, name, chain[-1], depth))
         for chain, where2, name in info.passed)
+
+
+def _gives_changed(callee: Any, where: int | str, value: Any, name: str, depth: int) -> bool:
+    """Whether ``callee``, given the parameter whose value is ``value`` (``name``: that
+    parameter) or a part of it (``self.opts``, ``d["m"]``: ``_given_part``) at
+    ``where``, changes what it was given."""
+    if name == name_of(name) or value is None:  # (an instance not made yet: its part,
+        return _changes_parameter(callee, where, value, depth + 1)  # by the code alone)
+    given = _given_part(value, name)  # (None: a copy, a number: nothing of it changes)
+    return given is not None and _changes_parameter(callee, where, given, depth + 1)
 
 
 def _held_method_changes(value: Any, name: str, method: str, depth: int) -> bool:
