@@ -557,6 +557,43 @@ def test_every_executor_starts_a_step_from_the_drivers_state(project: Path,
     assert float(np.random.rand()) == after
 
 
+_HANDED = {"k": 0}
+
+
+@fm.step(outputs="ha")
+def draw_in_the_driver() -> float:
+    _HANDED["k"] = 1  # passes state to the step below: both run in the driver
+    return random.random()
+
+
+@fm.step(outputs="hs")
+def reads_what_was_handed(ha: float) -> int:
+    return _HANDED["k"]
+
+
+@fm.step(outputs="hb")
+def draw_after_on_a_worker(hs: int) -> float:
+    return random.random()
+
+
+@pytest.mark.parametrize("executor", ["inline", "processes:2"])
+def test_a_step_after_a_driver_step_draws_where_that_one_left(project: Path,
+                                                              executor: str) -> None:
+    """On an executor whose steps run elsewhere, a step that must run in the driver
+    (coupled through module state) draws from the states the steps before it left, and
+    a worker step after it draws from where it left them: the numbers inline draws (a
+    worker repeated the driver step's draws)."""
+    random.seed(1)
+    expected = [draw_in_the_driver.func(), draw_after_on_a_worker.func(1)]
+    random.seed(1)
+    pipe = fm.Pipeline("handed", [draw_in_the_driver, reads_what_was_handed,
+                                  draw_after_on_a_worker])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        run = pipe.run(executor=executor)
+    assert [run["ha"], run["hb"]] == expected
+
+
 def test_a_result_made_on_a_worker_is_the_one_made_here(project: Path) -> None:
     """A drawing step's key counts the driver's state: the result a worker stored under
     it is the plain function's from that state, so a reuse on any executor is right."""

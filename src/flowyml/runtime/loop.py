@@ -631,7 +631,9 @@ class _RunState:
                         generators=tuple(d.fingerprint.states) if d.variants else (),
                         # (in this process too when it may be retried: each attempt
                         # starts from them)
-                        start_states=None if local and not step.retries
+                        # (and on the driver's thread beside workers: from the states the
+                        # steps so far left, ``_logical``, and it says what it left)
+                        start_states=None if local and not step.retries and not here
                         else self._start_states(d, local),
                         state=None if local else self._state_check(name, d),
                         check_inputs=self.graph.input_checks.get(name, frozenset()))
@@ -690,7 +692,9 @@ class _RunState:
         """Put the generator states reused steps (and steps run in other processes)
         left in place, for those placed before ``before`` in the pipeline's order, in
         that order: a step about to run here draws where it would have, had they all
-        executed here in order. (A reuse is decided with the steps ready with it; a
+        executed here in order. On an executor whose steps run elsewhere, in
+        ``_logical`` only: every step is given its states there (``start_states``), a
+        step of the driver's thread too, which this thread must not move under it. (A reuse is decided with the steps ready with it; a
         step before it in the order may still be queued.)"""
         due = sorted((e for e in self._effects if e[0] < before), key=lambda e: e[0])
         if not due:
@@ -698,9 +702,11 @@ class _RunState:
         from ..core import rng
 
         self._effects = [e for e in self._effects if e[0] >= before]
+        beside = self._executor is not None and not self._executor.in_process
         for _, states in due:
-            rng.restore(states)
-            self._logical.update(states)
+            if not beside:  # (else steps start from ``_logical``, given to them: this
+                rng.restore(states)  # thread must not move a generator a step of the
+            self._logical.update(states)  # driver's thread is drawing from)
 
     def _start_states(self, d: Decision, local: bool) -> dict[str, str] | None:
         """The states of the hidden random generators a step's code reaches that it
