@@ -263,6 +263,29 @@ class TestStoreContract:
         store.evict_local(digest)  # nothing to forget is fine
         assert list(store.iter_objects()) == []
 
+    def test_catalog_markers_are_created_once_listed_and_forgotten(
+        self, harness: StoreHarness
+    ) -> None:
+        store = harness.open()
+        assert store.registered_catalogs() == {}
+        assert store.forget_catalog("0123456789abcdef") is False
+        assert store.register_catalog("0123456789abcdef", b'{"catalog": "a"}') is True
+        assert store.register_catalog("0123456789abcdef", b"again") is False
+        other = harness.open(harness.cache_dir.parent / "other-cache")  # another process
+        assert other.register_catalog("0123456789abcdef", b"rewritten?") is False
+        assert other.register_catalog("fedcba9876543210", b'{"catalog": "b"}') is True
+        assert store.registered_catalogs() == {"0123456789abcdef": b'{"catalog": "a"}',
+                                               "fedcba9876543210": b'{"catalog": "b"}'}
+        assert list(store.iter_objects()) == [], "a marker is not an object"
+        assert store.forget_catalog("fedcba9876543210") is True
+        assert list(other.registered_catalogs()) == ["0123456789abcdef"]
+        assert store.register_catalog("fedcba9876543210", b"back") is True, "forgotten, named again"
+        for bad in ("../objects", "ABCDEF0123456789", "abc", "0123456789abcdef/x"):
+            with pytest.raises(StoreError, match="invalid catalog id"):
+                store.register_catalog(bad, b"x")
+            with pytest.raises(StoreError, match="invalid catalog id"):
+                store.forget_catalog(bad)
+
     @pytest.mark.parametrize("bad", ["../../etc/passwd", "AB" * 32, "a" * 63, ""])
     def test_bad_digests_are_refused(self, harness: StoreHarness, bad: str) -> None:
         store = harness.open()
@@ -296,6 +319,7 @@ COVERED = {
     # reading, writing, maintenance, display: each is exercised above for every kind
     "exists", "local_path", "evict_local", "staging_dir", "put_file", "refresh",
     "iter_objects", "mtime", "delete_if_older", "delete", "describe",
+    "register_catalog", "registered_catalogs", "forget_catalog",
 }
 
 

@@ -89,6 +89,22 @@ class ArtifactStore(Protocol):
         """Delete the object unconditionally (absent is fine)."""
         ...
 
+    # ---------------------------------------------------------------- catalogs (gc)
+    def register_catalog(self, catalog_id: str, marker: bytes) -> bool:
+        """Create ``catalogs/<catalog_id>`` holding ``marker`` unless it exists (never
+        rewritten); True when this call created it. Once per process and id: a later
+        call sends nothing (see ``stores/catalogs.py``). ``StoreError`` for an id that
+        is not 16-64 lowercase hex."""
+        ...
+
+    def registered_catalogs(self) -> dict[str, bytes]:
+        """Every catalog marker: id -> its bytes (a real listing, never cached)."""
+        ...
+
+    def forget_catalog(self, catalog_id: str) -> bool:
+        """Delete the catalog's marker; True when it existed."""
+        ...
+
     # ---------------------------------------------------------------- display
     def describe(self) -> dict[str, Any]:
         """``kind``, ``uri``, ``endpoint``, ``storage_options`` (secrets masked) and

@@ -31,6 +31,7 @@ class LocalStore:
         self.allow_pickle = allow_pickle
         self.inline_max = INLINE_MAX
         self._made: set[str] = set()
+        self._registered: set[str] = set()  # catalog ids this process named in the store
         self.stats = IOStats()
         self._staging = StagingArea(self.root / "tmp")
 
@@ -166,6 +167,60 @@ class LocalStore:
                 if is_digest(entry.name) and entry.name[:2] == shard.name and entry.is_file():
                     st = entry.stat()
                     yield ObjectInfo(entry.name, st.st_size, st.st_mtime)
+
+    # catalogs that write here (``stores/catalogs.py``)
+    def _marker(self, catalog_id: str) -> Path:
+        from .catalogs import is_catalog_id, marker_key
+
+        if not is_catalog_id(catalog_id):
+            raise StoreError(f"invalid catalog id {catalog_id!r} for store {self.uri}")
+        return self.root / marker_key(catalog_id)
+
+    def register_catalog(self, catalog_id: str, marker: bytes) -> bool:
+        """Link a staged copy of ``marker`` into place: whole or absent, never replaced."""
+        dest = self._marker(catalog_id)
+        if catalog_id in self._registered:
+            return False
+        staged = self.staging_dir() / f"catalog-{catalog_id}.part"
+        try:
+            staged.write_bytes(marker)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.link(staged, dest)
+            created = True
+        except FileExistsError:
+            created = False
+        except OSError as exc:
+            raise StoreError(f"cannot name catalog {catalog_id} in store {self.uri}: {exc}") from exc
+        finally:
+            staged.unlink(missing_ok=True)
+        self._registered.add(catalog_id)
+        return created
+
+    def registered_catalogs(self) -> dict[str, bytes]:
+        from .catalogs import CATALOGS_DIR, is_catalog_id
+
+        found: dict[str, bytes] = {}
+        folder = self.root / CATALOGS_DIR
+        if not folder.is_dir():
+            return found
+        for entry in os.scandir(folder):
+            if is_catalog_id(entry.name) and entry.is_file():
+                try:
+                    found[entry.name] = Path(entry.path).read_bytes()
+                except FileNotFoundError:
+                    continue  # forgotten since listing
+                except OSError:
+                    found[entry.name] = b""  # unreadable: it still names a catalog
+        return found
+
+    def forget_catalog(self, catalog_id: str) -> bool:
+        path = self._marker(catalog_id)
+        self._registered.discard(catalog_id)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def describe(self) -> dict[str, Any]:
         return {

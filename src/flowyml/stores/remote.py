@@ -101,6 +101,7 @@ class RemoteStore:
         self._options = _merge(copy.deepcopy(adapter.default_options), storage_options)
         self._secrets = secret_values(storage_options, uri)
         self._fs: Any = None
+        self._registered: set[str] = set()  # catalog ids this process named in the store
         self._pid = -1
         self._probed = False
         self._lock = threading.Lock()
@@ -472,6 +473,65 @@ class RemoteStore:
             name = str(path).rstrip("/").rsplit("/", 1)[-1]
             if is_digest(name) and info.get("type", "file") == "file":
                 yield ObjectInfo(name, int(info.get("size") or 0), _mtime(info))
+
+    # ------------------------------------------------------------ catalogs (gc)
+    def _marker_key(self, catalog_id: str) -> str:
+        from .catalogs import is_catalog_id, marker_key
+
+        if not is_catalog_id(catalog_id):
+            raise StoreError(f"invalid catalog id {catalog_id!r} for {self._where}")
+        return f"{self._root}/{marker_key(catalog_id)}"
+
+    def register_catalog(self, catalog_id: str, marker: bytes) -> bool:
+        """One create-if-absent upload (the objects' own), once per process and id."""
+        key = self._marker_key(catalog_id)
+        if catalog_id in self._registered:
+            return False
+        staged = self.staging_dir() / f"catalog-{catalog_id}-{os.getpid()}.part"
+        try:
+            staged.write_bytes(marker)
+            created = self._call(lambda: self._upload(staged, key, create=True),
+                                 f"name catalog {catalog_id} in")
+        finally:
+            staged.unlink(missing_ok=True)
+        self._registered.add(catalog_id)
+        return created
+
+    def registered_catalogs(self) -> dict[str, bytes]:
+        from .catalogs import CATALOGS_DIR, is_catalog_id
+
+        base = f"{self._root}/{CATALOGS_DIR}"
+
+        def read() -> dict[str, bytes]:
+            try:
+                paths = [p for p in self.fs.find(base)
+                         if is_catalog_id(str(p).rstrip("/").rsplit("/", 1)[-1])]
+            except FileNotFoundError:
+                return {}
+            found = self.fs.cat(paths, on_error="return") if paths else {}
+            out: dict[str, bytes] = {}
+            for path, data in found.items():
+                if isinstance(data, FileNotFoundError):
+                    continue  # forgotten since listing
+                # a marker that cannot be read still names a catalog
+                name = str(path).rstrip("/").rsplit("/", 1)[-1]
+                out[name] = bytes(data) if isinstance(data, (bytes, bytearray)) else b""
+            return out
+
+        return self._call(read, "list the catalogs registered in")
+
+    def forget_catalog(self, catalog_id: str) -> bool:
+        key = self._marker_key(catalog_id)
+        self._registered.discard(catalog_id)
+
+        def rm() -> bool:
+            try:
+                self.fs.rm_file(key)
+            except FileNotFoundError:
+                return False
+            return True
+
+        return self._call(lambda: self._info(key) is not None and rm(), f"forget catalog {catalog_id} in")
 
     # ------------------------------------------------------------ display
     def describe(self) -> dict[str, Any]:
