@@ -451,6 +451,26 @@ class TestCatalogContract:
         SqlCatalog(url).close()  # opening again changes nothing
         assert cat.schema_version() == migrations.LATEST
 
+    def test_a_catalog_gets_one_stable_id_on_first_need(self, cat: SqlCatalog, url: str) -> None:
+        """The id that names the catalog in its stores (gc): none until needed (an
+        existing catalog gets one the same way, with no schema change), then one id for
+        every process, also when several make it at once."""
+        assert cat.catalog_id(create=False) is None
+        openers = [SqlCatalog(url) for _ in range(4)]
+        try:
+            with ThreadPoolExecutor(4) as pool:
+                ids = set(pool.map(lambda c: c.catalog_id(), openers))
+        finally:
+            for c in openers:
+                c.close()
+        assert len(ids) == 1 and re.fullmatch(r"[0-9a-f]{16}", next(iter(ids)))
+        assert cat.catalog_id() in ids and cat.schema_version() == migrations.LATEST
+        again = SqlCatalog(url)
+        try:
+            assert again.catalog_id(create=False) in ids
+        finally:
+            again.close()
+
     def test_aliases(self, cat: SqlCatalog) -> None:
         record(cat, rec("r1", "train"), [out("model", "a")])
         record(cat, rec("r2", "train"), [out("model", "b")])

@@ -94,6 +94,12 @@ class RuntimeCatalog(Protocol):
         """Record how the run ended (``"succeeded"`` or ``"failed"``) and its stats."""
         ...
 
+    def catalog_id(self, create: bool = True) -> str | None:
+        """The catalog's stable id, made on first need (None: none yet, and not
+        ``create``). A run names it in its store before it executes a step, so gc can
+        tell a store other catalogs write to (``stores/catalogs.py``)."""
+        ...
+
     def record_batch(self, writes: list[Write]) -> list[dict[str, ArtifactRecord]]:
         """Several steps' records, in order, in one transaction. Each step's rows are
         all-or-nothing; an ``"exec"`` write gets new versions for new content, its

@@ -62,6 +62,7 @@ RUN_COLS = ("id", "pipeline", "status", "started_at", "finished_at", "error", "p
 _ARTS = ", ".join(ART_COLS)
 _RUNS = ", ".join(RUN_COLS)
 _STEPS = ", ".join(STEP_COLS)
+CATALOG_ID_KEY = "catalog_id"  # flowyml_meta: see RuntimeSqlCatalog.catalog_id
 CATALOG_TABLES = ("flowyml_meta", "runs", "step_runs", "artifacts", "lineage_edges",
                   "derivation_edges", "artifact_uses", "cache_entries", "aliases",
                   "code_sources", "code_versions", "latest_outputs", "retired_versions")
@@ -102,6 +103,7 @@ class RuntimeSqlCatalog:
         self.display_url = mask_url(url)
         self.stack_name = stack_name
         self._full: FullCatalog | None = None
+        self._id: str | None = None  # see catalog_id
         try:
             password = urlsplit(url).password
         except ValueError:
@@ -142,6 +144,31 @@ class RuntimeSqlCatalog:
 
     def schema_version(self) -> int:
         return self.db.schema_version()
+
+    def catalog_id(self, create: bool = True) -> str | None:
+        """This catalog's stable id (``flowyml_meta``), made on first need: it names
+        the catalog in the stores it writes to (``stores/catalogs.py``). Read once per
+        process; None when there is none yet and ``create`` is false. (A meta row, not
+        a schema change: an older FlowyML ignores it.)"""
+        if self._id is None:
+            self._id = self._read_id()
+            if self._id is None and create:
+                self._id = self.db.write(self._make_id)
+        return self._id
+
+    def _read_id(self) -> str | None:
+        with self.db.read() as cur:
+            row = cur.one('SELECT value FROM flowyml_meta WHERE "key" = :k', {"k": CATALOG_ID_KEY})
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def _make_id(cur: Cursor) -> str:
+        """Insert an id (16 random hex digits) unless another process did first; return
+        the one that stays."""
+        cur.run('INSERT INTO flowyml_meta ("key", value) VALUES (:k, :v) ON CONFLICT ("key") '
+                "DO NOTHING", {"k": CATALOG_ID_KEY, "v": os.urandom(8).hex()})
+        return str(cur.one('SELECT value FROM flowyml_meta WHERE "key" = :k',
+                           {"k": CATALOG_ID_KEY})[0])
 
     def analyze(self, tables: Iterable[str] | None = None) -> None:
         """Refresh the query planner's statistics of the catalog's tables (all of them
