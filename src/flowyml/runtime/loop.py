@@ -249,6 +249,7 @@ class _RunState:
         self._starts: _Starts | None = None
         self._driver: DriverThread | None = None  # see _in_driver
         self._here: set[StepFuture] = set()  # of ``running``, those the driver's thread runs
+        self._named = False  # see _name_catalog
         self.failure: tuple[str, BaseException] | None = None
         self._previous: dict[str, StepRecord] | None = None
         self._expected: dict[str, CacheHit] = {}  # see _prefetch
@@ -595,6 +596,8 @@ class _RunState:
     def submit(self, name: str, d: Decision) -> None:
         from ..executors.task import StepTask, want_ref  # (a run reusing all: not loaded)
 
+        if not self._named:  # before any object of this run is written
+            self._name_catalog()
         step = self.graph.steps[name]
         here = self._runs_here(name, d)
         # a step with a timeout runs in a killable process even on an in-process executor
@@ -674,6 +677,17 @@ class _RunState:
         self.running[fut] = (name, d)
         if here:
             self._here.add(fut)
+
+    def _name_catalog(self) -> None:
+        """Register the run's catalog in its store before the first step executes (once
+        per process and store: ``stores/catalogs.py``), so gc run with another catalog
+        knows these objects are someone's. A run that reuses everything sends nothing."""
+        from ..stores.catalogs import register
+
+        catalog_id = self.catalog.catalog_id()
+        assert catalog_id is not None
+        register(self.store, catalog_id, self.catalog.display_url, self.stack.root)
+        self._named = True
 
     def _in_driver(self) -> DriverThread:
         """The driver's thread, which runs the steps that pass state to others through
