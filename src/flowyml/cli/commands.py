@@ -447,18 +447,34 @@ def tag(name: str, version: int, alias: str, stack_name: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="List what would be deleted.")
 @click.option("--grace", type=click.FloatRange(min=0), default=None,
               help="Keep unreferenced objects younger than this many seconds (default: the stack's).")
+@click.option("--forget-catalog", "forget", multiple=True, metavar="ID",
+              help="First forget a catalog, gone for good, that the store says writes to it "
+                   "(its objects are then garbage). Repeatable.")
 @stack_option
-def gc(dry_run: bool, grace: float | None, stack_name: str | None) -> None:
-    """Delete store objects that no catalog entry references."""
-    from .maintenance import collect_garbage
+def gc(dry_run: bool, grace: float | None, forget: tuple[str, ...], stack_name: str | None) -> None:
+    """Delete store objects that no catalog entry references. Refuses, deleting
+    nothing, while the store says other catalogs write to it."""
+    from .maintenance import collect_garbage, shared_store_error
 
     st = _stack(stack_name)
-    report = collect_garbage(st, dry_run=dry_run, grace_seconds=grace)
+    report = collect_garbage(st, dry_run=dry_run, grace_seconds=grace, forget=forget)
     verb = "would delete" if dry_run else "deleted"
+    for i in forget if dry_run else report.forgotten:
+        click.echo(f"  {'would forget' if dry_run else 'forgot'} catalog {i}")
     for d in report.deleted:
         click.echo(f"  {verb} {d}")
     click.echo(f"{verb} {len(report.deleted)} object(s), {_fmt_size(report.bytes)}; "
                f"kept {report.kept_young} young unreferenced object(s)")
+    if report.first:
+        click.echo(f"note: store {st.open_store().uri} named no catalog before this gc. A "
+                   "project sharing it that wrote to it only with an older FlowyML (before "
+                   "stores named the catalogs writing to them) is not known to it: run "
+                   "`flowyml gc --dry-run` there, which names its catalog in the store, and "
+                   "gc from any other catalog then refuses to delete its objects")
+    if report.others:
+        cat = st.open_catalog()
+        _fail("gc would refuse: " + shared_store_error(
+            st.open_store().uri, st.name, cat.display_url, cat.catalog_id() or "?", report.others))
 
 
 @main.command()
@@ -517,6 +533,11 @@ def verify(stack_name: str | None) -> None:
     if report.corrupt or report.missing:
         click.echo("to store them again, run the pipelines that made them with --force "
                    "(`flowyml run FILE --force`)")
+    if report.others:
+        click.echo(f"note: {len(report.others)} other catalog(s) write to this store; run "
+                   "verify with each to check that what it references is stored:")
+        for r in report.others:
+            click.echo(f"  {r.where()}")
     if not report.ok:
         sys.exit(1)
 

@@ -4,24 +4,31 @@ store and of the catalog's lineage, and the lines ``flowyml prune`` prints."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from ..core.errors import ConfigError
 
 if TYPE_CHECKING:
     from ..retention import PruneReport
     from ..stack import Stack
     from ..stores.base import ArtifactStore
+    from ..stores.catalogs import Registration
 
 
 @dataclass
 class GcReport:
-    deleted: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # (with dry_run or others: would be)
     bytes: int = 0
     kept_young: int = 0
+    others: list[Registration] = field(default_factory=list)  # other catalogs writing here
+    forgotten: list[str] = field(default_factory=list)  # markers --forget-catalog removed
+    first: bool = False  # this gc named the first catalog the store knows of
 
 
-def collect_garbage(stack: Stack, dry_run: bool = False, grace_seconds: float | None = None) -> GcReport:
+def collect_garbage(stack: Stack, dry_run: bool = False, grace_seconds: float | None = None,
+                    forget: Sequence[str] = ()) -> GcReport:
     """Delete objects that no artifact references, safely while writers run.
 
     A writer stores its objects first and records them afterwards, so an object can be
@@ -36,33 +43,96 @@ def collect_garbage(stack: Stack, dry_run: bool = False, grace_seconds: float | 
     writer has finished (its references, if any, were committed before step 1) or died
     (the object is garbage). A writer that reuses an existing object refreshes its age
     first, which puts it past the cutoff. This holds with a zero grace period.
+
+    It holds for one catalog. A store other catalogs write to holds objects only they
+    reference, so gc reads which catalogs the store names (``stores/catalogs.py``)
+    after step 2 (a writer names its catalog before it writes) and, when it names any
+    other than this one, deletes nothing: ``ConfigError`` naming them, or with
+    ``dry_run`` the report's ``others``. ``forget`` drops the markers of catalogs gone
+    for good first (their objects are then garbage like any other).
     """
     store = stack.open_store()
     catalog = stack.open_catalog()
-    grace = stack.gc_grace_seconds if grace_seconds is None else grace_seconds
-    grace = 0.0 if grace is None else grace
-    if grace < 0:  # a cutoff in the future would take objects a run is writing right now
-        from ..core.errors import ConfigError
-
-        raise ConfigError(f"the gc grace period must be 0 seconds or more, got {grace:g}: "
-                          "objects younger than it are kept (pass --grace 0 to keep none)")
+    grace = _grace(stack, grace_seconds)
+    report = GcReport()
+    own = catalog.catalog_id()
+    assert own is not None
+    report.first = _name_own(store, own, catalog.display_url, stack.root)
     now = time.time()
     cutoff = min([now - grace, *catalog.live_run_starts()]) - CLOCK_MARGIN_SECONDS
     objects = list(store.iter_objects())
     referenced = catalog.referenced_hashes()
-    report = GcReport()
+    report.others = _other_catalogs(store, own, forget)
+    if report.others and not dry_run:
+        raise ConfigError(shared_store_error(store.uri, stack.name, catalog.display_url, own,
+                                             report.others))
+    if not dry_run:
+        report.forgotten = [i for i in forget if store.forget_catalog(i)]
+    keep_all = dry_run or bool(report.others)
     for obj in objects:
         if obj.digest in referenced:
             continue
         if obj.mtime >= cutoff or _age_now(store, obj.digest, obj.mtime) >= cutoff:
             report.kept_young += 1
             continue
-        if not dry_run and not store.delete_if_older(obj.digest, cutoff):
+        if not keep_all and not store.delete_if_older(obj.digest, cutoff):
             report.kept_young += 1  # refreshed by a writer just now
             continue
         report.deleted.append(obj.digest)
         report.bytes += obj.size
     return report
+
+
+def _grace(stack: Stack, grace_seconds: float | None) -> float:
+    grace = stack.gc_grace_seconds if grace_seconds is None else grace_seconds
+    grace = 0.0 if grace is None else grace
+    if grace < 0:  # a cutoff in the future would take objects a run is writing right now
+        raise ConfigError(f"the gc grace period must be 0 seconds or more, got {grace:g}: "
+                          "objects younger than it are kept (pass --grace 0 to keep none)")
+    return grace
+
+
+def _name_own(store: ArtifactStore, own: str, url: str, root: str | None) -> bool:
+    """Register gc's own catalog (a catalog that wrote here only before stores named
+    their catalogs becomes known); True when the store named no catalog before."""
+    from ..stores.catalogs import register
+
+    return register(store, own, url, root) and set(store.registered_catalogs()) == {own}
+
+
+def _other_catalogs(store: ArtifactStore, own: str, forget: Sequence[str]) -> list[Registration]:
+    """The catalogs other than ``own`` the store names, less those to ``forget`` (each
+    of which must be one of them: a mistyped id forgets nothing)."""
+    from ..stores.catalogs import is_catalog_id, registered
+
+    named = registered(store)
+    ids = {r.id for r in named}
+    for i in forget:
+        if i == own:
+            raise ConfigError(f"catalog {i} is the one gc runs with: it cannot forget itself")
+        if not is_catalog_id(i) or i not in ids:
+            listed = ", ".join(sorted(ids - {own})) or "none"
+            raise ConfigError(f"store {store.uri} names no catalog {i!r} (other catalogs "
+                              f"it names: {listed}); nothing was forgotten or deleted")
+    return [r for r in named if r.id != own and r.id not in forget]
+
+
+def shared_store_error(store_uri: str, stack_name: str | None, catalog_url: str, own: str,
+                       others: Sequence[Registration]) -> str:
+    """Why gc deletes nothing from a store other catalogs write to, and the fixes."""
+    lines = "".join(f"\n  {r.where()}" for r in others)
+    return (
+        f"store {store_uri} of stack {stack_name or 'default'!r} is shared: besides this "
+        f"catalog ({catalog_url}, id {own}), {len(others)} other catalog(s) write objects "
+        f"to it:{lines}\n"
+        "gc can only see what this catalog references, so it would delete the objects "
+        "only they reference; it deleted nothing. Give every project that writes to this "
+        "store one shared catalog (e.g. catalog = \"postgresql+psycopg://USER:${PGPASSWORD}"
+        "@HOST/DB\" in each one's stack, or FLOWYML_CATALOG) and run gc with it, or give "
+        "each project a store of its own (another prefix). If a catalog listed is gone for good (its "
+        "project and database deleted, or replaced by the shared one), `flowyml gc "
+        "--forget-catalog ID` forgets it: the objects only it referenced are then garbage"
+    )
 
 
 # Object ages come from the store's clock, run starts from the drivers': a small margin
@@ -84,6 +154,7 @@ class VerifyReport:
     corrupt: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # referenced by the catalog, not stored
     broken: list[str] = field(default_factory=list)  # lineage references to missing rows
+    others: list[Registration] = field(default_factory=list)  # other catalogs writing here
 
     @property
     def ok(self) -> bool:
@@ -93,8 +164,10 @@ class VerifyReport:
 def verify_store(stack: Stack) -> VerifyReport:
     """Rehash every object of the store (a remote object is fetched anew, never trusted
     from the local cache) and every tiny object the catalog keeps in its rows, check
-    that every object the catalog references exists, and that lineage is whole: every edge and use names an artifact and a run that exist
-    (``RetentionCatalog.lineage_gaps``)."""
+    that every object the catalog references exists, and that lineage is whole: every
+    edge and use names an artifact and a run that exist (``RetentionCatalog.lineage_gaps``).
+    The other catalogs the store names are reported (``others``): whether the objects
+    they reference exist, only they can tell."""
     from ..core.errors import ArtifactNotFoundError, CorruptArtifactError
     from ..core.hashing import hash_bytes, hash_file
 
@@ -121,6 +194,7 @@ def verify_store(stack: Stack) -> VerifyReport:
             report.corrupt.append(digest)
     report.missing = sorted(catalog.referenced_hashes() - present)
     report.broken = catalog.lineage_gaps()
+    report.others = _other_catalogs(store, catalog.catalog_id(create=False) or "", ())
     return report
 
 
