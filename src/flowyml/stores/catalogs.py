@@ -67,10 +67,12 @@ class Registration:
 
 def marker_bytes(catalog_url: str, project: str | None) -> bytes:
     """What a catalog's marker holds (``catalog_url`` is already masked)."""
-    return json.dumps({
+    # (an encoder of its own: a user's script may have patched ``json.dumps``, and a
+    # run must not call their function)
+    return json.JSONEncoder(sort_keys=True).encode({
         "catalog": catalog_url, "host": _hostname(), "project": project or "",
         "since": time.time(),
-    }, sort_keys=True).encode()
+    }).encode()
 
 
 def _hostname() -> str:
@@ -82,7 +84,7 @@ def parse_marker(catalog_id: str, data: bytes) -> Registration:
     """The registration a marker describes; an unreadable one still names its id (it
     counts: gc cannot tell whose objects it protects)."""
     try:
-        doc: Any = json.loads(data.decode())
+        doc: Any = json.JSONDecoder().decode(data.decode())
         return Registration(catalog_id, str(doc["catalog"]), str(doc.get("host", "")),
                             str(doc.get("project", "")), float(doc.get("since") or 0))
     except (ValueError, TypeError, KeyError, AttributeError):
