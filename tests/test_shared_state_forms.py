@@ -562,6 +562,22 @@ def models_list():
     return list(MODELS.values())
 
 
+class Runner:
+    def __init__(self):
+        self.model = Model()
+
+    def run(self, v):
+        self.model.train(v)  # a method of the object its __init__ made
+
+    def peek(self, v):
+        return self.model.sample(v)
+
+
+@functools.lru_cache(maxsize=None)
+def get_runner():
+    return Runner()
+
+
 class Keeper:
     _made = {}
 
@@ -633,7 +649,7 @@ def use(ready):
             SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w, SEED,
             Solo.instance().w, kept_model().w, kept_by_setdefault().w, HOLDER.model().w,
             APP.model.w, APP.opts, UTIL.opts, APP.models[0].w, Model.DEFAULT, Model.SEEN,
-            APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS]
+            APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS, get_runner().model.w]
 """
 
 CHANGES = {
@@ -743,6 +759,9 @@ CHANGES = {
     "item_of_a_global_attribute_given_to_a_helper": 'set_key(APP.nested["inner"], "a", n)',
     "item_of_an_attribute_given_to_a_helper_by_a_method": "APP.put_inner(n)",
     "method_of_an_item_a_view_gives": 'MODELS.get("a").train(n)',
+    "method_of_an_attribute_read_by_getattr": 'getattr(APP, "model").train(n)',
+    "object_a_cached_factory_result_made_in_its_init_changed_by_its_method": (
+        "get_runner().run(n)"),
     "attribute_of_a_cached_factory_result_given_to_a_helper_by_its_method": (
         "get_settings().set_option_by_helper(n)"),
     "class_attribute_changed_through_self_class": "MODEL.remember(n)",
@@ -824,6 +843,9 @@ READS = {
     "method_reading_a_string_attribute_of_a_held_object": "APP.model.key()",
     "user_method_named_like_a_mutator_changing_nothing": "go(APP.reg, n)",
     "item_of_a_global_given_to_a_helper_reading_it": 'read_opts(CONFIG["model"])',
+    "object_a_cached_factory_result_made_in_its_init_read_by_its_method": (
+        "get_runner().peek(n)"),
+    "method_reading_an_attribute_read_by_getattr": 'getattr(APP, "model").sample(n)',
 }
 
 

@@ -386,6 +386,16 @@ def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
 
 
 
+def _getattr_chain(node: ast.Call) -> tuple[str, ...] | None:
+    """``getattr(APP, "tracker")``: the chain it reads, ``APP.tracker`` (a literal name)."""
+    args = node.args
+    if type(node.func) is ast.Name and node.func.id == "getattr" and len(args) >= 2 and type(
+            args[1]) is ast.Constant and isinstance(args[1].value, str):
+        base = chain_of(args[0])
+        return None if base is None else (*base, args[1].value)
+    return None
+
+
 def _call_base(node: ast.AST) -> str | None:
     """The function (dotted) whose call's result ``node`` is a part of: ``get_cfg`` for
     ``get_cfg()["m"]`` or ``get_cfg().get("m")``, ``config.load`` for
@@ -783,12 +793,12 @@ class _Scanner:
         elif type(value) is ast.Call and type(value.func) is ast.Attribute and (
                 value.func.attr in _VIEWS):  # ``_C.get("t").log(v)``: an item of ``_C``
             value, item = value.func.value, True
-        held = chain_of(value)
+        held = chain_of(value) if type(value) is not ast.Call else _getattr_chain(value)
         if held is None:
             return
         rest = "".join("." + a for a in held[1:]) + ("[k]" if item else "")
         if held[0] not in self.aliases:
-            if item and self._roots(held[0]) is None:
+            if (item or type(value) is ast.Call) and self._roots(held[0]) is None:
                 self.passed.append(((held[0], f.attr), "self", held[0] + rest))
             return
         for root in self.aliases[held[0]]:

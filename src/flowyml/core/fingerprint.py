@@ -1904,9 +1904,27 @@ def _held_changed(value: Any, path: tuple[str, ...], depth: int, cls: type | Non
         meth = inspect.getattr_static(owner, path[0], None)
         return type(meth) is types.FunctionType and _changes_parameter(
             meth, 0, value, depth + 1, cls=owner)
+    if value is None and cls is not None and len(path) == 2:  # (an instance not made
+        held = _made_in_init(cls, path[0])  # yet: what its ``__init__`` puts there)
+        meth = _static_attr(held, path[1]) if held is not None else None
+        return type(meth) is types.FunctionType and _changes_parameter(
+            meth, 0, None, depth + 1, cls=held)
     part = _held_path(value, path[:-1]) if value is not None else None
     return part is not None and _changes_parameter(_own_method(part, path[-1]), 0, part,
                                                    depth + 1)
+
+
+def _made_in_init(cls: type, attr: str) -> type | None:
+    """The class whose instance ``cls.__init__`` puts in ``self.<attr>``
+    (``self.tracker = Tracker()``), when one alone: what an instance of ``cls`` not made
+    yet will hold there (``_held_changed``)."""
+    init = _static_attr(cls, "__init__")
+    info = _walked_info(init) if type(init) is types.FunctionType else None
+    if info is None or not init.__code__.co_varnames:
+        return None
+    made = {c for _, c in _made_on_first_use(
+        init, info, f"{init.__code__.co_varnames[0]}.{attr}", cls)}
+    return made.pop() if len(made) == 1 else None
 
 
 def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
