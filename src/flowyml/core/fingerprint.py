@@ -1056,20 +1056,23 @@ def _held_path(obj: Any, attrs: Sequence[str]) -> Any:
     return obj
 
 
-def _held_values(container: Any) -> list[tuple[Any, type]]:
-    """The values a dict, list, tuple or set holds, as ``_handed_out_by`` gives them (by
-    class alone past 64 of them), read by the builtin type's own methods (a subclass's
-    ``values`` or ``__iter__`` may run code: a lazy mapping loading what it holds);
-    nothing for another object (an array's items are no objects of the user's)."""
+def _contents(container: Any) -> list[Any]:
+    """The values a dict, list, tuple or set holds, read by the builtin type's own
+    methods (a subclass's ``values`` or ``__iter__`` may run code: a lazy mapping loading
+    what it holds); nothing for another object (an array's items are no objects of the
+    user's)."""
     kind = type(container)  # (not ``isinstance``: a proxy's ``__class__`` may raise)
     if issubclass(kind, dict):
-        values = list(dict.values(container))
-    else:
-        base = next((b for b in (list, tuple, set, frozenset) if issubclass(kind, b)), None)
-        if base is None:
-            return []
-        values = list(base.__iter__(container))
-    kept = [v for v in values if not issubclass(type(v), (types.ModuleType, *_IMMUTABLE))]
+        return list(dict.values(container))
+    base = next((b for b in (list, tuple, set, frozenset) if issubclass(kind, b)), None)
+    return [] if base is None else list(base.__iter__(container))
+
+
+def _held_values(container: Any) -> list[tuple[Any, type]]:
+    """What a container holds (``_contents``), as ``_handed_out_by`` gives it: each value
+    with its class, by class alone past 64 of them."""
+    kept = [v for v in _contents(container)
+            if not issubclass(type(v), (types.ModuleType, *_IMMUTABLE))]
     if len(kept) > 64:
         return [(None, cls) for cls in {type(v) for v in kept}]
     return [(v, type(v)) for v in kept]
@@ -1690,9 +1693,7 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
         if part is None:
             continue
         if where == "self":  # ``m = MODEL; m.train(x)``; ``for m in MODELS.values()``
-            items = (list(part.values()) if isinstance(part, dict) else list(part) if
-                     isinstance(part, (list, tuple, set)) else [])
-            for item in (part, *items[:64]):
+            for item in (part, *_contents(part)[:64]):
                 if _self_changed(item, chain[-1], name, out, ctx):
                     _part_changed(obj, name, out, ctx)
                     break
@@ -1847,10 +1848,9 @@ def _held_method_changes(value: Any, name: str, method: str, depth: int) -> bool
     part = _held_path(value, name.partition("[")[0].split(".")[1:])
     if part is None:
         return False
-    items = [part, *(v for v, _ in _held_values(part) if v is not None)] if (
-        "[" in name) else [part]
+    items = [part, *_contents(part)[:64]] if "[" in name else [part]
     return any(_changes_parameter(_own_method(item, method), 0, item, depth + 1)
-               for item in items[:65])
+               for item in items)
 
 
 def _changed_in_place(info: CodeInfo, name: str, value: Any) -> bool:
