@@ -188,3 +188,39 @@ def test_gc_refuses_a_bucket_two_projects_share_with_a_catalog_each(
     PIPE.run(params={"who": "alice"}, stack=alice, force=True)
     fs = alice.resolve().open_store().fs
     assert (fs.cat_file(key), fs.info(key)["LastModified"]) == before
+
+
+def _name_at_once(store: Any, threads: int) -> tuple[list[bool], list[BaseException]]:
+    """``threads`` threads naming one catalog in ``store`` at the same moment: what each
+    call returned, and what each raised."""
+    import threading
+
+    barrier = threading.Barrier(threads)
+    created: list[bool] = []
+    errors: list[BaseException] = []
+
+    def name() -> None:
+        barrier.wait()
+        try:
+            created.append(store.register_catalog("ab" * 8, b"{}"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    running = [threading.Thread(target=name) for _ in range(threads)]
+    for t in running:
+        t.start()
+    for t in running:
+        t.join()
+    return created, errors
+
+
+def test_runs_of_one_catalog_naming_it_at_once_do_not_fail(tmp_path: Path) -> None:
+    """Two runs of one catalog in two threads of a process (or two processes) each name
+    it in the store as they start: one creates the marker, the others find it, and none
+    fails (they staged one file under one name, and the first to put it away took the
+    others' before they were linked: a ``StoreError`` failed those runs)."""
+    from flowyml.stores.local import LocalStore
+
+    for attempt in range(20):  # (one store object, as a process's runs share)
+        created, errors = _name_at_once(LocalStore(tmp_path / f"store{attempt}"), 4)
+        assert errors == [] and sorted(created) == [False, False, False, True]

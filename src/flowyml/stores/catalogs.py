@@ -41,6 +41,15 @@ def is_catalog_id(text: str) -> bool:
     return bool(_ID.fullmatch(text))
 
 
+def staged_name(catalog_id: str) -> str:
+    """The name of a marker's staged copy: this thread's own (two runs of one catalog at
+    once, in two processes or two threads of one, each stage, put and remove their own:
+    one must not take the other's away, or truncate it, before it is put)."""
+    import threading
+
+    return f"catalog-{catalog_id}-{os.getpid()}-{threading.get_ident()}.part"
+
+
 def marker_key(catalog_id: str) -> str:
     """The marker's path below the store root."""
     return f"{CATALOGS_DIR}/{catalog_id}"

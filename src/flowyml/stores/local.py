@@ -181,9 +181,9 @@ class LocalStore:
         dest = self._marker(catalog_id)
         if catalog_id in self._registered:
             return False
-        # (a name of this process's own: two runs naming one catalog at once must not
-        # take each other's staged copy away before it is linked)
-        staged = self.staging_dir() / f"catalog-{catalog_id}-{os.getpid()}.part"
+        from .catalogs import staged_name
+
+        staged = self.staging_dir() / staged_name(catalog_id)
         try:
             staged.write_bytes(marker)
             dest.parent.mkdir(parents=True, exist_ok=True)

@@ -487,7 +487,9 @@ class RemoteStore:
         key = self._marker_key(catalog_id)
         if catalog_id in self._registered:
             return False
-        staged = self.staging_dir() / f"catalog-{catalog_id}-{os.getpid()}.part"
+        from .catalogs import staged_name
+
+        staged = self.staging_dir() / staged_name(catalog_id)
         try:
             staged.write_bytes(marker)
             created = self._call(lambda: self._upload(staged, key, create=True),
