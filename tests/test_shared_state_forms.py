@@ -1266,6 +1266,80 @@ pipe = fm.Pipeline("localproxy", [prep])
         assert mod.pipe.build().fingerprints["prep"] != first.fingerprints["prep"]
 
 
+@pytest.mark.parametrize("use", ["APP.session.log(n)", "s = APP.session\n        s.log(n)",
+                                 "keep(APP.session, n)", "SESSION.log(n)"])
+def test_a_proxy_whose_class_raises_held_by_an_object_does_not_break_the_build(
+        project: Path, use: str) -> None:
+    """The same proxy held as an attribute of a global object, its method called, an
+    alias of it, given to a helper, or called where the whole module counts (its
+    ``__getattr__`` reads a computed name): the build read each with ``isinstance``,
+    which asks the proxy's ``__class__``, and failed with the proxy's error. Now the
+    object holding it cannot be fingerprinted: its step re-executes, and says why."""
+    name = f"heldproxy{len(use)}"  # (a warning is given once per text in a process)
+    (project / f"{name}.py").write_text(f'''
+import flowyml as fm
+
+
+class LocalProxy:
+    def __init__(self, f):
+        object.__setattr__(self, "_f", f)
+
+    @property
+    def __class__(self):
+        return type(object.__getattribute__(self, "_f")())
+
+    def __getattr__(self, k):
+        return getattr(object.__getattribute__(self, "_f")(), k)
+
+
+def _current():
+    raise RuntimeError("working outside of the run context")
+
+
+class App:
+    def __init__(self):
+        self.session = LocalProxy(_current)
+
+
+APP = App()
+SESSION = LocalProxy(_current)
+OTHER = {{"x": 1}}
+
+
+def keep(s, v):
+    return v
+
+
+@fm.step(outputs="ready")
+def writer(n: int = 1):
+    try:
+        {use}
+    except RuntimeError:
+        pass
+    return n
+
+
+@fm.step(outputs="val")
+def reader():
+    return OTHER["x"] * 10
+
+
+pipe = fm.Pipeline("heldproxy", [writer, reader])
+''')
+    mod = import_from(project, name)
+    with warnings.catch_warnings():  # (given once per process: the first case shows it)
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        first = mod.pipe.build()
+        again = mod.pipe.build()
+        mod.pipe.run()
+        run = mod.pipe.run()
+    assert again.fingerprints["writer"] != first.fingerprints["writer"]
+    assert again.fingerprints["reader"] == first.fingerprints["reader"]
+    assert (run["ready"], run["val"]) == (1, 10)
+    assert not run.steps["writer"].cached and run.steps["reader"].cached
+    assert "cannot be fingerprinted" in (run.steps["writer"].reason or "")
+
+
 def test_an_object_making_anything_by_getattr_does_not_break_the_build(project: Path) -> None:
     """A permissive stub or config (python-box's ``default_box``): every attribute is
     a new such object, ``__wrapped__`` too; the build did not end (RecursionError)."""

@@ -12,7 +12,7 @@ import ast
 import linecache
 import types
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 
 import blake3
 
@@ -295,6 +295,16 @@ def safe_attr(obj: Any, name: str, default: Any = None) -> Any:
         return getattr(obj, name, default)
     except Exception:
         return default
+
+
+_T = TypeVar("_T")
+
+
+def is_a(obj: object, kind: type[_T]) -> TypeGuard[_T]:
+    """``isinstance`` by the object's own type. ``isinstance`` also asks the object's
+    ``__class__``, which on a proxy (werkzeug's ``LocalProxy``, Django's lazy objects)
+    runs its code: it may raise, or set up what it stands for, at build."""
+    return issubclass(type(obj), kind)
 
 
 def module_of(obj: Any) -> str:
