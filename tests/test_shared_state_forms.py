@@ -588,6 +588,68 @@ class Keeper:
         return cls._made[k]
 
 
+class Built(Model):
+    @classmethod
+    def create(cls):  # a constructor of its own
+        return cls()
+
+
+def make_model():  # a factory
+    return Model()
+
+
+_MADE = {}
+
+
+def made_by_a_factory(k):
+    if k not in _MADE:
+        _MADE[k] = make_model()
+    return _MADE[k]
+
+
+def made_by_a_classmethod(k):
+    if k not in _MADE:
+        _MADE[k] = Built.create()
+    return _MADE[k]
+
+
+def made_through_a_local(k):
+    if k not in _MADE:
+        m = Model()
+        _MADE[k] = m
+    return _MADE[k]
+
+
+def made_by_a_walrus(k):
+    if (m := _MADE.get(k)) is None:
+        m = _MADE[k] = Model()
+    return m
+
+
+_SOLE = None
+
+
+def sole_model():  # a global bound on first use, by a factory
+    global _SOLE
+    if _SOLE is None:
+        _SOLE = make_model()
+    return _SOLE
+
+
+def fresh_model():  # a new one on every call: nothing kept
+    return make_model()
+
+
+class Shelf:
+    _made = {}
+
+    @classmethod
+    def get(cls, k):  # named like a dict's view
+        if k not in cls._made:
+            cls._made[k] = Model()
+        return cls._made[k]
+
+
 METRIC_NAMES = ["loss", "acc"]
 LISTS = [[1], [2]]
 
@@ -649,7 +711,9 @@ def use(ready):
             SPLIT("x,y"), LIMIT, limit(), Registry.get(), the_model().w, SEED,
             Solo.instance().w, kept_model().w, kept_by_setdefault().w, HOLDER.model().w,
             APP.model.w, APP.opts, UTIL.opts, APP.models[0].w, Model.DEFAULT, Model.SEEN,
-            APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS, get_runner().model.w]
+            APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS, get_runner().model.w,
+            made_by_a_factory("a").w, made_by_a_classmethod("b").w, made_through_a_local("c").w,
+            made_by_a_walrus("d").w, sole_model().w, Shelf.get("a").w, fresh_model().w]
 """
 
 CHANGES = {
@@ -765,6 +829,14 @@ CHANGES = {
     "attribute_of_a_cached_factory_result_given_to_a_helper_by_its_method": (
         "get_settings().set_option_by_helper(n)"),
     "class_attribute_changed_through_self_class": "MODEL.remember(n)",
+    "method_of_an_object_a_factory_makes_on_first_use": 'made_by_a_factory("a").train(n)',
+    "method_of_an_object_a_classmethod_constructor_makes_on_first_use": (
+        'made_by_a_classmethod("b").train(n)'),
+    "method_of_an_object_made_on_first_use_through_a_local": (
+        'made_through_a_local("c").train(n)'),
+    "method_of_an_object_made_on_first_use_by_a_walrus": 'made_by_a_walrus("d").train(n)',
+    "method_of_a_global_a_factory_binds_on_first_use": "sole_model().train(n)",
+    "method_of_an_object_a_classmethod_named_get_keeps": 'Shelf.get("a").train(n)',
 }
 
 COPIES = {
@@ -846,6 +918,8 @@ READS = {
     "object_a_cached_factory_result_made_in_its_init_read_by_its_method": (
         "get_runner().peek(n)"),
     "method_reading_an_attribute_read_by_getattr": 'getattr(APP, "model").sample(n)',
+    "method_of_a_new_object_a_factory_makes_on_every_call": "fresh_model().train(n)",
+    "method_of_an_item_of_a_dict_by_get": 'MODELS.get("a").sample(n)',
 }
 
 

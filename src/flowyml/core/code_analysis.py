@@ -664,6 +664,8 @@ class _Scanner:
                     self._bound(target, node.value)  # type: ignore[attr-defined]
                 elif type(target) is not ast.Name:  # ``del X[0]`` (a name: unbound)
                     self._ordered(target)
+            if t is ast.Assign and len(node.targets) > 1:  # type: ignore[attr-defined]
+                self._chained(node.targets)  # type: ignore[attr-defined]
         elif t is ast.AugAssign:
             target = node.target  # type: ignore[attr-defined]
             self._assigned(target)
@@ -966,7 +968,11 @@ class _Scanner:
         if type(value) is ast.Call:
             vf = value.func
             if type(vf) is ast.Attribute and vf.attr in _VIEWS:
-                return  # (``CFG.get("m").copy()``: an item of a global)
+                # (``CFG.get("m").copy()``: an item of a global; but ``Reg.get("a")`` may
+                # be a classmethod of yours handing out what it keeps: as ``_class_view``)
+                if type(vf.value) is ast.Name and self._roots(vf.value.id) is None:
+                    self.results.add(f"{vf.value.id}.{vf.attr}{'[k]' if item else ''}:{method}")
+                return
             base = _call_base(value)
             if base is not None:
                 self.results.add(f"{base}{'[k]' if item else ''}:{method}")
@@ -1149,6 +1155,24 @@ class _Scanner:
                 else:
                     self.aliases.pop(t.id, None)
                     self.local.add(t.id)
+
+    def _chained(self, targets: list[ast.expr]) -> None:
+        """``t = _MADE[k] = Tracker()``: a local bound with a part of a global to one
+        value is an alias of that part too (``return t`` hands it out)."""
+        parts = set()
+        for target in targets:
+            if type(target) is ast.Name:
+                continue
+            root = _root_name(target, views=True, dotted=True, slices=False, kinds=True)
+            if root is not None:
+                inner = self._roots(name_of(root))
+                kind = root[root.index("["):] if root.endswith("]") else ""
+                parts |= {root} if inner is None else {
+                    r if r.endswith("]") else r + kind for r in inner}
+        for target in targets:
+            if parts and type(target) is ast.Name and target.id not in self.declared:
+                self.aliases[target.id] = self.aliases.get(target.id, _NOTHING) | parts
+                self.local.discard(target.id)
 
     def _copy_of(self, value: ast.AST) -> frozenset[str]:
         """The names whose values ``value`` is a shallow copy of: ``dict(X)``,

@@ -966,8 +966,9 @@ def _resolved(chain: str, fn: types.FunctionType, owner: Any) -> Any:
     """What ``chain`` names in ``fn``'s code (``_static_chain``); ``self.x`` in a method
     of ``owner``'s, on it."""
     head, _, rest = chain.partition(".")
-    if owner is not None and rest and head in fn.__code__.co_varnames[:1]:
-        return _static_path(owner, rest.split("."))
+    if owner is not None and head in fn.__code__.co_varnames[:1]:
+        # (``return cls()`` in a classmethod: the class it is called on)
+        return _static_path(owner, rest.split(".")) if rest else owner
     return _static_chain(tuple(chain.split(".")), fn.__globals__)
 
 
@@ -1014,12 +1015,13 @@ def _handed_out_by(obj: Any, seen: set[tuple[int, int]], items: bool = False
         else:
             continue
         if not whole:  # a value it holds
-            out += _held_values(got) + _made_on_first_use(obj, info, base, owner, item=True)
+            out += _held_values(got) + _made_on_first_use(obj, info, base, owner, seen,
+                                                          item=True)
             continue
         if items:  # (``[i]``: a new tuple holding it, or a new list of its items:
             out += _held_values(got)  # ``return list(TRACKERS)``)
         if got is None and not items:
-            out += _made_on_first_use(obj, info, base, owner)  # (not made yet)
+            out += _made_on_first_use(obj, info, base, owner, seen)  # (not made yet)
         elif got is not None and not issubclass(type(got), (types.ModuleType, *_IMMUTABLE)):
             out.append((got, type(got)))
     return out
@@ -1080,44 +1082,59 @@ def _held_values(container: Any) -> list[tuple[Any, type]]:
 
 
 def _made_on_first_use(fn: types.FunctionType, info: CodeInfo, target: str, owner: Any,
-                       item: bool = False) -> list[tuple[Any, type]]:
-    """The classes whose instance a getter binds on first use to ``target``, a global
-    or an attribute of its own object or class (``global _M; if _M is None: _M =
-    Model()``; ``cls._instance = cls()``), or with ``item`` puts into it (``_CACHE["t"]
-    = Tracker()``, ``_CACHE.setdefault("t", Tracker())``), as ``_handed_out_by`` gives
-    them."""
+                       seen: set[tuple[int, int]] | None = None, item: bool = False
+                       ) -> list[tuple[Any, type]]:
+    """What a getter binds on first use to ``target``, a global or an attribute of its
+    own object or class (``global _M; if _M is None: _M = Model()``; ``cls._instance =
+    cls()``), or with ``item`` puts into it (``_CACHE["t"] = Tracker()``,
+    ``_CACHE.setdefault("t", Tracker())``), as ``_handed_out_by`` gives it: an instance
+    of a class, or what a function of yours making it hands out (``_M = make()``,
+    ``_CACHE[k] = Tracker.create()``), also through a local (``t = Tracker(); _CACHE[k]
+    = t``)."""
     if not (any(name_of(m) == name_of(target) for m in info.mutated) if item
             else target in info.rebound):  # (``cls._made[k] = T()`` is a change of ``cls``)
         return []
     tree = info.tree()
     want = tuple(target.split("."))
     me = fn.__code__.co_varnames[:1]
+    nodes = list(ast.walk(tree)) if tree is not None else []
+    made_locally: dict[str, list[ast.Call]] = {}  # ``t = Tracker()``: what a local holds
+    for node in nodes:
+        if type(node) is ast.Assign and type(node.value) is ast.Call:
+            for t in node.targets:
+                if type(t) is ast.Name:
+                    made_locally.setdefault(t.id, []).append(node.value)
     out: list[tuple[Any, type]] = []
-    for node in ast.walk(tree) if tree is not None else ():
-        made_by = _put_by(node, want, item)
-        if made_by is None:
-            continue
-        chain = chain_of(made_by.func)
-        if chain is None:
-            continue
-        made = _static_path(owner, chain[1:]) if owner is not None and chain[0] in me else (
-            _static_chain(chain, fn.__globals__))
-        if issubclass(type(made), type):
-            out.append((None, made))
+    for node in nodes:
+        for made_by in _put_by(node, want, item, made_locally):
+            chain = chain_of(made_by.func)
+            if chain is None:
+                continue
+            made = _static_path(owner, chain[1:]) if owner is not None and chain[0] in me else (
+                _static_chain(chain, fn.__globals__))
+            if issubclass(type(made), type):
+                out.append((None, made))
+            elif made is not None:  # a factory: what it hands out
+                out += _handed_out_by(made, seen if seen is not None else set())
     return out
 
 
-def _put_by(node: ast.AST, target: tuple[str, ...], item: bool) -> ast.Call | None:
-    """The call whose result ``node`` binds to ``target`` (``T = Tracker()``), or with
-    ``item`` puts into it (``T["k"] = Tracker()``, ``T.setdefault("k", Tracker())``)."""
-    if type(node) is ast.Assign and type(node.value) is ast.Call and any(
+def _put_by(node: ast.AST, target: tuple[str, ...], item: bool,
+            made_locally: Mapping[str, list[ast.Call]]) -> list[ast.Call]:
+    """The calls whose result ``node`` binds to ``target`` (``T = Tracker()``), or with
+    ``item`` puts into it (``T["k"] = Tracker()``, ``T.setdefault("k", Tracker())``),
+    directly or through a local those calls' results were bound to (``made_locally``)."""
+    value: ast.AST | None = None
+    if type(node) is ast.Assign and any(
             chain_of(t.value if item and type(t) is ast.Subscript else t) == target
             and (type(t) is ast.Subscript) == item for t in node.targets):
-        return node.value
-    if item and type(node) is ast.Call and len(node.args) == 2 and type(
-            node.args[1]) is ast.Call and chain_of(node.func) == (*target, "setdefault"):
-        return node.args[1]
-    return None
+        value = node.value
+    elif item and type(node) is ast.Call and len(node.args) == 2 and chain_of(
+            node.func) == (*target, "setdefault"):
+        value = node.args[1]
+    if type(value) is ast.Call:
+        return [value]
+    return made_locally.get(value.id, []) if type(value) is ast.Name else []
 
 
 def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
