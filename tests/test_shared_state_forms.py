@@ -837,6 +837,10 @@ CHANGES = {
     "method_of_an_object_made_on_first_use_by_a_walrus": 'made_by_a_walrus("d").train(n)',
     "method_of_a_global_a_factory_binds_on_first_use": "sole_model().train(n)",
     "method_of_an_object_a_classmethod_named_get_keeps": 'Shelf.get("a").train(n)',
+    "method_of_an_item_of_an_attribute_of_a_getter_result": 'get_app().by_name["a"].train(n)',
+    "attribute_of_a_getter_result_given_to_a_helper": 'set_key(get_app().opts, "a", n)',
+    "attribute_of_a_getter_result_given_to_a_helper_through_a_local": (
+        'app = get_app()\n    set_key(app.opts, "a", n)'),
 }
 
 COPIES = {
@@ -920,6 +924,9 @@ READS = {
     "method_reading_an_attribute_read_by_getattr": 'getattr(APP, "model").sample(n)',
     "method_of_a_new_object_a_factory_makes_on_every_call": "fresh_model().train(n)",
     "method_of_an_item_of_a_dict_by_get": 'MODELS.get("a").sample(n)',
+    "method_reading_an_item_of_an_attribute_of_a_getter_result": (
+        'get_app().by_name["a"].sample(n)'),
+    "attribute_of_a_getter_result_given_to_a_helper_reading_it": "read_opts(get_app().opts)",
 }
 
 

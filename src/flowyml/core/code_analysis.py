@@ -378,6 +378,8 @@ def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
     out = []
     for f, where, name in scan.passed:
         base = name_of(name)  # (``X[k]``: an item of ``X``, given whole)
+        if name.startswith(RESULT):  # (``()get_app().opts``: the function called)
+            base = name[len(RESULT):].partition(".")[0].partition("(")[0]
         if base in names or base in params:
             callee = f if type(f) is tuple else chain_of(f)
             if callee is not None and callee[0] not in _BUILTIN_NAMES:
@@ -830,13 +832,29 @@ class _Scanner:
             arg = arg.value
         chain = (arg.id,) if type(arg) is ast.Name else (
             chain_of(arg) if type(arg) is ast.Attribute else None)
-        if chain is None:
-            return []
+        if chain is None:  # ``set_key(get_app().opts, k, v)``: a part of a call's result
+            return self._given_of_result(arg, kind)
         name, rest = chain[0], "".join("." + a for a in chain[1:]) + kind
-        if name in self.aliases:  # (an item's or a call's attribute: not followed)
-            return [r + rest for r in self.aliases[name]
-                    if not rest or not (r.endswith("]") or r.startswith(RESULT))]
+        if name in self.aliases:  # (an item's attribute: not followed)
+            return [r + rest if not r.startswith(RESULT) or not rest else r + "()" + rest
+                    for r in self.aliases[name]
+                    if not rest or not r.endswith("]") or r.startswith(RESULT)]
         return [name + rest] if name not in self.local or name in self.declared else []
+
+    def _given_of_result(self, arg: ast.AST, kind: str) -> list[str]:
+        """An attribute of what a call hands out, given (``put(get_app().opts, v)``), as
+        ``()get_app().opts`` (``CodeInfo.passed``: the build tells what the call hands
+        out, and whether the function changes it)."""
+        attrs: list[str] = []
+        while type(arg) is ast.Attribute:
+            attrs.append(arg.attr)
+            arg = arg.value
+        if not attrs or type(arg) is not ast.Call:
+            return []
+        base = _call_base(arg)
+        if base is None or "[" in base:
+            return []
+        return [f"{RESULT}{base}()" + "".join("." + a for a in reversed(attrs)) + kind]
 
     def _roots(self, name: str) -> frozenset[str] | None:
         """What a change of ``name``'s value changes, as the walk has it at this point:
@@ -959,9 +977,16 @@ class _Scanner:
         (``get_ctx()[0].log(v)``, ``t, _ = get_ctx(); t.log(v)``) as ``chain[k]:method``.
         A method taken as a value (``log = get_tracker().log``) counts as called."""
         value, method = f.value, f.attr
-        while type(value) is ast.Attribute:  # ``get_app().tracker.log(v)``: a method of
-            method = f"{value.attr}.{method}"  # an object it holds (``a.b:method``)
-            value = value.value
+        item = False  # (``get_app().trackers["a"].log(v)``: ``get_app:trackers[k].log``)
+        while type(value) is ast.Attribute or (
+                type(value) is ast.Subscript and not _is_slice(value.slice)
+                and type(value.value) is ast.Attribute and not item):
+            if isinstance(value, ast.Subscript):
+                item, value = True, value.value
+                continue
+            assert isinstance(value, ast.Attribute)  # (for mypy)
+            method = f"{value.attr}{'[k]' if item else ''}.{method}"  # ``get_app().tracker
+            value, item = value.value, False  # .log(v)``: an object it holds (``a.b:m``)
         item = type(value) is ast.Subscript and not _is_slice(value.slice)
         if item:
             value = value.value  # type: ignore[attr-defined]

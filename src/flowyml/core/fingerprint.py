@@ -1139,14 +1139,22 @@ def _put_by(node: ast.AST, target: tuple[str, ...], item: bool,
 
 def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
     """Whether calling ``method`` on a handed-out object (``_handed_out_by``) changes
-    it: a method of the user's changing its ``self``."""
-    value, cls = got
-    *path, method = method.split(".")  # (``tracker.log``: of an object it holds)
-    if path:
-        value = _held_path(value, path) if value is not None else None
-        if value is None or issubclass(type(value), (types.ModuleType, *_IMMUTABLE)):
-            return False  # (an instance not made yet: what it will hold is not known)
-        cls = type(value)
+    it: a method of the user's changing its ``self``; on an object it holds
+    (``tracker.log``), or one of those an attribute's container holds
+    (``trackers[k].log``)."""
+    *path, method = method.split(".")
+    reached = [got]
+    for part in path:
+        attr, item = part.removesuffix("[k]"), part.endswith("[k]")
+        held = [_held_path(v, (attr,)) for v, _ in reached if v is not None]
+        reached = [x for h in held for x in _held_values(h)] if item else [
+            (h, type(h)) for h in held
+            if h is not None and not issubclass(type(h), (types.ModuleType, *_IMMUTABLE))]
+        # (an instance not made yet: what it will hold is not known)
+    return any(_changes_self(value, cls, method) for value, cls in reached)
+
+
+def _changes_self(value: Any, cls: type, method: str) -> bool:
     meth = inspect.getattr_static(cls, method, None)
     return type(meth) is types.FunctionType and meth.__code__.co_argcount > 0 and (
         _changes_parameter(meth, 0, value, cls=cls))
@@ -1706,6 +1714,9 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
                 issubclass(type(bound.__self__), (types.ModuleType, *_IMMUTABLE))):
             out[("value", id(bound.__self__))] = name
     for chain, where, name in info.passed:  # ``set_key(CONFIG, "k", v)``, ``d[key] = v`` in it
+        if name.startswith(RESULT):  # ``set_key(get_app().opts, "k", v)``
+            _given_result_changed(fn, chain, where, name, out, ctx)
+            continue
         base = name_of(name)  # (``X[k]``: an item of ``X`` given, ``cfg = X["m"]``)
         obj = globs.get(base) if base in info.global_names else None
         part = _given_part(obj, name) if obj is not None and not issubclass(type(
@@ -1719,6 +1730,24 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
                     break
         elif _changes_parameter(resolve_chain(chain, globs), where, part):
             _part_changed(obj, name, out, ctx)
+
+
+def _given_result_changed(fn: types.FunctionType, chain: tuple[str, ...], where: int | str,
+                          name: str, out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """``set_key(get_app().opts, "k", v)`` (``name``: ``()get_app().opts``): if the
+    function changes the part given of an object the call hands out, mark what the call
+    keeps, as a change of its result (``_result_marks``)."""
+    call, _, rest = name[len(RESULT):].partition("()")
+    helper = resolve_chain(chain, fn.__globals__)
+    if where == "self" or helper is None or not any(
+            value is not None and (part := _given_part(value, "_" + rest)) is not None
+            and _changes_parameter(helper, where, part)
+            for value, _ in _handed_out_by(_resolved(call, fn, None), set())):
+        return
+    found: dict[tuple[Any, ...], str] = {}
+    _result_marks_of(call, fn, found, ctx, _Follow(deep=True))
+    for mark, shown in found.items():
+        out[("result", mark)] = shown
 
 
 def _given_part(obj: Any, name: str) -> Any:
