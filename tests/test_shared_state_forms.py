@@ -588,6 +588,27 @@ class Keeper:
         return cls._made[k]
 
 
+class Logged(Model):
+    def train(self, v):
+        super().train(v)  # the base's, which changes it
+
+    def sample(self, v):
+        return super().sample(v)  # the base's, which reads it
+
+
+LOGGED = Logged()
+
+
+class Slotted:
+    __slots__ = ("model",)
+
+    def __init__(self):
+        self.model = Model()
+
+
+SLOTTED = Slotted()
+
+
 class Built(Model):
     @classmethod
     def create(cls):  # a constructor of its own
@@ -713,7 +734,8 @@ def use(ready):
             APP.model.w, APP.opts, UTIL.opts, APP.models[0].w, Model.DEFAULT, Model.SEEN,
             APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS, get_runner().model.w,
             made_by_a_factory("a").w, made_by_a_classmethod("b").w, made_through_a_local("c").w,
-            made_by_a_walrus("d").w, sole_model().w, Shelf.get("a").w, fresh_model().w]
+            made_by_a_walrus("d").w, sole_model().w, Shelf.get("a").w, fresh_model().w,
+            LOGGED.w, SLOTTED.model.w]
 """
 
 CHANGES = {
@@ -841,6 +863,8 @@ CHANGES = {
     "attribute_of_a_getter_result_given_to_a_helper": 'set_key(get_app().opts, "a", n)',
     "attribute_of_a_getter_result_given_to_a_helper_through_a_local": (
         'app = get_app()\n    set_key(app.opts, "a", n)'),
+    "method_changing_its_object_through_super": "LOGGED.train(n)",
+    "method_of_an_object_held_in_a_slot": "SLOTTED.model.train(n)",
 }
 
 COPIES = {
@@ -927,6 +951,8 @@ READS = {
     "method_reading_an_item_of_an_attribute_of_a_getter_result": (
         'get_app().by_name["a"].sample(n)'),
     "attribute_of_a_getter_result_given_to_a_helper_reading_it": "read_opts(get_app().opts)",
+    "method_reading_its_object_through_super": "LOGGED.sample(n)",
+    "method_reading_an_object_held_in_a_slot": "SLOTTED.model.sample(n)",
 }
 
 

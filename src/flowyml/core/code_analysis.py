@@ -377,6 +377,10 @@ def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     out = []
     for f, where, name in scan.passed:
+        if name == "super()":  # (``super().log(v)``: the method's first parameter)
+            if params and type(f) is tuple:
+                out.append((f, where, params[0]))
+            continue
         base = name_of(name)  # (``X[k]``: an item of ``X``, given whole)
         if name.startswith(RESULT):  # (``()get_app().opts``: the function called)
             base = name[len(RESULT):].partition(".")[0].partition("(")[0]
@@ -696,6 +700,9 @@ class _Scanner:
             self._passed(f, node)
         if type(f) is ast.Attribute:
             self._alias_method(f)
+            if type(f.value) is ast.Call and chain_of(f.value.func) == ("super",):
+                # ``super().log(v)``: a base class's ``log``, given ``self`` (``_passed_on``)
+                self.passed.append((("super()", f.attr), "self", "super()"))
         if isinstance(f, ast.Name) and f.id == "getattr" and node.args:  # see CodeInfo.getattrs
             chain = chain_of(node.args[0])
             const = node.args[1] if len(node.args) > 1 else None

@@ -1251,6 +1251,11 @@ def _static_path(obj: Any, attrs: Sequence[str]) -> Any:
         elif not is_class and attr not in _own_dict(obj) and (
                 kind is types.FunctionType or issubclass(kind, functools._lru_cache_wrapper)):
             obj = types.MethodType(raw, obj)  # a method, bound as the call binds it
+        elif kind is types.MemberDescriptorType and not is_class:  # a ``__slots__`` one:
+            try:  # read in C, no code of the user's runs
+                obj = raw.__get__(obj, type(obj))
+            except Exception:
+                return None  # (not set yet)
         elif hasattr(kind, "__get__") and not issubclass(kind, (types.FunctionType, type)):
             return None  # a property, another descriptor: what it gives is computed
         else:
@@ -1877,7 +1882,25 @@ def _param_changed(fn: types.FunctionType, where: int | str, value: Any, depth: 
             resolve_chain(chain, fn.__globals__), where2, value, name, depth))
         or (where2 == "self" and name.startswith(param + ".") and value is not None
             and _held_method_changes(value, name, chain[-1], depth))
+        or (chain[0] == "super()" and name == param and _changes_parameter(
+            _super_method(fn, value, cls, chain[-1]), 0, value, depth + 1, cls))
         for chain, where2, name in info.passed)
+
+
+def _super_method(fn: types.FunctionType, value: Any, cls: type | None, name: str) -> Any:
+    """What ``super().<name>`` is in ``fn``, a method of the class its ``__class__``
+    cell holds, called on ``value`` (or an instance of ``cls``): the next class's in
+    the instance's MRO that has it."""
+    cell = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False)).get(
+        "__class__")
+    owner = cell_value(cell) if cell is not None else None
+    mro = (type(value) if value is not None else cls or owner).__mro__ if owner else ()
+    after = mro[mro.index(owner) + 1:] if owner in mro else ()
+    for klass in after:
+        member = klass.__dict__.get(name)
+        if member is not None:
+            return member if type(member) is types.FunctionType else None
+    return None
 
 
 def _gives_changed(callee: Any, where: int | str, value: Any, name: str, depth: int) -> bool:
