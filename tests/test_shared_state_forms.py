@@ -996,6 +996,8 @@ PAIRS = {  # a step changing state directly, another through a call's result, re
         "events().append(n)", "e = events()\n    e.append(0)\n    return sum(e)"),
     "appended_then_taken_both_through_a_getter": (
         "queue().append(n)", "return queue().pop()"),
+    "object_made_by_setdefault_changed_then_read_by_setdefault": (
+        'KEPT.setdefault("m", Model()).w = n', 'return KEPT.setdefault("m", Model()).w'),
     "appended_then_summed_under_another_name": (
         "events().append(n)", "e = events()\n    f = e\n    f.append(0)\n    return sum(e)"),
 }
@@ -1013,6 +1015,7 @@ def test_a_change_read_through_a_call_couples_the_steps(project: Path, pair: str
 import flowyml as fm
 
 QUEUE, EVENTS = [], []
+KEPT = {{}}
 
 
 class Model:

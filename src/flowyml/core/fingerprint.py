@@ -951,6 +951,8 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
         chain, _, method = entry.partition(":")  # ``get_tracker().log(v)``: if it changes it
         deep = chain.endswith("[k]")  # (what an item of the result holds changed)
         chain = chain.removesuffix("[k]")
+        if _item_view_changed(fn, info, chain, method, out):
+            continue
         if method and not any(_changed_by_method(got, method) for got in _handed_out_by(
                 _resolved(chain, fn, None), set(), items=deep)):
             continue
@@ -960,6 +962,25 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
             out[("result", mark)] = name
             if chain in info.results_taken:  # (it reads what others left there too)
                 out[("taken", ("result", mark))] = name
+
+
+def _item_view_changed(fn: types.FunctionType, info: CodeInfo, chain: str, method: str,
+                       out: dict[tuple[Any, ...], str]) -> bool:
+    """``_C.setdefault("t", Tracker()).log(v)``, ``_C.get("t").w = v``: what an item of a
+    global dict holds, or one the call puts there, changed. Marked as a change of a
+    call's result: a step reading the item by ``setdefault`` too, which is a change of
+    the dict (a fellow writer, as steps filling one memo), still reads what this one
+    changed. Whether ``chain`` is such a view (else the caller goes on)."""
+    head, _, view = chain.rpartition(".")
+    if view not in ("get", "setdefault") or "." in head or head not in info.global_names:
+        return False
+    container = fn.__globals__.get(head)
+    if not issubclass(type(container), dict):
+        return False
+    got = _held_values(container) + _made_on_first_use(fn, info, head, None, item=True)
+    if not method or any(_changed_by_method(g, method) for g in got):
+        out[("result", ("value", id(container)))] = head
+    return True
 
 
 def _resolved(chain: str, fn: types.FunctionType, owner: Any) -> Any:
