@@ -1450,6 +1450,49 @@ pipe = fm.Pipeline("heldproxy", [writer, reader])
     assert "cannot be fingerprinted" in (run.steps["writer"].reason or "")
 
 
+@pytest.mark.parametrize("write", [
+    'globals()["LIMIT"] = n', 'put_global("LIMIT", n)', "globals().update(LIMIT=n)",
+    'globals().__setitem__("LIMIT", n)', 'setattr(sys.modules[__name__], "LIMIT", n)'])
+def test_a_global_rebound_through_its_module_namespace_couples(project: Path, write: str
+                                                               ) -> None:
+    """``globals()["LIMIT"] = n`` (in the step, or a helper given the name), and
+    ``setattr(sys.modules[__name__], "LIMIT", n)``: the global rebound without naming
+    it in the code, which the build saw as no change at all, so the step reading it was
+    reused with the value from before (``20`` expected, ``10`` given)."""
+    name = f"namespace{sum(map(ord, write))}"
+    (project / f"{name}.py").write_text(f'''
+import sys
+import flowyml as fm
+
+LIMIT = 1
+
+
+def put_global(name, v):
+    globals()[name] = v
+
+
+@fm.step(outputs="ready")
+def writer(n: int = 1):
+    {write}
+    return True
+
+
+@fm.step(outputs="val")
+def reader(ready):
+    return LIMIT * 10
+
+
+pipe = fm.Pipeline("namespace", [writer, reader])
+''')
+    mod = import_from(project, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        graph = mod.pipe.build()
+        assert mod.pipe.run({"n": 1})["val"] == 10
+        assert mod.pipe.run({"n": 2})["val"] == 20
+    assert [p for p in graph.fingerprints["reader"].parts if p.startswith("state ")]
+
+
 def test_an_object_making_anything_by_getattr_does_not_break_the_build(project: Path) -> None:
     """A permissive stub or config (python-box's ``default_box``): every attribute is
     a new such object, ``__wrapped__`` too; the build did not end (RecursionError)."""

@@ -28,6 +28,7 @@ from .code_text import (
     CODE_FLAGS,
     IMPORTED,
     MUTATORS,
+    NAMESPACE,
     QUERY_MADE_ELSEWHERE,
     RESULT,
     SHAPE_SCALARS,
@@ -402,6 +403,18 @@ def _getattr_chain(node: ast.Call) -> tuple[str, ...] | None:
     return None
 
 
+def _is_own_namespace(node: ast.AST) -> bool:
+    """``globals()``: the calling module's namespace (a change of it rebinds globals)."""
+    return type(node) is ast.Call and chain_of(node.func) == ("globals",) and not (
+        node.args or node.keywords)
+
+
+def _is_own_module(node: ast.AST) -> bool:
+    """``sys.modules[__name__]``: the function's own module."""
+    return type(node) is ast.Subscript and chain_of(node.value) == ("sys", "modules") and (
+        type(node.slice) is ast.Name and node.slice.id == "__name__")
+
+
 def _call_base(node: ast.AST) -> str | None:
     """The function (dotted) whose call's result ``node`` is a part of: ``get_cfg`` for
     ``get_cfg()["m"]`` or ``get_cfg().get("m")``, ``config.load`` for
@@ -746,6 +759,9 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _QUEUE_TAKERS) and id(node) not in self.unused:
                 self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)
+            elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2 and (
+                    _is_own_module(node.args[0])):  # ``setattr(sys.modules[__name__], "X", v)``
+                self._namespace_changed(node.args[1])
             elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
                 target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
                 if type(target) is ast.Call:  # ``setattr(get_cfg(), "k", v)``
@@ -1046,6 +1062,10 @@ class _Scanner:
         chain = chain_of(f)
         if chain is not None:
             self.called.add(chain)
+        if _is_own_namespace(f.value):  # ``globals().update(LR=v)``: any of its names
+            self._namespace_changed(node.args[0] if f.attr in ("__setitem__", "setdefault")
+                                    and node.args else None)
+            return
         self._class_changed(f.value)
         if type(f.value) in (ast.Subscript, ast.Call):
             # ``D["k"].append(x)``, ``MODELS["lr"].fit(X)``, ``CFG.get("opt").update()``
@@ -1188,6 +1208,13 @@ class _Scanner:
                     self.aliases.pop(t.id, None)
                     self.local.add(t.id)
 
+    def _namespace_changed(self, key: ast.AST | None) -> None:
+        """A global of the function's module rebound through its namespace
+        (``globals()["LR"] = v``, ``setattr(sys.modules[__name__], "LR", v)``): as
+        ``NAMESPACE.LR`` in ``mutated``, ``NAMESPACE.*`` for a name not spelled out."""
+        name = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else "*"
+        self.mutated.add(f"{NAMESPACE}.{name}")
+
     def _chained(self, targets: list[ast.expr]) -> None:
         """``t = _MADE[k] = Tracker()``: a local bound with a part of a global to one
         value is an alias of that part too (``return t`` hands it out)."""
@@ -1239,6 +1266,9 @@ class _Scanner:
             self.rebound.add(f"{target.value.id}.{target.attr}")
 
     def _assigned(self, target: ast.AST) -> None:
+        if type(target) is ast.Subscript and _is_own_namespace(target.value):
+            self._namespace_changed(target.slice)  # ``globals()["LR"] = v``
+            return
         if isinstance(target, (ast.Subscript, ast.Attribute)):
             self._class_changed(target.value)
             root = target.value  # ``X.a = v``, ``X[k] = v``, and deeper: ``X.a.b[k] = v``

@@ -261,6 +261,10 @@ def function_node(module: ast.Module | None) -> ast.AST | None:
 IMPORTED = "<import_module>"
 
 
+# in ``CodeInfo.mutated``: the function's own module's namespace (``globals()["X"] = v``)
+NAMESPACE = "globals()"
+
+
 # a ``query``/``eval`` string the call does not spell out (a variable, a helper's result)
 QUERY_MADE_ELSEWHERE = "<query>"
 

@@ -56,6 +56,7 @@ from .class_source import class_node
 from .code_text import (
     IMPORTED,
     MUTATORS,
+    NAMESPACE,
     QUERY_MADE_ELSEWHERE,
     RESULT,
     CodeInfo,
@@ -909,7 +910,13 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     for dotted in sorted(n for n in mutated if "." in n):  # ``settings.FACTOR = 5``
         base, _, attr = dotted.partition(".")
         owner = globs.get(base) if base in info.global_names else None
-        if type(owner) is types.ModuleType:
+        if base == NAMESPACE:  # ``globals()["LR"] = v``: a global of its own module
+            out[("module", label) if attr == "*" else ("name", label, attr)] = attr
+            held = globs.get(attr) if attr != "*" else None
+            if held is not None and not issubclass(type(held), (
+                    _IMMUTABLE, types.ModuleType, types.FunctionType, type)):
+                out[("value", id(held))] = attr
+        elif type(owner) is types.ModuleType:
             mod_label = ctx.label_of(owner)
             if mod_label is not None:  # (``setattr(settings, name, v)``: any of them)
                 out[("module", mod_label) if attr == "*" else ("name", mod_label, attr)] = dotted
