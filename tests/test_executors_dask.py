@@ -256,8 +256,8 @@ def test_a_failure_on_dask_cancels_the_steps_that_have_not_started(
     def slow_step(i: int) -> fm.Step:
         def slow(gate: int) -> int:
             (marks / f"slow{i}").write_text(repr(time.time()))
-            time.sleep(1.5)
-            return i
+            time.sleep(3.0)  # (the other worker's: cancelling must win over its end, on a
+            return i  # loaded 2-core machine too)
 
         return fm.step(outputs=f"out{i}", name=f"slow{i}", cache=False)(slow)
 

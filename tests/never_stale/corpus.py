@@ -4911,6 +4911,89 @@ add(idiom("state_through_an_object_a_global_holds", {"pipe.py": src('''
     warns_at_build=("APP",),
 ))
 
+add(idiom("state_through_an_object_a_factory_makes_on_first_use", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Tracker:
+        def __init__(self):
+            self.metrics = {}
+
+        def log_metric(self, name, value):
+            self.metrics[name] = value
+
+
+    def make_tracker():
+        return Tracker()
+
+
+    _TRACKERS = {}
+
+
+    def tracker(name):
+        if name not in _TRACKERS:
+            _TRACKERS[name] = make_tracker()
+        return _TRACKERS[name]
+
+
+    @fm.step(outputs="a")
+    def fit(k: int = 3):
+        tracker("main").log_metric("acc", k * 2)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def report(a):
+        return tracker("main").metrics["acc"] * 10
+
+
+    pipe = fm.Pipeline("ns", [fit, report])
+''')},
+    Phase("unchanged", (), "fit logs into a tracker a factory makes on first use, report reads "
+          "it: both re-execute", {"fit": "executed", "report": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "_TRACKERS = {}", "_TRACKERS = {}  # by name"),),
+          "comment", {"fit": "executed", "report": "executed"}),
+    change(E("pipe.py", "def fit(k: int = 3)", "def fit(k: int = 4)"),
+           note="a method of an object a getter keeps, made by a factory function"),
+    steps=("fit", "report"),
+    check={"y": "[fit(), report('ok')][1]"},
+    warns_at_build=("_TRACKERS",),
+))
+
+add(idiom("state_through_a_global_rebound_by_globals", {"pipe.py": src('''
+    import flowyml as fm
+
+    SCALE = 1
+
+
+    def set_option(name, value):
+        globals()[name] = value
+
+
+    @fm.step(outputs="a")
+    def configure(k: int = 3):
+        set_option("SCALE", k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def scaled(a):
+        return SCALE * 10
+
+
+    pipe = fm.Pipeline("ns", [configure, scaled])
+''')},
+    Phase("unchanged", (), "configure rebinds a global through globals(), scaled reads it: both "
+          "re-execute", {"configure": "executed", "scaled": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "SCALE = 1", "SCALE = 1  # set by configure"),),
+          "comment", {"configure": "executed", "scaled": "executed"}),
+    change(E("pipe.py", "def configure(k: int = 3)", "def configure(k: int = 4)"),
+           note="a global rebound by a helper through globals(), named by a string"),
+    steps=("configure", "scaled"),
+    check={"y": "[configure(), scaled('ok')][1]"},
+    warns_at_build=("scaled",),
+))
+
 add(idiom("state_through_in_place_library_calls", {"pipe.py": src('''
     import heapq
 

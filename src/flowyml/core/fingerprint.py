@@ -911,7 +911,8 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
         base, _, attr = dotted.partition(".")
         owner = globs.get(base) if base in info.global_names else None
         if base == NAMESPACE:  # ``globals()["LR"] = v``: a global of its own module
-            out[("module", label) if attr == "*" else ("name", label, attr)] = attr
+            out[("module", label) if attr == "*" else ("name", label, attr)] = (
+                attr if attr != "*" else f"{NAMESPACE}[...]")  # (a name known at run time)
             held = globs.get(attr) if attr != "*" else None
             if held is not None and not issubclass(type(held), (
                     _IMMUTABLE, types.ModuleType, types.FunctionType, type)):
