@@ -209,3 +209,21 @@ def test_an_elements_handle_says_its_place_and_the_lists_version(project: Path) 
     assert longer["labels"] == ["items[0] v3 = b", "items[1] v3 = a", "items[2] v3 = c"]
     again = pipe.run(params={"values": ["b", "a", "c"]})
     assert again.steps["label"].cached and again["labels"] == longer["labels"]
+
+
+@pytest.mark.parametrize("which", ["output", "step"])
+def test_a_mapped_steps_names_must_leave_room_for_its_elements_records(which: str) -> None:
+    """A mapped step's element records are named ``<output>.element`` and
+    ``<step>[i]``: a name that fits alone (200 characters) but not with those overflowed
+    PostgreSQL's columns mid-run (SQLite took it). Refused at build, naming the step."""
+    long = "x" * 195
+
+    def each(items: int) -> int:
+        return items
+
+    mapped = fm.step(outputs=long if which == "output" else "each_out",
+                     name=long if which == "step" else "each", map_over="items")(each)
+    with pytest.raises(fm.ParameterError, match="shorter name"):
+        fm.Pipeline("long_names", [items, mapped]).build({"values": [1, 2]})
+    fine = fm.step(outputs="y" * 190, name="z" * 188, map_over="items")(each)
+    fm.Pipeline("long_names", [items, fine]).build({"values": [1, 2]})

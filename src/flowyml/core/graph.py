@@ -124,6 +124,9 @@ def build_graph(
                     "not a run value or default"
                 )
     _check_run_values(params, bindings, producers)
+    for s in by_name.values():
+        if s.map_over is not None:
+            _check_element_names(s)
 
     upstream: dict[str, list[str]] = {n: [] for n in by_name}
     downstream: dict[str, list[str]] = {n: [] for n in by_name}
@@ -215,6 +218,27 @@ def _refuse_unbound_method(s: Step, param: str) -> None:
         f"instance's {attr} is the same step, not bound to the instance). Make the step "
         f"from the bound method instead, outside the class: "
         f"fm.step(outputs=...)(instance.{attr}); or make it a function of its inputs")
+
+
+# what a mapped step's records add to its names: ``<output>.element``, ``<step>[i]``
+ELEMENT_SUFFIX, _INDEX_ROOM = ".element", len("[999999999]")
+
+
+def _check_element_names(s: Step) -> None:
+    """A mapped step's element records carry longer names than its own (``out.element``,
+    ``step[12]``), which must fit the catalog's columns too (``MAX_NAME_LEN``): refused
+    at build, not by the database in the middle of a run."""
+    from .names import MAX_NAME_LEN
+
+    too_long = [o for o in s.outputs if len(o) + len(ELEMENT_SUFFIX) > MAX_NAME_LEN]
+    if too_long or len(s.name) + _INDEX_ROOM > MAX_NAME_LEN:
+        what = (f"output {too_long[0]!r} ({len(too_long[0])} characters)" if too_long
+                else f"name ({len(s.name)} characters)")
+        raise ParameterError(
+            f"step {s.name!r} maps over {s.map_over!r}, and its {what} is too long for the "
+            f"records of its elements (at most {MAX_NAME_LEN - len(ELEMENT_SUFFIX)} "
+            f"characters for an output, {MAX_NAME_LEN - _INDEX_ROOM} for the step's name): "
+            "use a shorter name")
 
 
 def _check_run_values(params: Mapping[str, Any], bindings: Mapping[str, Mapping[str, Binding]],

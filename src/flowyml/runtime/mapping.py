@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..catalog.records import Write
 from ..core import reads as file_reads
+from ..core.graph import ELEMENT_SUFFIX  # element results: artifacts of "<output>.element"
 from ..core.hashing import hash_text
 from ..core.refs import ArtifactRef
 from ..core.struct import field, replace, struct
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from ..executors.base import Executor, StepFuture
     from ..stores.base import ArtifactStore
 
-ELEMENT_SUFFIX = ".element"  # element results are artifacts of asset "<output>.element"
 ELEMENT_MARKER = "[element]"
 
 
