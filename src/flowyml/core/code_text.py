@@ -304,11 +304,15 @@ def safe_attr(obj: Any, name: str, default: Any = None) -> Any:
 _T = TypeVar("_T")
 
 
-def is_a(obj: object, kind: type[_T]) -> TypeGuard[_T]:
-    """``isinstance`` by the object's own type. ``isinstance`` also asks the object's
-    ``__class__``, which on a proxy (werkzeug's ``LocalProxy``, Django's lazy objects)
-    runs its code: it may raise, or set up what it stands for, at build."""
-    return issubclass(type(obj), kind)
+def is_a(obj: object, kind: type[_T] | tuple[type, ...]) -> TypeGuard[_T]:
+    """``isinstance`` for a value of the user's. It asks the object's ``__class__`` when
+    its type does not match, which a proxy runs code for: a working one (wrapt's) says
+    what it stands for, as counted; one whose code raises (werkzeug's ``LocalProxy``
+    outside its context) is judged by its own type instead of failing the build."""
+    try:
+        return isinstance(obj, kind)
+    except Exception:
+        return issubclass(type(obj), kind)
 
 
 def module_of(obj: Any) -> str:

@@ -902,10 +902,10 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             out[("rebound", label, name)] = name
     for name in sorted(mutated & info.global_names):
         value = globs.get(name, _IMMUTABLE)
-        if issubclass(type(value), (types.ModuleType, types.FunctionType, type)):
+        if isinstance(value, (types.ModuleType, types.FunctionType, type)):
             continue  # code: a patch of it is seen as code, by every step that reaches it
         out[("name", label, name)] = name
-        if not issubclass(type(value), _IMMUTABLE):  # (an immutable object, a small int or an
+        if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
             out[("value", id(value))] = name  # interned str, may be any global's value)
     for dotted in sorted(n for n in mutated if "." in n):  # ``settings.FACTOR = 5``
         base, _, attr = dotted.partition(".")
@@ -914,7 +914,7 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             out[("module", label) if attr == "*" else ("name", label, attr)] = (
                 attr if attr != "*" else f"{NAMESPACE}[...]")  # (a name known at run time)
             held = globs.get(attr) if attr != "*" else None
-            if held is not None and not issubclass(type(held), (
+            if held is not None and not isinstance(held, (
                     _IMMUTABLE, types.ModuleType, types.FunctionType, type)):
                 out[("value", id(held))] = attr
         elif type(owner) is types.ModuleType:
@@ -922,7 +922,7 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             if mod_label is not None:  # (``setattr(settings, name, v)``: any of them)
                 out[("module", mod_label) if attr == "*" else ("name", mod_label, attr)] = dotted
                 held = owner.__dict__.get(attr) if attr != "*" else None
-                if held is not None and not issubclass(type(held), (
+                if held is not None and not isinstance(held, (
                         _IMMUTABLE, types.ModuleType, types.FunctionType, type)):
                     out[("value", id(held))] = dotted  # (read by another name too)
         elif is_a(owner, type):  # ``Cfg.k = 5``: a class attribute, at run time
@@ -930,8 +930,8 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             if cls_label is not None:
                 out[("class", cls_label, owner.__qualname__) if attr == "*" else
                     ("name", cls_label, f"{owner.__qualname__}.{attr}")] = dotted
-        elif owner is not None and base not in mutated and not issubclass(type(
-                owner), (_IMMUTABLE, types.FunctionType)):  # ``REG.names.append(x)``
+        elif owner is not None and base not in mutated and not isinstance(
+                owner, (_IMMUTABLE, types.FunctionType)):  # ``REG.names.append(x)``
             out[("name", label, base)] = base
             out[("value", id(owner))] = base
     return out
@@ -983,7 +983,7 @@ def _item_view_changed(fn: types.FunctionType, info: CodeInfo, chain: str, metho
     if view not in ("get", "setdefault") or "." in head or head not in info.global_names:
         return False
     container = fn.__globals__.get(head)
-    if not issubclass(type(container), dict):
+    if not isinstance(container, dict):
         return False
     got = _held_values(container) + _made_on_first_use(fn, info, head, None, item=True)
     if not method or any(_changed_by_method(g, method) for g in got):
@@ -1011,7 +1011,7 @@ def _handed_out_by(obj: Any, seen: set[tuple[int, int]], items: bool = False
     through the calls it returns (each function once: ``seen``). With ``items``, what
     an item of the result is (``t, _ = get_ctx()``): a global a new tuple or list it
     returns holds (``return TRACKER, cfg``), a value of a container it returns."""
-    if issubclass(type(obj), type):
+    if is_a(obj, type):
         return [] if items else [(None, obj)]
     owner = None
     obj = _as_function(obj)  # (``functools.partial(get, "main")``, ``PROVIDER()``)
@@ -1061,10 +1061,10 @@ def _as_function(obj: Any) -> Any:
     function (its arguments aside), an instance's ``__call__`` of the user's bound to
     it; ``obj`` itself otherwise."""
     for _ in range(8):
-        if not issubclass(type(obj), functools.partial):
+        if not is_a(obj, functools.partial):
             break
         obj = obj.func
-    if obj is None or issubclass(type(obj), (types.FunctionType, types.MethodType, type)):
+    if obj is None or is_a(obj, (types.FunctionType, types.MethodType, type)):
         return obj
     call = _static_attr(type(obj), "__call__")
     return types.MethodType(call, obj) if type(call) is types.FunctionType else obj
@@ -1077,7 +1077,7 @@ def _held_path(obj: Any, attrs: Sequence[str]) -> Any:
     for attr in attrs:
         nxt = _static_path(obj, (attr,))
         if nxt is None and obj is not None:
-            raw = _static_attr(type(obj), attr) if not issubclass(type(obj), type) else None
+            raw = _static_attr(type(obj), attr) if not isinstance(obj, type) else None
             if is_a(raw, property) and type(raw.fget) is types.FunctionType:
                 got = {id(v): v for v, _ in _handed_out_by(types.MethodType(raw.fget, obj),
                                                            seen) if v is not None}
@@ -1141,7 +1141,7 @@ def _made_on_first_use(fn: types.FunctionType, info: CodeInfo, target: str, owne
                 continue
             made = _static_path(owner, chain[1:]) if owner is not None and chain[0] in me else (
                 _static_chain(chain, fn.__globals__))
-            if issubclass(type(made), type):
+            if is_a(made, type):
                 out.append((None, made))
             elif made is not None:  # a factory: what it hands out
                 out += _handed_out_by(made, seen if seen is not None else set())
@@ -1178,7 +1178,7 @@ def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
         held = [_held_path(v, (attr,)) for v, _ in reached if v is not None]
         reached = [x for h in held for x in _held_values(h)] if item else [
             (h, type(h)) for h in held
-            if h is not None and not issubclass(type(h), (types.ModuleType, *_IMMUTABLE))]
+            if h is not None and not isinstance(h, (types.ModuleType, *_IMMUTABLE))]
         # (an instance not made yet: what it will hold is not known)
     return any(_changes_self(value, cls, method) for value, cls in reached)
 
@@ -1215,7 +1215,7 @@ def _result_marks_of(chain: str, fn: types.FunctionType, found: dict[tuple[Any, 
     if not how.shown:
         how = _Follow(chain, how.deep, set())
     shown = how.shown
-    if issubclass(type(obj), type):
+    if isinstance(obj, type):
         if _keeps_instances(obj):
             _object_mark(obj, f"{shown}() (the instance it keeps)", found, ctx)
         return
@@ -1271,21 +1271,21 @@ def _static_path(obj: Any, attrs: Sequence[str]) -> Any:
             raw = inspect.getattr_static(obj, attr)
         except Exception:
             return None
-        # (by ``type()``: ``isinstance`` asks a proxy's ``__class__``, which runs its code)
-        kind, is_class = type(raw), issubclass(type(obj), type)
-        if issubclass(kind, staticmethod):
+        # (``is_a``: a proxy's ``__class__`` runs its code, which may raise)
+        kind, is_class = type(raw), is_a(obj, type)
+        if is_a(raw, staticmethod):
             obj = raw.__func__
-        elif issubclass(kind, classmethod):
+        elif is_a(raw, classmethod):
             obj = types.MethodType(raw.__func__, obj if is_class else type(obj))
         elif not is_class and attr not in _own_dict(obj) and (
-                kind is types.FunctionType or issubclass(kind, functools._lru_cache_wrapper)):
+                kind is types.FunctionType or is_a(raw, functools._lru_cache_wrapper)):
             obj = types.MethodType(raw, obj)  # a method, bound as the call binds it
         elif kind is types.MemberDescriptorType and not is_class:  # a ``__slots__`` one:
             try:  # read in C, no code of the user's runs
                 obj = raw.__get__(obj, type(obj))
             except Exception:
                 return None  # (not set yet)
-        elif hasattr(kind, "__get__") and not issubclass(kind, (types.FunctionType, type)):
+        elif hasattr(kind, "__get__") and not is_a(raw, (types.FunctionType, type)):
             return None  # a property, another descriptor: what it gives is computed
         else:
             obj = raw
@@ -1318,11 +1318,11 @@ def _keeps_results(wrapper: Any) -> bool:
     (``store[key] = fn(*args)``, ``return store[key]``, a ``nonlocal`` it returns). Not a
     timing, counting or retrying wrapper's stats, nor joblib's ``Memory.cache`` (it
     loads a copy at each call)."""
-    if issubclass(type(wrapper), functools._lru_cache_wrapper) or issubclass(type(
-            _attr(wrapper, "cache")), Mapping):
+    if isinstance(wrapper, functools._lru_cache_wrapper) or isinstance(
+            _attr(wrapper, "cache"), Mapping):
         return True
     if type(wrapper) is not types.FunctionType and any(
-            issubclass(type(_attr(wrapper, n)), Mapping) for n in _MEMO_ATTRIBUTES):
+            isinstance(_attr(wrapper, n), Mapping) for n in _MEMO_ATTRIBUTES):
         return _hands_out_its_store(wrapper)  # (a memo class of yours: by its ``__call__``)
     if type(wrapper) is not types.FunctionType or library_file(wrapper.__code__.co_filename):
         return False  # (a library's function wrapper: ``backoff``'s, ``tenacity``'s)
@@ -1334,7 +1334,7 @@ def _keeps_results(wrapper: Any) -> bool:
     tree = info.tree() if info is not None and held else None
     if tree is None:  # (nothing in a closure; no source: by what its closure holds)
         return bool(free) and info is None and any(
-            issubclass(type(cell_value(c)), (Mapping, list)) for c in wrapper.__closure__ or ())
+            isinstance(cell_value(c), (Mapping, list)) for c in wrapper.__closure__ or ())
     return side_state.stores_results(tree, held)
 
 
@@ -1357,10 +1357,10 @@ def _object_mark(obj: Any, name: str, out: dict[tuple[Any, ...], str], ctx: _Con
     """Mark ``obj`` as changed in place: a class by its attributes too (what its readers
     read); not a module (a change of its attribute: ``_marks_of``'s), nor an immutable
     value."""
-    if issubclass(type(obj), (types.ModuleType, *_IMMUTABLE)):
+    if isinstance(obj, (types.ModuleType, *_IMMUTABLE)):
         return
     out[("value", id(obj))] = name
-    label = ctx.label_of(obj) if issubclass(type(obj), type) else None
+    label = ctx.label_of(obj) if isinstance(obj, type) else None
     if label is not None:
         out[("class", label, obj.__qualname__)] = name
 
@@ -1387,7 +1387,7 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
         if not head:
             return
         value, attr = value.__dict__.get(head, _IMMUTABLE), attr.partition(".")[2]
-    elif issubclass(type(value), types.FunctionType):
+    elif isinstance(value, types.FunctionType):
         return  # code: a patch of it is seen as code
     part = value
     if attr:  # ``return STATE.cfg[...]``: the item is of what ``STATE.cfg`` holds
@@ -1395,12 +1395,12 @@ def _returned_mark(fn: types.FunctionType, info: CodeInfo, root: str,
             part = inspect.getattr_static(value, attr.partition(".")[0])
         except Exception:
             part = None
-        if hasattr(type(part), "__get__") and not issubclass(type(part), (types.FunctionType, type)):
+        if hasattr(type(part), "__get__") and not isinstance(part, (types.FunctionType, type)):
             part = value  # a property's (pandas' ``DF.iloc``): told by its object's kind
     if kind and part is not None and (not _counts_as_change(part, kind[0]) or _apart(
             part, kind[0], deep)):
         return
-    if not kind and part is not None and issubclass(type(part), _PLAIN_VALUES):
+    if not kind and part is not None and isinstance(part, _PLAIN_VALUES):
         return  # (a number, a string: nothing changes it in place; None: made later)
     if label is not None:
         out[("name", label, head)] = head
@@ -1425,10 +1425,10 @@ def _apart(part: Any, kind: str, deep: bool) -> bool:
     function returns (``kind`` ``i``) or sliced (``s``), and the change of the result
     shallow or ``deep``."""
     if kind == "i" or kind == "c":  # (``c``: a shallow copy, ``return CONFIG.copy()``)
-        return not deep or issubclass(type(part), _PLAIN_VALUES)
+        return not deep or isinstance(part, _PLAIN_VALUES)
     if kind == "s":
-        return issubclass(type(part), _COPIED_BY_SLICES) and (not deep or not issubclass(type(
-            part), (list, tuple)) or _all_scalars(part))
+        return isinstance(part, _COPIED_BY_SLICES) and (not deep or not isinstance(
+            part, (list, tuple)) or _all_scalars(part))
     return False
 
 
@@ -1570,7 +1570,7 @@ def _method_passed(value: Any, entry: str) -> bool:
         obj = _attribute(obj, name)
         if obj is _NOT_BUILTIN:
             return True
-    if obj is _NOT_BUILTIN or type(obj) in _IMMUTABLE or issubclass(type(obj), types.ModuleType):
+    if obj is _NOT_BUILTIN or type(obj) in _IMMUTABLE or isinstance(obj, types.ModuleType):
         return obj is _NOT_BUILTIN
     found = _attribute(obj, attr)
     return found is _NOT_BUILTIN or callable(found)  # (a function held as data may
@@ -1587,12 +1587,12 @@ def _attribute(obj: Any, name: str) -> Any:
     a ``NamedTuple``'s field, ``__getattr__``), as the step's code would read it;
     ``_NOT_BUILTIN`` when that raises."""
     own = getattr(obj, "__dict__", None)
-    if not issubclass(type(obj), type) and is_a(own, dict) and name in own:
+    if not isinstance(obj, type) and is_a(own, dict) and name in own:
         return own[name]
     member = inspect.getattr_static(obj, name, _NOT_BUILTIN)
     if member is not _NOT_BUILTIN and not hasattr(type(member), "__get__"):
         return member  # a class attribute's plain value
-    if issubclass(type(member), _METHOD_TYPES):
+    if isinstance(member, _METHOD_TYPES):
         return member
     try:
         return getattr(obj, name)
@@ -1627,17 +1627,17 @@ def _counts_as_change(value: Any, kind: str) -> bool:
     slice (``s``) of a list, tuple or string is a copy, an array's a view, and a list's
     items are the list's own (``ROWS[:2][0]["v"] = n``) unless they are scalars."""
     if kind == "c":  # through a ``.copy()`` or ``{**X}``: shallow for these only
-        return issubclass(type(value), (dict, list, set))
+        return isinstance(value, (dict, list, set))
     if kind == "i":  # held by a new tuple or list a function returns: unless a number
-        return not issubclass(type(value), _PLAIN_VALUES)
+        return not isinstance(value, _PLAIN_VALUES)
     if kind == "+":  # ``x = X; x += v``: in place for a list, an array, a frame
         return any(hasattr(type(value), op) for op in _IN_PLACE_OPERATORS)
     module = type(value).__module__
     if module.startswith("pandas"):
         return False
     if kind == "s":
-        return not issubclass(type(value), _COPIED_BY_SLICES) or (
-            issubclass(type(value), (list, tuple)) and not _all_scalars(value))
+        return not isinstance(value, _COPIED_BY_SLICES) or (
+            isinstance(value, (list, tuple)) and not _all_scalars(value))
     return not (module == "numpy" and kind == "*")
 
 
@@ -1655,7 +1655,7 @@ def _taken_marks(info: CodeInfo, globs: Mapping[str, Any], label: str,
                     m.startswith(name + ".") and m.endswith("[M]") for m in info.mutated)):
             continue
         out[("name", label, name)] = name
-        if issubclass(type(value), _IMMUTABLE):  # ``global N; N += 1``: the binding is taken
+        if isinstance(value, _IMMUTABLE):  # ``global N; N += 1``: the binding is taken
             out[("taken", ("name", label, name))] = name
             continue
         out[("value", id(value))] = name
@@ -1745,7 +1745,7 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
     for name in info.global_names:  # ``push = QUEUE.append`` (module level), ``push(x)``
         bound = globs.get(name)
         if type(bound) is types.BuiltinMethodType and bound.__name__ in MUTATORS and not (
-                issubclass(type(bound.__self__), (types.ModuleType, *_IMMUTABLE))):
+                isinstance(bound.__self__, (types.ModuleType, *_IMMUTABLE))):
             out[("value", id(bound.__self__))] = name
     for chain, where, name in info.passed:  # ``set_key(CONFIG, "k", v)``, ``d[key] = v`` in it
         if name.startswith(RESULT):  # ``set_key(get_app().opts, "k", v)``
@@ -1753,8 +1753,8 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
             continue
         base = name_of(name)  # (``X[k]``: an item of ``X`` given, ``cfg = X["m"]``)
         obj = globs.get(base) if base in info.global_names else None
-        part = _given_part(obj, name) if obj is not None and not issubclass(type(
-            obj), (types.FunctionType, type, *_IMMUTABLE)) else None
+        part = _given_part(obj, name) if obj is not None and not isinstance(
+            obj, (types.FunctionType, type, *_IMMUTABLE)) else None
         if part is None:
             continue
         if where == "self":  # ``m = MODEL; m.train(x)``; ``for m in MODELS.values()``
@@ -1795,7 +1795,7 @@ def _given_part(obj: Any, name: str) -> Any:
         return None if type(obj) is types.ModuleType or (
             kind and not _counts_as_change(obj, kind)) else obj
     part = _held_path(obj, attrs)
-    if part is None or issubclass(type(part), (types.ModuleType, types.FunctionType, type,
+    if part is None or is_a(part, (types.ModuleType, types.FunctionType, type,
                                          *_IMMUTABLE)) or (
             kind and not _counts_as_change(part, kind)):
         return None
@@ -1815,7 +1815,7 @@ def _part_changed(root: Any, name: str, out: dict[tuple[Any, ...], str], ctx: _C
     if label is not None:
         out[("name", label, attr)] = name
     held = root.__dict__.get(attr)
-    if held is not None and not issubclass(type(held), (types.FunctionType, type, *_IMMUTABLE)):
+    if held is not None and not isinstance(held, (types.FunctionType, type, *_IMMUTABLE)):
         out[("value", id(held))] = name
 
 
@@ -1824,11 +1824,11 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
     """Mark ``obj`` (the global ``name``, or held by it) if calling its method ``attr``
     changes it: a method of the user's changing ``self``, a classmethod changing
     ``cls``; whether it does."""
-    if obj is None or issubclass(type(obj), (types.ModuleType, types.FunctionType, *_IMMUTABLE)):
+    if obj is None or is_a(obj, (types.ModuleType, types.FunctionType, *_IMMUTABLE)):
         return False
-    if issubclass(type(obj), type):  # ``Config.set(k, v)``: a classmethod changing ``cls``
+    if is_a(obj, type):  # ``Config.set(k, v)``: a classmethod changing ``cls``
         member = inspect.getattr_static(obj, attr, None)
-        if not issubclass(type(member), classmethod):
+        if not isinstance(member, classmethod):
             return False
         meth: Any = member.__func__
     else:
@@ -1839,7 +1839,7 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
         return False
     _object_mark(obj, name, out, ctx)
     info = _walked_info(meth)
-    if not issubclass(type(obj), type) and info is not None and (
+    if not isinstance(obj, type) and info is not None and (
             f"{meth.__code__.co_varnames[0]}.__class__" in info.mutated):
         _object_mark(type(obj), name, out, ctx)  # ``type(self).total = n``: its class's
     return True
@@ -1923,8 +1923,11 @@ def _super_method(fn: types.FunctionType, value: Any, cls: type | None, name: st
     cell = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False)).get(
         "__class__")
     owner = cell_value(cell) if cell is not None else None
-    mro = (type(value) if value is not None else cls or owner).__mro__ if owner else ()
-    after = mro[mro.index(owner) + 1:] if owner in mro else ()
+    if not is_a(owner, type):  # (``is not None``: a class's truth runs its metaclass's code)
+        return None
+    kind = type(value) if value is not None else cls if cls is not None else owner
+    mro = getattr(kind, "__mro__", ())
+    after = next((mro[i + 1:] for i, c in enumerate(mro) if c is owner), ())
     for klass in after:
         member = klass.__dict__.get(name)
         if member is not None:
@@ -1990,7 +1993,7 @@ def _held_state_marks(fn: types.FunctionType, info: CodeInfo,
     if fn.__kwdefaults__:
         held += list(fn.__kwdefaults__.items())
     for name, value in held:
-        if value is not None and not issubclass(type(value), (
+        if value is not None and not isinstance(value, (
                 types.ModuleType, types.FunctionType, type, *_IMMUTABLE)) and (
                 _changed_in_place(info, name, value)):
             out[("value", id(value))] = name
@@ -2393,31 +2396,31 @@ def _resolve_ref(ref: str) -> Any:
 
 def _visit_callable(ctx: _Context, func: Any) -> None:
     """The step's own callable: its code is the ``code`` part."""
-    if issubclass(type(func), Step):
+    if isinstance(func, Step):
         func = func.func
-    if issubclass(type(func), functools.partial):
+    if isinstance(func, functools.partial):
         ctx.add("partial arguments", ctx.token((func.args, func.keywords), "the partial's arguments"))
         _visit_callable(ctx, func.func)
         return
-    if issubclass(type(func), types.MethodType) and issubclass(type(func.__func__), types.FunctionType):
+    if isinstance(func, types.MethodType) and isinstance(func.__func__, types.FunctionType):
         ctx.first_visit(func.__func__)
         _own(ctx, func.__func__)
         _step_code(ctx, func.__func__)
         owner = func.__self__
-        cls = owner if issubclass(type(owner), type) else type(owner)
+        cls = owner if isinstance(owner, type) else type(owner)
         # the class's own function of that name is this step's code (in a worker, the
         # step's function came by value and the class by reference: two objects)
         member = inspect.getattr_static(cls, func.__func__.__name__, None)
         member = getattr(member, "__func__", member)
-        if issubclass(type(member), types.FunctionType) and _same_definition(member, func.__func__):
+        if isinstance(member, types.FunctionType) and _same_definition(member, func.__func__):
             ctx.first_visit(member)
             _own(ctx, member)
-        if not issubclass(type(owner), type):
+        if not isinstance(owner, type):
             ctx.add(f"instance {ctx.label_of(cls) or module_of(cls)}:{cls.__qualname__}",
                     ctx.token(owner, f"the {cls.__qualname__} instance"))
         _visit(ctx, cls, cls.__qualname__, "")
         return
-    if issubclass(type(func), types.FunctionType):
+    if isinstance(func, types.FunctionType):
         _step_code(ctx, func)
         return
     wrapped = getattr(func, "__wrapped__", None)
@@ -2475,7 +2478,7 @@ def _step_code(ctx: _Context, func: types.FunctionType) -> None:
     """The step function: its own AST is ``code``; wrapper layers are helpers."""
     layers = [func]
     inner = func
-    while issubclass(type(getattr(inner, "__wrapped__", None)), types.FunctionType):
+    while isinstance(getattr(inner, "__wrapped__", None), types.FunctionType):
         inner = inner.__wrapped__  # type: ignore[attr-defined]
         layers.append(inner)
     ctx.first_visit(inner)
@@ -2533,33 +2536,33 @@ def _visit(ctx: _Context, obj: Any, name: str, where: str) -> None:
     """Anything the code reaches: code by source (own) or version (library); data by value."""
     if _unreadable(ctx, obj, name, where):
         return
-    if issubclass(type(obj), Step):  # its function, and its declaration and attributes, by value
+    if isinstance(obj, Step):  # its function, and its declaration and attributes, by value
         func, state = obj.__flowyml_code__()
         key = f"step {where or '?'}:{name}"
         if ctx.first_count(key, obj):
             ctx.add(key, ctx.token(state, f"the declaration of step {name}"),
                     value_source(f"{name} (step)", state))
         obj = func
-    if type(obj) is not types.FunctionType and issubclass(type(obj), types.FunctionType) and (
+    if type(obj) is not types.FunctionType and isinstance(obj, types.FunctionType) and (
             _visit_proxy(ctx, obj, name, where)):
         return
     if callable(obj):
         obj = _native_reader(ctx, obj, name)
-    if issubclass(type(obj), types.ModuleType):
+    if isinstance(obj, types.ModuleType):
         _visit_module(ctx, obj)
-    elif issubclass(type(obj), types.FunctionType):
+    elif isinstance(obj, types.FunctionType):
         _visit_function(ctx, obj, "helper")
-    elif issubclass(type(obj), type):
+    elif isinstance(obj, type):
         _visit_class(ctx, obj, where)
-    elif issubclass(type(obj), (types.BuiltinFunctionType, types.MethodWrapperType,
+    elif isinstance(obj, (types.BuiltinFunctionType, types.MethodWrapperType,
                           types.MethodDescriptorType, types.WrapperDescriptorType)):
         _visit_builtin(ctx, obj, name, where)
     elif any(obj is s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         ctx.library("python")  # a stream written to: output, not an input (``print`` too)
     elif _worker_pool(obj):  # (it holds locks and queues, no data the step reads)
         ctx.library(module_of(type(obj)))
-    elif callable(obj) and _static_attr(obj, "__wrapped__") is not None and not issubclass(type(
-        obj), types.MethodType
+    elif callable(obj) and _static_attr(obj, "__wrapped__") is not None and not isinstance(
+        obj, types.MethodType
     ) and not _is_type_alias(obj):
         cls = type(obj)  # functools.lru_cache and other C-level wrappers
         mine = ctx.label_of(cls) is not None  # a decorator class of the user's own
@@ -2639,7 +2642,7 @@ def _visit_builtin(ctx: _Context, obj: Any, name: str, where: str) -> None:
         return
     ctx.library(module or "builtins")
     rnd = sys.modules.get("random")
-    if rnd is not None and issubclass(type(owner), rnd.Random):
+    if rnd is not None and isinstance(owner, rnd.Random):
         # random.random() is a method of a hidden generator: what it returns depends on
         # that generator's state (random.seed(7) at import), which counts as a value
         key = f"rng {where or '?'}:{name}"
@@ -2748,11 +2751,11 @@ def _whole_module(ctx: _Context, mod: types.ModuleType, label: str) -> None:
         if (gname.startswith("__") and gname.endswith("__")) or (
                 label == NOTEBOOK and _is_ipython_name(gname)):
             continue
-        kind = type(value)  # (not ``isinstance``: a proxy's ``__class__`` runs its code)
-        if issubclass(kind, (types.FunctionType, type)) and ctx.label_of(value) is None:
+        # (``is_a``: a proxy's ``__class__`` runs its code, which may raise)
+        if is_a(value, (types.FunctionType, type)) and ctx.label_of(value) is None:
             ctx.library(module_of(value) or "builtins")  # a library's: by its version
             continue
-        if not issubclass(kind, Step) and kind.__module__.startswith("flowyml."):
+        if not is_a(value, Step) and type(value).__module__.startswith("flowyml."):
             continue  # a Pipeline, a Run: handles of this framework, not the step's data
         _visit(ctx, value, gname, label)
 
@@ -2789,7 +2792,7 @@ def _visit_function(ctx: _Context, fn: types.FunctionType, kind: str, key: str |
                 _wrappers_code(ctx, fn, wrapped)
                 if fn.__closure__ and fn.__globals__.get("__name__") == "contextlib":
                     _entered_context(ctx, fn, wrapped)
-                elif issubclass(type(wrapped), types.FunctionType) and wrapped.__annotations__:
+                elif isinstance(wrapped, types.FunctionType) and wrapped.__annotations__:
                     _wrapped_annotations(ctx, wrapped)
         return
     name = key or f"{kind} {label}:{_qualname(fn)}"
@@ -2831,9 +2834,9 @@ def _wrappers_code(ctx: _Context, wrapper: Any, wrapped: Any) -> None:
             continue
     for value in held:
         code = _attr(value, "__func__", value)  # (a bound method: its function)
-        if value is not wrapped and issubclass(type(code), (types.FunctionType, type)) and (
+        if value is not wrapped and isinstance(code, (types.FunctionType, type)) and (
                 ctx.label_of(code) is not None):
-            _visit(ctx, value, _qualname(code) if issubclass(type(code), types.FunctionType)
+            _visit(ctx, value, _qualname(code) if isinstance(code, types.FunctionType)
                    else code.__qualname__, "")
 
 
@@ -3020,15 +3023,15 @@ def _visit_class(ctx: _Context, cls: type, where: str = "") -> None:
     if reducer is not None:  # ``copyreg.pickle(cls, f)``: how copy and pickle remake it
         _visit(ctx, reducer, f"copyreg reducer of {qual}", label)
     for name, member, target in _class_members(cls):
-        if issubclass(type(member), property):
+        if isinstance(member, property):
             for acc in (member.fget, member.fset, member.fdel):
                 if isinstance(acc, types.FunctionType):
                     _visit_function(ctx, acc, "method", f"method {label}:{qual}.{name}")
             continue
-        if issubclass(type(target), types.FunctionType):
+        if isinstance(target, types.FunctionType):
             target = _native_reader(ctx, target, f"{qual}.{name}")  # (``reader = pq.read_table``)
             _visit_function(ctx, target, "method", f"method {label}:{qual}.{name}")
-        elif issubclass(type(target), type):
+        elif isinstance(target, type):
             _visit(ctx, target, name, label)
         else:  # a value (of a staticmethod: what it wraps, np.mean, which pickles); a
             # dunder that is code wrapped some other way than a function (a cached
@@ -3094,11 +3097,11 @@ def _class_members(cls: type) -> Iterator[tuple[str, Any, Any]]:
                 ) and not _written_method(member):
             continue  # the class machinery's (enum's tables), not code written in it
         target = member
-        if issubclass(type(member), (staticmethod, classmethod)):
+        if isinstance(member, (staticmethod, classmethod)):
             target = member.__func__
-        elif issubclass(type(member), functools.cached_property):
+        elif isinstance(member, functools.cached_property):
             target = member.func
-        if (not issubclass(type(member), property) and not issubclass(type(target), (types.FunctionType, type))
+        if (not isinstance(member, property) and not isinstance(target, (types.FunctionType, type))
                 and name.startswith("__") and name.endswith("__") and not _carries_code(target)):
             continue  # the machinery's data (a library's ``__pydantic_fields__``)
         yield name, member, target
@@ -3115,13 +3118,13 @@ def _carries_code(member: Any) -> bool:
     ``__getitem__``, ``partialmethod`` or ``singledispatchmethod`` as an operator, a
     decorator class of the user's on ``__len__``), not the type machinery's slots and
     descriptors, nor a library's."""
-    if issubclass(type(member), _MACHINERY_DESCRIPTORS) or member is None:
+    if isinstance(member, _MACHINERY_DESCRIPTORS) or member is None:
         return False
     if not (callable(member) or hasattr(type(member), "__get__")):
         return False
     return (maybe_users(type(member))  # a decorator class of the user's
             or module_of(type(member)) == "functools"
-            or issubclass(type(_attr(member, "__wrapped__")), types.FunctionType))
+            or isinstance(_attr(member, "__wrapped__"), types.FunctionType))
 
 
 def _made_by_a_factory(cls: type) -> bool:
@@ -3134,7 +3137,7 @@ def _keeps_fields_apart(cls: type) -> bool:
     """A pydantic model or an attrs class: its fields' defaults, factories and
     converters are not class attributes."""
     own = vars(cls)
-    return issubclass(type(own.get("__pydantic_fields__")), dict) or "__attrs_attrs__" in own
+    return isinstance(own.get("__pydantic_fields__"), dict) or "__attrs_attrs__" in own
 
 
 def _declared_fields(cls: type) -> dict[str, Any]:
@@ -3169,8 +3172,8 @@ def _or_none(value: Any) -> Any:
 def _written_method(member: Any) -> bool:
     """A method written in the class's text (an Enum's ``_missing_`` or ``__str__``, a
     class's ``__hash__``), not one generated by ``exec`` (a dataclass's ``__hash__``)."""
-    fn = member.__func__ if issubclass(type(member), (staticmethod, classmethod)) else member
-    if not issubclass(type(fn), types.FunctionType):
+    fn = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
+    if not isinstance(fn, types.FunctionType):
         return False
     filename = fn.__code__.co_filename
     return not filename.startswith("<") or is_notebook_file(filename)
@@ -3190,17 +3193,17 @@ def _patched_in(ctx: _Context, cls: type) -> list[Any]:
         except TypeError:
             members = []
         for member in members:
-            if issubclass(type(member), (staticmethod, classmethod)):
+            if isinstance(member, (staticmethod, classmethod)):
                 member = member.__func__
             inner = [member]
             if type(member) is dict:  # a registry: name -> handler
                 inner = list(member.values()) if len(member) <= 10_000 else []
-            elif not issubclass(type(member), (types.FunctionType, type)):
+            elif not isinstance(member, (types.FunctionType, type)):
                 try:  # a library's placeholder may raise on any attribute (pydantic's)
                     held = object.__getattribute__(member, "__dict__")
                 except Exception:
                     held = None
-                inner = list(held.values()) if issubclass(type(held), dict) else []
+                inner = list(held.values()) if isinstance(held, dict) else []
             hit += [m for m in inner if isinstance(m, (types.FunctionType, type))
                     and str(_attr(m, "__module__") or "").partition(".")[0] != own
                     and ctx.label_of(m) is not None]
@@ -3390,7 +3393,7 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
             continue
         key = f"closure {name}" if own else f"closure {label}:{_qualname(func)}.{name}"
         add = ctx.add if own else functools.partial(ctx.owned, func)
-        if issubclass(type(value), (types.FunctionType, type, types.ModuleType)):
+        if isinstance(value, (types.FunctionType, type, types.ModuleType)):
             _visit(ctx, value, name, label)
             if _is_library_code(ctx, value):
                 add(key, qualified_name(value))  # which one: np.mean or np.median
@@ -3510,7 +3513,7 @@ def _is_loader(obj: Any) -> bool:
     if issubclass(type(obj), type):  # (every class a chain reaches: yaml's alone can be one)
         return "yaml" in sys.modules and any(
             (c.__module__ or "").startswith("yaml") for c in obj.__mro__) and any(
-            issubclass(type(c), type) and issubclass(obj, c) for c in _loader_classes())
+            isinstance(c, type) and issubclass(obj, c) for c in _loader_classes())
     if type(obj) is not types.FunctionType and type(obj) is not types.BuiltinFunctionType:
         return False
     name = obj.__name__
@@ -3529,7 +3532,7 @@ def _framework_state(ctx: _Context, base: Any, obj: Any) -> bool:
     ``Pipeline`` or a ``Run`` global is not), which differs between a driver and its
     workers. Then FlowyML counts by its version."""
     if (type(base) is not types.ModuleType or base.__name__.partition(".")[0] != "flowyml"
-            or callable(obj) or issubclass(type(obj), types.ModuleType)):
+            or callable(obj) or isinstance(obj, types.ModuleType)):
         return False
     ctx.library("flowyml")
     return True
@@ -3676,13 +3679,13 @@ def _users_or_drawing(ctx: _Context, value: Any) -> bool:
     """Whether a library module's attribute is the user's (a function, class, partial,
     bound method or instance of theirs put into it) or draws from a random generator
     (``jinja2.utils.choice`` is ``random``'s bound method)."""
-    if issubclass(type(value), types.ModuleType):
+    if isinstance(value, types.ModuleType):
         return False
     if _is_generator(value):
         return True
-    code = _attr(value, "func") if issubclass(type(value), functools.partial) else value
+    code = _attr(value, "func") if isinstance(value, functools.partial) else value
     code = _attr(code, "__func__", code)
-    if issubclass(type(code), (types.FunctionType, type)):
+    if isinstance(code, (types.FunctionType, type)):
         return ctx.label_of(code) is not None
     return ctx.label_of(type(value)) is not None
 
@@ -3709,14 +3712,14 @@ def _scan_own_doc(cls: type) -> bool:
         if module_of(klass) == "builtins":  # object, dict...: C code, no ``__code__``
             continue
         for member in list(vars(klass).values()):
-            if issubclass(type(member), (staticmethod, classmethod)):
+            if isinstance(member, (staticmethod, classmethod)):
                 member = member.__func__
-            elif issubclass(type(member), property):
+            elif isinstance(member, property):
                 member = member.fget
-            elif issubclass(type(member), functools.cached_property):
+            elif isinstance(member, functools.cached_property):
                 member = member.func
             code = _attr(member, "__code__")  # (an AttrDict's ``__getattr__`` raises KeyError)
-            if issubclass(type(code), types.CodeType) and any(
+            if isinstance(code, types.CodeType) and any(
                     "__doc__" in c.co_names for c in code_tree(code)):
                 return True
     return False
@@ -3766,12 +3769,12 @@ def _text_parts(ctx: _Context) -> None:
     it reaches counts: such a step re-executes after a docstring (or comment) edit of
     any of them, and is never reused on text it read before the edit."""
     for obj in list(ctx.keep):
-        if not issubclass(type(obj), (types.FunctionType, type)):
+        if not isinstance(obj, (types.FunctionType, type)):
             continue
         label = ctx.label_of(obj)
         if label is None:
             continue
-        qual = _qualname(obj) if issubclass(type(obj), types.FunctionType) else obj.__qualname__
+        qual = _qualname(obj) if isinstance(obj, types.FunctionType) else obj.__qualname__
         if ctx.reads_text & _DOCSTRINGS:
             doc = obj.__doc__
             ctx.add(f"docstring {label}:{qual}", ctx.token(doc, f"the docstring of {qual}"),
@@ -3830,7 +3833,7 @@ def _subclass_parts(ctx: _Context, codes: list[types.CodeType], scope: Mapping[s
     owners, unknown = subclass_reads(codes)
     for chain in owners:
         owner = resolve_chain(chain, scope)
-        if issubclass(type(owner), type) and owner is not object:
+        if isinstance(owner, type) and owner is not object:
             _visit_subclasses(ctx, owner, label)
         else:
             unknown = True
@@ -4006,7 +4009,7 @@ def _walk_modules(obj: Any, chain: tuple[str, ...]) -> tuple[Any, str]:
     """Follow ``a.b.c`` through modules; stop at the first non-module."""
     name = chain[0]
     for attr in chain[1:]:
-        if not issubclass(type(obj), types.ModuleType):  # (a proxy's ``__class__`` runs code)
+        if not is_a(obj, types.ModuleType):  # (a proxy's ``__class__`` runs code)
             break
         try:
             obj = getattr(obj, attr)
@@ -4048,11 +4051,11 @@ def _identity(ctx: _Context, obj: Any) -> str:
 def _class_identity(ctx: _Context, cls: type) -> str:
     parts = []
     for name, member, target in _class_members(cls):
-        if issubclass(type(member), property):
+        if isinstance(member, property):
             accessors = [a for a in (member.fget, member.fset, member.fdel)
                          if isinstance(a, types.FunctionType)]
             parts.append(hash_text(name, *(_identity(ctx, a) for a in accessors)))
-        elif issubclass(type(target), types.FunctionType):
+        elif isinstance(target, types.FunctionType):
             parts.append(hash_text(name, _identity(ctx, target)))
         else:
             parts.append(hash_text(name, ctx.token(
@@ -4068,7 +4071,7 @@ def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> Non
     ``os.path.join``) names its object in the code's own text, which the digest holds."""
     # (a reader or seeding function FlowyML wraps: the library's, either way)
     obj = wrappers.original(obj)
-    if (type(obj) is types.FunctionType or issubclass(type(obj), type)) and (
+    if (type(obj) is types.FunctionType or isinstance(obj, type)) and (
             ctx.label_of(obj) is not None):
         if dotted.rpartition(".")[2] != obj.__name__ or "<" in obj.__qualname__:
             # a function or class of yours under another name (``PRE = add_one``,
@@ -4079,7 +4082,7 @@ def _binding(ctx: _Context, base: Any, obj: Any, dotted: str, label: str) -> Non
         return
     if not _is_library_code(ctx, obj):
         return
-    if issubclass(type(base), types.ModuleType) and "." in dotted and ctx.label_of(base) is None:
+    if isinstance(base, types.ModuleType) and "." in dotted and ctx.label_of(base) is None:
         return  # library module, attribute path: the text says which object
     ctx.add(f"binding {label}:{dotted}", qualified_name(obj))
     owner = _bound_data(obj)
@@ -4100,9 +4103,9 @@ def _bound_data(obj: Any) -> Any:
 
 def _is_library_code(ctx: _Context, obj: Any) -> bool:
     """A library's (or Python's) function, class or other named callable."""
-    if issubclass(type(obj), (types.FunctionType, type)):
+    if isinstance(obj, (types.FunctionType, type)):
         return ctx.label_of(obj) is None
-    return issubclass(type(obj), (types.BuiltinFunctionType, types.MethodDescriptorType,
+    return isinstance(obj, (types.BuiltinFunctionType, types.MethodDescriptorType,
                             types.WrapperDescriptorType, types.ClassMethodDescriptorType)
                       ) or (_is_native_callable(obj) and not _is_type_alias(obj))
 
@@ -4115,10 +4118,10 @@ def _is_type_alias(obj: Any) -> bool:
 
 def _check_mutated_globals(ctx: _Context, func: Any) -> None:
     """A step that mutates a module-level container uses it as state, not input."""
-    if not issubclass(type(func), types.FunctionType):
+    if not isinstance(func, types.FunctionType):
         return
     fn = inspect.unwrap(func) if hasattr(func, "__wrapped__") else func
-    if not issubclass(type(fn), types.FunctionType):
+    if not isinstance(fn, types.FunctionType):
         return
     info = _info(fn, strip_decorators=True)  # cached: the step's code was just visited
     if not info.mutated:
@@ -4126,7 +4129,7 @@ def _check_mutated_globals(ctx: _Context, func: Any) -> None:
     globs = fn.__globals__
     names = {name_of(m) if m.endswith("[M]") else m for m in info.mutated}
     hits = {name for name in names if name in info.global_names
-            and issubclass(type(globs.get(name)), (list, dict, set, bytearray))}
+            and isinstance(globs.get(name), (list, dict, set, bytearray))}
     for name in sorted(hits):
         ctx.warn(
             f"it mutates the module-level {type(globs[name]).__name__} {name}: a global that "
@@ -4141,7 +4144,7 @@ def _check_mutated_globals(ctx: _Context, func: Any) -> None:
 def _is_native_callable(obj: Any) -> bool:
     return (
         callable(obj)
-        and not issubclass(type(obj), (types.FunctionType, types.MethodType, type))
+        and not isinstance(obj, (types.FunctionType, types.MethodType, type))
         and isinstance(_attr(obj, "__qualname__"), str)
         and bool(module_of(obj))
     ) or bool(_native_home(obj))
@@ -4159,7 +4162,7 @@ def _native_home(obj: Any) -> str:
 
 def _file_of(obj: Any) -> str | None:
     code = _attr(obj, "__code__")
-    if issubclass(type(code), types.CodeType):
+    if isinstance(code, types.CodeType):
         return code.co_filename
     try:
         return inspect.getsourcefile(obj) or inspect.getfile(obj)

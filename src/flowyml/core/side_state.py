@@ -173,7 +173,7 @@ def _own_makes(fn: types.FunctionType, owner: type, rest: tuple[str, ...],
             member = inspect.getattr_static(klass, rest[0], None)
         except Exception:
             continue
-        if issubclass(type(member), staticmethod | classmethod):
+        if isinstance(member, staticmethod | classmethod):
             member = member.__func__
         if member is not fn and _makes(member, info_of, depth):
             return True
@@ -447,7 +447,7 @@ def _fresh_names(code: _Code, resolve: Callable[[str], Any]) -> set[str]:
         if isinstance(target, ast.Name):
             counts[target.id] = counts.get(target.id, 0) + 1
             made = resolve(_dotted(value.func) or "") if isinstance(value, ast.Call) else None
-            new = isinstance(value, _DISPLAYS) or (issubclass(type(made), type)
+            new = isinstance(value, _DISPLAYS) or (isinstance(made, type)
                                                    and _of_a_library(made))
             (fresh if new else other).add(target.id)
     if len(code.stored_names) != sum(counts.values()):  # bound by ``for``, ``with`` too
@@ -516,7 +516,7 @@ def _cache_of(fn: types.FunctionType, info_of: InfoOf) -> Any:
                 obj = inspect.getattr_static(obj, name, None)
             except Exception:
                 obj = None
-            if issubclass(type(obj), staticmethod | classmethod):
+            if isinstance(obj, staticmethod | classmethod):
                 obj = obj.__func__
         candidates.append(obj)
     candidates.extend(list(globs.values()))
@@ -528,8 +528,8 @@ def _cache_of(fn: types.FunctionType, info_of: InfoOf) -> Any:
                 return obj
         elif _cached_property_of(obj, fn) or (safe_attr(obj, "__wrapped__") is fn and (
                 safe_attr(obj, "cache_info") is not None
-                or issubclass(type(safe_attr(obj, "cache")), Mapping)  # (a Step's is a flag)
-                or any(issubclass(type(v), _HOLDERS) for v in _own_values(obj)))):
+                or isinstance(safe_attr(obj, "cache"), Mapping)  # (a Step's is a flag)
+                or any(isinstance(v, _HOLDERS) for v in _own_values(obj)))):
             return obj
     return None
 
@@ -561,7 +561,7 @@ def _memoizes(wrapper: types.FunctionType, info_of: InfoOf) -> bool:
     info = info_of(wrapper)
     tree = info.tree() if info is not None else None
     if tree is None:  # (no source: by what its closure holds)
-        return any(issubclass(type(v), _HOLDERS) for v in _cells(wrapper))
+        return any(isinstance(v, _HOLDERS) for v in _cells(wrapper))
     for node in ast.walk(tree):
         if isinstance(node, ast.Nonlocal):
             return True
@@ -597,10 +597,10 @@ def _filled(cache: Any) -> bool:
         if safe_attr(cache, "cache_info") is not None:
             return bool(cache.cache_info().currsize)
         held = safe_attr(cache, "cache")
-        if issubclass(type(held), Mapping):
+        if isinstance(held, Mapping):
             return bool(len(held))
         values = _cells(cache) if type(cache) is types.FunctionType else _own_values(cache)
-        return any(bool(len(v)) if issubclass(type(v), _HOLDERS) else rng.is_generator_type(type(v))
+        return any(bool(len(v)) if isinstance(v, _HOLDERS) else rng.is_generator_type(type(v))
                    for v in values)
     except Exception:
         return True  # not known: as if it were

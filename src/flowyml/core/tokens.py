@@ -57,6 +57,19 @@ _TOO_DEEP = "nested too deeply"
 _TOO_MANY = f"more than {MAX_NODES} objects to walk"
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # flowyml/
+
+
+def _raised_by_user(exc: BaseException) -> bool:
+    """Whether the innermost Python frame ``exc`` went through is code outside this
+    package: a value's own code (a property, ``__reduce__``) that raised."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last, tb = tb.tb_frame, tb.tb_next
+    return last is not None and not last.f_code.co_filename.startswith(_PACKAGE + os.sep)
+
+
 class Opaque(Exception):
     """A value that has no canonical form (it cannot be reduced)."""
 
@@ -549,6 +562,8 @@ class Tokenizer:
             raise
         except Exception as exc:  # code of the value's own (a proxy's ``__class__``
             # property, a ``__reduce__``) raised while it was read: nothing to key it by
+            if not _raised_by_user(exc):
+                raise  # (this module's own error: a bug to see, not a value to re-run)
             raise Opaque(t.__qualname__, f"reading it raised {type(exc).__name__}: {exc}"
                          ) from None
         finally:
@@ -587,11 +602,11 @@ class Tokenizer:
             h.update(b"]")
         elif t is bytearray:
             h.update(b"bytearray:" + bytes(v))
-        elif issubclass(t, types.BuiltinMethodType) and bound_data(v) is not None:
+        elif isinstance(v, types.BuiltinMethodType) and bound_data(v) is not None:
             h.update(b"bound:")  # ``"{:.2f}".format``: the method, and what it is bound to
             self._code(v, h)
             self._walk(v.__self__, h, depth, memo)
-        elif issubclass(t, _CODE_TYPES) or t is functools._lru_cache_wrapper:
+        elif isinstance(v, _CODE_TYPES) or t is functools._lru_cache_wrapper:
             self._code(v, h)
             self._unnamed(v, h, depth, memo)
         elif t is types.MethodType:
@@ -599,7 +614,7 @@ class Tokenizer:
             self._code(v.__func__, h)
             self._unnamed(v.__func__, h, depth, memo)
             self._walk(v.__self__, h, depth, memo)
-        elif issubclass(t, enum.Enum):
+        elif isinstance(v, enum.Enum):
             h.update(b"enum:")
             self._code(t, h)
             h.update(v.name.encode())
@@ -612,7 +627,7 @@ class Tokenizer:
             self._walk(state, h, depth, memo)
         elif hasattr(t, "__flowyml_token__"):  # a value that says what it stands for
             h.update(f"token:{qualified_name(t)}:{v.__flowyml_token__()}".encode())  # (DataFile)
-        elif issubclass(t, os.PathLike) and isinstance(os.fspath(v), str):
+        elif isinstance(v, os.PathLike) and isinstance(os.fspath(v), str):
             h.update(f"path:{t.__name__}:{os.fspath(v)}".encode())
             if maybe_users(t):  # a class of yours that is also a path (``__fspath__``):
                 # its code and its own state count, not its path alone
@@ -636,7 +651,7 @@ class Tokenizer:
             self._numpy(v, h, depth, memo)
             return
         np = sys.modules.get("numpy")
-        if np is not None and issubclass(t, np.ndarray) and getattr(v, "__dict__", None):
+        if np is not None and isinstance(v, np.ndarray) and getattr(v, "__dict__", None):
             self._numpy(v, h, depth, memo)  # a subclass of the user's with attributes
             return  # (one without: by its pickle, as before)
         if top in ("polars", "pyarrow") and f"{t.__module__}.{t.__qualname__}" in QUERY_TYPES:
@@ -668,7 +683,7 @@ class Tokenizer:
             self._code(v if callable(v) else t, h)
             if _pickles_its_own_way(t):  # a singleton of yours: what it holds counts
                 self._left_out(v, None, h, depth, memo)
-            if (self.on_code is not None and callable(v) and not issubclass(t, _CODE_TYPES)
+            if (self.on_code is not None and callable(v) and not isinstance(v, _CODE_TYPES)
                     and maybe_users(t)):
                 self.on_code(t)  # a callable singleton of yours: its class's code runs
             return
