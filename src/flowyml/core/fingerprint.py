@@ -829,7 +829,8 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                 counted[name] = ctx.counted
                 _refuse_main_timeout(graph, name)
             if writes:
-                reads = {n: _state_reads(c, graph.fingerprints[n].parts)
+                written = _written_ids(writes)
+                reads = {n: _state_reads(c, graph.fingerprints[n].parts, written)
                          for n, c in counted.items()}
                 _couple_shared_state(graph, writes, reads)
         finally:
@@ -1171,6 +1172,19 @@ def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
     it: a method of the user's changing its ``self``; on an object it holds
     (``tracker.log``), or one of those an attribute's container holds
     (``trackers[k].log``)."""
+    if not _sharing() or "." not in method:
+        return _reached_changed(got, method)
+    key = ("method", id(got[0]), got[1], method)  # (every step calling it asks again, and
+    hit = _changes_memo.get(key)  # a path through items reaches thousands of objects)
+    if hit is not None and hit[1] is got[0]:
+        return hit[2]
+    answer = _reached_changed(got, method)
+    _changes_memo[key] = (None, got[0], answer)
+    return answer
+
+
+def _reached_changed(got: tuple[Any, type], method: str) -> bool:
+    """``_changed_by_method``'s answer, worked out."""
     *path, method = method.split(".")
     reached = [got]
     for part in path:
@@ -2031,15 +2045,16 @@ def _made_in_init(cls: type, attr: str) -> type | None:
     return made.pop() if len(made) == 1 else None
 
 
-def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
-                 ) -> set[tuple[Any, ...]]:
+def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str],
+                 written: set[int] | None = None) -> set[tuple[Any, ...]]:
     """The markers (see ``_state_writes``) of the values a step's key counts: each
     object by identity, each global by the module and name it was read as (as a
     global of its module, or as an attribute of a module of the user's:
     ``settings.FACTOR``, see ``_module_attribute_read``): from what its context
     counted and its fingerprint's parts. (An id is matched only with a writer's mark,
     a module global alive since before the build: no object counted and freed since
-    can have had its id.)"""
+    can have had its id.) Objects only among ``written``, the ids some step's marks
+    name, when given: a step reaching thousands of objects is matched with those alone."""
     out: set[tuple[Any, ...]] = set()
     for part, ident in counted:
         if part.startswith(_USES):  # a library whose settings its key counts
@@ -2050,7 +2065,7 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
             _, where, qual = split_key(part)
             out.add(("name", where, qual))
             out.add(("module", where))
-        else:
+        elif written is None or ident in written:
             out.add(("value", ident))
     for part in parts:
         if part.startswith(("constant ", "attribute ")):
@@ -2065,6 +2080,19 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str]
         if part.startswith("class "):  # through a call of it (``Settings().lr = n``)
             _, where, qual = split_key(part)
             out.add(("result", ("class", where, qual)))
+    return out
+
+
+def _written_ids(writes: Mapping[str, Mapping[tuple[Any, ...], str]]) -> set[int]:
+    """The ids of the objects the steps' marks say they change (``("value", id)``, also
+    inside a ``result`` or ``taken`` mark)."""
+    out: set[int] = set()
+    for marks in writes.values():
+        for mark in marks:
+            while mark[0] in ("result", "taken") and type(mark[1]) is tuple:
+                mark = mark[1]
+            if mark[0] == "value":
+                out.add(mark[1])
     return out
 
 
