@@ -609,6 +609,25 @@ class Slotted:
 SLOTTED = Slotted()
 
 
+NAMES = {"model": "bert:base", "n": 1}
+
+
+class Named:
+    def __init__(self):
+        self.opts = {"model": "bert:base", "n": 1}
+
+
+NAMED = Named()
+
+
+def get_named():
+    return NAMED
+
+
+def model_family(opts):
+    return opts["model"].partition(":")[0]  # (numpy's partition changes an array)
+
+
 class Built(Model):
     @classmethod
     def create(cls):  # a constructor of its own
@@ -735,7 +754,7 @@ def use(ready):
             APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS, get_runner().model.w,
             made_by_a_factory("a").w, made_by_a_classmethod("b").w, made_through_a_local("c").w,
             made_by_a_walrus("d").w, sole_model().w, Shelf.get("a").w, fresh_model().w,
-            LOGGED.w, SLOTTED.model.w]
+            LOGGED.w, SLOTTED.model.w, NAMES, NAMED.opts]
 """
 
 CHANGES = {
@@ -953,6 +972,8 @@ READS = {
     "attribute_of_a_getter_result_given_to_a_helper_reading_it": "read_opts(get_app().opts)",
     "method_reading_its_object_through_super": "LOGGED.sample(n)",
     "method_reading_an_object_held_in_a_slot": "SLOTTED.model.sample(n)",
+    "helper_splitting_a_string_of_a_global_config": "model_family(NAMES)",
+    "helper_splitting_a_string_of_a_getter_results_config": "model_family(get_named().opts)",
 }
 
 

@@ -1649,6 +1649,11 @@ def _counts_as_change(value: Any, kind: str) -> bool:
     module = type(value).__module__
     if module.startswith("pandas"):
         return False
+    if kind in ("k", "*") and type(value) in (dict, list, tuple) and value:
+        items = list(value.values()) if type(value) is dict else value
+        if all(x is not None for x in items) and _all_scalars(items):
+            return False  # nothing an item holds changes in place (``opts["name"]
+            # .partition(":")``: a string's); (None: a place filled later, maybe by an object)
     if kind == "s":
         return not isinstance(value, _COPIED_BY_SLICES) or (
             isinstance(value, (list, tuple)) and not _all_scalars(value))
