@@ -628,6 +628,26 @@ def model_family(opts):
     return opts["model"].partition(":")[0]  # (numpy's partition changes an array)
 
 
+def logged(f):  # a decorator of yours on methods
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+
+class Decorated(Model):
+    @logged
+    def train(self, v):
+        self.w = v
+
+    @logged
+    def sample(self, v):
+        return [v, self.seed]
+
+
+DECORATED = Decorated()
+
+
 class Built(Model):
     @classmethod
     def create(cls):  # a constructor of its own
@@ -754,7 +774,7 @@ def use(ready):
             APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS, get_runner().model.w,
             made_by_a_factory("a").w, made_by_a_classmethod("b").w, made_through_a_local("c").w,
             made_by_a_walrus("d").w, sole_model().w, Shelf.get("a").w, fresh_model().w,
-            LOGGED.w, SLOTTED.model.w, NAMES, NAMED.opts]
+            LOGGED.w, SLOTTED.model.w, NAMES, NAMED.opts, DECORATED.w]
 """
 
 CHANGES = {
@@ -884,6 +904,7 @@ CHANGES = {
         'app = get_app()\n    set_key(app.opts, "a", n)'),
     "method_changing_its_object_through_super": "LOGGED.train(n)",
     "method_of_an_object_held_in_a_slot": "SLOTTED.model.train(n)",
+    "method_under_a_decorator_of_yours": "DECORATED.train(n)",
 }
 
 COPIES = {
@@ -973,6 +994,7 @@ READS = {
     "method_reading_its_object_through_super": "LOGGED.sample(n)",
     "method_reading_an_object_held_in_a_slot": "SLOTTED.model.sample(n)",
     "helper_splitting_a_string_of_a_global_config": "model_family(NAMES)",
+    "method_under_a_decorator_of_yours_reading": "DECORATED.sample(n)",
     "helper_splitting_a_string_of_a_getter_results_config": "model_family(get_named().opts)",
 }
 

@@ -1199,8 +1199,19 @@ def _reached_changed(got: tuple[Any, type], method: str) -> bool:
 
 def _changes_self(value: Any, cls: type, method: str) -> bool:
     meth = inspect.getattr_static(cls, method, None)
-    return type(meth) is types.FunctionType and meth.__code__.co_argcount > 0 and (
+    return type(meth) is types.FunctionType and _wrapped(meth).__code__.co_argcount > 0 and (
         _changes_parameter(meth, 0, value, cls=cls))
+
+
+def _wrapped(fn: types.FunctionType) -> types.FunctionType:
+    """The function a ``functools.wraps`` wrapper (a decorator of yours: timing, logging,
+    retrying) calls, through several: what runs with the caller's arguments."""
+    for _ in range(16):
+        inner = _attr(fn, "__wrapped__")
+        if type(inner) is not types.FunctionType:
+            break
+        fn = inner
+    return fn
 
 
 @struct
@@ -1852,7 +1863,7 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
         meth: Any = member.__func__
     else:
         meth = getattr(type(obj), attr, None)
-    if type(meth) is not types.FunctionType or not meth.__code__.co_argcount:
+    if type(meth) is not types.FunctionType or not _wrapped(meth).__code__.co_argcount:
         return False
     if not _changes_parameter(meth, 0, obj):  # ``self.log.append(v)``, ``self.w = ...``
         return False
@@ -1876,6 +1887,9 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
         fn, where = fn.__func__, where + 1 if isinstance(where, int) else where  # (self)
     if type(fn) is not types.FunctionType:
         return False
+    inner = _wrapped(fn)  # (``@timed def log(self, v)``: the wrapper hands ``*args`` on)
+    if inner is not fn and _changes_parameter(inner, where, value, depth, cls):
+        return True
     if not _sharing():
         return _param_changed(fn, where, value, depth, cls)
     # once per build for each question: methods calling each other's (``self.a.m()``,
