@@ -905,6 +905,16 @@ CHANGES = {
     "method_changing_its_object_through_super": "LOGGED.train(n)",
     "method_of_an_object_held_in_a_slot": "SLOTTED.model.train(n)",
     "method_under_a_decorator_of_yours": "DECORATED.train(n)",
+    "method_of_an_object_a_getter_results_attribute_holds_through_a_local": (
+        "m = get_app().model\n    m.train(n)"),
+    "method_of_an_item_of_a_getter_results_attribute_through_a_local": (
+        't = get_app().by_name["a"]\n    t.train(n)'),
+    "method_of_items_of_a_getter_results_attribute_in_a_loop": (
+        "for m in get_app().by_name.values():\n        m.train(n)"),
+    "method_of_an_item_of_a_getter_results_attribute_by_get": (
+        'get_app().by_name.get("a").train(n)'),
+    "method_of_a_getter_results_attribute_through_an_alias_of_the_result": (
+        "app = get_app()\n    m = app.model\n    m.train(n)"),
 }
 
 COPIES = {
@@ -995,6 +1005,10 @@ READS = {
     "method_reading_an_object_held_in_a_slot": "SLOTTED.model.sample(n)",
     "helper_splitting_a_string_of_a_global_config": "model_family(NAMES)",
     "method_under_a_decorator_of_yours_reading": "DECORATED.sample(n)",
+    "method_reading_an_object_a_getter_results_attribute_holds_through_a_local": (
+        "m = get_app().model\n    m.sample(n)"),
+    "method_reading_items_of_a_getter_results_attribute_in_a_loop": (
+        "for m in get_app().by_name.values():\n        m.sample(n)"),
     "helper_splitting_a_string_of_a_getter_results_config": "model_family(get_named().opts)",
 }
 

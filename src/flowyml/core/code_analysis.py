@@ -439,6 +439,34 @@ def _call_base(node: ast.AST) -> str | None:
             return None
 
 
+_ITEM_VIEW_CALLS = frozenset({"get", "values", "setdefault", "__getitem__"})
+
+
+def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
+    """``get_app().trackers["a"]``, ``get_app().trackers.get("a")``,
+    ``get_app().trackers.values()`` (an item of it), ``get_app().tracker``: the call and
+    the path of the part of its result (``.trackers[k]``, ``.tracker``), when that path
+    starts with an attribute (an item of the result itself is ``chain[k]``)."""
+    parts: list[str] = []
+    item = False
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr + ("[k]" if item else ""))
+            node, item = node.value, False
+        elif isinstance(node, ast.Subscript) and not item and not _is_slice(node.slice) and (
+                isinstance(node.value, ast.Attribute)):
+            node, item = node.value, True
+        elif isinstance(node, ast.Call) and not item and not parts and isinstance(
+                node.func, ast.Attribute) and node.func.attr in _ITEM_VIEW_CALLS and (
+                isinstance(node.func.value, ast.Attribute)):
+            node, item = node.func.value, True
+        else:
+            break
+    if not isinstance(node, (ast.Call, ast.Name)) or not parts or item:
+        return None  # (a name: of a local bound to a call's result, ``app.trackers["a"]``)
+    return node, "".join("." + p for p in reversed(parts))
+
+
 def _is_slice(index: ast.AST) -> bool:
     """``X[a:b]``, ``X[:, :2]``: a copy of a list, a view of an array."""
     return type(index) is ast.Slice or (type(index) is ast.Tuple and any(
@@ -859,8 +887,8 @@ class _Scanner:
             return self._given_of_result(arg, kind)
         name, rest = chain[0], "".join("." + a for a in chain[1:]) + kind
         if name in self.aliases:  # (an item's attribute: not followed)
-            return [r + rest if not r.startswith(RESULT) or not rest else r + "()" + rest
-                    for r in self.aliases[name]
+            return [r + rest if not r.startswith(RESULT) or not rest or "()" in r[len(RESULT):]
+                    else r + "()" + rest for r in self.aliases[name]
                     if not rest or not r.endswith("]") or r.startswith(RESULT)]
         return [name + rest] if name not in self.local or name in self.declared else []
 
@@ -916,8 +944,9 @@ class _Scanner:
         handed out: ``chain[k]`` in ``results`` when it is of what an item holds (``rows =
         head(); rows[0]["v"] = n``), not of the result itself (``rows.append(x)``):
         a new list or tuple of globals a function returns changes only so."""
+        root, held, _ = root.partition("()")  # (a part of it: what an item holds, deep)
         chain, _, kind = root.partition("[")
-        self.results.add(chain + "[k]" if deep or kind else chain)
+        self.results.add(chain + "[k]" if deep or kind or held else chain)
 
     def _returned(self, value: ast.AST) -> None:
         """``return CONFIG``, ``return cfg`` (an alias of it), ``return REG["m"]``,
@@ -1000,16 +1029,11 @@ class _Scanner:
         (``get_ctx()[0].log(v)``, ``t, _ = get_ctx(); t.log(v)``) as ``chain[k]:method``.
         A method taken as a value (``log = get_tracker().log``) counts as called."""
         value, method = f.value, f.attr
-        item = False  # (``get_app().trackers["a"].log(v)``: ``get_app:trackers[k].log``)
-        while type(value) is ast.Attribute or (
-                type(value) is ast.Subscript and not _is_slice(value.slice)
-                and type(value.value) is ast.Attribute and not item):
-            if isinstance(value, ast.Subscript):
-                item, value = True, value.value
-                continue
-            assert isinstance(value, ast.Attribute)  # (for mypy)
-            method = f"{value.attr}{'[k]' if item else ''}.{method}"  # ``get_app().tracker
-            value, item = value.value, False  # .log(v)``: an object it holds (``a.b:m``)
+        part = _result_part(value)  # ``get_app().tracker.log(v)``, ``get_app().trackers
+        if part is not None:  # ["a"].log(v)``: of an object it holds (``get_app:trackers[k].log``)
+            for chain, path in self._result_paths(*part):
+                self.results.add(f"{chain}:{path[1:]}.{method}")
+            return
         item = type(value) is ast.Subscript and not _is_slice(value.slice)
         if item:
             value = value.value  # type: ignore[attr-defined]
@@ -1026,8 +1050,24 @@ class _Scanner:
                 self.results.add(f"{base}{'[k]' if item else ''}:{method}")
         elif type(value) is ast.Name and value.id in self.aliases and not item:
             for r in self.aliases[value.id]:
-                if r.startswith(RESULT):
-                    self.results.add(f"{r[len(RESULT):]}:{method}")
+                if r.startswith(RESULT):  # (``t = get_app().tracker``: ``get_app:tracker.m``)
+                    chain, held, path = r[len(RESULT):].partition("()")
+                    self.results.add(f"{chain}:{path[1:]}.{method}" if held else
+                                     f"{chain}:{method}")
+
+    def _result_paths(self, node: ast.Call | ast.Name, path: str) -> list[tuple[str, str]]:
+        """The calls and paths a part of a result is at (``_result_part``): the call's
+        own, or those of the results a local alias stands for (``app = get_app();
+        app.trackers["a"]``: ``("get_app", ".trackers[k]")``)."""
+        if isinstance(node, ast.Call):
+            base = _call_base(node)
+            return [(base, path)] if base is not None and "[" not in base else []
+        out = []
+        for r in self.aliases.get(node.id, ()):
+            chain, _, before = r[len(RESULT):].partition("()")
+            if r.startswith(RESULT) and "[" not in chain:
+                out.append((chain, before + path))
+        return out
 
     def _class_view(self, node: ast.AST) -> None:
         """``Config.get()["lr"] = v``: a method named like a dict's view (``get``,
@@ -1123,8 +1163,8 @@ class _Scanner:
         others left there (``results_reading``); an item taken out and used, at once."""
         if method not in _ORDERED_MUTATORS and method not in _TAKERS:
             return
-        chains = {r[len(RESULT):].partition("[")[0] for r in self.aliases.get(local, ())
-                  if r.startswith(RESULT)}
+        chains = {r[len(RESULT):].partition("[")[0].partition("(")[0]
+                  for r in self.aliases.get(local, ()) if r.startswith(RESULT)}
         if not chains:
             return
         if method in _TAKERS and id(node) not in self.unused:
@@ -1176,12 +1216,21 @@ class _Scanner:
             root += "[k]"  # (a loop's variable: an item of what it goes over)
         if type(value) is ast.Attribute and not items:
             self._result_method(value)  # (``log = get_tracker().log_metric``)
-        if root is None:
+        part = _result_part(value) if type(target) is ast.Name else None
+        paths = self._result_paths(*part) if part is not None else []
+        if paths:
+            # ``t = get_app().tracker``, ``for t in get_app().trackers.values()``, ``t =
+            # app.tracker`` (``app = get_app()``): a part of what the call hands out
+            # (``()get_app().trackers[k]``)
+            roots: frozenset[str] = frozenset(
+                f"{RESULT}{chain}(){path}" + ("[k]" if items and not path.endswith("]") else "")
+                for chain, path in paths)
+        elif root is None:
             # a call's result (``cfg = get_cfg()``): its changes are of what the function
             # returned (``_mark``), for the build to tell what that is
             base = _call_base(value)
             item = items or type(value) is not ast.Call or type(target) is not ast.Name
-            roots: frozenset[str] = _NOTHING if base is None else frozenset(
+            roots = _NOTHING if base is None else frozenset(
                 {RESULT + base + ("[k]" if item else "")})  # (``X, y = get_data()``: items)
         else:
             inner = self._roots(name_of(root))
@@ -1203,7 +1252,8 @@ class _Scanner:
                     for r in roots:
                         if r.startswith(RESULT):  # (``e = events()``, ``f = e``)
                             self.result_locals.setdefault(
-                                r[len(RESULT):].partition("[")[0], set()).add(t.id)
+                                r[len(RESULT):].partition("[")[0].partition("(")[0],
+                                set()).add(t.id)
                 else:
                     self.aliases.pop(t.id, None)
                     self.local.add(t.id)

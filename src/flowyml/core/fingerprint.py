@@ -1030,8 +1030,13 @@ def _handed_out_by(obj: Any, seen: set[tuple[int, int]], items: bool = False
     out: list[tuple[Any, type]] = []
     for root in sorted(info.returned):
         if root.startswith(RESULT):
-            out += _handed_out_by(_resolved(root[len(RESULT):].partition("[")[0], obj, owner),
-                                  seen, items)
+            call, held, path = root[len(RESULT):].partition("()")
+            got = _handed_out_by(_resolved(call.partition("[")[0], obj, owner), seen,
+                                 items and not held)
+            if held:  # ``t = get_app().tracker; return t``: what it holds there
+                got = _along(got, path[1:].split("."))
+                got = [x for v, _ in got for x in _held_values(v)] if items else got
+            out += got
             continue
         base, _, kind = root.partition("[")
         whole = kind[:1] == "i" if items else not kind  # (``i``: held by a new tuple)
@@ -1186,7 +1191,12 @@ def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
 def _reached_changed(got: tuple[Any, type], method: str) -> bool:
     """``_changed_by_method``'s answer, worked out."""
     *path, method = method.split(".")
-    reached = [got]
+    return any(_changes_self(value, cls, method) for value, cls in _along([got], path))
+
+
+def _along(reached: list[tuple[Any, type]], path: Sequence[str]) -> list[tuple[Any, type]]:
+    """What the objects ``reached`` hold along ``path`` (``tracker``, ``trackers[k]``:
+    each value of the container an attribute holds), found without running code."""
     for part in path:
         attr, item = part.removesuffix("[k]"), part.endswith("[k]")
         held = [_held_path(v, (attr,)) for v, _ in reached if v is not None]
@@ -1194,7 +1204,7 @@ def _reached_changed(got: tuple[Any, type], method: str) -> bool:
             (h, type(h)) for h in held
             if h is not None and not isinstance(h, (types.ModuleType, *_IMMUTABLE))]
         # (an instance not made yet: what it will hold is not known)
-    return any(_changes_self(value, cls, method) for value, cls in reached)
+    return reached
 
 
 def _changes_self(value: Any, cls: type, method: str) -> bool:
@@ -1267,7 +1277,8 @@ def _result_marks_of(chain: str, fn: types.FunctionType, found: dict[tuple[Any, 
     called = _walked_info(obj)
     for root in sorted(called.returned) if called is not None else ():
         if root.startswith(RESULT):  # ``return _load()``: what that call hands out
-            _result_marks_of(root[len(RESULT):].partition("[")[0], obj, found, ctx, how, owner)
+            _result_marks_of(root[len(RESULT):].partition("[")[0].partition("(")[0], obj,
+                             found, ctx, how, owner)  # (``()get_app().tracker``: all it gives)
         elif owner is not None and name_of(root) in obj.__code__.co_varnames[:1]:
             if _held_apart(owner, root, how.deep):
                 continue
