@@ -1506,7 +1506,9 @@ pipe = fm.Pipeline("localproxy", [prep])
 
 
 @pytest.mark.parametrize("use", ["APP.session.log(n)", "s = APP.session\n        s.log(n)",
-                                 "keep(APP.session, n)", "SESSION.log(n)"])
+                                 "keep(APP.session, n)", "SESSION.log(n)",
+                                 'HANDLES.get("user").log(n)', 'HANDLES["user"].log(n)',
+                                 'keep(HANDLES["user"], n)'])
 def test_a_proxy_whose_class_raises_held_by_an_object_does_not_break_the_build(
         project: Path, use: str) -> None:
     """The same proxy held as an attribute of a global object, its method called, an
@@ -1542,6 +1544,7 @@ class App:
 
 APP = App()
 SESSION = LocalProxy(_current)
+HANDLES = {{"user": LocalProxy(_current)}}
 OTHER = {{"x": 1}}
 
 
@@ -1619,6 +1622,59 @@ pipe = fm.Pipeline("namespace", [writer, reader])
         graph = mod.pipe.build()
         assert mod.pipe.run({"n": 1})["val"] == 10
         assert mod.pipe.run({"n": 2})["val"] == 20
+    assert [p for p in graph.fingerprints["reader"].parts if p.startswith("state ")]
+
+
+def test_a_cycle_of_wrapped_functions_does_not_break_the_build(project: Path) -> None:
+    """``__wrapped__`` set by hand into a cycle (a.__wrapped__ = b, b -> c, c -> a): the
+    build follows it to where it closes (it recursed until RecursionError), and still
+    sees the method change its object."""
+    (project / "wrapped_cycle.py").write_text("""
+import flowyml as fm
+
+
+def a(self, v):
+    self.last = v
+
+
+def b(self, v):
+    return a(self, v)
+
+
+def c(self, v):
+    return b(self, v)
+
+
+a.__wrapped__, b.__wrapped__, c.__wrapped__ = b, c, a
+
+
+class Tracker:
+    def __init__(self):
+        self.last = 0
+
+    log = c
+
+
+S = Tracker()
+
+
+@fm.step(outputs="ready")
+def writer(n: int = 1):
+    S.log(n)
+    return n
+
+
+@fm.step(outputs="val")
+def reader():
+    return S.last * 10
+
+
+pipe = fm.Pipeline("wrapped_cycle", [writer, reader])
+""")
+    mod = import_from(project, "wrapped_cycle")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        graph = mod.pipe.build()
     assert [p for p in graph.fingerprints["reader"].parts if p.startswith("state ")]
 
 

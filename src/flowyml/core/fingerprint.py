@@ -1216,10 +1216,12 @@ def _changes_self(value: Any, cls: type, method: str) -> bool:
 def _wrapped(fn: types.FunctionType) -> types.FunctionType:
     """The function a ``functools.wraps`` wrapper (a decorator of yours: timing, logging,
     retrying) calls, through several: what runs with the caller's arguments."""
+    seen = {id(fn)}
     for _ in range(16):
         inner = _attr(fn, "__wrapped__")
-        if type(inner) is not types.FunctionType:
-            break
+        if type(inner) is not types.FunctionType or id(inner) in seen:
+            break  # (a cycle of ``__wrapped__``: where it closes)
+        seen.add(id(inner))
         fn = inner
     return fn
 
@@ -1648,8 +1650,8 @@ _IN_PLACE_OPERATORS = ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__if
 def _all_scalars(items: list[Any] | tuple[Any, ...]) -> bool:
     """Whether a sequence holds nothing that can change in place (a long one is not
     looked through: as if it did)."""
-    return len(items) <= 1024 and all(isinstance(x, _PLAIN_VALUES) or (
-        type(x) is tuple and all(isinstance(y, _PLAIN_VALUES) for y in x)) for x in items)
+    return len(items) <= 1024 and all(is_a(x, _PLAIN_VALUES) or (  # (a proxy's may raise)
+        type(x) is tuple and all(is_a(y, _PLAIN_VALUES) for y in x)) for x in items)
 
 
 def _counts_as_change(value: Any, kind: str) -> bool:
@@ -1887,7 +1889,7 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
 
 
 def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
-                       cls: type | None = None) -> bool:
+                       cls: type | None = None, unwrap: bool = True) -> bool:
     """Whether ``fn``, a function of the user's a walk met, changes the parameter at
     position or keyword ``where`` when given ``value`` (or an instance of ``cls`` not made
     yet: None, ``_handed_out_by``) (``d[key] = v``, ``d.append(v)``,
@@ -1898,9 +1900,9 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
         fn, where = fn.__func__, where + 1 if isinstance(where, int) else where  # (self)
     if type(fn) is not types.FunctionType:
         return False
-    inner = _wrapped(fn)  # (``@timed def log(self, v)``: the wrapper hands ``*args`` on)
-    if inner is not fn and _changes_parameter(inner, where, value, depth, cls):
-        return True
+    inner = _wrapped(fn) if unwrap else fn  # (``@timed def log(self, v)``: the wrapper
+    if inner is not fn and _changes_parameter(inner, where, value, depth, cls, False):
+        return True  # hands ``*args`` on)
     if not _sharing():
         return _param_changed(fn, where, value, depth, cls)
     # once per build for each question: methods calling each other's (``self.a.m()``,
@@ -2986,8 +2988,8 @@ def _function_body(ctx: _Context, fn: types.FunctionType, label: str, info: Code
     if fn.__closure__:
         _closure_parts(ctx, fn, own=False)
     wrapped = getattr(fn, "__wrapped__", None)
-    if wrapped is not None:
-        _visit(ctx, wrapped, getattr(wrapped, "__qualname__", "?"), label)
+    if wrapped is not None:  # (``_attr``: a proxy's attribute may raise)
+        _visit(ctx, wrapped, _attr(wrapped, "__qualname__", "?"), label)
     if fn.__defaults__ or fn.__kwdefaults__:
         ctx.owned(fn, f"defaults {label}:{_qualname(fn)}",
                   ctx.token((fn.__defaults__, fn.__kwdefaults__), f"defaults of {fn.__qualname__}"),

@@ -536,7 +536,7 @@ class Tokenizer:
 
     def _walk(self, v: Any, h: Any, depth: int, memo: dict[int, Any]) -> None:
         t = type(v)
-        if t in _PRIMITIVES:
+        if t in _PRIMITIVE_SET:  # (a set: a metaclass's __eq__ is not asked)
             h.update(_primitive(t, v))
             return
         if depth > MAX_DEPTH:
