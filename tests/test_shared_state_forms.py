@@ -628,6 +628,10 @@ def model_family(opts):
     return opts["model"].partition(":")[0]  # (numpy's partition changes an array)
 
 
+def app_model():  # a part of another getter's result, returned as it is
+    return get_app().model
+
+
 def logged(f):  # a decorator of yours on methods
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -905,6 +909,8 @@ CHANGES = {
     "method_changing_its_object_through_super": "LOGGED.train(n)",
     "method_of_an_object_held_in_a_slot": "SLOTTED.model.train(n)",
     "method_under_a_decorator_of_yours": "DECORATED.train(n)",
+    "method_of_a_part_of_another_getters_result_a_getter_returns": "app_model().train(n)",
+    "method_of_an_object_a_cached_factory_result_holds": "get_runner().model.train(n)",
     "method_of_an_object_a_getter_results_attribute_holds_through_a_local": (
         "m = get_app().model\n    m.train(n)"),
     "method_of_an_item_of_a_getter_results_attribute_through_a_local": (
@@ -1005,6 +1011,8 @@ READS = {
     "method_reading_an_object_held_in_a_slot": "SLOTTED.model.sample(n)",
     "helper_splitting_a_string_of_a_global_config": "model_family(NAMES)",
     "method_under_a_decorator_of_yours_reading": "DECORATED.sample(n)",
+    "method_reading_a_part_of_another_getters_result_a_getter_returns": "app_model().sample(n)",
+    "method_reading_an_object_a_cached_factory_result_holds": "get_runner().model.sample(n)",
     "method_reading_an_object_a_getter_results_attribute_holds_through_a_local": (
         "m = get_app().model\n    m.sample(n)"),
     "method_reading_items_of_a_getter_results_attribute_in_a_loop": (

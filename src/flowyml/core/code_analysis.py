@@ -969,6 +969,11 @@ class _Scanner:
         if t in _COMPREHENSIONS:
             self._comprehended(value)  # type: ignore[arg-type]
             return
+        part = _result_part(value)  # ``return get_app().tracker``: a part of a call's result
+        paths = self._result_paths(*part) if part is not None else []
+        if paths:
+            self.returned.update(f"{RESULT}{chain}(){path}" for chain, path in paths)
+            return
         if t is ast.Call:  # ``return list(ROWS)``, ``dict(CONFIG)``: a new one of its items
             self.returned.update(r if r.endswith("]") else r + "[i]"
                                  for r in self._copy_of(value))

@@ -1200,10 +1200,13 @@ def _along(reached: list[tuple[Any, type]], path: Sequence[str]) -> list[tuple[A
     for part in path:
         attr, item = part.removesuffix("[k]"), part.endswith("[k]")
         held = [_held_path(v, (attr,)) for v, _ in reached if v is not None]
+        made = [_made_in_init(c, attr) for v, c in reached if v is None and not item]
         reached = [x for h in held for x in _held_values(h)] if item else [
             (h, type(h)) for h in held
             if h is not None and not isinstance(h, (types.ModuleType, *_IMMUTABLE))]
-        # (an instance not made yet: what it will hold is not known)
+        # an instance not made yet (a memo's, empty at build): what its ``__init__`` puts
+        # there; what it will hold in a container is not known
+        reached += [(None, c) for c in made if c is not None]
     return reached
 
 
