@@ -910,6 +910,12 @@ CHANGES = {
     "method_of_an_object_held_in_a_slot": "SLOTTED.model.train(n)",
     "method_under_a_decorator_of_yours": "DECORATED.train(n)",
     "method_of_a_part_of_another_getters_result_a_getter_returns": "app_model().train(n)",
+    "method_of_items_of_a_getter_results_attribute_by_items": (
+        "for k, m in get_app().by_name.items():\n        m.train(n)"),
+    "method_of_items_of_a_getter_results_list_by_enumerate": (
+        "for i, m in enumerate(get_app().models):\n        m.train(n)"),
+    "method_of_an_item_of_a_local_bound_to_a_getter_results_attribute": (
+        'models = get_app().by_name\n    models["a"].train(n)'),
     "method_of_an_object_a_cached_factory_result_holds": "get_runner().model.train(n)",
     "method_of_an_object_a_getter_results_attribute_holds_through_a_local": (
         "m = get_app().model\n    m.train(n)"),
@@ -1012,6 +1018,8 @@ READS = {
     "helper_splitting_a_string_of_a_global_config": "model_family(NAMES)",
     "method_under_a_decorator_of_yours_reading": "DECORATED.sample(n)",
     "method_reading_a_part_of_another_getters_result_a_getter_returns": "app_model().sample(n)",
+    "method_reading_items_of_a_getter_results_attribute_by_items": (
+        "for k, m in get_app().by_name.items():\n        m.sample(n)"),
     "method_reading_an_object_a_cached_factory_result_holds": "get_runner().model.sample(n)",
     "method_reading_an_object_a_getter_results_attribute_holds_through_a_local": (
         "m = get_app().model\n    m.sample(n)"),

@@ -439,7 +439,7 @@ def _call_base(node: ast.AST) -> str | None:
             return None
 
 
-_ITEM_VIEW_CALLS = frozenset({"get", "values", "setdefault", "__getitem__"})
+_ITEM_VIEW_CALLS = frozenset({"get", "values", "items", "setdefault", "__getitem__"})
 
 
 def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
@@ -456,6 +456,9 @@ def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
         elif isinstance(node, ast.Subscript) and not item and not _is_slice(node.slice) and (
                 isinstance(node.value, ast.Attribute)):
             node, item = node.value, True
+        elif isinstance(node, ast.Subscript) and not item and not _is_slice(node.slice) and (
+                isinstance(node.value, ast.Name)) and not parts:  # ``trs["a"]``: an item of
+            return node.value, "[k]"  # what a local alias stands for
         elif isinstance(node, ast.Call) and not item and not parts and isinstance(
                 node.func, ast.Attribute) and node.func.attr in _ITEM_VIEW_CALLS and (
                 isinstance(node.func.value, ast.Attribute)):
@@ -1035,8 +1038,9 @@ class _Scanner:
         A method taken as a value (``log = get_tracker().log``) counts as called."""
         value, method = f.value, f.attr
         part = _result_part(value)  # ``get_app().tracker.log(v)``, ``get_app().trackers
-        if part is not None:  # ["a"].log(v)``: of an object it holds (``get_app:trackers[k].log``)
-            for chain, path in self._result_paths(*part):
+        paths = self._result_paths(*part) if part is not None else []  # ["a"].log(v)``: of
+        if paths:  # an object it holds (``get_app:trackers[k].log``)
+            for chain, path in paths:
                 self.results.add(f"{chain}:{path[1:]}.{method}")
             return
         item = type(value) is ast.Subscript and not _is_slice(value.slice)
@@ -1070,8 +1074,8 @@ class _Scanner:
         out = []
         for r in self.aliases.get(node.id, ()):
             chain, _, before = r[len(RESULT):].partition("()")
-            if r.startswith(RESULT) and "[" not in chain:
-                out.append((chain, before + path))
+            if r.startswith(RESULT) and "[" not in chain and (before or path[:1] == "."):
+                out.append((chain, before + path))  # (``app["x"]``: ``get_app[k]``, below)
         return out
 
     def _class_view(self, node: ast.AST) -> None:
@@ -1221,7 +1225,10 @@ class _Scanner:
             root += "[k]"  # (a loop's variable: an item of what it goes over)
         if type(value) is ast.Attribute and not items:
             self._result_method(value)  # (``log = get_tracker().log_metric``)
-        part = _result_part(value) if type(target) is ast.Name else None
+        whole = type(target) is ast.Name or (items and isinstance(target, (ast.Tuple, ast.List)))
+        over = value.args[0] if items and isinstance(value, ast.Call) and chain_of(
+            value.func) == ("enumerate",) and value.args else value  # (``for i, t in ...``)
+        part = _result_part(over) if whole else None
         paths = self._result_paths(*part) if part is not None else []
         if paths:
             # ``t = get_app().tracker``, ``for t in get_app().trackers.values()``, ``t =
