@@ -628,6 +628,14 @@ def model_family(opts):
     return opts["model"].partition(":")[0]  # (numpy's partition changes an array)
 
 
+def train_model(m, v):  # a helper changing the object it is given
+    m.train(v)
+
+
+def sample_model(m, v):
+    return m.sample(v)
+
+
 def app_model():  # a part of another getter's result, returned as it is
     return get_app().model
 
@@ -914,6 +922,10 @@ CHANGES = {
         "for k, m in get_app().by_name.items():\n        m.train(n)"),
     "method_of_items_of_a_getter_results_list_by_enumerate": (
         "for i, m in enumerate(get_app().models):\n        m.train(n)"),
+    "item_of_a_getter_results_attribute_given_to_a_helper_through_a_local": (
+        'm = get_app().by_name["a"]\n    train_model(m, n)'),
+    "items_of_a_getter_results_attribute_given_to_a_helper_in_a_loop": (
+        "for m in get_app().by_name.values():\n        train_model(m, n)"),
     "method_of_an_item_of_a_local_bound_to_a_getter_results_attribute": (
         'models = get_app().by_name\n    models["a"].train(n)'),
     "method_of_an_object_a_cached_factory_result_holds": "get_runner().model.train(n)",
@@ -1018,6 +1030,8 @@ READS = {
     "helper_splitting_a_string_of_a_global_config": "model_family(NAMES)",
     "method_under_a_decorator_of_yours_reading": "DECORATED.sample(n)",
     "method_reading_a_part_of_another_getters_result_a_getter_returns": "app_model().sample(n)",
+    "item_of_a_getter_results_attribute_given_to_a_helper_reading_it": (
+        'm = get_app().by_name["a"]\n    sample_model(m, n)'),
     "method_reading_items_of_a_getter_results_attribute_by_items": (
         "for k, m in get_app().by_name.items():\n        m.sample(n)"),
     "method_reading_an_object_a_cached_factory_result_holds": "get_runner().model.sample(n)",

@@ -1820,14 +1820,29 @@ def _given_result_changed(fn: types.FunctionType, chain: tuple[str, ...], where:
     call, _, rest = name[len(RESULT):].partition("()")
     helper = resolve_chain(chain, fn.__globals__)
     if where == "self" or helper is None or not any(
-            value is not None and (part := _given_part(value, "_" + rest)) is not None
-            and _changes_parameter(helper, where, part)
-            for value, _ in _handed_out_by(_resolved(call, fn, None), set())):
+            _gives_changed_part(helper, where, got, rest)
+            for got in _handed_out_by(_resolved(call, fn, None), set())):
         return
     found: dict[tuple[Any, ...], str] = {}
     _result_marks_of(call, fn, found, ctx, _Follow(deep=True))
     for mark, shown in found.items():
         out[("result", mark)] = shown
+
+
+def _gives_changed_part(helper: Any, where: int | str, got: tuple[Any, type], rest: str
+                        ) -> bool:
+    """Whether ``helper`` changes the part at ``rest`` (``.opts``, ``.trackers[k]``: each
+    object an item of the container there is, ``t = get_app().trackers["a"]; go(t, v)``)
+    of what a call handed out (``got``), given at ``where``."""
+    value, _ = got
+    if value is None:
+        return False
+    if rest.endswith("]"):
+        path = rest[1:].replace("[*]", "[k]").split(".")
+        return any(_changes_parameter(helper, where, v) for v, _ in _along([got], path)
+                   if v is not None)
+    part = _given_part(value, "_" + rest)
+    return part is not None and _changes_parameter(helper, where, part)
 
 
 def _given_part(obj: Any, name: str) -> Any:
