@@ -628,6 +628,10 @@ def model_family(opts):
     return opts["model"].partition(":")[0]  # (numpy's partition changes an array)
 
 
+TRAIN_CFG = {"lr": 0.1}
+REGISTRY_CFG = {"train": TRAIN_CFG}  # (a step reads TRAIN_CFG by its own name)
+
+
 def train_model(m, v):  # a helper changing the object it is given
     m.train(v)
 
@@ -786,7 +790,7 @@ def use(ready):
             APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS, get_runner().model.w,
             made_by_a_factory("a").w, made_by_a_classmethod("b").w, made_through_a_local("c").w,
             made_by_a_walrus("d").w, sole_model().w, Shelf.get("a").w, fresh_model().w,
-            LOGGED.w, SLOTTED.model.w, NAMES, NAMED.opts, DECORATED.w]
+            LOGGED.w, SLOTTED.model.w, NAMES, NAMED.opts, DECORATED.w, TRAIN_CFG["lr"]]
 """
 
 CHANGES = {
@@ -922,6 +926,9 @@ CHANGES = {
         "for k, m in get_app().by_name.items():\n        m.train(n)"),
     "method_of_items_of_a_getter_results_list_by_enumerate": (
         "for i, m in enumerate(get_app().models):\n        m.train(n)"),
+    "global_changed_through_another_globals_item": 'REGISTRY_CFG["train"]["lr"] = n',
+    "global_changed_through_a_local_bound_to_another_globals_item": (
+        'cfg = REGISTRY_CFG["train"]\n    cfg["lr"] = n'),
     "item_of_a_getter_results_attribute_given_to_a_helper_through_a_local": (
         'm = get_app().by_name["a"]\n    train_model(m, n)'),
     "items_of_a_getter_results_attribute_given_to_a_helper_in_a_loop": (
@@ -942,6 +949,7 @@ CHANGES = {
 }
 
 COPIES = {
+    "item_of_a_registry_replaced": 'REGISTRY_CFG["eval"] = {"lr": n}',
     "rebound_copy": 'cfg = CONFIG\n    cfg = dict(cfg)\n    cfg["k"] = n',
     "rebound_loop_variable": 'for r in ROWS:\n        r = dict(r)\n        r["v"] = n',
     "slice": "rows = ROWS[:]\n    rows.append(n)",

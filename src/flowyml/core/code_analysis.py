@@ -931,6 +931,8 @@ class _Scanner:
         if roots is None:
             if whole:
                 self.mutated.add(name)
+                if item and not name.endswith("]"):  # (``HOLD["rows"]["a"] = v``: also
+                    self.mutated.add(name + "[k]")  # what an item of it holds)
             if dotted:
                 self.mutated.add(dotted)
         else:

@@ -896,6 +896,7 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
         return out
     globs = fn.__globals__
     mutated = _changed_names(info.mutated, globs)
+    _held_items_changed(info, globs, mutated, out)
     if info.taken:
         _taken_marks(info, globs, label, out, mutated)
     for name in info.rebound:  # a lazy value (``Graph.sharing``): ``_CFG``, ``STATE.cfg``
@@ -2131,6 +2132,22 @@ def _state_reads(counted: set[tuple[str, int]], parts: Mapping[str, str],
             _, where, qual = split_key(part)
             out.add(("result", ("class", where, qual)))
     return out
+
+
+def _held_items_changed(info: CodeInfo, globs: Mapping[str, Any], mutated: frozenset[str],
+                        out: dict[tuple[Any, ...], str]) -> None:
+    """``REGISTRY["train"]["lr"] = v`` (``REGISTRY[k]``, counted as a change of
+    ``REGISTRY``): what an item holds changed, so each object the container holds (64 at
+    most) is marked too, for a step reading one of them by its own name
+    (``TRAIN["lr"]``, ``REGISTRY = {"train": TRAIN}``)."""
+    for m in info.mutated:
+        base = m.partition("[")[0]
+        if not m.endswith(("[k]", "[*]")) or "." in base or base not in mutated or (
+                base not in info.global_names):
+            continue
+        for held, _ in _held_values(globs.get(base))[:64]:
+            if held is not None:
+                out[("value", id(held))] = base
 
 
 def _written_ids(writes: Mapping[str, Mapping[tuple[Any, ...], str]]) -> set[int]:
