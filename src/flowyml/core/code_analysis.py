@@ -447,6 +447,9 @@ def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
     ``get_app().trackers.values()`` (an item of it), ``get_app().tracker``: the call and
     the path of the part of its result (``.trackers[k]``, ``.tracker``), when that path
     starts with an attribute (an item of the result itself is ``chain[k]``)."""
+    t = type(node)
+    if t is not ast.Attribute and t is not ast.Subscript and t is not ast.Call:
+        return None  # (most returned and bound values: a name, a constant, an operation)
     parts: list[str] = []
     item = False
     while True:
