@@ -1493,15 +1493,8 @@ pipe = fm.Pipeline("lazy_registry", [train, report])
     assert [p for p in graph.fingerprints["report"].parts if p.startswith("state ")]
 
 
-def test_a_proxy_whose_class_raises_counts_as_a_new_value(project: Path) -> None:
-    """A global whose ``__class__`` itself runs code and raises (werkzeug's
-    ``LocalProxy`` outside its context, reached directly or handed out in a getter's
-    tuple): the build does not fail; nothing about it can be read, so its step
-    re-executes on every run, with a warning naming it."""
-    (project / "localproxy.py").write_text('''
-import flowyml as fm
-
-
+# werkzeug's ``LocalProxy`` in short, outside its context: its ``__class__`` raises
+LOCAL_PROXY = '''
 class LocalProxy:
     def __init__(self, f):
         object.__setattr__(self, "_f", f)
@@ -1516,7 +1509,20 @@ class LocalProxy:
 
 def _current():
     raise RuntimeError("working outside of the run context")
+'''
 
+
+def test_a_proxy_whose_class_raises_counts_as_a_new_value(project: Path) -> None:
+    """A global whose ``__class__`` itself runs code and raises (werkzeug's
+    ``LocalProxy`` outside its context, reached directly or handed out in a getter's
+    tuple): the build does not fail; nothing about it can be read, so its step
+    re-executes on every run, with a warning naming it."""
+    (project / "localproxy.py").write_text('''
+import flowyml as fm
+
+
+'''
+                                              + LOCAL_PROXY + '''
 
 SESSION = LocalProxy(_current)
 ROWS = [{"v": 1}]
@@ -1559,21 +1565,7 @@ def test_a_proxy_whose_class_raises_held_by_an_object_does_not_break_the_build(
 import flowyml as fm
 
 
-class LocalProxy:
-    def __init__(self, f):
-        object.__setattr__(self, "_f", f)
-
-    @property
-    def __class__(self):
-        return type(object.__getattribute__(self, "_f")())
-
-    def __getattr__(self, k):
-        return getattr(object.__getattribute__(self, "_f")(), k)
-
-
-def _current():
-    raise RuntimeError("working outside of the run context")
-
+{LOCAL_PROXY}
 
 class App:
     def __init__(self):
