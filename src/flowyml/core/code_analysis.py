@@ -439,9 +439,6 @@ def _call_base(node: ast.AST) -> str | None:
             return None
 
 
-_ITEM_VIEW_CALLS = frozenset({"get", "values", "items", "setdefault", "__getitem__"})
-
-
 def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
     """``get_app().trackers["a"]``, ``get_app().trackers.get("a")``,
     ``get_app().trackers.values()`` (an item of it), ``get_app().tracker``: the call and
@@ -481,6 +478,7 @@ def _is_slice(index: ast.AST) -> bool:
 
 # methods whose result is (a part of) their object's value: a name bound to it is an alias
 _VIEWS = frozenset({"items", "values", "keys", "get", "setdefault", "__getitem__"})
+_ITEM_VIEW_CALLS = _VIEWS - {"keys"}  # the views an item's object comes out of
 
 
 def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
