@@ -538,6 +538,12 @@ class App:
     def main(self):
         return self.model
 
+    def get_model(self):  # a getter of one it holds
+        return self.model
+
+    def new_model(self):  # a new one at each call
+        return Model()
+
 
 def model_named(name):
     return MODELS[name]
@@ -664,6 +670,98 @@ class Decorated(Model):
 DECORATED = Decorated()
 
 
+def bare(f):  # a decorator of yours without functools.wraps
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+
+def bare_self(f):
+    def wrapper(self, *args):
+        return f(self, *args)
+    return wrapper
+
+
+def counting(f):  # without wraps, its wrapper counting its calls on itself
+    def wrapper(*args, **kwargs):
+        wrapper.calls += 1
+        return f(*args, **kwargs)
+    wrapper.calls = 0
+    return wrapper
+
+
+class ByClass:  # a class-based decorator binding its instance
+    def __init__(self, f):
+        self.f = f
+
+    def __get__(self, obj, owner=None):
+        return functools.partial(self.f, obj)
+
+
+class Bare(Model):
+    @bare
+    def train(self, v):
+        self.w = v
+
+    @bare_self
+    def train_too(self, v):
+        self.w = v
+
+    @ByClass
+    def train_by_class(self, v):
+        self.w = v
+
+    @counting
+    def train_counted(self, v):
+        self.w = v
+
+    @bare
+    def sample(self, v):
+        return [v, self.w]
+
+    @ByClass
+    def sample_by_class(self, v):
+        return [v, self.w]
+
+
+BARE = Bare()
+
+
+class User:  # holds a global another step reads by its own name
+    def __init__(self):
+        self.app = APP
+        self.opts = APP.opts
+        self.seen = {}
+
+    def set_own_item(self, v):
+        self.opts["a"] = v  # its attribute's item: another global's object
+
+    def peek_counting(self, v):
+        self.seen[v] = True  # its own dict
+        return self.app.opts["a"]
+
+    def train_held(self, v):
+        self.app.model.train(v)
+
+    def train_got(self, v):
+        self.app.get_model().train(v)
+
+    def set_held(self, v):
+        self.app.opts["a"] = v
+
+    def get_app(self):
+        return self.app
+
+    def train_through_own_getter(self, v):
+        self.get_app().get_model().train(v)
+
+    def train_new(self, v):
+        self.app.new_model().train(v)
+
+    def peek(self, v):
+        return self.app.model.sample(v)
+
+
 class Built(Model):
     @classmethod
     def create(cls):  # a constructor of its own
@@ -739,6 +837,7 @@ def sliced_lists():
 
 
 APP = App()
+USER = User()
 
 
 def read_opts(d):
@@ -790,7 +889,8 @@ def use(ready):
             APP.by_name["a"].w, Keeper.of("a").w, METRIC_NAMES, LISTS, get_runner().model.w,
             made_by_a_factory("a").w, made_by_a_classmethod("b").w, made_through_a_local("c").w,
             made_by_a_walrus("d").w, sole_model().w, Shelf.get("a").w, fresh_model().w,
-            LOGGED.w, SLOTTED.model.w, NAMES, NAMED.opts, DECORATED.w, TRAIN_CFG["lr"]]
+            LOGGED.w, SLOTTED.model.w, NAMES, NAMED.opts, DECORATED.w, TRAIN_CFG["lr"],
+            BARE.w]
 """
 
 CHANGES = {
@@ -881,6 +981,28 @@ CHANGES = {
     "own_attribute_given_to_a_helper_by_a_method": 'UTIL.put_into("a", n)',
     "method_of_an_object_held_by_a_global_called_by_its_method": "APP.train_all(n)",
     "method_of_an_object_held_by_a_getter_result": "get_app().model.train(n)",
+    "method_of_what_a_method_of_a_getter_result_hands_out": "get_app().get_model().train(n)",
+    "attribute_of_what_a_method_of_a_getter_result_hands_out": "get_app().get_model().w = n",
+    "what_a_method_of_a_getter_result_hands_out_through_a_local": (
+        "m = get_app().get_model()\n    m.w = n"),
+    "what_a_method_of_a_getter_result_hands_out_given_to_a_helper": (
+        "train_model(get_app().get_model(), n)"),
+    "what_a_method_of_a_getter_result_hands_out_by_setattr": (
+        'setattr(get_app().get_model(), "w", n)'),
+    "method_of_an_attribute_of_a_getter_result_read_by_getattr": (
+        'getattr(get_app(), "model").train(n)'),
+    "method_of_an_item_of_an_attribute_of_a_getter_result_read_by_getattr": (
+        'getattr(get_app(), "by_name")["a"].train(n)'),
+    "method_under_a_decorator_of_yours_without_wraps": "BARE.train(n)",
+    "method_under_a_decorator_of_yours_without_wraps_naming_self": "BARE.train_too(n)",
+    "method_under_a_class_based_decorator_of_yours": "BARE.train_by_class(n)",
+    "method_under_a_decorator_without_wraps_counting_on_its_wrapper": "BARE.train_counted(n)",
+    "method_under_a_decorator_without_wraps_through_a_helper": "train_model(BARE, n)",
+    "method_changing_an_object_another_global_holds": "USER.train_held(n)",
+    "method_setting_an_item_of_what_another_global_holds": "USER.set_held(n)",
+    "method_changing_what_a_method_of_an_object_it_holds_hands_out": "USER.train_got(n)",
+    "method_changing_what_its_own_getter_hands_out": "USER.train_through_own_getter(n)",
+    "method_setting_an_item_of_its_attribute_another_global_holds": "USER.set_own_item(n)",
     "method_of_an_object_held_by_a_global_alias": "app = APP\n    app.model.train(n)",
     "method_of_objects_in_a_global_attribute_list": "for m in APP.models:\n        m.train(n)",
     "method_of_a_cached_factory_result_changing_it_through_another_of_its_own": (
@@ -1048,6 +1170,19 @@ READS = {
     "method_reading_items_of_a_getter_results_attribute_in_a_loop": (
         "for m in get_app().by_name.values():\n        m.sample(n)"),
     "helper_splitting_a_string_of_a_getter_results_config": "model_family(get_named().opts)",
+    "method_of_a_new_object_a_method_of_a_getter_result_makes": (
+        "get_app().new_model().train(n)"),
+    "attribute_of_a_new_object_a_method_of_a_getter_result_makes": (
+        "get_app().new_model().w = n"),
+    "new_object_a_method_of_a_getter_result_makes_through_a_local": (
+        "m = get_app().new_model()\n    m.w = n"),
+    "method_reading_what_a_method_of_a_getter_result_hands_out": (
+        "get_app().get_model().sample(n)"),
+    "method_reading_under_a_decorator_of_yours_without_wraps": "BARE.sample(n)",
+    "method_reading_under_a_class_based_decorator_of_yours": "BARE.sample_by_class(n)",
+    "method_reading_an_object_another_global_holds": "USER.peek(n)",
+    "method_changing_a_new_object_a_held_objects_method_makes": "USER.train_new(n)",
+    "method_filling_its_own_dict_reading_what_another_global_holds": "USER.peek_counting(n)",
 }
 
 

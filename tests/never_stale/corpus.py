@@ -4994,6 +4994,128 @@ add(idiom("state_through_a_global_rebound_by_globals", {"pipe.py": src('''
     warns_at_build=("scaled",),
 ))
 
+add(idiom("state_through_a_method_under_a_decorator_without_wraps", {"pipe.py": src('''
+    import time
+
+    import flowyml as fm
+
+
+    def timed(f):  # no functools.wraps: the wrapper hands its arguments on
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                wrapper.spent = time.perf_counter() - start
+        return wrapper
+
+
+    class Tracker:
+        def __init__(self):
+            self.metrics = {}
+
+        @timed
+        def log_metric(self, name, value):
+            self.metrics[name] = value
+
+
+    TRACKER = Tracker()
+
+
+    @fm.step(outputs="a")
+    def fit(k: int = 3):
+        TRACKER.log_metric("acc", k * 2)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def report(a):
+        return TRACKER.metrics["acc"] * 10
+
+
+    pipe = fm.Pipeline("ns", [fit, report])
+''')},
+    Phase("unchanged", (), "fit logs through a method under a decorator without wraps, report "
+          "reads it: both re-execute", {"fit": "executed", "report": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "TRACKER = Tracker()", "TRACKER = Tracker()  # shared"),),
+          "comment", {"fit": "executed", "report": "executed"}),
+    change(E("pipe.py", "def fit(k: int = 3)", "def fit(k: int = 4)"),
+           note="a method under a decorator of the user's without functools.wraps"),
+    steps=("fit", "report"),
+    check={"y": "[fit(), report('ok')][1]"},
+    warns_at_build=("TRACKER",),
+))
+
+add(idiom("state_through_an_object_another_global_holds", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Model:
+        def __init__(self):
+            self.w = 0
+
+        def train(self, k):
+            self.w = k
+
+
+    class Trainer:
+        def __init__(self, model):
+            self.model = model
+
+        def fit(self, k):
+            self.model.train(k)
+
+
+    class App:
+        def __init__(self):
+            self.model = MODEL
+
+        def get_model(self):
+            return self.model
+
+
+    MODEL = Model()
+    TRAINER = Trainer(MODEL)
+    APP = App()
+
+
+    def get_app():
+        return APP
+
+
+    @fm.step(outputs="a")
+    def fit(k: int = 3):
+        TRAINER.fit(k)
+        return "ok"
+
+
+    @fm.step(outputs="b")
+    def tune(a, j: int = 1):
+        get_app().get_model().w += j
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def predict(b):
+        return MODEL.w * 10
+
+
+    pipe = fm.Pipeline("ns", [fit, tune, predict])
+''')},
+    Phase("unchanged", (), "fit trains a model through the trainer holding it, tune through "
+          "what a getter's method hands out, predict reads it by its own name: all re-execute",
+          {"fit": "executed", "tune": "executed", "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "MODEL = Model()", "MODEL = Model()  # the one model"),),
+          "comment", {"fit": "executed", "tune": "executed", "predict": "executed"}),
+    change(E("pipe.py", "def fit(k: int = 3)", "def fit(k: int = 4)"),
+           note="a method of an object changing what it holds, another global's value"),
+    change(E("pipe.py", "def tune(a, j: int = 1)", "def tune(a, j: int = 2)"),
+           note="what a method of a getter's result hands out, changed"),
+    steps=("fit", "tune", "predict"),
+    check={"y": "[fit(), tune('ok'), predict('ok')][2]"},
+    warns_at_build=("TRAINER.model",),
+))
+
 add(idiom("state_through_in_place_library_calls", {"pipe.py": src('''
     import heapq
 

@@ -31,6 +31,7 @@ from .code_text import (
     NAMESPACE,
     QUERY_MADE_ELSEWHERE,
     RESULT,
+    SET_ITEM,
     SHAPE_SCALARS,
     CodeInfo,
     FingerprintWarning,
@@ -428,6 +429,10 @@ def _call_base(node: ast.AST) -> str | None:
             if type(f) is ast.Attribute and f.attr in _VIEWS:
                 node = f.value
                 continue
+            got = _getattr_literal(node)  # type: ignore[arg-type]
+            if got is not None:  # ``getattr(get_app(), "tracker")``
+                node = got[0]
+                continue
             chain = chain_of(f)
             if chain is None or chain[0] in _BUILTIN_NAMES:
                 return None
@@ -453,21 +458,52 @@ def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
         if isinstance(node, ast.Attribute):
             parts.append(node.attr + ("[k]" if item else ""))
             node, item = node.value, False
+        elif isinstance(node, ast.Call) and (got := _getattr_literal(node)) is not None:
+            parts.append(got[1] + ("[k]" if item else ""))  # ``getattr(get_app(), "t")``
+            node, item = got[0], False
+        elif isinstance(node, ast.Call) and not item and isinstance(
+                node.func, ast.Attribute) and node.func.attr not in _VIEWS and isinstance(
+                _call_under(node.func), ast.Call):  # ``get_app().get_tracker()``: what a
+            parts.append(node.func.attr + "()")  # method of the result hands out
+            node = node.func.value
         elif isinstance(node, ast.Subscript) and not item and not _is_slice(node.slice) and (
-                isinstance(node.value, ast.Attribute)):
+                _attribute_like(node.value)):
             node, item = node.value, True
         elif isinstance(node, ast.Subscript) and not item and not _is_slice(node.slice) and (
                 isinstance(node.value, ast.Name)) and not parts:  # ``trs["a"]``: an item of
             return node.value, "[k]"  # what a local alias stands for
         elif isinstance(node, ast.Call) and not item and not parts and isinstance(
                 node.func, ast.Attribute) and node.func.attr in _ITEM_VIEW_CALLS and (
-                isinstance(node.func.value, ast.Attribute)):
+                _attribute_like(node.func.value)):
             node, item = node.func.value, True
         else:
             break
     if not isinstance(node, (ast.Call, ast.Name)) or not parts or item:
         return None  # (a name: of a local bound to a call's result, ``app.trackers["a"]``)
     return node, "".join("." + p for p in reversed(parts))
+
+
+def _getattr_literal(node: ast.Call) -> tuple[ast.expr, str] | None:
+    """``getattr(x, "name")`` (a literal name, no default): ``x`` and the name."""
+    f, args = node.func, node.args
+    if type(f) is ast.Name and f.id == "getattr" and len(args) == 2 and not node.keywords and (
+            type(args[1]) is ast.Constant and isinstance(args[1].value, str)):
+        return args[0], args[1].value
+    return None
+
+
+def _attribute_like(node: ast.expr) -> bool:
+    """``x.a`` or ``getattr(x, "a")``."""
+    return type(node) is ast.Attribute or (type(node) is ast.Call and _getattr_literal(
+        node) is not None)
+
+
+def _call_under(node: ast.expr) -> ast.expr:
+    """What a chain of attributes and items starts from (``get_app()`` for
+    ``get_app().trackers["a"].log``)."""
+    while type(node) is ast.Attribute or type(node) is ast.Subscript:
+        node = node.value
+    return node
 
 
 def _is_slice(index: ast.AST) -> bool:
@@ -900,6 +936,10 @@ class _Scanner:
         """An attribute of what a call hands out, given (``put(get_app().opts, v)``), as
         ``()get_app().opts`` (``CodeInfo.passed``: the build tells what the call hands
         out, and whether the function changes it)."""
+        part = _result_part(arg)  # ``go(get_app().get_tracker(), v)``: what a method of
+        if part is not None and "()" in part[1] and "[" not in part[1]:  # the result hands
+            base = _call_base(part[0])  # out
+            return [] if base is None or "[" in base else [f"{RESULT}{base}(){part[1]}{kind}"]
         attrs: list[str] = []
         while type(arg) is ast.Attribute:
             attrs.append(arg.attr)
@@ -950,8 +990,11 @@ class _Scanner:
         handed out: ``chain[k]`` in ``results`` when it is of what an item holds (``rows =
         head(); rows[0]["v"] = n``), not of the result itself (``rows.append(x)``):
         a new list or tuple of globals a function returns changes only so."""
-        root, held, _ = root.partition("()")  # (a part of it: what an item holds, deep)
+        root, held, path = root.partition("()")  # (a part of it: what an item holds, deep)
         chain, _, kind = root.partition("[")
+        if "()" in path and not kind:  # (``t = get_app().get_tracker(); t.w = v``)
+            self.results.add(f"{chain}:{path[1:]}.{SET_ITEM}")
+            return
         self.results.add(chain + "[k]" if deep or kind or held else chain)
 
     def _returned(self, value: ast.AST) -> None:
@@ -1103,6 +1146,12 @@ class _Scanner:
             self._mark(root)
             self._class_view(node)
             return None
+        part = _result_part(node)  # ``get_app().get_tracker().w = v``: what a method of
+        through = [(c, p) for c, p in self._result_paths(*part) if "()" in p] if part else []
+        if through:  # a call's result hands out (``get_tracker().=``: the build tells,
+            for chain, path in through:  # by what that method returns)
+                self.results.add(f"{chain}:{path[1:]}.{SET_ITEM}")
+            return through[0][0]
         base = _call_base(node)
         if base is not None:  # (``get_cfg()["m"]["lr"] = v``: what an item holds)
             self._result_changed(base, type(node) is ast.Subscript or type(node) is ast.Attribute)

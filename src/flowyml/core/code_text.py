@@ -31,6 +31,9 @@ MUTATORS = frozenset(
 
 
 RESULT = "()"  # an alias's root: a call's result (``"()get_cfg"``: ``cfg = get_cfg()``)
+# in ``CodeInfo.results``, the "method" of an item or attribute set on what a path through
+# a method's result reaches (``get_app:get_tracker().=`` for ``get_app().get_tracker().w = v``)
+SET_ITEM = "="
 
 
 def name_of(root: str) -> str:

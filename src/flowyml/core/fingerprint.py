@@ -59,6 +59,7 @@ from .code_text import (
     NAMESPACE,
     QUERY_MADE_ELSEWHERE,
     RESULT,
+    SET_ITEM,
     CodeInfo,
     FingerprintWarning,
     chain_of,
@@ -1192,6 +1193,8 @@ def _changed_by_method(got: tuple[Any, type], method: str) -> bool:
 def _reached_changed(got: tuple[Any, type], method: str) -> bool:
     """``_changed_by_method``'s answer, worked out."""
     *path, method = method.split(".")
+    if method == SET_ITEM:  # (an item or attribute set on what the path reaches)
+        return bool(_along([got], path))
     return any(_changes_self(value, cls, method) for value, cls in _along([got], path))
 
 
@@ -1200,6 +1203,9 @@ def _along(reached: list[tuple[Any, type]], path: Sequence[str]) -> list[tuple[A
     each value of the container an attribute holds), found without running code."""
     for part in path:
         attr, item = part.removesuffix("[k]"), part.endswith("[k]")
+        if attr.endswith("()"):  # ``get_tracker()``: what that method of each hands out
+            reached = [x for v, c in reached for x in _method_hands_out(v, c, attr[:-2])]
+            continue
         held = [_held_path(v, (attr,)) for v, _ in reached if v is not None]
         made = [_made_in_init(c, attr) for v, c in reached if v is None and not item]
         reached = [x for h in held for x in _held_values(h)] if item else [
@@ -1211,23 +1217,84 @@ def _along(reached: list[tuple[Any, type]], path: Sequence[str]) -> list[tuple[A
     return reached
 
 
+def _method_hands_out(value: Any, cls: type, method: str) -> list[tuple[Any, type]]:
+    """What calling ``method`` on ``value`` (an instance of ``cls``; None: one not made
+    yet) hands out (``_handed_out_by``), for a method of the user's; for an instance not
+    made yet, the parts of it the method returns (``return self.tracker``) as its
+    ``__init__`` makes them (``_made_in_init``)."""
+    raw = _static_attr(cls, method)
+    fn = _method_function(raw)
+    if fn is None:
+        return []
+    info = _walked_info(fn)
+    if value is not None:
+        got = _handed_out_by(types.MethodType(fn, value), set())
+        if _keeps_results(raw) or info is None:
+            return got
+        # an instance of a class it makes in its return statement is a new one at each
+        # call (``return Run()``), nothing another step reads (a memo's kept one: above)
+        new = {c for r in info.returned if r.startswith(RESULT) and "(" not in r[len(RESULT):]
+               and is_a(c := _resolved(r[len(RESULT):].partition("[")[0], fn, value), type)}
+        return [(v, c) for v, c in got if v is not None or c not in new]
+    me = fn.__code__.co_varnames[:1]
+    made = [_made_in_init(cls, r.partition(".")[2]) for r in info.returned
+            if name_of(r) in me and r.count(".") == 1 and "[" not in r] if info else []
+    return [(None, c) for c in made if c is not None]
+
+
 def _changes_self(value: Any, cls: type, method: str) -> bool:
-    meth = inspect.getattr_static(cls, method, None)
-    return type(meth) is types.FunctionType and _wrapped(meth).__code__.co_argcount > 0 and (
+    meth = _method_function(inspect.getattr_static(cls, method, None))
+    return meth is not None and _wrapped(meth).__code__.co_argcount > 0 and (
         _changes_parameter(meth, 0, value, cls=cls))
 
 
+def _method_function(raw: Any) -> types.FunctionType | None:
+    """The function that runs, with the instance first, for ``raw``, a class's
+    attribute: a function, or the one function a decorator object holds (``@Timed def
+    log(self, v)``: a class-based decorator binding its instance by ``__get__``, found
+    by its ``__wrapped__`` (``functools.update_wrapper``) or as the only function among
+    its attributes); None for anything else (a classmethod, a staticmethod, a
+    property: no instance first)."""
+    if type(raw) is types.FunctionType:
+        return raw
+    if raw is None or is_a(raw, (type, classmethod, staticmethod, property)):
+        return None
+    if _static_attr(type(raw), "__get__") is None:
+        return None  # (not bound to the instance: never called with it)
+    own = _own_dict(raw)
+    inner = own.get("__wrapped__")
+    if type(inner) is types.FunctionType:
+        return inner
+    held = [v for v in own.values() if type(v) is types.FunctionType]
+    return held[0] if len(held) == 1 else None
+
+
 def _wrapped(fn: types.FunctionType) -> types.FunctionType:
-    """The function a ``functools.wraps`` wrapper (a decorator of yours: timing, logging,
-    retrying) calls, through several: what runs with the caller's arguments."""
+    """The function a decorator's wrapper (a decorator of yours: timing, logging,
+    retrying) calls, through several: what runs with the caller's arguments. Found by
+    ``__wrapped__`` (``functools.wraps``), or, for a wrapper without it that hands its
+    ``*args`` on, as the one function its closure holds (``def wrapper(*args, **kw):
+    return f(*args, **kw)``)."""
     seen = {id(fn)}
     for _ in range(16):
         inner = _attr(fn, "__wrapped__")
+        if inner is None:
+            inner = _forwarded_to(fn)
         if type(inner) is not types.FunctionType or id(inner) in seen:
             break  # (a cycle of ``__wrapped__``: where it closes)
         seen.add(id(inner))
         fn = inner
     return fn
+
+
+def _forwarded_to(fn: types.FunctionType) -> types.FunctionType | None:
+    """The function a wrapper without ``functools.wraps`` hands its arguments to: one
+    taking ``*args`` whose closure holds exactly one function (the decorated one)."""
+    if not fn.__code__.co_flags & inspect.CO_VARARGS or not fn.__closure__:
+        return None
+    held = [v for v in map(cell_value, fn.__closure__)
+            if type(v) is types.FunctionType and v is not fn]  # (``wrapper.calls += 1``)
+    return held[0] if len(held) == 1 else None
 
 
 @struct
@@ -1475,9 +1542,9 @@ def _apart(part: Any, kind: str, deep: bool) -> bool:
 
 
 def _own_method(obj: Any, name: str) -> Any:
-    """``obj``'s method ``name``, a function of its class (None otherwise)."""
-    meth = inspect.getattr_static(type(obj), name, None)
-    return meth if type(meth) is types.FunctionType else None
+    """``obj``'s method ``name``, a function of its class or the one a decorator object
+    there holds (``_method_function``; None otherwise)."""
+    return _method_function(inspect.getattr_static(type(obj), name, None))
 
 
 def _hands_out_itself(method: Any, deep: bool, seen: set[int]) -> bool:
@@ -1838,7 +1905,7 @@ def _gives_changed_part(helper: Any, where: int | str, got: tuple[Any, type], re
     value, _ = got
     if value is None:
         return False
-    if rest.endswith("]"):
+    if rest.endswith("]") or "()" in rest:  # (``.get_tracker()``: what it hands out)
         path = rest[1:].replace("[*]", "[k]").split(".")
         return any(_changes_parameter(helper, where, v) for v, _ in _along([got], path)
                    if v is not None)
@@ -1895,16 +1962,93 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
         meth: Any = member.__func__
     else:
         meth = getattr(type(obj), attr, None)
+        if type(meth) is not types.FunctionType:  # (a decorator object of yours)
+            meth = _method_function(inspect.getattr_static(type(obj), attr, None))
     if type(meth) is not types.FunctionType or not _wrapped(meth).__code__.co_argcount:
         return False
     if not _changes_parameter(meth, 0, obj):  # ``self.log.append(v)``, ``self.w = ...``
         return False
     _object_mark(obj, name, out, ctx)
+    _held_parts_marked(obj, meth, name, out, ctx, set())
     info = _walked_info(meth)
     if not isinstance(obj, type) and info is not None and (
             f"{meth.__code__.co_varnames[0]}.__class__" in info.mutated):
         _object_mark(type(obj), name, out, ctx)  # ``type(self).total = n``: its class's
     return True
+
+
+def _held_parts_marked(obj: Any, meth: types.FunctionType, name: str,
+                       out: dict[tuple[Any, ...], str], ctx: _Context, seen: set[int]) -> None:
+    """Mark what ``obj`` holds that its method ``meth`` changes through a path of
+    ``self`` (``self.model.fit(X)``, ``self.app.tracker.log(v)``, ``self.app.opts["k"] =
+    v``), and through the methods of its own it calls (``self._store(v)``): an object
+    another global may hold too (``TRAINER.model is MODEL``), whose readers never name
+    ``obj``. A method called there counts by its code (a library's by its name:
+    ``_method_changes``); an item or attribute set there, by the object holding it
+    (``_set_through``, read off the method's tree when its facts say it sets one)."""
+    meth = _wrapped(meth)
+    info = _walked_info(meth)
+    me = meth.__code__.co_varnames[:1]
+    if info is None or not me or id(meth) in seen or len(seen) > 16:
+        return
+    seen.add(id(meth))
+    deep = f"{me[0]}[k]" in info.mutated
+    for c in info.chains:
+        if len(c) < 2 or c[0] != me[0]:
+            continue
+        if len(c) == 2:  # ``self._store(v)``: a method of its own, what it changes
+            own = _own_method(obj, c[1])
+            if own is not None:
+                _held_parts_marked(obj, own, name, out, ctx, seen)
+            continue
+        part = _held_path(obj, c[1:-1])
+        if part is None or is_a(part, (types.ModuleType, type, types.FunctionType,
+                                       *_IMMUTABLE)):
+            continue
+        method = _own_method(part, c[-1])
+        if method is not None and _walked_info(_wrapped(method)) is not None:
+            changed = _changes_parameter(method, 0, part)
+        else:
+            changed = c[-1] in MUTATORS and _method_changes(part, c[-1])
+        if changed:
+            _object_mark(part, f"{name}.{'.'.join(c[1:-1])}", out, ctx)
+    if deep:  # ``self.app.opts["k"] = v``, ``self.app.tracker.w = v``: what holds the item
+        for attrs in _set_through(info, me[0]):  # or attribute set
+            part = _held_path(obj, attrs)
+            if part is not None and not is_a(part, (types.ModuleType, type, types.FunctionType,
+                                                    *_IMMUTABLE)):
+                _object_mark(part, ".".join((name, *attrs)), out, ctx)
+    for entry in info.results:  # ``self.app.get_tracker().log(v)``: what a method of
+        head, _, rest = entry.partition(".")  # an object it holds hands out, changed
+        call, _, method = rest.partition(":")
+        if head != me[0] or not call or not method or call.endswith("]"):
+            continue
+        for got in _handed_out_by(_static_path(obj, call.split(".")), set()):
+            if got[0] is not None and _changed_by_method(got, method):
+                *path, _ = method.split(".")
+                shown = f"{name}.{call}()" + "".join("." + p for p in path)
+                for part, _ in _along([got], path) if path else [got]:
+                    if part is not None:
+                        _object_mark(part, shown, out, ctx)
+
+
+def _set_through(info: CodeInfo, me: str) -> list[tuple[str, ...]]:
+    """The attribute paths of ``me`` (a method's ``self``) whose item or attribute the
+    code sets or deletes (``self.app.opts["k"] = v``: ``("app", "opts")``; ``self.opts["k"]
+    = v``: ``("opts",)``, an object another global may hold too)."""
+    tree = info.tree()
+    out = []
+    for node in ast.walk(tree) if tree is not None else ():
+        t = type(node)
+        targets = (node.targets if t is ast.Assign or t is ast.Delete  # type: ignore[attr-defined]
+                   else [node.target] if t is ast.AugAssign or t is ast.AnnAssign  # type: ignore[attr-defined]
+                   else ())
+        for target in targets:
+            if type(target) is ast.Subscript or type(target) is ast.Attribute:
+                chain = chain_of(target.value)
+                if chain is not None and chain[0] == me and len(chain) > 1:
+                    out.append(chain[1:])
+    return out
 
 
 def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
