@@ -20,6 +20,7 @@ from tests.conftest import import_from
 PRELUDE = """
 import argparse
 import copy
+import types
 import functools
 import re
 from dataclasses import dataclass
@@ -544,6 +545,15 @@ class App:
     def new_model(self):  # a new one at each call
         return Model()
 
+    def _make(self):
+        return Model()
+
+    def new_via_own(self):  # a new one, made by another method
+        return self._make()
+
+    def new_via_factory(self):  # a new one, made by a factory function
+        return make_model()
+
 
 def model_named(name):
     return MODELS[name]
@@ -632,6 +642,51 @@ def get_named():
 
 def model_family(opts):
     return opts["model"].partition(":")[0]  # (numpy's partition changes an array)
+
+
+MIXED = {"model": "bert:base", "layers": [1, 2]}  # a string beside a list
+
+
+class Mixed:
+    def __init__(self):
+        self.opts = {"model": "bert:base", "layers": [1, 2]}
+
+
+MIXED_HELD = Mixed()
+
+
+def get_mixed():
+    return MIXED_HELD
+
+
+def add_layer(opts, v):
+    opts["layers"].append(v)
+
+
+class Held(NamedTuple):  # a named tuple holding an object
+    model: Model
+    lr: float
+
+
+HELD = Held(Model(), 0.1)
+PAIR = (Model(), 1)  # a plain tuple holding one
+
+
+class Registry2(dict):
+    def put(self, k, v):
+        super().__setitem__(k, v)  # the builtin base's, which changes it
+
+    def peek(self, k):
+        return super().get(k)
+
+
+class Log2(list):
+    def add(self, v):
+        super().append(v)
+
+
+REG2 = Registry2(a=1)
+LOG2 = Log2()
 
 
 TRAIN_CFG = {"lr": 0.1}
@@ -727,10 +782,71 @@ class Bare(Model):
 BARE = Bare()
 
 
-class User:  # holds a global another step reads by its own name
+def fixed(f):  # without wraps, naming the arguments it hands on
+    def wrapper(self, v):
+        return f(self, v)
+    return wrapper
+
+
+def report(e):
+    return str(e)
+
+
+def on_error(handler):  # a decorator factory: its wrapper's closure holds two functions
+    def deco(f):
+        def wrapper(*args, **kwargs):
+            try:
+                return f(*args, **kwargs)
+            except Exception as e:
+                handler(e)
+                raise
+        return wrapper
+    return deco
+
+
+class Bound:  # binds by ``types.MethodType``, which fails on the class
+    def __init__(self, f):
+        self.f = f
+
+    def __call__(self, *args, **kwargs):
+        return self.f(*args, **kwargs)
+
+    def __get__(self, obj, owner=None):
+        return types.MethodType(self, obj)
+
+
+class Wrapped(Model):
+    @fixed
+    def train_fixed(self, v):
+        self.w = v
+
+    @on_error(report)
+    def train_guarded(self, v):
+        self.w = v
+
+    @Bound
+    def train_bound(self, v):
+        self.w = v
+
+    @on_error(report)
+    def sample_guarded(self, v):
+        return [v, self.w]
+
+
+WRAPPED = Wrapped()
+
+
+class UserBase:
+    def fit(self, v):
+        self.app.model.train(v)
+
+
+class User(UserBase):  # holds a global another step reads by its own name
     def __init__(self):
         self.app = APP
         self.opts = APP.opts
+        self.model = APP.model
+        self.models = APP.models
         self.seen = {}
 
     def set_own_item(self, v):
@@ -760,6 +876,26 @@ class User:  # holds a global another step reads by its own name
 
     def peek(self, v):
         return self.app.model.sample(v)
+
+    def train_alias(self, v):
+        m = self.model
+        m.train(v)
+
+    def train_loop(self, v):
+        for m in self.models:
+            m.train(v)
+
+    def train_by_helper(self, v):
+        train_model(self.app.model, v)
+
+    def train_item(self, v, k="a"):
+        self.app.by_name[k].train(v)
+
+    def train_deep(self, v):
+        self.app.train_all(v)
+
+    def train_super(self, v):
+        super().fit(v)
 
 
 class Built(Model):
@@ -890,7 +1026,8 @@ def use(ready):
             made_by_a_factory("a").w, made_by_a_classmethod("b").w, made_through_a_local("c").w,
             made_by_a_walrus("d").w, sole_model().w, Shelf.get("a").w, fresh_model().w,
             LOGGED.w, SLOTTED.model.w, NAMES, NAMED.opts, DECORATED.w, TRAIN_CFG["lr"],
-            BARE.w]
+            BARE.w, MIXED, MIXED_HELD.opts, HELD.model.w, HELD.lr, PAIR[0].w, dict(REG2),
+            list(LOG2), WRAPPED.w]
 """
 
 CHANGES = {
@@ -1003,6 +1140,25 @@ CHANGES = {
     "method_changing_what_a_method_of_an_object_it_holds_hands_out": "USER.train_got(n)",
     "method_changing_what_its_own_getter_hands_out": "USER.train_through_own_getter(n)",
     "method_setting_an_item_of_its_attribute_another_global_holds": "USER.set_own_item(n)",
+    "method_changing_an_object_another_global_holds_through_a_local": "USER.train_alias(n)",
+    "method_changing_objects_another_global_holds_in_a_loop": "USER.train_loop(n)",
+    "method_giving_an_object_another_global_holds_to_a_helper": "USER.train_by_helper(n)",
+    "method_changing_an_item_another_global_holds": "USER.train_item(n)",
+    "method_calling_a_method_of_another_global_changing_what_it_holds": "USER.train_deep(n)",
+    "method_changing_an_object_another_global_holds_through_super": "USER.train_super(n)",
+    "attribute_of_an_object_a_global_holds_set": "APP.model.w = n",
+    "method_under_a_decorator_without_wraps_naming_its_arguments": "WRAPPED.train_fixed(n)",
+    "method_under_a_decorator_factory_holding_two_functions": "WRAPPED.train_guarded(n)",
+    "method_under_a_decorator_binding_by_method_type": "WRAPPED.train_bound(n)",
+    "list_item_of_a_config_sorted_by_its_key": 'MIXED["layers"].sort()',
+    "method_of_an_object_a_named_tuple_holds": "HELD.model.train(n)",
+    "method_of_an_object_a_named_tuple_holds_through_a_local": "m = HELD.model\n    m.train(n)",
+    "method_of_an_object_a_tuple_holds_through_a_local": "m = PAIR[0]\n    m.train(n)",
+    "item_set_by_the_builtin_base_through_super": 'REG2.put("a", n)',
+    "item_appended_by_the_builtin_base_through_super": "LOG2.add(n)",
+    "list_item_of_a_config_appended_to_by_a_helper": "add_layer(MIXED, n)",
+    "list_item_of_a_getter_results_config_appended_to_by_a_helper": (
+        "add_layer(get_mixed().opts, n)"),
     "method_of_an_object_held_by_a_global_alias": "app = APP\n    app.model.train(n)",
     "method_of_objects_in_a_global_attribute_list": "for m in APP.models:\n        m.train(n)",
     "method_of_a_cached_factory_result_changing_it_through_another_of_its_own": (
@@ -1183,6 +1339,20 @@ READS = {
     "method_reading_an_object_another_global_holds": "USER.peek(n)",
     "method_changing_a_new_object_a_held_objects_method_makes": "USER.train_new(n)",
     "method_filling_its_own_dict_reading_what_another_global_holds": "USER.peek_counting(n)",
+    "method_of_a_new_object_a_method_of_a_getter_result_makes_by_another": (
+        "get_app().new_via_own().train(n)"),
+    "attribute_of_a_new_object_a_method_of_a_getter_result_makes_by_a_factory": (
+        "get_app().new_via_factory().w = n"),
+    "method_reading_under_a_decorator_factory_holding_two_functions": (
+        "WRAPPED.sample_guarded(n)"),
+    "string_item_of_a_config_holding_a_list_split": 'MIXED["model"].partition(":")',
+    "field_of_a_named_tuple_read": "x = HELD.lr + n",
+    "method_reading_an_object_a_named_tuple_holds": "HELD.model.sample(n)",
+    "method_reading_an_object_a_tuple_holds_through_a_local": "m = PAIR[0]\n    m.sample(n)",
+    "item_read_by_the_builtin_base_through_super": 'REG2.peek("a")',
+    "helper_splitting_a_string_of_a_config_holding_a_list": "model_family(MIXED)",
+    "helper_splitting_a_string_of_a_getter_results_config_holding_a_list": (
+        "model_family(get_mixed().opts)"),
 }
 
 
@@ -1296,6 +1466,83 @@ def use(ready):
 pipe = fm.Pipeline("pairs", [setup, use])
 ''')
     mod = import_from(project, pair)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        graph = mod.pipe.build()
+    assert [p for p in graph.fingerprints["use"].parts if p.startswith("state ")]
+
+
+HELD_BY_TWO = {  # a step changing an object another global holds, through that global
+    "method_of_what_a_getters_method_hands_out": "get_app().get_model().train(n)",
+    "attribute_of_what_a_getters_method_hands_out": "get_app().get_model().w = n",
+    "method_of_what_a_getter_result_holds": "get_app().model.train(n)",
+    "method_of_what_a_globals_method_hands_out": "APP.get_model().train(n)",
+    "attribute_of_what_a_global_holds": "APP.model.w = n",
+    "item_of_what_a_global_holds": "APP.opts.update(a=n)",
+    "method_of_a_global_changing_what_it_holds": "APP.train(n)",
+    "method_of_a_global_changing_what_it_holds_through_a_local": "APP.train_alias(n)",
+}
+
+
+@pytest.mark.parametrize("form", sorted(HELD_BY_TWO))
+def test_a_change_through_another_global_couples_a_reader_by_its_own_name(
+        project: Path, form: str) -> None:
+    """``APP.model is MODEL``: a step changing the model through ``APP`` (a getter of
+    it, a method of it) and one reading ``MODEL`` alone are coupled; the writer's marks
+    name the object, not only the global it went through."""
+    (project / f"two_{form}.py").write_text(f'''
+import flowyml as fm
+
+
+class Model:
+    def __init__(self):
+        self.w = 0
+        self.opts = {{"a": 0}}
+
+    def train(self, v):
+        self.w = v
+
+
+MODEL = Model()
+
+
+class App:
+    def __init__(self):
+        self.model = MODEL
+        self.opts = MODEL.opts
+
+    def get_model(self):
+        return self.model
+
+    def train(self, v):
+        self.model.train(v)
+
+    def train_alias(self, v):
+        m = self.model
+        m.train(v)
+
+
+APP = App()
+
+
+def get_app():
+    return APP
+
+
+@fm.step(outputs="ready")
+def setup(n: int = 1):
+    {HELD_BY_TWO[form]}
+    return True
+
+
+@fm.step(outputs="val")
+def use(ready):
+    return [MODEL.w, MODEL.opts["a"]]
+
+
+pipe = fm.Pipeline("two", [setup, use])
+''')
+    mod = import_from(project, f"two_{form}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fm.FingerprintWarning)
         graph = mod.pipe.build()

@@ -5116,6 +5116,61 @@ add(idiom("state_through_an_object_another_global_holds", {"pipe.py": src('''
     warns_at_build=("TRAINER.model",),
 ))
 
+add(idiom("state_through_a_builtin_base_and_a_named_tuple", {"pipe.py": src('''
+    from typing import NamedTuple
+
+    import flowyml as fm
+
+
+    class Registry(dict):
+        def register(self, name, value):
+            super().__setitem__(name, value)
+
+
+    class Model:
+        def __init__(self):
+            self.w = 0
+
+        def train(self, k):
+            self.w = k
+
+
+    class Bundle(NamedTuple):
+        model: Model
+        lr: float
+
+
+    REGISTRY = Registry()
+    BUNDLE = Bundle(Model(), 0.5)
+
+
+    @fm.step(outputs="a")
+    def setup(k: int = 3):
+        REGISTRY.register("scale", k)
+        m = BUNDLE.model
+        m.train(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def use(a):
+        return REGISTRY["scale"] * 10 + BUNDLE.model.w
+
+
+    pipe = fm.Pipeline("ns", [setup, use])
+''')},
+    Phase("unchanged", (), "setup registers through a dict base's method and trains a model "
+          "a named tuple holds, use reads both: both re-execute",
+          {"setup": "executed", "use": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "REGISTRY = Registry()", "REGISTRY = Registry()  # names"),),
+          "comment", {"setup": "executed", "use": "executed"}),
+    change(E("pipe.py", "def setup(k: int = 3)", "def setup(k: int = 4)"),
+           note="super().__setitem__ of a dict subclass, and an object a named tuple holds"),
+    steps=("setup", "use"),
+    check={"y": "[setup(), use('ok')][1]"},
+    warns_at_build=("REGISTRY",),
+))
+
 add(idiom("state_through_in_place_library_calls", {"pipe.py": src('''
     import heapq
 

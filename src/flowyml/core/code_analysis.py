@@ -571,6 +571,26 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
             return None
 
 
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _keyed_item(node: ast.AST) -> tuple[str, str] | None:
+    """``X["name"]``, ``X[0]``: the name and the key as ``CodeInfo.mutated`` spells it
+    (``'name'``, ``0``: an identifier or a non-negative integer, nothing that needs
+    quoting); None for anything else."""
+    if type(node) is not ast.Subscript or type(node.value) is not ast.Name:
+        return None
+    index = node.slice
+    if type(index) is not ast.Constant:
+        return None
+    key = index.value
+    if type(key) is str and _KEY.fullmatch(key):
+        return node.value.id, repr(key)
+    if type(key) is int and key >= 0:
+        return node.value.id, str(key)
+    return None
+
+
 def _constant_key(index: ast.AST) -> bool:
     """``X["a"]``, ``X[0]``, ``X[0, 1]``: an item by a key the code spells out."""
     return type(index) is ast.Constant or (type(index) is ast.Tuple and all(
@@ -1168,7 +1188,13 @@ class _Scanner:
                                     and node.args else None)
             return
         self._class_changed(f.value)
-        if type(f.value) in (ast.Subscript, ast.Call):
+        keyed = _keyed_item(f.value)
+        if keyed is not None and self._roots(keyed[0]) is None and f.attr in MUTATORS and (
+                not _in_place(f.attr, node.keywords)):
+            # ``OPTS["model"].partition(":")``: by what that item holds, as ``X.sort[M]``
+            # (a string's changes nothing, a list's sorts it in place)
+            self.mutated.add(f"{keyed[0]}[{keyed[1]}].{f.attr}[M]")
+        elif type(f.value) in (ast.Subscript, ast.Call):
             # ``D["k"].append(x)``, ``MODELS["lr"].fit(X)``, ``CFG.get("opt").update()``
             root = _root_name(f.value, views=True, kinds=True)
             if root is not None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import array
 import ast
 import builtins
+import copy
 import functools
 import inspect
 import os
@@ -910,6 +911,12 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
         out[("name", label, name)] = name
         if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
             out[("value", id(value))] = name  # interned str, may be any global's value)
+        if f"{name}[k]" in info.mutated:  # ``APP.model.w = v``: the object holding it, which
+            for attrs in _set_through(info, name):  # another global may hold too
+                part = _held_path(value, attrs)
+                if part is not None and not is_a(part, (
+                        types.ModuleType, type, types.FunctionType, *_IMMUTABLE)):
+                    out[("value", id(part))] = ".".join((name, *attrs))
     for dotted in sorted(n for n in mutated if "." in n):  # ``settings.FACTOR = 5``
         base, _, attr = dotted.partition(".")
         owner = globs.get(base) if base in info.global_names else None
@@ -937,6 +944,10 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
                 owner, (_IMMUTABLE, types.FunctionType)):  # ``REG.names.append(x)``
             out[("name", label, base)] = base
             out[("value", id(owner))] = base
+            held = _held_path(owner, attr.split(".")) if attr != "*" else None
+            if held is not None and not is_a(held, (
+                    _IMMUTABLE, types.ModuleType, types.FunctionType, type)):
+                out[("value", id(held))] = dotted  # (another global may hold it too)
     return out
 
 
@@ -964,15 +975,32 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
         chain = chain.removesuffix("[k]")
         if _item_view_changed(fn, info, chain, method, out):
             continue
-        if method and not any(_changed_by_method(got, method) for got in _handed_out_by(
-                _resolved(chain, fn, None), set(), items=deep)):
-            continue
+        if method:
+            changed = [got for got in _handed_out_by(_resolved(chain, fn, None), set(),
+                                                     items=deep)
+                       if _changed_by_method(got, method)]
+            if not changed:
+                continue
+            _reached_marks(changed, method, f"{chain}()", out, ctx)
         found: dict[tuple[Any, ...], str] = {}
         _result_marks_of(chain, fn, found, ctx, _Follow(deep=deep))
         for mark, name in found.items():
             out[("result", mark)] = name
             if chain in info.results_taken:  # (it reads what others left there too)
                 out[("taken", ("result", mark))] = name
+
+
+def _reached_marks(changed: list[tuple[Any, type]], method: str, shown: str,
+                   out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """Mark the objects a method call changes at the end of a path through what a call
+    handed out (``changed``: those ``_changed_by_method`` says it changes): the object
+    itself (``get_app().get_model().train(v)``: the model, which another global may
+    hold too), besides the call's kept result the caller marks."""
+    *path, last = method.split(".")
+    for got in changed:
+        for value, cls in _along([got], path) if path else [got]:
+            if value is not None and (last == SET_ITEM or _changes_self(value, cls, last)):
+                _object_mark(value, shown + "".join("." + p for p in path), out, ctx)
 
 
 def _item_view_changed(fn: types.FunctionType, info: CodeInfo, chain: str, method: str,
@@ -1228,6 +1256,8 @@ def _method_hands_out(value: Any, cls: type, method: str) -> list[tuple[Any, typ
         return []
     info = _walked_info(fn)
     if value is not None:
+        if not _keeps_results(raw) and _makes_new(fn, value, set()):
+            return []  # (``return self._make()``, ``return make_model()``: a new one)
         got = _handed_out_by(types.MethodType(fn, value), set())
         if _keeps_results(raw) or info is None:
             return got
@@ -1242,10 +1272,47 @@ def _method_hands_out(value: Any, cls: type, method: str) -> list[tuple[Any, typ
     return [(None, c) for c in made if c is not None]
 
 
+def _makes_new(fn: types.FunctionType, owner: Any, seen: set[int], depth: int = 0) -> bool:
+    """Whether ``fn`` (a method of ``owner``'s, or a function: ``owner`` None) returns a
+    new object at every call: each of its returns an instance it makes (``return
+    Model()``), a copy (``copy.copy``, ``copy.deepcopy``), or what such a function of the
+    user's returns (``return self._make()``, ``return make_model()``, a few calls deep);
+    not a memo's (its caller checks ``_keeps_results``). False when anything else may
+    come back (a global, a part of ``self``, a local)."""
+    info = _walked_info(fn)
+    if info is None or not info.returned or depth > 4 or id(fn) in seen:
+        return False
+    seen.add(id(fn))
+    for root in info.returned:
+        call = root[len(RESULT):].partition("[")[0] if root.startswith(RESULT) else ""
+        if not call or "(" in call:
+            return False  # (not a call's result, or a part of one)
+        made = _resolved(call, fn, owner)
+        if is_a(made, type) or any(made is f for f in _COPIES):
+            continue
+        inner, bound = made, None
+        if type(inner) is types.MethodType:
+            bound, inner = inner.__self__, inner.__func__
+        if type(inner) is not types.FunctionType or _keeps_results(made) or not _makes_new(
+                inner, bound, seen, depth + 1):
+            return False
+    return True
+
+
+_COPIES = (copy.copy, copy.deepcopy)
+
+
 def _changes_self(value: Any, cls: type, method: str) -> bool:
     meth = _method_function(inspect.getattr_static(cls, method, None))
-    return meth is not None and _wrapped(meth).__code__.co_argcount > 0 and (
-        _changes_parameter(meth, 0, value, cls=cls))
+    return meth is not None and _takes_self(meth) and _changes_parameter(meth, 0, value,
+                                                                           cls=cls)
+
+
+def _takes_self(meth: types.FunctionType) -> bool:
+    """Whether ``meth`` (through the wrappers ``_wrapped`` sees) is given its instance:
+    a first parameter, or ``*args`` (a wrapper handing them on)."""
+    code = _wrapped(meth).__code__
+    return code.co_argcount > 0 or bool(code.co_flags & inspect.CO_VARARGS)
 
 
 def _method_function(raw: Any) -> types.FunctionType | None:
@@ -1290,11 +1357,28 @@ def _wrapped(fn: types.FunctionType) -> types.FunctionType:
 def _forwarded_to(fn: types.FunctionType) -> types.FunctionType | None:
     """The function a wrapper without ``functools.wraps`` hands its arguments to: one
     taking ``*args`` whose closure holds exactly one function (the decorated one)."""
-    if not fn.__code__.co_flags & inspect.CO_VARARGS or not fn.__closure__:
-        return None
-    held = [v for v in map(cell_value, fn.__closure__)
-            if type(v) is types.FunctionType and v is not fn]  # (``wrapper.calls += 1``)
+    held = _closure_functions(fn)
     return held[0] if len(held) == 1 else None
+
+
+def _closure_functions(fn: types.FunctionType) -> list[types.FunctionType]:
+    """The functions the closure of ``fn``, a wrapper taking ``*args``, holds (but
+    itself: ``wrapper.calls += 1``): what it may hand its arguments to."""
+    if not fn.__code__.co_flags & inspect.CO_VARARGS or not fn.__closure__:
+        return []
+    return [v for v in map(cell_value, fn.__closure__)
+            if type(v) is types.FunctionType and v is not fn]
+
+
+def _callee(fn: types.FunctionType, chain: tuple[str, ...]) -> Any:
+    """What ``chain``, called in ``fn``, names: a global's (``resolve_chain``), or a
+    closure variable's (``def wrapper(self, v): return f(self, v)``: the decorated
+    function)."""
+    code = fn.__code__
+    if chain[0] in code.co_freevars and fn.__closure__:
+        cells = dict(zip(code.co_freevars, fn.__closure__, strict=False))
+        return resolve_chain(chain, {chain[0]: cell_value(cells[chain[0]])})
+    return resolve_chain(chain, fn.__globals__)
 
 
 @struct
@@ -1389,8 +1473,9 @@ def _static_path(obj: Any, attrs: Sequence[str]) -> Any:
         elif not is_class and attr not in _own_dict(obj) and (
                 kind is types.FunctionType or is_a(raw, functools._lru_cache_wrapper)):
             obj = types.MethodType(raw, obj)  # a method, bound as the call binds it
-        elif kind is types.MemberDescriptorType and not is_class:  # a ``__slots__`` one:
-            try:  # read in C, no code of the user's runs
+        elif (kind is types.MemberDescriptorType or kind is _TUPLE_FIELD) and not is_class:
+            try:  # a ``__slots__`` one, a named tuple's field: read in C, no code of the
+                # user's runs
                 obj = raw.__get__(obj, type(obj))
             except Exception:
                 return None  # (not set yet)
@@ -1399,6 +1484,12 @@ def _static_path(obj: Any, attrs: Sequence[str]) -> Any:
         else:
             obj = raw
     return obj
+
+
+try:  # a named tuple's field (CPython's, read in C)
+    from _collections import _tuplegetter as _TUPLE_FIELD
+except ImportError:  # pragma: no cover - (another Python: none is read)
+    _TUPLE_FIELD = type("_NoField", (), {})
 
 
 def _static_attr(obj: Any, name: str) -> Any:
@@ -1608,8 +1699,9 @@ def _changed_names(mutated: frozenset[str], globs: Mapping[str, Any]) -> frozens
             continue
         by_method = _method_mark(m, globs.get(name_of(m), _NOT_BUILTIN))
         if by_method is not None:
-            if by_method:  # (``X.a.append[m]``: ``X.a``)
-                out.add(m[:-3].rpartition(".")[0])
+            if by_method:  # (``X.a.append[m]``: ``X.a``; ``X['k'].sort[M]``: ``X``)
+                target = m[:-3].rpartition(".")[0]
+                out.add(name_of(target) if target.endswith("]") else target)
             continue
         base = m[:m.index("[")]
         head, _, attr = base.partition(".")
@@ -1656,13 +1748,30 @@ def _method_mark(entry: str, value: Any) -> bool | None:
     ``X.append[m]``, passed on uncalled), with ``value`` what ``X`` names: whether it
     changes ``X`` (``X.a`` for ``X.a.append[m]``); None for an entry of another kind."""
     if entry.endswith("[M]"):  # ``X.sort()``: if X's ``sort`` works in place
-        *middle, attr = entry[:-3].split(".")[1:]
+        first, *middle, attr = entry[:-3].split(".")
+        if first.endswith("]"):  # ``X['k'].sort()``: by what that item holds
+            if value is None or not issubclass(type(value), (dict, list, tuple)):
+                return value is _NOT_BUILTIN or _counts_as_change(value, "k")
+            value = _keyed(value, first[first.index("[") + 1:-1])
         for name in middle:  # (``X.a.sort()``: by what ``X.a`` holds)
             value = _attribute(value, name) if value is not _NOT_BUILTIN else value
         return _method_changes(value, attr)
     if entry.endswith("[m]"):  # ``map(LOG.append, xs)``: if ``append`` may be a method
         return _method_passed(value, entry)
     return None
+
+
+def _keyed(container: dict[Any, Any] | list[Any] | tuple[Any, ...], key: str) -> Any:
+    """The item of a builtin container (read by the builtin type's own methods) at
+    ``key`` as ``CodeInfo.mutated`` spells it (``'name'``, ``0``); ``_NOT_BUILTIN`` when
+    there is none at build (an item set later: as its method's name says)."""
+    if isinstance(container, dict):
+        got = dict.get(container, key[1:-1] if key[:1] == "'" else int(key), _NOT_BUILTIN)
+        return got
+    if key[:1] == "'" or int(key) >= len(container):
+        return _NOT_BUILTIN
+    return list.__getitem__(container, int(key)) if isinstance(container, list) else (
+        tuple.__getitem__(container, int(key)))
 
 
 def _method_passed(value: Any, entry: str) -> bool:
@@ -1868,7 +1977,9 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
         base = name_of(name)  # (``X[k]``: an item of ``X`` given, ``cfg = X["m"]``)
         obj = globs.get(base) if base in info.global_names else None
         part = _given_part(obj, name) if obj is not None and not isinstance(
-            obj, (types.FunctionType, type, *_IMMUTABLE)) else None
+            obj, (types.FunctionType, type)) and (isinstance(obj, tuple) or not isinstance(
+                obj, _IMMUTABLE)) else None  # (a tuple holds objects too: ``m = PAIR[0];
+        # m.train(x)``, a named tuple's ``m = NT.model``)
         if part is None:
             continue
         if where == "self":  # ``m = MODEL; m.train(x)``; ``for m in MODELS.values()``
@@ -1960,11 +2071,10 @@ def _self_changed(obj: Any, attr: str, name: str, out: dict[tuple[Any, ...], str
         if not isinstance(member, classmethod):
             return False
         meth: Any = member.__func__
-    else:
-        meth = getattr(type(obj), attr, None)
-        if type(meth) is not types.FunctionType:  # (a decorator object of yours)
-            meth = _method_function(inspect.getattr_static(type(obj), attr, None))
-    if type(meth) is not types.FunctionType or not _wrapped(meth).__code__.co_argcount:
+    else:  # (read statically: a decorator object's ``__get__`` may raise on a class)
+        raw = _static_attr(type(obj), attr)
+        meth = raw.__func__ if is_a(raw, staticmethod) else _method_function(raw)
+    if type(meth) is not types.FunctionType or not _takes_self(meth):
         return False
     if not _changes_parameter(meth, 0, obj):  # ``self.log.append(v)``, ``self.w = ...``
         return False
@@ -2005,13 +2115,26 @@ def _held_parts_marked(obj: Any, meth: types.FunctionType, name: str,
         if part is None or is_a(part, (types.ModuleType, type, types.FunctionType,
                                        *_IMMUTABLE)):
             continue
-        method = _own_method(part, c[-1])
-        if method is not None and _walked_info(_wrapped(method)) is not None:
-            changed = _changes_parameter(method, 0, part)
-        else:
-            changed = c[-1] in MUTATORS and _method_changes(part, c[-1])
-        if changed:
-            _object_mark(part, f"{name}.{'.'.join(c[1:-1])}", out, ctx)
+        _held_call_marked(part, c[-1], f"{name}.{'.'.join(c[1:-1])}", out, ctx, seen)
+    for chain, where, given in info.passed:
+        if chain[0] == "super()" and given == me[0]:  # ``super().fit(v)``: the base's
+            found = _super_method(meth, obj, None, chain[-1])
+            if type(found) is types.FunctionType:
+                _held_parts_marked(obj, found, name, out, ctx, seen)
+            continue
+        if not given.startswith(me[0] + "."):
+            continue
+        part = _held_path(obj, given.partition("[")[0].split(".")[1:])
+        if part is None or is_a(part, (types.ModuleType, type, types.FunctionType,
+                                       *_IMMUTABLE)):
+            continue
+        shown = name + given[len(me[0]):].partition("[")[0]
+        items = [part, *_contents(part)[:64]] if "[" in given else [part]
+        for item in items:  # ``m = self.model; m.train(v)``, ``for m in self.models``,
+            if where == "self":  # ``self.by[k].train(v)``
+                _held_call_marked(item, chain[-1], shown, out, ctx, seen)
+            elif _changes_parameter(_callee(meth, chain), where, item):  # ``go(self.model)``
+                _object_mark(item, shown, out, ctx)
     if deep:  # ``self.app.opts["k"] = v``, ``self.app.tracker.w = v``: what holds the item
         for attrs in _set_through(info, me[0]):  # or attribute set
             part = _held_path(obj, attrs)
@@ -2032,10 +2155,26 @@ def _held_parts_marked(obj: Any, meth: types.FunctionType, name: str,
                         _object_mark(part, shown, out, ctx)
 
 
+def _held_call_marked(part: Any, attr: str, shown: str, out: dict[tuple[Any, ...], str],
+                      ctx: _Context, seen: set[int]) -> None:
+    """Mark ``part``, an object a method reaches through ``self``, if calling its method
+    ``attr`` changes it (a method of the user's by its code, and what that one changes
+    through its own ``self`` in turn; a library's by its name: ``_method_changes``)."""
+    if is_a(part, (types.ModuleType, type, types.FunctionType, *_IMMUTABLE)):
+        return
+    method = _own_method(part, attr)
+    if method is not None and _walked_info(_wrapped(method)) is not None:
+        if _changes_parameter(method, 0, part):
+            _object_mark(part, shown, out, ctx)
+            _held_parts_marked(part, method, shown, out, ctx, seen)
+    elif attr in MUTATORS and _method_changes(part, attr):
+        _object_mark(part, shown, out, ctx)
+
+
 def _set_through(info: CodeInfo, me: str) -> list[tuple[str, ...]]:
-    """The attribute paths of ``me`` (a method's ``self``) whose item or attribute the
-    code sets or deletes (``self.app.opts["k"] = v``: ``("app", "opts")``; ``self.opts["k"]
-    = v``: ``("opts",)``, an object another global may hold too)."""
+    """The attribute paths of ``me`` (a method's ``self``, a global) whose item or
+    attribute the code sets or deletes (``self.app.opts["k"] = v``: ``("app", "opts")``;
+    ``self.opts["k"] = v``: ``("opts",)``, an object another global may hold too)."""
     tree = info.tree()
     out = []
     for node in ast.walk(tree) if tree is not None else ():
@@ -2066,6 +2205,10 @@ def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
     inner = _wrapped(fn) if unwrap else fn  # (``@timed def log(self, v)``: the wrapper
     if inner is not fn and _changes_parameter(inner, where, value, depth, cls, False):
         return True  # hands ``*args`` on)
+    if unwrap and inner is fn and any(  # (one holding several: ``@on_error(report)``,
+            _changes_parameter(f, where, value, depth, cls, False)  # each may be given
+            for f in _closure_functions(fn)):  # them)
+        return True
     if not _sharing():
         return _param_changed(fn, where, value, depth, cls)
     # once per build for each question: methods calling each other's (``self.a.m()``,
@@ -2117,18 +2260,19 @@ def _param_changed(fn: types.FunctionType, where: int | str, value: Any, depth: 
         return True  # (``self.model.train(x)``)
     return depth < 4 and any(  # ``prep(d)`` calling ``set_key(d, ...)``, ``put(self.d, v)``
         (where2 != "self" and name_of(name) == param and _gives_changed(
-            resolve_chain(chain, fn.__globals__), where2, value, name, depth))
+            _callee(fn, chain), where2, value, name, depth))
         or (where2 == "self" and name.startswith(param + ".") and value is not None
             and _held_method_changes(value, name, chain[-1], depth))
-        or (chain[0] == "super()" and name == param and _changes_parameter(
-            _super_method(fn, value, cls, chain[-1]), 0, value, depth + 1, cls))
+        or (chain[0] == "super()" and name == param and _super_changes(
+            _super_method(fn, value, cls, chain[-1]), chain[-1], value, depth, cls))
         for chain, where2, name in info.passed)
 
 
 def _super_method(fn: types.FunctionType, value: Any, cls: type | None, name: str) -> Any:
     """What ``super().<name>`` is in ``fn``, a method of the class its ``__class__``
     cell holds, called on ``value`` (or an instance of ``cls``): the next class's in
-    the instance's MRO that has it."""
+    the instance's MRO that has it, a function; or the builtin container class whose
+    method it is (``_BUILTIN_CONTAINERS``); None for anything else."""
     cell = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False)).get(
         "__class__")
     owner = cell_value(cell) if cell is not None else None
@@ -2140,8 +2284,24 @@ def _super_method(fn: types.FunctionType, value: Any, cls: type | None, name: st
     for klass in after:
         member = klass.__dict__.get(name)
         if member is not None:
-            return member if type(member) is types.FunctionType else None
+            if type(member) is types.FunctionType:
+                return member
+            return klass if any(klass is c for c in _BUILTIN_CONTAINERS) else None
     return None
+
+
+# the builtin classes a class of yours may derive from whose methods named in ``MUTATORS``
+# change the object (``super().__setitem__(k, v)`` in a ``dict`` subclass)
+_BUILTIN_CONTAINERS = (dict, list, set, bytearray)  # (by identity: a metaclass's ``__eq__``
+# or ``__hash__`` may raise)
+
+
+def _super_changes(found: Any, name: str, value: Any, depth: int, cls: type | None) -> bool:
+    """Whether ``super().<name>(...)`` (``found``: ``_super_method``'s) changes ``self``:
+    a method of the user's by its code, a builtin container's by its name."""
+    if any(found is c for c in _BUILTIN_CONTAINERS):
+        return name in MUTATORS
+    return _changes_parameter(found, 0, value, depth + 1, cls)
 
 
 def _gives_changed(callee: Any, where: int | str, value: Any, name: str, depth: int) -> bool:
