@@ -5116,6 +5116,55 @@ add(idiom("state_through_an_object_another_global_holds", {"pipe.py": src('''
     warns_at_build=("TRAINER.model",),
 ))
 
+add(idiom("state_through_what_a_getters_method_hands_out", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Model:
+        def __init__(self):
+            self.w = 0
+
+
+    class App:
+        def __init__(self):
+            self.model = MODEL
+
+        def get_model(self):
+            return self.model
+
+
+    MODEL = Model()
+    APP = App()
+
+
+    def get_app():
+        return APP
+
+
+    @fm.step(outputs="b")
+    def tune(j: int = 1):
+        get_app().get_model().w += j
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def predict(b):
+        return MODEL.w * 10
+
+
+    pipe = fm.Pipeline("ns", [tune, predict])
+''')},
+    Phase("unchanged", (), "tune changes the model a getter's method hands out, predict reads it "
+          "by its own global name: both re-execute", {"tune": "executed", "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "MODEL = Model()", "MODEL = Model()  # the one model"),),
+          "comment", {"tune": "executed", "predict": "executed"}),
+    change(E("pipe.py", "def tune(j: int = 1)", "def tune(j: int = 2)"),
+           note="what a method of a getter's result hands out, read under another name"),
+    steps=("tune", "predict"),
+    check={"y": "[tune(), predict('ok')][1]"},
+    warns_at_build=("get_app().get_model()",),
+))
+
 add(idiom("state_through_a_builtin_base_and_a_named_tuple", {"pipe.py": src('''
     from typing import NamedTuple
 
