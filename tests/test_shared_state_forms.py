@@ -542,6 +542,9 @@ class App:
     def get_model(self):  # a getter of one it holds
         return self.model
 
+    def get_models(self):
+        return self.models
+
     def new_model(self):  # a new one at each call
         return Model()
 
@@ -1119,6 +1122,14 @@ CHANGES = {
     "method_of_an_object_held_by_a_global_called_by_its_method": "APP.train_all(n)",
     "method_of_an_object_held_by_a_getter_result": "get_app().model.train(n)",
     "method_of_what_a_method_of_a_getter_result_hands_out": "get_app().get_model().train(n)",
+    "method_of_what_a_method_of_a_getter_result_hands_out_through_a_local_of_it": (
+        "app = get_app()\n    app.get_model().train(n)"),
+    "what_a_method_of_a_getter_result_hands_out_through_two_locals": (
+        "app = get_app()\n    m = app.get_model()\n    m.w = n"),
+    "items_of_what_a_method_of_a_getter_result_hands_out_in_a_loop": (
+        "for m in get_app().get_models():\n        m.train(n)"),
+    "what_a_method_of_a_local_getter_result_hands_out_given_to_a_helper": (
+        "app = get_app()\n    train_model(app.get_model(), n)"),
     "attribute_of_what_a_method_of_a_getter_result_hands_out": "get_app().get_model().w = n",
     "what_a_method_of_a_getter_result_hands_out_through_a_local": (
         "m = get_app().get_model()\n    m.w = n"),
@@ -1345,6 +1356,8 @@ READS = {
         "get_app().new_via_factory().w = n"),
     "method_reading_under_a_decorator_factory_holding_two_functions": (
         "WRAPPED.sample_guarded(n)"),
+    "method_reading_items_of_what_a_method_of_a_getter_result_hands_out": (
+        "for m in get_app().get_models():\n        m.sample(n)"),
     "string_item_of_a_config_holding_a_list_split": 'MIXED["model"].partition(":")',
     "field_of_a_named_tuple_read": "x = HELD.lr + n",
     "method_reading_an_object_a_named_tuple_holds": "HELD.model.sample(n)",

@@ -463,9 +463,9 @@ def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
             node, item = got[0], False
         elif isinstance(node, ast.Call) and not item and isinstance(
                 node.func, ast.Attribute) and node.func.attr not in _VIEWS and isinstance(
-                _call_under(node.func), ast.Call):  # ``get_app().get_tracker()``: what a
-            parts.append(node.func.attr + "()")  # method of the result hands out
-            node = node.func.value
+                _call_under(node.func), (ast.Call, ast.Name)):  # ``get_app().get_tracker()``
+            parts.append(node.func.attr + "()")  # (or through a local bound to a call's
+            node = node.func.value  # result): what a method of the result hands out
         elif isinstance(node, ast.Subscript) and not item and not _is_slice(node.slice) and (
                 _attribute_like(node.value)):
             node, item = node.value, True
@@ -958,8 +958,8 @@ class _Scanner:
         out, and whether the function changes it)."""
         part = _result_part(arg)  # ``go(get_app().get_tracker(), v)``: what a method of
         if part is not None and "()" in part[1] and "[" not in part[1]:  # the result hands
-            base = _call_base(part[0])  # out
-            return [] if base is None or "[" in base else [f"{RESULT}{base}(){part[1]}{kind}"]
+            return [f"{RESULT}{chain}(){path}{kind}" for chain, path in self._result_paths(
+                *part) if "[" not in path]  # out (also through a local bound to the call's)
         attrs: list[str] = []
         while type(arg) is ast.Attribute:
             attrs.append(arg.attr)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import array
 import ast
 import builtins
-import copy
 import functools
 import inspect
 import os
@@ -946,7 +945,7 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             out[("value", id(owner))] = base
             held = _held_path(owner, attr.split(".")) if attr != "*" else None
             if held is not None and not is_a(held, (
-                    _IMMUTABLE, types.ModuleType, types.FunctionType, type)):
+                    *_IMMUTABLE, types.ModuleType, types.FunctionType, type)):
                 out[("value", id(held))] = dotted  # (another global may hold it too)
     return out
 
@@ -1232,7 +1231,9 @@ def _along(reached: list[tuple[Any, type]], path: Sequence[str]) -> list[tuple[A
     for part in path:
         attr, item = part.removesuffix("[k]"), part.endswith("[k]")
         if attr.endswith("()"):  # ``get_tracker()``: what that method of each hands out
-            reached = [x for v, c in reached for x in _method_hands_out(v, c, attr[:-2])]
+            got = [x for v, c in reached for x in _method_hands_out(v, c, attr[:-2])]
+            reached = [x for v, _ in got if v is not None for x in _held_values(v)] if (
+                item) else got  # (``for t in app.get_trackers()``: each item of it)
             continue
         held = [_held_path(v, (attr,)) for v, _ in reached if v is not None]
         made = [_made_in_init(c, attr) for v, c in reached if v is None and not item]
@@ -1288,7 +1289,9 @@ def _makes_new(fn: types.FunctionType, owner: Any, seen: set[int], depth: int = 
         if not call or "(" in call:
             return False  # (not a call's result, or a part of one)
         made = _resolved(call, fn, owner)
-        if is_a(made, type) or any(made is f for f in _COPIES):
+        copies = sys.modules.get("copy")  # (loaded by the code calling it: not imported here)
+        if is_a(made, type) or (copies is not None and (
+                made is copies.copy or made is copies.deepcopy)):
             continue
         inner, bound = made, None
         if type(inner) is types.MethodType:
@@ -1297,9 +1300,6 @@ def _makes_new(fn: types.FunctionType, owner: Any, seen: set[int], depth: int = 
                 inner, bound, seen, depth + 1):
             return False
     return True
-
-
-_COPIES = (copy.copy, copy.deepcopy)
 
 
 def _changes_self(value: Any, cls: type, method: str) -> bool:
