@@ -839,6 +839,63 @@ class Wrapped(Model):
 WRAPPED = Wrapped()
 
 
+def record_into(x):  # a callback changing what it is given
+    x.append(1)
+
+
+def post(hook):  # a decorator factory: the hook is given the result, not the instance
+    def deco(f):
+        def wrapper(*args, **kwargs):
+            out = f(*args, **kwargs)
+            hook(out)
+            return out
+        return wrapper
+    return deco
+
+
+class Hooked(Model):
+    @post(record_into)
+    def sample_hooked(self, v):
+        return [v, self.w]
+
+
+HOOKED = Hooked()
+
+
+PDF = pd.DataFrame({"a": [1, 2]})
+SERIES = [pd.Series([1.0])]
+
+
+class Frames:  # library objects whose methods named like changes return new ones
+    def __init__(self):
+        self.pdf = PDF
+        self.series = SERIES
+        self.calls = 0
+
+    def get_pdf(self):
+        return self.pdf
+
+    def add_all(self, v):
+        self.calls += 1  # its own counter
+        return [s.add(v) for s in self.series]
+
+
+FRAMES = Frames()
+
+
+def get_frames():
+    return FRAMES
+
+
+class Aliased(dict):  # ``"@name"`` items resolve to another item
+    def __getitem__(self, k):
+        v = dict.__getitem__(self, k)
+        return dict.__getitem__(self, v[1:]) if isinstance(v, str) and v[:1] == "@" else v
+
+
+ALIASED = Aliased(layers=[1, 2], active="@layers")
+
+
 class UserBase:
     def fit(self, v):
         self.app.model.train(v)
@@ -1030,7 +1087,7 @@ def use(ready):
             made_by_a_walrus("d").w, sole_model().w, Shelf.get("a").w, fresh_model().w,
             LOGGED.w, SLOTTED.model.w, NAMES, NAMED.opts, DECORATED.w, TRAIN_CFG["lr"],
             BARE.w, MIXED, MIXED_HELD.opts, HELD.model.w, HELD.lr, PAIR[0].w, dict(REG2),
-            list(LOG2), WRAPPED.w]
+            list(LOG2), WRAPPED.w, HOOKED.w, PDF, SERIES, dict(ALIASED)]
 """
 
 CHANGES = {
@@ -1161,6 +1218,7 @@ CHANGES = {
     "method_under_a_decorator_without_wraps_naming_its_arguments": "WRAPPED.train_fixed(n)",
     "method_under_a_decorator_factory_holding_two_functions": "WRAPPED.train_guarded(n)",
     "method_under_a_decorator_binding_by_method_type": "WRAPPED.train_bound(n)",
+    "item_a_dict_subclass_resolves_appended_to_by_its_key": 'ALIASED["active"].append(n)',
     "list_item_of_a_config_sorted_by_its_key": 'MIXED["layers"].sort()',
     "method_of_an_object_a_named_tuple_holds": "HELD.model.train(n)",
     "method_of_an_object_a_named_tuple_holds_through_a_local": "m = HELD.model\n    m.train(n)",
@@ -1358,6 +1416,9 @@ READS = {
         "WRAPPED.sample_guarded(n)"),
     "method_reading_items_of_what_a_method_of_a_getter_result_hands_out": (
         "for m in get_app().get_models():\n        m.sample(n)"),
+    "method_under_a_decorator_giving_its_result_to_a_hook": "HOOKED.sample_hooked(n)",
+    "frame_a_getter_results_method_hands_out_added_to": "get_frames().get_pdf().add(n)",
+    "method_counting_its_calls_adding_to_series_it_holds": "FRAMES.add_all(n)",
     "string_item_of_a_config_holding_a_list_split": 'MIXED["model"].partition(":")',
     "field_of_a_named_tuple_read": "x = HELD.lr + n",
     "method_reading_an_object_a_named_tuple_holds": "HELD.model.sample(n)",
@@ -1560,6 +1621,70 @@ pipe = fm.Pipeline("two", [setup, use])
         warnings.simplefilter("ignore", fm.FingerprintWarning)
         graph = mod.pipe.build()
     assert [p for p in graph.fingerprints["use"].parts if p.startswith("state ")]
+
+
+@pytest.mark.parametrize("use", ["SERVICE.set_alias(n)", "SERVICE.set_each(n)",
+                                 'get_service().get_current().update(a=n)'])
+def test_a_proxy_whose_class_raises_reached_through_self_does_not_break_the_build(
+        project: Path, use: str) -> None:
+    """A method reaching a proxy through ``self`` (an alias, a loop) or a getter's method
+    handing one out: the build reads what it reaches without asking the proxy's
+    ``__class__``, which raises outside its context (werkzeug's ``LocalProxy``)."""
+    (project / "proxied.py").write_text(f'''
+import flowyml as fm
+
+
+class Unbound:
+    @property
+    def __class__(self):
+        raise RuntimeError("working outside of application context")
+
+    def update(self, **kw):
+        pass
+
+
+class Service:
+    def __init__(self):
+        self.current = Unbound()
+        self.all = [self.current]
+
+    def get_current(self):
+        return self.current
+
+    def set_alias(self, v):
+        c = self.current
+        c.update(a=v)
+
+    def set_each(self, v):
+        for c in self.all:
+            c.update(a=v)
+
+
+SERVICE = Service()
+
+
+def get_service():
+    return SERVICE
+
+
+@fm.step(outputs="ready")
+def setup(n: int = 1):
+    {use}
+    return True
+
+
+@fm.step(outputs="val")
+def read(ready):
+    return SERVICE.all
+
+
+pipe = fm.Pipeline("proxied", [setup, read])
+''')
+    mod = import_from(project, "proxied")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        graph = mod.pipe.build()
+    assert set(graph.fingerprints) == {"setup", "read"}
 
 
 def test_a_library_wrapper_is_not_taken_for_a_memo(project: Path, monkeypatch: pytest.MonkeyPatch

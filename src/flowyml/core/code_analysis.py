@@ -462,10 +462,12 @@ def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
             parts.append(got[1] + ("[k]" if item else ""))  # ``getattr(get_app(), "t")``
             node, item = got[0], False
         elif isinstance(node, ast.Call) and not item and isinstance(
-                node.func, ast.Attribute) and node.func.attr not in _VIEWS and isinstance(
-                _call_under(node.func), (ast.Call, ast.Name)):  # ``get_app().get_tracker()``
-            parts.append(node.func.attr + "()")  # (or through a local bound to a call's
-            node = node.func.value  # result): what a method of the result hands out
+                node.func, ast.Attribute) and node.func.attr not in _VIEWS and (
+                isinstance(_call_under(node.func), ast.Call) or (not parts and isinstance(
+                    _call_under(node.func), ast.Name))):  # ``get_app().get_tracker()``: what
+            parts.append(node.func.attr + "()")  # a method of the result hands out (the
+            node = node.func.value  # last through a local bound to a call's result: ``h =
+            # get_app(); h.box.get_model()``; not ``self.get_app()``, a call's own base)
         elif isinstance(node, ast.Subscript) and not item and not _is_slice(node.slice) and (
                 _attribute_like(node.value)):
             node, item = node.value, True
@@ -1157,10 +1159,11 @@ class _Scanner:
                     self._roots(f.value.id) is None):
                 self.results.add(f"{f.value.id}.{f.attr}")
 
-    def _changed_result(self, node: ast.AST) -> str | None:
+    def _changed_result(self, node: ast.AST, method: str = SET_ITEM) -> str | None:
         """A change of ``node``, a part of a call's result (``CFG.get("m")["lr"] = v``:
         of ``CFG``'s; ``get_cfg()["lr"] = v``: of what ``get_cfg`` returned, whose name
-        it returns)."""
+        it returns); by ``method`` when a method named like a change is called on it
+        (``get_app().get_model().log.append(v)``: the build tells by what it reaches)."""
         root = _root_name(node, views=True, kinds=True)
         if root is not None:
             self._mark(root)
@@ -1170,7 +1173,7 @@ class _Scanner:
         through = [(c, p) for c, p in self._result_paths(*part) if "()" in p] if part else []
         if through:  # a call's result hands out (``get_tracker().=``: the build tells,
             for chain, path in through:  # by what that method returns)
-                self.results.add(f"{chain}:{path[1:]}.{SET_ITEM}")
+                self.results.add(f"{chain}:{path[1:]}.{method}")
             return through[0][0]
         base = _call_base(node)
         if base is not None:  # (``get_cfg()["m"]["lr"] = v``: what an item holds)
@@ -1204,7 +1207,7 @@ class _Scanner:
                 if base in self.copies and type(f.value) is ast.Subscript:
                     self.mutated.update(self.copies[base])  # ``cfg["tags"].append(x)``
             else:  # ``get_cfg()["tags"].append(x)``
-                called = self._changed_result(f.value)
+                called = self._changed_result(f.value, f.attr)
                 if called is not None and f.attr in _TAKERS and id(node) not in self.unused:
                     self.results_taken.add(called)  # ``job = queue().pop()``
         elif isinstance(f.value, ast.Name):
@@ -1241,7 +1244,7 @@ class _Scanner:
             if f.attr == "update" and self._roots(f.value.value.id) is None:
                 self.rebound.add(dotted)  # ``S.data.update(...)``: whole
         else:  # ``get_settings().history.append(x)``
-            self._changed_result(f.value)
+            self._changed_result(f.value, f.attr)
 
     def _result_change(self, local: str, method: str, node: ast.Call) -> None:
         """``e = events(); e.append(x)``: a change through a local bound to a call's

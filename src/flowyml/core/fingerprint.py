@@ -998,7 +998,7 @@ def _reached_marks(changed: list[tuple[Any, type]], method: str, shown: str,
     *path, last = method.split(".")
     for got in changed:
         for value, cls in _along([got], path) if path else [got]:
-            if value is not None and (last == SET_ITEM or _changes_self(value, cls, last)):
+            if value is not None and (last == SET_ITEM or _method_of_changes(value, cls, last)):
                 _object_mark(value, shown + "".join("." + p for p in path), out, ctx)
 
 
@@ -1222,7 +1222,17 @@ def _reached_changed(got: tuple[Any, type], method: str) -> bool:
     *path, method = method.split(".")
     if method == SET_ITEM:  # (an item or attribute set on what the path reaches)
         return bool(_along([got], path))
-    return any(_changes_self(value, cls, method) for value, cls in _along([got], path))
+    return any(_method_of_changes(value, cls, method) for value, cls in _along([got], path))
+
+
+def _method_of_changes(value: Any, cls: type, method: str) -> bool:
+    """Whether calling ``method`` on ``value`` (an instance of ``cls``; None: not made
+    yet) changes it: a method of the user's by its code, a library's named like a change
+    by what the value is (``_method_changes``: a list's ``append`` does, a frame's
+    ``add`` does not)."""
+    if _changes_self(value, cls, method):
+        return True
+    return method in MUTATORS and value is not None and _method_changes(value, method)
 
 
 def _along(reached: list[tuple[Any, type]], path: Sequence[str]) -> list[tuple[Any, type]]:
@@ -1363,11 +1373,25 @@ def _forwarded_to(fn: types.FunctionType) -> types.FunctionType | None:
 
 def _closure_functions(fn: types.FunctionType) -> list[types.FunctionType]:
     """The functions the closure of ``fn``, a wrapper taking ``*args``, holds (but
-    itself: ``wrapper.calls += 1``): what it may hand its arguments to."""
-    if not fn.__code__.co_flags & inspect.CO_VARARGS or not fn.__closure__:
+    itself: ``wrapper.calls += 1``) that it hands its ``*args`` on to (``f(*args,
+    **kwargs)``; not a callback given something else: ``hook(out)``); all of them when
+    its text cannot be read."""
+    code = fn.__code__
+    if not code.co_flags & inspect.CO_VARARGS or not fn.__closure__:
         return []
-    return [v for v in map(cell_value, fn.__closure__)
-            if type(v) is types.FunctionType and v is not fn]
+    held = {name: v for name, v in zip(code.co_freevars, map(cell_value, fn.__closure__),
+                                       strict=False)
+            if type(v) is types.FunctionType and v is not fn}
+    info = _walked_info(fn)
+    tree = info.tree() if info is not None and len(held) > 1 else None
+    if tree is None:
+        return list(held.values())
+    star = code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+    called = {node.func.id for node in ast.walk(tree) if type(node) is ast.Call
+              and type(node.func) is ast.Name and node.func.id in held and any(
+                  type(a) is ast.Starred and type(a.value) is ast.Name and a.value.id == star
+                  for a in node.args)}
+    return [v for name, v in held.items() if name in called]
 
 
 def _callee(fn: types.FunctionType, chain: tuple[str, ...]) -> Any:
@@ -1375,9 +1399,9 @@ def _callee(fn: types.FunctionType, chain: tuple[str, ...]) -> Any:
     closure variable's (``def wrapper(self, v): return f(self, v)``: the decorated
     function)."""
     code = fn.__code__
-    if chain[0] in code.co_freevars and fn.__closure__:
-        cells = dict(zip(code.co_freevars, fn.__closure__, strict=False))
-        return resolve_chain(chain, {chain[0]: cell_value(cells[chain[0]])})
+    if chain[0] in code.co_freevars and fn.__closure__:  # (read statically: a property
+        cells = dict(zip(code.co_freevars, fn.__closure__, strict=False))  # may raise)
+        return _static_path(cell_value(cells[chain[0]]), chain[1:])
     return resolve_chain(chain, fn.__globals__)
 
 
@@ -1557,10 +1581,10 @@ def _object_mark(obj: Any, name: str, out: dict[tuple[Any, ...], str], ctx: _Con
     """Mark ``obj`` as changed in place: a class by its attributes too (what its readers
     read); not a module (a change of its attribute: ``_marks_of``'s), nor an immutable
     value."""
-    if isinstance(obj, (types.ModuleType, *_IMMUTABLE)):
+    if is_a(obj, (types.ModuleType, *_IMMUTABLE)):  # (a proxy's ``__class__`` may raise)
         return
     out[("value", id(obj))] = name
-    label = ctx.label_of(obj) if isinstance(obj, type) else None
+    label = ctx.label_of(obj) if is_a(obj, type) else None
     if label is not None:
         out[("class", label, obj.__qualname__)] = name
 
@@ -1750,7 +1774,8 @@ def _method_mark(entry: str, value: Any) -> bool | None:
     if entry.endswith("[M]"):  # ``X.sort()``: if X's ``sort`` works in place
         first, *middle, attr = entry[:-3].split(".")
         if first.endswith("]"):  # ``X['k'].sort()``: by what that item holds
-            if value is None or not issubclass(type(value), (dict, list, tuple)):
+            if value is None or type(value) not in (dict, list, tuple):  # (a subclass's
+                # ``__getitem__`` may give another object: ``"@ref"`` resolved)
                 return value is _NOT_BUILTIN or _counts_as_change(value, "k")
             value = _keyed(value, first[first.index("[") + 1:-1])
         for name in middle:  # (``X.a.sort()``: by what ``X.a`` holds)
@@ -2129,7 +2154,8 @@ def _held_parts_marked(obj: Any, meth: types.FunctionType, name: str,
                                        *_IMMUTABLE)):
             continue
         shown = name + given[len(me[0]):].partition("[")[0]
-        items = [part, *_contents(part)[:64]] if "[" in given else [part]
+        items = _contents(part)[:64] if "[" in given else [part]  # (an item: not the
+        # container, whose methods of those names may not exist: ``for s in self.series``)
         for item in items:  # ``m = self.model; m.train(v)``, ``for m in self.models``,
             if where == "self":  # ``self.by[k].train(v)``
                 _held_call_marked(item, chain[-1], shown, out, ctx, seen)
