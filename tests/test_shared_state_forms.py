@@ -1555,6 +1555,11 @@ HELD_BY_TWO = {  # a step changing an object another global holds, through that 
     "item_of_what_a_global_holds": "APP.opts.update(a=n)",
     "method_of_a_global_changing_what_it_holds": "APP.train(n)",
     "method_of_a_global_changing_what_it_holds_through_a_local": "APP.train_alias(n)",
+    "library_method_on_what_a_globals_object_holds": "APP.model.log.append(n)",
+    "item_of_what_a_globals_object_holds_updated": "APP.model.opts.update(a=n)",
+    "attribute_of_what_a_getter_result_holds": "get_app().model.w = n",
+    "attribute_of_what_a_local_getter_result_holds": "a = get_app()\n    a.model.w = n",
+    "method_of_a_getter_result_changing_what_it_holds": "get_app().train(n)",
 }
 
 
@@ -1572,6 +1577,7 @@ class Model:
     def __init__(self):
         self.w = 0
         self.opts = {{"a": 0}}
+        self.log = []
 
     def train(self, v):
         self.w = v
@@ -1611,7 +1617,7 @@ def setup(n: int = 1):
 
 @fm.step(outputs="val")
 def use(ready):
-    return [MODEL.w, MODEL.opts["a"]]
+    return [MODEL.w, MODEL.opts["a"], len(MODEL.log)]
 
 
 pipe = fm.Pipeline("two", [setup, use])

@@ -1164,17 +1164,17 @@ class _Scanner:
         of ``CFG``'s; ``get_cfg()["lr"] = v``: of what ``get_cfg`` returned, whose name
         it returns); by ``method`` when a method named like a change is called on it
         (``get_app().get_model().log.append(v)``: the build tells by what it reaches)."""
-        root = _root_name(node, views=True, kinds=True)
+        part = _result_part(node)  # ``get_app().get_tracker().w = v``: what a method of
+        through = self._result_paths(*part) if part else []  # a call's result hands out
+        for chain, path in through:  # (``get_tracker().=``: the build tells, by what that
+            self.results.add(f"{chain}:{path[1:]}.{method}")  # method returns), or a part
+        if any("()" in p for _, p in through):  # of it (``get_app().model.w = v``, ``a =
+            return through[0][0]  # get_app(); a.model.w = v``: also the object there,
+        root = _root_name(node, views=True, kinds=True)  # another global's too)
         if root is not None:
             self._mark(root)
             self._class_view(node)
             return None
-        part = _result_part(node)  # ``get_app().get_tracker().w = v``: what a method of
-        through = [(c, p) for c, p in self._result_paths(*part) if "()" in p] if part else []
-        if through:  # a call's result hands out (``get_tracker().=``: the build tells,
-            for chain, path in through:  # by what that method returns)
-                self.results.add(f"{chain}:{path[1:]}.{method}")
-            return through[0][0]
         base = _call_base(node)
         if base is not None:  # (``get_cfg()["m"]["lr"] = v``: what an item holds)
             self._result_changed(base, type(node) is ast.Subscript or type(node) is ast.Attribute)
@@ -1422,6 +1422,11 @@ class _Scanner:
                 dotted = f"{root.id}.{target.attr}" if isinstance(
                     target, ast.Attribute) and target.value is root else None
                 self._mark(root.id, dotted, item=target.value is not root)
+                if target.value is not root and any(
+                        r.startswith(RESULT) for r in self._roots(root.id) or ()):
+                    part = _result_part(target.value)  # ``a = get_app(); a.model.w = v``:
+                    for chain, path in self._result_paths(*part) if part else ():  # the
+                        self.results.add(f"{chain}:{path[1:]}.{SET_ITEM}")  # object there
                 if target.value is not root and root.id in self.copies:
                     self.mutated.update(self.copies[root.id])  # ``cfg["m"]["lr"] = v``
                 if self._roots(root.id) is None:

@@ -999,7 +999,11 @@ def _reached_marks(changed: list[tuple[Any, type]], method: str, shown: str,
     for got in changed:
         for value, cls in _along([got], path) if path else [got]:
             if value is not None and (last == SET_ITEM or _method_of_changes(value, cls, last)):
-                _object_mark(value, shown + "".join("." + p for p in path), out, ctx)
+                where = shown + "".join("." + p for p in path)
+                _object_mark(value, where, out, ctx)
+                own = _own_method(value, last) if last != SET_ITEM else None
+                if own is not None:  # (``get_app().train(v)``: what it changes through
+                    _held_parts_marked(value, own, where, out, ctx, set())  # ``self``)
 
 
 def _item_view_changed(fn: types.FunctionType, info: CodeInfo, chain: str, method: str,
@@ -1990,6 +1994,12 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
             if part is not None and _self_changed(part, chain[-1], ".".join(chain[:-1]),
                                                   out, ctx):
                 _part_changed(root, ".".join(chain[:-1]), out, ctx)
+            elif part is not None and chain[-1] in MUTATORS and not is_a(part, (
+                    types.ModuleType, type, types.FunctionType, *_IMMUTABLE)) and (
+                    _own_method(part, chain[-1]) is None and _method_changes(part, chain[-1])):
+                # ``APP.model.log.append(v)``: a library's method changing what a global
+                # holds, which another global may hold too (its own mark: ``_marks_of``)
+                _object_mark(part, ".".join(chain[:-1]), out, ctx)
     for name in info.global_names:  # ``push = QUEUE.append`` (module level), ``push(x)``
         bound = globs.get(name)
         if type(bound) is types.BuiltinMethodType and bound.__name__ in MUTATORS and not (
