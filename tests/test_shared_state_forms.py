@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -869,6 +870,7 @@ SERIES = [pd.Series([1.0])]
 class Frames:  # library objects whose methods named like changes return new ones
     def __init__(self):
         self.pdf = PDF
+        self.box = types.SimpleNamespace(pdf=PDF)  # (held deeper)
         self.series = SERIES
         self.calls = 0
 
@@ -1219,6 +1221,10 @@ CHANGES = {
     "method_under_a_decorator_factory_holding_two_functions": "WRAPPED.train_guarded(n)",
     "method_under_a_decorator_binding_by_method_type": "WRAPPED.train_bound(n)",
     "item_a_dict_subclass_resolves_appended_to_by_its_key": 'ALIASED["active"].append(n)',
+    "frame_an_object_of_a_global_holds_updated_in_place": (
+        'FRAMES.box.pdf.update(pd.DataFrame({"a": [n, n]}))'),
+    "method_of_an_attribute_of_a_getter_result_read_by_getattr_with_a_default": (
+        'getattr(get_app(), "model", None).train(n)'),
     "list_item_of_a_config_sorted_by_its_key": 'MIXED["layers"].sort()',
     "method_of_an_object_a_named_tuple_holds": "HELD.model.train(n)",
     "method_of_an_object_a_named_tuple_holds_through_a_local": "m = HELD.model\n    m.train(n)",
@@ -1418,6 +1424,7 @@ READS = {
         "for m in get_app().get_models():\n        m.sample(n)"),
     "method_under_a_decorator_giving_its_result_to_a_hook": "HOOKED.sample_hooked(n)",
     "frame_a_getter_results_method_hands_out_added_to": "get_frames().get_pdf().add(n)",
+    "frame_an_object_of_a_global_holds_added_to": "FRAMES.box.pdf.add(n)",
     "method_counting_its_calls_adding_to_series_it_holds": "FRAMES.add_all(n)",
     "string_item_of_a_config_holding_a_list_split": 'MIXED["model"].partition(":")',
     "field_of_a_named_tuple_read": "x = HELD.lr + n",
@@ -1430,16 +1437,27 @@ READS = {
 }
 
 
+def _built(project: Path, name: str) -> Any:
+    """The graph of ``pipe`` in the module ``name`` of ``project``, built quietly (a
+    coupling's warning is given once a process: these tests read the parts instead)."""
+    mod = import_from(project, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.FingerprintWarning)
+        return mod.pipe.build()
+
+
+def _state_parts(graph: Any, step: str) -> list[str]:
+    """The parts by which the build coupled ``step`` with another step."""
+    return [p for p in graph.fingerprints[step].parts if p.startswith("state ")]
+
+
 def _coupled(project: Path, name: str, body: str) -> list[str]:
     """The parts by which the build coupled ``setup`` with another step."""
     source = (PRELUDE + '\n\n@fm.step(outputs="ready")\ndef setup(n: int = 1):\n    '
               + body + '\n    return True\n\n\npipe = fm.Pipeline("forms", [setup, use])\n')
     (project / f"{name}.py").write_text(source)
-    mod = import_from(project, name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fm.FingerprintWarning)  # (said once a process)
-        graph = mod.pipe.build()
-    return [p for p in graph.fingerprints["setup"].parts if p.startswith("state ")]
+    graph = _built(project, name)
+    return _state_parts(graph, "setup")
 
 
 @pytest.mark.parametrize("form", sorted(CHANGES))
@@ -1539,11 +1557,8 @@ def use(ready):
 
 pipe = fm.Pipeline("pairs", [setup, use])
 ''')
-    mod = import_from(project, pair)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fm.FingerprintWarning)
-        graph = mod.pipe.build()
-    assert [p for p in graph.fingerprints["use"].parts if p.startswith("state ")]
+    graph = _built(project, pair)
+    assert _state_parts(graph, "use")
 
 
 HELD_BY_TWO = {  # a step changing an object another global holds, through that global
@@ -1622,11 +1637,8 @@ def use(ready):
 
 pipe = fm.Pipeline("two", [setup, use])
 ''')
-    mod = import_from(project, f"two_{form}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fm.FingerprintWarning)
-        graph = mod.pipe.build()
-    assert [p for p in graph.fingerprints["use"].parts if p.startswith("state ")]
+    graph = _built(project, f"two_{form}")
+    assert _state_parts(graph, "use")
 
 
 @pytest.mark.parametrize("use", ["SERVICE.set_alias(n)", "SERVICE.set_each(n)",
@@ -1686,10 +1698,7 @@ def read(ready):
 
 pipe = fm.Pipeline("proxied", [setup, read])
 ''')
-    mod = import_from(project, "proxied")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fm.FingerprintWarning)
-        graph = mod.pipe.build()
+    graph = _built(project, "proxied")
     assert set(graph.fingerprints) == {"setup", "read"}
 
 
@@ -1738,10 +1747,7 @@ def evaluate(a):
 
 pipe = fm.Pipeline("retried", [train, evaluate])
 ''')
-    mod = import_from(project, "retried")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fm.FingerprintWarning)
-        graph = mod.pipe.build()
+    graph = _built(project, "retried")
     assert not [p for fp in graph.fingerprints.values() for p in fp.parts
                 if p.startswith("state ")]
 
@@ -1774,10 +1780,7 @@ def train_b(n: int = 1):
 
 pipe = fm.Pipeline("registering", [train_a, train_b])
 ''')
-    mod = import_from(project, "registering")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fm.FingerprintWarning)
-        graph = mod.pipe.build()
+    graph = _built(project, "registering")
     assert not [p for fp in graph.fingerprints.values() for p in fp.parts
                 if p.startswith("state ")]
 
@@ -1961,7 +1964,7 @@ pipe = fm.Pipeline("groups", [s0, *[reader(i) for i in range(1, 30)]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fm.FingerprintWarning)
         graph = mod.pipe.build()
-    assert [p for p in graph.fingerprints["s7"].parts if p.startswith("state ")]
+    assert _state_parts(graph, "s7")
     assert 0 < len(asked) <= 4, asked  # (log and peek, through the path: once each)
     out = real_reads({("x", id(t)) for g in mod.APP.groups.values()
                       for t in g.trackers.values()}, {}, {id(mod.APP)})
@@ -2012,11 +2015,8 @@ def report(a):
 
 pipe = fm.Pipeline("lazy_registry", [train, report])
 ''')
-    mod = import_from(project, "lazy_registry")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fm.FingerprintWarning)
-        graph = mod.pipe.build()
-    assert [p for p in graph.fingerprints["report"].parts if p.startswith("state ")]
+    graph = _built(project, "lazy_registry")
+    assert _state_parts(graph, "report")
 
 
 # werkzeug's ``LocalProxy`` in short, outside its context: its ``__class__`` raises
@@ -2178,7 +2178,7 @@ pipe = fm.Pipeline("namespace", [writer, reader])
         graph = mod.pipe.build()
         assert mod.pipe.run({"n": 1})["val"] == 10
         assert mod.pipe.run({"n": 2})["val"] == 20
-    assert [p for p in graph.fingerprints["reader"].parts if p.startswith("state ")]
+    assert _state_parts(graph, "reader")
 
 
 def test_a_cycle_of_wrapped_functions_does_not_break_the_build(project: Path) -> None:
@@ -2227,11 +2227,8 @@ def reader():
 
 pipe = fm.Pipeline("wrapped_cycle", [writer, reader])
 """)
-    mod = import_from(project, "wrapped_cycle")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fm.FingerprintWarning)
-        graph = mod.pipe.build()
-    assert [p for p in graph.fingerprints["reader"].parts if p.startswith("state ")]
+    graph = _built(project, "wrapped_cycle")
+    assert _state_parts(graph, "reader")
 
 
 def test_an_object_making_anything_by_getattr_does_not_break_the_build(project: Path) -> None:

@@ -396,12 +396,9 @@ def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
 
 def _getattr_chain(node: ast.Call) -> tuple[str, ...] | None:
     """``getattr(APP, "tracker")``: the chain it reads, ``APP.tracker`` (a literal name)."""
-    args = node.args
-    if type(node.func) is ast.Name and node.func.id == "getattr" and len(args) >= 2 and type(
-            args[1]) is ast.Constant and isinstance(args[1].value, str):
-        base = chain_of(args[0])
-        return None if base is None else (*base, args[1].value)
-    return None
+    got = _getattr_literal(node)
+    base = chain_of(got[0]) if got is not None else None
+    return None if base is None or got is None else (*base, got[1])
 
 
 def _is_own_namespace(node: ast.AST) -> bool:
@@ -486,9 +483,10 @@ def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
 
 
 def _getattr_literal(node: ast.Call) -> tuple[ast.expr, str] | None:
-    """``getattr(x, "name")`` (a literal name, no default): ``x`` and the name."""
+    """``getattr(x, "name")``, ``getattr(x, "name", default)`` (a literal name): ``x``
+    and the name (what it reads when there is one)."""
     f, args = node.func, node.args
-    if type(f) is ast.Name and f.id == "getattr" and len(args) == 2 and not node.keywords and (
+    if type(f) is ast.Name and f.id == "getattr" and len(args) in (2, 3) and (
             type(args[1]) is ast.Constant and isinstance(args[1].value, str)):
         return args[0], args[1].value
     return None
@@ -550,10 +548,9 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
             node = node.value  # type: ignore[attr-defined]
         elif views and t is ast.Call:
             f = node.func  # type: ignore[attr-defined]
-            args = node.args  # type: ignore[attr-defined]
-            if type(f) is ast.Name and f.id == "getattr" and len(args) >= 2 and type(
-                    args[1]) is ast.Constant and isinstance(args[1].value, str):
-                node, attr = args[0], args[1].value  # ``getattr(X, "a")``: ``X.a``
+            got = _getattr_literal(node)  # type: ignore[arg-type]
+            if got is not None:
+                node, attr = got  # ``getattr(X, "a")``: ``X.a``
             elif type(f) is ast.Attribute and f.attr in _VIEWS:
                 node, attr, kind = f.value, None, kind or "k"
             elif type(f) is ast.Name and node.args and (  # type: ignore[attr-defined]

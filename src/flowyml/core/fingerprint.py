@@ -911,11 +911,7 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
         if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
             out[("value", id(value))] = name  # interned str, may be any global's value)
         if f"{name}[k]" in info.mutated:  # ``APP.model.w = v``: the object holding it, which
-            for attrs in _set_through(info, name):  # another global may hold too
-                part = _held_path(value, attrs)
-                if part is not None and not is_a(part, (
-                        types.ModuleType, type, types.FunctionType, *_IMMUTABLE)):
-                    out[("value", id(part))] = ".".join((name, *attrs))
+            _set_parts_marked(info, name, value, name, out, ctx)  # another global may hold
     for dotted in sorted(n for n in mutated if "." in n):  # ``settings.FACTOR = 5``
         base, _, attr = dotted.partition(".")
         owner = globs.get(base) if base in info.global_names else None
@@ -944,8 +940,7 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             out[("name", label, base)] = base
             out[("value", id(owner))] = base
             held = _held_path(owner, attr.split(".")) if attr != "*" else None
-            if held is not None and not is_a(held, (
-                    *_IMMUTABLE, types.ModuleType, types.FunctionType, type)):
+            if _holds_state(held):
                 out[("value", id(held))] = dotted  # (another global may hold it too)
     return out
 
@@ -1271,10 +1266,11 @@ def _method_hands_out(value: Any, cls: type, method: str) -> list[tuple[Any, typ
         return []
     info = _walked_info(fn)
     if value is not None:
-        if not _keeps_results(raw) and _makes_new(fn, value, set()):
+        kept = _keeps_results(raw)
+        if not kept and _makes_new(fn, value, set()):
             return []  # (``return self._make()``, ``return make_model()``: a new one)
         got = _handed_out_by(types.MethodType(fn, value), set())
-        if _keeps_results(raw) or info is None:
+        if kept or info is None:
             return got
         # an instance of a class it makes in its return statement is a new one at each
         # call (``return Run()``), nothing another step reads (a memo's kept one: above)
@@ -1795,8 +1791,7 @@ def _keyed(container: dict[Any, Any] | list[Any] | tuple[Any, ...], key: str) ->
     ``key`` as ``CodeInfo.mutated`` spells it (``'name'``, ``0``); ``_NOT_BUILTIN`` when
     there is none at build (an item set later: as its method's name says)."""
     if isinstance(container, dict):
-        got = dict.get(container, key[1:-1] if key[:1] == "'" else int(key), _NOT_BUILTIN)
-        return got
+        return dict.get(container, key[1:-1] if key[:1] == "'" else int(key), _NOT_BUILTIN)
     if key[:1] == "'" or int(key) >= len(container):
         return _NOT_BUILTIN
     return list.__getitem__(container, int(key)) if isinstance(container, list) else (
@@ -1994,12 +1989,10 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
             if part is not None and _self_changed(part, chain[-1], ".".join(chain[:-1]),
                                                   out, ctx):
                 _part_changed(root, ".".join(chain[:-1]), out, ctx)
-            elif part is not None and chain[-1] in MUTATORS and not is_a(part, (
-                    types.ModuleType, type, types.FunctionType, *_IMMUTABLE)) and (
-                    _own_method(part, chain[-1]) is None and _method_changes(part, chain[-1])):
-                # ``APP.model.log.append(v)``: a library's method changing what a global
-                # holds, which another global may hold too (its own mark: ``_marks_of``)
-                _object_mark(part, ".".join(chain[:-1]), out, ctx)
+            elif part is not None:  # ``APP.model.log.append(v)``: a library's method changing
+                # what a global holds, which another global may hold too (the global's own
+                # mark: ``_marks_of``)
+                _held_call_marked(part, chain[-1], ".".join(chain[:-1]), out, ctx, set())
     for name in info.global_names:  # ``push = QUEUE.append`` (module level), ``push(x)``
         bound = globs.get(name)
         if type(bound) is types.BuiltinMethodType and bound.__name__ in MUTATORS and not (
@@ -2147,10 +2140,8 @@ def _held_parts_marked(obj: Any, meth: types.FunctionType, name: str,
                 _held_parts_marked(obj, own, name, out, ctx, seen)
             continue
         part = _held_path(obj, c[1:-1])
-        if part is None or is_a(part, (types.ModuleType, type, types.FunctionType,
-                                       *_IMMUTABLE)):
-            continue
-        _held_call_marked(part, c[-1], f"{name}.{'.'.join(c[1:-1])}", out, ctx, seen)
+        if part is not None:
+            _held_call_marked(part, c[-1], f"{name}.{'.'.join(c[1:-1])}", out, ctx, seen)
     for chain, where, given in info.passed:
         if chain[0] == "super()" and given == me[0]:  # ``super().fit(v)``: the base's
             found = _super_method(meth, obj, None, chain[-1])
@@ -2160,8 +2151,7 @@ def _held_parts_marked(obj: Any, meth: types.FunctionType, name: str,
         if not given.startswith(me[0] + "."):
             continue
         part = _held_path(obj, given.partition("[")[0].split(".")[1:])
-        if part is None or is_a(part, (types.ModuleType, type, types.FunctionType,
-                                       *_IMMUTABLE)):
+        if not _holds_state(part):
             continue
         shown = name + given[len(me[0]):].partition("[")[0]
         items = _contents(part)[:64] if "[" in given else [part]  # (an item: not the
@@ -2172,23 +2162,15 @@ def _held_parts_marked(obj: Any, meth: types.FunctionType, name: str,
             elif _changes_parameter(_callee(meth, chain), where, item):  # ``go(self.model)``
                 _object_mark(item, shown, out, ctx)
     if deep:  # ``self.app.opts["k"] = v``, ``self.app.tracker.w = v``: what holds the item
-        for attrs in _set_through(info, me[0]):  # or attribute set
-            part = _held_path(obj, attrs)
-            if part is not None and not is_a(part, (types.ModuleType, type, types.FunctionType,
-                                                    *_IMMUTABLE)):
-                _object_mark(part, ".".join((name, *attrs)), out, ctx)
+        _set_parts_marked(info, me[0], obj, name, out, ctx)  # or attribute set
     for entry in info.results:  # ``self.app.get_tracker().log(v)``: what a method of
         head, _, rest = entry.partition(".")  # an object it holds hands out, changed
         call, _, method = rest.partition(":")
         if head != me[0] or not call or not method or call.endswith("]"):
             continue
-        for got in _handed_out_by(_static_path(obj, call.split(".")), set()):
-            if got[0] is not None and _changed_by_method(got, method):
-                *path, _ = method.split(".")
-                shown = f"{name}.{call}()" + "".join("." + p for p in path)
-                for part, _ in _along([got], path) if path else [got]:
-                    if part is not None:
-                        _object_mark(part, shown, out, ctx)
+        _reached_marks([got for got in _handed_out_by(_static_path(obj, call.split(".")), set())
+                        if got[0] is not None and _changed_by_method(got, method)],
+                       method, f"{name}.{call}()", out, ctx)
 
 
 def _held_call_marked(part: Any, attr: str, shown: str, out: dict[tuple[Any, ...], str],
@@ -2196,7 +2178,7 @@ def _held_call_marked(part: Any, attr: str, shown: str, out: dict[tuple[Any, ...
     """Mark ``part``, an object a method reaches through ``self``, if calling its method
     ``attr`` changes it (a method of the user's by its code, and what that one changes
     through its own ``self`` in turn; a library's by its name: ``_method_changes``)."""
-    if is_a(part, (types.ModuleType, type, types.FunctionType, *_IMMUTABLE)):
+    if not _holds_state(part):
         return
     method = _own_method(part, attr)
     if method is not None and _walked_info(_wrapped(method)) is not None:
@@ -2205,6 +2187,24 @@ def _held_call_marked(part: Any, attr: str, shown: str, out: dict[tuple[Any, ...
             _held_parts_marked(part, method, shown, out, ctx, seen)
     elif attr in MUTATORS and _method_changes(part, attr):
         _object_mark(part, shown, out, ctx)
+
+
+def _holds_state(obj: Any) -> bool:
+    """Whether ``obj``, found along a path, is an object whose change in place a step can
+    pass on: not nothing, a module, a class or a function (code, seen as code), nor an
+    immutable value."""
+    return obj is not None and not is_a(obj, (types.ModuleType, type, types.FunctionType,
+                                              *_IMMUTABLE))
+
+
+def _set_parts_marked(info: CodeInfo, root: str, obj: Any, name: str,
+                      out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """Mark the objects ``obj`` (the value of ``root``: a global, a method's ``self``)
+    holds whose items or attributes the code sets (``_set_through``)."""
+    for attrs in _set_through(info, root):
+        part = _held_path(obj, attrs)
+        if _holds_state(part):
+            _object_mark(part, ".".join((name, *attrs)), out, ctx)
 
 
 def _set_through(info: CodeInfo, me: str) -> list[tuple[str, ...]]:
