@@ -1575,6 +1575,32 @@ HELD_BY_TWO = {  # a step changing an object another global holds, through that 
     "attribute_of_what_a_getter_result_holds": "get_app().model.w = n",
     "attribute_of_what_a_local_getter_result_holds": "a = get_app()\n    a.model.w = n",
     "method_of_a_getter_result_changing_what_it_holds": "get_app().train(n)",
+    "attribute_of_an_item_of_what_a_global_holds": "APP.models[0].w = n",
+    "attribute_of_each_item_of_what_a_global_holds": "for m in APP.models:\n        m.w = n",
+    "attribute_of_each_value_of_what_a_global_holds": (
+        "for k, m in APP.by.items():\n        m.w = n"),
+    "attribute_of_an_item_through_a_local": "m = APP.models[0]\n    m.w = n",
+    "attribute_set_by_setattr_on_what_a_global_holds": 'setattr(APP.model, "w", n)',
+    "method_of_a_global_setting_through_a_local": "APP.set_alias(n)",
+    "method_of_a_global_setting_each_item": "APP.set_each(n)",
+    "method_of_a_global_setting_an_item": "APP.set_first(n)",
+    "method_of_a_global_setting_by_setattr": "APP.set_by_setattr(n)",
+    "method_of_a_global_setting_two_attributes_deep": "APP.set_deep(n)",
+    "method_of_a_global_training_what_a_tuple_holds": "APP.train_pair(n)",
+    "method_of_a_global_training_two_attributes_deep": "APP.train_deep(n)",
+    "method_through_a_local_two_attributes_deep": "m = APP.inner.model\n    m.train(n)",
+    "method_through_a_local_of_a_local": "a = APP.inner\n    m = a.model\n    m.train(n)",
+    "method_of_a_global_setting_an_item_got_by_get": "APP.set_got(n)",
+    "method_of_a_global_setting_an_item_got_by_a_walrus": "APP.set_walrus(n)",
+}
+
+HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the writer's
+    "item_of_what_a_global_holds_replaced": "APP.models[0] = Model()",
+    "attribute_of_each_new_object": "for m in [Model(), Model()]:\n        m.w = n",
+    "attribute_of_a_copy_through_a_local": "m = copy.copy(APP.model)\n    m.w = n",
+    "method_of_a_global_replacing_an_item": "APP.replace_first(n)",
+    "method_of_a_global_setting_a_new_object": "APP.set_fresh(n)",
+    "method_of_a_copy_two_attributes_deep": "m = copy.copy(APP.inner.model)\n    m.train(n)",
 }
 
 
@@ -1582,9 +1608,27 @@ HELD_BY_TWO = {  # a step changing an object another global holds, through that 
 def test_a_change_through_another_global_couples_a_reader_by_its_own_name(
         project: Path, form: str) -> None:
     """``APP.model is MODEL``: a step changing the model through ``APP`` (a getter of
-    it, a method of it) and one reading ``MODEL`` alone are coupled; the writer's marks
-    name the object, not only the global it went through."""
+    it, a method of it, an item or a local standing for it) and one reading ``MODEL``
+    alone are coupled; the writer's marks name the object, not only the global it went
+    through."""
+    graph = _built_two(project, form, HELD_BY_TWO[form])
+    assert _state_parts(graph, "use")
+
+
+@pytest.mark.parametrize("form", sorted(HELD_BY_ONE))
+def test_a_change_of_an_object_only_the_writer_holds_couples_nothing(
+        project: Path, form: str) -> None:
+    """The same shapes of change, of an object ``MODEL`` is not (a new one, a copy, an
+    item replaced): the reader of ``MODEL`` is reused."""
+    graph = _built_two(project, form, HELD_BY_ONE[form])
+    assert not _state_parts(graph, "use")
+
+
+def _built_two(project: Path, form: str, write: str) -> Any:
     (project / f"two_{form}.py").write_text(f'''
+import copy
+import types
+
 import flowyml as fm
 
 
@@ -1605,6 +1649,10 @@ class App:
     def __init__(self):
         self.model = MODEL
         self.opts = MODEL.opts
+        self.models = [MODEL]
+        self.by = {{"a": MODEL}}
+        self.pair = (MODEL, 1)
+        self.inner = types.SimpleNamespace(model=MODEL)
 
     def get_model(self):
         return self.model
@@ -1616,6 +1664,47 @@ class App:
         m = self.model
         m.train(v)
 
+    def set_alias(self, v):
+        m = self.model
+        m.w = v
+
+    def set_each(self, v):
+        for m in self.models:
+            m.w = v
+
+    def set_first(self, v):
+        self.models[0].w = v
+
+    def set_by_setattr(self, v):
+        setattr(self.model, "w", v)
+
+    def set_deep(self, v):
+        m = self.inner.model
+        m.w = v
+
+    def train_pair(self, v):
+        self.pair[0].train(v)
+
+    def train_deep(self, v):
+        m = self.inner.model
+        m.train(v)
+
+    def set_got(self, v):
+        m = self.by.get("a")
+        m.w = v
+
+    def set_walrus(self, v):
+        if (m := self.by.get("a")) is not None:
+            m.w = v
+
+    def replace_first(self, v):
+        self.models[0] = Model()
+
+    def set_fresh(self, v):
+        m = Model()
+        m.w = v
+        self.extra = m
+
 
 APP = App()
 
@@ -1626,7 +1715,7 @@ def get_app():
 
 @fm.step(outputs="ready")
 def setup(n: int = 1):
-    {HELD_BY_TWO[form]}
+    {write}
     return True
 
 
@@ -1637,8 +1726,7 @@ def use(ready):
 
 pipe = fm.Pipeline("two", [setup, use])
 ''')
-    graph = _built(project, f"two_{form}")
-    assert _state_parts(graph, "use")
+    return _built(project, f"two_{form}")
 
 
 @pytest.mark.parametrize("use", ["SERVICE.set_alias(n)", "SERVICE.set_each(n)",

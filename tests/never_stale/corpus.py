@@ -5116,6 +5116,69 @@ add(idiom("state_through_an_object_another_global_holds", {"pipe.py": src('''
     warns_at_build=("TRAINER.model",),
 ))
 
+add(idiom("state_through_the_items_an_object_holds", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Layer:
+        def __init__(self):
+            self.scale = 1
+
+
+    class Net:
+        def __init__(self, layers):
+            self.layers = layers
+
+
+    class Tuner:
+        def __init__(self, net):
+            self.net = net
+
+        def tune(self, j):
+            first = self.net.layers[0]
+            setattr(first, "scale", first.scale + j)
+
+
+    LAYERS = [Layer(), Layer()]
+    NET = Net(LAYERS)
+    TUNER = Tuner(NET)
+    FIRST, LAST = LAYERS
+
+
+    @fm.step(outputs="a")
+    def scale(k: int = 3):
+        for layer in NET.layers:
+            layer.scale = k
+        return "ok"
+
+
+    @fm.step(outputs="b")
+    def tune(a, j: int = 1):
+        TUNER.tune(j)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def predict(b):
+        return FIRST.scale * 10 + LAST.scale
+
+
+    pipe = fm.Pipeline("ns", [scale, tune, predict])
+''')},
+    Phase("unchanged", (), "scale sets an attribute of each layer a global holds, tune one "
+          "layer's through a method's local, predict reads the layers by other names: all "
+          "re-execute", {"scale": "executed", "tune": "executed", "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "FIRST, LAST = LAYERS", "FIRST, LAST = LAYERS  # both"),),
+          "comment", {"scale": "executed", "tune": "executed", "predict": "executed"}),
+    change(E("pipe.py", "def scale(k: int = 3)", "def scale(k: int = 4)"),
+           note="an attribute of each item of what a global holds, set in a loop"),
+    change(E("pipe.py", "def tune(a, j: int = 1)", "def tune(a, j: int = 2)"),
+           note="an attribute set by setattr on a local standing for an item, in a method"),
+    steps=("scale", "tune", "predict"),
+    check={"y": "[scale(), tune('ok'), predict('ok')][2]"},
+    warns_at_build=("TUNER.net.layers",),
+))
+
 add(idiom("state_through_what_a_getters_method_hands_out", {"pipe.py": src('''
     import flowyml as fm
 

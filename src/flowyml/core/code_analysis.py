@@ -25,6 +25,7 @@ from typing import Any
 import blake3
 
 from .code_text import (
+    ATTR_SETTERS,
     CODE_FLAGS,
     IMPORTED,
     MUTATORS,
@@ -846,19 +847,23 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _QUEUE_TAKERS) and id(node) not in self.unused:
                 self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)
-            elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2 and (
+            elif name in ATTR_SETTERS and isinstance(f, ast.Name) and len(node.args) >= 2 and (
                     _is_own_module(node.args[0])):  # ``setattr(sys.modules[__name__], "X", v)``
                 self._namespace_changed(node.args[1])
-            elif name == "setattr" and isinstance(f, ast.Name) and len(node.args) >= 2:
+            elif name in ATTR_SETTERS and isinstance(f, ast.Name) and len(node.args) >= 2:
                 target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
+                literal = isinstance(attr, ast.Constant) and isinstance(attr.value, str)
                 if type(target) is ast.Call:  # ``setattr(get_cfg(), "k", v)``
                     self._changed_result(target)
                 if isinstance(target, ast.Name):
-                    literal = isinstance(attr, ast.Constant) and isinstance(attr.value, str)
                     # a computed name: any attribute (of a module or class: ``_state_writes``)
                     self._mark(target.id, f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
                     if self._roots(target.id) is None:
                         self.assigned.add(target.id)
+                elif isinstance(target, (ast.Attribute, ast.Subscript)):
+                    # ``setattr(APP.model, "w", v)``: as the assignment ``APP.model.w = v``
+                    self._assigned(ast.Attribute(value=target, ctx=ast.Store(),
+                                                 attr=attr.value if literal else "*"))  # type: ignore[attr-defined]
             if (name in MUTATORS and isinstance(f, ast.Attribute) and node.args
                     and isinstance(f.value, ast.Name) and f.value.id in _BUILTIN_TYPES):
                 changed = _root_name(node.args[0], views=True, kinds=True)  # ``dict.update(C, ..)``
@@ -1327,6 +1332,7 @@ class _Scanner:
             kind = root[root.index("["):] if root.endswith("]") else ""
             roots = frozenset({root}) if inner is None else frozenset(
                 r if r.endswith("]") else r + kind for r in inner)
+            roots |= self._deep_roots(value, inner)
         names = [target] if isinstance(target, ast.Name) else (
             target.elts if isinstance(target, (ast.Tuple, ast.List)) else [])
         copied = self._copy_of(value) if isinstance(target, ast.Name) else _NOTHING
@@ -1347,6 +1353,20 @@ class _Scanner:
                 else:
                     self.aliases.pop(t.id, None)
                     self.local.add(t.id)
+
+    def _deep_roots(self, value: ast.AST, inner: frozenset[str] | None) -> frozenset[str]:
+        """``m = self.app.model``, ``a = self.app; m = a.model``: the whole path of
+        attributes as well, besides the root ``_root_name`` keeps (``self.app``), for the
+        build to find the object a method called on ``m`` changes (``m.train(v)``: the
+        model, which another global may hold, not ``self.app``)."""
+        chain = chain_of(value) if type(value) is ast.Attribute else None
+        if chain is None or (inner is None and len(chain) < 3):
+            return _NOTHING
+        rest = "".join("." + a for a in chain[1:])
+        if inner is None:
+            return frozenset({chain[0] + rest})
+        return frozenset(r + rest for r in inner if not r.endswith("]")
+                         and not r.startswith(RESULT))
 
     def _namespace_changed(self, key: ast.AST | None) -> None:
         """A global of the function's module rebound through its namespace

@@ -30,6 +30,9 @@ MUTATORS = frozenset(
 )
 
 
+ATTR_SETTERS = frozenset({"setattr", "delattr"})  # the builtins changing an attribute
+
+
 RESULT = "()"  # an alias's root: a call's result (``"()get_cfg"``: ``cfg = get_cfg()``)
 # in ``CodeInfo.results``, the "method" of an item or attribute set on what a path through
 # a method's result reaches (``get_app:get_tracker().=`` for ``get_app().get_tracker().w = v``)

@@ -54,6 +54,7 @@ from . import native_reads, rng, side_state, wrappers
 from .bytecode_reads import WHOLE_ENV, env_reads, subclass_reads
 from .class_source import class_node
 from .code_text import (
+    ATTR_SETTERS,
     IMPORTED,
     MUTATORS,
     NAMESPACE,
@@ -942,6 +943,9 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
             held = _held_path(owner, attr.split(".")) if attr != "*" else None
             if _holds_state(held):
                 out[("value", id(held))] = dotted  # (another global may hold it too)
+            if held is not None and not {f"{dotted}[k]", f"{dotted}[*]"}.isdisjoint(
+                    info.mutated):  # ``for m in TRAINER.models: m.w = v``: what it holds
+                _set_parts_marked(info, base, owner, base, out, ctx)
     return out
 
 
@@ -2151,8 +2155,8 @@ def _held_parts_marked(obj: Any, meth: types.FunctionType, name: str,
         if not given.startswith(me[0] + "."):
             continue
         part = _held_path(obj, given.partition("[")[0].split(".")[1:])
-        if not _holds_state(part):
-            continue
+        if not _holds_state(part) and not ("[" in given and is_a(part, tuple)):
+            continue  # (a tuple's items may hold state: ``self.pair[0].train(v)``)
         shown = name + given[len(me[0]):].partition("[")[0]
         items = _contents(part)[:64] if "[" in given else [part]  # (an item: not the
         # container, whose methods of those names may not exist: ``for s in self.series``)
@@ -2161,8 +2165,9 @@ def _held_parts_marked(obj: Any, meth: types.FunctionType, name: str,
                 _held_call_marked(item, chain[-1], shown, out, ctx, seen)
             elif _changes_parameter(_callee(meth, chain), where, item):  # ``go(self.model)``
                 _object_mark(item, shown, out, ctx)
-    if deep:  # ``self.app.opts["k"] = v``, ``self.app.tracker.w = v``: what holds the item
-        _set_parts_marked(info, me[0], obj, name, out, ctx)  # or attribute set
+    if deep or any(m.startswith(me[0] + ".") for m in info.mutated):  # ``self.app.opts[
+        # "k"] = v``, ``m = self.model; m.w = v``: what holds the item or attribute set
+        _set_parts_marked(info, me[0], obj, name, out, ctx)
     for entry in info.results:  # ``self.app.get_tracker().log(v)``: what a method of
         head, _, rest = entry.partition(".")  # an object it holds hands out, changed
         call, _, method = rest.partition(":")
@@ -2201,30 +2206,109 @@ def _set_parts_marked(info: CodeInfo, root: str, obj: Any, name: str,
                       out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
     """Mark the objects ``obj`` (the value of ``root``: a global, a method's ``self``)
     holds whose items or attributes the code sets (``_set_through``)."""
-    for attrs in _set_through(info, root):
-        part = _held_path(obj, attrs)
-        if _holds_state(part):
-            _object_mark(part, ".".join((name, *attrs)), out, ctx)
+    for attrs, items in _set_through(info, root):
+        _path_marked(obj, attrs, items, name, out, ctx)
 
 
-def _set_through(info: CodeInfo, me: str) -> list[tuple[str, ...]]:
+def _path_marked(obj: Any, attrs: tuple[str, ...], items: bool, name: str,
+                 out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """Mark what ``obj`` (the value of ``name``) holds at ``attrs`` as changed in
+    place, and with ``items`` each object that one holds (64 at most: ``_held_values``),
+    of which one changed (``self.models[0].w = v``, ``for m in self.models: m.w = v``)."""
+    part = _held_path(obj, attrs)
+    shown = ".".join((name, *attrs))
+    if _holds_state(part):
+        _object_mark(part, shown, out, ctx)
+    if items and part is not None:
+        for held, _ in _held_values(part):
+            if held is not None:
+                _object_mark(held, shown, out, ctx)
+
+
+def _set_through(info: CodeInfo, me: str) -> list[tuple[tuple[str, ...], bool]]:
     """The attribute paths of ``me`` (a method's ``self``, a global) whose item or
     attribute the code sets or deletes (``self.app.opts["k"] = v``: ``("app", "opts")``;
-    ``self.opts["k"] = v``: ``("opts",)``, an object another global may hold too)."""
+    ``self.opts["k"] = v``: ``("opts",)``, an object another global may hold too;
+    ``setattr(self.model, "w", v)``: ``("model",)``), also through a local standing for
+    one (``m = self.model; m.w = v``), each with whether it is what an item there holds
+    (``self.models[0].w = v``, ``for m in self.models: m.w = v``: ``("models",)``, True).
+    A local counts wherever the function binds it so (sound: never fewer paths)."""
     tree = info.tree()
+    nodes = list(ast.walk(tree)) if tree is not None else []
+    stands: dict[str, tuple[tuple[str, ...], bool]] = {}
+    for _ in range(3):  # (a local standing for another: ``a = self.app; m = a.model``)
+        for node in nodes:
+            for local, value, items in _bindings(node):
+                found = _owner_path(value, me, stands)
+                if found is not None and local not in stands:
+                    stands[local] = (found[0], found[1] or items)
     out = []
-    for node in ast.walk(tree) if tree is not None else ():
+    for node in nodes:
         t = type(node)
         targets = (node.targets if t is ast.Assign or t is ast.Delete  # type: ignore[attr-defined]
                    else [node.target] if t is ast.AugAssign or t is ast.AnnAssign  # type: ignore[attr-defined]
                    else ())
-        for target in targets:
-            if type(target) is ast.Subscript or type(target) is ast.Attribute:
-                chain = chain_of(target.value)
-                if chain is not None and chain[0] == me and len(chain) > 1:
-                    out.append(chain[1:])
+        owners = [target.value for target in targets
+                  if type(target) is ast.Subscript or type(target) is ast.Attribute]
+        if t is ast.Call and len(node.args) >= 2 and (  # type: ignore[attr-defined]
+                chain_of(node.func) or ("",))[0] in ATTR_SETTERS:  # type: ignore[attr-defined]
+            owners.append(node.args[0])  # type: ignore[attr-defined]
+        for owner in owners:
+            found = _owner_path(owner, me, stands)
+            if found is not None:
+                out.append(found)
     return out
 
+
+def _bindings(node: ast.AST) -> list[tuple[str, ast.expr, bool]]:
+    """The locals ``node`` binds to a value of an expression, each with that expression
+    and whether it is an item of it (a loop's variable: ``for m in self.models``, ``for
+    k, m in self.by.items()``, ``for i, m in enumerate(self.models)``)."""
+    t = type(node)
+    if t is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Name:  # type: ignore[attr-defined]
+        return [(node.targets[0].id, node.value, False)]  # type: ignore[attr-defined]
+    if t is ast.NamedExpr:
+        return [(node.target.id, node.value, False)]  # type: ignore[attr-defined]
+    if t is not ast.For and t is not ast.AsyncFor and t is not ast.comprehension:
+        return []
+    target, over = node.target, node.iter  # type: ignore[attr-defined]
+    if type(target) is ast.Tuple and len(target.elts) == 2 and type(over) is ast.Call:
+        if chain_of(over.func) == ("enumerate",) and over.args:
+            target, over = target.elts[1], over.args[0]
+        elif type(over.func) is ast.Attribute and over.func.attr == "items":
+            target, over = target.elts[1], over.func.value
+    elif type(over) is ast.Call and type(over.func) is ast.Attribute and (
+            over.func.attr == "values"):
+        over = over.func.value
+    return [(target.id, over, True)] if type(target) is ast.Name else []
+
+
+def _owner_path(node: ast.expr, me: str, stands: Mapping[str, tuple[tuple[str, ...], bool]]
+                ) -> tuple[tuple[str, ...], bool] | None:
+    """The attribute path of ``me`` that ``node`` names (``self.model``, ``m.opts`` for a
+    local ``m`` standing for ``self.model``), and whether it is through an item there
+    (``self.models[0]``: the items of ``("models",)``); None for another object."""
+    items = False
+    while True:  # (an item: ``self.models[0]``, ``self.by.get("a")``; ``(m := self.model)``)
+        t = type(node)
+        if t is ast.Subscript or (t is ast.Call and type(node.func) is ast.Attribute  # type: ignore[attr-defined]
+                                  and node.func.attr in ("get", "setdefault")):  # type: ignore[attr-defined]
+            node, items = node.value if t is ast.Subscript else node.func.value, True  # type: ignore[attr-defined]
+        elif t is ast.NamedExpr:
+            node = node.value  # type: ignore[attr-defined]
+        else:
+            break
+    chain = chain_of(node)
+    if chain is None:
+        return None
+    if chain[0] == me and len(chain) > 1:
+        return chain[1:], items
+    held = stands.get(chain[0])
+    if held is None:
+        return None
+    if held[1]:  # (an attribute of an item: the items, as what changed)
+        return held
+    return held[0] + chain[1:], items
 
 def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
                        cls: type | None = None, unwrap: bool = True) -> bool:
