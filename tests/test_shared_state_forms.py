@@ -1592,6 +1592,26 @@ HELD_BY_TWO = {  # a step changing an object another global holds, through that 
     "method_through_a_local_of_a_local": "a = APP.inner\n    m = a.model\n    m.train(n)",
     "method_of_a_global_setting_an_item_got_by_get": "APP.set_got(n)",
     "method_of_a_global_setting_an_item_got_by_a_walrus": "APP.set_walrus(n)",
+    "attribute_of_an_item_of_a_new_list_of_what_a_global_holds": "APP.listed()[0].w = n",
+    "attribute_of_each_item_of_a_new_list_of_what_a_global_holds": (
+        "for m in APP.listed():\n        m.w = n"),
+    "attribute_of_what_a_globals_method_hands_out": "APP.get_model().w = n",
+    "attribute_of_what_a_globals_method_hands_out_through_a_local": (
+        "m = APP.get_model()\n    m.w = n"),
+    "method_of_an_item_of_what_a_getters_method_hands_out": "get_app().get_models()[0].train(n)",
+    "attribute_of_an_item_of_what_a_getters_method_hands_out": "get_app().get_models()[0].w = n",
+    "attribute_of_an_item_by_getattr": 'getattr(APP, "models")[0].w = n',
+    "attribute_of_an_item_unpacked": "first, = APP.models\n    first.w = n",
+    "attribute_of_an_item_star_unpacked": "first, *rest = APP.models\n    first.w = n",
+    "attribute_of_each_item_zipped": "for m, v in zip(APP.models, [n]):\n        m.w = v",
+    "attribute_of_each_item_reversed": "for m in reversed(APP.models):\n        m.w = n",
+    "attribute_of_an_item_of_a_copy_of_what_a_global_holds": "ms = list(APP.models)\n    ms[0].w = n",
+    "method_of_a_global_setting_an_unpacked_item": "APP.set_unpacked(n)",
+    "method_of_a_global_setting_an_item_of_a_copy": "APP.set_in_copy(n)",
+    "attribute_of_each_item_a_globals_method_iterates": (
+        "for m in APP.iter_models():\n        m.w = n"),
+    "attribute_of_each_item_of_a_comprehension_a_globals_method_makes": (
+        "for m in APP.model_list():\n        m.w = n"),
 }
 
 HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the writer's
@@ -1601,6 +1621,11 @@ HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the w
     "method_of_a_global_replacing_an_item": "APP.replace_first(n)",
     "method_of_a_global_setting_a_new_object": "APP.set_fresh(n)",
     "method_of_a_copy_two_attributes_deep": "m = copy.copy(APP.inner.model)\n    m.train(n)",
+    "new_list_of_what_a_global_holds_appended_to": "APP.listed().append(Model())",
+    "item_of_a_copy_replaced": "ms = list(APP.models)\n    ms[0] = Model()",
+    "copy_of_what_a_global_holds_appended_to": "ms = list(APP.models)\n    ms.append(Model())",
+    "attribute_of_each_new_object_zipped": "for m, v in zip([Model()], [n]):\n        m.w = v",
+    "comprehension_of_what_a_global_holds_appended_to": "APP.model_list().append(Model())",
 }
 
 
@@ -1688,6 +1713,26 @@ class App:
     def train_deep(self, v):
         m = self.inner.model
         m.train(v)
+
+    def listed(self):
+        return list(self.models)  # a new list, of the same models
+
+    def get_models(self):
+        return self.models
+
+    def iter_models(self):
+        return iter(self.models)
+
+    def model_list(self):
+        return [m for m in self.models]
+
+    def set_unpacked(self, v):
+        m, = self.models
+        m.w = v
+
+    def set_in_copy(self, v):
+        ms = list(self.models)
+        ms[0].w = v
 
     def set_got(self, v):
         m = self.by.get("a")
@@ -2349,3 +2394,52 @@ pipe = fm.Pipeline("anything", [train])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fm.FingerprintWarning)
         mod.pipe.build()
+
+
+LIBRARY_BASES = {  # a class deriving from a container of ``collections``: its methods by name
+    "ordered_dict_item_set": ("collections.OrderedDict", 'super().__setitem__("a", v)', True),
+    "deque_appended": ("collections.deque", "super().append(v)", True),
+    "user_dict_item_set": ("collections.UserDict", 'super().__setitem__("a", v)', True),
+    "user_list_appended": ("collections.UserList", "super().append(v)", True),
+    "counter_updated": ("collections.Counter", "super().update([v])", True),
+    "ordered_dict_read": ("collections.OrderedDict", 'return super().get("a")', False),
+    "user_dict_read": ("collections.UserDict", 'return super().get("a")', False),
+}
+
+
+@pytest.mark.parametrize("form", sorted(LIBRARY_BASES))
+def test_a_change_by_a_library_containers_method_through_super_couples(
+        project: Path, form: str) -> None:
+    """``class Registry(OrderedDict)`` putting through ``super().__setitem__``: the base's
+    method changes the object (as ``dict``'s does), though the walk never reads the
+    code of ``collections``; a read through ``super().get`` changes nothing."""
+    base, body, changes = LIBRARY_BASES[form]
+    (project / f"base_{form}.py").write_text(f'''
+import collections
+
+import flowyml as fm
+
+
+class Kept({base}):
+    def put(self, v):
+        {body}
+
+
+KEPT = Kept()
+
+
+@fm.step(outputs="ready")
+def setup(n: int = 1):
+    KEPT.put(n)
+    return True
+
+
+@fm.step(outputs="val")
+def use(ready):
+    return repr(KEPT)
+
+
+pipe = fm.Pipeline("bases", [setup, use])
+''')
+    graph = _built(project, f"base_{form}")
+    assert bool(_state_parts(graph, "use")) is changes

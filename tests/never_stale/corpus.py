@@ -5179,6 +5179,148 @@ add(idiom("state_through_the_items_an_object_holds", {"pipe.py": src('''
     warns_at_build=("TUNER.net.layers",),
 ))
 
+add(idiom("state_through_a_methods_result_and_a_collections_base", {"pipe.py": src('''
+    import collections
+
+    import flowyml as fm
+
+
+    class Model:
+        def __init__(self):
+            self.bias = 0
+
+
+    class Registry:
+        def __init__(self, models):
+            self.models = models
+
+        def get_model(self):
+            return self.models[0]
+
+        def all(self):
+            return list(self.models)
+
+
+    class Store(collections.UserDict):
+        def put(self, k, v):
+            super().__setitem__(k, v)
+
+
+    MODEL = Model()
+    REGISTRY = Registry([MODEL])
+    STORE = Store(k=0)
+
+
+    @fm.step(outputs="a")
+    def calibrate(k: int = 3):
+        REGISTRY.get_model().bias = k
+        return "ok"
+
+
+    @fm.step(outputs="b")
+    def shift(a, j: int = 1):
+        for m in REGISTRY.all():
+            m.bias += j
+        return "ok"
+
+
+    @fm.step(outputs="c")
+    def remember(b, s: int = 5):
+        STORE.put("k", s)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def predict(c):
+        return MODEL.bias * 100 + STORE["k"]
+
+
+    pipe = fm.Pipeline("ns", [calibrate, shift, remember, predict])
+''')},
+    Phase("unchanged", (), "calibrate sets an attribute of what a method hands out, shift "
+          "of each item of a new list a method makes, remember puts into a UserDict through "
+          "super(), predict reads them by other names: all re-execute",
+          {"calibrate": "executed", "shift": "executed", "remember": "executed",
+           "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "STORE = Store(k=0)", "STORE = Store(k=0)  # kept"),),
+          "comment", {"calibrate": "executed", "shift": "executed", "remember": "executed",
+                      "predict": "executed"}),
+    change(E("pipe.py", "def calibrate(k: int = 3)", "def calibrate(k: int = 4)"),
+           note="an attribute of the object a method of a global hands out"),
+    change(E("pipe.py", "def shift(a, j: int = 1)", "def shift(a, j: int = 2)"),
+           note="an attribute of each item of a new list of shared objects"),
+    change(E("pipe.py", "def remember(b, s: int = 5)", "def remember(b, s: int = 6)"),
+           note="an item put by a collections.UserDict base's method through super()"),
+    steps=("calibrate", "shift", "remember", "predict"),
+    check={"y": "[calibrate(), shift('ok'), remember('ok'), predict('ok')][3]"},
+    warns_at_build=("REGISTRY.get_model()", "STORE"),
+))
+
+add(idiom("state_through_unpacked_zipped_and_copied_items", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Layer:
+        def __init__(self):
+            self.scale = 1
+
+
+    class Net:
+        def __init__(self, layers):
+            self.layers = layers
+
+
+    LAYERS = [Layer(), Layer()]
+    NET = Net(LAYERS)
+    HEAD, TAIL = LAYERS
+
+
+    @fm.step(outputs="a")
+    def warm(k: int = 3):
+        first, *rest = NET.layers
+        first.scale = k
+        return "ok"
+
+
+    @fm.step(outputs="b")
+    def decay(a, j: int = 1):
+        for layer, f in zip(NET.layers, [j, j]):
+            layer.scale += f
+        return "ok"
+
+
+    @fm.step(outputs="c")
+    def stretch(b, s: int = 2):
+        ls = list(NET.layers)
+        ls[-1].scale *= s
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def predict(c):
+        return HEAD.scale * 100 + TAIL.scale
+
+
+    pipe = fm.Pipeline("ns", [warm, decay, stretch, predict])
+''')},
+    Phase("unchanged", (), "warm sets an attribute of an item it unpacks, decay of each "
+          "item it zips, stretch of an item of a shallow copy, predict reads the items by "
+          "other names: all re-execute",
+          {"warm": "executed", "decay": "executed", "stretch": "executed", "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "HEAD, TAIL = LAYERS", "HEAD, TAIL = LAYERS  # both"),),
+          "comment", {"warm": "executed", "decay": "executed", "stretch": "executed",
+                      "predict": "executed"}),
+    change(E("pipe.py", "def warm(k: int = 3)", "def warm(k: int = 4)"),
+           note="an attribute of an item bound by star unpacking"),
+    change(E("pipe.py", "def decay(a, j: int = 1)", "def decay(a, j: int = 2)"),
+           note="an attribute of each item a zip loop binds"),
+    change(E("pipe.py", "def stretch(b, s: int = 2)", "def stretch(b, s: int = 3)"),
+           note="an attribute of an item of a shallow copy (list(...)), the same object"),
+    steps=("warm", "decay", "stretch", "predict"),
+    check={"y": "[warm(), decay('ok'), stretch('ok'), predict('ok')][3]"},
+    warns_at_build=("NET.layers",),
+))
+
 add(idiom("state_through_what_a_getters_method_hands_out", {"pipe.py": src('''
     import flowyml as fm
 

@@ -19,7 +19,7 @@ import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import blake3
@@ -44,6 +44,7 @@ from .code_text import (
     file_lines,
     file_trees,
     function_node,
+    getattr_literal,
     is_flowyml,
     name_of,
     parse_text,
@@ -397,7 +398,7 @@ def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
 
 def _getattr_chain(node: ast.Call) -> tuple[str, ...] | None:
     """``getattr(APP, "tracker")``: the chain it reads, ``APP.tracker`` (a literal name)."""
-    got = _getattr_literal(node)
+    got = getattr_literal(node)
     base = chain_of(got[0]) if got is not None else None
     return None if base is None or got is None else (*base, got[1])
 
@@ -427,7 +428,7 @@ def _call_base(node: ast.AST) -> str | None:
             if type(f) is ast.Attribute and f.attr in _VIEWS:
                 node = f.value
                 continue
-            got = _getattr_literal(node)  # type: ignore[arg-type]
+            got = getattr_literal(node)  # type: ignore[arg-type]
             if got is not None:  # ``getattr(get_app(), "tracker")``
                 node = got[0]
                 continue
@@ -456,18 +457,17 @@ def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
         if isinstance(node, ast.Attribute):
             parts.append(node.attr + ("[k]" if item else ""))
             node, item = node.value, False
-        elif isinstance(node, ast.Call) and (got := _getattr_literal(node)) is not None:
+        elif isinstance(node, ast.Call) and (got := getattr_literal(node)) is not None:
             parts.append(got[1] + ("[k]" if item else ""))  # ``getattr(get_app(), "t")``
             node, item = got[0], False
-        elif isinstance(node, ast.Call) and not item and isinstance(
-                node.func, ast.Attribute) and node.func.attr not in _VIEWS and (
-                isinstance(_call_under(node.func), ast.Call) or (not parts and isinstance(
-                    _call_under(node.func), ast.Name))):  # ``get_app().get_tracker()``: what
-            parts.append(node.func.attr + "()")  # a method of the result hands out (the
-            node = node.func.value  # last through a local bound to a call's result: ``h =
-            # get_app(); h.box.get_model()``; not ``self.get_app()``, a call's own base)
+        elif _method_of_result(node, item, parts):  # ``get_app().get_tracker()``: what a
+            parts.append(node.func.attr + "()" + ("[k]" if item else ""))  # type: ignore[attr-defined]
+            node, item = node.func.value, False  # type: ignore[attr-defined]
+            # method of the result hands out (the last through a local bound to a call's
+            # result: ``h = get_app(); h.box.get_model()``; not ``self.get_app()``, a
+            # call's own base), an item of it: ``get_app().get_models()[0]``
         elif isinstance(node, ast.Subscript) and not item and not _is_slice(node.slice) and (
-                _attribute_like(node.value)):
+                _attribute_like(node.value) or _method_of_result(node.value, False, parts)):
             node, item = node.value, True
         elif isinstance(node, ast.Subscript) and not item and not _is_slice(node.slice) and (
                 isinstance(node.value, ast.Name)) and not parts:  # ``trs["a"]``: an item of
@@ -483,19 +483,21 @@ def _result_part(node: ast.AST) -> tuple[ast.Call | ast.Name, str] | None:
     return node, "".join("." + p for p in reversed(parts))
 
 
-def _getattr_literal(node: ast.Call) -> tuple[ast.expr, str] | None:
-    """``getattr(x, "name")``, ``getattr(x, "name", default)`` (a literal name): ``x``
-    and the name (what it reads when there is one)."""
-    f, args = node.func, node.args
-    if type(f) is ast.Name and f.id == "getattr" and len(args) in (2, 3) and (
-            type(args[1]) is ast.Constant and isinstance(args[1].value, str)):
-        return args[0], args[1].value
-    return None
+def _method_of_result(node: ast.AST, item: bool, parts: list[str]) -> bool:
+    """Whether ``node`` calls a method of a call's result (``get_app().get_tracker()``;
+    through a local bound to one, as the last part of a path: ``h.get_model()``), in a
+    path ``_result_part`` walks; for an item of what it hands out (``item``), of a
+    call's result only."""
+    if type(node) is not ast.Call or type(node.func) is not ast.Attribute or (
+            node.func.attr in _VIEWS):
+        return False
+    under = _call_under(node.func)
+    return type(under) is ast.Call or (not parts and not item and type(under) is ast.Name)
 
 
 def _attribute_like(node: ast.expr) -> bool:
     """``x.a`` or ``getattr(x, "a")``."""
-    return type(node) is ast.Attribute or (type(node) is ast.Call and _getattr_literal(
+    return type(node) is ast.Attribute or (type(node) is ast.Call and getattr_literal(
         node) is not None)
 
 
@@ -549,7 +551,7 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
             node = node.value  # type: ignore[attr-defined]
         elif views and t is ast.Call:
             f = node.func  # type: ignore[attr-defined]
-            got = _getattr_literal(node)  # type: ignore[arg-type]
+            got = getattr_literal(node)  # type: ignore[arg-type]
             if got is not None:
                 node, attr = got  # ``getattr(X, "a")``: ``X.a``
             elif type(f) is ast.Attribute and f.attr in _VIEWS:
@@ -847,23 +849,8 @@ class _Scanner:
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (
                     f.attr in _QUEUE_TAKERS) and id(node) not in self.unused:
                 self.taken.add(f"{f.value.id}:get")  # (a dict's ``get`` takes nothing)
-            elif name in ATTR_SETTERS and isinstance(f, ast.Name) and len(node.args) >= 2 and (
-                    _is_own_module(node.args[0])):  # ``setattr(sys.modules[__name__], "X", v)``
-                self._namespace_changed(node.args[1])
             elif name in ATTR_SETTERS and isinstance(f, ast.Name) and len(node.args) >= 2:
-                target, attr = node.args[0], node.args[1]  # ``setattr(X, "k", v)``
-                literal = isinstance(attr, ast.Constant) and isinstance(attr.value, str)
-                if type(target) is ast.Call:  # ``setattr(get_cfg(), "k", v)``
-                    self._changed_result(target)
-                if isinstance(target, ast.Name):
-                    # a computed name: any attribute (of a module or class: ``_state_writes``)
-                    self._mark(target.id, f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
-                    if self._roots(target.id) is None:
-                        self.assigned.add(target.id)
-                elif isinstance(target, (ast.Attribute, ast.Subscript)):
-                    # ``setattr(APP.model, "w", v)``: as the assignment ``APP.model.w = v``
-                    self._assigned(ast.Attribute(value=target, ctx=ast.Store(),
-                                                 attr=attr.value if literal else "*"))  # type: ignore[attr-defined]
+                self._attribute_set(node.args[0], node.args[1])
             if (name in MUTATORS and isinstance(f, ast.Attribute) and node.args
                     and isinstance(f.value, ast.Name) and f.value.id in _BUILTIN_TYPES):
                 changed = _root_name(node.args[0], views=True, kinds=True)  # ``dict.update(C, ..)``
@@ -879,6 +866,25 @@ class _Scanner:
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self._mark(k.value.id)
+
+    def _attribute_set(self, target: ast.expr, attr: ast.expr) -> None:
+        """``setattr(X, "k", v)`` (or ``delattr``): a change of ``X``'s attribute ``k``,
+        any attribute for a computed name (of a module or class: ``_state_writes``);
+        ``setattr(sys.modules[__name__], "X", v)`` rebinds a global of the module."""
+        if _is_own_module(target):
+            self._namespace_changed(attr)
+            return
+        literal = isinstance(attr, ast.Constant) and isinstance(attr.value, str)
+        if type(target) is ast.Call:  # ``setattr(get_cfg(), "k", v)``
+            self._changed_result(target)
+        if isinstance(target, ast.Name):
+            self._mark(target.id, f"{target.id}.{attr.value if literal else '*'}")  # type: ignore[attr-defined]
+            if self._roots(target.id) is None:
+                self.assigned.add(target.id)
+        elif isinstance(target, (ast.Attribute, ast.Subscript)):
+            # ``setattr(APP.model, "w", v)``: as the assignment ``APP.model.w = v``
+            self._assigned(ast.Attribute(value=target, ctx=ast.Store(),
+                                         attr=attr.value if literal else "*"))  # type: ignore[attr-defined]
 
     def _class_changed(self, node: ast.AST) -> None:
         """``type(self).total = n``, ``self.__class__.seen.append(x)``: a change of what
@@ -1042,14 +1048,20 @@ class _Scanner:
         if t in _COMPREHENSIONS:
             self._comprehended(value)  # type: ignore[arg-type]
             return
+        if t is ast.Call and type(value.func) is ast.Name and value.func.id in (  # type: ignore[attr-defined]
+                "iter", "reversed") and len(value.args) == 1:  # type: ignore[attr-defined]
+            # ``return iter(self.layers)``: a new iterator over its items, as ``list(...)``
+            self._returned(ast.Call(func=ast.Name(id="list", ctx=ast.Load()),
+                                    args=value.args, keywords=[]))  # type: ignore[attr-defined]
+            return
         part = _result_part(value)  # ``return get_app().tracker``: a part of a call's result
         paths = self._result_paths(*part) if part is not None else []
         if paths:
             self.returned.update(f"{RESULT}{chain}(){path}" for chain, path in paths)
             return
         if t is ast.Call:  # ``return list(ROWS)``, ``dict(CONFIG)``: a new one of its items
-            self.returned.update(r if r.endswith("]") else r + "[i]"
-                                 for r in self._copy_of(value))
+            self.returned.update(r if r.endswith("]") else r + "[i]"  # (``list(self.models)``:
+                                 for r in self._copy_of(value, dotted=True))  # its items)
         sliced = t is ast.Subscript and _is_slice(value.slice)  # type: ignore[attr-defined]
         root = _root_name(value.value if sliced else value,  # type: ignore[attr-defined]
                           views=True, dotted=True, kinds=True)
@@ -1078,7 +1090,7 @@ class _Scanner:
         for gen in value.generators:
             if not any(type(n) is ast.Name and n.id in names for n in ast.walk(gen.target)):
                 continue
-            root = _root_name(gen.iter, views=True, items=True)
+            root = _root_name(gen.iter, views=True, items=True, dotted=True)
             if root is None:
                 base = _call_base(gen.iter)  # (``for r in load()``: what that hands out)
                 if base is not None:
@@ -1333,9 +1345,20 @@ class _Scanner:
             roots = frozenset({root}) if inner is None else frozenset(
                 r if r.endswith("]") else r + kind for r in inner)
             roots |= self._deep_roots(value, inner)
+            if not items and isinstance(target, (ast.Tuple, ast.List)):  # ``a, b = X.pair``:
+                roots = frozenset(r if r.endswith("]") else r + "[k]" for r in roots)  # items
         names = [target] if isinstance(target, ast.Name) else (
             target.elts if isinstance(target, (ast.Tuple, ast.List)) else [])
         copied = self._copy_of(value) if isinstance(target, ast.Name) else _NOTHING
+        if copied:  # ``ls = list(NET.layers); ls[0].w = v``: what an item of the part holds
+            copied |= {r + "[k]" for r in self._copy_of(value, dotted=True)
+                       if "." in r and not r.endswith("]")}
+        self._bind_names(names, roots, copied)
+
+    def _bind_names(self, names: Sequence[ast.expr], roots: frozenset[str],
+                    copied: frozenset[str]) -> None:
+        """``_bound``'s locals, each an alias of ``roots`` (or a value of its own when
+        there are none) and a shallow copy of ``copied``."""
         for t in names:
             if isinstance(t, ast.Name) and t.id not in self.declared:
                 if copied:
@@ -1393,11 +1416,12 @@ class _Scanner:
                 self.aliases[target.id] = self.aliases.get(target.id, _NOTHING) | parts
                 self.local.discard(target.id)
 
-    def _copy_of(self, value: ast.AST) -> frozenset[str]:
+    def _copy_of(self, value: ast.AST, dotted: bool = False) -> frozenset[str]:
         """The names whose values ``value`` is a shallow copy of: ``dict(X)``,
         ``list(X)``, ``copy.copy(X)``, ``X[:]`` (not ``copy.deepcopy``); ``X.copy()`` and
         ``{**X, ...}`` as ``X[c]``: shallow for a dict, a list or a set, a whole copy of
-        a frame or an array (the build tells by the value: ``_counts_as_change``)."""
+        a frame or an array (the build tells by the value: ``_counts_as_change``). With
+        ``dotted``, ``X.a`` for a copy of what ``X``'s attribute ``a`` holds."""
         source: ast.AST | None = None
         kind = ""
         if type(value) is ast.Call:
@@ -1410,10 +1434,10 @@ class _Scanner:
             source = value.value
         elif type(value) is ast.Dict and None in value.keys:  # ``{**CONFIG, "seed": 1}``
             source, kind = value.values[value.keys.index(None)], "[c]"
-        root = _root_name(source, views=True) if source is not None else None
+        root = _root_name(source, views=True, dotted=dotted) if source is not None else None
         if root is None:
             return _NOTHING
-        inner = self._roots(root)
+        inner = self._roots(name_of(root))
         return frozenset({root + kind}) if inner is None else frozenset(
             r if r.endswith("]") else r + kind for r in inner if not r.startswith(RESULT))
 

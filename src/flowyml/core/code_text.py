@@ -275,6 +275,16 @@ NAMESPACE = "globals()"
 QUERY_MADE_ELSEWHERE = "<query>"
 
 
+def getattr_literal(node: ast.Call) -> tuple[ast.expr, str] | None:
+    """``getattr(x, "name")``, ``getattr(x, "name", default)`` (a literal name): ``x``
+    and the name (what it reads when there is one)."""
+    f, args = node.func, node.args
+    if type(f) is ast.Name and f.id == "getattr" and len(args) in (2, 3) and (
+            type(args[1]) is ast.Constant and isinstance(args[1].value, str)):
+        return args[0], args[1].value
+    return None
+
+
 def chain_of(node: ast.AST) -> tuple[str, ...] | None:
     parts: list[str] = []
     while isinstance(node, ast.Attribute):

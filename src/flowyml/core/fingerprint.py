@@ -35,6 +35,7 @@ from __future__ import annotations
 import array
 import ast
 import builtins
+import collections
 import functools
 import inspect
 import os
@@ -68,6 +69,7 @@ from .code_text import (
     code_tree,
     fast_source,
     forget_build,
+    getattr_literal,
     is_a,
     is_flowyml,
     module_of,
@@ -911,8 +913,10 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
         out[("name", label, name)] = name
         if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
             out[("value", id(value))] = name  # interned str, may be any global's value)
-        if f"{name}[k]" in info.mutated:  # ``APP.model.w = v``: the object holding it, which
-            _set_parts_marked(info, name, value, name, out, ctx)  # another global may hold
+        if f"{name}[k]" in info.mutated or any(  # ``APP.model.w = v``: the object holding
+                m.startswith(name + ".") and m.endswith(("[k]", "[*]"))  # it, which another
+                for m in info.mutated):  # global may hold (``ls = list(APP.models)``, then
+            _set_parts_marked(info, name, value, name, out, ctx)  # ``ls[0].w = v``)
     for dotted in sorted(n for n in mutated if "." in n):  # ``settings.FACTOR = 5``
         base, _, attr = dotted.partition(".")
         owner = globs.get(base) if base in info.global_names else None
@@ -973,13 +977,15 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
         chain = chain.removesuffix("[k]")
         if _item_view_changed(fn, info, chain, method, out):
             continue
+        handed = _handed_out_by(_resolved(chain, fn, None), set(), items=deep)
         if method:
-            changed = [got for got in _handed_out_by(_resolved(chain, fn, None), set(),
-                                                     items=deep)
-                       if _changed_by_method(got, method)]
+            changed = [got for got in handed if _changed_by_method(got, method)]
             if not changed:
                 continue
             _reached_marks(changed, method, f"{chain}()", out, ctx)
+        else:  # ``APP.get_model().w = v``: the object itself, which another global may
+            _reached_marks([got for got in handed if got[0] is not None], SET_ITEM,  # hold
+                           f"{chain}()", out, ctx)
         found: dict[tuple[Any, ...], str] = {}
         _result_marks_of(chain, fn, found, ctx, _Follow(deep=deep))
         for mark, name in found.items():
@@ -2265,13 +2271,27 @@ def _bindings(node: ast.AST) -> list[tuple[str, ast.expr, bool]]:
     and whether it is an item of it (a loop's variable: ``for m in self.models``, ``for
     k, m in self.by.items()``, ``for i, m in enumerate(self.models)``)."""
     t = type(node)
-    if t is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Name:  # type: ignore[attr-defined]
-        return [(node.targets[0].id, node.value, False)]  # type: ignore[attr-defined]
+    if t is ast.Assign and len(node.targets) == 1:  # type: ignore[attr-defined]
+        target, value = node.targets[0], node.value  # type: ignore[attr-defined]
+        if type(target) is ast.Name:  # (a shallow copy: its items, ``ls = list(self.models)``)
+            copy = type(value) is ast.Call and chain_of(value.func) in _SHALLOW and value.args
+            return [(target.id, value.args[0], True) if copy else (target.id, value, False)]
+        if isinstance(target, (ast.Tuple, ast.List)) and not isinstance(  # ``a, b =
+                value, (ast.Tuple, ast.List)):  # self.pair``, ``first, *rest = self.models``
+            return [(n.id, value, True) for e in target.elts
+                    for n in [e.value if type(e) is ast.Starred else e] if type(n) is ast.Name]
+        return []
     if t is ast.NamedExpr:
         return [(node.target.id, node.value, False)]  # type: ignore[attr-defined]
     if t is not ast.For and t is not ast.AsyncFor and t is not ast.comprehension:
         return []
     target, over = node.target, node.iter  # type: ignore[attr-defined]
+    while type(over) is ast.Call and chain_of(over.func) in _SAME_ITEMS and over.args:
+        over = over.args[0]  # ``for m in reversed(self.models)``: its items
+    if type(target) is ast.Tuple and type(over) is ast.Call and chain_of(over.func) == (
+            "zip",):  # ``for m, v in zip(self.models, values)``: each of the first's items
+        return [(e.id, a, True) for e, a in zip(target.elts, over.args, strict=False)
+                if type(e) is ast.Name]
     if type(target) is ast.Tuple and len(target.elts) == 2 and type(over) is ast.Call:
         if chain_of(over.func) == ("enumerate",) and over.args:
             target, over = target.elts[1], over.args[0]
@@ -2281,6 +2301,12 @@ def _bindings(node: ast.AST) -> list[tuple[str, ast.expr, bool]]:
             over.func.attr == "values"):
         over = over.func.value
     return [(target.id, over, True)] if type(target) is ast.Name else []
+
+
+# builtins iterating over the items of their first argument (in a loop: those items)
+_SAME_ITEMS = frozenset({("reversed",), ("sorted",), ("list",), ("tuple",), ("iter",)})
+_SHALLOW = frozenset({("list",), ("tuple",), ("sorted",), ("dict",), ("set",),
+                      ("copy", "copy"), ("copy",)})  # new containers of the same items
 
 
 def _owner_path(node: ast.expr, me: str, stands: Mapping[str, tuple[tuple[str, ...], bool]]
@@ -2298,7 +2324,12 @@ def _owner_path(node: ast.expr, me: str, stands: Mapping[str, tuple[tuple[str, .
             node = node.value  # type: ignore[attr-defined]
         else:
             break
-    chain = chain_of(node)
+    got = getattr_literal(node) if type(node) is ast.Call else None
+    if got is not None:  # ``getattr(self, "layers")[0].w = v``: ``self.layers``
+        base = chain_of(got[0])
+        chain = None if base is None else (*base, got[1])
+    else:
+        chain = chain_of(node)
     if chain is None:
         return None
     if chain[0] == me and len(chain) > 1:
@@ -2404,16 +2435,18 @@ def _super_method(fn: types.FunctionType, value: Any, cls: type | None, name: st
     for klass in after:
         member = klass.__dict__.get(name)
         if member is not None:
-            if type(member) is types.FunctionType:
-                return member
-            return klass if any(klass is c for c in _BUILTIN_CONTAINERS) else None
+            if any(klass is c for c in _BUILTIN_CONTAINERS):
+                return klass  # (``UserDict``'s are Python code, which no walk read)
+            return member if type(member) is types.FunctionType else None
     return None
 
 
-# the builtin classes a class of yours may derive from whose methods named in ``MUTATORS``
-# change the object (``super().__setitem__(k, v)`` in a ``dict`` subclass)
-_BUILTIN_CONTAINERS = (dict, list, set, bytearray)  # (by identity: a metaclass's ``__eq__``
-# or ``__hash__`` may raise)
+# the classes a class of yours may derive from whose methods named in ``MUTATORS`` change
+# the object (``super().__setitem__(k, v)`` in a ``dict`` subclass), by identity (a
+# metaclass's ``__eq__`` or ``__hash__`` may raise); the ``collections`` ones too, whose
+# Python code (``UserDict``'s, ``Counter.update``) no walk reads
+_BUILTIN_CONTAINERS = (dict, list, set, bytearray, collections.OrderedDict, collections.deque,
+                       collections.UserDict, collections.UserList, collections.Counter)
 
 
 def _super_changes(found: Any, name: str, value: Any, depth: int, cls: type | None) -> bool:
