@@ -1612,6 +1612,9 @@ HELD_BY_TWO = {  # a step changing an object another global holds, through that 
         "for m in APP.iter_models():\n        m.w = n"),
     "attribute_of_each_item_of_a_comprehension_a_globals_method_makes": (
         "for m in APP.model_list():\n        m.w = n"),
+    "method_of_what_a_walrus_binds": "(m := APP.model).train(n)",
+    "attribute_of_what_a_walrus_binds": "(m := APP.models[0]).w = n",
+    "method_of_a_global_training_what_a_walrus_binds": "APP.train_walrus(n)",
 }
 
 HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the writer's
@@ -1626,6 +1629,7 @@ HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the w
     "copy_of_what_a_global_holds_appended_to": "ms = list(APP.models)\n    ms.append(Model())",
     "attribute_of_each_new_object_zipped": "for m, v in zip([Model()], [n]):\n        m.w = v",
     "comprehension_of_what_a_global_holds_appended_to": "APP.model_list().append(Model())",
+    "method_of_a_new_object_a_walrus_binds": "(m := Model()).train(n)",
 }
 
 
@@ -1719,6 +1723,9 @@ class App:
 
     def get_models(self):
         return self.models
+
+    def train_walrus(self, v):
+        (m := self.model).train(v)
 
     def iter_models(self):
         return iter(self.models)
@@ -2443,3 +2450,54 @@ pipe = fm.Pipeline("bases", [setup, use])
 ''')
     graph = _built(project, f"base_{form}")
     assert bool(_state_parts(graph, "use")) is changes
+
+
+@pytest.mark.parametrize("read", ["return len(REG.items)", "return sum(Registry.items)",
+                                  "return REG.total()"])
+def test_a_reader_reaching_a_changing_method_it_never_calls_is_coupled(
+        project: Path, read: str) -> None:
+    """A step reading a class's registry reaches the class's method that appends to it
+    (the walk takes a class whole), which it never calls: it is no fellow writer of the
+    registry, whose writers' changes it reads. (Two steps that each call the method and
+    read nothing back stay uncoupled: the next test.)"""
+    graph = _built_registry(project, "read", read)
+    assert _state_parts(graph, "use")
+
+
+def test_steps_each_calling_the_changing_method_couple_nothing(project: Path) -> None:
+    graph = _built_registry(project, "write", 'REG.register(0)\n    return "ok"')
+    assert not _state_parts(graph, "use")
+
+
+def _built_registry(project: Path, name: str, body: str) -> Any:
+    (project / f"registry_{name}.py").write_text(f'''
+import flowyml as fm
+
+
+class Registry:
+    items = []
+
+    def register(self, x):
+        Registry.items.append(x)
+
+    def total(self):
+        return sum(self.items)
+
+
+REG = Registry()
+
+
+@fm.step(outputs="ready")
+def setup(n: int = 1):
+    REG.register(n)
+    return True
+
+
+@fm.step(outputs="val")
+def use(ready):
+    {body}
+
+
+pipe = fm.Pipeline("registry", [setup, use])
+''')
+    return _built(project, f"registry_{name}")

@@ -5321,6 +5321,45 @@ add(idiom("state_through_unpacked_zipped_and_copied_items", {"pipe.py": src('''
     warns_at_build=("NET.layers",),
 ))
 
+add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Registry:
+        models = {}
+
+        def add(self, name, value):
+            Registry.models[name] = value
+
+
+    REG = Registry()
+
+
+    @fm.step(outputs="a")
+    def register(k: int = 3):
+        REG.add("m", k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def lookup(a):
+        return Registry.models["m"] * 10
+
+
+    pipe = fm.Pipeline("ns", [register, lookup])
+''')},
+    Phase("unchanged", (), "register adds to a class's registry through its method, lookup "
+          "reads the registry (and so reaches the method, which it never calls): both "
+          "re-execute", {"register": "executed", "lookup": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "REG = Registry()", "REG = Registry()  # the one"),),
+          "comment", {"register": "executed", "lookup": "executed"}),
+    change(E("pipe.py", "def register(k: int = 3)", "def register(k: int = 4)"),
+           note="what the method puts into the class's registry"),
+    steps=("register", "lookup"),
+    check={"y": "[register(), lookup('ok')][1]"},
+    warns_at_build=("Registry.models",),
+))
+
 add(idiom("state_through_what_a_getters_method_hands_out", {"pipe.py": src('''
     import flowyml as fm
 

@@ -799,6 +799,10 @@ class _Scanner:
 
     def _call(self, node: ast.Call) -> None:
         f = node.func
+        if type(f) is ast.Attribute and type(f.value) is ast.NamedExpr and type(
+                f.value.target) is ast.Name:  # ``(m := APP.model).train(v)``: bound first
+            self._bound(f.value.target, f.value.value)  # (the walk meets the call first)
+            f = ast.Attribute(value=f.value.target, attr=f.attr, ctx=ast.Load())
         if node.args or node.keywords:  # ``set_key(CONFIG, "k", v)``, ``f(d=CONFIG)``
             self._passed(f, node)
         if type(f) is ast.Attribute:
@@ -1456,8 +1460,8 @@ class _Scanner:
         if isinstance(target, (ast.Subscript, ast.Attribute)):
             self._class_changed(target.value)
             root = target.value  # ``X.a = v``, ``X[k] = v``, and deeper: ``X.a.b[k] = v``
-            while isinstance(root, (ast.Subscript, ast.Attribute)):
-                root = root.value
+            while isinstance(root, (ast.Subscript, ast.Attribute, ast.NamedExpr)):
+                root = root.value  # (``(m := APP.model).w = v``: ``APP``'s)
             if isinstance(root, ast.Name):
                 # which attribute: ``X.a = v``
                 dotted = f"{root.id}.{target.attr}" if isinstance(

@@ -819,6 +819,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
         me = _sharing_thread = threading.get_ident()
         try:
             writes: dict[str, dict[tuple[Any, ...], str]] = {}
+            fellows: dict[str, set[tuple[Any, ...]]] = {}  # (of ``writes``: ``_named_writes``)
             counted: dict[str, set[tuple[str, int]]] = {}  # (read only if a step writes)
             for name in graph.order:
                 if name in graph.fingerprints:
@@ -830,13 +831,14 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                 w = _state_writes(ctx)
                 if w:
                     writes[name] = w
+                    fellows[name] = _named_writes(ctx, graph.steps[name].func, w)
                 counted[name] = ctx.counted
                 _refuse_main_timeout(graph, name)
             if writes:
                 written = _written_ids(writes)
                 reads = {n: _state_reads(c, graph.fingerprints[n].parts, written)
                          for n, c in counted.items()}
-                _couple_shared_state(graph, writes, reads)
+                _couple_shared_state(graph, writes, reads, fellows)
         finally:
             if _sharing_thread == me:  # (another thread's build may have taken it over)
                 _sharing_thread = None
@@ -872,6 +874,43 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
 
 
 _build_marks: dict[int, tuple[Any, dict[tuple[Any, ...], str]]] = {}  # this build's
+
+
+def _named_writes(ctx: _Context, own: Any, writes: Mapping[tuple[Any, ...], str]
+                  ) -> set[tuple[Any, ...]]:
+    """Of a step's ``writes``, those its code may really make: by its own function, by
+    the functions its code names (a call, an attribute or a global read, a literal
+    string: ``REG.register(k)``, ``getattr(REG, "register")``), by a dunder method
+    (called implicitly), and the non-code marks (random draws, the environment). A
+    method the walk reached only as a part of a class the step reads (``len(REG.items)``
+    reaching ``Registry.register``) changes nothing when the step runs: such a step is no
+    fellow writer of the state that method changes (``_couple_shared_state``), which
+    would have spared it the coupling with the steps that do change it."""
+    functions = [fn for fn in ctx.keep if type(fn) is types.FunctionType]
+    names: set[str] = set()
+    for fn in functions:
+        _code_names(fn.__code__, names)
+    named: set[tuple[Any, ...]] = set()
+    unnamed: set[tuple[Any, ...]] = set()
+    for fn in functions:
+        hit = _build_marks.get(id(fn))
+        marks = hit[1] if hit is not None and hit[0] is fn else _marks_of(fn, ctx)
+        name = fn.__name__
+        (named if fn is own or name in names or (name[:2] == "__" and name[-2:] == "__")
+         else unnamed).update(marks)
+    return {m for m in writes if m in named or m not in unnamed}
+
+
+def _code_names(code: types.CodeType, out: set[str]) -> None:
+    """The names ``code`` (and the code nested in it) reads or calls, globals,
+    attributes and locals (a nested helper: ``def log(v): ...; log(1)``), and its string
+    constants (a name given to ``getattr``)."""
+    out.update(code.co_names, code.co_varnames, code.co_cellvars, code.co_freevars)
+    for const in code.co_consts:
+        if type(const) is str:
+            out.add(const)
+        elif type(const) is types.CodeType:
+            _code_names(const, out)
 
 
 def _walked_info(fn: types.FunctionType) -> CodeInfo | None:
@@ -2640,8 +2679,27 @@ def _module_attribute_read(ctx: _Context, base: types.ModuleType, dotted: str) -
             ctx.counted.add((f"{_MODATTR} {label}:{attr}", 0))
 
 
+def _writers_of(writes: Mapping[str, Mapping[tuple[Any, ...], str]],
+                fellows: Mapping[str, set[tuple[Any, ...]]]
+                ) -> tuple[dict[tuple[Any, ...], set[str]], ...]:
+    """Each mark's writers, those of them writing it by code they name
+    (``_named_writes``), and each value's or name's takers (``("taken", mark)``)."""
+    writers: dict[tuple[Any, ...], set[str]] = {}
+    named: dict[tuple[Any, ...], set[str]] = {}
+    takers: dict[tuple[Any, ...], set[str]] = {}
+    for writer, wmarks in writes.items():
+        for mark in wmarks:
+            writers.setdefault(mark, set()).add(writer)
+            if mark in fellows.get(writer, ()):
+                named.setdefault(mark, set()).add(writer)
+            if mark[0] == "taken":  # (of the value's, or the binding's, mark)
+                takers.setdefault(mark[1], set()).add(writer)
+    return writers, named, takers
+
+
 def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...], str]],
-                         reads: Mapping[str, set[tuple[Any, ...]]]) -> None:
+                         reads: Mapping[str, set[tuple[Any, ...]]],
+                         fellows: Mapping[str, set[tuple[Any, ...]]]) -> None:
     """A step that changes module-level state another step's key counts and that step
     does not change (``STATE.k = k`` in ``fit``, ``STATE.k`` read by ``predict``; not a
     log several steps append to, nor a memo dict their helpers fill) passes it outside
@@ -2655,13 +2713,7 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
     for name, marks in reads.items():
         for mark in marks:
             readers.setdefault(mark, set()).add(name)
-    writers: dict[tuple[Any, ...], set[str]] = {}
-    takers: dict[tuple[Any, ...], set[str]] = {}  # a value's or name's mark -> its takers
-    for writer, wmarks in writes.items():
-        for mark in wmarks:
-            writers.setdefault(mark, set()).add(writer)
-            if mark[0] == "taken":  # (of the value's, or the binding's, mark)
-                takers.setdefault(mark[1], set()).add(writer)
+    writers, named, takers = _writers_of(writes, fellows)
     for mark, setters_ in writers.items():  # a lazy config several steps load
         if mark[0] == "rebound" and len(setters_) > 1:
             for step in setters_:
@@ -2683,7 +2735,8 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                 taking = takers.get(mark, set())
                 others = ((readers.get(mark, set()) | writers[mark]) - {writer}
                           if writer in taking else
-                          readers.get(mark, set()) - (writers[mark] - taking))
+                          readers.get(mark, set()) - {writer} - (named.get(mark, set())
+                                                                 - taking))
                 if others:
                     shared.setdefault(gname, set()).update(others)
         if shared:
