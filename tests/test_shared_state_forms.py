@@ -2501,3 +2501,55 @@ def use(ready):
 pipe = fm.Pipeline("registry", [setup, use])
 ''')
     return _built(project, f"registry_{name}")
+
+
+@pytest.mark.parametrize("call", ['HANDLERS["rec"](n)', "RECORD(n)", "rec_a(n)", "fire(n)"])
+def test_steps_each_appending_through_a_function_held_as_a_value_couple_nothing(
+        project: Path, call: str) -> None:
+    """Two steps each appending to one log through a function reached as a value (in
+    a dict, a lambda, a ``partial``, a list of hooks), never by its name: fellow
+    writers, as when they call it by name (only a method the walk reached with its
+    class, and whose name no code reached spells, is not counted as called)."""
+    (project / "held_fns.py").write_text(f'''
+import functools
+
+import flowyml as fm
+
+LOG = []
+
+
+def record(v):
+    LOG.append(v)
+
+
+def on_a(v):
+    LOG.append(("a", v))
+
+
+HANDLERS = {{"rec": record}}
+RECORD = lambda v: LOG.append(v)  # noqa: E731
+rec_a = functools.partial(record)
+HOOKS = [on_a]
+
+
+def fire(v):
+    for h in HOOKS:
+        h(v)
+
+
+@fm.step(outputs="ready")
+def setup(n: int = 1):
+    {call}
+    return True
+
+
+@fm.step(outputs="val")
+def use(ready, n: int = 2):
+    {call}
+    return True
+
+
+pipe = fm.Pipeline("held", [setup, use])
+''')
+    graph = _built(project, "held_fns")
+    assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")

@@ -878,14 +878,16 @@ _build_marks: dict[int, tuple[Any, dict[tuple[Any, ...], str]]] = {}  # this bui
 
 def _named_writes(ctx: _Context, own: Any, writes: Mapping[tuple[Any, ...], str]
                   ) -> set[tuple[Any, ...]]:
-    """Of a step's ``writes``, those its code may really make: by its own function, by
-    the functions its code names (a call, an attribute or a global read, a literal
-    string: ``REG.register(k)``, ``getattr(REG, "register")``), by a dunder method
-    (called implicitly), and the non-code marks (random draws, the environment). A
-    method the walk reached only as a part of a class the step reads (``len(REG.items)``
-    reaching ``Registry.register``) changes nothing when the step runs: such a step is no
-    fellow writer of the state that method changes (``_couple_shared_state``), which
-    would have spared it the coupling with the steps that do change it."""
+    """Of a step's ``writes``, those its code may really make: all but those of a
+    method (a function of a class body) whose name the code the step reaches never
+    reads, calls or spells as a string (``REG.register(k)``, ``getattr(REG,
+    "register")``), other than a dunder (called implicitly). The walk takes a class
+    whole, so a step reading a class's registry (``len(REG.items)``) reaches the method
+    filling it (``Registry.register``) without calling it: such a step is no fellow
+    writer of the state that method changes (``_couple_shared_state``), which would
+    have spared it the coupling with the steps that do change it. A function reached
+    as a value (in a dict, a list of hooks, a ``partial``, a lambda) counts as called:
+    the walk reaches it only through what the step reads."""
     functions = [fn for fn in ctx.keep if type(fn) is types.FunctionType]
     names: set[str] = set()
     for fn in functions:
@@ -896,8 +898,10 @@ def _named_writes(ctx: _Context, own: Any, writes: Mapping[tuple[Any, ...], str]
         hit = _build_marks.get(id(fn))
         marks = hit[1] if hit is not None and hit[0] is fn else _marks_of(fn, ctx)
         name = fn.__name__
-        (named if fn is own or name in names or (name[:2] == "__" and name[-2:] == "__")
-         else unnamed).update(marks)
+        qualified = fn.__qualname__.split(".")
+        method = len(qualified) > 1 and qualified[-2] != "<locals>"  # (of a class body)
+        (named if fn is own or not method or name in names or (
+            name[:2] == "__" and name[-2:] == "__") else unnamed).update(marks)
     return {m for m in writes if m in named or m not in unnamed}
 
 
