@@ -2553,3 +2553,41 @@ pipe = fm.Pipeline("held", [setup, use])
 ''')
     graph = _built(project, "held_fns")
     assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")
+
+
+@pytest.mark.parametrize("write", ['Catalog.models["m"] = n', 'CATALOG.put("m", n)',
+                                   'm = Catalog.models\n    m["m"] = n'])
+def test_an_item_set_in_a_class_attribute_couples_its_reader(project: Path, write: str
+                                                              ) -> None:
+    """``Catalog.models[name] = v`` (in the step, in a method, through a local): an item
+    of what a class attribute holds, read by another step (``Catalog.models["m"]``)."""
+    (project / "class_items.py").write_text(f'''
+import flowyml as fm
+
+
+class Catalog:
+    models = {{}}
+    other = {{}}
+
+    def put(self, name, value):
+        Catalog.models[name] = value
+
+
+CATALOG = Catalog()
+
+
+@fm.step(outputs="ready")
+def setup(n: int = 1):
+    {write}
+    return True
+
+
+@fm.step(outputs="val")
+def use(ready):
+    return Catalog.models.get("m")
+
+
+pipe = fm.Pipeline("class_items", [setup, use])
+''')
+    graph = _built(project, "class_items")
+    assert _state_parts(graph, "use")

@@ -952,6 +952,8 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     for name in sorted(mutated & info.global_names):
         value = globs.get(name, _IMMUTABLE)
         if isinstance(value, (types.ModuleType, types.FunctionType, type)):
+            if is_a(value, type) and f"{name}[k]" in info.mutated:  # ``Registry.models[
+                _class_parts_set(info, name, value, out, ctx)  # name] = v``: its attribute's
             continue  # code: a patch of it is seen as code, by every step that reaches it
         out[("name", label, name)] = name
         if not isinstance(value, _IMMUTABLE):  # (an immutable object, a small int or an
@@ -2249,6 +2251,19 @@ def _holds_state(obj: Any) -> bool:
     immutable value."""
     return obj is not None and not is_a(obj, (types.ModuleType, type, types.FunctionType,
                                               *_IMMUTABLE))
+
+
+def _class_parts_set(info: CodeInfo, name: str, cls: type, out: dict[tuple[Any, ...], str],
+                     ctx: _Context) -> None:
+    """Mark what the code sets an item or attribute in through a class attribute
+    (``Registry.models[name] = v``, also in a method, ``m = Registry.models; m[k] = v``):
+    the attribute, by the name its readers read it by (``attribute L:Registry.models``),
+    and the object it holds."""
+    label = ctx.label_of(cls)
+    for attrs, items in _set_through(info, name):
+        if label is not None:
+            out[("name", label, f"{cls.__qualname__}.{attrs[0]}")] = f"{name}.{attrs[0]}"
+        _path_marked(cls, attrs, items, name, out, ctx)
 
 
 def _set_parts_marked(info: CodeInfo, root: str, obj: Any, name: str,
