@@ -33,6 +33,7 @@ from .code_text import (
     QUERY_MADE_ELSEWHERE,
     RESULT,
     SET_ITEM,
+    SHALLOW_COPIES,
     SHAPE_SCALARS,
     CodeInfo,
     FingerprintWarning,
@@ -368,8 +369,6 @@ _OWN_VALUES = frozenset({ast.Constant, ast.List, ast.Dict, ast.Set, ast.ListComp
                          ast.BinOp, ast.UnaryOp, ast.Compare, ast.Lambda})
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
-_SHALLOW_COPIES = frozenset({("dict",), ("list",), ("set",), ("tuple",), ("sorted",),
-                             ("copy", "copy"), ("copy",)})
 
 
 def _passed_on(scan: _Scanner, names: frozenset[str], fn: types.FunctionType
@@ -1430,7 +1429,7 @@ class _Scanner:
         kind = ""
         if type(value) is ast.Call:
             f, args = value.func, value.args
-            if args and (chain_of(f) or ()) in _SHALLOW_COPIES:  # (``sorted(X, key=k)``)
+            if args and (chain_of(f) or ()) in SHALLOW_COPIES:  # (``sorted(X, key=k)``)
                 source = args[0]
             elif type(f) is ast.Attribute and f.attr == "copy" and not args:
                 source, kind = f.value, "[c]"

@@ -33,6 +33,12 @@ MUTATORS = frozenset(
 ATTR_SETTERS = frozenset({"setattr", "delattr"})  # the builtins changing an attribute
 
 
+# the calls making a new container of the same items as their first argument (a
+# shallow copy: ``list(X)``, ``sorted(X, key=k)``, ``copy.copy(X)``)
+SHALLOW_COPIES = frozenset({("dict",), ("list",), ("set",), ("tuple",), ("sorted",),
+                             ("copy", "copy"), ("copy",)})
+
+
 RESULT = "()"  # an alias's root: a call's result (``"()get_cfg"``: ``cfg = get_cfg()``)
 # in ``CodeInfo.results``, the "method" of an item or attribute set on what a path through
 # a method's result reaches (``get_app:get_tracker().=`` for ``get_app().get_tracker().w = v``)

@@ -62,6 +62,7 @@ from .code_text import (
     QUERY_MADE_ELSEWHERE,
     RESULT,
     SET_ITEM,
+    SHALLOW_COPIES,
     CodeInfo,
     FingerprintWarning,
     chain_of,
@@ -2332,7 +2333,7 @@ def _bindings(node: ast.AST) -> list[tuple[str, ast.expr, bool]]:
     if t is ast.Assign and len(node.targets) == 1:  # type: ignore[attr-defined]
         target, value = node.targets[0], node.value  # type: ignore[attr-defined]
         if type(target) is ast.Name:  # (a shallow copy: its items, ``ls = list(self.models)``)
-            copy = type(value) is ast.Call and chain_of(value.func) in _SHALLOW and value.args
+            copy = type(value) is ast.Call and chain_of(value.func) in SHALLOW_COPIES and value.args
             return [(target.id, value.args[0], True) if copy else (target.id, value, False)]
         if isinstance(target, (ast.Tuple, ast.List)) and not isinstance(  # ``a, b =
                 value, (ast.Tuple, ast.List)):  # self.pair``, ``first, *rest = self.models``
@@ -2363,8 +2364,6 @@ def _bindings(node: ast.AST) -> list[tuple[str, ast.expr, bool]]:
 
 # builtins iterating over the items of their first argument (in a loop: those items)
 _SAME_ITEMS = frozenset({("reversed",), ("sorted",), ("list",), ("tuple",), ("iter",)})
-_SHALLOW = frozenset({("list",), ("tuple",), ("sorted",), ("dict",), ("set",),
-                      ("copy", "copy"), ("copy",)})  # new containers of the same items
 
 
 def _owner_path(node: ast.expr, me: str, stands: Mapping[str, tuple[tuple[str, ...], bool]]
