@@ -1615,6 +1615,24 @@ HELD_BY_TWO = {  # a step changing an object another global holds, through that 
     "method_of_what_a_walrus_binds": "(m := APP.model).train(n)",
     "attribute_of_what_a_walrus_binds": "(m := APP.models[0]).w = n",
     "method_of_a_global_training_what_a_walrus_binds": "APP.train_walrus(n)",
+    "attribute_of_each_item_of_a_slice": "for m in APP.models[:1]:\n        m.w = n",
+    "attribute_of_each_item_of_a_slice_enumerated": (
+        "for i, m in enumerate(APP.models[:1]):\n        m.w = n"),
+    "attribute_of_each_value_by_a_nested_target": (
+        "for i, (k, m) in enumerate(APP.by.items()):\n        m.w = n"),
+    "attribute_of_the_next_item": "m = next(iter(APP.models))\n    m.w = n",
+    "attribute_of_the_next_value": "m = next(iter(APP.by.values()))\n    m.w = n",
+    "attribute_of_each_item_a_generator_yields": "for m in each_model():\n        m.w = n",
+    "attribute_of_each_item_a_method_yields_from": "for m in APP.each():\n        m.w = n",
+    "attribute_of_each_item_a_method_yields": "for m in APP.each_item():\n        m.w = n",
+    "attribute_of_the_next_item_a_method_yields": "m = next(APP.each_item())\n    m.w = n",
+    "helper_setting_each_item_of_a_slice_of_what_it_is_given": "freeze(APP.models)",
+    "helper_training_what_it_is_given": "train_model(APP.model, n)",
+    "helper_setting_an_attribute_of_what_it_is_given": "set_w(APP.model, n)",
+    "helper_setting_an_item_of_what_it_is_given": "put(APP.opts, n)",
+    "helper_training_an_item_it_is_given": "train_model(APP.models[0], n)",
+    "helper_setting_an_attribute_of_each_item_it_is_given": (
+        "for m in APP.models:\n        set_w(m, n)"),
 }
 
 HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the writer's
@@ -1630,6 +1648,14 @@ HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the w
     "attribute_of_each_new_object_zipped": "for m, v in zip([Model()], [n]):\n        m.w = v",
     "comprehension_of_what_a_global_holds_appended_to": "APP.model_list().append(Model())",
     "method_of_a_new_object_a_walrus_binds": "(m := Model()).train(n)",
+    "attribute_of_each_new_object_a_generator_yields": "for m in fresh_models():\n        m.w = n",
+    "attribute_of_each_copy_a_generator_yields": "for m in copies():\n        m.w = n",
+    "item_of_a_slice_replaced_in_a_loop": (
+        "for i, m in enumerate(APP.models[:1]):\n        APP.models[i] = Model()"),
+    "helper_reading_an_item_it_is_given": "read_w(APP.models[0])",
+    "helper_training_a_copy": "train_model(copy.copy(APP.model), n)",
+    "helper_setting_an_attribute_of_each_new_object": (
+        "for m in fresh_models():\n        set_w(m, n)"),
 }
 
 
@@ -1757,8 +1783,51 @@ class App:
         m.w = v
         self.extra = m
 
+    def each(self):
+        yield from self.models
+
+    def each_item(self):
+        for m in self.models:
+            yield m
+
 
 APP = App()
+
+
+def each_model():
+    for m in APP.models:
+        yield m
+
+
+def fresh_models():
+    for _ in range(2):
+        yield Model()
+
+
+def copies():
+    for m in APP.models:
+        yield copy.copy(m)
+
+
+def freeze(models):
+    for m in models[:1]:
+        m.w = 0
+
+
+def train_model(m, v):
+    m.train(v)
+
+
+def set_w(m, v):
+    m.w = v
+
+
+def put(d, v):
+    d["a"] = v
+
+
+def read_w(m):
+    return m.w
 
 
 def get_app():

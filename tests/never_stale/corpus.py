@@ -5321,6 +5321,92 @@ add(idiom("state_through_unpacked_zipped_and_copied_items", {"pipe.py": src('''
     warns_at_build=("NET.layers",),
 ))
 
+add(idiom("state_through_slices_generators_and_helpers", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Layer:
+        def __init__(self):
+            self.scale = 1
+
+
+    class Net:
+        def __init__(self, layers):
+            self.layers = layers
+            self.named = dict(zip(["head", "mid", "tail"], layers))
+
+        def each(self):
+            for layer in self.layers:
+                yield layer
+
+
+    LAYERS = [Layer(), Layer(), Layer()]
+    NET = Net(LAYERS)
+    HEAD, MID, TAIL = LAYERS
+
+
+    def shrink(layer, f):
+        layer.scale -= f
+
+
+    @fm.step(outputs="a")
+    def freeze(k: int = 3):
+        for layer in NET.layers[:-1]:
+            layer.scale = k
+        return "ok"
+
+
+    @fm.step(outputs="b")
+    def decay(a, j: int = 1):
+        for layer in NET.each():
+            layer.scale += j
+        return "ok"
+
+
+    @fm.step(outputs="c")
+    def tune(b, s: int = 2):
+        for i, (name, layer) in enumerate(NET.named.items()):
+            if i == 1:
+                layer.scale *= s
+        return "ok"
+
+
+    @fm.step(outputs="d")
+    def trim(c, f: int = 1):
+        shrink(NET.layers[2], f)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def predict(d):
+        return HEAD.scale * 10000 + MID.scale * 100 + TAIL.scale
+
+
+    pipe = fm.Pipeline("ns", [freeze, decay, tune, trim, predict])
+''')},
+    Phase("unchanged", (), "freeze sets an attribute of each item of a slice, decay of each "
+          "item a method yields, tune of an item a nested loop target binds, trim has a "
+          "helper change an item it is given; predict reads the items by other names: all "
+          "re-execute",
+          {"freeze": "executed", "decay": "executed", "tune": "executed", "trim": "executed",
+           "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "HEAD, MID, TAIL = LAYERS",
+                            "HEAD, MID, TAIL = LAYERS  # by name"),),
+          "comment", {"freeze": "executed", "decay": "executed", "tune": "executed",
+                      "trim": "executed", "predict": "executed"}),
+    change(E("pipe.py", "def freeze(k: int = 3)", "def freeze(k: int = 4)"),
+           note="an attribute of each item of a slice (the same objects)"),
+    change(E("pipe.py", "def decay(a, j: int = 1)", "def decay(a, j: int = 2)"),
+           note="an attribute of each item a generator method yields"),
+    change(E("pipe.py", "def tune(b, s: int = 2)", "def tune(b, s: int = 3)"),
+           note="an attribute of an item a nested loop target binds"),
+    change(E("pipe.py", "def trim(c, f: int = 1)", "def trim(c, f: int = 2)"),
+           note="an attribute a helper sets on an item it is given"),
+    steps=("freeze", "decay", "tune", "trim", "predict"),
+    check={"y": "[freeze(), decay('ok'), tune('ok'), trim('ok'), predict('ok')][4]"},
+    warns_at_build=("NET.layers",),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

@@ -51,6 +51,7 @@ from .code_text import (
     parse_text,
     resolve_chain,
     stale_files,
+    target_names,
 )
 from .hashing import hash_text
 from .userframe import outside_stacklevel
@@ -530,9 +531,12 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
     first: the same objects); ``kinds``: ``[k]`` after the name when the part is an item
     (by a constant key, a view, an iteration), ``[*]`` when by a computed key
     (``X[mask]``, ``X[cols]``: a copy when ``X`` is a frame or an array), for the build
-    to tell by the value (``fingerprint._counts_as_change``)."""
+    to tell by the value (``fingerprint._counts_as_change``). With ``items``, the items
+    of a slice are those of what it is cut from (``for layer in NET.layers[:-1]``: the
+    same objects, a list's copy holding them, an array's view)."""
     attr: str | None = None
     kind = ""
+    iterated = items  # (what the loop goes over: its items are the part's)
     while True:
         t = type(node)
         if t is ast.Name:
@@ -542,12 +546,15 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
         if t is ast.Attribute or t is ast.Subscript:
             if t is ast.Subscript:
                 index = node.slice  # type: ignore[attr-defined]
+                if iterated and type(index) is ast.Slice:
+                    node = node.value  # type: ignore[attr-defined]
+                    continue
                 if not slices and _is_slice(index):
                     return None
                 if kind != "*":
                     kind = "k" if _constant_key(index) else "*"
             attr = node.attr if t is ast.Attribute else None  # type: ignore[attr-defined]
-            node = node.value  # type: ignore[attr-defined]
+            node, iterated = node.value, False  # type: ignore[attr-defined]
         elif views and t is ast.Call:
             f = node.func  # type: ignore[attr-defined]
             got = getattr_literal(node)  # type: ignore[arg-type]
@@ -707,7 +714,8 @@ class _Scanner:
                        ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
                        ast.comprehension, ast.NamedExpr, ast.ListComp, ast.SetComp,
                        ast.DictComp, ast.GeneratorExp, ast.Return, ast.With,
-                       ast.AsyncWith})  # the node types ``__call__`` looks at
+                       ast.AsyncWith, ast.Yield, ast.YieldFrom})  # the node types
+    # ``__call__`` looks at
 
     def __init__(self) -> None:
         self.imports: list[tuple[str, str, str | None, int]] = []
@@ -795,6 +803,11 @@ class _Scanner:
                     self._bound(item.optional_vars, item.context_expr)
         elif t is ast.Return and node.value is not None:  # type: ignore[attr-defined]
             self._returned(node.value)  # type: ignore[attr-defined]
+        elif t is ast.Yield and node.value is not None:  # type: ignore[attr-defined]
+            self._yielded(node.value)  # type: ignore[attr-defined]
+        elif t is ast.YieldFrom:  # ``yield from self.layers``: their items, as ``iter(...)``
+            self._returned(ast.Call(func=ast.Name(id="iter", ctx=ast.Load()),
+                                    args=[node.value], keywords=[]))  # type: ignore[attr-defined]
 
     def _call(self, node: ast.Call) -> None:
         f = node.func
@@ -1080,6 +1093,22 @@ class _Scanner:
         self.returned.update({root} if inner is None else {
             r if r.endswith("]") or r.startswith(RESULT) else r + kind for r in inner})
 
+    def _yielded(self, value: ast.expr) -> None:
+        """``yield x``: a generator hands out what it yields as the items of a new list
+        (``[i]``): a loop's variable over ``self.layers`` (``self.layers[k]``) as
+        ``self.layers[i]``, the items of ``self.layers``, as ``[x for x in ...]`` is; each
+        part of a tuple yielded alike. A call's result (``copy.copy(x)``) as returned."""
+        t = type(value)
+        for part in value.elts if t is ast.Tuple or t is ast.List else [value]:  # type: ignore[attr-defined]
+            part = part.value if type(part) is ast.Starred else part
+            before = set(self.returned)
+            self._returned(part)
+            if type(part) is ast.Call:
+                continue
+            self.returned = before | {
+                r[:-3] + "[i]" if r.endswith("[k]") else r if r.endswith("]") or r.startswith(
+                    RESULT) else r + "[i]" for r in self.returned - before}
+
     def _comprehended(self, value: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
                       ) -> None:
         """``return [r for r in ROWS]``, ``{k: v for k, v in CONFIG.items()}``: a new
@@ -1297,6 +1326,8 @@ class _Scanner:
         MODELS.items()``, ``y = x`` for an alias ``x``); to anything else, a value of
         their own (a call's result, a slice: ``df = df.copy()``, ``r = dict(r)``,
         ``cols = COLS[:]``)."""
+        if type(value) is ast.Call and chain_of(value.func) == ("next",) and value.args:
+            value, items = value.args[0], True  # ``m = next(HUB.each())``: an item of it
         if type(target) is ast.Name and type(value) in _OWN_VALUES and not (
                 type(value) is ast.Dict and None in value.keys):  # (most: ``n = 0``)
             name = target.id
@@ -1350,8 +1381,7 @@ class _Scanner:
             roots |= self._deep_roots(value, inner)
             if not items and isinstance(target, (ast.Tuple, ast.List)):  # ``a, b = X.pair``:
                 roots = frozenset(r if r.endswith("]") else r + "[k]" for r in roots)  # items
-        names = [target] if isinstance(target, ast.Name) else (
-            target.elts if isinstance(target, (ast.Tuple, ast.List)) else [])
+        names = target_names(target)  # (``for i, (k, m) in enumerate(X.items())``: each)
         copied = self._copy_of(value) if isinstance(target, ast.Name) else _NOTHING
         if copied:  # ``ls = list(NET.layers); ls[0].w = v``: what an item of the part holds
             copied |= {r + "[k]" for r in self._copy_of(value, dotted=True)

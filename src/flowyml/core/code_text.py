@@ -291,6 +291,19 @@ def getattr_literal(node: ast.Call) -> tuple[ast.expr, str] | None:
     return None
 
 
+def target_names(target: ast.AST) -> list[ast.Name]:
+    """The names an assignment's or a loop's target binds, nested and starred ones too
+    (``i, (k, m)``, ``first, *rest``)."""
+    t = type(target)
+    if t is ast.Name:
+        return [target]  # type: ignore[list-item]
+    if t is ast.Starred:
+        return target_names(target.value)  # type: ignore[attr-defined]
+    if t is ast.Tuple or t is ast.List:
+        return [n for e in target.elts for n in target_names(e)]  # type: ignore[attr-defined]
+    return []
+
+
 def chain_of(node: ast.AST) -> tuple[str, ...] | None:
     parts: list[str] = []
     while isinstance(node, ast.Attribute):

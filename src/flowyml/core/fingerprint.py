@@ -76,6 +76,7 @@ from .code_text import (
     module_of,
     name_of,
     resolve_chain,
+    target_names,
 )
 from .code_text import safe_attr as _attr
 from .errors import BuildError
@@ -2071,8 +2072,52 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
                 if _self_changed(item, chain[-1], name, out, ctx):
                     _part_changed(obj, name, out, ctx)
                     break
-        elif _changes_parameter(resolve_chain(chain, globs), where, part):
-            _part_changed(obj, name, out, ctx)
+        else:
+            helper = resolve_chain(chain, globs)
+            if _given_marked(helper, where, obj, part, name, out, ctx):
+                _part_changed(obj, name, out, ctx)
+
+
+def _given_marked(helper: Any, where: int | str, obj: Any, part: Any, name: str,
+                  out: dict[tuple[Any, ...], str], ctx: _Context) -> bool:
+    """Whether ``helper``, given ``part`` (``name`` of the global ``obj``) at ``where``,
+    changes it; if so, mark what it changes, which another global may hold too:
+    ``part`` itself (``train(APP.model, n)``), and for an item given
+    (``train(APP.models[0], n)``, ``for m in APP.models: train(m, n)``: ``name`` ends
+    with ``]``) each item ``part`` holds that the helper would change (one of them is
+    the one given); each with what the helper sets in it (``_given_parts_marked``)."""
+    changed = False
+    if name.endswith("]"):
+        for held, _ in _held_values(part):
+            if _holds_state(held) and _changes_parameter(helper, where, held):
+                _object_mark(held, name, out, ctx)
+                _given_parts_marked(helper, where, held, name, out, ctx)
+                changed = True
+    if not _changes_parameter(helper, where, part):
+        return changed
+    if part is not obj:
+        _object_mark(part, name, out, ctx)
+    if not name.endswith("]"):
+        _given_parts_marked(helper, where, part, name, out, ctx)
+    return True
+
+
+def _given_parts_marked(helper: Any, where: int | str, part: Any, name: str,
+                        out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """Mark what ``part``, given to ``helper`` at ``where``, holds where the helper sets
+    an item or attribute (``freeze(APP.layers)`` doing ``for l in layers: l.frozen =
+    True``: each layer, which another global may hold; ``_set_through``)."""
+    if type(helper) is types.MethodType:
+        helper, where = helper.__func__, where + 1 if isinstance(where, int) else where
+    if type(helper) is not types.FunctionType:
+        return
+    code = helper.__code__
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    param = params[where] if isinstance(where, int) and where < code.co_argcount else (
+        where if where in params else None)
+    info = _walked_info(helper)
+    if param is not None and info is not None:
+        _set_parts_marked(info, param, part, name, out, ctx)
 
 
 def _given_result_changed(fn: types.FunctionType, chain: tuple[str, ...], where: int | str,
@@ -2262,6 +2307,8 @@ def _class_parts_set(info: CodeInfo, name: str, cls: type, out: dict[tuple[Any, 
     and the object it holds."""
     label = ctx.label_of(cls)
     for attrs, items in _set_through(info, name):
+        if not attrs:  # (``Registry.get()["k"] = v``: what a method hands out, not an item)
+            continue
         if label is not None:
             out[("name", label, f"{cls.__qualname__}.{attrs[0]}")] = f"{name}.{attrs[0]}"
         _path_marked(cls, attrs, items, name, out, ctx)
@@ -2304,9 +2351,9 @@ def _set_through(info: CodeInfo, me: str) -> list[tuple[tuple[str, ...], bool]]:
     for _ in range(3):  # (a local standing for another: ``a = self.app; m = a.model``)
         for node in nodes:
             for local, value, items in _bindings(node):
-                found = _owner_path(value, me, stands)
+                found = _owner_path(value, me, stands, items)
                 if found is not None and local not in stands:
-                    stands[local] = (found[0], found[1] or items)
+                    stands[local] = found
     out = []
     for node in nodes:
         t = type(node)
@@ -2328,7 +2375,7 @@ def _set_through(info: CodeInfo, me: str) -> list[tuple[tuple[str, ...], bool]]:
 def _bindings(node: ast.AST) -> list[tuple[str, ast.expr, bool]]:
     """The locals ``node`` binds to a value of an expression, each with that expression
     and whether it is an item of it (a loop's variable: ``for m in self.models``, ``for
-    k, m in self.by.items()``, ``for i, m in enumerate(self.models)``)."""
+    k, m in self.by.items()``, ``for i, (k, m) in enumerate(self.by.items())``)."""
     t = type(node)
     if t is ast.Assign and len(node.targets) == 1:  # type: ignore[attr-defined]
         target, value = node.targets[0], node.value  # type: ignore[attr-defined]
@@ -2337,48 +2384,57 @@ def _bindings(node: ast.AST) -> list[tuple[str, ast.expr, bool]]:
             return [(target.id, value.args[0], True) if copy else (target.id, value, False)]
         if isinstance(target, (ast.Tuple, ast.List)) and not isinstance(  # ``a, b =
                 value, (ast.Tuple, ast.List)):  # self.pair``, ``first, *rest = self.models``
-            return [(n.id, value, True) for e in target.elts
-                    for n in [e.value if type(e) is ast.Starred else e] if type(n) is ast.Name]
+            return [(n.id, value, True) for n in target_names(target)]
         return []
     if t is ast.NamedExpr:
         return [(node.target.id, node.value, False)]  # type: ignore[attr-defined]
     if t is not ast.For and t is not ast.AsyncFor and t is not ast.comprehension:
         return []
-    target, over = node.target, node.iter  # type: ignore[attr-defined]
+    return _loop_bindings(node.target, node.iter)  # type: ignore[attr-defined]
+
+
+def _loop_bindings(target: ast.expr, over: ast.expr) -> list[tuple[str, ast.expr, bool]]:
+    """A loop's variables, each with what it is an item of (``_bindings``): through
+    ``zip``, ``enumerate``, ``.items()`` and ``.values()``, nested targets each by the
+    part they take; any other target's names all as items of what the loop goes over."""
     while type(over) is ast.Call and chain_of(over.func) in _SAME_ITEMS and over.args:
         over = over.args[0]  # ``for m in reversed(self.models)``: its items
-    if type(target) is ast.Tuple and type(over) is ast.Call and chain_of(over.func) == (
-            "zip",):  # ``for m, v in zip(self.models, values)``: each of the first's items
-        return [(e.id, a, True) for e, a in zip(target.elts, over.args, strict=False)
-                if type(e) is ast.Name]
-    if type(target) is ast.Tuple and len(target.elts) == 2 and type(over) is ast.Call:
-        if chain_of(over.func) == ("enumerate",) and over.args:
-            target, over = target.elts[1], over.args[0]
-        elif type(over.func) is ast.Attribute and over.func.attr == "items":
-            target, over = target.elts[1], over.func.value
-    elif type(over) is ast.Call and type(over.func) is ast.Attribute and (
+    if isinstance(target, (ast.Tuple, ast.List)) and type(over) is ast.Call:
+        if chain_of(over.func) == ("zip",):  # ``for m, v in zip(self.models, values)``
+            return [b for e, a in zip(target.elts, over.args, strict=False)
+                    if type(a) is not ast.Starred for b in _loop_bindings(e, a)]
+        if len(target.elts) == 2 and chain_of(over.func) == ("enumerate",) and over.args:
+            return _loop_bindings(target.elts[1], over.args[0])
+        if len(target.elts) == 2 and type(over.func) is ast.Attribute and (
+                over.func.attr == "items"):
+            return _loop_bindings(target.elts[1], over.func.value)
+    if type(over) is ast.Call and type(over.func) is ast.Attribute and (
             over.func.attr == "values"):
         over = over.func.value
-    return [(target.id, over, True)] if type(target) is ast.Name else []
+    return [(n.id, over, True) for n in target_names(target)]
 
 
 # builtins iterating over the items of their first argument (in a loop: those items)
-_SAME_ITEMS = frozenset({("reversed",), ("sorted",), ("list",), ("tuple",), ("iter",)})
+_SAME_ITEMS: frozenset[tuple[str, ...]] = frozenset({("reversed",), ("sorted",), ("list",), ("tuple",), ("iter",)})
+_ITEM_CALLS: frozenset[tuple[str, ...]] = _SAME_ITEMS | {("next",)}  # (an item of their argument: ``next(iter(X))``)
 
 
-def _owner_path(node: ast.expr, me: str, stands: Mapping[str, tuple[tuple[str, ...], bool]]
-                ) -> tuple[tuple[str, ...], bool] | None:
+def _owner_path(node: ast.expr, me: str, stands: Mapping[str, tuple[tuple[str, ...], bool]],
+                items: bool = False) -> tuple[tuple[str, ...], bool] | None:
     """The attribute path of ``me`` that ``node`` names (``self.model``, ``m.opts`` for a
     local ``m`` standing for ``self.model``), and whether it is through an item there
-    (``self.models[0]``: the items of ``("models",)``); None for another object."""
-    items = False
+    (``self.models[0]``, or ``items`` already: a loop's variable; the items of
+    ``("models",)``); None for another object."""
     while True:  # (an item: ``self.models[0]``, ``self.by.get("a")``; ``(m := self.model)``)
         t = type(node)
         if t is ast.Subscript or (t is ast.Call and type(node.func) is ast.Attribute  # type: ignore[attr-defined]
-                                  and node.func.attr in ("get", "setdefault")):  # type: ignore[attr-defined]
+                                  and node.func.attr in ("get", "setdefault", "values")):  # type: ignore[attr-defined]
             node, items = node.value if t is ast.Subscript else node.func.value, True  # type: ignore[attr-defined]
         elif t is ast.NamedExpr:
             node = node.value  # type: ignore[attr-defined]
+        elif t is ast.Call and node.args and (  # type: ignore[attr-defined]
+                (chain_of(node.func) or ("",)) in _ITEM_CALLS):  # type: ignore[attr-defined]
+            node, items = node.args[0], True  # type: ignore[attr-defined]  # ``next(iter(X))``
         else:
             break
     got = getattr_literal(node) if type(node) is ast.Call else None
@@ -2389,14 +2445,15 @@ def _owner_path(node: ast.expr, me: str, stands: Mapping[str, tuple[tuple[str, .
         chain = chain_of(node)
     if chain is None:
         return None
-    if chain[0] == me and len(chain) > 1:
-        return chain[1:], items
+    if chain[0] == me:  # (its own items: ``ROWS[0]["v"] = 1``, ``for m in layers: m.w = 0``)
+        return (chain[1:], items) if len(chain) > 1 or items else None
     held = stands.get(chain[0])
     if held is None:
         return None
     if held[1]:  # (an attribute of an item: the items, as what changed)
         return held
     return held[0] + chain[1:], items
+
 
 def _changes_parameter(fn: Any, where: int | str, value: Any, depth: int = 0,
                        cls: type | None = None, unwrap: bool = True) -> bool:
