@@ -1503,11 +1503,11 @@ def test_a_change_read_through_a_call_couples_the_steps(project: Path, pair: str
     changing it through a call's result is no fellow writer, as steps only appending to
     one log are)."""
     write_, read_ = PAIRS[pair]
-    (project / f"{pair}.py").write_text(f'''
+    graph = _built_pair(project, pair, '''
 import flowyml as fm
 
 QUEUE, EVENTS = [], []
-KEPT = {{}}
+KEPT = {}
 
 
 class Model:
@@ -1544,20 +1544,7 @@ def model():
     return MODEL
 
 
-@fm.step(outputs="ready")
-def setup(n: int = 1):
-    {write_}
-    return True
-
-
-@fm.step(outputs="val")
-def use(ready):
-    {read_}
-
-
-pipe = fm.Pipeline("pairs", [setup, use])
-''')
-    graph = _built(project, pair)
+''', write_, read_)
     assert _state_parts(graph, "use")
 
 
@@ -1633,6 +1620,12 @@ HELD_BY_TWO = {  # a step changing an object another global holds, through that 
     "helper_training_an_item_it_is_given": "train_model(APP.models[0], n)",
     "helper_setting_an_attribute_of_each_item_it_is_given": (
         "for m in APP.models:\n        set_w(m, n)"),
+    "attribute_of_the_best_item": "m = max(APP.models, key=lambda x: x.w)\n    m.w = n",
+    "method_of_the_smallest_item": "min(APP.models, key=id).train(n)",
+    "attribute_of_each_item_filtered": "for m in filter(None, APP.models):\n        m.w = n",
+    "helper_in_a_partial_given_what_a_global_holds": "SET_MODEL(n)",
+    "helper_in_a_partial_an_object_holds": "HUB.setter(n)",
+    "bound_method_of_what_a_global_holds_in_a_dict": 'HANDLERS["train"](n)',
 }
 
 HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the writer's
@@ -1656,6 +1649,9 @@ HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the w
     "helper_training_a_copy": "train_model(copy.copy(APP.model), n)",
     "helper_setting_an_attribute_of_each_new_object": (
         "for m in fresh_models():\n        set_w(m, n)"),
+    "attribute_of_the_larger_of_two_new_objects": "m = max(Model(), Model(), key=id)\n    m.w = n",
+    "helper_in_a_partial_given_a_new_object": "SET_NEW(n)",
+    "reading_helper_in_a_partial_given_what_a_global_holds": "READ_MODEL()",
 }
 
 
@@ -1680,8 +1676,9 @@ def test_a_change_of_an_object_only_the_writer_holds_couples_nothing(
 
 
 def _built_two(project: Path, form: str, write: str) -> Any:
-    (project / f"two_{form}.py").write_text(f'''
+    return _built_pair(project, f"two_{form}", '''
 import copy
+import functools
 import types
 
 import flowyml as fm
@@ -1690,7 +1687,7 @@ import flowyml as fm
 class Model:
     def __init__(self):
         self.w = 0
-        self.opts = {{"a": 0}}
+        self.opts = {"a": 0}
         self.log = []
 
     def train(self, v):
@@ -1705,7 +1702,7 @@ class App:
         self.model = MODEL
         self.opts = MODEL.opts
         self.models = [MODEL]
-        self.by = {{"a": MODEL}}
+        self.by = {"a": MODEL}
         self.pair = (MODEL, 1)
         self.inner = types.SimpleNamespace(model=MODEL)
 
@@ -1830,24 +1827,23 @@ def read_w(m):
     return m.w
 
 
+class Hub:
+    def __init__(self, model):
+        self.setter = functools.partial(set_w, model)
+
+
+HUB = Hub(APP.model)
+SET_MODEL = functools.partial(set_w, APP.model)
+SET_NEW = functools.partial(set_w, Model())
+READ_MODEL = functools.partial(read_w, APP.model)
+HANDLERS = {"train": APP.model.train}
+
+
 def get_app():
     return APP
 
 
-@fm.step(outputs="ready")
-def setup(n: int = 1):
-    {write}
-    return True
-
-
-@fm.step(outputs="val")
-def use(ready):
-    return [MODEL.w, MODEL.opts["a"], len(MODEL.log)]
-
-
-pipe = fm.Pipeline("two", [setup, use])
-''')
-    return _built(project, f"two_{form}")
+''', write, 'return [MODEL.w, MODEL.opts["a"], len(MODEL.log)]')
 
 
 @pytest.mark.parametrize("use", ["SERVICE.set_alias(n)", "SERVICE.set_each(n)",
@@ -2490,7 +2486,7 @@ def test_a_change_by_a_library_containers_method_through_super_couples(
     method changes the object (as ``dict``'s does), though the walk never reads the
     code of ``collections``; a read through ``super().get`` changes nothing."""
     base, body, changes = LIBRARY_BASES[form]
-    (project / f"base_{form}.py").write_text(f'''
+    graph = _built_pair(project, f"base_{form}", f'''
 import collections
 
 import flowyml as fm
@@ -2504,20 +2500,7 @@ class Kept({base}):
 KEPT = Kept()
 
 
-@fm.step(outputs="ready")
-def setup(n: int = 1):
-    KEPT.put(n)
-    return True
-
-
-@fm.step(outputs="val")
-def use(ready):
-    return repr(KEPT)
-
-
-pipe = fm.Pipeline("bases", [setup, use])
-''')
-    graph = _built(project, f"base_{form}")
+''', "KEPT.put(n)", "return repr(KEPT)")
     assert bool(_state_parts(graph, "use")) is changes
 
 
@@ -2539,7 +2522,7 @@ def test_steps_each_calling_the_changing_method_couple_nothing(project: Path) ->
 
 
 def _built_registry(project: Path, name: str, body: str) -> Any:
-    (project / f"registry_{name}.py").write_text(f'''
+    return _built_pair(project, f"registry_{name}", '''
 import flowyml as fm
 
 
@@ -2556,30 +2539,18 @@ class Registry:
 REG = Registry()
 
 
-@fm.step(outputs="ready")
-def setup(n: int = 1):
-    REG.register(n)
-    return True
+''', "REG.register(n)", body)
 
 
-@fm.step(outputs="val")
-def use(ready):
-    {body}
-
-
-pipe = fm.Pipeline("registry", [setup, use])
-''')
-    return _built(project, f"registry_{name}")
-
-
-@pytest.mark.parametrize("call", ['HANDLERS["rec"](n)', "RECORD(n)", "rec_a(n)", "fire(n)"])
+@pytest.mark.parametrize("call", ['HANDLERS["rec"](n)', "RECORD(n)", "rec_a(n)", "fire(n)",
+                                  'HANDLERS["reg"](n)', "ON_REGISTER(n)", "PUT(n)"])
 def test_steps_each_appending_through_a_function_held_as_a_value_couple_nothing(
         project: Path, call: str) -> None:
     """Two steps each appending to one log through a function reached as a value (in
     a dict, a lambda, a ``partial``, a list of hooks), never by its name: fellow
     writers, as when they call it by name (only a method the walk reached with its
     class, and whose name no code reached spells, is not counted as called)."""
-    (project / "held_fns.py").write_text(f'''
+    graph = _built_pair(project, "held_fns", '''
 import functools
 
 import flowyml as fm
@@ -2595,10 +2566,26 @@ def on_a(v):
     LOG.append(("a", v))
 
 
-HANDLERS = {{"rec": record}}
+class Registry:
+    def __init__(self):
+        self.items = []
+
+    def register(self, v):
+        self.items.append(v)
+
+
+class Box:
+    put = lambda self, v: LOG.append(v)  # noqa: E731
+
+
+REG = Registry()
+BOX = Box()
+HANDLERS = {"rec": record, "reg": REG.register}
 RECORD = lambda v: LOG.append(v)  # noqa: E731
 rec_a = functools.partial(record)
 HOOKS = [on_a]
+ON_REGISTER = REG.register
+PUT = BOX.put
 
 
 def fire(v):
@@ -2606,21 +2593,7 @@ def fire(v):
         h(v)
 
 
-@fm.step(outputs="ready")
-def setup(n: int = 1):
-    {call}
-    return True
-
-
-@fm.step(outputs="val")
-def use(ready, n: int = 2):
-    {call}
-    return True
-
-
-pipe = fm.Pipeline("held", [setup, use])
-''')
-    graph = _built(project, "held_fns")
+''', call, call + "\n    return True", 'ready, n: int = 2')
     assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")
 
 
@@ -2630,13 +2603,13 @@ def test_an_item_set_in_a_class_attribute_couples_its_reader(project: Path, writ
                                                               ) -> None:
     """``Catalog.models[name] = v`` (in the step, in a method, through a local): an item
     of what a class attribute holds, read by another step (``Catalog.models["m"]``)."""
-    (project / "class_items.py").write_text(f'''
+    graph = _built_pair(project, "class_items", '''
 import flowyml as fm
 
 
 class Catalog:
-    models = {{}}
-    other = {{}}
+    models = {}
+    other = {}
 
     def put(self, name, value):
         Catalog.models[name] = value
@@ -2645,6 +2618,118 @@ class Catalog:
 CATALOG = Catalog()
 
 
+''', write, 'return Catalog.models.get("m")')
+    assert _state_parts(graph, "use")
+
+
+SPLIT = {  # (writer, reader): the reader changes a global by what it holds in one
+    # function and reads it in another (a helper appending, the step summing)
+    "log_appended_by_a_helper_summed_by_the_step": ("add(n)", "add(0)\n    return sum(LOG)"),
+    "log_appended_and_summed_by_two_helpers": ("add(n)", "add(0)\n    return total()"),
+    "counter_bumped_by_a_helper_read_by_the_step": ("bump()", "bump()\n    return N"),
+    "log_appended_and_counted_by_two_methods": (
+        "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.summary()"),
+    "log_appended_by_a_helper_tested_by_the_step": (
+        "add(n)", "add(0)\n    return 1 if LOG else 0"),
+}
+SPLIT_APART = {  # the same helpers, used without reading back what they change
+    "log_appended_by_helpers_only": ("add(n)", "add(0)\n    return 1"),
+    "counter_bumped_by_helpers_only": ("bump()", "bump()\n    return 1"),
+    "log_appended_by_a_method_of_a_class_with_a_reader_never_called": (
+        "TRACKER.log(n)", "TRACKER.log(0)\n    return 1"),
+    "memo_filled_by_a_helper_read_by_the_step": (
+        'put("b")', 'if "a" not in CACHE:\n        put("a")\n    return CACHE["a"]'),
+    "log_rebound_then_appended_by_helpers": (
+        "reset()\n    add(n)", "reset()\n    add(0)\n    return 1"),
+    "log_appended_directly_and_through_an_alias": (
+        "add(n)", "add(0)\n    add_alias(1)\n    return 1"),
+    "log_handed_to_a_helper_appending_to_it": ("add(n)", 'log("x")\n    return 1'),
+}
+
+
+@pytest.mark.parametrize("pair", sorted(SPLIT))
+def test_a_step_reading_what_its_helper_changes_by_what_it_holds_is_coupled(
+        project: Path, pair: str) -> None:
+    """``add(0); return sum(LOG)`` with ``add`` appending to ``LOG``: the step computes
+    from what the other step appended first, as ``LOG.append(0); return sum(LOG)`` in
+    one function does; both are coupled."""
+    graph = _built_split(project, pair, *SPLIT[pair])
+    assert _state_parts(graph, "use") and _state_parts(graph, "setup")
+
+
+@pytest.mark.parametrize("pair", sorted(SPLIT_APART))
+def test_steps_changing_a_global_through_helpers_without_reading_it_couple_nothing(
+        project: Path, pair: str) -> None:
+    """Steps only appending to a log or bumping a counter through helpers (or a class
+    whose reading method they never call), and a memo filled by key: nothing the steps
+    return comes from what the other did, so both are reused."""
+    graph = _built_split(project, pair, *SPLIT_APART[pair])
+    assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")
+
+
+def _built_split(project: Path, name: str, write: str, read: str) -> Any:
+    return _built_pair(project, f"split_{name}", '''
+import flowyml as fm
+
+LOG = []
+CACHE = {}
+N = 0
+
+
+def add(v):
+    LOG.append(v)
+
+
+def total():
+    return sum(LOG)
+
+
+def bump():
+    global N
+    N += 1
+
+
+def put(k):
+    CACHE[k] = len(k)
+
+
+def reset():
+    global LOG
+    LOG = []
+
+
+def add_alias(v):
+    log = LOG
+    log.append(v)
+
+
+def _write(sink, msg):
+    sink.append(msg)
+
+
+def log(msg):
+    _write(LOG, msg)
+
+
+class Tracker:
+    def log(self, v):
+        LOG.append(v)
+
+    def summary(self):
+        return len(LOG)
+
+
+TRACKER = Tracker()
+
+
+''', write, read)
+
+
+def _built_pair(project: Path, name: str, head: str, write: str, read: str,
+                params: str = "ready") -> Any:
+    """The graph of module ``name``: ``head``, then a step ``setup(n)`` running ``write``
+    and a step ``use`` after it running ``read`` (its body: it returns)."""
+    (project / f"{name}.py").write_text(f'''{head}
 @fm.step(outputs="ready")
 def setup(n: int = 1):
     {write}
@@ -2652,11 +2737,77 @@ def setup(n: int = 1):
 
 
 @fm.step(outputs="val")
-def use(ready):
-    return Catalog.models.get("m")
+def use({params}):
+    {read}
 
 
-pipe = fm.Pipeline("class_items", [setup, use])
+pipe = fm.Pipeline("pair", [setup, use])
 ''')
-    graph = _built(project, "class_items")
-    assert _state_parts(graph, "use")
+    return _built(project, name)
+
+
+BOUND_HEAD = '''
+import functools
+
+import flowyml as fm
+
+
+class Registry:
+    def __init__(self):
+        self.items = []
+
+    def register(self, v):
+        self.items.append(v)
+
+    def size(self):
+        return len(self.items)
+
+
+REG = Registry()
+HANDLERS = {"reg": REG.register, "size": REG.size}
+ON_REGISTER = REG.register
+PARTIAL = functools.partial(REG.register)
+HOOKS = [REG.register]
+TABLES = {"events": {"reg": REG.register}}
+
+
+def dispatch(name, *args):
+    return HANDLERS[name](*args)
+
+
+'''
+BOUND = {  # (write, read, coupled): a bound method of the user's called as a value
+    "called_from_a_dict": ('HANDLERS["reg"](n)', "return len(REG.items)", True),
+    "called_as_a_global": ("ON_REGISTER(n)", "return len(REG.items)", True),
+    "called_in_a_partial": ("PARTIAL(n)", "return len(REG.items)", True),
+    "called_in_a_loop_over_hooks": ("for hook in HOOKS:\n        hook(n)",
+                                    "return len(REG.items)", True),
+    "called_from_a_nested_dict": ('TABLES["events"]["reg"](n)', "return len(REG.items)", True),
+    "called_by_a_key_known_at_run_time": ('dispatch("reg", n)', "return len(REG.items)", True),
+    "read_through_the_table": ("REG.register(n)", 'return HANDLERS["size"]()', True),
+    "read_through_the_table_by_a_key_known_at_run_time": (
+        "REG.register(n)", 'return dispatch("size")', True),
+    "both_called_by_a_key_known_at_run_time": ('dispatch("reg", n)',
+                                               'dispatch("reg", 0)\n    return 1', True),
+    "table_read_not_called": ('assert "size" in HANDLERS', "return len(REG.items)", False),
+    "reading_method_called_from_the_table": ('HANDLERS["size"]()', "return len(REG.items)",
+                                             False),
+    "both_called_by_name_from_the_table": ('HANDLERS["reg"](n)',
+                                           'HANDLERS["reg"](0)\n    return 1', False),
+}
+
+
+@pytest.mark.parametrize("form", sorted(BOUND))
+def test_a_bound_method_called_as_a_value_changes_its_object(project: Path, form: str
+                                                              ) -> None:
+    """``HANDLERS = {"reg": REG.register, "size": REG.size}`` (a dispatch table; a global
+    bound method, a ``partial`` of one, a list of hooks, a nested table): calling an
+    entry changes ``REG`` as ``REG.register(n)`` does, so a step reading ``REG.items``
+    is coupled with it, also through the table's reading entry. An entry called by a
+    key known only at run time may be any of them: possibly a change, never a fellow
+    writer's. A step reading the table without calling it, or calling only its reading
+    entry, changes nothing; two steps each calling the changing entry by name only add
+    to it (fellow writers, as with ``REG.register(n)``)."""
+    write, read, coupled = BOUND[form]
+    graph = _built_pair(project, f"bound_{form}", BOUND_HEAD, write, read)
+    assert bool(_state_parts(graph, "use")) is coupled

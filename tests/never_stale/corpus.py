@@ -5407,6 +5407,112 @@ add(idiom("state_through_slices_generators_and_helpers", {"pipe.py": src('''
     warns_at_build=("NET.layers",),
 ))
 
+add(idiom("state_through_a_bound_method_in_a_dispatch_table", {"pipe.py": src('''
+    import functools
+
+    import flowyml as fm
+
+
+    class Metrics:
+        def __init__(self):
+            self.values = []
+
+        def record(self, v):
+            self.values.append(v)
+
+
+    def record_into(metrics, v):
+        metrics.values.append(v)
+
+
+    METRICS = Metrics()
+    ON_EVENT = {"train": METRICS.record}
+    RECORD = functools.partial(record_into, METRICS)
+
+
+    @fm.step(outputs="a")
+    def train(k: int = 3):
+        ON_EVENT["train"](k)
+        return "ok"
+
+
+    @fm.step(outputs="b")
+    def tune(a, j: int = 1):
+        RECORD(j * 100)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def report(b):
+        return sum(METRICS.values) * 10
+
+
+    pipe = fm.Pipeline("ns", [train, tune, report])
+''')},
+    Phase("unchanged", (), "train records through a bound method held in a dict, tune "
+          "through a partial given the object; report reads what the object holds: all "
+          "re-execute",
+          {"train": "executed", "tune": "executed", "report": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "METRICS = Metrics()", "METRICS = Metrics()  # one"),),
+          "comment", {"train": "executed", "tune": "executed", "report": "executed"}),
+    change(E("pipe.py", "def train(k: int = 3)", "def train(k: int = 4)"),
+           note="what a bound method held in a dispatch table puts into its object"),
+    change(E("pipe.py", "def tune(a, j: int = 1)", "def tune(a, j: int = 2)"),
+           note="what a helper in a partial puts into the object the partial gives it"),
+    steps=("train", "tune", "report"), check={"y": "[train(), tune('ok'), report('ok')][2]"},
+    warns_at_build=("METRICS",),
+))
+
+add(idiom("state_through_items_picked_by_max_and_filter", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Model:
+        def __init__(self, score):
+            self.score = score
+            self.w = 0
+
+
+    MODELS = [Model(1), Model(2), Model(3)]
+    LOW, MID, TOP = MODELS
+
+
+    @fm.step(outputs="a")
+    def tune(k: int = 3):
+        best = max(MODELS, key=lambda m: m.score)
+        best.w = k
+        return "ok"
+
+
+    @fm.step(outputs="b")
+    def boost(a, j: int = 1):
+        for m in filter(lambda m: m.score < 3, MODELS):
+            m.w += j
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def predict(b):
+        return TOP.w * 100 + MID.w * 10 + LOW.w
+
+
+    pipe = fm.Pipeline("ns", [tune, boost, predict])
+''')},
+    Phase("unchanged", (), "tune sets an attribute of the item max picks, boost of each item "
+          "filter keeps; predict reads them by other names: all re-execute",
+          {"tune": "executed", "boost": "executed", "predict": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "LOW, MID, TOP = MODELS",
+                            "LOW, MID, TOP = MODELS  # by score"),),
+          "comment", {"tune": "executed", "boost": "executed", "predict": "executed"}),
+    change(E("pipe.py", "def tune(k: int = 3)", "def tune(k: int = 4)"),
+           note="an attribute of the item max(...) picks"),
+    change(E("pipe.py", "def boost(a, j: int = 1)", "def boost(a, j: int = 2)"),
+           note="an attribute of each item a filter(...) loop keeps"),
+    steps=("tune", "boost", "predict"),
+    check={"y": "[tune(), boost('ok'), predict('ok')][2]"},
+    warns_at_build=("MODELS",),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 
@@ -8690,6 +8796,42 @@ add(idiom("log_appended_then_counted_by_two_steps", {"pipe.py": src('''
            note="how many entries a appends: b counts 5, not 3 (b was reused: stale)",
            expect={"a": "executed", "b": "executed"}),
     steps=("a", "b"), check={"b": "[a(), b()][1]"}, warns_at_build=("LOG",),
+))
+
+add(idiom("log_appended_through_a_helper_then_summed_by_a_step", {"pipe.py": src('''
+    import flowyml as fm
+
+    EVENTS = []
+
+
+    def record(kind, value):
+        EVENTS.append((kind, value))  # one event
+
+
+    @fm.step(outputs="a")
+    def load(k: int = 3):
+        record("load", k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def summarize(a):
+        record("summary", 0)
+        return sum(v for _, v in EVENTS)
+
+
+    pipe = fm.Pipeline("ns", [load, summarize])
+''')},
+    Phase("unchanged", (), "summarize appends through a helper and sums what load appended "
+          "through it first: coupled, both re-execute",
+          {"load": "executed", "summarize": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# one event", "# an event"),), "comment",
+          {"load": "executed", "summarize": "executed"}),
+    change(E("pipe.py", "def load(k: int = 3):", "def load(k: int = 5):"),
+           note="what load appends: summarize sums 5, not 3 (it was reused: stale)",
+           expect={"load": "executed", "summarize": "executed"}),
+    steps=("load", "summarize"), check={"y": "[load(), summarize('ok')][1]"},
+    warns_at_build=("EVENTS",),
 ))
 
 add(idiom("first_item_read_then_removed_from_a_global_list_by_two_steps", {

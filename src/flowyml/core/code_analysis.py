@@ -47,6 +47,7 @@ from .code_text import (
     function_node,
     getattr_literal,
     is_flowyml,
+    iterated_argument,
     name_of,
     parse_text,
     resolve_chain,
@@ -356,13 +357,15 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
                  taken=frozenset(taken), rebound=frozenset(scan.rebound),
                  passed=_passed_on(scan, names, fn) if scan.passed else (),
                  assigned=frozenset(scan.assigned), results=frozenset(scan.results),
-                 returned=frozenset(scan.returned), results_taken=frozenset(scan.results_taken))
+                 returned=frozenset(scan.returned), results_taken=frozenset(scan.results_taken),
+                 ordered=frozenset(scan.ordered))
 
 
 _NOTHING: frozenset[str] = frozenset()
 # calls whose result is (a view of) their argument's value, or yields its items
 _ITEM_VIEWS = frozenset({"enumerate", "reversed", "iter", "vars", "next"})
 _ITEM_LISTS = frozenset({"sorted", "list", "tuple", "filter"})  # the items, in iteration
+_ITEM_PICKS = frozenset({"max", "min"})  # given one iterable: one of its items
 _BUILTIN_TYPES = frozenset({"dict", "list", "set", "bytearray"})
 # values that are never (a part of) another name's: a constant, a literal, an operation
 _OWN_VALUES = frozenset({ast.Constant, ast.List, ast.Dict, ast.Set, ast.ListComp,
@@ -563,8 +566,9 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
             elif type(f) is ast.Attribute and f.attr in _VIEWS:
                 node, attr, kind = f.value, None, kind or "k"
             elif type(f) is ast.Name and node.args and (  # type: ignore[attr-defined]
-                    f.id in _ITEM_VIEWS or (items and f.id in _ITEM_LISTS)):
-                node, attr = node.args[0], None  # type: ignore[attr-defined]
+                    f.id in _ITEM_VIEWS or (items and f.id in _ITEM_LISTS)
+                    or (f.id in _ITEM_PICKS and len(node.args) == 1)):  # type: ignore[attr-defined]
+                node, attr = iterated_argument(node), None  # type: ignore[arg-type]
                 kind = kind if f.id == "vars" else kind or "k"
             else:
                 return None
@@ -616,6 +620,117 @@ def reading_writers(tree: ast.AST, ordered: dict[str, int]) -> set[str]:
         if type(node) is ast.Name and node.id in seen:
             seen[node.id] += 1
     return {n for n, count in seen.items() if count > ordered[n]}
+
+
+def called_items(tree: ast.AST, names: frozenset[str]
+                 ) -> list[tuple[str, tuple[Any, ...], str]]:
+    """The calls of the globals ``names`` (or of items of them) in ``tree``, each as the
+    global, the literal keys down to what is called, and how much of it is called:
+    ``ON(v)`` -> ``("ON", (), "exact")``; ``HANDLERS["reg"](v)`` -> ``("HANDLERS",
+    ("reg",), "exact")``, ``HANDLERS.get("reg")(v)`` too; ``COMMANDS[name](v)`` ->
+    ``("COMMANDS", (), "any")`` (any one item); ``for h in HOOKS: h(v)`` (also over
+    ``.values()``) -> ``("HOOKS", (), "each")``; one by literal keys: ``"exact"``."""
+    looped: dict[str, str] = {}  # a loop's variable -> the global it goes over
+    for node in ast.walk(tree):
+        if type(node) in (ast.For, ast.AsyncFor, ast.comprehension):
+            over = node.iter  # type: ignore[attr-defined]
+            if type(over) is ast.Call and type(over.func) is ast.Attribute and (
+                    over.func.attr == "values") and not over.args:
+                over = over.func.value
+            if type(node.target) is ast.Name and type(over) is ast.Name and (  # type: ignore[attr-defined]
+                    over.id in names):
+                looped[node.target.id] = over.id  # type: ignore[attr-defined]
+    out: list[tuple[str, tuple[Any, ...], str]] = []
+    for node in ast.walk(tree):
+        if type(node) is not ast.Call:
+            continue
+        f: Any = node.func
+        keys: list[Any] = []
+        exact = True
+        while True:
+            if type(f) is ast.Subscript:
+                index = f.slice
+                if type(index) is ast.Constant and exact:
+                    keys.append(index.value)
+                else:
+                    exact, keys = False, []
+                f = f.value
+            elif type(f) is ast.Call and type(f.func) is ast.Attribute and (
+                    f.func.attr == "get") and f.args and exact:
+                index = f.args[0]
+                if type(index) is ast.Constant:
+                    keys.append(index.value)
+                else:
+                    exact, keys = False, []
+                f = f.func.value
+            else:
+                break
+        if type(f) is ast.Name and f.id in names:
+            out.append((f.id, tuple(reversed(keys)), "exact" if exact else "any"))
+        elif type(f) is ast.Name and f.id in looped and not keys and exact:
+            out.append((looped[f.id], (), "each"))
+    return out
+
+
+def reads_content(tree: ast.AST, name: str, hands_on: Callable[[tuple[str, ...]], bool]
+                  ) -> bool:
+    """Whether code reads what the global ``name`` holds. Not reads: the receiver of a
+    method named like a change (``LOG.append(v)``), an item set or deleted (``LOG[0] =
+    v``), an argument handed to a function ``hands_on`` says is the step's own (judged
+    apart: ``_write(LOG, msg)``), a local alias used only so (``log = LOG;
+    log.append(v)``); a rebinding (``global LOG; LOG = []``) loads nothing. Anything
+    else is a read (``sum(LOG)``, ``LOG[-1]``, ``x in LOG``, ``np.mean(LOG)``)."""
+    parents: dict[int, ast.AST] = {}
+    loads: list[ast.Name] = []
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+        if type(node) is ast.Name and type(node.ctx) is ast.Load:
+            loads.append(node)
+    names = {name}
+    for _ in range(2):  # (the global, then the locals bound to it)
+        aliases: set[str] = set()
+        for node in loads:
+            if node.id not in names:
+                continue
+            use, via = _use_of(node, parents, hands_on)
+            if use == "read":
+                return True
+            if use == "alias" and via is not None:
+                aliases.add(via)
+        names = aliases - {name}
+        if not names:
+            break
+    return False
+
+
+def _use_of(node: ast.AST, parents: dict[int, ast.AST],
+            hands_on: Callable[[tuple[str, ...]], bool]) -> tuple[str, str | None]:
+    """What a load of a name does with its value (``reads_content``): ``"read"``,
+    ``"changed"`` (in place), ``"handed"`` on, or ``"alias"`` (with the local bound to
+    it)."""
+    p: Any = parents.get(id(node))
+    while type(p) is ast.BoolOp or type(p) is ast.IfExp:  # ``(sink or LOG).append(m)``
+        node, p = p, parents.get(id(p))
+    t = type(p)
+    if t is ast.Attribute and p.value is node:
+        call: Any = parents.get(id(p))
+        attr: str = p.attr
+        if type(call) is ast.Call and call.func is p and attr in MUTATORS:
+            return "changed", None
+        return "read", None
+    if t is ast.Subscript and p.value is node and type(p.ctx) is not ast.Load:
+        return "changed", None
+    if t is ast.keyword:
+        node, p = p, parents.get(id(p))
+        t = type(p)
+    if t is ast.Call and p.func is not node:
+        chain = chain_of(p.func)
+        return ("handed" if chain is not None and hands_on(chain) else "read"), None
+    if t is ast.Assign and p.value is node and len(p.targets) == 1 and (
+            type(p.targets[0]) is ast.Name):
+        return "alias", p.targets[0].id
+    return "read", None
 
 
 def results_reading(tree: ast.AST, changes: dict[str, list[Any]],
@@ -934,6 +1049,11 @@ class _Scanner:
         elif type(value) is ast.Call and type(value.func) is ast.Attribute and (
                 value.func.attr in _VIEWS):  # ``_C.get("t").log(v)``: an item of ``_C``
             value, item = value.func.value, True
+        while type(value) is ast.Call and type(value.func) is ast.Name and value.args and (
+                (value.func.id in _ITEM_VIEWS and value.func.id != "vars")
+                or value.func.id in _ITEM_LISTS or (
+                    value.func.id in _ITEM_PICKS and len(value.args) == 1)):
+            value, item = iterated_argument(value), True  # ``max(X, key=f).fit(v)``
         held = chain_of(value) if type(value) is not ast.Call else _getattr_chain(value)
         if held is None:
             return

@@ -106,6 +106,11 @@ class CodeInfo:
     # (``e = events(); e.append(0); sum(e)``, ``queue().pop()``): it reads what other
     # steps left there, as a taker of a global does (``fingerprint._result_marks``)
     results_taken: frozenset[str] = frozenset()
+    # names the code changes by what they hold (``LOG.append(x)``, ``N += 1``, ``del
+    # X[0]``: ``_Scanner.ordered``): read by other code the step reaches (a helper
+    # appending, the step summing), what it computes depends on what the other steps
+    # left there (``fingerprint._split_takers``)
+    ordered: frozenset[str] = frozenset()
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -135,7 +140,8 @@ class CodeInfo:
                 **({"w": sorted(self.assigned)} if self.assigned else {}),
                 **({"x": sorted(self.results)} if self.results else {}),
                 **({"v": sorted(self.returned)} if self.returned else {}),
-                **({"xt": sorted(self.results_taken)} if self.results_taken else {})}
+                **({"xt": sorted(self.results_taken)} if self.results_taken else {}),
+                **({"o": sorted(self.ordered)} if self.ordered else {})}
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:
@@ -151,7 +157,11 @@ class CodeInfo:
                    frozenset(f.get("b") or ()),
                    tuple((tuple(c), i, n) for c, i, n in f["p"]) if f.get("p") else (),
                    frozenset(f.get("w") or ()), frozenset(f.get("x") or ()),
-                   frozenset(f.get("v") or ()), frozenset(f.get("xt") or ()))
+                   frozenset(f.get("v") or ()), frozenset(f.get("xt") or ()),
+                   frozenset(f["o"]) if "o" in f else _NO_NAMES)
+
+
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 stale_files: set[str] = set()  # files ``stale_info`` warned about this build
@@ -289,6 +299,13 @@ def getattr_literal(node: ast.Call) -> tuple[ast.expr, str] | None:
             type(args[1]) is ast.Constant and isinstance(args[1].value, str)):
         return args[0], args[1].value
     return None
+
+
+def iterated_argument(call: ast.Call) -> ast.expr:
+    """The argument whose items a builtin's call goes over: ``filter``'s second, any
+    other's first (``sorted(X)``, ``max(X, key=f)``). A call with positional arguments."""
+    f, args = call.func, call.args
+    return args[1] if type(f) is ast.Name and f.id == "filter" and len(args) == 2 else args[0]
 
 
 def target_names(target: ast.AST) -> list[ast.Name]:

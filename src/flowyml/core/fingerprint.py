@@ -38,6 +38,7 @@ import builtins
 import collections
 import functools
 import inspect
+import itertools
 import os
 import reprlib
 import sys
@@ -73,6 +74,7 @@ from .code_text import (
     getattr_literal,
     is_a,
     is_flowyml,
+    iterated_argument,
     module_of,
     name_of,
     resolve_chain,
@@ -294,6 +296,7 @@ class _Context:
         "counted",
         "drawn",
         "generators",
+        "held_methods",
         "hidden",
         "identifying",
         "keep",
@@ -337,6 +340,7 @@ class _Context:
         self.seen: set[int] = set()
         self.counted: set[tuple[str, int]] = set()  # (part, id) of values counted
         self.keep: list[Any] = []  # visited objects stay alive: ids stay unique
+        self.held_methods: list[tuple[Any, bool]] | None = None  # (``_held_calls``)
         # what of its own code's text the step can read as data (``_text_parts``):
         # _DOCSTRINGS, _SOURCE_TEXT, or 0 (the usual case: comments and docstrings are
         # not code)
@@ -857,15 +861,22 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
     global's name."""
     out: dict[tuple[Any, ...], str] = {}
     share = _sharing()
+    names = False  # (whether any of its functions reads a global or an attribute)
     for fn in ctx.keep:
         if type(fn) is not types.FunctionType:
             continue
+        if fn.__code__.co_names:
+            names = True
         hit = _build_marks.get(id(fn)) if share else None
         if hit is None or hit[0] is not fn:
             hit = (fn, _marks_of(fn, ctx))
             if share:  # (the steps of a build reach the same helpers: once per build)
                 _build_marks[id(fn)] = hit
         out.update(hit[1])
+    for held, _ in _held_calls(ctx) if names else ():  # ``HANDLERS["reg"](v)``, ``ON(v)``
+        _held_marked(held, out, ctx)
+    if out:  # (a global changed by what it holds is marked changed: none, no taker)
+        _split_takers(ctx, out)
     if ctx.drawn:
         _drawn_generators(ctx, out)
     if (_CHANGES, 0) in ctx.counted:  # ``environ X``: the variables it sets
@@ -876,6 +887,231 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
 
 
 _build_marks: dict[int, tuple[Any, dict[tuple[Any, ...], str]]] = {}  # this build's
+
+
+def _held_calls(ctx: _Context) -> list[tuple[Any, bool]]:
+    """The bound methods and ``partial`` objects of functions of the user's the step's
+    code calls as values, each with whether it is called by name: a global bound to one
+    (``ON = REG.register; ON(v)``), an item of a global dict, list or tuple
+    (``HANDLERS["reg"](v)``, nested too), each of them in a loop over one (``for h in
+    HOOKS: h(v)``); or only may be: an item by a key known at run time
+    (``COMMANDS[name](v)``: any of them). The walk counts such a callable by its code
+    and its object's value, and met neither as a call of a method by its name
+    (``REG.register(v)``) nor as a helper given an argument. Read only when a function
+    the step reaches names a global that is, or holds, one (``_holds_callables``);
+    only what the step calls counts (reading the table, ``"reg" in HANDLERS``, calls
+    nothing)."""
+    if ctx.held_methods is not None:
+        return ctx.held_methods
+    found: dict[int, tuple[Any, bool]] = {}
+    for fn in ctx.keep:
+        info = _walked_info(fn) if type(fn) is types.FunctionType else None
+        if info is None:
+            continue
+        globs = fn.__globals__
+        tables = {n: globs[n] for n in info.global_names
+                  if n in globs and _holds_callables(globs[n], 0)}
+        tree = info.tree() if tables else None
+        if tree is None:
+            continue
+        from .code_analysis import called_items
+        for name, keys, how in called_items(tree, frozenset(tables)):
+            part = _static_items(tables[name], keys)
+            if part is None:
+                continue
+            for held in ([part] if how == "exact" else _callables_in(part, 0)):
+                if _is_held_callable(held):
+                    seen = found.get(id(held))
+                    found[id(held)] = (held, how != "any" or (seen is not None and seen[1]))
+    ctx.held_methods = list(found.values())
+    return ctx.held_methods
+
+
+def _is_held_callable(obj: Any) -> bool:
+    """A bound method of a function of the user's, or a ``partial`` of one."""
+    kind = type(obj)
+    if kind is types.MethodType:
+        return type(obj.__func__) is types.FunctionType
+    return kind is functools.partial and type(_as_function(obj)) in (
+        types.FunctionType, types.MethodType)
+
+
+def _holds_callables(obj: Any, depth: int) -> bool:
+    """Whether ``obj`` is, or a dict, list or tuple holds, a held callable
+    (``_is_held_callable``; ``_callables_in``'s bounds)."""
+    return bool(_callables_in(obj, depth, first=True))
+
+
+def _callables_in(obj: Any, depth: int, first: bool = False) -> list[Any]:
+    """The held callables ``obj`` is or holds: three levels deep, 256 values at most in
+    all (a dispatch table, a list of hooks; not the rows of a dataset)."""
+    out: list[Any] = []
+    stack, budget = [(obj, depth)], 256
+    while stack and budget > 0:
+        value, level = stack.pop()
+        budget -= 1
+        if _is_held_callable(value):
+            out.append(value)
+            if first:
+                break
+        elif level < 3 and type(value) in (dict, list, tuple):
+            stack.extend((v, level + 1) for v in itertools.islice(
+                value.values() if type(value) is dict else value, 64))
+    return out
+
+
+def _static_items(obj: Any, keys: tuple[Any, ...]) -> Any:
+    """``obj[k1][k2]...`` read without running code (an exact dict, list or tuple at
+    each step); None where it cannot be (a missing key, another type)."""
+    for key in keys:
+        kind = type(obj)
+        try:
+            if kind is dict:
+                obj = dict.get(obj, key, _NOT_BUILTIN)
+            elif kind in (list, tuple) and type(key) is int:
+                obj = kind.__getitem__(obj, key)
+            else:
+                return None
+        except (IndexError, TypeError):
+            return None
+        if obj is _NOT_BUILTIN:
+            return None
+    return obj
+
+
+def _held_marked(held: Any, out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """What calling a held callable changes (``_held_calls``), marked."""
+    if type(held) is functools.partial:  # ``SETTER = partial(set_w, APP.model)``: a
+        _held_partial_marked(held, out, ctx)  # helper given what it holds
+        held = _as_function(held)  # (``partial(REG.register)``: the method's object too)
+    if type(held) is types.MethodType:
+        _held_method_marked(held, out, ctx)
+
+
+def _held_method_marked(method: types.MethodType, out: dict[tuple[Any, ...], str],
+                        ctx: _Context) -> None:
+    """Mark the object a bound method held as a value changes when called (its
+    function changes its first parameter: ``self.items.append(v)``), as a call of it
+    by name does (``_self_changed``), by the name of a global holding it where one
+    does."""
+    fn, me = method.__func__, method.__self__
+    if type(fn) is not types.FunctionType or (not _holds_state(me) and not is_a(me, type)) \
+            or not _changes_parameter(fn, 0, me):
+        return
+    name = next((k for k, v in fn.__globals__.items() if v is me), type(me).__name__)
+    _object_mark(me, name, out, ctx)
+    if not is_a(me, type):
+        _held_parts_marked(me, fn, name, out, ctx, set())
+
+
+def _held_callable_marked(root: Any, attrs: tuple[str, ...],
+                          out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """``HUB.setter(v)`` where the object holds a ``partial`` or a bound method of the
+    user's as an attribute (``self.setter = partial(set_w, self.model)``): what calling
+    it changes, as for one held in a global (``_held_calls``)."""
+    if root is None or is_a(root, (types.ModuleType, type, *_IMMUTABLE)):
+        return
+    held = _static_path(root, attrs)
+    if type(held) is types.MethodType and type(held.__func__) is types.FunctionType:
+        _held_method_marked(held, out, ctx)
+    elif type(held) is functools.partial and type(_as_function(held)) in (
+            types.FunctionType, types.MethodType):
+        _held_partial_marked(held, out, ctx)
+
+
+def _held_partial_marked(held: functools.partial[Any], out: dict[tuple[Any, ...], str],
+                         ctx: _Context) -> None:
+    """Mark what a ``partial`` of a function of the user's gives it and it changes
+    (``partial(set_w, APP.model)`` with ``set_w`` doing ``m.w = v``), as a call giving
+    it the same does (``_given_marked``), by the name of a global holding it where one
+    does."""
+    fn = held.func
+    given: list[tuple[int | str, Any]] = [*enumerate(held.args[:64]), *held.keywords.items()]
+    for where, part in given:
+        if _holds_state(part) and _changes_parameter(fn, where, part):
+            name = next((k for k, v in _globals_of(fn).items() if v is part),
+                        type(part).__name__)
+            _object_mark(part, name, out, ctx)
+            _given_parts_marked(fn, where, part, name, out, ctx)
+
+
+def _globals_of(fn: Any) -> Mapping[str, Any]:
+    """The module namespace of a function or of a bound method's function."""
+    fn = fn.__func__ if type(fn) is types.MethodType else fn
+    return fn.__globals__ if type(fn) is types.FunctionType else {}
+
+
+def _split_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
+    """A global one function the step reaches changes by what it holds
+    (``CodeInfo.ordered``: ``def add(v): LOG.append(v)``, ``global N; N += 1``) and
+    another reads (the step's ``add(0); return sum(LOG)``) is taken from, as when one
+    function does both (``CodeInfo.taken``, ``_taken_marks``): what the step computes
+    depends on what the other steps did to it first. Only functions the step may call
+    count (not a method it never names: ``_named_writes``), and a read is one of what
+    the global holds (``code_analysis.reads_content``: not a rebinding, an append, the
+    global handed to a helper of the step, judged apart); a change alone, a log no code
+    of the step reads, couples nothing."""
+    functions = [fn for fn in ctx.keep if type(fn) is types.FunctionType]
+    infos = [(fn, info) for fn in functions for info in [_walked_info(fn)] if info is not None]
+    if not any(info.ordered for _, info in infos):
+        return
+    names: set[str] = set()
+    for fn in functions:
+        _code_names(fn.__code__, names)
+    infos = [(fn, info) for fn, info in infos if not _never_named(fn, names)]
+    ordered: dict[tuple[Any, ...], str] = {}
+    for fn, info in infos:
+        for name in info.ordered & info.global_names:
+            mark = _global_mark(fn, name, ctx)
+            if mark is not None:
+                ordered.setdefault(mark, name)
+    if not ordered:
+        return
+    from .code_analysis import reads_content
+    reached = {id(fn) for fn in functions}
+    readers: set[tuple[Any, ...]] = set()
+    for fn, info in infos:
+        for name in info.global_names - info.ordered:
+            mark = _global_mark(fn, name, ctx)
+            if mark is None or mark not in ordered or mark in readers:
+                continue
+            tree = info.tree()
+            if tree is None or reads_content(tree, name, functools.partial(
+                    _calls_reached, fn.__globals__, reached)):
+                readers.add(mark)
+    for mark in readers:
+        out[mark] = ordered[mark]
+        out[("taken", mark)] = ordered[mark]
+
+
+def _calls_reached(globs: Mapping[str, Any], reached: set[int], chain: tuple[str, ...]
+                   ) -> bool:
+    """Whether ``chain`` names (in ``globs``) a function the step reaches, itself or as a
+    bound method's or a ``partial``'s."""
+    target = _as_function(resolve_chain(chain, globs))
+    target = target.__func__ if type(target) is types.MethodType else target
+    return id(target) in reached
+
+
+def _never_named(fn: types.FunctionType, names: set[str]) -> bool:
+    """Whether ``fn`` is a method (a function of a class body) whose name is not in
+    ``names`` nor a dunder (called implicitly)."""
+    qualified = fn.__qualname__.split(".")
+    return len(qualified) > 1 and qualified[-2] != "<locals>" and fn.__name__ not in names and (
+        fn.__name__[:2] != "__" or fn.__name__[-2:] != "__")
+
+
+def _global_mark(fn: types.FunctionType, name: str, ctx: _Context) -> tuple[Any, ...] | None:
+    """The mark of the global ``name`` of ``fn``'s module: its value's for an object
+    changed in place, the binding's for an immutable one rebound (``N += 1``); None for
+    a module, a function or a class (code) and a name not bound."""
+    value = fn.__globals__.get(name, _NOT_BUILTIN)
+    if value is _NOT_BUILTIN or is_a(value, (types.ModuleType, types.FunctionType, type)):
+        return None
+    if not is_a(value, _IMMUTABLE):
+        return ("value", id(value))
+    label = ctx.label_of(fn)
+    return None if label is None else ("name", label, name)
 
 
 def _named_writes(ctx: _Context, own: Any, writes: Mapping[tuple[Any, ...], str]
@@ -896,14 +1132,19 @@ def _named_writes(ctx: _Context, own: Any, writes: Mapping[tuple[Any, ...], str]
         _code_names(fn.__code__, names)
     named: set[tuple[Any, ...]] = set()
     unnamed: set[tuple[Any, ...]] = set()
+    called: list[Any] = []  # (a method called as a value by name: ``ON(v)``)
+    for held, by_name in _held_calls(ctx):
+        marks: dict[tuple[Any, ...], str] = {}
+        _held_marked(held, marks, ctx)  # (by a key known at run time: it may as well be
+        (named if by_name else unnamed).update(marks)  # another of the table's)
+        held = _as_function(held)
+        if by_name and type(held) is types.MethodType:
+            called.append(held.__func__)
     for fn in functions:
         hit = _build_marks.get(id(fn))
         marks = hit[1] if hit is not None and hit[0] is fn else _marks_of(fn, ctx)
-        name = fn.__name__
-        qualified = fn.__qualname__.split(".")
-        method = len(qualified) > 1 and qualified[-2] != "<locals>"  # (of a class body)
-        (named if fn is own or not method or name in names or (
-            name[:2] == "__" and name[-2:] == "__") else unnamed).update(marks)
+        (unnamed if fn is not own and fn not in called and _never_named(fn, names)
+         else named).update(marks)
     return {m for m in writes if m in named or m not in unnamed}
 
 
@@ -2038,6 +2279,8 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
     ``Config.set(k, v)``, a classmethod changing its ``cls`` (``cls.data[k] = v``)."""
     globs = fn.__globals__
     for chain in info.chains:
+        if len(chain) >= 2 and chain[0] in info.global_names:  # ``HUB.setter(v)``: a
+            _held_callable_marked(globs.get(chain[0]), chain[1:], out, ctx)  # partial held
         if len(chain) == 2 and chain[0] in info.global_names:
             _self_changed(globs.get(chain[0]), chain[1], chain[0], out, ctx)
         elif len(chain) > 2 and chain[0] in info.global_names:  # ``APP.tracker.log(v)``
@@ -2076,6 +2319,9 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
             helper = resolve_chain(chain, globs)
             if _given_marked(helper, where, obj, part, name, out, ctx):
                 _part_changed(obj, name, out, ctx)
+                label = ctx.label_of(fn) if type(obj) is not types.ModuleType else None
+                if label is not None:  # (as a change by the step's own code marks it:
+                    out[("name", label, base)] = base  # ``_write(LOG, m)`` as ``LOG.append``)
 
 
 def _given_marked(helper: Any, where: int | str, obj: Any, part: Any, name: str,
@@ -2398,7 +2644,7 @@ def _loop_bindings(target: ast.expr, over: ast.expr) -> list[tuple[str, ast.expr
     ``zip``, ``enumerate``, ``.items()`` and ``.values()``, nested targets each by the
     part they take; any other target's names all as items of what the loop goes over."""
     while type(over) is ast.Call and chain_of(over.func) in _SAME_ITEMS and over.args:
-        over = over.args[0]  # ``for m in reversed(self.models)``: its items
+        over = iterated_argument(over)  # ``for m in reversed(self.models)``: its items
     if isinstance(target, (ast.Tuple, ast.List)) and type(over) is ast.Call:
         if chain_of(over.func) == ("zip",):  # ``for m, v in zip(self.models, values)``
             return [b for e, a in zip(target.elts, over.args, strict=False)
@@ -2415,7 +2661,10 @@ def _loop_bindings(target: ast.expr, over: ast.expr) -> list[tuple[str, ast.expr
 
 
 # builtins iterating over the items of their first argument (in a loop: those items)
-_SAME_ITEMS: frozenset[tuple[str, ...]] = frozenset({("reversed",), ("sorted",), ("list",), ("tuple",), ("iter",)})
+_SAME_ITEMS: frozenset[tuple[str, ...]] = frozenset(
+    {("reversed",), ("sorted",), ("list",), ("tuple",), ("iter",), ("filter",)})
+_ITEM_PICKS: frozenset[tuple[str, ...] | None] = frozenset({("max",), ("min",)})  # (of one
+# iterable: one of its items)
 _ITEM_CALLS: frozenset[tuple[str, ...]] = _SAME_ITEMS | {("next",)}  # (an item of their argument: ``next(iter(X))``)
 
 
@@ -2433,8 +2682,9 @@ def _owner_path(node: ast.expr, me: str, stands: Mapping[str, tuple[tuple[str, .
         elif t is ast.NamedExpr:
             node = node.value  # type: ignore[attr-defined]
         elif t is ast.Call and node.args and (  # type: ignore[attr-defined]
-                (chain_of(node.func) or ("",)) in _ITEM_CALLS):  # type: ignore[attr-defined]
-            node, items = node.args[0], True  # type: ignore[attr-defined]  # ``next(iter(X))``
+                (chain_of(node.func) or ("",)) in _ITEM_CALLS or (  # type: ignore[attr-defined]
+                    chain_of(node.func) in _ITEM_PICKS and len(node.args) == 1)):  # type: ignore[attr-defined]
+            node, items = iterated_argument(node), True  # type: ignore[arg-type]  # ``next(iter(X))``
         else:
             break
     got = getattr_literal(node) if type(node) is ast.Call else None
