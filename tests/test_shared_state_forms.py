@@ -1626,6 +1626,8 @@ HELD_BY_TWO = {  # a step changing an object another global holds, through that 
     "helper_in_a_partial_given_what_a_global_holds": "SET_MODEL(n)",
     "helper_in_a_partial_an_object_holds": "HUB.setter(n)",
     "bound_method_of_what_a_global_holds_in_a_dict": 'HANDLERS["train"](n)',
+    "helper_setting_an_attribute_of_the_next_item": "set_w(next(iter(APP.models)), n)",
+    "helper_training_the_best_item": "train_model(max(APP.models, key=id), n)",
 }
 
 HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the writer's
@@ -1652,6 +1654,8 @@ HELD_BY_ONE = {  # the same shapes, changing an object no global holds but the w
     "attribute_of_the_larger_of_two_new_objects": "m = max(Model(), Model(), key=id)\n    m.w = n",
     "helper_in_a_partial_given_a_new_object": "SET_NEW(n)",
     "reading_helper_in_a_partial_given_what_a_global_holds": "READ_MODEL()",
+    "helper_reading_the_next_item": "read_w(next(iter(APP.models)))",
+    "helper_reading_the_best_of_a_new_list": "read_w(max([APP.model], key=id))",
 }
 
 

@@ -1084,8 +1084,12 @@ class _Scanner:
         alias as the names it stands for, or an attribute of one (``APP.tracker.metrics``,
         ``self.metrics``: what the build finds there)."""
         kind = ""
-        if type(arg) is ast.Subscript and not _is_slice(arg.slice):  # ``put(CONFIG["m"], ...)``
-            kind = "[k]" if _constant_key(arg.slice) else "[*]"
+        while type(arg) is ast.Call and type(arg.func) is ast.Name and arg.args and (
+                arg.func.id == "next" or (arg.func.id in _ITEM_PICKS and len(arg.args) == 1)
+                or (kind and arg.func.id in _ITEM_VIEWS and arg.func.id != "vars")):
+            arg, kind = iterated_argument(arg), "[k]"  # ``train(max(X, key=f), v)``: an item
+        if type(arg) is ast.Subscript and not _is_slice(arg.slice) and not kind:
+            kind = "[k]" if _constant_key(arg.slice) else "[*]"  # ``put(CONFIG["m"], ...)``
             arg = arg.value
         chain = (arg.id,) if type(arg) is ast.Name else (
             chain_of(arg) if type(arg) is ast.Attribute else None)
