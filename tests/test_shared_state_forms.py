@@ -2775,6 +2775,14 @@ HOOKS = [REG.register]
 TABLES = {"events": {"reg": REG.register}}
 
 
+class Hub:
+    def __init__(self):
+        self.reg = functools.partial(REG.register)
+
+
+HUB = Hub()
+
+
 def dispatch(name, *args):
     return HANDLERS[name](*args)
 
@@ -2786,6 +2794,7 @@ BOUND = {  # (write, read, coupled): a bound method of the user's called as a va
     "called_in_a_partial": ("PARTIAL(n)", "return len(REG.items)", True),
     "called_in_a_loop_over_hooks": ("for hook in HOOKS:\n        hook(n)",
                                     "return len(REG.items)", True),
+    "called_as_a_partial_an_object_holds": ("HUB.reg(n)", "return len(REG.items)", True),
     "called_from_a_nested_dict": ('TABLES["events"]["reg"](n)', "return len(REG.items)", True),
     "called_by_a_key_known_at_run_time": ('dispatch("reg", n)', "return len(REG.items)", True),
     "read_through_the_table": ("REG.register(n)", 'return HANDLERS["size"]()', True),

@@ -47,6 +47,7 @@ from .code_text import (
     function_node,
     getattr_literal,
     is_flowyml,
+    is_pick,
     iterated_argument,
     name_of,
     parse_text,
@@ -365,7 +366,6 @@ _NOTHING: frozenset[str] = frozenset()
 # calls whose result is (a view of) their argument's value, or yields its items
 _ITEM_VIEWS = frozenset({"enumerate", "reversed", "iter", "vars", "next"})
 _ITEM_LISTS = frozenset({"sorted", "list", "tuple", "filter"})  # the items, in iteration
-_ITEM_PICKS = frozenset({"max", "min"})  # given one iterable: one of its items
 _BUILTIN_TYPES = frozenset({"dict", "list", "set", "bytearray"})
 # values that are never (a part of) another name's: a constant, a literal, an operation
 _OWN_VALUES = frozenset({ast.Constant, ast.List, ast.Dict, ast.Set, ast.ListComp,
@@ -567,7 +567,7 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
                 node, attr, kind = f.value, None, kind or "k"
             elif type(f) is ast.Name and node.args and (  # type: ignore[attr-defined]
                     f.id in _ITEM_VIEWS or (items and f.id in _ITEM_LISTS)
-                    or (f.id in _ITEM_PICKS and len(node.args) == 1)):  # type: ignore[attr-defined]
+                    or is_pick(node)):  # type: ignore[arg-type]
                 node, attr = iterated_argument(node), None  # type: ignore[arg-type]
                 kind = kind if f.id == "vars" else kind or "k"
             else:
@@ -1052,7 +1052,7 @@ class _Scanner:
         while type(value) is ast.Call and type(value.func) is ast.Name and value.args and (
                 (value.func.id in _ITEM_VIEWS and value.func.id != "vars")
                 or value.func.id in _ITEM_LISTS or (
-                    value.func.id in _ITEM_PICKS and len(value.args) == 1)):
+                    is_pick(value))):
             value, item = iterated_argument(value), True  # ``max(X, key=f).fit(v)``
         held = chain_of(value) if type(value) is not ast.Call else _getattr_chain(value)
         if held is None:
@@ -1085,7 +1085,7 @@ class _Scanner:
         ``self.metrics``: what the build finds there)."""
         kind = ""
         while type(arg) is ast.Call and type(arg.func) is ast.Name and arg.args and (
-                arg.func.id == "next" or (arg.func.id in _ITEM_PICKS and len(arg.args) == 1)
+                arg.func.id == "next" or is_pick(arg)
                 or (kind and arg.func.id in _ITEM_VIEWS and arg.func.id != "vars")):
             arg, kind = iterated_argument(arg), "[k]"  # ``train(max(X, key=f), v)``: an item
         if type(arg) is ast.Subscript and not _is_slice(arg.slice) and not kind:

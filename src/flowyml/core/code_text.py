@@ -301,6 +301,13 @@ def getattr_literal(node: ast.Call) -> tuple[ast.expr, str] | None:
     return None
 
 
+def is_pick(call: ast.Call) -> bool:
+    """``max(X, key=f)``, ``min(X)``: of one iterable, one of its items (given several
+    positional arguments, one of them)."""
+    f = call.func
+    return type(f) is ast.Name and f.id in ("max", "min") and len(call.args) == 1
+
+
 def iterated_argument(call: ast.Call) -> ast.expr:
     """The argument whose items a builtin's call goes over: ``filter``'s second, any
     other's first (``sorted(X)``, ``max(X, key=f)``). A call with positional arguments."""

@@ -74,6 +74,7 @@ from .code_text import (
     getattr_literal,
     is_a,
     is_flowyml,
+    is_pick,
     iterated_argument,
     module_of,
     name_of,
@@ -898,7 +899,7 @@ def _held_calls(ctx: _Context) -> list[tuple[Any, bool]]:
     (``COMMANDS[name](v)``: any of them). The walk counts such a callable by its code
     and its object's value, and met neither as a call of a method by its name
     (``REG.register(v)``) nor as a helper given an argument. Read only when a function
-    the step reaches names a global that is, or holds, one (``_holds_callables``);
+    the step reaches names a global that is, or holds, one (``_callables_in``);
     only what the step calls counts (reading the table, ``"reg" in HANDLERS``, calls
     nothing)."""
     if ctx.held_methods is not None:
@@ -910,7 +911,7 @@ def _held_calls(ctx: _Context) -> list[tuple[Any, bool]]:
             continue
         globs = fn.__globals__
         tables = {n: globs[n] for n in info.global_names
-                  if n in globs and _holds_callables(globs[n], 0)}
+                  if n in globs and _callables_in(globs[n], first=True)}
         tree = info.tree() if tables else None
         if tree is None:
             continue
@@ -919,7 +920,7 @@ def _held_calls(ctx: _Context) -> list[tuple[Any, bool]]:
             part = _static_items(tables[name], keys)
             if part is None:
                 continue
-            for held in ([part] if how == "exact" else _callables_in(part, 0)):
+            for held in ([part] if how == "exact" else _callables_in(part)):
                 if _is_held_callable(held):
                     seen = found.get(id(held))
                     found[id(held)] = (held, how != "any" or (seen is not None and seen[1]))
@@ -936,17 +937,12 @@ def _is_held_callable(obj: Any) -> bool:
         types.FunctionType, types.MethodType)
 
 
-def _holds_callables(obj: Any, depth: int) -> bool:
-    """Whether ``obj`` is, or a dict, list or tuple holds, a held callable
-    (``_is_held_callable``; ``_callables_in``'s bounds)."""
-    return bool(_callables_in(obj, depth, first=True))
-
-
-def _callables_in(obj: Any, depth: int, first: bool = False) -> list[Any]:
-    """The held callables ``obj`` is or holds: three levels deep, 256 values at most in
-    all (a dispatch table, a list of hooks; not the rows of a dataset)."""
+def _callables_in(obj: Any, first: bool = False) -> list[Any]:
+    """The held callables (``_is_held_callable``) ``obj`` is or holds, or with ``first``
+    the first one found: three levels deep, 256 values at most in all (a dispatch table,
+    a list of hooks; not the rows of a dataset)."""
     out: list[Any] = []
-    stack, budget = [(obj, depth)], 256
+    stack, budget = [(obj, 0)], 256
     while stack and budget > 0:
         value, level = stack.pop()
         budget -= 1
@@ -998,7 +994,7 @@ def _held_method_marked(method: types.MethodType, out: dict[tuple[Any, ...], str
     if type(fn) is not types.FunctionType or (not _holds_state(me) and not is_a(me, type)) \
             or not _changes_parameter(fn, 0, me):
         return
-    name = next((k for k, v in fn.__globals__.items() if v is me), type(me).__name__)
+    name = _shown_name(me, fn)
     _object_mark(me, name, out, ctx)
     if not is_a(me, type):
         _held_parts_marked(me, fn, name, out, ctx, set())
@@ -1012,11 +1008,8 @@ def _held_callable_marked(root: Any, attrs: tuple[str, ...],
     if root is None or is_a(root, (types.ModuleType, type, *_IMMUTABLE)):
         return
     held = _static_path(root, attrs)
-    if type(held) is types.MethodType and type(held.__func__) is types.FunctionType:
-        _held_method_marked(held, out, ctx)
-    elif type(held) is functools.partial and type(_as_function(held)) in (
-            types.FunctionType, types.MethodType):
-        _held_partial_marked(held, out, ctx)
+    if _is_held_callable(held):
+        _held_marked(held, out, ctx)
 
 
 def _held_partial_marked(held: functools.partial[Any], out: dict[tuple[Any, ...], str],
@@ -1029,16 +1022,17 @@ def _held_partial_marked(held: functools.partial[Any], out: dict[tuple[Any, ...]
     given: list[tuple[int | str, Any]] = [*enumerate(held.args[:64]), *held.keywords.items()]
     for where, part in given:
         if _holds_state(part) and _changes_parameter(fn, where, part):
-            name = next((k for k, v in _globals_of(fn).items() if v is part),
-                        type(part).__name__)
+            name = _shown_name(part, fn)
             _object_mark(part, name, out, ctx)
             _given_parts_marked(fn, where, part, name, out, ctx)
 
 
-def _globals_of(fn: Any) -> Mapping[str, Any]:
-    """The module namespace of a function or of a bound method's function."""
+def _shown_name(obj: Any, fn: Any) -> str:
+    """How a warning names ``obj``, changed through ``fn`` (a function or a bound
+    method's): by a global of ``fn``'s module holding it, else by its class."""
     fn = fn.__func__ if type(fn) is types.MethodType else fn
-    return fn.__globals__ if type(fn) is types.FunctionType else {}
+    globs = fn.__globals__ if type(fn) is types.FunctionType else {}
+    return next((k for k, v in globs.items() if v is obj), type(obj).__name__)
 
 
 def _split_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
@@ -2663,8 +2657,6 @@ def _loop_bindings(target: ast.expr, over: ast.expr) -> list[tuple[str, ast.expr
 # builtins iterating over the items of their first argument (in a loop: those items)
 _SAME_ITEMS: frozenset[tuple[str, ...]] = frozenset(
     {("reversed",), ("sorted",), ("list",), ("tuple",), ("iter",), ("filter",)})
-_ITEM_PICKS: frozenset[tuple[str, ...] | None] = frozenset({("max",), ("min",)})  # (of one
-# iterable: one of its items)
 _ITEM_CALLS: frozenset[tuple[str, ...]] = _SAME_ITEMS | {("next",)}  # (an item of their argument: ``next(iter(X))``)
 
 
@@ -2683,7 +2675,7 @@ def _owner_path(node: ast.expr, me: str, stands: Mapping[str, tuple[tuple[str, .
             node = node.value  # type: ignore[attr-defined]
         elif t is ast.Call and node.args and (  # type: ignore[attr-defined]
                 (chain_of(node.func) or ("",)) in _ITEM_CALLS or (  # type: ignore[attr-defined]
-                    chain_of(node.func) in _ITEM_PICKS and len(node.args) == 1)):  # type: ignore[attr-defined]
+                    is_pick(node))):  # type: ignore[arg-type]
             node, items = iterated_argument(node), True  # type: ignore[arg-type]  # ``next(iter(X))``
         else:
             break
