@@ -50,6 +50,22 @@ def put_default(k, v, into=CONFIG):  # a global as a parameter's default
     into[k] = v
 
 
+def scale_in_place(a, k):
+    a *= k  # an array's ``*=``: in place
+
+
+def extend_by_operator(rows, v):
+    rows += [{"v": v}]  # a list's ``+=``: in place
+
+
+def bump_number(x, k):
+    x += k  # a number's: rebinds the parameter
+    return x
+
+
+KEYED_ROWS = [("a", ROWS[0]), ("b", ROWS[1])]  # tuples holding ROWS' own items
+
+
 def outer(d, v):
     inner(d, v)
 
@@ -1112,6 +1128,13 @@ CHANGES = {
     "array_row_by_a_constant_index": "row = X_ALL[0]\n    row[0] = n",
     "frame_by_loc": 'RAW.loc[RAW["age"] > n, "income"] = 0.0',
     "item_given_to_a_helper": 'cfg = CONFIG["model"]\n    set_key(cfg, "lr", n)',
+    "helper_multiplying_its_parameter_by_an_operator": "scale_in_place(X_ALL, n)",
+    "helper_extending_its_parameter_by_an_operator": "extend_by_operator(ROWS, n)",
+    "item_of_a_sorted_copy": 'sorted(ROWS, key=lambda r: r["v"])[0]["s"] = n',
+    "item_of_a_list_copy_bound": 'first = list(ROWS)[0]\n    first["s"] = n',
+    "method_of_an_item_of_a_tuple_copy": "tuple(ROWS)[0].update(s=n)",
+    "item_of_a_filtered_list": 'list(filter(None, ROWS))[0]["s"] = n',
+    "what_a_tuple_item_holds": 'for k, r in KEYED_ROWS:\n        r["v"] = n',
     "item_of_a_dict_copy": 'cfg = CONFIG.copy()\n    cfg["model"]["lr"] = n',
     "item_of_a_splat_copy": 'cfg = {**CONFIG, "seed": 1}\n    cfg["opts"]["a"] = n',
     "attribute_of_a_copied_object": "m = copy.copy(MODEL)\n    m.log.append(n)",
@@ -1306,6 +1329,10 @@ COPIES = {
     "rebound_copy": 'cfg = CONFIG\n    cfg = dict(cfg)\n    cfg["k"] = n',
     "rebound_loop_variable": 'for r in ROWS:\n        r = dict(r)\n        r["v"] = n',
     "slice": "rows = ROWS[:]\n    rows.append(n)",
+    "item_of_a_list_copy_replaced": 'list(ROWS)[0] = {"v": n}',
+    "copy_of_the_first_of_a_sorted_copy": (
+        'first = dict(sorted(ROWS, key=lambda r: r["v"])[0])\n    first["s"] = n'),
+    "helper_adding_to_a_number_it_is_given": "bump_number(LIMIT, n)",
     "helper_rebinding_its_parameter": "with_defaults(CONFIG)",
     "deep_copy": 'cfg = copy.deepcopy(CONFIG)\n    cfg["model"]["lr"] = n',
     "shallow_copy_top_level": 'cfg = dict(CONFIG)\n    cfg["k"] = n',
@@ -1554,6 +1581,9 @@ HELD_BY_TWO = {  # a step changing an object another global holds, through that 
     "method_of_what_a_getter_result_holds": "get_app().model.train(n)",
     "method_of_what_a_globals_method_hands_out": "APP.get_model().train(n)",
     "attribute_of_what_a_global_holds": "APP.model.w = n",
+    "attribute_of_the_first_of_a_sorted_copy": "sorted(APP.models, key=lambda m: m.w)[0].w = n",
+    "attribute_of_an_item_of_a_list_copy": "list(APP.models)[0].w = n",
+    "attribute_of_an_item_of_a_tuple_of_values": "tuple(APP.by.values())[0].w = n",
     "item_of_what_a_global_holds": "APP.opts.update(a=n)",
     "method_of_a_global_changing_what_it_holds": "APP.train(n)",
     "method_of_a_global_changing_what_it_holds_through_a_local": "APP.train_alias(n)",

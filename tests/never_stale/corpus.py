@@ -5513,6 +5513,69 @@ add(idiom("state_through_items_picked_by_max_and_filter", {"pipe.py": src('''
     warns_at_build=("MODELS",),
 ))
 
+add(idiom("state_changed_by_an_operator_in_a_helper_and_through_copies_of_a_list", {
+    "pipe.py": src('''
+    import numpy as np
+
+    import flowyml as fm
+
+    FEATURES = np.arange(1.0, 7.0)
+    ROWS = [{"id": "a", "w": 3}, {"id": "b", "w": 1}]
+    BY_ID = [(r["id"], r) for r in ROWS]
+
+
+    def scale(x, k):
+        x *= k  # in place
+
+
+    @fm.step(outputs="a")
+    def prepare(k: int = 2):
+        scale(FEATURES, k)
+        return "ok"
+
+
+    @fm.step(outputs="b")
+    def pick(a, j: int = 5):
+        sorted(ROWS, key=lambda r: r["w"])[0]["w"] = j
+        return "ok"
+
+
+    @fm.step(outputs="c")
+    def tag(b, t: int = 1):
+        for _, row in BY_ID:
+            row["t"] = t
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def report(c):
+        return float(FEATURES.sum()) + sum(r["w"] * 100 + r.get("t", 0) for r in ROWS)
+
+
+    pipe = fm.Pipeline("ns", [prepare, pick, tag, report])
+''')},
+    Phase("unchanged", (), "prepare has a helper scale the array it is given by ``*=``, "
+          "pick changes the first item of a sorted copy of the list, tag what the tuples "
+          "of another list hold; report reads the array and the list: all re-execute",
+          {"prepare": "executed", "pick": "executed", "tag": "executed",
+           "report": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# in place", "# in place, no copy"),), "comment",
+          {"prepare": "executed", "pick": "executed", "tag": "executed",
+           "report": "executed"}),
+    change(E("pipe.py", "def prepare(k: int = 2)", "def prepare(k: int = 3)"),
+           note="what a helper's ``x *= k`` does to the array it is given (report was "
+                "reused: stale)"),
+    change(E("pipe.py", "def pick(a, j: int = 5)", "def pick(a, j: int = 7)"),
+           note="an item of ``sorted(ROWS)``, one of the list's own (report was reused: "
+                "stale)"),
+    change(E("pipe.py", "def tag(b, t: int = 1)", "def tag(b, t: int = 2)"),
+           note="a dict a tuple of another list holds, one of ROWS' (report was reused: "
+                "stale)"),
+    steps=("prepare", "pick", "tag", "report"),
+    check={"y": "[prepare(), pick('ok'), tag('ok'), report('ok')][3]"},
+    warns_at_build=("FEATURES", "ROWS"),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

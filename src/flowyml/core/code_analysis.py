@@ -557,7 +557,8 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
                 if kind != "*":
                     kind = "k" if _constant_key(index) else "*"
             attr = node.attr if t is ast.Attribute else None  # type: ignore[attr-defined]
-            node, iterated = node.value, False  # type: ignore[attr-defined]
+            # an item of ``sorted(X)``, ``list(X)`` is one of ``X``'s (``sorted(X)[0]``)
+            node, iterated = node.value, t is ast.Subscript  # type: ignore[attr-defined]
         elif views and t is ast.Call:
             f = node.func  # type: ignore[attr-defined]
             got = getattr_literal(node)  # type: ignore[arg-type]
@@ -566,7 +567,7 @@ def _root_name(node: ast.AST, views: bool = False, dotted: bool = False,
             elif type(f) is ast.Attribute and f.attr in _VIEWS:
                 node, attr, kind = f.value, None, kind or "k"
             elif type(f) is ast.Name and node.args and (  # type: ignore[attr-defined]
-                    f.id in _ITEM_VIEWS or (items and f.id in _ITEM_LISTS)
+                    f.id in _ITEM_VIEWS or ((items or iterated) and f.id in _ITEM_LISTS)
                     or is_pick(node)):  # type: ignore[arg-type]
                 node, attr = iterated_argument(node), None  # type: ignore[arg-type]
                 kind = kind if f.id == "vars" else kind or "k"
@@ -1259,8 +1260,14 @@ class _Scanner:
     def _augmented(self, name: str) -> None:
         """``h = HIST; h += [x]``: a list's (an array's, a frame's) ``+=`` changes it in
         place, a number's rebinds the local (``[+]``: the build tells by the value). Not
-        through an item (``lr = CONFIG["lr"]; lr *= 0.5``: what it holds is not known)."""
-        for r in self._roots(name) or ():
+        through an item (``lr = CONFIG["lr"]; lr *= 0.5``: what it holds is not known).
+        A name of its own value (a parameter: ``def scale(a, k): a *= k``, a ``global``
+        or ``nonlocal`` one) as ``name[+]``: the caller's value, changed alike."""
+        roots = self._roots(name)
+        if roots is None:
+            self.mutated.add(name + "[+]")
+            return
+        for r in roots:
             if r.endswith("]"):
                 continue
             if r.startswith(RESULT):

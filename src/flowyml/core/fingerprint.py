@@ -2952,13 +2952,18 @@ def _held_items_changed(info: CodeInfo, globs: Mapping[str, Any], mutated: froze
     """``REGISTRY["train"]["lr"] = v`` (``REGISTRY[k]``, counted as a change of
     ``REGISTRY``): what an item holds changed, so each object the container holds (64 at
     most) is marked too, for a step reading one of them by its own name
-    (``TRAIN["lr"]``, ``REGISTRY = {"train": TRAIN}``)."""
+    (``TRAIN["lr"]``, ``REGISTRY = {"train": TRAIN}``); what a tuple item holds, too
+    (``for k, r in PAIRS: r["v"] = v``, ``PAIRS = [("a", ROWS[0])]``: a tuple cannot
+    change, so the change is of an object it holds)."""
     for m in info.mutated:
         base = m.partition("[")[0]
         if not m.endswith(("[k]", "[*]")) or "." in base or base not in mutated or (
                 base not in info.global_names):
             continue
-        for held, _ in _held_values(globs.get(base))[:64]:
+        container = globs.get(base)
+        in_tuples = [x for t in _contents(container)[:64] if type(t) is tuple
+                     for x in _held_values(t)]
+        for held, _ in (_held_values(container) + in_tuples)[:64]:
             if held is not None:
                 out[("value", id(held))] = base
 
