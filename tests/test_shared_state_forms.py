@@ -2701,6 +2701,152 @@ def test_steps_changing_a_global_through_helpers_without_reading_it_couple_nothi
     assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")
 
 
+OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what an
+    # attribute of it holds, through its methods, and reads that attribute back
+    "counter_bumped_and_returned_by_one_method": ("COUNTER.bump()", "return COUNTER.bump()"),
+    "id_made_from_a_counter": ("IDS.new_id()", "return IDS.new_id()"),
+    "log_appended_and_summed_by_two_methods": (
+        "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.total()"),
+    "log_appended_by_a_method_summed_directly": (
+        "TRACKER.log(n)", "TRACKER.log(0)\n    return sum(TRACKER.items)"),
+    "log_appended_directly_summed_by_a_method": (
+        "TRACKER.log(n)", "TRACKER.items.append(0)\n    return TRACKER.total()"),
+    "log_appended_through_a_helper_and_its_own_methods": (
+        "record(n)", "record(0)\n    return TRACKER.count()"),
+    "job_taken_from_a_queue_on_the_object": ("JOBS.next_job()", "return JOBS.next_job()"),
+    "count_by_key_augmented_then_copied": (
+        'COUNTS.bump("a")', 'COUNTS.bump("a")\n    return COUNTS.snapshot()'),
+    "inherited_appender": ("CHILD.log(n)", "CHILD.log(0)\n    return CHILD.size()"),
+    "decorated_counter": ("TRACED.bump()", "return TRACED.bump()"),
+}
+OBJECT_APART = {  # the same objects, changed without reading back what changes
+    "log_appended_by_a_method_reading_a_flag": (
+        "TRACKER.log(n)", "TRACKER.log(0)\n    return 1"),
+    "log_appended_then_another_attribute_read": (
+        "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.name"),
+    "attribute_set_then_read": (
+        "TRACKER.rename(str(n))", 'TRACKER.rename("b")\n    return TRACKER.name'),
+}
+OBJECT_HEAD = '''
+import functools
+
+import flowyml as fm
+
+
+def traced(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+
+class Counter:
+    def __init__(self):
+        self.n = 0
+
+    def bump(self):
+        self.n += 1
+        return self.n
+
+    @traced
+    def traced_bump(self):
+        self.n += 1
+        return self.n
+
+
+class Ids:
+    def __init__(self):
+        self.last = 0
+
+    def new_id(self):
+        self.last += 1
+        return f"id{self.last}"
+
+
+class Tracker:
+    def __init__(self):
+        self.items = []
+        self.name = "t"
+        self.verbose = False
+
+    def log(self, v):
+        if self.verbose:
+            print(v)
+        self._add(v)
+
+    def _add(self, v):
+        self.items.append(v)
+
+    def rename(self, name):
+        self.name = name
+
+    def total(self):
+        return sum(self.items)
+
+    def count(self):
+        return self._size()
+
+    def _size(self):
+        return len(self.items)
+
+
+class Jobs:
+    def __init__(self):
+        self.jobs = list(range(10))
+
+    def next_job(self):
+        return self.jobs.pop(0)
+
+
+class Counts:
+    def __init__(self):
+        self.counts = {"a": 0}
+
+    def bump(self, k):
+        self.counts[k] += 1
+
+    def snapshot(self):
+        return dict(self.counts)
+
+
+class Child(Tracker):
+    def size(self):
+        return len(self.items)
+
+
+class Traced(Counter):
+    bump = Counter.traced_bump
+
+
+COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()
+CHILD, TRACED = Child(), Traced()
+
+
+def record(v):
+    TRACKER.log(v)
+'''
+
+
+@pytest.mark.parametrize("pair", sorted(OBJECT_TAKEN))
+def test_a_step_reading_back_what_an_objects_methods_change_by_what_it_holds_is_coupled(
+        project: Path, pair: str) -> None:
+    """``COUNTER.bump()`` doing ``self.n += 1; return self.n``, ``TRACKER.log(0); return
+    TRACKER.total()``: what the step computes depends on what the other step did to the
+    object first, as for a global counter or log; both are coupled."""
+    graph = _built_pair(project, f"taken_{pair}", OBJECT_HEAD, *OBJECT_TAKEN[pair])
+    assert _state_parts(graph, "use") and _state_parts(graph, "setup")
+
+
+@pytest.mark.parametrize("pair", sorted(OBJECT_APART))
+def test_steps_changing_an_object_without_reading_back_what_changes_couple_nothing(
+        project: Path, pair: str) -> None:
+    """Steps appending to a tracker's log (whose method also reads a flag), then reading
+    another attribute or nothing; an attribute set: nothing they return comes from what
+    the other did, so both are reused."""
+    graph = _built_pair(project, f"apart_{pair}", OBJECT_HEAD, *OBJECT_APART[pair])
+    assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")
+
+
 def _built_split(project: Path, name: str, write: str, read: str) -> Any:
     return _built_pair(project, f"split_{name}", '''
 import flowyml as fm

@@ -5576,6 +5576,63 @@ add(idiom("state_changed_by_an_operator_in_a_helper_and_through_copies_of_a_list
     warns_at_build=("FEATURES", "ROWS"),
 ))
 
+add(idiom("counter_and_tracker_objects_read_back_by_a_step", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Ids:
+        def __init__(self):
+            self.last = 0
+
+        def new_id(self):
+            self.last += 1
+            return f"run-{self.last}"
+
+
+    class Tracker:
+        def __init__(self):
+            self.values = []
+
+        def log(self, v):
+            self.values.append(v)
+
+        def mean(self):
+            return sum(self.values) / len(self.values)
+
+
+    IDS = Ids()
+    METRICS = Tracker()
+
+
+    @fm.step(outputs="a")
+    def train(epochs: int = 2):
+        for e in range(epochs):
+            IDS.new_id()
+            METRICS.log(e * 10)  # one per epoch
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def report(a):
+        METRICS.log(0)
+        return f"{IDS.new_id()}:{METRICS.mean()}"
+
+
+    pipe = fm.Pipeline("ns", [train, report])
+''')},
+    Phase("unchanged", (), "report logs to the tracker and reads its mean, and takes an "
+          "id from the counter train bumped first: coupled, both re-execute",
+          {"train": "executed", "report": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# one per epoch", "# per epoch"),), "comment",
+          {"train": "executed", "report": "executed"}),
+    change(E("pipe.py", "def train(epochs: int = 2):", "def train(epochs: int = 3):"),
+           note="how many ids train takes and values it logs: report's id and mean move "
+                "(it was reused: stale)",
+           expect={"train": "executed", "report": "executed"}),
+    steps=("train", "report"), check={"y": "[train(), report('ok')][1]"},
+    warns_at_build=("IDS", "METRICS"),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

@@ -705,6 +705,74 @@ def reads_content(tree: ast.AST, name: str, hands_on: Callable[[tuple[str, ...]]
     return False
 
 
+def own_uses(tree: ast.AST, name: str
+             ) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """How code uses the object ``name`` holds (a method's ``self``, a global instance),
+    by its attributes: those it changes by what they hold (``name.items.append(v)``,
+    ``name.n += 1``, ``del name.items[0]``, ``name.jobs.pop()``), those it reads
+    (``sum(name.items)``, ``return name.n``, ``name.jobs.pop()`` used; ``*``: the object
+    used whole, handed to a function or iterated, though not ``return name``, a method
+    returning its own object to chain calls), and the methods it calls on it
+    (``name.log(v)``: judged by their own code). An attribute set (``name.w = v``,
+    ``name.opts[k] = v``) is neither a read nor a change by what it holds."""
+    parents: dict[int, ast.AST] = {}
+    loads: list[ast.Name] = []
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+        if type(node) is ast.Name and node.id == name and type(node.ctx) is ast.Load:
+            loads.append(node)
+    ordered: set[str] = set()
+    read: set[str] = set()
+    calls: set[str] = set()
+    for node in loads:
+        path: list[str] = []
+        top: Any = node
+        p: Any = parents.get(id(node))
+        while type(p) is ast.Attribute and p.value is top:
+            path.append(p.attr)
+            top, p = p, parents.get(id(p))
+        if not path:
+            if type(p) is not ast.Return:
+                read.add("*")
+            continue
+        use = _attribute_use(top, p, parents, len(path) == 1)
+        if use == "call":
+            calls.add(path[0])
+        elif use == "ordered":
+            ordered.add(path[0])
+        elif use == "taken":
+            ordered.add(path[0])
+            read.add(path[0])
+        elif use == "read":
+            read.add(path[0])
+    return frozenset(ordered), frozenset(read), frozenset(calls)
+
+
+def _attribute_use(top: ast.Attribute, p: Any, parents: dict[int, ast.AST], own: bool
+                   ) -> str:
+    """What code does with ``top``, an attribute path of an object (``own_uses``; its
+    parent node ``p``, ``own`` when the path is one attribute long): ``"call"`` of a
+    method of the object, ``"ordered"`` (a change by what the attribute holds),
+    ``"taken"`` (an item taken out and used), ``"set"``, or ``"read"``."""
+    if type(top.ctx) is not ast.Load:  # ``self.n = v``, ``self.n += 1``, ``del self.n``
+        return "ordered" if type(p) is ast.AugAssign else "set"
+    if type(p) is ast.Call and p.func is top:
+        method = top.attr
+        if own:
+            return "call"
+        if method in _TAKERS:
+            return "ordered" if type(parents.get(id(p))) is ast.Expr else "taken"
+        if method in _ORDERED_MUTATORS:
+            return "ordered"
+        return "set" if method in MUTATORS else "read"
+    if type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
+        if type(p.ctx) is ast.Del or type(parents.get(id(p))) is ast.AugAssign:
+            return "ordered"  # ``del self.items[0]``, ``self.counts[k] += 1``
+        return "set"
+    return "read"
+
+
 def _use_of(node: ast.AST, parents: dict[int, ast.AST],
             hands_on: Callable[[tuple[str, ...]], bool]) -> tuple[str, str | None]:
     """What a load of a name does with its value (``reads_content``): ``"read"``,

@@ -878,6 +878,7 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
         _held_marked(held, out, ctx)
     if out:  # (a global changed by what it holds is marked changed: none, no taker)
         _split_takers(ctx, out)
+        _object_takers(ctx, out)
     if ctx.drawn:
         _drawn_generators(ctx, out)
     if (_CHANGES, 0) in ctx.counted:  # ``environ X``: the variables it sets
@@ -1076,6 +1077,61 @@ def _split_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
     for mark in readers:
         out[mark] = ordered[mark]
         out[("taken", mark)] = ordered[mark]
+
+
+def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
+    """A global object the step changes (marked in ``out``) by what an attribute of it
+    holds, and whose changed attribute it also reads, through the methods of the
+    object's class it calls or directly (``C.bump()`` doing ``self.n += 1; return
+    self.n``; ``TRACKER.log(0); return TRACKER.total()`` with ``self.items.append(v)``
+    and ``sum(self.items)``; ``sum(TRACKER.items)``): taken from, as a global list
+    appended to and summed is (``_split_takers``): what the step computes depends on what
+    the other steps did to it first. By attribute (``code_analysis.own_uses``): a
+    tracker whose ``log`` also reads a flag (``if self.verbose``) takes nothing."""
+    changed = {mark[1] for mark in out if mark[0] == "value"}
+    uses: dict[int, tuple[Any, str, set[str], set[str]]] = {}
+    for fn in ctx.keep:
+        info = _walked_info(fn) if type(fn) is types.FunctionType else None
+        if info is None:
+            continue
+        globs = fn.__globals__
+        objects = [(n, globs[n]) for n in info.global_names
+                   if n in globs and id(globs[n]) in changed and _holds_state(globs[n])]
+        tree = info.tree() if objects else None
+        if tree is None:
+            continue
+        from .code_analysis import own_uses
+        for name, obj in objects:
+            ordered, read, calls = own_uses(tree, name)
+            got = uses.setdefault(id(obj), (obj, name, set(), set()))
+            got[2].update(ordered)
+            got[3].update(read)
+            _methods_use(obj, calls, got[2], got[3], set())
+    for obj, name, changes, reads in uses.values():
+        if changes and (changes & reads or "*" in reads):
+            out[("taken", ("value", id(obj)))] = name
+
+
+def _methods_use(obj: Any, calls: Iterable[str], ordered: set[str], read: set[str],
+                 seen: set[int]) -> None:
+    """Add to ``ordered`` and ``read`` how the methods ``calls`` of ``obj``'s class, and
+    those of its own they call, use ``self`` (``code_analysis.own_uses``); 16 at most."""
+    from .code_analysis import own_uses
+    for attr in calls:
+        meth = _own_method(obj, attr)
+        if meth is None or id(meth) in seen or len(seen) > 16:
+            continue
+        seen.add(id(meth))
+        meth = _wrapped(meth)
+        info = _walked_info(meth)
+        me = meth.__code__.co_varnames[:1]
+        tree = info.tree() if info is not None and me else None
+        if tree is None:
+            continue
+        o, r, more = own_uses(tree, me[0])
+        ordered.update(o)
+        read.update(r)
+        _methods_use(obj, more, ordered, read, seen)
 
 
 def _calls_reached(globs: Mapping[str, Any], reached: set[int], chain: tuple[str, ...]
