@@ -2665,6 +2665,8 @@ SPLIT = {  # (writer, reader): the reader changes a global by what it holds in o
         "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.summary()"),
     "log_appended_by_a_helper_tested_by_the_step": (
         "add(n)", "add(0)\n    return 1 if LOG else 0"),
+    "log_appended_through_a_local_alias_by_a_helper": (
+        "add_alias(n)", "add_alias(0)\n    return sum(LOG)"),
 }
 SPLIT_APART = {  # the same helpers, used without reading back what they change
     "log_appended_by_helpers_only": ("add(n)", "add(0)\n    return 1"),
@@ -2718,6 +2720,19 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         'COUNTS.bump("a")', 'COUNTS.bump("a")\n    return COUNTS.snapshot()'),
     "inherited_appender": ("CHILD.log(n)", "CHILD.log(0)\n    return CHILD.size()"),
     "decorated_counter": ("TRACED.bump()", "return TRACED.bump()"),
+    "tracker_another_object_holds": (
+        "APP.tracker.log(n)", "APP.tracker.log(0)\n    return APP.tracker.total()"),
+    "tracker_used_by_a_method_of_its_holder": ("APP.epoch(n)", "return APP.epoch(0)"),
+    "counter_given_to_a_helper": ("bump(COUNTER)", "return bump(COUNTER)"),
+    "tracker_given_to_a_helper_logging_and_summing": (
+        "log_and_total(TRACKER, n)", "return log_and_total(TRACKER, 0)"),
+    "list_given_to_a_helper_appending_and_counting": (
+        "add_to(LOG, n)", "return add_to(LOG, 0)"),
+    "counter_in_a_list": ("COUNTERS[0].bump()", "return COUNTERS[0].bump()"),
+    "log_appended_by_a_helper_read_under_another_global": (
+        "add_to(LOG, n)", "add_to(LOG, 0)\n    return sum(APP.log)"),
+    "weights_updated_incrementally_then_used": (
+        "MODEL.fit(n)", "MODEL.fit(3)\n    return MODEL.predict(2)"),
 }
 OBJECT_APART = {  # the same objects, changed without reading back what changes
     "log_appended_by_a_method_reading_a_flag": (
@@ -2726,6 +2741,9 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
         "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.name"),
     "attribute_set_then_read": (
         "TRACKER.rename(str(n))", 'TRACKER.rename("b")\n    return TRACKER.name'),
+    "list_given_to_a_helper_appending": ("append_to(LOG, n)", "append_to(LOG, 0)\n    return 1"),
+    "model_refit_then_used": ("REFIT.fit(n)", "REFIT.fit(3)\n    return REFIT.predict(2)"),
+    "memo_filled_by_key": ('MEMO.get("ab")', 'return MEMO.get("abc")'),
 }
 OBJECT_HEAD = '''
 import functools
@@ -2818,12 +2836,76 @@ class Traced(Counter):
     bump = Counter.traced_bump
 
 
+class App:
+    log = []  # (another global's: ``LOG``)
+
+    def __init__(self):
+        self.tracker = Tracker()
+
+    def epoch(self, v):
+        self.tracker.log(v)
+        return self.tracker.total()
+
+
+class Model:
+    def __init__(self):
+        self.w = 0.0
+
+    def fit(self, v):
+        self.w += v  # (from what it learned before)
+
+    def predict(self, x):
+        return self.w * x
+
+
+class Refit(Model):
+    def __init__(self):
+        self.w = 0.0
+        self.history = []
+
+    def fit(self, v):
+        self.w = v * 2.0  # (from this data alone)
+        self.history.append(v)
+
+
+class Memo:
+    def __init__(self):
+        self.cache = {}
+
+    def get(self, k):
+        if k not in self.cache:
+            self.cache[k] = len(k)
+        return self.cache[k]
+
+
 COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()
-CHILD, TRACED = Child(), Traced()
+CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()
+MODEL, REFIT = Model(), Refit()
+COUNTERS = [Counter()]
+LOG = App.log
 
 
 def record(v):
     TRACKER.log(v)
+
+
+def bump(counter):
+    counter.n += 1
+    return counter.n
+
+
+def log_and_total(tracker, v):
+    tracker.log(v)
+    return tracker.total()
+
+
+def add_to(log, v):
+    log.append(v)
+    return len(log)
+
+
+def append_to(log, v):
+    log.append(v)
 '''
 
 

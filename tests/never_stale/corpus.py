@@ -5633,6 +5633,69 @@ add(idiom("counter_and_tracker_objects_read_back_by_a_step", {"pipe.py": src('''
     warns_at_build=("IDS", "METRICS"),
 ))
 
+add(idiom("tracker_held_by_a_trainer_and_a_list_given_to_a_helper", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class History:
+        def __init__(self):
+            self.losses = []
+
+        def record(self, loss):
+            self.losses.append(loss)
+
+        def best(self):
+            return min(self.losses)
+
+
+    class Trainer:
+        def __init__(self):
+            self.history = History()
+
+        def epoch(self, loss):
+            self.history.record(loss)
+            return self.history.best()
+
+
+    TRAINER = Trainer()
+    SEEN = []
+
+
+    def remember(seen, item):
+        seen.append(item)
+        return len(seen)
+
+
+    @fm.step(outputs="a")
+    def warmup(loss: float = 0.5):
+        TRAINER.epoch(loss)
+        remember(SEEN, "warmup")
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def train(a):
+        best = TRAINER.epoch(0.9)  # after the warm-up's
+        count = remember(SEEN, "train")
+        return f"{best}:{count}"
+
+
+    pipe = fm.Pipeline("ns", [warmup, train])
+''')},
+    Phase("unchanged", (), "train records a loss in the history its trainer holds and "
+          "reads the best one, and counts what a helper appended to a list: warmup did "
+          "both first, so they are coupled and re-execute",
+          {"warmup": "executed", "train": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after the warm-up's", "# after warm-up"),),
+          "comment", {"warmup": "executed", "train": "executed"}),
+    change(E("pipe.py", "def warmup(loss: float = 0.5):",
+             "def warmup(loss: float = 0.25):"),
+           note="the loss warmup records: train's best moves (it was reused: stale)",
+           expect={"warmup": "executed", "train": "executed"}),
+    steps=("warmup", "train"), check={"y": "[warmup(), train('ok')][1]"},
+    warns_at_build=("TRAINER", "SEEN"),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

@@ -19,8 +19,8 @@ import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, NamedTuple
 
 import blake3
 
@@ -30,11 +30,13 @@ from .code_text import (
     IMPORTED,
     MUTATORS,
     NAMESPACE,
+    ORDERED_MUTATORS,
     QUERY_MADE_ELSEWHERE,
     RESULT,
     SET_ITEM,
     SHALLOW_COPIES,
     SHAPE_SCALARS,
+    TAKERS,
     CodeInfo,
     FingerprintWarning,
     chain_of,
@@ -58,19 +60,7 @@ from .code_text import (
 from .hashing import hash_text
 from .userframe import outside_stacklevel
 
-# Of those, the ones that take an item out and return it (``heapq``'s on their first
-# argument): what a step returns then comes from what the other steps left, not only
-# from the value as the run starts (``_couple_shared_state``).
-_TAKERS = frozenset({"pop", "popitem", "popleft", "heappop", "heapreplace", "heappushpop"})
 _QUEUE_TAKERS = frozenset({"get", "get_nowait"})  # of a queue's only (``_marks_of``)
-
-
-# Methods whose change depends on what the object holds, not on a key: a step that
-# calls one on a global and reads that global elsewhere too (``LOG.append(x)`` then
-# ``len(LOG)``) computes from what the other steps did before it (``_Scanner.ordered``)
-_ORDERED_MUTATORS = frozenset({"append", "extend", "insert", "remove", "clear", "add",
-                               "discard", "appendleft", "extendleft", "sort", "reverse",
-                               "rotate"})
 
 
 _ARGUMENT_MUTATORS = frozenset(  # functions that change their first argument
@@ -705,72 +695,86 @@ def reads_content(tree: ast.AST, name: str, hands_on: Callable[[tuple[str, ...]]
     return False
 
 
-def own_uses(tree: ast.AST, name: str
-             ) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """How code uses the object ``name`` holds (a method's ``self``, a global instance),
-    by its attributes: those it changes by what they hold (``name.items.append(v)``,
-    ``name.n += 1``, ``del name.items[0]``, ``name.jobs.pop()``), those it reads
-    (``sum(name.items)``, ``return name.n``, ``name.jobs.pop()`` used; ``*``: the object
-    used whole, handed to a function or iterated, though not ``return name``, a method
-    returning its own object to chain calls), and the methods it calls on it
-    (``name.log(v)``: judged by their own code). An attribute set (``name.w = v``,
-    ``name.opts[k] = v``) is neither a read nor a change by what it holds."""
+Path = tuple[str, ...]  # attributes from an object, ``[]`` for an item (``own_uses``)
+
+
+class OwnUses(NamedTuple):
+    """How code uses an object (``own_uses``), by paths from it: ``ordered``, the values
+    it changes by what they hold; ``read``, those it reads; ``calls``, the methods it
+    calls, each with whether the call's result is used; ``handed``, the values it gives
+    a function, each with the function's chain (a read, unless the caller follows it)."""
+
+    ordered: frozenset[Path]
+    read: frozenset[Path]
+    calls: frozenset[tuple[Path, bool]]
+    handed: frozenset[tuple[Path, tuple[str, ...]]]
+
+
+def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
+    """How code uses the objects ``names`` hold (a method's ``self``, a global instance,
+    a helper's parameter), each by paths of attributes and items from it: the values it
+    changes by what they hold (``name.n += 1``: ``("n",)``; ``del name.items[0]``,
+    ``name.counts[k] += 1``), those it reads (``sum(name.items)``, ``return name.n``,
+    ``name.items[-1]``; ``()``, the object used whole: iterated, compared, though not
+    ``return name``, a method returning its own object to chain calls), the methods it
+    calls (``name.log(v)``: ``("log",)``; ``name.items.append(v)``: ``("items",
+    "append")``, for the build to tell by what is there), and the values it hands to a
+    function by name (``add(name, v)``). A value set (``name.w = v``, ``name.opts[k] =
+    v``) is neither; a local bound to a part (``log = name.items``) is followed, one
+    level."""
     parents: dict[int, ast.AST] = {}
-    loads: list[ast.Name] = []
+    loads: dict[str, list[ast.Name]] = {}
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
-        if type(node) is ast.Name and node.id == name and type(node.ctx) is ast.Load:
-            loads.append(node)
-    ordered: set[str] = set()
-    read: set[str] = set()
-    calls: set[str] = set()
-    for node in loads:
-        path: list[str] = []
+        if type(node) is ast.Name and type(node.ctx) is ast.Load:
+            loads.setdefault(node.id, []).append(node)
+    return {name: _uses_of_name(name, loads, parents) for name in names}
+
+
+def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int, ast.AST]
+                  ) -> OwnUses:
+    """``own_uses`` of one name, given the tree's loads by name and its parents."""
+    ordered: set[Path] = set()
+    read: set[Path] = set()
+    calls: set[tuple[Path, bool]] = set()
+    handed: set[tuple[Path, tuple[str, ...]]] = set()
+    aliases: list[tuple[str, Path]] = []
+    todo: list[tuple[ast.Name, Path, bool]] = [(n, (), False) for n in loads.get(name, ())]
+    for node, start, aliased in todo:  # (grows once, with the aliases' loads)
+        path: list[str] = list(start)
         top: Any = node
         p: Any = parents.get(id(node))
-        while type(p) is ast.Attribute and p.value is top:
-            path.append(p.attr)
+        while (type(p) is ast.Attribute or (type(p) is ast.Subscript and type(
+                p.ctx) is ast.Load and not _is_slice(p.slice))) and p.value is top:
+            path.append(p.attr if type(p) is ast.Attribute else "[]")
             top, p = p, parents.get(id(p))
-        if not path:
-            if type(p) is not ast.Return:
-                read.add("*")
-            continue
-        use = _attribute_use(top, p, parents, len(path) == 1)
-        if use == "call":
-            calls.add(path[0])
-        elif use == "ordered":
-            ordered.add(path[0])
-        elif use == "taken":
-            ordered.add(path[0])
-            read.add(path[0])
-        elif use == "read":
-            read.add(path[0])
-    return frozenset(ordered), frozenset(read), frozenset(calls)
-
-
-def _attribute_use(top: ast.Attribute, p: Any, parents: dict[int, ast.AST], own: bool
-                   ) -> str:
-    """What code does with ``top``, an attribute path of an object (``own_uses``; its
-    parent node ``p``, ``own`` when the path is one attribute long): ``"call"`` of a
-    method of the object, ``"ordered"`` (a change by what the attribute holds),
-    ``"taken"`` (an item taken out and used), ``"set"``, or ``"read"``."""
-    if type(top.ctx) is not ast.Load:  # ``self.n = v``, ``self.n += 1``, ``del self.n``
-        return "ordered" if type(p) is ast.AugAssign else "set"
-    if type(p) is ast.Call and p.func is top:
-        method = top.attr
-        if own:
-            return "call"
-        if method in _TAKERS:
-            return "ordered" if type(parents.get(id(p))) is ast.Expr else "taken"
-        if method in _ORDERED_MUTATORS:
-            return "ordered"
-        return "set" if method in MUTATORS else "read"
-    if type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
-        if type(p.ctx) is ast.Del or type(parents.get(id(p))) is ast.AugAssign:
-            return "ordered"  # ``del self.items[0]``, ``self.counts[k] += 1``
-        return "set"
-    return "read"
+        here = tuple(path)
+        if type(top) is ast.Attribute and type(top.ctx) is not ast.Load:
+            if type(p) is ast.AugAssign:  # ``name.n += 1`` (``name.w = v``: set)
+                ordered.add(here)
+        elif type(p) is ast.Call and p.func is top and type(top) is ast.Attribute:
+            calls.add((here, type(parents.get(id(p))) is not ast.Expr))
+        elif type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
+            if type(p.ctx) is ast.Del or type(parents.get(id(p))) is ast.AugAssign:
+                ordered.add(here)  # ``del name.items[0]``, ``name.counts[k] += 1``
+        elif type(p) is ast.Assign and p.value is top and len(p.targets) == 1 and type(
+                p.targets[0]) is ast.Name and not aliased:  # ``log = name.items``
+            aliases.append((p.targets[0].id, here))
+        elif path or type(p) is not ast.Return:
+            callee = chain_of(p.func) if type(p) is ast.Call and p.func is not top else None
+            if callee is None and type(p) is ast.keyword:
+                call = parents.get(id(p))
+                callee = chain_of(call.func) if type(call) is ast.Call else None
+            if callee is not None:
+                handed.add((here, callee))
+            else:
+                read.add(here)
+        if node is todo[-1][0] and aliases:
+            todo += [(n, at, True) for alias, at in aliases if alias != name
+                     for n in loads.get(alias, ())]
+            aliases = []
+    return OwnUses(frozenset(ordered), frozenset(read), frozenset(calls), frozenset(handed))
 
 
 def _use_of(node: ast.AST, parents: dict[int, ast.AST],
@@ -1058,7 +1062,7 @@ class _Scanner:
                     self._mark(changed)
             if name in _ARGUMENT_MUTATORS and node.args and isinstance(node.args[0], ast.Name):
                 self._mark(node.args[0].id)  # ``heapq.heappush(H, x)``, ``np.copyto(A, b)``
-                if name in _TAKERS and id(node) not in self.unused:
+                if name in TAKERS and id(node) not in self.unused:
                     self.taken.add(node.args[0].id)
             if (name == "next" and isinstance(f, ast.Name) and node.args
                     and isinstance(node.args[0], ast.Name) and id(node) not in self.unused):
@@ -1453,7 +1457,7 @@ class _Scanner:
                     self.mutated.update(self.copies[base])  # ``cfg["tags"].append(x)``
             else:  # ``get_cfg()["tags"].append(x)``
                 called = self._changed_result(f.value, f.attr)
-                if called is not None and f.attr in _TAKERS and id(node) not in self.unused:
+                if called is not None and f.attr in TAKERS and id(node) not in self.unused:
                     self.results_taken.add(called)  # ``job = queue().pop()``
         elif isinstance(f.value, ast.Name):
             direct = self._roots(f.value.id) is None
@@ -1466,11 +1470,11 @@ class _Scanner:
             if not direct:
                 self._result_change(f.value.id, f.attr, node)
                 return
-            if f.attr in _ORDERED_MUTATORS:
+            if f.attr in ORDERED_MUTATORS:
                 self._ordered(f)
             if f.attr == "update":
                 self.rebound.add(f.value.id)  # ``_CFG.update(json.load(f))``: whole
-            if f.attr in _TAKERS and id(node) not in self.unused:
+            if f.attr in TAKERS and id(node) not in self.unused:
                 self.taken.add(f.value.id)  # (an eviction, ``C.popitem(last=False)``,
                 # takes nothing the step uses)
         elif isinstance(f.value, ast.Attribute) and isinstance(f.value.value, ast.Name):
@@ -1493,16 +1497,16 @@ class _Scanner:
 
     def _result_change(self, local: str, method: str, node: ast.Call) -> None:
         """``e = events(); e.append(x)``: a change through a local bound to a call's
-        result that depends on what it holds (``_ORDERED_MUTATORS``, a taker's): counted,
+        result that depends on what it holds (``ORDERED_MUTATORS``, a taker's): counted,
         so that a read of ``e`` elsewhere (``sum(e)``) makes the step read what it and
         others left there (``results_reading``); an item taken out and used, at once."""
-        if method not in _ORDERED_MUTATORS and method not in _TAKERS:
+        if method not in ORDERED_MUTATORS and method not in TAKERS:
             return
         chains = {r[len(RESULT):].partition("[")[0].partition("(")[0]
                   for r in self.aliases.get(local, ()) if r.startswith(RESULT)}
         if not chains:
             return
-        if method in _TAKERS and id(node) not in self.unused:
+        if method in TAKERS and id(node) not in self.unused:
             self.results_taken.update(chains)
         changes = self.result_changes.setdefault(local, [0, set()])
         changes[0] += 1
@@ -1511,7 +1515,7 @@ class _Scanner:
     def _ordered(self, target: ast.AST) -> None:
         """A change of ``target``'s root name that depends on what it holds: a global
         rebound by ``X += 1`` (after ``global X``), an item or attribute augmented or
-        deleted, an item added or removed by a method (``_ORDERED_MUTATORS``)."""
+        deleted, an item added or removed by a method (``ORDERED_MUTATORS``)."""
         root = target
         while isinstance(root, (ast.Subscript, ast.Attribute)):
             root = root.value

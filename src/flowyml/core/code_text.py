@@ -29,6 +29,18 @@ MUTATORS = frozenset(
      "__setitem__", "__delitem__"]
 )
 
+# Of those, the ones whose change depends on what the object holds, not on a key: a
+# step that calls one on a global and reads that global elsewhere too
+# (``LOG.append(x)`` then ``len(LOG)``) computes from what the other steps did before
+# it (``code_analysis._Scanner.ordered``)
+ORDERED_MUTATORS = frozenset({"append", "extend", "insert", "remove", "clear", "add",
+                              "discard", "appendleft", "extendleft", "sort", "reverse",
+                              "rotate"})
+# and the ones that take an item out and return it (``heapq``'s on their first
+# argument): what a step returns then comes from what the other steps left, not only
+# from the value as the run starts (``fingerprint._couple_shared_state``)
+TAKERS = frozenset({"pop", "popitem", "popleft", "heappop", "heapreplace", "heappushpop"})
+
 
 ATTR_SETTERS = frozenset({"setattr", "delattr"})  # the builtins changing an attribute
 

@@ -60,10 +60,12 @@ from .code_text import (
     IMPORTED,
     MUTATORS,
     NAMESPACE,
+    ORDERED_MUTATORS,
     QUERY_MADE_ELSEWHERE,
     RESULT,
     SET_ITEM,
     SHALLOW_COPIES,
+    TAKERS,
     CodeInfo,
     FingerprintWarning,
     chain_of,
@@ -1080,58 +1082,169 @@ def _split_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
 
 
 def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
-    """A global object the step changes (marked in ``out``) by what an attribute of it
-    holds, and whose changed attribute it also reads, through the methods of the
-    object's class it calls or directly (``C.bump()`` doing ``self.n += 1; return
-    self.n``; ``TRACKER.log(0); return TRACKER.total()`` with ``self.items.append(v)``
-    and ``sum(self.items)``; ``sum(TRACKER.items)``): taken from, as a global list
-    appended to and summed is (``_split_takers``): what the step computes depends on what
-    the other steps did to it first. By attribute (``code_analysis.own_uses``): a
-    tracker whose ``log`` also reads a flag (``if self.verbose``) takes nothing."""
+    """An object the step changes (marked in ``out``) that holds, at some path, a value
+    the step changes by what it holds and also reads, directly, through the methods it
+    calls (and those of the object's they call), or through a helper given it
+    (``C.bump()`` doing ``self.n += 1; return self.n``; ``TRACKER.log(0); return
+    TRACKER.total()`` with ``self.items.append(v)`` and ``sum(self.items)``;
+    ``APP.tracker.log(0)``; ``bump(C)``; ``add(0); return sum(APP.log)`` with ``APP.log
+    is LOG``): taken from, as a global list appended to and summed is
+    (``_split_takers``): what the step computes depends on what the other steps did to
+    it first. By path (``code_analysis.own_uses``): a tracker whose ``log`` also reads
+    a flag (``if self.verbose``) takes nothing."""
     changed = {mark[1] for mark in out if mark[0] == "value"}
-    uses: dict[int, tuple[Any, str, set[str], set[str]]] = {}
-    for fn in ctx.keep:
-        info = _walked_info(fn) if type(fn) is types.FunctionType else None
-        if info is None:
+    functions = [fn for fn in ctx.keep if type(fn) is types.FunctionType]
+    names: set[str] = set()
+    for fn in functions:
+        _code_names(fn.__code__, names)
+    takes = _Takes({id(fn) for fn in functions})
+    for fn in functions:
+        info = _walked_info(fn)
+        if info is None or _never_named(fn, names):  # (a method the step never calls)
             continue
         globs = fn.__globals__
-        objects = [(n, globs[n]) for n in info.global_names
-                   if n in globs and id(globs[n]) in changed and _holds_state(globs[n])]
-        tree = info.tree() if objects else None
+        roots = {n: globs[n] for n in info.global_names if n in globs and _holds_state(globs[n])}
+        tree = info.tree() if roots else None
         if tree is None:
             continue
-        from .code_analysis import own_uses
-        for name, obj in objects:
-            ordered, read, calls = own_uses(tree, name)
-            got = uses.setdefault(id(obj), (obj, name, set(), set()))
-            got[2].update(ordered)
-            got[3].update(read)
-            _methods_use(obj, calls, got[2], got[3], set())
-    for obj, name, changes, reads in uses.values():
-        if changes and (changes & reads or "*" in reads):
+        found = _uses_of(tree, roots)
+        for name, obj in roots.items():
+            takes.add(obj, name, (), found[name], globs)
+        _helpers_given(info, globs, roots, {n: (o, n, ()) for n, o in roots.items()}, takes)
+    for obj, name in takes.taken():
+        if id(obj) in changed:
             out[("taken", ("value", id(obj)))] = name
 
 
-def _methods_use(obj: Any, calls: Iterable[str], ordered: set[str], read: set[str],
-                 seen: set[int]) -> None:
-    """Add to ``ordered`` and ``read`` how the methods ``calls`` of ``obj``'s class, and
-    those of its own they call, use ``self`` (``code_analysis.own_uses``); 16 at most."""
-    from .code_analysis import own_uses
-    for attr in calls:
-        meth = _own_method(obj, attr)
-        if meth is None or id(meth) in seen or len(seen) > 16:
-            continue
-        seen.add(id(meth))
-        meth = _wrapped(meth)
-        info = _walked_info(meth)
-        me = meth.__code__.co_varnames[:1]
-        tree = info.tree() if info is not None and me else None
-        if tree is None:
-            continue
-        o, r, more = own_uses(tree, me[0])
-        ordered.update(o)
-        read.update(r)
-        _methods_use(obj, more, ordered, read, seen)
+class _Takes:
+    """How a step's code uses the objects it reaches from globals (``_object_takers``):
+    for each object, the paths from it to values changed by what they hold and to
+    values read (a path from a global is recorded for each object on the way: ``APP.log``
+    read is ``LOG`` read whole); methods followed, 64 at most (``_helper_use``)."""
+
+    def __init__(self, reached: set[int]) -> None:
+        self.objects: dict[int, tuple[Any, str, set[tuple[str, ...]], set[tuple[str, ...]]]] = {}
+        self.seen: set[tuple[Any, ...]] = set()
+        self.reached = reached  # the ids of the functions the step reaches
+
+    def add(self, root: Any, name: str, at: tuple[str, ...], found: Any,
+            globs: Mapping[str, Any]) -> None:
+        """``found`` (``own_uses``, of code whose globals are ``globs``) of the object at
+        path ``at`` from ``root`` (the global ``name``), its calls followed; a value
+        handed to a function the step reaches is followed there (``_helpers_given``),
+        to any other, read."""
+        for p in found.ordered:
+            self.record(root, name, at + p, read=False)
+        for p in found.read:
+            self.record(root, name, at + p, read=True)
+        for p, callee in found.handed:
+            if not _calls_reached(globs, self.reached, callee):
+                self.record(root, name, at + p, read=True)
+        for path, used in found.calls:
+            where, method = at + path[:-1], path[-1]
+            for held in _objects_along(root, where):
+                self._called(root, name, held, where, method, used)
+
+    def record(self, root: Any, name: str, path: tuple[str, ...], read: bool) -> None:
+        """A value at ``path`` from ``root`` changed by what it holds, or ``read``."""
+        for k in range(len(path) + 1):
+            for obj in _objects_along(root, path[:k]):
+                if _holds_state(obj):
+                    entry = self.objects.setdefault(id(obj), (obj, name, set(), set()))
+                    (entry[3] if read else entry[2]).add(path[k:])
+
+    def _called(self, root: Any, name: str, held: Any, where: tuple[str, ...], method: str,
+                used: bool) -> None:
+        meth = None if is_a(held, (list, dict, set)) else _own_method(held, method)
+        if meth is None:  # a builtin container's (``self.items.append(v)``), or unknown
+            if method in ORDERED_MUTATORS:
+                self.record(root, name, where, read=False)
+            elif method in TAKERS:  # ``return self.jobs.pop(0)``; an eviction whose item
+                if used:  # is dropped (``self.memo.popitem(last=False)``) takes nothing
+                    self.record(root, name, where, read=False)
+                    self.record(root, name, where, read=True)
+            elif method not in MUTATORS:  # (``self.items.count(x)``; ``update``: by key)
+                self.record(root, name, where, read=True)
+            return
+        _helper_use(meth, 0, root, name, where, self)
+
+    def taken(self) -> list[tuple[Any, str]]:
+        """The objects holding a value changed by what it holds and read (either path
+        within the other: a read of ``self`` whole, of ``self.items[0]``)."""
+        return [(obj, name) for obj, name, ordered, read in self.objects.values()
+                if any(o[:len(r)] == r or r[:len(o)] == o for o in ordered for r in read)]
+
+
+def _helpers_given(info: CodeInfo, globs: Mapping[str, Any], names: Iterable[str],
+                   given: Mapping[str, tuple[Any, str, tuple[str, ...]]], takes: _Takes
+                   ) -> None:
+    """Follow the helpers code (described by ``info``) gives the objects its ``names``
+    stand for (``given``: the object a name's path from it starts at, as ``(root,
+    global's name, path)``), or a part of one (``bump(C)``, ``log(self.tracker, v)``)."""
+    for callee, where, part in info.passed:
+        head, *attrs = part.split(".")
+        if head in names and type(callee) is tuple and "[" not in part:
+            root, name, at = given[head]
+            _helper_use(resolve_chain(callee, globs), where, root, name, at + tuple(attrs),
+                        takes)
+
+
+def _helper_use(fn: Any, where: int | str, root: Any, name: str, at: tuple[str, ...],
+                takes: _Takes) -> None:
+    """Add to ``takes`` how ``fn`` (a function of the user's, a method through the
+    wrappers ``_wrapped`` sees) uses its parameter ``where``, given the object at path
+    ``at`` from ``root`` (the global ``name``), and the helpers it hands it to: 64
+    functions a step at most, past which one given the object counts as reading it."""
+    if type(fn) is types.MethodType:
+        fn, where = fn.__func__, where + 1 if isinstance(where, int) else where
+    fn = _wrapped(fn) if type(fn) is types.FunctionType else None
+    info = _walked_info(fn) if fn is not None else None
+    if fn is None or info is None:
+        return
+    code = fn.__code__
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    param = (params[where] if where < code.co_argcount else None) if isinstance(
+        where, int) else where if where in params else None
+    key = (id(fn), id(root), *at)
+    tree = info.tree() if param is not None and key not in takes.seen else None
+    if tree is None or param is None:
+        return
+    if len(takes.seen) >= 64:  # not followed: as if it read what it is given
+        takes.record(root, name, at, read=True)
+        return
+    takes.seen.add(key)
+    takes.add(root, name, at, _uses_of(tree, (param,))[param], fn.__globals__)
+    _helpers_given(info, fn.__globals__, (param,), {param: (root, name, at)}, takes)
+
+
+def _uses_of(tree: ast.AST, names: Iterable[str]) -> dict[str, Any]:
+    """``code_analysis.own_uses``, once a build for a function's tree and a name (the
+    steps of a build call the same methods: a tracker's ``log``)."""
+    hit = _uses_memo.get(id(tree))
+    if hit is None or hit[0] is not tree:
+        hit = (tree, {})
+        if _sharing():
+            _uses_memo[id(tree)] = hit
+    missing = [n for n in names if n not in hit[1]]
+    if missing:
+        from .code_analysis import own_uses
+        hit[1].update(own_uses(tree, missing))
+    return hit[1]
+
+
+_uses_memo: dict[int, tuple[ast.AST, dict[str, Any]]] = {}  # this build's
+
+
+def _objects_along(obj: Any, path: tuple[str, ...]) -> list[Any]:
+    """The objects at ``path`` from ``obj`` (``[]``: each item a container holds, 64 at
+    most), found without running code."""
+    reached = [obj]
+    for part in path:
+        if part == "[]":
+            reached = [x for o in reached for x in _contents(o)[:64]]
+        else:
+            reached = [h for o in reached for h in [_held_path(o, (part,))] if h is not None]
+    return reached
 
 
 def _calls_reached(globs: Mapping[str, Any], reached: set[int], chain: tuple[str, ...]
@@ -3295,6 +3408,7 @@ def _end_of_build() -> None:
     _patches.clear()
     _build_marks.clear()
     _changes_memo.clear()
+    _uses_memo.clear()
     side_state.forget()
     _project_listings.clear()
     _build_tokens.clear()
