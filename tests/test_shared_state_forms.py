@@ -2667,6 +2667,8 @@ SPLIT = {  # (writer, reader): the reader changes a global by what it holds in o
         "add(n)", "add(0)\n    return 1 if LOG else 0"),
     "log_appended_through_a_local_alias_by_a_helper": (
         "add_alias(n)", "add_alias(0)\n    return sum(LOG)"),
+    "log_appended_through_a_local_alias_and_counted": (
+        "add(n)", "log = LOG\n    log.append(0)\n    return len(LOG)"),
 }
 SPLIT_APART = {  # the same helpers, used without reading back what they change
     "log_appended_by_helpers_only": ("add(n)", "add(0)\n    return 1"),

@@ -1467,11 +1467,11 @@ class _Scanner:
                 self.mutated.add(f"{f.value.id}.{f.attr}[M]")
             else:
                 self._mark(f.value.id)
+            if f.attr in ORDERED_MUTATORS:
+                self._ordered(f)  # (through a local alias too: ``log = LOG; log.append(v)``)
             if not direct:
                 self._result_change(f.value.id, f.attr, node)
                 return
-            if f.attr in ORDERED_MUTATORS:
-                self._ordered(f)
             if f.attr == "update":
                 self.rebound.add(f.value.id)  # ``_CFG.update(json.load(f))``: whole
             if f.attr in TAKERS and id(node) not in self.unused:
@@ -1519,9 +1519,12 @@ class _Scanner:
         root = target
         while isinstance(root, (ast.Subscript, ast.Attribute)):
             root = root.value
-        if type(root) is ast.Name and (root is not target or root.id in self.declared) and (
-                self._roots(root.id) is None):
-            self.ordered[root.id] = self.ordered.get(root.id, 0) + 1
+        if type(root) is not ast.Name or (root is target and root.id not in self.declared):
+            return
+        roots = self._roots(root.id)  # (``log = LOG; log.append(v)``: ``LOG``'s)
+        for name in (root.id,) if roots is None else {
+                name_of(r) for r in roots if not r.startswith(RESULT)}:
+            self.ordered[name] = self.ordered.get(name, 0) + 1
 
     def _bound(self, target: ast.AST, value: ast.AST, items: bool = False) -> None:
         """Local names bound, in the walk's order (``_roots``): to a value reached from

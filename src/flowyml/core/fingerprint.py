@@ -1092,8 +1092,10 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
     (``_split_takers``): what the step computes depends on what the other steps did to
     it first. By path (``code_analysis.own_uses``): a tracker whose ``log`` also reads
     a flag (``if self.verbose``) takes nothing."""
-    changed = {mark[1] for mark in out if mark[0] == "value"}
     functions = [fn for fn in ctx.keep if type(fn) is types.FunctionType]
+    if not any(_may_take(_walked_info(fn)) for fn in functions):
+        return  # (no code that changes anything by what it holds: nothing to parse)
+    changed = {mark[1] for mark in out if mark[0] == "value"}
     names: set[str] = set()
     for fn in functions:
         _code_names(fn.__code__, names)
@@ -1114,6 +1116,18 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
     for obj, name in takes.taken():
         if id(obj) in changed:
             out[("taken", ("value", id(obj)))] = name
+
+
+def _may_take(info: CodeInfo | None) -> bool:
+    """Whether the facts of a function's text say it may change a value by what it
+    holds (``CodeInfo.ordered``: ``self.n += 1``, ``log.append(v)`` on a name; a method
+    named so on an attribute: ``self.items.append(v)``) or take from one."""
+    return info is not None and bool(info.ordered or info.taken or any(
+        m.endswith("[M]") and m[:-3].rpartition(".")[2] in _ORDERED_OR_TAKING
+        for m in info.mutated))
+
+
+_ORDERED_OR_TAKING = ORDERED_MUTATORS | TAKERS
 
 
 class _Takes:
