@@ -2735,6 +2735,12 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         "add_to(LOG, n)", "add_to(LOG, 0)\n    return sum(APP.log)"),
     "weights_updated_incrementally_then_used": (
         "MODEL.fit(n)", "MODEL.fit(3)\n    return MODEL.predict(2)"),
+    "list_in_nested_buckets_appended_and_counted": (
+        "GRID.put(0, 0, n)", "return GRID.put(0, 0, 0)"),
+    # handed to a hook found through an object whose ``__getattr__`` raises: code the
+    # build cannot follow, which may read it (and no crash)
+    "list_handed_on_through_an_attribute_dict_raising": (
+        "notify(LOG, n)", "notify(LOG, 0)\n    return 1"),
 }
 OBJECT_APART = {  # the same objects, changed without reading back what changes
     "log_appended_by_a_method_reading_a_flag": (
@@ -2880,7 +2886,31 @@ class Memo:
         return self.cache[k]
 
 
+class Grid:
+    def __init__(self):  # (64 x 64 buckets: not every one is looked at)
+        self.buckets = [[[] for _ in range(64)] for _ in range(64)]
+
+    def put(self, i, j, v):
+        self.buckets[i][j].append(v)
+        return len(self.buckets[i][j])
+
+
+class AttrDict(dict):
+    def __getattr__(self, key):
+        return self[key]  # (a missing key raises KeyError, not AttributeError)
+
+
+CFG = AttrDict(verbose=False)
+
+
+def notify(log, v):
+    log.append(v)
+    if CFG.verbose:
+        CFG.hooks.on_log(log)  # (no ``hooks``: the build must not ask)
+
+
 COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()
+GRID = Grid()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()
 MODEL, REFIT = Model(), Refit()
 COUNTERS = [Counter()]

@@ -1093,12 +1093,13 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
     it first. By path (``code_analysis.own_uses``): a tracker whose ``log`` also reads
     a flag (``if self.verbose``) takes nothing."""
     functions = [fn for fn in ctx.keep if type(fn) is types.FunctionType]
-    if not any(_may_take(_walked_info(fn)) for fn in functions):
-        return  # (no code that changes anything by what it holds: nothing to parse)
-    changed = {mark[1] for mark in out if mark[0] == "value"}
     names: set[str] = set()
     for fn in functions:
         _code_names(fn.__code__, names)
+    if names.isdisjoint(_ORDERED_OR_TAKING) and not any(
+            _may_take(_walked_info(fn)) for fn in functions):
+        return  # (no code that changes anything by what it holds: nothing to parse)
+    changed = {mark[1] for mark in out if mark[0] == "value"}
     takes = _Takes({id(fn) for fn in functions})
     for fn in functions:
         info = _walked_info(fn)
@@ -1119,12 +1120,11 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
 
 
 def _may_take(info: CodeInfo | None) -> bool:
-    """Whether the facts of a function's text say it may change a value by what it
-    holds (``CodeInfo.ordered``: ``self.n += 1``, ``log.append(v)`` on a name; a method
-    named so on an attribute: ``self.items.append(v)``) or take from one."""
-    return info is not None and bool(info.ordered or info.taken or any(
-        m.endswith("[M]") and m[:-3].rpartition(".")[2] in _ORDERED_OR_TAKING
-        for m in info.mutated))
+    """Whether the facts of a function's text say it changes a value by what it holds
+    without calling a method named so (``CodeInfo.ordered``: ``self.n += 1``, ``del
+    X[0]``) or takes from one (``_object_takers`` reads the names the code calls for
+    the rest: ``append``, ``pop``...)."""
+    return info is not None and bool(info.ordered or info.taken)
 
 
 _ORDERED_OR_TAKING = ORDERED_MUTATORS | TAKERS
@@ -1152,12 +1152,15 @@ class _Takes:
         for p in found.read:
             self.record(root, name, at + p, read=True)
         for p, callee in found.handed:
-            if not _calls_reached(globs, self.reached, callee):
+            try:
+                followed = _calls_reached(globs, self.reached, callee)
+            except Exception:  # (a ``__getattr__`` raising on the way: not followed)
+                followed = False
+            if not followed:
                 self.record(root, name, at + p, read=True)
         for path, used in found.calls:
             where, method = at + path[:-1], path[-1]
-            for held in _objects_along(root, where):
-                self._called(root, name, held, where, method, used)
+            self._called(root, name, where, method, used)
 
     def record(self, root: Any, name: str, path: tuple[str, ...], read: bool) -> None:
         """A value at ``path`` from ``root`` changed by what it holds, or ``read``."""
@@ -1167,10 +1170,16 @@ class _Takes:
                     entry = self.objects.setdefault(id(obj), (obj, name, set(), set()))
                     (entry[3] if read else entry[2]).add(path[k:])
 
-    def _called(self, root: Any, name: str, held: Any, where: tuple[str, ...], method: str,
+    def _called(self, root: Any, name: str, where: tuple[str, ...], method: str,
                 used: bool) -> None:
-        meth = None if is_a(held, (list, dict, set)) else _own_method(held, method)
-        if meth is None:  # a builtin container's (``self.items.append(v)``), or unknown
+        """The method ``method`` called on what is at ``where`` from ``root``: each of
+        the user's there followed once, a builtin container's by its name."""
+        methods = {id(m): m for held in _objects_along(root, where)
+                   if not is_a(held, (list, dict, set))
+                   for m in [_own_method(held, method)] if m is not None}
+        for meth in methods.values():
+            _helper_use(meth, 0, root, name, where, self)
+        if not methods:  # a builtin container's (``self.items.append(v)``), or unknown
             if method in ORDERED_MUTATORS:
                 self.record(root, name, where, read=False)
             elif method in TAKERS:  # ``return self.jobs.pop(0)``; an eviction whose item
@@ -1179,8 +1188,6 @@ class _Takes:
                     self.record(root, name, where, read=True)
             elif method not in MUTATORS:  # (``self.items.count(x)``; ``update``: by key)
                 self.record(root, name, where, read=True)
-            return
-        _helper_use(meth, 0, root, name, where, self)
 
     def taken(self) -> list[tuple[Any, str]]:
         """The objects holding a value changed by what it holds and read (either path
@@ -1199,8 +1206,12 @@ def _helpers_given(info: CodeInfo, globs: Mapping[str, Any], names: Iterable[str
         head, *attrs = part.split(".")
         if head in names and type(callee) is tuple and "[" not in part:
             root, name, at = given[head]
-            _helper_use(resolve_chain(callee, globs), where, root, name, at + tuple(attrs),
-                        takes)
+            try:
+                helper = resolve_chain(callee, globs)
+            except Exception:  # (a ``__getattr__`` raising on the way: given to code
+                takes.record(root, name, at + tuple(attrs), read=True)  # not followed)
+                continue
+            _helper_use(helper, where, root, name, at + tuple(attrs), takes)
 
 
 def _helper_use(fn: Any, where: int | str, root: Any, name: str, at: tuple[str, ...],
@@ -1250,12 +1261,12 @@ _uses_memo: dict[int, tuple[ast.AST, dict[str, Any]]] = {}  # this build's
 
 
 def _objects_along(obj: Any, path: tuple[str, ...]) -> list[Any]:
-    """The objects at ``path`` from ``obj`` (``[]``: each item a container holds, 64 at
-    most), found without running code."""
+    """The objects at ``path`` from ``obj`` (``[]``: each item a container holds), found
+    without running code: 64 at most (the rows of nested lists are not followed all)."""
     reached = [obj]
     for part in path:
         if part == "[]":
-            reached = [x for o in reached for x in _contents(o)[:64]]
+            reached = [x for o in reached for x in _contents(o)[:64]][:64]
         else:
             reached = [h for o in reached for h in [_held_path(o, (part,))] if h is not None]
     return reached
