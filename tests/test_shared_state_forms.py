@@ -2737,6 +2737,10 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         "MODEL.fit(n)", "MODEL.fit(3)\n    return MODEL.predict(2)"),
     "list_in_nested_buckets_appended_and_counted": (
         "GRID.put(0, 0, n)", "return GRID.put(0, 0, 0)"),
+    "counter_by_a_plain_assignment": ("PLAIN.step()", "return PLAIN.step()"),
+    "best_so_far_by_max": ("PLAIN.see(n)", "PLAIN.see(0)\n    return PLAIN.best"),
+    "attribute_assigned_from_itself_in_the_step": (
+        "COUNTER.n = COUNTER.n + n", "COUNTER.n = COUNTER.n + 1\n    return COUNTER.n"),
     # handed to a hook found through an object whose ``__getattr__`` raises: code the
     # build cannot follow, which may read it (and no crash)
     "list_handed_on_through_an_attribute_dict_raising": (
@@ -2895,6 +2899,19 @@ class Grid:
         return len(self.buckets[i][j])
 
 
+class Plain:
+    def __init__(self):
+        self.n = 0
+        self.best = 0
+
+    def step(self):
+        self.n = self.n + 1  # (as ``+=``)
+        return self.n
+
+    def see(self, v):
+        self.best = max(self.best, v)
+
+
 class AttrDict(dict):
     def __getattr__(self, key):
         return self[key]  # (a missing key raises KeyError, not AttributeError)
@@ -2910,7 +2927,7 @@ def notify(log, v):
 
 
 COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()
-GRID = Grid()
+GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()
 MODEL, REFIT = Model(), Refit()
 COUNTERS = [Counter()]

@@ -732,6 +732,16 @@ def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
     return {name: _uses_of_name(name, loads, parents) for name in names}
 
 
+def reads_target(value: ast.AST, target: ast.AST) -> bool:
+    """Whether ``value`` reads the attribute chain ``target`` assigns (``self.n =
+    self.n + 1``, ``self.best = max(self.best, v)``, ``global N; N = N + 1``): a change
+    by what it holds, as ``+=`` is."""
+    chain = chain_of(target) if type(target) in (ast.Attribute, ast.Name) else None
+    return chain is not None and any(
+        type(n) in (ast.Attribute, ast.Name) and type(n.ctx) is ast.Load  # type: ignore[attr-defined]
+        and chain_of(n) == chain for n in ast.walk(value))
+
+
 def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int, ast.AST]
                   ) -> OwnUses:
     """``own_uses`` of one name, given the tree's loads by name and its parents."""
@@ -751,8 +761,9 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
             top, p = p, parents.get(id(p))
         here = tuple(path)
         if type(top) is ast.Attribute and type(top.ctx) is not ast.Load:
-            if type(p) is ast.AugAssign:  # ``name.n += 1`` (``name.w = v``: set)
-                ordered.add(here)
+            if type(p) is ast.AugAssign or (type(p) is ast.Assign and reads_target(
+                    p.value, top)):  # ``name.n += 1``, ``name.n = name.n + 1`` (``name.w
+                ordered.add(here)  # = v``: set)
         elif type(p) is ast.Call and p.func is top and type(top) is ast.Attribute:
             calls.add((here, type(parents.get(id(p))) is not ast.Expr))
         elif type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
@@ -966,6 +977,8 @@ class _Scanner:
                 if t is ast.Assign:
                     self._set_whole(target)
                     self._bound(target, node.value)  # type: ignore[attr-defined]
+                    if reads_target(node.value, target):  # type: ignore[attr-defined]
+                        self._ordered(target)  # ``self.n = self.n + 1``: as ``+=``
                 elif type(target) is not ast.Name:  # ``del X[0]`` (a name: unbound)
                     self._ordered(target)
             if t is ast.Assign and len(node.targets) > 1:  # type: ignore[attr-defined]
