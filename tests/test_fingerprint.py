@@ -1857,3 +1857,80 @@ def test_an_environment_variable_read_through_a_closure_counts(
     assert "env FM_DEPTH" in before
     monkeypatch.setenv("FM_DEPTH", "2")
     assert fingerprint_function(make(), root=tmp_path).parts != before
+
+
+NAMING_NOTHING = '''
+import os
+
+LOG = []
+
+
+def plain(a):
+    return [x + 1 for x in a]
+
+
+def sets_an_item(a):
+    a[0] = 1
+    return a
+
+
+def extends(a):
+    a += [1]
+    return a
+
+
+def lambda_naming_a_global(a):
+    return (lambda: len(LOG))()
+
+
+def comprehension_naming_a_global(a):
+    return [LOG for _ in a]
+
+
+def with_a_default(a, push=LOG.append):
+    push(a)
+    return a
+
+
+def _factory():
+    env = os.environ
+
+    def from_a_closure():
+        return env["FM_NAMING_NOTHING"]
+    return from_a_closure
+
+
+from_a_closure = _factory()
+'''
+
+
+def test_only_code_naming_nothing_skips_the_search_for_state(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build skips looking for what a function changes or reaches only when its
+    code (nested code too) names no global, attribute or module, it holds no closure
+    or default, and its facts say it changes nothing: a parameter's item set, ``+=``,
+    a lambda's or a comprehension's global, a default's bound method, a closure's
+    ``os.environ`` are each still seen."""
+    from flowyml.core import fingerprint as fpm
+
+    (tmp_path / "naming_nothing.py").write_text(NAMING_NOTHING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("FM_NAMING_NOTHING", "1")
+    import naming_nothing as mod
+
+    try:
+        skipped = {name for name in ("plain", "sets_an_item", "extends",
+                                     "lambda_naming_a_global", "comprehension_naming_a_global",
+                                     "with_a_default", "from_a_closure")
+                   if fpm._changes_nothing(getattr(mod, name),
+                                           fpm._info(getattr(mod, name), True))}
+        assert skipped == {"plain"}
+        before = fingerprint_function(mod.from_a_closure, root=tmp_path).parts
+        monkeypatch.setenv("FM_NAMING_NOTHING", "2")
+        assert explain_parts(before, fingerprint_function(
+            mod.from_a_closure, root=tmp_path).parts) == ["closure value env changed"]
+        assert any(k.endswith("LOG") for k in fingerprint_function(
+            mod.lambda_naming_a_global, root=tmp_path).parts)
+        assert sorted(fingerprint_function(mod.plain, root=tmp_path).parts) == ["code"]
+    finally:
+        sys.modules.pop("naming_nothing", None)

@@ -138,22 +138,34 @@ class CodeInfo:
         return self.parsed is not None or self.source is not None
 
     def facts(self) -> dict[str, Any]:
-        """What the source text alone decides, as JSON for the memo."""
-        return {"d": self.digest, "c": [list(c) for c in self.chains],
-                "i": [list(i) for i in self.imports],
-                "g": [[list(c), n] for c, n in self.calls_getattr],
-                "y": self.dynamic_imports, "m": sorted(self.mutated),
-                "k": [[t, None if c is None else list(c)] for t, c in self.decorators],
-                "r": dict(self.rendered), "s": self.shape, "n": sorted(self.global_names),
-                "h": self.docstrings, "t": sorted(self.taken),
-                "b": sorted(self.rebound),
-                # (the rarer facts only when there are any: most functions have none)
-                **({"p": [[list(c), i, n] for c, i, n in self.passed]} if self.passed else {}),
-                **({"w": sorted(self.assigned)} if self.assigned else {}),
-                **({"x": sorted(self.results)} if self.results else {}),
-                **({"v": sorted(self.returned)} if self.returned else {}),
-                **({"xt": sorted(self.results_taken)} if self.results_taken else {}),
-                **({"o": sorted(self.ordered)} if self.ordered else {})}
+        """What the source text alone decides, as JSON for the memo. (Written for a
+        function the memo did not know, one per new function: empty facts, most of
+        them, skip their comprehension and sort.)"""
+        f: dict[str, Any] = {
+            "d": self.digest, "c": [list(c) for c in self.chains] if self.chains else [],
+            "i": [list(i) for i in self.imports] if self.imports else [],
+            "g": [[list(c), n] for c, n in self.calls_getattr] if self.calls_getattr else [],
+            "y": self.dynamic_imports, "m": sorted(self.mutated) if self.mutated else [],
+            "k": [[t, None if c is None else list(c)] for t, c in self.decorators]
+            if self.decorators else [],
+            "r": dict(self.rendered), "s": self.shape,
+            "n": sorted(self.global_names) if self.global_names else [],
+            "h": self.docstrings, "t": sorted(self.taken) if self.taken else [],
+            "b": sorted(self.rebound) if self.rebound else []}
+        # (the rarer facts only when there are any: most functions have none)
+        if self.passed:
+            f["p"] = [[list(c), i, n] for c, i, n in self.passed]
+        if self.assigned:
+            f["w"] = sorted(self.assigned)
+        if self.results:
+            f["x"] = sorted(self.results)
+        if self.returned:
+            f["v"] = sorted(self.returned)
+        if self.results_taken:
+            f["xt"] = sorted(self.results_taken)
+        if self.ordered:
+            f["o"] = sorted(self.ordered)
+        return f
 
     @classmethod
     def from_facts(cls, f: dict[str, Any], names: frozenset[str], source: str) -> CodeInfo:

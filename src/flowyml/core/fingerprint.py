@@ -1353,11 +1353,31 @@ def _walked_info(fn: types.FunctionType) -> CodeInfo | None:
     return _info_cache.get((fn.__code__, True)) or _info_cache.get((fn.__code__, False))
 
 
+def _changes_nothing(fn: types.FunctionType, info: CodeInfo) -> bool:
+    """Whether ``fn`` provably changes no state another step can see, so ``_marks_of``
+    has nothing to find: its code (nested code too) names no global, attribute or module
+    (empty ``co_names``: it calls no method, reads or sets no attribute, imports
+    nothing), it holds no closure or default (which could hold a setter or a
+    generator), and its facts say it changes, takes, rebinds or hands on nothing. Most
+    small steps (``return a + 1``) are such; each analysis below would find nothing
+    in them, one chain at a time."""
+    if (info.mutated or info.taken or info.rebound or info.results or info.passed
+            or fn.__closure__ is not None or fn.__defaults__ is not None
+            or fn.__kwdefaults__ is not None):
+        return False
+    todo = [fn.__code__]
+    for code in todo:  # grows while it is walked (nested code: a lambda, a comprehension)
+        if code.co_names:
+            return False
+        todo.extend(c for c in code.co_consts if type(c) is types.CodeType)
+    return True
+
+
 def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], str]:
     """What ``fn``'s own code changes (``_state_writes``), as markers."""
     out: dict[tuple[Any, ...], str] = {}
     info = _walked_info(fn)
-    if info is None:
+    if info is None or _changes_nothing(fn, info):
         return out
     _self_changing_calls(fn, info, out, ctx)
     if info.mutated and (fn.__closure__ or fn.__defaults__ or fn.__kwdefaults__):
@@ -4708,6 +4728,11 @@ def _closed_over(fn: types.FunctionType) -> dict[str, Any]:
 
 def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
     """Visit what ``fn`` reaches: globals, attribute chains, local imports, getattr."""
+    codes = code_tree(fn.__code__)  # what the bytecode checks below read
+    names = _names_of(codes)
+    if not names and fn.__closure__ is None and not info.imports and not info.dynamic_imports:
+        return  # it names no global, attribute or module, holds nothing: it reaches
+        # nothing (``return a + 1``: most small steps; every check below finds nothing)
     globs = fn.__globals__
     label = ctx.label_of(fn) or NOTEBOOK
     others: dict[str, list[Any]] = {}  # a name two imports bind: the other bindings
@@ -4720,8 +4745,6 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
                 _visit(ctx, *_walk_modules(base, chain), label)
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
-    codes = code_tree(fn.__code__)  # what the bytecode checks below read
-    names = _names_of(codes)
     if "__doc__" in names:
         # ``helper.__doc__`` (a prompt kept in a docstring), ``type(self).__doc__``, or
         # that of a function passed in: every docstring the step reaches may be what it
