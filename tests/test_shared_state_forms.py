@@ -3131,3 +3131,68 @@ def test_a_bound_method_called_as_a_value_changes_its_object(project: Path, form
     write, read, coupled = BOUND[form]
     graph = _built_pair(project, f"bound_{form}", BOUND_HEAD, write, read)
     assert bool(_state_parts(graph, "use")) is coupled
+
+
+HELD_CALLABLE_HEAD = '''
+import functools
+
+import flowyml as fm
+
+LOG = []
+
+
+class Registry:
+    def __init__(self):
+        self.items = []
+
+    def register(self, v):
+        self.items.append(v)
+
+
+REG = Registry()
+'''
+
+# the writer step ``setup``, whole: a changing method held by a default or a closure
+HELD_CALLABLES = {
+    "default_bound_append": ('def setup(push=LOG.append):\n    push(1)\n    return True',
+                             "return len(LOG)", True),
+    "keyword_only_default_bound_append": (
+        'def setup(*, push=LOG.append):\n    push(1)\n    return True', "return len(LOG)",
+        True),
+    "closure_bound_append": (
+        'def make():\n    push = LOG.append\n\n    def setup():\n        push(1)\n'
+        '        return True\n    return setup\n\n\nsetup = make()', "return len(LOG)", True),
+    "closure_partial_of_insert": (
+        'def make():\n    push = functools.partial(LOG.insert, 0)\n\n    def setup():\n'
+        '        push(1)\n        return True\n    return setup\n\n\nsetup = make()',
+        "return sum(LOG)", True),
+    "default_bound_method_of_yours": (
+        'def setup(reg=REG.register):\n    reg(1)\n    return True', "return len(REG.items)",
+        True),
+    "default_bound_method_not_changing": (
+        'def setup(copy=LOG.copy):\n    copy()\n    return True', "return len(LOG)", False),
+    "default_bound_append_never_read": (
+        'def setup(push=LOG.append):\n    return True', "return len(LOG)", False),
+}
+
+
+@pytest.mark.parametrize("form", sorted(HELD_CALLABLES))
+def test_a_changing_method_a_default_or_a_closure_holds_couples_the_steps(
+        project: Path, form: str) -> None:
+    """``def setup(push=LOG.append): push(1)``, a factory's ``push = LOG.append`` closed
+    over, a ``partial`` of one, a bound method of yours as a default: calling it changes
+    the object it is bound to, as a global bound to it does (``push = LOG.append`` at
+    module level), so a step reading ``LOG`` after it is coupled with it. Before, only
+    the global form was seen, and the reader kept its old result after the writer's
+    edit. A method that changes nothing, or one held but never read, couples nothing."""
+    writer, read, coupled = HELD_CALLABLES[form]
+    if writer.startswith("def setup"):
+        writer = '@fm.step(outputs="ready")\n' + writer
+    else:
+        writer = writer.replace("    def setup", '    @fm.step(outputs="ready")\n    def setup')
+    (project / f"held_{form}.py").write_text(
+        f'{HELD_CALLABLE_HEAD}\n\n{writer}\n\n\n@fm.step(outputs="val")\ndef use(ready):\n'
+        f'    {read}\n\n\npipe = fm.Pipeline("held", [setup, use])\n')
+    graph = _built(project, f"held_{form}")
+    assert bool(_state_parts(graph, "use")) is coupled
+    assert bool(_state_parts(graph, "setup")) is coupled

@@ -5696,6 +5696,51 @@ add(idiom("tracker_held_by_a_trainer_and_a_list_given_to_a_helper", {"pipe.py": 
     warns_at_build=("TRAINER", "SEEN"),
 ))
 
+add(idiom("changing_methods_held_by_a_closure_and_a_default", {"pipe.py": src('''
+    import flowyml as fm
+
+    LOG = []
+
+
+    def make_recorder():
+        push = LOG.append
+
+        @fm.step(outputs="a")
+        def record(n: int = 2):
+            push(n)
+            return "ok"
+        return record
+
+
+    record = make_recorder()
+
+
+    @fm.step(outputs="b")
+    def note(a, add=LOG.append):
+        add(10)  # a note of its own
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def total(b):
+        return sum(LOG)
+
+
+    pipe = fm.Pipeline("ns", [record, note, total])
+''')},
+    Phase("unchanged", (), "record appends through the bound method its factory closed "
+          "over, note through a default's, and total sums the list: coupled, all "
+          "re-execute", {"record": "executed", "note": "executed", "total": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# a note of its own", "# its own note"),),
+          "comment", {"record": "executed", "note": "executed", "total": "executed"}),
+    change(E("pipe.py", "def record(n: int = 2):", "def record(n: int = 3):"),
+           note="what record appends: total's sum moves (it was reused: stale)",
+           expect={"record": "executed", "note": "executed", "total": "executed"}),
+    steps=("record", "note", "total"),
+    check={"y": "[record(), note('ok'), total('ok')][2]"},
+    warns_at_build=("push", "add"),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

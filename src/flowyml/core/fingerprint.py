@@ -1380,8 +1380,10 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
     if info is None or _changes_nothing(fn, info):
         return out
     _self_changing_calls(fn, info, out, ctx)
-    if info.mutated and (fn.__closure__ or fn.__defaults__ or fn.__kwdefaults__):
-        _held_state_marks(fn, info, out)
+    if fn.__closure__ or fn.__defaults__ or fn.__kwdefaults__:
+        if info.mutated:
+            _held_state_marks(fn, info, out)
+        _held_callables_marked(fn, info, out, ctx)
     _generator_draws(fn, info, out)
     side_state.kept_generator(fn, info, out, _walked_info)
     side_state.settings_set(fn, info, out)
@@ -3074,6 +3076,16 @@ def _held_state_marks(fn: types.FunctionType, info: CodeInfo,
     (``state["acc"] = v`` on a dict the steps a factory makes share; ``def log(k, v,
     store={})``): state every function holding the same object reads, marked as a
     global's (``("value", id)``). A variable rebound (``nonlocal n; n += 1``) is not seen."""
+    for name, value in _bound_by_name(fn):
+        if value is not None and not isinstance(value, (
+                types.ModuleType, types.FunctionType, type, *_IMMUTABLE)) and (
+                _changed_in_place(info, name, value)):
+            out[("value", id(value))] = name
+
+
+def _bound_by_name(fn: types.FunctionType) -> list[tuple[str, Any]]:
+    """``fn``'s closure values and parameters' defaults, each by the name its code
+    reads it by."""
     code = fn.__code__
     held: list[tuple[str, Any]] = []
     if fn.__closure__:
@@ -3084,11 +3096,30 @@ def _held_state_marks(fn: types.FunctionType, info: CodeInfo,
         held += list(zip(names, fn.__defaults__, strict=False))
     if fn.__kwdefaults__:
         held += list(fn.__kwdefaults__.items())
-    for name, value in held:
-        if value is not None and not isinstance(value, (
-                types.ModuleType, types.FunctionType, type, *_IMMUTABLE)) and (
-                _changed_in_place(info, name, value)):
-            out[("value", id(value))] = name
+    return held
+
+
+def _held_callables_marked(fn: types.FunctionType, info: CodeInfo,
+                           out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
+    """A changing method a closure cell or a parameter's default holds, bound, or a
+    ``partial`` of one, that the code reads by that name (``def log(v,
+    push=LOG.append): push(v)``; ``push = LOG.append`` in the factory a step is made
+    by; ``train=MODEL.train``): what calling it changes, marked as for a global bound
+    to it (``push = LOG.append`` at module level, ``_self_changing_calls``; a method of
+    the user's, ``_held_marked``). Before, only a global holding one was seen, and a
+    step reading ``LOG`` after such a writer kept its old result."""
+    named = {c[0] for c in info.chains if len(c) == 1}
+    for name, value in _bound_by_name(fn):
+        if name not in named or value is None or isinstance(value, _IMMUTABLE):
+            continue
+        target = _as_function(value) if type(value) is functools.partial else value
+        owner = getattr(target, "__self__", None) if type(
+            target) is types.BuiltinMethodType else None
+        if owner is not None and target.__name__ in MUTATORS and not isinstance(
+                owner, (types.ModuleType, *_IMMUTABLE)):
+            out[("value", id(owner))] = name
+        elif _is_held_callable(value):
+            _held_marked(value, out, ctx)
 
 
 def _held_changed(value: Any, path: tuple[str, ...], depth: int, cls: type | None) -> bool:
