@@ -2718,6 +2718,9 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
     "log_appended_through_a_helper_and_its_own_methods": (
         "record(n)", "record(0)\n    return TRACKER.count()"),
     "job_taken_from_a_queue_on_the_object": ("JOBS.next_job()", "return JOBS.next_job()"),
+    "item_taken_from_a_heap_on_the_object": ("HEAP.take()", "return HEAP.take()"),
+    "item_pushed_on_a_heap_on_the_object_then_peeked": ("HEAP.push(n)", "return HEAP.peek()"),
+    "id_drawn_from_an_iterator_on_the_object": ("SEQ.new_id()", "return SEQ.new_id()"),
     "count_by_key_augmented_then_copied": (
         'COUNTS.bump("a")', 'COUNTS.bump("a")\n    return COUNTS.snapshot()'),
     "inherited_appender": ("CHILD.log(n)", "CHILD.log(0)\n    return CHILD.size()"),
@@ -2759,6 +2762,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
 }
 OBJECT_HEAD = '''
 import functools
+import heapq
+import itertools
 
 import flowyml as fm
 
@@ -2926,7 +2931,30 @@ def notify(log, v):
         CFG.hooks.on_log(log)  # (no ``hooks``: the build must not ask)
 
 
+class Heap:
+    def __init__(self):
+        self.heap = [3, 1, 2]
+
+    def push(self, v):
+        heapq.heappush(self.heap, v)  # (a library function given the attribute)
+
+    def take(self):
+        return heapq.heappop(self.heap)
+
+    def peek(self):
+        return self.heap[0]
+
+
+class Sequence:
+    def __init__(self):
+        self.ids = itertools.count()
+
+    def new_id(self):
+        return next(self.ids)
+
+
 COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()
+HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()
 MODEL, REFIT = Model(), Refit()

@@ -70,6 +70,11 @@ _ARGUMENT_MUTATORS = frozenset(  # functions that change their first argument
 )
 
 
+# of those, the ones whose name says so given an attribute (``heapq.heappush(self.heap,
+# x)``); not ``put``: ``self.queue.put(self.item)`` changes the queue, not the item
+_ATTRIBUTE_MUTATORS = _ARGUMENT_MUTATORS - {"put"}
+
+
 GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"})
 
 
@@ -1080,9 +1085,24 @@ class _Scanner:
             if (name == "next" and isinstance(f, ast.Name) and node.args
                     and isinstance(node.args[0], ast.Name) and id(node) not in self.unused):
                 self.taken.add(node.args[0].id)  # ``next(IDS)``: what the others left
+            if node.args and type(node.args[0]) is ast.Attribute and (
+                    name in _ATTRIBUTE_MUTATORS or (name == "next" and isinstance(f, ast.Name))):
+                self._attribute_given(node.args[0])  # ``heapq.heappop(self.heap)``
             for k in node.keywords:  # ``np.add(a, b, out=BUF)``: filled in place
                 if k.arg == "out" and isinstance(k.value, ast.Name):
                     self._mark(k.value.id)
+
+    def _attribute_given(self, arg: ast.Attribute) -> None:
+        """An attribute's value given to a function that changes it
+        (``heapq.heappush(self.heap, x)``, ``np.copyto(S.buf, a)``) or advances it
+        (``next(self.ids)``): changed in place, as ``self.heap.append(x)`` changes it
+        (``_mutating``); what it returns is taken (``fingerprint._HANDED_TAKERS``)."""
+        if type(arg.value) is ast.Name:
+            self._mark(arg.value.id, f"{arg.value.id}.{arg.attr}", whole=False)
+        else:
+            root = _root_name(arg, views=True, kinds=True)
+            if root is not None:
+                self._mark(root)
 
     def _attribute_set(self, target: ast.expr, attr: ast.expr) -> None:
         """``setattr(X, "k", v)`` (or ``delattr``): a change of ``X``'s attribute ``k``,

@@ -1127,7 +1127,12 @@ def _may_take(info: CodeInfo | None) -> bool:
     return info is not None and bool(info.ordered or info.taken)
 
 
-_ORDERED_OR_TAKING = ORDERED_MUTATORS | TAKERS
+# library functions that take an item out of the value they are given and return it
+# (``heapq.heappop(self.heap)``, ``next(self.ids)``): a value changed by what it holds,
+# and read (``_Takes.add``)
+_HANDED_TAKERS = frozenset({"heappop", "heapreplace", "heappushpop", "next"})
+# the names whose call in the code a step reaches may make it a taker (``_object_takers``)
+_ORDERED_OR_TAKING = ORDERED_MUTATORS | TAKERS | _HANDED_TAKERS
 
 
 class _Takes:
@@ -1158,6 +1163,8 @@ class _Takes:
                 followed = False
             if not followed:
                 self.record(root, name, at + p, read=True)
+                if callee[-1] in _HANDED_TAKERS:  # ``heapq.heappop(self.heap)``,
+                    self.record(root, name, at + p, read=False)  # ``next(self.ids)``
         for path, used in found.calls:
             where, method = at + path[:-1], path[-1]
             self._called(root, name, where, method, used)
