@@ -3124,7 +3124,8 @@ def _held_callables_marked(fn: types.FunctionType, info: CodeInfo,
             target) is types.BuiltinMethodType else None
         if owner is not None and target.__name__ in MUTATORS and not isinstance(
                 owner, (types.ModuleType, *_IMMUTABLE)):
-            out[("value", id(owner))] = name
+            out[("value", id(owner))] = next(  # (a warning names the global holding it)
+                (k for k, v in fn.__globals__.items() if v is owner), name)
         elif _is_held_callable(value):
             _held_marked(value, out, ctx)
 
