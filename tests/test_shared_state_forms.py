@@ -2721,6 +2721,9 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
     "item_taken_from_a_heap_on_the_object": ("HEAP.take()", "return HEAP.take()"),
     "item_pushed_on_a_heap_on_the_object_then_peeked": ("HEAP.push(n)", "return HEAP.peek()"),
     "id_drawn_from_an_iterator_on_the_object": ("SEQ.new_id()", "return SEQ.new_id()"),
+    "class_attribute_counted_by_a_classmethod": ("Run.bump()", "return Run.bump()"),
+    "class_attribute_counted_by_a_classmethod_assigning": (
+        "Run.bump_assigning()", "return Run.bump_assigning()"),
     "count_by_key_augmented_then_copied": (
         'COUNTS.bump("a")', 'COUNTS.bump("a")\n    return COUNTS.snapshot()'),
     "inherited_appender": ("CHILD.log(n)", "CHILD.log(0)\n    return CHILD.size()"),
@@ -2759,6 +2762,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "list_given_to_a_helper_appending": ("append_to(LOG, n)", "append_to(LOG, 0)\n    return 1"),
     "model_refit_then_used": ("REFIT.fit(n)", "REFIT.fit(3)\n    return REFIT.predict(2)"),
     "memo_filled_by_key": ('MEMO.get("ab")', 'return MEMO.get("abc")'),
+    "class_attribute_set_by_a_classmethod_then_another_read": (
+        'Run.set_mode("b")', 'Run.set_mode("c")\n    return Run.other'),
 }
 OBJECT_HEAD = '''
 import functools
@@ -2951,6 +2956,26 @@ class Sequence:
 
     def new_id(self):
         return next(self.ids)
+
+
+class Run:
+    count = 0
+    mode = "a"
+    other = 1
+
+    @classmethod
+    def bump(cls):
+        cls.count += 1
+        return cls.count
+
+    @classmethod
+    def bump_assigning(cls):
+        cls.count = cls.count + 1
+        return cls.count
+
+    @classmethod
+    def set_mode(cls, m):
+        cls.mode = m
 
 
 COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()

@@ -1100,13 +1100,15 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
             _may_take(_walked_info(fn)) for fn in functions):
         return  # (no code that changes anything by what it holds: nothing to parse)
     changed = {mark[1] for mark in out if mark[0] == "value"}
-    takes = _Takes({id(fn) for fn in functions})
+    takes = _Takes({id(fn) for fn in functions}, changed)
     for fn in functions:
         info = _walked_info(fn)
         if info is None or _never_named(fn, names):  # (a method the step never calls)
             continue
         globs = fn.__globals__
-        roots = {n: globs[n] for n in info.global_names if n in globs and _holds_state(globs[n])}
+        roots = {n: globs[n] for n in info.global_names if n in globs and (
+            _holds_state(globs[n]) or id(globs[n]) in changed)}  # (a class the step
+        # changes: ``Run.bump()`` doing ``cls.count += 1; return cls.count``)
         tree = info.tree() if roots else None
         if tree is None:
             continue
@@ -1141,10 +1143,13 @@ class _Takes:
     values read (a path from a global is recorded for each object on the way: ``APP.log``
     read is ``LOG`` read whole); methods followed, 64 at most (``_helper_use``)."""
 
-    def __init__(self, reached: set[int]) -> None:
+    def __init__(self, reached: set[int], changed: set[int] | None = None) -> None:
         self.objects: dict[int, tuple[Any, str, set[tuple[str, ...]], set[tuple[str, ...]]]] = {}
         self.seen: set[tuple[Any, ...]] = set()
         self.reached = reached  # the ids of the functions the step reaches
+        # the ids of the classes the step changes (its marks): their attributes are
+        # state as an object's are (a class attribute counter)
+        self.changed = changed or set()
 
     def add(self, root: Any, name: str, at: tuple[str, ...], found: Any,
             globs: Mapping[str, Any]) -> None:
@@ -1173,7 +1178,7 @@ class _Takes:
         """A value at ``path`` from ``root`` changed by what it holds, or ``read``."""
         for k in range(len(path) + 1):
             for obj in _objects_along(root, path[:k]):
-                if _holds_state(obj):
+                if _holds_state(obj) or (id(obj) in self.changed and is_a(obj, type)):
                     entry = self.objects.setdefault(id(obj), (obj, name, set(), set()))
                     (entry[3] if read else entry[2]).add(path[k:])
 
@@ -1183,7 +1188,8 @@ class _Takes:
         the user's there followed once, a builtin container's by its name."""
         methods = {id(m): m for held in _objects_along(root, where)
                    if not is_a(held, (list, dict, set))
-                   for m in [_own_method(held, method)] if m is not None}
+                   for m in [_class_method(held, method) if is_a(held, type)
+                             else _own_method(held, method)] if m is not None}
         for meth in methods.values():
             _helper_use(meth, 0, root, name, where, self)
         if not methods:  # a builtin container's (``self.items.append(v)``), or unknown
@@ -2169,6 +2175,14 @@ def _apart(part: Any, kind: str, deep: bool) -> bool:
         return isinstance(part, _COPIED_BY_SLICES) and (not deep or not isinstance(
             part, (list, tuple)) or _all_scalars(part))
     return False
+
+
+def _class_method(cls: type, name: str) -> types.FunctionType | None:
+    """The function of ``cls``'s classmethod ``name`` (called with the class first),
+    or None."""
+    raw = inspect.getattr_static(cls, name, None)
+    return raw.__func__ if isinstance(raw, classmethod) and type(
+        raw.__func__) is types.FunctionType else None
 
 
 def _own_method(obj: Any, name: str) -> Any:
