@@ -2724,6 +2724,10 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
     "class_attribute_counted_by_a_classmethod": ("Run.bump()", "return Run.bump()"),
     "class_attribute_counted_by_a_classmethod_assigning": (
         "Run.bump_assigning()", "return Run.bump_assigning()"),
+    "class_attribute_counted_in_the_step": (
+        "Run.count += 1", "Run.count += 1\n    return Run.count"),
+    "class_list_attribute_appended_and_summed_in_the_step": (
+        "Run.seen.append(n)", "Run.seen.append(0)\n    return sum(Run.seen)"),
     "count_by_key_augmented_then_copied": (
         'COUNTS.bump("a")', 'COUNTS.bump("a")\n    return COUNTS.snapshot()'),
     "inherited_appender": ("CHILD.log(n)", "CHILD.log(0)\n    return CHILD.size()"),
@@ -2762,6 +2766,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "list_given_to_a_helper_appending": ("append_to(LOG, n)", "append_to(LOG, 0)\n    return 1"),
     "model_refit_then_used": ("REFIT.fit(n)", "REFIT.fit(3)\n    return REFIT.predict(2)"),
     "memo_filled_by_key": ('MEMO.get("ab")', 'return MEMO.get("abc")'),
+    "class_attribute_counted_then_another_read": (
+        "Run.count += 1", "Run.count += 1\n    return Run.other"),
     "class_attribute_set_by_a_classmethod_then_another_read": (
         'Run.set_mode("b")', 'Run.set_mode("c")\n    return Run.other'),
 }
@@ -2962,6 +2968,7 @@ class Run:
     count = 0
     mode = "a"
     other = 1
+    seen = []
 
     @classmethod
     def bump(cls):

@@ -1100,15 +1100,30 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
             _may_take(_walked_info(fn)) for fn in functions):
         return  # (no code that changes anything by what it holds: nothing to parse)
     changed = {mark[1] for mark in out if mark[0] == "value"}
-    takes = _Takes({id(fn) for fn in functions}, changed)
+    # class attributes the step changes, by the name ``_marks_of`` gives them
+    # (``Run.count += 1``, ``Run.seen.append(v)``: ``("name", label, "Run.count")``)
+    attributes = {(mark[1], mark[2]) for mark in out if mark[0] == "name" and "." in mark[2]}
+    classes: dict[int, tuple[str, str]] = {}  # id -> (label, qualname) of such a class
+    for fn in functions if attributes else ():
+        info = _walked_info(fn)
+        for n in info.global_names if info is not None else ():
+            v = fn.__globals__.get(n)
+            if not is_a(v, type) or id(v) in classes:
+                continue
+            label, qual = ctx.label_of(v), getattr(v, "__qualname__", "")
+            if label is not None and any(lbl == label and d.startswith(qual + ".")
+                                         for lbl, d in attributes):
+                classes[id(v)] = (label, qual)
+    takes = _Takes({id(fn) for fn in functions}, changed | set(classes))
     for fn in functions:
         info = _walked_info(fn)
         if info is None or _never_named(fn, names):  # (a method the step never calls)
             continue
         globs = fn.__globals__
         roots = {n: globs[n] for n in info.global_names if n in globs and (
-            _holds_state(globs[n]) or id(globs[n]) in changed)}  # (a class the step
-        # changes: ``Run.bump()`` doing ``cls.count += 1; return cls.count``)
+            _holds_state(globs[n]) or id(globs[n]) in changed or id(globs[n]) in classes)}
+        # (a class the step changes: ``Run.bump()`` doing ``cls.count += 1; return
+        # cls.count``, ``Run.count += 1; return Run.count``)
         tree = info.tree() if roots else None
         if tree is None:
             continue
@@ -1119,6 +1134,11 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
     for obj, name in takes.taken():
         if id(obj) in changed:
             out[("taken", ("value", id(obj)))] = name
+    for obj, name, paths in takes.taken_paths():
+        if id(obj) in classes:  # taken by the attribute's name, which other steps mark
+            label, qual = classes[id(obj)]
+            for attr in sorted({p[0] for p in paths if p}):
+                out[("taken", ("name", label, f"{qual}.{attr}"))] = f"{name}.{attr}"
 
 
 def _may_take(info: CodeInfo | None) -> bool:
@@ -1205,8 +1225,16 @@ class _Takes:
     def taken(self) -> list[tuple[Any, str]]:
         """The objects holding a value changed by what it holds and read (either path
         within the other: a read of ``self`` whole, of ``self.items[0]``)."""
-        return [(obj, name) for obj, name, ordered, read in self.objects.values()
-                if any(o[:len(r)] == r or r[:len(o)] == o for o in ordered for r in read)]
+        return [(obj, name) for obj, name, _ in self.taken_paths()]
+
+    def taken_paths(self) -> list[tuple[Any, str, set[tuple[str, ...]]]]:
+        """``taken``, each object with its paths changed by what they hold and read."""
+        out = []
+        for obj, name, ordered, read in self.objects.values():
+            paths = {o for o in ordered for r in read if o[:len(r)] == r or r[:len(o)] == o}
+            if paths:
+                out.append((obj, name, paths))
+        return out
 
 
 def _helpers_given(info: CodeInfo, globs: Mapping[str, Any], names: Iterable[str],
