@@ -5741,6 +5741,51 @@ add(idiom("changing_methods_held_by_a_closure_and_a_default", {"pipe.py": src(''
     warns_at_build=("LOG",),
 ))
 
+add(idiom("class_counter_and_class_list_bumped_by_two_steps", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Run:
+        count = 0
+
+        @classmethod
+        def next_id(cls):
+            cls.count += 1
+            return cls.count
+
+
+    class Stats:
+        seen = []
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        Run.next_id()
+        Stats.seen.append(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        made = Run.next_id()  # after first's
+        Stats.seen.append(10)
+        return f"{made}:{sum(Stats.seen)}"
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second takes the next id from a class counter a classmethod "
+          "bumps and sums a list a class holds: first did both before it, so they are "
+          "coupled and re-execute", {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 2):"),
+           note="what first appends: second's sum moves (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("Run", "Stats.seen"),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 
