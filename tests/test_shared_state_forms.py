@@ -2724,6 +2724,8 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
     "class_attribute_counted_by_a_classmethod": ("Run.bump()", "return Run.bump()"),
     "class_attribute_counted_by_a_classmethod_assigning": (
         "Run.bump_assigning()", "return Run.bump_assigning()"),
+    "log_appended_then_a_property_summing_it_read": (
+        "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.summed"),
     "class_attribute_counted_in_the_step": (
         "Run.count += 1", "Run.count += 1\n    return Run.count"),
     "class_list_attribute_appended_and_summed_in_the_step": (
@@ -2766,6 +2768,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "list_given_to_a_helper_appending": ("append_to(LOG, n)", "append_to(LOG, 0)\n    return 1"),
     "model_refit_then_used": ("REFIT.fit(n)", "REFIT.fit(3)\n    return REFIT.predict(2)"),
     "memo_filled_by_key": ('MEMO.get("ab")', 'return MEMO.get("abc")'),
+    "log_appended_then_a_property_of_another_attribute_read": (
+        "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.label"),
     "class_attribute_counted_then_another_read": (
         "Run.count += 1", "Run.count += 1\n    return Run.other"),
     "class_attribute_set_by_a_classmethod_then_another_read": (
@@ -2828,6 +2832,14 @@ class Tracker:
 
     def total(self):
         return sum(self.items)
+
+    @property
+    def summed(self):
+        return sum(self.items)
+
+    @property
+    def label(self):
+        return self.name.upper()
 
     def count(self):
         return self._size()

@@ -1181,6 +1181,8 @@ class _Takes:
             self.record(root, name, at + p, read=False)
         for p in found.read:
             self.record(root, name, at + p, read=True)
+            if p and p[-1] != "[]":  # ``T.total`` a property: its getter runs on ``T``
+                self._property_read(root, name, at + p[:-1], p[-1])
         for p, callee in found.handed:
             try:
                 followed = _calls_reached(globs, self.reached, callee)
@@ -1193,6 +1195,17 @@ class _Takes:
         for path, used in found.calls:
             where, method = at + path[:-1], path[-1]
             self._called(root, name, where, method, used)
+
+    def _property_read(self, root: Any, name: str, where: tuple[str, ...], attr: str
+                       ) -> None:
+        """``attr`` read on what is at ``where`` from ``root``: when it is a property of
+        the user's (``@property def total(self): return sum(self.items)``), what its
+        getter reads of the object, as a method called there would be followed."""
+        getters = {id(g): g for held in _objects_along(root, where)
+                   if not is_a(held, (type, list, dict, set))
+                   for g in [_property_getter(type(held), attr)] if g is not None}
+        for getter in getters.values():
+            _helper_use(getter, 0, root, name, where, self)
 
     def record(self, root: Any, name: str, path: tuple[str, ...], read: bool) -> None:
         """A value at ``path`` from ``root`` changed by what it holds, or ``read``."""
@@ -2203,6 +2216,13 @@ def _apart(part: Any, kind: str, deep: bool) -> bool:
         return isinstance(part, _COPIED_BY_SLICES) and (not deep or not isinstance(
             part, (list, tuple)) or _all_scalars(part))
     return False
+
+
+def _property_getter(cls: type, name: str) -> types.FunctionType | None:
+    """The getter function of ``cls``'s property ``name``, or None."""
+    raw = inspect.getattr_static(cls, name, None)
+    getter = raw.fget if isinstance(raw, property) else None
+    return getter if type(getter) is types.FunctionType else None
 
 
 def _class_method(cls: type, name: str) -> types.FunctionType | None:
