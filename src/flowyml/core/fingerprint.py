@@ -1419,12 +1419,7 @@ def _changes_nothing(fn: types.FunctionType, info: CodeInfo) -> bool:
             or fn.__closure__ is not None or fn.__defaults__ is not None
             or fn.__kwdefaults__ is not None):
         return False
-    todo = [fn.__code__]
-    for code in todo:  # grows while it is walked (nested code: a lambda, a comprehension)
-        if code.co_names:
-            return False
-        todo.extend(c for c in code.co_consts if type(c) is types.CodeType)
-    return True
+    return not any(code.co_names for code in code_tree(fn.__code__))  # (nested too)
 
 
 def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], str]:
@@ -3156,10 +3151,7 @@ def _bound_by_name(fn: types.FunctionType) -> list[tuple[str, Any]]:
     """``fn``'s closure values and parameters' defaults, each by the name its code
     reads it by."""
     code = fn.__code__
-    held: list[tuple[str, Any]] = []
-    if fn.__closure__:
-        held += [(n, cell_value(c)) for n, c in zip(code.co_freevars, fn.__closure__,
-                                                    strict=False)]
+    held: list[tuple[str, Any]] = list(_closed_over(fn).items()) if fn.__closure__ else []
     if fn.__defaults__:
         names = code.co_varnames[code.co_argcount - len(fn.__defaults__):code.co_argcount]
         held += list(zip(names, fn.__defaults__, strict=False))
