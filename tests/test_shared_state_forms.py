@@ -2726,6 +2726,7 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         "Run.bump_assigning()", "return Run.bump_assigning()"),
     "log_appended_then_a_property_summing_it_read": (
         "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.summed"),
+    "counter_bumped_by_calling_the_object": ("CALLS()", "return CALLS()"),
     "class_attribute_counted_in_the_step": (
         "Run.count += 1", "Run.count += 1\n    return Run.count"),
     "class_list_attribute_appended_and_summed_in_the_step": (
@@ -2770,6 +2771,7 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "memo_filled_by_key": ('MEMO.get("ab")', 'return MEMO.get("abc")'),
     "log_appended_then_a_property_of_another_attribute_read": (
         "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.label"),
+    "object_called_logging_its_calls": ("LOGGED(n)", "return LOGGED(2)"),
     "class_attribute_counted_then_another_read": (
         "Run.count += 1", "Run.count += 1\n    return Run.other"),
     "class_attribute_set_by_a_classmethod_then_another_read": (
@@ -2997,7 +2999,27 @@ class Run:
         cls.mode = m
 
 
+class Calls:
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self):
+        self.n += 1
+        return self.n
+
+
+class Logged:
+    def __init__(self):
+        self.calls = []
+        self.w = 2
+
+    def __call__(self, x):
+        self.calls.append(x)
+        return x * self.w
+
+
 COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()
+CALLS, LOGGED = Calls(), Logged()
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()
@@ -3047,6 +3069,200 @@ def test_steps_changing_an_object_without_reading_back_what_changes_couple_nothi
     another attribute or nothing; an attribute set: nothing they return comes from what
     the other did, so both are reused."""
     graph = _built_pair(project, f"apart_{pair}", OBJECT_HEAD, *OBJECT_APART[pair])
+    assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")
+
+
+CELL_TAKEN = {  # (writer, reader): a closure's cell, rebound by code that reads it back
+    "counter_bumped_and_returned": ("NEXT()", "return NEXT()"),
+    "counter_bumped_by_assigning_and_returned": ("NEXT_ASSIGNING()", "return NEXT_ASSIGNING()"),
+    "total_added_to_and_returned": ("ADD(n)", "return ADD(0)"),
+    "counter_bumped_by_one_closure_read_by_another": ("TICK()", "TICK()\n    return COUNT()"),
+    "mode_set_by_one_closure_read_by_another": ("SET_MODE(str(n))", "return GET_MODE()"),
+    "counter_bumped_in_a_function_nested_in_the_closure": (
+        "BUMP_INNER()", "return BUMP_INNER()"),
+    "counter_bumped_through_a_global_bound_method_of_a_factory": (
+        "HELD()", "return HELD()"),
+    "list_appended_and_summed": ("ADD_ITEM(n)", "return ADD_ITEM(0)"),
+    "list_appended_by_one_closure_summed_by_another": ("PUT(n)", "PUT(0)\n    return SUMMED()"),
+    "id_drawn_from_an_iterator_the_closure_holds": ("NEW_ID()", "return NEW_ID()"),
+}
+CELL_APART = {  # the same closures, without reading back what the other step changed
+    "counter_bumped_by_both_never_read": ("TICK()", "TICK()\n    return 1"),
+    "total_added_to_by_assigning_never_read": ("ACCUMULATE(n)", "ACCUMULATE(0)\n    return 1"),
+    "lazy_value_made_once_by_both": ("LOAD()", "return len(LOAD())"),
+    "lazy_value_made_by_or_once_by_both": ("LOAD_OR()", "return len(LOAD_OR())"),
+    "counter_of_another_factory_call": ("NEXT()", "return OTHER_NEXT()"),
+    "list_appended_by_both_never_read": ("PUT(n)", "PUT(0)\n    return 1"),
+    "memo_filled_by_key": ('CACHED("ab")', 'return CACHED("abc")'),
+}
+CELL_HEAD = '''
+import itertools
+
+import flowyml as fm
+
+
+def make_counter():
+    n = 0
+
+    def inc():
+        nonlocal n
+        n += 1
+        return n
+    return inc
+
+
+def make_assigning():
+    n = 0
+
+    def inc():
+        nonlocal n
+        n = n + 1
+        return n
+    return inc
+
+
+def make_adder():
+    total = 0
+
+    def add(v):
+        nonlocal total
+        total += v
+        return total
+
+    def accumulate(v):
+        nonlocal total
+        total = total + v
+    return add, accumulate
+
+
+def make_ticker():
+    n = 0
+
+    def tick():
+        nonlocal n
+        n += 1
+
+    def count():
+        return n
+    return tick, count
+
+
+def make_mode():
+    mode = "a"
+
+    def set_mode(v):
+        nonlocal mode
+        mode = v
+
+    def get_mode():
+        return mode
+    return set_mode, get_mode
+
+
+def make_nested():
+    n = 0
+
+    def outer():
+        def bump():
+            nonlocal n
+            n += 1
+        bump()
+        return n
+    return outer
+
+
+def make_loader():
+    value = None
+
+    def load():
+        nonlocal value
+        if value is None:
+            value = [1, 2]
+        return value
+    return load
+
+
+def make_loader_or():
+    value = None
+
+    def load():
+        nonlocal value
+        value = value or [1, 2]
+        return value
+    return load
+
+
+def make_items():
+    items = []
+
+    def add(v):
+        items.append(v)
+        return sum(items)
+
+    def put(v):
+        items.append(v)
+
+    def summed():
+        return sum(items)
+    return add, put, summed
+
+
+def make_ids():
+    ids = itertools.count()
+
+    def new_id():
+        return next(ids)
+    return new_id
+
+
+def make_memo():
+    cache = {}
+
+    def cached(k):
+        if k not in cache:
+            cache[k] = len(k)
+        return cache[k]
+    return cached
+
+
+class Holder:
+    def __init__(self):
+        self.call = make_counter()
+
+    def __call__(self):
+        return self.call()
+
+
+NEXT, OTHER_NEXT, NEXT_ASSIGNING = make_counter(), make_counter(), make_assigning()
+ADD, ACCUMULATE = make_adder()
+TICK, COUNT = make_ticker()
+SET_MODE, GET_MODE = make_mode()
+BUMP_INNER = make_nested()
+LOAD, LOAD_OR = make_loader(), make_loader_or()
+HELD = Holder().call
+ADD_ITEM, _, _ = make_items()
+_, PUT, SUMMED = make_items()
+NEW_ID, CACHED = make_ids(), make_memo()
+'''
+
+
+@pytest.mark.parametrize("pair", sorted(CELL_TAKEN))
+def test_a_step_reading_back_a_closure_cell_another_step_rebinds_is_coupled(
+        project: Path, pair: str) -> None:
+    """``NEXT()`` doing ``nonlocal n; n += 1; return n`` in two steps, a ``tick`` and a
+    ``count`` sharing a cell: what the second computes depends on how often the first
+    called, as for a global counter (``global N; N += 1; return N``); both are coupled
+    and re-execute, never reusing a count the other step's new code would change."""
+    graph = _built_pair(project, f"cell_{pair}", CELL_HEAD, *CELL_TAKEN[pair])
+    assert _state_parts(graph, "use") and _state_parts(graph, "setup")
+
+
+@pytest.mark.parametrize("pair", sorted(CELL_APART))
+def test_steps_rebinding_a_closure_cell_without_reading_it_back_couple_nothing(
+        project: Path, pair: str) -> None:
+    """A tick both steps call and neither reads, a value made once on first use, and
+    two counters of two factory calls (two cells): both steps are reused."""
+    graph = _built_pair(project, f"cell_apart_{pair}", CELL_HEAD, *CELL_APART[pair])
     assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")
 
 

@@ -5786,6 +5786,61 @@ add(idiom("class_counter_and_class_list_bumped_by_two_steps", {"pipe.py": src(''
     warns_at_build=("Run", "Stats.seen"),
 ))
 
+add(idiom("closure_counter_and_callable_counter_called_by_two_steps", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    def make_counter():
+        n = 0
+
+        def inc():
+            nonlocal n
+            n += 1
+            return n
+        return inc
+
+
+    class Ticket:
+        def __init__(self):
+            self.last = 0
+
+        def __call__(self):
+            self.last += 1
+            return self.last
+
+
+    NEXT = make_counter()
+    TICKET = Ticket()
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        for _ in range(k):
+            NEXT()
+            TICKET()
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        made = NEXT()  # after first's
+        return f"{made}:{TICKET()}"
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second takes the next number from a closure's counter "
+          "(nonlocal n; n += 1) and from an object's __call__: first called both before "
+          "it, so they are coupled and re-execute", {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 2):"),
+           note="how often first calls them: second's numbers move (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("make_counter.<locals>.n", "TICKET"),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

@@ -339,9 +339,11 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
     if scan.result_changes:
         scan.results_taken |= results_reading(tree, scan.result_changes, scan.result_locals)
     taken, mutated = scan.taken, scan.mutated
-    if scan.ordered:  # (a local list's appends are most of them: only a global's can be
-        # another step's)
-        ordered = {n: c for n, c in scan.ordered.items() if n in names}
+    if scan.ordered:  # (a local list's appends are most of them: only a global's, or a
+        # closure cell's, can be another step's)
+        free = fn.__code__.co_freevars  # (a closure's: ``items.append(v); sum(items)``)
+        ordered = {n: c for n, c in scan.ordered.items()
+                   if n in names or n in scan.nonlocals or n in free}
         if ordered:
             taken = taken | reading_writers(tree, ordered)
     for c in chains:  # ``map(LOG.append, xs)``: a mutating method passed on, not called;
@@ -737,6 +739,21 @@ def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
     return {name: _uses_of_name(name, loads, parents) for name in names}
 
 
+def _reads_of_name(value: ast.AST, target: ast.AST) -> int:
+    """How often ``value`` reads the name ``target`` is (0 for another target)."""
+    if type(target) is not ast.Name:
+        return 0
+    return sum(1 for n in ast.walk(value) if type(n) is ast.Name and n.id == target.id)
+
+
+def _lazily_set(value: ast.AST, target: ast.AST) -> bool:
+    """``x = x or make()``: a value made once, on first use (a memo), kept after; not a
+    change by what it holds (``reads_target``)."""
+    return (type(value) is ast.BoolOp and type(value.op) is ast.Or
+            and type(target) is ast.Name and type(value.values[0]) is ast.Name
+            and value.values[0].id == target.id)
+
+
 def reads_target(value: ast.AST, target: ast.AST) -> bool:
     """Whether ``value`` reads the attribute chain ``target`` assigns (``self.n =
     self.n + 1``, ``self.best = max(self.best, v)``, ``global N; N = N + 1``): a change
@@ -769,8 +786,9 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
             if type(p) is ast.AugAssign or (type(p) is ast.Assign and reads_target(
                     p.value, top)):  # ``name.n += 1``, ``name.n = name.n + 1`` (``name.w
                 ordered.add(here)  # = v``: set)
-        elif type(p) is ast.Call and p.func is top and type(top) is ast.Attribute:
-            calls.add((here, type(parents.get(id(p))) is not ast.Expr))
+        elif type(p) is ast.Call and p.func is top:  # (the object itself called: its
+            calls.add((here if type(top) is ast.Attribute else (*here, "__call__"),  # class's
+                       type(parents.get(id(p))) is not ast.Expr))  # ``__call__``)
         elif type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
             if type(p.ctx) is ast.Del or type(parents.get(id(p))) is ast.AugAssign:
                 ordered.add(here)  # ``del name.items[0]``, ``name.counts[k] += 1``
@@ -910,12 +928,12 @@ class _Scanner:
     dynamic imports, and the names whose items or attributes it assigns."""
 
     __slots__ = ("aliases", "assigned", "at_names", "called", "copies", "declared",
-                 "docstrings", "dynamic", "getattrs", "imports", "local", "mutated", "ordered",
-                 "passed", "rebound", "result_changes", "result_locals", "results",
+                 "docstrings", "dynamic", "getattrs", "imports", "local", "mutated",
+                 "nonlocals", "ordered", "passed", "rebound", "result_changes", "result_locals", "results",
                  "results_taken",
                  "returned", "taken", "unused")
     WANTS = frozenset({ast.Import, ast.ImportFrom, ast.Call, ast.Assign, ast.Delete,
-                       ast.AugAssign, ast.Global, ast.Expr, ast.For, ast.AsyncFor,
+                       ast.AugAssign, ast.Global, ast.Nonlocal, ast.Expr, ast.For, ast.AsyncFor,
                        ast.comprehension, ast.NamedExpr, ast.ListComp, ast.SetComp,
                        ast.DictComp, ast.GeneratorExp, ast.Return, ast.With,
                        ast.AsyncWith, ast.Yield, ast.YieldFrom})  # the node types
@@ -934,6 +952,9 @@ class _Scanner:
         self.unused: set[int] = set()  # calls whose value is dropped (``C.popitem()``)
         self.at_names: set[str] = set()  # ``df.query("x > @LIMIT")``: read by the library
         self.declared: set[str] = set()  # names a ``global`` statement declares
+        # names a ``nonlocal`` statement declares: a closure's cell, changed by what it
+        # holds (``nonlocal n; n += 1``) as a global is (``fingerprint._cells_rebound``)
+        self.nonlocals: set[str] = set()
         # as the walk has them so far (statements in order): a local name -> the names
         # whose value (or a part of it) it is bound to (``cfg = CONFIG``, ``for r in
         # ROWS``, ``m = MODELS.get("lr")``); the local names bound to a value of their
@@ -982,8 +1003,11 @@ class _Scanner:
                 if t is ast.Assign:
                     self._set_whole(target)
                     self._bound(target, node.value)  # type: ignore[attr-defined]
-                    if reads_target(node.value, target):  # type: ignore[attr-defined]
-                        self._ordered(target)  # ``self.n = self.n + 1``: as ``+=``
+                    value = node.value  # type: ignore[attr-defined]
+                    if reads_target(value, target) and not _lazily_set(value, target):
+                        # ``self.n = self.n + 1``: as ``+=`` (``N = N + 1``'s own read of
+                        # ``N`` is part of the change, not a read of what it holds)
+                        self._ordered(target, _reads_of_name(value, target))
                 elif type(target) is not ast.Name:  # ``del X[0]`` (a name: unbound)
                     self._ordered(target)
             if t is ast.Assign and len(node.targets) > 1:  # type: ignore[attr-defined]
@@ -996,6 +1020,8 @@ class _Scanner:
                 self._augmented(target.id)
         elif t is ast.Global:  # ``global X``: an ``X = ...`` after it rebinds the module's
             self.declared.update(node.names)  # type: ignore[attr-defined]
+        elif t is ast.Nonlocal:
+            self.nonlocals.update(node.names)  # type: ignore[attr-defined]
         elif t is ast.For or t is ast.AsyncFor or t is ast.comprehension:
             self._bound(node.target, node.iter, items=True)  # type: ignore[attr-defined]
         elif t in _COMPREHENSIONS:  # its loops bind before its element is walked
@@ -1232,7 +1258,7 @@ class _Scanner:
         None for a name the function did not bind before (a global, a parameter: its
         own value); the names a local alias stands for (``_bound``); nothing for a local
         bound to a value of its own since (``df = df.copy()``)."""
-        if name in self.declared:
+        if name in self.declared or name in self.nonlocals:
             return None
         hit = self.aliases.get(name)
         if hit is not None:
@@ -1545,19 +1571,22 @@ class _Scanner:
         changes[0] += 1
         changes[1].update(chains)
 
-    def _ordered(self, target: ast.AST) -> None:
+    def _ordered(self, target: ast.AST, reads: int = 0) -> None:
         """A change of ``target``'s root name that depends on what it holds: a global
-        rebound by ``X += 1`` (after ``global X``), an item or attribute augmented or
-        deleted, an item added or removed by a method (``ORDERED_MUTATORS``)."""
+        rebound by ``X += 1`` (after ``global X``; a closure's cell after ``nonlocal``),
+        an item or attribute augmented or deleted, an item added or removed by a method
+        (``ORDERED_MUTATORS``). ``reads``: the times the change itself reads the name
+        (``X = X + 1``: once), which ``reading_writers`` does not count as reads."""
         root = target
         while isinstance(root, (ast.Subscript, ast.Attribute)):
             root = root.value
-        if type(root) is not ast.Name or (root is target and root.id not in self.declared):
+        if type(root) is not ast.Name or (root is target and root.id not in self.declared
+                                          and root.id not in self.nonlocals):
             return
         roots = self._roots(root.id)  # (``log = LOG; log.append(v)``: ``LOG``'s)
         for name in (root.id,) if roots is None else {
                 name_of(r) for r in roots if not r.startswith(RESULT)}:
-            self.ordered[name] = self.ordered.get(name, 0) + 1
+            self.ordered[name] = self.ordered.get(name, 0) + 1 + reads
 
     def _bound(self, target: ast.AST, value: ast.AST, items: bool = False) -> None:
         """Local names bound, in the walk's order (``_roots``): to a value reached from
@@ -1570,7 +1599,7 @@ class _Scanner:
         if type(target) is ast.Name and type(value) in _OWN_VALUES and not (
                 type(value) is ast.Dict and None in value.keys):  # (most: ``n = 0``)
             name = target.id
-            if name not in self.declared:
+            if name not in self.declared and name not in self.nonlocals:
                 self.local.add(name)
                 if name in self.aliases:
                     del self.aliases[name]

@@ -36,6 +36,7 @@ import array
 import ast
 import builtins
 import collections
+import dis
 import functools
 import inspect
 import itertools
@@ -881,6 +882,7 @@ def _state_writes(ctx: _Context) -> dict[tuple[Any, ...], str]:
     if out:  # (a global changed by what it holds is marked changed: none, no taker)
         _split_takers(ctx, out)
         _object_takers(ctx, out)
+        _split_cell_takers(ctx, out)
     if ctx.drawn:
         _drawn_generators(ctx, out)
     if (_CHANGES, 0) in ctx.counted:  # ``environ X``: the variables it sets
@@ -1433,6 +1435,8 @@ def _marks_of(fn: types.FunctionType, ctx: _Context) -> dict[tuple[Any, ...], st
         if info.mutated:
             _held_state_marks(fn, info, out)
         _held_callables_marked(fn, info, out, ctx)
+        if fn.__closure__:
+            _cells_rebound(fn, info, out)
     _generator_draws(fn, info, out)
     side_state.kept_generator(fn, info, out, _walked_info)
     side_state.settings_set(fn, info, out)
@@ -2544,6 +2548,12 @@ def _generator_draws(fn: types.FunctionType, info: CodeInfo,
         out[("draw", ident)] = name
 
 
+# callables that are no instance of a class of the user's (``_self_changing_calls``)
+_NOT_CALLED_INSTANCES = frozenset({
+    types.FunctionType, types.BuiltinFunctionType, types.BuiltinMethodType,
+    types.MethodType, types.ModuleType, functools.partial})
+
+
 def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
                          out: dict[tuple[Any, ...], str], ctx: _Context) -> None:
     """``MODEL.train(x)`` where ``MODEL`` is a global instance of a class of the user's
@@ -2572,6 +2582,9 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
         if type(bound) is types.BuiltinMethodType and bound.__name__ in MUTATORS and not (
                 isinstance(bound.__self__, (types.ModuleType, *_IMMUTABLE))):
             out[("value", id(bound.__self__))] = name
+        elif type(bound) not in _NOT_CALLED_INSTANCES and callable(bound) and not is_a(
+                bound, type):  # ``NEXT()``, an instance whose ``__call__`` changes it
+            _self_changed(bound, "__call__", name, out, ctx)
     for chain, where, name in info.passed:  # ``set_key(CONFIG, "k", v)``, ``d[key] = v`` in it
         if name.startswith(RESULT):  # ``set_key(get_app().opts, "k", v)``
             _given_result_changed(fn, chain, where, name, out, ctx)
@@ -3145,6 +3158,94 @@ def _held_state_marks(fn: types.FunctionType, info: CodeInfo,
                 types.ModuleType, types.FunctionType, type, *_IMMUTABLE)) and (
                 _changed_in_place(info, name, value)):
             out[("value", id(value))] = name
+
+
+_CELL_STORES = frozenset({dis.opmap["STORE_DEREF"], dis.opmap["DELETE_DEREF"]})
+
+
+def _cells_rebound(fn: types.FunctionType, info: CodeInfo,
+                   out: dict[tuple[Any, ...], str]) -> None:
+    """The closure cells ``fn`` rebinds (``nonlocal n; n += 1``, ``nonlocal mode; mode =
+    v``; in code nested in it too): state every function holding the same cell reads,
+    as a global's binding is. Each is marked by the cell (``("value", id)``: a function
+    reading it counts it by that id, ``_closure_parts``), and as taken when the code
+    also reads what it changed by what it holds (``CodeInfo.taken``: ``n += 1; return
+    n``, a counter two steps call: what each returns depends on the other's calls).
+    A closure's value the code takes from (``next(ids)``, ``items.append(v); return
+    sum(items)``) is taken, as a global's is (``_taken_marks``)."""
+    free = fn.__code__.co_freevars
+    stored = _cells_stored(fn.__code__, free)
+    taken = info.taken.intersection(free)
+    if not stored and not taken:
+        return
+    for name, cell, shown in _cells_of(fn):
+        if name in stored:
+            out[("value", id(cell))] = shown
+            if name in taken:
+                out[("taken", ("value", id(cell)))] = shown
+        elif name in taken:
+            value = cell_value(cell)
+            if _holds_state(value):
+                out[("value", id(value))] = shown
+                out[("taken", ("value", id(value)))] = shown
+
+
+def _cells_of(fn: types.FunctionType) -> list[tuple[str, Any, str]]:
+    """``fn``'s closure cells, each with its variable's name and how a warning shows it
+    (``make_counter.<locals>.n``)."""
+    outer = fn.__qualname__.rpartition(".<locals>.")[0] or fn.__qualname__
+    return [(name, cell, f"{outer}.<locals>.{name}")
+            for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False)]
+
+
+def _cells_stored(code: types.CodeType, free: tuple[str, ...]) -> set[str]:
+    """The names of ``free`` that ``code`` (or code nested in it) rebinds."""
+    stored: set[str] = set()
+    for c in code_tree(code):
+        if c.co_freevars and not _CELL_STORES.isdisjoint(c.co_code[::2]):
+            stored.update(i.argval for i in dis.get_instructions(c)
+                          if i.opcode in _CELL_STORES and i.argval in free)
+    return stored
+
+
+def _split_cell_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
+    """A closure's cell or value one function the step reaches changes by what it holds
+    (``tick``: ``nonlocal n; n += 1``; ``add``: ``items.append(v)``) and another reads
+    (``count``: ``return n``, ``total``: ``sum(items)``, over the same cell) is taken
+    from, as a global is (``_split_takers``): what the step computes depends on what
+    the other steps did to it first."""
+    ordered: dict[int, str] = {}  # the id of a cell or of its value -> its mark's name
+    read: set[int] = set()  # the ids of the cells and values other functions read
+    for fn in ctx.keep:
+        if type(fn) is not types.FunctionType or not fn.__closure__:
+            continue
+        info = _walked_info(fn)
+        changed = info.ordered if info is not None else frozenset()
+        loads: set[str] | None = None
+        for name, cell, _ in _cells_of(fn):
+            value = cell_value(cell)
+            idents = (id(cell), id(value)) if _holds_state(value) else (id(cell),)
+            if name in changed:
+                for ident in idents:
+                    if ("value", ident) in out:
+                        ordered[ident] = out[("value", ident)]
+                continue
+            if loads is None:
+                loads = _cells_read(fn.__code__)
+            if name in loads:
+                read.update(idents)
+    for ident in read & ordered.keys():
+        out[("taken", ("value", ident))] = ordered[ident]
+
+
+def _cells_read(code: types.CodeType) -> set[str]:
+    """The free variables ``code`` (or code nested in it) reads."""
+    out: set[str] = set()
+    for c in code_tree(code):
+        if c.co_freevars:
+            out.update(i.argval for i in dis.get_instructions(c)
+                       if i.opname in ("LOAD_DEREF", "LOAD_CLASSDEREF"))
+    return out
 
 
 def _bound_by_name(fn: types.FunctionType) -> list[tuple[str, Any]]:
@@ -4622,6 +4723,8 @@ def _closure_parts(ctx: _Context, func: Any, own: bool) -> None:
         return
     label = ctx.label_of(func) or ""
     for name, cell in zip(code.co_freevars, cells, strict=False):
+        # the cell itself: a function rebinding it marks it so (``_cells_rebound``)
+        ctx.counted.add((f"cell {name}", id(cell)))
         try:
             value = cell.cell_contents
         except ValueError:  # empty cell
