@@ -3266,6 +3266,70 @@ def test_steps_rebinding_a_closure_cell_without_reading_it_back_couple_nothing(
     assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")
 
 
+LOOPED = {  # (writer, reader): the writer changes globals through a loop's variable
+    # over a literal of them, or through an item of a sorted copy or of a tuple
+    "arrays_of_a_tuple_multiplied_in_place": (
+        "for a in (X_TR, X_TE):\n        a *= n", "return float(X_TR.sum())"),
+    "lists_of_a_list_appended_to": ("for log in [A, B]:\n        log.append(n)", "return sum(A)"),
+    "model_of_a_sorted_copy_trained": (
+        "ms = sorted(MODELS.values(), key=lambda m: m.w)\n    ms[0].train(n)",
+        'return MODELS["a"].w'),
+    "model_a_list_of_pairs_holds_trained": (
+        "for name, m in PAIRS:\n        m.train(n)", "return MODEL.w"),
+}
+LOOPED_APART = {  # the same shapes, changing nothing the reader reads
+    "lists_of_a_list_only_measured": ("for log in [A, B]:\n        k = len(log)", "return sum(A)"),
+    "arrays_of_a_tuple_multiplied_into_new_ones": (
+        "for a in (X_TR, X_TE):\n        b = a * n", "return float(X_TR.sum())"),
+    "model_of_a_sorted_copy_asked": (
+        "ms = sorted(MODELS.values(), key=lambda m: m.w)\n    ms[0].predict(n)",
+        'return MODELS["a"].w'),
+    "model_a_list_of_pairs_holds_asked": ("for name, m in PAIRS:\n        m.predict(n)",
+                                          "return MODEL.w"),
+    "constants_looped_over": ('for c in ("x", "y"):\n        A.append(c)', "return 1"),
+}
+LOOPED_HEAD = '''
+import numpy as np
+
+import flowyml as fm
+
+
+class Model:
+    def __init__(self, w):
+        self.w = w
+
+    def train(self, v):
+        self.w = v
+
+    def predict(self, v):
+        return self.w * v
+
+
+A, B = [], []
+X_TR, X_TE = np.ones(3), np.ones(3)
+MODELS = {"a": Model(0), "b": Model(100)}
+MODEL = Model(0)
+PAIRS = [("main", MODEL)]
+'''
+
+
+@pytest.mark.parametrize("pair", sorted(LOOPED))
+def test_globals_changed_through_a_loop_over_them_or_a_copy_couple_their_reader(
+        project: Path, pair: str) -> None:
+    """``for a in (X_TR, X_TE): a *= k``, ``for log in [A, B]: log.append(v)``,
+    ``sorted(MODELS.values())[0].train(v)`` through a local, ``for name, m in PAIRS:
+    m.train(v)``: each changes a global another step reads, by another name."""
+    graph = _built_pair(project, f"looped_{pair}", LOOPED_HEAD, *LOOPED[pair])
+    assert _state_parts(graph, "use") and _state_parts(graph, "setup")
+
+
+@pytest.mark.parametrize("pair", sorted(LOOPED_APART))
+def test_globals_only_read_through_a_loop_over_them_or_a_copy_couple_nothing(
+        project: Path, pair: str) -> None:
+    graph = _built_pair(project, f"looped_apart_{pair}", LOOPED_HEAD, *LOOPED_APART[pair])
+    assert not _state_parts(graph, "use") and not _state_parts(graph, "setup")
+
+
 def _built_split(project: Path, name: str, write: str, read: str) -> Any:
     return _built_pair(project, f"split_{name}", '''
 import flowyml as fm

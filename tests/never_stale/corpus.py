@@ -5841,6 +5841,52 @@ add(idiom("closure_counter_and_callable_counter_called_by_two_steps", {"pipe.py"
     warns_at_build=("make_counter.<locals>.n", "TICKET"),
 ))
 
+add(idiom("globals_changed_through_a_loop_over_them_and_a_sorted_copy", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Model:
+        def __init__(self, w):
+            self.w = w
+
+        def train(self, v):
+            self.w = v
+
+
+    TRAIN, TEST = [1.0, 2.0], [3.0]
+    MODELS = {"a": Model(0), "b": Model(100)}
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        for rows in (TRAIN, TEST):
+            rows.append(float(k))
+        ms = sorted(MODELS.values(), key=lambda m: m.w)
+        ms[0].train(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        total = sum(TRAIN)  # what first appended
+        return f"{total}:{MODELS['a'].w}"
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "first appends to two global lists through a loop over them and "
+          "trains a model through a sorted copy of a dict's values; second reads both: "
+          "coupled, both re-execute", {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# what first appended", "# what first added"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 2):"),
+           note="what first appends and trains with: second's sum and weight move (it was "
+                "reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("TRAIN", "MODELS"),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

@@ -1190,6 +1190,14 @@ class _Scanner:
         if held is None:
             return
         rest = "".join("." + a for a in held[1:]) + ("[k]" if item else "")
+        copied = self.copies.get(held[0]) if item and len(held) == 1 else None
+        if copied and held[0] not in self.aliases:  # ``ms = sorted(MODELS.values());
+            for root in copied:  # ms[0].train(x)``: an item of a shallow copy is the original's
+                if not root.startswith(RESULT):
+                    owner = name_of(root)
+                    self.passed.append(((owner, f.attr), "self",
+                                        owner if "." not in root else root.partition("[")[0]))
+            return
         if held[0] not in self.aliases:
             if (item or type(value) is ast.Call) and self._roots(held[0]) is None:
                 self.passed.append(((held[0], f.attr), "self", held[0] + rest))
@@ -1596,6 +1604,9 @@ class _Scanner:
         ``cols = COLS[:]``)."""
         if type(value) is ast.Call and chain_of(value.func) == ("next",) and value.args:
             value, items = value.args[0], True  # ``m = next(HUB.each())``: an item of it
+        if items and type(target) is ast.Name and type(value) in (ast.Tuple, ast.List, ast.Set):
+            self._bound_to_each(target, value.elts)  # type: ignore[attr-defined]
+            return
         if type(target) is ast.Name and type(value) in _OWN_VALUES and not (
                 type(value) is ast.Dict and None in value.keys):  # (most: ``n = 0``)
             name = target.id
@@ -1655,6 +1666,17 @@ class _Scanner:
             copied |= {r + "[k]" for r in self._copy_of(value, dotted=True)
                        if "." in r and not r.endswith("]")}
         self._bind_names(names, roots, copied)
+
+    def _bound_to_each(self, target: ast.Name, elts: list[ast.expr]) -> None:
+        """``for a in (X_TR, X_TE)``, ``for log in [A, B]``: the loop's variable is each
+        value the literal holds in turn, so an alias of all of them."""
+        roots: frozenset[str] = _NOTHING
+        for e in elts:
+            self._bound(target, e.value if type(e) is ast.Starred else e,
+                        items=type(e) is ast.Starred)
+            roots |= self.aliases.get(target.id, _NOTHING)
+        if roots:
+            self._bind_names([target], roots, _NOTHING)
 
     def _bind_names(self, names: Sequence[ast.expr], roots: frozenset[str],
                     copied: frozenset[str]) -> None:

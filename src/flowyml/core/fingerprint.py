@@ -2598,7 +2598,9 @@ def _self_changing_calls(fn: types.FunctionType, info: CodeInfo,
         if part is None:
             continue
         if where == "self":  # ``m = MODEL; m.train(x)``; ``for m in MODELS.values()``
-            for item in (part, *_contents(part)[:64]):
+            held = _contents(part)[:64]  # (``for name, m in PAIRS``: what its tuples hold)
+            in_tuples = [x for t in held if type(t) is tuple for x in t][:64]
+            for item in (part, *held, *in_tuples):
                 if _self_changed(item, chain[-1], name, out, ctx):
                     _part_changed(obj, name, out, ctx)
                     break
