@@ -2727,6 +2727,7 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
     "log_appended_then_a_property_summing_it_read": (
         "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.summed"),
     "counter_bumped_by_calling_the_object": ("CALLS()", "return CALLS()"),
+    "class_attribute_counted_through_type_of_self": ("VISITS.bump()", "return VISITS.bump()"),
     "class_attribute_counted_in_the_step": (
         "Run.count += 1", "Run.count += 1\n    return Run.count"),
     "class_list_attribute_appended_and_summed_in_the_step": (
@@ -2772,6 +2773,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "log_appended_then_a_property_of_another_attribute_read": (
         "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.label"),
     "object_called_logging_its_calls": ("LOGGED(n)", "return LOGGED(2)"),
+    "class_attribute_counted_through_type_of_self_then_another_read": (
+        "VISITS.bump_other()", "return VISITS.bump_other()"),
     "class_attribute_counted_then_another_read": (
         "Run.count += 1", "Run.count += 1\n    return Run.other"),
     "class_attribute_set_by_a_classmethod_then_another_read": (
@@ -3018,8 +3021,21 @@ class Logged:
         return x * self.w
 
 
+class Visits:
+    count = 0
+    other = 5
+
+    def bump(self):
+        type(self).count += 1
+        return type(self).count
+
+    def bump_other(self):
+        type(self).count += 1
+        return type(self).other
+
+
 COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()
-CALLS, LOGGED = Calls(), Logged()
+CALLS, LOGGED, VISITS = Calls(), Logged(), Visits()
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()

@@ -739,6 +739,12 @@ def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
     return {name: _uses_of_name(name, loads, parents) for name in names}
 
 
+def _type_of(node: Any, arg: ast.AST) -> bool:
+    """Whether ``node`` is ``type(arg)``: the class of ``arg``'s value."""
+    return (type(node) is ast.Call and type(node.func) is ast.Name and node.func.id == "type"
+            and len(node.args) == 1 and node.args[0] is arg and not node.keywords)
+
+
 def _reads_of_name(value: ast.AST, target: ast.AST) -> int:
     """How often ``value`` reads the name ``target`` is (0 for another target)."""
     if type(target) is not ast.Name:
@@ -777,6 +783,9 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
         path: list[str] = list(start)
         top: Any = node
         p: Any = parents.get(id(node))
+        if _type_of(p, top):  # ``type(self).count += 1``: as ``self.__class__.count``
+            path.append("__class__")
+            top, p = p, parents.get(id(p))
         while (type(p) is ast.Attribute or (type(p) is ast.Subscript and type(
                 p.ctx) is ast.Load and not _is_slice(p.slice))) and p.value is top:
             path.append(p.attr if type(p) is ast.Attribute else "[]")
@@ -1588,6 +1597,8 @@ class _Scanner:
         root = target
         while isinstance(root, (ast.Subscript, ast.Attribute)):
             root = root.value
+        if type(root) is ast.Call and root.args and _type_of(root, root.args[0]):
+            root = root.args[0]  # ``type(self).count += 1``: ``self``'s class
         if type(root) is not ast.Name or (root is target and root.id not in self.declared
                                           and root.id not in self.nonlocals):
             return
