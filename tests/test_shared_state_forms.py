@@ -2728,6 +2728,9 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.summed"),
     "counter_bumped_by_calling_the_object": ("CALLS()", "return CALLS()"),
     "class_attribute_counted_through_type_of_self": ("VISITS.bump()", "return VISITS.bump()"),
+    "log_appended_and_summed_through_a_getter": (
+        "get_tracker().log(n)", "get_tracker().log(0)\n    return get_tracker().total()"),
+    "counter_bumped_through_a_getter": ("get_counter().bump()", "return get_counter().bump()"),
     "class_attribute_counted_in_the_step": (
         "Run.count += 1", "Run.count += 1\n    return Run.count"),
     "class_list_attribute_appended_and_summed_in_the_step": (
@@ -2773,6 +2776,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "log_appended_then_a_property_of_another_attribute_read": (
         "TRACKER.log(n)", "TRACKER.log(0)\n    return TRACKER.label"),
     "object_called_logging_its_calls": ("LOGGED(n)", "return LOGGED(2)"),
+    "log_appended_through_a_getter_then_renamed": (
+        "get_tracker().log(n)", 'get_tracker().log(0)\n    return get_tracker().rename("b")'),
     "class_attribute_counted_through_type_of_self_then_another_read": (
         "VISITS.bump_other()", "return VISITS.bump_other()"),
     "class_attribute_counted_then_another_read": (
@@ -3036,6 +3041,14 @@ class Visits:
 
 COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()
 CALLS, LOGGED, VISITS = Calls(), Logged(), Visits()
+
+
+def get_tracker():
+    return TRACKER
+
+
+def get_counter():
+    return COUNTER
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()

@@ -5887,6 +5887,67 @@ add(idiom("globals_changed_through_a_loop_over_them_and_a_sorted_copy", {"pipe.p
     warns_at_build=("TRAIN", "MODELS"),
 ))
 
+add(idiom("tracker_and_counter_reached_through_getters_by_two_steps", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Tracker:
+        def __init__(self):
+            self.values = []
+
+        def log(self, v):
+            self.values.append(v)
+
+        def total(self):
+            return sum(self.values)
+
+
+    class Visits:
+        count = 0
+
+        def bump(self):
+            type(self).count += 1
+            return type(self).count
+
+
+    _TRACKER, _VISITS = Tracker(), Visits()
+
+
+    def get_tracker():
+        return _TRACKER
+
+
+    def get_visits():
+        return _VISITS
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        get_tracker().log(k)
+        get_visits().bump()
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        get_tracker().log(10)  # after first's
+        return f"{get_tracker().total()}:{get_visits().bump()}"
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second logs to a tracker a getter hands out and sums it, and "
+          "bumps a class counter through type(self): first did both before it, so they "
+          "are coupled and re-execute", {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 2):"),
+           note="what first logs: second's total moves (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("_TRACKER", "_VISITS"),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

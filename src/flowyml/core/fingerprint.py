@@ -1529,11 +1529,13 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
         if _item_view_changed(fn, info, chain, method, out):
             continue
         handed = _handed_out_by(_resolved(chain, fn, None), set(), items=deep)
+        taking = chain in info.results_taken  # (it reads what others left there too)
         if method:
             changed = [got for got in handed if _changed_by_method(got, method)]
             if not changed:
                 continue
             _reached_marks(changed, method, f"{chain}()", out, ctx)
+            taking = taking or (not deep and _reads_back(chain, changed, info, ctx))
         else:  # ``APP.get_model().w = v``: the object itself, which another global may
             _reached_marks([got for got in handed if got[0] is not None], SET_ITEM,  # hold
                            f"{chain}()", out, ctx)
@@ -1541,8 +1543,27 @@ def _result_marks(fn: types.FunctionType, info: CodeInfo, out: dict[tuple[Any, .
         _result_marks_of(chain, fn, found, ctx, _Follow(deep=deep))
         for mark, name in found.items():
             out[("result", mark)] = name
-            if chain in info.results_taken:  # (it reads what others left there too)
+            if taking:
                 out[("taken", ("result", mark))] = name
+
+
+def _reads_back(chain: str, changed: list[tuple[Any, type]], info: CodeInfo, ctx: _Context
+                ) -> bool:
+    """Whether the methods the code calls on what ``chain``'s call hands out (``changed``,
+    which one of them changes) read back what they change by what it holds, as the
+    object-taker rule asks of a global's (``_object_takers``): ``get_tracker().log(v)``
+    then ``get_tracker().total()``, summing what ``log`` appends."""
+    methods = {e.partition(":")[2] for e in info.results
+               if e.partition(":")[0] == chain and "." not in e.partition(":")[2]} - {""}
+    objects = [obj for obj, _ in changed if _holds_state(obj)]
+    if not methods or not objects:
+        return False
+    takes = _Takes({id(f) for f in ctx.keep if type(f) is types.FunctionType},
+                   {id(obj) for obj in objects})
+    for obj in objects:
+        for method in sorted(methods):
+            takes._called(obj, f"{chain}()", (), method, True)
+    return bool(takes.taken())
 
 
 def _reached_marks(changed: list[tuple[Any, type]], method: str, shown: str,
