@@ -3183,9 +3183,6 @@ def _held_state_marks(fn: types.FunctionType, info: CodeInfo,
             out[("value", id(value))] = name
 
 
-_CELL_STORES = frozenset({dis.opmap["STORE_DEREF"], dis.opmap["DELETE_DEREF"]})
-
-
 def _cells_rebound(fn: types.FunctionType, info: CodeInfo,
                    out: dict[tuple[Any, ...], str]) -> None:
     """The closure cells ``fn`` rebinds (``nonlocal n; n += 1``, ``nonlocal mode; mode =
@@ -3197,7 +3194,7 @@ def _cells_rebound(fn: types.FunctionType, info: CodeInfo,
     A closure's value the code takes from (``next(ids)``, ``items.append(v); return
     sum(items)``) is taken, as a global's is (``_taken_marks``)."""
     free = fn.__code__.co_freevars
-    stored = _cells_stored(fn.__code__, free)
+    stored = _cell_uses(fn.__code__)[0].intersection(free)
     taken = info.taken.intersection(free)
     if not stored and not taken:
         return
@@ -3221,14 +3218,29 @@ def _cells_of(fn: types.FunctionType) -> list[tuple[str, Any, str]]:
             for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False)]
 
 
-def _cells_stored(code: types.CodeType, free: tuple[str, ...]) -> set[str]:
-    """The names of ``free`` that ``code`` (or code nested in it) rebinds."""
-    stored: set[str] = set()
-    for c in code_tree(code):
-        if c.co_freevars and not _CELL_STORES.isdisjoint(c.co_code[::2]):
-            stored.update(i.argval for i in dis.get_instructions(c)
-                          if i.opcode in _CELL_STORES and i.argval in free)
-    return stored
+_CELL_STORES = frozenset({dis.opmap["STORE_DEREF"], dis.opmap["DELETE_DEREF"]})
+_CELL_LOADS = frozenset({dis.opmap["LOAD_DEREF"], dis.opmap["LOAD_CLASSDEREF"]})
+# code -> (the cell variables it, or code nested in it, rebinds; those it reads), once
+# per process: ``_cells_rebound`` and ``_split_cell_takers`` ask it for each step
+_cell_uses_cache: dict[types.CodeType, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _cell_uses(code: types.CodeType) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the cells ``code`` (or code nested in it, holding them as free
+    variables) rebinds, and those it reads, from its bytecode."""
+    hit = _cell_uses_cache.get(code)
+    if hit is None:
+        stored: set[str] = set()
+        read: set[str] = set()
+        for c in code_tree(code):
+            if c.co_freevars:
+                for i in dis.get_instructions(c):
+                    if i.opcode in _CELL_STORES:
+                        stored.add(i.argval)
+                    elif i.opcode in _CELL_LOADS:
+                        read.add(i.argval)
+        hit = _cell_uses_cache[code] = (frozenset(stored), frozenset(read))
+    return hit
 
 
 def _split_cell_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
@@ -3244,7 +3256,7 @@ def _split_cell_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
             continue
         info = _walked_info(fn)
         changed = info.ordered if info is not None else frozenset()
-        loads: set[str] | None = None
+        loads = _cell_uses(fn.__code__)[1]
         for name, cell, _ in _cells_of(fn):
             value = cell_value(cell)
             idents = (id(cell), id(value)) if _holds_state(value) else (id(cell),)
@@ -3253,22 +3265,10 @@ def _split_cell_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
                     if ("value", ident) in out:
                         ordered[ident] = out[("value", ident)]
                 continue
-            if loads is None:
-                loads = _cells_read(fn.__code__)
             if name in loads:
                 read.update(idents)
     for ident in read & ordered.keys():
         out[("taken", ("value", ident))] = ordered[ident]
-
-
-def _cells_read(code: types.CodeType) -> set[str]:
-    """The free variables ``code`` (or code nested in it) reads."""
-    out: set[str] = set()
-    for c in code_tree(code):
-        if c.co_freevars:
-            out.update(i.argval for i in dis.get_instructions(c)
-                       if i.opname in ("LOAD_DEREF", "LOAD_CLASSDEREF"))
-    return out
 
 
 def _bound_by_name(fn: types.FunctionType) -> list[tuple[str, Any]]:
