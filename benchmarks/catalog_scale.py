@@ -199,16 +199,17 @@ def asgi_get(app: Any, path: str) -> tuple[int, bytes]:
 @contextmanager
 def captured() -> Iterator[list[tuple[str, Any]]]:
     """The SELECT statements (and their parameters) the catalog sends meanwhile (all of
-    them go to the driver through ``dbapi.Cursor``), in the driver's paramstyle."""
+    them go to the driver through ``dbapi.Cursor``), as the driver gets them: positional
+    marks and a tuple of values."""
     from flowyml.catalog import dbapi
 
     got: list[tuple[str, Any]] = []
     original = dbapi.Cursor.run
 
     def run(cur: Any, statement: str, params: Any = None) -> Any:
-        sql = cur._db.sql(statement)
+        sql, values = dbapi.positional(statement, cur._db.dialect)
         if sql.lstrip()[:4].upper() in ("SELE", "WITH"):
-            got.append((sql, params or {}))
+            got.append((sql, values(params) if params else ()))
         return original(cur, statement, params)
 
     dbapi.Cursor.run = run  # type: ignore[method-assign]

@@ -375,9 +375,9 @@ def _plans(filled: Filled, fn: Callable[[], Any]) -> list[str]:
     original = dbapi.Cursor.run
 
     def run(cur: Any, statement: str, params: Any = None) -> Any:
-        sql = cur._db.sql(statement)
+        sql, values = dbapi.positional(statement, cur._db.dialect)
         if sql.lstrip()[:4].upper() in ("SELE", "WITH"):
-            got.append((sql, params or {}))
+            got.append((sql, values(params) if params else ()))
         return original(cur, statement, params)
 
     dbapi.Cursor.run = run  # type: ignore[method-assign]
