@@ -28,6 +28,24 @@ def test_every_way_of_hashing_gives_the_one_digest(size: int, tmp_path: Path) ->
     assert is_digest(want)
 
 
+def test_keys_hashed_by_kept_hashers_are_blake3s_from_any_thread() -> None:
+    """Small digests reuse their hashers: one left holding bytes from a call before, or
+    shared by two threads, would give a key another run never gives again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [("step", str(i) * (i % 50)) for i in range(2000)]
+
+    def want(parts: tuple[str, ...]) -> str:
+        joined = b"".join(len(p.encode()).to_bytes(8, "little") + p.encode() for p in parts)
+        return blake3.blake3(joined).hexdigest()
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda parts: hashing.hash_text(*parts), texts))
+    assert got == [want(t) for t in texts]
+    assert hashing.digest(b"") == blake3.blake3(b"").digest()
+    assert hash_bytes(b"abc") == blake3.blake3(b"abc").hexdigest()
+
+
 def _npy_cases() -> list[Any]:
     import numpy as np
 

@@ -14,8 +14,7 @@ import types
 from collections.abc import Mapping
 from typing import Any, TypeGuard, TypeVar
 
-import blake3
-
+from .hashing import digest
 from .struct import field, struct
 
 # methods that change their object (also: ``inplace=True``, torch's ``add_``): read by
@@ -250,7 +249,7 @@ def code_shape(code: types.CodeType) -> str:
             add(_scalar_bytes(t, c))
         else:
             add(repr((t.__name__, c)).encode("utf-8", "surrogatepass"))
-    return blake3.blake3(b"".join(out)).digest().hex()
+    return digest(b"".join(out)).hex()
 
 
 SHAPE_SCALARS = frozenset({type(None), bool, int, str})  # equal ones have one repr (not

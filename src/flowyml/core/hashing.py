@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import blake3
 
@@ -23,11 +24,29 @@ THREADED_FROM = 4 << 20  # bytes
 _HEX_CHARS = "0123456789abcdef"
 
 
+_IDLE: list[Any] = []  # hashers between uses (``list.pop``/``append`` are atomic)
+
+
+def digest(data: bytes | bytearray | memoryview) -> bytes:
+    """BLAKE3 digest of small ``data`` (a key, a token's bytes), by a hasher kept for
+    reuse: making one costs twice as much as hashing a few hundred bytes with it, and a
+    build makes several per step. Each call takes a hasher no other thread holds."""
+    try:
+        h = _IDLE.pop()
+    except IndexError:
+        h = blake3.blake3()
+    h.update(data)
+    out: bytes = h.digest()
+    h.reset()
+    _IDLE.append(h)
+    return out
+
+
 def hash_bytes(data: bytes | bytearray | memoryview) -> str:
     """Hex BLAKE3 digest of ``data``."""
     if memoryview(data).nbytes >= THREADED_FROM:
         return blake3.blake3(data, max_threads=blake3.blake3.AUTO).digest().hex()
-    return blake3.blake3(data).digest().hex()
+    return digest(data).hex()
 
 
 def hash_file(path: str | os.PathLike[str]) -> str:
@@ -112,7 +131,7 @@ def hash_text(*parts: str) -> str:
         b = p.encode("utf-8", "surrogatepass")
         out.append(len(b).to_bytes(8, "little"))
         out.append(b)
-    return blake3.blake3(b"".join(out)).digest().hex()
+    return digest(b"".join(out)).hex()
 
 
 def is_digest(value: str) -> bool:

@@ -38,6 +38,7 @@ import blake3
 
 from . import rng
 from .code_text import code_shape
+from .hashing import digest as small_digest
 from .native_reads import QUERY_TYPES
 
 _PRIMITIVES = (type(None), bool, int, float, complex, str, bytes)
@@ -209,7 +210,7 @@ def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> 
     if (t is str and len(v) <= 64) or t is int or t is bool or v is None:  # primitives
         hit = _SUBS.get((t, v))
         if hit is None:
-            hit = blake3.blake3(_primitive(t, v)).digest()  # what ``_plain`` gives them
+            hit = small_digest(_primitive(t, v))  # what ``_plain`` gives them
             if len(_SUBS) < 4096:
                 _SUBS[(t, v)] = hit
         return hit
@@ -217,9 +218,9 @@ def _plain_sub(v: Any, depth: int, budget: list[int], ordered: bool = False) -> 
         # (the type first: the truth of an array, a Series or ``pd.NA`` raises)
         hit = _SUBS.get((t, None))
         if hit is None:
-            hit = _SUBS[(t, None)] = blake3.blake3(_plain(v, depth, budget, ordered)).digest()
+            hit = _SUBS[(t, None)] = small_digest(_plain(v, depth, budget, ordered))
         return hit
-    return blake3.blake3(_plain(v, depth, budget, ordered)).digest()
+    return small_digest(_plain(v, depth, budget, ordered))
 
 
 _DICT_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
@@ -514,7 +515,7 @@ class Tokenizer:
 
     def digest(self, value: Any) -> str:
         try:  # most declarations and parameters: a few primitives in small containers
-            out = blake3.blake3(_plain(value, 0, [_PLAIN_NODES], self.ordered)).digest().hex()
+            out = small_digest(_plain(value, 0, [_PLAIN_NODES], self.ordered)).hex()
             if self.within is not None:
                 _containers(value, self.within)
             return out
