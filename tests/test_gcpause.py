@@ -124,3 +124,78 @@ def test_a_step_body_runs_with_the_collector_on(project: Path) -> None:
 
     run = fm.Pipeline("p", [probe]).run()
     assert run["on"] is True
+
+
+def _rerun_collections(pipeline: fm.Pipeline, collections: list[str]) -> int:
+    """The collections a run starts, with a threshold that would start dozens."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(100)
+    try:
+        del collections[:]
+        pipeline.run()
+        return len(collections)
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def test_a_run_that_reuses_every_step_collects_nothing_and_leaves_it_on(
+        project: Path, collections: list[str]) -> None:
+    pipeline = fm.Pipeline("p", _chain(project, 30))  # (small: no build pause of its own)
+    pipeline.run()
+    assert _rerun_collections(pipeline, collections) == 0
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0  # what the run left alive is collectable
+
+
+def test_the_run_pause_ends_before_the_first_step_body(
+        project: Path, collections: list[str]) -> None:
+    @fm.step(outputs="garbage")
+    def churn() -> bool:  # cyclic garbage, as user code makes it
+        for _ in range(5000):
+            a: list[object] = []
+            a.append(a)
+        return gc.isenabled()
+
+    run_collections = _rerun_collections(fm.Pipeline("p", [churn]), collections)
+    assert run_collections > 0  # the collector ran while the step's body did
+    assert gc.isenabled()
+
+
+def test_a_run_keeps_the_users_frozen_objects_and_their_choice(project: Path) -> None:
+    @fm.step(outputs="on")
+    def probe() -> bool:
+        return gc.isenabled()
+
+    steps = _chain(project, 5)
+    kept = [[i] for i in range(10)]
+    gc.freeze()
+    try:
+        fm.Pipeline("p", steps).run()
+        fm.Pipeline("p", steps).run()  # (all reused: paused to its end)
+        assert gc.get_freeze_count() >= len(kept)
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        assert fm.Pipeline("p", [probe]).run()["on"] is False  # the user's setting
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_failing_run_turns_the_collector_back_on(project: Path) -> None:
+    @fm.step(outputs="y")
+    def boom() -> int:
+        raise ValueError("boom")
+
+    with pytest.raises(fm.StepFailed):
+        fm.Pipeline("p", [boom]).run()
+    assert gc.isenabled()
+
+    @fm.step(outputs="z")
+    def needs_w(w: int) -> int:  # nobody produces w: fails at build, paused
+        return w
+
+    with pytest.raises(BuildError):
+        fm.Pipeline("p", [needs_w]).run()
+    assert gc.isenabled()

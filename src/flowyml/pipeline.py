@@ -106,13 +106,19 @@ class Pipeline:
     ) -> Run:
         """Build, then execute what is not cached. ``force=True`` (or a list of step
         names) re-executes regardless of cache. Prints nothing unless ``progress``."""
+        from .core.gcpause import paused_until_user_code
+
+        if _IMPORTING:
+            _refuse_run_at_import(self.name, _IMPORTING[-1])
+        with paused_until_user_code():  # (see gcpause: ends before any step body runs)
+            return self._run(dict(params or {}), force, stack, executor, progress)
+
+    def _run(self, params: dict[str, Any], force: bool | Iterable[str], stack: Stack | str | None,
+             executor: str | None, progress: bool | Reporter) -> Run:
         from .core.struct import replace
         from .runtime.reporting import reporter_from
         from .stack import as_stack
 
-        if _IMPORTING:
-            _refuse_run_at_import(self.name, _IMPORTING[-1])
-        params = dict(params or {})
         graph, refs = self._build(params, stack, running=True)
         st = as_stack(stack, root=self.root)
         if executor is not None:

@@ -20,11 +20,20 @@ generation unscanned (``gc.freeze()`` then ``gc.unfreeze()``), where they are sc
 with everything else at the next full collection, as any long-lived object is. Not
 when the user keeps frozen objects of their own (``gc.get_freeze_count()``): unfreezing
 would hand theirs back to the collector.
+
+A run pauses it too, whatever its size (``paused_until_user_code``), from the start of
+``Pipeline.run`` until the first step body is handed to an executor (``resume``) or the
+run ends: FlowyML's modules imported on first use, the build, the catalog's reads, the
+decisions and records. In a run that reuses every step that is all of it, and the
+collections it triggered were ~4% of a cached 200-step rerun, freeing nothing. The
+pause is the calling thread's: a run that finds the collector already off (the user's
+choice, or another thread's pause) changes nothing.
 """
 
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,7 +56,36 @@ def cyclic_gc_paused(steps: int) -> Iterator[None]:
         yield
     finally:
         if enabled:
-            if not gc.get_freeze_count():
-                gc.freeze()  # everything, young included, into the permanent generation
-                gc.unfreeze()  # ... and from there into the oldest one, unscanned
-            gc.enable()
+            _enable()
+
+
+def _enable() -> None:
+    if not gc.get_freeze_count():
+        gc.freeze()  # everything, young included, into the permanent generation
+        gc.unfreeze()  # ... and from there into the oldest one, unscanned
+    gc.enable()
+
+
+_run = threading.local()  # ``paused``: whether this thread's run holds a pause
+
+
+@contextmanager
+def paused_until_user_code() -> Iterator[None]:
+    """Run the ``with`` body (a run) without automatic cyclic collections until
+    ``resume`` is called in this thread, when a step body is about to execute."""
+    if getattr(_run, "paused", False) or not gc.isenabled():
+        yield  # (a run inside a step's body, or the collector is off already)
+        return
+    gc.disable()
+    _run.paused = True
+    try:
+        yield
+    finally:
+        resume()
+
+
+def resume() -> None:
+    """End this thread's run pause, if it holds one: user code runs next."""
+    if getattr(_run, "paused", False):
+        _run.paused = False
+        _enable()

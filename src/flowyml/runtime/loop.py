@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..catalog.records import ArtifactRecord, CacheHit, StepRecord, Write, artifact_id
+from ..core import gcpause
 from ..core import reads as file_reads
 from ..core.errors import FlowymlError, StepFailed
 from ..core.fingerprint import fingerprint_graph, flush_memo, reads_main_whole, short_repr
@@ -662,6 +663,7 @@ class _RunState:
             self._begin(name, d, time.time())
         assert self.recorder is not None
         self.recorder.start()  # from here the driver may wait on user code
+        gcpause.resume()  # which runs under the user's collector settings
         if step.map_over is not None:
             from .mapping import submit_map
 
