@@ -25,7 +25,7 @@ A run pauses it too, whatever its size (``paused_until_user_code``), from the st
 ``Pipeline.run`` until the first step body is handed to an executor (``resume``) or the
 run ends: FlowyML's modules imported on first use, the build, the catalog's reads, the
 decisions and records. In a run that reuses every step that is all of it, and the
-collections it triggered were ~4% of a cached 200-step rerun, freeing nothing. The
+collections it triggered were ~6% of a cached 200-step rerun, freeing nothing. The
 pause is the calling thread's: a run that finds the collector already off (the user's
 choice, or another thread's pause) changes nothing.
 """
