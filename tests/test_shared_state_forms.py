@@ -2731,6 +2731,12 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
     "log_appended_and_summed_through_a_getter": (
         "get_tracker().log(n)", "get_tracker().log(0)\n    return get_tracker().total()"),
     "counter_bumped_through_a_getter": ("get_counter().bump()", "return get_counter().bump()"),
+    "log_appended_through_a_getter_then_summed_directly": (
+        "get_tracker().log(n)", "get_tracker().log(0)\n    return sum(get_tracker().items)"),
+    "log_appended_through_a_getter_bound_then_counted": (
+        "get_tracker().log(n)", "t = get_tracker()\n    t.log(0)\n    return len(t.items)"),
+    "log_appended_through_a_getter_then_a_property_summing_it_read": (
+        "get_tracker().log(n)", "get_tracker().log(0)\n    return get_tracker().summed"),
     "class_attribute_counted_in_the_step": (
         "Run.count += 1", "Run.count += 1\n    return Run.count"),
     "class_list_attribute_appended_and_summed_in_the_step": (
@@ -2778,6 +2784,10 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "object_called_logging_its_calls": ("LOGGED(n)", "return LOGGED(2)"),
     "log_appended_through_a_getter_then_renamed": (
         "get_tracker().log(n)", 'get_tracker().log(0)\n    return get_tracker().rename("b")'),
+    "log_appended_through_a_getter_then_another_attribute_read": (
+        "get_tracker().log(n)", "get_tracker().log(0)\n    return get_tracker().name"),
+    "log_appended_through_a_getter_then_a_property_of_another_attribute_read": (
+        "get_tracker().log(n)", "get_tracker().log(0)\n    return get_tracker().label"),
     "class_attribute_counted_through_type_of_self_then_another_read": (
         "VISITS.bump_other()", "return VISITS.bump_other()"),
     "class_attribute_counted_then_another_read": (

@@ -5948,6 +5948,52 @@ add(idiom("tracker_and_counter_reached_through_getters_by_two_steps", {"pipe.py"
     warns_at_build=("_TRACKER", "_VISITS"),
 ))
 
+add(idiom("log_a_getter_hands_out_read_by_its_attribute_after_a_call", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Tracker:
+        def __init__(self):
+            self.values = []
+
+        def log(self, v):
+            self.values.append(v)
+
+
+    _TRACKER = Tracker()
+
+
+    def get_tracker():
+        return _TRACKER
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        get_tracker().log(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        t = get_tracker()
+        t.log(10)  # after first's
+        return sum(get_tracker().values) + len(t.values)
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second logs to the tracker a getter hands out and reads what "
+          "it holds by its attribute, directly and through a local: first logged to it "
+          "before, so they are coupled and re-execute", {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 2):"),
+           note="what first logs: second's sum moves (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("_TRACKER",),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

@@ -338,6 +338,8 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
         scan._returned(tree.body)
     if scan.result_changes:
         scan.results_taken |= results_reading(tree, scan.result_changes, scan.result_locals)
+    # (only code calling a method on a call's result may read back what it changed)
+    result_reads = scan.result_reads(tree) if scan.results else ()
     taken, mutated = scan.taken, scan.mutated
     if scan.ordered:  # (a local list's appends are most of them: only a global's, or a
         # closure cell's, can be another step's)
@@ -356,7 +358,7 @@ def compute_info(fn: types.FunctionType, strip_decorators: bool, names: frozense
                  passed=_passed_on(scan, names, fn) if scan.passed else (),
                  assigned=frozenset(scan.assigned), results=frozenset(scan.results),
                  returned=frozenset(scan.returned), results_taken=frozenset(scan.results_taken),
-                 ordered=frozenset(scan.ordered))
+                 ordered=frozenset(scan.ordered), result_reads=frozenset(result_reads))
 
 
 _NOTHING: frozenset[str] = frozenset()
@@ -1456,6 +1458,33 @@ class _Scanner:
                     chain, held, path = r[len(RESULT):].partition("()")
                     self.results.add(f"{chain}:{path[1:]}.{method}" if held else
                                      f"{chain}:{method}")
+
+    def result_reads(self, tree: ast.AST) -> set[str]:
+        """``sum(get_tracker().items)``, ``t = get_tracker(); len(t.items)``: the
+        attributes the code reads of what a call hands out (``CodeInfo.result_reads``),
+        each as its whole path from the result (``get_app:tracker.items``); not one a
+        method is called on (``results``), nor a part of an item. After the walk: a
+        local counts as bound as the walk left it."""
+        skip: set[int] = set()  # a method called, and what it is called on
+        out: set[str] = set()
+        for node in ast.walk(tree):  # (breadth first: a call before its function, an
+            t = type(node)  # attribute before the one it is read from)
+            if t is ast.Call:
+                f = node.func  # type: ignore[attr-defined]
+                while type(f) is ast.Attribute:
+                    skip.add(id(f))
+                    f = f.value
+            elif t is ast.Attribute and id(node) not in skip and type(
+                    node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                inner = node.value  # type: ignore[attr-defined]
+                while type(inner) is ast.Attribute:  # (``a.b.c``: read as a whole)
+                    skip.add(id(inner))
+                    inner = inner.value
+                part = _result_part(node)
+                for chain, path in self._result_paths(*part) if part is not None else ():
+                    if path[:1] == "." and "[" not in path and "(" not in path:
+                        out.add(f"{chain}:{path[1:]}")
+        return out
 
     def _result_paths(self, node: ast.Call | ast.Name, path: str) -> list[tuple[str, str]]:
         """The calls and paths a part of a result is at (``_result_part``): the call's

@@ -122,6 +122,11 @@ class CodeInfo:
     # appending, the step summing), what it computes depends on what the other steps
     # left there (``fingerprint._split_takers``)
     ordered: frozenset[str] = frozenset()
+    # the attributes the code reads of what a function it calls returns, as
+    # ``chain:path`` (``sum(get_tracker().items)``: ``get_tracker:items``), when it also
+    # calls a method there (``results``): whether it reads back what that method
+    # changes (``fingerprint._reads_back``)
+    result_reads: frozenset[str] = frozenset()
 
     @property
     def getattrs(self) -> list[tuple[tuple[str, ...], str | None]]:
@@ -164,6 +169,8 @@ class CodeInfo:
             f["xt"] = sorted(self.results_taken)
         if self.ordered:
             f["o"] = sorted(self.ordered)
+        if self.result_reads:
+            f["xr"] = sorted(self.result_reads)
         return f
 
     @classmethod
@@ -181,7 +188,8 @@ class CodeInfo:
                    tuple((tuple(c), i, n) for c, i, n in f["p"]) if f.get("p") else (),
                    frozenset(f.get("w") or ()), frozenset(f.get("x") or ()),
                    frozenset(f.get("v") or ()), frozenset(f.get("xt") or ()),
-                   frozenset(f["o"]) if "o" in f else _NO_NAMES)
+                   frozenset(f["o"]) if "o" in f else _NO_NAMES,
+                   frozenset(f["xr"]) if "xr" in f else _NO_NAMES)
 
 
 _NO_NAMES: frozenset[str] = frozenset()

@@ -1552,17 +1552,25 @@ def _reads_back(chain: str, changed: list[tuple[Any, type]], info: CodeInfo, ctx
     """Whether the methods the code calls on what ``chain``'s call hands out (``changed``,
     which one of them changes) read back what they change by what it holds, as the
     object-taker rule asks of a global's (``_object_takers``): ``get_tracker().log(v)``
-    then ``get_tracker().total()``, summing what ``log`` appends."""
+    then ``get_tracker().total()``, summing what ``log`` appends; or the attributes the
+    code reads there (``sum(get_tracker().items)``: ``CodeInfo.result_reads``), a
+    property's getter followed."""
     methods = {e.partition(":")[2] for e in info.results
                if e.partition(":")[0] == chain and "." not in e.partition(":")[2]} - {""}
+    read = sorted(tuple(e.partition(":")[2].split(".")) for e in info.result_reads
+                  if e.partition(":")[0] == chain)
     objects = [obj for obj, _ in changed if _holds_state(obj)]
     if not methods or not objects:
         return False
+    shown = f"{chain}()"
     takes = _Takes({id(f) for f in ctx.keep if type(f) is types.FunctionType},
                    {id(obj) for obj in objects})
     for obj in objects:
         for method in sorted(methods):
-            takes._called(obj, f"{chain}()", (), method, True)
+            takes._called(obj, shown, (), method, True)
+        for path in read:
+            takes.record(obj, shown, path, read=True)
+            takes._property_read(obj, shown, path[:-1], path[-1])
     return bool(takes.taken())
 
 
