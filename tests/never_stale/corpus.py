@@ -5838,7 +5838,7 @@ add(idiom("closure_counter_and_callable_counter_called_by_two_steps", {"pipe.py"
            note="how often first calls them: second's numbers move (it was reused: stale)",
            expect={"first": "executed", "second": "executed"}),
     steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
-    warns_at_build=("make_counter.<locals>.n", "TICKET"),
+    warns_at_build=("the closure variable make_counter.<locals>.n", "TICKET"),
 ))
 
 add(idiom("globals_changed_through_a_loop_over_them_and_a_sorted_copy", {"pipe.py": src('''

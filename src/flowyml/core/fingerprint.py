@@ -3458,6 +3458,16 @@ def _writers_of(writes: Mapping[str, Mapping[tuple[Any, ...], str]],
     return writers, named, takers
 
 
+def _state_text(names: Iterable[str]) -> str:
+    """How a warning names the state a step changes: ``the globals A, B``, ``the
+    closure variable make_counter.<locals>.n`` (a cell: ``_cells_of``), or both."""
+    cells = sorted(n for n in names if ".<locals>." in n)
+    plain = sorted(n for n in names if ".<locals>." not in n)
+    return " and ".join(
+        f"the {kind}{'s' if len(group) > 1 else ''} {', '.join(group)}"
+        for kind, group in (("global", plain), ("closure variable", cells)) if group)
+
+
 def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...], str]],
                          reads: Mapping[str, set[tuple[Any, ...]]],
                          fellows: Mapping[str, set[tuple[Any, ...]]]) -> None:
@@ -3503,8 +3513,7 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
         if shared:
             steps = _couple(writer, shared, coupled)
             _warn_once(
-                f"step {writer!r} changes the global{'s' if len(shared) > 1 else ''} "
-                f"{', '.join(sorted(shared))}, which {_steps_text(steps)} "
+                f"step {writer!r} changes {_state_text(shared)}, which {_steps_text(steps)} "
                 f"{'read' if len(steps) > 1 else 'reads'}: state passed outside any asset, "
                 f"which no key can follow (a reused {writer!r} would not change it). These "
                 f"steps re-execute every run; return what {writer!r} computes as an output, "
