@@ -2737,6 +2737,12 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         "get_tracker().log(n)", "t = get_tracker()\n    t.log(0)\n    return len(t.items)"),
     "log_appended_through_a_getter_then_a_property_summing_it_read": (
         "get_tracker().log(n)", "get_tracker().log(0)\n    return get_tracker().summed"),
+    "counter_bumped_through_a_memo_getter_making_it": (
+        "made_counter().bump()", "return made_counter().bump()"),
+    "log_appended_and_summed_through_a_memo_getter_making_it": (
+        "made_tracker().log(n)", "made_tracker().log(0)\n    return made_tracker().total()"),
+    "log_appended_through_a_memo_getter_making_it_then_summed_directly": (
+        "made_tracker().log(n)", "made_tracker().log(0)\n    return sum(made_tracker().items)"),
     "class_attribute_counted_in_the_step": (
         "Run.count += 1", "Run.count += 1\n    return Run.count"),
     "class_list_attribute_appended_and_summed_in_the_step": (
@@ -2788,6 +2794,10 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
         "get_tracker().log(n)", "get_tracker().log(0)\n    return get_tracker().name"),
     "log_appended_through_a_getter_then_a_property_of_another_attribute_read": (
         "get_tracker().log(n)", "get_tracker().log(0)\n    return get_tracker().label"),
+    "log_appended_through_a_memo_getter_making_it_then_another_attribute_read": (
+        "made_tracker().log(n)", "made_tracker().log(0)\n    return made_tracker().name"),
+    "log_appended_through_a_memo_getter_making_it_then_renamed": (
+        "made_tracker().log(n)", 'made_tracker().log(0)\n    return made_tracker().rename("b")'),
     "class_attribute_counted_through_type_of_self_then_another_read": (
         "VISITS.bump_other()", "return VISITS.bump_other()"),
     "class_attribute_counted_then_another_read": (
@@ -3059,6 +3069,16 @@ def get_tracker():
 
 def get_counter():
     return COUNTER
+
+
+@functools.lru_cache(maxsize=None)
+def made_tracker():  # made on first use: no instance at build
+    return Tracker()
+
+
+@functools.cache
+def made_counter():
+    return Counter()
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()

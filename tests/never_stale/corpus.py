@@ -5994,6 +5994,51 @@ add(idiom("log_a_getter_hands_out_read_by_its_attribute_after_a_call", {"pipe.py
     warns_at_build=("_TRACKER",),
 ))
 
+add(idiom("counter_a_cached_getter_makes_on_first_use_bumped_by_two_steps", {"pipe.py": src('''
+    import functools
+
+    import flowyml as fm
+
+
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def bump(self, k=1):
+            self.n += k
+            return self.n
+
+
+    @functools.lru_cache(maxsize=None)
+    def get_counter():
+        return Counter()  # made by the first step calling it, not at import
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        get_counter().bump(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        return get_counter().bump()  # after first's
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second bumps the counter a cached getter makes on first use "
+          "and returns it: first bumped it before, so they are coupled and re-execute",
+          {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
+           note="how much first bumps: second's count moves (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("get_counter() (its cached result)",),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

@@ -1560,6 +1560,8 @@ def _reads_back(chain: str, changed: list[tuple[Any, type]], info: CodeInfo, ctx
     read = sorted(tuple(e.partition(":")[2].split(".")) for e in info.result_reads
                   if e.partition(":")[0] == chain)
     objects = [obj for obj, _ in changed if _holds_state(obj)]
+    if methods and not objects:  # ``return Counter()`` kept by ``lru_cache``: made on first
+        objects = [s for _, cls in changed for s in [_stand_in(cls)] if s is not None]  # use
     if not methods or not objects:
         return False
     shown = f"{chain}()"
@@ -1572,6 +1574,21 @@ def _reads_back(chain: str, changed: list[tuple[Any, type]], info: CodeInfo, ctx
             takes.record(obj, shown, path, read=True)
             takes._property_read(obj, shown, path[:-1], path[-1])
     return bool(takes.taken())
+
+
+def _stand_in(cls: Any) -> Any:
+    """An instance of ``cls`` made without running any of its code (no ``__new__`` or
+    ``__init__`` of the user's: ``object.__new__``), for the object-taker rule to follow
+    the methods called on an object a getter makes on first use, which does not exist
+    at build: what they change and read of ``self`` is told by their code alone. None
+    for a class whose instances cannot be made so (a builtin's layout, an abstract
+    class) or that has a ``__del__`` (it would run on the stand-in)."""
+    if not is_a(cls, type) or getattr(cls, "__del__", None) is not None:
+        return None
+    try:
+        return object.__new__(cls)
+    except Exception:
+        return None
 
 
 def _reached_marks(changed: list[tuple[Any, type]], method: str, shown: str,
