@@ -1583,7 +1583,7 @@ def _stand_in(cls: Any) -> Any:
     at build: what they change and read of ``self`` is told by their code alone. None
     for a class whose instances cannot be made so (a builtin's layout, an abstract
     class) or that has a ``__del__`` (it would run on the stand-in)."""
-    if not is_a(cls, type) or getattr(cls, "__del__", None) is not None:
+    if not is_a(cls, type) or inspect.getattr_static(cls, "__del__", None) is not None:
         return None
     try:
         return object.__new__(cls)
