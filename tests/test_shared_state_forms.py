@@ -2743,6 +2743,11 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         "made_tracker().log(n)", "made_tracker().log(0)\n    return made_tracker().total()"),
     "log_appended_through_a_memo_getter_making_it_then_summed_directly": (
         "made_tracker().log(n)", "made_tracker().log(0)\n    return sum(made_tracker().items)"),
+    "log_on_an_object_a_getters_result_holds_appended_and_summed": (
+        "get_app().tracker.log(n)", "get_app().tracker.log(0)\n    return get_app().tracker.total()"),
+    "log_on_an_object_a_getters_result_holds_then_summed_directly": (
+        "get_app().tracker.log(n)",
+        "get_app().tracker.log(0)\n    return sum(get_app().tracker.items)"),
     "class_attribute_counted_in_the_step": (
         "Run.count += 1", "Run.count += 1\n    return Run.count"),
     "class_list_attribute_appended_and_summed_in_the_step": (
@@ -2798,6 +2803,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
         "made_tracker().log(n)", "made_tracker().log(0)\n    return made_tracker().name"),
     "log_appended_through_a_memo_getter_making_it_then_renamed": (
         "made_tracker().log(n)", 'made_tracker().log(0)\n    return made_tracker().rename("b")'),
+    "log_on_an_object_a_getters_result_holds_then_another_attribute_read": (
+        "get_app().tracker.log(n)", "get_app().tracker.log(0)\n    return get_app().tracker.name"),
     "class_attribute_counted_through_type_of_self_then_another_read": (
         "VISITS.bump_other()", "return VISITS.bump_other()"),
     "class_attribute_counted_then_another_read": (
@@ -3079,6 +3086,10 @@ def made_tracker():  # made on first use: no instance at build
 @functools.cache
 def made_counter():
     return Counter()
+
+
+def get_app():
+    return APP
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()

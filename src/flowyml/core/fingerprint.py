@@ -1552,24 +1552,29 @@ def _reads_back(chain: str, changed: list[tuple[Any, type]], info: CodeInfo, ctx
     """Whether the methods the code calls on what ``chain``'s call hands out (``changed``,
     which one of them changes) read back what they change by what it holds, as the
     object-taker rule asks of a global's (``_object_takers``): ``get_tracker().log(v)``
-    then ``get_tracker().total()``, summing what ``log`` appends; or the attributes the
-    code reads there (``sum(get_tracker().items)``: ``CodeInfo.result_reads``), a
-    property's getter followed."""
-    methods = {e.partition(":")[2] for e in info.results
-               if e.partition(":")[0] == chain and "." not in e.partition(":")[2]} - {""}
+    then ``get_tracker().total()``, summing what ``log`` appends, also on an object it
+    holds (``get_app().tracker.log(v)``); or the attributes the code reads there
+    (``sum(get_tracker().items)``: ``CodeInfo.result_reads``), a property's getter
+    followed."""
+    calls = sorted({tuple(m.split(".")) for e in info.results
+                    for c, _, m in [e.partition(":")]
+                    if c == chain and m and all(p.isidentifier() for p in m.split("."))})
     read = sorted(tuple(e.partition(":")[2].split(".")) for e in info.result_reads
                   if e.partition(":")[0] == chain)
     objects = [obj for obj, _ in changed if _holds_state(obj)]
-    if methods and not objects:  # ``return Counter()`` kept by ``lru_cache``: made on first
-        objects = [s for _, cls in changed for s in [_stand_in(cls)] if s is not None]  # use
-    if not methods or not objects:
+    if calls and not objects:  # ``return Counter()`` kept by ``lru_cache``: made on first
+        # use, followed on a stand-in, which holds nothing: its own methods only
+        objects = [s for _, cls in changed for s in [_stand_in(cls)] if s is not None]
+        calls = [c for c in calls if len(c) == 1]
+        read = [p for p in read if len(p) == 1]
+    if not calls or not objects:
         return False
     shown = f"{chain}()"
     takes = _Takes({id(f) for f in ctx.keep if type(f) is types.FunctionType},
                    {id(obj) for obj in objects})
     for obj in objects:
-        for method in sorted(methods):
-            takes._called(obj, shown, (), method, True)
+        for *where, method in calls:
+            takes._called(obj, shown, tuple(where), method, True)
         for path in read:
             takes.record(obj, shown, path, read=True)
             takes._property_read(obj, shown, path[:-1], path[-1])
