@@ -74,8 +74,8 @@ def paused_until_user_code() -> Iterator[None]:
     """Run the ``with`` body (a run) without automatic cyclic collections until
     ``resume`` is called in this thread, when a step body is about to execute."""
     if getattr(_run, "paused", False) or not gc.isenabled():
-        yield  # (a run inside a step's body, or the collector is off already)
-        return
+        yield  # (a run started while this thread's is paused, from a callback of it, or
+        return  # a collector off already: the user's choice, or another thread's pause)
     gc.disable()
     _run.paused = True
     try:
