@@ -22,8 +22,6 @@ import warnings
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, NamedTuple
 
-import blake3
-
 from .code_text import (
     ATTR_SETTERS,
     CODE_FLAGS,
@@ -57,7 +55,7 @@ from .code_text import (
     stale_files,
     target_names,
 )
-from .hashing import hash_text
+from .hashing import hash_bytes, hash_text
 from .userframe import outside_stacklevel
 
 _QUEUE_TAKERS = frozenset({"get", "get_nowait"})  # of a queue's only (``_marks_of``)
@@ -2061,7 +2059,7 @@ def digest_and_refs(node: ast.AST, visit: _Scanner | None = None
         if kind[2] >= 0:  # a body that may start with a docstring
             fields = _without_docstring(fields, kind[2], visit)
         extend(reversed(fields))
-    return blake3.blake3(b"".join(out)).digest().hex(), refs
+    return hash_bytes(b"".join(out)), refs
 
 
 _BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,

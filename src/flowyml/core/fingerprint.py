@@ -51,8 +51,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_origin
 
-import blake3
-
 from . import native_reads, rng, side_state, wrappers
 from .bytecode_reads import WHOLE_ENV, env_reads, subclass_reads
 from .class_source import class_node
@@ -87,7 +85,7 @@ from .code_text import (
 from .code_text import safe_attr as _attr
 from .errors import BuildError
 from .gcpause import cyclic_gc_paused
-from .hashing import hash_text
+from .hashing import hash_bytes, hash_text
 from .ownership import (
     NOTEBOOK,
     is_notebook_file,
@@ -1570,8 +1568,7 @@ def _reads_back(chain: str, changed: list[tuple[Any, type]], info: CodeInfo, ctx
     if not calls or not objects:
         return False
     shown = f"{chain}()"
-    takes = _Takes({id(f) for f in ctx.keep if type(f) is types.FunctionType},
-                   {id(obj) for obj in objects})
+    takes = _Takes({id(f) for f in ctx.keep if type(f) is types.FunctionType})
     for obj in objects:
         for *where, method in calls:
             takes._called(obj, shown, tuple(where), method, True)
@@ -3224,8 +3221,10 @@ def _cells_rebound(fn: types.FunctionType, info: CodeInfo,
     A closure's value the code takes from (``next(ids)``, ``items.append(v); return
     sum(items)``) is taken, as a global's is (``_taken_marks``)."""
     free = fn.__code__.co_freevars
-    stored = _cell_uses(fn.__code__)[0].intersection(free)
     taken = info.taken.intersection(free)
+    stored = _cell_uses(fn.__code__)[0].intersection(free) if taken or any(
+        c.co_freevars and not _CELL_STORES.isdisjoint(c.co_code[::2])  # (no disassembly
+        for c in code_tree(fn.__code__)) else frozenset()  # for most: a wrapper's reads)
     if not stored and not taken:
         return
     for name, cell, shown in _cells_of(fn):
@@ -4815,7 +4814,7 @@ def _memo_salt() -> str:
     here = Path(__file__).parent
     for name in ("fingerprint.py", "code_text.py", "code_analysis.py", "source_memo.py"):
         try:
-            parts.append(blake3.blake3((here / name).read_bytes()).digest().hex())
+            parts.append(hash_bytes((here / name).read_bytes()))
         except OSError:
             parts.append(os.urandom(16).hex())  # cannot tell the code's version: never reuse
     return hash_text(*parts)
@@ -5365,7 +5364,7 @@ def _file_digest(path: str) -> str:
         try:
             digest = digest_and_refs(ast.parse(data))[0]
         except (SyntaxError, ValueError):
-            digest = "text:" + blake3.blake3(data).digest().hex()
+            digest = "text:" + hash_bytes(data)
         _MEMO.put(*slot, {"d": digest})
     if len(_file_digests) > 10_000:
         _file_digests.clear()
