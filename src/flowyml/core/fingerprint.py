@@ -32,7 +32,6 @@ Scaler.apply changed", "decorator times(2) -> times(3)").
 
 from __future__ import annotations
 
-import array
 import ast
 import builtins
 import collections
@@ -2260,7 +2259,7 @@ def _apart(part: Any, kind: str, deep: bool) -> bool:
     if kind == "i" or kind == "c":  # (``c``: a shallow copy, ``return CONFIG.copy()``)
         return not deep or isinstance(part, _PLAIN_VALUES)
     if kind == "s":
-        return isinstance(part, _COPIED_BY_SLICES) and (not deep or not isinstance(
+        return _copied_by_slices(part) and (not deep or not isinstance(
             part, (list, tuple)) or _all_scalars(part))
     return False
 
@@ -2466,7 +2465,16 @@ def _attribute(obj: Any, name: str) -> Any:
         return _NOT_BUILTIN
 
 
-_COPIED_BY_SLICES = (list, tuple, str, bytes, bytearray, range, array.array)
+_COPIED_BY_SLICES = (list, tuple, str, bytes, bytearray, range)
+
+
+def _copied_by_slices(value: Any) -> bool:
+    """A sequence a slice copies (``array.array`` too: only once ``array`` is loaded
+    can a value be one, so a build does not load it)."""
+    if isinstance(value, _COPIED_BY_SLICES):
+        return True
+    arrays = sys.modules.get("array")
+    return arrays is not None and isinstance(value, arrays.array)
 
 
 _PLAIN_VALUES = (*_SCALARS, *_TEXTS)  # (for isinstance: their subclasses too)
@@ -2507,7 +2515,7 @@ def _counts_as_change(value: Any, kind: str) -> bool:
             return False  # nothing an item holds changes in place (``opts["name"]
             # .partition(":")``: a string's); (None: a place filled later, maybe by an object)
     if kind == "s":
-        return not isinstance(value, _COPIED_BY_SLICES) or (
+        return not _copied_by_slices(value) or (
             isinstance(value, (list, tuple)) and not _all_scalars(value))
     return not (module == "numpy" and kind == "*")
 

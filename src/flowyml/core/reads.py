@@ -67,7 +67,6 @@ import os
 import stat
 import sys
 import threading
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -362,8 +361,9 @@ def _opened(rec: _Recording, args: tuple[object, ...]) -> None:
 _LRU: Any = type(functools.lru_cache()(lambda: None))
 _memo_lock = threading.Lock()
 # memoized function -> {path: the record of what it read when it computed}, this process
-# (weak: a notebook cell redefining the function drops the old one's)
-_memo_records: Any = weakref.WeakKeyDictionary()
+# (weak: a notebook cell redefining the function drops the old one's); made on first
+# use (``weakref`` is a module to load: a run that executes no step does not need it)
+_memo_records: Any = None
 
 
 def _attribute(rec: _Recording, key: str) -> None:
@@ -918,7 +918,7 @@ class Recording:
         global _process, _active
         self._outer = getattr(_local, "rec", None)
         if self._rec is not None:
-            if len(_memo_records):  # memoized functions known to read files: hits now
+            if _memo_records:  # memoized functions known to read files: hits now
                 with _memo_lock:
                     self._rec.hits = {fn: fn.cache_info().hits for fn in list(_memo_records)}
             with _active_lock:
@@ -1039,8 +1039,13 @@ def _memoized(rec: _Recording, out: list[FileRead]) -> list[FileRead]:
     reads to this step too: more to check, never less."""
     if not (rec.memo or rec.hits):
         return out
+    global _memo_records
     by_path = {r[0]: r for r in out}
     with _memo_lock:
+        if _memo_records is None:
+            import weakref
+
+            _memo_records = weakref.WeakKeyDictionary()
         for fn, keys in rec.memo.items():
             known = _memo_records.setdefault(fn, {})
             known.update((k, by_path[k]) for k in keys if k in by_path)

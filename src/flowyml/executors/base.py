@@ -165,12 +165,12 @@ def run_attempts(
 
 def single_attempt(task: StepTask) -> StepTask:
     """A copy of ``task`` whose step does not retry by itself."""
+    if task.step.retries == 0:
+        return task
     import copy
 
     from ..core.struct import replace
 
-    if task.step.retries == 0:
-        return task
     step = copy.copy(task.step)
     step.retries = 0
     return replace(task, step=step)

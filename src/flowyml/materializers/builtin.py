@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import threading
 import warnings
@@ -67,6 +66,7 @@ def _why(exc: BaseException, limit: int = 300) -> str:
 _JSON_SCALARS = (str, int, bool, type(None))
 # JSON is for small, plain values; a larger document is refused on load (hostile input
 # must fail within bounded memory). Big data belongs in .npy / Arrow.
+_INF = float("inf")
 MAX_JSON_BYTES = int(os.environ.get("FLOWYML_MAX_JSON_BYTES", str(256 * 1024 * 1024)))
 
 
@@ -79,7 +79,7 @@ def _json_safe(value: Any, depth: int = 0) -> bool:
         if t in _JSON_SCALARS:
             continue
         if t is float:
-            if not math.isfinite(v):
+            if v != v or abs(v) == _INF:  # (nan, inf: no ``math``, a library to load)
                 return False
             continue
         if d > 100:

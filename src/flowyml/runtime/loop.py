@@ -88,15 +88,22 @@ def execute(
     stack's executor is made when the first step has to execute: a run that reuses
     everything starts no worker, no cluster, connects to no scheduler (its spec is
     checked before the run starts all the same)."""
-    make: Callable[[], Executor] | None = None
+    make: Callable[[], tuple[Executor, dict[str, str]]] | None = None
     if executor is None:
-        from ..executors import check_spec, make_executor
-
-        check_spec(stack.executor)
         spec, store = stack.executor, stack.store_spec()
+        inline = spec in (None, "inline")  # (the default: a run that reuses every step
+        if not inline:  # loads nothing of the executors)
+            from ..executors import check_spec
 
-        def make() -> Executor:
-            return make_executor(spec, store)
+            inline = check_spec(spec)[0] == "inline"
+
+        def make() -> tuple[Executor, dict[str, str]]:
+            """The executor, and the states of the hidden random generators before it
+            was made (making one that runs steps elsewhere may draw: Dask's client)."""
+            from ..executors import make_executor
+
+            before = {} if inline else _generator_states()
+            return make_executor(spec, store), before
 
     state = _RunState(pipeline, graph, stack, params, forced_set(force, graph),
                       reporter or Reporter(), executor, dict(catalog_refs or {}), make)
@@ -219,7 +226,7 @@ class _RunState:
         self, pipeline: str, graph: Graph, stack: RunContext, params: dict[str, Any],
         forced: set[str], reporter: Reporter, executor: Executor | None,
         refs: dict[tuple[str, str], ArtifactRecord],
-        make_executor: Callable[[], Executor] | None = None,
+        make_executor: Callable[[], tuple[Executor, dict[str, str]]] | None = None,
     ) -> None:
         self.pipeline, self.graph, self.stack, self.params = pipeline, graph, stack, params
         self.forced, self.reporter, self.refs = forced, reporter, refs
@@ -286,8 +293,7 @@ class _RunState:
         """The executor, made on first use (the first step to execute)."""
         if self._executor is None:
             assert self._make_executor is not None
-            before = _generator_states()
-            self._executor = self._make_executor()
+            self._executor, before = self._make_executor()
             if not self._executor.in_process:
                 self._logical = before
         if not self._memo_shared:
