@@ -2779,6 +2779,15 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
     # build cannot follow, which may read it (and no crash)
     "list_handed_on_through_an_attribute_dict_raising": (
         "notify(LOG, n)", "notify(LOG, 0)\n    return 1"),
+    # the reader changes the object too, but reads a part of it only the writer changes
+    "weights_set_then_read_by_a_method_keeping_its_answers": (
+        "ANSWERS.train(n)", "return ANSWERS.predict(2)"),
+    "weights_set_then_read_by_a_method_counting_its_calls": (
+        "ANSWERS.train(n)", "return ANSWERS.predict_counted(2)"),
+    "attribute_set_then_read_by_a_step_setting_another": (
+        "ANSWERS.w = n", "ANSWERS.calls = 0\n    return ANSWERS.w"),
+    "weights_fit_by_a_library_then_read_by_a_step_setting_another": (
+        "ANSWERS.answers.update(w=n)", "ANSWERS.calls = 0\n    return ANSWERS.answers"),
 }
 OBJECT_APART = {  # the same objects, changed without reading back what changes
     "log_appended_by_a_method_reading_a_flag": (
@@ -2811,6 +2820,11 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
         "Run.count += 1", "Run.count += 1\n    return Run.other"),
     "class_attribute_set_by_a_classmethod_then_another_read": (
         'Run.set_mode("b")', 'Run.set_mode("c")\n    return Run.other'),
+    # both change the object, each reading only what it changes itself, or what no step
+    # changes: answers kept by key, a client made on first use
+    "answers_kept_by_both_with_the_weights_unchanged": (
+        "ANSWERS.predict(1)", "return ANSWERS.predict(2)"),
+    "client_made_on_first_use_by_both": ("ANSWERS.client()", "return ANSWERS.client()"),
 }
 OBJECT_HEAD = '''
 import functools
@@ -2943,6 +2957,32 @@ class Refit(Model):
     def fit(self, v):
         self.w = v * 2.0  # (from this data alone)
         self.history.append(v)
+
+
+class Answers:  # a model that keeps its answers in itself
+    def __init__(self):
+        self.w = 0.0
+        self.calls = 0
+        self.answers = {}
+        self._client = None
+
+    def train(self, v):
+        self.w = v * 2.0
+        self.answers.clear()
+
+    def predict(self, x):
+        if x not in self.answers:
+            self.answers[x] = self.w * x
+        return self.answers[x]
+
+    def predict_counted(self, x):
+        self.calls += 1
+        return self.w * x
+
+    def client(self):
+        if self._client is None:
+            self._client = ("client", 1)
+        return self._client
 
 
 class Memo:
@@ -3093,7 +3133,7 @@ def get_app():
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()
-MODEL, REFIT = Model(), Refit()
+MODEL, REFIT, ANSWERS = Model(), Refit(), Answers()
 COUNTERS = [Counter()]
 LOG = App.log
 

@@ -6039,6 +6039,54 @@ add(idiom("counter_a_cached_getter_makes_on_first_use_bumped_by_two_steps", {"pi
     warns_at_build=("get_counter() (its cached result)",),
 ))
 
+add(idiom("model_trained_by_one_step_keeping_answers_in_itself_for_another", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Model:
+        def __init__(self):
+            self.w = 0
+            self.answers = {}
+
+        def train(self, v):
+            self.w = v * 2
+            self.answers.clear()
+
+        def predict(self, x):
+            if x not in self.answers:
+                self.answers[x] = self.w + x  # kept in the model itself
+            return self.answers[x]
+
+
+    MODEL = Model()
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        MODEL.train(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        return MODEL.predict(1)  # after first's
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second predicts with the weights first set on a global model, "
+          "and keeps its answer in the model too: it changes the model as first does, yet "
+          "reads what first changed, so they are coupled and re-execute",
+          {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
+           note="what first trains on: second's answer moves (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("MODEL",),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

@@ -709,12 +709,15 @@ class OwnUses(NamedTuple):
     """How code uses an object (``own_uses``), by paths from it: ``ordered``, the values
     it changes by what they hold; ``read``, those it reads; ``calls``, the methods it
     calls, each with whether the call's result is used; ``handed``, the values it gives
-    a function, each with the function's chain (a read, unless the caller follows it)."""
+    a function, each with the function's chain (a read, unless the caller follows it);
+    ``assigned``, those it sets or deletes (``name.w = v``, ``name.opts[k] = v``: the
+    ``opts`` it holds)."""
 
     ordered: frozenset[Path]
     read: frozenset[Path]
     calls: frozenset[tuple[Path, bool]]
     handed: frozenset[tuple[Path, tuple[str, ...]]]
+    assigned: frozenset[Path] = frozenset()
 
 
 def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
@@ -725,10 +728,10 @@ def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
     ``name.items[-1]``; ``()``, the object used whole: iterated, compared, though not
     ``return name``, a method returning its own object to chain calls), the methods it
     calls (``name.log(v)``: ``("log",)``; ``name.items.append(v)``: ``("items",
-    "append")``, for the build to tell by what is there), and the values it hands to a
-    function by name (``add(name, v)``). A value set (``name.w = v``, ``name.opts[k] =
-    v``) is neither; a local bound to a part (``log = name.items``) is followed, one
-    level."""
+    "append")``, for the build to tell by what is there), the values it hands to a
+    function by name (``add(name, v)``), and those it sets (``name.w = v``, ``name.opts[k]
+    = v``: ``("w",)``, ``("opts",)``), neither a change by what they hold nor a read; a
+    local bound to a part (``log = name.items``) is followed, one level."""
     parents: dict[int, ast.AST] = {}
     loads: dict[str, list[ast.Name]] = {}
     for node in ast.walk(tree):
@@ -775,6 +778,7 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
     """``own_uses`` of one name, given the tree's loads by name and its parents."""
     ordered: set[Path] = set()
     read: set[Path] = set()
+    assigned: set[Path] = set()
     calls: set[tuple[Path, bool]] = set()
     handed: set[tuple[Path, tuple[str, ...]]] = set()
     aliases: list[tuple[str, Path]] = []
@@ -793,14 +797,18 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
         here = tuple(path)
         if type(top) is ast.Attribute and type(top.ctx) is not ast.Load:
             if type(p) is ast.AugAssign or (type(p) is ast.Assign and reads_target(
-                    p.value, top)):  # ``name.n += 1``, ``name.n = name.n + 1`` (``name.w
-                ordered.add(here)  # = v``: set)
+                    p.value, top)):  # ``name.n += 1``, ``name.n = name.n + 1``
+                ordered.add(here)
+            else:  # ``name.w = v``, ``del name.w``, ``name.a, name.b = v``: set
+                assigned.add(here)
         elif type(p) is ast.Call and p.func is top:  # (the object itself called: its
             calls.add((here if type(top) is ast.Attribute else (*here, "__call__"),  # class's
                        type(parents.get(id(p))) is not ast.Expr))  # ``__call__``)
         elif type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
             if type(p.ctx) is ast.Del or type(parents.get(id(p))) is ast.AugAssign:
                 ordered.add(here)  # ``del name.items[0]``, ``name.counts[k] += 1``
+            else:  # ``name.opts[k] = v``: what ``opts`` holds, set by key
+                assigned.add(here)
         elif type(p) is ast.Assign and p.value is top and len(p.targets) == 1 and type(
                 p.targets[0]) is ast.Name and not aliased:  # ``log = name.items``
             aliases.append((p.targets[0].id, here))
@@ -817,7 +825,8 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
             todo += [(n, at, True) for alias, at in aliases if alias != name
                      for n in loads.get(alias, ())]
             aliases = []
-    return OwnUses(frozenset(ordered), frozenset(read), frozenset(calls), frozenset(handed))
+    return OwnUses(frozenset(ordered), frozenset(read), frozenset(calls), frozenset(handed),
+                   frozenset(assigned))
 
 
 def _use_of(node: ast.AST, parents: dict[int, ast.AST],

@@ -301,6 +301,7 @@ class _Context:
         "hidden",
         "identifying",
         "keep",
+        "object_paths",
         "own",
         "own_fns",
         "owners",
@@ -342,6 +343,10 @@ class _Context:
         self.counted: set[tuple[str, int]] = set()  # (part, id) of values counted
         self.keep: list[Any] = []  # visited objects stay alive: ids stay unique
         self.held_methods: list[tuple[Any, bool]] | None = None  # (``_held_calls``)
+        # id -> (paths read, paths changed) of each object the step changes, by its code
+        # as ``_object_takers`` followed it (for ``_fellow_readers``)
+        self.object_paths: dict[int, tuple[frozenset[tuple[str, ...]],
+                                           frozenset[tuple[str, ...]]]] | None = None
         # what of its own code's text the step can read as data (``_text_parts``):
         # _DOCSTRINGS, _SOURCE_TEXT, or 0 (the usual case: comments and docstrings are
         # not code)
@@ -828,6 +833,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
             writes: dict[str, dict[tuple[Any, ...], str]] = {}
             fellows: dict[str, set[tuple[Any, ...]]] = {}  # (of ``writes``: ``_named_writes``)
             counted: dict[str, set[tuple[str, int]]] = {}  # (read only if a step writes)
+            paths: dict[str, dict[int, tuple[Any, Any]]] = {}  # (of ``_fellow_readers``)
             for name in graph.order:
                 if name in graph.fingerprints:
                     continue
@@ -839,13 +845,14 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
                 if w:
                     writes[name] = w
                     fellows[name] = _named_writes(ctx, graph.steps[name].func, w)
+                    paths[name] = ctx.object_paths or {}
                 counted[name] = ctx.counted
                 _refuse_main_timeout(graph, name)
             if writes:
                 written = _written_ids(writes)
                 reads = {n: _state_reads(c, graph.fingerprints[n].parts, written)
                          for n, c in counted.items()}
-                _couple_shared_state(graph, writes, reads, fellows)
+                _couple_shared_state(graph, writes, reads, fellows, paths)
         finally:
             if _sharing_thread == me:  # (another thread's build may have taken it over)
                 _sharing_thread = None
@@ -1095,10 +1102,12 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
     names: set[str] = set()
     for fn in functions:
         _code_names(fn.__code__, names)
-    if names.isdisjoint(_ORDERED_OR_TAKING) and not any(
-            _may_take(_walked_info(fn)) for fn in functions):
-        return  # (no code that changes anything by what it holds: nothing to parse)
+    may_take = not names.isdisjoint(_ORDERED_OR_TAKING) or any(
+        _may_take(_walked_info(fn)) for fn in functions)
     changed = {mark[1] for mark in out if mark[0] == "value"}
+    if not may_take and not changed:
+        return  # (no code that changes anything by what it holds, no object it changes:
+        # nothing to parse)
     # class attributes the step changes, by the name ``_marks_of`` gives them
     # (``Run.count += 1``, ``Run.seen.append(v)``: ``("name", label, "Run.count")``)
     attributes = {(mark[1], mark[2]) for mark in out if mark[0] == "name" and "." in mark[2]}
@@ -1130,6 +1139,13 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
         for name, obj in roots.items():
             takes.add(obj, name, (), found[name], globs)
         _helpers_given(info, globs, roots, {n: (o, n, ()) for n, o in roots.items()}, takes)
+    # (a class called makes an instance: not a read of what its attributes hold, which
+    # count by name, ``Solo.instance()`` making ``cls._instance = cls()`` on first use)
+    ctx.object_paths = {i: (frozenset(e[3] - {()} if is_a(e[0], type) else e[3]),
+                            frozenset(e[2] | e[4]))
+                        for i, e in takes.objects.items() if i in changed}
+    if not may_take:
+        return
     for obj, name in takes.taken():
         if id(obj) in changed:
             out[("taken", ("value", id(obj)))] = name
@@ -1163,7 +1179,10 @@ class _Takes:
     read is ``LOG`` read whole); methods followed, 64 at most (``_helper_use``)."""
 
     def __init__(self, reached: set[int], changed: set[int] | None = None) -> None:
-        self.objects: dict[int, tuple[Any, str, set[tuple[str, ...]], set[tuple[str, ...]]]] = {}
+        # id -> (object, global's name, paths changed by what they hold, paths read,
+        # paths set)
+        self.objects: dict[int, tuple[Any, str, set[tuple[str, ...]], set[tuple[str, ...]],
+                                      set[tuple[str, ...]]]] = {}
         self.seen: set[tuple[Any, ...]] = set()
         self.reached = reached  # the ids of the functions the step reaches
         # the ids of the classes the step changes (its marks): their attributes are
@@ -1178,6 +1197,8 @@ class _Takes:
         to any other, read."""
         for p in found.ordered:
             self.record(root, name, at + p, read=False)
+        for p in found.assigned:
+            self.record(root, name, at + p, read=False, assigned=True)
         for p in found.read:
             self.record(root, name, at + p, read=True)
             if p and p[-1] != "[]":  # ``T.total`` a property: its getter runs on ``T``
@@ -1206,13 +1227,15 @@ class _Takes:
         for getter in getters.values():
             _helper_use(getter, 0, root, name, where, self)
 
-    def record(self, root: Any, name: str, path: tuple[str, ...], read: bool) -> None:
-        """A value at ``path`` from ``root`` changed by what it holds, or ``read``."""
+    def record(self, root: Any, name: str, path: tuple[str, ...], read: bool,
+               assigned: bool = False) -> None:
+        """A value at ``path`` from ``root`` changed by what it holds, or ``read``, or
+        (``assigned``) set."""
         for k in range(len(path) + 1):
             for obj in _objects_along(root, path[:k]):
                 if _holds_state(obj) or (id(obj) in self.changed and is_a(obj, type)):
-                    entry = self.objects.setdefault(id(obj), (obj, name, set(), set()))
-                    (entry[3] if read else entry[2]).add(path[k:])
+                    entry = self.objects.setdefault(id(obj), (obj, name, set(), set(), set()))
+                    (entry[4] if assigned else entry[3] if read else entry[2]).add(path[k:])
 
     def _called(self, root: Any, name: str, where: tuple[str, ...], method: str,
                 used: bool) -> None:
@@ -1231,8 +1254,12 @@ class _Takes:
                 if used:  # is dropped (``self.memo.popitem(last=False)``) takes nothing
                     self.record(root, name, where, read=False)
                     self.record(root, name, where, read=True)
-            elif method not in MUTATORS:  # (``self.items.count(x)``; ``update``: by key)
+                else:
+                    self.record(root, name, where, read=False, assigned=True)
+            elif method not in MUTATORS:  # (``self.items.count(x)``)
                 self.record(root, name, where, read=True)
+            else:  # ``self.opts.update(d)``, ``self.model.fit(X)``: set, by key or anew
+                self.record(root, name, where, read=False, assigned=True)
 
     def taken(self) -> list[tuple[Any, str]]:
         """The objects holding a value changed by what it holds and read (either path
@@ -1242,7 +1269,7 @@ class _Takes:
     def taken_paths(self) -> list[tuple[Any, str, set[tuple[str, ...]]]]:
         """``taken``, each object with its paths changed by what they hold and read."""
         out = []
-        for obj, name, ordered, read in self.objects.values():
+        for obj, name, ordered, read, _ in self.objects.values():
             paths = {o for o in ordered for r in read if o[:len(r)] == r or r[:len(o)] == o}
             if paths:
                 out.append((obj, name, paths))
@@ -3499,14 +3526,19 @@ def _state_text(names: Iterable[str]) -> str:
 
 def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...], str]],
                          reads: Mapping[str, set[tuple[Any, ...]]],
-                         fellows: Mapping[str, set[tuple[Any, ...]]]) -> None:
+                         fellows: Mapping[str, set[tuple[Any, ...]]],
+                         paths: Mapping[str, Mapping[int, tuple[Any, Any]]] | None = None
+                         ) -> None:
     """A step that changes module-level state another step's key counts and that step
     does not change (``STATE.k = k`` in ``fit``, ``STATE.k`` read by ``predict``; not a
     log several steps append to, nor a memo dict their helpers fill) passes it outside
     any asset: the reader's key holds the value as the run starts, and a reused writer
     would not change it at all. Neither can be reused soundly: both get a part that
     differs every run (they re-execute), and a warning says how to pass it as an asset
-    instead. A library's settings a step changes (``side_state.settings_set``) couple it
+    instead. A step that writes the object too is a reader all the same when it reads a
+    part of it the other writes and it does not (``_fellow_readers``: a ``predict`` that
+    caches into ``self`` reads the weights ``train`` set). A library's settings a step
+    changes (``side_state.settings_set``) couple it
     with every other step whose key counts them, and make it re-execute even alone
     (steps given its objects compute by them too); random generators: ``_couple_drawers``."""
     readers: dict[tuple[Any, ...], set[str]] = {}
@@ -3529,14 +3561,7 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                 if using is not None:
                     settings.setdefault(gname, set()).update(using)
             elif mark[0] not in ("draw", "made", "taken", "rebound"):
-                # (a step that writes it too only adds to it, as to a log: what it returns
-                # does not come from it, and it was fingerprinted before anything ran;
-                # unless it takes items out: then it gets what the others left)
-                taking = takers.get(mark, set())
-                others = ((readers.get(mark, set()) | writers[mark]) - {writer}
-                          if writer in taking else
-                          readers.get(mark, set()) - {writer} - (named.get(mark, set())
-                                                                 - taking))
+                others = _readers_of(writer, mark, readers, writers, named, takers, paths or {})
                 if others:
                     shared.setdefault(gname, set()).update(others)
         if shared:
@@ -3571,6 +3596,54 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                "since it was made" for g in sorted(made.get(name, ()))}})
     setters_ = {w for w, marks in writes.items() if any(m[0] == "settings" for m in marks)}
     _refuse_timeouts(graph, coupled, changed, setters_)
+
+
+def _readers_of(writer: str, mark: tuple[Any, ...],
+                readers: Mapping[tuple[Any, ...], set[str]],
+                writers: Mapping[tuple[Any, ...], set[str]],
+                named: Mapping[tuple[Any, ...], set[str]],
+                takers: Mapping[tuple[Any, ...], set[str]],
+                paths: Mapping[str, Mapping[int, tuple[Any, Any]]]) -> set[str]:
+    """The other steps that read what ``writer`` changes (its ``mark``). A step that
+    writes it too only adds to it, as to a log: what it returns does not come from it,
+    and it was fingerprinted before anything ran; unless it takes items out (then it
+    gets what the others left), or reads a part the writer changes and it does not
+    (``_fellow_readers``)."""
+    taking = takers.get(mark, set())
+    if writer in taking:
+        return (readers.get(mark, set()) | writers[mark]) - {writer}
+    apart = named.get(mark, set()) - taking - {writer}
+    others = readers.get(mark, set()) - {writer} - apart
+    if apart and mark[0] == "value":
+        others |= _fellow_readers(writer, mark[1], apart, paths)
+    return others
+
+
+def _fellow_readers(writer: str, ident: int, fellows: Iterable[str],
+                    paths: Mapping[str, Mapping[int, tuple[Any, Any]]]) -> set[str]:
+    """Of ``fellows``, steps that change the object ``ident`` too (by code they name, as
+    steps logging to one tracker do), those that read a part of it ``writer`` changes
+    and they do not change themselves (``self.w + x`` in a ``predict`` that caches its
+    answers in ``self``, after a ``train`` setting ``self.w``): what they return may come
+    from what ``writer`` did (paths from ``_object_takers``; either path within the
+    other). What a fellow reads only where it writes too (a memo it fills by key, a
+    client it makes on first use) couples nothing, as before; a writer whose changes
+    no path says (a library's mutator given it) changes the whole object."""
+    mine = paths.get(writer, {}).get(ident)
+    changed = mine[1] if mine is not None and mine[1] else {()}
+    out = set()
+    for step in fellows:
+        theirs = paths.get(step, {}).get(ident)
+        if theirs is None:
+            continue
+        reads, own = theirs
+        for r in reads:
+            if any(r[:len(w)] == w for w in own):
+                continue  # (within what it changes itself)
+            if any(r[:len(c)] == c or c[:len(r)] == r for c in changed):
+                out.add(step)
+                break
+    return out
 
 
 def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],
