@@ -2788,6 +2788,12 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         "ANSWERS.w = n", "ANSWERS.calls = 0\n    return ANSWERS.w"),
     "weights_fit_by_a_library_then_read_by_a_step_setting_another": (
         "ANSWERS.answers.update(w=n)", "ANSWERS.calls = 0\n    return ANSWERS.answers"),
+    "item_set_then_read_by_a_step_setting_another_item": (
+        'STATE["model"] = n', 'STATE["preds"] = 1\n    return STATE["model"]'),
+    "item_of_an_attribute_set_then_read_by_a_step_setting_another_item": (
+        'ANSWERS.answers["w"] = n', 'ANSWERS.answers["seen"] = 1\n    return ANSWERS.answers["w"]'),
+    "item_set_then_all_summed_by_a_step_setting_another_item": (
+        'STATE["model"] = n', 'STATE["preds"] = 1\n    return sum(STATE.values())'),
 }
 OBJECT_APART = {  # the same objects, changed without reading back what changes
     "log_appended_by_a_method_reading_a_flag": (
@@ -2825,6 +2831,12 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "answers_kept_by_both_with_the_weights_unchanged": (
         "ANSWERS.predict(1)", "return ANSWERS.predict(2)"),
     "client_made_on_first_use_by_both": ("ANSWERS.client()", "return ANSWERS.client()"),
+    "items_each_set_and_read_back_by_their_own_step": (
+        'STATE["model"] = n', 'STATE["preds"] = 1\n    return STATE["preds"]'),
+    "item_kept_by_a_constant_key_by_both": (
+        'ANSWERS.answers.setdefault("w", 1)',
+        'if "w" not in ANSWERS.answers:\n        ANSWERS.answers["w"] = 2\n'
+        '    return ANSWERS.answers["w"]'),
 }
 OBJECT_HEAD = '''
 import functools
@@ -3134,6 +3146,7 @@ HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()
 MODEL, REFIT, ANSWERS = Model(), Refit(), Answers()
+STATE = {"model": 0, "preds": 0}  # a dict steps pass results through
 COUNTERS = [Counter()]
 LOG = App.log
 

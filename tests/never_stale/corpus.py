@@ -6087,6 +6087,38 @@ add(idiom("model_trained_by_one_step_keeping_answers_in_itself_for_another", {"p
     warns_at_build=("MODEL",),
 ))
 
+add(idiom("results_passed_by_key_through_a_global_dict_both_steps_fill", {"pipe.py": src('''
+    import flowyml as fm
+
+    STATE = {}
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        STATE["model"] = k * 2
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        STATE["preds"] = STATE["model"] + 1  # after first's
+        return STATE["preds"]
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second sets an item of a global dict from the item first set "
+          "there: it changes the dict as first does, yet reads first's item, so they are "
+          "coupled and re-execute", {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
+           note="what first puts in the dict: second's result moves (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("STATE",),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

@@ -509,6 +509,23 @@ def _call_under(node: ast.expr) -> ast.expr:
     return node
 
 
+def item_part(index: ast.AST) -> str:
+    """A path's part for an item (``own_uses``): ``[]``, any of them; ``['lr']``, ``[0]``,
+    the one a constant key names (a string, a number: either path ``within`` the other
+    then only for the same key, or for ``[]``)."""
+    if type(index) is ast.Constant and type(index.value) in (str, int):
+        return f"[{index.value!r}]"
+    return "[]"
+
+
+def _key_test(node: Any, container: ast.AST) -> bool:
+    """Whether ``node`` is ``"k" in container`` (or ``not in``): with a constant key, a
+    read of that item's presence, not of the whole (a memo by a constant key)."""
+    return (type(node) is ast.Compare and len(node.ops) == 1
+            and type(node.ops[0]) in (ast.In, ast.NotIn) and node.comparators[0] is container
+            and item_part(node.left) != "[]")
+
+
 def _is_slice(index: ast.AST) -> bool:
     """``X[a:b]``, ``X[:, :2]``: a copy of a list, a view of an array."""
     return type(index) is ast.Slice or (type(index) is ast.Tuple and any(
@@ -792,7 +809,7 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
             top, p = p, parents.get(id(p))
         while (type(p) is ast.Attribute or (type(p) is ast.Subscript and type(
                 p.ctx) is ast.Load and not _is_slice(p.slice))) and p.value is top:
-            path.append(p.attr if type(p) is ast.Attribute else "[]")
+            path.append(p.attr if isinstance(p, ast.Attribute) else item_part(p.slice))
             top, p = p, parents.get(id(p))
         here = tuple(path)
         if type(top) is ast.Attribute and type(top.ctx) is not ast.Load:
@@ -807,11 +824,14 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
         elif type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
             if type(p.ctx) is ast.Del or type(parents.get(id(p))) is ast.AugAssign:
                 ordered.add(here)  # ``del name.items[0]``, ``name.counts[k] += 1``
-            else:  # ``name.opts[k] = v``: what ``opts`` holds, set by key
-                assigned.add(here)
+            else:  # ``name.opts["lr"] = v``: that item of ``opts``; ``[k]``: any of them
+                key = item_part(p.slice)
+                assigned.add(here if key == "[]" else (*here, key))
         elif type(p) is ast.Assign and p.value is top and len(p.targets) == 1 and type(
                 p.targets[0]) is ast.Name and not aliased:  # ``log = name.items``
             aliases.append((p.targets[0].id, here))
+        elif _key_test(p, top):  # ``"," in name.cache``: whether that item is there
+            read.add((*here, item_part(p.left)))
         elif path or type(p) is not ast.Return:
             callee = chain_of(p.func) if type(p) is ast.Call and p.func is not top else None
             if callee is None and type(p) is ast.keyword:

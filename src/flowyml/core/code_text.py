@@ -41,6 +41,19 @@ ORDERED_MUTATORS = frozenset({"append", "extend", "insert", "remove", "clear", "
 TAKERS = frozenset({"pop", "popitem", "popleft", "heappop", "heapreplace", "heappushpop"})
 
 
+def parts_meet(a: str, b: str) -> bool:
+    """Whether two parts of paths (``own_uses``) may name the same attribute or item:
+    the same part, or an item by a key and any item."""
+    return a == b or (a == "[]" and b[:1] == "[") or (b == "[]" and a[:1] == "[")
+
+
+def within(path: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
+    """Whether what is at ``path`` may be a part of what is at ``prefix`` (``parts_meet``
+    along ``prefix``)."""
+    return len(path) >= len(prefix) and all(
+        parts_meet(a, b) for a, b in zip(path, prefix, strict=False))
+
+
 ATTR_SETTERS = frozenset({"setattr", "delattr"})  # the builtins changing an attribute
 
 

@@ -80,6 +80,7 @@ from .code_text import (
     name_of,
     resolve_chain,
     target_names,
+    within,
 )
 from .code_text import safe_attr as _attr
 from .errors import BuildError
@@ -1201,7 +1202,7 @@ class _Takes:
             self.record(root, name, at + p, read=False, assigned=True)
         for p in found.read:
             self.record(root, name, at + p, read=True)
-            if p and p[-1] != "[]":  # ``T.total`` a property: its getter runs on ``T``
+            if p and p[-1][:1] != "[":  # ``T.total`` a property: its getter runs on ``T``
                 self._property_read(root, name, at + p[:-1], p[-1])
         for p, callee in found.handed:
             try:
@@ -1270,7 +1271,7 @@ class _Takes:
         """``taken``, each object with its paths changed by what they hold and read."""
         out = []
         for obj, name, ordered, read, _ in self.objects.values():
-            paths = {o for o in ordered for r in read if o[:len(r)] == r or r[:len(o)] == o}
+            paths = {o for o in ordered for r in read if within(o, r) or within(r, o)}
             if paths:
                 out.append((obj, name, paths))
         return out
@@ -1345,7 +1346,7 @@ def _objects_along(obj: Any, path: tuple[str, ...]) -> list[Any]:
     without running code: 64 at most (the rows of nested lists are not followed all)."""
     reached = [obj]
     for part in path:
-        if part == "[]":
+        if part[:1] == "[":  # (any item, or one by its key: all, as for any)
             reached = [x for o in reached for x in _contents(o)[:64]][:64]
         else:
             reached = [h for o in reached for h in [_held_path(o, (part,))] if h is not None]
@@ -3638,12 +3639,19 @@ def _fellow_readers(writer: str, ident: int, fellows: Iterable[str],
             continue
         reads, own = theirs
         for r in reads:
-            if any(r[:len(w)] == w for w in own):
+            if any(_surely_within(r, w) for w in own):
                 continue  # (within what it changes itself)
-            if any(r[:len(c)] == c or c[:len(r)] == r for c in changed):
+            if any(within(r, c) or within(c, r) for c in changed):
                 out.add(step)
                 break
     return out
+
+
+def _surely_within(path: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
+    """Whether what is at ``path`` is a part of what is at ``prefix`` whatever the keys:
+    an item by a key is within any item, any item is not within one by a key."""
+    return len(path) >= len(prefix) and all(
+        a == b or (b == "[]" and a[:1] == "[") for a, b in zip(path, prefix, strict=False))
 
 
 def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],
