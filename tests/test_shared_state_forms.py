@@ -2790,6 +2790,8 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         "ANSWERS.answers.update(w=n)", "ANSWERS.calls = 0\n    return ANSWERS.answers"),
     "item_set_then_read_by_a_step_setting_another_item": (
         'STATE["model"] = n', 'STATE["preds"] = 1\n    return STATE["model"]'),
+    "class_attribute_counted_through_the_class_of_self_then_read_by_name": (
+        "VISITS.bump_quietly()", "VISITS.bump_quietly()\n    return Visits.count"),
     "item_of_an_attribute_set_then_read_by_a_step_setting_another_item": (
         'ANSWERS.answers["w"] = n', 'ANSWERS.answers["seen"] = 1\n    return ANSWERS.answers["w"]'),
     "item_set_then_all_summed_by_a_step_setting_another_item": (
@@ -2831,6 +2833,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "answers_kept_by_both_with_the_weights_unchanged": (
         "ANSWERS.predict(1)", "return ANSWERS.predict(2)"),
     "client_made_on_first_use_by_both": ("ANSWERS.client()", "return ANSWERS.client()"),
+    "class_attribute_counted_through_the_class_of_self_then_another_read_by_name": (
+        "VISITS.bump_quietly()", "VISITS.bump_quietly()\n    return Visits.other"),
     "items_each_set_and_read_back_by_their_own_step": (
         'STATE["model"] = n', 'STATE["preds"] = 1\n    return STATE["preds"]'),
     "item_kept_by_a_constant_key_by_both": (
@@ -3116,6 +3120,9 @@ class Visits:
     def bump_other(self):
         type(self).count += 1
         return type(self).other
+
+    def bump_quietly(self):
+        self.__class__.count += 1
 
 
 COUNTER, IDS, TRACKER, JOBS, COUNTS = Counter(), Ids(), Tracker(), Jobs(), Counts()

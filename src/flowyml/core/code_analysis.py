@@ -727,8 +727,8 @@ class OwnUses(NamedTuple):
     it changes by what they hold; ``read``, those it reads; ``calls``, the methods it
     calls, each with whether the call's result is used; ``handed``, the values it gives
     a function, each with the function's chain (a read, unless the caller follows it);
-    ``assigned``, those it sets or deletes (``name.w = v``, ``name.opts[k] = v``: the
-    ``opts`` it holds)."""
+    ``assigned``, those it sets or deletes. An item's part is ``['lr']`` or ``[0]`` for
+    a constant key, ``[]`` for any other (``item_part``)."""
 
     ordered: frozenset[Path]
     read: frozenset[Path]
@@ -746,9 +746,10 @@ def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
     ``return name``, a method returning its own object to chain calls), the methods it
     calls (``name.log(v)``: ``("log",)``; ``name.items.append(v)``: ``("items",
     "append")``, for the build to tell by what is there), the values it hands to a
-    function by name (``add(name, v)``), and those it sets (``name.w = v``, ``name.opts[k]
-    = v``: ``("w",)``, ``("opts",)``), neither a change by what they hold nor a read; a
-    local bound to a part (``log = name.items``) is followed, one level."""
+    function by name (``add(name, v)``), and those it sets (``name.w = v``: ``("w",)``;
+    ``name.opts["lr"] = v``: ``("opts", "['lr']")``; ``name.opts[k] = v``: ``("opts",)``,
+    any item), neither a change by what they hold nor a read; a local bound to a part
+    (``log = name.items``) is followed, one level."""
     parents: dict[int, ast.AST] = {}
     loads: dict[str, list[ast.Name]] = {}
     for node in ast.walk(tree):

@@ -1348,6 +1348,8 @@ def _objects_along(obj: Any, path: tuple[str, ...]) -> list[Any]:
     for part in path:
         if part[:1] == "[":  # (any item, or one by its key: all, as for any)
             reached = [x for o in reached for x in _contents(o)[:64]][:64]
+        elif part == "__class__":  # (``type(self).count``, ``self.__class__.count``)
+            reached = list({id(t): t for t in map(type, reached)}.values())
         else:
             reached = [h for o in reached for h in [_held_path(o, (part,))] if h is not None]
     return reached
@@ -3539,9 +3541,9 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
     instead. A step that writes the object too is a reader all the same when it reads a
     part of it the other writes and it does not (``_fellow_readers``: a ``predict`` that
     caches into ``self`` reads the weights ``train`` set). A library's settings a step
-    changes (``side_state.settings_set``) couple it
-    with every other step whose key counts them, and make it re-execute even alone
-    (steps given its objects compute by them too); random generators: ``_couple_drawers``."""
+    changes (``side_state.settings_set``) couple it with every other step whose key
+    counts them, and make it re-execute even alone (steps given its objects compute by
+    them too); random generators: ``_couple_drawers``."""
     readers: dict[tuple[Any, ...], set[str]] = {}
     for name, marks in reads.items():
         for mark in marks:
