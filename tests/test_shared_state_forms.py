@@ -2790,6 +2790,8 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         "ANSWERS.answers.update(w=n)", "ANSWERS.calls = 0\n    return ANSWERS.answers"),
     "item_set_then_read_by_a_step_setting_another_item": (
         'STATE["model"] = n', 'STATE["preds"] = 1\n    return STATE["model"]'),
+    "item_set_by_setdefault_then_got_by_a_step_setting_another_item": (
+        'STATE.setdefault("model", n)', 'STATE.setdefault("preds", 1)\n    return STATE.get("model")'),
     "class_attribute_counted_through_the_class_of_self_then_read_by_name": (
         "VISITS.bump_quietly()", "VISITS.bump_quietly()\n    return Visits.count"),
     "item_of_an_attribute_set_then_read_by_a_step_setting_another_item": (
@@ -2835,6 +2837,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
     "client_made_on_first_use_by_both": ("ANSWERS.client()", "return ANSWERS.client()"),
     "class_attribute_counted_through_the_class_of_self_then_another_read_by_name": (
         "VISITS.bump_quietly()", "VISITS.bump_quietly()\n    return Visits.other"),
+    "items_each_set_by_setdefault_and_got_back_by_their_own_step": (
+        'STATE.setdefault("model", n)', 'STATE.setdefault("preds", 1)\n    return STATE.get("preds")'),
     "items_each_set_and_read_back_by_their_own_step": (
         'STATE["model"] = n', 'STATE["preds"] = 1\n    return STATE["preds"]'),
     "item_kept_by_a_constant_key_by_both": (

@@ -727,14 +727,21 @@ class OwnUses(NamedTuple):
     it changes by what they hold; ``read``, those it reads; ``calls``, the methods it
     calls, each with whether the call's result is used; ``handed``, the values it gives
     a function, each with the function's chain (a read, unless the caller follows it);
-    ``assigned``, those it sets or deletes. An item's part is ``['lr']`` or ``[0]`` for
-    a constant key, ``[]`` for any other (``item_part``)."""
+    ``assigned``, those it sets or deletes; ``keyed_calls``, the calls among ``calls``
+    of a container's method by a constant key (``name.setdefault("a", [])``: the path
+    of the call, ``("setdefault",)``, and ``['a']``). An item's part is ``['lr']`` or
+    ``[0]`` for a constant key, ``[]`` for any other (``item_part``)."""
 
     ordered: frozenset[Path]
     read: frozenset[Path]
     calls: frozenset[tuple[Path, bool]]
     handed: frozenset[tuple[Path, tuple[str, ...]]]
     assigned: frozenset[Path] = frozenset()
+    keyed_calls: frozenset[tuple[Path, str]] = frozenset()
+
+
+# a container's methods that take the key of the one item they read or set first
+KEYED_METHODS = frozenset({"get", "setdefault", "__getitem__", "__setitem__", "__contains__"})
 
 
 def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
@@ -798,6 +805,7 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
     read: set[Path] = set()
     assigned: set[Path] = set()
     calls: set[tuple[Path, bool]] = set()
+    keyed: set[tuple[Path, str]] = set()
     handed: set[tuple[Path, tuple[str, ...]]] = set()
     aliases: list[tuple[str, Path]] = []
     todo: list[tuple[ast.Name, Path, bool]] = [(n, (), False) for n in loads.get(name, ())]
@@ -822,6 +830,9 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
         elif type(p) is ast.Call and p.func is top:  # (the object itself called: its
             calls.add((here if type(top) is ast.Attribute else (*here, "__call__"),  # class's
                        type(parents.get(id(p))) is not ast.Expr))  # ``__call__``)
+            if path and path[-1] in KEYED_METHODS and p.args and (
+                    item_part(p.args[0]) != "[]"):  # ``name.setdefault("a", [])``
+                keyed.add((here, item_part(p.args[0])))
         elif type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
             if type(p.ctx) is ast.Del or type(parents.get(id(p))) is ast.AugAssign:
                 ordered.add(here)  # ``del name.items[0]``, ``name.counts[k] += 1``
@@ -847,7 +858,7 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
                      for n in loads.get(alias, ())]
             aliases = []
     return OwnUses(frozenset(ordered), frozenset(read), frozenset(calls), frozenset(handed),
-                   frozenset(assigned))
+                   frozenset(assigned), frozenset(keyed))
 
 
 def _use_of(node: ast.AST, parents: dict[int, ast.AST],

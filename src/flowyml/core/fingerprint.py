@@ -1213,9 +1213,10 @@ class _Takes:
                 self.record(root, name, at + p, read=True)
                 if callee[-1] in _HANDED_TAKERS:  # ``heapq.heappop(self.heap)``,
                     self.record(root, name, at + p, read=False)  # ``next(self.ids)``
+        keys = dict(found.keyed_calls)
         for path, used in found.calls:
             where, method = at + path[:-1], path[-1]
-            self._called(root, name, where, method, used)
+            self._called(root, name, where, method, used, keys.get(path))
 
     def _property_read(self, root: Any, name: str, where: tuple[str, ...], attr: str
                        ) -> None:
@@ -1239,9 +1240,10 @@ class _Takes:
                     (entry[4] if assigned else entry[3] if read else entry[2]).add(path[k:])
 
     def _called(self, root: Any, name: str, where: tuple[str, ...], method: str,
-                used: bool) -> None:
+                used: bool, key: str | None = None) -> None:
         """The method ``method`` called on what is at ``where`` from ``root``: each of
-        the user's there followed once, a builtin container's by its name."""
+        the user's there followed once, a builtin container's by its name (and the item
+        it reads or sets, ``key``: ``d.get("a")``, ``d.setdefault("a", [])``)."""
         methods = {id(m): m for held in _objects_along(root, where)
                    if not is_a(held, (list, dict, set))
                    for m in [_class_method(held, method) if is_a(held, type)
@@ -1258,9 +1260,10 @@ class _Takes:
                 else:
                     self.record(root, name, where, read=False, assigned=True)
             elif method not in MUTATORS:  # (``self.items.count(x)``)
-                self.record(root, name, where, read=True)
+                self.record(root, name, (*where, key) if key else where, read=True)
             else:  # ``self.opts.update(d)``, ``self.model.fit(X)``: set, by key or anew
-                self.record(root, name, where, read=False, assigned=True)
+                self.record(root, name, (*where, key) if key else where, read=False,
+                            assigned=True)
 
     def taken(self) -> list[tuple[Any, str]]:
         """The objects holding a value changed by what it holds and read (either path
