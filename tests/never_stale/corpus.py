@@ -6119,6 +6119,79 @@ add(idiom("results_passed_by_key_through_a_global_dict_both_steps_fill", {"pipe.
     warns_at_build=("STATE",),
 ))
 
+add(idiom("lists_per_key_filled_by_setdefault_one_read_by_the_other_step", {"pipe.py": src('''
+    import flowyml as fm
+
+    LOGS = {}
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        LOGS.setdefault("train", []).append(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        LOGS.setdefault("eval", []).append(0)  # after first's
+        return sum(LOGS.get("train", []))
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second fills its own list in a global dict by setdefault and "
+          "sums the list first filled there: coupled, both re-execute",
+          {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
+           note="what first logs: second's sum moves (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("LOGS",),
+))
+
+add(idiom("class_counter_bumped_through_self_class_read_by_name", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Run:
+        count = 0
+
+        def bump(self):
+            self.__class__.count += 1
+
+
+    R = Run()
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        for _ in range(k):
+            R.bump()
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        R.bump()  # after first's
+        return Run.count
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second bumps a class counter through self.__class__, as first "
+          "does, and returns it by the class's name: coupled, both re-execute",
+          {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
+           note="how often first bumps: second's count moves (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("R",),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 
