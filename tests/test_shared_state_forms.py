@@ -2792,6 +2792,10 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         'STATE["model"] = n', 'STATE["preds"] = 1\n    return STATE["model"]'),
     "item_set_by_setdefault_then_got_by_a_step_setting_another_item": (
         'STATE.setdefault("model", n)', 'STATE.setdefault("preds", 1)\n    return STATE.get("model")'),
+    "item_put_by_a_classmethod_given_its_key_then_read_by_a_step_putting_another": (
+        'Board.put("m", n)', 'Board.put("n", 1)\n    return Board.items["m"]'),
+    "item_placed_by_a_method_given_its_key_then_read_by_a_step_placing_another": (
+        'BOARD.place(name="m", v=n)', 'BOARD.place("n", 1)\n    return BOARD.slots["m"]'),
     "class_attribute_counted_through_the_class_of_self_then_read_by_name": (
         "VISITS.bump_quietly()", "VISITS.bump_quietly()\n    return Visits.count"),
     "item_of_an_attribute_set_then_read_by_a_step_setting_another_item": (
@@ -2839,6 +2843,10 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
         "VISITS.bump_quietly()", "VISITS.bump_quietly()\n    return Visits.other"),
     "items_each_set_by_setdefault_and_got_back_by_their_own_step": (
         'STATE.setdefault("model", n)', 'STATE.setdefault("preds", 1)\n    return STATE.get("preds")'),
+    "items_each_put_by_a_classmethod_and_read_back_by_their_own_step": (
+        'Board.put("m", n)', 'Board.put("n", 1)\n    return Board.items["n"]'),
+    "items_each_placed_by_a_method_and_read_back_by_their_own_step": (
+        'BOARD.place("m", n)', 'BOARD.place("n", 1)\n    return BOARD.slots["n"]'),
     "items_each_set_and_read_back_by_their_own_step": (
         'STATE["model"] = n', 'STATE["preds"] = 1\n    return STATE["preds"]'),
     "item_kept_by_a_constant_key_by_both": (
@@ -2977,6 +2985,20 @@ class Refit(Model):
     def fit(self, v):
         self.w = v * 2.0  # (from this data alone)
         self.history.append(v)
+
+
+class Board:  # items kept by name, through a classmethod and a method
+    items = {"m": 0, "n": 0}
+
+    @classmethod
+    def put(cls, name, v):
+        cls.items[name] = v
+
+    def __init__(self):
+        self.slots = {"m": 0, "n": 0}
+
+    def place(self, name, v):
+        self.slots[name] = v
 
 
 class Answers:  # a model that keeps its answers in itself
@@ -3156,7 +3178,7 @@ def get_app():
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()
-MODEL, REFIT, ANSWERS = Model(), Refit(), Answers()
+MODEL, REFIT, ANSWERS, BOARD = Model(), Refit(), Answers(), Board()
 STATE = {"model": 0, "preds": 0}  # a dict steps pass results through
 COUNTERS = [Counter()]
 LOG = App.log

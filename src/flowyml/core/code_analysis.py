@@ -19,7 +19,7 @@ import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from .code_text import (
@@ -509,21 +509,24 @@ def _call_under(node: ast.expr) -> ast.expr:
     return node
 
 
-def item_part(index: ast.AST) -> str:
+def item_part(index: ast.AST, consts: Mapping[str, str] | None = None) -> str:
     """A path's part for an item (``own_uses``): ``[]``, any of them; ``['lr']``, ``[0]``,
     the one a constant key names (a string, a number: either path ``within`` the other
-    then only for the same key, or for ``[]``)."""
+    then only for the same key, or for ``[]``), or a parameter the caller gave one
+    (``consts``: parameter -> part)."""
     if type(index) is ast.Constant and type(index.value) in (str, int):
         return f"[{index.value!r}]"
+    if consts and type(index) is ast.Name and index.id in consts:
+        return consts[index.id]
     return "[]"
 
 
-def _key_test(node: Any, container: ast.AST) -> bool:
+def _key_test(node: Any, container: ast.AST, consts: Mapping[str, str] | None) -> bool:
     """Whether ``node`` is ``"k" in container`` (or ``not in``): with a constant key, a
     read of that item's presence, not of the whole (a memo by a constant key)."""
     return (type(node) is ast.Compare and len(node.ops) == 1
             and type(node.ops[0]) in (ast.In, ast.NotIn) and node.comparators[0] is container
-            and item_part(node.left) != "[]")
+            and item_part(node.left, consts) != "[]")
 
 
 def _is_slice(index: ast.AST) -> bool:
@@ -738,13 +741,17 @@ class OwnUses(NamedTuple):
     handed: frozenset[tuple[Path, tuple[str, ...]]]
     assigned: frozenset[Path] = frozenset()
     keyed_calls: frozenset[tuple[Path, str]] = frozenset()
+    # the calls among ``calls`` given constant keys (``name.register("m", v)``): the
+    # path of the call and, for each such argument, its place or keyword and its part
+    call_keys: frozenset[tuple[Path, tuple[tuple[int | str, str], ...]]] = frozenset()
 
 
 # a container's methods that take the key of the one item they read or set first
 KEYED_METHODS = frozenset({"get", "setdefault", "__getitem__", "__setitem__", "__contains__"})
 
 
-def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
+def own_uses(tree: ast.AST, names: Collection[str], consts: Mapping[str, str] | None = None
+             ) -> dict[str, OwnUses]:
     """How code uses the objects ``names`` hold (a method's ``self``, a global instance,
     a helper's parameter), each by paths of attributes and items from it: the values it
     changes by what they hold (``name.n += 1``: ``("n",)``; ``del name.items[0]``,
@@ -756,7 +763,8 @@ def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
     function by name (``add(name, v)``), and those it sets (``name.w = v``: ``("w",)``;
     ``name.opts["lr"] = v``: ``("opts", "['lr']")``; ``name.opts[k] = v``: ``("opts",)``,
     any item), neither a change by what they hold nor a read; a local bound to a part
-    (``log = name.items``) is followed, one level."""
+    (``log = name.items``) is followed, one level. ``consts``: the parameters a caller
+    gave constant keys (``item_part``), unless the function rebinds them."""
     parents: dict[int, ast.AST] = {}
     loads: dict[str, list[ast.Name]] = {}
     for node in ast.walk(tree):
@@ -764,7 +772,10 @@ def own_uses(tree: ast.AST, names: Collection[str]) -> dict[str, OwnUses]:
             parents[id(child)] = node
         if type(node) is ast.Name and type(node.ctx) is ast.Load:
             loads.setdefault(node.id, []).append(node)
-    return {name: _uses_of_name(name, loads, parents) for name in names}
+    if consts:  # (a parameter the function rebinds holds what it was given no more)
+        stored = {n.id for n in ast.walk(tree) if type(n) is ast.Name and type(n.ctx) is not ast.Load}
+        consts = {k: v for k, v in consts.items() if k not in stored}
+    return {name: _uses_of_name(name, loads, parents, consts) for name in names}
 
 
 def _type_of(node: Any, arg: ast.AST) -> bool:
@@ -798,14 +809,15 @@ def reads_target(value: ast.AST, target: ast.AST) -> bool:
         and chain_of(n) == chain for n in ast.walk(value))
 
 
-def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int, ast.AST]
-                  ) -> OwnUses:
+def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int, ast.AST],
+                  consts: Mapping[str, str] | None = None) -> OwnUses:
     """``own_uses`` of one name, given the tree's loads by name and its parents."""
     ordered: set[Path] = set()
     read: set[Path] = set()
     assigned: set[Path] = set()
     calls: set[tuple[Path, bool]] = set()
     keyed: set[tuple[Path, str]] = set()
+    given: set[tuple[Path, tuple[tuple[int | str, str], ...]]] = set()
     handed: set[tuple[Path, tuple[str, ...]]] = set()
     aliases: list[tuple[str, Path]] = []
     todo: list[tuple[ast.Name, Path, bool]] = [(n, (), False) for n in loads.get(name, ())]
@@ -818,7 +830,7 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
             top, p = p, parents.get(id(p))
         while (type(p) is ast.Attribute or (type(p) is ast.Subscript and type(
                 p.ctx) is ast.Load and not _is_slice(p.slice))) and p.value is top:
-            path.append(p.attr if isinstance(p, ast.Attribute) else item_part(p.slice))
+            path.append(p.attr if isinstance(p, ast.Attribute) else item_part(p.slice, consts))
             top, p = p, parents.get(id(p))
         here = tuple(path)
         if type(top) is ast.Attribute and type(top.ctx) is not ast.Load:
@@ -831,19 +843,22 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
             calls.add((here if type(top) is ast.Attribute else (*here, "__call__"),  # class's
                        type(parents.get(id(p))) is not ast.Expr))  # ``__call__``)
             if path and path[-1] in KEYED_METHODS and p.args and (
-                    item_part(p.args[0]) != "[]"):  # ``name.setdefault("a", [])``
-                keyed.add((here, item_part(p.args[0])))
+                    item_part(p.args[0], consts) != "[]"):  # ``name.setdefault("a", [])``
+                keyed.add((here, item_part(p.args[0], consts)))
+            keys = _given_keys(p, consts)
+            if keys:
+                given.add((here, keys))
         elif type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
             if type(p.ctx) is ast.Del or type(parents.get(id(p))) is ast.AugAssign:
                 ordered.add(here)  # ``del name.items[0]``, ``name.counts[k] += 1``
             else:  # ``name.opts["lr"] = v``: that item of ``opts``; ``[k]``: any of them
-                key = item_part(p.slice)
+                key = item_part(p.slice, consts)
                 assigned.add(here if key == "[]" else (*here, key))
         elif type(p) is ast.Assign and p.value is top and len(p.targets) == 1 and type(
                 p.targets[0]) is ast.Name and not aliased:  # ``log = name.items``
             aliases.append((p.targets[0].id, here))
-        elif _key_test(p, top):  # ``"," in name.cache``: whether that item is there
-            read.add((*here, item_part(p.left)))
+        elif _key_test(p, top, consts):  # ``"," in name.cache``: whether that item is there
+            read.add((*here, item_part(p.left, consts)))
         elif path or type(p) is not ast.Return:
             callee = chain_of(p.func) if type(p) is ast.Call and p.func is not top else None
             if callee is None and type(p) is ast.keyword:
@@ -858,7 +873,25 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
                      for n in loads.get(alias, ())]
             aliases = []
     return OwnUses(frozenset(ordered), frozenset(read), frozenset(calls), frozenset(handed),
-                   frozenset(assigned), frozenset(keyed))
+                   frozenset(assigned), frozenset(keyed), frozenset(given))
+
+
+def _given_keys(call: ast.Call, consts: Mapping[str, str] | None
+                ) -> tuple[tuple[int | str, str], ...]:
+    """The arguments of ``call`` that are constant keys (``item_part``), by place or
+    keyword: what the method called may set or read an item by."""
+    out: list[tuple[int | str, str]] = []
+    for i, arg in enumerate(call.args):
+        if type(arg) is ast.Starred:
+            break  # (the places after it are not known)
+        part = item_part(arg, consts)
+        if part != "[]":
+            out.append((i, part))
+    for kw in call.keywords:
+        part = item_part(kw.value, consts) if kw.arg is not None else "[]"
+        if kw.arg is not None and part != "[]":
+            out.append((kw.arg, part))
+    return tuple(out)
 
 
 def _use_of(node: ast.AST, parents: dict[int, ast.AST],

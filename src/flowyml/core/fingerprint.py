@@ -1213,10 +1213,10 @@ class _Takes:
                 self.record(root, name, at + p, read=True)
                 if callee[-1] in _HANDED_TAKERS:  # ``heapq.heappop(self.heap)``,
                     self.record(root, name, at + p, read=False)  # ``next(self.ids)``
-        keys = dict(found.keyed_calls)
+        keys, given = dict(found.keyed_calls), dict(found.call_keys)
         for path, used in found.calls:
             where, method = at + path[:-1], path[-1]
-            self._called(root, name, where, method, used, keys.get(path))
+            self._called(root, name, where, method, used, keys.get(path), given.get(path))
 
     def _property_read(self, root: Any, name: str, where: tuple[str, ...], attr: str
                        ) -> None:
@@ -1240,16 +1240,19 @@ class _Takes:
                     (entry[4] if assigned else entry[3] if read else entry[2]).add(path[k:])
 
     def _called(self, root: Any, name: str, where: tuple[str, ...], method: str,
-                used: bool, key: str | None = None) -> None:
+                used: bool, key: str | None = None,
+                given: tuple[tuple[int | str, str], ...] | None = None) -> None:
         """The method ``method`` called on what is at ``where`` from ``root``: each of
-        the user's there followed once, a builtin container's by its name (and the item
-        it reads or sets, ``key``: ``d.get("a")``, ``d.setdefault("a", [])``)."""
+        the user's there followed once (with the constant keys it is ``given``, by place
+        after its object or keyword: ``REG.register("m", v)``), a builtin container's by
+        its name (and the item it reads or sets, ``key``: ``d.get("a")``,
+        ``d.setdefault("a", [])``)."""
         methods = {id(m): m for held in _objects_along(root, where)
                    if not is_a(held, (list, dict, set))
                    for m in [_class_method(held, method) if is_a(held, type)
                              else _own_method(held, method)] if m is not None}
         for meth in methods.values():
-            _helper_use(meth, 0, root, name, where, self)
+            _helper_use(meth, 0, root, name, where, self, given)
         if not methods:  # a builtin container's (``self.items.append(v)``), or unknown
             if method in ORDERED_MUTATORS:
                 self.record(root, name, where, read=False)
@@ -1299,7 +1302,8 @@ def _helpers_given(info: CodeInfo, globs: Mapping[str, Any], names: Iterable[str
 
 
 def _helper_use(fn: Any, where: int | str, root: Any, name: str, at: tuple[str, ...],
-                takes: _Takes) -> None:
+                takes: _Takes, given: tuple[tuple[int | str, str], ...] | None = None
+                ) -> None:
     """Add to ``takes`` how ``fn`` (a function of the user's, a method through the
     wrappers ``_wrapped`` sees) uses its parameter ``where``, given the object at path
     ``at`` from ``root`` (the global ``name``), and the helpers it hands it to: 64
@@ -1314,7 +1318,11 @@ def _helper_use(fn: Any, where: int | str, root: Any, name: str, at: tuple[str, 
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     param = (params[where] if where < code.co_argcount else None) if isinstance(
         where, int) else where if where in params else None
-    key = (id(fn), id(root), *at)
+    # the constant keys the call gives the parameters after the object's (a method's)
+    consts = {params[where + 1 + k] if isinstance(k, int) else k: part for k, part in given
+              if (k in params if isinstance(k, str) else where + 1 + k < code.co_argcount)
+              } if given and isinstance(where, int) else {}
+    key = (id(fn), id(root), *at, *sorted(consts.items()))
     tree = info.tree() if param is not None and key not in takes.seen else None
     if tree is None or param is None:
         return
@@ -1322,26 +1330,30 @@ def _helper_use(fn: Any, where: int | str, root: Any, name: str, at: tuple[str, 
         takes.record(root, name, at, read=True)
         return
     takes.seen.add(key)
-    takes.add(root, name, at, _uses_of(tree, (param,))[param], fn.__globals__)
+    takes.add(root, name, at, _uses_of(tree, (param,), consts)[param], fn.__globals__)
     _helpers_given(info, fn.__globals__, (param,), {param: (root, name, at)}, takes)
 
 
-def _uses_of(tree: ast.AST, names: Iterable[str]) -> dict[str, Any]:
-    """``code_analysis.own_uses``, once a build for a function's tree and a name (the
-    steps of a build call the same methods: a tracker's ``log``)."""
+def _uses_of(tree: ast.AST, names: Iterable[str], consts: Mapping[str, str] | None = None
+             ) -> dict[str, Any]:
+    """``code_analysis.own_uses``, once a build for a function's tree, a name and the
+    constant keys its parameters were given (the steps of a build call the same methods:
+    a tracker's ``log``)."""
     hit = _uses_memo.get(id(tree))
     if hit is None or hit[0] is not tree:
         hit = (tree, {})
         if _sharing():
             _uses_memo[id(tree)] = hit
-    missing = [n for n in names if n not in hit[1]]
+    frozen = tuple(sorted(consts.items())) if consts else ()
+    missing = [n for n in names if (n, frozen) not in hit[1]]
     if missing:
         from .code_analysis import own_uses
-        hit[1].update(own_uses(tree, missing))
-    return hit[1]
+        hit[1].update(((n, frozen), u) for n, u in own_uses(tree, missing, consts).items())
+    return {n: hit[1][(n, frozen)] for n in names}
 
 
-_uses_memo: dict[int, tuple[ast.AST, dict[str, Any]]] = {}  # this build's
+_uses_memo: dict[int, tuple[ast.AST, dict[tuple[str, tuple[tuple[str, str], ...]], Any]]] = {}
+# (this build's)
 
 
 def _objects_along(obj: Any, path: tuple[str, ...]) -> list[Any]:
