@@ -6192,6 +6192,44 @@ add(idiom("class_counter_bumped_through_self_class_read_by_name", {"pipe.py": sr
     warns_at_build=("R",),
 ))
 
+add(idiom("registry_filled_by_name_through_a_classmethod_read_by_another_step", {"pipe.py": src('''
+    import flowyml as fm
+
+
+    class Registry:
+        items = {}
+
+        @classmethod
+        def register(cls, name, value):
+            cls.items[name] = value
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        Registry.register("scaler", k * 10)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        Registry.register("model", 1)  # after first's
+        return Registry.items["scaler"] + 1
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''')},
+    Phase("unchanged", (), "second registers its own entry through a classmethod given its "
+          "name and reads the entry first registered: coupled, both re-execute",
+          {"first": "executed", "second": "executed"}),
+    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+          "comment", {"first": "executed", "second": "executed"}),
+    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
+           note="what first registers: second's result moves (it was reused: stale)",
+           expect={"first": "executed", "second": "executed"}),
+    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+    warns_at_build=("Registry",),
+))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 
