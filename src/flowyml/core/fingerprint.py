@@ -1251,6 +1251,9 @@ class _Takes:
                    if not is_a(held, (list, dict, set))
                    for m in [_class_method(held, method) if is_a(held, type)
                              else _own_method(held, method)] if m is not None}
+        if given and not all(_undecorated(held, method) for held in _objects_along(root, where)
+                             if not is_a(held, (list, dict, set))):
+            given = None  # (a decorator may pass its function other arguments)
         for meth in methods.values():
             _helper_use(meth, 0, root, name, where, self, given)
         if not methods:  # a builtin container's (``self.items.append(v)``), or unknown
@@ -1281,6 +1284,14 @@ class _Takes:
             if paths:
                 out.append((obj, name, paths))
         return out
+
+
+def _undecorated(held: Any, method: str) -> bool:
+    """Whether ``held``'s method ``method`` is a plain ``def`` of its class (a
+    classmethod's too), which gets the arguments of a call as they are written."""
+    raw = inspect.getattr_static(held if is_a(held, type) else type(held), method, None)
+    raw = raw.__func__ if isinstance(raw, classmethod) else raw
+    return type(raw) is types.FunctionType and "__wrapped__" not in raw.__dict__
 
 
 def _helpers_given(info: CodeInfo, globs: Mapping[str, Any], names: Iterable[str],
