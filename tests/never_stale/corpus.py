@@ -6039,7 +6039,24 @@ add(idiom("counter_a_cached_getter_makes_on_first_use_bumped_by_two_steps", {"pi
     warns_at_build=("get_counter() (its cached result)",),
 ))
 
-add(idiom("model_trained_by_one_step_keeping_answers_in_itself_for_another", {"pipe.py": src('''
+def _read_back_pair(id: str, source: str, unchanged_note: str, change_note: str,
+                    warns: str) -> Idiom:
+    """Two steps changing one global object or dict, the second reading back a part of it
+    the first changes (``# after first's`` marks the second's line): coupled, both
+    re-execute every run, warned about at build; the first's parameter 1 -> 5 moves the
+    second's result."""
+    both = {"first": "executed", "second": "executed"}
+    return idiom(id, {"pipe.py": src(source)},
+                 Phase("unchanged", (), unchanged_note, both),
+                 Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
+                       "comment", both),
+                 change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
+                        note=change_note, expect=both),
+                 steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
+                 warns_at_build=(warns,))
+
+
+add(_read_back_pair("model_trained_by_one_step_keeping_answers_in_itself_for_another", '''
     import flowyml as fm
 
 
@@ -6073,21 +6090,14 @@ add(idiom("model_trained_by_one_step_keeping_answers_in_itself_for_another", {"p
 
 
     pipe = fm.Pipeline("ns", [first, second])
-''')},
-    Phase("unchanged", (), "second predicts with the weights first set on a global model, "
-          "and keeps its answer in the model too: it changes the model as first does, yet "
-          "reads what first changed, so they are coupled and re-execute",
-          {"first": "executed", "second": "executed"}),
-    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
-          "comment", {"first": "executed", "second": "executed"}),
-    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
-           note="what first trains on: second's answer moves (it was reused: stale)",
-           expect={"first": "executed", "second": "executed"}),
-    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
-    warns_at_build=("MODEL",),
-))
+''',
+    "second predicts with the weights first set on a global model, "
+    "and keeps its answer in the model too: it changes the model as first does, yet "
+    "reads what first changed, so they are coupled and re-execute",
+    "what first trains on: second's answer moves (it was reused: stale)",
+    "MODEL"))
 
-add(idiom("results_passed_by_key_through_a_global_dict_both_steps_fill", {"pipe.py": src('''
+add(_read_back_pair("results_passed_by_key_through_a_global_dict_both_steps_fill", '''
     import flowyml as fm
 
     STATE = {}
@@ -6106,20 +6116,14 @@ add(idiom("results_passed_by_key_through_a_global_dict_both_steps_fill", {"pipe.
 
 
     pipe = fm.Pipeline("ns", [first, second])
-''')},
-    Phase("unchanged", (), "second sets an item of a global dict from the item first set "
-          "there: it changes the dict as first does, yet reads first's item, so they are "
-          "coupled and re-execute", {"first": "executed", "second": "executed"}),
-    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
-          "comment", {"first": "executed", "second": "executed"}),
-    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
-           note="what first puts in the dict: second's result moves (it was reused: stale)",
-           expect={"first": "executed", "second": "executed"}),
-    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
-    warns_at_build=("STATE",),
-))
+''',
+    "second sets an item of a global dict from the item first set "
+    "there: it changes the dict as first does, yet reads first's item, so they are "
+    "coupled and re-execute",
+    "what first puts in the dict: second's result moves (it was reused: stale)",
+    "STATE"))
 
-add(idiom("lists_per_key_filled_by_setdefault_one_read_by_the_other_step", {"pipe.py": src('''
+add(_read_back_pair("lists_per_key_filled_by_setdefault_one_read_by_the_other_step", '''
     import flowyml as fm
 
     LOGS = {}
@@ -6138,20 +6142,13 @@ add(idiom("lists_per_key_filled_by_setdefault_one_read_by_the_other_step", {"pip
 
 
     pipe = fm.Pipeline("ns", [first, second])
-''')},
-    Phase("unchanged", (), "second fills its own list in a global dict by setdefault and "
-          "sums the list first filled there: coupled, both re-execute",
-          {"first": "executed", "second": "executed"}),
-    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
-          "comment", {"first": "executed", "second": "executed"}),
-    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
-           note="what first logs: second's sum moves (it was reused: stale)",
-           expect={"first": "executed", "second": "executed"}),
-    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
-    warns_at_build=("LOGS",),
-))
+''',
+    "second fills its own list in a global dict by setdefault and "
+    "sums the list first filled there: coupled, both re-execute",
+    "what first logs: second's sum moves (it was reused: stale)",
+    "LOGS"))
 
-add(idiom("class_counter_bumped_through_self_class_read_by_name", {"pipe.py": src('''
+add(_read_back_pair("class_counter_bumped_through_self_class_read_by_name", '''
     import flowyml as fm
 
 
@@ -6179,20 +6176,13 @@ add(idiom("class_counter_bumped_through_self_class_read_by_name", {"pipe.py": sr
 
 
     pipe = fm.Pipeline("ns", [first, second])
-''')},
-    Phase("unchanged", (), "second bumps a class counter through self.__class__, as first "
-          "does, and returns it by the class's name: coupled, both re-execute",
-          {"first": "executed", "second": "executed"}),
-    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
-          "comment", {"first": "executed", "second": "executed"}),
-    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
-           note="how often first bumps: second's count moves (it was reused: stale)",
-           expect={"first": "executed", "second": "executed"}),
-    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
-    warns_at_build=("R",),
-))
+''',
+    "second bumps a class counter through self.__class__, as first "
+    "does, and returns it by the class's name: coupled, both re-execute",
+    "how often first bumps: second's count moves (it was reused: stale)",
+    "R"))
 
-add(idiom("registry_filled_by_name_through_a_classmethod_read_by_another_step", {"pipe.py": src('''
+add(_read_back_pair("registry_filled_by_name_through_a_classmethod_read_by_another_step", '''
     import flowyml as fm
 
 
@@ -6217,18 +6207,11 @@ add(idiom("registry_filled_by_name_through_a_classmethod_read_by_another_step", 
 
 
     pipe = fm.Pipeline("ns", [first, second])
-''')},
-    Phase("unchanged", (), "second registers its own entry through a classmethod given its "
-          "name and reads the entry first registered: coupled, both re-execute",
-          {"first": "executed", "second": "executed"}),
-    Phase("nonsemantic", (E("pipe.py", "# after first's", "# after first"),),
-          "comment", {"first": "executed", "second": "executed"}),
-    change(E("pipe.py", "def first(k: int = 1):", "def first(k: int = 5):"),
-           note="what first registers: second's result moves (it was reused: stale)",
-           expect={"first": "executed", "second": "executed"}),
-    steps=("first", "second"), check={"y": "[first(), second('ok')][1]"},
-    warns_at_build=("Registry",),
-))
+''',
+    "second registers its own entry through a classmethod given its "
+    "name and reads the entry first registered: coupled, both re-execute",
+    "what first registers: second's result moves (it was reused: stale)",
+    "Registry"))
 
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm

@@ -730,24 +730,18 @@ class OwnUses(NamedTuple):
     it changes by what they hold; ``read``, those it reads; ``calls``, the methods it
     calls, each with whether the call's result is used; ``handed``, the values it gives
     a function, each with the function's chain (a read, unless the caller follows it);
-    ``assigned``, those it sets or deletes; ``keyed_calls``, the calls among ``calls``
-    of a container's method by a constant key (``name.setdefault("a", [])``: the path
-    of the call, ``("setdefault",)``, and ``['a']``). An item's part is ``['lr']`` or
-    ``[0]`` for a constant key, ``[]`` for any other (``item_part``)."""
+    ``assigned``, those it sets or deletes; ``call_keys``, the calls among ``calls``
+    given constant keys (``name.register("m", v)``, ``name.setdefault("a", [])``): the
+    path of the call and, for each such argument, its place or keyword and its part. An
+    item's part is ``['lr']`` or ``[0]`` for a constant key, ``[]`` for any other
+    (``item_part``)."""
 
     ordered: frozenset[Path]
     read: frozenset[Path]
     calls: frozenset[tuple[Path, bool]]
     handed: frozenset[tuple[Path, tuple[str, ...]]]
     assigned: frozenset[Path] = frozenset()
-    keyed_calls: frozenset[tuple[Path, str]] = frozenset()
-    # the calls among ``calls`` given constant keys (``name.register("m", v)``): the
-    # path of the call and, for each such argument, its place or keyword and its part
     call_keys: frozenset[tuple[Path, tuple[tuple[int | str, str], ...]]] = frozenset()
-
-
-# a container's methods that take the key of the one item they read or set first
-KEYED_METHODS = frozenset({"get", "setdefault", "__getitem__", "__setitem__", "__contains__"})
 
 
 def own_uses(tree: ast.AST, names: Collection[str], consts: Mapping[str, str] | None = None
@@ -767,13 +761,16 @@ def own_uses(tree: ast.AST, names: Collection[str], consts: Mapping[str, str] | 
     gave constant keys (``item_part``), unless the function rebinds them."""
     parents: dict[int, ast.AST] = {}
     loads: dict[str, list[ast.Name]] = {}
+    stored: set[str] = set()
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
-        if type(node) is ast.Name and type(node.ctx) is ast.Load:
-            loads.setdefault(node.id, []).append(node)
+        if type(node) is ast.Name:
+            if type(node.ctx) is ast.Load:
+                loads.setdefault(node.id, []).append(node)
+            else:
+                stored.add(node.id)
     if consts:  # (a parameter the function rebinds holds what it was given no more)
-        stored = {n.id for n in ast.walk(tree) if type(n) is ast.Name and type(n.ctx) is not ast.Load}
         consts = {k: v for k, v in consts.items() if k not in stored}
     return {name: _uses_of_name(name, loads, parents, consts) for name in names}
 
@@ -816,7 +813,6 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
     read: set[Path] = set()
     assigned: set[Path] = set()
     calls: set[tuple[Path, bool]] = set()
-    keyed: set[tuple[Path, str]] = set()
     given: set[tuple[Path, tuple[tuple[int | str, str], ...]]] = set()
     handed: set[tuple[Path, tuple[str, ...]]] = set()
     aliases: list[tuple[str, Path]] = []
@@ -842,10 +838,7 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
         elif type(p) is ast.Call and p.func is top:  # (the object itself called: its
             calls.add((here if type(top) is ast.Attribute else (*here, "__call__"),  # class's
                        type(parents.get(id(p))) is not ast.Expr))  # ``__call__``)
-            if path and path[-1] in KEYED_METHODS and p.args and (
-                    item_part(p.args[0], consts) != "[]"):  # ``name.setdefault("a", [])``
-                keyed.add((here, item_part(p.args[0], consts)))
-            keys = _given_keys(p, consts)
+            keys = _given_keys(p, consts)  # (``name.setdefault("a", [])``, ``name.put("m", v)``)
             if keys:
                 given.add((here, keys))
         elif type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
@@ -873,7 +866,7 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
                      for n in loads.get(alias, ())]
             aliases = []
     return OwnUses(frozenset(ordered), frozenset(read), frozenset(calls), frozenset(handed),
-                   frozenset(assigned), frozenset(keyed), frozenset(given))
+                   frozenset(assigned), frozenset(given))
 
 
 def _given_keys(call: ast.Call, consts: Mapping[str, str] | None
@@ -888,9 +881,8 @@ def _given_keys(call: ast.Call, consts: Mapping[str, str] | None
         if part != "[]":
             out.append((i, part))
     for kw in call.keywords:
-        part = item_part(kw.value, consts) if kw.arg is not None else "[]"
-        if kw.arg is not None and part != "[]":
-            out.append((kw.arg, part))
+        if kw.arg is not None and item_part(kw.value, consts) != "[]":
+            out.append((kw.arg, item_part(kw.value, consts)))
     return tuple(out)
 
 

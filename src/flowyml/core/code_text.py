@@ -39,6 +39,8 @@ ORDERED_MUTATORS = frozenset({"append", "extend", "insert", "remove", "clear", "
 # argument): what a step returns then comes from what the other steps left, not only
 # from the value as the run starts (``fingerprint._couple_shared_state``)
 TAKERS = frozenset({"pop", "popitem", "popleft", "heappop", "heapreplace", "heappushpop"})
+# a container's methods that take the key of the one item they read or set first
+KEYED_METHODS = frozenset({"get", "setdefault", "__getitem__", "__setitem__", "__contains__"})
 
 
 def parts_meet(a: str, b: str) -> bool:
@@ -47,11 +49,13 @@ def parts_meet(a: str, b: str) -> bool:
     return a == b or (a == "[]" and b[:1] == "[") or (b == "[]" and a[:1] == "[")
 
 
-def within(path: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
+def within(path: tuple[str, ...], prefix: tuple[str, ...], surely: bool = False) -> bool:
     """Whether what is at ``path`` may be a part of what is at ``prefix`` (``parts_meet``
-    along ``prefix``)."""
+    along ``prefix``); ``surely``: is, whatever the keys (an item by a key is within any
+    item, any item is not within one by a key)."""
     return len(path) >= len(prefix) and all(
-        parts_meet(a, b) for a, b in zip(path, prefix, strict=False))
+        (a == b or (b == "[]" and a[:1] == "[")) if surely else parts_meet(a, b)
+        for a, b in zip(path, prefix, strict=False))
 
 
 ATTR_SETTERS = frozenset({"setattr", "delattr"})  # the builtins changing an attribute

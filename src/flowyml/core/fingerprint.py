@@ -56,6 +56,7 @@ from .class_source import class_node
 from .code_text import (
     ATTR_SETTERS,
     IMPORTED,
+    KEYED_METHODS,
     MUTATORS,
     NAMESPACE,
     ORDERED_MUTATORS,
@@ -1213,10 +1214,10 @@ class _Takes:
                 self.record(root, name, at + p, read=True)
                 if callee[-1] in _HANDED_TAKERS:  # ``heapq.heappop(self.heap)``,
                     self.record(root, name, at + p, read=False)  # ``next(self.ids)``
-        keys, given = dict(found.keyed_calls), dict(found.call_keys)
+        given = dict(found.call_keys)
         for path, used in found.calls:
             where, method = at + path[:-1], path[-1]
-            self._called(root, name, where, method, used, keys.get(path), given.get(path))
+            self._called(root, name, where, method, used, given.get(path))
 
     def _property_read(self, root: Any, name: str, where: tuple[str, ...], attr: str
                        ) -> None:
@@ -1240,19 +1241,18 @@ class _Takes:
                     (entry[4] if assigned else entry[3] if read else entry[2]).add(path[k:])
 
     def _called(self, root: Any, name: str, where: tuple[str, ...], method: str,
-                used: bool, key: str | None = None,
-                given: tuple[tuple[int | str, str], ...] | None = None) -> None:
+                used: bool, given: tuple[tuple[int | str, str], ...] | None = None) -> None:
         """The method ``method`` called on what is at ``where`` from ``root``: each of
         the user's there followed once (with the constant keys it is ``given``, by place
         after its object or keyword: ``REG.register("m", v)``), a builtin container's by
-        its name (and the item it reads or sets, ``key``: ``d.get("a")``,
+        its name (and the item it reads or sets by its first key: ``d.get("a")``,
         ``d.setdefault("a", [])``)."""
-        methods = {id(m): m for held in _objects_along(root, where)
-                   if not is_a(held, (list, dict, set))
-                   for m in [_class_method(held, method) if is_a(held, type)
-                             else _own_method(held, method)] if m is not None}
-        if given and not all(_undecorated(held, method) for held in _objects_along(root, where)
-                             if not is_a(held, (list, dict, set))):
+        held = [h for h in _objects_along(root, where) if not is_a(h, (list, dict, set))]
+        methods = {id(m): m for h in held
+                   for m in [_class_method(h, method) if is_a(h, type)
+                             else _own_method(h, method)] if m is not None}
+        key = dict(given or ()).get(0) if method in KEYED_METHODS else None
+        if given and not all(_undecorated(h, method) for h in held):
             given = None  # (a decorator may pass its function other arguments)
         for meth in methods.values():
             _helper_use(meth, 0, root, name, where, self, given)
@@ -3556,8 +3556,7 @@ def _state_text(names: Iterable[str]) -> str:
 def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...], str]],
                          reads: Mapping[str, set[tuple[Any, ...]]],
                          fellows: Mapping[str, set[tuple[Any, ...]]],
-                         paths: Mapping[str, Mapping[int, tuple[Any, Any]]] | None = None
-                         ) -> None:
+                         paths: Mapping[str, Mapping[int, tuple[Any, Any]]]) -> None:
     """A step that changes module-level state another step's key counts and that step
     does not change (``STATE.k = k`` in ``fit``, ``STATE.k`` read by ``predict``; not a
     log several steps append to, nor a memo dict their helpers fill) passes it outside
@@ -3590,7 +3589,7 @@ def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...]
                 if using is not None:
                     settings.setdefault(gname, set()).update(using)
             elif mark[0] not in ("draw", "made", "taken", "rebound"):
-                others = _readers_of(writer, mark, readers, writers, named, takers, paths or {})
+                others = _readers_of(writer, mark, readers, writers, named, takers, paths)
                 if others:
                     shared.setdefault(gname, set()).update(others)
         if shared:
@@ -3667,19 +3666,12 @@ def _fellow_readers(writer: str, ident: int, fellows: Iterable[str],
             continue
         reads, own = theirs
         for r in reads:
-            if any(_surely_within(r, w) for w in own):
+            if any(within(r, w, surely=True) for w in own):
                 continue  # (within what it changes itself)
             if any(within(r, c) or within(c, r) for c in changed):
                 out.add(step)
                 break
     return out
-
-
-def _surely_within(path: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
-    """Whether what is at ``path`` is a part of what is at ``prefix`` whatever the keys:
-    an item by a key is within any item, any item is not within one by a key."""
-    return len(path) >= len(prefix) and all(
-        a == b or (b == "[]" and a[:1] == "[") for a, b in zip(path, prefix, strict=False))
 
 
 def _refuse_timeouts(graph: Graph, coupled: Mapping[str, set[str]],
