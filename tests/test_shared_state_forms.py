@@ -2802,6 +2802,17 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         'ANSWERS.answers["w"] = n', 'ANSWERS.answers["seen"] = 1\n    return ANSWERS.answers["w"]'),
     "item_set_then_all_summed_by_a_step_setting_another_item": (
         'STATE["model"] = n', 'STATE["preds"] = 1\n    return sum(STATE.values())'),
+    # the reader sets an item by a key computed at run time: not the one it reads
+    "item_set_then_read_by_a_step_setting_an_item_by_a_computed_key": (
+        'STATE["model"] = n', 'key = "PREDS".lower()\n    STATE[key] = 1\n    return STATE["model"]'),
+    "item_set_then_got_by_a_step_setdefaulting_a_computed_key": (
+        'STATE["model"] = n', 'STATE.setdefault("PREDS".lower(), 1)\n    return STATE.get("model")'),
+    "item_put_by_a_helper_given_the_object_and_key_then_read_by_a_step_putting_another": (
+        'put_item(STATE, "model", n)', 'put_item(STATE, "preds", 1)\n    return STATE["model"]'),
+    "item_put_by_a_helper_given_its_key_then_read_by_a_step_putting_another": (
+        'put_state("model", n)', 'put_state("preds", 1)\n    return STATE["model"]'),
+    "item_placed_by_a_method_given_a_computed_key_then_read": (
+        'BOARD.place("m", n)', 'BOARD.place("N".lower(), 1)\n    return BOARD.slots["m"]'),
 }
 OBJECT_APART = {  # the same objects, changed without reading back what changes
     "log_appended_by_a_method_reading_a_flag": (
@@ -2845,6 +2856,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
         'STATE.setdefault("model", n)', 'STATE.setdefault("preds", 1)\n    return STATE.get("preds")'),
     "items_each_put_by_a_classmethod_and_read_back_by_their_own_step": (
         'Board.put("m", n)', 'Board.put("n", 1)\n    return Board.items["n"]'),
+    "items_each_put_by_a_helper_given_its_key_and_read_back_by_their_own_step": (
+        'put_state("model", n)', 'put_state("preds", 1)\n    return STATE["preds"]'),
     "items_each_placed_by_a_method_and_read_back_by_their_own_step": (
         'BOARD.place("m", n)', 'BOARD.place("n", 1)\n    return BOARD.slots["n"]'),
     "items_each_set_and_read_back_by_their_own_step": (
@@ -3205,6 +3218,14 @@ def add_to(log, v):
 
 def append_to(log, v):
     log.append(v)
+
+
+def put_item(d, key, v):
+    d[key] = v
+
+
+def put_state(key, v):
+    STATE[key] = v
 '''
 
 

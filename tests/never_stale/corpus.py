@@ -6213,6 +6213,62 @@ add(_read_back_pair("registry_filled_by_name_through_a_classmethod_read_by_anoth
     "what first registers: second's result moves (it was reused: stale)",
     "Registry"))
 
+add(_read_back_pair("config_item_set_by_one_step_read_by_one_setting_its_own_by_a_computed_key", '''
+    import flowyml as fm
+
+    CFG = {"lr": 0.0}
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        CFG["lr"] = k / 10
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        name = "_".join(["seen", "by", "second"])
+        CFG[name] = True  # after first's
+        return CFG["lr"] * 100
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''',
+    "second sets an item of a global config by a key it computes and "
+    "reads the item first set there by its constant key: that key need not be the one "
+    "it set, so they are coupled and re-execute",
+    "the learning rate first sets: second's result moves (it was reused: stale)",
+    "CFG"))
+
+add(_read_back_pair("results_put_by_a_helper_given_the_dict_and_key_read_by_the_other_step", '''
+    import flowyml as fm
+
+    RESULTS = {}
+
+
+    def put(store, key, value):
+        store[key] = value
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        put(RESULTS, "train", k * 3)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        put(RESULTS, "eval", 1)  # after first's
+        return RESULTS["train"] + 1
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''',
+    "second puts its own result in a global dict through a helper given "
+    "the dict and a key, and reads the result first put there: coupled, both re-execute",
+    "what first puts: second's result moves (it was reused: stale)",
+    "RESULTS"))
+
 add(idiom("state_through_a_class_registry_a_reader_reaches", {"pipe.py": src('''
     import flowyml as fm
 

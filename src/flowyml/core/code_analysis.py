@@ -755,8 +755,8 @@ def own_uses(tree: ast.AST, names: Collection[str], consts: Mapping[str, str] | 
     calls (``name.log(v)``: ``("log",)``; ``name.items.append(v)``: ``("items",
     "append")``, for the build to tell by what is there), the values it hands to a
     function by name (``add(name, v)``), and those it sets (``name.w = v``: ``("w",)``;
-    ``name.opts["lr"] = v``: ``("opts", "['lr']")``; ``name.opts[k] = v``: ``("opts",)``,
-    any item), neither a change by what they hold nor a read; a local bound to a part
+    ``name.opts["lr"] = v``: ``("opts", "['lr']")``; ``name.opts[k] = v``: ``("opts",
+    "[]")``, any item), neither a change by what they hold nor a read; a local bound to a part
     (``log = name.items``) is followed, one level. ``consts``: the parameters a caller
     gave constant keys (``item_part``), unless the function rebinds them."""
     parents: dict[int, ast.AST] = {}
@@ -845,8 +845,7 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
             if type(p.ctx) is ast.Del or type(parents.get(id(p))) is ast.AugAssign:
                 ordered.add(here)  # ``del name.items[0]``, ``name.counts[k] += 1``
             else:  # ``name.opts["lr"] = v``: that item of ``opts``; ``[k]``: any of them
-                key = item_part(p.slice, consts)
-                assigned.add(here if key == "[]" else (*here, key))
+                assigned.add((*here, item_part(p.slice, consts)))
         elif type(p) is ast.Assign and p.value is top and len(p.targets) == 1 and type(
                 p.targets[0]) is ast.Name and not aliased:  # ``log = name.items``
             aliases.append((p.targets[0].id, here))
@@ -867,6 +866,20 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
             aliases = []
     return OwnUses(frozenset(ordered), frozenset(read), frozenset(calls), frozenset(handed),
                    frozenset(assigned), frozenset(given))
+
+
+def keyed_calls(tree: ast.AST) -> list[tuple[tuple[str, ...], tuple[tuple[int | str, str], ...]]]:
+    """The calls in ``tree`` of a name chain given constant keys (``put("a", v)``:
+    ``(("put",), ((0, "['a']"),))``, ``_given_keys``): for the build to tell which item
+    a helper of the user's setting one by its parameter sets there."""
+    out = []
+    for node in ast.walk(tree):
+        if type(node) is ast.Call and (node.args or node.keywords):
+            chain = chain_of(node.func)
+            keys = _given_keys(node, None) if chain is not None else ()
+            if keys:
+                out.append((chain, keys))
+    return out  # type: ignore[return-value]
 
 
 def _given_keys(call: ast.Call, consts: Mapping[str, str] | None

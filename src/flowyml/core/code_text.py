@@ -51,11 +51,17 @@ def parts_meet(a: str, b: str) -> bool:
 
 def within(path: tuple[str, ...], prefix: tuple[str, ...], surely: bool = False) -> bool:
     """Whether what is at ``path`` may be a part of what is at ``prefix`` (``parts_meet``
-    along ``prefix``); ``surely``: is, whatever the keys (an item by a key is within any
-    item, any item is not within one by a key)."""
+    along ``prefix``); ``surely``: is, whatever the keys. Only the same parts are surely
+    the same: an item by a constant key is not surely within any item (an item set by a
+    key computed at run time, ``CFG[name] = 1``, need not be ``CFG["lr"]``), while an item
+    by a computed key, or the container whole, is taken for what code setting an item by
+    a computed key reads of it (a memo: ``if k in CACHE``, ``CACHE.get(k)``,
+    ``CACHE[k]``)."""
+    if surely:
+        return path[:len(prefix)] == prefix or (
+            prefix[-1:] == ("[]",) and path == prefix[:-1])
     return len(path) >= len(prefix) and all(
-        (a == b or (b == "[]" and a[:1] == "[")) if surely else parts_meet(a, b)
-        for a, b in zip(path, prefix, strict=False))
+        parts_meet(a, b) for a, b in zip(path, prefix, strict=False))
 
 
 ATTR_SETTERS = frozenset({"setattr", "delattr"})  # the builtins changing an attribute

@@ -1125,6 +1125,7 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
                                          for lbl, d in attributes):
                 classes[id(v)] = (label, qual)
     takes = _Takes({id(fn) for fn in functions}, changed | set(classes))
+    sites: dict[int, set[tuple[tuple[str, str], ...]]] | None = None  # (when needed)
     for fn in functions:
         info = _walked_info(fn)
         if info is None or _never_named(fn, names):  # (a method the step never calls)
@@ -1140,6 +1141,13 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
         found = _uses_of(tree, roots)
         for name, obj in roots.items():
             takes.add(obj, name, (), found[name], globs)
+        if fn.__code__.co_argcount and _by_any_key(found.values()):
+            if sites is None:
+                sites = _keyed_call_sites(functions)
+            for consts in sites.get(id(fn), ()):  # (``put("a")``: ``CACHE[k] = v`` sets
+                bound = _uses_of(tree, roots, dict(consts))  # ``CACHE["a"]`` there too)
+                for name, obj in roots.items():
+                    takes.add(obj, name, (), bound[name], globs)
         _helpers_given(info, globs, roots, {n: (o, n, ()) for n, o in roots.items()}, takes)
     # (a class called makes an instance: not a read of what its attributes hold, which
     # count by name, ``Solo.instance()`` making ``cls._instance = cls()`` on first use)
@@ -1252,6 +1260,8 @@ class _Takes:
                    for m in [_class_method(h, method) if is_a(h, type)
                              else _own_method(h, method)] if m is not None}
         key = dict(given or ()).get(0) if method in KEYED_METHODS else None
+        if key is None and method in _ITEM_SETTERS:  # (``d.setdefault(name, [])``)
+            key = "[]"  # (by a key computed at run time: any item, not the whole)
         if given and not all(_undecorated(h, method) for h in held):
             given = None  # (a decorator may pass its function other arguments)
         for meth in methods.values():
@@ -1284,6 +1294,46 @@ class _Takes:
             if paths:
                 out.append((obj, name, paths))
         return out
+
+
+def _by_any_key(uses: Iterable[Any]) -> bool:
+    """Whether code (its ``own_uses``) reads or sets an item by a key it computes."""
+    return any("[]" in p for u in uses for p in (*u.assigned, *u.read, *u.ordered))
+
+
+def _keyed_call_sites(functions: Sequence[types.FunctionType]
+                      ) -> dict[int, set[tuple[tuple[str, str], ...]]]:
+    """For each plain function of ``functions`` (a helper no decorator wraps, which gets
+    the arguments as written), the constant keys the others call it with, by parameter:
+    ``put("a")`` gives ``put(k)`` ``{"k": "['a']"}``. Each call's keys are one more way
+    the helper runs: its uses with them are added to those with keys computed at run
+    time (``CACHE[k] = v``: any item), never put in their place."""
+    from .code_analysis import keyed_calls
+
+    reached = {id(fn) for fn in functions}
+    out: dict[int, set[tuple[tuple[str, str], ...]]] = {}
+    for caller in functions:
+        info = _walked_info(caller)
+        tree = info.tree() if info is not None else None
+        for chain, keys in keyed_calls(tree) if tree is not None else ():
+            try:
+                target = resolve_chain(chain, caller.__globals__)
+            except Exception:  # (a ``__getattr__`` raising on the way)
+                continue
+            if (type(target) is not types.FunctionType or id(target) not in reached
+                    or "__wrapped__" in target.__dict__):
+                continue
+            code = target.__code__
+            params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+            consts = tuple(sorted(
+                (params[k] if isinstance(k, int) else k, part) for k, part in keys
+                if (k < code.co_argcount if isinstance(k, int) else k in params)))
+            if consts:
+                out.setdefault(id(target), set()).add(consts)
+    return out
+
+
+_ITEM_SETTERS = frozenset({"setdefault", "__setitem__"})  # of ``KEYED_METHODS``
 
 
 def _undecorated(held: Any, method: str) -> bool:
