@@ -2811,6 +2811,14 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         'put_item(STATE, "model", n)', 'put_item(STATE, "preds", 1)\n    return STATE["model"]'),
     "item_put_by_a_helper_given_its_key_then_read_by_a_step_putting_another": (
         'put_state("model", n)', 'put_state("preds", 1)\n    return STATE["model"]'),
+    "item_set_by_a_computed_key_then_all_summed_by_a_step_setting_another": (
+        'STATE["model"] = n', 'STATE["PREDS".lower()] = 1\n    return sum(STATE.values())'),
+    "items_set_by_computed_keys_then_counted_by_a_step_setting_another": (
+        'STATE["m" + str(n)] = n', 'STATE["PREDS".lower()] = 1\n    return len(STATE)'),
+    "items_set_by_computed_keys_then_listed_by_a_step_setting_another": (
+        'STATE["m" + str(n)] = n', 'STATE["PREDS".lower()] = 1\n    return sorted(STATE)'),
+    "item_put_by_a_method_then_read_through_the_objects_getitem": (
+        'SLOTS.put("m", n)', 'SLOTS.put("N".lower(), 1)\n    return SLOTS["m"]'),
     "item_placed_by_a_method_given_a_computed_key_then_read": (
         'BOARD.place("m", n)', 'BOARD.place("N".lower(), 1)\n    return BOARD.slots["m"]'),
 }
@@ -2856,6 +2864,12 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
         'STATE.setdefault("model", n)', 'STATE.setdefault("preds", 1)\n    return STATE.get("preds")'),
     "items_each_put_by_a_classmethod_and_read_back_by_their_own_step": (
         'Board.put("m", n)', 'Board.put("n", 1)\n    return Board.items["n"]'),
+    "memo_filled_by_a_computed_key_tested_by_in_and_read_back": (
+        'k = "M" + str(n)\n    if k not in STATE:\n        STATE[k] = n',
+        'k = "PREDS".lower()\n    if k not in STATE:\n        STATE[k] = 1\n    return STATE[k]'),
+    "memo_filled_by_a_computed_key_got_and_read_back": (
+        'k = "M" + str(n)\n    STATE[k] = STATE.get(k) or n',
+        'k = "PREDS".lower()\n    v = STATE.get(k)\n    if v is None:\n        v = STATE[k] = 1\n    return v'),
     "items_each_put_by_a_helper_given_its_key_and_read_back_by_their_own_step": (
         'put_state("model", n)', 'put_state("preds", 1)\n    return STATE["preds"]'),
     "items_each_placed_by_a_method_and_read_back_by_their_own_step": (
@@ -3190,6 +3204,18 @@ def get_app():
     return APP
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
+class Slots:
+    def __init__(self):
+        self.slots = {}
+
+    def put(self, k, v):
+        self.slots[k] = v
+
+    def __getitem__(self, k):  # (read by ``SLOTS["m"]``: no item of its own)
+        return self.slots.get(k)
+
+
+SLOTS = Slots()
 CHILD, TRACED, APP, MEMO = Child(), Traced(), App(), Memo()
 MODEL, REFIT, ANSWERS, BOARD = Model(), Refit(), Answers(), Board()
 STATE = {"model": 0, "preds": 0}  # a dict steps pass results through

@@ -6240,6 +6240,34 @@ add(_read_back_pair("config_item_set_by_one_step_read_by_one_setting_its_own_by_
     "the learning rate first sets: second's result moves (it was reused: stale)",
     "CFG"))
 
+add(_read_back_pair("tallies_by_computed_keys_listed_by_a_step_adding_its_own", '''
+    import flowyml as fm
+
+    TALLY = {}
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        for i in range(k):
+            TALLY[f"train_{i}"] = i
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        key = f"eval_{len(a)}"
+        TALLY[key] = 1  # after first's
+        return sorted(TALLY)
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''',
+    "second adds its own tally to a global dict by a key it computes "
+    "and lists every key, first's too: it reads the dict whole, not only what it set, "
+    "so they are coupled and re-execute",
+    "how many tallies first adds: second's list moves (it was reused: stale)",
+    "TALLY"))
+
 add(_read_back_pair("results_put_by_a_helper_given_the_dict_and_key_read_by_the_other_step", '''
     import flowyml as fm
 

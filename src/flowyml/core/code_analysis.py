@@ -521,12 +521,11 @@ def item_part(index: ast.AST, consts: Mapping[str, str] | None = None) -> str:
     return "[]"
 
 
-def _key_test(node: Any, container: ast.AST, consts: Mapping[str, str] | None) -> bool:
-    """Whether ``node`` is ``"k" in container`` (or ``not in``): with a constant key, a
-    read of that item's presence, not of the whole (a memo by a constant key)."""
+def _key_test(node: Any, container: ast.AST) -> bool:
+    """Whether ``node`` is ``k in container`` (or ``not in``): a read of that item's
+    presence, not of the whole (a memo's test; by a constant key, that item's)."""
     return (type(node) is ast.Compare and len(node.ops) == 1
-            and type(node.ops[0]) in (ast.In, ast.NotIn) and node.comparators[0] is container
-            and item_part(node.left, consts) != "[]")
+            and type(node.ops[0]) in (ast.In, ast.NotIn) and node.comparators[0] is container)
 
 
 def _is_slice(index: ast.AST) -> bool:
@@ -849,7 +848,7 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
         elif type(p) is ast.Assign and p.value is top and len(p.targets) == 1 and type(
                 p.targets[0]) is ast.Name and not aliased:  # ``log = name.items``
             aliases.append((p.targets[0].id, here))
-        elif _key_test(p, top, consts):  # ``"," in name.cache``: whether that item is there
+        elif _key_test(p, top):  # ``"," in name.cache``: whether that item is there
             read.add((*here, item_part(p.left, consts)))
         elif path or type(p) is not ast.Return:
             callee = chain_of(p.func) if type(p) is ast.Call and p.func is not top else None

@@ -53,13 +53,11 @@ def within(path: tuple[str, ...], prefix: tuple[str, ...], surely: bool = False)
     """Whether what is at ``path`` may be a part of what is at ``prefix`` (``parts_meet``
     along ``prefix``); ``surely``: is, whatever the keys. Only the same parts are surely
     the same: an item by a constant key is not surely within any item (an item set by a
-    key computed at run time, ``CFG[name] = 1``, need not be ``CFG["lr"]``), while an item
-    by a computed key, or the container whole, is taken for what code setting an item by
-    a computed key reads of it (a memo: ``if k in CACHE``, ``CACHE.get(k)``,
-    ``CACHE[k]``)."""
+    key computed at run time, ``CFG[name] = 1``, need not be ``CFG["lr"]``), nor is the
+    container whole (``sum(CFG.values())``), while any item is within any item (a memo's
+    ``if k in CACHE``, ``CACHE.get(k)`` and ``CACHE[k]``, beside ``CACHE[k] = v``)."""
     if surely:
-        return path[:len(prefix)] == prefix or (
-            prefix[-1:] == ("[]",) and path == prefix[:-1])
+        return path[:len(prefix)] == prefix
     return len(path) >= len(prefix) and all(
         parts_meet(a, b) for a, b in zip(path, prefix, strict=False))
 

@@ -1246,7 +1246,10 @@ class _Takes:
             for obj in _objects_along(root, path[:k]):
                 if _holds_state(obj) or (id(obj) in self.changed and is_a(obj, type)):
                     entry = self.objects.setdefault(id(obj), (obj, name, set(), set(), set()))
-                    (entry[4] if assigned else entry[3] if read else entry[2]).add(path[k:])
+                    rest = path[k:]
+                    if read and rest[:1] and rest[0][:1] == "[" and not is_a(obj, _KEYED):
+                        rest = ()  # (``k in OBJ``: what its ``__contains__`` reads)
+                    (entry[4] if assigned else entry[3] if read else entry[2]).add(rest)
 
     def _called(self, root: Any, name: str, where: tuple[str, ...], method: str,
                 used: bool, given: tuple[tuple[int | str, str], ...] | None = None) -> None:
@@ -1260,8 +1263,8 @@ class _Takes:
                    for m in [_class_method(h, method) if is_a(h, type)
                              else _own_method(h, method)] if m is not None}
         key = dict(given or ()).get(0) if method in KEYED_METHODS else None
-        if key is None and method in _ITEM_SETTERS:  # (``d.setdefault(name, [])``)
-            key = "[]"  # (by a key computed at run time: any item, not the whole)
+        if key is None and method in KEYED_METHODS:  # (``d.setdefault(name, [])``,
+            key = "[]"  # ``d.get(k)``: by a key computed at run time, any item)
         if given and not all(_undecorated(h, method) for h in held):
             given = None  # (a decorator may pass its function other arguments)
         for meth in methods.values():
@@ -1294,6 +1297,9 @@ class _Takes:
             if paths:
                 out.append((obj, name, paths))
         return out
+
+
+_KEYED = (dict, list, tuple, set, frozenset, collections.deque)  # items are their data
 
 
 def _by_any_key(uses: Iterable[Any]) -> bool:
@@ -1331,9 +1337,6 @@ def _keyed_call_sites(functions: Sequence[types.FunctionType]
             if consts:
                 out.setdefault(id(target), set()).add(consts)
     return out
-
-
-_ITEM_SETTERS = frozenset({"setdefault", "__setitem__"})  # of ``KEYED_METHODS``
 
 
 def _undecorated(held: Any, method: str) -> bool:
