@@ -2817,6 +2817,9 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         'STATE["m" + str(n)] = n', 'STATE["PREDS".lower()] = 1\n    return len(STATE)'),
     "items_set_by_computed_keys_then_listed_by_a_step_setting_another": (
         'STATE["m" + str(n)] = n', 'STATE["PREDS".lower()] = 1\n    return sorted(STATE)'),
+    "header_set_on_a_library_object_then_got_by_a_step_setting_another": (
+        'MAILER.msg["X"] = str(n)',
+        'key = "x".upper()\n    MAILER.msg[key + "2"] = "1"\n    return MAILER.msg.get(key)'),
     "item_put_by_a_method_then_read_through_the_objects_getitem": (
         'SLOTS.put("m", n)', 'SLOTS.put("N".lower(), 1)\n    return SLOTS["m"]'),
     "item_placed_by_a_method_given_a_computed_key_then_read": (
@@ -3204,6 +3207,16 @@ def get_app():
     return APP
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
+class Mailer:
+    def __init__(self):
+        from email.message import Message  # (a library's object, its methods not walked)
+
+        self.msg = Message()
+
+
+MAILER = Mailer()
+
+
 class Slots:
     def __init__(self):
         self.slots = {}

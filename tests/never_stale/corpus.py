@@ -6268,6 +6268,41 @@ add(_read_back_pair("tallies_by_computed_keys_listed_by_a_step_adding_its_own", 
     "how many tallies first adds: second's list moves (it was reused: stale)",
     "TALLY"))
 
+add(_read_back_pair("headers_of_a_library_message_set_by_one_step_got_by_another", '''
+    from email.message import Message
+
+    import flowyml as fm
+
+
+    class Mail:
+        def __init__(self):
+            self.msg = Message()
+
+
+    MAIL = Mail()
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        MAIL.msg["X-Run"] = str(k)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        name = "x-run".title()
+        MAIL.msg[name + "-Seen"] = "1"  # after first's
+        return MAIL.msg.get(name)
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''',
+    "second sets a header of a library's message object a global holds "
+    "and gets the header first set, by a name it computes, through the library's own "
+    "get (code that is not walked): coupled, both re-execute",
+    "the header first sets: second's result moves (it was reused: stale)",
+    "MAIL"))
+
 add(_read_back_pair("results_put_by_a_helper_given_the_dict_and_key_read_by_the_other_step", '''
     import flowyml as fm
 

@@ -1242,14 +1242,13 @@ class _Takes:
                assigned: bool = False) -> None:
         """A value at ``path`` from ``root`` changed by what it holds, or ``read``, or
         (``assigned``) set."""
+        if read:
+            path = _opaque_items_cut(root, path)
         for k in range(len(path) + 1):
             for obj in _objects_along(root, path[:k]):
                 if _holds_state(obj) or (id(obj) in self.changed and is_a(obj, type)):
                     entry = self.objects.setdefault(id(obj), (obj, name, set(), set(), set()))
-                    rest = path[k:]
-                    if read and rest[:1] and rest[0][:1] == "[" and not is_a(obj, _KEYED):
-                        rest = ()  # (``k in OBJ``: what its ``__contains__`` reads)
-                    (entry[4] if assigned else entry[3] if read else entry[2]).add(rest)
+                    (entry[4] if assigned else entry[3] if read else entry[2]).add(path[k:])
 
     def _called(self, root: Any, name: str, where: tuple[str, ...], method: str,
                 used: bool, given: tuple[tuple[int | str, str], ...] | None = None) -> None:
@@ -1261,10 +1260,10 @@ class _Takes:
         held = [h for h in _objects_along(root, where) if not is_a(h, (list, dict, set))]
         methods = {id(m): m for h in held
                    for m in [_class_method(h, method) if is_a(h, type)
-                             else _own_method(h, method)] if m is not None}
+                             else _own_method(h, method)] if m is not None and _walked(m)}
         key = dict(given or ()).get(0) if method in KEYED_METHODS else None
-        if key is None and method in KEYED_METHODS:  # (``d.setdefault(name, [])``,
-            key = "[]"  # ``d.get(k)``: by a key computed at run time, any item)
+        if key is None and method in KEYED_METHODS and not held:  # (a builtin
+            key = "[]"  # container's ``d.get(k)``, ``d.setdefault(name, [])``: any item)
         if given and not all(_undecorated(h, method) for h in held):
             given = None  # (a decorator may pass its function other arguments)
         for meth in methods.values():
@@ -1300,6 +1299,25 @@ class _Takes:
 
 
 _KEYED = (dict, list, tuple, set, frozenset, collections.deque)  # items are their data
+
+
+def _walked(method: Any) -> bool:
+    """Whether a method's code (through its wrappers) was walked, so its uses of its
+    object can be read: not a library's (``Message.get``), which counts by its name as
+    a builtin container's does (``_Takes._called``)."""
+    fn = method.__func__ if type(method) is types.MethodType else method
+    return type(fn) is types.FunctionType and _walked_info(_wrapped(fn)) is not None
+
+
+def _opaque_items_cut(root: Any, path: tuple[str, ...]) -> tuple[str, ...]:
+    """``path`` read from ``root``, up to its first item of an object that is not a
+    builtin container (``SLOTS["m"]``, ``k in SEEN``, ``APP.session.get(url)``): what
+    its ``__getitem__``, ``__contains__`` or ``get`` reads is its own affair, so the
+    object counts as read whole."""
+    for j, part in enumerate(path):
+        if part[:1] == "[" and not all(is_a(o, _KEYED) for o in _objects_along(root, path[:j])):
+            return path[:j]
+    return path
 
 
 def _by_any_key(uses: Iterable[Any]) -> bool:
