@@ -2817,6 +2817,16 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         'STATE["m" + str(n)] = n', 'STATE["PREDS".lower()] = 1\n    return len(STATE)'),
     "items_set_by_computed_keys_then_listed_by_a_step_setting_another": (
         'STATE["m" + str(n)] = n', 'STATE["PREDS".lower()] = 1\n    return sorted(STATE)'),
+    # a library's method that changes a part of its object (``PARTIAL_SETTERS``)
+    "item_set_then_read_by_a_step_updating_another_item": (
+        'STATE["model"] = n', 'STATE.update(preds=1)\n    return STATE["model"]'),
+    "items_updated_then_all_summed_by_a_step_updating_another": (
+        'STATE.update(model=n)', 'STATE.update(preds=1)\n    return sum(STATE.values())'),
+    "counter_subtracted_then_read": ('TALLY.subtract(a=n)', 'return TALLY["a"]'),
+    "set_difference_updated_then_measured": (
+        'SEEN_IDS.difference_update(range(n))', 'return len(SEEN_IDS)'),
+    "config_option_set_then_got_by_a_step_setting_another": (
+        'CONF.set("s", "lr", str(n))', 'CONF.set("s", "seen", "1")\n    return CONF.get("s", "lr")'),
     "header_set_on_a_library_object_then_got_by_a_step_setting_another": (
         'MAILER.msg["X"] = str(n)',
         'key = "x".upper()\n    MAILER.msg[key + "2"] = "1"\n    return MAILER.msg.get(key)'),
@@ -2885,6 +2895,8 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
         '    return ANSWERS.answers["w"]'),
 }
 OBJECT_HEAD = '''
+import collections
+import configparser
 import functools
 import heapq
 import itertools
@@ -3207,6 +3219,12 @@ def get_app():
     return APP
 HEAP, SEQ = Heap(), Sequence()
 GRID, PLAIN = Grid(), Plain()
+TALLY = collections.Counter(a=10)
+SEEN_IDS = {1, 2, 3}
+CONF = configparser.ConfigParser()
+CONF.add_section("s")
+
+
 class Mailer:
     def __init__(self):
         from email.message import Message  # (a library's object, its methods not walked)

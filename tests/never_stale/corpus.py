@@ -6303,6 +6303,32 @@ add(_read_back_pair("headers_of_a_library_message_set_by_one_step_got_by_another
     "the header first sets: second's result moves (it was reused: stale)",
     "MAIL"))
 
+add(_read_back_pair("results_updated_into_a_global_dict_by_both_steps", '''
+    import flowyml as fm
+
+    RESULTS = {"train_loss": 0.0}
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        RESULTS.update(train_loss=k / 4)
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        RESULTS.update(eval_loss=0.5)  # after first's
+        return RESULTS["train_loss"] * 2
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''',
+    "second updates a global dict with its own result and reads the "
+    "one first updated it with: `update` sets some items, not the whole dict, so what "
+    "second reads is first's, and they are coupled and re-execute",
+    "first's loss: second's result moves (it was reused: stale)",
+    "RESULTS"))
+
 add(_read_back_pair("results_put_by_a_helper_given_the_dict_and_key_read_by_the_other_step", '''
     import flowyml as fm
 

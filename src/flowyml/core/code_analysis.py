@@ -35,6 +35,7 @@ from .code_text import (
     SHALLOW_COPIES,
     SHAPE_SCALARS,
     TAKERS,
+    UPDATED,
     CodeInfo,
     FingerprintWarning,
     chain_of,
@@ -838,6 +839,8 @@ def _uses_of_name(name: str, loads: dict[str, list[ast.Name]], parents: dict[int
             calls.add((here if type(top) is ast.Attribute else (*here, "__call__"),  # class's
                        type(parents.get(id(p))) is not ast.Expr))  # ``__call__``)
             keys = _given_keys(p, consts)  # (``name.setdefault("a", [])``, ``name.put("m", v)``)
+            if here[-1:] == ("update",):
+                keys = keys + _updated_keys(p)
             if keys:
                 given.add((here, keys))
         elif type(p) is ast.Subscript and p.value is top and type(p.ctx) is not ast.Load:
@@ -879,6 +882,26 @@ def keyed_calls(tree: ast.AST) -> list[tuple[tuple[str, ...], tuple[tuple[int | 
             if keys:
                 out.append((chain, keys))
     return out  # type: ignore[return-value]
+
+
+def _updated_keys(call: ast.Call) -> tuple[tuple[int | str, str], ...]:
+    """The items ``X.update(...)`` sets when its arguments name them all (``update(a=1)``,
+    ``update({"a": 1})``), each as ``(UPDATED, "['a']")``; none when one may set others
+    (``update(d)``, ``update(**kw)``: a dict filled whole, a config loaded once)."""
+    out: list[tuple[int | str, str]] = []
+    for arg in call.args:
+        if type(arg) is not ast.Dict or any(k is None for k in arg.keys):
+            return ()
+        for k in arg.keys:
+            part = item_part(k)  # type: ignore[arg-type]
+            if part == "[]":
+                return ()
+            out.append((UPDATED, part))
+    for kw in call.keywords:
+        if kw.arg is None:
+            return ()
+        out.append((UPDATED, f"[{kw.arg!r}]"))
+    return tuple(out)
 
 
 def _given_keys(call: ast.Call, consts: Mapping[str, str] | None

@@ -25,8 +25,21 @@ MUTATORS = frozenset(
      "discard", "popitem", "appendleft", "popleft", "extendleft", "sort", "reverse", "rotate",
      "fit", "partial_fit", "fit_transform", "fit_predict", "set_params",  # an estimator
      "load_state_dict", "fill", "resize", "put", "itemset", "partition", "shuffle", "seed",
-     "__setitem__", "__delitem__"]
+     "__setitem__", "__delitem__",
+     "subtract", "intersection_update", "difference_update",  # a Counter's, a set's
+     "symmetric_difference_update", "setstate", "zero_grad",  # a generator's, a model's
+     "set", "add_section", "remove_section", "remove_option"]  # a config's, an event's
 )
+
+# Of those, the ones that set a part of their object, not all of it
+# (``cfg.set("s", "k", v)``, ``model.set_params(C=2)``): what the object held elsewhere
+# is still there (``fingerprint._Takes._called``), where ``fit`` and ``fill`` set anew.
+# (``update`` sets the items its arguments name, or, given a dict, counts as set anew:
+# a config loaded once, ``if not CFG: CFG.update(json.load(f))``.)
+PARTIAL_SETTERS = frozenset({
+    "set", "subtract", "intersection_update", "difference_update",
+    "symmetric_difference_update", "add_section", "remove_section", "remove_option", "put",
+    "itemset", "set_params", "partial_fit"})
 
 # Of those, the ones whose change depends on what the object holds, not on a key: a
 # step that calls one on a global and reads that global elsewhere too
@@ -39,6 +52,7 @@ ORDERED_MUTATORS = frozenset({"append", "extend", "insert", "remove", "clear", "
 # argument): what a step returns then comes from what the other steps left, not only
 # from the value as the run starts (``fingerprint._couple_shared_state``)
 TAKERS = frozenset({"pop", "popitem", "popleft", "heappop", "heapreplace", "heappushpop"})
+UPDATED = "="  # the place, in ``OwnUses.call_keys``, of the items an ``update`` sets
 # a container's methods that take the key of the one item they read or set first
 KEYED_METHODS = frozenset({"get", "setdefault", "__getitem__", "__setitem__", "__contains__"})
 

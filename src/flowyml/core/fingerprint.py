@@ -60,11 +60,13 @@ from .code_text import (
     MUTATORS,
     NAMESPACE,
     ORDERED_MUTATORS,
+    PARTIAL_SETTERS,
     QUERY_MADE_ELSEWHERE,
     RESULT,
     SET_ITEM,
     SHALLOW_COPIES,
     TAKERS,
+    UPDATED,
     CodeInfo,
     FingerprintWarning,
     chain_of,
@@ -1279,9 +1281,13 @@ class _Takes:
                     self.record(root, name, where, read=False, assigned=True)
             elif method not in MUTATORS:  # (``self.items.count(x)``)
                 self.record(root, name, (*where, key) if key else where, read=True)
-            else:  # ``self.opts.update(d)``, ``self.model.fit(X)``: set, by key or anew
-                self.record(root, name, (*where, key) if key else where, read=False,
-                            assigned=True)
+            else:  # ``self.model.fit(X)``: set anew; ``cfg.set(...)``: some part
+                parts = [p for k, p in given or () if k == UPDATED] if method == "update" else []
+                if not parts:  # (``self.opts.update(lr=v)``: the items it names)
+                    parts = [key or ("[]" if method in PARTIAL_SETTERS else "")]
+                for part in parts:
+                    self.record(root, name, (*where, part) if part else where, read=False,
+                                assigned=True)
 
     def taken(self) -> list[tuple[Any, str]]:
         """The objects holding a value changed by what it holds and read (either path
