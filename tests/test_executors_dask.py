@@ -327,6 +327,17 @@ def test_progress_shows_running_only_the_steps_a_dask_worker_runs(
         started, warm)
 
 
+def _described(pid: int) -> str:
+    """A process by its pid, status and command line, for a failure's message."""
+    import psutil
+
+    try:
+        p = psutil.Process(pid)
+        return f"{pid} {p.status()} {' '.join(p.cmdline())[:200]}"
+    except psutil.Error as e:  # (gone since, or a zombie)
+        return f"{pid} {type(e).__name__}"
+
+
 def test_dask_spec_starts_and_stops_a_local_cluster(project: Path) -> None:
     import psutil
 
@@ -346,7 +357,8 @@ def test_dask_spec_starts_and_stops_a_local_cluster(project: Path) -> None:
     deadline = time.time() + 30  # (a loaded 2-core machine stops a cluster slowly)
     while ours() - before and time.time() < deadline:
         time.sleep(0.1)
-    assert not ours() - before
+    left = ours() - before
+    assert not left, [_described(pid) for pid in sorted(left)]  # (which, if it flakes)
 
 
 def test_long_lived_workers_run_the_current_code(project: Path, spec: str) -> None:
