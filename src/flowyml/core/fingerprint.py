@@ -1127,7 +1127,6 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
                                          for lbl, d in attributes):
                 classes[id(v)] = (label, qual)
     takes = _Takes({id(fn) for fn in functions}, changed | set(classes))
-    sites: dict[int, set[tuple[tuple[str, str], ...]]] | None = None  # (when needed)
     for fn in functions:
         info = _walked_info(fn)
         if info is None or _never_named(fn, names):  # (a method the step never calls)
@@ -1144,11 +1143,9 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
         for name, obj in roots.items():
             takes.add(obj, name, (), found[name], globs)
         if fn.__code__.co_argcount and _by_any_key(found.values()):
-            if sites is None:
-                sites = _keyed_call_sites(functions)
-            for consts in sites.get(id(fn), ()):  # (``put("a")``: ``CACHE[k] = v`` sets
-                bound = _uses_of(tree, roots, dict(consts))  # ``CACHE["a"]`` there too)
-                for name, obj in roots.items():
+            for consts in _keyed_call_sites(fn, functions):  # (``put("a")``: its
+                bound = _uses_of(tree, roots, dict(consts))  # ``CACHE[k] = v`` sets
+                for name, obj in roots.items():  # ``CACHE["a"]`` there too)
                     takes.add(obj, name, (), bound[name], globs)
         _helpers_given(info, globs, roots, {n: (o, n, ()) for n, o in roots.items()}, takes)
     # (a class called makes an instance: not a read of what its attributes hold, which
@@ -1331,35 +1328,39 @@ def _by_any_key(uses: Iterable[Any]) -> bool:
     return any("[]" in p for u in uses for p in (*u.assigned, *u.read, *u.ordered))
 
 
-def _keyed_call_sites(functions: Sequence[types.FunctionType]
-                      ) -> dict[int, set[tuple[tuple[str, str], ...]]]:
-    """For each plain function of ``functions`` (a helper no decorator wraps, which gets
-    the arguments as written), the constant keys the others call it with, by parameter:
-    ``put("a")`` gives ``put(k)`` ``{"k": "['a']"}``. Each call's keys are one more way
-    the helper runs: its uses with them are added to those with keys computed at run
-    time (``CACHE[k] = v``: any item), never put in their place."""
+def _keyed_call_sites(target: types.FunctionType, functions: Sequence[types.FunctionType]
+                      ) -> set[tuple[tuple[str, str], ...]]:
+    """The constant keys the others of ``functions`` call ``target`` with, by parameter,
+    when it is a plain function (a helper no decorator wraps, which gets the arguments as
+    written): ``put("a")`` gives ``put(k)`` ``{"k": "['a']"}``. Each call's keys are one
+    more way the helper runs: its uses with them are added to those with keys computed
+    at run time (``CACHE[k] = v``: any item), never put in their place. Only the code
+    that names it is parsed."""
+    if "__wrapped__" in target.__dict__:
+        return set()
     from .code_analysis import keyed_calls
 
-    reached = {id(fn) for fn in functions}
-    out: dict[int, set[tuple[tuple[str, str], ...]]] = {}
+    code = target.__code__
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    out = set()
     for caller in functions:
-        info = _walked_info(caller)
+        names: set[str] = set()
+        _code_names(caller.__code__, names)
+        info = _walked_info(caller) if target.__name__ in names else None
         tree = info.tree() if info is not None else None
         for chain, keys in keyed_calls(tree) if tree is not None else ():
+            if chain[-1] != target.__name__:
+                continue
             try:
-                target = resolve_chain(chain, caller.__globals__)
+                if resolve_chain(chain, caller.__globals__) is not target:
+                    continue
             except Exception:  # (a ``__getattr__`` raising on the way)
                 continue
-            if (type(target) is not types.FunctionType or id(target) not in reached
-                    or "__wrapped__" in target.__dict__):
-                continue
-            code = target.__code__
-            params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
             consts = tuple(sorted(
                 (params[k] if isinstance(k, int) else k, part) for k, part in keys
                 if (k < code.co_argcount if isinstance(k, int) else k in params)))
             if consts:
-                out.setdefault(id(target), set()).add(consts)
+                out.add(consts)
     return out
 
 
