@@ -2834,6 +2834,27 @@ OBJECT_TAKEN = {  # (writer, reader): the reader changes a global object by what
         'SLOTS.put("m", n)', 'SLOTS.put("N".lower(), 1)\n    return SLOTS["m"]'),
     "item_placed_by_a_method_given_a_computed_key_then_read": (
         'BOARD.place("m", n)', 'BOARD.place("N".lower(), 1)\n    return BOARD.slots["m"]'),
+    # the reader updates the dict from another dict, whose keys the code does not say:
+    # what it reads may be what the other step set
+    "item_set_then_read_by_a_step_updating_from_another_dict": (
+        'STATE["model"] = n', 'other = {"preds": 1}\n    STATE.update(other)\n'
+        '    return STATE["model"]'),
+    "item_set_then_all_summed_by_a_step_updating_from_another_dict": (
+        'STATE["model"] = n', 'other = {"preds": 1}\n    STATE.update(other)\n'
+        '    return sum(STATE.values())'),
+    "both_update_from_other_dicts_then_one_reads_an_item": (
+        'mine = {"model": n}\n    STATE.update(mine)',
+        'other = {"preds": 1}\n    STATE.update(other)\n    return STATE["model"]'),
+    "both_update_through_helpers_of_their_own_then_one_reads_an_item": (
+        'fill_state({"model": n})', 'fill_state_too({"preds": 1})\n    return STATE["model"]'),
+    # one helper filling once from what it is given: what the reader reads may be what
+    # the other's arguments filled
+    "both_fill_once_through_one_helper_one_giving_it_items": (
+        'load_once({"a": n})', 'return load_once()["a"]'),
+    "both_fill_once_through_one_helper_each_giving_it_items": (
+        'load_once({"a": n})', 'return load_once({"a": 2})["a"]'),
+    "both_fill_once_through_one_helper_one_handing_it_on": (
+        'list(map(load_once, [{"a": n}]))', 'return load_once()["a"]'),
 }
 OBJECT_APART = {  # the same objects, changed without reading back what changes
     "log_appended_by_a_method_reading_a_flag": (
@@ -2893,6 +2914,12 @@ OBJECT_APART = {  # the same objects, changed without reading back what changes
         'ANSWERS.answers.setdefault("w", 1)',
         'if "w" not in ANSWERS.answers:\n        ANSWERS.answers["w"] = 2\n'
         '    return ANSWERS.answers["w"]'),
+    # a dict both fill once through one helper, from another dict: the same code fills
+    # what either reads (a config loaded once)
+    "dict_both_fill_once_through_one_helper": (
+        'return settings()["a"]', 'return settings()["b"]'),
+    "dict_both_fill_once_through_one_helper_called_with_no_argument": (
+        'return load_once()["a"]', 'return load_once()["b"]'),
 }
 OBJECT_HEAD = '''
 import collections
@@ -3283,6 +3310,29 @@ def put_item(d, key, v):
 
 def put_state(key, v):
     STATE[key] = v
+
+
+def fill_state(items):
+    STATE.update(items)
+
+
+def fill_state_too(items):
+    STATE.update(items)
+
+
+SETTINGS = {}
+
+
+def settings():
+    if not SETTINGS:  # loaded once
+        SETTINGS.update(dict(a=1, b=2))
+    return SETTINGS
+
+
+def load_once(items=None):
+    if not SETTINGS:
+        SETTINGS.update(items or dict(a=1, b=2))
+    return SETTINGS
 '''
 
 

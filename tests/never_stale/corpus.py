@@ -6329,6 +6329,33 @@ add(_read_back_pair("results_updated_into_a_global_dict_by_both_steps", '''
     "first's loss: second's result moves (it was reused: stale)",
     "RESULTS"))
 
+add(_read_back_pair("metrics_merged_into_a_global_dict_from_another_dict_by_both_steps", '''
+    import flowyml as fm
+
+    METRICS = {"train_loss": 0.0}
+
+
+    @fm.step(outputs="a")
+    def first(k: int = 1):
+        METRICS["train_loss"] = k / 4
+        return "ok"
+
+
+    @fm.step(outputs="y")
+    def second(a):
+        scores = {"eval_loss": 0.5}
+        METRICS.update(scores)  # after first's
+        return METRICS["train_loss"] * 2
+
+
+    pipe = fm.Pipeline("ns", [first, second])
+''',
+    "second merges a dict of its own into a global dict and reads the item first set: "
+    "which keys its `update` sets the code does not say, so what second reads may be "
+    "first's, and they are coupled and re-execute",
+    "first's loss: second's result moves (it was reused: stale)",
+    "METRICS"))
+
 add(_read_back_pair("results_put_by_a_helper_given_the_dict_and_key_read_by_the_other_step", '''
     import flowyml as fm
 
@@ -9377,6 +9404,46 @@ add(idiom("config_dict_updated_once_behind_a_lock_used_by_two_steps", {
     change(E("config.json", "0.1", "0.2"),
            note="the file the dict was filled from, whole (b, which found it filled, was "
                 "reused: stale)", expect={"a": "executed", "b": "executed"}),
+    steps=("a", "b"), check={"b": "[a(), b()][1]"},
+))
+
+add(idiom("config_loaded_once_by_a_helper_with_a_default_path_used_by_two_steps", {
+    "config.json": '{"rate": 0.1, "depth": 3}\n',
+    "pipe.py": src('''
+        import json
+        import os
+
+        import flowyml as fm
+
+        HERE = os.path.dirname(os.path.abspath(__file__))
+        _CONFIG = {}
+
+
+        def load_config(path=os.path.join(HERE, "config.json")):
+            if not _CONFIG:  # loaded once
+                with open(path) as f:
+                    _CONFIG.update(json.load(f))
+            return _CONFIG
+
+
+        @fm.step(outputs="a")
+        def a():
+            return load_config()["rate"] * 2
+
+
+        @fm.step(outputs="b")
+        def b():
+            return load_config()["depth"] + 1
+
+
+        pipe = fm.Pipeline("ns", [a, b])
+    ''')},
+    unchanged("both call the loader with no argument: what either reads is what the "
+              "same code fills, so both are reused"),
+    same(E("pipe.py", "# loaded once", "# read the file once"), note="comment"),
+    change(E("config.json", "3", "4"),
+           note="the file the dict was filled from (b, which found it filled, was reused: "
+                "stale)", expect={"a": "executed", "b": "executed"}),
     steps=("a", "b"), check={"b": "[a(), b()][1]"},
 ))
 

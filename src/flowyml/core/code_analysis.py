@@ -884,6 +884,25 @@ def keyed_calls(tree: ast.AST) -> list[tuple[tuple[str, ...], tuple[tuple[int | 
     return out  # type: ignore[return-value]
 
 
+def only_bare_calls(tree: ast.AST, name: str) -> bool:
+    """Whether every use in ``tree`` of the name ``name`` (a variable, or the last
+    attribute of a chain: ``load``, ``CFG_LOADER.load``) is a call given no argument
+    (``load()``): a function handed on (``map(load, xs)``, ``partial(load, p)``) or
+    called with arguments may fill what it fills from them."""
+    calls: set[int] = set()
+    for node in ast.walk(tree):
+        if type(node) is ast.Call:
+            if node.args or node.keywords:
+                chain = chain_of(node.func)
+                if chain is not None and chain[-1] == name:
+                    return False
+            else:
+                calls.add(id(node.func))
+    return all(id(node) in calls for node in ast.walk(tree)
+               if (type(node) is ast.Name and node.id == name)
+               or (type(node) is ast.Attribute and node.attr == name))
+
+
 def _updated_keys(call: ast.Call) -> tuple[tuple[int | str, str], ...]:
     """The items ``X.update(...)`` sets when its arguments name them all (``update(a=1)``,
     ``update({"a": 1})``), each as ``(UPDATED, "['a']")``; none when one may set others

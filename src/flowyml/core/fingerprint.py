@@ -347,10 +347,13 @@ class _Context:
         self.counted: set[tuple[str, int]] = set()  # (part, id) of values counted
         self.keep: list[Any] = []  # visited objects stay alive: ids stay unique
         self.held_methods: list[tuple[Any, bool]] | None = None  # (``_held_calls``)
-        # id -> (paths read, paths changed) of each object the step changes, by its code
-        # as ``_object_takers`` followed it (for ``_fellow_readers``)
+        # id -> (paths read, paths changed, paths filled by an ``update`` of keys not
+        # written, each with its function's id) of each object the step changes, by its
+        # code as ``_object_takers`` followed it (for ``_fellow_readers``)
         self.object_paths: dict[int, tuple[frozenset[tuple[str, ...]],
-                                           frozenset[tuple[str, ...]]]] | None = None
+                                           frozenset[tuple[str, ...]],
+                                           frozenset[tuple[tuple[str, ...], _Site]]]
+                                ] | None = None
         # what of its own code's text the step can read as data (``_text_parts``):
         # _DOCSTRINGS, _SOURCE_TEXT, or 0 (the usual case: comments and docstrings are
         # not code)
@@ -837,7 +840,7 @@ def fingerprint_graph(graph: Graph, root: str | os.PathLike[str], flush: bool = 
             writes: dict[str, dict[tuple[Any, ...], str]] = {}
             fellows: dict[str, set[tuple[Any, ...]]] = {}  # (of ``writes``: ``_named_writes``)
             counted: dict[str, set[tuple[str, int]]] = {}  # (read only if a step writes)
-            paths: dict[str, dict[int, tuple[Any, Any]]] = {}  # (of ``_fellow_readers``)
+            paths: dict[str, dict[int, tuple[Any, Any, Any]]] = {}  # (of ``_fellow_readers``)
             for name in graph.order:
                 if name in graph.fingerprints:
                     continue
@@ -1126,7 +1129,7 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
             if label is not None and any(lbl == label and d.startswith(qual + ".")
                                          for lbl, d in attributes):
                 classes[id(v)] = (label, qual)
-    takes = _Takes({id(fn) for fn in functions}, changed | set(classes))
+    takes = _Takes(functions, changed | set(classes))
     for fn in functions:
         info = _walked_info(fn)
         if info is None or _never_named(fn, names):  # (a method the step never calls)
@@ -1141,17 +1144,17 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
             continue
         found = _uses_of(tree, roots)
         for name, obj in roots.items():
-            takes.add(obj, name, (), found[name], globs)
+            takes.add(obj, name, (), found[name], globs, takes.site(fn))
         if fn.__code__.co_argcount and _by_any_key(found.values()):
             for consts in _keyed_call_sites(fn, functions):  # (``put("a")``: its
                 bound = _uses_of(tree, roots, dict(consts))  # ``CACHE[k] = v`` sets
                 for name, obj in roots.items():  # ``CACHE["a"]`` there too)
-                    takes.add(obj, name, (), bound[name], globs)
+                    takes.add(obj, name, (), bound[name], globs, takes.site(fn))
         _helpers_given(info, globs, roots, {n: (o, n, ()) for n, o in roots.items()}, takes)
     # (a class called makes an instance: not a read of what its attributes hold, which
     # count by name, ``Solo.instance()`` making ``cls._instance = cls()`` on first use)
     ctx.object_paths = {i: (frozenset(e[3] - {()} if is_a(e[0], type) else e[3]),
-                            frozenset(e[2] | e[4]))
+                            frozenset(e[2] | e[4]), frozenset(e[5]))
                         for i, e in takes.objects.items() if i in changed}
     if not may_take:
         return
@@ -1181,29 +1184,53 @@ _HANDED_TAKERS = frozenset({"heappop", "heapreplace", "heappushpop", "next"})
 _ORDERED_OR_TAKING = ORDERED_MUTATORS | TAKERS | _HANDED_TAKERS
 
 
+_Site = tuple[int, ...]  # the code filling a dict (``_Takes.site``)
+_TAKES_SERIAL = itertools.count()
+
+
 class _Takes:
     """How a step's code uses the objects it reaches from globals (``_object_takers``):
     for each object, the paths from it to values changed by what they hold and to
     values read (a path from a global is recorded for each object on the way: ``APP.log``
     read is ``LOG`` read whole); methods followed, 64 at most (``_helper_use``)."""
 
-    def __init__(self, reached: set[int], changed: set[int] | None = None) -> None:
+    def __init__(self, functions: Sequence[Any], changed: set[int] | None = None) -> None:
         # id -> (object, global's name, paths changed by what they hold, paths read,
-        # paths set)
+        # paths set, paths filled by an ``update`` of keys not written, each with the
+        # id of the function whose code calls it)
         self.objects: dict[int, tuple[Any, str, set[tuple[str, ...]], set[tuple[str, ...]],
-                                      set[tuple[str, ...]]]] = {}
+                                      set[tuple[str, ...]],
+                                      set[tuple[tuple[str, ...], _Site]]]] = {}
         self.seen: set[tuple[Any, ...]] = set()
-        self.reached = reached  # the ids of the functions the step reaches
+        self.functions = [f for f in functions if type(f) is types.FunctionType]
+        self.reached = {id(f) for f in self.functions}  # the functions the step reaches
         # the ids of the classes the step changes (its marks): their attributes are
         # state as an object's are (a class attribute counter)
         self.changed = changed or set()
+        self.serial = next(_TAKES_SERIAL)
+
+    def site(self, fn: types.FunctionType, given_as: str | None = None) -> _Site:
+        """Which code fills what ``fn`` fills by an ``update`` of keys it does not say
+        (``_fellow_readers``): ``fn`` itself, when it takes no argument but the object
+        (``given_as``) or the step's code only ever calls it with none (``config()``,
+        ``def config(path="config.json")``), so that every step calling so fills the
+        same (a config loaded once: ``if not CFG: CFG.update(json.load(f))``); else
+        ``fn`` as this step calls it, for what it fills may come from its arguments
+        (``load({"lr": k})``)."""
+        code = fn.__code__
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount + bool(
+            code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)]
+        if any(p != given_as for p in params) and not _called_bare(
+                fn, [f for f in self.functions if f is not fn]):
+            return (id(fn), self.serial)
+        return (id(fn),)
 
     def add(self, root: Any, name: str, at: tuple[str, ...], found: Any,
-            globs: Mapping[str, Any]) -> None:
-        """``found`` (``own_uses``, of code whose globals are ``globs``) of the object at
-        path ``at`` from ``root`` (the global ``name``), its calls followed; a value
-        handed to a function the step reaches is followed there (``_helpers_given``),
-        to any other, read."""
+            globs: Mapping[str, Any], site: _Site | None = None) -> None:
+        """``found`` (``own_uses``, of code whose globals are ``globs``: the function
+        ``site`` says) of the object at path ``at`` from ``root`` (the global
+        ``name``), its calls followed; a value handed to a function the step reaches is
+        followed there (``_helpers_given``), to any other, read."""
         for p in found.ordered:
             self.record(root, name, at + p, read=False)
         for p in found.assigned:
@@ -1224,7 +1251,7 @@ class _Takes:
         given = dict(found.call_keys)
         for path, used in found.calls:
             where, method = at + path[:-1], path[-1]
-            self._called(root, name, where, method, used, given.get(path))
+            self._called(root, name, where, method, used, given.get(path), site)
 
     def _property_read(self, root: Any, name: str, where: tuple[str, ...], attr: str
                        ) -> None:
@@ -1238,19 +1265,24 @@ class _Takes:
             _helper_use(getter, 0, root, name, where, self)
 
     def record(self, root: Any, name: str, path: tuple[str, ...], read: bool,
-               assigned: bool = False) -> None:
+               assigned: bool = False, filled: _Site | None = None) -> None:
         """A value at ``path`` from ``root`` changed by what it holds, or ``read``, or
-        (``assigned``) set."""
+        (``assigned``) set, or ``filled`` by an ``update`` in the code ``site`` says."""
         if read:
             path = _opaque_items_cut(root, path)
         for k in range(len(path) + 1):
             for obj in _objects_along(root, path[:k]):
                 if _holds_state(obj) or (id(obj) in self.changed and is_a(obj, type)):
-                    entry = self.objects.setdefault(id(obj), (obj, name, set(), set(), set()))
-                    (entry[4] if assigned else entry[3] if read else entry[2]).add(path[k:])
+                    entry = self.objects.setdefault(
+                        id(obj), (obj, name, set(), set(), set(), set()))
+                    if filled is not None:
+                        entry[5].add((path[k:], filled))
+                    else:
+                        (entry[4] if assigned else entry[3] if read else entry[2]).add(path[k:])
 
     def _called(self, root: Any, name: str, where: tuple[str, ...], method: str,
-                used: bool, given: tuple[tuple[int | str, str], ...] | None = None) -> None:
+                used: bool, given: tuple[tuple[int | str, str], ...] | None = None,
+                site: _Site | None = None) -> None:
         """The method ``method`` called on what is at ``where`` from ``root``: each of
         the user's there followed once (with the constant keys it is ``given``, by place
         after its object or keyword: ``REG.register("m", v)``), a builtin container's by
@@ -1280,6 +1312,10 @@ class _Takes:
                 self.record(root, name, (*where, key) if key else where, read=True)
             else:  # ``self.model.fit(X)``: set anew; ``cfg.set(...)``: some part
                 parts = [p for k, p in given or () if k == UPDATED] if method == "update" else []
+                if not parts and method == "update" and not key and site is not None:
+                    # ``STATE.update(other)``: keys not written, filled by this code
+                    self.record(root, name, where, read=False, filled=site)
+                    return
                 if not parts:  # (``self.opts.update(lr=v)``: the items it names)
                     parts = [key or ("[]" if method in PARTIAL_SETTERS else "")]
                 for part in parts:
@@ -1294,7 +1330,7 @@ class _Takes:
     def taken_paths(self) -> list[tuple[Any, str, set[tuple[str, ...]]]]:
         """``taken``, each object with its paths changed by what they hold and read."""
         out = []
-        for obj, name, ordered, read, _ in self.objects.values():
+        for obj, name, ordered, read, *_ in self.objects.values():
             paths = {o for o in ordered for r in read if within(o, r) or within(r, o)}
             if paths:
                 out.append((obj, name, paths))
@@ -1364,6 +1400,24 @@ def _keyed_call_sites(target: types.FunctionType, functions: Sequence[types.Func
     return out
 
 
+def _called_bare(target: types.FunctionType, functions: Sequence[types.FunctionType]
+                 ) -> bool:
+    """Whether every use of ``target``'s name in the code of ``functions`` that names it
+    is a call given no argument (``code_analysis.only_bare_calls``)."""
+    from .code_analysis import only_bare_calls
+
+    for caller in functions:
+        names: set[str] = set()
+        _code_names(caller.__code__, names)
+        if target.__name__ not in names:
+            continue
+        info = _walked_info(caller)
+        tree = info.tree() if info is not None else None
+        if tree is None or not only_bare_calls(tree, target.__name__):
+            return False
+    return True
+
+
 def _undecorated(held: Any, method: str) -> bool:
     """Whether ``held``'s method ``method`` is a plain ``def`` of its class (a
     classmethod's too), which gets the arguments of a call as they are written."""
@@ -1419,7 +1473,8 @@ def _helper_use(fn: Any, where: int | str, root: Any, name: str, at: tuple[str, 
         takes.record(root, name, at, read=True)
         return
     takes.seen.add(key)
-    takes.add(root, name, at, _uses_of(tree, (param,), consts)[param], fn.__globals__)
+    takes.add(root, name, at, _uses_of(tree, (param,), consts)[param], fn.__globals__,
+              takes.site(fn, param))
     _helpers_given(info, fn.__globals__, (param,), {param: (root, name, at)}, takes)
 
 
@@ -1701,7 +1756,7 @@ def _reads_back(chain: str, changed: list[tuple[Any, type]], info: CodeInfo, ctx
     if not calls or not objects:
         return False
     shown = f"{chain}()"
-    takes = _Takes({id(f) for f in ctx.keep if type(f) is types.FunctionType})
+    takes = _Takes(ctx.keep)
     for obj in objects:
         for *where, method in calls:
             takes._called(obj, shown, tuple(where), method, True)
@@ -3634,7 +3689,7 @@ def _state_text(names: Iterable[str]) -> str:
 def _couple_shared_state(graph: Graph, writes: Mapping[str, dict[tuple[Any, ...], str]],
                          reads: Mapping[str, set[tuple[Any, ...]]],
                          fellows: Mapping[str, set[tuple[Any, ...]]],
-                         paths: Mapping[str, Mapping[int, tuple[Any, Any]]]) -> None:
+                         paths: Mapping[str, Mapping[int, tuple[Any, Any, Any]]]) -> None:
     """A step that changes module-level state another step's key counts and that step
     does not change (``STATE.k = k`` in ``fit``, ``STATE.k`` read by ``predict``; not a
     log several steps append to, nor a memo dict their helpers fill) passes it outside
@@ -3709,7 +3764,7 @@ def _readers_of(writer: str, mark: tuple[Any, ...],
                 writers: Mapping[tuple[Any, ...], set[str]],
                 named: Mapping[tuple[Any, ...], set[str]],
                 takers: Mapping[tuple[Any, ...], set[str]],
-                paths: Mapping[str, Mapping[int, tuple[Any, Any]]]) -> set[str]:
+                paths: Mapping[str, Mapping[int, tuple[Any, Any, Any]]]) -> set[str]:
     """The other steps that read what ``writer`` changes (its ``mark``). A step that
     writes it too only adds to it, as to a log: what it returns does not come from it,
     and it was fingerprinted before anything ran; unless it takes items out (then it
@@ -3726,7 +3781,7 @@ def _readers_of(writer: str, mark: tuple[Any, ...],
 
 
 def _fellow_readers(writer: str, ident: int, fellows: Iterable[str],
-                    paths: Mapping[str, Mapping[int, tuple[Any, Any]]]) -> set[str]:
+                    paths: Mapping[str, Mapping[int, tuple[Any, Any, Any]]]) -> set[str]:
     """Of ``fellows``, steps that change the object ``ident`` too (by code they name, as
     steps logging to one tracker do), those that read a part of it ``writer`` changes
     and they do not change themselves (``self.w + x`` in a ``predict`` that caches its
@@ -3734,19 +3789,27 @@ def _fellow_readers(writer: str, ident: int, fellows: Iterable[str],
     from what ``writer`` did (paths from ``_object_takers``; either path within the
     other). What a fellow reads only where it writes too (a memo it fills by key, a
     client it makes on first use) couples nothing, as before; a writer whose changes
-    no path says (a library's mutator given it) changes the whole object."""
+    no path says (a library's mutator given it) changes the whole object. What a fellow
+    reads within what it fills by an ``update`` of keys its code does not write
+    (``STATE.update(other)``) may be what ``writer`` set there: only what ``writer``
+    fills by the same code is the fellow's own (a config two steps load once through
+    one helper, ``if not CFG: CFG.update(json.load(f))``)."""
     mine = paths.get(writer, {}).get(ident)
-    changed = mine[1] if mine is not None and mine[1] else {()}
+    changed, filled = (set(mine[1]), mine[2]) if mine is not None else (set(), frozenset())
+    if not changed and not filled:
+        changed = {()}
     out = set()
     for step in fellows:
         theirs = paths.get(step, {}).get(ident)
         if theirs is None:
             continue
-        reads, own = theirs
+        reads, own, their_fills = theirs
         for r in reads:
             if any(within(r, w, surely=True) for w in own):
                 continue  # (within what it changes itself)
-            if any(within(r, c) or within(c, r) for c in changed):
+            sites = {site for f, site in their_fills if within(r, f, surely=True)}
+            if any(within(r, c) or within(c, r) for c in changed) or any(
+                    site not in sites and (within(r, f) or within(f, r)) for f, site in filled):
                 out.add(step)
                 break
     return out
