@@ -251,6 +251,46 @@ def test_docstrings_and_comments_count_only_where_the_step_can_read_them() -> No
         "docstring of Answer changed"]
 
 
+def traceback_step() -> list[str]:
+    import traceback
+
+    try:
+        documented_helper("x")  # type: ignore[arg-type]
+    except TypeError:
+        return traceback.format_exc().splitlines()
+    return []
+
+
+def frame_line_step() -> int:
+    import sys
+
+    return sys._getframe().f_lineno + documented_helper(0)
+
+
+def printed_traceback_step() -> int:
+    import traceback
+
+    try:
+        return documented_helper(1)
+    except TypeError:
+        traceback.print_exc()
+        raise
+
+
+def test_a_traceback_or_frame_line_made_into_a_value_counts_lines_and_text() -> None:
+    """A traceback quotes each frame's line number and text: a step making one into a
+    value counts where each function it reaches starts, and its exact text; one that
+    only prints it (to stderr) keeps comment edits out of its key."""
+    for fn in (traceback_step, frame_line_step):
+        parts = fingerprint_function(fn, root=ROOT.parent).parts
+        line = next(k for k in parts if k.startswith("line") and k.endswith(":documented_helper"))
+        assert parts[line] == hash_text(str(documented_helper.__code__.co_firstlineno))
+        assert any(k.startswith("text") and k.endswith(":documented_helper") for k in parts)
+    kinds = {k.partition(" ")[0]
+             for k in fingerprint_function(printed_traceback_step, root=ROOT.parent).parts}
+    assert not {"line", "text"} & kinds
+
+
 def test_reasons_name_the_part_that_changed() -> None:
     old = {"code": "a", "method x.py:Scaler.apply": "1", "decorator 0": "times(2)",
            "instance x.py:Model": "s1", "attribute x.py:Config.SCALE": "v1",

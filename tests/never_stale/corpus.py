@@ -730,6 +730,44 @@ add(idiom("source_read_by_inspect", {
     reads_source=("rules.py",),
 ))
 
+add(idiom("traceback_text_kept_in_a_result", {
+    "model.py": src('''
+        import traceback
+
+
+        def risky(n):
+            raise ValueError(n)
+
+
+        def attempt(n):
+            try:
+                risky(n)
+            except ValueError:  # kept for the report
+                return traceback.format_exc().splitlines()[-3:]
+    '''),
+    "pipe.py": src('''
+        import flowyml as fm
+
+        from model import attempt
+
+
+        @fm.step(outputs="y")
+        def f(n: int = 4):
+            return attempt(n)
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    same(E("pipe.py", "pipe = fm.Pipeline", "# the pipeline\npipe = fm.Pipeline"),
+         note="a comment below every function the step reaches"),
+    change(E("model.py", "def risky(n):", "# may raise\ndef risky(n):"),
+           note="a comment above the function that raises: the line the traceback names "
+                "moves (it was reused: stale)"),
+    change(E("model.py", "raise ValueError(n)", "raise ValueError(n)  # always"),
+           note="a comment on the line the traceback quotes"),
+    reads_source=("model.py",),
+))
+
 add(idiom("library_object_bound_to_a_name", {
     "settings.py": src('''
         REDUCE = max
@@ -1903,6 +1941,45 @@ add(idiom("dispatch_dict", {"pipe.py": src('''
     same(E("pipe.py", 'OPS = {"scale": _scale, "shift": _shift}',
            'OPS = {\n    "scale": _scale,\n    "shift": _shift,\n}'), note="dict reformatted"),
     change(E("pipe.py", "return x * 2", "return x * 2 + 1"), note="function held in a dispatch dict"),
+))
+
+add(idiom("static_and_class_methods_in_a_table_of_the_class_body", {"model.py": src('''
+    class Ops:
+        base = 3
+
+        @staticmethod
+        def scale(x):
+            return x * 2
+
+        @classmethod
+        def shift(cls, x):
+            return x + cls.base
+
+        # the raw staticmethod and classmethod objects, as the body holds them
+        TABLE = {"scale": scale, "shift": shift}
+
+        @classmethod
+        def run(cls, name, x):
+            return cls.TABLE[name].__get__(None, cls)(x)
+'''), "pipe.py": src('''
+    import flowyml as fm
+    from model import Ops
+
+
+    @fm.step(outputs="y")
+    def f(n: int = 4):
+        return [Ops.run("scale", i) + Ops.run("shift", i) for i in range(n)]
+
+
+    pipe = fm.Pipeline("ns", [f])
+''')},
+    unchanged("the table's methods count by their code: reused (before, a staticmethod "
+              "object had no token, and the step re-executed every run with a warning)"),
+    same(E("model.py", "return x * 2", "return x * 2  # twice"), note="comment"),
+    change(E("model.py", "return x * 2", "return x * 3"), note="a static method in the table"),
+    change(E("model.py", "return x + cls.base", "return x - cls.base"),
+           note="a class method in the table"),
+    no_fingerprint_warning=True,
 ))
 
 add(idiom("step_in_a_list", {"pipe.py": src('''

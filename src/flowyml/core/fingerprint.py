@@ -5252,11 +5252,7 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
                 _visit(ctx, *_walk_modules(base, chain), label)
     done: set[tuple[str, ...]] = set()
     unseeable: list[str] = []
-    if "__doc__" in names:
-        # ``helper.__doc__`` (a prompt kept in a docstring), ``type(self).__doc__``, or
-        # that of a function passed in: every docstring the step reaches may be what it
-        # reads (``_text_parts``)
-        ctx.reads_text |= _DOCSTRINGS
+    _text_reads(ctx, names)
     env_names, env_writes = env_reads(codes, globs, {**_closed_over(fn), **local} if (
         fn.__closure__) else local, names)  # (``os`` a closure holds: imported by the maker)
     if not _FRAME_READS.isdisjoint(names):
@@ -5312,6 +5308,17 @@ def _follow(ctx: _Context, fn: types.FunctionType, info: CodeInfo) -> None:
         unseeable.append(_SUBCLASSES)
     if unseeable:
         _unseeable(ctx, fn, info, label, unseeable)
+
+
+def _text_reads(ctx: _Context, names: Sequence[str]) -> None:
+    """What of its code's text a function can read as data, by the names its code
+    reads: ``helper.__doc__`` (a prompt kept in a docstring), ``type(self).__doc__``, or
+    that of a function passed in: every docstring the step reaches may be what it reads;
+    ``frame.f_lineno``: every line (``_text_parts``)."""
+    if "__doc__" in names:
+        ctx.reads_text |= _DOCSTRINGS
+    if not _LINE_READS.isdisjoint(names):
+        ctx.reads_text |= _TRACEBACKS
 
 
 def _plain_library_module(ctx: _Context, mod: types.ModuleType) -> bool:
@@ -5397,7 +5404,8 @@ def _only_pydantic_reads_doc(cls: type) -> bool:
     return tops == {"pydantic"}
 
 
-_DOCSTRINGS, _SOURCE_TEXT = 1, 2  # ``_Context.reads_text``
+_DOCSTRINGS, _SOURCE_TEXT, _POSITIONS = 1, 2, 4  # ``_Context.reads_text``
+_TRACEBACKS = _SOURCE_TEXT | _POSITIONS  # a frame's line: its number, and its text
 # library functions and classes that read the text of the code they are given:
 # (module, qualified name) -> what of it
 _TEXT_READERS = {
@@ -5410,16 +5418,28 @@ _TEXT_READERS = {
     ("inspect", "getsourcelines"): _SOURCE_TEXT,
     ("inspect", "getcomments"): _SOURCE_TEXT,
     ("inspect", "findsource"): _SOURCE_TEXT,
+    # a traceback or a stack as a value (``traceback.format_exc()`` kept in a result):
+    # each frame's line number and text. Not ``print_exc``, which writes to stderr
+    **{("traceback", n): _TRACEBACKS for n in (
+        "format_exc", "format_exception", "format_tb", "format_stack", "extract_tb",
+        "extract_stack", "walk_tb", "walk_stack", "TracebackException", "StackSummary")},
+    **{("inspect", n): _TRACEBACKS for n in (
+        "stack", "trace", "getframeinfo", "getouterframes", "getinnerframes", "getlineno")},
 }
+# attributes saying where code is in its file (``sys._getframe().f_lineno``)
+_LINE_READS = frozenset({"f_lineno", "tb_lineno", "co_firstlineno", "co_lines",
+                         "co_positions"})
 
 
 def _text_parts(ctx: _Context) -> None:
     """The text of the user's code the step reached, where it can read it as data:
     each function's and class's docstring (``inspect.getdoc``, ``x.__doc__`` of a value
     the fingerprint cannot name), or its whole source text, comments included
-    (``inspect.getsource``). Not knowing which object the step asks about, every one
-    it reaches counts: such a step re-executes after a docstring (or comment) edit of
-    any of them, and is never reused on text it read before the edit."""
+    (``inspect.getsource``), and each function's first line in its file (a traceback
+    made into a value: ``traceback.format_exc()``, ``frame.f_lineno``). Not knowing
+    which object the step asks about, every one it reaches counts: such a step
+    re-executes after a docstring (or comment) edit of any of them, and is never reused
+    on text it read before the edit."""
     for obj in list(ctx.keep):
         if not isinstance(obj, (types.FunctionType, type)):
             continue
@@ -5434,6 +5454,9 @@ def _text_parts(ctx: _Context) -> None:
         if ctx.reads_text & _SOURCE_TEXT:
             text = _exact_text(obj)
             ctx.add(f"text {label}:{qual}", hash_text(text), text)
+        if ctx.reads_text & _POSITIONS and isinstance(obj, types.FunctionType):
+            line = str(obj.__code__.co_firstlineno)
+            ctx.add(f"line {label}:{qual}", hash_text(line), f"first line {line}")
 
 
 def _exact_text(obj: Any) -> str:

@@ -610,6 +610,12 @@ class Tokenizer:
         elif isinstance(v, _CODE_TYPES) or t is functools._lru_cache_wrapper:
             self._code(v, h)
             self._unnamed(v, h, depth, memo)
+        elif t is staticmethod or t is classmethod:  # the raw objects of a class body
+            h.update(t.__name__.encode() + b":")  # (``TABLE = {"dbl": dbl}`` there):
+            self._walk(v.__func__, h, depth, memo)  # by the function they wrap
+        elif t is property:
+            h.update(b"property:")
+            self._walk((v.fget, v.fset, v.fdel), h, depth, memo)
         elif t is types.MethodType:
             h.update(b"method:")
             self._code(v.__func__, h)
