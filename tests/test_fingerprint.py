@@ -1974,3 +1974,22 @@ def test_only_code_naming_nothing_skips_the_search_for_state(
         assert sorted(fingerprint_function(mod.plain, root=tmp_path).parts) == ["code"]
     finally:
         sys.modules.pop("naming_nothing", None)
+
+
+HUGE = 10 ** 5000  # past Python's 4,300 digits for ``repr``
+
+
+def huge_step(n: int = 10 ** 4400) -> int:
+    return HUGE % 97 + n % 89
+
+
+def test_an_int_too_long_for_repr_has_a_token() -> None:
+    """An int past ``sys.get_int_max_str_digits()`` (``10 ** 5000``, a key or a
+    constant) cannot be written by ``repr``: it counts by its hex, one token per value,
+    and the build does not fail."""
+    assert value_token(HUGE) != value_token(HUGE + 1)
+    assert value_token(HUGE) == value_token(10 ** 5000)
+    assert value_token(-HUGE) != value_token(HUGE)
+    assert value_token(HUGE) != value_token(hex(HUGE))  # (a string of its hex)
+    parts = fingerprint_function(huge_step, root=ROOT.parent).parts
+    assert any(k.endswith("HUGE") for k in parts)

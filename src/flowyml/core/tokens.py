@@ -124,8 +124,12 @@ def _write_only(f: io.IOBase) -> bool:
 
 
 def _primitive(t: type, v: Any) -> bytes:
-    """The bytes a primitive value adds to a token: its type and repr, length-prefixed."""
-    r = f"{t.__name__}:{v!r}".encode("utf-8", "surrogatepass")
+    """The bytes a primitive value adds to a token: its type and repr, length-prefixed
+    (an int too long for ``repr``, past ``sys.set_int_max_str_digits``: its hex)."""
+    try:
+        r = f"{t.__name__}:{v!r}".encode("utf-8", "surrogatepass")
+    except ValueError:
+        r = f"{t.__name__}:{hex(v)}".encode()
     return len(r).to_bytes(8, "little") + r
 
 
