@@ -1993,3 +1993,30 @@ def test_an_int_too_long_for_repr_has_a_token() -> None:
     assert value_token(HUGE) != value_token(hex(HUGE))  # (a string of its hex)
     parts = fingerprint_function(huge_step, root=ROOT.parent).parts
     assert any(k.endswith("HUGE") for k in parts)
+
+
+ARRAY = np.array([1 / 3])
+
+
+def prints_a_global_array() -> str:
+    return str(ARRAY)
+
+
+def test_a_librarys_settings_count_for_a_value_of_it_the_code_never_names() -> None:
+    """``str(ARRAY)`` prints by numpy's options though the code never names numpy: the
+    array, tokenized as a constant, makes numpy's settings part of the key."""
+    from flowyml.core import fingerprint as fp_mod
+
+    def parts() -> dict[str, str]:
+        fp_mod._settings_parts.clear()  # (read once per build)
+        return fingerprint_function(prints_a_global_array, root=ROOT.parent).parts
+
+    before = parts()
+    assert "library numpy" in before and "settings numpy" not in before
+    old = np.get_printoptions()
+    np.set_printoptions(precision=2)
+    try:
+        assert "settings numpy" in parts()
+    finally:
+        np.set_printoptions(**old)
+        fp_mod._settings_parts.clear()

@@ -2769,6 +2769,49 @@ add(idiom("pydantic_field_type_alias_and_validator", {
     requires=("pydantic",),
 ))
 
+add(idiom("library_settings_of_a_constant_the_step_never_names", {
+    "tables.py": src('''
+        import decimal
+
+        import numpy as np
+
+        WEIGHTS = np.array([1 / 3, 2.5])
+        LIMITS = {"low": np.array([0.123456])}
+        RATE = decimal.Decimal(1)
+    '''),
+    "pipe.py": src('''
+        import decimal
+
+        import numpy as np
+
+        import flowyml as fm
+        from tables import LIMITS, RATE, WEIGHTS
+
+        np.set_printoptions(precision=4)
+        decimal.getcontext().prec = 6
+
+
+        def describe():
+            return f"{WEIGHTS} {LIMITS['low']}"
+
+
+        @fm.step(outputs="y")
+        def f():
+            return [describe(), str(RATE / 7)]
+
+
+        pipe = fm.Pipeline("ns", [f])
+    ''')},
+    unchanged(),
+    same(E("pipe.py", "np.set_printoptions(precision=4)",
+           "np.set_printoptions(precision=4)  # short floats"), note="comment"),
+    change(E("pipe.py", "precision=4", "precision=2"),
+           note="numpy's print options, which the arrays the step reaches print by, though "
+                "its code never names numpy (it was reused: stale)"),
+    change(E("pipe.py", "prec = 6", "prec = 3"),
+           note="the decimal context, which the Decimal constant divides by (stale)"),
+))
+
 add(idiom("library_settings_set_at_import", {"pipe.py": src('''
     import decimal
 

@@ -538,6 +538,8 @@ class _Context:
                 for ident, met in hit[5].items():
                     self.drawn.setdefault(ident, met)
                 self.counted.update(hit[6])
+                for top in hit[7]:
+                    self.library(top)
                 return hit[1]
         codes: list[Any] = []
 
@@ -574,9 +576,12 @@ class _Context:
         # object itself, given as a default argument or held by a closure) is coupled
         within = {(_WITHIN, ident) for ident in tokenizer.within or ()}
         self.counted |= within
+        tops = tokenizer.tops & _SETTINGS_OF_VALUES
+        for top in tops:
+            self.library(top)
         if cacheable:  # (the value stays referenced: its id is not reused this build)
             _build_tokens[id(value)] = [value, digest, codes, None, tokenizer.met, drawn,
-                                        within]
+                                        within, tops]
         return digest
 
     def _revisit(self, hit: list[Any]) -> None:
@@ -637,6 +642,12 @@ class _Context:
                      value_source("sys.argv[1:]", sys.argv[1:]))
 
 
+# the libraries whose objects a value holds (a global array) make their settings count,
+# as if the code named them: ``str(A)`` prints by numpy's options, ``A / Z`` warns or
+# raises by ``np.seterr``. Not the time zone of ``datetime``'s: a datetime constant's
+# text does not depend on it, and a machine in another zone would re-execute
+_SETTINGS_OF_VALUES = frozenset({"numpy", "pandas", "polars", "decimal", "sklearn",
+                                 "dask", "pyarrow", "scipy", "xarray", "statsmodels"})
 # the libraries whose settings act on what a library computes or returns, beneath it
 # (``str(df.to_numpy())`` prints by numpy's options, ``pl_frame.to_pandas()`` by pandas'
 # display options), besides its own

@@ -516,6 +516,9 @@ class Tokenizer:
         # the ids of the objects the token walked into (a list a default argument holds,
         # a dict inside a config), when asked for (a build's: ``_state_reads``)
         self.within: list[int] | None = None
+        # the top-level modules of the objects' types walked by their state (an array:
+        # ``numpy``): whose settings may decide what the code computes with them
+        self.tops: set[str] = set()
 
     def digest(self, value: Any) -> str:
         try:  # most declarations and parameters: a few primitives in small containers
@@ -658,6 +661,7 @@ class Tokenizer:
         if rng.is_generator_type(t) and not any(k in self.generators for k in memo):
             self.generators[id(v)] = v  # (not the bit generator inside a generator)
         top = (t.__module__ or "").split(".")[0]
+        self.tops.add(top)
         if top == "numpy" and hasattr(v, "dtype") and hasattr(v, "shape"):
             self._numpy(v, h, depth, memo)
             return
