@@ -1222,6 +1222,48 @@ def test_a_relative_path_read_from_another_working_directory_re_executes(
     assert "the working directory is b, not a" in moved
 
 
+def test_the_working_directory_a_step_asks_for_counts(project: Path) -> None:
+    """``os.getcwd()``, ``Path.cwd()`` and ``os.path.abspath("x")`` give another value
+    from another folder, though the step opens nothing: the working directory counts
+    for a step whose code asks for it, and only for such a step (``abspath`` of an
+    absolute path does not ask)."""
+    (project / "a").mkdir()
+    (project / "b").mkdir()
+    write(project / "pipe.py", """
+        import os
+        import pathlib
+
+        import flowyml as fm
+
+
+        @fm.step(outputs="y")
+        def f() -> list[str]:
+            return [os.path.basename(os.getcwd()), pathlib.Path.cwd().name,
+                    os.path.basename(os.path.dirname(os.path.abspath("x")))]
+
+
+        @fm.step(outputs="z")
+        def g() -> str:
+            return os.path.basename(os.path.abspath(__file__))
+
+
+        pipe = fm.Pipeline("cwd", [f, g])
+    """)
+    code = """
+        import os
+        import sys
+        sys.path.insert(0, os.path.abspath(".."))  # (its ``__file__`` absolute)
+        import pipe
+        run = pipe.pipe.run()
+        print(run.steps["f"].status, run.steps["g"].status, run["y"], "|", run.steps["f"].reason)
+    """
+    assert run_py(project / "a", code).startswith("executed executed ['a', 'a', 'a']")
+    assert run_py(project / "a", code).startswith("cached cached ['a', 'a', 'a']")
+    moved = run_py(project / "b", code)
+    assert moved.startswith("executed cached ['b', 'b', 'b']")
+    assert "the working directory is b, not a" in moved
+
+
 def test_files_under_the_interpreters_prefix_or_linked_into_site_packages_count(
         tmp_path: Path) -> None:
     """What is skipped is the interpreter's and packages' own folders (``lib``,

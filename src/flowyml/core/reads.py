@@ -71,7 +71,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from . import native_reads
+from . import native_reads, wrappers
 from .hashing import MISSING, just_changed
 from .ownership import library_dirs
 
@@ -704,6 +704,38 @@ def _watch_stats() -> None:
         setattr(os, attr, watched)
 
 
+_real_getcwd, _real_getcwdb = os.getcwd, os.getcwdb
+
+
+def _watch_cwd() -> None:
+    """Put ``_cwd_watcher`` in place of ``os.getcwd`` and ``os.getcwdb`` (once a
+    process). The working directory a step's code asks for (``os.getcwd()``,
+    ``Path.cwd()``, ``os.path.abspath("out")``, which call it) is an input, as that of a
+    relative path it opens is (``rec.relative``): no audit event says it was asked."""
+    for attr, original in (("getcwd", _real_getcwd), ("getcwdb", _real_getcwdb)):
+        if getattr(os, attr) is not original:
+            continue  # someone else's in place already: leave it
+        watched = _cwd_watcher(original)
+        wrappers.register(watched, original)  # (the fingerprint's key: the library's)
+        setattr(os, attr, watched)
+
+
+def _cwd_watcher(original: Any) -> Any:
+    def watched() -> Any:
+        if _active:
+            rec = _current()
+            if (rec is not None and not rec.relative
+                    and _by_user_code(sys._getframe(1), through_libraries=True)):
+                rec.relative = True  # (not FlowyML's own asking, nor a library thread's)
+        return original()
+
+    watched.__module__ = "os"  # pickled by reference, as ``os.getcwd`` (what it is now)
+    watched.__name__ = watched.__qualname__ = original.__name__
+    watched.__doc__ = original.__doc__
+    watched.__wrapped__ = original  # type: ignore[attr-defined]
+    return watched
+
+
 def _worker_started(rec: _Recording, frame: Any) -> None:
     """A process started for the step's code (``multiprocessing``, a process pool,
     joblib, a data loader's workers): what it reads is not seen (its opens are in
@@ -887,6 +919,7 @@ def _install() -> bool:
             except Exception:  # another hook refused ours: nothing is recorded
                 return False
             _watch_stats()
+            _watch_cwd()
             _hooked = True
     return True
 
@@ -966,7 +999,7 @@ class Recording:
         that the step did not write into; sorted by path."""
         rec = self._rec
         if rec is None or not (rec.opened or rec.listed or rec.checked or rec.hits
-                               or rec.classes):
+                               or rec.classes or rec.relative):
             return []
         out: list[FileRead] = _unpickled(rec)
         if rec.relative:
@@ -1194,7 +1227,7 @@ def changed(files: Sequence[Sequence[Any]] | None, root: str | None) -> str | No
             now_dir = _portable_dir(os.getcwd(), base)
             if now_dir != digest:
                 return (f"the working directory is {now_dir}, not {digest}: the step opened "
-                        "paths relative to it")
+                        "paths relative to it, or asked for it")
             continue
         full = os.path.join(root or ".", path)
         if digest == MISSING:
