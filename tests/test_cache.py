@@ -531,3 +531,51 @@ def test_new_code_is_not_looked_up_key_by_key_and_old_code_still_hits(project: P
     back = go()
     assert back["last"] == 4 and set(back["steps"].values()) == {"cached"}
     assert back["lookups"] == 2  # s_c and s_d: not their last keys, but in the cache
+
+
+def test_a_step_reading_the_catalog_in_its_code_is_never_reused(project: Path) -> None:
+    """``fm.Catalog().get("m").load()`` in a step finds what ran last, anywhere: another
+    pipeline's new ``m`` reused the old result. Such a step re-executes every run, with
+    a warning naming the way to declare it (``inputs={"m": "m@latest"}``), which
+    counts the artifact's content and is reused."""
+    write(project / "pipe.py", '''
+        import os
+
+        import flowyml as fm
+
+        K = int(os.environ.get("K", "2"))
+
+
+        @fm.step(outputs="m")
+        def make(n: int = 4):
+            return n * K
+
+
+        @fm.step(outputs="y")
+        def reads(n: int = 1):
+            return fm.Catalog().get("m").load() + n
+
+
+        @fm.step(outputs="z", inputs={"m": "m@latest"})
+        def declared(m, n: int = 1):
+            return m + n
+
+
+        producer = fm.Pipeline("producer", [make])
+        consumer = fm.Pipeline("consumer", [reads, declared])
+    ''')
+    code = '''
+        import warnings
+        import pipe
+        pipe.producer.run()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            run = pipe.consumer.run()
+        said = [str(w.message) for w in caught if "reads the catalog" in str(w.message)]
+        print(run["y"], run["z"], run.steps["reads"].status, run.steps["declared"].status,
+              len(said), '"model@latest"' in " ".join(said))
+    '''
+    assert run_py(project, code).split() == ["9", "9", "executed", "executed", "1", "True"]
+    assert run_py(project, code).split() == ["9", "9", "executed", "cached", "1", "True"]
+    assert run_py(project, code, env={"K": "3"}).split() == [
+        "13", "13", "executed", "executed", "1", "True"]

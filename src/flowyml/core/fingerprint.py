@@ -622,6 +622,15 @@ class _Context:
     def library(self, module: str, file: str | None = None) -> None:
         top = library_name(module, file)
         self.parts[f"library {top}"] = library_version(top)
+        if module in _CATALOG_READERS and _CATALOG_PART not in self.parts:
+            # ``fm.Catalog().get("m").load()`` in the step: what it finds there is
+            # whatever ran last, anywhere, which no key can follow
+            self.warn("it reads the catalog as it runs (flowyml's Catalog or lineage "
+                      "in its code): what it finds there changes with every run, which "
+                      "its key cannot follow, so it re-executes every run. Declare the "
+                      "artifact as an input instead (inputs={\"model\": \"model@latest\"}, "
+                      "or a version, \"model@3\"): its content then counts")
+            self.add(_CATALOG_PART, f"{OPAQUE}{os.urandom(8).hex()}:the catalog read as it runs")
         package = module.partition(".")[0]
         for top in (package, *_SETTINGS_BENEATH.get(package, ())):
             self.counted.add((_USES + top, 0))  # (a step changing them: ``side_state.settings_set``)
@@ -642,6 +651,9 @@ class _Context:
                      value_source("sys.argv[1:]", sys.argv[1:]))
 
 
+# FlowyML's modules whose code reads the catalog as a step runs (``_Context.library``)
+_CATALOG_READERS = frozenset({"flowyml.catalog_api", "flowyml.lineage"})
+_CATALOG_PART = "catalog read as the step runs"
 # the libraries whose objects a value holds (a global array) make their settings count,
 # as if the code named them: ``str(A)`` prints by numpy's options, ``A / Z`` warns or
 # raises by ``np.seterr``. Not the time zone of ``datetime``'s: a datetime constant's
