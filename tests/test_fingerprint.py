@@ -1227,6 +1227,49 @@ def test_a_function_patched_by_autoreload_is_keyed_by_its_text_in_the_file(
         sys.modules.pop("autoreloaded", None)
 
 
+def test_a_method_patched_by_ipythons_autoreload_is_keyed_by_its_text_in_the_file(
+        tmp_path: Path) -> None:
+    """IPython 9's ``%autoreload`` (``deduperreload``) patches an edited method with code
+    compiled alone, in a class of its own (``__autoreload_class__.score``, line 2): the
+    fingerprint finds the method where the file has it, by the function's own qualified
+    name, so the key is what a fresh process takes, with no warning (before, a method
+    not first in its class was keyed by its bytecode, with a warning, and re-executed
+    after a restart)."""
+    import importlib
+
+    autoreload = pytest.importorskip("IPython.extensions.autoreload")
+    mod = tmp_path / "reloaded_models.py"
+    mod.write_text("class Model:\n    def other(self):\n        return 1\n\n"
+                   "    def score(self, x):\n        return x * 2\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import reloaded_models
+
+        def step() -> int:
+            return reloaded_models.Model().score(3)
+
+        reloader = autoreload.ModuleReloader()
+        reloader.enabled = reloader.check_all = True
+        reloader.check()
+        mod.write_text(mod.read_text().replace("x * 2", "x * 3"))
+        later = os.stat(mod).st_mtime + 5  # (a change the reloader's mtime check sees)
+        os.utime(mod, (later, later))
+        reloader.check()
+        code = reloaded_models.Model.score.__code__
+        if not getattr(code, "co_qualname", "").startswith("__autoreload_class__."):
+            pytest.skip("this IPython's autoreload does not compile methods alone")
+        assert step() == 9
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            patched = fingerprint_function(step, root=tmp_path)
+        importlib.reload(reloaded_models)  # the file compiled whole: a fresh process's code
+        assert reloaded_models.Model.score.__code__.co_firstlineno == 5
+        assert fingerprint_function(step, root=tmp_path).digest == patched.digest
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("reloaded_models", None)
+
+
 def test_a_value_many_steps_reach_is_tokenized_once_per_build(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A lookup table (and the code it holds) that every step reaches is tokenized once

@@ -261,14 +261,21 @@ def relocated_text(fn: types.FunctionType, shape: str) -> str | None:
     """The file's text of ``fn`` when its code object says the wrong lines: the one
     function of that name in the file whose code has the same shape. IPython's
     ``%autoreload`` patches a function with code compiled from its text alone, which
-    starts at line 1; the file, as a fresh process imports it, has it further down."""
+    starts at line 1; the file, as a fresh process imports it, has it further down. A
+    method it compiles alone in a class of its own (``__autoreload_class__.score``,
+    IPython 9): the function's own qualified name says which it is."""
     qual = _co_qualname(fn.__code__)
+    if qual.startswith(_AUTORELOAD_CLASS):
+        qual = fn.__qualname__
     found = [c for (q, _), codes in _codes_in_context(fn).items() if q == qual
              for c in codes if code_shape(c) == shape]
     if len(found) != 1:
         return None
     first, end = code_span(found[0])
     return "".join(file_lines(fn, fn.__code__.co_filename)[first - 1:end]) or None
+
+
+_AUTORELOAD_CLASS = "__autoreload_class__."  # (IPython's ``deduperreload``)
 
 
 def _co_qualname(code: types.CodeType) -> str:
