@@ -1167,12 +1167,12 @@ def _object_takers(ctx: _Context, out: dict[tuple[Any, ...], str]) -> None:
             continue
         found = _uses_of(tree, roots)
         for name, obj in roots.items():
-            takes.add(obj, name, (), found[name], globs, takes.site(fn))
+            takes.add(obj, name, (), found[name], globs, (fn, None))
         if fn.__code__.co_argcount and _by_any_key(found.values()):
             for consts in _keyed_call_sites(fn, functions):  # (``put("a")``: its
                 bound = _uses_of(tree, roots, dict(consts))  # ``CACHE[k] = v`` sets
                 for name, obj in roots.items():  # ``CACHE["a"]`` there too)
-                    takes.add(obj, name, (), bound[name], globs, takes.site(fn))
+                    takes.add(obj, name, (), bound[name], globs, (fn, None))
         _helpers_given(info, globs, roots, {n: (o, n, ()) for n, o in roots.items()}, takes)
     # (a class called makes an instance: not a read of what its attributes hold, which
     # count by name, ``Solo.instance()`` making ``cls._instance = cls()`` on first use)
@@ -1208,6 +1208,7 @@ _ORDERED_OR_TAKING = ORDERED_MUTATORS | TAKERS | _HANDED_TAKERS
 
 
 _Site = tuple[int, ...]  # the code filling a dict (``_Takes.site``)
+_Filler = tuple[types.FunctionType, str | None]  # a function, the parameter given the object
 _TAKES_SERIAL = itertools.count()
 
 
@@ -1231,6 +1232,7 @@ class _Takes:
         # state as an object's are (a class attribute counter)
         self.changed = changed or set()
         self.serial = next(_TAKES_SERIAL)
+        self.sites: dict[tuple[int, str | None], _Site] = {}  # (``site``)
 
     def site(self, fn: types.FunctionType, given_as: str | None = None) -> _Site:
         """Which code fills what ``fn`` fills by an ``update`` of keys it does not say
@@ -1240,19 +1242,22 @@ class _Takes:
         same (a config loaded once: ``if not CFG: CFG.update(json.load(f))``); else
         ``fn`` as this step calls it, for what it fills may come from its arguments
         (``load({"lr": k})``)."""
-        code = fn.__code__
-        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount + bool(
-            code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)]
-        if any(p != given_as for p in params) and not _called_bare(
-                fn, [f for f in self.functions if f is not fn]):
-            return (id(fn), self.serial)
-        return (id(fn),)
+        key = (id(fn), given_as)
+        hit = self.sites.get(key)
+        if hit is None:
+            code = fn.__code__
+            params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount + bool(
+                code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)]
+            hit = self.sites[key] = (id(fn), self.serial) if any(
+                p != given_as for p in params) and not _called_bare(
+                fn, [f for f in self.functions if f is not fn]) else (id(fn),)
+        return hit
 
     def add(self, root: Any, name: str, at: tuple[str, ...], found: Any,
-            globs: Mapping[str, Any], site: _Site | None = None) -> None:
-        """``found`` (``own_uses``, of code whose globals are ``globs``: the function
-        ``site`` says) of the object at path ``at`` from ``root`` (the global
-        ``name``), its calls followed; a value handed to a function the step reaches is
+            globs: Mapping[str, Any], site: _Filler | None = None) -> None:
+        """``found`` (``own_uses``, of code whose globals are ``globs``: of the function
+        in ``site``, given the object as its parameter there) of the object at path
+        ``at`` from ``root`` (the global ``name``), its calls followed; a value handed to a function the step reaches is
         followed there (``_helpers_given``), to any other, read."""
         for p in found.ordered:
             self.record(root, name, at + p, read=False)
@@ -1305,7 +1310,7 @@ class _Takes:
 
     def _called(self, root: Any, name: str, where: tuple[str, ...], method: str,
                 used: bool, given: tuple[tuple[int | str, str], ...] | None = None,
-                site: _Site | None = None) -> None:
+                site: _Filler | None = None) -> None:
         """The method ``method`` called on what is at ``where`` from ``root``: each of
         the user's there followed once (with the constant keys it is ``given``, by place
         after its object or keyword: ``REG.register("m", v)``), a builtin container's by
@@ -1337,7 +1342,7 @@ class _Takes:
                 parts = [p for k, p in given or () if k == UPDATED] if method == "update" else []
                 if not parts and method == "update" and not key and site is not None:
                     # ``STATE.update(other)``: keys not written, filled by this code
-                    self.record(root, name, where, read=False, filled=site)
+                    self.record(root, name, where, read=False, filled=self.site(*site))
                     return
                 if not parts:  # (``self.opts.update(lr=v)``: the items it names)
                     parts = [key or ("[]" if method in PARTIAL_SETTERS else "")]
@@ -1497,7 +1502,7 @@ def _helper_use(fn: Any, where: int | str, root: Any, name: str, at: tuple[str, 
         return
     takes.seen.add(key)
     takes.add(root, name, at, _uses_of(tree, (param,), consts)[param], fn.__globals__,
-              takes.site(fn, param))
+              (fn, param))
     _helpers_given(info, fn.__globals__, (param,), {param: (root, name, at)}, takes)
 
 
