@@ -348,8 +348,9 @@ class _Context:
         self.keep: list[Any] = []  # visited objects stay alive: ids stay unique
         self.held_methods: list[tuple[Any, bool]] | None = None  # (``_held_calls``)
         # id -> (paths read, paths changed, paths filled by an ``update`` of keys not
-        # written, each with its function's id) of each object the step changes, by its
-        # code as ``_object_takers`` followed it (for ``_fellow_readers``)
+        # written, each with the code filling it: ``_Takes.site``) of each object the
+        # step changes, by its code as ``_object_takers`` followed it (for
+        # ``_fellow_readers``)
         self.object_paths: dict[int, tuple[frozenset[tuple[str, ...]],
                                            frozenset[tuple[str, ...]],
                                            frozenset[tuple[tuple[str, ...], _Site]]]
@@ -1221,7 +1222,7 @@ class _Takes:
     def __init__(self, functions: Sequence[Any], changed: set[int] | None = None) -> None:
         # id -> (object, global's name, paths changed by what they hold, paths read,
         # paths set, paths filled by an ``update`` of keys not written, each with the
-        # id of the function whose code calls it)
+        # code filling it: ``site``)
         self.objects: dict[int, tuple[Any, str, set[tuple[str, ...]], set[tuple[str, ...]],
                                       set[tuple[str, ...]],
                                       set[tuple[tuple[str, ...], _Site]]]] = {}
@@ -1257,8 +1258,9 @@ class _Takes:
             globs: Mapping[str, Any], site: _Filler | None = None) -> None:
         """``found`` (``own_uses``, of code whose globals are ``globs``: of the function
         in ``site``, given the object as its parameter there) of the object at path
-        ``at`` from ``root`` (the global ``name``), its calls followed; a value handed to a function the step reaches is
-        followed there (``_helpers_given``), to any other, read."""
+        ``at`` from ``root`` (the global ``name``), its calls followed; a value handed
+        to a function the step reaches is followed there (``_helpers_given``), to any
+        other, read."""
         for p in found.ordered:
             self.record(root, name, at + p, read=False)
         for p in found.assigned:
@@ -1295,7 +1297,7 @@ class _Takes:
     def record(self, root: Any, name: str, path: tuple[str, ...], read: bool,
                assigned: bool = False, filled: _Site | None = None) -> None:
         """A value at ``path`` from ``root`` changed by what it holds, or ``read``, or
-        (``assigned``) set, or ``filled`` by an ``update`` in the code ``site`` says."""
+        (``assigned``) set, or ``filled`` by an ``update`` of the code ``filled`` says."""
         if read:
             path = _opaque_items_cut(root, path)
         for k in range(len(path) + 1):
