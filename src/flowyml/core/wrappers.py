@@ -1,7 +1,7 @@
 """FlowyML's wrappers of library functions, each with the function it wraps.
 
 ``native_reads`` wraps the readers that open files in C or Rust, ``rng`` the functions
-that seed or read the hidden random generators. Code that must see the library's own
+that seed or read the hidden random generators, ``reads`` ``os.getcwd``. Code that must see the library's own
 function (the fingerprint: keys are those of the library's function) asks ``original``.
 """
 
