@@ -1409,11 +1409,7 @@ def _keyed_call_sites(target: types.FunctionType, functions: Sequence[types.Func
     code = target.__code__
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     out = set()
-    for caller in functions:
-        names: set[str] = set()
-        _code_names(caller.__code__, names)
-        info = _walked_info(caller) if target.__name__ in names else None
-        tree = info.tree() if info is not None else None
+    for caller, tree in _naming_callers(target, functions):
         for chain, keys in keyed_calls(tree) if tree is not None else ():
             if chain[-1] != target.__name__:
                 continue
@@ -1436,16 +1432,21 @@ def _called_bare(target: types.FunctionType, functions: Sequence[types.FunctionT
     is a call given no argument (``code_analysis.only_bare_calls``)."""
     from .code_analysis import only_bare_calls
 
+    return all(tree is not None and only_bare_calls(tree, target.__name__)
+               for _, tree in _naming_callers(target, functions))
+
+
+def _naming_callers(target: types.FunctionType, functions: Sequence[types.FunctionType]
+                    ) -> Iterator[tuple[types.FunctionType, ast.AST | None]]:
+    """Each of ``functions`` whose code names ``target`` (by its name, as a global or an
+    attribute), with its parsed tree (None: its text cannot be read). Only those are
+    parsed."""
     for caller in functions:
         names: set[str] = set()
         _code_names(caller.__code__, names)
-        if target.__name__ not in names:
-            continue
-        info = _walked_info(caller)
-        tree = info.tree() if info is not None else None
-        if tree is None or not only_bare_calls(tree, target.__name__):
-            return False
-    return True
+        if target.__name__ in names:
+            info = _walked_info(caller)
+            yield caller, info.tree() if info is not None else None
 
 
 def _undecorated(held: Any, method: str) -> bool:

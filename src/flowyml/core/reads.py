@@ -588,8 +588,15 @@ def _stat_watcher(original: Any) -> Any:
     """``os.stat`` / ``os.lstat`` as they are (same signature), telling ``_checked``
     what a step's code checked. While no recording is active anywhere (``_active``):
     one more Python call and a global's test."""
-    watched = _lstat_wrapper(original) if original is _real_lstat else _stat_wrapper(original)
-    watched.__module__ = "os"  # pickled by reference, as ``os.stat`` (what it is now)
+    return _in_place_of(
+        _lstat_wrapper(original) if original is _real_lstat else _stat_wrapper(original),
+        original)
+
+
+def _in_place_of(watched: Any, original: Any) -> Any:
+    """``watched``, named as ``os``'s function ``original`` it stands in for: pickled by
+    reference as ``os.stat`` (what that name is now), ``__wrapped__`` the original."""
+    watched.__module__ = "os"
     watched.__name__ = original.__name__
     watched.__qualname__ = original.__qualname__
     watched.__doc__ = original.__doc__
@@ -729,11 +736,7 @@ def _cwd_watcher(original: Any) -> Any:
                 rec.relative = True  # (not FlowyML's own asking, nor a library thread's)
         return original()
 
-    watched.__module__ = "os"  # pickled by reference, as ``os.getcwd`` (what it is now)
-    watched.__name__ = watched.__qualname__ = original.__name__
-    watched.__doc__ = original.__doc__
-    watched.__wrapped__ = original  # type: ignore[attr-defined]
-    return watched
+    return _in_place_of(watched, original)
 
 
 def _worker_started(rec: _Recording, frame: Any) -> None:
